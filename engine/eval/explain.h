@@ -1,0 +1,56 @@
+// Reasons and explanations, formatted from a scored batch on demand.
+//
+// Nothing here runs on the scoring path: these functions allocate and format
+// strings, and are called only for the rows and playbooks a caller outputs.
+//
+// Thread-safety: pure functions over const inputs.
+
+#ifndef HEALTHSCORE_ENGINE_EVAL_EXPLAIN_H_
+#define HEALTHSCORE_ENGINE_EVAL_EXPLAIN_H_
+
+#include <string>
+#include <vector>
+
+#include "engine/eval/batch.h"
+#include "engine/eval/result.h"
+
+namespace healthscore::engine {
+
+// Why playbook `playbook` fired for `row`: its condition text and the values
+// the condition read, e.g. `tier == "red" && score_delta < -10  [tier="red",
+// score_delta=-12.5]`.
+std::string PlaybookReason(const Batch& batch, const BatchResult& result,
+                           size_t row, int playbook);
+
+// Indices into model().playbooks() of the playbooks that matched `row`, in
+// priority order.
+std::vector<int> MatchedPlaybooks(const BatchResult& result, size_t row);
+
+struct SignalExplanation {
+  int signal = -1;        // index into model().signals()
+  bool present = false;
+  double raw = 0;         // the source value (NaN when missing)
+  double score = 0;       // normalised 0-100
+  double weight = 0;      // weight used (after segment overrides)
+  double effective_weight = 0;  // share of the overall score, renormalised
+  double points = 0;      // score * effective_weight
+  double points_lost = 0; // (100 - score) * effective_weight
+};
+
+struct Explanation {
+  std::vector<SignalExplanation> signals;  // model order
+  std::vector<int> top_drivers;     // signals losing the most points
+  std::vector<int> missing_signals;
+  std::vector<std::string> warnings;  // e.g. values outside expected range
+  // Which tier boundary applied, e.g. "yellow: 50 <= score < 80", plus a
+  // note when hysteresis held the previous tier.
+  std::string tier_rule;
+};
+
+// The per-signal breakdown of `row`. `top_drivers` caps the driver list.
+Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
+                    int top_drivers);
+
+}  // namespace healthscore::engine
+
+#endif  // HEALTHSCORE_ENGINE_EVAL_EXPLAIN_H_

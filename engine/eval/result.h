@@ -1,0 +1,106 @@
+// BatchResult: the scores of one Batch, stored by column.
+//
+// Filled by Scorer::Score. Per account (row, in batch order): a status, the
+// 0-100 score, coverage, tier, group scores, every signal's raw value and
+// normalised score, every derived value, which playbooks matched (in
+// priority order) and whether their success condition holds, and the change
+// against the previous score. Reasons and explanations are formatted on
+// demand from these columns (explain.h), never on the scoring path.
+//
+// Thread-safety: not synchronised; scoring writes disjoint rows from several
+// threads; read it after Score returns.
+
+#ifndef HEALTHSCORE_ENGINE_EVAL_RESULT_H_
+#define HEALTHSCORE_ENGINE_EVAL_RESULT_H_
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/model/compiled_model.h"
+
+namespace healthscore::engine {
+
+class BatchResult {
+ public:
+  BatchResult() = default;
+
+  size_t size() const { return size_; }
+  const CompiledModel& model() const { return *model_; }
+  const std::shared_ptr<const CompiledModel>& model_ptr() const {
+    return model_;
+  }
+
+  // False for an account the batch rejected (see Batch::row_error); such a
+  // row has no score, tier or playbooks.
+  bool ok(size_t row) const { return ok_[row] != 0; }
+
+  // NaN when no signal had data.
+  double score(size_t row) const { return score_[row]; }
+  bool has_score(size_t row) const { return !std::isnan(score_[row]); }
+  double coverage(size_t row) const { return coverage_[row]; }
+  // Index into model().tiers(), or kInsufficientDataTier.
+  int tier(size_t row) const { return tier_[row]; }
+  // The tier the score alone gives, before hysteresis.
+  int tier_by_score(size_t row) const { return tier_by_score_[row]; }
+
+  // NaN when the group had no present signal.
+  double group_score(size_t row, int group) const {
+    return group_score_[group * size_ + row];
+  }
+  // NaN when missing.
+  double signal_raw(size_t row, int signal) const {
+    return signal_raw_[signal * size_ + row];
+  }
+  double signal_score(size_t row, int signal) const {
+    return signal_score_[signal * size_ + row];
+  }
+  // The weight actually used for this row (after segment overrides).
+  double signal_weight(size_t row, int signal) const {
+    return signal_weight_[signal * size_ + row];
+  }
+  // Derived values: numbers as is, booleans as 0/1; NaN when missing.
+  double derived(size_t row, int derived) const {
+    return derived_[derived * size_ + row];
+  }
+
+  bool playbook_matched(size_t row, int playbook) const {
+    return matched_[playbook * size_ + row] != 0;
+  }
+  bool playbook_succeeded(size_t row, int playbook) const {
+    return succeeded_[playbook * size_ + row] != 0;
+  }
+  // Number of matched playbooks for the row.
+  int matched_count(size_t row) const { return matched_count_[row]; }
+
+  // score - previous score; NaN when either is missing.
+  double delta(size_t row) const { return delta_[row]; }
+  // True when the snapshot carried a previous tier and it differs.
+  bool tier_changed(size_t row) const { return tier_changed_[row] != 0; }
+  // True when hysteresis kept the previous tier.
+  bool tier_held(size_t row) const { return tier_held_[row] != 0; }
+
+  // Counts per tier (index tier+1, so insufficient_data is [0]) over ok rows.
+  std::vector<size_t> TierCounts() const;
+
+ private:
+  friend class Scorer;
+  void Resize(std::shared_ptr<const CompiledModel> model, size_t n);
+
+  std::shared_ptr<const CompiledModel> model_;
+  size_t size_ = 0;
+  std::vector<uint8_t> ok_;
+  std::vector<double> score_, coverage_, delta_;
+  std::vector<int32_t> tier_, tier_by_score_;
+  std::vector<uint8_t> tier_changed_, tier_held_;
+  std::vector<double> group_score_, signal_raw_, signal_score_,
+      signal_weight_, derived_;
+  std::vector<uint8_t> matched_, succeeded_;
+  std::vector<int32_t> matched_count_;
+};
+
+}  // namespace healthscore::engine
+
+#endif  // HEALTHSCORE_ENGINE_EVAL_RESULT_H_

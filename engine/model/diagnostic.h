@@ -1,0 +1,83 @@
+// Diagnostics: the user-facing findings of loading and compiling a model.
+//
+// Every mistake in a model file is collected as a Diagnostic with the file,
+// 1-based line and column, a message and a hint, and all of them are reported
+// at once (like a compiler), never one at a time.
+//
+// Thread-safety: plain values; a DiagnosticList is not synchronised.
+
+#ifndef HEALTHSCORE_ENGINE_MODEL_DIAGNOSTIC_H_
+#define HEALTHSCORE_ENGINE_MODEL_DIAGNOSTIC_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace healthscore::engine {
+
+// A position in a source file. line and column are 1-based; 0 means unknown.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+
+  // "file:line:col", dropping the parts that are unknown.
+  std::string ToString() const;
+};
+
+enum class Severity { kError, kWarning };
+
+struct Diagnostic {
+  Severity severity = Severity::kError;
+  SourceLocation location;
+  std::string message;  // what is wrong, one sentence, no trailing period
+  std::string hint;     // what to do about it; may be empty
+
+  // "file:line:col: error: message (hint: ...)".
+  std::string ToString() const;
+};
+
+// An ordered collection of diagnostics.
+class DiagnosticList {
+ public:
+  void Error(const SourceLocation& loc, std::string message,
+             std::string hint = "");
+  void Warning(const SourceLocation& loc, std::string message,
+               std::string hint = "");
+  void Add(Diagnostic d) { items_.push_back(std::move(d)); }
+  void Append(const DiagnosticList& other);
+
+  bool has_errors() const;
+  int error_count() const;
+  int warning_count() const;
+  const std::vector<Diagnostic>& items() const { return items_; }
+  bool empty() const { return items_.empty(); }
+
+  // Sorts by file, line and column (stable), so output follows the file.
+  void SortByLocation();
+
+  // One diagnostic per line, each formatted with Diagnostic::ToString().
+  std::string ToString() const;
+
+  // OK when there are no errors; otherwise InvalidArgument whose message is
+  // ToString() of the errors (warnings are left out).
+  absl::Status ToStatus() const;
+
+ private:
+  std::vector<Diagnostic> items_;
+};
+
+// The candidate closest to `word` by edit distance, if it is close enough to
+// be a plausible typo (distance <= max(1, len/3)); otherwise empty.
+std::string ClosestMatch(std::string_view word,
+                         const std::vector<std::string>& candidates);
+
+// "did you mean 'x'?" for the closest candidate, or empty.
+std::string DidYouMean(std::string_view word,
+                       const std::vector<std::string>& candidates);
+
+}  // namespace healthscore::engine
+
+#endif  // HEALTHSCORE_ENGINE_MODEL_DIAGNOSTIC_H_

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build, the tests and the examples need.
+# Idempotent and quiet: prints nothing and touches nothing when all is there.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libabsl-dev libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc
+  libyaml-cpp-dev libsimdjson-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+if [ -n "${HEALTHSCORE_EXTRA_PACKAGES:-}" ]; then
+  # shellcheck disable=SC2206
+  PACKAGES+=(${HEALTHSCORE_EXTRA_PACKAGES})
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
