@@ -46,7 +46,7 @@ class Batch {
   const std::shared_ptr<const CompiledModel>& model_ptr() const {
     return model_;
   }
-  size_t size() const { return ids_.size(); }
+  size_t size() const { return rows_; }
 
   // Removes every row; keeps allocated capacity.
   void Clear();
@@ -63,8 +63,9 @@ class Batch {
   const uint8_t* previous_score_valid() const {
     return prev_score_valid_.data();
   }
-  // Tier index in model().tiers(), kInsufficientDataTier, or -2 (absent or
-  // not a tier of this model).
+  // Tier index in model().tiers(); tiers().size() for insufficient_data;
+  // kMissingString when absent; kUnknownString when not a tier of this
+  // model (it then never equals any tier).
   const int32_t* previous_tier() const { return prev_tier_.data(); }
 
   const double* number(int column) const { return num_[column].data(); }
@@ -97,7 +98,9 @@ class Batch {
   friend class BatchBuilder;
 
   std::shared_ptr<const CompiledModel> model_;
-  std::vector<std::string> ids_;  // reused; strings keep their capacity
+  size_t rows_ = 0;
+  // Reused across Clear(): the strings keep their capacity.
+  std::vector<std::string> ids_;
   std::vector<std::string> errors_;
   size_t error_count_ = 0;
   std::vector<double> as_of_;
@@ -115,7 +118,6 @@ class Batch {
   std::vector<std::vector<uint32_t>> series_offsets_;
   std::vector<std::vector<uint8_t>> series_valid_;
   std::vector<RangeWarning> range_warnings_;
-  size_t capacity_rows_ = 0;
 };
 
 // Fills a Batch row by row (the map form: names per account) or by
@@ -156,6 +158,10 @@ class BatchBuilder {
 
  private:
   void Fail(std::string message);
+  // The input index of `name` when it is declared with type `want`; -1 when
+  // it is not declared (counted as ignored) or declared with another type
+  // (the row fails, naming the field).
+  int Lookup(std::string_view name, InputType want);
   Batch* batch_;
   size_t row_ = 0;
   bool in_row_ = false;

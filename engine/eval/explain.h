@@ -47,6 +47,10 @@ struct Explanation {
   std::string tier_rule;
 };
 
+// Warnings about the row's inputs, e.g. "dau_mau = 1.7 is outside the
+// expected range [0, 1]".
+std::vector<std::string> RowWarnings(const Batch& batch, size_t row);
+
 // The per-signal breakdown of `row`. `top_drivers` caps the driver list.
 Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
                     int top_drivers);

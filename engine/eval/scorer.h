@@ -38,6 +38,10 @@ class Scorer {
   static absl::Status Score(const Batch& batch, BatchResult* result,
                             WorkerPool* pool = nullptr,
                             const ScoreOptions& options = {});
+
+ private:
+  static void ScoreRange(const Batch& batch, size_t begin, size_t end,
+                         BatchResult* result);
 };
 
 }  // namespace healthscore::engine

@@ -1,0 +1,285 @@
+#include "engine/eval/batch.h"
+
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace healthscore::engine {
+
+namespace {
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+// (H. Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+const char* KeyFor(InputType t) {
+  switch (t) {
+    case InputType::kNumber: return "metrics";
+    case InputType::kString: return "attributes";
+    case InputType::kDate: return "dates";
+    case InputType::kSeries: return "series";
+  }
+  return "";
+}
+
+}  // namespace
+
+bool ParseIsoDate(std::string_view text, double* days) {
+  if (text.size() < 10 || text[4] != '-' || text[7] != '-') return false;
+  if (text.size() > 10 && text[10] != 'T' && text[10] != ' ') return false;
+  int parts[3] = {0, 0, 0};
+  const int starts[3] = {0, 5, 8};
+  const int lens[3] = {4, 2, 2};
+  for (int p = 0; p < 3; ++p) {
+    for (int i = 0; i < lens[p]; ++i) {
+      char c = text[starts[p] + i];
+      if (c < '0' || c > '9') return false;
+      parts[p] = parts[p] * 10 + (c - '0');
+    }
+  }
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const int y = parts[0], m = parts[1], d = parts[2];
+  if (m < 1 || m > 12 || d < 1) return false;
+  const int max_day = kDays[m - 1] + (m == 2 && IsLeap(y) ? 1 : 0);
+  if (d > max_day) return false;
+  *days = static_cast<double>(DaysFromCivil(y, m, d));
+  return true;
+}
+
+std::string FormatIsoDate(double days) {
+  // H. Hinnant's civil_from_days.
+  int64_t z = static_cast<int64_t>(std::floor(days)) + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u",
+                static_cast<long long>(y), m, d);
+  return buf;
+}
+
+Batch::Batch(std::shared_ptr<const CompiledModel> model)
+    : model_(std::move(model)) {
+  const CompiledModel& m = *model_;
+  num_.resize(m.number_columns());
+  num_valid_.resize(m.number_columns());
+  str_code_.resize(m.string_columns());
+  str_arena_.resize(m.string_columns());
+  str_span_.resize(m.string_columns());
+  series_values_.resize(m.series_columns());
+  series_offsets_.resize(m.series_columns());
+  series_valid_.resize(m.series_columns());
+  Clear();
+}
+
+void Batch::Clear() {
+  rows_ = 0;
+  error_count_ = 0;
+  errors_.clear();
+  as_of_.clear();
+  as_of_valid_.clear();
+  prev_score_.clear();
+  prev_score_valid_.clear();
+  prev_tier_.clear();
+  for (auto& c : num_) c.clear();
+  for (auto& c : num_valid_) c.clear();
+  for (auto& c : str_code_) c.clear();
+  for (auto& c : str_arena_) c.clear();
+  for (auto& c : str_span_) c.clear();
+  for (auto& c : series_values_) c.clear();
+  for (auto& c : series_offsets_) c.assign(1, 0);
+  for (auto& c : series_valid_) c.clear();
+  range_warnings_.clear();
+}
+
+std::string_view Batch::id(size_t row) const { return ids_[row]; }
+
+std::string_view Batch::string_text(int column, size_t row) const {
+  const auto& [offset, length] = str_span_[column][row];
+  return std::string_view(str_arena_[column]).substr(offset, length);
+}
+
+BatchBuilder::BatchBuilder(Batch* batch) : batch_(batch) {}
+
+void BatchBuilder::Fail(std::string message) {
+  std::string& error = batch_->errors_[row_];
+  if (!error.empty()) return;
+  error = std::move(message);
+  ++batch_->error_count_;
+}
+
+void BatchBuilder::FailRow(std::string_view message) {
+  Fail(std::string(message));
+}
+
+void BatchBuilder::BeginRow(std::string_view id) {
+  Batch& b = *batch_;
+  row_ = b.rows_++;
+  in_row_ = true;
+  if (b.ids_.size() < b.rows_) b.ids_.emplace_back();
+  b.ids_[row_].assign(id.data(), id.size());
+  b.errors_.emplace_back();
+  b.as_of_.push_back(0);
+  b.as_of_valid_.push_back(0);
+  b.prev_score_.push_back(0);
+  b.prev_score_valid_.push_back(0);
+  b.prev_tier_.push_back(kMissingString);
+  for (auto& c : b.num_) c.push_back(0);
+  for (auto& c : b.num_valid_) c.push_back(0);
+  for (auto& c : b.str_code_) c.push_back(kMissingString);
+  for (auto& c : b.str_span_) c.push_back({0, 0});
+  for (size_t c = 0; c < b.series_values_.size(); ++c) {
+    b.series_offsets_[c].push_back(
+        static_cast<uint32_t>(b.series_values_[c].size()));
+    b.series_valid_[c].push_back(0);
+  }
+  if (id.empty()) Fail("account has no id");
+}
+
+void BatchBuilder::EndRow() { in_row_ = false; }
+
+void BatchBuilder::SetAsOf(std::string_view date) {
+  double days = 0;
+  if (!ParseIsoDate(date, &days)) {
+    Fail(absl::StrCat("as_of: '", std::string(date),
+                      "' is not a date (YYYY-MM-DD)"));
+    return;
+  }
+  batch_->as_of_[row_] = days;
+  batch_->as_of_valid_[row_] = 1;
+}
+
+void BatchBuilder::SetPreviousScore(double score) {
+  if (!std::isfinite(score)) return;
+  batch_->prev_score_[row_] = score;
+  batch_->prev_score_valid_[row_] = 1;
+}
+
+void BatchBuilder::SetPreviousTier(std::string_view tier) {
+  if (tier.empty()) return;
+  const CompiledModel& m = batch_->model();
+  int t = m.FindTier(tier);
+  batch_->prev_tier_[row_] =
+      t >= 0 ? t
+      : t == kInsufficientDataTier ? static_cast<int32_t>(m.tiers().size())
+                                   : kUnknownString;
+}
+
+int BatchBuilder::ResolveInput(std::string_view name) const {
+  return batch_->model().FindInput(name);
+}
+
+int BatchBuilder::Lookup(std::string_view name, InputType want) {
+  const int input = ResolveInput(name);
+  if (input < 0) {
+    ++ignored_fields_;
+    return -1;
+  }
+  const InputInfo& in = batch_->model().inputs()[input];
+  if (in.type != want) {
+    const std::string n(name);
+    Fail(absl::StrCat(KeyFor(want), ".", n, ": the model declares '", n,
+                      "' as a ", InputTypeName(in.type), "; send it under '",
+                      KeyFor(in.type), "'"));
+    return -1;
+  }
+  return input;
+}
+
+void BatchBuilder::SetMetric(std::string_view name, double value) {
+  const int input = Lookup(name, InputType::kNumber);
+  if (input >= 0) SetNumberAt(input, value);
+}
+
+void BatchBuilder::SetNumberAt(int input, double value) {
+  const InputInfo& in = batch_->model().inputs()[input];
+  if (!std::isfinite(value)) return;  // missing
+  batch_->num_[in.column][row_] = value;
+  batch_->num_valid_[in.column][row_] = 1;
+  if ((in.range_min && value < *in.range_min) ||
+      (in.range_max && value > *in.range_max)) {
+    batch_->range_warnings_.push_back(
+        {static_cast<uint32_t>(row_), input, value});
+  }
+}
+
+void BatchBuilder::SetAttribute(std::string_view name, std::string_view value) {
+  const int input = Lookup(name, InputType::kString);
+  if (input >= 0) SetStringAt(input, value);
+}
+
+void BatchBuilder::SetStringAt(int input, std::string_view value) {
+  const InputInfo& in = batch_->model().inputs()[input];
+  const int c = in.column;
+  std::string& arena = batch_->str_arena_[c];
+  batch_->str_span_[c][row_] = {static_cast<uint32_t>(arena.size()),
+                                static_cast<uint32_t>(value.size())};
+  arena.append(value.data(), value.size());
+  batch_->str_code_[c][row_] = batch_->model().StringCode(c, value);
+}
+
+void BatchBuilder::SetDate(std::string_view name, std::string_view date) {
+  const int input = Lookup(name, InputType::kDate);
+  if (input < 0 || date.empty()) return;  // empty: missing
+  double days = 0;
+  if (!ParseIsoDate(date, &days)) {
+    Fail(absl::StrCat("dates.", std::string(name), ": '", std::string(date),
+                      "' is not a date (YYYY-MM-DD)"));
+    return;
+  }
+  SetDateDaysAt(input, days);
+}
+
+void BatchBuilder::SetDateDaysAt(int input, double days) {
+  const InputInfo& in = batch_->model().inputs()[input];
+  if (!std::isfinite(days)) return;
+  batch_->num_[in.column][row_] = days;
+  batch_->num_valid_[in.column][row_] = 1;
+}
+
+void BatchBuilder::SetSeries(std::string_view name, const double* values,
+                             size_t n) {
+  const int input = Lookup(name, InputType::kSeries);
+  if (input >= 0) SetSeriesAt(input, values, n);
+}
+
+void BatchBuilder::SetSeriesAt(int input, const double* values, size_t n) {
+  const InputInfo& in = batch_->model().inputs()[input];
+  const int c = in.column;
+  std::vector<double>& all = batch_->series_values_[c];
+  std::vector<uint32_t>& offsets = batch_->series_offsets_[c];
+  all.resize(offsets[row_]);  // a second set for the row replaces the first
+  bool warned = false;
+  for (size_t i = 0; i < n; ++i) {
+    const double v = values[i];
+    all.push_back(v);
+    if (!warned && std::isfinite(v) &&
+        ((in.range_min && v < *in.range_min) ||
+         (in.range_max && v > *in.range_max))) {
+      batch_->range_warnings_.push_back(
+          {static_cast<uint32_t>(row_), input, v});
+      warned = true;
+    }
+  }
+  offsets[row_ + 1] = static_cast<uint32_t>(all.size());
+  batch_->series_valid_[c][row_] = 1;
+}
+
+}  // namespace healthscore::engine

@@ -1,0 +1,599 @@
+#include "engine/expr/checker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace healthscore::engine::expr {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct Info {
+  Type type = Type::kUnknown;
+  Truth truth = Truth::kMaybe;
+};
+
+bool IsComparison(Op op) {
+  return op == Op::kLt || op == Op::kLe || op == Op::kGt || op == Op::kGe ||
+         op == Op::kEq || op == Op::kNe;
+}
+
+Op Mirror(Op op) {
+  switch (op) {
+    case Op::kLt: return Op::kGt;
+    case Op::kLe: return Op::kGe;
+    case Op::kGt: return Op::kLt;
+    case Op::kGe: return Op::kLe;
+    default: return op;
+  }
+}
+
+// An interval with open or closed ends, for deciding conjunctions such as
+// `score > 80 && score < 50`.
+struct Interval {
+  double lo = -kInf, hi = kInf;
+  bool lo_open = false, hi_open = false;
+  void Apply(Op op, double c) {
+    switch (op) {
+      case Op::kGt: Raise(c, true); break;
+      case Op::kGe: Raise(c, false); break;
+      case Op::kLt: Lower(c, true); break;
+      case Op::kLe: Lower(c, false); break;
+      case Op::kEq: Raise(c, false); Lower(c, false); break;
+      default: break;
+    }
+  }
+  void Raise(double c, bool open) {
+    if (c > lo || (c == lo && open)) {
+      lo = c;
+      lo_open = open;
+    }
+  }
+  void Lower(double c, bool open) {
+    if (c < hi || (c == hi && open)) {
+      hi = c;
+      hi_open = open;
+    }
+  }
+  bool Empty() const {
+    return lo > hi || (lo == hi && (lo_open || hi_open));
+  }
+};
+
+class Checker {
+ public:
+  explicit Checker(Scope* scope) : scope_(scope) {}
+
+  CheckResult Run(Node* root) {
+    Info info = Visit(root);
+    CheckResult r;
+    r.type = errors_.empty() ? info.type : Type::kUnknown;
+    r.truth = info.truth;
+    r.errors = std::move(errors_);
+    return r;
+  }
+
+ private:
+  void Error(const Node& n, std::string message, std::string hint = "") {
+    errors_.push_back({n.pos, std::move(message), std::move(hint)});
+  }
+
+  Info Visit(Node* n) {
+    Info info;
+    switch (n->kind) {
+      case NodeKind::kNumber:
+        info.type = Type::kNumber;
+        n->lo = n->hi = n->number;
+        n->may_be_missing = false;
+        break;
+      case NodeKind::kString:
+        info.type = Type::kString;
+        break;
+      case NodeKind::kBool:
+        info.type = Type::kBool;
+        info.truth = n->boolean ? Truth::kAlways : Truth::kNever;
+        n->may_be_missing = false;
+        break;
+      case NodeKind::kList:
+        for (auto& c : n->children) {
+          if (c->kind != NodeKind::kString) {
+            Error(*c, "lists may hold only string literals",
+                  "write `segment in [\"smb\", \"enterprise\"]`");
+          }
+        }
+        info.type = Type::kStringList;
+        break;
+      case NodeKind::kIdent:
+        info = Ident(n);
+        break;
+      case NodeKind::kUnary:
+        info = Unary(n);
+        break;
+      case NodeKind::kBinary:
+        info = Binary(n);
+        break;
+      case NodeKind::kConditional:
+        info = Conditional(n);
+        break;
+      case NodeKind::kCall:
+        info = Call(n);
+        break;
+    }
+    n->type = info.type;
+    return info;
+  }
+
+  Info Ident(Node* n) {
+    const Symbol* sym = scope_->Lookup(n->text);
+    if (sym == nullptr) {
+      Error(*n, absl::StrCat("unknown name '", n->text, "'"),
+            scope_->Suggest(n->text));
+      return {};
+    }
+    n->ref = sym->ref;
+    n->lo = sym->lo;
+    n->hi = sym->hi;
+    n->may_be_missing = sym->may_be_missing;
+    return {sym->type, Truth::kMaybe};
+  }
+
+  Info Unary(Node* n) {
+    Info a = Visit(n->children[0].get());
+    if (a.type == Type::kUnknown) return {};
+    if (n->op == Op::kNot) {
+      if (a.type != Type::kBool) {
+        Error(*n, absl::StrCat("'!' needs a bool, got ", TypeName(a.type)));
+        return {};
+      }
+      Truth t = a.truth == Truth::kAlways  ? Truth::kNever
+                : a.truth == Truth::kNever ? Truth::kAlways
+                                           : Truth::kMaybe;
+      return {Type::kBool, t};
+    }
+    if (a.type != Type::kNumber) {
+      Error(*n, absl::StrCat("'-' needs a number, got ", TypeName(a.type)));
+      return {};
+    }
+    const Node& c = *n->children[0];
+    n->lo = -c.hi;
+    n->hi = -c.lo;
+    n->may_be_missing = c.may_be_missing;
+    return {Type::kNumber, Truth::kMaybe};
+  }
+
+  // `attr == "x"`, `attr != "x"`, `attr in [...]`.
+  Info StringCompare(Node* n, Node* sym_node, Node* literal) {
+    const Symbol* sym = scope_->Lookup(sym_node->text);
+    if (sym_node->kind != NodeKind::kIdent || sym == nullptr) {
+      Error(*n, "strings can only be compared between a string attribute "
+                "and a literal");
+      return {};
+    }
+    auto code_of = [&](Node* lit) -> bool {
+      int32_t code = 0;
+      std::string error, hint;
+      if (!scope_->StringCode(*sym, lit->text, &code, &error, &hint)) {
+        Error(*lit, error, hint);
+        return false;
+      }
+      lit->string_code = code;
+      return true;
+    };
+    if (n->op == Op::kIn) {
+      bool ok = true;
+      for (auto& item : literal->children) {
+        if (item->kind != NodeKind::kString) continue;  // reported already
+        if (!code_of(item.get())) ok = false;
+        literal->list_codes.push_back(item->string_code);
+      }
+      if (!ok) return {};
+      return {Type::kBool, literal->children.empty() ? Truth::kNever
+                                                     : Truth::kMaybe};
+    }
+    if (!code_of(literal)) return {};
+    return {Type::kBool, Truth::kMaybe};
+  }
+
+  Info Binary(Node* n) {
+    Node* a_node = n->children[0].get();
+    Node* b_node = n->children[1].get();
+    Info a = Visit(a_node);
+    Info b = Visit(b_node);
+    if (a.type == Type::kUnknown || b.type == Type::kUnknown) return {};
+    const Op op = n->op;
+
+    if (op == Op::kAnd || op == Op::kOr) {
+      if (a.type != Type::kBool || b.type != Type::kBool) {
+        Error(*n, absl::StrCat("'", OpText(op), "' needs two bools, got ",
+                               TypeName(a.type), " and ", TypeName(b.type)));
+        return {};
+      }
+      Truth t = Truth::kMaybe;
+      if (op == Op::kAnd) {
+        if (a.truth == Truth::kNever || b.truth == Truth::kNever ||
+            ConjunctionEmpty(n)) {
+          t = Truth::kNever;
+        } else if (a.truth == Truth::kAlways && b.truth == Truth::kAlways) {
+          t = Truth::kAlways;
+        }
+      } else {
+        if (a.truth == Truth::kAlways || b.truth == Truth::kAlways) {
+          t = Truth::kAlways;
+        } else if (a.truth == Truth::kNever && b.truth == Truth::kNever) {
+          t = Truth::kNever;
+        }
+      }
+      return {Type::kBool, t};
+    }
+
+    if (op == Op::kIn) {
+      if (a.type != Type::kString || b.type != Type::kStringList) {
+        Error(*n, absl::StrCat("'in' needs a string attribute on the left "
+                               "and a list of strings on the right, got ",
+                               TypeName(a.type), " and ", TypeName(b.type)));
+        return {};
+      }
+      return StringCompare(n, a_node, b_node);
+    }
+
+    if (a.type == Type::kString || b.type == Type::kString) {
+      if (op != Op::kEq && op != Op::kNe) {
+        Error(*n, absl::StrCat("'", OpText(op), "' does not apply to strings"),
+              "strings support ==, != and in");
+        return {};
+      }
+      if (a.type == Type::kString && b.type == Type::kString) {
+        bool a_lit = a_node->kind == NodeKind::kString;
+        bool b_lit = b_node->kind == NodeKind::kString;
+        if (a_lit == b_lit) {
+          Error(*n, a_lit ? "comparing two string literals is always constant"
+                          : "strings can only be compared between a string "
+                            "attribute and a literal");
+          return {};
+        }
+        return a_lit ? StringCompare(n, b_node, a_node)
+                     : StringCompare(n, a_node, b_node);
+      }
+      Error(*n, absl::StrCat("cannot compare ", TypeName(a.type), " with ",
+                             TypeName(b.type)));
+      return {};
+    }
+
+    if (op == Op::kAdd || op == Op::kSub || op == Op::kMul || op == Op::kDiv) {
+      if (op == Op::kSub && a.type == Type::kDate && b.type == Type::kDate) {
+        n->may_be_missing = true;
+        return {Type::kNumber, Truth::kMaybe};
+      }
+      if (a.type != Type::kNumber || b.type != Type::kNumber) {
+        Error(*n, absl::StrCat("'", OpText(op), "' needs two numbers, got ",
+                               TypeName(a.type), " and ", TypeName(b.type)),
+              a.type == Type::kDate || b.type == Type::kDate
+                  ? "subtract two dates to get days, or use days_since(d)"
+                  : "");
+        return {};
+      }
+      Bounds(n, *a_node, *b_node);
+      return {Type::kNumber, Truth::kMaybe};
+    }
+
+    // Comparisons of numbers, dates or bools.
+    if (a.type != b.type || a.type == Type::kSeries ||
+        a.type == Type::kStringList ||
+        (a.type == Type::kBool && op != Op::kEq && op != Op::kNe)) {
+      Error(*n, absl::StrCat("cannot compare ", TypeName(a.type), " with ",
+                             TypeName(b.type), " using '", OpText(op), "'"),
+            a.type == Type::kSeries || b.type == Type::kSeries
+                ? "reduce the series first, e.g. last(s) or mean_last(s, 4)"
+                : "");
+      return {};
+    }
+    Truth t = Truth::kMaybe;
+    if (a.type == Type::kNumber) t = DecideComparison(op, *a_node, *b_node);
+    return {Type::kBool, t};
+  }
+
+  static Truth DecideComparison(Op op, const Node& a, const Node& b) {
+    bool never = false, always = false;
+    switch (op) {
+      case Op::kLt: never = a.lo >= b.hi; always = a.hi < b.lo; break;
+      case Op::kLe: never = a.lo > b.hi; always = a.hi <= b.lo; break;
+      case Op::kGt: never = a.hi <= b.lo; always = a.lo > b.hi; break;
+      case Op::kGe: never = a.hi < b.lo; always = a.lo >= b.hi; break;
+      case Op::kEq: never = a.hi < b.lo || a.lo > b.hi; break;
+      default: break;
+    }
+    if (never) return Truth::kNever;
+    if (always && !a.may_be_missing && !b.may_be_missing) return Truth::kAlways;
+    return Truth::kMaybe;
+  }
+
+  // True when the conjuncts under an && pin some name to an empty interval.
+  bool ConjunctionEmpty(const Node* n) {
+    std::vector<const Node*> conjuncts;
+    Flatten(n, &conjuncts);
+    std::map<std::string, Interval> by_name;
+    for (const Node* c : conjuncts) {
+      if (c->kind != NodeKind::kBinary || !IsComparison(c->op) ||
+          c->op == Op::kNe) {
+        continue;
+      }
+      const Node* l = c->children[0].get();
+      const Node* r = c->children[1].get();
+      Op op = c->op;
+      if (l->kind == NodeKind::kNumber && r->kind == NodeKind::kIdent) {
+        std::swap(l, r);
+        op = Mirror(op);
+      }
+      if (l->kind != NodeKind::kIdent || r->kind != NodeKind::kNumber ||
+          l->type != Type::kNumber) {
+        continue;
+      }
+      Interval& iv = by_name[l->text];
+      iv.Apply(op, r->number);
+      if (iv.Empty()) return true;
+    }
+    return false;
+  }
+
+  static void Flatten(const Node* n, std::vector<const Node*>* out) {
+    if (n->kind == NodeKind::kBinary && n->op == Op::kAnd) {
+      Flatten(n->children[0].get(), out);
+      Flatten(n->children[1].get(), out);
+    } else {
+      out->push_back(n);
+    }
+  }
+
+  static void Bounds(Node* n, const Node& a, const Node& b) {
+    n->may_be_missing = a.may_be_missing || b.may_be_missing;
+    double lo = -kInf, hi = kInf;
+    switch (n->op) {
+      case Op::kAdd: lo = a.lo + b.lo; hi = a.hi + b.hi; break;
+      case Op::kSub: lo = a.lo - b.hi; hi = a.hi - b.lo; break;
+      case Op::kMul: {
+        double p[] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};
+        bool finite = true;
+        for (double v : p) finite = finite && !std::isnan(v);
+        if (finite) {
+          lo = *std::min_element(p, p + 4);
+          hi = *std::max_element(p, p + 4);
+        }
+        break;
+      }
+      default:
+        n->may_be_missing = true;  // division by zero is missing
+        break;
+    }
+    if (std::isnan(lo) || std::isnan(hi)) lo = -kInf, hi = kInf;
+    n->lo = lo;
+    n->hi = hi;
+  }
+
+  Info Conditional(Node* n) {
+    Info c = Visit(n->children[0].get());
+    Info a = Visit(n->children[1].get());
+    Info b = Visit(n->children[2].get());
+    if (c.type == Type::kUnknown || a.type == Type::kUnknown ||
+        b.type == Type::kUnknown) {
+      return {};
+    }
+    if (c.type != Type::kBool) {
+      Error(*n->children[0], absl::StrCat("the condition of `c ? a : b` must "
+                                          "be a bool, got ",
+                                          TypeName(c.type)));
+      return {};
+    }
+    if (a.type != b.type ||
+        (a.type != Type::kNumber && a.type != Type::kBool &&
+         a.type != Type::kDate)) {
+      Error(*n, absl::StrCat("both branches of `c ? a : b` must be numbers, "
+                             "dates or bools of the same type, got ",
+                             TypeName(a.type), " and ", TypeName(b.type)));
+      return {};
+    }
+    const Node& x = *n->children[1];
+    const Node& y = *n->children[2];
+    n->lo = std::min(x.lo, y.lo);
+    n->hi = std::max(x.hi, y.hi);
+    n->may_be_missing = x.may_be_missing || y.may_be_missing;
+    Truth t = Truth::kMaybe;
+    if (a.type == Type::kBool) {
+      if (c.truth == Truth::kAlways) t = a.truth;
+      else if (c.truth == Truth::kNever) t = b.truth;
+      else if (a.truth == b.truth) t = a.truth;
+    }
+    return {a.type, t};
+  }
+
+  bool IntArg(Node* n, size_t i, int min, int* out) {
+    const Node& a = *n->children[i];
+    if (a.kind != NodeKind::kNumber || a.number != std::floor(a.number) ||
+        a.number < min || a.number > 100000) {
+      Error(a, absl::StrCat("argument ", i + 1, " of ", n->text,
+                            "() must be a whole number literal >= ", min));
+      return false;
+    }
+    *out = static_cast<int>(a.number);
+    return true;
+  }
+
+  Info Call(Node* n) {
+    const std::string& f = n->text;
+    std::vector<Info> args;
+    for (auto& c : n->children) args.push_back(Visit(c.get()));
+    for (const Info& a : args) {
+      if (a.type == Type::kUnknown) return {};
+    }
+    auto arity = [&](size_t lo, size_t hi) {
+      if (n->children.size() >= lo && n->children.size() <= hi) return true;
+      Error(*n, absl::StrCat(f, "() takes ",
+                             lo == hi ? absl::StrCat(lo)
+                                      : absl::StrCat(lo, " to ", hi),
+                             " argument", hi == 1 ? "" : "s", ", got ",
+                             n->children.size()));
+      return false;
+    };
+    auto want = [&](size_t i, Type t) {
+      if (args[i].type == t) return true;
+      Error(*n->children[i],
+            absl::StrCat("argument ", i + 1, " of ", f, "() must be a ",
+                         TypeName(t), ", got ", TypeName(args[i].type)));
+      return false;
+    };
+    auto all_numbers = [&]() {
+      bool ok = true;
+      for (size_t i = 0; i < args.size(); ++i) ok = want(i, Type::kNumber) && ok;
+      return ok;
+    };
+    n->may_be_missing = true;
+    if (f == "has") {
+      if (!arity(1, 1)) return {};
+      Type t = args[0].type;
+      if (n->children[0]->kind == NodeKind::kString ||
+          t == Type::kStringList) {
+        Error(*n, "has() needs a name or an expression");
+        return {};
+      }
+      n->may_be_missing = false;
+      Truth truth = n->children[0]->may_be_missing || t == Type::kSeries ||
+                            t == Type::kString
+                        ? Truth::kMaybe
+                        : Truth::kAlways;
+      return {Type::kBool, truth};
+    }
+    if (f == "coalesce") {
+      if (!arity(2, 2)) return {};
+      if (args[0].type != args[1].type ||
+          (args[0].type != Type::kNumber && args[0].type != Type::kDate)) {
+        Error(*n, absl::StrCat("coalesce() needs two numbers or two dates, "
+                               "got ", TypeName(args[0].type), " and ",
+                               TypeName(args[1].type)));
+        return {};
+      }
+      const Node& a = *n->children[0];
+      const Node& b = *n->children[1];
+      n->lo = std::min(a.lo, b.lo);
+      n->hi = std::max(a.hi, b.hi);
+      n->may_be_missing = a.may_be_missing && b.may_be_missing;
+      return {args[0].type, Truth::kMaybe};
+    }
+    if (f == "min" || f == "max") {
+      if (n->children.size() < 2) {
+        Error(*n, absl::StrCat(f, "() takes at least 2 arguments, got ",
+                               n->children.size()));
+        return {};
+      }
+      if (!all_numbers()) return {};
+      double lo = kInf, hi = -kInf;
+      double lo_max = -kInf, hi_min = kInf;
+      for (auto& c : n->children) {
+        lo = std::min(lo, c->lo);
+        hi = std::max(hi, c->hi);
+        lo_max = std::max(lo_max, c->lo);
+        hi_min = std::min(hi_min, c->hi);
+      }
+      n->lo = f == "min" ? lo : lo_max;
+      n->hi = f == "min" ? hi_min : hi;
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "abs" || f == "log") {
+      if (!arity(1, 1) || !all_numbers()) return {};
+      if (f == "abs") {
+        const Node& a = *n->children[0];
+        n->lo = (a.lo <= 0 && a.hi >= 0) ? 0 : std::min(std::fabs(a.lo),
+                                                         std::fabs(a.hi));
+        n->hi = std::max(std::fabs(a.lo), std::fabs(a.hi));
+      }
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "clamp") {
+      if (!arity(3, 3) || !all_numbers()) return {};
+      if (n->children[1]->kind == NodeKind::kNumber &&
+          n->children[2]->kind == NodeKind::kNumber) {
+        if (n->children[1]->number > n->children[2]->number) {
+          Error(*n, "clamp(x, lo, hi) needs lo <= hi");
+          return {};
+        }
+        n->lo = n->children[1]->number;
+        n->hi = n->children[2]->number;
+      }
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "days_since") {
+      if (!arity(1, 1) || !want(0, Type::kDate)) return {};
+      const Symbol* as_of = scope_->Lookup("as_of");
+      if (as_of == nullptr || as_of->type != Type::kDate) {
+        Error(*n, "days_since() needs the snapshot's as_of date, which is "
+                  "not available here");
+        return {};
+      }
+      n->ref = as_of->ref;
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "days_between") {
+      if (!arity(2, 2) || !want(0, Type::kDate) || !want(1, Type::kDate)) {
+        return {};
+      }
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "last" || f == "count") {
+      if (!arity(1, 1) || !want(0, Type::kSeries)) return {};
+      if (f == "count") n->lo = 0;
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "mean_last") {
+      int k = 0;
+      if (!arity(2, 2) || !want(0, Type::kSeries) || !IntArg(n, 1, 1, &k)) {
+        return {};
+      }
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "mean_window") {
+      int k = 0, skip = 0;
+      if (!arity(3, 3) || !want(0, Type::kSeries) || !IntArg(n, 1, 1, &k) ||
+          !IntArg(n, 2, 0, &skip)) {
+        return {};
+      }
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "pct_change") {
+      int r = 0, b = 0;
+      if (!arity(3, 3) || !want(0, Type::kSeries) || !IntArg(n, 1, 1, &r) ||
+          !IntArg(n, 2, 1, &b)) {
+        return {};
+      }
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    if (f == "slope") {
+      int k = 0;
+      if (!arity(1, 2) || !want(0, Type::kSeries)) return {};
+      if (n->children.size() == 2 && !IntArg(n, 1, 2, &k)) return {};
+      return {Type::kNumber, Truth::kMaybe};
+    }
+    static const std::vector<std::string> kFunctions = {
+        "has",  "coalesce",   "min",         "max",      "abs",
+        "log",  "clamp",      "days_since",  "days_between",
+        "last", "count",      "mean_last",   "mean_window",
+        "pct_change", "slope"};
+    std::string hint = absl::StrCat("functions are: ",
+                                    absl::StrJoin(kFunctions, ", "));
+    Error(*n, absl::StrCat("unknown function '", f, "'"), hint);
+    return {};
+  }
+
+  Scope* scope_;
+  std::vector<CheckError> errors_;
+};
+
+}  // namespace
+
+CheckResult Check(Node* root, Scope* scope) {
+  return Checker(scope).Run(root);
+}
+
+}  // namespace healthscore::engine::expr

@@ -1,0 +1,71 @@
+// Type checker and name resolver for the expression language.
+//
+// Check() walks a parsed tree, resolves every identifier through a Scope to
+// the Operand that holds its value, assigns a type to every node, turns
+// string literals compared with string attributes into dictionary codes,
+// and computes what can be decided statically: numeric bounds and whether a
+// boolean expression can ever be true. Errors are collected, not thrown.
+//
+// Thread-safety: Check mutates the tree and calls the scope; use one thread
+// per tree.
+
+#ifndef HEALTHSCORE_ENGINE_EXPR_CHECKER_H_
+#define HEALTHSCORE_ENGINE_EXPR_CHECKER_H_
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/expr/ast.h"
+
+namespace healthscore::engine::expr {
+
+// What a name refers to.
+struct Symbol {
+  Type type = Type::kUnknown;
+  Operand ref;
+  // Known bounds of a number (e.g. 0..100 for a score), for decidability.
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  bool may_be_missing = true;
+};
+
+class Scope {
+ public:
+  virtual ~Scope() = default;
+  // The symbol for `name`, or null when unknown. Pointers stay valid for the
+  // duration of Check.
+  virtual const Symbol* Lookup(std::string_view name) const = 0;
+  // A hint for an unknown name (e.g. "did you mean 'dau_mau'?"), or empty.
+  virtual std::string Suggest(std::string_view name) const = 0;
+  // The dictionary code of `literal` for string symbol `sym`. Returns false
+  // with a message (and maybe a hint) when the literal can never match, e.g.
+  // a tier the model does not define.
+  virtual bool StringCode(const Symbol& sym, std::string_view literal,
+                          int32_t* code, std::string* error,
+                          std::string* hint) = 0;
+};
+
+struct CheckError {
+  Pos pos;
+  std::string message;
+  std::string hint;
+};
+
+// Whether a boolean expression can be true, as far as can be decided.
+enum class Truth : uint8_t { kMaybe, kNever, kAlways };
+
+struct CheckResult {
+  Type type = Type::kUnknown;
+  Truth truth = Truth::kMaybe;  // for kBool
+  std::vector<CheckError> errors;
+  bool ok() const { return errors.empty(); }
+};
+
+CheckResult Check(Node* root, Scope* scope);
+
+}  // namespace healthscore::engine::expr
+
+#endif  // HEALTHSCORE_ENGINE_EXPR_CHECKER_H_

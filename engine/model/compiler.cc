@@ -1,0 +1,1363 @@
+#include "engine/model/compiler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/expr/checker.h"
+#include "engine/expr/parser.h"
+#include "engine/expr/program.h"
+#include "engine/model/internal/plan.h"
+#include "engine/model/yaml_loader.h"
+#include "openssl/evp.h"
+
+namespace healthscore::engine {
+
+using expr::Operand;
+using expr::Type;
+using internal::ValueRef;
+
+// Builds a CompiledModel from a ModelSpec; friend of CompiledModel.
+class ModelCompiler {
+ public:
+  ModelCompiler(const ModelSpec& spec, DiagnosticList* diags)
+      : spec_(spec), diags_(diags), model_(new CompiledModel()),
+        plan_(new internal::ModelPlan()) {}
+
+  std::shared_ptr<const CompiledModel> Run();
+
+ private:
+  // A name visible to expressions.
+  struct Entry {
+    expr::Symbol symbol;
+    ValueRef ref;
+    int string_column = -1;    // string inputs: their dictionary
+    bool tier_symbol = false;  // tier / previous_tier
+    int input = -1;            // inputs: index, for "unused" warnings
+    int derived = -1;          // derived: index, for dependencies
+  };
+
+  class ScopeImpl : public expr::Scope {
+   public:
+    explicit ScopeImpl(ModelCompiler* c) : c_(c) {}
+    const expr::Symbol* Lookup(std::string_view name) const override {
+      auto it = c_->names_.find(name);
+      if (it == c_->names_.end() || !Visible(it->second)) return nullptr;
+      return &it->second.symbol;
+    }
+    std::string Suggest(std::string_view name) const override {
+      std::vector<std::string> candidates;
+      for (const auto& [n, e] : c_->names_) {
+        if (Visible(e)) candidates.push_back(n);
+      }
+      std::sort(candidates.begin(), candidates.end());
+      return DidYouMean(name, candidates);
+    }
+    bool StringCode(const expr::Symbol& sym, std::string_view literal,
+                    int32_t* code, std::string* error,
+                    std::string* hint) override {
+      return c_->LiteralCode(sym, literal, code, error, hint);
+    }
+    // Derived values are visible once planned; model outputs only in
+    // playbook conditions.
+    bool Visible(const Entry& e) const {
+      if (e.derived >= 0) return c_->derived_done_[e.derived];
+      if (IsOutput(e.ref.kind)) return outputs_visible;
+      return true;
+    }
+    bool outputs_visible = false;
+
+   private:
+    ModelCompiler* c_;
+  };
+
+  static bool IsOutput(ValueRef::Kind k) {
+    switch (k) {
+      case ValueRef::Kind::kScore:
+      case ValueRef::Kind::kTier:
+      case ValueRef::Kind::kCoverage:
+      case ValueRef::Kind::kScoreDelta:
+      case ValueRef::Kind::kTierChanged:
+      case ValueRef::Kind::kGroup:
+      case ValueRef::Kind::kSignalScore:
+      case ValueRef::Kind::kSignalRaw:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  struct ParsedExpr {
+    const ExprSource* source = nullptr;
+    std::unique_ptr<expr::Node> root;
+  };
+
+  void Error(const SourceLocation& loc, std::string msg, std::string hint = "") {
+    diags_->Error(loc, std::move(msg), std::move(hint));
+  }
+  void Warning(const SourceLocation& loc, std::string msg,
+               std::string hint = "") {
+    diags_->Warning(loc, std::move(msg), std::move(hint));
+  }
+
+  bool AddName(const std::string& name, Entry e, const SourceLocation& loc) {
+    auto [it, inserted] = names_.emplace(name, std::move(e));
+    if (!inserted) {
+      Error(loc, absl::StrCat("duplicate id '", name, "'"),
+            "ids of inputs and derived values share one namespace");
+    }
+    return inserted;
+  }
+
+  ParsedExpr ParseExpr(const ExprSource& src, const char* what) {
+    ParsedExpr p;
+    p.source = &src;
+    if (src.text.empty()) {
+      Error(src.location, absl::StrCat(what, " is empty"),
+            "write an expression");
+      return p;
+    }
+    expr::ParseResult r = expr::Parse(src.text);
+    if (!r.ok()) {
+      Error(src.At(r.error.pos.line, r.error.pos.column),
+            absl::StrCat("in ", what, ": ", r.error.message), r.error.hint);
+      return p;
+    }
+    p.root = std::move(r.root);
+    return p;
+  }
+
+  // Checks a parsed expression; reports errors at their file positions.
+  expr::CheckResult CheckExpr(ParsedExpr* p, const char* what) {
+    expr::CheckResult r = expr::Check(p->root.get(), &scope_);
+    for (const auto& e : r.errors) {
+      Error(p->source->At(e.pos.line, e.pos.column),
+            absl::StrCat("in ", what, ": ", e.message), e.hint);
+    }
+    return r;
+  }
+
+  bool LiteralCode(const expr::Symbol& sym, std::string_view literal,
+                   int32_t* code, std::string* error, std::string* hint);
+  void InternLiterals(const expr::Node& n);
+  void CollectReads(const expr::Node& n, std::vector<ValueRef>* out);
+  void MarkUsed(const expr::Node& n);
+
+  void CompileInputs();
+  void CompileDerived();
+  bool CheckNormalize(const NormalizeSpec& n, const SourceLocation& where);
+  static expr::Normalization ToNormalization(const NormalizeSpec& n);
+  void CompileSignals();
+  void CompileTiers();
+  void CompilePlaybooks();
+  void WarnUnused();
+  std::string CanonicalText() const;
+
+  const ModelSpec& spec_;
+  DiagnosticList* diags_;
+  std::shared_ptr<CompiledModel> model_;
+  std::unique_ptr<internal::ModelPlan> plan_;
+  expr::ProgramBuilder builder_;
+  ScopeImpl scope_{this};
+  std::map<std::string, Entry, std::less<>> names_;
+  std::vector<bool> derived_done_;
+  std::vector<ParsedExpr> derived_exprs_;
+  std::vector<ParsedExpr> when_exprs_, success_exprs_;
+  std::vector<bool> input_used_;
+  // Segment override tables: SegmentIndex -> row; size fixed after
+  // CompileInputs + literal interning.
+  int segment_rows_ = 1;
+  Operand segment_operand_;
+  std::vector<int> signal_of_spec_;  // flattened signal order
+};
+
+bool ModelCompiler::LiteralCode(const expr::Symbol& sym,
+                                std::string_view literal, int32_t* code,
+                                std::string* error, std::string* hint) {
+  // Find the entry that owns this symbol.
+  for (const auto& [name, e] : names_) {
+    if (&e.symbol != &sym) continue;
+    if (e.tier_symbol) {
+      int t = model_->FindTier(literal);
+      if (t == -2) {
+        std::vector<std::string> ids;
+        for (const auto& tier : model_->tiers_) ids.push_back(tier.id);
+        ids.push_back(std::string(kInsufficientDataTierId));
+        *error = absl::StrCat("'", std::string(literal), "' is not a tier of this model, "
+                              "so this comparison can never be true");
+        *hint = DidYouMean(literal, ids);
+        if (hint->empty()) {
+          *hint = absl::StrCat("tiers are: ", absl::StrJoin(ids, ", "));
+        }
+        return false;
+      }
+      *code = t == kInsufficientDataTier
+                  ? static_cast<int32_t>(model_->tiers_.size())
+                  : t;
+      return true;
+    }
+    const int col = e.string_column;
+    const InputInfo& in = model_->inputs_[e.input];
+    if (!in.values.empty() &&
+        std::find(in.values.begin(), in.values.end(), literal) ==
+            in.values.end()) {
+      *error = absl::StrCat("'", std::string(literal), "' is not a declared value of '",
+                            name, "', so this comparison can never be true");
+      *hint = DidYouMean(literal, in.values);
+      if (hint->empty()) {
+        *hint = absl::StrCat("values are: ", absl::StrJoin(in.values, ", "));
+      }
+      return false;
+    }
+    *code = model_->StringCode(col, literal);
+    return *code >= 0;
+  }
+  *error = "string comparison with a value that is not a string attribute";
+  return false;
+}
+
+// Adds every literal compared with a string input to that input's
+// dictionary, before any table is sized by it.
+void ModelCompiler::InternLiterals(const expr::Node& n) {
+  using expr::NodeKind;
+  if (n.kind == NodeKind::kBinary &&
+      (n.op == expr::Op::kEq || n.op == expr::Op::kNe ||
+       n.op == expr::Op::kIn)) {
+    const expr::Node* a = n.children[0].get();
+    const expr::Node* b = n.children[1].get();
+    if (a->kind == NodeKind::kString) std::swap(a, b);
+    if (a->kind == NodeKind::kIdent) {
+      auto it = names_.find(a->text);
+      if (it != names_.end() && it->second.string_column >= 0) {
+        const int col = it->second.string_column;
+        auto intern = [&](const std::string& lit) {
+          auto& codes = model_->string_codes_[col];
+          if (codes.contains(lit)) return;
+          const InputInfo& in = model_->inputs_[it->second.input];
+          if (!in.values.empty() &&
+              std::find(in.values.begin(), in.values.end(), lit) ==
+                  in.values.end()) {
+            return;  // reported by the checker
+          }
+          codes[lit] = static_cast<int32_t>(model_->string_values_[col].size());
+          model_->string_values_[col].push_back(lit);
+        };
+        if (b->kind == NodeKind::kString) intern(b->text);
+        if (b->kind == NodeKind::kList) {
+          for (const auto& item : b->children) {
+            if (item->kind == NodeKind::kString) intern(item->text);
+          }
+        }
+      }
+    }
+  }
+  for (const auto& c : n.children) InternLiterals(*c);
+}
+
+void ModelCompiler::MarkUsed(const expr::Node& n) {
+  if (n.kind == expr::NodeKind::kIdent) {
+    auto it = names_.find(n.text);
+    if (it != names_.end() && it->second.input >= 0) {
+      input_used_[it->second.input] = true;
+    }
+  }
+  for (const auto& c : n.children) MarkUsed(*c);
+}
+
+void ModelCompiler::CollectReads(const expr::Node& n,
+                                 std::vector<ValueRef>* out) {
+  if (n.kind == expr::NodeKind::kIdent ||
+      (n.kind == expr::NodeKind::kCall && n.text == "days_since")) {
+    const std::string& name =
+        n.kind == expr::NodeKind::kIdent ? n.text : std::string("as_of");
+    auto it = names_.find(name);
+    if (it != names_.end()) {
+      bool seen = false;
+      for (const auto& r : *out) seen = seen || r.name == name;
+      if (!seen) out->push_back(it->second.ref);
+    }
+  }
+  for (const auto& c : n.children) CollectReads(*c, out);
+}
+
+// Names the model itself defines for expressions.
+const std::set<std::string>& ReservedNames() {
+  static const auto* kReserved = new std::set<std::string>{
+      "score", "tier", "coverage", "as_of", "previous_score",
+      "previous_tier", "score_delta", "tier_changed", "groups", "signals",
+      "raw", "true", "false", "in"};
+  return *kReserved;
+}
+constexpr char kReservedHint[] =
+    "pick another id; reserved: score, tier, coverage, as_of, "
+    "previous_score, previous_tier, score_delta, tier_changed, groups, "
+    "signals, raw";
+
+void ModelCompiler::CompileInputs() {
+  CompiledModel& m = *model_;
+  for (size_t i = 0; i < spec_.inputs.size(); ++i) {
+    const InputSpec& in = spec_.inputs[i];
+    if (ReservedNames().count(in.id)) {
+      Error(in.fields.Get("id", in.location),
+            absl::StrCat("'", in.id, "' is a reserved name"), kReservedHint);
+      continue;
+    }
+    if (in.range_min && in.range_max && !(*in.range_min < *in.range_max)) {
+      Error(in.fields.Get("range", in.location),
+            absl::StrFormat("range of '%s' is [%g, %g]: the minimum must be "
+                            "below the maximum",
+                            in.id, *in.range_min, *in.range_max));
+    }
+    InputInfo info;
+    info.id = in.id;
+    info.type = in.type;
+    info.description = in.description;
+    info.unit = in.unit;
+    info.range_min = in.range_min;
+    info.range_max = in.range_max;
+    info.values = in.values;
+    Entry e;
+    e.input = static_cast<int>(m.inputs_.size());
+    e.ref.name = in.id;
+    e.ref.index = e.input;
+    switch (in.type) {
+      case InputType::kNumber:
+      case InputType::kDate:
+        info.kind = ColumnKind::kNumber;
+        info.column = m.number_columns_++;
+        e.symbol.type = in.type == InputType::kDate ? Type::kDate
+                                                    : Type::kNumber;
+        e.ref.kind = in.type == InputType::kDate ? ValueRef::Kind::kDateInput
+                                                 : ValueRef::Kind::kNumberInput;
+        break;
+      case InputType::kString: {
+        info.kind = ColumnKind::kString;
+        info.column = m.string_columns_++;
+        e.symbol.type = Type::kString;
+        e.ref.kind = ValueRef::Kind::kStringInput;
+        e.string_column = info.column;
+        m.string_codes_.emplace_back();
+        m.string_values_.emplace_back();
+        std::set<std::string> seen;
+        for (const auto& v : in.values) {
+          if (!seen.insert(v).second) {
+            Error(in.fields.Get("values", in.location),
+                  absl::StrCat("value '", v, "' is listed twice in '", in.id,
+                               "'"));
+            continue;
+          }
+          m.string_codes_.back()[v] =
+              static_cast<int32_t>(m.string_values_.back().size());
+          m.string_values_.back().push_back(v);
+        }
+        break;
+      }
+      case InputType::kSeries:
+        info.kind = ColumnKind::kSeries;
+        info.column = m.series_columns_++;
+        e.symbol.type = Type::kSeries;
+        e.ref.kind = ValueRef::Kind::kSeriesInput;
+        break;
+    }
+    if (!AddName(in.id, e, in.fields.Get("id", in.location))) continue;
+    m.input_index_[in.id] = static_cast<int>(m.inputs_.size());
+    m.inputs_.push_back(std::move(info));
+  }
+  input_used_.assign(m.inputs_.size(), false);
+
+  // Slots: every batch column, then the snapshot's own fields.
+  for (int c = 0; c < m.number_columns_; ++c) {
+    plan_->number_slot.push_back(builder_.AddSlot(expr::ValueKind::kNum));
+  }
+  for (int c = 0; c < m.string_columns_; ++c) {
+    plan_->string_slot.push_back(builder_.AddSlot(expr::ValueKind::kStr));
+  }
+  for (int c = 0; c < m.series_columns_; ++c) {
+    plan_->series_slot.push_back(builder_.AddSlot(expr::ValueKind::kSeries));
+  }
+  plan_->as_of_slot = builder_.AddSlot(expr::ValueKind::kNum);
+  plan_->previous_score_slot = builder_.AddSlot(expr::ValueKind::kNum);
+  plan_->previous_tier_slot = builder_.AddSlot(expr::ValueKind::kStr);
+
+  for (auto& [name, e] : names_) {
+    if (e.input < 0) continue;
+    const InputInfo& info = m.inputs_[e.input];
+    switch (info.kind) {
+      case ColumnKind::kNumber:
+        e.symbol.ref = Operand::Slot(plan_->number_slot[info.column]);
+        break;
+      case ColumnKind::kString:
+        e.symbol.ref = Operand::Slot(plan_->string_slot[info.column]);
+        break;
+      case ColumnKind::kSeries:
+        e.symbol.ref = Operand::Slot(plan_->series_slot[info.column]);
+        break;
+    }
+  }
+  Entry as_of;
+  as_of.symbol.type = Type::kDate;
+  as_of.symbol.ref = Operand::Slot(plan_->as_of_slot);
+  as_of.ref = {"as_of", ValueRef::Kind::kAsOf, -1};
+  names_.emplace("as_of", as_of);
+  Entry prev_score;
+  prev_score.symbol.type = Type::kNumber;
+  prev_score.symbol.ref = Operand::Slot(plan_->previous_score_slot);
+  prev_score.symbol.lo = 0;
+  prev_score.symbol.hi = 100;
+  prev_score.ref = {"previous_score", ValueRef::Kind::kPreviousScore, -1};
+  names_.emplace("previous_score", prev_score);
+  Entry prev_tier;
+  prev_tier.symbol.type = Type::kString;
+  prev_tier.symbol.ref = Operand::Slot(plan_->previous_tier_slot);
+  prev_tier.tier_symbol = true;
+  prev_tier.ref = {"previous_tier", ValueRef::Kind::kPreviousTier, -1};
+  names_.emplace("previous_tier", prev_tier);
+
+  if (!spec_.segment_by.empty()) {
+    int idx = m.FindInput(spec_.segment_by);
+    const SourceLocation& loc = spec_.fields.Get("segment_by", spec_.location);
+    if (idx < 0) {
+      std::vector<std::string> ids;
+      for (const auto& in : m.inputs_) ids.push_back(in.id);
+      Error(loc, absl::StrCat("segment_by names '", spec_.segment_by,
+                              "', which is not an input"),
+            DidYouMean(spec_.segment_by, ids));
+    } else if (m.inputs_[idx].type != InputType::kString) {
+      Error(loc, absl::StrCat("segment_by must name a string input; '",
+                              spec_.segment_by, "' is a ",
+                              InputTypeName(m.inputs_[idx].type)));
+    } else {
+      m.segment_input_ = idx;
+      input_used_[idx] = true;
+      plan_->segment_column = m.inputs_[idx].column;
+      segment_operand_ =
+          Operand::Slot(plan_->string_slot[m.inputs_[idx].column]);
+    }
+  }
+}
+
+void ModelCompiler::CompileDerived() {
+  CompiledModel& m = *model_;
+  const size_t n = spec_.derived.size();
+  derived_done_.assign(n, false);
+  std::vector<int> index_of_spec(n, -1);
+  for (size_t i = 0; i < n; ++i) {
+    const DerivedSpec& d = spec_.derived[i];
+    derived_exprs_.push_back(ParseExpr(d.expr, "derived expression"));
+    Entry e;
+    e.derived = static_cast<int>(i);
+    e.ref = {d.id, ValueRef::Kind::kDerived, static_cast<int>(i)};
+    if (ReservedNames().count(d.id)) {
+      Error(d.fields.Get("id", d.location),
+            absl::StrCat("'", d.id, "' is a reserved name"), kReservedHint);
+      continue;
+    }
+    if (names_.count(d.id)) {
+      Error(d.fields.Get("id", d.location),
+            absl::StrCat("duplicate id '", d.id, "'"),
+            "ids of inputs and derived values share one namespace");
+      continue;
+    }
+    names_.emplace(d.id, e);
+    index_of_spec[i] = static_cast<int>(i);
+  }
+  // Order by dependencies; report cycles with their path.
+  std::vector<std::vector<int>> deps(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!derived_exprs_[i].root) continue;
+    std::vector<std::string> ids;
+    expr::CollectIdentifiers(*derived_exprs_[i].root, &ids);
+    for (const auto& id : ids) {
+      auto it = names_.find(id);
+      if (it != names_.end() && it->second.derived >= 0) {
+        deps[i].push_back(it->second.derived);
+      }
+    }
+  }
+  std::vector<int> state(n, 0), order;
+  std::vector<int> stack;
+  std::set<int> in_cycle;
+  std::function<void(int)> visit = [&](int v) {
+    if (state[v] == 2) return;
+    if (state[v] == 1) {
+      auto it = std::find(stack.begin(), stack.end(), v);
+      std::vector<std::string> path;
+      for (auto j = it; j != stack.end(); ++j) {
+        path.push_back(spec_.derived[*j].id);
+        in_cycle.insert(*j);
+      }
+      path.push_back(spec_.derived[v].id);
+      const DerivedSpec& d = spec_.derived[v];
+      Error(d.fields.Get("expr", d.location),
+            absl::StrCat("derived values depend on each other in a cycle: ",
+                         absl::StrJoin(path, " -> ")),
+            "break the cycle: a derived value cannot read itself");
+      return;
+    }
+    state[v] = 1;
+    stack.push_back(v);
+    for (int w : deps[v]) visit(w);
+    stack.pop_back();
+    state[v] = 2;
+    order.push_back(v);
+  };
+  for (size_t i = 0; i < n; ++i) visit(static_cast<int>(i));
+
+  m.derived_.resize(n);
+  plan_->derived.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    m.derived_[i].id = spec_.derived[i].id;
+    m.derived_[i].description = spec_.derived[i].description;
+    m.derived_[i].expr = spec_.derived[i].expr.text;
+  }
+  for (int i : order) {
+    ParsedExpr& p = derived_exprs_[i];
+    if (!p.root || in_cycle.count(i) || index_of_spec[i] < 0) continue;
+    MarkUsed(*p.root);
+    expr::CheckResult r = CheckExpr(&p, "derived expression");
+    if (!r.ok()) continue;
+    const DerivedSpec& d = spec_.derived[i];
+    if (r.type != Type::kNumber && r.type != Type::kBool) {
+      Error(d.fields.Get("expr", d.location),
+            absl::StrCat("derived value '", d.id, "' is a ",
+                         expr::TypeName(r.type),
+                         "; derived values must be numbers or bools"),
+            r.type == Type::kDate ? "use days_since(d) to turn a date into "
+                                    "a number of days"
+                                  : "");
+      continue;
+    }
+    Operand op = builder_.Emit(*p.root);
+    Entry& e = names_.find(d.id)->second;
+    e.symbol.type = r.type;
+    e.symbol.ref = op;
+    e.symbol.lo = p.root->lo;
+    e.symbol.hi = p.root->hi;
+    e.symbol.may_be_missing = p.root->may_be_missing;
+    m.derived_[i].is_bool = r.type == Type::kBool;
+    plan_->derived[i] = op;
+    derived_done_[i] = true;
+  }
+}
+
+bool ModelCompiler::CheckNormalize(const NormalizeSpec& n,
+                                   const SourceLocation& where) {
+  const SourceLocation& loc = n.location.line ? n.location : where;
+  switch (n.kind) {
+    case NormalizeSpec::Kind::kNone:
+      Error(loc, "missing normalisation",
+            "add normalize: with one of linear, steps, piecewise, logistic, "
+            "identity");
+      return false;
+    case NormalizeSpec::Kind::kLinear:
+      if (n.bad == n.good) {
+        Error(n.fields.Get("good", loc),
+              absl::StrFormat("linear thresholds are equal (bad = good = %g)",
+                              n.good),
+              "bad is where the score is 0 and good where it is 100: they "
+              "must differ");
+        return false;
+      }
+      return true;
+    case NormalizeSpec::Kind::kSteps: {
+      if (n.steps.empty()) {
+        Error(loc, "steps needs at least one step");
+        return false;
+      }
+      bool ok = true;
+      for (size_t i = 0; i < n.steps.size(); ++i) {
+        const auto& s = n.steps[i];
+        const SourceLocation& sl = s.location.line ? s.location : loc;
+        const bool last = i + 1 == n.steps.size();
+        if (last && s.below) {
+          Error(sl, "the last step must have no 'below': it catches every "
+                    "larger value",
+                absl::StrFormat("add a final step {score: ...} after below "
+                                "%g",
+                                *s.below));
+          ok = false;
+        }
+        if (!last && !s.below) {
+          Error(sl, "only the last step may omit 'below'");
+          ok = false;
+        }
+        if (i > 0 && s.below && n.steps[i - 1].below &&
+            !(*s.below > *n.steps[i - 1].below)) {
+          Error(sl,
+                *s.below == *n.steps[i - 1].below
+                    ? absl::StrFormat("step thresholds are equal (below %g "
+                                      "twice)",
+                                      *s.below)
+                    : absl::StrFormat("step thresholds must increase: below "
+                                      "%g comes after below %g",
+                                      *s.below, *n.steps[i - 1].below));
+          ok = false;
+        }
+        if (s.score < 0 || s.score > 100) {
+          Error(sl, absl::StrFormat("step score %g is outside 0..100",
+                                    s.score));
+          ok = false;
+        }
+      }
+      return ok;
+    }
+    case NormalizeSpec::Kind::kPiecewise: {
+      if (n.points.size() < 2) {
+        Error(loc, "piecewise needs at least two points");
+        return false;
+      }
+      bool ok = true;
+      for (size_t i = 0; i < n.points.size(); ++i) {
+        const auto& p = n.points[i];
+        const SourceLocation& pl = p.location.line ? p.location : loc;
+        if (i > 0 && !(p.x > n.points[i - 1].x)) {
+          Error(pl, p.x == n.points[i - 1].x
+                        ? absl::StrFormat("piecewise points share x = %g", p.x)
+                        : absl::StrFormat("piecewise x must increase: %g "
+                                          "comes after %g",
+                                          p.x, n.points[i - 1].x));
+          ok = false;
+        }
+        if (p.score < 0 || p.score > 100) {
+          Error(pl, absl::StrFormat("piecewise score %g is outside 0..100",
+                                    p.score));
+          ok = false;
+        }
+      }
+      return ok;
+    }
+    case NormalizeSpec::Kind::kLogistic:
+      if (n.scale == 0) {
+        Error(n.fields.Get("scale", loc), "logistic scale must not be 0",
+              "scale is how many units move the score from 50 to about 73");
+        return false;
+      }
+      return true;
+    case NormalizeSpec::Kind::kIdentity:
+      return true;
+  }
+  return false;
+}
+
+expr::Normalization ModelCompiler::ToNormalization(const NormalizeSpec& n) {
+  expr::Normalization out;
+  switch (n.kind) {
+    case NormalizeSpec::Kind::kLinear:
+      out.kind = expr::Normalization::Kind::kLinear;
+      out.bad = n.bad;
+      out.good = n.good;
+      break;
+    case NormalizeSpec::Kind::kSteps:
+      out.kind = expr::Normalization::Kind::kSteps;
+      for (const auto& s : n.steps) {
+        if (s.below) out.below.push_back(*s.below);
+        out.step_scores.push_back(s.score);
+      }
+      break;
+    case NormalizeSpec::Kind::kPiecewise:
+      out.kind = expr::Normalization::Kind::kPiecewise;
+      for (const auto& p : n.points) {
+        out.xs.push_back(p.x);
+        out.ys.push_back(p.score);
+      }
+      break;
+    case NormalizeSpec::Kind::kLogistic:
+      out.kind = expr::Normalization::Kind::kLogistic;
+      out.midpoint = n.midpoint;
+      out.scale = n.scale;
+      break;
+    default:
+      out.kind = expr::Normalization::Kind::kIdentity;
+  }
+  return out;
+}
+
+void ModelCompiler::CompileSignals() {
+  CompiledModel& m = *model_;
+  const bool segmented = m.segment_input_ >= 0;
+  if (segmented) {
+    segment_rows_ =
+        2 + static_cast<int>(
+                m.string_values_[m.inputs_[m.segment_input_].column].size());
+  }
+  if (spec_.groups.empty()) {
+    Error(spec_.fields.Get("groups", spec_.location),
+          "the model has no groups", "add at least one group with signals");
+    return;
+  }
+  std::set<std::string> group_ids;
+  double group_weight_sum = 0;
+  bool weights_ok = true;
+  for (const GroupSpec& g : spec_.groups) {
+    if (!group_ids.insert(g.id).second) {
+      Error(g.fields.Get("id", g.location),
+            absl::StrCat("duplicate group id '", g.id, "'"));
+    }
+    if (!(g.weight > 0)) {
+      Error(g.fields.Get("weight", g.location),
+            absl::StrFormat("group '%s' has weight %g; weights must be "
+                            "positive",
+                            g.id, g.weight),
+            "remove the group, or give it a weight above 0");
+      weights_ok = false;
+    } else {
+      group_weight_sum += g.weight;
+    }
+  }
+  if (weights_ok && std::fabs(group_weight_sum - 1.0) > 1e-9) {
+    Warning(spec_.fields.Get("groups", spec_.location),
+            absl::StrFormat("group weights sum to %g, not 1; they are "
+                            "normalised (each divided by %g)",
+                            group_weight_sum, group_weight_sum));
+  }
+
+  // Signal weights per segment row, to size every table the same way.
+  std::map<std::string, int> signal_ids;
+  std::vector<std::vector<double>> weight_rows;  // [segrow][signal]
+  weight_rows.assign(segment_rows_, {});
+  std::vector<Operand> norm_ops;
+  std::vector<int> signal_group;
+
+  for (size_t gi = 0; gi < spec_.groups.size(); ++gi) {
+    const GroupSpec& g = spec_.groups[gi];
+    GroupInfo ginfo;
+    ginfo.id = g.id;
+    ginfo.name = g.name.empty() ? g.id : g.name;
+    ginfo.description = g.description;
+    ginfo.weight = g.weight;
+    ginfo.share = group_weight_sum > 0 ? g.weight / group_weight_sum : 0;
+    if (g.signals.empty()) {
+      Error(g.fields.Get("signals", g.location),
+            absl::StrCat("group '", g.id, "' has no signals"));
+    }
+    double signal_weight_sum = 0;
+    bool signal_weights_ok = true;
+    for (const SignalSpec& s : g.signals) {
+      const SourceLocation& sloc = s.fields.Get("id", s.location);
+      if (signal_ids.count(s.id)) {
+        Error(sloc, absl::StrCat("duplicate signal id '", s.id, "'"),
+              "signal ids are unique across the whole model");
+        continue;
+      }
+      signal_ids[s.id] = static_cast<int>(m.signals_.size());
+      bool ok = true;
+      if (!(s.weight > 0)) {
+        Error(s.fields.Get("weight", s.location),
+              absl::StrFormat("signal '%s' has weight %g; weights must be "
+                              "positive",
+                              s.id, s.weight),
+              "remove the signal, or give it a weight above 0");
+        ok = false;
+        signal_weights_ok = false;
+      } else {
+        signal_weight_sum += s.weight;
+      }
+      // Source: a number input or a numeric derived value.
+      Operand raw;
+      auto it = names_.find(s.source);
+      const SourceLocation& src_loc = s.fields.Get("source", s.location);
+      if (it == names_.end() || it->second.ref.kind == ValueRef::Kind::kAsOf ||
+          it->second.tier_symbol ||
+          it->second.ref.kind == ValueRef::Kind::kPreviousScore) {
+        std::vector<std::string> candidates;
+        for (const auto& [name, e] : names_) {
+          if (e.input >= 0 || e.derived >= 0) candidates.push_back(name);
+        }
+        Error(src_loc,
+              absl::StrCat("signal '", s.id, "' reads '", s.source,
+                           "', which is neither an input nor a derived value"),
+              DidYouMean(s.source, candidates));
+        ok = false;
+      } else {
+        const Entry& e = it->second;
+        if (e.input >= 0) input_used_[e.input] = true;
+        if (e.derived >= 0 && !derived_done_[e.derived]) {
+          ok = false;  // its own error was reported
+        } else if (e.symbol.type != Type::kNumber) {
+          Error(src_loc,
+                absl::StrCat("signal '", s.id, "' reads '", s.source,
+                             "', a ", expr::TypeName(e.symbol.type),
+                             "; a signal's source must be a number"),
+                e.symbol.type == Type::kDate
+                    ? "derive a number first, e.g. days_since(" + s.source +
+                          ")"
+                : e.symbol.type == Type::kSeries
+                    ? "derive a number first, e.g. mean_last(" + s.source +
+                          ", 4)"
+                : e.symbol.type == Type::kBool
+                    ? "derive a number first, e.g. (" + s.source +
+                          " ? 1 : 0), and normalise it"
+                    : "");
+          ok = false;
+        } else {
+          raw = e.symbol.ref;
+        }
+      }
+      ok = CheckNormalize(s.normalize, s.location) && ok;
+      // Overrides.
+      std::vector<std::pair<int, const SignalOverrideSpec*>> rows;
+      for (const SignalOverrideSpec& o : s.overrides) {
+        const SourceLocation& oloc = o.location;
+        if (!segmented) {
+          Error(oloc,
+                absl::StrCat("signal '", s.id, "' overrides segment '",
+                             o.segment, "' but the model has no segment_by"),
+                "add segment_by: <a string input> at the top of the model");
+          ok = false;
+          continue;
+        }
+        const int col = m.inputs_[m.segment_input_].column;
+        int32_t code = m.StringCode(col, o.segment);
+        if (code < 0) {
+          const InputInfo& seg = m.inputs_[m.segment_input_];
+          if (!seg.values.empty()) {
+            Error(oloc,
+                  absl::StrCat("'", o.segment, "' is not a value of '",
+                               seg.id, "'"),
+                  DidYouMean(o.segment, seg.values));
+            ok = false;
+            continue;
+          }
+          // Without declared values, overrides declare the segment.
+          code = static_cast<int32_t>(m.string_values_[col].size());
+          m.string_codes_[col][o.segment] = code;
+          m.string_values_[col].push_back(o.segment);
+          // Grow every table already sized by the old count.
+          segment_rows_ = 2 + code + 1;
+          weight_rows.resize(segment_rows_);
+        }
+        if (o.weight && !(*o.weight > 0)) {
+          Error(o.fields.Get("weight", oloc),
+                absl::StrFormat("override weight %g for '%s' must be "
+                                "positive",
+                                *o.weight, o.segment));
+          ok = false;
+        }
+        if (o.normalize && !CheckNormalize(*o.normalize, oloc)) ok = false;
+        rows.push_back({expr::SegmentIndex(code), &o});
+      }
+      SignalInfo info;
+      info.id = s.id;
+      info.name = s.name.empty() ? s.id : s.name;
+      info.description = s.description;
+      info.source = s.source;
+      info.group = static_cast<int>(gi);
+      info.weight = s.weight;
+      info.normalize = ok ? ToNormalization(s.normalize).ToString() : "";
+      const int si = static_cast<int>(m.signals_.size());
+      m.signal_index_[s.id] = si;
+      m.signals_.push_back(info);
+      ginfo.signals.push_back(si);
+      signal_group.push_back(static_cast<int>(gi));
+      for (auto& row : weight_rows) row.push_back(s.weight);
+      for (const auto& [row, o] : rows) {
+        if (o->weight) weight_rows[row][si] = *o->weight;
+      }
+      if (!ok) {
+        norm_ops.push_back(Operand());
+        plan_->signal_raw.push_back(Operand());
+        continue;
+      }
+      expr::NormTable table;
+      table.specs.push_back(ToNormalization(s.normalize));
+      bool any_norm_override = false;
+      for (const auto& [row, o] : rows) any_norm_override |= o->normalize.has_value();
+      if (any_norm_override) {
+        table.segment = segment_operand_;
+        table.spec_by_segment.assign(segment_rows_, 0);
+        for (const auto& [row, o] : rows) {
+          if (!o->normalize) continue;
+          table.spec_by_segment[row] = static_cast<int>(table.specs.size());
+          table.specs.push_back(ToNormalization(*o->normalize));
+        }
+      }
+      norm_ops.push_back(builder_.Normalize(raw, std::move(table)));
+      plan_->signal_raw.push_back(raw);
+    }
+    if (signal_weights_ok && !g.signals.empty() &&
+        std::fabs(signal_weight_sum - 1.0) > 1e-9) {
+      Warning(g.fields.Get("signals", g.location),
+              absl::StrFormat("signal weights in group '%s' sum to %g, not 1; "
+                              "they are normalised",
+                              g.id, signal_weight_sum));
+    }
+    m.group_index_[g.id] = static_cast<int>(m.groups_.size());
+    m.groups_.push_back(std::move(ginfo));
+  }
+  if (diags_->has_errors()) return;
+
+  // Late segment codes may have grown the rows: pad earlier ones.
+  for (auto& row : weight_rows) row.resize(m.signals_.size());
+  plan_->signal_score = norm_ops;
+  const bool per_segment = segmented && [&] {
+    for (const auto& row : weight_rows) {
+      if (row != weight_rows[0]) return true;
+    }
+    return false;
+  }();
+  if (!per_segment) weight_rows.resize(1);
+  plan_->signal_weight = weight_rows;
+
+  // Shares, per segment row: (w / group sum) * (group weight / total).
+  std::vector<std::vector<double>> shares(weight_rows.size(),
+                                          std::vector<double>(m.signals_.size()));
+  for (size_t r = 0; r < weight_rows.size(); ++r) {
+    for (const GroupInfo& g : m.groups_) {
+      double sum = 0;
+      for (int s : g.signals) sum += weight_rows[r][s];
+      for (int s : g.signals) {
+        shares[r][s] = weight_rows[r][s] / sum * g.share;
+      }
+    }
+  }
+  for (size_t s = 0; s < m.signals_.size(); ++s) m.signals_[s].share = shares[0][s];
+
+  for (const GroupInfo& g : m.groups_) {
+    expr::MeanTable t;
+    if (per_segment) t.segment = segment_operand_;
+    for (int s : g.signals) t.members.push_back(norm_ops[s]);
+    for (const auto& row : weight_rows) {
+      std::vector<double> w;
+      for (int s : g.signals) w.push_back(row[s]);
+      t.weights.push_back(std::move(w));
+    }
+    plan_->group_score.push_back(builder_.WeightedMean(std::move(t)));
+  }
+  expr::MeanTable overall;
+  overall.members = plan_->group_score;
+  std::vector<double> gw;
+  for (const GroupInfo& g : m.groups_) gw.push_back(g.weight);
+  overall.weights.push_back(gw);
+  plan_->score = builder_.WeightedMean(std::move(overall));
+
+  expr::CoverageTable cov;
+  if (per_segment) cov.segment = segment_operand_;
+  cov.members = norm_ops;
+  cov.shares = shares;
+  plan_->coverage = builder_.Coverage(std::move(cov));
+}
+
+void ModelCompiler::CompileTiers() {
+  CompiledModel& m = *model_;
+  if (spec_.tiers.empty()) {
+    Error(spec_.fields.Get("tiers", spec_.location), "the model has no tiers",
+          "add tiers, e.g. green min 80, yellow min 50, red min 0");
+    return;
+  }
+  std::vector<const TierSpec*> sorted;
+  std::set<std::string> ids;
+  bool ok = true;
+  for (const TierSpec& t : spec_.tiers) {
+    if (t.id == kInsufficientDataTierId) {
+      Error(t.fields.Get("id", t.location),
+            "'insufficient_data' is reserved for accounts below minimum "
+            "coverage");
+      ok = false;
+    }
+    if (!ids.insert(t.id).second) {
+      Error(t.fields.Get("id", t.location),
+            absl::StrCat("duplicate tier id '", t.id, "'"));
+      ok = false;
+    }
+    if (t.min < 0 || t.min > 100) {
+      Error(t.fields.Get("min", t.location),
+            absl::StrFormat("tier '%s' starts at %g, outside 0..100", t.id,
+                            t.min));
+      ok = false;
+    }
+    sorted.push_back(&t);
+  }
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const TierSpec* a, const TierSpec* b) {
+                     return a->min > b->min;
+                   });
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const TierSpec& t = *sorted[i];
+    if (i > 0 && sorted[i - 1]->min == t.min) {
+      Error(t.fields.Get("min", t.location),
+            absl::StrFormat("tiers '%s' and '%s' both start at %g: they "
+                            "overlap",
+                            sorted[i - 1]->id, t.id, t.min),
+            "give each tier its own min");
+      ok = false;
+    }
+    if (t.max) {
+      const double expected = i == 0 ? 100 : sorted[i - 1]->min;
+      if (*t.max != expected) {
+        const bool gap = *t.max < expected;
+        Error(t.fields.Get("max", t.location),
+              i == 0 ? absl::StrFormat("tier '%s' is the highest, so its max "
+                                       "must be 100, not %g",
+                                       t.id, *t.max)
+                     : absl::StrFormat("tier '%s' ends at %g but '%s' starts "
+                                       "at %g: %s",
+                                       t.id, *t.max, sorted[i - 1]->id,
+                                       expected,
+                                       gap ? "scores in between have no tier"
+                                           : "the tiers overlap"),
+              absl::StrFormat("max is exclusive: set max: %g (or leave it "
+                              "out)",
+                              expected));
+        ok = false;
+      }
+    }
+  }
+  if (!sorted.empty() && sorted.back()->min != 0) {
+    const TierSpec& t = *sorted.back();
+    Error(t.fields.Get("min", t.location),
+          absl::StrFormat("the lowest tier '%s' starts at %g, so scores "
+                          "below %g have no tier",
+                          t.id, t.min, t.min),
+          "set the lowest tier's min to 0");
+    ok = false;
+  }
+  if (spec_.min_coverage < 0 || spec_.min_coverage > 1) {
+    Error(spec_.fields.Get("min_coverage", spec_.location),
+          absl::StrFormat("min_coverage %g is outside 0..1",
+                          spec_.min_coverage));
+    ok = false;
+  }
+  if (spec_.hysteresis < 0) {
+    Error(spec_.fields.Get("hysteresis", spec_.location),
+          absl::StrFormat("hysteresis %g must not be negative",
+                          spec_.hysteresis));
+    ok = false;
+  }
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const TierSpec& t = *sorted[i];
+    TierInfo info;
+    info.id = t.id;
+    info.name = t.name.empty() ? t.id : t.name;
+    info.color = t.color;
+    info.description = t.description;
+    info.min = t.min;
+    info.max = i == 0 ? 100 : sorted[i - 1]->min;
+    m.tier_index_[t.id] = static_cast<int>(m.tiers_.size());
+    m.tiers_.push_back(info);
+  }
+  if (!ok || diags_->has_errors()) return;
+
+  expr::TierTable table;
+  for (size_t i = 0; i < m.tiers_.size(); ++i) {
+    table.mins.push_back(m.tiers_[i].min);
+    table.maxs.push_back(i == 0 ? std::numeric_limits<double>::infinity()
+                                : m.tiers_[i].max);
+  }
+  table.min_coverage = spec_.min_coverage;
+  table.hysteresis = spec_.hysteresis;
+  plan_->tier = builder_.Tier(plan_->score, plan_->coverage,
+                              Operand::Slot(plan_->previous_tier_slot),
+                              std::move(table));
+  plan_->delta = builder_.Subtract(plan_->score,
+                                   Operand::Slot(plan_->previous_score_slot));
+  plan_->tier_changed = builder_.TierChanged(
+      Operand::Slot(plan_->previous_tier_slot), plan_->tier.tier);
+}
+
+void ModelCompiler::CompilePlaybooks() {
+  CompiledModel& m = *model_;
+  // Model outputs become names for playbook conditions.
+  auto add = [&](const std::string& name, Type type, Operand op,
+                 ValueRef::Kind kind, int index, double lo, double hi,
+                 bool tier_symbol = false) {
+    Entry e;
+    e.symbol.type = type;
+    e.symbol.ref = op;
+    e.symbol.lo = lo;
+    e.symbol.hi = hi;
+    e.tier_symbol = tier_symbol;
+    e.ref = {name, kind, index};
+    names_.emplace(name, e);
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  // After earlier errors some outputs were never planned; the conditions
+  // are still checked so that their mistakes show in the same pass.
+  auto at = [](const std::vector<Operand>& v, size_t i) {
+    return i < v.size() ? v[i] : Operand();
+  };
+  add("score", Type::kNumber, plan_->score, ValueRef::Kind::kScore, -1, 0, 100);
+  add("coverage", Type::kNumber, plan_->coverage, ValueRef::Kind::kCoverage,
+      -1, 0, 1);
+  add("tier", Type::kString, plan_->tier.tier, ValueRef::Kind::kTier, -1, 0, 0,
+      true);
+  add("score_delta", Type::kNumber, plan_->delta, ValueRef::Kind::kScoreDelta,
+      -1, -100, 100);
+  add("tier_changed", Type::kBool, plan_->tier_changed,
+      ValueRef::Kind::kTierChanged, -1, -inf, inf);
+  for (size_t g = 0; g < m.groups_.size(); ++g) {
+    add("groups." + m.groups_[g].id, Type::kNumber, at(plan_->group_score, g),
+        ValueRef::Kind::kGroup, static_cast<int>(g), 0, 100);
+  }
+  for (size_t s = 0; s < m.signals_.size(); ++s) {
+    add("signals." + m.signals_[s].id, Type::kNumber, at(plan_->signal_score, s),
+        ValueRef::Kind::kSignalScore, static_cast<int>(s), 0, 100);
+    add("raw." + m.signals_[s].id, Type::kNumber, at(plan_->signal_raw, s),
+        ValueRef::Kind::kSignalRaw, static_cast<int>(s), -inf, inf);
+  }
+  scope_.outputs_visible = true;
+
+  const int32_t insufficient = static_cast<int32_t>(m.tiers_.size());
+  std::set<std::string> ids;
+  struct Planned {
+    const PlaybookSpec* spec;
+    size_t order;
+    Operand when, success;
+    std::vector<ValueRef> reads;
+  };
+  std::vector<Planned> planned;
+  for (size_t i = 0; i < spec_.playbooks.size(); ++i) {
+    const PlaybookSpec& p = spec_.playbooks[i];
+    if (!ids.insert(p.id).second) {
+      Error(p.fields.Get("id", p.location),
+            absl::StrCat("duplicate playbook id '", p.id, "'"));
+      continue;
+    }
+    if (p.priority < 1) {
+      Error(p.fields.Get("priority", p.location),
+            absl::StrFormat("priority %d must be 1 or more (1 is the most "
+                            "urgent)",
+                            p.priority));
+    }
+    Planned out{&p, i, Operand(), Operand(), {}};
+    ParsedExpr& when = when_exprs_[i];
+    if (when.root) {
+      MarkUsed(*when.root);
+      expr::CheckResult r = CheckExpr(&when, "playbook condition");
+      if (r.ok()) {
+        if (r.type != Type::kBool) {
+          Error(p.when.location,
+                absl::StrCat("playbook '", p.id, "': `when` must be a "
+                             "condition (true/false), got a ",
+                             expr::TypeName(r.type)),
+                "compare it, e.g. score < 50");
+        } else if (r.truth == expr::Truth::kNever) {
+          Error(p.when.location,
+                absl::StrCat("playbook '", p.id, "' can never fire: `",
+                             p.when.text, "` is never true"),
+                "check the comparison bounds: scores run 0..100 and coverage "
+                "0..1");
+        } else if (!diags_->has_errors()) {
+          out.when = builder_.Gate(builder_.Emit(*when.root),
+                                   plan_->tier.tier, insufficient);
+          CollectReads(*when.root, &out.reads);
+        }
+      }
+    }
+    ParsedExpr& success = success_exprs_[i];
+    if (success.root) {
+      MarkUsed(*success.root);
+      expr::CheckResult r = CheckExpr(&success, "success condition");
+      if (r.ok() && r.type != Type::kBool) {
+        Error(p.success.location,
+              absl::StrCat("playbook '", p.id, "': `success` must be a "
+                           "condition (true/false), got a ",
+                           expr::TypeName(r.type)));
+      } else if (r.ok() && !diags_->has_errors()) {
+        out.success = builder_.Emit(*success.root);
+      }
+    }
+    planned.push_back(std::move(out));
+  }
+  std::stable_sort(planned.begin(), planned.end(),
+                   [](const Planned& a, const Planned& b) {
+                     return a.spec->priority < b.spec->priority;
+                   });
+  for (Planned& p : planned) {
+    PlaybookInfo info;
+    info.id = p.spec->id;
+    info.name = p.spec->name;
+    info.owner = p.spec->owner;
+    info.description = p.spec->description;
+    info.priority = p.spec->priority;
+    info.when = p.spec->when.text;
+    info.success = p.spec->success.text;
+    info.steps = p.spec->steps;
+    m.playbooks_.push_back(std::move(info));
+    plan_->playbook_matched.push_back(p.when);
+    plan_->playbook_success.push_back(p.success);
+    plan_->playbook_reads.push_back(std::move(p.reads));
+  }
+}
+
+void ModelCompiler::WarnUnused() {
+  for (size_t i = 0; i < spec_.inputs.size() && i < input_used_.size(); ++i) {
+    if (input_used_[i]) continue;
+    const InputSpec& in = spec_.inputs[i];
+    Warning(in.fields.Get("id", in.location),
+            absl::StrCat("input '", in.id, "' is declared but nothing reads "
+                         "it"),
+            "remove it, or use it in a derived value, signal or playbook");
+  }
+}
+
+// A rendering of everything that affects scoring, in a fixed order, so that
+// formatting and comments do not change the hash.
+std::string ModelCompiler::CanonicalText() const {
+  const CompiledModel& m = *model_;
+  std::ostringstream out;
+  out.precision(17);
+  out << "model " << m.name_ << " " << m.version_ << "\n";
+  out << "min_coverage " << spec_.min_coverage << " hysteresis "
+      << spec_.hysteresis << " segment_by " << spec_.segment_by << "\n";
+  for (const auto& in : m.inputs_) {
+    out << "input " << in.id << " " << InputTypeName(in.type);
+    if (in.range_min) out << " " << *in.range_min << " " << *in.range_max;
+    for (const auto& v : in.values) out << " " << v;
+    out << "\n";
+  }
+  for (size_t i = 0; i < derived_exprs_.size(); ++i) {
+    out << "derived " << m.derived_[i].id << " "
+        << (derived_exprs_[i].root ? expr::ToString(*derived_exprs_[i].root)
+                                   : "")
+        << "\n";
+  }
+  for (const GroupSpec& g : spec_.groups) {
+    out << "group " << g.id << " " << g.weight << "\n";
+    for (const SignalSpec& s : g.signals) {
+      out << " signal " << s.id << " " << s.source << " " << s.weight << " "
+          << ToNormalization(s.normalize).ToString()
+          << "\n";
+      for (const auto& o : s.overrides) {
+        out << "  override " << o.segment << " "
+            << (o.weight ? *o.weight : -1) << " "
+            << (o.normalize ? ToNormalization(*o.normalize).ToString() : "")
+            << "\n";
+      }
+    }
+  }
+  for (const auto& t : m.tiers_) {
+    out << "tier " << t.id << " " << t.min << " " << t.max << "\n";
+  }
+  for (size_t i = 0; i < spec_.playbooks.size(); ++i) {
+    const PlaybookSpec& p = spec_.playbooks[i];
+    out << "playbook " << p.id << " " << p.priority << " "
+        << (when_exprs_[i].root ? expr::ToString(*when_exprs_[i].root) : "")
+        << " | "
+        << (success_exprs_[i].root ? expr::ToString(*success_exprs_[i].root)
+                                   : "")
+        << "\n";
+  }
+  return out.str();
+}
+
+std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
+  CompiledModel& m = *model_;
+  m.name_ = spec_.name;
+  m.version_ = spec_.version;
+  m.description_ = spec_.description;
+  m.owner_ = spec_.owner;
+  m.file_ = spec_.file;
+  m.min_coverage_ = spec_.min_coverage;
+  m.hysteresis_ = spec_.hysteresis;
+
+  CompileInputs();
+  // Parse every expression first: string literals must be in their
+  // dictionaries before any per-segment table is sized.
+  for (const PlaybookSpec& p : spec_.playbooks) {
+    when_exprs_.push_back(ParseExpr(p.when, "playbook condition"));
+    if (p.success.empty()) {
+      success_exprs_.push_back(ParsedExpr{&p.success, nullptr});
+    } else {
+      success_exprs_.push_back(ParseExpr(p.success, "success condition"));
+    }
+  }
+  CompileDerived();
+  for (const auto& p : derived_exprs_) {
+    if (p.root) InternLiterals(*p.root);
+  }
+  for (const auto& p : when_exprs_) {
+    if (p.root) InternLiterals(*p.root);
+  }
+  for (const auto& p : success_exprs_) {
+    if (p.root) InternLiterals(*p.root);
+  }
+  // Tiers are needed by playbook checks; signals before tiers because the
+  // tier step reads the score.
+  CompileSignals();
+  CompileTiers();
+  CompilePlaybooks();
+  WarnUnused();
+  if (diags_->has_errors()) return nullptr;
+
+  plan_->slot_count = plan_->previous_tier_slot + 1;
+  plan_->program = builder_.Build();
+
+  // Content hash.
+  std::string canonical = CanonicalText();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(canonical.data(), canonical.size(), digest, &len, EVP_sha256(),
+             nullptr);
+  static const char* kHex = "0123456789abcdef";
+  for (unsigned int i = 0; i < len; ++i) {
+    m.hash_.push_back(kHex[digest[i] >> 4]);
+    m.hash_.push_back(kHex[digest[i] & 15]);
+  }
+  for (const auto& d : diags_->items()) {
+    if (d.severity == Severity::kWarning) m.warnings_.Add(d);
+  }
+  m.plan_ = std::move(plan_);
+  return model_;
+}
+
+CompileResult Compile(const ModelSpec& spec) {
+  CompileResult r;
+  ModelCompiler compiler(spec, &r.diagnostics);
+  r.model = compiler.Run();
+  r.diagnostics.SortByLocation();
+  return r;
+}
+
+CompileResult CompileString(std::string_view text, const std::string& file) {
+  CompileResult r;
+  ModelSpec spec = LoadModelSpecFromString(text, file, &r.diagnostics);
+  if (r.diagnostics.has_errors()) {
+    // Keep checking what could be read, so that every problem shows in one
+    // pass; but a line the loader already faulted would only repeat its
+    // error in other words, so compiler findings there are dropped.
+    std::set<int> faulted;
+    for (const auto& d : r.diagnostics.items()) faulted.insert(d.location.line);
+    CompileResult more = Compile(spec);
+    for (const auto& d : more.diagnostics.items()) {
+      if (!faulted.count(d.location.line)) r.diagnostics.Add(d);
+    }
+    r.diagnostics.SortByLocation();
+    return r;
+  }
+  CompileResult c = Compile(spec);
+  r.model = c.model;
+  r.diagnostics.Append(c.diagnostics);
+  r.diagnostics.SortByLocation();
+  return r;
+}
+
+CompileResult CompileFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    CompileResult r;
+    r.diagnostics.Error({path, 0, 0}, "cannot read the model file",
+                        "check the path and its permissions");
+    return r;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return CompileString(buf.str(), path);
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledModel>> LoadModel(
+    const std::string& path) {
+  CompileResult r = CompileFile(path);
+  if (!r.model) return r.diagnostics.ToStatus();
+  return r.model;
+}
+
+}  // namespace healthscore::engine

@@ -1,0 +1,265 @@
+#include "engine/model/compiler.h"
+
+#include <string>
+
+#include "engine/common/status_matchers.h"
+#include "engine/model/internal/plan.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace healthscore::engine {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// A small valid model; tests splice mistakes into copies of it.
+constexpr char kModel[] = R"yaml(name: tiny
+version: 1
+segment_by: segment
+min_coverage: 0.5
+hysteresis: 2
+inputs:
+  - {id: dau_mau, type: number, range: [0, 1]}
+  - {id: csat, type: number}
+  - {id: segment, type: string, values: [smb, enterprise]}
+  - {id: renewal_date, type: date}
+  - {id: wau, type: series}
+derived:
+  - id: days_to_renewal
+    expr: "days_between(as_of, renewal_date)"
+  - id: usage_trend
+    expr: "pct_change(wau, 2, 2)"
+groups:
+  - id: usage
+    weight: 0.6
+    signals:
+      - id: stickiness
+        source: dau_mau
+        weight: 1
+        normalize: {linear: {bad: 0.1, good: 0.5}}
+        overrides:
+          enterprise: {weight: 1, normalize: {linear: {bad: 0.2, good: 0.6}}}
+  - id: sentiment
+    weight: 0.4
+    signals:
+      - id: satisfaction
+        source: csat
+        weight: 1
+        normalize: {steps: [{below: 3, score: 0}, {below: 4, score: 50}, {score: 100}]}
+tiers:
+  - {id: green, min: 80}
+  - {id: yellow, min: 50}
+  - {id: red, min: 0}
+playbooks:
+  - id: rescue
+    name: Rescue
+    owner: csm
+    priority: 1
+    when: 'tier == "red" && segment == "enterprise"'
+    success: 'score >= 60'
+)yaml";
+
+std::string Replace(std::string text, const std::string& from,
+                    const std::string& to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << "test bug: '" << from << "' not found";
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string Errors(const CompileResult& r) { return r.diagnostics.ToString(); }
+
+TEST(CompilerTest, CompilesAValidModel) {
+  CompileResult r = CompileString(kModel, "tiny.yaml");
+  ASSERT_NE(r.model, nullptr) << Errors(r);
+  const CompiledModel& m = *r.model;
+  EXPECT_EQ(m.name(), "tiny");
+  EXPECT_EQ(m.version(), "1");
+  EXPECT_EQ(m.hash().size(), 64u);
+  ASSERT_EQ(m.signals().size(), 2u);
+  EXPECT_DOUBLE_EQ(m.signals()[0].share, 0.6);
+  EXPECT_DOUBLE_EQ(m.signals()[1].share, 0.4);
+  ASSERT_EQ(m.tiers().size(), 3u);
+  EXPECT_EQ(m.tiers()[0].id, "green");
+  EXPECT_DOUBLE_EQ(m.tiers()[1].max, 80);
+  EXPECT_EQ(m.FindTier("red"), 2);
+  EXPECT_EQ(m.FindTier("insufficient_data"), kInsufficientDataTier);
+  EXPECT_EQ(m.FindTier("purple"), -2);
+  EXPECT_EQ(m.segment_input(), m.FindInput("segment"));
+  EXPECT_GT(m.plan().program->step_count(), 0u);
+}
+
+TEST(CompilerTest, HashIgnoresLayoutAndCommentsButNotSemantics) {
+  CompileResult a = CompileString(kModel, "a.yaml");
+  CompileResult b = CompileString(
+      Replace(std::string("# a comment\n") + kModel, "weight: 0.6",
+              "weight:   0.6   # sixty percent"),
+      "b.yaml");
+  CompileResult c = CompileString(Replace(kModel, "bad: 0.1", "bad: 0.15"),
+                                  "c.yaml");
+  ASSERT_NE(a.model, nullptr);
+  ASSERT_NE(b.model, nullptr);
+  ASSERT_NE(c.model, nullptr);
+  EXPECT_EQ(a.model->hash(), b.model->hash());
+  EXPECT_NE(a.model->hash(), c.model->hash());
+}
+
+TEST(CompilerTest, UnknownNameInExpressionPointsAtIt) {
+  CompileResult r = CompileString(
+      Replace(kModel, "days_between(as_of, renewal_date)",
+              "days_between(as_of, renewl_date)"),
+      "m.yaml");
+  EXPECT_EQ(r.model, nullptr);
+  // The expression starts at column 12 of line 14 (after the quote).
+  EXPECT_THAT(Errors(r),
+              AllOf(HasSubstr("m.yaml:14:32: error: in derived expression: "
+                              "unknown name 'renewl_date'"),
+                    HasSubstr("did you mean 'renewal_date'?")));
+}
+
+TEST(CompilerTest, TypeErrorIsReported) {
+  CompileResult r = CompileString(
+      Replace(kModel, R"(segment == "enterprise")", "segment > 3"), "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("'>' does not apply to strings"));
+}
+
+TEST(CompilerTest, UndeclaredStringValueIsAnError) {
+  CompileResult r = CompileString(
+      Replace(kModel, R"(segment == "enterprise")",
+              R"(segment == "enterprize")"),
+      "m.yaml");
+  EXPECT_THAT(Errors(r),
+              AllOf(HasSubstr("'enterprize' is not a declared value of "
+                              "'segment'"),
+                    HasSubstr("did you mean 'enterprise'?")));
+}
+
+TEST(CompilerTest, UnknownTierInConditionIsAnError) {
+  CompileResult r = CompileString(
+      Replace(kModel, R"(tier == "red")", R"(tier == "redd")"), "m.yaml");
+  EXPECT_THAT(Errors(r), AllOf(HasSubstr("'redd' is not a tier of this model"),
+                               HasSubstr("did you mean 'red'?")));
+}
+
+TEST(CompilerTest, CycleAmongDerivedIsReportedWithItsPath) {
+  std::string text = Replace(kModel, "expr: \"pct_change(wau, 2, 2)\"",
+                             "expr: \"days_to_renewal + loop_b\"\n"
+                             "  - id: loop_b\n    expr: \"usage_trend * 2\"");
+  CompileResult r = CompileString(text, "m.yaml");
+  EXPECT_THAT(Errors(r),
+              HasSubstr("derived values depend on each other in a cycle: "));
+  EXPECT_THAT(Errors(r), HasSubstr("usage_trend -> loop_b -> usage_trend"));
+}
+
+TEST(CompilerTest, NonPositiveWeightsAreErrors) {
+  CompileResult r =
+      CompileString(Replace(Replace(kModel, "weight: 0.6", "weight: 0"),
+                            "        weight: 1\n        normalize: {steps",
+                            "        weight: -2\n        normalize: {steps"),
+                    "m.yaml");
+  EXPECT_THAT(Errors(r),
+              AllOf(HasSubstr("m.yaml:19:13: error: group 'usage' has weight "
+                              "0; weights must be positive"),
+                    HasSubstr("signal 'satisfaction' has weight -2")));
+}
+
+TEST(CompilerTest, EqualThresholdsAreErrors) {
+  CompileResult r = CompileString(
+      Replace(kModel, "bad: 0.1, good: 0.5", "bad: 0.5, good: 0.5"), "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("linear thresholds are equal"));
+  r = CompileString(Replace(kModel, "{below: 4, score: 50}",
+                            "{below: 3, score: 50}"),
+                    "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("step thresholds are equal (below 3 "
+                                   "twice)"));
+}
+
+TEST(CompilerTest, TierOverlapAndGapAreErrors) {
+  CompileResult r = CompileString(
+      Replace(kModel, "{id: yellow, min: 50}", "{id: yellow, min: 80}"),
+      "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("tiers 'green' and 'yellow' both start at "
+                                   "80: they overlap"));
+  r = CompileString(Replace(kModel, "{id: red, min: 0}", "{id: red, min: 10}"),
+                    "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("the lowest tier 'red' starts at 10, so "
+                                   "scores below 10 have no tier"));
+  r = CompileString(Replace(kModel, "{id: yellow, min: 50}",
+                            "{id: yellow, min: 50, max: 79}"),
+                    "m.yaml");
+  EXPECT_THAT(Errors(r), AllOf(HasSubstr("tier 'yellow' ends at 79 but "
+                                         "'green' starts at 80: scores in "
+                                         "between have no tier"),
+                               HasSubstr("set max: 80")));
+}
+
+TEST(CompilerTest, ImpossiblePlaybookConditionIsAnError) {
+  CompileResult r = CompileString(
+      Replace(kModel, R"(tier == "red" && segment == "enterprise")",
+              "score > 80 && score < 50"),
+      "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("playbook 'rescue' can never fire"));
+  r = CompileString(Replace(kModel, R"(tier == "red" && segment == "enterprise")",
+                            "coverage > 1"),
+                    "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("playbook 'rescue' can never fire"));
+}
+
+TEST(CompilerTest, DuplicateIdsAreErrors) {
+  CompileResult r = CompileString(
+      Replace(kModel, "- id: satisfaction", "- id: stickiness"), "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("duplicate signal id 'stickiness'"));
+}
+
+TEST(CompilerTest, SignalSourceMustBeANumber) {
+  CompileResult r = CompileString(
+      Replace(kModel, "source: csat", "source: renewal_date"), "m.yaml");
+  EXPECT_THAT(Errors(r),
+              AllOf(HasSubstr("signal 'satisfaction' reads 'renewal_date', a "
+                              "date; a signal's source must be a number"),
+                    HasSubstr("days_since(renewal_date)")));
+}
+
+TEST(CompilerTest, WarnsAboutWeightsAndUnusedInputs) {
+  std::string text = Replace(Replace(kModel, "weight: 0.6", "weight: 60"),
+                             "weight: 0.4", "weight: 40");
+  text = Replace(text, "  - {id: csat, type: number}",
+                 "  - {id: csat, type: number}\n  - {id: nps, type: number}");
+  CompileResult r = CompileString(text, "m.yaml");
+  ASSERT_NE(r.model, nullptr) << Errors(r);
+  EXPECT_THAT(Errors(r),
+              AllOf(HasSubstr("warning: group weights sum to 100, not 1"),
+                    HasSubstr("warning: input 'nps' is declared but nothing "
+                              "reads it")));
+  EXPECT_EQ(r.model->warnings().warning_count(), 2);
+}
+
+TEST(CompilerTest, ReportsEveryErrorAtOnce) {
+  std::string text = Replace(kModel, "weight: 0.6", "weight: 0");
+  text = Replace(text, "{id: red, min: 0}", "{id: red, min: 5}");
+  text = Replace(text, R"(tier == "red")", R"(tier == "blue")");
+  CompileResult r = CompileString(text, "m.yaml");
+  EXPECT_EQ(r.diagnostics.error_count(), 3) << Errors(r);
+}
+
+TEST(CompilerTest, UnreadableFileNamesThePath) {
+  auto status = LoadModel("/nonexistent/model.yaml");
+  EXPECT_THAT(status, testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                        HasSubstr("/nonexistent/model.yaml: "
+                                                  "error: cannot read")));
+}
+
+TEST(CompilerTest, BundledModelsCompileWithoutErrors) {
+  for (const char* path :
+       {"rules/default/1/model.yaml", "rules/adoption_trends/1/model.yaml"}) {
+    CompileResult r = CompileFile(path);
+    EXPECT_NE(r.model, nullptr) << path << "\n" << Errors(r);
+    EXPECT_FALSE(r.diagnostics.has_errors()) << Errors(r);
+  }
+}
+
+}  // namespace
+}  // namespace healthscore::engine
