@@ -1,0 +1,402 @@
+#include "engine/eval/scorer.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "engine/common/status_matchers.h"
+#include "engine/eval/batch.h"
+#include "engine/eval/explain.h"
+#include "engine/eval/result.h"
+#include "engine/eval/worker_pool.h"
+#include "engine/model/compiler.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+// Accounts are written with designated initializers naming only the fields
+// a test cares about; the rest keep their defaults on purpose.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wpedantic"
+
+namespace healthscore::engine {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// Two groups: usage (0.6) with stickiness (linear 0.1..0.5, enterprise
+// 0.2..0.6 and weight 3) and adoption (identity, weight 1); sentiment (0.4)
+// with satisfaction (steps on csat).
+constexpr char kModel[] = R"yaml(name: scorer_test
+version: "2.1"
+segment_by: segment
+min_coverage: 0.5
+hysteresis: 3
+inputs:
+  - {id: dau_mau, type: number, range: [0, 1]}
+  - {id: adoption, type: number}
+  - {id: csat, type: number}
+  - {id: segment, type: string}
+  - {id: renewal_date, type: date}
+derived:
+  - id: days_to_renewal
+    expr: "days_between(as_of, renewal_date)"
+  - id: renewing_soon
+    expr: "days_to_renewal < 60"
+groups:
+  - id: usage
+    weight: 0.6
+    signals:
+      - id: stickiness
+        source: dau_mau
+        weight: 1
+        normalize: {linear: {bad: 0.1, good: 0.5}}
+        overrides:
+          enterprise: {weight: 3, normalize: {linear: {bad: 0.2, good: 0.6}}}
+      - id: adoption_rate
+        source: adoption
+        weight: 1
+        normalize: identity
+  - id: sentiment
+    weight: 0.4
+    signals:
+      - id: satisfaction
+        source: csat
+        weight: 1
+        normalize: {steps: [{below: 3, score: 0}, {below: 4, score: 50}, {score: 100}]}
+tiers:
+  - {id: green, min: 80}
+  - {id: yellow, min: 50}
+  - {id: red, min: 0}
+playbooks:
+  - id: renewal_risk
+    name: Renewal risk
+    owner: account manager
+    priority: 2
+    when: 'renewing_soon && tier != "green"'
+  - id: rescue
+    name: Rescue
+    owner: csm
+    priority: 1
+    when: 'tier == "red"'
+    success: 'score >= 50'
+  - id: falling
+    name: Falling
+    owner: csm
+    priority: 3
+    when: 'score_delta < -10'
+)yaml";
+
+class ScorerTest : public ::testing::Test {
+ protected:
+  ScorerTest() {
+    CompileResult r = CompileString(kModel, "scorer_test.yaml");
+    EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
+    model_ = r.model;
+    batch_ = std::make_unique<Batch>(model_);
+  }
+
+  struct Account {
+    std::string id = "a";
+    double dau_mau = NAN, adoption = NAN, csat = NAN;
+    std::string segment;
+    std::string renewal;
+    std::string as_of = "2026-11-01";
+    double previous_score = NAN;
+    std::string previous_tier;
+  };
+
+  void Add(const Account& a) {
+    BatchBuilder b(batch_.get());
+    b.BeginRow(a.id);
+    b.SetAsOf(a.as_of);
+    b.SetMetric("dau_mau", a.dau_mau);
+    b.SetMetric("adoption", a.adoption);
+    b.SetMetric("csat", a.csat);
+    if (!a.segment.empty()) b.SetAttribute("segment", a.segment);
+    if (!a.renewal.empty()) b.SetDate("renewal_date", a.renewal);
+    b.SetPreviousScore(a.previous_score);
+    b.SetPreviousTier(a.previous_tier);
+    b.EndRow();
+  }
+
+  const BatchResult& Score() {
+    EXPECT_OK(Scorer::Score(*batch_, &result_));
+    return result_;
+  }
+
+  std::string Tier(size_t row) {
+    return std::string(model_->TierId(result_.tier(row)));
+  }
+
+  std::vector<std::string> Playbooks(size_t row) {
+    std::vector<std::string> ids;
+    for (int p : MatchedPlaybooks(result_, row)) {
+      ids.push_back(model_->playbooks()[p].id);
+    }
+    return ids;
+  }
+
+  std::shared_ptr<const CompiledModel> model_;
+  std::unique_ptr<Batch> batch_;
+  BatchResult result_;
+};
+
+TEST_F(ScorerTest, FullAccountScoresTheWeightedMean) {
+  // stickiness (0.3-0.1)/0.4 = 50; adoption 70; usage = 60.
+  // satisfaction csat 4.5 -> 100. score = 0.6*60 + 0.4*100 = 76.
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5, .segment = "smb"});
+  Score();
+  ASSERT_TRUE(result_.ok(0));
+  EXPECT_DOUBLE_EQ(result_.group_score(0, 0), 60);
+  EXPECT_DOUBLE_EQ(result_.group_score(0, 1), 100);
+  EXPECT_DOUBLE_EQ(result_.score(0), 76);
+  EXPECT_DOUBLE_EQ(result_.coverage(0), 1);
+  EXPECT_EQ(Tier(0), "yellow");
+  EXPECT_DOUBLE_EQ(result_.signal_raw(0, 0), 0.3);
+  EXPECT_DOUBLE_EQ(result_.signal_score(0, 0), 50);
+}
+
+TEST_F(ScorerTest, SegmentOverridesChangeThresholdsAndWeights) {
+  // Enterprise: stickiness (0.3-0.2)/0.4 = 25 with weight 3 against
+  // adoption 70 with weight 1: usage = (75 + 70) / 4 = 36.25.
+  // score = 0.6*36.25 + 0.4*100 = 61.75.
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5, .segment = "enterprise"});
+  // An unknown segment uses the defaults.
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5, .segment = "startup"});
+  Score();
+  EXPECT_DOUBLE_EQ(result_.signal_score(0, 0), 25);
+  EXPECT_DOUBLE_EQ(result_.signal_weight(0, 0), 3);
+  EXPECT_DOUBLE_EQ(result_.group_score(0, 0), 36.25);
+  EXPECT_DOUBLE_EQ(result_.score(0), 61.75);
+  EXPECT_DOUBLE_EQ(result_.score(1), 76);
+  EXPECT_DOUBLE_EQ(result_.signal_weight(1, 0), 1);
+}
+
+TEST_F(ScorerTest, MissingSignalRenormalisesAndLowersCoverage) {
+  // adoption missing: usage = stickiness alone = 50;
+  // coverage = 1 - share(adoption) = 1 - 0.5*0.6 = 0.7.
+  Add({.dau_mau = 0.3, .csat = 4.5});
+  Score();
+  EXPECT_DOUBLE_EQ(result_.group_score(0, 0), 50);
+  EXPECT_DOUBLE_EQ(result_.score(0), 0.6 * 50 + 0.4 * 100);
+  EXPECT_NEAR(result_.coverage(0), 0.7, 1e-12);
+  EXPECT_TRUE(std::isnan(result_.signal_score(0, 1)));
+}
+
+TEST_F(ScorerTest, MissingGroupRenormalisesGroups) {
+  // No csat: the score is the usage group alone; coverage 0.6.
+  Add({.dau_mau = 0.5, .adoption = 90});
+  Score();
+  EXPECT_TRUE(std::isnan(result_.group_score(0, 1)));
+  EXPECT_DOUBLE_EQ(result_.score(0), 95);
+  EXPECT_NEAR(result_.coverage(0), 0.6, 1e-12);
+  EXPECT_EQ(Tier(0), "green");
+}
+
+TEST_F(ScorerTest, BelowMinimumCoverageIsInsufficientDataWithoutPlaybooks) {
+  // Only csat: coverage 0.4 < 0.5; the score (0) alone would be red.
+  Add({.csat = 1});
+  Score();
+  EXPECT_DOUBLE_EQ(result_.score(0), 0);
+  EXPECT_NEAR(result_.coverage(0), 0.4, 1e-12);
+  EXPECT_EQ(result_.tier(0), kInsufficientDataTier);
+  EXPECT_THAT(Playbooks(0), IsEmpty());
+  // No data at all: no score either.
+  Add({.id = "b"});
+  Score();
+  EXPECT_FALSE(result_.has_score(1));
+  EXPECT_EQ(result_.tier(1), kInsufficientDataTier);
+}
+
+TEST_F(ScorerTest, NaNAndInfinityAreMissing) {
+  Add({.dau_mau = INFINITY, .adoption = NAN, .csat = 4.5});
+  Score();
+  EXPECT_DOUBLE_EQ(result_.score(0), 100);
+  EXPECT_NEAR(result_.coverage(0), 0.4, 1e-12);
+}
+
+TEST_F(ScorerTest, PlaybooksFireInPriorityOrderWithReasons) {
+  // Red, renewing in 30 days.
+  Add({.dau_mau = 0.1, .adoption = 10, .csat = 2, .renewal = "2026-12-01"});
+  Score();
+  EXPECT_EQ(Tier(0), "red");
+  EXPECT_THAT(Playbooks(0), ElementsAre("rescue", "renewal_risk"));
+  const int rescue = 0, renewal = 1;
+  ASSERT_EQ(model_->playbooks()[rescue].id, "rescue");
+  EXPECT_EQ(PlaybookReason(*batch_, result_, 0, rescue),
+            "tier == \"red\"  [tier=\"red\"]");
+  EXPECT_EQ(PlaybookReason(*batch_, result_, 0, renewal),
+            "renewing_soon && tier != \"green\"  [renewing_soon=true, "
+            "tier=\"red\"]");
+  EXPECT_FALSE(result_.playbook_succeeded(0, rescue));
+  EXPECT_EQ(result_.matched_count(0), 2);
+}
+
+TEST_F(ScorerTest, DeltaAndTierChange) {
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5, .previous_score = 90,
+       .previous_tier = "green"});
+  Score();
+  EXPECT_DOUBLE_EQ(result_.delta(0), -14);
+  EXPECT_TRUE(result_.tier_changed(0));
+  EXPECT_THAT(Playbooks(0), ElementsAre("falling"));
+  EXPECT_EQ(PlaybookReason(*batch_, result_, 0, 2),
+            "score_delta < -10  [score_delta=-14]");
+}
+
+TEST_F(ScorerTest, HysteresisHoldsThenReleasesTheTier) {
+  // usage (50 + 74) / 2 = 62: score 0.6*62 + 40 = 77.2 is yellow by score,
+  // but a green account keeps green until it falls below 80 - 3 = 77.
+  Add({.dau_mau = 0.3, .adoption = 74, .csat = 4.5, .previous_tier = "green"});
+  // 76.0 is past the margin: yellow.
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5, .previous_tier = "green"});
+  // usage (75 + 65) / 2 = 70: score 82 is green by score, but a yellow
+  // account stays yellow until 80 + 3 = 83.
+  Add({.dau_mau = 0.4, .adoption = 65, .csat = 4.5, .previous_tier = "yellow"});
+  Score();
+  EXPECT_NEAR(result_.score(0), 77.2, 1e-9);
+  EXPECT_EQ(Tier(0), "green");
+  EXPECT_TRUE(result_.tier_held(0));
+  EXPECT_FALSE(result_.tier_changed(0));
+  EXPECT_EQ(result_.tier_by_score(0), 1);
+  EXPECT_EQ(Tier(1), "yellow");
+  EXPECT_FALSE(result_.tier_held(1));
+  EXPECT_TRUE(result_.tier_changed(1));
+  EXPECT_NEAR(result_.score(2), 82, 1e-9);
+  EXPECT_EQ(Tier(2), "yellow");
+  EXPECT_TRUE(result_.tier_held(2));
+  Explanation e = Explain(*batch_, result_, 0, 3);
+  EXPECT_THAT(e.tier_rule, HasSubstr("held by hysteresis 3"));
+}
+
+TEST_F(ScorerTest, BadAccountsFailAloneAndNameTheField) {
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5});
+  Add({.id = "", .dau_mau = 0.3});
+  Add({.id = "c", .csat = 4, .renewal = "2026-02-30"});
+  Add({.id = "d", .as_of = "yesterday"});
+  BatchBuilder b(batch_.get());
+  b.BeginRow("e");
+  b.SetAttribute("csat", "high");
+  b.EndRow();
+  Score();
+  EXPECT_TRUE(result_.ok(0));
+  EXPECT_DOUBLE_EQ(result_.score(0), 76);
+  EXPECT_FALSE(result_.ok(1));
+  EXPECT_EQ(batch_->row_error(1), "account has no id");
+  EXPECT_FALSE(result_.ok(2));
+  EXPECT_EQ(batch_->row_error(2),
+            "dates.renewal_date: '2026-02-30' is not a date (YYYY-MM-DD)");
+  EXPECT_THAT(batch_->row_error(3), HasSubstr("as_of: 'yesterday'"));
+  EXPECT_EQ(batch_->row_error(4),
+            "attributes.csat: the model declares 'csat' as a number; send it "
+            "under 'metrics'");
+  EXPECT_EQ(result_.matched_count(2), 0);
+  std::vector<size_t> counts = result_.TierCounts();
+  EXPECT_EQ(counts[2], 1u);  // one yellow; bad rows are not counted
+  EXPECT_EQ(counts[0] + counts[1] + counts[2] + counts[3], 1u);
+}
+
+TEST_F(ScorerTest, UndeclaredFieldsAreIgnoredAndCounted) {
+  BatchBuilder b(batch_.get());
+  b.BeginRow("a");
+  b.SetMetric("not_in_model", 3);
+  b.SetMetric("csat", 4.5);
+  b.EndRow();
+  EXPECT_EQ(b.ignored_fields(), 1u);
+  Score();
+  EXPECT_TRUE(result_.ok(0));
+}
+
+TEST_F(ScorerTest, ExplanationPointsAddUpToTheScore) {
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 3.5, .segment = "enterprise"});
+  Score();
+  Explanation e = Explain(*batch_, result_, 0, 2);
+  double points = 0, lost = 0, weight = 0;
+  for (const auto& s : e.signals) {
+    points += s.points;
+    lost += s.points_lost;
+    weight += s.effective_weight;
+  }
+  EXPECT_NEAR(points, result_.score(0), 1e-9);
+  EXPECT_NEAR(lost, 100 - result_.score(0), 1e-9);
+  EXPECT_NEAR(weight, 1, 1e-12);
+  // Enterprise weights: stickiness 3/4 of usage's 0.6.
+  EXPECT_NEAR(e.signals[0].effective_weight, 0.45, 1e-12);
+  // stickiness loses 75*0.45 = 33.75, satisfaction 50*0.4 = 20.
+  EXPECT_THAT(e.top_drivers, ElementsAre(0, 2));
+  EXPECT_THAT(e.missing_signals, IsEmpty());
+  // 0.6 * 36.25 + 0.4 * 50 = 41.75.
+  EXPECT_NEAR(result_.score(0), 41.75, 1e-9);
+  EXPECT_EQ(e.tier_rule, "red: 0 <= score < 50");
+}
+
+TEST_F(ScorerTest, ExplanationListsMissingSignalsAndRangeWarnings) {
+  Add({.dau_mau = 1.7, .csat = 4.5});
+  Score();
+  Explanation e = Explain(*batch_, result_, 0, 3);
+  EXPECT_THAT(e.missing_signals, ElementsAre(1));
+  EXPECT_THAT(e.warnings,
+              ElementsAre("dau_mau = 1.7 is outside the expected range [0, 1]"));
+}
+
+TEST_F(ScorerTest, ResultsDoNotDependOnThreadCount) {
+  for (int i = 0; i < 5000; ++i) {
+    Account a;
+    a.id = "acct-" + std::to_string(i);
+    a.dau_mau = (i % 97) / 100.0;
+    if (i % 7) a.adoption = i % 101;
+    if (i % 5) a.csat = 1 + (i % 5);
+    a.segment = i % 3 == 0 ? "enterprise" : "smb";
+    if (i % 4 == 0) a.previous_tier = "green";
+    Add(a);
+  }
+  BatchResult single, parallel;
+  ASSERT_OK(Scorer::Score(*batch_, &single));
+  WorkerPool pool(3);
+  ASSERT_OK(Scorer::Score(*batch_, &parallel, &pool, {.rows_per_task = 256}));
+  for (size_t r = 0; r < batch_->size(); ++r) {
+    ASSERT_EQ(std::isnan(single.score(r)), std::isnan(parallel.score(r)));
+    if (!std::isnan(single.score(r))) {
+      ASSERT_EQ(single.score(r), parallel.score(r)) << r;
+    }
+    ASSERT_EQ(single.tier(r), parallel.tier(r)) << r;
+    ASSERT_EQ(single.matched_count(r), parallel.matched_count(r)) << r;
+  }
+}
+
+TEST_F(ScorerTest, ReusedBatchAndResultGiveTheSameAnswers) {
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5});
+  Score();
+  const double first = result_.score(0);
+  batch_->Clear();
+  EXPECT_EQ(batch_->size(), 0u);
+  Add({.id = "other", .csat = 1});
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5});
+  Score();
+  EXPECT_EQ(batch_->id(0), "other");
+  EXPECT_DOUBLE_EQ(result_.score(1), first);
+}
+
+TEST_F(ScorerTest, EmptyBatchIsFine) {
+  EXPECT_OK(Scorer::Score(*batch_, &result_));
+  EXPECT_EQ(result_.size(), 0u);
+}
+
+TEST(DateTest, ParsesAndFormatsIsoDates) {
+  double d = 0;
+  ASSERT_TRUE(ParseIsoDate("1970-01-01", &d));
+  EXPECT_EQ(d, 0);
+  ASSERT_TRUE(ParseIsoDate("2024-02-29T10:00:00Z", &d));
+  EXPECT_EQ(FormatIsoDate(d), "2024-02-29");
+  EXPECT_FALSE(ParseIsoDate("2023-02-29", &d));
+  EXPECT_FALSE(ParseIsoDate("2023-13-01", &d));
+  EXPECT_FALSE(ParseIsoDate("2023-1-01", &d));
+  EXPECT_FALSE(ParseIsoDate("", &d));
+  ASSERT_TRUE(ParseIsoDate("1960-06-15", &d));
+  EXPECT_LT(d, 0);
+  EXPECT_EQ(FormatIsoDate(d), "1960-06-15");
+}
+
+}  // namespace
+}  // namespace healthscore::engine
