@@ -1,0 +1,138 @@
+#include "engine/model/diagnostic.h"
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace healthscore::engine {
+namespace {
+
+// Classic two-row Levenshtein distance. Gives up early (returning
+// `limit + 1`) once every entry of a row exceeds `limit`, so a huge unknown
+// key costs little.
+size_t EditDistance(std::string_view a, std::string_view b, size_t limit) {
+  if (a.size() < b.size()) std::swap(a, b);
+  if (a.size() - b.size() > limit) return limit + 1;
+  std::vector<size_t> prev(b.size() + 1);
+  std::vector<size_t> cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    size_t row_min = cur[0];
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
+      row_min = std::min(row_min, cur[j]);
+    }
+    if (row_min > limit) return limit + 1;
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::string SourceLocation::ToString() const {
+  std::string out = file;
+  if (line > 0) {
+    if (!out.empty()) out += ':';
+    absl::StrAppend(&out, line);
+    if (column > 0) absl::StrAppend(&out, ":", column);
+  }
+  return out;
+}
+
+std::string Diagnostic::ToString() const {
+  std::string out = location.ToString();
+  if (!out.empty()) out += ": ";
+  out += severity == Severity::kError ? "error: " : "warning: ";
+  out += message;
+  if (!hint.empty()) absl::StrAppend(&out, " (hint: ", hint, ")");
+  return out;
+}
+
+void DiagnosticList::Error(const SourceLocation& loc, std::string message,
+                           std::string hint) {
+  items_.push_back(
+      Diagnostic{Severity::kError, loc, std::move(message), std::move(hint)});
+}
+
+void DiagnosticList::Warning(const SourceLocation& loc, std::string message,
+                             std::string hint) {
+  items_.push_back(
+      Diagnostic{Severity::kWarning, loc, std::move(message), std::move(hint)});
+}
+
+void DiagnosticList::Append(const DiagnosticList& other) {
+  // Copy first: `other` may be *this.
+  std::vector<Diagnostic> copy = other.items_;
+  items_.insert(items_.end(), std::make_move_iterator(copy.begin()),
+                std::make_move_iterator(copy.end()));
+}
+
+bool DiagnosticList::has_errors() const { return error_count() > 0; }
+
+int DiagnosticList::error_count() const {
+  return static_cast<int>(std::count_if(
+      items_.begin(), items_.end(),
+      [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+}
+
+int DiagnosticList::warning_count() const {
+  return static_cast<int>(items_.size()) - error_count();
+}
+
+void DiagnosticList::SortByLocation() {
+  std::stable_sort(
+      items_.begin(), items_.end(),
+      [](const Diagnostic& a, const Diagnostic& b) {
+        return std::tie(a.location.file, a.location.line, a.location.column) <
+               std::tie(b.location.file, b.location.line, b.location.column);
+      });
+}
+
+std::string DiagnosticList::ToString() const {
+  return absl::StrJoin(items_, "\n", [](std::string* out, const Diagnostic& d) {
+    out->append(d.ToString());
+  });
+}
+
+absl::Status DiagnosticList::ToStatus() const {
+  std::vector<std::string> lines;
+  for (const Diagnostic& d : items_) {
+    if (d.severity == Severity::kError) lines.push_back(d.ToString());
+  }
+  if (lines.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+}
+
+std::string ClosestMatch(std::string_view word,
+                         const std::vector<std::string>& candidates) {
+  const size_t limit = std::max<size_t>(1, word.size() / 3);
+  const std::string* best = nullptr;
+  size_t best_distance = limit + 1;
+  for (const std::string& candidate : candidates) {
+    const size_t d = EditDistance(word, candidate, limit);
+    if (d < best_distance) {
+      best_distance = d;
+      best = &candidate;
+    }
+  }
+  return best == nullptr ? std::string() : *best;
+}
+
+std::string DidYouMean(std::string_view word,
+                       const std::vector<std::string>& candidates) {
+  std::string match = ClosestMatch(word, candidates);
+  if (match.empty()) return match;
+  return absl::StrCat("did you mean '", match, "'?");
+}
+
+}  // namespace healthscore::engine
