@@ -118,6 +118,16 @@ std::string PlaybookReason(const Batch& batch, const BatchResult& result,
   return out;
 }
 
+double SignalWeight(const Batch& batch, size_t row, int signal) {
+  const internal::ModelPlan& plan = batch.model().plan();
+  size_t segment_row = 0;
+  if (plan.signal_weight.size() > 1) {
+    segment_row = expr::SegmentIndex(
+        batch.string_codes(plan.segment_column)[row]);
+  }
+  return plan.signal_weight[segment_row][signal];
+}
+
 std::vector<std::string> RowWarnings(const Batch& batch, size_t row) {
   std::vector<std::string> out;
   const auto& warnings = batch.range_warnings();
@@ -146,7 +156,7 @@ Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
   for (size_t s = 0; s < m.signals().size(); ++s) {
     if (!std::isnan(result.signal_score(row, s))) {
       group_present_weight[m.signals()[s].group] +=
-          result.signal_weight(row, s);
+          SignalWeight(batch, row, s);
     }
   }
   double groups_total = 0;
@@ -158,7 +168,7 @@ Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
     x.signal = static_cast<int>(s);
     x.raw = result.signal_raw(row, s);
     x.score = result.signal_score(row, s);
-    x.weight = result.signal_weight(row, s);
+    x.weight = SignalWeight(batch, row, s);
     x.present = !std::isnan(x.score);
     if (x.present && groups_total > 0) {
       const int g = m.signals()[s].group;

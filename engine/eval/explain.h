@@ -47,6 +47,9 @@ struct Explanation {
   std::string tier_rule;
 };
 
+// The weight signal `signal` has for `row`, after segment overrides.
+double SignalWeight(const Batch& batch, size_t row, int signal);
+
 // Warnings about the row's inputs, e.g. "dau_mau = 1.7 is outside the
 // expected range [0, 1]".
 std::vector<std::string> RowWarnings(const Batch& batch, size_t row);

@@ -1,6 +1,5 @@
 #include "engine/eval/result.h"
 
-#include <limits>
 #include <utility>
 
 namespace healthscore::engine {
@@ -10,25 +9,24 @@ void BatchResult::Resize(std::shared_ptr<const CompiledModel> model,
   model_ = std::move(model);
   size_ = n;
   const CompiledModel& m = *model_;
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  // assign() reuses capacity: a result object reused for a stream of
-  // batches stops allocating once it has seen the largest one.
-  ok_.assign(n, 0);
-  score_.assign(n, nan);
-  coverage_.assign(n, 0);
-  delta_.assign(n, nan);
-  tier_.assign(n, kInsufficientDataTier);
-  tier_by_score_.assign(n, kInsufficientDataTier);
-  tier_changed_.assign(n, 0);
-  tier_held_.assign(n, 0);
-  group_score_.assign(m.groups().size() * n, nan);
-  signal_raw_.assign(m.signals().size() * n, nan);
-  signal_score_.assign(m.signals().size() * n, nan);
-  signal_weight_.assign(m.signals().size() * n, 0);
-  derived_.assign(m.derived().size() * n, nan);
-  matched_.assign(m.playbooks().size() * n, 0);
-  succeeded_.assign(m.playbooks().size() * n, 0);
-  matched_count_.assign(n, 0);
+  // resize() only: the scorer writes every element of every column, and a
+  // result reused for a stream of batches stops allocating once it has seen
+  // the largest one.
+  ok_.resize(n);
+  score_.Resize(n);
+  coverage_.Resize(n);
+  delta_.Resize(n);
+  tier_.resize(n);
+  tier_by_score_.resize(n);
+  tier_changed_.resize(n);
+  tier_held_.resize(n);
+  group_score_.Resize(m.groups().size() * n);
+  signal_raw_.Resize(m.signals().size() * n);
+  signal_score_.Resize(m.signals().size() * n);
+  derived_.Resize(m.derived().size() * n);
+  matched_.resize(m.playbooks().size() * n);
+  succeeded_.resize(m.playbooks().size() * n);
+  matched_count_.resize(n);
 }
 
 std::vector<size_t> BatchResult::TierCounts() const {

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -38,9 +39,9 @@ class BatchResult {
   bool ok(size_t row) const { return ok_[row] != 0; }
 
   // NaN when no signal had data.
-  double score(size_t row) const { return score_[row]; }
-  bool has_score(size_t row) const { return !std::isnan(score_[row]); }
-  double coverage(size_t row) const { return coverage_[row]; }
+  double score(size_t row) const { return score_.At(row); }
+  bool has_score(size_t row) const { return score_.valid[row] != 0; }
+  double coverage(size_t row) const { return coverage_.At(row); }
   // Index into model().tiers(), or kInsufficientDataTier.
   int tier(size_t row) const { return tier_[row]; }
   // The tier the score alone gives, before hysteresis.
@@ -48,22 +49,18 @@ class BatchResult {
 
   // NaN when the group had no present signal.
   double group_score(size_t row, int group) const {
-    return group_score_[group * size_ + row];
+    return group_score_.At(group * size_ + row);
   }
   // NaN when missing.
   double signal_raw(size_t row, int signal) const {
-    return signal_raw_[signal * size_ + row];
+    return signal_raw_.At(signal * size_ + row);
   }
   double signal_score(size_t row, int signal) const {
-    return signal_score_[signal * size_ + row];
-  }
-  // The weight actually used for this row (after segment overrides).
-  double signal_weight(size_t row, int signal) const {
-    return signal_weight_[signal * size_ + row];
+    return signal_score_.At(signal * size_ + row);
   }
   // Derived values: numbers as is, booleans as 0/1; NaN when missing.
   double derived(size_t row, int derived) const {
-    return derived_[derived * size_ + row];
+    return derived_.At(derived * size_ + row);
   }
 
   bool playbook_matched(size_t row, int playbook) const {
@@ -76,7 +73,7 @@ class BatchResult {
   int matched_count(size_t row) const { return matched_count_[row]; }
 
   // score - previous score; NaN when either is missing.
-  double delta(size_t row) const { return delta_[row]; }
+  double delta(size_t row) const { return delta_.At(row); }
   // True when the snapshot carried a previous tier and it differs.
   bool tier_changed(size_t row) const { return tier_changed_[row] != 0; }
   // True when hysteresis kept the previous tier.
@@ -89,14 +86,27 @@ class BatchResult {
   friend class Scorer;
   void Resize(std::shared_ptr<const CompiledModel> model, size_t n);
 
+  // Numbers with a validity byte each, copied as they come out of the
+  // scoring program (two block copies, no per-value select).
+  struct NumberColumn {
+    std::vector<double> value;
+    std::vector<uint8_t> valid;
+    double At(size_t i) const {
+      return valid[i] ? value[i] : std::numeric_limits<double>::quiet_NaN();
+    }
+    void Resize(size_t n) {
+      value.resize(n);
+      valid.resize(n);
+    }
+  };
+
   std::shared_ptr<const CompiledModel> model_;
   size_t size_ = 0;
   std::vector<uint8_t> ok_;
-  std::vector<double> score_, coverage_, delta_;
+  NumberColumn score_, coverage_, delta_;
   std::vector<int32_t> tier_, tier_by_score_;
   std::vector<uint8_t> tier_changed_, tier_held_;
-  std::vector<double> group_score_, signal_raw_, signal_score_,
-      signal_weight_, derived_;
+  NumberColumn group_score_, signal_raw_, signal_score_, derived_;
   std::vector<uint8_t> matched_, succeeded_;
   std::vector<int32_t> matched_count_;
 };

@@ -1,41 +1,18 @@
 #include "engine/eval/scorer.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "engine/expr/program.h"
 #include "engine/model/internal/plan.h"
 
 namespace healthscore::engine {
 
-namespace {
-
 using expr::Operand;
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-}  // namespace
 
 // Scores rows [begin, end) chunk by chunk on the calling thread.
 void Scorer::ScoreRange(const Batch& batch, size_t begin, size_t end,
                         BatchResult* result) {
   BatchResult& r = *result;
-  double* out_score = r.score_.data();
-  double* out_cov = r.coverage_.data();
-  double* out_delta = r.delta_.data();
-  int32_t* out_tier = r.tier_.data();
-  int32_t* out_by_score = r.tier_by_score_.data();
-  uint8_t* out_changed = r.tier_changed_.data();
-  uint8_t* out_held = r.tier_held_.data();
-  uint8_t* out_ok = r.ok_.data();
-  double* groups = r.group_score_.data();
-  double* raw = r.signal_raw_.data();
-  double* norm = r.signal_score_.data();
-  double* weight = r.signal_weight_.data();
-  double* derived = r.derived_.data();
-  uint8_t* matched = r.matched_.data();
-  uint8_t* succeeded = r.succeeded_.data();
-  int32_t* matched_count = r.matched_count_.data();
   const CompiledModel& model = batch.model();
   const internal::ModelPlan& plan = model.plan();
   const expr::Program& program = *plan.program;
@@ -54,10 +31,6 @@ void Scorer::ScoreRange(const Batch& batch, size_t begin, size_t end,
   const size_t signals_n = model.signals().size();
   const size_t derived_n = model.derived().size();
   const size_t playbooks_n = model.playbooks().size();
-  const bool per_segment_weight = plan.signal_weight.size() > 1;
-  const int32_t* segment =
-      plan.segment_column >= 0 ? batch.string_codes(plan.segment_column)
-                               : nullptr;
 
   for (size_t start = begin; start < end; start += expr::kChunkRows) {
     const size_t len = std::min<size_t>(expr::kChunkRows, end - start);
@@ -82,65 +55,69 @@ void Scorer::ScoreRange(const Batch& batch, size_t begin, size_t end,
 
     program.Run(slots, len, &scratch);
 
-    auto copy_num = [&](Operand op, double* out) {
-      const double* v = program.Num(op, slots, scratch);
-      const uint8_t* ok = program.NumValid(op, slots, scratch);
-      for (size_t i = 0; i < len; ++i) out[start + i] = ok[i] ? v[i] : kNaN;
+    // Column `k` of a result column holding one column per item.
+    auto copy_num = [&](Operand op, BatchResult::NumberColumn* out,
+                        size_t k) {
+      std::copy_n(program.Num(op, slots, scratch), len,
+                  out->value.data() + k * n + start);
+      std::copy_n(program.NumValid(op, slots, scratch), len,
+                  out->valid.data() + k * n + start);
     };
-    copy_num(plan.score, out_score);
-    copy_num(plan.coverage, out_cov);
-    copy_num(plan.delta, out_delta);
+    copy_num(plan.score, &r.score_, 0);
+    copy_num(plan.coverage, &r.coverage_, 0);
+    copy_num(plan.delta, &r.delta_, 0);
+    uint8_t* out_ok = r.ok_.data();
     {
       const int32_t* t = program.Str(plan.tier.tier, slots, scratch);
       const int32_t* bs = program.Str(plan.tier.by_score, slots, scratch);
       const uint8_t* held = program.Bool(plan.tier.held, scratch);
       const uint8_t* changed = program.Bool(plan.tier_changed, scratch);
       for (size_t i = 0; i < len; ++i) {
-        const size_t r = start + i;
-        out_ok[r] = batch.row_ok(r) ? 1 : 0;
-        out_tier[r] = t[i] == insufficient ? kInsufficientDataTier : t[i];
-        out_by_score[r] = bs[i] == insufficient ? kInsufficientDataTier : bs[i];
-        out_held[r] = held[i];
-        out_changed[r] = changed[i];
+        const size_t row = start + i;
+        out_ok[row] = batch.row_ok(row) ? 1 : 0;
+        r.tier_[row] = t[i] == insufficient ? kInsufficientDataTier : t[i];
+        r.tier_by_score_[row] =
+            bs[i] == insufficient ? kInsufficientDataTier : bs[i];
       }
+      std::copy_n(held, len, r.tier_held_.data() + start);
+      std::copy_n(changed, len, r.tier_changed_.data() + start);
     }
     for (size_t g = 0; g < groups_n; ++g) {
-      copy_num(plan.group_score[g], groups + g * n);
+      copy_num(plan.group_score[g], &r.group_score_, g);
     }
     for (size_t s = 0; s < signals_n; ++s) {
-      copy_num(plan.signal_raw[s], raw + s * n);
-      copy_num(plan.signal_score[s], norm + s * n);
-      double* w = weight + s * n + start;
-      if (per_segment_weight) {
-        for (size_t i = 0; i < len; ++i) {
-          w[i] = plan.signal_weight[expr::SegmentIndex(segment[start + i])][s];
-        }
-      } else {
-        std::fill_n(w, len, plan.signal_weight[0][s]);
-      }
+      copy_num(plan.signal_raw[s], &r.signal_raw_, s);
+      copy_num(plan.signal_score[s], &r.signal_score_, s);
     }
     for (size_t d = 0; d < derived_n; ++d) {
       if (model.derived()[d].is_bool) {
         const uint8_t* b = program.Bool(plan.derived[d], scratch);
-        for (size_t i = 0; i < len; ++i) derived[d * n + start + i] = b[i];
+        double* v = r.derived_.value.data() + d * n + start;
+        for (size_t i = 0; i < len; ++i) v[i] = b[i];
+        std::fill_n(r.derived_.valid.data() + d * n + start, len, 1);
       } else {
-        copy_num(plan.derived[d], derived + d * n);
+        copy_num(plan.derived[d], &r.derived_, d);
       }
     }
+    int32_t* matched_count = r.matched_count_.data();
     std::fill_n(matched_count + start, len, 0);
     for (size_t p = 0; p < playbooks_n; ++p) {
-      const uint8_t* m = program.Bool(plan.playbook_matched[p], scratch);
-      uint8_t* out = matched + p * n + start;
+      const uint8_t* __restrict m =
+          program.Bool(plan.playbook_matched[p], scratch);
+      const uint8_t* __restrict ok = out_ok + start;
+      uint8_t* __restrict out = r.matched_.data() + p * n + start;
+      int32_t* __restrict count = matched_count + start;
       for (size_t i = 0; i < len; ++i) {
-        out[i] = m[i] & out_ok[start + i];
-        matched_count[start + i] += out[i];
+        out[i] = m[i] & ok[i];
+        count[i] += out[i];
       }
-      uint8_t* sout = succeeded + p * n + start;
+      uint8_t* __restrict sout = r.succeeded_.data() + p * n + start;
       if (plan.playbook_success[p].kind == Operand::Kind::kNone) {
         std::fill_n(sout, len, 0);
       } else {
-        const uint8_t* s = program.Bool(plan.playbook_success[p], scratch);
-        for (size_t i = 0; i < len; ++i) sout[i] = s[i] & out_ok[start + i];
+        const uint8_t* __restrict s =
+            program.Bool(plan.playbook_success[p], scratch);
+        for (size_t i = 0; i < len; ++i) sout[i] = s[i] & ok[i];
       }
     }
   }

@@ -167,11 +167,11 @@ TEST_F(ScorerTest, SegmentOverridesChangeThresholdsAndWeights) {
   Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5, .segment = "startup"});
   Score();
   EXPECT_DOUBLE_EQ(result_.signal_score(0, 0), 25);
-  EXPECT_DOUBLE_EQ(result_.signal_weight(0, 0), 3);
+  EXPECT_DOUBLE_EQ(SignalWeight(*batch_, 0, 0), 3);
   EXPECT_DOUBLE_EQ(result_.group_score(0, 0), 36.25);
   EXPECT_DOUBLE_EQ(result_.score(0), 61.75);
   EXPECT_DOUBLE_EQ(result_.score(1), 76);
-  EXPECT_DOUBLE_EQ(result_.signal_weight(1, 0), 1);
+  EXPECT_DOUBLE_EQ(SignalWeight(*batch_, 1, 0), 1);
 }
 
 TEST_F(ScorerTest, MissingSignalRenormalisesAndLowersCoverage) {

@@ -89,6 +89,58 @@ double Normalization::Apply(double x) const {
   return kNaN;
 }
 
+void Normalization::ApplyColumn(const double* __restrict x,
+                                double* __restrict out, size_t n) const {
+  switch (kind) {
+    case Kind::kLinear: {
+      const double inv = 1.0 / (good - bad);
+      const double b = bad;
+      for (size_t i = 0; i < n; ++i) {
+        double t = (x[i] - b) * inv;
+        t = t < 0 ? 0 : (t > 1 ? 1 : t);
+        out[i] = 100.0 * t;
+      }
+      return;
+    }
+    case Kind::kSteps: {
+      // The first step's score plus every rise whose threshold the value
+      // has reached: a sum instead of a search, so it vectorises.
+      const double first = step_scores[0];
+      for (size_t i = 0; i < n; ++i) out[i] = first;
+      for (size_t j = 0; j < below.size(); ++j) {
+        const double rise = step_scores[j + 1] - step_scores[j];
+        const double at = below[j];
+        for (size_t i = 0; i < n; ++i) out[i] += x[i] >= at ? rise : 0.0;
+      }
+      return;
+    }
+    case Kind::kPiecewise: {
+      // The interpolation as a sum of clamped ramps, one per segment.
+      const double first = ys[0];
+      for (size_t i = 0; i < n; ++i) out[i] = first;
+      for (size_t j = 0; j + 1 < xs.size(); ++j) {
+        const double x0 = xs[j];
+        const double inv = 1.0 / (xs[j + 1] - xs[j]);
+        const double rise = ys[j + 1] - ys[j];
+        for (size_t i = 0; i < n; ++i) {
+          double t = (x[i] - x0) * inv;
+          t = t < 0 ? 0 : (t > 1 ? 1 : t);
+          out[i] += rise * t;
+        }
+      }
+      return;
+    }
+    case Kind::kLogistic:
+      for (size_t i = 0; i < n; ++i) out[i] = Apply(x[i]);
+      return;
+    case Kind::kIdentity:
+      for (size_t i = 0; i < n; ++i) {
+        out[i] = x[i] < 0 ? 0 : (x[i] > 100 ? 100 : x[i]);
+      }
+      return;
+  }
+}
+
 std::string Normalization::ToString() const {
   switch (kind) {
     case Kind::kLinear:
@@ -129,6 +181,8 @@ void Program::Prepare(Scratch* s) const {
   }
   if (s->bool_.size() < bool_regs_ * rows) s->bool_.resize(bool_regs_ * rows);
   if (s->str_.size() < str_regs_ * rows) s->str_.resize(str_regs_ * rows);
+  s->tmp_.resize(rows);
+  s->index_.resize(rows);
   for (const auto& [reg, value] : constants_) {
     std::fill_n(&s->num_[reg * rows], rows, value);
     std::fill_n(&s->num_valid_[reg * rows], rows, Finite(value) ? 1 : 0);
@@ -173,12 +227,12 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
     switch (st.code) {
 #define HS_BINARY_NUM(CODE, EXPR)                                   \
   case Code::CODE: {                                                \
-    const double* a = num(st.a);                                    \
-    const double* b = num(st.b);                                    \
-    const uint8_t* av = val(st.a);                                  \
-    const uint8_t* bv = val(st.b);                                  \
-    double* o = onum(st.out);                                       \
-    uint8_t* ov = oval(st.out);                                     \
+    const double* __restrict a = num(st.a);                         \
+    const double* __restrict b = num(st.b);                         \
+    const uint8_t* __restrict av = val(st.a);                       \
+    const uint8_t* __restrict bv = val(st.b);                       \
+    double* __restrict o = onum(st.out);                            \
+    uint8_t* __restrict ov = oval(st.out);                          \
     for (size_t i = 0; i < n; ++i) {                                \
       double x = a[i], y = b[i];                                    \
       double r = (EXPR);                                            \
@@ -196,10 +250,10 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
 #undef HS_BINARY_NUM
 #define HS_UNARY_NUM(CODE, EXPR)                                    \
   case Code::CODE: {                                                \
-    const double* a = num(st.a);                                    \
-    const uint8_t* av = val(st.a);                                  \
-    double* o = onum(st.out);                                       \
-    uint8_t* ov = oval(st.out);                                     \
+    const double* __restrict a = num(st.a);                         \
+    const uint8_t* __restrict av = val(st.a);                       \
+    double* __restrict o = onum(st.out);                            \
+    uint8_t* __restrict ov = oval(st.out);                          \
     for (size_t i = 0; i < n; ++i) {                                \
       double x = a[i];                                              \
       double r = (EXPR);                                            \
@@ -243,11 +297,11 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
       }
 #define HS_COMPARE(CODE, OP)                                        \
   case Code::CODE: {                                                \
-    const double* a = num(st.a);                                    \
-    const double* b = num(st.b);                                    \
-    const uint8_t* av = val(st.a);                                  \
-    const uint8_t* bv = val(st.b);                                  \
-    uint8_t* o = obool(st.out);                                     \
+    const double* __restrict a = num(st.a);                         \
+    const double* __restrict b = num(st.b);                         \
+    const uint8_t* __restrict av = val(st.a);                       \
+    const uint8_t* __restrict bv = val(st.b);                       \
+    uint8_t* __restrict o = obool(st.out);                          \
     for (size_t i = 0; i < n; ++i) {                                \
       o[i] = av[i] & bv[i] & static_cast<uint8_t>(a[i] OP b[i]);    \
     }                                                               \
@@ -262,9 +316,9 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
 #undef HS_COMPARE
 #define HS_BOOL2(CODE, EXPR)                                        \
   case Code::CODE: {                                                \
-    const uint8_t* a = boo(st.a);                                   \
-    const uint8_t* b = boo(st.b);                                   \
-    uint8_t* o = obool(st.out);                                     \
+    const uint8_t* __restrict a = boo(st.a);                        \
+    const uint8_t* __restrict b = boo(st.b);                        \
+    uint8_t* __restrict o = obool(st.out);                          \
     for (size_t i = 0; i < n; ++i) o[i] = (EXPR);                   \
     break;                                                          \
   }
@@ -409,58 +463,57 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
         const uint8_t* av = val(st.a);
         double* o = onum(st.out);
         uint8_t* ov = oval(st.out);
-        if (t.segment.kind == Operand::Kind::kNone &&
-            t.specs[0].kind == Normalization::Kind::kLinear) {
-          // The common case gets a branch-free loop the compiler vectorises.
-          const double bad = t.specs[0].bad;
-          const double inv = 1.0 / (t.specs[0].good - t.specs[0].bad);
-          for (size_t i = 0; i < n; ++i) {
-            double x = (a[i] - bad) * inv;
-            x = x < 0 ? 0 : (x > 1 ? 1 : x);
-            o[i] = 100.0 * x;
-            ov[i] = av[i];
-          }
-        } else if (t.segment.kind == Operand::Kind::kNone) {
-          const Normalization& spec = t.specs[0];
-          for (size_t i = 0; i < n; ++i) {
-            o[i] = av[i] ? spec.Apply(a[i]) : 0;
-            ov[i] = av[i];
-          }
-        } else {
+        t.specs[0].ApplyColumn(a, o, n);
+        if (t.segment.kind != Operand::Kind::kNone) {
+          // Each override runs over the whole chunk, then rows of its
+          // segments take its values: a few passes that vectorise beat a
+          // per-row dispatch.
           const int32_t* seg = str(t.segment);
+          int32_t* __restrict sel = s->index_.data();
           for (size_t i = 0; i < n; ++i) {
-            const Normalization& spec =
-                t.specs[t.spec_by_segment[SegmentIndex(seg[i])]];
-            o[i] = av[i] ? spec.Apply(a[i]) : 0;
-            ov[i] = av[i];
+            sel[i] = t.spec_by_segment[SegmentIndex(seg[i])];
+          }
+          double* __restrict tmp = s->tmp_.data();
+          for (size_t k = 1; k < t.specs.size(); ++k) {
+            t.specs[k].ApplyColumn(a, tmp, n);
+            const int32_t kk = static_cast<int32_t>(k);
+            for (size_t i = 0; i < n; ++i) o[i] = sel[i] == kk ? tmp[i] : o[i];
           }
         }
+        std::copy_n(av, n, ov);
         break;
       }
       case Code::kMean: {
         const MeanTable& t = means_[st.aux];
-        double* o = onum(st.out);
-        uint8_t* ov = oval(st.out);
+        double* __restrict o = onum(st.out);
+        uint8_t* __restrict ov = oval(st.out);
         // o accumulates the weighted sum, and the weight sum is kept in a
         // second register (out2) until the division.
-        double* wsum = onum(st.out2);
+        double* __restrict wsum = onum(st.out2);
         std::fill_n(o, n, 0.0);
         std::fill_n(wsum, n, 0.0);
+        const size_t rows = t.weights.size();
+        const int32_t* __restrict seg_row = nullptr;
+        if (t.segment.kind != Operand::Kind::kNone) {
+          const int32_t* seg = str(t.segment);
+          int32_t* idx = s->index_.data();
+          for (size_t i = 0; i < n; ++i) idx[i] = SegmentIndex(seg[i]);
+          seg_row = idx;
+        }
         for (size_t m = 0; m < t.members.size(); ++m) {
-          const double* x = num(t.members[m]);
-          const uint8_t* xv = val(t.members[m]);
-          if (t.segment.kind == Operand::Kind::kNone) {
-            const double w = t.weights[0][m];
+          const double* __restrict x = num(t.members[m]);
+          const uint8_t* __restrict xv = val(t.members[m]);
+          const double* w = &t.by_member[m * rows];
+          if (seg_row == nullptr) {
+            const double w0 = w[0];
             for (size_t i = 0; i < n; ++i) {
-              const double wi = xv[i] ? w : 0.0;
+              const double wi = xv[i] ? w0 : 0.0;
               o[i] += wi * (xv[i] ? x[i] : 0.0);
               wsum[i] += wi;
             }
           } else {
-            const int32_t* seg = str(t.segment);
             for (size_t i = 0; i < n; ++i) {
-              const double w = t.weights[SegmentIndex(seg[i])][m];
-              const double wi = xv[i] ? w : 0.0;
+              const double wi = xv[i] ? w[seg_row[i]] : 0.0;
               o[i] += wi * (xv[i] ? x[i] : 0.0);
               wsum[i] += wi;
             }
@@ -475,19 +528,27 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
       }
       case Code::kCoverage: {
         const CoverageTable& t = coverages_[st.aux];
-        double* o = onum(st.out);
-        uint8_t* ov = oval(st.out);
+        double* __restrict o = onum(st.out);
+        uint8_t* __restrict ov = oval(st.out);
         std::fill_n(o, n, 0.0);
         std::fill_n(ov, n, 1);
+        const size_t rows = t.shares.size();
+        const int32_t* __restrict seg_row = nullptr;
+        if (t.segment.kind != Operand::Kind::kNone) {
+          const int32_t* seg = str(t.segment);
+          int32_t* idx = s->index_.data();
+          for (size_t i = 0; i < n; ++i) idx[i] = SegmentIndex(seg[i]);
+          seg_row = idx;
+        }
         for (size_t m = 0; m < t.members.size(); ++m) {
-          const uint8_t* xv = val(t.members[m]);
-          if (t.segment.kind == Operand::Kind::kNone) {
-            const double share = t.shares[0][m];
-            for (size_t i = 0; i < n; ++i) o[i] += xv[i] ? share : 0.0;
+          const uint8_t* __restrict xv = val(t.members[m]);
+          const double* share = &t.by_member[m * rows];
+          if (seg_row == nullptr) {
+            const double s0 = share[0];
+            for (size_t i = 0; i < n; ++i) o[i] += xv[i] ? s0 : 0.0;
           } else {
-            const int32_t* seg = str(t.segment);
             for (size_t i = 0; i < n; ++i) {
-              o[i] += xv[i] ? t.shares[SegmentIndex(seg[i])][m] : 0.0;
+              o[i] += xv[i] ? share[seg_row[i]] : 0.0;
             }
           }
         }
@@ -938,7 +999,20 @@ Operand ProgramBuilder::Normalize(Operand x, NormTable table) {
       .op;
 }
 
+namespace {
+// Transposes per-segment rows of per-member values to [member * rows + row].
+std::vector<double> ByMember(const std::vector<std::vector<double>>& rows,
+                             size_t members) {
+  std::vector<double> out(members * rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (size_t m = 0; m < members; ++m) out[m * rows.size() + r] = rows[r][m];
+  }
+  return out;
+}
+}  // namespace
+
 Operand ProgramBuilder::WeightedMean(MeanTable table) {
+  table.by_member = ByMember(table.weights, table.members.size());
   impl_->p->means_.push_back(std::move(table));
   auto out = impl_->Step(Code::kMean, ValueKind::kNum, {}, 0, 0, 0,
                          static_cast<int>(impl_->p->means_.size() - 1));
@@ -949,6 +1023,7 @@ Operand ProgramBuilder::WeightedMean(MeanTable table) {
 }
 
 Operand ProgramBuilder::Coverage(CoverageTable table) {
+  table.by_member = ByMember(table.shares, table.members.size());
   impl_->p->coverages_.push_back(std::move(table));
   return impl_
       ->Step(Code::kCoverage, ValueKind::kNum, {}, 0, 0, 0,

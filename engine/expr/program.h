@@ -64,6 +64,10 @@ struct Normalization {
   double midpoint = 0, scale = 1;       // kLogistic
 
   double Apply(double x) const;
+  // Apply over a column: out[i] = Apply(x[i]) for valid inputs (invalid
+  // lanes get unspecified values). Branch-free for every kind but logistic,
+  // so the compiler vectorises it.
+  void ApplyColumn(const double* x, double* out, size_t n) const;
   // e.g. "linear bad=0.05 good=0.4".
   std::string ToString() const;
 };
@@ -85,13 +89,16 @@ struct MeanTable {
   Operand segment;                      // kNone without overrides
   // weights[SegmentIndex][member]; a single row without overrides.
   std::vector<std::vector<double>> weights;
+  // Filled by the builder: weights transposed, [member * rows + row].
+  std::vector<double> by_member;
 };
 
 // Sum of the shares of present members.
 struct CoverageTable {
   std::vector<Operand> members;
   Operand segment;
-  std::vector<std::vector<double>> shares;
+  std::vector<std::vector<double>> shares;  // [SegmentIndex][member]
+  std::vector<double> by_member;  // filled by the builder, as in MeanTable
 };
 
 struct TierTable {
@@ -124,6 +131,9 @@ class Scratch {
   std::vector<uint8_t> num_valid_;
   std::vector<uint8_t> bool_;
   std::vector<int32_t> str_;
+  // Working columns private to a single step.
+  std::vector<double> tmp_;
+  std::vector<int32_t> index_;
   uint64_t prepared_for_ = 0;
 };
 

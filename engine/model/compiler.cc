@@ -118,12 +118,14 @@ class ModelCompiler {
     return inserted;
   }
 
-  ParsedExpr ParseExpr(const ExprSource& src, const char* what) {
+  // `owner` locates an empty expression whose key was missing.
+  ParsedExpr ParseExpr(const ExprSource& src, const char* what,
+                       const SourceLocation& owner) {
     ParsedExpr p;
     p.source = &src;
     if (src.text.empty()) {
-      Error(src.location, absl::StrCat(what, " is empty"),
-            "write an expression");
+      Error(src.location.line ? src.location : owner,
+            absl::StrCat(what, " is empty"), "write an expression");
       return p;
     }
     expr::ParseResult r = expr::Parse(src.text);
@@ -452,7 +454,8 @@ void ModelCompiler::CompileDerived() {
   std::vector<int> index_of_spec(n, -1);
   for (size_t i = 0; i < n; ++i) {
     const DerivedSpec& d = spec_.derived[i];
-    derived_exprs_.push_back(ParseExpr(d.expr, "derived expression"));
+    derived_exprs_.push_back(
+        ParseExpr(d.expr, "derived expression", d.location));
     Entry e;
     e.derived = static_cast<int>(i);
     e.ref = {d.id, ValueRef::Kind::kDerived, static_cast<int>(i)};
@@ -685,6 +688,21 @@ void ModelCompiler::CompileSignals() {
   CompiledModel& m = *model_;
   const bool segmented = m.segment_input_ >= 0;
   if (segmented) {
+    // Without declared values, overrides declare the segments. They join
+    // the dictionary before any per-segment table is sized by it.
+    const int col = m.inputs_[m.segment_input_].column;
+    if (m.inputs_[m.segment_input_].values.empty()) {
+      for (const GroupSpec& g : spec_.groups) {
+        for (const SignalSpec& s : g.signals) {
+          for (const SignalOverrideSpec& o : s.overrides) {
+            if (m.string_codes_[col].contains(o.segment)) continue;
+            m.string_codes_[col][o.segment] =
+                static_cast<int32_t>(m.string_values_[col].size());
+            m.string_values_[col].push_back(o.segment);
+          }
+        }
+      }
+    }
     segment_rows_ =
         2 + static_cast<int>(
                 m.string_values_[m.inputs_[m.segment_input_].column].size());
@@ -819,21 +837,12 @@ void ModelCompiler::CompileSignals() {
         int32_t code = m.StringCode(col, o.segment);
         if (code < 0) {
           const InputInfo& seg = m.inputs_[m.segment_input_];
-          if (!seg.values.empty()) {
-            Error(oloc,
-                  absl::StrCat("'", o.segment, "' is not a value of '",
-                               seg.id, "'"),
-                  DidYouMean(o.segment, seg.values));
-            ok = false;
-            continue;
-          }
-          // Without declared values, overrides declare the segment.
-          code = static_cast<int32_t>(m.string_values_[col].size());
-          m.string_codes_[col][o.segment] = code;
-          m.string_values_[col].push_back(o.segment);
-          // Grow every table already sized by the old count.
-          segment_rows_ = 2 + code + 1;
-          weight_rows.resize(segment_rows_);
+          Error(oloc,
+                absl::StrCat("'", o.segment, "' is not a value of '", seg.id,
+                             "'"),
+                DidYouMean(o.segment, seg.values));
+          ok = false;
+          continue;
         }
         if (o.weight && !(*o.weight > 0)) {
           Error(o.fields.Get("weight", oloc),
@@ -895,8 +904,6 @@ void ModelCompiler::CompileSignals() {
   }
   if (diags_->has_errors()) return;
 
-  // Late segment codes may have grown the rows: pad earlier ones.
-  for (auto& row : weight_rows) row.resize(m.signals_.size());
   plan_->signal_score = norm_ops;
   const bool per_segment = segmented && [&] {
     for (const auto& row : weight_rows) {
@@ -1263,11 +1270,12 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
   // Parse every expression first: string literals must be in their
   // dictionaries before any per-segment table is sized.
   for (const PlaybookSpec& p : spec_.playbooks) {
-    when_exprs_.push_back(ParseExpr(p.when, "playbook condition"));
+    when_exprs_.push_back(ParseExpr(p.when, "playbook condition", p.location));
     if (p.success.empty()) {
       success_exprs_.push_back(ParsedExpr{&p.success, nullptr});
     } else {
-      success_exprs_.push_back(ParseExpr(p.success, "success condition"));
+      success_exprs_.push_back(
+          ParseExpr(p.success, "success condition", p.location));
     }
   }
   CompileDerived();
