@@ -150,10 +150,14 @@ void BatchBuilder::BeginRow(std::string_view id) {
         static_cast<uint32_t>(b.series_values_[c].size()));
     b.series_valid_[c].push_back(0);
   }
-  if (id.empty()) Fail("account has no id");
 }
 
-void BatchBuilder::EndRow() { in_row_ = false; }
+void BatchBuilder::EndRow() {
+  // Checked last, so that a reader's more specific message (say, a line
+  // that is not JSON at all) is the one the account reports.
+  if (batch_->ids_[row_].empty()) Fail("account has no id");
+  in_row_ = false;
+}
 
 void BatchBuilder::SetAsOf(std::string_view date) {
   double days = 0;

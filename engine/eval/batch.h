@@ -142,7 +142,8 @@ class BatchBuilder {
   void SetPreviousScore(double score);
   void SetPreviousTier(std::string_view tier);
   // Marks the current row bad (e.g. the reader found a value of the wrong
-  // JSON type). The first message is kept.
+  // JSON type). The first message is kept; an empty id is reported at
+  // EndRow only if nothing else failed the row.
   void FailRow(std::string_view message);
   void EndRow();
 

@@ -1,0 +1,51 @@
+// A small command-line parser for the `healthscore` subcommands.
+//
+// Flags are long options: `--name value`, `--name=value`, or `--name` for a
+// boolean; `-h` is `--help`; `--` ends the flags. Everything else is a
+// positional argument, in order. Unknown flags are errors with a "did you
+// mean", so a typo never silently changes a run.
+//
+// Thread-safety: plain values.
+
+#ifndef HEALTHSCORE_CLI_ARGS_H_
+#define HEALTHSCORE_CLI_ARGS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace healthscore::cli {
+
+struct FlagSpec {
+  std::string name;  // without the leading "--"
+  bool takes_value = false;
+};
+
+class Args {
+ public:
+  // InvalidArgument for an unknown flag, a value flag without a value, a
+  // boolean flag given a value, or a flag given twice.
+  static absl::StatusOr<Args> Parse(const std::vector<std::string>& argv,
+                                    const std::vector<FlagSpec>& flags);
+
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  // The flag's value, or `fallback` when absent.
+  std::string Get(const std::string& name,
+                  const std::string& fallback = "") const;
+  // The flag's value as an integer in [min, max], or `fallback` when absent.
+  // InvalidArgument naming the flag otherwise.
+  absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback,
+                                 int64_t min, int64_t max) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace healthscore::cli
+
+#endif  // HEALTHSCORE_CLI_ARGS_H_

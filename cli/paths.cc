@@ -1,0 +1,96 @@
+#include "cli/paths.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+
+namespace healthscore::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool HasYamlExtension(const fs::path& p) {
+  std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml";
+}
+
+// Every regular file named `name` below `root`, sorted.
+std::vector<std::string> FindNamed(const fs::path& root,
+                                   const std::string& name) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(
+      root, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::directory_entry& entry = *it;
+    std::string base = entry.path().filename().string();
+    std::error_code type_ec;
+    if (entry.is_directory(type_ec)) {
+      if (!base.empty() && base[0] == '.') it.disable_recursion_pending();
+      continue;
+    }
+    if (base == name && entry.is_regular_file(type_ec)) {
+      found.push_back(entry.path().lexically_normal().string());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+absl::Status Missing(const std::string& path) {
+  return absl::NotFoundError(absl::StrCat(path, ": no such file or directory"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> FindModelFiles(
+    const std::string& path) {
+  std::error_code ec;
+  fs::path p(path);
+  if (!fs::exists(p, ec)) return Missing(path);
+  if (fs::is_directory(p, ec)) return FindNamed(p, "model.yaml");
+  if (p.filename() == "tests.yaml") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is a test file; run `healthscore test ", path, "`"));
+  }
+  if (!HasYamlExtension(p)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a model file (expected .yaml)"));
+  }
+  return std::vector<std::string>{path};
+}
+
+absl::StatusOr<std::vector<std::string>> FindTestFiles(
+    const std::string& path) {
+  std::error_code ec;
+  fs::path p(path);
+  if (!fs::exists(p, ec)) return Missing(path);
+  if (fs::is_directory(p, ec)) return FindNamed(p, "tests.yaml");
+  if (p.filename() == "model.yaml") {
+    // `healthscore test dir/model.yaml` means the tests of that model.
+    fs::path tests = p.parent_path() / "tests.yaml";
+    if (!fs::exists(tests, ec)) {
+      return absl::NotFoundError(
+          absl::StrCat(path, " has no tests.yaml beside it"));
+    }
+    return std::vector<std::string>{tests.string()};
+  }
+  return std::vector<std::string>{path};
+}
+
+absl::StatusOr<std::string> ResolveModelPath(const std::string& path) {
+  std::error_code ec;
+  fs::path p(path);
+  if (!fs::exists(p, ec)) return Missing(path);
+  if (!fs::is_directory(p, ec)) return path;
+  fs::path model = p / "model.yaml";
+  if (!fs::exists(model, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat(path, " is a directory without a model.yaml"));
+  }
+  return model.lexically_normal().string();
+}
+
+}  // namespace healthscore::cli

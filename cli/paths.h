@@ -1,0 +1,38 @@
+// Finding model and test files for the `healthscore` commands.
+//
+// Directory searches are recursive, skip hidden directories (.git, ...),
+// do not follow symbolic links to directories, and return paths sorted so
+// that output is stable across runs and machines.
+//
+// Thread-safety: free functions over the file system.
+
+#ifndef HEALTHSCORE_CLI_PATHS_H_
+#define HEALTHSCORE_CLI_PATHS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace healthscore::cli {
+
+// The model files `path` names: the file itself when it is a .yaml/.yml file
+// other than tests.yaml, or every model.yaml below a directory (possibly
+// none). NotFound when `path` does not exist; InvalidArgument for a
+// tests.yaml or a file that is not YAML.
+absl::StatusOr<std::vector<std::string>> FindModelFiles(
+    const std::string& path);
+
+// The test files `path` names: the file itself, the tests.yaml beside a
+// file named model.yaml, or every tests.yaml below a directory (possibly
+// none). NotFound when `path` (or the tests.yaml of a model.yaml) does not
+// exist.
+absl::StatusOr<std::vector<std::string>> FindTestFiles(const std::string& path);
+
+// The model file for `--model`: `path` itself when it is a file, or
+// path/model.yaml for a directory. NotFound when neither exists.
+absl::StatusOr<std::string> ResolveModelPath(const std::string& path);
+
+}  // namespace healthscore::cli
+
+#endif  // HEALTHSCORE_CLI_PATHS_H_

@@ -1,0 +1,121 @@
+// `healthscore validate`: compile models and print every diagnostic.
+
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/paths.h"
+#include "engine/model/compiler.h"
+
+namespace healthscore::cli {
+namespace {
+
+constexpr char kHelp[] =
+    R"(usage: healthscore validate [options] PATH...
+
+Checks health model files and reports every problem at once, one per line:
+  FILE:LINE:COL: error: MESSAGE (hint: ...)
+PATH is a model file (.yaml) or a directory, searched recursively for
+files named model.yaml.
+
+options:
+  --warnings-as-errors  fail (exit 1) when a model has warnings
+  --quiet               print only diagnostics and the summary line
+  -h, --help            show this help
+
+exit codes:
+  0  every model is valid (warnings allowed)
+  1  a model has errors, a PATH does not exist or holds no model.yaml
+  2  usage error
+)";
+
+std::string Plural(int n, const char* word) {
+  return absl::StrCat(n, " ", word, n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
+                std::ostream& err) {
+  auto args = Args::Parse(
+      argv, {{"help", false}, {"warnings-as-errors", false}, {"quiet", false}});
+  if (!args.ok()) {
+    err << "healthscore validate: " << args.status().message()
+        << "\nrun `healthscore validate --help` for usage\n";
+    return kExitUsage;
+  }
+  if (args->Has("help")) {
+    out << kHelp;
+    return kExitOk;
+  }
+  if (args->positional().empty()) {
+    err << "healthscore validate: no PATH given\n"
+        << "run `healthscore validate --help` for usage\n";
+    return kExitUsage;
+  }
+  const bool quiet = args->Has("quiet");
+  const bool strict = args->Has("warnings-as-errors");
+
+  int exit_code = kExitOk;
+  std::vector<std::string> files;
+  std::set<std::string> seen;
+  for (const std::string& path : args->positional()) {
+    auto found = FindModelFiles(path);
+    if (!found.ok()) {
+      err << "healthscore validate: " << found.status().message() << "\n";
+      if (found.status().code() == absl::StatusCode::kInvalidArgument) {
+        return kExitUsage;
+      }
+      exit_code = kExitFailure;
+      continue;
+    }
+    if (found->empty()) {
+      err << "healthscore validate: no model.yaml found under " << path << "\n";
+      exit_code = kExitFailure;
+    }
+    for (const std::string& f : *found) {
+      if (seen.insert(f).second) files.push_back(f);
+    }
+  }
+
+  int failed_models = 0;
+  int total_errors = 0;
+  int total_warnings = 0;
+  for (const std::string& file : files) {
+    engine::CompileResult result = engine::CompileFile(file);
+    for (const engine::Diagnostic& d : result.diagnostics.items()) {
+      out << d.ToString() << "\n";
+    }
+    int errors = result.diagnostics.error_count();
+    int warnings = result.diagnostics.warning_count();
+    total_errors += errors;
+    total_warnings += warnings;
+    bool failed = errors > 0 || (strict && warnings > 0);
+    if (failed) ++failed_models;
+    if (quiet) continue;
+    if (result.model != nullptr && !failed) {
+      out << "ok: " << file << " (model " << result.model->name()
+          << ", version " << result.model->version();
+      if (warnings > 0) out << ", " << Plural(warnings, "warning");
+      out << ")\n";
+    } else {
+      out << "FAILED: " << file << " (" << Plural(errors, "error") << ", "
+          << Plural(warnings, "warning") << ")\n";
+    }
+  }
+  if (!files.empty()) {
+    out << Plural(static_cast<int>(files.size()), "model")
+        << " checked: " << static_cast<int>(files.size()) - failed_models
+        << " ok, " << failed_models << " failed; "
+        << Plural(total_errors, "error") << ", "
+        << Plural(total_warnings, "warning") << "\n";
+  }
+  if (failed_models > 0) exit_code = kExitFailure;
+  return exit_code;
+}
+
+}  // namespace healthscore::cli

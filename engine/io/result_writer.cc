@@ -1,0 +1,575 @@
+// Result writers.
+//
+// Formatting is done by hand into one growing string per batch: rows are
+// small, numerous and regular, so a JSON library's DOM would cost more than
+// it brings. Strings are escaped per RFC 8259 and invalid UTF-8 (possible in
+// CSV input) is replaced by U+FFFD so that every line is valid JSON.
+
+#include "engine/io/result_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "engine/common/status_macros.h"
+#include "engine/eval/explain.h"
+#include "engine/io/internal/strings.h"
+
+namespace healthscore::engine::io {
+namespace {
+
+using io_internal::Cat;
+
+constexpr size_t kFlushBytes = size_t{1} << 20;
+
+// Length of the valid UTF-8 sequence starting at s[0], or 0 if invalid.
+size_t Utf8SequenceLength(const unsigned char* s, size_t n) {
+  unsigned char c = s[0];
+  size_t len;
+  uint32_t min;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    min = 0x80;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    min = 0x800;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    min = 0x10000;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (n < len) return 0;
+  for (size_t i = 1; i < len; ++i) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      // Copy the run of plain ASCII at once.
+      size_t j = i + 1;
+      while (j < n && p[j] >= 0x20 && p[j] != '"' && p[j] != '\\' &&
+             p[j] < 0x80) {
+        ++j;
+      }
+      out->append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        ++i;
+        continue;
+      case '\\':
+        out->append("\\\\");
+        ++i;
+        continue;
+      case '\n':
+        out->append("\\n");
+        ++i;
+        continue;
+      case '\r':
+        out->append("\\r");
+        ++i;
+        continue;
+      case '\t':
+        out->append("\\t");
+        ++i;
+        continue;
+      default:
+        break;
+    }
+    if (c < 0x20) {
+      out->append("\\u00");
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xF]);
+      ++i;
+      continue;
+    }
+    size_t len = Utf8SequenceLength(p + i, n - i);
+    if (len == 0) {
+      out->append("\xEF\xBF\xBD");  // U+FFFD
+      ++i;
+    } else {
+      out->append(s.data() + i, len);
+      i += len;
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendDouble(double value, std::string* out) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof(buf), value);
+  out->append(buf, r.ptr - buf);
+}
+
+void AppendScore(double value, std::string* out) {
+  if (value == 0) value = 0;  // -0 prints as 0
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof(buf), value,
+                         std::chars_format::general, 6);
+  out->append(buf, r.ptr - buf);
+}
+
+// "key": with the comma that separates it from the previous member.
+void Key(std::string_view key, bool* first, std::string* out) {
+  if (!*first) out->push_back(',');
+  *first = false;
+  out->push_back('"');
+  out->append(key.data(), key.size());
+  out->append("\":");
+}
+
+void AppendCsvCell(std::string_view cell, std::string* out) {
+  bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos ||
+               (!cell.empty() && (cell.front() == ' ' || cell.back() == ' '));
+  if (!quote) {
+    out->append(cell.data(), cell.size());
+    return;
+  }
+  out->push_back('"');
+  for (char c : cell) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+// Per-batch state shared by the rows of one batch: the model stamp and which
+// rows have warnings.
+class JsonRowFormatter {
+ public:
+  JsonRowFormatter(const Batch& batch, const BatchResult& result,
+                   const WriterOptions& options)
+      : batch_(batch), result_(result), options_(options) {
+    const CompiledModel& model = result.model();
+    model_json_ = ",\"model\":{\"name\":";
+    AppendJsonString(model.name(), &model_json_);
+    model_json_.append(",\"version\":");
+    AppendJsonString(model.version(), &model_json_);
+    model_json_.append(",\"hash\":");
+    AppendJsonString(model.hash(), &model_json_);
+    model_json_.append("}}");
+    if (!options.explain && !batch.range_warnings().empty()) {
+      has_warning_.assign(batch.size(), 0);
+      for (const RangeWarning& w : batch.range_warnings()) {
+        if (w.row < has_warning_.size()) has_warning_[w.row] = 1;
+      }
+    }
+  }
+
+  void Append(size_t row, std::string* out) const;
+
+ private:
+  void AppendExplanation(const Explanation& e, std::string* out) const;
+
+  const Batch& batch_;
+  const BatchResult& result_;
+  const WriterOptions& options_;
+  std::string model_json_;
+  std::vector<uint8_t> has_warning_;
+};
+
+void JsonRowFormatter::Append(size_t row, std::string* out) const {
+  const CompiledModel& model = result_.model();
+  out->append("{\"id\":");
+  AppendJsonString(batch_.id(row), out);
+  if (!result_.ok(row)) {
+    out->append(",\"status\":\"error\",\"error\":");
+    AppendJsonString(batch_.row_ok(row)
+                         ? std::string_view("not scored")
+                         : std::string_view(batch_.row_error(row)),
+                     out);
+    out->append(model_json_);
+    return;
+  }
+  out->append(",\"status\":\"ok\"");
+  if (result_.has_score(row)) {
+    out->append(",\"score\":");
+    AppendScore(result_.score(row), out);
+  }
+  out->append(",\"tier\":");
+  AppendJsonString(model.TierId(result_.tier(row)), out);
+  out->append(",\"coverage\":");
+  AppendScore(result_.coverage(row), out);
+
+  out->append(",\"groups\":{");
+  bool first = true;
+  for (size_t g = 0; g < model.groups().size(); ++g) {
+    double score = result_.group_score(row, static_cast<int>(g));
+    if (std::isnan(score)) continue;
+    Key(model.groups()[g].id, &first, out);
+    AppendScore(score, out);
+  }
+  out->append("},\"playbooks\":[");
+  if (result_.matched_count(row) > 0) {
+    first = true;
+    for (int p : MatchedPlaybooks(result_, row)) {
+      const PlaybookInfo& info = model.playbooks()[p];
+      if (!first) out->push_back(',');
+      first = false;
+      out->append("{\"id\":");
+      AppendJsonString(info.id, out);
+      out->append(",\"name\":");
+      AppendJsonString(info.name, out);
+      out->append(",\"owner\":");
+      AppendJsonString(info.owner, out);
+      out->append(",\"priority\":");
+      out->append(std::to_string(info.priority));
+      out->append(",\"reason\":");
+      AppendJsonString(PlaybookReason(batch_, result_, row, p), out);
+      if (!info.success.empty()) {
+        out->append(result_.playbook_succeeded(row, p) ? ",\"success\":true"
+                                                       : ",\"success\":false");
+      }
+      out->push_back('}');
+    }
+  }
+  out->push_back(']');
+
+  if (!std::isnan(result_.delta(row))) {
+    out->append(",\"delta\":");
+    AppendScore(result_.delta(row), out);
+  }
+  bool had_previous_tier = batch_.previous_tier()[row] != kMissingString;
+  if (had_previous_tier || result_.tier_changed(row) ||
+      result_.tier_held(row)) {
+    out->append(result_.tier_changed(row) ? ",\"tier_changed\":true"
+                                          : ",\"tier_changed\":false");
+    out->append(result_.tier_held(row) ? ",\"tier_held\":true"
+                                       : ",\"tier_held\":false");
+  }
+
+  if (options_.explain) {
+    Explanation e = Explain(batch_, result_, row, options_.top_drivers);
+    if (!e.warnings.empty()) {
+      out->append(",\"warnings\":[");
+      for (size_t i = 0; i < e.warnings.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendJsonString(e.warnings[i], out);
+      }
+      out->push_back(']');
+    }
+    AppendExplanation(e, out);
+  } else if (!has_warning_.empty() && has_warning_[row]) {
+    Explanation e = Explain(batch_, result_, row, 0);
+    if (!e.warnings.empty()) {
+      out->append(",\"warnings\":[");
+      for (size_t i = 0; i < e.warnings.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendJsonString(e.warnings[i], out);
+      }
+      out->push_back(']');
+    }
+  }
+  out->append(model_json_);
+}
+
+void JsonRowFormatter::AppendExplanation(const Explanation& e,
+                                         std::string* out) const {
+  const CompiledModel& model = result_.model();
+  out->append(",\"explanation\":{\"signals\":[");
+  for (size_t i = 0; i < e.signals.size(); ++i) {
+    const SignalExplanation& s = e.signals[i];
+    if (i > 0) out->push_back(',');
+    bool first = true;
+    out->push_back('{');
+    Key("id", &first, out);
+    AppendJsonString(model.signals()[s.signal].id, out);
+    if (!std::isnan(s.raw) && std::isfinite(s.raw)) {
+      Key("raw", &first, out);
+      AppendDouble(s.raw, out);
+    }
+    if (s.present) {
+      Key("score", &first, out);
+      AppendScore(s.score, out);
+    }
+    Key("weight", &first, out);
+    AppendScore(s.weight, out);
+    Key("effective_weight", &first, out);
+    AppendScore(s.effective_weight, out);
+    if (s.present) {
+      Key("points", &first, out);
+      AppendScore(s.points, out);
+      Key("points_lost", &first, out);
+      AppendScore(s.points_lost, out);
+    }
+    Key("present", &first, out);
+    out->append(s.present ? "true" : "false");
+    out->push_back('}');
+  }
+  out->append("],\"top_drivers\":[");
+  for (size_t i = 0; i < e.top_drivers.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(model.signals()[e.top_drivers[i]].id, out);
+  }
+  out->append("],\"missing\":[");
+  for (size_t i = 0; i < e.missing_signals.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(model.signals()[e.missing_signals[i]].id, out);
+  }
+  out->append("],\"tier_rule\":");
+  AppendJsonString(e.tier_rule, out);
+  out->push_back('}');
+}
+
+void AppendCsvRow(const Batch& batch, const BatchResult& result, size_t row,
+                  std::string* out) {
+  const CompiledModel& model = result.model();
+  AppendCsvCell(batch.id(row), out);
+  if (!result.ok(row)) {
+    out->append(",error,");
+    AppendCsvCell(batch.row_ok(row) ? std::string_view("not scored")
+                                    : std::string_view(batch.row_error(row)),
+                  out);
+    // score, tier, coverage, groups..., playbooks, delta, tier_changed
+    out->append(model.groups().size() + 6, ',');
+    out->push_back('\n');
+    return;
+  }
+  out->append(",ok,,");
+  if (result.has_score(row)) AppendScore(result.score(row), out);
+  out->push_back(',');
+  AppendCsvCell(model.TierId(result.tier(row)), out);
+  out->push_back(',');
+  AppendScore(result.coverage(row), out);
+  for (size_t g = 0; g < model.groups().size(); ++g) {
+    out->push_back(',');
+    double score = result.group_score(row, static_cast<int>(g));
+    if (!std::isnan(score)) AppendScore(score, out);
+  }
+  out->push_back(',');
+  if (result.matched_count(row) > 0) {
+    std::string ids;
+    for (int p : MatchedPlaybooks(result, row)) {
+      if (!ids.empty()) ids.push_back(';');
+      ids.append(model.playbooks()[p].id);
+    }
+    AppendCsvCell(ids, out);
+  }
+  out->push_back(',');
+  if (!std::isnan(result.delta(row))) AppendScore(result.delta(row), out);
+  out->push_back(',');
+  if (batch.previous_tier()[row] != kMissingString ||
+      result.tier_changed(row)) {
+    out->append(result.tier_changed(row) ? "true" : "false");
+  }
+  out->push_back('\n');
+}
+
+// ---------------------------------------------------------------------------
+// Sinks.
+
+class FdSink : public ByteSink {
+ public:
+  FdSink(int fd, bool owned, std::string path)
+      : fd_(fd), owned_(owned), path_(std::move(path)) {}
+  ~FdSink() override {
+    if (owned_ && fd_ >= 0) close(fd_);
+  }
+
+  absl::Status Write(std::string_view data) override {
+    if (fd_ < 0) return absl::FailedPreconditionError("sink is closed");
+    while (!data.empty()) {
+      ssize_t n = write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return absl::DataLossError(
+            Cat("cannot write ", path_, ": ", std::strerror(errno)));
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Close() override {
+    if (fd_ < 0) return absl::OkStatus();
+    int fd = fd_;
+    fd_ = -1;
+    if (owned_ && close(fd) != 0) {
+      return absl::DataLossError(
+          Cat("cannot write ", path_, ": ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_;
+  bool owned_;
+  std::string path_;
+};
+
+class StringByteSink : public ByteSink {
+ public:
+  explicit StringByteSink(std::string* out) : out_(out) {}
+  absl::Status Write(std::string_view data) override {
+    out_->append(data.data(), data.size());
+    return absl::OkStatus();
+  }
+  absl::Status Close() override { return absl::OkStatus(); }
+
+ private:
+  std::string* out_;
+};
+
+}  // namespace
+
+absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
+  std::string lower(name);
+  absl::AsciiStrToLower(&lower);
+  if (lower == "jsonl" || lower == "ndjson" || lower == "json") {
+    return OutputFormat::kJsonLines;
+  }
+  if (lower == "csv") return OutputFormat::kCsv;
+  return absl::InvalidArgumentError(
+      Cat("unknown output format \"", name, "\" (expected jsonl or csv)"));
+}
+
+OutputFormat OutputFormatFromPath(std::string_view path) {
+  if (path.size() >= 4) {
+    std::string ext(path.substr(path.size() - 4));
+    absl::AsciiStrToLower(&ext);
+    if (ext == ".csv") return OutputFormat::kCsv;
+  }
+  return OutputFormat::kJsonLines;
+}
+
+std::string FormatDouble(double value) {
+  std::string out;
+  AppendDouble(value, &out);
+  return out;
+}
+
+std::string FormatScore(double value) {
+  std::string out;
+  AppendScore(value, &out);
+  return out;
+}
+
+void AppendJsonResult(const Batch& batch, const BatchResult& result, size_t row,
+                      const WriterOptions& options, std::string* out) {
+  JsonRowFormatter(batch, result, options).Append(row, out);
+}
+
+std::string CsvHeader(const CompiledModel& model) {
+  std::string out = "id,status,error,score,tier,coverage";
+  for (const GroupInfo& g : model.groups()) {
+    out.push_back(',');
+    AppendCsvCell(g.id, &out);
+  }
+  out.append(",playbooks,delta,tier_changed\n");
+  return out;
+}
+
+void AppendCsvResult(const Batch& batch, const BatchResult& result, size_t row,
+                     std::string* out) {
+  AppendCsvRow(batch, result, row, out);
+}
+
+absl::StatusOr<std::unique_ptr<ByteSink>> OpenFileSink(
+    const std::string& path) {
+  if (path == "-") {
+    return std::unique_ptr<ByteSink>(
+        new FdSink(STDOUT_FILENO, /*owned=*/false, "standard output"));
+  }
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    int err = errno;
+    std::string message = Cat("cannot create ", path, ": ", std::strerror(err));
+    if (err == ENOENT) return absl::NotFoundError(message);
+    if (err == EACCES || err == EROFS) {
+      return absl::PermissionDeniedError(message);
+    }
+    if (err == EISDIR) return absl::FailedPreconditionError(message);
+    return absl::UnavailableError(message);
+  }
+  return std::unique_ptr<ByteSink>(new FdSink(fd, /*owned=*/true, path));
+}
+
+std::unique_ptr<ByteSink> StringSink(std::string* out) {
+  return std::make_unique<StringByteSink>(out);
+}
+
+ResultWriter::ResultWriter(std::unique_ptr<ByteSink> sink, OutputFormat format,
+                           const WriterOptions& options)
+    : sink_(std::move(sink)), format_(format), options_(options) {}
+
+ResultWriter::~ResultWriter() {
+  if (!closed_) Close().IgnoreError();
+}
+
+absl::Status ResultWriter::Write(const Batch& batch,
+                                 const BatchResult& result) {
+  if (closed_) return absl::FailedPreconditionError("writer is closed");
+  if (format_ == OutputFormat::kCsv) {
+    if (!header_written_) {
+      buffer_.append(CsvHeader(result.model()));
+      header_written_ = true;
+    }
+    for (size_t row = 0; row < result.size(); ++row) {
+      AppendCsvRow(batch, result, row, &buffer_);
+      HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
+    }
+    return absl::OkStatus();
+  }
+  JsonRowFormatter formatter(batch, result, options_);
+  for (size_t row = 0; row < result.size(); ++row) {
+    formatter.Append(row, &buffer_);
+    buffer_.push_back('\n');
+    HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ResultWriter::Close() {
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  absl::Status s = buffer_.empty() ? absl::OkStatus() : sink_->Write(buffer_);
+  buffer_.clear();
+  absl::Status c = sink_->Close();
+  return s.ok() ? c : s;
+}
+
+absl::Status ResultWriter::FlushIfLarge() {
+  if (buffer_.size() < kFlushBytes) return absl::OkStatus();
+  absl::Status s = sink_->Write(buffer_);
+  buffer_.clear();
+  return s;
+}
+
+absl::StatusOr<std::unique_ptr<ResultWriter>> OpenResultWriter(
+    const std::string& path, OutputFormat format,
+    const WriterOptions& options) {
+  auto sink = OpenFileSink(path);
+  if (!sink.ok()) return sink.status();
+  return std::make_unique<ResultWriter>(*std::move(sink), format, options);
+}
+
+}  // namespace healthscore::engine::io

@@ -1,0 +1,272 @@
+#include "engine/io/result_writer.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "engine/common/status_matchers.h"
+#include "engine/eval/scorer.h"
+#include "engine/io/snapshot_reader.h"
+#include "engine/model/compiler.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "simdjson.h"
+
+namespace healthscore::engine::io {
+namespace {
+
+using ::healthscore::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::shared_ptr<const CompiledModel> BasicModel() {
+  static auto* model = [] {
+    auto m = LoadModel(HEALTHSCORE_SOURCE_DIR
+                       "/engine/io/testdata/basic/model.yaml");
+    EXPECT_TRUE(m.ok()) << m.status();
+    return new std::shared_ptr<const CompiledModel>(*m);
+  }();
+  return *model;
+}
+
+std::string ModelStamp() {
+  return R"("model":{"name":"io_basic","version":"1","hash":")" +
+         BasicModel()->hash() + "\"}";
+}
+
+// A scored batch of the bundled sample accounts.
+struct Scored {
+  Batch batch{BasicModel()};
+  BatchResult result;
+};
+
+std::unique_ptr<Scored> ScoreSample(
+    InputFormat format = InputFormat::kJsonLines,
+    const std::string& file = "accounts.jsonl") {
+  auto s = std::make_unique<Scored>();
+  auto reader = OpenSnapshotReader(
+      HEALTHSCORE_SOURCE_DIR "/engine/io/testdata/basic/" + file, format);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  auto n = (*reader)->ReadBatch(&s->batch, 1000);
+  EXPECT_TRUE(n.ok()) << n.status();
+  EXPECT_OK(Scorer::Score(s->batch, &s->result));
+  return s;
+}
+
+size_t RowOf(const Batch& batch, std::string_view id) {
+  for (size_t r = 0; r < batch.size(); ++r) {
+    if (batch.id(r) == id) return r;
+  }
+  ADD_FAILURE() << "no row " << id;
+  return 0;
+}
+
+std::string JsonLine(const Scored& s, std::string_view id,
+                     WriterOptions options = {}) {
+  std::string out;
+  AppendJsonResult(s.batch, s.result, RowOf(s.batch, id), options, &out);
+  return out;
+}
+
+// Parses `line` and checks that it is one valid JSON object.
+simdjson::dom::element ParseJson(simdjson::dom::parser& parser,
+                                 const std::string& line) {
+  simdjson::dom::element doc;
+  auto error = parser.parse(line).get(doc);
+  EXPECT_FALSE(error) << simdjson::error_message(error) << " in " << line;
+  return doc;
+}
+
+TEST(JsonResultTest, OkRowWithoutPlaybooksIsExact) {
+  auto s = ScoreSample();
+  EXPECT_EQ(JsonLine(*s, "initech"),
+            R"({"id":"initech","status":"ok","score":66.8571,"tier":"yellow",)"
+            R"("coverage":0.82,"groups":{"usage":71.4286,"support":60},)"
+            R"("playbooks":[],)" +
+                ModelStamp() + "}");
+}
+
+TEST(JsonResultTest, ErrorRowCarriesTheMessage) {
+  auto s = ScoreSample();
+  EXPECT_EQ(JsonLine(*s, "soylent"),
+            R"({"id":"soylent","status":"error","error":"line 6: )"
+            R"(metrics.dau_mau: expected a number, got string",)" +
+                ModelStamp() + "}");
+}
+
+TEST(JsonResultTest, PlaybooksDeltaAndTierChange) {
+  auto s = ScoreSample();
+  simdjson::dom::parser parser;
+  std::string line = JsonLine(*s, "globex");
+  simdjson::dom::element doc = ParseJson(parser, line);
+  EXPECT_EQ(doc["score"].get_double().value(), 14);
+  EXPECT_EQ(doc["tier"].get_string().value(), "red");
+  EXPECT_EQ(doc["delta"].get_double().value(), -46);
+  EXPECT_EQ(doc["tier_changed"].get_bool().value(), true);
+  EXPECT_EQ(doc["tier_held"].get_bool().value(), false);
+  simdjson::dom::array playbooks = doc["playbooks"].get_array().value();
+  ASSERT_EQ(playbooks.size(), 3u);
+  simdjson::dom::element rescue = playbooks.at(0).value();
+  EXPECT_EQ(rescue["id"].get_string().value(), "rescue");
+  EXPECT_EQ(rescue["name"].get_string().value(), "Executive rescue");
+  EXPECT_EQ(rescue["owner"].get_string().value(), "csm");
+  EXPECT_EQ(rescue["priority"].get_int64().value(), 1);
+  EXPECT_EQ(rescue["reason"].get_string().value(),
+            "tier == \"red\"  [tier=\"red\"]");
+  EXPECT_EQ(rescue["success"].get_bool().value(), false);
+  simdjson::dom::element renewal = playbooks.at(1).value();
+  EXPECT_EQ(renewal["id"].get_string().value(), "renewal_prep");
+  // No success condition in the model: no "success" member.
+  EXPECT_EQ(renewal["success"].error(), simdjson::NO_SUCH_FIELD);
+  EXPECT_EQ(playbooks.at(2)["id"].get_string().value(), "tier_drop");
+}
+
+TEST(JsonResultTest, MissingNumbersAreLeftOut) {
+  auto s = ScoreSample();
+  std::string line = JsonLine(*s, "hooli");
+  EXPECT_THAT(line, HasSubstr(R"("tier":"insufficient_data","coverage":0.24,)"
+                              R"("groups":{"support":100},"playbooks":[])"));
+  EXPECT_THAT(line, Not(HasSubstr("null")));
+  EXPECT_THAT(line, Not(HasSubstr("delta")));
+  EXPECT_THAT(line, Not(HasSubstr("tier_changed")));
+  EXPECT_THAT(line, Not(HasSubstr("warnings")));
+  EXPECT_THAT(line, Not(HasSubstr("explanation")));
+}
+
+TEST(JsonResultTest, RangeWarningsWithoutExplain) {
+  auto s = ScoreSample();
+  EXPECT_THAT(JsonLine(*s, "wayne"),
+              HasSubstr(R"("tier_changed":true,"tier_held":false,)"
+                        R"("warnings":["dau_mau = 1.2 is outside the )"
+                        R"(expected range [0, 1]"],"model")"));
+}
+
+TEST(JsonResultTest, Explanation) {
+  auto s = ScoreSample();
+  WriterOptions options;
+  options.explain = true;
+  options.top_drivers = 1;
+  std::string line = JsonLine(*s, "wayne", options);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = ParseJson(parser, line);
+  EXPECT_EQ(doc["warnings"].at(0).get_string().value(),
+            "dau_mau = 1.2 is outside the expected range [0, 1]");
+  simdjson::dom::element e = doc["explanation"];
+  simdjson::dom::array signals = e["signals"].get_array().value();
+  ASSERT_EQ(signals.size(), 4u);
+  simdjson::dom::element adoption = signals.at(0).value();
+  EXPECT_EQ(adoption["id"].get_string().value(), "adoption");
+  EXPECT_EQ(adoption["raw"].get_double().value(), 1.2);
+  EXPECT_EQ(adoption["score"].get_double().value(), 100);
+  EXPECT_EQ(adoption["weight"].get_double().value(), 0.7);
+  EXPECT_EQ(adoption["effective_weight"].get_double().value(), 0.6);
+  EXPECT_EQ(adoption["points"].get_double().value(), 60);
+  EXPECT_EQ(adoption["points_lost"].get_double().value(), 0);
+  EXPECT_EQ(adoption["present"].get_bool().value(), true);
+  // A missing signal: no raw, score or points.
+  EXPECT_EQ(simdjson::minify(signals.at(1).value()),
+            "{\"id\":\"usage_trend\",\"weight\":0.3,\"effective_weight\":0,"
+            "\"present\":false}");
+  EXPECT_EQ(simdjson::minify(e["top_drivers"].value()), "[\"satisfaction\"]");
+  EXPECT_EQ(simdjson::minify(e["missing"].value()), "[\"usage_trend\"]");
+  EXPECT_EQ(e["tier_rule"].get_string().value(), "yellow: 50 <= score < 80");
+}
+
+TEST(JsonResultTest, EscapesStringsIntoValidJson) {
+  auto s = std::make_unique<Scored>();
+  CsvReader reader(StringSource(
+      "id,segment\n\"q\"\"uote\\back\nslash\t\x01\xff\xc3\xa9\",smb\n"));
+  ASSERT_OK(reader.ReadBatch(&s->batch, 10).status());
+  ASSERT_OK(Scorer::Score(s->batch, &s->result));
+  std::string out;
+  AppendJsonResult(s->batch, s->result, 0, {}, &out);
+  EXPECT_THAT(out, HasSubstr(R"({"id":"q\"uote\\back\nslash\t\u0001)"
+                             "\xEF\xBF\xBD\xC3\xA9\","));
+  simdjson::dom::parser parser;
+  ParseJson(parser, out);
+}
+
+TEST(CsvResultTest, SampleIsExact) {
+  auto s = ScoreSample(InputFormat::kCsv, "accounts.csv");
+  std::string out;
+  auto writer =
+      std::make_unique<ResultWriter>(StringSink(&out), OutputFormat::kCsv);
+  ASSERT_OK(writer->Write(s->batch, s->result));
+  ASSERT_OK(writer->Close());
+  EXPECT_EQ(out,
+            "id,status,error,score,tier,coverage,usage,support,playbooks,"
+            "delta,tier_changed\n"
+            "acme,ok,,95.2,green,1,100,88,expansion,,\n"
+            "globex,ok,,14,red,1,10,20,rescue;renewal_prep;tier_drop,-46,"
+            "true\n"
+            "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,\n"
+            "hooli,ok,,100,insufficient_data,0.24,,100,,,\n"
+            "soylent,error,\"line 6: column \"\"dau_mau\"\": \"\"high\"\" is "
+            "not a number\",,,,,,,,\n");
+}
+
+TEST(ResultWriterTest, WritesEveryBatchAndTheCsvHeaderOnce) {
+  auto s = ScoreSample();
+  std::string out;
+  ResultWriter writer(StringSink(&out), OutputFormat::kCsv);
+  ASSERT_OK(writer.Write(s->batch, s->result));
+  ASSERT_OK(writer.Write(s->batch, s->result));
+  ASSERT_OK(writer.Close());
+  std::vector<std::string> lines = absl::StrSplit(out, '\n');
+  ASSERT_EQ(lines.size(), 2 * s->batch.size() + 2);  // header, rows, ""
+  EXPECT_EQ(lines[0].substr(0, 10), "id,status,");
+  EXPECT_EQ(lines[1].substr(0, 5), "acme,");
+  EXPECT_EQ(lines[1 + s->batch.size()].substr(0, 5), "acme,");
+  EXPECT_EQ(lines.back(), "");
+  EXPECT_THAT(
+      writer.Write(s->batch, s->result),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("closed")));
+}
+
+TEST(ResultWriterTest, JsonLinesOneObjectPerLine) {
+  auto s = ScoreSample();
+  std::string out;
+  ResultWriter writer(StringSink(&out), OutputFormat::kJsonLines);
+  ASSERT_OK(writer.Write(s->batch, s->result));
+  ASSERT_OK(writer.Close());
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), s->batch.size());
+  simdjson::dom::parser parser;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    simdjson::dom::element doc = ParseJson(parser, lines[i]);
+    EXPECT_EQ(doc["id"].get_string().value(), s->batch.id(i));
+  }
+}
+
+TEST(ResultWriterTest, UnwritablePathIsNotFound) {
+  EXPECT_THAT(
+      OpenResultWriter("/nonexistent/dir/out.jsonl", OutputFormat::kJsonLines),
+      StatusIs(absl::StatusCode::kNotFound,
+               HasSubstr("cannot create /nonexistent/dir/out.jsonl")));
+}
+
+TEST(FormatTest, NumbersAreCompactAndDeterministic) {
+  EXPECT_EQ(FormatScore(72.49999999), "72.5");
+  EXPECT_EQ(FormatScore(66.857142857142), "66.8571");
+  EXPECT_EQ(FormatScore(100), "100");
+  EXPECT_EQ(FormatScore(-0.0), "0");
+  EXPECT_EQ(FormatScore(0.000123456789), "0.000123457");
+  EXPECT_EQ(FormatDouble(0.1), "0.1");
+  EXPECT_EQ(FormatDouble(1234567.891), "1234567.891");
+  EXPECT_EQ(FormatDouble(1e21), "1e+21");
+}
+
+TEST(FormatTest, FromNamesAndPaths) {
+  EXPECT_EQ(*ParseOutputFormat("CSV"), OutputFormat::kCsv);
+  EXPECT_EQ(*ParseOutputFormat("jsonl"), OutputFormat::kJsonLines);
+  EXPECT_THAT(ParseOutputFormat("parquet"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unknown output format \"parquet\"")));
+  EXPECT_EQ(OutputFormatFromPath("out.csv"), OutputFormat::kCsv);
+  EXPECT_EQ(OutputFormatFromPath("out.jsonl"), OutputFormat::kJsonLines);
+  EXPECT_EQ(OutputFormatFromPath("-"), OutputFormat::kJsonLines);
+}
+
+}  // namespace
+}  // namespace healthscore::engine::io

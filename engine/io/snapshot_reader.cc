@@ -1,0 +1,1372 @@
+// Snapshot readers.
+//
+// Both file readers first collect one account into a PendingRow (names
+// already resolved to input indices, values already type-checked and parsed)
+// and only then hand it to the BatchBuilder. That way every problem is
+// reported by the reader, with the line number and the field, and a row that
+// fails half-way leaves nothing behind in the batch but its error.
+
+#include "engine/io/snapshot_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/common/status_macros.h"
+#include "engine/io/internal/strings.h"
+#include "engine/model/compiled_model.h"
+#include "engine/model/diagnostic.h"
+#include "simdjson.h"
+#include "yaml-cpp/yaml.h"
+
+namespace healthscore::engine::io {
+namespace {
+
+using io_internal::Cat;
+using io_internal::Trim;
+
+constexpr size_t kMaxIgnoredNames = 64;
+
+// ---------------------------------------------------------------------------
+// Byte sources.
+
+class FdSource : public ByteSource {
+ public:
+  FdSource(int fd, bool owned, std::string path)
+      : fd_(fd), owned_(owned), path_(std::move(path)) {}
+  ~FdSource() override {
+    if (owned_) close(fd_);
+  }
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    for (;;) {
+      ssize_t got = read(fd_, buf, n);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno == EINTR) continue;
+      return absl::DataLossError(
+          Cat("cannot read ", path_, ": ", std::strerror(errno)));
+    }
+  }
+
+ private:
+  int fd_;
+  bool owned_;
+  std::string path_;
+};
+
+class StringByteSource : public ByteSource {
+ public:
+  explicit StringByteSource(std::string text) : text_(std::move(text)) {}
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    size_t take = std::min(n, text_.size() - pos_);
+    std::memcpy(buf, text_.data() + pos_, take);
+    pos_ += take;
+    return take;
+  }
+
+ private:
+  std::string text_;
+  size_t pos_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// One account, parsed and checked, waiting to be added to the batch.
+
+struct PendingRow {
+  struct SeriesRef {
+    int input;
+    size_t begin;
+    size_t end;
+  };
+
+  std::string_view id;
+  std::string_view as_of;
+  bool has_as_of = false;
+  double previous_score = 0;
+  bool has_previous_score = false;
+  std::string_view previous_tier;
+  bool has_previous_tier = false;
+  std::vector<std::pair<int, double>> numbers;
+  std::vector<std::pair<int, double>> dates;
+  std::vector<std::pair<int, std::string_view>> strings;
+  std::vector<SeriesRef> series;
+  std::vector<double> points;
+  std::string error;
+
+  void Clear() {
+    id = {};
+    as_of = {};
+    has_as_of = has_previous_score = has_previous_tier = false;
+    previous_tier = {};
+    numbers.clear();
+    dates.clear();
+    strings.clear();
+    series.clear();
+    points.clear();
+    error.clear();
+  }
+
+  bool failed() const { return !error.empty(); }
+
+  // Keeps the first problem only: it is usually the cause of the others.
+  template <typename... Args>
+  void Fail(const Args&... parts) {
+    if (error.empty()) error = io_internal::Cat(parts...);
+  }
+};
+
+void EmitRow(const PendingRow& row, BatchBuilder* builder) {
+  builder->BeginRow(row.id);
+  if (row.failed()) {
+    builder->FailRow(row.error);
+    builder->EndRow();
+    return;
+  }
+  if (row.has_as_of) builder->SetAsOf(row.as_of);
+  for (const auto& [input, value] : row.numbers) {
+    builder->SetNumberAt(input, value);
+  }
+  for (const auto& [input, days] : row.dates) {
+    builder->SetDateDaysAt(input, days);
+  }
+  for (const auto& [input, text] : row.strings) {
+    builder->SetStringAt(input, text);
+  }
+  for (const PendingRow::SeriesRef& s : row.series) {
+    builder->SetSeriesAt(s.input, row.points.data() + s.begin, s.end - s.begin);
+  }
+  if (row.has_previous_score) builder->SetPreviousScore(row.previous_score);
+  if (row.has_previous_tier) builder->SetPreviousTier(row.previous_tier);
+  builder->EndRow();
+}
+
+// The JSON object (and YAML mapping) a value of each input type belongs in.
+const char* SectionFor(InputType type) {
+  switch (type) {
+    case InputType::kNumber:
+      return "metrics";
+    case InputType::kString:
+      return "attributes";
+    case InputType::kDate:
+      return "dates";
+    case InputType::kSeries:
+      return "series";
+  }
+  return "metrics";
+}
+
+const char* TypeWord(InputType type) {
+  switch (type) {
+    case InputType::kNumber:
+      return "a number";
+    case InputType::kString:
+      return "a string";
+    case InputType::kDate:
+      return "a date";
+    case InputType::kSeries:
+      return "a series";
+  }
+  return "an";
+}
+
+enum class Section { kMetrics, kAttributes, kDates, kSeries };
+
+InputType SectionType(Section s) {
+  switch (s) {
+    case Section::kMetrics:
+      return InputType::kNumber;
+    case Section::kAttributes:
+      return InputType::kString;
+    case Section::kDates:
+      return InputType::kDate;
+    case Section::kSeries:
+      return InputType::kSeries;
+  }
+  return InputType::kNumber;
+}
+
+const char* SectionName(Section s) { return SectionFor(SectionType(s)); }
+
+// Message for a declared input sent in the wrong section.
+std::string WrongSection(std::string_view name, InputType declared) {
+  return Cat("\"", name, "\" is declared as ", TypeWord(declared),
+             " input; send it under \"", SectionFor(declared), "\"");
+}
+
+bool IsBlank(std::string_view line) {
+  for (char c : line) {
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Formats and factories.
+
+absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name) {
+  std::string lower(name);
+  absl::AsciiStrToLower(&lower);
+  if (lower == "jsonl" || lower == "ndjson" || lower == "json") {
+    return InputFormat::kJsonLines;
+  }
+  if (lower == "csv") return InputFormat::kCsv;
+  return absl::InvalidArgumentError(
+      Cat("unknown input format \"", name, "\" (expected jsonl or csv)"));
+}
+
+absl::StatusOr<InputFormat> InputFormatFromPath(std::string_view path) {
+  size_t dot = path.rfind('.');
+  size_t slash = path.rfind('/');
+  if (dot == std::string_view::npos ||
+      (slash != std::string_view::npos && dot < slash)) {
+    return absl::InvalidArgumentError(
+        Cat("cannot tell the format of \"", path,
+            "\" from its name (expected .jsonl, .ndjson, .json or .csv)"));
+  }
+  auto format = ParseInputFormat(path.substr(dot + 1));
+  if (!format.ok()) {
+    return absl::InvalidArgumentError(
+        Cat("cannot tell the format of \"", path,
+            "\" from its name (expected .jsonl, .ndjson, .json or .csv)"));
+  }
+  return format;
+}
+
+absl::StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(
+    const std::string& path) {
+  if (path == "-") {
+    return std::unique_ptr<ByteSource>(
+        new FdSource(STDIN_FILENO, /*owned=*/false, "standard input"));
+  }
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    std::string message = Cat("cannot open ", path, ": ", std::strerror(err));
+    if (err == ENOENT) return absl::NotFoundError(message);
+    if (err == EACCES) return absl::PermissionDeniedError(message);
+    return absl::UnavailableError(message);
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return absl::FailedPreconditionError(
+        Cat("cannot read ", path, ": it is a directory"));
+  }
+#ifdef POSIX_FADV_SEQUENTIAL
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  return std::unique_ptr<ByteSource>(new FdSource(fd, /*owned=*/true, path));
+}
+
+std::unique_ptr<ByteSource> StringSource(std::string text) {
+  return std::make_unique<StringByteSource>(std::move(text));
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshotReader(
+    const std::string& path, InputFormat format, const ReaderOptions& options) {
+  HEALTHSCORE_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source,
+                               OpenFileSource(path));
+  if (format == InputFormat::kCsv) {
+    return std::unique_ptr<SnapshotReader>(
+        new CsvReader(std::move(source), options));
+  }
+  return std::unique_ptr<SnapshotReader>(
+      new JsonLinesReader(std::move(source), options));
+}
+
+void SnapshotReader::NoteIgnored(std::string_view name) {
+  auto it = ignored_names_.find(std::string(name));
+  if (it != ignored_names_.end()) {
+    ++it->second;
+  } else if (ignored_names_.size() < kMaxIgnoredNames) {
+    ignored_names_.emplace(std::string(name), 1);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// JSON Lines.
+
+class JsonLinesReader::Impl {
+ public:
+  Impl(JsonLinesReader* owner, std::unique_ptr<ByteSource> source,
+       const ReaderOptions& options)
+      : owner_(owner), source_(std::move(source)), options_(options) {
+    options_.block_size = std::max<size_t>(options_.block_size, 1);
+  }
+
+  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) {
+    batch->Clear();
+    BatchBuilder builder(batch);
+    const CompiledModel& model = batch->model();
+    size_t rows = 0;
+    while (rows < max_rows) {
+      std::string_view line;
+      size_t padded = 0;
+      HEALTHSCORE_ASSIGN_OR_RETURN(bool more, NextLine(&line, &padded));
+      if (!more) break;
+      ++owner_->line_;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (IsBlank(line)) continue;
+      ParseLine(line, padded, model, &builder);
+      EmitRow(row_, &builder);
+      ++rows;
+    }
+    return rows;
+  }
+
+ private:
+  // The next line without its '\n'; `*padded` is how many bytes may be read
+  // from line.data() (the line plus at least SIMDJSON_PADDING).
+  absl::StatusOr<bool> NextLine(std::string_view* line, size_t* padded) {
+    for (;;) {
+      if (pos_ < lines_end_) {
+        const char* start = buf_.get() + pos_;
+        const char* nl = static_cast<const char*>(
+            std::memchr(start, '\n', lines_end_ - pos_));
+        *line = std::string_view(start, nl - start);
+        *padded = capacity_ + simdjson::SIMDJSON_PADDING - pos_;
+        pos_ = nl + 1 - buf_.get();
+        return true;
+      }
+      if (eof_) {
+        if (pos_ == end_) return false;
+        *line = std::string_view(buf_.get() + pos_, end_ - pos_);
+        *padded = capacity_ + simdjson::SIMDJSON_PADDING - pos_;
+        pos_ = end_;
+        return true;
+      }
+      HEALTHSCORE_RETURN_IF_ERROR(Refill());
+    }
+  }
+
+  // Moves the unfinished line to the front of the buffer and reads one more
+  // block after it, then finds the last complete line.
+  absl::Status Refill() {
+    size_t rest = end_ - pos_;
+    if (rest > options_.max_line_bytes) {
+      return absl::InvalidArgumentError(
+          Cat("line ", owner_->line_ + 1, " is longer than ",
+              options_.max_line_bytes,
+              " bytes; JSON Lines input needs one account object per line"));
+    }
+    // Grow only for a line longer than half the buffer, so that a short
+    // unfinished line does not cost a reallocation per block.
+    if (capacity_ < options_.block_size || rest > capacity_ / 2) {
+      size_t want = rest + options_.block_size;
+      std::unique_ptr<char[]> bigger(
+          new char[want + simdjson::SIMDJSON_PADDING]);
+      if (rest > 0) std::memcpy(bigger.get(), buf_.get() + pos_, rest);
+      buf_ = std::move(bigger);
+      capacity_ = want;
+    } else if (rest > 0 && pos_ > 0) {
+      std::memmove(buf_.get(), buf_.get() + pos_, rest);
+    }
+    pos_ = 0;
+    end_ = rest;
+    lines_end_ = 0;
+    while (end_ < capacity_) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(
+          size_t got, source_->Read(buf_.get() + end_, capacity_ - end_));
+      if (got == 0) {
+        eof_ = true;
+        break;
+      }
+      end_ += got;
+    }
+    std::memset(buf_.get() + end_, 0, simdjson::SIMDJSON_PADDING);
+    if (at_start_) {
+      at_start_ = false;
+      if (end_ >= 3 && std::memcmp(buf_.get(), "\xEF\xBB\xBF", 3) == 0) {
+        pos_ = 3;
+      }
+    }
+    for (size_t i = end_; i > rest; --i) {
+      if (buf_[i - 1] == '\n') {
+        lines_end_ = i;
+        break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void ParseLine(std::string_view line, size_t padded,
+                 const CompiledModel& model, BatchBuilder* builder);
+  // Returns false on a syntax error (recorded in row_), after which the
+  // document may not be used any more.
+  bool ParseSection(simdjson::ondemand::value value, Section section,
+                    const CompiledModel& model, BatchBuilder* builder);
+  bool ParseSeries(simdjson::ondemand::value value, std::string_view name,
+                   int input);
+  bool ParsePoints(simdjson::ondemand::array array, std::string_view name,
+                   int input);
+
+  template <typename... Args>
+  void FailField(std::string_view field, const Args&... parts) {
+    row_.Fail("line ", owner_->line_, ": ", field, ": ", parts...);
+  }
+  void FailSyntax(simdjson::error_code error) {
+    // A syntax error replaces a type error found earlier on the line: the
+    // line as a whole is unreadable.
+    row_.error.clear();
+    row_.Fail("line ", owner_->line_,
+              ": invalid JSON: ", simdjson::error_message(error));
+  }
+
+  JsonLinesReader* owner_;
+  std::unique_ptr<ByteSource> source_;
+  ReaderOptions options_;
+  std::unique_ptr<char[]> buf_;
+  size_t capacity_ = 0;   // usable bytes; SIMDJSON_PADDING more are allocated
+  size_t pos_ = 0;        // first unread byte
+  size_t lines_end_ = 0;  // one past the last '\n' of the buffer, or 0
+  size_t end_ = 0;        // bytes of data in the buffer
+  bool eof_ = false;
+  bool at_start_ = true;
+  simdjson::ondemand::parser parser_;
+  PendingRow row_;
+  std::string field_scratch_;
+};
+
+namespace {
+
+const char* JsonTypeName(simdjson::ondemand::json_type type) {
+  using simdjson::ondemand::json_type;
+  switch (type) {
+    case json_type::array:
+      return "array";
+    case json_type::object:
+      return "object";
+    case json_type::number:
+      return "number";
+    case json_type::string:
+      return "string";
+    case json_type::boolean:
+      return "boolean";
+    case json_type::null:
+      return "null";
+  }
+  return "value";
+}
+
+}  // namespace
+
+void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
+                                      const CompiledModel& model,
+                                      BatchBuilder* builder) {
+  using simdjson::ondemand::json_type;
+  namespace od = simdjson::ondemand;
+  row_.Clear();
+
+  od::document doc;
+  simdjson::error_code error = parser_
+                                   .iterate(simdjson::padded_string_view(
+                                       line.data(), line.size(), padded))
+                                   .get(doc);
+  if (error) return FailSyntax(error);
+  json_type root_type;
+  if ((error = doc.type().get(root_type))) return FailSyntax(error);
+  if (root_type != json_type::object) {
+    // type() only peeks at the first byte: make sure a scalar is real JSON
+    // before calling the line "a number" or "null".
+    switch (root_type) {
+      case json_type::null: {
+        bool is_null = false;
+        error = doc.is_null().get(is_null);
+        if (!error && !is_null) error = simdjson::N_ATOM_ERROR;
+        break;
+      }
+      case json_type::number:
+        error = doc.get_double().error();
+        break;
+      case json_type::boolean:
+        error = doc.get_bool().error();
+        break;
+      case json_type::string:
+        error = doc.get_string().error();
+        break;
+      default:
+        break;
+    }
+    if (error) {
+      row_.Fail("line ", owner_->line_,
+                ": invalid JSON: expected an object per line");
+      return;
+    }
+    row_.Fail("line ", owner_->line_, ": expected a JSON object, got ",
+              JsonTypeName(root_type));
+    return;
+  }
+  od::object object;
+  if ((error = doc.get_object().get(object))) return FailSyntax(error);
+
+  for (auto field_result : object) {
+    od::field field;
+    if ((error = std::move(field_result).get(field))) return FailSyntax(error);
+    std::string_view key;
+    if ((error = field.unescaped_key().get(key))) return FailSyntax(error);
+    od::value value = field.value();
+    json_type type;
+    if ((error = value.type().get(type))) return FailSyntax(error);
+
+    if (key == "metrics" || key == "attributes" || key == "dates" ||
+        key == "series") {
+      if (type == json_type::null) continue;
+      if (type != json_type::object) {
+        FailField(key, "expected an object, got ", JsonTypeName(type));
+        continue;
+      }
+      Section section = key == "metrics"      ? Section::kMetrics
+                        : key == "attributes" ? Section::kAttributes
+                        : key == "dates"      ? Section::kDates
+                                              : Section::kSeries;
+      if (!ParseSection(value, section, model, builder)) return;
+    } else if (key == "id") {
+      if (type == json_type::string) {
+        if ((error = value.get_string().get(row_.id))) return FailSyntax(error);
+      } else if (type != json_type::null) {
+        FailField("id", "expected a string, got ", JsonTypeName(type));
+      }
+    } else if (key == "as_of" || key == "asOf") {
+      if (type == json_type::null) continue;
+      if (type != json_type::string) {
+        FailField(key, "expected a date string (YYYY-MM-DD), got ",
+                  JsonTypeName(type));
+        continue;
+      }
+      if ((error = value.get_string().get(row_.as_of))) {
+        return FailSyntax(error);
+      }
+      if (row_.as_of.empty()) continue;  // "" is missing, as in CSV
+      double days;
+      if (!ParseIsoDate(row_.as_of, &days)) {
+        FailField(key, "\"", row_.as_of, "\" is not a date (YYYY-MM-DD)");
+        continue;
+      }
+      row_.has_as_of = true;
+    } else if (key == "previous_score" || key == "previousScore") {
+      if (type == json_type::null) continue;
+      if (type != json_type::number) {
+        FailField(key, "expected a number, got ", JsonTypeName(type));
+        continue;
+      }
+      if ((error = value.get_double().get(row_.previous_score))) {
+        FailField(key, "invalid number: ", simdjson::error_message(error));
+        continue;
+      }
+      row_.has_previous_score = true;
+    } else if (key == "previous_tier" || key == "previousTier") {
+      if (type == json_type::null) continue;
+      if (type != json_type::string) {
+        FailField(key, "expected a string, got ", JsonTypeName(type));
+        continue;
+      }
+      if ((error = value.get_string().get(row_.previous_tier))) {
+        return FailSyntax(error);
+      }
+      row_.has_previous_tier = !row_.previous_tier.empty();
+    }
+    // Any other top-level key (e.g. a request's model name) is not part of
+    // the snapshot.
+  }
+  // The object is done; anything after it on the line is garbage.
+  const char* location = nullptr;
+  if (!doc.current_location().get(location)) {
+    row_.error.clear();
+    row_.Fail("line ", owner_->line_,
+              ": invalid JSON: unexpected content after the object");
+    return;
+  }
+  if (!row_.failed() && row_.id.empty()) {
+    row_.Fail("line ", owner_->line_, ": no id (\"id\" is missing or empty)");
+  }
+}
+
+bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value value,
+                                         Section section,
+                                         const CompiledModel& model,
+                                         BatchBuilder* builder) {
+  using simdjson::ondemand::json_type;
+  namespace od = simdjson::ondemand;
+  od::object object;
+  simdjson::error_code error = value.get_object().get(object);
+  if (error) {
+    FailSyntax(error);
+    return false;
+  }
+  const char* section_name = SectionName(section);
+  for (auto field_result : object) {
+    od::field field;
+    std::string_view name;
+    if ((error = std::move(field_result).get(field)) ||
+        (error = field.unescaped_key().get(name))) {
+      FailSyntax(error);
+      return false;
+    }
+    od::value v = field.value();
+    json_type type;
+    if ((error = v.type().get(type))) {
+      FailSyntax(error);
+      return false;
+    }
+    int input = builder->ResolveInput(name);
+    if (input < 0) {
+      field_scratch_.assign(section_name).append(".").append(name);
+      owner_->NoteIgnored(field_scratch_);
+      continue;
+    }
+    if (row_.failed()) continue;  // only the id is still of interest
+    InputType declared = model.inputs()[input].type;
+    auto field_name = [&] { return Cat(section_name, ".", name); };
+    if (declared != SectionType(section)) {
+      FailField(field_name(), WrongSection(name, declared));
+      continue;
+    }
+    if (type == json_type::null) continue;
+    switch (section) {
+      case Section::kMetrics: {
+        if (type != json_type::number) {
+          FailField(field_name(), "expected a number, got ",
+                    JsonTypeName(type));
+          continue;
+        }
+        double number;
+        if ((error = v.get_double().get(number))) {
+          FailField(field_name(),
+                    "invalid number: ", simdjson::error_message(error));
+          continue;
+        }
+        row_.numbers.emplace_back(input, number);
+        break;
+      }
+      case Section::kAttributes: {
+        if (type != json_type::string) {
+          FailField(field_name(), "expected a string, got ",
+                    JsonTypeName(type));
+          continue;
+        }
+        std::string_view text;
+        if ((error = v.get_string().get(text))) {
+          FailSyntax(error);
+          return false;
+        }
+        if (!text.empty()) row_.strings.emplace_back(input, text);
+        break;
+      }
+      case Section::kDates: {
+        if (type != json_type::string) {
+          FailField(field_name(), "expected a date string (YYYY-MM-DD), got ",
+                    JsonTypeName(type));
+          continue;
+        }
+        std::string_view text;
+        if ((error = v.get_string().get(text))) {
+          FailSyntax(error);
+          return false;
+        }
+        if (text.empty()) continue;
+        double days;
+        if (!ParseIsoDate(text, &days)) {
+          FailField(field_name(), "\"", text, "\" is not a date (YYYY-MM-DD)");
+          continue;
+        }
+        row_.dates.emplace_back(input, days);
+        break;
+      }
+      case Section::kSeries:
+        if (type == json_type::array) {
+          od::array array;
+          if ((error = v.get_array().get(array))) {
+            FailSyntax(error);
+            return false;
+          }
+          if (!ParsePoints(array, name, input)) return false;
+        } else if (type == json_type::object) {
+          if (!ParseSeries(v, name, input)) return false;
+        } else {
+          FailField(field_name(), "expected an array of numbers, got ",
+                    JsonTypeName(type));
+        }
+        break;
+    }
+  }
+  return true;
+}
+
+// The protobuf JSON form of a series: {"values": [...]}.
+bool JsonLinesReader::Impl::ParseSeries(simdjson::ondemand::value value,
+                                        std::string_view name, int input) {
+  using simdjson::ondemand::json_type;
+  namespace od = simdjson::ondemand;
+  od::object object;
+  simdjson::error_code error = value.get_object().get(object);
+  if (error) {
+    FailSyntax(error);
+    return false;
+  }
+  bool seen = false;
+  for (auto field_result : object) {
+    od::field field;
+    std::string_view key;
+    if ((error = std::move(field_result).get(field)) ||
+        (error = field.unescaped_key().get(key))) {
+      FailSyntax(error);
+      return false;
+    }
+    if (key != "values") continue;
+    seen = true;
+    od::value v = field.value();
+    json_type type;
+    if ((error = v.type().get(type))) {
+      FailSyntax(error);
+      return false;
+    }
+    if (type == json_type::null) continue;
+    if (type != json_type::array) {
+      FailField(Cat("series.", name, ".values"),
+                "expected an array of numbers, got ", JsonTypeName(type));
+      continue;
+    }
+    od::array array;
+    if ((error = v.get_array().get(array))) {
+      FailSyntax(error);
+      return false;
+    }
+    if (!ParsePoints(array, name, input)) return false;
+  }
+  if (!seen) {
+    FailField(Cat("series.", name),
+              "expected an array of numbers or {\"values\": [...]}");
+  }
+  return true;
+}
+
+bool JsonLinesReader::Impl::ParsePoints(simdjson::ondemand::array array,
+                                        std::string_view name, int input) {
+  using simdjson::ondemand::json_type;
+  size_t begin = row_.points.size();
+  size_t index = 0;
+  for (auto element : array) {
+    simdjson::ondemand::value v;
+    simdjson::error_code error = std::move(element).get(v);
+    json_type type;
+    if (error || (error = v.type().get(type))) {
+      FailSyntax(error);
+      return false;
+    }
+    if (type != json_type::number) {
+      FailField(Cat("series.", name, "[", index, "]"),
+                "expected a number, got ", JsonTypeName(type));
+    } else {
+      double number;
+      if ((error = v.get_double().get(number))) {
+        FailField(Cat("series.", name, "[", index, "]"),
+                  "invalid number: ", simdjson::error_message(error));
+      } else {
+        row_.points.push_back(number);
+      }
+    }
+    ++index;
+  }
+  if (!row_.failed()) {
+    row_.series.push_back({input, begin, row_.points.size()});
+  }
+  return true;
+}
+
+JsonLinesReader::JsonLinesReader(std::unique_ptr<ByteSource> source,
+                                 const ReaderOptions& options)
+    : impl_(std::make_unique<Impl>(this, std::move(source), options)) {}
+
+JsonLinesReader::~JsonLinesReader() = default;
+
+absl::StatusOr<size_t> JsonLinesReader::ReadBatch(Batch* batch,
+                                                  size_t max_rows) {
+  return impl_->ReadBatch(batch, max_rows);
+}
+
+// ---------------------------------------------------------------------------
+// CSV.
+
+namespace {
+
+bool ParseNumberCell(std::string_view cell, double* out) {
+  cell = Trim(cell);
+  return !cell.empty() && absl::SimpleAtod(io_internal::ToAbsl(cell), out);
+}
+
+}  // namespace
+
+class CsvReader::Impl {
+ public:
+  Impl(CsvReader* owner, std::unique_ptr<ByteSource> source,
+       const ReaderOptions& options)
+      : owner_(owner), source_(std::move(source)), options_(options) {
+    options_.block_size = std::max<size_t>(options_.block_size, 1);
+    buf_.resize(options_.block_size);
+  }
+
+  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) {
+    batch->Clear();
+    BatchBuilder builder(batch);
+    if (!header_read_) {
+      header_read_ = true;
+      HEALTHSCORE_ASSIGN_OR_RETURN(bool any, NextRecord());
+      if (!any) return 0;  // an empty file has no accounts
+      header_line_ = record_line_;
+      header_.clear();
+      for (size_t i = 0; i < fields_.size(); ++i) {
+        std::string_view name = Trim(Field(i));
+        if (i == 0 && name.substr(0, 3) == "\xEF\xBB\xBF") {
+          name.remove_prefix(3);
+        }
+        header_.emplace_back(name);
+      }
+    }
+    if (resolved_for_ != &batch->model()) {
+      HEALTHSCORE_RETURN_IF_ERROR(ResolveHeader(batch->model(), builder));
+      resolved_for_ = &batch->model();
+    }
+    size_t rows = 0;
+    while (rows < max_rows) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(bool any, NextRecord());
+      if (!any) break;
+      FillRow();
+      EmitRow(row_, &builder);
+      ++rows;
+    }
+    return rows;
+  }
+
+ private:
+  enum class Kind {
+    kIgnored,
+    kId,
+    kAsOf,
+    kPreviousScore,
+    kPreviousTier,
+    kNumber,
+    kString,
+    kDate,
+    kSeries
+  };
+  struct Column {
+    Kind kind = Kind::kIgnored;
+    int input = -1;
+  };
+
+  std::string_view Field(size_t i) const {
+    return std::string_view(record_.data() + fields_[i].first,
+                            fields_[i].second);
+  }
+
+  absl::Status ResolveHeader(const CompiledModel& model,
+                             const BatchBuilder& builder) {
+    columns_.assign(header_.size(), Column{});
+    id_column_ = -1;
+    for (size_t i = 0; i < header_.size(); ++i) {
+      const std::string& name = header_[i];
+      for (size_t j = 0; j < i; ++j) {
+        if (header_[j] == name && !name.empty()) {
+          return absl::InvalidArgumentError(
+              Cat("CSV header (line ", header_line_, "): column \"", name,
+                  "\" appears twice (columns ", j + 1, " and ", i + 1, ")"));
+        }
+      }
+      Column& c = columns_[i];
+      if (name == "id") {
+        c.kind = Kind::kId;
+        id_column_ = static_cast<int>(i);
+      } else if (name == "as_of" || name == "asOf") {
+        c.kind = Kind::kAsOf;
+      } else if (name == "previous_score" || name == "previousScore") {
+        c.kind = Kind::kPreviousScore;
+      } else if (name == "previous_tier" || name == "previousTier") {
+        c.kind = Kind::kPreviousTier;
+      } else {
+        c.input = builder.ResolveInput(name);
+        if (c.input < 0) {
+          owner_->NoteIgnored(name);
+          continue;
+        }
+        switch (model.inputs()[c.input].type) {
+          case InputType::kNumber:
+            c.kind = Kind::kNumber;
+            break;
+          case InputType::kString:
+            c.kind = Kind::kString;
+            break;
+          case InputType::kDate:
+            c.kind = Kind::kDate;
+            break;
+          case InputType::kSeries:
+            c.kind = Kind::kSeries;
+            break;
+        }
+      }
+    }
+    if (id_column_ < 0) {
+      return absl::InvalidArgumentError(Cat(
+          "CSV header (line ", header_line_,
+          ") has no \"id\" column; columns: ", absl::StrJoin(header_, ", ")));
+    }
+    return absl::OkStatus();
+  }
+
+  template <typename... Args>
+  void FailColumn(size_t column, const Args&... parts) {
+    row_.Fail("line ", record_line_, ": column \"", header_[column],
+              "\": ", parts...);
+  }
+
+  void FillRow() {
+    row_.Clear();
+    if (fields_.size() > static_cast<size_t>(id_column_)) {
+      row_.id = Field(id_column_);
+    }
+    if (!record_error_.empty()) {
+      row_.Fail("line ", record_line_, ": ", record_error_);
+      return;
+    }
+    if (fields_.size() != columns_.size()) {
+      row_.Fail("line ", record_line_, ": ", fields_.size(),
+                fields_.size() == 1 ? " field" : " fields",
+                ", but the header has ", columns_.size(), " columns");
+      return;
+    }
+    if (row_.id.empty()) {
+      row_.Fail("line ", record_line_, ": no id (the \"id\" cell is empty)");
+      return;
+    }
+    for (size_t i = 0; i < columns_.size() && !row_.failed(); ++i) {
+      const Column& c = columns_[i];
+      std::string_view cell = Field(i);
+      switch (c.kind) {
+        case Kind::kIgnored:
+        case Kind::kId:
+          break;
+        case Kind::kString:
+          if (!cell.empty()) row_.strings.emplace_back(c.input, cell);
+          break;
+        case Kind::kPreviousTier:
+          if (!cell.empty()) {
+            row_.previous_tier = cell;
+            row_.has_previous_tier = true;
+          }
+          break;
+        case Kind::kNumber:
+        case Kind::kPreviousScore: {
+          if (Trim(cell).empty()) break;
+          double value;
+          if (!ParseNumberCell(cell, &value)) {
+            FailColumn(i, "\"", cell, "\" is not a number");
+            break;
+          }
+          if (c.kind == Kind::kNumber) {
+            row_.numbers.emplace_back(c.input, value);
+          } else {
+            row_.previous_score = value;
+            row_.has_previous_score = true;
+          }
+          break;
+        }
+        case Kind::kDate:
+        case Kind::kAsOf: {
+          std::string_view text = Trim(cell);
+          if (text.empty()) break;
+          double days;
+          if (!ParseIsoDate(text, &days)) {
+            FailColumn(i, "\"", cell, "\" is not a date (YYYY-MM-DD)");
+            break;
+          }
+          if (c.kind == Kind::kDate) {
+            row_.dates.emplace_back(c.input, days);
+          } else {
+            row_.as_of = text;
+            row_.has_as_of = true;
+          }
+          break;
+        }
+        case Kind::kSeries: {
+          if (Trim(cell).empty()) break;
+          size_t begin = row_.points.size();
+          size_t index = 0;
+          std::string_view rest = cell;
+          for (;;) {
+            size_t semi = rest.find(';');
+            std::string_view item = rest.substr(0, semi);
+            double value;
+            if (!ParseNumberCell(item, &value)) {
+              FailColumn(i, "point ", index + 1, " (\"", item,
+                         "\") is not a number; write a series as numbers "
+                         "separated by ';'");
+              break;
+            }
+            row_.points.push_back(value);
+            ++index;
+            if (semi == std::string_view::npos) break;
+            rest.remove_prefix(semi + 1);
+          }
+          if (!row_.failed()) {
+            row_.series.push_back({c.input, begin, row_.points.size()});
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  // Next byte of the input, or -1 at the end.
+  absl::StatusOr<int> Get() {
+    if (pos_ == end_) {
+      if (eof_) return -1;
+      HEALTHSCORE_ASSIGN_OR_RETURN(end_,
+                                   source_->Read(buf_.data(), buf_.size()));
+      pos_ = 0;
+      if (end_ == 0) {
+        eof_ = true;
+        return -1;
+      }
+    }
+    return static_cast<unsigned char>(buf_[pos_++]);
+  }
+  absl::StatusOr<int> Peek() {
+    HEALTHSCORE_ASSIGN_OR_RETURN(int c, Get());
+    if (c >= 0) --pos_;
+    return c;
+  }
+
+  // Reads the next non-blank record into record_/fields_. False at the end.
+  absl::StatusOr<bool> NextRecord() {
+    for (;;) {
+      record_.clear();
+      fields_.clear();
+      record_error_.clear();
+      record_line_ = owner_->line_ + 1;
+      size_t field_start = 0;
+      bool quoted = false;      // inside a quoted field
+      bool was_quoted = false;  // the current field started with a quote
+      bool any = false;         // the record has at least one byte
+      int last = -1;            // the previous byte
+      for (;;) {
+        HEALTHSCORE_ASSIGN_OR_RETURN(int c, Get());
+        if (c < 0) {
+          if (quoted && record_error_.empty()) {
+            record_error_ = "unterminated quoted field (missing closing '\"')";
+          }
+          if (!any) return false;
+          if (last != '\n') ++owner_->line_;  // no final line break
+          break;
+        }
+        any = true;
+        last = c;
+        if (record_.size() > options_.max_line_bytes) {
+          return absl::InvalidArgumentError(
+              Cat("CSV record at line ", record_line_, " is longer than ",
+                  options_.max_line_bytes, " bytes"));
+        }
+        if (quoted) {
+          if (c == '"') {
+            HEALTHSCORE_ASSIGN_OR_RETURN(int next, Peek());
+            if (next == '"') {
+              record_.push_back('"');
+              ++pos_;
+            } else {
+              quoted = false;
+            }
+          } else {
+            if (c == '\n') ++owner_->line_;
+            record_.push_back(static_cast<char>(c));
+          }
+          continue;
+        }
+        if (c == ',') {
+          fields_.emplace_back(field_start, record_.size() - field_start);
+          field_start = record_.size();
+          was_quoted = false;
+          continue;
+        }
+        if (c == '\n' || c == '\r') {
+          ++owner_->line_;
+          if (c == '\r') {
+            HEALTHSCORE_ASSIGN_OR_RETURN(int next, Peek());
+            if (next == '\n') ++pos_;
+          }
+          break;
+        }
+        if (c == '"' && record_.size() == field_start && !was_quoted) {
+          quoted = was_quoted = true;
+          continue;
+        }
+        if (was_quoted && record_error_.empty()) {
+          record_error_ =
+              Cat("malformed quoted field ", fields_.size() + 1,
+                  " (text after the closing quote; write \"\" for a quote)");
+        }
+        record_.push_back(static_cast<char>(c));
+      }
+      fields_.emplace_back(field_start, record_.size() - field_start);
+      bool blank = fields_.size() == 1 && record_.empty() && !was_quoted;
+      if (!blank) return true;
+      if (!any) return false;
+    }
+  }
+
+  CsvReader* owner_;
+  std::unique_ptr<ByteSource> source_;
+  ReaderOptions options_;
+  std::vector<char> buf_;
+  size_t pos_ = 0;
+  size_t end_ = 0;
+  bool eof_ = false;
+
+  bool header_read_ = false;
+  uint64_t header_line_ = 0;
+  std::vector<std::string> header_;
+  std::vector<Column> columns_;
+  int id_column_ = -1;
+  const CompiledModel* resolved_for_ = nullptr;
+
+  std::string record_;
+  std::vector<std::pair<size_t, size_t>> fields_;  // (offset, length)
+  uint64_t record_line_ = 0;
+  std::string record_error_;
+  PendingRow row_;
+};
+
+CsvReader::CsvReader(std::unique_ptr<ByteSource> source,
+                     const ReaderOptions& options)
+    : impl_(std::make_unique<Impl>(this, std::move(source), options)) {}
+
+CsvReader::~CsvReader() = default;
+
+absl::StatusOr<size_t> CsvReader::ReadBatch(Batch* batch, size_t max_rows) {
+  return impl_->ReadBatch(batch, max_rows);
+}
+
+// ---------------------------------------------------------------------------
+// YAML.
+
+namespace {
+
+std::string YamlWhere(std::string_view file, const YAML::Node& node) {
+  YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return std::string(file);
+  return Cat(file, ":", mark.line + 1, ":", mark.column + 1);
+}
+
+const char* YamlKind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    default:
+      return "nothing";
+  }
+}
+
+bool YamlNumber(const YAML::Node& node, double* out) {
+  return node.IsScalar() && YAML::convert<double>::decode(node, *out);
+}
+
+class YamlRowParser {
+ public:
+  YamlRowParser(std::string_view file, const CompiledModel& model,
+                BatchBuilder* builder, PendingRow* row)
+      : file_(file), model_(model), builder_(builder), row_(row) {}
+
+  void Parse(const YAML::Node& node) {
+    if (!node.IsMap()) {
+      Fail(node, "account", Cat("expected a mapping, got ", YamlKind(node)));
+      return;
+    }
+    static const std::vector<std::string> kKeys = {
+        "id",    "as_of",         "metrics",        "attributes",
+        "dates", "series",        "previous_score", "previous_tier",
+        "asOf",  "previousScore", "previousTier"};
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        Fail(kv.first, "account", "keys must be plain names");
+        continue;
+      }
+      const std::string& key = kv.first.Scalar();
+      const YAML::Node& value = kv.second;
+      if (key == "id") {
+        if (!value.IsScalar()) {
+          Fail(value, key, Cat("expected a string, got ", YamlKind(value)));
+        } else {
+          row_->id = value.Scalar();
+        }
+      } else if (key == "as_of" || key == "asOf") {
+        if (value.IsNull()) continue;
+        double days;
+        if (!value.IsScalar() || !ParseIsoDate(value.Scalar(), &days)) {
+          Fail(value, key, "expected a date (YYYY-MM-DD)");
+          continue;
+        }
+        row_->as_of = value.Scalar();
+        row_->has_as_of = true;
+      } else if (key == "previous_score" || key == "previousScore") {
+        if (value.IsNull()) continue;
+        if (!YamlNumber(value, &row_->previous_score)) {
+          Fail(value, key, "expected a number");
+          continue;
+        }
+        row_->has_previous_score = true;
+      } else if (key == "previous_tier" || key == "previousTier") {
+        if (value.IsNull()) continue;
+        if (!value.IsScalar()) {
+          Fail(value, key, "expected a tier id");
+          continue;
+        }
+        row_->previous_tier = value.Scalar();
+        row_->has_previous_tier = true;
+      } else if (key == "metrics") {
+        ParseSection(value, Section::kMetrics);
+      } else if (key == "attributes") {
+        ParseSection(value, Section::kAttributes);
+      } else if (key == "dates") {
+        ParseSection(value, Section::kDates);
+      } else if (key == "series") {
+        ParseSection(value, Section::kSeries);
+      } else {
+        std::string hint = DidYouMean(key, kKeys);
+        Fail(kv.first, key,
+             Cat("unknown key", hint.empty() ? "" : " (", hint,
+                 hint.empty() ? "" : ")"));
+      }
+    }
+    if (row_->id.empty()) {
+      row_->Fail(YamlWhere(file_, node),
+                 ": no id (\"id\" is missing or empty)");
+    }
+  }
+
+ private:
+  void Fail(const YAML::Node& at, std::string_view field,
+            std::string_view message) {
+    row_->Fail(YamlWhere(file_, at), ": ", field, ": ", message);
+  }
+
+  void ParseSection(const YAML::Node& node, Section section) {
+    const char* section_name = SectionName(section);
+    if (node.IsNull()) return;
+    if (!node.IsMap()) {
+      Fail(node, section_name, Cat("expected a mapping, got ", YamlKind(node)));
+      return;
+    }
+    const CompiledModel& model = model_;
+    for (const auto& kv : node) {
+      std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      std::string field = Cat(section_name, ".", name);
+      const YAML::Node& value = kv.second;
+      int input = builder_->ResolveInput(name);
+      if (input < 0) {
+        std::vector<std::string> declared;
+        for (const InputInfo& info : model.inputs()) {
+          if (info.type == SectionType(section)) declared.push_back(info.id);
+        }
+        std::string hint = DidYouMean(name, declared);
+        Fail(kv.first, field,
+             Cat("the model declares no ", InputTypeName(SectionType(section)),
+                 " input \"", name, "\"", hint.empty() ? "" : " (", hint,
+                 hint.empty() ? "" : ")"));
+        continue;
+      }
+      InputType declared = model.inputs()[input].type;
+      if (declared != SectionType(section)) {
+        Fail(kv.first, field, WrongSection(name, declared));
+        continue;
+      }
+      if (value.IsNull()) continue;
+      switch (section) {
+        case Section::kMetrics: {
+          double number;
+          if (!YamlNumber(value, &number)) {
+            Fail(value, field, "expected a number");
+            continue;
+          }
+          row_->numbers.emplace_back(input, number);
+          break;
+        }
+        case Section::kAttributes:
+          if (!value.IsScalar()) {
+            Fail(value, field, Cat("expected a string, got ", YamlKind(value)));
+            continue;
+          }
+          row_->strings.emplace_back(input, value.Scalar());
+          break;
+        case Section::kDates: {
+          double days;
+          if (!value.IsScalar() || !ParseIsoDate(value.Scalar(), &days)) {
+            Fail(value, field, "expected a date (YYYY-MM-DD)");
+            continue;
+          }
+          row_->dates.emplace_back(input, days);
+          break;
+        }
+        case Section::kSeries: {
+          YAML::Node points = value;
+          if (value.IsMap()) {
+            points = value["values"];
+            if (!points) {
+              Fail(value, field,
+                   "expected a list of numbers or {values: [...]}");
+              continue;
+            }
+          }
+          if (!points.IsSequence()) {
+            Fail(value, field, "expected a list of numbers");
+            continue;
+          }
+          size_t begin = row_->points.size();
+          bool ok = true;
+          for (size_t i = 0; i < points.size() && ok; ++i) {
+            double number;
+            if (!YamlNumber(points[i], &number)) {
+              Fail(points[i], Cat(field, "[", i, "]"), "expected a number");
+              ok = false;
+              continue;
+            }
+            row_->points.push_back(number);
+          }
+          if (ok) row_->series.push_back({input, begin, row_->points.size()});
+          break;
+        }
+      }
+    }
+  }
+
+  std::string_view file_;
+  const CompiledModel& model_;
+  BatchBuilder* builder_;
+  PendingRow* row_;
+};
+
+}  // namespace
+
+void AddYamlSnapshot(const YAML::Node& node, std::string_view file,
+                     const CompiledModel& model, BatchBuilder* builder) {
+  PendingRow row;
+  YamlRowParser(file, model, builder, &row).Parse(node);
+  EmitRow(row, builder);
+}
+
+}  // namespace healthscore::engine::io

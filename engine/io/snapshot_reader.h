@@ -1,0 +1,189 @@
+// Snapshot readers: account snapshots from JSON Lines, CSV or YAML into a
+// Batch.
+//
+// The readers stream. A SnapshotReader pulls bytes from a ByteSource in large
+// blocks (16 MiB by default), cuts each block at its last line break and
+// fills a Batch with at most `max_rows` accounts per ReadBatch call, so a
+// file of any length is processed in constant memory: only the current block
+// (plus one partial line) and the current batch are held.
+//
+// Bad input is per account, never per file. A line that is not valid JSON, a
+// value of the wrong type (a metric sent as a string, an attribute sent as a
+// number, a series with a non-numeric point), an unparseable date or a
+// missing id becomes a row of the batch with its own error, whose message
+// starts with the line number and names the field, e.g.
+//
+//   line 7: metrics.dau_mau: expected a number, got string
+//
+// Reading then continues with the next line. Only problems with the input as
+// a whole are errors of ReadBatch: the source cannot be read, a CSV header
+// has no `id` column or names a column twice, a line is longer than
+// ReaderOptions::max_line_bytes.
+//
+// Names the model does not declare are skipped and counted (see
+// ignored_names()), so a data team can spot a misspelt column.
+//
+// JSON Lines shape (one object per line; blank lines are skipped):
+//
+//   {"id": "acme", "as_of": "2026-11-01",
+//    "metrics": {"dau_mau": 0.42}, "attributes": {"segment": "smb"},
+//    "dates": {"renewal_date": "2027-01-31"},
+//    "series": {"weekly_active_users": [120, 118, 131]},
+//    "previous_score": 71.5, "previous_tier": "yellow"}
+//
+// A series may also be written {"values": [...]}, and asOf, previousScore
+// and previousTier are accepted for as_of, previous_score and previous_tier
+// (protobuf's JSON names). JSON null anywhere, and an empty string for
+// as_of, a date or an attribute, mean "missing". Other top-level keys are
+// ignored.
+//
+// CSV shape: RFC 4180 (quoted fields may hold commas, quotes and line
+// breaks), a header row naming the columns: `id` (required), `as_of`,
+// `previous_score`, `previous_tier`, and one column per model input id.
+// Cells are read by the input's declared type: number, string, date
+// (YYYY-MM-DD) or series (numbers separated by ';', oldest first). An empty
+// cell is missing. Columns the model does not declare are ignored.
+//
+// Thread-safety: a reader is used by one thread at a time. ReadBatch may be
+// called from a different thread than the previous call (the CLI reads the
+// next batch on a helper thread while it scores the current one).
+
+#ifndef HEALTHSCORE_ENGINE_IO_SNAPSHOT_READER_H_
+#define HEALTHSCORE_ENGINE_IO_SNAPSHOT_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/eval/batch.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace healthscore::engine::io {
+
+enum class InputFormat { kJsonLines, kCsv };
+
+// "jsonl" (also "ndjson", "json") or "csv". InvalidArgument otherwise.
+absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name);
+// From the file name: .csv is CSV; .jsonl, .ndjson and .json are JSON Lines.
+// InvalidArgument for any other extension (the caller should ask for an
+// explicit format).
+absl::StatusOr<InputFormat> InputFormatFromPath(std::string_view path);
+
+// Where a reader's bytes come from.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to `n` bytes into `buf`; returns how many were read, 0 only at
+  // the end of the input. Errors: DataLoss (or another code) when the
+  // underlying read fails.
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// Opens a file for reading; "-" is standard input. NotFound when the file
+// does not exist, PermissionDenied when it may not be read, FailedPrecondition
+// for a directory.
+absl::StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(
+    const std::string& path);
+// Serves `text` (owned by the source).
+std::unique_ptr<ByteSource> StringSource(std::string text);
+
+struct ReaderOptions {
+  // Bytes requested from the source per read. Larger blocks mean fewer
+  // reads; the buffer holds about one block. Tests use tiny blocks to
+  // exercise lines that cross block boundaries.
+  size_t block_size = size_t{16} << 20;
+  // A longer line (JSON Lines) or record (CSV) is an error of the whole
+  // input: it usually means the file is not in the expected format (e.g. one
+  // big JSON array), and would otherwise have to be held in memory.
+  size_t max_line_bytes = size_t{64} << 20;
+};
+
+class SnapshotReader {
+ public:
+  virtual ~SnapshotReader() = default;
+
+  // Clears `batch`, then fills it with up to `max_rows` accounts (max_rows
+  // must be > 0). Returns the number of rows added, 0 at the end of the
+  // input. Bad accounts are rows with an error (Batch::row_error), not an
+  // error of this call.
+  //
+  // Errors: the source's read errors; InvalidArgument for an input that is
+  // unreadable as a whole (see the file comment). After an error the reader
+  // must not be used again.
+  virtual absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) = 0;
+
+  // Physical lines consumed so far (including blank lines and the CSV
+  // header).
+  uint64_t lines_read() const { return line_; }
+
+  // Field or column names seen in the input that the model does not
+  // declare, with how often each was seen (at most 64 distinct names are
+  // kept).
+  const std::map<std::string, uint64_t>& ignored_names() const {
+    return ignored_names_;
+  }
+
+ protected:
+  void NoteIgnored(std::string_view name);
+
+  uint64_t line_ = 0;
+
+ private:
+  std::map<std::string, uint64_t> ignored_names_;
+};
+
+// Reads JSON Lines with simdjson's On-Demand parser.
+class JsonLinesReader : public SnapshotReader {
+ public:
+  explicit JsonLinesReader(std::unique_ptr<ByteSource> source,
+                           const ReaderOptions& options = {});
+  ~JsonLinesReader() override;
+
+  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) override;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads RFC 4180 CSV. The header is matched against the model of the first
+// batch it fills (and again whenever a batch of another model is passed).
+class CsvReader : public SnapshotReader {
+ public:
+  explicit CsvReader(std::unique_ptr<ByteSource> source,
+                     const ReaderOptions& options = {});
+  ~CsvReader() override;
+
+  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) override;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens `path` ("-" for standard input) with the reader for `format`.
+absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshotReader(
+    const std::string& path, InputFormat format,
+    const ReaderOptions& options = {});
+
+// Adds one account to `builder` (which fills a batch of `model`) from a YAML
+// mapping of the JSON Lines shape; used by test cases. `file` names the YAML
+// file in messages. Wrong types, unparseable dates, a node that is not a
+// mapping, unknown keys and, unlike the file readers, names the model does
+// not declare (test cases are written against one model, so such a name is
+// a typo; the message has a "did you mean") fail the row with a message
+// starting with "file:line:col: " of the offending node. Never throws.
+void AddYamlSnapshot(const YAML::Node& node, std::string_view file,
+                     const CompiledModel& model, BatchBuilder* builder);
+
+}  // namespace healthscore::engine::io
+
+#endif  // HEALTHSCORE_ENGINE_IO_SNAPSHOT_READER_H_

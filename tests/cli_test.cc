@@ -1,0 +1,383 @@
+// Integration tests of the `healthscore` binary: real process, real files,
+// exit codes and output as a user or a CI job sees them.
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace healthscore {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+namespace fs = std::filesystem;
+
+constexpr char kBinary[] = HEALTHSCORE_BINARY_DIR "/cli/healthscore";
+constexpr char kBasic[] = "engine/io/testdata/basic";
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path TempPath(const std::string& name) {
+  return fs::path(::testing::TempDir()) / ("cli_test_" + name);
+}
+
+// Runs `healthscore ARGS` from the repository root through the shell (so
+// ARGS may hold redirections) and captures its exit code and output.
+Result RunCli(const std::string& args) {
+  static int counter = 0;
+  ++counter;
+  fs::path out = TempPath("out" + std::to_string(counter));
+  fs::path err = TempPath("err" + std::to_string(counter));
+  std::string command = std::string("cd '") + HEALTHSCORE_SOURCE_DIR +
+                        "' && '" + kBinary + "' " + args + " >'" +
+                        out.string() + "' 2>'" + err.string() + "'";
+  int status = std::system(command.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+// A directory with the basic model and `tests` as its tests.yaml.
+std::string TestsDir(const std::string& name, const std::string& tests) {
+  fs::path dir = TempPath(name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(fs::path(HEALTHSCORE_SOURCE_DIR) / kBasic / "model.yaml",
+                dir / "model.yaml");
+  std::ofstream(dir / "tests.yaml") << tests;
+  return dir.string();
+}
+
+// ---------------------------------------------------------------------------
+// Top level
+
+TEST(CliTest, HelpListsCommands) {
+  Result r = RunCli("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out,
+              AllOf(HasSubstr("usage: healthscore COMMAND"),
+                    HasSubstr("\n  validate  "), HasSubstr("\n  test      "),
+                    HasSubstr("\n  score     ")));
+  for (const char* command : {"validate", "test", "score"}) {
+    Result help = RunCli(std::string(command) + " --help");
+    EXPECT_EQ(help.exit_code, 0) << command;
+    EXPECT_THAT(help.out,
+                StartsWith(std::string("usage: healthscore ") + command));
+    EXPECT_THAT(help.out, HasSubstr("exit codes:"));
+  }
+}
+
+TEST(CliTest, UsageErrorsExitTwo) {
+  Result none = RunCli("");
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.err, HasSubstr("usage: healthscore COMMAND"));
+
+  Result unknown = RunCli("scor");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown command \"scor\" (did you mean "
+                                     "'score'?)"));
+
+  Result option = RunCli("validate --strict engine");
+  EXPECT_EQ(option.exit_code, 2);
+  EXPECT_THAT(option.err, HasSubstr("unknown option \"--strict\""));
+}
+
+// ---------------------------------------------------------------------------
+// validate
+
+TEST(CliTest, ValidateAcceptsAGoodModel) {
+  Result r = RunCli(std::string("validate ") + kBasic + "/model.yaml");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out,
+            "ok: engine/io/testdata/basic/model.yaml (model io_basic, "
+            "version 1)\n"
+            "1 model checked: 1 ok, 0 failed; 0 errors, 0 warnings\n");
+}
+
+TEST(CliTest, ValidateSearchesDirectoriesForModelYaml) {
+  // invalid_model.yaml is not named model.yaml: only basic/ is found.
+  Result r = RunCli("validate engine/io/testdata");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok: engine/io/testdata/basic/model.yaml"));
+  EXPECT_THAT(r.out, Not(HasSubstr("invalid_model")));
+}
+
+TEST(CliTest, ValidateReportsEveryProblemWithFileLineColumn) {
+  Result r = RunCli(
+      std::string("validate engine/io/testdata/invalid_model.yaml ") + kBasic);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("engine/io/testdata/invalid_model.yaml:13:17: error: signal "
+                "'adoption' reads 'dau_mua', which is neither an input nor a "
+                "derived value (hint: did you mean 'dau_mau'?)\n"));
+  EXPECT_THAT(r.out, HasSubstr("engine/io/testdata/invalid_model.yaml:24:19: "
+                               "error: "));
+  EXPECT_THAT(r.out, HasSubstr("FAILED: engine/io/testdata/invalid_model.yaml "
+                               "(2 errors, 1 warning)\n"));
+  EXPECT_THAT(r.out, HasSubstr("ok: engine/io/testdata/basic/model.yaml"));
+  EXPECT_THAT(r.out, EndsWith("2 models checked: 1 ok, 1 failed; 2 errors, "
+                              "1 warning\n"));
+}
+
+TEST(CliTest, ValidateWarningsAsErrors) {
+  // The invalid model's only warning is reported for a model with errors;
+  // use a copy of the basic model with an unread input.
+  fs::path dir = TempPath("warn");
+  fs::create_directories(dir);
+  std::string model =
+      ReadFile(fs::path(HEALTHSCORE_SOURCE_DIR) / kBasic / "model.yaml");
+  model.replace(model.find("inputs:\n"), 8,
+                "inputs:\n  - id: unused\n    type: number\n");
+  std::ofstream(dir / "model.yaml") << model;
+  Result lenient = RunCli("validate " + dir.string());
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.out;
+  EXPECT_THAT(lenient.out, HasSubstr("warning: input 'unused'"));
+  EXPECT_THAT(lenient.out, HasSubstr("(model io_basic, version 1, 1 warning)"));
+  Result strict = RunCli("validate --warnings-as-errors " + dir.string());
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_THAT(strict.out, HasSubstr("FAILED: "));
+}
+
+TEST(CliTest, ValidatePathProblems) {
+  Result missing = RunCli("validate no/such/dir");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("no/such/dir: no such file or directory"));
+
+  Result tests = RunCli(std::string("validate ") + kBasic + "/tests.yaml");
+  EXPECT_EQ(tests.exit_code, 2);
+  EXPECT_THAT(tests.err, HasSubstr("is a test file; run `healthscore test"));
+
+  Result empty = RunCli("validate docs");
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_THAT(empty.err, HasSubstr("no model.yaml found under docs"));
+}
+
+// ---------------------------------------------------------------------------
+// test
+
+TEST(CliTest, TestRunsBundledCases) {
+  Result r = RunCli("test engine/io/testdata");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "7 passed, 0 failed\n");
+
+  Result verbose =
+      RunCli("test --verbose " + std::string(kBasic) + "/tests.yaml");
+  EXPECT_EQ(verbose.exit_code, 0);
+  EXPECT_THAT(verbose.out,
+              HasSubstr("--- PASS: engine/io/testdata/basic/tests.yaml:4:5: "
+                        "healthy enterprise account\n"));
+  EXPECT_THAT(verbose.out, EndsWith("\n7 passed, 0 failed\n"));
+}
+
+TEST(CliTest, TestPrintsFailuresWithDiffs) {
+  std::string dir = TestsDir("failing", R"(cases:
+  - name: right
+    account: {id: a, metrics: {csat: 4.5}}
+    expect: {tier: insufficient_data, coverage: 0.24}
+  - name: wrong
+    account: {id: b, as_of: 2026-11-01, metrics: {dau_mau: 0.3, csat: 3.5, open_tickets: 5}}
+    expect:
+      tier: green
+      playbooks: [rescue]
+)");
+  Result r = RunCli("test " + dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "--- FAIL: " + dir +
+                       "/tests.yaml:5:5: wrong\n"
+                       "    tier: expected green, got yellow (score 66.8571, "
+                       "coverage 0.82)\n"
+                       "    playbooks: expected [rescue], got []; missing: "
+                       "[rescue]\n"
+                       "1 passed, 1 failed\n");
+
+  Result filtered = RunCli("test --run '^ri' " + dir);
+  EXPECT_EQ(filtered.exit_code, 0);
+  EXPECT_EQ(filtered.out, "1 passed, 0 failed\n");
+}
+
+TEST(CliTest, TestFailOnEmpty) {
+  Result lenient = RunCli("test --run nothing-matches " + std::string(kBasic));
+  EXPECT_EQ(lenient.exit_code, 0);
+  EXPECT_EQ(lenient.out, "0 passed, 0 failed\n");
+
+  Result strict = RunCli("test --fail-on-empty --run nothing-matches " +
+                         std::string(kBasic));
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_EQ(strict.out, "0 passed, 0 failed\n");
+  EXPECT_THAT(strict.err, HasSubstr("no test case ran"));
+
+  Result bad_regex = RunCli("test --run '(' " + std::string(kBasic));
+  EXPECT_EQ(bad_regex.exit_code, 2);
+  EXPECT_THAT(bad_regex.err, HasSubstr("bad --run expression"));
+}
+
+// ---------------------------------------------------------------------------
+// score
+
+TEST(CliTest, ScoreJsonLinesToJsonLines) {
+  fs::path out = TempPath("scored.jsonl");
+  Result r = RunCli(std::string("score --model ") + kBasic + " --input " +
+                    kBasic + "/accounts.jsonl --output " + out.string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  std::vector<std::string> lines = Lines(ReadFile(out));
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_THAT(lines[0], StartsWith(R"({"id":"acme","status":"ok","score":95.2,)"
+                                   R"("tier":"green","coverage":1,)"));
+  EXPECT_THAT(lines[2],
+              StartsWith(R"({"id":"initech","status":"ok","score":66.8571,)"));
+  // The bad account is in the output; the run still succeeds.
+  EXPECT_THAT(lines[4],
+              StartsWith(R"({"id":"soylent","status":"error","error":"line 6: )"
+                         R"(metrics.dau_mau: expected a number, got string")"));
+  EXPECT_THAT(r.err, HasSubstr("healthscore score: 7 accounts in "));
+  EXPECT_THAT(r.err, HasSubstr(": green 2, yellow 2, red 1, "
+                               "insufficient_data 1; errors 1\n"));
+  EXPECT_THAT(r.err, HasSubstr("note: ignored names the model does not "
+                               "declare: metrics.nps"));
+}
+
+TEST(CliTest, ScoreCsvToCsvOnStandardOutput) {
+  Result r =
+      RunCli(std::string("score --model ") + kBasic + "/model.yaml --input " +
+             kBasic + "/accounts.csv --format csv");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "id,status,error,score,tier,coverage,usage,support,playbooks,"
+            "delta,tier_changed\n"
+            "acme,ok,,95.2,green,1,100,88,expansion,,\n"
+            "globex,ok,,14,red,1,10,20,rescue;renewal_prep;tier_drop,-46,"
+            "true\n"
+            "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,\n"
+            "hooli,ok,,100,insufficient_data,0.24,,100,,,\n"
+            "soylent,error,\"line 6: column \"\"dau_mau\"\": \"\"high\"\" is "
+            "not a number\",,,,,,,,\n");
+}
+
+TEST(CliTest, ScoreFormatFollowsTheOutputExtension) {
+  fs::path out = TempPath("scored.csv");
+  Result r =
+      RunCli(std::string("score --quiet --model ") + kBasic + " --input " +
+             kBasic + "/accounts.jsonl --output " + out.string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(ReadFile(out), StartsWith("id,status,error,score,tier,"));
+}
+
+TEST(CliTest, ScoreExplain) {
+  Result r = RunCli(std::string("score --explain --top-drivers 1 --model ") +
+                    kBasic + " --input " + kBasic + "/accounts.jsonl");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_THAT(lines[6],
+              HasSubstr(R"("explanation":{"signals":[{"id":"adoption",)"
+                        R"("raw":1.2,"score":100,"weight":0.7,)"
+                        R"("effective_weight":0.6,"points":60,)"
+                        R"("points_lost":0,"present":true},)"));
+  EXPECT_THAT(lines[6],
+              HasSubstr(R"("top_drivers":["satisfaction"],)"
+                        R"("missing":["usage_trend"],)"
+                        R"("tier_rule":"yellow: 50 <= score < 80"})"));
+  // Errors carry no explanation.
+  EXPECT_THAT(lines[4], Not(HasSubstr("explanation")));
+}
+
+TEST(CliTest, ScoreIsTheSameWhateverThreadsAndBatchSize) {
+  std::string base = std::string("score --quiet --explain --model ") + kBasic +
+                     " --input " + kBasic + "/accounts.jsonl";
+  Result one = RunCli(base + " --threads 1");
+  Result many = RunCli(base + " --threads 3 --batch-size 2");
+  EXPECT_EQ(one.exit_code, 0);
+  EXPECT_EQ(many.exit_code, 0);
+  EXPECT_EQ(one.out, many.out);
+  EXPECT_EQ(Lines(one.out).size(), 7u);
+}
+
+TEST(CliTest, ScoreReadsStandardInput) {
+  Result r =
+      RunCli(std::string("score --quiet --model ") + kBasic +
+             " --input - --input-format csv < " + kBasic + "/accounts.csv");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 5u);
+  EXPECT_THAT(r.out, StartsWith(R"({"id":"acme","status":"ok")"));
+}
+
+TEST(CliTest, ScoreUsageErrors) {
+  Result no_model = RunCli("score --input x.jsonl");
+  EXPECT_EQ(no_model.exit_code, 2);
+  EXPECT_THAT(no_model.err, HasSubstr("--model is required"));
+
+  Result explain_csv = RunCli(std::string("score --model ") + kBasic +
+                              " --input x.jsonl --format csv --explain");
+  EXPECT_EQ(explain_csv.exit_code, 2);
+  EXPECT_THAT(explain_csv.err, HasSubstr("--explain needs JSON Lines output"));
+
+  Result extension =
+      RunCli(std::string("score --model ") + kBasic + " --input accounts.txt");
+  EXPECT_EQ(extension.exit_code, 2);
+  EXPECT_THAT(extension.err, HasSubstr("pass --input-format jsonl|csv"));
+
+  Result threads = RunCli(std::string("score --model ") + kBasic +
+                          " --input x.jsonl --threads 0");
+  EXPECT_EQ(threads.exit_code, 2);
+  EXPECT_THAT(threads.err, HasSubstr("option --threads must be an integer"));
+}
+
+TEST(CliTest, ScoreModelAndInputProblemsExitOne) {
+  Result missing_input =
+      RunCli(std::string("score --model ") + kBasic + " --input no/such.jsonl");
+  EXPECT_EQ(missing_input.exit_code, 1);
+  EXPECT_THAT(missing_input.err, HasSubstr("cannot open no/such.jsonl"));
+
+  Result bad_model =
+      RunCli(std::string("score --model engine/io/testdata/invalid_model.yaml "
+                         "--input ") +
+             kBasic + "/accounts.jsonl");
+  EXPECT_EQ(bad_model.exit_code, 1);
+  EXPECT_THAT(bad_model.err,
+              HasSubstr("engine/io/testdata/invalid_model.yaml:13:17: error:"));
+  EXPECT_THAT(bad_model.err, HasSubstr("has errors; nothing was scored"));
+  EXPECT_EQ(bad_model.out, "");
+
+  fs::path csv = TempPath("noid.csv");
+  std::ofstream(csv) << "name,dau_mau\na,1\n";
+  Result no_id = RunCli(std::string("score --model ") + kBasic + " --input " +
+                        csv.string());
+  EXPECT_EQ(no_id.exit_code, 1);
+  EXPECT_THAT(no_id.err, HasSubstr("CSV header (line 1) has no \"id\" column"));
+}
+
+}  // namespace
+}  // namespace healthscore
