@@ -86,11 +86,25 @@ absl::StatusOr<std::string> ResolveModelPath(const std::string& path) {
   if (!fs::exists(p, ec)) return Missing(path);
   if (!fs::is_directory(p, ec)) return path;
   fs::path model = p / "model.yaml";
-  if (!fs::exists(model, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat(path, " is a directory without a model.yaml"));
+  if (fs::exists(model, ec)) return model.lexically_normal().string();
+  // A model's directory in the repository layout: <name>/<version>/, where
+  // the highest numeric version is the latest.
+  long best = -1;
+  for (const auto& entry : fs::directory_iterator(p, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.size() > 9 ||
+        name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    if (!fs::exists(entry.path() / "model.yaml", ec)) continue;
+    best = std::max(best, std::stol(name));
   }
-  return model.lexically_normal().string();
+  if (best < 0) {
+    return absl::NotFoundError(absl::StrCat(
+        path, " has neither a model.yaml nor numbered version directories "
+              "holding one"));
+  }
+  return (p / std::to_string(best) / "model.yaml").lexically_normal().string();
 }
 
 }  // namespace healthscore::cli

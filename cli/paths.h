@@ -29,8 +29,10 @@ absl::StatusOr<std::vector<std::string>> FindModelFiles(
 // exist.
 absl::StatusOr<std::vector<std::string>> FindTestFiles(const std::string& path);
 
-// The model file for `--model`: `path` itself when it is a file, or
-// path/model.yaml for a directory. NotFound when neither exists.
+// The model file for `--model`: `path` itself when it is a file;
+// path/model.yaml for a model directory; for a directory of numbered
+// versions (rules/default/1/, rules/default/2/...), the highest version's
+// model.yaml. NotFound when none exists.
 absl::StatusOr<std::string> ResolveModelPath(const std::string& path);
 
 }  // namespace healthscore::cli

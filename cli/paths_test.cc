@@ -72,7 +72,22 @@ TEST(PathsTest, ResolvesModelDirectories) {
   EXPECT_EQ(*ResolveModelPath(root + "/c/other.yaml"), root + "/c/other.yaml");
   EXPECT_THAT(ResolveModelPath(root + "/c"),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("is a directory without a model.yaml")));
+                       HasSubstr("has neither a model.yaml nor numbered "
+                                 "version directories")));
+}
+
+TEST(PathsTest, ResolvesTheLatestNumberedVersion) {
+  std::string root = MakeTree();
+  // Versions compare as numbers (10 after 9), and a version directory
+  // without a model.yaml does not count.
+  for (const char* dir : {"b/9", "b/10", "b/11", "b/latest"}) {
+    fs::create_directories(fs::path(root) / dir);
+  }
+  for (const char* file : {"b/9/model.yaml", "b/10/model.yaml",
+                           "b/latest/model.yaml"}) {
+    std::ofstream(fs::path(root) / file) << "name: x\n";
+  }
+  EXPECT_EQ(*ResolveModelPath(root + "/b"), root + "/b/10/model.yaml");
 }
 
 }  // namespace

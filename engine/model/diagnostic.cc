@@ -14,12 +14,15 @@
 namespace healthscore::engine {
 namespace {
 
-// Classic two-row Levenshtein distance. Gives up early (returning
-// `limit + 1`) once every entry of a row exceeds `limit`, so a huge unknown
-// key costs little.
+// Edit distance counting an insertion, deletion, substitution or swap of
+// two adjacent letters as one edit (optimal string alignment), since "teir"
+// for "tier" is the commonest typo. Gives up early (returning `limit + 1`)
+// once every entry of a row exceeds `limit`, so a huge unknown key costs
+// little.
 size_t EditDistance(std::string_view a, std::string_view b, size_t limit) {
   if (a.size() < b.size()) std::swap(a, b);
   if (a.size() - b.size() > limit) return limit + 1;
+  std::vector<size_t> before(b.size() + 1);
   std::vector<size_t> prev(b.size() + 1);
   std::vector<size_t> cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -29,9 +32,13 @@ size_t EditDistance(std::string_view a, std::string_view b, size_t limit) {
     for (size_t j = 1; j <= b.size(); ++j) {
       const size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        cur[j] = std::min(cur[j], before[j - 2] + 1);
+      }
       row_min = std::min(row_min, cur[j]);
     }
     if (row_min > limit) return limit + 1;
+    std::swap(before, prev);
     std::swap(prev, cur);
   }
   return prev[b.size()];

@@ -169,7 +169,8 @@ TEST(ClosestMatchTest, ThresholdIsAThirdOfTheLengthButAtLeastOne) {
   // Length 2 and 3: one edit allowed.
   EXPECT_EQ(ClosestMatch("ib", {"id"}), "id");
   EXPECT_EQ(ClosestMatch("ixx", {"id"}), "");
-  EXPECT_EQ(ClosestMatch("mni", {"min"}), "");  // swap costs 2
+  EXPECT_EQ(ClosestMatch("mni", {"min"}), "min");  // a swap is one edit
+  EXPECT_EQ(ClosestMatch("nmx", {"min"}), "");
   EXPECT_EQ(ClosestMatch("mim", {"min"}), "min");
   // Length 6: two edits allowed, three are not.
   EXPECT_EQ(ClosestMatch("abcdxx", {"abcdef"}), "abcdef");
@@ -193,6 +194,15 @@ TEST(DidYouMeanTest, FormatsTheHint) {
   EXPECT_EQ(DidYouMean("nubmer", {"number", "string", "date", "series"}),
             "did you mean 'number'?");
   EXPECT_EQ(DidYouMean("colour", SignalKeys()), "");
+}
+
+TEST(DidYouMeanTest, SwappedLettersCountAsOneEdit) {
+  const std::vector<std::string> keys = {"tier", "model", "score", "weight"};
+  EXPECT_EQ(ClosestMatch("teir", keys), "tier");
+  EXPECT_EQ(ClosestMatch("modle", keys), "model");
+  EXPECT_EQ(ClosestMatch("scroe", keys), "score");
+  EXPECT_EQ(ClosestMatch("wieght", keys), "weight");
+  EXPECT_EQ(ClosestMatch("zzzz", keys), "");
 }
 
 }  // namespace
