@@ -1,13 +1,6 @@
 // libFuzzer entry point for the model file loader, which must never crash or
-// throw on any input. Not part of the normal build (the CMake globs skip
-// *_fuzzer.cc). Build by hand, e.g.:
-//
-//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     engine/model/yaml_loader_fuzzer.cc engine/model/yaml_loader.cc \
-//     engine/model/diagnostic.cc engine/model/model_spec.cc \
-//     -lyaml-cpp $(pkg-config --libs absl_strings absl_status absl_statusor) \
-//     -o yaml_loader_fuzzer
-//   ./yaml_loader_fuzzer -max_len=4096 engine/model/testdata
+// throw on any input. Built as a replay test in every build and as a real
+// fuzzer with -DHEALTHSCORE_FUZZ=ON (cmake/fuzzing.cmake, docs/fuzzing.md).
 
 #include <cstddef>
 #include <cstdint>

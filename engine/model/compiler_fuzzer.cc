@@ -1,0 +1,53 @@
+// libFuzzer target: the whole compile path (YAML loader, expression parser
+// and checker, planner) must never crash or throw, whatever the file holds.
+// A model that compiles is also scored over a few synthetic accounts.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "engine/eval/batch.h"
+#include "engine/eval/explain.h"
+#include "engine/eval/scorer.h"
+#include "engine/model/compiler.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  namespace hs = healthscore::engine;
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  hs::CompileResult r = hs::CompileString(text, "fuzz.yaml");
+  (void)r.diagnostics.ToString();
+  if (r.model == nullptr) return 0;
+  hs::Batch batch(r.model);
+  hs::BatchBuilder b(&batch);
+  for (int row = 0; row < 3; ++row) {
+    b.BeginRow(row == 2 ? "" : "acct");
+    b.SetAsOf("2026-11-01");
+    for (const auto& in : r.model->inputs()) {
+      const double v = row * 37.5 - 10;
+      switch (in.type) {
+        case hs::InputType::kNumber: b.SetMetric(in.id, v); break;
+        case hs::InputType::kString:
+          b.SetAttribute(in.id, in.values.empty() ? "x" : in.values[0]);
+          break;
+        case hs::InputType::kDate: b.SetDate(in.id, "2026-01-31"); break;
+        case hs::InputType::kSeries: {
+          const double s[] = {v, v * 2, 1e308, -v};
+          b.SetSeries(in.id, s, row + 1);
+          break;
+        }
+      }
+    }
+    b.SetPreviousTier(r.model->tiers().empty() ? "" : r.model->tiers()[0].id);
+    b.SetPreviousScore(50);
+    b.EndRow();
+  }
+  hs::BatchResult result;
+  if (!hs::Scorer::Score(batch, &result).ok()) __builtin_trap();
+  for (size_t row = 0; row < batch.size(); ++row) {
+    (void)hs::Explain(batch, result, row, 3);
+    for (int p : hs::MatchedPlaybooks(result, row)) {
+      (void)hs::PlaybookReason(batch, result, row, p);
+    }
+  }
+  return 0;
+}
