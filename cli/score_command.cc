@@ -22,6 +22,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/paths.h"
+#include "cli/plugins.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
@@ -35,7 +36,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr char kHelp[] =
+const std::string kHelp =
     R"(usage: healthscore score --model MODEL --input FILE [options]
 
 Scores every account snapshot in FILE with MODEL and writes one result per
@@ -59,7 +60,7 @@ options:
   --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
   --quiet               no progress or summary on standard error
-  -h, --help            show this help
+)" + std::string(kPluginsHelp) + R"(  -h, --help            show this help
 
 Progress (accounts, accounts/s) is shown on standard error about once a
 second for runs longer than a second, then a summary line with the count
@@ -99,6 +100,7 @@ int Failure(std::ostream& err, const std::string& message) {
 int RunScore(const std::vector<std::string>& argv, std::ostream& out,
              std::ostream& err) {
   auto args = Args::Parse(argv, {{"help", false},
+                                 {"plugins", true},
                                  {"model", true},
                                  {"input", true},
                                  {"input-format", true},
@@ -170,7 +172,10 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   if (!model_path.ok()) {
     return Failure(err, std::string(model_path.status().message()));
   }
-  engine::CompileResult compiled = engine::CompileFile(*model_path);
+  auto plugins = OpenPluginHost(*args);
+  if (!plugins.ok()) return Usage(err, std::string(plugins.status().message()));
+  engine::CompileResult compiled = engine::CompileFile(
+      *model_path, engine::CompileOptions{plugins->get()});
   if (compiled.model == nullptr) {
     for (const engine::Diagnostic& d : compiled.diagnostics.items()) {
       if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";

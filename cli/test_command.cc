@@ -9,12 +9,13 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/paths.h"
+#include "cli/plugins.h"
 #include "engine/io/test_runner.h"
 
 namespace healthscore::cli {
 namespace {
 
-constexpr char kHelp[] =
+const std::string kHelp =
     R"(usage: healthscore test [options] PATH...
 
 Runs model test cases. PATH is a tests.yaml file, a model.yaml (its
@@ -27,7 +28,7 @@ options:
                     syntax, matched anywhere in the name)
   --fail-on-empty   fail (exit 1) when no test case ran
   --verbose         also list the cases that passed
-  -h, --help        show this help
+)" + std::string(kPluginsHelp) + R"(  -h, --help        show this help
 
 exit codes:
   0  every case passed
@@ -43,7 +44,8 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
   auto args = Args::Parse(argv, {{"help", false},
                                  {"run", true},
                                  {"fail-on-empty", false},
-                                 {"verbose", false}});
+                                 {"verbose", false},
+                                 {"plugins", true}});
   if (!args.ok()) {
     err << "healthscore test: " << args.status().message()
         << "\nrun `healthscore test --help` for usage\n";
@@ -70,6 +72,12 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
     }
   }
   const bool verbose = args->Has("verbose");
+  auto plugins = OpenPluginHost(*args);
+  if (!plugins.ok()) {
+    err << "healthscore test: " << plugins.status().message() << "\n";
+    return kExitUsage;
+  }
+  options.plugins = plugins->get();
 
   bool problems = false;
   std::vector<std::string> files;

@@ -9,12 +9,13 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/paths.h"
+#include "cli/plugins.h"
 #include "engine/model/compiler.h"
 
 namespace healthscore::cli {
 namespace {
 
-constexpr char kHelp[] =
+const std::string kHelp =
     R"(usage: healthscore validate [options] PATH...
 
 Checks health model files and reports every problem at once, one per line:
@@ -24,6 +25,7 @@ files named model.yaml.
 
 options:
   --warnings-as-errors  fail (exit 1) when a model has warnings
+)" + std::string(kPluginsHelp) + R"(
   --quiet               print only diagnostics and the summary line
   -h, --help            show this help
 
@@ -42,7 +44,10 @@ std::string Plural(int n, const char* word) {
 int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
                 std::ostream& err) {
   auto args = Args::Parse(
-      argv, {{"help", false}, {"warnings-as-errors", false}, {"quiet", false}});
+      argv, {{"help", false},
+             {"warnings-as-errors", false},
+             {"quiet", false},
+             {"plugins", true}});
   if (!args.ok()) {
     err << "healthscore validate: " << args.status().message()
         << "\nrun `healthscore validate --help` for usage\n";
@@ -59,6 +64,11 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
   }
   const bool quiet = args->Has("quiet");
   const bool strict = args->Has("warnings-as-errors");
+  auto plugins = OpenPluginHost(*args);
+  if (!plugins.ok()) {
+    err << "healthscore validate: " << plugins.status().message() << "\n";
+    return kExitUsage;
+  }
 
   int exit_code = kExitOk;
   std::vector<std::string> files;
@@ -86,7 +96,8 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
   int total_errors = 0;
   int total_warnings = 0;
   for (const std::string& file : files) {
-    engine::CompileResult result = engine::CompileFile(file);
+    engine::CompileResult result =
+        engine::CompileFile(file, engine::CompileOptions{plugins->get()});
     for (const engine::Diagnostic& d : result.diagnostics.items()) {
       out << d.ToString() << "\n";
     }

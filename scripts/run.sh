@@ -10,4 +10,4 @@ build="${HEALTHSCORE_BUILD_DIR:-$root/build}"
 "$root/scripts/build.sh"
 cd "$root"
 exec "$build/cli/healthscore" serve --models "$root/rules" \
-  --plugins "$build/plugins" "$@"
+  --plugins "$build/plugins/lib" "$@"

@@ -24,7 +24,7 @@ enum class Code : uint8_t {
   kSelectNum, kSelectBool,
   kSeriesLast, kSeriesCount, kSeriesMeanLast, kSeriesMeanWindow,
   kSeriesPctChange, kSeriesSlope,
-  kNormalize, kMean, kCoverage, kTier, kGate, kTierChanged,
+  kNormalize, kMean, kCoverage, kTier, kGate, kTierChanged, kExternal,
 };
 
 const char* CodeName(Code c) {
@@ -35,7 +35,7 @@ const char* CodeName(Code c) {
       "has_str", "has_series", "select_num", "select_bool", "series_last",
       "series_count", "series_mean_last", "series_mean_window",
       "series_pct_change", "series_slope", "normalize", "mean", "coverage",
-      "tier", "gate", "tier_changed"};
+      "tier", "gate", "tier_changed", "external"};
   return kNames[static_cast<int>(c)];
 }
 
@@ -97,7 +97,7 @@ void Normalization::ApplyColumn(const double* __restrict x,
       const double b = bad;
       for (size_t i = 0; i < n; ++i) {
         double t = (x[i] - b) * inv;
-        t = t < 0 ? 0 : (t > 1 ? 1 : t);
+        t = std::min(std::max(t, 0.0), 1.0);
         out[i] = 100.0 * t;
       }
       return;
@@ -124,7 +124,7 @@ void Normalization::ApplyColumn(const double* __restrict x,
         const double rise = ys[j + 1] - ys[j];
         for (size_t i = 0; i < n; ++i) {
           double t = (x[i] - x0) * inv;
-          t = t < 0 ? 0 : (t > 1 ? 1 : t);
+          t = std::min(std::max(t, 0.0), 1.0);
           out[i] += rise * t;
         }
       }
@@ -135,7 +135,7 @@ void Normalization::ApplyColumn(const double* __restrict x,
       return;
     case Kind::kIdentity:
       for (size_t i = 0; i < n; ++i) {
-        out[i] = x[i] < 0 ? 0 : (x[i] > 100 ? 100 : x[i]);
+        out[i] = std::min(std::max(x[i], 0.0), 100.0);
       }
       return;
   }
@@ -183,6 +183,9 @@ void Program::Prepare(Scratch* s) const {
   if (s->str_.size() < str_regs_ * rows) s->str_.resize(str_regs_ * rows);
   s->tmp_.resize(rows);
   s->index_.resize(rows);
+  if (s->external_.size() < max_external_inputs_) {
+    s->external_.resize(max_external_inputs_);
+  }
   for (const auto& [reg, value] : constants_) {
     std::fill_n(&s->num_[reg * rows], rows, value);
     std::fill_n(&s->num_valid_[reg * rows], rows, Finite(value) ? 1 : 0);
@@ -611,6 +614,22 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
         for (size_t i = 0; i < n; ++i) {
           o[i] = static_cast<uint8_t>(prev[i] >= 0 && prev[i] != tier[i]);
         }
+        break;
+      }
+      case Code::kExternal: {
+        const ExternalCall& call = externals_[st.aux];
+        ExternalColumn* cols = s->external_.data();
+        const size_t k = call.inputs.size();
+        for (size_t j = 0; j < k; ++j) {
+          const Operand& in = call.inputs[j];
+          if (call.kinds[j] == ValueKind::kSeries) {
+            const SeriesColumn& sc = slots.series[in.index];
+            cols[j] = {ValueKind::kSeries, sc.values, sc.valid, sc.offsets};
+          } else {
+            cols[j] = {ValueKind::kNum, num(in), val(in), nullptr};
+          }
+        }
+        call.fn->EvaluateChunk(cols, k, n, onum(st.out), oval(st.out));
         break;
       }
     }
@@ -1060,6 +1079,25 @@ Operand ProgramBuilder::Subtract(Operand a, Operand b) {
 Operand ProgramBuilder::TierChanged(Operand previous_tier, Operand tier) {
   return impl_->Step(Code::kTierChanged, ValueKind::kBool,
                      {previous_tier, tier})
+      .op;
+}
+
+Operand ProgramBuilder::External(std::shared_ptr<const ExternalFunction> fn,
+                                 const std::vector<Operand>& inputs) {
+  Program& p = *impl_->p;
+  Program::ExternalCall call;
+  call.fn = std::move(fn);
+  for (const Operand& in : inputs) {
+    const bool series = in.kind == Operand::Kind::kSlot &&
+                        p.slot_kinds_[in.index] == ValueKind::kSeries;
+    call.inputs.push_back(series ? in : impl_->AsNum(in));
+    call.kinds.push_back(series ? ValueKind::kSeries : ValueKind::kNum);
+  }
+  p.max_external_inputs_ = std::max(p.max_external_inputs_, inputs.size());
+  p.externals_.push_back(std::move(call));
+  return impl_
+      ->Step(Code::kExternal, ValueKind::kNum, {}, 0, 0, 0,
+             static_cast<int>(p.externals_.size() - 1))
       .op;
 }
 

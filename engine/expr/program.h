@@ -114,6 +114,30 @@ struct TierOutputs {
   Operand held;      // bool register: hysteresis kept the previous tier
 };
 
+// An input column of an external step, for one chunk.
+struct ExternalColumn {
+  ValueKind kind = ValueKind::kNum;   // kNum or kSeries
+  const double* values = nullptr;     // kNum: n values; kSeries: all points
+  const uint8_t* valid = nullptr;     // n bytes
+  const uint32_t* offsets = nullptr;  // kSeries: n + 1 offsets into values
+};
+
+// A number column computed by code outside the expression language (a
+// plugin signal: engine/plugin_host). The program calls it once per chunk,
+// never per row.
+//
+// Thread-safety: EvaluateChunk is called concurrently from every thread
+// that runs the program; implementations lock what they must.
+class ExternalFunction {
+ public:
+  virtual ~ExternalFunction() = default;
+  // Computes rows [0, n) of one chunk from `inputs` (one per input the step
+  // was built with, in order): out[i] and valid[i] for every row; valid[i]
+  // is 0 for a row without a value. Must not throw.
+  virtual void EvaluateChunk(const ExternalColumn* inputs, size_t n_inputs,
+                             size_t n, double* out, uint8_t* valid) const = 0;
+};
+
 class Program;
 
 // Per-thread working memory for running programs. Reusable across programs
@@ -134,6 +158,7 @@ class Scratch {
   // Working columns private to a single step.
   std::vector<double> tmp_;
   std::vector<int32_t> index_;
+  std::vector<ExternalColumn> external_;
   uint64_t prepared_for_ = 0;
 };
 
@@ -176,6 +201,13 @@ class Program {
   std::vector<CoverageTable> coverages_;
   std::vector<TierTable> tiers_;
   std::vector<std::vector<int32_t>> code_lists_;
+  struct ExternalCall {
+    std::shared_ptr<const ExternalFunction> fn;
+    std::vector<Operand> inputs;
+    std::vector<ValueKind> kinds;
+  };
+  std::vector<ExternalCall> externals_;
+  size_t max_external_inputs_ = 0;
 };
 
 // Builds a Program. Not thread-safe; used once per model compile.
@@ -203,6 +235,11 @@ class ProgramBuilder {
   Operand Subtract(Operand a, Operand b);
   // previous tier present and different from tier.
   Operand TierChanged(Operand previous_tier, Operand tier);
+  // A number computed by `fn` from `inputs`: number operands (slots,
+  // registers or constants) or series slots. The program keeps `fn` alive
+  // (shared ownership) for as long as it exists.
+  Operand External(std::shared_ptr<const ExternalFunction> fn,
+                   const std::vector<Operand>& inputs);
 
   std::unique_ptr<Program> Build();
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -266,6 +267,67 @@ TEST(NormalizationTest, EveryKind) {
   EXPECT_DOUBLE_EQ(id.Apply(42), 42);
   EXPECT_DOUBLE_EQ(id.Apply(142), 100);
   EXPECT_DOUBLE_EQ(id.Apply(-3), 0);
+}
+
+// An external step (a plugin signal, in the engine) sees number operands
+// (slots, registers, constants) and series slots as columns, once per chunk,
+// and its output is a number register like any other.
+class SumWithLength : public ExternalFunction {
+ public:
+  void EvaluateChunk(const ExternalColumn* in, size_t n_inputs, size_t n,
+                     double* out, uint8_t* valid) const override {
+    ++calls;
+    kinds.clear();
+    for (size_t k = 0; k < n_inputs; ++k) kinds.push_back(in[k].kind);
+    for (size_t i = 0; i < n; ++i) {
+      // in[0] + in[1] + number of points of in[2].
+      out[i] = in[0].values[i] + in[1].values[i] +
+               (in[2].offsets[i + 1] - in[2].offsets[i]);
+      valid[i] = in[0].valid[i] & in[1].valid[i] & in[2].valid[i];
+    }
+  }
+  mutable int calls = 0;
+  mutable std::vector<ValueKind> kinds;
+};
+
+TEST_F(ProgramTest, ExternalStepReadsOperandsAndSeries) {
+  ProgramBuilder builder;
+  ASSERT_EQ(builder.AddSlot(ValueKind::kNum), x_slot_);
+  ASSERT_EQ(builder.AddSlot(ValueKind::kNum), y_slot_);
+  ASSERT_EQ(builder.AddSlot(ValueKind::kStr), seg_slot_);
+  ASSERT_EQ(builder.AddSlot(ValueKind::kNum), start_slot_);
+  ASSERT_EQ(builder.AddSlot(ValueKind::kNum), as_of_slot_);
+  ASSERT_EQ(builder.AddSlot(ValueKind::kSeries), wau_slot_);
+  ParseResult p = Parse("y * 10");
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(Check(p.root.get(), &scope_).ok());
+  const Operand y10 = builder.Emit(*p.root);
+  auto fn = std::make_shared<SumWithLength>();
+  const Operand out = builder.External(
+      fn, {Operand::Slot(x_slot_), y10, Operand::Slot(wau_slot_)});
+  const Operand with_const = builder.External(
+      fn, {Operand::Const(100), Operand::Const(0.5), Operand::Slot(wau_slot_)});
+  program_ = builder.Build();
+  EXPECT_EQ(fn.use_count(), 3);  // the program shares ownership
+  EXPECT_THAT(program_->DebugString(), ::testing::HasSubstr("external"));
+
+  slots_.num.assign(6, nullptr);
+  slots_.num_valid.assign(6, nullptr);
+  slots_.str.assign(6, nullptr);
+  slots_.series.assign(6, {});
+  slots_.num[x_slot_] = x_;
+  slots_.num_valid[x_slot_] = xv_;
+  slots_.num[y_slot_] = y_;
+  slots_.num_valid[y_slot_] = yv_;
+  slots_.series[wau_slot_] = {wau_values_, wau_offsets_, wau_valid_};
+  program_->Run(slots_, 4, &scratch_);
+  EXPECT_EQ(fn->calls, 2);
+  EXPECT_THAT(fn->kinds, ElementsAre(ValueKind::kNum, ValueKind::kNum,
+                                     ValueKind::kSeries));
+  outputs_ = {out, with_const};
+  // x + 10y + len(wau): row 2 lacks x, row 3 lacks y and wau.
+  EXPECT_THAT(Num(0), NumsAre(V{2 + 40 + 6, 10 + 0 + 4, kNaN, kNaN}));
+  EXPECT_THAT(Num(1), NumsAre(V{106.5, 104.5, 100.5, kNaN}));
 }
 
 }  // namespace

@@ -501,7 +501,8 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
   }
   out.selected = static_cast<int>(cases.size());
 
-  CompileResult compiled = CompileFile(out.model_path);
+  CompileResult compiled =
+      CompileFile(out.model_path, CompileOptions{options.plugins});
   if (!compiled.model) {
     for (const Diagnostic& d : compiled.diagnostics.items()) {
       if (d.severity == Severity::kError) out.file_errors.Add(d);

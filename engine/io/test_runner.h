@@ -40,6 +40,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/model/diagnostic.h"
+#include "engine/plugin_host/plugin_host.h"
 
 namespace healthscore::engine::io {
 
@@ -49,6 +50,9 @@ struct TestRunOptions {
   std::string name_filter;
   // Path of the model to test; empty means "model.yaml" beside the tests.
   std::string model_path;
+  // Where the model's plugins are loaded from; may be null (see
+  // CompileOptions). Must outlive the run.
+  PluginHost* plugins = nullptr;
 };
 
 struct TestCaseResult {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -18,6 +19,8 @@
 #include "engine/expr/program.h"
 #include "engine/model/internal/plan.h"
 #include "engine/model/yaml_loader.h"
+#include "engine/plugin_host/plugin_host.h"
+#include "engine/plugin_host/plugin_library.h"
 #include "openssl/evp.h"
 
 namespace healthscore::engine {
@@ -29,8 +32,12 @@ using internal::ValueRef;
 // Builds a CompiledModel from a ModelSpec; friend of CompiledModel.
 class ModelCompiler {
  public:
-  ModelCompiler(const ModelSpec& spec, DiagnosticList* diags)
-      : spec_(spec), diags_(diags), model_(new CompiledModel()),
+  ModelCompiler(const ModelSpec& spec, const CompileOptions& options,
+                DiagnosticList* diags)
+      : spec_(spec),
+        options_(options),
+        diags_(diags),
+        model_(new CompiledModel()),
         plan_(new internal::ModelPlan()) {}
 
   std::shared_ptr<const CompiledModel> Run();
@@ -155,7 +162,10 @@ class ModelCompiler {
   void MarkUsed(const expr::Node& n);
 
   void CompileInputs();
+  void CompilePlugins();
   void CompileDerived();
+  void CompilePluginSignal(int i);
+  bool PlanPluginSignal(int i);  // false when an error was reported
   bool CheckNormalize(const NormalizeSpec& n, const SourceLocation& where);
   static expr::Normalization ToNormalization(const NormalizeSpec& n);
   void CompileSignals();
@@ -164,7 +174,15 @@ class ModelCompiler {
   void WarnUnused();
   std::string CanonicalText() const;
 
+  // A `plugins:` entry; `instance` is null when it failed to load.
+  struct LoadedPlugin {
+    const PluginSpec* spec = nullptr;
+    std::shared_ptr<PluginInstance> instance;
+    bool used = false;
+  };
+
   const ModelSpec& spec_;
+  const CompileOptions& options_;
   DiagnosticList* diags_;
   std::shared_ptr<CompiledModel> model_;
   std::unique_ptr<internal::ModelPlan> plan_;
@@ -175,6 +193,8 @@ class ModelCompiler {
   std::vector<ParsedExpr> derived_exprs_;
   std::vector<ParsedExpr> when_exprs_, success_exprs_;
   std::vector<bool> input_used_;
+  std::vector<LoadedPlugin> plugins_;
+  std::map<std::string, int, std::less<>> plugin_index_;
   // Segment override tables: SegmentIndex -> row; size fixed after
   // CompileInputs + literal interning.
   int segment_rows_ = 1;
@@ -303,6 +323,22 @@ constexpr char kReservedHint[] =
     "pick another id; reserved: score, tier, coverage, as_of, "
     "previous_score, previous_tier, score_delta, tier_changed, groups, "
     "signals, raw";
+
+namespace {
+
+PluginSettings ToSettings(const std::vector<PluginSetting>& settings) {
+  PluginSettings out;
+  for (const PluginSetting& s : settings) out.emplace_back(s.key, s.value);
+  return out;
+}
+
+// How a plugin derived value reads in listings: "survey.nps(answers)".
+std::string PluginCallText(const DerivedSpec& d) {
+  return absl::StrCat(d.plugin, ".", d.signal, "(",
+                      absl::StrJoin(d.inputs, ", "), ")");
+}
+
+}  // namespace
 
 void ModelCompiler::CompileInputs() {
   CompiledModel& m = *model_;
@@ -447,6 +483,190 @@ void ModelCompiler::CompileInputs() {
   }
 }
 
+void ModelCompiler::CompilePlugins() {
+  std::set<std::string> ids;
+  for (const PluginSpec& p : spec_.plugins) {
+    if (p.id.empty()) continue;  // the loader reported it
+    const SourceLocation& id_loc = p.fields.Get("id", p.location);
+    if (!ids.insert(p.id).second) {
+      Error(id_loc, absl::StrCat("duplicate plugin id '", p.id, "'"));
+      continue;
+    }
+    plugin_index_[p.id] = static_cast<int>(plugins_.size());
+    plugins_.push_back(LoadedPlugin{&p, nullptr, false});
+    if (p.library.empty()) continue;  // the loader reported it
+    const SourceLocation& lib_loc = p.fields.Get("library", p.location);
+    if (options_.plugins == nullptr) {
+      Error(lib_loc,
+            absl::StrCat("plugin '", p.id, "' needs library '", p.library,
+                         "', but no plugin directory is configured"),
+            "give the directory holding the plugin: --plugins DIR");
+      continue;
+    }
+    absl::StatusOr<std::shared_ptr<PluginLibrary>> lib =
+        options_.plugins->Load(p.library);
+    if (!lib.ok()) {
+      Error(lib_loc, absl::StrCat("plugin '", p.id,
+                                  "': ", std::string(lib.status().message())));
+      continue;
+    }
+    absl::StatusOr<std::shared_ptr<PluginInstance>> instance =
+        (*lib)->Instantiate(ToSettings(p.config));
+    if (!instance.ok()) {
+      Error(p.fields.Get("config", lib_loc),
+            absl::StrCat("plugin '", p.id,
+                         "': ", std::string(instance.status().message())));
+      continue;
+    }
+    plugins_.back().instance = *std::move(instance);
+  }
+}
+
+// A derived value computed by a plugin signal. Its inputs are resolved and
+// typed like an expression's names; the plugin then checks its params.
+void ModelCompiler::CompilePluginSignal(int i) {
+  if (PlanPluginSignal(i)) return;
+  // The problem has been reported once, at the plugin or the derived value;
+  // readers of the value see a number, so that they do not repeat it as
+  // "unknown name". The model is not built, so the stand-in never runs.
+  Entry& e = names_.find(spec_.derived[i].id)->second;
+  e.symbol.type = Type::kNumber;
+  e.symbol.ref = Operand::Const(std::numeric_limits<double>::quiet_NaN());
+  plan_->derived[i] = e.symbol.ref;
+  derived_done_[i] = true;
+}
+
+bool ModelCompiler::PlanPluginSignal(int i) {
+  const DerivedSpec& d = spec_.derived[i];
+  if (d.plugin.empty() || d.signal.empty()) return false;  // loader reported
+  const SourceLocation& plugin_loc = d.fields.Get("plugin", d.location);
+  const SourceLocation& signal_loc = d.fields.Get("signal", d.location);
+  const SourceLocation& inputs_loc = d.fields.Get("inputs", d.location);
+  auto pit = plugin_index_.find(d.plugin);
+  if (pit == plugin_index_.end()) {
+    std::vector<std::string> ids;
+    for (const auto& [id, index] : plugin_index_) ids.push_back(id);
+    std::string hint = DidYouMean(d.plugin, ids);
+    if (hint.empty()) {
+      hint = absl::StrCat("declare it under plugins: {id: ", d.plugin,
+                          ", library: ...}");
+    }
+    Error(plugin_loc,
+          absl::StrCat("derived value '", d.id, "' uses plugin '", d.plugin,
+                       "', which is not in the model's plugins list"),
+          hint);
+    return false;
+  }
+  LoadedPlugin& plugin = plugins_[pit->second];
+  plugin.used = true;
+
+  std::vector<Operand> operands;
+  std::vector<Type> types;
+  bool ok = true;
+  for (const std::string& id : d.inputs) {
+    auto it = names_.find(id);
+    if (it == names_.end() ||
+        (it->second.input < 0 && it->second.derived < 0)) {
+      std::vector<std::string> candidates;
+      for (const auto& [name, e] : names_) {
+        if (e.input >= 0 || e.derived >= 0) candidates.push_back(name);
+      }
+      Error(inputs_loc,
+            absl::StrCat("derived value '", d.id, "' reads '", id,
+                         "', which is neither an input nor a derived value"),
+            DidYouMean(id, candidates));
+      ok = false;
+      continue;
+    }
+    const Entry& e = it->second;
+    if (e.input >= 0) input_used_[e.input] = true;
+    if (e.derived >= 0 && !derived_done_[e.derived]) {
+      ok = false;  // its own error was reported
+      continue;
+    }
+    operands.push_back(e.symbol.ref);
+    types.push_back(e.symbol.type);
+  }
+  // A plugin that failed to load was reported at its entry.
+  if (!ok || plugin.instance == nullptr) return false;
+
+  const PluginLibrary& lib = plugin.instance->library();
+  const PluginSignalDesc* desc = lib.FindSignal(d.signal);
+  if (desc == nullptr) {
+    std::vector<std::string> names;
+    for (const PluginSignalDesc& s : lib.signals()) names.push_back(s.name);
+    std::string hint = DidYouMean(d.signal, names);
+    if (hint.empty()) {
+      hint = absl::StrCat("it provides: ", absl::StrJoin(names, ", "));
+    }
+    Error(signal_loc,
+          absl::StrCat("plugin '", d.plugin, "' (", lib.path(),
+                       ") does not provide signal '", d.signal, "'"),
+          hint);
+    return false;
+  }
+  if (!desc->AcceptsInputCount(d.inputs.size())) {
+    const size_t want = desc->inputs.size();
+    Error(
+        inputs_loc,
+        absl::StrCat("signal ", desc->Signature(), " of plugin '", d.plugin,
+                     "' takes ", desc->variadic ? "at least " : "", want,
+                     want == 1 ? " input" : " inputs", ", but derived value '",
+                     d.id, "' gives ", d.inputs.size()),
+        "list one input or derived id per signal input, in order");
+    return false;
+  }
+  for (size_t k = 0; k < d.inputs.size(); ++k) {
+    const PluginInputDesc& want = desc->Input(k);
+    const Type have = types[k];
+    const bool series = want.kind == PluginInputKind::kSeries;
+    if (series ? have == Type::kSeries : have == Type::kNumber) continue;
+    const std::string& id = d.inputs[k];
+    std::string hint = "series come from inputs declared with type: series";
+    if (!series) {
+      switch (have) {
+        case Type::kDate:
+          hint =
+              absl::StrCat("derive a number first, e.g. days_since(", id, ")");
+          break;
+        case Type::kSeries:
+          hint = absl::StrCat("derive a number first, e.g. mean_last(", id,
+                              ", 4)");
+          break;
+        case Type::kBool:
+          hint = absl::StrCat("derive a number first, e.g. (", id, " ? 1 : 0)");
+          break;
+        default:
+          hint.clear();
+      }
+    }
+    Error(
+        inputs_loc,
+        absl::StrCat("'", id, "' is a ", expr::TypeName(have), ", but input '",
+                     want.name, "' of signal ", desc->Signature(), " takes a ",
+                     PluginInputKindName(want.kind)),
+        hint);
+    ok = false;
+  }
+  if (!ok) return false;
+  absl::StatusOr<std::shared_ptr<PluginSignal>> signal =
+      plugin.instance->CreateSignal(d.signal, d.inputs.size(),
+                                    ToSettings(d.params));
+  if (!signal.ok()) {
+    Error(d.fields.Get("params", signal_loc),
+          absl::StrCat("derived value '", d.id,
+                       "': ", std::string(signal.status().message())));
+    return false;
+  }
+  Operand op = builder_.External(*std::move(signal), operands);
+  Entry& e = names_.find(d.id)->second;
+  e.symbol.type = Type::kNumber;
+  e.symbol.ref = op;
+  plan_->derived[i] = op;
+  derived_done_[i] = true;
+  return true;
+}
+
 void ModelCompiler::CompileDerived() {
   CompiledModel& m = *model_;
   const size_t n = spec_.derived.size();
@@ -455,7 +675,8 @@ void ModelCompiler::CompileDerived() {
   for (size_t i = 0; i < n; ++i) {
     const DerivedSpec& d = spec_.derived[i];
     derived_exprs_.push_back(
-        ParseExpr(d.expr, "derived expression", d.location));
+        d.uses_plugin ? ParsedExpr{&d.expr, nullptr}
+                      : ParseExpr(d.expr, "derived expression", d.location));
     Entry e;
     e.derived = static_cast<int>(i);
     e.ref = {d.id, ValueRef::Kind::kDerived, static_cast<int>(i)};
@@ -476,9 +697,12 @@ void ModelCompiler::CompileDerived() {
   // Order by dependencies; report cycles with their path.
   std::vector<std::vector<int>> deps(n);
   for (size_t i = 0; i < n; ++i) {
-    if (!derived_exprs_[i].root) continue;
     std::vector<std::string> ids;
-    expr::CollectIdentifiers(*derived_exprs_[i].root, &ids);
+    if (spec_.derived[i].uses_plugin) {
+      ids = spec_.derived[i].inputs;
+    } else if (derived_exprs_[i].root) {
+      expr::CollectIdentifiers(*derived_exprs_[i].root, &ids);
+    }
     for (const auto& id : ids) {
       auto it = names_.find(id);
       if (it != names_.end() && it->second.derived >= 0) {
@@ -500,7 +724,7 @@ void ModelCompiler::CompileDerived() {
       }
       path.push_back(spec_.derived[v].id);
       const DerivedSpec& d = spec_.derived[v];
-      Error(d.fields.Get("expr", d.location),
+      Error(d.fields.Get(d.uses_plugin ? "inputs" : "expr", d.location),
             absl::StrCat("derived values depend on each other in a cycle: ",
                          absl::StrJoin(path, " -> ")),
             "break the cycle: a derived value cannot read itself");
@@ -520,11 +744,18 @@ void ModelCompiler::CompileDerived() {
   for (size_t i = 0; i < n; ++i) {
     m.derived_[i].id = spec_.derived[i].id;
     m.derived_[i].description = spec_.derived[i].description;
-    m.derived_[i].expr = spec_.derived[i].expr.text;
+    m.derived_[i].expr = spec_.derived[i].uses_plugin
+                             ? "plugin " + PluginCallText(spec_.derived[i])
+                             : spec_.derived[i].expr.text;
   }
   for (int i : order) {
+    if (in_cycle.count(i) || index_of_spec[i] < 0) continue;
+    if (spec_.derived[i].uses_plugin) {
+      CompilePluginSignal(i);
+      continue;
+    }
     ParsedExpr& p = derived_exprs_[i];
-    if (!p.root || in_cycle.count(i) || index_of_spec[i] < 0) continue;
+    if (!p.root) continue;
     MarkUsed(*p.root);
     expr::CheckResult r = CheckExpr(&p, "derived expression");
     if (!r.ok()) continue;
@@ -1196,6 +1427,14 @@ void ModelCompiler::CompilePlaybooks() {
 }
 
 void ModelCompiler::WarnUnused() {
+  for (const LoadedPlugin& p : plugins_) {
+    if (p.used) continue;
+    Warning(p.spec->fields.Get("id", p.spec->location),
+            absl::StrCat("plugin '", p.spec->id,
+                         "' is declared but no derived value uses it"),
+            "remove it, or use it in a derived value: {id: ..., plugin: " +
+                p.spec->id + ", signal: ...}");
+  }
   for (size_t i = 0; i < spec_.inputs.size() && i < input_used_.size(); ++i) {
     if (input_used_[i]) continue;
     const InputSpec& in = spec_.inputs[i];
@@ -1221,11 +1460,31 @@ std::string ModelCompiler::CanonicalText() const {
     for (const auto& v : in.values) out << " " << v;
     out << "\n";
   }
+  // A plugin is identified by its file's digest as well: a rebuilt
+  // library may score differently.
+  for (const LoadedPlugin& p : plugins_) {
+    out << "plugin " << p.spec->id << " " << p.spec->library;
+    if (p.instance != nullptr) {
+      const PluginLibrary& lib = p.instance->library();
+      out << " " << lib.name() << " " << lib.version() << " " << lib.sha256();
+    }
+    for (const PluginSetting& c : p.spec->config) {
+      out << " " << c.key << "=" << c.value;
+    }
+    out << "\n";
+  }
   for (size_t i = 0; i < derived_exprs_.size(); ++i) {
-    out << "derived " << m.derived_[i].id << " "
-        << (derived_exprs_[i].root ? expr::ToString(*derived_exprs_[i].root)
-                                   : "")
-        << "\n";
+    const DerivedSpec& d = spec_.derived[i];
+    out << "derived " << m.derived_[i].id << " ";
+    if (d.uses_plugin) {
+      out << "plugin " << PluginCallText(d);
+      for (const PluginSetting& p : d.params) {
+        out << " " << p.key << "=" << p.value;
+      }
+    } else if (derived_exprs_[i].root) {
+      out << expr::ToString(*derived_exprs_[i].root);
+    }
+    out << "\n";
   }
   for (const GroupSpec& g : spec_.groups) {
     out << "group " << g.id << " " << g.weight << "\n";
@@ -1267,6 +1526,7 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
   m.hysteresis_ = spec_.hysteresis;
 
   CompileInputs();
+  CompilePlugins();
   // Parse every expression first: string literals must be in their
   // dictionaries before any per-segment table is sized.
   for (const PlaybookSpec& p : spec_.playbooks) {
@@ -1317,15 +1577,16 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
   return model_;
 }
 
-CompileResult Compile(const ModelSpec& spec) {
+CompileResult Compile(const ModelSpec& spec, const CompileOptions& options) {
   CompileResult r;
-  ModelCompiler compiler(spec, &r.diagnostics);
+  ModelCompiler compiler(spec, options, &r.diagnostics);
   r.model = compiler.Run();
   r.diagnostics.SortByLocation();
   return r;
 }
 
-CompileResult CompileString(std::string_view text, const std::string& file) {
+CompileResult CompileString(std::string_view text, const std::string& file,
+                            const CompileOptions& options) {
   CompileResult r;
   ModelSpec spec = LoadModelSpecFromString(text, file, &r.diagnostics);
   if (r.diagnostics.has_errors()) {
@@ -1334,21 +1595,22 @@ CompileResult CompileString(std::string_view text, const std::string& file) {
     // error in other words, so compiler findings there are dropped.
     std::set<int> faulted;
     for (const auto& d : r.diagnostics.items()) faulted.insert(d.location.line);
-    CompileResult more = Compile(spec);
+    CompileResult more = Compile(spec, options);
     for (const auto& d : more.diagnostics.items()) {
       if (!faulted.count(d.location.line)) r.diagnostics.Add(d);
     }
     r.diagnostics.SortByLocation();
     return r;
   }
-  CompileResult c = Compile(spec);
+  CompileResult c = Compile(spec, options);
   r.model = c.model;
   r.diagnostics.Append(c.diagnostics);
   r.diagnostics.SortByLocation();
   return r;
 }
 
-CompileResult CompileFile(const std::string& path) {
+CompileResult CompileFile(const std::string& path,
+                          const CompileOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     CompileResult r;
@@ -1358,12 +1620,12 @@ CompileResult CompileFile(const std::string& path) {
   }
   std::stringstream buf;
   buf << in.rdbuf();
-  return CompileString(buf.str(), path);
+  return CompileString(buf.str(), path, options);
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledModel>> LoadModel(
-    const std::string& path) {
-  CompileResult r = CompileFile(path);
+    const std::string& path, const CompileOptions& options) {
+  CompileResult r = CompileFile(path, options);
   if (!r.model) return r.diagnostics.ToStatus();
   return r.model;
 }

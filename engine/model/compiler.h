@@ -8,7 +8,18 @@
 // duplicate ids; and warns about weights that do not sum to 1 and inputs
 // nothing reads. Only a model with no errors is produced.
 //
-// Thread-safety: free functions with no shared state.
+// Plugins: a model's `plugins:` entries are loaded through
+// CompileOptions::plugins while compiling (never on first use), each
+// initialised with its config, and each plugin signal created and checked
+// against the inputs the model binds to it. A library that is missing, not
+// a plugin, of another ABI version, fails to initialise or lacks a signal
+// the model asks for is an error located at the model line that names it,
+// with the library's path in the message. The compiled model then owns
+// what it uses (see engine/plugin_host/plugin_library.h), so a plugin stays
+// loaded while the model lives.
+//
+// Thread-safety: free functions with no shared state (a PluginHost is
+// itself thread-safe).
 
 #ifndef HEALTHSCORE_ENGINE_MODEL_COMPILER_H_
 #define HEALTHSCORE_ENGINE_MODEL_COMPILER_H_
@@ -24,6 +35,15 @@
 
 namespace healthscore::engine {
 
+class PluginHost;  // engine/plugin_host/plugin_host.h
+
+struct CompileOptions {
+  // Where the libraries of a model's `plugins:` come from. Null: a model
+  // with plugins fails to compile (its other problems are still reported).
+  // Must outlive the call; compiled models do not refer to it.
+  PluginHost* plugins = nullptr;
+};
+
 struct CompileResult {
   // Null when diagnostics has errors.
   std::shared_ptr<const CompiledModel> model;
@@ -31,17 +51,20 @@ struct CompileResult {
   DiagnosticList diagnostics;
 };
 
-CompileResult Compile(const ModelSpec& spec);
+CompileResult Compile(const ModelSpec& spec,
+                      const CompileOptions& options = {});
 // Parses and compiles YAML text; `file` names it in diagnostics.
-CompileResult CompileString(std::string_view text, const std::string& file);
+CompileResult CompileString(std::string_view text, const std::string& file,
+                            const CompileOptions& options = {});
 // Reads, parses and compiles a file. An unreadable file is one error
 // diagnostic naming the path.
-CompileResult CompileFile(const std::string& path);
+CompileResult CompileFile(const std::string& path,
+                          const CompileOptions& options = {});
 
 // CompileFile, as a status: InvalidArgument listing every error, or the
 // model.
 absl::StatusOr<std::shared_ptr<const CompiledModel>> LoadModel(
-    const std::string& path);
+    const std::string& path, const CompileOptions& options = {});
 
 }  // namespace healthscore::engine
 

@@ -69,10 +69,36 @@ struct InputSpec {
   FieldLocations fields;
 };
 
+// One key of a plugin's `config` or a plugin signal's `params`, as text
+// (nested mappings flattened to dotted keys, lists joined with commas; see
+// hs_config in plugins/sdk/healthscore/plugin.h).
+struct PluginSetting {
+  std::string key;
+  std::string value;
+  SourceLocation location;  // of the value
+};
+
+// A `plugins:` entry: a plugin library and the configuration its init gets.
+struct PluginSpec {
+  std::string id;       // what derived values name in `plugin:`
+  std::string library;  // a file name in the plugin directories
+  std::string description;
+  std::vector<PluginSetting> config;
+  SourceLocation location;
+  FieldLocations fields;
+};
+
+// A derived value: an expression, or (when `uses_plugin`) a signal computed
+// by a plugin from `inputs`.
 struct DerivedSpec {
   std::string id;
   std::string description;
-  ExprSource expr;
+  ExprSource expr;                  // empty for a plugin signal
+  bool uses_plugin = false;         // the entry has a `plugin` key
+  std::string plugin;               // a PluginSpec id
+  std::string signal;               // the plugin's signal name
+  std::vector<std::string> inputs;  // input or derived ids, in order
+  std::vector<PluginSetting> params;
   SourceLocation location;
   FieldLocations fields;
 };
@@ -172,6 +198,7 @@ struct ModelSpec {
   double min_coverage = 0.5;
   double hysteresis = 0;
 
+  std::vector<PluginSpec> plugins;
   std::vector<InputSpec> inputs;
   std::vector<DerivedSpec> derived;
   std::vector<GroupSpec> groups;

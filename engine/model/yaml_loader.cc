@@ -2,12 +2,16 @@
 // author-facing tables; `?` marks an optional key):
 //
 //   model     := {name, version, description?, owner?, segment_by?,
-//                 min_coverage?, hysteresis?, inputs: [input], derived?:
-//                 [derived], groups: [group], tiers: [tier],
-//                 playbooks?: [playbook]}
+//                 min_coverage?, hysteresis?, plugins?: [plugin],
+//                 inputs: [input], derived?: [derived], groups: [group],
+//                 tiers: [tier], playbooks?: [playbook]}
+//   plugin    := {id, library, description?, config?: settings}
 //   input     := {id, type, description?, unit?, range?: [min, max],
 //                 values?: [string]}
 //   derived   := {id, expr, description?}
+//              | {id, plugin, signal, inputs?: [id], params?: settings,
+//                 description?}
+//   settings  := {key: scalar | [scalar] | settings}  (flattened to text)
 //   group     := {id, name?, description?, weight, signals: [signal]}
 //   signal    := {id, name?, description?, source, weight, normalize,
 //                 overrides?: {segment: {weight?, normalize?}}}
@@ -63,9 +67,14 @@ constexpr absl::string_view kYamlTagPrefix = "tag:yaml.org,2002:";
 
 const std::vector<std::string>& ModelKeys() {
   static const auto* keys = new std::vector<std::string>{
-      "name",       "version",      "description", "owner",
-      "segment_by", "min_coverage", "hysteresis",  "inputs",
-      "derived",    "groups",       "tiers",       "playbooks"};
+      "name",         "version",    "description", "owner",  "segment_by",
+      "min_coverage", "hysteresis", "plugins",     "inputs", "derived",
+      "groups",       "tiers",      "playbooks"};
+  return *keys;
+}
+const std::vector<std::string>& PluginKeys() {
+  static const auto* keys =
+      new std::vector<std::string>{"id", "library", "description", "config"};
   return *keys;
 }
 const std::vector<std::string>& InputKeys() {
@@ -74,8 +83,8 @@ const std::vector<std::string>& InputKeys() {
   return *keys;
 }
 const std::vector<std::string>& DerivedKeys() {
-  static const auto* keys =
-      new std::vector<std::string>{"id", "expr", "description"};
+  static const auto* keys = new std::vector<std::string>{
+      "id", "expr", "description", "plugin", "signal", "inputs", "params"};
   return *keys;
 }
 const std::vector<std::string>& GroupKeys() {
@@ -317,6 +326,8 @@ class Loader {
   ModelSpec Load();
 
  private:
+  // Whether the event pass (CheckSyntax) is needed to count documents.
+  bool MayHoldSeveralDocuments() const;
   // One key of a mapping, as written.
   struct Entry {
     std::string key;
@@ -429,6 +440,11 @@ class Loader {
   // each document starts; reports the first syntax error and returns false.
   bool CheckSyntax(std::vector<YAML::Mark>* doc_starts);
   void ReadModel(const YAML::Node& root, ModelSpec* spec);
+  PluginSpec ReadPlugin(const YAML::Node& node);
+  // A `config` or `params` mapping, flattened to key/value text.
+  void ReadSettings(const Entry& e, std::vector<PluginSetting>* out);
+  void FlattenSettings(const YAML::Node& node, const std::string& prefix,
+                       absl::string_view what, std::vector<PluginSetting>* out);
   InputSpec ReadInput(const YAML::Node& node);
   DerivedSpec ReadDerived(const YAML::Node& node);
   GroupSpec ReadGroup(const YAML::Node& node);
@@ -909,13 +925,154 @@ InputSpec Loader::ReadInput(const YAML::Node& node) {
   return input;
 }
 
+void Loader::FlattenSettings(const YAML::Node& node, const std::string& prefix,
+                             absl::string_view what,
+                             std::vector<PluginSetting>* out) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    std::string key;
+    if (!ReadKey(it->first, what, &key)) continue;
+    const std::string full =
+        prefix.empty() ? key : absl::StrCat(prefix, ".", key);
+    const YAML::Node value = it->second;
+    const SourceLocation key_loc = NodeLoc(it->first);
+    const SourceLocation loc = value.IsNull() ? key_loc : NodeLoc(value);
+    bool duplicate = false;
+    for (const PluginSetting& seen : *out) {
+      duplicate = duplicate || seen.key == full;
+    }
+    if (duplicate) {
+      Error(key_loc, absl::StrCat("duplicate key '", full, "' in ", what));
+      continue;
+    }
+    if (value.IsMap()) {
+      FlattenSettings(value, full, what, out);
+      continue;
+    }
+    PluginSetting setting;
+    setting.key = full;
+    setting.location = loc;
+    const std::string label = absl::StrCat("'", full, "' in ", what);
+    if (value.IsScalar()) {
+      if (!ReadScalarText(value, loc, label, "a value", &setting.value)) {
+        continue;
+      }
+    } else if (value.IsSequence()) {
+      std::vector<std::string> items;
+      bool ok = true;
+      for (auto item = value.begin(); item != value.end() && ok; ++item) {
+        std::string text;
+        if (!item->IsScalar()) {
+          Error(ItemLoc(*item),
+                absl::StrCat("each item of ", label, " must be a scalar, got ",
+                             Describe(*item)));
+          ok = false;
+        } else if (ReadScalarText(*item, NodeLoc(*item), label, "a scalar",
+                                  &text)) {
+          if (text.find(',') != std::string::npos) {
+            Error(NodeLoc(*item),
+                  absl::StrCat("items of ", label, " must not contain ','"),
+                  "plugins receive a list as its items joined by commas");
+            ok = false;
+          }
+          items.push_back(std::move(text));
+        } else {
+          ok = false;
+        }
+      }
+      if (!ok) continue;
+      setting.value = absl::StrJoin(items, ",");
+    }
+    out->push_back(std::move(setting));
+  }
+}
+
+void Loader::ReadSettings(const Entry& e, std::vector<PluginSetting>* out) {
+  if (!e.value.IsMap()) {
+    Error(
+        e.value_loc,
+        absl::StrCat("'", e.key, "' must be a mapping of keys to values, got ",
+                     Describe(e.value)),
+        absl::StrCat("e.g. ", e.key, ": {window: 10}"));
+    return;
+  }
+  FlattenSettings(e.value, "", absl::StrCat("'", e.key, "'"), out);
+}
+
+PluginSpec Loader::ReadPlugin(const YAML::Node& node) {
+  PluginSpec plugin;
+  plugin.location = NodeLoc(node);
+  Mapping m = ReadMapping(node, "plugin", PluginKeys(), &plugin.fields);
+  ReadElementId(&m, "plugin", &plugin.id);
+  if (const Entry* e = Get(m, "library", true, "a library file name")) {
+    ReadString(*e, &plugin.library);
+  }
+  if (const Entry* e = Get(m, "description", false, "a string")) {
+    ReadString(*e, &plugin.description);
+  }
+  if (const Entry* e = Get(m, "config", false, "a mapping")) {
+    ReadSettings(*e, &plugin.config);
+  }
+  return plugin;
+}
+
 DerivedSpec Loader::ReadDerived(const YAML::Node& node) {
   DerivedSpec derived;
   derived.location = NodeLoc(node);
   Mapping m = ReadMapping(node, "derived", DerivedKeys(), &derived.fields);
   ReadElementId(&m, "derived", &derived.id);
-  if (const Entry* e = Get(m, "expr", true, "an expression")) {
-    ReadExpr(*e, &derived.expr);
+  derived.uses_plugin = m.Find("plugin") != nullptr;
+  if (derived.uses_plugin) {
+    if (const Entry* e = m.Find("expr")) {
+      Error(e->key_loc, absl::StrCat(m.label, " has both 'expr' and 'plugin'"),
+            "a derived value is either an expression or a plugin signal; "
+            "remove one of them");
+    }
+    if (const Entry* e = Get(m, "plugin", true, "a plugin id")) {
+      ReadIdentifier(*e, &derived.plugin);
+    }
+    if (const Entry* e = Get(m, "signal", true, "a signal name")) {
+      ReadIdentifier(*e, &derived.signal);
+    }
+    if (const Entry* e = Get(m, "inputs", false, "a list of ids")) {
+      ForEachItem(*e, [&](const YAML::Node& item) {
+        std::string id;
+        const SourceLocation loc = ItemLoc(item);
+        if (item.IsNull()) {
+          Error(loc, "each item of 'inputs' must be an id, got nothing");
+          return;
+        }
+        if (!ReadScalarText(item, loc, "each item of 'inputs'",
+                            "an input or derived id", &id)) {
+          return;
+        }
+        if (!IsIdentifier(id)) {
+          Error(loc,
+                absl::StrCat("each item of 'inputs' must be an identifier "
+                             "([a-z_][a-z0-9_]*), got ",
+                             Describe(item)),
+                "name an input or a derived value; define expressions under "
+                "'derived' and use their ids");
+        }
+        derived.inputs.push_back(std::move(id));
+      });
+    }
+    if (const Entry* e = Get(m, "params", false, "a mapping")) {
+      ReadSettings(*e, &derived.params);
+    }
+  } else {
+    if (const Entry* e = Get(m, "expr", true, "an expression")) {
+      ReadExpr(*e, &derived.expr);
+    }
+    for (const char* key : {"signal", "inputs", "params"}) {
+      if (const Entry* e = m.Find(key)) {
+        Error(e->key_loc,
+              absl::StrCat("'", key, "' in ", m.label,
+                           " belongs to a plugin signal, which also needs "
+                           "'plugin'"),
+              "add plugin: <an id from the model's plugins list>, or remove '" +
+                  std::string(key) + "'");
+      }
+    }
   }
   if (const Entry* e = Get(m, "description", false, "a string")) {
     ReadString(*e, &derived.description);
@@ -1276,6 +1433,11 @@ void Loader::ReadModel(const YAML::Node& root, ModelSpec* spec) {
   if (const Entry* e = Get(m, "hysteresis", false, "a number")) {
     ReadNumber(*e, &spec->hysteresis);
   }
+  if (const Entry* e = Get(m, "plugins", false, "a list")) {
+    ForEachMapping(*e, "plugin", [&](const YAML::Node& item) {
+      spec->plugins.push_back(ReadPlugin(item));
+    });
+  }
   if (const Entry* e = Get(m, "inputs", true, "a list of inputs")) {
     ForEachMapping(*e, "input", [&](const YAML::Node& item) {
       spec->inputs.push_back(ReadInput(item));
@@ -1319,6 +1481,17 @@ std::string SyntaxHint(absl::string_view line, const std::string& message) {
     return "quote values that contain ': ', or check the indentation";
   }
   return "";
+}
+
+bool Loader::MayHoldSeveralDocuments() const {
+  for (size_t start : line_starts_) {
+    const absl::string_view line = text_.substr(start, 3);
+    if (line == "---" || line == "...") return true;
+  }
+  // A ',' outside any quoted or flow context confuses yaml-cpp's document
+  // loop; the event pass reports it precisely.
+  const size_t first = text_.find_first_not_of(" \t\r\n");
+  return first != absl::string_view::npos && text_[first] == ',';
 }
 
 bool Loader::CheckSyntax(std::vector<YAML::Mark>* doc_starts) {
@@ -1365,20 +1538,33 @@ ModelSpec Loader::Load() {
   ModelSpec spec;
   spec.file = file_;
   spec.location.file = file_;
-  // YAML::LoadAll can hang (see CheckSyntax), so the stream is checked with
-  // the event parser first and only its first document is then loaded.
+  // YAML::LoadAll can hang (see CheckSyntax), so only the first document
+  // is loaded. The event pass that counts documents (and finds stray
+  // tokens) parses the whole text a second time, so it runs only when the
+  // text can hold more than one document: a line starting with '---' or
+  // '...', or a stray ',' that yaml-cpp would not consume.
   std::vector<YAML::Mark> doc_starts;
-  if (!CheckSyntax(&doc_starts)) return spec;
+  if (MayHoldSeveralDocuments()) {
+    if (!CheckSyntax(&doc_starts)) return spec;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs.push_back(YAML::Load(std::string(text_)));
+  } catch (const YAML::DeepRecursion& e) {
+    Error(Loc(e.mark), "invalid YAML: nesting is too deep");
+    return spec;
   } catch (const YAML::Exception& e) {
-    Error(Loc(e.mark), absl::StrCat("invalid YAML: ", e.msg));
+    const SourceLocation loc = Loc(e.mark);
+    Error(loc, absl::StrCat("invalid YAML: ", e.msg),
+          SyntaxHint(RawLine(loc.line - 1), e.msg));
     return spec;
   } catch (const std::exception& e) {
     Error(SourceLocation{file_, 1, 1},
           absl::StrCat("invalid YAML: ", e.what()));
     return spec;
+  }
+  if (doc_starts.empty() && !docs[0].IsNull()) {
+    doc_starts.push_back(docs[0].Mark());
   }
   if (doc_starts.empty() || (doc_starts.size() == 1 && docs[0].IsNull())) {
     Error(SourceLocation{file_, 1, 1}, "the model file is empty",

@@ -587,8 +587,8 @@ INSTANTIATE_TEST_SUITE_P(
                   Minimal("name: m\n", "name: m\ncolour: red\n"),
                   {"m.yaml:2:1: error: unknown key 'colour' in model (hint: "
                    "known keys: name, version, description, owner, "
-                   "segment_by, min_coverage, hysteresis, inputs, derived, "
-                   "groups, tiers, playbooks)"}},
+                   "segment_by, min_coverage, hysteresis, plugins, inputs, "
+                   "derived, groups, tiers, playbooks)"}},
         ShapeCase{"NumberIsText",
                   Minimal("        weight: 1\n", "        weight: abc\n"),
                   {"m.yaml:12:17: error: 'weight' must be a number, got "
@@ -944,7 +944,7 @@ TEST(ManyErrorsTest, ReportsEveryProblemInFileOrder) {
           "4:10: error: 'version' must be a string or number, got a list",
           "5:1: error: unknown key 'colour' in model (hint: known keys: "
           "name, version, description, owner, segment_by, min_coverage, "
-          "hysteresis, inputs, derived, groups, tiers, playbooks)",
+          "hysteresis, plugins, inputs, derived, groups, tiers, playbooks)",
           "7:9: error: 'id' must be an identifier ([a-z_][a-z0-9_]*), got "
           "\"DAU\" (hint: use lowercase letters, digits and '_', e.g. "
           "'dau')",
@@ -1273,6 +1273,170 @@ TEST(JunkTest, NeverCrashesAndAlwaysReportsALocatedError) {
                                            StartsWith("junk.yaml:")));
   }
 }
+
+// --- Plugins ---------------------------------------------------------------
+
+// kMinimal with a plugins list and a plugin derived value.
+constexpr char kWithPlugins[] =
+    "name: m\n"                                     // 1
+    "version: 1\n"                                  // 2
+    "plugins:\n"                                    // 3
+    "  - id: survey\n"                              // 4
+    "    library: nps\n"                            // 5
+    "    description: NPS from raw answers\n"       // 6
+    "    config:\n"                                 // 7
+    "      endpoint: https://x.example\n"           // 8
+    "      retry: {count: 3, backoff: [1, 2.5]}\n"  // 9
+    "      verbose: true\n"                         // 10
+    "      empty:\n"                                // 11
+    "inputs:\n"                                     // 12
+    "  - id: x\n"                                   // 13
+    "    type: series\n"                            // 14
+    "derived:\n"                                    // 15
+    "  - id: score_nps\n"                           // 16
+    "    plugin: survey\n"                          // 17
+    "    signal: nps\n"                             // 18
+    "    inputs: [x]\n"                             // 19
+    "    params: {window: 10, tags: [a, b]}\n"      // 20
+    "    description: NPS of the last 10\n"         // 21
+    "groups:\n"                                     // 22
+    "  - id: g\n"                                   // 23
+    "    weight: 1\n"                               // 24
+    "    signals:\n"                                // 25
+    "      - id: s\n"                               // 26
+    "        source: score_nps\n"                   // 27
+    "        weight: 1\n"                           // 28
+    "        normalize: identity\n"                 // 29
+    "tiers:\n"                                      // 30
+    "  - id: red\n"                                 // 31
+    "    min: 0\n";                                 // 32
+
+std::string WithPlugins(const std::string& from, const std::string& to) {
+  std::string text = kWithPlugins;
+  const size_t pos = text.find(from);
+  if (pos == std::string::npos ||
+      text.find(from, pos + 1) != std::string::npos) {
+    ADD_FAILURE() << "'" << from << "' must occur once in kWithPlugins";
+    return text;
+  }
+  return text.replace(pos, from.size(), to);
+}
+
+TEST(PluginSpecTest, ReadsPluginsAndPluginSignals) {
+  Loaded l = Load(kWithPlugins);
+  EXPECT_THAT(Messages(l.diags), IsEmpty());
+  ASSERT_EQ(l.spec.plugins.size(), 1u);
+  const PluginSpec& p = l.spec.plugins[0];
+  EXPECT_EQ(p.id, "survey");
+  EXPECT_EQ(p.library, "nps");
+  EXPECT_EQ(p.description, "NPS from raw answers");
+  EXPECT_EQ(Pos(p.location), "4:5");
+  EXPECT_EQ(Pos(p.fields.Get("library", Unknown())), "5:14");
+  std::vector<std::string> config;
+  for (const PluginSetting& c : p.config) {
+    config.push_back(absl::StrCat(c.key, "=", c.value, "@", Pos(c.location)));
+  }
+  // Nested mappings flatten to dotted keys, lists join with commas.
+  EXPECT_THAT(config,
+              ElementsAre("endpoint=https://x.example@8:17",
+                          "retry.count=3@9:22", "retry.backoff=1,2.5@9:34",
+                          "verbose=true@10:16", "empty=@11:7"));
+
+  ASSERT_EQ(l.spec.derived.size(), 1u);
+  const DerivedSpec& d = l.spec.derived[0];
+  EXPECT_TRUE(d.uses_plugin);
+  EXPECT_TRUE(d.expr.empty());
+  EXPECT_EQ(d.plugin, "survey");
+  EXPECT_EQ(d.signal, "nps");
+  EXPECT_THAT(d.inputs, ElementsAre("x"));
+  ASSERT_EQ(d.params.size(), 2u);
+  EXPECT_EQ(d.params[0].key, "window");
+  EXPECT_EQ(d.params[0].value, "10");
+  EXPECT_EQ(d.params[1].key, "tags");
+  EXPECT_EQ(d.params[1].value, "a,b");
+  EXPECT_EQ(d.description, "NPS of the last 10");
+  EXPECT_EQ(Pos(d.fields.Get("signal", Unknown())), "18:13");
+  EXPECT_EQ(Pos(d.fields.Get("inputs", Unknown())), "19:13");
+}
+
+TEST(PluginSpecTest, ExpressionDerivedValuesAreNotPluginSignals) {
+  Loaded l = Load(ModelWithDerived("    expr: x + 1\n"));
+  ASSERT_EQ(l.spec.derived.size(), 1u);
+  EXPECT_FALSE(l.spec.derived[0].uses_plugin);
+  EXPECT_THAT(l.spec.plugins, IsEmpty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Plugins, ShapeErrorTest,
+    ::testing::Values(
+        ShapeCase{"PluginWithoutLibrary",
+                  WithPlugins("    library: nps\n", ""),
+                  {"m.yaml:4:5: error: missing required key 'library' in "
+                   "plugin 'survey'"}},
+        ShapeCase{"PluginUnknownKey",
+                  WithPlugins("    library: nps\n",
+                              "    library: nps\n    confg: {}\n"),
+                  {"m.yaml:6:5: error: unknown key 'confg' in plugin "
+                   "(hint: did you mean 'config'?)"}},
+        ShapeCase{"ConfigMustBeAMapping",
+                  WithPlugins("    config:\n"
+                              "      endpoint: https://x.example\n"
+                              "      retry: {count: 3, backoff: [1, 2.5]}\n"
+                              "      verbose: true\n"
+                              "      empty:\n",
+                              "    config: [a, b]\n"),
+                  {"m.yaml:7:13: error: 'config' must be a mapping of keys "
+                   "to values, got a list (hint: e.g. config: {window: "
+                   "10})"}},
+        ShapeCase{
+            "ConfigListOfMappings",
+            WithPlugins("      verbose: true\n", "      verbose: [{a: 1}]\n"),
+            {"m.yaml:10:17: error: each item of 'verbose' in 'config' "
+             "must be a scalar, got a mapping"}},
+        ShapeCase{"ConfigListItemWithComma",
+                  WithPlugins("tags: [a, b]", "tags: [\"a,b\"]"),
+                  {"m.yaml:20:33: error: items of 'tags' in 'params' must "
+                   "not contain ',' (hint: plugins receive a list as its "
+                   "items joined by commas)"}},
+        ShapeCase{"BothExprAndPlugin",
+                  WithPlugins("    plugin: survey\n",
+                              "    expr: x\n    plugin: survey\n"),
+                  {"m.yaml:17:5: error: derived 'score_nps' has both 'expr' "
+                   "and 'plugin' (hint: a derived value is either an "
+                   "expression or a plugin signal; remove one of them)"}},
+        ShapeCase{"PluginWithoutSignal",
+                  WithPlugins("    signal: nps\n", ""),
+                  {"m.yaml:16:5: error: missing required key 'signal' in "
+                   "derived 'score_nps'"}},
+        ShapeCase{"SignalWithoutPlugin",
+                  WithPlugins("    plugin: survey\n", ""),
+                  {"m.yaml:16:5: error: missing required key 'expr' in "
+                   "derived 'score_nps'",
+                   "m.yaml:17:5: error: 'signal' in derived 'score_nps' "
+                   "belongs to a plugin signal, which also needs 'plugin' "
+                   "(hint: add plugin: <an id from the model's plugins "
+                   "list>, or remove 'signal')",
+                   "m.yaml:18:5: error: 'inputs' in derived 'score_nps' "
+                   "belongs to a plugin signal, which also needs 'plugin' "
+                   "(hint: add plugin: <an id from the model's plugins "
+                   "list>, or remove 'inputs')",
+                   "m.yaml:19:5: error: 'params' in derived 'score_nps' "
+                   "belongs to a plugin signal, which also needs 'plugin' "
+                   "(hint: add plugin: <an id from the model's plugins "
+                   "list>, or remove 'params')"}},
+        ShapeCase{"InputsMustBeIds",
+                  WithPlugins("inputs: [x]", "inputs: [x, \"x * 2\"]"),
+                  {"m.yaml:19:17: error: each item of 'inputs' must be an "
+                   "identifier ([a-z_][a-z0-9_]*), got \"x * 2\" (hint: "
+                   "name an input or a derived value; define expressions "
+                   "under 'derived' and use their ids)"}},
+        ShapeCase{"InputsMustBeAList",
+                  WithPlugins("inputs: [x]", "inputs: x"),
+                  {"m.yaml:19:13: error: 'inputs' must be a list, got "
+                   "\"x\""}}),
+    [](const ::testing::TestParamInfo<ShapeCase>& info) {
+      return info.param.name;
+    });
 
 }  // namespace
 }  // namespace healthscore::engine
