@@ -1,14 +1,16 @@
-// The `healthscore` program.
+// The `healthscore` program: the engine-only commands of cli/ plus `serve`,
+// which runs the gRPC server (server/).
 
 #include "cli/commands.h"
+#include "server/serve_main.h"
 
 int main(int argc, char** argv) {
-  // Commands that live outside the engine-only CLI library are registered
-  // here. SERVE: when server/serve_main.h lands, add
-  //   {"serve", "run the gRPC scoring server",
-  //    healthscore::server::ServeMain}
-  // to this list (ServeMain receives the full argc/argv, argv[1] == "serve")
-  // and include that header above.
-  const std::vector<healthscore::cli::ExternalCommand> external = {};
+  const std::vector<healthscore::cli::ExternalCommand> external = {
+      {"serve", "run the gRPC scoring server",
+       // ServeMain takes "serve" as its argv[0].
+       [](int n, char** args) {
+         return healthscore::server::ServeMain(n - 1, args + 1);
+       }},
+  };
   return healthscore::cli::Main(argc, argv, external);
 }

@@ -9,6 +9,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc
   libyaml-cpp-dev libsimdjson-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The foreign clients CI runs against the server (examples/).
+  python3 python3-grpcio python3-protobuf
 )
 if [ -n "${HEALTHSCORE_EXTRA_PACKAGES:-}" ]; then
   # shellcheck disable=SC2206
@@ -21,6 +23,10 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js (>= 18, with npm) for examples/node: any install will do, so only
+# the commands are checked; Debian's packages are the fallback.
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "install-deps: installing ${missing[*]}" >&2

@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+// Healthscore gRPC client example (Node.js, @grpc/grpc-js).
+//
+// Usage: node score_client.js HOST:PORT
+//
+// Loads proto/ at run time with @grpc/proto-loader (no generated code), then
+// calls every RPC of the server and checks the answers. Works with whatever
+// default model the server has: it reads the model's inputs with GetModel
+// and builds accounts from them. Exits non-zero, with a message, at the first
+// wrong answer.
+//
+// Setup: cd examples/node && npm ci
+
+'use strict';
+
+const path = require('path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const PROTO_DIR = path.resolve(__dirname, '..', '..', 'proto');
+
+function fail(message) {
+  console.error('FAIL: ' + message);
+  process.exit(1);
+}
+
+function check(condition, message) {
+  if (!condition) fail(message);
+}
+
+function load() {
+  const definition = protoLoader.loadSync(
+      ['healthscore/v1/scoring.proto', 'healthscore/v1/model.proto',
+       'grpc/health/v1/health.proto'],
+      {
+        includeDirs: [PROTO_DIR],
+        keepCase: true,  // field names as in the .proto (snake_case)
+        longs: Number,
+        enums: String,
+        defaults: true,
+        oneofs: true,
+      });
+  return grpc.loadPackageDefinition(definition);
+}
+
+// Promisified unary call with a deadline (every call has one).
+function call(client, method, request) {
+  const deadline = new Date(Date.now() + 30000);
+  return new Promise((resolve, reject) => {
+    client[method](request, {deadline}, (err, response) => {
+      if (err) reject(err);
+      else resolve(response);
+    });
+  });
+}
+
+async function main() {
+  const target = process.argv[2];
+  if (!target) {
+    console.error('usage: node score_client.js HOST:PORT');
+    process.exit(2);
+  }
+  const proto = load();
+  const v1 = proto.healthscore.v1;
+  const creds = grpc.credentials.createInsecure();
+  const scoring = new v1.ScoringService(target, creds);
+  const models = new v1.ModelService(target, creds);
+  const health = new proto.grpc.health.v1.Health(target, creds);
+
+  // Health: SERVING once the models are loaded.
+  const status = await call(health, 'Check', {service: ''});
+  check(status.status === 'SERVING', `health is ${status.status}`);
+
+  // What the server holds, and what the default model expects.
+  const listing = await call(models, 'ListModels', {});
+  const names = listing.models.map((m) => m.name);
+  check(names.includes(listing.default_model),
+        `default model ${listing.default_model} not in ${names}`);
+  const model = await call(models, 'GetModel', {});
+  check(model.name === listing.default_model, `GetModel returned ${model.name}`);
+  const numbers = model.inputs.filter((i) => i.type === 'INPUT_TYPE_NUMBER');
+  check(numbers.length > 0, 'the default model has no number input');
+  const tiers = model.tiers.map((t) => t.id).concat(['insufficient_data']);
+  console.log(`model ${model.name} version ${model.version} ` +
+              `(${model.hash.slice(0, 12)}): ${model.inputs.length} inputs, ` +
+              `tiers ${tiers.join(',')}`);
+
+  // Accounts built from the model: every input mid-range, one account with
+  // a number sent as text (must fail alone, naming the field).
+  const mid = (i) => {
+    const lo = i.range_min ?? 0;
+    const hi = i.range_max ?? 100;
+    return (lo + hi) / 2;
+  };
+  const good = {id: 'js-good', as_of: '2026-11-01', previous_score: 50,
+                metrics: {}, attributes: {}, dates: {}, series: {}};
+  for (const i of model.inputs) {
+    if (i.type === 'INPUT_TYPE_NUMBER') good.metrics[i.id] = mid(i);
+    if (i.type === 'INPUT_TYPE_STRING' && i.values.length) {
+      good.attributes[i.id] = i.values[0];
+    }
+    if (i.type === 'INPUT_TYPE_DATE') good.dates[i.id] = '2026-06-01';
+    if (i.type === 'INPUT_TYPE_SERIES') {
+      good.series[i.id] = {values: [10, 12, 11, 13, 15, 14, 16, 18]};
+    }
+  }
+  const sparse = {id: 'js-sparse', as_of: '2026-11-01',
+                  metrics: {[numbers[0].id]: mid(numbers[0])}};
+  const bad = {id: 'js-bad', as_of: '2026-11-01',
+               attributes: {[numbers[0].id]: 'lots'}};
+  const accounts = [good, sparse, bad];
+
+  const response = await call(scoring, 'Score', {
+    accounts, request_id: 'js-1', options: {explain: true},
+  });
+  check(response.request_id === 'js-1', 'request_id not echoed');
+  check(response.model === model.name, `scored with ${response.model}`);
+  const ids = response.results.map((r) => r.id);
+  check(ids.join() === 'js-good,js-sparse,js-bad', `results out of order: ${ids}`);
+  for (const r of response.results.slice(0, 2)) {
+    check(r.ok, `${r.id} failed: ${r.error}`);
+    check(tiers.includes(r.tier), `${r.id} has unknown tier ${r.tier}`);
+    check(r.coverage >= 0 && r.coverage <= 1, `${r.id} coverage ${r.coverage}`);
+    if (r.score !== null && r.score !== undefined) {
+      check(r.score >= 0 && r.score <= 100, `${r.id} score ${r.score}`);
+    }
+  }
+  const first = response.results[0];
+  check(first.score_delta !== null && first.score_delta !== undefined,
+        'js-good has no score_delta');
+  check(first.explanation.signals.length === model.signals.length,
+        'explanation does not list every signal');
+  const failed = response.results[2];
+  check(!failed.ok && failed.error.includes(numbers[0].id) &&
+        failed.error.includes('metrics'),
+        `js-bad: expected an error naming ${numbers[0].id}, got ${failed.error}`);
+  check(Number(response.failed_accounts) === 1,
+        `failed_accounts ${response.failed_accounts}`);
+  const counted = Object.values(response.tier_counts)
+                      .reduce((a, b) => a + Number(b), 0);
+  check(counted === 2, `tier counts ${JSON.stringify(response.tier_counts)}`);
+  console.log(`js-good: score ${first.score.toFixed(2)} tier ${first.tier} ` +
+              `coverage ${first.coverage.toFixed(2)} playbooks ` +
+              `${first.playbooks.map((p) => p.id).join(',')}`);
+  console.log(`js-bad: ${failed.error}`);
+
+  // The same accounts in columnar form give the same results.
+  const keys = (field) => [...new Set(accounts.flatMap(
+      (a) => Object.keys(a[field] || {})))].sort();
+  const columns = {
+    ids: accounts.map((a) => a.id),
+    as_of: ['2026-11-01'],
+    metrics: keys('metrics').map((name) => ({
+      name,
+      values: accounts.map((a) => (a.metrics && name in a.metrics ?
+                                   a.metrics[name] : NaN)),
+    })),
+    attributes: keys('attributes').map((name) => {
+      const dictionary = [...new Set(accounts.filter(
+          (a) => a.attributes && name in a.attributes).map(
+          (a) => a.attributes[name]))];
+      return {
+        name, dictionary,
+        codes: accounts.map((a) => (a.attributes && name in a.attributes ?
+            dictionary.indexOf(a.attributes[name]) : -1)),
+      };
+    }),
+    // 2026-06-01 is day 20605 since 1970-01-01.
+    dates: keys('dates').map((name) => ({
+      name,
+      days: accounts.map((a) => (a.dates && name in a.dates ? 20605 : NaN)),
+    })),
+    series: keys('series').map((name) => ({
+      name,
+      lengths: accounts.map((a) => (a.series && name in a.series ?
+                                    a.series[name].values.length : -1)),
+      values: accounts.flatMap((a) => (a.series && name in a.series ?
+                                       a.series[name].values : [])),
+    })),
+    previous_score: accounts.map((a) => a.previous_score ?? NaN),
+  };
+  const columnar = await call(scoring, 'Score', {columns});
+  const c = columnar.columns;
+  check(c.score.length === 3, `columnar: ${c.score.length} scores`);
+  response.results.forEach((r, i) => {
+    if (!r.ok) {
+      check(c.errors.some((e) => e.index === i && e.message === r.error),
+            `columnar: account ${i} error differs`);
+      return;
+    }
+    const same = (Number.isNaN(c.score[i]) && (r.score === null ||
+                                               r.score === undefined)) ||
+                 c.score[i] === r.score;
+    check(same, `columnar: account ${i} score ${c.score[i]} != ${r.score}`);
+    check(c.tier_ids[c.tier[i]] === r.tier, `columnar: account ${i} tier`);
+    check(c.coverage[i] === r.coverage, `columnar: account ${i} coverage`);
+  });
+  console.log('columnar form: identical results');
+
+  // Errors are status codes.
+  try {
+    await call(scoring, 'Score', {model: 'no-such-model'});
+    fail('unknown model did not fail');
+  } catch (err) {
+    check(err.code === grpc.status.NOT_FOUND, `unknown model gave ${err.code}`);
+    console.log(`unknown model: NOT_FOUND: ${err.details}`);
+  }
+
+  // Authoring tools: ValidateModel returns the diagnostics.
+  const v = await call(models, 'ValidateModel', {
+    yaml: 'name: draft\nversion: 1\ninputs: []\n', file_name: 'draft.yaml',
+  });
+  check(!v.valid && v.error_count > 0, 'an empty model validated');
+  check(v.diagnostics.every((d) => d.file === 'draft.yaml'),
+        'diagnostics name another file');
+  console.log(`ValidateModel: ${v.error_count} errors, first: ` +
+              `${v.diagnostics[0].text}`);
+
+  // Bulk: a stream of batches, answered in order.
+  const streamIds = await new Promise((resolve, reject) => {
+    const got = [];
+    const stream = scoring.ScoreStream(
+        {deadline: new Date(Date.now() + 30000)});
+    stream.on('data', (r) => got.push(r.request_id));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(got));
+    for (let n = 0; n < 3; n++) {
+      stream.write({accounts: accounts.slice(0, 2), request_id: `batch-${n}`});
+    }
+    stream.end();
+  });
+  check(streamIds.join() === 'batch-0,batch-1,batch-2',
+        `stream answered ${streamIds}`);
+  console.log(`ScoreStream: ${streamIds.length} batches in order`);
+
+  scoring.close();
+  models.close();
+  health.close();
+  console.log('OK');
+}
+
+main().catch((err) => fail(err.stack || String(err)));

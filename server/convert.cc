@@ -1,0 +1,496 @@
+#include "server/convert.h"
+
+#include <algorithm>
+#include <cmath>
+#include "absl/strings/string_view.h"
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/eval/explain.h"
+
+namespace healthscore::server {
+namespace {
+
+using engine::BatchBuilder;
+using engine::CompiledModel;
+using engine::InputType;
+
+enum Kind { kMetric = 0, kAttribute = 1, kDate = 2, kSeries = 3 };
+
+const char* KindName(int kind) {
+  switch (kind) {
+    case kMetric:
+      return "metrics";
+    case kAttribute:
+      return "attributes";
+    case kDate:
+      return "dates";
+    default:
+      return "series";
+  }
+}
+
+InputType KindType(int kind) {
+  switch (kind) {
+    case kMetric:
+      return InputType::kNumber;
+    case kAttribute:
+      return InputType::kString;
+    case kDate:
+      return InputType::kDate;
+    default:
+      return InputType::kSeries;
+  }
+}
+
+// One value of one account in the map form, before ordering.
+struct MapField {
+  int input;
+  int kind;
+  const std::string* name;
+  double number;
+  const std::string* text;
+  const v1::Series* series;
+};
+
+void SetDateText(BatchBuilder* builder, int input, const std::string& name,
+                 const std::string& text) {
+  double days = 0;
+  if (input >= 0 && engine::ParseIsoDate(text, &days)) {
+    builder->SetDateDaysAt(input, days);
+  } else {
+    builder->SetDate(name, text);  // the engine's message for a bad date
+  }
+}
+
+bool FieldLess(const MapField& a, const MapField& b) {
+  return a.input != b.input ? a.input < b.input : a.kind < b.kind;
+}
+
+}  // namespace
+
+void AddAccountRows(
+    const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
+    size_t begin, size_t end, const CompiledModel& model,
+    BatchBuilder* builder, uint64_t* ignored) {
+  const std::vector<engine::InputInfo>& inputs = model.inputs();
+  thread_local std::vector<MapField> fields;
+  for (size_t i = begin; i < end; ++i) {
+    const v1::AccountSnapshot& a = accounts[static_cast<int>(i)];
+    fields.clear();
+    for (const auto& [name, value] : a.metrics()) {
+      if (std::isnan(value)) continue;  // missing, as in the columnar form
+      fields.push_back({builder->ResolveInput(name), kMetric, &name, value,
+                        nullptr, nullptr});
+    }
+    for (const auto& [name, value] : a.attributes()) {
+      fields.push_back({builder->ResolveInput(name), kAttribute, &name, 0,
+                        &value, nullptr});
+    }
+    for (const auto& [name, value] : a.dates()) {
+      fields.push_back(
+          {builder->ResolveInput(name), kDate, &name, 0, &value, nullptr});
+    }
+    for (const auto& [name, value] : a.series()) {
+      fields.push_back(
+          {builder->ResolveInput(name), kSeries, &name, 0, nullptr, &value});
+    }
+    // Protobuf maps iterate in no particular order; the model's input order
+    // makes the outcome independent of it and equal to the columnar form.
+    std::sort(fields.begin(), fields.end(), FieldLess);
+
+    builder->BeginRow(a.id());
+    if (!a.as_of().empty()) builder->SetAsOf(a.as_of());
+    for (const MapField& f : fields) {
+      if (f.input < 0) {
+        ++*ignored;
+        continue;
+      }
+      bool type_ok = inputs[f.input].type == KindType(f.kind);
+      switch (f.kind) {
+        case kMetric:
+          if (type_ok) {
+            builder->SetNumberAt(f.input, f.number);
+          } else {
+            builder->SetMetric(*f.name, f.number);
+          }
+          break;
+        case kAttribute:
+          if (type_ok) {
+            builder->SetStringAt(f.input, *f.text);
+          } else {
+            builder->SetAttribute(*f.name, *f.text);
+          }
+          break;
+        case kDate:
+          if (type_ok) {
+            SetDateText(builder, f.input, *f.name, *f.text);
+          } else {
+            builder->SetDate(*f.name, *f.text);
+          }
+          break;
+        case kSeries: {
+          const auto& values = f.series->values();
+          if (type_ok) {
+            builder->SetSeriesAt(f.input, values.data(),
+                                 static_cast<size_t>(values.size()));
+          } else {
+            builder->SetSeries(*f.name, values.data(),
+                               static_cast<size_t>(values.size()));
+          }
+          break;
+        }
+      }
+    }
+    if (a.has_previous_score()) builder->SetPreviousScore(a.previous_score());
+    if (a.has_previous_tier()) builder->SetPreviousTier(a.previous_tier());
+    builder->EndRow();
+  }
+}
+
+absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
+    const v1::ColumnarAccounts& columns, const CompiledModel& model) {
+  ColumnarPlan plan;
+  plan.columns_ = &columns;
+  plan.model_ = &model;
+  const size_t n = static_cast<size_t>(columns.ids_size());
+  plan.n_ = n;
+
+  auto wrong_length = [n](absl::string_view what, size_t got,
+                          absl::string_view allowed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "columns: ", what, " has ", got, " entries; expected ", allowed,
+        n == 1 ? "1 (one per id)" : absl::StrCat(n, " (one per id)")));
+  };
+  size_t as_of = static_cast<size_t>(columns.as_of_size());
+  if (as_of != 0 && as_of != 1 && as_of != n) {
+    return wrong_length("as_of", as_of, "0, 1 or ");
+  }
+  size_t prev = static_cast<size_t>(columns.previous_score_size());
+  if (prev != 0 && prev != n) {
+    return wrong_length("previous_score", prev, "0 or ");
+  }
+  if (columns.has_previous_tier()) {
+    size_t codes = static_cast<size_t>(columns.previous_tier().codes_size());
+    if (codes != n) return wrong_length("previous_tier.codes", codes, "");
+  }
+
+  auto add = [&plan, &model](Field f,
+                             const std::string& name) -> absl::Status {
+    f.name = &name;
+    for (const Field& other : plan.fields_) {
+      if (other.kind == f.kind && *other.name == name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("columns: ", KindName(f.kind), " column '", name,
+                         "' appears twice"));
+      }
+    }
+    for (const Field& other : plan.undeclared_) {
+      if (other.kind == f.kind && *other.name == name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("columns: ", KindName(f.kind), " column '", name,
+                         "' appears twice"));
+      }
+    }
+    f.input = model.FindInput(name);
+    if (f.input < 0) {
+      plan.undeclared_.push_back(std::move(f));
+    } else {
+      f.type_ok = model.inputs()[f.input].type == KindType(f.kind);
+      plan.fields_.push_back(std::move(f));
+    }
+    return absl::OkStatus();
+  };
+
+  for (const v1::NumberColumn& c : columns.metrics()) {
+    size_t got = static_cast<size_t>(c.values_size());
+    if (got != n) {
+      return wrong_length(absl::StrCat("metrics column '", c.name(), "'"),
+                          got, "");
+    }
+    Field f;
+    f.kind = kMetric;
+    f.number = &c;
+    absl::Status s = add(std::move(f), c.name());
+    if (!s.ok()) return s;
+  }
+  for (const v1::StringColumn& c : columns.attributes()) {
+    size_t got = static_cast<size_t>(c.codes_size());
+    if (got != n) {
+      return wrong_length(
+          absl::StrCat("attributes column '", c.name(), "' (codes)"), got, "");
+    }
+    Field f;
+    f.kind = kAttribute;
+    f.strings = &c;
+    absl::Status s = add(std::move(f), c.name());
+    if (!s.ok()) return s;
+  }
+  for (const v1::DateColumn& c : columns.dates()) {
+    size_t got = static_cast<size_t>(c.days_size());
+    if (got != n) {
+      return wrong_length(absl::StrCat("dates column '", c.name(), "'"), got,
+                          "");
+    }
+    Field f;
+    f.kind = kDate;
+    f.dates = &c;
+    absl::Status s = add(std::move(f), c.name());
+    if (!s.ok()) return s;
+  }
+  for (const v1::SeriesColumn& c : columns.series()) {
+    size_t got = static_cast<size_t>(c.lengths_size());
+    if (got != n) {
+      return wrong_length(
+          absl::StrCat("series column '", c.name(), "' (lengths)"), got, "");
+    }
+    Field f;
+    f.kind = kSeries;
+    f.series = &c;
+    f.offsets.resize(n + 1);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      f.offsets[i] = total;
+      int32_t len = c.lengths(static_cast<int>(i));
+      if (len < -1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "columns: series column '", c.name(), "': length ", len,
+            " of account ", i, " is invalid (-1 means missing)"));
+      }
+      if (len > 0) total += static_cast<uint64_t>(len);
+    }
+    f.offsets[n] = total;
+    if (total != static_cast<uint64_t>(c.values_size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "columns: series column '", c.name(), "': lengths add up to ", total,
+          " but ", c.values_size(), " values were sent"));
+    }
+    absl::Status s = add(std::move(f), c.name());
+    if (!s.ok()) return s;
+  }
+  std::stable_sort(plan.fields_.begin(), plan.fields_.end(),
+                   [](const Field& a, const Field& b) {
+                     return a.input != b.input ? a.input < b.input
+                                               : a.kind < b.kind;
+                   });
+  return plan;
+}
+
+void ColumnarPlan::AddRows(size_t begin, size_t end, BatchBuilder* builder,
+                           uint64_t* ignored) const {
+  const v1::ColumnarAccounts& c = *columns_;
+  const bool one_as_of = c.as_of_size() == 1;
+  const bool per_row_as_of = c.as_of_size() > 1 ||
+                             (c.as_of_size() == 1 && n_ == 1);
+  const bool has_prev_score = c.previous_score_size() > 0;
+  const bool has_prev_tier = c.has_previous_tier();
+
+  for (const Field& f : undeclared_) {
+    for (size_t i = begin; i < end; ++i) {
+      const int r = static_cast<int>(i);
+      bool present = false;
+      switch (f.kind) {
+        case kMetric:
+          present = !std::isnan(f.number->values(r));
+          break;
+        case kAttribute:
+          present = f.strings->codes(r) >= 0;
+          break;
+        case kDate:
+          present = !std::isnan(f.dates->days(r));
+          break;
+        case kSeries:
+          present = f.series->lengths(r) >= 0;
+          break;
+      }
+      *ignored += present;
+    }
+  }
+
+  for (size_t i = begin; i < end; ++i) {
+    const int r = static_cast<int>(i);
+    builder->BeginRow(c.ids(r));
+    if (per_row_as_of) {
+      if (!c.as_of(r).empty()) builder->SetAsOf(c.as_of(r));
+    } else if (one_as_of && !c.as_of(0).empty()) {
+      builder->SetAsOf(c.as_of(0));
+    }
+    for (const Field& f : fields_) {
+      switch (f.kind) {
+        case kMetric: {
+          double v = f.number->values(r);
+          if (std::isnan(v)) break;
+          if (f.type_ok) {
+            builder->SetNumberAt(f.input, v);
+          } else {
+            builder->SetMetric(*f.name, v);
+          }
+          break;
+        }
+        case kAttribute: {
+          int32_t code = f.strings->codes(r);
+          if (code < 0) break;
+          if (code >= f.strings->dictionary_size()) {
+            builder->FailRow(absl::StrCat(
+                "attributes column '", *f.name, "': code ", code,
+                " is outside the dictionary (",
+                f.strings->dictionary_size(), " entries)"));
+            break;
+          }
+          const std::string& text = f.strings->dictionary(code);
+          if (f.type_ok) {
+            builder->SetStringAt(f.input, text);
+          } else {
+            builder->SetAttribute(*f.name, text);
+          }
+          break;
+        }
+        case kDate: {
+          double days = f.dates->days(r);
+          if (std::isnan(days)) break;
+          if (f.type_ok) {
+            builder->SetDateDaysAt(f.input, days);
+          } else {
+            builder->SetDate(*f.name, engine::FormatIsoDate(days));
+          }
+          break;
+        }
+        case kSeries: {
+          int32_t len = f.series->lengths(r);
+          if (len < 0) break;
+          const double* values = f.series->values().data() + f.offsets[i];
+          if (f.type_ok) {
+            builder->SetSeriesAt(f.input, values, static_cast<size_t>(len));
+          } else {
+            builder->SetSeries(*f.name, values, static_cast<size_t>(len));
+          }
+          break;
+        }
+      }
+    }
+    if (has_prev_score) {
+      double v = c.previous_score(r);
+      if (!std::isnan(v)) builder->SetPreviousScore(v);
+    }
+    if (has_prev_tier) {
+      const v1::StringColumn& t = c.previous_tier();
+      int32_t code = t.codes(r);
+      if (code >= t.dictionary_size()) {
+        builder->FailRow(absl::StrCat(
+            "previous_tier: code ", code, " is outside the dictionary (",
+            t.dictionary_size(), " entries)"));
+      } else if (code >= 0) {
+        builder->SetPreviousTier(t.dictionary(code));
+      }
+    }
+    builder->EndRow();
+  }
+}
+
+std::string RangeWarningText(const CompiledModel& model,
+                             const engine::RangeWarning& warning) {
+  const engine::InputInfo& in = model.inputs()[warning.input];
+  std::string range = absl::StrFormat(
+      "[%s, %s]",
+      in.range_min ? absl::StrFormat("%g", *in.range_min) : std::string("-inf"),
+      in.range_max ? absl::StrFormat("%g", *in.range_max) : std::string("inf"));
+  return absl::StrFormat("%s=%g is outside the expected range %s", in.id,
+                         warning.value, range);
+}
+
+int TopDrivers(const v1::ScoreOptions& options) {
+  return options.top_drivers() == 0
+             ? 3
+             : static_cast<int>(std::min<uint32_t>(options.top_drivers(), 1000));
+}
+
+void WriteExplanation(const engine::Batch& batch,
+                      const engine::BatchResult& result, size_t row,
+                      int top_drivers, v1::Explanation* out) {
+  const CompiledModel& model = result.model();
+  engine::Explanation e = engine::Explain(batch, result, row, top_drivers);
+  for (const engine::SignalExplanation& s : e.signals) {
+    const engine::SignalInfo& info = model.signals()[s.signal];
+    v1::SignalContribution* c = out->add_signals();
+    c->set_signal(info.id);
+    if (info.group >= 0) c->set_group(model.groups()[info.group].id);
+    c->set_present(s.present);
+    if (s.present && !std::isnan(s.raw)) c->set_raw(s.raw);
+    c->set_score(s.score);
+    c->set_weight(s.weight);
+    c->set_effective_weight(s.effective_weight);
+    c->set_points(s.points);
+    c->set_points_lost(s.points_lost);
+  }
+  for (int s : e.top_drivers) out->add_top_drivers(model.signals()[s].id);
+  for (int s : e.missing_signals) {
+    out->add_missing_signals(model.signals()[s].id);
+  }
+  for (std::string& w : e.warnings) out->add_warnings(std::move(w));
+  out->set_tier_rule(std::move(e.tier_rule));
+}
+
+void WriteAccountResult(const engine::Batch& batch,
+                        const engine::BatchResult& result, size_t row,
+                        const v1::ScoreOptions& options,
+                        const std::vector<const engine::RangeWarning*>& warnings,
+                        v1::AccountResult* out) {
+  const CompiledModel& model = result.model();
+  out->set_id(std::string(batch.id(row)));
+  if (!result.ok(row)) {
+    out->set_ok(false);
+    out->set_error(batch.row_error(row));
+    return;
+  }
+  out->set_ok(true);
+  if (result.has_score(row)) out->set_score(result.score(row));
+  out->set_tier(std::string(model.TierId(result.tier(row))));
+  out->set_coverage(result.coverage(row));
+  const std::vector<engine::GroupInfo>& groups = model.groups();
+  auto* group_scores = out->mutable_group_scores();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    double v = result.group_score(row, static_cast<int>(g));
+    if (!std::isnan(v)) (*group_scores)[groups[g].id] = v;
+  }
+  if (result.matched_count(row) > 0) {
+    // playbooks() is in priority order, so index order is priority order.
+    const std::vector<engine::PlaybookInfo>& playbooks = model.playbooks();
+    for (size_t p = 0; p < playbooks.size(); ++p) {
+      const int pi = static_cast<int>(p);
+      if (!result.playbook_matched(row, pi)) continue;
+      const engine::PlaybookInfo& info = playbooks[p];
+      v1::MatchedPlaybook* m = out->add_playbooks();
+      m->set_id(info.id);
+      m->set_name(info.name);
+      m->set_owner(info.owner);
+      m->set_priority(info.priority);
+      m->set_succeeded(result.playbook_succeeded(row, pi));
+      if (!options.omit_reasons()) {
+        m->set_reason(engine::PlaybookReason(batch, result, row, pi));
+      }
+    }
+  }
+  double delta = result.delta(row);
+  if (!std::isnan(delta)) out->set_score_delta(delta);
+  out->set_tier_changed(result.tier_changed(row));
+  out->set_tier_held(result.tier_held(row));
+  for (const engine::RangeWarning* w : warnings) {
+    out->add_warnings(RangeWarningText(model, *w));
+  }
+  if (options.explain()) {
+    WriteExplanation(batch, result, row, TopDrivers(options),
+                     out->mutable_explanation());
+  }
+}
+
+std::vector<std::vector<const engine::RangeWarning*>> WarningsByRow(
+    const engine::Batch& batch) {
+  std::vector<std::vector<const engine::RangeWarning*>> by_row(batch.size());
+  for (const engine::RangeWarning& w : batch.range_warnings()) {
+    if (w.row < by_row.size()) by_row[w.row].push_back(&w);
+  }
+  return by_row;
+}
+
+}  // namespace healthscore::server

@@ -1,0 +1,114 @@
+// Conversion between the healthscore.v1 messages and the engine's Batch and
+// BatchResult. No scoring logic: this file only moves values.
+//
+// Both request forms are fed to the BatchBuilder in the same order per
+// account (as-of date, then the fields in the model's input order, then the
+// previous score and tier), through the same setters, so the map form and
+// the columnar form give identical results, including which message a bad
+// account gets when several of its fields are wrong:
+//   - a value of the type its input is declared with goes through the
+//     resolved-index setters (SetNumberAt, SetStringAt, SetDateDaysAt,
+//     SetSeriesAt);
+//   - a value of another type goes through the named setter (SetMetric,
+//     SetAttribute, SetDate, SetSeries), which fails the account with the
+//     engine's message naming the field and why;
+//   - a name the model does not declare is skipped and counted as ignored;
+//   - a missing value (NaN number or date, code -1, length -1, and in the map
+//     form a NaN metric) is not set at all.
+//
+// Thread-safety: a ColumnarPlan is immutable after Create and may be used by
+// several threads at once (each with its own BatchBuilder). The other
+// functions have no shared state.
+
+#ifndef HEALTHSCORE_SERVER_CONVERT_H_
+#define HEALTHSCORE_SERVER_CONVERT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/eval/batch.h"
+#include "engine/eval/result.h"
+#include "engine/model/compiled_model.h"
+#include "healthscore/v1/account.pb.h"
+#include "healthscore/v1/scoring.pb.h"
+
+namespace healthscore::server {
+
+// Adds accounts [begin, end) of a map-form request to `builder`. Adds the
+// number of values the model does not declare to `*ignored`.
+void AddAccountRows(
+    const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
+    size_t begin, size_t end, const engine::CompiledModel& model,
+    engine::BatchBuilder* builder, uint64_t* ignored);
+
+// A columnar request checked and resolved against one model.
+class ColumnarPlan {
+ public:
+  // Checks the structure of `columns` (every per-account array has one entry
+  // per id or is empty where allowed, series lengths add up to the values
+  // sent, no column name twice in one kind) and resolves the column names.
+  // InvalidArgument naming the column and the lengths found. `columns` and
+  // `model` must outlive the plan.
+  static absl::StatusOr<ColumnarPlan> Create(
+      const v1::ColumnarAccounts& columns, const engine::CompiledModel& model);
+
+  size_t size() const { return n_; }
+
+  // Adds rows [begin, end) to `builder`; adds the number of present values
+  // in columns the model does not declare to `*ignored`.
+  void AddRows(size_t begin, size_t end, engine::BatchBuilder* builder,
+               uint64_t* ignored) const;
+
+ private:
+  struct Field {
+    int input = -1;  // index into model inputs; -1 for undeclared
+    int kind = 0;    // 0 metrics, 1 attributes, 2 dates, 3 series
+    bool type_ok = false;
+    const std::string* name = nullptr;
+    const v1::NumberColumn* number = nullptr;
+    const v1::StringColumn* strings = nullptr;
+    const v1::DateColumn* dates = nullptr;
+    const v1::SeriesColumn* series = nullptr;
+    std::vector<uint64_t> offsets;  // series: n + 1 prefix sums
+  };
+
+  ColumnarPlan() = default;
+
+  const v1::ColumnarAccounts* columns_ = nullptr;
+  const engine::CompiledModel* model_ = nullptr;
+  size_t n_ = 0;
+  std::vector<Field> fields_;     // declared inputs, in model input order
+  std::vector<Field> undeclared_;
+};
+
+// The text of a range warning, e.g. "csat=7 is outside the expected range
+// [1, 5]".
+std::string RangeWarningText(const engine::CompiledModel& model,
+                             const engine::RangeWarning& warning);
+
+// Writes row `row` of a scored batch as an AccountResult (map form).
+// `warnings` are the batch's range warnings for this row.
+void WriteAccountResult(const engine::Batch& batch,
+                        const engine::BatchResult& result, size_t row,
+                        const v1::ScoreOptions& options,
+                        const std::vector<const engine::RangeWarning*>& warnings,
+                        v1::AccountResult* out);
+
+// Writes the explanation of row `row`.
+void WriteExplanation(const engine::Batch& batch,
+                      const engine::BatchResult& result, size_t row,
+                      int top_drivers, v1::Explanation* out);
+
+// ScoreOptions.top_drivers with its default applied.
+int TopDrivers(const v1::ScoreOptions& options);
+
+// Per row, pointers to the batch's range warnings of that row (batch order).
+std::vector<std::vector<const engine::RangeWarning*>> WarningsByRow(
+    const engine::Batch& batch);
+
+}  // namespace healthscore::server
+
+#endif  // HEALTHSCORE_SERVER_CONVERT_H_

@@ -1,0 +1,93 @@
+#include "server/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace healthscore::server {
+namespace {
+
+std::atomic<bool> g_enabled{true};
+
+struct RateState {
+  absl::Time last = absl::InfinitePast();
+  int64_t suppressed = 0;
+};
+
+absl::Mutex g_rate_mu(absl::kConstInit);
+
+absl::flat_hash_map<std::string, RateState>& RateStates()
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(g_rate_mu) {
+  static auto* states = new absl::flat_hash_map<std::string, RateState>();
+  return *states;
+}
+
+char LevelChar(LogLevel level) {
+  switch (level) {
+    case LogLevel::kInfo:
+      return 'I';
+    case LogLevel::kWarning:
+      return 'W';
+    case LogLevel::kError:
+      return 'E';
+  }
+  return '?';
+}
+
+}  // namespace
+
+void Log(LogLevel level, absl::string_view message) {
+  if (!g_enabled.load(std::memory_order_relaxed)) return;
+  // One event, one line: multi-line messages (a model's error list) are
+  // joined.
+  std::string text(message);
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  std::string line = absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+      " ", std::string(1, LevelChar(level)), " ", text, "\n");
+  // One write per line: concurrent lines never interleave.
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+void LogEvery(LogLevel level, absl::string_view key, absl::string_view message) {
+  int64_t suppressed = 0;
+  {
+    absl::MutexLock lock(&g_rate_mu);
+    RateState& state = RateStates()[key];
+    absl::Time now = absl::Now();
+    if (now - state.last < absl::Seconds(1)) {
+      ++state.suppressed;
+      return;
+    }
+    state.last = now;
+    suppressed = state.suppressed;
+    state.suppressed = 0;
+  }
+  if (suppressed == 0) {
+    Log(level, message);
+  } else {
+    Log(level, absl::StrCat(message, " (", suppressed,
+                            " similar suppressed in the last second)"));
+  }
+}
+
+void SetLogEnabledForTest(bool enabled) { g_enabled.store(enabled); }
+
+}  // namespace healthscore::server

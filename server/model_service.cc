@@ -1,0 +1,246 @@
+#include "server/model_service.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "engine/model/compiler.h"
+#include "server/log.h"
+#include "server/status.h"
+
+namespace healthscore::server {
+namespace {
+
+v1::InputType ToProto(engine::InputType type) {
+  switch (type) {
+    case engine::InputType::kNumber:
+      return v1::INPUT_TYPE_NUMBER;
+    case engine::InputType::kString:
+      return v1::INPUT_TYPE_STRING;
+    case engine::InputType::kDate:
+      return v1::INPUT_TYPE_DATE;
+    case engine::InputType::kSeries:
+      return v1::INPUT_TYPE_SERIES;
+  }
+  return v1::INPUT_TYPE_UNSPECIFIED;
+}
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  timespec ts = absl::ToTimespec(t);
+  out->set_seconds(ts.tv_sec);
+  out->set_nanos(static_cast<int32_t>(ts.tv_nsec));
+}
+
+void Reject(Runtime* runtime, absl::string_view rpc,
+            grpc::CallbackServerContext* context, const absl::Status& status,
+            grpc::ServerUnaryReactor* reactor) {
+  if (status.code() == absl::StatusCode::kResourceExhausted) {
+    runtime->counters.rejected_capacity.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    runtime->counters.rejected_invalid.fetch_add(1, std::memory_order_relaxed);
+  }
+  LogEvery(LogLevel::kWarning,
+           absl::StrCat(rpc, ":", absl::StatusCodeToString(status.code())),
+           absl::StrCat(rpc, " from ", context->peer(), " failed: ",
+                        absl::StatusCodeToString(status.code()), ": ",
+                        status.message()));
+  reactor->Finish(ToGrpcStatus(status));
+}
+
+}  // namespace
+
+void ToProto(const engine::Diagnostic& d, v1::Diagnostic* out) {
+  out->set_severity(d.severity == engine::Severity::kError
+                        ? v1::Diagnostic::SEVERITY_ERROR
+                        : v1::Diagnostic::SEVERITY_WARNING);
+  out->set_file(d.location.file);
+  out->set_line(d.location.line);
+  out->set_column(d.location.column);
+  out->set_message(d.message);
+  out->set_hint(d.hint);
+  out->set_text(d.ToString());
+}
+
+void DescribeModel(const engine::CompiledModel& model,
+                   const std::string& version, v1::GetModelResponse* out) {
+  out->set_name(model.name());
+  out->set_version(version);
+  out->set_label(model.version());
+  out->set_hash(model.hash());
+  out->set_description(model.description());
+  out->set_owner(model.owner());
+  if (model.segment_input() >= 0) {
+    out->set_segment_by(model.inputs()[model.segment_input()].id);
+  }
+  out->set_min_coverage(model.min_coverage());
+  out->set_hysteresis(model.hysteresis());
+  for (const engine::InputInfo& in : model.inputs()) {
+    v1::InputDescription* d = out->add_inputs();
+    d->set_id(in.id);
+    d->set_type(ToProto(in.type));
+    d->set_description(in.description);
+    d->set_unit(in.unit);
+    if (in.range_min) d->set_range_min(*in.range_min);
+    if (in.range_max) d->set_range_max(*in.range_max);
+    for (const std::string& v : in.values) d->add_values(v);
+  }
+  for (const engine::DerivedInfo& dv : model.derived()) {
+    v1::DerivedDescription* d = out->add_derived();
+    d->set_id(dv.id);
+    d->set_description(dv.description);
+    d->set_expr(dv.expr);
+    d->set_is_condition(dv.is_bool);
+  }
+  for (const engine::GroupInfo& g : model.groups()) {
+    v1::GroupDescription* d = out->add_groups();
+    d->set_id(g.id);
+    d->set_name(g.name);
+    d->set_description(g.description);
+    d->set_weight(g.weight);
+    d->set_share(g.share);
+    for (int s : g.signals) d->add_signals(model.signals()[s].id);
+  }
+  for (const engine::SignalInfo& s : model.signals()) {
+    v1::SignalDescription* d = out->add_signals();
+    d->set_id(s.id);
+    d->set_name(s.name);
+    d->set_description(s.description);
+    d->set_source(s.source);
+    if (s.group >= 0) d->set_group(model.groups()[s.group].id);
+    d->set_weight(s.weight);
+    d->set_share(s.share);
+    d->set_normalize(s.normalize);
+  }
+  for (const engine::TierInfo& t : model.tiers()) {
+    v1::TierDescription* d = out->add_tiers();
+    d->set_id(t.id);
+    d->set_name(t.name);
+    d->set_color(t.color);
+    d->set_description(t.description);
+    d->set_min(t.min);
+    d->set_max(t.max);
+  }
+  for (const engine::PlaybookInfo& p : model.playbooks()) {
+    v1::PlaybookDescription* d = out->add_playbooks();
+    d->set_id(p.id);
+    d->set_name(p.name);
+    d->set_owner(p.owner);
+    d->set_description(p.description);
+    d->set_priority(p.priority);
+    d->set_when(p.when);
+    d->set_success(p.success);
+    for (const std::string& step : p.steps) d->add_steps(step);
+  }
+  for (const engine::Diagnostic& w : model.warnings().items()) {
+    ToProto(w, out->add_warnings());
+  }
+}
+
+grpc::ServerUnaryReactor* ModelService::ListModels(
+    grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
+    v1::ListModelsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::shared_ptr<const ModelSet> set = runtime_->models.Current();
+  if (set == nullptr) {
+    Reject(runtime_, "ListModels", context,
+           absl::UnavailableError("the server is still loading its models"),
+           reactor);
+    return reactor;
+  }
+  response->set_default_model(set->default_model());
+  for (const auto& [name, entry] : set->models()) {
+    v1::ModelStatus* m = response->add_models();
+    m->set_name(name);
+    m->set_is_default(name == set->default_model());
+    if (entry.serving >= 0) {
+      m->set_serving_version(entry.versions[entry.serving].version);
+    }
+    m->set_last_error(entry.last_error());
+    for (const ModelVersion& v : entry.versions) {
+      v1::ModelVersionStatus* s = m->add_versions();
+      s->set_version(v.version);
+      s->set_loaded(v.model != nullptr);
+      if (v.model != nullptr) {
+        s->set_label(v.model->version());
+        s->set_hash(v.model->hash());
+      }
+      SetTimestamp(v.loaded_at, s->mutable_loaded_at());
+      s->set_load_micros(static_cast<uint64_t>(
+          absl::ToInt64Microseconds(v.load_duration)));
+      s->set_error(v.error);
+      s->set_file(v.file);
+    }
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ModelService::GetModel(
+    grpc::CallbackServerContext* context, const v1::GetModelRequest* request,
+    v1::GetModelResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::shared_ptr<const ModelSet> set = runtime_->models.Current();
+  if (set == nullptr) {
+    Reject(runtime_, "GetModel", context,
+           absl::UnavailableError("the server is still loading its models"),
+           reactor);
+    return reactor;
+  }
+  absl::StatusOr<ModelRef> ref = set->Find(request->name(), request->version());
+  if (!ref.ok()) {
+    Reject(runtime_, "GetModel", context, ref.status(), reactor);
+    return reactor;
+  }
+  DescribeModel(*ref->model, ref->version, response);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ModelService::ValidateModel(
+    grpc::CallbackServerContext* context,
+    const v1::ValidateModelRequest* request,
+    v1::ValidateModelResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Counted until Finish, so that shutdown waits for the compile.
+  runtime_->counters.open_calls.fetch_add(1);
+  absl::Status admitted = runtime_->admission.TryAdmit(0);
+  if (!admitted.ok()) {
+    runtime_->counters.open_calls.fetch_sub(1);
+    Reject(runtime_, "ValidateModel", context, admitted, reactor);
+    return reactor;
+  }
+  Runtime* runtime = runtime_;
+  runtime_->executor.Submit([runtime, context, request, response, reactor] {
+    if (context->IsCancelled()) {
+      runtime->admission.Release(0);
+      runtime->counters.open_calls.fetch_sub(1);
+      reactor->Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    const std::string file =
+        request->file_name().empty() ? "model.yaml" : request->file_name();
+    engine::CompileOptions options;
+    options.plugins = runtime->plugins.get();
+    engine::CompileResult result =
+        engine::CompileString(request->yaml(), file, options);
+    for (const engine::Diagnostic& d : result.diagnostics.items()) {
+      ToProto(d, response->add_diagnostics());
+    }
+    response->set_error_count(result.diagnostics.error_count());
+    response->set_warning_count(result.diagnostics.warning_count());
+    response->set_valid(result.model != nullptr);
+    if (result.model != nullptr) {
+      response->set_name(result.model->name());
+      response->set_label(result.model->version());
+      response->set_hash(result.model->hash());
+    }
+    runtime->admission.Release(0);
+    runtime->counters.open_calls.fetch_sub(1);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace healthscore::server

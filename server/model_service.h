@@ -1,0 +1,53 @@
+// ModelService: the healthscore.v1.ModelService callback handlers.
+//
+// ListModels and GetModel read the pinned model snapshot and answer on the
+// calling gRPC thread (no I/O, no waiting). ValidateModel compiles YAML, which
+// can take milliseconds, so it runs on the Executor like scoring, under the
+// same admission limits.
+//
+// Thread-safety: gRPC calls the handlers concurrently; the service keeps no
+// state beyond the shared Runtime.
+
+#ifndef HEALTHSCORE_SERVER_MODEL_SERVICE_H_
+#define HEALTHSCORE_SERVER_MODEL_SERVICE_H_
+
+#include <string>
+
+#include "engine/model/compiled_model.h"
+#include "engine/model/diagnostic.h"
+#include "grpcpp/grpcpp.h"
+#include "healthscore/v1/model.grpc.pb.h"
+#include "server/runtime.h"
+
+namespace healthscore::server {
+
+class ModelService final : public v1::ModelService::CallbackService {
+ public:
+  // `runtime` must outlive the service.
+  explicit ModelService(Runtime* runtime) : runtime_(runtime) {}
+
+  grpc::ServerUnaryReactor* ListModels(
+      grpc::CallbackServerContext* context,
+      const v1::ListModelsRequest* request,
+      v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* context,
+                                     const v1::GetModelRequest* request,
+                                     v1::GetModelResponse* response) override;
+  grpc::ServerUnaryReactor* ValidateModel(
+      grpc::CallbackServerContext* context,
+      const v1::ValidateModelRequest* request,
+      v1::ValidateModelResponse* response) override;
+
+ private:
+  Runtime* runtime_;
+};
+
+// Describes a compiled model: what a client needs to build a request.
+void DescribeModel(const engine::CompiledModel& model,
+                   const std::string& version, v1::GetModelResponse* out);
+
+void ToProto(const engine::Diagnostic& diagnostic, v1::Diagnostic* out);
+
+}  // namespace healthscore::server
+
+#endif  // HEALTHSCORE_SERVER_MODEL_SERVICE_H_

@@ -1,0 +1,473 @@
+#include "server/options.h"
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "engine/model/diagnostic.h"
+#include "yaml-cpp/yaml.h"
+
+namespace healthscore::server {
+namespace {
+
+using Apply = std::function<absl::Status(absl::string_view value,
+                                         const std::string& base_dir,
+                                         ServerOptions* options)>;
+using Show = std::function<std::string(const ServerOptions&)>;
+
+struct Setting {
+  std::string flag;  // without "--"; the config key is this with '_'
+  std::string metavar;
+  std::string help;
+  Apply apply;
+  Show show;
+};
+
+absl::StatusOr<size_t> ParseCount(absl::string_view text, bool allow_zero) {
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &v) ||
+      (!allow_zero && v == 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a ", allow_zero ? "non-negative" : "positive",
+                     " integer, got '", text, "'"));
+  }
+  return static_cast<size_t>(v);
+}
+
+// "67108864", "64MiB", "64M", "512KiB", "1GiB" (binary multiples).
+absl::StatusOr<size_t> ParseBytes(absl::string_view text) {
+  absl::string_view t = absl::StripAsciiWhitespace(text);
+  size_t digits = 0;
+  while (digits < t.size() && absl::ascii_isdigit(t[digits])) ++digits;
+  uint64_t v = 0;
+  std::string suffix = absl::AsciiStrToLower(t.substr(digits));
+  if (digits == 0 || !absl::SimpleAtoi(t.substr(0, digits), &v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a size such as 67108864 or 64MiB, got '", text,
+                     "'"));
+  }
+  uint64_t mult = 1;
+  if (suffix.empty() || suffix == "b") {
+    mult = 1;
+  } else if (suffix == "k" || suffix == "kb" || suffix == "kib") {
+    mult = 1ull << 10;
+  } else if (suffix == "m" || suffix == "mb" || suffix == "mib") {
+    mult = 1ull << 20;
+  } else if (suffix == "g" || suffix == "gb" || suffix == "gib") {
+    mult = 1ull << 30;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown size unit '", t.substr(digits), "' in '", text,
+        "' (use B, KiB, MiB or GiB)"));
+  }
+  if (v == 0 || v > (uint64_t{1} << 31) / mult) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "size '", text, "' must be between 1 byte and 2GiB"));
+  }
+  return static_cast<size_t>(v * mult);
+}
+
+// "30s", "500ms", "1m", or a plain number of seconds.
+absl::StatusOr<absl::Duration> ParseDurationText(absl::string_view text) {
+  std::string t(absl::StripAsciiWhitespace(text));
+  absl::Duration d;
+  double seconds = 0;
+  if (absl::SimpleAtod(t, &seconds)) {
+    d = absl::Seconds(seconds);
+  } else if (!absl::ParseDuration(t, &d)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected a duration such as 30s, 500ms or 2m, got '", text, "'"));
+  }
+  if (d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("duration '", text, "' must not be negative"));
+  }
+  return d;
+}
+
+std::string ResolvePath(absl::string_view value, const std::string& base_dir) {
+  std::string path(value);
+  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
+  return absl::StrCat(base_dir, "/", path);
+}
+
+Setting StringSetting(std::string flag, std::string metavar, std::string help,
+                      std::string ServerOptions::*member, bool is_path,
+                      bool ServerOptions::*explicit_flag = nullptr) {
+  Setting s;
+  s.flag = std::move(flag);
+  s.metavar = std::move(metavar);
+  s.help = std::move(help);
+  s.apply = [member, is_path, explicit_flag](absl::string_view v,
+                                             const std::string& base,
+                                             ServerOptions* o) {
+    if (v.empty()) return absl::InvalidArgumentError("empty value");
+    o->*member = is_path ? ResolvePath(v, base) : std::string(v);
+    if (explicit_flag != nullptr) o->*explicit_flag = true;
+    return absl::OkStatus();
+  };
+  s.show = [member](const ServerOptions& o) { return o.*member; };
+  return s;
+}
+
+template <typename T>
+Setting CountSetting(std::string flag, std::string help, T ServerOptions::*member,
+                     bool allow_zero) {
+  Setting s;
+  s.flag = std::move(flag);
+  s.metavar = "N";
+  s.help = std::move(help);
+  s.apply = [member, allow_zero](absl::string_view v, const std::string&,
+                                 ServerOptions* o) -> absl::Status {
+    absl::StatusOr<size_t> n = ParseCount(v, allow_zero);
+    if (!n.ok()) return n.status();
+    if (*n > static_cast<size_t>(1) << 31) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", v, "' is too large"));
+    }
+    o->*member = static_cast<T>(*n);
+    return absl::OkStatus();
+  };
+  s.show = [member](const ServerOptions& o) { return absl::StrCat(o.*member); };
+  return s;
+}
+
+Setting BytesSetting(std::string flag, std::string help,
+                     size_t ServerOptions::*member) {
+  Setting s;
+  s.flag = std::move(flag);
+  s.metavar = "BYTES";
+  s.help = std::move(help);
+  s.apply = [member](absl::string_view v, const std::string&,
+                     ServerOptions* o) -> absl::Status {
+    absl::StatusOr<size_t> n = ParseBytes(v);
+    if (!n.ok()) return n.status();
+    o->*member = *n;
+    return absl::OkStatus();
+  };
+  s.show = [member](const ServerOptions& o) {
+    size_t v = o.*member;
+    if (v % (1u << 20) == 0) return absl::StrCat(v >> 20, "MiB");
+    if (v % (1u << 10) == 0) return absl::StrCat(v >> 10, "KiB");
+    return absl::StrCat(v);
+  };
+  return s;
+}
+
+Setting DurationSetting(std::string flag, std::string help,
+                        absl::Duration ServerOptions::*member) {
+  Setting s;
+  s.flag = std::move(flag);
+  s.metavar = "DURATION";
+  s.help = std::move(help);
+  s.apply = [member](absl::string_view v, const std::string&,
+                     ServerOptions* o) -> absl::Status {
+    absl::StatusOr<absl::Duration> d = ParseDurationText(v);
+    if (!d.ok()) return d.status();
+    o->*member = *d;
+    return absl::OkStatus();
+  };
+  s.show = [member](const ServerOptions& o) {
+    return o.*member == absl::ZeroDuration()
+               ? std::string("0s")
+               : absl::FormatDuration(o.*member);
+  };
+  return s;
+}
+
+const std::vector<Setting>& Settings() {
+  static const auto* settings = new std::vector<Setting>{
+      StringSetting("listen", "HOST:PORT",
+                    "Address to listen on; port 0 picks a free port (see "
+                    "--port-file).",
+                    &ServerOptions::listen, false),
+      StringSetting("models", "DIR",
+                    "Model directory: DIR/<name>/<version>/model.yaml with "
+                    "numeric versions; requests without a version get the "
+                    "highest version that loaded. Relative to the current "
+                    "directory.",
+                    &ServerOptions::models_dir, true),
+      StringSetting("default-model", "NAME",
+                    "The model requests without a model name get.",
+                    &ServerOptions::default_model, false),
+      StringSetting("plugins", "DIR",
+                    "Directory of plugin libraries (libhs_NAME.so) that "
+                    "models' `plugins:` entries load; a build tree has them "
+                    "in BUILD/plugins/lib. A directory given explicitly must "
+                    "exist; the default is used only when it exists. "
+                    "Relative to the current directory.",
+                    &ServerOptions::plugins_dir, true,
+                    &ServerOptions::plugins_dir_explicit),
+      CountSetting("threads", "Scoring threads; 0 means one per core.",
+                   &ServerOptions::threads, true),
+      CountSetting("max-accounts-per-request",
+                   "Accounts per request or stream batch; more fails with "
+                   "INVALID_ARGUMENT.",
+                   &ServerOptions::max_accounts_per_request, false),
+      BytesSetting("max-message-bytes",
+                   "Largest request or response message (e.g. 64MiB); gRPC "
+                   "rejects a larger request with RESOURCE_EXHAUSTED.",
+                   &ServerOptions::max_message_bytes),
+      CountSetting("max-concurrent-requests",
+                   "Requests and stream batches admitted but not finished; "
+                   "beyond it new work fails fast with RESOURCE_EXHAUSTED.",
+                   &ServerOptions::max_concurrent_requests, false),
+      CountSetting("max-pending-accounts",
+                   "Accounts admitted but not finished, over all requests; "
+                   "beyond it new work fails fast with RESOURCE_EXHAUSTED.",
+                   &ServerOptions::max_pending_accounts, false),
+      CountSetting("max-stream-batches-in-flight",
+                   "Per ScoreStream: batches read ahead of the responses "
+                   "written; the server stops reading at this depth.",
+                   &ServerOptions::max_stream_batches_in_flight, false),
+      CountSetting("max-concurrent-streams",
+                   "Concurrent calls (HTTP/2 streams) per client connection.",
+                   &ServerOptions::max_concurrent_streams, false),
+      CountSetting("rows-per-task",
+                   "Rows per scoring task; larger batches are split across "
+                   "the threads.",
+                   &ServerOptions::rows_per_task, false),
+      DurationSetting("shutdown-wait",
+                      "On SIGTERM/SIGINT health turns NOT_SERVING at once and "
+                      "requests are still accepted for this long (for load "
+                      "balancers to notice).",
+                      &ServerOptions::shutdown_wait),
+      DurationSetting("shutdown-grace",
+                      "Then new calls are refused and in-flight calls get "
+                      "this long to finish before they are cancelled.",
+                      &ServerOptions::shutdown_grace),
+      StringSetting("port-file", "FILE",
+                    "Write the bound port to FILE once serving (for "
+                    "supervisors and tests using port 0).",
+                    &ServerOptions::port_file, true),
+  };
+  return *settings;
+}
+
+const Setting* FindSetting(absl::string_view flag) {
+  for (const Setting& s : Settings()) {
+    if (s.flag == flag) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> FlagNames() {
+  std::vector<std::string> names;
+  for (const Setting& s : Settings()) names.push_back(s.flag);
+  names.push_back("config");
+  names.push_back("help");
+  return names;
+}
+
+std::string Directory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+absl::Status ServerOptions::Validate() const {
+  if (listen.empty()) return absl::InvalidArgumentError("--listen is empty");
+  if (models_dir.empty()) {
+    return absl::InvalidArgumentError("--models is empty");
+  }
+  if (default_model.empty()) {
+    return absl::InvalidArgumentError("--default-model is empty");
+  }
+  if (threads < 0 || threads > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads must be between 0 and 1024, got ", threads));
+  }
+  if (max_accounts_per_request > max_pending_accounts) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-accounts-per-request (", max_accounts_per_request,
+        ") must not exceed --max-pending-accounts (", max_pending_accounts,
+        "): such a request could never be admitted"));
+  }
+  if (max_accounts_per_request == 0 || max_concurrent_requests == 0 ||
+      max_pending_accounts == 0 || max_stream_batches_in_flight <= 0 ||
+      max_concurrent_streams <= 0 || rows_per_task == 0 ||
+      max_message_bytes == 0) {
+    return absl::InvalidArgumentError("limits must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyConfigYaml(absl::string_view text, const std::string& file,
+                             const std::string& base_dir,
+                             ServerOptions* options) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s:%d:%d: %s", file, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (root.IsNull()) return absl::OkStatus();  // an empty file
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": expected a mapping of setting: value"));
+  }
+  std::vector<std::string> keys;
+  for (const Setting& s : Settings()) {
+    keys.push_back(absl::StrReplaceAll(s.flag, {{"-", "_"}}));
+  }
+  for (const auto& entry : root) {
+    const YAML::Mark mark = entry.first.Mark();
+    std::string where = absl::StrFormat("%s:%d:%d", file, mark.line + 1,
+                                        mark.column + 1);
+    std::string key;
+    try {
+      key = entry.first.as<std::string>();
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": setting names must be strings"));
+    }
+    const Setting* setting =
+        FindSetting(absl::StrReplaceAll(key, {{"_", "-"}}));
+    if (setting == nullptr || key.find('-') != std::string::npos) {
+      std::string hint = engine::DidYouMean(key, keys);
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": unknown setting '", key, "'",
+          hint.empty() ? "" : absl::StrCat(" (", hint, ")")));
+    }
+    if (!entry.second.IsScalar()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": '", key, "' needs a single value"));
+    }
+    std::string value = entry.second.Scalar();
+    absl::Status s = setting->apply(value, base_dir, options);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": ", key, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ServeArgs> ParseServeArgs(const std::vector<std::string>& args) {
+  ServeArgs out;
+  // (flag, value) pairs in order; --config is applied first.
+  std::vector<std::pair<const Setting*, std::string>> flags;
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "-h" || arg == "--help" || arg == "help") {
+      out.help = true;
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unexpected argument '", arg, "' (settings are flags: --name value)"));
+    }
+    std::string name(arg), value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const Setting* setting = FindSetting(name);
+    if (setting == nullptr && name != "config") {
+      std::string hint = engine::DidYouMean(name, FlagNames());
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown flag --", name,
+          hint.empty() ? "" : absl::StrCat(" (", hint, ")"),
+          "; see --help"));
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("flag --", name, " needs a value"));
+      }
+      value = args[++i];
+    }
+    if (name == "config") {
+      out.config_file = value;
+    } else {
+      flags.emplace_back(setting, value);
+    }
+  }
+  if (out.help) return out;
+  if (!out.config_file.empty()) {
+    std::ifstream in(out.config_file);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read config file ", out.config_file));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::Status s = ApplyConfigYaml(text.str(), out.config_file,
+                                     Directory(out.config_file), &out.options);
+    if (!s.ok()) return s;
+  }
+  for (const auto& [setting, value] : flags) {
+    absl::Status s = setting->apply(value, "", &out.options);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", setting->flag, ": ", s.message()));
+    }
+  }
+  absl::Status s = out.options.Validate();
+  if (!s.ok()) return s;
+  return out;
+}
+
+std::string ServeUsage(absl::string_view program) {
+  ServerOptions defaults;
+  std::string out = absl::StrCat(
+      "Usage: ", program, " [flags]\n\n",
+      "Serves the gRPC scoring API: healthscore.v1.ScoringService,\n"
+      "healthscore.v1.ModelService, grpc.health.v1.Health and server\n"
+      "reflection (reference: docs/api.md). Health is SERVING once the models\n"
+      "have loaded. SIGTERM or SIGINT: health turns NOT_SERVING, in-flight\n"
+      "requests finish within the grace period, and the process exits 0.\n\n"
+      "Flags (each is also a key of the --config file, with '_' for '-'):\n");
+  // Flag on its own line, then the help wrapped at 78 columns.
+  auto line = [&out](const std::string& left, const std::string& help,
+                     const std::string& def) {
+    absl::StrAppend(&out, "  ", left, "\n");
+    std::vector<std::string> words = absl::StrSplit(help, ' ');
+    if (!def.empty()) words.push_back(absl::StrCat("[default: ", def, "]"));
+    std::string current = "      ";
+    for (const std::string& word : words) {
+      if (current.size() > 6 && current.size() + 1 + word.size() > 76) {
+        absl::StrAppend(&out, current, "\n");
+        current = "      ";
+      }
+      if (current.size() > 6) current += ' ';
+      absl::StrAppend(&current, word);
+    }
+    absl::StrAppend(&out, current, "\n");
+  };
+  line("--config FILE",
+       "YAML file with any of the settings below (relative paths in it are "
+       "relative to the file); flags override it.",
+       "");
+  for (const Setting& s : Settings()) {
+    line(absl::StrCat("--", s.flag, " ", s.metavar), s.help,
+         s.show(defaults));
+  }
+  line("--help", "Print this help.", "");
+  absl::StrAppend(
+      &out,
+      "\nExample:\n  ", program,
+      " --listen 0.0.0.0:50051 --models rules --threads 2\n"
+      "\nA config file:\n"
+      "  listen: 0.0.0.0:50051\n"
+      "  models: /srv/healthscore/rules\n"
+      "  max_accounts_per_request: 50000\n"
+      "  shutdown_grace: 20s\n");
+  return out;
+}
+
+}  // namespace healthscore::server

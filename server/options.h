@@ -1,0 +1,108 @@
+// ServerOptions: every setting of `healthscore serve`, from flags and an
+// optional YAML file.
+//
+// Each setting has a flag (`--max-accounts-per-request 5000`, or
+// `--max-accounts-per-request=5000`) and the same key with underscores in the
+// YAML file given by `--config` (`max_accounts_per_request: 5000`). Flags win
+// over the file. Relative paths given as flags are resolved against the
+// current directory; relative paths in the file against the file's
+// directory. `ServeUsage()` is the `--help` text and documents every
+// setting; docs/api.md repeats it.
+//
+// Thread-safety: plain values and pure functions.
+
+#ifndef HEALTHSCORE_SERVER_OPTIONS_H_
+#define HEALTHSCORE_SERVER_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace healthscore::server {
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see port_file).
+  std::string listen = "127.0.0.1:50051";
+  // Model directory: <models_dir>/<name>/<version>/model.yaml, numeric
+  // versions. Requests without a version get the highest version that
+  // loaded.
+  std::string models_dir = "rules";
+  // The model requests without a model name get.
+  std::string default_model = "default";
+  // Directory of plugin libraries (libhs_NAME.so) that models' `plugins:`
+  // entries load. A directory given explicitly must exist; the default is
+  // used only when it exists.
+  std::string plugins_dir = "plugins";
+  bool plugins_dir_explicit = false;
+
+  // Scoring threads; 0 means one per core.
+  int threads = 0;
+  // A request (or stream batch) with more accounts fails with
+  // INVALID_ARGUMENT. An empty batch is valid.
+  size_t max_accounts_per_request = 100000;
+  // Largest request or response message in bytes; gRPC itself rejects a
+  // larger request with RESOURCE_EXHAUSTED.
+  size_t max_message_bytes = 64u << 20;
+  // Admission: requests and stream batches admitted but not finished (queued
+  // or scoring). Beyond either limit new work fails fast with
+  // RESOURCE_EXHAUSTED instead of queueing without bound.
+  size_t max_concurrent_requests = 1024;
+  size_t max_pending_accounts = 1000000;
+  // Per stream: batches read ahead of the response being written. The
+  // server stops reading the stream at this depth, so HTTP/2 flow control
+  // holds the client back.
+  int max_stream_batches_in_flight = 4;
+  // HTTP/2 streams (concurrent calls) per client connection.
+  int max_concurrent_streams = 1000;
+  // Rows per scoring task: larger batches are split across the threads.
+  size_t rows_per_task = 2048;
+
+  // On SIGTERM/SIGINT: health turns NOT_SERVING at once; requests are still
+  // accepted for shutdown_wait (time for load balancers to notice); then new
+  // calls are refused and in-flight ones get shutdown_grace to finish before
+  // they are cancelled.
+  absl::Duration shutdown_wait = absl::ZeroDuration();
+  absl::Duration shutdown_grace = absl::Seconds(30);
+
+  // When set, the bound port is written to this file (then renamed into
+  // place) once the server is SERVING: for supervisors and tests that start
+  // it on port 0.
+  std::string port_file;
+
+  // Checks ranges and consistency. InvalidArgument naming the setting.
+  absl::Status Validate() const;
+};
+
+// What ParseServeArgs found.
+struct ServeArgs {
+  ServerOptions options;
+  bool help = false;
+  std::string config_file;  // empty without --config
+};
+
+// Parses the arguments of `healthscore serve` (argv[0] is "serve" or the
+// program name and is skipped): reads --config first, then applies the flags
+// over it. InvalidArgument for an unknown flag (with a suggestion), a
+// missing or malformed value, or an invalid file; NotFound for an unreadable
+// config file.
+absl::StatusOr<ServeArgs> ParseServeArgs(const std::vector<std::string>& args);
+
+// Applies the settings of a YAML config file's text to `options`;
+// `base_dir` resolves relative paths. InvalidArgument with file:line for an
+// unknown key or a bad value.
+absl::Status ApplyConfigYaml(absl::string_view text, const std::string& file,
+                             const std::string& base_dir,
+                             ServerOptions* options);
+
+// The --help text.
+std::string ServeUsage(absl::string_view program);
+
+}  // namespace healthscore::server
+
+#endif  // HEALTHSCORE_SERVER_OPTIONS_H_

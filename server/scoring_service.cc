@@ -1,0 +1,384 @@
+#include "server/scoring_service.h"
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/arena.h"
+#include "server/log.h"
+#include "server/score_job.h"
+#include "server/status.h"
+
+namespace healthscore::server {
+namespace {
+
+using v1::ScoreRequest;
+using v1::ScoreResponse;
+
+google::protobuf::ArenaOptions CallArenaOptions() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 8 << 10;
+  options.max_block_size = 1 << 20;
+  return options;
+}
+
+// Request and response of one Score call on one arena.
+class ArenaHolder : public grpc::MessageHolder<ScoreRequest, ScoreResponse> {
+ public:
+  ArenaHolder() : arena_(CallArenaOptions()) {
+    set_request(google::protobuf::Arena::CreateMessage<ScoreRequest>(&arena_));
+    set_response(
+        google::protobuf::Arena::CreateMessage<ScoreResponse>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  google::protobuf::Arena arena_;
+};
+
+class ArenaAllocator
+    : public grpc::MessageAllocator<ScoreRequest, ScoreResponse> {
+ public:
+  grpc::MessageHolder<ScoreRequest, ScoreResponse>* AllocateMessages()
+      override {
+    return new ArenaHolder;
+  }
+};
+
+// Looks up the model and checks the request; no admission yet.
+absl::StatusOr<ScoreJobSpec> Prepare(Runtime* runtime,
+                                     const ScoreRequest& request,
+                                     size_t* accounts) {
+  std::shared_ptr<const ModelSet> set = runtime->models.Current();
+  if (set == nullptr) {
+    return absl::UnavailableError("the server is still loading its models");
+  }
+  absl::StatusOr<ModelRef> model = set->Find(request.model(), request.version());
+  if (!model.ok()) return model.status();
+  absl::StatusOr<CheckedRequest> checked = CheckScoreRequest(
+      request, *model->model, runtime->options.max_accounts_per_request);
+  if (!checked.ok()) return checked.status();
+  ScoreJobSpec spec;
+  spec.request = &request;
+  spec.model = std::move(model).value();
+  spec.plan = std::move(checked->plan);
+  *accounts = checked->accounts;
+  return spec;
+}
+
+void LogRejected(Runtime* runtime, absl::string_view rpc,
+                 const grpc::CallbackServerContext* context,
+                 const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kResourceExhausted) {
+    runtime->counters.rejected_capacity.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    runtime->counters.rejected_invalid.fetch_add(1, std::memory_order_relaxed);
+  }
+  LogEvery(LogLevel::kWarning,
+           absl::StrCat(rpc, ":", absl::StatusCodeToString(status.code())),
+           absl::StrCat(rpc, " from ", context->peer(), " failed: ",
+                        absl::StatusCodeToString(status.code()), ": ",
+                        status.message()));
+}
+
+// Score's reactor: counts cancellations; Finish is called by the job.
+class ScoreReactor : public grpc::ServerUnaryReactor {
+ public:
+  explicit ScoreReactor(Runtime* runtime) : runtime_(runtime) {
+    runtime_->counters.open_calls.fetch_add(1);
+  }
+  void OnCancel() override {
+    runtime_->counters.cancelled.fetch_add(1, std::memory_order_relaxed);
+  }
+  void OnDone() override {
+    runtime_->counters.open_calls.fetch_sub(1);
+    delete this;
+  }
+
+ private:
+  Runtime* const runtime_;
+};
+
+// ScoreStream: reads batches, scores up to max_stream_batches_in_flight of
+// them at once, and writes their responses in request order, one write at a
+// time.
+//
+// All decisions are taken under mu_; the resulting gRPC calls (StartRead,
+// StartWrite, Finish) and job starts are issued after unlocking, because
+// gRPC may run a reaction inline inside a Start call. `issuing_` counts
+// calls decided but not yet issued; Finish waits for it to drop to zero so
+// that no Start call can follow Finish (after which the reactor may be
+// deleted).
+class ScoreStreamReactor
+    : public grpc::ServerBidiReactor<ScoreRequest, ScoreResponse> {
+ public:
+  ScoreStreamReactor(Runtime* runtime, grpc::CallbackServerContext* context)
+      : runtime_(runtime),
+        context_(context),
+        max_in_flight_(static_cast<size_t>(
+            runtime->options.max_stream_batches_in_flight)) {
+    runtime_->counters.streams.fetch_add(1, std::memory_order_relaxed);
+    runtime_->counters.open_calls.fetch_add(1);
+    Actions a;
+    {
+      absl::MutexLock lock(&mu_);
+      DecideRead(&a);
+    }
+    Issue(std::move(a));
+  }
+
+  void OnReadDone(bool ok) override {
+    const absl::Time arrived = absl::Now();
+    Actions a;
+    {
+      absl::MutexLock lock(&mu_);
+      read_outstanding_ = false;
+      std::unique_ptr<Slot> slot = std::move(reading_);
+      if (!ok) {
+        reads_done_ = true;
+      } else if (finished_ || cancelled_ || !stop_.ok() || !failed_.ok()) {
+        // After an error or cancellation nothing more is scored.
+      } else {
+        size_t accounts = 0;
+        absl::StatusOr<ScoreJobSpec> spec =
+            Prepare(runtime_, *slot->request, &accounts);
+        absl::Status admitted =
+            spec.ok() ? runtime_->admission.TryAdmit(accounts) : spec.status();
+        if (!admitted.ok()) {
+          LogRejected(runtime_, "ScoreStream", context_, admitted);
+          stop_ = ToGrpcStatus(admitted);
+        } else {
+          runtime_->counters.stream_batches.fetch_add(
+              1, std::memory_order_relaxed);
+          slot->accounts = accounts;
+          spec->response = slot->response;
+          spec->arena = &slot->arena;
+          spec->context = context_;
+          spec->arrived = arrived;
+          a.job_slot = slot.get();
+          a.job_spec.emplace(std::move(spec).value());
+          ++issuing_;
+          in_flight_.push_back(std::move(slot));
+          if (in_flight_.size() < max_in_flight_) DecideRead(&a);
+        }
+      }
+      Pump(&a);
+    }
+    Issue(std::move(a));
+  }
+
+  void OnWriteDone(bool ok) override {
+    Actions a;
+    {
+      absl::MutexLock lock(&mu_);
+      write_outstanding_ = false;
+      in_flight_.pop_front();
+      if (!ok) {
+        // The client is gone; the call is being cancelled.
+        cancelled_ = true;
+      }
+      if (!read_outstanding_ && !reads_done_ && !cancelled_ && stop_.ok() &&
+          failed_.ok() && !finished_ && in_flight_.size() < max_in_flight_) {
+        DecideRead(&a);
+      }
+      Pump(&a);
+    }
+    Issue(std::move(a));
+  }
+
+  void OnCancel() override {
+    runtime_->counters.cancelled.fetch_add(1, std::memory_order_relaxed);
+    Actions a;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      Pump(&a);
+    }
+    Issue(std::move(a));
+  }
+
+  void OnDone() override {
+    runtime_->counters.open_calls.fetch_sub(1);
+    delete this;
+  }
+
+ private:
+  struct Slot {
+    Slot() : arena(CallArenaOptions()) {
+      request = google::protobuf::Arena::CreateMessage<ScoreRequest>(&arena);
+      response = google::protobuf::Arena::CreateMessage<ScoreResponse>(&arena);
+    }
+    google::protobuf::Arena arena;
+    ScoreRequest* request;
+    ScoreResponse* response;
+    size_t accounts = 0;
+    bool done = false;
+    grpc::Status status;
+  };
+
+  // gRPC calls and job starts decided under the lock, issued after it.
+  struct Actions {
+    ScoreRequest* read = nullptr;
+    const ScoreResponse* write = nullptr;
+    Slot* job_slot = nullptr;
+    std::optional<ScoreJobSpec> job_spec;
+    std::optional<grpc::Status> finish;
+    bool empty() const {
+      return read == nullptr && write == nullptr && job_slot == nullptr &&
+             !finish.has_value();
+    }
+  };
+
+  void DecideRead(Actions* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    reading_ = std::make_unique<Slot>();
+    read_outstanding_ = true;
+    ++issuing_;
+    a->read = reading_->request;
+  }
+
+  // Writes the next finished response, drops responses after a failure, and
+  // finishes the call when nothing is left.
+  void Pump(Actions* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    while (!write_outstanding_ && !in_flight_.empty() &&
+           in_flight_.front()->done) {
+      Slot* front = in_flight_.front().get();
+      if (!front->status.ok() && failed_.ok()) failed_ = front->status;
+      if (cancelled_ || !failed_.ok()) {
+        in_flight_.pop_front();
+        continue;
+      }
+      write_outstanding_ = true;
+      ++issuing_;
+      a->write = front->response;
+      return;
+    }
+    if (in_flight_.empty() && !write_outstanding_ && issuing_ == 0 &&
+        (reads_done_ || cancelled_ || !stop_.ok() || !failed_.ok())) {
+      finished_ = true;
+      a->finish = cancelled_       ? grpc::Status::CANCELLED
+                  : !failed_.ok() ? failed_
+                                  : stop_;
+    }
+  }
+
+  void OnJobDone(Slot* slot, grpc::Status status) {
+    runtime_->admission.Release(slot->accounts);
+    Actions a;
+    {
+      absl::MutexLock lock(&mu_);
+      slot->done = true;
+      slot->status = std::move(status);
+      Pump(&a);
+    }
+    Issue(std::move(a));
+  }
+
+  // Issues the actions, then re-examines the state (an action may have
+  // completed inline), until there is nothing left to do. The only action
+  // after which `this` is not touched again is Finish.
+  void Issue(Actions a) {
+    while (!a.empty()) {
+      if (a.finish.has_value()) {
+        Finish(std::move(*a.finish));
+        return;
+      }
+      int issued = 0;
+      if (a.job_slot != nullptr) {
+        Slot* slot = a.job_slot;
+        StartScoreJob(runtime_, std::move(*a.job_spec),
+                      [this, slot](grpc::Status s) {
+                        OnJobDone(slot, std::move(s));
+                      });
+        ++issued;
+      }
+      if (a.read != nullptr) {
+        StartRead(a.read);
+        ++issued;
+      }
+      if (a.write != nullptr) {
+        StartWrite(a.write);
+        ++issued;
+      }
+      Actions next;
+      {
+        absl::MutexLock lock(&mu_);
+        issuing_ -= issued;
+        Pump(&next);
+      }
+      a = std::move(next);
+    }
+  }
+
+  Runtime* const runtime_;
+  grpc::CallbackServerContext* const context_;
+  const size_t max_in_flight_;
+
+  absl::Mutex mu_;
+  // The slot the outstanding read fills.
+  std::unique_ptr<Slot> reading_ ABSL_GUARDED_BY(mu_);
+  // Admitted batches in request order; the front is the next to write.
+  std::deque<std::unique_ptr<Slot>> in_flight_ ABSL_GUARDED_BY(mu_);
+  bool read_outstanding_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_outstanding_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  int issuing_ ABSL_GUARDED_BY(mu_) = 0;
+  // A batch that could not be admitted: the stream ends with this status
+  // once the batches before it are written.
+  grpc::Status stop_ ABSL_GUARDED_BY(mu_);
+  // A batch whose scoring failed: it and every later batch are dropped and
+  // the stream ends with this status.
+  grpc::Status failed_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+ScoringService::ScoringService(Runtime* runtime)
+    : runtime_(runtime), allocator_(std::make_unique<ArenaAllocator>()) {
+  SetMessageAllocatorFor_Score(allocator_.get());
+}
+
+ScoringService::~ScoringService() = default;
+
+grpc::ServerUnaryReactor* ScoringService::Score(
+    grpc::CallbackServerContext* context, const ScoreRequest* request,
+    ScoreResponse* response) {
+  const absl::Time arrived = absl::Now();
+  auto* reactor = new ScoreReactor(runtime_);
+  size_t accounts = 0;
+  absl::StatusOr<ScoreJobSpec> spec = Prepare(runtime_, *request, &accounts);
+  absl::Status admitted =
+      spec.ok() ? runtime_->admission.TryAdmit(accounts) : spec.status();
+  if (!admitted.ok()) {
+    LogRejected(runtime_, "Score", context, admitted);
+    reactor->Finish(ToGrpcStatus(admitted));
+    return reactor;
+  }
+  runtime_->counters.requests.fetch_add(1, std::memory_order_relaxed);
+  spec->response = response;
+  spec->arena = response->GetArena();
+  spec->context = context;
+  spec->arrived = arrived;
+  Runtime* runtime = runtime_;
+  StartScoreJob(runtime_, std::move(spec).value(),
+                [runtime, reactor, accounts](grpc::Status status) {
+                  runtime->admission.Release(accounts);
+                  reactor->Finish(std::move(status));
+                });
+  return reactor;
+}
+
+grpc::ServerBidiReactor<ScoreRequest, ScoreResponse>*
+ScoringService::ScoreStream(grpc::CallbackServerContext* context) {
+  return new ScoreStreamReactor(runtime_, context);
+}
+
+}  // namespace healthscore::server

@@ -1,0 +1,47 @@
+// ScoringService: the healthscore.v1.ScoringService callback handlers.
+//
+// Handlers run on gRPC's threads and only look up the model, check the
+// request, admit it and hand it to a ScoreJob (score_job.h) on the
+// Executor; no handler blocks. Request-level errors map to status codes in
+// one place (status.h); per-account errors travel in the response.
+//
+// Score requests and responses live on a per-call protobuf arena (a custom
+// MessageAllocator), so a large response is freed in one step.
+//
+// Thread-safety: gRPC calls the handlers concurrently; the service itself is
+// stateless beyond the shared Runtime.
+
+#ifndef HEALTHSCORE_SERVER_SCORING_SERVICE_H_
+#define HEALTHSCORE_SERVER_SCORING_SERVICE_H_
+
+#include <memory>
+
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/support/message_allocator.h"
+#include "healthscore/v1/scoring.grpc.pb.h"
+#include "server/runtime.h"
+
+namespace healthscore::server {
+
+class ScoringService final : public v1::ScoringService::CallbackService {
+ public:
+  // `runtime` must outlive the service.
+  explicit ScoringService(Runtime* runtime);
+  ~ScoringService() override;
+
+  grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* context,
+                                  const v1::ScoreRequest* request,
+                                  v1::ScoreResponse* response) override;
+
+  grpc::ServerBidiReactor<v1::ScoreRequest, v1::ScoreResponse>* ScoreStream(
+      grpc::CallbackServerContext* context) override;
+
+ private:
+  Runtime* runtime_;
+  std::unique_ptr<grpc::MessageAllocator<v1::ScoreRequest, v1::ScoreResponse>>
+      allocator_;
+};
+
+}  // namespace healthscore::server
+
+#endif  // HEALTHSCORE_SERVER_SCORING_SERVICE_H_

@@ -1,0 +1,105 @@
+// Server: the Healthscore gRPC server.
+//
+// Serves healthscore.v1.ScoringService and healthscore.v1.ModelService,
+// grpc.health.v1.Health (gRPC's built-in implementation) and server
+// reflection on one listening address.
+//
+// Lifecycle:
+//   auto server = Server::Start(options);   // listening, NOT_SERVING
+//   server->LoadModels();                   // models published, SERVING
+//   ...
+//   server->Shutdown();                     // NOT_SERVING, drain, stop
+//
+// Until models are loaded, scoring and model calls fail with UNAVAILABLE
+// and health reports NOT_SERVING for "" and both services. Shutdown turns
+// health NOT_SERVING first, keeps accepting calls for
+// options.shutdown_wait, then refuses new calls and gives in-flight calls
+// options.shutdown_grace before cancelling them, and finally stops the
+// scoring threads.
+//
+// Thread-safety: all methods may be called from any thread. Signal handling
+// is the caller's business (serve_main.h).
+
+#ifndef HEALTHSCORE_SERVER_SERVER_H_
+#define HEALTHSCORE_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "server/model_service.h"
+#include "server/model_set.h"
+#include "server/options.h"
+#include "server/runtime.h"
+#include "server/scoring_service.h"
+
+namespace healthscore::server {
+
+// The service names health is reported for, besides "".
+inline constexpr char kScoringServiceName[] = "healthscore.v1.ScoringService";
+inline constexpr char kModelServiceName[] = "healthscore.v1.ModelService";
+
+class Server {
+ public:
+  // Validates `options`, builds and starts the server. Errors:
+  // InvalidArgument for invalid options; Unavailable when the address cannot
+  // be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerOptions& options);
+
+  // Shuts down at once (no wait, no grace) if Shutdown was not called.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound port, and "host:port" with it.
+  int port() const { return port_; }
+  std::string address() const;
+
+  // Loads options.models_dir (ModelSet::Load), publishes it and turns
+  // health SERVING. Errors: those of ModelSet::Load, and FailedPrecondition
+  // when no model version compiled; health then stays NOT_SERVING.
+  absl::Status LoadModels();
+
+  // Publishes `set` and turns health SERVING (unless shutting down).
+  void PublishModels(std::shared_ptr<const ModelSet> set);
+
+  // Graceful shutdown with the options' durations, or explicit ones.
+  // Idempotent; blocks until the server has stopped.
+  void Shutdown();
+  void Shutdown(absl::Duration wait, absl::Duration grace);
+
+  ServerStats stats() const { return runtime_->Stats(); }
+  const ServerOptions& options() const { return runtime_->options; }
+
+  // Holds scoring tasks back (they queue but do not run) so that tests can
+  // create work in flight deterministically; Release lets them run.
+  void HoldWorkForTest() { runtime_->executor.HoldForTest(); }
+  void ReleaseWorkForTest() { runtime_->executor.ReleaseForTest(); }
+  size_t HeldTasksForTest() const {
+    return runtime_->executor.HeldTasksForTest();
+  }
+
+ private:
+  Server() = default;
+  void SetServing(bool serving);
+
+  // Declared before server_, so they outlive it.
+  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<ScoringService> scoring_;
+  std::unique_ptr<ModelService> models_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace healthscore::server
+
+#endif  // HEALTHSCORE_SERVER_SERVER_H_

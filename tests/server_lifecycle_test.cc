@@ -1,0 +1,405 @@
+// Server lifecycle: graceful shutdown with requests in flight (in-process),
+// and the real healthscore-server binary on an ephemeral port: flags,
+// config file, errors at start, SIGTERM/SIGINT with work in flight, exit
+// codes and log lines.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/common/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/log.h"
+#include "server/status.h"
+#include "server/testing/test_server.h"
+
+extern char** environ;
+
+namespace healthscore::server {
+namespace {
+
+using ::healthscore::testing::StatusIs;
+using ::testing::HasSubstr;
+using namespace ::healthscore::server::testing;  // NOLINT
+using HealthResponse = grpc::health::v1::HealthCheckResponse;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string TempDir(const std::string& name) {
+  std::string dir = absl::StrCat(::testing::TempDir(), "hs_", name, "_",
+                                 ::getpid());
+  ::mkdir(dir.c_str(), 0755);
+  return dir;
+}
+
+// Graceful shutdown, in process: health turns NOT_SERVING first, the
+// requests in flight finish with their results, then the server stops.
+TEST(LifecycleTest, ShutdownFinishesRequestsInFlight) {
+  auto started = StartTestServer();
+  ASSERT_OK(started.status());
+  TestServer& ts = **started;
+
+  grpc::ClientContext watch_ctx;
+  grpc::health::v1::HealthCheckRequest watch_request;
+  auto watch = ts.health->Watch(&watch_ctx, watch_request);
+  HealthResponse health;
+  ASSERT_TRUE(watch->Read(&health));
+  EXPECT_EQ(health.status(), HealthResponse::SERVING);
+
+  ts.server->HoldWorkForTest();
+  constexpr int kCalls = 3;
+  std::vector<v1::ScoreRequest> requests(kCalls);
+  std::vector<v1::ScoreResponse> responses(kCalls);
+  std::vector<grpc::Status> statuses(kCalls);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::atomic<int> done{0};
+  for (int i = 0; i < kCalls; ++i) {
+    requests[i] = MapRequest(RandomAccounts(100, i, false));
+    contexts.push_back(Context());
+    ts.scoring->async()->Score(contexts[i].get(), &requests[i], &responses[i],
+                               [&, i](grpc::Status s) {
+                                 statuses[i] = s;
+                                 ++done;
+                               });
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return ts.server->stats().requests_in_progress == kCalls;
+  }));
+
+  std::thread shutdown([&] {
+    ts.server->Shutdown(absl::ZeroDuration(), absl::Seconds(60));
+  });
+  ASSERT_TRUE(watch->Read(&health));
+  EXPECT_EQ(health.status(), HealthResponse::NOT_SERVING);
+  watch_ctx.TryCancel();
+  watch->Finish();
+
+  EXPECT_EQ(done.load(), 0);  // still held: nothing was cut off
+  ts.server->ReleaseWorkForTest();
+  shutdown.join();
+  ASSERT_EQ(done.load(), kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(responses[i].results_size(), 100);
+  }
+  // Stopped: new calls cannot get through.
+  v1::ScoreResponse r;
+  auto ctx = Context(absl::Seconds(5));
+  EXPECT_EQ(ts.scoring->Score(ctx.get(), requests[0], &r).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+// Calls still running when the grace period ends are cancelled and their
+// work dropped.
+TEST(LifecycleTest, GracePeriodBoundsShutdown) {
+  auto started = StartTestServer();
+  ASSERT_OK(started.status());
+  TestServer& ts = **started;
+  ts.server->HoldWorkForTest();
+  v1::ScoreRequest request = MapRequest(RandomAccounts(50, 1, false));
+  v1::ScoreResponse response;
+  grpc::Status status;
+  std::atomic<bool> done{false};
+  auto ctx = Context();
+  ts.scoring->async()->Score(ctx.get(), &request, &response,
+                             [&](grpc::Status s) {
+                               status = s;
+                               done = true;
+                             });
+  ASSERT_TRUE(WaitFor([&] {
+    return ts.server->stats().requests_in_progress == 1;
+  }));
+  std::thread shutdown([&] {
+    ts.server->Shutdown(absl::ZeroDuration(), absl::Milliseconds(200));
+  });
+  ASSERT_TRUE(WaitFor([&] { return done.load(); }));
+  // gRPC cancels the calls left at the deadline; the client sees
+  // UNAVAILABLE (retryable on another replica).
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  ts.server->ReleaseWorkForTest();
+  shutdown.join();
+  EXPECT_EQ(ts.server->stats().dropped, 1u);
+  EXPECT_EQ(ts.server->stats().accounts_scored, 0u);
+}
+
+// The healthscore-server binary, run as a child process.
+class ServerProcess {
+ public:
+  static std::string Binary() {
+    return absl::StrCat(HEALTHSCORE_BINARY_DIR, "/server/healthscore-server");
+  }
+
+  ~ServerProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Starts the binary with `args`; stdout and stderr go to files in `dir`.
+  bool Spawn(const std::string& dir, const std::vector<std::string>& args) {
+    out_ = dir + "/stdout.txt";
+    err_ = dir + "/stderr.txt";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<std::string> all = {Binary()};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, all[0].c_str(), &actions, nullptr,
+                         argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc == 0;
+  }
+
+  // Waits for the port file the server writes once SERVING; 0 if the
+  // process exited first.
+  int WaitForPort(const std::string& port_file) {
+    int port = 0;
+    WaitFor([&] {
+      std::string text = ReadFile(port_file);
+      if (!text.empty()) port = std::atoi(text.c_str());
+      return port > 0 || Exited();
+    });
+    return port;
+  }
+
+  bool Exited() {
+    if (exited_) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = status;
+      pid_ = -1;
+    }
+    return exited_;
+  }
+
+  // Waits for the process to exit; its exit code, or -signal.
+  int Wait() {
+    if (!exited_) {
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      exited_ = true;
+      status_ = status;
+      pid_ = -1;
+    }
+    if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+    return -WTERMSIG(status_);
+  }
+
+  void Signal(int sig) { ::kill(pid_, sig); }
+  std::string out() const { return ReadFile(out_); }
+  std::string err() const { return ReadFile(err_); }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+  std::string out_, err_;
+};
+
+TEST(ServerBinaryTest, HelpDocumentsEveryFlag) {
+  ServerProcess p;
+  ASSERT_TRUE(p.Spawn(TempDir("help"), {"--help"}));
+  EXPECT_EQ(p.Wait(), 0);
+  std::string out = p.out();
+  for (const char* flag :
+       {"--config FILE", "--listen HOST:PORT", "--models DIR",
+        "--default-model NAME", "--plugins DIR", "--threads N",
+        "--max-accounts-per-request N", "--max-message-bytes BYTES",
+        "--max-concurrent-requests N", "--max-pending-accounts N",
+        "--max-stream-batches-in-flight N", "--max-concurrent-streams N",
+        "--rows-per-task N", "--shutdown-wait DURATION",
+        "--shutdown-grace DURATION", "--port-file FILE"}) {
+    EXPECT_THAT(out, HasSubstr(flag));
+  }
+  EXPECT_THAT(out, HasSubstr("[default: 127.0.0.1:50051]"));
+  EXPECT_THAT(out, HasSubstr("[default: rules]"));
+  EXPECT_THAT(out, HasSubstr("[default: 100000]"));
+}
+
+TEST(ServerBinaryTest, BadFlagsExitTwo) {
+  ServerProcess p;
+  ASSERT_TRUE(p.Spawn(TempDir("badflag"), {"--listn", "127.0.0.1:0"}));
+  EXPECT_EQ(p.Wait(), 2);
+  EXPECT_THAT(p.err(),
+              HasSubstr("unknown flag --listn (did you mean 'listen'?)"));
+
+  ServerProcess q;
+  ASSERT_TRUE(q.Spawn(TempDir("badvalue"), {"--threads", "many"}));
+  EXPECT_EQ(q.Wait(), 2);
+  EXPECT_THAT(q.err(), HasSubstr("--threads: expected a non-negative "
+                                 "integer, got 'many'"));
+}
+
+TEST(ServerBinaryTest, MissingModelDirectoryExitsOne) {
+  ServerProcess p;
+  ASSERT_TRUE(p.Spawn(TempDir("nomodels"),
+                      {"--listen", "127.0.0.1:0", "--models",
+                       "/nonexistent/rules"}));
+  EXPECT_EQ(p.Wait(), 1);
+  EXPECT_THAT(p.err(), HasSubstr("model directory /nonexistent/rules does "
+                                 "not exist"));
+}
+
+TEST(ServerBinaryTest, AddressInUseExitsOne) {
+  auto other = StartTestServer();
+  ASSERT_OK(other.status());
+  ServerProcess p;
+  ASSERT_TRUE(p.Spawn(TempDir("inuse"),
+                      {"--listen", (*other)->target(), "--models",
+                       TestModelsDir()}));
+  EXPECT_EQ(p.Wait(), 1);
+  EXPECT_THAT(p.err(), HasSubstr("cannot listen on " + (*other)->target()));
+}
+
+// The real binary: serves, then on SIGTERM finishes the stream in flight
+// and exits 0, logging each step.
+TEST(ServerBinaryTest, SigtermFinishesWorkInFlightAndExitsZero) {
+  const std::string dir = TempDir("sigterm");
+  const std::string port_file = dir + "/port";
+  std::remove(port_file.c_str());
+  ServerProcess p;
+  ASSERT_TRUE(p.Spawn(dir, {"--listen", "127.0.0.1:0", "--port-file",
+                            port_file, "--models", TestModelsDir(),
+                            "--threads", "2"}));
+  const int port = p.WaitForPort(port_file);
+  ASSERT_GT(port, 0) << p.err();
+  auto channel = MakeChannel(absl::StrCat("127.0.0.1:", port));
+  auto scoring = v1::ScoringService::NewStub(channel);
+  auto health = grpc::health::v1::Health::NewStub(channel);
+
+  HealthResponse h;
+  auto hctx = Context();
+  ASSERT_TRUE(
+      health->Check(hctx.get(), grpc::health::v1::HealthCheckRequest(), &h)
+          .ok());
+  EXPECT_EQ(h.status(), HealthResponse::SERVING);
+
+  auto ctx = Context();
+  auto stream = scoring->ScoreStream(ctx.get());
+  v1::ScoreRequest batch = ColumnarRequest(RandomAccounts(1000, 9, false));
+  ASSERT_TRUE(stream->Write(batch));
+  v1::ScoreResponse response;
+  ASSERT_TRUE(stream->Read(&response));  // the stream is live
+
+  p.Signal(SIGTERM);
+  int read = 1;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(stream->Write(batch));
+  }
+  stream->WritesDone();
+  while (stream->Read(&response)) {
+    EXPECT_EQ(response.columns().score_size(), 1000);
+    ++read;
+  }
+  EXPECT_OK(FromGrpcStatus(stream->Finish()));
+  EXPECT_EQ(read, 5);
+
+  EXPECT_EQ(p.Wait(), 0);
+  std::string log = p.err();
+  EXPECT_THAT(log, HasSubstr("healthscore server 0.1.0 starting"));
+  EXPECT_THAT(log, HasSubstr("loaded model default version 2"));
+  EXPECT_THAT(log, HasSubstr("failed to load model default version 3"));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("serving on 127.0.0.1:", port)));
+  EXPECT_THAT(log, HasSubstr("received SIGTERM"));
+  EXPECT_THAT(log, HasSubstr("shutting down: health NOT_SERVING"));
+  EXPECT_THAT(log, HasSubstr("shutdown complete"));
+  EXPECT_THAT(log, HasSubstr("5000 accounts scored"));
+  EXPECT_EQ(ReadFile(port_file), "");  // removed on exit
+}
+
+TEST(ServerBinaryTest, SigintExitsZero) {
+  const std::string dir = TempDir("sigint");
+  const std::string port_file = dir + "/port";
+  std::remove(port_file.c_str());
+  ServerProcess p;
+  ASSERT_TRUE(p.Spawn(dir, {"--listen", "127.0.0.1:0", "--port-file",
+                            port_file, "--models", TestModelsDir()}));
+  ASSERT_GT(p.WaitForPort(port_file), 0) << p.err();
+  p.Signal(SIGINT);
+  EXPECT_EQ(p.Wait(), 0);
+  EXPECT_THAT(p.err(), HasSubstr("received SIGINT"));
+}
+
+// Settings from a YAML file (paths relative to it); flags override it.
+TEST(ServerBinaryTest, ConfigFileAndFlagOverride) {
+  const std::string dir = TempDir("config");
+  {
+    std::ofstream config(dir + "/server.yaml");
+    config << "listen: 127.0.0.1:0\n"
+           << "models: " << TestModelsDir() << "\n"
+           << "max_accounts_per_request: 5\n"
+           << "port_file: port\n";  // relative to the file: dir/port
+  }
+  for (bool override_flag : {false, true}) {
+    SCOPED_TRACE(override_flag ? "with flag" : "file only");
+    std::remove((dir + "/port").c_str());
+    std::vector<std::string> args = {"--config", dir + "/server.yaml"};
+    if (override_flag) {
+      args.push_back("--max-accounts-per-request=6");
+    }
+    ServerProcess p;
+    ASSERT_TRUE(p.Spawn(dir, args));
+    const int port = p.WaitForPort(dir + "/port");
+    ASSERT_GT(port, 0) << p.err();
+    auto scoring = v1::ScoringService::NewStub(
+        MakeChannel(absl::StrCat("127.0.0.1:", port)));
+    v1::ScoreResponse r;
+    auto ctx = Context();
+    absl::Status s = FromGrpcStatus(scoring->Score(
+        ctx.get(), MapRequest(RandomAccounts(6, 1, false)), &r));
+    if (override_flag) {
+      EXPECT_OK(s);
+    } else {
+      EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                              HasSubstr("max_accounts_per_request=5")));
+    }
+    p.Signal(SIGTERM);
+    EXPECT_EQ(p.Wait(), 0);
+    EXPECT_THAT(p.err(), HasSubstr("config " + dir + "/server.yaml"));
+  }
+}
+
+TEST(ServerBinaryTest, BadConfigFileExitsTwo) {
+  const std::string dir = TempDir("badconfig");
+  {
+    std::ofstream config(dir + "/server.yaml");
+    config << "listen: 127.0.0.1:0\nmax_acounts_per_request: 5\n";
+  }
+  ServerProcess p;
+  ASSERT_TRUE(p.Spawn(dir, {"--config", dir + "/server.yaml"}));
+  EXPECT_EQ(p.Wait(), 2);
+  EXPECT_THAT(p.err(), HasSubstr("server.yaml:2:1: unknown setting "
+                                 "'max_acounts_per_request' (did you mean "
+                                 "'max_accounts_per_request'?)"));
+}
+
+}  // namespace
+}  // namespace healthscore::server
