@@ -225,6 +225,15 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
   auto oval = [&](int r) { return &s->num_valid_[r * R]; };
   auto obool = [&](int r) { return &s->bool_[r * R]; };
   auto ostr = [&](int r) { return &s->str_[r * R]; };
+  // Each row's index into a per-segment table (see SegmentIndex), or null
+  // when the table has a single row.
+  auto segment_rows = [&](const Operand& segment) -> const int32_t* {
+    if (segment.kind == Operand::Kind::kNone) return nullptr;
+    const int32_t* seg = str(segment);
+    int32_t* idx = s->index_.data();
+    for (size_t i = 0; i < n; ++i) idx[i] = SegmentIndex(seg[i]);
+    return idx;
+  };
 
   for (const Step& st : steps_) {
     switch (st.code) {
@@ -496,13 +505,7 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
         std::fill_n(o, n, 0.0);
         std::fill_n(wsum, n, 0.0);
         const size_t rows = t.weights.size();
-        const int32_t* __restrict seg_row = nullptr;
-        if (t.segment.kind != Operand::Kind::kNone) {
-          const int32_t* seg = str(t.segment);
-          int32_t* idx = s->index_.data();
-          for (size_t i = 0; i < n; ++i) idx[i] = SegmentIndex(seg[i]);
-          seg_row = idx;
-        }
+        const int32_t* __restrict seg_row = segment_rows(t.segment);
         for (size_t m = 0; m < t.members.size(); ++m) {
           const double* __restrict x = num(t.members[m]);
           const uint8_t* __restrict xv = val(t.members[m]);
@@ -536,13 +539,7 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
         std::fill_n(o, n, 0.0);
         std::fill_n(ov, n, 1);
         const size_t rows = t.shares.size();
-        const int32_t* __restrict seg_row = nullptr;
-        if (t.segment.kind != Operand::Kind::kNone) {
-          const int32_t* seg = str(t.segment);
-          int32_t* idx = s->index_.data();
-          for (size_t i = 0; i < n; ++i) idx[i] = SegmentIndex(seg[i]);
-          seg_row = idx;
-        }
+        const int32_t* __restrict seg_row = segment_rows(t.segment);
         for (size_t m = 0; m < t.members.size(); ++m) {
           const uint8_t* __restrict xv = val(t.members[m]);
           const double* share = &t.by_member[m * rows];
