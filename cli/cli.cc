@@ -22,6 +22,10 @@ constexpr Command kCommands[] = {
      &RunValidate},
     {"test", "run the test cases (tests.yaml) of models", &RunTest},
     {"score", "score a JSON Lines or CSV file of account snapshots", &RunScore},
+    {"lint", "find scoring mistakes: unreachable tiers, dead playbooks...",
+     &RunLint},
+    {"diff", "compare a candidate model with the live one on real accounts",
+     &RunDiff},
 };
 
 void PrintHelp(std::ostream& out,

@@ -1,4 +1,4 @@
-// The `healthscore` command line: validate, test and score.
+// The `healthscore` command line: validate, test, score, lint and diff.
 //
 // Each command takes its arguments (without the program and command names)
 // and two streams for human-readable output, and returns the process exit
@@ -36,6 +36,12 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out,
 // `healthscore score --model M --input F ...`
 int RunScore(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
+// `healthscore lint PATH...`
+int RunLint(const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err);
+// `healthscore diff --live A --candidate B --input F ...`
+int RunDiff(const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err);
 
 // A command implemented outside this library (e.g. `serve`), dispatched by
 // Main with the original argv: `run(argc, argv)` where argv[0] is the

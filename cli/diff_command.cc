@@ -1,0 +1,231 @@
+// `healthscore diff`: shadow-score a file of accounts with a live and a
+// candidate model and report what would change.
+//
+// The input is read once, through a SharedInput feeding one snapshot reader
+// per model (a batch is built for one model), batch by batch, so memory
+// stays flat whatever the size of the input.
+
+#include <algorithm>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/paths.h"
+#include "cli/shared_input.h"
+#include "engine/eval/batch.h"
+#include "engine/eval/result.h"
+#include "engine/eval/scorer.h"
+#include "engine/eval/worker_pool.h"
+#include "engine/io/snapshot_reader.h"
+#include "engine/model/compiler.h"
+#include "engine/plugin_host/plugin_host.h"
+#include "engine/repository/shadow.h"
+
+namespace healthscore::cli {
+namespace {
+
+constexpr char kHelp[] =
+    R"(usage: healthscore diff --live MODEL --candidate MODEL --input FILE [options]
+
+Scores every account in FILE with both models and reports what would change
+if the candidate replaced the live model:
+  - how many accounts change tier, as a table from live tier to candidate
+    tier (insufficient_data included),
+  - per playbook, on how many accounts it newly fires or stops firing,
+  - the score delta (candidate - live): min, p5, p25, median, p75, p95,
+    max and mean,
+  - the first accounts that change tier, with both scores.
+MODEL is a model file, a directory holding model.yaml, or a directory of
+numbered versions (the highest is used). FILE is JSON Lines or CSV as for
+`healthscore score`; "-" reads standard input.
+
+options:
+  --live MODEL          the model serving today (required)
+  --candidate MODEL     the model to compare with it (required)
+  --input FILE          account snapshots (required)
+  --input-format F      jsonl or csv (default: from the file extension)
+  --format F            text (default) or json
+  --examples N          accounts changing tier to list (default 20)
+  --threads N           scoring threads (default: one per core)
+  --batch-size N        accounts read and scored at a time (default 65536)
+  --plugins DIRS        directories of plugin libraries (':'-separated)
+  -h, --help            show this help
+
+exit codes:
+  0  the comparison completed (whatever it found)
+  1  a model has errors, or the input cannot be read
+  2  usage error
+)";
+
+int Usage(std::ostream& err, const std::string& message) {
+  err << "healthscore diff: " << message
+      << "\nrun `healthscore diff --help` for usage\n";
+  return kExitUsage;
+}
+
+int Failure(std::ostream& err, const std::string& message) {
+  err << "healthscore diff: " << message << "\n";
+  return kExitFailure;
+}
+
+// Resolves and compiles one model; prints its errors on failure.
+std::shared_ptr<const engine::CompiledModel> LoadModel(
+    const std::string& flag, const std::string& path,
+    const engine::CompileOptions& options, std::ostream& err) {
+  auto resolved = ResolveModelPath(path);
+  if (!resolved.ok()) {
+    Failure(err, absl::StrCat("--", flag, ": ", resolved.status().message()));
+    return nullptr;
+  }
+  engine::CompileResult compiled = engine::CompileFile(*resolved, options);
+  if (compiled.model == nullptr) {
+    for (const engine::Diagnostic& d : compiled.diagnostics.items()) {
+      if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";
+    }
+    Failure(err, absl::StrCat("--", flag, ": ", *resolved, " has errors"));
+  }
+  return compiled.model;
+}
+
+}  // namespace
+
+int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
+            std::ostream& err) {
+  auto args = Args::Parse(argv, {{"help", false},
+                                 {"live", true},
+                                 {"candidate", true},
+                                 {"input", true},
+                                 {"input-format", true},
+                                 {"format", true},
+                                 {"examples", true},
+                                 {"threads", true},
+                                 {"batch-size", true},
+                                 {"plugins", true}});
+  if (!args.ok()) return Usage(err, std::string(args.status().message()));
+  if (args->Has("help")) {
+    out << kHelp;
+    return kExitOk;
+  }
+  if (!args->positional().empty()) {
+    return Usage(err, absl::StrCat("unexpected argument \"",
+                                   args->positional()[0], "\""));
+  }
+  for (const char* required : {"live", "candidate", "input"}) {
+    if (!args->Has(required)) {
+      return Usage(err, absl::StrCat("--", required, " is required"));
+    }
+  }
+  const std::string format = args->Get("format", "text");
+  if (format != "text" && format != "json") {
+    return Usage(err, absl::StrCat("--format must be text or json, got \"",
+                                   format, "\""));
+  }
+  const int default_threads =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  auto threads = args->GetInt("threads", default_threads, 1, 256);
+  auto batch_size = args->GetInt("batch-size", 65536, 1, 1000000);
+  auto examples = args->GetInt("examples", 20, 0, 1000000);
+  for (const auto* v : {&threads, &batch_size, &examples}) {
+    if (!v->ok()) return Usage(err, std::string(v->status().message()));
+  }
+  const std::string input_path = args->Get("input");
+  engine::io::InputFormat input_format;
+  if (args->Has("input-format")) {
+    auto f = engine::io::ParseInputFormat(args->Get("input-format"));
+    if (!f.ok()) return Usage(err, std::string(f.status().message()));
+    input_format = *f;
+  } else if (input_path == "-") {
+    input_format = engine::io::InputFormat::kJsonLines;
+  } else {
+    auto f = engine::io::InputFormatFromPath(input_path);
+    if (!f.ok()) {
+      return Usage(err, absl::StrCat(f.status().message(),
+                                     "; pass --input-format jsonl|csv"));
+    }
+    input_format = *f;
+  }
+
+  engine::CompileOptions compile_options;
+  std::unique_ptr<engine::PluginHost> plugins;
+  if (args->Has("plugins")) {
+    engine::PluginHostOptions host_options;
+    host_options.directories =
+        absl::StrSplit(args->Get("plugins"), ':', absl::SkipEmpty());
+    auto host = engine::PluginHost::Create(host_options);
+    if (!host.ok()) {
+      return Usage(err, absl::StrCat("--plugins: ", host.status().message()));
+    }
+    plugins = *std::move(host);
+    compile_options.plugins = plugins.get();
+  }
+  auto live = LoadModel("live", args->Get("live"), compile_options, err);
+  if (live == nullptr) return kExitFailure;
+  auto candidate =
+      LoadModel("candidate", args->Get("candidate"), compile_options, err);
+  if (candidate == nullptr) return kExitFailure;
+
+  auto source = engine::io::OpenFileSource(input_path);
+  if (!source.ok()) return Failure(err, std::string(source.status().message()));
+  std::shared_ptr<SharedInput> shared = SharedInput::Create(*std::move(source));
+  std::unique_ptr<engine::io::SnapshotReader> readers[2];
+  for (int i = 0; i < 2; ++i) {
+    if (input_format == engine::io::InputFormat::kCsv) {
+      readers[i] =
+          std::make_unique<engine::io::CsvReader>(shared->Reader(i));
+    } else {
+      readers[i] =
+          std::make_unique<engine::io::JsonLinesReader>(shared->Reader(i));
+    }
+  }
+
+  engine::WorkerPool pool(static_cast<int>(*threads) - 1);
+  engine::ShadowOptions options;
+  options.max_examples = static_cast<size_t>(*examples);
+  engine::ShadowComparison comparison(live, candidate, options);
+  engine::Batch live_batch(live);
+  engine::Batch candidate_batch(candidate);
+  engine::BatchResult live_result;
+  engine::BatchResult candidate_result;
+  const size_t max_rows = static_cast<size_t>(*batch_size);
+  for (;;) {
+    absl::StatusOr<size_t> a = readers[0]->ReadBatch(&live_batch, max_rows);
+    if (!a.ok()) {
+      return Failure(err, absl::StrCat(input_path, ": ", a.status().message()));
+    }
+    absl::StatusOr<size_t> b =
+        readers[1]->ReadBatch(&candidate_batch, max_rows);
+    if (!b.ok()) {
+      return Failure(err, absl::StrCat(input_path, ": ", b.status().message()));
+    }
+    if (*a != *b) {
+      return Failure(err, absl::StrCat(input_path,
+                                       ": the input split into different "
+                                       "accounts for the two models (",
+                                       *a, " and ", *b, ")"));
+    }
+    if (*a == 0) break;
+    absl::Status status =
+        engine::Scorer::Score(live_batch, &live_result, &pool);
+    if (status.ok()) {
+      status = engine::Scorer::Score(candidate_batch, &candidate_result, &pool);
+    }
+    if (status.ok()) {
+      status = comparison.Add(live_batch, live_result, candidate_batch,
+                              candidate_result);
+    }
+    if (!status.ok()) return Failure(err, std::string(status.message()));
+  }
+
+  const engine::ShadowReport report = comparison.Report();
+  out << (format == "json" ? engine::ShadowReportJson(report)
+                           : engine::FormatShadowReport(report));
+  return kExitOk;
+}
+
+}  // namespace healthscore::cli

@@ -1,0 +1,179 @@
+// `healthscore lint`: compile models, then look for the scoring mistakes a
+// compiler cannot see (engine/repository/lint.h).
+
+#include <memory>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/paths.h"
+#include "engine/model/compiler.h"
+#include "engine/model/yaml_loader.h"
+#include "engine/plugin_host/plugin_host.h"
+#include "engine/repository/lint.h"
+
+namespace healthscore::cli {
+namespace {
+
+constexpr char kHelp[] =
+    R"(usage: healthscore lint [options] PATH...
+
+Checks health model files like `healthscore validate`, then looks for
+scoring mistakes that compile fine:
+  - a tier no score can reach (the normalisations cap the scores),
+  - a playbook no account can trigger,
+  - a signal whose share of the score rounds to nothing (< 0.5%),
+  - a segment override no account gets because of routing,
+  - a route in the model's config.yaml that does not compile.
+Each finding is printed as FILE:LINE:COL: error|warning: MESSAGE (hint: ...).
+PATH is a model file or a directory searched recursively for model.yaml.
+A model laid out as ROOT/NAME/VERSION/model.yaml is checked with the routes
+of the repository ROOT (ROOT/*/config.yaml).
+
+options:
+  --warnings-as-errors  fail (exit 1) when a model has warnings
+  --plugins DIRS        directories of plugin libraries (':'-separated), for
+                        models with a `plugins:` section
+  --quiet               print only findings and the summary line
+  -h, --help            show this help
+
+exit codes:
+  0  no errors (warnings allowed)
+  1  a model has errors (or warnings, with --warnings-as-errors), a PATH
+     does not exist or holds no model.yaml
+  2  usage error
+)";
+
+std::string Plural(int n, const char* word) {
+  return absl::StrCat(n, " ", word, n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+int RunLint(const std::vector<std::string>& argv, std::ostream& out,
+            std::ostream& err) {
+  auto args = Args::Parse(argv, {{"help", false},
+                                 {"warnings-as-errors", false},
+                                 {"plugins", true},
+                                 {"quiet", false}});
+  if (!args.ok()) {
+    err << "healthscore lint: " << args.status().message()
+        << "\nrun `healthscore lint --help` for usage\n";
+    return kExitUsage;
+  }
+  if (args->Has("help")) {
+    out << kHelp;
+    return kExitOk;
+  }
+  if (args->positional().empty()) {
+    err << "healthscore lint: no PATH given\n"
+        << "run `healthscore lint --help` for usage\n";
+    return kExitUsage;
+  }
+  const bool quiet = args->Has("quiet");
+  const bool strict = args->Has("warnings-as-errors");
+
+  engine::CompileOptions compile_options;
+  std::unique_ptr<engine::PluginHost> plugins;
+  if (args->Has("plugins")) {
+    engine::PluginHostOptions host_options;
+    host_options.directories =
+        absl::StrSplit(args->Get("plugins"), ':', absl::SkipEmpty());
+    auto host = engine::PluginHost::Create(host_options);
+    if (!host.ok()) {
+      err << "healthscore lint: --plugins: " << host.status().message()
+          << "\n";
+      return kExitUsage;
+    }
+    plugins = *std::move(host);
+    compile_options.plugins = plugins.get();
+  }
+
+  int exit_code = kExitOk;
+  std::vector<std::string> files;
+  std::set<std::string> seen;
+  for (const std::string& path : args->positional()) {
+    auto found = FindModelFiles(path);
+    if (!found.ok()) {
+      err << "healthscore lint: " << found.status().message() << "\n";
+      if (found.status().code() == absl::StatusCode::kInvalidArgument) {
+        return kExitUsage;
+      }
+      exit_code = kExitFailure;
+      continue;
+    }
+    if (found->empty()) {
+      err << "healthscore lint: no model.yaml found under " << path << "\n";
+      exit_code = kExitFailure;
+    }
+    for (const std::string& f : *found) {
+      if (seen.insert(f).second) files.push_back(f);
+    }
+  }
+
+  int failed_models = 0;
+  int total_errors = 0;
+  int total_warnings = 0;
+  // A config.yaml shared by several models is reported once.
+  std::set<std::string> reported;
+  for (const std::string& file : files) {
+    engine::DiagnosticList diags;
+    absl::StatusOr<engine::ModelSpec> spec =
+        engine::LoadModelSpecFromFile(file, &diags);
+    if (!spec.ok()) {
+      diags.Error(engine::SourceLocation{file, 0, 0},
+                  std::string(spec.status().message()));
+    }
+    std::shared_ptr<const engine::CompiledModel> model;
+    if (spec.ok()) {
+      engine::CompileResult compiled = engine::Compile(*spec, compile_options);
+      diags.Append(compiled.diagnostics);
+      model = compiled.model;
+    }
+    if (model != nullptr && !diags.has_errors()) {
+      engine::DiagnosticList config_diags;
+      engine::LintContext context =
+          engine::LintContextForFile(file, &config_diags);
+      for (const engine::Diagnostic& d : config_diags.items()) {
+        if (reported.insert(d.ToString()).second) diags.Add(d);
+      }
+      diags.Append(engine::LintModel(*spec, *model, context));
+    }
+    diags.SortByLocation();
+    for (const engine::Diagnostic& d : diags.items()) {
+      out << d.ToString() << "\n";
+    }
+    const int errors = diags.error_count();
+    const int warnings = diags.warning_count();
+    total_errors += errors;
+    total_warnings += warnings;
+    const bool failed = errors > 0 || (strict && warnings > 0);
+    if (failed) ++failed_models;
+    if (quiet) continue;
+    if (model != nullptr && !failed) {
+      out << "ok: " << file << " (model " << model->name() << ", version "
+          << model->version();
+      if (warnings > 0) out << ", " << Plural(warnings, "warning");
+      out << ")\n";
+    } else {
+      out << "FAILED: " << file << " (" << Plural(errors, "error") << ", "
+          << Plural(warnings, "warning") << ")\n";
+    }
+  }
+  if (!files.empty()) {
+    out << Plural(static_cast<int>(files.size()), "model")
+        << " linted: " << static_cast<int>(files.size()) - failed_models
+        << " ok, " << failed_models << " failed; "
+        << Plural(total_errors, "error") << ", "
+        << Plural(total_warnings, "warning") << "\n";
+  }
+  if (failed_models > 0) exit_code = kExitFailure;
+  return exit_code;
+}
+
+}  // namespace healthscore::cli

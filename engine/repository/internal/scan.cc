@@ -1,0 +1,188 @@
+#include "engine/repository/internal/scan.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/common/status_macros.h"
+#include "engine/repository/repository_config.h"
+
+namespace healthscore::engine::repository_internal {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsRegularFile(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+bool IsDirectory(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec);
+}
+
+// Sorted names of the entries of `dir`, hidden ones left out.
+std::vector<std::string> ListDir(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<FileContent> Read(const fs::path& path) {
+  absl::StatusOr<std::string> text = ReadFile(path.string());
+  if (!text.ok()) {
+    // Listed a moment ago: it vanished or cannot be read.
+    return absl::DataLossError(text.status().message());
+  }
+  return FileContent{path.string(), *std::move(text)};
+}
+
+class Hasher {
+ public:
+  Hasher() : ctx_(EVP_MD_CTX_new()) {
+    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  }
+  ~Hasher() { EVP_MD_CTX_free(ctx_); }
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+
+  // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+  void Add(const std::string& data) {
+    const std::string size = absl::StrCat(data.size(), ":");
+    EVP_DigestUpdate(ctx_, size.data(), size.size());
+    EVP_DigestUpdate(ctx_, data.data(), data.size());
+  }
+  std::string Finish() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, digest, &len);
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+      out.push_back(kHex[digest[i] >> 4]);
+      out.push_back(kHex[digest[i] & 15]);
+    }
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  return text.str();
+}
+
+std::string Sha256Hex(const std::string& data) {
+  Hasher h;
+  h.Add(data);
+  return h.Finish();
+}
+
+absl::StatusOr<TreeScan> ScanTree(const std::string& root) {
+  if (!IsDirectory(root)) {
+    return absl::NotFoundError(
+        absl::StrCat("model repository ", root, " is not a directory"));
+  }
+  TreeScan scan;
+  scan.root = root;
+  Hasher fingerprint;
+  const fs::path base(root);
+
+  if (IsRegularFile(base / kConfigFileName)) {
+    HEALTHSCORE_ASSIGN_OR_RETURN(FileContent c, Read(base / kConfigFileName));
+    fingerprint.Add(kConfigFileName);
+    fingerprint.Add(c.text);
+    scan.config = std::move(c);
+  }
+
+  for (const std::string& name : ListDir(base)) {
+    const fs::path dir = base / name;
+    if (!IsDirectory(dir)) continue;
+    ModelDir model;
+    model.name = name;
+    model.dir = dir.string();
+    std::vector<std::string> other_dirs;
+    for (const std::string& entry : ListDir(dir)) {
+      const fs::path sub = dir / entry;
+      if (!IsDirectory(sub)) continue;
+      int64_t version = 0;
+      if (!ParseVersionNumber(entry, &version)) {
+        other_dirs.push_back(entry);
+        continue;
+      }
+      if (!IsRegularFile(sub / kModelFileName)) {
+        model.notes.push_back(absl::StrCat(sub.string(), " has no ",
+                                           kModelFileName, "; ignored"));
+        continue;
+      }
+      VersionDir v;
+      v.version = version;
+      v.dir = sub.string();
+      HEALTHSCORE_ASSIGN_OR_RETURN(v.model, Read(sub / kModelFileName));
+      if (IsRegularFile(sub / kTestsFileName)) {
+        HEALTHSCORE_ASSIGN_OR_RETURN(FileContent t,
+                                     Read(sub / kTestsFileName));
+        v.tests = std::move(t);
+      }
+      Hasher source;
+      source.Add(v.model.text);
+      source.Add(v.tests ? v.tests->text : std::string("\x01no tests"));
+      v.source_hash = source.Finish();
+      model.versions[version] = std::move(v);
+    }
+    if (IsRegularFile(dir / kConfigFileName)) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(FileContent c,
+                                   Read(dir / kConfigFileName));
+      model.config = std::move(c);
+    }
+    if (model.versions.empty() && !model.config) continue;  // not a model
+    for (const std::string& other : other_dirs) {
+      model.notes.push_back(absl::StrCat(
+          (dir / other).string(),
+          " is not a version directory (versions are positive integers "
+          "without leading zeros); ignored"));
+    }
+    if (!IsModelName(name)) {
+      scan.errors.push_back(absl::StrCat(
+          dir.string(),
+          ": not a valid model name (use lowercase letters, digits, '_' "
+          "and '-'); ignored"));
+      continue;
+    }
+    if (model.config) {
+      fingerprint.Add(absl::StrCat(name, "/", kConfigFileName));
+      fingerprint.Add(model.config->text);
+    }
+    for (const auto& [version, v] : model.versions) {
+      fingerprint.Add(absl::StrCat(name, "/", version));
+      fingerprint.Add(v.source_hash);
+    }
+    scan.models[name] = std::move(model);
+  }
+  scan.fingerprint = fingerprint.Finish();
+  return scan;
+}
+
+}  // namespace healthscore::engine::repository_internal

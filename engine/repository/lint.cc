@@ -1,0 +1,888 @@
+#include "engine/repository/lint.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/expr/checker.h"
+#include "engine/expr/parser.h"
+#include "engine/io/result_writer.h"
+#include "engine/repository/internal/scan.h"
+#include "engine/repository/routing.h"
+
+namespace healthscore::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kEps = 1e-9;
+// Signals below this share of the score round to nothing.
+constexpr double kTinyShare = 0.005;
+// Exact enumeration of present-signal sets up to this many signals; above
+// it, a coarser (still sound) bound.
+constexpr size_t kMaxEnumeratedSignals = 16;
+
+std::string Num(double v) { return io::FormatScore(v); }
+
+struct Range {
+  double lo = 0;
+  double hi = 100;
+};
+
+// The scores a normalisation can output.
+Range NormRange(const NormalizeSpec& n) {
+  using Kind = NormalizeSpec::Kind;
+  Range r;
+  switch (n.kind) {
+    case Kind::kSteps:
+      if (!n.steps.empty()) {
+        r.lo = kInf;
+        r.hi = -kInf;
+        for (const auto& s : n.steps) {
+          r.lo = std::min(r.lo, s.score);
+          r.hi = std::max(r.hi, s.score);
+        }
+      }
+      break;
+    case Kind::kPiecewise:
+      if (!n.points.empty()) {
+        r.lo = kInf;
+        r.hi = -kInf;
+        for (const auto& p : n.points) {
+          r.lo = std::min(r.lo, p.score);
+          r.hi = std::max(r.hi, p.score);
+        }
+      }
+      break;
+    default:
+      break;
+  }
+  r.lo = std::clamp(r.lo, 0.0, 100.0);
+  r.hi = std::clamp(r.hi, 0.0, 100.0);
+  return r;
+}
+
+// The model's signals, flattened, with their weights and ranges for one
+// segment ("" for accounts without an override).
+struct View {
+  std::string segment;
+  std::vector<double> weight;
+  std::vector<Range> range;
+};
+
+struct FlatSignal {
+  const SignalSpec* spec;
+  size_t group;
+};
+
+struct Reach {
+  double min = kInf;   // lowest reachable score (coverage >= min_coverage)
+  double max = -kInf;  // highest
+  std::vector<bool> tier;  // per CompiledModel tier
+};
+
+class Analysis {
+ public:
+  Analysis(const ModelSpec& spec, const CompiledModel& model)
+      : spec_(spec), model_(model) {
+    for (size_t g = 0; g < spec.groups.size(); ++g) {
+      for (const SignalSpec& s : spec.groups[g].signals) {
+        signals_.push_back({&s, g});
+      }
+    }
+    std::set<std::string> segments;
+    for (const FlatSignal& f : signals_) {
+      for (const auto& o : f.spec->overrides) segments.insert(o.segment);
+    }
+    views_.push_back(MakeView(""));
+    for (const std::string& s : segments) views_.push_back(MakeView(s));
+    ComputeReach();
+  }
+
+  const std::vector<FlatSignal>& signals() const { return signals_; }
+  const std::vector<View>& views() const { return views_; }
+  const Reach& reach() const { return reach_; }
+
+  // Share of signal i in `view` (all signals present).
+  double Share(const View& view, size_t i) const {
+    double group_sum = 0;
+    for (size_t k = 0; k < signals_.size(); ++k) {
+      if (signals_[k].group == signals_[i].group) group_sum += view.weight[k];
+    }
+    double total_group = 0;
+    for (const GroupSpec& g : spec_.groups) total_group += g.weight;
+    if (group_sum <= 0 || total_group <= 0) return 0;
+    return view.weight[i] / group_sum *
+           spec_.groups[signals_[i].group].weight / total_group;
+  }
+
+  // Bounds of signal i's normalised score over every segment.
+  Range SignalRange(size_t i) const {
+    Range r{kInf, -kInf};
+    for (const View& v : views_) {
+      r.lo = std::min(r.lo, v.range[i].lo);
+      r.hi = std::max(r.hi, v.range[i].hi);
+    }
+    return r;
+  }
+  // Bounds of group g's score (a mean of any of its signals).
+  Range GroupRange(size_t g) const {
+    Range r{kInf, -kInf};
+    for (size_t i = 0; i < signals_.size(); ++i) {
+      if (signals_[i].group != g) continue;
+      Range s = SignalRange(i);
+      r.lo = std::min(r.lo, s.lo);
+      r.hi = std::max(r.hi, s.hi);
+    }
+    if (r.lo > r.hi) return Range{0, 100};
+    return r;
+  }
+
+ private:
+  View MakeView(const std::string& segment) const {
+    View v;
+    v.segment = segment;
+    for (const FlatSignal& f : signals_) {
+      double weight = f.spec->weight;
+      const NormalizeSpec* norm = &f.spec->normalize;
+      for (const auto& o : f.spec->overrides) {
+        if (o.segment != segment) continue;
+        if (o.weight) weight = *o.weight;
+        if (o.normalize) norm = &*o.normalize;
+      }
+      v.weight.push_back(weight);
+      v.range.push_back(NormRange(*norm));
+    }
+    return v;
+  }
+
+  void Include(double lo, double hi) {
+    reach_.min = std::min(reach_.min, lo);
+    reach_.max = std::max(reach_.max, hi);
+    const auto& tiers = model_.tiers();
+    for (size_t t = 0; t < tiers.size(); ++t) {
+      const bool top = t == 0;
+      const bool hit = hi >= tiers[t].min - kEps &&
+                       (top ? lo <= 100 + kEps : lo < tiers[t].max - kEps);
+      if (hit) reach_.tier[t] = true;
+    }
+  }
+
+  void ComputeReach() {
+    reach_.tier.assign(model_.tiers().size(), false);
+    const size_t n = signals_.size();
+    if (n == 0) return;
+    if (n > kMaxEnumeratedSignals) {
+      // Any weighted mean lies between the smallest and largest signal
+      // score: a sound, coarser bound.
+      for (const View& v : views_) {
+        for (size_t i = 0; i < n; ++i) Include(v.range[i].lo, v.range[i].hi);
+      }
+      return;
+    }
+    const size_t groups = spec_.groups.size();
+    for (const View& v : views_) {
+      std::vector<double> share(n);
+      for (size_t i = 0; i < n; ++i) share[i] = Share(v, i);
+      std::vector<double> sw(groups), slo(groups), shi(groups);
+      for (uint32_t mask = 1; mask < (1u << n); ++mask) {
+        double coverage = 0;
+        std::fill(sw.begin(), sw.end(), 0.0);
+        std::fill(slo.begin(), slo.end(), 0.0);
+        std::fill(shi.begin(), shi.end(), 0.0);
+        for (size_t i = 0; i < n; ++i) {
+          if ((mask & (1u << i)) == 0) continue;
+          coverage += share[i];
+          const size_t g = signals_[i].group;
+          sw[g] += v.weight[i];
+          slo[g] += v.weight[i] * v.range[i].lo;
+          shi[g] += v.weight[i] * v.range[i].hi;
+        }
+        if (coverage < spec_.min_coverage - kEps) continue;
+        double total = 0, lo = 0, hi = 0;
+        for (size_t g = 0; g < groups; ++g) {
+          if (sw[g] <= 0) continue;
+          const double gw = spec_.groups[g].weight;
+          total += gw;
+          lo += gw * slo[g] / sw[g];
+          hi += gw * shi[g] / sw[g];
+        }
+        if (total <= 0) continue;
+        Include(lo / total, hi / total);
+      }
+    }
+  }
+
+  const ModelSpec& spec_;
+  const CompiledModel& model_;
+  std::vector<FlatSignal> signals_;
+  std::vector<View> views_;
+  Reach reach_;
+};
+
+// Names a playbook condition reads, with the bounds the analysis found.
+class LintScope : public expr::Scope {
+ public:
+  LintScope(const CompiledModel& model, const Analysis& analysis,
+            const ModelSpec& spec) {
+    for (const InputInfo& in : model.inputs()) {
+      switch (in.type) {
+        case InputType::kNumber:
+          Add(in.id, expr::Type::kNumber);
+          break;
+        case InputType::kString:
+          Add(in.id, expr::Type::kString);
+          break;
+        case InputType::kDate:
+          Add(in.id, expr::Type::kDate);
+          break;
+        case InputType::kSeries:
+          Add(in.id, expr::Type::kSeries);
+          break;
+      }
+    }
+    for (const DerivedInfo& d : model.derived()) {
+      Add(d.id, d.is_bool ? expr::Type::kBool : expr::Type::kNumber);
+    }
+    Add("as_of", expr::Type::kDate);
+    const Reach& reach = analysis.reach();
+    // A playbook fires only on accounts with a tier, so with a score from
+    // signals covering at least min_coverage.
+    expr::Symbol& score = Add("score", expr::Type::kNumber);
+    if (reach.min <= reach.max) {
+      score.lo = reach.min;
+      score.hi = reach.max;
+    }
+    score.may_be_missing = false;
+    Add("tier", expr::Type::kString).may_be_missing = false;
+    expr::Symbol& coverage = Add("coverage", expr::Type::kNumber);
+    coverage.lo = spec.min_coverage;
+    coverage.hi = 1;
+    coverage.may_be_missing = false;
+    Add("previous_score", expr::Type::kNumber);
+    Add("previous_tier", expr::Type::kString);
+    Add("score_delta", expr::Type::kNumber);
+    Add("tier_changed", expr::Type::kBool).may_be_missing = false;
+    for (size_t g = 0; g < spec.groups.size(); ++g) {
+      expr::Symbol& s =
+          Add("groups." + spec.groups[g].id, expr::Type::kNumber);
+      const Range r = analysis.GroupRange(g);
+      s.lo = r.lo;
+      s.hi = r.hi;
+    }
+    for (size_t i = 0; i < analysis.signals().size(); ++i) {
+      const std::string& id = analysis.signals()[i].spec->id;
+      expr::Symbol& s = Add("signals." + id, expr::Type::kNumber);
+      const Range r = analysis.SignalRange(i);
+      s.lo = r.lo;
+      s.hi = r.hi;
+      Add("raw." + id, expr::Type::kNumber);
+    }
+  }
+
+  const expr::Symbol* Lookup(std::string_view name) const override {
+    auto it = symbols_.find(std::string(name));
+    return it == symbols_.end() ? nullptr : &it->second;
+  }
+  std::string Suggest(std::string_view name) const override {
+    std::vector<std::string> names;
+    for (const auto& [n, unused] : symbols_) names.push_back(n);
+    return DidYouMean(name, names);
+  }
+  bool StringCode(const expr::Symbol&, std::string_view literal,
+                  int32_t* code, std::string*, std::string*) override {
+    auto [it, inserted] = codes_.emplace(std::string(literal),
+                                         static_cast<int32_t>(codes_.size()));
+    *code = it->second;
+    return true;
+  }
+
+  // "score is between 20 and 72.5", or empty when `name` is unbounded.
+  std::string Bounds(const std::string& name) const {
+    auto it = symbols_.find(name);
+    if (it == symbols_.end()) return "";
+    const expr::Symbol& s = it->second;
+    if (!std::isfinite(s.lo) || !std::isfinite(s.hi)) return "";
+    return absl::StrCat(name, " is between ", Num(s.lo), " and ", Num(s.hi));
+  }
+
+ private:
+  expr::Symbol& Add(const std::string& name, expr::Type type) {
+    expr::Symbol& s = symbols_[name];
+    s.type = type;
+    s.ref = expr::Operand::Slot(static_cast<int>(symbols_.size()));
+    return s;
+  }
+
+  std::map<std::string, expr::Symbol> symbols_;
+  std::map<std::string, int32_t> codes_;
+};
+
+// Whether a condition can be true / false, and why not.
+struct Verdict {
+  bool can_true = true;
+  bool can_false = true;
+  std::string never_true;   // why it can never be true
+  std::string never_false;  // why it is always true
+};
+
+// An expression as text, without the parentheses around the whole.
+std::string Render(const expr::Node& n) {
+  std::string text = expr::ToString(n);
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')') {
+    return text;
+  }
+  int depth = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] == '(') ++depth;
+    if (text[i] == ')') --depth;
+    if (depth == 0) return text;  // the first group closes early
+  }
+  return text.substr(1, text.size() - 2);
+}
+
+std::string JoinReasons(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty() || a == b) return a;
+  return absl::StrCat(a, "; ", b);
+}
+
+class Decider {
+ public:
+  Decider(const CompiledModel& model, const Reach& reach,
+          const LintScope& scope)
+      : model_(model), scope_(scope) {
+    for (size_t t = 0; t < model.tiers().size(); ++t) {
+      if (reach.tier[t]) reachable_.insert(model.tiers()[t].id);
+    }
+  }
+
+  Verdict Decide(const expr::Node& n) const {
+    using expr::NodeKind;
+    using expr::Op;
+    Verdict v;
+    switch (n.kind) {
+      case NodeKind::kBool:
+        v.can_true = n.boolean;
+        v.can_false = !n.boolean;
+        if (!v.can_true) v.never_true = "the condition is `false`";
+        return v;
+      case NodeKind::kUnary:
+        if (n.op == Op::kNot) {
+          Verdict a = Decide(*n.children[0]);
+          return {a.can_false, a.can_true, a.never_false, a.never_true};
+        }
+        return v;
+      case NodeKind::kConditional: {
+        if (n.type != expr::Type::kBool) return v;
+        Verdict c = Decide(*n.children[0]);
+        Verdict a = Decide(*n.children[1]);
+        Verdict b = Decide(*n.children[2]);
+        v.can_true = (c.can_true && a.can_true) || (c.can_false && b.can_true);
+        v.can_false =
+            (c.can_true && a.can_false) || (c.can_false && b.can_false);
+        if (!v.can_true) {
+          v.never_true = absl::StrCat("'", Render(n),
+                                      "' can never be true");
+        }
+        return v;
+      }
+      case NodeKind::kBinary:
+        break;
+      default:
+        return v;
+    }
+    if (n.op == Op::kAnd || n.op == Op::kOr) {
+      Verdict a = Decide(*n.children[0]);
+      Verdict b = Decide(*n.children[1]);
+      if (n.op == Op::kAnd) {
+        v.can_true = a.can_true && b.can_true;
+        v.can_false = a.can_false || b.can_false;
+        if (!v.can_true) v.never_true = !a.can_true ? a.never_true : b.never_true;
+        if (!v.can_false) {
+          v.never_false = JoinReasons(a.never_false, b.never_false);
+        }
+      } else {
+        v.can_true = a.can_true || b.can_true;
+        v.can_false = a.can_false && b.can_false;
+        if (!v.can_true) v.never_true = JoinReasons(a.never_true, b.never_true);
+        if (!v.can_false) {
+          v.never_false = !a.can_false ? a.never_false : b.never_false;
+        }
+      }
+      return v;
+    }
+    const expr::Node& a = *n.children[0];
+    const expr::Node& b = *n.children[1];
+    if (a.type == expr::Type::kString || b.type == expr::Type::kString) {
+      return StringCompare(n);
+    }
+    if (a.type != expr::Type::kNumber && a.type != expr::Type::kDate) {
+      return v;
+    }
+    bool never = false;
+    bool always = false;
+    switch (n.op) {
+      case Op::kLt:
+        never = a.lo >= b.hi;
+        always = a.hi < b.lo;
+        break;
+      case Op::kLe:
+        never = a.lo > b.hi;
+        always = a.hi <= b.lo;
+        break;
+      case Op::kGt:
+        never = a.hi <= b.lo;
+        always = a.lo > b.hi;
+        break;
+      case Op::kGe:
+        never = a.hi < b.lo;
+        always = a.lo >= b.hi;
+        break;
+      case Op::kEq:
+        never = a.hi < b.lo || a.lo > b.hi;
+        break;
+      default:
+        break;
+    }
+    if (never) {
+      v.can_true = false;
+      std::vector<std::string> bounds;
+      for (const expr::Node* side : {&a, &b}) {
+        if (side->kind != expr::NodeKind::kIdent) continue;
+        std::string text = scope_.Bounds(side->text);
+        if (!text.empty()) bounds.push_back(text);
+      }
+      v.never_true = absl::StrCat(
+          "'", Render(n), "' can never be true",
+          bounds.empty() ? "" : absl::StrCat(": ", absl::StrJoin(bounds, ", ")));
+    }
+    if (always && !a.may_be_missing && !b.may_be_missing) {
+      v.can_false = false;
+      v.never_false =
+          absl::StrCat("'", Render(n), "' is always true");
+    }
+    return v;
+  }
+
+ private:
+  // `tier == "x"`, `tier != "x"`, `tier in [...]` (either side).
+  Verdict StringCompare(const expr::Node& n) const {
+    Verdict v;
+    const expr::Node* ident = nullptr;
+    const expr::Node* other = nullptr;
+    for (int i = 0; i < 2; ++i) {
+      const expr::Node& c = *n.children[i];
+      if (c.kind == expr::NodeKind::kIdent && c.text == "tier") {
+        ident = &c;
+        other = n.children[1 - i].get();
+      }
+    }
+    if (ident == nullptr) return v;
+    std::vector<std::string> literals;
+    if (other->kind == expr::NodeKind::kString) {
+      literals.push_back(other->text);
+    } else if (other->kind == expr::NodeKind::kList) {
+      for (const auto& item : other->children) {
+        if (item->kind == expr::NodeKind::kString) {
+          literals.push_back(item->text);
+        }
+      }
+    } else {
+      return v;
+    }
+    auto why_not = [this](const std::string& tier) {
+      if (tier == kInsufficientDataTierId) {
+        return std::string(
+            "no playbook fires on an insufficient_data account");
+      }
+      if (model_.FindTier(tier) >= 0 && reachable_.count(tier) == 0) {
+        return absl::StrCat("tier '", tier, "' can never be reached");
+      }
+      return std::string();
+    };
+    std::set<std::string> listed(literals.begin(), literals.end());
+    bool any_listed_reachable = false;
+    bool any_other_reachable = false;
+    std::vector<std::string> reasons;
+    for (const std::string& l : literals) {
+      if (reachable_.count(l) > 0) {
+        any_listed_reachable = true;
+      } else {
+        reasons.push_back(why_not(l));
+      }
+    }
+    for (const std::string& r : reachable_) {
+      if (listed.count(r) == 0) any_other_reachable = true;
+    }
+    const bool positive = n.op == expr::Op::kEq || n.op == expr::Op::kIn;
+    if (n.op != expr::Op::kEq && n.op != expr::Op::kNe &&
+        n.op != expr::Op::kIn) {
+      return v;
+    }
+    v.can_true = positive ? any_listed_reachable : any_other_reachable;
+    v.can_false = positive ? any_other_reachable : any_listed_reachable;
+    if (!v.can_true) {
+      v.never_true =
+          positive ? absl::StrJoin(reasons, "; ")
+                   : absl::StrCat("'", Render(n), "' can never be true");
+    }
+    if (!v.can_false) {
+      v.never_false = absl::StrCat("'", Render(n), "' is always true");
+    }
+    return v;
+  }
+
+  const CompiledModel& model_;
+  const LintScope& scope_;
+  std::set<std::string> reachable_;
+};
+
+// True when `cond` holds for every account whose `attr` is `value`.
+bool AlwaysFor(const expr::Node& n, const std::string& attr,
+               const std::string& value) {
+  using expr::NodeKind;
+  using expr::Op;
+  if (n.kind != NodeKind::kBinary) return false;
+  if (n.op == Op::kOr) {
+    return AlwaysFor(*n.children[0], attr, value) ||
+           AlwaysFor(*n.children[1], attr, value);
+  }
+  if (n.op == Op::kAnd) {
+    return AlwaysFor(*n.children[0], attr, value) &&
+           AlwaysFor(*n.children[1], attr, value);
+  }
+  const expr::Node& a = *n.children[0];
+  const expr::Node& b = *n.children[1];
+  if (n.op == Op::kEq) {
+    const expr::Node* ident = a.kind == NodeKind::kIdent ? &a : &b;
+    const expr::Node* lit = a.kind == NodeKind::kIdent ? &b : &a;
+    return ident->kind == NodeKind::kIdent && ident->text == attr &&
+           lit->kind == NodeKind::kString && lit->text == value;
+  }
+  if (n.op == Op::kIn && a.kind == NodeKind::kIdent && a.text == attr &&
+      b.kind == NodeKind::kList) {
+    for (const auto& item : b.children) {
+      if (item->kind == NodeKind::kString && item->text == value) return true;
+    }
+  }
+  return false;
+}
+
+// The values of `attr` an account can have when `cond` holds, or nullopt
+// when the condition does not restrict `attr`.
+std::optional<std::set<std::string>> ImpliedValues(const expr::Node& n,
+                                                   const std::string& attr) {
+  using expr::NodeKind;
+  using expr::Op;
+  if (n.kind != NodeKind::kBinary) return std::nullopt;
+  if (n.op == Op::kAnd || n.op == Op::kOr) {
+    auto a = ImpliedValues(*n.children[0], attr);
+    auto b = ImpliedValues(*n.children[1], attr);
+    if (n.op == Op::kOr) {
+      if (!a || !b) return std::nullopt;
+      a->insert(b->begin(), b->end());
+      return a;
+    }
+    if (!a) return b;
+    if (!b) return a;
+    std::set<std::string> both;
+    for (const std::string& v : *a) {
+      if (b->count(v) > 0) both.insert(v);
+    }
+    return both;
+  }
+  const expr::Node& a = *n.children[0];
+  const expr::Node& b = *n.children[1];
+  if (n.op == Op::kEq) {
+    const expr::Node* ident = a.kind == NodeKind::kIdent ? &a : &b;
+    const expr::Node* lit = a.kind == NodeKind::kIdent ? &b : &a;
+    if (ident->kind == NodeKind::kIdent && ident->text == attr &&
+        lit->kind == NodeKind::kString) {
+      return std::set<std::string>{lit->text};
+    }
+  }
+  if (n.op == Op::kIn && a.kind == NodeKind::kIdent && a.text == attr &&
+      b.kind == NodeKind::kList) {
+    std::set<std::string> values;
+    for (const auto& item : b.children) {
+      if (item->kind == NodeKind::kString) values.insert(item->text);
+    }
+    return values;
+  }
+  return std::nullopt;
+}
+
+std::string ShortLocation(const RouteSpec& route) {
+  return route.when.location.ToString();
+}
+
+void LintTiers(const ModelSpec& spec, const CompiledModel& model,
+               const Analysis& analysis, DiagnosticList* out) {
+  const Reach& reach = analysis.reach();
+  if (analysis.signals().empty() || reach.min > reach.max) return;
+  // Signals that cannot reach 100 or 0, for the hint.
+  std::vector<std::string> capped_high, capped_low;
+  for (size_t i = 0; i < analysis.signals().size(); ++i) {
+    const Range r = analysis.SignalRange(i);
+    const std::string& id = analysis.signals()[i].spec->id;
+    if (r.hi < 100 - kEps) {
+      capped_high.push_back(absl::StrCat(id, " (at most ", Num(r.hi), ")"));
+    }
+    if (r.lo > kEps) {
+      capped_low.push_back(absl::StrCat(id, " (at least ", Num(r.lo), ")"));
+    }
+  }
+  for (size_t t = 0; t < model.tiers().size(); ++t) {
+    if (reach.tier[t]) continue;
+    const TierInfo& tier = model.tiers()[t];
+    const TierSpec* ts = nullptr;
+    for (const TierSpec& s : spec.tiers) {
+      if (s.id == tier.id) ts = &s;
+    }
+    if (ts == nullptr) continue;
+    std::string message, hint;
+    if (reach.max < tier.min) {
+      message = absl::StrCat(
+          "tier '", tier.id, "' can never be reached: the highest score this "
+          "model can give is ", Num(reach.max), ", below its min ",
+          Num(tier.min));
+      hint = capped_high.empty()
+                 ? "lower the tier's min"
+                 : absl::StrCat("lower the tier's min, or let these signals "
+                                "reach 100: ",
+                                absl::StrJoin(capped_high, ", "));
+    } else if (reach.min >= tier.max) {
+      message = absl::StrCat(
+          "tier '", tier.id, "' can never be reached: the lowest score this "
+          "model can give is ", Num(reach.min), ", not below its max ",
+          Num(tier.max));
+      hint = capped_low.empty()
+                 ? "raise the tier's max"
+                 : absl::StrCat("raise the tier's max, or let these signals "
+                                "reach 0: ",
+                                absl::StrJoin(capped_low, ", "));
+    } else {
+      message = absl::StrCat("tier '", tier.id,
+                             "' can never be reached: no combination of "
+                             "signal scores gives a score from ",
+                             Num(tier.min), " to ", Num(tier.max));
+      hint = "check the steps and piecewise scores of the signals";
+    }
+    out->Error(ts->fields.Get("min", ts->location), std::move(message),
+               std::move(hint));
+  }
+}
+
+void LintPlaybooks(const ModelSpec& spec, const CompiledModel& model,
+                   const Analysis& analysis, DiagnosticList* out) {
+  LintScope scope(model, analysis, spec);
+  Decider decider(model, analysis.reach(), scope);
+  for (const PlaybookSpec& p : spec.playbooks) {
+    if (p.when.empty()) continue;
+    expr::ParseResult parsed = expr::Parse(p.when.text);
+    if (!parsed.ok()) continue;  // the compiler reports it
+    expr::CheckResult checked = expr::Check(parsed.root.get(), &scope);
+    if (!checked.ok() || checked.type != expr::Type::kBool) continue;
+    Verdict v = decider.Decide(*parsed.root);
+    if (v.can_true) continue;
+    out->Error(p.when.location,
+               absl::StrCat("playbook '", p.id,
+                            "' can never trigger: ", v.never_true),
+               "fix the condition, or remove the playbook");
+  }
+}
+
+void LintShares(const ModelSpec& spec, const Analysis& analysis,
+                DiagnosticList* out) {
+  for (size_t i = 0; i < analysis.signals().size(); ++i) {
+    double worst = kInf;
+    std::string segment;
+    for (const View& v : analysis.views()) {
+      const double share = analysis.Share(v, i);
+      if (share < worst) {
+        worst = share;
+        segment = v.segment;
+      }
+    }
+    if (worst >= kTinyShare) continue;
+    const FlatSignal& f = analysis.signals()[i];
+    const std::string percent =
+        Num(std::round(worst * 100 * 100) / 100);
+    out->Warning(
+        f.spec->fields.Get("weight", f.spec->location),
+        absl::StrCat("signal '", f.spec->id, "' carries ", percent,
+                     "% of the score",
+                     segment.empty() ? ""
+                                     : absl::StrCat(" for '", segment,
+                                                    "' accounts"),
+                     " (group '", spec.groups[f.group].id,
+                     "'), which rounds to nothing"),
+        "raise its weight, or remove the signal: below 0.5% it never moves "
+        "a score by more than half a point");
+  }
+}
+
+void LintRoutes(const ModelSpec& spec, const CompiledModel& model,
+                const LintContext& context, DiagnosticList* out) {
+  // The routes compile (as when the repository loads).
+  if (!context.routes.empty() && !context.model_name.empty()) {
+    Router::Resolver resolve =
+        [&context](const RouteSpec& route) -> absl::StatusOr<RouteTarget> {
+      const auto& names = context.repository_models;
+      if (std::find(names.begin(), names.end(), route.model) == names.end()) {
+        std::string hint = DidYouMean(route.model, names);
+        return absl::NotFoundError(absl::StrCat(
+            "route to unknown model '", route.model, "'",
+            hint.empty() ? "" : absl::StrCat(" (", hint, ")"), "; models: ",
+            absl::StrJoin(names, ", ")));
+      }
+      return RouteTarget{route.model, route.version, nullptr};
+    };
+    DiagnosticList diags;
+    Router::Create(context.routes, model, resolve, &diags);
+    out->Append(diags);
+  }
+
+  if (spec.segment_by.empty()) return;
+  const std::string& attr = spec.segment_by;
+  // Overrides for a segment this model's own routes always send elsewhere.
+  std::vector<std::pair<const RouteSpec*, std::unique_ptr<expr::Node>>> own;
+  const auto& models = context.repository_models;
+  for (const RouteSpec& route : context.routes) {
+    if (route.model == context.model_name ||
+        std::find(models.begin(), models.end(), route.model) ==
+            models.end()) {
+      continue;
+    }
+    expr::ParseResult p = expr::Parse(route.when.text);
+    if (p.ok()) own.emplace_back(&route, std::move(p.root));
+  }
+  // Segments other models route here; nullopt when some route is not
+  // restricted by segment.
+  std::optional<std::set<std::string>> routed_in;
+  std::vector<std::string> routed_in_from;
+  if (!context.routes_in.empty() && !context.is_default_model) {
+    routed_in.emplace();
+    for (const auto& [from, route] : context.routes_in) {
+      expr::ParseResult p = expr::Parse(route.when.text);
+      std::optional<std::set<std::string>> values;
+      if (p.ok()) values = ImpliedValues(*p.root, attr);
+      if (!values) {
+        routed_in.reset();
+        break;
+      }
+      routed_in->insert(values->begin(), values->end());
+      routed_in_from.push_back(ShortLocation(route));
+    }
+  }
+
+  for (const GroupSpec& g : spec.groups) {
+    for (const SignalSpec& s : g.signals) {
+      for (const SignalOverrideSpec& o : s.overrides) {
+        const SourceLocation& loc = o.fields.Get("segment", o.location);
+        bool reported = false;
+        for (const auto& [route, tree] : own) {
+          if (!AlwaysFor(*tree, attr, o.segment)) continue;
+          out->Warning(
+              loc,
+              absl::StrCat("signal '", s.id, "' overrides segment '",
+                           o.segment, "', but every '", o.segment,
+                           "' account is routed to model '", route->model,
+                           "' (", ShortLocation(*route),
+                           "), so this override never applies"),
+              absl::StrCat("move the override to model '", route->model,
+                           "', or remove it"));
+          reported = true;
+          break;
+        }
+        if (reported || !routed_in || routed_in->count(o.segment) > 0) {
+          continue;
+        }
+        out->Warning(
+            loc,
+            absl::StrCat(
+                "signal '", s.id, "' overrides segment '", o.segment,
+                "', but routing sends only ",
+                routed_in->empty()
+                    ? std::string("no segment")
+                    : absl::StrCat("segment ", absl::StrJoin(*routed_in, ", ")),
+                " to model '", context.model_name, "' (",
+                absl::StrJoin(routed_in_from, ", "),
+                "), so the override applies only to requests that name the "
+                "model"),
+            "remove the override, or route that segment here");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+LintContext LintContextForFile(const std::string& model_path,
+                               DiagnosticList* diags) {
+  LintContext context;
+  const fs::path file(model_path);
+  const fs::path version_dir = file.parent_path();
+  const fs::path model_dir = version_dir.parent_path();
+  const fs::path root = model_dir.parent_path();
+  int64_t version = 0;
+  if (file.filename() != kModelFileName ||
+      !ParseVersionNumber(version_dir.filename().string(), &version) ||
+      model_dir.filename().empty()) {
+    return context;
+  }
+  absl::StatusOr<repository_internal::TreeScan> scan =
+      repository_internal::ScanTree(root.empty() ? "." : root.string());
+  if (!scan.ok()) return context;
+  context.model_name = model_dir.filename().string();
+  std::string default_model = kDefaultModelName;
+  if (scan->config) {
+    RepositoryConfig rc =
+        ParseRepositoryConfig(scan->config->text, scan->config->path, diags);
+    if (!rc.default_model.empty()) default_model = rc.default_model;
+  }
+  context.is_default_model = context.model_name == default_model;
+  for (const auto& [name, dir] : scan->models) {
+    context.repository_models.push_back(name);
+    if (!dir.config) continue;
+    DiagnosticList config_diags;
+    ModelConfig config =
+        ParseModelConfig(dir.config->text, dir.config->path, &config_diags);
+    if (name == context.model_name) {
+      diags->Append(config_diags);
+      context.routes = config.routes;
+      continue;
+    }
+    for (const RouteSpec& route : config.routes) {
+      if (route.model == context.model_name) {
+        context.routes_in.emplace_back(name, route);
+      }
+    }
+  }
+  return context;
+}
+
+DiagnosticList LintModel(const ModelSpec& spec, const CompiledModel& model,
+                         const LintContext& context) {
+  DiagnosticList out;
+  Analysis analysis(spec, model);
+  LintTiers(spec, model, analysis, &out);
+  LintPlaybooks(spec, model, analysis, &out);
+  LintShares(spec, analysis, &out);
+  LintRoutes(spec, model, context, &out);
+  out.SortByLocation();
+  return out;
+}
+
+}  // namespace healthscore::engine

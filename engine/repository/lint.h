@@ -1,0 +1,77 @@
+// Lint: scoring mistakes the compiler cannot see in one expression at a
+// time, found by reasoning over the whole model (and its repository).
+//
+// Run on a model that compiled. Findings, each a Diagnostic with
+// file:line:col and a hint:
+//
+//   error    a tier no score can reach. The reachable scores come from the
+//            normalisations' output ranges (linear, identity and logistic
+//            reach 0..100; steps and piecewise only the scores they list),
+//            combined through the weights for every set of present signals
+//            whose coverage meets min_coverage, per segment. E.g. every
+//            signal capped at 75 by its steps makes a green tier at 80
+//            unreachable.
+//   error    a playbook no account can trigger: its `when` needs a tier no
+//            score reaches, `insufficient_data` (no playbook fires on such
+//            accounts), or a score, group or signal value outside what the
+//            normalisations can give (`score >= 90` when at most 72.5 is
+//            reachable).
+//   warning  a signal whose share of the score is below 0.5% (for the
+//            default weights or a segment's): it rounds to nothing.
+//   warning  a segment override no account gets: the model's own routes
+//            send every account of that segment to another model, or the
+//            model receives routed accounts only from other segments (and
+//            is not the default model).
+//   error    a route condition of the model's config.yaml that does not
+//            compile (as when the repository loads).
+//
+// The analysis is sound in one direction: reachability is over-estimated
+// (discrete steps are treated as ranges; correlations between signals are
+// ignored), so a finding is always a real mistake, while some mistakes may
+// go unreported.
+//
+// Thread-safety: free functions with no shared state.
+
+#ifndef HEALTHSCORE_ENGINE_REPOSITORY_LINT_H_
+#define HEALTHSCORE_ENGINE_REPOSITORY_LINT_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/model/compiled_model.h"
+#include "engine/model/diagnostic.h"
+#include "engine/model/model_spec.h"
+#include "engine/repository/repository_config.h"
+
+namespace healthscore::engine {
+
+// What lint knows about the repository a model belongs to.
+struct LintContext {
+  // The model's name in the repository (its directory); empty outside a
+  // repository.
+  std::string model_name;
+  // True when requests without a model name get this model.
+  bool is_default_model = false;
+  // The routes of this model's config.yaml.
+  std::vector<RouteSpec> routes;
+  // Models in the repository (directory names), for route targets.
+  std::vector<std::string> repository_models;
+  // Routes of other models that send accounts to this one:
+  // {routing model name, route}.
+  std::vector<std::pair<std::string, RouteSpec>> routes_in;
+};
+
+// The context of a model file laid out as ROOT/<name>/<version>/model.yaml
+// (an empty context for a file elsewhere). Problems in the config files it
+// reads are appended to `diags`.
+LintContext LintContextForFile(const std::string& model_path,
+                               DiagnosticList* diags);
+
+// The findings for `model`, compiled from `spec`, in file order.
+DiagnosticList LintModel(const ModelSpec& spec, const CompiledModel& model,
+                         const LintContext& context);
+
+}  // namespace healthscore::engine
+
+#endif  // HEALTHSCORE_ENGINE_REPOSITORY_LINT_H_

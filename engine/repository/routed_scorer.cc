@@ -1,0 +1,103 @@
+#include "engine/repository/routed_scorer.h"
+
+#include <limits>
+#include <map>
+#include <numeric>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "engine/common/status_macros.h"
+#include "engine/eval/scorer.h"
+
+namespace healthscore::engine {
+namespace {
+
+std::unique_ptr<Batch> Fill(const std::shared_ptr<const CompiledModel>& model,
+                            const std::vector<uint32_t>& rows,
+                            const AccountFiller& fill) {
+  auto batch = std::make_unique<Batch>(model);
+  BatchBuilder builder(batch.get());
+  fill(*model, rows, &builder);
+  return batch;
+}
+
+}  // namespace
+
+absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested, size_t n,
+                                         const AccountFiller& fill,
+                                         WorkerPool* pool) {
+  if (n > std::numeric_limits<uint32_t>::max()) {
+    return absl::InvalidArgumentError("too many accounts in one request");
+  }
+  RoutedResult out;
+  out.where.resize(n);
+  std::vector<uint32_t> all(n);
+  std::iota(all.begin(), all.end(), 0u);
+  std::unique_ptr<Batch> first = Fill(requested.model, all, fill);
+  if (first->size() != n) {
+    return absl::InternalError("the account filler added the wrong number "
+                               "of rows");
+  }
+
+  std::vector<int> route_of_row;
+  if (requested.router != nullptr) {
+    requested.router->Decide(*first, &route_of_row);
+  } else {
+    route_of_row.assign(n, -1);
+  }
+
+  // Group the rows by the model that scores them: routes to the same
+  // model version share a part.
+  std::vector<uint32_t> stay;
+  std::map<const CompiledModel*, size_t> part_of_model;
+  std::vector<std::pair<int, std::vector<uint32_t>>> routed;  // route, rows
+  for (uint32_t i = 0; i < n; ++i) {
+    const int r = route_of_row[i];
+    if (r < 0) {
+      stay.push_back(i);
+      continue;
+    }
+    const CompiledModel* target = requested.router->target(r).model.get();
+    auto [it, inserted] = part_of_model.emplace(target, routed.size());
+    if (inserted) routed.emplace_back(r, std::vector<uint32_t>());
+    routed[it->second].second.push_back(i);
+  }
+
+  if (!stay.empty()) {
+    RoutedPart part;
+    part.model = requested;
+    part.route = -1;
+    // When every account stays, the batch built to decide the routes is
+    // the one to score.
+    part.batch = stay.size() == n ? std::move(first)
+                                  : Fill(requested.model, stay, fill);
+    part.rows = std::move(stay);
+    out.parts.push_back(std::move(part));
+  }
+  for (auto& [route, rows] : routed) {
+    const RouteTarget& target = requested.router->target(route);
+    RoutedPart part;
+    part.model.name = target.name;
+    part.model.version = target.version;
+    part.model.model = target.model;
+    part.route = route;
+    part.batch = Fill(target.model, rows, fill);
+    part.rows = std::move(rows);
+    out.parts.push_back(std::move(part));
+  }
+  for (uint32_t p = 0; p < out.parts.size(); ++p) {
+    RoutedPart& part = out.parts[p];
+    if (part.batch->size() != part.rows.size()) {
+      return absl::InternalError("the account filler added the wrong number "
+                                 "of rows");
+    }
+    HEALTHSCORE_RETURN_IF_ERROR(
+        Scorer::Score(*part.batch, &part.result, pool));
+    for (uint32_t k = 0; k < part.rows.size(); ++k) {
+      out.where[part.rows[k]] = {p, k};
+    }
+  }
+  return out;
+}
+
+}  // namespace healthscore::engine

@@ -1,0 +1,292 @@
+#include "engine/repository/routing.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/expr/checker.h"
+#include "engine/expr/parser.h"
+#include "engine/expr/program.h"
+
+namespace healthscore::engine {
+namespace {
+
+// Names a playbook condition may read but a route condition may not,
+// because routing happens before scoring.
+bool IsScoringName(const std::string& name) {
+  static const char* const kNames[] = {
+      "score",        "tier",       "coverage",   "previous_score",
+      "previous_tier", "score_delta", "tier_changed", "as_of"};
+  for (const char* n : kNames) {
+    if (name == n) return true;
+  }
+  return name.rfind("groups.", 0) == 0 || name.rfind("signals.", 0) == 0 ||
+         name.rfind("raw.", 0) == 0;
+}
+
+// The routing model's number, date and string inputs, each a slot.
+class RouteScope : public expr::Scope {
+ public:
+  RouteScope(const CompiledModel& model,
+             const std::vector<int>& slot_of_input,
+             std::map<int, absl::flat_hash_map<std::string, int32_t>>* codes)
+      : model_(model), codes_(codes) {
+    for (size_t i = 0; i < model.inputs().size(); ++i) {
+      const InputInfo& in = model.inputs()[i];
+      if (slot_of_input[i] < 0) continue;
+      expr::Symbol sym;
+      switch (in.type) {
+        case InputType::kNumber:
+          sym.type = expr::Type::kNumber;
+          break;
+        case InputType::kDate:
+          sym.type = expr::Type::kDate;
+          break;
+        case InputType::kString:
+          sym.type = expr::Type::kString;
+          break;
+        case InputType::kSeries:
+          continue;
+      }
+      // Declared ranges are expectations, not guarantees (values outside
+      // them still arrive), so the symbol keeps unbounded values.
+      sym.ref = expr::Operand::Slot(slot_of_input[i]);
+      symbols_[in.id] = sym;
+      input_of_slot_[slot_of_input[i]] = static_cast<int>(i);
+      names_.push_back(in.id);
+    }
+  }
+
+  const expr::Symbol* Lookup(std::string_view name) const override {
+    auto it = symbols_.find(std::string(name));
+    return it == symbols_.end() ? nullptr : &it->second;
+  }
+
+  std::string Suggest(std::string_view name) const override {
+    return DidYouMean(name, names_);
+  }
+
+  bool StringCode(const expr::Symbol& sym, std::string_view literal,
+                  int32_t* code, std::string* error,
+                  std::string* hint) override {
+    auto it = input_of_slot_.find(sym.ref.index);
+    if (it == input_of_slot_.end()) {
+      *error = "string comparison with a value that is not a string input";
+      return false;
+    }
+    const InputInfo& in = model_.inputs()[it->second];
+    if (!in.values.empty() &&
+        std::find(in.values.begin(), in.values.end(), literal) ==
+            in.values.end()) {
+      *error = absl::StrCat("'", std::string(literal),
+                            "' is not a declared value of '", in.id,
+                            "', so this comparison can never be true");
+      *hint = DidYouMean(literal, in.values);
+      if (hint->empty()) {
+        *hint = absl::StrCat("values are: ", absl::StrJoin(in.values, ", "));
+      }
+      return false;
+    }
+    auto& dict = (*codes_)[sym.ref.index];
+    auto [pos, inserted] = dict.emplace(std::string(literal),
+                                        static_cast<int32_t>(dict.size()));
+    *code = pos->second;
+    return true;
+  }
+
+ private:
+  const CompiledModel& model_;
+  std::map<int, absl::flat_hash_map<std::string, int32_t>>* codes_;
+  std::map<std::string, expr::Symbol> symbols_;
+  std::map<int, int> input_of_slot_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace
+
+Router::Router() = default;
+Router::~Router() = default;
+
+std::unique_ptr<const Router> Router::Create(
+    const std::vector<RouteSpec>& routes, const CompiledModel& model,
+    const Resolver& resolve, DiagnosticList* diags) {
+  std::unique_ptr<Router> router(new Router());
+  router->model_ = &model;
+  router->routes_ = routes;
+  const int errors_before = diags->error_count();
+
+  // One slot per number, date and string input, in input order.
+  expr::ProgramBuilder builder;
+  std::vector<int> slot_of_input(model.inputs().size(), -1);
+  for (size_t i = 0; i < model.inputs().size(); ++i) {
+    const InputInfo& in = model.inputs()[i];
+    if (in.type == InputType::kSeries) continue;
+    const bool is_string = in.type == InputType::kString;
+    slot_of_input[i] =
+        builder.AddSlot(is_string ? expr::ValueKind::kStr
+                                  : expr::ValueKind::kNum);
+    Slot slot;
+    slot.input = static_cast<int>(i);
+    slot.column = in.column;
+    slot.is_string = is_string;
+    router->slots_.push_back(std::move(slot));
+  }
+  std::map<int, absl::flat_hash_map<std::string, int32_t>> codes;
+  RouteScope scope(model, slot_of_input, &codes);
+
+  std::vector<std::unique_ptr<expr::Node>> trees;
+  for (const RouteSpec& route : routes) {
+    // The target first, so that a route with a bad condition and a bad
+    // target reports both.
+    absl::StatusOr<RouteTarget> target = resolve(route);
+    if (!target.ok()) {
+      diags->Error(route.fields.Get("model", route.location),
+                   std::string(target.status().message()));
+      router->targets_.emplace_back();
+    } else {
+      router->targets_.push_back(*std::move(target));
+    }
+    if (route.when.empty()) continue;  // reported by the parser
+
+    expr::ParseResult parsed = expr::Parse(route.when.text);
+    if (!parsed.ok()) {
+      diags->Error(route.when.At(parsed.error.pos.line, parsed.error.pos.column),
+                   absl::StrCat("in route condition: ", parsed.error.message),
+                   parsed.error.hint);
+      continue;
+    }
+    // Scoring names and series get a message that says why, rather than
+    // "unknown name".
+    std::vector<std::string> idents;
+    expr::CollectIdentifiers(*parsed.root, &idents);
+    bool bad_name = false;
+    for (const std::string& id : idents) {
+      const int input = model.FindInput(id);
+      if (IsScoringName(id)) {
+        diags->Error(route.when.location,
+                     absl::StrCat("in route condition: '", id,
+                                  "' is not known before scoring; a route "
+                                  "may read the model's number, date and "
+                                  "string inputs"));
+        bad_name = true;
+      } else if (input >= 0 &&
+                 model.inputs()[input].type == InputType::kSeries) {
+        diags->Error(route.when.location,
+                     absl::StrCat("in route condition: '", id,
+                                  "' is a series; a route may read the "
+                                  "model's number, date and string inputs"));
+        bad_name = true;
+      } else if (input < 0) {
+        bool derived = false;
+        for (const DerivedInfo& d : model.derived()) derived |= d.id == id;
+        if (derived) {
+          diags->Error(route.when.location,
+                       absl::StrCat("in route condition: '", id,
+                                    "' is a derived value, computed while "
+                                    "scoring; a route may read the model's "
+                                    "number, date and string inputs"));
+          bad_name = true;
+        }
+      }
+    }
+    if (bad_name) continue;
+    expr::CheckResult checked = expr::Check(parsed.root.get(), &scope);
+    for (const expr::CheckError& e : checked.errors) {
+      diags->Error(route.when.At(e.pos.line, e.pos.column),
+                   absl::StrCat("in route condition: ", e.message), e.hint);
+    }
+    if (!checked.ok()) continue;
+    if (checked.type != expr::Type::kBool) {
+      diags->Error(route.when.location,
+                   absl::StrCat("a route's `when` must be a condition "
+                                "(true/false), got a ",
+                                expr::TypeName(checked.type)),
+                   "compare it, e.g. segment == \"enterprise\"");
+      continue;
+    }
+    if (checked.truth == expr::Truth::kNever) {
+      diags->Error(route.when.location,
+                   "this route's condition can never be true",
+                   "remove the route or fix the condition");
+      continue;
+    }
+    router->outputs_.push_back(builder.Emit(*parsed.root));
+    trees.push_back(std::move(parsed.root));
+  }
+  if (diags->error_count() > errors_before) return nullptr;
+
+  router->program_ = builder.Build();
+  for (auto& [slot, dict] : codes) router->slots_[slot].codes = std::move(dict);
+  return router;
+}
+
+void Router::Decide(const Batch& batch, std::vector<int>* route_of_row) const {
+  const size_t n = batch.size();
+  route_of_row->assign(n, -1);
+  if (n == 0 || routes_.empty()) return;
+
+  expr::SlotView view;
+  view.num.assign(slots_.size(), nullptr);
+  view.num_valid.assign(slots_.size(), nullptr);
+  view.str.assign(slots_.size(), nullptr);
+  view.series.assign(slots_.size(), {});
+  // String slots hold this router's codes, translated from the text sent:
+  // the batch's codes are those of the model's dictionary, which need not
+  // know the literals of the routes.
+  std::vector<std::vector<int32_t>> str_codes(slots_.size());
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    if (slots_[s].is_string) str_codes[s].resize(expr::kChunkRows);
+  }
+  expr::Scratch scratch;
+
+  for (size_t begin = 0; begin < n; begin += expr::kChunkRows) {
+    const size_t m = std::min<size_t>(expr::kChunkRows, n - begin);
+    for (size_t s = 0; s < slots_.size(); ++s) {
+      const Slot& slot = slots_[s];
+      if (!slot.is_string) {
+        view.num[s] = batch.number(slot.column) + begin;
+        view.num_valid[s] = batch.number_valid(slot.column) + begin;
+        continue;
+      }
+      int32_t* out = str_codes[s].data();
+      const int32_t* model_codes = batch.string_codes(slot.column) + begin;
+      for (size_t i = 0; i < m; ++i) {
+        if (model_codes[i] == kMissingString || slot.codes.empty()) {
+          out[i] = model_codes[i] == kMissingString ? expr::kMissingCode
+                                                    : kUnknownString;
+          continue;
+        }
+        const std::string_view text = batch.string_text(slot.column, begin + i);
+        auto it = slot.codes.find(absl::string_view(text.data(), text.size()));
+        out[i] = it == slot.codes.end() ? kUnknownString : it->second;
+      }
+      view.str[s] = out;
+    }
+    program_->Run(view, m, &scratch);
+    for (size_t r = 0; r < outputs_.size(); ++r) {
+      const uint8_t* hit = program_->Bool(outputs_[r], scratch);
+      for (size_t i = 0; i < m; ++i) {
+        int& route = (*route_of_row)[begin + i];
+        if (route < 0 && hit[i] != 0) route = static_cast<int>(r);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!batch.row_ok(i)) (*route_of_row)[i] = -1;
+  }
+}
+
+std::vector<std::string> Router::Describe() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    out.push_back(absl::StrCat(routes_[i].when.text, " -> ", targets_[i].name,
+                               " v", targets_[i].version));
+  }
+  return out;
+}
+
+}  // namespace healthscore::engine

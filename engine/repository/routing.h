@@ -1,0 +1,113 @@
+// Router: segment routing of one model version, compiled.
+//
+// A model's config.yaml may send some accounts to another model
+// (repository_config.h):
+//
+//   routes:
+//     - when: 'segment == "enterprise"'
+//       model: enterprise_health
+//     - when: 'segment in ["smb", "startup"] && seats < 20'
+//       model: smb_health
+//
+// A condition is an expression (docs/model-format.md, "Expressions") over
+// the inputs of the routing model that exist before scoring: its number,
+// date and string inputs. Scores, tiers, derived values and series are not
+// available: routing happens before any scoring. Routes are tried in file
+// order and the first that holds wins; an account no route takes stays with
+// the routing model, and so does an account its batch rejected (it is
+// reported with the routing model's error). Routing is one hop: the target
+// model's own routes are not applied.
+//
+// Each condition is parsed, type-checked and planned into one Program when
+// the repository loads, never on the request path; a condition that is not
+// a well-typed boolean, reads a name the model does not have (with a "did
+// you mean"), compares a string input with a value outside its declared
+// `values`, or can never hold is an error located in config.yaml.
+//
+// Thread-safety: a Router is immutable once created; Decide may be called
+// concurrently from many threads.
+
+#ifndef HEALTHSCORE_ENGINE_REPOSITORY_ROUTING_H_
+#define HEALTHSCORE_ENGINE_REPOSITORY_ROUTING_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "engine/eval/batch.h"
+#include "engine/expr/ast.h"
+#include "engine/model/compiled_model.h"
+#include "engine/model/diagnostic.h"
+#include "engine/repository/repository_config.h"
+
+namespace healthscore::engine {
+
+namespace expr {
+class Program;
+}  // namespace expr
+
+// Where a route sends its accounts: a served version of a model.
+struct RouteTarget {
+  std::string name;
+  int64_t version = 0;
+  std::shared_ptr<const CompiledModel> model;
+};
+
+class Router {
+ public:
+  // Resolves a route's target (e.g. in the ModelSet being built): the
+  // model and version it names, or an error whose message is reported at
+  // the route's `model` key.
+  using Resolver =
+      std::function<absl::StatusOr<RouteTarget>(const RouteSpec& route)>;
+
+  // Compiles `routes` for `model` (one version of the routing model).
+  // Problems are appended to `diags` as errors at their place in the
+  // config file; returns null when there is any. `routes` must not be
+  // empty.
+  static std::unique_ptr<const Router> Create(
+      const std::vector<RouteSpec>& routes, const CompiledModel& model,
+      const Resolver& resolve, DiagnosticList* diags);
+
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  size_t size() const { return routes_.size(); }
+  const RouteSpec& route(size_t i) const { return routes_[i]; }
+  const RouteTarget& target(size_t i) const { return targets_[i]; }
+
+  // For every row of `batch`, the index of the first route whose condition
+  // holds, or -1 (no route, or a row the batch rejected). REQUIRES: `batch`
+  // was built for the model the router was created for.
+  void Decide(const Batch& batch, std::vector<int>* route_of_row) const;
+
+  // "segment == \"enterprise\" -> enterprise_health v2", one per route.
+  std::vector<std::string> Describe() const;
+
+ private:
+  Router();
+
+  struct Slot {
+    int input = -1;   // index into the model's inputs
+    int column = -1;  // its column in a Batch
+    bool is_string = false;
+    // String inputs: the literals the conditions mention -> code.
+    absl::flat_hash_map<std::string, int32_t> codes;
+  };
+
+  const CompiledModel* model_ = nullptr;
+  std::vector<RouteSpec> routes_;
+  std::vector<RouteTarget> targets_;
+  std::vector<Slot> slots_;
+  std::unique_ptr<expr::Program> program_;
+  std::vector<expr::Operand> outputs_;  // one boolean per route
+};
+
+}  // namespace healthscore::engine
+
+#endif  // HEALTHSCORE_ENGINE_REPOSITORY_ROUTING_H_

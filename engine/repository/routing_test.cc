@@ -1,0 +1,288 @@
+#include "engine/repository/routing.h"
+
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/common/status_matchers.h"
+#include "engine/repository/internal/test_repo.h"
+#include "engine/repository/model_repository.h"
+#include "engine/repository/routed_scorer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+// Accounts are written with designated initializers naming only the fields
+// a test cares about; the rest keep their defaults on purpose.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace healthscore::engine {
+namespace {
+
+using ::healthscore::engine::repository_testing::SmallModel;
+using ::healthscore::engine::repository_testing::TempRepo;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+struct Account {
+  Account(std::string id, std::string segment, double x,
+          std::optional<double> seats = std::nullopt, bool bad = false)
+      : id(std::move(id)),
+        segment(std::move(segment)),
+        x(x),
+        seats(seats),
+        bad(bad) {}
+  std::string id;
+  std::string segment;  // empty: not sent
+  double x = 0;
+  std::optional<double> seats;
+  bool bad = false;  // sent with a wrong type
+};
+
+// Fills batches from `accounts`, counting the calls.
+struct Filler {
+  std::vector<Account> accounts;
+  int calls = 0;
+
+  AccountFiller Get() {
+    return [this](const CompiledModel&, const std::vector<uint32_t>& rows,
+                  BatchBuilder* builder) {
+      ++calls;
+      for (uint32_t r : rows) {
+        const Account& a = accounts[r];
+        builder->BeginRow(a.id);
+        if (!a.segment.empty()) builder->SetAttribute("segment", a.segment);
+        if (a.bad) builder->SetAttribute("x", "high");
+        builder->SetMetric("x", a.x);
+        if (a.seats) builder->SetMetric("seats", *a.seats);
+        builder->EndRow();
+      }
+    };
+  }
+};
+
+// default (score = x), enterprise (score = x / 2) and smb (score = x / 4).
+void WriteModels(const TempRepo& repo, const std::string& routes) {
+  repo.Write("default/1/model.yaml", SmallModel("default"));
+  repo.Write("enterprise/1/model.yaml", SmallModel("enterprise", "1", 200));
+  repo.Write("enterprise/2/model.yaml", SmallModel("enterprise", "2", 400));
+  repo.Write("enterprise/config.yaml", "version_policy: all\n");
+  repo.Write("smb/1/model.yaml", SmallModel("smb", "1", 400));
+  repo.Write("default/config.yaml", routes);
+}
+
+std::unique_ptr<ModelRepository> Open(const TempRepo& repo) {
+  RepositoryOptions options;
+  options.root = repo.root();
+  auto r = ModelRepository::Create(options);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *std::move(r) : nullptr;
+}
+
+TEST(RoutingTest, SplitsByRouteAndKeepsRequestOrder) {
+  TempRepo repo("routes");
+  WriteModels(repo,
+              "routes:\n"
+              "  - when: 'segment == \"enterprise\"'\n"
+              "    model: enterprise\n"
+              "    version: 1\n"
+              "  - when: segment in [\"smb\"] && seats < 20\n"
+              "    model: smb\n"
+              "    description: small SMB accounts\n");
+  auto r = Open(repo);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  EXPECT_THAT(set->status("default")->errors, IsEmpty());
+  EXPECT_THAT(set->status("default")->routes,
+              ElementsAre("segment == \"enterprise\" -> enterprise v1",
+                          "segment in [\"smb\"] && seats < 20 -> smb v1"));
+  ASSERT_OK_AND_ASSIGN(ModelRef ref, set->Find("default"));
+  ASSERT_NE(ref.router, nullptr);
+  EXPECT_EQ(ref.router->size(), 2u);
+
+  Filler filler;
+  filler.accounts = {
+      {"a-ent", "enterprise", 80},
+      {"b-smb-small", "smb", 80, 5},
+      {"c-smb-big", "smb", 80, 500},
+      {"d-mid", "mid_market", 80},
+      {"e-none", "", 80},
+      {"f-ent", "enterprise", 40},
+      {"g-other", "startup", 80, 5},  // a value the model does not list
+      {"h-smb-no-seats", "smb", 80},
+      {"i-bad", "enterprise", 80, std::nullopt, true},
+  };
+  ASSERT_OK_AND_ASSIGN(RoutedResult result,
+                       ScoreRouted(ref, filler.accounts.size(), filler.Get()));
+  ASSERT_EQ(result.size(), filler.accounts.size());
+  // One fill to decide, one to rebuild the staying accounts, one per target.
+  EXPECT_EQ(filler.calls, 4);
+  ASSERT_EQ(result.parts.size(), 3u);
+  EXPECT_EQ(result.parts[0].model.name, "default");
+  EXPECT_EQ(result.parts[0].route, -1);
+  EXPECT_EQ(result.parts[1].model.name, "enterprise");
+  EXPECT_EQ(result.parts[1].model.version, 1);
+  EXPECT_EQ(result.parts[1].route, 0);
+  EXPECT_EQ(result.parts[2].model.name, "smb");
+  EXPECT_EQ(result.parts[2].route, 1);
+
+  struct Want {
+    std::string model;
+    double score;
+  };
+  const std::vector<Want> want = {
+      {"enterprise", 40}, {"smb", 20}, {"default", 80},
+      {"default", 80},    {"default", 80}, {"enterprise", 20},
+      {"default", 80},    {"default", 80}, {"default", NAN},
+  };
+  for (size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(filler.accounts[i].id);
+    const RoutedPart& part = result.part(i);
+    const size_t row = result.row(i);
+    EXPECT_EQ(part.model.name, want[i].model);
+    EXPECT_EQ(part.batch->id(row), filler.accounts[i].id);
+    EXPECT_EQ(part.result.model_ptr(), part.model.model);
+    if (std::isnan(want[i].score)) {
+      EXPECT_FALSE(part.result.ok(row));
+      EXPECT_THAT(part.batch->row_error(row), HasSubstr("x"));
+    } else {
+      ASSERT_TRUE(part.result.ok(row));
+      EXPECT_DOUBLE_EQ(part.result.score(row), want[i].score);
+    }
+  }
+}
+
+TEST(RoutingTest, DefaultVersionOfTheTargetAndNoRoutingCost) {
+  TempRepo repo("routes_default_version");
+  WriteModels(repo,
+              "routes:\n"
+              "  - {when: 'segment == \"enterprise\"', model: enterprise}\n");
+  auto r = Open(repo);
+  ASSERT_NE(r, nullptr);
+  ASSERT_OK_AND_ASSIGN(ModelRef ref, r->Snapshot()->Find("default"));
+  Filler filler;
+  filler.accounts = {{"a", "enterprise", 80}, {"b", "smb", 80}};
+  ASSERT_OK_AND_ASSIGN(RoutedResult result, ScoreRouted(ref, 2, filler.Get()));
+  EXPECT_EQ(result.part(0).model.name, "enterprise");
+  EXPECT_EQ(result.part(0).model.version, 2);  // the highest served
+  EXPECT_DOUBLE_EQ(result.part(0).result.score(result.row(0)), 20);
+
+  // No account routed: one fill, one part.
+  Filler plain;
+  plain.accounts = {{"a", "smb", 10}, {"b", "", 20}};
+  ASSERT_OK_AND_ASSIGN(RoutedResult stay, ScoreRouted(ref, 2, plain.Get()));
+  EXPECT_EQ(plain.calls, 1);
+  ASSERT_EQ(stay.parts.size(), 1u);
+  EXPECT_DOUBLE_EQ(stay.part(1).result.score(stay.row(1)), 20);
+
+  // A model without routes is scored directly.
+  ASSERT_OK_AND_ASSIGN(ModelRef smb, r->Snapshot()->Find("smb"));
+  Filler direct;
+  direct.accounts = {{"a", "enterprise", 80}};
+  ASSERT_OK_AND_ASSIGN(RoutedResult one, ScoreRouted(smb, 1, direct.Get()));
+  EXPECT_EQ(direct.calls, 1);
+  EXPECT_EQ(one.part(0).model.name, "smb");
+}
+
+TEST(RoutingTest, ConditionErrorsAreLocated) {
+  TempRepo repo("route_errors");
+  WriteModels(repo,
+              "routes:\n"
+              "  - when: 'segmnt == \"enterprise\"'\n"                // 2
+              "    model: enterprise\n"
+              "  - when: 'segment == \"enterprize\"'\n"               // 4
+              "    model: enterprise\n"
+              "  - when: score > 50\n"                                // 6
+              "    model: enterprise\n"
+              "  - when: has(usage)\n"                                // 8
+              "    model: enterprise\n"
+              "  - when: seats + 1\n"                                 // 10
+              "    model: enterprise\n"
+              "  - when: 'segment == \"smb\"'\n"                      // 12
+              "    model: enterprse\n"
+              "  - when: seats >\n"                                   // 14
+              "    model: enterprise\n"
+              "  - when: 'segment == \"smb\"'\n"                      // 16
+              "    model: enterprise\n"
+              "    version: 7\n"
+              "  - when: seats > 5 && false\n"                        // 19
+              "    model: enterprise\n"
+              "  - when: 'segment == \"smb\"'\n"                      // 21
+              "    model: default\n");
+  auto r = Open(repo);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  const std::string config = repo.Path("default/config.yaml");
+  EXPECT_THAT(
+      set->status("default")->errors,
+      ElementsAre(
+          config + ":2:12: error: in route condition: unknown name 'segmnt' "
+                   "(hint: did you mean 'segment'?)",
+          config + ":4:23: error: in route condition: 'enterprize' is not a "
+                   "declared value of 'segment', so this comparison can never "
+                   "be true (hint: did you mean 'enterprise'?)",
+          config + ":6:11: error: in route condition: 'score' is not known "
+                   "before scoring; a route may read the model's number, date "
+                   "and string inputs",
+          config + ":8:11: error: in route condition: 'usage' is a series; a "
+                   "route may read the model's number, date and string inputs",
+          config + ":10:11: error: a route's `when` must be a condition "
+                   "(true/false), got a number (hint: compare it, e.g. segment "
+                   "== \"enterprise\")",
+          config + ":13:12: error: route to unknown model 'enterprse' (did "
+                   "you mean 'enterprise'?); models: default, enterprise, smb",
+          ::testing::StartsWith(config + ":14:"),
+          config + ":17:12: error: route to version 7 of model 'enterprise', "
+                   "which is not served",
+          config + ":19:11: error: this route's condition can never be true "
+                   "(hint: remove the route or fix the condition)",
+          config + ":22:12: error: this route sends accounts of model "
+                   "'default' version 1 to itself",
+          "version 1 of model 'default' is not served: its routes do not "
+          "compile"));
+  EXPECT_THAT(set->Find("default"),
+              healthscore::testing::StatusIs(
+                  absl::StatusCode::kFailedPrecondition,
+                  HasSubstr("has no version that loaded")));
+}
+
+TEST(RoutingTest, BrokenRoutesKeepThePreviousRoutes) {
+  TempRepo repo("routes_reload");
+  WriteModels(repo,
+              "routes:\n"
+              "  - {when: 'segment == \"enterprise\"', model: enterprise}\n");
+  auto r = Open(repo);
+  ASSERT_NE(r, nullptr);
+  const Router* before = r->Snapshot()->Find("default")->router;
+  ASSERT_NE(before, nullptr);
+
+  // The target disappears: the routes no longer compile, the serving
+  // version keeps its routes (and the target model they hold).
+  repo.Remove("enterprise");
+  ReloadResult result = r->Reload();
+  EXPECT_THAT(result.errors,
+              ElementsAre(HasSubstr("route to unknown model 'enterprise'"),
+                          HasSubstr("keeping the previous routes of version "
+                                    "1 until the routes compile")));
+  auto set = r->Snapshot();
+  ASSERT_OK_AND_ASSIGN(ModelRef ref, set->Find("default"));
+  EXPECT_EQ(ref.router, before);
+  Filler filler;
+  filler.accounts = {{"a", "enterprise", 80}};
+  ASSERT_OK_AND_ASSIGN(RoutedResult routed, ScoreRouted(ref, 1, filler.Get()));
+  EXPECT_EQ(routed.part(0).model.name, "enterprise");
+  EXPECT_EQ(routed.part(0).model.version, 2);
+
+  // Fixed config: routes recompiled against the new set.
+  repo.Write("default/config.yaml", "routes:\n  - {when: 'x > 50', model: smb}\n");
+  EXPECT_TRUE(r->Reload().ok());
+  ASSERT_OK_AND_ASSIGN(ModelRef fixed, r->Snapshot()->Find("default"));
+  ASSERT_NE(fixed.router, nullptr);
+  EXPECT_THAT(fixed.router->Describe(), ElementsAre("x > 50 -> smb v1"));
+}
+
+}  // namespace
+}  // namespace healthscore::engine

@@ -1,0 +1,466 @@
+#include "engine/repository/shadow.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/common/status_macros.h"
+#include "engine/eval/scorer.h"
+#include "engine/io/result_writer.h"
+
+namespace healthscore::engine {
+namespace {
+
+// Score deltas lie in [-100, 100]; 0.001-point bins.
+constexpr double kBinsPerPoint = 1000;
+constexpr size_t kBins = 200 * 1000 + 1;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+size_t Bin(double delta) {
+  double b = std::round((delta + 100) * kBinsPerPoint);
+  b = std::clamp(b, 0.0, static_cast<double>(kBins - 1));
+  return static_cast<size_t>(b);
+}
+
+double BinValue(size_t bin) {
+  // Rounded to the bin's resolution, so -0.5 prints as -0.5 and not
+  // -0.50000000001.
+  return std::round((static_cast<double>(bin) / kBinsPerPoint - 100) *
+                    kBinsPerPoint) /
+         kBinsPerPoint;
+}
+
+std::vector<std::string> TierLabels(const CompiledModel& m) {
+  std::vector<std::string> out;
+  for (const TierInfo& t : m.tiers()) out.push_back(t.id);
+  out.push_back(std::string(kInsufficientDataTierId));
+  return out;
+}
+
+// Tier index -> table index (insufficient_data last).
+size_t TierSlot(const CompiledModel& m, int tier) {
+  return tier == kInsufficientDataTier ? m.tiers().size()
+                                       : static_cast<size_t>(tier);
+}
+
+ShadowModelInfo Info(const CompiledModel& m) {
+  return {m.name(), m.version(), m.hash()};
+}
+
+std::string Num(double v) {
+  return std::isnan(v) ? "none" : io::FormatScore(v);
+}
+
+void AppendJsonString(std::string* out, const std::string& s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppendFormat(out, "\\u%04x", c);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendJsonNumber(std::string* out, double v) {
+  if (std::isnan(v)) {
+    out->append("null");
+  } else {
+    out->append(io::FormatScore(v));
+  }
+}
+
+}  // namespace
+
+uint64_t ShadowReport::TierCount(const std::string& from,
+                                 const std::string& to) const {
+  for (const ShadowTierCell& c : tier_table) {
+    if (c.from == from && c.to == to) return c.count;
+  }
+  return 0;
+}
+
+const ShadowPlaybook* ShadowReport::Playbook(const std::string& id) const {
+  for (const ShadowPlaybook& p : playbooks) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+ShadowComparison::ShadowComparison(
+    std::shared_ptr<const CompiledModel> live,
+    std::shared_ptr<const CompiledModel> candidate,
+    const ShadowOptions& options)
+    : live_(std::move(live)),
+      candidate_(std::move(candidate)),
+      options_(options),
+      histogram_(kBins, 0) {
+  report_.live = Info(*live_);
+  report_.candidate = Info(*candidate_);
+  report_.live_tiers = TierLabels(*live_);
+  report_.candidate_tiers = TierLabels(*candidate_);
+  tiers_.assign(report_.live_tiers.size(),
+                std::vector<uint64_t>(report_.candidate_tiers.size(), 0));
+  for (size_t i = 0; i < live_->playbooks().size(); ++i) {
+    const std::string& id = live_->playbooks()[i].id;
+    int in_candidate = -1;
+    for (size_t j = 0; j < candidate_->playbooks().size(); ++j) {
+      if (candidate_->playbooks()[j].id == id) in_candidate = static_cast<int>(j);
+    }
+    report_.playbooks.push_back({id});
+    playbook_index_.emplace_back(static_cast<int>(i), in_candidate);
+  }
+  for (size_t j = 0; j < candidate_->playbooks().size(); ++j) {
+    const std::string& id = candidate_->playbooks()[j].id;
+    bool known = false;
+    for (const ShadowPlaybook& p : report_.playbooks) known |= p.id == id;
+    if (known) continue;
+    report_.playbooks.push_back({id});
+    playbook_index_.emplace_back(-1, static_cast<int>(j));
+  }
+}
+
+ShadowComparison::~ShadowComparison() = default;
+
+absl::Status ShadowComparison::Add(const Batch& live_batch,
+                                   const BatchResult& live,
+                                   const Batch& candidate_batch,
+                                   const BatchResult& candidate) {
+  if (&live_batch.model() != live_.get() || &live.model() != live_.get() ||
+      &candidate_batch.model() != candidate_.get() ||
+      &candidate.model() != candidate_.get()) {
+    return absl::InvalidArgumentError(
+        "the batches and results must belong to the live and candidate "
+        "models of the comparison");
+  }
+  const size_t n = live_batch.size();
+  if (candidate_batch.size() != n || live.size() != n ||
+      candidate.size() != n) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the live batch has ", n, " accounts but the candidate batch has ",
+        candidate_batch.size()));
+  }
+  for (size_t row = 0; row < n; ++row) {
+    if (live_batch.id(row) != candidate_batch.id(row)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "account ", report_.accounts + row + 1, " has id \"",
+          std::string(live_batch.id(row)), "\" for the live model but \"",
+          std::string(candidate_batch.id(row)), "\" for the candidate"));
+    }
+  }
+
+  for (size_t row = 0; row < n; ++row) {
+    ++report_.accounts;
+    const bool live_ok = live.ok(row);
+    const bool cand_ok = candidate.ok(row);
+    if (!live_ok || !cand_ok) {
+      if (!live_ok && !cand_ok) {
+        ++report_.failed_both;
+      } else if (!live_ok) {
+        ++report_.failed_live_only;
+      } else {
+        ++report_.failed_candidate_only;
+      }
+      continue;
+    }
+    ++report_.compared;
+    const int lt = live.tier(row);
+    const int ct = candidate.tier(row);
+    const size_t ls = TierSlot(*live_, lt);
+    const size_t cs = TierSlot(*candidate_, ct);
+    ++tiers_[ls][cs];
+    const std::string& from = report_.live_tiers[ls];
+    const std::string& to = report_.candidate_tiers[cs];
+    const double live_score = live.has_score(row) ? live.score(row) : kNaN;
+    const double cand_score =
+        candidate.has_score(row) ? candidate.score(row) : kNaN;
+    if (from != to) {
+      ++report_.tier_changed;
+      if (report_.changed.size() < options_.max_examples) {
+        report_.changed.push_back({std::string(live_batch.id(row)), from, to,
+                                   live_score, cand_score});
+      }
+    }
+    for (size_t p = 0; p < report_.playbooks.size(); ++p) {
+      const auto [li, ci] = playbook_index_[p];
+      const bool lf = li >= 0 && live.playbook_matched(row, li);
+      const bool cf = ci >= 0 && candidate.playbook_matched(row, ci);
+      ShadowPlaybook& pb = report_.playbooks[p];
+      pb.live += lf ? 1 : 0;
+      pb.candidate += cf ? 1 : 0;
+      pb.newly_firing += (!lf && cf) ? 1 : 0;
+      pb.stopped_firing += (lf && !cf) ? 1 : 0;
+    }
+    if (!std::isnan(live_score) && !std::isnan(cand_score)) {
+      const double delta = cand_score - live_score;
+      ShadowDelta& d = report_.delta;
+      if (d.count == 0) {
+        d.min = d.max = delta;
+      } else {
+        d.min = std::min(d.min, delta);
+        d.max = std::max(d.max, delta);
+      }
+      ++d.count;
+      sum_ += delta;
+      ++histogram_[Bin(delta)];
+    }
+  }
+  return absl::OkStatus();
+}
+
+ShadowReport ShadowComparison::Report() const {
+  ShadowReport out = report_;
+  for (size_t l = 0; l < out.live_tiers.size(); ++l) {
+    for (size_t c = 0; c < out.candidate_tiers.size(); ++c) {
+      out.tier_table.push_back(
+          {out.live_tiers[l], out.candidate_tiers[c], tiers_[l][c]});
+    }
+  }
+  ShadowDelta& d = out.delta;
+  if (d.count > 0) {
+    d.mean = sum_ / static_cast<double>(d.count);
+    // Nearest rank: the smallest value with at least p of the accounts at
+    // or below it.
+    const std::pair<double, double*> wanted[] = {
+        {0.05, &d.p5}, {0.25, &d.p25}, {0.5, &d.median},
+        {0.75, &d.p75}, {0.95, &d.p95}};
+    for (const auto& [p, slot] : wanted) {
+      const uint64_t rank = std::max<uint64_t>(
+          1, static_cast<uint64_t>(std::ceil(p * static_cast<double>(d.count))));
+      uint64_t seen = 0;
+      for (size_t b = 0; b < histogram_.size(); ++b) {
+        seen += histogram_[b];
+        if (seen >= rank) {
+          *slot = std::clamp(BinValue(b), d.min, d.max);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<ShadowReport> CompareModels(
+    std::shared_ptr<const CompiledModel> live,
+    std::shared_ptr<const CompiledModel> candidate, size_t n,
+    const AccountFiller& fill, WorkerPool* pool,
+    const ShadowOptions& options) {
+  std::vector<uint32_t> rows(n);
+  std::iota(rows.begin(), rows.end(), 0u);
+  Batch live_batch(live);
+  Batch candidate_batch(candidate);
+  {
+    BatchBuilder builder(&live_batch);
+    fill(*live, rows, &builder);
+  }
+  {
+    BatchBuilder builder(&candidate_batch);
+    fill(*candidate, rows, &builder);
+  }
+  BatchResult live_result, candidate_result;
+  HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(live_batch, &live_result, pool));
+  HEALTHSCORE_RETURN_IF_ERROR(
+      Scorer::Score(candidate_batch, &candidate_result, pool));
+  ShadowComparison comparison(live, candidate, options);
+  HEALTHSCORE_RETURN_IF_ERROR(comparison.Add(live_batch, live_result,
+                                             candidate_batch,
+                                             candidate_result));
+  return comparison.Report();
+}
+
+std::string FormatShadowReport(const ShadowReport& r) {
+  std::string out;
+  auto model_line = [&out](const char* role, const ShadowModelInfo& m) {
+    absl::StrAppend(&out, role, m.name, " version ", m.version, " (hash ",
+                    m.hash.substr(0, 12), ")\n");
+  };
+  model_line("live:      ", r.live);
+  model_line("candidate: ", r.candidate);
+  absl::StrAppend(&out, "accounts:  ", r.accounts, " read, ", r.compared,
+                  " scored by both");
+  if (r.failed_both + r.failed_live_only + r.failed_candidate_only > 0) {
+    absl::StrAppend(&out, "; failed with both ", r.failed_both,
+                    ", only live ", r.failed_live_only, ", only candidate ",
+                    r.failed_candidate_only);
+  }
+  out.append("\n\n");
+
+  const double share =
+      r.compared == 0 ? 0 : 100.0 * r.tier_changed / r.compared;
+  absl::StrAppend(&out, "tier changes: ", r.tier_changed, " of ", r.compared,
+                  " accounts (", io::FormatScore(std::round(share * 10) / 10),
+                  "%)\n");
+  // Table: rows live tiers, columns candidate tiers.
+  size_t label_width = std::string("live \\ candidate").size();
+  for (const std::string& t : r.live_tiers) {
+    label_width = std::max(label_width, t.size());
+  }
+  std::vector<size_t> widths;
+  for (const std::string& t : r.candidate_tiers) {
+    size_t w = t.size();
+    for (const std::string& l : r.live_tiers) {
+      w = std::max(w, absl::StrCat(r.TierCount(l, t)).size());
+    }
+    widths.push_back(w);
+  }
+  absl::StrAppend(&out, "  ",
+                  absl::StrFormat("%-*s", static_cast<int>(label_width),
+                                  "live \\ candidate"));
+  for (size_t c = 0; c < r.candidate_tiers.size(); ++c) {
+    absl::StrAppend(&out, "  ",
+                    absl::StrFormat("%*s", static_cast<int>(widths[c]),
+                                    r.candidate_tiers[c]));
+  }
+  out.push_back('\n');
+  for (const std::string& l : r.live_tiers) {
+    absl::StrAppend(&out, "  ",
+                    absl::StrFormat("%-*s", static_cast<int>(label_width), l));
+    for (size_t c = 0; c < r.candidate_tiers.size(); ++c) {
+      absl::StrAppend(&out, "  ",
+                      absl::StrFormat("%*d", static_cast<int>(widths[c]),
+                                      r.TierCount(l, r.candidate_tiers[c])));
+    }
+    out.push_back('\n');
+  }
+
+  out.append("\nplaybooks (accounts):\n");
+  if (r.playbooks.empty()) out.append("  none\n");
+  size_t id_width = 0;
+  for (const ShadowPlaybook& p : r.playbooks) {
+    id_width = std::max(id_width, p.id.size());
+  }
+  for (const ShadowPlaybook& p : r.playbooks) {
+    absl::StrAppend(
+        &out, "  ", absl::StrFormat("%-*s", static_cast<int>(id_width), p.id), "  live ",
+        absl::StrFormat("%-6d", p.live), " candidate ",
+        absl::StrFormat("%-6d", p.candidate), " newly firing ",
+        absl::StrFormat("%-6d", p.newly_firing), " stopped firing ",
+        p.stopped_firing, "\n");
+  }
+
+  const ShadowDelta& d = r.delta;
+  absl::StrAppend(&out, "\nscore delta (candidate - live) over ", d.count,
+                  " accounts:\n");
+  if (d.count > 0) {
+    absl::StrAppend(&out, "  min ", Num(d.min), "  p5 ", Num(d.p5), "  p25 ",
+                    Num(d.p25), "  median ", Num(d.median), "  p75 ",
+                    Num(d.p75), "  p95 ", Num(d.p95), "  max ", Num(d.max),
+                    "  mean ", Num(d.mean), "\n");
+  }
+
+  if (!r.changed.empty()) {
+    absl::StrAppend(&out, "\naccounts changing tier",
+                    r.changed.size() < r.tier_changed
+                        ? absl::StrCat(" (first ", r.changed.size(), " of ",
+                                       r.tier_changed, ")")
+                        : "",
+                    ":\n");
+    for (const ShadowAccount& a : r.changed) {
+      absl::StrAppend(&out, "  ", a.id, ": ", a.live_tier, " -> ",
+                      a.candidate_tier, " (score ", Num(a.live_score), " -> ",
+                      Num(a.candidate_score), ")\n");
+    }
+  }
+  return out;
+}
+
+std::string ShadowReportJson(const ShadowReport& r) {
+  std::string out = "{";
+  auto model = [&out](const char* key, const ShadowModelInfo& m) {
+    absl::StrAppend(&out, "\"", key, "\":{\"name\":");
+    AppendJsonString(&out, m.name);
+    out.append(",\"version\":");
+    AppendJsonString(&out, m.version);
+    out.append(",\"hash\":");
+    AppendJsonString(&out, m.hash);
+    out.append("},");
+  };
+  model("live", r.live);
+  model("candidate", r.candidate);
+  absl::StrAppend(&out, "\"accounts\":", r.accounts, ",\"compared\":",
+                  r.compared, ",\"failed\":{\"both\":", r.failed_both,
+                  ",\"live_only\":", r.failed_live_only,
+                  ",\"candidate_only\":", r.failed_candidate_only,
+                  "},\"tier_changed\":", r.tier_changed, ",\"tiers\":[");
+  bool first = true;
+  for (const ShadowTierCell& c : r.tier_table) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"from\":");
+    AppendJsonString(&out, c.from);
+    out.append(",\"to\":");
+    AppendJsonString(&out, c.to);
+    absl::StrAppend(&out, ",\"count\":", c.count, "}");
+  }
+  out.append("],\"playbooks\":[");
+  first = true;
+  for (const ShadowPlaybook& p : r.playbooks) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"id\":");
+    AppendJsonString(&out, p.id);
+    absl::StrAppend(&out, ",\"live\":", p.live, ",\"candidate\":",
+                    p.candidate, ",\"newly_firing\":", p.newly_firing,
+                    ",\"stopped_firing\":", p.stopped_firing, "}");
+  }
+  const ShadowDelta& d = r.delta;
+  absl::StrAppend(&out, "],\"score_delta\":{\"count\":", d.count);
+  if (d.count > 0) {
+    const std::pair<const char*, double> fields[] = {
+        {"min", d.min},       {"p5", d.p5},   {"p25", d.p25},
+        {"median", d.median}, {"p75", d.p75}, {"p95", d.p95},
+        {"max", d.max},       {"mean", d.mean}};
+    for (const auto& [key, value] : fields) {
+      absl::StrAppend(&out, ",\"", key, "\":");
+      AppendJsonNumber(&out, value);
+    }
+  }
+  out.append("},\"changed\":[");
+  first = true;
+  for (const ShadowAccount& a : r.changed) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"id\":");
+    AppendJsonString(&out, a.id);
+    out.append(",\"from\":");
+    AppendJsonString(&out, a.live_tier);
+    out.append(",\"to\":");
+    AppendJsonString(&out, a.candidate_tier);
+    out.append(",\"live_score\":");
+    AppendJsonNumber(&out, a.live_score);
+    out.append(",\"candidate_score\":");
+    AppendJsonNumber(&out, a.candidate_score);
+    out.push_back('}');
+  }
+  out.append("]}\n");
+  return out;
+}
+
+}  // namespace healthscore::engine

@@ -1,0 +1,156 @@
+// Shadow scoring: the same accounts scored by a live and a candidate model,
+// and what would change if the candidate replaced the live one.
+//
+// The report says, over every account both models scored:
+//   - the tier table: how many accounts go from each live tier to each
+//     candidate tier (insufficient_data included), and how many change;
+//   - per playbook id (of either model): on how many accounts it newly
+//     fires (candidate only) and stops firing (live only);
+//   - the distribution of the score delta (candidate - live): min, p5,
+//     p25, median, p75, p95, max and mean;
+//   - the first accounts that change tier, with both scores;
+//   - accounts that failed with one model or both (bad input).
+//
+// Input is streamed: Add() takes one pair of scored batches at a time and
+// the comparison keeps constant memory (the delta distribution is a
+// histogram at 0.001-point resolution, exact to that resolution; min, max
+// and mean are exact), so a file of any size can be compared.
+//
+// Thread-safety: a ShadowComparison is used by one thread at a time; the
+// report is a plain value.
+
+#ifndef HEALTHSCORE_ENGINE_REPOSITORY_SHADOW_H_
+#define HEALTHSCORE_ENGINE_REPOSITORY_SHADOW_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/eval/batch.h"
+#include "engine/eval/result.h"
+#include "engine/eval/worker_pool.h"
+#include "engine/model/compiled_model.h"
+#include "engine/repository/routed_scorer.h"
+
+namespace healthscore::engine {
+
+struct ShadowOptions {
+  // How many accounts that change tier the report lists (the first ones,
+  // in input order).
+  size_t max_examples = 20;
+};
+
+struct ShadowModelInfo {
+  std::string name;
+  std::string version;
+  std::string hash;
+};
+
+struct ShadowTierCell {
+  std::string from;  // live tier id
+  std::string to;    // candidate tier id
+  uint64_t count = 0;
+};
+
+struct ShadowPlaybook {
+  std::string id;
+  uint64_t live = 0;       // accounts the live model fires it on
+  uint64_t candidate = 0;  // accounts the candidate fires it on
+  uint64_t newly_firing = 0;
+  uint64_t stopped_firing = 0;
+};
+
+struct ShadowDelta {
+  uint64_t count = 0;  // accounts with a score from both models
+  double min = 0, p5 = 0, p25 = 0, median = 0, p75 = 0, p95 = 0, max = 0;
+  double mean = 0;
+};
+
+struct ShadowAccount {
+  std::string id;
+  std::string live_tier;
+  std::string candidate_tier;
+  double live_score = 0;       // NaN when the model gave no score
+  double candidate_score = 0;  // NaN when the model gave no score
+};
+
+struct ShadowReport {
+  ShadowModelInfo live;
+  ShadowModelInfo candidate;
+  uint64_t accounts = 0;  // every account read
+  uint64_t compared = 0;  // scored by both models
+  uint64_t failed_both = 0;
+  uint64_t failed_live_only = 0;
+  uint64_t failed_candidate_only = 0;
+  uint64_t tier_changed = 0;
+  // Row and column labels of the tier table: each model's tiers from the
+  // highest down, then insufficient_data.
+  std::vector<std::string> live_tiers;
+  std::vector<std::string> candidate_tiers;
+  // Every cell, row by row (live tier), then column (candidate tier),
+  // zero cells included.
+  std::vector<ShadowTierCell> tier_table;
+  // Every playbook of either model: the live model's in priority order,
+  // then the candidate's own.
+  std::vector<ShadowPlaybook> playbooks;
+  ShadowDelta delta;
+  std::vector<ShadowAccount> changed;  // the first max_examples
+
+  // The count of one cell; 0 for labels not in the table.
+  uint64_t TierCount(const std::string& from, const std::string& to) const;
+  const ShadowPlaybook* Playbook(const std::string& id) const;
+};
+
+class ShadowComparison {
+ public:
+  ShadowComparison(std::shared_ptr<const CompiledModel> live,
+                   std::shared_ptr<const CompiledModel> candidate,
+                   const ShadowOptions& options = {});
+  ~ShadowComparison();
+
+  // Adds one batch of accounts scored by both models: `live_batch` built
+  // for the live model and `candidate_batch` for the candidate, holding
+  // the same accounts in the same order. InvalidArgument when the batches
+  // or results belong to other models, differ in size, or an account id
+  // differs (naming the row).
+  absl::Status Add(const Batch& live_batch, const BatchResult& live,
+                   const Batch& candidate_batch,
+                   const BatchResult& candidate);
+
+  ShadowReport Report() const;
+
+ private:
+  std::shared_ptr<const CompiledModel> live_;
+  std::shared_ptr<const CompiledModel> candidate_;
+  ShadowOptions options_;
+  ShadowReport report_;
+  // [live tier index][candidate tier index], insufficient_data last.
+  std::vector<std::vector<uint64_t>> tiers_;
+  // Playbook index in each model per report_.playbooks entry (-1: absent).
+  std::vector<std::pair<int, int>> playbook_index_;
+  std::vector<uint64_t> histogram_;
+  double sum_ = 0;
+};
+
+// Scores `n` accounts with both models and compares them. The filler is
+// called once per model (see routed_scorer.h). `pool` may be null.
+absl::StatusOr<ShadowReport> CompareModels(
+    std::shared_ptr<const CompiledModel> live,
+    std::shared_ptr<const CompiledModel> candidate, size_t n,
+    const AccountFiller& fill, WorkerPool* pool = nullptr,
+    const ShadowOptions& options = {});
+
+// Human-readable report (the `healthscore diff` text format).
+std::string FormatShadowReport(const ShadowReport& report);
+// The report as one JSON object (the `healthscore diff --format json`
+// format), with a trailing newline.
+std::string ShadowReportJson(const ShadowReport& report);
+
+}  // namespace healthscore::engine
+
+#endif  // HEALTHSCORE_ENGINE_REPOSITORY_SHADOW_H_

@@ -1,0 +1,249 @@
+#include "engine/repository/shadow.h"
+
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_replace.h"
+#include "engine/common/status_matchers.h"
+#include "engine/eval/scorer.h"
+#include "engine/model/compiler.h"
+#include "engine/repository/internal/test_repo.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace healthscore::engine {
+namespace {
+
+using ::healthscore::engine::repository_testing::SmallModel;
+using ::healthscore::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::shared_ptr<const CompiledModel> Model(const std::string& text) {
+  CompileResult r = CompileString(text, "model.yaml");
+  EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  return r.model;
+}
+
+struct Account {
+  std::string id;
+  std::optional<double> x;
+  bool bad = false;
+};
+
+// x = 100, 80, 60, 40, 20 (with seats and usage, so `rescue` can fire),
+// one account without data and one with a bad value.
+const std::vector<Account>& Accounts() {
+  static const auto* accounts = new std::vector<Account>{
+      {"a100", 100}, {"b80", 80},          {"c60", 60},
+      {"d40", 40},   {"e20", 20},          {"f-empty", std::nullopt},
+      {"g-bad", 10, true}};
+  return *accounts;
+}
+
+void Fill(const CompiledModel&, const std::vector<uint32_t>& rows,
+          BatchBuilder* builder) {
+  const double usage[] = {1, 2, 3};
+  for (uint32_t r : rows) {
+    const Account& a = Accounts()[r];
+    builder->BeginRow(a.id);
+    if (a.x) {
+      builder->SetMetric("x", *a.x);
+      builder->SetMetric("seats", 10);
+      builder->SetSeries("usage", usage, 3);
+    }
+    if (a.bad) builder->SetAttribute("x", "high");
+    builder->EndRow();
+  }
+}
+
+TEST(ShadowTest, TierTablePlaybooksAndDeltas) {
+  // Live: score = x. Candidate: score = x / 2.
+  auto live = Model(SmallModel("health", "1"));
+  auto candidate = Model(SmallModel("health", "2", 200));
+  ASSERT_OK_AND_ASSIGN(
+      ShadowReport r,
+      CompareModels(live, candidate, Accounts().size(), Fill));
+  EXPECT_EQ(r.live.name, "health");
+  EXPECT_EQ(r.live.version, "1");
+  EXPECT_EQ(r.candidate.version, "2");
+  EXPECT_EQ(r.candidate.hash, candidate->hash());
+  EXPECT_EQ(r.accounts, 7u);
+  EXPECT_EQ(r.compared, 6u);
+  EXPECT_EQ(r.failed_both, 1u);
+  EXPECT_EQ(r.failed_live_only, 0u);
+  EXPECT_EQ(r.failed_candidate_only, 0u);
+
+  EXPECT_THAT(r.live_tiers, ElementsAre("green", "red", "insufficient_data"));
+  EXPECT_EQ(r.tier_table.size(), 9u);
+  EXPECT_EQ(r.TierCount("green", "green"), 1u);  // 100 -> 50
+  EXPECT_EQ(r.TierCount("green", "red"), 2u);    // 80, 60 -> 40, 30
+  EXPECT_EQ(r.TierCount("red", "red"), 2u);
+  EXPECT_EQ(r.TierCount("insufficient_data", "insufficient_data"), 1u);
+  EXPECT_EQ(r.TierCount("red", "green"), 0u);
+  EXPECT_EQ(r.tier_changed, 2u);
+  ASSERT_EQ(r.changed.size(), 2u);
+  EXPECT_EQ(r.changed[0].id, "b80");
+  EXPECT_EQ(r.changed[0].live_tier, "green");
+  EXPECT_EQ(r.changed[0].candidate_tier, "red");
+  EXPECT_DOUBLE_EQ(r.changed[0].live_score, 80);
+  EXPECT_DOUBLE_EQ(r.changed[0].candidate_score, 40);
+  EXPECT_EQ(r.changed[1].id, "c60");
+
+  ASSERT_EQ(r.playbooks.size(), 1u);
+  EXPECT_EQ(r.playbooks[0].id, "rescue");
+  EXPECT_EQ(r.playbooks[0].live, 2u);
+  EXPECT_EQ(r.playbooks[0].candidate, 4u);
+  EXPECT_EQ(r.playbooks[0].newly_firing, 2u);
+  EXPECT_EQ(r.playbooks[0].stopped_firing, 0u);
+
+  // Deltas -50, -40, -30, -20, -10 (nearest rank).
+  EXPECT_EQ(r.delta.count, 5u);
+  EXPECT_DOUBLE_EQ(r.delta.min, -50);
+  EXPECT_DOUBLE_EQ(r.delta.p5, -50);
+  EXPECT_DOUBLE_EQ(r.delta.p25, -40);
+  EXPECT_DOUBLE_EQ(r.delta.median, -30);
+  EXPECT_DOUBLE_EQ(r.delta.p75, -20);
+  EXPECT_DOUBLE_EQ(r.delta.p95, -10);
+  EXPECT_DOUBLE_EQ(r.delta.max, -10);
+  EXPECT_DOUBLE_EQ(r.delta.mean, -30);
+
+  EXPECT_EQ(FormatShadowReport(r),
+            "live:      health version 1 (hash " + live->hash().substr(0, 12) +
+                ")\n"
+                "candidate: health version 2 (hash " +
+                candidate->hash().substr(0, 12) +
+                ")\n"
+                "accounts:  7 read, 6 scored by both; failed with both 1, "
+                "only live 0, only candidate 0\n"
+                "\n"
+                "tier changes: 2 of 6 accounts (33.3%)\n"
+                "  live \\ candidate   green  red  insufficient_data\n"
+                "  green                  1    2                  0\n"
+                "  red                    0    2                  0\n"
+                "  insufficient_data      0    0                  1\n"
+                "\n"
+                "playbooks (accounts):\n"
+                "  rescue  live 2      candidate 4      newly firing 2      "
+                "stopped firing 0\n"
+                "\n"
+                "score delta (candidate - live) over 5 accounts:\n"
+                "  min -50  p5 -50  p25 -40  median -30  p75 -20  p95 -10  "
+                "max -10  mean -30\n"
+                "\n"
+                "accounts changing tier:\n"
+                "  b80: green -> red (score 80 -> 40)\n"
+                "  c60: green -> red (score 60 -> 30)\n");
+  const std::string json = ShadowReportJson(r);
+  EXPECT_THAT(json, HasSubstr("\"accounts\":7,\"compared\":6,\"failed\":"
+                              "{\"both\":1,\"live_only\":0,"
+                              "\"candidate_only\":0},\"tier_changed\":2,"));
+  EXPECT_THAT(json, HasSubstr("{\"from\":\"green\",\"to\":\"red\","
+                              "\"count\":2}"));
+  EXPECT_THAT(json, HasSubstr("\"playbooks\":[{\"id\":\"rescue\",\"live\":2,"
+                              "\"candidate\":4,\"newly_firing\":2,"
+                              "\"stopped_firing\":0}]"));
+  EXPECT_THAT(json, HasSubstr("\"score_delta\":{\"count\":5,\"min\":-50,"
+                              "\"p5\":-50,\"p25\":-40,\"median\":-30,"
+                              "\"p75\":-20,\"p95\":-10,\"max\":-10,"
+                              "\"mean\":-30}"));
+  EXPECT_THAT(json, HasSubstr("\"changed\":[{\"id\":\"b80\",\"from\":"
+                              "\"green\",\"to\":\"red\",\"live_score\":80,"
+                              "\"candidate_score\":40},"));
+  EXPECT_EQ(json.back(), '\n');
+}
+
+TEST(ShadowTest, PlaybooksOfOnlyOneModelAndExampleLimit) {
+  auto live = Model(SmallModel("health", "1"));
+  auto candidate = Model(absl::StrReplaceAll(
+      SmallModel("health", "2", 200), {{"id: rescue", "id: save"}}));
+  ShadowOptions options;
+  options.max_examples = 1;
+  ASSERT_OK_AND_ASSIGN(
+      ShadowReport r,
+      CompareModels(live, candidate, Accounts().size(), Fill, nullptr,
+                    options));
+  ASSERT_EQ(r.playbooks.size(), 2u);
+  const ShadowPlaybook* rescue = r.Playbook("rescue");
+  ASSERT_NE(rescue, nullptr);
+  EXPECT_EQ(rescue->stopped_firing, 2u);
+  EXPECT_EQ(rescue->newly_firing, 0u);
+  const ShadowPlaybook* save = r.Playbook("save");
+  ASSERT_NE(save, nullptr);
+  EXPECT_EQ(save->newly_firing, 4u);
+  EXPECT_EQ(save->stopped_firing, 0u);
+  ASSERT_EQ(r.changed.size(), 1u);
+  EXPECT_THAT(FormatShadowReport(r),
+              HasSubstr("accounts changing tier (first 1 of 2):\n"
+                        "  b80: green -> red (score 80 -> 40)\n"));
+}
+
+TEST(ShadowTest, StreamsAcrossBatchesAndChecksAlignment) {
+  auto live = Model(SmallModel("health", "1"));
+  auto candidate = Model(SmallModel("health", "2", 200));
+  ShadowComparison comparison(live, candidate);
+  for (uint32_t r = 0; r < 5; ++r) {
+    Batch lb(live), cb(candidate);
+    {
+      BatchBuilder b(&lb);
+      Fill(*live, {r}, &b);
+    }
+    {
+      BatchBuilder b(&cb);
+      Fill(*candidate, {r}, &b);
+    }
+    BatchResult lr, cr;
+    ASSERT_OK(Scorer::Score(lb, &lr));
+    ASSERT_OK(Scorer::Score(cb, &cr));
+    ASSERT_OK(comparison.Add(lb, lr, cb, cr));
+  }
+  ShadowReport report = comparison.Report();
+  EXPECT_EQ(report.compared, 5u);
+  EXPECT_DOUBLE_EQ(report.delta.median, -30);
+
+  Batch lb(live), cb(candidate);
+  {
+    BatchBuilder b(&lb);
+    Fill(*live, {0, 1}, &b);
+  }
+  {
+    BatchBuilder b(&cb);
+    Fill(*candidate, {0, 2}, &b);
+  }
+  BatchResult lr, cr;
+  ASSERT_OK(Scorer::Score(lb, &lr));
+  ASSERT_OK(Scorer::Score(cb, &cr));
+  EXPECT_THAT(comparison.Add(lb, lr, cb, cr),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("account 7 has id \"b80\" for the live model "
+                                 "but \"c60\" for the candidate")));
+  EXPECT_THAT(comparison.Add(cb, cr, lb, lr),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("must belong to the live and candidate")));
+}
+
+TEST(ShadowTest, SmallDeltasKeepTheirResolution) {
+  // Candidate scale 100.5: score = x / 1.005; for x = 50.25 the delta is
+  // 50 - 50.25 = -0.25.
+  auto live = Model(SmallModel("health", "1"));
+  auto candidate = Model(SmallModel("health", "2", 100.5));
+  auto fill = [](const CompiledModel&, const std::vector<uint32_t>& rows,
+                 BatchBuilder* b) {
+    for (uint32_t r : rows) {
+      b->BeginRow("a" + std::to_string(r));
+      b->SetMetric("x", 50.25);
+      b->EndRow();
+    }
+  };
+  ASSERT_OK_AND_ASSIGN(ShadowReport r, CompareModels(live, candidate, 3, fill));
+  EXPECT_NEAR(r.delta.median, -0.25, 1e-9);
+  EXPECT_NEAR(r.delta.min, -0.25, 1e-9);
+  EXPECT_EQ(r.TierCount("green", "green"), 3u);
+  EXPECT_EQ(r.tier_changed, 0u);
+}
+
+}  // namespace
+}  // namespace healthscore::engine

@@ -1,0 +1,326 @@
+// Integration tests of `healthscore lint` and `healthscore diff`: the real
+// binary on real files, exit codes and output as a user or a CI job sees
+// them.
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace healthscore {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+namespace fs = std::filesystem;
+
+constexpr char kBinary[] = HEALTHSCORE_BINARY_DIR "/cli/healthscore";
+constexpr char kBasic[] = "engine/io/testdata/basic";
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path TempPath(const std::string& name) {
+  return fs::path(::testing::TempDir()) / ("cli_repository_test_" + name);
+}
+
+// Runs `healthscore ARGS` from the repository root through the shell.
+Result RunCli(const std::string& args) {
+  static int counter = 0;
+  ++counter;
+  fs::path out = TempPath("out" + std::to_string(counter));
+  fs::path err = TempPath("err" + std::to_string(counter));
+  std::string command = std::string("cd '") + HEALTHSCORE_SOURCE_DIR +
+                        "' && '" + kBinary + "' " + args + " >'" +
+                        out.string() + "' 2>'" + err.string() + "'";
+  int status = std::system(command.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+void Write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// The basic model, edited.
+std::string BasicModel(
+    const std::vector<std::pair<std::string, std::string>>& edits) {
+  std::string text = ReadFile(fs::path(HEALTHSCORE_SOURCE_DIR) / kBasic /
+                              "model.yaml");
+  for (const auto& [from, to] : edits) {
+    EXPECT_NE(text.find(from), std::string::npos) << from;
+    text = absl::StrReplaceAll(text, {{from, to}});
+  }
+  return text;
+}
+
+TEST(CliLintTest, BundledModelsAreClean) {
+  Result r = RunCli("lint rules/adoption_trends rules/default");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre("ok: rules/adoption_trends/1/model.yaml (model "
+                          "adoption_trends, version 1)",
+                          "ok: rules/default/1/model.yaml (model default, "
+                          "version 1)",
+                          "2 models linted: 2 ok, 0 failed; 0 errors, 0 "
+                          "warnings"));
+}
+
+TEST(CliLintTest, EveryKindOfFinding) {
+  const fs::path root = TempPath("lint_repo");
+  fs::remove_all(root);
+  // `health`: ticket_load capped at 60 and adoption steps at 50, so with
+  // min_coverage 0.9 green (80+) is out of reach; a playbook on green; a
+  // tiny signal; an enterprise override while enterprise accounts are
+  // routed elsewhere.
+  Write(root / "health/1/model.yaml",
+        BasicModel({{"name: io_basic", "name: health"},
+                    {"min_coverage: 0.5", "min_coverage: 0.9"},
+                    {"normalize: {linear: {bad: 0.05, good: 0.4}}",
+                     "normalize: {steps: [{below: 0.2, score: 10}, {score: "
+                     "50}]}"},
+                    {"enterprise: {normalize: {linear: {bad: 0.1, good: 0.5}}}",
+                     "enterprise: {weight: 0.9}"},
+                    {"{below: 3, score: 100}", "{below: 3, score: 60}"},
+                    {"        weight: 0.3\n", "        weight: 0.001\n"}}));
+  Write(root / "health/config.yaml",
+        "routes:\n"
+        "  - when: 'segment == \"enterprise\"'\n"
+        "    model: big\n"
+        "  - when: 'segmnt == \"smb\"'\n"
+        "    model: big\n");
+  Write(root / "big/1/model.yaml",
+        BasicModel({{"name: io_basic", "name: big"}}));
+  const std::string h = (root / "health/1/model.yaml").string();
+  const std::string c = (root / "health/config.yaml").string();
+  Result r = RunCli("lint " + h);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(
+      Lines(r.out),
+      ElementsAre(
+          h + ":48:7: warning: signal weights in group 'usage' sum to 0.701, "
+              "not 1; they are normalised",
+          h + ":53:11: warning: signal 'adoption' overrides segment "
+              "'enterprise', but every 'enterprise' account is routed to "
+              "model 'big' (" +
+              c +
+              ":2:12), so this override never applies (hint: move the "
+              "override to model 'big', or remove it)",
+          // 0.001 / (0.9 + 0.001) x 0.6 = 0.067%.
+          h + ":56:17: warning: signal 'usage_trend' carries 0.07% of the "
+              "score for 'enterprise' accounts (group 'usage'), which rounds "
+              "to nothing (hint: raise its weight, or remove the signal: "
+              "below 0.5% it never moves a score by more than half a point)",
+          // Every signal present (coverage 0.9 needs all but usage_trend):
+          // usage (0.7 x 50 + 0.001 x 100) / 0.701 = 50.0713, support
+          // 0.6 x 100 + 0.4 x 60 = 84; 0.6 x 50.0713 + 0.4 x 84 = 63.6428.
+          h + ":76:55: error: tier 'green' can never be reached: the highest "
+              "score this model can give is 63.6428, below its min 80 (hint: "
+              "lower the tier's min, or let these signals reach 100: adoption "
+              "(at most 50), ticket_load (at most 60))",
+          h + ":100:11: error: playbook 'expansion' can never trigger: tier "
+              "'green' can never be reached (hint: fix the condition, or "
+              "remove the playbook)",
+          c + ":4:12: error: in route condition: unknown name 'segmnt' "
+              "(hint: did you mean 'segment'?)",
+          "FAILED: " + h + " (3 errors, 3 warnings)",
+          "1 model linted: 0 ok, 1 failed; 3 errors, 3 warnings"));
+
+  // Only warnings: exit 0, unless --warnings-as-errors.
+  Write(root / "health/config.yaml",
+        "routes:\n  - {when: 'segment == \"enterprise\"', model: big}\n");
+  Write(root / "health/1/model.yaml",
+        BasicModel({{"name: io_basic", "name: health"},
+                    {"        weight: 0.3\n", "        weight: 0.001\n"}}));
+  r = RunCli("lint --quiet " + h);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre(HasSubstr("signal weights in group 'usage' sum to"),
+                          HasSubstr("overrides segment 'enterprise'"),
+                          HasSubstr("carries 0.09% of the score (group"),
+                          "1 model linted: 1 ok, 0 failed; 0 errors, 3 "
+                          "warnings"));
+  r = RunCli("lint --warnings-as-errors " + h);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("FAILED: " + h + " (0 errors, 3 warnings)"));
+
+  // The target model: routing sends it only enterprise accounts.
+  Write(root / "big/1/model.yaml",
+        BasicModel({{"name: io_basic", "name: big"},
+                    {"enterprise: {normalize:", "smb: {normalize:"}}));
+  r = RunCli("lint " + (root / "big").string());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre((root / "big/1/model.yaml").string() +
+                              ":53:11: warning: signal 'adoption' overrides "
+                              "segment 'smb', but routing sends only segment "
+                              "enterprise to model 'big' (" +
+                              c +
+                              ":2:13), so the override applies only to "
+                              "requests that name the model (hint: remove "
+                              "the override, or route that segment here)",
+                          HasSubstr("ok: "), HasSubstr("1 model linted")));
+}
+
+TEST(CliLintTest, CompileErrorsAndUsage) {
+  Result r = RunCli("lint engine/io/testdata/invalid_model.yaml");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("error: signal 'adoption' reads 'dau_mua'"));
+  EXPECT_THAT(r.out, HasSubstr("1 model linted: 0 ok, 1 failed; 2 errors, 1 "
+                               "warning"));
+  r = RunCli("lint");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no PATH given"));
+  r = RunCli("lint --warnings rules");
+  EXPECT_EQ(r.exit_code, 2);
+  r = RunCli("lint no/such/dir");
+  EXPECT_EQ(r.exit_code, 1);
+  r = RunCli("--help");
+  EXPECT_THAT(r.out, HasSubstr("  lint      find scoring mistakes"));
+  EXPECT_THAT(r.out, HasSubstr("  diff      compare a candidate model"));
+}
+
+class CliDiffTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Green from 70: wayne (79.2, yellow) becomes green.
+    Write(TempPath("green70/model.yaml"),
+          BasicModel({{"min: 80}", "min: 70}"}}));
+    // Group weights swapped: usage 0.4, support 0.6.
+    Write(TempPath("swapped/model.yaml"),
+          BasicModel({{"\n    weight: 0.6\n", "\n    weight: X\n"},
+                      {"\n    weight: 0.4\n", "\n    weight: 0.6\n"},
+                      {"\n    weight: X\n", "\n    weight: 0.4\n"}}));
+  }
+};
+
+TEST_F(CliDiffTest, TierChangesAndPlaybooks) {
+  Result r = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ",
+                                 TempPath("green70").string(), " --input ",
+                                 kBasic, "/accounts.jsonl"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 18u) << r.out;
+  EXPECT_THAT(lines[0], ::testing::StartsWith("live:      io_basic version 1 "
+                                              "(hash "));
+  EXPECT_THAT(
+      std::vector<std::string>(lines.begin() + 2, lines.end()),
+      ElementsAre(
+          "accounts:  7 read, 6 scored by both; failed with both 1, only "
+          "live 0, only candidate 0",
+          "tier changes: 1 of 6 accounts (16.7%)",
+          "  live \\ candidate   green  yellow  red  insufficient_data",
+          "  green                  2       0    0                  0",
+          "  yellow                 1       1    0                  0",
+          "  red                    0       0    1                  0",
+          "  insufficient_data      0       0    0                  1",
+          "playbooks (accounts):",
+          "  rescue        live 1      candidate 1      newly firing 0      "
+          "stopped firing 0",
+          "  renewal_prep  live 1      candidate 1      newly firing 0      "
+          "stopped firing 0",
+          "  expansion     live 2      candidate 3      newly firing 1      "
+          "stopped firing 0",
+          "  tier_drop     live 2      candidate 1      newly firing 0      "
+          "stopped firing 1",
+          "score delta (candidate - live) over 6 accounts:",
+          "  min 0  p5 0  p25 0  median 0  p75 0  p95 0  max 0  mean 0",
+          "accounts changing tier:",
+          "  wayne: yellow -> green (score 79.2 -> 79.2)"));
+}
+
+TEST_F(CliDiffTest, ScoreDeltasJsonAndStandardInput) {
+  const std::string candidate = TempPath("swapped").string();
+  Result text = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ",
+                                    candidate, " --input ", kBasic,
+                                    "/accounts.jsonl"));
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  // Deltas -10.4, -2.4, -2.2857, -0.48, 0 and +2 (hand-computed from the
+  // group scores); percentiles by nearest rank at 0.001 resolution.
+  EXPECT_THAT(text.out,
+              HasSubstr("score delta (candidate - live) over 6 accounts:\n"
+                        "  min -10.4  p5 -10.4  p25 -2.4  median -2.286  p75 "
+                        "0  p95 2  max 2  mean -2.26095\n"));
+  EXPECT_THAT(text.out, HasSubstr("tier changes: 0 of 6 accounts (0%)"));
+
+  Result json = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ",
+                                    candidate, " --input ", kBasic,
+                                    "/accounts.jsonl --format json"));
+  EXPECT_EQ(json.exit_code, 0);
+  EXPECT_THAT(json.out,
+              HasSubstr("\"score_delta\":{\"count\":6,\"min\":-10.4,\"p5\":"
+                        "-10.4,\"p25\":-2.4,\"median\":-2.286,\"p75\":0,"
+                        "\"p95\":2,\"max\":2,\"mean\":-2.26095}"));
+  Result stdin_json = RunCli(absl::StrCat("diff --live ", kBasic,
+                                          " --candidate ", candidate,
+                                          " --input - --format json < ",
+                                          kBasic, "/accounts.jsonl"));
+  EXPECT_EQ(stdin_json.exit_code, 0) << stdin_json.err;
+  EXPECT_EQ(stdin_json.out, json.out);
+  // Tiny batches: the same report, read and compared batch by batch.
+  Result batched = RunCli(absl::StrCat(
+      "diff --live ", kBasic, " --candidate ", candidate, " --input ", kBasic,
+      "/accounts.jsonl --format json --batch-size 2 --threads 1"));
+  EXPECT_EQ(batched.out, json.out);
+
+  Result csv = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ",
+                                   candidate, " --input ", kBasic,
+                                   "/accounts.csv --format json"));
+  EXPECT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_THAT(csv.out, HasSubstr("\"accounts\":5,\"compared\":4,"));
+}
+
+TEST_F(CliDiffTest, Errors) {
+  Result r = RunCli("diff --candidate x --input y.jsonl");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--live is required"));
+  r = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ", kBasic,
+                          " --input ", kBasic, "/accounts.jsonl --format xml"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--format must be text or json, got \"xml\""));
+  r = RunCli(absl::StrCat("diff --live ", kBasic,
+                          " --candidate engine/io/testdata/invalid_model.yaml"
+                          " --input ",
+                          kBasic, "/accounts.jsonl"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("reads 'dau_mua'"));
+  EXPECT_THAT(r.err, HasSubstr("--candidate: "
+                               "engine/io/testdata/invalid_model.yaml has "
+                               "errors"));
+  r = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ", kBasic,
+                          " --input no/such/file.jsonl"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("no/such/file.jsonl"));
+}
+
+}  // namespace
+}  // namespace healthscore
