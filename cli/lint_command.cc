@@ -95,25 +95,10 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
   }
 
   int exit_code = kExitOk;
-  std::vector<std::string> files;
-  std::set<std::string> seen;
-  for (const std::string& path : args->positional()) {
-    auto found = FindModelFiles(path);
-    if (!found.ok()) {
-      err << "healthscore lint: " << found.status().message() << "\n";
-      if (found.status().code() == absl::StatusCode::kInvalidArgument) {
-        return kExitUsage;
-      }
-      exit_code = kExitFailure;
-      continue;
-    }
-    if (found->empty()) {
-      err << "healthscore lint: no model.yaml found under " << path << "\n";
-      exit_code = kExitFailure;
-    }
-    for (const std::string& f : *found) {
-      if (seen.insert(f).second) files.push_back(f);
-    }
+  auto files = CollectModelFiles(args->positional(), "lint", err, &exit_code);
+  if (!files.ok()) {
+    err << "healthscore lint: " << files.status().message() << "\n";
+    return kExitUsage;
   }
 
   int failed_models = 0;
@@ -121,7 +106,7 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
   int total_warnings = 0;
   // A config.yaml shared by several models is reported once.
   std::set<std::string> reported;
-  for (const std::string& file : files) {
+  for (const std::string& file : *files) {
     engine::DiagnosticList diags;
     absl::StatusOr<engine::ModelSpec> spec =
         engine::LoadModelSpecFromFile(file, &diags);
@@ -165,9 +150,9 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
           << Plural(warnings, "warning") << ")\n";
     }
   }
-  if (!files.empty()) {
-    out << Plural(static_cast<int>(files.size()), "model")
-        << " linted: " << static_cast<int>(files.size()) - failed_models
+  if (!files->empty()) {
+    out << Plural(static_cast<int>(files->size()), "model")
+        << " linted: " << static_cast<int>(files->size()) - failed_models
         << " ok, " << failed_models << " failed; "
         << Plural(total_errors, "error") << ", "
         << Plural(total_warnings, "warning") << "\n";

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "cli/commands.h"
 
 namespace healthscore::cli {
 namespace {
@@ -105,6 +107,34 @@ absl::StatusOr<std::string> ResolveModelPath(const std::string& path) {
               "holding one"));
   }
   return (p / std::to_string(best) / "model.yaml").lexically_normal().string();
+}
+
+absl::StatusOr<std::vector<std::string>> CollectModelFiles(
+    const std::vector<std::string>& paths, const std::string& command,
+    std::ostream& err, int* exit_code) {
+  std::vector<std::string> files;
+  std::set<std::string> seen;
+  for (const std::string& path : paths) {
+    auto found = FindModelFiles(path);
+    if (!found.ok()) {
+      if (found.status().code() == absl::StatusCode::kInvalidArgument) {
+        return found.status();
+      }
+      err << "healthscore " << command << ": " << found.status().message()
+          << "\n";
+      *exit_code = kExitFailure;
+      continue;
+    }
+    if (found->empty()) {
+      err << "healthscore " << command << ": no model.yaml found under "
+          << path << "\n";
+      *exit_code = kExitFailure;
+    }
+    for (const std::string& f : *found) {
+      if (seen.insert(f).second) files.push_back(f);
+    }
+  }
+  return files;
 }
 
 }  // namespace healthscore::cli

@@ -9,6 +9,7 @@
 #ifndef HEALTHSCORE_CLI_PATHS_H_
 #define HEALTHSCORE_CLI_PATHS_H_
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,15 @@ namespace healthscore::cli {
 // other than tests.yaml, or every model.yaml below a directory (possibly
 // none). NotFound when `path` does not exist; InvalidArgument for a
 // tests.yaml or a file that is not YAML.
+// The model files under every path in `paths`, each once, in order. A path
+// that does not exist or holds no model.yaml is reported on `err` as
+// "healthscore COMMAND: ..." and sets *exit_code to kExitFailure; a path
+// that is not a model file at all (e.g. a tests.yaml) returns
+// InvalidArgument, a usage error.
+absl::StatusOr<std::vector<std::string>> CollectModelFiles(
+    const std::vector<std::string>& paths, const std::string& command,
+    std::ostream& err, int* exit_code);
+
 absl::StatusOr<std::vector<std::string>> FindModelFiles(
     const std::string& path);
 

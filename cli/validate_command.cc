@@ -71,31 +71,16 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
   }
 
   int exit_code = kExitOk;
-  std::vector<std::string> files;
-  std::set<std::string> seen;
-  for (const std::string& path : args->positional()) {
-    auto found = FindModelFiles(path);
-    if (!found.ok()) {
-      err << "healthscore validate: " << found.status().message() << "\n";
-      if (found.status().code() == absl::StatusCode::kInvalidArgument) {
-        return kExitUsage;
-      }
-      exit_code = kExitFailure;
-      continue;
-    }
-    if (found->empty()) {
-      err << "healthscore validate: no model.yaml found under " << path << "\n";
-      exit_code = kExitFailure;
-    }
-    for (const std::string& f : *found) {
-      if (seen.insert(f).second) files.push_back(f);
-    }
+  auto files = CollectModelFiles(args->positional(), "validate", err, &exit_code);
+  if (!files.ok()) {
+    err << "healthscore validate: " << files.status().message() << "\n";
+    return kExitUsage;
   }
 
   int failed_models = 0;
   int total_errors = 0;
   int total_warnings = 0;
-  for (const std::string& file : files) {
+  for (const std::string& file : *files) {
     engine::CompileResult result =
         engine::CompileFile(file, engine::CompileOptions{plugins->get()});
     for (const engine::Diagnostic& d : result.diagnostics.items()) {
@@ -118,9 +103,9 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
           << Plural(warnings, "warning") << ")\n";
     }
   }
-  if (!files.empty()) {
-    out << Plural(static_cast<int>(files.size()), "model")
-        << " checked: " << static_cast<int>(files.size()) - failed_models
+  if (!files->empty()) {
+    out << Plural(static_cast<int>(files->size()), "model")
+        << " checked: " << static_cast<int>(files->size()) - failed_models
         << " ok, " << failed_models << " failed; "
         << Plural(total_errors, "error") << ", "
         << Plural(total_warnings, "warning") << "\n";
