@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/cli_runner.h"
 
 namespace healthscore {
 namespace {
@@ -25,46 +26,13 @@ using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 
-constexpr char kBinary[] = HEALTHSCORE_BINARY_DIR "/cli/healthscore";
 constexpr char kBasic[] = "engine/io/testdata/basic";
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path TempPath(const std::string& name) {
-  return fs::path(::testing::TempDir()) / ("cli_repository_test_" + name);
-}
-
-// Runs `healthscore ARGS` from the repository root through the shell.
-Result RunCli(const std::string& args) {
-  static int counter = 0;
-  ++counter;
-  fs::path out = TempPath("out" + std::to_string(counter));
-  fs::path err = TempPath("err" + std::to_string(counter));
-  std::string command = std::string("cd '") + HEALTHSCORE_SOURCE_DIR +
-                        "' && '" + kBinary + "' " + args + " >'" +
-                        out.string() + "' 2>'" + err.string() + "'";
-  int status = std::system(command.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
-  return r;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
+using Result = ::healthscore::testing::CliResult;
+using ::healthscore::testing::Lines;
+using ::healthscore::testing::ReadFile;
+using ::healthscore::testing::RunCli;
+using ::healthscore::testing::TempPath;
 
 void Write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

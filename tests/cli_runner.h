@@ -1,0 +1,66 @@
+// Runs the real `healthscore` binary for integration tests (test-only).
+
+#ifndef HEALTHSCORE_TESTS_CLI_RUNNER_H_
+#define HEALTHSCORE_TESTS_CLI_RUNNER_H_
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace healthscore::testing {
+
+inline constexpr char kCliBinary[] = HEALTHSCORE_BINARY_DIR "/cli/healthscore";
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A path for scratch files of this test process.
+inline std::filesystem::path TempPath(const std::string& name) {
+  return std::filesystem::path(::testing::TempDir()) /
+         ("healthscore_" + std::to_string(getpid()) + "_" + name);
+}
+
+// Runs `healthscore ARGS` from the repository root through the shell (so
+// ARGS may hold redirections) and captures its exit code and output.
+inline CliResult RunCli(const std::string& args) {
+  static int counter = 0;
+  ++counter;
+  const std::filesystem::path out = TempPath("out" + std::to_string(counter));
+  const std::filesystem::path err = TempPath("err" + std::to_string(counter));
+  const std::string command = std::string("cd '") + HEALTHSCORE_SOURCE_DIR +
+                              "' && '" + kCliBinary + "' " + args + " >'" +
+                              out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(command.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
+inline std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+}  // namespace healthscore::testing
+
+#endif  // HEALTHSCORE_TESTS_CLI_RUNNER_H_
