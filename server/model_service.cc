@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -240,6 +241,38 @@ grpc::ServerUnaryReactor* ModelService::ValidateModel(
     runtime->counters.open_calls.fetch_sub(1);
     reactor->Finish(grpc::Status::OK);
   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ModelService::Reload(
+    grpc::CallbackServerContext* context, const v1::ReloadRequest*,
+    v1::ReloadResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (runtime_->models.repository() == nullptr) {
+    Reject(runtime_, "Reload", context,
+           absl::UnavailableError("the server is still loading its models"),
+           reactor);
+    return reactor;
+  }
+  runtime_->counters.open_calls.fetch_add(1);
+  Runtime* runtime = runtime_;
+  // A reload compiles models: keep it off gRPC's and the scoring threads.
+  std::thread([runtime, response, reactor] {
+    engine::ReloadResult result = runtime->models.Reload();
+    if (!result.status.ok()) {
+      runtime->counters.open_calls.fetch_sub(1);
+      reactor->Finish(ToGrpcStatus(result.status));
+      return;
+    }
+    response->set_published(result.published);
+    response->set_generation(result.generation);
+    response->set_compiled(result.compiled);
+    response->set_reused(result.reused);
+    response->set_failed(result.failed);
+    for (const std::string& e : result.errors) response->add_errors(e);
+    runtime->counters.open_calls.fetch_sub(1);
+    reactor->Finish(grpc::Status::OK);
+  }).detach();
   return reactor;
 }
 

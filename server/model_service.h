@@ -37,6 +37,11 @@ class ModelService final : public v1::ModelService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ValidateModelRequest* request,
       v1::ValidateModelResponse* response) override;
+  // Runs ModelStore::Reload on its own thread (never on a scoring thread),
+  // counted as an open call so shutdown waits for it.
+  grpc::ServerUnaryReactor* Reload(grpc::CallbackServerContext* context,
+                                   const v1::ReloadRequest* request,
+                                   v1::ReloadResponse* response) override;
 
  private:
   Runtime* runtime_;

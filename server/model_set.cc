@@ -1,68 +1,29 @@
 #include "server/model_set.h"
 
-#include <algorithm>
-#include <filesystem>
-#include <system_error>
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "engine/model/compiler.h"
 #include "server/log.h"
 
 namespace healthscore::server {
 namespace {
 
-namespace fs = std::filesystem;
-
-bool IsNumeric(absl::string_view s) {
-  if (s.empty() || s.size() > 18) return false;
-  for (char c : s) {
-    if (!absl::ascii_isdigit(c)) return false;
+void RepositoryLog(engine::RepositoryLogLevel level,
+                   const std::string& message) {
+  switch (level) {
+    case engine::RepositoryLogLevel::kInfo:
+      LogInfo(message);
+      break;
+    case engine::RepositoryLogLevel::kWarning:
+      LogWarning(message);
+      break;
+    case engine::RepositoryLogLevel::kError:
+      LogError(message);
+      break;
   }
-  return true;
-}
-
-ModelVersion LoadVersion(const std::string& name, int64_t number,
-                         const std::string& version, const std::string& file,
-                         engine::PluginHost* plugins) {
-  ModelVersion v;
-  v.number = number;
-  v.version = version;
-  v.file = file;
-  absl::Time start = absl::Now();
-  engine::CompileOptions options;
-  options.plugins = plugins;
-  engine::CompileResult compiled = engine::CompileFile(file, options);
-  v.loaded_at = absl::Now();
-  v.load_duration = v.loaded_at - start;
-  if (compiled.model == nullptr) {
-    absl::Status s = compiled.diagnostics.ToStatus();
-    v.error = s.ok() ? absl::StrCat(file, ": the model did not compile")
-                     : std::string(s.message());
-  } else if (compiled.model->name() != name) {
-    v.error = absl::StrCat(file, ": the model is named '",
-                           compiled.model->name(), "' but lives in directory '",
-                           name, "'; the name must match the directory");
-  } else {
-    v.model = std::move(compiled.model);
-  }
-  if (v.model != nullptr) {
-    LogInfo(absl::StrFormat(
-        "loaded model %s version %s (label %s, hash %.12s, %d warnings) from "
-        "%s in %.1f ms",
-        name, version, v.model->version(), v.model->hash(),
-        v.model->warnings().warning_count(), file,
-        absl::ToDoubleMilliseconds(v.load_duration)));
-  } else {
-    LogError(absl::StrFormat("failed to load model %s version %s: %s", name,
-                             version, v.error));
-  }
-  return v;
 }
 
 }  // namespace
@@ -74,67 +35,38 @@ std::string ModelEntry::last_error() const {
   return "";
 }
 
-absl::StatusOr<std::shared_ptr<const ModelSet>> ModelSet::Load(
-    const std::string& dir, const std::string& default_model,
-    engine::PluginHost* plugins) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat("model directory ", dir, " does not exist or is not a "
-                     "directory"));
-  }
+std::shared_ptr<const ModelSet> ModelSet::FromSnapshot(
+    std::shared_ptr<const engine::ModelSet> snapshot) {
   auto set = std::make_shared<ModelSet>();
-  set->dir_ = dir;
-  set->default_model_ = default_model;
-
-  std::vector<fs::path> model_dirs;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_directory(ec)) model_dirs.push_back(e.path());
-  }
-  if (ec) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read model directory ", dir, ": ", ec.message()));
-  }
-  std::sort(model_dirs.begin(), model_dirs.end());
-  for (const fs::path& model_dir : model_dirs) {
-    std::string name = model_dir.filename().string();
-    std::vector<std::pair<int64_t, std::string>> versions;
-    std::vector<std::string> ignored;
-    for (const fs::directory_entry& e :
-         fs::directory_iterator(model_dir, ec)) {
-      if (!e.is_directory(ec)) continue;
-      std::string v = e.path().filename().string();
-      if (!fs::exists(e.path() / "model.yaml", ec)) continue;
-      int64_t number = 0;
-      if (!IsNumeric(v) || !absl::SimpleAtoi(v, &number)) {
-        ignored.push_back(v);
-        continue;
-      }
-      versions.emplace_back(number, v);
-    }
-    if (versions.empty()) continue;  // not a model directory
-    for (const std::string& v : ignored) {
-      LogWarning(absl::StrCat("ignoring ", (model_dir / v).string(),
-                              ": model versions must be numeric directories"));
-    }
-    std::sort(versions.begin(), versions.end());
+  set->dir_ = snapshot->root();
+  set->default_model_ = snapshot->default_model();
+  set->generation_ = snapshot->generation();
+  set->errors_ = snapshot->errors();
+  for (const engine::ModelStatus& status : snapshot->models()) {
     ModelEntry entry;
-    entry.name = name;
-    for (const auto& [number, v] : versions) {
-      entry.versions.push_back(LoadVersion(
-          name, number, v, (model_dir / v / "model.yaml").string(), plugins));
-      if (entry.versions.back().model != nullptr) {
-        entry.serving = static_cast<int>(entry.versions.size()) - 1;
+    entry.name = status.name;
+    for (const engine::VersionStatus& vs : status.versions) {
+      ModelVersion v;
+      v.number = vs.version;
+      v.version = absl::StrCat(vs.version);
+      v.file = vs.file;
+      v.loaded_at = vs.loaded_at;
+      v.load_duration = vs.load_duration;
+      v.error = vs.error;
+      if (vs.serving) {
+        absl::StatusOr<engine::ModelRef> ref =
+            snapshot->Find(status.name, vs.version);
+        if (ref.ok()) v.model = ref->model;
       }
+      if (v.model != nullptr && vs.version == status.default_version) {
+        entry.serving = static_cast<int>(entry.versions.size());
+      }
+      entry.versions.push_back(std::move(v));
     }
-    set->models_.emplace(name, std::move(entry));
+    set->models_.emplace(status.name, std::move(entry));
   }
-  if (set->models_.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no model found under ", dir,
-        " (expected ", dir, "/<name>/<version>/model.yaml)"));
-  }
-  return std::shared_ptr<const ModelSet>(std::move(set));
+  set->snapshot_ = std::move(snapshot);
+  return set;
 }
 
 std::shared_ptr<const ModelSet> ModelSet::FromModels(
@@ -198,6 +130,11 @@ absl::StatusOr<ModelRef> ModelSet::Find(absl::string_view name,
           "'; versions: ", absl::StrJoin(versions, ", ")));
     }
     if (picked->model == nullptr) {
+      if (picked->error.empty()) {
+        return absl::NotFoundError(
+            absl::StrCat("model '", entry.name, "' version ",
+                         picked->version, " is not served"));
+      }
       return absl::FailedPreconditionError(
           absl::StrCat("model '", entry.name, "' version ", picked->version,
                        " failed to load: ", picked->error));
@@ -222,20 +159,82 @@ int ModelSet::failed_count() const {
   return n;
 }
 
+ModelStore::ModelStore() = default;
+ModelStore::~ModelStore() = default;
+
+absl::Status ModelStore::Open(engine::RepositoryOptions options) {
+  if (!options.log) options.log = RepositoryLog;
+  absl::StatusOr<std::unique_ptr<engine::ModelRepository>> repository =
+      engine::ModelRepository::Create(std::move(options));
+  if (!repository.ok()) return repository.status();
+  std::shared_ptr<const ModelSet> old;
+  absl::MutexLock lock(&mu_);
+  old = std::move(current_);
+  repository_ = std::move(repository).value();
+  current_ = ModelSet::FromSnapshot(repository_->Snapshot());
+  return absl::OkStatus();
+}
+
 std::shared_ptr<const ModelSet> ModelStore::Current() const {
   absl::MutexLock lock(&mu_);
+  if (repository_ != nullptr) {
+    std::shared_ptr<const engine::ModelSet> snapshot =
+        repository_->Snapshot();
+    // Adapted once per generation; requests between reloads share it.
+    if (current_ == nullptr ||
+        current_->generation() != snapshot->generation()) {
+      current_ = ModelSet::FromSnapshot(std::move(snapshot));
+    }
+  }
   return current_;
 }
 
 void ModelStore::Publish(std::shared_ptr<const ModelSet> set) {
   std::shared_ptr<const ModelSet> old;
+  std::unique_ptr<engine::ModelRepository> old_repository;
   {
     absl::MutexLock lock(&mu_);
     old = std::move(current_);
+    old_repository = std::move(repository_);
     current_ = std::move(set);
   }
-  // `old` is released here, outside the lock: if this was its last
-  // reference, freeing a whole model set should not block readers.
+  // Released here, outside the lock: freeing a whole model set should not
+  // block readers.
+}
+
+engine::ModelRepository* ModelStore::repository() const {
+  absl::MutexLock lock(&mu_);
+  return repository_.get();
+}
+
+engine::ReloadResult ModelStore::Reload() {
+  engine::ModelRepository* repository = this->repository();
+  if (repository == nullptr) {
+    engine::ReloadResult result;
+    result.status = absl::FailedPreconditionError(
+        "the server has no model repository to reload");
+    return result;
+  }
+  engine::ReloadResult result = repository->Reload();
+  if (!result.status.ok()) {
+    LogError(absl::StrCat("model reload failed; the previous models keep "
+                          "serving: ",
+                          result.status.message()));
+  } else if (!result.errors.empty()) {
+    LogError(absl::StrFormat(
+        "model reload found %d problem(s); what failed keeps its previous "
+        "content serving (generation %d, %d compiled, %d reused): %s",
+        result.errors.size(), result.generation, result.compiled,
+        result.reused, absl::StrJoin(result.errors, "; ")));
+  } else {
+    LogInfo(absl::StrFormat(
+        "models reloaded in %.1f ms: generation %d, %d compiled, %d "
+        "reused%s",
+        absl::ToDoubleMilliseconds(result.duration), result.generation,
+        result.compiled, result.reused,
+        result.published ? "" : " (nothing changed)"));
+  }
+  return result;
 }
 
 }  // namespace healthscore::server

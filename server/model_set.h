@@ -1,21 +1,16 @@
-// ModelSet: an immutable snapshot of every model the server serves, and
-// ModelStore, which publishes the current snapshot.
+// ModelSet: the server's view of one immutable snapshot of the engine's
+// model repository (engine/repository/model_repository.h), and ModelStore,
+// which owns the repository and hands out the current snapshot.
 //
-// A ModelSet is loaded from a directory laid out as
-//
-//   <dir>/<name>/<version>/model.yaml      (versions are numeric: 1, 2, 10)
-//
-// Every version found is compiled; a version that fails keeps its error (for
-// ListModels and the log) and the model's serving version is the highest
-// version that compiled. The `name:` in a model file must equal its
-// directory name. Directories without numeric version subdirectories are
-// not models and are skipped; a non-numeric directory inside a model is
-// reported in the load log and otherwise ignored.
+// Loading, reloading, the test gate and the directory layout are the
+// engine repository's (docs/model-format.md): the server never compiles a
+// model file itself. A ModelSet only adapts an engine::ModelSet snapshot
+// to what the services need (names, versions as text, load errors), and
+// holds that snapshot so every model it refers to stays alive.
 //
 // Requests pin a snapshot (a shared_ptr) for their whole duration, so a
-// later reload (a later issue) can publish a new set with ModelStore::Publish
-// without ever touching a model in use; the old set is freed when its last
-// request finishes.
+// reload publishes a new set without ever touching a model in use; the old
+// set is freed when its last request finishes.
 //
 // Thread-safety: a ModelSet is immutable and safe to share. ModelStore's
 // methods may be called from any thread.
@@ -34,6 +29,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/model/compiled_model.h"
+#include "engine/repository/model_repository.h"
+#include "engine/repository/model_set.h"
 #include "engine/plugin_host/plugin_host.h"
 
 namespace healthscore::server {
@@ -69,14 +66,10 @@ struct ModelRef {
 
 class ModelSet {
  public:
-  // Scans and compiles `dir`, loading the models' plugin libraries through
-  // `plugins` (may be null: models with plugins then fail to compile).
-  // Errors: NotFound when `dir` is not a readable directory; NotFound when
-  // it holds no model at all. Models that fail to compile do not fail the
-  // load: they are recorded in the set.
-  static absl::StatusOr<std::shared_ptr<const ModelSet>> Load(
-      const std::string& dir, const std::string& default_model,
-      engine::PluginHost* plugins = nullptr);
+  // The server's view of a repository snapshot (never null). Versions
+  // that serve carry their model; versions that failed carry their error.
+  static std::shared_ptr<const ModelSet> FromSnapshot(
+      std::shared_ptr<const engine::ModelSet> snapshot);
 
   // A set built from already compiled models (tests, tools), each as
   // version "1".
@@ -92,6 +85,10 @@ class ModelSet {
                                 absl::string_view version) const;
 
   const std::string& dir() const { return dir_; }
+  // The repository snapshot's generation (0 for FromModels sets).
+  uint64_t generation() const { return generation_; }
+  // Problems of the repository as a whole (its config.yaml).
+  const std::vector<std::string>& errors() const { return errors_; }
   const std::string& default_model() const { return default_model_; }
   // By name.
   const std::map<std::string, ModelEntry>& models() const { return models_; }
@@ -103,17 +100,41 @@ class ModelSet {
   std::string dir_;
   std::string default_model_;
   std::map<std::string, ModelEntry> models_;
+  uint64_t generation_ = 0;
+  std::vector<std::string> errors_;
+  // Keeps every model of the snapshot alive while this set is held.
+  std::shared_ptr<const engine::ModelSet> snapshot_;
 };
 
 class ModelStore {
  public:
-  // The current snapshot; null until the first Publish.
+  ModelStore();
+  ~ModelStore();
+
+  // Creates the repository over `options.root` (engine
+  // ModelRepository::Create, with its errors) and serves from it from now
+  // on. Loads happen here, off the request path.
+  absl::Status Open(engine::RepositoryOptions options);
+
+  // The current snapshot (the repository's latest, adapted once per
+  // generation); null until Open or Publish.
   std::shared_ptr<const ModelSet> Current() const;
+  // Serves `set` (tests, tools); detaches and destroys any repository, so
+  // it must not race Reload or LoadModels.
   void Publish(std::shared_ptr<const ModelSet> set);
+
+  // Reloads the repository (engine ModelRepository::Reload) and logs the
+  // outcome. FailedPrecondition in the result's status without a
+  // repository. A reload that finds problems keeps what serves.
+  engine::ReloadResult Reload();
+
+  // The repository, or null before Open. Owned by the store.
+  engine::ModelRepository* repository() const;
 
  private:
   mutable absl::Mutex mu_;
-  std::shared_ptr<const ModelSet> current_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<engine::ModelRepository> repository_ ABSL_GUARDED_BY(mu_);
+  mutable std::shared_ptr<const ModelSet> current_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace healthscore::server

@@ -244,6 +244,12 @@ const std::vector<Setting>& Settings() {
                       "Then new calls are refused and in-flight calls get "
                       "this long to finish before they are cancelled.",
                       &ServerOptions::shutdown_grace),
+      DurationSetting("watch-interval",
+                      "Poll the models directory this often and reload when "
+                      "it changed and then stayed unchanged for one interval "
+                      "(0 = off; SIGHUP and the ModelService.Reload RPC "
+                      "reload on demand).",
+                      &ServerOptions::watch_interval),
       StringSetting("port-file", "FILE",
                     "Write the bound port to FILE once serving (for "
                     "supervisors and tests using port 0).",
@@ -466,7 +472,12 @@ std::string ServeUsage(absl::string_view program) {
       "  listen: 0.0.0.0:50051\n"
       "  models: /srv/healthscore/rules\n"
       "  max_accounts_per_request: 50000\n"
-      "  shutdown_grace: 20s\n");
+      "  shutdown_grace: 20s\n"
+      "  watch_interval: 5s\n"
+      "\nSignals: SIGTERM or SIGINT shut down gracefully; SIGHUP reloads the\n"
+      "models (as the ModelService.Reload RPC does): new and changed versions\n"
+      "are compiled and tested first, and a version that fails never\n"
+      "replaces the one serving.\n");
   return out;
 }
 

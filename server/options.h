@@ -70,6 +70,10 @@ struct ServerOptions {
   absl::Duration shutdown_wait = absl::ZeroDuration();
   absl::Duration shutdown_grace = absl::Seconds(30);
 
+  // Poll the models directory this often and reload when it changed (and
+  // stayed unchanged for one interval); zero turns the watcher off.
+  absl::Duration watch_interval = absl::ZeroDuration();
+
   // When set, the bound port is written to this file (then renamed into
   // place) once the server is SERVING: for supervisors and tests that start
   // it on port 0.

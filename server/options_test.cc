@@ -35,6 +35,17 @@ TEST(OptionsTest, Defaults) {
   EXPECT_EQ(o.max_stream_batches_in_flight, 4);
   EXPECT_EQ(o.shutdown_wait, absl::ZeroDuration());
   EXPECT_EQ(o.shutdown_grace, absl::Seconds(30));
+  EXPECT_EQ(o.watch_interval, absl::ZeroDuration());
+}
+
+TEST(OptionsTest, WatchInterval) {
+  ASSERT_OK_AND_ASSIGN(ServeArgs args, Parse({"--watch-interval", "5"}));
+  EXPECT_EQ(args.options.watch_interval, absl::Seconds(5));
+  ASSERT_OK_AND_ASSIGN(args, Parse({"--watch-interval=250ms"}));
+  EXPECT_EQ(args.options.watch_interval, absl::Milliseconds(250));
+  EXPECT_THAT(Parse({"--watch-interval", "-1"}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("must not be negative")));
 }
 
 TEST(OptionsTest, FlagsInBothSpellings) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -44,7 +45,10 @@ absl::Status WritePortFile(const std::string& path, int port) {
 }
 
 const char* SignalName(int sig) {
-  return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
+  return sig == SIGTERM  ? "SIGTERM"
+         : sig == SIGINT ? "SIGINT"
+         : sig == SIGHUP ? "SIGHUP"
+                         : "signal";
 }
 
 }  // namespace
@@ -74,6 +78,7 @@ int ServeMain(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -130,11 +135,21 @@ int ServeMain(int argc, char** argv) {
   }
   LogInfo(absl::StrCat("serving on ", (*server)->address()));
 
+  // SIGHUP reloads the models on a thread of its own, so that this loop
+  // keeps taking signals (a SIGTERM during a long reload still shuts down).
+  // Reloads are serialised by the repository; a SIGHUP while one runs
+  // starts another once it finishes, which picks up any later change.
+  std::vector<std::thread> reloads;
   int sig = 0;
-  while (sigwait(&signals, &sig) != 0) {
+  while (true) {
+    if (sigwait(&signals, &sig) != 0) continue;
+    LogInfo(absl::StrCat("received ", SignalName(sig)));
+    if (sig != SIGHUP) break;
+    Server* s = server->get();
+    reloads.emplace_back([s] { s->ReloadModels(); });
   }
-  LogInfo(absl::StrCat("received ", SignalName(sig)));
   (*server)->Shutdown();
+  for (std::thread& t : reloads) t.join();
   if (!options.port_file.empty()) std::remove(options.port_file.c_str());
   return 0;
 }

@@ -119,20 +119,40 @@ void Server::SetServing(bool serving) {
 absl::Status Server::LoadModels() {
   const ServerOptions& o = runtime_->options;
   absl::Time start = absl::Now();
-  absl::StatusOr<std::shared_ptr<const ModelSet>> set =
-      ModelSet::Load(o.models_dir, o.default_model, runtime_->plugins.get());
-  if (!set.ok()) {
-    LogError(absl::StrCat("model load failed: ", set.status().message()));
-    return set.status();
+  engine::RepositoryOptions repo;
+  repo.root = o.models_dir;
+  repo.default_model = o.default_model;
+  repo.compile.plugins = runtime_->plugins.get();
+  repo.warm_up = true;
+  absl::Status opened = runtime_->models.Open(std::move(repo));
+  if (!opened.ok()) {
+    LogError(absl::StrCat("model load failed: ", opened.message()));
+    return opened;
   }
-  if ((*set)->loaded_count() == 0) {
+  std::shared_ptr<const ModelSet> set = runtime_->models.Current();
+  for (const auto& [name, entry] : set->models()) {
+    for (const ModelVersion& v : entry.versions) {
+      if (v.model != nullptr) {
+        LogInfo(absl::StrFormat(
+            "loaded model %s version %s (label %s, hash %.12s, %d warnings) "
+            "from %s in %.1f ms",
+            name, v.version, v.model->version(), v.model->hash(),
+            v.model->warnings().warning_count(), v.file,
+            absl::ToDoubleMilliseconds(v.load_duration)));
+      } else if (!v.error.empty()) {
+        LogError(absl::StrFormat("failed to load model %s version %s: %s",
+                                 name, v.version, v.error));
+      }
+    }
+  }
+  if (set->loaded_count() == 0) {
     absl::Status s = absl::FailedPreconditionError(absl::StrCat(
-        "no model under ", o.models_dir, " compiled (", (*set)->failed_count(),
+        "no model under ", o.models_dir, " compiled (", set->failed_count(),
         " failed); nothing to serve"));
     LogError(std::string(s.message()));
     return s;
   }
-  absl::StatusOr<ModelRef> def = (*set)->Find("", "");
+  absl::StatusOr<ModelRef> def = set->Find("", "");
   if (!def.ok()) {
     LogWarning(absl::StrCat("requests without a model name will fail: ",
                             def.status().message()));
@@ -141,10 +161,22 @@ absl::Status Server::LoadModels() {
       "models ready from %s in %.1f ms: %d versions loaded, %d failed; "
       "default model %s%s",
       o.models_dir, absl::ToDoubleMilliseconds(absl::Now() - start),
-      (*set)->loaded_count(), (*set)->failed_count(), o.default_model,
+      set->loaded_count(), set->failed_count(), set->default_model(),
       def.ok() ? absl::StrCat(" version ", def->version) : " (unavailable)"));
-  PublishModels(*std::move(set));
+  if (o.watch_interval > absl::ZeroDuration()) {
+    absl::Status watching =
+        runtime_->models.repository()->StartWatching(o.watch_interval);
+    if (!watching.ok()) return watching;
+    LogInfo(absl::StrCat("watching ", o.models_dir, " for changes every ",
+                         FormatDurationText(o.watch_interval)));
+  }
+  absl::MutexLock lock(&mu_);
+  if (!shutting_down_) SetServing(true);
   return absl::OkStatus();
+}
+
+engine::ReloadResult Server::ReloadModels() {
+  return runtime_->models.Reload();
 }
 
 void Server::PublishModels(std::shared_ptr<const ModelSet> set) {

@@ -60,10 +60,19 @@ class Server {
   int port() const { return port_; }
   std::string address() const;
 
-  // Loads options.models_dir (ModelSet::Load), publishes it and turns
-  // health SERVING. Errors: those of ModelSet::Load, and FailedPrecondition
-  // when no model version compiled; health then stays NOT_SERVING.
+  // Opens the engine model repository over options.models_dir (compiled,
+  // warmed up by the models' tests), serves it and turns health SERVING;
+  // starts the repository watcher when options.watch_interval > 0.
+  // Errors: those of engine::ModelRepository::Create, and
+  // FailedPrecondition when no model version loaded; health then stays
+  // NOT_SERVING.
   absl::Status LoadModels();
+
+  // Reloads the repository (the Reload RPC and SIGHUP come here). Blocks
+  // for the compile; requests keep being served from the previous snapshot
+  // meanwhile. A reload that fails keeps the old models serving and health
+  // SERVING; the errors are in the result, ListModels and the log.
+  engine::ReloadResult ReloadModels();
 
   // Publishes `set` and turns health SERVING (unless shutting down).
   void PublishModels(std::shared_ptr<const ModelSet> set);

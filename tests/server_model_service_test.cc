@@ -285,7 +285,7 @@ TEST(ModelServiceHealthTest, NoCompilableModelKeepsNotServing) {
   // broken/ holds version "1" only: not a models directory at all.
   EXPECT_THAT((*ts)->server->LoadModels(),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("no model found under")));
+                       HasSubstr("no model found")));
   SetLogEnabledForTest(true);
   grpc::health::v1::HealthCheckRequest request;
   HealthResponse r;
