@@ -23,16 +23,6 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-const char* KeyFor(InputType t) {
-  switch (t) {
-    case InputType::kNumber: return "metrics";
-    case InputType::kString: return "attributes";
-    case InputType::kDate: return "dates";
-    case InputType::kSeries: return "series";
-  }
-  return "";
-}
-
 }  // namespace
 
 bool ParseIsoDate(std::string_view text, double* days) {
@@ -199,9 +189,9 @@ int BatchBuilder::Lookup(std::string_view name, InputType want) {
   const InputInfo& in = batch_->model().inputs()[input];
   if (in.type != want) {
     const std::string n(name);
-    Fail(absl::StrCat(KeyFor(want), ".", n, ": the model declares '", n,
+    Fail(absl::StrCat(InputSectionName(want), ".", n, ": the model declares '", n,
                       "' as a ", InputTypeName(in.type), "; send it under '",
-                      KeyFor(in.type), "'"));
+                      InputSectionName(in.type), "'"));
     return -1;
   }
   return input;

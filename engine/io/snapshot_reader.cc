@@ -151,21 +151,6 @@ void EmitRow(const PendingRow& row, BatchBuilder* builder) {
   builder->EndRow();
 }
 
-// The JSON object (and YAML mapping) a value of each input type belongs in.
-const char* SectionFor(InputType type) {
-  switch (type) {
-    case InputType::kNumber:
-      return "metrics";
-    case InputType::kString:
-      return "attributes";
-    case InputType::kDate:
-      return "dates";
-    case InputType::kSeries:
-      return "series";
-  }
-  return "metrics";
-}
-
 const char* TypeWord(InputType type) {
   switch (type) {
     case InputType::kNumber:
@@ -196,12 +181,12 @@ InputType SectionType(Section s) {
   return InputType::kNumber;
 }
 
-const char* SectionName(Section s) { return SectionFor(SectionType(s)); }
+const char* SectionName(Section s) { return InputSectionName(SectionType(s)); }
 
 // Message for a declared input sent in the wrong section.
 std::string WrongSection(std::string_view name, InputType declared) {
   return Cat("\"", name, "\" is declared as ", TypeWord(declared),
-             " input; send it under \"", SectionFor(declared), "\"");
+             " input; send it under \"", InputSectionName(declared), "\"");
 }
 
 bool IsBlank(std::string_view line) {

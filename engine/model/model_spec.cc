@@ -19,6 +19,16 @@ SourceLocation ExprSource::At(int line, int column) const {
   return out;
 }
 
+const char* InputSectionName(InputType t) {
+  switch (t) {
+    case InputType::kNumber: return "metrics";
+    case InputType::kString: return "attributes";
+    case InputType::kDate: return "dates";
+    case InputType::kSeries: return "series";
+  }
+  return "metrics";
+}
+
 const char* InputTypeName(InputType t) {
   switch (t) {
     case InputType::kNumber:

@@ -53,6 +53,9 @@ struct ExprSource {
 
 enum class InputType { kNumber, kString, kDate, kSeries };
 const char* InputTypeName(InputType t);
+// The key of an account snapshot (JSON, YAML, protobuf) that holds inputs of
+// type `t`: "metrics", "attributes", "dates" or "series".
+const char* InputSectionName(InputType t);
 
 struct InputSpec {
   std::string id;
