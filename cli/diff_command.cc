@@ -1,8 +1,8 @@
 // `healthscore diff`: shadow-score a file of accounts with a live and a
 // candidate model and report what would change.
 //
-// The input is read once, through a SharedInput feeding one snapshot reader
-// per model (a batch is built for one model), batch by batch, so memory
+// The input is read once, through a MultiModelReader (one snapshot reader
+// per model: a batch is built for one model), batch by batch, so memory
 // stays flat whatever the size of the input.
 
 #include <algorithm>
@@ -16,8 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/multi_model_reader.h"
 #include "cli/paths.h"
-#include "cli/shared_input.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
@@ -170,46 +170,27 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
       LoadModel("candidate", args->Get("candidate"), compile_options, err);
   if (candidate == nullptr) return kExitFailure;
 
-  auto source = engine::io::OpenFileSource(input_path);
-  if (!source.ok()) return Failure(err, std::string(source.status().message()));
-  std::shared_ptr<SharedInput> shared = SharedInput::Create(*std::move(source));
-  std::unique_ptr<engine::io::SnapshotReader> readers[2];
-  for (int i = 0; i < 2; ++i) {
-    if (input_format == engine::io::InputFormat::kCsv) {
-      readers[i] =
-          std::make_unique<engine::io::CsvReader>(shared->Reader(i));
-    } else {
-      readers[i] =
-          std::make_unique<engine::io::JsonLinesReader>(shared->Reader(i));
-    }
-  }
+  auto reader =
+      MultiModelReader::Open(input_path, input_format, {live, candidate});
+  if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
 
   engine::WorkerPool pool(static_cast<int>(*threads) - 1);
   engine::ShadowOptions options;
   options.max_examples = static_cast<size_t>(*examples);
   engine::ShadowComparison comparison(live, candidate, options);
-  engine::Batch live_batch(live);
-  engine::Batch candidate_batch(candidate);
+  std::vector<engine::Batch> batches = (*reader)->MakeBatches();
+  const engine::Batch& live_batch = batches[0];
+  const engine::Batch& candidate_batch = batches[1];
   engine::BatchResult live_result;
   engine::BatchResult candidate_result;
   const size_t max_rows = static_cast<size_t>(*batch_size);
   for (;;) {
-    absl::StatusOr<size_t> a = readers[0]->ReadBatch(&live_batch, max_rows);
-    if (!a.ok()) {
-      return Failure(err, absl::StrCat(input_path, ": ", a.status().message()));
+    absl::StatusOr<size_t> rows = (*reader)->ReadBatch(&batches, max_rows);
+    if (!rows.ok()) {
+      return Failure(err,
+                     absl::StrCat(input_path, ": ", rows.status().message()));
     }
-    absl::StatusOr<size_t> b =
-        readers[1]->ReadBatch(&candidate_batch, max_rows);
-    if (!b.ok()) {
-      return Failure(err, absl::StrCat(input_path, ": ", b.status().message()));
-    }
-    if (*a != *b) {
-      return Failure(err, absl::StrCat(input_path,
-                                       ": the input split into different "
-                                       "accounts for the two models (",
-                                       *a, " and ", *b, ")"));
-    }
-    if (*a == 0) break;
+    if (*rows == 0) break;
     absl::Status status =
         engine::Scorer::Score(live_batch, &live_result, &pool);
     if (status.ok()) {

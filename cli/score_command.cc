@@ -3,13 +3,27 @@
 // The input is processed in batches with the next batch read on a helper
 // thread while the current one is scored (on the worker pool) and written,
 // so parsing, the slowest stage, runs without pause.
+//
+// Segment routing: when the model file is version VERSION of model NAME in
+// a repository ROOT (ROOT/NAME/VERSION/model.yaml) and ROOT/NAME/config.yaml
+// declares routes, the repository is loaded with engine::ModelRepository
+// and every batch is scored with engine::ScoreRouted, so each account is
+// scored by the model its route sends it to, exactly as the server would.
+// A batch is built for one model, so the input is then read once per model
+// that may score (the routing model and each route target) through a
+// MultiModelReader, and each routed part copies its rows from its model's
+// batch. Without routes nothing of this runs: one reader, one batch, one
+// Scorer::Score, as before.
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <future>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -19,8 +33,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/multi_model_reader.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
 #include "engine/eval/batch.h"
@@ -30,6 +47,11 @@
 #include "engine/io/result_writer.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiler.h"
+#include "engine/repository/lint.h"
+#include "engine/repository/model_repository.h"
+#include "engine/repository/model_set.h"
+#include "engine/repository/repository_config.h"
+#include "engine/repository/routed_scorer.h"
 
 namespace healthscore::cli {
 namespace {
@@ -46,6 +68,13 @@ reads standard input (JSON Lines unless --input-format says otherwise).
 Accounts with bad data are written with "status": "error" and a message
 naming the line and field; they do not stop the run.
 
+When MODEL is laid out as ROOT/NAME/VERSION/model.yaml and ROOT/NAME/
+config.yaml declares routes, each account is scored by the model its route
+sends it to (the repository ROOT is loaded as the server loads it, without
+running tests.yaml); every result names the model that scored it, and CSV
+output gets `model` and `repository_version` columns. --no-routes scores
+every account with MODEL alone.
+
 options:
   --model PATH          model file or directory (required)
   --input FILE          snapshots to score (required)
@@ -59,12 +88,14 @@ options:
                         (default 3)
   --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
+  --no-routes           ignore the routes of MODEL's repository
   --quiet               no progress or summary on standard error
 )" + std::string(kPluginsHelp) + R"(  -h, --help            show this help
 
 Progress (accounts, accounts/s) is shown on standard error about once a
 second for runs longer than a second, then a summary line with the count
-per tier and the number of accounts that failed.
+per tier and the number of accounts that failed (and, with routes, how many
+accounts each model scored).
 
 exit codes:
   0  the run completed (even if some accounts failed)
@@ -95,6 +126,179 @@ int Failure(std::ostream& err, const std::string& message) {
   return kExitFailure;
 }
 
+// A model a run scores with.
+struct ScoringModel {
+  std::shared_ptr<const engine::CompiledModel> model;
+  // Its name and version directory in the repository (version 0 when the
+  // run has no routes).
+  std::string name;
+  int64_t version = 0;
+};
+
+// Index of `model` in `models`, or models.size().
+size_t IndexOf(const std::vector<ScoringModel>& models,
+               const engine::CompiledModel* model) {
+  size_t k = 0;
+  while (k < models.size() && models[k].model.get() != model) ++k;
+  return k;
+}
+
+// The repository of a routed run.
+struct Routes {
+  std::unique_ptr<engine::ModelRepository> repository;
+  // Held for the whole run: `requested.router` belongs to it.
+  std::shared_ptr<const engine::ModelSet> set;
+  engine::ModelRef requested;
+};
+
+// Loads the routes that apply to the model file `model_path` into
+// `*routes`, leaving routes->requested.router null when there are none:
+// the file is not laid out as ROOT/NAME/VERSION/model.yaml, or NAME's
+// config.yaml declares no routes (both found by the code `healthscore lint`
+// uses). Otherwise ROOT is loaded as the server loads it, except that the
+// versions' tests.yaml cases are not run (RepositoryOptions::warm_up off):
+// `score` has always scored the files as they are, the test gate belongs
+// to `healthscore test`, and running every model's cases would slow every
+// run. Errors, prefixed "cannot apply the routes of CONFIG: ": problems
+// in the config files, the repository's load errors, and ModelSet::Find's
+// when the repository does not serve VERSION with its routes.
+absl::Status LoadRoutes(const std::string& model_path,
+                        engine::PluginHost* plugins, Routes* routes) {
+  engine::DiagnosticList config_diags;
+  const engine::LintContext context =
+      engine::LintContextForFile(model_path, &config_diags);
+  if (context.model_name.empty() || context.routes.empty()) {
+    return absl::OkStatus();
+  }
+  namespace fs = std::filesystem;
+  const fs::path version_dir = fs::path(model_path).parent_path();
+  const fs::path root = version_dir.parent_path().parent_path();
+  const std::string config =
+      (version_dir.parent_path() / engine::kConfigFileName).string();
+  auto fail = [&config](absl::string_view message) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot apply the routes of ", config, ": ", message));
+  };
+  if (config_diags.has_errors()) {
+    std::vector<std::string> errors;
+    for (const engine::Diagnostic& d : config_diags.items()) {
+      if (d.severity == engine::Severity::kError) {
+        errors.push_back(d.ToString());
+      }
+    }
+    return fail(absl::StrJoin(errors, "; "));
+  }
+  int64_t version = 0;  // a version directory: LintContextForFile checked
+  engine::ParseVersionNumber(version_dir.filename().string(), &version);
+
+  engine::RepositoryOptions options;
+  options.root = root.empty() ? "." : root.string();
+  options.compile.plugins = plugins;
+  options.warm_up = false;
+  auto repository = engine::ModelRepository::Create(std::move(options));
+  if (!repository.ok()) return fail(repository.status().message());
+  routes->repository = *std::move(repository);
+  routes->set = routes->repository->Snapshot();
+  auto requested = routes->set->Find(context.model_name, version);
+  if (!requested.ok()) {
+    // Find says what does not serve; the model's status says why (e.g. a
+    // route to an unknown model, at its place in config.yaml).
+    const engine::ModelStatus* status = routes->set->status(context.model_name);
+    return fail(status == nullptr || status->errors.empty()
+                    ? std::string(requested.status().message())
+                    : absl::StrCat(requested.status().message(), "; ",
+                                   status->last_error()));
+  }
+  routes->requested = *std::move(requested);
+  return absl::OkStatus();
+}
+
+// What the summary reports: accounts per tier id over every model that
+// scored (the first model's tiers first, then each further model's new
+// ones, so the order does not depend on the data), and accounts per model.
+class RunTally {
+ public:
+  explicit RunTally(const std::vector<ScoringModel>& models)
+      : accounts_(models.size(), 0) {
+    for (const ScoringModel& m : models) {
+      for (const engine::TierInfo& t : m.model->tiers()) {
+        if (std::find(tiers_.begin(), tiers_.end(), t.id) == tiers_.end()) {
+          tiers_.push_back(t.id);
+        }
+      }
+    }
+    tier_counts_.assign(tiers_.size(), 0);
+  }
+
+  // Counts the rows of `result`, scored by models[k].
+  void Add(size_t k, const engine::BatchResult& result) {
+    if (k < accounts_.size()) accounts_[k] += result.size();
+    const std::vector<size_t> counts = result.TierCounts();
+    const std::vector<engine::TierInfo>& tiers = result.model().tiers();
+    insufficient_ += counts[0];
+    for (size_t t = 0; t < tiers.size() && t + 1 < counts.size(); ++t) {
+      auto it = std::find(tiers_.begin(), tiers_.end(), tiers[t].id);
+      if (it == tiers_.end()) continue;  // not a model of the run
+      tier_counts_[it - tiers_.begin()] += counts[t + 1];
+    }
+  }
+
+  // Accounts that scored (any tier).
+  uint64_t scored() const {
+    uint64_t n = insufficient_;
+    for (uint64_t c : tier_counts_) n += c;
+    return n;
+  }
+  // Accounts models[k] scored or failed.
+  uint64_t accounts(size_t k) const { return accounts_[k]; }
+
+  // " green 12, yellow 10, red 7, insufficient_data 3"
+  std::string Tiers() const {
+    std::string out;
+    for (size_t t = 0; t < tiers_.size(); ++t) {
+      absl::StrAppend(&out, " ", tiers_[t], " ", WithCommas(tier_counts_[t]),
+                      ",");
+    }
+    absl::StrAppend(&out, " ", std::string(engine::kInsufficientDataTierId),
+                    " ", WithCommas(insufficient_));
+    return out;
+  }
+
+ private:
+  std::vector<std::string> tiers_;
+  std::vector<uint64_t> tier_counts_;
+  uint64_t insufficient_ = 0;
+  std::vector<uint64_t> accounts_;
+};
+
+// Scores one batch of accounts with routes and writes the results in input
+// order. batches[k] holds the accounts as rows of models[k]; models[0] is
+// `requested.model`.
+absl::Status ScoreRoutedBatch(const engine::ModelRef& requested,
+                              const std::vector<ScoringModel>& models,
+                              const std::vector<engine::Batch>& batches,
+                              engine::WorkerPool* pool,
+                              engine::io::ResultWriter* writer,
+                              RunTally* tally) {
+  engine::AccountFiller fill = [&](const engine::CompiledModel& model,
+                                   const std::vector<uint32_t>& rows,
+                                   engine::BatchBuilder* builder) {
+    const size_t k = IndexOf(models, &model);
+    // Not a model of the run: no rows, which ScoreRouted reports.
+    if (k == models.size()) return;
+    for (uint32_t row : rows) builder->CopyRow(batches[k], row);
+  };
+  absl::StatusOr<engine::RoutedResult> routed =
+      engine::ScoreRouted(requested, batches[0].size(), fill, pool);
+  if (!routed.ok()) return routed.status();
+  std::vector<engine::io::ScoredPart> parts;
+  for (const engine::RoutedPart& part : routed->parts) {
+    parts.push_back({part.batch.get(), &part.result, part.model.version});
+    tally->Add(IndexOf(models, part.model.model.get()), part.result);
+  }
+  return writer->Write(parts, routed->where);
+}
+
 }  // namespace
 
 int RunScore(const std::vector<std::string>& argv, std::ostream& out,
@@ -110,6 +314,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
                                  {"top-drivers", true},
                                  {"threads", true},
                                  {"batch-size", true},
+                                 {"no-routes", false},
                                  {"quiet", false}});
   if (!args.ok()) return Usage(err, std::string(args.status().message()));
   if (args->Has("help")) {
@@ -183,7 +388,6 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     return Failure(
         err, absl::StrCat(*model_path, " has errors; nothing was scored"));
   }
-  std::shared_ptr<const engine::CompiledModel> model = compiled.model;
   if (!quiet && compiled.diagnostics.warning_count() > 0) {
     err << "healthscore score: note: " << *model_path << " has "
         << compiled.diagnostics.warning_count()
@@ -191,17 +395,49 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
         << "` to see them\n";
   }
 
+  // The models: MODEL alone, or, with routes, MODEL as its repository
+  // serves it followed by every route target (once each).
+  Routes routes;
+  if (!args->Has("no-routes")) {
+    absl::Status loaded = LoadRoutes(*model_path, plugins->get(), &routes);
+    if (!loaded.ok()) {
+      return Failure(err, absl::StrCat(loaded.message(),
+                                       " (pass --no-routes to score every "
+                                       "account with ",
+                                       *model_path, " alone)"));
+    }
+  }
+  const engine::Router* router = routes.requested.router;
+  std::vector<ScoringModel> models;
+  if (router == nullptr) {
+    models.push_back({compiled.model, compiled.model->name(), 0});
+  } else {
+    models.push_back({routes.requested.model, routes.requested.name,
+                      routes.requested.version});
+    for (size_t r = 0; r < router->size(); ++r) {
+      const engine::RouteTarget& target = router->target(r);
+      if (IndexOf(models, target.model.get()) == models.size()) {
+        models.push_back({target.model, target.name, target.version});
+      }
+    }
+  }
+  std::vector<std::shared_ptr<const engine::CompiledModel>> compiled_models;
+  for (const ScoringModel& m : models) compiled_models.push_back(m.model);
+  if (router != nullptr) writer_options.csv_models = compiled_models;
+
   // Input and output.
-  auto reader = engine::io::OpenSnapshotReader(input_path, input_format);
+  auto reader =
+      MultiModelReader::Open(input_path, input_format, compiled_models);
   if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
   auto writer =
       engine::io::OpenResultWriter(output_path, output_format, writer_options);
   if (!writer.ok()) return Failure(err, std::string(writer.status().message()));
 
   engine::WorkerPool pool(static_cast<int>(*threads) - 1);
-  engine::Batch batches[2] = {engine::Batch(model), engine::Batch(model)};
-  engine::Batch* current = &batches[0];
-  engine::Batch* next = &batches[1];
+  std::vector<engine::Batch> batches[2] = {(*reader)->MakeBatches(),
+                                           (*reader)->MakeBatches()};
+  std::vector<engine::Batch>* current = &batches[0];
+  std::vector<engine::Batch>* next = &batches[1];
   engine::BatchResult result;
   const size_t max_rows = static_cast<size_t>(*batch_size);
 
@@ -210,7 +446,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   const bool tty = isatty(STDERR_FILENO) != 0;
   bool progress_shown = false;
   uint64_t accounts = 0;
-  std::vector<uint64_t> tier_counts(model->tiers().size() + 1, 0);
+  RunTally tally(models);
 
   absl::StatusOr<size_t> rows = (*reader)->ReadBatch(current, max_rows);
   while (rows.ok() && *rows > 0) {
@@ -218,17 +454,20 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
         std::async(std::launch::async, [&reader, next, max_rows] {
           return (*reader)->ReadBatch(next, max_rows);
         });
-    absl::Status status = engine::Scorer::Score(*current, &result, &pool);
-    if (status.ok()) status = (*writer)->Write(*current, result);
+    absl::Status status;
+    if (router != nullptr) {
+      status = ScoreRoutedBatch(routes.requested, models, *current, &pool,
+                                writer->get(), &tally);
+    } else {
+      status = engine::Scorer::Score((*current)[0], &result, &pool);
+      if (status.ok()) status = (*writer)->Write((*current)[0], result);
+      if (status.ok()) tally.Add(0, result);
+    }
     if (!status.ok()) {
       ahead.wait();
       return Failure(err, std::string(status.message()));
     }
-    accounts += current->size();
-    std::vector<size_t> counts = result.TierCounts();
-    for (size_t i = 0; i < counts.size() && i < tier_counts.size(); ++i) {
-      tier_counts[i] += counts[i];
-    }
+    accounts += *rows;
     rows = ahead.get();
     std::swap(current, next);
 
@@ -256,31 +495,35 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   if (!quiet) {
     double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
-    uint64_t scored = 0;
-    for (uint64_t c : tier_counts) scored += c;
     err << "healthscore score: " << WithCommas(accounts) << " accounts in "
         << absl::StrFormat("%.2f", seconds) << " s";
     if (seconds > 0 && accounts > 0) {
       err << " (" << WithCommas(static_cast<uint64_t>(accounts / seconds))
           << " accounts/s)";
     }
-    err << ":";
-    for (size_t t = 0; t < model->tiers().size(); ++t) {
-      err << " " << model->tiers()[t].id << " "
-          << WithCommas(tier_counts[t + 1]) << ",";
+    err << ":" << tally.Tiers() << "; errors "
+        << WithCommas(accounts - tally.scored()) << "\n";
+    if (router != nullptr) {
+      err << "healthscore score: routed:";
+      for (size_t k = 1; k < models.size(); ++k) {
+        err << (k > 1 ? ", " : " ") << models[k].name << " v"
+            << models[k].version << " " << WithCommas(tally.accounts(k));
+      }
+      err << "; not routed: " << models[0].name << " v" << models[0].version
+          << " " << WithCommas(tally.accounts(0)) << "\n";
     }
-    err << " " << engine::kInsufficientDataTierId << " "
-        << WithCommas(tier_counts[0]) << "; errors "
-        << WithCommas(accounts - scored) << "\n";
 
-    const auto& ignored = (*reader)->ignored_names();
+    const std::map<std::string, uint64_t> ignored = (*reader)->ignored_names();
     if (!ignored.empty()) {
       std::vector<std::string> inputs;
-      for (const engine::InputInfo& in : model->inputs()) {
-        inputs.push_back(in.id);
+      for (const ScoringModel& m : models) {
+        for (const engine::InputInfo& in : m.model->inputs()) {
+          inputs.push_back(in.id);
+        }
       }
-      err << "healthscore score: note: ignored names the model does not "
-             "declare:";
+      err << "healthscore score: note: ignored names "
+          << (models.size() > 1 ? "none of the models declares:"
+                                : "the model does not declare:");
       bool first = true;
       for (const auto& [name, count] : ignored) {
         std::string bare = name.substr(name.find('.') + 1);

@@ -25,12 +25,15 @@ class SharedReader : public engine::io::ByteSource {
 
 }  // namespace
 
-SharedInput::SharedInput(std::unique_ptr<engine::io::ByteSource> source)
-    : source_(std::move(source)) {}
+SharedInput::SharedInput(std::unique_ptr<engine::io::ByteSource> source,
+                         int readers)
+    : source_(std::move(source)),
+      pos_(static_cast<size_t>(std::max(readers, 1)), 0) {}
 
 std::shared_ptr<SharedInput> SharedInput::Create(
-    std::unique_ptr<engine::io::ByteSource> source) {
-  return std::shared_ptr<SharedInput>(new SharedInput(std::move(source)));
+    std::unique_ptr<engine::io::ByteSource> source, int readers) {
+  return std::shared_ptr<SharedInput>(
+      new SharedInput(std::move(source), readers));
 }
 
 std::unique_ptr<engine::io::ByteSource> SharedInput::Reader(int which) {
@@ -60,8 +63,8 @@ absl::StatusOr<size_t> SharedInput::Read(int which, char* buf, size_t n) {
   const size_t k = static_cast<size_t>(std::min<uint64_t>(n, end - pos_[which]));
   std::memcpy(buf, buffer_.data() + (pos_[which] - base_), k);
   pos_[which] += k;
-  // Drop what both readers have consumed, in large steps.
-  const uint64_t low = std::min(pos_[0], pos_[1]);
+  // Drop what every reader has consumed, in large steps.
+  const uint64_t low = *std::min_element(pos_.begin(), pos_.end());
   const size_t drop = static_cast<size_t>(low - base_);
   if (drop > 0 && drop * 2 >= buffer_.size()) {
     buffer_.erase(0, drop);

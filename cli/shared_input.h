@@ -1,12 +1,15 @@
-// SharedInput: one input stream read by two snapshot readers.
+// SharedInput: one input stream read by several snapshot readers.
 //
-// `healthscore diff` reads every account once per model (a Batch is built
-// for one model). Rather than reading the file twice (impossible for
-// standard input), both readers pull from one source through a buffer that
-// keeps only the bytes one reader has read and the other has not yet: with
-// readers used in lockstep, about one read block.
+// A Batch is built for one model, so a command that needs every account as
+// a row of more than one model's batch reads the input once per model:
+// `healthscore diff` (the live and the candidate model) and `healthscore
+// score` under segment routing (the routing model and each route target).
+// Rather than reading the file several times (impossible for standard
+// input), the readers pull from one source through a buffer that keeps
+// only the bytes the fastest reader has read and the slowest has not yet:
+// with readers used in lockstep, about one read block.
 //
-// Thread-safety: not synchronised; both readers must be used from one
+// Thread-safety: not synchronised; the readers must be used from one
 // thread (or from threads that never read at the same time).
 
 #ifndef HEALTHSCORE_CLI_SHARED_INPUT_H_
@@ -15,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/io/snapshot_reader.h"
@@ -23,24 +27,26 @@ namespace healthscore::cli {
 
 class SharedInput : public std::enable_shared_from_this<SharedInput> {
  public:
+  // An input for `readers` readers (at least 1). A reader that is never
+  // created or never reads keeps everything buffered: create and use all.
   static std::shared_ptr<SharedInput> Create(
-      std::unique_ptr<engine::io::ByteSource> source);
+      std::unique_ptr<engine::io::ByteSource> source, int readers = 2);
 
-  // The byte source of reader `which` (0 or 1). Each sees the whole input.
-  // The returned source keeps the SharedInput alive.
+  // The byte source of reader `which`, 0 <= which < readers. Each sees the
+  // whole input. The returned source keeps the SharedInput alive.
   std::unique_ptr<engine::io::ByteSource> Reader(int which);
 
-  // Bytes held for the slower reader (for tests).
+  // Bytes held for the slower readers (for tests).
   size_t buffered() const { return buffer_.size(); }
 
  private:
-  explicit SharedInput(std::unique_ptr<engine::io::ByteSource> source);
+  SharedInput(std::unique_ptr<engine::io::ByteSource> source, int readers);
   absl::StatusOr<size_t> Read(int which, char* buf, size_t n);
 
   std::unique_ptr<engine::io::ByteSource> source_;
   std::string buffer_;  // input bytes [base_, base_ + buffer_.size())
   uint64_t base_ = 0;
-  uint64_t pos_[2] = {0, 0};
+  std::vector<uint64_t> pos_;  // per reader
   bool eof_ = false;
 };
 

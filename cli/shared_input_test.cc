@@ -1,5 +1,7 @@
 #include "cli/shared_input.h"
 
+#include <algorithm>
+#include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -56,6 +58,28 @@ TEST(SharedInputTest, LockstepKeepsTheBufferSmall) {
   }
   EXPECT_EQ(got_a, text);
   EXPECT_EQ(got_b, text);
+  EXPECT_LE(max_buffered, 2 * buf.size());
+}
+
+TEST(SharedInputTest, ThreeReadersInLockstep) {
+  const std::string text = Text(100000);
+  auto shared = SharedInput::Create(engine::io::StringSource(text), 3);
+  std::unique_ptr<engine::io::ByteSource> readers[3] = {
+      shared->Reader(0), shared->Reader(1), shared->Reader(2)};
+  std::string got[3];
+  std::string buf(1000, '\0');
+  size_t max_buffered = 0;
+  for (bool more = true; more;) {
+    more = false;
+    for (int k = 0; k < 3; ++k) {
+      auto n = readers[k]->Read(buf.data(), buf.size());
+      ASSERT_TRUE(n.ok());
+      got[k].append(buf.data(), *n);
+      more = more || *n > 0;
+    }
+    max_buffered = std::max(max_buffered, shared->buffered());
+  }
+  for (const std::string& g : got) EXPECT_EQ(g, text);
   EXPECT_LE(max_buffered, 2 * buf.size());
 }
 

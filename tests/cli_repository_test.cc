@@ -1,4 +1,5 @@
-// Integration tests of `healthscore lint` and `healthscore diff`: the real
+// Integration tests of `healthscore lint`, `healthscore diff` and
+// `healthscore score` in a model repository (segment routing): the real
 // binary on real files, exit codes and output as a user or a CI job sees
 // them.
 
@@ -23,6 +24,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -288,6 +290,266 @@ TEST_F(CliDiffTest, Errors) {
                           " --input no/such/file.jsonl"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("no/such/file.jsonl"));
+}
+
+// A repository whose default model routes enterprise accounts to
+// `enterprise_health`, a model with other inputs (`seats`, which the default
+// model does not declare), groups (`scale`) and tiers (strong, weak).
+class CliScoreRoutesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const fs::path root = Root();
+    fs::remove_all(root);
+    Write(root / "default/1/model.yaml",
+          BasicModel({{"name: io_basic", "name: default"}}));
+    Write(root / "default/config.yaml",
+          "routes:\n"
+          "  - when: 'segment == \"enterprise\"'\n"
+          "    model: enterprise_health\n");
+    Write(root / "enterprise_health/1/model.yaml",
+          "name: enterprise_health\n"
+          "version: \"2024.1\"\n"
+          "inputs:\n"
+          "  - {id: dau_mau, type: number, range: [0, 1]}\n"
+          "  - {id: seats, type: number}\n"
+          "groups:\n"
+          "  - id: usage\n"
+          "    weight: 0.5\n"
+          "    signals:\n"
+          "      - {id: adoption, source: dau_mau, weight: 1,\n"
+          "         normalize: {linear: {bad: 0, good: 1}}}\n"
+          "  - id: scale\n"
+          "    weight: 0.5\n"
+          "    signals:\n"
+          "      - {id: seat_count, source: seats, weight: 1,\n"
+          "         normalize: {linear: {bad: 0, good: 1000}}}\n"
+          "tiers:\n"
+          "  - {id: strong, min: 60}\n"
+          "  - {id: weak, min: 0}\n");
+    // acme, bad_ent and wayne are enterprise accounts; bad_ent's seats are
+    // bad, which only the enterprise model reads; soylent is bad for the
+    // default model.
+    Write(root / "accounts.jsonl",
+          absl::StrCat(
+              R"({"id": "acme", "as_of": "2026-11-01", "metrics": )"
+              R"({"dau_mau": 0.5, "csat": 4.0, "open_tickets": 1, )"
+              R"("seats": 200}, "attributes": {"segment": "enterprise", )"
+              R"("plan": "pro"}, "dates": {"renewal_date": "2027-06-01"}, )"
+              R"("series": {"weekly_active_users": [100, 100, 110, 120]}})"
+              "\n",
+              R"({"id": "globex", "as_of": "2026-11-01", "metrics": )"
+              R"({"dau_mau": 0.1, "csat": 2.5, "open_tickets": 12, )"
+              R"("seats": 40}, "attributes": {"segment": "smb"}, )"
+              R"("dates": {"renewal_date": "2026-12-01"}, )"
+              R"("previous_score": 60, "previous_tier": "yellow"})"
+              "\n",
+              R"({"id": "bad_ent", "as_of": "2026-11-01", "metrics": )"
+              R"({"dau_mau": 0.9, "seats": "many"}, )"
+              R"("attributes": {"segment": "enterprise"}})"
+              "\n",
+              R"({"id": "initech", "as_of": "2026-11-01", "metrics": )"
+              R"({"dau_mau": 0.3, "csat": 3.5, "open_tickets": 5}, )"
+              R"("attributes": {"segment": "mid_market", "plan": "basic"}})"
+              "\n",
+              R"({"id": "soylent", "as_of": "2026-11-01", )"
+              R"("metrics": {"dau_mau": "high"}})"
+              "\n",
+              R"({"id": "wayne", "as_of": "2026-11-01", "metrics": )"
+              R"({"dau_mau": 0.8, "csat": 3.0, "seats": 900, "nps": 3}, )"
+              R"("attributes": {"segment": "enterprise"}, )"
+              R"("previous_score": 90, "previous_tier": "green"})"
+              "\n"));
+  }
+
+  static fs::path Root() { return TempPath("routes_repo"); }
+  static std::string Path(const std::string& relative) {
+    return (Root() / relative).string();
+  }
+  static bool IsEnterprise(const std::string& line) {
+    return line.rfind(R"({"id":"acme",)", 0) == 0 ||
+           line.rfind(R"({"id":"bad_ent",)", 0) == 0 ||
+           line.rfind(R"({"id":"wayne",)", 0) == 0;
+  }
+  // A line of a run without routes, as a routed run writes it: the model
+  // object also carries the repository version.
+  static std::string WithRepositoryVersion(const std::string& line,
+                                           int version) {
+    EXPECT_THAT(line, ::testing::EndsWith("\"}}"));
+    return absl::StrCat(line.substr(0, line.size() - 2),
+                        ",\"repository_version\":", version, "}}");
+  }
+};
+
+TEST_F(CliScoreRoutesTest, EachAccountIsScoredByTheModelItsRouteNames) {
+  const std::string input = " --input " + Path("accounts.jsonl");
+  Result routed = RunCli("score --model " + Path("default") + input);
+  ASSERT_EQ(routed.exit_code, 0) << routed.err;
+  // The same accounts scored by each model alone: the enterprise model is
+  // outside any route, the default model with --no-routes.
+  Result enterprise =
+      RunCli("score --quiet --model " + Path("enterprise_health/1") + input);
+  ASSERT_EQ(enterprise.exit_code, 0) << enterprise.err;
+  Result fallback =
+      RunCli("score --quiet --no-routes --model " + Path("default") + input);
+  ASSERT_EQ(fallback.exit_code, 0) << fallback.err;
+
+  const std::vector<std::string> lines = Lines(routed.out);
+  const std::vector<std::string> e = Lines(enterprise.out);
+  const std::vector<std::string> d = Lines(fallback.out);
+  ASSERT_EQ(lines.size(), 6u) << routed.out;
+  ASSERT_EQ(e.size(), 6u);
+  ASSERT_EQ(d.size(), 6u);
+  int routed_count = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const bool ent = IsEnterprise(lines[i]);
+    routed_count += ent ? 1 : 0;
+    EXPECT_EQ(lines[i], WithRepositoryVersion(ent ? e[i] : d[i], 1))
+        << "line " << i + 1;
+    EXPECT_THAT(lines[i],
+                HasSubstr(ent ? R"("model":{"name":"enterprise_health",)"
+                                R"("version":"2024.1","hash":")"
+                              : R"("model":{"name":"default","version":"1",)"
+                                R"("hash":")"));
+  }
+  EXPECT_EQ(routed_count, 3);
+  // By hand: acme 0.5 x 50 + 0.5 x 20 (200 of 1000 seats) = 35; the
+  // default model would give it 95.2.
+  EXPECT_THAT(lines[0], HasSubstr(R"("score":35,"tier":"weak","coverage":1,)"
+                                  R"("groups":{"usage":50,"scale":20})"));
+  EXPECT_THAT(lines[5], HasSubstr(R"("score":85,"tier":"strong")"));
+  EXPECT_THAT(d[0], HasSubstr(R"("score":95.2,)"));
+
+  // The summary counts tiers over both models and accounts per model; the
+  // note leaves out `seats`, which the enterprise model declares.
+  EXPECT_THAT(Lines(routed.err),
+              ElementsAre(HasSubstr(": green 0, yellow 1, red 1, strong 1, "
+                                    "weak 1, insufficient_data 0; errors 2"),
+                          "healthscore score: routed: enterprise_health v1 "
+                          "3; not routed: default v1 3",
+                          "healthscore score: note: ignored names none of "
+                          "the models declares: attributes.plan (2 times); "
+                          "metrics.nps"));
+  EXPECT_THAT(fallback.err, Not(HasSubstr("routed")));
+
+  // Batch boundaries, threads and standard input change nothing.
+  Result small = RunCli("score --quiet --batch-size 2 --threads 1 --model " +
+                        Path("default/1/model.yaml") + input);
+  EXPECT_EQ(small.out, routed.out);
+  Result piped = RunCli("score --quiet --model " + Path("default") +
+                        " --input - < " + Path("accounts.jsonl"));
+  EXPECT_EQ(piped.out, routed.out);
+}
+
+TEST_F(CliScoreRoutesTest, ABadAccountFailsAloneWithTheModelThatReadIt) {
+  Result r = RunCli("score --quiet --batch-size 4 --model " + Path("default") +
+                    " --input " + Path("accounts.jsonl"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 6u);
+  // Only the enterprise model reads `seats`: the default model would have
+  // scored bad_ent.
+  EXPECT_THAT(lines[2],
+              ::testing::StartsWith(
+                  R"({"id":"bad_ent","status":"error","error":"line 3: )"
+                  R"(metrics.seats: expected a number, got string",)"
+                  R"("model":{"name":"enterprise_health",)"));
+  EXPECT_THAT(lines[4],
+              ::testing::StartsWith(
+                  R"({"id":"soylent","status":"error","error":"line 5: )"
+                  R"(metrics.dau_mau: expected a number, got string",)"
+                  R"("model":{"name":"default",)"));
+  for (size_t i : {0, 1, 3, 5}) {
+    EXPECT_THAT(lines[i], HasSubstr(R"("status":"ok")")) << lines[i];
+  }
+}
+
+TEST_F(CliScoreRoutesTest, NoRoutesScoresEveryAccountWithTheNamedModel) {
+  const std::string input = " --input " + Path("accounts.jsonl");
+  Result r = RunCli("score --no-routes --model " + Path("default/1") + input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 6u);
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, HasSubstr(R"("model":{"name":"default","version":"1",)"
+                                R"("hash":")"));
+    EXPECT_THAT(line, Not(HasSubstr("repository_version")));
+  }
+  EXPECT_THAT(r.err, HasSubstr("ignored names the model does not declare: "
+                               "attributes.plan (2 times); metrics.nps; "
+                               "metrics.seats (4 times)"));
+  EXPECT_THAT(r.err, Not(HasSubstr("routed")));
+  // Exactly what the same model gives outside any repository.
+  Write(TempPath("routes_plain/model.yaml"),
+        ReadFile(Root() / "default/1/model.yaml"));
+  Result plain =
+      RunCli("score --model " + TempPath("routes_plain").string() + input);
+  EXPECT_EQ(plain.out, r.out);
+}
+
+TEST_F(CliScoreRoutesTest, CsvHasTheUnionOfGroupsAndNamesTheModel) {
+  Result r = RunCli("score --quiet --format csv --model " + Path("default") +
+                    " --input " + Path("accounts.jsonl"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(
+      Lines(r.out),
+      ElementsAre(
+          "id,status,error,score,tier,coverage,usage,support,scale,playbooks,"
+          "delta,tier_changed,model,repository_version",
+          "acme,ok,,35,weak,1,50,,20,,,,enterprise_health,1",
+          "globex,ok,,16.5714,red,0.82,14.2857,20,,rescue;renewal_prep;"
+          "tier_drop,-43.4286,true,default,1",
+          "bad_ent,error,\"line 3: metrics.seats: expected a number, got "
+          "string\",,,,,,,,,,enterprise_health,1",
+          "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,,,default,1",
+          "soylent,error,\"line 5: metrics.dau_mau: expected a number, got "
+          "string\",,,,,,,,,,default,1",
+          "wayne,ok,,85,strong,1,80,,90,,-5,false,enterprise_health,1"));
+  // CSV input: each model matches the header against its own inputs.
+  Write(Root() / "accounts.csv",
+        "id,dau_mau,csat,open_tickets,seats,segment\n"
+        "acme,0.5,4,1,200,enterprise\n"
+        "initech,0.3,3.5,5,,mid_market\n");
+  Result csv_in = RunCli("score --quiet --format csv --model " +
+                         Path("default") + " --input " + Path("accounts.csv"));
+  ASSERT_EQ(csv_in.exit_code, 0) << csv_in.err;
+  EXPECT_THAT(Lines(csv_in.out),
+              ElementsAre(HasSubstr(",model,repository_version"),
+                          "acme,ok,,35,weak,1,50,,20,,,,enterprise_health,1",
+                          "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,,,"
+                          "default,1"));
+  // Without routes the columns are the model's own, as always.
+  Result plain = RunCli("score --quiet --no-routes --format csv --model " +
+                        Path("default") + " --input " + Path("accounts.jsonl"));
+  EXPECT_EQ(Lines(plain.out)[0],
+            "id,status,error,score,tier,coverage,usage,support,playbooks,"
+            "delta,tier_changed");
+}
+
+TEST_F(CliScoreRoutesTest, RoutesThatDoNotLoadStopTheRunWithTheFix) {
+  const fs::path root = TempPath("routes_broken");
+  fs::remove_all(root);
+  fs::copy(Root(), root, fs::copy_options::recursive);
+  Write(root / "default/config.yaml",
+        "routes:\n"
+        "  - when: 'segment == \"enterprise\"'\n"
+        "    model: enterprize_health\n");
+  const std::string model = (root / "default").string();
+  const std::string input = " --input " + (root / "accounts.jsonl").string();
+  Result r = RunCli("score --model " + model + input);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err,
+              HasSubstr("healthscore score: cannot apply the routes of " +
+                        (root / "default/config.yaml").string() + ": "));
+  EXPECT_THAT(r.err, HasSubstr("config.yaml:3:12: error: route to unknown "
+                               "model 'enterprize_health' (did you mean "
+                               "'enterprise_health'?)"));
+  EXPECT_THAT(r.err, HasSubstr("(pass --no-routes to score every account "
+                               "with " +
+                               model + "/1/model.yaml alone)"));
+  r = RunCli("score --quiet --no-routes --model " + model + input);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 6u);
 }
 
 }  // namespace

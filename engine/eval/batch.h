@@ -147,6 +147,14 @@ class BatchBuilder {
   void FailRow(std::string_view message);
   void EndRow();
 
+  // Appends row `row` of `from` as one new row, exactly as it was built:
+  // id, as_of, previous score and tier, every input value, the row's error
+  // and its range warnings. Used to split a batch into parts (one per model
+  // under segment routing) without reading the accounts again.
+  // REQUIRES: `from` is a batch of the same CompiledModel as this builder's
+  // batch, is not this builder's batch, and no row is open.
+  void CopyRow(const Batch& from, size_t row);
+
   // Columnar helpers: the input index (into model().inputs()) for `name`,
   // or -1. Resolve once, then set by index for every row.
   int ResolveInput(std::string_view name) const;

@@ -11,11 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -167,7 +169,7 @@ void AppendCsvCell(std::string_view cell, std::string* out) {
 class JsonRowFormatter {
  public:
   JsonRowFormatter(const Batch& batch, const BatchResult& result,
-                   const WriterOptions& options)
+                   const WriterOptions& options, int64_t repository_version = 0)
       : batch_(batch), result_(result), options_(options) {
     const CompiledModel& model = result.model();
     model_json_ = ",\"model\":{\"name\":";
@@ -176,6 +178,10 @@ class JsonRowFormatter {
     AppendJsonString(model.version(), &model_json_);
     model_json_.append(",\"hash\":");
     AppendJsonString(model.hash(), &model_json_);
+    if (repository_version > 0) {
+      model_json_.append(",\"repository_version\":");
+      model_json_.append(std::to_string(repository_version));
+    }
     model_json_.append("}}");
     if (!options.explain && !batch.range_warnings().empty()) {
       has_warning_.assign(batch.size(), 0);
@@ -340,48 +346,125 @@ void JsonRowFormatter::AppendExplanation(const Explanation& e,
   out->push_back('}');
 }
 
-void AppendCsvRow(const Batch& batch, const BatchResult& result, size_t row,
-                  std::string* out) {
-  const CompiledModel& model = result.model();
-  AppendCsvCell(batch.id(row), out);
-  if (!result.ok(row)) {
+// How the rows of one batch fill the CSV columns: which of its model's
+// groups each group column holds, and the cells naming the model when the
+// output has them.
+class CsvRowFormatter {
+ public:
+  // `groups`: the ids of the header's group columns, in order.
+  CsvRowFormatter(const Batch& batch, const BatchResult& result,
+                  const std::vector<std::string>& groups, bool model_columns,
+                  int64_t repository_version)
+      : batch_(batch), result_(result) {
+    const std::vector<GroupInfo>& own = result.model().groups();
+    group_of_column_.assign(groups.size(), -1);
+    size_t placed = 0;
+    for (size_t c = 0; c < groups.size(); ++c) {
+      for (size_t g = 0; g < own.size(); ++g) {
+        if (own[g].id != groups[c]) continue;
+        group_of_column_[c] = static_cast<int>(g);
+        ++placed;
+        break;
+      }
+    }
+    if (placed < own.size()) {
+      for (const GroupInfo& g : own) {
+        if (std::find(groups.begin(), groups.end(), g.id) != groups.end()) {
+          continue;
+        }
+        status_ = absl::FailedPreconditionError(Cat(
+            "CSV output: group '", g.id, "' of model '", result.model().name(),
+            "' has no column; the header was written for the groups of "
+            "other models"));
+        break;
+      }
+    }
+    if (model_columns) {
+      model_cells_.push_back(',');
+      AppendCsvCell(result.model().name(), &model_cells_);
+      model_cells_.push_back(',');
+      if (repository_version > 0) {
+        model_cells_.append(std::to_string(repository_version));
+      }
+    }
+  }
+
+  // FailedPrecondition when the model has a group the header lacks.
+  const absl::Status& status() const { return status_; }
+
+  void Append(size_t row, std::string* out) const;
+
+ private:
+  const Batch& batch_;
+  const BatchResult& result_;
+  std::vector<int> group_of_column_;  // the model's group, or -1
+  std::string model_cells_;           // empty, or ",name,version"
+  absl::Status status_;
+};
+
+void CsvRowFormatter::Append(size_t row, std::string* out) const {
+  const CompiledModel& model = result_.model();
+  AppendCsvCell(batch_.id(row), out);
+  if (!result_.ok(row)) {
     out->append(",error,");
-    AppendCsvCell(batch.row_ok(row) ? std::string_view("not scored")
-                                    : std::string_view(batch.row_error(row)),
+    AppendCsvCell(batch_.row_ok(row) ? std::string_view("not scored")
+                                     : std::string_view(batch_.row_error(row)),
                   out);
     // score, tier, coverage, groups..., playbooks, delta, tier_changed
-    out->append(model.groups().size() + 6, ',');
+    out->append(group_of_column_.size() + 6, ',');
+    out->append(model_cells_);
     out->push_back('\n');
     return;
   }
   out->append(",ok,,");
-  if (result.has_score(row)) AppendScore(result.score(row), out);
+  if (result_.has_score(row)) AppendScore(result_.score(row), out);
   out->push_back(',');
-  AppendCsvCell(model.TierId(result.tier(row)), out);
+  AppendCsvCell(model.TierId(result_.tier(row)), out);
   out->push_back(',');
-  AppendScore(result.coverage(row), out);
-  for (size_t g = 0; g < model.groups().size(); ++g) {
+  AppendScore(result_.coverage(row), out);
+  for (int g : group_of_column_) {
     out->push_back(',');
-    double score = result.group_score(row, static_cast<int>(g));
+    if (g < 0) continue;
+    double score = result_.group_score(row, g);
     if (!std::isnan(score)) AppendScore(score, out);
   }
   out->push_back(',');
-  if (result.matched_count(row) > 0) {
+  if (result_.matched_count(row) > 0) {
     std::string ids;
-    for (int p : MatchedPlaybooks(result, row)) {
+    for (int p : MatchedPlaybooks(result_, row)) {
       if (!ids.empty()) ids.push_back(';');
       ids.append(model.playbooks()[p].id);
     }
     AppendCsvCell(ids, out);
   }
   out->push_back(',');
-  if (!std::isnan(result.delta(row))) AppendScore(result.delta(row), out);
+  if (!std::isnan(result_.delta(row))) AppendScore(result_.delta(row), out);
   out->push_back(',');
-  if (batch.previous_tier()[row] != kMissingString ||
-      result.tier_changed(row)) {
-    out->append(result.tier_changed(row) ? "true" : "false");
+  if (batch_.previous_tier()[row] != kMissingString ||
+      result_.tier_changed(row)) {
+    out->append(result_.tier_changed(row) ? "true" : "false");
   }
+  out->append(model_cells_);
   out->push_back('\n');
+}
+
+std::vector<std::string> GroupIds(const CompiledModel& model) {
+  std::vector<std::string> ids;
+  for (const GroupInfo& g : model.groups()) ids.push_back(g.id);
+  return ids;
+}
+
+std::string CsvHeaderFor(const std::vector<std::string>& groups,
+                         bool model_columns) {
+  std::string out = "id,status,error,score,tier,coverage";
+  for (const std::string& g : groups) {
+    out.push_back(',');
+    AppendCsvCell(g, &out);
+  }
+  out.append(",playbooks,delta,tier_changed");
+  if (model_columns) out.append(",model,repository_version");
+  out.push_back('\n');
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -479,18 +562,14 @@ void AppendJsonResult(const Batch& batch, const BatchResult& result, size_t row,
 }
 
 std::string CsvHeader(const CompiledModel& model) {
-  std::string out = "id,status,error,score,tier,coverage";
-  for (const GroupInfo& g : model.groups()) {
-    out.push_back(',');
-    AppendCsvCell(g.id, &out);
-  }
-  out.append(",playbooks,delta,tier_changed\n");
-  return out;
+  return CsvHeaderFor(GroupIds(model), /*model_columns=*/false);
 }
 
 void AppendCsvResult(const Batch& batch, const BatchResult& result, size_t row,
                      std::string* out) {
-  AppendCsvRow(batch, result, row, out);
+  CsvRowFormatter(batch, result, GroupIds(result.model()),
+                  /*model_columns=*/false, 0)
+      .Append(row, out);
 }
 
 absl::StatusOr<std::unique_ptr<ByteSink>> OpenFileSink(
@@ -525,16 +604,35 @@ ResultWriter::~ResultWriter() {
   if (!closed_) Close().IgnoreError();
 }
 
+void ResultWriter::WriteCsvHeader(const CompiledModel& model) {
+  if (header_written_) return;
+  header_written_ = true;
+  const bool model_columns = !options_.csv_models.empty();
+  if (model_columns) {
+    for (const auto& m : options_.csv_models) {
+      for (const GroupInfo& g : m->groups()) {
+        if (std::find(csv_groups_.begin(), csv_groups_.end(), g.id) ==
+            csv_groups_.end()) {
+          csv_groups_.push_back(g.id);
+        }
+      }
+    }
+  } else {
+    csv_groups_ = GroupIds(model);
+  }
+  buffer_.append(CsvHeaderFor(csv_groups_, model_columns));
+}
+
 absl::Status ResultWriter::Write(const Batch& batch,
                                  const BatchResult& result) {
   if (closed_) return absl::FailedPreconditionError("writer is closed");
   if (format_ == OutputFormat::kCsv) {
-    if (!header_written_) {
-      buffer_.append(CsvHeader(result.model()));
-      header_written_ = true;
-    }
+    WriteCsvHeader(result.model());
+    CsvRowFormatter formatter(batch, result, csv_groups_,
+                              !options_.csv_models.empty(), 0);
+    HEALTHSCORE_RETURN_IF_ERROR(formatter.status());
     for (size_t row = 0; row < result.size(); ++row) {
-      AppendCsvRow(batch, result, row, &buffer_);
+      formatter.Append(row, &buffer_);
       HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
     }
     return absl::OkStatus();
@@ -542,6 +640,47 @@ absl::Status ResultWriter::Write(const Batch& batch,
   JsonRowFormatter formatter(batch, result, options_);
   for (size_t row = 0; row < result.size(); ++row) {
     formatter.Append(row, &buffer_);
+    buffer_.push_back('\n');
+    HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ResultWriter::Write(
+    const std::vector<ScoredPart>& parts,
+    const std::vector<std::pair<uint32_t, uint32_t>>& order) {
+  if (closed_) return absl::FailedPreconditionError("writer is closed");
+  for (const auto& [part, row] : order) {
+    if (part >= parts.size() || row >= parts[part].result->size()) {
+      return absl::InvalidArgumentError(
+          Cat("no row ", row, " in part ", part, " of ", parts.size()));
+    }
+  }
+  if (parts.empty()) return absl::OkStatus();
+  if (format_ == OutputFormat::kCsv) {
+    WriteCsvHeader(parts[0].result->model());
+    std::vector<CsvRowFormatter> formatters;
+    formatters.reserve(parts.size());
+    for (const ScoredPart& p : parts) {
+      formatters.emplace_back(*p.batch, *p.result, csv_groups_,
+                              !options_.csv_models.empty(),
+                              p.repository_version);
+      HEALTHSCORE_RETURN_IF_ERROR(formatters.back().status());
+    }
+    for (const auto& [part, row] : order) {
+      formatters[part].Append(row, &buffer_);
+      HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
+    }
+    return absl::OkStatus();
+  }
+  std::vector<JsonRowFormatter> formatters;
+  formatters.reserve(parts.size());
+  for (const ScoredPart& p : parts) {
+    formatters.emplace_back(*p.batch, *p.result, options_,
+                            p.repository_version);
+  }
+  for (const auto& [part, row] : order) {
+    formatters[part].Append(row, &buffer_);
     buffer_.push_back('\n');
     HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
   }

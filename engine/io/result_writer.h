@@ -1,7 +1,7 @@
 // Result writers: scored accounts as JSON Lines or CSV.
 //
-// JSON Lines: one object per account, in batch order. An account that
-// scored:
+// JSON Lines: one object per account, in the order written (batch order,
+// or the order given to the interleaved Write). An account that scored:
 //
 //   {"id":"acme","status":"ok","score":72.5,"tier":"yellow","coverage":1,
 //    "groups":{"usage":80,"support":61.25},
@@ -24,11 +24,23 @@
 // and "tier_held" when the snapshot carried a previous tier; "success" when
 // the playbook has a success condition; "warnings" when there are any.
 //
+// "model" names the model that scored the account: its `name:`, its
+// `version:` label (text, as written in the model file) and its content
+// hash. When the writer is told the model's version in its repository
+// (ScoredPart::repository_version, which `healthscore score` gives under
+// segment routing), it also carries "repository_version", that numeric
+// version directory (2 for rules/default/2/model.yaml), as a number.
+//
 // CSV: a header row, then one row per account:
 //   id,status,error,score,tier,coverage,<one column per group id>,
 //   playbooks,delta,tier_changed
 // with playbook ids joined by ';' in priority order, missing values as empty
-// cells and RFC 4180 quoting.
+// cells and RFC 4180 quoting. When the rows may come from several models
+// (WriterOptions::csv_models, for segment routing), the group columns are
+// the union of those models' groups, a row leaves empty the cells of the
+// groups its model lacks, and two columns end each row:
+//   ...,tier_changed,model,repository_version
+// naming the model that scored it (the version is empty when not known).
 //
 // Numbers are written with at most 6 significant digits for scores,
 // coverage, weights and points (a score of 72.49999999 is 72.5) and with the
@@ -41,9 +53,12 @@
 #define HEALTHSCORE_ENGINE_IO_RESULT_WRITER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -64,6 +79,24 @@ struct WriterOptions {
   bool explain = false;
   // How many signals "top_drivers" lists (the ones losing the most points).
   int top_drivers = 3;
+  // CSV only: every model whose results the writer may receive, when rows
+  // come from more than one (a routing model first, then its route
+  // targets). Empty (the default): the columns are those of the first
+  // batch's model, and the header stays exactly as for one model. Otherwise
+  // the group columns are the union of these models' groups (the first
+  // model's in its order, then each further model's new ones in its order)
+  // and the `model` and `repository_version` columns are added.
+  std::vector<std::shared_ptr<const CompiledModel>> csv_models;
+};
+
+// One scored batch among several whose rows are written interleaved: the
+// parts of a request whose accounts were scored by different models.
+struct ScoredPart {
+  const Batch* batch = nullptr;
+  const BatchResult* result = nullptr;
+  // The model's numeric version in its repository, written as
+  // "repository_version"; 0 when not known (the key is then left out).
+  int64_t repository_version = 0;
 };
 
 // Appends the JSON object for `row` (no line break) to `out`.
@@ -106,9 +139,22 @@ class ResultWriter {
   ResultWriter& operator=(const ResultWriter&) = delete;
 
   // Writes every row of a scored batch. The CSV header is written before
-  // the first batch, for that batch's model; all batches must share the
-  // model's groups. Output is buffered; the sink sees it in large writes.
+  // the first batch, for that batch's model (or for options.csv_models).
+  // Output is buffered; the sink sees it in large writes.
+  //
+  // Errors: FailedPrecondition when the writer is closed, or for CSV when
+  // the batch's model has a group the header has no column for (a batch of
+  // another model than the first, not listed in options.csv_models); the
+  // sink's write errors.
   absl::Status Write(const Batch& batch, const BatchResult& result);
+
+  // Writes order.size() rows: for each {part, row} of `order`, in that
+  // order, row `row` of parts[part], stamped with that part's model. The
+  // CSV header, when not yet written, is for parts[0]'s model (or for
+  // options.csv_models). Errors: as Write; InvalidArgument for a part or
+  // row out of range.
+  absl::Status Write(const std::vector<ScoredPart>& parts,
+                     const std::vector<std::pair<uint32_t, uint32_t>>& order);
 
   // Writes what is buffered and closes the sink. Must be called to get the
   // last rows out and to learn about write errors; the destructor does not
@@ -117,12 +163,17 @@ class ResultWriter {
 
  private:
   absl::Status FlushIfLarge();
+  // Writes the CSV header for `model` (or options_.csv_models) unless it
+  // was written.
+  void WriteCsvHeader(const CompiledModel& model);
 
   std::unique_ptr<ByteSink> sink_;
   OutputFormat format_;
   WriterOptions options_;
   std::string buffer_;
   bool header_written_ = false;
+  // CSV: the group ids of the header's group columns, once known.
+  std::vector<std::string> csv_groups_;
   bool closed_ = false;
 };
 

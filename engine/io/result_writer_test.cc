@@ -239,6 +239,119 @@ TEST(ResultWriterTest, JsonLinesOneObjectPerLine) {
   }
 }
 
+// Rows of two models written interleaved, as segment routing writes them:
+// the sample scored by the basic model (groups usage, support), and two
+// accounts scored by `big` (groups usage, scale).
+class InterleavedWriteTest : public ::testing::Test {
+ protected:
+  InterleavedWriteTest() : big_batch_(BigModel()) {
+    JsonLinesReader reader(
+        StringSource(R"({"id": "x", "metrics": {"dau_mau": 0.5, "seats": 200}})"
+                     "\n"
+                     R"({"id": "y", "metrics": {"seats": "many"}})"
+                     "\n"));
+    EXPECT_OK(reader.ReadBatch(&big_batch_, 10).status());
+    EXPECT_OK(Scorer::Score(big_batch_, &big_result_));
+  }
+
+  static std::shared_ptr<const CompiledModel> BigModel() {
+    CompileResult r = CompileString(R"yaml(name: big
+version: "7.1"
+inputs:
+  - {id: dau_mau, type: number}
+  - {id: seats, type: number}
+groups:
+  - id: usage
+    weight: 1
+    signals:
+      - {id: a, source: dau_mau, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+  - id: scale
+    weight: 1
+    signals:
+      - {id: s, source: seats, weight: 1, normalize: {linear: {bad: 0, good: 1000}}}
+tiers:
+  - {id: high, min: 50}
+  - {id: low, min: 0}
+)yaml",
+                                    "big.yaml");
+    EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
+    return r.model;
+  }
+
+  // The sample's acme and soylent, then x and y of `big`, interleaved.
+  std::vector<ScoredPart> Parts() const {
+    return {{&sample_->batch, &sample_->result, 0},
+            {&big_batch_, &big_result_, 3}};
+  }
+  const std::vector<std::pair<uint32_t, uint32_t>> order_ = {
+      {1, 0}, {0, 0}, {1, 1}, {0, 4}};
+
+  std::unique_ptr<Scored> sample_ = ScoreSample();
+  Batch big_batch_;
+  BatchResult big_result_;
+};
+
+TEST_F(InterleavedWriteTest, JsonLinesNameEachRowsModel) {
+  std::string out;
+  ResultWriter writer(StringSink(&out), OutputFormat::kJsonLines);
+  ASSERT_OK(writer.Write(Parts(), order_));
+  ASSERT_OK(writer.Close());
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u);
+  const std::string big_stamp =
+      R"("model":{"name":"big","version":"7.1","hash":")" +
+      big_batch_.model().hash() + R"(","repository_version":3}})";
+  EXPECT_EQ(lines[0],
+            R"({"id":"x","status":"ok","score":35,"tier":"low","coverage":1,)"
+            R"("groups":{"usage":50,"scale":20},"playbooks":[],)" +
+                big_stamp);
+  EXPECT_EQ(lines[1], JsonLine(*sample_, "acme"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith(ModelStamp() + "}"));
+  EXPECT_EQ(lines[2],
+            R"({"id":"y","status":"error","error":"line 2: metrics.seats: )"
+            R"(expected a number, got string",)" +
+                big_stamp);
+  EXPECT_EQ(lines[3], JsonLine(*sample_, "soylent"));
+}
+
+TEST_F(InterleavedWriteTest, CsvColumnsAreTheUnionOfTheModelsGroups) {
+  std::string out;
+  WriterOptions options;
+  options.csv_models = {BasicModel(), BigModel()};
+  ResultWriter writer(StringSink(&out), OutputFormat::kCsv, options);
+  ASSERT_OK(writer.Write(Parts(), order_));
+  // A batch of one model alone fits the same columns.
+  ASSERT_OK(writer.Write(big_batch_, big_result_));
+  ASSERT_OK(writer.Close());
+  EXPECT_EQ(out,
+            "id,status,error,score,tier,coverage,usage,support,scale,"
+            "playbooks,delta,tier_changed,model,repository_version\n"
+            "x,ok,,35,low,1,50,,20,,,,big,3\n"
+            "acme,ok,,95.2,green,1,100,88,,expansion,,,io_basic,\n"
+            "y,error,\"line 2: metrics.seats: expected a number, got "
+            "string\",,,,,,,,,,big,3\n"
+            "soylent,error,\"line 6: metrics.dau_mau: expected a number, got "
+            "string\",,,,,,,,,,io_basic,\n"
+            "x,ok,,35,low,1,50,,20,,,,big,\n"
+            "y,error,\"line 2: metrics.seats: expected a number, got "
+            "string\",,,,,,,,,,big,\n");
+}
+
+TEST_F(InterleavedWriteTest, CsvWithoutTheModelsRejectsAForeignGroup) {
+  std::string out;
+  ResultWriter writer(StringSink(&out), OutputFormat::kCsv);
+  EXPECT_THAT(writer.Write(Parts(), order_),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("group 'scale' of model 'big' has no "
+                                 "column")));
+  EXPECT_THAT(writer.Write(Parts(), {{0, 0}, {2, 0}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no row 0 in part 2 of 2")));
+  EXPECT_THAT(writer.Write(Parts(), {{0, 99}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no row 99 in part 0")));
+}
+
 TEST(ResultWriterTest, UnwritablePathIsNotFound) {
   EXPECT_THAT(
       OpenResultWriter("/nonexistent/dir/out.jsonl", OutputFormat::kJsonLines),

@@ -1,0 +1,75 @@
+#include "cli/multi_model_reader.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "cli/shared_input.h"
+
+namespace healthscore::cli {
+
+absl::StatusOr<std::unique_ptr<MultiModelReader>> MultiModelReader::Open(
+    const std::string& path, engine::io::InputFormat format,
+    std::vector<std::shared_ptr<const engine::CompiledModel>> models) {
+  if (models.empty()) {
+    return absl::InvalidArgumentError("no model to read the input for");
+  }
+  auto source = engine::io::OpenFileSource(path);
+  if (!source.ok()) return source.status();
+  std::unique_ptr<MultiModelReader> reader(new MultiModelReader());
+  reader->models_ = std::move(models);
+  const int n = static_cast<int>(reader->models_.size());
+  // One model reads the file directly: no copy through a shared buffer.
+  std::shared_ptr<SharedInput> shared;
+  if (n > 1) shared = SharedInput::Create(*std::move(source), n);
+  for (int k = 0; k < n; ++k) {
+    std::unique_ptr<engine::io::ByteSource> bytes =
+        shared != nullptr ? shared->Reader(k) : *std::move(source);
+    if (format == engine::io::InputFormat::kCsv) {
+      reader->readers_.push_back(
+          std::make_unique<engine::io::CsvReader>(std::move(bytes)));
+    } else {
+      reader->readers_.push_back(
+          std::make_unique<engine::io::JsonLinesReader>(std::move(bytes)));
+    }
+  }
+  return reader;
+}
+
+std::vector<engine::Batch> MultiModelReader::MakeBatches() const {
+  std::vector<engine::Batch> batches;
+  batches.reserve(models_.size());
+  for (const auto& model : models_) batches.emplace_back(model);
+  return batches;
+}
+
+absl::StatusOr<size_t> MultiModelReader::ReadBatch(
+    std::vector<engine::Batch>* batches, size_t max_rows) {
+  size_t rows = 0;
+  for (size_t k = 0; k < readers_.size(); ++k) {
+    absl::StatusOr<size_t> n = readers_[k]->ReadBatch(&(*batches)[k], max_rows);
+    if (!n.ok()) return n.status();
+    if (k == 0) {
+      rows = *n;
+    } else if (*n != rows) {
+      return absl::InternalError(
+          absl::StrCat("the input split into different accounts for models '",
+                       models_[0]->name(), "' and '", models_[k]->name(), "' (",
+                       rows, " and ", *n, ")"));
+    }
+  }
+  return rows;
+}
+
+std::map<std::string, uint64_t> MultiModelReader::ignored_names() const {
+  std::map<std::string, uint64_t> names = readers_[0]->ignored_names();
+  for (size_t k = 1; k < readers_.size(); ++k) {
+    const std::map<std::string, uint64_t>& other = readers_[k]->ignored_names();
+    for (auto it = names.begin(); it != names.end();) {
+      it = other.count(it->first) > 0 ? std::next(it) : names.erase(it);
+    }
+  }
+  return names;
+}
+
+}  // namespace healthscore::cli

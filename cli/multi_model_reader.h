@@ -1,0 +1,77 @@
+// MultiModelReader: one input read as batches of several models, in
+// lockstep.
+//
+// A Batch holds the inputs one model declares, so a command that scores
+// every account with two models (`healthscore diff`) or may score an
+// account with any of several (`healthscore score` under segment routing)
+// needs each account as a row of a batch of every model. MultiModelReader
+// runs one snapshot reader per model over one SharedInput: each ReadBatch
+// fills one batch per model with the same accounts, row i of every batch
+// being the same account, each read as its model declares it (a value the
+// first model ignores may be read by another; an account may fail for one
+// model and not another). Every reader parses the whole input, so reading
+// costs grow with the number of models; with one model this is a plain
+// snapshot reader.
+//
+// Thread-safety: used by one thread at a time; successive calls may come
+// from different threads (as SnapshotReader).
+
+#ifndef HEALTHSCORE_CLI_MULTI_MODEL_READER_H_
+#define HEALTHSCORE_CLI_MULTI_MODEL_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/eval/batch.h"
+#include "engine/io/snapshot_reader.h"
+#include "engine/model/compiled_model.h"
+
+namespace healthscore::cli {
+
+class MultiModelReader {
+ public:
+  // Opens `path` ("-" for standard input) in `format`, for `models` (at
+  // least one). Errors: those of engine::io::OpenFileSource;
+  // InvalidArgument without models.
+  static absl::StatusOr<std::unique_ptr<MultiModelReader>> Open(
+      const std::string& path, engine::io::InputFormat format,
+      std::vector<std::shared_ptr<const engine::CompiledModel>> models);
+
+  const std::vector<std::shared_ptr<const engine::CompiledModel>>& models()
+      const {
+    return models_;
+  }
+
+  // One empty batch per model, in the order of models(): what ReadBatch
+  // fills.
+  std::vector<engine::Batch> MakeBatches() const;
+
+  // Fills (*batches)[k], a batch of models()[k] from MakeBatches, with the
+  // next accounts, at most `max_rows` (> 0), the same ones in every batch.
+  // Returns how many, 0 at the end of the input.
+  //
+  // Errors: those of SnapshotReader::ReadBatch, after which the reader
+  // must not be used again; Internal when the readers split the input into
+  // different accounts (a bug).
+  absl::StatusOr<size_t> ReadBatch(std::vector<engine::Batch>* batches,
+                                   size_t max_rows);
+
+  // Names in the input that no model declares, with how often the first
+  // model's reader saw each (SnapshotReader::ignored_names).
+  std::map<std::string, uint64_t> ignored_names() const;
+
+ private:
+  MultiModelReader() = default;
+
+  std::vector<std::shared_ptr<const engine::CompiledModel>> models_;
+  std::vector<std::unique_ptr<engine::io::SnapshotReader>> readers_;
+};
+
+}  // namespace healthscore::cli
+
+#endif  // HEALTHSCORE_CLI_MULTI_MODEL_READER_H_

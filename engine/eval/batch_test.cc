@@ -1,0 +1,130 @@
+#include "engine/eval/batch.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/common/status_matchers.h"
+#include "engine/eval/result.h"
+#include "engine/eval/scorer.h"
+#include "engine/model/compiler.h"
+#include "gtest/gtest.h"
+
+namespace healthscore::engine {
+namespace {
+
+// One input of each type.
+constexpr char kModel[] = R"yaml(name: batch_test
+version: "1"
+segment_by: segment
+inputs:
+  - {id: dau_mau, type: number, range: [0, 1]}
+  - {id: segment, type: string, values: [smb, enterprise]}
+  - {id: renewal_date, type: date}
+  - {id: wau, type: series, range: [0, 1000]}
+derived:
+  - {id: wau_last, expr: "last(wau)"}
+groups:
+  - id: usage
+    weight: 1
+    signals:
+      - {id: stickiness, source: dau_mau, weight: 1,
+         normalize: {linear: {bad: 0, good: 1}}}
+      - {id: activity, source: wau_last, weight: 1,
+         normalize: {linear: {bad: 0, good: 100}}}
+tiers:
+  - {id: green, min: 50}
+  - {id: red, min: 0}
+)yaml";
+
+std::shared_ptr<const CompiledModel> Model() {
+  CompileResult r = CompileString(kModel, "batch_test.yaml");
+  EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  return r.model;
+}
+
+TEST(BatchBuilderTest, CopyRowCopiesEverythingTheRowHolds) {
+  auto model = Model();
+  Batch from(model);
+  BatchBuilder b(&from);
+  const double wau0[] = {10, 20};
+  b.BeginRow("a");
+  b.SetAsOf("2026-11-01");
+  b.SetMetric("dau_mau", 0.25);
+  b.SetAttribute("segment", "smb");
+  b.SetDate("renewal_date", "2027-01-31");
+  b.SetSeries("wau", wau0, 2);
+  b.SetPreviousScore(40);
+  b.SetPreviousTier("red");
+  b.EndRow();
+  b.BeginRow("b");
+  b.SetMetric("dau_mau", 0.5);
+  b.FailRow("line 2: bad");
+  b.EndRow();
+  const double wau2[] = {30, 2000, 50};  // 2000 is out of range
+  b.BeginRow("c");
+  b.SetMetric("dau_mau", 1.5);  // out of range
+  b.SetAttribute("segment", "unlisted");
+  b.SetSeries("wau", wau2, 3);
+  b.EndRow();
+  ASSERT_EQ(from.range_warnings().size(), 2u);
+
+  Batch to(model);
+  BatchBuilder copy(&to);
+  for (size_t row : {2, 0, 1}) copy.CopyRow(from, row);
+
+  ASSERT_EQ(to.size(), 3u);
+  EXPECT_EQ(to.id(0), "c");
+  EXPECT_EQ(to.id(1), "a");
+  EXPECT_EQ(to.id(2), "b");
+  EXPECT_TRUE(to.row_ok(0));
+  EXPECT_EQ(to.row_error(2), "line 2: bad");
+  EXPECT_EQ(to.error_count(), 1u);
+
+  const int num = model->inputs()[model->FindInput("dau_mau")].column;
+  const int date = model->inputs()[model->FindInput("renewal_date")].column;
+  const int str = model->inputs()[model->FindInput("segment")].column;
+  const int series = model->inputs()[model->FindInput("wau")].column;
+  EXPECT_EQ(to.number(num)[0], 1.5);
+  EXPECT_EQ(to.number(num)[1], 0.25);
+  EXPECT_EQ(to.number_valid(date)[0], 0);
+  EXPECT_EQ(to.number(date)[1], from.number(date)[0]);
+  EXPECT_EQ(to.number_valid(date)[1], 1);
+  EXPECT_EQ(to.string_text(str, 0), "unlisted");
+  EXPECT_EQ(to.string_codes(str)[0], from.string_codes(str)[2]);
+  EXPECT_EQ(to.string_text(str, 1), "smb");
+  EXPECT_EQ(to.string_codes(str)[1], from.string_codes(str)[0]);
+  EXPECT_EQ(to.string_codes(str)[2], kMissingString);
+  const uint32_t* offsets = to.series_offsets(series);
+  EXPECT_EQ(std::vector<double>(to.series_values(series) + offsets[0],
+                                to.series_values(series) + offsets[1]),
+            (std::vector<double>{30, 2000, 50}));
+  EXPECT_EQ(std::vector<double>(to.series_values(series) + offsets[1],
+                                to.series_values(series) + offsets[2]),
+            (std::vector<double>{10, 20}));
+  EXPECT_EQ(offsets[2], offsets[3]);
+  EXPECT_EQ(to.series_valid(series)[2], 0);
+  EXPECT_EQ(to.as_of_valid()[1], 1);
+  EXPECT_EQ(to.as_of()[1], from.as_of()[0]);
+  EXPECT_EQ(to.previous_score()[1], 40);
+  EXPECT_EQ(to.previous_tier()[1], from.previous_tier()[0]);
+  EXPECT_EQ(to.previous_tier()[0], kMissingString);
+  // Both of row c's warnings, renumbered.
+  ASSERT_EQ(to.range_warnings().size(), 2u);
+  EXPECT_EQ(to.range_warnings()[0].row, 0u);
+  EXPECT_EQ(to.range_warnings()[1].row, 0u);
+  EXPECT_EQ(to.range_warnings()[0].value, 1.5);
+  EXPECT_EQ(to.range_warnings()[1].value, 2000);
+
+  // Scoring the copy gives each account the result it had.
+  BatchResult original, copied;
+  EXPECT_OK(Scorer::Score(from, &original));
+  EXPECT_OK(Scorer::Score(to, &copied));
+  EXPECT_EQ(copied.score(0), original.score(2));
+  EXPECT_EQ(copied.score(1), original.score(0));
+  EXPECT_EQ(copied.tier(1), original.tier(0));
+  EXPECT_FALSE(copied.ok(2));
+}
+
+}  // namespace
+}  // namespace healthscore::engine
