@@ -68,84 +68,98 @@ bool FieldLess(const MapField& a, const MapField& b) {
   return a.input != b.input ? a.input < b.input : a.kind < b.kind;
 }
 
+void AddAccountRow(const v1::AccountSnapshot& a, const CompiledModel& model,
+                   BatchBuilder* builder, uint64_t* ignored) {
+  const std::vector<engine::InputInfo>& inputs = model.inputs();
+  thread_local std::vector<MapField> fields;
+  fields.clear();
+  for (const auto& [name, value] : a.metrics()) {
+    if (std::isnan(value)) continue;  // missing, as in the columnar form
+    fields.push_back({builder->ResolveInput(name), kMetric, &name, value,
+                      nullptr, nullptr});
+  }
+  for (const auto& [name, value] : a.attributes()) {
+    fields.push_back({builder->ResolveInput(name), kAttribute, &name, 0,
+                      &value, nullptr});
+  }
+  for (const auto& [name, value] : a.dates()) {
+    fields.push_back(
+        {builder->ResolveInput(name), kDate, &name, 0, &value, nullptr});
+  }
+  for (const auto& [name, value] : a.series()) {
+    fields.push_back(
+        {builder->ResolveInput(name), kSeries, &name, 0, nullptr, &value});
+  }
+  // Protobuf maps iterate in no particular order; the model's input order
+  // makes the outcome independent of it and equal to the columnar form.
+  std::sort(fields.begin(), fields.end(), FieldLess);
+
+  builder->BeginRow(a.id());
+  if (!a.as_of().empty()) builder->SetAsOf(a.as_of());
+  for (const MapField& f : fields) {
+    if (f.input < 0) {
+      ++*ignored;
+      continue;
+    }
+    bool type_ok = inputs[f.input].type == KindType(f.kind);
+    switch (f.kind) {
+      case kMetric:
+        if (type_ok) {
+          builder->SetNumberAt(f.input, f.number);
+        } else {
+          builder->SetMetric(*f.name, f.number);
+        }
+        break;
+      case kAttribute:
+        if (type_ok) {
+          builder->SetStringAt(f.input, *f.text);
+        } else {
+          builder->SetAttribute(*f.name, *f.text);
+        }
+        break;
+      case kDate:
+        if (type_ok) {
+          SetDateText(builder, f.input, *f.name, *f.text);
+        } else {
+          builder->SetDate(*f.name, *f.text);
+        }
+        break;
+      case kSeries: {
+        const auto& values = f.series->values();
+        if (type_ok) {
+          builder->SetSeriesAt(f.input, values.data(),
+                               static_cast<size_t>(values.size()));
+        } else {
+          builder->SetSeries(*f.name, values.data(),
+                             static_cast<size_t>(values.size()));
+        }
+        break;
+      }
+    }
+  }
+  if (a.has_previous_score()) builder->SetPreviousScore(a.previous_score());
+  if (a.has_previous_tier()) builder->SetPreviousTier(a.previous_tier());
+  builder->EndRow();
+}
+
 }  // namespace
 
 void AddAccountRows(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
     size_t begin, size_t end, const CompiledModel& model,
     BatchBuilder* builder, uint64_t* ignored) {
-  const std::vector<engine::InputInfo>& inputs = model.inputs();
-  thread_local std::vector<MapField> fields;
   for (size_t i = begin; i < end; ++i) {
-    const v1::AccountSnapshot& a = accounts[static_cast<int>(i)];
-    fields.clear();
-    for (const auto& [name, value] : a.metrics()) {
-      if (std::isnan(value)) continue;  // missing, as in the columnar form
-      fields.push_back({builder->ResolveInput(name), kMetric, &name, value,
-                        nullptr, nullptr});
-    }
-    for (const auto& [name, value] : a.attributes()) {
-      fields.push_back({builder->ResolveInput(name), kAttribute, &name, 0,
-                        &value, nullptr});
-    }
-    for (const auto& [name, value] : a.dates()) {
-      fields.push_back(
-          {builder->ResolveInput(name), kDate, &name, 0, &value, nullptr});
-    }
-    for (const auto& [name, value] : a.series()) {
-      fields.push_back(
-          {builder->ResolveInput(name), kSeries, &name, 0, nullptr, &value});
-    }
-    // Protobuf maps iterate in no particular order; the model's input order
-    // makes the outcome independent of it and equal to the columnar form.
-    std::sort(fields.begin(), fields.end(), FieldLess);
+    AddAccountRow(accounts[static_cast<int>(i)], model, builder, ignored);
+  }
+}
 
-    builder->BeginRow(a.id());
-    if (!a.as_of().empty()) builder->SetAsOf(a.as_of());
-    for (const MapField& f : fields) {
-      if (f.input < 0) {
-        ++*ignored;
-        continue;
-      }
-      bool type_ok = inputs[f.input].type == KindType(f.kind);
-      switch (f.kind) {
-        case kMetric:
-          if (type_ok) {
-            builder->SetNumberAt(f.input, f.number);
-          } else {
-            builder->SetMetric(*f.name, f.number);
-          }
-          break;
-        case kAttribute:
-          if (type_ok) {
-            builder->SetStringAt(f.input, *f.text);
-          } else {
-            builder->SetAttribute(*f.name, *f.text);
-          }
-          break;
-        case kDate:
-          if (type_ok) {
-            SetDateText(builder, f.input, *f.name, *f.text);
-          } else {
-            builder->SetDate(*f.name, *f.text);
-          }
-          break;
-        case kSeries: {
-          const auto& values = f.series->values();
-          if (type_ok) {
-            builder->SetSeriesAt(f.input, values.data(),
-                                 static_cast<size_t>(values.size()));
-          } else {
-            builder->SetSeries(*f.name, values.data(),
-                               static_cast<size_t>(values.size()));
-          }
-          break;
-        }
-      }
-    }
-    if (a.has_previous_score()) builder->SetPreviousScore(a.previous_score());
-    if (a.has_previous_tier()) builder->SetPreviousTier(a.previous_tier());
-    builder->EndRow();
+void AddAccountRows(
+    const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
+    size_t offset, const std::vector<uint32_t>& rows,
+    const CompiledModel& model, BatchBuilder* builder, uint64_t* ignored) {
+  for (uint32_t r : rows) {
+    AddAccountRow(accounts[static_cast<int>(offset + r)], model, builder,
+                  ignored);
   }
 }
 
@@ -279,113 +293,118 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
 
 void ColumnarPlan::AddRows(size_t begin, size_t end, BatchBuilder* builder,
                            uint64_t* ignored) const {
+  for (size_t i = begin; i < end; ++i) AddRow(i, builder, ignored);
+}
+
+void ColumnarPlan::AddRows(size_t offset, const std::vector<uint32_t>& rows,
+                           BatchBuilder* builder, uint64_t* ignored) const {
+  for (uint32_t r : rows) AddRow(offset + r, builder, ignored);
+}
+
+void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
+                          uint64_t* ignored) const {
   const v1::ColumnarAccounts& c = *columns_;
   const bool one_as_of = c.as_of_size() == 1;
   const bool per_row_as_of = c.as_of_size() > 1 ||
                              (c.as_of_size() == 1 && n_ == 1);
   const bool has_prev_score = c.previous_score_size() > 0;
   const bool has_prev_tier = c.has_previous_tier();
+  const int r = static_cast<int>(i);
 
   for (const Field& f : undeclared_) {
-    for (size_t i = begin; i < end; ++i) {
-      const int r = static_cast<int>(i);
-      bool present = false;
-      switch (f.kind) {
-        case kMetric:
-          present = !std::isnan(f.number->values(r));
-          break;
-        case kAttribute:
-          present = f.strings->codes(r) >= 0;
-          break;
-        case kDate:
-          present = !std::isnan(f.dates->days(r));
-          break;
-        case kSeries:
-          present = f.series->lengths(r) >= 0;
-          break;
-      }
-      *ignored += present;
+    bool present = false;
+    switch (f.kind) {
+      case kMetric:
+        present = !std::isnan(f.number->values(r));
+        break;
+      case kAttribute:
+        present = f.strings->codes(r) >= 0;
+        break;
+      case kDate:
+        present = !std::isnan(f.dates->days(r));
+        break;
+      case kSeries:
+        present = f.series->lengths(r) >= 0;
+        break;
     }
+    *ignored += present;
   }
 
-  for (size_t i = begin; i < end; ++i) {
-    const int r = static_cast<int>(i);
-    builder->BeginRow(c.ids(r));
-    if (per_row_as_of) {
-      if (!c.as_of(r).empty()) builder->SetAsOf(c.as_of(r));
-    } else if (one_as_of && !c.as_of(0).empty()) {
-      builder->SetAsOf(c.as_of(0));
-    }
-    for (const Field& f : fields_) {
-      switch (f.kind) {
-        case kMetric: {
-          double v = f.number->values(r);
-          if (std::isnan(v)) break;
-          if (f.type_ok) {
-            builder->SetNumberAt(f.input, v);
-          } else {
-            builder->SetMetric(*f.name, v);
-          }
-          break;
-        }
-        case kAttribute: {
-          int32_t code = f.strings->codes(r);
-          if (code < 0) break;
-          if (code >= f.strings->dictionary_size()) {
-            builder->FailRow(absl::StrCat(
-                "attributes column '", *f.name, "': code ", code,
-                " is outside the dictionary (",
-                f.strings->dictionary_size(), " entries)"));
-            break;
-          }
-          const std::string& text = f.strings->dictionary(code);
-          if (f.type_ok) {
-            builder->SetStringAt(f.input, text);
-          } else {
-            builder->SetAttribute(*f.name, text);
-          }
-          break;
-        }
-        case kDate: {
-          double days = f.dates->days(r);
-          if (std::isnan(days)) break;
-          if (f.type_ok) {
-            builder->SetDateDaysAt(f.input, days);
-          } else {
-            builder->SetDate(*f.name, engine::FormatIsoDate(days));
-          }
-          break;
-        }
-        case kSeries: {
-          int32_t len = f.series->lengths(r);
-          if (len < 0) break;
-          const double* values = f.series->values().data() + f.offsets[i];
-          if (f.type_ok) {
-            builder->SetSeriesAt(f.input, values, static_cast<size_t>(len));
-          } else {
-            builder->SetSeries(*f.name, values, static_cast<size_t>(len));
-          }
-          break;
-        }
-      }
-    }
-    if (has_prev_score) {
-      double v = c.previous_score(r);
-      if (!std::isnan(v)) builder->SetPreviousScore(v);
-    }
-    if (has_prev_tier) {
-      const v1::StringColumn& t = c.previous_tier();
-      int32_t code = t.codes(r);
-      if (code >= t.dictionary_size()) {
-        builder->FailRow(absl::StrCat(
-            "previous_tier: code ", code, " is outside the dictionary (",
-            t.dictionary_size(), " entries)"));
-      } else if (code >= 0) {
-        builder->SetPreviousTier(t.dictionary(code));
-      }
-    }
-    builder->EndRow();
+  builder->BeginRow(c.ids(r));
+  if (per_row_as_of) {
+    if (!c.as_of(r).empty()) builder->SetAsOf(c.as_of(r));
+  } else if (one_as_of && !c.as_of(0).empty()) {
+    builder->SetAsOf(c.as_of(0));
   }
+  for (const Field& f : fields_) {
+    switch (f.kind) {
+      case kMetric: {
+        double v = f.number->values(r);
+        if (std::isnan(v)) break;
+        if (f.type_ok) {
+          builder->SetNumberAt(f.input, v);
+        } else {
+          builder->SetMetric(*f.name, v);
+        }
+        break;
+      }
+      case kAttribute: {
+        int32_t code = f.strings->codes(r);
+        if (code < 0) break;
+        if (code >= f.strings->dictionary_size()) {
+          builder->FailRow(absl::StrCat(
+              "attributes column '", *f.name, "': code ", code,
+              " is outside the dictionary (",
+              f.strings->dictionary_size(), " entries)"));
+          break;
+        }
+        const std::string& text = f.strings->dictionary(code);
+        if (f.type_ok) {
+          builder->SetStringAt(f.input, text);
+        } else {
+          builder->SetAttribute(*f.name, text);
+        }
+        break;
+      }
+      case kDate: {
+        double days = f.dates->days(r);
+        if (std::isnan(days)) break;
+        if (f.type_ok) {
+          builder->SetDateDaysAt(f.input, days);
+        } else {
+          builder->SetDate(*f.name, engine::FormatIsoDate(days));
+        }
+        break;
+      }
+      case kSeries: {
+        int32_t len = f.series->lengths(r);
+        if (len < 0) break;
+        const double* values = f.series->values().data() + f.offsets[i];
+        if (f.type_ok) {
+          builder->SetSeriesAt(f.input, values, static_cast<size_t>(len));
+        } else {
+          builder->SetSeries(*f.name, values, static_cast<size_t>(len));
+        }
+        break;
+      }
+    }
+  }
+  if (has_prev_score) {
+    double v = c.previous_score(r);
+    if (!std::isnan(v)) builder->SetPreviousScore(v);
+  }
+  if (has_prev_tier) {
+    const v1::StringColumn& t = c.previous_tier();
+    int32_t code = t.codes(r);
+    if (code >= t.dictionary_size()) {
+      builder->FailRow(absl::StrCat(
+          "previous_tier: code ", code, " is outside the dictionary (",
+          t.dictionary_size(), " entries)"));
+    } else if (code >= 0) {
+      builder->SetPreviousTier(t.dictionary(code));
+    }
+  }
+  builder->EndRow();
 }
 
 std::string RangeWarningText(const CompiledModel& model,
@@ -434,7 +453,6 @@ void WriteExplanation(const engine::Batch& batch,
 void WriteAccountResult(const engine::Batch& batch,
                         const engine::BatchResult& result, size_t row,
                         const v1::ScoreOptions& options,
-                        const std::vector<const engine::RangeWarning*>& warnings,
                         v1::AccountResult* out) {
   const CompiledModel& model = result.model();
   out->set_id(std::string(batch.id(row)));
@@ -475,22 +493,60 @@ void WriteAccountResult(const engine::Batch& batch,
   if (!std::isnan(delta)) out->set_score_delta(delta);
   out->set_tier_changed(result.tier_changed(row));
   out->set_tier_held(result.tier_held(row));
-  for (const engine::RangeWarning* w : warnings) {
-    out->add_warnings(RangeWarningText(model, *w));
-  }
   if (options.explain()) {
     WriteExplanation(batch, result, row, TopDrivers(options),
                      out->mutable_explanation());
   }
 }
 
-std::vector<std::vector<const engine::RangeWarning*>> WarningsByRow(
-    const engine::Batch& batch) {
-  std::vector<std::vector<const engine::RangeWarning*>> by_row(batch.size());
-  for (const engine::RangeWarning& w : batch.range_warnings()) {
-    if (w.row < by_row.size()) by_row[w.row].push_back(&w);
+void WriteShadowReport(const engine::ShadowReport& report,
+                       v1::ShadowReport* out) {
+  out->set_model(report.candidate.name);
+  out->set_model_label(report.candidate.version);  // the `version:` label
+  out->set_model_hash(report.candidate.hash);
+  out->set_compared(report.compared);
+  out->set_failed_both(report.failed_both);
+  out->set_failed_live_only(report.failed_live_only);
+  out->set_failed_candidate_only(report.failed_candidate_only);
+  out->set_tier_changed(report.tier_changed);
+  for (const std::string& t : report.live_tiers) out->add_live_tiers(t);
+  for (const std::string& t : report.candidate_tiers) {
+    out->add_candidate_tiers(t);
   }
-  return by_row;
+  for (const engine::ShadowTierCell& cell : report.tier_table) {
+    v1::TierTransition* t = out->add_tier_table();
+    t->set_from(cell.from);
+    t->set_to(cell.to);
+    t->set_count(cell.count);
+  }
+  for (const engine::ShadowPlaybook& p : report.playbooks) {
+    v1::PlaybookShift* s = out->add_playbooks();
+    s->set_id(p.id);
+    s->set_live(p.live);
+    s->set_candidate(p.candidate);
+    s->set_newly_firing(p.newly_firing);
+    s->set_stopped_firing(p.stopped_firing);
+  }
+  v1::ScoreDeltaSummary* d = out->mutable_score_delta();
+  d->set_count(report.delta.count);
+  d->set_min(report.delta.min);
+  d->set_p5(report.delta.p5);
+  d->set_p25(report.delta.p25);
+  d->set_median(report.delta.median);
+  d->set_p75(report.delta.p75);
+  d->set_p95(report.delta.p95);
+  d->set_max(report.delta.max);
+  d->set_mean(report.delta.mean);
+  for (const engine::ShadowAccount& a : report.changed) {
+    v1::TierChange* c = out->add_changed();
+    c->set_id(a.id);
+    c->set_live_tier(a.live_tier);
+    c->set_candidate_tier(a.candidate_tier);
+    if (!std::isnan(a.live_score)) c->set_live_score(a.live_score);
+    if (!std::isnan(a.candidate_score)) {
+      c->set_candidate_score(a.candidate_score);
+    }
+  }
 }
 
 }  // namespace healthscore::server

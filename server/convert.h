@@ -32,6 +32,7 @@
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/model/compiled_model.h"
+#include "engine/repository/shadow.h"
 #include "healthscore/v1/account.pb.h"
 #include "healthscore/v1/scoring.pb.h"
 
@@ -43,6 +44,13 @@ void AddAccountRows(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
     size_t begin, size_t end, const engine::CompiledModel& model,
     engine::BatchBuilder* builder, uint64_t* ignored);
+// As above, for accounts offset + rows[k], in that order (segment routing
+// fills one batch per model with the accounts routed to it).
+void AddAccountRows(
+    const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
+    size_t offset, const std::vector<uint32_t>& rows,
+    const engine::CompiledModel& model, engine::BatchBuilder* builder,
+    uint64_t* ignored);
 
 // A columnar request checked and resolved against one model.
 class ColumnarPlan {
@@ -61,6 +69,9 @@ class ColumnarPlan {
   // in columns the model does not declare to `*ignored`.
   void AddRows(size_t begin, size_t end, engine::BatchBuilder* builder,
                uint64_t* ignored) const;
+  // As above, for rows offset + rows[k], in that order.
+  void AddRows(size_t offset, const std::vector<uint32_t>& rows,
+               engine::BatchBuilder* builder, uint64_t* ignored) const;
 
  private:
   struct Field {
@@ -76,6 +87,8 @@ class ColumnarPlan {
   };
 
   ColumnarPlan() = default;
+  void AddRow(size_t i, engine::BatchBuilder* builder,
+              uint64_t* ignored) const;
 
   const v1::ColumnarAccounts* columns_ = nullptr;
   const engine::CompiledModel* model_ = nullptr;
@@ -89,12 +102,12 @@ class ColumnarPlan {
 std::string RangeWarningText(const engine::CompiledModel& model,
                              const engine::RangeWarning& warning);
 
-// Writes row `row` of a scored batch as an AccountResult (map form).
-// `warnings` are the batch's range warnings for this row.
+// Writes row `row` of a scored batch as an AccountResult (map form), all
+// but its range warnings (RangeWarningText of the batch's warnings of the
+// row, added by the caller) and model_index.
 void WriteAccountResult(const engine::Batch& batch,
                         const engine::BatchResult& result, size_t row,
                         const v1::ScoreOptions& options,
-                        const std::vector<const engine::RangeWarning*>& warnings,
                         v1::AccountResult* out);
 
 // Writes the explanation of row `row`.
@@ -105,9 +118,10 @@ void WriteExplanation(const engine::Batch& batch,
 // ScoreOptions.top_drivers with its default applied.
 int TopDrivers(const v1::ScoreOptions& options);
 
-// Per row, pointers to the batch's range warnings of that row (batch order).
-std::vector<std::vector<const engine::RangeWarning*>> WarningsByRow(
-    const engine::Batch& batch);
+// The shadow comparison's report as the response message (all but
+// `version`, the candidate's repository version, which the caller knows).
+void WriteShadowReport(const engine::ShadowReport& report,
+                       v1::ShadowReport* out);
 
 }  // namespace healthscore::server
 

@@ -151,27 +151,53 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
     return reactor;
   }
   response->set_default_model(set->default_model());
-  for (const auto& [name, entry] : set->models()) {
+  const engine::ModelSet& snapshot = set->snapshot();
+  for (const std::string& e : snapshot.errors()) response->add_errors(e);
+  for (const engine::ModelStatus& status : snapshot.models()) {
     v1::ModelStatus* m = response->add_models();
-    m->set_name(name);
-    m->set_is_default(name == set->default_model());
-    if (entry.serving >= 0) {
-      m->set_serving_version(entry.versions[entry.serving].version);
+    m->set_name(status.name);
+    m->set_is_default(status.name == snapshot.default_model());
+    if (status.default_version > 0) {
+      m->set_serving_version(absl::StrCat(status.default_version));
     }
-    m->set_last_error(entry.last_error());
-    for (const ModelVersion& v : entry.versions) {
+    m->set_last_error(status.last_error());
+    m->set_version_policy(status.version_policy);
+    for (const std::string& r : status.routes) m->add_routes(r);
+    for (const std::string& e : status.errors) m->add_errors(e);
+    for (const engine::VersionStatus& v : status.versions) {
       v1::ModelVersionStatus* s = m->add_versions();
-      s->set_version(v.version);
-      s->set_loaded(v.model != nullptr);
-      if (v.model != nullptr) {
-        s->set_label(v.model->version());
-        s->set_hash(v.model->hash());
+      s->set_version(absl::StrCat(v.version));
+      s->set_loaded(v.serving);
+      s->set_label(v.model_version);
+      s->set_hash(v.hash);
+      if (v.loaded_at != absl::InfinitePast()) {
+        SetTimestamp(v.loaded_at, s->mutable_loaded_at());
       }
-      SetTimestamp(v.loaded_at, s->mutable_loaded_at());
       s->set_load_micros(static_cast<uint64_t>(
           absl::ToInt64Microseconds(v.load_duration)));
       s->set_error(v.error);
       s->set_file(v.file);
+      s->set_stale(v.stale);
+      for (const std::string& l : v.labels) s->add_labels(l);
+      s->set_tests_passed(v.tests_passed);
+      s->set_tests_failed(v.tests_failed);
+      s->set_note(v.note);
+    }
+  }
+  if (const engine::ModelRepository* repository =
+          runtime_->models.repository()) {
+    const engine::RepositoryStats stats = repository->stats();
+    v1::RepositoryCounters* c = response->mutable_counters();
+    c->set_reloads(stats.reloads);
+    c->set_reload_failures(stats.reload_failures);
+    c->set_versions_loaded(stats.versions_loaded);
+    c->set_versions_failed(stats.versions_failed);
+    c->set_generation(stats.generation);
+    if (stats.last_reload != absl::InfinitePast()) {
+      SetTimestamp(stats.last_reload, c->mutable_last_reload());
+    }
+    if (stats.last_success != absl::InfinitePast()) {
+      SetTimestamp(stats.last_success, c->mutable_last_success());
     }
   }
   reactor->Finish(grpc::Status::OK);

@@ -69,78 +69,14 @@ std::shared_ptr<const ModelSet> ModelSet::FromSnapshot(
   return set;
 }
 
-std::shared_ptr<const ModelSet> ModelSet::FromModels(
-    std::vector<std::shared_ptr<const engine::CompiledModel>> models,
-    const std::string& default_model) {
-  auto set = std::make_shared<ModelSet>();
-  set->default_model_ = default_model;
-  absl::Time now = absl::Now();
-  for (auto& m : models) {
-    ModelEntry entry;
-    entry.name = m->name();
-    ModelVersion v;
-    v.number = 1;
-    v.version = "1";
-    v.file = m->file();
-    v.loaded_at = now;
-    v.model = std::move(m);
-    entry.versions.push_back(std::move(v));
-    entry.serving = 0;
-    set->models_.emplace(entry.name, std::move(entry));
-  }
-  return set;
-}
-
 absl::StatusOr<ModelRef> ModelSet::Find(absl::string_view name,
                                         absl::string_view version) const {
-  absl::string_view wanted = name.empty() ? default_model_ : name;
-  auto it = models_.find(std::string(wanted));
-  if (it == models_.end()) {
-    std::vector<std::string> names;
-    for (const auto& [n, e] : models_) names.push_back(n);
-    if (name.empty()) {
-      return absl::NotFoundError(absl::StrCat(
-          "no default model: the default model '", default_model_,
-          "' is not among the models served (", absl::StrJoin(names, ", "),
-          ")"));
-    }
-    return absl::NotFoundError(absl::StrCat("unknown model '", name,
-                                            "'; models served: ",
-                                            absl::StrJoin(names, ", ")));
-  }
-  const ModelEntry& entry = it->second;
-  const ModelVersion* picked = nullptr;
-  if (version.empty()) {
-    if (entry.serving < 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("model '", entry.name,
-                       "' has no version that loaded; last error: ",
-                       entry.last_error()));
-    }
-    picked = &entry.versions[entry.serving];
-  } else {
-    for (const ModelVersion& v : entry.versions) {
-      if (v.version == version) picked = &v;
-    }
-    if (picked == nullptr) {
-      std::vector<std::string> versions;
-      for (const ModelVersion& v : entry.versions) versions.push_back(v.version);
-      return absl::NotFoundError(absl::StrCat(
-          "model '", entry.name, "' has no version '", version,
-          "'; versions: ", absl::StrJoin(versions, ", ")));
-    }
-    if (picked->model == nullptr) {
-      if (picked->error.empty()) {
-        return absl::NotFoundError(
-            absl::StrCat("model '", entry.name, "' version ",
-                         picked->version, " is not served"));
-      }
-      return absl::FailedPreconditionError(
-          absl::StrCat("model '", entry.name, "' version ", picked->version,
-                       " failed to load: ", picked->error));
-    }
-  }
-  return ModelRef{picked->model, entry.name, picked->version};
+  absl::StatusOr<engine::ModelRef> ref = snapshot_->FindVersion(
+      std::string_view(name.data(), name.size()),
+      std::string_view(version.data(), version.size()));
+  if (!ref.ok()) return ref.status();
+  return ModelRef{std::move(ref->model), std::move(ref->name),
+                  absl::StrCat(ref->version), ref->router};
 }
 
 int ModelSet::loaded_count() const {
@@ -187,19 +123,6 @@ std::shared_ptr<const ModelSet> ModelStore::Current() const {
     }
   }
   return current_;
-}
-
-void ModelStore::Publish(std::shared_ptr<const ModelSet> set) {
-  std::shared_ptr<const ModelSet> old;
-  std::unique_ptr<engine::ModelRepository> old_repository;
-  {
-    absl::MutexLock lock(&mu_);
-    old = std::move(current_);
-    old_repository = std::move(repository_);
-    current_ = std::move(set);
-  }
-  // Released here, outside the lock: freeing a whole model set should not
-  // block readers.
 }
 
 engine::ModelRepository* ModelStore::repository() const {

@@ -61,7 +61,10 @@ struct ModelEntry {
 struct ModelRef {
   std::shared_ptr<const engine::CompiledModel> model;
   std::string name;
-  std::string version;
+  std::string version;  // the numeric directory name, e.g. "2"
+  // The version's segment routes, or null when it has none. Owned by the
+  // ModelSet the reference came from: hold that set while using it.
+  const engine::Router* router = nullptr;
 };
 
 class ModelSet {
@@ -71,21 +74,21 @@ class ModelSet {
   static std::shared_ptr<const ModelSet> FromSnapshot(
       std::shared_ptr<const engine::ModelSet> snapshot);
 
-  // A set built from already compiled models (tests, tools), each as
-  // version "1".
-  static std::shared_ptr<const ModelSet> FromModels(
-      std::vector<std::shared_ptr<const engine::CompiledModel>> models,
-      const std::string& default_model);
-
   // The model for a request: `name` empty means the default model,
-  // `version` empty the serving version. Errors: NotFound for an unknown
-  // model or version (the message lists what exists), FailedPrecondition for
-  // a version that failed to load (the message carries the load error).
+  // `version` empty its default version, else a version number ("2") or a
+  // config label ("stable"). Errors (engine::ModelSet::FindVersion):
+  // NotFound for an unknown model, version or label (the message lists what
+  // exists, with a "did you mean"), FailedPrecondition for a version that
+  // failed to load (the message carries the load error).
   absl::StatusOr<ModelRef> Find(absl::string_view name,
                                 absl::string_view version) const;
 
+  // The engine snapshot this set adapts (never null): the full status of
+  // every model and version, and the routes.
+  const engine::ModelSet& snapshot() const { return *snapshot_; }
+
   const std::string& dir() const { return dir_; }
-  // The repository snapshot's generation (0 for FromModels sets).
+  // The repository snapshot's generation.
   uint64_t generation() const { return generation_; }
   // Problems of the repository as a whole (its config.yaml).
   const std::vector<std::string>& errors() const { return errors_; }
@@ -117,11 +120,8 @@ class ModelStore {
   absl::Status Open(engine::RepositoryOptions options);
 
   // The current snapshot (the repository's latest, adapted once per
-  // generation); null until Open or Publish.
+  // generation); null until Open.
   std::shared_ptr<const ModelSet> Current() const;
-  // Serves `set` (tests, tools); detaches and destroys any repository, so
-  // it must not race Reload or LoadModels.
-  void Publish(std::shared_ptr<const ModelSet> set);
 
   // Reloads the repository (engine ModelRepository::Reload) and logs the
   // outcome. FailedPrecondition in the result's status without a

@@ -12,16 +12,55 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
+#include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
+#include "engine/repository/routed_scorer.h"
+#include "engine/repository/routing.h"
+#include "engine/repository/shadow.h"
 #include "server/status.h"
 
 namespace healthscore::server {
+
+// One model a routed request can reach, with its ids' positions in the
+// response's union lists.
+struct RouteModel {
+  std::shared_ptr<const engine::CompiledModel> model;
+  std::string name;
+  std::string version;
+  std::vector<std::string> routes;  // `when` texts of the routes to it
+  std::vector<int32_t> tier;        // model tier index -> union index
+  std::vector<int32_t> group;       // model group index -> union index
+  std::vector<int32_t> playbook;    // model playbook index -> union index
+  std::optional<ColumnarPlan> plan;  // columnar requests
+};
+
+struct RoutePlan {
+  engine::ModelRef requested;  // with its router
+  // [0] is the requested model, then each distinct target in route order.
+  std::vector<RouteModel> models;
+  std::vector<uint32_t> model_of_route;  // route index -> models index
+  // Union ids in response order (tiers without insufficient_data).
+  std::vector<std::string> tier_ids, group_ids, playbook_ids;
+};
+
+struct ShadowPlan {
+  ModelRef candidate;
+  std::optional<ColumnarPlan> plan;  // columnar requests
+  size_t max_examples = 20;
+};
+
+ScoreJobSpec::ScoreJobSpec() = default;
+ScoreJobSpec::~ScoreJobSpec() = default;
+ScoreJobSpec::ScoreJobSpec(ScoreJobSpec&&) = default;
+ScoreJobSpec& ScoreJobSpec::operator=(ScoreJobSpec&&) = default;
+
 namespace {
 
 using engine::Batch;
@@ -48,6 +87,12 @@ Scratch& ThreadScratch(const std::shared_ptr<const CompiledModel>& model) {
   return scratch;
 }
 
+// One chunk scored by both models of a shadow request.
+struct ShadowChunk {
+  std::unique_ptr<Batch> live_batch, candidate_batch;
+  BatchResult live, candidate;
+};
+
 // What one chunk produced, merged into the response by the last task.
 struct ChunkOut {
   // Map form.
@@ -61,10 +106,13 @@ struct ChunkOut {
   std::vector<std::string> reasons;
   std::vector<std::pair<uint32_t, std::string>> errors, warnings;
   std::vector<v1::Explanation*> explanations;
+  std::vector<uint32_t> model_index;  // routed columnar requests
   // Both.
-  std::vector<uint64_t> tier_counts;  // index tier + 1
+  std::vector<uint64_t> tier_counts;  // index: (union) tier + 1
+  std::vector<uint64_t> model_accounts;  // routed requests, per model
   uint64_t failed = 0;
   uint64_t ignored = 0;
+  std::unique_ptr<ShadowChunk> shadow;
 };
 
 struct Job {
@@ -97,72 +145,240 @@ T* NewMessage(google::protobuf::Arena* arena) {
   return google::protobuf::Arena::CreateMessage<T>(arena);
 }
 
-void WriteColumnarRows(const Batch& batch, const BatchResult& result,
-                       const v1::ScoreOptions& options, size_t begin,
-                       google::protobuf::Arena* arena, ChunkOut* out) {
-  const CompiledModel& model = result.model();
-  const size_t m = batch.size();
-  const size_t groups = model.groups().size();
-  const size_t playbooks = model.playbooks().size();
-  const int32_t insufficient = static_cast<int32_t>(model.tiers().size());
+// Where the rows of a chunk were scored: by one batch (row r of the chunk
+// is row r of the batch), or by the parts of a routed scoring.
+class ChunkRows {
+ public:
+  ChunkRows(const Batch& batch, const BatchResult& result)
+      : batch_(&batch), result_(&result) {}
+  ChunkRows(const engine::RoutedResult& routed, const RoutePlan& plan)
+      : routed_(&routed), plan_(&plan) {}
+
+  // For row r of the chunk.
+  const Batch& batch(size_t r) const {
+    return routed_ ? *routed_->part(r).batch : *batch_;
+  }
+  const BatchResult& result(size_t r) const {
+    return routed_ ? routed_->part(r).result : *result_;
+  }
+  size_t row(size_t r) const { return routed_ ? routed_->row(r) : r; }
+  // Index into RoutePlan::models (0 without routes).
+  uint32_t model(size_t r) const {
+    if (routed_ == nullptr) return 0;
+    const int route = routed_->part(r).route;
+    return route < 0 ? 0 : plan_->model_of_route[static_cast<size_t>(route)];
+  }
+  // The id maps of row r's model, or null (identity) without routes.
+  const RouteModel* maps(size_t r) const {
+    return routed_ ? &plan_->models[model(r)] : nullptr;
+  }
+
+ private:
+  const Batch* batch_ = nullptr;
+  const BatchResult* result_ = nullptr;
+  const engine::RoutedResult* routed_ = nullptr;
+  const RoutePlan* plan_ = nullptr;
+};
+
+int32_t MapIndex(const std::vector<int32_t>* map, int index) {
+  return map == nullptr ? index : (*map)[static_cast<size_t>(index)];
+}
+
+// Range warnings of the chunk's rows, by ascending request index.
+std::vector<std::pair<uint32_t, std::string>> ChunkWarnings(
+    const engine::RoutedResult* routed, const Batch* batch, size_t begin) {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  if (routed == nullptr) {
+    for (const engine::RangeWarning& w : batch->range_warnings()) {
+      out.emplace_back(static_cast<uint32_t>(begin + w.row),
+                       RangeWarningText(batch->model(), w));
+    }
+    return out;
+  }
+  for (const engine::RoutedPart& part : routed->parts) {
+    for (const engine::RangeWarning& w : part.batch->range_warnings()) {
+      out.emplace_back(static_cast<uint32_t>(begin + part.rows[w.row]),
+                       RangeWarningText(part.batch->model(), w));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.first < b.first;
+  });
+  return out;
+}
+
+void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
+                       int32_t insufficient, const v1::ScoreOptions& options,
+                       size_t begin, google::protobuf::Arena* arena,
+                       ChunkOut* out) {
   out->score.resize(m);
   out->coverage.resize(m);
   out->delta.resize(m);
   out->tier.resize(m);
   out->tier_changed.resize(m);
   out->tier_held.resize(m);
-  out->groups.resize(groups * m);
+  out->groups.assign(union_groups * m, kNaN);
   out->playbook_counts.resize(m);
   const bool explain = options.explain();
   const int top = TopDrivers(options);
   for (size_t r = 0; r < m; ++r) {
-    if (!result.ok(r)) {
+    const Batch& batch = rows.batch(r);
+    const BatchResult& result = rows.result(r);
+    const size_t row = rows.row(r);
+    const RouteModel* maps = rows.maps(r);
+    if (!result.ok(row)) {
       out->score[r] = kNaN;
       out->coverage[r] = kNaN;
       out->delta[r] = kNaN;
       out->tier[r] = -1;
       out->tier_changed[r] = 0;
       out->tier_held[r] = 0;
-      for (size_t g = 0; g < groups; ++g) out->groups[g * m + r] = kNaN;
       out->playbook_counts[r] = 0;
       out->errors.emplace_back(static_cast<uint32_t>(begin + r),
-                               batch.row_error(r));
-      if (explain) out->explanations.push_back(NewMessage<v1::Explanation>(arena));
+                               batch.row_error(row));
+      if (explain) {
+        out->explanations.push_back(NewMessage<v1::Explanation>(arena));
+      }
       continue;
     }
-    out->score[r] = result.score(r);
-    out->coverage[r] = result.coverage(r);
-    out->delta[r] = result.delta(r);
-    int tier = result.tier(r);
-    out->tier[r] = tier == engine::kInsufficientDataTier ? insufficient : tier;
-    out->tier_changed[r] = result.tier_changed(r);
-    out->tier_held[r] = result.tier_held(r);
+    const CompiledModel& model = result.model();
+    out->score[r] = result.score(row);
+    out->coverage[r] = result.coverage(row);
+    out->delta[r] = result.delta(row);
+    const int tier = result.tier(row);
+    out->tier[r] = tier == engine::kInsufficientDataTier
+                       ? insufficient
+                       : MapIndex(maps ? &maps->tier : nullptr, tier);
+    out->tier_changed[r] = result.tier_changed(row);
+    out->tier_held[r] = result.tier_held(row);
+    const size_t groups = model.groups().size();
     for (size_t g = 0; g < groups; ++g) {
-      out->groups[g * m + r] = result.group_score(r, static_cast<int>(g));
+      const size_t u = static_cast<size_t>(
+          MapIndex(maps ? &maps->group : nullptr, static_cast<int>(g)));
+      out->groups[u * m + r] = result.group_score(row, static_cast<int>(g));
     }
     uint32_t count = 0;
-    if (result.matched_count(r) > 0) {
+    if (result.matched_count(row) > 0) {
+      const size_t playbooks = model.playbooks().size();
       for (size_t p = 0; p < playbooks; ++p) {
         const int pi = static_cast<int>(p);
-        if (!result.playbook_matched(r, pi)) continue;
+        if (!result.playbook_matched(row, pi)) continue;
         ++count;
-        out->playbooks.push_back(static_cast<uint32_t>(p));
-        out->playbook_succeeded.push_back(result.playbook_succeeded(r, pi));
+        out->playbooks.push_back(static_cast<uint32_t>(
+            MapIndex(maps ? &maps->playbook : nullptr, pi)));
+        out->playbook_succeeded.push_back(result.playbook_succeeded(row, pi));
         if (!options.omit_reasons()) {
-          out->reasons.push_back(engine::PlaybookReason(batch, result, r, pi));
+          out->reasons.push_back(
+              engine::PlaybookReason(batch, result, row, pi));
         }
       }
     }
     out->playbook_counts[r] = count;
     if (explain) {
       v1::Explanation* e = NewMessage<v1::Explanation>(arena);
-      WriteExplanation(batch, result, r, top, e);
+      WriteExplanation(batch, result, row, top, e);
       out->explanations.push_back(e);
     }
   }
-  for (const engine::RangeWarning& w : batch.range_warnings()) {
-    out->warnings.emplace_back(static_cast<uint32_t>(begin + w.row),
-                               RangeWarningText(model, w));
+}
+
+void SetError(Job* job, const absl::Status& s) {
+  std::lock_guard<std::mutex> lock(job->mu);
+  if (job->error.ok()) {
+    job->error =
+        absl::InternalError(absl::StrCat("scoring failed: ", s.message()));
+  }
+}
+
+// Adds rows [begin, end) of the request to a batch of `model`, through the
+// columnar plan for that model or from the map form.
+void FillRange(const ScoreJobSpec& spec, const ColumnarPlan* plan,
+               const CompiledModel& model, size_t begin, size_t end,
+               engine::BatchBuilder* builder, uint64_t* ignored) {
+  if (plan != nullptr) {
+    plan->AddRows(begin, end, builder, ignored);
+  } else {
+    AddAccountRows(spec.request->accounts(), begin, end, model, builder,
+                   ignored);
+  }
+}
+
+// Scores the chunk with both models of a shadow request.
+absl::Status ScoreShadowChunk(const ScoreJobSpec& spec, size_t begin,
+                              size_t end, ChunkOut* out) {
+  const ShadowPlan& shadow = *spec.shadow;
+  auto chunk = std::make_unique<ShadowChunk>();
+  uint64_t unused = 0;
+  chunk->live_batch = std::make_unique<Batch>(spec.model.model);
+  {
+    engine::BatchBuilder builder(chunk->live_batch.get());
+    FillRange(spec, spec.plan ? &*spec.plan : nullptr, *spec.model.model,
+              begin, end, &builder, &unused);
+  }
+  chunk->candidate_batch = std::make_unique<Batch>(shadow.candidate.model);
+  {
+    engine::BatchBuilder builder(chunk->candidate_batch.get());
+    FillRange(spec, shadow.plan ? &*shadow.plan : nullptr,
+              *shadow.candidate.model, begin, end, &builder, &unused);
+  }
+  HEALTHSCORE_RETURN_IF_ERROR(
+      engine::Scorer::Score(*chunk->live_batch, &chunk->live));
+  HEALTHSCORE_RETURN_IF_ERROR(
+      engine::Scorer::Score(*chunk->candidate_batch, &chunk->candidate));
+  out->shadow = std::move(chunk);
+  return absl::OkStatus();
+}
+
+void WriteChunk(const ScoreJobSpec& spec, const ChunkRows& rows,
+                const engine::RoutedResult* routed, const Batch* batch,
+                size_t begin, size_t m, ChunkOut* out) {
+  const RoutePlan* plan = spec.routes.get();
+  const CompiledModel& model = *spec.model.model;
+  const size_t tiers = plan ? plan->tier_ids.size() : model.tiers().size();
+  out->tier_counts.assign(tiers + 1, 0);
+  if (plan != nullptr) out->model_accounts.assign(plan->models.size(), 0);
+  for (size_t r = 0; r < m; ++r) {
+    const BatchResult& result = rows.result(r);
+    const size_t row = rows.row(r);
+    if (plan != nullptr) ++out->model_accounts[rows.model(r)];
+    if (!result.ok(row)) {
+      ++out->failed;
+      continue;
+    }
+    const int tier = result.tier(row);
+    const RouteModel* maps = rows.maps(r);
+    const int32_t u = tier == engine::kInsufficientDataTier
+                          ? -1
+                          : MapIndex(maps ? &maps->tier : nullptr, tier);
+    ++out->tier_counts[static_cast<size_t>(u + 1)];
+  }
+
+  const v1::ScoreOptions& options = spec.request->options();
+  if (spec.plan.has_value()) {
+    const size_t groups =
+        plan ? plan->group_ids.size() : model.groups().size();
+    WriteColumnarRows(rows, m, groups, static_cast<int32_t>(tiers), options,
+                      begin, spec.arena, out);
+    out->warnings = ChunkWarnings(routed, batch, begin);
+    if (plan != nullptr) {
+      out->model_index.resize(m);
+      for (size_t r = 0; r < m; ++r) out->model_index[r] = rows.model(r);
+    }
+    return;
+  }
+  out->results.reserve(m);
+  for (size_t r = 0; r < m; ++r) {
+    v1::AccountResult* a = NewMessage<v1::AccountResult>(spec.arena);
+    WriteAccountResult(rows.batch(r), rows.result(r), rows.row(r), options,
+                       a);
+    a->set_model_index(rows.model(r));
+    out->results.push_back(a);
+  }
+  // Range warnings go to accounts that scored (a failed account has only
+  // its error).
+  for (auto& [index, text] : ChunkWarnings(routed, batch, begin)) {
+    v1::AccountResult* a = out->results[index - begin];
+    if (a->ok()) a->add_warnings(std::move(text));
   }
 }
 
@@ -170,51 +386,62 @@ void ProcessChunk(Job* job, size_t chunk) {
   const ScoreJobSpec& spec = job->spec;
   const size_t begin = chunk * job->chunk_rows;
   const size_t end = std::min(job->n, begin + job->chunk_rows);
+  const size_t m = end - begin;
   ChunkOut& out = job->outs[chunk];
-  Scratch& scratch = ThreadScratch(spec.model.model);
-  Batch& batch = *scratch.batch;
-  {
-    engine::BatchBuilder builder(&batch);
-    if (spec.plan.has_value()) {
-      spec.plan->AddRows(begin, end, &builder, &out.ignored);
-    } else {
-      AddAccountRows(spec.request->accounts(), begin, end, *spec.model.model,
-                     &builder, &out.ignored);
+
+  if (spec.routes != nullptr) {
+    const RoutePlan& plan = *spec.routes;
+    // ScoreRouted asks for the requested model's batch of every row first
+    // (to decide the routes), then, if any account is routed, once per
+    // model that scores accounts: only the batches scored count ignored
+    // values.
+    int fills = 0;
+    uint64_t first_ignored = 0, later_ignored = 0;
+    auto fill = [&](const CompiledModel& model,
+                    const std::vector<uint32_t>& rows,
+                    engine::BatchBuilder* builder) {
+      uint64_t* ignored = fills++ == 0 ? &first_ignored : &later_ignored;
+      const ColumnarPlan* columns = nullptr;
+      if (spec.plan.has_value()) {
+        for (const RouteModel& rm : plan.models) {
+          if (rm.model.get() == &model) columns = &*rm.plan;
+        }
+      }
+      if (columns != nullptr) {
+        columns->AddRows(begin, rows, builder, ignored);
+      } else {
+        AddAccountRows(spec.request->accounts(), begin, rows, model, builder,
+                       ignored);
+      }
+    };
+    absl::StatusOr<engine::RoutedResult> routed =
+        engine::ScoreRouted(plan.requested, m, fill);
+    if (!routed.ok()) {
+      SetError(job, routed.status());
+      return;
     }
-  }
-  absl::Status s = engine::Scorer::Score(batch, &scratch.result);
-  if (!s.ok()) {
-    std::lock_guard<std::mutex> lock(job->mu);
-    if (job->error.ok()) {
-      job->error = absl::InternalError(
-          absl::StrCat("scoring failed: ", s.message()));
+    out.ignored = fills == 1 ? first_ignored : later_ignored;
+    WriteChunk(spec, ChunkRows(*routed, plan), &*routed, nullptr, begin, m,
+               &out);
+  } else {
+    Scratch& scratch = ThreadScratch(spec.model.model);
+    Batch& batch = *scratch.batch;
+    {
+      engine::BatchBuilder builder(&batch);
+      FillRange(spec, spec.plan ? &*spec.plan : nullptr, *spec.model.model,
+                begin, end, &builder, &out.ignored);
     }
-    return;
-  }
-  const BatchResult& result = scratch.result;
-  const CompiledModel& model = *spec.model.model;
-  out.tier_counts.assign(model.tiers().size() + 1, 0);
-  for (size_t r = 0; r < batch.size(); ++r) {
-    if (result.ok(r)) {
-      ++out.tier_counts[static_cast<size_t>(result.tier(r) + 1)];
-    } else {
-      ++out.failed;
+    absl::Status s = engine::Scorer::Score(batch, &scratch.result);
+    if (!s.ok()) {
+      SetError(job, s);
+      return;
     }
+    WriteChunk(spec, ChunkRows(batch, scratch.result), nullptr, &batch, begin,
+               m, &out);
   }
-  const v1::ScoreOptions& options = spec.request->options();
-  if (spec.plan.has_value()) {
-    WriteColumnarRows(batch, result, options, begin, spec.arena, &out);
-    return;
-  }
-  out.results.reserve(batch.size());
-  static const std::vector<const engine::RangeWarning*> kNoWarnings;
-  std::vector<std::vector<const engine::RangeWarning*>> warnings;
-  if (!batch.range_warnings().empty()) warnings = WarningsByRow(batch);
-  for (size_t r = 0; r < batch.size(); ++r) {
-    v1::AccountResult* a = NewMessage<v1::AccountResult>(spec.arena);
-    WriteAccountResult(batch, result, r, options,
-                       warnings.empty() ? kNoWarnings : warnings[r], a);
-    out.results.push_back(a);
+  if (spec.shadow != nullptr) {
+    absl::Status s = ScoreShadowChunk(spec, begin, end, &out);
+    if (!s.ok()) SetError(job, s);
   }
 }
 
@@ -231,12 +458,26 @@ void CopyColumn(const std::vector<std::vector<U>*>& parts, size_t n,
 
 void AssembleColumnar(Job* job) {
   const CompiledModel& model = *job->spec.model.model;
+  const RoutePlan* plan = job->spec.routes.get();
   v1::ColumnarResults* cols = job->spec.response->mutable_columns();
-  for (const engine::TierInfo& t : model.tiers()) cols->add_tier_ids(t.id);
+  if (plan != nullptr) {
+    for (const std::string& id : plan->tier_ids) cols->add_tier_ids(id);
+  } else {
+    for (const engine::TierInfo& t : model.tiers()) cols->add_tier_ids(t.id);
+  }
   cols->add_tier_ids(std::string(engine::kInsufficientDataTierId));
-  for (const engine::GroupInfo& g : model.groups()) cols->add_group_ids(g.id);
-  for (const engine::PlaybookInfo& p : model.playbooks()) {
-    cols->add_playbook_ids(p.id);
+  if (plan != nullptr) {
+    for (const std::string& id : plan->group_ids) cols->add_group_ids(id);
+    for (const std::string& id : plan->playbook_ids) {
+      cols->add_playbook_ids(id);
+    }
+  } else {
+    for (const engine::GroupInfo& g : model.groups()) {
+      cols->add_group_ids(g.id);
+    }
+    for (const engine::PlaybookInfo& p : model.playbooks()) {
+      cols->add_playbook_ids(p.id);
+    }
   }
   const size_t n = job->n;
   auto parts = [job](auto member) {
@@ -254,7 +495,11 @@ void AssembleColumnar(Job* job) {
   CopyColumn(parts(&ChunkOut::playbook_counts), n,
              cols->mutable_playbook_counts());
 
-  const size_t groups = model.groups().size();
+  if (plan != nullptr) {
+    CopyColumn(parts(&ChunkOut::model_index), n, cols->mutable_model_index());
+  }
+
+  const size_t groups = static_cast<size_t>(cols->group_ids_size());
   auto* group_scores = cols->mutable_group_scores();
   group_scores->Resize(static_cast<int>(groups * n), 0.0);
   double* gdata = group_scores->mutable_data();
@@ -293,6 +538,25 @@ void AssembleColumnar(Job* job) {
   }
 }
 
+// Compares the chunks scored by both models, in request order.
+absl::Status CompareShadow(Job* job) {
+  const ScoreJobSpec& spec = job->spec;
+  engine::ShadowOptions options;
+  options.max_examples = spec.shadow->max_examples;
+  engine::ShadowComparison comparison(spec.model.model,
+                                      spec.shadow->candidate.model, options);
+  for (const ChunkOut& c : job->outs) {
+    if (c.shadow == nullptr) continue;  // an empty batch
+    HEALTHSCORE_RETURN_IF_ERROR(
+        comparison.Add(*c.shadow->live_batch, c.shadow->live,
+                       *c.shadow->candidate_batch, c.shadow->candidate));
+  }
+  v1::ShadowReport* report = spec.response->mutable_shadow();
+  WriteShadowReport(comparison.Report(), report);
+  report->set_version(spec.shadow->candidate.version);
+  return absl::OkStatus();
+}
+
 void Finish(Job* job) {
   Runtime* runtime = job->runtime;
   grpc::Status status;
@@ -329,22 +593,53 @@ void Finish(Job* job) {
         for (v1::AccountResult* r : c.results) results->AddAllocated(r);
       }
     }
-    std::vector<uint64_t> tiers(model.tiers().size() + 1, 0);
+    const RoutePlan* plan = spec.routes.get();
+    const size_t tier_count =
+        plan ? plan->tier_ids.size() : model.tiers().size();
+    std::vector<uint64_t> tiers(tier_count + 1, 0);
+    std::vector<uint64_t> model_accounts(plan ? plan->models.size() : 1, 0);
     uint64_t failed = 0, ignored = 0;
     for (const ChunkOut& c : job->outs) {
       for (size_t t = 0; t < c.tier_counts.size(); ++t) {
         tiers[t] += c.tier_counts[t];
+      }
+      for (size_t i = 0; i < c.model_accounts.size(); ++i) {
+        model_accounts[i] += c.model_accounts[i];
       }
       failed += c.failed;
       ignored += c.ignored;
     }
     auto* counts = response->mutable_tier_counts();
     (*counts)[std::string(engine::kInsufficientDataTierId)] = tiers[0];
-    for (size_t t = 0; t < model.tiers().size(); ++t) {
-      (*counts)[model.tiers()[t].id] = tiers[t + 1];
+    for (size_t t = 0; t < tier_count; ++t) {
+      (*counts)[plan ? plan->tier_ids[t] : model.tiers()[t].id] = tiers[t + 1];
+    }
+    if (plan == nullptr) {
+      model_accounts[0] = job->n;
+      v1::ScoringModel* m = response->add_models();
+      m->set_model(spec.model.name);
+      m->set_version(spec.model.version);
+      m->set_model_label(model.version());
+      m->set_model_hash(model.hash());
+      m->set_accounts(job->n);
+    } else {
+      for (size_t i = 0; i < plan->models.size(); ++i) {
+        const RouteModel& rm = plan->models[i];
+        v1::ScoringModel* m = response->add_models();
+        m->set_model(rm.name);
+        m->set_version(rm.version);
+        m->set_model_label(rm.model->version());
+        m->set_model_hash(rm.model->hash());
+        for (const std::string& r : rm.routes) m->add_routes(r);
+        m->set_accounts(model_accounts[i]);
+      }
     }
     response->set_failed_accounts(failed);
     response->set_ignored_fields(ignored);
+    if (spec.shadow != nullptr) {
+      absl::Status compared = CompareShadow(job);
+      if (!compared.ok()) status = ToGrpcStatus(compared);
+    }
     absl::Time now = absl::Now();
     response->set_elapsed_micros(static_cast<uint64_t>(
         absl::ToInt64Microseconds(now - spec.arrived)));
@@ -384,32 +679,130 @@ void RunChunk(Job* job, size_t chunk) {
 
 }  // namespace
 
-absl::StatusOr<CheckedRequest> CheckScoreRequest(
-    const v1::ScoreRequest& request, const CompiledModel& model,
-    size_t max_accounts) {
-  CheckedRequest checked;
+namespace {
+
+// Position of `id` in `ids`, appending it when absent.
+int32_t UnionIndex(std::vector<std::string>* ids, const std::string& id) {
+  for (size_t i = 0; i < ids->size(); ++i) {
+    if ((*ids)[i] == id) return static_cast<int32_t>(i);
+  }
+  ids->push_back(id);
+  return static_cast<int32_t>(ids->size() - 1);
+}
+
+absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
+    const ModelRef& requested, const v1::ScoreRequest& request) {
+  auto plan = std::make_unique<RoutePlan>();
+  const engine::Router& router = *requested.router;
+  int64_t version = 0;
+  if (!absl::SimpleAtoi(requested.version, &version)) {
+    return absl::InternalError(
+        absl::StrCat("model version '", requested.version, "' is not a "
+                     "number"));
+  }
+  plan->requested = engine::ModelRef{requested.name, version, requested.model,
+                                     requested.router};
+  RouteModel first;
+  first.model = requested.model;
+  first.name = requested.name;
+  first.version = requested.version;
+  plan->models.push_back(std::move(first));
+  for (size_t r = 0; r < router.size(); ++r) {
+    const engine::RouteTarget& target = router.target(r);
+    uint32_t index = 0;
+    while (index < plan->models.size() &&
+           plan->models[index].model != target.model) {
+      ++index;
+    }
+    if (index == plan->models.size()) {
+      RouteModel m;
+      m.model = target.model;
+      m.name = target.name;
+      m.version = absl::StrCat(target.version);
+      plan->models.push_back(std::move(m));
+    }
+    plan->models[index].routes.push_back(router.route(r).when.text);
+    plan->model_of_route.push_back(index);
+  }
+  for (RouteModel& m : plan->models) {
+    for (const engine::TierInfo& t : m.model->tiers()) {
+      m.tier.push_back(UnionIndex(&plan->tier_ids, t.id));
+    }
+    for (const engine::GroupInfo& g : m.model->groups()) {
+      m.group.push_back(UnionIndex(&plan->group_ids, g.id));
+    }
+    for (const engine::PlaybookInfo& p : m.model->playbooks()) {
+      m.playbook.push_back(UnionIndex(&plan->playbook_ids, p.id));
+    }
+    if (request.has_columns()) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(
+          ColumnarPlan columns,
+          ColumnarPlan::Create(request.columns(), *m.model));
+      m.plan.emplace(std::move(columns));
+    }
+  }
+  return std::unique_ptr<const RoutePlan>(std::move(plan));
+}
+
+}  // namespace
+
+absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
+    const v1::ScoreRequest& request, std::shared_ptr<const ModelSet> set,
+    size_t max_accounts, size_t* accounts) {
+  ScoreJobSpec spec;
+  HEALTHSCORE_ASSIGN_OR_RETURN(spec.model,
+                               set->Find(request.model(), request.version()));
+  size_t n = 0;
   if (request.has_columns()) {
     if (request.accounts_size() > 0) {
       return absl::InvalidArgumentError(
           "the request carries both accounts and columns; send one form");
     }
-    checked.accounts = static_cast<size_t>(request.columns().ids_size());
+    n = static_cast<size_t>(request.columns().ids_size());
   } else {
-    checked.accounts = static_cast<size_t>(request.accounts_size());
+    n = static_cast<size_t>(request.accounts_size());
   }
-  if (checked.accounts > max_accounts) {
+  if (n > max_accounts) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "batch of ", checked.accounts,
-        " accounts exceeds max_accounts_per_request=", max_accounts,
-        "; split it into smaller batches"));
+        "batch of ", n, " accounts exceeds max_accounts_per_request=",
+        max_accounts, "; split it into smaller batches"));
   }
   if (request.has_columns()) {
-    absl::StatusOr<ColumnarPlan> plan =
-        ColumnarPlan::Create(request.columns(), model);
-    if (!plan.ok()) return plan.status();
-    checked.plan.emplace(std::move(plan).value());
+    HEALTHSCORE_ASSIGN_OR_RETURN(
+        ColumnarPlan plan,
+        ColumnarPlan::Create(request.columns(), *spec.model.model));
+    spec.plan.emplace(std::move(plan));
   }
-  return checked;
+  if (spec.model.router != nullptr && !request.options().ignore_routes()) {
+    HEALTHSCORE_ASSIGN_OR_RETURN(spec.routes,
+                                 MakeRoutePlan(spec.model, request));
+  }
+  if (request.has_shadow()) {
+    const v1::ShadowRequest& s = request.shadow();
+    auto shadow = std::make_unique<ShadowPlan>();
+    absl::StatusOr<ModelRef> candidate =
+        set->Find(s.model().empty() ? spec.model.name : s.model(),
+                  s.version());
+    if (!candidate.ok()) {
+      return absl::Status(
+          candidate.status().code(),
+          absl::StrCat("shadow candidate: ", candidate.status().message()));
+    }
+    shadow->candidate = std::move(candidate).value();
+    if (request.has_columns()) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(
+          ColumnarPlan plan,
+          ColumnarPlan::Create(request.columns(), *shadow->candidate.model));
+      shadow->plan.emplace(std::move(plan));
+    }
+    shadow->max_examples =
+        s.max_examples() == 0 ? 20 : std::min<uint32_t>(s.max_examples(), 1000);
+    spec.shadow = std::move(shadow);
+  }
+  spec.request = &request;
+  spec.set = std::move(set);
+  *accounts = n;
+  return spec;
 }
 
 void StartScoreJob(Runtime* runtime, ScoreJobSpec spec,

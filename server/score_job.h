@@ -8,6 +8,19 @@
 // not depend on the chunking because the engine scores every row
 // independently.
 //
+// Segment routing: when the requested model's version has routes (and the
+// request does not set ignore_routes), each chunk is scored with
+// engine::ScoreRouted, so every account is scored by the model its route
+// sends it to, and each result names that model (ScoreResponse.models).
+// The models a request can reach, and for a columnar request the union of
+// their tier, group and playbook ids, are resolved once per request in
+// PrepareScoreJob, never per account.
+//
+// Shadow scoring: with ScoreRequest.shadow, each chunk is also scored by the
+// requested model and by the candidate, each on its own (no routes), and
+// the last task compares the chunks in request order
+// (engine::ShadowComparison) into ScoreResponse.shadow.
+//
 // Before each chunk the job checks whether the call was cancelled or its
 // deadline passed; once it was, the remaining chunks are skipped and `done`
 // gets CANCELLED or DEADLINE_EXCEEDED.
@@ -15,12 +28,15 @@
 // Each scoring thread keeps one Batch and BatchResult per thread and reuses
 // them while requests use the same model, so steady traffic allocates no
 // engine buffers. (A thread keeps the last model it used alive until it
-// scores with another one.)
+// scores with another one.) Routed and shadow chunks allocate their batches
+// per chunk.
 
 #ifndef HEALTHSCORE_SERVER_SCORE_JOB_H_
 #define HEALTHSCORE_SERVER_SCORE_JOB_H_
 
+#include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "absl/status/statusor.h"
@@ -35,7 +51,17 @@
 
 namespace healthscore::server {
 
+// The models a routed request can reach (PrepareScoreJob). Immutable.
+struct RoutePlan;
+// The candidate of a shadow request (PrepareScoreJob). Immutable.
+struct ShadowPlan;
+
 struct ScoreJobSpec {
+  ScoreJobSpec();
+  ~ScoreJobSpec();
+  ScoreJobSpec(ScoreJobSpec&&);
+  ScoreJobSpec& operator=(ScoreJobSpec&&);
+
   // Must stay valid until `done` is called.
   const v1::ScoreRequest* request = nullptr;
   v1::ScoreResponse* response = nullptr;
@@ -43,23 +69,26 @@ struct ScoreJobSpec {
   google::protobuf::Arena* arena = nullptr;
   // The call, for cancellation and its deadline.
   grpc::CallbackServerContext* context = nullptr;
+  // The model set `model` was found in: keeps its routes alive.
+  std::shared_ptr<const ModelSet> set;
   ModelRef model;
-  // For a columnar request, its plan (from CheckScoreRequest).
+  // For a columnar request, its plan.
   std::optional<ColumnarPlan> plan;
+  // Set when the requested model's routes apply.
+  std::unique_ptr<const RoutePlan> routes;
+  // Set for a shadow request.
+  std::unique_ptr<const ShadowPlan> shadow;
   absl::Time arrived;
 };
 
-struct CheckedRequest {
-  size_t accounts = 0;
-  std::optional<ColumnarPlan> plan;  // set for a columnar request
-};
-
-// Checks the request as a whole against the model, before admission:
-// InvalidArgument when it carries both forms, more accounts than
-// `max_accounts` (the message names the limit), or malformed columns.
-absl::StatusOr<CheckedRequest> CheckScoreRequest(
-    const v1::ScoreRequest& request, const engine::CompiledModel& model,
-    size_t max_accounts);
+// Finds the model in `set` and checks the request as a whole against it,
+// before admission. Sets `*accounts` to the batch size. Errors: those of
+// ModelSet::Find for the model and for a shadow candidate; InvalidArgument
+// when the request carries both forms, more accounts than `max_accounts`
+// (the message names the limit), or malformed columns.
+absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
+    const v1::ScoreRequest& request, std::shared_ptr<const ModelSet> set,
+    size_t max_accounts, size_t* accounts);
 
 // Schedules the job on runtime->executor. `done` is called exactly once, on
 // a scoring thread, after the response is complete (OK) or the job failed;

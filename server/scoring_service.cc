@@ -59,17 +59,8 @@ absl::StatusOr<ScoreJobSpec> Prepare(Runtime* runtime,
   if (set == nullptr) {
     return absl::UnavailableError("the server is still loading its models");
   }
-  absl::StatusOr<ModelRef> model = set->Find(request.model(), request.version());
-  if (!model.ok()) return model.status();
-  absl::StatusOr<CheckedRequest> checked = CheckScoreRequest(
-      request, *model->model, runtime->options.max_accounts_per_request);
-  if (!checked.ok()) return checked.status();
-  ScoreJobSpec spec;
-  spec.request = &request;
-  spec.model = std::move(model).value();
-  spec.plan = std::move(checked->plan);
-  *accounts = checked->accounts;
-  return spec;
+  return PrepareScoreJob(request, std::move(set),
+                         runtime->options.max_accounts_per_request, accounts);
 }
 
 void LogRejected(Runtime* runtime, absl::string_view rpc,

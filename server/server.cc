@@ -179,12 +179,6 @@ engine::ReloadResult Server::ReloadModels() {
   return runtime_->models.Reload();
 }
 
-void Server::PublishModels(std::shared_ptr<const ModelSet> set) {
-  runtime_->models.Publish(std::move(set));
-  absl::MutexLock lock(&mu_);
-  if (!shutting_down_) SetServing(true);
-}
-
 void Server::Shutdown() {
   Shutdown(runtime_->options.shutdown_wait, runtime_->options.shutdown_grace);
 }

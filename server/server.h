@@ -74,9 +74,6 @@ class Server {
   // SERVING; the errors are in the result, ListModels and the log.
   engine::ReloadResult ReloadModels();
 
-  // Publishes `set` and turns health SERVING (unless shutting down).
-  void PublishModels(std::shared_ptr<const ModelSet> set);
-
   // Graceful shutdown with the options' durations, or explicit ones.
   // Idempotent; blocks until the server has stopped.
   void Shutdown();
@@ -84,6 +81,10 @@ class Server {
 
   ServerStats stats() const { return runtime_->Stats(); }
   const ServerOptions& options() const { return runtime_->options; }
+  // The model set serving now; null before LoadModels.
+  std::shared_ptr<const ModelSet> models() const {
+    return runtime_->models.Current();
+  }
 
   // Holds scoring tasks back (they queue but do not run) so that tests can
   // create work in flight deterministically; Release lets them run.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/common/status_matchers.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
@@ -67,7 +68,10 @@ TEST_F(ModelServiceTest, ListModelsReportsEveryVersionAndLoadError) {
   EXPECT_FALSE(broken.versions(0).loaded());
   EXPECT_THAT(broken.versions(0).error(),
               HasSubstr("broken/1/model.yaml:5:1: error: invalid YAML"));
-  EXPECT_EQ(broken.last_error(), broken.versions(0).error());
+  EXPECT_THAT(broken.errors(),
+              ElementsAre(broken.versions(0).error(),
+                          HasSubstr("no version of model 'broken' loads")));
+  EXPECT_EQ(broken.last_error(), absl::StrJoin(broken.errors(), "; "));
 
   const v1::ModelStatus& def = r.models(1);
   EXPECT_EQ(def.name(), "default");
@@ -174,7 +178,7 @@ TEST_F(ModelServiceTest, GetModelErrors) {
   auto ctx2 = Context();
   EXPECT_THAT(FromGrpcStatus(ts_->models->GetModel(ctx2.get(), request, &r)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("version 3 failed to load")));
+                       HasSubstr("version 3 of model 'default' failed to load")));
   SetLogEnabledForTest(true);
 }
 

@@ -195,9 +195,18 @@ TEST_F(ReloadTest, FailedReloadKeepsServingThenNewVersionTakesOver) {
   EXPECT_NE(v2.model_hash(), before.model_hash());
 }
 
+// Resident set size of this process, in bytes.
+int64_t ResidentBytes() {
+  std::ifstream in("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
 // Steady traffic on three client threads while the main thread reloads
-// alternating broken and valid versions: no call fails, and every response
-// is stamped with a version and hash that the server published.
+// alternating broken and valid versions: no call fails, every response
+// is stamped with a version and hash that the server published, and
+// memory does not grow with the number of reloads.
 TEST_F(ReloadTest, ReloadUnderLoadFailsNoRequest) {
   Start("load");
   SetLogEnabledForTest(false);
@@ -237,10 +246,24 @@ TEST_F(ReloadTest, ReloadUnderLoadFailsNoRequest) {
     }
   };
   record();
+  // Every model that served, to check that replaced ones are freed.
+  std::vector<std::weak_ptr<const engine::CompiledModel>> served;
+  auto keep_serving_model = [&] {
+    std::shared_ptr<const ModelSet> set = ts_->server->models();
+    ASSERT_NE(set, nullptr);
+    absl::StatusOr<ModelRef> ref = set->Find("default", "");
+    ASSERT_OK(ref.status());
+    served.push_back(ref->model);
+  };
+  keep_serving_model();
   // Hundreds of reloads, as a data team publishing all day would make.
   constexpr int kReloads = 300;
+  constexpr int kWarmReloads = 60;
+  int64_t warm_rss = 0;
   int published_count = 0;
   for (int i = 0; i < kReloads; ++i) {
+    // Allocator caches and gRPC's buffers settle in the first reloads.
+    if (i == kWarmReloads) warm_rss = ResidentBytes();
     // Wait for some traffic between reloads (not a timing assertion).
     const int target = calls.load() + 3;
     ASSERT_TRUE(WaitFor([&] { return calls.load() >= target; }));
@@ -254,10 +277,28 @@ TEST_F(ReloadTest, ReloadUnderLoadFailsNoRequest) {
     EXPECT_EQ(r.errors_size() > 0, broken) << i;
     published_count += r.compiled();
     record();
+    if (!broken) keep_serving_model();
   }
   stop = true;
   for (std::thread& t : clients) t.join();
   SetLogEnabledForTest(true);
+
+  // No memory growth across reloads: every replaced model was freed. The
+  // one serving is alive, and each scoring thread may still hold the last
+  // model it scored with (score_job.h) until it scores with another.
+  const int scoring_threads = ts_->server->options().threads;
+  int alive = 0;
+  for (const auto& w : served) alive += !w.expired();
+  EXPECT_GE(alive, 1);
+  EXPECT_LE(alive, 1 + scoring_threads) << "of " << served.size();
+  EXPECT_EQ(served.size(), static_cast<size_t>(kReloads / 2 + 1));
+  // And the process as a whole: 240 more reloads (120 new models, each
+  // with its Batch buffers and results) may not add more than a few MiB.
+  const int64_t end_rss = ResidentBytes();
+  std::printf("resident set: %.1f MiB after %d reloads, %.1f MiB after %d\n",
+              warm_rss / 1048576.0, kWarmReloads, end_rss / 1048576.0,
+              kReloads);
+  EXPECT_LT(end_rss - warm_rss, int64_t{24} << 20);
 
   EXPECT_EQ(published_count, kReloads / 2);
   EXPECT_TRUE(failures.empty())

@@ -459,16 +459,16 @@ TEST_F(ScoringTest, UnknownModelOrVersionIsNotFound) {
   v1::ScoreResponse r;
   EXPECT_THAT(Call(*ts_, MapRequest(HandAccounts(), "nope"), &r),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("unknown model 'nope'; models served: "
+                       HasSubstr("unknown model 'nope'; models: "
                                  "broken, default, segments")));
   EXPECT_THAT(Call(*ts_, MapRequest(HandAccounts(), "default", "9"), &r),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("model 'default' has no version '9'; "
-                                 "versions: 1, 2, 3")));
+                       HasSubstr("model 'default' has no version 9; "
+                                 "served versions: 1, 2")));
   EXPECT_THAT(Call(*ts_, MapRequest(HandAccounts(), "default", "3"), &r),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("model 'default' version 3 failed to load: "
-                                 "")));
+                       HasSubstr("version 3 of model 'default' failed to "
+                                 "load: ")));
   EXPECT_THAT(Call(*ts_, MapRequest(HandAccounts(), "broken"), &r),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("model 'broken' has no version that "

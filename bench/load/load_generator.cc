@@ -61,6 +61,9 @@ struct Flags {
   double duration = 10;  // seconds measured
   double warmup = 2;     // seconds before measuring
   bool reasons = false;  // keep playbook reasons (omitted by default)
+  // Score every account with --model even if its config routes segments
+  // elsewhere (to measure what routing costs).
+  bool ignore_routes = false;
   // Send pre-serialized requests and leave responses unparsed (what h2load
   // would do): measures the server with the least client cost.
   bool raw = false;
@@ -75,7 +78,7 @@ void Usage() {
                "--concurrency N]\n"
                "  [--connections N] [--streams N] [--duration S] [--warmup S]"
                " [--model NAME]\n"
-               "  [--reasons] [--raw] [--json]\n");
+               "  [--reasons] [--ignore-routes] [--raw] [--json]\n");
 }
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -95,6 +98,10 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     std::string v;
     if (a == "--reasons") {
       f->reasons = true;
+      continue;
+    }
+    if (a == "--ignore-routes") {
+      f->ignore_routes = true;
       continue;
     }
     if (a == "--json") {
@@ -293,6 +300,7 @@ Workload BuildWorkload(const Flags& f, const v1::GetModelResponse& model) {
     v1::ScoreRequest req;
     req.set_model(f.model);
     req.mutable_options()->set_omit_reasons(!f.reasons);
+    req.mutable_options()->set_ignore_routes(f.ignore_routes);
     if (f.form == "columnar") {
       *req.mutable_columns() = ToColumns(accounts, model);
     } else {
