@@ -7,6 +7,8 @@ PACKAGES=(
   build-essential cmake pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc
+  # The server's Prometheus endpoint (server/metrics.h).
+  libcivetweb-dev
   libyaml-cpp-dev libsimdjson-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # The foreign clients CI runs against the server (examples/).

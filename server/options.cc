@@ -1,5 +1,8 @@
 #include "server/options.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -118,69 +121,89 @@ Setting StringSetting(std::string flag, std::string metavar, std::string help,
   return s;
 }
 
+// A setting whose value `parse` reads from text and `show` prints for
+// --help.
 template <typename T>
-Setting CountSetting(std::string flag, std::string help, T ServerOptions::*member,
-                     bool allow_zero) {
+Setting ParsedSetting(std::string flag, std::string metavar, std::string help,
+                      T ServerOptions::*member,
+                      std::function<absl::StatusOr<T>(absl::string_view)> parse,
+                      std::function<std::string(const T&)> show) {
   Setting s;
   s.flag = std::move(flag);
-  s.metavar = "N";
+  s.metavar = std::move(metavar);
   s.help = std::move(help);
-  s.apply = [member, allow_zero](absl::string_view v, const std::string&,
-                                 ServerOptions* o) -> absl::Status {
-    absl::StatusOr<size_t> n = ParseCount(v, allow_zero);
-    if (!n.ok()) return n.status();
-    if (*n > static_cast<size_t>(1) << 31) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", v, "' is too large"));
-    }
-    o->*member = static_cast<T>(*n);
+  s.apply = [member, parse = std::move(parse)](
+                absl::string_view v, const std::string&,
+                ServerOptions* o) -> absl::Status {
+    absl::StatusOr<T> value = parse(v);
+    if (!value.ok()) return value.status();
+    o->*member = *std::move(value);
     return absl::OkStatus();
   };
-  s.show = [member](const ServerOptions& o) { return absl::StrCat(o.*member); };
+  s.show = [member, show = std::move(show)](const ServerOptions& o) {
+    return show(o.*member);
+  };
   return s;
+}
+
+template <typename T>
+Setting CountSetting(std::string flag, std::string help,
+                     T ServerOptions::*member, bool allow_zero) {
+  return ParsedSetting<T>(
+      std::move(flag), "N", std::move(help), member,
+      [allow_zero](absl::string_view v) -> absl::StatusOr<T> {
+        absl::StatusOr<size_t> n = ParseCount(v, allow_zero);
+        if (!n.ok()) return n.status();
+        if (*n > static_cast<size_t>(1) << 31) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("'", v, "' is too large"));
+        }
+        return static_cast<T>(*n);
+      },
+      [](const T& v) { return absl::StrCat(v); });
 }
 
 Setting BytesSetting(std::string flag, std::string help,
                      size_t ServerOptions::*member) {
-  Setting s;
-  s.flag = std::move(flag);
-  s.metavar = "BYTES";
-  s.help = std::move(help);
-  s.apply = [member](absl::string_view v, const std::string&,
-                     ServerOptions* o) -> absl::Status {
-    absl::StatusOr<size_t> n = ParseBytes(v);
-    if (!n.ok()) return n.status();
-    o->*member = *n;
-    return absl::OkStatus();
-  };
-  s.show = [member](const ServerOptions& o) {
-    size_t v = o.*member;
-    if (v % (1u << 20) == 0) return absl::StrCat(v >> 20, "MiB");
-    if (v % (1u << 10) == 0) return absl::StrCat(v >> 10, "KiB");
-    return absl::StrCat(v);
-  };
-  return s;
+  return ParsedSetting<size_t>(std::move(flag), "BYTES", std::move(help),
+                               member, ParseBytes, [](const size_t& v) {
+                                 if (v % (1u << 20) == 0)
+                                   return absl::StrCat(v >> 20, "MiB");
+                                 if (v % (1u << 10) == 0)
+                                   return absl::StrCat(v >> 10, "KiB");
+                                 return absl::StrCat(v);
+                               });
 }
 
 Setting DurationSetting(std::string flag, std::string help,
                         absl::Duration ServerOptions::*member) {
-  Setting s;
-  s.flag = std::move(flag);
-  s.metavar = "DURATION";
-  s.help = std::move(help);
-  s.apply = [member](absl::string_view v, const std::string&,
-                     ServerOptions* o) -> absl::Status {
-    absl::StatusOr<absl::Duration> d = ParseDurationText(v);
-    if (!d.ok()) return d.status();
-    o->*member = *d;
-    return absl::OkStatus();
-  };
-  s.show = [member](const ServerOptions& o) {
-    return o.*member == absl::ZeroDuration()
-               ? std::string("0s")
-               : absl::FormatDuration(o.*member);
-  };
-  return s;
+  return ParsedSetting<absl::Duration>(
+      std::move(flag), "DURATION", std::move(help), member, ParseDurationText,
+      [](const absl::Duration& d) {
+        return d == absl::ZeroDuration() ? std::string("0s")
+                                         : absl::FormatDuration(d);
+      });
+}
+
+// A TCP port, or "off" (stored as -1). 0 picks a free port.
+Setting PortSetting(std::string flag, std::string help,
+                    int ServerOptions::*member) {
+  return ParsedSetting<int>(
+      std::move(flag), "PORT", std::move(help), member,
+      [](absl::string_view v) -> absl::StatusOr<int> {
+        absl::string_view t = absl::StripAsciiWhitespace(v);
+        int port = 0;
+        if (t == "off") return -1;
+        if (!absl::SimpleAtoi(t, &port) || port < -1 || port > 65535) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "expected a port between 0 and 65535, or -1 or 'off', got '", v,
+              "'"));
+        }
+        return port;
+      },
+      [](const int& port) {
+        return port < 0 ? std::string("off") : absl::StrCat(port);
+      });
 }
 
 const std::vector<Setting>& Settings() {
@@ -254,6 +277,20 @@ const std::vector<Setting>& Settings() {
                     "Write the bound port to FILE once serving (for "
                     "supervisors and tests using port 0).",
                     &ServerOptions::port_file, true),
+      PortSetting("metrics-port",
+                  "Serve Prometheus metrics (GET /metrics, plain HTTP) on "
+                  "this port; 0 picks a free port (see --metrics-port-file), "
+                  "off or -1 turns the endpoint off.",
+                  &ServerOptions::metrics_port),
+      StringSetting("metrics-address", "IP",
+                    "IPv4 address the metrics endpoint listens on (0.0.0.0 "
+                    "for every interface). It has no authentication; keep "
+                    "it off public networks.",
+                    &ServerOptions::metrics_address, false),
+      StringSetting("metrics-port-file", "FILE",
+                    "Write the bound metrics port to FILE once serving (as "
+                    "--port-file; needs --metrics-port).",
+                    &ServerOptions::metrics_port_file, true),
   };
   return *settings;
 }
@@ -271,6 +308,11 @@ std::vector<std::string> FlagNames() {
   names.push_back("config");
   names.push_back("help");
   return names;
+}
+
+bool IsIpv4Literal(const std::string& address) {
+  in_addr buffer;
+  return ::inet_pton(AF_INET, address.c_str(), &buffer) == 1;
 }
 
 std::string Directory(const std::string& path) {
@@ -299,6 +341,22 @@ absl::Status ServerOptions::Validate() const {
         "--max-accounts-per-request (", max_accounts_per_request,
         ") must not exceed --max-pending-accounts (", max_pending_accounts,
         "): such a request could never be admitted"));
+  }
+  if (metrics_port < -1 || metrics_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics-port must be between 0 and 65535, or -1 (off), got ",
+        metrics_port));
+  }
+  if (metrics_port >= 0 && !IsIpv4Literal(metrics_address)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics-address must be an IPv4 address such as 127.0.0.1 or "
+        "0.0.0.0, got '",
+        metrics_address, "'"));
+  }
+  if (!metrics_port_file.empty() && metrics_port < 0) {
+    return absl::InvalidArgumentError(
+        "--metrics-port-file needs --metrics-port (the metrics endpoint is "
+        "off)");
   }
   if (max_accounts_per_request == 0 || max_concurrent_requests == 0 ||
       max_pending_accounts == 0 || max_stream_batches_in_flight <= 0 ||
@@ -436,7 +494,9 @@ std::string ServeUsage(absl::string_view program) {
       "healthscore.v1.ModelService, grpc.health.v1.Health and server\n"
       "reflection (reference: docs/api.md). Health is SERVING once the models\n"
       "have loaded. SIGTERM or SIGINT: health turns NOT_SERVING, in-flight\n"
-      "requests finish within the grace period, and the process exits 0.\n\n"
+      "requests finish within the grace period, and the process exits 0.\n"
+      "With --metrics-port it also serves Prometheus metrics over HTTP\n"
+      "(reference: docs/operations.md).\n\n"
       "Flags (each is also a key of the --config file, with '_' for '-'):\n");
   // Flag on its own line, then the help wrapped at 78 columns.
   auto line = [&out](const std::string& left, const std::string& help,
@@ -465,8 +525,7 @@ std::string ServeUsage(absl::string_view program) {
   }
   line("--help", "Print this help.", "");
   absl::StrAppend(
-      &out,
-      "\nExample:\n  ", program,
+      &out, "\nExample:\n  ", program,
       " --listen 0.0.0.0:50051 --models rules --threads 2\n"
       "\nA config file:\n"
       "  listen: 0.0.0.0:50051\n"
@@ -474,6 +533,7 @@ std::string ServeUsage(absl::string_view program) {
       "  max_accounts_per_request: 50000\n"
       "  shutdown_grace: 20s\n"
       "  watch_interval: 5s\n"
+      "  metrics_port: 9464\n"
       "\nSignals: SIGTERM or SIGINT shut down gracefully; SIGHUP reloads the\n"
       "models (as the ModelService.Reload RPC does): new and changed versions\n"
       "are compiled and tested first, and a version that fails never\n"

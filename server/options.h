@@ -79,6 +79,17 @@ struct ServerOptions {
   // it on port 0.
   std::string port_file;
 
+  // Prometheus metrics: `GET /metrics` over plain HTTP on
+  // metrics_address:metrics_port (docs/operations.md lists the metrics).
+  // -1, the default, turns the endpoint off; 0 picks a free port (see
+  // metrics_port_file). The address must be an IPv4 literal (Debian's
+  // civetweb has no IPv6); the default keeps the endpoint on loopback,
+  // since it has no authentication.
+  int metrics_port = -1;
+  std::string metrics_address = "127.0.0.1";
+  // As port_file, for the metrics port; needs metrics_port >= 0.
+  std::string metrics_port_file;
+
   // Checks ranges and consistency. InvalidArgument naming the setting.
   absl::Status Validate() const;
 };

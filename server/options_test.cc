@@ -36,6 +36,78 @@ TEST(OptionsTest, Defaults) {
   EXPECT_EQ(o.shutdown_wait, absl::ZeroDuration());
   EXPECT_EQ(o.shutdown_grace, absl::Seconds(30));
   EXPECT_EQ(o.watch_interval, absl::ZeroDuration());
+  EXPECT_EQ(o.metrics_port, -1);  // off
+  EXPECT_EQ(o.metrics_address, "127.0.0.1");
+  EXPECT_EQ(o.metrics_port_file, "");
+}
+
+TEST(OptionsTest, MetricsFlags) {
+  ASSERT_OK_AND_ASSIGN(
+      ServeArgs args,
+      Parse({"--metrics-port", "9464", "--metrics-address=0.0.0.0",
+             "--metrics-port-file", "/run/hs/metrics-port"}));
+  EXPECT_EQ(args.options.metrics_port, 9464);
+  EXPECT_EQ(args.options.metrics_address, "0.0.0.0");
+  EXPECT_EQ(args.options.metrics_port_file, "/run/hs/metrics-port");
+  ASSERT_OK_AND_ASSIGN(args, Parse({"--metrics-port=0"}));
+  EXPECT_EQ(args.options.metrics_port, 0);  // a free port
+  ASSERT_OK_AND_ASSIGN(args, Parse({"--metrics-port", "-1"}));
+  EXPECT_EQ(args.options.metrics_port, -1);
+  ASSERT_OK_AND_ASSIGN(args, Parse({"--metrics-port", "off"}));
+  EXPECT_EQ(args.options.metrics_port, -1);
+}
+
+TEST(OptionsTest, MetricsFlagErrors) {
+  EXPECT_THAT(Parse({"--metrics-port", "65536"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-port: expected a port between 0 "
+                                 "and 65535, or -1 or 'off', got '65536'")));
+  EXPECT_THAT(
+      Parse({"--metrics-port", "-2"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got '-2'")));
+  EXPECT_THAT(
+      Parse({"--metrics-port", "http"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got 'http'")));
+  EXPECT_THAT(
+      Parse({"--metrics-port", "9464", "--metrics-address", "localhost"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--metrics-address must be an IPv4 address "
+                         "such as 127.0.0.1 or 0.0.0.0, got "
+                         "'localhost'")));
+  EXPECT_THAT(
+      Parse({"--metrics-port", "9464", "--metrics-address", "::1"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got '::1'")));
+  EXPECT_THAT(Parse({"--metrics-port-file", "/tmp/p"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-port-file needs --metrics-port")));
+  // The address is only checked when the endpoint is on.
+  EXPECT_OK(Parse({"--metrics-address", "localhost"}).status());
+  ServerOptions o;
+  o.metrics_port = 70000;
+  EXPECT_THAT(o.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-port must be between 0 and "
+                                 "65535, or -1 (off), got 70000")));
+}
+
+TEST(OptionsTest, MetricsConfigYaml) {
+  ServerOptions o;
+  ASSERT_OK(
+      ApplyConfigYaml("metrics_port: 9464\n"
+                      "metrics_address: 10.0.0.5\n"
+                      "metrics_port_file: run/metrics-port\n",
+                      "etc/server.yaml", "etc", &o));
+  EXPECT_EQ(o.metrics_port, 9464);
+  EXPECT_EQ(o.metrics_address, "10.0.0.5");
+  EXPECT_EQ(o.metrics_port_file, "etc/run/metrics-port");  // relative
+  EXPECT_OK(o.Validate());
+  EXPECT_THAT(ApplyConfigYaml("metrics_port: 1e3\n", "s.yaml", ".", &o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("s.yaml:1:1: metrics_port: expected a port")));
+  EXPECT_THAT(ApplyConfigYaml("metric_port: 1\n", "s.yaml", ".", &o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unknown setting 'metric_port' (did you "
+                                 "mean 'metrics_port'?)")));
 }
 
 TEST(OptionsTest, WatchInterval) {
@@ -75,6 +147,11 @@ TEST(OptionsTest, Help) {
   EXPECT_THAT(usage, HasSubstr("--max-pending-accounts N"));
   EXPECT_THAT(usage, HasSubstr("[default: 64MiB]"));
   EXPECT_THAT(usage, HasSubstr("[default: 30s]"));
+  EXPECT_THAT(usage, HasSubstr("--metrics-port PORT"));
+  EXPECT_THAT(usage, HasSubstr("--metrics-address IP"));
+  EXPECT_THAT(usage, HasSubstr("--metrics-port-file FILE"));
+  EXPECT_THAT(usage, HasSubstr("[default: off]"));
+  EXPECT_THAT(usage, HasSubstr("[default: 127.0.0.1]"));
 }
 
 TEST(OptionsTest, FlagErrors) {

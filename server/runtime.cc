@@ -3,6 +3,8 @@
 #include <thread>
 #include <utility>
 
+#include "absl/time/clock.h"
+
 namespace healthscore::server {
 
 int ResolveThreads(int threads) {
@@ -49,6 +51,7 @@ size_t Executor::HeldTasksForTest() const {
 Runtime::Runtime(const ServerOptions& o)
     : options(o),
       admission(o.max_concurrent_requests, o.max_pending_accounts),
+      started(absl::Now()),
       executor(ResolveThreads(o.threads)) {}
 
 ServerStats Runtime::Stats() const {

@@ -7,7 +7,10 @@
 //     and enqueue; everything that can take time runs here;
 //   - plugins: where models' plugin libraries come from (null without a
 //     plugin directory);
-//   - stats: counters for logs and tests.
+//   - counters: counters for logs, tests and metrics (metrics.h);
+//   - latency: how long Score calls and ScoreStream batches take, from
+//     arrival to response, for metrics;
+//   - started: when the server started.
 //
 // Thread-safety: every member may be used from any thread.
 
@@ -21,9 +24,11 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/eval/worker_pool.h"
 #include "engine/plugin_host/plugin_host.h"
 #include "server/admission.h"
+#include "server/histogram.h"
 #include "server/model_set.h"
 #include "server/options.h"
 
@@ -101,6 +106,10 @@ struct Runtime {
   ModelStore models;
   Admission admission;
   Counters counters;
+  // Observed once per Score call and per ScoreStream batch that got its
+  // response (score_job.cc): the time from arrival to the response.
+  LatencyHistogram latency;
+  const absl::Time started;
   // Last: destroyed first, so queued tasks finish while everything they
   // touch is still alive.
   Executor executor;

@@ -641,6 +641,7 @@ void Finish(Job* job) {
       if (!compared.ok()) status = ToGrpcStatus(compared);
     }
     absl::Time now = absl::Now();
+    runtime->latency.Observe(now - spec.arrived);
     response->set_elapsed_micros(static_cast<uint64_t>(
         absl::ToInt64Microseconds(now - spec.arrived)));
     absl::Time first = job->started.load() ? job->first_start : now;

@@ -10,6 +10,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -120,13 +121,21 @@ int ServeMain(int argc, char** argv) {
   }
   LogInfo(absl::StrCat("listening on ", (*server)->address(),
                        " (health NOT_SERVING until the models load)"));
+  if ((*server)->metrics_port() > 0) {
+    LogInfo(absl::StrCat("metrics on http://", (*server)->metrics_address(),
+                         "/metrics"));
+  }
   absl::Status loaded = (*server)->LoadModels();
   if (!loaded.ok()) {
     (*server)->Shutdown(absl::ZeroDuration(), absl::ZeroDuration());
     return 1;
   }
-  if (!options.port_file.empty()) {
-    absl::Status written = WritePortFile(options.port_file, (*server)->port());
+  const std::pair<const std::string*, int> port_files[] = {
+      {&options.port_file, (*server)->port()},
+      {&options.metrics_port_file, (*server)->metrics_port()}};
+  for (const auto& [file, port] : port_files) {
+    if (file->empty()) continue;
+    absl::Status written = WritePortFile(*file, port);
     if (!written.ok()) {
       LogError(std::string(written.message()));
       (*server)->Shutdown(absl::ZeroDuration(), absl::ZeroDuration());
@@ -150,7 +159,9 @@ int ServeMain(int argc, char** argv) {
   }
   (*server)->Shutdown();
   for (std::thread& t : reloads) t.join();
-  if (!options.port_file.empty()) std::remove(options.port_file.c_str());
+  for (const auto& [file, port] : port_files) {
+    if (!file->empty()) std::remove(file->c_str());
+  }
   return 0;
 }
 

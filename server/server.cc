@@ -89,6 +89,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // gRPC's health service starts with "" SERVING; nothing is served before
   // the models load.
   server->SetServing(false);
+  if (options.metrics_port >= 0) {
+    MetricsServerOptions metrics_options;
+    metrics_options.address = options.metrics_address;
+    metrics_options.port = options.metrics_port;
+    const Runtime* runtime = server->runtime_.get();
+    absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
+        MetricsServer::Start(metrics_options, [runtime] {
+          return RenderMetrics(CollectMetrics(*runtime));
+        });
+    if (!metrics.ok()) {
+      server->server_->Shutdown();
+      server->server_.reset();
+      return metrics.status();
+    }
+    server->metrics_ = std::move(metrics).value();
+  }
   return server;
 }
 
@@ -104,6 +120,14 @@ std::string Server::address() const {
   std::string host =
       colon == std::string::npos ? listen : listen.substr(0, colon);
   return absl::StrCat(host, ":", port_);
+}
+
+int Server::metrics_port() const {
+  return metrics_ == nullptr ? 0 : metrics_->port();
+}
+
+std::string Server::metrics_address() const {
+  return metrics_ == nullptr ? std::string() : metrics_->address();
 }
 
 void Server::SetServing(bool serving) {
@@ -233,6 +257,8 @@ void Server::Shutdown(absl::Duration wait, absl::Duration grace) {
       after.streams, after.stream_batches, after.accounts_scored,
       after.accounts_failed, after.rejected_capacity, after.rejected_invalid,
       after.dropped));
+  // Last, so that scrapes see the drain.
+  if (metrics_ != nullptr) metrics_->Stop();
   absl::MutexLock lock(&mu_);
   stopped_ = true;
 }

@@ -2,7 +2,8 @@
 //
 // Serves healthscore.v1.ScoringService and healthscore.v1.ModelService,
 // grpc.health.v1.Health (gRPC's built-in implementation) and server
-// reflection on one listening address.
+// reflection on one listening address; with options.metrics_port >= 0,
+// also Prometheus metrics over HTTP on a second one (metrics.h).
 //
 // Lifecycle:
 //   auto server = Server::Start(options);   // listening, NOT_SERVING
@@ -15,7 +16,9 @@
 // health NOT_SERVING first, keeps accepting calls for
 // options.shutdown_wait, then refuses new calls and gives in-flight calls
 // options.shutdown_grace before cancelling them, and finally stops the
-// scoring threads.
+// scoring threads. The metrics endpoint starts with the gRPC server (so it
+// answers while the models load) and stops last, once the gRPC server has
+// stopped.
 //
 // Thread-safety: all methods may be called from any thread. Signal handling
 // is the caller's business (serve_main.h).
@@ -31,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include "server/metrics.h"
 #include "server/model_service.h"
 #include "server/model_set.h"
 #include "server/options.h"
@@ -46,8 +50,8 @@ inline constexpr char kModelServiceName[] = "healthscore.v1.ModelService";
 class Server {
  public:
   // Validates `options`, builds and starts the server. Errors:
-  // InvalidArgument for invalid options; Unavailable when the address cannot
-  // be bound.
+  // InvalidArgument for invalid options; Unavailable when the address, or
+  // the metrics address, cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerOptions& options);
 
@@ -59,6 +63,10 @@ class Server {
   // The bound port, and "host:port" with it.
   int port() const { return port_; }
   std::string address() const;
+  // The metrics endpoint's bound port and "host:port"; 0 and "" when
+  // options.metrics_port is off.
+  int metrics_port() const;
+  std::string metrics_address() const;
 
   // Opens the engine model repository over options.models_dir (compiled,
   // warmed up by the models' tests), serves it and turns health SERVING;
@@ -104,6 +112,8 @@ class Server {
   std::unique_ptr<ModelService> models_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // Renders from runtime_, so declared after it (destroyed first).
+  std::unique_ptr<MetricsServer> metrics_;
 
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,0 +1,124 @@
+// Test support: the healthscore-server binary run as a child process, for
+// the tests that exercise the real program (flags, signals, exit codes, log
+// lines, port files). Header-only; test code only.
+
+#ifndef HEALTHSCORE_SERVER_TESTING_SERVER_PROCESS_H_
+#define HEALTHSCORE_SERVER_TESTING_SERVER_PROCESS_H_
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/testing/test_server.h"
+
+extern char** environ;
+
+namespace healthscore::server::testing {
+
+#ifndef HEALTHSCORE_BINARY_DIR
+#error "tests are compiled with HEALTHSCORE_BINARY_DIR"
+#endif
+
+// The file's contents; empty when it cannot be read.
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The healthscore-server binary, run as a child process.
+// Killed (SIGKILL) on destruction if still running.
+class ServerProcess {
+ public:
+  static std::string Binary() {
+    return absl::StrCat(HEALTHSCORE_BINARY_DIR, "/server/healthscore-server");
+  }
+
+  ~ServerProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Starts the binary with `args`; stdout and stderr go to files in `dir`.
+  bool Spawn(const std::string& dir, const std::vector<std::string>& args) {
+    out_ = dir + "/stdout.txt";
+    err_ = dir + "/stderr.txt";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<std::string> all = {Binary()};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, all[0].c_str(), &actions, nullptr, argv.data(),
+                         environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc == 0;
+  }
+
+  // Waits for the port file the server writes once SERVING; 0 if the
+  // process exited first.
+  int WaitForPort(const std::string& port_file) {
+    int port = 0;
+    WaitFor([&] {
+      std::string text = ReadFile(port_file);
+      if (!text.empty()) port = std::atoi(text.c_str());
+      return port > 0 || Exited();
+    });
+    return port;
+  }
+
+  bool Exited() {
+    if (exited_) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = status;
+      pid_ = -1;
+    }
+    return exited_;
+  }
+
+  // Waits for the process to exit; its exit code, or -signal.
+  int Wait() {
+    if (!exited_) {
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      exited_ = true;
+      status_ = status;
+      pid_ = -1;
+    }
+    if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+    return -WTERMSIG(status_);
+  }
+
+  void Signal(int sig) { ::kill(pid_, sig); }
+  std::string out() const { return ReadFile(out_); }
+  std::string err() const { return ReadFile(err_); }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+  std::string out_, err_;
+};
+
+}  // namespace healthscore::server::testing
+
+#endif  // HEALTHSCORE_SERVER_TESTING_SERVER_PROCESS_H_
