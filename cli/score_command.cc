@@ -232,15 +232,18 @@ class RunTally {
 
   // Counts the rows of `result`, scored by models[k].
   void Add(size_t k, const engine::BatchResult& result) {
-    if (k < accounts_.size()) accounts_[k] += result.size();
-    const std::vector<size_t> counts = result.TierCounts();
-    const std::vector<engine::TierInfo>& tiers = result.model().tiers();
-    insufficient_ += counts[0];
-    for (size_t t = 0; t < tiers.size() && t + 1 < counts.size(); ++t) {
-      auto it = std::find(tiers_.begin(), tiers_.end(), tiers[t].id);
-      if (it == tiers_.end()) continue;  // not a model of the run
-      tier_counts_[it - tiers_.begin()] += counts[t + 1];
+    Add(k, result.model(), result.size(), result.TierCounts());
+  }
+  // Counts the accounts one part of a routed batch scored (the requested
+  // model's batch also holds the accounts routed elsewhere).
+  void Add(size_t k, const engine::RoutedPart& part) {
+    const engine::BatchResult& result = part.result;
+    std::vector<size_t> counts(result.model().tiers().size() + 1, 0);
+    for (size_t i = 0; i < part.rows.size(); ++i) {
+      const size_t row = part.batch_row(i);
+      if (result.ok(row)) ++counts[static_cast<size_t>(result.tier(row) + 1)];
     }
+    Add(k, result.model(), part.rows.size(), counts);
   }
 
   // Accounts that scored (any tier).
@@ -265,6 +268,19 @@ class RunTally {
   }
 
  private:
+  // `counts` as BatchResult::TierCounts: insufficient_data, then each tier.
+  void Add(size_t k, const engine::CompiledModel& model, size_t accounts,
+           const std::vector<size_t>& counts) {
+    if (k < accounts_.size()) accounts_[k] += accounts;
+    const std::vector<engine::TierInfo>& tiers = model.tiers();
+    insufficient_ += counts[0];
+    for (size_t t = 0; t < tiers.size() && t + 1 < counts.size(); ++t) {
+      auto it = std::find(tiers_.begin(), tiers_.end(), tiers[t].id);
+      if (it == tiers_.end()) continue;  // not a model of the run
+      tier_counts_[it - tiers_.begin()] += counts[t + 1];
+    }
+  }
+
   std::vector<std::string> tiers_;
   std::vector<uint64_t> tier_counts_;
   uint64_t insufficient_ = 0;
@@ -294,7 +310,7 @@ absl::Status ScoreRoutedBatch(const engine::ModelRef& requested,
   std::vector<engine::io::ScoredPart> parts;
   for (const engine::RoutedPart& part : routed->parts) {
     parts.push_back({part.batch.get(), &part.result, part.model.version});
-    tally->Add(IndexOf(models, part.model.model.get()), part.result);
+    tally->Add(IndexOf(models, part.model.model.get()), part);
   }
   return writer->Write(parts, routed->where);
 }

@@ -195,9 +195,13 @@ std::vector<std::pair<uint32_t, std::string>> ChunkWarnings(
     }
     return out;
   }
-  for (const engine::RoutedPart& part : routed->parts) {
+  for (uint32_t p = 0; p < routed->parts.size(); ++p) {
+    const engine::RoutedPart& part = routed->parts[p];
     for (const engine::RangeWarning& w : part.batch->range_warnings()) {
-      out.emplace_back(static_cast<uint32_t>(begin + part.rows[w.row]),
+      // A whole batch also holds the accounts routed to other models.
+      if (part.whole && routed->where[w.row].first != p) continue;
+      const uint32_t index = part.whole ? w.row : part.rows[w.row];
+      out.emplace_back(static_cast<uint32_t>(begin + index),
                        RangeWarningText(part.batch->model(), w));
     }
   }
@@ -303,6 +307,19 @@ void FillRange(const ScoreJobSpec& spec, const ColumnarPlan* plan,
   }
 }
 
+// Adds the request's rows begin + rows[k] to a batch of `model`.
+void FillRows(const ScoreJobSpec& spec, const ColumnarPlan* plan,
+              const CompiledModel& model, size_t begin,
+              const std::vector<uint32_t>& rows, engine::BatchBuilder* builder,
+              uint64_t* ignored) {
+  if (plan != nullptr) {
+    plan->AddRows(begin, rows, builder, ignored);
+  } else {
+    AddAccountRows(spec.request->accounts(), begin, rows, model, builder,
+                   ignored);
+  }
+}
+
 // Scores the chunk with both models of a shadow request.
 absl::Status ScoreShadowChunk(const ScoreJobSpec& spec, size_t begin,
                               size_t end, ChunkOut* out) {
@@ -391,27 +408,33 @@ void ProcessChunk(Job* job, size_t chunk) {
 
   if (spec.routes != nullptr) {
     const RoutePlan& plan = *spec.routes;
-    // ScoreRouted asks for the requested model's batch of every row first
-    // (to decide the routes), then, if any account is routed, once per
-    // model that scores accounts: only the batches scored count ignored
-    // values.
-    int fills = 0;
-    uint64_t first_ignored = 0, later_ignored = 0;
+    // ScoreRouted asks first for the requested model's batch of every row
+    // (to decide the routes; the requested model scores it), then for one
+    // batch per other model that receives accounts. An account's ignored
+    // values are counted against the model that scores it, so the first
+    // fill counts per row.
+    thread_local std::vector<uint64_t> first_fill_ignored;
+    bool first = true;
+    uint64_t later_ignored = 0;
     auto fill = [&](const CompiledModel& model,
                     const std::vector<uint32_t>& rows,
                     engine::BatchBuilder* builder) {
-      uint64_t* ignored = fills++ == 0 ? &first_ignored : &later_ignored;
       const ColumnarPlan* columns = nullptr;
       if (spec.plan.has_value()) {
         for (const RouteModel& rm : plan.models) {
           if (rm.model.get() == &model) columns = &*rm.plan;
         }
       }
-      if (columns != nullptr) {
-        columns->AddRows(begin, rows, builder, ignored);
-      } else {
-        AddAccountRows(spec.request->accounts(), begin, rows, model, builder,
-                       ignored);
+      if (!first) {
+        FillRows(spec, columns, model, begin, rows, builder, &later_ignored);
+        return;
+      }
+      first = false;
+      first_fill_ignored.assign(rows.size(), 0);
+      for (size_t k = 0; k < rows.size(); ++k) {
+        const size_t row = begin + rows[k];
+        FillRange(spec, columns, model, row, row + 1, builder,
+                  &first_fill_ignored[k]);
       }
     };
     absl::StatusOr<engine::RoutedResult> routed =
@@ -420,7 +443,11 @@ void ProcessChunk(Job* job, size_t chunk) {
       SetError(job, routed.status());
       return;
     }
-    out.ignored = fills == 1 ? first_ignored : later_ignored;
+    out.ignored = later_ignored;
+    for (const engine::RoutedPart& part : routed->parts) {
+      if (!part.whole) continue;
+      for (uint32_t r : part.rows) out.ignored += first_fill_ignored[r];
+    }
     WriteChunk(spec, ChunkRows(*routed, plan), &*routed, nullptr, begin, m,
                &out);
   } else {

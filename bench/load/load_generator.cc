@@ -64,6 +64,8 @@ struct Flags {
   // Score every account with --model even if its config routes segments
   // elsewhere (to measure what routing costs).
   bool ignore_routes = false;
+  // Also score every batch with this candidate model (shadow scoring).
+  std::string shadow;
   // Send pre-serialized requests and leave responses unparsed (what h2load
   // would do): measures the server with the least client cost.
   bool raw = false;
@@ -78,6 +80,7 @@ void Usage() {
                "--concurrency N]\n"
                "  [--connections N] [--streams N] [--duration S] [--warmup S]"
                " [--model NAME]\n"
+               "  [--shadow CANDIDATE_MODEL]"
                "  [--reasons] [--ignore-routes] [--raw] [--json]\n");
 }
 
@@ -124,6 +127,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->form = v;
     } else if (name == "--model") {
       f->model = v;
+    } else if (name == "--shadow") {
+      f->shadow = v;
     } else if (name == "--batch") {
       ok = absl::SimpleAtoi(v, &f->batch);
     } else if (name == "--rate") {
@@ -301,6 +306,7 @@ Workload BuildWorkload(const Flags& f, const v1::GetModelResponse& model) {
     req.set_model(f.model);
     req.mutable_options()->set_omit_reasons(!f.reasons);
     req.mutable_options()->set_ignore_routes(f.ignore_routes);
+    if (!f.shadow.empty()) req.mutable_shadow()->set_model(f.shadow);
     if (f.form == "columnar") {
       *req.mutable_columns() = ToColumns(accounts, model);
     } else {

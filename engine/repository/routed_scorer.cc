@@ -67,10 +67,8 @@ absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested, size_t n,
     RoutedPart part;
     part.model = requested;
     part.route = -1;
-    // When every account stays, the batch built to decide the routes is
-    // the one to score.
-    part.batch = stay.size() == n ? std::move(first)
-                                  : Fill(requested.model, stay, fill);
+    part.batch = std::move(first);
+    part.whole = true;
     part.rows = std::move(stay);
     out.parts.push_back(std::move(part));
   }
@@ -87,14 +85,14 @@ absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested, size_t n,
   }
   for (uint32_t p = 0; p < out.parts.size(); ++p) {
     RoutedPart& part = out.parts[p];
-    if (part.batch->size() != part.rows.size()) {
+    if (!part.whole && part.batch->size() != part.rows.size()) {
       return absl::InternalError("the account filler added the wrong number "
                                  "of rows");
     }
     HEALTHSCORE_RETURN_IF_ERROR(
         Scorer::Score(*part.batch, &part.result, pool));
     for (uint32_t k = 0; k < part.rows.size(); ++k) {
-      out.where[part.rows[k]] = {p, k};
+      out.where[part.rows[k]] = {p, static_cast<uint32_t>(part.batch_row(k))};
     }
   }
   return out;

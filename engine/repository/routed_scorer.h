@@ -11,9 +11,10 @@
 // serves the gRPC server (proto messages) and tools (files): a batch is
 // model-specific (its columns are the model's inputs), so the filler is
 // asked once for the requested model's batch (all accounts, to decide the
-// routes) and once more per model that receives accounts. Without routes,
-// or when no account is routed, that is a single fill and a single score:
-// routing costs nothing for models that do not use it.
+// routes; that batch is also what the requested model scores) and once
+// more per other model that receives accounts. Without routes, or when no
+// account is routed, that is a single fill and a single score: routing
+// costs nothing for models that do not use it.
 //
 // Thread-safety: ScoreRouted may be called concurrently; the filler is
 // called on the calling thread only.
@@ -51,14 +52,26 @@ struct RoutedPart {
   // The route that sent them (index into the requested model's router), or
   // -1 for the accounts that stayed with the requested model.
   int route = -1;
-  // Request indices, ascending; row k of `batch` is request index rows[k].
+  // Request indices of the accounts this model scored, ascending.
   std::vector<uint32_t> rows;
+  // The part's batch. For a routed-to model it holds exactly `rows` (row k
+  // is request index rows[k]). The requested model's batch is the one
+  // built to decide the routes and holds every account of the request (row
+  // i is request index i): it is scored whole, because scoring the few
+  // accounts routed away costs less than reading the ones that stay a
+  // second time. Its rows not in `rows` are not results.
   std::unique_ptr<Batch> batch;
   BatchResult result;
+  // True for such a whole batch.
+  bool whole = false;
+
+  // The batch row holding request index rows[k].
+  size_t batch_row(size_t k) const { return whole ? rows[k] : k; }
 };
 
 struct RoutedResult {
-  // parts[0] is the requested model when any account stayed with it.
+  // parts[0] is the requested model (a whole batch) when any account
+  // stayed with it.
   std::vector<RoutedPart> parts;
   // Per request index: {part, row in that part's batch}.
   std::vector<std::pair<uint32_t, uint32_t>> where;

@@ -118,11 +118,18 @@ TEST(RoutingTest, SplitsByRouteAndKeepsRequestOrder) {
   ASSERT_OK_AND_ASSIGN(RoutedResult result,
                        ScoreRouted(ref, filler.accounts.size(), filler.Get()));
   ASSERT_EQ(result.size(), filler.accounts.size());
-  // One fill to decide, one to rebuild the staying accounts, one per target.
-  EXPECT_EQ(filler.calls, 4);
+  // One fill to decide (the requested model scores that batch whole), one
+  // per target.
+  EXPECT_EQ(filler.calls, 3);
   ASSERT_EQ(result.parts.size(), 3u);
   EXPECT_EQ(result.parts[0].model.name, "default");
   EXPECT_EQ(result.parts[0].route, -1);
+  EXPECT_TRUE(result.parts[0].whole);
+  EXPECT_EQ(result.parts[0].batch->size(), filler.accounts.size());
+  EXPECT_THAT(result.parts[0].rows, ElementsAre(2, 3, 4, 6, 7, 8));
+  EXPECT_FALSE(result.parts[1].whole);
+  EXPECT_THAT(result.parts[1].rows, ElementsAre(0, 5));
+  EXPECT_EQ(result.parts[1].batch_row(1), 1u);
   EXPECT_EQ(result.parts[1].model.name, "enterprise");
   EXPECT_EQ(result.parts[1].model.version, 1);
   EXPECT_EQ(result.parts[1].route, 0);
