@@ -76,7 +76,7 @@ absl::StatusOr<ModelRef> ModelSet::Find(absl::string_view name,
       std::string_view(version.data(), version.size()));
   if (!ref.ok()) return ref.status();
   return ModelRef{std::move(ref->model), std::move(ref->name),
-                  absl::StrCat(ref->version), ref->router};
+                  absl::StrCat(ref->version), ref->version, ref->router};
 }
 
 int ModelSet::loaded_count() const {

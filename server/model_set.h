@@ -62,6 +62,7 @@ struct ModelRef {
   std::shared_ptr<const engine::CompiledModel> model;
   std::string name;
   std::string version;  // the numeric directory name, e.g. "2"
+  int64_t number = 0;   // the same, as a number
   // The version's segment routes, or null when it has none. Owned by the
   // ModelSet the reference came from: hold that set while using it.
   const engine::Router* router = nullptr;

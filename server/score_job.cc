@@ -12,7 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -592,6 +591,14 @@ void Finish(Job* job) {
     std::lock_guard<std::mutex> lock(job->mu);
     error = job->error;
   }
+  if (!job->dropped.load() && error.ok() && job->spec.shadow != nullptr) {
+    // Both models scored the same rows: a failure here is a bug.
+    absl::Status compared = CompareShadow(job);
+    if (!compared.ok()) {
+      error = absl::InternalError(
+          absl::StrCat("shadow comparison failed: ", compared.message()));
+    }
+  }
   if (job->dropped.load()) {
     runtime->counters.dropped.fetch_add(1, std::memory_order_relaxed);
     status = DeadlinePassed(*job)
@@ -663,10 +670,6 @@ void Finish(Job* job) {
     }
     response->set_failed_accounts(failed);
     response->set_ignored_fields(ignored);
-    if (spec.shadow != nullptr) {
-      absl::Status compared = CompareShadow(job);
-      if (!compared.ok()) status = ToGrpcStatus(compared);
-    }
     absl::Time now = absl::Now();
     runtime->latency.Observe(now - spec.arrived);
     response->set_elapsed_micros(static_cast<uint64_t>(
@@ -722,14 +725,8 @@ absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
     const ModelRef& requested, const v1::ScoreRequest& request) {
   auto plan = std::make_unique<RoutePlan>();
   const engine::Router& router = *requested.router;
-  int64_t version = 0;
-  if (!absl::SimpleAtoi(requested.version, &version)) {
-    return absl::InternalError(
-        absl::StrCat("model version '", requested.version, "' is not a "
-                     "number"));
-  }
-  plan->requested = engine::ModelRef{requested.name, version, requested.model,
-                                     requested.router};
+  plan->requested = engine::ModelRef{requested.name, requested.number,
+                                     requested.model, requested.router};
   RouteModel first;
   first.model = requested.model;
   first.name = requested.name;
