@@ -35,13 +35,6 @@ using ::testing::IsSupersetOf;
 using namespace ::healthscore::server::testing;  // NOLINT
 using HealthResponse = grpc::health::v1::HealthCheckResponse;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class ModelServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {

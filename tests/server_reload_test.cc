@@ -40,24 +40,6 @@ using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
 using HealthResponse = grpc::health::v1::HealthCheckResponse;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Written to a temporary file and renamed into place, as deploys should.
-void WriteFile(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-  }
-  fs::rename(tmp, path);
-}
-
 // A fresh copy of rules/default and rules/adoption_trends.
 std::string CopyRules(const std::string& name) {
   const std::string dir =

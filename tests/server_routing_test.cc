@@ -37,16 +37,6 @@ using ::healthscore::testing::StatusIs;
 using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
 
-void WriteFile(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-  }
-  fs::rename(tmp, path);
-}
-
 // A copy of the test models with server/testdata/routing laid over it:
 // `default` routes enterprise accounts to the `enterprise` model.
 std::string RoutedRepository(const std::string& name) {

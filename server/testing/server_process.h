@@ -28,14 +28,6 @@ namespace healthscore::server::testing {
 #error "tests are compiled with HEALTHSCORE_BINARY_DIR"
 #endif
 
-// The file's contents; empty when it cannot be read.
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The healthscore-server binary, run as a child process.
 // Killed (SIGKILL) on destruction if still running.
 class ServerProcess {

@@ -10,11 +10,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -42,6 +45,27 @@ namespace healthscore::server::testing {
 
 inline std::string SourcePath(const std::string& relative) {
   return absl::StrCat(HEALTHSCORE_SOURCE_DIR, "/", relative);
+}
+
+// The file's contents; empty when it cannot be read.
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Writes `text` to a temporary file renamed over `path` (creating the
+// directories), as deploy scripts should publish model files.
+inline void WriteFile(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+  }
+  std::filesystem::rename(tmp, path);
 }
 
 inline std::string TestModelsDir() {
