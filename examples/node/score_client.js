@@ -197,6 +197,27 @@ async function main() {
   });
   console.log('columnar form: identical results');
 
+  // Shadow scoring: the same batch with a candidate model beside the live
+  // one. Here the candidate is the serving version itself, so nothing may
+  // change; a data team would name the version it is about to publish.
+  const shadowed = await call(scoring, 'Score',
+                              {accounts, shadow: {model: 'default'}});
+  const s = shadowed.shadow;
+  check(shadowed.models.length === 1 && shadowed.models[0].model === 'default',
+        `models ${JSON.stringify(shadowed.models)}`);
+  check(shadowed.results.every((r) => r.model_index === 0), 'model_index');
+  check(s.model === 'default' && s.model_hash === shadowed.model_hash,
+        `shadow candidate ${s.model} ${s.model_hash}`);
+  check(s.compared === 2 && s.failed_both === 1 && s.tier_changed === 0,
+        `shadow: compared ${s.compared} failed_both ${s.failed_both} ` +
+        `tier_changed ${s.tier_changed}`);
+  check(s.tier_table.every((cell) => cell.count === 0 || cell.from === cell.to),
+        'shadow: off-diagonal tier cell');
+  check(s.score_delta.count === 2 && s.score_delta.max === 0,
+        `shadow: score delta ${JSON.stringify(s.score_delta)}`);
+  console.log(`shadow against itself: ${s.compared} compared, ` +
+              `${s.tier_changed} change tier, ${s.failed_both} failed both`);
+
   // Errors are status codes.
   try {
     await call(scoring, 'Score', {model: 'no-such-model'});

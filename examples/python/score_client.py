@@ -193,6 +193,28 @@ def run(target):
         check(c.coverage[i] == r.coverage, "columnar: account %d coverage differs" % i)
     print("columnar form: identical results")
 
+    # Shadow scoring: the same batch with a candidate model beside the live
+    # one. Here the candidate is the serving version itself, so nothing
+    # may change; a data team would name the version it is about to publish.
+    shadowed = scoring.Score(scoring_pb2.ScoreRequest(
+        accounts=accounts, shadow=scoring_pb2.ShadowRequest(model="default")),
+        timeout=timeout)
+    s = shadowed.shadow
+    check(len(shadowed.models) == 1 and shadowed.models[0].model == "default",
+          "models %r" % list(shadowed.models))
+    check(all(r.model_index == 0 for r in shadowed.results), "model_index")
+    check(s.model == "default" and s.model_hash == shadowed.model_hash,
+          "shadow candidate %s %s" % (s.model, s.model_hash))
+    check(s.compared == 2 and s.failed_both == 1 and s.tier_changed == 0,
+          "shadow: compared %d failed_both %d tier_changed %d" % (
+              s.compared, s.failed_both, s.tier_changed))
+    check(all(cell.count == 0 or getattr(cell, "from") == cell.to
+              for cell in s.tier_table), "shadow: off-diagonal tier cell")
+    check(s.score_delta.count == 2 and s.score_delta.max == 0.0,
+          "shadow: score delta %r" % s.score_delta)
+    print("shadow against itself: %d compared, %d change tier, %d failed both" % (
+        s.compared, s.tier_changed, s.failed_both))
+
     # Errors are status codes.
     try:
         scoring.Score(scoring_pb2.ScoreRequest(model="no-such-model"), timeout=timeout)
