@@ -67,38 +67,77 @@ std::string Diagnostic::ToString() const {
 
 void DiagnosticList::Error(const SourceLocation& loc, std::string message,
                            std::string hint) {
-  items_.push_back(
-      Diagnostic{Severity::kError, loc, std::move(message), std::move(hint)});
+  Add(Diagnostic{Severity::kError, loc, std::move(message), std::move(hint)});
 }
 
 void DiagnosticList::Warning(const SourceLocation& loc, std::string message,
                              std::string hint) {
-  items_.push_back(
-      Diagnostic{Severity::kWarning, loc, std::move(message), std::move(hint)});
+  Add(Diagnostic{Severity::kWarning, loc, std::move(message),
+                 std::move(hint)});
+}
+
+void DiagnosticList::Add(Diagnostic d) {
+  if (omitted() == 0 && items_.size() < static_cast<size_t>(kMaxKept)) {
+    items_.push_back(std::move(d));
+    return;
+  }
+  if (omitted() == 0) items_.emplace_back();  // room for the note
+  (d.severity == Severity::kError ? omitted_errors_ : omitted_warnings_)++;
+  UpdateOmittedNote(d.location);
+}
+
+void DiagnosticList::UpdateOmittedNote(const SourceLocation& first_omitted) {
+  Diagnostic& note = items_.back();
+  if (note.location.file.empty()) note.location.file = first_omitted.file;
+  note.severity = omitted_errors_ > 0 ? Severity::kError : Severity::kWarning;
+  std::vector<std::string> parts;
+  if (omitted_errors_ > 0) {
+    parts.push_back(absl::StrCat(omitted_errors_, " more error",
+                                 omitted_errors_ == 1 ? "" : "s"));
+  }
+  if (omitted_warnings_ > 0) {
+    parts.push_back(absl::StrCat(omitted_warnings_, " more warning",
+                                 omitted_warnings_ == 1 ? "" : "s"));
+  }
+  note.message = absl::StrCat(absl::StrJoin(parts, " and "),
+                              " not shown (only the first ", kMaxKept,
+                              " are listed)");
+  note.hint = "fix these and check again to see the rest";
 }
 
 void DiagnosticList::Append(const DiagnosticList& other) {
   // Copy first: `other` may be *this.
-  std::vector<Diagnostic> copy = other.items_;
-  items_.insert(items_.end(), std::make_move_iterator(copy.begin()),
-                std::make_move_iterator(copy.end()));
+  const std::vector<Diagnostic> copy = other.items_;
+  const size_t kept = copy.size() - (other.omitted() > 0 ? 1 : 0);
+  const int errors = other.omitted_errors_, warnings = other.omitted_warnings_;
+  for (size_t i = 0; i < kept; ++i) Add(copy[i]);
+  if (errors + warnings == 0) return;
+  if (omitted() == 0) items_.push_back(copy.back());
+  omitted_errors_ += errors;
+  omitted_warnings_ += warnings;
+  UpdateOmittedNote(copy.back().location);
 }
 
 bool DiagnosticList::has_errors() const { return error_count() > 0; }
 
 int DiagnosticList::error_count() const {
+  const auto kept_end = items_.end() - (omitted() > 0 ? 1 : 0);
   return static_cast<int>(std::count_if(
-      items_.begin(), items_.end(),
-      [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+             items_.begin(), kept_end,
+             [](const Diagnostic& d) {
+               return d.severity == Severity::kError;
+             })) +
+         omitted_errors_;
 }
 
 int DiagnosticList::warning_count() const {
-  return static_cast<int>(items_.size()) - error_count();
+  const int kept = static_cast<int>(items_.size()) - (omitted() > 0 ? 1 : 0);
+  return kept + omitted() - error_count();
 }
 
 void DiagnosticList::SortByLocation() {
   std::stable_sort(
-      items_.begin(), items_.end(),
+      items_.begin(), items_.end() - (omitted() > 0 ? 1 : 0),
       [](const Diagnostic& a, const Diagnostic& b) {
         return std::tie(a.location.file, a.location.line, a.location.column) <
                std::tie(b.location.file, b.location.line, b.location.column);

@@ -40,22 +40,34 @@ struct Diagnostic {
 };
 
 // An ordered collection of diagnostics.
+//
+// Bounded: a hostile file can produce a diagnostic every few bytes (a list
+// of 200,000 wrong literals), so at most kMaxKept are kept. Past that they
+// are only counted, and one last item (an error when any omitted diagnostic
+// is an error, else a warning) says how many were left out; error_count()
+// and warning_count() count every diagnostic, kept or not.
 class DiagnosticList {
  public:
+  static constexpr int kMaxKept = 100;
+
   void Error(const SourceLocation& loc, std::string message,
              std::string hint = "");
   void Warning(const SourceLocation& loc, std::string message,
                std::string hint = "");
-  void Add(Diagnostic d) { items_.push_back(std::move(d)); }
+  void Add(Diagnostic d);
   void Append(const DiagnosticList& other);
 
   bool has_errors() const;
   int error_count() const;
   int warning_count() const;
+  // The kept diagnostics, then the note on the omitted ones, if any.
   const std::vector<Diagnostic>& items() const { return items_; }
   bool empty() const { return items_.empty(); }
+  // How many diagnostics were counted but not kept.
+  int omitted() const { return omitted_errors_ + omitted_warnings_; }
 
-  // Sorts by file, line and column (stable), so output follows the file.
+  // Sorts by file, line and column (stable), so output follows the file;
+  // the note on omitted diagnostics stays last.
   void SortByLocation();
 
   // One diagnostic per line, each formatted with Diagnostic::ToString().
@@ -66,7 +78,12 @@ class DiagnosticList {
   absl::Status ToStatus() const;
 
  private:
+  // Rewrites the last item, the note on what was omitted.
+  void UpdateOmittedNote(const SourceLocation& first_omitted);
+
   std::vector<Diagnostic> items_;
+  int omitted_errors_ = 0;
+  int omitted_warnings_ = 0;
 };
 
 // The candidate closest to `word` by edit distance, if it is close enough to

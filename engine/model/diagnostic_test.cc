@@ -196,6 +196,60 @@ TEST(DidYouMeanTest, FormatsTheHint) {
   EXPECT_EQ(DidYouMean("colour", SignalKeys()), "");
 }
 
+// A hostile file can yield a diagnostic every few bytes: the list keeps the
+// first kMaxKept and counts the rest in one last note.
+TEST(DiagnosticListTest, KeepsABoundedNumberAndCountsTheRest) {
+  DiagnosticList list;
+  const int n = 200000;
+  for (int i = 0; i < n; ++i) {
+    if (i % 4 == 3) {
+      list.Warning({"m.yaml", 1 + i, 1}, "w");
+    } else {
+      list.Error({"m.yaml", 1 + i, 1}, "e");
+    }
+  }
+  EXPECT_EQ(list.error_count(), n / 4 * 3);
+  EXPECT_EQ(list.warning_count(), n / 4);
+  EXPECT_EQ(list.omitted(), n - DiagnosticList::kMaxKept);
+  ASSERT_EQ(list.items().size(), DiagnosticList::kMaxKept + 1u);
+  const Diagnostic& note = list.items().back();
+  EXPECT_EQ(note.severity, Severity::kError);
+  EXPECT_EQ(note.location.file, "m.yaml");
+  // The first 100 are 75 errors and 25 warnings.
+  EXPECT_EQ(note.message,
+            "149925 more errors and 49975 more warnings not shown (only the "
+            "first 100 are listed)");
+  list.SortByLocation();
+  EXPECT_EQ(&list.items().back().message, &list.items()[100].message);
+  EXPECT_THAT(list.items().back().message, ::testing::HasSubstr("not shown"));
+  EXPECT_THAT(list.ToStatus(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("149925 more errors")));
+
+  // Appending keeps the bound and the counts.
+  DiagnosticList total;
+  total.Error({"a.yaml", 1, 1}, "first");
+  total.Append(list);
+  total.Append(list);
+  EXPECT_EQ(total.error_count(), 1 + 2 * (n / 4 * 3));
+  EXPECT_EQ(total.warning_count(), 2 * (n / 4));
+  EXPECT_EQ(total.items().size(), DiagnosticList::kMaxKept + 1u);
+  EXPECT_EQ(total.items().front().message, "first");
+}
+
+TEST(DiagnosticListTest, OnlyWarningsOmittedMakeAWarningNote) {
+  DiagnosticList list;
+  for (int i = 0; i < DiagnosticList::kMaxKept + 3; ++i) {
+    list.Warning({"m.yaml", i + 1, 1}, "w");
+  }
+  EXPECT_EQ(list.error_count(), 0);
+  EXPECT_FALSE(list.has_errors());
+  EXPECT_EQ(list.warning_count(), DiagnosticList::kMaxKept + 3);
+  EXPECT_EQ(list.items().back().severity, Severity::kWarning);
+  EXPECT_EQ(list.items().back().message,
+            "3 more warnings not shown (only the first 100 are listed)");
+}
+
 TEST(DidYouMeanTest, SwappedLettersCountAsOneEdit) {
   const std::vector<std::string> keys = {"tier", "model", "score", "weight"};
   EXPECT_EQ(ClosestMatch("teir", keys), "tier");
