@@ -1,7 +1,8 @@
 // Loads a health model file (YAML) into a ModelSpec.
 //
-// This is the only place that talks to yaml-cpp; yaml-cpp throws, and every
-// exception is caught here and turned into a diagnostic with file:line:col.
+// The only place that reads model files with yaml-cpp (through the bounded
+// reader of engine/common/yaml_reader.h); yaml-cpp throws, and every
+// exception is caught and turned into a diagnostic with file:line:col.
 // The loader checks shape only: YAML syntax, unknown keys (with a "did you
 // mean"), value types, required keys, duplicate keys. Names and semantics are
 // checked by the compiler.
