@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_limits.h"
 #include "cli/multi_model_reader.h"
 #include "cli/paths.h"
 #include "engine/eval/batch.h"
@@ -55,6 +56,10 @@ options:
   --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
   --plugins DIRS        directories of plugin libraries (':'-separated)
+  --max-model-bytes N   refuse model files longer than N bytes (default
+                        4194304, 4 MiB)
+  --max-yaml-nodes N    refuse YAML holding more than N nodes once
+                        aliases are expanded (default 1000000)
   -h, --help            show this help
 
 exit codes:
@@ -97,16 +102,16 @@ std::shared_ptr<const engine::CompiledModel> LoadModel(
 
 int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
             std::ostream& err) {
-  auto args = Args::Parse(argv, {{"help", false},
-                                 {"live", true},
-                                 {"candidate", true},
-                                 {"input", true},
-                                 {"input-format", true},
-                                 {"format", true},
-                                 {"examples", true},
-                                 {"threads", true},
-                                 {"batch-size", true},
-                                 {"plugins", true}});
+  auto args = Args::Parse(argv, WithModelLimitFlags({{"help", false},
+                                                     {"live", true},
+                                                     {"candidate", true},
+                                                     {"input", true},
+                                                     {"input-format", true},
+                                                     {"format", true},
+                                                     {"examples", true},
+                                                     {"threads", true},
+                                                     {"batch-size", true},
+                                                     {"plugins", true}}));
   if (!args.ok()) return Usage(err, std::string(args.status().message()));
   if (args->Has("help")) {
     out << kHelp;
@@ -151,7 +156,10 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
     input_format = *f;
   }
 
+  auto limits = ModelLimits(*args);
+  if (!limits.ok()) return Usage(err, std::string(limits.status().message()));
   engine::CompileOptions compile_options;
+  compile_options.yaml = *limits;
   std::unique_ptr<engine::PluginHost> plugins;
   if (args->Has("plugins")) {
     engine::PluginHostOptions host_options;

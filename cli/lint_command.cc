@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_limits.h"
 #include "cli/paths.h"
 #include "engine/model/compiler.h"
 #include "engine/model/yaml_loader.h"
@@ -39,6 +40,10 @@ options:
   --warnings-as-errors  fail (exit 1) when a model has warnings
   --plugins DIRS        directories of plugin libraries (':'-separated), for
                         models with a `plugins:` section
+  --max-model-bytes N   refuse YAML files (models, tests, configs)
+                        longer than N bytes (default 4194304, 4 MiB)
+  --max-yaml-nodes N    refuse YAML holding more than N nodes once
+                        aliases are expanded (default 1000000)
   --quiet               print only findings and the summary line
   -h, --help            show this help
 
@@ -57,10 +62,11 @@ std::string Plural(int n, const char* word) {
 
 int RunLint(const std::vector<std::string>& argv, std::ostream& out,
             std::ostream& err) {
-  auto args = Args::Parse(argv, {{"help", false},
-                                 {"warnings-as-errors", false},
-                                 {"plugins", true},
-                                 {"quiet", false}});
+  auto args =
+      Args::Parse(argv, WithModelLimitFlags({{"help", false},
+                                             {"warnings-as-errors", false},
+                                             {"plugins", true},
+                                             {"quiet", false}}));
   if (!args.ok()) {
     err << "healthscore lint: " << args.status().message()
         << "\nrun `healthscore lint --help` for usage\n";
@@ -78,7 +84,15 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
   const bool quiet = args->Has("quiet");
   const bool strict = args->Has("warnings-as-errors");
 
+  auto limits = ModelLimits(*args);
+  if (!limits.ok()) {
+    err << "healthscore lint: " << limits.status().message() << "\n";
+    return kExitUsage;
+  }
   engine::CompileOptions compile_options;
+  compile_options.yaml = *limits;
+  engine::ModelLoadOptions load_options;
+  load_options.yaml = *limits;
   std::unique_ptr<engine::PluginHost> plugins;
   if (args->Has("plugins")) {
     engine::PluginHostOptions host_options;
@@ -109,7 +123,7 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
   for (const std::string& file : *files) {
     engine::DiagnosticList diags;
     absl::StatusOr<engine::ModelSpec> spec =
-        engine::LoadModelSpecFromFile(file, &diags);
+        engine::LoadModelSpecFromFile(file, &diags, load_options);
     if (!spec.ok()) {
       diags.Error(engine::SourceLocation{file, 0, 0},
                   std::string(spec.status().message()));

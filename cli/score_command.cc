@@ -37,6 +37,7 @@
 #include "absl/strings/string_view.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_limits.h"
 #include "cli/multi_model_reader.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
@@ -90,7 +91,9 @@ options:
   --batch-size N        accounts read and scored at a time (default 65536)
   --no-routes           ignore the routes of MODEL's repository
   --quiet               no progress or summary on standard error
-)" + std::string(kPluginsHelp) + R"(  -h, --help            show this help
+)" + std::string(kPluginsHelp) +
+    std::string(kModelLimitsHelp) +
+    R"(  -h, --help            show this help
 
 Progress (accounts, accounts/s) is shown on standard error about once a
 second for runs longer than a second, then a summary line with the count
@@ -163,7 +166,8 @@ struct Routes {
 // in the config files, the repository's load errors, and ModelSet::Find's
 // when the repository does not serve VERSION with its routes.
 absl::Status LoadRoutes(const std::string& model_path,
-                        engine::PluginHost* plugins, Routes* routes) {
+                        engine::PluginHost* plugins,
+                        const engine::YamlLimits& limits, Routes* routes) {
   engine::DiagnosticList config_diags;
   const engine::LintContext context =
       engine::LintContextForFile(model_path, &config_diags);
@@ -194,6 +198,7 @@ absl::Status LoadRoutes(const std::string& model_path,
   engine::RepositoryOptions options;
   options.root = root.empty() ? "." : root.string();
   options.compile.plugins = plugins;
+  options.compile.yaml = limits;
   options.warm_up = false;
   auto repository = engine::ModelRepository::Create(std::move(options));
   if (!repository.ok()) return fail(repository.status().message());
@@ -319,19 +324,19 @@ absl::Status ScoreRoutedBatch(const engine::ModelRef& requested,
 
 int RunScore(const std::vector<std::string>& argv, std::ostream& out,
              std::ostream& err) {
-  auto args = Args::Parse(argv, {{"help", false},
-                                 {"plugins", true},
-                                 {"model", true},
-                                 {"input", true},
-                                 {"input-format", true},
-                                 {"output", true},
-                                 {"format", true},
-                                 {"explain", false},
-                                 {"top-drivers", true},
-                                 {"threads", true},
-                                 {"batch-size", true},
-                                 {"no-routes", false},
-                                 {"quiet", false}});
+  auto args = Args::Parse(argv, WithModelLimitFlags({{"help", false},
+                                                     {"plugins", true},
+                                                     {"model", true},
+                                                     {"input", true},
+                                                     {"input-format", true},
+                                                     {"output", true},
+                                                     {"format", true},
+                                                     {"explain", false},
+                                                     {"top-drivers", true},
+                                                     {"threads", true},
+                                                     {"batch-size", true},
+                                                     {"no-routes", false},
+                                                     {"quiet", false}}));
   if (!args.ok()) return Usage(err, std::string(args.status().message()));
   if (args->Has("help")) {
     out << kHelp;
@@ -395,8 +400,13 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   }
   auto plugins = OpenPluginHost(*args);
   if (!plugins.ok()) return Usage(err, std::string(plugins.status().message()));
-  engine::CompileResult compiled = engine::CompileFile(
-      *model_path, engine::CompileOptions{plugins->get()});
+  auto limits = ModelLimits(*args);
+  if (!limits.ok()) return Usage(err, std::string(limits.status().message()));
+  engine::CompileOptions compile_options;
+  compile_options.plugins = plugins->get();
+  compile_options.yaml = *limits;
+  engine::CompileResult compiled =
+      engine::CompileFile(*model_path, compile_options);
   if (compiled.model == nullptr) {
     for (const engine::Diagnostic& d : compiled.diagnostics.items()) {
       if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";
@@ -415,7 +425,8 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   // serves it followed by every route target (once each).
   Routes routes;
   if (!args->Has("no-routes")) {
-    absl::Status loaded = LoadRoutes(*model_path, plugins->get(), &routes);
+    absl::Status loaded =
+        LoadRoutes(*model_path, plugins->get(), *limits, &routes);
     if (!loaded.ok()) {
       return Failure(err, absl::StrCat(loaded.message(),
                                        " (pass --no-routes to score every "

@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_limits.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
 #include "engine/io/test_runner.h"
@@ -28,7 +29,9 @@ options:
                     syntax, matched anywhere in the name)
   --fail-on-empty   fail (exit 1) when no test case ran
   --verbose         also list the cases that passed
-)" + std::string(kPluginsHelp) + R"(  -h, --help        show this help
+)" + std::string(kPluginsHelp) +
+    std::string(kModelLimitsHelp) +
+    R"(  -h, --help        show this help
 
 exit codes:
   0  every case passed
@@ -41,11 +44,11 @@ exit codes:
 
 int RunTest(const std::vector<std::string>& argv, std::ostream& out,
             std::ostream& err) {
-  auto args = Args::Parse(argv, {{"help", false},
-                                 {"run", true},
-                                 {"fail-on-empty", false},
-                                 {"verbose", false},
-                                 {"plugins", true}});
+  auto args = Args::Parse(argv, WithModelLimitFlags({{"help", false},
+                                                     {"run", true},
+                                                     {"fail-on-empty", false},
+                                                     {"verbose", false},
+                                                     {"plugins", true}}));
   if (!args.ok()) {
     err << "healthscore test: " << args.status().message()
         << "\nrun `healthscore test --help` for usage\n";
@@ -78,6 +81,12 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
     return kExitUsage;
   }
   options.plugins = plugins->get();
+  auto limits = ModelLimits(*args);
+  if (!limits.ok()) {
+    err << "healthscore test: " << limits.status().message() << "\n";
+    return kExitUsage;
+  }
+  options.yaml = *limits;
 
   bool problems = false;
   std::vector<std::string> files;

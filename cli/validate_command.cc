@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_limits.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
 #include "engine/model/compiler.h"
@@ -25,7 +26,8 @@ files named model.yaml.
 
 options:
   --warnings-as-errors  fail (exit 1) when a model has warnings
-)" + std::string(kPluginsHelp) + R"(
+)" + std::string(kPluginsHelp) +
+    std::string(kModelLimitsHelp) + R"(
   --quiet               print only diagnostics and the summary line
   -h, --help            show this help
 
@@ -43,11 +45,11 @@ std::string Plural(int n, const char* word) {
 
 int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
                 std::ostream& err) {
-  auto args = Args::Parse(
-      argv, {{"help", false},
-             {"warnings-as-errors", false},
-             {"quiet", false},
-             {"plugins", true}});
+  auto args =
+      Args::Parse(argv, WithModelLimitFlags({{"help", false},
+                                             {"warnings-as-errors", false},
+                                             {"quiet", false},
+                                             {"plugins", true}}));
   if (!args.ok()) {
     err << "healthscore validate: " << args.status().message()
         << "\nrun `healthscore validate --help` for usage\n";
@@ -64,6 +66,11 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
   }
   const bool quiet = args->Has("quiet");
   const bool strict = args->Has("warnings-as-errors");
+  auto limits = ModelLimits(*args);
+  if (!limits.ok()) {
+    err << "healthscore validate: " << limits.status().message() << "\n";
+    return kExitUsage;
+  }
   auto plugins = OpenPluginHost(*args);
   if (!plugins.ok()) {
     err << "healthscore validate: " << plugins.status().message() << "\n";
@@ -81,8 +88,10 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
   int total_errors = 0;
   int total_warnings = 0;
   for (const std::string& file : *files) {
-    engine::CompileResult result =
-        engine::CompileFile(file, engine::CompileOptions{plugins->get()});
+    engine::CompileOptions options;
+    options.plugins = plugins->get();
+    options.yaml = *limits;
+    engine::CompileResult result = engine::CompileFile(file, options);
     for (const engine::Diagnostic& d : result.diagnostics.items()) {
       out << d.ToString() << "\n";
     }

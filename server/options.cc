@@ -15,6 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "engine/common/yaml_reader.h"
 #include "engine/model/diagnostic.h"
 #include "yaml-cpp/yaml.h"
 
@@ -370,13 +371,14 @@ absl::Status ServerOptions::Validate() const {
 absl::Status ApplyConfigYaml(absl::string_view text, const std::string& file,
                              const std::string& base_dir,
                              ServerOptions* options) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s:%d:%d: %s", file, e.mark.line + 1, e.mark.column + 1, e.msg));
+  // Bounded like model files (engine/common/yaml_reader.h): size, alias
+  // expansion, recursive aliases and nesting.
+  absl::StatusOr<YAML::Node> loaded =
+      engine::LoadYaml(std::string_view(text.data(), text.size()), file);
+  if (!loaded.ok()) {
+    return absl::InvalidArgumentError(loaded.status().message());
   }
+  const YAML::Node& root = *loaded;
   if (root.IsNull()) return absl::OkStatus();  // an empty file
   if (!root.IsMap()) {
     return absl::InvalidArgumentError(
@@ -463,14 +465,15 @@ absl::StatusOr<ServeArgs> ParseServeArgs(const std::vector<std::string>& args) {
   }
   if (out.help) return out;
   if (!out.config_file.empty()) {
-    std::ifstream in(out.config_file);
-    if (!in) {
+    absl::StatusOr<std::string> text = engine::ReadYamlFile(out.config_file);
+    if (absl::IsResourceExhausted(text.status())) {
+      return absl::InvalidArgumentError(text.status().message());
+    }
+    if (!text.ok()) {
       return absl::NotFoundError(
           absl::StrCat("cannot read config file ", out.config_file));
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    absl::Status s = ApplyConfigYaml(text.str(), out.config_file,
+    absl::Status s = ApplyConfigYaml(*text, out.config_file,
                                      Directory(out.config_file), &out.options);
     if (!s.ok()) return s;
   }

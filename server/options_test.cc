@@ -234,5 +234,26 @@ TEST(OptionsTest, ConfigYamlErrors) {
                        HasSubstr("expected a mapping")));
 }
 
+// The config file is read through the bounded YAML reader of model files.
+TEST(OptionsTest, HostileConfigFilesAreLocatedErrors) {
+  ServerOptions o;
+  EXPECT_THAT(ApplyConfigYaml("threads: &t [*t]\n", "s.yaml", ".", &o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("s.yaml:1:14: invalid YAML: alias '*t' is "
+                                 "inside the node it refers to")));
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 9; ++level) {
+    bomb += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) {
+      bomb += (i == 0 ? "*a" : ", *a") + std::to_string(level - 1);
+    }
+    bomb += "]\n";
+  }
+  EXPECT_THAT(ApplyConfigYaml(bomb, "s.yaml", ".", &o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("s.yaml:7:10: alias '*a5' expands the YAML "
+                                 "to more than 1000000 nodes")));
+}
+
 }  // namespace
 }  // namespace healthscore::server

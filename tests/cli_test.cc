@@ -150,6 +150,56 @@ TEST(CliTest, ValidatePathProblems) {
   EXPECT_THAT(empty.err, HasSubstr("no model.yaml found under docs"));
 }
 
+TEST(CliTest, ValidateAndLintHostileModels) {
+  fs::path dir = TempPath("hostile");
+  fs::remove_all(dir);
+  fs::create_directories(dir / "recursive");
+  fs::create_directories(dir / "syntax");
+  // Issue 9, defect 1: crashed validate and lint with SIGSEGV.
+  std::ofstream(dir / "recursive" / "model.yaml")
+      << "plugins: [{id: p, library: nps, config: &c {k: *c}}]\n";
+  // Defect 16: one syntax error printed as 3 errors.
+  std::ofstream(dir / "syntax" / "model.yaml") << "name: m\ninputs: [1, 2\n";
+  const std::string recursive = (dir / "recursive" / "model.yaml").string();
+  const std::string syntax = (dir / "syntax" / "model.yaml").string();
+  for (const char* command : {"validate", "lint"}) {
+    Result r = RunCli(std::string(command) + " " + recursive + " " + syntax);
+    EXPECT_EQ(r.exit_code, 1) << command << r.out << r.err;
+    EXPECT_THAT(r.out, HasSubstr(recursive +
+                                 ":1:48: error: invalid YAML: alias '*c' is "
+                                 "inside the node it refers to"))
+        << command;
+    EXPECT_THAT(r.out, HasSubstr(syntax + ":3:1: error: invalid YAML: end of "
+                                          "sequence flow not found"))
+        << command;
+    EXPECT_THAT(r.out, HasSubstr("FAILED: " + syntax +
+                                 " (1 error, 0 "
+                                 "warnings)"))
+        << command;
+    EXPECT_THAT(r.out, EndsWith(": 0 ok, 2 failed; 2 errors, 0 warnings\n"))
+        << command;
+  }
+}
+
+TEST(CliTest, ModelSizeLimitIsAFlag) {
+  const std::string model = std::string(kBasic) + "/model.yaml";
+  Result small = RunCli("validate --max-model-bytes 100 " + model);
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_THAT(small.out,
+              AllOf(HasSubstr(model + ": error: the YAML is "),
+                    HasSubstr("over the limit of 100 bytes"),
+                    HasSubstr("raise the limit with --max-model-bytes")));
+  Result raised = RunCli("validate --max-model-bytes 1000000 " + model);
+  EXPECT_EQ(raised.exit_code, 0) << raised.out << raised.err;
+  Result nodes = RunCli("lint --max-yaml-nodes 10 " + model);
+  EXPECT_EQ(nodes.exit_code, 1);
+  EXPECT_THAT(nodes.out, HasSubstr("nodes, the limit"));
+  Result bad = RunCli("test --max-model-bytes lots " + model);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("option --max-model-bytes must be an "
+                                 "integer"));
+}
+
 // ---------------------------------------------------------------------------
 // test
 

@@ -15,6 +15,9 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/status/status.h"
+#include "engine/common/status_macros.h"
+#include "engine/common/yaml_reader.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
@@ -415,12 +418,10 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
     }
   }
 
-  std::ifstream in(tests_path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> text = ReadYamlFile(tests_path, options.yaml);
+  if (!text.ok() && !absl::IsResourceExhausted(text.status())) {
     return absl::NotFoundError(Cat("cannot read ", tests_path));
   }
-  std::stringstream text;
-  text << in.rdbuf();
 
   TestFileResult out;
   out.tests_path = tests_path;
@@ -430,9 +431,26 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
   SourceLocation file_loc;
   file_loc.file = tests_path;
 
+  if (!text.ok()) {
+    out.file_errors.Error(file_loc, std::string(text.status().message()));
+    return out;
+  }
+  // Bounded like model files: no alias bomb or recursive alias gets past
+  // this into the case and account walks below.
+  YamlDocument doc = ReadYaml(*text, options.yaml, options.budget);
+  if (doc.problem) {
+    if (doc.problem->code == absl::StatusCode::kDeadlineExceeded ||
+        doc.problem->code == absl::StatusCode::kCancelled) {
+      return absl::Status(doc.problem->code, doc.problem->message);
+    }
+    out.file_errors.Error(
+        SourceLocation{tests_path, doc.problem->line, doc.problem->column},
+        doc.problem->message, doc.problem->hint);
+    return out;
+  }
   std::vector<ParsedCase> cases;
   try {
-    YAML::Node root = YAML::Load(text.str());
+    const YAML::Node& root = doc.root;
     if (!root.IsMap() || !root["cases"]) {
       out.file_errors.Error(file_loc,
                             "expected a mapping with a \"cases\" list",
@@ -454,6 +472,7 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
     }
     if (!out.file_errors.empty()) return out;
     for (const YAML::Node& node : cases_node) {
+      HEALTHSCORE_RETURN_IF_ERROR(options.budget.Check());
       ParsedCase c;
       c.node = node;
       c.result.location = Where(tests_path, node);
@@ -501,8 +520,12 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
   }
   out.selected = static_cast<int>(cases.size());
 
-  CompileResult compiled =
-      CompileFile(out.model_path, CompileOptions{options.plugins});
+  CompileOptions compile_options;
+  compile_options.plugins = options.plugins;
+  compile_options.yaml = options.yaml;
+  compile_options.budget = options.budget;
+  CompileResult compiled = CompileFile(out.model_path, compile_options);
+  HEALTHSCORE_RETURN_IF_ERROR(compiled.status);
   if (!compiled.model) {
     for (const Diagnostic& d : compiled.diagnostics.items()) {
       if (d.severity == Severity::kError) out.file_errors.Add(d);
@@ -520,6 +543,7 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
     int next_row = 0;
     for (ParsedCase& c : cases) {
       if (!c.has_account) continue;
+      HEALTHSCORE_RETURN_IF_ERROR(options.budget.Check());
       try {
         AddYamlSnapshot(c.account, tests_path, *model, &builder);
       } catch (const YAML::Exception& e) {

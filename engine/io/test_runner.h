@@ -39,6 +39,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/common/load_budget.h"
+#include "engine/common/yaml_reader.h"
 #include "engine/model/diagnostic.h"
 #include "engine/plugin_host/plugin_host.h"
 
@@ -53,6 +55,10 @@ struct TestRunOptions {
   // Where the model's plugins are loaded from; may be null (see
   // CompileOptions). Must outlive the run.
   PluginHost* plugins = nullptr;
+  // Bounds on reading the tests file and the model (as CompileOptions).
+  YamlLimits yaml;
+  // Checked while reading, per case and while compiling the model.
+  LoadBudget budget;
 };
 
 struct TestCaseResult {
@@ -81,8 +87,10 @@ struct TestFileResult {
 };
 
 // Runs the cases of `tests_path`. Errors: NotFound when the tests file
-// cannot be read; InvalidArgument for a bad name_filter. Everything else is
-// reported in the result.
+// cannot be read; InvalidArgument for a bad name_filter; DeadlineExceeded
+// or Cancelled when options.budget runs out. Everything else (including a
+// file over options.yaml.max_bytes, an alias bomb or a recursive alias in
+// it) is reported in the result as a file error.
 absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
                                            const TestRunOptions& options = {});
 

@@ -1,5 +1,6 @@
 #include "engine/io/test_runner.h"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -260,6 +261,53 @@ TEST(TestRunnerTest, MissingFileIsNotFound) {
   EXPECT_THAT(RunTestFile("/nonexistent/tests.yaml"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("cannot read /nonexistent/tests.yaml")));
+}
+
+// tests.yaml is read through the same bounded reader as model files.
+TEST(TestRunnerTest, HostileTestsFilesAreOneLocatedFileError) {
+  std::string path = WriteTests(
+      "recursive", "cases:\n  - &c {name: a, account: {id: a}, again: *c}\n");
+  ASSERT_OK_AND_ASSIGN(TestFileResult r, RunTestFile(path));
+  ASSERT_EQ(r.file_errors.items().size(), 1u);
+  EXPECT_EQ(r.file_errors.items()[0].ToString(),
+            path +
+                ":2:43: error: invalid YAML: alias '*c' is inside the "
+                "node it refers to ('&c' at line 2, column 5): a recursive "
+                "alias (hint: an alias may only repeat a node that ends "
+                "before it; write the value out instead)");
+
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 9; ++level) {
+    bomb += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) {
+      bomb += (i == 0 ? "*a" : ", *a") + std::to_string(level - 1);
+    }
+    bomb += "]\n";
+  }
+  path = WriteTests("bomb", bomb + "cases: []\n");
+  ASSERT_OK_AND_ASSIGN(r, RunTestFile(path));
+  ASSERT_EQ(r.file_errors.items().size(), 1u);
+  EXPECT_THAT(r.file_errors.items()[0].ToString(),
+              HasSubstr(path + ":7:10: error: alias '*a5' expands the YAML "
+                               "to more than 1000000 nodes"));
+
+  path = WriteTests("big", "cases: []\n" + std::string(200, '#'));
+  TestRunOptions options;
+  options.yaml.max_bytes = 100;
+  ASSERT_OK_AND_ASSIGN(r, RunTestFile(path, options));
+  ASSERT_EQ(r.file_errors.items().size(), 1u);
+  EXPECT_THAT(r.file_errors.items()[0].message,
+              HasSubstr("over the limit of 100 bytes"));
+}
+
+TEST(TestRunnerTest, CancelledBudgetIsAStatus) {
+  std::string path = WriteTests("cancelled", "cases: []\n");
+  std::atomic<bool> cancelled{true};
+  TestRunOptions options;
+  options.budget.cancelled = &cancelled;
+  EXPECT_THAT(RunTestFile(path, options),
+              StatusIs(absl::StatusCode::kCancelled,
+                       HasSubstr("the model load was cancelled")));
 }
 
 }  // namespace

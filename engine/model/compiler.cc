@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -41,8 +42,16 @@ class ModelCompiler {
         plan_(new internal::ModelPlan()) {}
 
   std::shared_ptr<const CompiledModel> Run();
+  // OK, or why the budget stopped the compile.
+  const absl::Status& budget_status() const { return budget_status_; }
 
  private:
+  bool OutOfBudget() {
+    if (budget_status_.ok()) budget_status_ = options_.budget.Check();
+    return !budget_status_.ok();
+  }
+  absl::Status budget_status_;
+
   // A name visible to expressions.
   struct Entry {
     expr::Symbol symbol;
@@ -494,7 +503,9 @@ void ModelCompiler::CompilePlugins() {
     }
     plugin_index_[p.id] = static_cast<int>(plugins_.size());
     plugins_.push_back(LoadedPlugin{&p, nullptr, false});
-    if (p.library.empty()) continue;  // the loader reported it
+    if (absl::StripAsciiWhitespace(p.library).empty()) {
+      continue;  // the loader reported it
+    }
     const SourceLocation& lib_loc = p.fields.Get("library", p.location);
     if (options_.plugins == nullptr) {
       Error(lib_loc,
@@ -1525,11 +1536,17 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
   m.min_coverage_ = spec_.min_coverage;
   m.hysteresis_ = spec_.hysteresis;
 
+  // The budget is looked at between phases; each phase is linear in the
+  // spec, whose size the loader bounded.
+  if (OutOfBudget()) return nullptr;
   CompileInputs();
+  if (OutOfBudget()) return nullptr;
   CompilePlugins();
+  if (OutOfBudget()) return nullptr;
   // Parse every expression first: string literals must be in their
   // dictionaries before any per-segment table is sized.
   for (const PlaybookSpec& p : spec_.playbooks) {
+    if (OutOfBudget()) return nullptr;
     when_exprs_.push_back(ParseExpr(p.when, "playbook condition", p.location));
     if (p.success.empty()) {
       success_exprs_.push_back(ParsedExpr{&p.success, nullptr});
@@ -1539,6 +1556,7 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
     }
   }
   CompileDerived();
+  if (OutOfBudget()) return nullptr;
   for (const auto& p : derived_exprs_) {
     if (p.root) InternLiterals(*p.root);
   }
@@ -1551,8 +1569,10 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
   // Tiers are needed by playbook checks; signals before tiers because the
   // tier step reads the score.
   CompileSignals();
+  if (OutOfBudget()) return nullptr;
   CompileTiers();
   CompilePlaybooks();
+  if (OutOfBudget()) return nullptr;
   WarnUnused();
   if (diags_->has_errors()) return nullptr;
 
@@ -1579,8 +1599,14 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
 
 CompileResult Compile(const ModelSpec& spec, const CompileOptions& options) {
   CompileResult r;
+  if (spec.unreadable) {
+    r.status = options.budget.Check();
+    return r;
+  }
   ModelCompiler compiler(spec, options, &r.diagnostics);
   r.model = compiler.Run();
+  r.status = compiler.budget_status();
+  if (!r.status.ok()) r.model = nullptr;
   r.diagnostics.SortByLocation();
   return r;
 }
@@ -1588,7 +1614,16 @@ CompileResult Compile(const ModelSpec& spec, const CompileOptions& options) {
 CompileResult CompileString(std::string_view text, const std::string& file,
                             const CompileOptions& options) {
   CompileResult r;
-  ModelSpec spec = LoadModelSpecFromString(text, file, &r.diagnostics);
+  ModelLoadOptions load;
+  load.yaml = options.yaml;
+  load.budget = options.budget;
+  ModelSpec spec = LoadModelSpecFromString(text, file, &r.diagnostics, load);
+  if (spec.unreadable) {
+    // A syntax error, a limit, an empty file: the loader's error is the
+    // whole story (no "the model has no groups" after it).
+    r.status = options.budget.Check();
+    return r;
+  }
   if (r.diagnostics.has_errors()) {
     // Keep checking what could be read, so that every problem shows in one
     // pass; but a line the loader already faulted would only repeat its
@@ -1596,6 +1631,7 @@ CompileResult CompileString(std::string_view text, const std::string& file,
     std::set<int> faulted;
     for (const auto& d : r.diagnostics.items()) faulted.insert(d.location.line);
     CompileResult more = Compile(spec, options);
+    r.status = more.status;
     for (const auto& d : more.diagnostics.items()) {
       if (!faulted.count(d.location.line)) r.diagnostics.Add(d);
     }
@@ -1603,6 +1639,7 @@ CompileResult CompileString(std::string_view text, const std::string& file,
     return r;
   }
   CompileResult c = Compile(spec, options);
+  r.status = c.status;
   r.model = c.model;
   r.diagnostics.Append(c.diagnostics);
   r.diagnostics.SortByLocation();
@@ -1611,21 +1648,27 @@ CompileResult CompileString(std::string_view text, const std::string& file,
 
 CompileResult CompileFile(const std::string& path,
                           const CompileOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> text = ReadYamlFile(path, options.yaml);
+  if (!text.ok()) {
     CompileResult r;
-    r.diagnostics.Error({path, 0, 0}, "cannot read the model file",
-                        "check the path and its permissions");
+    if (absl::IsResourceExhausted(text.status())) {
+      // The message already starts with the path.
+      const std::string message(text.status().message());
+      r.diagnostics.Error({path, 0, 0}, message.substr(std::min(
+                                            message.size(), path.size() + 2)));
+    } else {
+      r.diagnostics.Error({path, 0, 0}, "cannot read the model file",
+                          "check the path and its permissions");
+    }
     return r;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return CompileString(buf.str(), path, options);
+  return CompileString(*text, path, options);
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledModel>> LoadModel(
     const std::string& path, const CompileOptions& options) {
   CompileResult r = CompileFile(path, options);
+  if (!r.status.ok()) return r.status;
   if (!r.model) return r.diagnostics.ToStatus();
   return r.model;
 }

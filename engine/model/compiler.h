@@ -28,7 +28,10 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/common/load_budget.h"
+#include "engine/common/yaml_reader.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
@@ -42,22 +45,38 @@ struct CompileOptions {
   // with plugins fails to compile (its other problems are still reported).
   // Must outlive the call; compiled models do not refer to it.
   PluginHost* plugins = nullptr;
+  // Bounds on reading the model file: size (default 4 MiB), nodes with
+  // aliases expanded (default 1,000,000) and nesting (default 64). See
+  // engine/common/yaml_reader.h.
+  YamlLimits yaml;
+  // Deadline and cancellation of the load, checked while the YAML is read,
+  // in the loader's loops over keys and items, and between compile phases.
+  // When it runs out, CompileResult::status says so and no model is built.
+  // Default: no deadline, no cancellation.
+  LoadBudget budget;
 };
 
 struct CompileResult {
-  // Null when diagnostics has errors.
+  // OK, or DeadlineExceeded / Cancelled when CompileOptions::budget ran out
+  // (diagnostics then holds what was found before, and model is null).
+  // A model with mistakes is OK here: its errors are in diagnostics.
+  absl::Status status;
+  // Null when diagnostics has errors or status is not OK.
   std::shared_ptr<const CompiledModel> model;
   // Errors and warnings, in file order (loader findings included).
   DiagnosticList diagnostics;
 };
 
+// A spec the loader marked unreadable gives no model and no diagnostics:
+// the loader's own error says what is wrong with the file.
 CompileResult Compile(const ModelSpec& spec,
                       const CompileOptions& options = {});
 // Parses and compiles YAML text; `file` names it in diagnostics.
 CompileResult CompileString(std::string_view text, const std::string& file,
                             const CompileOptions& options = {});
-// Reads, parses and compiles a file. An unreadable file is one error
-// diagnostic naming the path.
+// Reads, parses and compiles a file. An unreadable file, or one longer
+// than options.yaml.max_bytes (which is not read), is one error diagnostic
+// naming the path.
 CompileResult CompileFile(const std::string& path,
                           const CompileOptions& options = {});
 

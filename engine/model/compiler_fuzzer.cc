@@ -1,6 +1,8 @@
 // libFuzzer target: the whole compile path (YAML loader, expression parser
 // and checker, planner) must never crash or throw, whatever the file holds.
-// A model that compiles is also scored over a few synthetic accounts.
+// A model that compiles is also scored over a few synthetic accounts. Its
+// corpus is the loader's (engine/model/testdata, with the hostile inputs
+// of fuzz/) and so is its dictionary (yaml_loader_fuzzer.dict).
 
 #include <cstddef>
 #include <cstdint>

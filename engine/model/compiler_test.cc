@@ -1,9 +1,17 @@
 #include "engine/model/compiler.h"
 
+#include <atomic>
+#include <fstream>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/common/status_matchers.h"
 #include "engine/model/internal/plan.h"
+#include "engine/model/yaml_loader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -259,6 +267,135 @@ TEST(CompilerTest, BundledModelsCompileWithoutErrors) {
     EXPECT_NE(r.model, nullptr) << path << "\n" << Errors(r);
     EXPECT_FALSE(r.diagnostics.has_errors()) << Errors(r);
   }
+}
+
+// --- Hostile input (issue 9) -------------------------------------------------
+
+std::vector<std::string> Lines(const CompileResult& r) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : r.diagnostics.items()) out.push_back(d.ToString());
+  return out;
+}
+
+TEST(CompilerHostileInputTest, SyntaxErrorIsTheOnlyDiagnostic) {
+  // Before: "the model has no groups" and "... no tiers", unlocated and
+  // counted, came first (3 errors for 1).
+  CompileResult r = CompileString("name: tiny\ninputs: [1, 2\n", "m.yaml");
+  EXPECT_THAT(Lines(r), ElementsAre("m.yaml:3:1: error: invalid YAML: end of "
+                                    "sequence flow not found (hint: a '[' or "
+                                    "'{' is not closed)"));
+  EXPECT_EQ(r.diagnostics.error_count(), 1);
+  EXPECT_EQ(r.model, nullptr);
+  EXPECT_TRUE(r.status.ok());
+
+  for (const std::string& text :
+       {std::string("- a\n"), std::string(""), std::string("just text\n")}) {
+    CompileResult other = CompileString(text, "m.yaml");
+    EXPECT_EQ(other.diagnostics.error_count(), 1) << Errors(other);
+    for (const Diagnostic& d : other.diagnostics.items()) {
+      EXPECT_GT(d.location.line, 0) << d.ToString();
+    }
+  }
+}
+
+TEST(CompilerHostileInputTest, UnreadableSpecCompilesToNothing) {
+  DiagnosticList diags;
+  ModelSpec spec = LoadModelSpecFromString("a: [\n", "m.yaml", &diags);
+  ASSERT_TRUE(spec.unreadable);
+  CompileResult r = Compile(spec);  // as `healthscore lint` calls it
+  EXPECT_TRUE(r.diagnostics.empty()) << Errors(r);
+  EXPECT_EQ(r.model, nullptr);
+}
+
+TEST(CompilerHostileInputTest, RecursiveAliasesAreOneErrorNotACrash) {
+  const std::string plugin =
+      "plugins: [{id: p, library: nps, config: &c {k: *c}}]\n";
+  CompileResult r = CompileString(plugin + kModel, "m.yaml");
+  EXPECT_THAT(Lines(r),
+              ElementsAre(HasSubstr("m.yaml:1:48: error: invalid YAML: alias "
+                                    "'*c' is inside the node it refers to")));
+  const std::string params = Replace(
+      kModel, "derived:\n",
+      "derived:\n  - {id: q, plugin: p, signal: s, params: &p {a: [*p]}}\n");
+  r = CompileString(params, "m.yaml");
+  EXPECT_THAT(Lines(r),
+              ElementsAre(HasSubstr("error: invalid YAML: alias '*p' is "
+                                    "inside the node it refers to")));
+}
+
+TEST(CompilerHostileInputTest, EmptyLibraryIsALocatedError) {
+  for (const std::string library : {"''", "\"  \""}) {
+    const std::string text = absl::StrCat(
+        "plugins:\n  - id: p\n    library: ", library, "\n", kModel);
+    CompileResult r = CompileString(text, "m.yaml");
+    EXPECT_THAT(Lines(r),
+                ::testing::Contains(
+                    "m.yaml:3:14: error: 'library' of plugin 'p' is empty "
+                    "(hint: name the plugin's library file in a plugin "
+                    "directory, e.g. library: nps for libhs_nps.so)"))
+        << library;
+    EXPECT_EQ(r.diagnostics.error_count(), 1) << Errors(r);
+    EXPECT_EQ(r.model, nullptr);
+    // Through Compile(spec), as lint does: still exactly once.
+    DiagnosticList diags;
+    ModelSpec spec = LoadModelSpecFromString(text, "m.yaml", &diags);
+    CompileResult c = Compile(spec);
+    EXPECT_FALSE(c.diagnostics.has_errors()) << Errors(c);
+    EXPECT_EQ(diags.error_count(), 1);
+  }
+}
+
+TEST(CompilerHostileInputTest, CancelledBudgetStopsTheCompile) {
+  std::atomic<bool> cancelled{true};
+  CompileOptions options;
+  options.budget.cancelled = &cancelled;
+  CompileResult r = CompileString(kModel, "tiny.yaml", options);
+  EXPECT_THAT(r.status,
+              ::healthscore::testing::StatusIs(absl::StatusCode::kCancelled,
+                                               "the model load was cancelled"));
+  EXPECT_EQ(r.model, nullptr);
+
+  // A spec read before the flag was raised stops at the first phase.
+  DiagnosticList diags;
+  ModelSpec spec = LoadModelSpecFromString(kModel, "tiny.yaml", &diags);
+  ASSERT_FALSE(diags.has_errors());
+  CompileResult c = Compile(spec, options);
+  EXPECT_THAT(c.status,
+              ::healthscore::testing::StatusIs(absl::StatusCode::kCancelled,
+                                               HasSubstr("cancelled")));
+  EXPECT_EQ(c.model, nullptr);
+}
+
+TEST(CompilerHostileInputTest, PassedDeadlineIsDeadlineExceeded) {
+  CompileOptions options;
+  options.budget.deadline = absl::Now() - absl::Seconds(1);
+  CompileResult r = CompileString(kModel, "tiny.yaml", options);
+  EXPECT_THAT(r.status,
+              ::healthscore::testing::StatusIs(
+                  absl::StatusCode::kDeadlineExceeded,
+                  "the model load ran past its deadline and was abandoned"));
+  EXPECT_EQ(r.model, nullptr);
+
+  const std::string path = ::testing::TempDir() + "/deadline_model.yaml";
+  std::ofstream(path) << kModel;
+  EXPECT_THAT(LoadModel(path, options),
+              ::healthscore::testing::StatusIs(
+                  absl::StatusCode::kDeadlineExceeded, HasSubstr("deadline")));
+  options.budget = LoadBudget{};
+  EXPECT_TRUE(LoadModel(path, options).ok());
+}
+
+TEST(CompilerHostileInputTest, OversizeFileIsOneErrorAndNotRead) {
+  const std::string path = ::testing::TempDir() + "/oversize_model.yaml";
+  std::ofstream(path) << kModel;
+  CompileOptions options;
+  options.yaml.max_bytes = 64;
+  CompileResult r = CompileFile(path, options);
+  EXPECT_THAT(Lines(r),
+              ElementsAre(AllOf(HasSubstr(path + ": error: the YAML is "),
+                                HasSubstr("over the limit of 64 bytes"),
+                                HasSubstr("--max-model-bytes"))));
+  EXPECT_EQ(r.model, nullptr);
 }
 
 }  // namespace

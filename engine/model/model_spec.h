@@ -210,6 +210,12 @@ struct ModelSpec {
 
   SourceLocation location;  // the document root
   FieldLocations fields;
+
+  // Set by the loader when the file could not be read as one YAML mapping
+  // (a syntax error, a limit, an empty file, a list, the budget ran out):
+  // the spec is empty and the loader's error says why, so Compile adds
+  // nothing (no "the model has no groups" after a syntax error).
+  bool unreadable = false;
 };
 
 }  // namespace healthscore::engine

@@ -40,6 +40,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -50,10 +52,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "engine/common/yaml_reader.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
-#include "yaml-cpp/depthguard.h"
-#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace healthscore::engine {
@@ -290,33 +291,11 @@ bool ParseNumber(absl::string_view s, double* out) {
   return true;
 }
 
-// Records where each document of a stream starts; nothing else.
-class DocumentStarts : public YAML::EventHandler {
- public:
-  explicit DocumentStarts(std::vector<YAML::Mark>* starts) : starts_(starts) {}
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    starts_->push_back(mark);
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
- private:
-  std::vector<YAML::Mark>* starts_;
-};
-
 class Loader {
  public:
-  Loader(absl::string_view text, const std::string& file, DiagnosticList* diags)
-      : text_(text), file_(file), diags_(diags) {
+  Loader(absl::string_view text, const std::string& file,
+         const ModelLoadOptions& options, DiagnosticList* diags)
+      : text_(text), file_(file), options_(options), diags_(diags) {
     line_starts_.push_back(0);
     for (size_t i = 0; i < text_.size(); ++i) {
       if (text_[i] == '\n') line_starts_.push_back(i + 1);
@@ -326,8 +305,6 @@ class Loader {
   ModelSpec Load();
 
  private:
-  // Whether the event pass (CheckSyntax) is needed to count documents.
-  bool MayHoldSeveralDocuments() const;
   // One key of a mapping, as written.
   struct Entry {
     std::string key;
@@ -353,13 +330,39 @@ class Loader {
     }
   };
 
+  // After kMaxLoaderErrors errors, one more says the loader stopped there:
+  // a file of a million unknown keys must not become a million messages.
   void Error(const SourceLocation& loc, std::string message,
              std::string hint = "") {
+    if (stopped_) return;
+    if (errors_ == kMaxLoaderErrors) {
+      diags_->Error(loc,
+                    absl::StrCat("too many errors (", kMaxLoaderErrors,
+                                 "); the rest of the file is not checked"),
+                    "fix these first");
+      stopped_ = true;
+      return;
+    }
+    ++errors_;
     diags_->Error(loc, std::move(message), std::move(hint));
   }
   void Warning(const SourceLocation& loc, std::string message,
                std::string hint = "") {
+    if (stopped_) return;
     diags_->Warning(loc, std::move(message), std::move(hint));
+  }
+
+  // True once the loader must stop: the error limit was reached or the
+  // budget ran out (reported once, for the whole file). Called in every
+  // loop over keys and items; looks at the clock every 64 calls.
+  bool Stopped() {
+    if (stopped_) return true;
+    if (options_.budget.unlimited() || ++ticks_ % 64 != 0) return false;
+    const absl::Status s = options_.budget.Check();
+    if (s.ok()) return false;
+    diags_->Error(SourceLocation{file_, 0, 0}, std::string(s.message()));
+    stopped_ = true;
+    return true;
   }
 
   SourceLocation Loc(const YAML::Mark& mark) const {
@@ -436,15 +439,17 @@ class Loader {
   // value (`color: #2e7d32`), else empty.
   std::string CommentedOutValue(const Entry& e) const;
 
-  // Parses the whole stream with yaml-cpp's event parser, recording where
-  // each document starts; reports the first syntax error and returns false.
-  bool CheckSyntax(std::vector<YAML::Mark>* doc_starts);
   void ReadModel(const YAML::Node& root, ModelSpec* spec);
   PluginSpec ReadPlugin(const YAML::Node& node);
   // A `config` or `params` mapping, flattened to key/value text.
   void ReadSettings(const Entry& e, std::vector<PluginSetting>* out);
+  // Linear in the number of keys (`seen` holds the keys in `out`); at most
+  // options_.yaml.max_depth mappings deep and max_nodes keys in all, even
+  // for a node tree that did not come through ReadYaml.
   void FlattenSettings(const YAML::Node& node, const std::string& prefix,
-                       absl::string_view what, std::vector<PluginSetting>* out);
+                       absl::string_view what, int depth,
+                       absl::flat_hash_set<std::string>* seen,
+                       std::vector<PluginSetting>* out);
   InputSpec ReadInput(const YAML::Node& node);
   DerivedSpec ReadDerived(const YAML::Node& node);
   GroupSpec ReadGroup(const YAML::Node& node);
@@ -460,8 +465,13 @@ class Loader {
 
   absl::string_view text_;
   std::string file_;
+  const ModelLoadOptions& options_;
   std::vector<size_t> line_starts_;
   DiagnosticList* diags_;
+  int errors_ = 0;
+  bool stopped_ = false;
+  uint64_t ticks_ = 0;
+  uint64_t settings_ = 0;  // keys flattened so far, all settings together
 };
 
 bool Loader::ReadKey(const YAML::Node& key, absl::string_view what,
@@ -487,7 +497,7 @@ Loader::Mapping Loader::ReadMapping(const YAML::Node& node,
   m.loc = NodeLoc(node);
   m.label = std::string(what);
   if (!node.IsMap()) return m;
-  for (auto it = node.begin(); it != node.end(); ++it) {
+  for (auto it = node.begin(); it != node.end() && !Stopped(); ++it) {
     std::string key;
     if (!ReadKey(it->first, what, &key)) continue;
     const SourceLocation key_loc = NodeLoc(it->first);
@@ -818,7 +828,9 @@ void Loader::ForEachItem(const Entry& e, Fn fn) {
                                     Describe(e.value)));
     return;
   }
-  for (auto it = e.value.begin(); it != e.value.end(); ++it) fn(*it);
+  for (auto it = e.value.begin(); it != e.value.end() && !Stopped(); ++it) {
+    fn(*it);
+  }
 }
 
 template <typename Fn>
@@ -926,9 +938,10 @@ InputSpec Loader::ReadInput(const YAML::Node& node) {
 }
 
 void Loader::FlattenSettings(const YAML::Node& node, const std::string& prefix,
-                             absl::string_view what,
+                             absl::string_view what, int depth,
+                             absl::flat_hash_set<std::string>* seen,
                              std::vector<PluginSetting>* out) {
-  for (auto it = node.begin(); it != node.end(); ++it) {
+  for (auto it = node.begin(); it != node.end() && !Stopped(); ++it) {
     std::string key;
     if (!ReadKey(it->first, what, &key)) continue;
     const std::string full =
@@ -936,16 +949,30 @@ void Loader::FlattenSettings(const YAML::Node& node, const std::string& prefix,
     const YAML::Node value = it->second;
     const SourceLocation key_loc = NodeLoc(it->first);
     const SourceLocation loc = value.IsNull() ? key_loc : NodeLoc(value);
-    bool duplicate = false;
-    for (const PluginSetting& seen : *out) {
-      duplicate = duplicate || seen.key == full;
+    if (++settings_ > options_.yaml.max_nodes) {
+      Error(key_loc,
+            absl::StrCat(what, " has more than ", options_.yaml.max_nodes,
+                         " keys"),
+            "raise the limit with --max-yaml-nodes");
+      stopped_ = true;
+      return;
     }
-    if (duplicate) {
-      Error(key_loc, absl::StrCat("duplicate key '", full, "' in ", what));
+    if (seen->contains(full)) {
+      Error(key_loc,
+            absl::StrCat("duplicate key '", absl::Utf8SafeCHexEscape(full),
+                         "' in ", what));
       continue;
     }
     if (value.IsMap()) {
-      FlattenSettings(value, full, what, out);
+      if (depth >= options_.yaml.max_depth) {
+        Error(loc,
+              absl::StrCat("'", absl::Utf8SafeCHexEscape(full), "' in ", what,
+                           " nests more than ", options_.yaml.max_depth,
+                           " mappings deep"),
+              "flatten the settings");
+        continue;
+      }
+      FlattenSettings(value, full, what, depth + 1, seen, out);
       continue;
     }
     PluginSetting setting;
@@ -959,7 +986,8 @@ void Loader::FlattenSettings(const YAML::Node& node, const std::string& prefix,
     } else if (value.IsSequence()) {
       std::vector<std::string> items;
       bool ok = true;
-      for (auto item = value.begin(); item != value.end() && ok; ++item) {
+      for (auto item = value.begin(); item != value.end() && ok && !Stopped();
+           ++item) {
         std::string text;
         if (!item->IsScalar()) {
           Error(ItemLoc(*item),
@@ -982,6 +1010,7 @@ void Loader::FlattenSettings(const YAML::Node& node, const std::string& prefix,
       if (!ok) continue;
       setting.value = absl::StrJoin(items, ",");
     }
+    seen->insert(full);
     out->push_back(std::move(setting));
   }
 }
@@ -995,7 +1024,10 @@ void Loader::ReadSettings(const Entry& e, std::vector<PluginSetting>* out) {
         absl::StrCat("e.g. ", e.key, ": {window: 10}"));
     return;
   }
-  FlattenSettings(e.value, "", absl::StrCat("'", e.key, "'"), out);
+  absl::flat_hash_set<std::string> seen;
+  for (const PluginSetting& setting : *out) seen.insert(setting.key);
+  FlattenSettings(e.value, "", absl::StrCat("'", e.key, "'"), /*depth=*/1,
+                  &seen, out);
 }
 
 PluginSpec Loader::ReadPlugin(const YAML::Node& node) {
@@ -1004,7 +1036,13 @@ PluginSpec Loader::ReadPlugin(const YAML::Node& node) {
   Mapping m = ReadMapping(node, "plugin", PluginKeys(), &plugin.fields);
   ReadElementId(&m, "plugin", &plugin.id);
   if (const Entry* e = Get(m, "library", true, "a library file name")) {
-    ReadString(*e, &plugin.library);
+    if (ReadString(*e, &plugin.library) &&
+        absl::StripAsciiWhitespace(plugin.library).empty()) {
+      plugin.library.clear();
+      Error(e->value_loc, absl::StrCat("'library' of ", m.label, " is empty"),
+            "name the plugin's library file in a plugin directory, e.g. "
+            "library: nps for libhs_nps.so");
+    }
   }
   if (const Entry* e = Get(m, "description", false, "a string")) {
     ReadString(*e, &plugin.description);
@@ -1233,24 +1271,20 @@ void Loader::ReadOverrides(const Entry& e, SignalSpec* signal) {
                        Describe(e.value)));
     return;
   }
-  std::vector<std::pair<std::string, SourceLocation>> seen;
-  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+  absl::flat_hash_map<std::string, SourceLocation> seen;
+  for (auto it = e.value.begin(); it != e.value.end() && !Stopped(); ++it) {
     std::string segment;
     if (!ReadKey(it->first, "overrides", &segment)) continue;
     const SourceLocation key_loc = NodeLoc(it->first);
-    bool duplicate = false;
-    for (const auto& [name, loc] : seen) {
-      if (name != segment) continue;
+    const auto [first, inserted] = seen.emplace(segment, key_loc);
+    if (!inserted) {
       Error(key_loc,
             absl::StrCat("duplicate segment '",
                          absl::Utf8SafeCHexEscape(segment), "' in overrides"),
-            absl::StrCat("the first is at line ", loc.line,
+            absl::StrCat("the first is at line ", first->second.line,
                          "; remove one of them"));
-      duplicate = true;
-      break;
+      continue;
     }
-    if (duplicate) continue;
-    seen.emplace_back(segment, key_loc);
 
     const YAML::Node value = it->second;
     SignalOverrideSpec override_spec;
@@ -1483,111 +1517,65 @@ std::string SyntaxHint(absl::string_view line, const std::string& message) {
   return "";
 }
 
-bool Loader::MayHoldSeveralDocuments() const {
-  for (size_t start : line_starts_) {
-    const absl::string_view line = text_.substr(start, 3);
-    if (line == "---" || line == "...") return true;
-  }
-  // A ',' outside any quoted or flow context confuses yaml-cpp's document
-  // loop; the event pass reports it precisely.
-  const size_t first = text_.find_first_not_of(" \t\r\n");
-  return first != absl::string_view::npos && text_[first] == ',';
-}
-
-bool Loader::CheckSyntax(std::vector<YAML::Mark>* doc_starts) {
-  try {
-    std::istringstream in{std::string(text_)};
-    YAML::Parser parser(in);
-    DocumentStarts handler(doc_starts);
-    while (parser.HandleNextDocument(handler)) {
-      // yaml-cpp 0.7 does not consume some stray tokens (a leading ',')
-      // and would return the same empty document forever: stop when a
-      // document starts where the previous one did.
-      const size_t n = doc_starts->size();
-      if (n >= 2 && (*doc_starts)[n - 1].pos <= (*doc_starts)[n - 2].pos) {
-        const YAML::Mark& mark = (*doc_starts)[n - 1];
-        const absl::string_view line = RawLine(mark.line);
-        const std::string token =
-            mark.column >= 0 && static_cast<size_t>(mark.column) < line.size()
-                ? absl::StrCat(
-                      " '",
-                      absl::Utf8SafeCHexEscape(line.substr(mark.column, 1)),
-                      "'")
-                : "";
-        Error(Loc(mark), absl::StrCat("invalid YAML: unexpected", token));
-        return false;
-      }
-    }
-    return true;
-  } catch (const YAML::DeepRecursion& e) {
-    Error(Loc(e.mark), "invalid YAML: nesting is too deep");
-  } catch (const YAML::Exception& e) {
-    const SourceLocation loc = Loc(e.mark);
-    Error(loc, absl::StrCat("invalid YAML: ", e.msg),
-          SyntaxHint(RawLine(loc.line - 1), e.msg));
-  } catch (const std::exception& e) {
-    Error(SourceLocation{file_, 1, 1},
-          absl::StrCat("invalid YAML: ", e.what()));
-  } catch (...) {
-    Error(SourceLocation{file_, 1, 1}, "invalid YAML");
-  }
-  return false;
-}
-
 ModelSpec Loader::Load() {
   ModelSpec spec;
   spec.file = file_;
   spec.location.file = file_;
-  // YAML::LoadAll can hang (see CheckSyntax), so only the first document
-  // is loaded. The event pass that counts documents (and finds stray
-  // tokens) parses the whole text a second time, so it runs only when the
-  // text can hold more than one document: a line starting with '---' or
-  // '...', or a stray ',' that yaml-cpp would not consume.
-  std::vector<YAML::Mark> doc_starts;
-  if (MayHoldSeveralDocuments()) {
-    if (!CheckSyntax(&doc_starts)) return spec;
-  }
-  std::vector<YAML::Node> docs;
-  try {
-    docs.push_back(YAML::Load(std::string(text_)));
-  } catch (const YAML::DeepRecursion& e) {
-    Error(Loc(e.mark), "invalid YAML: nesting is too deep");
-    return spec;
-  } catch (const YAML::Exception& e) {
-    const SourceLocation loc = Loc(e.mark);
-    Error(loc, absl::StrCat("invalid YAML: ", e.msg),
-          SyntaxHint(RawLine(loc.line - 1), e.msg));
-    return spec;
-  } catch (const std::exception& e) {
-    Error(SourceLocation{file_, 1, 1},
-          absl::StrCat("invalid YAML: ", e.what()));
+  spec.unreadable = true;
+  const SourceLocation start{file_, 1, 1};
+  if (const size_t nul = text_.find('\0'); nul != absl::string_view::npos) {
+    // Say where, never what: the bytes of a file that is not a model stay
+    // out of messages (they may reach any client through ListModels).
+    const auto line =
+        std::upper_bound(line_starts_.begin(), line_starts_.end(), nul) -
+        line_starts_.begin();
+    Error(SourceLocation{file_, static_cast<int>(line),
+                         static_cast<int>(nul - line_starts_[line - 1]) + 1},
+          "the file holds a NUL byte: it is not a text file",
+          "a model file is YAML text in UTF-8");
     return spec;
   }
-  if (doc_starts.empty() && !docs[0].IsNull()) {
-    doc_starts.push_back(docs[0].Mark());
+  const YamlDocument doc =
+      ReadYaml(std::string_view(text_.data(), text_.size()), options_.yaml,
+               options_.budget);
+  if (doc.problem) {
+    const YamlProblem& p = *doc.problem;
+    const SourceLocation loc =
+        p.line > 0 ? SourceLocation{file_, p.line, p.column} : start;
+    std::string hint = p.hint;
+    constexpr absl::string_view kInvalid = "invalid YAML: ";
+    if (hint.empty() && absl::StartsWith(p.message, kInvalid)) {
+      hint =
+          SyntaxHint(RawLine(loc.line - 1), p.message.substr(kInvalid.size()));
+    }
+    Error(loc, p.message, std::move(hint));
+    return spec;
   }
-  if (doc_starts.empty() || (doc_starts.size() == 1 && docs[0].IsNull())) {
-    Error(SourceLocation{file_, 1, 1}, "the model file is empty",
+  if (doc.documents == 0 || (doc.documents == 1 && doc.root.IsNull())) {
+    Error(start, "the model file is empty",
           "start with 'name:', 'version:', 'inputs:', 'groups:' and 'tiers:'");
     return spec;
   }
-  if (doc_starts.size() > 1) {
-    SourceLocation loc = Loc(doc_starts[1]);
-    if (loc.line == 0) loc = SourceLocation{file_, 1, 1};
+  if (doc.documents > 1) {
+    SourceLocation loc = Loc(doc.second_start);
+    if (loc.line == 0) loc = start;
     Error(loc,
           absl::StrCat("the model file must hold one YAML document, found ",
-                       doc_starts.size()),
+                       doc.documents),
           "remove the '---' separators or split the models into files");
   }
-  const YAML::Node& root = docs[0];
+  const YAML::Node& root = doc.root;
   spec.location = NodeLoc(root);
   if (!root.IsMap()) {
-    Error(spec.location.line > 0 ? spec.location : SourceLocation{file_, 1, 1},
+    // A scalar is described without its text: a file that is not a model
+    // (a link to /etc/passwd, say) must not have its bytes echoed.
+    Error(spec.location.line > 0 ? spec.location : start,
           absl::StrCat("a model must be a mapping with keys such as 'name' "
                        "and 'inputs', got ",
-                       Describe(root)));
+                       root.IsScalar() ? "a single value" : Describe(root)));
     return spec;
   }
+  spec.unreadable = false;
   try {
     ReadModel(root, &spec);
   } catch (const YAML::Exception& e) {
@@ -1597,6 +1585,9 @@ ModelSpec Loader::Load() {
   } catch (...) {
     Error(spec.location, "cannot read the model");
   }
+  // Stopped (error limit or budget): what was read is partial, and
+  // compiling it would report what is merely missing.
+  if (stopped_) spec.unreadable = true;
   return spec;
 }
 
@@ -1604,7 +1595,8 @@ ModelSpec Loader::Load() {
 
 ModelSpec LoadModelSpecFromString(std::string_view text,
                                   const std::string& file,
-                                  DiagnosticList* diags) {
+                                  DiagnosticList* diags,
+                                  const ModelLoadOptions& options) {
   // yaml-cpp skips a UTF-8 byte order mark without counting it in columns;
   // drop it here so raw-text offsets agree with its marks.
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
@@ -1612,32 +1604,29 @@ ModelSpec LoadModelSpecFromString(std::string_view text,
   // Collected apart and sorted so that the problems read in file order even
   // though a missing key is only known after its mapping has been read.
   DiagnosticList found;
-  Loader loader(absl::string_view(text.data(), text.size()), file, &found);
+  Loader loader(absl::string_view(text.data(), text.size()), file, options,
+                &found);
   ModelSpec spec = loader.Load();
   found.SortByLocation();
   diags->Append(found);
   return spec;
 }
 
-absl::StatusOr<ModelSpec> LoadModelSpecFromFile(const std::string& path,
-                                                DiagnosticList* diags) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read model file '", path, "': it is a directory"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read model file '", path, "'"));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
+absl::StatusOr<ModelSpec> LoadModelSpecFromFile(
+    const std::string& path, DiagnosticList* diags,
+    const ModelLoadOptions& options) {
+  absl::StatusOr<std::string> text = ReadYamlFile(path, options.yaml);
+  if (!text.ok()) {
+    if (absl::IsResourceExhausted(text.status())) return text.status();
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      return absl::NotFoundError(absl::StrCat("cannot read model file '", path,
+                                              "': it is a directory"));
+    }
     return absl::NotFoundError(
         absl::StrCat("cannot read model file '", path, "'"));
   }
-  return LoadModelSpecFromString(contents.str(), path, diags);
+  return LoadModelSpecFromString(*text, path, diags, options);
 }
 
 }  // namespace healthscore::engine

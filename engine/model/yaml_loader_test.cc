@@ -1,5 +1,6 @@
 #include "engine/model/yaml_loader.h"
 
+#include <atomic>
 #include <fstream>
 #include <limits>
 #include <ostream>
@@ -1081,9 +1082,12 @@ TEST(DocumentTest, RootMustBeAMapping) {
   EXPECT_THAT(Messages(Load("- name: m\n").diags),
               ElementsAre("m.yaml:1:1: error: a model must be a mapping with "
                           "keys such as 'name' and 'inputs', got a list"));
+  // The text of a scalar is not shown: a file that is not a model (a link
+  // to /etc/passwd, say) must not have its bytes echoed to clients.
   EXPECT_THAT(Messages(Load("\n  hello\n").diags),
               ElementsAre("m.yaml:2:3: error: a model must be a mapping with "
-                          "keys such as 'name' and 'inputs', got \"hello\""));
+                          "keys such as 'name' and 'inputs', got a single "
+                          "value"));
 }
 
 TEST(DocumentTest, OnlyOneDocument) {
@@ -1373,6 +1377,16 @@ INSTANTIATE_TEST_SUITE_P(
                   WithPlugins("    library: nps\n", ""),
                   {"m.yaml:4:5: error: missing required key 'library' in "
                    "plugin 'survey'"}},
+        ShapeCase{"EmptyLibrary",
+                  WithPlugins("    library: nps\n", "    library: ''\n"),
+                  {"m.yaml:5:14: error: 'library' of plugin 'survey' is "
+                   "empty (hint: name the plugin's library file in a plugin "
+                   "directory, e.g. library: nps for libhs_nps.so)"}},
+        ShapeCase{"BlankLibrary",
+                  WithPlugins("    library: nps\n", "    library: \"  \"\n"),
+                  {"m.yaml:5:14: error: 'library' of plugin 'survey' is "
+                   "empty (hint: name the plugin's library file in a plugin "
+                   "directory, e.g. library: nps for libhs_nps.so)"}},
         ShapeCase{"PluginUnknownKey",
                   WithPlugins("    library: nps\n",
                               "    library: nps\n    confg: {}\n"),
@@ -1437,6 +1451,253 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<ShapeCase>& info) {
       return info.param.name;
     });
+
+// ---------------------------------------------------------------------------
+// Hostile input: every file below is refused with one located error, in
+// time linear in its size, whatever the aliases in it would expand to.
+
+// Nine levels of nine aliases (about 400 bytes; 9^9 nodes expanded), each
+// line prefixed with `indent`. The count crosses the default limit of
+// 1,000,000 nodes at the first alias of the seventh line (engine/common/
+// yaml_reader_test.cc works the numbers out).
+std::string AliasBomb(const std::string& indent) {
+  std::string text =
+      absl::StrCat(indent, "a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+  for (int level = 1; level < 9; ++level) {
+    absl::StrAppend(&text, indent, "a", level, ": &a", level, " [");
+    for (int i = 0; i < 9; ++i) {
+      absl::StrAppend(&text, i == 0 ? "" : ", ", "*a", level - 1);
+    }
+    absl::StrAppend(&text, "]\n");
+  }
+  return text;
+}
+
+constexpr char kRecursiveAliasHint[] =
+    " (hint: an alias may only repeat a node that ends before it; write the "
+    "value out instead)";
+
+TEST(HostileInputTest, RecursiveAliasInPluginConfig) {
+  Loaded l =
+      Load(WithPlugins("    config:\n      endpoint: https://x.example\n",
+                       "    config: &c\n      k: *c\n"
+                       "      endpoint: https://x.example\n"));
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre(absl::StrCat(
+                  "m.yaml:8:10: error: invalid YAML: alias '*c' is inside the "
+                  "node it refers to ('&c' at line 7, column 13): a "
+                  "recursive alias",
+                  kRecursiveAliasHint)));
+  EXPECT_TRUE(l.spec.unreadable);
+  EXPECT_THAT(l.spec.plugins, IsEmpty());
+}
+
+TEST(HostileInputTest, RecursiveAliasInFlowPluginConfigAsReported) {
+  // The input of issue 9, defect 1.
+  Loaded l = Load(absl::StrCat(
+      "plugins: [{id: p, library: nps, config: &c {k: *c}}]\n", kMinimal));
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre(absl::StrCat(
+                  "m.yaml:1:48: error: invalid YAML: alias '*c' is inside "
+                  "the node it refers to ('&c' at line 1, column 41): a "
+                  "recursive alias",
+                  kRecursiveAliasHint)));
+}
+
+TEST(HostileInputTest, RecursiveAliasInDerivedParams) {
+  Loaded l = Load(WithPlugins("    params: {window: 10, tags: [a, b]}\n",
+                              "    params: &p {window: 10, again: *p}\n"));
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre(absl::StrCat(
+                  "m.yaml:20:36: error: invalid YAML: alias '*p' is inside "
+                  "the node it refers to ('&p' at line 20, column 13): a "
+                  "recursive alias",
+                  kRecursiveAliasHint)));
+}
+
+TEST(HostileInputTest, AliasBombInPluginConfigIsRefusedNamingTheLimit) {
+  const std::string bomb = AliasBomb("      ");
+  ASSERT_LT(bomb.size(), 700u);
+  // config: is line 7; the bomb takes lines 8-16 and its seventh line
+  // (14) crosses the limit at its first alias, column 6 + 10.
+  Loaded l =
+      Load(WithPlugins("    config:\n      endpoint: https://x.example\n",
+                       absl::StrCat("    config:\n", bomb)));
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre("m.yaml:14:16: error: alias '*a5' expands the YAML "
+                          "to more than 1000000 nodes, the limit once aliases "
+                          "are expanded (hint: an alias repeats its whole "
+                          "anchored node; write the values out, or raise the "
+                          "limit with --max-yaml-nodes)"));
+  EXPECT_TRUE(l.spec.unreadable);
+}
+
+TEST(HostileInputTest, AliasBombOfMappingsIsRefusedToo) {
+  // Mappings of aliases: each key would be compared with the ones before.
+  std::string bomb = "      b0: &b0 {k: v}\n";
+  for (int level = 1; level < 9; ++level) {
+    absl::StrAppend(&bomb, "      b", level, ": &b", level, " {");
+    for (int i = 0; i < 9; ++i) {
+      absl::StrAppend(&bomb, i == 0 ? "" : ", ", "k", i, ": *b", level - 1);
+    }
+    absl::StrAppend(&bomb, "}\n");
+  }
+  Loaded l =
+      Load(WithPlugins("    config:\n      endpoint: https://x.example\n",
+                       absl::StrCat("    config:\n", bomb)));
+  ASSERT_EQ(l.diags.items().size(), 1u) << l.diags.ToString();
+  EXPECT_THAT(l.diags.items()[0].message,
+              AllOf(HasSubstr("expands the YAML to more than 1000000 nodes"),
+                    StartsWith("alias '*b")));
+  EXPECT_GT(l.diags.items()[0].location.line, 8);
+}
+
+TEST(HostileInputTest, NodeLimitIsConfigurable) {
+  ModelLoadOptions options;
+  options.yaml.max_nodes = 20;
+  DiagnosticList diags;
+  ModelSpec spec = LoadModelSpecFromString(kMinimal, "m.yaml", &diags, options);
+  EXPECT_THAT(Messages(diags),
+              ElementsAre(AllOf(StartsWith("m.yaml:"),
+                                HasSubstr("the YAML holds more than 20 nodes, "
+                                          "the limit"))));
+  EXPECT_TRUE(spec.unreadable);
+}
+
+TEST(HostileInputTest, ManyDistinctSettingsLoadAndDuplicatesAreFound) {
+  // 200,000 keys in one config mapping: duplicate detection is a hash set,
+  // so this loads in linear time (it took hours when each key was compared
+  // with every earlier one).
+  constexpr int kKeys = 200000;
+  std::string config = "    config:\n";
+  for (int i = 0; i < kKeys; ++i)
+    absl::StrAppend(&config, "      k", i, ": ", i, "\n");
+  absl::StrAppend(&config, "      k77: again\n");
+  Loaded l =
+      Load(WithPlugins("    config:\n      endpoint: https://x.example\n"
+                       "      retry: {count: 3, backoff: [1, 2.5]}\n"
+                       "      verbose: true\n"
+                       "      empty:\n",
+                       config));
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre(absl::StrCat("m.yaml:", 8 + kKeys,
+                                       ":7: error: duplicate key 'k77' in "
+                                       "'config'")));
+  ASSERT_EQ(l.spec.plugins.size(), 1u);
+  const std::vector<PluginSetting>& settings = l.spec.plugins[0].config;
+  ASSERT_EQ(settings.size(), static_cast<size_t>(kKeys));
+  EXPECT_EQ(settings[0].key, "k0");
+  EXPECT_EQ(settings[kKeys - 1].key, absl::StrCat("k", kKeys - 1));
+  EXPECT_EQ(settings[kKeys - 1].value, absl::StrCat(kKeys - 1));
+}
+
+TEST(HostileInputTest, DuplicateSegmentsInOverridesAreFound) {
+  Loaded l = Load(Minimal("        normalize: identity\n",
+                          "        normalize: identity\n"
+                          "        overrides:\n"
+                          "          smb: {weight: 2}\n"
+                          "          ent: {weight: 3}\n"
+                          "          smb: {weight: 4}\n"));
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre("m.yaml:17:11: error: duplicate segment 'smb' in "
+                          "overrides (hint: the first is at line 15; remove "
+                          "one of them)"));
+}
+
+TEST(HostileInputTest, OversizeTextIsRefusedSayingTheLimitAndTheFlag) {
+  std::string text = kMinimal;
+  text.resize(YamlLimits::kDefaultMaxBytes + 1, '#');
+  Loaded l = Load(text);
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre("m.yaml:1:1: error: the YAML is 4194305 bytes (4.0 "
+                          "MiB), over the limit of 4194304 bytes (4.0 MiB) "
+                          "(hint: split it into smaller files, or raise the "
+                          "limit with --max-model-bytes)"));
+  EXPECT_TRUE(l.spec.unreadable);
+
+  ModelLoadOptions options;
+  options.yaml.max_bytes = 100;
+  DiagnosticList diags;
+  LoadModelSpecFromString(kMinimal, "m.yaml", &diags, options);
+  EXPECT_THAT(Messages(diags),
+              ElementsAre(HasSubstr("over the limit of 100 bytes")));
+}
+
+TEST(HostileInputTest, OversizeFileIsNotRead) {
+  const std::string path =
+      absl::StrCat(::testing::TempDir(), "/big_model.yaml");
+  std::ofstream(path, std::ios::binary) << kMinimal;
+  ModelLoadOptions options;
+  options.yaml.max_bytes = 100;
+  DiagnosticList diags;
+  EXPECT_THAT(LoadModelSpecFromFile(path, &diags, options),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr(path), HasSubstr("bytes"),
+                             HasSubstr("over the limit of 100 bytes"),
+                             HasSubstr("--max-model-bytes"))));
+  EXPECT_TRUE(diags.empty());
+}
+
+TEST(HostileInputTest, DeepNestingIsOneLocatedError) {
+  std::string deep = "      top: ";
+  for (int i = 0; i < 200; ++i) deep += "{k: ";
+  deep += "1";
+  for (int i = 0; i < 200; ++i) deep += "}";
+  Loaded l = Load(WithPlugins("      verbose: true\n", deep + "\n"));
+  ASSERT_EQ(l.diags.items().size(), 1u) << l.diags.ToString();
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre(AllOf(StartsWith("m.yaml:10:"),
+                                HasSubstr("error: invalid YAML: lists and "
+                                          "mappings nest more than 64 levels "
+                                          "deep"))));
+}
+
+TEST(HostileInputTest, NulByteIsRefusedWithoutShowingTheBytes) {
+  Loaded l = Load(std::string("name: m\nsecret\0stuff: 1\n", 24));
+  EXPECT_THAT(Messages(l.diags),
+              ElementsAre("m.yaml:2:7: error: the file holds a NUL byte: it "
+                          "is not a text file (hint: a model file is YAML "
+                          "text in UTF-8)"));
+}
+
+TEST(HostileInputTest, ErrorsStopAtTheLimit) {
+  std::string text = kMinimal;
+  for (int i = 0; i < 1000; ++i) absl::StrAppend(&text, "junk", i, ": 1\n");
+  Loaded l = Load(text);
+  ASSERT_EQ(l.diags.error_count(), kMaxLoaderErrors + 1);
+  EXPECT_EQ(l.diags.items().back().ToString(),
+            absl::StrCat("m.yaml:", 17 + kMaxLoaderErrors,
+                         ":1: error: too many errors (200); the rest of the "
+                         "file is not checked (hint: fix these first)"));
+  EXPECT_TRUE(l.spec.unreadable);
+}
+
+TEST(HostileInputTest, CancelledLoadStopsWithOneError) {
+  std::atomic<bool> cancelled{true};
+  ModelLoadOptions options;
+  options.budget.cancelled = &cancelled;
+  DiagnosticList diags;
+  ModelSpec spec = LoadModelSpecFromString(kMinimal, "m.yaml", &diags, options);
+  EXPECT_THAT(Messages(diags),
+              ElementsAre("m.yaml:1:1: error: the model load was cancelled"));
+  EXPECT_TRUE(spec.unreadable);
+}
+
+TEST(HostileInputTest, MergeKeysAndOrdinaryAliasesStillWork) {
+  // yaml-cpp 0.7 reads `<<` as an ordinary key; an alias to a finished
+  // node is fine and expands like a copy.
+  Loaded l = Load(
+      WithPlugins("    config:\n      endpoint: https://x.example\n",
+                  "    config:\n      base: &b {window: 3}\n      copy: *b\n"
+                  "      <<: *b\n"));
+  EXPECT_THAT(Messages(l.diags), IsEmpty());
+  ASSERT_EQ(l.spec.plugins.size(), 1u);
+  std::vector<std::string> keys;
+  for (const PluginSetting& c : l.spec.plugins[0].config) keys.push_back(c.key);
+  EXPECT_THAT(keys,
+              ElementsAre("base.window", "copy.window", "<<.window",
+                          "retry.count", "retry.backoff", "verbose", "empty"));
+}
 
 }  // namespace
 }  // namespace healthscore::engine

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "engine/common/paths.h"
 #include "engine/common/status_macros.h"
 
 namespace healthscore::engine {
@@ -35,12 +36,6 @@ void LogToStderr(std::string_view plugin, int level, std::string_view message) {
   std::fprintf(stderr, "plugin %.*s: [%s] %.*s\n",
                static_cast<int>(plugin.size()), plugin.data(), LevelName(level),
                static_cast<int>(message.size()), message.data());
-}
-
-// Whether canonical path `path` lies inside canonical directory `dir`.
-bool Within(const std::string& path, const std::string& dir) {
-  const std::string prefix = dir.back() == '/' ? dir : dir + "/";
-  return absl::StartsWith(path, prefix);
 }
 
 }  // namespace
@@ -111,7 +106,7 @@ absl::StatusOr<std::string> PluginHost::Resolve(
             absl::StrCat("plugin library '", name, "': '", path.string(),
                          "' is a symbolic link to a file that does not exist"));
       }
-      if (!Within(real.string(), dir)) {
+      if (!PathWithin(real.string(), dir)) {
         return absl::PermissionDeniedError(absl::StrCat(
             "plugin library '", name, "': '", path.string(), "' resolves to '",
             real.string(), "', outside the plugin directory '", dir,

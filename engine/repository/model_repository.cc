@@ -114,16 +114,53 @@ ModelRepository::Candidate ModelRepository::CompileVersion(
   c.status.version = dir.version;
   c.status.file = dir.model.path;
 
+  if (!dir.error.empty()) {
+    // Refused by the scan (a link leaving the repository, a file over the
+    // size limit): nothing of it was read, so nothing of it is quoted.
+    c.errors.push_back(dir.error);
+    c.status.error = dir.error;
+    c.status.load_duration = absl::Now() - start;
+    c.status.loaded_at = absl::Now();
+    return c;
+  }
+
+  // This version's budget: the repository's flag, and a deadline of its
+  // own (version_load_timeout) on top of compile.budget.
+  CompileOptions compile = options_.compile;
+  if (options_.cancelled != nullptr) {
+    compile.budget.cancelled = options_.cancelled;
+  }
+  compile.budget = compile.budget.WithTimeout(options_.version_load_timeout);
+  ModelLoadOptions load;
+  load.yaml = compile.yaml;
+  load.budget = compile.budget;
+
   DiagnosticList diags;
   ModelSpec spec =
-      LoadModelSpecFromString(dir.model.text, dir.model.path, &diags);
+      LoadModelSpecFromString(dir.model.text, dir.model.path, &diags, load);
   std::shared_ptr<const CompiledModel> model;
-  if (!diags.has_errors()) {
-    CompileResult compiled = Compile(spec, options_.compile);
+  absl::Status budget = compile.budget.Check();
+  if (!diags.has_errors() && budget.ok()) {
+    CompileResult compiled = Compile(spec, compile);
     diags.Append(compiled.diagnostics);
     model = compiled.model;
+    budget = compiled.status;
   }
-  c.errors = ErrorLines(diags);
+  if (!budget.ok()) {
+    // The loader's own note of it (if any) is replaced by one line that
+    // names the file and the timeout.
+    diags = DiagnosticList();
+    model = nullptr;
+    c.errors.push_back(absl::StrCat(
+        dir.model.path, ": ", budget.message(),
+        absl::IsDeadlineExceeded(budget) &&
+                options_.version_load_timeout != absl::InfiniteDuration()
+            ? absl::StrCat(" (version load timeout ",
+                           absl::FormatDuration(options_.version_load_timeout),
+                           ")")
+            : ""));
+  }
+  for (std::string& line : ErrorLines(diags)) c.errors.push_back(line);
   if (model != nullptr && model->name() != name) {
     Diagnostic d;
     d.location = spec.fields.Get("name", spec.location);
@@ -140,10 +177,16 @@ ModelRepository::Candidate ModelRepository::CompileVersion(
       io::TestRunOptions test_options;
       test_options.model_path = dir.model.path;
       test_options.plugins = options_.compile.plugins;
+      test_options.yaml = compile.yaml;
+      test_options.budget = compile.budget;
       absl::StatusOr<io::TestFileResult> tests =
           io::RunTestFile(dir.tests->path, test_options);
       if (!tests.ok()) {
-        c.errors.push_back(std::string(tests.status().message()));
+        const bool budget_ran_out = absl::IsDeadlineExceeded(tests.status()) ||
+                                    absl::IsCancelled(tests.status());
+        c.errors.push_back(absl::StrCat(
+            budget_ran_out ? absl::StrCat(dir.tests->path, ": ") : "",
+            tests.status().message()));
       } else if (!tests->file_errors.empty()) {
         for (const std::string& line : ErrorLines(tests->file_errors)) {
           c.errors.push_back(line);
@@ -173,9 +216,9 @@ ModelRepository::Candidate ModelRepository::CompileVersion(
       // The test runner read the files again: make sure it tested the
       // content that was compiled.
       absl::StatusOr<std::string> model_now =
-          repository_internal::ReadFile(dir.model.path);
-      absl::StatusOr<std::string> tests_now =
-          repository_internal::ReadFile(dir.tests->path);
+          repository_internal::ReadFile(dir.model.path, compile.yaml.max_bytes);
+      absl::StatusOr<std::string> tests_now = repository_internal::ReadFile(
+          dir.tests->path, compile.yaml.max_bytes);
       if (!model_now.ok() || !tests_now.ok() || *model_now != dir.model.text ||
           *tests_now != dir.tests->text) {
         c.errors.push_back(absl::StrCat(
@@ -285,6 +328,10 @@ void ModelRepository::BuildModel(const ModelDir& dir, const ModelSet* prev,
   ModelStatus st;
   st.name = name;
   std::vector<std::string> errors;
+  for (const std::string& error : dir.errors) {
+    errors.push_back(error);
+    ++result->failed;
+  }
 
   // The config: a config that does not parse leaves the previous one in
   // force.
@@ -528,13 +575,20 @@ ReloadResult ModelRepository::Reload(const ReloadOptions& options) {
   ReloadResult result;
 
   absl::StatusOr<repository_internal::TreeScan> scan =
-      repository_internal::ScanTree(options_.root);
+      repository_internal::ScanTree(options_.root,
+                                    options_.compile.yaml.max_bytes);
   {
     absl::MutexLock lock(&poll_mu_);
     loaded_fingerprint_ = scan.ok() ? scan->fingerprint : kMissingRoot;
   }
   std::shared_ptr<const ModelSet> prev = Snapshot();
+  if (scan.ok() && Cancelled()) scan = CancelledStatus();
   if (!scan.ok()) {
+    if (absl::IsCancelled(scan.status())) {
+      // Not loaded: the next poll must try again.
+      absl::MutexLock lock(&poll_mu_);
+      loaded_fingerprint_ = kMissingRoot;
+    }
     result.status = scan.status();
     result.errors.push_back(std::string(scan.status().message()));
     result.duration = absl::Now() - start;
@@ -577,7 +631,28 @@ ReloadResult ModelRepository::Reload(const ReloadOptions& options) {
   set->default_model_ = default_model;
 
   for (const auto& [name, dir] : scan->models) {
+    if (Cancelled()) break;
     BuildModel(dir, prev.get(), options, set.get(), &result);
+  }
+  if (Cancelled()) {
+    // Abandoned: what was built is dropped, nothing is published, and the
+    // next poll loads again.
+    {
+      absl::MutexLock lock(&poll_mu_);
+      loaded_fingerprint_ = kMissingRoot;
+    }
+    result.status = CancelledStatus();
+    result.errors.push_back(std::string(result.status.message()));
+    result.duration = absl::Now() - start;
+    result.generation = prev ? prev->generation() : 0;
+    Log(RepositoryLogLevel::kWarning,
+        absl::StrCat("load of ", options_.root, " cancelled after ",
+                     Millis(result.duration), "; nothing published"));
+    absl::MutexLock lock(&stats_mu_);
+    ++stats_.reloads;
+    ++stats_.reload_failures;
+    stats_.last_reload = absl::Now();
+    return result;
   }
   BuildRoutes(prev.get(), set.get(), &result);
 
@@ -679,9 +754,22 @@ ReloadResult ModelRepository::Reload(const ReloadOptions& options) {
   return result;
 }
 
+bool ModelRepository::Cancelled() const {
+  return options_.cancelled != nullptr &&
+         options_.cancelled->load(std::memory_order_relaxed);
+}
+
+absl::Status ModelRepository::CancelledStatus() const {
+  return absl::CancelledError(absl::StrCat(
+      "the load of ", options_.root,
+      " was cancelled; nothing was published and the models loaded before "
+      "keep serving"));
+}
+
 ModelRepository::PollOutcome ModelRepository::PollOnce() {
   absl::StatusOr<repository_internal::TreeScan> scan =
-      repository_internal::ScanTree(options_.root);
+      repository_internal::ScanTree(options_.root,
+                                    options_.compile.yaml.max_bytes);
   const std::string fingerprint = scan.ok() ? scan->fingerprint : kMissingRoot;
   {
     absl::MutexLock lock(&poll_mu_);

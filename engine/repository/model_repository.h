@@ -47,6 +47,7 @@
 #ifndef HEALTHSCORE_ENGINE_REPOSITORY_MODEL_REPOSITORY_H_
 #define HEALTHSCORE_ENGINE_REPOSITORY_MODEL_REPOSITORY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -80,8 +81,24 @@ struct RepositoryOptions {
   // <root>/config.yaml, else "default".
   std::string default_model;
   // Passed to the compiler for every model (the plugin host). The host
-  // must outlive the repository.
+  // must outlive the repository. compile.yaml bounds every file the
+  // repository reads: a model.yaml, tests.yaml or config.yaml longer than
+  // compile.yaml.max_bytes (default 4 MiB) is refused unread, and its
+  // version fails. compile.budget applies to every version of every load;
+  // the two fields below are what a server usually wants instead.
   CompileOptions compile;
+  // When set and true, the load in progress (Create or Reload) is
+  // abandoned as soon as it notices (between files, in the loader's loops,
+  // between compile phases and test cases): nothing is published, the
+  // previous snapshot keeps serving, and the load returns Cancelled. Lets
+  // a server honour SIGTERM during a long load. Not owned; must outlive
+  // the repository. May be null.
+  const std::atomic<bool>* cancelled = nullptr;
+  // Longest one version may take to load (compile and warm-up together).
+  // A version that runs over fails with "the model load ran past its
+  // deadline and was abandoned" and is not served, as any failed version
+  // (the content that served before keeps serving). Infinite by default.
+  absl::Duration version_load_timeout = absl::InfiniteDuration();
   // Run each candidate's tests.yaml before it may serve. Turning this off
   // gives up the test gate, not only the warm-up.
   bool warm_up = true;
@@ -102,8 +119,9 @@ struct ReloadOptions {
 };
 
 struct ReloadResult {
-  // Not OK when the repository could not be read at all; nothing was
-  // published then and the previous snapshot keeps serving.
+  // Not OK when the repository could not be read at all, or Cancelled when
+  // RepositoryOptions::cancelled abandoned the load; nothing was published
+  // then and the previous snapshot keeps serving.
   absl::Status status;
   bool published = false;
   uint64_t generation = 0;  // of the snapshot serving after the reload
@@ -132,9 +150,9 @@ class ModelRepository {
  public:
   // Loads `options.root` once (as Reload does). Errors: NotFound when root
   // is not a readable directory or holds no model at all; DataLoss when a
-  // file cannot be read. Models that fail to load do not fail Create: they
-  // are in the status (the caller decides whether the default model must
-  // serve before taking traffic).
+  // file cannot be read; Cancelled when options.cancelled was raised. Models
+  // that fail to load do not fail Create: they are in the status (the caller
+  // decides whether the default model must serve before taking traffic).
   static absl::StatusOr<std::unique_ptr<ModelRepository>> Create(
       RepositoryOptions options);
 
@@ -188,6 +206,9 @@ class ModelRepository {
   static int64_t DefaultVersion(const ModelConfig& config,
                                 const ModelSet::Entry& entry);
   void Log(RepositoryLogLevel level, const std::string& message) const;
+  // Whether options_.cancelled is raised, and the status that says so.
+  bool Cancelled() const;
+  absl::Status CancelledStatus() const;
   void WatchLoop(absl::Duration interval);
 
   const RepositoryOptions options_;

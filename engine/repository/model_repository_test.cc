@@ -1,10 +1,13 @@
 #include "engine/repository/model_repository.h"
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "engine/common/status_matchers.h"
@@ -15,14 +18,15 @@
 namespace healthscore::engine {
 namespace {
 
-using ::healthscore::testing::StatusIs;
 using ::healthscore::engine::repository_testing::SmallModel;
 using ::healthscore::engine::repository_testing::SmallTests;
 using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 std::unique_ptr<ModelRepository> Open(const TempRepo& repo,
@@ -587,6 +591,232 @@ TEST(ModelRepositoryTest, WatcherThreadReloads) {
   EXPECT_THAT(r->StartWatching(absl::Seconds(-1)),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("must not be negative")));
+}
+
+// --- Hostile repositories (issue 9, defects 3 and 17) ------------------------
+
+namespace fs = std::filesystem;
+
+constexpr char kSecret[] = "root:x:0:0:TOPSECRET-do-not-echo:/root:/bin/bash\n";
+
+// Everything a client can see of a set through ListModels, one string.
+std::string Visible(const ModelSet& set, const ReloadResult* result = nullptr) {
+  std::string out;
+  for (const std::string& e : set.errors()) out += e + "\n";
+  for (const ModelStatus& m : set.models()) {
+    for (const std::string& e : m.errors) out += e + "\n";
+    for (const VersionStatus& v : m.versions) {
+      out += v.error + "\n" + v.note + "\n";
+    }
+  }
+  if (result != nullptr) {
+    for (const std::string& e : result->errors) out += e + "\n";
+  }
+  return out;
+}
+
+// A file outside any repository, for links to point at.
+class Outside {
+ public:
+  Outside() : dir_(fs::path(TempRepo("outside").root()).string() + "_x") {
+    fs::create_directories(dir_);
+  }
+  ~Outside() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string Write(const std::string& rel, const std::string& text) const {
+    const fs::path path = fs::path(dir_) / rel;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << text;
+    return path.string();
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+TEST(ModelRepositoryTest, ModelFileLinkedOutsideIsRefusedAndNeverEchoed) {
+  TempRepo repo("link_out");
+  Outside outside;
+  const std::string secret = outside.Write("passwd", kSecret);
+  repo.Write("default/1/model.yaml", SmallModel("default"));
+  fs::create_directories(repo.Path("default/2"));
+  fs::create_symlink(secret, repo.Path("default/2/model.yaml"));
+  std::vector<std::string> logs;
+  RepositoryOptions options;
+  options.log = [&logs](RepositoryLogLevel, const std::string& line) {
+    logs.push_back(line);
+  };
+  auto r = Open(repo, options);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  EXPECT_THAT(ServedVersions(*set, "default"), ElementsAre(1));
+  const VersionStatus* v2 = Version(*set, "default", 2);
+  ASSERT_NE(v2, nullptr);
+  EXPECT_FALSE(v2->serving);
+  EXPECT_EQ(v2->error,
+            repo.Path("default/2/model.yaml") +
+                ": a symbolic link that leads outside the repository; "
+                "refused and not read (copy the file into the repository "
+                "instead of linking to it)");
+  EXPECT_THAT(Visible(*set), Not(HasSubstr("TOPSECRET")));
+  EXPECT_THAT(Visible(*set), Not(HasSubstr("root:x")));
+  for (const std::string& line : logs) {
+    EXPECT_THAT(line, Not(HasSubstr("TOPSECRET"))) << line;
+  }
+}
+
+TEST(ModelRepositoryTest, TestsConfigAndDirectoriesLinkedOutsideAreRefused) {
+  TempRepo repo("links_out");
+  Outside outside;
+  const std::string secret = outside.Write("secret.yaml", kSecret);
+  outside.Write("evil/1/model.yaml", SmallModel("evil"));
+  outside.Write("version/model.yaml", SmallModel("default"));
+  repo.Write("default/1/model.yaml", SmallModel("default"));
+  // The latest policy tries 6, then 5, then 4, which serves.
+  repo.Write("default/5/model.yaml", SmallModel("default"));
+  fs::create_symlink(secret, repo.Path("default/5/tests.yaml"));
+  fs::create_symlink(outside.dir() + "/version", repo.Path("default/6"));
+  fs::create_symlink(outside.dir() + "/evil", repo.Path("evil"));
+  fs::create_symlink(secret, repo.Path("default/config.yaml"));
+  // A link that stays inside the repository is fine.
+  fs::create_directories(repo.Path("default/4"));
+  fs::create_symlink("../1/model.yaml", repo.Path("default/4/model.yaml"));
+  RepositoryOptions options;
+  auto r = Open(repo, options);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  EXPECT_THAT(ServedVersions(*set, "default"), ElementsAre(4));
+  ASSERT_NE(Version(*set, "default", 5), nullptr);
+  EXPECT_EQ(Version(*set, "default", 5)->error,
+            repo.Path("default/5/tests.yaml") +
+                ": a symbolic link that leads outside the repository; "
+                "refused and not read (copy the file into the repository "
+                "instead of linking to it)");
+  ASSERT_NE(Version(*set, "default", 6), nullptr);
+  EXPECT_EQ(Version(*set, "default", 6)->error,
+            repo.Path("default/6") +
+                ": a symbolic link that leads outside the repository; "
+                "refused and not read (copy the version directory into the "
+                "repository instead of linking to it)");
+  EXPECT_THAT(set->status("default")->errors,
+              ::testing::Contains(repo.Path("default/config.yaml") +
+                                  ": a symbolic link that leads outside the "
+                                  "repository; refused and not read (copy "
+                                  "the file into the repository instead of "
+                                  "linking to it)"));
+  EXPECT_EQ(set->status("evil"), nullptr);
+  EXPECT_THAT(set->errors(),
+              ::testing::Contains(repo.Path("evil") +
+                                  ": a symbolic link that leads outside the "
+                                  "repository; refused and not read (copy "
+                                  "the model directory into the repository "
+                                  "instead of linking to it)"));
+  EXPECT_THAT(Visible(*set), Not(HasSubstr("TOPSECRET")));
+}
+
+TEST(ModelRepositoryTest, NonModelFileContentIsNeverEchoed) {
+  TempRepo repo("not_a_model");
+  repo.Write("default/1/model.yaml", SmallModel("default"));
+  repo.Write("default/2/model.yaml", kSecret);  // a copy, not a link
+  repo.Write("default/3/model.yaml", std::string("x: \0TOPSECRET\n", 14));
+  auto r = Open(repo);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  ASSERT_NE(Version(*set, "default", 2), nullptr);
+  EXPECT_EQ(Version(*set, "default", 2)->error,
+            repo.Path("default/2/model.yaml") +
+                ":1:1: error: a model must be a mapping with keys such as "
+                "'name' and 'inputs', got a single value");
+  EXPECT_THAT(Visible(*set), Not(HasSubstr("TOPSECRET")));
+  EXPECT_THAT(Visible(*set), Not(HasSubstr("root:x")));
+}
+
+TEST(ModelRepositoryTest, OversizeAndAliasBombModelsFailTheirVersionOnly) {
+  TempRepo repo("hostile_yaml");
+  repo.Write("default/1/model.yaml", SmallModel("default"));
+  repo.Write("default/2/model.yaml",
+             SmallModel("default") + std::string(5000, '#'));
+  std::string bomb =
+      SmallModel("default") + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 9; ++level) {
+    bomb += absl::StrCat("a", level, ": &a", level, " [");
+    for (int i = 0; i < 9; ++i) {
+      bomb += absl::StrCat(i == 0 ? "*a" : ", *a", level - 1);
+    }
+    bomb += "]\n";
+  }
+  repo.Write("default/3/model.yaml", bomb);
+  repo.Write("default/4/model.yaml", SmallModel("default") + "x: &c {k: *c}\n");
+  RepositoryOptions options;
+  options.compile.yaml.max_bytes = 4096;
+  options.warm_up = false;
+  auto r = Open(repo, options);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  EXPECT_THAT(ServedVersions(*set, "default"), ElementsAre(1));
+  EXPECT_THAT(
+      Version(*set, "default", 2)->error,
+      AllOf(HasSubstr(repo.Path("default/2/model.yaml") + ": the YAML is "),
+            HasSubstr("over the limit of 4096 bytes"),
+            HasSubstr("--max-model-bytes")));
+  EXPECT_THAT(Version(*set, "default", 3)->error,
+              AllOf(HasSubstr(repo.Path("default/3/model.yaml") + ":"),
+                    HasSubstr("error: alias '*a5' expands the YAML to more "
+                              "than 1000000 nodes")));
+  EXPECT_THAT(Version(*set, "default", 4)->error,
+              HasSubstr("error: invalid YAML: alias '*c' is inside the node "
+                        "it refers to"));
+}
+
+TEST(ModelRepositoryTest, CancelledLoadPublishesNothing) {
+  TempRepo repo("cancel");
+  repo.Write("default/1/model.yaml", SmallModel("default"));
+  std::atomic<bool> cancelled{true};
+  RepositoryOptions options;
+  options.root = repo.root();
+  options.cancelled = &cancelled;
+  EXPECT_THAT(ModelRepository::Create(options),
+              StatusIs(absl::StatusCode::kCancelled,
+                       HasSubstr("was cancelled; nothing was published")));
+
+  cancelled = false;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ModelRepository> r,
+                       ModelRepository::Create(options));
+  EXPECT_EQ(r->Snapshot()->generation(), 1u);
+  repo.Write("default/2/model.yaml", SmallModel("default", "two"));
+  cancelled = true;
+  ReloadResult result = r->Reload();
+  EXPECT_THAT(result.status, StatusIs(absl::StatusCode::kCancelled,
+                                      HasSubstr("was cancelled")));
+  EXPECT_FALSE(result.published);
+  EXPECT_EQ(r->Snapshot()->generation(), 1u);
+  EXPECT_THAT(ServedVersions(*r->Snapshot(), "default"), ElementsAre(1));
+  // Cancelled loads count as failed, and the next poll tries again.
+  EXPECT_EQ(r->stats().reload_failures, 1u);
+  cancelled = false;
+  r->PollOnce();
+  EXPECT_EQ(r->PollOnce(), ModelRepository::PollOutcome::kReloaded);
+  EXPECT_THAT(ServedVersions(*r->Snapshot(), "default"), ElementsAre(2));
+}
+
+TEST(ModelRepositoryTest, VersionOverItsLoadTimeoutFails) {
+  TempRepo repo("timeout");
+  repo.Write("default/1/model.yaml", SmallModel("default"));
+  RepositoryOptions options;
+  options.root = repo.root();
+  // A zero timeout is a deadline already passed when the load starts.
+  options.version_load_timeout = absl::ZeroDuration();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ModelRepository> r,
+                       ModelRepository::Create(options));
+  const VersionStatus* v1 = Version(*r->Snapshot(), "default", 1);
+  ASSERT_NE(v1, nullptr);
+  EXPECT_FALSE(v1->serving);
+  EXPECT_EQ(v1->error, repo.Path("default/1/model.yaml") +
+                           ": the model load ran past its deadline and was "
+                           "abandoned (version load timeout 0)");
 }
 
 }  // namespace

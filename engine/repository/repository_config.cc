@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/yaml_reader.h"
 #include "engine/repository/internal/yaml_util.h"
 #include "yaml-cpp/yaml.h"
 
@@ -54,19 +56,20 @@ class ConfigParser {
   // Loads the document; false (with a diagnostic) when it is not YAML or
   // not a mapping. An empty document is an empty mapping.
   bool Load(YAML::Node* root) {
-    try {
-      *root = YAML::Load(std::string(text_));
-    } catch (const YAML::Exception& e) {
-      SourceLocation loc{file_, 0, 0};
-      if (!e.mark.is_null()) {
-        loc.line = e.mark.line + 1;
-        loc.column = e.mark.column + 1;
+    // The same bounds as model files (size, aliases, nesting): a config
+    // file is read on every reload.
+    YamlDocument doc = ReadYaml(text_);
+    if (doc.problem) {
+      const YamlProblem& p = *doc.problem;
+      std::string hint = p.hint;
+      if (hint.empty() && p.code == absl::StatusCode::kInvalidArgument) {
+        hint = "quote values that contain ': ', or check the indentation";
       }
-      diags_->Error(loc, absl::StrCat("invalid YAML: ", e.msg),
-                    "quote values that contain ': ', or check the "
-                    "indentation");
+      diags_->Error(SourceLocation{file_, p.line, p.column}, p.message,
+                    std::move(hint));
       return false;
     }
+    *root = std::move(doc.root);
     if (root->IsNull()) return true;
     if (!root->IsMap()) {
       diags_->Error(Loc(*root),

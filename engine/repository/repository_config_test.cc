@@ -166,5 +166,35 @@ TEST(RepositoryConfigTest, VersionNumbersAndNames) {
   EXPECT_FALSE(IsModelName("a b"));
 }
 
+// Config files are read through the same bounded reader as model files.
+TEST(RepositoryConfigTest, HostileConfigsAreOneLocatedError) {
+  DiagnosticList diags;
+  ParseModelConfig("labels: &l {stable: 1, again: *l}\n", "config.yaml",
+                   &diags);
+  EXPECT_THAT(Lines(diags),
+              ElementsAre("config.yaml:1:31: error: invalid YAML: alias '*l' "
+                          "is inside the node it refers to ('&l' at line 1, "
+                          "column 9): a recursive alias (hint: an alias may "
+                          "only repeat a node that ends before it; write the "
+                          "value out instead)"));
+
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 9; ++level) {
+    bomb += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) {
+      bomb += (i == 0 ? "*a" : ", *a") + std::to_string(level - 1);
+    }
+    bomb += "]\n";
+  }
+  DiagnosticList bomb_diags;
+  ParseRepositoryConfig(bomb, "config.yaml", &bomb_diags);
+  EXPECT_THAT(Lines(bomb_diags),
+              ElementsAre("config.yaml:7:10: error: alias '*a5' expands the "
+                          "YAML to more than 1000000 nodes, the limit once "
+                          "aliases are expanded (hint: an alias repeats its "
+                          "whole anchored node; write the values out, or "
+                          "raise the limit with --max-yaml-nodes)"));
+}
+
 }  // namespace
 }  // namespace healthscore::engine

@@ -10,7 +10,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/common/paths.h"
 #include "engine/common/status_macros.h"
+#include "engine/common/yaml_reader.h"
 #include "engine/repository/repository_config.h"
 
 namespace healthscore::engine::repository_internal {
@@ -42,8 +44,36 @@ std::vector<std::string> ListDir(const fs::path& dir) {
   return names;
 }
 
-absl::StatusOr<FileContent> Read(const fs::path& path) {
-  absl::StatusOr<std::string> text = ReadFile(path.string());
+// Whether `p`, with every symbolic link followed, lies inside the
+// repository (`real_root` is its canonical path). A path that does not
+// resolve (a dangling link) is not inside.
+bool Inside(const fs::path& p, const std::string& real_root) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(p, ec);
+  return !ec && PathWithin(real.string(), real_root);
+}
+
+std::string LeavesMessage(const fs::path& p, const char* what) {
+  return absl::StrCat(p.string(), ": a symbolic link that leads outside the ",
+                      "repository; refused and not read (copy the ", what,
+                      " into the repository instead of linking to it)");
+}
+
+// A file of the layout: read when it stays inside the repository and
+// within the size limit; otherwise `*refused` says why and nothing is read.
+absl::StatusOr<FileContent> Read(const fs::path& path,
+                                 const std::string& real_root, size_t max_bytes,
+                                 std::string* refused) {
+  refused->clear();
+  if (!Inside(path, real_root)) {
+    *refused = LeavesMessage(path, "file");
+    return FileContent{path.string(), ""};
+  }
+  absl::StatusOr<std::string> text = ReadFile(path.string(), max_bytes);
+  if (absl::IsResourceExhausted(text.status())) {
+    *refused = std::string(text.status().message());
+    return FileContent{path.string(), ""};
+  }
   if (!text.ok()) {
     // Listed a moment ago: it vanished or cannot be read.
     return absl::DataLossError(text.status().message());
@@ -85,13 +115,16 @@ class Hasher {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return text.str();
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     size_t max_bytes) {
+  YamlLimits limits;
+  limits.max_bytes = max_bytes;
+  absl::StatusOr<std::string> text = ReadYamlFile(path, limits);
+  if (text.ok() || absl::IsResourceExhausted(text.status())) return text;
+  if (absl::IsNotFound(text.status())) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  return absl::DataLossError(absl::StrCat("cannot read ", path));
 }
 
 std::string Sha256Hex(const std::string& data) {
@@ -100,26 +133,44 @@ std::string Sha256Hex(const std::string& data) {
   return h.Finish();
 }
 
-absl::StatusOr<TreeScan> ScanTree(const std::string& root) {
-  if (!IsDirectory(root)) {
+absl::StatusOr<TreeScan> ScanTree(const std::string& root,
+                                  size_t max_file_bytes) {
+  std::error_code ec;
+  const fs::path real_root_path = fs::canonical(root, ec);
+  if (ec || !IsDirectory(real_root_path)) {
     return absl::NotFoundError(
         absl::StrCat("model repository ", root, " is not a directory"));
   }
+  const std::string real_root = real_root_path.string();
   TreeScan scan;
   scan.root = root;
   Hasher fingerprint;
   const fs::path base(root);
+  std::string refused;
 
   if (IsRegularFile(base / kConfigFileName)) {
-    HEALTHSCORE_ASSIGN_OR_RETURN(FileContent c, Read(base / kConfigFileName));
+    HEALTHSCORE_ASSIGN_OR_RETURN(
+        FileContent c,
+        Read(base / kConfigFileName, real_root, max_file_bytes, &refused));
     fingerprint.Add(kConfigFileName);
-    fingerprint.Add(c.text);
-    scan.config = std::move(c);
+    if (refused.empty()) {
+      fingerprint.Add(c.text);
+      scan.config = std::move(c);
+    } else {
+      fingerprint.Add(refused);
+      scan.errors.push_back(refused);
+    }
   }
 
   for (const std::string& name : ListDir(base)) {
     const fs::path dir = base / name;
     if (!IsDirectory(dir)) continue;
+    if (!Inside(dir, real_root)) {
+      const std::string error = LeavesMessage(dir, "model directory");
+      fingerprint.Add(error);
+      scan.errors.push_back(error);
+      continue;
+    }
     ModelDir model;
     model.name = name;
     model.dir = dir.string();
@@ -132,32 +183,56 @@ absl::StatusOr<TreeScan> ScanTree(const std::string& root) {
         other_dirs.push_back(entry);
         continue;
       }
-      if (!IsRegularFile(sub / kModelFileName)) {
-        model.notes.push_back(absl::StrCat(sub.string(), " has no ",
-                                           kModelFileName, "; ignored"));
-        continue;
-      }
       VersionDir v;
       v.version = version;
       v.dir = sub.string();
-      HEALTHSCORE_ASSIGN_OR_RETURN(v.model, Read(sub / kModelFileName));
-      if (IsRegularFile(sub / kTestsFileName)) {
-        HEALTHSCORE_ASSIGN_OR_RETURN(FileContent t,
-                                     Read(sub / kTestsFileName));
-        v.tests = std::move(t);
-      }
+      v.model.path = (sub / kModelFileName).string();
       Hasher source;
-      source.Add(v.model.text);
-      source.Add(v.tests ? v.tests->text : std::string("\x01no tests"));
+      if (!Inside(sub, real_root)) {
+        v.error = LeavesMessage(sub, "version directory");
+      } else if (!IsRegularFile(sub / kModelFileName)) {
+        model.notes.push_back(absl::StrCat(sub.string(), " has no ",
+                                           kModelFileName, "; ignored"));
+        continue;
+      } else {
+        HEALTHSCORE_ASSIGN_OR_RETURN(
+            v.model,
+            Read(sub / kModelFileName, real_root, max_file_bytes, &refused));
+        v.error = refused;
+        if (v.error.empty() && IsRegularFile(sub / kTestsFileName)) {
+          HEALTHSCORE_ASSIGN_OR_RETURN(
+              FileContent t,
+              Read(sub / kTestsFileName, real_root, max_file_bytes, &refused));
+          v.error = refused;
+          v.tests = std::move(t);
+        }
+      }
+      if (!v.error.empty()) {
+        // Nothing of a refused version is kept, not even a partial text.
+        v.model.text.clear();
+        v.tests.reset();
+        source.Add("\x02refused");
+        source.Add(v.error);
+      } else {
+        source.Add(v.model.text);
+        source.Add(v.tests ? v.tests->text : std::string("\x01no tests"));
+      }
       v.source_hash = source.Finish();
       model.versions[version] = std::move(v);
     }
     if (IsRegularFile(dir / kConfigFileName)) {
-      HEALTHSCORE_ASSIGN_OR_RETURN(FileContent c,
-                                   Read(dir / kConfigFileName));
-      model.config = std::move(c);
+      HEALTHSCORE_ASSIGN_OR_RETURN(
+          FileContent c,
+          Read(dir / kConfigFileName, real_root, max_file_bytes, &refused));
+      if (refused.empty()) {
+        model.config = std::move(c);
+      } else {
+        model.errors.push_back(refused);
+      }
     }
-    if (model.versions.empty() && !model.config) continue;  // not a model
+    if (model.versions.empty() && !model.config && model.errors.empty()) {
+      continue;  // not a model
+    }
     for (const std::string& other : other_dirs) {
       model.notes.push_back(absl::StrCat(
           (dir / other).string(),
@@ -175,6 +250,7 @@ absl::StatusOr<TreeScan> ScanTree(const std::string& root) {
       fingerprint.Add(absl::StrCat(name, "/", kConfigFileName));
       fingerprint.Add(model.config->text);
     }
+    for (const std::string& error : model.errors) fingerprint.Add(error);
     for (const auto& [version, v] : model.versions) {
       fingerprint.Add(absl::StrCat(name, "/", version));
       fingerprint.Add(v.source_hash);
