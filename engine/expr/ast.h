@@ -74,6 +74,9 @@ struct Node {
   bool boolean = false;  // kBool
   std::string text;   // kString value, kIdent name, kCall function name
   std::vector<std::unique_ptr<Node>> children;
+  // Set by Parse(): levels of nesting of this subtree as written, counted as
+  // in limits.h (0 for a leaf); never above ExpressionLimits::kMaxDepth.
+  int32_t nesting = 0;
 
   // Filled by Check().
   Type type = Type::kUnknown;

@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -71,6 +72,13 @@ class Checker {
 
   CheckResult Run(Node* root) {
     Info info = Visit(root);
+    if (dropped_ > 0) {
+      errors_.push_back(
+          {first_dropped_,
+           absl::StrCat(dropped_, " more error", dropped_ == 1 ? "" : "s",
+                        " in this expression not shown"),
+           "fix the errors above first"});
+    }
     CheckResult r;
     r.type = errors_.empty() ? info.type : Type::kUnknown;
     r.truth = info.truth;
@@ -79,11 +87,61 @@ class Checker {
   }
 
  private:
+  // Past kMaxCheckErrors an error is only counted, so a tree of thousands of
+  // mistakes costs neither thousands of messages nor a "did you mean"
+  // search of the scope for each.
+  bool Full() const { return errors_.size() >= kMaxCheckErrors; }
   void Error(const Node& n, std::string message, std::string hint = "") {
+    if (Full()) {
+      if (dropped_++ == 0) first_dropped_ = n.pos;
+      return;
+    }
     errors_.push_back({n.pos, std::move(message), std::move(hint)});
   }
 
-  Info Visit(Node* n) {
+  // The only recursive function of the checker, and its frame is small:
+  // the typing rules, with their messages, are in functions that do not
+  // recurse, so a tree needs its depth times this frame of stack.
+  // `and_operand`: n is an operand of `&&`, whose chain is decided whole at
+  // its top.
+  Info Visit(Node* n, bool and_operand = false) {
+    Info info;
+    switch (n->kind) {
+      case NodeKind::kUnary: {
+        const Info a = Visit(n->children[0].get());
+        info = Unary(n, a);
+        break;
+      }
+      case NodeKind::kBinary: {
+        const bool conjunction = n->op == Op::kAnd;
+        const Info a = Visit(n->children[0].get(), conjunction);
+        const Info b = Visit(n->children[1].get(), conjunction);
+        info = Binary(n, a, b, and_operand);
+        break;
+      }
+      case NodeKind::kConditional: {
+        const Info c = Visit(n->children[0].get());
+        const Info a = Visit(n->children[1].get());
+        const Info b = Visit(n->children[2].get());
+        info = Conditional(n, c, a, b);
+        break;
+      }
+      case NodeKind::kCall: {
+        std::vector<Info> args;
+        args.reserve(n->children.size());
+        for (auto& c : n->children) args.push_back(Visit(c.get()));
+        info = Call(n, args);
+        break;
+      }
+      default:
+        info = Leaf(n);
+        break;
+    }
+    n->type = info.type;
+    return info;
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE Info Leaf(Node* n) {
     Info info;
     switch (n->kind) {
       case NodeKind::kNumber:
@@ -111,28 +169,17 @@ class Checker {
       case NodeKind::kIdent:
         info = Ident(n);
         break;
-      case NodeKind::kUnary:
-        info = Unary(n);
-        break;
-      case NodeKind::kBinary:
-        info = Binary(n);
-        break;
-      case NodeKind::kConditional:
-        info = Conditional(n);
-        break;
-      case NodeKind::kCall:
-        info = Call(n);
+      default:
         break;
     }
-    n->type = info.type;
     return info;
   }
 
-  Info Ident(Node* n) {
+  ABSL_ATTRIBUTE_NOINLINE Info Ident(Node* n) {
     const Symbol* sym = scope_->Lookup(n->text);
     if (sym == nullptr) {
       Error(*n, absl::StrCat("unknown name '", n->text, "'"),
-            scope_->Suggest(n->text));
+            Full() ? "" : scope_->Suggest(n->text));
       return {};
     }
     n->ref = sym->ref;
@@ -142,8 +189,7 @@ class Checker {
     return {sym->type, Truth::kMaybe};
   }
 
-  Info Unary(Node* n) {
-    Info a = Visit(n->children[0].get());
+  ABSL_ATTRIBUTE_NOINLINE Info Unary(Node* n, Info a) {
     if (a.type == Type::kUnknown) return {};
     if (n->op == Op::kNot) {
       if (a.type != Type::kBool) {
@@ -199,11 +245,10 @@ class Checker {
     return {Type::kBool, Truth::kMaybe};
   }
 
-  Info Binary(Node* n) {
+  ABSL_ATTRIBUTE_NOINLINE Info Binary(Node* n, Info a, Info b,
+                                      bool and_operand) {
     Node* a_node = n->children[0].get();
     Node* b_node = n->children[1].get();
-    Info a = Visit(a_node);
-    Info b = Visit(b_node);
     if (a.type == Type::kUnknown || b.type == Type::kUnknown) return {};
     const Op op = n->op;
 
@@ -215,8 +260,11 @@ class Checker {
       }
       Truth t = Truth::kMaybe;
       if (op == Op::kAnd) {
+        // Only the top of a chain looks at its conjuncts: they include
+        // those of every && below it, and deciding each of those again
+        // would be quadratic in the length of the chain.
         if (a.truth == Truth::kNever || b.truth == Truth::kNever ||
-            ConjunctionEmpty(n)) {
+            (!and_operand && ConjunctionEmpty(n))) {
           t = Truth::kNever;
         } else if (a.truth == Truth::kAlways && b.truth == Truth::kAlways) {
           t = Truth::kAlways;
@@ -374,10 +422,8 @@ class Checker {
     n->hi = hi;
   }
 
-  Info Conditional(Node* n) {
-    Info c = Visit(n->children[0].get());
-    Info a = Visit(n->children[1].get());
-    Info b = Visit(n->children[2].get());
+  ABSL_ATTRIBUTE_NOINLINE Info Conditional(Node* n, Info c, Info a,
+                                           Info b) {
     if (c.type == Type::kUnknown || a.type == Type::kUnknown ||
         b.type == Type::kUnknown) {
       return {};
@@ -422,10 +468,8 @@ class Checker {
     return true;
   }
 
-  Info Call(Node* n) {
+  ABSL_ATTRIBUTE_NOINLINE Info Call(Node* n, const std::vector<Info>& args) {
     const std::string& f = n->text;
-    std::vector<Info> args;
-    for (auto& c : n->children) args.push_back(Visit(c.get()));
     for (const Info& a : args) {
       if (a.type == Type::kUnknown) return {};
     }
@@ -588,6 +632,8 @@ class Checker {
 
   Scope* scope_;
   std::vector<CheckError> errors_;
+  int dropped_ = 0;
+  Pos first_dropped_;
 };
 
 }  // namespace

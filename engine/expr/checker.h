@@ -60,10 +60,16 @@ enum class Truth : uint8_t { kMaybe, kNever, kAlways };
 struct CheckResult {
   Type type = Type::kUnknown;
   Truth truth = Truth::kMaybe;  // for kBool
+  // In tree order, at most kMaxCheckErrors of them, then one that counts the
+  // rest ("N more errors in this expression not shown").
   std::vector<CheckError> errors;
   bool ok() const { return errors.empty(); }
 };
 
+inline constexpr size_t kMaxCheckErrors = 20;
+
+// `root` comes from Parse(), so it is within ExpressionLimits (limits.h):
+// Check recurses on the tree, as deep as it is nested.
 CheckResult Check(Node* root, Scope* scope);
 
 }  // namespace healthscore::engine::expr

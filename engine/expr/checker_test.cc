@@ -142,5 +142,34 @@ TEST_F(CheckerTest, CollectsSeveralErrors) {
   EXPECT_EQ(r.errors.size(), 3u);
 }
 
+TEST_F(CheckerTest, ConjunctionsAreDecidedAcrossTheWholeChain) {
+  // The contradiction is between the first and the last of 200 conjuncts,
+  // with or without parentheses around parts of the chain.
+  std::string chain = "score > 80";
+  for (int i = 0; i < 198; ++i) chain += " && x > 1";
+  EXPECT_EQ(Run(chain + " && score < 50").truth, Truth::kNever);
+  EXPECT_EQ(Run("(" + chain + ") && (x > 2 && score < 50)").truth,
+            Truth::kNever);
+  EXPECT_EQ(Run(chain + " && score < 90").truth, Truth::kMaybe);
+  // An || between them separates the chains.
+  EXPECT_EQ(Run("(score > 80 || x > 1) && score < 50").truth, Truth::kMaybe);
+}
+
+TEST_F(CheckerTest, ManyErrorsAreCountedNotListed) {
+  std::string text = "a0 > 0";
+  for (int i = 1; i < 30; ++i) text += " || a" + std::to_string(i) + " > 0";
+  CheckResult r = Run(text);
+  ASSERT_EQ(r.errors.size(), kMaxCheckErrors + 1);
+  EXPECT_EQ(r.errors[0].message, "unknown name 'a0'");
+  EXPECT_EQ(r.errors[0].hint, "suggestion for a0");
+  EXPECT_EQ(r.errors[kMaxCheckErrors - 1].message, "unknown name 'a19'");
+  // Located at the first error not shown: a20, after "a0 > 0", 9 terms of
+  // 10 characters, 10 of 11 and " || ".
+  EXPECT_EQ(r.errors.back().pos.column, 6 + 9 * 10 + 10 * 11 + 4 + 1);
+  EXPECT_EQ(r.errors.back().message,
+            "10 more errors in this expression not shown");
+  EXPECT_EQ(r.errors.back().hint, "fix the errors above first");
+}
+
 }  // namespace
 }  // namespace healthscore::engine::expr

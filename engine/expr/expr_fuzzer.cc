@@ -1,22 +1,58 @@
 // libFuzzer target: any expression text is parsed, checked against a fixed
 // set of names, planned and run over four accounts with missing values,
 // without crashing or reading out of bounds.
+//
+// Each short input (2 to 257 bytes) is also amplified, so that it reaches
+// the limits of engine/expr/limits.h, where the recursive passes are
+// deepest: the first byte gives a count k = 1 + 2 * byte (1..511, either
+// side of kMaxDepth = 256), and the rest, split at '@' (not a character of
+// the language) as OPEN@CORE@CLOSE, becomes OPEN x k, CORE, CLOSE x k;
+// without two '@' the rest is repeated k times. E.g. "\x80(@x@)" is x in
+// 257 parentheses, "\x7fx + @x@" a chain of 255 '+'.
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/program.h"
 #include "engine/expr/testing_scope.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace ex = healthscore::engine::expr;
-  const std::string text(reinterpret_cast<const char*>(data), size);
+namespace {
+
+namespace ex = healthscore::engine::expr;
+
+std::string Repeat(std::string_view s, int times) {
+  std::string out;
+  out.reserve(s.size() * times);
+  for (int i = 0; i < times; ++i) out.append(s);
+  return out;
+}
+
+// At most 511 * 256 bytes: past the length limit only when the input is
+// long, and then rejected by Parse, which is also worth running.
+std::string Amplify(std::string_view data) {
+  const int k = 1 + 2 * static_cast<unsigned char>(data[0]);
+  std::string_view rest = data.substr(1);
+  const size_t first = rest.find('@');
+  const size_t second =
+      first == std::string_view::npos ? first : rest.find('@', first + 1);
+  if (second == std::string_view::npos) return Repeat(rest, k);
+  return Repeat(rest.substr(0, first), k) +
+         std::string(rest.substr(first + 1, second - first - 1)) +
+         Repeat(rest.substr(second + 1), k);
+}
+
+void Run(const std::string& text) {
   ex::ParseResult parsed = ex::Parse(text);
-  if (!parsed.ok()) return 0;
+  if (!parsed.ok()) return;
   (void)ex::ToString(*parsed.root);
+  std::vector<std::string> names;
+  ex::CollectIdentifiers(*parsed.root, &names);
 
   ex::TestingScope scope;
   ex::ProgramBuilder builder;
@@ -29,13 +65,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   scope.Add("x", {ex::Type::kNumber, ex::Operand::Slot(x)});
   scope.Add("y", {ex::Type::kNumber, ex::Operand::Slot(y)});
   scope.Add("segment", {ex::Type::kString, ex::Operand::Slot(seg)});
+  scope.Add("seg", {ex::Type::kString, ex::Operand::Slot(seg)});
   scope.Add("start", {ex::Type::kDate, ex::Operand::Slot(start)});
   scope.Add("as_of", {ex::Type::kDate, ex::Operand::Slot(as_of)});
   scope.Add("wau", {ex::Type::kSeries, ex::Operand::Slot(wau)});
   scope.Add("score", {ex::Type::kNumber, ex::Operand::Slot(y), 0, 100});
 
   ex::CheckResult checked = ex::Check(parsed.root.get(), &scope);
-  if (!checked.ok()) return 0;
+  if (!checked.ok()) return;
   const ex::Operand out = builder.Emit(*parsed.root);
   std::unique_ptr<ex::Program> program = builder.Build();
 
@@ -70,5 +107,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              checked.type == ex::Type::kDate) {
     (void)program->Num(out, slots, scratch);
   }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  Run(std::string(input));
+  if (size >= 2 && size <= 257) Run(Amplify(input));
   return 0;
 }

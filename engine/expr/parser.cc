@@ -1,11 +1,14 @@
 #include "engine/expr/parser.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <unordered_set>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 
 namespace healthscore::engine::expr {
@@ -251,7 +254,7 @@ class Parser {
 
   ParseResult Run() {
     ParseResult r;
-    auto root = Expr();
+    NodePtr root = Expr();
     if (root && tok_.kind != Tok::kEnd) {
       Fail(tok_.pos, absl::StrCat("unexpected ", Describe(tok_),
                                   " after the end of the expression"),
@@ -259,7 +262,6 @@ class Parser {
                    tok_.kind == Tok::kLe || tok_.kind == Tok::kGe
                ? "comparisons do not chain: write `a < b && b < c`"
                : "");
-      root = nullptr;
     }
     if (failed_) {
       r.error = error_;
@@ -271,6 +273,7 @@ class Parser {
 
  private:
   using NodePtr = std::unique_ptr<Node>;
+  using Limits = ExpressionLimits;
 
   std::string Describe(const Token& t) {
     if (t.kind == Tok::kIdent) return absl::StrCat("name '", t.text, "'");
@@ -279,18 +282,32 @@ class Parser {
     return TokName(t.kind);
   }
 
-  void Fail(Pos pos, std::string message, std::string hint = "") {
+  // Bump, Make and the other helpers that build messages are not inlined:
+  // their temporaries would otherwise sit in every frame of the recursion.
+
+  ABSL_ATTRIBUTE_NOINLINE void Fail(Pos pos, std::string message,
+                                    std::string hint = "") {
     if (failed_) return;
     failed_ = true;
     error_ = {pos, std::move(message), std::move(hint)};
   }
 
-  void Bump() {
+  ABSL_ATTRIBUTE_NOINLINE void FailTooDeep(Pos pos) {
+    Fail(pos,
+         absl::StrCat("expression is nested too deeply: more than ",
+                      Limits::kMaxDepth,
+                      " levels (every operator, call, list and pair of "
+                      "parentheses is one level; a + b + c is two)"),
+         "split it into derived values, or group a long chain with "
+         "parentheses: (a + b + c) + (d + e + f)");
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE void Bump() {
     tok_ = lex_.Next();
     if (tok_.kind == Tok::kError) Fail(tok_.pos, tok_.text);
   }
 
-  bool Expect(Tok kind, const char* what) {
+  ABSL_ATTRIBUTE_NOINLINE bool Expect(Tok kind, const char* what) {
     if (tok_.kind == kind) {
       Bump();
       return true;
@@ -299,37 +316,82 @@ class Parser {
     return false;
   }
 
-  NodePtr Make(NodeKind kind, Pos pos) {
+  // Every node is made here, so that the node count is exact. Past the
+  // limit the parse has failed; the node is still returned (callers need
+  // not check) and the next Primary() ends the parse.
+  ABSL_ATTRIBUTE_NOINLINE NodePtr Make(NodeKind kind, Pos pos) {
+    if (++nodes_ > Limits::kMaxNodes) {
+      Fail(pos,
+           absl::StrCat("expression is too large: more than ",
+                        Limits::kMaxNodes,
+                        " names, literals, operators and calls"),
+           "split it into derived values");
+    }
     auto n = std::make_unique<Node>();
     n->kind = kind;
     n->pos = pos;
     return n;
   }
 
-  NodePtr Binary(Op op, Pos pos, NodePtr a, NodePtr b) {
+  // Sets the nesting of a node whose children are complete. Loops build
+  // flat chains without recursing, so this is where their depth is bounded.
+  void Nest(Node* n) {
+    int deepest = 0;
+    for (const NodePtr& c : n->children) {
+      deepest = std::max(deepest, c->nesting);
+    }
+    SetNesting(n, deepest + 1, n->pos);
+  }
+  // `at` locates the error: the operator, or the '(' of a group.
+  ABSL_ATTRIBUTE_NOINLINE void SetNesting(Node* n, int nesting, Pos at) {
+    n->nesting = nesting;
+    if (nesting > Limits::kMaxDepth) FailTooDeep(at);
+  }
+
+  NodePtr MakeBinary(Op op, Pos pos, NodePtr a, NodePtr b) {
     auto n = Make(NodeKind::kBinary, pos);
     n->op = op;
     n->children.push_back(std::move(a));
     n->children.push_back(std::move(b));
+    Nest(n.get());
     return n;
   }
 
-  struct DepthGuard {
-    explicit DepthGuard(Parser* p) : p(p) { ++p->depth_; }
-    ~DepthGuard() { --p->depth_; }
-    Parser* p;
+  // Held around every recursive call of the parser (a group, a list, a
+  // call's arguments, a conditional's branches, a unary operand): each
+  // encloses its contents in one more level of nesting, so the recursion
+  // is never deeper than the nesting the tree will have, and an input that
+  // opens too many levels fails at the first one too many, before it
+  // recurses any deeper.
+  class Level {
+   public:
+    Level(Parser* p, Pos at) : p_(p) {
+      if (++p_->depth_ > Limits::kMaxDepth) p_->FailTooDeep(at);
+    }
+    ~Level() { --p_->depth_; }
+    Level(const Level&) = delete;
+    Level& operator=(const Level&) = delete;
+    bool ok() const { return !p_->failed_; }
+
+   private:
+    Parser* p_;
   };
 
+  // The recursion for `( ... )` goes Expr -> Binary -> Unary -> Primary ->
+  // Group -> Expr: few and small frames per level, since the parser's
+  // stack, like every pass's, is what kMaxDepth has to fit in.
+
   NodePtr Expr() {
-    DepthGuard guard(this);
-    if (depth_ > kMaxExpressionDepth) {
-      Fail(tok_.pos, absl::StrCat("expression nested deeper than ",
-                                  kMaxExpressionDepth, " levels"));
-      return nullptr;
-    }
-    Pos pos = tok_.pos;
-    NodePtr cond = Or();
+    const Pos pos = tok_.pos;
+    NodePtr cond = Binary(kLoosest);
     if (!cond || tok_.kind != Tok::kQuestion) return cond;
+    return Conditional(std::move(cond), pos);
+  }
+
+  // `cond ? a : b`, at the '?'.
+  ABSL_ATTRIBUTE_NOINLINE NodePtr Conditional(NodePtr cond, Pos pos) {
+    Level level(this, tok_.pos);
+    if (!level.ok()) return nullptr;
     Bump();
     NodePtr a = Expr();
     if (!a || !Expect(Tok::kColon, "':' of the conditional `c ? a : b`")) {
@@ -341,206 +403,204 @@ class Parser {
     n->children.push_back(std::move(cond));
     n->children.push_back(std::move(a));
     n->children.push_back(std::move(b));
+    Nest(n.get());
     return n;
   }
 
-  NodePtr Or() {
-    NodePtr left = And();
-    while (left && tok_.kind == Tok::kOrOr) {
-      Pos pos = tok_.pos;
-      Bump();
-      NodePtr right = And();
-      if (!right) return nullptr;
-      left = Binary(Op::kOr, pos, std::move(left), std::move(right));
-    }
-    return left;
-  }
+  // Binding of the binary operators, loosest first.
+  static constexpr int kLoosest = 1;
+  static constexpr int kOr = 1, kAnd = 2, kRel = 3, kAdd = 4, kMul = 5;
+  static constexpr int kPrimary = 6;  // a unary operand or a primary
 
-  NodePtr And() {
-    NodePtr left = Rel();
-    while (left && tok_.kind == Tok::kAndAnd) {
-      Pos pos = tok_.pos;
-      Bump();
-      NodePtr right = Rel();
-      if (!right) return nullptr;
-      left = Binary(Op::kAnd, pos, std::move(left), std::move(right));
-    }
-    return left;
-  }
-
-  NodePtr Rel() {
-    NodePtr left = Add();
-    if (!left) return nullptr;
-    Op op = Op::kNone;
+  // The binding of the token as a binary operator (0 if it is none).
+  int BinaryOp(Op* op) const {
     switch (tok_.kind) {
-      case Tok::kLt: op = Op::kLt; break;
-      case Tok::kLe: op = Op::kLe; break;
-      case Tok::kGt: op = Op::kGt; break;
-      case Tok::kGe: op = Op::kGe; break;
-      case Tok::kEqEq: op = Op::kEq; break;
-      case Tok::kNe: op = Op::kNe; break;
+      case Tok::kOrOr: *op = Op::kOr; return kOr;
+      case Tok::kAndAnd: *op = Op::kAnd; return kAnd;
+      case Tok::kLt: *op = Op::kLt; return kRel;
+      case Tok::kLe: *op = Op::kLe; return kRel;
+      case Tok::kGt: *op = Op::kGt; return kRel;
+      case Tok::kGe: *op = Op::kGe; return kRel;
+      case Tok::kEqEq: *op = Op::kEq; return kRel;
+      case Tok::kNe: *op = Op::kNe; return kRel;
       case Tok::kIdent:
-        if (tok_.text == "in") op = Op::kIn;
-        break;
-      default: break;
+        if (tok_.text != "in") return 0;
+        *op = Op::kIn;
+        return kRel;
+      case Tok::kPlus: *op = Op::kAdd; return kAdd;
+      case Tok::kMinus: *op = Op::kSub; return kAdd;
+      case Tok::kStar: *op = Op::kMul; return kMul;
+      case Tok::kSlash: *op = Op::kDiv; return kMul;
+      default: return 0;
     }
-    if (op == Op::kNone) return left;
-    Pos pos = tok_.pos;
-    Bump();
-    NodePtr right;
-    if (op == Op::kIn) {
-      if (tok_.kind != Tok::kLBracket) {
-        Fail(tok_.pos, absl::StrCat("expected a list after 'in', found ",
-                                    Describe(tok_)),
-             "write `segment in [\"smb\", \"mid_market\"]`");
-        return nullptr;
-      }
-      right = Primary();
-    } else {
-      right = Add();
-    }
-    if (!right) return nullptr;
-    return Binary(op, pos, std::move(left), std::move(right));
   }
 
-  NodePtr Add() {
-    NodePtr left = Mul();
-    while (left && (tok_.kind == Tok::kPlus || tok_.kind == Tok::kMinus)) {
-      Op op = tok_.kind == Tok::kPlus ? Op::kAdd : Op::kSub;
-      Pos pos = tok_.pos;
-      Bump();
-      NodePtr right = Mul();
-      if (!right) return nullptr;
-      left = Binary(op, pos, std::move(left), std::move(right));
-    }
-    return left;
-  }
-
-  NodePtr Mul() {
+  // Operators binding at least `min` (precedence climbing): left-associative
+  // chains are built by the loop, so `a + b + c + ...` does not recurse.
+  // Comparisons do not chain: one applies only to an operand without a
+  // comparison, && or || at its top, so the second `<` of `a < b < c` is
+  // left for the caller to report.
+  NodePtr Binary(int min) {
     NodePtr left = Unary();
-    while (left && (tok_.kind == Tok::kStar || tok_.kind == Tok::kSlash)) {
-      Op op = tok_.kind == Tok::kStar ? Op::kMul : Op::kDiv;
+    int left_binding = kPrimary;
+    while (left) {
+      Op op = Op::kNone;
+      const int binding = BinaryOp(&op);
+      if (binding == 0 || binding < min) break;
+      if (binding == kRel && left_binding <= kRel) break;
       Pos pos = tok_.pos;
       Bump();
-      NodePtr right = Unary();
+      NodePtr right = op == Op::kIn ? InList() : Binary(binding + 1);
       if (!right) return nullptr;
-      left = Binary(op, pos, std::move(left), std::move(right));
+      left = MakeBinary(op, pos, std::move(left), std::move(right));
+      left_binding = binding;
     }
     return left;
+  }
+
+  // The list on the right of `in`.
+  ABSL_ATTRIBUTE_NOINLINE NodePtr InList() {
+    if (tok_.kind != Tok::kLBracket) {
+      Fail(tok_.pos, absl::StrCat("expected a list after 'in', found ",
+                                  Describe(tok_)),
+           "write `segment in [\"smb\", \"mid_market\"]`");
+      return nullptr;
+    }
+    return List();
   }
 
   NodePtr Unary() {
-    DepthGuard guard(this);
-    if (depth_ > kMaxExpressionDepth) {
-      Fail(tok_.pos, absl::StrCat("expression nested deeper than ",
-                                  kMaxExpressionDepth, " levels"));
-      return nullptr;
+    if (tok_.kind != Tok::kBang && tok_.kind != Tok::kMinus) return Primary();
+    Op op = tok_.kind == Tok::kBang ? Op::kNot : Op::kNeg;
+    Pos pos = tok_.pos;
+    Level level(this, pos);
+    if (!level.ok()) return nullptr;
+    Bump();
+    NodePtr operand = Unary();
+    if (!operand) return nullptr;
+    if (op == Op::kNeg && operand->kind == NodeKind::kNumber) {
+      // Folded into the literal, but still a level, as written.
+      operand->number = -operand->number;
+      operand->pos = pos;
+      SetNesting(operand.get(), operand->nesting + 1, pos);
+      return operand;
     }
-    if (tok_.kind == Tok::kBang || tok_.kind == Tok::kMinus) {
-      Op op = tok_.kind == Tok::kBang ? Op::kNot : Op::kNeg;
-      Pos pos = tok_.pos;
-      Bump();
-      NodePtr operand = Unary();
-      if (!operand) return nullptr;
-      if (op == Op::kNeg && operand->kind == NodeKind::kNumber) {
-        operand->number = -operand->number;
-        operand->pos = pos;
-        return operand;
-      }
-      auto n = Make(NodeKind::kUnary, pos);
-      n->op = op;
-      n->children.push_back(std::move(operand));
-      return n;
-    }
-    return Primary();
+    auto n = Make(NodeKind::kUnary, pos);
+    n->op = op;
+    n->children.push_back(std::move(operand));
+    Nest(n.get());
+    return n;
   }
 
   NodePtr Primary() {
     if (failed_) return nullptr;
-    Token t = tok_;
-    switch (t.kind) {
+    switch (tok_.kind) {
+      case Tok::kLParen: return Group();
+      case Tok::kLBracket: return List();
+      case Tok::kIdent: return NameOrCall();
+      default: return Leaf();
+    }
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE NodePtr Group() {
+    const Pos open = tok_.pos;
+    Level level(this, open);
+    if (!level.ok()) return nullptr;
+    Bump();
+    NodePtr e = Expr();
+    if (!e || !Expect(Tok::kRParen, "')'")) return nullptr;
+    SetNesting(e.get(), e->nesting + 1, open);
+    return e;
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE NodePtr List() {
+    Level level(this, tok_.pos);
+    if (!level.ok()) return nullptr;
+    auto n = Make(NodeKind::kList, tok_.pos);
+    Bump();
+    if (tok_.kind != Tok::kRBracket && !Items(n.get())) return nullptr;
+    if (!Expect(Tok::kRBracket, "']' to close the list")) return nullptr;
+    Nest(n.get());
+    return n;
+  }
+
+  // `expr (',' expr)*` into n's children; false on error.
+  bool Items(Node* n) {
+    while (true) {
+      NodePtr item = Expr();
+      if (!item) return false;
+      n->children.push_back(std::move(item));
+      if (tok_.kind != Tok::kComma) return true;
+      Bump();
+    }
+  }
+
+  // A name, or a call: the node is made as a name and becomes a call when
+  // a '(' follows, so that the recursion into the arguments carries no
+  // more than the node.
+  ABSL_ATTRIBUTE_NOINLINE NodePtr NameOrCall() {
+    NodePtr n = NameOrBool();
+    if (!n || n->kind != NodeKind::kIdent || tok_.kind != Tok::kLParen) {
+      return n;
+    }
+    Level level(this, tok_.pos);
+    if (!level.ok()) return nullptr;
+    Bump();
+    n->kind = NodeKind::kCall;
+    if (tok_.kind != Tok::kRParen && !Items(n.get())) return nullptr;
+    if (!Expect(Tok::kRParen, "')' to close the call")) return nullptr;
+    Nest(n.get());
+    return n;
+  }
+
+  // `true`, `false`, or a name, dotted names whole.
+  ABSL_ATTRIBUTE_NOINLINE NodePtr NameOrBool() {
+    if (tok_.text == "true" || tok_.text == "false") {
+      auto n = Make(NodeKind::kBool, tok_.pos);
+      n->boolean = tok_.text == "true";
+      Bump();
+      return n;
+    }
+    auto n = Make(NodeKind::kIdent, tok_.pos);
+    n->text = std::move(tok_.text);
+    Bump();
+    while (tok_.kind == Tok::kDot) {
+      Bump();
+      if (tok_.kind != Tok::kIdent) {
+        Fail(tok_.pos, absl::StrCat("expected a name after '.', found ",
+                                    Describe(tok_)));
+        return nullptr;
+      }
+      absl::StrAppend(&n->text, ".", tok_.text);
+      Bump();
+    }
+    return n;
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE NodePtr Leaf() {
+    const Pos pos = tok_.pos;
+    switch (tok_.kind) {
       case Tok::kNumber: {
+        auto n = Make(NodeKind::kNumber, pos);
+        n->number = tok_.number;
         Bump();
-        auto n = Make(NodeKind::kNumber, t.pos);
-        n->number = t.number;
         return n;
       }
       case Tok::kString: {
+        auto n = Make(NodeKind::kString, pos);
+        n->text = std::move(tok_.text);
         Bump();
-        auto n = Make(NodeKind::kString, t.pos);
-        n->text = t.text;
-        return n;
-      }
-      case Tok::kLParen: {
-        Bump();
-        NodePtr e = Expr();
-        if (!e || !Expect(Tok::kRParen, "')'")) return nullptr;
-        return e;
-      }
-      case Tok::kLBracket: {
-        Bump();
-        auto n = Make(NodeKind::kList, t.pos);
-        if (tok_.kind != Tok::kRBracket) {
-          while (true) {
-            NodePtr item = Expr();
-            if (!item) return nullptr;
-            n->children.push_back(std::move(item));
-            if (tok_.kind != Tok::kComma) break;
-            Bump();
-          }
-        }
-        if (!Expect(Tok::kRBracket, "']' to close the list")) return nullptr;
-        return n;
-      }
-      case Tok::kIdent: {
-        if (t.text == "true" || t.text == "false") {
-          Bump();
-          auto n = Make(NodeKind::kBool, t.pos);
-          n->boolean = t.text == "true";
-          return n;
-        }
-        Bump();
-        std::string name = t.text;
-        while (tok_.kind == Tok::kDot) {
-          Bump();
-          if (tok_.kind != Tok::kIdent) {
-            Fail(tok_.pos, absl::StrCat("expected a name after '.', found ",
-                                        Describe(tok_)));
-            return nullptr;
-          }
-          absl::StrAppend(&name, ".", tok_.text);
-          Bump();
-        }
-        if (tok_.kind == Tok::kLParen) {
-          Bump();
-          auto n = Make(NodeKind::kCall, t.pos);
-          n->text = name;
-          if (tok_.kind != Tok::kRParen) {
-            while (true) {
-              NodePtr arg = Expr();
-              if (!arg) return nullptr;
-              n->children.push_back(std::move(arg));
-              if (tok_.kind != Tok::kComma) break;
-              Bump();
-            }
-          }
-          if (!Expect(Tok::kRParen, "')' to close the call")) return nullptr;
-          return n;
-        }
-        auto n = Make(NodeKind::kIdent, t.pos);
-        n->text = name;
         return n;
       }
       case Tok::kEnd:
-        Fail(t.pos, "expression ends too early",
-             t.pos.line == 1 && t.pos.column == 1 ? "write an expression"
-                                                  : "");
+        Fail(pos, "expression ends too early",
+             pos.line == 1 && pos.column == 1 ? "write an expression" : "");
         return nullptr;
       case Tok::kError:
-        Fail(t.pos, t.text);
+        Fail(pos, tok_.text);
         return nullptr;
       default:
-        Fail(t.pos, absl::StrCat("unexpected ", Describe(t)));
+        Fail(pos, absl::StrCat("unexpected ", Describe(tok_)));
         return nullptr;
     }
   }
@@ -549,7 +609,8 @@ class Parser {
   Token tok_;
   bool failed_ = false;
   ParseError error_;
-  int depth_ = 0;
+  int depth_ = 0;   // Levels currently open (see Level).
+  int nodes_ = 0;   // Nodes made so far.
 };
 
 void RenderTo(const Node& n, std::string* out) {
@@ -614,17 +675,47 @@ void RenderTo(const Node& n, std::string* out) {
 
 }  // namespace
 
-ParseResult Parse(std::string_view text) { return Parser(text).Run(); }
-
-void CollectIdentifiers(const Node& node, std::vector<std::string>* out) {
-  if (node.kind == NodeKind::kIdent) {
-    for (const auto& s : *out) {
-      if (s == node.text) return;
+ParseResult Parse(std::string_view text) {
+  if (text.size() > ExpressionLimits::kMaxLength) {
+    // Located at the first byte past the limit.
+    Pos pos;
+    for (size_t i = 0; i < ExpressionLimits::kMaxLength; ++i) {
+      if (text[i] == '\n') {
+        ++pos.line;
+        pos.column = 1;
+      } else {
+        ++pos.column;
+      }
     }
-    out->push_back(node.text);
+    ParseResult r;
+    r.error = {pos,
+               absl::StrCat("expression is too long: ", text.size(),
+                            " bytes, more than ",
+                            ExpressionLimits::kMaxLength),
+               "split it into derived values"};
+    return r;
+  }
+  return Parser(text).Run();
+}
+
+namespace {
+void CollectNew(const Node& node, std::unordered_set<std::string_view>* seen,
+                std::vector<std::string>* out) {
+  if (node.kind == NodeKind::kIdent) {
+    if (seen->insert(node.text).second) out->push_back(node.text);
     return;
   }
-  for (const auto& c : node.children) CollectIdentifiers(*c, out);
+  for (const auto& c : node.children) CollectNew(*c, seen, out);
+}
+}  // namespace
+
+void CollectIdentifiers(const Node& node, std::vector<std::string>* out) {
+  // A set, not a scan of `out`: a tree may read thousands of names.
+  std::unordered_set<std::string_view> seen;
+  for (const std::string& s : *out) seen.insert(s);
+  std::vector<std::string> added;
+  CollectNew(node, &seen, &added);
+  for (std::string& s : added) out->push_back(std::move(s));
 }
 
 std::string ToString(const Node& node) {

@@ -13,6 +13,10 @@
 //   list    := '[' ( expr (',' expr)* )? ']'
 // Comparisons do not chain (`a < b < c` is an error, as in most languages).
 //
+// An expression over any of the ExpressionLimits (limits.h: length, node
+// count, nesting depth) is an error located where the limit is passed, so
+// every tree Parse() returns is safe for the recursive passes over it.
+//
 // Thread-safety: pure function.
 
 #ifndef HEALTHSCORE_ENGINE_EXPR_PARSER_H_
@@ -23,6 +27,7 @@
 #include <string_view>
 
 #include "engine/expr/ast.h"
+#include "engine/expr/limits.h"
 
 namespace healthscore::engine::expr {
 
@@ -38,14 +43,11 @@ struct ParseResult {
   bool ok() const { return root != nullptr; }
 };
 
-// Nesting deeper than this is rejected (keeps the recursive descent safe on
-// hostile input).
-inline constexpr int kMaxExpressionDepth = 64;
-
 ParseResult Parse(std::string_view text);
 
 // Every identifier (dotted names whole) the tree reads, in order of first
-// appearance; function names excluded.
+// appearance; function names excluded. Appends to `out`; names already in
+// it are not repeated.
 void CollectIdentifiers(const Node& node, std::vector<std::string>* out);
 
 // Renders a tree back to text (for diagnostics and canonical hashing).

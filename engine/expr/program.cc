@@ -7,6 +7,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -698,7 +699,7 @@ struct ProgramBuilder::Impl {
   }
 
   // Bool constants are computed by one step at the top of the program.
-  Operand BoolConst(bool v) {
+  ABSL_ATTRIBUTE_NOINLINE Operand BoolConst(bool v) {
     auto it = bool_const_regs.find(v);
     if (it != bool_const_regs.end()) return Operand::Register(it->second);
     Operand one = NumConst(1.0);
@@ -772,35 +773,170 @@ struct ProgramBuilder::Impl {
     }
   }
 
-  Val NumOp(Code code, const Node& a, const Node* b) {
-    Val x = EmitNode(a);
-    Val y = b ? EmitNode(*b) : Val{};
-    if (x.op.is_const() && (!b || y.op.is_const())) {
-      double r = FoldNum(code, x.op.value, b ? y.op.value : 0);
-      return {Operand::Const(Finite(r) ? r : kNaN), false};
+  // The only recursive function of the planner, with a small frame: it
+  // emits a node's operands, in order, and leaves what the node itself
+  // becomes to functions that do not recurse, so a tree needs its depth
+  // times this frame of stack.
+  ABSL_ATTRIBUTE_NOINLINE Val EmitNode(const Node& n) {
+    if (n.kind == NodeKind::kList || n.children.empty()) return Leaf(n);
+    if (n.kind == NodeKind::kBinary && n.op == Op::kIn) {
+      return StrIn(n, EmitNode(*n.children[0]));
     }
-    Val out = b ? Step(code, ValueKind::kNum, {AsNum(x.op), AsNum(y.op)})
-                : Step(code, ValueKind::kNum, {AsNum(x.op)});
-    Release(x, a.type);
-    if (b) Release(y, b->type);
+    if (n.kind == NodeKind::kCall) {
+      if (IsMinMax(n)) return EmitMinMax(n);
+      if (IsHasBool(n)) return {BoolConst(true), false};
+    }
+    // Unary, binary, conditional and the other calls: at most 3 operands.
+    Val v[3];
+    const size_t count = n.children.size() < 3 ? n.children.size() : 3;
+    for (size_t i = 0; i < count; ++i) v[i] = EmitNode(*n.children[i]);
+    return Combine(n, v);
+  }
+
+  // Folded one argument at a time: two registers live, however many
+  // arguments.
+  ABSL_ATTRIBUTE_NOINLINE Val EmitMinMax(const Node& n) {
+    Val acc = EmitNode(*n.children[0]);
+    for (size_t i = 1; i < n.children.size(); ++i) {
+      acc = MinMax(n, acc, EmitNode(*n.children[i]));
+    }
+    return acc;
+  }
+
+  static bool IsMinMax(const Node& n) {
+    return n.text == "min" || n.text == "max";
+  }
+  // has() of a bool is always true.
+  static bool IsHasBool(const Node& n) {
+    return n.text == "has" && n.children[0]->type == Type::kBool;
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE static Val Leaf(const Node& n) {
+    switch (n.kind) {
+      case NodeKind::kNumber:
+        return {Operand::Const(n.number), false};
+      case NodeKind::kBool:
+        return {Operand::Const(n.boolean ? 1 : 0), false};
+      case NodeKind::kIdent:
+        return {n.ref, false};
+      default:
+        return {};  // strings and lists: consumed by their comparison
+    }
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE Val StrIn(const Node& n, Val s) {
+    const Node& a = *n.children[0];
+    p->code_lists_.push_back(n.children[1]->list_codes);
+    Val out = Step(Code::kStrIn, ValueKind::kBool, {s.op}, 0, 0, 0,
+                   static_cast<int>(p->code_lists_.size() - 1));
+    Release(s, a.type);
     return out;
   }
 
-  Val Compare(const Node& n) {
+  ABSL_ATTRIBUTE_NOINLINE Val MinMax(const Node& n, Val acc, Val next) {
+    const Code code = n.text == "min" ? Code::kMin : Code::kMax;
+    Val out;
+    if (acc.op.is_const() && next.op.is_const()) {
+      out = {Operand::Const(FoldNum(code, acc.op.value, next.op.value)),
+             false};
+    } else {
+      out = Step(code, ValueKind::kNum, {AsNum(acc.op), AsNum(next.op)});
+    }
+    Release(acc, Type::kNumber);
+    Release(next, Type::kNumber);
+    return out;
+  }
+
+  // A node whose operands are emitted, in `v`.
+  ABSL_ATTRIBUTE_NOINLINE Val Combine(const Node& n, const Val* v) {
+    switch (n.kind) {
+      case NodeKind::kUnary: {
+        if (n.op == Op::kNeg) return NumOp(Code::kNeg, n, v);
+        if (v[0].op.is_const()) {
+          return {Operand::Const(v[0].op.value ? 0 : 1), false};
+        }
+        Val out = Step(Code::kNot, ValueKind::kBool, {v[0].op});
+        Release(v[0], Type::kBool);
+        return out;
+      }
+      case NodeKind::kBinary:
+        switch (n.op) {
+          case Op::kAdd: return NumOp(Code::kAdd, n, v);
+          case Op::kSub: return NumOp(Code::kSub, n, v);
+          case Op::kMul: return NumOp(Code::kMul, n, v);
+          case Op::kDiv: return NumOp(Code::kDiv, n, v);
+          case Op::kAnd:
+          case Op::kOr: {
+            const Val& x = v[0];
+            const Val& y = v[1];
+            if (x.op.is_const() && y.op.is_const()) {
+              bool r = n.op == Op::kAnd ? (x.op.value && y.op.value)
+                                        : (x.op.value || y.op.value);
+              return {Operand::Const(r ? 1 : 0), false};
+            }
+            Val out = Step(n.op == Op::kAnd ? Code::kAnd : Code::kOr,
+                           ValueKind::kBool, {AsBool(x.op), AsBool(y.op)});
+            Release(x, Type::kBool);
+            Release(y, Type::kBool);
+            return out;
+          }
+          default:
+            return Compare(n, v);
+        }
+      case NodeKind::kConditional: {
+        Val out;
+        if (n.type == Type::kBool) {
+          out = Step(Code::kSelectBool, ValueKind::kBool,
+                     {AsBool(v[0].op), AsBool(v[1].op), AsBool(v[2].op)});
+        } else {
+          out = Step(Code::kSelectNum, ValueKind::kNum,
+                     {AsBool(v[0].op), AsNum(v[1].op), AsNum(v[2].op)});
+        }
+        Release(v[0], Type::kBool);
+        Release(v[1], n.type);
+        Release(v[2], n.type);
+        return out;
+      }
+      case NodeKind::kCall:
+        return Call(n, v);
+      default:
+        return {};
+    }
+  }
+
+  // Unary or binary arithmetic; folded when every operand is constant.
+  Val NumOp(Code code, const Node& n, const Val* v) {
+    const bool binary = n.children.size() == 2;
+    const Val& x = v[0];
+    if (x.op.is_const() && (!binary || v[1].op.is_const())) {
+      double r = FoldNum(code, x.op.value, binary ? v[1].op.value : 0);
+      return {Operand::Const(Finite(r) ? r : kNaN), false};
+    }
+    Val out = binary
+                  ? Step(code, ValueKind::kNum, {AsNum(x.op), AsNum(v[1].op)})
+                  : Step(code, ValueKind::kNum, {AsNum(x.op)});
+    Release(x, n.children[0]->type);
+    if (binary) Release(v[1], n.children[1]->type);
+    return out;
+  }
+
+  Val Compare(const Node& n, const Val* v) {
     const Node& a = *n.children[0];
     const Node& b = *n.children[1];
     if (a.type == Type::kString || b.type == Type::kString) {
+      // The literal's operand is empty: only the attribute's is read.
       const bool a_lit = a.kind == NodeKind::kString;
       const Node& sym = a_lit ? b : a;
       const Node& lit = a_lit ? a : b;
-      Val s = EmitNode(sym);
+      const Val& s = a_lit ? v[1] : v[0];
       Val out = Step(n.op == Op::kEq ? Code::kStrEq : Code::kStrNe,
                      ValueKind::kBool, {s.op}, 0, 0, lit.string_code);
       Release(s, sym.type);
       return out;
     }
+    const Val& x = v[0];
+    const Val& y = v[1];
     if (a.type == Type::kBool) {
-      Val x = EmitNode(a), y = EmitNode(b);
       Val out = Step(n.op == Op::kEq ? Code::kBoolEq : Code::kBoolNe,
                      ValueKind::kBool, {AsBool(x.op), AsBool(y.op)});
       Release(x, a.type);
@@ -816,22 +952,21 @@ struct ProgramBuilder::Impl {
       case Op::kEq: code = Code::kEq; break;
       default: code = Code::kNe; break;
     }
-    Val x = EmitNode(a), y = EmitNode(b);
     Val out = Step(code, ValueKind::kBool, {AsNum(x.op), AsNum(y.op)});
     Release(x, a.type);
     Release(y, b.type);
     return out;
   }
 
-  Val Call(const Node& n) {
+  // Calls other than min, max and has(bool), with their operands emitted.
+  Val Call(const Node& n, const Val* v) {
     const std::string& f = n.text;
     auto arg_int = [&](size_t i) {
       return static_cast<int>(n.children[i]->number);
     };
     if (f == "has") {
       const Node& a = *n.children[0];
-      if (a.type == Type::kBool) return {BoolConst(true), false};
-      Val x = EmitNode(a);
+      const Val& x = v[0];
       if (x.op.is_const()) return {BoolConst(Finite(x.op.value)), false};
       Code code = a.type == Type::kString   ? Code::kHasStr
                   : a.type == Type::kSeries ? Code::kHasSeries
@@ -841,58 +976,36 @@ struct ProgramBuilder::Impl {
       return out;
     }
     if (f == "coalesce") {
-      Val x = EmitNode(*n.children[0]), y = EmitNode(*n.children[1]);
       Val out = Step(Code::kCoalesce, ValueKind::kNum,
-                     {AsNum(x.op), AsNum(y.op)});
-      Release(x, Type::kNumber);
-      Release(y, Type::kNumber);
+                     {AsNum(v[0].op), AsNum(v[1].op)});
+      Release(v[0], Type::kNumber);
+      Release(v[1], Type::kNumber);
       return out;
     }
-    if (f == "min" || f == "max") {
-      Code code = f == "min" ? Code::kMin : Code::kMax;
-      Val acc = EmitNode(*n.children[0]);
-      for (size_t i = 1; i < n.children.size(); ++i) {
-        Val next = EmitNode(*n.children[i]);
-        Val out;
-        if (acc.op.is_const() && next.op.is_const()) {
-          out = {Operand::Const(FoldNum(code, acc.op.value, next.op.value)),
-                 false};
-        } else {
-          out = Step(code, ValueKind::kNum, {AsNum(acc.op), AsNum(next.op)});
-        }
-        Release(acc, Type::kNumber);
-        Release(next, Type::kNumber);
-        acc = out;
-      }
-      return acc;
-    }
-    if (f == "abs") return NumOp(Code::kAbs, *n.children[0], nullptr);
-    if (f == "log") return NumOp(Code::kLog, *n.children[0], nullptr);
+    if (f == "abs") return NumOp(Code::kAbs, n, v);
+    if (f == "log") return NumOp(Code::kLog, n, v);
     if (f == "clamp") {
-      Val x = EmitNode(*n.children[0]);
-      Val lo = EmitNode(*n.children[1]);
-      Val hi = EmitNode(*n.children[2]);
       Val out = Step(Code::kClamp, ValueKind::kNum,
-                     {AsNum(x.op), AsNum(lo.op), AsNum(hi.op)});
-      Release(x, Type::kNumber);
-      Release(lo, Type::kNumber);
-      Release(hi, Type::kNumber);
+                     {AsNum(v[0].op), AsNum(v[1].op), AsNum(v[2].op)});
+      Release(v[0], Type::kNumber);
+      Release(v[1], Type::kNumber);
+      Release(v[2], Type::kNumber);
       return out;
     }
     if (f == "days_since") {
-      Val d = EmitNode(*n.children[0]);
-      Val out = Step(Code::kSub, ValueKind::kNum, {n.ref, AsNum(d.op)});
-      Release(d, Type::kDate);
+      Val out = Step(Code::kSub, ValueKind::kNum, {n.ref, AsNum(v[0].op)});
+      Release(v[0], Type::kDate);
       return out;
     }
     if (f == "days_between") {
-      Val a = EmitNode(*n.children[0]), b = EmitNode(*n.children[1]);
-      Val out = Step(Code::kSub, ValueKind::kNum, {AsNum(b.op), AsNum(a.op)});
-      Release(a, Type::kDate);
-      Release(b, Type::kDate);
+      Val out = Step(Code::kSub, ValueKind::kNum,
+                     {AsNum(v[1].op), AsNum(v[0].op)});
+      Release(v[0], Type::kDate);
+      Release(v[1], Type::kDate);
       return out;
     }
-    // Series functions read the series slot directly.
+    // Series functions read the series slot directly (their operands, a
+    // name and number literals, emitted nothing).
     const Operand s = n.children[0]->ref;
     if (f == "last") return Step(Code::kSeriesLast, ValueKind::kNum, {s});
     if (f == "count") return Step(Code::kSeriesCount, ValueKind::kNum, {s});
@@ -910,82 +1023,6 @@ struct ProgramBuilder::Impl {
     // slope
     return Step(Code::kSeriesSlope, ValueKind::kNum, {s},
                 n.children.size() == 2 ? arg_int(1) : 0);
-  }
-
-  Val EmitNode(const Node& n) {
-    switch (n.kind) {
-      case NodeKind::kNumber:
-        return {Operand::Const(n.number), false};
-      case NodeKind::kBool:
-        return {Operand::Const(n.boolean ? 1 : 0), false};
-      case NodeKind::kString:
-      case NodeKind::kList:
-        return {};  // consumed by their comparison
-      case NodeKind::kIdent:
-        return {n.ref, false};
-      case NodeKind::kUnary: {
-        if (n.op == Op::kNeg) return NumOp(Code::kNeg, *n.children[0], nullptr);
-        Val x = EmitNode(*n.children[0]);
-        if (x.op.is_const()) return {Operand::Const(x.op.value ? 0 : 1), false};
-        Val out = Step(Code::kNot, ValueKind::kBool, {x.op});
-        Release(x, Type::kBool);
-        return out;
-      }
-      case NodeKind::kBinary: {
-        const Node& a = *n.children[0];
-        const Node& b = *n.children[1];
-        switch (n.op) {
-          case Op::kAdd: return NumOp(Code::kAdd, a, &b);
-          case Op::kSub: return NumOp(Code::kSub, a, &b);
-          case Op::kMul: return NumOp(Code::kMul, a, &b);
-          case Op::kDiv: return NumOp(Code::kDiv, a, &b);
-          case Op::kAnd:
-          case Op::kOr: {
-            Val x = EmitNode(a), y = EmitNode(b);
-            if (x.op.is_const() && y.op.is_const()) {
-              bool r = n.op == Op::kAnd ? (x.op.value && y.op.value)
-                                        : (x.op.value || y.op.value);
-              return {Operand::Const(r ? 1 : 0), false};
-            }
-            Val out = Step(n.op == Op::kAnd ? Code::kAnd : Code::kOr,
-                           ValueKind::kBool, {AsBool(x.op), AsBool(y.op)});
-            Release(x, Type::kBool);
-            Release(y, Type::kBool);
-            return out;
-          }
-          case Op::kIn: {
-            Val s = EmitNode(a);
-            p->code_lists_.push_back(b.list_codes);
-            Val out = Step(Code::kStrIn, ValueKind::kBool, {s.op}, 0, 0, 0,
-                           static_cast<int>(p->code_lists_.size() - 1));
-            Release(s, a.type);
-            return out;
-          }
-          default:
-            return Compare(n);
-        }
-      }
-      case NodeKind::kConditional: {
-        Val c = EmitNode(*n.children[0]);
-        Val x = EmitNode(*n.children[1]);
-        Val y = EmitNode(*n.children[2]);
-        Val out;
-        if (n.type == Type::kBool) {
-          out = Step(Code::kSelectBool, ValueKind::kBool,
-                     {AsBool(c.op), AsBool(x.op), AsBool(y.op)});
-        } else {
-          out = Step(Code::kSelectNum, ValueKind::kNum,
-                     {AsBool(c.op), AsNum(x.op), AsNum(y.op)});
-        }
-        Release(c, Type::kBool);
-        Release(x, n.type);
-        Release(y, n.type);
-        return out;
-      }
-      case NodeKind::kCall:
-        return Call(n);
-    }
-    return {};
   }
 };
 

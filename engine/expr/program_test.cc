@@ -1,13 +1,18 @@
 #include "engine/expr/program.h"
 
 #include <cmath>
+#include <functional>
+#include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/common/testing_stack.h"
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
+#include "engine/expr/testing_expressions.h"
 #include "engine/expr/testing_scope.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -328,6 +333,79 @@ TEST_F(ProgramTest, ExternalStepReadsOperandsAndSeries) {
   // x + 10y + len(wau): row 2 lacks x, row 3 lacks y and wau.
   EXPECT_THAT(Num(0), NumsAre(V{2 + 40 + 6, 10 + 0 + 4, kNaN, kNaN}));
   EXPECT_THAT(Num(1), NumsAre(V{106.5, 104.5, 100.5, kNaN}));
+}
+
+// The largest trees the parser accepts (limits.h), through every pass of
+// this library, each on a thread with a small stack that it may use at most
+// half of (engine/repository/expression_limits_test.cc does the same for the
+// passes over a whole model).
+TEST_F(ProgramTest, ShapesAtTheLimitOnASmallStack) {
+  constexpr size_t kStack = stack_testing::kSmallStack;
+  scope_.Add("seg", {Type::kString, Operand::Slot(seg_slot_)});
+  // pass -> the most stack it used, and for which shape
+  std::map<std::string, std::pair<size_t, std::string>> deepest;
+  std::string shape_name;
+  auto pass = [&](const std::string& name, const std::function<void()>& fn) {
+    const stack_testing::StackUse use = stack_testing::RunOnStack(kStack, fn);
+    ASSERT_TRUE(use.ran) << name;
+    EXPECT_LT(use.used, kStack / 2) << name;
+    if (use.used > deepest[name].first) deepest[name] = {use.used, shape_name};
+  };
+  for (const limits_testing::Shape& shape :
+       limits_testing::ShapesAtTheLimit()) {
+    shape_name = shape.name;
+    SCOPED_TRACE(shape.name);
+    std::unique_ptr<Node> root;
+    pass("parse", [&] {
+      ParseResult p = Parse(shape.text);
+      ASSERT_TRUE(p.ok()) << p.error.message;
+      root = std::move(p.root);
+    });
+    ASSERT_NE(root, nullptr);
+    pass("check", [&] {
+      CheckResult c = Check(root.get(), &scope_);
+      ASSERT_TRUE(c.ok()) << c.errors[0].message;
+      EXPECT_EQ(c.type, shape.is_bool ? Type::kBool : Type::kNumber);
+    });
+    ProgramBuilder builder;
+    for (ValueKind k : {ValueKind::kNum, ValueKind::kNum, ValueKind::kStr,
+                        ValueKind::kNum, ValueKind::kNum, ValueKind::kSeries}) {
+      builder.AddSlot(k);
+    }
+    Operand out;
+    pass("plan", [&] { out = builder.Emit(*root); });
+    program_ = builder.Build();
+    outputs_ = {out};
+    slots_.num.assign(6, nullptr);
+    slots_.num_valid.assign(6, nullptr);
+    slots_.str.assign(6, nullptr);
+    slots_.series.assign(6, {});
+    slots_.num[x_slot_] = x_;
+    slots_.num_valid[x_slot_] = xv_;
+    slots_.str[seg_slot_] = seg_;
+    pass("run", [&] { program_->Run(slots_, 4, &scratch_); });
+    if (shape.name == "sum_chain") {
+      EXPECT_THAT(Num(0), NumsAre(V{2.0 * 257, 10.0 * 257, kNaN, -4.0 * 257}));
+    }
+    pass("to_string", [&] {
+      const std::string text = ToString(*root);
+      std::vector<std::string> names;
+      CollectIdentifiers(*root, &names);
+      EXPECT_EQ(names.size(), shape.name == "neg_literal" ? 0u : 1u);
+      // The canonical text parses back to the same text (it has more
+      // parentheses than the source, so it may nest deeper: only for
+      // the shapes that stay within the limit).
+      ParseResult again = Parse(text);
+      if (again.ok()) {
+        EXPECT_EQ(ToString(*again.root), text);
+      }
+    });
+    pass("destroy", [&] { root.reset(); });
+  }
+  for (const auto& [name, most] : deepest) {
+    std::cout << "[ stack    ] " << name << ": " << most.first << " of "
+              << kStack << " bytes (" << most.second << ")\n";
+  }
 }
 
 }  // namespace

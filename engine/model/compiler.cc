@@ -167,7 +167,9 @@ class ModelCompiler {
   bool LiteralCode(const expr::Symbol& sym, std::string_view literal,
                    int32_t* code, std::string* error, std::string* hint);
   void InternLiterals(const expr::Node& n);
-  void CollectReads(const expr::Node& n, std::vector<ValueRef>* out);
+  // `seen` holds the names already in `out`.
+  void CollectReads(const expr::Node& n, std::set<std::string>* seen,
+                    std::vector<ValueRef>* out);
   void MarkUsed(const expr::Node& n);
 
   void CompileInputs();
@@ -238,9 +240,11 @@ bool ModelCompiler::LiteralCode(const expr::Symbol& sym,
     }
     const int col = e.string_column;
     const InputInfo& in = model_->inputs_[e.input];
+    // With declared values the dictionary holds exactly those (a hash
+    // lookup, where a scan of the values per literal would be quadratic
+    // for a long `in` list).
     if (!in.values.empty() &&
-        std::find(in.values.begin(), in.values.end(), literal) ==
-            in.values.end()) {
+        model_->StringCode(col, literal) == kUnknownString) {
       *error = absl::StrCat("'", std::string(literal), "' is not a declared value of '",
                             name, "', so this comparison can never be true");
       *hint = DidYouMean(literal, in.values);
@@ -273,12 +277,9 @@ void ModelCompiler::InternLiterals(const expr::Node& n) {
         auto intern = [&](const std::string& lit) {
           auto& codes = model_->string_codes_[col];
           if (codes.contains(lit)) return;
-          const InputInfo& in = model_->inputs_[it->second.input];
-          if (!in.values.empty() &&
-              std::find(in.values.begin(), in.values.end(), lit) ==
-                  in.values.end()) {
-            return;  // reported by the checker
-          }
+          // The dictionary of an input with declared values holds exactly
+          // those: any other literal is reported by the checker.
+          if (!model_->inputs_[it->second.input].values.empty()) return;
           codes[lit] = static_cast<int32_t>(model_->string_values_[col].size());
           model_->string_values_[col].push_back(lit);
         };
@@ -305,19 +306,18 @@ void ModelCompiler::MarkUsed(const expr::Node& n) {
 }
 
 void ModelCompiler::CollectReads(const expr::Node& n,
+                                 std::set<std::string>* seen,
                                  std::vector<ValueRef>* out) {
   if (n.kind == expr::NodeKind::kIdent ||
       (n.kind == expr::NodeKind::kCall && n.text == "days_since")) {
     const std::string& name =
         n.kind == expr::NodeKind::kIdent ? n.text : std::string("as_of");
     auto it = names_.find(name);
-    if (it != names_.end()) {
-      bool seen = false;
-      for (const auto& r : *out) seen = seen || r.name == name;
-      if (!seen) out->push_back(it->second.ref);
+    if (it != names_.end() && seen->insert(name).second) {
+      out->push_back(it->second.ref);
     }
   }
-  for (const auto& c : n.children) CollectReads(*c, out);
+  for (const auto& c : n.children) CollectReads(*c, seen, out);
 }
 
 // Names the model itself defines for expressions.
@@ -705,6 +705,11 @@ void ModelCompiler::CompileDerived() {
     names_.emplace(d.id, e);
     index_of_spec[i] = static_cast<int>(i);
   }
+  // Before any derived value is checked: the checker needs the codes of
+  // the literals compared with string inputs.
+  for (const auto& p : derived_exprs_) {
+    if (p.root) InternLiterals(*p.root);
+  }
   // Order by dependencies; report cycles with their path.
   std::vector<std::vector<int>> deps(n);
   for (size_t i = 0; i < n; ++i) {
@@ -721,34 +726,84 @@ void ModelCompiler::CompileDerived() {
       }
     }
   }
-  std::vector<int> state(n, 0), order;
-  std::vector<int> stack;
-  std::set<int> in_cycle;
-  std::function<void(int)> visit = [&](int v) {
-    if (state[v] == 2) return;
-    if (state[v] == 1) {
-      auto it = std::find(stack.begin(), stack.end(), v);
-      std::vector<std::string> path;
-      for (auto j = it; j != stack.end(); ++j) {
-        path.push_back(spec_.derived[*j].id);
-        in_cycle.insert(*j);
+  // Depth-first, with an explicit stack: a chain of thousands of derived
+  // values, each reading the previous one, must not recurse as deep. The
+  // values in cycles are found as strong components (Gabow's path-based
+  // algorithm: `open` holds the values visited and not yet in a finished
+  // component, `roots` where in `open` each component still open begins),
+  // and each edge back to a value being visited is reported as a cycle;
+  // all of it linear in the values and edges, however many cycles.
+  std::vector<int> state(n, 0), order;  // 0 new, 1 being visited, 2 done
+  std::vector<int> path;                // the values being visited
+  std::vector<size_t> next_dep;         // per entry of `path`: next dep
+  std::vector<size_t> path_index(n, 0);
+  std::vector<int> open;
+  std::vector<size_t> open_index(n, 0);
+  std::vector<bool> closed(n, false);   // in a finished component
+  std::vector<size_t> roots;
+  std::vector<bool> in_cycle(n, false);
+  auto report_cycle = [&](int v) {
+    // path[from..] and back to v; a long cycle is named by its ends.
+    constexpr size_t kShown = 5;
+    const size_t from = path_index[v];
+    const size_t length = path.size() - from + 1;
+    std::vector<std::string> names;
+    for (size_t j = from; j < path.size(); ++j) {
+      if (length > 2 * kShown + 1 && j == from + kShown) {
+        names.push_back(absl::StrCat("(", length - 2 * kShown, " more)"));
+        j = path.size() - (kShown - 1);
       }
-      path.push_back(spec_.derived[v].id);
-      const DerivedSpec& d = spec_.derived[v];
-      Error(d.fields.Get(d.uses_plugin ? "inputs" : "expr", d.location),
-            absl::StrCat("derived values depend on each other in a cycle: ",
-                         absl::StrJoin(path, " -> ")),
-            "break the cycle: a derived value cannot read itself");
-      return;
+      names.push_back(spec_.derived[path[j]].id);
     }
-    state[v] = 1;
-    stack.push_back(v);
-    for (int w : deps[v]) visit(w);
-    stack.pop_back();
-    state[v] = 2;
-    order.push_back(v);
+    names.push_back(spec_.derived[v].id);
+    in_cycle[v] = true;  // a value reading itself is a component of one
+    const DerivedSpec& d = spec_.derived[v];
+    Error(d.fields.Get(d.uses_plugin ? "inputs" : "expr", d.location),
+          absl::StrCat("derived values depend on each other in a cycle: ",
+                       absl::StrJoin(names, " -> ")),
+          "break the cycle: a derived value cannot read itself");
   };
-  for (size_t i = 0; i < n; ++i) visit(static_cast<int>(i));
+  auto enter = [&](int v) {
+    state[v] = 1;
+    path_index[v] = path.size();
+    path.push_back(v);
+    next_dep.push_back(0);
+    open_index[v] = open.size();
+    open.push_back(v);
+    roots.push_back(open_index[v]);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (state[i] != 0) continue;
+    enter(static_cast<int>(i));
+    while (!path.empty()) {
+      const int v = path.back();
+      if (next_dep.back() < deps[v].size()) {
+        const int w = deps[v][next_dep.back()++];
+        if (state[w] == 0) {
+          enter(w);
+          continue;
+        }
+        if (state[w] == 1) report_cycle(w);
+        if (!closed[w]) {
+          while (roots.back() > open_index[w]) roots.pop_back();
+        }
+        continue;
+      }
+      path.pop_back();
+      next_dep.pop_back();
+      state[v] = 2;
+      order.push_back(v);
+      if (roots.back() == open_index[v]) {
+        roots.pop_back();
+        const bool cycle = open.size() - open_index[v] > 1;
+        while (open.size() > open_index[v]) {
+          closed[open.back()] = true;
+          if (cycle) in_cycle[open.back()] = true;
+          open.pop_back();
+        }
+      }
+    }
+  }
 
   m.derived_.resize(n);
   plan_->derived.resize(n);
@@ -760,7 +815,7 @@ void ModelCompiler::CompileDerived() {
                              : spec_.derived[i].expr.text;
   }
   for (int i : order) {
-    if (in_cycle.count(i) || index_of_spec[i] < 0) continue;
+    if (in_cycle[i] || index_of_spec[i] < 0) continue;
     if (spec_.derived[i].uses_plugin) {
       CompilePluginSignal(i);
       continue;
@@ -1397,7 +1452,8 @@ void ModelCompiler::CompilePlaybooks() {
         } else if (!diags_->has_errors()) {
           out.when = builder_.Gate(builder_.Emit(*when.root),
                                    plan_->tier.tier, insufficient);
-          CollectReads(*when.root, &out.reads);
+          std::set<std::string> seen;
+          CollectReads(*when.root, &seen, &out.reads);
         }
       }
     }
@@ -1557,9 +1613,6 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
   }
   CompileDerived();
   if (OutOfBudget()) return nullptr;
-  for (const auto& p : derived_exprs_) {
-    if (p.root) InternLiterals(*p.root);
-  }
   for (const auto& p : when_exprs_) {
     if (p.root) InternLiterals(*p.root);
   }

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/common/status_matchers.h"
+#include "engine/common/testing_stack.h"
 #include "engine/model/internal/plan.h"
 #include "engine/model/yaml_loader.h"
 #include "gmock/gmock.h"
@@ -160,6 +161,99 @@ TEST(CompilerTest, CycleAmongDerivedIsReportedWithItsPath) {
   EXPECT_THAT(Errors(r),
               HasSubstr("derived values depend on each other in a cycle: "));
   EXPECT_THAT(Errors(r), HasSubstr("usage_trend -> loop_b -> usage_trend"));
+}
+
+// `n` derived values, each reading the one before; the first reads x, or,
+// for a cycle, the last.
+std::string ChainOfDerived(int n, bool cycle) {
+  std::string text = R"(name: chain
+version: 1
+inputs:
+  - {id: x, type: number}
+derived:
+)";
+  for (int i = 0; i < n; ++i) {
+    const std::string read = i > 0   ? absl::StrCat("d", i - 1)
+                             : cycle ? absl::StrCat("d", n - 1)
+                                     : std::string("x");
+    absl::StrAppend(&text, "  - {id: d", i, ", expr: \"", read, " + 1\"}\n");
+  }
+  absl::StrAppend(&text, R"(groups:
+  - id: g
+    weight: 1
+    signals:
+      - {id: s, source: d)",
+                  n - 1, R"(, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+tiers:
+  - {id: green, min: 50}
+  - {id: red, min: 0}
+)");
+  return text;
+}
+
+TEST(CompilerTest, LongChainsOfDerivedValuesNeedNoDeepStack) {
+  // The order of derived values used to be found by recursion, one frame
+  // per link: 5,000 links overflowed a small stack.
+  CompileResult chain, cycle;
+  const stack_testing::StackUse use =
+      stack_testing::RunOnStack(stack_testing::kSmallStack, [&] {
+        chain = CompileString(ChainOfDerived(5000, false), "chain.yaml");
+        cycle = CompileString(ChainOfDerived(5000, true), "cycle.yaml");
+      });
+  ASSERT_TRUE(use.ran);
+  EXPECT_LT(use.used, stack_testing::kSmallStack / 2);
+  EXPECT_NE(chain.model, nullptr) << Errors(chain);
+  // A long cycle is named by its ends.
+  EXPECT_EQ(Errors(cycle),
+            "cycle.yaml:4:10: warning: input 'x' is declared but nothing "
+            "reads it (hint: remove it, or use it in a derived value, signal "
+            "or playbook)\n"
+            "cycle.yaml:6:20: error: derived values depend on each other in "
+            "a cycle: d0 -> d4999 -> d4998 -> d4997 -> d4996 -> (4991 more) "
+            "-> d4 -> d3 -> d2 -> d1 -> d0 (hint: break the cycle: a derived "
+            "value cannot read itself)");
+}
+
+TEST(CompilerTest, EveryValueInACycleIsLeftUnchecked) {
+  // c is in the cycle a -> c -> b -> a without closing one itself: it is
+  // not checked (which would report b as an unknown name) either.
+  const std::string text = R"(name: m
+version: 1
+inputs:
+  - {id: x, type: number}
+derived:
+  - {id: a, expr: "b + c + x"}
+  - {id: b, expr: "a * 2"}
+  - {id: c, expr: "b - 1"}
+groups:
+  - id: g
+    weight: 1
+    signals:
+      - {id: s, source: x, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+tiers:
+  - {id: green, min: 50}
+  - {id: red, min: 0}
+)";
+  EXPECT_EQ(Errors(CompileString(text, "m.yaml")),
+            "m.yaml:6:19: error: derived values depend on each other in a "
+            "cycle: a -> b -> a (hint: break the cycle: a derived value "
+            "cannot read itself)");
+}
+
+TEST(CompilerTest, DerivedValueComparesAStringInputWithoutDeclaredValues) {
+  // The literal must be in the input's dictionary before the derived value
+  // is checked; it used to fail with an empty message.
+  const std::string text = Replace(
+      Replace(kModel, "  - {id: wau, type: series}\n",
+              "  - {id: wau, type: series}\n  - {id: plan, type: string}\n"),
+      "derived:\n",
+      "derived:\n  - id: on_growth\n    expr: 'plan == \"growth\"'\n");
+  CompileResult r = CompileString(text, "m.yaml");
+  ASSERT_NE(r.model, nullptr) << Errors(r);
+  EXPECT_GE(r.model->StringCode(r.model->inputs()[r.model->FindInput("plan")]
+                                    .column,
+                                "growth"),
+            0);
 }
 
 TEST(CompilerTest, NonPositiveWeightsAreErrors) {

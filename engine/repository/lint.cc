@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/expr/checker.h"
@@ -336,24 +338,49 @@ struct Verdict {
   std::string never_false;  // why it is always true
 };
 
+// Longest expression text and list of reasons a finding quotes: an
+// expression may be 64 KiB long, and a chain of conditions that can never
+// be true has a reason for each.
+constexpr size_t kMaxQuoted = 200;
+constexpr size_t kMaxReasons = 1000;
+constexpr char kElided[] = "...";
+
+// `text` cut to at most `max` bytes (not inside a UTF-8 character), with
+// "..." at the end when something was cut.
+std::string Elide(std::string text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = max - (sizeof(kElided) - 1);
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) {
+    --cut;
+  }
+  text.resize(cut);
+  text.append(kElided);
+  return text;
+}
+
 // An expression as text, without the parentheses around the whole.
 std::string Render(const expr::Node& n) {
   std::string text = expr::ToString(n);
   if (text.size() < 2 || text.front() != '(' || text.back() != ')') {
-    return text;
+    return Elide(std::move(text), kMaxQuoted);
   }
   int depth = 0;
   for (size_t i = 0; i + 1 < text.size(); ++i) {
     if (text[i] == '(') ++depth;
     if (text[i] == ')') --depth;
-    if (depth == 0) return text;  // the first group closes early
+    if (depth == 0) return Elide(std::move(text), kMaxQuoted);
   }
-  return text.substr(1, text.size() - 2);
+  return Elide(text.substr(1, text.size() - 2), kMaxQuoted);
 }
 
+// "a; b", once the reasons are kMaxReasons long only "a; ...".
 std::string JoinReasons(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
   if (b.empty() || a == b) return a;
+  if (absl::EndsWith(a, kElided)) return a;
+  if (a.size() + b.size() + 2 > kMaxReasons) {
+    return absl::StrCat(a, "; ", kElided);
+  }
   return absl::StrCat(a, "; ", b);
 }
 
@@ -367,61 +394,89 @@ class Decider {
     }
   }
 
+  // The only recursive function of the analysis, and its frame is small:
+  // the verdicts of operands are combined, and comparisons decided, by
+  // functions that do not recurse, so a condition needs its depth times
+  // this frame of stack.
   Verdict Decide(const expr::Node& n) const {
     using expr::NodeKind;
     using expr::Op;
     Verdict v;
     switch (n.kind) {
+      case NodeKind::kUnary:
+        if (n.op != Op::kNot) return v;
+        v = Decide(*n.children[0]);
+        std::swap(v.can_true, v.can_false);
+        std::swap(v.never_true, v.never_false);
+        return v;
+      case NodeKind::kConditional: {
+        if (n.type != expr::Type::kBool) return v;
+        const Verdict c = Decide(*n.children[0]);
+        const Verdict a = Decide(*n.children[1]);
+        v = Decide(*n.children[2]);
+        Conditional(n, c, a, &v);
+        return v;
+      }
+      case NodeKind::kBinary:
+        if (n.op == Op::kAnd || n.op == Op::kOr) {
+          const Verdict a = Decide(*n.children[0]);
+          v = Decide(*n.children[1]);
+          Junction(n, a, &v);
+          return v;
+        }
+        return Comparison(n);
       case NodeKind::kBool:
         v.can_true = n.boolean;
         v.can_false = !n.boolean;
         if (!v.can_true) v.never_true = "the condition is `false`";
         return v;
-      case NodeKind::kUnary:
-        if (n.op == Op::kNot) {
-          Verdict a = Decide(*n.children[0]);
-          return {a.can_false, a.can_true, a.never_false, a.never_true};
-        }
-        return v;
-      case NodeKind::kConditional: {
-        if (n.type != expr::Type::kBool) return v;
-        Verdict c = Decide(*n.children[0]);
-        Verdict a = Decide(*n.children[1]);
-        Verdict b = Decide(*n.children[2]);
-        v.can_true = (c.can_true && a.can_true) || (c.can_false && b.can_true);
-        v.can_false =
-            (c.can_true && a.can_false) || (c.can_false && b.can_false);
-        if (!v.can_true) {
-          v.never_true = absl::StrCat("'", Render(n),
-                                      "' can never be true");
-        }
-        return v;
-      }
-      case NodeKind::kBinary:
-        break;
       default:
         return v;
     }
-    if (n.op == Op::kAnd || n.op == Op::kOr) {
-      Verdict a = Decide(*n.children[0]);
-      Verdict b = Decide(*n.children[1]);
-      if (n.op == Op::kAnd) {
-        v.can_true = a.can_true && b.can_true;
-        v.can_false = a.can_false || b.can_false;
-        if (!v.can_true) v.never_true = !a.can_true ? a.never_true : b.never_true;
-        if (!v.can_false) {
-          v.never_false = JoinReasons(a.never_false, b.never_false);
-        }
-      } else {
-        v.can_true = a.can_true || b.can_true;
-        v.can_false = a.can_false && b.can_false;
-        if (!v.can_true) v.never_true = JoinReasons(a.never_true, b.never_true);
-        if (!v.can_false) {
-          v.never_false = !a.can_false ? a.never_false : b.never_false;
-        }
-      }
-      return v;
+  }
+
+ private:
+  // `c ? a : b` of bools; `v` holds b's verdict and gets the whole one.
+  ABSL_ATTRIBUTE_NOINLINE void Conditional(const expr::Node& n,
+                                           const Verdict& c, const Verdict& a,
+                                           Verdict* v) const {
+    const Verdict b = std::move(*v);
+    *v = Verdict();
+    v->can_true = (c.can_true && a.can_true) || (c.can_false && b.can_true);
+    v->can_false = (c.can_true && a.can_false) || (c.can_false && b.can_false);
+    if (!v->can_true) {
+      v->never_true = absl::StrCat("'", Render(n), "' can never be true");
     }
+  }
+
+  // `a && b`, `a || b`; `v` holds b's verdict and gets the whole one.
+  ABSL_ATTRIBUTE_NOINLINE void Junction(const expr::Node& n, const Verdict& a,
+                                        Verdict* v) const {
+    const Verdict b = std::move(*v);
+    *v = Verdict();
+    if (n.op == expr::Op::kAnd) {
+      v->can_true = a.can_true && b.can_true;
+      v->can_false = a.can_false || b.can_false;
+      if (!v->can_true) {
+        v->never_true = !a.can_true ? a.never_true : b.never_true;
+      }
+      if (!v->can_false) {
+        v->never_false = JoinReasons(a.never_false, b.never_false);
+      }
+    } else {
+      v->can_true = a.can_true || b.can_true;
+      v->can_false = a.can_false && b.can_false;
+      if (!v->can_true) v->never_true = JoinReasons(a.never_true, b.never_true);
+      if (!v->can_false) {
+        v->never_false = !a.can_false ? a.never_false : b.never_false;
+      }
+    }
+  }
+
+  // A comparison (or `in`): bounds and reachable tiers decide it.
+  ABSL_ATTRIBUTE_NOINLINE Verdict Comparison(const expr::Node& n) const {
+    using expr::Op;
+    Verdict v;
     const expr::Node& a = *n.children[0];
     const expr::Node& b = *n.children[1];
     if (a.type == expr::Type::kString || b.type == expr::Type::kString) {
@@ -475,7 +530,6 @@ class Decider {
     return v;
   }
 
- private:
   // `tier == "x"`, `tier != "x"`, `tier in [...]` (either side).
   Verdict StringCompare(const expr::Node& n) const {
     Verdict v;
@@ -532,10 +586,16 @@ class Decider {
     }
     v.can_true = positive ? any_listed_reachable : any_other_reachable;
     v.can_false = positive ? any_other_reachable : any_listed_reachable;
-    if (!v.can_true) {
-      v.never_true =
-          positive ? absl::StrJoin(reasons, "; ")
-                   : absl::StrCat("'", Render(n), "' can never be true");
+    if (!v.can_true && positive) {
+      // A list may name the same tier many times: each reason once.
+      std::set<std::string> given;
+      for (const std::string& r : reasons) {
+        if (given.insert(r).second) {
+          v.never_true = JoinReasons(v.never_true, r);
+        }
+      }
+    } else if (!v.can_true) {
+      v.never_true = absl::StrCat("'", Render(n), "' can never be true");
     }
     if (!v.can_false) {
       v.never_false = absl::StrCat("'", Render(n), "' is always true");
@@ -579,29 +639,29 @@ bool AlwaysFor(const expr::Node& n, const std::string& attr,
   return false;
 }
 
-// The values of `attr` an account can have when `cond` holds, or nullopt
-// when the condition does not restrict `attr`.
-std::optional<std::set<std::string>> ImpliedValues(const expr::Node& n,
-                                                   const std::string& attr) {
+// The values `a && b` (op kAnd) or `a || b` allow, from those a and b do.
+ABSL_ATTRIBUTE_NOINLINE std::optional<std::set<std::string>> MergeImplied(
+    expr::Op op, std::optional<std::set<std::string>> a,
+    std::optional<std::set<std::string>> b) {
+  if (op == expr::Op::kOr) {
+    if (!a || !b) return std::nullopt;
+    a->insert(b->begin(), b->end());
+    return a;
+  }
+  if (!a) return b;
+  if (!b) return a;
+  std::set<std::string> both;
+  for (const std::string& v : *a) {
+    if (b->count(v) > 0) both.insert(v);
+  }
+  return both;
+}
+
+// ImpliedValues of a comparison (or `in`).
+ABSL_ATTRIBUTE_NOINLINE std::optional<std::set<std::string>>
+ImpliedByComparison(const expr::Node& n, const std::string& attr) {
   using expr::NodeKind;
   using expr::Op;
-  if (n.kind != NodeKind::kBinary) return std::nullopt;
-  if (n.op == Op::kAnd || n.op == Op::kOr) {
-    auto a = ImpliedValues(*n.children[0], attr);
-    auto b = ImpliedValues(*n.children[1], attr);
-    if (n.op == Op::kOr) {
-      if (!a || !b) return std::nullopt;
-      a->insert(b->begin(), b->end());
-      return a;
-    }
-    if (!a) return b;
-    if (!b) return a;
-    std::set<std::string> both;
-    for (const std::string& v : *a) {
-      if (b->count(v) > 0) both.insert(v);
-    }
-    return both;
-  }
   const expr::Node& a = *n.children[0];
   const expr::Node& b = *n.children[1];
   if (n.op == Op::kEq) {
@@ -621,6 +681,19 @@ std::optional<std::set<std::string>> ImpliedValues(const expr::Node& n,
     return values;
   }
   return std::nullopt;
+}
+
+// The values of `attr` an account can have when `cond` holds, or nullopt
+// when the condition does not restrict `attr`. Recursive, with a frame of
+// two operands' values: the work is out of line.
+std::optional<std::set<std::string>> ImpliedValues(const expr::Node& n,
+                                                   const std::string& attr) {
+  if (n.kind != expr::NodeKind::kBinary) return std::nullopt;
+  if (n.op != expr::Op::kAnd && n.op != expr::Op::kOr) {
+    return ImpliedByComparison(n, attr);
+  }
+  std::optional<std::set<std::string>> a = ImpliedValues(*n.children[0], attr);
+  return MergeImplied(n.op, std::move(a), ImpliedValues(*n.children[1], attr));
 }
 
 std::string ShortLocation(const RouteSpec& route) {

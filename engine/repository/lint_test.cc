@@ -18,6 +18,12 @@ using ::healthscore::engine::repository_testing::TempRepo;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
+std::string Repeat(const std::string& s, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += s;
+  return out;
+}
+
 // Lints `text` as file "m.yaml" outside a repository; returns the findings
 // as validate prints them.
 std::vector<std::string> Lint(const std::string& text,
@@ -187,6 +193,42 @@ TEST(LintTest, PlaybooksThatCanNeverTrigger) {
           "m.yaml:33:56: error: playbook 'p_neg' can never trigger: 'tier != "
           "\"green\"' is always true (hint: fix the condition, or remove the "
           "playbook)"));
+}
+
+TEST(LintTest, LongConditionsAreQuotedInPart) {
+  const std::string capped = "steps: [{below: 1, score: 40}, {score: 10}]";
+  // 100 conditions that can never be true, joined by ||: the finding gives
+  // the first reasons, then "...", not a reason for each.
+  std::string chain = "score >= 90";
+  for (int i = 91; i < 190; ++i) absl::StrAppend(&chain, " || score >= ", i);
+  // A comparison 200 characters long is quoted up to "...".
+  std::string sum = "score >= 90";
+  for (int i = 0; i < 60; ++i) sum += " + 0";
+  const std::string playbooks = absl::StrCat(
+      "playbooks:\n  - {id: p_chain, name: C, owner: o, priority: 1, when: ",
+      chain, "}\n  - {id: p_sum, name: S, owner: o, priority: 2, when: ",
+      sum, "}\n");
+  const std::vector<std::string> findings =
+      Lint(TwoSignals(capped, 0.5, 0.5, 0.6, playbooks));
+  ASSERT_EQ(findings.size(), 3u);
+  std::string reasons;
+  for (int i = 90; i <= 105; ++i) {
+    absl::StrAppend(&reasons, "'score >= ", i,
+                    "' can never be true: score is between 5 and 70; ");
+  }
+  EXPECT_EQ(findings[1],
+            absl::StrCat("m.yaml:26:57: error: playbook 'p_chain' can never "
+                         "trigger: ",
+                         reasons,
+                         "... (hint: fix the condition, or remove the "
+                         "playbook)"));
+  EXPECT_EQ(findings[2],
+            absl::StrCat("m.yaml:27:55: error: playbook 'p_sum' can never "
+                         "trigger: 'score >= ",
+                         std::string(60, '('), "90",
+                         Repeat(" + 0)", 25),
+                         " ...' can never be true: score is between 5 and 70 "
+                         "(hint: fix the condition, or remove the playbook)"));
 }
 
 TEST(LintTest, SignalWhoseShareRoundsToNothing) {
