@@ -512,6 +512,7 @@ class JsonLinesReader::Impl {
 
 namespace {
 
+// The sections come last: bit >= kMetricsBit is a section.
 constexpr uint32_t kIdBit = 1;
 constexpr uint32_t kAsOfBit = 2;
 constexpr uint32_t kPreviousScoreBit = 4;
@@ -608,7 +609,7 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
   if ((error = doc.get_object().get(object))) return FailSyntax(error);
 
   uint32_t seen = 0;  // TopLevelKeyBit of the keys read so far
-  top_keys_.clear();
+  if (!top_keys_.empty()) top_keys_.clear();
   for (auto field_result : object) {
     od::field field;
     if ((error = std::move(field_result).get(field))) return FailSyntax(error);
@@ -618,37 +619,38 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
     json_type type;
     if ((error = value.type().get(type))) return FailSyntax(error);
 
-    if (const uint32_t bit = TopLevelKeyBit(key); bit != 0) {
-      if ((seen & bit) != 0) {
-        FailDuplicate(key, bit == kAsOfBit || bit == kPreviousScoreBit ||
-                               bit == kPreviousTierBit);
-        continue;
-      }
-      seen |= bit;
-    } else if (!top_keys_.insert(key).second) {
-      FailDuplicate(key, false);
+    const uint32_t bit = TopLevelKeyBit(key);
+    if (bit == 0) {
+      // Any other top-level key (e.g. a request's model name) is not part
+      // of the snapshot, but may not be repeated either.
+      if (!top_keys_.insert(key).second) FailDuplicate(key, false);
       continue;
     }
+    if ((seen & bit) != 0) {
+      FailDuplicate(key, bit == kAsOfBit || bit == kPreviousScoreBit ||
+                             bit == kPreviousTierBit);
+      continue;
+    }
+    seen |= bit;
 
-    if (key == "metrics" || key == "attributes" || key == "dates" ||
-        key == "series") {
+    if (bit >= kMetricsBit) {
       if (type == json_type::null) continue;
       if (type != json_type::object) {
         FailField(key, "expected an object, got ", JsonTypeName(type));
         continue;
       }
-      Section section = key == "metrics"      ? Section::kMetrics
-                        : key == "attributes" ? Section::kAttributes
-                        : key == "dates"      ? Section::kDates
-                                              : Section::kSeries;
+      Section section = bit == kMetricsBit      ? Section::kMetrics
+                        : bit == kAttributesBit ? Section::kAttributes
+                        : bit == kDatesBit      ? Section::kDates
+                                                : Section::kSeries;
       if (!ParseSection(value, section, model, builder)) return;
-    } else if (key == "id") {
+    } else if (bit == kIdBit) {
       if (type == json_type::string) {
         if ((error = value.get_string().get(row_.id))) return FailSyntax(error);
       } else if (type != json_type::null) {
         FailField("id", "expected a string, got ", JsonTypeName(type));
       }
-    } else if (key == "as_of" || key == "asOf") {
+    } else if (bit == kAsOfBit) {
       if (type == json_type::null) continue;
       if (type != json_type::string) {
         FailField(key, "expected a date string (YYYY-MM-DD), got ",
@@ -665,7 +667,7 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
         continue;
       }
       row_.has_as_of = true;
-    } else if (key == "previous_score" || key == "previousScore") {
+    } else if (bit == kPreviousScoreBit) {
       if (type == json_type::null) continue;
       if (type != json_type::number) {
         FailField(key, "expected a number, got ", JsonTypeName(type));
@@ -676,7 +678,7 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
         continue;
       }
       row_.has_previous_score = true;
-    } else if (key == "previous_tier" || key == "previousTier") {
+    } else {  // kPreviousTierBit
       if (type == json_type::null) continue;
       if (type != json_type::string) {
         FailField(key, "expected a string, got ", JsonTypeName(type));
@@ -687,8 +689,6 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
       }
       row_.has_previous_tier = !row_.previous_tier.empty();
     }
-    // Any other top-level key (e.g. a request's model name) is not part of
-    // the snapshot.
   }
   // The object is done; anything after it on the line is garbage.
   const char* location = nullptr;
@@ -722,7 +722,7 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value value,
   if (input_seen_.size() < model.inputs().size()) {
     input_seen_.resize(model.inputs().size(), 0);
   }
-  section_keys_.clear();
+  if (!section_keys_.empty()) section_keys_.clear();
   for (auto field_result : object) {
     od::field field;
     std::string_view name;
@@ -841,7 +841,7 @@ bool JsonLinesReader::Impl::ParseSeries(simdjson::ondemand::value value,
     return false;
   }
   bool seen = false;
-  series_keys_.clear();
+  if (!series_keys_.empty()) series_keys_.clear();
   for (auto field_result : object) {
     od::field field;
     std::string_view key;
@@ -850,11 +850,16 @@ bool JsonLinesReader::Impl::ParseSeries(simdjson::ondemand::value value,
       FailSyntax(error);
       return false;
     }
-    if (!series_keys_.insert(key).second) {
-      FailDuplicate(Cat("series.", name, ".", key), false);
+    if (key != "values") {
+      if (!series_keys_.insert(key).second) {
+        FailDuplicate(Cat("series.", name, ".", key), false);
+      }
       continue;
     }
-    if (key != "values") continue;
+    if (seen) {
+      FailDuplicate(Cat("series.", name, ".values"), false);
+      continue;
+    }
     seen = true;
     od::value v = field.value();
     json_type type;
