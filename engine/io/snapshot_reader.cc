@@ -1167,42 +1167,33 @@ class CsvReader::Impl {
     }
   }
 
-  // Next byte of the input (consumed), or -1 at the end. Bytes pushed back
-  // by a recovery come first; while capturing_, every byte consumed is also
-  // appended to raw_.
+  // Next byte of the input (consumed), or -1 at the end. While capturing_,
+  // every byte consumed is also appended to raw_.
   absl::StatusOr<int> Get() {
-    int c;
-    if (back_pos_ < back_.size()) {
-      c = static_cast<unsigned char>(back_[back_pos_++]);
-    } else {
-      if (pos_ == end_) {
-        HEALTHSCORE_ASSIGN_OR_RETURN(bool more, Fill());
-        if (!more) return -1;
-      }
-      c = static_cast<unsigned char>(buf_[pos_++]);
+    if (pos_ == end_) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(bool more, Fill());
+      if (!more) return -1;
     }
+    const int c = static_cast<unsigned char>(buf_[pos_++]);
     if (capturing_) raw_.push_back(static_cast<char>(c));
     return c;
   }
   // The next byte without consuming it, or -1 at the end.
   absl::StatusOr<int> Peek() {
-    if (back_pos_ < back_.size()) {
-      return static_cast<unsigned char>(back_[back_pos_]);
-    }
     if (pos_ == end_) {
       HEALTHSCORE_ASSIGN_OR_RETURN(bool more, Fill());
       if (!more) return -1;
     }
     return static_cast<unsigned char>(buf_[pos_]);
   }
-  // Reads the next block once the pushed-back bytes and the buffer are
-  // used up. False at the end of the input.
+  // Reads the next block once the buffer is used up. False at the end of
+  // the input.
   absl::StatusOr<bool> Fill() {
-    if (!back_.empty()) {
-      back_.clear();
-      back_pos_ = 0;
-    }
     if (eof_) return false;
+    // A recovery may have left a larger buffer (see Recover).
+    if (buf_.size() != options_.block_size) {
+      std::vector<char>(options_.block_size).swap(buf_);
+    }
     HEALTHSCORE_ASSIGN_OR_RETURN(end_, source_->Read(buf_.data(), buf_.size()));
     pos_ = 0;
     if (end_ == 0) eof_ = true;
@@ -1236,9 +1227,11 @@ class CsvReader::Impl {
         why, "; the record spans lines ", record_line_, "-", last_line, " (",
         last_line - record_line_ + 1, " lines), so it is skipped and lines ",
         record_line_ + 1, "-", last_line, " are read again as records");
-    raw_.append(back_, back_pos_, std::string::npos);
-    back_.swap(raw_);
-    back_pos_ = 0;
+    // The bytes to read again go in front of the unread rest of the block.
+    raw_.append(buf_.data() + pos_, end_ - pos_);
+    buf_.assign(raw_.begin(), raw_.end());
+    pos_ = 0;
+    end_ = buf_.size();
     raw_.clear();
     recovered_line_ = record_line_;
     strict_until_ = std::max(strict_until_, last_line);
@@ -1437,12 +1430,9 @@ class CsvReader::Impl {
   size_t pos_ = 0;
   size_t end_ = 0;
   bool eof_ = false;
-  // Recovery (see Recover): bytes to read again before the buffer, the
-  // bytes of the current record after its first line (kept only once a
-  // quoted field spans lines), the bad record's line and the last line
-  // read again.
-  std::string back_;
-  size_t back_pos_ = 0;
+  // Recovery (see Recover): the bytes of the current record after its first
+  // line (kept only once a quoted field spans lines), the bad record's line
+  // and the last line read again.
   std::string raw_;
   bool capturing_ = false;
   uint64_t recovered_line_ = 0;

@@ -5,7 +5,8 @@
 // Every input is read twice: with roomy limits, and with limits so small
 // (64-byte lines, 3-line records) that short inputs reach the over-long
 // line and stray-quote recovery paths. Each read must end, with one row per
-// record at most and every row either scored or failed.
+// line at most, every row either scored or failed, and the same rows
+// whatever the block size.
 //
 // Seeds: engine/io/testdata (the sample accounts, and fuzz/ with truncated
 // and stray quotes, long lines and records, repeated keys and time parts)
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/eval/batch.h"
 #include "engine/eval/scorer.h"
@@ -49,8 +51,11 @@ tiers:
 
 namespace {
 
-void ReadAll(const std::string& text, bool json,
-             const healthscore::engine::io::ReaderOptions& options) {
+// Reads everything; returns each row as "id|error" (or an error of the
+// whole input as its last entry).
+std::vector<std::string> ReadAll(
+    const std::string& text, bool json,
+    const healthscore::engine::io::ReaderOptions& options) {
   namespace hs = healthscore::engine;
   namespace io = healthscore::engine::io;
   static const auto model = hs::CompileString(kModel, "fuzz.yaml").model;
@@ -63,13 +68,19 @@ void ReadAll(const std::string& text, bool json,
   }
   hs::Batch batch(model);
   hs::BatchResult result;
-  size_t rows = 0;
+  std::vector<std::string> rows;
   for (int i = 0; i < 100000; ++i) {
     absl::StatusOr<size_t> n = reader->ReadBatch(&batch, 3);
-    if (!n.ok() || *n == 0) return;
-    rows += *n;
+    if (!n.ok()) {
+      rows.push_back(std::string(n.status().message()));
+      return rows;
+    }
+    if (*n == 0) return rows;
+    for (size_t r = 0; r < batch.size(); ++r) {
+      rows.push_back(std::string(batch.id(r)) + "|" + batch.row_error(r));
+    }
     // A record holds at least one byte, or a line break.
-    if (rows > text.size() + 1) __builtin_trap();
+    if (rows.size() > text.size() + 1) __builtin_trap();
     if (!hs::Scorer::Score(batch, &result).ok()) __builtin_trap();
   }
   __builtin_trap();  // the reader never reached the end
@@ -82,12 +93,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   const size_t first = text.find_first_not_of(" \t\r\n");
   const bool json = first != std::string::npos && text[first] == '{';
+  // The block size never changes what is read.
   io::ReaderOptions options;
-  options.block_size = 7;
   options.max_line_bytes = 1 << 16;
-  ReadAll(text, json, options);
-  options.max_line_bytes = 64;
-  options.max_record_lines = 3;
-  ReadAll(text, json, options);
+  for (io::ReaderOptions limits : {options, [&] {
+                                     io::ReaderOptions tiny = options;
+                                     tiny.max_line_bytes = 64;
+                                     tiny.max_record_lines = 3;
+                                     return tiny;
+                                   }()}) {
+    limits.block_size = 7;
+    const std::vector<std::string> small = ReadAll(text, json, limits);
+    limits.block_size = 4096;
+    if (ReadAll(text, json, limits) != small) __builtin_trap();
+  }
   return 0;
 }
