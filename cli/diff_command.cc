@@ -31,7 +31,7 @@
 namespace healthscore::cli {
 namespace {
 
-constexpr char kHelp[] =
+const std::string kHelp =
     R"(usage: healthscore diff --live MODEL --candidate MODEL --input FILE [options]
 
 Scores every account in FILE with both models and reports what would change
@@ -55,7 +55,8 @@ options:
   --examples N          accounts changing tier to list (default 20)
   --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
-  --plugins DIRS        directories of plugin libraries (':'-separated)
+)" + std::string(kInputLimitsHelp) +
+    R"(  --plugins DIRS        directories of plugin libraries (':'-separated)
   --max-model-bytes N   refuse model files longer than N bytes (default
                         4194304, 4 MiB)
   --max-yaml-nodes N    refuse YAML holding more than N nodes once
@@ -102,16 +103,13 @@ std::shared_ptr<const engine::CompiledModel> LoadModel(
 
 int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
             std::ostream& err) {
-  auto args = Args::Parse(argv, WithModelLimitFlags({{"help", false},
-                                                     {"live", true},
-                                                     {"candidate", true},
-                                                     {"input", true},
-                                                     {"input-format", true},
-                                                     {"format", true},
-                                                     {"examples", true},
-                                                     {"threads", true},
-                                                     {"batch-size", true},
-                                                     {"plugins", true}}));
+  std::vector<FlagSpec> flags = {{"help", false},        {"live", true},
+                                 {"candidate", true},    {"input", true},
+                                 {"input-format", true}, {"format", true},
+                                 {"examples", true},     {"threads", true},
+                                 {"batch-size", true},   {"plugins", true}};
+  flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
+  auto args = Args::Parse(argv, WithModelLimitFlags(std::move(flags)));
   if (!args.ok()) return Usage(err, std::string(args.status().message()));
   if (args->Has("help")) {
     out << kHelp;
@@ -138,6 +136,10 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
   auto examples = args->GetInt("examples", 20, 0, 1000000);
   for (const auto* v : {&threads, &batch_size, &examples}) {
     if (!v->ok()) return Usage(err, std::string(v->status().message()));
+  }
+  auto reader_options = InputLimitsFromArgs(*args);
+  if (!reader_options.ok()) {
+    return Usage(err, std::string(reader_options.status().message()));
   }
   const std::string input_path = args->Get("input");
   engine::io::InputFormat input_format;
@@ -178,8 +180,8 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
       LoadModel("candidate", args->Get("candidate"), compile_options, err);
   if (candidate == nullptr) return kExitFailure;
 
-  auto reader =
-      MultiModelReader::Open(input_path, input_format, {live, candidate});
+  auto reader = MultiModelReader::Open(input_path, input_format,
+                                       {live, candidate}, *reader_options);
   if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
 
   engine::WorkerPool pool(static_cast<int>(*threads) - 1);

@@ -8,9 +8,26 @@
 
 namespace healthscore::cli {
 
+absl::StatusOr<engine::io::ReaderOptions> InputLimitsFromArgs(
+    const Args& args) {
+  engine::io::ReaderOptions options;
+  auto bytes = args.GetInt("max-line-bytes",
+                           static_cast<int64_t>(options.max_line_bytes), 1,
+                           int64_t{1} << 30);
+  if (!bytes.ok()) return bytes.status();
+  auto lines =
+      args.GetInt("max-record-lines",
+                  static_cast<int64_t>(options.max_record_lines), 1, 1000000);
+  if (!lines.ok()) return lines.status();
+  options.max_line_bytes = static_cast<size_t>(*bytes);
+  options.max_record_lines = static_cast<size_t>(*lines);
+  return options;
+}
+
 absl::StatusOr<std::unique_ptr<MultiModelReader>> MultiModelReader::Open(
     const std::string& path, engine::io::InputFormat format,
-    std::vector<std::shared_ptr<const engine::CompiledModel>> models) {
+    std::vector<std::shared_ptr<const engine::CompiledModel>> models,
+    const engine::io::ReaderOptions& options) {
   if (models.empty()) {
     return absl::InvalidArgumentError("no model to read the input for");
   }
@@ -27,10 +44,10 @@ absl::StatusOr<std::unique_ptr<MultiModelReader>> MultiModelReader::Open(
         shared != nullptr ? shared->Reader(k) : *std::move(source);
     if (format == engine::io::InputFormat::kCsv) {
       reader->readers_.push_back(
-          std::make_unique<engine::io::CsvReader>(std::move(bytes)));
+          std::make_unique<engine::io::CsvReader>(std::move(bytes), options));
     } else {
-      reader->readers_.push_back(
-          std::make_unique<engine::io::JsonLinesReader>(std::move(bytes)));
+      reader->readers_.push_back(std::make_unique<engine::io::JsonLinesReader>(
+          std::move(bytes), options));
     }
   }
   return reader;

@@ -27,20 +27,38 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cli/args.h"
 #include "engine/eval/batch.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiled_model.h"
 
 namespace healthscore::cli {
 
+// The input limits shared by the commands that read snapshots (`score`,
+// `diff`): their flags, help text and ReaderOptions.
+inline const std::vector<FlagSpec> kInputLimitFlags = {
+    {"max-line-bytes", true}, {"max-record-lines", true}};
+inline constexpr char kInputLimitsHelp[] =
+    "  --max-line-bytes N    longest JSON Lines line or CSV record, in bytes\n"
+    "                        (default 67108864, 64 MiB); a longer one is that\n"
+    "                        account's error and is skipped\n"
+    "  --max-record-lines N  most lines a CSV record may span through quoted\n"
+    "                        line breaks before it is taken for a stray quote\n"
+    "                        (default 1000)\n";
+// engine::io::ReaderOptions with the flags of kInputLimitFlags applied.
+// InvalidArgument naming the flag for a value that is not an integer in
+// range (1 byte to 1 GiB; 1 to 1,000,000 lines).
+absl::StatusOr<engine::io::ReaderOptions> InputLimitsFromArgs(const Args& args);
+
 class MultiModelReader {
  public:
   // Opens `path` ("-" for standard input) in `format`, for `models` (at
-  // least one). Errors: those of engine::io::OpenFileSource;
-  // InvalidArgument without models.
+  // least one), every reader with `options`. Errors: those of
+  // engine::io::OpenFileSource; InvalidArgument without models.
   static absl::StatusOr<std::unique_ptr<MultiModelReader>> Open(
       const std::string& path, engine::io::InputFormat format,
-      std::vector<std::shared_ptr<const engine::CompiledModel>> models);
+      std::vector<std::shared_ptr<const engine::CompiledModel>> models,
+      const engine::io::ReaderOptions& options = {});
 
   const std::vector<std::shared_ptr<const engine::CompiledModel>>& models()
       const {

@@ -67,7 +67,9 @@ account, in input order. MODEL is a model file or a directory holding a
 model.yaml. FILE is JSON Lines (.jsonl, .ndjson, .json) or CSV (.csv); "-"
 reads standard input (JSON Lines unless --input-format says otherwise).
 Accounts with bad data are written with "status": "error" and a message
-naming the line and field; they do not stop the run.
+naming the line and field; they do not stop the run. Neither does a line
+longer than --max-line-bytes or a CSV record broken by a stray quote: each
+is one error result, and the accounts around it are scored.
 
 When MODEL is laid out as ROOT/NAME/VERSION/model.yaml and ROOT/NAME/
 config.yaml declares routes, each account is scored by the model its route
@@ -91,7 +93,8 @@ options:
   --batch-size N        accounts read and scored at a time (default 65536)
   --no-routes           ignore the routes of MODEL's repository
   --quiet               no progress or summary on standard error
-)" + std::string(kPluginsHelp) +
+)" + std::string(kInputLimitsHelp) +
+    std::string(kPluginsHelp) +
     std::string(kModelLimitsHelp) +
     R"(  -h, --help            show this help
 
@@ -324,19 +327,14 @@ absl::Status ScoreRoutedBatch(const engine::ModelRef& requested,
 
 int RunScore(const std::vector<std::string>& argv, std::ostream& out,
              std::ostream& err) {
-  auto args = Args::Parse(argv, WithModelLimitFlags({{"help", false},
-                                                     {"plugins", true},
-                                                     {"model", true},
-                                                     {"input", true},
-                                                     {"input-format", true},
-                                                     {"output", true},
-                                                     {"format", true},
-                                                     {"explain", false},
-                                                     {"top-drivers", true},
-                                                     {"threads", true},
-                                                     {"batch-size", true},
-                                                     {"no-routes", false},
-                                                     {"quiet", false}}));
+  std::vector<FlagSpec> flags = {
+      {"help", false},   {"plugins", true},      {"model", true},
+      {"input", true},   {"input-format", true}, {"output", true},
+      {"format", true},  {"explain", false},     {"top-drivers", true},
+      {"threads", true}, {"batch-size", true},   {"no-routes", false},
+      {"quiet", false}};
+  flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
+  auto args = Args::Parse(argv, WithModelLimitFlags(std::move(flags)));
   if (!args.ok()) return Usage(err, std::string(args.status().message()));
   if (args->Has("help")) {
     out << kHelp;
@@ -359,6 +357,10 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   auto top_drivers = args->GetInt("top-drivers", 3, 0, 1000);
   for (const auto* v : {&threads, &batch_size, &top_drivers}) {
     if (!v->ok()) return Usage(err, std::string(v->status().message()));
+  }
+  auto reader_options = InputLimitsFromArgs(*args);
+  if (!reader_options.ok()) {
+    return Usage(err, std::string(reader_options.status().message()));
   }
 
   engine::io::InputFormat input_format;
@@ -453,8 +455,8 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   if (router != nullptr) writer_options.csv_models = compiled_models;
 
   // Input and output.
-  auto reader =
-      MultiModelReader::Open(input_path, input_format, compiled_models);
+  auto reader = MultiModelReader::Open(input_path, input_format,
+                                       compiled_models, *reader_options);
   if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
   auto writer =
       engine::io::OpenResultWriter(output_path, output_format, writer_options);

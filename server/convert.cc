@@ -350,7 +350,13 @@ void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
       }
       case kAttribute: {
         int32_t code = f.strings->codes(r);
-        if (code < 0) break;
+        if (code == -1) break;  // missing
+        if (code < -1) {
+          builder->FailRow(absl::StrCat("attributes column '", *f.name,
+                                        "': code ", code,
+                                        " is invalid (-1 means missing)"));
+          break;
+        }
         if (code >= f.strings->dictionary_size()) {
           builder->FailRow(absl::StrCat(
               "attributes column '", *f.name, "': code ", code,
@@ -370,8 +376,12 @@ void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
         double days = f.dates->days(r);
         if (std::isnan(days)) break;
         if (f.type_ok) {
+          // Range-checked there: a day count outside the supported dates
+          // fails the account, naming the column and the value.
           builder->SetDateDaysAt(f.input, days);
         } else {
+          // Fails the account for the wrong type; FormatIsoDate writes any
+          // day count, in range or not.
           builder->SetDate(*f.name, engine::FormatIsoDate(days));
         }
         break;
@@ -396,7 +406,10 @@ void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
   if (has_prev_tier) {
     const v1::StringColumn& t = c.previous_tier();
     int32_t code = t.codes(r);
-    if (code >= t.dictionary_size()) {
+    if (code < -1) {
+      builder->FailRow(absl::StrCat("previous_tier: code ", code,
+                                    " is invalid (-1 means missing)"));
+    } else if (code >= t.dictionary_size()) {
       builder->FailRow(absl::StrCat(
           "previous_tier: code ", code, " is outside the dictionary (",
           t.dictionary_size(), " entries)"));

@@ -14,7 +14,11 @@
 //     engine's message naming the field and why;
 //   - a name the model does not declare is skipped and counted as ignored;
 //   - a missing value (NaN number or date, code -1, length -1, and in the map
-//     form a NaN metric) is not set at all.
+//     form a NaN metric) is not set at all;
+//   - a value that cannot be meant (an attribute or previous_tier code below
+//     -1 or past its dictionary, a date's day count outside the supported
+//     dates) fails that account only, with a message naming the column and
+//     the value.
 //
 // Thread-safety: a ColumnarPlan is immutable after Create and may be used by
 // several threads at once (each with its own BatchBuilder). The other

@@ -396,5 +396,102 @@ TEST(CliTest, ScoreModelAndInputProblemsExitOne) {
   EXPECT_THAT(no_id.err, HasSubstr("CSV header (line 1) has no \"id\" column"));
 }
 
+// A line over the limit is that line's error; the accounts before and
+// after it are scored and written. With the default limit (64 MiB) and a
+// 70 MB line, the case that used to abort the run with nothing written.
+TEST(CliTest, ScoreOverlongJsonLineIsThatLinesError) {
+  const fs::path input = TempPath("overlong.jsonl");
+  {
+    std::ofstream f(input);
+    f << R"({"id": "before", "as_of": "2026-11-01", "metrics": {"csat": 4.5}})"
+      << "\n"
+      << R"({"id": "huge", "note": ")";
+    const std::string chunk(1 << 20, 'x');
+    for (int i = 0; i < 70; ++i) f << chunk;
+    f << "\"}\n"
+      << R"({"id": "after", "as_of": "2026-11-01", "metrics": {"csat": 2}})"
+      << "\n";
+  }
+  const fs::path out = TempPath("overlong_scored.jsonl");
+  Result r = RunCli(std::string("score --model ") + kBasic + " --input " +
+                    input.string() + " --output " + out.string());
+  fs::remove(input);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(ReadFile(out));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[0], StartsWith(R"({"id":"before","status":"ok",)"));
+  EXPECT_THAT(
+      lines[1],
+      StartsWith(R"({"id":"","status":"error","error":"line 2: the line is )"
+                 R"(73400346 bytes long, more than the limit of 67108864 )"
+                 R"(bytes for one record (--max-line-bytes); it was skipped. )"
+                 R"(JSON Lines needs one account object per line",)"));
+  EXPECT_THAT(lines[2], StartsWith(R"({"id":"after","status":"ok",)"));
+  EXPECT_THAT(r.err, HasSubstr("healthscore score: 3 accounts in "));
+  EXPECT_THAT(r.err, HasSubstr("; errors 1\n"));
+
+  // --max-line-bytes sets the limit.
+  const fs::path small = TempPath("small_limit.jsonl");
+  std::ofstream(small)
+      << R"({"id": "a", "metrics": {"csat": 4.5}})"
+      << "\n"
+      << R"({"id": "b", "metrics": {"csat": 4.5}, "note": "long enough"})"
+      << "\n"
+      << R"({"id": "c", "metrics": {"csat": 4.5}})"
+      << "\n";
+  Result limited = RunCli(std::string("score --quiet --max-line-bytes 40 ") +
+                          "--model " + kBasic + " --input " + small.string());
+  EXPECT_EQ(limited.exit_code, 0) << limited.err;
+  std::vector<std::string> scored = Lines(limited.out);
+  ASSERT_EQ(scored.size(), 3u);
+  EXPECT_THAT(scored[0], StartsWith(R"({"id":"a","status":"ok",)"));
+  EXPECT_THAT(scored[1], HasSubstr(R"("error":"line 2: the line is 60 bytes )"
+                                   R"(long, more than the limit of 40 bytes)"));
+  EXPECT_THAT(scored[2], StartsWith(R"({"id":"c","status":"ok",)"));
+}
+
+// 10 rows, one with an unterminated quote: 9 scored, 1 error naming the
+// lines the bad record consumed (it used to be 3 results for 10 rows).
+TEST(CliTest, ScoreCsvUnterminatedQuoteLosesOnlyItsRow) {
+  const fs::path input = TempPath("stray_quote.csv");
+  {
+    std::ofstream f(input);
+    f << "id,as_of,csat,segment\n";
+    for (int i = 0; i < 10; ++i) {
+      f << "acct" << i << ",2026-11-01,4.5," << (i == 2 ? "\"smb" : "smb")
+        << "\n";
+    }
+  }
+  Result r = RunCli(std::string("score --format csv --model ") + kBasic +
+                    " --input " + input.string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 11u);  // the header and 10 results
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_THAT(lines[i + 1], StartsWith("acct" + std::to_string(i) +
+                                         (i == 2 ? ",error," : ",ok,")));
+  }
+  EXPECT_THAT(lines[3],
+              HasSubstr("line 4: unterminated quoted field 4 (\"\"segment\"\") "
+                        "(no closing '\"\"' before the end of the input); the "
+                        "record spans lines 4-11 (8 lines), so it is skipped "
+                        "and lines 5-11 are read again as records"));
+  EXPECT_THAT(r.err, HasSubstr("healthscore score: 10 accounts in "));
+  EXPECT_THAT(r.err, HasSubstr("; errors 1\n"));
+}
+
+TEST(CliTest, ScoreInputLimitsAreChecked) {
+  Result zero = RunCli(std::string("score --model ") + kBasic +
+                       " --input x.jsonl --max-line-bytes 0");
+  EXPECT_EQ(zero.exit_code, 2);
+  EXPECT_THAT(zero.err, HasSubstr("option --max-line-bytes must be an "
+                                  "integer from 1 to 1073741824, got \"0\""));
+  Result lines = RunCli(std::string("score --model ") + kBasic +
+                        " --input x.csv --max-record-lines many");
+  EXPECT_EQ(lines.exit_code, 2);
+  EXPECT_THAT(lines.err, HasSubstr("option --max-record-lines must be an "
+                                   "integer from 1 to 1000000"));
+}
+
 }  // namespace
 }  // namespace healthscore

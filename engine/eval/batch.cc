@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace healthscore::engine {
 
@@ -26,18 +27,69 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
+namespace {
+
+// `n` ASCII digits at text[at...] as a number, or -1.
+int Digits(std::string_view text, size_t at, size_t n) {
+  if (at + n > text.size()) return -1;
+  int value = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    const char c = text[i];
+    if (c < '0' || c > '9') return -1;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+// Whether `t` is a whole RFC 3339 time part: HH:MM[:SS[.fraction]] with an
+// optional Z or +-HH:MM offset.
+bool ValidTimePart(std::string_view t) {
+  const int hour = Digits(t, 0, 2);
+  if (hour < 0 || hour > 23 || t.size() < 5 || t[2] != ':') return false;
+  const int minute = Digits(t, 3, 2);
+  if (minute < 0 || minute > 59) return false;
+  size_t i = 5;
+  if (i < t.size() && t[i] == ':') {
+    const int second = Digits(t, i + 1, 2);
+    if (second < 0 || second > 60) return false;  // 60: a leap second
+    i += 3;
+    if (i < t.size() && (t[i] == '.' || t[i] == ',')) {
+      size_t digits = 0;
+      while (i + 1 + digits < t.size() && t[i + 1 + digits] >= '0' &&
+             t[i + 1 + digits] <= '9') {
+        ++digits;
+      }
+      if (digits == 0 || digits > 9) return false;
+      i += 1 + digits;
+    }
+  }
+  if (i == t.size()) return true;
+  if ((t[i] == 'Z' || t[i] == 'z') && i + 1 == t.size()) return true;
+  if (t[i] != '+' && t[i] != '-') return false;
+  const int offset_hour = Digits(t, i + 1, 2);
+  if (offset_hour < 0 || offset_hour > 23 || i + 3 >= t.size() ||
+      t[i + 3] != ':') {
+    return false;
+  }
+  const int offset_minute = Digits(t, i + 4, 2);
+  return offset_minute >= 0 && offset_minute <= 59 && i + 6 == t.size();
+}
+
+}  // namespace
+
 bool ParseIsoDate(std::string_view text, double* days) {
   if (text.size() < 10 || text[4] != '-' || text[7] != '-') return false;
-  if (text.size() > 10 && text[10] != 'T' && text[10] != ' ') return false;
+  if (text.size() > 10) {
+    const char sep = text[10];
+    if (sep != 'T' && sep != 't' && sep != ' ') return false;
+    if (!ValidTimePart(text.substr(11))) return false;
+  }
   int parts[3] = {0, 0, 0};
   const int starts[3] = {0, 5, 8};
   const int lens[3] = {4, 2, 2};
   for (int p = 0; p < 3; ++p) {
-    for (int i = 0; i < lens[p]; ++i) {
-      char c = text[starts[p] + i];
-      if (c < '0' || c > '9') return false;
-      parts[p] = parts[p] * 10 + (c - '0');
-    }
+    parts[p] = Digits(text, starts[p], lens[p]);
+    if (parts[p] < 0) return false;
   }
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const int y = parts[0], m = parts[1], d = parts[2];
@@ -48,7 +100,16 @@ bool ParseIsoDate(std::string_view text, double* days) {
   return true;
 }
 
+bool IsSupportedDateDays(double days) {
+  // Also false for NaN and the infinities.
+  return days >= kMinDateDays && days < kMaxDateDays + 1;
+}
+
 std::string FormatIsoDate(double days) {
+  if (!IsSupportedDateDays(days)) {
+    // No batch holds such a value; never convert it to an integer.
+    return absl::StrFormat("%.10g days since 1970-01-01", days);
+  }
   // H. Hinnant's civil_from_days.
   int64_t z = static_cast<int64_t>(std::floor(days)) + 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -289,7 +350,14 @@ void BatchBuilder::SetDate(std::string_view name, std::string_view date) {
 
 void BatchBuilder::SetDateDaysAt(int input, double days) {
   const InputInfo& in = batch_->model().inputs()[input];
-  if (!std::isfinite(days)) return;
+  if (!std::isfinite(days)) return;  // missing
+  if (!IsSupportedDateDays(days)) {
+    Fail(absl::StrFormat(
+        "dates.%s: %.10g days since 1970-01-01 is not a supported date "
+        "(%s to %s)",
+        in.id, days, FormatIsoDate(kMinDateDays), FormatIsoDate(kMaxDateDays)));
+    return;
+  }
   batch_->num_[in.column][row_] = days;
   batch_->num_valid_[in.column][row_] = 1;
 }

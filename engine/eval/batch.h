@@ -159,7 +159,10 @@ class BatchBuilder {
   // or -1. Resolve once, then set by index for every row.
   int ResolveInput(std::string_view name) const;
   void SetNumberAt(int input, double value);     // number inputs
-  void SetDateDaysAt(int input, double days);    // date inputs (epoch days)
+  // Date inputs, as days since 1970-01-01. NaN and infinities are missing;
+  // a finite value outside the supported dates (IsSupportedDateDays) fails
+  // the row, naming the input and the value.
+  void SetDateDaysAt(int input, double days);
   void SetStringAt(int input, std::string_view value);
   void SetSeriesAt(int input, const double* values, size_t n);
 
@@ -177,10 +180,24 @@ class BatchBuilder {
   size_t ignored_fields_ = 0;
 };
 
-// Parses "YYYY-MM-DD" (optionally followed by "T..." which is ignored) to
-// days since 1970-01-01. False on malformed or impossible dates.
+// The dates the engine handles, as days since 1970-01-01: years 0000 to
+// 9999, what "YYYY-MM-DD" can write (0000-01-01 and 9999-12-31).
+inline constexpr double kMinDateDays = -719528;
+inline constexpr double kMaxDateDays = 2932896;
+// Whether `days` falls on a supported date (kMinDateDays up to the end of
+// kMaxDateDays; fractions of a day allowed). False for NaN and infinities.
+bool IsSupportedDateDays(double days);
+
+// Parses "YYYY-MM-DD" to days since 1970-01-01, optionally followed by a
+// time part: 'T' (or 't' or a space) then HH:MM[:SS[.fraction]] and an
+// optional 'Z' or +HH:MM / -HH:MM offset (RFC 3339), each field in range.
+// The time part is checked, then ignored: the result is the calendar date
+// as written, with no time-zone conversion. False on malformed or
+// impossible dates and on any malformed time part ("2026-11-01T25:99").
 bool ParseIsoDate(std::string_view text, double* days);
-// The inverse: days since 1970-01-01 as "YYYY-MM-DD".
+// The inverse: days since 1970-01-01 as "YYYY-MM-DD" (fractions of a day
+// dropped). A value that IsSupportedDateDays refuses, which no batch
+// holds, is written as the number ("1e+300 days since 1970-01-01").
 std::string FormatIsoDate(double days);
 
 }  // namespace healthscore::engine

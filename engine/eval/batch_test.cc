@@ -1,5 +1,7 @@
 #include "engine/eval/batch.h"
 
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,6 +126,137 @@ TEST(BatchBuilderTest, CopyRowCopiesEverythingTheRowHolds) {
   EXPECT_EQ(copied.score(1), original.score(0));
   EXPECT_EQ(copied.tier(1), original.tier(0));
   EXPECT_FALSE(copied.ok(2));
+}
+
+// Day counts come from callers as doubles (the columnar API): every one of
+// them, however large, NaN or infinite, is checked before it can reach an
+// integer conversion (undefined behaviour, which printed impossible dates).
+// Out of range fails the account; NaN and infinities are missing, like any
+// non-finite number.
+TEST(BatchBuilderTest, DateDaysOutsideTheSupportedRangeFailTheAccount) {
+  auto model = Model();
+  const int date = model->FindInput("renewal_date");
+  const int column = model->inputs()[date].column;
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double two63 = 9223372036854775808.0;
+  struct Case {
+    double days;
+    const char* error;  // "" for a good row
+    bool valid;
+    const char* formatted;
+  };
+  const Case cases[] = {
+      {20758, "", true, "2026-11-01"},
+      {kMinDateDays, "", true, "0000-01-01"},
+      {kMaxDateDays, "", true, "9999-12-31"},
+      {kMaxDateDays + 0.75, "", true, "9999-12-31"},
+      {nan, "", false, nullptr},
+      {inf, "", false, nullptr},
+      {-inf, "", false, nullptr},
+      {kMaxDateDays + 1,
+       "dates.renewal_date: 2932897 days since 1970-01-01 is not a "
+       "supported date (0000-01-01 to 9999-12-31)",
+       false, nullptr},
+      {kMinDateDays - 0.5,
+       "dates.renewal_date: -719528.5 days since 1970-01-01 is not a supported "
+       "date (0000-01-01 to 9999-12-31)",
+       false, nullptr},
+      {1e300,
+       "dates.renewal_date: 1e+300 days since 1970-01-01 is not a supported "
+       "date (0000-01-01 to 9999-12-31)",
+       false, nullptr},
+      {-1e300,
+       "dates.renewal_date: -1e+300 days since 1970-01-01 is not a supported "
+       "date (0000-01-01 to 9999-12-31)",
+       false, nullptr},
+      {two63,
+       "dates.renewal_date: 9.223372037e+18 days since 1970-01-01 is not a "
+       "supported date (0000-01-01 to 9999-12-31)",
+       false, nullptr},
+      {-two63,
+       "dates.renewal_date: -9.223372037e+18 days since 1970-01-01 is not a "
+       "supported date (0000-01-01 to 9999-12-31)",
+       false, nullptr},
+  };
+  Batch batch(model);
+  BatchBuilder b(&batch);
+  for (const Case& c : cases) {
+    b.BeginRow("acct");
+    b.SetDateDaysAt(date, c.days);
+    b.EndRow();
+  }
+  for (size_t r = 0; r < std::size(cases); ++r) {
+    const Case& c = cases[r];
+    SCOPED_TRACE(c.days);
+    EXPECT_EQ(batch.row_ok(r) ? "" : batch.row_error(r), c.error);
+    EXPECT_EQ(batch.number_valid(column)[r] != 0, c.valid);
+    if (c.valid) {
+      EXPECT_EQ(FormatIsoDate(batch.number(column)[r]), c.formatted);
+    }
+  }
+  BatchResult result;
+  EXPECT_OK(Scorer::Score(batch, &result));
+}
+
+// FormatIsoDate takes any double without converting an out-of-range one
+// to an integer.
+TEST(DateTest, FormatIsoDateTakesAnyDouble) {
+  EXPECT_EQ(FormatIsoDate(0), "1970-01-01");
+  EXPECT_EQ(FormatIsoDate(-0.5), "1969-12-31");
+  EXPECT_EQ(FormatIsoDate(1e300), "1e+300 days since 1970-01-01");
+  EXPECT_EQ(FormatIsoDate(-1e300), "-1e+300 days since 1970-01-01");
+  EXPECT_EQ(FormatIsoDate(9223372036854775808.0),
+            "9.223372037e+18 days since 1970-01-01");
+  EXPECT_EQ(FormatIsoDate(std::numeric_limits<double>::infinity()),
+            "inf days since 1970-01-01");
+  EXPECT_EQ(FormatIsoDate(std::numeric_limits<double>::quiet_NaN()),
+            "nan days since 1970-01-01");
+  double days = 0;
+  ASSERT_TRUE(ParseIsoDate("0000-01-01", &days));
+  EXPECT_EQ(days, kMinDateDays);
+  ASSERT_TRUE(ParseIsoDate("9999-12-31", &days));
+  EXPECT_EQ(days, kMaxDateDays);
+}
+
+// A time part after the date is checked in full (RFC 3339), then ignored.
+TEST(DateTest, TimePartIsCheckedInFull) {
+  double expected = 0;
+  ASSERT_TRUE(ParseIsoDate("2026-11-01", &expected));
+  for (const char* good :
+       {"2026-11-01T10:00", "2026-11-01T00:00:00", "2026-11-01T23:59:59",
+        "2026-11-01T23:59:60Z", "2026-11-01T10:00:00.5",
+        "2026-11-01T10:00:00,5", "2026-11-01T10:00:00.123456789+05:30",
+        "2026-11-01T10:00-08:00", "2026-11-01 10:00:00Z", "2026-11-01t10:00z",
+        "2026-11-01T10:00:00+23:59"}) {
+    double days = 0;
+    EXPECT_TRUE(ParseIsoDate(good, &days)) << good;
+    EXPECT_EQ(days, expected) << good;
+  }
+  for (const char* bad : {"2026-11-01T25:99",
+                          "2026-11-01T24:00",
+                          "2026-11-01T10:60",
+                          "2026-11-01T",
+                          "2026-11-01T10",
+                          "2026-11-01T10:",
+                          "2026-11-01T1:00",
+                          "2026-11-01T10:00:61",
+                          "2026-11-01T10:00:5",
+                          "2026-11-01T10:00:00.",
+                          "2026-11-01T10:00:00.1234567890",
+                          "2026-11-01T10:00Z junk",
+                          "2026-11-01T10:00ZZ",
+                          "2026-11-01T10:00+0530",
+                          "2026-11-01T10:00+24:00",
+                          "2026-11-01T10:00+05:60",
+                          "2026-11-01T10:00+05",
+                          "2026-11-01X10:00",
+                          "2026-11-01T10:00:00.5.5",
+                          "2026-11-01T-1:00",
+                          "2026-11-01 "}) {
+    double days = 0;
+    EXPECT_FALSE(ParseIsoDate(bad, &days)) << bad;
+  }
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -298,14 +299,25 @@ class JsonLinesReader::Impl {
     const CompiledModel& model = batch->model();
     size_t rows = 0;
     while (rows < max_rows) {
-      std::string_view line;
-      size_t padded = 0;
-      HEALTHSCORE_ASSIGN_OR_RETURN(bool more, NextLine(&line, &padded));
+      Line line;
+      HEALTHSCORE_ASSIGN_OR_RETURN(bool more, NextLine(&line));
       if (!more) break;
       ++owner_->line_;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (IsBlank(line)) continue;
-      ParseLine(line, padded, model, &builder);
+      if (line.overlong > 0) {
+        row_.Clear();
+        row_.Fail("line ", owner_->line_, ": the line is ", line.overlong,
+                  " bytes long, more than the limit of ",
+                  options_.max_line_bytes,
+                  " bytes for one record (--max-line-bytes); it was skipped. "
+                  "JSON Lines needs one account object per line");
+        EmitRow(row_, &builder);
+        ++rows;
+        continue;
+      }
+      std::string_view text = line.text;
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      if (IsBlank(text)) continue;
+      ParseLine(text, line.padded, model, &builder);
       EmitRow(row_, &builder);
       ++rows;
     }
@@ -313,40 +325,95 @@ class JsonLinesReader::Impl {
   }
 
  private:
-  // The next line without its '\n'; `*padded` is how many bytes may be read
-  // from line.data() (the line plus at least SIMDJSON_PADDING).
-  absl::StatusOr<bool> NextLine(std::string_view* line, size_t* padded) {
+  // One line of the input, without its '\n'.
+  struct Line {
+    std::string_view text;
+    // How many bytes may be read from text.data() (the line plus at least
+    // SIMDJSON_PADDING).
+    size_t padded = 0;
+    // > 0 for a line longer than max_line_bytes: its length. `text` is then
+    // empty (the line was not kept).
+    uint64_t overlong = 0;
+  };
+
+  // The next line; false at the end of the input.
+  absl::StatusOr<bool> NextLine(Line* line) {
+    *line = Line();
     for (;;) {
       if (pos_ < lines_end_) {
         const char* start = buf_.get() + pos_;
         const char* nl = static_cast<const char*>(
             std::memchr(start, '\n', lines_end_ - pos_));
-        *line = std::string_view(start, nl - start);
-        *padded = capacity_ + simdjson::SIMDJSON_PADDING - pos_;
+        Take(static_cast<size_t>(nl - start), line);
         pos_ = nl + 1 - buf_.get();
         return true;
       }
       if (eof_) {
         if (pos_ == end_) return false;
-        *line = std::string_view(buf_.get() + pos_, end_ - pos_);
-        *padded = capacity_ + simdjson::SIMDJSON_PADDING - pos_;
+        Take(end_ - pos_, line);
         pos_ = end_;
+        return true;
+      }
+      if (end_ - pos_ > options_.max_line_bytes) {
+        // The unfinished line is already too long: drop it and what is
+        // left of it in the source, so that memory stays bounded.
+        HEALTHSCORE_ASSIGN_OR_RETURN(line->overlong, SkipLine());
         return true;
       }
       HEALTHSCORE_RETURN_IF_ERROR(Refill());
     }
   }
 
+  // The `length` bytes at pos_ as *line, or as an over-long line.
+  void Take(size_t length, Line* line) {
+    if (length > options_.max_line_bytes) {
+      line->overlong = length;
+      return;
+    }
+    line->text = std::string_view(buf_.get() + pos_, length);
+    line->padded = capacity_ + simdjson::SIMDJSON_PADDING - pos_;
+  }
+
+  // Discards the unfinished line at pos_ and the rest of it in the source,
+  // up to and including its '\n', reading block by block into the buffer
+  // without growing it. Leaves the bytes after that '\n' in the buffer and
+  // returns the line's length.
+  absl::StatusOr<uint64_t> SkipLine() {
+    uint64_t skipped = end_ - pos_;
+    pos_ = end_ = lines_end_ = 0;
+    for (;;) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(size_t got,
+                                   source_->Read(buf_.get(), capacity_));
+      if (got == 0) {
+        eof_ = true;
+        return skipped;
+      }
+      const char* nl =
+          static_cast<const char*>(std::memchr(buf_.get(), '\n', got));
+      if (nl == nullptr) {
+        skipped += got;
+        continue;
+      }
+      skipped += static_cast<uint64_t>(nl - buf_.get());
+      pos_ = nl + 1 - buf_.get();
+      end_ = got;
+      std::memset(buf_.get() + end_, 0, simdjson::SIMDJSON_PADDING);
+      for (size_t i = end_; i > pos_; --i) {
+        if (buf_[i - 1] == '\n') {
+          lines_end_ = i;
+          break;
+        }
+      }
+      return skipped;
+    }
+  }
+
   // Moves the unfinished line to the front of the buffer and reads one more
-  // block after it, then finds the last complete line.
+  // block after it, then finds the last complete line. The unfinished line
+  // is at most max_line_bytes long (NextLine skips longer ones), so the
+  // buffer never exceeds max_line_bytes + block_size.
   absl::Status Refill() {
     size_t rest = end_ - pos_;
-    if (rest > options_.max_line_bytes) {
-      return absl::InvalidArgumentError(
-          Cat("line ", owner_->line_ + 1, " is longer than ",
-              options_.max_line_bytes,
-              " bytes; JSON Lines input needs one account object per line"));
-    }
     // Grow only for a line longer than half the buffer, so that a short
     // unfinished line does not cost a reallocation per block.
     if (capacity_ < options_.block_size || rest > capacity_ / 2) {
@@ -402,6 +469,16 @@ class JsonLinesReader::Impl {
   void FailField(std::string_view field, const Args&... parts) {
     row_.Fail("line ", owner_->line_, ": ", field, ": ", parts...);
   }
+  // A key named twice in one object. `alias` when the two spellings may
+  // differ (as_of and asOf).
+  void FailDuplicate(std::string_view field, bool alias) {
+    FailField(field, "the key appears twice in one object",
+              alias ? " (a snake_case key and its camelCase form are the "
+                      "same key)"
+                    : "",
+              "; JSON does not say which value counts, so send each key "
+              "once");
+  }
   void FailSyntax(simdjson::error_code error) {
     // A syntax error replaces a type error found earlier on the line: the
     // line as a whole is unreadable.
@@ -423,9 +500,43 @@ class JsonLinesReader::Impl {
   simdjson::ondemand::parser parser_;
   PendingRow row_;
   std::string field_scratch_;
+  // Repeated-key detection. Keys are views into the parser's string
+  // buffer, valid for the current line. Declared inputs are marked by
+  // stamp (no hashing on the common path); other keys go to a set.
+  std::vector<uint64_t> input_seen_;  // per input: the section_stamp_ seen in
+  uint64_t section_stamp_ = 0;
+  absl::flat_hash_set<std::string_view> top_keys_;      // unknown top-level
+  absl::flat_hash_set<std::string_view> section_keys_;  // undeclared names
+  absl::flat_hash_set<std::string_view> series_keys_;   // {"values": ...}
 };
 
 namespace {
+
+// The sections come last: bit >= kMetricsBit is a section.
+constexpr uint32_t kIdBit = 1;
+constexpr uint32_t kAsOfBit = 2;
+constexpr uint32_t kPreviousScoreBit = 4;
+constexpr uint32_t kPreviousTierBit = 8;
+constexpr uint32_t kMetricsBit = 16;
+constexpr uint32_t kAttributesBit = 32;
+constexpr uint32_t kDatesBit = 64;
+constexpr uint32_t kSeriesBit = 128;
+
+// One bit per top-level key the reader knows (both spellings of a key share
+// it), 0 for any other key.
+uint32_t TopLevelKeyBit(std::string_view key) {
+  if (key == "id") return kIdBit;
+  if (key == "as_of" || key == "asOf") return kAsOfBit;
+  if (key == "previous_score" || key == "previousScore") {
+    return kPreviousScoreBit;
+  }
+  if (key == "previous_tier" || key == "previousTier") return kPreviousTierBit;
+  if (key == "metrics") return kMetricsBit;
+  if (key == "attributes") return kAttributesBit;
+  if (key == "dates") return kDatesBit;
+  if (key == "series") return kSeriesBit;
+  return 0;
+}
 
 const char* JsonTypeName(simdjson::ondemand::json_type type) {
   using simdjson::ondemand::json_type;
@@ -497,6 +608,8 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
   od::object object;
   if ((error = doc.get_object().get(object))) return FailSyntax(error);
 
+  uint32_t seen = 0;  // TopLevelKeyBit of the keys read so far
+  if (!top_keys_.empty()) top_keys_.clear();
   for (auto field_result : object) {
     od::field field;
     if ((error = std::move(field_result).get(field))) return FailSyntax(error);
@@ -506,25 +619,38 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
     json_type type;
     if ((error = value.type().get(type))) return FailSyntax(error);
 
-    if (key == "metrics" || key == "attributes" || key == "dates" ||
-        key == "series") {
+    const uint32_t bit = TopLevelKeyBit(key);
+    if (bit == 0) {
+      // Any other top-level key (e.g. a request's model name) is not part
+      // of the snapshot, but may not be repeated either.
+      if (!top_keys_.insert(key).second) FailDuplicate(key, false);
+      continue;
+    }
+    if ((seen & bit) != 0) {
+      FailDuplicate(key, bit == kAsOfBit || bit == kPreviousScoreBit ||
+                             bit == kPreviousTierBit);
+      continue;
+    }
+    seen |= bit;
+
+    if (bit >= kMetricsBit) {
       if (type == json_type::null) continue;
       if (type != json_type::object) {
         FailField(key, "expected an object, got ", JsonTypeName(type));
         continue;
       }
-      Section section = key == "metrics"      ? Section::kMetrics
-                        : key == "attributes" ? Section::kAttributes
-                        : key == "dates"      ? Section::kDates
-                                              : Section::kSeries;
+      Section section = bit == kMetricsBit      ? Section::kMetrics
+                        : bit == kAttributesBit ? Section::kAttributes
+                        : bit == kDatesBit      ? Section::kDates
+                                                : Section::kSeries;
       if (!ParseSection(value, section, model, builder)) return;
-    } else if (key == "id") {
+    } else if (bit == kIdBit) {
       if (type == json_type::string) {
         if ((error = value.get_string().get(row_.id))) return FailSyntax(error);
       } else if (type != json_type::null) {
         FailField("id", "expected a string, got ", JsonTypeName(type));
       }
-    } else if (key == "as_of" || key == "asOf") {
+    } else if (bit == kAsOfBit) {
       if (type == json_type::null) continue;
       if (type != json_type::string) {
         FailField(key, "expected a date string (YYYY-MM-DD), got ",
@@ -541,7 +667,7 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
         continue;
       }
       row_.has_as_of = true;
-    } else if (key == "previous_score" || key == "previousScore") {
+    } else if (bit == kPreviousScoreBit) {
       if (type == json_type::null) continue;
       if (type != json_type::number) {
         FailField(key, "expected a number, got ", JsonTypeName(type));
@@ -552,7 +678,7 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
         continue;
       }
       row_.has_previous_score = true;
-    } else if (key == "previous_tier" || key == "previousTier") {
+    } else {  // kPreviousTierBit
       if (type == json_type::null) continue;
       if (type != json_type::string) {
         FailField(key, "expected a string, got ", JsonTypeName(type));
@@ -563,8 +689,6 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
       }
       row_.has_previous_tier = !row_.previous_tier.empty();
     }
-    // Any other top-level key (e.g. a request's model name) is not part of
-    // the snapshot.
   }
   // The object is done; anything after it on the line is garbage.
   const char* location = nullptr;
@@ -592,6 +716,13 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value value,
     return false;
   }
   const char* section_name = SectionName(section);
+  // A new stamp marks the inputs seen in this object only: the same name in
+  // another section is a wrong-section error, not a repeated key.
+  ++section_stamp_;
+  if (input_seen_.size() < model.inputs().size()) {
+    input_seen_.resize(model.inputs().size(), 0);
+  }
+  if (!section_keys_.empty()) section_keys_.clear();
   for (auto field_result : object) {
     od::field field;
     std::string_view name;
@@ -610,9 +741,17 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value value,
     if (input < 0) {
       field_scratch_.assign(section_name).append(".").append(name);
       owner_->NoteIgnored(field_scratch_);
+      if (!row_.failed() && !section_keys_.insert(name).second) {
+        FailDuplicate(field_scratch_, false);
+      }
       continue;
     }
     if (row_.failed()) continue;  // only the id is still of interest
+    if (input_seen_[input] == section_stamp_) {
+      FailDuplicate(Cat(section_name, ".", name), false);
+      continue;
+    }
+    input_seen_[input] = section_stamp_;
     InputType declared = model.inputs()[input].type;
     auto field_name = [&] { return Cat(section_name, ".", name); };
     if (declared != SectionType(section)) {
@@ -702,6 +841,7 @@ bool JsonLinesReader::Impl::ParseSeries(simdjson::ondemand::value value,
     return false;
   }
   bool seen = false;
+  if (!series_keys_.empty()) series_keys_.clear();
   for (auto field_result : object) {
     od::field field;
     std::string_view key;
@@ -710,7 +850,16 @@ bool JsonLinesReader::Impl::ParseSeries(simdjson::ondemand::value value,
       FailSyntax(error);
       return false;
     }
-    if (key != "values") continue;
+    if (key != "values") {
+      if (!series_keys_.insert(key).second) {
+        FailDuplicate(Cat("series.", name, ".", key), false);
+      }
+      continue;
+    }
+    if (seen) {
+      FailDuplicate(Cat("series.", name, ".values"), false);
+      continue;
+    }
     seen = true;
     od::value v = field.value();
     json_type type;
@@ -811,6 +960,10 @@ class CsvReader::Impl {
       HEALTHSCORE_ASSIGN_OR_RETURN(bool any, NextRecord());
       if (!any) return 0;  // an empty file has no accounts
       header_line_ = record_line_;
+      if (!record_error_.empty()) {
+        return absl::InvalidArgumentError(
+            Cat("CSV header (line ", header_line_, "): ", record_error_));
+      }
       header_.clear();
       for (size_t i = 0; i < fields_.size(); ++i) {
         std::string_view name = Trim(Field(i));
@@ -819,6 +972,7 @@ class CsvReader::Impl {
         }
         header_.emplace_back(name);
       }
+      have_header_ = true;
     }
     if (resolved_for_ != &batch->model()) {
       HEALTHSCORE_RETURN_IF_ERROR(ResolveHeader(batch->model(), builder));
@@ -1013,68 +1167,209 @@ class CsvReader::Impl {
     }
   }
 
-  // Next byte of the input, or -1 at the end.
+  // Next byte of the input (consumed), or -1 at the end. While capturing_,
+  // every byte consumed is also appended to raw_.
   absl::StatusOr<int> Get() {
     if (pos_ == end_) {
-      if (eof_) return -1;
-      HEALTHSCORE_ASSIGN_OR_RETURN(end_,
-                                   source_->Read(buf_.data(), buf_.size()));
-      pos_ = 0;
-      if (end_ == 0) {
-        eof_ = true;
-        return -1;
-      }
+      HEALTHSCORE_ASSIGN_OR_RETURN(bool more, Fill());
+      if (!more) return -1;
     }
-    return static_cast<unsigned char>(buf_[pos_++]);
-  }
-  absl::StatusOr<int> Peek() {
-    HEALTHSCORE_ASSIGN_OR_RETURN(int c, Get());
-    if (c >= 0) --pos_;
+    const int c = static_cast<unsigned char>(buf_[pos_++]);
+    if (capturing_) raw_.push_back(static_cast<char>(c));
     return c;
   }
+  // The next byte without consuming it, or -1 at the end.
+  absl::StatusOr<int> Peek() {
+    if (pos_ == end_) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(bool more, Fill());
+      if (!more) return -1;
+    }
+    return static_cast<unsigned char>(buf_[pos_]);
+  }
+  // Reads the next block once the buffer is used up. False at the end of
+  // the input.
+  absl::StatusOr<bool> Fill() {
+    if (eof_) return false;
+    // A recovery may have left a larger buffer (see Recover).
+    if (buf_.size() != options_.block_size) {
+      std::vector<char>(options_.block_size).swap(buf_);
+    }
+    HEALTHSCORE_ASSIGN_OR_RETURN(end_, source_->Read(buf_.data(), buf_.size()));
+    pos_ = 0;
+    if (end_ == 0) eof_ = true;
+    return end_ > 0;
+  }
 
-  // Reads the next non-blank record into record_/fields_. False at the end.
+  // " (\"name\")" for 1-based field `k` once the header is known.
+  std::string ColumnName(size_t k) const {
+    if (!have_header_ || k == 0 || k > header_.size()) return "";
+    return Cat(" (\"", header_[k - 1], "\")");
+  }
+
+  // The current record, which holds line breaks inside a quoted field, is
+  // bad for reason `why`. It becomes one error naming the lines it spans,
+  // and the lines after its first line are pushed back to be read again as
+  // records, with quoted fields confined to their line (strict_until_), so
+  // every byte is read at most twice. `line_done` says whether the last
+  // byte consumed ended a line (already counted in line_). Returns whether
+  // lines were pushed back; if not (nothing after the first line was
+  // consumed, or this is the header, which fails the whole input anyway),
+  // only record_error_ is set.
+  bool Recover(std::string why, bool line_done) {
+    capturing_ = false;
+    if (raw_.empty() || !have_header_) {
+      record_error_ = std::move(why);
+      raw_.clear();
+      return false;
+    }
+    const uint64_t last_line = line_done ? owner_->line_ : owner_->line_ + 1;
+    record_error_ = Cat(
+        why, "; the record spans lines ", record_line_, "-", last_line, " (",
+        last_line - record_line_ + 1, " lines), so it is skipped and lines ",
+        record_line_ + 1, "-", last_line, " are read again as records");
+    // The bytes to read again go in front of the unread rest of the block.
+    raw_.append(buf_.data() + pos_, end_ - pos_);
+    buf_.assign(raw_.begin(), raw_.end());
+    pos_ = 0;
+    end_ = buf_.size();
+    raw_.clear();
+    recovered_line_ = record_line_;
+    strict_until_ = std::max(strict_until_, last_line);
+    owner_->line_ = record_line_;
+    return true;
+  }
+
+  // Consumes the rest of the current physical line (through its line
+  // break) without keeping it; returns the bytes skipped before the break.
+  absl::StatusOr<uint64_t> SkipRestOfLine() {
+    capturing_ = false;
+    raw_.clear();
+    uint64_t skipped = 0;
+    for (;;) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(int c, Get());
+      if (c < 0) {
+        ++owner_->line_;  // the line had bytes but no final line break
+        return skipped;
+      }
+      if (c == '\n' || c == '\r') {
+        ++owner_->line_;
+        if (c == '\r') {
+          HEALTHSCORE_ASSIGN_OR_RETURN(int next, Peek());
+          if (next == '\n') HEALTHSCORE_RETURN_IF_ERROR(Get().status());
+        }
+        return skipped;
+      }
+      ++skipped;
+    }
+  }
+
+  // Reads the next non-blank record into record_/fields_ (record_error_
+  // says what is wrong with it, if anything). False at the end.
   absl::StatusOr<bool> NextRecord() {
+    const uint64_t max_lines = std::max<size_t>(options_.max_record_lines, 1);
     for (;;) {
       record_.clear();
       fields_.clear();
       record_error_.clear();
+      raw_.clear();
+      capturing_ = false;
       record_line_ = owner_->line_ + 1;
+      // Lines read again after a recovery: a quoted field may not span.
+      const bool strict = record_line_ <= strict_until_;
       size_t field_start = 0;
       bool quoted = false;      // inside a quoted field
       bool was_quoted = false;  // the current field started with a quote
       bool any = false;         // the record has at least one byte
       int last = -1;            // the previous byte
+      uint64_t bytes = 0;       // the record's bytes, without its line break
+      uint64_t breaks = 0;      // line breaks inside quoted fields
+      size_t open_field = 0;    // 1-based field holding the first such break
       for (;;) {
         HEALTHSCORE_ASSIGN_OR_RETURN(int c, Get());
         if (c < 0) {
+          if (!any) return false;
+          if (quoted && breaks > 0 &&
+              Recover(Cat("unterminated quoted field ", open_field,
+                          ColumnName(open_field),
+                          " (no closing '\"' before the end of the input)"),
+                      last == '\n')) {
+            return true;
+          }
           if (quoted && record_error_.empty()) {
             record_error_ = "unterminated quoted field (missing closing '\"')";
           }
-          if (!any) return false;
           if (last != '\n') ++owner_->line_;  // no final line break
           break;
         }
         any = true;
         last = c;
-        if (record_.size() > options_.max_line_bytes) {
-          return absl::InvalidArgumentError(
-              Cat("CSV record at line ", record_line_, " is longer than ",
-                  options_.max_line_bytes, " bytes"));
+        const bool ends_record = !quoted && (c == '\n' || c == '\r');
+        if (!ends_record && ++bytes > options_.max_line_bytes) {
+          // Too long: the record is dropped without keeping more of it. A
+          // line break just read inside quotes ends the line here.
+          if (c == '\n') ++owner_->line_;
+          if (breaks > 0 &&
+              Recover(Cat("the record is longer than the limit of ",
+                          options_.max_line_bytes,
+                          " bytes for one record (--max-line-bytes)"),
+                      c == '\n')) {
+            return true;
+          }
+          uint64_t rest = 0;
+          if (c != '\n') {
+            HEALTHSCORE_ASSIGN_OR_RETURN(rest, SkipRestOfLine());
+          }
+          record_error_ = Cat("the record is ", bytes + rest,
+                              " bytes long, more than the limit of ",
+                              options_.max_line_bytes,
+                              " bytes for one record (--max-line-bytes); it "
+                              "was skipped");
+          return true;
         }
         if (quoted) {
           if (c == '"') {
             HEALTHSCORE_ASSIGN_OR_RETURN(int next, Peek());
             if (next == '"') {
               record_.push_back('"');
-              ++pos_;
+              HEALTHSCORE_RETURN_IF_ERROR(Get().status());
+              ++bytes;
             } else {
               quoted = false;
             }
-          } else {
-            if (c == '\n') ++owner_->line_;
-            record_.push_back(static_cast<char>(c));
+            continue;
           }
+          if (c == '\n') {
+            ++owner_->line_;
+            if (strict) {
+              record_error_ =
+                  Cat("unterminated quoted field ", fields_.size() + 1,
+                      ColumnName(fields_.size() + 1),
+                      " (missing closing '\"' on its line; lines ",
+                      recovered_line_ + 1, "-", strict_until_,
+                      " are read again after the bad record at line ",
+                      recovered_line_,
+                      ", so a quoted field there may not span "
+                      "lines)");
+              fields_.emplace_back(field_start, record_.size() - field_start);
+              return true;
+            }
+            if (++breaks == 1) {
+              open_field = fields_.size() + 1;
+              capturing_ = true;  // from the first byte of the next line
+            }
+            if (breaks + 1 > max_lines) {
+              if (!Recover(
+                      Cat("quoted field ", open_field, ColumnName(open_field),
+                          " is still open after ", max_lines,
+                          " lines, the limit for one record "
+                          "(--max-record-lines)"),
+                      /*line_done=*/true)) {
+                fields_.emplace_back(field_start, record_.size() - field_start);
+              }
+              return true;
+            }
+          }
+          record_.push_back(static_cast<char>(c));
           continue;
         }
         if (c == ',') {
@@ -1083,11 +1378,14 @@ class CsvReader::Impl {
           was_quoted = false;
           continue;
         }
-        if (c == '\n' || c == '\r') {
+        if (ends_record) {
           ++owner_->line_;
           if (c == '\r') {
             HEALTHSCORE_ASSIGN_OR_RETURN(int next, Peek());
-            if (next == '\n') ++pos_;
+            if (next == '\n') {
+              HEALTHSCORE_RETURN_IF_ERROR(Get().status());
+              last = '\n';
+            }
           }
           break;
         }
@@ -1103,7 +1401,23 @@ class CsvReader::Impl {
         record_.push_back(static_cast<char>(c));
       }
       fields_.emplace_back(field_start, record_.size() - field_start);
-      bool blank = fields_.size() == 1 && record_.empty() && !was_quoted;
+      if (breaks > 0 && have_header_) {
+        // A record whose quoted field held line breaks and that is
+        // malformed was most likely opened by a stray quote.
+        std::string why = record_error_;
+        if (why.empty() && fields_.size() != header_.size()) {
+          why = Cat(fields_.size(), " fields, but the header has ",
+                    header_.size(), " columns");
+        }
+        if (!why.empty()) {
+          Recover(std::move(why), /*line_done=*/true);
+          return true;
+        }
+      }
+      capturing_ = false;
+      raw_.clear();
+      bool blank = fields_.size() == 1 && record_.empty() && !was_quoted &&
+                   record_error_.empty();
       if (!blank) return true;
       if (!any) return false;
     }
@@ -1116,8 +1430,16 @@ class CsvReader::Impl {
   size_t pos_ = 0;
   size_t end_ = 0;
   bool eof_ = false;
+  // Recovery (see Recover): the bytes of the current record after its first
+  // line (kept only once a quoted field spans lines), the bad record's line
+  // and the last line read again.
+  std::string raw_;
+  bool capturing_ = false;
+  uint64_t recovered_line_ = 0;
+  uint64_t strict_until_ = 0;
 
   bool header_read_ = false;
+  bool have_header_ = false;
   uint64_t header_line_ = 0;
   std::vector<std::string> header_;
   std::vector<Column> columns_;

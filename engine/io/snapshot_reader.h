@@ -9,16 +9,31 @@
 //
 // Bad input is per account, never per file. A line that is not valid JSON, a
 // value of the wrong type (a metric sent as a string, an attribute sent as a
-// number, a series with a non-numeric point), an unparseable date or a
-// missing id becomes a row of the batch with its own error, whose message
-// starts with the line number and names the field, e.g.
+// number, a series with a non-numeric point), an unparseable date, a key
+// named twice in one JSON object or a missing id becomes a row of the batch
+// with its own error, whose message starts with the line number and names
+// the field, e.g.
 //
 //   line 7: metrics.dau_mau: expected a number, got string
 //
-// Reading then continues with the next line. Only problems with the input as
-// a whole are errors of ReadBatch: the source cannot be read, a CSV header
-// has no `id` column or names a column twice, a line is longer than
-// ReaderOptions::max_line_bytes.
+// Reading then continues with the next line. The same holds for a line
+// longer than ReaderOptions::max_line_bytes: it becomes an error row (with
+// an empty id) and is skipped without being held in memory. Only problems
+// with the input as a whole are errors of ReadBatch: the source cannot be
+// read, a CSV header has no `id` column, names a column twice or is itself
+// malformed.
+//
+// CSV records may span lines (a quoted field may hold line breaks). A
+// record whose quoted field holds line breaks and that turns out malformed
+// (the quote is never closed before the end of the input, the record grows
+// past max_line_bytes or past max_record_lines lines, text follows a
+// closing quote, or the record has the wrong number of fields) is most
+// likely a stray quote that swallowed the records after it. It becomes one
+// error row naming its first line and how many lines it consumed, and
+// reading resumes at the line after its first line: those lines are read
+// again as records, now with quoted fields confined to their own line (so
+// recovery costs at most one more pass over those lines, never a
+// quadratic one). A stray quote therefore costs its own record only.
 //
 // Names the model does not declare are skipped and counted (see
 // ignored_names()), so a data team can spot a misspelt column.
@@ -35,7 +50,10 @@
 // and previousTier are accepted for as_of, previous_score and previous_tier
 // (protobuf's JSON names). JSON null anywhere, and an empty string for
 // as_of, a date or an attribute, mean "missing". Other top-level keys are
-// ignored.
+// ignored. A key may appear only once per object (as_of and asOf count as
+// the same key): JSON leaves the meaning of a repeated key open, and
+// parsers disagree on which value wins, so the record fails naming the key
+// instead of one of its values being picked silently.
 //
 // CSV shape: RFC 4180 (quoted fields may hold commas, quotes and line
 // breaks), a header row naming the columns: `id` (required), `as_of`,
@@ -100,10 +118,18 @@ struct ReaderOptions {
   // reads; the buffer holds about one block. Tests use tiny blocks to
   // exercise lines that cross block boundaries.
   size_t block_size = size_t{16} << 20;
-  // A longer line (JSON Lines) or record (CSV) is an error of the whole
-  // input: it usually means the file is not in the expected format (e.g. one
-  // big JSON array), and would otherwise have to be held in memory.
+  // The longest JSON Lines line or CSV record (in bytes, without its line
+  // break). A longer one is an error row of its own and is skipped: it
+  // usually means the file is not in the expected format (e.g. one big JSON
+  // array), and would otherwise have to be held in memory. The reader holds
+  // at most about max_line_bytes + block_size bytes. `healthscore score
+  // --max-line-bytes`.
   size_t max_line_bytes = size_t{64} << 20;
+  // The most physical lines one CSV record may span (through quoted fields
+  // holding line breaks) before it is taken for an unterminated quote and
+  // recovered from (see the file comment). `healthscore score
+  // --max-record-lines`.
+  size_t max_record_lines = 1000;
 };
 
 class SnapshotReader {
@@ -121,7 +147,8 @@ class SnapshotReader {
   virtual absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) = 0;
 
   // Physical lines consumed so far (including blank lines and the CSV
-  // header).
+  // header). After a CSV record is recovered from, this goes back to the
+  // record's first line, since the lines after it are read again.
   uint64_t lines_read() const { return line_; }
 
   // Field or column names seen in the input that the model does not

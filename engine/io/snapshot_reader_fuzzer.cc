@@ -2,10 +2,20 @@
 // accounts or account errors (or one error for an unreadable input), never a
 // crash. Input starting with '{' (after blanks) is read as JSON Lines,
 // anything else as CSV; tiny blocks exercise lines that cross block edges.
+// Every input is read twice: with roomy limits, and with limits so small
+// (64-byte lines, 3-line records) that short inputs reach the over-long
+// line and stray-quote recovery paths. Each read must end, with one row per
+// line at most, every row either scored or failed, and the same rows
+// whatever the block size.
+//
+// Seeds: engine/io/testdata (the sample accounts, and fuzz/ with truncated
+// and stray quotes, long lines and records, repeated keys and time parts)
+// and rules/testdata.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/eval/batch.h"
 #include "engine/eval/scorer.h"
@@ -39,30 +49,63 @@ tiers:
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+namespace {
+
+// Reads everything; returns each row as "id|error" (or an error of the
+// whole input as its last entry).
+std::vector<std::string> ReadAll(
+    const std::string& text, bool json,
+    const healthscore::engine::io::ReaderOptions& options) {
   namespace hs = healthscore::engine;
   namespace io = healthscore::engine::io;
   static const auto model = hs::CompileString(kModel, "fuzz.yaml").model;
-  std::string text(reinterpret_cast<const char*>(data), size);
-  const size_t first = text.find_first_not_of(" \t\r\n");
-  const bool json = first != std::string::npos && text[first] == '{';
-  io::ReaderOptions options;
-  options.block_size = 7;
-  options.max_line_bytes = 1 << 16;
   std::unique_ptr<io::SnapshotReader> reader;
   if (json) {
-    reader = std::make_unique<io::JsonLinesReader>(
-        io::StringSource(std::move(text)), options);
+    reader =
+        std::make_unique<io::JsonLinesReader>(io::StringSource(text), options);
   } else {
-    reader = std::make_unique<io::CsvReader>(io::StringSource(std::move(text)),
-                                             options);
+    reader = std::make_unique<io::CsvReader>(io::StringSource(text), options);
   }
   hs::Batch batch(model);
   hs::BatchResult result;
-  for (int i = 0; i < 10000; ++i) {
+  std::vector<std::string> rows;
+  for (int i = 0; i < 100000; ++i) {
     absl::StatusOr<size_t> n = reader->ReadBatch(&batch, 3);
-    if (!n.ok() || *n == 0) break;
+    if (!n.ok()) {
+      rows.push_back(std::string(n.status().message()));
+      return rows;
+    }
+    if (*n == 0) return rows;
+    for (size_t r = 0; r < batch.size(); ++r) {
+      rows.push_back(std::string(batch.id(r)) + "|" + batch.row_error(r));
+    }
+    // A record holds at least one byte, or a line break.
+    if (rows.size() > text.size() + 1) __builtin_trap();
     if (!hs::Scorer::Score(batch, &result).ok()) __builtin_trap();
+  }
+  __builtin_trap();  // the reader never reached the end
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  namespace io = healthscore::engine::io;
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  const bool json = first != std::string::npos && text[first] == '{';
+  // The block size never changes what is read.
+  io::ReaderOptions options;
+  options.max_line_bytes = 1 << 16;
+  for (io::ReaderOptions limits : {options, [&] {
+                                     io::ReaderOptions tiny = options;
+                                     tiny.max_line_bytes = 64;
+                                     tiny.max_record_lines = 3;
+                                     return tiny;
+                                   }()}) {
+    limits.block_size = 7;
+    const std::vector<std::string> small = ReadAll(text, json, limits);
+    limits.block_size = 4096;
+    if (ReadAll(text, json, limits) != small) __builtin_trap();
   }
   return 0;
 }

@@ -1,6 +1,8 @@
 #include "engine/io/snapshot_reader.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -295,17 +297,141 @@ TEST(JsonLinesReaderTest, StreamsAcrossBlockBoundaries) {
   EXPECT_DOUBLE_EQ(batch->number(Column("dau_mau"))[48], 0.8);
 }
 
-TEST(JsonLinesReaderTest, OverlongLineIsAnErrorOfTheInput) {
+// Serves `prefix`, then `filler` bytes of 'x', then `suffix`, generated on
+// the fly, and records the largest read the reader asks for (its buffer
+// size).
+class GeneratedSource : public ByteSource {
+ public:
+  GeneratedSource(std::string prefix, uint64_t filler, std::string suffix,
+                  size_t* largest_read)
+      : prefix_(std::move(prefix)),
+        filler_(filler),
+        suffix_(std::move(suffix)),
+        largest_read_(largest_read) {}
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    *largest_read_ = std::max(*largest_read_, n);
+    size_t done = 0;
+    while (done < n) {
+      if (pos_ < prefix_.size()) {
+        buf[done++] = prefix_[pos_++];
+      } else if (pos_ < prefix_.size() + filler_) {
+        const uint64_t left = prefix_.size() + filler_ - pos_;
+        const size_t take = static_cast<size_t>(
+            std::min<uint64_t>(left, static_cast<uint64_t>(n - done)));
+        std::memset(buf + done, 'x', take);
+        done += take;
+        pos_ += take;
+      } else if (pos_ < prefix_.size() + filler_ + suffix_.size()) {
+        buf[done++] = suffix_[pos_ - prefix_.size() - filler_];
+        ++pos_;
+      } else {
+        break;
+      }
+    }
+    return done;
+  }
+
+ private:
+  std::string prefix_;
+  uint64_t filler_;
+  std::string suffix_;
+  size_t* largest_read_;
+  uint64_t pos_ = 0;
+};
+
+// A line longer than max_line_bytes is that line's error; the lines around
+// it are read as usual. Lengths just above the limit used to slip through
+// when the line ended inside the next block; every block size is tried.
+TEST(JsonLinesReaderTest, OverlongLineIsThatLinesErrorAndReadingGoesOn) {
+  const std::string at_limit =
+      R"({"id": "c", "model": ")" + std::string(64 - 24, 'y') + "\"}";
+  ASSERT_EQ(at_limit.size(), 64u);
+  const std::string text =
+      JoinLines({R"({"id": "a"})",
+                 R"({"id": ")" + std::string(100, 'x') + "\"}",  // 110 bytes
+                 R"({"id": "b"})", at_limit,
+                 R"({"id": ")" + std::string(55, 'x') + "\"}",  // 65 bytes
+                 R"({"id": ")" + std::string(70, 'x') + "\"}",  // 80 bytes
+                 R"({"id": "d"})"}) +
+      R"({"id": ")" + std::string(60, 'x') + "\"}";  // 70 bytes, no '\n'
+  auto overlong = [](int line, int bytes) {
+    return "|line " + std::to_string(line) + ": the line is " +
+           std::to_string(bytes) +
+           " bytes long, more than the limit of 64 bytes for one record "
+           "(--max-line-bytes); it was skipped. JSON Lines needs one account "
+           "object per line";
+  };
+  for (size_t block : {size_t{1}, size_t{7}, size_t{16}, size_t{63}, size_t{64},
+                       size_t{65}, size_t{100}, size_t{1} << 20}) {
+    SCOPED_TRACE(block);
+    ReaderOptions options;
+    options.block_size = block;
+    options.max_line_bytes = 64;
+    JsonLinesReader reader(StringSource(text), options);
+    ReadAll all = ReadEverything(&reader, 3);
+    EXPECT_THAT(all.rows,
+                ElementsAre("a", overlong(2, 110), "b", "c", overlong(5, 65),
+                            overlong(6, 80), "d", overlong(8, 70)));
+    EXPECT_EQ(reader.lines_read(), 8u);
+  }
+}
+
+// A line far longer than the limit is skipped without being held: the
+// reader's buffer never grows past max_line_bytes + block_size.
+TEST(JsonLinesReaderTest, OverlongLineIsSkippedInBoundedMemory) {
+  size_t largest_read = 0;
   ReaderOptions options;
-  options.block_size = 16;
-  options.max_line_bytes = 64;
-  std::string text = JoinLines(
-      {R"({"id": "a"})", R"({"id": ")" + std::string(100, 'x') + "\"}"});
-  JsonLinesReader reader(StringSource(text), options);
-  Batch batch(BasicModel());
-  auto n = reader.ReadBatch(&batch, 100);
-  EXPECT_THAT(n, StatusIs(absl::StatusCode::kInvalidArgument,
-                          HasSubstr("line 2 is longer than 64 bytes")));
+  options.block_size = 4096;
+  options.max_line_bytes = 1024;
+  JsonLinesReader reader(
+      std::make_unique<GeneratedSource>(
+          JoinLines({R"({"id": "a"})"}) + R"({"id": ")", uint64_t{20} << 20,
+          "\"}\n" + JoinLines({R"({"id": "b"})"}), &largest_read),
+      options);
+  ReadAll all = ReadEverything(&reader, 100);
+  ASSERT_EQ(all.rows.size(), 3u);
+  EXPECT_EQ(all.rows[0], "a");
+  EXPECT_THAT(all.rows[1], HasSubstr("|line 2: the line is 20971530 bytes "
+                                     "long, more than the limit of 1024"));
+  EXPECT_EQ(all.rows[2], "b");
+  EXPECT_LE(largest_read, options.max_line_bytes + options.block_size);
+}
+
+// A key named twice in one object fails the record, naming the key; the
+// first id is kept so the error can be matched to its account.
+TEST(JsonLinesReaderTest, RepeatedKeysFailTheRecord) {
+  JsonLinesReader reader(StringSource(JoinLines({
+      R"({"id": "a", "id": "b"})",
+      R"({"id": "c", "as_of": "2026-01-01", "asOf": "2026-01-02"})",
+      R"({"id": "d", "metrics": {"dau_mau": 0.1, "dau_mau": 0.2}})",
+      R"({"id": "e", "metrics": {"nps": 1, "nps": 2}})",
+      R"({"id": "f", "metrics": {"dau_mau": 0.1}, "metrics": {"csat": 3}})",
+      R"({"id": "g", "model": "x", "model": "y"})",
+      R"({"id": "h", "series": {"weekly_active_users": )"
+      R"({"values": [1], "values": [2]}}})",
+      R"({"id": "i", "metrics": {"dau_mau": 0.1},)"
+      R"( "attributes": {"dau_mau": "x"}})",
+      R"({"id": "j", "metrics": {"csat": 3, "dau_mau": 0.1},)"
+      R"( "attributes": {"segment": "smb"}, "model": "x"})",
+  })));
+  const std::string twice =
+      ": the key appears twice in one object; JSON does not say which value "
+      "counts, so send each key once";
+  ReadAll all = ReadEverything(&reader, 100);
+  EXPECT_THAT(
+      all.rows,
+      ElementsAre(
+          "a|line 1: id" + twice,
+          "c|line 2: asOf: the key appears twice in one object (a snake_case "
+          "key and its camelCase form are the same key); JSON does not say "
+          "which value counts, so send each key once",
+          "d|line 3: metrics.dau_mau" + twice, "e|line 4: metrics.nps" + twice,
+          "f|line 5: metrics" + twice, "g|line 6: model" + twice,
+          "h|line 7: series.weekly_active_users.values" + twice,
+          "i|line 8: attributes.dau_mau: \"dau_mau\" is declared as a number "
+          "input; send it under \"metrics\"",
+          "j"));
 }
 
 TEST(JsonLinesReaderTest, CountsNamesTheModelDoesNotDeclare) {
@@ -422,8 +548,173 @@ TEST(CsvReaderTest, BadCellsFailTheirRowNamingLineAndColumn) {
           "write \"\" for a quote)",
           "f|line 9: column \"weekly_active_users\": point 2 (\"\") is not a "
           "number; write a series as numbers separated by ';'",
-          "g", "h|line 11: unterminated quoted field (missing closing '\"')"));
+          "g",
+          "h|line 11: unterminated quoted field 2 (\"dau_mau\") (no closing "
+          "'\"' before the end of the input)"));
   EXPECT_EQ(reader.lines_read(), 11u);
+}
+
+// The reported case: 10 rows, one with an unterminated quote. The quote
+// used to swallow every row after it into one error; now the bad record is
+// one error naming the lines it consumed, and the rows after it are read
+// again: 9 ok + 1 error, whatever the block size.
+TEST(CsvReaderTest, UnterminatedQuoteCostsOnlyItsOwnRecord) {
+  std::string text = "id,dau_mau\n";
+  std::vector<std::string> expected;
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "a" + std::to_string(i);
+    text += id + (i == 2 ? ",\"0.5\n" : ",0." + std::to_string(i) + "\n");
+    expected.push_back(
+        i == 2 ? id + "|line 4: unterminated quoted field 2 (\"dau_mau\") (no "
+                      "closing '\"' before the end of the input); the record "
+                      "spans lines 4-11 (8 lines), so it is skipped and lines "
+                      "5-11 are read again as records"
+               : id);
+  }
+  for (size_t block : {size_t{1}, size_t{3}, size_t{7}, size_t{1} << 20}) {
+    SCOPED_TRACE(block);
+    ReaderOptions options;
+    options.block_size = block;
+    CsvReader reader(StringSource(text), options);
+    ReadAll all = ReadEverything(&reader, 4);
+    EXPECT_EQ(all.rows, expected);
+    EXPECT_EQ(reader.lines_read(), 11u);
+  }
+  // The values of the rows read again are intact.
+  auto batch = ReadCsv(text);
+  ASSERT_EQ(batch->size(), 10u);
+  EXPECT_DOUBLE_EQ(batch->number(Column("dau_mau"))[9], 0.9);
+  EXPECT_DOUBLE_EQ(batch->number(Column("dau_mau"))[3], 0.3);
+}
+
+// A stray quote closed by the opening quote of a later field gives a
+// malformed record spanning lines: it is recovered from the same way, and
+// the later quoted field is read correctly the second time.
+TEST(CsvReaderTest, StrayQuoteClosedByALaterFieldIsRecovered) {
+  const std::string text =
+      "id,segment,dau_mau\n"
+      "a,smb,0.1\n"
+      "b,\"smb,0.2\n"
+      "c,smb,0.3\n"
+      "d,\"mid, market\",0.4\n"
+      "e,smb,0.5\n";
+  for (size_t block : {size_t{1}, size_t{5}, size_t{1} << 20}) {
+    SCOPED_TRACE(block);
+    ReaderOptions options;
+    options.block_size = block;
+    CsvReader reader(StringSource(text), options);
+    Batch batch(BasicModel());
+    ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadBatch(&batch, 100));
+    ASSERT_EQ(n, 5u);
+    EXPECT_EQ(batch.row_error(1),
+              "line 3: malformed quoted field 2 (text after the closing "
+              "quote; write \"\" for a quote); the record spans lines 3-5 (3 "
+              "lines), so it is skipped and lines 4-5 are read again as "
+              "records");
+    EXPECT_EQ(batch.id(1), "b");
+    EXPECT_EQ(batch.error_count(), 1u);
+    EXPECT_EQ(batch.id(3), "d");
+    EXPECT_EQ(batch.string_text(Column("segment"), 3), "mid, market");
+    EXPECT_EQ(batch.id(4), "e");
+  }
+}
+
+// A quoted field still open after max_record_lines lines is taken for a
+// stray quote without waiting for the end of the input.
+TEST(CsvReaderTest, QuotedFieldSpanningTooManyLinesIsRecovered) {
+  std::string text = "id,dau_mau\na,\"0.1\n";
+  for (char id = 'b'; id <= 'h'; ++id) text += std::string(1, id) + ",0.2\n";
+  ReaderOptions options;
+  options.max_record_lines = 3;
+  CsvReader reader(StringSource(text), options);
+  ReadAll all = ReadEverything(&reader, 100);
+  EXPECT_THAT(all.rows,
+              ElementsAre("a|line 2: quoted field 2 (\"dau_mau\") is still "
+                          "open after 3 lines, the limit for one record "
+                          "(--max-record-lines); the record spans lines 2-4 "
+                          "(3 lines), so it is skipped and lines 3-4 are read "
+                          "again as records",
+                          "b", "c", "d", "e", "f", "g", "h"));
+  EXPECT_EQ(reader.lines_read(), 9u);
+}
+
+// The lines read again may not hold a quoted field spanning lines (that is
+// what keeps recovery linear): a genuine multi-line record there is
+// reported, never silently merged or dropped.
+TEST(CsvReaderTest, LinesReadAgainConfineQuotedFieldsToTheirLine) {
+  const std::string text =
+      "id,segment\n"
+      "a,\"oops\n"
+      "b,smb\n"
+      "c,\"multi\n"
+      "line\"\n"
+      "d,smb\n";
+  CsvReader reader(StringSource(text));
+  ReadAll all = ReadEverything(&reader, 100);
+  EXPECT_THAT(
+      all.rows,
+      ElementsAre(
+          "a|line 2: malformed quoted field 2 (text after the closing quote; "
+          "write \"\" for a quote); the record spans lines 2-4 (3 lines), so "
+          "it is skipped and lines 3-4 are read again as records",
+          "b",
+          "c|line 4: unterminated quoted field 2 (\"segment\") (missing "
+          "closing '\"' on its line; lines 3-4 are read again after the bad "
+          "record at line 2, so a quoted field there may not span lines)",
+          "line\"|line 5: 1 field, but the header has 2 columns", "d"));
+  EXPECT_EQ(reader.lines_read(), 6u);
+}
+
+// Every line opens a quote, which the next line's quote closes: every
+// record is one error, each line is read at most twice, and the reader
+// keeps up with the lines (one row per line).
+TEST(CsvReaderTest, EveryLineWithAStrayQuote) {
+  std::string text = "id,segment\n";
+  for (int i = 0; i < 3000; ++i) text += "\"a" + std::to_string(i) + ",smb\n";
+  CsvReader reader(StringSource(text));
+  ReadAll all = ReadEverything(&reader, 1000);
+  ASSERT_EQ(all.rows.size(), 3000u);
+  for (size_t i = 0; i < all.rows.size(); ++i) {
+    EXPECT_THAT(all.rows[i], HasSubstr("|line " + std::to_string(i + 2) +
+                                       (i % 2 == 0 ? ": malformed quoted"
+                                                   : ": unterminated quoted")))
+        << i;
+  }
+  EXPECT_EQ(reader.lines_read(), 3001u);
+}
+
+TEST(CsvReaderTest, OverlongRecordIsThatRecordsError) {
+  ReaderOptions options;
+  options.max_line_bytes = 20;
+  // One line: skipped to its end without being kept.
+  CsvReader one_line(StringSource("id,segment\na,smb\nb," +
+                                  std::string(30, 'x') + "\nc,smb\n"),
+                     options);
+  EXPECT_THAT(ReadEverything(&one_line, 100).rows,
+              ElementsAre("a",
+                          "b|line 3: the record is 32 bytes long, more than "
+                          "the limit of 20 bytes for one record "
+                          "(--max-line-bytes); it was skipped",
+                          "c"));
+  // A quoted field spanning lines: recovered from.
+  CsvReader spanning(
+      StringSource("id,segment\na,\"12345\nb,smb\nc,smb\nd,smb\n"), options);
+  EXPECT_THAT(ReadEverything(&spanning, 100).rows,
+              ElementsAre("a|line 2: the record is longer than the limit of 20 "
+                          "bytes for one record (--max-line-bytes); the record "
+                          "spans lines 2-4 (3 lines), so it is skipped and "
+                          "lines 3-4 are read again as records",
+                          "b", "c", "d"));
+}
+
+TEST(CsvReaderTest, MalformedHeaderIsAnErrorOfTheInput) {
+  CsvReader reader(StringSource("id,\"dau_mau\na,1\n"));
+  Batch batch(BasicModel());
+  EXPECT_THAT(reader.ReadBatch(&batch, 10),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("CSV header (line 1): unterminated quoted "
+                                 "field 2 (no closing '\"' before the end of "
+                                 "the input)")));
 }
 
 TEST(CsvReaderTest, HeaderWithoutIdIsAnErrorOfTheInput) {

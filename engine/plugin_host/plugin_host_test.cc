@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -290,7 +291,118 @@ TEST_F(PluginLoadErrorTest, NotASharedLibrary) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr("cannot load plugin '" + dir +
                                        "/libhs_text.so': "),
-                             HasSubstr("libhs_text.so"))));
+                             HasSubstr("libhs_text.so"),
+                             HasSubstr("it is not a shared library: it does "
+                                       "not start with the ELF magic "
+                                       "number"))));
+}
+
+// A plugin cut short (copied in while a reload runs) used to crash the
+// process with SIGBUS inside dlopen. Every cut is refused before dlopen,
+// naming the file and what is missing; nothing is left loaded or counted.
+TEST_F(PluginLoadErrorTest, TruncatedPluginIsRefusedNotLoaded) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("plugins");
+  auto host = HostFor({dir});
+  ASSERT_NE(host, nullptr);
+  for (const std::string& source :
+       {ExamplePlugin("nps"), ExamplePlugin("weighted_sum"),
+        TestPlugin("faulty")}) {
+    std::ifstream in(source, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)),
+                            std::istreambuf_iterator<char>());
+    const size_t size = bytes.size();
+    for (size_t cut : {size_t{0}, size_t{16}, size_t{64}, size_t{1024},
+                       size / 2, size - 1}) {
+      SCOPED_TRACE(source + " cut at " + std::to_string(cut));
+      std::ofstream(dir + "/libhs_cut.so", std::ios::binary | std::ios::trunc)
+          .write(bytes.data(), static_cast<std::streamsize>(cut));
+      EXPECT_THAT(host->Load("cut"),
+                  StatusIs(absl::StatusCode::kFailedPrecondition,
+                           AllOf(HasSubstr("cannot load plugin '" + dir +
+                                           "/libhs_cut.so': the file is "
+                                           "truncated: "),
+                                 HasSubstr("was it copied while being "
+                                           "written?"))));
+    }
+  }
+  EXPECT_THAT(host->Stats(), IsEmpty());
+}
+
+// The library is loaded from a sealed private copy of the bytes checked and
+// hashed, so rewriting or truncating the file in place while it is loaded
+// (cp over a loaded .so) cannot fault the code running from it.
+TEST(PluginHostLoadTest, LoadedPluginSurvivesItsFileBeingRewritten) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("plugins");
+  fs::copy_file(ExamplePlugin("nps"), dir + "/libhs_nps.so");
+  auto host = HostFor({dir});
+  ASSERT_NE(host, nullptr);
+  ASSERT_OK_AND_ASSIGN(auto signal,
+                       plugin_testing::MakeSignal(host.get(), "nps", "nps", 1));
+  plugin_testing::SeriesColumn answers;
+  answers.Add({10, 9, 0, 7});
+  const plugin_testing::Output before =
+      plugin_testing::RunSignal(*signal, {answers});
+  ASSERT_THAT(before.valid, ElementsAre(1));
+
+  std::ifstream maps("/proc/self/maps");
+  const std::string mapped((std::istreambuf_iterator<char>(maps)),
+                           std::istreambuf_iterator<char>());
+  EXPECT_NE(mapped.find("healthscore-plugin:libhs_nps.so"), std::string::npos)
+      << "libhs_nps.so is not mapped from a private copy";
+
+  // Truncated in place, then filled with other bytes: same inode.
+  fs::resize_file(dir + "/libhs_nps.so", 0);
+  std::ofstream(dir + "/libhs_nps.so", std::ios::binary | std::ios::in)
+      << std::string(4096, 'x');
+  const plugin_testing::Output after =
+      plugin_testing::RunSignal(*signal, {answers});
+  EXPECT_EQ(after.valid, before.valid);
+  EXPECT_EQ(after.value, before.value);
+}
+
+// Libraries loaded from private copies stay distinct even when a copy's
+// descriptor number was used by one still loaded (the loader would hand
+// back the earlier library for the same /proc/self/fd name).
+TEST(PluginHostLoadTest, EveryLibraryIsItsOwn) {
+  auto host = HostFor({ExamplePluginDir(), TestPluginDir()});
+  ASSERT_NE(host, nullptr);
+  std::vector<std::shared_ptr<PluginLibrary>> held;
+  for (const char* name :
+       {"nps", "weighted_sum", "usage_anomaly", "faulty", "init_fails"}) {
+    ASSERT_OK_AND_ASSIGN(auto lib, host->Load(name));
+    EXPECT_EQ(lib->name(), name);
+    held.push_back(lib);
+  }
+  // Unloaded and loaded again, in another order.
+  held.clear();
+  for (const char* name : {"faulty", "nps", "usage_anomaly"}) {
+    ASSERT_OK_AND_ASSIGN(auto lib, host->Load(name));
+    EXPECT_EQ(lib->name(), name);
+    held.push_back(lib);
+  }
+}
+
+// A library that finds its dependencies through $ORIGIN is loaded from its
+// own directory (a private copy has none), after the same checks.
+TEST(PluginHostLoadTest, OriginIsTheLibrarysOwnDirectory) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("plugins");
+  std::ifstream in(ExamplePlugin("nps"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  const std::string needed("libc.so.6\0", 10);
+  const size_t at = bytes.find(needed);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, needed.size(), std::string("$ORIGIN/x\0", 10));
+  std::ofstream(dir + "/libhs_origin.so", std::ios::binary) << bytes;
+  auto host = HostFor({dir});
+  ASSERT_NE(host, nullptr);
+  EXPECT_THAT(host->Load("origin"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("cannot load plugin '" + dir +
+                                 "/libhs_origin.so': " + dir + "/x: ")));
 }
 
 TEST_F(PluginLoadErrorTest, AbiMajorMismatchNamesBothVersions) {

@@ -1,20 +1,35 @@
 #include "engine/plugin_host/plugin_library.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
-#include <fstream>
+#include <cstring>
+#include <filesystem>
 #include <limits>
+#include <memory>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "engine/common/status_macros.h"
+#include "engine/plugin_host/elf_check.h"
 #include "openssl/evp.h"
+
+// Linux 6.3+ (older headers lack it; older kernels refuse it).
+#if defined(__linux__) && !defined(MFD_EXEC)
+#define MFD_EXEC 0x0010U
+#endif
 
 namespace healthscore::engine {
 
@@ -61,34 +76,159 @@ bool IsSignalName(const char* s) {
 
 std::string Text(const char* s) { return s == nullptr ? "" : s; }
 
-absl::StatusOr<std::string> Sha256File(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InternalError(
-        absl::StrCat("cannot read plugin '", path, "' to hash it"));
+// Closes a file descriptor on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
   }
+
+ private:
+  int fd_;
+};
+
+std::string Hex(const unsigned char* bytes, unsigned int n) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    out.push_back(kHex[bytes[i] >> 4]);
+    out.push_back(kHex[bytes[i] & 15]);
+  }
+  return out;
+}
+
+// A memfd for the private copy of a plugin, or -1 when the kernel offers
+// none. MFD_EXEC asks for an executable one where the kernel can make
+// memfds non-executable by default (Linux 6.3+); older kernels reject the
+// flag, so it is retried without.
+int CreatePluginMemfd(const std::string& path) {
+#ifdef __linux__
+  const std::string name =
+      "healthscore-plugin:" + std::filesystem::path(path).filename().string();
+  int fd =
+      memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL) {
+    fd = memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  }
+  return fd;
+#else
+  return -1;
+#endif
+}
+
+bool WriteAll(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    const ssize_t wrote = write(fd, data, n);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return false;
+    data += wrote;
+    n -= static_cast<size_t>(wrote);
+  }
+  return true;
+}
+
+// Whether code may be mapped from `fd` (a memfd may be non-executable by
+// system policy, or live on a noexec mount).
+bool CanMapExecutable(int fd) {
+  void* p = mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return false;
+  munmap(p, 4096);
+  return true;
+}
+
+// The plugin file as it will be loaded.
+struct PluginBytes {
+  uint64_t size = 0;   // bytes read: the file's size, or less if it shrank
+  std::string sha256;  // of exactly those bytes
+  Fd copy;             // a sealed private copy of them, or -1
+};
+
+// Reads `source` (the plugin at `path`) once with pread, hashing it and,
+// when possible, copying it into a sealed memfd. pread, not mmap: a file
+// truncated while being read gives a short read, never SIGBUS. Internal
+// when the file cannot be read.
+absl::Status ReadPlugin(int source, const std::string& path, PluginBytes* out) {
+  struct stat st;
+  if (fstat(source, &st) != 0) {
+    return absl::InternalError(absl::StrCat("cannot read plugin '", path,
+                                            "': ", std::strerror(errno)));
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  out->copy.Reset(CreatePluginMemfd(path));
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
                                                          EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  char buf[1 << 16];
-  while (in) {
-    in.read(buf, sizeof buf);
-    EVP_DigestUpdate(ctx.get(), buf, static_cast<size_t>(in.gcount()));
+  std::vector<char> buf(size_t{1} << 20);
+  uint64_t done = 0;
+  while (done < size) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(buf.size(), size - done));
+    const ssize_t got =
+        pread(source, buf.data(), want, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      return absl::InternalError(absl::StrCat("cannot read plugin '", path,
+                                              "': ", std::strerror(errno)));
+    }
+    if (got == 0) break;  // it shrank: the ELF check says what is missing
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(got));
+    if (out->copy.get() >= 0 &&
+        !WriteAll(out->copy.get(), buf.data(), static_cast<size_t>(got))) {
+      out->copy.Reset();  // no room for the copy: load the file itself
+    }
+    done += static_cast<uint64_t>(got);
   }
-  if (in.bad()) {
-    return absl::InternalError(
-        absl::StrCat("cannot read plugin '", path, "' to hash it"));
-  }
+  out->size = done;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
+  out->sha256 = Hex(digest, len);
+#ifdef F_ADD_SEALS
+  if (out->copy.get() >= 0) {
+    // Nobody, not even this process, can change the copy any more.
+    fcntl(out->copy.get(), F_ADD_SEALS,
+          F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
   }
-  return out;
+#endif
+  return absl::OkStatus();
+}
+
+// dlopen of the private copy through "/proc/self/fd/N". The dynamic loader
+// returns an already loaded library whose name equals the one asked for,
+// and N is reused once closed, so a name still held by a library loaded
+// earlier (one that dlclose did not unload) is skipped by moving the copy
+// to another descriptor number. Returns the handle, or null with
+// `*error` set; `*error` empty means the copy cannot be loaded this way
+// (no /proc) and the caller should load the file itself.
+void* OpenCopy(Fd* copy, const std::string& path, std::string* error) {
+  error->clear();
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    const std::string name = absl::StrCat("/proc/self/fd/", copy->get());
+    if (attempt == 0 && access(name.c_str(), R_OK) != 0) return nullptr;
+    void* taken = dlopen(name.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (taken != nullptr) {
+      dlclose(taken);
+      const int moved = fcntl(copy->get(), F_DUPFD_CLOEXEC, copy->get() + 1);
+      if (moved < 0) return nullptr;
+      copy->Reset(moved);
+      continue;
+    }
+    dlerror();
+    void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      const char* why = dlerror();
+      *error = absl::StrReplaceAll(why != nullptr ? why : "dlopen failed",
+                                   {{name, path}});
+    }
+    return handle;
+  }
+  return nullptr;
 }
 
 // An hs_config over PluginSettings; the settings must outlive it.
@@ -172,15 +312,45 @@ absl::StatusOr<std::shared_ptr<PluginLibrary>> PluginLibrary::Open(
   lib->counters_ = counters != nullptr ? std::move(counters)
                                        : std::make_shared<PluginCounters>();
   lib->log_ = std::move(log);
-  HEALTHSCORE_ASSIGN_OR_RETURN(lib->sha256_, Sha256File(path));
 
-  dlerror();
-  lib->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // The file is read once, checked, and loaded from a sealed private copy
+  // of exactly the bytes checked and hashed: a plugin copied in while a
+  // reload runs, or rewritten in place while loaded, can then neither
+  // fault dlopen nor the code already running from it (SIGBUS).
+  Fd source(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (source.get() < 0) {
+    return absl::InternalError(absl::StrCat("cannot read plugin '", path,
+                                            "': ", std::strerror(errno)));
+  }
+  PluginBytes bytes;
+  HEALTHSCORE_RETURN_IF_ERROR(ReadPlugin(source.get(), path, &bytes));
+  lib->sha256_ = bytes.sha256;
+  HEALTHSCORE_ASSIGN_OR_RETURN(
+      const ElfFacts facts,
+      CheckElfSharedObject(
+          bytes.copy.get() >= 0 ? bytes.copy.get() : source.get(), bytes.size,
+          path));
+  // A library that finds its dependencies through $ORIGIN must be loaded
+  // from its own directory; so must one when the copy cannot hold code.
+  // Those are loaded from `path` after the same check, with only the
+  // window between check and dlopen left open.
+  std::string why;
+  if (bytes.copy.get() >= 0 && !facts.uses_origin &&
+      CanMapExecutable(bytes.copy.get())) {
+    lib->handle_ = OpenCopy(&bytes.copy, path, &why);
+  }
+  bytes.copy.Reset();  // the loader's mappings keep the copy alive
+  if (lib->handle_ == nullptr && why.empty()) {
+    dlerror();
+    lib->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (lib->handle_ == nullptr) {
+      const char* error = dlerror();
+      why = error != nullptr ? error : "dlopen failed";
+    }
+  }
   if (lib->handle_ == nullptr) {
-    const char* why = dlerror();
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot load plugin '", path,
-                     "': ", why != nullptr ? why : "dlopen failed"));
+        absl::StrCat("cannot load plugin '", path, "': ", why));
   }
   void* entry = dlsym(lib->handle_, HS_PLUGIN_ENTRY_POINT);
   if (entry == nullptr) {

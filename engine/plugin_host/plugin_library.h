@@ -121,13 +121,28 @@ class PluginLibrary : public std::enable_shared_from_this<PluginLibrary> {
   // Opens the shared library at `path` (already resolved and checked by
   // PluginHost) with dlopen(RTLD_NOW | RTLD_LOCAL), finds the entry point,
   // checks the ABI version before anything else, then checks the table.
+  //
+  // The file is read once, with pread, into a sealed private copy (a
+  // memfd); the copy is hashed (sha256()), checked by CheckElfSharedObject
+  // (elf_check.h) and loaded through /proc/self/fd. The loaded code thus
+  // never maps the file itself: a plugin copied in while a reload runs is
+  // refused as truncated instead of raising SIGBUS in dlopen, and one
+  // rewritten or truncated in place while loaded cannot fault the code
+  // already running. The file itself is loaded, after the same check, only
+  // when the copy cannot serve: no memfd or /proc, memfds not executable on
+  // this system, or a library that finds its dependencies through $ORIGIN
+  // (which must be its own directory); then a change to the file between
+  // the check and dlopen is not covered.
+  //
   // Errors, each naming `path`:
-  //   FailedPrecondition  dlopen failed (not a shared library, missing
-  //                       dependency), no hs_plugin_get_api (not a plugin),
-  //                       the entry point returned NULL, an ABI major other
-  //                       than ours or a minor newer than ours (naming both
+  //   FailedPrecondition  the file is truncated, not an ELF shared library,
+  //                       built for another machine or corrupt (see
+  //                       elf_check.h); dlopen failed (missing dependency);
+  //                       no hs_plugin_get_api (not a plugin), the entry
+  //                       point returned NULL, an ABI major other than ours
+  //                       or a minor newer than ours (naming both
   //                       versions), a malformed table.
-  //   Internal            the file could not be read to hash it.
+  //   Internal            the file could not be read.
   static absl::StatusOr<std::shared_ptr<PluginLibrary>> Open(
       const std::string& path, std::shared_ptr<PluginCounters> counters,
       PluginLogSink log);
@@ -140,6 +155,7 @@ class PluginLibrary : public std::enable_shared_from_this<PluginLibrary> {
   const std::string& name() const { return name_; }
   const std::string& version() const { return version_; }
   const std::string& description() const { return description_; }
+  // Hex SHA-256 of the bytes loaded (the private copy).
   const std::string& sha256() const { return sha256_; }
   uint32_t abi_major() const { return abi_major_; }
   uint32_t abi_minor() const { return abi_minor_; }
