@@ -7,9 +7,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/common/display.h"
 
 namespace healthscore::server {
 namespace {
@@ -47,9 +49,17 @@ void Log(LogLevel level, absl::string_view message) {
   if (!g_enabled.load(std::memory_order_relaxed)) return;
   // One event, one line: multi-line messages (a model's error list) are
   // joined.
-  std::string text(message);
-  for (char& c : text) {
-    if (c == '\n') c = ' ';
+  std::string text;
+  text.reserve(message.size());
+  for (char c : message) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r') {
+      text += ' ';
+    } else if ((byte < 0x20 && c != '\t') || byte == 0x7F) {
+      absl::StrAppendFormat(&text, "\\x%02X", byte);
+    } else {
+      text += c;
+    }
   }
   while (!text.empty() && text.back() == ' ') text.pop_back();
   std::string line = absl::StrCat(
@@ -80,10 +90,13 @@ void LogEvery(LogLevel level, absl::string_view key, absl::string_view message) 
     suppressed = state.suppressed;
     state.suppressed = 0;
   }
+  const std::string text = engine::TruncateForDisplay(
+      std::string_view(message.data(), message.size()),
+      kMaxRateLimitedLogBytes);
   if (suppressed == 0) {
-    Log(level, message);
+    Log(level, text);
   } else {
-    Log(level, absl::StrCat(message, " (", suppressed,
+    Log(level, absl::StrCat(text, " (", suppressed,
                             " similar suppressed in the last second)"));
   }
 }
