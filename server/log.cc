@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -12,6 +13,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/common/display.h"
+#include "google/protobuf/stubs/logging.h"
+#include "grpc/support/log.h"
 
 namespace healthscore::server {
 namespace {
@@ -100,6 +103,47 @@ void LogEvery(LogLevel level, absl::string_view key, absl::string_view message) 
                             " similar suppressed in the last second)"));
   }
 }
+
+namespace {
+
+thread_local std::string* t_capture = nullptr;
+
+void ProtobufLog(google::protobuf::LogLevel level, const char* filename,
+                 int line, const std::string& message) {
+  if (t_capture != nullptr) {
+    if (!t_capture->empty()) t_capture->push_back('\n');
+    t_capture->append(message);
+    return;
+  }
+  Log(level >= google::protobuf::LOGLEVEL_ERROR     ? LogLevel::kError
+      : level == google::protobuf::LOGLEVEL_WARNING ? LogLevel::kWarning
+                                                    : LogLevel::kInfo,
+      absl::StrCat("protobuf: ", message, " (", filename, ":", line, ")"));
+}
+
+void GrpcLog(gpr_log_func_args* args) {
+  Log(args->severity == GPR_LOG_SEVERITY_ERROR ? LogLevel::kError
+                                               : LogLevel::kInfo,
+      absl::StrCat("grpc: ", args->message, " (", args->file, ":", args->line,
+                   ")"));
+}
+
+}  // namespace
+
+void RouteLibraryLogs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    google::protobuf::SetLogHandler(ProtobufLog);
+    gpr_set_log_function(GrpcLog);
+  });
+}
+
+CaptureLibraryMessages::CaptureLibraryMessages(std::string* sink)
+    : previous_(t_capture) {
+  t_capture = sink;
+}
+
+CaptureLibraryMessages::~CaptureLibraryMessages() { t_capture = previous_; }
 
 void SetLogEnabledForTest(bool enabled) { g_enabled.store(enabled); }
 

@@ -16,6 +16,7 @@
 #define HEALTHSCORE_SERVER_LOG_H_
 
 #include <cstddef>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -41,6 +42,26 @@ inline void LogError(absl::string_view message) {
 // lines repeat what clients send).
 void LogEvery(LogLevel level, absl::string_view key, absl::string_view message);
 inline constexpr size_t kMaxRateLimitedLogBytes = 4096;
+
+// Sends libprotobuf's and gRPC core's own messages through Log, as
+// "protobuf: ..." and "grpc: ..." lines, instead of their own formats on
+// stderr. Idempotent; call before serving.
+void RouteLibraryLogs();
+
+// While one is alive, libprotobuf's messages on the calling thread are
+// appended to `*sink` (one per line) instead of being logged: for parsing
+// a client's bytes, whose complaints belong in the reply and must not
+// reach the log at the client's rate. Needs RouteLibraryLogs to have run.
+class CaptureLibraryMessages {
+ public:
+  explicit CaptureLibraryMessages(std::string* sink);
+  ~CaptureLibraryMessages();
+  CaptureLibraryMessages(const CaptureLibraryMessages&) = delete;
+  CaptureLibraryMessages& operator=(const CaptureLibraryMessages&) = delete;
+
+ private:
+  std::string* previous_;
+};
 
 // Silences or restores all output (tests that provoke errors on purpose).
 void SetLogEnabledForTest(bool enabled);

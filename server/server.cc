@@ -36,6 +36,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // (its debug default), which costs more than the scoring of a small
   // request; the server's locking is simple and tested, so turn it off.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // libprotobuf's and gRPC's own messages in our log format.
+  RouteLibraryLogs();
   // Both are process-wide switches that must precede the builder.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
