@@ -27,7 +27,8 @@
 namespace healthscore::server {
 
 struct ServerOptions {
-  // host:port to listen on; port 0 picks a free port (see port_file).
+  // HOST:PORT or unix:PATH to listen on (see ParseListenAddress); port 0
+  // picks a free port (see port_file).
   std::string listen = "127.0.0.1:50051";
   // Model directory: <models_dir>/<name>/<version>/model.yaml, numeric
   // versions. Requests without a version get the highest version that
@@ -93,6 +94,24 @@ struct ServerOptions {
   // Checks ranges and consistency. InvalidArgument naming the setting.
   absl::Status Validate() const;
 };
+
+// A listening address, as ParseListenAddress reads it.
+struct ListenAddress {
+  // TCP: an IPv4 literal, a bracketed IPv6 literal ("[::1]") or a host
+  // name, and a port (0 picks a free one). Unix: a socket path.
+  bool unix_socket = false;
+  std::string host;
+  int port = 0;
+  std::string path;
+};
+
+// Reads "HOST:PORT" (127.0.0.1:50051, 0.0.0.0:0, [::]:50051,
+// localhost:50051) or "unix:PATH" (a Unix domain socket). InvalidArgument
+// naming what is wrong: no port, a port that is not a number or outside
+// 0-65535, an invalid host, an empty or over-long socket path. gRPC itself
+// would take "127.0.0.1:99999" as another port, so every address goes
+// through this first.
+absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text);
 
 // What ParseServeArgs found.
 struct ServeArgs {

@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -118,6 +119,7 @@ Server::~Server() {
 
 std::string Server::address() const {
   const std::string& listen = runtime_->options.listen;
+  if (absl::StartsWith(listen, "unix:")) return listen;
   size_t colon = listen.rfind(':');
   std::string host =
       colon == std::string::npos ? listen : listen.substr(0, colon);
