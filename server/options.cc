@@ -302,6 +302,16 @@ const std::vector<Setting>& Settings() {
                     "Write the bound metrics port to FILE once serving (as "
                     "--port-file; needs --metrics-port).",
                     &ServerOptions::metrics_port_file, true),
+      CountSetting("metrics-threads",
+                   "Threads answering metrics requests, one connection each "
+                   "at a time (1-256): with fewer slow or idle connections "
+                   "than threads, a scrape is answered at once.",
+                   &ServerOptions::metrics_threads, false),
+      DurationSetting("metrics-request-timeout",
+                      "How long a metrics connection may take to send its "
+                      "request, or to take the reply, before it is closed "
+                      "(100ms-1m).",
+                      &ServerOptions::metrics_request_timeout),
   };
   return *settings;
 }
@@ -495,6 +505,17 @@ absl::Status ServerOptions::Validate() const {
         "--metrics-address must be an IPv4 address such as 127.0.0.1 or "
         "0.0.0.0, got '",
         metrics_address, "'"));
+  }
+  if (metrics_threads < 1 || metrics_threads > kMaxMetricsThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics-threads must be between 1 and ",
+                     kMaxMetricsThreads, ", got ", metrics_threads));
+  }
+  if (metrics_request_timeout < absl::Milliseconds(100) ||
+      metrics_request_timeout > absl::Minutes(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics-request-timeout must be between 100ms and 1m, got ",
+        absl::FormatDuration(metrics_request_timeout)));
   }
   if (!metrics_port_file.empty() && metrics_port < 0) {
     return absl::InvalidArgumentError(

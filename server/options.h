@@ -26,6 +26,8 @@
 
 namespace healthscore::server {
 
+inline constexpr int kMaxMetricsThreads = 256;
+
 struct ServerOptions {
   // HOST:PORT or unix:PATH to listen on (see ParseListenAddress); port 0
   // picks a free port (see port_file).
@@ -90,6 +92,13 @@ struct ServerOptions {
   std::string metrics_address = "127.0.0.1";
   // As port_file, for the metrics port; needs metrics_port >= 0.
   std::string metrics_port_file;
+  // Threads answering metrics requests, each serving one connection at a
+  // time, and how long a connection may take to send its request before it
+  // is closed. Together they bound how long slow or idle clients can hold
+  // the endpoint: with fewer slow connections than threads a scrape is
+  // answered at once.
+  int metrics_threads = 16;  // 1 to kMaxMetricsThreads
+  absl::Duration metrics_request_timeout = absl::Seconds(3);
 
   // Checks ranges and consistency. InvalidArgument naming the setting.
   absl::Status Validate() const;

@@ -42,6 +42,8 @@ TEST(OptionsTest, Defaults) {
   EXPECT_EQ(o.metrics_port, -1);  // off
   EXPECT_EQ(o.metrics_address, "127.0.0.1");
   EXPECT_EQ(o.metrics_port_file, "");
+  EXPECT_EQ(o.metrics_threads, 16);
+  EXPECT_EQ(o.metrics_request_timeout, absl::Seconds(3));
 }
 
 TEST(OptionsTest, ListenAddresses) {
@@ -138,6 +140,37 @@ TEST(OptionsTest, ListenAddressErrors) {
   EXPECT_THAT(Parse({"--listen", "unix:/tmp/hs.sock", "--port-file", "p"}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("--port-file needs a TCP --listen address")));
+}
+
+TEST(OptionsTest, MetricsThreadsAndTimeout) {
+  ASSERT_OK_AND_ASSIGN(ServeArgs args,
+                       Parse({"--metrics-port", "0", "--metrics-threads", "4",
+                              "--metrics-request-timeout", "1500ms"}));
+  EXPECT_EQ(args.options.metrics_threads, 4);
+  EXPECT_EQ(args.options.metrics_request_timeout, absl::Milliseconds(1500));
+  EXPECT_THAT(Parse({"--metrics-threads", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-threads: expected a positive "
+                                 "integer, got '0'")));
+  EXPECT_THAT(Parse({"--metrics-threads", "257"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-threads must be between 1 and "
+                                 "256, got 257")));
+  EXPECT_THAT(Parse({"--metrics-request-timeout", "10ms"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-request-timeout must be between "
+                                 "100ms and 1m, got 10ms")));
+  ServerOptions o;
+  ASSERT_OK(
+      ApplyConfigYaml("metrics_threads: 32\n"
+                      "metrics_request_timeout: 5s\n",
+                      "s.yaml", ".", &o));
+  EXPECT_EQ(o.metrics_threads, 32);
+  EXPECT_EQ(o.metrics_request_timeout, absl::Seconds(5));
+  EXPECT_THAT(ServeUsage("healthscore serve"),
+              AllOf(HasSubstr("--metrics-threads N"),
+                    HasSubstr("--metrics-request-timeout DURATION"),
+                    HasSubstr("[default: 16]"), HasSubstr("[default: 3s]")));
 }
 
 TEST(OptionsTest, MetricsFlags) {

@@ -96,6 +96,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     MetricsServerOptions metrics_options;
     metrics_options.address = options.metrics_address;
     metrics_options.port = options.metrics_port;
+    metrics_options.threads = options.metrics_threads;
+    metrics_options.request_timeout = options.metrics_request_timeout;
     const Runtime* runtime = server->runtime_.get();
     absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
         MetricsServer::Start(metrics_options, [runtime] {
