@@ -41,6 +41,7 @@
 #include "cli/multi_model_reader.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
+#include "engine/common/display.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
@@ -553,18 +554,25 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
       err << "healthscore score: note: ignored names "
           << (models.size() > 1 ? "none of the models declares:"
                                 : "the model does not declare:");
-      bool first = true;
+      // Input files name these: each is shown short and the list is
+      // capped.
+      constexpr size_t kMaxNames = 20;
+      size_t shown = 0;
       for (const auto& [name, count] : ignored) {
+        if (shown == kMaxNames) {
+          err << "; … and " << WithCommas(ignored.size() - shown) << " more";
+          break;
+        }
+        const bool first = shown++ == 0;
         std::string bare = name.substr(name.find('.') + 1);
         std::string hint = engine::DidYouMean(bare, inputs);
-        err << (first ? " " : "; ") << name;
+        err << (first ? " " : "; ") << engine::TruncateForDisplay(name);
         if (count > 1 || !hint.empty()) {
           err << " (";
           if (count > 1) err << WithCommas(count) << " times";
           if (count > 1 && !hint.empty()) err << ", ";
           err << hint << ")";
         }
-        first = false;
       }
       err << "\n";
     }

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include "absl/strings/string_view.h"
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "engine/common/display.h"
 #include "engine/eval/explain.h"
 
 namespace healthscore::server {
@@ -15,6 +17,7 @@ namespace {
 using engine::BatchBuilder;
 using engine::CompiledModel;
 using engine::InputType;
+using engine::TruncateForDisplay;
 
 enum Kind { kMetric = 0, kAttribute = 1, kDate = 2, kSeries = 3 };
 
@@ -190,22 +193,16 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
     if (codes != n) return wrong_length("previous_tier.codes", codes, "");
   }
 
-  auto add = [&plan, &model](Field f,
-                             const std::string& name) -> absl::Status {
+  // A set, not a scan of the columns so far: a request may carry millions
+  // of (empty) columns.
+  absl::flat_hash_set<std::pair<int, absl::string_view>> seen;
+  auto add = [&plan, &model, &seen](Field f,
+                                    const std::string& name) -> absl::Status {
     f.name = &name;
-    for (const Field& other : plan.fields_) {
-      if (other.kind == f.kind && *other.name == name) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("columns: ", KindName(f.kind), " column '", name,
-                         "' appears twice"));
-      }
-    }
-    for (const Field& other : plan.undeclared_) {
-      if (other.kind == f.kind && *other.name == name) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("columns: ", KindName(f.kind), " column '", name,
-                         "' appears twice"));
-      }
+    if (!seen.emplace(f.kind, name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("columns: ", KindName(f.kind), " column '",
+                       TruncateForDisplay(name), "' appears twice"));
     }
     f.input = model.FindInput(name);
     if (f.input < 0) {
@@ -220,8 +217,9 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
   for (const v1::NumberColumn& c : columns.metrics()) {
     size_t got = static_cast<size_t>(c.values_size());
     if (got != n) {
-      return wrong_length(absl::StrCat("metrics column '", c.name(), "'"),
-                          got, "");
+      return wrong_length(
+          absl::StrCat("metrics column '", TruncateForDisplay(c.name()), "'"),
+          got, "");
     }
     Field f;
     f.kind = kMetric;
@@ -233,7 +231,9 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
     size_t got = static_cast<size_t>(c.codes_size());
     if (got != n) {
       return wrong_length(
-          absl::StrCat("attributes column '", c.name(), "' (codes)"), got, "");
+          absl::StrCat("attributes column '", TruncateForDisplay(c.name()),
+                       "' (codes)"),
+          got, "");
     }
     Field f;
     f.kind = kAttribute;
@@ -244,8 +244,9 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
   for (const v1::DateColumn& c : columns.dates()) {
     size_t got = static_cast<size_t>(c.days_size());
     if (got != n) {
-      return wrong_length(absl::StrCat("dates column '", c.name(), "'"), got,
-                          "");
+      return wrong_length(
+          absl::StrCat("dates column '", TruncateForDisplay(c.name()), "'"),
+          got, "");
     }
     Field f;
     f.kind = kDate;
@@ -257,7 +258,9 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
     size_t got = static_cast<size_t>(c.lengths_size());
     if (got != n) {
       return wrong_length(
-          absl::StrCat("series column '", c.name(), "' (lengths)"), got, "");
+          absl::StrCat("series column '", TruncateForDisplay(c.name()),
+                       "' (lengths)"),
+          got, "");
     }
     Field f;
     f.kind = kSeries;
@@ -268,17 +271,19 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
       f.offsets[i] = total;
       int32_t len = c.lengths(static_cast<int>(i));
       if (len < -1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "columns: series column '", c.name(), "': length ", len,
-            " of account ", i, " is invalid (-1 means missing)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("columns: series column '",
+                         TruncateForDisplay(c.name()), "': length ", len,
+                         " of account ", i, " is invalid (-1 means missing)"));
       }
       if (len > 0) total += static_cast<uint64_t>(len);
     }
     f.offsets[n] = total;
     if (total != static_cast<uint64_t>(c.values_size())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "columns: series column '", c.name(), "': lengths add up to ", total,
-          " but ", c.values_size(), " values were sent"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("columns: series column '", TruncateForDisplay(c.name()),
+                       "': lengths add up to ", total, " but ", c.values_size(),
+                       " values were sent"));
     }
     absl::Status s = add(std::move(f), c.name());
     if (!s.ok()) return s;
@@ -358,10 +363,10 @@ void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
           break;
         }
         if (code >= f.strings->dictionary_size()) {
-          builder->FailRow(absl::StrCat(
-              "attributes column '", *f.name, "': code ", code,
-              " is outside the dictionary (",
-              f.strings->dictionary_size(), " entries)"));
+          builder->FailRow(
+              absl::StrCat("attributes column '", TruncateForDisplay(*f.name),
+                           "': code ", code, " is outside the dictionary (",
+                           f.strings->dictionary_size(), " entries)"));
           break;
         }
         const std::string& text = f.strings->dictionary(code);

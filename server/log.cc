@@ -3,13 +3,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/common/display.h"
+#include "google/protobuf/stubs/logging.h"
+#include "grpc/support/log.h"
 
 namespace healthscore::server {
 namespace {
@@ -47,9 +52,17 @@ void Log(LogLevel level, absl::string_view message) {
   if (!g_enabled.load(std::memory_order_relaxed)) return;
   // One event, one line: multi-line messages (a model's error list) are
   // joined.
-  std::string text(message);
-  for (char& c : text) {
-    if (c == '\n') c = ' ';
+  std::string text;
+  text.reserve(message.size());
+  for (char c : message) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r') {
+      text += ' ';
+    } else if ((byte < 0x20 && c != '\t') || byte == 0x7F) {
+      absl::StrAppendFormat(&text, "\\x%02X", byte);
+    } else {
+      text += c;
+    }
   }
   while (!text.empty() && text.back() == ' ') text.pop_back();
   std::string line = absl::StrCat(
@@ -80,13 +93,57 @@ void LogEvery(LogLevel level, absl::string_view key, absl::string_view message) 
     suppressed = state.suppressed;
     state.suppressed = 0;
   }
+  const std::string text = engine::TruncateForDisplay(
+      std::string_view(message.data(), message.size()),
+      kMaxRateLimitedLogBytes);
   if (suppressed == 0) {
-    Log(level, message);
+    Log(level, text);
   } else {
-    Log(level, absl::StrCat(message, " (", suppressed,
+    Log(level, absl::StrCat(text, " (", suppressed,
                             " similar suppressed in the last second)"));
   }
 }
+
+namespace {
+
+thread_local std::string* t_capture = nullptr;
+
+void ProtobufLog(google::protobuf::LogLevel level, const char* filename,
+                 int line, const std::string& message) {
+  if (t_capture != nullptr) {
+    if (!t_capture->empty()) t_capture->push_back('\n');
+    t_capture->append(message);
+    return;
+  }
+  Log(level >= google::protobuf::LOGLEVEL_ERROR     ? LogLevel::kError
+      : level == google::protobuf::LOGLEVEL_WARNING ? LogLevel::kWarning
+                                                    : LogLevel::kInfo,
+      absl::StrCat("protobuf: ", message, " (", filename, ":", line, ")"));
+}
+
+void GrpcLog(gpr_log_func_args* args) {
+  Log(args->severity == GPR_LOG_SEVERITY_ERROR ? LogLevel::kError
+                                               : LogLevel::kInfo,
+      absl::StrCat("grpc: ", args->message, " (", args->file, ":", args->line,
+                   ")"));
+}
+
+}  // namespace
+
+void RouteLibraryLogs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    google::protobuf::SetLogHandler(ProtobufLog);
+    gpr_set_log_function(GrpcLog);
+  });
+}
+
+CaptureLibraryMessages::CaptureLibraryMessages(std::string* sink)
+    : previous_(t_capture) {
+  t_capture = sink;
+}
+
+CaptureLibraryMessages::~CaptureLibraryMessages() { t_capture = previous_; }
 
 void SetLogEnabledForTest(bool enabled) { g_enabled.store(enabled); }
 

@@ -377,19 +377,32 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "metrics port must be between 0 and 65535, got ", options.port));
   }
+  if (options.threads < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metrics threads must be at least 1, got ", options.threads));
+  }
+  const int64_t timeout_ms = absl::ToInt64Milliseconds(options.request_timeout);
+  if (timeout_ms < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics request timeout must be at least 1ms, got ",
+                     absl::FormatDuration(options.request_timeout)));
+  }
   static std::once_flag init;
   std::call_once(init, [] { mg_init_library(0); });
 
   std::unique_ptr<MetricsServer> server(
       new MetricsServer(options.address, std::move(render)));
   const std::string listen = absl::StrCat(options.address, ":", options.port);
-  const std::string threads =
-      absl::StrCat(options.threads < 1 ? 1 : options.threads);
+  const std::string threads = absl::StrCat(options.threads);
+  const std::string timeout = absl::StrCat(timeout_ms);
   // No document_root: civetweb serves no files, only the handler below.
+  // civetweb 1.15 queues accepted connections (connection_queue, 20) for
+  // the threads; sizing is in MetricsServerOptions.
   // clang-format off
   const char* config[] = {"listening_ports", listen.c_str(),
                           "num_threads", threads.c_str(),
-                          "request_timeout_ms", "10000",
+                          "request_timeout_ms", timeout.c_str(),
+                          "enable_keep_alive", "no",
                           nullptr};
   // clang-format on
   mg_callbacks callbacks = {};

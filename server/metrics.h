@@ -90,8 +90,16 @@ struct MetricsServerOptions {
   std::string address = "127.0.0.1";
   // 0 picks a free port (see MetricsServer::port()).
   int port = 0;
-  // Threads answering HTTP requests; scrapes are rare and short.
-  int threads = 2;
+  // civetweb serves one connection per thread, and a connection holds its
+  // thread until its request has arrived or `request_timeout` has passed:
+  // so up to threads - 1 slow or idle connections (a port scanner, a
+  // client sending a byte a second) cannot delay a scrape, and more delay
+  // it by about request_timeout per `threads` of them. A legitimate
+  // scraper sends its request at once. The timeout also bounds writing
+  // the reply to a client that does not read. Keep-alive is off: each
+  // scrape is one request on its own connection.
+  int threads = 16;
+  absl::Duration request_timeout = absl::Seconds(3);
 };
 
 // Serves `GET /metrics` with the text `render` returns, as
@@ -106,8 +114,9 @@ class MetricsServer {
   using Render = std::function<std::string()>;
 
   // Listens and serves. Errors: InvalidArgument for an address that is not
-  // an IPv4 literal or a port outside 0..65535; Unavailable when the
-  // address cannot be bound (in use, not local).
+  // an IPv4 literal, a port outside 0..65535, fewer than one thread or a
+  // request timeout under a millisecond; Unavailable when the address
+  // cannot be bound (in use, not local).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       const MetricsServerOptions& options, Render render);
 

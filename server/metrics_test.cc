@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/testing/http_client.h"
+#include "server/testing/test_server.h"
 
 namespace healthscore::server {
 namespace {
@@ -20,6 +21,8 @@ namespace {
 using ::healthscore::server::testing::HttpGet;
 using ::healthscore::server::testing::HttpRequest;
 using ::healthscore::server::testing::HttpResponse;
+using ::healthscore::server::testing::SlowClients;
+using ::healthscore::server::testing::WaitFor;
 using ::healthscore::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -287,6 +290,24 @@ TEST_F(MetricsServerTest, StartErrors) {
   EXPECT_THAT(MetricsServer::Start(options, Fixed("")),
               StatusIs(absl::StatusCode::kUnavailable,
                        HasSubstr(absl::StrCat("127.0.0.1:", first->port()))));
+}
+
+// A connection that never finishes its request is closed once the request
+// timeout has passed, even while it keeps sending: so it holds a thread
+// for a bounded time, and the scrape queued behind it is answered.
+TEST_F(MetricsServerTest, TricklingRequestIsCutAtTheRequestTimeout) {
+  MetricsServerOptions options;
+  options.threads = 1;
+  options.request_timeout = absl::Milliseconds(500);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetricsServer> server,
+                       MetricsServer::Start(options, Fixed("x_total 1\n")));
+  SlowClients slow(server->port(), /*idle=*/0, /*trickling=*/1,
+                   absl::Milliseconds(100));
+  ASSERT_TRUE(WaitFor([&] { return slow.bytes_sent() >= 2; }));
+  ASSERT_OK_AND_ASSIGN(HttpResponse r, HttpGet(server->port(), "/metrics",
+                                               /*timeout=*/absl::Seconds(5)));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(WaitFor([&] { return slow.closed_by_server() >= 1; }));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "engine/common/display.h"
 #include "engine/model/compiler.h"
 #include "server/log.h"
 #include "server/status.h"
@@ -246,8 +247,11 @@ grpc::ServerUnaryReactor* ModelService::ValidateModel(
       reactor->Finish(grpc::Status::CANCELLED);
       return;
     }
+    // Every diagnostic repeats the name: keep it short.
     const std::string file =
-        request->file_name().empty() ? "model.yaml" : request->file_name();
+        request->file_name().empty()
+            ? "model.yaml"
+            : engine::TruncateForDisplay(request->file_name());
     engine::CompileOptions options;
     options.plugins = runtime->plugins.get();
     engine::CompileResult result =

@@ -17,14 +17,25 @@
 #include "engine/model/diagnostic.h"
 #include "grpcpp/grpcpp.h"
 #include "healthscore/v1/model.grpc.pb.h"
+#include "server/request_parsing.h"
 #include "server/runtime.h"
 
 namespace healthscore::server {
 
-class ModelService final : public v1::ModelService::CallbackService {
+class ModelService final
+    : public ParsedRequestService<v1::ModelService::CallbackService> {
  public:
-  // `runtime` must outlive the service.
-  explicit ModelService(Runtime* runtime) : runtime_(runtime) {}
+  // `runtime` must outlive the service. Requests are parsed by the service
+  // (request_parsing.h): one that does not parse is answered
+  // INVALID_ARGUMENT and never reaches the methods below.
+  explicit ModelService(Runtime* runtime)
+      : ParsedRequestService(v1::ModelService::service_full_name(), runtime),
+        runtime_(runtime) {
+    ParseRequestsOf("ListModels", this, &ModelService::ListModels);
+    ParseRequestsOf("GetModel", this, &ModelService::GetModel);
+    ParseRequestsOf("ValidateModel", this, &ModelService::ValidateModel);
+    ParseRequestsOf("Reload", this, &ModelService::Reload);
+  }
 
   grpc::ServerUnaryReactor* ListModels(
       grpc::CallbackServerContext* context,

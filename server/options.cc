@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -16,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/common/yaml_reader.h"
+#include "engine/common/display.h"
 #include "engine/model/diagnostic.h"
 #include "yaml-cpp/yaml.h"
 
@@ -209,10 +212,18 @@ Setting PortSetting(std::string flag, std::string help,
 
 const std::vector<Setting>& Settings() {
   static const auto* settings = new std::vector<Setting>{
-      StringSetting("listen", "HOST:PORT",
-                    "Address to listen on; port 0 picks a free port (see "
-                    "--port-file).",
-                    &ServerOptions::listen, false),
+      ParsedSetting<std::string>(
+          "listen", "HOST:PORT",
+          "Address to listen on: HOST:PORT with an IPv4 address, an IPv6 "
+          "address in brackets ([::]:50051) or a host name, or unix:PATH "
+          "for a Unix socket; port 0 picks a free port (see --port-file).",
+          &ServerOptions::listen,
+          [](absl::string_view v) -> absl::StatusOr<std::string> {
+            absl::StatusOr<ListenAddress> address = ParseListenAddress(v);
+            if (!address.ok()) return address.status();
+            return std::string(v);
+          },
+          [](const std::string& v) { return v; }),
       StringSetting("models", "DIR",
                     "Model directory: DIR/<name>/<version>/model.yaml with "
                     "numeric versions; requests without a version get the "
@@ -292,6 +303,16 @@ const std::vector<Setting>& Settings() {
                     "Write the bound metrics port to FILE once serving (as "
                     "--port-file; needs --metrics-port).",
                     &ServerOptions::metrics_port_file, true),
+      CountSetting("metrics-threads",
+                   "Threads answering metrics requests, one connection each "
+                   "at a time (1-256): with fewer slow or idle connections "
+                   "than threads, a scrape is answered at once.",
+                   &ServerOptions::metrics_threads, false),
+      DurationSetting("metrics-request-timeout",
+                      "How long a metrics connection may take to send its "
+                      "request, or to take the reply, before it is closed "
+                      "(100ms-1m).",
+                      &ServerOptions::metrics_request_timeout),
   };
   return *settings;
 }
@@ -323,10 +344,142 @@ std::string Directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// An IPv6 literal, with an optional zone ("fe80::1%eth0").
+bool IsIpv6Literal(absl::string_view address) {
+  const size_t percent = address.find('%');
+  if (percent != absl::string_view::npos) {
+    absl::string_view zone = address.substr(percent + 1);
+    if (zone.empty() || !std::all_of(zone.begin(), zone.end(), [](char c) {
+          return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
+        })) {
+      return false;
+    }
+    address = address.substr(0, percent);
+  }
+  in6_addr buffer;
+  return ::inet_pton(AF_INET6, std::string(address).c_str(), &buffer) == 1;
+}
+
+// RFC 1123 host names (and '_', which internal names use): dot-separated
+// labels of letters, digits, '-' and '_', at most 63 bytes each and 253 in
+// all.
+bool IsHostName(absl::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  bool all_digits = true;
+  for (absl::string_view label : absl::StrSplit(host, '.')) {
+    if (label.empty() || label.size() > 63 || label.front() == '-' ||
+        label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!absl::ascii_isalnum(c) && c != '-' && c != '_') return false;
+      all_digits = all_digits && absl::ascii_isdigit(c);
+    }
+  }
+  // "999.1.1.1" is no name; IPv4 literals are checked before.
+  return !all_digits;
+}
+
+std::string Shown(absl::string_view text) {
+  return engine::TruncateForDisplay(std::string_view(text.data(), text.size()));
+}
+
+// Most bytes of a Unix socket path (sockaddr_un::sun_path less its NUL).
+constexpr size_t kMaxUnixPathBytes = 107;
+
 }  // namespace
 
+absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
+  const std::string shown = Shown(text);
+  ListenAddress address;
+  if (absl::string_view path = text; absl::ConsumePrefix(&path, "unix:")) {
+    if (path.empty()) {
+      return absl::InvalidArgumentError(
+          "unix: needs a socket path, as in unix:/run/healthscore.sock");
+    }
+    if (path.size() > kMaxUnixPathBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the socket path in '", shown, "' is ", path.size(),
+          " bytes; the system allows at most ", kMaxUnixPathBytes));
+    }
+    address.unix_socket = true;
+    address.path = std::string(path);
+    return address;
+  }
+  const std::string expected = absl::StrCat(
+      "expected HOST:PORT (such as 127.0.0.1:50051, 0.0.0.0:50051, "
+      "[::]:50051 or localhost:0) or unix:PATH, got '",
+      shown, "'");
+  absl::string_view host, port;
+  if (absl::StartsWith(text, "[")) {
+    const size_t close = text.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unclosed '[' in '", shown,
+                       "'; an IPv6 address is written [ADDRESS]:PORT"));
+    }
+    if (close + 1 >= text.size() || text[close + 1] != ':') {
+      return absl::InvalidArgumentError(expected);
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    if (!IsIpv6Literal(host)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", Shown(host), "' in '", shown, "' is not an IPv6 address"));
+    }
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == absl::string_view::npos) {
+      return absl::InvalidArgumentError(expected);
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "an IPv6 address is written in brackets, as [::1]:50051; got '",
+          shown, "'"));
+    }
+    if (host.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "no host in '", shown,
+          "' (0.0.0.0 listens on every IPv4 interface, [::] on every one)"));
+    }
+    if (!IsIpv4Literal(std::string(host)) && !IsHostName(host)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("host '", Shown(host), "' in '", shown,
+                       "' is neither an IP address nor a host name"));
+    }
+  }
+  if (port.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no port in '", shown, "'; ", expected));
+  }
+  if (!std::all_of(port.begin(), port.end(),
+                   [](char c) { return absl::ascii_isdigit(c); })) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "port '", Shown(port), "' in '", shown, "' is not a number"));
+  }
+  int number = 0;
+  if (port.size() > 5 || !absl::SimpleAtoi(port, &number) || number > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("port ", Shown(port), " in '", shown,
+                     "' is out of range (0-65535; 0 picks a free port)"));
+  }
+  address.host = std::string(host);
+  address.port = number;
+  return address;
+}
+
 absl::Status ServerOptions::Validate() const {
-  if (listen.empty()) return absl::InvalidArgumentError("--listen is empty");
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(listen);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen: ", address.status().message()));
+  }
+  if (address->unix_socket && !port_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--port-file needs a TCP --listen address (it writes the port)");
+  }
   if (models_dir.empty()) {
     return absl::InvalidArgumentError("--models is empty");
   }
@@ -353,6 +506,17 @@ absl::Status ServerOptions::Validate() const {
         "--metrics-address must be an IPv4 address such as 127.0.0.1 or "
         "0.0.0.0, got '",
         metrics_address, "'"));
+  }
+  if (metrics_threads < 1 || metrics_threads > kMaxMetricsThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics-threads must be between 1 and ",
+                     kMaxMetricsThreads, ", got ", metrics_threads));
+  }
+  if (metrics_request_timeout < absl::Milliseconds(100) ||
+      metrics_request_timeout > absl::Minutes(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics-request-timeout must be between 100ms and 1m, got ",
+        absl::FormatDuration(metrics_request_timeout)));
   }
   if (!metrics_port_file.empty() && metrics_port < 0) {
     return absl::InvalidArgumentError(

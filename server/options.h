@@ -26,8 +26,11 @@
 
 namespace healthscore::server {
 
+inline constexpr int kMaxMetricsThreads = 256;
+
 struct ServerOptions {
-  // host:port to listen on; port 0 picks a free port (see port_file).
+  // HOST:PORT or unix:PATH to listen on (see ParseListenAddress); port 0
+  // picks a free port (see port_file).
   std::string listen = "127.0.0.1:50051";
   // Model directory: <models_dir>/<name>/<version>/model.yaml, numeric
   // versions. Requests without a version get the highest version that
@@ -89,10 +92,35 @@ struct ServerOptions {
   std::string metrics_address = "127.0.0.1";
   // As port_file, for the metrics port; needs metrics_port >= 0.
   std::string metrics_port_file;
+  // Threads answering metrics requests, each serving one connection at a
+  // time, and how long a connection may take to send its request before it
+  // is closed. Together they bound how long slow or idle clients can hold
+  // the endpoint: with fewer slow connections than threads a scrape is
+  // answered at once.
+  int metrics_threads = 16;  // 1 to kMaxMetricsThreads
+  absl::Duration metrics_request_timeout = absl::Seconds(3);
 
   // Checks ranges and consistency. InvalidArgument naming the setting.
   absl::Status Validate() const;
 };
+
+// A listening address, as ParseListenAddress reads it.
+struct ListenAddress {
+  // TCP: an IPv4 literal, a bracketed IPv6 literal ("[::1]") or a host
+  // name, and a port (0 picks a free one). Unix: a socket path.
+  bool unix_socket = false;
+  std::string host;
+  int port = 0;
+  std::string path;
+};
+
+// Reads "HOST:PORT" (127.0.0.1:50051, 0.0.0.0:0, [::]:50051,
+// localhost:50051) or "unix:PATH" (a Unix domain socket). InvalidArgument
+// naming what is wrong: no port, a port that is not a number or outside
+// 0-65535, an invalid host, an empty or over-long socket path. gRPC itself
+// would take "127.0.0.1:99999" as another port, so every address goes
+// through this first.
+absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text);
 
 // What ParseServeArgs found.
 struct ServeArgs {

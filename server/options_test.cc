@@ -11,7 +11,10 @@ namespace healthscore::server {
 namespace {
 
 using ::healthscore::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Lt;
+using ::testing::StartsWith;
 
 absl::StatusOr<ServeArgs> Parse(std::vector<std::string> args) {
   args.insert(args.begin(), "serve");
@@ -39,6 +42,135 @@ TEST(OptionsTest, Defaults) {
   EXPECT_EQ(o.metrics_port, -1);  // off
   EXPECT_EQ(o.metrics_address, "127.0.0.1");
   EXPECT_EQ(o.metrics_port_file, "");
+  EXPECT_EQ(o.metrics_threads, 16);
+  EXPECT_EQ(o.metrics_request_timeout, absl::Seconds(3));
+}
+
+TEST(OptionsTest, ListenAddresses) {
+  struct Case {
+    std::string text;
+    std::string host;
+    int port;
+  };
+  const Case valid[] = {
+      {"127.0.0.1:50051", "127.0.0.1", 50051},
+      {"0.0.0.0:0", "0.0.0.0", 0},
+      {"localhost:65535", "localhost", 65535},
+      {"scoring-1.internal_net.example:9000", "scoring-1.internal_net.example",
+       9000},
+      {"[::]:50051", "::", 50051},
+      {"[::1]:8", "::1", 8},
+      {"[fe80::1%eth0]:1", "fe80::1%eth0", 1},
+  };
+  for (const Case& c : valid) {
+    SCOPED_TRACE(c.text);
+    ASSERT_OK_AND_ASSIGN(ListenAddress a, ParseListenAddress(c.text));
+    EXPECT_FALSE(a.unix_socket);
+    EXPECT_EQ(a.host, c.host);
+    EXPECT_EQ(a.port, c.port);
+    ASSERT_OK_AND_ASSIGN(ServeArgs args, Parse({"--listen", c.text}));
+    EXPECT_EQ(args.options.listen, c.text);
+  }
+  ASSERT_OK_AND_ASSIGN(ListenAddress u,
+                       ParseListenAddress("unix:/run/healthscore.sock"));
+  EXPECT_TRUE(u.unix_socket);
+  EXPECT_EQ(u.path, "/run/healthscore.sock");
+}
+
+TEST(OptionsTest, ListenAddressErrors) {
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"127.0.0.1:99999",
+       "port 99999 in '127.0.0.1:99999' is out of range (0-65535; 0 picks a "
+       "free port)"},
+      {"127.0.0.1:65536", "port 65536 in '127.0.0.1:65536' is out of range"},
+      {"127.0.0.1:0000000000000000080", "is out of range"},
+      {"garbage",
+       "expected HOST:PORT (such as 127.0.0.1:50051, 0.0.0.0:50051, "
+       "[::]:50051 or localhost:0) or unix:PATH, got 'garbage'"},
+      {"", "got ''"},
+      {"127.0.0.1", "got '127.0.0.1'"},
+      {"127.0.0.1:", "no port in '127.0.0.1:'"},
+      {"127.0.0.1:http", "port 'http' in '127.0.0.1:http' is not a number"},
+      {"127.0.0.1:-1", "port '-1' in '127.0.0.1:-1' is not a number"},
+      {"127.0.0.1: 80", "port ' 80' in '127.0.0.1: 80' is not a number"},
+      {":50051", "no host in ':50051'"},
+      {"::1:50051",
+       "an IPv6 address is written in brackets, as "
+       "[::1]:50051; got '::1:50051'"},
+      {"[::1:50051", "unclosed '[' in '[::1:50051'"},
+      {"[::1]50051", "expected HOST:PORT"},
+      {"[zz]:1", "'zz' in '[zz]:1' is not an IPv6 address"},
+      {"999.1.1.1:80",
+       "host '999.1.1.1' in '999.1.1.1:80' is neither an IP address nor a "
+       "host name"},
+      {"bad host:80", "host 'bad host' in 'bad host:80'"},
+      {"-x:80", "host '-x' in '-x:80'"},
+      {"unix:", "unix: needs a socket path, as in unix:/run/healthscore.sock"},
+      {"unix:/" + std::string(200, 's'),
+       "bytes; the system allows at most 107"},
+      {std::string(100000, 'h') + ":1", "…(100002 bytes)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text.substr(0, 64));
+    EXPECT_THAT(
+        ParseListenAddress(c.text),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message)));
+    // Refused while parsing the flags and the config file (exit code 2).
+    EXPECT_THAT(
+        Parse({"--listen", c.text}),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 AllOf(StartsWith("--listen: "), HasSubstr(c.message))));
+  }
+  EXPECT_THAT(Parse({"--listen", "garbage"}).status().message().size(),
+              Lt(300u));
+  ServerOptions o;
+  EXPECT_THAT(ApplyConfigYaml("listen: 10.0.0.1:70000\n", "s.yaml", ".", &o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("s.yaml:1:1: listen: port 70000 in "
+                                 "'10.0.0.1:70000' is out of range")));
+  // Options built in code are checked by Validate (and Server::Start).
+  o.listen = "127.0.0.1:99999";
+  EXPECT_THAT(o.Validate(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                     HasSubstr("--listen: port 99999")));
+  // A port file needs a port.
+  EXPECT_THAT(Parse({"--listen", "unix:/tmp/hs.sock", "--port-file", "p"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--port-file needs a TCP --listen address")));
+}
+
+TEST(OptionsTest, MetricsThreadsAndTimeout) {
+  ASSERT_OK_AND_ASSIGN(ServeArgs args,
+                       Parse({"--metrics-port", "0", "--metrics-threads", "4",
+                              "--metrics-request-timeout", "1500ms"}));
+  EXPECT_EQ(args.options.metrics_threads, 4);
+  EXPECT_EQ(args.options.metrics_request_timeout, absl::Milliseconds(1500));
+  EXPECT_THAT(Parse({"--metrics-threads", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-threads: expected a positive "
+                                 "integer, got '0'")));
+  EXPECT_THAT(Parse({"--metrics-threads", "257"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-threads must be between 1 and "
+                                 "256, got 257")));
+  EXPECT_THAT(Parse({"--metrics-request-timeout", "10ms"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-request-timeout must be between "
+                                 "100ms and 1m, got 10ms")));
+  ServerOptions o;
+  ASSERT_OK(
+      ApplyConfigYaml("metrics_threads: 32\n"
+                      "metrics_request_timeout: 5s\n",
+                      "s.yaml", ".", &o));
+  EXPECT_EQ(o.metrics_threads, 32);
+  EXPECT_EQ(o.metrics_request_timeout, absl::Seconds(5));
+  EXPECT_THAT(ServeUsage("healthscore serve"),
+              AllOf(HasSubstr("--metrics-threads N"),
+                    HasSubstr("--metrics-request-timeout DURATION"),
+                    HasSubstr("[default: 16]"), HasSubstr("[default: 3s]")));
 }
 
 TEST(OptionsTest, MetricsFlags) {
@@ -209,7 +341,7 @@ TEST(OptionsTest, ConfigYaml) {
 
 TEST(OptionsTest, ConfigYamlErrors) {
   ServerOptions o;
-  EXPECT_THAT(ApplyConfigYaml("listen: a\nthread: 2\n", "s.yaml", ".", &o),
+  EXPECT_THAT(ApplyConfigYaml("listen: a:1\nthread: 2\n", "s.yaml", ".", &o),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("s.yaml:2:1: unknown setting 'thread' (did "
                                  "you mean 'threads'?)")));

@@ -21,36 +21,6 @@ namespace {
 using v1::ScoreRequest;
 using v1::ScoreResponse;
 
-google::protobuf::ArenaOptions CallArenaOptions() {
-  google::protobuf::ArenaOptions options;
-  options.start_block_size = 8 << 10;
-  options.max_block_size = 1 << 20;
-  return options;
-}
-
-// Request and response of one Score call on one arena.
-class ArenaHolder : public grpc::MessageHolder<ScoreRequest, ScoreResponse> {
- public:
-  ArenaHolder() : arena_(CallArenaOptions()) {
-    set_request(google::protobuf::Arena::CreateMessage<ScoreRequest>(&arena_));
-    set_response(
-        google::protobuf::Arena::CreateMessage<ScoreResponse>(&arena_));
-  }
-  void Release() override { delete this; }
-
- private:
-  google::protobuf::Arena arena_;
-};
-
-class ArenaAllocator
-    : public grpc::MessageAllocator<ScoreRequest, ScoreResponse> {
- public:
-  grpc::MessageHolder<ScoreRequest, ScoreResponse>* AllocateMessages()
-      override {
-    return new ArenaHolder;
-  }
-};
-
 // Looks up the model and checks the request; no admission yet.
 absl::StatusOr<ScoreJobSpec> Prepare(Runtime* runtime,
                                      const ScoreRequest& request,
@@ -107,7 +77,7 @@ class ScoreReactor : public grpc::ServerUnaryReactor {
 // that no Start call can follow Finish (after which the reactor may be
 // deleted).
 class ScoreStreamReactor
-    : public grpc::ServerBidiReactor<ScoreRequest, ScoreResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, ScoreResponse> {
  public:
   ScoreStreamReactor(Runtime* runtime, grpc::CallbackServerContext* context)
       : runtime_(runtime),
@@ -135,7 +105,17 @@ class ScoreStreamReactor
         reads_done_ = true;
       } else if (finished_ || cancelled_ || !stop_.ok() || !failed_.ok()) {
         // After an error or cancellation nothing more is scored.
+      } else if (absl::Status parsed =
+                     ParseRequestBody(slot->body, slot->request);
+                 !parsed.ok()) {
+        const absl::Status status(
+            parsed.code(),
+            absl::StrCat("batch ", batches_read_ + 1, ": ", parsed.message()));
+        LogUnparsedRequest(runtime_, "ScoreStream", context_, status);
+        stop_ = ToGrpcStatus(status);
       } else {
+        slot->body.Clear();  // parsed: only the request is needed now
+        ++batches_read_;
         size_t accounts = 0;
         absl::StatusOr<ScoreJobSpec> spec =
             Prepare(runtime_, *slot->request, &accounts);
@@ -206,6 +186,7 @@ class ScoreStreamReactor
       response = google::protobuf::Arena::CreateMessage<ScoreResponse>(&arena);
     }
     google::protobuf::Arena arena;
+    grpc::ByteBuffer body;  // the batch as read, parsed into `request`
     ScoreRequest* request;
     ScoreResponse* response;
     size_t accounts = 0;
@@ -215,7 +196,7 @@ class ScoreStreamReactor
 
   // gRPC calls and job starts decided under the lock, issued after it.
   struct Actions {
-    ScoreRequest* read = nullptr;
+    grpc::ByteBuffer* read = nullptr;
     const ScoreResponse* write = nullptr;
     Slot* job_slot = nullptr;
     std::optional<ScoreJobSpec> job_spec;
@@ -230,7 +211,7 @@ class ScoreStreamReactor
     reading_ = std::make_unique<Slot>();
     read_outstanding_ = true;
     ++issuing_;
-    a->read = reading_->request;
+    a->read = &reading_->body;
   }
 
   // Writes the next finished response, drops responses after a failure, and
@@ -322,6 +303,8 @@ class ScoreStreamReactor
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   int issuing_ ABSL_GUARDED_BY(mu_) = 0;
+  // Batches read and parsed, for messages naming a batch.
+  int64_t batches_read_ ABSL_GUARDED_BY(mu_) = 0;
   // A batch that could not be admitted: the stream ends with this status
   // once the batches before it are written.
   grpc::Status stop_ ABSL_GUARDED_BY(mu_);
@@ -333,8 +316,11 @@ class ScoreStreamReactor
 }  // namespace
 
 ScoringService::ScoringService(Runtime* runtime)
-    : runtime_(runtime), allocator_(std::make_unique<ArenaAllocator>()) {
-  SetMessageAllocatorFor_Score(allocator_.get());
+    : ParsedRequestService(v1::ScoringService::service_full_name(), runtime),
+      runtime_(runtime) {
+  ParseRequestsOf("Score", this, &ScoringService::Score);
+  ReadRawRequestsOf<ScoreRequest>("ScoreStream", this,
+                                  &ScoringService::OpenScoreStream);
 }
 
 ScoringService::~ScoringService() = default;
@@ -367,8 +353,8 @@ grpc::ServerUnaryReactor* ScoringService::Score(
   return reactor;
 }
 
-grpc::ServerBidiReactor<ScoreRequest, ScoreResponse>*
-ScoringService::ScoreStream(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, ScoreResponse>*
+ScoringService::OpenScoreStream(grpc::CallbackServerContext* context) {
   return new ScoreStreamReactor(runtime_, context);
 }
 

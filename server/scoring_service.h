@@ -5,8 +5,11 @@
 // Executor; no handler blocks. Request-level errors map to status codes in
 // one place (status.h); per-account errors travel in the response.
 //
-// Score requests and responses live on a per-call protobuf arena (a custom
-// MessageAllocator), so a large response is freed in one step.
+// Requests are parsed by the service itself (request_parsing.h): a body
+// that is not a valid ScoreRequest is answered INVALID_ARGUMENT saying what
+// is wrong, and ends a stream the same way. Score requests and responses
+// live on a per-call protobuf arena, so a large response is freed in one
+// step.
 //
 // Thread-safety: gRPC calls the handlers concurrently; the service itself is
 // stateless beyond the shared Runtime.
@@ -14,16 +17,15 @@
 #ifndef HEALTHSCORE_SERVER_SCORING_SERVICE_H_
 #define HEALTHSCORE_SERVER_SCORING_SERVICE_H_
 
-#include <memory>
-
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/support/message_allocator.h"
 #include "healthscore/v1/scoring.grpc.pb.h"
+#include "server/request_parsing.h"
 #include "server/runtime.h"
 
 namespace healthscore::server {
 
-class ScoringService final : public v1::ScoringService::CallbackService {
+class ScoringService final
+    : public ParsedRequestService<v1::ScoringService::CallbackService> {
  public:
   // `runtime` must outlive the service.
   explicit ScoringService(Runtime* runtime);
@@ -33,13 +35,12 @@ class ScoringService final : public v1::ScoringService::CallbackService {
                                   const v1::ScoreRequest* request,
                                   v1::ScoreResponse* response) override;
 
-  grpc::ServerBidiReactor<v1::ScoreRequest, v1::ScoreResponse>* ScoreStream(
-      grpc::CallbackServerContext* context) override;
+  // ScoreStream: each batch arrives as bytes and is parsed by the reactor.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, v1::ScoreResponse>* OpenScoreStream(
+      grpc::CallbackServerContext* context);
 
  private:
   Runtime* runtime_;
-  std::unique_ptr<grpc::MessageAllocator<v1::ScoreRequest, v1::ScoreResponse>>
-      allocator_;
 };
 
 }  // namespace healthscore::server

@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -36,6 +37,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // (its debug default), which costs more than the scoring of a small
   // request; the server's locking is simple and tested, so turn it off.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // libprotobuf's and gRPC's own messages in our log format.
+  RouteLibraryLogs();
   // Both are process-wide switches that must precede the builder.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -93,6 +96,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     MetricsServerOptions metrics_options;
     metrics_options.address = options.metrics_address;
     metrics_options.port = options.metrics_port;
+    metrics_options.threads = options.metrics_threads;
+    metrics_options.request_timeout = options.metrics_request_timeout;
     const Runtime* runtime = server->runtime_.get();
     absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
         MetricsServer::Start(metrics_options, [runtime] {
@@ -116,6 +121,7 @@ Server::~Server() {
 
 std::string Server::address() const {
   const std::string& listen = runtime_->options.listen;
+  if (absl::StartsWith(listen, "unix:")) return listen;
   size_t colon = listen.rfind(':');
   std::string host =
       colon == std::string::npos ? listen : listen.substr(0, colon);

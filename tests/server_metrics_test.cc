@@ -107,6 +107,23 @@ class MetricsTest : public ::testing::Test {
   std::unique_ptr<TestServer> ts_;
 };
 
+// Slow or idle clients (a slowloris attack: connections that send nothing,
+// or a byte a second) cannot starve a scrape: the default pool leaves
+// threads free for a dozen of them, and cuts each after the request
+// timeout.
+TEST_F(MetricsTest, SlowClientsDoNotBlockAScrape) {
+  const int port = ts_->server->metrics_port();
+  SlowClients slow(port, /*idle=*/6, /*trickling=*/6, absl::Seconds(1));
+  ASSERT_TRUE(WaitFor([&] { return slow.bytes_sent() >= 6; }));
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<HttpResponse> r =
+        HttpGet(port, "/metrics", /*timeout=*/absl::Seconds(5));
+    ASSERT_OK(r.status());
+    EXPECT_EQ(r->status, 200);
+    EXPECT_THAT(r->body, HasSubstr("healthscore_requests_total"));
+  }
+}
+
 TEST_F(MetricsTest, CountersMoveByWhatTheCallsDid) {
   Samples before = Scrape();
   Account bad = Good("bad-1");

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/common/display.h"
 
 namespace healthscore::engine {
 
@@ -259,7 +260,7 @@ void BatchBuilder::CopyRow(const Batch& from, size_t row) {
 void BatchBuilder::SetAsOf(std::string_view date) {
   double days = 0;
   if (!ParseIsoDate(date, &days)) {
-    Fail(absl::StrCat("as_of: '", std::string(date),
+    Fail(absl::StrCat("as_of: '", TruncateForDisplay(date),
                       "' is not a date (YYYY-MM-DD)"));
     return;
   }
@@ -295,7 +296,7 @@ int BatchBuilder::Lookup(std::string_view name, InputType want) {
   }
   const InputInfo& in = batch_->model().inputs()[input];
   if (in.type != want) {
-    const std::string n(name);
+    const std::string n = TruncateForDisplay(name);
     Fail(absl::StrCat(InputSectionName(want), ".", n, ": the model declares '", n,
                       "' as a ", InputTypeName(in.type), "; send it under '",
                       InputSectionName(in.type), "'"));
@@ -341,7 +342,8 @@ void BatchBuilder::SetDate(std::string_view name, std::string_view date) {
   if (input < 0 || date.empty()) return;  // empty: missing
   double days = 0;
   if (!ParseIsoDate(date, &days)) {
-    Fail(absl::StrCat("dates.", std::string(name), ": '", std::string(date),
+    Fail(absl::StrCat("dates.", TruncateForDisplay(name), ": '",
+                      TruncateForDisplay(date),
                       "' is not a date (YYYY-MM-DD)"));
     return;
   }

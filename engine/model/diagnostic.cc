@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 
 namespace healthscore::engine {
 namespace {
@@ -161,6 +162,9 @@ absl::Status DiagnosticList::ToStatus() const {
 
 std::string ClosestMatch(std::string_view word,
                          const std::vector<std::string>& candidates) {
+  // A typo is short; comparing two long strings costs the product of their
+  // lengths.
+  if (word.size() > kMaxTypoBytes) return std::string();
   const size_t limit = std::max<size_t>(1, word.size() / 3);
   const std::string* best = nullptr;
   size_t best_distance = limit + 1;
@@ -178,7 +182,7 @@ std::string DidYouMean(std::string_view word,
                        const std::vector<std::string>& candidates) {
   std::string match = ClosestMatch(word, candidates);
   if (match.empty()) return match;
-  return absl::StrCat("did you mean '", match, "'?");
+  return absl::StrCat("did you mean '", TruncateForDisplay(match), "'?");
 }
 
 }  // namespace healthscore::engine

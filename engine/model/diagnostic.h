@@ -9,6 +9,7 @@
 #ifndef HEALTHSCORE_ENGINE_MODEL_DIAGNOSTIC_H_
 #define HEALTHSCORE_ENGINE_MODEL_DIAGNOSTIC_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,12 +87,17 @@ class DiagnosticList {
   int omitted_warnings_ = 0;
 };
 
+// Words longer than this get no suggestion.
+inline constexpr size_t kMaxTypoBytes = 256;
+
 // The candidate closest to `word` by edit distance, if it is close enough to
-// be a plausible typo (distance <= max(1, len/3)); otherwise empty.
+// be a plausible typo (distance <= max(1, len/3)); otherwise empty. Empty
+// for a word longer than kMaxTypoBytes.
 std::string ClosestMatch(std::string_view word,
                          const std::vector<std::string>& candidates);
 
-// "did you mean 'x'?" for the closest candidate, or empty.
+// "did you mean 'x'?" for the closest candidate (shown through
+// TruncateForDisplay), or empty.
 std::string DidYouMean(std::string_view word,
                        const std::vector<std::string>& candidates);
 

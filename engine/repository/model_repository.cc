@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
@@ -484,9 +485,9 @@ void ModelRepository::BuildRoutes(const ModelSet* prev, ModelSet* set,
         if (it == set->entries_.end()) {
           std::string hint = DidYouMean(route.model, names);
           return absl::NotFoundError(absl::StrCat(
-              "route to unknown model '", route.model, "'",
+              "route to unknown model '", TruncateForDisplay(route.model), "'",
               hint.empty() ? "" : absl::StrCat(" (", hint, ")"),
-              "; models: ", absl::StrJoin(names, ", ")));
+              "; models: ", JoinForDisplay(names)));
         }
         const int64_t version =
             route.version != 0 ? route.version : it->second.default_version;
@@ -494,10 +495,12 @@ void ModelRepository::BuildRoutes(const ModelSet* prev, ModelSet* set,
         if (target == it->second.served.end()) {
           return absl::NotFoundError(
               version == 0
-                  ? absl::StrCat("route to model '", route.model,
+                  ? absl::StrCat("route to model '",
+                                 TruncateForDisplay(route.model),
                                  "', which has no version that loads")
                   : absl::StrCat("route to version ", version, " of model '",
-                                 route.model, "', which is not served"));
+                                 TruncateForDisplay(route.model),
+                                 "', which is not served"));
         }
         if (route.model == routing_name && version == routing_version) {
           return absl::InvalidArgumentError(absl::StrCat(

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 #include "engine/model/diagnostic.h"
 #include "engine/repository/repository_config.h"
 
@@ -45,21 +46,27 @@ absl::StatusOr<ModelRef> ModelSet::Find(std::string_view name,
     for (const ModelStatus& s : status_) names.push_back(s.name);
     std::string hint = DidYouMean(wanted, names);
     return absl::NotFoundError(absl::StrCat(
-        name.empty() ? "the default model '" : "unknown model '", wanted,
+        name.empty() ? "the default model '" : "unknown model '",
+        TruncateForDisplay(wanted),
         name.empty() ? "' is not in the repository" : "'",
-        hint.empty() ? "" : absl::StrCat(" (", hint, ")"), "; models: ",
-        names.empty() ? "none" : absl::StrJoin(names, ", ")));
+        hint.empty() ? "" : absl::StrCat(" (", hint, ")"),
+        "; models: ", names.empty() ? "none" : JoinForDisplay(names)));
   }
   const Entry& entry = it->second;
   std::vector<int64_t> served;
   for (const auto& [v, unused] : entry.served) served.push_back(v);
+  std::vector<std::string> served_names;
+  for (int64_t v : served) served_names.push_back(absl::StrCat(v));
   const std::string served_text =
-      served.empty() ? "none" : absl::StrJoin(served, ", ");
+      served.empty() ? "none" : JoinForDisplay(served_names);
+  // Repository names are checked (IsModelName), but `wanted` may be the
+  // configured default model.
+  const std::string shown = TruncateForDisplay(wanted);
 
   if (version == 0) {
     if (entry.default_version == 0) {
       return absl::FailedPreconditionError(
-          absl::StrCat("model '", wanted, "' has no version that loaded",
+          absl::StrCat("model '", shown, "' has no version that loaded",
                        st->errors.empty() ? "" : ": ", st->last_error()));
     }
     version = entry.default_version;
@@ -71,17 +78,17 @@ absl::StatusOr<ModelRef> ModelSet::Find(std::string_view name,
     if (vs.version != version) continue;
     if (!vs.error.empty()) {
       return absl::FailedPreconditionError(
-          absl::StrCat("version ", version, " of model '", wanted,
+          absl::StrCat("version ", version, " of model '", shown,
                        "' failed to load: ", vs.error));
     }
     return absl::NotFoundError(absl::StrCat(
-        "version ", version, " of model '", wanted, "' is not served (",
+        "version ", version, " of model '", shown, "' is not served (",
         vs.note.empty() ? absl::StrCat("version_policy ", st->version_policy)
                         : vs.note,
         "); served versions: ", served_text));
   }
-  return absl::NotFoundError(absl::StrCat("model '", wanted,
-                                          "' has no version ", version,
+  return absl::NotFoundError(absl::StrCat("model '", shown, "' has no version ",
+                                          version,
                                           "; served versions: ", served_text));
 }
 
@@ -99,9 +106,10 @@ absl::StatusOr<ModelRef> ModelSet::FindVersion(std::string_view name,
     for (const auto& [l, unused] : it->second.labels) labels.push_back(l);
     std::string hint = DidYouMean(version, labels);
     return absl::NotFoundError(absl::StrCat(
-        "model '", wanted, "' has no version or label '", std::string(version),
-        "'", hint.empty() ? "" : absl::StrCat(" (", hint, ")"), "; labels: ",
-        labels.empty() ? "none" : absl::StrJoin(labels, ", ")));
+        "model '", TruncateForDisplay(wanted), "' has no version or label '",
+        TruncateForDisplay(version), "'",
+        hint.empty() ? "" : absl::StrCat(" (", hint, ")"),
+        "; labels: ", labels.empty() ? "none" : JoinForDisplay(labels)));
   }
   return Find(wanted, label->second);
 }

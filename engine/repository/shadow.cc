@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
 #include "engine/io/result_writer.h"
@@ -171,8 +172,9 @@ absl::Status ShadowComparison::Add(const Batch& live_batch,
     if (live_batch.id(row) != candidate_batch.id(row)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "account ", report_.accounts + row + 1, " has id \"",
-          std::string(live_batch.id(row)), "\" for the live model but \"",
-          std::string(candidate_batch.id(row)), "\" for the candidate"));
+          TruncateForDisplay(live_batch.id(row)),
+          "\" for the live model but \"",
+          TruncateForDisplay(candidate_batch.id(row)), "\" for the candidate"));
     }
   }
 

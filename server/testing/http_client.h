@@ -1,7 +1,8 @@
 // Test support: a minimal HTTP/1.1 client over a POSIX socket, for the
 // metrics endpoint's tests (server/metrics_test.cc,
 // tests/server_metrics_test.cc). One request per connection
-// (`Connection: close`), read to end of file. Header-only; test code only.
+// (`Connection: close`), read to end of file; and slow clients that hold
+// connections open. Header-only; test code only.
 
 #ifndef HEALTHSCORE_SERVER_TESTING_HTTP_CLIENT_H_
 #define HEALTHSCORE_SERVER_TESTING_HTTP_CLIENT_H_
@@ -12,11 +13,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -26,6 +32,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 
 namespace healthscore::server::testing {
 
@@ -36,16 +43,14 @@ struct HttpResponse {
   std::string body;
 };
 
-// Sends `method path` to 127.0.0.1:`port`. Unavailable when the connection
-// fails; Internal for a reply that is not HTTP.
-inline absl::StatusOr<HttpResponse> HttpRequest(int port,
-                                                const std::string& method,
-                                                const std::string& path) {
+// A socket connected to 127.0.0.1:`port` whose sends and receives give up
+// after `timeout`; Unavailable when the connection fails.
+inline absl::StatusOr<int> ConnectLoopback(int port, absl::Duration timeout) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return absl::UnavailableError(std::strerror(errno));
-  timeval timeout = {30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  timeval tv = absl::ToTimeval(timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_in addr = {};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -57,6 +62,18 @@ inline absl::StatusOr<HttpResponse> HttpRequest(int port,
     return absl::UnavailableError(
         absl::StrCat("connect to 127.0.0.1:", port, ": ", error));
   }
+  return fd;
+}
+
+// Sends `method path` to 127.0.0.1:`port` and reads the reply, each socket
+// operation waiting at most `timeout`. Unavailable when the connection
+// fails; Internal for a reply that is not HTTP (or none in time).
+inline absl::StatusOr<HttpResponse> HttpRequest(
+    int port, const std::string& method, const std::string& path,
+    absl::Duration timeout = absl::Seconds(30)) {
+  absl::StatusOr<int> connected = ConnectLoopback(port, timeout);
+  if (!connected.ok()) return connected.status();
+  const int fd = *connected;
   const std::string request =
       absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
                    "\r\nConnection: close\r\n\r\n");
@@ -100,9 +117,86 @@ inline absl::StatusOr<HttpResponse> HttpRequest(int port,
   return response;
 }
 
-inline absl::StatusOr<HttpResponse> HttpGet(int port, const std::string& path) {
-  return HttpRequest(port, "GET", path);
+inline absl::StatusOr<HttpResponse> HttpGet(
+    int port, const std::string& path,
+    absl::Duration timeout = absl::Seconds(30)) {
+  return HttpRequest(port, "GET", path, timeout);
 }
+
+// Slow clients, as a slowloris attack makes them: `idle` connections that
+// send nothing, and `trickling` ones that send a request one byte every
+// `interval` and never finish it (each connection starts over when the
+// server closes it). Stopped and closed on destruction.
+class SlowClients {
+ public:
+  SlowClients(int port, int idle, int trickling, absl::Duration interval)
+      : port_(port), interval_(interval) {
+    for (int i = 0; i < idle; ++i) {
+      absl::StatusOr<int> fd = ConnectLoopback(port_, absl::Seconds(1));
+      if (fd.ok()) idle_.push_back(*fd);
+    }
+    for (int i = 0; i < trickling; ++i) {
+      trickling_.emplace_back([this] { Trickle(); });
+    }
+  }
+  ~SlowClients() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    stopped_.notify_all();
+    for (std::thread& t : trickling_) t.join();
+    for (int fd : idle_) ::close(fd);
+  }
+  SlowClients(const SlowClients&) = delete;
+  SlowClients& operator=(const SlowClients&) = delete;
+
+  // Bytes the trickling connections have sent.
+  int64_t bytes_sent() const { return sent_.load(); }
+  // Times the server closed a trickling connection.
+  int64_t closed_by_server() const { return closed_.load(); }
+
+ private:
+  void Trickle() {
+    const std::string request =
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    int fd = -1;
+    size_t next = 0;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      if (fd < 0) {
+        absl::StatusOr<int> connected =
+            ConnectLoopback(port_, absl::Seconds(1));
+        if (!connected.ok()) break;
+        fd = *connected;
+        next = 0;
+      }
+      const char byte = request[next++ % request.size()];
+      if (::send(fd, &byte, 1, MSG_NOSIGNAL) != 1) {
+        ::close(fd);
+        fd = -1;
+        ++closed_;
+        continue;
+      }
+      ++sent_;
+      stopped_.wait_for(lock, absl::ToChronoMilliseconds(interval_),
+                        [this] { return stop_; });
+    }
+    if (fd >= 0) ::close(fd);
+  }
+
+  const int port_;
+  const absl::Duration interval_;
+  std::vector<int> idle_;
+  std::vector<std::thread> trickling_;
+  std::mutex mu_;
+  std::condition_variable stopped_;
+  bool stop_ = false;
+  std::atomic<int64_t> sent_{0};
+  std::atomic<int64_t> closed_{0};
+};
 
 }  // namespace healthscore::server::testing
 

@@ -101,6 +101,8 @@ class ServerProcess {
   }
 
   void Signal(int sig) { ::kill(pid_, sig); }
+  // The child's process id; -1 once it has been waited for.
+  pid_t pid() const { return pid_; }
   std::string out() const { return ReadFile(out_); }
   std::string err() const { return ReadFile(err_); }
 

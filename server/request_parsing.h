@@ -1,0 +1,221 @@
+// Request parsing for the callback services: a request body that is not a
+// valid message is answered INVALID_ARGUMENT saying what failed to parse.
+//
+//   request body is not a valid healthscore.v1.ScoreRequest:
+//       accounts[2].id at byte 57: invalid UTF-8 in a string field
+//
+// Why the services parse their own requests: gRPC 1.51's callback handlers
+// answer a request that fails to deserialize with UNIMPLEMENTED and an empty
+// message (CallbackUnaryHandler::RunHandler in
+// grpcpp/impl/codegen/server_callback_handlers.h), and a ScoreStream batch
+// that fails to deserialize reads as the client's end of the stream. So a
+// service derives from ParsedRequestService and, in its constructor,
+// routes each method through a handler that receives the raw bytes:
+//
+//   class ModelService final
+//       : public ParsedRequestService<v1::ModelService::CallbackService> {
+//     explicit ModelService(Runtime* runtime)
+//         : ParsedRequestService(v1::ModelService::service_full_name(),
+//                                runtime) {
+//       ParseRequestsOf("GetModel", this, &ModelService::GetModel);
+//     }
+//     grpc::ServerUnaryReactor* GetModel(...) override;  // unchanged
+//   };
+//
+// A unary handler keeps its typed signature: it is called only with a
+// request that parsed, on the call's protobuf arena (request and response,
+// freed in one step when the call ends). A streaming handler reads
+// grpc::ByteBuffer messages and parses each with ParseRequestBody.
+//
+// Thread-safety: ParseRequestBody and DescribeWireFormatError are pure;
+// the service methods are called by gRPC concurrently, as any handler.
+
+#ifndef HEALTHSCORE_SERVER_REQUEST_PARSING_H_
+#define HEALTHSCORE_SERVER_REQUEST_PARSING_H_
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/arena.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/message_allocator.h"
+#include "server/runtime.h"
+
+namespace healthscore::server {
+
+// Parses `body` into `message`, replacing its content.
+// InvalidArgument "request body is not a valid <type>: <why>" where <why>
+// is DescribeWireFormatError's finding, or what libprotobuf said; libprotobuf
+// logs nothing meanwhile (its messages go into <why>).
+absl::Status ParseRequestBody(const grpc::ByteBuffer& body,
+                              google::protobuf::Message* message);
+
+// The first reason `bytes` is not a valid message of `type` in the wire
+// format, as "<field path> at byte <offset>: <problem>", e.g.
+// "accounts[2].metrics at byte 91: length prefix 2147483647 exceeds the 12
+// bytes left"; empty when it finds none. Checks tags, wire types, varints,
+// lengths, nesting (at most kMaxMessageNesting deep) and the UTF-8 of string
+// fields; an unknown field is skipped as the parser skips it.
+std::string DescribeWireFormatError(const google::protobuf::Descriptor& type,
+                                    absl::string_view bytes);
+
+// As deep as libprotobuf parses by default.
+inline constexpr int kMaxMessageNesting = 100;
+
+// Arena options for the messages of one call.
+google::protobuf::ArenaOptions CallArenaOptions();
+
+// Counts a request that did not parse as rejected (reason=invalid) and
+// logs it (rate-limited), as every other rejected request.
+void LogUnparsedRequest(Runtime* runtime, absl::string_view rpc,
+                        const grpc::CallbackServerContext* context,
+                        const absl::Status& status);
+
+namespace request_parsing_internal {
+
+// The index of `method` in `service` (gRPC numbers methods in the order of
+// the .proto file, as the descriptor does). Aborts, naming them, when the
+// method does not exist or its types or streaming differ: a programming
+// error, found at start-up.
+int MethodIndex(absl::string_view service, absl::string_view method,
+                const google::protobuf::Descriptor* request,
+                const google::protobuf::Descriptor* response,
+                bool client_streaming, bool server_streaming);
+
+// One unary call's messages: the raw body gRPC fills, and the parsed
+// request and the response on one arena.
+template <class Request, class Response>
+class Messages final : public grpc::MessageHolder<grpc::ByteBuffer, Response> {
+ public:
+  Messages() : arena_(CallArenaOptions()) {
+    body_.owner = this;
+    request_ = google::protobuf::Arena::CreateMessage<Request>(&arena_);
+    this->set_request(&body_.bytes);
+    this->set_response(
+        google::protobuf::Arena::CreateMessage<Response>(&arena_));
+  }
+
+  // The holder whose body `body` is.
+  static Messages* Of(const grpc::ByteBuffer* body) {
+    // `bytes` is the first member of a standard-layout struct, so the two
+    // addresses are interconvertible.
+    return reinterpret_cast<const Body*>(body)->owner;
+  }
+
+  Request* parsed() { return request_; }
+  // Frees the raw bytes once they are parsed.
+  void ClearBody() { body_.bytes.Clear(); }
+  void Release() override { delete this; }
+
+ private:
+  struct Body {
+    grpc::ByteBuffer bytes;
+    Messages* owner;
+  };
+  static_assert(std::is_standard_layout<Body>::value,
+                "Of() needs Body to be standard-layout");
+
+  Body body_;
+  google::protobuf::Arena arena_;
+  Request* request_;
+};
+
+template <class Request, class Response>
+class MessagesAllocator final
+    : public grpc::MessageAllocator<grpc::ByteBuffer, Response> {
+ public:
+  grpc::MessageHolder<grpc::ByteBuffer, Response>* AllocateMessages() override {
+    return new Messages<Request, Response>;
+  }
+};
+
+}  // namespace request_parsing_internal
+
+// `Generated` is a generated `<Service>::CallbackService`.
+template <class Generated>
+class ParsedRequestService : public Generated {
+ protected:
+  // `service` is the full name, e.g. "healthscore.v1.ModelService";
+  // `runtime` counts and logs requests that do not parse and must outlive
+  // the service.
+  ParsedRequestService(absl::string_view service, Runtime* runtime)
+      : service_(service), runtime_(runtime) {}
+
+  // Serves unary `method` with `handler` (a member of `self`, usually the
+  // override of the generated typed method), called only for a request
+  // that parsed; any other is answered INVALID_ARGUMENT.
+  template <class Self, class Request, class Response>
+  void ParseRequestsOf(
+      absl::string_view method, Self* self,
+      grpc::ServerUnaryReactor* (Self::*handler)(grpc::CallbackServerContext*,
+                                                 const Request*, Response*)) {
+    namespace internal = request_parsing_internal;
+    const int index = internal::MethodIndex(
+        service_, method, Request::descriptor(), Response::descriptor(),
+        /*client_streaming=*/false, /*server_streaming=*/false);
+    auto allocator =
+        std::make_shared<internal::MessagesAllocator<Request, Response>>();
+    Runtime* runtime = runtime_;
+    std::string rpc(method);
+    auto* callback_handler =
+        new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, Response>(
+            [self, handler, runtime, rpc](
+                grpc::CallbackServerContext* context,
+                const grpc::ByteBuffer* body,
+                Response* response) -> grpc::ServerUnaryReactor* {
+              auto* messages = internal::Messages<Request, Response>::Of(body);
+              const absl::Status parsed =
+                  ParseRequestBody(*body, messages->parsed());
+              if (!parsed.ok()) {
+                LogUnparsedRequest(runtime, rpc, context, parsed);
+                grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+                reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                             std::string(parsed.message())));
+                return reactor;
+              }
+              messages->ClearBody();
+              return (self->*handler)(context, messages->parsed(), response);
+            });
+    callback_handler->SetMessageAllocator(allocator.get());
+    allocators_.push_back(std::move(allocator));
+    this->MarkMethodRawCallback(index, callback_handler);
+  }
+
+  // Serves bidirectional-streaming `method` (requests of type Request) with
+  // `handler`, whose reactor reads each request as bytes and parses it with
+  // ParseRequestBody.
+  //   ReadRawRequestsOf<v1::ScoreRequest>("ScoreStream", this,
+  //                                       &ScoringService::OpenStream);
+  template <class Request, class Self, class Response>
+  void ReadRawRequestsOf(absl::string_view method, Self* self,
+                         grpc::ServerBidiReactor<grpc::ByteBuffer, Response>* (
+                             Self::*handler)(grpc::CallbackServerContext*)) {
+    const int index = request_parsing_internal::MethodIndex(
+        service_, method, Request::descriptor(), Response::descriptor(),
+        /*client_streaming=*/true, /*server_streaming=*/true);
+    this->MarkMethodRawCallback(
+        index,
+        new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer, Response>(
+            [self, handler](grpc::CallbackServerContext* context) {
+              return (self->*handler)(context);
+            }));
+  }
+
+ private:
+  const std::string service_;
+  Runtime* const runtime_;
+  // The handlers (owned by grpc::Service) point at these.
+  std::vector<std::shared_ptr<void>> allocators_;
+};
+
+}  // namespace healthscore::server
+
+#endif  // HEALTHSCORE_SERVER_REQUEST_PARSING_H_
