@@ -1,9 +1,23 @@
 // ModelService: the healthscore.v1.ModelService callback handlers.
 //
 // ListModels and GetModel read the pinned model snapshot and answer on the
-// calling gRPC thread (no I/O, no waiting). ValidateModel compiles YAML, which
-// can take milliseconds, so it runs on the Executor like scoring, under the
-// same admission limits.
+// calling gRPC thread (no I/O, no waiting).
+//
+// ValidateModel compiles whatever YAML a client sends, so it is bounded on
+// every side: a text over options.max_model_bytes is refused with
+// RESOURCE_EXHAUSTED before any parsing; the compile runs on the
+// ValidationLane (its own threads, at most
+// options.max_concurrent_validations at once, never a scoring thread), and
+// past options.validation_timeout the call answers DEADLINE_EXCEEDED and
+// the compile is abandoned. After a large validation the process returns
+// freed memory to the system (glibc malloc_trim), so one large call does
+// not leave the server holding its peak.
+//
+// Reload queues a reload on the reload thread (reloader.h) and answers
+// with its outcome.
+//
+// Every handler enters the CallGate first: once the server is shutting
+// down, calls are answered UNAVAILABLE.
 //
 // Thread-safety: gRPC calls the handlers concurrently; the service keeps no
 // state beyond the shared Runtime.
@@ -11,11 +25,13 @@
 #ifndef HEALTHSCORE_SERVER_MODEL_SERVICE_H_
 #define HEALTHSCORE_SERVER_MODEL_SERVICE_H_
 
+#include <memory>
 #include <string>
 
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/message_allocator.h"
 #include "healthscore/v1/model.grpc.pb.h"
 #include "server/runtime.h"
 
@@ -24,7 +40,8 @@ namespace healthscore::server {
 class ModelService final : public v1::ModelService::CallbackService {
  public:
   // `runtime` must outlive the service.
-  explicit ModelService(Runtime* runtime) : runtime_(runtime) {}
+  explicit ModelService(Runtime* runtime);
+  ~ModelService() override;
 
   grpc::ServerUnaryReactor* ListModels(
       grpc::CallbackServerContext* context,
@@ -37,14 +54,16 @@ class ModelService final : public v1::ModelService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ValidateModelRequest* request,
       v1::ValidateModelResponse* response) override;
-  // Runs ModelStore::Reload on its own thread (never on a scoring thread),
-  // counted as an open call so shutdown waits for it.
   grpc::ServerUnaryReactor* Reload(grpc::CallbackServerContext* context,
                                    const v1::ReloadRequest* request,
                                    v1::ReloadResponse* response) override;
 
  private:
   Runtime* runtime_;
+  // ValidateModel's messages, released with a malloc_trim when large.
+  std::unique_ptr<grpc::MessageAllocator<v1::ValidateModelRequest,
+                                         v1::ValidateModelResponse>>
+      allocator_;
 };
 
 // Describes a compiled model: what a client needs to build a request.
