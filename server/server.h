@@ -31,8 +31,10 @@
 // gRPC 1.51 answers calls that reach it after its shutdown began with
 // CANCELLED (grpc/grpc#41785): a client could not tell that from its own
 // cancellation, and would not retry it. Closed first, a connection can
-// deliver no such call: a client sees its calls refused with UNAVAILABLE
-// or, when the connection closes under them, UNAVAILABLE.
+// deliver no such call, and gRPC's shutdown follows at once on the same
+// thread, stopping its listener before a client could have connected
+// again: a client sees its calls refused with UNAVAILABLE or, when the
+// connection closes under them, UNAVAILABLE.
 //
 // Work that does not end when asked (a reload or validation stuck where
 // the engine cannot interrupt it, e.g. in a plugin's init, or a call whose
