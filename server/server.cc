@@ -15,8 +15,8 @@
 #include "grpc/support/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/listener.h"
 #include "server/log.h"
 
 namespace healthscore::server {
@@ -149,26 +149,30 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->scoring_ = std::make_unique<ScoringService>(server->runtime_.get());
   server->models_ = std::make_unique<ModelService>(server->runtime_.get());
 
+  // The server listens itself (listener.h), so that shutdown can stop
+  // taking connections while gRPC still serves.
+  absl::StatusOr<std::unique_ptr<Listener>> listener =
+      Listener::Bind(options.listen);
+  if (!listener.ok()) {
+    return absl::Status(listener.status().code(),
+                        absl::StrCat("cannot listen on ", options.listen, ": ",
+                                     listener.status().message()));
+  }
+  server->listener_ = std::move(listener).value();
+  server->port_ = server->listener_->port();
+
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
   builder.RegisterService(server->scoring_.get());
   builder.RegisterService(server->models_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
-  // gRPC sets SO_REUSEPORT by default, which lets a second server start on
-  // a port already in use and silently share its traffic.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
-    if (server->server_ != nullptr) server->server_->Shutdown();
-    server->server_.reset();
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen,
-        " (address in use, not local, or malformed?)"));
+  if (server->server_ == nullptr) {
+    return absl::InternalError("gRPC could not start the server");
   }
+  server->listener_->Start(server->server_.get());
   // gRPC's health service starts with "" SERVING; nothing is served before
   // the models load.
   server->SetServing(false);
@@ -182,6 +186,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
           return RenderMetrics(CollectMetrics(*runtime));
         });
     if (!metrics.ok()) {
+      server->listener_->Stop();
       server->server_->Shutdown();
       server->server_.reset();
       return metrics.status();
@@ -329,13 +334,12 @@ void Server::Shutdown(absl::Duration wait, absl::Duration grace) {
                                          "their time budget are abandoned"));
   }
 
-  // Every connection closes before gRPC's shutdown begins: see the file
-  // comment of server.h. gRPC documents this call for after shutdown; in
-  // 1.51 it closes the server's connections at any time.
+  // No new connection, then every connection closed, before gRPC's
+  // shutdown begins: see the file comment of server.h. gRPC documents
+  // grpc_server_cancel_all_calls for after shutdown; in 1.51 it closes the
+  // server's connections at any time.
+  listener_->Stop();
   grpc_server_cancel_all_calls(server_->c_server());
-  // At once, on this thread: gRPC's shutdown stops its listener before a
-  // client that lost its connection can open a new one and send a call
-  // that would reach gRPC after its shutdown began.
   grpc_completion_queue* shutdown_cq =
       grpc_completion_queue_create_for_pluck(nullptr);
   grpc_server_shutdown_and_notify(server_->c_server(), shutdown_cq,

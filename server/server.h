@@ -25,16 +25,17 @@
 //      serves yet), queued reloads are dropped;
 //   3. the calls accepted before that get until options.shutdown_grace
 //      ends to finish, and a reload in progress as long;
-//   4. every connection is closed, which cancels what is left (clients see
+//   4. the listener stops (new connections are refused), every open
+//      connection is closed, which cancels what is left (clients see
 //      UNAVAILABLE), and gRPC stops; then the scoring threads.
-// Step 4 closes the connections before gRPC's own shutdown begins because
-// gRPC 1.51 answers calls that reach it after its shutdown began with
-// CANCELLED (grpc/grpc#41785): a client could not tell that from its own
-// cancellation, and would not retry it. Closed first, a connection can
-// deliver no such call, and gRPC's shutdown follows at once on the same
-// thread, stopping its listener before a client could have connected
-// again: a client sees its calls refused with UNAVAILABLE or, when the
-// connection closes under them, UNAVAILABLE.
+// Step 4 stops connections before gRPC's own shutdown begins because gRPC
+// 1.51 answers calls that reach it after its shutdown began with CANCELLED
+// (grpc/grpc#41785): a client could not tell that from its own
+// cancellation, and would not retry it. That is why the server listens
+// itself (listener.h): with no connection left and none accepted, no call
+// can reach gRPC once its shutdown began. A client sees its calls refused
+// with UNAVAILABLE or, when the connection closes under them or cannot be
+// made, UNAVAILABLE.
 //
 // Work that does not end when asked (a reload or validation stuck where
 // the engine cannot interrupt it, e.g. in a plugin's init, or a call whose
@@ -60,6 +61,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include "server/listener.h"
 #include "server/metrics.h"
 #include "server/model_service.h"
 #include "server/model_set.h"
@@ -76,8 +78,9 @@ inline constexpr char kModelServiceName[] = "healthscore.v1.ModelService";
 class Server {
  public:
   // Validates `options`, builds and starts the server. Errors:
-  // InvalidArgument for invalid options; Unavailable when the address, or
-  // the metrics address, cannot be bound.
+  // InvalidArgument for invalid options or a listen address that is not
+  // HOST:PORT; Unavailable when the address, or the metrics address,
+  // cannot be bound ("cannot listen on ADDRESS: ..." says why).
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerOptions& options);
 
@@ -147,6 +150,8 @@ class Server {
   std::unique_ptr<ScoringService> scoring_;
   std::unique_ptr<ModelService> models_;
   std::unique_ptr<grpc::Server> server_;
+  // Hands connections to server_: declared after it, so stopped first.
+  std::unique_ptr<Listener> listener_;
   int port_ = 0;
   // Renders from runtime_, so declared after it (destroyed first).
   std::unique_ptr<MetricsServer> metrics_;
