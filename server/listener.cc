@@ -38,8 +38,7 @@ absl::StatusOr<HostPort> Split(const std::string& address) {
       port_at = close + 2;
     }
   } else if (const size_t colon = address.rfind(':');
-             colon != std::string::npos &&
-             address.find(':') == colon) {
+             colon != std::string::npos && address.find(':') == colon) {
     hp.host = address.substr(0, colon);
     port_at = colon + 1;
   }
@@ -123,10 +122,12 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(
     bool duplicate = false;
     for (const std::string& b : bound) duplicate |= b == where;
     if (duplicate) continue;
-    const int fd = ::socket(ai->ai_family,
-                            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int fd =
+        ::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      if (error.empty()) error = absl::StrCat(where, ": ", strerror(errno));
+      if (error.empty()) {
+        error = absl::StrCat(strerror(errno), " (", where, ")");
+      }
       continue;
     }
     const int one = 1;
@@ -139,7 +140,9 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(
     }
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
         ::listen(fd, SOMAXCONN) != 0) {
-      if (error.empty()) error = absl::StrCat(where, ": ", strerror(errno));
+      if (error.empty()) {
+        error = absl::StrCat(strerror(errno), " (", where, ")");
+      }
       ::close(fd);
       continue;
     }
@@ -214,8 +217,8 @@ void Listener::AcceptLoop(grpc::Server* server) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         LogEvery(LogLevel::kWarning, "listener:accept",
-                 absl::StrCat("cannot accept a connection: ",
-                              strerror(errno), "; retrying"));
+                 absl::StrCat("cannot accept a connection: ", strerror(errno),
+                              "; retrying"));
         // Out of descriptors or memory: the pending connection stays
         // ready, so pause rather than spin (Stop still wakes this).
         pollfd wake = {wake_fd_, POLLIN, 0};

@@ -38,7 +38,7 @@ void ReturnFreedMemory() {
 // ValidateModel's request and response, which may hold megabytes of text:
 // freed together, and the memory returned once they were large.
 class ValidateHolder : public grpc::MessageHolder<v1::ValidateModelRequest,
-                                                   v1::ValidateModelResponse> {
+                                                  v1::ValidateModelResponse> {
  public:
   ValidateHolder() {
     set_request(&request_);
@@ -388,7 +388,8 @@ void DescribeValidation(const engine::CompileResult& result,
 }
 
 // The job on the ValidationLane.
-void RunValidation(Runtime* runtime, const std::shared_ptr<ValidationCall>& call,
+void RunValidation(Runtime* runtime,
+                   const std::shared_ptr<ValidationCall>& call,
                    const WorkBudget&) {
   // The engine's compiler takes no budget: past the deadline the lane
   // answers the call and this compile is abandoned (validation_lane.h).
@@ -440,9 +441,8 @@ grpc::ServerUnaryReactor* ModelService::ValidateModel(
            reactor);
     return reactor;
   }
-  const absl::Time deadline =
-      std::min(absl::Now() + o.validation_timeout,
-               absl::FromChrono(context->deadline()));
+  const absl::Time deadline = std::min(absl::Now() + o.validation_timeout,
+                                       absl::FromChrono(context->deadline()));
   auto call = std::make_shared<ValidationCall>(
       reactor, response, request->yaml(), file, o.validation_timeout,
       std::make_shared<WorkBudget>(deadline));

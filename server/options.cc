@@ -379,8 +379,7 @@ absl::Status ServerOptions::Validate() const {
         max_concurrent_validations));
   }
   if (validation_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "--validation-timeout must be positive");
+    return absl::InvalidArgumentError("--validation-timeout must be positive");
   }
   if (max_model_bytes == 0) {
     return absl::InvalidArgumentError("--max-model-bytes must be positive");

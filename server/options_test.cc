@@ -46,18 +46,18 @@ TEST(OptionsTest, ValidationFlags) {
   EXPECT_EQ(args.options.max_concurrent_validations, 2);
   EXPECT_EQ(args.options.validation_timeout, absl::Seconds(10));
   EXPECT_EQ(args.options.max_model_bytes, size_t{4} << 20);
-  ASSERT_OK_AND_ASSIGN(
-      args, Parse({"--max-concurrent-validations", "4",
-                   "--validation-timeout=2500ms", "--max-model-bytes",
-                   "512KiB"}));
+  ASSERT_OK_AND_ASSIGN(args, Parse({"--max-concurrent-validations", "4",
+                                    "--validation-timeout=2500ms",
+                                    "--max-model-bytes", "512KiB"}));
   EXPECT_EQ(args.options.max_concurrent_validations, 4);
   EXPECT_EQ(args.options.validation_timeout, absl::Milliseconds(2500));
   EXPECT_EQ(args.options.max_model_bytes, size_t{512} << 10);
   ServerOptions o;
-  ASSERT_OK(ApplyConfigYaml("max_concurrent_validations: 3\n"
-                            "validation_timeout: 30s\n"
-                            "max_model_bytes: 8MiB\n",
-                            "s.yaml", ".", &o));
+  ASSERT_OK(
+      ApplyConfigYaml("max_concurrent_validations: 3\n"
+                      "validation_timeout: 30s\n"
+                      "max_model_bytes: 8MiB\n",
+                      "s.yaml", ".", &o));
   EXPECT_EQ(o.max_concurrent_validations, 3);
   EXPECT_EQ(o.validation_timeout, absl::Seconds(30));
   EXPECT_EQ(o.max_model_bytes, size_t{8} << 20);

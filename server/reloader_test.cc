@@ -234,9 +234,9 @@ TEST(ReloaderTest, StopAbandonsAReloadThatDoesNotStop) {
     ASSERT_TRUE(WaitFor([&] { return repo->started() == 1; }));
     EXPECT_FALSE(reloader.Stop(absl::Now() + absl::Milliseconds(20)));
     ASSERT_EQ(running.count(), 1u);
-    EXPECT_THAT(running.Get()[0].status,
-                StatusIs(absl::StatusCode::kUnavailable,
-                         HasSubstr("abandoned")));
+    EXPECT_THAT(
+        running.Get()[0].status,
+        StatusIs(absl::StatusCode::kUnavailable, HasSubstr("abandoned")));
     EXPECT_FALSE(reloader.Stop(absl::Now()));  // idempotent
   }
   // The abandoned reload ends later, with its budget cancelled, on state

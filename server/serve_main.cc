@@ -61,7 +61,7 @@ const char* SignalName(int sig) {
 class Events {
  public:
   struct Event {
-    int signal = 0;                     // or
+    int signal = 0;                      // or
     std::optional<absl::Status> loaded;  // the first load's outcome
   };
   void Push(Event e) {
@@ -142,8 +142,7 @@ int ServeMain(int argc, char** argv) {
       options.max_accounts_per_request, options.max_message_bytes,
       options.max_concurrent_requests, options.max_pending_accounts,
       options.max_concurrent_validations,
-      absl::FormatDuration(options.validation_timeout),
-      options.max_model_bytes,
+      absl::FormatDuration(options.validation_timeout), options.max_model_bytes,
       parsed->config_file.empty()
           ? ""
           : absl::StrCat(", config ", parsed->config_file)));
@@ -228,9 +227,10 @@ int ServeMain(int argc, char** argv) {
   if (s->abandoned_work()) {
     // Threads still run what could not be stopped (server.h); destructors
     // and exit handlers must not run under them.
-    LogWarning(absl::StrCat("exiting with abandoned work still running "
-                            "(exit code ",
-                            exit_code, ")"));
+    LogWarning(
+        absl::StrCat("exiting with abandoned work still running "
+                     "(exit code ",
+                     exit_code, ")"));
     std::fflush(stdout);
     std::fflush(stderr);
     ::_exit(exit_code);

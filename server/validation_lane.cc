@@ -1,5 +1,6 @@
 #include "server/validation_lane.h"
 
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -63,15 +64,16 @@ absl::Status ValidationLane::TryStart(Job job) {
     }
     const int running = static_cast<int>(state_->jobs.size());
     if (running >= state_->max_running) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          running, " validations in progress (limit max_concurrent_"
-          "validations=", state_->max_running, ")",
-          state_->overdue > 0
-              ? absl::StrCat(", ", state_->overdue,
+      const std::string overdue =
+          state_->overdue == 0
+              ? std::string()
+              : absl::StrCat(", ", state_->overdue,
                              " of them past their time budget and still "
-                             "stopping")
-              : "",
-          "; retry with backoff"));
+                             "stopping");
+      return absl::ResourceExhaustedError(
+          absl::StrCat(running, " validations in progress (limit ",
+                       "max_concurrent_validations=", state_->max_running, ")",
+                       overdue, "; retry with backoff"));
     }
     state_->jobs.push_back(entry);
     ++state_->version;

@@ -112,9 +112,9 @@ TEST(ValidationLaneTest, StopCancelsJobsAndReportsTheAbandoned) {
     // The job that checks its budget ends; the other is abandoned.
     EXPECT_EQ(lane.Stop(absl::Now() + absl::Milliseconds(50)), 1);
     EXPECT_EQ(stops.returned.load(), 1);
-    EXPECT_THAT(lane.TryStart(stops.Make()),
-                StatusIs(absl::StatusCode::kUnavailable,
-                         HasSubstr("shutting down")));
+    EXPECT_THAT(
+        lane.TryStart(stops.Make()),
+        StatusIs(absl::StatusCode::kUnavailable, HasSubstr("shutting down")));
   }
   // The lane is gone; the abandoned job still ends safely.
   stuck.release.Notify();

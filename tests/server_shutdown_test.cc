@@ -49,8 +49,8 @@ using namespace ::healthscore::server::testing;  // NOLINT
 const v1::ReloadRequest kReloadRequest;
 
 std::string TempDir(const std::string& name) {
-  std::string dir = absl::StrCat(::testing::TempDir(), "hs_shutdown_", name,
-                                 "_", ::getpid());
+  std::string dir =
+      absl::StrCat(::testing::TempDir(), "hs_shutdown_", name, "_", ::getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -81,10 +81,9 @@ TEST(ShutdownTest, SigtermAnswersEveryCallOkOrUnavailable) {
     SCOPED_TRACE(absl::StrCat("round ", round));
     const std::string dir = TempDir(absl::StrCat("sigterm", round));
     ServerProcess p;
-    const int port = StartServing(
-        &p, dir,
-        {"--models", TestModelsDir(), "--threads", "2", "--shutdown-grace",
-         "60s"});
+    const int port = StartServing(&p, dir,
+                                  {"--models", TestModelsDir(), "--threads",
+                                   "2", "--shutdown-grace", "60s"});
     ASSERT_GT(port, 0) << p.err();
     const std::string target = absl::StrCat("127.0.0.1:", port);
 
@@ -112,8 +111,8 @@ TEST(ShutdownTest, SigtermAnswersEveryCallOkOrUnavailable) {
           if (s.ok()) {
             ++ok;
             if (r.results_size() != 20) {
-              unexpected.push_back(absl::StrCat("OK with ", r.results_size(),
-                                                " results"));
+              unexpected.push_back(
+                  absl::StrCat("OK with ", r.results_size(), " results"));
             }
           } else if (s.error_code() != grpc::StatusCode::UNAVAILABLE) {
             unexpected.push_back(absl::StrCat(
@@ -132,10 +131,10 @@ TEST(ShutdownTest, SigtermAnswersEveryCallOkOrUnavailable) {
     absl::MutexLock lock(&mu);
     EXPECT_TRUE(unexpected.empty())
         << unexpected.size() << " calls neither OK nor UNAVAILABLE, e.g. "
-        << absl::StrJoin(unexpected.begin(),
-                         unexpected.begin() +
-                             std::min<size_t>(unexpected.size(), 5),
-                         "; ")
+        << absl::StrJoin(
+               unexpected.begin(),
+               unexpected.begin() + std::min<size_t>(unexpected.size(), 5),
+               "; ")
         << "\n"
         << p.err();
     EXPECT_GT(codes[grpc::StatusCode::UNAVAILABLE], 0);
@@ -144,8 +143,7 @@ TEST(ShutdownTest, SigtermAnswersEveryCallOkOrUnavailable) {
     const std::string log = p.err();
     const size_t at = log.find("shutdown complete in ");
     ASSERT_NE(at, std::string::npos) << log;
-    const std::vector<std::string> words =
-        absl::StrSplit(log.substr(at), ' ');
+    const std::vector<std::string> words = absl::StrSplit(log.substr(at), ' ');
     int64_t admitted = -1;
     ASSERT_GT(words.size(), 6u);
     ASSERT_TRUE(absl::SimpleAtoi(words[5], &admitted)) << words[5];
@@ -225,8 +223,7 @@ TEST(SignalTest, SighupStormKeepsThreadsBoundedAndStillReloads) {
   const std::string rules = CopyDefaultModel("sighup_storm");
   const std::string dir = fs::path(rules).parent_path().string();
   ServerProcess p;
-  const int port =
-      StartServing(&p, dir, {"--models", rules, "--threads", "2"});
+  const int port = StartServing(&p, dir, {"--models", rules, "--threads", "2"});
   ASSERT_GT(port, 0) << p.err();
   auto channel = MakeChannel(absl::StrCat("127.0.0.1:", port));
   auto scoring = v1::ScoringService::NewStub(channel);
@@ -234,8 +231,8 @@ TEST(SignalTest, SighupStormKeepsThreadsBoundedAndStillReloads) {
   {
     v1::ScoreResponse r;
     auto ctx = Context();
-    ASSERT_OK(FromGrpcStatus(
-        scoring->Score(ctx.get(), DefaultModelRequest(), &r)));
+    ASSERT_OK(
+        FromGrpcStatus(scoring->Score(ctx.get(), DefaultModelRequest(), &r)));
     EXPECT_EQ(r.version(), "1");
   }
   // One reload by each path first, so that the threads involved have their
@@ -244,8 +241,8 @@ TEST(SignalTest, SighupStormKeepsThreadsBoundedAndStillReloads) {
   {
     v1::ReloadResponse r;
     auto ctx = Context();
-    ASSERT_OK(FromGrpcStatus(
-        models->Reload(ctx.get(), v1::ReloadRequest(), &r)));
+    ASSERT_OK(
+        FromGrpcStatus(models->Reload(ctx.get(), v1::ReloadRequest(), &r)));
   }
   const int64_t threads_before = p.StatusField("Threads");
   const int64_t vm_before = p.StatusField("VmSize");
@@ -264,17 +261,18 @@ TEST(SignalTest, SighupStormKeepsThreadsBoundedAndStillReloads) {
   {
     v1::ReloadResponse r;
     auto ctx = Context();
-    ASSERT_OK(FromGrpcStatus(
-        models->Reload(ctx.get(), v1::ReloadRequest(), &r)));
+    ASSERT_OK(
+        FromGrpcStatus(models->Reload(ctx.get(), v1::ReloadRequest(), &r)));
   }
   const int64_t threads_after = p.StatusField("Threads");
   const int64_t vm_after = p.StatusField("VmSize");
-  std::printf("threads %lld before, at most %lld during, %lld after %d "
-              "SIGHUPs; VmSize %.1f MiB before, %.1f MiB after\n",
-              static_cast<long long>(threads_before),
-              static_cast<long long>(threads_max),
-              static_cast<long long>(threads_after), kSignals,
-              vm_before / 1024.0, vm_after / 1024.0);
+  std::printf(
+      "threads %lld before, at most %lld during, %lld after %d "
+      "SIGHUPs; VmSize %.1f MiB before, %.1f MiB after\n",
+      static_cast<long long>(threads_before),
+      static_cast<long long>(threads_max),
+      static_cast<long long>(threads_after), kSignals, vm_before / 1024.0,
+      vm_after / 1024.0);
   // A thread per signal would add 300 threads, and 300 stacks of 8 MiB
   // when never joined; a new thread now and then (gRPC's, with its stack
   // and malloc arena) adds far less.
@@ -308,9 +306,9 @@ TEST(SignalTest, SigtermDuringTheFirstLoadExitsPromptly) {
   const std::string dir = fs::path(rules).parent_path().string();
   WriteFile(rules + "/stalling/1/model.yaml", StallingModel("stalling"));
   ServerProcess p;
-  ASSERT_TRUE(p.Spawn(dir, {"--listen", "127.0.0.1:0", "--port-file",
-                            dir + "/port", "--models", rules, "--plugins",
-                            BrokenPluginDir(), "--shutdown-grace", "60s"}));
+  ASSERT_TRUE(p.Spawn(
+      dir, {"--listen", "127.0.0.1:0", "--port-file", dir + "/port", "--models",
+            rules, "--plugins", BrokenPluginDir(), "--shutdown-grace", "60s"}));
   // The load is in the plugin's init.
   ASSERT_TRUE(WaitFor([&] {
     return p.err().find("config says: stalling stalls") != std::string::npos ||
@@ -341,10 +339,9 @@ TEST(SignalTest, StuckReloadDoesNotBlockShutdown) {
   const std::string rules = CopyDefaultModel("stuck_reload");
   const std::string dir = fs::path(rules).parent_path().string();
   ServerProcess p;
-  const int port = StartServing(
-      &p, dir,
-      {"--models", rules, "--plugins", BrokenPluginDir(), "--shutdown-grace",
-       "1s"});
+  const int port = StartServing(&p, dir,
+                                {"--models", rules, "--plugins",
+                                 BrokenPluginDir(), "--shutdown-grace", "1s"});
   ASSERT_GT(port, 0) << p.err();
   auto channel = MakeChannel(absl::StrCat("127.0.0.1:", port));
   auto scoring = v1::ScoringService::NewStub(channel);
@@ -369,8 +366,8 @@ TEST(SignalTest, StuckReloadDoesNotBlockShutdown) {
   for (int i = 0; i < 20; ++i) {
     v1::ScoreResponse r;
     auto ctx = Context(absl::Seconds(30));
-    ASSERT_OK(FromGrpcStatus(
-        scoring->Score(ctx.get(), DefaultModelRequest(), &r)));
+    ASSERT_OK(
+        FromGrpcStatus(scoring->Score(ctx.get(), DefaultModelRequest(), &r)));
   }
   EXPECT_FALSE(reload_done.load());
   p.Signal(SIGTERM);

@@ -94,16 +94,15 @@ std::string LargeModel(size_t bytes) {
   std::string signals = "groups:\n  - id: g\n    weight: 1\n    signals:\n";
   for (int i = 0;; ++i) {
     std::string in = absl::StrCat(
-        "  - id: m", i,
-        "\n    type: number\n    description: metric number ", i,
-        " with a description long enough to weigh something\n");
-    std::string d = absl::StrCat("  - id: d", i, "\n    expr: m", i,
-                                 " * 2 + 1\n");
+        "  - id: m", i, "\n    type: number\n    description: metric number ",
+        i, " with a description long enough to weigh something\n");
+    std::string d =
+        absl::StrCat("  - id: d", i, "\n    expr: m", i, " * 2 + 1\n");
     std::string s = absl::StrCat("      - id: s", i, "\n        source: d", i,
                                  "\n        weight: 1\n        normalize: "
                                  "{linear: {bad: 0, good: 100}}\n");
-    if (inputs.size() + derived.size() + signals.size() + in.size() +
-            d.size() + s.size() + tiers.size() >
+    if (inputs.size() + derived.size() + signals.size() + in.size() + d.size() +
+            s.size() + tiers.size() >
         bytes) {
       break;
     }
@@ -132,8 +131,7 @@ struct AsyncValidation {
   bool done ABSL_GUARDED_BY(mu) = false;
   grpc::Status status ABSL_GUARDED_BY(mu);
 
-  void Start(v1::ModelService::Stub* stub, std::string yaml,
-             std::string file) {
+  void Start(v1::ModelService::Stub* stub, std::string yaml, std::string file) {
     request.set_yaml(std::move(yaml));
     request.set_file_name(std::move(file));
     context = Context(absl::Seconds(120));
@@ -161,10 +159,10 @@ class ValidationBinaryTest : public ::testing::Test {
   void Start(const std::string& name, std::vector<std::string> flags) {
     dir_ = TempDir(name);
     const std::string port_file = dir_ + "/port";
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0",
-                                     "--port-file", port_file, "--models",
-                                     TestModelsDir(), "--threads", "2",
-                                     "--plugins", BrokenPluginDir()};
+    std::vector<std::string> args = {
+        "--listen",  "127.0.0.1:0",    "--port-file", port_file,
+        "--models",  TestModelsDir(),  "--threads",   "2",
+        "--plugins", BrokenPluginDir()};
     args.insert(args.end(), flags.begin(), flags.end());
     ASSERT_TRUE(p_.Spawn(dir_, args));
     const int port = p_.WaitForPort(port_file);
@@ -211,17 +209,16 @@ class ValidationBinaryTest : public ::testing::Test {
 // OK within its deadline. (Before, ValidateModel ran on the scoring
 // threads: two never-ending compiles stopped all scoring.)
 TEST_F(ValidationBinaryTest, HostileValidationsNeverStopScoring) {
-  Start("scoring", {"--max-concurrent-validations", "4",
-                    "--validation-timeout", "5s"});
+  Start("scoring",
+        {"--max-concurrent-validations", "4", "--validation-timeout", "5s"});
   ASSERT_OK(Score());
   std::vector<std::unique_ptr<AsyncValidation>> calls;
   for (int i = 0; i < 4; ++i) {
     calls.push_back(std::make_unique<AsyncValidation>());
-    calls.back()->Start(
-        models_.get(),
-        i < 2 ? StallingModel(absl::StrCat("v", i))
-              : LargeModel(kDefaultMaxModelBytes - (16 << 10)),
-        absl::StrCat("hostile", i, ".yaml"));
+    calls.back()->Start(models_.get(),
+                        i < 2 ? StallingModel(absl::StrCat("v", i))
+                              : LargeModel(kDefaultMaxModelBytes - (16 << 10)),
+                        absl::StrCat("hostile", i, ".yaml"));
   }
   // The compiles that never end are under way.
   ASSERT_TRUE(WaitFor([&] {
@@ -290,13 +287,12 @@ TEST_F(ValidationBinaryTest, ModelSizeLimit) {
   absl::StatusOr<v1::ValidateModelResponse> r = Validate(large);
   ASSERT_OK(r.status());
   EXPECT_TRUE(r->valid());
-  EXPECT_THAT(
-      Validate(std::string((64 << 10) + 1, '#')),
-      StatusIs(absl::StatusCode::kResourceExhausted,
-               HasSubstr("model text of 65537 bytes exceeds "
-                         "max_model_bytes=65536; validate it with "
-                         "`healthscore validate`, or raise "
-                         "--max-model-bytes")));
+  EXPECT_THAT(Validate(std::string((64 << 10) + 1, '#')),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("model text of 65537 bytes exceeds "
+                                 "max_model_bytes=65536; validate it with "
+                                 "`healthscore validate`, or raise "
+                                 "--max-model-bytes")));
   Stop();
 }
 
@@ -333,14 +329,15 @@ TEST_F(ValidationBinaryTest, MemoryReturnsAfterLargeValidations) {
   }
   const int64_t after_kb = p_.StatusField("VmRSS");
   const int64_t peak_kb = p_.StatusField("VmHWM");
-  std::printf("resident: %.1f MiB before, %.1f MiB after three validations "
-              "of %.1f MiB of YAML (peak %.1f MiB)\n",
-              baseline_kb / 1024.0, after_kb / 1024.0,
-              large.size() / 1048576.0, peak_kb / 1024.0);
+  std::printf(
+      "resident: %.1f MiB before, %.1f MiB after three validations "
+      "of %.1f MiB of YAML (peak %.1f MiB)\n",
+      baseline_kb / 1024.0, after_kb / 1024.0, large.size() / 1048576.0,
+      peak_kb / 1024.0);
   // The compile's peak is many times the text; what stays is a fraction
   // of one text's size.
-  EXPECT_GT(peak_kb - baseline_kb, 4 * static_cast<int64_t>(large.size()) /
-                                       1024);
+  EXPECT_GT(peak_kb - baseline_kb,
+            4 * static_cast<int64_t>(large.size()) / 1024);
   EXPECT_LT(after_kb - baseline_kb, 32 * 1024)
       << "kB still resident after the calls";
   Stop();
