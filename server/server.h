@@ -25,9 +25,11 @@
 //      serves yet), queued reloads are dropped;
 //   3. the calls accepted before that get until options.shutdown_grace
 //      ends to finish, and a reload in progress as long;
-//   4. the listener stops (new connections are refused), every open
+//   4. a validation still compiling past its budget is abandoned; the
+//      listener stops (new connections are refused), every open
 //      connection is closed, which cancels what is left (clients see
-//      UNAVAILABLE), and gRPC stops; then the scoring threads.
+//      UNAVAILABLE), and gRPC stops (within 5 s, or it is abandoned too);
+//      then the scoring threads.
 // Step 4 stops connections before gRPC's own shutdown begins because gRPC
 // 1.51 answers calls that reach it after its shutdown began with CANCELLED
 // (grpc/grpc#41785): a client could not tell that from its own
