@@ -1,11 +1,18 @@
 #include "server/model_service.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <algorithm>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/common/display.h"
 #include "engine/model/compiler.h"
@@ -14,6 +21,92 @@
 
 namespace healthscore::server {
 namespace {
+
+// A unary call that entered the CallGate (or was refused by it, then
+// answered UNAVAILABLE); it leaves the gate once the call is over.
+class GatedReactor : public grpc::ServerUnaryReactor {
+ public:
+  explicit GatedReactor(Runtime* runtime)
+      : runtime_(runtime), accepted_(runtime->calls.TryEnter()) {}
+  // False: refused; the caller answers ShuttingDownStatus().
+  bool accepted() const { return accepted_; }
+  void OnDone() override {
+    if (accepted_) runtime_->calls.Exit();
+    delete this;
+  }
+
+ private:
+  Runtime* const runtime_;
+  const bool accepted_;
+};
+
+// One ValidateModel call, shared by its reactor, its job on the
+// ValidationLane and the lane's timer: whichever comes first answers it
+// (the compile's result, DEADLINE_EXCEEDED at the budget, CANCELLED when
+// the client went away); the others then leave it alone. A job that
+// outlives its call (abandoned at the deadline) keeps only this object and
+// its copy of the text alive.
+class ValidationCall {
+ public:
+  ValidationCall(grpc::ServerUnaryReactor* reactor,
+                 v1::ValidateModelResponse* response, std::string yaml,
+                 std::string file, absl::Duration timeout,
+                 std::shared_ptr<WorkBudget> budget)
+      : yaml(std::move(yaml)),
+        file(std::move(file)),
+        timeout(timeout),
+        budget(std::move(budget)),
+        reactor_(reactor),
+        response_(response) {}
+
+  // Takes the right to answer: the reactor, or null when the call was
+  // answered already. The claimer may write response() until it calls
+  // Finish on the reactor.
+  grpc::ServerUnaryReactor* Claim() {
+    absl::MutexLock lock(&mu_);
+    grpc::ServerUnaryReactor* reactor = reactor_;
+    reactor_ = nullptr;
+    return reactor;
+  }
+  void Answer(const grpc::Status& status) {
+    if (grpc::ServerUnaryReactor* reactor = Claim()) reactor->Finish(status);
+  }
+  v1::ValidateModelResponse* response() const { return response_; }
+
+  std::string yaml;  // only the job reads it
+  const std::string file;
+  const absl::Duration timeout;
+  const std::shared_ptr<WorkBudget> budget;
+
+ private:
+  absl::Mutex mu_;
+  grpc::ServerUnaryReactor* reactor_ ABSL_GUARDED_BY(mu_);
+  v1::ValidateModelResponse* const response_;
+};
+
+class ValidateReactor : public GatedReactor {
+ public:
+  using GatedReactor::GatedReactor;
+  // Before the reactor is returned to gRPC.
+  void set_call(std::shared_ptr<ValidationCall> call) {
+    absl::MutexLock lock(&mu_);
+    call_ = std::move(call);
+  }
+  void OnCancel() override {
+    std::shared_ptr<ValidationCall> call;
+    {
+      absl::MutexLock lock(&mu_);
+      call = call_;
+    }
+    if (call == nullptr) return;
+    call->budget->cancelled.store(true);
+    call->Answer(grpc::Status::CANCELLED);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::shared_ptr<ValidationCall> call_ ABSL_GUARDED_BY(mu_);
+};
 
 v1::InputType ToProto(engine::InputType type) {
   switch (type) {
@@ -143,7 +236,11 @@ void DescribeModel(const engine::CompiledModel& model,
 grpc::ServerUnaryReactor* ModelService::ListModels(
     grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
     v1::ListModelsResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* reactor = new GatedReactor(runtime_);
+  if (!reactor->accepted()) {
+    reactor->Finish(ShuttingDownStatus());
+    return reactor;
+  }
   std::shared_ptr<const ModelSet> set = runtime_->models.Current();
   if (set == nullptr) {
     Reject(runtime_, "ListModels", context,
@@ -208,7 +305,11 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
 grpc::ServerUnaryReactor* ModelService::GetModel(
     grpc::CallbackServerContext* context, const v1::GetModelRequest* request,
     v1::GetModelResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* reactor = new GatedReactor(runtime_);
+  if (!reactor->accepted()) {
+    reactor->Finish(ShuttingDownStatus());
+    return reactor;
+  }
   std::shared_ptr<const ModelSet> set = runtime_->models.Current();
   if (set == nullptr) {
     Reject(runtime_, "GetModel", context,
@@ -226,83 +327,150 @@ grpc::ServerUnaryReactor* ModelService::GetModel(
   return reactor;
 }
 
+namespace {
+
+void DescribeValidation(const engine::CompileResult& result,
+                        v1::ValidateModelResponse* response) {
+  for (const engine::Diagnostic& d : result.diagnostics.items()) {
+    ::healthscore::server::ToProto(d, response->add_diagnostics());
+  }
+  response->set_error_count(result.diagnostics.error_count());
+  response->set_warning_count(result.diagnostics.warning_count());
+  response->set_valid(result.model != nullptr);
+  if (result.model != nullptr) {
+    response->set_name(result.model->name());
+    response->set_label(result.model->version());
+    response->set_hash(result.model->hash());
+  }
+}
+
+// The job on the ValidationLane.
+void RunValidation(Runtime* runtime,
+                   const std::shared_ptr<ValidationCall>& call,
+                   const WorkBudget& budget) {
+  // Past the deadline the lane answers the call itself; the compiler stops
+  // at its next budget check (or the lane abandons it, validation_lane.h).
+  engine::CompileOptions options;
+  options.plugins = runtime->plugins.get();
+  options.yaml.max_bytes = runtime->options.max_model_bytes;
+  options.budget.deadline = budget.deadline;
+  options.budget.cancelled = &budget.cancelled;
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  grpc::Status answer = grpc::Status::OK;
+  {
+    engine::CompileResult result =
+        engine::CompileString(call->yaml, call->file, options);
+    reactor = call->Claim();
+    if (reactor != nullptr) {
+      // Out of budget: the compile stopped part way, so no diagnostics.
+      if (result.status.ok()) {
+        DescribeValidation(result, call->response());
+      } else {
+        answer = ToGrpcStatus(result.status);
+      }
+    }
+  }
+  const size_t size = call->yaml.size();
+  std::string().swap(call->yaml);
+  // Before the answer, so that the trim after the call (the call's messages
+  // are freed then, request_parsing.h) finds this freed too.
+  ReturnMemoryAfterLargeWork(size);
+  if (reactor != nullptr) reactor->Finish(answer);
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* ModelService::ValidateModel(
     grpc::CallbackServerContext* context,
     const v1::ValidateModelRequest* request,
     v1::ValidateModelResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // Counted until Finish, so that shutdown waits for the compile.
-  runtime_->counters.open_calls.fetch_add(1);
-  absl::Status admitted = runtime_->admission.TryAdmit(0);
-  if (!admitted.ok()) {
-    runtime_->counters.open_calls.fetch_sub(1);
-    Reject(runtime_, "ValidateModel", context, admitted, reactor);
+  auto* reactor = new ValidateReactor(runtime_);
+  if (!reactor->accepted()) {
+    reactor->Finish(ShuttingDownStatus());
     return reactor;
   }
+  const ServerOptions& o = runtime_->options;
+  // Every diagnostic repeats the name: keep it short.
+  const std::string file =
+      request->file_name().empty()
+          ? "model.yaml"
+          : engine::TruncateForDisplay(request->file_name());
+  if (request->yaml().size() > o.max_model_bytes) {
+    Reject(runtime_, "ValidateModel", context,
+           absl::ResourceExhaustedError(absl::StrCat(
+               "model text of ", request->yaml().size(),
+               " bytes exceeds max_model_bytes=", o.max_model_bytes,
+               "; validate it with `healthscore validate`, or raise "
+               "--max-model-bytes")),
+           reactor);
+    return reactor;
+  }
+  const absl::Time deadline = std::min(absl::Now() + o.validation_timeout,
+                                       absl::FromChrono(context->deadline()));
+  auto call = std::make_shared<ValidationCall>(
+      reactor, response, request->yaml(), file, o.validation_timeout,
+      std::make_shared<WorkBudget>(deadline));
+  reactor->set_call(call);
   Runtime* runtime = runtime_;
-  runtime_->executor.Submit([runtime, context, request, response, reactor] {
-    if (context->IsCancelled()) {
-      runtime->admission.Release(0);
-      runtime->counters.open_calls.fetch_sub(1);
-      reactor->Finish(grpc::Status::CANCELLED);
-      return;
+  ValidationLane::Job job;
+  job.budget = call->budget;
+  job.run = [runtime, call](const WorkBudget& budget) {
+    RunValidation(runtime, call, budget);
+  };
+  job.on_expired = [runtime, call] {
+    grpc::ServerUnaryReactor* answering = call->Claim();
+    if (answering == nullptr) return;
+    runtime->counters.validations_timed_out.fetch_add(1);
+    LogEvery(LogLevel::kWarning, "ValidateModel:DEADLINE_EXCEEDED",
+             absl::StrCat("ValidateModel of ", call->file,
+                          " ran out of its time budget; the compile is "
+                          "abandoned"));
+    answering->Finish(grpc::Status(
+        grpc::StatusCode::DEADLINE_EXCEEDED,
+        absl::StrCat("validating ", call->file, " took longer than ",
+                     absl::FormatDuration(call->timeout),
+                     " (validation_timeout) and was abandoned; validate it "
+                     "with `healthscore validate`, or raise "
+                     "--validation-timeout")));
+  };
+  absl::Status started = runtime_->validations.TryStart(std::move(job));
+  if (!started.ok()) {
+    if (grpc::ServerUnaryReactor* r = call->Claim()) {
+      Reject(runtime_, "ValidateModel", context, started, r);
     }
-    // Every diagnostic repeats the name: keep it short.
-    const std::string file =
-        request->file_name().empty()
-            ? "model.yaml"
-            : engine::TruncateForDisplay(request->file_name());
-    engine::CompileOptions options;
-    options.plugins = runtime->plugins.get();
-    engine::CompileResult result =
-        engine::CompileString(request->yaml(), file, options);
-    for (const engine::Diagnostic& d : result.diagnostics.items()) {
-      ToProto(d, response->add_diagnostics());
-    }
-    response->set_error_count(result.diagnostics.error_count());
-    response->set_warning_count(result.diagnostics.warning_count());
-    response->set_valid(result.model != nullptr);
-    if (result.model != nullptr) {
-      response->set_name(result.model->name());
-      response->set_label(result.model->version());
-      response->set_hash(result.model->hash());
-    }
-    runtime->admission.Release(0);
-    runtime->counters.open_calls.fetch_sub(1);
-    reactor->Finish(grpc::Status::OK);
-  });
+  }
   return reactor;
 }
 
 grpc::ServerUnaryReactor* ModelService::Reload(
     grpc::CallbackServerContext* context, const v1::ReloadRequest*,
     v1::ReloadResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* reactor = new GatedReactor(runtime_);
+  if (!reactor->accepted()) {
+    reactor->Finish(ShuttingDownStatus());
+    return reactor;
+  }
   if (runtime_->models.repository() == nullptr) {
     Reject(runtime_, "Reload", context,
            absl::UnavailableError("the server is still loading its models"),
            reactor);
     return reactor;
   }
-  runtime_->counters.open_calls.fetch_add(1);
-  Runtime* runtime = runtime_;
-  // A reload compiles models: keep it off gRPC's and the scoring threads.
-  std::thread([runtime, response, reactor] {
-    engine::ReloadResult result = runtime->models.Reload();
-    if (!result.status.ok()) {
-      runtime->counters.open_calls.fetch_sub(1);
-      reactor->Finish(ToGrpcStatus(result.status));
-      return;
-    }
-    response->set_published(result.published);
-    response->set_generation(result.generation);
-    response->set_compiled(result.compiled);
-    response->set_reused(result.reused);
-    response->set_failed(result.failed);
-    for (const std::string& e : result.errors) response->add_errors(e);
-    runtime->counters.open_calls.fetch_sub(1);
-    reactor->Finish(grpc::Status::OK);
-  }).detach();
+  // On the reload thread, coalesced with every other request (reloader.h).
+  runtime_->reloader.RequestReload(
+      [response, reactor](const engine::ReloadResult& result) {
+        if (!result.status.ok()) {
+          reactor->Finish(ToGrpcStatus(result.status));
+          return;
+        }
+        response->set_published(result.published);
+        response->set_generation(result.generation);
+        response->set_compiled(result.compiled);
+        response->set_reused(result.reused);
+        response->set_failed(result.failed);
+        for (const std::string& e : result.errors) response->add_errors(e);
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 

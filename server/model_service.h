@@ -1,9 +1,23 @@
 // ModelService: the healthscore.v1.ModelService callback handlers.
 //
 // ListModels and GetModel read the pinned model snapshot and answer on the
-// calling gRPC thread (no I/O, no waiting). ValidateModel compiles YAML, which
-// can take milliseconds, so it runs on the Executor like scoring, under the
-// same admission limits.
+// calling gRPC thread (no I/O, no waiting).
+//
+// ValidateModel compiles whatever YAML a client sends, so it is bounded on
+// every side: a text over options.max_model_bytes is refused with
+// RESOURCE_EXHAUSTED before any parsing; the compile runs on the
+// ValidationLane (its own threads, at most
+// options.max_concurrent_validations at once, never a scoring thread), and
+// past options.validation_timeout the call answers DEADLINE_EXCEEDED and
+// the compile is abandoned. After a large validation the process returns
+// freed memory to the system (glibc malloc_trim), so one large call does
+// not leave the server holding its peak.
+//
+// Reload queues a reload on the reload thread (reloader.h) and answers
+// with its outcome.
+//
+// Every handler enters the CallGate first: once the server is shutting
+// down, calls are answered UNAVAILABLE.
 //
 // Thread-safety: gRPC calls the handlers concurrently; the service keeps no
 // state beyond the shared Runtime.
@@ -11,6 +25,7 @@
 #ifndef HEALTHSCORE_SERVER_MODEL_SERVICE_H_
 #define HEALTHSCORE_SERVER_MODEL_SERVICE_H_
 
+#include <memory>
 #include <string>
 
 #include "engine/model/compiled_model.h"
@@ -48,8 +63,6 @@ class ModelService final
       grpc::CallbackServerContext* context,
       const v1::ValidateModelRequest* request,
       v1::ValidateModelResponse* response) override;
-  // Runs ModelStore::Reload on its own thread (never on a scoring thread),
-  // counted as an open call so shutdown waits for it.
   grpc::ServerUnaryReactor* Reload(grpc::CallbackServerContext* context,
                                    const v1::ReloadRequest* request,
                                    v1::ReloadResponse* response) override;

@@ -270,6 +270,21 @@ const std::vector<Setting>& Settings() {
                    "Rows per scoring task; larger batches are split across "
                    "the threads.",
                    &ServerOptions::rows_per_task, false),
+      CountSetting("max-concurrent-validations",
+                   "ValidateModel calls compiling at once, on threads of "
+                   "their own (never the scoring threads); more fail fast "
+                   "with RESOURCE_EXHAUSTED.",
+                   &ServerOptions::max_concurrent_validations, false),
+      DurationSetting("validation-timeout",
+                      "Time budget of one ValidateModel call; past it the "
+                      "call answers DEADLINE_EXCEEDED and its work is "
+                      "abandoned.",
+                      &ServerOptions::validation_timeout),
+      BytesSetting("max-model-bytes",
+                   "Largest model text ValidateModel accepts (e.g. 4MiB); "
+                   "larger is refused with RESOURCE_EXHAUSTED before any "
+                   "parsing.",
+                   &ServerOptions::max_model_bytes),
       DurationSetting("shutdown-wait",
                       "On SIGTERM/SIGINT health turns NOT_SERVING at once and "
                       "requests are still accepted for this long (for load "
@@ -523,6 +538,17 @@ absl::Status ServerOptions::Validate() const {
         "--metrics-port-file needs --metrics-port (the metrics endpoint is "
         "off)");
   }
+  if (max_concurrent_validations < 1 || max_concurrent_validations > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-concurrent-validations must be between 1 and 64, got ",
+        max_concurrent_validations));
+  }
+  if (validation_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--validation-timeout must be positive");
+  }
+  if (max_model_bytes == 0) {
+    return absl::InvalidArgumentError("--max-model-bytes must be positive");
+  }
   if (max_accounts_per_request == 0 || max_concurrent_requests == 0 ||
       max_pending_accounts == 0 || max_stream_batches_in_flight <= 0 ||
       max_concurrent_streams <= 0 || rows_per_task == 0 ||
@@ -701,10 +727,13 @@ std::string ServeUsage(absl::string_view program) {
       "  shutdown_grace: 20s\n"
       "  watch_interval: 5s\n"
       "  metrics_port: 9464\n"
-      "\nSignals: SIGTERM or SIGINT shut down gracefully; SIGHUP reloads the\n"
-      "models (as the ModelService.Reload RPC does): new and changed versions\n"
-      "are compiled and tested first, and a version that fails never\n"
-      "replaces the one serving.\n");
+      "\nSignals: SIGTERM or SIGINT shut down gracefully, at any moment: a\n"
+      "model load in progress is abandoned (during the first load the\n"
+      "process exits 0 at once). SIGHUP reloads the models (as the\n"
+      "ModelService.Reload RPC does) on the one reload thread; requests that\n"
+      "arrive during a reload make exactly one more run after it. New and\n"
+      "changed versions are compiled and tested first, and a version that\n"
+      "fails never replaces the one serving.\n");
   return out;
 }
 

@@ -66,6 +66,20 @@ struct ServerOptions {
   // Rows per scoring task: larger batches are split across the threads.
   size_t rows_per_task = 2048;
 
+  // ModelService.ValidateModel compiles whatever a client sends, on threads
+  // of its own (never the scoring threads): at most this many at once;
+  // more fail fast with RESOURCE_EXHAUSTED. A validation past its budget
+  // holds its place until its work has stopped.
+  int max_concurrent_validations = 2;
+  // Each validation's time budget: past it the call answers
+  // DEADLINE_EXCEEDED and the work is abandoned.
+  absl::Duration validation_timeout = absl::Seconds(10);
+  // Largest model text ValidateModel accepts, in bytes: a larger one is
+  // refused with RESOURCE_EXHAUSTED before any parsing. The same default
+  // as the engine's model loader (4 MiB); the model files of the model
+  // directory are read with the engine's limit.
+  size_t max_model_bytes = size_t{4} << 20;
+
   // On SIGTERM/SIGINT: health turns NOT_SERVING at once; requests are still
   // accepted for shutdown_wait (time for load balancers to notice); then new
   // calls are refused and in-flight ones get shutdown_grace to finish before

@@ -173,6 +173,43 @@ TEST(OptionsTest, MetricsThreadsAndTimeout) {
                     HasSubstr("[default: 16]"), HasSubstr("[default: 3s]")));
 }
 
+TEST(OptionsTest, ValidationFlags) {
+  ASSERT_OK_AND_ASSIGN(ServeArgs args, Parse({}));
+  EXPECT_EQ(args.options.max_concurrent_validations, 2);
+  EXPECT_EQ(args.options.validation_timeout, absl::Seconds(10));
+  EXPECT_EQ(args.options.max_model_bytes, size_t{4} << 20);
+  ASSERT_OK_AND_ASSIGN(args, Parse({"--max-concurrent-validations", "4",
+                                    "--validation-timeout=2500ms",
+                                    "--max-model-bytes", "512KiB"}));
+  EXPECT_EQ(args.options.max_concurrent_validations, 4);
+  EXPECT_EQ(args.options.validation_timeout, absl::Milliseconds(2500));
+  EXPECT_EQ(args.options.max_model_bytes, size_t{512} << 10);
+  ServerOptions o;
+  ASSERT_OK(
+      ApplyConfigYaml("max_concurrent_validations: 3\n"
+                      "validation_timeout: 30s\n"
+                      "max_model_bytes: 8MiB\n",
+                      "s.yaml", ".", &o));
+  EXPECT_EQ(o.max_concurrent_validations, 3);
+  EXPECT_EQ(o.validation_timeout, absl::Seconds(30));
+  EXPECT_EQ(o.max_model_bytes, size_t{8} << 20);
+  EXPECT_THAT(Parse({"--max-concurrent-validations", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-concurrent-validations: expected a "
+                                 "positive integer, got '0'")));
+  EXPECT_THAT(Parse({"--max-concurrent-validations", "65"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-concurrent-validations must be "
+                                 "between 1 and 64, got 65")));
+  EXPECT_THAT(Parse({"--validation-timeout", "0s"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--validation-timeout must be positive")));
+  EXPECT_THAT(Parse({"--max-model-bytes", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-model-bytes: size '0' must be "
+                                 "between 1 byte and 2GiB")));
+}
+
 TEST(OptionsTest, MetricsFlags) {
   ASSERT_OK_AND_ASSIGN(
       ServeArgs args,

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <string>
 #include <vector>
 
@@ -213,6 +216,14 @@ absl::Status ParseRequestBody(const grpc::ByteBuffer& body,
   }
   return absl::InvalidArgumentError(
       absl::StrCat("request body is not a valid ", type, ": ", why));
+}
+
+void ReturnMemoryAfterLargeWork(size_t bytes) {
+  constexpr size_t kLarge = size_t{1} << 20;
+  if (bytes < kLarge) return;
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 google::protobuf::ArenaOptions CallArenaOptions() {

@@ -48,10 +48,56 @@ size_t Executor::HeldTasksForTest() const {
   return held_.size();
 }
 
+bool CallGate::TryEnter() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) {
+    ++refused_;
+    return false;
+  }
+  ++open_;
+  return true;
+}
+
+void CallGate::Exit() {
+  absl::MutexLock lock(&mu_);
+  --open_;
+}
+
+void CallGate::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
+int64_t CallGate::AwaitIdle(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return open_ == 0;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+  return open_;
+}
+
+int64_t CallGate::open() const {
+  absl::MutexLock lock(&mu_);
+  return open_;
+}
+
+uint64_t CallGate::refused() const {
+  absl::MutexLock lock(&mu_);
+  return refused_;
+}
+
+grpc::Status ShuttingDownStatus() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "the server is shutting down and accepts no new "
+                      "calls; retry, on another replica if there is one");
+}
+
 Runtime::Runtime(const ServerOptions& o)
     : options(o),
       admission(o.max_concurrent_requests, o.max_pending_accounts),
       started(absl::Now()),
+      validations(o.max_concurrent_validations),
       executor(ResolveThreads(o.threads)) {}
 
 ServerStats Runtime::Stats() const {
@@ -65,7 +111,10 @@ ServerStats Runtime::Stats() const {
   s.rejected_invalid = counters.rejected_invalid.load();
   s.cancelled = counters.cancelled.load();
   s.dropped = counters.dropped.load();
-  s.open_calls = counters.open_calls.load();
+  s.open_calls = calls.open();
+  s.refused_shutting_down = calls.refused();
+  s.validations_running = validations.running();
+  s.validations_timed_out = counters.validations_timed_out.load();
   s.requests_in_progress = admission.requests();
   s.accounts_in_progress = admission.accounts();
   return s;

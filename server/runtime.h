@@ -3,8 +3,13 @@
 //   - options: the settings the server started with;
 //   - models: the published model snapshot (ModelStore);
 //   - admission: the limits on work in progress;
+//   - calls: the calls the server has accepted (CallGate);
 //   - executor: the scoring threads. gRPC's own threads only parse, admit
-//     and enqueue; everything that can take time runs here;
+//     and enqueue; scoring runs here;
+//   - validations: ValidateModel's own threads (validation_lane.h), so that
+//     no model a client sends can hold a scoring thread;
+//   - reloader: the one thread that loads and reloads the models
+//     (reloader.h);
 //   - plugins: where models' plugin libraries come from (null without a
 //     plugin directory);
 //   - counters: counters for logs, tests and metrics (metrics.h);
@@ -27,10 +32,13 @@
 #include "absl/time/time.h"
 #include "engine/eval/worker_pool.h"
 #include "engine/plugin_host/plugin_host.h"
+#include "grpcpp/support/status.h"
 #include "server/admission.h"
 #include "server/histogram.h"
 #include "server/model_set.h"
 #include "server/options.h"
+#include "server/reloader.h"
+#include "server/validation_lane.h"
 
 namespace healthscore::server {
 
@@ -78,8 +86,14 @@ struct ServerStats {
   uint64_t dropped = 0;
   size_t requests_in_progress = 0;
   size_t accounts_in_progress = 0;
-  // Score, ScoreStream and ValidateModel calls not yet finished.
+  // Calls accepted and not yet finished (CallGate).
   int64_t open_calls = 0;
+  // Calls refused with UNAVAILABLE because the server was shutting down.
+  uint64_t refused_shutting_down = 0;
+  // ValidateModel: validations running (those past their time budget
+  // included), and calls answered DEADLINE_EXCEEDED at the budget.
+  int validations_running = 0;
+  uint64_t validations_timed_out = 0;
 };
 
 struct Counters {
@@ -92,9 +106,43 @@ struct Counters {
   std::atomic<uint64_t> rejected_invalid{0};
   std::atomic<uint64_t> cancelled{0};
   std::atomic<uint64_t> dropped{0};
-  // Calls that shutdown waits for (Score, ScoreStream, ValidateModel).
-  std::atomic<int64_t> open_calls{0};
+  std::atomic<uint64_t> validations_timed_out{0};
 };
+
+// CallGate: the calls the server has accepted, and the moment it stops
+// accepting any.
+//
+// Every RPC handler of the server enters the gate before it does anything
+// and leaves it when its call is over (the reactor's OnDone, once the
+// response is on its way). After Close, TryEnter fails and the handler
+// answers UNAVAILABLE at once. Shutdown closes the gate and waits for the
+// calls it let in, so every call is either accepted, and then waited for
+// until the grace period ends, or refused with UNAVAILABLE; none is cut off
+// for having arrived at the wrong moment.
+//
+// Thread-safety: all methods may be called from any thread.
+class CallGate {
+ public:
+  // True: the call is accepted; pair it with Exit. False once closed.
+  bool TryEnter();
+  void Exit();
+  // Refuses every call from now on.
+  void Close();
+  // Blocks until no accepted call is open or `deadline` passes; returns
+  // the number still open.
+  int64_t AwaitIdle(absl::Time deadline);
+  int64_t open() const;
+  uint64_t refused() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t open_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t refused_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// What a call refused by a closed CallGate is answered.
+grpc::Status ShuttingDownStatus();
 
 struct Runtime {
   explicit Runtime(const ServerOptions& o);
@@ -106,10 +154,17 @@ struct Runtime {
   ModelStore models;
   Admission admission;
   Counters counters;
+  CallGate calls;
+  // Raised by shutdown: the model repository abandons a load or reload in
+  // progress (RepositoryOptions::cancelled) and publishes nothing.
+  std::atomic<bool> loads_cancelled{false};
   // Observed once per Score call and per ScoreStream batch that got its
   // response (score_job.cc): the time from arrival to the response.
   LatencyHistogram latency;
   const absl::Time started;
+  // After what they use (plugins, models, counters): destroyed before it.
+  ValidationLane validations;
+  Reloader reloader;
   // Last: destroyed first, so queued tasks finish while everything they
   // touch is still alive.
   Executor executor;

@@ -48,22 +48,32 @@ void LogRejected(Runtime* runtime, absl::string_view rpc,
                         status.message()));
 }
 
-// Score's reactor: counts cancellations; Finish is called by the job.
+// Score's reactor: enters the CallGate (the call is refused when that
+// fails), counts cancellations; Finish is called by the job.
 class ScoreReactor : public grpc::ServerUnaryReactor {
  public:
-  explicit ScoreReactor(Runtime* runtime) : runtime_(runtime) {
-    runtime_->counters.open_calls.fetch_add(1);
-  }
+  explicit ScoreReactor(Runtime* runtime)
+      : runtime_(runtime), accepted_(runtime->calls.TryEnter()) {}
+  bool accepted() const { return accepted_; }
   void OnCancel() override {
     runtime_->counters.cancelled.fetch_add(1, std::memory_order_relaxed);
   }
   void OnDone() override {
-    runtime_->counters.open_calls.fetch_sub(1);
+    if (accepted_) runtime_->calls.Exit();
     delete this;
   }
 
  private:
   Runtime* const runtime_;
+  const bool accepted_;
+};
+
+// A ScoreStream refused by the CallGate: answers UNAVAILABLE at once.
+class RefusedStreamReactor
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, ScoreResponse> {
+ public:
+  RefusedStreamReactor() { Finish(ShuttingDownStatus()); }
+  void OnDone() override { delete this; }
 };
 
 // ScoreStream: reads batches, scores up to max_stream_batches_in_flight of
@@ -85,7 +95,6 @@ class ScoreStreamReactor
         max_in_flight_(static_cast<size_t>(
             runtime->options.max_stream_batches_in_flight)) {
     runtime_->counters.streams.fetch_add(1, std::memory_order_relaxed);
-    runtime_->counters.open_calls.fetch_add(1);
     Actions a;
     {
       absl::MutexLock lock(&mu_);
@@ -174,8 +183,9 @@ class ScoreStreamReactor
     Issue(std::move(a));
   }
 
+  // The caller has entered the CallGate for this call.
   void OnDone() override {
-    runtime_->counters.open_calls.fetch_sub(1);
+    runtime_->calls.Exit();
     delete this;
   }
 
@@ -330,6 +340,10 @@ grpc::ServerUnaryReactor* ScoringService::Score(
     ScoreResponse* response) {
   const absl::Time arrived = absl::Now();
   auto* reactor = new ScoreReactor(runtime_);
+  if (!reactor->accepted()) {
+    reactor->Finish(ShuttingDownStatus());
+    return reactor;
+  }
   size_t accounts = 0;
   absl::StatusOr<ScoreJobSpec> spec = Prepare(runtime_, *request, &accounts);
   absl::Status admitted =
@@ -355,6 +369,7 @@ grpc::ServerUnaryReactor* ScoringService::Score(
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, ScoreResponse>*
 ScoringService::OpenScoreStream(grpc::CallbackServerContext* context) {
+  if (!runtime_->calls.TryEnter()) return new RefusedStreamReactor;
   return new ScoreStreamReactor(runtime_, context);
 }
 

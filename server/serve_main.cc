@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -15,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "server/log.h"
 #include "server/options.h"
 #include "server/runtime.h"
@@ -52,6 +56,32 @@ const char* SignalName(int sig) {
                          : "signal";
 }
 
+// What the main loop waits for: signals, and the outcome of the first load,
+// in the order they happen.
+class Events {
+ public:
+  struct Event {
+    int signal = 0;                      // or
+    std::optional<absl::Status> loaded;  // the first load's outcome
+  };
+  void Push(Event e) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(e));
+  }
+  Event Next() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](std::deque<Event>* q) { return !q->empty(); }, &queue_));
+    Event e = std::move(queue_.front());
+    queue_.pop_front();
+    return e;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
+};
+
 }  // namespace
 
 int ServeMain(int argc, char** argv) {
@@ -74,7 +104,7 @@ int ServeMain(int argc, char** argv) {
   const ServerOptions& options = parsed->options;
 
   // Before any thread exists, so that every thread inherits the mask and
-  // only sigwait() below receives these signals.
+  // only the signal thread's sigwait() below receives these signals.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -105,11 +135,14 @@ int ServeMain(int argc, char** argv) {
   LogInfo(absl::StrFormat(
       "healthscore server %s starting: listen %s, models %s (default %s), "
       "%d scoring threads, max %d accounts per request, max message %d "
-      "bytes, max %d requests / %d accounts in progress%s",
+      "bytes, max %d requests / %d accounts in progress, max %d "
+      "validations at once (%s each, models up to %d bytes)%s",
       HEALTHSCORE_VERSION, options.listen, options.models_dir,
       options.default_model, ResolveThreads(options.threads),
       options.max_accounts_per_request, options.max_message_bytes,
       options.max_concurrent_requests, options.max_pending_accounts,
+      options.max_concurrent_validations,
+      absl::FormatDuration(options.validation_timeout), options.max_model_bytes,
       parsed->config_file.empty()
           ? ""
           : absl::StrCat(", config ", parsed->config_file)));
@@ -125,44 +158,84 @@ int ServeMain(int argc, char** argv) {
     LogInfo(absl::StrCat("metrics on http://", (*server)->metrics_address(),
                          "/metrics"));
   }
-  absl::Status loaded = (*server)->LoadModels();
-  if (!loaded.ok()) {
-    (*server)->Shutdown(absl::ZeroDuration(), absl::ZeroDuration());
-    return 1;
-  }
+  // From here on a thread of its own takes the signals, and this thread
+  // waits for them and for the first load at once: a SIGTERM is honoured at
+  // any moment, while the models load too. The signal thread blocks in
+  // sigwait until the process exits; it touches nothing but `events`.
+  auto events = std::make_shared<Events>();
+  std::thread([events, signals] {
+    int sig = 0;
+    for (;;) {
+      if (sigwait(&signals, &sig) == 0) events->Push({sig, std::nullopt});
+    }
+  }).detach();
+  Server* s = server->get();
+  // Returns once the load is done, or abandoned by Shutdown.
+  std::thread loader([s, events] { events->Push({0, s->LoadModels()}); });
+
   const std::pair<const std::string*, int> port_files[] = {
       {&options.port_file, (*server)->port()},
       {&options.metrics_port_file, (*server)->metrics_port()}};
-  for (const auto& [file, port] : port_files) {
-    if (file->empty()) continue;
-    absl::Status written = WritePortFile(*file, port);
-    if (!written.ok()) {
-      LogError(std::string(written.message()));
-      (*server)->Shutdown(absl::ZeroDuration(), absl::ZeroDuration());
-      return 1;
+  bool serving = false;
+  int exit_code = 0;
+  while (exit_code == 0) {
+    Events::Event e = events->Next();
+    if (e.loaded.has_value()) {
+      if (!e.loaded->ok()) {
+        exit_code = 1;  // LoadModels logged why
+        break;
+      }
+      for (const auto& [file, port] : port_files) {
+        if (file->empty()) continue;
+        absl::Status written = WritePortFile(*file, port);
+        if (!written.ok()) {
+          LogError(std::string(written.message()));
+          exit_code = 1;
+        }
+      }
+      if (exit_code != 0) break;
+      serving = true;
+      LogInfo(absl::StrCat("serving on ", s->address()));
+      continue;
     }
+    if (e.signal == SIGHUP) {
+      // Coalesced on the reload thread: a burst of signals makes at most
+      // one reload after the one in progress.
+      const bool queued = s->RequestReload();
+      LogInfo(absl::StrCat(
+          "received SIGHUP: ",
+          !queued   ? "a reload is already queued; it will see this change"
+          : serving ? "reload queued"
+                    : "reload queued after the first load"));
+      continue;
+    }
+    LogInfo(absl::StrCat("received ", SignalName(e.signal),
+                         serving ? ""
+                                 : " while the models load: the load is "
+                                   "abandoned"));
+    break;
   }
-  LogInfo(absl::StrCat("serving on ", (*server)->address()));
-
-  // SIGHUP reloads the models on a thread of its own, so that this loop
-  // keeps taking signals (a SIGTERM during a long reload still shuts down).
-  // Reloads are serialised by the repository; a SIGHUP while one runs
-  // starts another once it finishes, which picks up any later change.
-  std::vector<std::thread> reloads;
-  int sig = 0;
-  while (true) {
-    if (sigwait(&signals, &sig) != 0) continue;
-    LogInfo(absl::StrCat("received ", SignalName(sig)));
-    if (sig != SIGHUP) break;
-    Server* s = server->get();
-    reloads.emplace_back([s] { s->ReloadModels(); });
+  if (exit_code != 0) {
+    s->Shutdown(absl::ZeroDuration(), absl::ZeroDuration());
+  } else {
+    s->Shutdown();
   }
-  (*server)->Shutdown();
-  for (std::thread& t : reloads) t.join();
+  loader.join();
   for (const auto& [file, port] : port_files) {
     if (!file->empty()) std::remove(file->c_str());
   }
-  return 0;
+  if (s->abandoned_work()) {
+    // Threads still run what could not be stopped (server.h); destructors
+    // and exit handlers must not run under them.
+    LogWarning(
+        absl::StrCat("exiting with abandoned work still running "
+                     "(exit code ",
+                     exit_code, ")"));
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::_exit(exit_code);
+  }
+  return exit_code;
 }
 
 }  // namespace healthscore::server

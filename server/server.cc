@@ -1,8 +1,8 @@
 #include "server/server.h"
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -10,12 +10,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpc/grpc.h"
+#include "grpc/support/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/listener.h"
 #include "server/log.h"
 
 namespace healthscore::server {
@@ -24,6 +26,89 @@ namespace {
 std::string FormatDurationText(absl::Duration d) {
   return d == absl::ZeroDuration() ? std::string("0s")
                                    : absl::FormatDuration(d);
+}
+
+// How long gRPC gets to stop once every connection was closed: its calls
+// are all finished or cancelled by then, so it only has to tear down.
+constexpr absl::Duration kGrpcStopLimit = absl::Seconds(5);
+
+// The first load, on the reload thread: opens the repository and logs what
+// loaded. Touches only the Runtime, which outlives an abandoned load.
+absl::Status LoadRepository(Runtime* runtime, const WorkBudget& budget) {
+  const ServerOptions& o = runtime->options;
+  absl::Time start = absl::Now();
+  engine::RepositoryOptions repo;
+  repo.root = o.models_dir;
+  repo.default_model = o.default_model;
+  repo.compile.plugins = runtime->plugins.get();
+  repo.compile.yaml.max_bytes = o.max_model_bytes;
+  repo.cancelled = &runtime->loads_cancelled;
+  repo.warm_up = true;
+  absl::Status opened = runtime->models.Open(std::move(repo));
+  if (budget.cancelled.load()) {
+    return absl::CancelledError("the model load was cancelled");
+  }
+  if (!opened.ok()) {
+    LogError(absl::StrCat("model load failed: ", opened.message()));
+    return opened;
+  }
+  std::shared_ptr<const ModelSet> set = runtime->models.Current();
+  for (const auto& [name, entry] : set->models()) {
+    for (const ModelVersion& v : entry.versions) {
+      if (v.model != nullptr) {
+        LogInfo(absl::StrFormat(
+            "loaded model %s version %s (label %s, hash %.12s, %d warnings) "
+            "from %s in %.1f ms",
+            name, v.version, v.model->version(), v.model->hash(),
+            v.model->warnings().warning_count(), v.file,
+            absl::ToDoubleMilliseconds(v.load_duration)));
+      } else if (!v.error.empty()) {
+        LogError(absl::StrFormat("failed to load model %s version %s: %s",
+                                 name, v.version, v.error));
+      }
+    }
+  }
+  if (set->loaded_count() == 0) {
+    absl::Status s = absl::FailedPreconditionError(absl::StrCat(
+        "no model under ", o.models_dir, " compiled (", set->failed_count(),
+        " failed); nothing to serve"));
+    LogError(std::string(s.message()));
+    return s;
+  }
+  absl::StatusOr<ModelRef> def = set->Find("", "");
+  if (!def.ok()) {
+    LogWarning(absl::StrCat("requests without a model name will fail: ",
+                            def.status().message()));
+  }
+  LogInfo(absl::StrFormat(
+      "models ready from %s in %.1f ms: %d versions loaded, %d failed; "
+      "default model %s%s",
+      o.models_dir, absl::ToDoubleMilliseconds(absl::Now() - start),
+      set->loaded_count(), set->failed_count(), set->default_model(),
+      def.ok() ? absl::StrCat(" version ", def->version) : " (unavailable)"));
+  if (o.watch_interval > absl::ZeroDuration()) {
+    LogInfo(absl::StrCat("watching ", o.models_dir, " for changes every ",
+                         FormatDurationText(o.watch_interval)));
+  }
+  return absl::OkStatus();
+}
+
+Reloader::Hooks ReloadHooks(Runtime* runtime) {
+  // The engine's repository loads take no budget: a load runs to its end
+  // and is abandoned when its time is up (reloader.h).
+  Reloader::Hooks hooks;
+  hooks.load = [runtime](const WorkBudget& budget) {
+    return LoadRepository(runtime, budget);
+  };
+  hooks.reload = [runtime](const WorkBudget&) {
+    return runtime->models.Reload();
+  };
+  hooks.poll = [runtime](const WorkBudget&) {
+    if (engine::ModelRepository* repository = runtime->models.repository()) {
+      repository->PollOnce();
+    }
+  };
+  return hooks;
 }
 
 }  // namespace
@@ -69,26 +154,30 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->scoring_ = std::make_unique<ScoringService>(server->runtime_.get());
   server->models_ = std::make_unique<ModelService>(server->runtime_.get());
 
+  // The server listens itself (listener.h), so that shutdown can stop
+  // taking connections while gRPC still serves.
+  absl::StatusOr<std::unique_ptr<Listener>> listener =
+      Listener::Bind(options.listen);
+  if (!listener.ok()) {
+    return absl::Status(listener.status().code(),
+                        absl::StrCat("cannot listen on ", options.listen, ": ",
+                                     listener.status().message()));
+  }
+  server->listener_ = std::move(listener).value();
+  server->port_ = server->listener_->port();
+
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
   builder.RegisterService(server->scoring_.get());
   builder.RegisterService(server->models_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
-  // gRPC sets SO_REUSEPORT by default, which lets a second server start on
-  // a port already in use and silently share its traffic.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
-    if (server->server_ != nullptr) server->server_->Shutdown();
-    server->server_.reset();
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen,
-        " (address in use, not local, or malformed?)"));
+  if (server->server_ == nullptr) {
+    return absl::InternalError("gRPC could not start the server");
   }
+  server->listener_->Start(server->server_.get());
   // gRPC's health service starts with "" SERVING; nothing is served before
   // the models load.
   server->SetServing(false);
@@ -104,12 +193,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
           return RenderMetrics(CollectMetrics(*runtime));
         });
     if (!metrics.ok()) {
+      server->listener_->Stop();
       server->server_->Shutdown();
       server->server_.reset();
       return metrics.status();
     }
     server->metrics_ = std::move(metrics).value();
   }
+  server->runtime_->reloader.Start(ReloadHooks(server->runtime_.get()),
+                                   options.watch_interval);
   return server;
 }
 
@@ -117,6 +209,19 @@ Server::~Server() {
   if (server_ != nullptr) {
     Shutdown(absl::ZeroDuration(), absl::ZeroDuration());
   }
+  if (abandoned_work()) {
+    // Abandoned threads still use these (the file comment of server.h):
+    // never free them.
+    static_cast<void>(runtime_.release());
+    static_cast<void>(scoring_.release());
+    static_cast<void>(models_.release());
+    static_cast<void>(server_.release());
+  }
+}
+
+bool Server::abandoned_work() const {
+  absl::MutexLock lock(&mu_);
+  return abandoned_;
 }
 
 std::string Server::address() const {
@@ -147,66 +252,39 @@ void Server::SetServing(bool serving) {
 }
 
 absl::Status Server::LoadModels() {
-  const ServerOptions& o = runtime_->options;
-  absl::Time start = absl::Now();
-  engine::RepositoryOptions repo;
-  repo.root = o.models_dir;
-  repo.default_model = o.default_model;
-  repo.compile.plugins = runtime_->plugins.get();
-  repo.warm_up = true;
-  absl::Status opened = runtime_->models.Open(std::move(repo));
-  if (!opened.ok()) {
-    LogError(absl::StrCat("model load failed: ", opened.message()));
-    return opened;
-  }
-  std::shared_ptr<const ModelSet> set = runtime_->models.Current();
-  for (const auto& [name, entry] : set->models()) {
-    for (const ModelVersion& v : entry.versions) {
-      if (v.model != nullptr) {
-        LogInfo(absl::StrFormat(
-            "loaded model %s version %s (label %s, hash %.12s, %d warnings) "
-            "from %s in %.1f ms",
-            name, v.version, v.model->version(), v.model->hash(),
-            v.model->warnings().warning_count(), v.file,
-            absl::ToDoubleMilliseconds(v.load_duration)));
-      } else if (!v.error.empty()) {
-        LogError(absl::StrFormat("failed to load model %s version %s: %s",
-                                 name, v.version, v.error));
-      }
-    }
-  }
-  if (set->loaded_count() == 0) {
-    absl::Status s = absl::FailedPreconditionError(absl::StrCat(
-        "no model under ", o.models_dir, " compiled (", set->failed_count(),
-        " failed); nothing to serve"));
-    LogError(std::string(s.message()));
-    return s;
-  }
-  absl::StatusOr<ModelRef> def = set->Find("", "");
-  if (!def.ok()) {
-    LogWarning(absl::StrCat("requests without a model name will fail: ",
-                            def.status().message()));
-  }
-  LogInfo(absl::StrFormat(
-      "models ready from %s in %.1f ms: %d versions loaded, %d failed; "
-      "default model %s%s",
-      o.models_dir, absl::ToDoubleMilliseconds(absl::Now() - start),
-      set->loaded_count(), set->failed_count(), set->default_model(),
-      def.ok() ? absl::StrCat(" version ", def->version) : " (unavailable)"));
-  if (o.watch_interval > absl::ZeroDuration()) {
-    absl::Status watching =
-        runtime_->models.repository()->StartWatching(o.watch_interval);
-    if (!watching.ok()) return watching;
-    LogInfo(absl::StrCat("watching ", o.models_dir, " for changes every ",
-                         FormatDurationText(o.watch_interval)));
-  }
+  struct Outcome {
+    absl::Notification done;
+    absl::Status status;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  runtime_->reloader.Load([outcome](const absl::Status& status) {
+    outcome->status = status;
+    outcome->done.Notify();
+  });
+  outcome->done.WaitForNotification();
+  if (!outcome->status.ok()) return outcome->status;
   absl::MutexLock lock(&mu_);
   if (!shutting_down_) SetServing(true);
   return absl::OkStatus();
 }
 
 engine::ReloadResult Server::ReloadModels() {
-  return runtime_->models.Reload();
+  struct Outcome {
+    absl::Notification done;
+    engine::ReloadResult result;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  runtime_->reloader.RequestReload(
+      [outcome](const engine::ReloadResult& result) {
+        outcome->result = result;
+        outcome->done.Notify();
+      });
+  outcome->done.WaitForNotification();
+  return outcome->result;
+}
+
+bool Server::RequestReload() {
+  return runtime_->reloader.RequestReload(nullptr);
 }
 
 void Server::Shutdown() {
@@ -224,7 +302,8 @@ void Server::Shutdown(absl::Duration wait, absl::Duration grace) {
     shutting_down_ = true;
     SetServing(false);
   }
-  absl::Time start = absl::Now();
+  const absl::Time start = absl::Now();
+  const bool first_load = runtime_->reloader.loading_first();
   ServerStats before = runtime_->Stats();
   LogInfo(absl::StrFormat(
       "shutting down: health NOT_SERVING; still accepting calls for %s, then "
@@ -233,39 +312,85 @@ void Server::Shutdown(absl::Duration wait, absl::Duration grace) {
       FormatDurationText(wait), FormatDurationText(grace),
       before.requests_in_progress));
   if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
-  // gRPC's Shutdown refuses new calls (GOAWAY), waits for the calls in
-  // flight until the deadline, then cancels what is left. It also waits for
-  // every client connection to close, which an idle client may never do;
-  // so once our own calls have finished, the remaining connections (and
-  // calls such as health watches) are cut at once rather than at the
-  // deadline.
   const absl::Time deadline = absl::Now() + grace;
-  std::atomic<bool> entered{false}, stopped{false};
-  std::thread stopper([&] {
-    entered = true;
-    server_->Shutdown(absl::ToChronoTime(deadline));
-    stopped = true;
-  });
-  while (!entered.load()) absl::SleepFor(absl::Microseconds(100));
-  while (!stopped.load() && absl::Now() < deadline &&
-         runtime_->counters.open_calls.load() > 0) {
-    absl::SleepFor(absl::Milliseconds(2));
+  runtime_->calls.Close();
+
+  // A load in progress is asked to stop. Nothing serves during the first
+  // load, so it is abandoned at once; a reload gets the grace period, as
+  // calls do (a Reload call may be waiting for it).
+  runtime_->loads_cancelled.store(true);
+  const bool loads_stopped =
+      runtime_->reloader.Stop(first_load ? absl::Now() : deadline);
+  if (!loads_stopped) {
+    LogWarning(first_load
+                   ? "the first model load is abandoned"
+                   : absl::StrCat("the reload in progress did not stop "
+                                  "within the grace period of ",
+                                  FormatDurationText(grace),
+                                  "; abandoned"));
   }
-  if (!stopped.load()) grpc_server_cancel_all_calls(server_->c_server());
-  stopper.join();
-  server_->Wait();
+  const int64_t open = runtime_->calls.AwaitIdle(deadline);
+  if (open > 0) {
+    LogWarning(absl::StrCat(open, " calls still open at the end of the grace "
+                                  "period of ",
+                            FormatDurationText(grace), " are cancelled"));
+  }
+  // A validation still running now has answered its call (at its budget),
+  // or its call is cancelled below with the others: nobody waits for it.
+  const int validations = runtime_->validations.Stop(absl::Now());
+  if (validations > 0) {
+    LogWarning(absl::StrCat(validations, " ValidateModel compilations past "
+                                         "their time budget are abandoned"));
+  }
+
+  // No new connection, then every connection closed, before gRPC's
+  // shutdown begins: see the file comment of server.h. gRPC documents
+  // grpc_server_cancel_all_calls for after shutdown; in 1.51 it closes the
+  // server's connections at any time.
+  listener_->Stop();
+  grpc_server_cancel_all_calls(server_->c_server());
+  grpc_completion_queue* shutdown_cq =
+      grpc_completion_queue_create_for_pluck(nullptr);
+  grpc_server_shutdown_and_notify(server_->c_server(), shutdown_cq,
+                                  shutdown_cq);
+  auto stopped = std::make_shared<absl::Notification>();
+  grpc::Server* grpc_server = server_.get();
+  std::thread stopper([grpc_server, shutdown_cq, stopped] {
+    grpc_server->Shutdown(std::chrono::system_clock::now());
+    grpc_server->Wait();
+    grpc_completion_queue_pluck(shutdown_cq, shutdown_cq,
+                                gpr_inf_future(GPR_CLOCK_REALTIME), nullptr);
+    grpc_completion_queue_shutdown(shutdown_cq);
+    grpc_completion_queue_destroy(shutdown_cq);
+    stopped->Notify();
+  });
+  const bool grpc_stopped =
+      stopped->WaitForNotificationWithTimeout(kGrpcStopLimit);
+  if (grpc_stopped) {
+    stopper.join();
+  } else {
+    stopper.detach();
+    LogWarning(absl::StrCat("gRPC did not stop within ",
+                            FormatDurationText(kGrpcStopLimit),
+                            " of closing its connections (a call that "
+                            "never finishes?); abandoned"));
+  }
+  const bool abandoned = !loads_stopped || validations > 0 || !grpc_stopped;
   ServerStats after = runtime_->Stats();
   LogInfo(absl::StrFormat(
       "shutdown complete in %.1f ms: %d Score calls, %d streams (%d "
       "batches), %d accounts scored, %d accounts failed, %d rejected at "
-      "capacity, %d invalid, %d dropped on cancel or deadline",
+      "capacity, %d invalid, %d dropped on cancel or deadline, %d calls "
+      "refused while shutting down%s",
       absl::ToDoubleMilliseconds(absl::Now() - start), after.requests,
       after.streams, after.stream_batches, after.accounts_scored,
       after.accounts_failed, after.rejected_capacity, after.rejected_invalid,
-      after.dropped));
+      after.dropped, after.refused_shutting_down,
+      abandoned ? "; work still running was abandoned" : ""));
   // Last, so that scrapes see the drain.
   if (metrics_ != nullptr) metrics_->Stop();
   absl::MutexLock lock(&mu_);
+  abandoned_ = abandoned;
   stopped_ = true;
 }
 

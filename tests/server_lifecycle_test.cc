@@ -144,12 +144,15 @@ TEST(ServerBinaryTest, HelpDocumentsEveryFlag) {
         "--rows-per-task N", "--shutdown-wait DURATION",
         "--shutdown-grace DURATION", "--port-file FILE",
         "--metrics-port PORT", "--metrics-address IP",
-        "--metrics-port-file FILE"}) {
+        "--metrics-port-file FILE", "--max-concurrent-validations N",
+        "--validation-timeout DURATION", "--max-model-bytes BYTES"}) {
     EXPECT_THAT(out, HasSubstr(flag));
   }
   EXPECT_THAT(out, HasSubstr("[default: 127.0.0.1:50051]"));
   EXPECT_THAT(out, HasSubstr("[default: rules]"));
   EXPECT_THAT(out, HasSubstr("[default: 100000]"));
+  EXPECT_THAT(out, HasSubstr("[default: 4MiB]"));
+  EXPECT_THAT(out, HasSubstr("[default: 10s]"));
 }
 
 TEST(ServerBinaryTest, BadFlagsExitTwo) {

@@ -3,12 +3,14 @@
 // exceptions, rows left unwritten, rejected params, a throwing constructor.
 // See README.md for the table.
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "healthscore/plugin.hpp"
 
@@ -62,6 +64,11 @@ class FaultyPlugin : public hp::Plugin {
     }
     if (auto line = config.Find("log")) {
       hp::Log(HS_LOG_WARNING, "config says: " + std::string(*line));
+    }
+    // A load that takes as long as the test wants, whatever the host's
+    // own limits: the host cannot interrupt a plugin's init.
+    if (const int64_t ms = config.GetInt("stall_in_init_ms", 0); ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
   }
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "server/testing/test_server.h"
 
 extern char** environ;
@@ -100,9 +102,30 @@ class ServerProcess {
     return -WTERMSIG(status_);
   }
 
-  void Signal(int sig) { ::kill(pid_, sig); }
-  // The child's process id; -1 once it has been waited for.
+  // No-op once the process was waited for (kill(-1) would signal every
+  // process of the user).
+  void Signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+  // The child's process id; -1 once it was waited for.
   pid_t pid() const { return pid_; }
+  // Waits up to `limit` for the process to exit; false if it did not (a
+  // hang: the caller fails the test, and the destructor kills it).
+  bool WaitForExit(absl::Duration limit = absl::Seconds(60)) {
+    return WaitFor([this] { return Exited(); }, limit);
+  }
+  // A field of /proc/PID/status in kB or as a count (VmRSS, VmSize,
+  // Threads); -1 when it cannot be read.
+  int64_t StatusField(const std::string& name) const {
+    std::ifstream in(absl::StrCat("/proc/", pid_, "/status"));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(name + ":", 0) == 0) {
+        return std::atoll(line.c_str() + name.size() + 1);
+      }
+    }
+    return -1;
+  }
   std::string out() const { return ReadFile(out_); }
   std::string err() const { return ReadFile(err_); }
 
