@@ -16,43 +16,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/options.h"
 #include "grpcpp/server_posix.h"
 #include "server/log.h"
 
 namespace healthscore::server {
 namespace {
-
-struct HostPort {
-  std::string host;  // empty: every interface
-  std::string port;
-};
-
-absl::StatusOr<HostPort> Split(const std::string& address) {
-  HostPort hp;
-  size_t port_at = std::string::npos;
-  if (!address.empty() && address[0] == '[') {
-    const size_t close = address.find(']');
-    if (close != std::string::npos && close + 1 < address.size() &&
-        address[close + 1] == ':') {
-      hp.host = address.substr(1, close - 1);
-      port_at = close + 2;
-    }
-  } else if (const size_t colon = address.rfind(':');
-             colon != std::string::npos && address.find(':') == colon) {
-    hp.host = address.substr(0, colon);
-    port_at = colon + 1;
-  }
-  int port = -1;
-  if (port_at == std::string::npos ||
-      !absl::SimpleAtoi(address.substr(port_at), &port) || port < 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(
-        "expected HOST:PORT with a port from 0 to 65535 (an IPv6 address in "
-        "brackets: [::1]:50051)");
-  }
-  hp.port = address.substr(port_at);
-  return hp;
-}
 
 std::string Describe(const sockaddr* addr) {
   char text[INET6_ADDRSTRLEN] = "?";
@@ -92,25 +61,28 @@ int BoundPort(int fd) {
 
 absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(
     const std::string& address) {
-  absl::StatusOr<HostPort> hp = Split(address);
-  if (!hp.ok()) return hp.status();
+  // The same reading as the flag's (options.h), so what was accepted at
+  // start-up binds.
+  absl::StatusOr<ListenAddress> parsed = ParseListenAddress(address);
+  if (!parsed.ok()) return parsed.status();
+  const std::string service = absl::StrCat(parsed->port);
+  const std::string& host = parsed->host;
   addrinfo hints = {};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  const int gai = ::getaddrinfo(hp->host.empty() ? nullptr : hp->host.c_str(),
-                                hp->port.c_str(), &hints, &found);
+  const int gai = ::getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                                service.c_str(), &hints, &found);
   if (gai != 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot resolve '", hp->host, "': ", gai_strerror(gai)));
+        absl::StrCat("cannot resolve '", host, "': ", gai_strerror(gai)));
   }
   bool has_ipv4 = false;
   for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
     has_ipv4 |= ai->ai_family == AF_INET;
   }
-  int port = 0;
-  absl::SimpleAtoi(hp->port, &port);
+  int port = parsed->port;
   std::vector<int> fds;
   std::vector<std::string> bound;
   std::string error;

@@ -215,8 +215,8 @@ const std::vector<Setting>& Settings() {
       ParsedSetting<std::string>(
           "listen", "HOST:PORT",
           "Address to listen on: HOST:PORT with an IPv4 address, an IPv6 "
-          "address in brackets ([::]:50051) or a host name, or unix:PATH "
-          "for a Unix socket; port 0 picks a free port (see --port-file).",
+          "address in brackets ([::]:50051) or a host name; port 0 picks a "
+          "free port (see --port-file).",
           &ServerOptions::listen,
           [](absl::string_view v) -> absl::StatusOr<std::string> {
             absl::StatusOr<ListenAddress> address = ParseListenAddress(v);
@@ -399,31 +399,19 @@ std::string Shown(absl::string_view text) {
   return engine::TruncateForDisplay(std::string_view(text.data(), text.size()));
 }
 
-// Most bytes of a Unix socket path (sockaddr_un::sun_path less its NUL).
-constexpr size_t kMaxUnixPathBytes = 107;
-
 }  // namespace
 
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
   const std::string shown = Shown(text);
   ListenAddress address;
-  if (absl::string_view path = text; absl::ConsumePrefix(&path, "unix:")) {
-    if (path.empty()) {
-      return absl::InvalidArgumentError(
-          "unix: needs a socket path, as in unix:/run/healthscore.sock");
-    }
-    if (path.size() > kMaxUnixPathBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the socket path in '", shown, "' is ", path.size(),
-          " bytes; the system allows at most ", kMaxUnixPathBytes));
-    }
-    address.unix_socket = true;
-    address.path = std::string(path);
-    return address;
+  if (absl::StartsWith(text, "unix:")) {
+    return absl::InvalidArgumentError(
+        "Unix domain sockets are not supported; listen on a TCP address "
+        "such as 127.0.0.1:50051");
   }
   const std::string expected = absl::StrCat(
       "expected HOST:PORT (such as 127.0.0.1:50051, 0.0.0.0:50051, "
-      "[::]:50051 or localhost:0) or unix:PATH, got '",
+      "[::]:50051 or localhost:0), got '",
       shown, "'");
   absl::string_view host, port;
   if (absl::StartsWith(text, "[")) {
@@ -490,10 +478,6 @@ absl::Status ServerOptions::Validate() const {
   if (!address.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen: ", address.status().message()));
-  }
-  if (address->unix_socket && !port_file.empty()) {
-    return absl::InvalidArgumentError(
-        "--port-file needs a TCP --listen address (it writes the port)");
   }
   if (models_dir.empty()) {
     return absl::InvalidArgumentError("--models is empty");

@@ -29,7 +29,7 @@ namespace healthscore::server {
 inline constexpr int kMaxMetricsThreads = 256;
 
 struct ServerOptions {
-  // HOST:PORT or unix:PATH to listen on (see ParseListenAddress); port 0
+  // HOST:PORT to listen on (see ParseListenAddress); port 0
   // picks a free port (see port_file).
   std::string listen = "127.0.0.1:50051";
   // Model directory: <models_dir>/<name>/<version>/model.yaml, numeric
@@ -120,16 +120,14 @@ struct ServerOptions {
 
 // A listening address, as ParseListenAddress reads it.
 struct ListenAddress {
-  // TCP: an IPv4 literal, a bracketed IPv6 literal ("[::1]") or a host
-  // name, and a port (0 picks a free one). Unix: a socket path.
-  bool unix_socket = false;
+  // An IPv4 literal, an IPv6 literal (given in brackets, held without) or
+  // a host name, and a port (0 picks a free one).
   std::string host;
   int port = 0;
-  std::string path;
 };
 
 // Reads "HOST:PORT" (127.0.0.1:50051, 0.0.0.0:0, [::]:50051,
-// localhost:50051) or "unix:PATH" (a Unix domain socket). InvalidArgument
+// localhost:50051); "unix:PATH" is refused (not supported). InvalidArgument
 // naming what is wrong: no port, a port that is not a number or outside
 // 0-65535, an invalid host, an empty or over-long socket path. gRPC itself
 // would take "127.0.0.1:99999" as another port, so every address goes

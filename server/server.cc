@@ -226,7 +226,6 @@ bool Server::abandoned_work() const {
 
 std::string Server::address() const {
   const std::string& listen = runtime_->options.listen;
-  if (absl::StartsWith(listen, "unix:")) return listen;
   size_t colon = listen.rfind(':');
   std::string host =
       colon == std::string::npos ? listen : listen.substr(0, colon);

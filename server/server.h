@@ -91,8 +91,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // The bound port, and "host:port" with it (for a unix: address, the
-  // address itself; port() is then meaningless).
+  // The bound port, and "host:port" with it.
   int port() const { return port_; }
   std::string address() const;
   // The metrics endpoint's bound port and "host:port"; 0 and "" when

@@ -384,28 +384,5 @@ TEST(ServerListenTest, BadListenAddressesExitTwo) {
   }
 }
 
-// unix:PATH is accepted and served, and logged as given.
-TEST(ServerListenTest, ServesOnAUnixSocket) {
-  const std::string dir = TempDir("unix");
-  const std::string socket = dir + "/hs.sock";
-  ServerProcess p;
-  ASSERT_TRUE(p.Spawn(
-      dir, {"--listen", "unix:" + socket, "--models", TestModelsDir()}));
-  // There is no port file for a socket: the log says when it serves.
-  ASSERT_TRUE(WaitFor([&p, &socket] {
-    return p.Exited() ||
-           p.err().find("serving on unix:" + socket) != std::string::npos;
-  }));
-  ASSERT_FALSE(p.Exited()) << p.err();
-  auto models = v1::ModelService::NewStub(MakeChannel("unix:" + socket));
-  v1::ListModelsResponse response;
-  grpc::Status s =
-      models->ListModels(Context().get(), v1::ListModelsRequest(), &response);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(response.default_model(), "default");
-  p.Signal(SIGTERM);
-  EXPECT_EQ(p.Wait(), 0);
-}
-
 }  // namespace
 }  // namespace healthscore::server

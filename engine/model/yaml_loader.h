@@ -57,7 +57,9 @@ absl::StatusOr<ModelSpec> LoadModelSpecFromFile(
     const std::string& path, DiagnosticList* diags,
     const ModelLoadOptions& options = {});
 
-inline constexpr int kMaxLoaderErrors = 200;
+// One less than DiagnosticList::kMaxKept, so that the loader's own note
+// ("too many errors") is the last diagnostic kept, located where it stopped.
+inline constexpr int kMaxLoaderErrors = DiagnosticList::kMaxKept - 1;
 
 }  // namespace healthscore::engine
 

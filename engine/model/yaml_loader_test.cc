@@ -1667,7 +1667,7 @@ TEST(HostileInputTest, ErrorsStopAtTheLimit) {
   ASSERT_EQ(l.diags.error_count(), kMaxLoaderErrors + 1);
   EXPECT_EQ(l.diags.items().back().ToString(),
             absl::StrCat("m.yaml:", 17 + kMaxLoaderErrors,
-                         ":1: error: too many errors (200); the rest of the "
+                         ":1: error: too many errors (99); the rest of the "
                          "file is not checked (hint: fix these first)"));
   EXPECT_TRUE(l.spec.unreadable);
 }
