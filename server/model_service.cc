@@ -353,6 +353,7 @@ void RunValidation(Runtime* runtime,
   engine::CompileOptions options;
   options.plugins = runtime->plugins.get();
   options.yaml.max_bytes = runtime->options.max_model_bytes;
+  options.yaml.max_nodes = runtime->options.max_yaml_nodes;
   options.budget.deadline = budget.deadline;
   options.budget.cancelled = &budget.cancelled;
   grpc::ServerUnaryReactor* reactor = nullptr;

@@ -281,10 +281,14 @@ const std::vector<Setting>& Settings() {
                       "abandoned.",
                       &ServerOptions::validation_timeout),
       BytesSetting("max-model-bytes",
-                   "Largest model text ValidateModel accepts (e.g. 4MiB); "
-                   "larger is refused with RESOURCE_EXHAUSTED before any "
+                   "Largest model file, in the model directory or sent to "
+                   "ValidateModel (e.g. 4MiB); larger is refused before any "
                    "parsing.",
                    &ServerOptions::max_model_bytes),
+      CountSetting("max-yaml-nodes",
+                   "Most YAML nodes a model file may hold once aliases are "
+                   "expanded; more is refused as an alias bomb.",
+                   &ServerOptions::max_yaml_nodes, false),
       DurationSetting("shutdown-wait",
                       "On SIGTERM/SIGINT health turns NOT_SERVING at once and "
                       "requests are still accepted for this long (for load "

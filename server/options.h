@@ -75,10 +75,13 @@ struct ServerOptions {
   // DEADLINE_EXCEEDED and the work is abandoned.
   absl::Duration validation_timeout = absl::Seconds(10);
   // Largest model text ValidateModel accepts, in bytes: a larger one is
-  // refused with RESOURCE_EXHAUSTED before any parsing. The same default
-  // as the engine's model loader (4 MiB); the model files of the model
-  // directory are read with the engine's limit.
+  // refused with RESOURCE_EXHAUSTED before any parsing. Model files of the
+  // model directory larger than this are refused unread.
   size_t max_model_bytes = size_t{4} << 20;
+  // Most YAML nodes a model file (repository or ValidateModel) may hold
+  // once aliases are expanded; more is refused as an alias bomb
+  // (engine/common/yaml_reader.h).
+  size_t max_yaml_nodes = 1000000;
 
   // On SIGTERM/SIGINT: health turns NOT_SERVING at once; requests are still
   // accepted for shutdown_wait (time for load balancers to notice); then new

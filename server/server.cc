@@ -42,6 +42,7 @@ absl::Status LoadRepository(Runtime* runtime, const WorkBudget& budget) {
   repo.default_model = o.default_model;
   repo.compile.plugins = runtime->plugins.get();
   repo.compile.yaml.max_bytes = o.max_model_bytes;
+  repo.compile.yaml.max_nodes = o.max_yaml_nodes;
   repo.cancelled = &runtime->loads_cancelled;
   repo.warm_up = true;
   absl::Status opened = runtime->models.Open(std::move(repo));

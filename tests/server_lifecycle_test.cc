@@ -145,7 +145,8 @@ TEST(ServerBinaryTest, HelpDocumentsEveryFlag) {
         "--shutdown-grace DURATION", "--port-file FILE",
         "--metrics-port PORT", "--metrics-address IP",
         "--metrics-port-file FILE", "--max-concurrent-validations N",
-        "--validation-timeout DURATION", "--max-model-bytes BYTES"}) {
+        "--validation-timeout DURATION", "--max-model-bytes BYTES",
+        "--max-yaml-nodes N"}) {
     EXPECT_THAT(out, HasSubstr(flag));
   }
   EXPECT_THAT(out, HasSubstr("[default: 127.0.0.1:50051]"));

@@ -296,6 +296,22 @@ TEST_F(ValidationBinaryTest, ModelSizeLimit) {
   Stop();
 }
 
+// --max-yaml-nodes bounds ValidateModel's YAML as it bounds the model
+// directory's: a model over it is invalid, with the flag named.
+TEST_F(ValidationBinaryTest, YamlNodeLimit) {
+  Start("nodes", {"--max-yaml-nodes", "100"});
+  const std::string large = LargeModel(64 << 10);
+  absl::StatusOr<v1::ValidateModelResponse> r = Validate(large);
+  ASSERT_OK(r.status());
+  EXPECT_FALSE(r->valid());
+  ASSERT_GT(r->diagnostics_size(), 0);
+  EXPECT_THAT(r->diagnostics(0).text(), HasSubstr("--max-yaml-nodes"));
+  // The directory's models (a few hundred nodes each) are held to it too.
+  EXPECT_THAT(Score(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                HasSubstr("holds more than 100 nodes")));
+  Stop();
+}
+
 // The default limit is the engine loader's, 4 MiB: the 52 MB model of the
 // issue is refused whole.
 TEST_F(ValidationBinaryTest, DefaultModelSizeLimitRefusesFiftyMegabytes) {
