@@ -2,13 +2,11 @@
 // set of names, planned and run over four accounts with missing values,
 // without crashing or reading out of bounds.
 //
-// Each short input (2 to 257 bytes) is also amplified, so that it reaches
-// the limits of engine/expr/limits.h, where the recursive passes are
-// deepest: the first byte gives a count k = 1 + 2 * byte (1..511, either
-// side of kMaxDepth = 256), and the rest, split at '@' (not a character of
-// the language) as OPEN@CORE@CLOSE, becomes OPEN x k, CORE, CLOSE x k;
-// without two '@' the rest is repeated k times. E.g. "\x80(@x@)" is x in
-// 257 parentheses, "\x7fx + @x@" a chain of 255 '+'.
+// Each short input (2 to 257 bytes) is also amplified
+// (engine/common/fuzz_amplify.h), so that it reaches the limits of
+// engine/expr/limits.h, where the recursive passes are deepest: counts of
+// 1..511 fall either side of kMaxDepth = 256, and '@' is not a character of
+// the language.
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/common/fuzz_amplify.h"
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/program.h"
@@ -25,27 +24,6 @@
 namespace {
 
 namespace ex = healthscore::engine::expr;
-
-std::string Repeat(std::string_view s, int times) {
-  std::string out;
-  out.reserve(s.size() * times);
-  for (int i = 0; i < times; ++i) out.append(s);
-  return out;
-}
-
-// At most 511 * 256 bytes: past the length limit only when the input is
-// long, and then rejected by Parse, which is also worth running.
-std::string Amplify(std::string_view data) {
-  const int k = 1 + 2 * static_cast<unsigned char>(data[0]);
-  std::string_view rest = data.substr(1);
-  const size_t first = rest.find('@');
-  const size_t second =
-      first == std::string_view::npos ? first : rest.find('@', first + 1);
-  if (second == std::string_view::npos) return Repeat(rest, k);
-  return Repeat(rest.substr(0, first), k) +
-         std::string(rest.substr(first + 1, second - first - 1)) +
-         Repeat(rest.substr(second + 1), k);
-}
 
 void Run(const std::string& text) {
   ex::ParseResult parsed = ex::Parse(text);
@@ -114,6 +92,6 @@ void Run(const std::string& text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   Run(std::string(input));
-  if (size >= 2 && size <= 257) Run(Amplify(input));
+  if (size >= 2 && size <= 257) Run(healthscore::fuzzing::Amplify(input));
   return 0;
 }

@@ -2,12 +2,16 @@
 // and checker, planner) must never crash or throw, whatever the file holds.
 // A model that compiles is also scored over a few synthetic accounts. Its
 // corpus is the loader's (engine/model/testdata, with the hostile inputs
-// of fuzz/) and so is its dictionary (yaml_loader_fuzzer.dict).
+// of fuzz/) and so is its dictionary (yaml_loader_fuzzer.dict). Inputs
+// starting with byte 1, 2 or 3 are amplified into long flat expressions,
+// deep nestings and alias fan-outs (engine/common/fuzz_amplify.h).
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "engine/common/fuzz_amplify.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/scorer.h"
@@ -15,7 +19,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace hs = healthscore::engine;
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // A short input may stand for a long or deep model (fuzz_amplify.h).
+  const std::string text = healthscore::fuzzing::FuzzModelText(
+      std::string_view(reinterpret_cast<const char*>(data), size));
   hs::CompileResult r = hs::CompileString(text, "fuzz.yaml");
   (void)r.diagnostics.ToString();
   if (r.model == nullptr) return 0;

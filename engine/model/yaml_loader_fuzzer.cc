@@ -8,12 +8,17 @@
 // on every input the reader accepts: walking the node tree with aliases
 // expanded visits at most the nodes ReadYaml counted and nests at most
 // max_depth lists and mappings (so no alias bomb or recursive alias gets
-// through), and the loader reports every problem at a location.
+// through), and the loader reports every problem at a location. Inputs
+// starting with byte 1, 2 or 3 are amplified into long flat expressions,
+// deep nestings and alias fan-outs inside a valid model
+// (engine/common/fuzz_amplify.h).
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "engine/common/fuzz_amplify.h"
 #include "engine/common/yaml_reader.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
@@ -73,7 +78,10 @@ void Load(std::string_view text, const hs::YamlLimits& limits) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // A short input may stand for a long or deep model (fuzz_amplify.h).
+  const std::string model = healthscore::fuzzing::FuzzModelText(
+      std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::string_view text(model);
   Load(text, hs::YamlLimits{});
   const hs::YamlLimits tight = TightLimits();
   Load(text, tight);
