@@ -174,38 +174,6 @@ std::string DefaultModelLabelled(const std::string& label) {
                       absl::StrCat("\nversion: ", label, "\n"));
 }
 
-// A model named `name` whose plugin's init logs `config says: <name>
-// stalls` and then sleeps ten minutes: compiling it never ends in a test's
-// time, whatever the engine's own limits.
-std::string StallingModel(const std::string& name) {
-  return absl::StrCat(
-      "name: ", name,
-      "\n"
-      "version: 1\n"
-      "plugins:\n"
-      "  - id: faulty\n"
-      "    library: faulty\n"
-      "    config: {log: ",
-      name,
-      " stalls, stall_in_init_ms: 600000}\n"
-      "inputs:\n"
-      "  - {id: x, type: number}\n"
-      "derived:\n"
-      "  - {id: check, plugin: faulty, signal: row_errors, inputs: [x]}\n"
-      "groups:\n"
-      "  - id: g\n"
-      "    weight: 1\n"
-      "    signals:\n"
-      "      - {id: s, source: check, weight: 1, normalize: identity}\n"
-      "tiers:\n"
-      "  - {id: green, min: 50}\n"
-      "  - {id: red, min: 0}\n");
-}
-
-std::string BrokenPluginDir() {
-  return absl::StrCat(HEALTHSCORE_BINARY_DIR, "/plugins/broken");
-}
-
 v1::ScoreRequest DefaultModelRequest() {
   Account a;
   a.id = "acct-1";
@@ -304,7 +272,8 @@ TEST(SignalTest, SighupStormKeepsThreadsBoundedAndStillReloads) {
 TEST(SignalTest, SigtermDuringTheFirstLoadExitsPromptly) {
   const std::string rules = CopyDefaultModel("first_load");
   const std::string dir = fs::path(rules).parent_path().string();
-  WriteFile(rules + "/stalling/1/model.yaml", StallingModel("stalling"));
+  WriteFile(rules + "/stalling/1/model.yaml",
+            StallingModel("stalling", "stalling"));
   ServerProcess p;
   ASSERT_TRUE(p.Spawn(
       dir, {"--listen", "127.0.0.1:0", "--port-file", dir + "/port", "--models",
@@ -347,7 +316,8 @@ TEST(SignalTest, StuckReloadDoesNotBlockShutdown) {
   auto scoring = v1::ScoringService::NewStub(channel);
   auto models = v1::ModelService::NewStub(channel);
 
-  WriteFile(rules + "/stalling/1/model.yaml", StallingModel("stalling"));
+  WriteFile(rules + "/stalling/1/model.yaml",
+            StallingModel("stalling", "stalling"));
   p.Signal(SIGHUP);
   ASSERT_TRUE(WaitFor([&] {
     return p.err().find("config says: stalling stalls") != std::string::npos;

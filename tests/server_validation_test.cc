@@ -52,36 +52,6 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
-std::string BrokenPluginDir() {
-  return absl::StrCat(HEALTHSCORE_BINARY_DIR, "/plugins/broken");
-}
-
-// A model whose plugin's init sleeps ten minutes, after logging
-// `config says: <tag> stalls`.
-std::string StallingModel(const std::string& tag) {
-  return absl::StrCat(
-      "name: stalling\n"
-      "version: 1\n"
-      "plugins:\n"
-      "  - id: faulty\n"
-      "    library: faulty\n"
-      "    config: {log: ",
-      tag,
-      " stalls, stall_in_init_ms: 600000}\n"
-      "inputs:\n"
-      "  - {id: x, type: number}\n"
-      "derived:\n"
-      "  - {id: check, plugin: faulty, signal: row_errors, inputs: [x]}\n"
-      "groups:\n"
-      "  - id: g\n"
-      "    weight: 1\n"
-      "    signals:\n"
-      "      - {id: s, source: check, weight: 1, normalize: identity}\n"
-      "tiers:\n"
-      "  - {id: green, min: 50}\n"
-      "  - {id: red, min: 0}\n");
-}
-
 // A valid model of thousands of inputs, derived values and signals, as
 // close to `bytes` long as its pieces allow without going over.
 std::string LargeModel(size_t bytes) {
@@ -216,7 +186,7 @@ TEST_F(ValidationBinaryTest, HostileValidationsNeverStopScoring) {
   for (int i = 0; i < 4; ++i) {
     calls.push_back(std::make_unique<AsyncValidation>());
     calls.back()->Start(models_.get(),
-                        i < 2 ? StallingModel(absl::StrCat("v", i))
+                        i < 2 ? StallingModel("stalling", absl::StrCat("v", i))
                               : LargeModel(kDefaultMaxModelBytes - (16 << 10)),
                         absl::StrCat("hostile", i, ".yaml"));
   }
@@ -259,8 +229,8 @@ TEST_F(ValidationBinaryTest, HostileValidationsNeverStopScoring) {
 TEST_F(ValidationBinaryTest, ConcurrencyLimitCountsAbandonedWork) {
   Start("limit", {"--validation-timeout", "1s"});
   AsyncValidation a, b;
-  a.Start(models_.get(), StallingModel("a"), "a.yaml");
-  b.Start(models_.get(), StallingModel("b"), "b.yaml");
+  a.Start(models_.get(), StallingModel("stalling", "a"), "a.yaml");
+  b.Start(models_.get(), StallingModel("stalling", "b"), "b.yaml");
   EXPECT_THAT(FromGrpcStatus(a.Await()),
               StatusIs(absl::StatusCode::kDeadlineExceeded,
                        HasSubstr("validating a.yaml took longer than 1s")));

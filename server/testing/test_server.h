@@ -68,6 +68,42 @@ inline void WriteFile(const std::string& path, const std::string& text) {
   std::filesystem::rename(tmp, path);
 }
 
+// The build's directory of deliberately broken test plugins
+// (plugins/testing), the faulty plugin among them.
+inline std::string BrokenPluginDir() {
+  return absl::StrCat(HEALTHSCORE_BINARY_DIR, "/plugins/broken");
+}
+
+// A model named `name` whose plugin (the faulty test plugin, in
+// <build>/plugins/broken) logs `config says: <tag> stalls` in its init and
+// then sleeps ten minutes: compiling it never ends in a test's time,
+// whatever the engine's own limits.
+inline std::string StallingModel(const std::string& name,
+                                 const std::string& tag) {
+  return absl::StrCat("name: ", name,
+                      "\nversion: 1\n"
+                      "plugins:\n"
+                      "  - id: faulty\n"
+                      "    library: faulty\n"
+                      "    config: {log: ",
+                      tag,
+                      " stalls, stall_in_init_ms: 600000}\n"
+                      "inputs:\n"
+                      "  - {id: x, type: number}\n"
+                      "derived:\n"
+                      "  - {id: check, plugin: faulty, signal: row_errors, "
+                      "inputs: [x]}\n"
+                      "groups:\n"
+                      "  - id: g\n"
+                      "    weight: 1\n"
+                      "    signals:\n"
+                      "      - {id: s, source: check, weight: 1, normalize: "
+                      "identity}\n"
+                      "tiers:\n"
+                      "  - {id: green, min: 50}\n"
+                      "  - {id: red, min: 0}\n");
+}
+
 inline std::string TestModelsDir() {
   return SourcePath("server/testdata/rules");
 }
