@@ -161,6 +161,18 @@ void RenderServer(const MetricsSnapshot& s, Writer* w) {
             "Admitted requests or stream batches whose work was dropped "
             "because the call was cancelled or its deadline passed.",
             absl::StrCat(st.dropped));
+  w->Single("healthscore_refused_shutting_down_total", "counter",
+            "Calls answered UNAVAILABLE because the server was shutting "
+            "down.",
+            absl::StrCat(st.refused_shutting_down));
+  w->Single("healthscore_validations_running", "gauge",
+            "ValidateModel compilations running, those past their time "
+            "budget included.",
+            absl::StrCat(st.validations_running));
+  w->Single("healthscore_validations_timed_out_total", "counter",
+            "ValidateModel calls answered DEADLINE_EXCEEDED at their time "
+            "budget (validation_timeout).",
+            absl::StrCat(st.validations_timed_out));
   w->Single("healthscore_requests_in_progress", "gauge",
             "Requests and stream batches admitted and not finished.",
             absl::StrCat(st.requests_in_progress));

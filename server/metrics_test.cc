@@ -46,6 +46,9 @@ MetricsSnapshot Sample() {
   s.server.rejected_invalid = 5;
   s.server.cancelled = 1;
   s.server.dropped = 4;
+  s.server.refused_shutting_down = 9;
+  s.server.validations_running = 2;
+  s.server.validations_timed_out = 13;
   s.server.requests_in_progress = 6;
   s.server.accounts_in_progress = 600;
   s.server.open_calls = 8;
@@ -93,6 +96,10 @@ TEST(RenderMetricsTest, ServerCounters) {
                   "healthscore_rejected_total{reason=\"invalid\"} 5",
                   "healthscore_cancelled_total 1",
                   "healthscore_dropped_total 4",
+                  "healthscore_refused_shutting_down_total 9",
+                  "# TYPE healthscore_validations_running gauge",
+                  "healthscore_validations_running 2",
+                  "healthscore_validations_timed_out_total 13",
                   "# TYPE healthscore_requests_in_progress gauge",
                   "healthscore_requests_in_progress 6",
                   "healthscore_accounts_in_progress 600",
@@ -224,7 +231,7 @@ TEST(RenderMetricsTest, WellFormed) {
       EXPECT_EQ(name, family) << line;
     }
   }
-  EXPECT_EQ(families.size(), 29u);  // docs/operations.md lists each
+  EXPECT_EQ(families.size(), 32u);  // docs/operations.md lists each
 }
 
 class MetricsServerTest : public ::testing::Test {
