@@ -211,13 +211,15 @@ bool Reloader::Stop(absl::Time deadline) {
         s->load_done = nullptr;
       }
     }
-    if (s->started) {
-      auto exited = [s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
-        return s->exited;
-      };
-      s->mu.AwaitWithDeadline(absl::Condition(&exited), deadline);
-    }
-    ended = !s->started || s->exited;
+    // An idle thread (no job running) sees `stopping` before it could take
+    // another job (Run checks it under mu), so it ends promptly and is
+    // joined whatever the deadline: only a job in progress can be abandoned.
+    // Without this a zero grace abandoned an idle reloader.
+    auto done = [s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+      return s->exited || s->running == Job::kNone;
+    };
+    if (s->started) s->mu.AwaitWithDeadline(absl::Condition(&done), deadline);
+    ended = !s->started || s->exited || s->running == Job::kNone;
     if (!ended && !s->abandoned) {
       s->abandoned = true;
       abandoned = std::move(s->running_waiters);
