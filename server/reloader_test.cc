@@ -11,24 +11,14 @@
 #include "engine/common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/test_server.h"
 
 namespace healthscore::server {
 namespace {
 
 using ::healthscore::testing::StatusIs;
 using ::testing::HasSubstr;
-
-// Polls `condition` for up to a minute: for waiting on another thread,
-// never for timing assertions.
-template <typename F>
-bool WaitFor(F condition) {
-  const absl::Time end = absl::Now() + absl::Seconds(60);
-  while (absl::Now() < end) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return condition();
-}
+using ::healthscore::server::testing::WaitFor;
 
 // Hooks whose reload blocks while `hold` is set, and counts what ran.
 struct FakeRepository {
