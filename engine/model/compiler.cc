@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/program.h"
@@ -1445,8 +1446,10 @@ void ModelCompiler::CompilePlaybooks() {
                 "compare it, e.g. score < 50");
         } else if (r.truth == expr::Truth::kNever) {
           Error(p.when.location,
+                // A condition may be 64 KiB long: quote its start.
                 absl::StrCat("playbook '", p.id, "' can never fire: `",
-                             p.when.text, "` is never true"),
+                             TruncateForDisplay(p.when.text, 200),
+                             "` is never true"),
                 "check the comparison bounds: scores run 0..100 and coverage "
                 "0..1");
         } else if (!diags_->has_errors()) {

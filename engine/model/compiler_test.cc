@@ -310,6 +310,20 @@ TEST(CompilerTest, ImpossiblePlaybookConditionIsAnError) {
   EXPECT_THAT(Errors(r), HasSubstr("playbook 'rescue' can never fire"));
 }
 
+// A long never-true condition is quoted in part, not echoed whole.
+TEST(CompilerTest, ImpossibleLongConditionIsQuotedInPart) {
+  std::string when = "score > 80 && score < 50";
+  for (int i = 0; i < 200; ++i) absl::StrAppend(&when, " && score > ", i % 50);
+  CompileResult r = CompileString(
+      Replace(kModel, R"(tier == "red" && segment == "enterprise")", when),
+      "m.yaml");
+  const std::string errors = Errors(r);
+  EXPECT_THAT(errors, HasSubstr("playbook 'rescue' can never fire: `score > "
+                                "80 && score < 50 && score > 0"));
+  EXPECT_THAT(errors, HasSubstr("bytes)` is never true"));
+  EXPECT_LT(errors.size(), 2000u);
+}
+
 TEST(CompilerTest, DuplicateIdsAreErrors) {
   CompileResult r = CompileString(
       Replace(kModel, "- id: satisfaction", "- id: stickiness"), "m.yaml");
