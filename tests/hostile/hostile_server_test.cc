@@ -123,6 +123,17 @@ class Server {
   }
 
   bool Alive() { return !process_.Exited(); }
+  // Whether the default model scores 8 accounts, all with results.
+  bool ScoresDefault() {
+    v1::ScoreResponse response;
+    auto ctx = Context();
+    return scoring
+               ->Score(ctx.get(),
+                       MapRequest(RandomAccounts(8, 1, false), "default"),
+                       &response)
+               .ok() &&
+           response.results_size() == 8;
+  }
   pid_t pid() const { return process_.pid(); }
   ServerProcess& process() { return process_; }
   int metrics_port() const { return metrics_port_; }
@@ -375,14 +386,7 @@ TEST(HostileServerTest, StartsAndStopsWithAHostileRepository) {
   }
   Server server;
   ASSERT_TRUE(server.Start(dir, repo)) << server.log();
-  v1::ScoreResponse response;
-  auto ctx = Context();
-  ASSERT_TRUE(server.scoring
-                  ->Score(ctx.get(),
-                          MapRequest(RandomAccounts(8, 1, false), "default"),
-                          &response)
-                  .ok());
-  EXPECT_EQ(response.results_size(), 8);
+  ASSERT_TRUE(server.ScoresDefault()) << server.log();
   server.process().Signal(SIGTERM);
   bool exited = WaitFor([&] { return server.process().Exited(); },
                         absl::Seconds(60));
@@ -509,13 +513,7 @@ TEST(HostileServerTest, SignalStormKeepsThreadsBoundedAndServing) {
   const long threads_after = ProcStatus(pid, "Threads");
   EXPECT_LT(threads_after, threads_before + 8)
       << "before " << threads_before << ", after " << threads_after;
-  v1::ScoreResponse response;
-  auto ctx = Context();
-  EXPECT_TRUE(server.scoring
-                  ->Score(ctx.get(),
-                          MapRequest(RandomAccounts(8, 1, false), "default"),
-                          &response)
-                  .ok());
+  EXPECT_TRUE(server.ScoresDefault()) << server.log();
   server.process().Signal(SIGTERM);
   ASSERT_TRUE(WaitFor([&] { return server.process().Exited(); },
                       absl::Seconds(60)));
@@ -553,13 +551,7 @@ TEST(HostileServerTest, TruncatedPluginFailsItsModelOnly) {
     ASSERT_TRUE(server.models->Reload(ctx.get(), {}, &reloaded).ok());
     ASSERT_TRUE(server.Alive()) << "cut at " << cut << "\n" << server.log();
   }
-  v1::ScoreResponse response;
-  auto ctx = Context();
-  EXPECT_TRUE(server.scoring
-                  ->Score(ctx.get(),
-                          MapRequest(RandomAccounts(8, 1, false), "default"),
-                          &response)
-                  .ok());
+  EXPECT_TRUE(server.ScoresDefault()) << server.log();
 }
 
 // Opens a TCP connection to 127.0.0.1:port; -1 on failure.
