@@ -21,6 +21,13 @@ absl::StatusOr<engine::io::ReaderOptions> InputLimitsFromArgs(
   if (!lines.ok()) return lines.status();
   options.max_line_bytes = static_cast<size_t>(*bytes);
   options.max_record_lines = static_cast<size_t>(*lines);
+  if (args.Has("id-field")) {
+    options.id_field = args.Get("id-field");
+    if (options.id_field.empty()) {
+      return absl::InvalidArgumentError("--id-field needs a name");
+    }
+  }
+  options.strict = args.Has("strict");
   return options;
 }
 

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -120,6 +121,21 @@ std::string WithCommas(uint64_t n) {
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+// Whether an ignored top-level key or column is probably the account id
+// under another name ("account_id", "AccountId", "customer id").
+bool LooksLikeId(std::string_view name) {
+  std::string lower(name);
+  absl::AsciiStrToLower(&lower);
+  if (lower == "id" || lower == "uuid" || lower == "key") return true;
+  if (lower.size() < 3) return false;
+  const std::string_view tail = std::string_view(lower).substr(lower.size() - 2);
+  const char before = lower[lower.size() - 3];
+  const bool id_word = tail == "id" && (before == '_' || before == ' ' ||
+                                        before == '-' || before == '.' ||
+                                        name[name.size() - 2] == 'I');
+  return id_word;
 }
 
 int Usage(std::ostream& err, const std::string& message) {
@@ -239,9 +255,11 @@ class RunTally {
     tier_counts_.assign(tiers_.size(), 0);
   }
 
-  // Counts the rows of `result`, scored by models[k].
-  void Add(size_t k, const engine::BatchResult& result) {
+  // Counts the rows of `result` (of `batch`), scored by models[k].
+  void Add(size_t k, const engine::Batch& batch,
+           const engine::BatchResult& result) {
     Add(k, result.model(), result.size(), result.TierCounts());
+    dropped_ += batch.dropped_values();
   }
   // Counts the accounts one part of a routed batch scored (the requested
   // model's batch also holds the accounts routed elsewhere).
@@ -250,7 +268,9 @@ class RunTally {
     std::vector<size_t> counts(result.model().tiers().size() + 1, 0);
     for (size_t i = 0; i < part.rows.size(); ++i) {
       const size_t row = part.batch_row(i);
-      if (result.ok(row)) ++counts[static_cast<size_t>(result.tier(row) + 1)];
+      if (!result.ok(row)) continue;
+      ++counts[static_cast<size_t>(result.tier(row) + 1)];
+      dropped_ += part.batch->dropped_values(row);
     }
     Add(k, result.model(), part.rows.size(), counts);
   }
@@ -263,6 +283,9 @@ class RunTally {
   }
   // Accounts models[k] scored or failed.
   uint64_t accounts(size_t k) const { return accounts_[k]; }
+  // Values used as missing (did not fit their input) in accounts that
+  // scored.
+  uint64_t dropped() const { return dropped_; }
 
   // " green 12, yellow 10, red 7, insufficient_data 3"
   std::string Tiers() const {
@@ -293,6 +316,7 @@ class RunTally {
   std::vector<std::string> tiers_;
   std::vector<uint64_t> tier_counts_;
   uint64_t insufficient_ = 0;
+  uint64_t dropped_ = 0;
   std::vector<uint64_t> accounts_;
 };
 
@@ -491,7 +515,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     } else {
       status = engine::Scorer::Score((*current)[0], &result, &pool);
       if (status.ok()) status = (*writer)->Write((*current)[0], result);
-      if (status.ok()) tally.Add(0, result);
+      if (status.ok()) tally.Add(0, (*current)[0], result);
     }
     if (!status.ok()) {
       ahead.wait();
@@ -533,6 +557,14 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     }
     err << ":" << tally.Tiers() << "; errors "
         << WithCommas(accounts - tally.scored()) << "\n";
+    if (tally.dropped() > 0) {
+      err << "healthscore score: note: " << WithCommas(tally.dropped())
+          << (tally.dropped() == 1 ? " value" : " values")
+          << " did not fit " << (tally.dropped() == 1 ? "its" : "their")
+          << " input and " << (tally.dropped() == 1 ? "was" : "were")
+          << " used as missing; each account's warnings name them "
+             "(--strict fails such accounts instead)\n";
+    }
     if (router != nullptr) {
       err << "healthscore score: routed:";
       for (size_t k = 1; k < models.size(); ++k) {
@@ -566,6 +598,10 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
         const bool first = shown++ == 0;
         std::string bare = name.substr(name.find('.') + 1);
         std::string hint = engine::DidYouMean(bare, inputs);
+        if (name.find('.') == std::string::npos && LooksLikeId(name)) {
+          hint = absl::StrCat("pass --id-field ", name,
+                              " if it holds the account id");
+        }
         err << (first ? " " : "; ") << engine::TruncateForDisplay(name);
         if (count > 1 || !hint.empty()) {
           err << " (";

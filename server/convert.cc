@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -34,19 +35,6 @@ const char* KindName(int kind) {
   }
 }
 
-InputType KindType(int kind) {
-  switch (kind) {
-    case kMetric:
-      return InputType::kNumber;
-    case kAttribute:
-      return InputType::kString;
-    case kDate:
-      return InputType::kDate;
-    default:
-      return InputType::kSeries;
-  }
-}
-
 // One value of one account in the map form, before ordering.
 struct MapField {
   int input;
@@ -57,23 +45,12 @@ struct MapField {
   const v1::Series* series;
 };
 
-void SetDateText(BatchBuilder* builder, int input, const std::string& name,
-                 const std::string& text) {
-  double days = 0;
-  if (input >= 0 && engine::ParseIsoDate(text, &days)) {
-    builder->SetDateDaysAt(input, days);
-  } else {
-    builder->SetDate(name, text);  // the engine's message for a bad date
-  }
-}
-
 bool FieldLess(const MapField& a, const MapField& b) {
   return a.input != b.input ? a.input < b.input : a.kind < b.kind;
 }
 
-void AddAccountRow(const v1::AccountSnapshot& a, const CompiledModel& model,
-                   BatchBuilder* builder, uint64_t* ignored) {
-  const std::vector<engine::InputInfo>& inputs = model.inputs();
+void AddAccountRow(const v1::AccountSnapshot& a, BatchBuilder* builder,
+                   uint64_t* ignored) {
   thread_local std::vector<MapField> fields;
   fields.clear();
   for (const auto& [name, value] : a.metrics()) {
@@ -98,51 +75,60 @@ void AddAccountRow(const v1::AccountSnapshot& a, const CompiledModel& model,
   std::sort(fields.begin(), fields.end(), FieldLess);
 
   builder->BeginRow(a.id());
-  if (!a.as_of().empty()) builder->SetAsOf(a.as_of());
+  builder->PutString(BatchBuilder::kAsOfSlot, {"", "as_of"}, a.as_of());
   for (const MapField& f : fields) {
     if (f.input < 0) {
       ++*ignored;
       continue;
     }
-    bool type_ok = inputs[f.input].type == KindType(f.kind);
+    const engine::FieldName field{KindName(f.kind), *f.name};
     switch (f.kind) {
       case kMetric:
-        if (type_ok) {
-          builder->SetNumberAt(f.input, f.number);
-        } else {
-          builder->SetMetric(*f.name, f.number);
-        }
+        builder->PutNumber(f.input, field, f.number);
         break;
       case kAttribute:
-        if (type_ok) {
-          builder->SetStringAt(f.input, *f.text);
-        } else {
-          builder->SetAttribute(*f.name, *f.text);
-        }
-        break;
       case kDate:
-        if (type_ok) {
-          SetDateText(builder, f.input, *f.name, *f.text);
-        } else {
-          builder->SetDate(*f.name, *f.text);
-        }
+        builder->PutString(f.input, field, *f.text);
         break;
       case kSeries: {
         const auto& values = f.series->values();
-        if (type_ok) {
-          builder->SetSeriesAt(f.input, values.data(),
-                               static_cast<size_t>(values.size()));
-        } else {
-          builder->SetSeries(*f.name, values.data(),
-                             static_cast<size_t>(values.size()));
-        }
+        builder->PutSeries(f.input, field, values.data(),
+                           static_cast<size_t>(values.size()));
         break;
       }
     }
   }
-  if (a.has_previous_score()) builder->SetPreviousScore(a.previous_score());
-  if (a.has_previous_tier()) builder->SetPreviousTier(a.previous_tier());
+  if (a.has_previous_score()) {
+    builder->PutNumber(BatchBuilder::kPreviousScoreSlot,
+                       {"", "previous_score"}, a.previous_score());
+  }
+  if (a.has_previous_tier()) {
+    builder->PutString(BatchBuilder::kPreviousTierSlot, {"", "previous_tier"},
+                       a.previous_tier());
+  }
   builder->EndRow();
+}
+
+// The text of code `code` of a dictionary-encoded column, or nullptr for a
+// missing value (-1) and for a code that is no code (put as unusable).
+const std::string* CodeText(const v1::StringColumn& column, int32_t code,
+                            int slot, engine::FieldName field,
+                            BatchBuilder* builder) {
+  if (code == -1) return nullptr;
+  if (code < -1) {
+    builder->PutUnusable(
+        slot, field,
+        absl::StrCat("code ", code, " is invalid (-1 means missing)"));
+    return nullptr;
+  }
+  if (code >= column.dictionary_size()) {
+    builder->PutUnusable(slot, field,
+                         absl::StrCat("code ", code,
+                                      " is outside the dictionary (",
+                                      column.dictionary_size(), " entries)"));
+    return nullptr;
+  }
+  return &column.dictionary(code);
 }
 
 }  // namespace
@@ -152,7 +138,7 @@ void AddAccountRows(
     size_t begin, size_t end, const CompiledModel& model,
     BatchBuilder* builder, uint64_t* ignored) {
   for (size_t i = begin; i < end; ++i) {
-    AddAccountRow(accounts[static_cast<int>(i)], model, builder, ignored);
+    AddAccountRow(accounts[static_cast<int>(i)], builder, ignored);
   }
 }
 
@@ -161,8 +147,7 @@ void AddAccountRows(
     size_t offset, const std::vector<uint32_t>& rows,
     const CompiledModel& model, BatchBuilder* builder, uint64_t* ignored) {
   for (uint32_t r : rows) {
-    AddAccountRow(accounts[static_cast<int>(offset + r)], model, builder,
-                  ignored);
+    AddAccountRow(accounts[static_cast<int>(offset + r)], builder, ignored);
   }
 }
 
@@ -208,7 +193,6 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
     if (f.input < 0) {
       plan.undeclared_.push_back(std::move(f));
     } else {
-      f.type_ok = model.inputs()[f.input].type == KindType(f.kind);
       plan.fields_.push_back(std::move(f));
     }
     return absl::OkStatus();
@@ -337,89 +321,46 @@ void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
 
   builder->BeginRow(c.ids(r));
   if (per_row_as_of) {
-    if (!c.as_of(r).empty()) builder->SetAsOf(c.as_of(r));
-  } else if (one_as_of && !c.as_of(0).empty()) {
-    builder->SetAsOf(c.as_of(0));
+    builder->PutString(BatchBuilder::kAsOfSlot, {"", "as_of"}, c.as_of(r));
+  } else if (one_as_of) {
+    builder->PutString(BatchBuilder::kAsOfSlot, {"", "as_of"}, c.as_of(0));
   }
   for (const Field& f : fields_) {
+    const engine::FieldName field{KindName(f.kind), *f.name};
     switch (f.kind) {
-      case kMetric: {
-        double v = f.number->values(r);
-        if (std::isnan(v)) break;
-        if (f.type_ok) {
-          builder->SetNumberAt(f.input, v);
-        } else {
-          builder->SetMetric(*f.name, v);
-        }
+      case kMetric:
+        builder->PutNumber(f.input, field, f.number->values(r));
         break;
-      }
       case kAttribute: {
-        int32_t code = f.strings->codes(r);
-        if (code == -1) break;  // missing
-        if (code < -1) {
-          builder->FailRow(absl::StrCat("attributes column '", *f.name,
-                                        "': code ", code,
-                                        " is invalid (-1 means missing)"));
-          break;
-        }
-        if (code >= f.strings->dictionary_size()) {
-          builder->FailRow(
-              absl::StrCat("attributes column '", TruncateForDisplay(*f.name),
-                           "': code ", code, " is outside the dictionary (",
-                           f.strings->dictionary_size(), " entries)"));
-          break;
-        }
-        const std::string& text = f.strings->dictionary(code);
-        if (f.type_ok) {
-          builder->SetStringAt(f.input, text);
-        } else {
-          builder->SetAttribute(*f.name, text);
-        }
+        const std::string* text =
+            CodeText(*f.strings, f.strings->codes(r), f.input, field, builder);
+        if (text != nullptr) builder->PutString(f.input, field, *text);
         break;
       }
-      case kDate: {
-        double days = f.dates->days(r);
-        if (std::isnan(days)) break;
-        if (f.type_ok) {
-          // Range-checked there: a day count outside the supported dates
-          // fails the account, naming the column and the value.
-          builder->SetDateDaysAt(f.input, days);
-        } else {
-          // Fails the account for the wrong type; FormatIsoDate writes any
-          // day count, in range or not.
-          builder->SetDate(*f.name, engine::FormatIsoDate(days));
-        }
+      case kDate:
+        builder->PutDateDays(f.input, field, f.dates->days(r));
         break;
-      }
       case kSeries: {
-        int32_t len = f.series->lengths(r);
-        if (len < 0) break;
-        const double* values = f.series->values().data() + f.offsets[i];
-        if (f.type_ok) {
-          builder->SetSeriesAt(f.input, values, static_cast<size_t>(len));
-        } else {
-          builder->SetSeries(*f.name, values, static_cast<size_t>(len));
-        }
+        const int32_t len = f.series->lengths(r);
+        if (len < 0) break;  // missing
+        builder->PutSeries(f.input, field,
+                           f.series->values().data() + f.offsets[i],
+                           static_cast<size_t>(len));
         break;
       }
     }
   }
   if (has_prev_score) {
-    double v = c.previous_score(r);
-    if (!std::isnan(v)) builder->SetPreviousScore(v);
+    builder->PutNumber(BatchBuilder::kPreviousScoreSlot,
+                       {"", "previous_score"}, c.previous_score(r));
   }
   if (has_prev_tier) {
-    const v1::StringColumn& t = c.previous_tier();
-    int32_t code = t.codes(r);
-    if (code < -1) {
-      builder->FailRow(absl::StrCat("previous_tier: code ", code,
-                                    " is invalid (-1 means missing)"));
-    } else if (code >= t.dictionary_size()) {
-      builder->FailRow(absl::StrCat(
-          "previous_tier: code ", code, " is outside the dictionary (",
-          t.dictionary_size(), " entries)"));
-    } else if (code >= 0) {
-      builder->SetPreviousTier(t.dictionary(code));
+    const engine::FieldName field{"", "previous_tier"};
+    const std::string* text =
+        CodeText(c.previous_tier(), c.previous_tier().codes(r),
+                 BatchBuilder::kPreviousTierSlot, field, builder);
+    if (text != nullptr) {
+      builder->PutString(BatchBuilder::kPreviousTierSlot, field, *text);
     }
   }
   builder->EndRow();

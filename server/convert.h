@@ -1,24 +1,15 @@
 // Conversion between the healthscore.v1 messages and the engine's Batch and
 // BatchResult. No scoring logic: this file only moves values.
 //
-// Both request forms are fed to the BatchBuilder in the same order per
-// account (as-of date, then the fields in the model's input order, then the
-// previous score and tier), through the same setters, so the map form and
-// the columnar form give identical results, including which message a bad
-// account gets when several of its fields are wrong:
-//   - a value of the type its input is declared with goes through the
-//     resolved-index setters (SetNumberAt, SetStringAt, SetDateDaysAt,
-//     SetSeriesAt);
-//   - a value of another type goes through the named setter (SetMetric,
-//     SetAttribute, SetDate, SetSeries), which fails the account with the
-//     engine's message naming the field and why;
-//   - a name the model does not declare is skipped and counted as ignored;
-//   - a missing value (NaN number or date, code -1, length -1, and in the map
-//     form a NaN metric) is not set at all;
-//   - a value that cannot be meant (an attribute or previous_tier code below
-//     -1 or past its dictionary, a date's day count outside the supported
-//     dates) fails that account only, with a message naming the column and
-//     the value.
+// Both request forms hand every value to the BatchBuilder's Put functions,
+// which apply the input's declared type (the one set of rules every reader
+// shares; see engine/eval/batch.h), in the same order per account: the
+// as-of date, then the values in the model's input order, then the previous
+// score and tier. So the map form and the columnar form give identical
+// results, warnings included. A name the model does not declare is skipped
+// and counted as ignored; an input given in two sections is used as missing
+// with a warning (the builder tracks what each record gave); a dictionary
+// code that is no code costs that value only.
 //
 // Thread-safety: a ColumnarPlan is immutable after Create and may be used by
 // several threads at once (each with its own BatchBuilder). The other
@@ -81,7 +72,6 @@ class ColumnarPlan {
   struct Field {
     int input = -1;  // index into model inputs; -1 for undeclared
     int kind = 0;    // 0 metrics, 1 attributes, 2 dates, 3 series
-    bool type_ok = false;
     const std::string* name = nullptr;
     const v1::NumberColumn* number = nullptr;
     const v1::StringColumn* strings = nullptr;

@@ -1,6 +1,6 @@
 // The columnar form's values as they reach the engine: every value a client
-// can send, however hostile, is either a value, missing, or that account's
-// error; none reaches undefined behaviour.
+// can send, however hostile, is either a value, missing, or missing with a
+// warning on its account; none reaches undefined behaviour.
 
 #include "server/convert.h"
 
@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "engine/eval/batch.h"
+#include "engine/eval/explain.h"
 #include "engine/model/compiler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -41,7 +43,8 @@ std::shared_ptr<const engine::CompiledModel> Model() {
   return r.model;
 }
 
-// The batch `columns` fills for Model(), each row's error ("" when ok).
+// The batch `columns` fills for Model(), each row's error, or else its
+// warnings joined by " | " ("" for neither).
 struct Filled {
   std::unique_ptr<engine::Batch> batch;
   std::vector<std::string> errors;
@@ -58,15 +61,18 @@ Filled Fill(const v1::ColumnarAccounts& columns) {
   uint64_t ignored = 0;
   plan->AddRows(0, plan->size(), &builder, &ignored);
   for (size_t r = 0; r < out.batch->size(); ++r) {
-    out.errors.push_back(out.batch->row_ok(r) ? "" : out.batch->row_error(r));
+    out.errors.push_back(
+        out.batch->row_ok(r)
+            ? absl::StrJoin(engine::RowWarnings(*out.batch, r), " | ")
+            : out.batch->row_error(r));
   }
   return out;
 }
 
-// Day counts are doubles on the wire: out of the supported range fails the
-// account (the value used to be converted to an integer: undefined
-// behaviour, and impossible dates in explanations); NaN and infinities are
-// missing.
+// Day counts are doubles on the wire: out of the supported range is not a
+// date, so it is missing with a warning (the value used to be converted to
+// an integer: undefined behaviour, and impossible dates in explanations);
+// NaN and infinities are missing.
 TEST(ColumnarPlanTest, DayCountsAreRangeChecked) {
   const double inf = std::numeric_limits<double>::infinity();
   const std::vector<double> days = {20758,
@@ -80,8 +86,8 @@ TEST(ColumnarPlanTest, DayCountsAreRangeChecked) {
   v1::ColumnarAccounts columns;
   v1::DateColumn* date = columns.add_dates();
   date->set_name("renewal_date");
-  // The same values in a dates column for a number input: a type error,
-  // which formats the value as a date on the way.
+  // The same values in a dates column for a number input: a date does not
+  // fit a number.
   v1::DateColumn* wrong = columns.add_dates();
   wrong->set_name("csat");
   for (size_t i = 0; i < days.size(); ++i) {
@@ -93,11 +99,11 @@ TEST(ColumnarPlanTest, DayCountsAreRangeChecked) {
   ASSERT_NE(f.batch, nullptr);
   const std::string range =
       " days since 1970-01-01 is not a supported date (0000-01-01 to "
-      "9999-12-31)";
+      "9999-12-31); used as missing";
   EXPECT_THAT(f.errors, ::testing::ElementsAre(
                             "", "dates.renewal_date: 1e+300" + range,
                             "dates.renewal_date: -1e+300" + range, "", "", "",
-                            "dates.renewal_date: 9.223372037e+18" + range,
+                            "dates.renewal_date: 9223372036854775808" + range,
                             "dates.renewal_date: 2932897" + range));
   const int column = f.batch->model()
                          .inputs()[f.batch->model().FindInput("renewal_date")]
@@ -113,20 +119,20 @@ TEST(ColumnarPlanTest, DayCountsAreRangeChecked) {
   Filled w = Fill(columns);
   ASSERT_NE(w.batch, nullptr);
   for (size_t r = 0; r < days.size(); ++r) {
-    if (r == 3) {
-      EXPECT_EQ(w.errors[r], "") << r;  // NaN: missing, not sent
+    if (r >= 3 && r <= 5) {
+      EXPECT_EQ(w.errors[r], "") << r;  // NaN, infinities: missing
     } else {
       EXPECT_THAT(w.errors[r],
-                  ::testing::HasSubstr("dates.csat: the model declares 'csat' "
-                                       "as a number"))
+                  ::testing::StartsWith("dates.csat: expected a number, got "
+                                        "the date "))
           << r;
     }
   }
 }
 
 // Codes below -1 were silently missing; like a code past the dictionary,
-// they now fail their account, naming the column and the code.
-TEST(ColumnarPlanTest, CodesBelowMinusOneFailTheAccount) {
+// they are now missing with a warning naming the column and the code.
+TEST(ColumnarPlanTest, CodesThatAreNoCodesAreMissingWithAWarning) {
   v1::ColumnarAccounts columns;
   v1::StringColumn* segment = columns.add_attributes();
   segment->set_name("segment");
@@ -148,12 +154,14 @@ TEST(ColumnarPlanTest, CodesBelowMinusOneFailTheAccount) {
       f.errors,
       ::testing::ElementsAre(
           "", "",
-          "attributes column 'segment': code -2 is invalid (-1 means missing)",
-          "attributes column 'segment': code -2147483648 is invalid (-1 means "
-          "missing)",
-          "attributes column 'segment': code 2 is outside the dictionary (2 "
-          "entries)",
-          "previous_tier: code -5 is invalid (-1 means missing)"));
+          "attributes.segment: code -2 is invalid (-1 means missing); used as "
+          "missing",
+          "attributes.segment: code -2147483648 is invalid (-1 means "
+          "missing); used as missing",
+          "attributes.segment: code 2 is outside the dictionary (2 entries); "
+          "used as missing",
+          "previous_tier: code -5 is invalid (-1 means missing); used as "
+          "missing"));
   const int column =
       f.batch->model().inputs()[f.batch->model().FindInput("segment")].column;
   EXPECT_EQ(f.batch->string_text(column, 0), "smb");

@@ -145,6 +145,10 @@ void RenderServer(const MetricsSnapshot& s, Writer* w) {
   w->Single("healthscore_accounts_failed_total", "counter",
             "Accounts answered with a per-account error.",
             absl::StrCat(st.accounts_failed));
+  w->Single("healthscore_values_dropped_total", "counter",
+            "Values used as missing because they did not fit their input "
+            "(each a warning on its account).",
+            absl::StrCat(st.values_dropped));
   w->Family("healthscore_rejected_total", "counter",
             "Calls and stream batches refused before admission: "
             "reason=capacity for RESOURCE_EXHAUSTED by the admission "

@@ -42,6 +42,7 @@ MetricsSnapshot Sample() {
   s.server.stream_batches = 40;
   s.server.accounts_scored = 5000;
   s.server.accounts_failed = 7;
+  s.server.values_dropped = 5;
   s.server.rejected_capacity = 2;
   s.server.rejected_invalid = 5;
   s.server.cancelled = 1;
@@ -91,6 +92,7 @@ TEST(RenderMetricsTest, ServerCounters) {
                   "healthscore_stream_batches_total 40",
                   "healthscore_accounts_scored_total 5000",
                   "healthscore_accounts_failed_total 7",
+                  "healthscore_values_dropped_total 5",
                   "# TYPE healthscore_rejected_total counter",
                   "healthscore_rejected_total{reason=\"capacity\"} 2",
                   "healthscore_rejected_total{reason=\"invalid\"} 5",
@@ -231,7 +233,7 @@ TEST(RenderMetricsTest, WellFormed) {
       EXPECT_EQ(name, family) << line;
     }
   }
-  EXPECT_EQ(families.size(), 32u);  // docs/operations.md lists each
+  EXPECT_EQ(families.size(), 33u);  // docs/operations.md lists each
 }
 
 class MetricsServerTest : public ::testing::Test {

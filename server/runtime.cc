@@ -107,6 +107,7 @@ ServerStats Runtime::Stats() const {
   s.stream_batches = counters.stream_batches.load();
   s.accounts_scored = counters.accounts_scored.load();
   s.accounts_failed = counters.accounts_failed.load();
+  s.values_dropped = counters.values_dropped.load();
   s.rejected_capacity = counters.rejected_capacity.load();
   s.rejected_invalid = counters.rejected_invalid.load();
   s.cancelled = counters.cancelled.load();

@@ -76,6 +76,8 @@ struct ServerStats {
   uint64_t stream_batches = 0;   // ScoreStream batches admitted
   uint64_t accounts_scored = 0;  // accounts with a result
   uint64_t accounts_failed = 0;  // accounts rejected with a per-account error
+  // Values used as missing because they did not fit their input.
+  uint64_t values_dropped = 0;
   uint64_t rejected_capacity = 0;  // RESOURCE_EXHAUSTED by admission
   uint64_t rejected_invalid = 0;   // other request-level errors
   // Score and ScoreStream calls that gRPC reported cancelled (by the
@@ -102,6 +104,7 @@ struct Counters {
   std::atomic<uint64_t> stream_batches{0};
   std::atomic<uint64_t> accounts_scored{0};
   std::atomic<uint64_t> accounts_failed{0};
+  std::atomic<uint64_t> values_dropped{0};
   std::atomic<uint64_t> rejected_capacity{0};
   std::atomic<uint64_t> rejected_invalid{0};
   std::atomic<uint64_t> cancelled{0};

@@ -111,6 +111,7 @@ struct ChunkOut {
   std::vector<uint64_t> model_accounts;  // routed requests, per model
   uint64_t failed = 0;
   uint64_t ignored = 0;
+  uint64_t dropped = 0;  // values used as missing, over rows that scored
   std::unique_ptr<ShadowChunk> shadow;
 };
 
@@ -183,25 +184,44 @@ int32_t MapIndex(const std::vector<int32_t>* map, int index) {
   return map == nullptr ? index : (*map)[static_cast<size_t>(index)];
 }
 
-// Range warnings of the chunk's rows, by ascending request index.
+// Warnings of the chunk's rows (values used as missing, then values out of
+// range), by ascending request index.
+// Adds the number of values used as missing to `*dropped`.
 std::vector<std::pair<uint32_t, std::string>> ChunkWarnings(
-    const engine::RoutedResult* routed, const Batch* batch, size_t begin) {
+    const engine::RoutedResult* routed, const Batch* batch, size_t begin,
+    uint64_t* dropped) {
   std::vector<std::pair<uint32_t, std::string>> out;
   if (routed == nullptr) {
+    for (const engine::ValueWarning& w : batch->value_warnings()) {
+      out.emplace_back(static_cast<uint32_t>(begin + w.row), w.text);
+      ++*dropped;
+    }
     for (const engine::RangeWarning& w : batch->range_warnings()) {
       out.emplace_back(static_cast<uint32_t>(begin + w.row),
                        RangeWarningText(batch->model(), w));
     }
-    return out;
-  }
-  for (uint32_t p = 0; p < routed->parts.size(); ++p) {
-    const engine::RoutedPart& part = routed->parts[p];
-    for (const engine::RangeWarning& w : part.batch->range_warnings()) {
+  } else {
+    for (uint32_t p = 0; p < routed->parts.size(); ++p) {
+      const engine::RoutedPart& part = routed->parts[p];
       // A whole batch also holds the accounts routed to other models.
-      if (part.whole && routed->where[w.row].first != p) continue;
-      const uint32_t index = part.whole ? w.row : part.rows[w.row];
-      out.emplace_back(static_cast<uint32_t>(begin + index),
-                       RangeWarningText(part.batch->model(), w));
+      auto index = [&](uint32_t row) -> int64_t {
+        if (part.whole && routed->where[row].first != p) return -1;
+        return begin + (part.whole ? row : part.rows[row]);
+      };
+      for (const engine::ValueWarning& w : part.batch->value_warnings()) {
+        const int64_t i = index(w.row);
+        if (i >= 0) {
+          out.emplace_back(static_cast<uint32_t>(i), w.text);
+          ++*dropped;
+        }
+      }
+      for (const engine::RangeWarning& w : part.batch->range_warnings()) {
+        const int64_t i = index(w.row);
+        if (i >= 0) {
+          out.emplace_back(static_cast<uint32_t>(i),
+                           RangeWarningText(part.batch->model(), w));
+        }
+      }
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -298,6 +318,7 @@ void SetError(Job* job, const absl::Status& s) {
 void FillRange(const ScoreJobSpec& spec, const ColumnarPlan* plan,
                const CompiledModel& model, size_t begin, size_t end,
                engine::BatchBuilder* builder, uint64_t* ignored) {
+  builder->set_strict(spec.request->options().strict());
   if (plan != nullptr) {
     plan->AddRows(begin, end, builder, ignored);
   } else {
@@ -311,6 +332,7 @@ void FillRows(const ScoreJobSpec& spec, const ColumnarPlan* plan,
               const CompiledModel& model, size_t begin,
               const std::vector<uint32_t>& rows, engine::BatchBuilder* builder,
               uint64_t* ignored) {
+  builder->set_strict(spec.request->options().strict());
   if (plan != nullptr) {
     plan->AddRows(begin, rows, builder, ignored);
   } else {
@@ -375,7 +397,7 @@ void WriteChunk(const ScoreJobSpec& spec, const ChunkRows& rows,
         plan ? plan->group_ids.size() : model.groups().size();
     WriteColumnarRows(rows, m, groups, static_cast<int32_t>(tiers), options,
                       begin, spec.arena, out);
-    out->warnings = ChunkWarnings(routed, batch, begin);
+    out->warnings = ChunkWarnings(routed, batch, begin, &out->dropped);
     if (plan != nullptr) {
       out->model_index.resize(m);
       for (size_t r = 0; r < m; ++r) out->model_index[r] = rows.model(r);
@@ -390,9 +412,10 @@ void WriteChunk(const ScoreJobSpec& spec, const ChunkRows& rows,
     a->set_model_index(rows.model(r));
     out->results.push_back(a);
   }
-  // Range warnings go to accounts that scored (a failed account has only
-  // its error).
-  for (auto& [index, text] : ChunkWarnings(routed, batch, begin)) {
+  // Warnings go to accounts that scored (a failed account has only its
+  // error).
+  for (auto& [index, text] :
+       ChunkWarnings(routed, batch, begin, &out->dropped)) {
     v1::AccountResult* a = out->results[index - begin];
     if (a->ok()) a->add_warnings(std::move(text));
   }
@@ -632,7 +655,7 @@ void Finish(Job* job) {
         plan ? plan->tier_ids.size() : model.tiers().size();
     std::vector<uint64_t> tiers(tier_count + 1, 0);
     std::vector<uint64_t> model_accounts(plan ? plan->models.size() : 1, 0);
-    uint64_t failed = 0, ignored = 0;
+    uint64_t failed = 0, ignored = 0, dropped = 0;
     for (const ChunkOut& c : job->outs) {
       for (size_t t = 0; t < c.tier_counts.size(); ++t) {
         tiers[t] += c.tier_counts[t];
@@ -642,6 +665,7 @@ void Finish(Job* job) {
       }
       failed += c.failed;
       ignored += c.ignored;
+      dropped += c.dropped;
     }
     auto* counts = response->mutable_tier_counts();
     (*counts)[std::string(engine::kInsufficientDataTierId)] = tiers[0];
@@ -670,6 +694,7 @@ void Finish(Job* job) {
     }
     response->set_failed_accounts(failed);
     response->set_ignored_fields(ignored);
+    response->set_dropped_values(dropped);
     absl::Time now = absl::Now();
     runtime->latency.Observe(now - spec.arrived);
     response->set_elapsed_micros(static_cast<uint64_t>(
@@ -681,6 +706,8 @@ void Finish(Job* job) {
                                                 std::memory_order_relaxed);
     runtime->counters.accounts_failed.fetch_add(failed,
                                                 std::memory_order_relaxed);
+    runtime->counters.values_dropped.fetch_add(dropped,
+                                               std::memory_order_relaxed);
   }
   std::function<void(grpc::Status)> done = std::move(job->done);
   delete job;

@@ -274,13 +274,21 @@ TEST(CliTest, ScoreJsonLinesToJsonLines) {
                                    R"("tier":"green","coverage":1,)"));
   EXPECT_THAT(lines[2],
               StartsWith(R"({"id":"initech","status":"ok","score":66.8571,)"));
-  // The bad account is in the output; the run still succeeds.
+  // The bad value costs that value: the account scores on the rest (here
+  // nothing is left) and says why.
   EXPECT_THAT(lines[4],
-              StartsWith(R"({"id":"soylent","status":"error","error":"line 6: )"
-                         R"(metrics.dau_mau: expected a number, got string")"));
+              StartsWith(R"({"id":"soylent","status":"ok",)"
+                         R"("tier":"insufficient_data","coverage":0,)"
+                         R"("groups":{},"playbooks":[],"warnings":[)"
+                         R"("metrics.dau_mau: expected a number, got the )"
+                         R"(string \"high\"; used as missing"],)"));
   EXPECT_THAT(r.err, HasSubstr("healthscore score: 7 accounts in "));
   EXPECT_THAT(r.err, HasSubstr(": green 2, yellow 2, red 1, "
-                               "insufficient_data 1; errors 1\n"));
+                               "insufficient_data 2; errors 0\n"
+                               "healthscore score: note: 1 value did not fit "
+                               "its input and was used as missing; each "
+                               "account's warnings name them (--strict fails "
+                               "such accounts instead)\n"));
   EXPECT_THAT(r.err, HasSubstr("note: ignored names the model does not "
                                "declare: metrics.nps"));
 }
@@ -327,8 +335,13 @@ TEST(CliTest, ScoreExplain) {
               HasSubstr(R"("top_drivers":["satisfaction"],)"
                         R"("missing":["usage_trend"],)"
                         R"("tier_rule":"yellow: 50 <= score < 80"})"));
-  // Errors carry no explanation.
-  EXPECT_THAT(lines[4], Not(HasSubstr("explanation")));
+  // The account whose only value was bad explains that and what is
+  // missing.
+  EXPECT_THAT(lines[4], HasSubstr(R"("warnings":["metrics.dau_mau: expected )"
+                                  R"(a number, got the string \"high\"; )"
+                                  R"(used as missing"],"explanation":{)"));
+  EXPECT_THAT(lines[4], HasSubstr(R"("missing":["adoption","usage_trend",)"
+                                  R"("satisfaction","ticket_load"])"));
 }
 
 TEST(CliTest, ScoreIsTheSameWhateverThreadsAndBatchSize) {

@@ -1,10 +1,13 @@
 #include "engine/eval/batch.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/common/display.h"
@@ -160,16 +163,110 @@ void Batch::Clear() {
   for (auto& c : series_offsets_) c.assign(1, 0);
   for (auto& c : series_valid_) c.clear();
   range_warnings_.clear();
+  value_warnings_.clear();
 }
 
 std::string_view Batch::id(size_t row) const { return ids_[row]; }
+
+size_t Batch::dropped_values(size_t row) const {
+  const auto [first, last] = std::equal_range(
+      value_warnings_.begin(), value_warnings_.end(),
+      ValueWarning{static_cast<uint32_t>(row), {}},
+      [](const ValueWarning& x, const ValueWarning& y) { return x.row < y.row; });
+  return static_cast<size_t>(last - first);
+}
 
 std::string_view Batch::string_text(int column, size_t row) const {
   const auto& [offset, length] = str_span_[column][row];
   return std::string_view(str_arena_[column]).substr(offset, length);
 }
 
-BatchBuilder::BatchBuilder(Batch* batch) : batch_(batch) {}
+BatchBuilder::BatchBuilder(Batch* batch)
+    : batch_(batch), given_(batch->model().inputs().size() + 4, 0) {}
+
+namespace {
+
+// Past this many, a strict row's error says how many more problems it had.
+constexpr size_t kMaxListedProblems = 10;
+
+std::string FieldText(FieldName field) {
+  std::string out;
+  if (!field.section.empty()) {
+    out.append(field.section.data(), field.section.size());
+    out.push_back('.');
+  }
+  out.append(TruncateForDisplay(field.name));
+  return out;
+}
+
+std::string Quoted(std::string_view text) {
+  return absl::StrCat("\"", TruncateForDisplay(text), "\"");
+}
+
+// The shortest text that reads back as `v`.
+std::string NumberText(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+
+// What a value of `type` looks like, for "expected ..." messages.
+const char* Expected(InputType type) {
+  switch (type) {
+    case InputType::kNumber:
+      return "expected a number";
+    case InputType::kString:
+      return "expected a string";
+    case InputType::kDate:
+      return "expected a date (YYYY-MM-DD)";
+    case InputType::kSeries:
+      return "expected a list of numbers";
+  }
+  return "expected a value";
+}
+
+}  // namespace
+
+bool IsNonFiniteNumberWord(std::string_view text) {
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.remove_prefix(1);
+  return absl::EqualsIgnoreCase(absl::string_view(text.data(), text.size()),
+                                "nan") ||
+         absl::EqualsIgnoreCase(absl::string_view(text.data(), text.size()),
+                                "infinity") ||
+         absl::EqualsIgnoreCase(absl::string_view(text.data(), text.size()),
+                                "inf");
+}
+
+namespace {
+
+std::string_view TrimText(std::string_view s) {
+  const char* kSpace = " \t\r\n\f\v";
+  const size_t b = s.find_first_not_of(kSpace);
+  if (b == std::string_view::npos) return {};
+  const size_t e = s.find_last_not_of(kSpace);
+  return s.substr(b, e - b + 1);
+}
+
+bool ParseNumberText(std::string_view text, double* out) {
+  text = TrimText(text);
+  return !text.empty() &&
+         absl::SimpleAtod(absl::string_view(text.data(), text.size()), out);
+}
+
+}  // namespace
+
+InputType BatchBuilder::SlotType(int slot) const {
+  switch (slot) {
+    case kAsOfSlot:
+      return InputType::kDate;
+    case kPreviousScoreSlot:
+      return InputType::kNumber;
+    case kPreviousTierSlot:
+      return InputType::kString;
+    default:
+      return batch_->model().inputs()[slot].type;
+  }
+}
 
 void BatchBuilder::Fail(std::string message) {
   std::string& error = batch_->errors_[row_];
@@ -203,13 +300,101 @@ void BatchBuilder::BeginRow(std::string_view id) {
         static_cast<uint32_t>(b.series_values_[c].size()));
     b.series_valid_[c].push_back(0);
   }
+  location_.clear();
+  problems_.clear();
+  ++row_stamp_;
+  row_warnings_begin_ = b.value_warnings_.size();
+}
+
+void BatchBuilder::SetId(std::string_view id) {
+  batch_->ids_[row_].assign(id.data(), id.size());
+}
+
+void BatchBuilder::SetRowLocation(std::string_view location) {
+  location_.assign(location.data(), location.size());
 }
 
 void BatchBuilder::EndRow() {
+  Batch& b = *batch_;
+  if (!problems_.empty()) {
+    std::string message = location_;
+    const size_t listed = std::min(problems_.size(), kMaxListedProblems);
+    for (size_t i = 0; i < listed; ++i) {
+      if (i > 0) message.append("; ");
+      message.append(problems_[i]);
+    }
+    if (problems_.size() > listed) {
+      absl::StrAppend(&message, "; and ", problems_.size() - listed,
+                      " more problems");
+    }
+    Fail(std::move(message));
+  }
   // Checked last, so that a reader's more specific message (say, a line
   // that is not JSON at all) is the one the account reports.
-  if (batch_->ids_[row_].empty()) Fail("account has no id");
+  if (b.ids_[row_].empty()) Fail("account has no id");
+  // A failed row is counted as failed; the values it lost are not counted
+  // again.
+  if (!b.errors_[row_].empty()) {
+    b.value_warnings_.resize(row_warnings_begin_);
+  }
   in_row_ = false;
+}
+
+void BatchBuilder::Reject(int slot, FieldName field, std::string_view problem) {
+  Clear(slot);
+  std::string text = FieldText(field);
+  text.append(": ");
+  text.append(problem.data(), problem.size());
+  if (strict_) {
+    problems_.push_back(std::move(text));
+    return;
+  }
+  text.append("; used as missing");
+  batch_->value_warnings_.push_back(
+      {static_cast<uint32_t>(row_), std::move(text)});
+}
+
+void BatchBuilder::Clear(int slot) {
+  Batch& b = *batch_;
+  switch (slot) {
+    case -1:
+      return;
+    case kAsOfSlot:
+      b.as_of_valid_[row_] = 0;
+      return;
+    case kPreviousScoreSlot:
+      b.prev_score_valid_[row_] = 0;
+      return;
+    case kPreviousTierSlot:
+      b.prev_tier_[row_] = kMissingString;
+      return;
+    default:
+      break;
+  }
+  const InputInfo& in = b.model().inputs()[slot];
+  const int c = in.column;
+  switch (in.type) {
+    case InputType::kNumber:
+    case InputType::kDate:
+      b.num_valid_[c][row_] = 0;
+      break;
+    case InputType::kString:
+      b.str_code_[c][row_] = kMissingString;
+      b.str_span_[c][row_] = {0, 0};
+      break;
+    case InputType::kSeries: {
+      std::vector<uint32_t>& offsets = b.series_offsets_[c];
+      b.series_values_[c].resize(offsets[row_]);
+      offsets[row_ + 1] = offsets[row_];
+      b.series_valid_[c][row_] = 0;
+      break;
+    }
+  }
+  // A value that is gone cannot be out of range.
+  auto& warnings = b.range_warnings_;
+  for (size_t i = warnings.size(); i > 0 && warnings[i - 1].row == row_; --i) {
+    if (warnings[i - 1].input == slot) warnings.erase(warnings.begin() + i - 1);
+  }
 }
 
 void BatchBuilder::CopyRow(const Batch& from, size_t row) {
@@ -254,61 +439,252 @@ void BatchBuilder::CopyRow(const Batch& from, size_t row) {
     b.range_warnings_.push_back(
         {static_cast<uint32_t>(row_), it->input, it->value});
   }
-  in_row_ = false;
-}
-
-void BatchBuilder::SetAsOf(std::string_view date) {
-  double days = 0;
-  if (!ParseIsoDate(date, &days)) {
-    Fail(absl::StrCat("as_of: '", TruncateForDisplay(date),
-                      "' is not a date (YYYY-MM-DD)"));
-    return;
+  auto it = std::lower_bound(
+      from.value_warnings_.begin(), from.value_warnings_.end(), row,
+      [](const ValueWarning& w, size_t r) { return w.row < r; });
+  for (; it != from.value_warnings_.end() && it->row == row; ++it) {
+    b.value_warnings_.push_back({static_cast<uint32_t>(row_), it->text});
   }
-  batch_->as_of_[row_] = days;
-  batch_->as_of_valid_[row_] = 1;
-}
-
-void BatchBuilder::SetPreviousScore(double score) {
-  if (!std::isfinite(score)) return;
-  batch_->prev_score_[row_] = score;
-  batch_->prev_score_valid_[row_] = 1;
-}
-
-void BatchBuilder::SetPreviousTier(std::string_view tier) {
-  if (tier.empty()) return;
-  const CompiledModel& m = batch_->model();
-  int t = m.FindTier(tier);
-  batch_->prev_tier_[row_] =
-      t >= 0 ? t
-      : t == kInsufficientDataTier ? static_cast<int32_t>(m.tiers().size())
-                                   : kUnknownString;
+  in_row_ = false;
 }
 
 int BatchBuilder::ResolveInput(std::string_view name) const {
   return batch_->model().FindInput(name);
 }
 
-int BatchBuilder::Lookup(std::string_view name, InputType want) {
+int BatchBuilder::Resolve(std::string_view name) {
   const int input = ResolveInput(name);
-  if (input < 0) {
-    ++ignored_fields_;
-    return -1;
-  }
-  const InputInfo& in = batch_->model().inputs()[input];
-  if (in.type != want) {
-    const std::string n = TruncateForDisplay(name);
-    Fail(absl::StrCat(InputSectionName(want), ".", n, ": the model declares '", n,
-                      "' as a ", InputTypeName(in.type), "; send it under '",
-                      InputSectionName(in.type), "'"));
-    return -1;
-  }
+  if (input < 0) ++ignored_fields_;
   return input;
 }
 
-void BatchBuilder::SetMetric(std::string_view name, double value) {
-  const int input = Lookup(name, InputType::kNumber);
-  if (input >= 0) SetNumberAt(input, value);
+// ---------------------------------------------------------------------------
+// The rules: what a value means for the declared type of its slot.
+
+bool BatchBuilder::Given(int slot, FieldName field) {
+  if (slot == -1) return true;
+  uint32_t& stamp = given_[static_cast<size_t>(slot + 4)];
+  if (stamp != row_stamp_) {
+    stamp = row_stamp_;
+    return true;
+  }
+  Reject(slot, field,
+         "given twice in one record (a repeated key, as_of and asOf, or one "
+         "input under two sections); send it once");
+  return false;
 }
+
+void BatchBuilder::PutNumber(int slot, FieldName field, double value) {
+  if (!std::isfinite(value)) return;  // missing, whatever the type
+  if (!Given(slot, field)) return;
+  const InputType type = SlotType(slot);
+  if (type != InputType::kNumber) {
+    Reject(slot, field,
+           absl::StrCat(Expected(type), ", got the number ", NumberText(value)));
+    return;
+  }
+  if (slot == kPreviousScoreSlot) {
+    batch_->prev_score_[row_] = value;
+    batch_->prev_score_valid_[row_] = 1;
+    return;
+  }
+  SetNumberAt(slot, value);
+}
+
+void BatchBuilder::PutString(int slot, FieldName field, std::string_view text) {
+  if (text.empty()) return;  // missing, as an empty CSV cell
+  const InputType type = SlotType(slot);
+  // Missing, as a NaN over gRPC.
+  if (type == InputType::kNumber && IsNonFiniteNumberWord(text)) return;
+  if (!Given(slot, field)) return;
+  switch (type) {
+    case InputType::kNumber:
+      Reject(slot, field,
+             absl::StrCat("expected a number, got the string ", Quoted(text)));
+      return;
+    case InputType::kString:
+      if (slot == kPreviousTierSlot) {
+        const CompiledModel& m = batch_->model();
+        const int t = m.FindTier(text);
+        batch_->prev_tier_[row_] =
+            t >= 0 ? t
+            : t == kInsufficientDataTier ? static_cast<int32_t>(m.tiers().size())
+                                         : kUnknownString;
+        return;
+      }
+      SetStringAt(slot, text);
+      return;
+    case InputType::kDate: {
+      double days = 0;
+      if (!ParseIsoDate(text, &days)) {
+        Reject(slot, field,
+               absl::StrCat(Quoted(text), " is not a date (YYYY-MM-DD)"));
+        return;
+      }
+      StoreDate(slot, field, days);
+      return;
+    }
+    case InputType::kSeries:
+      Reject(slot, field,
+             absl::StrCat("expected a list of numbers, got the string ",
+                          Quoted(text)));
+      return;
+  }
+}
+
+void BatchBuilder::PutText(int slot, FieldName field, std::string_view text) {
+  const InputType type = SlotType(slot);
+  if (type == InputType::kString) {
+    PutString(slot, field, text);
+    return;
+  }
+  const std::string_view trimmed = TrimText(text);
+  if (trimmed.empty()) return;  // missing
+  switch (type) {
+    case InputType::kNumber: {
+      double value = 0;
+      if (!ParseNumberText(trimmed, &value)) {
+        if (Given(slot, field)) {
+          Reject(slot, field, absl::StrCat(Quoted(text), " is not a number"));
+        }
+        return;
+      }
+      PutNumber(slot, field, value);
+      return;
+    }
+    case InputType::kDate:
+      PutString(slot, field, trimmed);
+      return;
+    case InputType::kSeries: {
+      points_.clear();
+      std::string_view rest = trimmed;
+      for (size_t index = 1;; ++index) {
+        const size_t semi = rest.find(';');
+        const std::string_view item = rest.substr(0, semi);
+        double value = 0;
+        if (!ParseNumberText(item, &value)) {
+          if (!Given(slot, field)) return;
+          Reject(slot, field,
+                 absl::StrCat("point ", index, " (", Quoted(item),
+                              ") is not a number; write a series as numbers "
+                              "separated by ';'"));
+          return;
+        }
+        points_.push_back(value);
+        if (semi == std::string_view::npos) break;
+        rest.remove_prefix(semi + 1);
+      }
+      PutSeries(slot, field, points_.data(), points_.size());
+      return;
+    }
+    case InputType::kString:
+      break;  // handled above
+  }
+}
+
+void BatchBuilder::PutBool(int slot, FieldName field, bool value) {
+  if (!Given(slot, field)) return;
+  Reject(slot, field, absl::StrCat(Expected(SlotType(slot)), ", got ",
+                                   value ? "true" : "false"));
+}
+
+void BatchBuilder::PutSeries(int slot, FieldName field, const double* values,
+                             size_t n) {
+  if (!Given(slot, field)) return;
+  const InputType type = SlotType(slot);
+  if (type != InputType::kSeries) {
+    Reject(slot, field,
+           absl::StrCat(Expected(type), ", got a list of ", n,
+                        n == 1 ? " number" : " numbers"));
+    return;
+  }
+  SetSeriesAt(slot, values, n);
+}
+
+void BatchBuilder::PutDateDays(int slot, FieldName field, double days) {
+  if (!std::isfinite(days)) return;  // missing
+  if (!Given(slot, field)) return;
+  const InputType type = SlotType(slot);
+  if (type != InputType::kDate) {
+    Reject(slot, field, absl::StrCat(Expected(type), ", got the date ",
+                                     IsSupportedDateDays(days)
+                                         ? FormatIsoDate(days)
+                                         : NumberText(days)));
+    return;
+  }
+  StoreDate(slot, field, days);
+}
+
+void BatchBuilder::PutUnusable(int slot, FieldName field,
+                               std::string_view problem) {
+  if (Given(slot, field)) Reject(slot, field, problem);
+}
+
+void BatchBuilder::PutWrongKind(int slot, FieldName field,
+                                std::string_view what) {
+  if (!Given(slot, field)) return;
+  Reject(slot, field,
+         absl::StrCat(slot == -1 ? "expected a value" : Expected(SlotType(slot)),
+                      ", got ", absl::string_view(what.data(), what.size())));
+}
+
+void BatchBuilder::StoreDate(int slot, FieldName field, double days) {
+  if (!IsSupportedDateDays(days)) {
+    Reject(slot, field,
+           absl::StrCat(NumberText(days),
+                        " days since 1970-01-01 is not a supported date (",
+                        FormatIsoDate(kMinDateDays), " to ",
+                        FormatIsoDate(kMaxDateDays), ")"));
+    return;
+  }
+  if (slot == kAsOfSlot) {
+    batch_->as_of_[row_] = days;
+    batch_->as_of_valid_[row_] = 1;
+    return;
+  }
+  const InputInfo& in = batch_->model().inputs()[slot];
+  batch_->num_[in.column][row_] = days;
+  batch_->num_valid_[in.column][row_] = 1;
+}
+
+// ---------------------------------------------------------------------------
+// Shorthands.
+
+void BatchBuilder::SetAsOf(std::string_view date) {
+  PutString(kAsOfSlot, {"", "as_of"}, date);
+}
+
+void BatchBuilder::SetPreviousScore(double score) {
+  PutNumber(kPreviousScoreSlot, {"", "previous_score"}, score);
+}
+
+void BatchBuilder::SetPreviousTier(std::string_view tier) {
+  PutString(kPreviousTierSlot, {"", "previous_tier"}, tier);
+}
+
+void BatchBuilder::SetMetric(std::string_view name, double value) {
+  const int input = Resolve(name);
+  if (input >= 0) PutNumber(input, {"metrics", name}, value);
+}
+
+void BatchBuilder::SetAttribute(std::string_view name, std::string_view value) {
+  const int input = Resolve(name);
+  if (input >= 0) PutString(input, {"attributes", name}, value);
+}
+
+void BatchBuilder::SetDate(std::string_view name, std::string_view date) {
+  const int input = Resolve(name);
+  if (input >= 0) PutString(input, {"dates", name}, date);
+}
+
+void BatchBuilder::SetSeries(std::string_view name, const double* values,
+                             size_t n) {
+  const int input = Resolve(name);
+  if (input >= 0) PutSeries(input, {"series", name}, values, n);
+}
+
+// ---------------------------------------------------------------------------
+// Checked values of the input's own type.
 
 void BatchBuilder::SetNumberAt(int input, double value) {
   const InputInfo& in = batch_->model().inputs()[input];
@@ -322,11 +698,6 @@ void BatchBuilder::SetNumberAt(int input, double value) {
   }
 }
 
-void BatchBuilder::SetAttribute(std::string_view name, std::string_view value) {
-  const int input = Lookup(name, InputType::kString);
-  if (input >= 0) SetStringAt(input, value);
-}
-
 void BatchBuilder::SetStringAt(int input, std::string_view value) {
   const InputInfo& in = batch_->model().inputs()[input];
   const int c = in.column;
@@ -337,37 +708,9 @@ void BatchBuilder::SetStringAt(int input, std::string_view value) {
   batch_->str_code_[c][row_] = batch_->model().StringCode(c, value);
 }
 
-void BatchBuilder::SetDate(std::string_view name, std::string_view date) {
-  const int input = Lookup(name, InputType::kDate);
-  if (input < 0 || date.empty()) return;  // empty: missing
-  double days = 0;
-  if (!ParseIsoDate(date, &days)) {
-    Fail(absl::StrCat("dates.", TruncateForDisplay(name), ": '",
-                      TruncateForDisplay(date),
-                      "' is not a date (YYYY-MM-DD)"));
-    return;
-  }
-  SetDateDaysAt(input, days);
-}
-
 void BatchBuilder::SetDateDaysAt(int input, double days) {
-  const InputInfo& in = batch_->model().inputs()[input];
   if (!std::isfinite(days)) return;  // missing
-  if (!IsSupportedDateDays(days)) {
-    Fail(absl::StrFormat(
-        "dates.%s: %.10g days since 1970-01-01 is not a supported date "
-        "(%s to %s)",
-        in.id, days, FormatIsoDate(kMinDateDays), FormatIsoDate(kMaxDateDays)));
-    return;
-  }
-  batch_->num_[in.column][row_] = days;
-  batch_->num_valid_[in.column][row_] = 1;
-}
-
-void BatchBuilder::SetSeries(std::string_view name, const double* values,
-                             size_t n) {
-  const int input = Lookup(name, InputType::kSeries);
-  if (input >= 0) SetSeriesAt(input, values, n);
+  StoreDate(input, {"dates", batch_->model().inputs()[input].id}, days);
 }
 
 void BatchBuilder::SetSeriesAt(int input, const double* values, size_t n) {

@@ -7,9 +7,21 @@
 // are tracked by validity, never by sentinel numbers; NaN and infinities are
 // stored as missing.
 //
-// A bad account (no id, a value of the wrong type, an unparseable date) is
-// marked with its own error and skipped by scoring; the rest of the batch is
-// unaffected.
+// Every reader (JSON Lines, CSV, YAML test snapshots, the server's map and
+// columnar request forms) hands each value to the builder as it found it
+// (a number, a typed string, untyped text, a boolean, a list of numbers, a
+// day count) and the builder alone decides what it means for the input's
+// declared type: the rules of docs/model-format.md, "How values are read",
+// are implemented in BatchBuilder::Put* and nowhere else.
+//
+// A value that does not fit its input (a number sent as a string, a date
+// that is not a date, a series with a non-numeric point) costs that value
+// only: the input is missing for that account, the account gets a warning
+// naming the field, the value and why (value_warnings()), and the loss is
+// counted (dropped_values()). In strict mode (BatchBuilder::set_strict) the
+// account fails instead, listing every such problem. An account fails only
+// when it cannot be identified (no id) or its record is unreadable (the
+// reader calls FailRow); the rest of the batch is unaffected.
 //
 // Thread-safety: a Batch is not synchronised. Building is single-threaded;
 // once built it may be read from many threads at once (scoring does).
@@ -36,6 +48,14 @@ struct RangeWarning {
   uint32_t row;
   int32_t input;
   double value;
+};
+
+// A value that did not fit its input and was used as missing: row `row`'s
+// warning text, e.g. `dates.renewal_date: "31/01/2027" is not a date
+// (YYYY-MM-DD); used as missing`.
+struct ValueWarning {
+  uint32_t row;
+  std::string text;
 };
 
 class Batch {
@@ -93,6 +113,16 @@ class Batch {
   const std::vector<RangeWarning>& range_warnings() const {
     return range_warnings_;
   }
+  // Values used as missing because they did not fit their input, sorted by
+  // row; only rows that did not fail have them.
+  const std::vector<ValueWarning>& value_warnings() const {
+    return value_warnings_;
+  }
+  // How many values were used as missing (value_warnings().size()), over
+  // the rows that did not fail.
+  size_t dropped_values() const { return value_warnings_.size(); }
+  // How many of row `row`'s values were used as missing.
+  size_t dropped_values(size_t row) const;
 
  private:
   friend class BatchBuilder;
@@ -118,22 +148,99 @@ class Batch {
   std::vector<std::vector<uint32_t>> series_offsets_;
   std::vector<std::vector<uint8_t>> series_valid_;
   std::vector<RangeWarning> range_warnings_;
+  std::vector<ValueWarning> value_warnings_;
 };
 
-// Fills a Batch row by row (the map form: names per account) or by
-// resolved column (the columnar form: names once per batch).
+// Names a value in messages: "section.name" ("metrics.dau_mau"), or just
+// `name` when section is empty (a CSV column, a top-level key).
+struct FieldName {
+  std::string_view section;
+  std::string_view name;
+};
+
+// Fills a Batch row by row: BeginRow, then the values, then EndRow.
 //
-// Row form: BeginRow, then any setters, then EndRow. Setters look names up
-// in the model; a name the model does not declare is ignored (counted in
-// ignored_fields()); a name declared with another type fails the row with a
-// message naming the field and why. Series must be set in row order.
+// Readers resolve a name once (ResolveInput, or the slots for the fields
+// every account has) and hand each value to a Put function that says how
+// the value was written; the builder applies the declared type (see the
+// file comment). Resolving is per batch in the columnar form and per
+// account in the map form; either way no Put function looks a name up.
+//
+// The Set functions are shorthands for callers that hold names and typed
+// values (tests, benchmarks, hand-built batches): they resolve the name
+// (counting it as ignored when the model does not declare it) and Put the
+// value. The *At functions store an already checked value of the input's
+// own type and apply no rules.
 class BatchBuilder {
  public:
+  // The fields of an account that are not inputs, as slots for Put. An
+  // input's slot is its index from ResolveInput.
+  static constexpr int kAsOfSlot = -2;           // a date
+  static constexpr int kPreviousScoreSlot = -3;  // a number
+  static constexpr int kPreviousTierSlot = -4;   // a string (a tier id)
+
   // `batch` must outlive the builder.
   explicit BatchBuilder(Batch* batch);
 
+  // In strict mode a value that does not fit fails its account (listing
+  // every such problem of the account) instead of being used as missing.
+  void set_strict(bool strict) { strict_ = strict; }
+  bool strict() const { return strict_; }
+
+  // Begins a row; `id` may be empty and set later with SetId (a reader may
+  // meet the id after the values).
   void BeginRow(std::string_view id);
-  // "YYYY-MM-DD". An unparseable date fails the row.
+  void SetId(std::string_view id);
+  // Text put before the messages of the row's failure, e.g. "line 7: " (the
+  // builder copies it). Empty by default.
+  void SetRowLocation(std::string_view location);
+  // Marks the current row unreadable (not an object, not valid JSON, a
+  // record of the wrong shape). The row keeps its id when it has one. The
+  // first message wins; an empty id is reported at EndRow only if nothing
+  // else failed the row.
+  void FailRow(std::string_view message);
+  void EndRow();
+
+  // The slot for a name in the model's inputs, or -1 when the model does
+  // not declare it. Resolve once, then Put by slot for every row.
+  int ResolveInput(std::string_view name) const;
+
+  // Values as the reader found them, for `slot` (an input index or one of
+  // the k*Slot constants). A null or absent value is simply not put.
+  //
+  // A number (JSON number, protobuf double). NaN and infinities are missing.
+  void PutNumber(int slot, FieldName field, double value);
+  // A typed string (JSON string, protobuf string). Fits string and date
+  // inputs (a date as "YYYY-MM-DD", optionally with an RFC 3339 time);
+  // for a number input only "NaN", "Infinity" and "-Infinity" (any case;
+  // protobuf's JSON spelling of non-finite doubles) fit, as missing. Empty
+  // text is missing.
+  void PutString(int slot, FieldName field, std::string_view text);
+  // Untyped text (a CSV cell, a YAML scalar): parsed by the declared type
+  // (a number, a date, numbers separated by ';' for a series). Blank text
+  // is missing.
+  void PutText(int slot, FieldName field, std::string_view text);
+  // A JSON boolean: fits no input type.
+  void PutBool(int slot, FieldName field, bool value);
+  // A list of numbers, oldest first: fits series inputs. NaN points are
+  // kept (series functions skip them).
+  void PutSeries(int slot, FieldName field, const double* values, size_t n);
+  // A date as days since 1970-01-01 (the columnar form's DateColumn): fits
+  // date inputs and as_of. NaN and infinities are missing; a day outside
+  // the supported dates does not fit.
+  void PutDateDays(int slot, FieldName field, double days);
+  // A value the reader could not take apart (an object, a list holding
+  // something other than numbers, a number beyond double's range, a key
+  // given twice): it fits nothing. `problem` says what is wrong with it,
+  // e.g. `point 3 is a string, not a number`.
+  // Slot -1 is for a value that belongs to no input (a section that is not
+  // an object): only the warning.
+  void PutUnusable(int slot, FieldName field, std::string_view problem);
+  // A value of a kind no input type takes (`what`: "an object"): "expected
+  // <the slot's type>, got <what>".
+  void PutWrongKind(int slot, FieldName field, std::string_view what);
+
+  // Shorthands (see the class comment): resolve `name`, then Put.
   void SetAsOf(std::string_view date);
   void SetMetric(std::string_view name, double value);
   void SetAttribute(std::string_view name, std::string_view value);
@@ -141,27 +248,20 @@ class BatchBuilder {
   void SetSeries(std::string_view name, const double* values, size_t n);
   void SetPreviousScore(double score);
   void SetPreviousTier(std::string_view tier);
-  // Marks the current row bad (e.g. the reader found a value of the wrong
-  // JSON type). The first message is kept; an empty id is reported at
-  // EndRow only if nothing else failed the row.
-  void FailRow(std::string_view message);
-  void EndRow();
 
   // Appends row `row` of `from` as one new row, exactly as it was built:
   // id, as_of, previous score and tier, every input value, the row's error
-  // and its range warnings. Used to split a batch into parts (one per model
+  // and its warnings. Used to split a batch into parts (one per model
   // under segment routing) without reading the accounts again.
   // REQUIRES: `from` is a batch of the same CompiledModel as this builder's
   // batch, is not this builder's batch, and no row is open.
   void CopyRow(const Batch& from, size_t row);
 
-  // Columnar helpers: the input index (into model().inputs()) for `name`,
-  // or -1. Resolve once, then set by index for every row.
-  int ResolveInput(std::string_view name) const;
+  // Store a checked value of the input's own type (no rules applied).
   void SetNumberAt(int input, double value);     // number inputs
   // Date inputs, as days since 1970-01-01. NaN and infinities are missing;
-  // a finite value outside the supported dates (IsSupportedDateDays) fails
-  // the row, naming the input and the value.
+  // a finite value outside the supported dates (IsSupportedDateDays) does
+  // not fit (as PutDateDays).
   void SetDateDaysAt(int input, double days);
   void SetStringAt(int input, std::string_view value);
   void SetSeriesAt(int input, const double* values, size_t n);
@@ -169,16 +269,45 @@ class BatchBuilder {
   size_t ignored_fields() const { return ignored_fields_; }
 
  private:
+  // The declared type of a slot.
+  InputType SlotType(int slot) const;
+  // Records that the value for `slot` did not fit: the slot becomes missing
+  // and the row gets a warning "field: problem; used as missing" (or, in
+  // strict mode, a problem that fails it).
+  void Reject(int slot, FieldName field, std::string_view problem);
+  // Makes `slot` missing for the current row.
+  void Clear(int slot);
   void Fail(std::string message);
-  // The input index of `name` when it is declared with type `want`; -1 when
-  // it is not declared (counted as ignored) or declared with another type
-  // (the row fails, naming the field).
-  int Lookup(std::string_view name, InputType want);
+  // Marks `slot` as given in the current row. A value given twice in one
+  // record (a repeated key, one input under two sections) is ambiguous: the
+  // second time the slot is rejected and false returned. Missing values
+  // (null, NaN, empty text) are not given.
+  bool Given(int slot, FieldName field);
+  // Stores a checked date (days) in `slot` (a date input or as_of).
+  void StoreDate(int slot, FieldName field, double days);
+  int Resolve(std::string_view name);
+
   Batch* batch_;
   size_t row_ = 0;
   bool in_row_ = false;
+  bool strict_ = false;
   size_t ignored_fields_ = 0;
+  std::string location_;
+  // Strict mode: the current row's problems, joined into its error at
+  // EndRow.
+  std::vector<std::string> problems_;
+  // Where the current row's value warnings start in value_warnings_.
+  size_t row_warnings_begin_ = 0;
+  std::vector<double> points_;  // PutText of a series
+  // Per slot + 4: the row_stamp_ of the row that gave it a value.
+  std::vector<uint32_t> given_;
+  uint32_t row_stamp_ = 0;
 };
+
+// Whether `text` is a word for a non-finite number: "NaN", "Infinity",
+// "-Infinity" (protobuf's JSON spelling), also "inf" and a sign, in any
+// case. Such a string is a missing number wherever a number is expected.
+bool IsNonFiniteNumberWord(std::string_view text);
 
 // The dates the engine handles, as days since 1970-01-01: years 0000 to
 // 9999, what "YYYY-MM-DD" can write (0000-01-01 and 9999-12-31).

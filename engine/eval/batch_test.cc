@@ -1,5 +1,7 @@
 #include "engine/eval/batch.h"
 
+#include "engine/eval/explain.h"
+
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -131,9 +133,9 @@ TEST(BatchBuilderTest, CopyRowCopiesEverythingTheRowHolds) {
 // Day counts come from callers as doubles (the columnar API): every one of
 // them, however large, NaN or infinite, is checked before it can reach an
 // integer conversion (undefined behaviour, which printed impossible dates).
-// Out of range fails the account; NaN and infinities are missing, like any
-// non-finite number.
-TEST(BatchBuilderTest, DateDaysOutsideTheSupportedRangeFailTheAccount) {
+// Out of range costs that value (a warning; in strict mode the account
+// fails); NaN and infinities are missing, like any non-finite number.
+TEST(BatchBuilderTest, DateDaysOutsideTheSupportedRangeDoNotFit) {
   auto model = Model();
   const int date = model->FindInput("renewal_date");
   const int column = model->inputs()[date].column;
@@ -171,32 +173,46 @@ TEST(BatchBuilderTest, DateDaysOutsideTheSupportedRangeFailTheAccount) {
        "date (0000-01-01 to 9999-12-31)",
        false, nullptr},
       {two63,
-       "dates.renewal_date: 9.223372037e+18 days since 1970-01-01 is not a "
+       "dates.renewal_date: 9223372036854775808 days since 1970-01-01 is not a "
        "supported date (0000-01-01 to 9999-12-31)",
        false, nullptr},
       {-two63,
-       "dates.renewal_date: -9.223372037e+18 days since 1970-01-01 is not a "
+       "dates.renewal_date: -9223372036854775808 days since 1970-01-01 is not a "
        "supported date (0000-01-01 to 9999-12-31)",
        false, nullptr},
   };
-  Batch batch(model);
-  BatchBuilder b(&batch);
-  for (const Case& c : cases) {
-    b.BeginRow("acct");
-    b.SetDateDaysAt(date, c.days);
-    b.EndRow();
-  }
-  for (size_t r = 0; r < std::size(cases); ++r) {
-    const Case& c = cases[r];
-    SCOPED_TRACE(c.days);
-    EXPECT_EQ(batch.row_ok(r) ? "" : batch.row_error(r), c.error);
-    EXPECT_EQ(batch.number_valid(column)[r] != 0, c.valid);
-    if (c.valid) {
-      EXPECT_EQ(FormatIsoDate(batch.number(column)[r]), c.formatted);
+  for (const bool strict : {false, true}) {
+    SCOPED_TRACE(strict ? "strict" : "lenient");
+    Batch batch(model);
+    BatchBuilder b(&batch);
+    b.set_strict(strict);
+    for (const Case& c : cases) {
+      b.BeginRow("acct");
+      b.SetDateDaysAt(date, c.days);
+      b.EndRow();
     }
+    for (size_t r = 0; r < std::size(cases); ++r) {
+      const Case& c = cases[r];
+      SCOPED_TRACE(c.days);
+      const std::string problem = c.error;
+      if (strict) {
+        EXPECT_EQ(batch.row_ok(r) ? "" : batch.row_error(r), problem);
+      } else {
+        EXPECT_TRUE(batch.row_ok(r));
+        EXPECT_EQ(batch.dropped_values(r), problem.empty() ? 0u : 1u);
+        if (!problem.empty()) {
+          EXPECT_EQ(RowWarnings(batch, r),
+                    std::vector<std::string>{problem + "; used as missing"});
+        }
+      }
+      EXPECT_EQ(batch.number_valid(column)[r] != 0, c.valid);
+      if (c.valid) {
+        EXPECT_EQ(FormatIsoDate(batch.number(column)[r]), c.formatted);
+      }
+    }
+    BatchResult result;
+    EXPECT_OK(Scorer::Score(batch, &result));
   }
-  BatchResult result;
-  EXPECT_OK(Scorer::Score(batch, &result));
 }
 
 // FormatIsoDate takes any double without converting an out-of-range one

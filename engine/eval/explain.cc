@@ -130,6 +130,15 @@ double SignalWeight(const Batch& batch, size_t row, int signal) {
 
 std::vector<std::string> RowWarnings(const Batch& batch, size_t row) {
   std::vector<std::string> out;
+  // Values used as missing first: they change the score; a range warning
+  // does not.
+  const auto& dropped = batch.value_warnings();
+  for (auto it = std::lower_bound(
+           dropped.begin(), dropped.end(), row,
+           [](const ValueWarning& w, size_t r) { return w.row < r; });
+       it != dropped.end() && it->row == row; ++it) {
+    out.push_back(it->text);
+  }
   const auto& warnings = batch.range_warnings();
   auto it = std::lower_bound(
       warnings.begin(), warnings.end(), row,

@@ -270,7 +270,7 @@ TEST_F(ScorerTest, HysteresisHoldsThenReleasesTheTier) {
   EXPECT_THAT(e.tier_rule, HasSubstr("held by hysteresis 3"));
 }
 
-TEST_F(ScorerTest, BadAccountsFailAloneAndNameTheField) {
+TEST_F(ScorerTest, BadValuesCostThatValueAndAreNamed) {
   Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5});
   Add({.id = "", .dau_mau = 0.3});
   Add({.id = "c", .csat = 4, .renewal = "2026-02-30"});
@@ -282,19 +282,52 @@ TEST_F(ScorerTest, BadAccountsFailAloneAndNameTheField) {
   Score();
   EXPECT_TRUE(result_.ok(0));
   EXPECT_DOUBLE_EQ(result_.score(0), 76);
+  // Only an account that cannot be identified fails.
   EXPECT_FALSE(result_.ok(1));
   EXPECT_EQ(batch_->row_error(1), "account has no id");
-  EXPECT_FALSE(result_.ok(2));
-  EXPECT_EQ(batch_->row_error(2),
-            "dates.renewal_date: '2026-02-30' is not a date (YYYY-MM-DD)");
-  EXPECT_THAT(batch_->row_error(3), HasSubstr("as_of: 'yesterday'"));
-  EXPECT_EQ(batch_->row_error(4),
-            "attributes.csat: the model declares 'csat' as a number; send it "
-            "under 'metrics'");
+  // A bad value is missing for its account, which scores on the rest.
+  EXPECT_TRUE(result_.ok(2));
+  EXPECT_EQ(RowWarnings(*batch_, 2),
+            std::vector<std::string>{
+                "dates.renewal_date: \"2026-02-30\" is not a date "
+                "(YYYY-MM-DD); used as missing"});
+  EXPECT_TRUE(result_.ok(3));
+  EXPECT_EQ(RowWarnings(*batch_, 3),
+            std::vector<std::string>{
+                "as_of: \"yesterday\" is not a date (YYYY-MM-DD); used as "
+                "missing"});
+  EXPECT_FALSE(batch_->as_of_valid()[3]);
+  EXPECT_TRUE(result_.ok(4));
+  EXPECT_EQ(RowWarnings(*batch_, 4),
+            std::vector<std::string>{
+                "attributes.csat: expected a number, got the string "
+                "\"high\"; used as missing"});
+  EXPECT_EQ(batch_->dropped_values(), 3u);
   EXPECT_EQ(result_.matched_count(2), 0);
   std::vector<size_t> counts = result_.TierCounts();
-  EXPECT_EQ(counts[2], 1u);  // one yellow; bad rows are not counted
-  EXPECT_EQ(counts[0] + counts[1] + counts[2] + counts[3], 1u);
+  EXPECT_EQ(counts[0] + counts[1] + counts[2] + counts[3], 4u);
+}
+
+TEST_F(ScorerTest, StrictModeFailsTheAccountListingEveryProblem) {
+  BatchBuilder b(batch_.get());
+  b.set_strict(true);
+  b.BeginRow("e");
+  b.SetRowLocation("line 9: ");
+  b.SetAttribute("csat", "high");
+  b.SetMetric("dau_mau", 0.3);
+  b.SetDate("renewal_date", "soon");
+  b.EndRow();
+  b.BeginRow("f");
+  b.SetMetric("dau_mau", 0.3);
+  b.EndRow();
+  Score();
+  EXPECT_FALSE(result_.ok(0));
+  EXPECT_EQ(batch_->row_error(0),
+            "line 9: attributes.csat: expected a number, got the string "
+            "\"high\"; dates.renewal_date: \"soon\" is not a date "
+            "(YYYY-MM-DD)");
+  EXPECT_EQ(batch_->dropped_values(), 0u);  // the account failed instead
+  EXPECT_TRUE(result_.ok(1));
 }
 
 TEST_F(ScorerTest, UndeclaredFieldsAreIgnoredAndCounted) {

@@ -183,9 +183,13 @@ class JsonRowFormatter {
       model_json_.append(std::to_string(repository_version));
     }
     model_json_.append("}}");
-    if (!options.explain && !batch.range_warnings().empty()) {
+    if (!options.explain && (!batch.range_warnings().empty() ||
+                             !batch.value_warnings().empty())) {
       has_warning_.assign(batch.size(), 0);
       for (const RangeWarning& w : batch.range_warnings()) {
+        if (w.row < has_warning_.size()) has_warning_[w.row] = 1;
+      }
+      for (const ValueWarning& w : batch.value_warnings()) {
         if (w.row < has_warning_.size()) has_warning_[w.row] = 1;
       }
     }

@@ -45,8 +45,12 @@ std::unique_ptr<Scored> ScoreSample(
     InputFormat format = InputFormat::kJsonLines,
     const std::string& file = "accounts.jsonl") {
   auto s = std::make_unique<Scored>();
+  // Strict, so that the sample's bad value makes an error row to render.
+  ReaderOptions strict;
+  strict.strict = true;
   auto reader = OpenSnapshotReader(
-      HEALTHSCORE_SOURCE_DIR "/engine/io/testdata/basic/" + file, format);
+      HEALTHSCORE_SOURCE_DIR "/engine/io/testdata/basic/" + file, format,
+      strict);
   EXPECT_TRUE(reader.ok()) << reader.status();
   auto n = (*reader)->ReadBatch(&s->batch, 1000);
   EXPECT_TRUE(n.ok()) << n.status();
@@ -91,7 +95,7 @@ TEST(JsonResultTest, ErrorRowCarriesTheMessage) {
   auto s = ScoreSample();
   EXPECT_EQ(JsonLine(*s, "soylent"),
             R"({"id":"soylent","status":"error","error":"line 6: )"
-            R"(metrics.dau_mau: expected a number, got string",)" +
+            R"(metrics.dau_mau: expected a number, got the string \"high\"",)" +
                 ModelStamp() + "}");
 }
 
@@ -202,8 +206,8 @@ TEST(CsvResultTest, SampleIsExact) {
             "true\n"
             "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,\n"
             "hooli,ok,,100,insufficient_data,0.24,,100,,,\n"
-            "soylent,error,\"line 6: column \"\"dau_mau\"\": \"\"high\"\" is "
-            "not a number\",,,,,,,,\n");
+            "soylent,error,\"line 6: dau_mau: \"\"high\"\" is not a "
+            "number\",,,,,,,,\n");
 }
 
 TEST(ResultWriterTest, WritesEveryBatchAndTheCsvHeaderOnce) {
@@ -245,11 +249,14 @@ TEST(ResultWriterTest, JsonLinesOneObjectPerLine) {
 class InterleavedWriteTest : public ::testing::Test {
  protected:
   InterleavedWriteTest() : big_batch_(BigModel()) {
+    ReaderOptions strict;  // y's bad value makes an error row
+    strict.strict = true;
     JsonLinesReader reader(
         StringSource(R"({"id": "x", "metrics": {"dau_mau": 0.5, "seats": 200}})"
                      "\n"
                      R"({"id": "y", "metrics": {"seats": "many"}})"
-                     "\n"));
+                     "\n"),
+        strict);
     EXPECT_OK(reader.ReadBatch(&big_batch_, 10).status());
     EXPECT_OK(Scorer::Score(big_batch_, &big_result_));
   }
@@ -309,7 +316,7 @@ TEST_F(InterleavedWriteTest, JsonLinesNameEachRowsModel) {
   EXPECT_THAT(lines[1], ::testing::EndsWith(ModelStamp() + "}"));
   EXPECT_EQ(lines[2],
             R"({"id":"y","status":"error","error":"line 2: metrics.seats: )"
-            R"(expected a number, got string",)" +
+            R"(expected a number, got the string \"many\"",)" +
                 big_stamp);
   EXPECT_EQ(lines[3], JsonLine(*sample_, "soylent"));
 }
@@ -328,13 +335,13 @@ TEST_F(InterleavedWriteTest, CsvColumnsAreTheUnionOfTheModelsGroups) {
             "playbooks,delta,tier_changed,model,repository_version\n"
             "x,ok,,35,low,1,50,,20,,,,big,3\n"
             "acme,ok,,95.2,green,1,100,88,,expansion,,,io_basic,\n"
-            "y,error,\"line 2: metrics.seats: expected a number, got "
-            "string\",,,,,,,,,,big,3\n"
+            "y,error,\"line 2: metrics.seats: expected a number, got the "
+            "string \"\"many\"\"\",,,,,,,,,,big,3\n"
             "soylent,error,\"line 6: metrics.dau_mau: expected a number, got "
-            "string\",,,,,,,,,,io_basic,\n"
+            "the string \"\"high\"\"\",,,,,,,,,,io_basic,\n"
             "x,ok,,35,low,1,50,,20,,,,big,\n"
-            "y,error,\"line 2: metrics.seats: expected a number, got "
-            "string\",,,,,,,,,,big,\n");
+            "y,error,\"line 2: metrics.seats: expected a number, got the "
+            "string \"\"many\"\"\",,,,,,,,,,big,\n");
 }
 
 TEST_F(InterleavedWriteTest, CsvWithoutTheModelsRejectsAForeignGroup) {

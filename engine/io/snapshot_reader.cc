@@ -1,10 +1,10 @@
 // Snapshot readers.
 //
-// Both file readers first collect one account into a PendingRow (names
-// already resolved to input indices, values already type-checked and parsed)
-// and only then hand it to the BatchBuilder. That way every problem is
-// reported by the reader, with the line number and the field, and a row that
-// fails half-way leaves nothing behind in the batch but its error.
+// The file readers (JSON Lines, CSV) hand each value to the BatchBuilder as
+// they find it and let the builder apply the declared type (the rules every
+// reader shares). The YAML test-snapshot parser checks values itself, so
+// that a problem names the node's file:line:col, collects one account into
+// a PendingRow and only then hands it to the builder.
 
 #include "engine/io/snapshot_reader.h"
 
@@ -23,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 #include "engine/common/status_macros.h"
 #include "engine/io/internal/strings.h"
 #include "engine/model/compiled_model.h"
@@ -152,20 +153,6 @@ void EmitRow(const PendingRow& row, BatchBuilder* builder) {
   builder->EndRow();
 }
 
-const char* TypeWord(InputType type) {
-  switch (type) {
-    case InputType::kNumber:
-      return "a number";
-    case InputType::kString:
-      return "a string";
-    case InputType::kDate:
-      return "a date";
-    case InputType::kSeries:
-      return "a series";
-  }
-  return "an";
-}
-
 enum class Section { kMetrics, kAttributes, kDates, kSeries };
 
 InputType SectionType(Section s) {
@@ -183,12 +170,6 @@ InputType SectionType(Section s) {
 }
 
 const char* SectionName(Section s) { return InputSectionName(SectionType(s)); }
-
-// Message for a declared input sent in the wrong section.
-std::string WrongSection(std::string_view name, InputType declared) {
-  return Cat("\"", name, "\" is declared as ", TypeWord(declared),
-             " input; send it under \"", InputSectionName(declared), "\"");
-}
 
 bool IsBlank(std::string_view line) {
   for (char c : line) {
@@ -296,7 +277,9 @@ class JsonLinesReader::Impl {
   absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) {
     batch->Clear();
     BatchBuilder builder(batch);
-    const CompiledModel& model = batch->model();
+    builder.set_strict(options_.strict);
+    builder_ = &builder;
+    model_ = &batch->model();
     size_t rows = 0;
     while (rows < max_rows) {
       Line line;
@@ -304,23 +287,24 @@ class JsonLinesReader::Impl {
       if (!more) break;
       ++owner_->line_;
       if (line.overlong > 0) {
-        row_.Clear();
-        row_.Fail("line ", owner_->line_, ": the line is ", line.overlong,
-                  " bytes long, more than the limit of ",
-                  options_.max_line_bytes,
-                  " bytes for one record (--max-line-bytes); it was skipped. "
-                  "JSON Lines needs one account object per line");
-        EmitRow(row_, &builder);
+        builder.BeginRow({});
+        builder.FailRow(Cat("line ", owner_->line_, ": the line is ",
+                            line.overlong, " bytes long, more than the limit of ",
+                            options_.max_line_bytes,
+                            " bytes for one record (--max-line-bytes); it was "
+                            "skipped. JSON Lines needs one account object per "
+                            "line"));
+        builder.EndRow();
         ++rows;
         continue;
       }
       std::string_view text = line.text;
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
       if (IsBlank(text)) continue;
-      ParseLine(text, line.padded, model, &builder);
-      EmitRow(row_, &builder);
+      ParseLine(text, line.padded);
       ++rows;
     }
+    builder_ = nullptr;
     return rows;
   }
 
@@ -454,37 +438,24 @@ class JsonLinesReader::Impl {
     return absl::OkStatus();
   }
 
-  void ParseLine(std::string_view line, size_t padded,
-                 const CompiledModel& model, BatchBuilder* builder);
-  // Returns false on a syntax error (recorded in row_), after which the
-  // document may not be used any more.
-  bool ParseSection(simdjson::ondemand::value value, Section section,
-                    const CompiledModel& model, BatchBuilder* builder);
-  bool ParseSeries(simdjson::ondemand::value value, std::string_view name,
-                   int input);
-  bool ParsePoints(simdjson::ondemand::array array, std::string_view name,
-                   int input);
-
-  template <typename... Args>
-  void FailField(std::string_view field, const Args&... parts) {
-    row_.Fail("line ", owner_->line_, ": ", field, ": ", parts...);
-  }
-  // A key named twice in one object. `alias` when the two spellings may
-  // differ (as_of and asOf).
-  void FailDuplicate(std::string_view field, bool alias) {
-    FailField(field, "the key appears twice in one object",
-              alias ? " (a snake_case key and its camelCase form are the "
-                      "same key)"
-                    : "",
-              "; JSON does not say which value counts, so send each key "
-              "once");
-  }
-  void FailSyntax(simdjson::error_code error) {
-    // A syntax error replaces a type error found earlier on the line: the
-    // line as a whole is unreadable.
-    row_.error.clear();
-    row_.Fail("line ", owner_->line_,
-              ": invalid JSON: ", simdjson::error_message(error));
+  // Adds the account on `line` to builder_ (always exactly one row).
+  void ParseLine(std::string_view line, size_t padded);
+  // The fields of the current line: each returns false on a syntax error
+  // (the row has failed), after which the document may not be used again.
+  bool ParseFields(simdjson::ondemand::object object);
+  bool ParseSection(simdjson::ondemand::value value,
+                    std::string_view section);
+  // Puts `value` (of JSON type `type`) for `slot` as the builder's rules
+  // say.
+  bool PutValue(int slot, FieldName field, simdjson::ondemand::value value,
+                simdjson::ondemand::json_type type);
+  bool PutPoints(int slot, FieldName field, simdjson::ondemand::array array);
+  bool PutSeriesObject(int slot, FieldName field,
+                       simdjson::ondemand::value value);
+  bool FailSyntax(simdjson::error_code error) {
+    builder_->FailRow(Cat("line ", owner_->line_,
+                          ": invalid JSON: ", simdjson::error_message(error)));
+    return false;
   }
 
   JsonLinesReader* owner_;
@@ -498,16 +469,15 @@ class JsonLinesReader::Impl {
   bool eof_ = false;
   bool at_start_ = true;
   simdjson::ondemand::parser parser_;
-  PendingRow row_;
+  BatchBuilder* builder_ = nullptr;  // during ReadBatch
+  const CompiledModel* model_ = nullptr;
   std::string field_scratch_;
-  // Repeated-key detection. Keys are views into the parser's string
-  // buffer, valid for the current line. Declared inputs are marked by
-  // stamp (no hashing on the common path); other keys go to a set.
-  std::vector<uint64_t> input_seen_;  // per input: the section_stamp_ seen in
-  uint64_t section_stamp_ = 0;
-  absl::flat_hash_set<std::string_view> top_keys_;      // unknown top-level
-  absl::flat_hash_set<std::string_view> section_keys_;  // undeclared names
-  absl::flat_hash_set<std::string_view> series_keys_;   // {"values": ...}
+  std::string location_scratch_;
+  // The current line's id (a view into the line or the parser's string
+  // buffer) and the problem that keeps it from being one.
+  std::string_view id_;
+  std::string id_problem_;
+  std::vector<double> points_;
 };
 
 namespace {
@@ -559,21 +529,28 @@ const char* JsonTypeName(simdjson::ondemand::json_type type) {
 
 }  // namespace
 
-void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
-                                      const CompiledModel& model,
-                                      BatchBuilder* builder) {
+void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded) {
   using simdjson::ondemand::json_type;
   namespace od = simdjson::ondemand;
-  row_.Clear();
+  BatchBuilder& b = *builder_;
+  b.BeginRow({});
+  location_scratch_.clear();
+  absl::StrAppend(&location_scratch_, "line ", owner_->line_, ": ");
+  b.SetRowLocation(location_scratch_);
+  id_ = {};
+  id_problem_.clear();
 
   od::document doc;
   simdjson::error_code error = parser_
                                    .iterate(simdjson::padded_string_view(
                                        line.data(), line.size(), padded))
                                    .get(doc);
-  if (error) return FailSyntax(error);
   json_type root_type;
-  if ((error = doc.type().get(root_type))) return FailSyntax(error);
+  if (error || (error = doc.type().get(root_type))) {
+    FailSyntax(error);
+    b.EndRow();
+    return;
+  }
   if (root_type != json_type::object) {
     // type() only peeks at the first byte: make sure a scalar is real JSON
     // before calling the line "a number" or "null".
@@ -596,326 +573,257 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded,
       default:
         break;
     }
-    if (error) {
-      row_.Fail("line ", owner_->line_,
-                ": invalid JSON: expected an object per line");
-      return;
-    }
-    row_.Fail("line ", owner_->line_, ": expected a JSON object, got ",
-              JsonTypeName(root_type));
+    b.FailRow(error ? Cat("line ", owner_->line_,
+                          ": invalid JSON: expected an object per line")
+                    : Cat("line ", owner_->line_,
+                          ": expected a JSON object, got ",
+                          JsonTypeName(root_type)));
+    b.EndRow();
     return;
   }
   od::object object;
-  if ((error = doc.get_object().get(object))) return FailSyntax(error);
+  if ((error = doc.get_object().get(object))) {
+    FailSyntax(error);
+    b.EndRow();
+    return;
+  }
+  if (ParseFields(object)) {
+    // The object is done; anything after it on the line is garbage.
+    const char* location = nullptr;
+    if (!doc.current_location().get(location)) {
+      b.FailRow(Cat("line ", owner_->line_,
+                    ": invalid JSON: unexpected content after the object"));
+    } else if (!id_problem_.empty()) {
+      b.FailRow(id_problem_);
+    } else if (id_.empty()) {
+      b.FailRow(Cat("line ", owner_->line_, ": no id (\"", options_.id_field,
+                    "\" is missing or empty)"));
+    }
+  }
+  // A row that failed keeps its id when the line had one.
+  b.SetId(id_);
+  b.EndRow();
+}
 
-  uint32_t seen = 0;  // TopLevelKeyBit of the keys read so far
-  if (!top_keys_.empty()) top_keys_.clear();
+bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
+  using simdjson::ondemand::json_type;
+  namespace od = simdjson::ondemand;
+  BatchBuilder& b = *builder_;
+  bool id_seen = false;
   for (auto field_result : object) {
     od::field field;
-    if ((error = std::move(field_result).get(field))) return FailSyntax(error);
     std::string_view key;
-    if ((error = field.unescaped_key().get(key))) return FailSyntax(error);
+    simdjson::error_code error = std::move(field_result).get(field);
+    if (error || (error = field.unescaped_key().get(key))) {
+      return FailSyntax(error);
+    }
     od::value value = field.value();
     json_type type;
     if ((error = value.type().get(type))) return FailSyntax(error);
 
+    if (key == options_.id_field) {
+      if (id_seen) {
+        id_problem_ = Cat("line ", owner_->line_, ": ", key,
+                          ": the key appears twice in one record, so the "
+                          "account cannot be identified");
+        continue;
+      }
+      id_seen = true;
+      if (type == json_type::string) {
+        if ((error = value.get_string().get(id_))) return FailSyntax(error);
+      } else if (type == json_type::number) {
+        // An export's numeric id, as written.
+        // Kept as written (no trip through a double), once it is known to
+        // be a number.
+        const std::string_view raw = Trim(value.raw_json_token());
+        double unused;
+        if (value.get_double().get(unused)) {
+          id_problem_ = Cat("line ", owner_->line_, ": ", key,
+                            ": invalid number");
+        } else {
+          id_ = raw;
+        }
+      } else if (type != json_type::null) {
+        id_problem_ = Cat("line ", owner_->line_, ": ", key,
+                          ": expected a string or a number, got ",
+                          JsonTypeName(type));
+      }
+      continue;
+    }
     const uint32_t bit = TopLevelKeyBit(key);
-    if (bit == 0) {
-      // Any other top-level key (e.g. a request's model name) is not part
-      // of the snapshot, but may not be repeated either.
-      if (!top_keys_.insert(key).second) FailDuplicate(key, false);
+    if (bit == 0 || bit == kIdBit) {
+      // Not part of the snapshot (e.g. a request's model name, or "id" when
+      // another field is the id).
+      owner_->NoteIgnored(key);
       continue;
     }
-    if ((seen & bit) != 0) {
-      FailDuplicate(key, bit == kAsOfBit || bit == kPreviousScoreBit ||
-                             bit == kPreviousTierBit);
-      continue;
-    }
-    seen |= bit;
-
     if (bit >= kMetricsBit) {
+      // A section given twice is read twice: an input in both is given
+      // twice, which the builder reports.
       if (type == json_type::null) continue;
       if (type != json_type::object) {
-        FailField(key, "expected an object, got ", JsonTypeName(type));
+        b.PutUnusable(-1, {"", key},
+                      Cat("expected an object of inputs, got ",
+                          JsonTypeName(type)));
         continue;
       }
-      Section section = bit == kMetricsBit      ? Section::kMetrics
-                        : bit == kAttributesBit ? Section::kAttributes
-                        : bit == kDatesBit      ? Section::kDates
-                                                : Section::kSeries;
-      if (!ParseSection(value, section, model, builder)) return;
-    } else if (bit == kIdBit) {
-      if (type == json_type::string) {
-        if ((error = value.get_string().get(row_.id))) return FailSyntax(error);
-      } else if (type != json_type::null) {
-        FailField("id", "expected a string, got ", JsonTypeName(type));
-      }
-    } else if (bit == kAsOfBit) {
-      if (type == json_type::null) continue;
-      if (type != json_type::string) {
-        FailField(key, "expected a date string (YYYY-MM-DD), got ",
-                  JsonTypeName(type));
-        continue;
-      }
-      if ((error = value.get_string().get(row_.as_of))) {
-        return FailSyntax(error);
-      }
-      if (row_.as_of.empty()) continue;  // "" is missing, as in CSV
-      double days;
-      if (!ParseIsoDate(row_.as_of, &days)) {
-        FailField(key, "\"", row_.as_of, "\" is not a date (YYYY-MM-DD)");
-        continue;
-      }
-      row_.has_as_of = true;
-    } else if (bit == kPreviousScoreBit) {
-      if (type == json_type::null) continue;
-      if (type != json_type::number) {
-        FailField(key, "expected a number, got ", JsonTypeName(type));
-        continue;
-      }
-      if ((error = value.get_double().get(row_.previous_score))) {
-        FailField(key, "invalid number: ", simdjson::error_message(error));
-        continue;
-      }
-      row_.has_previous_score = true;
-    } else {  // kPreviousTierBit
-      if (type == json_type::null) continue;
-      if (type != json_type::string) {
-        FailField(key, "expected a string, got ", JsonTypeName(type));
-        continue;
-      }
-      if ((error = value.get_string().get(row_.previous_tier))) {
-        return FailSyntax(error);
-      }
-      row_.has_previous_tier = !row_.previous_tier.empty();
+      if (!ParseSection(value, key)) return false;
+      continue;
     }
+    const int slot = bit == kAsOfBit            ? BatchBuilder::kAsOfSlot
+                     : bit == kPreviousScoreBit ? BatchBuilder::kPreviousScoreSlot
+                                                : BatchBuilder::kPreviousTierSlot;
+    if (!PutValue(slot, {"", key}, value, type)) return false;
   }
-  // The object is done; anything after it on the line is garbage.
-  const char* location = nullptr;
-  if (!doc.current_location().get(location)) {
-    row_.error.clear();
-    row_.Fail("line ", owner_->line_,
-              ": invalid JSON: unexpected content after the object");
-    return;
-  }
-  if (!row_.failed() && row_.id.empty()) {
-    row_.Fail("line ", owner_->line_, ": no id (\"id\" is missing or empty)");
-  }
+  return true;
 }
 
 bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value value,
-                                         Section section,
-                                         const CompiledModel& model,
-                                         BatchBuilder* builder) {
+                                         std::string_view section) {
   using simdjson::ondemand::json_type;
   namespace od = simdjson::ondemand;
   od::object object;
   simdjson::error_code error = value.get_object().get(object);
-  if (error) {
-    FailSyntax(error);
-    return false;
-  }
-  const char* section_name = SectionName(section);
-  // A new stamp marks the inputs seen in this object only: the same name in
-  // another section is a wrong-section error, not a repeated key.
-  ++section_stamp_;
-  if (input_seen_.size() < model.inputs().size()) {
-    input_seen_.resize(model.inputs().size(), 0);
-  }
-  if (!section_keys_.empty()) section_keys_.clear();
+  if (error) return FailSyntax(error);
   for (auto field_result : object) {
     od::field field;
     std::string_view name;
     if ((error = std::move(field_result).get(field)) ||
         (error = field.unescaped_key().get(name))) {
-      FailSyntax(error);
-      return false;
+      return FailSyntax(error);
     }
     od::value v = field.value();
     json_type type;
-    if ((error = v.type().get(type))) {
-      FailSyntax(error);
-      return false;
-    }
-    int input = builder->ResolveInput(name);
+    if ((error = v.type().get(type))) return FailSyntax(error);
+    const int input = builder_->ResolveInput(name);
     if (input < 0) {
-      field_scratch_.assign(section_name).append(".").append(name);
+      field_scratch_.assign(section.data(), section.size())
+          .append(".")
+          .append(name.data(), name.size());
       owner_->NoteIgnored(field_scratch_);
-      if (!row_.failed() && !section_keys_.insert(name).second) {
-        FailDuplicate(field_scratch_, false);
-      }
       continue;
     }
-    if (row_.failed()) continue;  // only the id is still of interest
-    if (input_seen_[input] == section_stamp_) {
-      FailDuplicate(Cat(section_name, ".", name), false);
-      continue;
-    }
-    input_seen_[input] = section_stamp_;
-    InputType declared = model.inputs()[input].type;
-    auto field_name = [&] { return Cat(section_name, ".", name); };
-    if (declared != SectionType(section)) {
-      FailField(field_name(), WrongSection(name, declared));
-      continue;
-    }
-    if (type == json_type::null) continue;
-    switch (section) {
-      case Section::kMetrics: {
-        if (type != json_type::number) {
-          FailField(field_name(), "expected a number, got ",
-                    JsonTypeName(type));
-          continue;
-        }
-        double number;
-        if ((error = v.get_double().get(number))) {
-          FailField(field_name(),
-                    "invalid number: ", simdjson::error_message(error));
-          continue;
-        }
-        row_.numbers.emplace_back(input, number);
-        break;
+    if (!PutValue(input, {section, name}, v, type)) return false;
+  }
+  return true;
+}
+
+bool JsonLinesReader::Impl::PutValue(int slot, FieldName field,
+                                     simdjson::ondemand::value value,
+                                     simdjson::ondemand::json_type type) {
+  using simdjson::ondemand::json_type;
+  BatchBuilder& b = *builder_;
+  simdjson::error_code error;
+  switch (type) {
+    case json_type::null:
+      return true;  // missing
+    case json_type::number: {
+      double number;
+      if ((error = value.get_double().get(number))) {
+        b.PutUnusable(slot, field,
+                      Cat("invalid number: ", simdjson::error_message(error)));
+        return true;
       }
-      case Section::kAttributes: {
-        if (type != json_type::string) {
-          FailField(field_name(), "expected a string, got ",
-                    JsonTypeName(type));
-          continue;
-        }
-        std::string_view text;
-        if ((error = v.get_string().get(text))) {
-          FailSyntax(error);
-          return false;
-        }
-        if (!text.empty()) row_.strings.emplace_back(input, text);
-        break;
-      }
-      case Section::kDates: {
-        if (type != json_type::string) {
-          FailField(field_name(), "expected a date string (YYYY-MM-DD), got ",
-                    JsonTypeName(type));
-          continue;
-        }
-        std::string_view text;
-        if ((error = v.get_string().get(text))) {
-          FailSyntax(error);
-          return false;
-        }
-        if (text.empty()) continue;
-        double days;
-        if (!ParseIsoDate(text, &days)) {
-          FailField(field_name(), "\"", text, "\" is not a date (YYYY-MM-DD)");
-          continue;
-        }
-        row_.dates.emplace_back(input, days);
-        break;
-      }
-      case Section::kSeries:
-        if (type == json_type::array) {
-          od::array array;
-          if ((error = v.get_array().get(array))) {
-            FailSyntax(error);
-            return false;
-          }
-          if (!ParsePoints(array, name, input)) return false;
-        } else if (type == json_type::object) {
-          if (!ParseSeries(v, name, input)) return false;
-        } else {
-          FailField(field_name(), "expected an array of numbers, got ",
-                    JsonTypeName(type));
-        }
-        break;
+      b.PutNumber(slot, field, number);
+      return true;
     }
+    case json_type::string: {
+      std::string_view text;
+      if ((error = value.get_string().get(text))) return FailSyntax(error);
+      b.PutString(slot, field, text);
+      return true;
+    }
+    case json_type::boolean: {
+      bool flag;
+      if ((error = value.get_bool().get(flag))) return FailSyntax(error);
+      b.PutBool(slot, field, flag);
+      return true;
+    }
+    case json_type::array: {
+      simdjson::ondemand::array array;
+      if ((error = value.get_array().get(array))) return FailSyntax(error);
+      return PutPoints(slot, field, array);
+    }
+    case json_type::object:
+      if (slot >= 0 && model_->inputs()[slot].type == InputType::kSeries) {
+        return PutSeriesObject(slot, field, value);
+      }
+      b.PutWrongKind(slot, field, "an object");
+      return true;
   }
   return true;
 }
 
 // The protobuf JSON form of a series: {"values": [...]}.
-bool JsonLinesReader::Impl::ParseSeries(simdjson::ondemand::value value,
-                                        std::string_view name, int input) {
+bool JsonLinesReader::Impl::PutSeriesObject(int slot, FieldName field,
+                                            simdjson::ondemand::value value) {
   using simdjson::ondemand::json_type;
   namespace od = simdjson::ondemand;
   od::object object;
   simdjson::error_code error = value.get_object().get(object);
-  if (error) {
-    FailSyntax(error);
-    return false;
-  }
+  if (error) return FailSyntax(error);
   bool seen = false;
-  if (!series_keys_.empty()) series_keys_.clear();
   for (auto field_result : object) {
-    od::field field;
+    od::field f;
     std::string_view key;
-    if ((error = std::move(field_result).get(field)) ||
-        (error = field.unescaped_key().get(key))) {
-      FailSyntax(error);
-      return false;
+    if ((error = std::move(field_result).get(f)) ||
+        (error = f.unescaped_key().get(key))) {
+      return FailSyntax(error);
     }
-    if (key != "values") {
-      if (!series_keys_.insert(key).second) {
-        FailDuplicate(Cat("series.", name, ".", key), false);
-      }
-      continue;
-    }
-    if (seen) {
-      FailDuplicate(Cat("series.", name, ".values"), false);
-      continue;
-    }
-    seen = true;
-    od::value v = field.value();
+    if (key != "values") continue;  // other keys are not part of a series
+    seen = true;  // a second "values" is given twice, as any key
+    od::value v = f.value();
     json_type type;
-    if ((error = v.type().get(type))) {
-      FailSyntax(error);
-      return false;
-    }
-    if (type == json_type::null) continue;
-    if (type != json_type::array) {
-      FailField(Cat("series.", name, ".values"),
-                "expected an array of numbers, got ", JsonTypeName(type));
-      continue;
-    }
-    od::array array;
-    if ((error = v.get_array().get(array))) {
-      FailSyntax(error);
-      return false;
-    }
-    if (!ParsePoints(array, name, input)) return false;
+    if ((error = v.type().get(type))) return FailSyntax(error);
+    if (!PutValue(slot, field, v, type)) return false;
   }
   if (!seen) {
-    FailField(Cat("series.", name),
-              "expected an array of numbers or {\"values\": [...]}");
+    builder_->PutUnusable(
+        slot, field, "expected a list of numbers or {\"values\": [...]}");
   }
   return true;
 }
 
-bool JsonLinesReader::Impl::ParsePoints(simdjson::ondemand::array array,
-                                        std::string_view name, int input) {
+bool JsonLinesReader::Impl::PutPoints(int slot, FieldName field,
+                                      simdjson::ondemand::array array) {
   using simdjson::ondemand::json_type;
-  size_t begin = row_.points.size();
+  points_.clear();
+  std::string problem;
   size_t index = 0;
   for (auto element : array) {
+    ++index;
     simdjson::ondemand::value v;
     simdjson::error_code error = std::move(element).get(v);
     json_type type;
-    if (error || (error = v.type().get(type))) {
-      FailSyntax(error);
-      return false;
-    }
-    if (type != json_type::number) {
-      FailField(Cat("series.", name, "[", index, "]"),
-                "expected a number, got ", JsonTypeName(type));
-    } else {
-      double number;
+    if (error || (error = v.type().get(type))) return FailSyntax(error);
+    if (!problem.empty()) continue;  // read on: the line must still parse
+    double number = 0;
+    if (type == json_type::number) {
       if ((error = v.get_double().get(number))) {
-        FailField(Cat("series.", name, "[", index, "]"),
-                  "invalid number: ", simdjson::error_message(error));
-      } else {
-        row_.points.push_back(number);
+        problem = Cat("point ", index, " is not a valid number (",
+                      simdjson::error_message(error), ")");
+        continue;
       }
+    } else if (type == json_type::string) {
+      std::string_view text;
+      if ((error = v.get_string().get(text))) return FailSyntax(error);
+      if (!IsNonFiniteNumberWord(text)) {
+        problem = Cat("point ", index, " is not a number (got the string \"",
+                      TruncateForDisplay(text), "\")");
+        continue;
+      }
+      number = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      problem = Cat("point ", index, " is not a number (got ",
+                    JsonTypeName(type), ")");
+      continue;
     }
-    ++index;
+    points_.push_back(number);
   }
-  if (!row_.failed()) {
-    row_.series.push_back({input, begin, row_.points.size()});
+  if (!problem.empty()) {
+    builder_->PutUnusable(slot, field, problem);
+  } else {
+    builder_->PutSeries(slot, field, points_.data(), points_.size());
   }
   return true;
 }
@@ -936,10 +844,6 @@ absl::StatusOr<size_t> JsonLinesReader::ReadBatch(Batch* batch,
 
 namespace {
 
-bool ParseNumberCell(std::string_view cell, double* out) {
-  cell = Trim(cell);
-  return !cell.empty() && absl::SimpleAtod(io_internal::ToAbsl(cell), out);
-}
 
 }  // namespace
 
@@ -975,45 +879,32 @@ class CsvReader::Impl {
       have_header_ = true;
     }
     if (resolved_for_ != &batch->model()) {
-      HEALTHSCORE_RETURN_IF_ERROR(ResolveHeader(batch->model(), builder));
+      HEALTHSCORE_RETURN_IF_ERROR(ResolveHeader(builder));
       resolved_for_ = &batch->model();
     }
+    builder.set_strict(options_.strict);
     size_t rows = 0;
     while (rows < max_rows) {
       HEALTHSCORE_ASSIGN_OR_RETURN(bool any, NextRecord());
       if (!any) break;
-      FillRow();
-      EmitRow(row_, &builder);
+      AddRecord(&builder);
       ++rows;
     }
     return rows;
   }
 
  private:
-  enum class Kind {
-    kIgnored,
-    kId,
-    kAsOf,
-    kPreviousScore,
-    kPreviousTier,
-    kNumber,
-    kString,
-    kDate,
-    kSeries
-  };
-  struct Column {
-    Kind kind = Kind::kIgnored;
-    int input = -1;
-  };
+  // A column is the id, ignored, or the slot its cells are put in.
+  static constexpr int kIdColumn = -10;
+  static constexpr int kIgnoredColumn = -11;
 
   std::string_view Field(size_t i) const {
     return std::string_view(record_.data() + fields_[i].first,
                             fields_[i].second);
   }
 
-  absl::Status ResolveHeader(const CompiledModel& model,
-                             const BatchBuilder& builder) {
-    columns_.assign(header_.size(), Column{});
+  absl::Status ResolveHeader(const BatchBuilder& builder) {
+    columns_.assign(header_.size(), kIgnoredColumn);
     id_column_ = -1;
     for (size_t i = 0; i < header_.size(); ++i) {
       const std::string& name = header_[i];
@@ -1024,147 +915,59 @@ class CsvReader::Impl {
                   "\" appears twice (columns ", j + 1, " and ", i + 1, ")"));
         }
       }
-      Column& c = columns_[i];
-      if (name == "id") {
-        c.kind = Kind::kId;
+      int& c = columns_[i];
+      if (name == options_.id_field) {
+        c = kIdColumn;
         id_column_ = static_cast<int>(i);
       } else if (name == "as_of" || name == "asOf") {
-        c.kind = Kind::kAsOf;
+        c = BatchBuilder::kAsOfSlot;
       } else if (name == "previous_score" || name == "previousScore") {
-        c.kind = Kind::kPreviousScore;
+        c = BatchBuilder::kPreviousScoreSlot;
       } else if (name == "previous_tier" || name == "previousTier") {
-        c.kind = Kind::kPreviousTier;
+        c = BatchBuilder::kPreviousTierSlot;
       } else {
-        c.input = builder.ResolveInput(name);
-        if (c.input < 0) {
+        c = builder.ResolveInput(name);
+        if (c < 0) {
+          c = kIgnoredColumn;
           owner_->NoteIgnored(name);
-          continue;
-        }
-        switch (model.inputs()[c.input].type) {
-          case InputType::kNumber:
-            c.kind = Kind::kNumber;
-            break;
-          case InputType::kString:
-            c.kind = Kind::kString;
-            break;
-          case InputType::kDate:
-            c.kind = Kind::kDate;
-            break;
-          case InputType::kSeries:
-            c.kind = Kind::kSeries;
-            break;
         }
       }
     }
     if (id_column_ < 0) {
-      return absl::InvalidArgumentError(Cat(
-          "CSV header (line ", header_line_,
-          ") has no \"id\" column; columns: ", absl::StrJoin(header_, ", ")));
+      return absl::InvalidArgumentError(
+          Cat("CSV header (line ", header_line_, ") has no \"",
+              options_.id_field, "\" column",
+              options_.id_field == "id" ? "" : " (--id-field)",
+              "; columns: ", absl::StrJoin(header_, ", ")));
     }
     return absl::OkStatus();
   }
 
-  template <typename... Args>
-  void FailColumn(size_t column, const Args&... parts) {
-    row_.Fail("line ", record_line_, ": column \"", header_[column],
-              "\": ", parts...);
-  }
-
-  void FillRow() {
-    row_.Clear();
-    if (fields_.size() > static_cast<size_t>(id_column_)) {
-      row_.id = Field(id_column_);
-    }
+  void AddRecord(BatchBuilder* builder) {
+    BatchBuilder& b = *builder;
+    b.BeginRow(fields_.size() > static_cast<size_t>(id_column_)
+                   ? Trim(Field(id_column_))
+                   : std::string_view());
+    location_scratch_.clear();
+    absl::StrAppend(&location_scratch_, "line ", record_line_, ": ");
+    b.SetRowLocation(location_scratch_);
     if (!record_error_.empty()) {
-      row_.Fail("line ", record_line_, ": ", record_error_);
-      return;
-    }
-    if (fields_.size() != columns_.size()) {
-      row_.Fail("line ", record_line_, ": ", fields_.size(),
-                fields_.size() == 1 ? " field" : " fields",
-                ", but the header has ", columns_.size(), " columns");
-      return;
-    }
-    if (row_.id.empty()) {
-      row_.Fail("line ", record_line_, ": no id (the \"id\" cell is empty)");
-      return;
-    }
-    for (size_t i = 0; i < columns_.size() && !row_.failed(); ++i) {
-      const Column& c = columns_[i];
-      std::string_view cell = Field(i);
-      switch (c.kind) {
-        case Kind::kIgnored:
-        case Kind::kId:
-          break;
-        case Kind::kString:
-          if (!cell.empty()) row_.strings.emplace_back(c.input, cell);
-          break;
-        case Kind::kPreviousTier:
-          if (!cell.empty()) {
-            row_.previous_tier = cell;
-            row_.has_previous_tier = true;
-          }
-          break;
-        case Kind::kNumber:
-        case Kind::kPreviousScore: {
-          if (Trim(cell).empty()) break;
-          double value;
-          if (!ParseNumberCell(cell, &value)) {
-            FailColumn(i, "\"", cell, "\" is not a number");
-            break;
-          }
-          if (c.kind == Kind::kNumber) {
-            row_.numbers.emplace_back(c.input, value);
-          } else {
-            row_.previous_score = value;
-            row_.has_previous_score = true;
-          }
-          break;
-        }
-        case Kind::kDate:
-        case Kind::kAsOf: {
-          std::string_view text = Trim(cell);
-          if (text.empty()) break;
-          double days;
-          if (!ParseIsoDate(text, &days)) {
-            FailColumn(i, "\"", cell, "\" is not a date (YYYY-MM-DD)");
-            break;
-          }
-          if (c.kind == Kind::kDate) {
-            row_.dates.emplace_back(c.input, days);
-          } else {
-            row_.as_of = text;
-            row_.has_as_of = true;
-          }
-          break;
-        }
-        case Kind::kSeries: {
-          if (Trim(cell).empty()) break;
-          size_t begin = row_.points.size();
-          size_t index = 0;
-          std::string_view rest = cell;
-          for (;;) {
-            size_t semi = rest.find(';');
-            std::string_view item = rest.substr(0, semi);
-            double value;
-            if (!ParseNumberCell(item, &value)) {
-              FailColumn(i, "point ", index + 1, " (\"", item,
-                         "\") is not a number; write a series as numbers "
-                         "separated by ';'");
-              break;
-            }
-            row_.points.push_back(value);
-            ++index;
-            if (semi == std::string_view::npos) break;
-            rest.remove_prefix(semi + 1);
-          }
-          if (!row_.failed()) {
-            row_.series.push_back({c.input, begin, row_.points.size()});
-          }
-          break;
-        }
+      b.FailRow(Cat("line ", record_line_, ": ", record_error_));
+    } else if (fields_.size() != columns_.size()) {
+      b.FailRow(Cat("line ", record_line_, ": ", fields_.size(),
+                    fields_.size() == 1 ? " field" : " fields",
+                    ", but the header has ", columns_.size(), " columns"));
+    } else if (Trim(Field(id_column_)).empty()) {
+      b.FailRow(Cat("line ", record_line_, ": no id (the \"",
+                    options_.id_field, "\" cell is empty)"));
+    } else {
+      for (size_t i = 0; i < columns_.size(); ++i) {
+        const int slot = columns_[i];
+        if (slot == kIdColumn || slot == kIgnoredColumn) continue;
+        b.PutText(slot, {"", header_[i]}, Field(i));
       }
     }
+    b.EndRow();
   }
 
   // Next byte of the input (consumed), or -1 at the end. While capturing_,
@@ -1442,7 +1245,7 @@ class CsvReader::Impl {
   bool have_header_ = false;
   uint64_t header_line_ = 0;
   std::vector<std::string> header_;
-  std::vector<Column> columns_;
+  std::vector<int> columns_;  // per column: a slot, kIdColumn or kIgnoredColumn
   int id_column_ = -1;
   const CompiledModel* resolved_for_ = nullptr;
 
@@ -1450,7 +1253,7 @@ class CsvReader::Impl {
   std::vector<std::pair<size_t, size_t>> fields_;  // (offset, length)
   uint64_t record_line_ = 0;
   std::string record_error_;
-  PendingRow row_;
+  std::string location_scratch_;
 };
 
 CsvReader::CsvReader(std::unique_ptr<ByteSource> source,
@@ -1597,14 +1400,11 @@ class YamlRowParser {
                  hint.empty() ? "" : ")"));
         continue;
       }
-      InputType declared = model.inputs()[input].type;
-      if (declared != SectionType(section)) {
-        Fail(kv.first, field, WrongSection(name, declared));
-        continue;
-      }
+      // The declared type decides, not the section (as in every reader).
+      const InputType declared = model.inputs()[input].type;
       if (value.IsNull()) continue;
-      switch (section) {
-        case Section::kMetrics: {
+      switch (declared) {
+        case InputType::kNumber: {
           double number;
           if (!YamlNumber(value, &number)) {
             Fail(value, field, "expected a number");
@@ -1613,14 +1413,14 @@ class YamlRowParser {
           row_->numbers.emplace_back(input, number);
           break;
         }
-        case Section::kAttributes:
+        case InputType::kString:
           if (!value.IsScalar()) {
             Fail(value, field, Cat("expected a string, got ", YamlKind(value)));
             continue;
           }
           row_->strings.emplace_back(input, value.Scalar());
           break;
-        case Section::kDates: {
+        case InputType::kDate: {
           double days;
           if (!value.IsScalar() || !ParseIsoDate(value.Scalar(), &days)) {
             Fail(value, field, "expected a date (YYYY-MM-DD)");
@@ -1629,7 +1429,7 @@ class YamlRowParser {
           row_->dates.emplace_back(input, days);
           break;
         }
-        case Section::kSeries: {
+        case InputType::kSeries: {
           YAML::Node points = value;
           if (value.IsMap()) {
             points = value["values"];

@@ -7,21 +7,24 @@
 // file of any length is processed in constant memory: only the current block
 // (plus one partial line) and the current batch are held.
 //
-// Bad input is per account, never per file. A line that is not valid JSON, a
-// value of the wrong type (a metric sent as a string, an attribute sent as a
-// number, a series with a non-numeric point), an unparseable date, a key
-// named twice in one JSON object or a missing id becomes a row of the batch
-// with its own error, whose message starts with the line number and names
-// the field, e.g.
+// Bad input costs as little as possible, never the file. A value that does
+// not fit its input (a metric sent as a string, a date that is not a date,
+// a series with a non-numeric point, a key given twice) costs that value
+// only: the builder uses it as missing and gives the account a warning
+// naming the field, the value and why (see engine/eval/batch.h; with
+// ReaderOptions::strict the account fails instead). An account fails only
+// when it cannot be read or identified: a line that is not a JSON object
+// (or not valid JSON), a CSV record of the wrong shape, a missing id. Its
+// row's error starts with the line number, e.g.
 //
-//   line 7: metrics.dau_mau: expected a number, got string
+//   line 7: invalid JSON: TAPE_ERROR: ...
 //
-// Reading then continues with the next line. The same holds for a line
-// longer than ReaderOptions::max_line_bytes: it becomes an error row (with
-// an empty id) and is skipped without being held in memory. Only problems
-// with the input as a whole are errors of ReadBatch: the source cannot be
-// read, a CSV header has no `id` column, names a column twice or is itself
-// malformed.
+// and keeps the account's id whenever the record has one. Reading then
+// continues with the next line. The same holds for a line longer than
+// ReaderOptions::max_line_bytes: it becomes an error row (with an empty id)
+// and is skipped without being held in memory. Only problems with the input
+// as a whole are errors of ReadBatch: the source cannot be read, a CSV
+// header has no id column, names a column twice or is itself malformed.
 //
 // CSV records may span lines (a quoted field may hold line breaks). A
 // record whose quoted field holds line breaks and that turns out malformed
@@ -36,7 +39,8 @@
 // quadratic one). A stray quote therefore costs its own record only.
 //
 // Names the model does not declare are skipped and counted (see
-// ignored_names()), so a data team can spot a misspelt column.
+// ignored_names()), so a data team can spot a misspelt column; in JSON
+// Lines that includes top-level keys other than the snapshot's own.
 //
 // JSON Lines shape (one object per line; blank lines are skipped):
 //
@@ -46,21 +50,25 @@
 //    "series": {"weekly_active_users": [120, 118, 131]},
 //    "previous_score": 71.5, "previous_tier": "yellow"}
 //
-// A series may also be written {"values": [...]}, and asOf, previousScore
-// and previousTier are accepted for as_of, previous_score and previous_tier
-// (protobuf's JSON names). JSON null anywhere, and an empty string for
-// as_of, a date or an attribute, mean "missing". Other top-level keys are
-// ignored. A key may appear only once per object (as_of and asOf count as
-// the same key): JSON leaves the meaning of a repeated key open, and
-// parsers disagree on which value wins, so the record fails naming the key
-// instead of one of its values being picked silently.
+// The section an input is sent under does not decide its meaning; its
+// declared type does (a date under "attributes" is read as a date). A
+// series may also be written {"values": [...]}, and asOf, previousScore and
+// previousTier are accepted for as_of, previous_score and previous_tier
+// (protobuf's JSON names). The id is a string or a number (kept as
+// written), under the key ReaderOptions::id_field. JSON null anywhere, an
+// empty string, and for numbers the strings "NaN", "Infinity" and
+// "-Infinity" mean "missing". A key may appear only once per record (as_of
+// and asOf count as the same key, and so does an input under two
+// sections): JSON leaves the meaning of a repeated key open, so the value
+// is used as missing with a warning instead of one being picked silently.
 //
 // CSV shape: RFC 4180 (quoted fields may hold commas, quotes and line
-// breaks), a header row naming the columns: `id` (required), `as_of`,
-// `previous_score`, `previous_tier`, and one column per model input id.
-// Cells are read by the input's declared type: number, string, date
-// (YYYY-MM-DD) or series (numbers separated by ';', oldest first). An empty
-// cell is missing. Columns the model does not declare are ignored.
+// breaks), a header row naming the columns: the id column (`id`, or
+// ReaderOptions::id_field), `as_of`, `previous_score`, `previous_tier`, and
+// one column per model input id. Cells are read by the input's declared
+// type: number (also NaN, Infinity: missing), string, date (YYYY-MM-DD) or
+// series (numbers separated by ';', oldest first). An empty cell is
+// missing.
 //
 // Thread-safety: a reader is used by one thread at a time. ReadBatch may be
 // called from a different thread than the previous call (the CLI reads the
@@ -130,6 +138,13 @@ struct ReaderOptions {
   // recovered from (see the file comment). `healthscore score
   // --max-record-lines`.
   size_t max_record_lines = 1000;
+  // The JSON Lines key or CSV column that holds the account's id.
+  // `healthscore score --id-field`.
+  std::string id_field = "id";
+  // A value that does not fit its input fails the account (listing every
+  // such problem) instead of being used as missing with a warning.
+  // `healthscore score --strict`.
+  bool strict = false;
 };
 
 class SnapshotReader {

@@ -1,5 +1,7 @@
 #include "engine/io/snapshot_reader.h"
 
+#include "engine/eval/explain.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -35,7 +37,9 @@ std::shared_ptr<const CompiledModel> BasicModel() {
 // Reads everything from `reader` into one batch per call of ReadBatch and
 // returns the rows of all batches as "id|error" strings, plus the last batch.
 struct ReadAll {
-  std::vector<std::string> rows;  // "id" or "id|error"
+  // "id", "id|error", or "id ! warning ! warning" for values used as
+  // missing.
+  std::vector<std::string> rows;
   std::vector<size_t> batch_sizes;
 };
 
@@ -51,6 +55,9 @@ ReadAll ReadEverything(SnapshotReader* reader, size_t max_rows) {
     for (size_t r = 0; r < batch.size(); ++r) {
       std::string row(batch.id(r));
       if (!batch.row_ok(r)) row += "|" + batch.row_error(r);
+      for (const ValueWarning& w : batch.value_warnings()) {
+        if (w.row == r) row += " ! " + w.text;
+      }
       out.rows.push_back(row);
     }
   }
@@ -171,12 +178,15 @@ TEST(JsonLinesReaderTest, NullAndEmptyStringsAreMissing) {
   EXPECT_EQ(batch->previous_tier()[0], kMissingString);
 }
 
-TEST(JsonLinesReaderTest, EveryBadLineBecomesARowErrorWithItsLineNumber) {
+// A bad value costs that value: the account scores without it and gets a
+// warning naming the field, the value and why. Only a line that is not an
+// object or has no id fails, naming its line.
+TEST(JsonLinesReaderTest, BadValuesAreMissingWithAWarning) {
   const std::string text = JoinLines({
       R"({"id": "ok1", "metrics": {"dau_mau": 0.3}})",
       R"({"id": "m", "metrics": {"dau_mau": "high"}})",
       R"({"id": "a", "attributes": {"segment": 3}})",
-      R"({"id": "w", "metrics": {"segment": 3}})",
+      R"({"id": "w", "metrics": {"segment": true}})",
       R"({"id": "s", "series": {"weekly_active_users": [1, "x"]}})",
       R"({"id": "d", "dates": {"renewal_date": "2026-02-30"}})",
       R"({"id": "t", "as_of": "yesterday"})",
@@ -185,30 +195,59 @@ TEST(JsonLinesReaderTest, EveryBadLineBecomesARowErrorWithItsLineNumber) {
       R"({"id": "v", "series": {"weekly_active_users": {"points": [1]}}})",
       R"({"id": "u", "metrics": {"dau_mau": 0.3})",
       R"({"id": "ok2"})",
+      R"({"id": "n", "series": {"weekly_active_users": [1, null]}})",
+      R"({"id": "b", "metrics": {"dau_mau": 1e999}})",
   });
   JsonLinesReader reader(StringSource(text));
   ReadAll all = ReadEverything(&reader, 100);
   EXPECT_THAT(
       all.rows,
       ElementsAre(
-          "ok1", "m|line 2: metrics.dau_mau: expected a number, got string",
-          "a|line 3: attributes.segment: expected a string, got number",
-          "w|line 4: metrics.segment: \"segment\" is declared as a string "
-          "input; send it under \"attributes\"",
-          "s|line 5: series.weekly_active_users[1]: expected a number, got "
-          "string",
-          "d|line 6: dates.renewal_date: \"2026-02-30\" is not a date "
-          "(YYYY-MM-DD)",
-          "t|line 7: as_of: \"yesterday\" is not a date (YYYY-MM-DD)",
-          "p|line 8: previous_score: expected a number, got string",
-          "o|line 9: metrics: expected an object, got array",
-          "v|line 10: series.weekly_active_users: expected an array of "
-          "numbers or {\"values\": [...]}",
+          "ok1",
+          "m ! metrics.dau_mau: expected a number, got the string \"high\"; "
+          "used as missing",
+          "a ! attributes.segment: expected a string, got the number 3; used "
+          "as missing",
+          "w ! metrics.segment: expected a string, got true; used as missing",
+          "s ! series.weekly_active_users: point 2 is not a number (got the "
+          "string \"x\"); used as missing",
+          "d ! dates.renewal_date: \"2026-02-30\" is not a date (YYYY-MM-DD); "
+          "used as missing",
+          "t ! as_of: \"yesterday\" is not a date (YYYY-MM-DD); used as "
+          "missing",
+          "p ! previous_score: expected a number, got the string \"x\"; used "
+          "as missing",
+          "o ! metrics: expected an object of inputs, got array; used as "
+          "missing",
+          "v ! series.weekly_active_users: expected a list of numbers or "
+          "{\"values\": [...]}; used as missing",
           "u|line 11: invalid JSON: The JSON document has an improper "
           "structure: missing or superfluous commas, braces, missing keys, "
           "etc.",
-          "ok2"));
-  EXPECT_EQ(reader.lines_read(), 12u);
+          "ok2",
+          "n ! series.weekly_active_users: point 2 is not a number (got "
+          "null); used as missing",
+          ::testing::StartsWith("b ! metrics.dau_mau: invalid number: ")));
+  EXPECT_EQ(reader.lines_read(), 14u);
+}
+
+TEST(JsonLinesReaderTest, StrictModeFailsTheAccountListingEveryProblem) {
+  const std::string text = JoinLines({
+      R"({"id": "m", "metrics": {"dau_mau": "high", "csat": "4"}, )"
+      R"("dates": {"renewal_date": "soon"}})",
+      R"({"id": "ok", "metrics": {"dau_mau": "NaN"}})",
+  });
+  ReaderOptions strict;
+  strict.strict = true;
+  JsonLinesReader reader(StringSource(text), strict);
+  ReadAll all = ReadEverything(&reader, 100);
+  EXPECT_THAT(
+      all.rows,
+      ElementsAre("m|line 1: metrics.dau_mau: expected a number, got the "
+                  "string \"high\"; metrics.csat: expected a number, got the "
+                  "string \"4\"; dates.renewal_date: \"soon\" is not a date "
+                  "(YYYY-MM-DD)",
+                  "ok"));
 }
 
 // Lines without a usable id keep the reader's message, which names the line.
@@ -217,17 +256,61 @@ TEST(JsonLinesReaderTest, LinesWithoutIdNameTheLine) {
       "not json",
       "[1, 2]",
       R"({"metrics": {"dau_mau": 0.3}})",
-      R"({"id": 42})",
-      R"({"id": "x"} trailing)",
+      R"({"id": true})",
+      R"({"id": "x", "metrics": {"dau_mau": tru}})",
+      R"({"id": "y", "id": "z"})",
   });
   JsonLinesReader reader(StringSource(text));
   ReadAll all = ReadEverything(&reader, 100);
-  ASSERT_EQ(all.rows.size(), 5u);
+  ASSERT_EQ(all.rows.size(), 6u);
   EXPECT_EQ(all.rows[0], "|line 1: invalid JSON: expected an object per line");
   EXPECT_EQ(all.rows[1], "|line 2: expected a JSON object, got array");
   EXPECT_EQ(all.rows[2], "|line 3: no id (\"id\" is missing or empty)");
-  EXPECT_EQ(all.rows[3], "|line 4: id: expected a string, got number");
-  EXPECT_THAT(all.rows[4], HasSubstr("line 5: invalid JSON"));
+  EXPECT_EQ(all.rows[3],
+            "|line 4: id: expected a string or a number, got boolean");
+  // A failed record keeps its id when it has one.
+  EXPECT_THAT(all.rows[4], HasSubstr("x|line 5: invalid JSON"));
+  EXPECT_EQ(all.rows[5],
+            "y|line 6: id: the key appears twice in one record, so the "
+            "account cannot be identified");
+}
+
+TEST(JsonLinesReaderTest, NumericIdsAreKeptAsWritten) {
+  const std::string text = JoinLines({
+      R"({"id": 42})",
+      R"({"id": 12345678901234567890123})",
+      R"({"id": -1.50})",
+  });
+  JsonLinesReader reader(StringSource(text));
+  EXPECT_THAT(ReadEverything(&reader, 100).rows,
+              ElementsAre("42", "12345678901234567890123", "-1.50"));
+}
+
+TEST(JsonLinesReaderTest, IdFieldNamesTheKeyAndIdIsThenIgnored) {
+  const std::string text = JoinLines({
+      R"({"account_id": "acme", "id": "crm-1", "metrics": {"dau_mau": 0.3}})",
+      R"({"id": "crm-2"})",
+  });
+  ReaderOptions options;
+  options.id_field = "account_id";
+  JsonLinesReader reader(StringSource(text), options);
+  EXPECT_THAT(ReadEverything(&reader, 100).rows,
+              ElementsAre("acme", "|line 2: no id (\"account_id\" is missing "
+                                  "or empty)"));
+  EXPECT_THAT(reader.ignored_names(),
+              ElementsAre(std::pair<const std::string, uint64_t>("id", 2)));
+}
+
+// Unknown top-level keys are listed with the ignored names (a CRM export's
+// "account_id" is the usual one).
+TEST(JsonLinesReaderTest, UnknownTopLevelKeysAreListedAsIgnored) {
+  JsonLinesReader reader(StringSource(
+      JoinLines({R"({"id": "a", "account_id": 7, "model": "m"})",
+                 R"({"id": "b", "account_id": 8})"})));
+  ReadEverything(&reader, 100);
+  EXPECT_THAT(reader.ignored_names(),
+              ElementsAre(std::pair<const std::string, uint64_t>("account_id", 2),
+                          std::pair<const std::string, uint64_t>("model", 1)));
 }
 
 TEST(JsonLinesReaderTest, SkipsBlankLinesButCountsThem) {
@@ -237,8 +320,8 @@ TEST(JsonLinesReaderTest, SkipsBlankLinesButCountsThem) {
   JsonLinesReader reader(StringSource(text));
   ReadAll all = ReadEverything(&reader, 100);
   EXPECT_THAT(all.rows, ElementsAre("a",
-                                    "b|line 5: metrics.dau_mau: expected a "
-                                    "number, got string"));
+                                    "b ! metrics.dau_mau: expected a number, "
+                                    "got the string \"x\"; used as missing"));
   EXPECT_EQ(reader.lines_read(), 5u);
 }
 
@@ -266,8 +349,9 @@ TEST(JsonLinesReaderTest, StreamsAcrossBlockBoundaries) {
     std::string id = "acct" + std::to_string(i);
     if (i % 7 == 3) {
       text += R"({"id": ")" + id + R"(", "metrics": {"csat": "bad"}})" + "\n";
-      expected.push_back(id + "|line " + std::to_string(i + 1) +
-                         ": metrics.csat: expected a number, got string");
+      expected.push_back(id +
+                         " ! metrics.csat: expected a number, got the string "
+                         "\"bad\"; used as missing");
     } else {
       text += R"({"id": ")" + id + R"(", "metrics": {"dau_mau": 0.)" +
               std::to_string(i % 10) +
@@ -398,9 +482,10 @@ TEST(JsonLinesReaderTest, OverlongLineIsSkippedInBoundedMemory) {
   EXPECT_LE(largest_read, options.max_line_bytes + options.block_size);
 }
 
-// A key named twice in one object fails the record, naming the key; the
-// first id is kept so the error can be matched to its account.
-TEST(JsonLinesReaderTest, RepeatedKeysFailTheRecord) {
+// A key named twice costs that value (JSON does not say which one counts),
+// naming the key; an input under two sections counts as named twice. A
+// repeated id leaves the account unidentified: it fails, keeping the first.
+TEST(JsonLinesReaderTest, RepeatedKeysCostTheirValue) {
   JsonLinesReader reader(StringSource(JoinLines({
       R"({"id": "a", "id": "b"})",
       R"({"id": "c", "as_of": "2026-01-01", "asOf": "2026-01-02"})",
@@ -416,22 +501,37 @@ TEST(JsonLinesReaderTest, RepeatedKeysFailTheRecord) {
       R"( "attributes": {"segment": "smb"}, "model": "x"})",
   })));
   const std::string twice =
-      ": the key appears twice in one object; JSON does not say which value "
-      "counts, so send each key once";
-  ReadAll all = ReadEverything(&reader, 100);
+      ": given twice in one record (a repeated key, as_of and asOf, or one "
+      "input under two sections); send it once; used as missing";
+  Batch batch(BasicModel());
+  ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadBatch(&batch, 100));
+  ASSERT_EQ(n, 9u);
+  std::vector<std::string> rows;
+  for (size_t r = 0; r < n; ++r) {
+    std::string row(batch.id(r));
+    if (!batch.row_ok(r)) row += "|" + batch.row_error(r);
+    for (const std::string& w : RowWarnings(batch, r)) row += " ! " + w;
+    rows.push_back(row);
+  }
   EXPECT_THAT(
-      all.rows,
+      rows,
       ElementsAre(
-          "a|line 1: id" + twice,
-          "c|line 2: asOf: the key appears twice in one object (a snake_case "
-          "key and its camelCase form are the same key); JSON does not say "
-          "which value counts, so send each key once",
-          "d|line 3: metrics.dau_mau" + twice, "e|line 4: metrics.nps" + twice,
-          "f|line 5: metrics" + twice, "g|line 6: model" + twice,
-          "h|line 7: series.weekly_active_users.values" + twice,
-          "i|line 8: attributes.dau_mau: \"dau_mau\" is declared as a number "
-          "input; send it under \"metrics\"",
-          "j"));
+          "a|line 1: id: the key appears twice in one record, so the account "
+          "cannot be identified",
+          "c ! asOf" + twice,
+          "d ! metrics.dau_mau" + twice,
+          // Not an input of the model: ignored, however often.
+          "e", "f", "g",
+          "h ! series.weekly_active_users" + twice,
+          "i ! attributes.dau_mau" + twice, "j"));
+  // The value named twice is gone, whichever came first.
+  EXPECT_FALSE(batch.as_of_valid()[1]);
+  EXPECT_FALSE(batch.number_valid(Column("dau_mau"))[2]);
+  EXPECT_FALSE(batch.series_valid(Column("weekly_active_users"))[6]);
+  EXPECT_FALSE(batch.number_valid(Column("dau_mau"))[7]);
+  // Both sections named "metrics" were read.
+  EXPECT_TRUE(batch.number_valid(Column("dau_mau"))[4]);
+  EXPECT_TRUE(batch.number_valid(Column("csat"))[4]);
 }
 
 TEST(JsonLinesReaderTest, CountsNamesTheModelDoesNotDeclare) {
@@ -520,7 +620,7 @@ TEST(CsvReaderTest, HonoursRfc4180Quoting) {
   }
 }
 
-TEST(CsvReaderTest, BadCellsFailTheirRowNamingLineAndColumn) {
+TEST(CsvReaderTest, BadCellsCostTheirValueAndBadRecordsTheirRow) {
   const std::string text =
       "id,dau_mau,renewal_date,weekly_active_users\n"
       "a,high,,\n"
@@ -537,17 +637,17 @@ TEST(CsvReaderTest, BadCellsFailTheirRowNamingLineAndColumn) {
   EXPECT_THAT(
       all.rows,
       ElementsAre(
-          "a|line 2: column \"dau_mau\": \"high\" is not a number",
-          "b\nb|line 3: column \"renewal_date\": \"2026-13-01\" is not a "
-          "date (YYYY-MM-DD)",
-          "c|line 5: column \"weekly_active_users\": point 2 (\"x\") is not "
-          "a number; write a series as numbers separated by ';'",
+          "a ! dau_mau: \"high\" is not a number; used as missing",
+          "b\nb ! renewal_date: \"2026-13-01\" is not a date (YYYY-MM-DD); "
+          "used as missing",
+          "c ! weekly_active_users: point 2 (\"x\") is not a number; write a "
+          "series as numbers separated by ';'; used as missing",
           "d|line 6: 2 fields, but the header has 4 columns",
           "|line 7: no id (the \"id\" cell is empty)",
           "e|line 8: malformed quoted field 2 (text after the closing quote; "
           "write \"\" for a quote)",
-          "f|line 9: column \"weekly_active_users\": point 2 (\"\") is not a "
-          "number; write a series as numbers separated by ';'",
+          "f ! weekly_active_users: point 2 (\"\") is not a number; write a "
+          "series as numbers separated by ';'; used as missing",
           "g",
           "h|line 11: unterminated quoted field 2 (\"dau_mau\") (no closing "
           "'\"' before the end of the input)"));
@@ -740,8 +840,8 @@ TEST(CsvReaderTest, SkipsBlankLinesAndIgnoresUnknownColumns) {
   ReadAll all = ReadEverything(&reader, 100);
   EXPECT_THAT(all.rows,
               ElementsAre("a",
-                          "b|line 5: column \"dau_mau\": \"x\" is not "
-                          "a number"));
+                          "b ! dau_mau: \"x\" is not a number; used as "
+                          "missing"));
   EXPECT_THAT(reader.ignored_names(), ElementsAre(Pair("region", 1)));
 }
 
@@ -753,8 +853,7 @@ TEST(CsvReaderTest, StreamsAcrossBlockBoundaries) {
     text += "\"acct \"\"" + std::to_string(i) + "\"\"\",\"s,m\nb\",1;2;" +
             std::to_string(i) + "," + (i % 9 == 4 ? "bad" : "0.5") + "\n";
     if (i % 9 == 4) {
-      id += "|line " + std::to_string(2 * i + 2) +
-            ": column \"dau_mau\": \"bad\" is not a number";
+      id += " ! dau_mau: \"bad\" is not a number; used as missing";
     }
     expected.push_back(id);
   }
@@ -806,7 +905,8 @@ TEST(FileSourceTest, ReadsTheBundledSample) {
   ASSERT_EQ(all.rows.size(), 7u);
   EXPECT_EQ(all.rows[0], "acme");
   EXPECT_EQ(all.rows[4],
-            "soylent|line 6: metrics.dau_mau: expected a number, got string");
+            "soylent ! metrics.dau_mau: expected a number, got the string "
+            "\"high\"; used as missing");
 }
 
 std::unique_ptr<Batch> ReadYaml(const std::string& yaml) {
@@ -837,6 +937,24 @@ previous_tier: green
   EXPECT_EQ(batch->previous_tier()[0], BasicModel()->FindTier("green"));
 }
 
+// As in every reader, an input's declared type decides how its value is
+// read, whatever section it is under.
+TEST(YamlSnapshotTest, TheDeclaredTypeDecidesNotTheSection) {
+  auto batch = ReadYaml(R"(
+id: acme
+attributes: {renewal_date: 2027-01-31, dau_mau: 0.5}
+metrics: {segment: smb}
+)");
+  ASSERT_TRUE(batch->row_ok(0)) << batch->row_error(0);
+  double day;
+  ASSERT_TRUE(ParseIsoDate("2027-01-31", &day));
+  EXPECT_EQ(batch->number(Column("renewal_date"))[0], day);
+  EXPECT_DOUBLE_EQ(batch->number(Column("dau_mau"))[0], 0.5);
+  EXPECT_EQ(batch->string_text(Column("segment"), 0), "smb");
+}
+
+// Test cases are written by hand against one model, so their snapshots are
+// strict: a value that does not fit fails the case at its file:line:col.
 TEST(YamlSnapshotTest, MistakesFailTheRowWithLocationAndHint) {
   EXPECT_EQ(ReadYaml("id: a\nmetric: {dau_mau: 1}\n")->row_error(0),
             "t.yaml:2:1: metric: unknown key (did you mean 'metrics'?)");
@@ -848,9 +966,10 @@ TEST(YamlSnapshotTest, MistakesFailTheRowWithLocationAndHint) {
   EXPECT_EQ(
       ReadYaml("id: a\nseries: {weekly_active_users: [1, x]}\n")->row_error(0),
       "t.yaml:2:35: series.weekly_active_users[1]: expected a number");
-  EXPECT_EQ(ReadYaml("id: a\nmetrics: {segment: 1}\n")->row_error(0),
-            "t.yaml:2:11: metrics.segment: \"segment\" is declared as a "
-            "string input; send it under \"attributes\"");
+  EXPECT_EQ(ReadYaml("id: a\nattributes: {renewal_date: 2026-02-30}\n")
+                ->row_error(0),
+            "t.yaml:2:28: attributes.renewal_date: expected a date "
+            "(YYYY-MM-DD)");
   EXPECT_EQ(ReadYaml("[1, 2]")->row_error(0),
             "t.yaml:1:1: account: expected a mapping, got a list");
 }

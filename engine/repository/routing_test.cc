@@ -39,7 +39,7 @@ struct Account {
   std::string segment;  // empty: not sent
   double x = 0;
   std::optional<double> seats;
-  bool bad = false;  // sent with a wrong type
+  bool bad = false;  // an unreadable record
 };
 
 // Fills batches from `accounts`, counting the calls.
@@ -55,7 +55,7 @@ struct Filler {
         const Account& a = accounts[r];
         builder->BeginRow(a.id);
         if (!a.segment.empty()) builder->SetAttribute("segment", a.segment);
-        if (a.bad) builder->SetAttribute("x", "high");
+        if (a.bad) builder->FailRow("x: the record is unreadable");
         builder->SetMetric("x", a.x);
         if (a.seats) builder->SetMetric("seats", *a.seats);
         builder->EndRow();

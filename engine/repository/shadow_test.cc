@@ -55,7 +55,7 @@ void Fill(const CompiledModel&, const std::vector<uint32_t>& rows,
       builder->SetMetric("seats", 10);
       builder->SetSeries("usage", usage, 3);
     }
-    if (a.bad) builder->SetAttribute("x", "high");
+    if (a.bad) builder->FailRow("x: the record is unreadable");
     builder->EndRow();
   }
 }
