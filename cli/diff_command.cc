@@ -20,6 +20,7 @@
 #include "cli/model_limits.h"
 #include "cli/multi_model_reader.h"
 #include "cli/paths.h"
+#include "cli/precision.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
@@ -54,7 +55,8 @@ options:
   --input-format F      jsonl or csv (default: from the file extension)
   --format F            text (default) or json
   --examples N          accounts changing tier to list (default 20)
-  --threads N           scoring threads (default: one per core)
+)" + std::string(kPrecisionHelp) +
+    R"(  --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
 )" + std::string(kInputLimitsHelp) +
     R"(  --plugins DIRS        directories of plugin libraries (':'-separated)
@@ -110,7 +112,8 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
                                  {"examples", true},     {"threads", true},
                                  {"batch-size", true},   {"plugins", true}};
   flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
-  auto args = Args::Parse(argv, WithModelLimitFlags(std::move(flags)));
+  auto args = Args::Parse(
+      argv, WithPrecisionFlag(WithModelLimitFlags(std::move(flags))));
   if (!args.ok()) return Usage(err, std::string(args.status().message()));
   if (args->Has("help")) {
     out << kHelp;
@@ -142,6 +145,8 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
   if (!reader_options.ok()) {
     return Usage(err, std::string(reader_options.status().message()));
   }
+  auto numbers = NumberFormatFromArgs(*args);
+  if (!numbers.ok()) return Usage(err, std::string(numbers.status().message()));
   const std::string input_path = args->Get("input");
   engine::io::InputFormat input_format;
   if (args->Has("input-format")) {
@@ -215,8 +220,8 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
   }
 
   const engine::ShadowReport report = comparison.Report();
-  out << (format == "json" ? engine::ShadowReportJson(report)
-                           : engine::FormatShadowReport(report));
+  out << (format == "json" ? engine::ShadowReportJson(report, *numbers)
+                           : engine::FormatShadowReport(report, *numbers));
   return kExitOk;
 }
 

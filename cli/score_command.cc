@@ -42,6 +42,7 @@
 #include "cli/multi_model_reader.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
+#include "cli/precision.h"
 #include "engine/common/display.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
@@ -91,7 +92,8 @@ options:
                         (jsonl only)
   --top-drivers N       signals listed as top drivers with --explain
                         (default 3)
-  --threads N           scoring threads (default: one per core)
+)" + std::string(kPrecisionHelp) +
+    R"(  --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
   --no-routes           ignore the routes of MODEL's repository
   --quiet               no progress or summary on standard error
@@ -359,7 +361,8 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
       {"threads", true}, {"batch-size", true},   {"no-routes", false},
       {"quiet", false}};
   flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
-  auto args = Args::Parse(argv, WithModelLimitFlags(std::move(flags)));
+  auto args = Args::Parse(
+      argv, WithPrecisionFlag(WithModelLimitFlags(std::move(flags))));
   if (!args.ok()) return Usage(err, std::string(args.status().message()));
   if (args->Has("help")) {
     out << kHelp;
@@ -413,6 +416,9 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   engine::io::WriterOptions writer_options;
   writer_options.explain = args->Has("explain");
   writer_options.top_drivers = static_cast<int>(*top_drivers);
+  auto numbers = NumberFormatFromArgs(*args);
+  if (!numbers.ok()) return Usage(err, std::string(numbers.status().message()));
+  writer_options.numbers = *numbers;
   if (writer_options.explain &&
       output_format == engine::io::OutputFormat::kCsv) {
     return Usage(err,

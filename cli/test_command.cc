@@ -11,6 +11,7 @@
 #include "cli/model_limits.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
+#include "cli/precision.h"
 #include "engine/io/test_runner.h"
 
 namespace healthscore::cli {
@@ -29,7 +30,8 @@ options:
                     syntax, matched anywhere in the name)
   --fail-on-empty   fail (exit 1) when no test case ran
   --verbose         also list the cases that passed
-)" + std::string(kPluginsHelp) +
+)" + std::string(kPrecisionHelp) +
+    std::string(kPluginsHelp) +
     std::string(kModelLimitsHelp) +
     R"(  -h, --help        show this help
 
@@ -44,11 +46,12 @@ exit codes:
 
 int RunTest(const std::vector<std::string>& argv, std::ostream& out,
             std::ostream& err) {
-  auto args = Args::Parse(argv, WithModelLimitFlags({{"help", false},
-                                                     {"run", true},
-                                                     {"fail-on-empty", false},
-                                                     {"verbose", false},
-                                                     {"plugins", true}}));
+  auto args = Args::Parse(
+      argv, WithPrecisionFlag(WithModelLimitFlags({{"help", false},
+                                                   {"run", true},
+                                                   {"fail-on-empty", false},
+                                                   {"verbose", false},
+                                                   {"plugins", true}})));
   if (!args.ok()) {
     err << "healthscore test: " << args.status().message()
         << "\nrun `healthscore test --help` for usage\n";
@@ -87,6 +90,13 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
     return kExitUsage;
   }
   options.yaml = *limits;
+  auto numbers = NumberFormatFromArgs(*args);
+  if (!numbers.ok()) {
+    err << "healthscore test: " << numbers.status().message()
+        << "\nrun `healthscore test --help` for usage\n";
+    return kExitUsage;
+  }
+  options.numbers = *numbers;
 
   bool problems = false;
   std::vector<std::string> files;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "engine/common/display.h"
+#include "engine/common/number_format.h"
 #include "engine/eval/explain.h"
 
 namespace healthscore::server {
@@ -369,12 +370,13 @@ void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
 std::string RangeWarningText(const CompiledModel& model,
                              const engine::RangeWarning& warning) {
   const engine::InputInfo& in = model.inputs()[warning.input];
-  std::string range = absl::StrFormat(
-      "[%s, %s]",
-      in.range_min ? absl::StrFormat("%g", *in.range_min) : std::string("-inf"),
-      in.range_max ? absl::StrFormat("%g", *in.range_max) : std::string("inf"));
-  return absl::StrFormat("%s=%g is outside the expected range %s", in.id,
-                         warning.value, range);
+  return absl::StrCat(
+      in.id, "=", engine::FormatNumber(warning.value),
+      " is outside the expected range [",
+      in.range_min ? engine::FormatNumber(*in.range_min) : std::string("-inf"),
+      ", ",
+      in.range_max ? engine::FormatNumber(*in.range_max) : std::string("inf"),
+      "]");
 }
 
 int TopDrivers(const v1::ScoreOptions& options) {

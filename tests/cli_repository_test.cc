@@ -114,9 +114,9 @@ TEST(CliLintTest, EveryKindOfFinding) {
           // usage (0.7 x 50 + 0.001 x 100) / 0.701 = 50.0713, support
           // 0.6 x 100 + 0.4 x 60 = 84; 0.6 x 50.0713 + 0.4 x 84 = 63.6428.
           h + ":76:55: error: tier 'green' can never be reached: the highest "
-              "score this model can give is 63.6428, below its min 80 (hint: "
-              "lower the tier's min, or let these signals reach 100: adoption "
-              "(at most 50), ticket_load (at most 60))",
+              "score this model can give is 63.64279600570613, below its min "
+              "80 (hint: lower the tier's min, or let these signals reach "
+              "100: adoption (at most 50), ticket_load (at most 60))",
           h + ":100:11: error: playbook 'expansion' can never trigger: tier "
               "'green' can never be reached (hint: fix the condition, or "
               "remove the playbook)",
@@ -238,8 +238,9 @@ TEST_F(CliDiffTest, ScoreDeltasJsonAndStandardInput) {
   // group scores); percentiles by nearest rank at 0.001 resolution.
   EXPECT_THAT(text.out,
               HasSubstr("score delta (candidate - live) over 6 accounts:\n"
-                        "  min -10.4  p5 -10.4  p25 -2.4  median -2.286  p75 "
-                        "0  p95 2  max 2  mean -2.26095\n"));
+                        "  min -10.400000000000006  p5 -10.4  p25 -2.4  "
+                        "median -2.286  p75 0  p95 2  max 2  "
+                        "mean -2.260952380952382\n"));
   EXPECT_THAT(text.out, HasSubstr("tier changes: 0 of 6 accounts (0%)"));
 
   Result json = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ",
@@ -247,9 +248,10 @@ TEST_F(CliDiffTest, ScoreDeltasJsonAndStandardInput) {
                                     "/accounts.jsonl --format json"));
   EXPECT_EQ(json.exit_code, 0);
   EXPECT_THAT(json.out,
-              HasSubstr("\"score_delta\":{\"count\":6,\"min\":-10.4,\"p5\":"
-                        "-10.4,\"p25\":-2.4,\"median\":-2.286,\"p75\":0,"
-                        "\"p95\":2,\"max\":2,\"mean\":-2.26095}"));
+              HasSubstr("\"score_delta\":{\"count\":6,"
+                        "\"min\":-10.400000000000006,\"p5\":-10.4,"
+                        "\"p25\":-2.4,\"median\":-2.286,\"p75\":0,"
+                        "\"p95\":2,\"max\":2,\"mean\":-2.260952380952382}"));
   Result stdin_json = RunCli(absl::StrCat("diff --live ", kBasic,
                                           " --candidate ", candidate,
                                           " --input - --format json < ",
@@ -496,11 +498,12 @@ TEST_F(CliScoreRoutesTest, CsvHasTheUnionOfGroupsAndNamesTheModel) {
           "id,status,error,score,tier,coverage,usage,support,scale,playbooks,"
           "delta,tier_changed,model,repository_version",
           "acme,ok,,35,weak,1,50,,20,,,,enterprise_health,1",
-          "globex,ok,,16.5714,red,0.82,14.2857,20,,rescue;renewal_prep;"
-          "tier_drop,-43.4286,true,default,1",
+          "globex,ok,,16.57142857142857,red,0.82,14.285714285714285,20,,"
+          "rescue;renewal_prep;tier_drop,-43.42857142857143,true,default,1",
           "bad_ent,error,\"line 3: metrics.seats: expected a number, got "
           "string\",,,,,,,,,,enterprise_health,1",
-          "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,,,default,1",
+          "initech,ok,,66.85714285714285,yellow,0.82,71.42857142857142,60,,,"
+          ",,default,1",
           "soylent,error,\"line 5: metrics.dau_mau: expected a number, got "
           "string\",,,,,,,,,,default,1",
           "wayne,ok,,85,strong,1,80,,90,,-5,false,enterprise_health,1"));
@@ -515,8 +518,8 @@ TEST_F(CliScoreRoutesTest, CsvHasTheUnionOfGroupsAndNamesTheModel) {
   EXPECT_THAT(Lines(csv_in.out),
               ElementsAre(HasSubstr(",model,repository_version"),
                           "acme,ok,,35,weak,1,50,,20,,,,enterprise_health,1",
-                          "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,,,"
-                          "default,1"));
+                          "initech,ok,,66.85714285714285,yellow,0.82,"
+                          "71.42857142857142,60,,,,,default,1"));
   // Without routes the columns are the model's own, as always.
   Result plain = RunCli("score --quiet --no-routes --format csv --model " +
                         Path("default") + " --input " + Path("accounts.jsonl"));

@@ -232,8 +232,8 @@ TEST(CliTest, TestPrintsFailuresWithDiffs) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "--- FAIL: " + dir +
                        "/tests.yaml:5:5: wrong\n"
-                       "    tier: expected green, got yellow (score 66.8571, "
-                       "coverage 0.82)\n"
+                       "    tier: expected green, got yellow (score "
+                       "66.85714285714285, coverage 0.82)\n"
                        "    playbooks: expected [rescue], got []; missing: "
                        "[rescue]\n"
                        "1 passed, 1 failed\n");
@@ -273,7 +273,8 @@ TEST(CliTest, ScoreJsonLinesToJsonLines) {
   EXPECT_THAT(lines[0], StartsWith(R"({"id":"acme","status":"ok","score":95.2,)"
                                    R"("tier":"green","coverage":1,)"));
   EXPECT_THAT(lines[2],
-              StartsWith(R"({"id":"initech","status":"ok","score":66.8571,)"));
+              StartsWith(R"({"id":"initech","status":"ok",)"
+                         R"("score":66.85714285714285,)"));
   // The bad value costs that value: the account scores on the rest (here
   // nothing is left) and says why.
   EXPECT_THAT(lines[4],
@@ -302,9 +303,10 @@ TEST(CliTest, ScoreCsvToCsvOnStandardOutput) {
             "id,status,error,score,tier,coverage,usage,support,playbooks,"
             "delta,tier_changed\n"
             "acme,ok,,95.2,green,1,100,88,expansion,,\n"
-            "globex,ok,,14,red,1,10,20,rescue;renewal_prep;tier_drop,-46,"
-            "true\n"
-            "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,\n"
+            "globex,ok,,14,red,1,9.999999999999998,20,"
+            "rescue;renewal_prep;tier_drop,-46,true\n"
+            "initech,ok,,66.85714285714285,yellow,0.82,71.42857142857142,60,,,"
+            "\n"
             "hooli,ok,,100,insufficient_data,0.24,,100,,,\n"
             "soylent,error,\"line 6: column \"\"dau_mau\"\": \"\"high\"\" is "
             "not a number\",,,,,,,,\n");

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "engine/common/number_format.h"
 #include "engine/model/internal/plan.h"
 
 namespace healthscore::engine {
@@ -13,9 +13,9 @@ namespace {
 
 using internal::ValueRef;
 
-std::string Number(double v) {
+std::string Number(double v, NumberFormat format) {
   if (std::isnan(v)) return "missing";
-  return absl::StrFormat("%.6g", v);
+  return FormatNumber(v, format);
 }
 
 std::string Quoted(std::string_view s) {
@@ -23,13 +23,13 @@ std::string Quoted(std::string_view s) {
 }
 
 std::string FormatValue(const Batch& batch, const BatchResult& result,
-                        size_t row, const ValueRef& ref) {
+                        size_t row, const ValueRef& ref, NumberFormat format) {
   const CompiledModel& m = result.model();
   auto number_column = [&](int input, bool date) -> std::string {
     const int c = m.inputs()[input].column;
     if (!batch.number_valid(c)[row]) return "missing";
     const double v = batch.number(c)[row];
-    return date ? FormatIsoDate(v) : Number(v);
+    return date ? FormatIsoDate(v) : Number(v, format);
   };
   switch (ref.kind) {
     case ValueRef::Kind::kNumberInput:
@@ -48,7 +48,8 @@ std::string FormatValue(const Batch& batch, const BatchResult& result,
       const uint32_t len = off[row + 1] - off[row];
       if (len == 0) return "[]";
       return absl::StrCat("[", len, " points, last ",
-                          Number(batch.series_values(c)[off[row + 1] - 1]),
+                          Number(batch.series_values(c)[off[row + 1] - 1],
+                                 format),
                           "]");
     }
     case ValueRef::Kind::kAsOf:
@@ -56,7 +57,7 @@ std::string FormatValue(const Batch& batch, const BatchResult& result,
                                       : "missing";
     case ValueRef::Kind::kPreviousScore:
       return batch.previous_score_valid()[row]
-                 ? Number(batch.previous_score()[row])
+                 ? Number(batch.previous_score()[row], format)
                  : "missing";
     case ValueRef::Kind::kPreviousTier: {
       const int32_t t = batch.previous_tier()[row];
@@ -69,24 +70,24 @@ std::string FormatValue(const Batch& batch, const BatchResult& result,
     case ValueRef::Kind::kDerived: {
       const double v = result.derived(row, ref.index);
       if (m.derived()[ref.index].is_bool) return v != 0 ? "true" : "false";
-      return Number(v);
+      return Number(v, format);
     }
     case ValueRef::Kind::kScore:
-      return Number(result.score(row));
+      return Number(result.score(row), format);
     case ValueRef::Kind::kTier:
       return Quoted(m.TierId(result.tier(row)));
     case ValueRef::Kind::kCoverage:
-      return Number(result.coverage(row));
+      return Number(result.coverage(row), format);
     case ValueRef::Kind::kScoreDelta:
-      return Number(result.delta(row));
+      return Number(result.delta(row), format);
     case ValueRef::Kind::kTierChanged:
       return result.tier_changed(row) ? "true" : "false";
     case ValueRef::Kind::kGroup:
-      return Number(result.group_score(row, ref.index));
+      return Number(result.group_score(row, ref.index), format);
     case ValueRef::Kind::kSignalScore:
-      return Number(result.signal_score(row, ref.index));
+      return Number(result.signal_score(row, ref.index), format);
     case ValueRef::Kind::kSignalRaw:
-      return Number(result.signal_raw(row, ref.index));
+      return Number(result.signal_raw(row, ref.index), format);
   }
   return "";
 }
@@ -103,7 +104,7 @@ std::vector<int> MatchedPlaybooks(const BatchResult& result, size_t row) {
 }
 
 std::string PlaybookReason(const Batch& batch, const BatchResult& result,
-                           size_t row, int playbook) {
+                           size_t row, int playbook, NumberFormat format) {
   const CompiledModel& m = result.model();
   std::string out = m.playbooks()[playbook].when;
   const auto& reads = m.plan().playbook_reads[playbook];
@@ -112,7 +113,7 @@ std::string PlaybookReason(const Batch& batch, const BatchResult& result,
   for (size_t i = 0; i < reads.size(); ++i) {
     if (i > 0) out.append(", ");
     absl::StrAppend(&out, reads[i].name, "=",
-                    FormatValue(batch, result, row, reads[i]));
+                    FormatValue(batch, result, row, reads[i], format));
   }
   out.append("]");
   return out;
@@ -128,7 +129,8 @@ double SignalWeight(const Batch& batch, size_t row, int signal) {
   return plan.signal_weight[segment_row][signal];
 }
 
-std::vector<std::string> RowWarnings(const Batch& batch, size_t row) {
+std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
+                                     NumberFormat format) {
   std::vector<std::string> out;
   // Values used as missing first: they change the score; a range warning
   // does not.
@@ -145,19 +147,20 @@ std::vector<std::string> RowWarnings(const Batch& batch, size_t row) {
       [](const RangeWarning& w, size_t r) { return w.row < r; });
   for (; it != warnings.end() && it->row == row; ++it) {
     const InputInfo& in = batch.model().inputs()[it->input];
-    out.push_back(absl::StrFormat(
-        "%s = %g is outside the expected range [%s, %s]", in.id, it->value,
-        in.range_min ? absl::StrFormat("%g", *in.range_min) : "-inf",
-        in.range_max ? absl::StrFormat("%g", *in.range_max) : "inf"));
+    out.push_back(absl::StrCat(
+        in.id, " = ", FormatNumber(it->value, format),
+        " is outside the expected range [",
+        in.range_min ? FormatNumber(*in.range_min, format) : "-inf", ", ",
+        in.range_max ? FormatNumber(*in.range_max, format) : "inf", "]"));
   }
   return out;
 }
 
 Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
-                    int top_drivers) {
+                    int top_drivers, NumberFormat format) {
   const CompiledModel& m = result.model();
   Explanation e;
-  e.warnings = RowWarnings(batch, row);
+  e.warnings = RowWarnings(batch, row, format);
   // Effective weights renormalise over what is present, exactly as the
   // score does: a present group's weight over the present groups' total,
   // times a signal's weight over its group's present total.
@@ -202,25 +205,27 @@ Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
   }
   e.top_drivers = std::move(order);
 
+  auto num = [format](double v) { return FormatNumber(v, format); };
   const int tier = result.tier(row);
   if (tier == kInsufficientDataTier) {
-    e.tier_rule = absl::StrFormat(
-        "insufficient_data: coverage %.4g is below min_coverage %.4g",
-        result.coverage(row), m.min_coverage());
+    e.tier_rule = absl::StrCat("insufficient_data: coverage ",
+                               num(result.coverage(row)),
+                               " is below min_coverage ",
+                               num(m.min_coverage()));
   } else {
     const TierInfo& t = m.tiers()[tier];
-    e.tier_rule = tier == 0 ? absl::StrFormat("%s: score >= %g", t.id, t.min)
-                            : absl::StrFormat("%s: %g <= score < %g", t.id,
-                                              t.min, t.max);
+    e.tier_rule = tier == 0 ? absl::StrCat(t.id, ": score >= ", num(t.min))
+                            : absl::StrCat(t.id, ": ", num(t.min),
+                                           " <= score < ", num(t.max));
     if (result.tier_held(row)) {
-      absl::StrAppendFormat(
-          &e.tier_rule,
-          "; held by hysteresis %g: the score alone gives %s, but an account "
-          "leaves %s only at score < %g%s",
-          m.hysteresis(), m.TierId(result.tier_by_score(row)), t.id,
-          t.min - m.hysteresis(),
+      absl::StrAppend(
+          &e.tier_rule, "; held by hysteresis ", num(m.hysteresis()),
+          ": the score alone gives ",
+          std::string(m.TierId(result.tier_by_score(row))),
+          ", but an account leaves ", t.id, " only at score < ",
+          num(t.min - m.hysteresis()),
           tier == 0 ? ""
-                    : absl::StrFormat(" or >= %g", t.max + m.hysteresis()));
+                    : absl::StrCat(" or >= ", num(t.max + m.hysteresis())));
     }
   }
   return e;

@@ -2,6 +2,9 @@
 //
 // Nothing here runs on the scoring path: these functions allocate and format
 // strings, and are called only for the rows and playbooks a caller outputs.
+// Numbers in the texts are written as `format` says (number_format.h): by
+// default the shortest text that reads back to the same double, so a value
+// quoted in a reason, a warning or a tier rule is the engine's value exactly.
 //
 // Thread-safety: pure functions over const inputs.
 
@@ -11,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/number_format.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 
@@ -20,7 +24,8 @@ namespace healthscore::engine {
 // the condition read, e.g. `tier == "red" && score_delta < -10  [tier="red",
 // score_delta=-12.5]`.
 std::string PlaybookReason(const Batch& batch, const BatchResult& result,
-                           size_t row, int playbook);
+                           size_t row, int playbook,
+                           NumberFormat format = NumberFormat());
 
 // Indices into model().playbooks() of the playbooks that matched `row`, in
 // priority order.
@@ -52,11 +57,14 @@ double SignalWeight(const Batch& batch, size_t row, int signal);
 
 // Warnings about the row's inputs, e.g. "dau_mau = 1.7 is outside the
 // expected range [0, 1]".
-std::vector<std::string> RowWarnings(const Batch& batch, size_t row);
+std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
+                                     NumberFormat format = NumberFormat());
 
 // The per-signal breakdown of `row`. `top_drivers` caps the driver list.
+// The numbers of the result are doubles; `format` applies to the texts
+// (warnings, tier_rule).
 Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
-                    int top_drivers);
+                    int top_drivers, NumberFormat format = NumberFormat());
 
 }  // namespace healthscore::engine
 

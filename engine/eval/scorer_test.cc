@@ -416,6 +416,43 @@ TEST_F(ScorerTest, EmptyBatchIsFine) {
   EXPECT_EQ(result_.size(), 0u);
 }
 
+// Coverage is written exactly, so it must not show the rounding of adding
+// shares: 0.1/0.6 + 0.4/0.6 + 0.1/0.6 is 1.0000000000000002 in doubles.
+TEST(CoverageTest, AFullAccountHasCoverageExactlyOne) {
+  CompileResult r = CompileString(R"yaml(name: coverage
+version: 1
+inputs:
+  - {id: a, type: number}
+  - {id: b, type: number}
+  - {id: c, type: number}
+groups:
+  - id: all
+    weight: 1
+    signals:
+      - {id: sa, source: a, weight: 0.1, normalize: identity}
+      - {id: sb, source: b, weight: 0.4, normalize: identity}
+      - {id: sc, source: c, weight: 0.1, normalize: identity}
+tiers:
+  - {id: any, min: 0}
+)yaml",
+                                  "coverage.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  Batch batch(r.model);
+  BatchBuilder b(&batch);
+  b.BeginRow("full");
+  b.SetMetric("a", 10);
+  b.SetMetric("b", 20);
+  b.SetMetric("c", 30);
+  b.EndRow();
+  b.BeginRow("partial");
+  b.SetMetric("b", 20);
+  b.EndRow();
+  BatchResult result;
+  ASSERT_OK(Scorer::Score(batch, &result));
+  EXPECT_EQ(result.coverage(0), 1.0);
+  EXPECT_EQ(result.coverage(1), 0.4 / (0.1 + 0.4 + 0.1));
+}
+
 TEST(DateTest, ParsesAndFormatsIsoDates) {
   double d = 0;
   ASSERT_TRUE(ParseIsoDate("1970-01-01", &d));

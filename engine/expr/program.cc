@@ -553,6 +553,10 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
             }
           }
         }
+        // Shares that add up to 1 can sum to 1 plus an ulp (0.4 + 0.3 +
+        // 0.3 is 1.0000000000000002); coverage is a share, and is written
+        // exactly, so it is capped at 1.
+        for (size_t i = 0; i < n; ++i) o[i] = std::min(o[i], 1.0);
         break;
       }
       case Code::kTier: {

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/explain.h"
 #include "engine/io/internal/strings.h"
@@ -126,18 +126,22 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-void AppendDouble(double value, std::string* out) {
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), value);
-  out->append(buf, r.ptr - buf);
+// NaN and the infinities are not JSON numbers. The writer is never given
+// one (inputs are finite or missing, scores and weights are finite by
+// construction, a missing raw value is left out); should one come, null
+// keeps the line valid JSON.
+void AppendJsonNumber(double value, NumberFormat format, std::string* out) {
+  if (!std::isfinite(value)) {
+    out->append("null");
+    return;
+  }
+  AppendNumber(value, out, format);
 }
 
-void AppendScore(double value, std::string* out) {
-  if (value == 0) value = 0;  // -0 prints as 0
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), value,
-                         std::chars_format::general, 6);
-  out->append(buf, r.ptr - buf);
+// As AppendJsonNumber, for a CSV cell: a non-finite value is an empty cell,
+// as a missing one.
+void AppendCsvNumber(double value, NumberFormat format, std::string* out) {
+  if (std::isfinite(value)) AppendNumber(value, out, format);
 }
 
 // "key": with the comma that separates it from the previous member.
@@ -223,12 +227,12 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
   out->append(",\"status\":\"ok\"");
   if (result_.has_score(row)) {
     out->append(",\"score\":");
-    AppendScore(result_.score(row), out);
+    AppendJsonNumber(result_.score(row), options_.numbers, out);
   }
   out->append(",\"tier\":");
   AppendJsonString(model.TierId(result_.tier(row)), out);
   out->append(",\"coverage\":");
-  AppendScore(result_.coverage(row), out);
+  AppendJsonNumber(result_.coverage(row), options_.numbers, out);
 
   out->append(",\"groups\":{");
   bool first = true;
@@ -236,7 +240,7 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
     double score = result_.group_score(row, static_cast<int>(g));
     if (std::isnan(score)) continue;
     Key(model.groups()[g].id, &first, out);
-    AppendScore(score, out);
+    AppendJsonNumber(score, options_.numbers, out);
   }
   out->append("},\"playbooks\":[");
   if (result_.matched_count(row) > 0) {
@@ -254,7 +258,8 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
       out->append(",\"priority\":");
       out->append(std::to_string(info.priority));
       out->append(",\"reason\":");
-      AppendJsonString(PlaybookReason(batch_, result_, row, p), out);
+      AppendJsonString(
+          PlaybookReason(batch_, result_, row, p, options_.numbers), out);
       if (!info.success.empty()) {
         out->append(result_.playbook_succeeded(row, p) ? ",\"success\":true"
                                                        : ",\"success\":false");
@@ -266,7 +271,7 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
 
   if (!std::isnan(result_.delta(row))) {
     out->append(",\"delta\":");
-    AppendScore(result_.delta(row), out);
+    AppendJsonNumber(result_.delta(row), options_.numbers, out);
   }
   bool had_previous_tier = batch_.previous_tier()[row] != kMissingString;
   if (had_previous_tier || result_.tier_changed(row) ||
@@ -278,7 +283,8 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
   }
 
   if (options_.explain) {
-    Explanation e = Explain(batch_, result_, row, options_.top_drivers);
+    Explanation e =
+        Explain(batch_, result_, row, options_.top_drivers, options_.numbers);
     if (!e.warnings.empty()) {
       out->append(",\"warnings\":[");
       for (size_t i = 0; i < e.warnings.size(); ++i) {
@@ -289,7 +295,7 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
     }
     AppendExplanation(e, out);
   } else if (!has_warning_.empty() && has_warning_[row]) {
-    Explanation e = Explain(batch_, result_, row, 0);
+    Explanation e = Explain(batch_, result_, row, 0, options_.numbers);
     if (!e.warnings.empty()) {
       out->append(",\"warnings\":[");
       for (size_t i = 0; i < e.warnings.size(); ++i) {
@@ -315,21 +321,21 @@ void JsonRowFormatter::AppendExplanation(const Explanation& e,
     AppendJsonString(model.signals()[s.signal].id, out);
     if (!std::isnan(s.raw) && std::isfinite(s.raw)) {
       Key("raw", &first, out);
-      AppendDouble(s.raw, out);
+      AppendJsonNumber(s.raw, options_.numbers, out);
     }
     if (s.present) {
       Key("score", &first, out);
-      AppendScore(s.score, out);
+      AppendJsonNumber(s.score, options_.numbers, out);
     }
     Key("weight", &first, out);
-    AppendScore(s.weight, out);
+    AppendJsonNumber(s.weight, options_.numbers, out);
     Key("effective_weight", &first, out);
-    AppendScore(s.effective_weight, out);
+    AppendJsonNumber(s.effective_weight, options_.numbers, out);
     if (s.present) {
       Key("points", &first, out);
-      AppendScore(s.points, out);
+      AppendJsonNumber(s.points, options_.numbers, out);
       Key("points_lost", &first, out);
-      AppendScore(s.points_lost, out);
+      AppendJsonNumber(s.points_lost, options_.numbers, out);
     }
     Key("present", &first, out);
     out->append(s.present ? "true" : "false");
@@ -358,8 +364,8 @@ class CsvRowFormatter {
   // `groups`: the ids of the header's group columns, in order.
   CsvRowFormatter(const Batch& batch, const BatchResult& result,
                   const std::vector<std::string>& groups, bool model_columns,
-                  int64_t repository_version)
-      : batch_(batch), result_(result) {
+                  int64_t repository_version, NumberFormat numbers)
+      : batch_(batch), result_(result), numbers_(numbers) {
     const std::vector<GroupInfo>& own = result.model().groups();
     group_of_column_.assign(groups.size(), -1);
     size_t placed = 0;
@@ -401,6 +407,7 @@ class CsvRowFormatter {
  private:
   const Batch& batch_;
   const BatchResult& result_;
+  const NumberFormat numbers_;
   std::vector<int> group_of_column_;  // the model's group, or -1
   std::string model_cells_;           // empty, or ",name,version"
   absl::Status status_;
@@ -421,16 +428,18 @@ void CsvRowFormatter::Append(size_t row, std::string* out) const {
     return;
   }
   out->append(",ok,,");
-  if (result_.has_score(row)) AppendScore(result_.score(row), out);
+  if (result_.has_score(row)) {
+    AppendCsvNumber(result_.score(row), numbers_, out);
+  }
   out->push_back(',');
   AppendCsvCell(model.TierId(result_.tier(row)), out);
   out->push_back(',');
-  AppendScore(result_.coverage(row), out);
+  AppendCsvNumber(result_.coverage(row), numbers_, out);
   for (int g : group_of_column_) {
     out->push_back(',');
     if (g < 0) continue;
     double score = result_.group_score(row, g);
-    if (!std::isnan(score)) AppendScore(score, out);
+    if (!std::isnan(score)) AppendCsvNumber(score, numbers_, out);
   }
   out->push_back(',');
   if (result_.matched_count(row) > 0) {
@@ -442,7 +451,9 @@ void CsvRowFormatter::Append(size_t row, std::string* out) const {
     AppendCsvCell(ids, out);
   }
   out->push_back(',');
-  if (!std::isnan(result_.delta(row))) AppendScore(result_.delta(row), out);
+  if (!std::isnan(result_.delta(row))) {
+    AppendCsvNumber(result_.delta(row), numbers_, out);
+  }
   out->push_back(',');
   if (batch_.previous_tier()[row] != kMissingString ||
       result_.tier_changed(row)) {
@@ -548,18 +559,6 @@ OutputFormat OutputFormatFromPath(std::string_view path) {
   return OutputFormat::kJsonLines;
 }
 
-std::string FormatDouble(double value) {
-  std::string out;
-  AppendDouble(value, &out);
-  return out;
-}
-
-std::string FormatScore(double value) {
-  std::string out;
-  AppendScore(value, &out);
-  return out;
-}
-
 void AppendJsonResult(const Batch& batch, const BatchResult& result, size_t row,
                       const WriterOptions& options, std::string* out) {
   JsonRowFormatter(batch, result, options).Append(row, out);
@@ -570,9 +569,9 @@ std::string CsvHeader(const CompiledModel& model) {
 }
 
 void AppendCsvResult(const Batch& batch, const BatchResult& result, size_t row,
-                     std::string* out) {
+                     std::string* out, NumberFormat numbers) {
   CsvRowFormatter(batch, result, GroupIds(result.model()),
-                  /*model_columns=*/false, 0)
+                  /*model_columns=*/false, 0, numbers)
       .Append(row, out);
 }
 
@@ -633,7 +632,8 @@ absl::Status ResultWriter::Write(const Batch& batch,
   if (format_ == OutputFormat::kCsv) {
     WriteCsvHeader(result.model());
     CsvRowFormatter formatter(batch, result, csv_groups_,
-                              !options_.csv_models.empty(), 0);
+                              !options_.csv_models.empty(), 0,
+                              options_.numbers);
     HEALTHSCORE_RETURN_IF_ERROR(formatter.status());
     for (size_t row = 0; row < result.size(); ++row) {
       formatter.Append(row, &buffer_);
@@ -668,7 +668,7 @@ absl::Status ResultWriter::Write(
     for (const ScoredPart& p : parts) {
       formatters.emplace_back(*p.batch, *p.result, csv_groups_,
                               !options_.csv_models.empty(),
-                              p.repository_version);
+                              p.repository_version, options_.numbers);
       HEALTHSCORE_RETURN_IF_ERROR(formatters.back().status());
     }
     for (const auto& [part, row] : order) {

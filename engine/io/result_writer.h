@@ -42,10 +42,14 @@
 //   ...,tier_changed,model,repository_version
 // naming the model that scored it (the version is empty when not known).
 //
-// Numbers are written with at most 6 significant digits for scores,
-// coverage, weights and points (a score of 72.49999999 is 72.5) and with the
-// shortest text that reads back to the same double for raw values; always
-// the same text for the same value.
+// Numbers (scores, coverage, group scores, delta, raw values, weights,
+// points, and the numbers quoted in reasons, warnings and tier rules) are
+// written as WriterOptions::numbers says (engine/common/number_format.h): by
+// default the shortest text that reads back to the very same double, so a
+// score of 79.999996 is written 79.999996, never 80, and a reader gets the
+// engine's double bit for bit (zero is written 0, whatever its sign). With a
+// precision, at most that many significant digits. Always the same text
+// for the same value.
 //
 // Thread-safety: a writer is used by one thread at a time.
 
@@ -62,6 +66,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/common/number_format.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 
@@ -87,6 +92,8 @@ struct WriterOptions {
   // model's in its order, then each further model's new ones in its order)
   // and the `model` and `repository_version` columns are added.
   std::vector<std::shared_ptr<const CompiledModel>> csv_models;
+  // How numbers are written; the default is exact (shortest round-trip).
+  NumberFormat numbers;
 };
 
 // One scored batch among several whose rows are written interleaved: the
@@ -106,12 +113,7 @@ void AppendJsonResult(const Batch& batch, const BatchResult& result, size_t row,
 std::string CsvHeader(const CompiledModel& model);
 // Appends the CSV line for `row` (with "\n") to `out`.
 void AppendCsvResult(const Batch& batch, const BatchResult& result, size_t row,
-                     std::string* out);
-
-// Shortest text that reads back as `value` (finite values only).
-std::string FormatDouble(double value);
-// At most 6 significant digits; -0 is written 0.
-std::string FormatScore(double value);
+                     std::string* out, NumberFormat numbers = NumberFormat());
 
 // Where a writer's bytes go.
 class ByteSink {

@@ -85,8 +85,9 @@ simdjson::dom::element ParseJson(simdjson::dom::parser& parser,
 TEST(JsonResultTest, OkRowWithoutPlaybooksIsExact) {
   auto s = ScoreSample();
   EXPECT_EQ(JsonLine(*s, "initech"),
-            R"({"id":"initech","status":"ok","score":66.8571,"tier":"yellow",)"
-            R"("coverage":0.82,"groups":{"usage":71.4286,"support":60},)"
+            R"({"id":"initech","status":"ok","score":66.85714285714285,)"
+            R"("tier":"yellow","coverage":0.82,)"
+            R"("groups":{"usage":71.42857142857142,"support":60},)"
             R"("playbooks":[],)" +
                 ModelStamp() + "}");
 }
@@ -202,9 +203,10 @@ TEST(CsvResultTest, SampleIsExact) {
             "id,status,error,score,tier,coverage,usage,support,playbooks,"
             "delta,tier_changed\n"
             "acme,ok,,95.2,green,1,100,88,expansion,,\n"
-            "globex,ok,,14,red,1,10,20,rescue;renewal_prep;tier_drop,-46,"
-            "true\n"
-            "initech,ok,,66.8571,yellow,0.82,71.4286,60,,,\n"
+            "globex,ok,,14,red,1,9.999999999999998,20,"
+            "rescue;renewal_prep;tier_drop,-46,true\n"
+            "initech,ok,,66.85714285714285,yellow,0.82,71.42857142857142,60,,,"
+            "\n"
             "hooli,ok,,100,insufficient_data,0.24,,100,,,\n"
             "soylent,error,\"line 6: dau_mau: \"\"high\"\" is not a "
             "number\",,,,,,,,\n");
@@ -366,15 +368,24 @@ TEST(ResultWriterTest, UnwritablePathIsNotFound) {
                HasSubstr("cannot create /nonexistent/dir/out.jsonl")));
 }
 
-TEST(FormatTest, NumbersAreCompactAndDeterministic) {
-  EXPECT_EQ(FormatScore(72.49999999), "72.5");
-  EXPECT_EQ(FormatScore(66.857142857142), "66.8571");
-  EXPECT_EQ(FormatScore(100), "100");
-  EXPECT_EQ(FormatScore(-0.0), "0");
-  EXPECT_EQ(FormatScore(0.000123456789), "0.000123457");
-  EXPECT_EQ(FormatDouble(0.1), "0.1");
-  EXPECT_EQ(FormatDouble(1234567.891), "1234567.891");
-  EXPECT_EQ(FormatDouble(1e21), "1e+21");
+TEST(FormatTest, NumbersAreExactUnlessAPrecisionIsAsked) {
+  auto s = ScoreSample();
+  WriterOptions rounded;
+  rounded.numbers.precision = 6;
+  EXPECT_THAT(JsonLine(*s, "initech"),
+              HasSubstr(R"("score":66.85714285714285,"tier":"yellow",)"
+                        R"("coverage":0.82,"groups":{"usage":71.42857142857142,)"
+                        R"("support":60})"));
+  EXPECT_THAT(JsonLine(*s, "initech", rounded),
+              HasSubstr(R"("score":66.8571,"tier":"yellow","coverage":0.82,)"
+                        R"("groups":{"usage":71.4286,"support":60})"));
+  rounded.numbers.precision = 2;
+  std::string csv;
+  ResultWriter writer(StringSink(&csv), OutputFormat::kCsv, rounded);
+  ASSERT_OK(writer.Write(s->batch, s->result));
+  ASSERT_OK(writer.Close());
+  EXPECT_THAT(csv, HasSubstr("\ninitech,ok,,67,yellow,0.82,71,60,,,\n"));
+  EXPECT_THAT(csv, HasSubstr("\nacme,ok,,95,green,1,1e+02,88,expansion,,\n"));
 }
 
 TEST(FormatTest, FromNamesAndPaths) {

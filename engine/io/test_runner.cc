@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/common/yaml_reader.h"
 #include "engine/eval/batch.h"
@@ -108,8 +109,13 @@ struct ParsedCase {
 // Compares one case's expectations with its scored row.
 class CaseChecker {
  public:
-  CaseChecker(const Batch& batch, const BatchResult& result, ParsedCase* c)
-      : batch_(batch), result_(result), model_(result.model()), c_(c) {}
+  CaseChecker(const Batch& batch, const BatchResult& result, ParsedCase* c,
+              NumberFormat numbers)
+      : batch_(batch),
+        result_(result),
+        model_(result.model()),
+        c_(c),
+        numbers_(numbers) {}
 
   void Run() {
     const YAML::Node& expect = c_->expect;
@@ -189,6 +195,11 @@ class CaseChecker {
  private:
   void Fail(std::string message) {
     c_->result.failures.push_back(std::move(message));
+  }
+
+  // A number in a failure message, as TestRunOptions::numbers says.
+  std::string FormatScore(double value) const {
+    return FormatNumber(value, numbers_);
   }
 
   std::string ScoreText(size_t row) const {
@@ -381,6 +392,7 @@ class CaseChecker {
   const BatchResult& result_;
   const CompiledModel& model_;
   ParsedCase* c_;
+  const NumberFormat numbers_;
 };
 
 std::string Dirname(const std::string& path) {
@@ -564,7 +576,7 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
 
   for (ParsedCase& c : cases) {
     try {
-      CaseChecker(batch, result, &c).Run();
+      CaseChecker(batch, result, &c, options.numbers).Run();
     } catch (const YAML::Exception& e) {
       c.result.failures.push_back(Cat("bad expectation: ", e.what()));
     }

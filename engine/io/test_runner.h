@@ -40,6 +40,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/common/load_budget.h"
+#include "engine/common/number_format.h"
 #include "engine/common/yaml_reader.h"
 #include "engine/model/diagnostic.h"
 #include "engine/plugin_host/plugin_host.h"
@@ -59,6 +60,9 @@ struct TestRunOptions {
   YamlLimits yaml;
   // Checked while reading, per case and while compiling the model.
   LoadBudget budget;
+  // How failure messages write numbers (the score got, the one expected);
+  // the default is exact (shortest round-trip).
+  NumberFormat numbers;
 };
 
 struct TestCaseResult {

@@ -16,6 +16,7 @@ using ::healthscore::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::IsSupersetOf;
 using ::testing::Not;
 
 namespace fs = std::filesystem;
@@ -115,11 +116,13 @@ TEST(TestRunnerTest, FailuresSayWhatWasExpectedAndWhatCame) {
   EXPECT_THAT(
       r.cases[0].failures,
       ElementsAre(
-          "tier: expected green, got yellow (score 66.8571, coverage 0.82)",
-          "score: expected 90 (+/- 0.01), got 66.8571",
-          "score_between: expected a score in [80, 100], got 66.8571",
+          "tier: expected green, got yellow (score 66.85714285714285, "
+          "coverage 0.82)",
+          "score: expected 90 (+/- 0.01), got 66.85714285714285",
+          "score_between: expected a score in [80, 100], got "
+          "66.85714285714285",
           "coverage: expected 1 (+/- 0.01), got 0.82",
-          "groups.usage: expected 50 (+/- 0.01), got 71.4286",
+          "groups.usage: expected 50 (+/- 0.01), got 71.42857142857142",
           "playbooks: expected [expansion], got []; missing: [expansion]",
           "tier_changed: expected true, got false (tier yellow)"));
   EXPECT_THAT(
@@ -159,9 +162,25 @@ TEST(TestRunnerTest, FailuresSayWhatWasExpectedAndWhatCame) {
               HasSubstr("--- FAIL: " + path +
                         ":2:5: wrong tier and score\n"
                         "    tier: expected green, got yellow (score "
-                        "66.8571, coverage 0.82)\n"
-                        "    score: expected 90 (+/- 0.01), got 66.8571\n"));
+                        "66.85714285714285, coverage 0.82)\n"
+                        "    score: expected 90 (+/- 0.01), got "
+                        "66.85714285714285\n"));
   EXPECT_THAT(report, Not(HasSubstr("passes")));
+}
+
+TEST(TestRunnerTest, FailuresRoundNumbersToTheAskedPrecision) {
+  std::string path = WriteTests("precision", kFailingTests);
+  TestRunOptions options;
+  options.name_filter = "wrong tier";
+  options.numbers.precision = 4;
+  ASSERT_OK_AND_ASSIGN(TestFileResult r, RunTestFile(path, options));
+  ASSERT_EQ(r.cases.size(), 1u);
+  EXPECT_THAT(
+      r.cases[0].failures,
+      IsSupersetOf({"tier: expected green, got yellow (score 66.86, coverage "
+                    "0.82)",
+                    "score: expected 90 (+/- 0.01), got 66.86",
+                    "groups.usage: expected 50 (+/- 0.01), got 71.43"}));
 }
 
 TEST(TestRunnerTest, FilterSelectsCasesByName) {

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/common/display.h"
+#include "engine/common/number_format.h"
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/program.h"
@@ -361,9 +362,10 @@ void ModelCompiler::CompileInputs() {
     }
     if (in.range_min && in.range_max && !(*in.range_min < *in.range_max)) {
       Error(in.fields.Get("range", in.location),
-            absl::StrFormat("range of '%s' is [%g, %g]: the minimum must be "
+            absl::StrFormat("range of '%s' is [%s, %s]: the minimum must be "
                             "below the maximum",
-                            in.id, *in.range_min, *in.range_max));
+                            in.id, FormatNumber(*in.range_min),
+                            FormatNumber(*in.range_max)));
     }
     InputInfo info;
     info.id = in.id;
@@ -862,8 +864,8 @@ bool ModelCompiler::CheckNormalize(const NormalizeSpec& n,
     case NormalizeSpec::Kind::kLinear:
       if (n.bad == n.good) {
         Error(n.fields.Get("good", loc),
-              absl::StrFormat("linear thresholds are equal (bad = good = %g)",
-                              n.good),
+              absl::StrFormat("linear thresholds are equal (bad = good = %s)",
+                              FormatNumber(n.good)),
               "bad is where the score is 0 and good where it is 100: they "
               "must differ");
         return false;
@@ -883,8 +885,8 @@ bool ModelCompiler::CheckNormalize(const NormalizeSpec& n,
           Error(sl, "the last step must have no 'below': it catches every "
                     "larger value",
                 absl::StrFormat("add a final step {score: ...} after below "
-                                "%g",
-                                *s.below));
+                                "%s",
+                                FormatNumber(*s.below)));
           ok = false;
         }
         if (!last && !s.below) {
@@ -895,17 +897,18 @@ bool ModelCompiler::CheckNormalize(const NormalizeSpec& n,
             !(*s.below > *n.steps[i - 1].below)) {
           Error(sl,
                 *s.below == *n.steps[i - 1].below
-                    ? absl::StrFormat("step thresholds are equal (below %g "
+                    ? absl::StrFormat("step thresholds are equal (below %s "
                                       "twice)",
-                                      *s.below)
+                                      FormatNumber(*s.below))
                     : absl::StrFormat("step thresholds must increase: below "
-                                      "%g comes after below %g",
-                                      *s.below, *n.steps[i - 1].below));
+                                      "%s comes after below %s",
+                                      FormatNumber(*s.below),
+                                      FormatNumber(*n.steps[i - 1].below)));
           ok = false;
         }
         if (s.score < 0 || s.score > 100) {
-          Error(sl, absl::StrFormat("step score %g is outside 0..100",
-                                    s.score));
+          Error(sl, absl::StrFormat("step score %s is outside 0..100",
+                                    FormatNumber(s.score)));
           ok = false;
         }
       }
@@ -922,15 +925,17 @@ bool ModelCompiler::CheckNormalize(const NormalizeSpec& n,
         const SourceLocation& pl = p.location.line ? p.location : loc;
         if (i > 0 && !(p.x > n.points[i - 1].x)) {
           Error(pl, p.x == n.points[i - 1].x
-                        ? absl::StrFormat("piecewise points share x = %g", p.x)
-                        : absl::StrFormat("piecewise x must increase: %g "
-                                          "comes after %g",
-                                          p.x, n.points[i - 1].x));
+                        ? absl::StrFormat("piecewise points share x = %s",
+                                          FormatNumber(p.x))
+                        : absl::StrFormat("piecewise x must increase: %s "
+                                          "comes after %s",
+                                          FormatNumber(p.x),
+                                          FormatNumber(n.points[i - 1].x)));
           ok = false;
         }
         if (p.score < 0 || p.score > 100) {
-          Error(pl, absl::StrFormat("piecewise score %g is outside 0..100",
-                                    p.score));
+          Error(pl, absl::StrFormat("piecewise score %s is outside 0..100",
+                                    FormatNumber(p.score)));
           ok = false;
         }
       }
@@ -1020,9 +1025,9 @@ void ModelCompiler::CompileSignals() {
     }
     if (!(g.weight > 0)) {
       Error(g.fields.Get("weight", g.location),
-            absl::StrFormat("group '%s' has weight %g; weights must be "
+            absl::StrFormat("group '%s' has weight %s; weights must be "
                             "positive",
-                            g.id, g.weight),
+                            g.id, FormatNumber(g.weight)),
             "remove the group, or give it a weight above 0");
       weights_ok = false;
     } else {
@@ -1068,9 +1073,9 @@ void ModelCompiler::CompileSignals() {
       bool ok = true;
       if (!(s.weight > 0)) {
         Error(s.fields.Get("weight", s.location),
-              absl::StrFormat("signal '%s' has weight %g; weights must be "
+              absl::StrFormat("signal '%s' has weight %s; weights must be "
                               "positive",
-                              s.id, s.weight),
+                              s.id, FormatNumber(s.weight)),
               "remove the signal, or give it a weight above 0");
         ok = false;
         signal_weights_ok = false;
@@ -1144,9 +1149,9 @@ void ModelCompiler::CompileSignals() {
         }
         if (o.weight && !(*o.weight > 0)) {
           Error(o.fields.Get("weight", oloc),
-                absl::StrFormat("override weight %g for '%s' must be "
+                absl::StrFormat("override weight %s for '%s' must be "
                                 "positive",
-                                *o.weight, o.segment));
+                                FormatNumber(*o.weight), o.segment));
           ok = false;
         }
         if (o.normalize && !CheckNormalize(*o.normalize, oloc)) ok = false;
@@ -1275,8 +1280,8 @@ void ModelCompiler::CompileTiers() {
     }
     if (t.min < 0 || t.min > 100) {
       Error(t.fields.Get("min", t.location),
-            absl::StrFormat("tier '%s' starts at %g, outside 0..100", t.id,
-                            t.min));
+            absl::StrFormat("tier '%s' starts at %s, outside 0..100", t.id,
+                            FormatNumber(t.min)));
       ok = false;
     }
     sorted.push_back(&t);
@@ -1289,9 +1294,9 @@ void ModelCompiler::CompileTiers() {
     const TierSpec& t = *sorted[i];
     if (i > 0 && sorted[i - 1]->min == t.min) {
       Error(t.fields.Get("min", t.location),
-            absl::StrFormat("tiers '%s' and '%s' both start at %g: they "
+            absl::StrFormat("tiers '%s' and '%s' both start at %s: they "
                             "overlap",
-                            sorted[i - 1]->id, t.id, t.min),
+                            sorted[i - 1]->id, t.id, FormatNumber(t.min)),
             "give each tier its own min");
       ok = false;
     }
@@ -1301,17 +1306,18 @@ void ModelCompiler::CompileTiers() {
         const bool gap = *t.max < expected;
         Error(t.fields.Get("max", t.location),
               i == 0 ? absl::StrFormat("tier '%s' is the highest, so its max "
-                                       "must be 100, not %g",
-                                       t.id, *t.max)
-                     : absl::StrFormat("tier '%s' ends at %g but '%s' starts "
-                                       "at %g: %s",
-                                       t.id, *t.max, sorted[i - 1]->id,
-                                       expected,
+                                       "must be 100, not %s",
+                                       t.id, FormatNumber(*t.max))
+                     : absl::StrFormat("tier '%s' ends at %s but '%s' starts "
+                                       "at %s: %s",
+                                       t.id, FormatNumber(*t.max),
+                                       sorted[i - 1]->id,
+                                       FormatNumber(expected),
                                        gap ? "scores in between have no tier"
                                            : "the tiers overlap"),
-              absl::StrFormat("max is exclusive: set max: %g (or leave it "
+              absl::StrFormat("max is exclusive: set max: %s (or leave it "
                               "out)",
-                              expected));
+                              FormatNumber(expected)));
         ok = false;
       }
     }
@@ -1319,22 +1325,22 @@ void ModelCompiler::CompileTiers() {
   if (!sorted.empty() && sorted.back()->min != 0) {
     const TierSpec& t = *sorted.back();
     Error(t.fields.Get("min", t.location),
-          absl::StrFormat("the lowest tier '%s' starts at %g, so scores "
-                          "below %g have no tier",
-                          t.id, t.min, t.min),
+          absl::StrFormat("the lowest tier '%s' starts at %s, so scores "
+                          "below %s have no tier",
+                          t.id, FormatNumber(t.min), FormatNumber(t.min)),
           "set the lowest tier's min to 0");
     ok = false;
   }
   if (spec_.min_coverage < 0 || spec_.min_coverage > 1) {
     Error(spec_.fields.Get("min_coverage", spec_.location),
-          absl::StrFormat("min_coverage %g is outside 0..1",
-                          spec_.min_coverage));
+          absl::StrFormat("min_coverage %s is outside 0..1",
+                          FormatNumber(spec_.min_coverage)));
     ok = false;
   }
   if (spec_.hysteresis < 0) {
     Error(spec_.fields.Get("hysteresis", spec_.location),
-          absl::StrFormat("hysteresis %g must not be negative",
-                          spec_.hysteresis));
+          absl::StrFormat("hysteresis %s must not be negative",
+                          FormatNumber(spec_.hysteresis)));
     ok = false;
   }
   for (size_t i = 0; i < sorted.size(); ++i) {

@@ -298,6 +298,27 @@ TEST(CompilerTest, TierOverlapAndGapAreErrors) {
                                HasSubstr("set max: 80")));
 }
 
+// Messages quote the model's numbers as written: with 6 significant digits
+// a max of 79.9999999 read "ends at 80 but 'green' starts at 80".
+TEST(CompilerTest, MessagesQuoteNumbersExactly) {
+  CompileResult r = CompileString(Replace(kModel, "{id: yellow, min: 50}",
+                                          "{id: yellow, min: 50, "
+                                          "max: 79.9999999}"),
+                                  "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("tier 'yellow' ends at 79.9999999 but "
+                                   "'green' starts at 80: scores in between "
+                                   "have no tier"));
+  r = CompileString(Replace(kModel, "{below: 4, score: 50}",
+                            "{below: 2.9999999, score: 50}"),
+                    "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("step thresholds must increase: below "
+                                   "2.9999999 comes after below 3"));
+  r = CompileString(Replace(kModel, "min_coverage: 0.5",
+                            "min_coverage: 1.0000001"),
+                    "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr("min_coverage 1.0000001 is outside 0..1"));
+}
+
 TEST(CompilerTest, ImpossiblePlaybookConditionIsAnError) {
   CompileResult r = CompileString(
       Replace(kModel, R"(tier == "red" && segment == "enterprise")",

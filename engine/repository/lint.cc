@@ -15,9 +15,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/number_format.h"
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
-#include "engine/io/result_writer.h"
 #include "engine/repository/internal/scan.h"
 #include "engine/repository/routing.h"
 
@@ -34,7 +34,9 @@ constexpr double kTinyShare = 0.005;
 // it, a coarser (still sound) bound.
 constexpr size_t kMaxEnumeratedSignals = 16;
 
-std::string Num(double v) { return io::FormatScore(v); }
+// Lint quotes scores and weights exactly (the shortest text that reads back
+// to the same double), as every other output does.
+std::string Num(double v) { return FormatNumber(v); }
 
 struct Range {
   double lo = 0;

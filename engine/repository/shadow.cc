@@ -12,9 +12,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/common/display.h"
+#include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
-#include "engine/io/result_writer.h"
 
 namespace healthscore::engine {
 namespace {
@@ -56,8 +56,8 @@ ShadowModelInfo Info(const CompiledModel& m) {
   return {m.name(), m.version(), m.hash()};
 }
 
-std::string Num(double v) {
-  return std::isnan(v) ? "none" : io::FormatScore(v);
+std::string Num(double v, NumberFormat format) {
+  return std::isnan(v) ? "none" : FormatNumber(v, format);
 }
 
 void AppendJsonString(std::string* out, const std::string& s) {
@@ -90,11 +90,13 @@ void AppendJsonString(std::string* out, const std::string& s) {
   out->push_back('"');
 }
 
-void AppendJsonNumber(std::string* out, double v) {
-  if (std::isnan(v)) {
+// Scores and deltas are finite or NaN (none); null is also what a
+// non-finite value would be, since JSON has no such numbers.
+void AppendJsonNumber(std::string* out, double v, NumberFormat format) {
+  if (!std::isfinite(v)) {
     out->append("null");
   } else {
-    out->append(io::FormatScore(v));
+    AppendNumber(v, out, format);
   }
 }
 
@@ -297,7 +299,8 @@ absl::StatusOr<ShadowReport> CompareModels(
   return comparison.Report();
 }
 
-std::string FormatShadowReport(const ShadowReport& r) {
+std::string FormatShadowReport(const ShadowReport& r, NumberFormat numbers) {
+  auto num = [numbers](double v) { return Num(v, numbers); };
   std::string out;
   auto model_line = [&out](const char* role, const ShadowModelInfo& m) {
     absl::StrAppend(&out, role, m.name, " version ", m.version, " (hash ",
@@ -317,7 +320,7 @@ std::string FormatShadowReport(const ShadowReport& r) {
   const double share =
       r.compared == 0 ? 0 : 100.0 * r.tier_changed / r.compared;
   absl::StrAppend(&out, "tier changes: ", r.tier_changed, " of ", r.compared,
-                  " accounts (", io::FormatScore(std::round(share * 10) / 10),
+                  " accounts (", num(std::round(share * 10) / 10),
                   "%)\n");
   // Table: rows live tiers, columns candidate tiers.
   size_t label_width = std::string("live \\ candidate").size();
@@ -371,10 +374,10 @@ std::string FormatShadowReport(const ShadowReport& r) {
   absl::StrAppend(&out, "\nscore delta (candidate - live) over ", d.count,
                   " accounts:\n");
   if (d.count > 0) {
-    absl::StrAppend(&out, "  min ", Num(d.min), "  p5 ", Num(d.p5), "  p25 ",
-                    Num(d.p25), "  median ", Num(d.median), "  p75 ",
-                    Num(d.p75), "  p95 ", Num(d.p95), "  max ", Num(d.max),
-                    "  mean ", Num(d.mean), "\n");
+    absl::StrAppend(&out, "  min ", num(d.min), "  p5 ", num(d.p5), "  p25 ",
+                    num(d.p25), "  median ", num(d.median), "  p75 ",
+                    num(d.p75), "  p95 ", num(d.p95), "  max ", num(d.max),
+                    "  mean ", num(d.mean), "\n");
   }
 
   if (!r.changed.empty()) {
@@ -386,14 +389,14 @@ std::string FormatShadowReport(const ShadowReport& r) {
                     ":\n");
     for (const ShadowAccount& a : r.changed) {
       absl::StrAppend(&out, "  ", a.id, ": ", a.live_tier, " -> ",
-                      a.candidate_tier, " (score ", Num(a.live_score), " -> ",
-                      Num(a.candidate_score), ")\n");
+                      a.candidate_tier, " (score ", num(a.live_score), " -> ",
+                      num(a.candidate_score), ")\n");
     }
   }
   return out;
 }
 
-std::string ShadowReportJson(const ShadowReport& r) {
+std::string ShadowReportJson(const ShadowReport& r, NumberFormat numbers) {
   std::string out = "{";
   auto model = [&out](const char* key, const ShadowModelInfo& m) {
     absl::StrAppend(&out, "\"", key, "\":{\"name\":");
@@ -441,7 +444,7 @@ std::string ShadowReportJson(const ShadowReport& r) {
         {"max", d.max},       {"mean", d.mean}};
     for (const auto& [key, value] : fields) {
       absl::StrAppend(&out, ",\"", key, "\":");
-      AppendJsonNumber(&out, value);
+      AppendJsonNumber(&out, value, numbers);
     }
   }
   out.append("},\"changed\":[");
@@ -456,9 +459,9 @@ std::string ShadowReportJson(const ShadowReport& r) {
     out.append(",\"to\":");
     AppendJsonString(&out, a.candidate_tier);
     out.append(",\"live_score\":");
-    AppendJsonNumber(&out, a.live_score);
+    AppendJsonNumber(&out, a.live_score, numbers);
     out.append(",\"candidate_score\":");
-    AppendJsonNumber(&out, a.candidate_score);
+    AppendJsonNumber(&out, a.candidate_score, numbers);
     out.push_back('}');
   }
   out.append("]}\n");

@@ -31,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/common/number_format.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/worker_pool.h"
@@ -145,11 +146,16 @@ absl::StatusOr<ShadowReport> CompareModels(
     const AccountFiller& fill, WorkerPool* pool = nullptr,
     const ShadowOptions& options = {});
 
-// Human-readable report (the `healthscore diff` text format).
-std::string FormatShadowReport(const ShadowReport& report);
+// Human-readable report (the `healthscore diff` text format). Scores and
+// deltas are written as `numbers` says (engine/common/number_format.h; by
+// default exactly, the shortest text that reads back to the same double).
+std::string FormatShadowReport(const ShadowReport& report,
+                               NumberFormat numbers = NumberFormat());
 // The report as one JSON object (the `healthscore diff --format json`
-// format), with a trailing newline.
-std::string ShadowReportJson(const ShadowReport& report);
+// format), with a trailing newline; numbers as for FormatShadowReport,
+// a missing score as null.
+std::string ShadowReportJson(const ShadowReport& report,
+                             NumberFormat numbers = NumberFormat());
 
 }  // namespace healthscore::engine
 
