@@ -1,7 +1,6 @@
 #include "engine/eval/batch.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <utility>
@@ -11,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/common/display.h"
+#include "engine/common/number_format.h"
 
 namespace healthscore::engine {
 
@@ -112,7 +112,7 @@ bool IsSupportedDateDays(double days) {
 std::string FormatIsoDate(double days) {
   if (!IsSupportedDateDays(days)) {
     // No batch holds such a value; never convert it to an integer.
-    return absl::StrFormat("%.10g days since 1970-01-01", days);
+    return absl::StrCat(FormatNumber(days), " days since 1970-01-01");
   }
   // H. Hinnant's civil_from_days.
   int64_t z = static_cast<int64_t>(std::floor(days)) + 719468;
@@ -203,12 +203,6 @@ std::string Quoted(std::string_view text) {
   return absl::StrCat("\"", TruncateForDisplay(text), "\"");
 }
 
-// The shortest text that reads back as `v`.
-std::string NumberText(double v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, r.ptr);
-}
 
 // What a value of `type` looks like, for "expected ..." messages.
 const char* Expected(InputType type) {
@@ -247,7 +241,7 @@ std::string_view TrimText(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
-bool ParseNumberText(std::string_view text, double* out) {
+bool ParseFormatNumber(std::string_view text, double* out) {
   text = TrimText(text);
   return !text.empty() &&
          absl::SimpleAtod(absl::string_view(text.data(), text.size()), out);
@@ -480,7 +474,7 @@ void BatchBuilder::PutNumber(int slot, FieldName field, double value) {
   const InputType type = SlotType(slot);
   if (type != InputType::kNumber) {
     Reject(slot, field,
-           absl::StrCat(Expected(type), ", got the number ", NumberText(value)));
+           absl::StrCat(Expected(type), ", got the number ", FormatNumber(value)));
     return;
   }
   if (slot == kPreviousScoreSlot) {
@@ -543,7 +537,7 @@ void BatchBuilder::PutText(int slot, FieldName field, std::string_view text) {
   switch (type) {
     case InputType::kNumber: {
       double value = 0;
-      if (!ParseNumberText(trimmed, &value)) {
+      if (!ParseFormatNumber(trimmed, &value)) {
         if (Given(slot, field)) {
           Reject(slot, field, absl::StrCat(Quoted(text), " is not a number"));
         }
@@ -562,7 +556,7 @@ void BatchBuilder::PutText(int slot, FieldName field, std::string_view text) {
         const size_t semi = rest.find(';');
         const std::string_view item = rest.substr(0, semi);
         double value = 0;
-        if (!ParseNumberText(item, &value)) {
+        if (!ParseFormatNumber(item, &value)) {
           if (!Given(slot, field)) return;
           Reject(slot, field,
                  absl::StrCat("point ", index, " (", Quoted(item),
@@ -609,7 +603,7 @@ void BatchBuilder::PutDateDays(int slot, FieldName field, double days) {
     Reject(slot, field, absl::StrCat(Expected(type), ", got the date ",
                                      IsSupportedDateDays(days)
                                          ? FormatIsoDate(days)
-                                         : NumberText(days)));
+                                         : FormatNumber(days)));
     return;
   }
   StoreDate(slot, field, days);
@@ -631,7 +625,7 @@ void BatchBuilder::PutWrongKind(int slot, FieldName field,
 void BatchBuilder::StoreDate(int slot, FieldName field, double days) {
   if (!IsSupportedDateDays(days)) {
     Reject(slot, field,
-           absl::StrCat(NumberText(days),
+           absl::StrCat(FormatNumber(days),
                         " days since 1970-01-01 is not a supported date (",
                         FormatIsoDate(kMinDateDays), " to ",
                         FormatIsoDate(kMaxDateDays), ")"));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/explain.h"
@@ -424,7 +425,7 @@ void CsvRowFormatter::Append(size_t row, std::string* out) const {
     // score, tier, coverage, groups..., playbooks, delta, tier_changed
     out->append(group_of_column_.size() + 6, ',');
     out->append(model_cells_);
-    out->push_back('\n');
+    out->append(",\n");  // no warnings: the error says it all
     return;
   }
   out->append(",ok,,");
@@ -460,6 +461,10 @@ void CsvRowFormatter::Append(size_t row, std::string* out) const {
     out->append(result_.tier_changed(row) ? "true" : "false");
   }
   out->append(model_cells_);
+  out->push_back(',');
+  const std::vector<std::string> warnings =
+      RowWarnings(batch_, row, numbers_);
+  if (!warnings.empty()) AppendCsvCell(absl::StrJoin(warnings, " | "), out);
   out->push_back('\n');
 }
 
@@ -478,7 +483,7 @@ std::string CsvHeaderFor(const std::vector<std::string>& groups,
   }
   out.append(",playbooks,delta,tier_changed");
   if (model_columns) out.append(",model,repository_version");
-  out.push_back('\n');
+  out.append(",warnings\n");
   return out;
 }
 

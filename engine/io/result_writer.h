@@ -33,13 +33,15 @@
 //
 // CSV: a header row, then one row per account:
 //   id,status,error,score,tier,coverage,<one column per group id>,
-//   playbooks,delta,tier_changed
-// with playbook ids joined by ';' in priority order, missing values as empty
-// cells and RFC 4180 quoting. When the rows may come from several models
-// (WriterOptions::csv_models, for segment routing), the group columns are
-// the union of those models' groups, a row leaves empty the cells of the
-// groups its model lacks, and two columns end each row:
-//   ...,tier_changed,model,repository_version
+//   playbooks,delta,tier_changed,warnings
+// with playbook ids joined by ';' in priority order, the account's warnings
+// (values used as missing, values out of range) joined by " | ", missing
+// values as empty cells and RFC 4180 quoting. When the rows may come from
+// several models (WriterOptions::csv_models, for segment routing), the
+// group columns are the union of those models' groups, a row leaves empty
+// the cells of the groups its model lacks, and two columns come before
+// `warnings`:
+//   ...,tier_changed,model,repository_version,warnings
 // naming the model that scored it (the version is empty when not known).
 //
 // Numbers (scores, coverage, group scores, delta, raw values, weights,
