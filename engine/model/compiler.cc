@@ -1011,8 +1011,9 @@ void ModelCompiler::CompileSignals() {
     return;
   }
   std::set<std::string> group_ids;
+  // Weights need not sum to 1: each is divided by the sum of its
+  // siblings (documented), so a sum other than 1 is no mistake.
   double group_weight_sum = 0;
-  bool weights_ok = true;
   for (const GroupSpec& g : spec_.groups) {
     if (!group_ids.insert(g.id).second) {
       Error(g.fields.Get("id", g.location),
@@ -1024,16 +1025,9 @@ void ModelCompiler::CompileSignals() {
                             "positive",
                             g.id, g.weight),
             "remove the group, or give it a weight above 0");
-      weights_ok = false;
     } else {
       group_weight_sum += g.weight;
     }
-  }
-  if (weights_ok && std::fabs(group_weight_sum - 1.0) > 1e-9) {
-    Warning(spec_.fields.Get("groups", spec_.location),
-            absl::StrFormat("group weights sum to %g, not 1; they are "
-                            "normalised (each divided by %g)",
-                            group_weight_sum, group_weight_sum));
   }
 
   // Signal weights per segment row, to size every table the same way.
@@ -1055,8 +1049,6 @@ void ModelCompiler::CompileSignals() {
       Error(g.fields.Get("signals", g.location),
             absl::StrCat("group '", g.id, "' has no signals"));
     }
-    double signal_weight_sum = 0;
-    bool signal_weights_ok = true;
     for (const SignalSpec& s : g.signals) {
       const SourceLocation& sloc = s.fields.Get("id", s.location);
       if (signal_ids.count(s.id)) {
@@ -1073,9 +1065,6 @@ void ModelCompiler::CompileSignals() {
                               s.id, s.weight),
               "remove the signal, or give it a weight above 0");
         ok = false;
-        signal_weights_ok = false;
-      } else {
-        signal_weight_sum += s.weight;
       }
       // Source: a number input or a numeric derived value.
       Operand raw;
@@ -1189,13 +1178,6 @@ void ModelCompiler::CompileSignals() {
       }
       norm_ops.push_back(builder_.Normalize(raw, std::move(table)));
       plan_->signal_raw.push_back(raw);
-    }
-    if (signal_weights_ok && !g.signals.empty() &&
-        std::fabs(signal_weight_sum - 1.0) > 1e-9) {
-      Warning(g.fields.Get("signals", g.location),
-              absl::StrFormat("signal weights in group '%s' sum to %g, not 1; "
-                              "they are normalised",
-                              g.id, signal_weight_sum));
     }
     m.group_index_[g.id] = static_cast<int>(m.groups_.size());
     m.groups_.push_back(std::move(ginfo));
