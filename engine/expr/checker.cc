@@ -8,6 +8,7 @@
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 
 namespace healthscore::engine::expr {
 namespace {
@@ -224,6 +225,11 @@ class Checker {
       int32_t code = 0;
       std::string error, hint;
       if (!scope_->StringCode(*sym, lit->text, &code, &error, &hint)) {
+        // A scope must say why; a message-less refusal still names both.
+        if (error.empty()) {
+          error = absl::StrCat("cannot compare '", sym_node->text, "' with \"",
+                               TruncateForDisplay(lit->text), "\"");
+        }
         Error(*lit, error, hint);
         return false;
       }

@@ -97,6 +97,20 @@ TEST_F(CheckerTest, TypeErrors) {
               HasSubstr("forbidden literal"));
 }
 
+TEST_F(CheckerTest, LiteralRefusedWithoutAReasonStillGetsAMessage) {
+  // A scope that refuses a literal without a message used to leave an
+  // empty one ("m.yaml:8:20: error: in derived expression: ").
+  for (const char* text : {"segment == 'refused_silently'",
+                           "segment != 'refused_silently'",
+                           "segment in ['smb', 'refused_silently']"}) {
+    CheckResult r = Run(text);
+    ASSERT_EQ(r.errors.size(), 1u) << text;
+    EXPECT_EQ(r.errors[0].message,
+              "cannot compare 'segment' with \"refused_silently\"")
+        << text;
+  }
+}
+
 TEST_F(CheckerTest, FunctionArityAndArguments) {
   EXPECT_THAT(FirstError("abs(x, x)"), HasSubstr("abs() takes 1 argument, got 2"));
   EXPECT_THAT(FirstError("min(x)"), HasSubstr("at least 2 arguments"));

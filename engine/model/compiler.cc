@@ -255,7 +255,14 @@ bool ModelCompiler::LiteralCode(const expr::Symbol& sym,
       return false;
     }
     *code = model_->StringCode(col, literal);
-    return *code >= 0;
+    if (*code >= 0) return true;
+    // InternLiterals adds every literal compared with this input before
+    // any expression is checked; a literal it missed is a compiler bug.
+    *error = absl::StrCat("internal error: the literal \"",
+                          TruncateForDisplay(literal),
+                          "\" was not added to the values of '", name, "'");
+    *hint = DiagnosticList::kNoReasonHint;
+    return false;
   }
   *error = "string comparison with a value that is not a string attribute";
   return false;
