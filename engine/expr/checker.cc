@@ -611,7 +611,7 @@ class Checker {
       }
       return {Type::kNumber, Truth::kMaybe};
     }
-    if (f == "pct_change") {
+    if (f == "pct_change" || f == "ratio_change") {
       int r = 0, b = 0;
       if (!arity(3, 3) || !want(0, Type::kSeries) || !IntArg(n, 1, 1, &r) ||
           !IntArg(n, 2, 1, &b)) {
@@ -629,7 +629,7 @@ class Checker {
         "has",  "coalesce",   "min",         "max",      "abs",
         "log",  "clamp",      "days_since",  "days_between",
         "last", "count",      "mean_last",   "mean_window",
-        "pct_change", "slope"};
+        "pct_change", "ratio_change", "slope"};
     std::string hint = absl::StrCat("functions are: ",
                                     absl::StrJoin(kFunctions, ", "));
     Error(*n, absl::StrCat("unknown function '", f, "'"), hint);
