@@ -626,10 +626,10 @@ class Checker {
       return {Type::kNumber, Truth::kMaybe};
     }
     static const std::vector<std::string> kFunctions = {
-        "has",  "coalesce",   "min",         "max",      "abs",
-        "log",  "clamp",      "days_since",  "days_between",
-        "last", "count",      "mean_last",   "mean_window",
-        "pct_change", "ratio_change", "slope"};
+        "has",          "coalesce",   "min",          "max",
+        "abs",          "log",        "clamp",        "days_since",
+        "days_between", "last",       "count",        "mean_last",
+        "mean_window",  "pct_change", "ratio_change", "slope"};
     std::string hint = absl::StrCat("functions are: ",
                                     absl::StrJoin(kFunctions, ", "));
     Error(*n, absl::StrCat("unknown function '", f, "'"), hint);

@@ -101,9 +101,9 @@ TEST_F(CheckerTest, TypeErrors) {
 TEST_F(CheckerTest, LiteralRefusedWithoutAReasonStillGetsAMessage) {
   // A scope that refuses a literal without a message used to leave an
   // empty one ("m.yaml:8:20: error: in derived expression: ").
-  for (const char* text : {"segment == 'refused_silently'",
-                           "segment != 'refused_silently'",
-                           "segment in ['smb', 'refused_silently']"}) {
+  for (const char* text :
+       {"segment == 'refused_silently'", "segment != 'refused_silently'",
+        "segment in ['smb', 'refused_silently']"}) {
     CheckResult r = Run(text);
     ASSERT_EQ(r.errors.size(), 1u) << text;
     EXPECT_EQ(r.errors[0].message,
@@ -143,8 +143,7 @@ TEST_F(CheckerTest, RatioChangeTakesPctChangeArguments) {
               HasSubstr("must be a whole number literal >= 1"));
   EXPECT_THAT(FirstError("ratio_change(wau, x, 8)"),
               HasSubstr("must be a whole number literal >= 1"));
-  EXPECT_THAT(FirstError("ratio_change(wau, 4, 8) > 'a'"),
-              HasSubstr("'>'"));
+  EXPECT_THAT(FirstError("ratio_change(wau, 4, 8) > 'a'"), HasSubstr("'>'"));
 }
 
 TEST_F(CheckerTest, DecidesConditionsThatCanNeverBeTrue) {

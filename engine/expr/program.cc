@@ -35,8 +35,8 @@ const char* CodeName(Code c) {
       "bool_eq", "bool_ne", "str_eq", "str_ne", "str_in", "has_num",
       "has_str", "has_series", "select_num", "select_bool", "series_last",
       "series_count", "series_mean_last", "series_mean_window",
-      "series_pct_change", "series_ratio_change", "series_slope", "normalize", "mean", "coverage",
-      "tier", "gate", "tier_changed", "external"};
+      "series_pct_change", "series_ratio_change", "series_slope", "normalize",
+      "mean", "coverage", "tier", "gate", "tier_changed", "external"};
   return kNames[static_cast<int>(c)];
 }
 
@@ -455,7 +455,8 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
                 // forms agree to the bit. A zero baseline gives an
                 // infinity or NaN, hence missing below.
                 if (len >= p1 + p2) {
-                  r = Mean(v, end - p1, end) / Mean(v, end - p1 - p2, end - p1) -
+                  r = Mean(v, end - p1, end) /
+                          Mean(v, end - p1 - p2, end - p1) -
                       1.0;
                 }
                 break;

@@ -436,8 +436,7 @@ TEST(CompilerTest, WarnsAboutUnusedInputsButNotWeightSums) {
                              "weight: 0.4", "weight: 40");
   text = Replace(text, "  - {id: csat, type: number}",
                  "  - {id: csat, type: number}\n  - {id: nps, type: number}");
-  text = Replace(text,
-                 "bad: 0.2, good: 0.6}}}\n",
+  text = Replace(text, "bad: 0.2, good: 0.6}}}\n",
                  "bad: 0.2, good: 0.6}}}\n"
                  "      - {id: loyalty, source: nps, weight: 1, normalize: "
                  "{linear: {bad: 0, good: 10}}}\n");

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/ascii.h"
 #include "engine/common/display.h"
 
 namespace healthscore::engine {
@@ -81,8 +81,7 @@ void DiagnosticList::Warning(const SourceLocation& loc, std::string message,
 void DiagnosticList::Add(Diagnostic d) {
   // A user cannot act on "error: in derived expression: ": say at least
   // that the reason is missing, and where.
-  const absl::string_view text =
-      absl::StripTrailingAsciiWhitespace(d.message);
+  const absl::string_view text = absl::StripTrailingAsciiWhitespace(d.message);
   if (text.empty() || text.back() == ':') {
     d.message = text.empty() ? std::string(kNoReasonMessage)
                              : absl::StrCat(text, " ", kNoReasonMessage);

@@ -34,8 +34,7 @@ namespace fs = std::filesystem;
 // Returns how many diagnostics `r` has.
 int ExpectRealMessages(const CompileResult& r, const std::string& what) {
   for (const Diagnostic& d : r.diagnostics.items()) {
-    const absl::string_view message =
-        absl::StripAsciiWhitespace(d.message);
+    const absl::string_view message = absl::StripAsciiWhitespace(d.message);
     EXPECT_FALSE(message.empty()) << what << ": " << d.ToString();
     EXPECT_FALSE(absl::EndsWith(message, ":")) << what << ": " << d.ToString();
     // What DiagnosticList puts in place of a missing reason.
@@ -62,7 +61,9 @@ std::vector<fs::path> FilesUnder(const fs::path& dir,
     if (!e.is_regular_file()) continue;
     const std::string name = e.path().filename().string();
     bool match = suffixes.empty();
-    for (const std::string& s : suffixes) match = match || absl::EndsWith(name, s);
+    for (const std::string& s : suffixes) {
+      match = match || absl::EndsWith(name, s);
+    }
     if (match) out.push_back(e.path());
   }
   return out;
@@ -133,6 +134,8 @@ derived:
     expr: "pct_change(wau, 2, 2)"
   - id: paid
     expr: 'plan in ["pro", "team"] ? 1 : 0'
+  - id: usage_ratio
+    expr: "ratio_change(wau, 2, 2)"
 groups:
   - id: usage
     weight: 0.6
@@ -211,9 +214,11 @@ TEST(DiagnosticCorpusTest, HandBrokenModels) {
       {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"pct_change(wau, 0, 2)\""},
       {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"nosuch(wau)\""},
       {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"abs(csat, csat)\""},
-      {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"segment == \\\"mid\\\" ? 1 : 0\""},
+      {"expr: \"pct_change(wau, 2, 2)\"",
+       "expr: \"segment == \\\"mid\\\" ? 1 : 0\""},
       {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"segment == plan ? 1 : 0\""},
-      {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"csat in [\\\"a\\\"] ? 1 : 0\""},
+      {"expr: \"pct_change(wau, 2, 2)\"",
+       "expr: \"csat in [\\\"a\\\"] ? 1 : 0\""},
       {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"plan + 1\""},
       {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"renewal_date + 1\""},
       {"expr: \"pct_change(wau, 2, 2)\"", "expr: \"csat ? 1 : 2\""},
@@ -258,7 +263,8 @@ TEST(DiagnosticCorpusTest, HandBrokenModels) {
       // Tiers, coverage and hysteresis.
       {"tiers:", "tierz:"},
       {"{id: yellow, min: 50, max: 80}", "{id: green, min: 50, max: 80}"},
-      {"{id: yellow, min: 50, max: 80}", "{id: insufficient_data, min: 50, max: 80}"},
+      {"{id: yellow, min: 50, max: 80}",
+       "{id: insufficient_data, min: 50, max: 80}"},
       {"{id: yellow, min: 50, max: 80}", "{id: yellow, min: 50, max: 70}"},
       {"{id: yellow, min: 50, max: 80}", "{id: yellow, min: 40, max: 80}"},
       {"{id: yellow, min: 50, max: 80}", "{id: yellow, min: 150, max: 80}"},
@@ -293,7 +299,8 @@ TEST(DiagnosticCorpusTest, HandBrokenModels) {
       {"inputs:", "plugins:\n  - {id: p, library: nps}\ninputs:"},
       {"inputs:", "plugins:\n  - {id: p, library: ''}\ninputs:"},
       {"inputs:",
-       "plugins:\n  - {id: p, library: nps}\n  - {id: p, library: nps}\ninputs:"},
+       "plugins:\n  - {id: p, library: nps}\n  - {id: p, library: "
+       "nps}\ninputs:"},
       {"  - id: usage_trend\n    expr: \"pct_change(wau, 2, 2)\"",
        "  - id: usage_trend\n    plugin: nosuch\n    signal: x\n"
        "    inputs: [wau]"},
@@ -315,11 +322,16 @@ TEST(DiagnosticCorpusTest, HandBrokenModels) {
 // values, one at a time: reaches the checks nobody thought to write a
 // model for.
 TEST(DiagnosticCorpusTest, EveryValueReplaced) {
-  const std::vector<std::string> hostile = {
-      "''",   "0",    "-1",     "1e400", ".nan", "[]",         "{}",
-      "x",    "~",    "'(('",   "'\"'",  "'a =='", "'segment == \"zz\"'",
-      "'plan == \"\"'", "'wau'", "'pct_change(wau, 1, 1)'", "'score'",
-      "'has(x)'"};
+  // Scalars of every type, broken YAML, broken and ill-typed expressions.
+  std::vector<std::string> hostile = {"''", "0", "-1", "1e400", ".nan"};
+  for (const char* more : {"[]", "{}", "x", "~", "'(('", "'\"'", "'a =='"}) {
+    hostile.push_back(more);
+  }
+  for (const char* expr :
+       {"'segment == \"zz\"'", "'plan == \"\"'", "'wau'", "'score'",
+        "'pct_change(wau, 1, 1)'", "'ratio_change(wau, 0, 1)'", "'has(x)'"}) {
+    hostile.push_back(expr);
+  }
   const std::vector<std::string> lines = absl::StrSplit(kModel, '\n');
   int models = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -328,6 +340,7 @@ TEST(DiagnosticCorpusTest, EveryValueReplaced) {
     for (size_t colon = line.find(": "); colon != std::string::npos;
          colon = line.find(": ", colon + 1)) {
       const size_t begin = colon + 2;
+      if (begin >= line.size()) continue;
       size_t end = line.find_first_of(",}]", begin);
       if (line[begin] == '\'' || line[begin] == '"') {
         end = line.find(line[begin], begin + 1);
