@@ -11,11 +11,13 @@
 // model replaced by hostile ones).
 
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/model/compiler.h"
 #include "engine/model/diagnostic.h"
+#include "engine/plugin_host/plugin_host.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::engine {
@@ -313,6 +316,52 @@ TEST(DiagnosticCorpusTest, HandBrokenModels) {
     const std::string text = Replace(kModel, from, to);
     const std::string what = absl::StrCat("'", from, "' -> '", to, "'");
     CompileResult r = CompileString(text, "m.yaml");
+    EXPECT_GT(ExpectRealMessages(r, what), 0)
+        << what << " gave no diagnostic: the splice tests nothing";
+  }
+}
+
+// The plugin paths of the compiler need a plugin host and real plugins
+// (the build's plugins/lib; engine/CMakeLists.txt builds them first).
+TEST(DiagnosticCorpusTest, PluginModelBrokenWithAHost) {
+  absl::StatusOr<std::unique_ptr<PluginHost>> host = PluginHost::Create(
+      {.directories = {HEALTHSCORE_BINARY_DIR "/plugins/lib"}});
+  ASSERT_TRUE(host.ok()) << host.status();
+  CompileOptions options;
+  options.plugins = host->get();
+  const std::string model =
+      ReadFile(kSource / "rules/plugin_example/1/model.yaml");
+  {
+    CompileResult r = CompileString(model, "m.yaml", options);
+    ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+    EXPECT_TRUE(r.diagnostics.empty()) << r.diagnostics.ToString();
+  }
+  const std::vector<std::pair<std::string, std::string>> splices = {
+      {"library: nps", "library: no_such_plugin"},
+      {"library: nps", "library: ../nps"},
+      {"library: nps", "library: usage_anomaly"},
+      {"  - id: anomaly\n", "  - id: survey\n"},
+      {"      min_history: 14", "      min_history: -3"},
+      {"      cap: 6", "      cap: abc"},
+      {"    plugin: survey", "    plugin: surveys"},
+      {"    signal: nps", "    signal: nsp"},
+      {"    inputs: [nps_answers]", "    inputs: [csat]"},
+      {"    inputs: [nps_answers]", "    inputs: [nps_answers, csat]"},
+      {"    inputs: [nps_answers]", "    inputs: [no_such_input]"},
+      {"    inputs: [nps_answers]", "    inputs: []"},
+      {"    params: {window: 20, min_responses: 3}",
+       "    params: {window: -20, min_responses: 3}"},
+      {"    params: {window: 20, min_responses: 3}",
+       "    params: {window: 20, no_such_param: 3}"},
+      {"    params: {window: 20, min_responses: 3}",
+       "    params: {window: x, min_responses: [3]}"},
+      {"    params: {recent: 7, history: 28}", "    params: {recent: 0}"},
+      {"        source: nps\n", "        source: nps_answers\n"},
+  };
+  for (const auto& [from, to] : splices) {
+    const std::string what = absl::StrCat("'", from, "' -> '", to, "'");
+    CompileResult r = CompileString(Replace(model, from, to), "m.yaml",
+                                    options);
     EXPECT_GT(ExpectRealMessages(r, what), 0)
         << what << " gave no diagnostic: the splice tests nothing";
   }
