@@ -11,8 +11,8 @@
 // model replaced by hostile ones).
 
 #include <filesystem>
-#include <memory>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -360,8 +360,8 @@ TEST(DiagnosticCorpusTest, PluginModelBrokenWithAHost) {
   };
   for (const auto& [from, to] : splices) {
     const std::string what = absl::StrCat("'", from, "' -> '", to, "'");
-    CompileResult r = CompileString(Replace(model, from, to), "m.yaml",
-                                    options);
+    CompileResult r =
+        CompileString(Replace(model, from, to), "m.yaml", options);
     EXPECT_GT(ExpectRealMessages(r, what), 0)
         << what << " gave no diagnostic: the splice tests nothing";
   }
