@@ -8,6 +8,7 @@
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 
 namespace healthscore::engine::expr {
 namespace {
@@ -224,6 +225,11 @@ class Checker {
       int32_t code = 0;
       std::string error, hint;
       if (!scope_->StringCode(*sym, lit->text, &code, &error, &hint)) {
+        // A scope must say why; a message-less refusal still names both.
+        if (error.empty()) {
+          error = absl::StrCat("cannot compare '", sym_node->text, "' with \"",
+                               TruncateForDisplay(lit->text), "\"");
+        }
         Error(*lit, error, hint);
         return false;
       }
@@ -605,7 +611,7 @@ class Checker {
       }
       return {Type::kNumber, Truth::kMaybe};
     }
-    if (f == "pct_change") {
+    if (f == "pct_change" || f == "ratio_change") {
       int r = 0, b = 0;
       if (!arity(3, 3) || !want(0, Type::kSeries) || !IntArg(n, 1, 1, &r) ||
           !IntArg(n, 2, 1, &b)) {
@@ -620,10 +626,10 @@ class Checker {
       return {Type::kNumber, Truth::kMaybe};
     }
     static const std::vector<std::string> kFunctions = {
-        "has",  "coalesce",   "min",         "max",      "abs",
-        "log",  "clamp",      "days_since",  "days_between",
-        "last", "count",      "mean_last",   "mean_window",
-        "pct_change", "slope"};
+        "has",          "coalesce",   "min",          "max",
+        "abs",          "log",        "clamp",        "days_since",
+        "days_between", "last",       "count",        "mean_last",
+        "mean_window",  "pct_change", "ratio_change", "slope"};
     std::string hint = absl::StrCat("functions are: ",
                                     absl::StrJoin(kFunctions, ", "));
     Error(*n, absl::StrCat("unknown function '", f, "'"), hint);

@@ -48,6 +48,7 @@ TEST_F(CheckerTest, TypesOfWellFormedExpressions) {
   EXPECT_EQ(Run("days_since(start)").type, Type::kNumber);
   EXPECT_EQ(Run("start < as_of").type, Type::kBool);
   EXPECT_EQ(Run("pct_change(wau, 4, 8)").type, Type::kNumber);
+  EXPECT_EQ(Run("ratio_change(wau, 4, 8)").type, Type::kNumber);
   EXPECT_EQ(Run("x > 1 ? x : 0").type, Type::kNumber);
   EXPECT_EQ(Run("coalesce(start, as_of)").type, Type::kDate);
   EXPECT_EQ(Run("segment in ['smb', 'enterprise']").type, Type::kBool);
@@ -97,6 +98,20 @@ TEST_F(CheckerTest, TypeErrors) {
               HasSubstr("forbidden literal"));
 }
 
+TEST_F(CheckerTest, LiteralRefusedWithoutAReasonStillGetsAMessage) {
+  // A scope that refuses a literal without a message used to leave an
+  // empty one ("m.yaml:8:20: error: in derived expression: ").
+  for (const char* text :
+       {"segment == 'refused_silently'", "segment != 'refused_silently'",
+        "segment in ['smb', 'refused_silently']"}) {
+    CheckResult r = Run(text);
+    ASSERT_EQ(r.errors.size(), 1u) << text;
+    EXPECT_EQ(r.errors[0].message,
+              "cannot compare 'segment' with \"refused_silently\"")
+        << text;
+  }
+}
+
 TEST_F(CheckerTest, FunctionArityAndArguments) {
   EXPECT_THAT(FirstError("abs(x, x)"), HasSubstr("abs() takes 1 argument, got 2"));
   EXPECT_THAT(FirstError("min(x)"), HasSubstr("at least 2 arguments"));
@@ -112,6 +127,23 @@ TEST_F(CheckerTest, FunctionArityAndArguments) {
   EXPECT_THAT(FirstError("clamp(x, 5, 1)"), HasSubstr("lo <= hi"));
   EXPECT_THAT(FirstError("frobnicate(x)"),
               HasSubstr("unknown function 'frobnicate'"));
+  EXPECT_THAT(Run("frobnicate(x)").errors[0].hint,
+              HasSubstr("pct_change, ratio_change, slope"));
+}
+
+TEST_F(CheckerTest, RatioChangeTakesPctChangeArguments) {
+  // ratio_change(series, recent, baseline), each count a literal >= 1.
+  EXPECT_EQ(FirstError("ratio_change(wau, 4)"),
+            "ratio_change() takes 3 arguments, got 2");
+  EXPECT_EQ(FirstError("ratio_change(x, 4, 8)"),
+            "argument 1 of ratio_change() must be a series, got number");
+  EXPECT_THAT(FirstError("ratio_change(wau, 0, 8)"),
+              HasSubstr("must be a whole number literal >= 1"));
+  EXPECT_THAT(FirstError("ratio_change(wau, 4, 0)"),
+              HasSubstr("must be a whole number literal >= 1"));
+  EXPECT_THAT(FirstError("ratio_change(wau, x, 8)"),
+              HasSubstr("must be a whole number literal >= 1"));
+  EXPECT_THAT(FirstError("ratio_change(wau, 4, 8) > 'a'"), HasSubstr("'>'"));
 }
 
 TEST_F(CheckerTest, DecidesConditionsThatCanNeverBeTrue) {

@@ -24,7 +24,7 @@ enum class Code : uint8_t {
   kHasNum, kHasStr, kHasSeries,
   kSelectNum, kSelectBool,
   kSeriesLast, kSeriesCount, kSeriesMeanLast, kSeriesMeanWindow,
-  kSeriesPctChange, kSeriesSlope,
+  kSeriesPctChange, kSeriesRatioChange, kSeriesSlope,
   kNormalize, kMean, kCoverage, kTier, kGate, kTierChanged, kExternal,
 };
 
@@ -35,8 +35,8 @@ const char* CodeName(Code c) {
       "bool_eq", "bool_ne", "str_eq", "str_ne", "str_in", "has_num",
       "has_str", "has_series", "select_num", "select_bool", "series_last",
       "series_count", "series_mean_last", "series_mean_window",
-      "series_pct_change", "series_slope", "normalize", "mean", "coverage",
-      "tier", "gate", "tier_changed", "external"};
+      "series_pct_change", "series_ratio_change", "series_slope", "normalize",
+      "mean", "coverage", "tier", "gate", "tier_changed", "external"};
   return kNames[static_cast<int>(c)];
 }
 
@@ -416,6 +416,7 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
       case Code::kSeriesMeanLast:
       case Code::kSeriesMeanWindow:
       case Code::kSeriesPctChange:
+      case Code::kSeriesRatioChange:
       case Code::kSeriesSlope: {
         const SeriesColumn& sc = slots.series[st.a.index];
         double* o = onum(st.out);
@@ -446,6 +447,17 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
                   double recent = Mean(v, end - p1, end);
                   double base = Mean(v, end - p1 - p2, end - p1);
                   r = (recent - base) / std::fabs(base) * 100.0;
+                }
+                break;
+              case Code::kSeriesRatioChange:
+                // Exactly mean_last(s, p1) / mean_window(s, p2, p1) - 1,
+                // the same operations in the same order, so the two
+                // forms agree to the bit. A zero baseline gives an
+                // infinity or NaN, hence missing below.
+                if (len >= p1 + p2) {
+                  r = Mean(v, end - p1, end) /
+                          Mean(v, end - p1 - p2, end - p1) -
+                      1.0;
                 }
                 break;
               default: {  // kSeriesSlope
@@ -1022,6 +1034,10 @@ struct ProgramBuilder::Impl {
     }
     if (f == "pct_change") {
       return Step(Code::kSeriesPctChange, ValueKind::kNum, {s}, arg_int(1),
+                  arg_int(2));
+    }
+    if (f == "ratio_change") {
+      return Step(Code::kSeriesRatioChange, ValueKind::kNum, {s}, arg_int(1),
                   arg_int(2));
     }
     // slope

@@ -1,6 +1,9 @@
 #include "engine/expr/program.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <limits>
@@ -206,9 +209,55 @@ TEST_F(ProgramTest, SeriesFunctions) {
   // (5.5 - 3.5) / 3.5 and (5 - 10) / 10.
   EXPECT_THAT(EvalNum("pct_change(wau, 2, 2)"),
               NumsAre(V{2.0 / 3.5 * 100, -50, kNaN, kNaN}));
+  // 5.5 / 3.5 - 1 and 5 / 10 - 1: pct_change / 100 for positive means.
+  EXPECT_THAT(EvalNum("ratio_change(wau, 2, 2)"),
+              NumsAre(V{2.0 / 3.5, -0.5, kNaN, kNaN}));
+  EXPECT_THAT(EvalNum("ratio_change(wau, 1, 3)"),
+              NumsAre(V{6.0 / 4 - 1, 5.0 / (25.0 / 3) - 1, kNaN, kNaN}));
   // 1..6 rises by 1 per point; 10 10 5 5 falls by 2 per point.
   EXPECT_THAT(EvalNum("slope(wau)"), NumsAre(V{1, -2, kNaN, kNaN}));
   EXPECT_THAT(EvalNum("slope(wau, 3)"), NumsAre(V{1, -2.5, kNaN, kNaN}));
+}
+
+uint64_t Bits(double x) {
+  uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+
+// Issue 10: the ratio form authors write by hand, as one function.
+TEST_F(ProgramTest, RatioChangeIsTheHandWrittenRatioToTheBit) {
+  // Row 0: a zero baseline (0 0 | 3 3), row 1: a negative one (-4 -4 | -2 -2).
+  const double values[10] = {9, 9, 0, 0, 3, 3, -4, -4, -2, -2};
+  std::copy(values, values + 10, wau_values_);
+  // Missing on a zero baseline, like pct_change; on a negative baseline
+  // pct_change divides by its absolute value (-2 against -4 is +50%) and
+  // ratio_change by the baseline itself (-2 / -4 - 1 = -0.5).
+  EXPECT_THAT(EvalNum("ratio_change(wau, 2, 2)"),
+              NumsAre(V{kNaN, -0.5, kNaN, kNaN}));
+  EXPECT_THAT(EvalNum("pct_change(wau, 2, 2)"),
+              NumsAre(V{kNaN, 50, kNaN, kNaN}));
+  // Same value, bit for bit, as mean_last / mean_window - 1, for every
+  // window that fits, on series that do not divide evenly.
+  const double uneven[10] = {3, 7, 11, 0.1, 0.7, 13, 1e-3, 17, 0.3, 19};
+  std::copy(uneven, uneven + 10, wau_values_);
+  for (int recent = 1; recent <= 3; ++recent) {
+    for (int baseline = 1; baseline <= 3; ++baseline) {
+      const std::string r = std::to_string(recent);
+      const std::string b = std::to_string(baseline);
+      Plan({"ratio_change(wau, " + r + ", " + b + ")",
+            "mean_last(wau, " + r + ") / mean_window(wau, " + b + ", " + r +
+                ") - 1"});
+      const std::vector<double> fused = Num(0), by_hand = Num(1);
+      for (int row = 0; row < 4; ++row) {
+        SCOPED_TRACE(r + ", " + b + " row " + std::to_string(row));
+        EXPECT_EQ(std::isnan(fused[row]), std::isnan(by_hand[row]));
+        if (!std::isnan(by_hand[row])) {
+          EXPECT_EQ(Bits(fused[row]), Bits(by_hand[row]));
+        }
+      }
+    }
+  }
 }
 
 TEST_F(ProgramTest, ConstantsFoldAndMaterialise) {

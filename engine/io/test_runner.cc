@@ -233,9 +233,17 @@ class CaseChecker {
   }
 
   void CheckScore(size_t row, const YAML::Node& want) {
+    // `score: null` asserts that no signal had data (issue 10, item 6).
+    if (want.IsNull()) {
+      if (result_.has_score(row)) {
+        Fail(Cat("score: expected no score (no signal with data), got ",
+                 ScoreText(row)));
+      }
+      return;
+    }
     double expected;
     if (!ReadNumber(want, &expected)) {
-      Fail("score: expected a number");
+      Fail("score: expected a number, or null for no score");
       return;
     }
     if (!result_.has_score(row)) {

@@ -9,7 +9,7 @@
 //       account: {id: a1, as_of: 2026-11-01, metrics: {dau_mau: 0.5}}
 //       expect:
 //         tier: green
-//         score: 91.5              # within 0.01
+//         score: 91.5              # within 0.01; null: no score at all
 //         score_between: [85, 95]  # inclusive
 //         coverage: 1.0            # within 0.01
 //         playbooks: [expansion]   # exactly these, in priority order

@@ -183,6 +183,43 @@ TEST(TestRunnerTest, FailuresRoundNumbersToTheAskedPrecision) {
                     "groups.usage: expected 50 (+/- 0.01), got 71.43"}));
 }
 
+TEST(TestRunnerTest, ScoreNullAssertsThatTheAccountHasNoScore) {
+  // Issue 10: `score: null` used to fail with "expected a number".
+  const std::string path = WriteTests("score_null", R"(cases:
+  - name: no signal has data
+    account: {id: empty, attributes: {segment: smb}}
+    expect: {score: null, tier: insufficient_data, playbooks: []}
+  - name: tilde is null too
+    account: {id: empty2}
+    expect:
+      score: ~
+  - name: empty value
+    account: {id: empty3}
+    expect:
+      score:
+  - name: one signal has data
+    account: {id: x, metrics: {csat: 4}}
+    expect: {score: null}
+  - name: not a number
+    account: {id: y}
+    expect: {score: high}
+)");
+  ASSERT_OK_AND_ASSIGN(TestFileResult r, RunTestFile(path));
+  EXPECT_TRUE(r.file_errors.empty()) << r.file_errors.ToString();
+  ASSERT_EQ(r.cases.size(), 5u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(r.cases[i].passed)
+        << r.cases[i].name << ": "
+        << ::testing::PrintToString(r.cases[i].failures);
+  }
+  // An account with too little coverage for a tier still has a score.
+  EXPECT_THAT(r.cases[3].failures,
+              ElementsAre("score: expected no score (no signal with data), "
+                          "got 80 (insufficient_data)"));
+  EXPECT_THAT(r.cases[4].failures,
+              ElementsAre("score: expected a number, or null for no score"));
+}
+
 TEST(TestRunnerTest, FilterSelectsCasesByName) {
   std::string path = WriteTests("filter", kFailingTests);
   TestRunOptions options;

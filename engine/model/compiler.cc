@@ -256,7 +256,14 @@ bool ModelCompiler::LiteralCode(const expr::Symbol& sym,
       return false;
     }
     *code = model_->StringCode(col, literal);
-    return *code >= 0;
+    if (*code >= 0) return true;
+    // InternLiterals adds every literal compared with this input before
+    // any expression is checked; a literal it missed is a compiler bug.
+    *error = absl::StrCat("internal error: the literal \"",
+                          TruncateForDisplay(literal),
+                          "\" was not added to the values of '", name, "'");
+    *hint = DiagnosticList::kNoReasonHint;
+    return false;
   }
   *error = "string comparison with a value that is not a string attribute";
   return false;
@@ -1016,8 +1023,9 @@ void ModelCompiler::CompileSignals() {
     return;
   }
   std::set<std::string> group_ids;
+  // Weights need not sum to 1: each is divided by the sum of its
+  // siblings (documented), so a sum other than 1 is no mistake.
   double group_weight_sum = 0;
-  bool weights_ok = true;
   for (const GroupSpec& g : spec_.groups) {
     if (!group_ids.insert(g.id).second) {
       Error(g.fields.Get("id", g.location),
@@ -1029,16 +1037,9 @@ void ModelCompiler::CompileSignals() {
                             "positive",
                             g.id, FormatNumber(g.weight)),
             "remove the group, or give it a weight above 0");
-      weights_ok = false;
     } else {
       group_weight_sum += g.weight;
     }
-  }
-  if (weights_ok && std::fabs(group_weight_sum - 1.0) > 1e-9) {
-    Warning(spec_.fields.Get("groups", spec_.location),
-            absl::StrFormat("group weights sum to %g, not 1; they are "
-                            "normalised (each divided by %g)",
-                            group_weight_sum, group_weight_sum));
   }
 
   // Signal weights per segment row, to size every table the same way.
@@ -1060,8 +1061,6 @@ void ModelCompiler::CompileSignals() {
       Error(g.fields.Get("signals", g.location),
             absl::StrCat("group '", g.id, "' has no signals"));
     }
-    double signal_weight_sum = 0;
-    bool signal_weights_ok = true;
     for (const SignalSpec& s : g.signals) {
       const SourceLocation& sloc = s.fields.Get("id", s.location);
       if (signal_ids.count(s.id)) {
@@ -1078,9 +1077,6 @@ void ModelCompiler::CompileSignals() {
                               s.id, FormatNumber(s.weight)),
               "remove the signal, or give it a weight above 0");
         ok = false;
-        signal_weights_ok = false;
-      } else {
-        signal_weight_sum += s.weight;
       }
       // Source: a number input or a numeric derived value.
       Operand raw;
@@ -1194,13 +1190,6 @@ void ModelCompiler::CompileSignals() {
       }
       norm_ops.push_back(builder_.Normalize(raw, std::move(table)));
       plan_->signal_raw.push_back(raw);
-    }
-    if (signal_weights_ok && !g.signals.empty() &&
-        std::fabs(signal_weight_sum - 1.0) > 1e-9) {
-      Warning(g.fields.Get("signals", g.location),
-              absl::StrFormat("signal weights in group '%s' sum to %g, not 1; "
-                              "they are normalised",
-                              g.id, signal_weight_sum));
     }
     m.group_index_[g.id] = static_cast<int>(m.groups_.size());
     m.groups_.push_back(std::move(ginfo));

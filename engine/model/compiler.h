@@ -5,8 +5,10 @@
 // undeclared names (with "did you mean"), type errors, cycles among derived
 // values, non-positive weights, equal thresholds, overlapping or gapped
 // tiers, playbook conditions that can never be true (when decidable),
-// duplicate ids; and warns about weights that do not sum to 1 and inputs
-// nothing reads. Only a model with no errors is produced.
+// duplicate ids; and warns only about likely mistakes: inputs and plugins
+// nothing reads. Weights need not sum to 1 (each is divided by the sum of
+// its siblings), so that is no warning. Only a model with no errors is
+// produced.
 //
 // Plugins: a model's `plugins:` entries are loaded through
 // CompileOptions::plugins while compiling (never on first use), each

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/common/display.h"
@@ -78,6 +79,14 @@ void DiagnosticList::Warning(const SourceLocation& loc, std::string message,
 }
 
 void DiagnosticList::Add(Diagnostic d) {
+  // A user cannot act on "error: in derived expression: ": say at least
+  // that the reason is missing, and where.
+  const absl::string_view text = absl::StripTrailingAsciiWhitespace(d.message);
+  if (text.empty() || text.back() == ':') {
+    d.message = text.empty() ? std::string(kNoReasonMessage)
+                             : absl::StrCat(text, " ", kNoReasonMessage);
+    if (d.hint.empty()) d.hint = kNoReasonHint;
+  }
   if (omitted() == 0 && items_.size() < static_cast<size_t>(kMaxKept)) {
     items_.push_back(std::move(d));
     return;

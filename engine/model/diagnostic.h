@@ -42,6 +42,11 @@ struct Diagnostic {
 
 // An ordered collection of diagnostics.
 //
+// Never holds a diagnostic without a reason: a message that is empty, or
+// that ends in a bare prefix such as "in derived expression: ", is a bug in
+// the check that produced it, and is completed with kNoReasonMessage (and,
+// when the hint is empty, kNoReasonHint) rather than shown as is.
+//
 // Bounded: a hostile file can produce a diagnostic every few bytes (a list
 // of 200,000 wrong literals), so at most kMaxKept are kept. Past that they
 // are only counted, and one last item (an error when any omitted diagnostic
@@ -50,6 +55,10 @@ struct Diagnostic {
 class DiagnosticList {
  public:
   static constexpr int kMaxKept = 100;
+  static constexpr char kNoReasonMessage[] =
+      "internal error: this check failed without giving a reason";
+  static constexpr char kNoReasonHint[] =
+      "please report it to the Healthscore maintainers with the model file";
 
   void Error(const SourceLocation& loc, std::string message,
              std::string hint = "");

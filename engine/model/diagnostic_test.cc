@@ -52,6 +52,32 @@ TEST(DiagnosticTest, OmitsUnknownLocation) {
   EXPECT_EQ(d.ToString(), "m.yaml: error: something broke");
 }
 
+TEST(DiagnosticListTest, NeverKeepsAnEmptyReason) {
+  // Issue 10: "m.yaml:8:20: error: in derived expression: " reached users.
+  DiagnosticList list;
+  list.Error(Loc("m.yaml", 8, 20), "in derived expression: ");
+  list.Error(Loc("m.yaml", 9, 1), "");
+  list.Warning(Loc("m.yaml", 10, 1), "  \n", "a hint of its own");
+  list.Add(Diagnostic{Severity::kError, Loc("m.yaml", 11, 1), "in x:", ""});
+  list.Error(Loc("m.yaml", 12, 1), "a: b");
+  EXPECT_THAT(
+      list.ToString(),
+      Eq("m.yaml:8:20: error: in derived expression: internal error: this "
+         "check failed without giving a reason (hint: please report it to "
+         "the Healthscore maintainers with the model file)\n"
+         "m.yaml:9:1: error: internal error: this check failed without "
+         "giving a reason (hint: please report it to the Healthscore "
+         "maintainers with the model file)\n"
+         "m.yaml:10:1: warning: internal error: this check failed without "
+         "giving a reason (hint: a hint of its own)\n"
+         "m.yaml:11:1: error: in x: internal error: this check failed "
+         "without giving a reason (hint: please report it to the "
+         "Healthscore maintainers with the model file)\n"
+         "m.yaml:12:1: error: a: b"));
+  EXPECT_EQ(list.error_count(), 4);
+  EXPECT_EQ(list.warning_count(), 1);
+}
+
 TEST(DiagnosticListTest, CountsErrorsAndWarnings) {
   DiagnosticList list;
   EXPECT_TRUE(list.empty());
