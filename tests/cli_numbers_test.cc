@@ -94,10 +94,10 @@ TEST_F(CliNumbersTest, ScoreWritesNumbersExactlyByDefault) {
   EXPECT_THAT(Lines(csv.out),
               ::testing::ElementsAre(
                   "id,status,error,score,tier,coverage,all,playbooks,delta,"
-                  "tier_changed",
+                  "tier_changed,warnings",
                   "almost,ok,,79.999996,yellow,1,79.999996,near_green,"
-                  "79.899996,",
-                  "sum,ok,,0.30000000000000004,red,1,0.30000000000000004,,,"));
+                  "79.899996,,",
+                  "sum,ok,,0.30000000000000004,red,1,0.30000000000000004,,,,"));
 }
 
 TEST_F(CliNumbersTest, ScorePrecisionRoundsEveryNumber) {
@@ -119,7 +119,7 @@ TEST_F(CliNumbersTest, ScorePrecisionRoundsEveryNumber) {
                       Model() + " --input " + Accounts());
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   EXPECT_THAT(csv.out, HasSubstr("\nalmost,ok,,80,yellow,1,80,near_green,"
-                                 "79.9,\nsum,ok,,0.3,red,1,0.3,,,\n"));
+                                 "79.9,,\nsum,ok,,0.3,red,1,0.3,,,,\n"));
 
   Result full = RunCli("score --quiet --precision 17 --model " + Model() +
                        " --input " + Accounts());

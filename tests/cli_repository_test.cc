@@ -191,9 +191,10 @@ class CliDiffTest : public ::testing::Test {
 };
 
 TEST_F(CliDiffTest, TierChangesAndPlaybooks) {
-  Result r = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ",
-                                 TempPath("green70").string(), " --input ",
-                                 kBasic, "/accounts.jsonl"));
+  // --strict: the sample's account with a bad value fails with both models.
+  Result r = RunCli(absl::StrCat("diff --strict --live ", kBasic,
+                                 " --candidate ", TempPath("green70").string(),
+                                 " --input ", kBasic, "/accounts.jsonl"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 18u) << r.out;
@@ -238,7 +239,9 @@ TEST_F(CliDiffTest, ScoreDeltasJsonAndStandardInput) {
                         "  min -10.400000000000006  p5 -10.4  p25 -2.4  "
                         "median -2.286  p75 0  p95 2  max 2  "
                         "mean -2.260952380952382\n"));
-  EXPECT_THAT(text.out, HasSubstr("tier changes: 0 of 6 accounts (0%)"));
+  // The account with a bad value scores (insufficient_data) with both.
+  EXPECT_THAT(text.out, HasSubstr("accounts:  7 read, 7 scored by both\n"));
+  EXPECT_THAT(text.out, HasSubstr("tier changes: 0 of 7 accounts (0%)"));
 
   Result json = RunCli(absl::StrCat("diff --live ", kBasic, " --candidate ",
                                     candidate, " --input ", kBasic,
@@ -265,7 +268,7 @@ TEST_F(CliDiffTest, ScoreDeltasJsonAndStandardInput) {
                                    candidate, " --input ", kBasic,
                                    "/accounts.csv --format json"));
   EXPECT_EQ(csv.exit_code, 0) << csv.err;
-  EXPECT_THAT(csv.out, HasSubstr("\"accounts\":5,\"compared\":4,"));
+  EXPECT_THAT(csv.out, HasSubstr("\"accounts\":5,\"compared\":5,"));
 }
 
 TEST_F(CliDiffTest, Errors) {
@@ -421,8 +424,12 @@ TEST_F(CliScoreRoutesTest, EachAccountIsScoredByTheModelItsRouteNames) {
   // The summary counts tiers over both models and accounts per model; the
   // note leaves out `seats`, which the enterprise model declares.
   EXPECT_THAT(Lines(routed.err),
-              ElementsAre(HasSubstr(": green 0, yellow 1, red 1, strong 1, "
-                                    "weak 1, insufficient_data 0; errors 2"),
+              ElementsAre(HasSubstr(": green 0, yellow 1, red 1, strong 2, "
+                                    "weak 1, insufficient_data 1; errors 0"),
+                          "healthscore score: note: 2 values did not fit "
+                          "their input and were used as missing; each "
+                          "account's warnings name them (--strict fails such "
+                          "accounts instead)",
                           "healthscore score: routed: enterprise_health v1 "
                           "3; not routed: default v1 3",
                           "healthscore score: note: ignored names none of "
@@ -439,24 +446,44 @@ TEST_F(CliScoreRoutesTest, EachAccountIsScoredByTheModelItsRouteNames) {
   EXPECT_EQ(piped.out, routed.out);
 }
 
-TEST_F(CliScoreRoutesTest, ABadAccountFailsAloneWithTheModelThatReadIt) {
+TEST_F(CliScoreRoutesTest, ABadValueIsReportedByTheModelThatReadsIt) {
   Result r = RunCli("score --quiet --batch-size 4 --model " + Path("default") +
                     " --input " + Path("accounts.jsonl"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::vector<std::string> lines = Lines(r.out);
+  std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 6u);
-  // Only the enterprise model reads `seats`: the default model would have
-  // scored bad_ent.
+  // Only the enterprise model reads `seats`: its account scores without it
+  // and says why.
+  EXPECT_THAT(lines[2],
+              ::testing::AllOf(::testing::StartsWith(
+                        R"({"id":"bad_ent","status":"ok","score":90,)"),
+                    HasSubstr(R"("warnings":["metrics.seats: expected a )"
+                              R"(number, got the string \"many\"; used as )"
+                              R"(missing"],"model":{"name":"enterprise_health",)")));
+  EXPECT_THAT(lines[4],
+              HasSubstr(R"("warnings":["metrics.dau_mau: expected a number, )"
+                        R"(got the string \"high\"; used as missing"],)"
+                        R"("model":{"name":"default",)"));
+  for (size_t i : {0, 1, 3, 5}) {
+    EXPECT_THAT(lines[i], Not(HasSubstr("warnings"))) << lines[i];
+  }
+
+  // --strict: the account fails instead, with the model that read it.
+  r = RunCli("score --quiet --strict --batch-size 4 --model " +
+             Path("default") + " --input " + Path("accounts.jsonl"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 6u);
   EXPECT_THAT(lines[2],
               ::testing::StartsWith(
                   R"({"id":"bad_ent","status":"error","error":"line 3: )"
-                  R"(metrics.seats: expected a number, got string",)"
-                  R"("model":{"name":"enterprise_health",)"));
+                  R"(metrics.seats: expected a number, got the string )"
+                  R"(\"many\"","model":{"name":"enterprise_health",)"));
   EXPECT_THAT(lines[4],
               ::testing::StartsWith(
                   R"({"id":"soylent","status":"error","error":"line 5: )"
-                  R"(metrics.dau_mau: expected a number, got string",)"
-                  R"("model":{"name":"default",)"));
+                  R"(metrics.dau_mau: expected a number, got the string )"
+                  R"(\"high\"","model":{"name":"default",)"));
   for (size_t i : {0, 1, 3, 5}) {
     EXPECT_THAT(lines[i], HasSubstr(R"("status":"ok")")) << lines[i];
   }
@@ -493,17 +520,19 @@ TEST_F(CliScoreRoutesTest, CsvHasTheUnionOfGroupsAndNamesTheModel) {
       Lines(r.out),
       ElementsAre(
           "id,status,error,score,tier,coverage,usage,support,scale,playbooks,"
-          "delta,tier_changed,model,repository_version",
-          "acme,ok,,35,weak,1,50,,20,,,,enterprise_health,1",
+          "delta,tier_changed,model,repository_version,warnings",
+          "acme,ok,,35,weak,1,50,,20,,,,enterprise_health,1,",
           "globex,ok,,16.57142857142857,red,0.82,14.285714285714285,20,,"
-          "rescue;renewal_prep;tier_drop,-43.42857142857143,true,default,1",
-          "bad_ent,error,\"line 3: metrics.seats: expected a number, got "
-          "string\",,,,,,,,,,enterprise_health,1",
+          "rescue;renewal_prep;tier_drop,-43.42857142857143,true,default,1,",
+          "bad_ent,ok,,90,strong,0.5,90,,,,,,enterprise_health,1,"
+          "\"metrics.seats: expected a number, got the string \"\"many\"\"; "
+          "used as missing\"",
           "initech,ok,,66.85714285714285,yellow,0.82,71.42857142857142,60,,,"
-          ",,default,1",
-          "soylent,error,\"line 5: metrics.dau_mau: expected a number, got "
-          "string\",,,,,,,,,,default,1",
-          "wayne,ok,,85,strong,1,80,,90,,-5,false,enterprise_health,1"));
+          ",,default,1,",
+          "soylent,ok,,,insufficient_data,0,,,,,,,default,1,"
+          "\"metrics.dau_mau: expected a number, got the string "
+          "\"\"high\"\"; used as missing\"",
+          "wayne,ok,,85,strong,1,80,,90,,-5,false,enterprise_health,1,"));
   // CSV input: each model matches the header against its own inputs.
   Write(Root() / "accounts.csv",
         "id,dau_mau,csat,open_tickets,seats,segment\n"
@@ -514,15 +543,15 @@ TEST_F(CliScoreRoutesTest, CsvHasTheUnionOfGroupsAndNamesTheModel) {
   ASSERT_EQ(csv_in.exit_code, 0) << csv_in.err;
   EXPECT_THAT(Lines(csv_in.out),
               ElementsAre(HasSubstr(",model,repository_version"),
-                          "acme,ok,,35,weak,1,50,,20,,,,enterprise_health,1",
+                          "acme,ok,,35,weak,1,50,,20,,,,enterprise_health,1,",
                           "initech,ok,,66.85714285714285,yellow,0.82,"
-                          "71.42857142857142,60,,,,,default,1"));
+                          "71.42857142857142,60,,,,,default,1,"));
   // Without routes the columns are the model's own, as always.
   Result plain = RunCli("score --quiet --no-routes --format csv --model " +
                         Path("default") + " --input " + Path("accounts.jsonl"));
   EXPECT_EQ(Lines(plain.out)[0],
             "id,status,error,score,tier,coverage,usage,support,playbooks,"
-            "delta,tier_changed");
+            "delta,tier_changed,warnings");
 }
 
 TEST_F(CliScoreRoutesTest, RoutesThatDoNotLoadStopTheRunWithTheFix) {

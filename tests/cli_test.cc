@@ -301,15 +301,16 @@ TEST(CliTest, ScoreCsvToCsvOnStandardOutput) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "id,status,error,score,tier,coverage,usage,support,playbooks,"
-            "delta,tier_changed\n"
-            "acme,ok,,95.2,green,1,100,88,expansion,,\n"
+            "delta,tier_changed,warnings\n"
+            "acme,ok,,95.2,green,1,100,88,expansion,,,\n"
             "globex,ok,,14,red,1,9.999999999999998,20,"
-            "rescue;renewal_prep;tier_drop,-46,true\n"
+            "rescue;renewal_prep;tier_drop,-46,true,\n"
             "initech,ok,,66.85714285714285,yellow,0.82,71.42857142857142,60,,,"
-            "\n"
-            "hooli,ok,,100,insufficient_data,0.24,,100,,,\n"
-            "soylent,error,\"line 6: column \"\"dau_mau\"\": \"\"high\"\" is "
-            "not a number\",,,,,,,,\n");
+            ",\n"
+            "hooli,ok,,100,insufficient_data,0.24,,100,,,,\n"
+            // The bad cell costs its value; the warning says which and why.
+            "soylent,ok,,,insufficient_data,0,,,,,,\"dau_mau: \"\"high\"\" is "
+            "not a number; used as missing\"\n");
 }
 
 TEST(CliTest, ScoreFormatFollowsTheOutputExtension) {

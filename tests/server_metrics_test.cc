@@ -127,10 +127,14 @@ TEST_F(MetricsTest, SlowClientsDoNotBlockAScrape) {
 TEST_F(MetricsTest, CountersMoveByWhatTheCallsDid) {
   Samples before = Scrape();
   Account bad = Good("bad-1");
-  bad.attributes["csat"] = "high";  // a string for a number: fails alone
+  bad.id.clear();  // cannot be identified: fails alone
+  Account dropped = Good("dropped-1");
+  dropped.metrics.erase("csat");
+  dropped.attributes["csat"] = "high";  // a string for a number: dropped
   Score({Good("a-1"), Good("a-2")});
-  v1::ScoreResponse mixed = Score({Good("a-3"), bad});
+  v1::ScoreResponse mixed = Score({Good("a-3"), bad, dropped});
   ASSERT_EQ(mixed.failed_accounts(), 1u);
+  ASSERT_EQ(mixed.dropped_values(), 1u);
   Score({Good("a-4")}, "no_such_model");  // NOT_FOUND before admission
   Samples after = Scrape();
 
@@ -139,8 +143,9 @@ TEST_F(MetricsTest, CountersMoveByWhatTheCallsDid) {
     return after[series] - before[series];
   };
   EXPECT_EQ(delta("healthscore_requests_total"), 2);
-  EXPECT_EQ(delta("healthscore_accounts_scored_total"), 3);
+  EXPECT_EQ(delta("healthscore_accounts_scored_total"), 4);
   EXPECT_EQ(delta("healthscore_accounts_failed_total"), 1);
+  EXPECT_EQ(delta("healthscore_values_dropped_total"), 1);
   EXPECT_EQ(delta("healthscore_rejected_total{reason=\"invalid\"}"), 1);
   EXPECT_EQ(delta("healthscore_rejected_total{reason=\"capacity\"}"), 0);
   EXPECT_EQ(delta("healthscore_streams_total"), 0);

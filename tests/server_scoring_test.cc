@@ -179,7 +179,7 @@ TEST_F(ScoringTest, EmptyModelAndVersionPickTheDefaultServingVersion) {
   EXPECT_DOUBLE_EQ(other.results(0).score(), 100);
 }
 
-TEST_F(ScoringTest, BadAccountsFailAloneWithFieldAndReason) {
+TEST_F(ScoringTest, BadValuesCostTheirValueWithFieldAndReason) {
   Start();
   std::vector<Account> accounts = HandAccounts();
   Account no_id = accounts[0];
@@ -206,17 +206,42 @@ TEST_F(ScoringTest, BadAccountsFailAloneWithFieldAndReason) {
   EXPECT_EQ(r.results(1).error(), "account has no id");
   EXPECT_FALSE(r.results(1).has_score());
   EXPECT_EQ(r.results(1).tier(), "");
+  // The others score on what is good; each warning names the field, the
+  // value and why.
   EXPECT_EQ(r.results(2).id(), "wrong-type");
-  EXPECT_EQ(r.results(2).error(),
-            "attributes.dau_mau: the model declares 'dau_mau' as a number; "
-            "send it under 'metrics'");
-  EXPECT_EQ(r.results(3).error(),
-            "dates.renewal_date: '2026-13-45' is not a date (YYYY-MM-DD)");
-  EXPECT_EQ(r.results(4).error(),
-            "as_of: 'yesterday' is not a date (YYYY-MM-DD)");
+  EXPECT_TRUE(r.results(2).ok());
+  EXPECT_THAT(r.results(2).warnings(),
+              ElementsAre("attributes.dau_mau: expected a number, got the "
+                          "string \"high\"; used as missing"));
+  EXPECT_TRUE(r.results(3).ok());
+  EXPECT_THAT(r.results(3).warnings(),
+              ElementsAre("dates.renewal_date: \"2026-13-45\" is not a date "
+                          "(YYYY-MM-DD); used as missing"));
+  EXPECT_TRUE(r.results(4).ok());
+  EXPECT_THAT(r.results(4).warnings(),
+              ElementsAre("as_of: \"yesterday\" is not a date (YYYY-MM-DD); "
+                          "used as missing"));
   EXPECT_TRUE(r.results(5).ok());
   EXPECT_DOUBLE_EQ(r.results(5).score(), 50);
+  EXPECT_EQ(r.failed_accounts(), 1u);
+  EXPECT_EQ(r.dropped_values(), 3u);
+
+  // ScoreOptions.strict: such an account fails instead, naming every
+  // problem.
+  v1::ScoreRequest strict = MapRequest(
+      {accounts[0], no_id, wrong_type, bad_date, bad_as_of, accounts[1]},
+      "default", "1");
+  strict.mutable_options()->set_strict(true);
+  ASSERT_OK(Call(*ts_, strict, &r));
+  EXPECT_EQ(r.results(2).id(), "wrong-type");
+  EXPECT_EQ(r.results(2).error(),
+            "attributes.dau_mau: expected a number, got the string \"high\"");
+  EXPECT_EQ(r.results(3).error(),
+            "dates.renewal_date: \"2026-13-45\" is not a date (YYYY-MM-DD)");
+  EXPECT_EQ(r.results(4).error(),
+            "as_of: \"yesterday\" is not a date (YYYY-MM-DD)");
   EXPECT_EQ(r.failed_accounts(), 4u);
+  EXPECT_EQ(r.dropped_values(), 0u);
   EXPECT_THAT(r.tier_counts(),
               UnorderedElementsAre(Pair("green", 1), Pair("yellow", 1),
                                    Pair("red", 0),
@@ -421,18 +446,29 @@ TEST_F(ScoringTest, ColumnarStructureErrorsNameTheColumn) {
                        HasSubstr("both accounts and columns")));
 }
 
-TEST_F(ScoringTest, ColumnarCodeOutsideTheDictionaryFailsThatAccount) {
+TEST_F(ScoringTest, ColumnarCodeOutsideTheDictionaryCostsThatValue) {
   Start();
   v1::ScoreRequest request = ColumnarRequest(HandAccounts(), "default", "1");
   request.mutable_columns()->mutable_attributes(0)->set_codes(2, 9);
   v1::ScoreResponse r;
   ASSERT_OK(Call(*ts_, request, &r));
+  EXPECT_EQ(r.columns().errors_size(), 0);
+  ASSERT_EQ(r.columns().warnings_size(), 1);
+  EXPECT_EQ(r.columns().warnings(0).index(), 2u);
+  EXPECT_EQ(r.columns().warnings(0).message(),
+            "attributes.segment: code 9 is outside the dictionary (2 "
+            "entries); used as missing");
+  EXPECT_EQ(r.dropped_values(), 1u);
+  EXPECT_DOUBLE_EQ(r.columns().score(0), 100);
+
+  // Strict: that account fails instead.
+  request.mutable_options()->set_strict(true);
+  ASSERT_OK(Call(*ts_, request, &r));
   ASSERT_EQ(r.columns().errors_size(), 1);
   EXPECT_EQ(r.columns().errors(0).index(), 2u);
   EXPECT_EQ(r.columns().errors(0).message(),
-            "attributes column 'segment': code 9 is outside the dictionary "
-            "(2 entries)");
-  EXPECT_DOUBLE_EQ(r.columns().score(0), 100);
+            "attributes.segment: code 9 is outside the dictionary (2 "
+            "entries)");
 }
 
 TEST_F(ScoringTest, EmptyBatchIsNoError) {

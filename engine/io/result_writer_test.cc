@@ -201,15 +201,15 @@ TEST(CsvResultTest, SampleIsExact) {
   ASSERT_OK(writer->Close());
   EXPECT_EQ(out,
             "id,status,error,score,tier,coverage,usage,support,playbooks,"
-            "delta,tier_changed\n"
-            "acme,ok,,95.2,green,1,100,88,expansion,,\n"
+            "delta,tier_changed,warnings\n"
+            "acme,ok,,95.2,green,1,100,88,expansion,,,\n"
             "globex,ok,,14,red,1,9.999999999999998,20,"
-            "rescue;renewal_prep;tier_drop,-46,true\n"
+            "rescue;renewal_prep;tier_drop,-46,true,\n"
             "initech,ok,,66.85714285714285,yellow,0.82,71.42857142857142,60,,,"
-            "\n"
-            "hooli,ok,,100,insufficient_data,0.24,,100,,,\n"
+            ",\n"
+            "hooli,ok,,100,insufficient_data,0.24,,100,,,,\n"
             "soylent,error,\"line 6: dau_mau: \"\"high\"\" is not a "
-            "number\",,,,,,,,\n");
+            "number\",,,,,,,,,\n");
 }
 
 TEST(ResultWriterTest, WritesEveryBatchAndTheCsvHeaderOnce) {
@@ -334,16 +334,16 @@ TEST_F(InterleavedWriteTest, CsvColumnsAreTheUnionOfTheModelsGroups) {
   ASSERT_OK(writer.Close());
   EXPECT_EQ(out,
             "id,status,error,score,tier,coverage,usage,support,scale,"
-            "playbooks,delta,tier_changed,model,repository_version\n"
-            "x,ok,,35,low,1,50,,20,,,,big,3\n"
-            "acme,ok,,95.2,green,1,100,88,,expansion,,,io_basic,\n"
+            "playbooks,delta,tier_changed,model,repository_version,warnings\n"
+            "x,ok,,35,low,1,50,,20,,,,big,3,\n"
+            "acme,ok,,95.2,green,1,100,88,,expansion,,,io_basic,,\n"
             "y,error,\"line 2: metrics.seats: expected a number, got the "
-            "string \"\"many\"\"\",,,,,,,,,,big,3\n"
+            "string \"\"many\"\"\",,,,,,,,,,big,3,\n"
             "soylent,error,\"line 6: metrics.dau_mau: expected a number, got "
-            "the string \"\"high\"\"\",,,,,,,,,,io_basic,\n"
-            "x,ok,,35,low,1,50,,20,,,,big,\n"
+            "the string \"\"high\"\"\",,,,,,,,,,io_basic,,\n"
+            "x,ok,,35,low,1,50,,20,,,,big,,\n"
             "y,error,\"line 2: metrics.seats: expected a number, got the "
-            "string \"\"many\"\"\",,,,,,,,,,big,\n");
+            "string \"\"many\"\"\",,,,,,,,,,big,,\n");
 }
 
 TEST_F(InterleavedWriteTest, CsvWithoutTheModelsRejectsAForeignGroup) {
@@ -384,8 +384,9 @@ TEST(FormatTest, NumbersAreExactUnlessAPrecisionIsAsked) {
   ResultWriter writer(StringSink(&csv), OutputFormat::kCsv, rounded);
   ASSERT_OK(writer.Write(s->batch, s->result));
   ASSERT_OK(writer.Close());
-  EXPECT_THAT(csv, HasSubstr("\ninitech,ok,,67,yellow,0.82,71,60,,,\n"));
-  EXPECT_THAT(csv, HasSubstr("\nacme,ok,,95,green,1,1e+02,88,expansion,,\n"));
+  EXPECT_THAT(csv, HasSubstr("\ninitech,ok,,67,yellow,0.82,71,60,,,,\n"));
+  EXPECT_THAT(csv,
+              HasSubstr("\nacme,ok,,95,green,1,1e+02,88,expansion,,,\n"));
 }
 
 TEST(FormatTest, FromNamesAndPaths) {

@@ -117,7 +117,7 @@ async function main() {
   check(response.model === model.name, `scored with ${response.model}`);
   const ids = response.results.map((r) => r.id);
   check(ids.join() === 'js-good,js-sparse,js-bad', `results out of order: ${ids}`);
-  for (const r of response.results.slice(0, 2)) {
+  for (const r of response.results) {
     check(r.ok, `${r.id} failed: ${r.error}`);
     check(tiers.includes(r.tier), `${r.id} has unknown tier ${r.tier}`);
     check(r.coverage >= 0 && r.coverage <= 1, `${r.id} coverage ${r.coverage}`);
@@ -130,19 +130,25 @@ async function main() {
         'js-good has no score_delta');
   check(first.explanation.signals.length === model.signals.length,
         'explanation does not list every signal');
-  const failed = response.results[2];
-  check(!failed.ok && failed.error.includes(numbers[0].id) &&
-        failed.error.includes('metrics'),
-        `js-bad: expected an error naming ${numbers[0].id}, got ${failed.error}`);
-  check(Number(response.failed_accounts) === 1,
+  // A value that does not fit its input costs that value only: the account
+  // scores on the rest and says which value was dropped and why.
+  const badResult = response.results[2];
+  check(badResult.warnings.length === 1 &&
+        badResult.warnings[0].includes(numbers[0].id) &&
+        badResult.warnings[0].includes('used as missing'),
+        `js-bad: expected a warning naming ${numbers[0].id}, got ` +
+        `${JSON.stringify(badResult.warnings)}`);
+  check(Number(response.failed_accounts) === 0,
         `failed_accounts ${response.failed_accounts}`);
+  check(Number(response.dropped_values) === 1,
+        `dropped_values ${response.dropped_values}`);
   const counted = Object.values(response.tier_counts)
                       .reduce((a, b) => a + Number(b), 0);
-  check(counted === 2, `tier counts ${JSON.stringify(response.tier_counts)}`);
+  check(counted === 3, `tier counts ${JSON.stringify(response.tier_counts)}`);
   console.log(`js-good: score ${first.score.toFixed(2)} tier ${first.tier} ` +
               `coverage ${first.coverage.toFixed(2)} playbooks ` +
               `${first.playbooks.map((p) => p.id).join(',')}`);
-  console.log(`js-bad: ${failed.error}`);
+  console.log(`js-bad: ${badResult.warnings[0]}`);
 
   // The same accounts in columnar form give the same results.
   const keys = (field) => [...new Set(accounts.flatMap(
@@ -194,6 +200,10 @@ async function main() {
     check(same, `columnar: account ${i} score ${c.score[i]} != ${r.score}`);
     check(c.tier_ids[c.tier[i]] === r.tier, `columnar: account ${i} tier`);
     check(c.coverage[i] === r.coverage, `columnar: account ${i} coverage`);
+    const warnings = c.warnings.filter((w) => w.index === i)
+                         .map((w) => w.message);
+    check(JSON.stringify(warnings) === JSON.stringify(r.warnings),
+          `columnar: account ${i} warnings`);
   });
   console.log('columnar form: identical results');
 
@@ -208,7 +218,7 @@ async function main() {
   check(shadowed.results.every((r) => r.model_index === 0), 'model_index');
   check(s.model === 'default' && s.model_hash === shadowed.model_hash,
         `shadow candidate ${s.model} ${s.model_hash}`);
-  check(s.compared === 2 && s.failed_both === 1 && s.tier_changed === 0,
+  check(s.compared === 3 && s.failed_both === 0 && s.tier_changed === 0,
         `shadow: compared ${s.compared} failed_both ${s.failed_both} ` +
         `tier_changed ${s.tier_changed}`);
   check(s.tier_table.every((cell) => cell.count === 0 || cell.from === cell.to),

@@ -136,7 +136,7 @@ def run(target):
     check(response.model == model.name, "scored with %r" % response.model)
     check([r.id for r in response.results] == ["py-good", "py-sparse", "py-bad"],
           "results out of order: %r" % [r.id for r in response.results])
-    for r in response.results[:2]:
+    for r in response.results:
         check(r.ok, "%s failed: %s" % (r.id, r.error))
         check(r.tier in tiers, "%s has unknown tier %r" % (r.id, r.tier))
         check(0 <= r.coverage <= 1, "%s coverage %r" % (r.id, r.coverage))
@@ -147,15 +147,20 @@ def run(target):
     check(len(first.explanation.signals) == len(model.signals),
           "explanation lists %d signals, model has %d" % (
               len(first.explanation.signals), len(model.signals)))
-    failed = response.results[2]
-    check(not failed.ok and numbers[0].id in failed.error and "metrics" in failed.error,
-          "py-bad: expected an error naming %r, got %r" % (numbers[0].id, failed.error))
-    check(response.failed_accounts == 1, "failed_accounts %d" % response.failed_accounts)
-    check(sum(response.tier_counts.values()) == 2,
+    # A value that does not fit its input costs that value only: the account
+    # scores on the rest and says which value was dropped and why.
+    bad_result = response.results[2]
+    check(len(bad_result.warnings) == 1 and numbers[0].id in bad_result.warnings[0]
+          and "used as missing" in bad_result.warnings[0],
+          "py-bad: expected a warning naming %r, got %r" % (
+              numbers[0].id, list(bad_result.warnings)))
+    check(response.failed_accounts == 0, "failed_accounts %d" % response.failed_accounts)
+    check(response.dropped_values == 1, "dropped_values %d" % response.dropped_values)
+    check(sum(response.tier_counts.values()) == 3,
           "tier counts %r" % dict(response.tier_counts))
     print("py-good: score %.2f tier %s coverage %.2f playbooks %s" % (
         first.score, first.tier, first.coverage, [p.id for p in first.playbooks]))
-    print("py-bad: %s" % failed.error)
+    print("py-bad: %s" % bad_result.warnings[0])
 
     # The same accounts in columnar form give the same results.
     cols = account_pb2.ColumnarAccounts(ids=[a.id for a in accounts], as_of=["2026-11-01"])
@@ -191,6 +196,8 @@ def run(target):
               "columnar: account %d score %r != %r" % (i, score, r.score))
         check(c.tier_ids[c.tier[i]] == r.tier, "columnar: account %d tier differs" % i)
         check(c.coverage[i] == r.coverage, "columnar: account %d coverage differs" % i)
+        check([w.message for w in c.warnings if w.index == i] == list(r.warnings),
+              "columnar: account %d warnings differ" % i)
     print("columnar form: identical results")
 
     # Shadow scoring: the same batch with a candidate model beside the live
@@ -205,7 +212,7 @@ def run(target):
     check(all(r.model_index == 0 for r in shadowed.results), "model_index")
     check(s.model == "default" and s.model_hash == shadowed.model_hash,
           "shadow candidate %s %s" % (s.model, s.model_hash))
-    check(s.compared == 2 and s.failed_both == 1 and s.tier_changed == 0,
+    check(s.compared == 3 and s.failed_both == 0 and s.tier_changed == 0,
           "shadow: compared %d failed_both %d tier_changed %d" % (
               s.compared, s.failed_both, s.tier_changed))
     check(all(cell.count == 0 or getattr(cell, "from") == cell.to
