@@ -194,7 +194,7 @@ std::vector<std::pair<uint32_t, std::string>> ChunkWarnings(
   if (routed == nullptr) {
     for (const engine::ValueWarning& w : batch->value_warnings()) {
       out.emplace_back(static_cast<uint32_t>(begin + w.row), w.text);
-      ++*dropped;
+      *dropped += w.count;
     }
     for (const engine::RangeWarning& w : batch->range_warnings()) {
       out.emplace_back(static_cast<uint32_t>(begin + w.row),
@@ -212,7 +212,7 @@ std::vector<std::pair<uint32_t, std::string>> ChunkWarnings(
         const int64_t i = index(w.row);
         if (i >= 0) {
           out.emplace_back(static_cast<uint32_t>(i), w.text);
-          ++*dropped;
+          *dropped += w.count;
         }
       }
       for (const engine::RangeWarning& w : part.batch->range_warnings()) {

@@ -164,6 +164,7 @@ void Batch::Clear() {
   for (auto& c : series_valid_) c.clear();
   range_warnings_.clear();
   value_warnings_.clear();
+  dropped_ = 0;
 }
 
 std::string_view Batch::id(size_t row) const { return ids_[row]; }
@@ -173,7 +174,9 @@ size_t Batch::dropped_values(size_t row) const {
       value_warnings_.begin(), value_warnings_.end(),
       ValueWarning{static_cast<uint32_t>(row), {}},
       [](const ValueWarning& x, const ValueWarning& y) { return x.row < y.row; });
-  return static_cast<size_t>(last - first);
+  size_t n = 0;
+  for (auto it = first; it != last; ++it) n += it->count;
+  return n;
 }
 
 std::string_view Batch::string_text(int column, size_t row) const {
@@ -296,6 +299,8 @@ void BatchBuilder::BeginRow(std::string_view id) {
   }
   location_.clear();
   problems_.clear();
+  problem_count_ = 0;
+  row_dropped_ = 0;
   ++row_stamp_;
   row_warnings_begin_ = b.value_warnings_.size();
 }
@@ -317,8 +322,8 @@ void BatchBuilder::EndRow() {
       if (i > 0) message.append("; ");
       message.append(problems_[i]);
     }
-    if (problems_.size() > listed) {
-      absl::StrAppend(&message, "; and ", problems_.size() - listed,
+    if (problem_count_ > listed) {
+      absl::StrAppend(&message, "; and ", problem_count_ - listed,
                       " more problems");
     }
     Fail(std::move(message));
@@ -330,6 +335,16 @@ void BatchBuilder::EndRow() {
   // again.
   if (!b.errors_[row_].empty()) {
     b.value_warnings_.resize(row_warnings_begin_);
+  } else {
+    if (row_dropped_ > kMaxRowValueWarnings) {
+      const size_t more = row_dropped_ - kMaxRowValueWarnings;
+      b.value_warnings_.push_back(
+          {static_cast<uint32_t>(row_),
+           absl::StrCat("and ", more, more == 1 ? " more value was" :
+                        " more values were", " used as missing"),
+           more});
+    }
+    b.dropped_ += row_dropped_;
   }
   in_row_ = false;
 }
@@ -340,9 +355,12 @@ void BatchBuilder::Reject(int slot, FieldName field, std::string_view problem) {
   text.append(": ");
   text.append(problem.data(), problem.size());
   if (strict_) {
-    problems_.push_back(std::move(text));
+    if (++problem_count_ <= kMaxListedProblems) {
+      problems_.push_back(std::move(text));
+    }
     return;
   }
+  if (++row_dropped_ > kMaxRowValueWarnings) return;  // counted at EndRow
   text.append("; used as missing");
   batch_->value_warnings_.push_back(
       {static_cast<uint32_t>(row_), std::move(text)});
@@ -437,7 +455,9 @@ void BatchBuilder::CopyRow(const Batch& from, size_t row) {
       from.value_warnings_.begin(), from.value_warnings_.end(), row,
       [](const ValueWarning& w, size_t r) { return w.row < r; });
   for (; it != from.value_warnings_.end() && it->row == row; ++it) {
-    b.value_warnings_.push_back({static_cast<uint32_t>(row_), it->text});
+    b.value_warnings_.push_back(
+        {static_cast<uint32_t>(row_), it->text, it->count});
+    b.dropped_ += it->count;
   }
   in_row_ = false;
 }

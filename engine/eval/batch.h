@@ -50,13 +50,19 @@ struct RangeWarning {
   double value;
 };
 
-// A value that did not fit its input and was used as missing: row `row`'s
-// warning text, e.g. `dates.renewal_date: "31/01/2027" is not a date
-// (YYYY-MM-DD); used as missing`.
+// Values that did not fit their input and were used as missing: row
+// `row`'s warning text, e.g. `dates.renewal_date: "31/01/2027" is not a
+// date (YYYY-MM-DD); used as missing`, for `count` values. A row keeps at
+// most kMaxRowValueWarnings texts of one value each; past that, one last
+// warning counts the rest ("... and 99,990 more values were used as
+// missing"), so a hostile record cannot make a row's warnings grow without
+// bound.
 struct ValueWarning {
   uint32_t row;
   std::string text;
+  uint64_t count = 1;
 };
+inline constexpr size_t kMaxRowValueWarnings = 20;
 
 class Batch {
  public:
@@ -118,9 +124,9 @@ class Batch {
   const std::vector<ValueWarning>& value_warnings() const {
     return value_warnings_;
   }
-  // How many values were used as missing (value_warnings().size()), over
-  // the rows that did not fail.
-  size_t dropped_values() const { return value_warnings_.size(); }
+  // How many values were used as missing (the counts of value_warnings()),
+  // over the rows that did not fail.
+  size_t dropped_values() const { return dropped_; }
   // How many of row `row`'s values were used as missing.
   size_t dropped_values(size_t row) const;
 
@@ -149,6 +155,7 @@ class Batch {
   std::vector<std::vector<uint8_t>> series_valid_;
   std::vector<RangeWarning> range_warnings_;
   std::vector<ValueWarning> value_warnings_;
+  size_t dropped_ = 0;
 };
 
 // Names a value in messages: "section.name" ("metrics.dau_mau"), or just
@@ -293,9 +300,13 @@ class BatchBuilder {
   bool strict_ = false;
   size_t ignored_fields_ = 0;
   std::string location_;
-  // Strict mode: the current row's problems, joined into its error at
-  // EndRow.
+  // Strict mode: the current row's first problems, joined into its error at
+  // EndRow, and how many there were.
   std::vector<std::string> problems_;
+  size_t problem_count_ = 0;
+  // The current row's values used as missing, including those past
+  // kMaxRowValueWarnings (which have no text of their own).
+  size_t row_dropped_ = 0;
   // Where the current row's value warnings start in value_warnings_.
   size_t row_warnings_begin_ = 0;
   std::vector<double> points_;  // PutText of a series

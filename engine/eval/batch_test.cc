@@ -1,5 +1,7 @@
 #include "engine/eval/batch.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "engine/eval/explain.h"
 
 #include <iterator>
@@ -272,6 +274,48 @@ TEST(DateTest, TimePartIsCheckedInFull) {
                           "2026-11-01 "}) {
     double days = 0;
     EXPECT_FALSE(ParseIsoDate(bad, &days)) << bad;
+  }
+}
+
+// A hostile record (a million repeated keys on one line) cannot make a
+// row's warnings or a strict row's error grow without bound; every loss is
+// still counted.
+TEST(BatchBuilderTest, WarningsOfOneRowAreBoundedButCounted) {
+  auto model = Model();
+  const int number = model->FindInput("dau_mau");
+  ASSERT_GE(number, 0);
+  constexpr size_t kBad = 100000;
+  for (const bool strict : {false, true}) {
+    SCOPED_TRACE(strict ? "strict" : "lenient");
+    Batch batch(model);
+    BatchBuilder b(&batch);
+    b.set_strict(strict);
+    b.BeginRow("a");
+    for (size_t i = 0; i < kBad; ++i) {
+      b.PutString(number, {"metrics", "dau_mau"}, "many");
+    }
+    b.EndRow();
+    b.BeginRow("b");
+    b.PutNumber(number, {"metrics", "dau_mau"}, 0.5);
+    b.EndRow();
+    if (strict) {
+      ASSERT_FALSE(batch.row_ok(0));
+      EXPECT_THAT(batch.row_error(0),
+                  ::testing::EndsWith(absl::StrCat(
+                      "; and ", kBad - 10, " more problems")));
+      EXPECT_LT(batch.row_error(0).size(), 2000u);
+      EXPECT_EQ(batch.dropped_values(), 0u);
+    } else {
+      ASSERT_TRUE(batch.row_ok(0));
+      EXPECT_EQ(batch.value_warnings().size(), kMaxRowValueWarnings + 1);
+      EXPECT_EQ(batch.value_warnings().back().text,
+                absl::StrCat("and ", kBad - kMaxRowValueWarnings,
+                             " more values were used as missing"));
+      EXPECT_EQ(batch.dropped_values(), kBad);
+      EXPECT_EQ(batch.dropped_values(0), kBad);
+      EXPECT_EQ(batch.dropped_values(1), 0u);
+    }
+    EXPECT_TRUE(batch.row_ok(1));
   }
 }
 
