@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the foreign-language clients (examples/python, examples/node) against
 # a real healthscore-server on an ephemeral port, then stops the server with
-# SIGTERM and checks that it exits 0.
+# SIGTERM and checks that it exits 0. The Python client's output must be what
+# README.md and docs/api.md show.
 #
 # Usage: tests/foreign_clients.sh [BUILD_DIR]
 #   BUILD_DIR defaults to build/; the server binary is BUILD_DIR/server/
@@ -50,7 +51,29 @@ echo "foreign_clients: server on $target"
 
 status=0
 echo "== python (grpcio $("$python" -c 'import grpc; print(grpc.__version__)'))"
-"$python" "$root/examples/python/score_client.py" "$target" || status=1
+"$python" "$root/examples/python/score_client.py" "$target" > "$work/python.out" 2>&1 || status=1
+cat "$work/python.out"
+
+# README.md and docs/api.md show this output in blocks marked
+# <!-- doc-client-output: python --> (a `$ ` line there is the command): a
+# transcript in the docs is a test, so it must be what the client printed.
+for doc in README.md docs/api.md; do
+  if ! awk '
+      marked && /^```/ { inside = 1; marked = 0; next }
+      inside && /^```/ { inside = 0; blocks++; next }
+      inside && !/^\$ / { print }
+      { marked = ($0 == "<!-- doc-client-output: python -->") }
+      END { exit blocks == 1 ? 0 : 3 }' "$root/$doc" > "$work/expected.out"; then
+    echo "foreign_clients: $doc needs one block marked <!-- doc-client-output: python -->" >&2
+    status=1
+  elif ! diff -u --label "$doc shows" --label "the Python client printed" \
+      "$work/expected.out" "$work/python.out" >&2; then
+    echo "foreign_clients: the Python client's output in $doc is out of date" >&2
+    status=1
+  else
+    echo "== $doc shows the Python client's output"
+  fi
+done
 
 echo "== node ($(node --version))"
 if [ ! -d "$root/examples/node/node_modules" ]; then
