@@ -555,7 +555,8 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   if (!quiet) {
     double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
-    err << "healthscore score: " << WithCommas(accounts) << " accounts in "
+    err << "healthscore score: " << WithCommas(accounts)
+        << (accounts == 1 ? " account in " : " accounts in ")
         << absl::StrFormat("%.2f", seconds) << " s";
     if (seconds > 0 && accounts > 0) {
       err << " (" << WithCommas(static_cast<uint64_t>(accounts / seconds))
