@@ -223,7 +223,7 @@ class BatchBuilder {
   // protobuf's JSON spelling of non-finite doubles) fit, as missing. Empty
   // text is missing.
   void PutString(int slot, FieldName field, std::string_view text);
-  // Untyped text (a CSV cell, a YAML scalar): parsed by the declared type
+  // Untyped text (a CSV cell): parsed by the declared type
   // (a number, a date, numbers separated by ';' for a series). Blank text
   // is missing.
   void PutText(int slot, FieldName field, std::string_view text);
