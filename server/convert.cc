@@ -113,7 +113,7 @@ void AddAccountRow(const v1::AccountSnapshot& a, BatchBuilder* builder,
 // The text of code `code` of a dictionary-encoded column, or nullptr for a
 // missing value (-1) and for a code that is no code (put as unusable).
 const std::string* CodeText(const v1::StringColumn& column, int32_t code,
-                            int slot, engine::FieldName field,
+                            int slot, const engine::FieldName& field,
                             BatchBuilder* builder) {
   if (code == -1) return nullptr;
   if (code < -1) {

@@ -443,15 +443,16 @@ class JsonLinesReader::Impl {
   // The fields of the current line: each returns false on a syntax error
   // (the row has failed), after which the document may not be used again.
   bool ParseFields(simdjson::ondemand::object object);
-  bool ParseSection(simdjson::ondemand::value value,
-                    std::string_view section);
+  bool ParseSection(simdjson::ondemand::value& value, std::string_view section);
   // Puts `value` (of JSON type `type`) for `slot` as the builder's rules
   // say.
-  bool PutValue(int slot, FieldName field, simdjson::ondemand::value value,
+  bool PutValue(int slot, const FieldName& field,
+                simdjson::ondemand::value& value,
                 simdjson::ondemand::json_type type);
-  bool PutPoints(int slot, FieldName field, simdjson::ondemand::array array);
-  bool PutSeriesObject(int slot, FieldName field,
-                       simdjson::ondemand::value value);
+  bool PutPoints(int slot, const FieldName& field,
+                 simdjson::ondemand::array& array);
+  bool PutSeriesObject(int slot, const FieldName& field,
+                       simdjson::ondemand::value& value);
   bool FailSyntax(simdjson::error_code error) {
     builder_->FailRow(Cat("line ", owner_->line_,
                           ": invalid JSON: ", simdjson::error_message(error)));
@@ -506,6 +507,20 @@ uint32_t TopLevelKeyBit(std::string_view key) {
   if (key == "dates") return kDatesBit;
   if (key == "series") return kSeriesBit;
   return 0;
+}
+
+// The field an object iterator produced, and its unescaped key. The field is
+// left where the iterator put it (in `result`) and used through a pointer.
+// Copying it out (simdjson_result::get, or a copy of field.value()) lets GCC
+// write a value_iterator in two stores and read it back in one 16-byte load,
+// which the CPU cannot forward from the stores: a stall of about a dozen
+// cycles per key, 8% of JSON Lines parsing (bench/README.md, issue 10).
+simdjson::error_code NextField(
+    simdjson::simdjson_result<simdjson::ondemand::field>& result,
+    simdjson::ondemand::field** field, std::string_view* key) {
+  if (simdjson::error_code error = result.error()) return error;
+  *field = &result.value_unsafe();
+  return (*field)->unescaped_key().get(*key);
 }
 
 const char* JsonTypeName(simdjson::ondemand::json_type type) {
@@ -611,13 +626,13 @@ bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
   BatchBuilder& b = *builder_;
   bool id_seen = false;
   for (auto field_result : object) {
-    od::field field;
+    // The field is used where the iterator put it, never copied: see
+    // NextField.
+    od::field* field;
     std::string_view key;
-    simdjson::error_code error = std::move(field_result).get(field);
-    if (error || (error = field.unescaped_key().get(key))) {
-      return FailSyntax(error);
-    }
-    od::value value = field.value();
+    simdjson::error_code error = NextField(field_result, &field, &key);
+    if (error) return FailSyntax(error);
+    od::value& value = field->value();
     json_type type;
     if ((error = value.type().get(type))) return FailSyntax(error);
 
@@ -678,7 +693,7 @@ bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
   return true;
 }
 
-bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value value,
+bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value& value,
                                          std::string_view section) {
   using simdjson::ondemand::json_type;
   namespace od = simdjson::ondemand;
@@ -686,13 +701,12 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value value,
   simdjson::error_code error = value.get_object().get(object);
   if (error) return FailSyntax(error);
   for (auto field_result : object) {
-    od::field field;
+    od::field* field;
     std::string_view name;
-    if ((error = std::move(field_result).get(field)) ||
-        (error = field.unescaped_key().get(name))) {
+    if ((error = NextField(field_result, &field, &name))) {
       return FailSyntax(error);
     }
-    od::value v = field.value();
+    od::value& v = field->value();
     json_type type;
     if ((error = v.type().get(type))) return FailSyntax(error);
     const int input = builder_->ResolveInput(name);
@@ -708,8 +722,8 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value value,
   return true;
 }
 
-bool JsonLinesReader::Impl::PutValue(int slot, FieldName field,
-                                     simdjson::ondemand::value value,
+bool JsonLinesReader::Impl::PutValue(int slot, const FieldName& field,
+                                     simdjson::ondemand::value& value,
                                      simdjson::ondemand::json_type type) {
   using simdjson::ondemand::json_type;
   BatchBuilder& b = *builder_;
@@ -755,8 +769,8 @@ bool JsonLinesReader::Impl::PutValue(int slot, FieldName field,
 }
 
 // The protobuf JSON form of a series: {"values": [...]}.
-bool JsonLinesReader::Impl::PutSeriesObject(int slot, FieldName field,
-                                            simdjson::ondemand::value value) {
+bool JsonLinesReader::Impl::PutSeriesObject(int slot, const FieldName& field,
+                                            simdjson::ondemand::value& value) {
   using simdjson::ondemand::json_type;
   namespace od = simdjson::ondemand;
   od::object object;
@@ -764,15 +778,12 @@ bool JsonLinesReader::Impl::PutSeriesObject(int slot, FieldName field,
   if (error) return FailSyntax(error);
   bool seen = false;
   for (auto field_result : object) {
-    od::field f;
+    od::field* f;
     std::string_view key;
-    if ((error = std::move(field_result).get(f)) ||
-        (error = f.unescaped_key().get(key))) {
-      return FailSyntax(error);
-    }
+    if ((error = NextField(field_result, &f, &key))) return FailSyntax(error);
     if (key != "values") continue;  // other keys are not part of a series
     seen = true;  // a second "values" is given twice, as any key
-    od::value v = f.value();
+    od::value& v = f->value();
     json_type type;
     if ((error = v.type().get(type))) return FailSyntax(error);
     if (!PutValue(slot, field, v, type)) return false;
@@ -784,8 +795,8 @@ bool JsonLinesReader::Impl::PutSeriesObject(int slot, FieldName field,
   return true;
 }
 
-bool JsonLinesReader::Impl::PutPoints(int slot, FieldName field,
-                                      simdjson::ondemand::array array) {
+bool JsonLinesReader::Impl::PutPoints(int slot, const FieldName& field,
+                                      simdjson::ondemand::array& array) {
   using simdjson::ondemand::json_type;
   points_.clear();
   std::string problem;
