@@ -255,10 +255,12 @@ SELF_TEST_RULES = """\
 +engine/common
 [server]
 +engine
++proto
 """
 
 SELF_TEST_CASES = [
-    # (name, {path: text}, expected fragments; [] means the tree is clean)
+    # (name, {path: text}, expected line starts; [] means the tree is clean;
+    # {rules} stands for the fixture's rules file)
     ("clean tree", {
         "engine/common/a.h": '#include "absl/status/status.h"\n',
         "engine/eval/x.h": '#include "engine/common/a.h"\n#include <vector>\n',
@@ -286,6 +288,14 @@ SELF_TEST_CASES = [
         "server/y.h": "",
     }, ["engine/common/a.h:1: engine/common/a.h includes grpcpp/grpcpp.h, "
         "which engine/common may not include (by "]),
+    ("engine includes a generated proto header", {
+        "engine/common/a.h": "",
+        "engine/eval/x.cc": '#include "healthscore/v1/s.grpc.pb.h"\n',
+        "proto/healthscore/v1/s.proto": "",
+        "server/y.h": '#include "healthscore/v1/s.pb.h"\n',
+    }, ["engine/eval/x.cc:1: engine/eval/x.cc includes "
+        "proto/healthscore/v1/s.grpc.pb.h, which engine/eval may not "
+        "include (allowed: engine/common, engine/eval)"]),
     ("another folder's internal/", {
         "engine/common/a.h": "",
         "engine/eval/internal/p.h": "",
@@ -305,6 +315,10 @@ SELF_TEST_CASES = [
         "server/y.h": "",
         "cli/main.cc": "",
     }, ["cli/main.cc:1: no section of LAYERS covers cli; add one"]),
+    ("section for a folder that is gone", {
+        "engine/common/a.h": "",
+        "engine/eval/x.h": "",
+    }, ["{rules}:5: section folder server does not exist"]),
 ]
 
 
@@ -312,6 +326,7 @@ def self_test():
   failures = []
   for name, files, expected in SELF_TEST_CASES:
     with tempfile.TemporaryDirectory() as root:
+      os.makedirs(os.path.join(root, "proto"))  # the rules name +proto
       for rel, text in files.items():
         os.makedirs(os.path.join(root, os.path.dirname(rel)), exist_ok=True)
         with open(os.path.join(root, rel), "w", encoding="utf-8") as f:
@@ -327,6 +342,7 @@ def self_test():
                         f"got {got}")
       else:
         for want, line in zip(expected, got):
+          want = want.replace("{rules}", rules)
           if not line.startswith(want):
             failures.append(f"{name}: expected a line starting {want!r}, "
                             f"got {line!r}")
