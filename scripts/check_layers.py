@@ -170,10 +170,16 @@ def is_test_code(parts):
 
 
 def judge(rules, target, in_repo):
-  """The rule that decides target: the longest matching path; None if none."""
+  """The rule that decides target: the longest matching path; None if none.
+
+  Between rules of the same length the later one wins: rules are listed
+  from the least specific section to the most specific, so a subfolder can
+  take back what its parent allows.
+  """
   best = None
   for allow, parts, where in rules:
-    if is_under(target, parts) and (best is None or len(parts) > len(best[1])):
+    if is_under(target, parts) and (best is None or
+                                    len(parts) >= len(best[1])):
       best = (allow, parts, where)
   if best is None:
     # In the repository only what a rule allows; outside it (the standard
@@ -256,11 +262,15 @@ SELF_TEST_RULES = """\
 [server]
 +engine
 +proto
+[server/client]
+-engine
 """
 
 SELF_TEST_CASES = [
-    # (name, {path: text}, expected line starts; [] means the tree is clean;
-    # {rules} stands for the fixture's rules file)
+    # (name, {path: text}, expected line starts[, rules]): [] means the tree
+    # is clean; {rules} stands for the fixture's rules file, which is
+    # SELF_TEST_RULES unless the case gives its own. Every fixture has the
+    # folders SELF_TEST_RULES names.
     ("clean tree", {
         "engine/common/a.h": '#include "absl/status/status.h"\n',
         "engine/eval/x.h": '#include "engine/common/a.h"\n#include <vector>\n',
@@ -296,6 +306,13 @@ SELF_TEST_CASES = [
     }, ["engine/eval/x.cc:1: engine/eval/x.cc includes "
         "proto/healthscore/v1/s.grpc.pb.h, which engine/eval may not "
         "include (allowed: engine/common, engine/eval)"]),
+    ("a subfolder takes back what its parent allows", {
+        "engine/common/a.h": "",
+        "engine/eval/x.h": "",
+        "server/y.h": '#include "engine/eval/x.h"\n',
+        "server/client/c.cc": '#include "engine/eval/x.h"\n',
+    }, ["server/client/c.cc:1: server/client/c.cc includes engine/eval/x.h, "
+        "which server/client may not include (by "]),
     ("another folder's internal/", {
         "engine/common/a.h": "",
         "engine/eval/internal/p.h": "",
@@ -315,25 +332,27 @@ SELF_TEST_CASES = [
         "server/y.h": "",
         "cli/main.cc": "",
     }, ["cli/main.cc:1: no section of LAYERS covers cli; add one"]),
-    ("section for a folder that is gone", {
-        "engine/common/a.h": "",
+    ("rules for folders that are gone", {
         "engine/eval/x.h": "",
-    }, ["{rules}:5: section folder server does not exist"]),
+    }, ["{rules}:2: section folder gone does not exist",
+        "{rules}:3: +engine/removed does not exist"],
+     "[engine/eval]\n[gone]\n+engine/removed\n"),
 ]
 
 
 def self_test():
   failures = []
-  for name, files, expected in SELF_TEST_CASES:
+  for name, files, expected, *own_rules in SELF_TEST_CASES:
     with tempfile.TemporaryDirectory() as root:
-      os.makedirs(os.path.join(root, "proto"))  # the rules name +proto
+      for folder in ("proto", "server/client"):
+        os.makedirs(os.path.join(root, folder))
       for rel, text in files.items():
         os.makedirs(os.path.join(root, os.path.dirname(rel)), exist_ok=True)
         with open(os.path.join(root, rel), "w", encoding="utf-8") as f:
           f.write(text)
       rules = os.path.join(root, "LAYERS")
       with open(rules, "w", encoding="utf-8") as f:
-        f.write(SELF_TEST_RULES)
+        f.write(own_rules[0] if own_rules else SELF_TEST_RULES)
       got = check_tree(root, rules)
       if not expected and got:
         failures.append(f"{name}: expected no violation, got {got}")
