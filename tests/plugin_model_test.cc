@@ -20,9 +20,9 @@
 #include "engine/eval/worker_pool.h"
 #include "engine/model/compiler.h"
 #include "engine/plugin_host/plugin_host.h"
+#include "engine/plugin_host/testing/signal_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "plugins/testing/signal_harness.h"
 #include "yaml-cpp/yaml.h"
 
 namespace healthscore::engine {

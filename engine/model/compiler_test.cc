@@ -11,9 +11,6 @@
 #include "absl/time/time.h"
 #include "engine/common/status_matchers.h"
 #include "engine/common/testing_stack.h"
-#include "engine/eval/batch.h"
-#include "engine/eval/result.h"
-#include "engine/eval/scorer.h"
 #include "engine/model/internal/plan.h"
 #include "engine/model/yaml_loader.h"
 #include "gmock/gmock.h"
@@ -257,92 +254,6 @@ TEST(CompilerTest, DerivedValueComparesAStringInputWithoutDeclaredValues) {
                                     .column,
                                 "growth"),
             0);
-}
-
-// Issue 10: a string input without a `values` list compared with literals,
-// in derived values and in playbook conditions, with every operator and
-// either operand order, compiles without a diagnostic and scores as written.
-TEST(CompilerTest, StringInputWithoutValuesComparesWithLiterals) {
-  constexpr char kText[] = R"yaml(name: m
-version: 1
-inputs:
-  - {id: plan, type: string}
-  - {id: method, type: string}
-  - {id: usage, type: number}
-derived:
-  - {id: is_yes, expr: 'plan == "Yes" ? 1 : 0'}
-  - {id: not_no, expr: 'plan != "No" ? 1 : 0'}
-  - {id: pays, expr: 'method in ["card", "bank"] ? 1 : 0'}
-  - {id: yes_usage, expr: '"Yes" == plan ? usage : 0'}
-groups:
-  - id: g
-    weight: 1
-    signals:
-      - {id: s, source: usage, weight: 1, normalize: {linear: {bad: 0, good: 10}}}
-      - {id: y, source: is_yes, weight: 1, normalize: identity}
-      - {id: n, source: not_no, weight: 1, normalize: identity}
-      - {id: p, source: pays, weight: 1, normalize: identity}
-      - {id: u, source: yes_usage, weight: 1, normalize: identity}
-tiers:
-  - {id: green, min: 50}
-  - {id: red, min: 0, max: 50}
-playbooks:
-  - id: gold
-    name: Gold
-    owner: csm
-    priority: 1
-    when: 'plan == "Gold" || method in ["wire", "cheque"]'
-    success: 'method != "cheque"'
-)yaml";
-  CompileResult r = CompileString(kText, "m.yaml");
-  ASSERT_NE(r.model, nullptr) << Errors(r);
-  EXPECT_FALSE(r.diagnostics.has_errors()) << Errors(r);
-
-  struct Case {
-    const char* plan;
-    const char* method;
-    double is_yes, not_no, pays, yes_usage;
-    bool gold_matched, gold_succeeded;
-  };
-  // "Other" and "cash" appear in no literal of the model. The success
-  // condition is evaluated whether or not the playbook matched.
-  const Case cases[] = {
-      {"Yes", "card", 1, 1, 1, 7, false, true},
-      {"No", "bank", 0, 0, 1, 0, false, true},
-      {"Other", "cash", 0, 1, 0, 0, false, true},
-      {"Gold", "wire", 0, 1, 0, 0, true, true},
-      {"Other", "cheque", 0, 1, 0, 0, true, false},
-  };
-  Batch batch(r.model);
-  BatchBuilder b(&batch);
-  for (const Case& c : cases) {
-    b.BeginRow(c.plan);
-    b.SetAttribute("plan", c.plan);
-    b.SetAttribute("method", c.method);
-    b.SetMetric("usage", 7);
-    b.EndRow();
-  }
-  BatchResult result;
-  ASSERT_TRUE(Scorer::Score(batch, &result).ok());
-  auto derived = [&](const std::string& id) {
-    const auto& all = r.model->derived();
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (all[i].id == id) return static_cast<int>(i);
-    }
-    ADD_FAILURE() << "no derived value " << id;
-    return 0;
-  };
-  for (size_t row = 0; row < std::size(cases); ++row) {
-    const Case& c = cases[row];
-    SCOPED_TRACE(absl::StrCat(c.plan, " / ", c.method));
-    ASSERT_TRUE(result.ok(row)) << batch.row_error(row);
-    EXPECT_EQ(result.derived(row, derived("is_yes")), c.is_yes);
-    EXPECT_EQ(result.derived(row, derived("not_no")), c.not_no);
-    EXPECT_EQ(result.derived(row, derived("pays")), c.pays);
-    EXPECT_EQ(result.derived(row, derived("yes_usage")), c.yes_usage);
-    EXPECT_EQ(result.playbook_matched(row, 0), c.gold_matched);
-    EXPECT_EQ(result.playbook_succeeded(row, 0), c.gold_succeeded);
-  }
 }
 
 TEST(CompilerTest, NonPositiveWeightsAreErrors) {

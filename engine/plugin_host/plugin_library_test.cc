@@ -15,9 +15,9 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/common/status_matchers.h"
 #include "engine/plugin_host/plugin_host.h"
+#include "engine/plugin_host/testing/signal_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "plugins/testing/signal_harness.h"
 
 namespace healthscore::engine {
 namespace {

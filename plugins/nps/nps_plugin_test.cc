@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "engine/common/status_matchers.h"
+#include "engine/plugin_host/testing/signal_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "plugins/testing/signal_harness.h"
 
 namespace healthscore::plugin_testing {
 namespace {

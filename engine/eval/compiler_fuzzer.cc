@@ -5,6 +5,8 @@
 // of fuzz/) and so is its dictionary (yaml_loader_fuzzer.dict). Inputs
 // starting with byte 1, 2 or 3 are amplified into long flat expressions,
 // deep nestings and alias fan-outs (engine/common/fuzz_amplify.h).
+// It lives in eval/, not model/, because it scores: model/ sits below eval/
+// (LAYERS).
 
 #include <cstddef>
 #include <cstdint>

@@ -1,12 +1,15 @@
 // Test helpers: load a real plugin file through the host and run one of its
 // signals over columns built in the test.
 //
-// For the plugins' own tests (plugins/<name>/*_test.cc) and the host's unit
-// tests. Plugins are read from the build tree: HEALTHSCORE_BINARY_DIR
-// "/plugins/lib" (examples) and "/plugins/broken" (broken on purpose).
+// For the plugins' own tests (plugins/<name>/*_test.cc), the host's unit
+// tests and integration tests. It lives with the host it drives, so the
+// engine never includes a folder above it (LAYERS). Plugins are read from
+// the build tree: HEALTHSCORE_BINARY_DIR "/plugins/lib" (examples) and
+// "/plugins/broken" (broken on purpose); a program that includes this links
+// healthscore_tree_plugins, which builds them first.
 
-#ifndef HEALTHSCORE_PLUGINS_TESTING_SIGNAL_HARNESS_H_
-#define HEALTHSCORE_PLUGINS_TESTING_SIGNAL_HARNESS_H_
+#ifndef HEALTHSCORE_ENGINE_PLUGIN_HOST_TESTING_SIGNAL_HARNESS_H_
+#define HEALTHSCORE_ENGINE_PLUGIN_HOST_TESTING_SIGNAL_HARNESS_H_
 
 #include <algorithm>
 #include <cstddef>
@@ -153,4 +156,4 @@ inline absl::StatusOr<std::shared_ptr<engine::PluginSignal>> MakeSignal(
 
 }  // namespace healthscore::plugin_testing
 
-#endif  // HEALTHSCORE_PLUGINS_TESTING_SIGNAL_HARNESS_H_
+#endif  // HEALTHSCORE_ENGINE_PLUGIN_HOST_TESTING_SIGNAL_HARNESS_H_
