@@ -1440,13 +1440,12 @@ void ModelCompiler::CompilePlaybooks() {
                              expr::TypeName(r.type)),
                 "compare it, e.g. score < 50");
         } else if (r.truth == expr::Truth::kNever) {
+          // The same words as lint's finding (lint.h), which knows more
+          // about the scores a model can reach.
           Error(p.when.location,
-                // A condition may be 64 KiB long: quote its start.
-                absl::StrCat("playbook '", p.id, "' can never fire: `",
-                             TruncateForDisplay(p.when.text, 200),
-                             "` is never true"),
-                "check the comparison bounds: scores run 0..100 and coverage "
-                "0..1");
+                absl::StrCat("playbook '", p.id, "' can never trigger: ",
+                             r.never_true),
+                "fix the condition, or remove the playbook");
         } else if (!diags_->has_errors()) {
           out.when = builder_.Gate(builder_.Emit(*when.root),
                                    plan_->tier.tier, insufficient);

@@ -413,14 +413,20 @@ TEST(CompilerTest, ImpossiblePlaybookConditionIsAnError) {
       Replace(kModel, R"(tier == "red" && segment == "enterprise")",
               "score > 80 && score < 50"),
       "m.yaml");
-  EXPECT_THAT(Errors(r), HasSubstr("playbook 'rescue' can never fire"));
+  EXPECT_THAT(Errors(r),
+              HasSubstr("playbook 'rescue' can never trigger: 'score > 80' "
+                        "and 'score < 50' cannot both be true (hint: fix the "
+                        "condition, or remove the playbook)"));
   r = CompileString(Replace(kModel, R"(tier == "red" && segment == "enterprise")",
                             "coverage > 1"),
                     "m.yaml");
-  EXPECT_THAT(Errors(r), HasSubstr("playbook 'rescue' can never fire"));
+  EXPECT_THAT(Errors(r),
+              HasSubstr("playbook 'rescue' can never trigger: 'coverage > 1' "
+                        "can never be true: coverage is between 0 and 1"));
 }
 
-// A long never-true condition is quoted in part, not echoed whole.
+// A long never-true condition is not echoed whole: the reason quotes the
+// comparisons that conflict, each cut to 200 bytes.
 TEST(CompilerTest, ImpossibleLongConditionIsQuotedInPart) {
   std::string when = "score > 80 && score < 50";
   for (int i = 0; i < 200; ++i) absl::StrAppend(&when, " && score > ", i % 50);
@@ -428,10 +434,18 @@ TEST(CompilerTest, ImpossibleLongConditionIsQuotedInPart) {
       Replace(kModel, R"(tier == "red" && segment == "enterprise")", when),
       "m.yaml");
   const std::string errors = Errors(r);
-  EXPECT_THAT(errors, HasSubstr("playbook 'rescue' can never fire: `score > "
-                                "80 && score < 50 && score > 0"));
-  EXPECT_THAT(errors, HasSubstr("bytes)` is never true"));
+  EXPECT_THAT(errors, HasSubstr("playbook 'rescue' can never trigger: 'score "
+                                "> 80' and 'score < 50' cannot both be true"));
   EXPECT_LT(errors.size(), 2000u);
+
+  std::string sum = "score > 101";
+  for (int i = 0; i < 60; ++i) sum += " + 0";
+  r = CompileString(
+      Replace(kModel, R"(tier == "red" && segment == "enterprise")", sum),
+      "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr(" ...' can never be true: score is "
+                                   "between 0 and 100"));
+  EXPECT_LT(Errors(r).size(), 1000u);
 }
 
 TEST(CompilerTest, DuplicateIdsAreErrors) {

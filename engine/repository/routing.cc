@@ -210,7 +210,8 @@ std::unique_ptr<const Router> Router::Create(
     }
     if (checked.truth == expr::Truth::kNever) {
       diags->Error(route.when.location,
-                   "this route's condition can never be true",
+                   absl::StrCat("this route's condition can never be true: ",
+                                checked.never_true),
                    "remove the route or fix the condition");
       continue;
     }
