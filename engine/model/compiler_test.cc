@@ -132,6 +132,37 @@ TEST(CompilerTest, UnknownNameInExpressionPointsAtIt) {
                     HasSubstr("did you mean 'renewal_date'?")));
 }
 
+// The names a derived value may read come from the one table of
+// condition_scope.h: an output of scoring is refused with the reason, as a
+// route refuses it, not with a "did you mean".
+TEST(CompilerTest, DerivedValueCannotReadAnOutputOfScoring) {
+  CompileResult r = CompileString(
+      Replace(kModel, "days_between(as_of, renewal_date)", "score + 1"),
+      "m.yaml");
+  EXPECT_EQ(r.model, nullptr);
+  EXPECT_THAT(Errors(r),
+              HasSubstr("m.yaml:14:12: error: in derived expression: unknown "
+                        "name 'score' (hint: 'score' is an output of scoring; "
+                        "a derived value may read inputs, other derived "
+                        "values, as_of, previous_score and previous_tier)"));
+  // What is given with the snapshot is readable.
+  r = CompileString(Replace(kModel, "days_between(as_of, renewal_date)",
+                            "coalesce(previous_score, 0) + 1"),
+                    "m.yaml");
+  EXPECT_NE(r.model, nullptr) << Errors(r);
+}
+
+TEST(CompilerTest, ModelDefinedNamesAreReserved) {
+  CompileResult r = CompileString(
+      Replace(kModel, "{id: csat, type: number}", "{id: raw, type: number}"),
+      "m.yaml");
+  EXPECT_THAT(Errors(r),
+              HasSubstr("'raw' is a reserved name (hint: pick another id; "
+                        "reserved: score, tier, coverage, as_of, "
+                        "previous_score, previous_tier, score_delta, "
+                        "tier_changed, groups, signals, raw)"));
+}
+
 TEST(CompilerTest, TypeErrorIsReported) {
   CompileResult r = CompileString(
       Replace(kModel, R"(segment == "enterprise")", "segment > 3"), "m.yaml");

@@ -19,6 +19,7 @@
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/truth.h"
+#include "engine/model/condition_scope.h"
 #include "engine/repository/internal/scan.h"
 #include "engine/repository/routing.h"
 
@@ -240,58 +241,48 @@ class LintScope : public expr::Scope {
  public:
   LintScope(const CompiledModel& model, const Analysis& analysis,
             const ModelSpec& spec) {
+    // The names of the one table (condition_scope.h), with the bounds the
+    // analysis found where they are tighter.
     for (const InputInfo& in : model.inputs()) {
-      switch (in.type) {
-        case InputType::kNumber:
-          Add(in.id, expr::Type::kNumber);
-          break;
-        case InputType::kString:
-          Add(in.id, expr::Type::kString);
-          break;
-        case InputType::kDate:
-          Add(in.id, expr::Type::kDate);
-          break;
-        case InputType::kSeries:
-          Add(in.id, expr::Type::kSeries);
-          break;
+      if (CanReadInput(ConditionKind::kPlaybook, in.type)) {
+        Add(in.id, InputSymbolType(in.type));
       }
     }
     for (const DerivedInfo& d : model.derived()) {
       Add(d.id, d.is_bool ? expr::Type::kBool : expr::Type::kNumber);
     }
-    Add("as_of", expr::Type::kDate);
-    const Reach& reach = analysis.reach();
-    // A playbook fires only on accounts with a tier, so with a score from
-    // signals covering at least min_coverage.
-    expr::Symbol& score = Add("score", expr::Type::kNumber);
-    if (reach.min <= reach.max) {
-      score.lo = reach.min;
-      score.hi = reach.max;
-    }
-    score.may_be_missing = false;
-    Add("tier", expr::Type::kString).may_be_missing = false;
-    expr::Symbol& coverage = Add("coverage", expr::Type::kNumber);
-    coverage.lo = spec.min_coverage;
-    coverage.hi = 1;
-    coverage.may_be_missing = false;
-    Add("previous_score", expr::Type::kNumber);
-    Add("previous_tier", expr::Type::kString);
-    Add("score_delta", expr::Type::kNumber);
-    Add("tier_changed", expr::Type::kBool).may_be_missing = false;
+    std::map<std::string, Range> bounds;
     for (size_t g = 0; g < spec.groups.size(); ++g) {
-      expr::Symbol& s =
-          Add("groups." + spec.groups[g].id, expr::Type::kNumber);
-      const Range r = analysis.GroupRange(g);
-      s.lo = r.lo;
-      s.hi = r.hi;
+      bounds["groups." + spec.groups[g].id] = analysis.GroupRange(g);
     }
     for (size_t i = 0; i < analysis.signals().size(); ++i) {
-      const std::string& id = analysis.signals()[i].spec->id;
-      expr::Symbol& s = Add("signals." + id, expr::Type::kNumber);
-      const Range r = analysis.SignalRange(i);
-      s.lo = r.lo;
-      s.hi = r.hi;
-      Add("raw." + id, expr::Type::kNumber);
+      bounds["signals." + analysis.signals()[i].spec->id] =
+          analysis.SignalRange(i);
+    }
+    const Reach& reach = analysis.reach();
+    if (reach.min <= reach.max) bounds["score"] = Range{reach.min, reach.max};
+    bounds["coverage"] = Range{spec.min_coverage, 1};
+    for (const ModelName& n : ModelDefinedNames(model)) {
+      expr::Symbol& s = Add(n.name, n.type);
+      s.lo = n.lo;
+      s.hi = n.hi;
+      auto it = bounds.find(n.name);
+      if (it != bounds.end()) {
+        s.lo = it->second.lo;
+        s.hi = it->second.hi;
+      }
+      // A playbook fires only on accounts with a tier, so with a score
+      // from signals covering at least min_coverage.
+      switch (n.kind) {
+        case ModelName::Kind::kScore:
+        case ModelName::Kind::kTier:
+        case ModelName::Kind::kCoverage:
+        case ModelName::Kind::kTierChanged:
+          s.may_be_missing = false;
+          break;
+        default:
+          break;
+      }
     }
   }
 
