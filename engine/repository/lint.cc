@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "absl/base/attributes.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/common/number_format.h"
