@@ -17,54 +17,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct Info {
   Type type = Type::kUnknown;
-  Truth truth = Truth::kMaybe;
-};
-
-bool IsComparison(Op op) {
-  return op == Op::kLt || op == Op::kLe || op == Op::kGt || op == Op::kGe ||
-         op == Op::kEq || op == Op::kNe;
-}
-
-Op Mirror(Op op) {
-  switch (op) {
-    case Op::kLt: return Op::kGt;
-    case Op::kLe: return Op::kGe;
-    case Op::kGt: return Op::kLt;
-    case Op::kGe: return Op::kLe;
-    default: return op;
-  }
-}
-
-// An interval with open or closed ends, for deciding conjunctions such as
-// `score > 80 && score < 50`.
-struct Interval {
-  double lo = -kInf, hi = kInf;
-  bool lo_open = false, hi_open = false;
-  void Apply(Op op, double c) {
-    switch (op) {
-      case Op::kGt: Raise(c, true); break;
-      case Op::kGe: Raise(c, false); break;
-      case Op::kLt: Lower(c, true); break;
-      case Op::kLe: Lower(c, false); break;
-      case Op::kEq: Raise(c, false); Lower(c, false); break;
-      default: break;
-    }
-  }
-  void Raise(double c, bool open) {
-    if (c > lo || (c == lo && open)) {
-      lo = c;
-      lo_open = open;
-    }
-  }
-  void Lower(double c, bool open) {
-    if (c < hi || (c == hi && open)) {
-      hi = c;
-      hi_open = open;
-    }
-  }
-  bool Empty() const {
-    return lo > hi || (lo == hi && (lo_open || hi_open));
-  }
 };
 
 class Checker {
@@ -82,7 +34,13 @@ class Checker {
     }
     CheckResult r;
     r.type = errors_.empty() ? info.type : Type::kUnknown;
-    r.truth = info.truth;
+    // The truth of a condition is decided once, on the whole well-typed
+    // tree, by the decider that lint and the router share (truth.h).
+    if (r.errors.empty() && r.type == Type::kBool) {
+      Verdict v = Decide(*root);
+      r.truth = v.truth();
+      r.never_true = std::move(v.never_true);
+    }
     r.errors = std::move(errors_);
     return r;
   }
@@ -103,9 +61,7 @@ class Checker {
   // The only recursive function of the checker, and its frame is small:
   // the typing rules, with their messages, are in functions that do not
   // recurse, so a tree needs its depth times this frame of stack.
-  // `and_operand`: n is an operand of `&&`, whose chain is decided whole at
-  // its top.
-  Info Visit(Node* n, bool and_operand = false) {
+  Info Visit(Node* n) {
     Info info;
     switch (n->kind) {
       case NodeKind::kUnary: {
@@ -114,10 +70,9 @@ class Checker {
         break;
       }
       case NodeKind::kBinary: {
-        const bool conjunction = n->op == Op::kAnd;
-        const Info a = Visit(n->children[0].get(), conjunction);
-        const Info b = Visit(n->children[1].get(), conjunction);
-        info = Binary(n, a, b, and_operand);
+        const Info a = Visit(n->children[0].get());
+        const Info b = Visit(n->children[1].get());
+        info = Binary(n, a, b);
         break;
       }
       case NodeKind::kConditional: {
@@ -155,7 +110,6 @@ class Checker {
         break;
       case NodeKind::kBool:
         info.type = Type::kBool;
-        info.truth = n->boolean ? Truth::kAlways : Truth::kNever;
         n->may_be_missing = false;
         break;
       case NodeKind::kList:
@@ -187,7 +141,7 @@ class Checker {
     n->lo = sym->lo;
     n->hi = sym->hi;
     n->may_be_missing = sym->may_be_missing;
-    return {sym->type, Truth::kMaybe};
+    return {sym->type};
   }
 
   ABSL_ATTRIBUTE_NOINLINE Info Unary(Node* n, Info a) {
@@ -197,10 +151,7 @@ class Checker {
         Error(*n, absl::StrCat("'!' needs a bool, got ", TypeName(a.type)));
         return {};
       }
-      Truth t = a.truth == Truth::kAlways  ? Truth::kNever
-                : a.truth == Truth::kNever ? Truth::kAlways
-                                           : Truth::kMaybe;
-      return {Type::kBool, t};
+      return {Type::kBool};
     }
     if (a.type != Type::kNumber) {
       Error(*n, absl::StrCat("'-' needs a number, got ", TypeName(a.type)));
@@ -210,7 +161,7 @@ class Checker {
     n->lo = -c.hi;
     n->hi = -c.lo;
     n->may_be_missing = c.may_be_missing;
-    return {Type::kNumber, Truth::kMaybe};
+    return {Type::kNumber};
   }
 
   // `attr == "x"`, `attr != "x"`, `attr in [...]`.
@@ -244,15 +195,13 @@ class Checker {
         literal->list_codes.push_back(item->string_code);
       }
       if (!ok) return {};
-      return {Type::kBool, literal->children.empty() ? Truth::kNever
-                                                     : Truth::kMaybe};
+      return {Type::kBool};
     }
     if (!code_of(literal)) return {};
-    return {Type::kBool, Truth::kMaybe};
+    return {Type::kBool};
   }
 
-  ABSL_ATTRIBUTE_NOINLINE Info Binary(Node* n, Info a, Info b,
-                                      bool and_operand) {
+  ABSL_ATTRIBUTE_NOINLINE Info Binary(Node* n, Info a, Info b) {
     Node* a_node = n->children[0].get();
     Node* b_node = n->children[1].get();
     if (a.type == Type::kUnknown || b.type == Type::kUnknown) return {};
@@ -264,25 +213,7 @@ class Checker {
                                TypeName(a.type), " and ", TypeName(b.type)));
         return {};
       }
-      Truth t = Truth::kMaybe;
-      if (op == Op::kAnd) {
-        // Only the top of a chain looks at its conjuncts: they include
-        // those of every && below it, and deciding each of those again
-        // would be quadratic in the length of the chain.
-        if (a.truth == Truth::kNever || b.truth == Truth::kNever ||
-            (!and_operand && ConjunctionEmpty(n))) {
-          t = Truth::kNever;
-        } else if (a.truth == Truth::kAlways && b.truth == Truth::kAlways) {
-          t = Truth::kAlways;
-        }
-      } else {
-        if (a.truth == Truth::kAlways || b.truth == Truth::kAlways) {
-          t = Truth::kAlways;
-        } else if (a.truth == Truth::kNever && b.truth == Truth::kNever) {
-          t = Truth::kNever;
-        }
-      }
-      return {Type::kBool, t};
+      return {Type::kBool};
     }
 
     if (op == Op::kIn) {
@@ -321,7 +252,7 @@ class Checker {
     if (op == Op::kAdd || op == Op::kSub || op == Op::kMul || op == Op::kDiv) {
       if (op == Op::kSub && a.type == Type::kDate && b.type == Type::kDate) {
         n->may_be_missing = true;
-        return {Type::kNumber, Truth::kMaybe};
+        return {Type::kNumber};
       }
       if (a.type != Type::kNumber || b.type != Type::kNumber) {
         Error(*n, absl::StrCat("'", OpText(op), "' needs two numbers, got ",
@@ -332,7 +263,7 @@ class Checker {
         return {};
       }
       Bounds(n, *a_node, *b_node);
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
 
     // Comparisons of numbers, dates or bools.
@@ -346,61 +277,7 @@ class Checker {
                 : "");
       return {};
     }
-    Truth t = Truth::kMaybe;
-    if (a.type == Type::kNumber) t = DecideComparison(op, *a_node, *b_node);
-    return {Type::kBool, t};
-  }
-
-  static Truth DecideComparison(Op op, const Node& a, const Node& b) {
-    bool never = false, always = false;
-    switch (op) {
-      case Op::kLt: never = a.lo >= b.hi; always = a.hi < b.lo; break;
-      case Op::kLe: never = a.lo > b.hi; always = a.hi <= b.lo; break;
-      case Op::kGt: never = a.hi <= b.lo; always = a.lo > b.hi; break;
-      case Op::kGe: never = a.hi < b.lo; always = a.lo >= b.hi; break;
-      case Op::kEq: never = a.hi < b.lo || a.lo > b.hi; break;
-      default: break;
-    }
-    if (never) return Truth::kNever;
-    if (always && !a.may_be_missing && !b.may_be_missing) return Truth::kAlways;
-    return Truth::kMaybe;
-  }
-
-  // True when the conjuncts under an && pin some name to an empty interval.
-  bool ConjunctionEmpty(const Node* n) {
-    std::vector<const Node*> conjuncts;
-    Flatten(n, &conjuncts);
-    std::map<std::string, Interval> by_name;
-    for (const Node* c : conjuncts) {
-      if (c->kind != NodeKind::kBinary || !IsComparison(c->op) ||
-          c->op == Op::kNe) {
-        continue;
-      }
-      const Node* l = c->children[0].get();
-      const Node* r = c->children[1].get();
-      Op op = c->op;
-      if (l->kind == NodeKind::kNumber && r->kind == NodeKind::kIdent) {
-        std::swap(l, r);
-        op = Mirror(op);
-      }
-      if (l->kind != NodeKind::kIdent || r->kind != NodeKind::kNumber ||
-          l->type != Type::kNumber) {
-        continue;
-      }
-      Interval& iv = by_name[l->text];
-      iv.Apply(op, r->number);
-      if (iv.Empty()) return true;
-    }
-    return false;
-  }
-
-  static void Flatten(const Node* n, std::vector<const Node*>* out) {
-    if (n->kind == NodeKind::kBinary && n->op == Op::kAnd) {
-      Flatten(n->children[0].get(), out);
-      Flatten(n->children[1].get(), out);
-    } else {
-      out->push_back(n);
-    }
+    return {Type::kBool};
   }
 
   static void Bounds(Node* n, const Node& a, const Node& b) {
@@ -453,13 +330,7 @@ class Checker {
     n->lo = std::min(x.lo, y.lo);
     n->hi = std::max(x.hi, y.hi);
     n->may_be_missing = x.may_be_missing || y.may_be_missing;
-    Truth t = Truth::kMaybe;
-    if (a.type == Type::kBool) {
-      if (c.truth == Truth::kAlways) t = a.truth;
-      else if (c.truth == Truth::kNever) t = b.truth;
-      else if (a.truth == b.truth) t = a.truth;
-    }
-    return {a.type, t};
+    return {a.type};
   }
 
   bool IntArg(Node* n, size_t i, int min, int* out) {
@@ -510,11 +381,7 @@ class Checker {
         return {};
       }
       n->may_be_missing = false;
-      Truth truth = n->children[0]->may_be_missing || t == Type::kSeries ||
-                            t == Type::kString
-                        ? Truth::kMaybe
-                        : Truth::kAlways;
-      return {Type::kBool, truth};
+      return {Type::kBool};
     }
     if (f == "coalesce") {
       if (!arity(2, 2)) return {};
@@ -530,7 +397,7 @@ class Checker {
       n->lo = std::min(a.lo, b.lo);
       n->hi = std::max(a.hi, b.hi);
       n->may_be_missing = a.may_be_missing && b.may_be_missing;
-      return {args[0].type, Truth::kMaybe};
+      return {args[0].type};
     }
     if (f == "min" || f == "max") {
       if (n->children.size() < 2) {
@@ -549,7 +416,7 @@ class Checker {
       }
       n->lo = f == "min" ? lo : lo_max;
       n->hi = f == "min" ? hi_min : hi;
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "abs" || f == "log") {
       if (!arity(1, 1) || !all_numbers()) return {};
@@ -559,7 +426,7 @@ class Checker {
                                                          std::fabs(a.hi));
         n->hi = std::max(std::fabs(a.lo), std::fabs(a.hi));
       }
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "clamp") {
       if (!arity(3, 3) || !all_numbers()) return {};
@@ -572,7 +439,7 @@ class Checker {
         n->lo = n->children[1]->number;
         n->hi = n->children[2]->number;
       }
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "days_since") {
       if (!arity(1, 1) || !want(0, Type::kDate)) return {};
@@ -583,25 +450,25 @@ class Checker {
         return {};
       }
       n->ref = as_of->ref;
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "days_between") {
       if (!arity(2, 2) || !want(0, Type::kDate) || !want(1, Type::kDate)) {
         return {};
       }
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "last" || f == "count") {
       if (!arity(1, 1) || !want(0, Type::kSeries)) return {};
       if (f == "count") n->lo = 0;
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "mean_last") {
       int k = 0;
       if (!arity(2, 2) || !want(0, Type::kSeries) || !IntArg(n, 1, 1, &k)) {
         return {};
       }
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "mean_window") {
       int k = 0, skip = 0;
@@ -609,7 +476,7 @@ class Checker {
           !IntArg(n, 2, 0, &skip)) {
         return {};
       }
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "pct_change" || f == "ratio_change") {
       int r = 0, b = 0;
@@ -617,13 +484,13 @@ class Checker {
           !IntArg(n, 2, 1, &b)) {
         return {};
       }
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     if (f == "slope") {
       int k = 0;
       if (!arity(1, 2) || !want(0, Type::kSeries)) return {};
       if (n->children.size() == 2 && !IntArg(n, 1, 2, &k)) return {};
-      return {Type::kNumber, Truth::kMaybe};
+      return {Type::kNumber};
     }
     static const std::vector<std::string> kFunctions = {
         "has",          "coalesce",   "min",          "max",

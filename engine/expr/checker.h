@@ -3,8 +3,9 @@
 // Check() walks a parsed tree, resolves every identifier through a Scope to
 // the Operand that holds its value, assigns a type to every node, turns
 // string literals compared with string attributes into dictionary codes,
-// and computes what can be decided statically: numeric bounds and whether a
-// boolean expression can ever be true. Errors are collected, not thrown.
+// and computes the numeric bounds of every node. Whether a boolean
+// expression can ever be true is then decided by Decide() (truth.h).
+// Errors are collected, not thrown.
 //
 // Thread-safety: Check mutates the tree and calls the scope; use one thread
 // per tree.
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "engine/expr/ast.h"
+#include "engine/expr/truth.h"
 
 namespace healthscore::engine::expr {
 
@@ -54,12 +56,13 @@ struct CheckError {
   std::string hint;
 };
 
-// Whether a boolean expression can be true, as far as can be decided.
-enum class Truth : uint8_t { kMaybe, kNever, kAlways };
-
 struct CheckResult {
   Type type = Type::kUnknown;
-  Truth truth = Truth::kMaybe;  // for kBool
+  // For a well-typed kBool: whether it can be true (truth.h decides), and
+  // when it never is, why, e.g. "'score > 100' can never be true: score is
+  // between 0 and 100".
+  Truth truth = Truth::kMaybe;
+  std::string never_true;
   // In tree order, at most kMaxCheckErrors of them, then one that counts the
   // rest ("N more errors in this expression not shown").
   std::vector<CheckError> errors;

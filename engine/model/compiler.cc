@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/program.h"
+#include "engine/model/condition_scope.h"
 #include "engine/model/internal/plan.h"
 #include "engine/model/yaml_loader.h"
 #include "engine/plugin_host/plugin_host.h"
@@ -60,6 +62,9 @@ class ModelCompiler {
     ValueRef ref;
     int string_column = -1;    // string inputs: their dictionary
     bool tier_symbol = false;  // tier / previous_tier
+    // Names the model defines (condition_scope.h): which conditions read
+    // them.
+    std::optional<ModelName> defined;
     int input = -1;            // inputs: index, for "unused" warnings
     int derived = -1;          // derived: index, for dependencies
   };
@@ -73,6 +78,9 @@ class ModelCompiler {
       return &it->second.symbol;
     }
     std::string Suggest(std::string_view name) const override {
+      // A name the model has but this condition may not read says why.
+      std::string why = WhyUnreadable(kind, *c_->model_, name);
+      if (!why.empty()) return why;
       std::vector<std::string> candidates;
       for (const auto& [n, e] : c_->names_) {
         if (Visible(e)) candidates.push_back(n);
@@ -85,34 +93,26 @@ class ModelCompiler {
                     std::string* hint) override {
       return c_->LiteralCode(sym, literal, code, error, hint);
     }
-    // Derived values are visible once planned; model outputs only in
-    // playbook conditions.
+    // What a condition of `kind` reads (condition_scope.h); derived values
+    // once they are planned.
     bool Visible(const Entry& e) const {
-      if (e.derived >= 0) return c_->derived_done_[e.derived];
-      if (IsOutput(e.ref.kind)) return outputs_visible;
+      if (e.derived >= 0) {
+        return CanReadDerived(kind) && c_->derived_done_[e.derived];
+      }
+      if (e.defined) return CanRead(kind, *e.defined);
+      if (e.input >= 0) {
+        return CanReadInput(kind, c_->model_->inputs_[e.input].type);
+      }
       return true;
     }
-    bool outputs_visible = false;
+    ConditionKind kind = ConditionKind::kDerived;
 
    private:
     ModelCompiler* c_;
   };
 
-  static bool IsOutput(ValueRef::Kind k) {
-    switch (k) {
-      case ValueRef::Kind::kScore:
-      case ValueRef::Kind::kTier:
-      case ValueRef::Kind::kCoverage:
-      case ValueRef::Kind::kScoreDelta:
-      case ValueRef::Kind::kTierChanged:
-      case ValueRef::Kind::kGroup:
-      case ValueRef::Kind::kSignalScore:
-      case ValueRef::Kind::kSignalRaw:
-        return true;
-      default:
-        return false;
-    }
-  }
+  // An entry for a name the model defines, read through `op`.
+  static Entry DefinedEntry(const ModelName& n, Operand op);
 
   struct ParsedExpr {
     const ExprSource* source = nullptr;
@@ -329,18 +329,38 @@ void ModelCompiler::CollectReads(const expr::Node& n,
   for (const auto& c : n.children) CollectReads(*c, seen, out);
 }
 
-// Names the model itself defines for expressions.
-const std::set<std::string>& ReservedNames() {
-  static const auto* kReserved = new std::set<std::string>{
-      "score", "tier", "coverage", "as_of", "previous_score",
-      "previous_tier", "score_delta", "tier_changed", "groups", "signals",
-      "raw", "true", "false", "in"};
-  return *kReserved;
+ModelCompiler::Entry ModelCompiler::DefinedEntry(const ModelName& n,
+                                                 Operand op) {
+  static constexpr struct {
+    ModelName::Kind from;
+    ValueRef::Kind to;
+  } kKinds[] = {
+      {ModelName::Kind::kAsOf, ValueRef::Kind::kAsOf},
+      {ModelName::Kind::kPreviousScore, ValueRef::Kind::kPreviousScore},
+      {ModelName::Kind::kPreviousTier, ValueRef::Kind::kPreviousTier},
+      {ModelName::Kind::kScore, ValueRef::Kind::kScore},
+      {ModelName::Kind::kTier, ValueRef::Kind::kTier},
+      {ModelName::Kind::kCoverage, ValueRef::Kind::kCoverage},
+      {ModelName::Kind::kScoreDelta, ValueRef::Kind::kScoreDelta},
+      {ModelName::Kind::kTierChanged, ValueRef::Kind::kTierChanged},
+      {ModelName::Kind::kGroup, ValueRef::Kind::kGroup},
+      {ModelName::Kind::kSignalScore, ValueRef::Kind::kSignalScore},
+      {ModelName::Kind::kSignalRaw, ValueRef::Kind::kSignalRaw},
+  };
+  Entry e;
+  e.symbol.type = n.type;
+  e.symbol.ref = op;
+  e.symbol.lo = n.lo;
+  e.symbol.hi = n.hi;
+  e.tier_symbol = n.tier_valued;
+  e.ref.name = n.name;
+  e.ref.index = n.index;
+  for (const auto& k : kKinds) {
+    if (k.from == n.kind) e.ref.kind = k.to;
+  }
+  e.defined = n;
+  return e;
 }
-constexpr char kReservedHint[] =
-    "pick another id; reserved: score, tier, coverage, as_of, "
-    "previous_score, previous_tier, score_delta, tier_changed, groups, "
-    "signals, raw";
 
 namespace {
 
@@ -362,9 +382,10 @@ void ModelCompiler::CompileInputs() {
   CompiledModel& m = *model_;
   for (size_t i = 0; i < spec_.inputs.size(); ++i) {
     const InputSpec& in = spec_.inputs[i];
-    if (ReservedNames().count(in.id)) {
+    if (IsReservedName(in.id)) {
       Error(in.fields.Get("id", in.location),
-            absl::StrCat("'", in.id, "' is a reserved name"), kReservedHint);
+            absl::StrCat("'", in.id, "' is a reserved name"),
+            ReservedNamesHint());
       continue;
     }
     if (in.range_min && in.range_max && !(*in.range_min < *in.range_max)) {
@@ -460,24 +481,24 @@ void ModelCompiler::CompileInputs() {
         break;
     }
   }
-  Entry as_of;
-  as_of.symbol.type = Type::kDate;
-  as_of.symbol.ref = Operand::Slot(plan_->as_of_slot);
-  as_of.ref = {"as_of", ValueRef::Kind::kAsOf, -1};
-  names_.emplace("as_of", as_of);
-  Entry prev_score;
-  prev_score.symbol.type = Type::kNumber;
-  prev_score.symbol.ref = Operand::Slot(plan_->previous_score_slot);
-  prev_score.symbol.lo = 0;
-  prev_score.symbol.hi = 100;
-  prev_score.ref = {"previous_score", ValueRef::Kind::kPreviousScore, -1};
-  names_.emplace("previous_score", prev_score);
-  Entry prev_tier;
-  prev_tier.symbol.type = Type::kString;
-  prev_tier.symbol.ref = Operand::Slot(plan_->previous_tier_slot);
-  prev_tier.tier_symbol = true;
-  prev_tier.ref = {"previous_tier", ValueRef::Kind::kPreviousTier, -1};
-  names_.emplace("previous_tier", prev_tier);
+  // Given with the snapshot; the outputs come with CompilePlaybooks.
+  for (const ModelName& n : ModelDefinedNames(m)) {
+    Operand op;
+    switch (n.kind) {
+      case ModelName::Kind::kAsOf:
+        op = Operand::Slot(plan_->as_of_slot);
+        break;
+      case ModelName::Kind::kPreviousScore:
+        op = Operand::Slot(plan_->previous_score_slot);
+        break;
+      case ModelName::Kind::kPreviousTier:
+        op = Operand::Slot(plan_->previous_tier_slot);
+        break;
+      default:
+        continue;
+    }
+    names_.emplace(n.name, DefinedEntry(n, op));
+  }
 
   if (!spec_.segment_by.empty()) {
     int idx = m.FindInput(spec_.segment_by);
@@ -701,9 +722,10 @@ void ModelCompiler::CompileDerived() {
     Entry e;
     e.derived = static_cast<int>(i);
     e.ref = {d.id, ValueRef::Kind::kDerived, static_cast<int>(i)};
-    if (ReservedNames().count(d.id)) {
+    if (IsReservedName(d.id)) {
       Error(d.fields.Get("id", d.location),
-            absl::StrCat("'", d.id, "' is a reserved name"), kReservedHint);
+            absl::StrCat("'", d.id, "' is a reserved name"),
+            ReservedNamesHint());
       continue;
     }
     if (names_.count(d.id)) {
@@ -1082,9 +1104,7 @@ void ModelCompiler::CompileSignals() {
       Operand raw;
       auto it = names_.find(s.source);
       const SourceLocation& src_loc = s.fields.Get("source", s.location);
-      if (it == names_.end() || it->second.ref.kind == ValueRef::Kind::kAsOf ||
-          it->second.tier_symbol ||
-          it->second.ref.kind == ValueRef::Kind::kPreviousScore) {
+      if (it == names_.end() || it->second.defined) {
         std::vector<std::string> candidates;
         for (const auto& [name, e] : names_) {
           if (e.input >= 0 || e.derived >= 0) candidates.push_back(name);
@@ -1366,44 +1386,32 @@ void ModelCompiler::CompileTiers() {
 void ModelCompiler::CompilePlaybooks() {
   CompiledModel& m = *model_;
   // Model outputs become names for playbook conditions.
-  auto add = [&](const std::string& name, Type type, Operand op,
-                 ValueRef::Kind kind, int index, double lo, double hi,
-                 bool tier_symbol = false) {
-    Entry e;
-    e.symbol.type = type;
-    e.symbol.ref = op;
-    e.symbol.lo = lo;
-    e.symbol.hi = hi;
-    e.tier_symbol = tier_symbol;
-    e.ref = {name, kind, index};
-    names_.emplace(name, e);
-  };
-  const double inf = std::numeric_limits<double>::infinity();
   // After earlier errors some outputs were never planned; the conditions
   // are still checked so that their mistakes show in the same pass.
-  auto at = [](const std::vector<Operand>& v, size_t i) {
-    return i < v.size() ? v[i] : Operand();
+  auto at = [](const std::vector<Operand>& v, int i) {
+    return i >= 0 && static_cast<size_t>(i) < v.size() ? v[i] : Operand();
   };
-  add("score", Type::kNumber, plan_->score, ValueRef::Kind::kScore, -1, 0, 100);
-  add("coverage", Type::kNumber, plan_->coverage, ValueRef::Kind::kCoverage,
-      -1, 0, 1);
-  add("tier", Type::kString, plan_->tier.tier, ValueRef::Kind::kTier, -1, 0, 0,
-      true);
-  add("score_delta", Type::kNumber, plan_->delta, ValueRef::Kind::kScoreDelta,
-      -1, -100, 100);
-  add("tier_changed", Type::kBool, plan_->tier_changed,
-      ValueRef::Kind::kTierChanged, -1, -inf, inf);
-  for (size_t g = 0; g < m.groups_.size(); ++g) {
-    add("groups." + m.groups_[g].id, Type::kNumber, at(plan_->group_score, g),
-        ValueRef::Kind::kGroup, static_cast<int>(g), 0, 100);
+  for (const ModelName& n : ModelDefinedNames(m)) {
+    Operand op;
+    switch (n.kind) {
+      case ModelName::Kind::kScore: op = plan_->score; break;
+      case ModelName::Kind::kCoverage: op = plan_->coverage; break;
+      case ModelName::Kind::kTier: op = plan_->tier.tier; break;
+      case ModelName::Kind::kScoreDelta: op = plan_->delta; break;
+      case ModelName::Kind::kTierChanged: op = plan_->tier_changed; break;
+      case ModelName::Kind::kGroup: op = at(plan_->group_score, n.index); break;
+      case ModelName::Kind::kSignalScore:
+        op = at(plan_->signal_score, n.index);
+        break;
+      case ModelName::Kind::kSignalRaw:
+        op = at(plan_->signal_raw, n.index);
+        break;
+      default:
+        continue;  // read before scoring, added by CompileInputs
+    }
+    names_.emplace(n.name, DefinedEntry(n, op));
   }
-  for (size_t s = 0; s < m.signals_.size(); ++s) {
-    add("signals." + m.signals_[s].id, Type::kNumber, at(plan_->signal_score, s),
-        ValueRef::Kind::kSignalScore, static_cast<int>(s), 0, 100);
-    add("raw." + m.signals_[s].id, Type::kNumber, at(plan_->signal_raw, s),
-        ValueRef::Kind::kSignalRaw, static_cast<int>(s), -inf, inf);
-  }
-  scope_.outputs_visible = true;
+  scope_.kind = ConditionKind::kPlaybook;
 
   const int32_t insufficient = static_cast<int32_t>(m.tiers_.size());
   std::set<std::string> ids;
@@ -1440,13 +1448,12 @@ void ModelCompiler::CompilePlaybooks() {
                              expr::TypeName(r.type)),
                 "compare it, e.g. score < 50");
         } else if (r.truth == expr::Truth::kNever) {
+          // The same words as lint's finding (lint.h), which knows more
+          // about the scores a model can reach.
           Error(p.when.location,
-                // A condition may be 64 KiB long: quote its start.
-                absl::StrCat("playbook '", p.id, "' can never fire: `",
-                             TruncateForDisplay(p.when.text, 200),
-                             "` is never true"),
-                "check the comparison bounds: scores run 0..100 and coverage "
-                "0..1");
+                absl::StrCat("playbook '", p.id, "' can never trigger: ",
+                             r.never_true),
+                "fix the condition, or remove the playbook");
         } else if (!diags_->has_errors()) {
           out.when = builder_.Gate(builder_.Emit(*when.root),
                                    plan_->tier.tier, insufficient);

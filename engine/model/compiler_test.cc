@@ -129,6 +129,37 @@ TEST(CompilerTest, UnknownNameInExpressionPointsAtIt) {
                     HasSubstr("did you mean 'renewal_date'?")));
 }
 
+// The names a derived value may read come from the one table of
+// condition_scope.h: an output of scoring is refused with the reason, as a
+// route refuses it, not with a "did you mean".
+TEST(CompilerTest, DerivedValueCannotReadAnOutputOfScoring) {
+  CompileResult r = CompileString(
+      Replace(kModel, "days_between(as_of, renewal_date)", "score + 1"),
+      "m.yaml");
+  EXPECT_EQ(r.model, nullptr);
+  EXPECT_THAT(Errors(r),
+              HasSubstr("m.yaml:14:12: error: in derived expression: unknown "
+                        "name 'score' (hint: 'score' is an output of scoring; "
+                        "a derived value may read inputs, other derived "
+                        "values, as_of, previous_score and previous_tier)"));
+  // What is given with the snapshot is readable.
+  r = CompileString(Replace(kModel, "days_between(as_of, renewal_date)",
+                            "coalesce(previous_score, 0) + 1"),
+                    "m.yaml");
+  EXPECT_NE(r.model, nullptr) << Errors(r);
+}
+
+TEST(CompilerTest, ModelDefinedNamesAreReserved) {
+  CompileResult r = CompileString(
+      Replace(kModel, "{id: csat, type: number}", "{id: raw, type: number}"),
+      "m.yaml");
+  EXPECT_THAT(Errors(r),
+              HasSubstr("'raw' is a reserved name (hint: pick another id; "
+                        "reserved: score, tier, coverage, as_of, "
+                        "previous_score, previous_tier, score_delta, "
+                        "tier_changed, groups, signals, raw)"));
+}
+
 TEST(CompilerTest, TypeErrorIsReported) {
   CompileResult r = CompileString(
       Replace(kModel, R"(segment == "enterprise")", "segment > 3"), "m.yaml");
@@ -324,14 +355,20 @@ TEST(CompilerTest, ImpossiblePlaybookConditionIsAnError) {
       Replace(kModel, R"(tier == "red" && segment == "enterprise")",
               "score > 80 && score < 50"),
       "m.yaml");
-  EXPECT_THAT(Errors(r), HasSubstr("playbook 'rescue' can never fire"));
+  EXPECT_THAT(Errors(r),
+              HasSubstr("playbook 'rescue' can never trigger: 'score > 80' "
+                        "and 'score < 50' cannot both be true (hint: fix the "
+                        "condition, or remove the playbook)"));
   r = CompileString(Replace(kModel, R"(tier == "red" && segment == "enterprise")",
                             "coverage > 1"),
                     "m.yaml");
-  EXPECT_THAT(Errors(r), HasSubstr("playbook 'rescue' can never fire"));
+  EXPECT_THAT(Errors(r),
+              HasSubstr("playbook 'rescue' can never trigger: 'coverage > 1' "
+                        "can never be true: coverage is between 0 and 1"));
 }
 
-// A long never-true condition is quoted in part, not echoed whole.
+// A long never-true condition is not echoed whole: the reason quotes the
+// comparisons that conflict, each cut to 200 bytes.
 TEST(CompilerTest, ImpossibleLongConditionIsQuotedInPart) {
   std::string when = "score > 80 && score < 50";
   for (int i = 0; i < 200; ++i) absl::StrAppend(&when, " && score > ", i % 50);
@@ -339,10 +376,18 @@ TEST(CompilerTest, ImpossibleLongConditionIsQuotedInPart) {
       Replace(kModel, R"(tier == "red" && segment == "enterprise")", when),
       "m.yaml");
   const std::string errors = Errors(r);
-  EXPECT_THAT(errors, HasSubstr("playbook 'rescue' can never fire: `score > "
-                                "80 && score < 50 && score > 0"));
-  EXPECT_THAT(errors, HasSubstr("bytes)` is never true"));
+  EXPECT_THAT(errors, HasSubstr("playbook 'rescue' can never trigger: 'score "
+                                "> 80' and 'score < 50' cannot both be true"));
   EXPECT_LT(errors.size(), 2000u);
+
+  std::string sum = "score > 101";
+  for (int i = 0; i < 60; ++i) sum += " + 0";
+  r = CompileString(
+      Replace(kModel, R"(tier == "red" && segment == "enterprise")", sum),
+      "m.yaml");
+  EXPECT_THAT(Errors(r), HasSubstr(" ...' can never be true: score is "
+                                   "between 0 and 100"));
+  EXPECT_LT(Errors(r).size(), 1000u);
 }
 
 TEST(CompilerTest, DuplicateIdsAreErrors) {

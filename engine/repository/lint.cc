@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "absl/base/attributes.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/common/number_format.h"
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
+#include "engine/expr/truth.h"
+#include "engine/model/condition_scope.h"
 #include "engine/repository/internal/scan.h"
 #include "engine/repository/routing.h"
 
@@ -239,58 +240,48 @@ class LintScope : public expr::Scope {
  public:
   LintScope(const CompiledModel& model, const Analysis& analysis,
             const ModelSpec& spec) {
+    // The names of the one table (condition_scope.h), with the bounds the
+    // analysis found where they are tighter.
     for (const InputInfo& in : model.inputs()) {
-      switch (in.type) {
-        case InputType::kNumber:
-          Add(in.id, expr::Type::kNumber);
-          break;
-        case InputType::kString:
-          Add(in.id, expr::Type::kString);
-          break;
-        case InputType::kDate:
-          Add(in.id, expr::Type::kDate);
-          break;
-        case InputType::kSeries:
-          Add(in.id, expr::Type::kSeries);
-          break;
+      if (CanReadInput(ConditionKind::kPlaybook, in.type)) {
+        Add(in.id, InputSymbolType(in.type));
       }
     }
     for (const DerivedInfo& d : model.derived()) {
       Add(d.id, d.is_bool ? expr::Type::kBool : expr::Type::kNumber);
     }
-    Add("as_of", expr::Type::kDate);
-    const Reach& reach = analysis.reach();
-    // A playbook fires only on accounts with a tier, so with a score from
-    // signals covering at least min_coverage.
-    expr::Symbol& score = Add("score", expr::Type::kNumber);
-    if (reach.min <= reach.max) {
-      score.lo = reach.min;
-      score.hi = reach.max;
-    }
-    score.may_be_missing = false;
-    Add("tier", expr::Type::kString).may_be_missing = false;
-    expr::Symbol& coverage = Add("coverage", expr::Type::kNumber);
-    coverage.lo = spec.min_coverage;
-    coverage.hi = 1;
-    coverage.may_be_missing = false;
-    Add("previous_score", expr::Type::kNumber);
-    Add("previous_tier", expr::Type::kString);
-    Add("score_delta", expr::Type::kNumber);
-    Add("tier_changed", expr::Type::kBool).may_be_missing = false;
+    std::map<std::string, Range> bounds;
     for (size_t g = 0; g < spec.groups.size(); ++g) {
-      expr::Symbol& s =
-          Add("groups." + spec.groups[g].id, expr::Type::kNumber);
-      const Range r = analysis.GroupRange(g);
-      s.lo = r.lo;
-      s.hi = r.hi;
+      bounds["groups." + spec.groups[g].id] = analysis.GroupRange(g);
     }
     for (size_t i = 0; i < analysis.signals().size(); ++i) {
-      const std::string& id = analysis.signals()[i].spec->id;
-      expr::Symbol& s = Add("signals." + id, expr::Type::kNumber);
-      const Range r = analysis.SignalRange(i);
-      s.lo = r.lo;
-      s.hi = r.hi;
-      Add("raw." + id, expr::Type::kNumber);
+      bounds["signals." + analysis.signals()[i].spec->id] =
+          analysis.SignalRange(i);
+    }
+    const Reach& reach = analysis.reach();
+    if (reach.min <= reach.max) bounds["score"] = Range{reach.min, reach.max};
+    bounds["coverage"] = Range{spec.min_coverage, 1};
+    for (const ModelName& n : ModelDefinedNames(model)) {
+      expr::Symbol& s = Add(n.name, n.type);
+      s.lo = n.lo;
+      s.hi = n.hi;
+      auto it = bounds.find(n.name);
+      if (it != bounds.end()) {
+        s.lo = it->second.lo;
+        s.hi = it->second.hi;
+      }
+      // A playbook fires only on accounts with a tier, so with a score
+      // from signals covering at least min_coverage.
+      switch (n.kind) {
+        case ModelName::Kind::kScore:
+        case ModelName::Kind::kTier:
+        case ModelName::Kind::kCoverage:
+        case ModelName::Kind::kTierChanged:
+          s.may_be_missing = false;
+          break;
+        default:
+          break;
+      }
     }
   }
 
@@ -311,15 +302,6 @@ class LintScope : public expr::Scope {
     return true;
   }
 
-  // "score is between 20 and 72.5", or empty when `name` is unbounded.
-  std::string Bounds(const std::string& name) const {
-    auto it = symbols_.find(name);
-    if (it == symbols_.end()) return "";
-    const expr::Symbol& s = it->second;
-    if (!std::isfinite(s.lo) || !std::isfinite(s.hi)) return "";
-    return absl::StrCat(name, " is between ", Num(s.lo), " and ", Num(s.hi));
-  }
-
  private:
   expr::Symbol& Add(const std::string& name, expr::Type type) {
     expr::Symbol& s = symbols_[name];
@@ -332,281 +314,31 @@ class LintScope : public expr::Scope {
   std::map<std::string, int32_t> codes_;
 };
 
-// Whether a condition can be true / false, and why not.
-struct Verdict {
-  bool can_true = true;
-  bool can_false = true;
-  std::string never_true;   // why it can never be true
-  std::string never_false;  // why it is always true
-};
-
-// Longest expression text and list of reasons a finding quotes: an
-// expression may be 64 KiB long, and a chain of conditions that can never
-// be true has a reason for each.
-constexpr size_t kMaxQuoted = 200;
-constexpr size_t kMaxReasons = 1000;
-constexpr char kElided[] = "...";
-
-// `text` cut to at most `max` bytes (not inside a UTF-8 character), with
-// "..." at the end when something was cut.
-std::string Elide(std::string text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t cut = max - (sizeof(kElided) - 1);
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) {
-    --cut;
-  }
-  text.resize(cut);
-  text.append(kElided);
-  return text;
-}
-
-// An expression as text, without the parentheses around the whole.
-std::string Render(const expr::Node& n) {
-  std::string text = expr::ToString(n);
-  if (text.size() < 2 || text.front() != '(' || text.back() != ')') {
-    return Elide(std::move(text), kMaxQuoted);
-  }
-  int depth = 0;
-  for (size_t i = 0; i + 1 < text.size(); ++i) {
-    if (text[i] == '(') ++depth;
-    if (text[i] == ')') --depth;
-    if (depth == 0) return Elide(std::move(text), kMaxQuoted);
-  }
-  return Elide(text.substr(1, text.size() - 2), kMaxQuoted);
-}
-
-// "a; b", once the reasons are kMaxReasons long only "a; ...".
-std::string JoinReasons(const std::string& a, const std::string& b) {
-  if (a.empty()) return b;
-  if (b.empty() || a == b) return a;
-  if (absl::EndsWith(a, kElided)) return a;
-  if (a.size() + b.size() + 2 > kMaxReasons) {
-    return absl::StrCat(a, "; ", kElided);
-  }
-  return absl::StrCat(a, "; ", b);
-}
-
-class Decider {
+// The tiers a score can reach, for deciding `tier == "x"`.
+class TierFacts : public expr::TruthFacts {
  public:
-  Decider(const CompiledModel& model, const Reach& reach,
-          const LintScope& scope)
-      : model_(model), scope_(scope) {
+  TierFacts(const CompiledModel& model, const Reach& reach) : model_(model) {
     for (size_t t = 0; t < model.tiers().size(); ++t) {
       if (reach.tier[t]) reachable_.insert(model.tiers()[t].id);
     }
   }
-
-  // The only recursive function of the analysis, and its frame is small:
-  // the verdicts of operands are combined, and comparisons decided, by
-  // functions that do not recurse, so a condition needs its depth times
-  // this frame of stack.
-  Verdict Decide(const expr::Node& n) const {
-    using expr::NodeKind;
-    using expr::Op;
-    Verdict v;
-    switch (n.kind) {
-      case NodeKind::kUnary:
-        if (n.op != Op::kNot) return v;
-        v = Decide(*n.children[0]);
-        std::swap(v.can_true, v.can_false);
-        std::swap(v.never_true, v.never_false);
-        return v;
-      case NodeKind::kConditional: {
-        if (n.type != expr::Type::kBool) return v;
-        const Verdict c = Decide(*n.children[0]);
-        const Verdict a = Decide(*n.children[1]);
-        v = Decide(*n.children[2]);
-        Conditional(n, c, a, &v);
-        return v;
-      }
-      case NodeKind::kBinary:
-        if (n.op == Op::kAnd || n.op == Op::kOr) {
-          const Verdict a = Decide(*n.children[0]);
-          v = Decide(*n.children[1]);
-          Junction(n, a, &v);
-          return v;
-        }
-        return Comparison(n);
-      case NodeKind::kBool:
-        v.can_true = n.boolean;
-        v.can_false = !n.boolean;
-        if (!v.can_true) v.never_true = "the condition is `false`";
-        return v;
-      default:
-        return v;
+  const std::set<std::string>* PossibleValues(
+      std::string_view name) const override {
+    return name == "tier" ? &reachable_ : nullptr;
+  }
+  std::string WhyNever(std::string_view /*name*/,
+                       std::string_view tier) const override {
+    if (tier == kInsufficientDataTierId) {
+      return "no playbook fires on an insufficient_data account";
     }
+    if (model_.FindTier(tier) >= 0) {
+      return absl::StrCat("tier '", std::string(tier), "' can never be reached");
+    }
+    return "";
   }
 
  private:
-  // `c ? a : b` of bools; `v` holds b's verdict and gets the whole one.
-  ABSL_ATTRIBUTE_NOINLINE void Conditional(const expr::Node& n,
-                                           const Verdict& c, const Verdict& a,
-                                           Verdict* v) const {
-    const Verdict b = std::move(*v);
-    *v = Verdict();
-    v->can_true = (c.can_true && a.can_true) || (c.can_false && b.can_true);
-    v->can_false = (c.can_true && a.can_false) || (c.can_false && b.can_false);
-    if (!v->can_true) {
-      v->never_true = absl::StrCat("'", Render(n), "' can never be true");
-    }
-  }
-
-  // `a && b`, `a || b`; `v` holds b's verdict and gets the whole one.
-  ABSL_ATTRIBUTE_NOINLINE void Junction(const expr::Node& n, const Verdict& a,
-                                        Verdict* v) const {
-    const Verdict b = std::move(*v);
-    *v = Verdict();
-    if (n.op == expr::Op::kAnd) {
-      v->can_true = a.can_true && b.can_true;
-      v->can_false = a.can_false || b.can_false;
-      if (!v->can_true) {
-        v->never_true = !a.can_true ? a.never_true : b.never_true;
-      }
-      if (!v->can_false) {
-        v->never_false = JoinReasons(a.never_false, b.never_false);
-      }
-    } else {
-      v->can_true = a.can_true || b.can_true;
-      v->can_false = a.can_false && b.can_false;
-      if (!v->can_true) v->never_true = JoinReasons(a.never_true, b.never_true);
-      if (!v->can_false) {
-        v->never_false = !a.can_false ? a.never_false : b.never_false;
-      }
-    }
-  }
-
-  // A comparison (or `in`): bounds and reachable tiers decide it.
-  ABSL_ATTRIBUTE_NOINLINE Verdict Comparison(const expr::Node& n) const {
-    using expr::Op;
-    Verdict v;
-    const expr::Node& a = *n.children[0];
-    const expr::Node& b = *n.children[1];
-    if (a.type == expr::Type::kString || b.type == expr::Type::kString) {
-      return StringCompare(n);
-    }
-    if (a.type != expr::Type::kNumber && a.type != expr::Type::kDate) {
-      return v;
-    }
-    bool never = false;
-    bool always = false;
-    switch (n.op) {
-      case Op::kLt:
-        never = a.lo >= b.hi;
-        always = a.hi < b.lo;
-        break;
-      case Op::kLe:
-        never = a.lo > b.hi;
-        always = a.hi <= b.lo;
-        break;
-      case Op::kGt:
-        never = a.hi <= b.lo;
-        always = a.lo > b.hi;
-        break;
-      case Op::kGe:
-        never = a.hi < b.lo;
-        always = a.lo >= b.hi;
-        break;
-      case Op::kEq:
-        never = a.hi < b.lo || a.lo > b.hi;
-        break;
-      default:
-        break;
-    }
-    if (never) {
-      v.can_true = false;
-      std::vector<std::string> bounds;
-      for (const expr::Node* side : {&a, &b}) {
-        if (side->kind != expr::NodeKind::kIdent) continue;
-        std::string text = scope_.Bounds(side->text);
-        if (!text.empty()) bounds.push_back(text);
-      }
-      v.never_true = absl::StrCat(
-          "'", Render(n), "' can never be true",
-          bounds.empty() ? "" : absl::StrCat(": ", absl::StrJoin(bounds, ", ")));
-    }
-    if (always && !a.may_be_missing && !b.may_be_missing) {
-      v.can_false = false;
-      v.never_false =
-          absl::StrCat("'", Render(n), "' is always true");
-    }
-    return v;
-  }
-
-  // `tier == "x"`, `tier != "x"`, `tier in [...]` (either side).
-  Verdict StringCompare(const expr::Node& n) const {
-    Verdict v;
-    const expr::Node* ident = nullptr;
-    const expr::Node* other = nullptr;
-    for (int i = 0; i < 2; ++i) {
-      const expr::Node& c = *n.children[i];
-      if (c.kind == expr::NodeKind::kIdent && c.text == "tier") {
-        ident = &c;
-        other = n.children[1 - i].get();
-      }
-    }
-    if (ident == nullptr) return v;
-    std::vector<std::string> literals;
-    if (other->kind == expr::NodeKind::kString) {
-      literals.push_back(other->text);
-    } else if (other->kind == expr::NodeKind::kList) {
-      for (const auto& item : other->children) {
-        if (item->kind == expr::NodeKind::kString) {
-          literals.push_back(item->text);
-        }
-      }
-    } else {
-      return v;
-    }
-    auto why_not = [this](const std::string& tier) {
-      if (tier == kInsufficientDataTierId) {
-        return std::string(
-            "no playbook fires on an insufficient_data account");
-      }
-      if (model_.FindTier(tier) >= 0 && reachable_.count(tier) == 0) {
-        return absl::StrCat("tier '", tier, "' can never be reached");
-      }
-      return std::string();
-    };
-    std::set<std::string> listed(literals.begin(), literals.end());
-    bool any_listed_reachable = false;
-    bool any_other_reachable = false;
-    std::vector<std::string> reasons;
-    for (const std::string& l : literals) {
-      if (reachable_.count(l) > 0) {
-        any_listed_reachable = true;
-      } else {
-        reasons.push_back(why_not(l));
-      }
-    }
-    for (const std::string& r : reachable_) {
-      if (listed.count(r) == 0) any_other_reachable = true;
-    }
-    const bool positive = n.op == expr::Op::kEq || n.op == expr::Op::kIn;
-    if (n.op != expr::Op::kEq && n.op != expr::Op::kNe &&
-        n.op != expr::Op::kIn) {
-      return v;
-    }
-    v.can_true = positive ? any_listed_reachable : any_other_reachable;
-    v.can_false = positive ? any_other_reachable : any_listed_reachable;
-    if (!v.can_true && positive) {
-      // A list may name the same tier many times: each reason once.
-      std::set<std::string> given;
-      for (const std::string& r : reasons) {
-        if (given.insert(r).second) {
-          v.never_true = JoinReasons(v.never_true, r);
-        }
-      }
-    } else if (!v.can_true) {
-      v.never_true = absl::StrCat("'", Render(n), "' can never be true");
-    }
-    if (!v.can_false) {
-      v.never_false = absl::StrCat("'", Render(n), "' is always true");
-    }
-    return v;
-  }
-
   const CompiledModel& model_;
-  const LintScope& scope_;
   std::set<std::string> reachable_;
 };
 
@@ -762,14 +494,14 @@ void LintTiers(const ModelSpec& spec, const CompiledModel& model,
 void LintPlaybooks(const ModelSpec& spec, const CompiledModel& model,
                    const Analysis& analysis, DiagnosticList* out) {
   LintScope scope(model, analysis, spec);
-  Decider decider(model, analysis.reach(), scope);
+  TierFacts facts(model, analysis.reach());
   for (const PlaybookSpec& p : spec.playbooks) {
     if (p.when.empty()) continue;
     expr::ParseResult parsed = expr::Parse(p.when.text);
     if (!parsed.ok()) continue;  // the compiler reports it
     expr::CheckResult checked = expr::Check(parsed.root.get(), &scope);
     if (!checked.ok() || checked.type != expr::Type::kBool) continue;
-    Verdict v = decider.Decide(*parsed.root);
+    expr::Verdict v = expr::Decide(*parsed.root, &facts);
     if (v.can_true) continue;
     out->Error(p.when.location,
                absl::StrCat("playbook '", p.id,

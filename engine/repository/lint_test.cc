@@ -195,6 +195,23 @@ TEST(LintTest, PlaybooksThatCanNeverTrigger) {
           "playbook)"));
 }
 
+// Lint decides with the one decider the compiler uses (expr/truth.h), so it
+// sees everything the compiler's check does, with lint's tighter facts: a
+// playbook fires only on accounts with a tier, whose score is never missing.
+// (Lint's own decider ignored has() and missed this playbook.)
+TEST(LintTest, PlaybookThatNeedsAMissingScore) {
+  const std::string playbooks = R"(playbooks:
+  - {id: p_unscored, name: U, owner: o, priority: 1, when: '!has(score)'}
+  - {id: p_no_b, name: B, owner: o, priority: 2, when: '!has(b)'}
+)";
+  EXPECT_THAT(
+      Lint(TwoSignals("linear: {bad: 0, good: 1}", 0.5, 0.5, 0.5, playbooks)),
+      ElementsAre("m.yaml:26:61: error: playbook 'p_unscored' can never "
+                  "trigger: 'has(score)' is always true: score is never "
+                  "missing here (hint: fix the condition, or remove the "
+                  "playbook)"));
+}
+
 TEST(LintTest, LongConditionsAreQuotedInPart) {
   const std::string capped = "steps: [{below: 1, score: 40}, {score: 10}]";
   // 100 conditions that can never be true, joined by ||: the finding gives

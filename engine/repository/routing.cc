@@ -11,22 +11,10 @@
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/program.h"
+#include "engine/model/condition_scope.h"
 
 namespace healthscore::engine {
 namespace {
-
-// Names a playbook condition may read but a route condition may not,
-// because routing happens before scoring.
-bool IsScoringName(const std::string& name) {
-  static const char* const kNames[] = {
-      "score",        "tier",       "coverage",   "previous_score",
-      "previous_tier", "score_delta", "tier_changed", "as_of"};
-  for (const char* n : kNames) {
-    if (name == n) return true;
-  }
-  return name.rfind("groups.", 0) == 0 || name.rfind("signals.", 0) == 0 ||
-         name.rfind("raw.", 0) == 0;
-}
 
 // The routing model's number, date and string inputs, each a slot.
 class RouteScope : public expr::Scope {
@@ -37,21 +25,9 @@ class RouteScope : public expr::Scope {
       : model_(model), codes_(codes) {
     for (size_t i = 0; i < model.inputs().size(); ++i) {
       const InputInfo& in = model.inputs()[i];
-      if (slot_of_input[i] < 0) continue;
+      if (slot_of_input[i] < 0) continue;  // CanReadInput said no
       expr::Symbol sym;
-      switch (in.type) {
-        case InputType::kNumber:
-          sym.type = expr::Type::kNumber;
-          break;
-        case InputType::kDate:
-          sym.type = expr::Type::kDate;
-          break;
-        case InputType::kString:
-          sym.type = expr::Type::kString;
-          break;
-        case InputType::kSeries:
-          continue;
-      }
+      sym.type = InputSymbolType(in.type);
       // Declared ranges are expectations, not guarantees (values outside
       // them still arrive), so the symbol keeps unbounded values.
       sym.ref = expr::Operand::Slot(slot_of_input[i]);
@@ -124,7 +100,7 @@ std::unique_ptr<const Router> Router::Create(
   std::vector<int> slot_of_input(model.inputs().size(), -1);
   for (size_t i = 0; i < model.inputs().size(); ++i) {
     const InputInfo& in = model.inputs()[i];
-    if (in.type == InputType::kSeries) continue;
+    if (!CanReadInput(ConditionKind::kRoute, in.type)) continue;
     const bool is_string = in.type == InputType::kString;
     slot_of_input[i] =
         builder.AddSlot(is_string ? expr::ValueKind::kStr
@@ -159,39 +135,17 @@ std::unique_ptr<const Router> Router::Create(
                    parsed.error.hint);
       continue;
     }
-    // Scoring names and series get a message that says why, rather than
-    // "unknown name".
+    // Scoring names, derived values and series get a message that says
+    // why, rather than "unknown name".
     std::vector<std::string> idents;
     expr::CollectIdentifiers(*parsed.root, &idents);
     bool bad_name = false;
     for (const std::string& id : idents) {
-      const int input = model.FindInput(id);
-      if (IsScoringName(id)) {
-        diags->Error(route.when.location,
-                     absl::StrCat("in route condition: '", id,
-                                  "' is not known before scoring; a route "
-                                  "may read the model's number, date and "
-                                  "string inputs"));
-        bad_name = true;
-      } else if (input >= 0 &&
-                 model.inputs()[input].type == InputType::kSeries) {
-        diags->Error(route.when.location,
-                     absl::StrCat("in route condition: '", id,
-                                  "' is a series; a route may read the "
-                                  "model's number, date and string inputs"));
-        bad_name = true;
-      } else if (input < 0) {
-        bool derived = false;
-        for (const DerivedInfo& d : model.derived()) derived |= d.id == id;
-        if (derived) {
-          diags->Error(route.when.location,
-                       absl::StrCat("in route condition: '", id,
-                                    "' is a derived value, computed while "
-                                    "scoring; a route may read the model's "
-                                    "number, date and string inputs"));
-          bad_name = true;
-        }
-      }
+      const std::string why = WhyUnreadable(ConditionKind::kRoute, model, id);
+      if (why.empty()) continue;
+      diags->Error(route.when.location,
+                   absl::StrCat("in route condition: ", why));
+      bad_name = true;
     }
     if (bad_name) continue;
     expr::CheckResult checked = expr::Check(parsed.root.get(), &scope);
@@ -210,7 +164,8 @@ std::unique_ptr<const Router> Router::Create(
     }
     if (checked.truth == expr::Truth::kNever) {
       diags->Error(route.when.location,
-                   "this route's condition can never be true",
+                   absl::StrCat("this route's condition can never be true: ",
+                                checked.never_true),
                    "remove the route or fix the condition");
       continue;
     }

@@ -244,8 +244,8 @@ TEST(RoutingTest, ConditionErrorsAreLocated) {
           ::testing::StartsWith(config + ":14:"),
           config + ":17:12: error: route to version 7 of model 'enterprise', "
                    "which is not served",
-          config + ":19:11: error: this route's condition can never be true "
-                   "(hint: remove the route or fix the condition)",
+          config + ":19:11: error: this route's condition can never be true: "
+                   "'false' can never be true (hint: remove the route or fix the condition)",
           config + ":22:12: error: this route sends accounts of model "
                    "'default' version 1 to itself",
           "version 1 of model 'default' is not served: its routes do not "
