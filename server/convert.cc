@@ -369,8 +369,9 @@ void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
 
 int TopDrivers(const v1::ScoreOptions& options) {
   return options.top_drivers() == 0
-             ? 3
-             : static_cast<int>(std::min<uint32_t>(options.top_drivers(), 1000));
+             ? engine::kDefaultTopDrivers
+             : static_cast<int>(std::min<uint32_t>(
+                   options.top_drivers(), engine::kMaxTopDrivers));
 }
 
 void WriteExplanation(const engine::Batch& batch,

@@ -105,7 +105,8 @@ void WriteExplanation(const engine::Batch& batch,
                       const engine::BatchResult& result, size_t row,
                       int top_drivers, v1::Explanation* out);
 
-// ScoreOptions.top_drivers with its default applied.
+// ScoreOptions.top_drivers with its default applied (0 means
+// engine::kDefaultTopDrivers), at most engine::kMaxTopDrivers.
 int TopDrivers(const v1::ScoreOptions& options);
 
 // The shadow comparison's report as the response message (all but

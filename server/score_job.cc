@@ -53,7 +53,7 @@ struct RoutePlan {
 struct ShadowPlan {
   ModelRef candidate;
   std::optional<ColumnarPlan> plan;  // columnar requests
-  size_t max_examples = 20;
+  size_t max_examples = engine::kDefaultShadowExamples;
 };
 
 ScoreJobSpec::ScoreJobSpec() = default;
@@ -846,8 +846,9 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
           ColumnarPlan::Create(request.columns(), *shadow->candidate.model));
       shadow->plan.emplace(std::move(plan));
     }
-    shadow->max_examples =
-        s.max_examples() == 0 ? 20 : std::min<uint32_t>(s.max_examples(), 1000);
+    shadow->max_examples = s.max_examples() == 0
+                               ? engine::kDefaultShadowExamples
+                               : std::min<uint32_t>(s.max_examples(), 1000);
     spec.shadow = std::move(shadow);
   }
   spec.request = &request;

@@ -68,6 +68,12 @@ std::string RangeWarningText(const CompiledModel& model,
 std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
                                      NumberFormat format = NumberFormat());
 
+// How many top drivers an explanation lists when the caller does not say
+// (`healthscore score --top-drivers`, ScoreOptions.top_drivers = 0), and the
+// most a caller may ask for.
+inline constexpr int kDefaultTopDrivers = 3;
+inline constexpr int kMaxTopDrivers = 1000;
+
 // The per-signal breakdown of `row`. `top_drivers` caps the driver list.
 // The numbers of the result are doubles; `format` applies to the texts
 // (warnings, tier_rule).
