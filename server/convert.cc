@@ -7,10 +7,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "engine/common/display.h"
-#include "engine/common/number_format.h"
 #include "engine/eval/explain.h"
 
 namespace healthscore::server {
