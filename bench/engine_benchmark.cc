@@ -126,7 +126,7 @@ void BM_ExplainDefault(benchmark::State& state) {
   if (!Scorer::Score(batch, &result).ok()) state.SkipWithError("score");
   for (auto _ : state) {
     for (size_t r = 0; r < batch.size(); ++r) {
-      engine::Explanation e = engine::Explain(batch, result, r, 3);
+      engine::Explanation e = engine::Explain(batch, result, r, engine::kDefaultTopDrivers);
       benchmark::DoNotOptimize(e);
       for (int p : engine::MatchedPlaybooks(result, r)) {
         benchmark::DoNotOptimize(engine::PlaybookReason(batch, result, r, p));

@@ -54,8 +54,9 @@ options:
   --input FILE          account snapshots (required)
   --input-format F      jsonl or csv (default: from the file extension)
   --format F            text (default) or json
-  --examples N          accounts changing tier to list (default 20)
-)" + std::string(kPrecisionHelp) +
+  --examples N          accounts changing tier to list (default )" +
+    std::to_string(engine::kDefaultShadowExamples) + ")\n" +
+    std::string(kPrecisionHelp) +
     R"(  --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
 )" + std::string(kInputLimitsHelp) +
@@ -137,7 +138,9 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
       std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   auto threads = args->GetInt("threads", default_threads, 1, 256);
   auto batch_size = args->GetInt("batch-size", 65536, 1, 1000000);
-  auto examples = args->GetInt("examples", 20, 0, 1000000);
+  auto examples = args->GetInt(
+      "examples", static_cast<int64_t>(engine::kDefaultShadowExamples), 0,
+      1000000);
   for (const auto* v : {&threads, &batch_size, &examples}) {
     if (!v->ok()) return Usage(err, std::string(v->status().message()));
   }

@@ -45,6 +45,7 @@
 #include "cli/precision.h"
 #include "engine/common/display.h"
 #include "engine/eval/batch.h"
+#include "engine/eval/explain.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
 #include "engine/eval/worker_pool.h"
@@ -91,8 +92,9 @@ options:
   --explain             add the per-signal explanation to each result
                         (jsonl only)
   --top-drivers N       signals listed as top drivers with --explain
-                        (default 3)
-)" + std::string(kPrecisionHelp) +
+                        (default )" +
+    std::to_string(engine::kDefaultTopDrivers) + ")\n" +
+    std::string(kPrecisionHelp) +
     R"(  --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
   --no-routes           ignore the routes of MODEL's repository
@@ -382,7 +384,8 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
       std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   auto threads = args->GetInt("threads", default_threads, 1, 256);
   auto batch_size = args->GetInt("batch-size", 65536, 1, 1000000);
-  auto top_drivers = args->GetInt("top-drivers", 3, 0, 1000);
+  auto top_drivers = args->GetInt("top-drivers", engine::kDefaultTopDrivers,
+                                  0, engine::kMaxTopDrivers);
   for (const auto* v : {&threads, &batch_size, &top_drivers}) {
     if (!v->ok()) return Usage(err, std::string(v->status().message()));
   }

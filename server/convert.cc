@@ -7,10 +7,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "engine/common/display.h"
-#include "engine/common/number_format.h"
 #include "engine/eval/explain.h"
 
 namespace healthscore::server {
@@ -367,22 +365,11 @@ void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
   builder->EndRow();
 }
 
-std::string RangeWarningText(const CompiledModel& model,
-                             const engine::RangeWarning& warning) {
-  const engine::InputInfo& in = model.inputs()[warning.input];
-  return absl::StrCat(
-      in.id, "=", engine::FormatNumber(warning.value),
-      " is outside the expected range [",
-      in.range_min ? engine::FormatNumber(*in.range_min) : std::string("-inf"),
-      ", ",
-      in.range_max ? engine::FormatNumber(*in.range_max) : std::string("inf"),
-      "]");
-}
-
 int TopDrivers(const v1::ScoreOptions& options) {
   return options.top_drivers() == 0
-             ? 3
-             : static_cast<int>(std::min<uint32_t>(options.top_drivers(), 1000));
+             ? engine::kDefaultTopDrivers
+             : static_cast<int>(std::min<uint32_t>(
+                   options.top_drivers(), engine::kMaxTopDrivers));
 }
 
 void WriteExplanation(const engine::Batch& batch,
@@ -454,6 +441,9 @@ void WriteAccountResult(const engine::Batch& batch,
   if (!std::isnan(delta)) out->set_score_delta(delta);
   out->set_tier_changed(result.tier_changed(row));
   out->set_tier_held(result.tier_held(row));
+  for (std::string& w : engine::RowWarnings(batch, row)) {
+    out->add_warnings(std::move(w));
+  }
   if (options.explain()) {
     WriteExplanation(batch, result, row, TopDrivers(options),
                      out->mutable_explanation());

@@ -91,14 +91,10 @@ class ColumnarPlan {
   std::vector<Field> undeclared_;
 };
 
-// The text of a range warning, e.g. "csat=7 is outside the expected range
-// [1, 5]".
-std::string RangeWarningText(const engine::CompiledModel& model,
-                             const engine::RangeWarning& warning);
-
 // Writes row `row` of a scored batch as an AccountResult (map form), all
-// but its range warnings (RangeWarningText of the batch's warnings of the
-// row, added by the caller) and model_index.
+// but model_index. Its warnings are engine::RowWarnings of the row (the
+// texts the CLI and the explanation write); a failed row has only its
+// error.
 void WriteAccountResult(const engine::Batch& batch,
                         const engine::BatchResult& result, size_t row,
                         const v1::ScoreOptions& options,
@@ -109,7 +105,8 @@ void WriteExplanation(const engine::Batch& batch,
                       const engine::BatchResult& result, size_t row,
                       int top_drivers, v1::Explanation* out);
 
-// ScoreOptions.top_drivers with its default applied.
+// ScoreOptions.top_drivers with its default applied (0 means
+// engine::kDefaultTopDrivers), at most engine::kMaxTopDrivers.
 int TopDrivers(const v1::ScoreOptions& options);
 
 // The shadow comparison's report as the response message (all but

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -52,7 +53,7 @@ struct RoutePlan {
 struct ShadowPlan {
   ModelRef candidate;
   std::optional<ColumnarPlan> plan;  // columnar requests
-  size_t max_examples = 20;
+  size_t max_examples = engine::kDefaultShadowExamples;
 };
 
 ScoreJobSpec::ScoreJobSpec() = default;
@@ -185,20 +186,30 @@ int32_t MapIndex(const std::vector<int32_t>* map, int index) {
 }
 
 // Warnings of the chunk's rows (values used as missing, then values out of
-// range), by ascending request index.
+// range), by ascending request index, into `*out` unless it is null (the
+// map form writes each account's warnings with the account).
 // Adds the number of values used as missing to `*dropped`.
-std::vector<std::pair<uint32_t, std::string>> ChunkWarnings(
-    const engine::RoutedResult* routed, const Batch* batch, size_t begin,
-    uint64_t* dropped) {
-  std::vector<std::pair<uint32_t, std::string>> out;
+void ChunkWarnings(const engine::RoutedResult* routed, const Batch* batch,
+                   size_t begin, uint64_t* dropped,
+                   std::vector<std::pair<uint32_t, std::string>>* out) {
+  auto add = [&](const Batch& from, int64_t index, const auto& warning) {
+    using W = std::decay_t<decltype(warning)>;
+    if constexpr (std::is_same_v<W, engine::ValueWarning>) {
+      *dropped += warning.count;
+      if (out != nullptr) {
+        out->emplace_back(static_cast<uint32_t>(index), warning.text);
+      }
+    } else if (out != nullptr) {
+      out->emplace_back(static_cast<uint32_t>(index),
+                        engine::RangeWarningText(from.model(), warning));
+    }
+  };
   if (routed == nullptr) {
     for (const engine::ValueWarning& w : batch->value_warnings()) {
-      out.emplace_back(static_cast<uint32_t>(begin + w.row), w.text);
-      *dropped += w.count;
+      add(*batch, begin + w.row, w);
     }
     for (const engine::RangeWarning& w : batch->range_warnings()) {
-      out.emplace_back(static_cast<uint32_t>(begin + w.row),
-                       RangeWarningText(batch->model(), w));
+      add(*batch, begin + w.row, w);
     }
   } else {
     for (uint32_t p = 0; p < routed->parts.size(); ++p) {
@@ -210,24 +221,18 @@ std::vector<std::pair<uint32_t, std::string>> ChunkWarnings(
       };
       for (const engine::ValueWarning& w : part.batch->value_warnings()) {
         const int64_t i = index(w.row);
-        if (i >= 0) {
-          out.emplace_back(static_cast<uint32_t>(i), w.text);
-          *dropped += w.count;
-        }
+        if (i >= 0) add(*part.batch, i, w);
       }
       for (const engine::RangeWarning& w : part.batch->range_warnings()) {
         const int64_t i = index(w.row);
-        if (i >= 0) {
-          out.emplace_back(static_cast<uint32_t>(i),
-                           RangeWarningText(part.batch->model(), w));
-        }
+        if (i >= 0) add(*part.batch, i, w);
       }
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+  if (out == nullptr) return;
+  std::stable_sort(out->begin(), out->end(), [](const auto& a, const auto& b) {
     return a.first < b.first;
   });
-  return out;
 }
 
 void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
@@ -397,7 +402,7 @@ void WriteChunk(const ScoreJobSpec& spec, const ChunkRows& rows,
         plan ? plan->group_ids.size() : model.groups().size();
     WriteColumnarRows(rows, m, groups, static_cast<int32_t>(tiers), options,
                       begin, spec.arena, out);
-    out->warnings = ChunkWarnings(routed, batch, begin, &out->dropped);
+    ChunkWarnings(routed, batch, begin, &out->dropped, &out->warnings);
     if (plan != nullptr) {
       out->model_index.resize(m);
       for (size_t r = 0; r < m; ++r) out->model_index[r] = rows.model(r);
@@ -412,13 +417,7 @@ void WriteChunk(const ScoreJobSpec& spec, const ChunkRows& rows,
     a->set_model_index(rows.model(r));
     out->results.push_back(a);
   }
-  // Warnings go to accounts that scored (a failed account has only its
-  // error).
-  for (auto& [index, text] :
-       ChunkWarnings(routed, batch, begin, &out->dropped)) {
-    v1::AccountResult* a = out->results[index - begin];
-    if (a->ok()) a->add_warnings(std::move(text));
-  }
+  ChunkWarnings(routed, batch, begin, &out->dropped, nullptr);
 }
 
 void ProcessChunk(Job* job, size_t chunk) {
@@ -847,8 +846,9 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
           ColumnarPlan::Create(request.columns(), *shadow->candidate.model));
       shadow->plan.emplace(std::move(plan));
     }
-    shadow->max_examples =
-        s.max_examples() == 0 ? 20 : std::min<uint32_t>(s.max_examples(), 1000);
+    shadow->max_examples = s.max_examples() == 0
+                               ? engine::kDefaultShadowExamples
+                               : std::min<uint32_t>(s.max_examples(), 1000);
     spec.shadow = std::move(shadow);
   }
   spec.request = &request;

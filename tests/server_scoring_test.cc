@@ -258,7 +258,7 @@ TEST_F(ScoringTest, UndeclaredNamesAreCountedAndRangesWarned) {
   ASSERT_OK(Call(*ts_, MapRequest({a}, "default", "1"), &r));
   EXPECT_EQ(r.ignored_fields(), 2u);
   EXPECT_THAT(r.results(0).warnings(),
-              ElementsAre("csat=7 is outside the expected range [1, 5]"));
+              ElementsAre("csat = 7 is outside the expected range [1, 5]"));
   EXPECT_DOUBLE_EQ(r.results(0).score(), 100);  // clamped, still scores
 }
 

@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   hs::BatchResult result;
   if (!hs::Scorer::Score(batch, &result).ok()) __builtin_trap();
   for (size_t row = 0; row < batch.size(); ++row) {
-    (void)hs::Explain(batch, result, row, 3);
+    (void)hs::Explain(batch, result, row, hs::kDefaultTopDrivers);
     for (int p : hs::MatchedPlaybooks(result, row)) {
       (void)hs::PlaybookReason(batch, result, row, p);
     }

@@ -129,6 +129,17 @@ double SignalWeight(const Batch& batch, size_t row, int signal) {
   return plan.signal_weight[segment_row][signal];
 }
 
+std::string RangeWarningText(const CompiledModel& model,
+                             const RangeWarning& warning,
+                             NumberFormat format) {
+  const InputInfo& in = model.inputs()[warning.input];
+  return absl::StrCat(
+      in.id, " = ", FormatNumber(warning.value, format),
+      " is outside the expected range [",
+      in.range_min ? FormatNumber(*in.range_min, format) : "-inf", ", ",
+      in.range_max ? FormatNumber(*in.range_max, format) : "inf", "]");
+}
+
 std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
                                      NumberFormat format) {
   std::vector<std::string> out;
@@ -146,12 +157,7 @@ std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
       warnings.begin(), warnings.end(), row,
       [](const RangeWarning& w, size_t r) { return w.row < r; });
   for (; it != warnings.end() && it->row == row; ++it) {
-    const InputInfo& in = batch.model().inputs()[it->input];
-    out.push_back(absl::StrCat(
-        in.id, " = ", FormatNumber(it->value, format),
-        " is outside the expected range [",
-        in.range_min ? FormatNumber(*in.range_min, format) : "-inf", ", ",
-        in.range_max ? FormatNumber(*in.range_max, format) : "inf", "]"));
+    out.push_back(RangeWarningText(batch.model(), *it, format));
   }
   return out;
 }

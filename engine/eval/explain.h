@@ -55,10 +55,24 @@ struct Explanation {
 // The weight signal `signal` has for `row`, after segment overrides.
 double SignalWeight(const Batch& batch, size_t row, int signal);
 
-// Warnings about the row's inputs, e.g. "dau_mau = 1.7 is outside the
-// expected range [0, 1]".
+// The text of one range warning of a batch of `model`, e.g. "dau_mau = 1.7
+// is outside the expected range [0, 1]". The one rendering of a range
+// warning: the CLI, explanations and the server all write this text.
+std::string RangeWarningText(const CompiledModel& model,
+                             const RangeWarning& warning,
+                             NumberFormat format = NumberFormat());
+
+// Warnings about the row's inputs: the values used as missing
+// (Batch::value_warnings()) first, then RangeWarningText of each value
+// outside its input's range.
 std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
                                      NumberFormat format = NumberFormat());
+
+// How many top drivers an explanation lists when the caller does not say
+// (`healthscore score --top-drivers`, ScoreOptions.top_drivers = 0), and the
+// most a caller may ask for.
+inline constexpr int kDefaultTopDrivers = 3;
+inline constexpr int kMaxTopDrivers = 1000;
 
 // The per-signal breakdown of `row`. `top_drivers` caps the driver list.
 // The numbers of the result are doubles; `format` applies to the texts

@@ -70,6 +70,7 @@
 #include "absl/status/statusor.h"
 #include "engine/common/number_format.h"
 #include "engine/eval/batch.h"
+#include "engine/eval/explain.h"
 #include "engine/eval/result.h"
 
 namespace healthscore::engine::io {
@@ -85,7 +86,7 @@ struct WriterOptions {
   // Add the per-signal "explanation" object (JSON Lines only).
   bool explain = false;
   // How many signals "top_drivers" lists (the ones losing the most points).
-  int top_drivers = 3;
+  int top_drivers = kDefaultTopDrivers;
   // CSV only: every model whose results the writer may receive, when rows
   // come from more than one (a routing model first, then its route
   // targets). Empty (the default): the columns are those of the first

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/common/display.h"
+#include "engine/common/json_text.h"
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
@@ -58,46 +59,6 @@ ShadowModelInfo Info(const CompiledModel& m) {
 
 std::string Num(double v, NumberFormat format) {
   return std::isnan(v) ? "none" : FormatNumber(v, format);
-}
-
-void AppendJsonString(std::string* out, const std::string& s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(out, "\\u%04x", c);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
-// Scores and deltas are finite or NaN (none); null is also what a
-// non-finite value would be, since JSON has no such numbers.
-void AppendJsonNumber(std::string* out, double v, NumberFormat format) {
-  if (!std::isfinite(v)) {
-    out->append("null");
-  } else {
-    AppendNumber(v, out, format);
-  }
 }
 
 }  // namespace
@@ -400,11 +361,11 @@ std::string ShadowReportJson(const ShadowReport& r, NumberFormat numbers) {
   std::string out = "{";
   auto model = [&out](const char* key, const ShadowModelInfo& m) {
     absl::StrAppend(&out, "\"", key, "\":{\"name\":");
-    AppendJsonString(&out, m.name);
+    AppendJsonString(m.name, &out);
     out.append(",\"version\":");
-    AppendJsonString(&out, m.version);
+    AppendJsonString(m.version, &out);
     out.append(",\"hash\":");
-    AppendJsonString(&out, m.hash);
+    AppendJsonString(m.hash, &out);
     out.append("},");
   };
   model("live", r.live);
@@ -419,9 +380,9 @@ std::string ShadowReportJson(const ShadowReport& r, NumberFormat numbers) {
     if (!first) out.push_back(',');
     first = false;
     out.append("{\"from\":");
-    AppendJsonString(&out, c.from);
+    AppendJsonString(c.from, &out);
     out.append(",\"to\":");
-    AppendJsonString(&out, c.to);
+    AppendJsonString(c.to, &out);
     absl::StrAppend(&out, ",\"count\":", c.count, "}");
   }
   out.append("],\"playbooks\":[");
@@ -430,7 +391,7 @@ std::string ShadowReportJson(const ShadowReport& r, NumberFormat numbers) {
     if (!first) out.push_back(',');
     first = false;
     out.append("{\"id\":");
-    AppendJsonString(&out, p.id);
+    AppendJsonString(p.id, &out);
     absl::StrAppend(&out, ",\"live\":", p.live, ",\"candidate\":",
                     p.candidate, ",\"newly_firing\":", p.newly_firing,
                     ",\"stopped_firing\":", p.stopped_firing, "}");
@@ -444,7 +405,7 @@ std::string ShadowReportJson(const ShadowReport& r, NumberFormat numbers) {
         {"max", d.max},       {"mean", d.mean}};
     for (const auto& [key, value] : fields) {
       absl::StrAppend(&out, ",\"", key, "\":");
-      AppendJsonNumber(&out, value, numbers);
+      AppendJsonNumber(value, numbers, &out);
     }
   }
   out.append("},\"changed\":[");
@@ -453,15 +414,15 @@ std::string ShadowReportJson(const ShadowReport& r, NumberFormat numbers) {
     if (!first) out.push_back(',');
     first = false;
     out.append("{\"id\":");
-    AppendJsonString(&out, a.id);
+    AppendJsonString(a.id, &out);
     out.append(",\"from\":");
-    AppendJsonString(&out, a.live_tier);
+    AppendJsonString(a.live_tier, &out);
     out.append(",\"to\":");
-    AppendJsonString(&out, a.candidate_tier);
+    AppendJsonString(a.candidate_tier, &out);
     out.append(",\"live_score\":");
-    AppendJsonNumber(&out, a.live_score, numbers);
+    AppendJsonNumber(a.live_score, numbers, &out);
     out.append(",\"candidate_score\":");
-    AppendJsonNumber(&out, a.candidate_score, numbers);
+    AppendJsonNumber(a.candidate_score, numbers, &out);
     out.push_back('}');
   }
   out.append("]}\n");

@@ -40,10 +40,14 @@
 
 namespace healthscore::engine {
 
+// How many accounts that change tier a report lists when the caller does
+// not say (`healthscore diff --examples`, ShadowRequest.max_examples = 0).
+inline constexpr size_t kDefaultShadowExamples = 20;
+
 struct ShadowOptions {
   // How many accounts that change tier the report lists (the first ones,
   // in input order).
-  size_t max_examples = 20;
+  size_t max_examples = kDefaultShadowExamples;
 };
 
 struct ShadowModelInfo {

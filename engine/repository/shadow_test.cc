@@ -156,6 +156,28 @@ TEST(ShadowTest, TierTablePlaybooksAndDeltas) {
   EXPECT_EQ(json.back(), '\n');
 }
 
+// The JSON report escapes its strings as the result writer does
+// (engine/common/json_text.h): an account id that is not valid UTF-8 (a CSV
+// input may carry one) used to be copied byte for byte, which made the
+// report invalid UTF-8 and so invalid JSON.
+TEST(ShadowTest, JsonReportIsValidUtf8WhateverTheIds) {
+  ShadowReport r;
+  r.live = {"health", "1", "h1"};
+  r.candidate = {"health \"next\"", "2", "h2"};
+  ShadowAccount a;
+  a.id = "caf\xE9\n";
+  a.live_tier = "green";
+  a.candidate_tier = "red";
+  a.live_score = 80;
+  a.candidate_score = std::nan("");
+  r.changed.push_back(a);
+  const std::string json = ShadowReportJson(r);
+  EXPECT_THAT(json, HasSubstr("\"name\":\"health \\\"next\\\"\""));
+  EXPECT_THAT(json, HasSubstr("{\"id\":\"caf\xEF\xBF\xBD\\n\",\"from\":"
+                              "\"green\",\"to\":\"red\",\"live_score\":80,"
+                              "\"candidate_score\":null}"));
+}
+
 TEST(ShadowTest, PlaybooksOfOnlyOneModelAndExampleLimit) {
   auto live = Model(SmallModel("health", "1"));
   auto candidate = Model(absl::StrReplaceAll(

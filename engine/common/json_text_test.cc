@@ -1,0 +1,67 @@
+#include "engine/common/json_text.h"
+
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "gtest/gtest.h"
+
+namespace healthscore::engine {
+namespace {
+
+std::string Json(std::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+std::string JsonNumber(double v, NumberFormat format = NumberFormat()) {
+  std::string out;
+  AppendJsonNumber(v, format, &out);
+  return out;
+}
+
+TEST(JsonTextTest, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(Json(""), "\"\"");
+  EXPECT_EQ(Json("plain text 123"), "\"plain text 123\"");
+  EXPECT_EQ(Json("say \"hi\" \\ bye"), "\"say \\\"hi\\\" \\\\ bye\"");
+  EXPECT_EQ(Json("a\nb\rc\td"), "\"a\\nb\\rc\\td\"");
+  EXPECT_EQ(Json(std::string_view("\0\x01\x1f\x7f", 4)),
+            "\"\\u0000\\u0001\\u001f\x7f\"");
+}
+
+TEST(JsonTextTest, KeepsValidUtf8AndReplacesInvalidBytes) {
+  // 2-, 3- and 4-byte sequences are copied.
+  EXPECT_EQ(Json("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  // A Latin-1 byte, a lone continuation byte, a truncated sequence at the
+  // end, an overlong encoding and a UTF-16 surrogate: one U+FFFD per byte
+  // that starts no valid sequence.
+  EXPECT_EQ(Json("caf\xE9"), "\"caf\xEF\xBF\xBD\"");
+  EXPECT_EQ(Json("\x80x"), "\"\xEF\xBF\xBDx\"");
+  EXPECT_EQ(Json("x\xE2\x82"), "\"x\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  EXPECT_EQ(Json("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  EXPECT_EQ(Json("\xED\xA0\x80"),
+            "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
+TEST(JsonTextTest, AppendsToWhatIsThere) {
+  std::string out = "{\"id\":";
+  AppendJsonString("a", &out);
+  out.append(",\"score\":");
+  AppendJsonNumber(71.5, NumberFormat(), &out);
+  EXPECT_EQ(out, "{\"id\":\"a\",\"score\":71.5");
+}
+
+TEST(JsonTextTest, NumbersAreWrittenAsNumberFormatSaysAndNonFiniteAsNull) {
+  EXPECT_EQ(JsonNumber(80), "80");
+  EXPECT_EQ(JsonNumber(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(JsonNumber(0.1 + 0.2, NumberFormat{3}), "0.3");
+  EXPECT_EQ(JsonNumber(-0.0), "0");
+  EXPECT_EQ(JsonNumber(std::numeric_limits<double>::quiet_NaN()), "null");
+  EXPECT_EQ(JsonNumber(std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(JsonNumber(-std::numeric_limits<double>::infinity()), "null");
+}
+
+}  // namespace
+}  // namespace healthscore::engine

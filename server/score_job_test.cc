@@ -1,0 +1,167 @@
+// PrepareScoreJob without a server: the checks of a request as a whole, each
+// with its exact error, and what a prepared job carries for each request
+// form, with and without routes and a shadow candidate.
+
+#include "server/score_job.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/common/status_matchers.h"
+#include "engine/repository/model_repository.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/model_set.h"
+#include "server/testing/test_server.h"
+
+namespace healthscore::server {
+namespace {
+
+namespace fs = std::filesystem;
+using ::healthscore::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// The server's test models, with server/testdata/routing laid over them:
+// `default` routes enterprise accounts to the `enterprise` model.
+std::shared_ptr<const ModelSet> Models() {
+  static const auto* models = [] {
+    const std::string dir = absl::StrCat(::testing::TempDir(),
+                                         "hs_score_job_", ::getpid());
+    fs::remove_all(dir);
+    fs::copy(testing::TestModelsDir(), dir, fs::copy_options::recursive);
+    fs::copy(testing::SourcePath("server/testdata/routing"), dir,
+             fs::copy_options::recursive |
+                 fs::copy_options::overwrite_existing);
+    engine::RepositoryOptions options;
+    options.root = dir;
+    auto repository = engine::ModelRepository::Create(std::move(options));
+    EXPECT_OK(repository.status());
+    auto set = ModelSet::FromSnapshot((*repository)->Snapshot());
+    fs::remove_all(dir);
+    return new std::shared_ptr<const ModelSet>(std::move(set));
+  }();
+  return *models;
+}
+
+v1::ScoreRequest MapRequest(size_t n) {
+  v1::ScoreRequest request;
+  request.set_model("default");
+  request.set_version("1");
+  for (size_t i = 0; i < n; ++i) {
+    request.add_accounts()->set_id(absl::StrCat("a", i));
+  }
+  return request;
+}
+
+v1::ScoreRequest ColumnarRequest(size_t n) {
+  v1::ScoreRequest request;
+  request.set_model("default");
+  request.set_version("1");
+  v1::ColumnarAccounts* columns = request.mutable_columns();
+  v1::NumberColumn* csat = columns->add_metrics();
+  csat->set_name("csat");
+  for (size_t i = 0; i < n; ++i) {
+    columns->add_ids(absl::StrCat("a", i));
+    csat->add_values(3);
+  }
+  return request;
+}
+
+absl::StatusOr<ScoreJobSpec> Prepare(const v1::ScoreRequest& request,
+                                     size_t max_accounts, size_t* n) {
+  return PrepareScoreJob(request, Models(), max_accounts, n);
+}
+
+TEST(PrepareScoreJobTest, MapForm) {
+  const v1::ScoreRequest request = MapRequest(3);
+  size_t n = 0;
+  ASSERT_OK_AND_ASSIGN(ScoreJobSpec spec, Prepare(request, 3, &n));
+  EXPECT_EQ(n, 3u);
+  EXPECT_EQ(spec.request, &request);
+  EXPECT_EQ(spec.model.name, "default");
+  EXPECT_EQ(spec.model.version, "1");
+  EXPECT_EQ(spec.model.model->version(), "1.0-test");
+  EXPECT_FALSE(spec.plan.has_value());
+  EXPECT_EQ(spec.shadow, nullptr);
+  EXPECT_NE(spec.set, nullptr);
+}
+
+TEST(PrepareScoreJobTest, ColumnarForm) {
+  const v1::ScoreRequest request = ColumnarRequest(4);
+  size_t n = 0;
+  ASSERT_OK_AND_ASSIGN(ScoreJobSpec spec, Prepare(request, 4, &n));
+  EXPECT_EQ(n, 4u);
+  ASSERT_TRUE(spec.plan.has_value());
+  EXPECT_EQ(spec.plan->size(), 4u);
+}
+
+TEST(PrepareScoreJobTest, RoutesApplyUnlessIgnored) {
+  v1::ScoreRequest request = MapRequest(1);
+  request.set_version("");  // the routes belong to the served version
+  size_t n = 0;
+  ASSERT_OK_AND_ASSIGN(ScoreJobSpec routed, Prepare(request, 1, &n));
+  ASSERT_NE(routed.model.router, nullptr);
+  EXPECT_NE(routed.routes, nullptr);
+  request.mutable_options()->set_ignore_routes(true);
+  ASSERT_OK_AND_ASSIGN(ScoreJobSpec unrouted, Prepare(request, 1, &n));
+  EXPECT_EQ(unrouted.routes, nullptr);
+}
+
+TEST(PrepareScoreJobTest, ShadowCandidate) {
+  v1::ScoreRequest request = ColumnarRequest(2);
+  request.mutable_shadow()->set_version("2");  // same model, version 2
+  size_t n = 0;
+  ASSERT_OK_AND_ASSIGN(ScoreJobSpec spec, Prepare(request, 2, &n));
+  EXPECT_NE(spec.shadow, nullptr);
+
+  request.mutable_shadow()->set_version("99");
+  EXPECT_THAT(Prepare(request, 2, &n).status(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("shadow candidate: ")));
+  EXPECT_THAT(std::string(Prepare(request, 2, &n).status().message()),
+              StartsWith("shadow candidate: "));
+
+  request.mutable_shadow()->set_model("no_such_model");
+  request.mutable_shadow()->set_version("");
+  EXPECT_THAT(Prepare(request, 2, &n).status(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("no_such_model")));
+}
+
+TEST(PrepareScoreJobTest, Errors) {
+  size_t n = 7;
+  v1::ScoreRequest unknown = MapRequest(1);
+  unknown.set_model("no_such_model");
+  EXPECT_THAT(Prepare(unknown, 10, &n).status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no_such_model")));
+
+  v1::ScoreRequest both = ColumnarRequest(1);
+  both.add_accounts()->set_id("x");
+  EXPECT_THAT(Prepare(both, 10, &n).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "the request carries both accounts and columns; send "
+                       "one form"));
+
+  const std::string too_many =
+      "batch of 3 accounts exceeds max_accounts_per_request=2; split it into "
+      "smaller batches";
+  EXPECT_THAT(Prepare(MapRequest(3), 2, &n).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, too_many));
+  EXPECT_THAT(Prepare(ColumnarRequest(3), 2, &n).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, too_many));
+
+  v1::ScoreRequest malformed = ColumnarRequest(2);
+  malformed.mutable_columns()->mutable_metrics(0)->add_values(1);
+  EXPECT_THAT(Prepare(malformed, 10, &n).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "columns: metrics column 'csat' has 3 entries; "
+                       "expected 2 (one per id)"));
+  EXPECT_EQ(n, 7u);  // untouched on error
+}
+
+}  // namespace
+}  // namespace healthscore::server
