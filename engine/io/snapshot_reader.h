@@ -1,4 +1,4 @@
-// Snapshot readers: account snapshots from JSON Lines, CSV or YAML into a
+// Snapshot readers: account snapshots from JSON Lines or CSV into a
 // Batch.
 //
 // The readers stream. A SnapshotReader pulls bytes from a ByteSource in large
@@ -87,10 +87,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/eval/batch.h"
-
-namespace YAML {
-class Node;
-}
+#include "engine/io/byte_source.h"
 
 namespace healthscore::engine::io {
 
@@ -102,24 +99,6 @@ absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name);
 // InvalidArgument for any other extension (the caller should ask for an
 // explicit format).
 absl::StatusOr<InputFormat> InputFormatFromPath(std::string_view path);
-
-// Where a reader's bytes come from.
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  // Reads up to `n` bytes into `buf`; returns how many were read, 0 only at
-  // the end of the input. Errors: DataLoss (or another code) when the
-  // underlying read fails.
-  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
-};
-
-// Opens a file for reading; "-" is standard input. NotFound when the file
-// does not exist, PermissionDenied when it may not be read, FailedPrecondition
-// for a directory.
-absl::StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(
-    const std::string& path);
-// Serves `text` (owned by the source).
-std::unique_ptr<ByteSource> StringSource(std::string text);
 
 struct ReaderOptions {
   // Bytes requested from the source per read. Larger blocks mean fewer
@@ -215,16 +194,6 @@ class CsvReader : public SnapshotReader {
 absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshotReader(
     const std::string& path, InputFormat format,
     const ReaderOptions& options = {});
-
-// Adds one account to `builder` (which fills a batch of `model`) from a YAML
-// mapping of the JSON Lines shape; used by test cases. `file` names the YAML
-// file in messages. Wrong types, unparseable dates, a node that is not a
-// mapping, unknown keys and, unlike the file readers, names the model does
-// not declare (test cases are written against one model, so such a name is
-// a typo; the message has a "did you mean") fail the row with a message
-// starting with "file:line:col: " of the offending node. Never throws.
-void AddYamlSnapshot(const YAML::Node& node, std::string_view file,
-                     const CompiledModel& model, BatchBuilder* builder);
 
 }  // namespace healthscore::engine::io
 

@@ -11,6 +11,7 @@
 
 #include "engine/common/status_matchers.h"
 #include "engine/eval/batch.h"
+#include "engine/io/yaml_snapshot.h"
 #include "engine/model/compiler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

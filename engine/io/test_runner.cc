@@ -25,7 +25,7 @@
 #include "engine/eval/scorer.h"
 #include "engine/io/internal/strings.h"
 #include "engine/io/result_writer.h"
-#include "engine/io/snapshot_reader.h"
+#include "engine/io/yaml_snapshot.h"
 #include "engine/model/compiler.h"
 #include "yaml-cpp/yaml.h"
 

@@ -1,0 +1,619 @@
+// JSON Lines reader (simdjson On-Demand). Each value goes to the
+// BatchBuilder as it is found; the builder applies the declared type (the
+// rules every reader shares).
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/common/display.h"
+#include "engine/common/status_macros.h"
+#include "engine/io/internal/strings.h"
+#include "engine/io/snapshot_reader.h"
+#include "engine/model/compiled_model.h"
+#include "simdjson.h"
+
+namespace healthscore::engine::io {
+namespace {
+
+using io_internal::Cat;
+using io_internal::Trim;
+
+bool IsBlank(std::string_view line) {
+  for (char c : line) {
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+class JsonLinesReader::Impl {
+ public:
+  Impl(JsonLinesReader* owner, std::unique_ptr<ByteSource> source,
+       const ReaderOptions& options)
+      : owner_(owner), source_(std::move(source)), options_(options) {
+    options_.block_size = std::max<size_t>(options_.block_size, 1);
+  }
+
+  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) {
+    batch->Clear();
+    BatchBuilder builder(batch);
+    builder.set_strict(options_.strict);
+    builder_ = &builder;
+    model_ = &batch->model();
+    size_t rows = 0;
+    while (rows < max_rows) {
+      Line line;
+      HEALTHSCORE_ASSIGN_OR_RETURN(bool more, NextLine(&line));
+      if (!more) break;
+      ++owner_->line_;
+      if (line.overlong > 0) {
+        builder.BeginRow({});
+        builder.FailRow(Cat("line ", owner_->line_, ": the line is ",
+                            line.overlong, " bytes long, more than the limit of ",
+                            options_.max_line_bytes,
+                            " bytes for one record (--max-line-bytes); it was "
+                            "skipped. JSON Lines needs one account object per "
+                            "line"));
+        builder.EndRow();
+        ++rows;
+        continue;
+      }
+      std::string_view text = line.text;
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      if (IsBlank(text)) continue;
+      ParseLine(text, line.padded);
+      ++rows;
+    }
+    builder_ = nullptr;
+    return rows;
+  }
+
+ private:
+  // One line of the input, without its '\n'.
+  struct Line {
+    std::string_view text;
+    // How many bytes may be read from text.data() (the line plus at least
+    // SIMDJSON_PADDING).
+    size_t padded = 0;
+    // > 0 for a line longer than max_line_bytes: its length. `text` is then
+    // empty (the line was not kept).
+    uint64_t overlong = 0;
+  };
+
+  // The next line; false at the end of the input.
+  absl::StatusOr<bool> NextLine(Line* line) {
+    *line = Line();
+    for (;;) {
+      if (pos_ < lines_end_) {
+        const char* start = buf_.get() + pos_;
+        const char* nl = static_cast<const char*>(
+            std::memchr(start, '\n', lines_end_ - pos_));
+        Take(static_cast<size_t>(nl - start), line);
+        pos_ = nl + 1 - buf_.get();
+        return true;
+      }
+      if (eof_) {
+        if (pos_ == end_) return false;
+        Take(end_ - pos_, line);
+        pos_ = end_;
+        return true;
+      }
+      if (end_ - pos_ > options_.max_line_bytes) {
+        // The unfinished line is already too long: drop it and what is
+        // left of it in the source, so that memory stays bounded.
+        HEALTHSCORE_ASSIGN_OR_RETURN(line->overlong, SkipLine());
+        return true;
+      }
+      HEALTHSCORE_RETURN_IF_ERROR(Refill());
+    }
+  }
+
+  // The `length` bytes at pos_ as *line, or as an over-long line.
+  void Take(size_t length, Line* line) {
+    if (length > options_.max_line_bytes) {
+      line->overlong = length;
+      return;
+    }
+    line->text = std::string_view(buf_.get() + pos_, length);
+    line->padded = capacity_ + simdjson::SIMDJSON_PADDING - pos_;
+  }
+
+  // Discards the unfinished line at pos_ and the rest of it in the source,
+  // up to and including its '\n', reading block by block into the buffer
+  // without growing it. Leaves the bytes after that '\n' in the buffer and
+  // returns the line's length.
+  absl::StatusOr<uint64_t> SkipLine() {
+    uint64_t skipped = end_ - pos_;
+    pos_ = end_ = lines_end_ = 0;
+    for (;;) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(size_t got,
+                                   source_->Read(buf_.get(), capacity_));
+      if (got == 0) {
+        eof_ = true;
+        return skipped;
+      }
+      const char* nl =
+          static_cast<const char*>(std::memchr(buf_.get(), '\n', got));
+      if (nl == nullptr) {
+        skipped += got;
+        continue;
+      }
+      skipped += static_cast<uint64_t>(nl - buf_.get());
+      pos_ = nl + 1 - buf_.get();
+      end_ = got;
+      std::memset(buf_.get() + end_, 0, simdjson::SIMDJSON_PADDING);
+      for (size_t i = end_; i > pos_; --i) {
+        if (buf_[i - 1] == '\n') {
+          lines_end_ = i;
+          break;
+        }
+      }
+      return skipped;
+    }
+  }
+
+  // Moves the unfinished line to the front of the buffer and reads one more
+  // block after it, then finds the last complete line. The unfinished line
+  // is at most max_line_bytes long (NextLine skips longer ones), so the
+  // buffer never exceeds max_line_bytes + block_size.
+  absl::Status Refill() {
+    size_t rest = end_ - pos_;
+    // Grow only for a line longer than half the buffer, so that a short
+    // unfinished line does not cost a reallocation per block.
+    if (capacity_ < options_.block_size || rest > capacity_ / 2) {
+      size_t want = rest + options_.block_size;
+      std::unique_ptr<char[]> bigger(
+          new char[want + simdjson::SIMDJSON_PADDING]);
+      if (rest > 0) std::memcpy(bigger.get(), buf_.get() + pos_, rest);
+      buf_ = std::move(bigger);
+      capacity_ = want;
+    } else if (rest > 0 && pos_ > 0) {
+      std::memmove(buf_.get(), buf_.get() + pos_, rest);
+    }
+    pos_ = 0;
+    end_ = rest;
+    lines_end_ = 0;
+    while (end_ < capacity_) {
+      HEALTHSCORE_ASSIGN_OR_RETURN(
+          size_t got, source_->Read(buf_.get() + end_, capacity_ - end_));
+      if (got == 0) {
+        eof_ = true;
+        break;
+      }
+      end_ += got;
+    }
+    std::memset(buf_.get() + end_, 0, simdjson::SIMDJSON_PADDING);
+    if (at_start_) {
+      at_start_ = false;
+      if (end_ >= 3 && std::memcmp(buf_.get(), "\xEF\xBB\xBF", 3) == 0) {
+        pos_ = 3;
+      }
+    }
+    for (size_t i = end_; i > rest; --i) {
+      if (buf_[i - 1] == '\n') {
+        lines_end_ = i;
+        break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Adds the account on `line` to builder_ (always exactly one row).
+  void ParseLine(std::string_view line, size_t padded);
+  // The fields of the current line: each returns false on a syntax error
+  // (the row has failed), after which the document may not be used again.
+  bool ParseFields(simdjson::ondemand::object object);
+  bool ParseSection(simdjson::ondemand::value& value, std::string_view section);
+  // Puts `value` (of JSON type `type`) for `slot` as the builder's rules
+  // say.
+  bool PutValue(int slot, const FieldName& field,
+                simdjson::ondemand::value& value,
+                simdjson::ondemand::json_type type);
+  bool PutPoints(int slot, const FieldName& field,
+                 simdjson::ondemand::array& array);
+  bool PutSeriesObject(int slot, const FieldName& field,
+                       simdjson::ondemand::value& value);
+  bool FailSyntax(simdjson::error_code error) {
+    builder_->FailRow(Cat("line ", owner_->line_,
+                          ": invalid JSON: ", simdjson::error_message(error)));
+    return false;
+  }
+
+  JsonLinesReader* owner_;
+  std::unique_ptr<ByteSource> source_;
+  ReaderOptions options_;
+  std::unique_ptr<char[]> buf_;
+  size_t capacity_ = 0;   // usable bytes; SIMDJSON_PADDING more are allocated
+  size_t pos_ = 0;        // first unread byte
+  size_t lines_end_ = 0;  // one past the last '\n' of the buffer, or 0
+  size_t end_ = 0;        // bytes of data in the buffer
+  bool eof_ = false;
+  bool at_start_ = true;
+  simdjson::ondemand::parser parser_;
+  BatchBuilder* builder_ = nullptr;  // during ReadBatch
+  const CompiledModel* model_ = nullptr;
+  std::string field_scratch_;
+  std::string location_scratch_;
+  // The current line's id (a view into the line or the parser's string
+  // buffer) and the problem that keeps it from being one.
+  std::string_view id_;
+  std::string id_problem_;
+  std::vector<double> points_;
+};
+
+namespace {
+
+// The sections come last: bit >= kMetricsBit is a section.
+constexpr uint32_t kIdBit = 1;
+constexpr uint32_t kAsOfBit = 2;
+constexpr uint32_t kPreviousScoreBit = 4;
+constexpr uint32_t kPreviousTierBit = 8;
+constexpr uint32_t kMetricsBit = 16;
+constexpr uint32_t kAttributesBit = 32;
+constexpr uint32_t kDatesBit = 64;
+constexpr uint32_t kSeriesBit = 128;
+
+// One bit per top-level key the reader knows (both spellings of a key share
+// it), 0 for any other key.
+uint32_t TopLevelKeyBit(std::string_view key) {
+  if (key == "id") return kIdBit;
+  if (key == "as_of" || key == "asOf") return kAsOfBit;
+  if (key == "previous_score" || key == "previousScore") {
+    return kPreviousScoreBit;
+  }
+  if (key == "previous_tier" || key == "previousTier") return kPreviousTierBit;
+  if (key == "metrics") return kMetricsBit;
+  if (key == "attributes") return kAttributesBit;
+  if (key == "dates") return kDatesBit;
+  if (key == "series") return kSeriesBit;
+  return 0;
+}
+
+// The field an object iterator produced, and its unescaped key. The field is
+// left where the iterator put it (in `result`) and used through a pointer.
+// Copying it out (simdjson_result::get, or a copy of field.value()) lets GCC
+// write a value_iterator in two stores and read it back in one 16-byte load,
+// which the CPU cannot forward from the stores: a stall of about a dozen
+// cycles per key, 8% of JSON Lines parsing (bench/README.md, issue 10).
+simdjson::error_code NextField(
+    simdjson::simdjson_result<simdjson::ondemand::field>& result,
+    simdjson::ondemand::field** field, std::string_view* key) {
+  if (simdjson::error_code error = result.error()) return error;
+  *field = &result.value_unsafe();
+  return (*field)->unescaped_key().get(*key);
+}
+
+const char* JsonTypeName(simdjson::ondemand::json_type type) {
+  using simdjson::ondemand::json_type;
+  switch (type) {
+    case json_type::array:
+      return "array";
+    case json_type::object:
+      return "object";
+    case json_type::number:
+      return "number";
+    case json_type::string:
+      return "string";
+    case json_type::boolean:
+      return "boolean";
+    case json_type::null:
+      return "null";
+  }
+  return "value";
+}
+
+}  // namespace
+
+void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded) {
+  using simdjson::ondemand::json_type;
+  namespace od = simdjson::ondemand;
+  BatchBuilder& b = *builder_;
+  b.BeginRow({});
+  location_scratch_.clear();
+  absl::StrAppend(&location_scratch_, "line ", owner_->line_, ": ");
+  b.SetRowLocation(location_scratch_);
+  id_ = {};
+  id_problem_.clear();
+
+  od::document doc;
+  simdjson::error_code error = parser_
+                                   .iterate(simdjson::padded_string_view(
+                                       line.data(), line.size(), padded))
+                                   .get(doc);
+  json_type root_type;
+  if (error || (error = doc.type().get(root_type))) {
+    FailSyntax(error);
+    b.EndRow();
+    return;
+  }
+  if (root_type != json_type::object) {
+    // type() only peeks at the first byte: make sure a scalar is real JSON
+    // before calling the line "a number" or "null".
+    switch (root_type) {
+      case json_type::null: {
+        bool is_null = false;
+        error = doc.is_null().get(is_null);
+        if (!error && !is_null) error = simdjson::N_ATOM_ERROR;
+        break;
+      }
+      case json_type::number:
+        error = doc.get_double().error();
+        break;
+      case json_type::boolean:
+        error = doc.get_bool().error();
+        break;
+      case json_type::string:
+        error = doc.get_string().error();
+        break;
+      default:
+        break;
+    }
+    b.FailRow(error ? Cat("line ", owner_->line_,
+                          ": invalid JSON: expected an object per line")
+                    : Cat("line ", owner_->line_,
+                          ": expected a JSON object, got ",
+                          JsonTypeName(root_type)));
+    b.EndRow();
+    return;
+  }
+  od::object object;
+  if ((error = doc.get_object().get(object))) {
+    FailSyntax(error);
+    b.EndRow();
+    return;
+  }
+  if (ParseFields(object)) {
+    // The object is done; anything after it on the line is garbage.
+    const char* location = nullptr;
+    if (!doc.current_location().get(location)) {
+      b.FailRow(Cat("line ", owner_->line_,
+                    ": invalid JSON: unexpected content after the object"));
+    } else if (!id_problem_.empty()) {
+      b.FailRow(id_problem_);
+    } else if (id_.empty()) {
+      b.FailRow(Cat("line ", owner_->line_, ": no id (\"", options_.id_field,
+                    "\" is missing or empty)"));
+    }
+  }
+  // A row that failed keeps its id when the line had one.
+  b.SetId(id_);
+  b.EndRow();
+}
+
+bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
+  using simdjson::ondemand::json_type;
+  namespace od = simdjson::ondemand;
+  BatchBuilder& b = *builder_;
+  bool id_seen = false;
+  for (auto field_result : object) {
+    // The field is used where the iterator put it, never copied: see
+    // NextField.
+    od::field* field;
+    std::string_view key;
+    simdjson::error_code error = NextField(field_result, &field, &key);
+    if (error) return FailSyntax(error);
+    od::value& value = field->value();
+    json_type type;
+    if ((error = value.type().get(type))) return FailSyntax(error);
+
+    if (key == options_.id_field) {
+      if (id_seen) {
+        id_problem_ = Cat("line ", owner_->line_, ": ", key,
+                          ": the key appears twice in one record, so the "
+                          "account cannot be identified");
+        continue;
+      }
+      id_seen = true;
+      if (type == json_type::string) {
+        if ((error = value.get_string().get(id_))) return FailSyntax(error);
+      } else if (type == json_type::number) {
+        // An export's numeric id, as written.
+        // Kept as written (no trip through a double), once it is known to
+        // be a number.
+        const std::string_view raw = Trim(value.raw_json_token());
+        double unused;
+        if (value.get_double().get(unused)) {
+          id_problem_ = Cat("line ", owner_->line_, ": ", key,
+                            ": invalid number");
+        } else {
+          id_ = raw;
+        }
+      } else if (type != json_type::null) {
+        id_problem_ = Cat("line ", owner_->line_, ": ", key,
+                          ": expected a string or a number, got ",
+                          JsonTypeName(type));
+      }
+      continue;
+    }
+    const uint32_t bit = TopLevelKeyBit(key);
+    if (bit == 0 || bit == kIdBit) {
+      // Not part of the snapshot (e.g. a request's model name, or "id" when
+      // another field is the id).
+      owner_->NoteIgnored(key);
+      continue;
+    }
+    if (bit >= kMetricsBit) {
+      // A section given twice is read twice: an input in both is given
+      // twice, which the builder reports.
+      if (type == json_type::null) continue;
+      if (type != json_type::object) {
+        b.PutUnusable(-1, {"", key},
+                      Cat("expected an object of inputs, got ",
+                          JsonTypeName(type)));
+        continue;
+      }
+      if (!ParseSection(value, key)) return false;
+      continue;
+    }
+    const int slot = bit == kAsOfBit            ? BatchBuilder::kAsOfSlot
+                     : bit == kPreviousScoreBit ? BatchBuilder::kPreviousScoreSlot
+                                                : BatchBuilder::kPreviousTierSlot;
+    if (!PutValue(slot, {"", key}, value, type)) return false;
+  }
+  return true;
+}
+
+bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value& value,
+                                         std::string_view section) {
+  using simdjson::ondemand::json_type;
+  namespace od = simdjson::ondemand;
+  od::object object;
+  simdjson::error_code error = value.get_object().get(object);
+  if (error) return FailSyntax(error);
+  for (auto field_result : object) {
+    od::field* field;
+    std::string_view name;
+    if ((error = NextField(field_result, &field, &name))) {
+      return FailSyntax(error);
+    }
+    od::value& v = field->value();
+    json_type type;
+    if ((error = v.type().get(type))) return FailSyntax(error);
+    const int input = builder_->ResolveInput(name);
+    if (input < 0) {
+      field_scratch_.assign(section.data(), section.size())
+          .append(".")
+          .append(name.data(), name.size());
+      owner_->NoteIgnored(field_scratch_);
+      continue;
+    }
+    if (!PutValue(input, {section, name}, v, type)) return false;
+  }
+  return true;
+}
+
+bool JsonLinesReader::Impl::PutValue(int slot, const FieldName& field,
+                                     simdjson::ondemand::value& value,
+                                     simdjson::ondemand::json_type type) {
+  using simdjson::ondemand::json_type;
+  BatchBuilder& b = *builder_;
+  simdjson::error_code error;
+  switch (type) {
+    case json_type::null:
+      return true;  // missing
+    case json_type::number: {
+      double number;
+      if ((error = value.get_double().get(number))) {
+        b.PutUnusable(slot, field,
+                      Cat("invalid number: ", simdjson::error_message(error)));
+        return true;
+      }
+      b.PutNumber(slot, field, number);
+      return true;
+    }
+    case json_type::string: {
+      std::string_view text;
+      if ((error = value.get_string().get(text))) return FailSyntax(error);
+      b.PutString(slot, field, text);
+      return true;
+    }
+    case json_type::boolean: {
+      bool flag;
+      if ((error = value.get_bool().get(flag))) return FailSyntax(error);
+      b.PutBool(slot, field, flag);
+      return true;
+    }
+    case json_type::array: {
+      simdjson::ondemand::array array;
+      if ((error = value.get_array().get(array))) return FailSyntax(error);
+      return PutPoints(slot, field, array);
+    }
+    case json_type::object:
+      if (slot >= 0 && model_->inputs()[slot].type == InputType::kSeries) {
+        return PutSeriesObject(slot, field, value);
+      }
+      b.PutWrongKind(slot, field, "an object");
+      return true;
+  }
+  return true;
+}
+
+// The protobuf JSON form of a series: {"values": [...]}.
+bool JsonLinesReader::Impl::PutSeriesObject(int slot, const FieldName& field,
+                                            simdjson::ondemand::value& value) {
+  using simdjson::ondemand::json_type;
+  namespace od = simdjson::ondemand;
+  od::object object;
+  simdjson::error_code error = value.get_object().get(object);
+  if (error) return FailSyntax(error);
+  bool seen = false;
+  for (auto field_result : object) {
+    od::field* f;
+    std::string_view key;
+    if ((error = NextField(field_result, &f, &key))) return FailSyntax(error);
+    if (key != "values") continue;  // other keys are not part of a series
+    seen = true;  // a second "values" is given twice, as any key
+    od::value& v = f->value();
+    json_type type;
+    if ((error = v.type().get(type))) return FailSyntax(error);
+    if (!PutValue(slot, field, v, type)) return false;
+  }
+  if (!seen) {
+    builder_->PutUnusable(
+        slot, field, "expected a list of numbers or {\"values\": [...]}");
+  }
+  return true;
+}
+
+bool JsonLinesReader::Impl::PutPoints(int slot, const FieldName& field,
+                                      simdjson::ondemand::array& array) {
+  using simdjson::ondemand::json_type;
+  points_.clear();
+  std::string problem;
+  size_t index = 0;
+  for (auto element : array) {
+    ++index;
+    simdjson::ondemand::value v;
+    simdjson::error_code error = std::move(element).get(v);
+    json_type type;
+    if (error || (error = v.type().get(type))) return FailSyntax(error);
+    if (!problem.empty()) continue;  // read on: the line must still parse
+    double number = 0;
+    if (type == json_type::number) {
+      if ((error = v.get_double().get(number))) {
+        problem = Cat("point ", index, " is not a valid number (",
+                      simdjson::error_message(error), ")");
+        continue;
+      }
+    } else if (type == json_type::string) {
+      std::string_view text;
+      if ((error = v.get_string().get(text))) return FailSyntax(error);
+      if (!IsNonFiniteNumberWord(text)) {
+        problem = Cat("point ", index, " is not a number (got the string \"",
+                      TruncateForDisplay(text), "\")");
+        continue;
+      }
+      number = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      problem = Cat("point ", index, " is not a number (got ",
+                    JsonTypeName(type), ")");
+      continue;
+    }
+    points_.push_back(number);
+  }
+  if (!problem.empty()) {
+    builder_->PutUnusable(slot, field, problem);
+  } else {
+    builder_->PutSeries(slot, field, points_.data(), points_.size());
+  }
+  return true;
+}
+
+JsonLinesReader::JsonLinesReader(std::unique_ptr<ByteSource> source,
+                                 const ReaderOptions& options)
+    : impl_(std::make_unique<Impl>(this, std::move(source), options)) {}
+
+JsonLinesReader::~JsonLinesReader() = default;
+
+absl::StatusOr<size_t> JsonLinesReader::ReadBatch(Batch* batch,
+                                                  size_t max_rows) {
+  return impl_->ReadBatch(batch, max_rows);
+}
+
+
+}  // namespace healthscore::engine::io
