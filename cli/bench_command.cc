@@ -35,6 +35,8 @@
 #include "cli/multi_model_reader.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
+#include "engine/common/display.h"
+#include "engine/common/json_text.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
@@ -139,8 +141,7 @@ class RecordingSource : public engine::io::ByteSource {
 
 std::unique_ptr<engine::io::SnapshotReader> MakeReader(
     std::unique_ptr<engine::io::ByteSource> source,
-    engine::io::InputFormat format,
-    const engine::io::ReaderOptions& options) {
+    engine::io::InputFormat format, const engine::io::ReaderOptions& options) {
   if (format == engine::io::InputFormat::kCsv) {
     return std::make_unique<engine::io::CsvReader>(std::move(source), options);
   }
@@ -153,8 +154,8 @@ std::unique_ptr<engine::io::SnapshotReader> MakeReader(
 // ResourceExhausted once more than `max_accounts` have been read.
 absl::StatusOr<size_t> ReadAll(
     engine::io::SnapshotReader* reader,
-    const std::shared_ptr<const engine::CompiledModel>& model,
-    size_t max_rows, size_t max_accounts, std::vector<engine::Batch>* batches) {
+    const std::shared_ptr<const engine::CompiledModel>& model, size_t max_rows,
+    size_t max_accounts, std::vector<engine::Batch>* batches) {
   size_t accounts = 0;
   for (size_t k = 0;; ++k) {
     if (k == batches->size()) batches->emplace_back(model);
@@ -205,17 +206,7 @@ absl::StatusOr<double> TimeMedian(int64_t repetitions, Prepare prepare,
   return std::max(1.0, Median(std::move(ns)));
 }
 
-std::string WithCommas(uint64_t n) {
-  std::string digits = std::to_string(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
-
-// "12.3 ms", "850 µs", "1.20 s"
+// "12.3 ms", "850.0 us", "651 ns", "1.20 s"
 std::string Duration(double ns) {
   if (ns >= 1e9) return absl::StrFormat("%.2f s", ns / 1e9);
   if (ns >= 1e6) return absl::StrFormat("%.1f ms", ns / 1e6);
@@ -223,30 +214,14 @@ std::string Duration(double ns) {
   return absl::StrFormat("%.0f ns", ns);
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", c);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 }  // namespace
 
 int RunBench(const std::vector<std::string>& argv, std::ostream& out,
              std::ostream& err) {
   std::vector<FlagSpec> flags = {
-      {"help", false},          {"plugins", true},     {"model", true},
-      {"input", true},          {"input-format", true}, {"format", true},
-      {"repetitions", true},    {"max-accounts", true}, {"max-input-bytes", true},
+      {"help", false},       {"plugins", true},      {"model", true},
+      {"input", true},       {"input-format", true}, {"format", true},
+      {"repetitions", true}, {"max-accounts", true}, {"max-input-bytes", true},
       {"batch-size", true}};
   flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
   auto args = Args::Parse(argv, WithModelLimitFlags(std::move(flags)));
@@ -279,7 +254,9 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
                                    format, "\""));
   }
   auto reader_options = InputLimitsFromArgs(*args);
-  if (!reader_options.ok()) return Usage(err, reader_options.status().message());
+  if (!reader_options.ok()) {
+    return Usage(err, reader_options.status().message());
+  }
   engine::io::InputFormat input_format;
   if (args->Has("input-format")) {
     auto f = engine::io::ParseInputFormat(args->Get("input-format"));
@@ -332,13 +309,14 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
     auto read = ReadAll(reader.get(), model, max_rows,
                         static_cast<size_t>(*max_accounts), &batches);
     if (!read.ok()) {
-      return Failure(err, absl::StrCat(input_path, ": ", read.status().message()));
+      return Failure(err,
+                     absl::StrCat(input_path, ": ", read.status().message()));
     }
     accounts = *read;
   }
   if (accounts == 0) {
-    return Failure(err, absl::StrCat(input_path,
-                                     ": no accounts to measure with"));
+    return Failure(err,
+                   absl::StrCat(input_path, ": no accounts to measure with"));
   }
   size_t failed = 0;
   for (const engine::Batch& b : batches) failed += b.error_count();
@@ -350,8 +328,8 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
   // reader allocates a whole block up front, which for a small input would
   // be most of what is timed, and is not what reading a file costs.
   engine::io::ReaderOptions timed_options = *reader_options;
-  timed_options.block_size = std::min(timed_options.block_size,
-                                      std::max<size_t>(input.size(), 1));
+  timed_options.block_size =
+      std::min(timed_options.block_size, std::max<size_t>(input.size(), 1));
   std::unique_ptr<engine::io::ByteSource> source;
   auto copy_input = [&] { source = engine::io::StringSource(input); };
   absl::StatusOr<double> parse_ns = TimeMedian(*repetitions, copy_input, [&] {
@@ -361,8 +339,8 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
                         static_cast<size_t>(*max_accounts), &batches);
     if (!read.ok()) return read.status();
     if (*read != accounts) {
-      return absl::InternalError(absl::StrCat(
-          "the input read as ", *read, " accounts, then as ", accounts));
+      return absl::InternalError(absl::StrCat("the input read as ", *read,
+                                              " accounts, then as ", accounts));
     }
     return absl::OkStatus();
   });
@@ -389,53 +367,64 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
             "write jsonl", engine::io::OutputFormat::kJsonLines},
         {"write csv", engine::io::OutputFormat::kCsv}}) {
     absl::StatusOr<double> write_ns = TimeMedian(
-        *repetitions, [&] { written.clear(); }, [&] {
-      engine::io::ResultWriter writer(engine::io::StringSink(&written),
-                                      output_format);
-      for (size_t k = 0; k < batches.size(); ++k) {
-        absl::Status s = writer.Write(batches[k], results[k]);
-        if (!s.ok()) return s;
-      }
-      return writer.Close();
-    });
+        *repetitions, [&] { written.clear(); },
+        [&] {
+          engine::io::ResultWriter writer(engine::io::StringSink(&written),
+                                          output_format);
+          for (size_t k = 0; k < batches.size(); ++k) {
+            absl::Status s = writer.Write(batches[k], results[k]);
+            if (!s.ok()) return s;
+          }
+          return writer.Close();
+        });
     if (!write_ns.ok()) return Failure(err, write_ns.status().message());
     stages.push_back({name, *write_ns});
   }
 
   const std::string short_hash = model->hash().substr(0, 12);
   if (format == "json") {
-    out << "{\"model\":{\"path\":" << JsonString(*model_path)
-        << ",\"name\":" << JsonString(model->name())
-        << ",\"version\":" << JsonString(model->version())
-        << ",\"hash\":" << JsonString(model->hash()) << "},\"accounts\":"
-        << accounts << ",\"failed_accounts\":" << failed
-        << ",\"repetitions\":" << *repetitions << ",\"threads\":1,\"stages\":[";
+    std::string json = "{\"model\":{\"path\":";
+    engine::AppendJsonString(*model_path, &json);
+    json.append(",\"name\":");
+    engine::AppendJsonString(model->name(), &json);
+    json.append(",\"version\":");
+    engine::AppendJsonString(model->version(), &json);
+    json.append(",\"hash\":");
+    engine::AppendJsonString(model->hash(), &json);
+    absl::StrAppend(
+        &json, "},\"accounts\":", accounts, ",\"failed_accounts\":", failed,
+        ",\"repetitions\":", *repetitions, ",\"threads\":1,\"stages\":[");
     for (size_t i = 0; i < stages.size(); ++i) {
       const Stage& s = stages[i];
-      out << (i > 0 ? "," : "") << "{\"stage\":" << JsonString(s.name)
-          << absl::StrFormat(
-                 ",\"median_ns\":%.0f,\"ns_per_account\":%.1f,"
-                 "\"accounts_per_second_per_core\":%.0f}",
-                 s.median_ns, s.median_ns / accounts,
-                 accounts * 1e9 / s.median_ns);
+      json.append(i > 0 ? ",{\"stage\":" : "{\"stage\":");
+      engine::AppendJsonString(s.name, &json);
+      absl::StrAppendFormat(&json,
+                            ",\"median_ns\":%.0f,\"ns_per_account\":%.1f,"
+                            "\"accounts_per_second_per_core\":%.0f}",
+                            s.median_ns, s.median_ns / accounts,
+                            accounts * 1e9 / s.median_ns);
     }
-    out << "]}\n";
+    json.append("]}\n");
+    out << json;
     return kExitOk;
   }
   out << "healthscore bench: " << model->name() << " version "
       << model->version() << " (hash " << short_hash << "), "
-      << WithCommas(accounts) << (accounts == 1 ? " account" : " accounts");
-  if (failed > 0) out << " (" << WithCommas(failed) << " failed to read)";
+      << engine::WithThousandsSeparators(accounts)
+      << (accounts == 1 ? " account" : " accounts");
+  if (failed > 0)
+    out << " (" << engine::WithThousandsSeparators(failed)
+        << " failed to read)";
   out << ", " << *repetitions
-      << (*repetitions == 1 ? " repetition" : " repetitions")
-      << ", 1 thread\n";
+      << (*repetitions == 1 ? " repetition" : " repetitions") << ", 1 thread\n";
   out << absl::StrFormat("%-12s %10s  %12s  %20s\n", "stage", "median",
                          "per account", "accounts/s per core");
   for (const Stage& s : stages) {
     out << absl::StrFormat(
         "%-12s %10s  %12s  %20s\n", s.name, Duration(s.median_ns),
         Duration(s.median_ns / accounts),
-        WithCommas(static_cast<uint64_t>(accounts * 1e9 / s.median_ns)));
+        engine::WithThousandsSeparators(
+            static_cast<uint64_t>(accounts * 1e9 / s.median_ns)));
   }
   return kExitOk;
 }

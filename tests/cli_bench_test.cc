@@ -49,8 +49,8 @@ std::vector<std::string> StagesWithPositiveRates(const std::string& out) {
     std::vector<std::string> cells =
         absl::StrSplit(lines[i], ' ', absl::SkipEmpty());
     uint64_t rate = 0;
-    EXPECT_TRUE(absl::SimpleAtoi(absl::StrReplaceAll(cells.back(), {{",", ""}}),
-                                 &rate))
+    EXPECT_TRUE(
+        absl::SimpleAtoi(absl::StrReplaceAll(cells.back(), {{",", ""}}), &rate))
         << lines[i];
     EXPECT_GT(rate, 0u) << lines[i];
     stages.push_back(cells[0] == "write" ? absl::StrCat(cells[0], " ", cells[1])
@@ -60,8 +60,8 @@ std::vector<std::string> StagesWithPositiveRates(const std::string& out) {
 }
 
 TEST(CliBenchTest, MeasuresEveryStageOfJsonLines) {
-  auto r = RunCli(absl::StrCat("bench ", kModel, " ", kJsonl,
-                               " --repetitions 2"));
+  auto r =
+      RunCli(absl::StrCat("bench ", kModel, " ", kJsonl, " --repetitions 2"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, IsEmpty());
   EXPECT_THAT(r.out, StartsWith("healthscore bench: default version 1 (hash "));
@@ -75,8 +75,8 @@ TEST(CliBenchTest, MeasuresEveryStageOfJsonLines) {
 }
 
 TEST(CliBenchTest, MeasuresCsvInput) {
-  auto r = RunCli(absl::StrCat("bench ", kModel, " ", kCsv,
-                               " --repetitions 1"));
+  auto r =
+      RunCli(absl::StrCat("bench ", kModel, " ", kCsv, " --repetitions 1"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(Lines(r.out)[0],
               HasSubstr("), 10 accounts, 1 repetition, 1 thread"));
@@ -130,10 +130,10 @@ TEST(CliBenchTest, HelpNamesTheStagesAndLimits) {
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, StartsWith("usage: healthscore bench --model MODEL "
                                 "--input FILE"));
-  for (const char* text : {"parse+bind", "write jsonl", "write csv",
-                           "--max-accounts N", "--repetitions N",
-                           "--id-field NAME", "--plugins",
-                           "--max-model-bytes"}) {
+  for (const char* text :
+       {"parse+bind", "write jsonl", "write csv", "--max-accounts N",
+        "--repetitions N", "--id-field NAME", "--plugins",
+        "--max-model-bytes"}) {
     EXPECT_THAT(r.out, HasSubstr(text));
   }
   auto top = RunCli("--help");
@@ -178,24 +178,25 @@ TEST(CliBenchTest, UnreadableInputFails) {
   EXPECT_THAT(r.err, HasSubstr("no/such.jsonl"));
   EXPECT_THAT(r.out, IsEmpty());
 
-  auto dir = RunCli(absl::StrCat("bench ", kModel,
-                                 " --input rules --input-format jsonl"));
+  auto dir = RunCli(
+      absl::StrCat("bench ", kModel, " --input rules --input-format jsonl"));
   EXPECT_EQ(dir.exit_code, 1) << dir.err;
-  EXPECT_EQ(dir.err, "healthscore bench: cannot read rules: it is a directory\n");
+  EXPECT_EQ(dir.err,
+            "healthscore bench: cannot read rules: it is a directory\n");
 }
 
 TEST(CliBenchTest, EmptyInputFails) {
   const fs::path empty = TempPath("empty.jsonl");
   std::ofstream(empty).flush();
-  auto r = RunCli(absl::StrCat("bench ", kModel, " --input '",
-                               empty.string(), "'"));
+  auto r =
+      RunCli(absl::StrCat("bench ", kModel, " --input '", empty.string(), "'"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(": no accounts to measure with"));
 }
 
 TEST(CliBenchTest, InputLargerThanTheLimitsIsRefused) {
-  auto accounts = RunCli(absl::StrCat("bench ", kModel, " ", kJsonl,
-                                      " --max-accounts 10"));
+  auto accounts =
+      RunCli(absl::StrCat("bench ", kModel, " ", kJsonl, " --max-accounts 10"));
   EXPECT_EQ(accounts.exit_code, 1);
   EXPECT_THAT(accounts.err,
               HasSubstr("rules/testdata/sample_accounts.jsonl: the input "
@@ -203,20 +204,19 @@ TEST(CliBenchTest, InputLargerThanTheLimitsIsRefused) {
                         "a larger --max-accounts or measure with a sample"));
   EXPECT_THAT(accounts.out, IsEmpty());
 
-  auto bytes = RunCli(absl::StrCat("bench ", kModel, " ", kJsonl,
-                                   " --max-input-bytes 100"));
+  auto bytes = RunCli(
+      absl::StrCat("bench ", kModel, " ", kJsonl, " --max-input-bytes 100"));
   EXPECT_EQ(bytes.exit_code, 1);
-  EXPECT_THAT(bytes.err,
-              HasSubstr("the input is longer than 100 bytes "
-                        "(--max-input-bytes); pass a larger "
-                        "--max-input-bytes"));
+  EXPECT_THAT(bytes.err, HasSubstr("the input is longer than 100 bytes "
+                                   "(--max-input-bytes); pass a larger "
+                                   "--max-input-bytes"));
 }
 
 TEST(CliBenchTest, ModelWithErrorsFails) {
   const fs::path model = TempPath("bench_bad_model.yaml");
   std::ofstream(model) << "name: broken\nversion: 1\n";
-  auto r = RunCli(absl::StrCat("bench --model '", model.string(), "' ",
-                               kJsonl));
+  auto r =
+      RunCli(absl::StrCat("bench --model '", model.string(), "' ", kJsonl));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("has errors; nothing was measured"));
 }
