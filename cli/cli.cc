@@ -26,6 +26,8 @@ constexpr Command kCommands[] = {
      &RunLint},
     {"diff", "compare a candidate model with the live one on real accounts",
      &RunDiff},
+    {"bench", "measure what a model costs per account: parse, score, write",
+     &RunBench},
 };
 
 void PrintHelp(std::ostream& out,

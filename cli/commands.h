@@ -1,4 +1,5 @@
-// The `healthscore` command line: validate, test, score, lint and diff.
+// The `healthscore` command line: validate, test, score, lint, diff and
+// bench.
 //
 // Each command takes its arguments (without the program and command names)
 // and two streams for human-readable output, and returns the process exit
@@ -42,6 +43,11 @@ int RunLint(const std::vector<std::string>& args, std::ostream& out,
 // `healthscore diff --live A --candidate B --input F ...`
 int RunDiff(const std::vector<std::string>& args, std::ostream& out,
             std::ostream& err);
+
+// `healthscore bench --model M --input F ...`: what a model costs per
+// account in each stage (parse, score, write), on one thread.
+int RunBench(const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err);
 
 // A command implemented outside this library (e.g. `serve`), dispatched by
 // Main with the original argv: `run(argc, argv)` where argv[0] is the

@@ -104,4 +104,14 @@ std::string JoinForDisplay(const std::vector<std::string>& items,
   return out;
 }
 
+std::string WithThousandsSeparators(uint64_t n) {
+  const std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
 }  // namespace healthscore::engine

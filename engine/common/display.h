@@ -18,6 +18,7 @@
 #define HEALTHSCORE_ENGINE_COMMON_DISPLAY_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,10 @@ std::string TruncateForDisplay(std::string_view text,
 std::string JoinForDisplay(const std::vector<std::string>& items,
                            size_t max_items = 20,
                            size_t max_item_bytes = kDisplayMaxBytes);
+
+// `n` with its digits grouped by threes for people to read: 1234567 is
+// "1,234,567", 999 is "999".
+std::string WithThousandsSeparators(uint64_t n);
 
 }  // namespace healthscore::engine
 

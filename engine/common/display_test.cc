@@ -75,5 +75,15 @@ TEST(JoinForDisplayTest, JoinsAndCapsTheList) {
             "xxxx…(300 bytes)");
 }
 
+TEST(WithThousandsSeparatorsTest, GroupsDigitsByThrees) {
+  EXPECT_EQ(WithThousandsSeparators(0), "0");
+  EXPECT_EQ(WithThousandsSeparators(999), "999");
+  EXPECT_EQ(WithThousandsSeparators(1000), "1,000");
+  EXPECT_EQ(WithThousandsSeparators(123456), "123,456");
+  EXPECT_EQ(WithThousandsSeparators(1234567), "1,234,567");
+  EXPECT_EQ(WithThousandsSeparators(UINT64_MAX),
+            "18,446,744,073,709,551,615");
+}
+
 }  // namespace
 }  // namespace healthscore::engine

@@ -1,0 +1,432 @@
+// `healthscore bench`: what a model costs on given data, stage by stage.
+//
+// The command adds no reading, scoring or writing of its own: it times the
+// engine's snapshot readers, engine::Scorer and the result writer, the very
+// code `healthscore score` runs, on one thread. The input is held in memory
+// so that no stage waits for the disk, and each stage is timed alone over
+// already-prepared inputs (score over the batches parse built, write over
+// the results score produced), so the rates add up to what one core spends
+// per account.
+//
+// "Bind" (resolving a model's inputs to the data's columns) is not a stage
+// of its own yet: a snapshot reader fills a Batch of one model, so building
+// the model's columns happens while parsing and is timed with it. The
+// command says so (the stage is named "parse+bind") rather than print a
+// number it cannot measure.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/model_limits.h"
+#include "cli/multi_model_reader.h"
+#include "cli/paths.h"
+#include "cli/plugins.h"
+#include "engine/common/display.h"
+#include "engine/common/json_text.h"
+#include "engine/eval/batch.h"
+#include "engine/eval/result.h"
+#include "engine/eval/scorer.h"
+#include "engine/io/result_writer.h"
+#include "engine/io/snapshot_reader.h"
+#include "engine/model/compiler.h"
+
+namespace healthscore::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kDefaultMaxAccounts = 1000000;
+constexpr int64_t kDefaultMaxInputBytes = int64_t{1} << 30;
+constexpr int64_t kDefaultRepetitions = 5;
+constexpr int64_t kDefaultBatchSize = 65536;
+
+const std::string kHelp = absl::StrCat(
+    R"(usage: healthscore bench --model MODEL --input FILE [options]
+
+Measures what MODEL costs on the accounts in FILE, stage by stage, on one
+thread: the same readers, scorer and writers `healthscore score` uses. FILE
+(JSON Lines or CSV, as for `score`; "-" is standard input) is read into
+memory once, then each stage is timed alone, --repetitions times:
+
+  parse+bind   the reader turns the bytes into batches of MODEL's columns
+               (binding the data to the model is part of parsing until
+               accounts are read independently of a model)
+  score        engine scoring of those batches
+  write jsonl  results written as JSON Lines, into memory
+  write csv    results written as CSV, into memory
+
+For each stage it prints the median time of the repetitions, the time per
+account and the accounts per second one core handles. Nothing is written
+to disk. MODEL alone is measured, even when its repository declares
+routes. Numbers vary with the machine and its load: compare runs made side
+by side.
+
+options:
+  --model PATH          model file or directory (required)
+  --input FILE          accounts to measure with (required)
+  --input-format F      jsonl or csv (default: from the file extension)
+  --format F            text or json (default text)
+  --repetitions N       times each stage is run (default )",
+    kDefaultRepetitions, R"(, at most 1000)
+  --max-accounts N      refuse an input holding more than N accounts
+                        (default )",
+    kDefaultMaxAccounts, R"(); the input is held in memory
+  --max-input-bytes N   refuse an input longer than N bytes (default
+                        )",
+    kDefaultMaxInputBytes, R"(, 1 GiB)
+  --batch-size N        accounts per batch (default )",
+    kDefaultBatchSize, R"(, as `score`)
+)",
+    kInputLimitsHelp, kPluginsHelp, kModelLimitsHelp,
+    R"(  -h, --help            show this help
+
+exit codes:
+  0  the measurement completed
+  1  the model has errors, or the input cannot be read or is too large
+  2  usage error
+)");
+
+int Usage(std::ostream& err, absl::string_view message) {
+  err << "healthscore bench: " << message
+      << "\nrun `healthscore bench --help` for usage\n";
+  return kExitUsage;
+}
+
+int Failure(std::ostream& err, absl::string_view message) {
+  err << "healthscore bench: " << message << "\n";
+  return kExitFailure;
+}
+
+// A source that keeps a copy of every byte it passes on, so the first read
+// of the input also loads it into memory. ResourceExhausted past
+// `max_bytes`.
+class RecordingSource : public engine::io::ByteSource {
+ public:
+  RecordingSource(std::unique_ptr<engine::io::ByteSource> source,
+                  size_t max_bytes, std::string* copy)
+      : source_(std::move(source)), max_bytes_(max_bytes), copy_(copy) {}
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    absl::StatusOr<size_t> got = source_->Read(buf, n);
+    if (!got.ok()) return got;
+    if (copy_->size() + *got > max_bytes_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the input is longer than ", max_bytes_,
+          " bytes (--max-input-bytes); pass a larger --max-input-bytes or "
+          "measure with a sample of the file"));
+    }
+    copy_->append(buf, *got);
+    return got;
+  }
+
+ private:
+  std::unique_ptr<engine::io::ByteSource> source_;
+  size_t max_bytes_;
+  std::string* copy_;
+};
+
+std::unique_ptr<engine::io::SnapshotReader> MakeReader(
+    std::unique_ptr<engine::io::ByteSource> source,
+    engine::io::InputFormat format, const engine::io::ReaderOptions& options) {
+  if (format == engine::io::InputFormat::kCsv) {
+    return std::make_unique<engine::io::CsvReader>(std::move(source), options);
+  }
+  return std::make_unique<engine::io::JsonLinesReader>(std::move(source),
+                                                       options);
+}
+
+// Reads every account of `reader` into `*batches` (reusing their storage),
+// at most `max_rows` per batch. Returns the number of accounts, or
+// ResourceExhausted once more than `max_accounts` have been read.
+absl::StatusOr<size_t> ReadAll(
+    engine::io::SnapshotReader* reader,
+    const std::shared_ptr<const engine::CompiledModel>& model, size_t max_rows,
+    size_t max_accounts, std::vector<engine::Batch>* batches) {
+  size_t accounts = 0;
+  for (size_t k = 0;; ++k) {
+    if (k == batches->size()) batches->emplace_back(model);
+    absl::StatusOr<size_t> rows = reader->ReadBatch(&(*batches)[k], max_rows);
+    if (!rows.ok()) return rows.status();
+    if (*rows == 0) {
+      batches->erase(batches->begin() + k, batches->end());
+      return accounts;
+    }
+    accounts += *rows;
+    if (accounts > max_accounts) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the input holds more than ", max_accounts,
+          " accounts (--max-accounts); pass a larger --max-accounts or "
+          "measure with a sample of the file"));
+    }
+  }
+}
+
+struct Stage {
+  std::string name;
+  double median_ns = 0;  // one whole pass over the accounts
+};
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Runs `prepare` then, timed, `pass`, `repetitions` times, and returns the
+// median wall time of `pass` in ns. `pass` returns an error to stop the
+// measurement.
+template <typename Prepare, typename Pass>
+absl::StatusOr<double> TimeMedian(int64_t repetitions, Prepare prepare,
+                                  Pass pass) {
+  std::vector<double> ns;
+  for (int64_t r = 0; r < repetitions; ++r) {
+    prepare();
+    const Clock::time_point start = Clock::now();
+    absl::Status status = pass();
+    const Clock::time_point end = Clock::now();
+    if (!status.ok()) return status;
+    ns.push_back(std::chrono::duration<double, std::nano>(end - start).count());
+  }
+  // At least 1 ns, so that a rate is never a division by zero on a clock
+  // too coarse for a tiny input.
+  return std::max(1.0, Median(std::move(ns)));
+}
+
+// "12.3 ms", "850.0 us", "651 ns", "1.20 s"
+std::string Duration(double ns) {
+  if (ns >= 1e9) return absl::StrFormat("%.2f s", ns / 1e9);
+  if (ns >= 1e6) return absl::StrFormat("%.1f ms", ns / 1e6);
+  if (ns >= 1e3) return absl::StrFormat("%.1f us", ns / 1e3);
+  return absl::StrFormat("%.0f ns", ns);
+}
+
+}  // namespace
+
+int RunBench(const std::vector<std::string>& argv, std::ostream& out,
+             std::ostream& err) {
+  std::vector<FlagSpec> flags = {
+      {"help", false},       {"plugins", true},      {"model", true},
+      {"input", true},       {"input-format", true}, {"format", true},
+      {"repetitions", true}, {"max-accounts", true}, {"max-input-bytes", true},
+      {"batch-size", true}};
+  flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
+  auto args = Args::Parse(argv, WithModelLimitFlags(std::move(flags)));
+  if (!args.ok()) return Usage(err, args.status().message());
+  if (args->Has("help")) {
+    out << kHelp;
+    return kExitOk;
+  }
+  if (!args->positional().empty()) {
+    return Usage(err, absl::StrCat("unexpected argument \"",
+                                   args->positional()[0], "\""));
+  }
+  if (!args->Has("model")) return Usage(err, "--model is required");
+  if (!args->Has("input")) return Usage(err, "--input is required");
+  const std::string input_path = args->Get("input");
+
+  auto repetitions = args->GetInt("repetitions", kDefaultRepetitions, 1, 1000);
+  auto max_accounts =
+      args->GetInt("max-accounts", kDefaultMaxAccounts, 1, int64_t{1} << 40);
+  auto max_input_bytes = args->GetInt("max-input-bytes", kDefaultMaxInputBytes,
+                                      1, int64_t{1} << 40);
+  auto batch_size = args->GetInt("batch-size", kDefaultBatchSize, 1, 1000000);
+  for (const auto* v :
+       {&repetitions, &max_accounts, &max_input_bytes, &batch_size}) {
+    if (!v->ok()) return Usage(err, v->status().message());
+  }
+  const std::string format = args->Get("format", "text");
+  if (format != "text" && format != "json") {
+    return Usage(err, absl::StrCat("--format must be text or json, not \"",
+                                   format, "\""));
+  }
+  auto reader_options = InputLimitsFromArgs(*args);
+  if (!reader_options.ok()) {
+    return Usage(err, reader_options.status().message());
+  }
+  engine::io::InputFormat input_format;
+  if (args->Has("input-format")) {
+    auto f = engine::io::ParseInputFormat(args->Get("input-format"));
+    if (!f.ok()) return Usage(err, f.status().message());
+    input_format = *f;
+  } else if (input_path == "-") {
+    input_format = engine::io::InputFormat::kJsonLines;
+  } else {
+    auto f = engine::io::InputFormatFromPath(input_path);
+    if (!f.ok()) {
+      return Usage(err, absl::StrCat(f.status().message(),
+                                     "; pass --input-format jsonl|csv"));
+    }
+    input_format = *f;
+  }
+
+  // The model, compiled as `score` compiles it.
+  auto model_path = ResolveModelPath(args->Get("model"));
+  if (!model_path.ok()) return Failure(err, model_path.status().message());
+  auto plugins = OpenPluginHost(*args);
+  if (!plugins.ok()) return Usage(err, plugins.status().message());
+  auto limits = ModelLimits(*args);
+  if (!limits.ok()) return Usage(err, limits.status().message());
+  engine::CompileOptions compile_options;
+  compile_options.plugins = plugins->get();
+  compile_options.yaml = *limits;
+  engine::CompileResult compiled =
+      engine::CompileFile(*model_path, compile_options);
+  if (compiled.model == nullptr) {
+    for (const engine::Diagnostic& d : compiled.diagnostics.items()) {
+      if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";
+    }
+    return Failure(
+        err, absl::StrCat(*model_path, " has errors; nothing was measured"));
+  }
+  const std::shared_ptr<const engine::CompiledModel>& model = compiled.model;
+
+  // The input: its first read, bounded, keeps the bytes for the timed ones.
+  auto file = engine::io::OpenFileSource(input_path);
+  if (!file.ok()) return Failure(err, file.status().message());
+  std::string input;
+  const size_t max_rows = static_cast<size_t>(*batch_size);
+  std::vector<engine::Batch> batches;
+  size_t accounts = 0;
+  {
+    std::unique_ptr<engine::io::SnapshotReader> reader = MakeReader(
+        std::make_unique<RecordingSource>(
+            *std::move(file), static_cast<size_t>(*max_input_bytes), &input),
+        input_format, *reader_options);
+    auto read = ReadAll(reader.get(), model, max_rows,
+                        static_cast<size_t>(*max_accounts), &batches);
+    if (!read.ok()) {
+      return Failure(err,
+                     absl::StrCat(input_path, ": ", read.status().message()));
+    }
+    accounts = *read;
+  }
+  if (accounts == 0) {
+    return Failure(err,
+                   absl::StrCat(input_path, ": no accounts to measure with"));
+  }
+  size_t failed = 0;
+  for (const engine::Batch& b : batches) failed += b.error_count();
+
+  std::vector<Stage> stages;
+  // parse+bind. The source's copy of the text is made before the clock
+  // starts; the reader's work on it is what is timed.
+  // The timed reads take the input in blocks no larger than itself: a
+  // reader allocates a whole block up front, which for a small input would
+  // be most of what is timed, and is not what reading a file costs.
+  engine::io::ReaderOptions timed_options = *reader_options;
+  timed_options.block_size =
+      std::min(timed_options.block_size, std::max<size_t>(input.size(), 1));
+  std::unique_ptr<engine::io::ByteSource> source;
+  auto copy_input = [&] { source = engine::io::StringSource(input); };
+  absl::StatusOr<double> parse_ns = TimeMedian(*repetitions, copy_input, [&] {
+    std::unique_ptr<engine::io::SnapshotReader> reader =
+        MakeReader(std::move(source), input_format, timed_options);
+    auto read = ReadAll(reader.get(), model, max_rows,
+                        static_cast<size_t>(*max_accounts), &batches);
+    if (!read.ok()) return read.status();
+    if (*read != accounts) {
+      return absl::InternalError(absl::StrCat("the input read as ", *read,
+                                              " accounts, then as ", accounts));
+    }
+    return absl::OkStatus();
+  });
+  if (!parse_ns.ok()) return Failure(err, parse_ns.status().message());
+  stages.push_back({"parse+bind", *parse_ns});
+
+  // score: on the calling thread (no worker pool).
+  std::vector<engine::BatchResult> results(batches.size());
+  auto nothing = [] {};
+  absl::StatusOr<double> score_ns = TimeMedian(*repetitions, nothing, [&] {
+    for (size_t k = 0; k < batches.size(); ++k) {
+      absl::Status s = engine::Scorer::Score(batches[k], &results[k], nullptr);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+  if (!score_ns.ok()) return Failure(err, score_ns.status().message());
+  stages.push_back({"score", *score_ns});
+
+  // write: into memory, the buffer's storage reused between repetitions.
+  std::string written;
+  for (const auto& [name, output_format] :
+       {std::pair<const char*, engine::io::OutputFormat>{
+            "write jsonl", engine::io::OutputFormat::kJsonLines},
+        {"write csv", engine::io::OutputFormat::kCsv}}) {
+    absl::StatusOr<double> write_ns = TimeMedian(
+        *repetitions, [&] { written.clear(); },
+        [&] {
+          engine::io::ResultWriter writer(engine::io::StringSink(&written),
+                                          output_format);
+          for (size_t k = 0; k < batches.size(); ++k) {
+            absl::Status s = writer.Write(batches[k], results[k]);
+            if (!s.ok()) return s;
+          }
+          return writer.Close();
+        });
+    if (!write_ns.ok()) return Failure(err, write_ns.status().message());
+    stages.push_back({name, *write_ns});
+  }
+
+  const std::string short_hash = model->hash().substr(0, 12);
+  if (format == "json") {
+    std::string json = "{\"model\":{\"path\":";
+    engine::AppendJsonString(*model_path, &json);
+    json.append(",\"name\":");
+    engine::AppendJsonString(model->name(), &json);
+    json.append(",\"version\":");
+    engine::AppendJsonString(model->version(), &json);
+    json.append(",\"hash\":");
+    engine::AppendJsonString(model->hash(), &json);
+    absl::StrAppend(
+        &json, "},\"accounts\":", accounts, ",\"failed_accounts\":", failed,
+        ",\"repetitions\":", *repetitions, ",\"threads\":1,\"stages\":[");
+    for (size_t i = 0; i < stages.size(); ++i) {
+      const Stage& s = stages[i];
+      json.append(i > 0 ? ",{\"stage\":" : "{\"stage\":");
+      engine::AppendJsonString(s.name, &json);
+      absl::StrAppendFormat(&json,
+                            ",\"median_ns\":%.0f,\"ns_per_account\":%.1f,"
+                            "\"accounts_per_second_per_core\":%.0f}",
+                            s.median_ns, s.median_ns / accounts,
+                            accounts * 1e9 / s.median_ns);
+    }
+    json.append("]}\n");
+    out << json;
+    return kExitOk;
+  }
+  out << "healthscore bench: " << model->name() << " version "
+      << model->version() << " (hash " << short_hash << "), "
+      << engine::WithThousandsSeparators(accounts)
+      << (accounts == 1 ? " account" : " accounts");
+  if (failed > 0)
+    out << " (" << engine::WithThousandsSeparators(failed)
+        << " failed to read)";
+  out << ", " << *repetitions
+      << (*repetitions == 1 ? " repetition" : " repetitions") << ", 1 thread\n";
+  out << absl::StrFormat("%-12s %10s  %12s  %20s\n", "stage", "median",
+                         "per account", "accounts/s per core");
+  for (const Stage& s : stages) {
+    out << absl::StrFormat(
+        "%-12s %10s  %12s  %20s\n", s.name, Duration(s.median_ns),
+        Duration(s.median_ns / accounts),
+        engine::WithThousandsSeparators(
+            static_cast<uint64_t>(accounts * 1e9 / s.median_ns)));
+  }
+  return kExitOk;
+}
+
+}  // namespace healthscore::cli
