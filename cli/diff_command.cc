@@ -1,9 +1,9 @@
 // `healthscore diff`: shadow-score a file of accounts with a live and a
 // candidate model and report what would change.
 //
-// The input is read once, through a MultiModelReader (one snapshot reader
-// per model: a batch is built for one model), batch by batch, so memory
-// stays flat whatever the size of the input.
+// The input is read once, table by table (engine/eval/account_table.h), so
+// memory stays flat whatever the size of the input; both models bind to
+// each table (engine::ShadowComparison::AddTable).
 
 #include <algorithm>
 #include <memory>
@@ -18,7 +18,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_limits.h"
-#include "cli/multi_model_reader.h"
+#include "cli/input_options.h"
 #include "cli/paths.h"
 #include "cli/precision.h"
 #include "engine/eval/batch.h"
@@ -189,36 +189,25 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
       LoadModel("candidate", args->Get("candidate"), compile_options, err);
   if (candidate == nullptr) return kExitFailure;
 
-  auto reader = MultiModelReader::Open(input_path, input_format,
-                                       {live, candidate}, *reader_options);
+  auto reader = engine::io::OpenSnapshotReader(input_path, input_format,
+                                               *reader_options);
   if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
 
   engine::WorkerPool pool(static_cast<int>(*threads) - 1);
   engine::ShadowOptions options;
   options.max_examples = static_cast<size_t>(*examples);
   engine::ShadowComparison comparison(live, candidate, options);
-  std::vector<engine::Batch> batches = (*reader)->MakeBatches();
-  const engine::Batch& live_batch = batches[0];
-  const engine::Batch& candidate_batch = batches[1];
-  engine::BatchResult live_result;
-  engine::BatchResult candidate_result;
+  engine::AccountTable table;
   const size_t max_rows = static_cast<size_t>(*batch_size);
   for (;;) {
-    absl::StatusOr<size_t> rows = (*reader)->ReadBatch(&batches, max_rows);
+    absl::StatusOr<size_t> rows = (*reader)->ReadTable(&table, max_rows);
     if (!rows.ok()) {
       return Failure(err,
                      absl::StrCat(input_path, ": ", rows.status().message()));
     }
     if (*rows == 0) break;
     absl::Status status =
-        engine::Scorer::Score(live_batch, &live_result, &pool);
-    if (status.ok()) {
-      status = engine::Scorer::Score(candidate_batch, &candidate_result, &pool);
-    }
-    if (status.ok()) {
-      status = comparison.Add(live_batch, live_result, candidate_batch,
-                              candidate_result);
-    }
+        comparison.AddTable(table, reader_options->strict, &pool);
     if (!status.ok()) return Failure(err, std::string(status.message()));
   }
 

@@ -9,11 +9,9 @@
 // declares routes, the repository is loaded with engine::ModelRepository
 // and every batch is scored with engine::ScoreRouted, so each account is
 // scored by the model its route sends it to, exactly as the server would.
-// A batch is built for one model, so the input is then read once per model
-// that may score (the routing model and each route target) through a
-// MultiModelReader, and each routed part copies its rows from its model's
-// batch. Without routes nothing of this runs: one reader, one batch, one
-// Scorer::Score, as before.
+// Either way the input is read once, into account tables
+// (engine/eval/account_table.h); each model that scores binds to the table.
+// Without routes that is one binding and one Scorer::Score per table.
 
 #include <unistd.h>
 
@@ -39,7 +37,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_limits.h"
-#include "cli/multi_model_reader.h"
+#include "cli/input_options.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
 #include "cli/precision.h"
@@ -324,25 +322,17 @@ class RunTally {
   std::vector<uint64_t> accounts_;
 };
 
-// Scores one batch of accounts with routes and writes the results in input
-// order. batches[k] holds the accounts as rows of models[k]; models[0] is
-// `requested.model`.
-absl::Status ScoreRoutedBatch(const engine::ModelRef& requested,
+// Scores one table of accounts with routes and writes the results in input
+// order. models[0] is `requested.model`; `binder` binds it.
+absl::Status ScoreRoutedTable(const engine::ModelRef& requested,
                               const std::vector<ScoringModel>& models,
-                              const std::vector<engine::Batch>& batches,
+                              const engine::AccountTable& table, bool strict,
                               engine::WorkerPool* pool,
+                              engine::TableBinder* binder,
                               engine::io::ResultWriter* writer,
                               RunTally* tally) {
-  engine::AccountFiller fill = [&](const engine::CompiledModel& model,
-                                   const std::vector<uint32_t>& rows,
-                                   engine::BatchBuilder* builder) {
-    const size_t k = IndexOf(models, &model);
-    // Not a model of the run: no rows, which ScoreRouted reports.
-    if (k == models.size()) return;
-    for (uint32_t row : rows) builder->CopyRow(batches[k], row);
-  };
   absl::StatusOr<engine::RoutedResult> routed =
-      engine::ScoreRouted(requested, batches[0].size(), fill, pool);
+      engine::ScoreRouted(requested, table, strict, pool, binder);
   if (!routed.ok()) return routed.status();
   std::vector<engine::io::ScoredPart> parts;
   for (const engine::RoutedPart& part : routed->parts) {
@@ -489,18 +479,22 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   if (router != nullptr) writer_options.csv_models = compiled_models;
 
   // Input and output.
-  auto reader = MultiModelReader::Open(input_path, input_format,
-                                       compiled_models, *reader_options);
+  auto reader = engine::io::OpenSnapshotReader(input_path, input_format,
+                                               *reader_options);
   if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
   auto writer =
       engine::io::OpenResultWriter(output_path, output_format, writer_options);
   if (!writer.ok()) return Failure(err, std::string(writer.status().message()));
 
   engine::WorkerPool pool(static_cast<int>(*threads) - 1);
-  std::vector<engine::Batch> batches[2] = {(*reader)->MakeBatches(),
-                                           (*reader)->MakeBatches()};
-  std::vector<engine::Batch>* current = &batches[0];
-  std::vector<engine::Batch>* next = &batches[1];
+  engine::AccountTable tables[2];
+  engine::AccountTable* current = &tables[0];
+  engine::AccountTable* next = &tables[1];
+  // The first model's binder binds every account (with routes, to decide
+  // them), so its ignored names are the input's.
+  engine::TableBinder binder(models[0].model);
+  binder.set_strict(reader_options->strict);
+  engine::Batch batch(models[0].model);
   engine::BatchResult result;
   const size_t max_rows = static_cast<size_t>(*batch_size);
 
@@ -511,20 +505,22 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   uint64_t accounts = 0;
   RunTally tally(models);
 
-  absl::StatusOr<size_t> rows = (*reader)->ReadBatch(current, max_rows);
+  absl::StatusOr<size_t> rows = (*reader)->ReadTable(current, max_rows);
   while (rows.ok() && *rows > 0) {
     std::future<absl::StatusOr<size_t>> ahead =
         std::async(std::launch::async, [&reader, next, max_rows] {
-          return (*reader)->ReadBatch(next, max_rows);
+          return (*reader)->ReadTable(next, max_rows);
         });
     absl::Status status;
     if (router != nullptr) {
-      status = ScoreRoutedBatch(routes.requested, models, *current, &pool,
+      status = ScoreRoutedTable(routes.requested, models, *current,
+                                reader_options->strict, &pool, &binder,
                                 writer->get(), &tally);
     } else {
-      status = engine::Scorer::Score((*current)[0], &result, &pool);
-      if (status.ok()) status = (*writer)->Write((*current)[0], result);
-      if (status.ok()) tally.Add(0, (*current)[0], result);
+      binder.Bind(*current, &batch);
+      status = engine::Scorer::Score(batch, &result, &pool);
+      if (status.ok()) status = (*writer)->Write(batch, result);
+      if (status.ok()) tally.Add(0, batch, result);
     }
     if (!status.ok()) {
       ahead.wait();
@@ -585,7 +581,18 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
           << " " << WithCommas(tally.accounts(0)) << "\n";
     }
 
-    const std::map<std::string, uint64_t> ignored = (*reader)->ignored_names();
+    // Names no model of the run declares: the first model's ignored names
+    // that no other model declares, and the top-level keys the reader
+    // could not place.
+    std::map<std::string, uint64_t> ignored = (*reader)->ignored_names();
+    for (const auto& [name, count] : binder.ignored_names()) {
+      const std::string bare = name.substr(name.find('.') + 1);
+      bool declared = false;
+      for (size_t k = 1; k < models.size(); ++k) {
+        declared = declared || models[k].model->FindInput(bare) >= 0;
+      }
+      if (!declared) ignored[name] += count;
+    }
     if (!ignored.empty()) {
       std::vector<std::string> inputs;
       for (const ScoringModel& m : models) {

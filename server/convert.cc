@@ -14,7 +14,7 @@
 namespace healthscore::server {
 namespace {
 
-using engine::BatchBuilder;
+using engine::TableBuilder;
 using engine::CompiledModel;
 using engine::InputType;
 using engine::TruncateForDisplay;
@@ -36,7 +36,6 @@ const char* KindName(int kind) {
 
 // One value of one account in the map form, before ordering.
 struct MapField {
-  int input;
   int kind;
   const std::string* name;
   double number;
@@ -44,87 +43,76 @@ struct MapField {
   const v1::Series* series;
 };
 
-bool FieldLess(const MapField& a, const MapField& b) {
-  return a.input != b.input ? a.input < b.input : a.kind < b.kind;
+// Both request forms put an account's values in this order: by name, then
+// section. Protobuf maps iterate in no particular order; a fixed order
+// makes the outcome (which of two values is "given twice", the order of
+// warnings) independent of it and equal between the forms.
+template <typename T>
+bool NameLess(const T& a, const T& b) {
+  const int c = a.name->compare(*b.name);
+  return c != 0 ? c < 0 : a.kind < b.kind;
 }
 
-void AddAccountRow(const v1::AccountSnapshot& a, BatchBuilder* builder,
-                   uint64_t* ignored) {
+void AddAccountRow(const v1::AccountSnapshot& a, TableBuilder* b) {
   thread_local std::vector<MapField> fields;
   fields.clear();
   for (const auto& [name, value] : a.metrics()) {
     if (std::isnan(value)) continue;  // missing, as in the columnar form
-    fields.push_back({builder->ResolveInput(name), kMetric, &name, value,
-                      nullptr, nullptr});
+    fields.push_back({kMetric, &name, value, nullptr, nullptr});
   }
   for (const auto& [name, value] : a.attributes()) {
-    fields.push_back({builder->ResolveInput(name), kAttribute, &name, 0,
-                      &value, nullptr});
+    fields.push_back({kAttribute, &name, 0, &value, nullptr});
   }
   for (const auto& [name, value] : a.dates()) {
-    fields.push_back(
-        {builder->ResolveInput(name), kDate, &name, 0, &value, nullptr});
+    fields.push_back({kDate, &name, 0, &value, nullptr});
   }
   for (const auto& [name, value] : a.series()) {
-    fields.push_back(
-        {builder->ResolveInput(name), kSeries, &name, 0, nullptr, &value});
+    fields.push_back({kSeries, &name, 0, nullptr, &value});
   }
-  // Protobuf maps iterate in no particular order; the model's input order
-  // makes the outcome independent of it and equal to the columnar form.
-  std::sort(fields.begin(), fields.end(), FieldLess);
+  std::sort(fields.begin(), fields.end(), NameLess<MapField>);
 
-  builder->BeginRow(a.id());
-  builder->PutString(BatchBuilder::kAsOfSlot, {"", "as_of"}, a.as_of());
+  b->BeginRow(a.id());
+  if (!a.as_of().empty()) b->PutString(b->Column({"", "as_of"}), a.as_of());
   for (const MapField& f : fields) {
-    if (f.input < 0) {
-      ++*ignored;
-      continue;
-    }
-    const engine::FieldName field{KindName(f.kind), *f.name};
+    const int column = b->Column({KindName(f.kind), *f.name});
     switch (f.kind) {
       case kMetric:
-        builder->PutNumber(f.input, field, f.number);
+        b->PutNumber(column, f.number);
         break;
       case kAttribute:
       case kDate:
-        builder->PutString(f.input, field, *f.text);
+        b->PutString(column, *f.text);
         break;
       case kSeries: {
         const auto& values = f.series->values();
-        builder->PutSeries(f.input, field, values.data(),
-                           static_cast<size_t>(values.size()));
+        b->PutSeries(column, values.data(), static_cast<size_t>(values.size()));
         break;
       }
     }
   }
   if (a.has_previous_score()) {
-    builder->PutNumber(BatchBuilder::kPreviousScoreSlot,
-                       {"", "previous_score"}, a.previous_score());
+    b->PutNumber(b->Column({"", "previous_score"}), a.previous_score());
   }
   if (a.has_previous_tier()) {
-    builder->PutString(BatchBuilder::kPreviousTierSlot, {"", "previous_tier"},
-                       a.previous_tier());
+    b->PutString(b->Column({"", "previous_tier"}), a.previous_tier());
   }
-  builder->EndRow();
+  b->EndRow();
 }
 
 // The text of code `code` of a dictionary-encoded column, or nullptr for a
 // missing value (-1) and for a code that is no code (put as unusable).
 const std::string* CodeText(const v1::StringColumn& column, int32_t code,
-                            int slot, const engine::FieldName& field,
-                            BatchBuilder* builder) {
+                            int table_column, TableBuilder* b) {
   if (code == -1) return nullptr;
   if (code < -1) {
-    builder->PutUnusable(
-        slot, field,
-        absl::StrCat("code ", code, " is invalid (-1 means missing)"));
+    b->PutUnusable(table_column,
+                   absl::StrCat("code ", code, " is invalid (-1 means missing)"));
     return nullptr;
   }
   if (code >= column.dictionary_size()) {
-    builder->PutUnusable(slot, field,
-                         absl::StrCat("code ", code,
-                                      " is outside the dictionary (",
-                                      column.dictionary_size(), " entries)"));
+    b->PutUnusable(table_column,
+                   absl::StrCat("code ", code, " is outside the dictionary (",
+                                column.dictionary_size(), " entries)"));
     return nullptr;
   }
   return &column.dictionary(code);
@@ -134,27 +122,16 @@ const std::string* CodeText(const v1::StringColumn& column, int32_t code,
 
 void AddAccountRows(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
-    size_t begin, size_t end, const CompiledModel& model,
-    BatchBuilder* builder, uint64_t* ignored) {
+    size_t begin, size_t end, TableBuilder* builder) {
   for (size_t i = begin; i < end; ++i) {
-    AddAccountRow(accounts[static_cast<int>(i)], builder, ignored);
-  }
-}
-
-void AddAccountRows(
-    const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
-    size_t offset, const std::vector<uint32_t>& rows,
-    const CompiledModel& model, BatchBuilder* builder, uint64_t* ignored) {
-  for (uint32_t r : rows) {
-    AddAccountRow(accounts[static_cast<int>(offset + r)], builder, ignored);
+    AddAccountRow(accounts[static_cast<int>(i)], builder);
   }
 }
 
 absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
-    const v1::ColumnarAccounts& columns, const CompiledModel& model) {
+    const v1::ColumnarAccounts& columns) {
   ColumnarPlan plan;
   plan.columns_ = &columns;
-  plan.model_ = &model;
   const size_t n = static_cast<size_t>(columns.ids_size());
   plan.n_ = n;
 
@@ -180,20 +157,14 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
   // A set, not a scan of the columns so far: a request may carry millions
   // of (empty) columns.
   absl::flat_hash_set<std::pair<int, absl::string_view>> seen;
-  auto add = [&plan, &model, &seen](Field f,
-                                    const std::string& name) -> absl::Status {
+  auto add = [&plan, &seen](Field f, const std::string& name) -> absl::Status {
     f.name = &name;
     if (!seen.emplace(f.kind, name).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("columns: ", KindName(f.kind), " column '",
                        TruncateForDisplay(name), "' appears twice"));
     }
-    f.input = model.FindInput(name);
-    if (f.input < 0) {
-      plan.undeclared_.push_back(std::move(f));
-    } else {
-      plan.fields_.push_back(std::move(f));
-    }
+    plan.fields_.push_back(std::move(f));
     return absl::OkStatus();
   };
 
@@ -271,98 +242,81 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
     absl::Status s = add(std::move(f), c.name());
     if (!s.ok()) return s;
   }
-  std::stable_sort(plan.fields_.begin(), plan.fields_.end(),
-                   [](const Field& a, const Field& b) {
-                     return a.input != b.input ? a.input < b.input
-                                               : a.kind < b.kind;
-                   });
+  std::sort(plan.fields_.begin(), plan.fields_.end(), NameLess<Field>);
   return plan;
 }
 
-void ColumnarPlan::AddRows(size_t begin, size_t end, BatchBuilder* builder,
-                           uint64_t* ignored) const {
-  for (size_t i = begin; i < end; ++i) AddRow(i, builder, ignored);
+void ColumnarPlan::AddRows(size_t begin, size_t end,
+                           TableBuilder* builder) const {
+  // Table columns are resolved when a value first needs one, so the
+  // columns a request sends empty cost no table column.
+  std::vector<int> table_columns(fields_.size(), -1);
+  for (size_t i = begin; i < end; ++i) AddRow(i, &table_columns, builder);
 }
 
-void ColumnarPlan::AddRows(size_t offset, const std::vector<uint32_t>& rows,
-                           BatchBuilder* builder, uint64_t* ignored) const {
-  for (uint32_t r : rows) AddRow(offset + r, builder, ignored);
-}
-
-void ColumnarPlan::AddRow(size_t i, BatchBuilder* builder,
-                          uint64_t* ignored) const {
+void ColumnarPlan::AddRow(size_t i, std::vector<int>* table_columns,
+                          TableBuilder* b) const {
   const v1::ColumnarAccounts& c = *columns_;
   const bool one_as_of = c.as_of_size() == 1;
   const bool per_row_as_of = c.as_of_size() > 1 ||
                              (c.as_of_size() == 1 && n_ == 1);
-  const bool has_prev_score = c.previous_score_size() > 0;
-  const bool has_prev_tier = c.has_previous_tier();
   const int r = static_cast<int>(i);
-
-  for (const Field& f : undeclared_) {
-    bool present = false;
-    switch (f.kind) {
-      case kMetric:
-        present = !std::isnan(f.number->values(r));
-        break;
-      case kAttribute:
-        present = f.strings->codes(r) >= 0;
-        break;
-      case kDate:
-        present = !std::isnan(f.dates->days(r));
-        break;
-      case kSeries:
-        present = f.series->lengths(r) >= 0;
-        break;
+  auto column = [&](size_t k) {
+    int& col = (*table_columns)[k];
+    if (col < 0) {
+      col = b->Column({KindName(fields_[k].kind), *fields_[k].name});
     }
-    *ignored += present;
-  }
+    return col;
+  };
 
-  builder->BeginRow(c.ids(r));
-  if (per_row_as_of) {
-    builder->PutString(BatchBuilder::kAsOfSlot, {"", "as_of"}, c.as_of(r));
-  } else if (one_as_of) {
-    builder->PutString(BatchBuilder::kAsOfSlot, {"", "as_of"}, c.as_of(0));
+  b->BeginRow(c.ids(r));
+  const std::string* as_of = per_row_as_of ? &c.as_of(r)
+                             : one_as_of   ? &c.as_of(0)
+                                           : nullptr;
+  if (as_of != nullptr && !as_of->empty()) {
+    b->PutString(b->Column({"", "as_of"}), *as_of);
   }
-  for (const Field& f : fields_) {
-    const engine::FieldName field{KindName(f.kind), *f.name};
+  for (size_t k = 0; k < fields_.size(); ++k) {
+    const Field& f = fields_[k];
     switch (f.kind) {
-      case kMetric:
-        builder->PutNumber(f.input, field, f.number->values(r));
-        break;
-      case kAttribute: {
-        const std::string* text =
-            CodeText(*f.strings, f.strings->codes(r), f.input, field, builder);
-        if (text != nullptr) builder->PutString(f.input, field, *text);
+      case kMetric: {
+        const double v = f.number->values(r);
+        if (!std::isnan(v)) b->PutNumber(column(k), v);
         break;
       }
-      case kDate:
-        builder->PutDateDays(f.input, field, f.dates->days(r));
+      case kAttribute: {
+        const int32_t code = f.strings->codes(r);
+        if (code == -1) break;  // missing
+        const std::string* text = CodeText(*f.strings, code, column(k), b);
+        if (text != nullptr) b->PutString(column(k), *text);
         break;
+      }
+      case kDate: {
+        const double days = f.dates->days(r);
+        if (!std::isnan(days)) b->PutDateDays(column(k), days);
+        break;
+      }
       case kSeries: {
         const int32_t len = f.series->lengths(r);
         if (len < 0) break;  // missing
-        builder->PutSeries(f.input, field,
-                           f.series->values().data() + f.offsets[i],
-                           static_cast<size_t>(len));
+        b->PutSeries(column(k), f.series->values().data() + f.offsets[i],
+                     static_cast<size_t>(len));
         break;
       }
     }
   }
-  if (has_prev_score) {
-    builder->PutNumber(BatchBuilder::kPreviousScoreSlot,
-                       {"", "previous_score"}, c.previous_score(r));
+  if (c.previous_score_size() > 0 && !std::isnan(c.previous_score(r))) {
+    b->PutNumber(b->Column({"", "previous_score"}), c.previous_score(r));
   }
-  if (has_prev_tier) {
-    const engine::FieldName field{"", "previous_tier"};
-    const std::string* text =
-        CodeText(c.previous_tier(), c.previous_tier().codes(r),
-                 BatchBuilder::kPreviousTierSlot, field, builder);
-    if (text != nullptr) {
-      builder->PutString(BatchBuilder::kPreviousTierSlot, field, *text);
+  if (c.has_previous_tier()) {
+    const int32_t code = c.previous_tier().codes(r);
+    if (code != -1) {
+      const int col = b->Column({"", "previous_tier"});
+      const std::string* text = CodeText(c.previous_tier(), code, col, b);
+      if (text != nullptr) b->PutString(col, *text);
     }
   }
-  builder->EndRow();
+  b->EndRow();
 }
 
 int TopDrivers(const v1::ScoreOptions& options) {

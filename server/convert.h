@@ -1,18 +1,20 @@
-// Conversion between the healthscore.v1 messages and the engine's Batch and
-// BatchResult. No scoring logic: this file only moves values.
+// Conversion between the healthscore.v1 messages and the engine's
+// AccountTable and BatchResult. No scoring logic: this file only moves
+// values.
 //
-// Both request forms hand every value to the BatchBuilder's Put functions,
-// which apply the input's declared type (the one set of rules every reader
-// shares; see engine/eval/batch.h), in the same order per account: the
-// as-of date, then the values in the model's input order, then the previous
-// score and tier. So the map form and the columnar form give identical
-// results, warnings included. A name the model does not declare is skipped
-// and counted as ignored; an input given in two sections is used as missing
-// with a warning (the builder tracks what each record gave); a dictionary
-// code that is no code costs that value only.
+// Both request forms add every value to an engine::AccountTable as it was
+// sent (a number, a string, a day count, a series, or a dictionary code
+// that is no code), knowing no model: each model that scores the request
+// binds to the table (engine::TableBinder), which applies the input's
+// declared type (the one set of rules every reader shares; see
+// engine/eval/batch.h). Values are added in the same order per account in
+// both forms: the as-of date, then the values by name (and section), then
+// the previous score and tier. So the map form and the columnar form give
+// identical results, warnings included. Missing values (NaN, code -1,
+// length -1, empty strings) are not added.
 //
 // Thread-safety: a ColumnarPlan is immutable after Create and may be used by
-// several threads at once (each with its own BatchBuilder). The other
+// several threads at once (each with its own TableBuilder). The other
 // functions have no shared state.
 
 #ifndef HEALTHSCORE_SERVER_CONVERT_H_
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/model/compiled_model.h"
@@ -33,45 +36,29 @@
 
 namespace healthscore::server {
 
-// Adds accounts [begin, end) of a map-form request to `builder`. Adds the
-// number of values the model does not declare to `*ignored`.
+// Adds accounts [begin, end) of a map-form request to `builder`'s table.
 void AddAccountRows(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
-    size_t begin, size_t end, const engine::CompiledModel& model,
-    engine::BatchBuilder* builder, uint64_t* ignored);
-// As above, for accounts offset + rows[k], in that order (segment routing
-// fills one batch per model with the accounts routed to it).
-void AddAccountRows(
-    const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
-    size_t offset, const std::vector<uint32_t>& rows,
-    const engine::CompiledModel& model, engine::BatchBuilder* builder,
-    uint64_t* ignored);
+    size_t begin, size_t end, engine::TableBuilder* builder);
 
-// A columnar request checked and resolved against one model.
+// A columnar request, checked.
 class ColumnarPlan {
  public:
   // Checks the structure of `columns` (every per-account array has one entry
   // per id or is empty where allowed, series lengths add up to the values
-  // sent, no column name twice in one kind) and resolves the column names.
-  // InvalidArgument naming the column and the lengths found. `columns` and
-  // `model` must outlive the plan.
+  // sent, no column name twice in one kind). InvalidArgument naming the
+  // column and the lengths found. `columns` must outlive the plan.
   static absl::StatusOr<ColumnarPlan> Create(
-      const v1::ColumnarAccounts& columns, const engine::CompiledModel& model);
+      const v1::ColumnarAccounts& columns);
 
   size_t size() const { return n_; }
 
-  // Adds rows [begin, end) to `builder`; adds the number of present values
-  // in columns the model does not declare to `*ignored`.
-  void AddRows(size_t begin, size_t end, engine::BatchBuilder* builder,
-               uint64_t* ignored) const;
-  // As above, for rows offset + rows[k], in that order.
-  void AddRows(size_t offset, const std::vector<uint32_t>& rows,
-               engine::BatchBuilder* builder, uint64_t* ignored) const;
+  // Adds accounts [begin, end) to `builder`'s table.
+  void AddRows(size_t begin, size_t end, engine::TableBuilder* builder) const;
 
  private:
   struct Field {
-    int input = -1;  // index into model inputs; -1 for undeclared
-    int kind = 0;    // 0 metrics, 1 attributes, 2 dates, 3 series
+    int kind = 0;  // 0 metrics, 1 attributes, 2 dates, 3 series
     const std::string* name = nullptr;
     const v1::NumberColumn* number = nullptr;
     const v1::StringColumn* strings = nullptr;
@@ -81,14 +68,12 @@ class ColumnarPlan {
   };
 
   ColumnarPlan() = default;
-  void AddRow(size_t i, engine::BatchBuilder* builder,
-              uint64_t* ignored) const;
+  void AddRow(size_t i, std::vector<int>* table_columns,
+              engine::TableBuilder* builder) const;
 
   const v1::ColumnarAccounts* columns_ = nullptr;
-  const engine::CompiledModel* model_ = nullptr;
   size_t n_ = 0;
-  std::vector<Field> fields_;     // declared inputs, in model input order
-  std::vector<Field> undeclared_;
+  std::vector<Field> fields_;  // by name, then kind
 };
 
 // Writes row `row` of a scored batch as an AccountResult (map form), all

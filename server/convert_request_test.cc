@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/convert.h"
+#include "server/testing/bind.h"
 
 namespace healthscore::server {
 namespace {
@@ -268,21 +269,19 @@ Filled FromMap(const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>&
                    snapshots,
                bool strict) {
   Filled f;
-  engine::BatchBuilder builder(f.batch.get());
-  builder.set_strict(strict);
-  AddAccountRows(snapshots, 0, static_cast<size_t>(snapshots.size()),
-                 *Model(), &builder, &f.ignored);
+  f.ignored = testing::BindAccounts(
+      snapshots, 0, static_cast<size_t>(snapshots.size()), strict,
+      f.batch.get());
   return f;
 }
 
 Filled FromColumns(const v1::ColumnarAccounts& columns, bool strict) {
   Filled f;
-  absl::StatusOr<ColumnarPlan> plan = ColumnarPlan::Create(columns, *Model());
+  absl::StatusOr<ColumnarPlan> plan = ColumnarPlan::Create(columns);
   EXPECT_OK(plan.status());
   if (!plan.ok()) return f;
-  engine::BatchBuilder builder(f.batch.get());
-  builder.set_strict(strict);
-  plan->AddRows(0, plan->size(), &builder, &f.ignored);
+  f.ignored =
+      testing::BindColumns(*plan, 0, plan->size(), strict, f.batch.get());
   return f;
 }
 
@@ -293,7 +292,7 @@ bool Same(double a, double b) {
 
 // The parts of a row's error or warnings, sorted: a file reader reports a
 // record's problems in the order the record is written, the request forms
-// in the model's input order (so that the map and the columnar form agree
+// by name and section (so that the map and the columnar form agree
 // whatever the map order). Without the "line N: " a file reader puts first.
 std::vector<std::string> Problems(std::string error) {
   if (error.rfind("line ", 0) == 0) error = error.substr(error.find(": ") + 2);
@@ -549,10 +548,16 @@ TEST(MapFormTest, SelectedRowsAreTheAccountsAlone) {
   std::vector<Account> picked;
   for (uint32_t r : rows) picked.push_back(accounts[offset + r]);
   Filled want = FromJsonLines(picked, false);
+  // The whole request is read once; the selected rows are bound.
+  engine::AccountTable table;
+  engine::TableBuilder builder(&table);
+  const auto snapshots = Snapshots(accounts);
+  AddAccountRows(snapshots, 0, static_cast<size_t>(snapshots.size()),
+                 &builder);
+  std::vector<uint32_t> selected;
+  for (uint32_t r : rows) selected.push_back(static_cast<uint32_t>(offset + r));
   Filled got;
-  engine::BatchBuilder builder(got.batch.get());
-  AddAccountRows(Snapshots(accounts), offset, rows, *Model(), &builder,
-                 &got.ignored);
+  got.ignored = testing::BindTable(table, false, got.batch.get(), &selected);
   ExpectSameBatch(*want.batch, *got.batch, "map rows");
   EXPECT_EQ(got.ignored, want.ignored);
 }
@@ -664,12 +669,16 @@ TEST(ColumnarFormTest, SelectedRowsAreTheAccountsAlone) {
   for (uint32_t r : rows) picked.push_back(accounts[offset + r]);
   Filled want = FromJsonLines(picked, false);
   const v1::ColumnarAccounts columns = Columns(accounts);
-  absl::StatusOr<ColumnarPlan> plan = ColumnarPlan::Create(columns, *Model());
+  absl::StatusOr<ColumnarPlan> plan = ColumnarPlan::Create(columns);
   ASSERT_OK(plan.status());
   EXPECT_EQ(plan->size(), accounts.size());
+  engine::AccountTable table;
+  engine::TableBuilder builder(&table);
+  plan->AddRows(0, plan->size(), &builder);
+  std::vector<uint32_t> selected;
+  for (uint32_t r : rows) selected.push_back(static_cast<uint32_t>(offset + r));
   Filled got;
-  engine::BatchBuilder builder(got.batch.get());
-  plan->AddRows(offset, rows, &builder, &got.ignored);
+  got.ignored = testing::BindTable(table, false, got.batch.get(), &selected);
   ExpectSameBatch(*want.batch, *got.batch, "column rows");
   EXPECT_EQ(got.ignored, want.ignored);
 }
@@ -684,7 +693,7 @@ TEST(ColumnarPlanTest, StructuralErrors) {
     return c;
   };
   auto error = [](const v1::ColumnarAccounts& c) {
-    return ColumnarPlan::Create(c, *Model()).status();
+    return ColumnarPlan::Create(c).status();
   };
   const auto kInvalid = absl::StatusCode::kInvalidArgument;
 

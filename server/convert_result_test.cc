@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/convert.h"
+#include "server/testing/bind.h"
 
 namespace healthscore::server {
 namespace {
@@ -174,11 +175,8 @@ Scored Score(std::shared_ptr<const engine::CompiledModel> model,
              bool strict = false) {
   Scored s;
   s.batch = std::make_unique<engine::Batch>(model);
-  engine::BatchBuilder builder(s.batch.get());
-  builder.set_strict(strict);
-  uint64_t ignored = 0;
-  AddAccountRows(accounts, 0, static_cast<size_t>(accounts.size()), *model,
-                 &builder, &ignored);
+  testing::BindAccounts(accounts, 0, static_cast<size_t>(accounts.size()),
+                        strict, s.batch.get());
   EXPECT_OK(engine::Scorer::Score(*s.batch, &s.result));
   return s;
 }

@@ -3,6 +3,7 @@
 // warning on its account; none reaches undefined behaviour.
 
 #include "server/convert.h"
+#include "server/testing/bind.h"
 
 #include <cstdint>
 #include <limits>
@@ -53,13 +54,11 @@ struct Filled {
 Filled Fill(const v1::ColumnarAccounts& columns) {
   static const auto model = Model();
   Filled out;
-  auto plan = ColumnarPlan::Create(columns, *model);
+  auto plan = ColumnarPlan::Create(columns);
   EXPECT_TRUE(plan.ok()) << plan.status();
   if (!plan.ok()) return out;
   out.batch = std::make_unique<engine::Batch>(model);
-  engine::BatchBuilder builder(out.batch.get());
-  uint64_t ignored = 0;
-  plan->AddRows(0, plan->size(), &builder, &ignored);
+  testing::BindColumns(*plan, 0, plan->size(), false, out.batch.get());
   for (size_t r = 0; r < out.batch->size(); ++r) {
     out.errors.push_back(
         out.batch->row_ok(r)

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/convert.h"
+#include "server/testing/bind.h"
 
 namespace healthscore::server {
 namespace {
@@ -152,11 +153,8 @@ TEST(ConvertValueRulesTest, MapForm) {
   ASSERT_GT(cases.size(), 15u);
   for (const bool strict : {false, true}) {
     engine::Batch batch(ValueCasesModel());
-    engine::BatchBuilder builder(&batch);
-    builder.set_strict(strict);
-    uint64_t ignored = 0;
-    AddAccountRows(accounts, 0, cases.size(), *ValueCasesModel(), &builder,
-                   &ignored);
+    const uint64_t ignored =
+        testing::BindAccounts(accounts, 0, cases.size(), strict, &batch);
     EXPECT_EQ(ignored, 0u);
     ASSERT_EQ(batch.size(), cases.size());
     for (size_t i = 0; i < cases.size(); ++i) {
@@ -176,14 +174,11 @@ TEST(ConvertValueRulesTest, ColumnarForm) {
     if (!ColumnsCarry(c)) continue;
     ++tested;
     const v1::ColumnarAccounts cols = ToColumns(c);
-    auto plan = ColumnarPlan::Create(cols, *ValueCasesModel());
+    auto plan = ColumnarPlan::Create(cols);
     ASSERT_TRUE(plan.ok()) << c.name << ": " << plan.status();
     for (const bool strict : {false, true}) {
       engine::Batch batch(ValueCasesModel());
-      engine::BatchBuilder builder(&batch);
-      builder.set_strict(strict);
-      uint64_t ignored = 0;
-      plan->AddRows(0, 1, &builder, &ignored);
+      testing::BindColumns(*plan, 0, 1, strict, &batch);
       ASSERT_EQ(batch.size(), 1u);
       EXPECT_EQ(Mismatch(Observe(batch, 0, InputFor(c.type)), c.typed, c.type,
                          strict),
@@ -203,9 +198,7 @@ TEST(ConvertValueRulesTest, AnInputUnderTwoSectionsIsGivenTwice) {
   google::protobuf::RepeatedPtrField<v1::AccountSnapshot> accounts;
   *accounts.Add() = a;
   engine::Batch map_batch(ValueCasesModel());
-  engine::BatchBuilder map_builder(&map_batch);
-  uint64_t ignored = 0;
-  AddAccountRows(accounts, 0, 1, *ValueCasesModel(), &map_builder, &ignored);
+  testing::BindAccounts(accounts, 0, 1, false, &map_batch);
 
   v1::ColumnarAccounts cols;
   cols.add_ids("a");
@@ -216,11 +209,10 @@ TEST(ConvertValueRulesTest, AnInputUnderTwoSectionsIsGivenTwice) {
   s->set_name("n");
   s->add_dictionary("2");
   s->add_codes(0);
-  auto plan = ColumnarPlan::Create(cols, *ValueCasesModel());
+  auto plan = ColumnarPlan::Create(cols);
   ASSERT_TRUE(plan.ok()) << plan.status();
   engine::Batch col_batch(ValueCasesModel());
-  engine::BatchBuilder col_builder(&col_batch);
-  plan->AddRows(0, 1, &col_builder, &ignored);
+  testing::BindColumns(*plan, 0, 1, false, &col_batch);
 
   for (const engine::Batch* b : {&map_batch, &col_batch}) {
     const auto o = Observe(*b, 0, "n");

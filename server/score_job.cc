@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
@@ -38,7 +39,6 @@ struct RouteModel {
   std::vector<int32_t> tier;        // model tier index -> union index
   std::vector<int32_t> group;       // model group index -> union index
   std::vector<int32_t> playbook;    // model playbook index -> union index
-  std::optional<ColumnarPlan> plan;  // columnar requests
 };
 
 struct RoutePlan {
@@ -52,7 +52,6 @@ struct RoutePlan {
 
 struct ShadowPlan {
   ModelRef candidate;
-  std::optional<ColumnarPlan> plan;  // columnar requests
   size_t max_examples = engine::kDefaultShadowExamples;
 };
 
@@ -69,22 +68,36 @@ using engine::CompiledModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A scoring thread's reusable engine buffers.
+// A table keeps every column name it has seen; past this many a thread
+// starts a new one, so requests with ever new names cannot grow it.
+constexpr size_t kMaxScratchColumns = 4096;
+
+// A scoring thread's reusable engine buffers: the chunk's accounts as read,
+// and the batch and result of the model it last scored with.
 struct Scratch {
-  std::shared_ptr<const CompiledModel> model;
+  engine::AccountTable table;
+  std::unique_ptr<engine::TableBinder> binder;
   std::unique_ptr<Batch> batch;
   BatchResult result;
 };
 
-Scratch& ThreadScratch(const std::shared_ptr<const CompiledModel>& model) {
+Scratch& ThreadScratch() {
   thread_local Scratch scratch;
-  if (scratch.model != model || scratch.batch == nullptr) {
-    scratch.batch = std::make_unique<Batch>(model);
-    scratch.model = model;
-  } else {
-    scratch.batch->Clear();
-  }
   return scratch;
+}
+
+// The scratch binder and batch for `model`, the batch empty.
+void UseModel(Scratch* scratch,
+              const std::shared_ptr<const CompiledModel>& model) {
+  if (scratch->binder == nullptr || scratch->binder->model() != model) {
+    scratch->binder = std::make_unique<engine::TableBinder>(model);
+    scratch->batch = nullptr;
+  }
+  if (scratch->batch == nullptr) {
+    scratch->batch = std::make_unique<Batch>(model);
+  } else {
+    scratch->batch->Clear();
+  }
 }
 
 // One chunk scored by both models of a shadow request.
@@ -318,54 +331,50 @@ void SetError(Job* job, const absl::Status& s) {
   }
 }
 
-// Adds rows [begin, end) of the request to a batch of `model`, through the
-// columnar plan for that model or from the map form.
-void FillRange(const ScoreJobSpec& spec, const ColumnarPlan* plan,
-               const CompiledModel& model, size_t begin, size_t end,
-               engine::BatchBuilder* builder, uint64_t* ignored) {
-  builder->set_strict(spec.request->options().strict());
-  if (plan != nullptr) {
-    plan->AddRows(begin, end, builder, ignored);
+// Reads rows [begin, end) of the request into `table`, once for every
+// model that scores them.
+void FillTable(const ScoreJobSpec& spec, size_t begin, size_t end,
+               engine::AccountTable* table) {
+  if (table->column_count() > kMaxScratchColumns) {
+    *table = engine::AccountTable();
   } else {
-    AddAccountRows(spec.request->accounts(), begin, end, model, builder,
-                   ignored);
+    table->Clear();
+  }
+  engine::TableBuilder builder(table);
+  if (spec.plan.has_value()) {
+    spec.plan->AddRows(begin, end, &builder);
+  } else {
+    AddAccountRows(spec.request->accounts(), begin, end, &builder);
   }
 }
 
-// Adds the request's rows begin + rows[k] to a batch of `model`.
-void FillRows(const ScoreJobSpec& spec, const ColumnarPlan* plan,
-              const CompiledModel& model, size_t begin,
-              const std::vector<uint32_t>& rows, engine::BatchBuilder* builder,
-              uint64_t* ignored) {
-  builder->set_strict(spec.request->options().strict());
-  if (plan != nullptr) {
-    plan->AddRows(begin, rows, builder, ignored);
-  } else {
-    AddAccountRows(spec.request->accounts(), begin, rows, model, builder,
-                   ignored);
-  }
-}
-
-// Scores the chunk with both models of a shadow request.
-absl::Status ScoreShadowChunk(const ScoreJobSpec& spec, size_t begin,
-                              size_t end, ChunkOut* out) {
+// Scores the chunk's table with the candidate of a shadow request. `live`
+// and `live_result` are the requested model's batch and result of the
+// chunk when the chunk was scored without routes; otherwise they are null
+// and the requested model binds to the table here (the comparison is of
+// both models on their own, without routes).
+absl::Status ScoreShadowChunk(const ScoreJobSpec& spec,
+                              const engine::AccountTable& table,
+                              std::unique_ptr<Batch> live,
+                              BatchResult* live_result, ChunkOut* out) {
   const ShadowPlan& shadow = *spec.shadow;
+  const bool strict = spec.request->options().strict();
   auto chunk = std::make_unique<ShadowChunk>();
-  uint64_t unused = 0;
-  chunk->live_batch = std::make_unique<Batch>(spec.model.model);
-  {
-    engine::BatchBuilder builder(chunk->live_batch.get());
-    FillRange(spec, spec.plan ? &*spec.plan : nullptr, *spec.model.model,
-              begin, end, &builder, &unused);
+  if (live != nullptr) {
+    chunk->live_batch = std::move(live);
+    std::swap(chunk->live, *live_result);
+  } else {
+    chunk->live_batch = std::make_unique<Batch>(spec.model.model);
+    engine::TableBinder binder(spec.model.model);
+    binder.set_strict(strict);
+    binder.Bind(table, chunk->live_batch.get());
+    HEALTHSCORE_RETURN_IF_ERROR(
+        engine::Scorer::Score(*chunk->live_batch, &chunk->live));
   }
   chunk->candidate_batch = std::make_unique<Batch>(shadow.candidate.model);
-  {
-    engine::BatchBuilder builder(chunk->candidate_batch.get());
-    FillRange(spec, shadow.plan ? &*shadow.plan : nullptr,
-              *shadow.candidate.model, begin, end, &builder, &unused);
-  }
-  HEALTHSCORE_RETURN_IF_ERROR(
-      engine::Scorer::Score(*chunk->live_batch, &chunk->live));
+  engine::TableBinder binder(shadow.candidate.model);
+  binder.set_strict(strict);
+  binder.Bind(table, chunk->candidate_batch.get());
   HEALTHSCORE_RETURN_IF_ERROR(
       engine::Scorer::Score(*chunk->candidate_batch, &chunk->candidate));
   out->shadow = std::move(chunk);
@@ -427,58 +436,28 @@ void ProcessChunk(Job* job, size_t chunk) {
   const size_t m = end - begin;
   ChunkOut& out = job->outs[chunk];
 
+  Scratch& scratch = ThreadScratch();
+  FillTable(spec, begin, end, &scratch.table);
+  const bool strict = spec.request->options().strict();
+  std::unique_ptr<Batch> live;  // kept for a shadow comparison
   if (spec.routes != nullptr) {
-    const RoutePlan& plan = *spec.routes;
-    // ScoreRouted asks first for the requested model's batch of every row
-    // (to decide the routes; the requested model scores it), then for one
-    // batch per other model that receives accounts. An account's ignored
-    // values are counted against the model that scores it, so the first
-    // fill counts per row.
-    thread_local std::vector<uint64_t> first_fill_ignored;
-    bool first = true;
-    uint64_t later_ignored = 0;
-    auto fill = [&](const CompiledModel& model,
-                    const std::vector<uint32_t>& rows,
-                    engine::BatchBuilder* builder) {
-      const ColumnarPlan* columns = nullptr;
-      if (spec.plan.has_value()) {
-        for (const RouteModel& rm : plan.models) {
-          if (rm.model.get() == &model) columns = &*rm.plan;
-        }
-      }
-      if (!first) {
-        FillRows(spec, columns, model, begin, rows, builder, &later_ignored);
-        return;
-      }
-      first = false;
-      first_fill_ignored.assign(rows.size(), 0);
-      for (size_t k = 0; k < rows.size(); ++k) {
-        const size_t row = begin + rows[k];
-        FillRange(spec, columns, model, row, row + 1, builder,
-                  &first_fill_ignored[k]);
-      }
-    };
     absl::StatusOr<engine::RoutedResult> routed =
-        engine::ScoreRouted(plan.requested, m, fill);
+        engine::ScoreRouted(spec.routes->requested, scratch.table, strict);
     if (!routed.ok()) {
       SetError(job, routed.status());
       return;
     }
-    out.ignored = later_ignored;
-    for (const engine::RoutedPart& part : routed->parts) {
-      if (!part.whole) continue;
-      for (uint32_t r : part.rows) out.ignored += first_fill_ignored[r];
-    }
-    WriteChunk(spec, ChunkRows(*routed, plan), &*routed, nullptr, begin, m,
-               &out);
+    out.ignored = routed->ignored_fields;
+    WriteChunk(spec, ChunkRows(*routed, *spec.routes), &*routed, nullptr,
+               begin, m, &out);
   } else {
-    Scratch& scratch = ThreadScratch(spec.model.model);
+    UseModel(&scratch, spec.model.model);
     Batch& batch = *scratch.batch;
-    {
-      engine::BatchBuilder builder(&batch);
-      FillRange(spec, spec.plan ? &*spec.plan : nullptr, *spec.model.model,
-                begin, end, &builder, &out.ignored);
-    }
+    engine::TableBinder& binder = *scratch.binder;
+    binder.set_strict(strict);
+    const uint64_t ignored_before = binder.ignored_fields();
+    binder.Bind(scratch.table, &batch);
+    out.ignored = binder.ignored_fields() - ignored_before;
     absl::Status s = engine::Scorer::Score(batch, &scratch.result);
     if (!s.ok()) {
       SetError(job, s);
@@ -486,9 +465,11 @@ void ProcessChunk(Job* job, size_t chunk) {
     }
     WriteChunk(spec, ChunkRows(batch, scratch.result), nullptr, &batch, begin,
                m, &out);
+    if (spec.shadow != nullptr) live = std::move(scratch.batch);
   }
   if (spec.shadow != nullptr) {
-    absl::Status s = ScoreShadowChunk(spec, begin, end, &out);
+    absl::Status s = ScoreShadowChunk(spec, scratch.table, std::move(live),
+                                      &scratch.result, &out);
     if (!s.ok()) SetError(job, s);
   }
 }
@@ -748,7 +729,7 @@ int32_t UnionIndex(std::vector<std::string>* ids, const std::string& id) {
 }
 
 absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
-    const ModelRef& requested, const v1::ScoreRequest& request) {
+    const ModelRef& requested) {
   auto plan = std::make_unique<RoutePlan>();
   const engine::Router& router = *requested.router;
   plan->requested = engine::ModelRef{requested.name, requested.number,
@@ -785,12 +766,6 @@ absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
     for (const engine::PlaybookInfo& p : m.model->playbooks()) {
       m.playbook.push_back(UnionIndex(&plan->playbook_ids, p.id));
     }
-    if (request.has_columns()) {
-      HEALTHSCORE_ASSIGN_OR_RETURN(
-          ColumnarPlan columns,
-          ColumnarPlan::Create(request.columns(), *m.model));
-      m.plan.emplace(std::move(columns));
-    }
   }
   return std::unique_ptr<const RoutePlan>(std::move(plan));
 }
@@ -819,14 +794,13 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
         max_accounts, "; split it into smaller batches"));
   }
   if (request.has_columns()) {
-    HEALTHSCORE_ASSIGN_OR_RETURN(
-        ColumnarPlan plan,
-        ColumnarPlan::Create(request.columns(), *spec.model.model));
+    HEALTHSCORE_ASSIGN_OR_RETURN(ColumnarPlan plan,
+                                 ColumnarPlan::Create(request.columns()));
     spec.plan.emplace(std::move(plan));
   }
   if (spec.model.router != nullptr && !request.options().ignore_routes()) {
     HEALTHSCORE_ASSIGN_OR_RETURN(spec.routes,
-                                 MakeRoutePlan(spec.model, request));
+                                 MakeRoutePlan(spec.model));
   }
   if (request.has_shadow()) {
     const v1::ShadowRequest& s = request.shadow();
@@ -840,12 +814,6 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
           absl::StrCat("shadow candidate: ", candidate.status().message()));
     }
     shadow->candidate = std::move(candidate).value();
-    if (request.has_columns()) {
-      HEALTHSCORE_ASSIGN_OR_RETURN(
-          ColumnarPlan plan,
-          ColumnarPlan::Create(request.columns(), *shadow->candidate.model));
-      shadow->plan.emplace(std::move(plan));
-    }
     shadow->max_examples = s.max_examples() == 0
                                ? engine::kDefaultShadowExamples
                                : std::min<uint32_t>(s.max_examples(), 1000);

@@ -1,8 +1,9 @@
 // ScoreJob: scores one ScoreRequest into its ScoreResponse on the Executor.
 //
 // The batch is cut into chunks of options.rows_per_task rows; each chunk is
-// one task that converts its rows into an engine Batch (convert.h), scores
-// it with engine::Scorer and writes its part of the response. The last task
+// one task that reads its rows once into an engine::AccountTable
+// (convert.h), binds every model that scores them to that table, scores
+// with engine::Scorer and writes its part of the response. The last task
 // to finish assembles the response and calls `done`. Chunks of one request
 // run in parallel, so a large batch uses every scoring thread; results do
 // not depend on the chunking because the engine scores every row
@@ -16,20 +17,23 @@
 // their tier, group and playbook ids, are resolved once per request in
 // PrepareScoreJob, never per account.
 //
-// Shadow scoring: with ScoreRequest.shadow, each chunk is also scored by the
-// requested model and by the candidate, each on its own (no routes), and
-// the last task compares the chunks in request order
-// (engine::ShadowComparison) into ScoreResponse.shadow.
+// Shadow scoring: with ScoreRequest.shadow, each chunk's table is also
+// bound to the candidate and scored; the requested model's scores of an
+// unrouted chunk are the ones the response carries (a routed chunk binds
+// the requested model once more, on its own). The last task compares the
+// chunks in request order (engine::ShadowComparison) into
+// ScoreResponse.shadow.
 //
 // Before each chunk the job checks whether the call was cancelled or its
 // deadline passed; once it was, the remaining chunks are skipped and `done`
 // gets CANCELLED or DEADLINE_EXCEEDED.
 //
-// Each scoring thread keeps one Batch and BatchResult per thread and reuses
-// them while requests use the same model, so steady traffic allocates no
-// engine buffers. (A thread keeps the last model it used alive until it
-// scores with another one.) Routed and shadow chunks allocate their batches
-// per chunk.
+// Each scoring thread keeps one AccountTable, and one Batch and BatchResult
+// it reuses while requests use the same model, so steady traffic allocates
+// no engine buffers. (A thread keeps the last model it used alive until it
+// scores with another one; its table starts afresh once it has seen 4,096
+// column names.) Routed and shadow chunks allocate their batches per
+// chunk.
 
 #ifndef HEALTHSCORE_SERVER_SCORE_JOB_H_
 #define HEALTHSCORE_SERVER_SCORE_JOB_H_
@@ -72,7 +76,7 @@ struct ScoreJobSpec {
   // The model set `model` was found in: keeps its routes alive.
   std::shared_ptr<const ModelSet> set;
   ModelRef model;
-  // For a columnar request, its plan.
+  // For a columnar request, its checked columns.
   std::optional<ColumnarPlan> plan;
   // Set when the requested model's routes apply.
   std::unique_ptr<const RoutePlan> routes;

@@ -53,17 +53,16 @@ TEST(PluginRepositoryTest, PluginModelLoadsWarmsUpAndScores) {
   EXPECT_EQ(status->versions[0].tests_passed, 8);
 
   ASSERT_OK_AND_ASSIGN(ModelRef ref, set->Find(""));
-  auto fill = [](const CompiledModel&, const std::vector<uint32_t>& rows,
-                 BatchBuilder* builder) {
-    const double answers[] = {10, 9, 9, 7, 3};
-    for (uint32_t r : rows) {
-      builder->BeginRow("acct-" + std::to_string(r));
-      builder->SetSeries("nps_answers", answers, 5);
-      builder->SetMetric("csat", 4.5);
-      builder->EndRow();
-    }
-  };
-  ASSERT_OK_AND_ASSIGN(RoutedResult result, ScoreRouted(ref, 3, fill));
+  const double answers[] = {10, 9, 9, 7, 3};
+  AccountTable table;
+  TableBuilder builder(&table);
+  for (int r = 0; r < 3; ++r) {
+    builder.BeginRow("acct-" + std::to_string(r));
+    builder.SetSeries("nps_answers", answers, 5);
+    builder.SetMetric("csat", 4.5);
+    builder.EndRow();
+  }
+  ASSERT_OK_AND_ASSIGN(RoutedResult result, ScoreRouted(ref, table));
   for (size_t i = 0; i < result.size(); ++i) {
     EXPECT_TRUE(result.part(i).result.ok(result.row(i)));
     EXPECT_EQ(result.part(i).model.name, "plugin_example");

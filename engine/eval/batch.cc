@@ -417,59 +417,6 @@ void BatchBuilder::Clear(int slot) {
   }
 }
 
-void BatchBuilder::CopyRow(const Batch& from, size_t row) {
-  BeginRow(from.id(row));
-  Batch& b = *batch_;
-  if (!from.row_ok(row)) Fail(from.row_error(row));
-  b.as_of_[row_] = from.as_of_[row];
-  b.as_of_valid_[row_] = from.as_of_valid_[row];
-  b.prev_score_[row_] = from.prev_score_[row];
-  b.prev_score_valid_[row_] = from.prev_score_valid_[row];
-  b.prev_tier_[row_] = from.prev_tier_[row];
-  for (size_t c = 0; c < b.num_.size(); ++c) {
-    b.num_[c][row_] = from.num_[c][row];
-    b.num_valid_[c][row_] = from.num_valid_[c][row];
-  }
-  for (size_t c = 0; c < b.str_code_.size(); ++c) {
-    b.str_code_[c][row_] = from.str_code_[c][row];
-    const std::string_view text = from.string_text(static_cast<int>(c), row);
-    std::string& arena = b.str_arena_[c];
-    b.str_span_[c][row_] = {static_cast<uint32_t>(arena.size()),
-                            static_cast<uint32_t>(text.size())};
-    arena.append(text.data(), text.size());
-  }
-  for (size_t c = 0; c < b.series_values_.size(); ++c) {
-    const std::vector<double>& values = from.series_values_[c];
-    const uint32_t* offsets = from.series_offsets_[c].data();
-    std::vector<double>& all = b.series_values_[c];
-    all.insert(all.end(), values.begin() + offsets[row],
-               values.begin() + offsets[row + 1]);
-    b.series_offsets_[c][row_ + 1] = static_cast<uint32_t>(all.size());
-    b.series_valid_[c][row_] = from.series_valid_[c][row];
-  }
-  // A builder adds warnings only for its current row, so they are sorted by
-  // row.
-  const auto [first, last] =
-      std::equal_range(from.range_warnings_.begin(), from.range_warnings_.end(),
-                       RangeWarning{static_cast<uint32_t>(row), 0, 0},
-                       [](const RangeWarning& x, const RangeWarning& y) {
-                         return x.row < y.row;
-                       });
-  for (auto it = first; it != last; ++it) {
-    b.range_warnings_.push_back(
-        {static_cast<uint32_t>(row_), it->input, it->value});
-  }
-  auto it = std::lower_bound(
-      from.value_warnings_.begin(), from.value_warnings_.end(), row,
-      [](const ValueWarning& w, size_t r) { return w.row < r; });
-  for (; it != from.value_warnings_.end() && it->row == row; ++it) {
-    b.value_warnings_.push_back(
-        {static_cast<uint32_t>(row_), it->text, it->count});
-    b.dropped_ += it->count;
-  }
-  in_row_ = false;
-}
-
 int BatchBuilder::ResolveInput(std::string_view name) const {
   return batch_->model().FindInput(name);
 }

@@ -259,14 +259,6 @@ class BatchBuilder {
   void SetPreviousScore(double score);
   void SetPreviousTier(std::string_view tier);
 
-  // Appends row `row` of `from` as one new row, exactly as it was built:
-  // id, as_of, previous score and tier, every input value, the row's error
-  // and its warnings. Used to split a batch into parts (one per model
-  // under segment routing) without reading the accounts again.
-  // REQUIRES: `from` is a batch of the same CompiledModel as this builder's
-  // batch, is not this builder's batch, and no row is open.
-  void CopyRow(const Batch& from, size_t row);
-
   // Store a checked value of the input's own type (no rules applied).
   void SetNumberAt(int input, double value);     // number inputs
   // Date inputs, as days since 1970-01-01. NaN and infinities are missing;

@@ -1,5 +1,5 @@
-// RFC 4180 CSV reader. Each cell goes to the BatchBuilder as text; the
-// builder applies the column's declared type (the rules every reader
+// RFC 4180 CSV reader. Each cell goes into the AccountTable as text;
+// binding applies the column's declared type (the rules every reader
 // shares).
 
 #include <algorithm>
@@ -27,9 +27,9 @@ class CsvReader::Impl {
     buf_.resize(options_.block_size);
   }
 
-  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) {
-    batch->Clear();
-    BatchBuilder builder(batch);
+  absl::StatusOr<size_t> ReadTable(AccountTable* table, size_t max_rows) {
+    table->Clear();
+    TableBuilder builder(table);
     if (!header_read_) {
       header_read_ = true;
       HEALTHSCORE_ASSIGN_OR_RETURN(bool any, NextRecord());
@@ -49,11 +49,10 @@ class CsvReader::Impl {
       }
       have_header_ = true;
     }
-    if (resolved_for_ != &batch->model()) {
-      HEALTHSCORE_RETURN_IF_ERROR(ResolveHeader(builder));
-      resolved_for_ = &batch->model();
+    if (resolved_for_ != table->uid()) {
+      HEALTHSCORE_RETURN_IF_ERROR(ResolveHeader(&builder));
+      resolved_for_ = table->uid();
     }
-    builder.set_strict(options_.strict);
     size_t rows = 0;
     while (rows < max_rows) {
       HEALTHSCORE_ASSIGN_OR_RETURN(bool any, NextRecord());
@@ -65,17 +64,16 @@ class CsvReader::Impl {
   }
 
  private:
-  // A column is the id, ignored, or the slot its cells are put in.
+  // A CSV column is the id or the table column its cells are put in.
   static constexpr int kIdColumn = -10;
-  static constexpr int kIgnoredColumn = -11;
 
   std::string_view Field(size_t i) const {
     return std::string_view(record_.data() + fields_[i].first,
                             fields_[i].second);
   }
 
-  absl::Status ResolveHeader(const BatchBuilder& builder) {
-    columns_.assign(header_.size(), kIgnoredColumn);
+  absl::Status ResolveHeader(TableBuilder* builder) {
+    columns_.assign(header_.size(), kIdColumn);
     id_column_ = -1;
     for (size_t i = 0; i < header_.size(); ++i) {
       const std::string& name = header_[i];
@@ -90,18 +88,8 @@ class CsvReader::Impl {
       if (name == options_.id_field) {
         c = kIdColumn;
         id_column_ = static_cast<int>(i);
-      } else if (name == "as_of" || name == "asOf") {
-        c = BatchBuilder::kAsOfSlot;
-      } else if (name == "previous_score" || name == "previousScore") {
-        c = BatchBuilder::kPreviousScoreSlot;
-      } else if (name == "previous_tier" || name == "previousTier") {
-        c = BatchBuilder::kPreviousTierSlot;
       } else {
-        c = builder.ResolveInput(name);
-        if (c < 0) {
-          c = kIgnoredColumn;
-          owner_->NoteIgnored(name);
-        }
+        c = builder->Column({"", name});
       }
     }
     if (id_column_ < 0) {
@@ -114,8 +102,8 @@ class CsvReader::Impl {
     return absl::OkStatus();
   }
 
-  void AddRecord(BatchBuilder* builder) {
-    BatchBuilder& b = *builder;
+  void AddRecord(TableBuilder* builder) {
+    TableBuilder& b = *builder;
     b.BeginRow(fields_.size() > static_cast<size_t>(id_column_)
                    ? Trim(Field(id_column_))
                    : std::string_view());
@@ -134,8 +122,9 @@ class CsvReader::Impl {
     } else {
       for (size_t i = 0; i < columns_.size(); ++i) {
         const int slot = columns_[i];
-        if (slot == kIdColumn || slot == kIgnoredColumn) continue;
-        b.PutText(slot, {"", header_[i]}, Field(i));
+        // An empty cell is missing whatever the column's type: not kept.
+        if (slot == kIdColumn || fields_[i].second == 0) continue;
+        b.PutText(slot, Field(i));
       }
     }
     b.EndRow();
@@ -416,9 +405,9 @@ class CsvReader::Impl {
   bool have_header_ = false;
   uint64_t header_line_ = 0;
   std::vector<std::string> header_;
-  std::vector<int> columns_;  // per column: a slot, kIdColumn or kIgnoredColumn
+  std::vector<int> columns_;  // per CSV column: a table column or kIdColumn
   int id_column_ = -1;
-  const CompiledModel* resolved_for_ = nullptr;
+  uint64_t resolved_for_ = 0;  // the table columns_ refers to (its uid)
 
   std::string record_;
   std::vector<std::pair<size_t, size_t>> fields_;  // (offset, length)
@@ -429,12 +418,14 @@ class CsvReader::Impl {
 
 CsvReader::CsvReader(std::unique_ptr<ByteSource> source,
                      const ReaderOptions& options)
-    : impl_(std::make_unique<Impl>(this, std::move(source), options)) {}
+    : SnapshotReader(options),
+      impl_(std::make_unique<Impl>(this, std::move(source), options)) {}
 
 CsvReader::~CsvReader() = default;
 
-absl::StatusOr<size_t> CsvReader::ReadBatch(Batch* batch, size_t max_rows) {
-  return impl_->ReadBatch(batch, max_rows);
+absl::StatusOr<size_t> CsvReader::ReadTable(AccountTable* table,
+                                            size_t max_rows) {
+  return impl_->ReadTable(table, max_rows);
 }
 
 }  // namespace healthscore::engine::io

@@ -1,6 +1,6 @@
-// JSON Lines reader (simdjson On-Demand). Each value goes to the
-// BatchBuilder as it is found; the builder applies the declared type (the
-// rules every reader shares).
+// JSON Lines reader (simdjson On-Demand). Each value goes into the
+// AccountTable as it is found; binding applies the declared type (the rules
+// every reader shares).
 
 #include <algorithm>
 #include <cstring>
@@ -39,12 +39,10 @@ class JsonLinesReader::Impl {
     options_.block_size = std::max<size_t>(options_.block_size, 1);
   }
 
-  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) {
-    batch->Clear();
-    BatchBuilder builder(batch);
-    builder.set_strict(options_.strict);
+  absl::StatusOr<size_t> ReadTable(AccountTable* table, size_t max_rows) {
+    table->Clear();
+    TableBuilder builder(table);
     builder_ = &builder;
-    model_ = &batch->model();
     size_t rows = 0;
     while (rows < max_rows) {
       Line line;
@@ -209,15 +207,11 @@ class JsonLinesReader::Impl {
   // (the row has failed), after which the document may not be used again.
   bool ParseFields(simdjson::ondemand::object object);
   bool ParseSection(simdjson::ondemand::value& value, std::string_view section);
-  // Puts `value` (of JSON type `type`) for `slot` as the builder's rules
-  // say.
-  bool PutValue(int slot, const FieldName& field,
-                simdjson::ondemand::value& value,
+  // Puts `value` (of JSON type `type`) in `column` as it is written.
+  bool PutValue(int column, simdjson::ondemand::value& value,
                 simdjson::ondemand::json_type type);
-  bool PutPoints(int slot, const FieldName& field,
-                 simdjson::ondemand::array& array);
-  bool PutSeriesObject(int slot, const FieldName& field,
-                       simdjson::ondemand::value& value);
+  bool PutPoints(int column, simdjson::ondemand::array& array);
+  bool PutObject(int column, simdjson::ondemand::value& value);
   bool FailSyntax(simdjson::error_code error) {
     builder_->FailRow(Cat("line ", owner_->line_,
                           ": invalid JSON: ", simdjson::error_message(error)));
@@ -235,9 +229,7 @@ class JsonLinesReader::Impl {
   bool eof_ = false;
   bool at_start_ = true;
   simdjson::ondemand::parser parser_;
-  BatchBuilder* builder_ = nullptr;  // during ReadBatch
-  const CompiledModel* model_ = nullptr;
-  std::string field_scratch_;
+  TableBuilder* builder_ = nullptr;  // during ReadTable
   std::string location_scratch_;
   // The current line's id (a view into the line or the parser's string
   // buffer) and the problem that keeps it from being one.
@@ -312,7 +304,7 @@ const char* JsonTypeName(simdjson::ondemand::json_type type) {
 void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded) {
   using simdjson::ondemand::json_type;
   namespace od = simdjson::ondemand;
-  BatchBuilder& b = *builder_;
+  TableBuilder& b = *builder_;
   b.BeginRow({});
   location_scratch_.clear();
   absl::StrAppend(&location_scratch_, "line ", owner_->line_, ": ");
@@ -388,7 +380,7 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded) {
 bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
   using simdjson::ondemand::json_type;
   namespace od = simdjson::ondemand;
-  BatchBuilder& b = *builder_;
+  TableBuilder& b = *builder_;
   bool id_seen = false;
   for (auto field_result : object) {
     // The field is used where the iterator put it, never copied: see
@@ -442,18 +434,16 @@ bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
       // twice, which the builder reports.
       if (type == json_type::null) continue;
       if (type != json_type::object) {
-        b.PutUnusable(-1, {"", key},
-                      Cat("expected an object of inputs, got ",
-                          JsonTypeName(type)));
+        b.PutRecordWarning(b.Column({"", key}),
+                           Cat("expected an object of inputs, got ",
+                               JsonTypeName(type)));
         continue;
       }
       if (!ParseSection(value, key)) return false;
       continue;
     }
-    const int slot = bit == kAsOfBit            ? BatchBuilder::kAsOfSlot
-                     : bit == kPreviousScoreBit ? BatchBuilder::kPreviousScoreSlot
-                                                : BatchBuilder::kPreviousTierSlot;
-    if (!PutValue(slot, {"", key}, value, type)) return false;
+    // as_of, previous_score, previous_tier or their protobuf JSON names.
+    if (!PutValue(b.Column({"", key}), value, type)) return false;
   }
   return true;
 }
@@ -474,24 +464,16 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value& value,
     od::value& v = field->value();
     json_type type;
     if ((error = v.type().get(type))) return FailSyntax(error);
-    const int input = builder_->ResolveInput(name);
-    if (input < 0) {
-      field_scratch_.assign(section.data(), section.size())
-          .append(".")
-          .append(name.data(), name.size());
-      owner_->NoteIgnored(field_scratch_);
-      continue;
-    }
-    if (!PutValue(input, {section, name}, v, type)) return false;
+    if (!PutValue(builder_->Column({section, name}), v, type)) return false;
   }
   return true;
 }
 
-bool JsonLinesReader::Impl::PutValue(int slot, const FieldName& field,
+bool JsonLinesReader::Impl::PutValue(int slot,
                                      simdjson::ondemand::value& value,
                                      simdjson::ondemand::json_type type) {
   using simdjson::ondemand::json_type;
-  BatchBuilder& b = *builder_;
+  TableBuilder& b = *builder_;
   simdjson::error_code error;
   switch (type) {
     case json_type::null:
@@ -499,48 +481,47 @@ bool JsonLinesReader::Impl::PutValue(int slot, const FieldName& field,
     case json_type::number: {
       double number;
       if ((error = value.get_double().get(number))) {
-        b.PutUnusable(slot, field,
+        b.PutUnusable(slot,
                       Cat("invalid number: ", simdjson::error_message(error)));
         return true;
       }
-      b.PutNumber(slot, field, number);
+      b.PutNumber(slot, number);
       return true;
     }
     case json_type::string: {
       std::string_view text;
       if ((error = value.get_string().get(text))) return FailSyntax(error);
-      b.PutString(slot, field, text);
+      b.PutString(slot, text);
       return true;
     }
     case json_type::boolean: {
       bool flag;
       if ((error = value.get_bool().get(flag))) return FailSyntax(error);
-      b.PutBool(slot, field, flag);
+      b.PutBool(slot, flag);
       return true;
     }
     case json_type::array: {
       simdjson::ondemand::array array;
       if ((error = value.get_array().get(array))) return FailSyntax(error);
-      return PutPoints(slot, field, array);
+      return PutPoints(slot, array);
     }
     case json_type::object:
-      if (slot >= 0 && model_->inputs()[slot].type == InputType::kSeries) {
-        return PutSeriesObject(slot, field, value);
-      }
-      b.PutWrongKind(slot, field, "an object");
-      return true;
+      return PutObject(slot, value);
   }
   return true;
 }
 
-// The protobuf JSON form of a series: {"values": [...]}.
-bool JsonLinesReader::Impl::PutSeriesObject(int slot, const FieldName& field,
-                                            simdjson::ondemand::value& value) {
+// An object: the protobuf JSON form of a series, {"values": [...]}, when
+// its column turns out to be a series input (binding decides), otherwise a
+// value of the wrong kind. Its "values" entries are kept either way.
+bool JsonLinesReader::Impl::PutObject(int slot,
+                                      simdjson::ondemand::value& value) {
   using simdjson::ondemand::json_type;
   namespace od = simdjson::ondemand;
   od::object object;
   simdjson::error_code error = value.get_object().get(object);
   if (error) return FailSyntax(error);
+  builder_->BeginObject(slot);
   bool seen = false;
   for (auto field_result : object) {
     od::field* f;
@@ -551,16 +532,13 @@ bool JsonLinesReader::Impl::PutSeriesObject(int slot, const FieldName& field,
     od::value& v = f->value();
     json_type type;
     if ((error = v.type().get(type))) return FailSyntax(error);
-    if (!PutValue(slot, field, v, type)) return false;
+    if (!PutValue(slot, v, type)) return false;
   }
-  if (!seen) {
-    builder_->PutUnusable(
-        slot, field, "expected a list of numbers or {\"values\": [...]}");
-  }
+  builder_->EndObject(seen);
   return true;
 }
 
-bool JsonLinesReader::Impl::PutPoints(int slot, const FieldName& field,
+bool JsonLinesReader::Impl::PutPoints(int slot,
                                       simdjson::ondemand::array& array) {
   using simdjson::ondemand::json_type;
   points_.clear();
@@ -597,22 +575,23 @@ bool JsonLinesReader::Impl::PutPoints(int slot, const FieldName& field,
     points_.push_back(number);
   }
   if (!problem.empty()) {
-    builder_->PutUnusable(slot, field, problem);
+    builder_->PutUnusable(slot, problem);
   } else {
-    builder_->PutSeries(slot, field, points_.data(), points_.size());
+    builder_->PutSeries(slot, points_.data(), points_.size());
   }
   return true;
 }
 
 JsonLinesReader::JsonLinesReader(std::unique_ptr<ByteSource> source,
                                  const ReaderOptions& options)
-    : impl_(std::make_unique<Impl>(this, std::move(source), options)) {}
+    : SnapshotReader(options),
+      impl_(std::make_unique<Impl>(this, std::move(source), options)) {}
 
 JsonLinesReader::~JsonLinesReader() = default;
 
-absl::StatusOr<size_t> JsonLinesReader::ReadBatch(Batch* batch,
+absl::StatusOr<size_t> JsonLinesReader::ReadTable(AccountTable* table,
                                                   size_t max_rows) {
-  return impl_->ReadBatch(batch, max_rows);
+  return impl_->ReadTable(table, max_rows);
 }
 
 

@@ -61,6 +61,40 @@ absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshotReader(
       new JsonLinesReader(std::move(source), options));
 }
 
+SnapshotReader::SnapshotReader(const ReaderOptions& options)
+    : strict_(options.strict) {}
+
+absl::StatusOr<size_t> SnapshotReader::ReadBatch(Batch* batch,
+                                                 size_t max_rows) {
+  HEALTHSCORE_ASSIGN_OR_RETURN(size_t rows, ReadTable(&table_, max_rows));
+  TableBinder* binder = nullptr;
+  for (const auto& b : binders_) {
+    if (b->model().get() == &batch->model()) binder = b.get();
+  }
+  if (binder == nullptr) {
+    binders_.push_back(std::make_unique<TableBinder>(batch->model_ptr()));
+    binder = binders_.back().get();
+    binder->set_strict(strict_);
+  }
+  binder->Bind(table_, batch);
+  return rows;
+}
+
+std::map<std::string, uint64_t> SnapshotReader::ignored_names() const {
+  std::map<std::string, uint64_t> names = ignored_names_;
+  for (const auto& b : binders_) {
+    for (const auto& [name, count] : b->ignored_names()) {
+      auto it = names.find(name);
+      if (it != names.end()) {
+        it->second += count;
+      } else if (names.size() < kMaxIgnoredNames) {
+        names.emplace(name, count);
+      }
+    }
+  }
+  return names;
+}
+
 void SnapshotReader::NoteIgnored(std::string_view name) {
   auto it = ignored_names_.find(std::string(name));
   if (it != ignored_names_.end()) {

@@ -1,16 +1,19 @@
-// Snapshot readers: account snapshots from JSON Lines or CSV into a
-// Batch.
+// Snapshot readers: account snapshots from JSON Lines or CSV into an
+// AccountTable (engine/eval/account_table.h), which any number of models
+// then bind to; ReadBatch does both for one model.
 //
 // The readers stream. A SnapshotReader pulls bytes from a ByteSource in large
 // blocks (16 MiB by default), cuts each block at its last line break and
-// fills a Batch with at most `max_rows` accounts per ReadBatch call, so a
+// fills a table with at most `max_rows` accounts per ReadTable call, so a
 // file of any length is processed in constant memory: only the current block
-// (plus one partial line) and the current batch are held.
+// (plus one partial line) and the current table are held. A reader knows no
+// model: it keeps every value as written and binding applies the declared
+// types.
 //
 // Bad input costs as little as possible, never the file. A value that does
 // not fit its input (a metric sent as a string, a date that is not a date,
 // a series with a non-numeric point, a key given twice) costs that value
-// only: the builder uses it as missing and gives the account a warning
+// only: binding uses it as missing and gives the account a warning
 // naming the field, the value and why (see engine/eval/batch.h; with
 // ReaderOptions::strict the account fails instead). An account fails only
 // when it cannot be read or identified: a line that is not a JSON object
@@ -38,9 +41,10 @@
 // recovery costs at most one more pass over those lines, never a
 // quadratic one). A stray quote therefore costs its own record only.
 //
-// Names the model does not declare are skipped and counted (see
-// ignored_names()), so a data team can spot a misspelt column; in JSON
-// Lines that includes top-level keys other than the snapshot's own.
+// Names the model does not declare are skipped and counted, once per value
+// given (see ignored_names() and TableBinder::ignored_names()), so a data
+// team can spot a misspelt column; in JSON Lines that includes top-level
+// keys other than the snapshot's own, which no model reads.
 //
 // JSON Lines shape (one object per line; blank lines are skipped):
 //
@@ -83,9 +87,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/io/byte_source.h"
 
@@ -130,35 +136,46 @@ class SnapshotReader {
  public:
   virtual ~SnapshotReader() = default;
 
-  // Clears `batch`, then fills it with up to `max_rows` accounts (max_rows
+  // Clears `table`, then fills it with up to `max_rows` accounts (max_rows
   // must be > 0). Returns the number of rows added, 0 at the end of the
-  // input. Bad accounts are rows with an error (Batch::row_error), not an
-  // error of this call.
+  // input. Unreadable accounts are failed rows (AccountTable::row_failed),
+  // not an error of this call.
   //
   // Errors: the source's read errors; InvalidArgument for an input that is
   // unreadable as a whole (see the file comment). After an error the reader
   // must not be used again.
-  virtual absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) = 0;
+  virtual absl::StatusOr<size_t> ReadTable(AccountTable* table,
+                                           size_t max_rows) = 0;
+
+  // ReadTable, then binds the table to `batch`'s model (with
+  // ReaderOptions::strict): for callers that read with one model. Bad
+  // accounts are rows with an error (Batch::row_error). Errors: those of
+  // ReadTable.
+  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows);
 
   // Physical lines consumed so far (including blank lines and the CSV
   // header). After a CSV record is recovered from, this goes back to the
   // record's first line, since the lines after it are read again.
   uint64_t lines_read() const { return line_; }
 
-  // Field or column names seen in the input that the model does not
-  // declare, with how often each was seen (at most 64 distinct names are
-  // kept).
-  const std::map<std::string, uint64_t>& ignored_names() const {
-    return ignored_names_;
-  }
+  // Names seen in the input that no model can read (JSON Lines top-level
+  // keys that are not part of a snapshot) and, for ReadBatch, the names
+  // its model does not declare, with how often each was given (at most 64
+  // distinct names are kept).
+  std::map<std::string, uint64_t> ignored_names() const;
 
  protected:
+  explicit SnapshotReader(const ReaderOptions& options);
   void NoteIgnored(std::string_view name);
 
   uint64_t line_ = 0;
 
  private:
+  bool strict_;
   std::map<std::string, uint64_t> ignored_names_;
+  // ReadBatch's table and its binders, one per model it was used with.
+  AccountTable table_;
+  std::vector<std::unique_ptr<TableBinder>> binders_;
 };
 
 // Reads JSON Lines with simdjson's On-Demand parser.
@@ -168,22 +185,23 @@ class JsonLinesReader : public SnapshotReader {
                            const ReaderOptions& options = {});
   ~JsonLinesReader() override;
 
-  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) override;
+  absl::StatusOr<size_t> ReadTable(AccountTable* table,
+                                   size_t max_rows) override;
 
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-// Reads RFC 4180 CSV. The header is matched against the model of the first
-// batch it fills (and again whenever a batch of another model is passed).
+// Reads RFC 4180 CSV. The header's names become the table's columns.
 class CsvReader : public SnapshotReader {
  public:
   explicit CsvReader(std::unique_ptr<ByteSource> source,
                      const ReaderOptions& options = {});
   ~CsvReader() override;
 
-  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows) override;
+  absl::StatusOr<size_t> ReadTable(AccountTable* table,
+                                   size_t max_rows) override;
 
  private:
   class Impl;

@@ -843,7 +843,8 @@ TEST(CsvReaderTest, SkipsBlankLinesAndIgnoresUnknownColumns) {
               ElementsAre("a",
                           "b ! dau_mau: \"x\" is not a number; used as "
                           "missing"));
-  EXPECT_THAT(reader.ignored_names(), ElementsAre(Pair("region", 1)));
+  // Counted once per value given, as in JSON Lines.
+  EXPECT_THAT(reader.ignored_names(), ElementsAre(Pair("region", 2)));
 }
 
 TEST(CsvReaderTest, StreamsAcrossBlockBoundaries) {

@@ -59,10 +59,12 @@ std::string HashOf(const std::string& text) {
   return r.model ? r.model->hash() : "";
 }
 
-void FillAccounts(const CompiledModel&, const std::vector<uint32_t>& rows,
-                  BatchBuilder* builder) {
+AccountTable Accounts(uint32_t n) {
   static const char* const kSegments[] = {"smb", "mid_market", "enterprise"};
-  for (uint32_t r : rows) {
+  AccountTable table;
+  TableBuilder b(&table);
+  TableBuilder* builder = &b;
+  for (uint32_t r = 0; r < n; ++r) {
     builder->BeginRow(absl::StrCat("acct-", r));
     builder->SetAsOf("2026-11-01");
     builder->SetAttribute("segment", kSegments[r % 3]);
@@ -82,6 +84,7 @@ void FillAccounts(const CompiledModel&, const std::vector<uint32_t>& rows,
     builder->SetDate("renewal_date", "2027-01-15");
     builder->EndRow();
   }
+  return table;
 }
 
 TEST(ReloadUnderLoadTest, ZeroFailuresOnlyLiveVersionsNoGrowth) {
@@ -133,6 +136,8 @@ TEST(ReloadUnderLoadTest, ZeroFailuresOnlyLiveVersionsNoGrowth) {
   std::atomic<uint64_t> scored{0};
   std::atomic<uint64_t> failures{0};
   std::vector<std::set<std::pair<int64_t, std::string>>> seen(kReaders);
+  // One table, bound by every reader thread at once.
+  const AccountTable table = Accounts(kAccounts);
   std::vector<std::thread> readers;
   for (int t = 0; t < kReaders; ++t) {
     readers.emplace_back([&, t] {
@@ -144,7 +149,7 @@ TEST(ReloadUnderLoadTest, ZeroFailuresOnlyLiveVersionsNoGrowth) {
           continue;
         }
         absl::StatusOr<RoutedResult> result =
-            ScoreRouted(*ref, kAccounts, FillAccounts);
+            ScoreRouted(*ref, table);
         if (!result.ok()) {
           failures += kAccounts;
           continue;

@@ -2,7 +2,7 @@
 
 #include <limits>
 #include <map>
-#include <numeric>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -10,33 +10,25 @@
 #include "engine/eval/scorer.h"
 
 namespace healthscore::engine {
-namespace {
 
-std::unique_ptr<Batch> Fill(const std::shared_ptr<const CompiledModel>& model,
-                            const std::vector<uint32_t>& rows,
-                            const AccountFiller& fill) {
-  auto batch = std::make_unique<Batch>(model);
-  BatchBuilder builder(batch.get());
-  fill(*model, rows, &builder);
-  return batch;
-}
-
-}  // namespace
-
-absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested, size_t n,
-                                         const AccountFiller& fill,
-                                         WorkerPool* pool) {
+absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested,
+                                         const AccountTable& table,
+                                         bool strict, WorkerPool* pool,
+                                         TableBinder* binder) {
+  const size_t n = table.size();
   if (n > std::numeric_limits<uint32_t>::max()) {
     return absl::InvalidArgumentError("too many accounts in one request");
   }
   RoutedResult out;
   out.where.resize(n);
-  std::vector<uint32_t> all(n);
-  std::iota(all.begin(), all.end(), 0u);
-  std::unique_ptr<Batch> first = Fill(requested.model, all, fill);
-  if (first->size() != n) {
-    return absl::InternalError("the account filler added the wrong number "
-                               "of rows");
+  auto first = std::make_unique<Batch>(requested.model);
+  std::vector<uint32_t> first_ignored;
+  {
+    std::optional<TableBinder> own;
+    if (binder == nullptr) binder = &own.emplace(requested.model);
+    binder->set_strict(strict);
+    BatchBuilder builder(first.get());
+    binder->AddRows(table, 0, n, &builder, &first_ignored);
   }
 
   std::vector<int> route_of_row;
@@ -63,6 +55,9 @@ absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested, size_t n,
     routed[it->second].second.push_back(i);
   }
 
+  // An account's ignored values are counted against the model that scores
+  // it.
+  for (uint32_t i : stay) out.ignored_fields += first_ignored[i];
   if (!stay.empty()) {
     RoutedPart part;
     part.model = requested;
@@ -79,16 +74,16 @@ absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested, size_t n,
     part.model.version = target.version;
     part.model.model = target.model;
     part.route = route;
-    part.batch = Fill(target.model, rows, fill);
+    part.batch = std::make_unique<Batch>(target.model);
+    TableBinder target_binder(target.model);
+    target_binder.set_strict(strict);
+    target_binder.Bind(table, rows, part.batch.get());
+    out.ignored_fields += target_binder.ignored_fields();
     part.rows = std::move(rows);
     out.parts.push_back(std::move(part));
   }
   for (uint32_t p = 0; p < out.parts.size(); ++p) {
     RoutedPart& part = out.parts[p];
-    if (!part.whole && part.batch->size() != part.rows.size()) {
-      return absl::InternalError("the account filler added the wrong number "
-                                 "of rows");
-    }
     HEALTHSCORE_RETURN_IF_ERROR(
         Scorer::Score(*part.batch, &part.result, pool));
     for (uint32_t k = 0; k < part.rows.size(); ++k) {

@@ -7,29 +7,26 @@
 // its model, and the caller reads the results back in request order, each
 // stamped with the model (name, version, hash) that scored it.
 //
-// Accounts reach the engine through an AccountFiller, so the same code
-// serves the gRPC server (proto messages) and tools (files): a batch is
-// model-specific (its columns are the model's inputs), so the filler is
-// asked once for the requested model's batch (all accounts, to decide the
-// routes; that batch is also what the requested model scores) and once
-// more per other model that receives accounts. Without routes, or when no
-// account is routed, that is a single fill and a single score: routing
+// The accounts come as an AccountTable (engine/eval/account_table.h), read
+// once: the requested model binds to every row (to decide the routes; that
+// batch is also what the requested model scores) and each other model that
+// receives accounts binds to its rows only. Without routes, or when no
+// account is routed, that is a single bind and a single score: routing
 // costs nothing for models that do not use it.
 //
-// Thread-safety: ScoreRouted may be called concurrently; the filler is
-// called on the calling thread only.
+// Thread-safety: ScoreRouted may be called concurrently, also on one table.
 
 #ifndef HEALTHSCORE_ENGINE_REPOSITORY_ROUTED_SCORER_H_
 #define HEALTHSCORE_ENGINE_REPOSITORY_ROUTED_SCORER_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/worker_pool.h"
@@ -37,13 +34,6 @@
 #include "engine/repository/model_set.h"
 
 namespace healthscore::engine {
-
-// Adds the request's accounts at indices `rows` (ascending) to `builder`,
-// in that order, one row each, for a batch of `model`.
-using AccountFiller =
-    std::function<void(const CompiledModel& model,
-                       const std::vector<uint32_t>& rows,
-                       BatchBuilder* builder)>;
 
 // The accounts one model scored.
 struct RoutedPart {
@@ -76,20 +66,31 @@ struct RoutedResult {
   // Per request index: {part, row in that part's batch}.
   std::vector<std::pair<uint32_t, uint32_t>> where;
 
+  // Values given for names the model that scored their account does not
+  // declare.
+  uint64_t ignored_fields = 0;
+
   size_t size() const { return where.size(); }
   const RoutedPart& part(size_t i) const { return parts[where[i].first]; }
   size_t row(size_t i) const { return where[i].second; }
 };
 
-// Scores `n` accounts for `requested` (from ModelSet::Find; the set must be
-// held for the duration of the call). `pool` may be null.
+// Scores the accounts of `table` for `requested` (from ModelSet::Find; the
+// set must be held for the duration of the call); request index i is table
+// row i. In strict mode a value that does not fit its input fails the
+// account (TableBinder::set_strict). `pool` may be null. `binder`, when
+// not null, is a binder of requested.model that binds every row (callers
+// that read a stream of tables pass the same one to collect its
+// ignored_names()); otherwise the call uses one of its own.
 //
-// Errors: InvalidArgument when n does not fit in 32 bits; the errors of
-// Scorer::Score. Bad accounts are rows with an error, not an error of the
-// call.
-absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested, size_t n,
-                                         const AccountFiller& fill,
-                                         WorkerPool* pool = nullptr);
+// Errors: InvalidArgument when the table's size does not fit in 32 bits;
+// the errors of Scorer::Score. Bad accounts are rows with an error, not an
+// error of the call.
+absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested,
+                                         const AccountTable& table,
+                                         bool strict = false,
+                                         WorkerPool* pool = nullptr,
+                                         TableBinder* binder = nullptr);
 
 }  // namespace healthscore::engine
 

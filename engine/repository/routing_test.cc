@@ -42,25 +42,24 @@ struct Account {
   bool bad = false;  // an unreadable record
 };
 
-// Fills batches from `accounts`, counting the calls.
+// The accounts as a table, read once for every model that scores them.
 struct Filler {
   std::vector<Account> accounts;
-  int calls = 0;
 
-  AccountFiller Get() {
-    return [this](const CompiledModel&, const std::vector<uint32_t>& rows,
-                  BatchBuilder* builder) {
-      ++calls;
-      for (uint32_t r : rows) {
-        const Account& a = accounts[r];
-        builder->BeginRow(a.id);
-        if (!a.segment.empty()) builder->SetAttribute("segment", a.segment);
-        if (a.bad) builder->FailRow("x: the record is unreadable");
-        builder->SetMetric("x", a.x);
-        if (a.seats) builder->SetMetric("seats", *a.seats);
-        builder->EndRow();
+  AccountTable Table() const {
+    AccountTable table;
+    TableBuilder b(&table);
+    for (const Account& a : accounts) {
+      b.BeginRow(a.id);
+      if (!a.segment.empty()) {
+        b.PutString(b.Column({"attributes", "segment"}), a.segment);
       }
-    };
+      if (a.bad) b.FailRow("x: the record is unreadable");
+      b.PutNumber(b.Column({"metrics", "x"}), a.x);
+      if (a.seats) b.PutNumber(b.Column({"metrics", "seats"}), *a.seats);
+      b.EndRow();
+    }
+    return table;
   }
 };
 
@@ -116,11 +115,10 @@ TEST(RoutingTest, SplitsByRouteAndKeepsRequestOrder) {
       {"i-bad", "enterprise", 80, std::nullopt, true},
   };
   ASSERT_OK_AND_ASSIGN(RoutedResult result,
-                       ScoreRouted(ref, filler.accounts.size(), filler.Get()));
+                       ScoreRouted(ref, filler.Table()));
   ASSERT_EQ(result.size(), filler.accounts.size());
-  // One fill to decide (the requested model scores that batch whole), one
+  // One bind to decide (the requested model scores that batch whole), one
   // per target.
-  EXPECT_EQ(filler.calls, 3);
   ASSERT_EQ(result.parts.size(), 3u);
   EXPECT_EQ(result.parts[0].model.name, "default");
   EXPECT_EQ(result.parts[0].route, -1);
@@ -172,16 +170,15 @@ TEST(RoutingTest, DefaultVersionOfTheTargetAndNoRoutingCost) {
   ASSERT_OK_AND_ASSIGN(ModelRef ref, r->Snapshot()->Find("default"));
   Filler filler;
   filler.accounts = {{"a", "enterprise", 80}, {"b", "smb", 80}};
-  ASSERT_OK_AND_ASSIGN(RoutedResult result, ScoreRouted(ref, 2, filler.Get()));
+  ASSERT_OK_AND_ASSIGN(RoutedResult result, ScoreRouted(ref, filler.Table()));
   EXPECT_EQ(result.part(0).model.name, "enterprise");
   EXPECT_EQ(result.part(0).model.version, 2);  // the highest served
   EXPECT_DOUBLE_EQ(result.part(0).result.score(result.row(0)), 20);
 
-  // No account routed: one fill, one part.
+  // No account routed: one bind, one part.
   Filler plain;
   plain.accounts = {{"a", "smb", 10}, {"b", "", 20}};
-  ASSERT_OK_AND_ASSIGN(RoutedResult stay, ScoreRouted(ref, 2, plain.Get()));
-  EXPECT_EQ(plain.calls, 1);
+  ASSERT_OK_AND_ASSIGN(RoutedResult stay, ScoreRouted(ref, plain.Table()));
   ASSERT_EQ(stay.parts.size(), 1u);
   EXPECT_DOUBLE_EQ(stay.part(1).result.score(stay.row(1)), 20);
 
@@ -189,8 +186,8 @@ TEST(RoutingTest, DefaultVersionOfTheTargetAndNoRoutingCost) {
   ASSERT_OK_AND_ASSIGN(ModelRef smb, r->Snapshot()->Find("smb"));
   Filler direct;
   direct.accounts = {{"a", "enterprise", 80}};
-  ASSERT_OK_AND_ASSIGN(RoutedResult one, ScoreRouted(smb, 1, direct.Get()));
-  EXPECT_EQ(direct.calls, 1);
+  ASSERT_OK_AND_ASSIGN(RoutedResult one, ScoreRouted(smb, direct.Table()));
+  ASSERT_EQ(one.parts.size(), 1u);
   EXPECT_EQ(one.part(0).model.name, "smb");
 }
 
@@ -279,7 +276,7 @@ TEST(RoutingTest, BrokenRoutesKeepThePreviousRoutes) {
   EXPECT_EQ(ref.router, before);
   Filler filler;
   filler.accounts = {{"a", "enterprise", 80}};
-  ASSERT_OK_AND_ASSIGN(RoutedResult routed, ScoreRouted(ref, 1, filler.Get()));
+  ASSERT_OK_AND_ASSIGN(RoutedResult routed, ScoreRouted(ref, filler.Table()));
   EXPECT_EQ(routed.part(0).model.name, "enterprise");
   EXPECT_EQ(routed.part(0).model.version, 2);
 

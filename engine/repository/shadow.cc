@@ -113,6 +113,34 @@ ShadowComparison::ShadowComparison(
 
 ShadowComparison::~ShadowComparison() = default;
 
+struct ShadowComparison::Scratch {
+  Scratch(const std::shared_ptr<const CompiledModel>& live,
+          const std::shared_ptr<const CompiledModel>& candidate)
+      : live_binder(live),
+        candidate_binder(candidate),
+        live_batch(live),
+        candidate_batch(candidate) {}
+  TableBinder live_binder, candidate_binder;
+  Batch live_batch, candidate_batch;
+  BatchResult live, candidate;
+};
+
+absl::Status ShadowComparison::AddTable(const AccountTable& table,
+                                        bool strict, WorkerPool* pool) {
+  if (scratch_ == nullptr) {
+    scratch_ = std::make_unique<Scratch>(live_, candidate_);
+  }
+  Scratch& s = *scratch_;
+  s.live_binder.set_strict(strict);
+  s.live_binder.Bind(table, &s.live_batch);
+  s.candidate_binder.set_strict(strict);
+  s.candidate_binder.Bind(table, &s.candidate_batch);
+  HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(s.live_batch, &s.live, pool));
+  HEALTHSCORE_RETURN_IF_ERROR(
+      Scorer::Score(s.candidate_batch, &s.candidate, pool));
+  return Add(s.live_batch, s.live, s.candidate_batch, s.candidate);
+}
+
 absl::Status ShadowComparison::Add(const Batch& live_batch,
                                    const BatchResult& live,
                                    const Batch& candidate_batch,
@@ -234,29 +262,10 @@ ShadowReport ShadowComparison::Report() const {
 
 absl::StatusOr<ShadowReport> CompareModels(
     std::shared_ptr<const CompiledModel> live,
-    std::shared_ptr<const CompiledModel> candidate, size_t n,
-    const AccountFiller& fill, WorkerPool* pool,
-    const ShadowOptions& options) {
-  std::vector<uint32_t> rows(n);
-  std::iota(rows.begin(), rows.end(), 0u);
-  Batch live_batch(live);
-  Batch candidate_batch(candidate);
-  {
-    BatchBuilder builder(&live_batch);
-    fill(*live, rows, &builder);
-  }
-  {
-    BatchBuilder builder(&candidate_batch);
-    fill(*candidate, rows, &builder);
-  }
-  BatchResult live_result, candidate_result;
-  HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(live_batch, &live_result, pool));
-  HEALTHSCORE_RETURN_IF_ERROR(
-      Scorer::Score(candidate_batch, &candidate_result, pool));
-  ShadowComparison comparison(live, candidate, options);
-  HEALTHSCORE_RETURN_IF_ERROR(comparison.Add(live_batch, live_result,
-                                             candidate_batch,
-                                             candidate_result));
+    std::shared_ptr<const CompiledModel> candidate, const AccountTable& table,
+    bool strict, WorkerPool* pool, const ShadowOptions& options) {
+  ShadowComparison comparison(std::move(live), std::move(candidate), options);
+  HEALTHSCORE_RETURN_IF_ERROR(comparison.AddTable(table, strict, pool));
   return comparison.Report();
 }
 

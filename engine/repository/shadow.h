@@ -127,9 +127,20 @@ class ShadowComparison {
                    const Batch& candidate_batch,
                    const BatchResult& candidate);
 
+  // Binds both models to `table` (each to the same accounts; `strict` as
+  // TableBinder::set_strict), scores them (`pool` may be null) and Adds
+  // the result. The binders and batches are kept and reused, so a stream of
+  // tables allocates nothing after the first. Errors: those of
+  // Scorer::Score.
+  absl::Status AddTable(const AccountTable& table, bool strict = false,
+                        WorkerPool* pool = nullptr);
+
   ShadowReport Report() const;
 
  private:
+  struct Scratch;
+  std::unique_ptr<Scratch> scratch_;  // AddTable's, made on first use
+
   std::shared_ptr<const CompiledModel> live_;
   std::shared_ptr<const CompiledModel> candidate_;
   ShadowOptions options_;
@@ -142,12 +153,13 @@ class ShadowComparison {
   double sum_ = 0;
 };
 
-// Scores `n` accounts with both models and compares them. The filler is
-// called once per model (see routed_scorer.h). `pool` may be null.
+// Scores the accounts of `table` with both models (each binding to the one
+// table; `strict` as TableBinder::set_strict) and compares them. `pool` may
+// be null.
 absl::StatusOr<ShadowReport> CompareModels(
     std::shared_ptr<const CompiledModel> live,
-    std::shared_ptr<const CompiledModel> candidate, size_t n,
-    const AccountFiller& fill, WorkerPool* pool = nullptr,
+    std::shared_ptr<const CompiledModel> candidate, const AccountTable& table,
+    bool strict = false, WorkerPool* pool = nullptr,
     const ShadowOptions& options = {});
 
 // Human-readable report (the `healthscore diff` text format). Scores and

@@ -44,20 +44,22 @@ const std::vector<Account>& Accounts() {
   return *accounts;
 }
 
-void Fill(const CompiledModel&, const std::vector<uint32_t>& rows,
-          BatchBuilder* builder) {
+// The accounts as one table, which both models bind to.
+AccountTable Table() {
   const double usage[] = {1, 2, 3};
-  for (uint32_t r : rows) {
-    const Account& a = Accounts()[r];
-    builder->BeginRow(a.id);
+  AccountTable table;
+  TableBuilder builder(&table);
+  for (const Account& a : Accounts()) {
+    builder.BeginRow(a.id);
     if (a.x) {
-      builder->SetMetric("x", *a.x);
-      builder->SetMetric("seats", 10);
-      builder->SetSeries("usage", usage, 3);
+      builder.SetMetric("x", *a.x);
+      builder.SetMetric("seats", 10);
+      builder.SetSeries("usage", usage, 3);
     }
-    if (a.bad) builder->FailRow("x: the record is unreadable");
-    builder->EndRow();
+    if (a.bad) builder.FailRow("x: the record is unreadable");
+    builder.EndRow();
   }
+  return table;
 }
 
 TEST(ShadowTest, TierTablePlaybooksAndDeltas) {
@@ -66,7 +68,7 @@ TEST(ShadowTest, TierTablePlaybooksAndDeltas) {
   auto candidate = Model(SmallModel("health", "2", 200));
   ASSERT_OK_AND_ASSIGN(
       ShadowReport r,
-      CompareModels(live, candidate, Accounts().size(), Fill));
+      CompareModels(live, candidate, Table()));
   EXPECT_EQ(r.live.name, "health");
   EXPECT_EQ(r.live.version, "1");
   EXPECT_EQ(r.candidate.version, "2");
@@ -186,7 +188,7 @@ TEST(ShadowTest, PlaybooksOfOnlyOneModelAndExampleLimit) {
   options.max_examples = 1;
   ASSERT_OK_AND_ASSIGN(
       ShadowReport r,
-      CompareModels(live, candidate, Accounts().size(), Fill, nullptr,
+      CompareModels(live, candidate, Table(), false, nullptr,
                     options));
   ASSERT_EQ(r.playbooks.size(), 2u);
   const ShadowPlaybook* rescue = r.Playbook("rescue");
@@ -207,34 +209,28 @@ TEST(ShadowTest, StreamsAcrossBatchesAndChecksAlignment) {
   auto live = Model(SmallModel("health", "1"));
   auto candidate = Model(SmallModel("health", "2", 200));
   ShadowComparison comparison(live, candidate);
+  const AccountTable all = Table();
+  // One table per account, as a reader streams them; the comparison binds
+  // both models to each.
   for (uint32_t r = 0; r < 5; ++r) {
-    Batch lb(live), cb(candidate);
-    {
-      BatchBuilder b(&lb);
-      Fill(*live, {r}, &b);
-    }
-    {
-      BatchBuilder b(&cb);
-      Fill(*candidate, {r}, &b);
-    }
-    BatchResult lr, cr;
-    ASSERT_OK(Scorer::Score(lb, &lr));
-    ASSERT_OK(Scorer::Score(cb, &cr));
-    ASSERT_OK(comparison.Add(lb, lr, cb, cr));
+    AccountTable one;
+    TableBuilder b(&one);
+    const Account& a = Accounts()[r];
+    const double usage[] = {1, 2, 3};
+    b.BeginRow(a.id);
+    b.SetMetric("x", *a.x);
+    b.SetMetric("seats", 10);
+    b.SetSeries("usage", usage, 3);
+    b.EndRow();
+    ASSERT_OK(comparison.AddTable(one));
   }
   ShadowReport report = comparison.Report();
   EXPECT_EQ(report.compared, 5u);
   EXPECT_DOUBLE_EQ(report.delta.median, -30);
 
   Batch lb(live), cb(candidate);
-  {
-    BatchBuilder b(&lb);
-    Fill(*live, {0, 1}, &b);
-  }
-  {
-    BatchBuilder b(&cb);
-    Fill(*candidate, {0, 2}, &b);
-  }
+  TableBinder(live).Bind(all, {0, 1}, &lb);
+  TableBinder(candidate).Bind(all, {0, 2}, &cb);
   BatchResult lr, cr;
   ASSERT_OK(Scorer::Score(lb, &lr));
   ASSERT_OK(Scorer::Score(cb, &cr));
@@ -252,15 +248,14 @@ TEST(ShadowTest, SmallDeltasKeepTheirResolution) {
   // 50 - 50.25 = -0.25.
   auto live = Model(SmallModel("health", "1"));
   auto candidate = Model(SmallModel("health", "2", 100.5));
-  auto fill = [](const CompiledModel&, const std::vector<uint32_t>& rows,
-                 BatchBuilder* b) {
-    for (uint32_t r : rows) {
-      b->BeginRow("a" + std::to_string(r));
-      b->SetMetric("x", 50.25);
-      b->EndRow();
-    }
-  };
-  ASSERT_OK_AND_ASSIGN(ShadowReport r, CompareModels(live, candidate, 3, fill));
+  AccountTable table;
+  TableBuilder b(&table);
+  for (int r = 0; r < 3; ++r) {
+    b.BeginRow("a" + std::to_string(r));
+    b.SetMetric("x", 50.25);
+    b.EndRow();
+  }
+  ASSERT_OK_AND_ASSIGN(ShadowReport r, CompareModels(live, candidate, table));
   EXPECT_NEAR(r.delta.median, -0.25, 1e-9);
   EXPECT_NEAR(r.delta.min, -0.25, 1e-9);
   EXPECT_EQ(r.TierCount("green", "green"), 3u);

@@ -1,0 +1,352 @@
+#include "engine/eval/account_table.h"
+
+#include <atomic>
+#include <cstring>
+#include <utility>
+#include <algorithm>
+
+
+namespace healthscore::engine {
+namespace {
+
+constexpr size_t kMaxIgnoredNames = 64;
+
+uint64_t NextTableUid() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t DoubleBits(double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  return bits;
+}
+
+std::string DisplayName(const FieldName& field) {
+  if (field.section.empty()) return std::string(field.name);
+  std::string name(field.section);
+  name.push_back('.');
+  name.append(field.name.data(), field.name.size());
+  return name;
+}
+
+void AddIgnored(std::map<std::string, uint64_t>* names, std::string name,
+                uint64_t count) {
+  auto it = names->find(name);
+  if (it != names->end()) {
+    it->second += count;
+  } else if (names->size() < kMaxIgnoredNames) {
+    names->emplace(std::move(name), count);
+  }
+}
+
+}  // namespace
+
+AccountTable::AccountTable() : uid_(NextTableUid()) {}
+
+void AccountTable::Clear() {
+  rows_.clear();
+  cells_.clear();
+  text_.clear();
+  points_.clear();
+}
+
+double AccountTable::CellNumber(const Cell& c) const {
+  double d;
+  std::memcpy(&d, &c.payload, sizeof d);
+  return d;
+}
+
+TableBuilder::TableBuilder(AccountTable* table) : table_(table) {}
+
+uint64_t TableBuilder::AddText(std::string_view text) {
+  const uint64_t at = table_->text_.size();
+  table_->text_.append(text.data(), text.size());
+  return at;
+}
+
+void TableBuilder::BeginRow(std::string_view id) {
+  AccountTable::Row row;
+  row.cells_begin = static_cast<uint32_t>(table_->cells_.size());
+  row.id = {AddText(id), static_cast<uint32_t>(id.size())};
+  table_->rows_.push_back(row);
+  open_objects_.clear();
+}
+
+void TableBuilder::SetId(std::string_view id) {
+  table_->rows_.back().id = {AddText(id), static_cast<uint32_t>(id.size())};
+}
+
+void TableBuilder::SetRowLocation(std::string_view location) {
+  table_->rows_.back().location = {AddText(location),
+                                   static_cast<uint32_t>(location.size())};
+}
+
+void TableBuilder::FailRow(std::string_view message) {
+  AccountTable::Row& row = table_->rows_.back();
+  if (row.failed) return;
+  row.failed = true;
+  row.error = {AddText(message), static_cast<uint32_t>(message.size())};
+}
+
+void TableBuilder::EndRow() {
+  // A reader that stopped inside an object (a syntax error) leaves it
+  // open: close it so the cell counts stay consistent.
+  while (!open_objects_.empty()) EndObject(false);
+}
+
+int TableBuilder::Column(const FieldName& field) {
+  key_.assign(field.section.data(), field.section.size());
+  key_.push_back('\0');
+  key_.append(field.name.data(), field.name.size());
+  auto it = table_->column_index_.find(key_);
+  if (it != table_->column_index_.end()) return static_cast<int>(it->second);
+  const uint32_t c = static_cast<uint32_t>(table_->columns_.size());
+  table_->columns_.push_back(
+      {std::string(field.section), std::string(field.name)});
+  table_->column_index_.emplace(key_, c);
+  return static_cast<int>(c);
+}
+
+inline void TableBuilder::Add(int column, AccountTable::Kind kind,
+                              uint32_t size, uint64_t payload) {
+  table_->cells_.push_back(
+      {static_cast<uint32_t>(column), size, kind, payload});
+}
+
+void TableBuilder::PutNumber(int column, double value) {
+  Add(column, AccountTable::Kind::kNumber, 0, DoubleBits(value));
+}
+
+void TableBuilder::PutString(int column, std::string_view text) {
+  Add(column, AccountTable::Kind::kString, static_cast<uint32_t>(text.size()),
+      AddText(text));
+}
+
+void TableBuilder::PutText(int column, std::string_view text) {
+  Add(column, AccountTable::Kind::kText, static_cast<uint32_t>(text.size()),
+      AddText(text));
+}
+
+void TableBuilder::PutBool(int column, bool value) {
+  Add(column, AccountTable::Kind::kBool, 0, value ? 1 : 0);
+}
+
+void TableBuilder::PutSeries(int column, const double* values, size_t n) {
+  std::vector<double>& points = table_->points_;
+  const uint64_t at = points.size();
+  points.insert(points.end(), values, values + n);
+  Add(column, AccountTable::Kind::kSeries, static_cast<uint32_t>(n), at);
+}
+
+void TableBuilder::PutDateDays(int column, double days) {
+  Add(column, AccountTable::Kind::kDateDays, 0, DoubleBits(days));
+}
+
+void TableBuilder::PutUnusable(int column, std::string_view problem) {
+  Add(column, AccountTable::Kind::kUnusable,
+      static_cast<uint32_t>(problem.size()), AddText(problem));
+}
+
+void TableBuilder::PutWrongKind(int column, std::string_view what) {
+  Add(column, AccountTable::Kind::kWrongKind,
+      static_cast<uint32_t>(what.size()), AddText(what));
+}
+
+void TableBuilder::BeginObject(int column) {
+  open_objects_.push_back(table_->cells_.size());
+  Add(column, AccountTable::Kind::kObject, 0, 0);
+}
+
+void TableBuilder::EndObject(bool had_values) {
+  const size_t at = open_objects_.back();
+  open_objects_.pop_back();
+  AccountTable::Cell& cell = table_->cells_[at];
+  cell.size = static_cast<uint32_t>(table_->cells_.size() - at - 1);
+  cell.payload = had_values ? 1 : 0;
+}
+
+void TableBuilder::PutRecordWarning(int column, std::string_view problem) {
+  Add(column, AccountTable::Kind::kRecordWarning,
+      static_cast<uint32_t>(problem.size()), AddText(problem));
+}
+
+void TableBuilder::SetAsOf(std::string_view date) {
+  PutString(Column({"", "as_of"}), date);
+}
+void TableBuilder::SetMetric(std::string_view name, double value) {
+  PutNumber(Column({"metrics", name}), value);
+}
+void TableBuilder::SetAttribute(std::string_view name,
+                                std::string_view value) {
+  PutString(Column({"attributes", name}), value);
+}
+void TableBuilder::SetDate(std::string_view name, std::string_view date) {
+  PutString(Column({"dates", name}), date);
+}
+void TableBuilder::SetSeries(std::string_view name, const double* values,
+                             size_t n) {
+  PutSeries(Column({"series", name}), values, n);
+}
+void TableBuilder::SetPreviousScore(double score) {
+  PutNumber(Column({"", "previous_score"}), score);
+}
+void TableBuilder::SetPreviousTier(std::string_view tier) {
+  PutString(Column({"", "previous_tier"}), tier);
+}
+
+TableBinder::TableBinder(std::shared_ptr<const CompiledModel> model)
+    : model_(std::move(model)) {}
+
+int TableBinder::SlotFor(const FieldName& field) const {
+  // The fields every snapshot has are top-level (a CSV column or a JSON
+  // key of the record itself); protobuf's JSON names are accepted too.
+  if (field.section.empty()) {
+    const std::string_view n = field.name;
+    if (n == "as_of" || n == "asOf") return BatchBuilder::kAsOfSlot;
+    if (n == "previous_score" || n == "previousScore") {
+      return BatchBuilder::kPreviousScoreSlot;
+    }
+    if (n == "previous_tier" || n == "previousTier") {
+      return BatchBuilder::kPreviousTierSlot;
+    }
+  }
+  return model_->FindInput(field.name);
+}
+
+void TableBinder::Resolve(const AccountTable& table) {
+  if (table.uid() != table_uid_) {
+    // Another table: keep what was counted under the old shape by name.
+    for (size_t c = 0; c < column_ignored_.size(); ++c) {
+      if (column_ignored_[c] == 0) continue;
+      AddIgnored(&other_ignored_, column_names_[c],
+                 column_ignored_[c]);
+    }
+    table_uid_ = table.uid();
+    slots_.clear();
+    column_ignored_.clear();
+    column_names_.clear();
+  }
+  for (size_t c = slots_.size(); c < table.column_count(); ++c) {
+    slots_.push_back(SlotFor(table.column(c)));
+    column_ignored_.push_back(0);
+    column_names_.push_back(DisplayName(table.column(c)));
+  }
+}
+
+uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
+                             BatchBuilder* builder) {
+  using Kind = AccountTable::Kind;
+  BatchBuilder& b = *builder;
+  const AccountTable::Row& r = table.rows_[row];
+  b.BeginRow(table.Text(r.id));
+  b.SetRowLocation(table.Text(r.location));
+  uint32_t ignored = 0;
+  const uint32_t end = table.cells_end(row);
+  for (uint32_t i = r.cells_begin; i < end; ++i) {
+    const AccountTable::Cell& cell = table.cells_[i];
+    const int slot = slots_[cell.column];
+    const FieldName field = table.column(cell.column);
+    if (cell.kind == Kind::kRecordWarning) {
+      b.PutUnusable(-1, field, table.CellText(cell));
+      continue;
+    }
+    if (slot == -1) {
+      ++column_ignored_[cell.column];
+      ++ignored;
+      if (cell.kind == Kind::kObject) i += cell.size;
+      continue;
+    }
+    switch (cell.kind) {
+      case Kind::kNumber:
+        b.PutNumber(slot, field, table.CellNumber(cell));
+        break;
+      case Kind::kString:
+        b.PutString(slot, field, table.CellText(cell));
+        break;
+      case Kind::kText:
+        b.PutText(slot, field, table.CellText(cell));
+        break;
+      case Kind::kBool:
+        b.PutBool(slot, field, cell.payload != 0);
+        break;
+      case Kind::kSeries:
+        b.PutSeries(slot, field, table.points_.data() + cell.payload,
+                    cell.size);
+        break;
+      case Kind::kDateDays:
+        b.PutDateDays(slot, field, table.CellNumber(cell));
+        break;
+      case Kind::kUnusable:
+        b.PutUnusable(slot, field, table.CellText(cell));
+        break;
+      case Kind::kWrongKind:
+        b.PutWrongKind(slot, field, table.CellText(cell));
+        break;
+      case Kind::kObject:
+        // The {"values": [...]} form of a series: its entries follow and
+        // are put as they are. For any other input it is an object.
+        if (slot >= 0 && model_->inputs()[slot].type == InputType::kSeries) {
+          if (cell.payload == 0) {
+            b.PutUnusable(slot, field,
+                          "expected a list of numbers or {\"values\": [...]}");
+          }
+        } else {
+          b.PutWrongKind(slot, field, "an object");
+          i += cell.size;
+        }
+        break;
+      case Kind::kRecordWarning:
+        break;
+    }
+  }
+  if (r.failed) b.FailRow(table.Text(r.error));
+  b.EndRow();
+  return ignored;
+}
+
+void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,
+                          BatchBuilder* builder,
+                          std::vector<uint32_t>* ignored_per_row) {
+  Resolve(table);
+  builder->set_strict(strict_);
+  if (ignored_per_row != nullptr) ignored_per_row->assign(end - begin, 0);
+  for (size_t row = begin; row < end; ++row) {
+    const uint32_t ignored = AddRow(table, row, builder);
+    ignored_ += ignored;
+    if (ignored_per_row != nullptr) (*ignored_per_row)[row - begin] = ignored;
+  }
+}
+
+void TableBinder::Bind(const AccountTable& table, Batch* batch) {
+  batch->Clear();
+  BatchBuilder builder(batch);
+  AddRows(table, 0, table.size(), &builder);
+}
+
+void TableBinder::Bind(const AccountTable& table,
+                       const std::vector<uint32_t>& rows, Batch* batch) {
+  batch->Clear();
+  BatchBuilder builder(batch);
+  Resolve(table);
+  builder.set_strict(strict_);
+  for (uint32_t row : rows) ignored_ += AddRow(table, row, &builder);
+}
+
+std::map<std::string, uint64_t> TableBinder::ignored_names() const {
+  std::map<std::string, uint64_t> names = other_ignored_;
+  for (size_t c = 0; c < column_ignored_.size(); ++c) {
+    if (column_ignored_[c] == 0) continue;
+    AddIgnored(&names, column_names_[c],
+               column_ignored_[c]);
+  }
+  return names;
+}
+
+void TableBinder::ResetIgnored() {
+  std::fill(column_ignored_.begin(), column_ignored_.end(), 0);
+  other_ignored_.clear();
+  ignored_ = 0;
+}
+
+}  // namespace healthscore::engine

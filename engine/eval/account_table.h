@@ -1,0 +1,252 @@
+// AccountTable: accounts as a reader found them, before any model.
+//
+// Every reader (JSON Lines, CSV, YAML test snapshots, the server's map and
+// columnar request forms) parses its input once into an AccountTable.
+// Any number of models then bind to the same table (TableBinder), each
+// getting a Batch of the inputs it declares: segment routing, shadow
+// comparison, `healthscore diff` and everything else that scores one set
+// of accounts with several models read the input once.
+//
+// The table keeps each value as it was written (a number, a typed string,
+// untyped text, a boolean, a list of numbers, a day count, or a value the
+// reader could not take apart), because what a value means depends on the
+// declared type of the input it lands in, and two models may declare one
+// name differently. Binding applies the rules (BatchBuilder::Put*, see
+// engine/eval/batch.h): a table holds no model's interpretation.
+//
+// Columns are field names as written: a (section, name) pair such as
+// ("metrics", "dau_mau") or ("", "as_of"), numbered in the order they were
+// first seen. A table's columns survive Clear, so the tables a reader fills
+// one after another share one shape and a binder resolves each column to a
+// model input once, not per account. Within a row, values are kept in the
+// order the record gave them: that order decides which of two values for
+// one input is "given twice" and the order of the account's warnings, as
+// it did when readers filled batches directly.
+//
+// Thread-safety: a table is not synchronised. Filling is single-threaded;
+// a filled table may be bound by many threads at once.
+
+#ifndef HEALTHSCORE_ENGINE_EVAL_ACCOUNT_TABLE_H_
+#define HEALTHSCORE_ENGINE_EVAL_ACCOUNT_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "engine/eval/batch.h"
+#include "engine/model/compiled_model.h"
+
+namespace healthscore::engine {
+
+class AccountTable {
+ public:
+  AccountTable();
+  AccountTable(const AccountTable&) = delete;
+  AccountTable& operator=(const AccountTable&) = delete;
+  AccountTable(AccountTable&&) = default;
+  AccountTable& operator=(AccountTable&&) = default;
+
+  size_t size() const { return rows_.size(); }
+  // Removes every row; keeps the columns and allocated capacity.
+  void Clear();
+
+  size_t column_count() const { return columns_.size(); }
+  // Column `c`'s field name. The views stay valid for the table's life.
+  FieldName column(size_t c) const {
+    return {columns_[c].section, columns_[c].name};
+  }
+  // Identifies the table for binders' per-shape caches: unique per table
+  // object, kept by Clear.
+  uint64_t uid() const { return uid_; }
+
+  std::string_view id(size_t row) const { return Text(rows_[row].id); }
+  // Whether the reader could not read row `row` (see TableBuilder::FailRow).
+  bool row_failed(size_t row) const { return rows_[row].failed; }
+  std::string_view row_error(size_t row) const {
+    return Text(rows_[row].error);
+  }
+
+ private:
+  friend class TableBuilder;
+  friend class TableBinder;
+
+  enum class Kind : uint8_t {
+    kNumber,         // payload: the double
+    kString,         // payload: text
+    kText,           // payload: text
+    kBool,           // payload: 0 or 1
+    kSeries,         // payload: offset into points_, size points
+    kDateDays,       // payload: the double
+    kUnusable,       // payload: text, the problem
+    kWrongKind,      // payload: text, what the value was
+    kObject,         // an object; `size` cells inside it follow; payload 1
+                     // when it had a "values" key
+    kRecordWarning,  // payload: text; about the record, not an input
+  };
+  struct Span {
+    uint64_t offset = 0;
+    uint32_t size = 0;
+  };
+  struct Cell {
+    uint32_t column;
+    uint32_t size;
+    Kind kind;
+    uint64_t payload;
+  };
+  struct Column {
+    std::string section;
+    std::string name;
+  };
+  struct Row {
+    uint32_t cells_begin = 0;
+    Span id;
+    Span location;
+    Span error;
+    bool failed = false;
+  };
+
+  std::string_view Text(Span s) const {
+    return std::string_view(text_.data() + s.offset, s.size);
+  }
+  std::string_view CellText(const Cell& c) const {
+    return std::string_view(text_.data() + c.payload, c.size);
+  }
+  double CellNumber(const Cell& c) const;
+  uint32_t cells_end(size_t row) const {
+    return row + 1 < rows_.size() ? rows_[row + 1].cells_begin
+                                  : static_cast<uint32_t>(cells_.size());
+  }
+
+  uint64_t uid_;
+  std::vector<Column> columns_;
+  // section + '\0' + name -> column.
+  absl::flat_hash_map<std::string, uint32_t> column_index_;
+  std::vector<Row> rows_;
+  std::vector<Cell> cells_;
+  std::string text_;
+  std::vector<double> points_;
+};
+
+// Fills an AccountTable row by row, as readers filled batches: BeginRow,
+// the values, EndRow. Column resolves a field name once; the Put functions
+// record a value as written (see BatchBuilder's functions of the same
+// names for what each kind means; the rules are applied when binding).
+class TableBuilder {
+ public:
+  // `table` must outlive the builder. Rows are appended to what it holds.
+  explicit TableBuilder(AccountTable* table);
+
+  void BeginRow(std::string_view id);
+  void SetId(std::string_view id);
+  // Text put before the messages of the row's failure (see
+  // BatchBuilder::SetRowLocation).
+  void SetRowLocation(std::string_view location);
+  // The row is unreadable; the first message wins (BatchBuilder::FailRow).
+  void FailRow(std::string_view message);
+  void EndRow();
+
+  // The column for `field`, added when new.
+  int Column(const FieldName& field);
+
+  void PutNumber(int column, double value);
+  void PutString(int column, std::string_view text);
+  void PutText(int column, std::string_view text);
+  void PutBool(int column, bool value);
+  void PutSeries(int column, const double* values, size_t n);
+  void PutDateDays(int column, double days);
+  void PutUnusable(int column, std::string_view problem);
+  void PutWrongKind(int column, std::string_view what);
+  // An object given for `column`. The values put until EndObject are its
+  // "values" entries (the {"values": [...]} form of a series), for the same
+  // column; `had_values` says whether it had any such key. An object
+  // means a series when the column's input is one and is a wrong kind
+  // otherwise; only binding can tell.
+  void BeginObject(int column);
+  void EndObject(bool had_values);
+  // A problem with the record itself (a section that is not an object),
+  // named by `column`; bound as a warning whatever the model.
+  void PutRecordWarning(int column, std::string_view problem);
+
+  // Shorthands for callers that hold names and typed values (tests, tools):
+  // the field under its JSON Lines section, then Put.
+  void SetAsOf(std::string_view date);
+  void SetMetric(std::string_view name, double value);
+  void SetAttribute(std::string_view name, std::string_view value);
+  void SetDate(std::string_view name, std::string_view date);
+  void SetSeries(std::string_view name, const double* values, size_t n);
+  void SetPreviousScore(double score);
+  void SetPreviousTier(std::string_view tier);
+
+ private:
+  uint64_t AddText(std::string_view text);
+  void Add(int column, AccountTable::Kind kind, uint32_t size,
+           uint64_t payload);
+
+  AccountTable* table_;
+  std::string key_;
+  std::vector<size_t> open_objects_;
+};
+
+// Binds tables to one model: fills Batches of the model from table rows,
+// resolving each column to an input once per table shape.
+//
+// Thread-safety: a binder is used by one thread at a time (it caches the
+// resolved columns); use one binder per thread and model.
+class TableBinder {
+ public:
+  explicit TableBinder(std::shared_ptr<const CompiledModel> model);
+
+  const std::shared_ptr<const CompiledModel>& model() const { return model_; }
+  // In strict mode a value that does not fit its input fails the account
+  // (BatchBuilder::set_strict).
+  void set_strict(bool strict) { strict_ = strict; }
+
+  // Clears `batch` (a batch of model()) and adds every row of `table`.
+  void Bind(const AccountTable& table, Batch* batch);
+  // Clears `batch` and adds the rows `rows` of `table`, in that order.
+  void Bind(const AccountTable& table, const std::vector<uint32_t>& rows,
+            Batch* batch);
+  // Adds rows [begin, end) of `table` to the batch `builder` fills. When
+  // `ignored_per_row` is not null, (*ignored_per_row)[r - begin] is set to
+  // row r's count of values the model does not declare.
+  void AddRows(const AccountTable& table, size_t begin, size_t end,
+               BatchBuilder* builder,
+               std::vector<uint32_t>* ignored_per_row = nullptr);
+
+  // Values the model does not declare, over every row bound so far.
+  uint64_t ignored_fields() const { return ignored_; }
+  // Their names ("metrics.nps", or a CSV column), with counts; at most 64
+  // names.
+  std::map<std::string, uint64_t> ignored_names() const;
+  // Forgets the counts.
+  void ResetIgnored();
+
+ private:
+  // Resolves the columns `table` added since the last call.
+  void Resolve(const AccountTable& table);
+  // Adds row `row`; returns its count of ignored values.
+  uint32_t AddRow(const AccountTable& table, size_t row,
+                  BatchBuilder* builder);
+  int SlotFor(const FieldName& field) const;
+
+  std::shared_ptr<const CompiledModel> model_;
+  bool strict_ = false;
+  uint64_t table_uid_ = 0;
+  // Per column: the slot (an input index or a BatchBuilder::k*Slot), or
+  // -1 when the model does not declare it.
+  std::vector<int> slots_;
+  // Per column: values bound to no input. Kept across tables of one shape.
+  std::vector<uint64_t> column_ignored_;
+  std::vector<std::string> column_names_;  // "section.name"
+  std::map<std::string, uint64_t> other_ignored_;  // from earlier shapes
+  uint64_t ignored_ = 0;
+};
+
+}  // namespace healthscore::engine
+
+#endif  // HEALTHSCORE_ENGINE_EVAL_ACCOUNT_TABLE_H_

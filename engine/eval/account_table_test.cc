@@ -1,0 +1,343 @@
+#include "engine/eval/account_table.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/common/status_matchers.h"
+#include "engine/eval/batch.h"
+#include "engine/eval/explain.h"
+#include "engine/eval/result.h"
+#include "engine/eval/scorer.h"
+#include "engine/model/compiler.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace healthscore::engine {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+// One input of each type.
+constexpr char kModel[] = R"yaml(name: table_test
+version: "1"
+segment_by: segment
+inputs:
+  - {id: dau_mau, type: number, range: [0, 1]}
+  - {id: segment, type: string, values: [smb, enterprise]}
+  - {id: renewal_date, type: date}
+  - {id: wau, type: series, range: [0, 1000]}
+derived:
+  - {id: wau_last, expr: "last(wau)"}
+groups:
+  - id: usage
+    weight: 1
+    signals:
+      - {id: stickiness, source: dau_mau, weight: 1,
+         normalize: {linear: {bad: 0, good: 1}}}
+      - {id: activity, source: wau_last, weight: 1,
+         normalize: {linear: {bad: 0, good: 100}}}
+tiers:
+  - {id: green, min: 50}
+  - {id: red, min: 0}
+)yaml";
+
+// Declares `segment` as a number and `region` as a string: the same table
+// means different things to it.
+constexpr char kOtherModel[] = R"yaml(name: other
+version: "1"
+inputs:
+  - {id: segment, type: number}
+  - {id: region, type: string}
+groups:
+  - id: g
+    weight: 1
+    signals:
+      - {id: s, source: segment, weight: 1,
+         normalize: {linear: {bad: 0, good: 10}}}
+tiers:
+  - {id: green, min: 50}
+  - {id: red, min: 0}
+)yaml";
+
+std::shared_ptr<const CompiledModel> Compile(const char* text) {
+  CompileResult r = CompileString(text, "table_test.yaml");
+  EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  return r.model;
+}
+
+int Column(const CompiledModel& model, const char* input) {
+  return model.inputs()[model.FindInput(input)].column;
+}
+
+// Three accounts with every kind of field; b is unreadable, c has two
+// values out of range.
+AccountTable ThreeAccounts() {
+  AccountTable table;
+  TableBuilder b(&table);
+  const double wau0[] = {10, 20};
+  b.BeginRow("a");
+  b.SetAsOf("2026-11-01");
+  b.SetMetric("dau_mau", 0.25);
+  b.SetAttribute("segment", "smb");
+  b.SetDate("renewal_date", "2027-01-31");
+  b.SetSeries("wau", wau0, 2);
+  b.SetPreviousScore(40);
+  b.SetPreviousTier("red");
+  b.EndRow();
+  b.BeginRow("b");
+  b.SetMetric("dau_mau", 0.5);
+  b.FailRow("line 2: bad");
+  b.EndRow();
+  const double wau2[] = {30, 2000, 50};  // 2000 is out of range
+  b.BeginRow("c");
+  b.SetMetric("dau_mau", 1.5);  // out of range
+  b.SetAttribute("segment", "unlisted");
+  b.SetSeries("wau", wau2, 3);
+  b.EndRow();
+  return table;
+}
+
+TEST(TableBinderTest, RowsBoundInAnyOrderHoldWhatTheAccountGave) {
+  auto model = Compile(kModel);
+  const AccountTable table = ThreeAccounts();
+  ASSERT_EQ(table.size(), 3u);
+  EXPECT_TRUE(table.row_failed(1));
+  EXPECT_EQ(table.row_error(1), "line 2: bad");
+
+  TableBinder binder(model);
+  Batch from(model);
+  binder.Bind(table, &from);
+  Batch to(model);
+  binder.Bind(table, {2, 0, 1}, &to);
+
+  ASSERT_EQ(to.size(), 3u);
+  EXPECT_EQ(to.id(0), "c");
+  EXPECT_EQ(to.id(1), "a");
+  EXPECT_EQ(to.id(2), "b");
+  EXPECT_TRUE(to.row_ok(0));
+  EXPECT_EQ(to.row_error(2), "line 2: bad");
+  EXPECT_EQ(to.error_count(), 1u);
+
+  const int num = Column(*model, "dau_mau");
+  const int date = Column(*model, "renewal_date");
+  const int str = Column(*model, "segment");
+  const int series = Column(*model, "wau");
+  EXPECT_EQ(to.number(num)[0], 1.5);
+  EXPECT_EQ(to.number(num)[1], 0.25);
+  EXPECT_EQ(to.number_valid(date)[0], 0);
+  double renewal = 0;
+  ASSERT_TRUE(ParseIsoDate("2027-01-31", &renewal));
+  EXPECT_EQ(to.number(date)[1], renewal);
+  EXPECT_EQ(to.number_valid(date)[1], 1);
+  EXPECT_EQ(to.string_text(str, 0), "unlisted");
+  EXPECT_EQ(to.string_codes(str)[0], kUnknownString);
+  EXPECT_EQ(to.string_text(str, 1), "smb");
+  EXPECT_EQ(to.string_codes(str)[1], model->StringCode(str, "smb"));
+  EXPECT_EQ(to.string_codes(str)[2], kMissingString);
+  const uint32_t* offsets = to.series_offsets(series);
+  EXPECT_EQ(std::vector<double>(to.series_values(series) + offsets[0],
+                                to.series_values(series) + offsets[1]),
+            (std::vector<double>{30, 2000, 50}));
+  EXPECT_EQ(std::vector<double>(to.series_values(series) + offsets[1],
+                                to.series_values(series) + offsets[2]),
+            (std::vector<double>{10, 20}));
+  EXPECT_EQ(offsets[2], offsets[3]);
+  EXPECT_EQ(to.series_valid(series)[2], 0);
+  EXPECT_EQ(to.as_of_valid()[1], 1);
+  EXPECT_EQ(to.as_of()[1], from.as_of()[0]);
+  EXPECT_EQ(to.previous_score()[1], 40);
+  EXPECT_EQ(to.previous_tier()[1], from.previous_tier()[0]);
+  EXPECT_EQ(to.previous_tier()[0], kMissingString);
+  // Both of row c's range warnings, on c's new row.
+  ASSERT_EQ(to.range_warnings().size(), 2u);
+  EXPECT_EQ(to.range_warnings()[0].row, 0u);
+  EXPECT_EQ(to.range_warnings()[1].row, 0u);
+  EXPECT_EQ(to.range_warnings()[0].value, 1.5);
+  EXPECT_EQ(to.range_warnings()[1].value, 2000);
+
+  // Each account scores as it did in table order.
+  BatchResult original, reordered;
+  EXPECT_OK(Scorer::Score(from, &original));
+  EXPECT_OK(Scorer::Score(to, &reordered));
+  EXPECT_EQ(reordered.score(0), original.score(2));
+  EXPECT_EQ(reordered.score(1), original.score(0));
+  EXPECT_EQ(reordered.tier(1), original.tier(0));
+  EXPECT_FALSE(reordered.ok(2));
+}
+
+// The table keeps values as written; each model applies its own declared
+// types, so one read serves models that disagree.
+TEST(TableBinderTest, EachModelReadsTheTableByItsOwnTypes) {
+  auto model = Compile(kModel);
+  auto other = Compile(kOtherModel);
+  AccountTable table;
+  TableBuilder b(&table);
+  b.BeginRow("a");
+  b.PutText(b.Column({"", "segment"}), "7");
+  b.PutText(b.Column({"", "region"}), "emea");
+  b.EndRow();
+
+  Batch first(model);
+  TableBinder first_binder(model);
+  first_binder.Bind(table, &first);
+  Batch second(other);
+  TableBinder second_binder(other);
+  second_binder.Bind(table, &second);
+
+  // A string to the first model (not one of its values), a number to the
+  // other.
+  EXPECT_EQ(first.string_text(Column(*model, "segment"), 0), "7");
+  EXPECT_EQ(second.number(Column(*other, "segment"))[0], 7);
+  EXPECT_EQ(second.string_text(Column(*other, "region"), 0), "emea");
+  EXPECT_THAT(first_binder.ignored_names(), ElementsAre(Pair("region", 1)));
+  EXPECT_EQ(first_binder.ignored_fields(), 1u);
+  EXPECT_EQ(second_binder.ignored_fields(), 0u);
+}
+
+// The rules of BatchBuilder apply at binding, in record order: a value
+// that does not fit is missing with a warning (or fails the account in
+// strict mode), one input given in two sections is given twice.
+TEST(TableBinderTest, ValueRulesApplyWhenBinding) {
+  auto model = Compile(kModel);
+  AccountTable table;
+  TableBuilder b(&table);
+  b.BeginRow("a");
+  b.PutString(b.Column({"metrics", "dau_mau"}), "high");
+  b.PutString(b.Column({"attributes", "segment"}), "smb");
+  b.PutString(b.Column({"dates", "segment"}), "enterprise");
+  b.EndRow();
+
+  Batch batch(model);
+  TableBinder binder(model);
+  binder.Bind(table, &batch);
+  ASSERT_TRUE(batch.row_ok(0));
+  EXPECT_EQ(batch.number_valid(Column(*model, "dau_mau"))[0], 0);
+  EXPECT_EQ(batch.string_codes(Column(*model, "segment"))[0], kMissingString);
+  ASSERT_EQ(batch.value_warnings().size(), 2u);
+  EXPECT_THAT(batch.value_warnings()[0].text,
+              HasSubstr("metrics.dau_mau: expected a number"));
+  EXPECT_THAT(batch.value_warnings()[1].text, HasSubstr("dates.segment"));
+  EXPECT_EQ(batch.dropped_values(), 2u);
+
+  binder.set_strict(true);
+  binder.Bind(table, &batch);
+  EXPECT_FALSE(batch.row_ok(0));
+  EXPECT_THAT(batch.row_error(0), HasSubstr("metrics.dau_mau"));
+}
+
+// {"values": [...]} is a series for a series input and a value of the
+// wrong kind for any other; the object's entries are skipped then.
+TEST(TableBinderTest, AnObjectIsASeriesOnlyForASeriesInput) {
+  auto model = Compile(kModel);
+  AccountTable table;
+  TableBuilder b(&table);
+  const double points[] = {1, 2};
+  b.BeginRow("a");
+  b.BeginObject(b.Column({"series", "wau"}));
+  b.PutSeries(b.Column({"series", "wau"}), points, 2);
+  b.EndObject(true);
+  b.BeginObject(b.Column({"metrics", "dau_mau"}));
+  b.PutSeries(b.Column({"metrics", "dau_mau"}), points, 2);
+  b.EndObject(true);
+  b.EndRow();
+  b.BeginRow("b");
+  b.BeginObject(b.Column({"series", "wau"}));
+  b.EndObject(false);
+  b.PutRecordWarning(b.Column({"", "dates"}),
+                     "expected an object of inputs, got a number");
+  b.EndRow();
+
+  Batch batch(model);
+  TableBinder binder(model);
+  binder.Bind(table, &batch);
+  const int wau = Column(*model, "wau");
+  EXPECT_EQ(batch.series_valid(wau)[0], 1);
+  EXPECT_EQ(batch.series_offsets(wau)[1], 2u);
+  EXPECT_EQ(batch.number_valid(Column(*model, "dau_mau"))[0], 0);
+  std::vector<std::string> warnings;
+  for (const ValueWarning& w : batch.value_warnings()) {
+    warnings.push_back(std::to_string(w.row) + " " + w.text);
+  }
+  EXPECT_THAT(
+      warnings,
+      ElementsAre(
+          "0 metrics.dau_mau: expected a number, got an object; used as "
+          "missing",
+          "1 series.wau: expected a list of numbers or {\"values\": [...]}; "
+          "used as missing",
+          "1 dates: expected an object of inputs, got a number; used as "
+          "missing"));
+}
+
+// Columns outlive Clear, so a binder resolves a stream of tables once; a
+// column first seen in a later table is resolved then.
+TEST(TableBinderTest, ColumnsSurviveClearAndNewOnesAreResolved) {
+  auto model = Compile(kModel);
+  AccountTable table;
+  TableBinder binder(model);
+  Batch batch(model);
+  {
+    TableBuilder b(&table);
+    b.BeginRow("a");
+    b.SetMetric("dau_mau", 0.5);
+    b.SetMetric("nps", 9);
+    b.EndRow();
+  }
+  binder.Bind(table, &batch);
+  EXPECT_EQ(table.column_count(), 2u);
+  table.Clear();
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(table.column_count(), 2u);
+  {
+    TableBuilder b(&table);
+    b.BeginRow("b");
+    b.SetMetric("nps", 7);
+    b.SetAttribute("segment", "enterprise");
+    b.EndRow();
+  }
+  binder.Bind(table, &batch);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch.id(0), "b");
+  EXPECT_EQ(batch.number_valid(Column(*model, "dau_mau"))[0], 0);
+  EXPECT_EQ(batch.string_text(Column(*model, "segment"), 0), "enterprise");
+  EXPECT_THAT(binder.ignored_names(), ElementsAre(Pair("metrics.nps", 2)));
+
+  // Another table: the counts so far are kept by name.
+  AccountTable other;
+  {
+    TableBuilder b(&other);
+    b.BeginRow("c");
+    b.SetMetric("nps", 1);
+    b.EndRow();
+  }
+  binder.Bind(other, &batch);
+  EXPECT_THAT(binder.ignored_names(), ElementsAre(Pair("metrics.nps", 3)));
+  EXPECT_EQ(binder.ignored_fields(), 3u);
+}
+
+TEST(TableBinderTest, IgnoredCountsPerRow) {
+  auto model = Compile(kModel);
+  AccountTable table;
+  TableBuilder b(&table);
+  b.BeginRow("a");
+  b.SetMetric("nps", 9);
+  b.SetMetric("csat", 4);
+  b.EndRow();
+  b.BeginRow("b");
+  b.SetMetric("dau_mau", 0.1);
+  b.EndRow();
+  Batch batch(model);
+  BatchBuilder builder(&batch);
+  TableBinder binder(model);
+  std::vector<uint32_t> per_row;
+  binder.AddRows(table, 0, 2, &builder, &per_row);
+  EXPECT_THAT(per_row, ElementsAre(2, 0));
+  EXPECT_EQ(binder.ignored_fields(), 2u);
+}
+
+}  // namespace
+}  // namespace healthscore::engine
