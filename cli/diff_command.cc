@@ -2,8 +2,8 @@
 // candidate model and report what would change.
 //
 // The input is read once, table by table (engine/eval/account_table.h), so
-// memory stays flat whatever the size of the input; both models bind to
-// each table (engine::ShadowComparison::AddTable).
+// memory stays flat whatever the size of the input; engine::ScoreTable
+// scores each table with the live model and the candidate as a shadow.
 
 #include <algorithm>
 #include <memory>
@@ -28,6 +28,7 @@
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiler.h"
 #include "engine/plugin_host/plugin_host.h"
+#include "engine/repository/score_table.h"
 #include "engine/repository/shadow.h"
 
 namespace healthscore::cli {
@@ -197,6 +198,15 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
   engine::ShadowOptions options;
   options.max_examples = static_cast<size_t>(*examples);
   engine::ShadowComparison comparison(live, candidate, options);
+  engine::TableRequest request;
+  request.model.name = live->name();
+  request.model.model = live;
+  request.strict = reader_options->strict;
+  engine::ModelRef shadow;
+  shadow.name = candidate->name();
+  shadow.model = candidate;
+  request.shadow = &shadow;
+  engine::TableScores scores;
   engine::AccountTable table;
   const size_t max_rows = static_cast<size_t>(*batch_size);
   for (;;) {
@@ -206,8 +216,8 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
                      absl::StrCat(input_path, ": ", rows.status().message()));
     }
     if (*rows == 0) break;
-    absl::Status status =
-        comparison.AddTable(table, reader_options->strict, &pool);
+    absl::Status status = engine::ScoreTable(request, table, &pool, &scores);
+    if (status.ok()) status = scores.AddTo(&comparison);
     if (!status.ok()) return Failure(err, std::string(status.message()));
   }
 

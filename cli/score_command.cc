@@ -54,7 +54,7 @@
 #include "engine/repository/model_repository.h"
 #include "engine/repository/model_set.h"
 #include "engine/repository/repository_config.h"
-#include "engine/repository/routed_scorer.h"
+#include "engine/repository/score_table.h"
 
 namespace healthscore::cli {
 namespace {
@@ -257,24 +257,11 @@ class RunTally {
     tier_counts_.assign(tiers_.size(), 0);
   }
 
-  // Counts the rows of `result` (of `batch`), scored by models[k].
-  void Add(size_t k, const engine::Batch& batch,
-           const engine::BatchResult& result) {
-    Add(k, result.model(), result.size(), result.TierCounts());
-    dropped_ += batch.dropped_values();
-  }
-  // Counts the accounts one part of a routed batch scored (the requested
-  // model's batch also holds the accounts routed elsewhere).
+  // Counts the accounts one part of a table scored (engine::ScoreTable
+  // counted them: a whole batch also holds accounts routed elsewhere).
   void Add(size_t k, const engine::RoutedPart& part) {
-    const engine::BatchResult& result = part.result;
-    std::vector<size_t> counts(result.model().tiers().size() + 1, 0);
-    for (size_t i = 0; i < part.rows.size(); ++i) {
-      const size_t row = part.batch_row(i);
-      if (!result.ok(row)) continue;
-      ++counts[static_cast<size_t>(result.tier(row) + 1)];
-      dropped_ += part.batch->dropped_values(row);
-    }
-    Add(k, result.model(), part.rows.size(), counts);
+    Add(k, part.model.model->tiers(), part.rows.size(), part.tier_counts);
+    dropped_ += part.dropped_values;
   }
 
   // Accounts that scored (any tier).
@@ -302,11 +289,10 @@ class RunTally {
   }
 
  private:
-  // `counts` as BatchResult::TierCounts: insufficient_data, then each tier.
-  void Add(size_t k, const engine::CompiledModel& model, size_t accounts,
-           const std::vector<size_t>& counts) {
+  // `counts` as RoutedPart::tier_counts: insufficient_data, then each tier.
+  void Add(size_t k, const std::vector<engine::TierInfo>& tiers,
+           size_t accounts, const std::vector<uint64_t>& counts) {
     if (k < accounts_.size()) accounts_[k] += accounts;
-    const std::vector<engine::TierInfo>& tiers = model.tiers();
     insufficient_ += counts[0];
     for (size_t t = 0; t < tiers.size() && t + 1 < counts.size(); ++t) {
       auto it = std::find(tiers_.begin(), tiers_.end(), tiers[t].id);
@@ -322,24 +308,25 @@ class RunTally {
   std::vector<uint64_t> accounts_;
 };
 
-// Scores one table of accounts with routes and writes the results in input
-// order. models[0] is `requested.model`; `binder` binds it.
-absl::Status ScoreRoutedTable(const engine::ModelRef& requested,
-                              const std::vector<ScoringModel>& models,
-                              const engine::AccountTable& table, bool strict,
-                              engine::WorkerPool* pool,
-                              engine::TableBinder* binder,
-                              engine::io::ResultWriter* writer,
-                              RunTally* tally) {
-  absl::StatusOr<engine::RoutedResult> routed =
-      engine::ScoreRouted(requested, table, strict, pool, binder);
-  if (!routed.ok()) return routed.status();
-  std::vector<engine::io::ScoredPart> parts;
-  for (const engine::RoutedPart& part : routed->parts) {
-    parts.push_back({part.batch.get(), &part.result, part.model.version});
+// Writes the accounts of `scores` in input order and counts them.
+absl::Status WriteScores(const engine::TableScores& scores, bool routed,
+                         const std::vector<ScoringModel>& models,
+                         engine::io::ResultWriter* writer, RunTally* tally) {
+  const engine::RoutedResult& result = scores.routed();
+  for (const engine::RoutedPart& part : result.parts) {
     tally->Add(IndexOf(models, part.model.model.get()), part);
   }
-  return writer->Write(parts, routed->where);
+  if (result.parts.empty()) return absl::OkStatus();  // no accounts
+  if (!routed) {
+    // One part, every account in order.
+    const engine::RoutedPart& part = result.parts[0];
+    return writer->Write(*part.batch, part.result);
+  }
+  std::vector<engine::io::ScoredPart> parts;
+  for (const engine::RoutedPart& part : result.parts) {
+    parts.push_back({part.batch.get(), &part.result, part.model.version});
+  }
+  return writer->Write(parts, result.where);
 }
 
 }  // namespace
@@ -490,12 +477,16 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   engine::AccountTable tables[2];
   engine::AccountTable* current = &tables[0];
   engine::AccountTable* next = &tables[1];
-  // The first model's binder binds every account (with routes, to decide
-  // them), so its ignored names are the input's.
-  engine::TableBinder binder(models[0].model);
-  binder.set_strict(reader_options->strict);
-  engine::Batch batch(models[0].model);
-  engine::BatchResult result;
+  engine::TableRequest request;
+  if (router != nullptr) {
+    request.model = routes.requested;
+  } else {
+    request.model.name = models[0].name;
+    request.model.model = models[0].model;
+    request.ignore_routes = true;
+  }
+  request.strict = reader_options->strict;
+  engine::TableScores scores;
   const size_t max_rows = static_cast<size_t>(*batch_size);
 
   const Clock::time_point start = Clock::now();
@@ -511,16 +502,10 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
         std::async(std::launch::async, [&reader, next, max_rows] {
           return (*reader)->ReadTable(next, max_rows);
         });
-    absl::Status status;
-    if (router != nullptr) {
-      status = ScoreRoutedTable(routes.requested, models, *current,
-                                reader_options->strict, &pool, &binder,
-                                writer->get(), &tally);
-    } else {
-      binder.Bind(*current, &batch);
-      status = engine::Scorer::Score(batch, &result, &pool);
-      if (status.ok()) status = (*writer)->Write(batch, result);
-      if (status.ok()) tally.Add(0, batch, result);
+    absl::Status status = engine::ScoreTable(request, *current, &pool, &scores);
+    if (status.ok()) {
+      status = WriteScores(scores, router != nullptr, models, writer->get(),
+                           &tally);
     }
     if (!status.ok()) {
       ahead.wait();
@@ -585,7 +570,9 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     // that no other model declares, and the top-level keys the reader
     // could not place.
     std::map<std::string, uint64_t> ignored = (*reader)->ignored_names();
-    for (const auto& [name, count] : binder.ignored_names()) {
+    // The first model binds every account (with routes, to decide them).
+    for (const auto& [name, count] :
+         scores.Binder(models[0].model)->ignored_names()) {
       const std::string bare = name.substr(name.find('.') + 1);
       bool declared = false;
       for (size_t k = 1; k < models.size(); ++k) {

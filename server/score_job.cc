@@ -22,7 +22,7 @@
 #include "engine/eval/result.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
-#include "engine/repository/routed_scorer.h"
+#include "engine/repository/score_table.h"
 #include "engine/repository/routing.h"
 #include "engine/repository/shadow.h"
 #include "server/status.h"
@@ -52,6 +52,7 @@ struct RoutePlan {
 
 struct ShadowPlan {
   ModelRef candidate;
+  engine::ModelRef engine_candidate;  // the same, for engine::ScoreTable
   size_t max_examples = engine::kDefaultShadowExamples;
 };
 
@@ -73,38 +74,16 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr size_t kMaxScratchColumns = 4096;
 
 // A scoring thread's reusable engine buffers: the chunk's accounts as read,
-// and the batch and result of the model it last scored with.
+// and what engine::ScoreTable keeps for the models it scored with.
 struct Scratch {
   engine::AccountTable table;
-  std::unique_ptr<engine::TableBinder> binder;
-  std::unique_ptr<Batch> batch;
-  BatchResult result;
+  engine::TableScores scores;
 };
 
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
   return scratch;
 }
-
-// The scratch binder and batch for `model`, the batch empty.
-void UseModel(Scratch* scratch,
-              const std::shared_ptr<const CompiledModel>& model) {
-  if (scratch->binder == nullptr || scratch->binder->model() != model) {
-    scratch->binder = std::make_unique<engine::TableBinder>(model);
-    scratch->batch = nullptr;
-  }
-  if (scratch->batch == nullptr) {
-    scratch->batch = std::make_unique<Batch>(model);
-  } else {
-    scratch->batch->Clear();
-  }
-}
-
-// One chunk scored by both models of a shadow request.
-struct ShadowChunk {
-  std::unique_ptr<Batch> live_batch, candidate_batch;
-  BatchResult live, candidate;
-};
 
 // What one chunk produced, merged into the response by the last task.
 struct ChunkOut {
@@ -126,7 +105,8 @@ struct ChunkOut {
   uint64_t failed = 0;
   uint64_t ignored = 0;
   uint64_t dropped = 0;  // values used as missing, over rows that scored
-  std::unique_ptr<ShadowChunk> shadow;
+  // A shadow request's scores of the chunk (both models on every account).
+  std::unique_ptr<engine::TableScores> shadow;
 };
 
 struct Job {
@@ -159,39 +139,32 @@ T* NewMessage(google::protobuf::Arena* arena) {
   return google::protobuf::Arena::CreateMessage<T>(arena);
 }
 
-// Where the rows of a chunk were scored: by one batch (row r of the chunk
-// is row r of the batch), or by the parts of a routed scoring.
+// Where the rows of a chunk were scored: by the parts of its
+// engine::ScoreTable call (one part without routes).
 class ChunkRows {
  public:
-  ChunkRows(const Batch& batch, const BatchResult& result)
-      : batch_(&batch), result_(&result) {}
-  ChunkRows(const engine::RoutedResult& routed, const RoutePlan& plan)
-      : routed_(&routed), plan_(&plan) {}
+  // `plan` is null when no routes apply.
+  ChunkRows(const engine::RoutedResult& routed, const RoutePlan* plan)
+      : routed_(&routed), plan_(plan) {}
 
   // For row r of the chunk.
-  const Batch& batch(size_t r) const {
-    return routed_ ? *routed_->part(r).batch : *batch_;
-  }
-  const BatchResult& result(size_t r) const {
-    return routed_ ? routed_->part(r).result : *result_;
-  }
-  size_t row(size_t r) const { return routed_ ? routed_->row(r) : r; }
+  const Batch& batch(size_t r) const { return *routed_->part(r).batch; }
+  const BatchResult& result(size_t r) const { return routed_->part(r).result; }
+  size_t row(size_t r) const { return routed_->row(r); }
   // Index into RoutePlan::models (0 without routes).
   uint32_t model(size_t r) const {
-    if (routed_ == nullptr) return 0;
+    if (plan_ == nullptr) return 0;
     const int route = routed_->part(r).route;
     return route < 0 ? 0 : plan_->model_of_route[static_cast<size_t>(route)];
   }
   // The id maps of row r's model, or null (identity) without routes.
   const RouteModel* maps(size_t r) const {
-    return routed_ ? &plan_->models[model(r)] : nullptr;
+    return plan_ ? &plan_->models[model(r)] : nullptr;
   }
 
  private:
-  const Batch* batch_ = nullptr;
-  const BatchResult* result_ = nullptr;
-  const engine::RoutedResult* routed_ = nullptr;
-  const RoutePlan* plan_ = nullptr;
+  const engine::RoutedResult* routed_;
+  const RoutePlan* plan_;
 };
 
 int32_t MapIndex(const std::vector<int32_t>* map, int index) {
@@ -202,8 +175,8 @@ int32_t MapIndex(const std::vector<int32_t>* map, int index) {
 // range), by ascending request index, into `*out` unless it is null (the
 // map form writes each account's warnings with the account).
 // Adds the number of values used as missing to `*dropped`.
-void ChunkWarnings(const engine::RoutedResult* routed, const Batch* batch,
-                   size_t begin, uint64_t* dropped,
+void ChunkWarnings(const engine::RoutedResult& routed, size_t begin,
+                   uint64_t* dropped,
                    std::vector<std::pair<uint32_t, std::string>>* out) {
   auto add = [&](const Batch& from, int64_t index, const auto& warning) {
     using W = std::decay_t<decltype(warning)>;
@@ -217,29 +190,20 @@ void ChunkWarnings(const engine::RoutedResult* routed, const Batch* batch,
                         engine::RangeWarningText(from.model(), warning));
     }
   };
-  if (routed == nullptr) {
-    for (const engine::ValueWarning& w : batch->value_warnings()) {
-      add(*batch, begin + w.row, w);
+  for (uint32_t p = 0; p < routed.parts.size(); ++p) {
+    const engine::RoutedPart& part = routed.parts[p];
+    // A whole batch also holds the accounts routed to other models.
+    auto index = [&](uint32_t row) -> int64_t {
+      if (part.whole && routed.where[row].first != p) return -1;
+      return begin + (part.whole ? row : part.rows[row]);
+    };
+    for (const engine::ValueWarning& w : part.batch->value_warnings()) {
+      const int64_t i = index(w.row);
+      if (i >= 0) add(*part.batch, i, w);
     }
-    for (const engine::RangeWarning& w : batch->range_warnings()) {
-      add(*batch, begin + w.row, w);
-    }
-  } else {
-    for (uint32_t p = 0; p < routed->parts.size(); ++p) {
-      const engine::RoutedPart& part = routed->parts[p];
-      // A whole batch also holds the accounts routed to other models.
-      auto index = [&](uint32_t row) -> int64_t {
-        if (part.whole && routed->where[row].first != p) return -1;
-        return begin + (part.whole ? row : part.rows[row]);
-      };
-      for (const engine::ValueWarning& w : part.batch->value_warnings()) {
-        const int64_t i = index(w.row);
-        if (i >= 0) add(*part.batch, i, w);
-      }
-      for (const engine::RangeWarning& w : part.batch->range_warnings()) {
-        const int64_t i = index(w.row);
-        if (i >= 0) add(*part.batch, i, w);
-      }
+    for (const engine::RangeWarning& w : part.batch->range_warnings()) {
+      const int64_t i = index(w.row);
+      if (i >= 0) add(*part.batch, i, w);
     }
   }
   if (out == nullptr) return;
@@ -348,42 +312,9 @@ void FillTable(const ScoreJobSpec& spec, size_t begin, size_t end,
   }
 }
 
-// Scores the chunk's table with the candidate of a shadow request. `live`
-// and `live_result` are the requested model's batch and result of the
-// chunk when the chunk was scored without routes; otherwise they are null
-// and the requested model binds to the table here (the comparison is of
-// both models on their own, without routes).
-absl::Status ScoreShadowChunk(const ScoreJobSpec& spec,
-                              const engine::AccountTable& table,
-                              std::unique_ptr<Batch> live,
-                              BatchResult* live_result, ChunkOut* out) {
-  const ShadowPlan& shadow = *spec.shadow;
-  const bool strict = spec.request->options().strict();
-  auto chunk = std::make_unique<ShadowChunk>();
-  if (live != nullptr) {
-    chunk->live_batch = std::move(live);
-    std::swap(chunk->live, *live_result);
-  } else {
-    chunk->live_batch = std::make_unique<Batch>(spec.model.model);
-    engine::TableBinder binder(spec.model.model);
-    binder.set_strict(strict);
-    binder.Bind(table, chunk->live_batch.get());
-    HEALTHSCORE_RETURN_IF_ERROR(
-        engine::Scorer::Score(*chunk->live_batch, &chunk->live));
-  }
-  chunk->candidate_batch = std::make_unique<Batch>(shadow.candidate.model);
-  engine::TableBinder binder(shadow.candidate.model);
-  binder.set_strict(strict);
-  binder.Bind(table, chunk->candidate_batch.get());
-  HEALTHSCORE_RETURN_IF_ERROR(
-      engine::Scorer::Score(*chunk->candidate_batch, &chunk->candidate));
-  out->shadow = std::move(chunk);
-  return absl::OkStatus();
-}
-
-void WriteChunk(const ScoreJobSpec& spec, const ChunkRows& rows,
-                const engine::RoutedResult* routed, const Batch* batch,
+void WriteChunk(const ScoreJobSpec& spec, const engine::RoutedResult& routed,
                 size_t begin, size_t m, ChunkOut* out) {
+  const ChunkRows rows(routed, spec.routes.get());
   const RoutePlan* plan = spec.routes.get();
   const CompiledModel& model = *spec.model.model;
   const size_t tiers = plan ? plan->tier_ids.size() : model.tiers().size();
@@ -411,7 +342,7 @@ void WriteChunk(const ScoreJobSpec& spec, const ChunkRows& rows,
         plan ? plan->group_ids.size() : model.groups().size();
     WriteColumnarRows(rows, m, groups, static_cast<int32_t>(tiers), options,
                       begin, spec.arena, out);
-    ChunkWarnings(routed, batch, begin, &out->dropped, &out->warnings);
+    ChunkWarnings(routed, begin, &out->dropped, &out->warnings);
     if (plan != nullptr) {
       out->model_index.resize(m);
       for (size_t r = 0; r < m; ++r) out->model_index[r] = rows.model(r);
@@ -426,7 +357,7 @@ void WriteChunk(const ScoreJobSpec& spec, const ChunkRows& rows,
     a->set_model_index(rows.model(r));
     out->results.push_back(a);
   }
-  ChunkWarnings(routed, batch, begin, &out->dropped, nullptr);
+  ChunkWarnings(routed, begin, &out->dropped, nullptr);
 }
 
 void ProcessChunk(Job* job, size_t chunk) {
@@ -438,40 +369,33 @@ void ProcessChunk(Job* job, size_t chunk) {
 
   Scratch& scratch = ThreadScratch();
   FillTable(spec, begin, end, &scratch.table);
-  const bool strict = spec.request->options().strict();
-  std::unique_ptr<Batch> live;  // kept for a shadow comparison
+  engine::TableRequest request;
   if (spec.routes != nullptr) {
-    absl::StatusOr<engine::RoutedResult> routed =
-        engine::ScoreRouted(spec.routes->requested, scratch.table, strict);
-    if (!routed.ok()) {
-      SetError(job, routed.status());
-      return;
-    }
-    out.ignored = routed->ignored_fields;
-    WriteChunk(spec, ChunkRows(*routed, *spec.routes), &*routed, nullptr,
-               begin, m, &out);
+    request.model = spec.routes->requested;
   } else {
-    UseModel(&scratch, spec.model.model);
-    Batch& batch = *scratch.batch;
-    engine::TableBinder& binder = *scratch.binder;
-    binder.set_strict(strict);
-    const uint64_t ignored_before = binder.ignored_fields();
-    binder.Bind(scratch.table, &batch);
-    out.ignored = binder.ignored_fields() - ignored_before;
-    absl::Status s = engine::Scorer::Score(batch, &scratch.result);
-    if (!s.ok()) {
-      SetError(job, s);
-      return;
-    }
-    WriteChunk(spec, ChunkRows(batch, scratch.result), nullptr, &batch, begin,
-               m, &out);
-    if (spec.shadow != nullptr) live = std::move(scratch.batch);
+    request.model = engine::ModelRef{spec.model.name, spec.model.number,
+                                     spec.model.model, nullptr};
+    request.ignore_routes = true;
   }
+  request.strict = spec.request->options().strict();
+  // A shadow chunk's scores are kept until the last task compares them; an
+  // ordinary chunk's are the thread's, reused by its next chunk.
+  std::unique_ptr<engine::TableScores> kept;
+  engine::TableScores* scores = &scratch.scores;
   if (spec.shadow != nullptr) {
-    absl::Status s = ScoreShadowChunk(spec, scratch.table, std::move(live),
-                                      &scratch.result, &out);
-    if (!s.ok()) SetError(job, s);
+    request.shadow = &spec.shadow->engine_candidate;
+    kept = std::make_unique<engine::TableScores>();
+    scores = kept.get();
   }
+  absl::Status s =
+      engine::ScoreTable(request, scratch.table, nullptr, scores);
+  if (!s.ok()) {
+    SetError(job, s);
+    return;
+  }
+  out.ignored = scores->ignored_fields();
+  WriteChunk(spec, scores->routed(), begin, m, &out);
+  out.shadow = std::move(kept);
 }
 
 template <typename T, typename U>
@@ -576,9 +500,7 @@ absl::Status CompareShadow(Job* job) {
                                       spec.shadow->candidate.model, options);
   for (const ChunkOut& c : job->outs) {
     if (c.shadow == nullptr) continue;  // an empty batch
-    HEALTHSCORE_RETURN_IF_ERROR(
-        comparison.Add(*c.shadow->live_batch, c.shadow->live,
-                       *c.shadow->candidate_batch, c.shadow->candidate));
+    HEALTHSCORE_RETURN_IF_ERROR(c.shadow->AddTo(&comparison));
   }
   v1::ShadowReport* report = spec.response->mutable_shadow();
   WriteShadowReport(comparison.Report(), report);
@@ -814,6 +736,9 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
           absl::StrCat("shadow candidate: ", candidate.status().message()));
     }
     shadow->candidate = std::move(candidate).value();
+    shadow->engine_candidate =
+        engine::ModelRef{shadow->candidate.name, shadow->candidate.number,
+                         shadow->candidate.model, nullptr};
     shadow->max_examples = s.max_examples() == 0
                                ? engine::kDefaultShadowExamples
                                : std::min<uint32_t>(s.max_examples(), 1000);

@@ -2,38 +2,36 @@
 //
 // The batch is cut into chunks of options.rows_per_task rows; each chunk is
 // one task that reads its rows once into an engine::AccountTable
-// (convert.h), binds every model that scores them to that table, scores
-// with engine::Scorer and writes its part of the response. The last task
-// to finish assembles the response and calls `done`. Chunks of one request
-// run in parallel, so a large batch uses every scoring thread; results do
-// not depend on the chunking because the engine scores every row
-// independently.
+// (convert.h), scores the table with engine::ScoreTable (the engine's one
+// entry point: routes, strict value rules, a shadow candidate) and writes
+// its part of the response. The last task to finish assembles the response
+// and calls `done`. Chunks of one request run in parallel, so a large batch
+// uses every scoring thread; results do not depend on the chunking because
+// the engine scores every row independently.
 //
 // Segment routing: when the requested model's version has routes (and the
-// request does not set ignore_routes), each chunk is scored with
-// engine::ScoreRouted, so every account is scored by the model its route
-// sends it to, and each result names that model (ScoreResponse.models).
-// The models a request can reach, and for a columnar request the union of
-// their tier, group and playbook ids, are resolved once per request in
-// PrepareScoreJob, never per account.
+// request does not set ignore_routes), every account is scored by the model
+// its route sends it to, and each result names that model
+// (ScoreResponse.models). The models a request can reach, and for a
+// columnar request the union of their tier, group and playbook ids, are
+// resolved once per request in PrepareScoreJob, never per account.
 //
-// Shadow scoring: with ScoreRequest.shadow, each chunk's table is also
-// bound to the candidate and scored; the requested model's scores of an
-// unrouted chunk are the ones the response carries (a routed chunk binds
-// the requested model once more, on its own). The last task compares the
-// chunks in request order (engine::ShadowComparison) into
-// ScoreResponse.shadow.
+// Shadow scoring: with ScoreRequest.shadow, ScoreTable also scores each
+// chunk with the requested model and the candidate on their own (no
+// routes; the requested model's scores are those of the response when no
+// route applies), and the last task compares the chunks in request order
+// (engine::ShadowComparison) into ScoreResponse.shadow.
 //
 // Before each chunk the job checks whether the call was cancelled or its
 // deadline passed; once it was, the remaining chunks are skipped and `done`
 // gets CANCELLED or DEADLINE_EXCEEDED.
 //
-// Each scoring thread keeps one AccountTable, and one Batch and BatchResult
-// it reuses while requests use the same model, so steady traffic allocates
-// no engine buffers. (A thread keeps the last model it used alive until it
-// scores with another one; its table starts afresh once it has seen 4,096
-// column names.) Routed and shadow chunks allocate their batches per
-// chunk.
+// Each scoring thread keeps one AccountTable and one engine::TableScores
+// and reuses them, so steady traffic allocates no engine buffers. (A thread
+// keeps the last models it used alive until it scores with others; its
+// table starts afresh once it has seen 4,096 column names.) Shadow chunks
+// allocate their scores per chunk, since they are kept until the
+// comparison.
 
 #ifndef HEALTHSCORE_SERVER_SCORE_JOB_H_
 #define HEALTHSCORE_SERVER_SCORE_JOB_H_

@@ -11,7 +11,7 @@
 #include "engine/common/status_matchers.h"
 #include "engine/plugin_host/plugin_host.h"
 #include "engine/repository/model_repository.h"
-#include "engine/repository/routed_scorer.h"
+#include "engine/repository/score_table.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -311,11 +311,13 @@ void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,
   Resolve(table);
   builder->set_strict(strict_);
   if (ignored_per_row != nullptr) ignored_per_row->assign(end - begin, 0);
+  last_ignored_ = 0;
   for (size_t row = begin; row < end; ++row) {
     const uint32_t ignored = AddRow(table, row, builder);
-    ignored_ += ignored;
+    last_ignored_ += ignored;
     if (ignored_per_row != nullptr) (*ignored_per_row)[row - begin] = ignored;
   }
+  ignored_ += last_ignored_;
 }
 
 void TableBinder::Bind(const AccountTable& table, Batch* batch) {
@@ -330,7 +332,9 @@ void TableBinder::Bind(const AccountTable& table,
   BatchBuilder builder(batch);
   Resolve(table);
   builder.set_strict(strict_);
-  for (uint32_t row : rows) ignored_ += AddRow(table, row, &builder);
+  last_ignored_ = 0;
+  for (uint32_t row : rows) last_ignored_ += AddRow(table, row, &builder);
+  ignored_ += last_ignored_;
 }
 
 std::map<std::string, uint64_t> TableBinder::ignored_names() const {

@@ -218,8 +218,10 @@ class TableBinder {
                BatchBuilder* builder,
                std::vector<uint32_t>* ignored_per_row = nullptr);
 
-  // Values the model does not declare, over every row bound so far.
+  // Values the model does not declare, over every row bound so far, and
+  // over the rows of the last Bind or AddRows call.
   uint64_t ignored_fields() const { return ignored_; }
+  uint64_t last_ignored() const { return last_ignored_; }
   // Their names ("metrics.nps", or a CSV column), with counts; at most 64
   // names.
   std::map<std::string, uint64_t> ignored_names() const;
@@ -245,6 +247,7 @@ class TableBinder {
   std::vector<std::string> column_names_;  // "section.name"
   std::map<std::string, uint64_t> other_ignored_;  // from earlier shapes
   uint64_t ignored_ = 0;
+  uint64_t last_ignored_ = 0;
 };
 
 }  // namespace healthscore::engine

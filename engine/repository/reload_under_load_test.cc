@@ -23,7 +23,7 @@
 #include "engine/repository/internal/scan.h"
 #include "engine/repository/internal/test_repo.h"
 #include "engine/repository/model_repository.h"
-#include "engine/repository/routed_scorer.h"
+#include "engine/repository/score_table.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -1,20 +1,15 @@
-// ScoreRouted: scores a request's accounts, each with the model its
-// segment routes it to.
+// Routed results: a request's accounts, each scored by the model its
+// segment routes it to (engine::ScoreTable, score_table.h).
 //
 // The requested model's router (routing.h) decides per account, before any
 // scoring, which model scores it. The accounts are then split into one
 // Batch per model, in request order within each, every part is scored with
 // its model, and the caller reads the results back in request order, each
-// stamped with the model (name, version, hash) that scored it.
+// stamped with the model (name, version, hash) that scored it. Without
+// routes, or when no account is routed, there is one part: routing costs
+// nothing for models that do not use it.
 //
-// The accounts come as an AccountTable (engine/eval/account_table.h), read
-// once: the requested model binds to every row (to decide the routes; that
-// batch is also what the requested model scores) and each other model that
-// receives accounts binds to its rows only. Without routes, or when no
-// account is routed, that is a single bind and a single score: routing
-// costs nothing for models that do not use it.
-//
-// Thread-safety: ScoreRouted may be called concurrently, also on one table.
+// Thread-safety: plain data; not synchronised.
 
 #ifndef HEALTHSCORE_ENGINE_REPOSITORY_ROUTED_SCORER_H_
 #define HEALTHSCORE_ENGINE_REPOSITORY_ROUTED_SCORER_H_
@@ -25,11 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
-#include "engine/eval/worker_pool.h"
 #include "engine/model/compiled_model.h"
 #include "engine/repository/model_set.h"
 
@@ -54,6 +46,12 @@ struct RoutedPart {
   BatchResult result;
   // True for such a whole batch.
   bool whole = false;
+  // Over `rows`: accounts per tier as BatchResult::TierCounts ([0]
+  // insufficient_data, [t + 1] tier t of `model`), accounts that failed,
+  // and values used as missing in accounts that did not fail.
+  std::vector<uint64_t> tier_counts;
+  uint64_t failed = 0;
+  uint64_t dropped_values = 0;
 
   // The batch row holding request index rows[k].
   size_t batch_row(size_t k) const { return whole ? rows[k] : k; }
@@ -74,23 +72,6 @@ struct RoutedResult {
   const RoutedPart& part(size_t i) const { return parts[where[i].first]; }
   size_t row(size_t i) const { return where[i].second; }
 };
-
-// Scores the accounts of `table` for `requested` (from ModelSet::Find; the
-// set must be held for the duration of the call); request index i is table
-// row i. In strict mode a value that does not fit its input fails the
-// account (TableBinder::set_strict). `pool` may be null. `binder`, when
-// not null, is a binder of requested.model that binds every row (callers
-// that read a stream of tables pass the same one to collect its
-// ignored_names()); otherwise the call uses one of its own.
-//
-// Errors: InvalidArgument when the table's size does not fit in 32 bits;
-// the errors of Scorer::Score. Bad accounts are rows with an error, not an
-// error of the call.
-absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested,
-                                         const AccountTable& table,
-                                         bool strict = false,
-                                         WorkerPool* pool = nullptr,
-                                         TableBinder* binder = nullptr);
 
 }  // namespace healthscore::engine
 

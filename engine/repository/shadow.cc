@@ -16,6 +16,7 @@
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
+#include "engine/repository/score_table.h"
 
 namespace healthscore::engine {
 namespace {
@@ -112,34 +113,6 @@ ShadowComparison::ShadowComparison(
 }
 
 ShadowComparison::~ShadowComparison() = default;
-
-struct ShadowComparison::Scratch {
-  Scratch(const std::shared_ptr<const CompiledModel>& live,
-          const std::shared_ptr<const CompiledModel>& candidate)
-      : live_binder(live),
-        candidate_binder(candidate),
-        live_batch(live),
-        candidate_batch(candidate) {}
-  TableBinder live_binder, candidate_binder;
-  Batch live_batch, candidate_batch;
-  BatchResult live, candidate;
-};
-
-absl::Status ShadowComparison::AddTable(const AccountTable& table,
-                                        bool strict, WorkerPool* pool) {
-  if (scratch_ == nullptr) {
-    scratch_ = std::make_unique<Scratch>(live_, candidate_);
-  }
-  Scratch& s = *scratch_;
-  s.live_binder.set_strict(strict);
-  s.live_binder.Bind(table, &s.live_batch);
-  s.candidate_binder.set_strict(strict);
-  s.candidate_binder.Bind(table, &s.candidate_batch);
-  HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(s.live_batch, &s.live, pool));
-  HEALTHSCORE_RETURN_IF_ERROR(
-      Scorer::Score(s.candidate_batch, &s.candidate, pool));
-  return Add(s.live_batch, s.live, s.candidate_batch, s.candidate);
-}
 
 absl::Status ShadowComparison::Add(const Batch& live_batch,
                                    const BatchResult& live,
@@ -264,8 +237,18 @@ absl::StatusOr<ShadowReport> CompareModels(
     std::shared_ptr<const CompiledModel> live,
     std::shared_ptr<const CompiledModel> candidate, const AccountTable& table,
     bool strict, WorkerPool* pool, const ShadowOptions& options) {
+  TableRequest request;
+  request.model.name = live->name();
+  request.model.model = live;
+  request.strict = strict;
+  ModelRef shadow;
+  shadow.name = candidate->name();
+  shadow.model = candidate;
+  request.shadow = &shadow;
+  TableScores scores;
+  HEALTHSCORE_RETURN_IF_ERROR(ScoreTable(request, table, pool, &scores));
   ShadowComparison comparison(std::move(live), std::move(candidate), options);
-  HEALTHSCORE_RETURN_IF_ERROR(comparison.AddTable(table, strict, pool));
+  HEALTHSCORE_RETURN_IF_ERROR(scores.AddTo(&comparison));
   return comparison.Report();
 }
 

@@ -36,7 +36,7 @@
 #include "engine/eval/result.h"
 #include "engine/eval/worker_pool.h"
 #include "engine/model/compiled_model.h"
-#include "engine/repository/routed_scorer.h"
+#include "engine/eval/account_table.h"
 
 namespace healthscore::engine {
 
@@ -127,19 +127,9 @@ class ShadowComparison {
                    const Batch& candidate_batch,
                    const BatchResult& candidate);
 
-  // Binds both models to `table` (each to the same accounts; `strict` as
-  // TableBinder::set_strict), scores them (`pool` may be null) and Adds
-  // the result. The binders and batches are kept and reused, so a stream of
-  // tables allocates nothing after the first. Errors: those of
-  // Scorer::Score.
-  absl::Status AddTable(const AccountTable& table, bool strict = false,
-                        WorkerPool* pool = nullptr);
-
   ShadowReport Report() const;
 
  private:
-  struct Scratch;
-  std::unique_ptr<Scratch> scratch_;  // AddTable's, made on first use
 
   std::shared_ptr<const CompiledModel> live_;
   std::shared_ptr<const CompiledModel> candidate_;
@@ -153,9 +143,9 @@ class ShadowComparison {
   double sum_ = 0;
 };
 
-// Scores the accounts of `table` with both models (each binding to the one
-// table; `strict` as TableBinder::set_strict) and compares them. `pool` may
-// be null.
+// Scores the accounts of `table` with both models (ScoreTable with a shadow
+// candidate: each binds to the one table; `strict` as
+// TableBinder::set_strict) and compares them. `pool` may be null.
 absl::StatusOr<ShadowReport> CompareModels(
     std::shared_ptr<const CompiledModel> live,
     std::shared_ptr<const CompiledModel> candidate, const AccountTable& table,

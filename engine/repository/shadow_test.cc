@@ -11,6 +11,7 @@
 #include "engine/eval/scorer.h"
 #include "engine/model/compiler.h"
 #include "engine/repository/internal/test_repo.h"
+#include "engine/repository/score_table.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -210,8 +211,8 @@ TEST(ShadowTest, StreamsAcrossBatchesAndChecksAlignment) {
   auto candidate = Model(SmallModel("health", "2", 200));
   ShadowComparison comparison(live, candidate);
   const AccountTable all = Table();
-  // One table per account, as a reader streams them; the comparison binds
-  // both models to each.
+  // One table per account, as a reader streams them; ScoreTable binds both
+  // models to each.
   for (uint32_t r = 0; r < 5; ++r) {
     AccountTable one;
     TableBuilder b(&one);
@@ -222,7 +223,14 @@ TEST(ShadowTest, StreamsAcrossBatchesAndChecksAlignment) {
     b.SetMetric("seats", 10);
     b.SetSeries("usage", usage, 3);
     b.EndRow();
-    ASSERT_OK(comparison.AddTable(one));
+    TableRequest request;
+    request.model.model = live;
+    ModelRef shadow;
+    shadow.model = candidate;
+    request.shadow = &shadow;
+    TableScores scores;
+    ASSERT_OK(ScoreTable(request, one, nullptr, &scores));
+    ASSERT_OK(scores.AddTo(&comparison));
   }
   ShadowReport report = comparison.Report();
   EXPECT_EQ(report.compared, 5u);
