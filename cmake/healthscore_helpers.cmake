@@ -35,3 +35,15 @@ function(healthscore_cc_benchmark)
   target_compile_definitions(${B_NAME} PRIVATE
     HEALTHSCORE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endfunction()
+
+# healthscore_cc_tests(DIR dir TESTS name... DEPS ... [PREFIX p] [LABELS ...])
+# One healthscore_cc_test per name, built from DIR/name.cc and registered as
+# PREFIXname. Test files are listed, never globbed: a file is a test when a
+# CMakeLists.txt says so.
+function(healthscore_cc_tests)
+  cmake_parse_arguments(T "" "DIR;PREFIX" "TESTS;DEPS;LABELS" ${ARGN})
+  foreach(name ${T_TESTS})
+    healthscore_cc_test(NAME ${T_PREFIX}${name} SRCS ${T_DIR}/${name}.cc
+                        DEPS ${T_DEPS} LABELS ${T_LABELS})
+  endforeach()
+endfunction()
