@@ -17,6 +17,7 @@
 #include "engine/model/yaml_loader.h"
 #include "engine/plugin_host/plugin_host.h"
 #include "engine/repository/lint.h"
+#include "engine/repository/lint_context.h"
 
 namespace healthscore::cli {
 namespace {

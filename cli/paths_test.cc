@@ -4,7 +4,8 @@
 #include <fstream>
 #include <string>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -20,8 +21,7 @@ namespace fs = std::filesystem;
 
 // A tree with models and tests in nested and hidden directories.
 std::string MakeTree() {
-  fs::path root = fs::path(::testing::TempDir()) / "paths_test";
-  fs::remove_all(root);
+  const fs::path root = ::healthscore::testing::ScratchDir("paths_test");
   for (const char* dir : {"b/1", "a", ".git/x", "c"}) {
     fs::create_directories(root / dir);
   }

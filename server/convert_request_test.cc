@@ -17,7 +17,7 @@
 
 #include "absl/strings/str_split.h"
 #include "engine/common/json_text.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/io/snapshot_reader.h"

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

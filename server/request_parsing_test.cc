@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "grpcpp/support/slice.h"

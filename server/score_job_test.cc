@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/repository/model_repository.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::testing {
@@ -25,13 +26,6 @@ struct CliResult {
   std::string out;
   std::string err;
 };
-
-inline std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A path for scratch files of this test process.
 inline std::filesystem::path TempPath(const std::string& name) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/cli_runner.h"
@@ -36,9 +37,7 @@ using ::healthscore::testing::TempPath;
 
 // A directory with the basic model and `tests` as its tests.yaml.
 std::string TestsDir(const std::string& name, const std::string& tests) {
-  fs::path dir = TempPath(name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = ::healthscore::testing::ScratchDir("cli_" + name);
   fs::copy_file(fs::path(HEALTHSCORE_SOURCE_DIR) / kBasic / "model.yaml",
                 dir / "model.yaml");
   std::ofstream(dir / "tests.yaml") << tests;

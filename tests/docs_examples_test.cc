@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -77,9 +78,7 @@ TEST(DocsExamplesTest, MarkedModelsValidateAndTheirTestsPass) {
   // The model authors' guide carries at least its walk-through model and
   // its test cases.
   ASSERT_GE(blocks.size(), 2u);
-  const fs::path root = fs::temp_directory_path() /
-                        ("healthscore_docs_" + std::to_string(getpid()));
-  fs::remove_all(root);
+  const fs::path root = ::healthscore::testing::ScratchDir("docs");
   for (const Block& b : blocks) {
     SCOPED_TRACE(b.doc + ": " + b.path);
     ASSERT_EQ(b.path.find(".."), std::string::npos);

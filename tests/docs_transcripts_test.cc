@@ -60,6 +60,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace healthscore {
@@ -311,11 +312,8 @@ void Materialise(const fs::path& root, const fs::path& relative) {
 
 // A scratch copy of the repository root for one transcript.
 fs::path ScratchCopy(const Document& d, const Transcript& t, int index) {
-  const fs::path root =
-      fs::temp_directory_path() /
-      absl::StrCat("healthscore_transcript_", getpid(), "_", index);
-  fs::remove_all(root);
-  fs::create_directories(root);
+  const fs::path root = ::healthscore::testing::ScratchDir(
+      absl::StrCat("transcript_", index));
   for (const auto& e : fs::directory_iterator(HEALTHSCORE_SOURCE_DIR)) {
     const std::string name = e.path().filename().string();
     if (name == "build" || name[0] == '.') continue;

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/plugin_host/plugin_host.h"
 #include "engine/repository/model_repository.h"
 #include "engine/repository/score_table.h"
@@ -25,8 +26,8 @@ using ::testing::IsEmpty;
 
 TEST(PluginRepositoryTest, PluginModelLoadsWarmsUpAndScores) {
   // A repository with the bundled plugin model only.
-  const fs::path root = fs::path(::testing::TempDir()) / "plugin_repository";
-  fs::remove_all(root);
+  const fs::path root =
+      ::healthscore::testing::ScratchDir("plugin_repository");
   fs::create_directories(root / "plugin_example");
   fs::copy(fs::path(HEALTHSCORE_SOURCE_DIR) / "rules/plugin_example/1",
            root / "plugin_example/1");

@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/model/compiler.h"
 #include "engine/model/yaml_loader.h"
 #include "gmock/gmock.h"
@@ -31,17 +32,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using ::healthscore::testing::ReadFile;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 fs::path Source(const std::string& rel) {
   return fs::path(HEALTHSCORE_SOURCE_DIR) / rel;

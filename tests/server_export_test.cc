@@ -19,7 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "engine/common/number_format.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "server/testing/test_server.h"
 #include "simdjson.h"
 #include "tests/cli_runner.h"

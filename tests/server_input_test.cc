@@ -17,7 +17,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
@@ -27,6 +28,7 @@
 namespace healthscore::server {
 namespace {
 
+using ::healthscore::testing::ScratchDir;
 using ::testing::AllOf;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
@@ -38,13 +40,6 @@ using namespace ::healthscore::server::testing;  // NOLINT
 constexpr size_t kHuge = 100 * 1024;
 // Status messages and log lines stay far below gRPC's 8 KB metadata limit.
 constexpr size_t kShort = 1024;
-
-std::string TempDir(const std::string& name) {
-  std::string dir =
-      absl::StrCat(::testing::TempDir(), "hs_", name, "_", ::getpid());
-  ::mkdir(dir.c_str(), 0755);
-  return dir;
-}
 
 std::string Huge(char c) { return std::string(kHuge, c); }
 
@@ -58,7 +53,7 @@ class ServerInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     process_ = new ServerProcess;
-    const std::string dir = TempDir("input");
+    const std::string dir = ScratchDir("input");
     const std::string port_file = dir + "/port";
     ASSERT_TRUE(process_->Spawn(
         dir, {"--listen", "127.0.0.1:0", "--port-file", port_file, "--models",
@@ -374,7 +369,7 @@ TEST(ServerListenTest, BadListenAddressesExitTwo) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.listen);
     ServerProcess p;
-    ASSERT_TRUE(p.Spawn(TempDir("listen"),
+    ASSERT_TRUE(p.Spawn(ScratchDir("listen"),
                         {"--listen", c.listen, "--models", TestModelsDir()}));
     // A server that took the address would run until killed.
     ASSERT_TRUE(WaitFor([&p] { return p.Exited(); }, absl::Seconds(30)))

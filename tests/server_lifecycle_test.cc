@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/log.h"
@@ -27,17 +28,11 @@
 namespace healthscore::server {
 namespace {
 
+using ::healthscore::testing::ScratchDir;
 using ::healthscore::testing::StatusIs;
 using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
 using HealthResponse = grpc::health::v1::HealthCheckResponse;
-
-std::string TempDir(const std::string& name) {
-  std::string dir = absl::StrCat(::testing::TempDir(), "hs_", name, "_",
-                                 ::getpid());
-  ::mkdir(dir.c_str(), 0755);
-  return dir;
-}
 
 // Graceful shutdown, in process: health turns NOT_SERVING first, the
 // requests in flight finish with their results, then the server stops.
@@ -134,7 +129,7 @@ TEST(LifecycleTest, GracePeriodBoundsShutdown) {
 
 TEST(ServerBinaryTest, HelpDocumentsEveryFlag) {
   ServerProcess p;
-  ASSERT_TRUE(p.Spawn(TempDir("help"), {"--help"}));
+  ASSERT_TRUE(p.Spawn(ScratchDir("help"), {"--help"}));
   EXPECT_EQ(p.Wait(), 0);
   std::string out = p.out();
   for (const char* flag :
@@ -160,13 +155,13 @@ TEST(ServerBinaryTest, HelpDocumentsEveryFlag) {
 
 TEST(ServerBinaryTest, BadFlagsExitTwo) {
   ServerProcess p;
-  ASSERT_TRUE(p.Spawn(TempDir("badflag"), {"--listn", "127.0.0.1:0"}));
+  ASSERT_TRUE(p.Spawn(ScratchDir("badflag"), {"--listn", "127.0.0.1:0"}));
   EXPECT_EQ(p.Wait(), 2);
   EXPECT_THAT(p.err(),
               HasSubstr("unknown flag --listn (did you mean 'listen'?)"));
 
   ServerProcess q;
-  ASSERT_TRUE(q.Spawn(TempDir("badvalue"), {"--threads", "many"}));
+  ASSERT_TRUE(q.Spawn(ScratchDir("badvalue"), {"--threads", "many"}));
   EXPECT_EQ(q.Wait(), 2);
   EXPECT_THAT(q.err(), HasSubstr("--threads: expected a non-negative "
                                  "integer, got 'many'"));
@@ -174,7 +169,7 @@ TEST(ServerBinaryTest, BadFlagsExitTwo) {
 
 TEST(ServerBinaryTest, MissingModelDirectoryExitsOne) {
   ServerProcess p;
-  ASSERT_TRUE(p.Spawn(TempDir("nomodels"),
+  ASSERT_TRUE(p.Spawn(ScratchDir("nomodels"),
                       {"--listen", "127.0.0.1:0", "--models",
                        "/nonexistent/rules"}));
   EXPECT_EQ(p.Wait(), 1);
@@ -186,7 +181,7 @@ TEST(ServerBinaryTest, AddressInUseExitsOne) {
   auto other = StartTestServer();
   ASSERT_OK(other.status());
   ServerProcess p;
-  ASSERT_TRUE(p.Spawn(TempDir("inuse"),
+  ASSERT_TRUE(p.Spawn(ScratchDir("inuse"),
                       {"--listen", (*other)->target(), "--models",
                        TestModelsDir()}));
   EXPECT_EQ(p.Wait(), 1);
@@ -196,7 +191,7 @@ TEST(ServerBinaryTest, AddressInUseExitsOne) {
 // The real binary: serves, then on SIGTERM finishes the stream in flight
 // and exits 0, logging each step.
 TEST(ServerBinaryTest, SigtermFinishesWorkInFlightAndExitsZero) {
-  const std::string dir = TempDir("sigterm");
+  const std::string dir = ScratchDir("sigterm");
   const std::string port_file = dir + "/port";
   std::remove(port_file.c_str());
   ServerProcess p;
@@ -250,7 +245,7 @@ TEST(ServerBinaryTest, SigtermFinishesWorkInFlightAndExitsZero) {
 }
 
 TEST(ServerBinaryTest, SigintExitsZero) {
-  const std::string dir = TempDir("sigint");
+  const std::string dir = ScratchDir("sigint");
   const std::string port_file = dir + "/port";
   std::remove(port_file.c_str());
   ServerProcess p;
@@ -264,7 +259,7 @@ TEST(ServerBinaryTest, SigintExitsZero) {
 
 // Settings from a YAML file (paths relative to it); flags override it.
 TEST(ServerBinaryTest, ConfigFileAndFlagOverride) {
-  const std::string dir = TempDir("config");
+  const std::string dir = ScratchDir("config");
   {
     std::ofstream config(dir + "/server.yaml");
     config << "listen: 127.0.0.1:0\n"
@@ -302,7 +297,7 @@ TEST(ServerBinaryTest, ConfigFileAndFlagOverride) {
 }
 
 TEST(ServerBinaryTest, BadConfigFileExitsTwo) {
-  const std::string dir = TempDir("badconfig");
+  const std::string dir = ScratchDir("badconfig");
   {
     std::ofstream config(dir + "/server.yaml");
     config << "listen: 127.0.0.1:0\nmax_acounts_per_request: 5\n";

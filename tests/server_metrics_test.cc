@@ -18,7 +18,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/status.h"
@@ -30,6 +31,7 @@ namespace healthscore::server {
 namespace {
 
 namespace fs = std::filesystem;
+using ::healthscore::testing::ScratchDir;
 using ::healthscore::testing::StatusIs;
 using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
@@ -53,9 +55,7 @@ class MetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // rules/default in a directory of our own, for the broken reload.
-    dir_ = absl::StrCat(::testing::TempDir(), "hs_metrics_", ::getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = ScratchDir("metrics");
     fs::copy(SourcePath("rules/default"), dir_ + "/default",
              fs::copy_options::recursive);
     ServerOptions options = TestOptions();
@@ -254,9 +254,7 @@ TEST(MetricsOffTest, MetricsPortInUseFailsStart) {
 // The real binary writes the metrics port to --metrics-port-file once
 // serving, logs the address, and removes the file on exit.
 TEST(MetricsBinaryTest, MetricsPortFile) {
-  const std::string dir =
-      absl::StrCat(::testing::TempDir(), "hs_metrics_bin_", ::getpid());
-  fs::create_directories(dir);
+  const std::string dir = ScratchDir("metrics_bin");
   const std::string port_file = dir + "/port";
   const std::string metrics_file = dir + "/metrics-port";
   std::remove(port_file.c_str());

@@ -23,7 +23,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/log.h"
@@ -42,10 +43,7 @@ using HealthResponse = grpc::health::v1::HealthCheckResponse;
 
 // A fresh copy of rules/default and rules/adoption_trends.
 std::string CopyRules(const std::string& name) {
-  const std::string dir =
-      absl::StrCat(::testing::TempDir(), "hs_reload_", name, "_", ::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const std::string dir = ::healthscore::testing::ScratchDir("reload_" + name);
   for (const char* model : {"default", "adoption_trends"}) {
     fs::copy(SourcePath(absl::StrCat("rules/", model)),
              absl::StrCat(dir, "/", model), fs::copy_options::recursive);

@@ -21,7 +21,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/log.h"
@@ -40,9 +41,7 @@ using namespace ::healthscore::server::testing;  // NOLINT
 // A copy of the test models with server/testdata/routing laid over it:
 // `default` routes enterprise accounts to the `enterprise` model.
 std::string RoutedRepository(const std::string& name) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "hs_routing_",
-                                       name, "_", ::getpid());
-  fs::remove_all(dir);
+  const std::string dir = ::healthscore::testing::ScratchDir("routing_" + name);
   fs::copy(TestModelsDir(), dir, fs::copy_options::recursive);
   fs::copy(SourcePath("server/testdata/routing"), dir,
            fs::copy_options::recursive |

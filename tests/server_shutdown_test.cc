@@ -32,7 +32,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/status.h"
@@ -49,11 +50,7 @@ using namespace ::healthscore::server::testing;  // NOLINT
 const v1::ReloadRequest kReloadRequest;
 
 std::string TempDir(const std::string& name) {
-  std::string dir =
-      absl::StrCat(::testing::TempDir(), "hs_shutdown_", name, "_", ::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return ::healthscore::testing::ScratchDir("shutdown_" + name);
 }
 
 // Starts the binary on an ephemeral port with `extra` flags and waits until

@@ -25,7 +25,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/log.h"
@@ -45,11 +46,7 @@ using namespace ::healthscore::server::testing;  // NOLINT
 constexpr size_t kDefaultMaxModelBytes = size_t{4} << 20;
 
 std::string TempDir(const std::string& name) {
-  std::string dir = absl::StrCat(::testing::TempDir(), "hs_validation_", name,
-                                 "_", ::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return ::healthscore::testing::ScratchDir("validation_" + name);
 }
 
 // A valid model of thousands of inputs, derived values and signals, as

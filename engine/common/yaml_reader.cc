@@ -1,6 +1,7 @@
 #include "engine/common/yaml_reader.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -12,7 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/charconv.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "yaml-cpp/depthguard.h"
@@ -27,6 +31,12 @@ constexpr uint64_t kEventsPerBudgetCheck = 4096;
 constexpr size_t kMaxNameShown = 64;
 
 constexpr uint64_t kUnknownSize = std::numeric_limits<uint64_t>::max();
+
+// yaml-cpp's tag for a scalar written in quotes (or as a block scalar), as
+// opposed to "?" for a plain scalar. Quoting is how YAML says "string".
+constexpr absl::string_view kNonSpecificTag = "!";
+constexpr absl::string_view kPlainTag = "?";
+constexpr absl::string_view kYamlTagPrefix = "tag:yaml.org,2002:";
 
 int Line(const YAML::Mark& mark) {
   return mark.is_null() || mark.line < 0 ? 0 : mark.line + 1;
@@ -396,6 +406,107 @@ absl::StatusOr<std::string> ReadYamlFile(const std::string& path,
     return absl::DataLossError(absl::StrCat("cannot read '", path, "'"));
   }
   return text;
+}
+
+std::string DescribeYamlNode(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      constexpr size_t kMaxShown = 40;
+      const std::string& text = node.Scalar();
+      if (text.size() > kMaxShown) {
+        return absl::StrCat(
+            "\"", absl::Utf8SafeCHexEscape(text.substr(0, kMaxShown)), "...\"");
+      }
+      return absl::StrCat("\"", absl::Utf8SafeCHexEscape(text), "\"");
+    }
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+bool IsQuotedYamlScalar(const YAML::Node& node) {
+  return node.Tag() == kNonSpecificTag ||
+         node.Tag() == absl::StrCat(kYamlTagPrefix, "str");
+}
+
+bool HasCustomYamlTag(const YAML::Node& node) {
+  const std::string& tag = node.Tag();
+  return !tag.empty() && tag != kNonSpecificTag && tag != kPlainTag &&
+         !absl::StartsWith(tag, kYamlTagPrefix);
+}
+
+bool ParseYamlNumber(absl::string_view s, double* out) {
+  if (s.empty()) return false;
+  bool negative = false;
+  absl::string_view body = s;
+  if (body[0] == '+' || body[0] == '-') {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (body == ".inf" || body == ".Inf" || body == ".INF") {
+    *out = negative ? -kInf : kInf;
+    return true;
+  }
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") {
+    *out = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  // Validate the syntax and note the decimal magnitude (position of the
+  // first significant digit relative to the point, plus the exponent), which
+  // tells overflow from underflow when from_chars reports a range error.
+  size_t i = 0;
+  size_t digits = 0;
+  int64_t magnitude = 0;
+  bool significant = false;
+  while (i < body.size() && absl::ascii_isdigit(body[i])) {
+    significant = significant || body[i] != '0';
+    if (significant) ++magnitude;
+    ++i, ++digits;
+  }
+  if (i < body.size() && body[i] == '.') {
+    ++i;
+    while (i < body.size() && absl::ascii_isdigit(body[i])) {
+      if (!significant) {
+        significant = body[i] != '0';
+        if (!significant) --magnitude;
+      }
+      ++i, ++digits;
+    }
+  }
+  if (digits == 0) return false;
+  int64_t exponent = 0;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    bool negative_exponent = false;
+    if (i < body.size() && (body[i] == '+' || body[i] == '-')) {
+      negative_exponent = body[i] == '-';
+      ++i;
+    }
+    size_t exponent_digits = 0;
+    while (i < body.size() && absl::ascii_isdigit(body[i])) {
+      if (exponent < 1000000) exponent = exponent * 10 + (body[i] - '0');
+      ++i, ++exponent_digits;
+    }
+    if (exponent_digits == 0) return false;
+    if (negative_exponent) exponent = -exponent;
+  }
+  if (i != body.size()) return false;
+  double value = 0;
+  const absl::from_chars_result r =
+      absl::from_chars(body.data(), body.data() + body.size(), value);
+  if (r.ptr != body.data() + body.size()) return false;
+  if (r.ec == std::errc::result_out_of_range) {
+    value = significant && magnitude + exponent > 0 ? kInf : 0.0;
+  }
+  *out = negative ? -value : value;
+  return true;
 }
 
 }  // namespace healthscore::engine

@@ -41,6 +41,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/common/load_budget.h"
 #include "yaml-cpp/yaml.h"
 
@@ -120,6 +121,26 @@ absl::StatusOr<std::string> ReadYamlFile(const std::string& path,
 // by every reader so that the limit and how to raise it read the same.
 std::string OversizeMessage(uint64_t size, size_t max_bytes);
 std::string OversizeHint();
+
+// Helpers for readers of the nodes ReadYaml returns.
+
+// The value as it would appear in a message: `"text"` (the first 40 bytes,
+// escaped) for scalars, "a list", "a mapping", or "nothing".
+std::string DescribeYamlNode(const YAML::Node& node);
+
+// True for a scalar written in quotes (or as a block scalar), as opposed to
+// a plain scalar. Quoting is how YAML says "string".
+bool IsQuotedYamlScalar(const YAML::Node& node);
+
+// A local tag such as `!has(x)`: almost always an expression or value that
+// starts with '!' and was meant literally.
+bool HasCustomYamlTag(const YAML::Node& node);
+
+// Decimal numbers as YAML's core schema writes them (`12`, `-0.5`, `1e3`,
+// `.5`), plus `.inf`, `-.inf` and `.nan`. Hex and octal are not accepted:
+// no model needs them and they hide typos. Numbers too large for a double
+// become infinite, and are reported as such by the caller.
+bool ParseYamlNumber(absl::string_view s, double* out);
 
 }  // namespace healthscore::engine
 

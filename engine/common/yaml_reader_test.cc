@@ -12,7 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -234,9 +235,7 @@ TEST(LoadYamlTest, ProblemsAreStatusesNamingTheFile) {
 class ReadYamlFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("yaml_reader_test_", ::getpid());
-    std::filesystem::create_directories(dir_);
+    dir_ = ::healthscore::testing::ScratchDir("yaml_reader_test");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& text) {

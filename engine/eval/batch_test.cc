@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
 #include "engine/model/compiler.h"

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "engine/expr/parser.h"
-#include "engine/expr/testing_scope.h"
+#include "engine/expr/testing/scope.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

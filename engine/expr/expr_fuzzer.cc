@@ -19,7 +19,7 @@
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/program.h"
-#include "engine/expr/testing_scope.h"
+#include "engine/expr/testing/scope.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "engine/expr/testing_expressions.h"
+#include "engine/expr/testing/limit_shapes.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

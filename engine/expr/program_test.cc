@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/common/testing_stack.h"
+#include "engine/common/testing/stack_use.h"
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
-#include "engine/expr/testing_expressions.h"
-#include "engine/expr/testing_scope.h"
+#include "engine/expr/testing/limit_shapes.h"
+#include "engine/expr/testing/scope.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -6,7 +6,7 @@
 
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
-#include "engine/expr/testing_scope.h"
+#include "engine/expr/testing/scope.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

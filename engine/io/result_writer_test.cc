@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/eval/scorer.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiler.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/eval/batch.h"
 #include "engine/io/yaml_snapshot.h"
 #include "engine/model/compiler.h"

@@ -8,7 +8,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -22,198 +21,17 @@
 #include "engine/expr/parser.h"
 #include "engine/expr/program.h"
 #include "engine/model/condition_scope.h"
+#include "engine/model/internal/model_compiler.h"
 #include "engine/model/internal/plan.h"
+#include "engine/model/model_hash.h"
 #include "engine/model/yaml_loader.h"
-#include "engine/plugin_host/plugin_host.h"
-#include "engine/plugin_host/plugin_library.h"
-#include "openssl/evp.h"
 
 namespace healthscore::engine {
 
 using expr::Operand;
 using expr::Type;
 using internal::ValueRef;
-
-// Builds a CompiledModel from a ModelSpec; friend of CompiledModel.
-class ModelCompiler {
- public:
-  ModelCompiler(const ModelSpec& spec, const CompileOptions& options,
-                DiagnosticList* diags)
-      : spec_(spec),
-        options_(options),
-        diags_(diags),
-        model_(new CompiledModel()),
-        plan_(new internal::ModelPlan()) {}
-
-  std::shared_ptr<const CompiledModel> Run();
-  // OK, or why the budget stopped the compile.
-  const absl::Status& budget_status() const { return budget_status_; }
-
- private:
-  bool OutOfBudget() {
-    if (budget_status_.ok()) budget_status_ = options_.budget.Check();
-    return !budget_status_.ok();
-  }
-  absl::Status budget_status_;
-
-  // A name visible to expressions.
-  struct Entry {
-    expr::Symbol symbol;
-    ValueRef ref;
-    int string_column = -1;    // string inputs: their dictionary
-    bool tier_symbol = false;  // tier / previous_tier
-    // Names the model defines (condition_scope.h): which conditions read
-    // them.
-    std::optional<ModelName> defined;
-    int input = -1;            // inputs: index, for "unused" warnings
-    int derived = -1;          // derived: index, for dependencies
-  };
-
-  class ScopeImpl : public expr::Scope {
-   public:
-    explicit ScopeImpl(ModelCompiler* c) : c_(c) {}
-    const expr::Symbol* Lookup(std::string_view name) const override {
-      auto it = c_->names_.find(name);
-      if (it == c_->names_.end() || !Visible(it->second)) return nullptr;
-      return &it->second.symbol;
-    }
-    std::string Suggest(std::string_view name) const override {
-      // A name the model has but this condition may not read says why.
-      std::string why = WhyUnreadable(kind, *c_->model_, name);
-      if (!why.empty()) return why;
-      std::vector<std::string> candidates;
-      for (const auto& [n, e] : c_->names_) {
-        if (Visible(e)) candidates.push_back(n);
-      }
-      std::sort(candidates.begin(), candidates.end());
-      return DidYouMean(name, candidates);
-    }
-    bool StringCode(const expr::Symbol& sym, std::string_view literal,
-                    int32_t* code, std::string* error,
-                    std::string* hint) override {
-      return c_->LiteralCode(sym, literal, code, error, hint);
-    }
-    // What a condition of `kind` reads (condition_scope.h); derived values
-    // once they are planned.
-    bool Visible(const Entry& e) const {
-      if (e.derived >= 0) {
-        return CanReadDerived(kind) && c_->derived_done_[e.derived];
-      }
-      if (e.defined) return CanRead(kind, *e.defined);
-      if (e.input >= 0) {
-        return CanReadInput(kind, c_->model_->inputs_[e.input].type);
-      }
-      return true;
-    }
-    ConditionKind kind = ConditionKind::kDerived;
-
-   private:
-    ModelCompiler* c_;
-  };
-
-  // An entry for a name the model defines, read through `op`.
-  static Entry DefinedEntry(const ModelName& n, Operand op);
-
-  struct ParsedExpr {
-    const ExprSource* source = nullptr;
-    std::unique_ptr<expr::Node> root;
-  };
-
-  void Error(const SourceLocation& loc, std::string msg, std::string hint = "") {
-    diags_->Error(loc, std::move(msg), std::move(hint));
-  }
-  void Warning(const SourceLocation& loc, std::string msg,
-               std::string hint = "") {
-    diags_->Warning(loc, std::move(msg), std::move(hint));
-  }
-
-  bool AddName(const std::string& name, Entry e, const SourceLocation& loc) {
-    auto [it, inserted] = names_.emplace(name, std::move(e));
-    if (!inserted) {
-      Error(loc, absl::StrCat("duplicate id '", name, "'"),
-            "ids of inputs and derived values share one namespace");
-    }
-    return inserted;
-  }
-
-  // `owner` locates an empty expression whose key was missing.
-  ParsedExpr ParseExpr(const ExprSource& src, const char* what,
-                       const SourceLocation& owner) {
-    ParsedExpr p;
-    p.source = &src;
-    if (src.text.empty()) {
-      Error(src.location.line ? src.location : owner,
-            absl::StrCat(what, " is empty"), "write an expression");
-      return p;
-    }
-    expr::ParseResult r = expr::Parse(src.text);
-    if (!r.ok()) {
-      Error(src.At(r.error.pos.line, r.error.pos.column),
-            absl::StrCat("in ", what, ": ", r.error.message), r.error.hint);
-      return p;
-    }
-    p.root = std::move(r.root);
-    return p;
-  }
-
-  // Checks a parsed expression; reports errors at their file positions.
-  expr::CheckResult CheckExpr(ParsedExpr* p, const char* what) {
-    expr::CheckResult r = expr::Check(p->root.get(), &scope_);
-    for (const auto& e : r.errors) {
-      Error(p->source->At(e.pos.line, e.pos.column),
-            absl::StrCat("in ", what, ": ", e.message), e.hint);
-    }
-    return r;
-  }
-
-  bool LiteralCode(const expr::Symbol& sym, std::string_view literal,
-                   int32_t* code, std::string* error, std::string* hint);
-  void InternLiterals(const expr::Node& n);
-  // `seen` holds the names already in `out`.
-  void CollectReads(const expr::Node& n, std::set<std::string>* seen,
-                    std::vector<ValueRef>* out);
-  void MarkUsed(const expr::Node& n);
-
-  void CompileInputs();
-  void CompilePlugins();
-  void CompileDerived();
-  void CompilePluginSignal(int i);
-  bool PlanPluginSignal(int i);  // false when an error was reported
-  bool CheckNormalize(const NormalizeSpec& n, const SourceLocation& where);
-  static expr::Normalization ToNormalization(const NormalizeSpec& n);
-  void CompileSignals();
-  void CompileTiers();
-  void CompilePlaybooks();
-  void WarnUnused();
-  std::string CanonicalText() const;
-
-  // A `plugins:` entry; `instance` is null when it failed to load.
-  struct LoadedPlugin {
-    const PluginSpec* spec = nullptr;
-    std::shared_ptr<PluginInstance> instance;
-    bool used = false;
-  };
-
-  const ModelSpec& spec_;
-  const CompileOptions& options_;
-  DiagnosticList* diags_;
-  std::shared_ptr<CompiledModel> model_;
-  std::unique_ptr<internal::ModelPlan> plan_;
-  expr::ProgramBuilder builder_;
-  ScopeImpl scope_{this};
-  std::map<std::string, Entry, std::less<>> names_;
-  std::vector<bool> derived_done_;
-  std::vector<ParsedExpr> derived_exprs_;
-  std::vector<ParsedExpr> when_exprs_, success_exprs_;
-  std::vector<bool> input_used_;
-  std::vector<LoadedPlugin> plugins_;
-  std::map<std::string, int, std::less<>> plugin_index_;
-  // Segment override tables: SegmentIndex -> row; size fixed after
-  // CompileInputs + literal interning.
-  int segment_rows_ = 1;
-  Operand segment_operand_;
-  std::vector<int> signal_of_spec_;  // flattened signal order
-};
+using model_internal::PluginCallText;
 
 bool ModelCompiler::LiteralCode(const expr::Symbol& sym,
                                 std::string_view literal, int32_t* code,
@@ -362,22 +180,6 @@ ModelCompiler::Entry ModelCompiler::DefinedEntry(const ModelName& n,
   return e;
 }
 
-namespace {
-
-PluginSettings ToSettings(const std::vector<PluginSetting>& settings) {
-  PluginSettings out;
-  for (const PluginSetting& s : settings) out.emplace_back(s.key, s.value);
-  return out;
-}
-
-// How a plugin derived value reads in listings: "survey.nps(answers)".
-std::string PluginCallText(const DerivedSpec& d) {
-  return absl::StrCat(d.plugin, ".", d.signal, "(",
-                      absl::StrJoin(d.inputs, ", "), ")");
-}
-
-}  // namespace
-
 void ModelCompiler::CompileInputs() {
   CompiledModel& m = *model_;
   for (size_t i = 0; i < spec_.inputs.size(); ++i) {
@@ -521,192 +323,6 @@ void ModelCompiler::CompileInputs() {
           Operand::Slot(plan_->string_slot[m.inputs_[idx].column]);
     }
   }
-}
-
-void ModelCompiler::CompilePlugins() {
-  std::set<std::string> ids;
-  for (const PluginSpec& p : spec_.plugins) {
-    if (p.id.empty()) continue;  // the loader reported it
-    const SourceLocation& id_loc = p.fields.Get("id", p.location);
-    if (!ids.insert(p.id).second) {
-      Error(id_loc, absl::StrCat("duplicate plugin id '", p.id, "'"));
-      continue;
-    }
-    plugin_index_[p.id] = static_cast<int>(plugins_.size());
-    plugins_.push_back(LoadedPlugin{&p, nullptr, false});
-    if (absl::StripAsciiWhitespace(p.library).empty()) {
-      continue;  // the loader reported it
-    }
-    const SourceLocation& lib_loc = p.fields.Get("library", p.location);
-    if (options_.plugins == nullptr) {
-      Error(lib_loc,
-            absl::StrCat("plugin '", p.id, "' needs library '", p.library,
-                         "', but no plugin directory is configured"),
-            "give the directory holding the plugin: --plugins DIR");
-      continue;
-    }
-    absl::StatusOr<std::shared_ptr<PluginLibrary>> lib =
-        options_.plugins->Load(p.library);
-    if (!lib.ok()) {
-      Error(lib_loc, absl::StrCat("plugin '", p.id,
-                                  "': ", std::string(lib.status().message())));
-      continue;
-    }
-    absl::StatusOr<std::shared_ptr<PluginInstance>> instance =
-        (*lib)->Instantiate(ToSettings(p.config));
-    if (!instance.ok()) {
-      Error(p.fields.Get("config", lib_loc),
-            absl::StrCat("plugin '", p.id,
-                         "': ", std::string(instance.status().message())));
-      continue;
-    }
-    plugins_.back().instance = *std::move(instance);
-  }
-}
-
-// A derived value computed by a plugin signal. Its inputs are resolved and
-// typed like an expression's names; the plugin then checks its params.
-void ModelCompiler::CompilePluginSignal(int i) {
-  if (PlanPluginSignal(i)) return;
-  // The problem has been reported once, at the plugin or the derived value;
-  // readers of the value see a number, so that they do not repeat it as
-  // "unknown name". The model is not built, so the stand-in never runs.
-  Entry& e = names_.find(spec_.derived[i].id)->second;
-  e.symbol.type = Type::kNumber;
-  e.symbol.ref = Operand::Const(std::numeric_limits<double>::quiet_NaN());
-  plan_->derived[i] = e.symbol.ref;
-  derived_done_[i] = true;
-}
-
-bool ModelCompiler::PlanPluginSignal(int i) {
-  const DerivedSpec& d = spec_.derived[i];
-  if (d.plugin.empty() || d.signal.empty()) return false;  // loader reported
-  const SourceLocation& plugin_loc = d.fields.Get("plugin", d.location);
-  const SourceLocation& signal_loc = d.fields.Get("signal", d.location);
-  const SourceLocation& inputs_loc = d.fields.Get("inputs", d.location);
-  auto pit = plugin_index_.find(d.plugin);
-  if (pit == plugin_index_.end()) {
-    std::vector<std::string> ids;
-    for (const auto& [id, index] : plugin_index_) ids.push_back(id);
-    std::string hint = DidYouMean(d.plugin, ids);
-    if (hint.empty()) {
-      hint = absl::StrCat("declare it under plugins: {id: ", d.plugin,
-                          ", library: ...}");
-    }
-    Error(plugin_loc,
-          absl::StrCat("derived value '", d.id, "' uses plugin '", d.plugin,
-                       "', which is not in the model's plugins list"),
-          hint);
-    return false;
-  }
-  LoadedPlugin& plugin = plugins_[pit->second];
-  plugin.used = true;
-
-  std::vector<Operand> operands;
-  std::vector<Type> types;
-  bool ok = true;
-  for (const std::string& id : d.inputs) {
-    auto it = names_.find(id);
-    if (it == names_.end() ||
-        (it->second.input < 0 && it->second.derived < 0)) {
-      std::vector<std::string> candidates;
-      for (const auto& [name, e] : names_) {
-        if (e.input >= 0 || e.derived >= 0) candidates.push_back(name);
-      }
-      Error(inputs_loc,
-            absl::StrCat("derived value '", d.id, "' reads '", id,
-                         "', which is neither an input nor a derived value"),
-            DidYouMean(id, candidates));
-      ok = false;
-      continue;
-    }
-    const Entry& e = it->second;
-    if (e.input >= 0) input_used_[e.input] = true;
-    if (e.derived >= 0 && !derived_done_[e.derived]) {
-      ok = false;  // its own error was reported
-      continue;
-    }
-    operands.push_back(e.symbol.ref);
-    types.push_back(e.symbol.type);
-  }
-  // A plugin that failed to load was reported at its entry.
-  if (!ok || plugin.instance == nullptr) return false;
-
-  const PluginLibrary& lib = plugin.instance->library();
-  const PluginSignalDesc* desc = lib.FindSignal(d.signal);
-  if (desc == nullptr) {
-    std::vector<std::string> names;
-    for (const PluginSignalDesc& s : lib.signals()) names.push_back(s.name);
-    std::string hint = DidYouMean(d.signal, names);
-    if (hint.empty()) {
-      hint = absl::StrCat("it provides: ", absl::StrJoin(names, ", "));
-    }
-    Error(signal_loc,
-          absl::StrCat("plugin '", d.plugin, "' (", lib.path(),
-                       ") does not provide signal '", d.signal, "'"),
-          hint);
-    return false;
-  }
-  if (!desc->AcceptsInputCount(d.inputs.size())) {
-    const size_t want = desc->inputs.size();
-    Error(
-        inputs_loc,
-        absl::StrCat("signal ", desc->Signature(), " of plugin '", d.plugin,
-                     "' takes ", desc->variadic ? "at least " : "", want,
-                     want == 1 ? " input" : " inputs", ", but derived value '",
-                     d.id, "' gives ", d.inputs.size()),
-        "list one input or derived id per signal input, in order");
-    return false;
-  }
-  for (size_t k = 0; k < d.inputs.size(); ++k) {
-    const PluginInputDesc& want = desc->Input(k);
-    const Type have = types[k];
-    const bool series = want.kind == PluginInputKind::kSeries;
-    if (series ? have == Type::kSeries : have == Type::kNumber) continue;
-    const std::string& id = d.inputs[k];
-    std::string hint = "series come from inputs declared with type: series";
-    if (!series) {
-      switch (have) {
-        case Type::kDate:
-          hint =
-              absl::StrCat("derive a number first, e.g. days_since(", id, ")");
-          break;
-        case Type::kSeries:
-          hint = absl::StrCat("derive a number first, e.g. mean_last(", id,
-                              ", 4)");
-          break;
-        case Type::kBool:
-          hint = absl::StrCat("derive a number first, e.g. (", id, " ? 1 : 0)");
-          break;
-        default:
-          hint.clear();
-      }
-    }
-    Error(
-        inputs_loc,
-        absl::StrCat("'", id, "' is a ", expr::TypeName(have), ", but input '",
-                     want.name, "' of signal ", desc->Signature(), " takes a ",
-                     PluginInputKindName(want.kind)),
-        hint);
-    ok = false;
-  }
-  if (!ok) return false;
-  absl::StatusOr<std::shared_ptr<PluginSignal>> signal =
-      plugin.instance->CreateSignal(d.signal, d.inputs.size(),
-                                    ToSettings(d.params));
-  if (!signal.ok()) {
-    Error(d.fields.Get("params", signal_loc),
-          absl::StrCat("derived value '", d.id,
-                       "': ", std::string(signal.status().message())));
-    return false;
-  }
-  Operand op = builder_.External(*std::move(signal), operands);
-  Entry& e = names_.find(d.id)->second;
-  e.symbol.type = Type::kNumber;
-  e.symbol.ref = op;
-  plan_->derived[i] = op;
-  derived_done_[i] = true;
-  return true;
 }
 
 void ModelCompiler::CompileDerived() {
@@ -1516,77 +1132,6 @@ void ModelCompiler::WarnUnused() {
             "remove it, or use it in a derived value, signal or playbook");
   }
 }
-
-// A rendering of everything that affects scoring, in a fixed order, so that
-// formatting and comments do not change the hash.
-std::string ModelCompiler::CanonicalText() const {
-  const CompiledModel& m = *model_;
-  std::ostringstream out;
-  out.precision(17);
-  out << "model " << m.name_ << " " << m.version_ << "\n";
-  out << "min_coverage " << spec_.min_coverage << " hysteresis "
-      << spec_.hysteresis << " segment_by " << spec_.segment_by << "\n";
-  for (const auto& in : m.inputs_) {
-    out << "input " << in.id << " " << InputTypeName(in.type);
-    if (in.range_min) out << " " << *in.range_min << " " << *in.range_max;
-    for (const auto& v : in.values) out << " " << v;
-    out << "\n";
-  }
-  // A plugin is identified by its file's digest as well: a rebuilt
-  // library may score differently.
-  for (const LoadedPlugin& p : plugins_) {
-    out << "plugin " << p.spec->id << " " << p.spec->library;
-    if (p.instance != nullptr) {
-      const PluginLibrary& lib = p.instance->library();
-      out << " " << lib.name() << " " << lib.version() << " " << lib.sha256();
-    }
-    for (const PluginSetting& c : p.spec->config) {
-      out << " " << c.key << "=" << c.value;
-    }
-    out << "\n";
-  }
-  for (size_t i = 0; i < derived_exprs_.size(); ++i) {
-    const DerivedSpec& d = spec_.derived[i];
-    out << "derived " << m.derived_[i].id << " ";
-    if (d.uses_plugin) {
-      out << "plugin " << PluginCallText(d);
-      for (const PluginSetting& p : d.params) {
-        out << " " << p.key << "=" << p.value;
-      }
-    } else if (derived_exprs_[i].root) {
-      out << expr::ToString(*derived_exprs_[i].root);
-    }
-    out << "\n";
-  }
-  for (const GroupSpec& g : spec_.groups) {
-    out << "group " << g.id << " " << g.weight << "\n";
-    for (const SignalSpec& s : g.signals) {
-      out << " signal " << s.id << " " << s.source << " " << s.weight << " "
-          << ToNormalization(s.normalize).ToString()
-          << "\n";
-      for (const auto& o : s.overrides) {
-        out << "  override " << o.segment << " "
-            << (o.weight ? *o.weight : -1) << " "
-            << (o.normalize ? ToNormalization(*o.normalize).ToString() : "")
-            << "\n";
-      }
-    }
-  }
-  for (const auto& t : m.tiers_) {
-    out << "tier " << t.id << " " << t.min << " " << t.max << "\n";
-  }
-  for (size_t i = 0; i < spec_.playbooks.size(); ++i) {
-    const PlaybookSpec& p = spec_.playbooks[i];
-    out << "playbook " << p.id << " " << p.priority << " "
-        << (when_exprs_[i].root ? expr::ToString(*when_exprs_[i].root) : "")
-        << " | "
-        << (success_exprs_[i].root ? expr::ToString(*success_exprs_[i].root)
-                                   : "")
-        << "\n";
-  }
-  return out.str();
-}
-
 std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
   CompiledModel& m = *model_;
   m.name_ = spec_.name;
@@ -1638,16 +1183,7 @@ std::shared_ptr<const CompiledModel> ModelCompiler::Run() {
   plan_->program = builder_.Build();
 
   // Content hash.
-  std::string canonical = CanonicalText();
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(canonical.data(), canonical.size(), digest, &len, EVP_sha256(),
-             nullptr);
-  static const char* kHex = "0123456789abcdef";
-  for (unsigned int i = 0; i < len; ++i) {
-    m.hash_.push_back(kHex[digest[i] >> 4]);
-    m.hash_.push_back(kHex[digest[i] & 15]);
-  }
+  m.hash_ = ModelHash(CanonicalText());
   for (const auto& d : diags_->items()) {
     if (d.severity == Severity::kWarning) m.warnings_.Add(d);
   }

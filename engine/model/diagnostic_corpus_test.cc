@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/model/compiler.h"
 #include "engine/model/diagnostic.h"
 #include "engine/plugin_host/plugin_host.h"
@@ -32,6 +33,7 @@ namespace healthscore::engine {
 namespace {
 
 namespace fs = std::filesystem;
+using ::healthscore::testing::ReadFile;
 
 // Adds a failure for every diagnostic of `r` without a real message.
 // Returns how many diagnostics `r` has.
@@ -45,13 +47,6 @@ int ExpectRealMessages(const CompileResult& r, const std::string& what) {
         << what << ": " << d.ToString();
   }
   return static_cast<int>(r.diagnostics.items().size());
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Every regular file under `dir` whose name ends in one of `suffixes`

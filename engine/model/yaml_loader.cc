@@ -22,7 +22,9 @@
 //   playbook  := {id, name, owner, priority, when, success?, steps?: [string],
 //                 description?}
 //
-// Only shape is checked here; see yaml_loader.h.
+// Only shape is checked here; see yaml_loader.h. The generic reading of
+// located, typed values (keys, numbers, lists, expressions) is in
+// located_yaml_reader.h; this file holds the model schema.
 
 #include "engine/model/yaml_loader.h"
 
@@ -54,17 +56,12 @@
 #include "absl/strings/string_view.h"
 #include "engine/common/yaml_reader.h"
 #include "engine/model/diagnostic.h"
+#include "engine/model/located_yaml_reader.h"
 #include "engine/model/model_spec.h"
 #include "yaml-cpp/yaml.h"
 
 namespace healthscore::engine {
 namespace {
-
-// yaml-cpp's tag for a scalar written in quotes (or as a block scalar), as
-// opposed to "?" for a plain scalar. Quoting is how YAML says "string".
-constexpr absl::string_view kNonSpecificTag = "!";
-constexpr absl::string_view kPlainTag = "?";
-constexpr absl::string_view kYamlTagPrefix = "tag:yaml.org,2002:";
 
 const std::vector<std::string>& ModelKeys() {
   static const auto* keys = new std::vector<std::string>{
@@ -182,262 +179,19 @@ std::string SuggestName(absl::string_view s, bool model_name) {
   return out;
 }
 
-// The value as it would appear in a message: `"text"` (shortened, escaped)
-// for scalars, a word for the rest.
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar: {
-      constexpr size_t kMaxShown = 40;
-      const std::string& text = node.Scalar();
-      if (text.size() > kMaxShown) {
-        return absl::StrCat(
-            "\"", absl::Utf8SafeCHexEscape(text.substr(0, kMaxShown)), "...\"");
-      }
-      return absl::StrCat("\"", absl::Utf8SafeCHexEscape(text), "\"");
-    }
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
-
-bool IsQuoted(const YAML::Node& node) {
-  return node.Tag() == kNonSpecificTag ||
-         node.Tag() == absl::StrCat(kYamlTagPrefix, "str");
-}
-
-// A local tag such as `!has(x)`: almost always an expression or value that
-// starts with '!' and was meant literally.
-bool HasCustomTag(const YAML::Node& node) {
-  const std::string& tag = node.Tag();
-  return !tag.empty() && tag != kNonSpecificTag && tag != kPlainTag &&
-         !absl::StartsWith(tag, kYamlTagPrefix);
-}
-
-// Decimal numbers as YAML's core schema writes them (`12`, `-0.5`, `1e3`,
-// `.5`), plus `.inf`, `-.inf` and `.nan`. Hex and octal are not accepted:
-// no model needs them and they hide typos. Numbers too large for a double
-// become infinite, and are reported as such by the caller.
-bool ParseNumber(absl::string_view s, double* out) {
-  if (s.empty()) return false;
-  bool negative = false;
-  absl::string_view body = s;
-  if (body[0] == '+' || body[0] == '-') {
-    negative = body[0] == '-';
-    body.remove_prefix(1);
-  }
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  if (body == ".inf" || body == ".Inf" || body == ".INF") {
-    *out = negative ? -kInf : kInf;
-    return true;
-  }
-  if (s == ".nan" || s == ".NaN" || s == ".NAN") {
-    *out = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  // Validate the syntax and note the decimal magnitude (position of the
-  // first significant digit relative to the point, plus the exponent), which
-  // tells overflow from underflow when from_chars reports a range error.
-  size_t i = 0;
-  size_t digits = 0;
-  int64_t magnitude = 0;
-  bool significant = false;
-  while (i < body.size() && absl::ascii_isdigit(body[i])) {
-    significant = significant || body[i] != '0';
-    if (significant) ++magnitude;
-    ++i, ++digits;
-  }
-  if (i < body.size() && body[i] == '.') {
-    ++i;
-    while (i < body.size() && absl::ascii_isdigit(body[i])) {
-      if (!significant) {
-        significant = body[i] != '0';
-        if (!significant) --magnitude;
-      }
-      ++i, ++digits;
-    }
-  }
-  if (digits == 0) return false;
-  int64_t exponent = 0;
-  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
-    ++i;
-    bool negative_exponent = false;
-    if (i < body.size() && (body[i] == '+' || body[i] == '-')) {
-      negative_exponent = body[i] == '-';
-      ++i;
-    }
-    size_t exponent_digits = 0;
-    while (i < body.size() && absl::ascii_isdigit(body[i])) {
-      if (exponent < 1000000) exponent = exponent * 10 + (body[i] - '0');
-      ++i, ++exponent_digits;
-    }
-    if (exponent_digits == 0) return false;
-    if (negative_exponent) exponent = -exponent;
-  }
-  if (i != body.size()) return false;
-  double value = 0;
-  const absl::from_chars_result r =
-      absl::from_chars(body.data(), body.data() + body.size(), value);
-  if (r.ptr != body.data() + body.size()) return false;
-  if (r.ec == std::errc::result_out_of_range) {
-    value = significant && magnitude + exponent > 0 ? kInf : 0.0;
-  }
-  *out = negative ? -value : value;
-  return true;
-}
-
-class Loader {
+class Loader : public LocatedYamlReader {
  public:
   Loader(absl::string_view text, const std::string& file,
          const ModelLoadOptions& options, DiagnosticList* diags)
-      : text_(text), file_(file), options_(options), diags_(diags) {
-    line_starts_.push_back(0);
-    for (size_t i = 0; i < text_.size(); ++i) {
-      if (text_[i] == '\n') line_starts_.push_back(i + 1);
-    }
-  }
+      : LocatedYamlReader(text, file, options.budget, kMaxLoaderErrors, diags),
+        options_(options) {}
 
   ModelSpec Load();
 
  private:
-  // One key of a mapping, as written.
-  struct Entry {
-    std::string key;
-    SourceLocation key_loc;
-    YAML::Node value;
-    // Where the value starts; the key's location when the value is empty,
-    // since yaml-cpp then points at whatever follows.
-    SourceLocation value_loc;
-  };
-
-  // The known keys of one mapping, first occurrence of each, in file order.
-  struct Mapping {
-    std::vector<Entry> entries;
-    SourceLocation loc;
-    // Names the element in messages: "signal" or "signal 'dau_mau'".
-    std::string label;
-
-    const Entry* Find(absl::string_view key) const {
-      for (const Entry& e : entries) {
-        if (e.key == key) return &e;
-      }
-      return nullptr;
-    }
-  };
-
-  // After kMaxLoaderErrors errors, one more says the loader stopped there:
-  // a file of a million unknown keys must not become a million messages.
-  void Error(const SourceLocation& loc, std::string message,
-             std::string hint = "") {
-    if (stopped_) return;
-    if (errors_ == kMaxLoaderErrors) {
-      diags_->Error(loc,
-                    absl::StrCat("too many errors (", kMaxLoaderErrors,
-                                 "); the rest of the file is not checked"),
-                    "fix these first");
-      stopped_ = true;
-      return;
-    }
-    ++errors_;
-    diags_->Error(loc, std::move(message), std::move(hint));
-  }
-  void Warning(const SourceLocation& loc, std::string message,
-               std::string hint = "") {
-    if (stopped_) return;
-    diags_->Warning(loc, std::move(message), std::move(hint));
-  }
-
-  // True once the loader must stop: the error limit was reached or the
-  // budget ran out (reported once, for the whole file). Called in every
-  // loop over keys and items; looks at the clock every 64 calls.
-  bool Stopped() {
-    if (stopped_) return true;
-    if (options_.budget.unlimited() || ++ticks_ % 64 != 0) return false;
-    const absl::Status s = options_.budget.Check();
-    if (s.ok()) return false;
-    diags_->Error(SourceLocation{file_, 0, 0}, std::string(s.message()));
-    stopped_ = true;
-    return true;
-  }
-
-  SourceLocation Loc(const YAML::Mark& mark) const {
-    SourceLocation loc;
-    loc.file = file_;
-    if (mark.is_null() || mark.line < 0 || mark.column < 0) return loc;
-    loc.line = mark.line + 1;
-    loc.column = mark.column + 1;
-    return loc;
-  }
-  SourceLocation NodeLoc(const YAML::Node& node) const {
-    return Loc(node.Mark());
-  }
-  // The location of a list item. yaml-cpp marks an empty item at the token
-  // after it, often on a later line, so point at what precedes it instead
-  // (the '-' of a block list).
-  SourceLocation ItemLoc(const YAML::Node& item) const;
-
-  // Line `line0` (0-based) of the source without its line break; empty when
-  // out of range.
-  absl::string_view RawLine(int line0) const {
-    if (line0 < 0 || static_cast<size_t>(line0) >= line_starts_.size()) {
-      return {};
-    }
-    const size_t begin = line_starts_[line0];
-    size_t end = static_cast<size_t>(line0) + 1 < line_starts_.size()
-                     ? line_starts_[line0 + 1] - 1
-                     : text_.size();
-    if (end > begin && text_[end - 1] == '\r') --end;
-    return text_.substr(begin, end - begin);
-  }
-
-  Mapping ReadMapping(const YAML::Node& node, absl::string_view what,
-                      const std::vector<std::string>& allowed,
-                      FieldLocations* fields);
-  bool ReadKey(const YAML::Node& key, absl::string_view what, std::string* out);
-
-  // The entry for `key`, or nullptr when it is absent or has no value.
-  // Reports a missing or empty required key; `expected` ("a number") words
-  // the error for an empty value.
-  const Entry* Get(const Mapping& m, absl::string_view key, bool required,
-                   absl::string_view expected);
-  void ReportEmptyValue(const Entry& e, bool required,
-                        absl::string_view expected);
-
-  // Typed readers of a present, non-empty value. They report a problem and
-  // return false, leaving `out` as it was unless stated.
-  bool ReadScalarText(const YAML::Node& node, const SourceLocation& loc,
-                      absl::string_view what, absl::string_view expected,
-                      std::string* out);
-  bool ReadString(const Entry& e, std::string* out);
   // Stores the text even when it is not a valid identifier, so that the
   // compiler does not report follow-on "unknown name" errors.
   bool ReadIdentifier(const Entry& e, std::string* out);
-  bool ReadNumber(const YAML::Node& node, const SourceLocation& loc,
-                  absl::string_view what, bool allow_infinite, double* out);
-  bool ReadNumber(const Entry& e, double* out) {
-    return ReadNumber(e.value, e.value_loc, e.key, false, out);
-  }
-  bool ReadInt(const Entry& e, int64_t* out);
-  bool ReadExpr(const Entry& e, ExprSource* out);
-  bool ReadStringList(const Entry& e, std::vector<std::string>* out);
-
-  // Calls fn(item) for each item of a list value; for ForEachMapping, each
-  // item that is a mapping (`item_what` words the error for the others).
-  template <typename Fn>
-  void ForEachItem(const Entry& e, Fn fn);
-  template <typename Fn>
-  void ForEachMapping(const Entry& e, absl::string_view item_what, Fn fn);
-
-  // Where the text of a scalar starts, past any anchor, tag and quote.
-  void LocateScalarText(const YAML::Node& node, ExprSource* out) const;
-  // The word after `key: #` when an empty value looks like a commented-out
-  // value (`color: #2e7d32`), else empty.
-  std::string CommentedOutValue(const Entry& e) const;
 
   void ReadModel(const YAML::Node& root, ModelSpec* spec);
   PluginSpec ReadPlugin(const YAML::Node& node);
@@ -463,186 +217,9 @@ class Loader {
   // Reads `id` and names the element after it in later messages.
   void ReadElementId(Mapping* m, absl::string_view what, std::string* id);
 
-  absl::string_view text_;
-  std::string file_;
   const ModelLoadOptions& options_;
-  std::vector<size_t> line_starts_;
-  DiagnosticList* diags_;
-  int errors_ = 0;
-  bool stopped_ = false;
-  uint64_t ticks_ = 0;
   uint64_t settings_ = 0;  // keys flattened so far, all settings together
 };
-
-bool Loader::ReadKey(const YAML::Node& key, absl::string_view what,
-                     std::string* out) {
-  if (key.IsScalar() && !key.Scalar().empty()) {
-    *out = key.Scalar();
-    return true;
-  }
-  if (key.IsScalar() || key.IsNull()) {
-    Error(NodeLoc(key), absl::StrCat("empty key in ", what));
-  } else {
-    Error(NodeLoc(key), absl::StrCat("keys in ", what, " must be names, got ",
-                                     Describe(key)));
-  }
-  return false;
-}
-
-Loader::Mapping Loader::ReadMapping(const YAML::Node& node,
-                                    absl::string_view what,
-                                    const std::vector<std::string>& allowed,
-                                    FieldLocations* fields) {
-  Mapping m;
-  m.loc = NodeLoc(node);
-  m.label = std::string(what);
-  if (!node.IsMap()) return m;
-  for (auto it = node.begin(); it != node.end() && !Stopped(); ++it) {
-    std::string key;
-    if (!ReadKey(it->first, what, &key)) continue;
-    const SourceLocation key_loc = NodeLoc(it->first);
-    bool known = false;
-    for (const std::string& a : allowed) known = known || a == key;
-    if (!known) {
-      std::string hint = DidYouMean(key, allowed);
-      if (hint.empty()) {
-        hint = absl::StrCat("known keys: ", absl::StrJoin(allowed, ", "));
-      }
-      Error(key_loc,
-            absl::StrCat("unknown key '", absl::Utf8SafeCHexEscape(key),
-                         "' in ", what),
-            std::move(hint));
-      continue;
-    }
-    if (const Entry* first = m.Find(key)) {
-      Error(key_loc, absl::StrCat("duplicate key '", key, "' in ", what),
-            first->key_loc.line > 0
-                ? absl::StrCat("the first '", key, "' is at line ",
-                               first->key_loc.line, "; remove one of them")
-                : "remove one of them");
-      continue;
-    }
-    Entry e;
-    e.key = std::move(key);
-    e.key_loc = key_loc;
-    e.value = it->second;
-    e.value_loc = e.value.IsNull() ? key_loc : NodeLoc(e.value);
-    if (fields != nullptr) fields->Set(e.key, e.value_loc);
-    m.entries.push_back(std::move(e));
-  }
-  return m;
-}
-
-SourceLocation Loader::ItemLoc(const YAML::Node& item) const {
-  const YAML::Mark mark = item.Mark();
-  if (!item.IsNull() || mark.is_null() || mark.line < 0 || mark.column < 0) {
-    return Loc(mark);
-  }
-  // Walk back to the last character before the mark that is neither space
-  // nor comment. A '#' counts as a comment when it starts the line or follows
-  // a space (quotes are not tracked; this only picks a location).
-  for (int line = mark.line, guard = 0; line >= 0 && guard < 1000;
-       --line, ++guard) {
-    absl::string_view raw = RawLine(line);
-    if (line == mark.line) {
-      raw = raw.substr(0, std::min<size_t>(raw.size(), mark.column));
-    }
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '#' &&
-          (i == 0 || raw[i - 1] == ' ' || raw[i - 1] == '\t')) {
-        raw = raw.substr(0, i);
-        break;
-      }
-    }
-    const size_t last = raw.find_last_not_of(" \t");
-    if (last == absl::string_view::npos) continue;
-    SourceLocation loc;
-    loc.file = file_;
-    loc.line = line + 1;
-    loc.column = static_cast<int>(last) + 1;
-    return loc;
-  }
-  return Loc(mark);
-}
-
-std::string Loader::CommentedOutValue(const Entry& e) const {
-  const absl::string_view line = RawLine(e.key_loc.line - 1);
-  size_t pos =
-      static_cast<size_t>(e.key_loc.column > 0 ? e.key_loc.column - 1 : 0) +
-      e.key.size();
-  if (pos >= line.size()) return "";
-  pos = line.find(':', pos);
-  if (pos == absl::string_view::npos) return "";
-  ++pos;
-  while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
-  if (pos + 1 >= line.size() || line[pos] != '#' || line[pos + 1] == ' ' ||
-      line[pos + 1] == '\t') {
-    return "";
-  }
-  size_t end = pos + 1;
-  while (end < line.size() && line[end] != ' ' && line[end] != '\t') ++end;
-  return std::string(line.substr(pos, end - pos));
-}
-
-void Loader::ReportEmptyValue(const Entry& e, bool required,
-                              absl::string_view expected) {
-  const std::string commented = CommentedOutValue(e);
-  std::string hint;
-  if (!commented.empty()) {
-    hint =
-        absl::StrCat("'#' starts a comment in YAML; quote the value: ", e.key,
-                     ": \"", absl::Utf8SafeCHexEscape(commented), "\"");
-  }
-  if (required) {
-    Error(e.key_loc,
-          absl::StrCat("'", e.key, "' must be ", expected, ", got nothing"),
-          std::move(hint));
-  } else if (!commented.empty()) {
-    Warning(e.key_loc, absl::StrCat("'", e.key, "' is empty"), std::move(hint));
-  }
-}
-
-const Loader::Entry* Loader::Get(const Mapping& m, absl::string_view key,
-                                 bool required, absl::string_view expected) {
-  const Entry* e = m.Find(key);
-  if (e == nullptr) {
-    if (required) {
-      Error(m.loc,
-            absl::StrCat("missing required key '", key, "' in ", m.label));
-    }
-    return nullptr;
-  }
-  if (!e->value.IsDefined() || e->value.IsNull()) {
-    ReportEmptyValue(*e, required, expected);
-    return nullptr;
-  }
-  return e;
-}
-
-bool Loader::ReadScalarText(const YAML::Node& node, const SourceLocation& loc,
-                            absl::string_view what, absl::string_view expected,
-                            std::string* out) {
-  if (!node.IsScalar()) {
-    Error(loc,
-          absl::StrCat(what, " must be ", expected, ", got ", Describe(node)),
-          node.IsMap() ? "a value containing ': ' must be quoted" : "");
-    return false;
-  }
-  if (HasCustomTag(node)) {
-    Error(loc,
-          absl::StrCat(what, " has the YAML tag '",
-                       absl::Utf8SafeCHexEscape(node.Tag()), "'"),
-          "a value starting with '!' is read as a tag; quote the whole value");
-    return false;
-  }
-  *out = node.Scalar();
-  return true;
-}
-
-bool Loader::ReadString(const Entry& e, std::string* out) {
-  return ReadScalarText(e.value, e.value_loc, absl::StrCat("'", e.key, "'"),
-                        "a string", out);
-}
 
 bool Loader::ReadIdentifier(const Entry& e, std::string* out) {
   std::string text;
@@ -669,202 +246,9 @@ bool Loader::ReadIdentifier(const Entry& e, std::string* out) {
         absl::StrCat("'", e.key,
                      "' must be an identifier ([a-z_][a-z0-9_]*), "
                      "got ",
-                     Describe(e.value)),
+                     DescribeYamlNode(e.value)),
         std::move(hint));
   return false;
-}
-
-bool Loader::ReadNumber(const YAML::Node& node, const SourceLocation& loc,
-                        absl::string_view what, bool allow_infinite,
-                        double* out) {
-  const std::string quoted_what = absl::StrCat("'", what, "'");
-  if (!node.IsScalar()) {
-    Error(loc,
-          absl::StrCat(quoted_what, " must be a number, got ", Describe(node)));
-    return false;
-  }
-  double value = 0;
-  if (!ParseNumber(node.Scalar(), &value) || HasCustomTag(node)) {
-    Error(loc,
-          absl::StrCat(quoted_what, " must be a number, got ", Describe(node)));
-    return false;
-  }
-  if (IsQuoted(node)) {
-    Error(loc,
-          absl::StrCat(quoted_what, " must be a number, got the string ",
-                       Describe(node)),
-          "remove the quotes");
-    return false;
-  }
-  if (std::isnan(value) || (!allow_infinite && std::isinf(value))) {
-    Error(loc, absl::StrCat(quoted_what, " must be a finite number, got ",
-                            Describe(node)));
-    return false;
-  }
-  *out = value;
-  return true;
-}
-
-bool Loader::ReadInt(const Entry& e, int64_t* out) {
-  const std::string what = absl::StrCat("'", e.key, "'");
-  if (!e.value.IsScalar()) {
-    Error(e.value_loc,
-          absl::StrCat(what, " must be an integer, got ", Describe(e.value)));
-    return false;
-  }
-  const std::string& text = e.value.Scalar();
-  const size_t digits_start =
-      !text.empty() && (text[0] == '+' || text[0] == '-') ? 1 : 0;
-  bool syntax_ok = text.size() > digits_start;
-  for (size_t i = digits_start; i < text.size(); ++i) {
-    syntax_ok = syntax_ok && absl::ascii_isdigit(text[i]);
-  }
-  if (!syntax_ok || HasCustomTag(e.value)) {
-    Error(e.value_loc,
-          absl::StrCat(what, " must be an integer, got ", Describe(e.value)));
-    return false;
-  }
-  if (IsQuoted(e.value)) {
-    Error(e.value_loc,
-          absl::StrCat(what, " must be an integer, got the string ",
-                       Describe(e.value)),
-          "remove the quotes");
-    return false;
-  }
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(text, &value)) {
-    Error(e.value_loc,
-          absl::StrCat(what, " is out of range, got ", Describe(e.value)));
-    return false;
-  }
-  *out = value;
-  return true;
-}
-
-void Loader::LocateScalarText(const YAML::Node& node, ExprSource* out) const {
-  out->location = NodeLoc(node);
-  out->block_column = 0;
-  const YAML::Mark mark = node.Mark();
-  if (mark.is_null() || mark.line < 0 || mark.column < 0) return;
-  int line = mark.line;
-  size_t col = static_cast<size_t>(mark.column);
-  absl::string_view raw = RawLine(line);
-  // The mark of a node with an anchor or tag points at them: step over those
-  // properties, and any space, comment and line break after them.
-  for (int guard = 0;
-       guard < 64 && col < raw.size() && (raw[col] == '&' || raw[col] == '!');
-       ++guard) {
-    while (col < raw.size() && raw[col] != ' ' && raw[col] != '\t') ++col;
-    for (;;) {
-      while (col < raw.size() && (raw[col] == ' ' || raw[col] == '\t')) ++col;
-      if (col < raw.size() && raw[col] != '#') break;
-      if (static_cast<size_t>(line) + 1 >= line_starts_.size()) return;
-      raw = RawLine(++line);
-      col = 0;
-    }
-  }
-  if (col >= raw.size()) return;
-  const char c = raw[col];
-  if (c == '"' || c == '\'') {
-    out->location.line = line + 1;
-    out->location.column = static_cast<int>(col) + 2;
-    return;
-  }
-  if (c == '|' || c == '>') {
-    // The text starts on the line after the header. Its first non-empty
-    // line sets the indentation, minus any spaces kept as content (possible
-    // with an explicit indentation indicator).
-    const std::string& text = node.Scalar();
-    size_t leading_breaks = 0;
-    while (leading_breaks < text.size() && text[leading_breaks] == '\n') {
-      ++leading_breaks;
-    }
-    const absl::string_view first_raw =
-        RawLine(line + 1 + static_cast<int>(leading_breaks));
-    const size_t raw_spaces =
-        first_raw.find_first_not_of(' ') == absl::string_view::npos
-            ? first_raw.size()
-            : first_raw.find_first_not_of(' ');
-    size_t text_spaces = 0;
-    while (leading_breaks + text_spaces < text.size() &&
-           text[leading_breaks + text_spaces] == ' ') {
-      ++text_spaces;
-    }
-    const size_t indent =
-        raw_spaces > text_spaces ? raw_spaces - text_spaces : 0;
-    out->location.line = line + 2;
-    out->location.column = static_cast<int>(indent) + 1;
-    out->block_column = static_cast<int>(indent) + 1;
-    return;
-  }
-  out->location.line = line + 1;
-  out->location.column = static_cast<int>(col) + 1;
-}
-
-bool Loader::ReadExpr(const Entry& e, ExprSource* out) {
-  // Located even when unreadable, so later complaints about the same
-  // expression point at the same line.
-  out->location = e.value_loc;
-  std::string text;
-  if (!ReadScalarText(e.value, e.value_loc, absl::StrCat("'", e.key, "'"),
-                      "an expression", &text)) {
-    return false;
-  }
-  if (absl::StripAsciiWhitespace(text).empty()) {
-    Error(e.value_loc, absl::StrCat("'", e.key, "' is empty"),
-          "write an expression, or remove the key if it is optional");
-    return false;
-  }
-  out->text = std::move(text);
-  LocateScalarText(e.value, out);
-  if (out->location.file.empty()) out->location.file = file_;
-  return true;
-}
-
-template <typename Fn>
-void Loader::ForEachItem(const Entry& e, Fn fn) {
-  if (!e.value.IsSequence()) {
-    Error(e.value_loc, absl::StrCat("'", e.key, "' must be a list, got ",
-                                    Describe(e.value)));
-    return;
-  }
-  for (auto it = e.value.begin(); it != e.value.end() && !Stopped(); ++it) {
-    fn(*it);
-  }
-}
-
-template <typename Fn>
-void Loader::ForEachMapping(const Entry& e, absl::string_view item_what,
-                            Fn fn) {
-  ForEachItem(e, [&](const YAML::Node& item) {
-    if (!item.IsMap()) {
-      Error(ItemLoc(item),
-            absl::StrCat("each ", item_what, " must be a mapping, got ",
-                         Describe(item)));
-      return;
-    }
-    fn(item);
-  });
-}
-
-bool Loader::ReadStringList(const Entry& e, std::vector<std::string>* out) {
-  bool ok = true;
-  const std::string what = absl::StrCat("each item of '", e.key, "'");
-  ForEachItem(e, [&](const YAML::Node& item) {
-    std::string text;
-    if (item.IsNull()) {
-      Error(ItemLoc(item),
-            absl::StrCat(what, " must be a string, got nothing"));
-      ok = false;
-      return;
-    }
-    if (!ReadScalarText(item, ItemLoc(item), what, "a string", &text)) {
-      ok = false;
-      return;
-    }
-    out->push_back(std::move(text));
-  });
-  return ok;
 }
 
 void Loader::ReadElementId(Mapping* m, absl::string_view what,
@@ -898,7 +282,7 @@ InputSpec Loader::ReadInput(const YAML::Node& node) {
         Error(e->value_loc,
               absl::StrCat("'type' must be one of number, string, date, "
                            "series, got ",
-                           Describe(e->value)),
+                           DescribeYamlNode(e->value)),
               DidYouMean(type, InputTypeNames()));
       }
     }
@@ -913,7 +297,7 @@ InputSpec Loader::ReadInput(const YAML::Node& node) {
     if (!e->value.IsSequence()) {
       Error(e->value_loc,
             absl::StrCat("'range' must be a list [min, max], got ",
-                         Describe(e->value)));
+                         DescribeYamlNode(e->value)));
     } else if (e->value.size() != 2) {
       Error(e->value_loc,
             absl::StrCat("'range' must have 2 numbers [min, max], got ",
@@ -992,7 +376,7 @@ void Loader::FlattenSettings(const YAML::Node& node, const std::string& prefix,
         if (!item->IsScalar()) {
           Error(ItemLoc(*item),
                 absl::StrCat("each item of ", label, " must be a scalar, got ",
-                             Describe(*item)));
+                             DescribeYamlNode(*item)));
           ok = false;
         } else if (ReadScalarText(*item, NodeLoc(*item), label, "a scalar",
                                   &text)) {
@@ -1020,7 +404,7 @@ void Loader::ReadSettings(const Entry& e, std::vector<PluginSetting>* out) {
     Error(
         e.value_loc,
         absl::StrCat("'", e.key, "' must be a mapping of keys to values, got ",
-                     Describe(e.value)),
+                     DescribeYamlNode(e.value)),
         absl::StrCat("e.g. ", e.key, ": {window: 10}"));
     return;
   }
@@ -1087,7 +471,7 @@ DerivedSpec Loader::ReadDerived(const YAML::Node& node) {
           Error(loc,
                 absl::StrCat("each item of 'inputs' must be an identifier "
                              "([a-z_][a-z0-9_]*), got ",
-                             Describe(item)),
+                             DescribeYamlNode(item)),
                 "name an input or a derived value; define expressions under "
                 "'derived' and use their ids");
         }
@@ -1140,7 +524,7 @@ void Loader::ReadPiecewise(const Entry& e, NormalizeSpec* out) {
     if (!item.IsSequence()) {
       Error(loc, absl::StrCat("each piecewise point must be a list [x, score], "
                               "got ",
-                              Describe(item)));
+                              DescribeYamlNode(item)));
       return;
     }
     if (item.size() != 2) {
@@ -1184,14 +568,15 @@ void Loader::ReadNormalize(const Entry& e, NormalizeSpec* out) {
     }
     Error(e.value_loc,
           absl::StrCat("'normalize' must be one of ", kinds, ", got ",
-                       Describe(e.value)),
+                       DescribeYamlNode(e.value)),
           std::move(hint));
     return;
   }
   if (!e.value.IsMap()) {
-    Error(e.value_loc, absl::StrCat("'normalize' must be a mapping with one "
-                                    "of ",
-                                    kinds, ", got ", Describe(e.value)));
+    Error(e.value_loc,
+          absl::StrCat("'normalize' must be a mapping with one "
+                       "of ",
+                       kinds, ", got ", DescribeYamlNode(e.value)));
     return;
   }
   Mapping m = ReadMapping(e.value, "normalize", NormalizeKinds(), &out->fields);
@@ -1231,7 +616,7 @@ void Loader::ReadNormalize(const Entry& e, NormalizeSpec* out) {
         Error(kind.value_loc,
               absl::StrCat("'", kind.key, "' must be a mapping ",
                            linear ? "{bad, good}" : "{midpoint, scale}",
-                           ", got ", Describe(kind.value)));
+                           ", got ", DescribeYamlNode(kind.value)));
       } else {
         Mapping params =
             ReadMapping(kind.value, kind.key,
@@ -1268,7 +653,7 @@ void Loader::ReadOverrides(const Entry& e, SignalSpec* signal) {
     Error(e.value_loc,
           absl::StrCat("'overrides' must be a mapping of segment to "
                        "{weight, normalize}, got ",
-                       Describe(e.value)));
+                       DescribeYamlNode(e.value)));
     return;
   }
   absl::flat_hash_map<std::string, SourceLocation> seen;
@@ -1296,7 +681,7 @@ void Loader::ReadOverrides(const Entry& e, SignalSpec* signal) {
             absl::StrCat("override for segment '",
                          absl::Utf8SafeCHexEscape(segment),
                          "' must be a mapping {weight, normalize}, got ",
-                         Describe(value)));
+                         DescribeYamlNode(value)));
       continue;
     }
     Mapping m =
@@ -1406,7 +791,7 @@ PlaybookSpec Loader::ReadPlaybook(const YAML::Node& node) {
       if (priority < 1 || priority > std::numeric_limits<int>::max()) {
         Error(e->value_loc,
               absl::StrCat("'priority' must be an integer >= 1, got ",
-                           Describe(e->value)),
+                           DescribeYamlNode(e->value)),
               "1 is the most urgent");
       } else {
         playbook.priority = static_cast<int>(priority);
@@ -1433,7 +818,7 @@ void Loader::ReadModel(const YAML::Node& root, ModelSpec* spec) {
           SuggestName(spec->name, /*model_name=*/true);
       Error(e->value_loc,
             absl::StrCat("'name' must match [a-z0-9_-]+, got ",
-                         Describe(e->value)),
+                         DescribeYamlNode(e->value)),
             suggestion.empty()
                 ? "use lowercase letters, digits, '_' and '-'"
                 : absl::StrCat("use lowercase letters, digits, '_' and '-', "
@@ -1570,9 +955,10 @@ ModelSpec Loader::Load() {
     // A scalar is described without its text: a file that is not a model
     // (a link to /etc/passwd, say) must not have its bytes echoed.
     Error(spec.location.line > 0 ? spec.location : start,
-          absl::StrCat("a model must be a mapping with keys such as 'name' "
-                       "and 'inputs', got ",
-                       root.IsScalar() ? "a single value" : Describe(root)));
+          absl::StrCat(
+              "a model must be a mapping with keys such as 'name' "
+              "and 'inputs', got ",
+              root.IsScalar() ? "a single value" : DescribeYamlNode(root)));
     return spec;
   }
   spec.unreadable = false;

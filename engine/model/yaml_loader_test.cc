@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 #include "gmock/gmock.h"

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/plugin_host/testing/signal_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/plugin_host/testing/signal_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -44,12 +45,8 @@ class TempDir {
   TempDir() {
     const ::testing::TestInfo* info =
         ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::path(::testing::TempDir()) /
-            (std::string("plugin_host_") + info->name() + "_" +
-             std::to_string(getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-    path_ = fs::canonical(path_);
+    path_ = fs::canonical(::healthscore::testing::ScratchDir(
+        std::string("plugin_host_") + info->name()));
   }
   ~TempDir() { fs::remove_all(path_); }
   const fs::path& path() const { return path_; }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/plugin_host/plugin_host.h"
 #include "engine/plugin_host/testing/signal_harness.h"
 #include "gmock/gmock.h"

@@ -30,43 +30,20 @@
 // ignored), so a finding is always a real mistake, while some mistakes may
 // go unreported.
 //
+// What lint knows of the repository (LintContext, and how to read it for a
+// model file in place) is in lint_context.h.
+//
 // Thread-safety: free functions with no shared state.
 
 #ifndef HEALTHSCORE_ENGINE_REPOSITORY_LINT_H_
 #define HEALTHSCORE_ENGINE_REPOSITORY_LINT_H_
 
-#include <string>
-#include <utility>
-#include <vector>
-
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
-#include "engine/repository/repository_config.h"
+#include "engine/repository/lint_context.h"
 
 namespace healthscore::engine {
-
-// What lint knows about the repository a model belongs to.
-struct LintContext {
-  // The model's name in the repository (its directory); empty outside a
-  // repository.
-  std::string model_name;
-  // True when requests without a model name get this model.
-  bool is_default_model = false;
-  // The routes of this model's config.yaml.
-  std::vector<RouteSpec> routes;
-  // Models in the repository (directory names), for route targets.
-  std::vector<std::string> repository_models;
-  // Routes of other models that send accounts to this one:
-  // {routing model name, route}.
-  std::vector<std::pair<std::string, RouteSpec>> routes_in;
-};
-
-// The context of a model file laid out as ROOT/<name>/<version>/model.yaml
-// (an empty context for a file elsewhere). Problems in the config files it
-// reads are appended to `diags`.
-LintContext LintContextForFile(const std::string& model_path,
-                               DiagnosticList* diags);
 
 // The findings for `model`, compiled from `spec`, in file order.
 DiagnosticList LintModel(const ModelSpec& spec, const CompiledModel& model,

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/model/compiler.h"
 #include "engine/model/yaml_loader.h"
-#include "engine/repository/internal/test_repo.h"
+#include "engine/repository/testing/test_repo.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

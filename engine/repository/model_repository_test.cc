@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "engine/common/status_matchers.h"
-#include "engine/repository/internal/test_repo.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/repository/testing/test_repo.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -15,7 +15,6 @@
 namespace healthscore::engine {
 namespace {
 
-using repository_internal::Describe;
 using repository_internal::LocateScalar;
 using repository_internal::NodeLocation;
 
@@ -74,7 +73,7 @@ class ConfigParser {
     if (!root->IsMap()) {
       diags_->Error(Loc(*root),
                     absl::StrCat("expected a mapping of settings, got ",
-                                 Describe(*root)));
+                                 DescribeYamlNode(*root)));
       return false;
     }
     return true;
@@ -117,7 +116,7 @@ class ConfigParser {
                   absl::StrCat("'", what,
                                "' must be a version number (a positive "
                                "integer), got ",
-                               Describe(node)),
+                               DescribeYamlNode(node)),
                   "versions are the numeric directory names: 1, 2, 3...");
     return false;
   }
@@ -142,14 +141,14 @@ class ConfigParser {
               : DidYouMean(word, {"latest", "all", "specific"});
       diags_->Error(Loc(node),
                     absl::StrCat("'version_policy' must be one of ", kinds,
-                                 ", got ", Describe(node)),
+                                 ", got ", DescribeYamlNode(node)),
                     std::move(hint));
       return;
     }
     if (!node.IsMap() || node.size() != 1) {
       diags_->Error(Loc(node),
                     absl::StrCat("'version_policy' must be one of ", kinds,
-                                 ", got ", Describe(node)));
+                                 ", got ", DescribeYamlNode(node)));
       return;
     }
     const auto kv = *node.begin();
@@ -176,7 +175,7 @@ class ConfigParser {
         diags_->Error(Loc(value),
                       absl::StrCat("'specific' must be a non-empty list of "
                                    "versions, got ",
-                                   Describe(value)));
+                                   DescribeYamlNode(value)));
         return;
       }
       out->kind = VersionPolicyKind::kSpecific;
@@ -203,7 +202,7 @@ class ConfigParser {
       diags_->Error(Loc(node),
                     absl::StrCat("'labels' must be a mapping label -> "
                                  "version, got ",
-                                 Describe(node)),
+                                 DescribeYamlNode(node)),
                     "e.g. labels: {stable: 1, canary: 2}");
       return;
     }
@@ -233,7 +232,7 @@ class ConfigParser {
       diags_->Error(Loc(node),
                     absl::StrCat("a route must be a mapping {when, model}, "
                                  "got ",
-                                 Describe(node)));
+                                 DescribeYamlNode(node)));
       return;
     }
     CheckKeys(node, RouteKeys(), "route", &route->fields);
@@ -244,7 +243,7 @@ class ConfigParser {
       } else {
         diags_->Error(Loc(when),
                       absl::StrCat("'when' must be a condition, got ",
-                                   Describe(when)),
+                                   DescribeYamlNode(when)),
                       "e.g. when: 'segment == \"enterprise\"'");
       }
     } else {
@@ -258,7 +257,7 @@ class ConfigParser {
         diags_->Error(Loc(model),
                       absl::StrCat("'model' must be a model name "
                                    "[a-z0-9_-]+, got ",
-                                   Describe(model)));
+                                   DescribeYamlNode(model)));
       }
     } else {
       diags_->Error(route->location, "missing required key 'model' in route",
@@ -295,14 +294,14 @@ class ConfigParser {
           diags_->Error(Loc(dv),
                         absl::StrCat("'default_version' must be a version "
                                      "number or a label, got ",
-                                     Describe(dv)));
+                                     DescribeYamlNode(dv)));
           out->default_version.clear();
         }
       } else {
         diags_->Error(Loc(dv),
                       absl::StrCat("'default_version' must be a version "
                                    "number or a label, got ",
-                                   Describe(dv)));
+                                   DescribeYamlNode(dv)));
       }
     }
     if (const YAML::Node routes = root["routes"]) {
@@ -310,7 +309,7 @@ class ConfigParser {
         diags_->Error(Loc(routes),
                       absl::StrCat("'routes' must be a list of {when, "
                                    "model}, got ",
-                                   Describe(routes)));
+                                   DescribeYamlNode(routes)));
       } else {
         for (const YAML::Node& item : routes) {
           RouteSpec route;
@@ -334,7 +333,7 @@ class ConfigParser {
         diags_->Error(Loc(dm),
                       absl::StrCat("'default_model' must be a model name "
                                    "[a-z0-9_-]+, got ",
-                                   Describe(dm)));
+                                   DescribeYamlNode(dm)));
       }
     }
   }

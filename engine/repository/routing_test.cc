@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/common/status_matchers.h"
-#include "engine/repository/internal/test_repo.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/repository/testing/test_repo.h"
 #include "engine/repository/model_repository.h"
 #include "engine/repository/score_table.h"
 #include "gmock/gmock.h"

@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "absl/strings/str_replace.h"
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/eval/scorer.h"
 #include "engine/model/compiler.h"
-#include "engine/repository/internal/test_repo.h"
 #include "engine/repository/score_table.h"
+#include "engine/repository/testing/test_repo.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

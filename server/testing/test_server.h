@@ -30,6 +30,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/common/testing/temp_dir.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "healthscore/v1/model.grpc.pb.h"
@@ -48,12 +49,7 @@ inline std::string SourcePath(const std::string& relative) {
 }
 
 // The file's contents; empty when it cannot be read.
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using ::healthscore::testing::ReadFile;
 
 // Writes `text` to a temporary file renamed over `path` (creating the
 // directories), as deploy scripts should publish model files.

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/hostile/hostile_cases.h"
@@ -38,10 +39,9 @@ std::string Slurp(const fs::path& path) {
 }
 
 fs::path Scratch(const std::string& name) {
-  fs::path dir = fs::path(::testing::TempDir()) /
-                 absl::StrCat("hs_hostile_cli_", ::getpid());
-  fs::create_directories(dir);
-  return dir / name;
+  static const std::string* dir =
+      new std::string(::healthscore::testing::ScratchDir("hostile_cli"));
+  return fs::path(*dir) / name;
 }
 
 // Runs `healthscore ARGS` with a time limit far above any honest run (the

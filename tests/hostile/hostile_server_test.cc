@@ -30,6 +30,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
@@ -59,11 +60,7 @@ std::string PluginDir() {
 }
 
 std::string FreshDir(const std::string& name) {
-  fs::path dir = fs::path(::testing::TempDir()) /
-                 absl::StrCat("hs_hostile_", name, "_", ::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
+  return ::healthscore::testing::ScratchDir("hostile_" + name);
 }
 
 // A repository with the test models' `default` model (version 1 only).

@@ -1,21 +1,9 @@
 #include "engine/repository/internal/yaml_util.h"
 
 #include <string>
-#include <vector>
-
-#include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
+#include <string_view>
 
 namespace healthscore::engine::repository_internal {
-
-std::string Describe(const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return "nothing";
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a mapping";
-  std::string text = node.Scalar();
-  if (text.size() > 40) text = text.substr(0, 40) + "...";
-  return absl::StrCat("\"", absl::Utf8SafeCHexEscape(text), "\"");
-}
 
 void LocateScalar(std::string_view text, const std::string& file,
                   const YAML::Node& node, ExprSource* out) {

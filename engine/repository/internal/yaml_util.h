@@ -24,10 +24,6 @@ inline SourceLocation NodeLocation(const std::string& file,
   return loc;
 }
 
-// A short description of a node for messages: "\"text\"", "a list",
-// "a mapping" or "nothing".
-std::string Describe(const YAML::Node& node);
-
 // Sets out->location (and block_column) to where the text of scalar `node`
 // starts in `text` (the whole file): past an opening quote, or on the first
 // line of a block scalar.

@@ -7,8 +7,8 @@
 // and "list" shapes instead hold exactly kMaxNodes nodes); Repeat() and
 // the generators build the one-level-deeper variants for error tests.
 
-#ifndef HEALTHSCORE_ENGINE_EXPR_TESTING_EXPRESSIONS_H_
-#define HEALTHSCORE_ENGINE_EXPR_TESTING_EXPRESSIONS_H_
+#ifndef HEALTHSCORE_ENGINE_EXPR_TESTING_LIMIT_SHAPES_H_
+#define HEALTHSCORE_ENGINE_EXPR_TESTING_LIMIT_SHAPES_H_
 
 #include <string>
 #include <vector>
@@ -85,4 +85,4 @@ inline int CountNodes(const Node& n) {
 
 }  // namespace healthscore::engine::expr::limits_testing
 
-#endif  // HEALTHSCORE_ENGINE_EXPR_TESTING_EXPRESSIONS_H_
+#endif  // HEALTHSCORE_ENGINE_EXPR_TESTING_LIMIT_SHAPES_H_

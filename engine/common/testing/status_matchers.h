@@ -8,8 +8,8 @@
 //   EXPECT_THAT(statusor, IsOk());
 //   ASSERT_OK(status);  ASSERT_OK_AND_ASSIGN(auto v, MakeV());
 
-#ifndef HEALTHSCORE_ENGINE_COMMON_STATUS_MATCHERS_H_
-#define HEALTHSCORE_ENGINE_COMMON_STATUS_MATCHERS_H_
+#ifndef HEALTHSCORE_ENGINE_COMMON_TESTING_STATUS_MATCHERS_H_
+#define HEALTHSCORE_ENGINE_COMMON_TESTING_STATUS_MATCHERS_H_
 
 #include <ostream>
 #include <string>
@@ -58,4 +58,4 @@ MATCHER_P2(StatusIs, code, message_matcher,
               ::healthscore::testing::IsOk());                             \
   lhs = std::move(HEALTHSCORE_TESTING_CONCAT_(statusor_, __LINE__)).value()
 
-#endif  // HEALTHSCORE_ENGINE_COMMON_STATUS_MATCHERS_H_
+#endif  // HEALTHSCORE_ENGINE_COMMON_TESTING_STATUS_MATCHERS_H_

@@ -11,8 +11,8 @@
 //
 // Thread-safety: each call uses its own thread; `fn` runs on it.
 
-#ifndef HEALTHSCORE_ENGINE_COMMON_TESTING_STACK_H_
-#define HEALTHSCORE_ENGINE_COMMON_TESTING_STACK_H_
+#ifndef HEALTHSCORE_ENGINE_COMMON_TESTING_STACK_USE_H_
+#define HEALTHSCORE_ENGINE_COMMON_TESTING_STACK_USE_H_
 
 #include <pthread.h>
 
@@ -114,4 +114,4 @@ inline StackUse RunOnStack(size_t stack_bytes,
 
 }  // namespace healthscore::stack_testing
 
-#endif  // HEALTHSCORE_ENGINE_COMMON_TESTING_STACK_H_
+#endif  // HEALTHSCORE_ENGINE_COMMON_TESTING_STACK_USE_H_

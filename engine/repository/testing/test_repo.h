@@ -1,8 +1,8 @@
 // Test-only helpers: a model repository in a temporary directory, written
 // the way deploy tools should write it (temporary file, then rename).
 
-#ifndef HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_TEST_REPO_H_
-#define HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_TEST_REPO_H_
+#ifndef HEALTHSCORE_ENGINE_REPOSITORY_TESTING_TEST_REPO_H_
+#define HEALTHSCORE_ENGINE_REPOSITORY_TESTING_TEST_REPO_H_
 
 #include <unistd.h>
 
@@ -111,4 +111,4 @@ inline std::string SmallTests(double expected = 70) {
 
 }  // namespace healthscore::engine::repository_testing
 
-#endif  // HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_TEST_REPO_H_
+#endif  // HEALTHSCORE_ENGINE_REPOSITORY_TESTING_TEST_REPO_H_
