@@ -69,10 +69,6 @@ using engine::CompiledModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A table keeps every column name it has seen; past this many a thread
-// starts a new one, so requests with ever new names cannot grow it.
-constexpr size_t kMaxScratchColumns = 4096;
-
 // A scoring thread's reusable engine buffers: the chunk's accounts as read,
 // and what engine::ScoreTable keeps for the models it scored with.
 struct Scratch {
@@ -299,11 +295,8 @@ void SetError(Job* job, const absl::Status& s) {
 // model that scores them.
 void FillTable(const ScoreJobSpec& spec, size_t begin, size_t end,
                engine::AccountTable* table) {
-  if (table->column_count() > kMaxScratchColumns) {
-    *table = engine::AccountTable();
-  } else {
-    table->Clear();
-  }
+  // Clear bounds the column names a thread's table keeps (AccountTable).
+  table->Clear();
   engine::TableBuilder builder(table);
   if (spec.plan.has_value()) {
     spec.plan->AddRows(begin, end, &builder);

@@ -29,7 +29,7 @@
 // Each scoring thread keeps one AccountTable and one engine::TableScores
 // and reuses them, so steady traffic allocates no engine buffers. (A thread
 // keeps the last models it used alive until it scores with others; its
-// table starts afresh once it has seen 4,096 column names.) Shadow chunks
+// table forgets its column names past AccountTable::kMaxKeptColumns.) Shadow chunks
 // allocate their scores per chunk, since they are kept until the
 // comparison.
 

@@ -45,6 +45,11 @@ void AddIgnored(std::map<std::string, uint64_t>* names, std::string name,
 AccountTable::AccountTable() : uid_(NextTableUid()) {}
 
 void AccountTable::Clear() {
+  if (columns_.size() > kMaxKeptColumns) {
+    columns_.clear();
+    column_index_.clear();
+    uid_ = NextTableUid();
+  }
   rows_.clear();
   cells_.clear();
   text_.clear();

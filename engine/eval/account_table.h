@@ -16,9 +16,9 @@
 //
 // Columns are field names as written: a (section, name) pair such as
 // ("metrics", "dau_mau") or ("", "as_of"), numbered in the order they were
-// first seen. A table's columns survive Clear, so the tables a reader fills
-// one after another share one shape and a binder resolves each column to a
-// model input once, not per account. Within a row, values are kept in the
+// first seen. A table's columns survive Clear (up to kMaxKeptColumns), so
+// the tables a reader fills one after another share one shape and a binder
+// resolves each column to a model input once, not per account. Within a row, values are kept in the
 // order the record gave them: that order decides which of two values for
 // one input is "given twice" and the order of the account's warnings, as
 // it did when readers filled batches directly.
@@ -52,16 +52,22 @@ class AccountTable {
   AccountTable& operator=(AccountTable&&) = default;
 
   size_t size() const { return rows_.size(); }
-  // Removes every row; keeps the columns and allocated capacity.
+  // Removes every row; keeps allocated capacity and, up to
+  // kMaxKeptColumns of them, the columns. A table that has seen more
+  // column names (an input that invents names, which a hostile one may do
+  // without end) forgets them all and takes a new uid(), so memory stays
+  // bounded by what one fill holds.
   void Clear();
+  static constexpr size_t kMaxKeptColumns = 4096;
 
   size_t column_count() const { return columns_.size(); }
   // Column `c`'s field name. The views stay valid for the table's life.
   FieldName column(size_t c) const {
     return {columns_[c].section, columns_[c].name};
   }
-  // Identifies the table for binders' per-shape caches: unique per table
-  // object, kept by Clear.
+  // Identifies the table's columns for per-shape caches (binders, the CSV
+  // reader): unique per table object, kept by Clear unless it forgets the
+  // columns.
   uint64_t uid() const { return uid_; }
 
   std::string_view id(size_t row) const { return Text(rows_[row].id); }

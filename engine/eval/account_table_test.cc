@@ -319,6 +319,56 @@ TEST(TableBinderTest, ColumnsSurviveClearAndNewOnesAreResolved) {
   EXPECT_EQ(binder.ignored_fields(), 3u);
 }
 
+// An input that invents names without end cannot grow a reused table:
+// past kMaxKeptColumns, Clear forgets the names and the table gets a new
+// uid, which binders notice.
+TEST(TableBinderTest, ClearForgetsTooManyColumnNames) {
+  auto model = Compile(kModel);
+  AccountTable table;
+  TableBinder binder(model);
+  Batch batch(model);
+  const size_t names = AccountTable::kMaxKeptColumns + 10;
+  {
+    TableBuilder b(&table);
+    b.BeginRow("a");
+    for (size_t i = 0; i < names; ++i) {
+      b.SetMetric("made_up_" + std::to_string(i), 1);
+    }
+    b.SetMetric("dau_mau", 0.5);
+    b.EndRow();
+  }
+  binder.Bind(table, &batch);
+  EXPECT_EQ(binder.ignored_fields(), names);
+  const uint64_t uid = table.uid();
+  table.Clear();
+  EXPECT_EQ(table.column_count(), 0u);
+  EXPECT_NE(table.uid(), uid);
+  {
+    TableBuilder b(&table);
+    b.BeginRow("b");
+    b.SetMetric("dau_mau", 0.75);
+    b.EndRow();
+  }
+  binder.Bind(table, &batch);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch.number(Column(*model, "dau_mau"))[0], 0.75);
+  // The names counted under the old columns are kept (up to 64 of them).
+  EXPECT_EQ(binder.ignored_names().size(), 64u);
+
+  // A table under the limit keeps its columns.
+  AccountTable small;
+  {
+    TableBuilder b(&small);
+    b.BeginRow("c");
+    b.SetMetric("nps", 1);
+    b.EndRow();
+  }
+  const uint64_t small_uid = small.uid();
+  small.Clear();
+  EXPECT_EQ(small.column_count(), 1u);
+  EXPECT_EQ(small.uid(), small_uid);
+}
+
 TEST(TableBinderTest, IgnoredCountsPerRow) {
   auto model = Compile(kModel);
   AccountTable table;

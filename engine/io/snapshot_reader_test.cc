@@ -871,6 +871,32 @@ TEST(CsvReaderTest, StreamsAcrossBlockBoundaries) {
   }
 }
 
+// A CSV wider than a table keeps column names (AccountTable::
+// kMaxKeptColumns): each new table forgets the names, and the reader maps
+// its header again, batch after batch.
+TEST(CsvReaderTest, WiderThanATableKeepsIsReadBatchAfterBatch) {
+  const size_t extra = AccountTable::kMaxKeptColumns + 5;
+  std::string text = "id";
+  for (size_t i = 0; i < extra; ++i) text += ",x" + std::to_string(i);
+  text += ",dau_mau\n";
+  for (int r = 0; r < 3; ++r) {
+    text += "a" + std::to_string(r);
+    for (size_t i = 0; i < extra; ++i) text += ",1";
+    text += ",0." + std::to_string(r + 1) + "\n";
+  }
+  CsvReader reader(StringSource(text));
+  Batch batch(BasicModel());
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_OK_AND_ASSIGN(size_t rows, reader.ReadBatch(&batch, 1));
+    ASSERT_EQ(rows, 1u);
+    EXPECT_EQ(batch.id(0), "a" + std::to_string(r));
+    EXPECT_DOUBLE_EQ(batch.number(Column("dau_mau"))[0], 0.1 * (r + 1));
+  }
+  ASSERT_OK_AND_ASSIGN(size_t rows, reader.ReadBatch(&batch, 1));
+  EXPECT_EQ(rows, 0u);
+  EXPECT_EQ(reader.ignored_names().size(), 64u);
+}
+
 // ---------------------------------------------------------------------------
 // Formats, files, YAML
 
