@@ -76,6 +76,10 @@ void TableBuilder::BeginRow(std::string_view id) {
   row.id = {AddText(id), static_cast<uint32_t>(id.size())};
   table_->rows_.push_back(row);
   open_objects_.clear();
+  if (!row_columns_.empty()) {
+    previous_columns_.swap(row_columns_);
+    row_columns_.clear();
+  }
 }
 
 void TableBuilder::SetId(std::string_view id) {
@@ -101,6 +105,21 @@ void TableBuilder::EndRow() {
 }
 
 int TableBuilder::Column(const FieldName& field) {
+  const size_t k = row_columns_.size();
+  if (k < previous_columns_.size()) {
+    const uint32_t c = previous_columns_[k];
+    const AccountTable::Column& column = table_->columns_[c];
+    if (column.name == field.name && column.section == field.section) {
+      row_columns_.push_back(c);
+      return static_cast<int>(c);
+    }
+  }
+  const int c = LookUpColumn(field);
+  row_columns_.push_back(static_cast<uint32_t>(c));
+  return c;
+}
+
+int TableBuilder::LookUpColumn(const FieldName& field) {
   key_.assign(field.section.data(), field.section.size());
   key_.push_back('\0');
   key_.append(field.name.data(), field.name.size());

@@ -369,6 +369,37 @@ TEST(TableBinderTest, ClearForgetsTooManyColumnNames) {
   EXPECT_EQ(small.uid(), small_uid);
 }
 
+// Column guesses the previous row's k-th column first; records that name
+// their fields in another order, or other fields, still get the right
+// column.
+TEST(TableBuilderTest, ColumnsAreRightWhateverTheFieldOrder) {
+  AccountTable table;
+  TableBuilder b(&table);
+  const std::vector<std::vector<FieldName>> rows = {
+      {{"metrics", "a"}, {"metrics", "b"}, {"", "as_of"}},
+      {{"metrics", "b"}, {"metrics", "a"}},
+      {{"metrics", "a"}, {"attributes", "b"}, {"metrics", "b"}},
+      {{"metrics", "a"}, {"attributes", "b"}, {"metrics", "b"}},
+      {},
+      {{"", "as_of"}, {"metrics", "a"}},
+  };
+  std::map<std::pair<std::string, std::string>, int> first_seen;
+  for (const auto& row : rows) {
+    b.BeginRow("r");
+    for (const FieldName& f : row) {
+      const int c = b.Column(f);
+      const auto key = std::make_pair(std::string(f.section),
+                                      std::string(f.name));
+      auto [it, inserted] = first_seen.emplace(key, c);
+      EXPECT_EQ(it->second, c) << f.section << "." << f.name;
+      EXPECT_EQ(table.column(c).section, f.section);
+      EXPECT_EQ(table.column(c).name, f.name);
+    }
+    b.EndRow();
+  }
+  EXPECT_EQ(table.column_count(), first_seen.size());
+}
+
 TEST(TableBinderTest, IgnoredCountsPerRow) {
   auto model = Compile(kModel);
   AccountTable table;
