@@ -152,6 +152,15 @@ void TableBuilder::PutText(int column, std::string_view text) {
       AddText(text));
 }
 
+void TableBuilder::KeepRecordText(std::string_view record) {
+  record_text_ = AddText(record);
+}
+
+void TableBuilder::PutTextSlice(int column, size_t offset, size_t size) {
+  Add(column, AccountTable::Kind::kText, static_cast<uint32_t>(size),
+      record_text_ + offset);
+}
+
 void TableBuilder::PutBool(int column, bool value) {
   Add(column, AccountTable::Kind::kBool, 0, value ? 1 : 0);
 }

@@ -162,6 +162,12 @@ class TableBuilder {
   void PutNumber(int column, double value);
   void PutString(int column, std::string_view text);
   void PutText(int column, std::string_view text);
+  // For readers whose values are slices of one record (CSV cells): keeps
+  // `record` in the table once, then PutTextSlice(column, offset, size)
+  // puts [offset, offset + size) of the record kept last as PutText
+  // would, without copying each cell.
+  void KeepRecordText(std::string_view record);
+  void PutTextSlice(int column, size_t offset, size_t size);
   void PutBool(int column, bool value);
   void PutSeries(int column, const double* values, size_t n);
   void PutDateDays(int column, double days);
@@ -198,6 +204,7 @@ class TableBuilder {
   AccountTable* table_;
   std::string key_;
   std::vector<size_t> open_objects_;
+  uint64_t record_text_ = 0;  // where KeepRecordText put the record
   // The columns of the previous row and of this one, in the order Column
   // returned them. Records of one input mostly name the same fields in the
   // same order, so the k-th Column call of a row is first checked against

@@ -120,11 +120,12 @@ class CsvReader::Impl {
       b.FailRow(Cat("line ", record_line_, ": no id (the \"",
                     options_.id_field, "\" cell is empty)"));
     } else {
+      b.KeepRecordText(std::string_view(record_.data(), record_.size()));
       for (size_t i = 0; i < columns_.size(); ++i) {
         const int slot = columns_[i];
         // An empty cell is missing whatever the column's type: not kept.
         if (slot == kIdColumn || fields_[i].second == 0) continue;
-        b.PutText(slot, Field(i));
+        b.PutTextSlice(slot, fields_[i].first, fields_[i].second);
       }
     }
     b.EndRow();
