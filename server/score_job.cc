@@ -81,6 +81,40 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
+// Shadow chunks keep their scores until the last task compares them, so
+// they cannot use a thread's; they take one from here and give it back
+// after the comparison, which keeps steady shadow traffic from allocating
+// (and faulting in) fresh engine buffers for every chunk.
+class ScoresPool {
+ public:
+  std::unique_ptr<engine::TableScores> Take() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!free_.empty()) {
+        std::unique_ptr<engine::TableScores> scores = std::move(free_.back());
+        free_.pop_back();
+        return scores;
+      }
+    }
+    return std::make_unique<engine::TableScores>();
+  }
+  void Give(std::unique_ptr<engine::TableScores> scores) {
+    if (scores == nullptr) return;
+    absl::MutexLock lock(&mu_);
+    if (free_.size() < kMaxFree) free_.push_back(std::move(scores));
+  }
+
+ private:
+  static constexpr size_t kMaxFree = 64;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<engine::TableScores>> free_;
+};
+
+ScoresPool& ShadowScores() {
+  static auto* pool = new ScoresPool;
+  return *pool;
+}
+
 // What one chunk produced, merged into the response by the last task.
 struct ChunkOut {
   // Map form.
@@ -377,7 +411,7 @@ void ProcessChunk(Job* job, size_t chunk) {
   engine::TableScores* scores = &scratch.scores;
   if (spec.shadow != nullptr) {
     request.shadow = &spec.shadow->engine_candidate;
-    kept = std::make_unique<engine::TableScores>();
+    kept = ShadowScores().Take();
     scores = kept.get();
   }
   absl::Status s =
@@ -498,6 +532,7 @@ absl::Status CompareShadow(Job* job) {
   v1::ShadowReport* report = spec.response->mutable_shadow();
   WriteShadowReport(comparison.Report(), report);
   report->set_version(spec.shadow->candidate.version);
+  for (ChunkOut& c : job->outs) ShadowScores().Give(std::move(c.shadow));
   return absl::OkStatus();
 }
 

@@ -30,8 +30,9 @@
 // and reuses them, so steady traffic allocates no engine buffers. (A thread
 // keeps the last models it used alive until it scores with others; its
 // table forgets its column names past AccountTable::kMaxKeptColumns.) Shadow chunks
-// allocate their scores per chunk, since they are kept until the
-// comparison.
+// keep their scores until the comparison, so they take them from a
+// process-wide pool of at most 64 and give them back after it (the pooled
+// scores hold the last models they scored with until they are reused).
 
 #ifndef HEALTHSCORE_SERVER_SCORE_JOB_H_
 #define HEALTHSCORE_SERVER_SCORE_JOB_H_

@@ -85,8 +85,7 @@ ShadowComparison::ShadowComparison(
     const ShadowOptions& options)
     : live_(std::move(live)),
       candidate_(std::move(candidate)),
-      options_(options),
-      histogram_(kBins, 0) {
+      options_(options) {
   report_.live = Info(*live_);
   report_.candidate = Info(*candidate_);
   report_.live_tiers = TierLabels(*live_);
@@ -195,10 +194,24 @@ absl::Status ShadowComparison::Add(const Batch& live_batch,
       }
       ++d.count;
       sum_ += delta;
-      ++histogram_[Bin(delta)];
+      AddBin(Bin(delta));
     }
   }
   return absl::OkStatus();
+}
+
+void ShadowComparison::AddBin(size_t bin) {
+  if (!histogram_.empty()) {
+    ++histogram_[bin];
+    return;
+  }
+  bins_.push_back(static_cast<uint32_t>(bin));
+  // Past a quarter of the bins, the dense histogram is smaller.
+  if (bins_.size() > kBins / 4) {
+    histogram_.assign(kBins, 0);
+    for (uint32_t b : bins_) ++histogram_[b];
+    std::vector<uint32_t>().swap(bins_);
+  }
 }
 
 ShadowReport ShadowComparison::Report() const {
@@ -217,17 +230,25 @@ ShadowReport ShadowComparison::Report() const {
     const std::pair<double, double*> wanted[] = {
         {0.05, &d.p5}, {0.25, &d.p25}, {0.5, &d.median},
         {0.75, &d.p75}, {0.95, &d.p95}};
+    std::vector<uint32_t> sorted;
+    if (histogram_.empty()) {
+      sorted = bins_;
+      std::sort(sorted.begin(), sorted.end());
+    }
+    // The ranks ascend, so one pass over the histogram finds them all.
+    size_t b = 0;
+    uint64_t seen = histogram_.empty() ? 0 : histogram_[0];
     for (const auto& [p, slot] : wanted) {
       const uint64_t rank = std::max<uint64_t>(
           1, static_cast<uint64_t>(std::ceil(p * static_cast<double>(d.count))));
-      uint64_t seen = 0;
-      for (size_t b = 0; b < histogram_.size(); ++b) {
-        seen += histogram_[b];
-        if (seen >= rank) {
-          *slot = std::clamp(BinValue(b), d.min, d.max);
-          break;
-        }
+      size_t bin;
+      if (histogram_.empty()) {
+        bin = sorted[rank - 1];
+      } else {
+        while (seen < rank) seen += histogram_[++b];
+        bin = b;
       }
+      *slot = std::clamp(BinValue(bin), d.min, d.max);
     }
   }
   return out;

@@ -1,5 +1,6 @@
 #include "engine/repository/shadow.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -268,6 +269,43 @@ TEST(ShadowTest, SmallDeltasKeepTheirResolution) {
   EXPECT_NEAR(r.delta.min, -0.25, 1e-9);
   EXPECT_EQ(r.TierCount("green", "green"), 3u);
   EXPECT_EQ(r.tier_changed, 0u);
+}
+
+// Percentiles of the delta are nearest ranks over deltas binned to 1/1000
+// of a point, whether the comparison keeps the bins of few accounts or the
+// dense histogram of many (past 50,000).
+TEST(ShadowTest, PercentilesAreTheSameForFewAndManyAccounts) {
+  auto live = Model(SmallModel("health", "1"));
+  auto candidate = Model(SmallModel("health", "2", 200));
+  for (const int n : {7, 1000, 60000}) {
+    SCOPED_TRACE(n);
+    AccountTable table;
+    TableBuilder b(&table);
+    std::vector<double> binned;
+    for (int i = 0; i < n; ++i) {
+      // Live scores x, the candidate x / 2: the delta is -x / 2. The
+      // quarter keeps every delta off a bin's edge.
+      const double x = 100.0 * (i + 0.25) / n;
+      b.BeginRow("a" + std::to_string(i));
+      b.SetMetric("x", x);
+      b.EndRow();
+      binned.push_back(std::round((-x / 2 + 100) * 1000) / 1000 - 100);
+    }
+    std::sort(binned.begin(), binned.end());
+    ASSERT_OK_AND_ASSIGN(ShadowReport r,
+                         CompareModels(live, candidate, table));
+    ASSERT_EQ(r.delta.count, static_cast<uint64_t>(n));
+    auto nearest_rank = [&](double p) {
+      const size_t rank = std::max<size_t>(
+          1, static_cast<size_t>(std::ceil(p * n)));
+      return std::clamp(binned[rank - 1], r.delta.min, r.delta.max);
+    };
+    EXPECT_NEAR(r.delta.p5, nearest_rank(0.05), 1e-9);
+    EXPECT_NEAR(r.delta.p25, nearest_rank(0.25), 1e-9);
+    EXPECT_NEAR(r.delta.median, nearest_rank(0.5), 1e-9);
+    EXPECT_NEAR(r.delta.p75, nearest_rank(0.75), 1e-9);
+    EXPECT_NEAR(r.delta.p95, nearest_rank(0.95), 1e-9);
+  }
 }
 
 }  // namespace
