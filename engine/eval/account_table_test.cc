@@ -10,6 +10,7 @@
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
+#include "engine/eval/testing/one_of_each.h"
 #include "engine/model/compiler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,30 +21,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
-
-// One input of each type.
-constexpr char kModel[] = R"yaml(name: table_test
-version: "1"
-segment_by: segment
-inputs:
-  - {id: dau_mau, type: number, range: [0, 1]}
-  - {id: segment, type: string, values: [smb, enterprise]}
-  - {id: renewal_date, type: date}
-  - {id: wau, type: series, range: [0, 1000]}
-derived:
-  - {id: wau_last, expr: "last(wau)"}
-groups:
-  - id: usage
-    weight: 1
-    signals:
-      - {id: stickiness, source: dau_mau, weight: 1,
-         normalize: {linear: {bad: 0, good: 1}}}
-      - {id: activity, source: wau_last, weight: 1,
-         normalize: {linear: {bad: 0, good: 100}}}
-tiers:
-  - {id: green, min: 50}
-  - {id: red, min: 0}
-)yaml";
 
 // Declares `segment` as a number and `region` as a string: the same table
 // means different things to it.
@@ -102,7 +79,7 @@ AccountTable ThreeAccounts() {
 }
 
 TEST(TableBinderTest, RowsBoundInAnyOrderHoldWhatTheAccountGave) {
-  auto model = Compile(kModel);
+  auto model = testing::OneOfEachModel();
   const AccountTable table = ThreeAccounts();
   ASSERT_EQ(table.size(), 3u);
   EXPECT_TRUE(table.row_failed(1));
@@ -172,7 +149,7 @@ TEST(TableBinderTest, RowsBoundInAnyOrderHoldWhatTheAccountGave) {
 // The table keeps values as written; each model applies its own declared
 // types, so one read serves models that disagree.
 TEST(TableBinderTest, EachModelReadsTheTableByItsOwnTypes) {
-  auto model = Compile(kModel);
+  auto model = testing::OneOfEachModel();
   auto other = Compile(kOtherModel);
   AccountTable table;
   TableBuilder b(&table);
@@ -202,7 +179,7 @@ TEST(TableBinderTest, EachModelReadsTheTableByItsOwnTypes) {
 // that does not fit is missing with a warning (or fails the account in
 // strict mode), one input given in two sections is given twice.
 TEST(TableBinderTest, ValueRulesApplyWhenBinding) {
-  auto model = Compile(kModel);
+  auto model = testing::OneOfEachModel();
   AccountTable table;
   TableBuilder b(&table);
   b.BeginRow("a");
@@ -232,7 +209,7 @@ TEST(TableBinderTest, ValueRulesApplyWhenBinding) {
 // {"values": [...]} is a series for a series input and a value of the
 // wrong kind for any other; the object's entries are skipped then.
 TEST(TableBinderTest, AnObjectIsASeriesOnlyForASeriesInput) {
-  auto model = Compile(kModel);
+  auto model = testing::OneOfEachModel();
   AccountTable table;
   TableBuilder b(&table);
   const double points[] = {1, 2};
@@ -276,7 +253,7 @@ TEST(TableBinderTest, AnObjectIsASeriesOnlyForASeriesInput) {
 // Columns outlive Clear, so a binder resolves a stream of tables once; a
 // column first seen in a later table is resolved then.
 TEST(TableBinderTest, ColumnsSurviveClearAndNewOnesAreResolved) {
-  auto model = Compile(kModel);
+  auto model = testing::OneOfEachModel();
   AccountTable table;
   TableBinder binder(model);
   Batch batch(model);
@@ -323,7 +300,7 @@ TEST(TableBinderTest, ColumnsSurviveClearAndNewOnesAreResolved) {
 // past kMaxKeptColumns, Clear forgets the names and the table gets a new
 // uid, which binders notice.
 TEST(TableBinderTest, ClearForgetsTooManyColumnNames) {
-  auto model = Compile(kModel);
+  auto model = testing::OneOfEachModel();
   AccountTable table;
   TableBinder binder(model);
   Batch batch(model);
@@ -401,7 +378,7 @@ TEST(TableBuilderTest, ColumnsAreRightWhateverTheFieldOrder) {
 }
 
 TEST(TableBinderTest, IgnoredCountsPerRow) {
-  auto model = Compile(kModel);
+  auto model = testing::OneOfEachModel();
   AccountTable table;
   TableBuilder b(&table);
   b.BeginRow("a");

@@ -13,40 +13,15 @@
 #include "engine/common/testing/status_matchers.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
+#include "engine/eval/testing/one_of_each.h"
 #include "engine/model/compiler.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::engine {
 namespace {
 
-// One input of each type.
-constexpr char kModel[] = R"yaml(name: batch_test
-version: "1"
-segment_by: segment
-inputs:
-  - {id: dau_mau, type: number, range: [0, 1]}
-  - {id: segment, type: string, values: [smb, enterprise]}
-  - {id: renewal_date, type: date}
-  - {id: wau, type: series, range: [0, 1000]}
-derived:
-  - {id: wau_last, expr: "last(wau)"}
-groups:
-  - id: usage
-    weight: 1
-    signals:
-      - {id: stickiness, source: dau_mau, weight: 1,
-         normalize: {linear: {bad: 0, good: 1}}}
-      - {id: activity, source: wau_last, weight: 1,
-         normalize: {linear: {bad: 0, good: 100}}}
-tiers:
-  - {id: green, min: 50}
-  - {id: red, min: 0}
-)yaml";
-
 std::shared_ptr<const CompiledModel> Model() {
-  CompileResult r = CompileString(kModel, "batch_test.yaml");
-  EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
-  return r.model;
+  return testing::OneOfEachModel();
 }
 
 // Day counts come from callers as doubles (the columnar API): every one of
