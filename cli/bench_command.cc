@@ -252,21 +252,11 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
   if (!reader_options.ok()) {
     return Usage(err, reader_options.status().message());
   }
-  engine::io::InputFormat input_format;
-  if (args->Has("input-format")) {
-    auto f = engine::io::ParseInputFormat(args->Get("input-format"));
-    if (!f.ok()) return Usage(err, f.status().message());
-    input_format = *f;
-  } else if (input_path == "-") {
-    input_format = engine::io::InputFormat::kJsonLines;
-  } else {
-    auto f = engine::io::InputFormatFromPath(input_path);
-    if (!f.ok()) {
-      return Usage(err, absl::StrCat(f.status().message(),
-                                     "; pass --input-format jsonl|csv"));
-    }
-    input_format = *f;
+  auto input_format_or = InputFormatFromArgs(*args, input_path);
+  if (!input_format_or.ok()) {
+    return Usage(err, std::string(input_format_or.status().message()));
   }
+  const engine::io::InputFormat input_format = *input_format_or;
 
   // The model, compiled as `score` compiles it.
   auto model_path = ResolveModelPath(args->Get("model"));

@@ -18,6 +18,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_limits.h"
+#include "cli/plugins.h"
 #include "cli/input_options.h"
 #include "cli/paths.h"
 #include "cli/precision.h"
@@ -61,8 +62,8 @@ options:
     R"(  --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
 )" + std::string(kInputLimitsHelp) +
-    R"(  --plugins DIRS        directories of plugin libraries (':'-separated)
-  --max-model-bytes N   refuse model files longer than N bytes (default
+    std::string(kPluginsHelp) +
+    R"(  --max-model-bytes N   refuse model files longer than N bytes (default
                         4194304, 4 MiB)
   --max-yaml-nodes N    refuse YAML holding more than N nodes once
                         aliases are expanded (default 1000000)
@@ -152,38 +153,19 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
   auto numbers = NumberFormatFromArgs(*args);
   if (!numbers.ok()) return Usage(err, std::string(numbers.status().message()));
   const std::string input_path = args->Get("input");
-  engine::io::InputFormat input_format;
-  if (args->Has("input-format")) {
-    auto f = engine::io::ParseInputFormat(args->Get("input-format"));
-    if (!f.ok()) return Usage(err, std::string(f.status().message()));
-    input_format = *f;
-  } else if (input_path == "-") {
-    input_format = engine::io::InputFormat::kJsonLines;
-  } else {
-    auto f = engine::io::InputFormatFromPath(input_path);
-    if (!f.ok()) {
-      return Usage(err, absl::StrCat(f.status().message(),
-                                     "; pass --input-format jsonl|csv"));
-    }
-    input_format = *f;
+  auto input_format_or = InputFormatFromArgs(*args, input_path);
+  if (!input_format_or.ok()) {
+    return Usage(err, std::string(input_format_or.status().message()));
   }
+  const engine::io::InputFormat input_format = *input_format_or;
 
   auto limits = ModelLimits(*args);
   if (!limits.ok()) return Usage(err, std::string(limits.status().message()));
   engine::CompileOptions compile_options;
   compile_options.yaml = *limits;
-  std::unique_ptr<engine::PluginHost> plugins;
-  if (args->Has("plugins")) {
-    engine::PluginHostOptions host_options;
-    host_options.directories =
-        absl::StrSplit(args->Get("plugins"), ':', absl::SkipEmpty());
-    auto host = engine::PluginHost::Create(host_options);
-    if (!host.ok()) {
-      return Usage(err, absl::StrCat("--plugins: ", host.status().message()));
-    }
-    plugins = *std::move(host);
-    compile_options.plugins = plugins.get();
-  }
+  auto plugins = OpenPluginHost(*args);
+  if (!plugins.ok()) return Usage(err, std::string(plugins.status().message()));
+  compile_options.plugins = plugins->get();
   auto live = LoadModel("live", args->Get("live"), compile_options, err);
   if (live == nullptr) return kExitFailure;
   auto candidate =

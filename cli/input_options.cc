@@ -1,6 +1,7 @@
 #include "cli/input_options.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 
 namespace healthscore::cli {
 
@@ -25,6 +26,20 @@ absl::StatusOr<engine::io::ReaderOptions> InputLimitsFromArgs(
   }
   options.strict = args.Has("strict");
   return options;
+}
+
+absl::StatusOr<engine::io::InputFormat> InputFormatFromArgs(
+    const Args& args, const std::string& path) {
+  if (args.Has("input-format")) {
+    return engine::io::ParseInputFormat(args.Get("input-format"));
+  }
+  if (path == "-") return engine::io::InputFormat::kJsonLines;
+  auto format = engine::io::InputFormatFromPath(path);
+  if (!format.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        format.status().message(), "; pass --input-format jsonl|csv"));
+  }
+  return format;
 }
 
 }  // namespace healthscore::cli

@@ -4,6 +4,7 @@
 #ifndef HEALTHSCORE_CLI_INPUT_OPTIONS_H_
 #define HEALTHSCORE_CLI_INPUT_OPTIONS_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,13 @@ inline constexpr char kInputLimitsHelp[] =
 // range (1 byte to 1 GiB; 1 to 1,000,000 lines) and for an empty
 // --id-field.
 absl::StatusOr<engine::io::ReaderOptions> InputLimitsFromArgs(const Args& args);
+
+// The format of the input at `path`: --input-format when given, JSON Lines
+// for standard input ("-"), else from the file name. InvalidArgument for an
+// unknown --input-format or a name that does not tell (the message says to
+// pass --input-format).
+absl::StatusOr<engine::io::InputFormat> InputFormatFromArgs(
+    const Args& args, const std::string& path);
 
 }  // namespace healthscore::cli
 

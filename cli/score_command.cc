@@ -371,21 +371,11 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     return Usage(err, std::string(reader_options.status().message()));
   }
 
-  engine::io::InputFormat input_format;
-  if (args->Has("input-format")) {
-    auto f = engine::io::ParseInputFormat(args->Get("input-format"));
-    if (!f.ok()) return Usage(err, std::string(f.status().message()));
-    input_format = *f;
-  } else if (input_path == "-") {
-    input_format = engine::io::InputFormat::kJsonLines;
-  } else {
-    auto f = engine::io::InputFormatFromPath(input_path);
-    if (!f.ok()) {
-      return Usage(err, absl::StrCat(f.status().message(),
-                                     "; pass --input-format jsonl|csv"));
-    }
-    input_format = *f;
+  auto input_format_or = InputFormatFromArgs(*args, input_path);
+  if (!input_format_or.ok()) {
+    return Usage(err, std::string(input_format_or.status().message()));
   }
+  const engine::io::InputFormat input_format = *input_format_or;
   engine::io::OutputFormat output_format =
       engine::io::OutputFormatFromPath(output_path);
   if (args->Has("format")) {
