@@ -1,8 +1,11 @@
 // `healthscore score`: score a file of account snapshots.
 //
-// The input is processed in batches with the next batch read on a helper
-// thread while the current one is scored (on the worker pool) and written,
-// so parsing, the slowest stage, runs without pause.
+// Parsing and formatting results cost far more than scoring, so both run
+// on every worker (see Pipeline): JSON Lines input is cut into blocks of
+// lines that the workers parse, score and render in parallel, and the main
+// thread writes the rendered blocks in input order. CSV (and a single
+// thread) is read in order on the main thread; the workers score and render
+// its tables.
 //
 // Segment routing: when the model file is version VERSION of model NAME in
 // a repository ROOT (ROOT/NAME/VERSION/model.yaml) and ROOT/NAME/config.yaml
@@ -102,8 +105,10 @@ options:
                         (default )" +
     std::to_string(engine::kDefaultTopDrivers) + ")\n" +
     std::string(kPrecisionHelp) +
-    R"(  --threads N           scoring threads (default: one per core)
-  --batch-size N        accounts read and scored at a time (default 65536)
+    R"(  --threads N           worker threads (default: one per core); with JSON
+                        Lines input and more than one, they parse too
+  --batch-size N        most accounts read and scored at a time (default
+                        65536)
   --no-routes           ignore the routes of MODEL's repository
   --quiet               no progress or summary on standard error
 )" + std::string(kInputLimitsHelp) +
