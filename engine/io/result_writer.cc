@@ -84,6 +84,22 @@ class JsonRowFormatter {
       model_json_.append(std::to_string(repository_version));
     }
     model_json_.append("}}");
+    // What every row repeats is escaped once per batch.
+    for (int t = -1; t < static_cast<int>(model.tiers().size()); ++t) {
+      tier_json_.emplace_back();
+      AppendJsonString(model.TierId(t), &tier_json_.back());
+    }
+    for (const PlaybookInfo& info : model.playbooks()) {
+      std::string& head = playbook_json_.emplace_back("{\"id\":");
+      AppendJsonString(info.id, &head);
+      head.append(",\"name\":");
+      AppendJsonString(info.name, &head);
+      head.append(",\"owner\":");
+      AppendJsonString(info.owner, &head);
+      head.append(",\"priority\":");
+      head.append(std::to_string(info.priority));
+      head.append(",\"reason\":");
+    }
     if (!options.explain && (!batch.range_warnings().empty() ||
                              !batch.value_warnings().empty())) {
       has_warning_.assign(batch.size(), 0);
@@ -105,6 +121,10 @@ class JsonRowFormatter {
   const BatchResult& result_;
   const WriterOptions& options_;
   std::string model_json_;
+  // The JSON string of each tier id, insufficient data (-1) first.
+  std::vector<std::string> tier_json_;
+  // Each playbook's object up to its reason: {"id":...,"reason":
+  std::vector<std::string> playbook_json_;
   std::vector<uint8_t> has_warning_;
 };
 
@@ -127,7 +147,12 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
     AppendJsonNumber(result_.score(row), options_.numbers, out);
   }
   out->append(",\"tier\":");
-  AppendJsonString(model.TierId(result_.tier(row)), out);
+  const int tier = result_.tier(row);
+  if (tier >= -1 && tier + 1 < static_cast<int>(tier_json_.size())) {
+    out->append(tier_json_[static_cast<size_t>(tier + 1)]);
+  } else {
+    AppendJsonString(model.TierId(tier), out);
+  }
   out->append(",\"coverage\":");
   AppendJsonNumber(result_.coverage(row), options_.numbers, out);
 
@@ -146,15 +171,7 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
       const PlaybookInfo& info = model.playbooks()[p];
       if (!first) out->push_back(',');
       first = false;
-      out->append("{\"id\":");
-      AppendJsonString(info.id, out);
-      out->append(",\"name\":");
-      AppendJsonString(info.name, out);
-      out->append(",\"owner\":");
-      AppendJsonString(info.owner, out);
-      out->append(",\"priority\":");
-      out->append(std::to_string(info.priority));
-      out->append(",\"reason\":");
+      out->append(playbook_json_[static_cast<size_t>(p)]);
       AppendJsonString(
           PlaybookReason(batch_, result_, row, p, options_.numbers), out);
       if (!info.success.empty()) {
