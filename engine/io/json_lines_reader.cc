@@ -3,6 +3,7 @@
 // every reader shares).
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -44,6 +45,7 @@ class JsonLinesReader::Impl {
     table->Clear();
     TableBuilder builder(table);
     builder_ = &builder;
+    UseShapeOf(*table);
     size_t rows = 0;
     while (rows < max_rows) {
       Line line;
@@ -59,6 +61,7 @@ class JsonLinesReader::Impl {
     table->Clear();
     TableBuilder builder(table);
     builder_ = &builder;
+    UseShapeOf(*table);
     owner_->line_ = block.first_line - 1;
     size_t rows = 0;
     if (block.overlong > 0) {
@@ -251,6 +254,35 @@ class JsonLinesReader::Impl {
                 simdjson::ondemand::json_type type);
   bool PutPoints(int column, simdjson::ondemand::array& array);
   bool PutObject(int column, simdjson::ondemand::value& value);
+  // The column of the field (section, name), as TableBuilder::Column, but
+  // mostly without a hash lookup: the records of a file list their fields
+  // in much the same order, leaving some out. shape_ holds the fields seen
+  // so far in that order; each field is looked for a few places after the
+  // previous one, and a field not found there is looked up and inserted.
+  int ColumnOf(std::string_view section, std::string_view name) {
+    const size_t end = std::min(shape_.size(), shape_pos_ + kShapeLookahead);
+    for (size_t i = shape_pos_; i < end; ++i) {
+      const ShapeField& f = shape_[i];
+      if (f.name == name && f.section == section) {
+        shape_pos_ = i + 1;
+        return f.column;
+      }
+    }
+    const int column = builder_->Column({section, name});
+    if (shape_.size() < kMaxShapeFields) {
+      shape_.insert(shape_.begin() + static_cast<std::ptrdiff_t>(shape_pos_),
+                    ShapeField{std::string(section), std::string(name),
+                               column});
+      ++shape_pos_;
+    }
+    return column;
+  }
+  // Column numbers belong to one table: forgets them for another.
+  void UseShapeOf(const AccountTable& table) {
+    if (table.uid() != shape_table_) shape_.clear();
+    shape_table_ = table.uid();
+  }
+
   bool FailSyntax(simdjson::error_code error) {
     builder_->FailRow(Cat("line ", owner_->line_,
                           ": invalid JSON: ", simdjson::error_message(error)));
@@ -275,6 +307,18 @@ class JsonLinesReader::Impl {
   std::string_view id_;
   std::string id_problem_;
   std::vector<double> points_;
+  // ColumnOf's fields of the previous record, in order, for the table
+  // shape_table_.
+  struct ShapeField {
+    std::string section;
+    std::string name;
+    int column;
+  };
+  static constexpr size_t kMaxShapeFields = 256;
+  static constexpr size_t kShapeLookahead = 8;
+  std::vector<ShapeField> shape_;
+  size_t shape_pos_ = 0;
+  uint64_t shape_table_ = 0;
 };
 
 namespace {
@@ -345,6 +389,7 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded) {
   namespace od = simdjson::ondemand;
   TableBuilder& b = *builder_;
   b.BeginRow({});
+  shape_pos_ = 0;
   location_scratch_.clear();
   absl::StrAppend(&location_scratch_, "line ", owner_->line_, ": ");
   b.SetRowLocation(location_scratch_);
@@ -482,7 +527,7 @@ bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
       continue;
     }
     // as_of, previous_score, previous_tier or their protobuf JSON names.
-    if (!PutValue(b.Column({"", key}), value, type)) return false;
+    if (!PutValue(ColumnOf("", key), value, type)) return false;
   }
   return true;
 }
@@ -503,7 +548,7 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value& value,
     od::value& v = field->value();
     json_type type;
     if ((error = v.type().get(type))) return FailSyntax(error);
-    if (!PutValue(builder_->Column({section, name}), v, type)) return false;
+    if (!PutValue(ColumnOf(section, name), v, type)) return false;
   }
   return true;
 }
