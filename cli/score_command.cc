@@ -72,6 +72,9 @@ using Clock = std::chrono::steady_clock;
 // flight cost little memory, large enough that the per-block costs
 // (binding, waking a worker) do not show.
 constexpr int64_t kBlockBytes = int64_t{1} << 20;
+// The most accounts of a table read in order (CSV, or one thread), for the
+// same reasons: about as many as a block of JSON Lines holds.
+constexpr size_t kTableRows = 4096;
 
 const std::string kHelp =
     R"(usage: healthscore score --model MODEL --input FILE [options]
@@ -679,10 +682,12 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   // Input and output. JSON Lines is cut into blocks that the workers parse
   // in parallel; CSV (whose quoted fields may hold line breaks) and a
   // single thread read tables in order on this thread.
-  const size_t max_rows = static_cast<size_t>(*batch_size);
   const int workers = static_cast<int>(*threads);
   const bool blocks =
       input_format == engine::io::InputFormat::kJsonLines && workers > 1;
+  const size_t max_rows =
+      blocks ? static_cast<size_t>(*batch_size)
+             : std::min(static_cast<size_t>(*batch_size), kTableRows);
   engine::io::ReaderOptions block_options = *reader_options;
   block_options.block_size = static_cast<size_t>(*read_block_bytes);
   std::unique_ptr<engine::io::LineSplitter> splitter;
