@@ -75,8 +75,9 @@
 // missing.
 //
 // Thread-safety: a reader is used by one thread at a time. ReadBatch may be
-// called from a different thread than the previous call (the CLI reads the
-// next batch on a helper thread while it scores the current one).
+// called from a different thread than the previous call. To parse one input
+// on several threads, cut it into blocks (engine/io/line_blocks.h) and give
+// each thread its own JsonLinesReader (see ParseBlock).
 
 #ifndef HEALTHSCORE_ENGINE_IO_SNAPSHOT_READER_H_
 #define HEALTHSCORE_ENGINE_IO_SNAPSHOT_READER_H_
