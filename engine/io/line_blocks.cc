@@ -48,6 +48,7 @@ absl::Status LineSplitter::Fill(LineBlock* block, size_t* end) {
 void LineSplitter::Emit(LineBlock* block, size_t cut, size_t end,
                         uint64_t lines) {
   carry_.assign(block->data.get() + cut, end - cut);
+  carry_pos_ = 0;
   std::memset(block->data.get() + cut, 0, kLineBlockPadding);
   block->size = cut;
   block->lines = lines;
@@ -72,6 +73,7 @@ absl::Status LineSplitter::SkipOverlong(LineBlock* block, size_t end) {
     }
     skipped += static_cast<uint64_t>(nl - data);
     carry_.assign(nl + 1, data + got - (nl + 1));
+    carry_pos_ = 0;
     break;
   }
   std::memset(block->data.get(), 0, kLineBlockPadding);
@@ -87,11 +89,36 @@ absl::StatusOr<bool> LineSplitter::Next(LineBlock* block) {
   block->lines = 0;
   block->overlong = 0;
   block->size = 0;
-  if (carry_.empty() && eof_) return false;
-  Reserve(block, std::max(block_size_, carry_.size()), 0);
-  std::memcpy(block->data.get(), carry_.data(), carry_.size());
-  size_t end = carry_.size();
+  const char* pending = carry_.data() + carry_pos_;
+  const size_t pending_size = carry_.size() - carry_pos_;
+  if (pending_size == 0 && eof_) return false;
+  // When the last block was cut at max_lines, the bytes kept may hold the
+  // next block's lines already: take just those, so that each byte is
+  // copied once however small max_lines is.
+  size_t kept_lines = 0;
+  size_t kept_cut = 0;
+  while (kept_lines < max_lines_) {
+    const char* nl = static_cast<const char*>(
+        std::memchr(pending + kept_cut, '\n', pending_size - kept_cut));
+    if (nl == nullptr) break;
+    ++kept_lines;
+    kept_cut = static_cast<size_t>(nl + 1 - pending);
+  }
+  if (kept_lines == max_lines_) {
+    Reserve(block, std::max(block_size_, kept_cut), 0);
+    std::memcpy(block->data.get(), pending, kept_cut);
+    std::memset(block->data.get() + kept_cut, 0, kLineBlockPadding);
+    carry_pos_ += kept_cut;
+    block->size = kept_cut;
+    block->lines = kept_lines;
+    next_line_ += kept_lines;
+    return true;
+  }
+  Reserve(block, std::max(block_size_, pending_size), 0);
+  std::memcpy(block->data.get(), pending, pending_size);
+  size_t end = pending_size;
   carry_.clear();
+  carry_pos_ = 0;
   // Bytes before `scanned` were searched for line breaks; `lines` complete
   // lines end at `cut`.
   size_t scanned = 0;

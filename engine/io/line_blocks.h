@@ -14,7 +14,7 @@
 //
 // Memory: a block holds about ReaderOptions::block_size bytes (more for a
 // single line up to max_line_bytes long); the splitter itself holds only the
-// bytes after the last line break of the block it last filled.
+// bytes read after the last block's text (about one block at most).
 
 #ifndef HEALTHSCORE_ENGINE_IO_LINE_BLOCKS_H_
 #define HEALTHSCORE_ENGINE_IO_LINE_BLOCKS_H_
@@ -100,7 +100,9 @@ class LineSplitter {
   size_t block_size_;
   size_t max_line_bytes_;
   size_t max_lines_;
-  std::string carry_;  // bytes after the last block's text
+  // Bytes read after the last block's text: carry_[carry_pos_, size()).
+  std::string carry_;
+  size_t carry_pos_ = 0;
   uint64_t next_line_ = 1;
   bool eof_ = false;
   bool at_start_ = true;
