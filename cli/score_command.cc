@@ -1,8 +1,11 @@
 // `healthscore score`: score a file of account snapshots.
 //
-// The input is processed in batches with the next batch read on a helper
-// thread while the current one is scored (on the worker pool) and written,
-// so parsing, the slowest stage, runs without pause.
+// Parsing and formatting results cost far more than scoring, so both run
+// on every worker (see Pipeline): JSON Lines input is cut into blocks of
+// lines that the workers parse, score and render in parallel, and the main
+// thread writes the rendered blocks in input order. CSV (and a single
+// thread) is read in order on the main thread; the workers score and render
+// its tables.
 //
 // Segment routing: when the model file is version VERSION of model NAME in
 // a repository ROOT (ROOT/NAME/VERSION/model.yaml) and ROOT/NAME/config.yaml
@@ -18,11 +21,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
-#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -42,11 +47,12 @@
 #include "cli/plugins.h"
 #include "cli/precision.h"
 #include "engine/common/display.h"
+#include "engine/common/status_macros.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
-#include "engine/eval/worker_pool.h"
+#include "engine/io/line_blocks.h"
 #include "engine/io/result_writer.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiler.h"
@@ -60,6 +66,15 @@ namespace healthscore::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The size of the JSON Lines blocks the workers parse: small enough that
+// the workers stay busy to the end of the input and 2 x threads blocks in
+// flight cost little memory, large enough that the per-block costs
+// (binding, waking a worker) do not show.
+constexpr int64_t kBlockBytes = int64_t{1} << 20;
+// The most accounts of a table read in order (CSV, or one thread), for the
+// same reasons: about as many as a block of JSON Lines holds.
+constexpr size_t kTableRows = 4096;
 
 const std::string kHelp =
     R"(usage: healthscore score --model MODEL --input FILE [options]
@@ -93,8 +108,10 @@ options:
                         (default )" +
     std::to_string(engine::kDefaultTopDrivers) + ")\n" +
     std::string(kPrecisionHelp) +
-    R"(  --threads N           scoring threads (default: one per core)
-  --batch-size N        accounts read and scored at a time (default 65536)
+    R"(  --threads N           worker threads (default: one per core); with JSON
+                        Lines input and more than one, they parse too
+  --batch-size N        most accounts read and scored at a time (default
+                        65536)
   --no-routes           ignore the routes of MODEL's repository
   --quiet               no progress or summary on standard error
 )" + std::string(kInputLimitsHelp) +
@@ -264,6 +281,18 @@ class RunTally {
     dropped_ += part.dropped_values;
   }
 
+  // Adds the counts of `other`, a tally of the same models.
+  void Merge(const RunTally& other) {
+    for (size_t t = 0; t < tier_counts_.size(); ++t) {
+      tier_counts_[t] += other.tier_counts_[t];
+    }
+    for (size_t k = 0; k < accounts_.size(); ++k) {
+      accounts_[k] += other.accounts_[k];
+    }
+    insufficient_ += other.insufficient_;
+    dropped_ += other.dropped_;
+  }
+
   // Accounts that scored (any tier).
   uint64_t scored() const {
     uint64_t n = insufficient_;
@@ -308,26 +337,182 @@ class RunTally {
   std::vector<uint64_t> accounts_;
 };
 
-// Writes the accounts of `scores` in input order and counts them.
-absl::Status WriteScores(const engine::TableScores& scores, bool routed,
-                         const std::vector<ScoringModel>& models,
-                         engine::io::ResultWriter* writer, RunTally* tally) {
-  const engine::RoutedResult& result = scores.routed();
-  for (const engine::RoutedPart& part : result.parts) {
-    tally->Add(IndexOf(models, part.model.model.get()), part);
+// Merges `from` into `*into`, keeping at most kMaxIgnoredNames distinct
+// names as the engine's lists do.
+void MergeIgnored(const std::map<std::string, uint64_t>& from,
+                  std::map<std::string, uint64_t>* into) {
+  constexpr size_t kMaxIgnoredNames = 64;
+  for (const auto& [name, count] : from) {
+    auto it = into->find(name);
+    if (it != into->end()) {
+      it->second += count;
+    } else if (into->size() < kMaxIgnoredNames) {
+      into->emplace(name, count);
+    }
   }
-  if (result.parts.empty()) return absl::OkStatus();  // no accounts
-  if (!routed) {
-    // One part, every account in order.
-    const engine::RoutedPart& part = result.parts[0];
-    return writer->Write(*part.batch, part.result);
-  }
-  std::vector<engine::io::ScoredPart> parts;
-  for (const engine::RoutedPart& part : result.parts) {
-    parts.push_back({part.batch.get(), &part.result, part.model.version});
-  }
-  return writer->Write(parts, result.where);
 }
+
+// What every worker of a run shares (read only).
+struct RunSetup {
+  const std::vector<ScoringModel>* models = nullptr;
+  // What engine::ScoreTable is asked for every table.
+  const engine::TableRequest* request = nullptr;
+  bool routed = false;  // the request's routes apply
+  const engine::io::ResultRenderer* renderer = nullptr;
+  engine::io::ReaderOptions reader_options;
+};
+
+// One unit of input in flight: a block of lines to parse, or a table the
+// main thread read, and what the worker made of it.
+struct Slot {
+  engine::io::LineBlock block;
+  engine::AccountTable table;
+  std::string out;  // the rendered results
+  absl::Status status;
+  size_t rows = 0;
+  bool done = false;  // guarded by Pipeline::mu_
+};
+
+// Scores slots on --threads workers. Each worker parses its slot's block
+// (when the input is cut into blocks), binds, scores and renders it; the
+// main thread reads the input into free slots and writes finished slots
+// strictly in input order, so the output is the same whatever the number
+// of workers and whichever finishes first. At most 2 x workers slots are
+// in flight, which bounds memory.
+class Pipeline {
+ public:
+  Pipeline(const RunSetup& setup, int workers, bool blocks)
+      : setup_(setup), blocks_(blocks) {
+    for (int i = 0; i < workers; ++i) {
+      worker_state_.push_back(std::make_unique<Worker>(setup));
+    }
+    for (int i = 0; i < 2 * workers; ++i) {
+      slots_.push_back(std::make_unique<Slot>());
+    }
+    for (auto& w : worker_state_) {
+      threads_.emplace_back([this, w = w.get()] { Work(w); });
+    }
+  }
+  ~Pipeline() { Stop(); }
+
+  size_t slots() const { return slots_.size(); }
+  Slot* slot(uint64_t n) { return slots_[n % slots_.size()].get(); }
+
+  // Hands a filled slot to the workers.
+  void Submit(Slot* slot) {
+    slot->out.clear();
+    slot->status = absl::OkStatus();
+    slot->rows = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      slot->done = false;
+      queue_.push_back(slot);
+    }
+    work_cv_.notify_one();
+  }
+  // Waits until a worker has finished `slot`.
+  void Wait(Slot* slot) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [slot] { return slot->done; });
+  }
+
+  // Stops and joins the workers (queued slots are dropped). Then the
+  // workers' counts may be read.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  // After Stop: the counts of every worker.
+  void Totals(RunTally* tally, std::map<std::string, uint64_t>* reader_names,
+              std::map<std::string, uint64_t>* binder_names) const {
+    for (const auto& w : worker_state_) {
+      tally->Merge(w->tally);
+      MergeIgnored(w->reader.ignored_names(), reader_names);
+      // The first model binds every account (with routes, to decide them),
+      // so its ignored names are the input's.
+      MergeIgnored(
+          w->scores.Binder((*setup_.models)[0].model)->ignored_names(),
+          binder_names);
+    }
+  }
+
+ private:
+  struct Worker {
+    explicit Worker(const RunSetup& setup)
+        : reader(setup.reader_options), tally(*setup.models) {}
+    engine::io::JsonLinesReader reader;  // for blocks
+    engine::AccountTable table;          // a block's accounts
+    engine::TableScores scores;          // reused for every table
+    RunTally tally;
+  };
+
+  void Work(Worker* w) {
+    for (;;) {
+      Slot* slot;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (stop_) return;
+        slot = queue_.front();
+        queue_.pop_front();
+      }
+      const engine::AccountTable* table = &slot->table;
+      if (blocks_) {
+        slot->rows = w->reader.ParseBlock(slot->block, &w->table);
+        table = &w->table;
+      } else {
+        slot->rows = table->size();
+      }
+      slot->status = Score(*table, w, &slot->out);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        slot->done = true;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  // Scores `table` (engine::ScoreTable), renders its results into `out`
+  // and counts them.
+  absl::Status Score(const engine::AccountTable& table, Worker* w,
+                     std::string* out) {
+    const std::vector<ScoringModel>& models = *setup_.models;
+    HEALTHSCORE_RETURN_IF_ERROR(
+        engine::ScoreTable(*setup_.request, table, nullptr, &w->scores));
+    const engine::RoutedResult& scored = w->scores.routed();
+    for (const engine::RoutedPart& part : scored.parts) {
+      w->tally.Add(IndexOf(models, part.model.model.get()), part);
+    }
+    if (scored.parts.empty()) return absl::OkStatus();  // no accounts
+    if (!setup_.routed) {
+      // One part, every account in order.
+      const engine::RoutedPart& part = scored.parts[0];
+      return setup_.renderer->Render(*part.batch, part.result, out);
+    }
+    std::vector<engine::io::ScoredPart> parts;
+    for (const engine::RoutedPart& part : scored.parts) {
+      parts.push_back({part.batch.get(), &part.result, part.model.version});
+    }
+    return setup_.renderer->Render(parts, scored.where, out);
+  }
+
+  const RunSetup& setup_;
+  const bool blocks_;
+  std::vector<std::unique_ptr<Worker>> worker_state_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  std::deque<Slot*> queue_;
+  bool stop_ = false;
+};
 
 }  // namespace
 
@@ -338,7 +523,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
       {"input", true},   {"input-format", true}, {"output", true},
       {"format", true},  {"explain", false},     {"top-drivers", true},
       {"threads", true}, {"batch-size", true},   {"no-routes", false},
-      {"quiet", false}};
+      {"quiet", false},  {"read-block-bytes", true}};
   flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
   auto args = Args::Parse(
       argv, WithPrecisionFlag(WithModelLimitFlags(std::move(flags))));
@@ -363,7 +548,12 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   auto batch_size = args->GetInt("batch-size", 65536, 1, 1000000);
   auto top_drivers = args->GetInt("top-drivers", engine::kDefaultTopDrivers,
                                   0, engine::kMaxTopDrivers);
-  for (const auto* v : {&threads, &batch_size, &top_drivers}) {
+  // Undocumented, for tests: the bytes read at a time (the size of a
+  // JSON Lines block).
+  auto read_block_bytes =
+      args->GetInt("read-block-bytes", kBlockBytes, 1, int64_t{1} << 30);
+  for (const auto* v : {&threads, &batch_size, &top_drivers,
+                        &read_block_bytes}) {
     if (!v->ok()) return Usage(err, std::string(v->status().message()));
   }
   auto reader_options = InputLimitsFromArgs(*args);
@@ -455,18 +645,40 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   for (const ScoringModel& m : models) compiled_models.push_back(m.model);
   if (router != nullptr) writer_options.csv_models = compiled_models;
 
-  // Input and output.
-  auto reader = engine::io::OpenSnapshotReader(input_path, input_format,
-                                               *reader_options);
-  if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
-  auto writer =
-      engine::io::OpenResultWriter(output_path, output_format, writer_options);
-  if (!writer.ok()) return Failure(err, std::string(writer.status().message()));
+  // Input and output. JSON Lines is cut into blocks that the workers parse
+  // in parallel; CSV (whose quoted fields may hold line breaks) and a
+  // single thread read tables in order on this thread.
+  const int workers = static_cast<int>(*threads);
+  const bool blocks =
+      input_format == engine::io::InputFormat::kJsonLines && workers > 1;
+  const size_t max_rows =
+      blocks ? static_cast<size_t>(*batch_size)
+             : std::min(static_cast<size_t>(*batch_size), kTableRows);
+  engine::io::ReaderOptions block_options = *reader_options;
+  block_options.block_size = static_cast<size_t>(*read_block_bytes);
+  std::unique_ptr<engine::io::LineSplitter> splitter;
+  std::unique_ptr<engine::io::SnapshotReader> reader;
+  if (blocks) {
+    auto source = engine::io::OpenFileSource(input_path);
+    if (!source.ok()) {
+      return Failure(err, std::string(source.status().message()));
+    }
+    splitter = std::make_unique<engine::io::LineSplitter>(
+        *std::move(source), block_options, max_rows);
+  } else {
+    if (args->Has("read-block-bytes")) *reader_options = block_options;
+    auto opened = engine::io::OpenSnapshotReader(input_path, input_format,
+                                                 *reader_options);
+    if (!opened.ok()) {
+      return Failure(err, std::string(opened.status().message()));
+    }
+    reader = *std::move(opened);
+  }
+  auto sink = engine::io::OpenFileSink(output_path);
+  if (!sink.ok()) return Failure(err, std::string(sink.status().message()));
+  const engine::io::ResultRenderer renderer(output_format, writer_options,
+                                            *models[0].model);
 
-  engine::WorkerPool pool(static_cast<int>(*threads) - 1);
-  engine::AccountTable tables[2];
-  engine::AccountTable* current = &tables[0];
-  engine::AccountTable* next = &tables[1];
   engine::TableRequest request;
   if (router != nullptr) {
     request.model = routes.requested;
@@ -476,34 +688,65 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     request.ignore_routes = true;
   }
   request.strict = reader_options->strict;
-  engine::TableScores scores;
-  const size_t max_rows = static_cast<size_t>(*batch_size);
+  RunSetup setup;
+  setup.models = &models;
+  setup.request = &request;
+  setup.routed = router != nullptr;
+  setup.renderer = &renderer;
+  setup.reader_options = *reader_options;
+  Pipeline pipeline(setup, workers, blocks);
 
   const Clock::time_point start = Clock::now();
   Clock::time_point last_progress = start;
   const bool tty = isatty(STDERR_FILENO) != 0;
   bool progress_shown = false;
   uint64_t accounts = 0;
-  RunTally tally(models);
-
-  absl::StatusOr<size_t> rows = (*reader)->ReadTable(current, max_rows);
-  while (rows.ok() && *rows > 0) {
-    std::future<absl::StatusOr<size_t>> ahead =
-        std::async(std::launch::async, [&reader, next, max_rows] {
-          return (*reader)->ReadTable(next, max_rows);
-        });
-    absl::Status status = engine::ScoreTable(request, *current, &pool, &scores);
-    if (status.ok()) {
-      status = WriteScores(scores, router != nullptr, models, writer->get(),
-                           &tally);
+  bool header_written = false;
+  absl::Status read_status;
+  bool input_done = false;
+  uint64_t next_read = 0;   // slots filled
+  uint64_t next_write = 0;  // slots written
+  for (;;) {
+    while (!input_done && next_read - next_write < pipeline.slots()) {
+      Slot* slot = pipeline.slot(next_read);
+      bool more;
+      if (blocks) {
+        absl::StatusOr<bool> got = splitter->Next(&slot->block);
+        read_status = got.status();
+        more = got.ok() && *got;
+      } else {
+        absl::StatusOr<size_t> got = reader->ReadTable(&slot->table, max_rows);
+        read_status = got.status();
+        more = got.ok() && *got > 0;
+      }
+      if (!more) {
+        input_done = true;
+        break;
+      }
+      pipeline.Submit(slot);
+      ++next_read;
     }
-    if (!status.ok()) {
-      ahead.wait();
-      return Failure(err, std::string(status.message()));
+    if (next_write == next_read) break;
+    Slot* slot = pipeline.slot(next_write);
+    pipeline.Wait(slot);
+    if (!slot->status.ok()) {
+      pipeline.Stop();
+      (*sink)->Close().IgnoreError();
+      return Failure(err, std::string(slot->status.message()));
     }
-    accounts += *rows;
-    rows = ahead.get();
-    std::swap(current, next);
+    absl::Status written;
+    if (!header_written && slot->rows > 0) {
+      header_written = true;
+      written = (*sink)->Write(renderer.header());
+    }
+    if (written.ok()) written = (*sink)->Write(slot->out);
+    if (!written.ok()) {
+      pipeline.Stop();
+      (*sink)->Close().IgnoreError();
+      return Failure(err, std::string(written.message()));
+    }
+    accounts += slot->rows;
+    ++next_write;
 
     Clock::time_point now = Clock::now();
     if (!quiet && now - start >= std::chrono::seconds(1) &&
@@ -517,13 +760,19 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
       progress_shown = true;
     }
   }
+  pipeline.Stop();
+  RunTally tally(models);
+  std::map<std::string, uint64_t> ignored;  // names no model can read
+  std::map<std::string, uint64_t> binder_ignored;
+  pipeline.Totals(&tally, &ignored, &binder_ignored);
+  if (reader != nullptr) MergeIgnored(reader->ignored_names(), &ignored);
+
   if (progress_shown && tty) err << "\n";
-  if (!rows.ok()) {
-    (*writer)->Close().IgnoreError();
-    return Failure(err,
-                   absl::StrCat(input_path, ": ", rows.status().message()));
+  if (!read_status.ok()) {
+    (*sink)->Close().IgnoreError();
+    return Failure(err, absl::StrCat(input_path, ": ", read_status.message()));
   }
-  absl::Status closed = (*writer)->Close();
+  absl::Status closed = (*sink)->Close();
   if (!closed.ok()) return Failure(err, std::string(closed.message()));
 
   if (!quiet) {
@@ -559,10 +808,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     // Names no model of the run declares: the first model's ignored names
     // that no other model declares, and the top-level keys the reader
     // could not place.
-    std::map<std::string, uint64_t> ignored = (*reader)->ignored_names();
-    // The first model binds every account (with routes, to decide them).
-    for (const auto& [name, count] :
-         scores.Binder(models[0].model)->ignored_names()) {
+    for (const auto& [name, count] : binder_ignored) {
       const std::string bare = name.substr(name.find('.') + 1);
       bool declared = false;
       for (size_t k = 1; k < models.size(); ++k) {

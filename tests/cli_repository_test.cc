@@ -489,6 +489,43 @@ TEST_F(CliScoreRoutesTest, ABadValueIsReportedByTheModelThatReadsIt) {
   }
 }
 
+// With routes too, blocks parsed and scored on several threads give the
+// output and the summary (per-tier and per-model counts, values used as
+// missing, ignored names) of one thread reading in order, in both output
+// formats.
+TEST_F(CliScoreRoutesTest, RoutedBlocksOnManyThreadsAreTheSequentialRun) {
+  const std::string input = " --input " + Path("accounts.jsonl");
+  auto summary = [](const std::string& err) {
+    std::string out;
+    for (const std::string& line : Lines(err)) {
+      const size_t in = line.find(" accounts in ");
+      const size_t colon = line.find("):", in);
+      out += (in == std::string::npos || colon == std::string::npos
+                  ? line
+                  : line.substr(0, in) + line.substr(colon + 1)) +
+             "\n";
+    }
+    return out;
+  };
+  for (const char* format : {"jsonl", "csv"}) {
+    SCOPED_TRACE(format);
+    const std::string base = "score --format " + std::string(format) +
+                             " --model " + Path("default") + input;
+    Result one = RunCli(base + " --threads 1");
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    EXPECT_THAT(one.err, HasSubstr("routed: enterprise_health v1 3; not "
+                                   "routed: default v1 3"));
+    for (const char* blocks : {" --threads 4 --read-block-bytes 16",
+                               " --threads 3 --read-block-bytes 300"}) {
+      SCOPED_TRACE(blocks);
+      Result many = RunCli(base + blocks);
+      ASSERT_EQ(many.exit_code, 0) << many.err;
+      EXPECT_EQ(many.out, one.out);
+      EXPECT_EQ(summary(many.err), summary(one.err));
+    }
+  }
+}
+
 TEST_F(CliScoreRoutesTest, NoRoutesScoresEveryAccountWithTheNamedModel) {
   const std::string input = " --input " + Path("accounts.jsonl");
   Result r = RunCli("score --no-routes --model " + Path("default/1") + input);

@@ -357,6 +357,106 @@ TEST(CliTest, ScoreIsTheSameWhateverThreadsAndBatchSize) {
   EXPECT_EQ(Lines(one.out).size(), 7u);
 }
 
+// The summary lines of a run with its timing ("N accounts in 0.01 s
+// (M accounts/s):") taken out.
+std::string SummaryWithoutTiming(const std::string& err) {
+  std::string out;
+  for (const std::string& line : Lines(err)) {
+    const size_t in = line.find(" accounts in ");
+    const size_t colon = line.find("):", in);
+    out += in == std::string::npos || colon == std::string::npos
+               ? line
+               : line.substr(0, in) + line.substr(colon + 1);
+    out += "\n";
+  }
+  return out;
+}
+
+// JSON Lines are cut into blocks that several threads parse, score and
+// render; the output and the summary are those of one thread reading the
+// file in order, byte for byte, whatever the block size: bad lines keep
+// their line numbers, a line longer than a block is read whole, a line
+// over --max-line-bytes is skipped, and the counts (tiers, errors, values
+// used as missing, ignored names) add up across the threads.
+TEST(CliTest, ScoreInParallelBlocksIsTheSequentialRun) {
+  std::string text = "\xEF\xBB\xBF";
+  const std::vector<std::string> sample =
+      Lines(ReadFile(std::string(HEALTHSCORE_SOURCE_DIR) + "/" + kBasic +
+                     "/accounts.jsonl"));
+  for (int i = 0; i < 120; ++i) {
+    const std::string id = "\"acct" + std::to_string(i) + "\"";
+    switch (i % 12) {
+      case 1:
+        text += "{\"id\": " + id + ", \"metrics\": {\"dau_mau\": \"x\"}}";
+        break;
+      case 2:
+        text += "{\"id\": " + id + ", \"metrics\": {";  // broken JSON
+        break;
+      case 3:
+        text += "  \r";  // blank
+        break;
+      case 4:
+        text += "{\"metrics\": {\"dau_mau\": 0.5}, \"account_id\": 3}";
+        break;
+      case 5:  // over --max-line-bytes
+        text += "{\"id\": " + id + ", \"x\": \"" + std::string(400, 'x') +
+                "\"}";
+        break;
+      case 6:
+        text += "{\"id\": " + id + ", \"metrics\": {\"nps\": 7}}\r";
+        break;
+      default: {
+        // A sample account under a new id, longer than any tiny block.
+        std::string line = sample[static_cast<size_t>(i) % sample.size()];
+        const size_t start = line.find("\"id\": \"") + 7;
+        line.replace(start, line.find('"', start) - start,
+                     "acct" + std::to_string(i));
+        text += line;
+        break;
+      }
+    }
+    text += "\n";
+  }
+  text += "{\"id\": \"last\", \"metrics\": {\"csat\": 4}}";  // no '\n'
+  const fs::path input = TempPath("parallel.jsonl");
+  std::ofstream(input, std::ios::binary) << text;
+
+  for (const char* format : {"jsonl", "csv"}) {
+    SCOPED_TRACE(format);
+    const std::string base = std::string("score --max-line-bytes 300 ") +
+                             "--model " + kBasic + " --input " +
+                             input.string() + " --format " + format +
+                             " --output ";
+    const fs::path one_path = TempPath(std::string("one.") + format);
+    Result one = RunCli(base + one_path.string() + " --threads 1");
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    const std::string expected = ReadFile(one_path);
+    EXPECT_NE(expected.find("line 3: invalid JSON"), std::string::npos);
+    EXPECT_NE(expected.find("line 6: the line is 424 bytes long"),
+              std::string::npos);
+    EXPECT_THAT(one.err, HasSubstr(": green 19, yellow 16, red 8, "
+                                   "insufficient_data 38; errors 30\n"));
+    EXPECT_THAT(one.err, HasSubstr("note: 18 values did not fit"));
+    EXPECT_THAT(one.err,
+                HasSubstr("ignored names the model does not declare: "
+                          "account_id (10 times, pass --id-field account_id "
+                          "if it holds the account id); metrics.nps (19 "
+                          "times)"));
+    for (const char* blocks :
+         {" --threads 4 --read-block-bytes 64",
+          " --threads 4 --read-block-bytes 1 --batch-size 3",
+          " --threads 2 --read-block-bytes 1000"}) {
+      SCOPED_TRACE(blocks);
+      const fs::path path = TempPath(std::string("many.") + format);
+      Result many = RunCli(base + path.string() + blocks);
+      ASSERT_EQ(many.exit_code, 0) << many.err;
+      EXPECT_EQ(ReadFile(path), expected);
+      EXPECT_EQ(SummaryWithoutTiming(many.err),
+                SummaryWithoutTiming(one.err));
+    }
+  }
+}
+
 TEST(CliTest, ScoreReadsStandardInput) {
   Result r =
       RunCli(std::string("score --quiet --model ") + kBasic +

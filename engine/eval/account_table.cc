@@ -1,6 +1,7 @@
 #include "engine/eval/account_table.h"
 
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <utility>
 #include <algorithm>
@@ -76,10 +77,7 @@ void TableBuilder::BeginRow(std::string_view id) {
   row.id = {AddText(id), static_cast<uint32_t>(id.size())};
   table_->rows_.push_back(row);
   open_objects_.clear();
-  if (!row_columns_.empty()) {
-    previous_columns_.swap(row_columns_);
-    row_columns_.clear();
-  }
+  shape_pos_ = 0;
 }
 
 void TableBuilder::SetId(std::string_view id) {
@@ -105,17 +103,20 @@ void TableBuilder::EndRow() {
 }
 
 int TableBuilder::Column(const FieldName& field) {
-  const size_t k = row_columns_.size();
-  if (k < previous_columns_.size()) {
-    const uint32_t c = previous_columns_[k];
-    const AccountTable::Column& column = table_->columns_[c];
+  const size_t end = std::min(shape_.size(), shape_pos_ + kShapeLookahead);
+  for (size_t i = shape_pos_; i < end; ++i) {
+    const AccountTable::Column& column = table_->columns_[shape_[i]];
     if (column.name == field.name && column.section == field.section) {
-      row_columns_.push_back(c);
-      return static_cast<int>(c);
+      shape_pos_ = i + 1;
+      return static_cast<int>(shape_[i]);
     }
   }
   const int c = LookUpColumn(field);
-  row_columns_.push_back(static_cast<uint32_t>(c));
+  if (shape_.size() < kMaxShapeFields) {
+    shape_.insert(shape_.begin() + static_cast<std::ptrdiff_t>(shape_pos_),
+                  static_cast<uint32_t>(c));
+    ++shape_pos_;
+  }
   return c;
 }
 

@@ -205,13 +205,16 @@ class TableBuilder {
   std::string key_;
   std::vector<size_t> open_objects_;
   uint64_t record_text_ = 0;  // where KeepRecordText put the record
-  // The columns of the previous row and of this one, in the order Column
-  // returned them. Records of one input mostly name the same fields in the
-  // same order, so the k-th Column call of a row is first checked against
-  // the previous row's k-th column, which spares the hash lookup (it was a
-  // third of JSON Lines reading).
-  std::vector<uint32_t> previous_columns_;
-  std::vector<uint32_t> row_columns_;
+  // The fields of the rows so far in the order records give them (column
+  // numbers), and where the current row is in that order. Records of one
+  // input name much the same fields in the same order, leaving some out,
+  // so Column looks for a field a few places after the previous one before
+  // it asks the hash map (key building and hashing were a third of JSON
+  // Lines reading). At most kMaxShapeFields are kept.
+  static constexpr size_t kMaxShapeFields = 256;
+  static constexpr size_t kShapeLookahead = 8;
+  std::vector<uint32_t> shape_;
+  size_t shape_pos_ = 0;
 };
 
 // Binds tables to one model: fills Batches of the model from table rows,

@@ -3,6 +3,7 @@
 // every reader shares).
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "engine/common/display.h"
 #include "engine/common/status_macros.h"
 #include "engine/io/internal/strings.h"
+#include "engine/io/line_blocks.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiled_model.h"
 #include "simdjson.h"
@@ -48,24 +50,38 @@ class JsonLinesReader::Impl {
       Line line;
       HEALTHSCORE_ASSIGN_OR_RETURN(bool more, NextLine(&line));
       if (!more) break;
-      ++owner_->line_;
-      if (line.overlong > 0) {
-        builder.BeginRow({});
-        builder.FailRow(Cat("line ", owner_->line_, ": the line is ",
-                            line.overlong, " bytes long, more than the limit of ",
-                            options_.max_line_bytes,
-                            " bytes for one record (--max-line-bytes); it was "
-                            "skipped. JSON Lines needs one account object per "
-                            "line"));
-        builder.EndRow();
-        ++rows;
-        continue;
+      if (AddLine(line)) ++rows;
+    }
+    builder_ = nullptr;
+    return rows;
+  }
+
+  size_t ParseBlock(const LineBlock& block, AccountTable* table) {
+    table->Clear();
+    TableBuilder builder(table);
+    builder_ = &builder;
+    owner_->line_ = block.first_line - 1;
+    size_t rows = 0;
+    if (block.overlong > 0) {
+      Line line;
+      line.overlong = block.overlong;
+      if (AddLine(line)) ++rows;
+    }
+    const char* data = block.data.get();
+    for (size_t pos = 0; pos < block.size;) {
+      const char* nl = static_cast<const char*>(
+          std::memchr(data + pos, '\n', block.size - pos));
+      const size_t length =
+          nl == nullptr ? block.size - pos : static_cast<size_t>(nl - data) - pos;
+      Line line;
+      if (length > options_.max_line_bytes) {
+        line.overlong = length;
+      } else {
+        line.text = std::string_view(data + pos, length);
+        line.padded = block.readable(pos);
       }
-      std::string_view text = line.text;
-      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-      if (IsBlank(text)) continue;
-      ParseLine(text, line.padded);
-      ++rows;
+      if (AddLine(line)) ++rows;
+      pos += length + 1;
     }
     builder_ = nullptr;
     return rows;
@@ -73,6 +89,30 @@ class JsonLinesReader::Impl {
 
  private:
   // One line of the input, without its '\n'.
+  struct Line;
+
+  // Counts `line` and adds its account (or its error) to builder_; false
+  // for a blank line, which adds no row.
+  bool AddLine(const Line& line) {
+    ++owner_->line_;
+    if (line.overlong > 0) {
+      builder_->BeginRow({});
+      builder_->FailRow(Cat("line ", owner_->line_, ": the line is ",
+                            line.overlong, " bytes long, more than the limit of ",
+                            options_.max_line_bytes,
+                            " bytes for one record (--max-line-bytes); it was "
+                            "skipped. JSON Lines needs one account object per "
+                            "line"));
+      builder_->EndRow();
+      return true;
+    }
+    std::string_view text = line.text;
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (IsBlank(text)) return false;
+    ParseLine(text, line.padded);
+    return true;
+  }
+
   struct Line {
     std::string_view text;
     // How many bytes may be read from text.data() (the line plus at least
@@ -589,10 +629,21 @@ JsonLinesReader::JsonLinesReader(std::unique_ptr<ByteSource> source,
 
 JsonLinesReader::~JsonLinesReader() = default;
 
+JsonLinesReader::JsonLinesReader(const ReaderOptions& options)
+    : JsonLinesReader(StringSource(""), options) {}
+
 absl::StatusOr<size_t> JsonLinesReader::ReadTable(AccountTable* table,
                                                   size_t max_rows) {
   return impl_->ReadTable(table, max_rows);
 }
+
+size_t JsonLinesReader::ParseBlock(const LineBlock& block,
+                                   AccountTable* table) {
+  return impl_->ParseBlock(block, table);
+}
+
+static_assert(kLineBlockPadding >= simdjson::SIMDJSON_PADDING,
+              "line blocks must be padded for simdjson");
 
 
 }  // namespace healthscore::engine::io

@@ -84,6 +84,22 @@ class JsonRowFormatter {
       model_json_.append(std::to_string(repository_version));
     }
     model_json_.append("}}");
+    // What every row repeats is escaped once per batch.
+    for (int t = -1; t < static_cast<int>(model.tiers().size()); ++t) {
+      tier_json_.emplace_back();
+      AppendJsonString(model.TierId(t), &tier_json_.back());
+    }
+    for (const PlaybookInfo& info : model.playbooks()) {
+      std::string& head = playbook_json_.emplace_back("{\"id\":");
+      AppendJsonString(info.id, &head);
+      head.append(",\"name\":");
+      AppendJsonString(info.name, &head);
+      head.append(",\"owner\":");
+      AppendJsonString(info.owner, &head);
+      head.append(",\"priority\":");
+      head.append(std::to_string(info.priority));
+      head.append(",\"reason\":");
+    }
     if (!options.explain && (!batch.range_warnings().empty() ||
                              !batch.value_warnings().empty())) {
       has_warning_.assign(batch.size(), 0);
@@ -105,6 +121,10 @@ class JsonRowFormatter {
   const BatchResult& result_;
   const WriterOptions& options_;
   std::string model_json_;
+  // The JSON string of each tier id, insufficient data (-1) first.
+  std::vector<std::string> tier_json_;
+  // Each playbook's object up to its reason: {"id":...,"reason":
+  std::vector<std::string> playbook_json_;
   std::vector<uint8_t> has_warning_;
 };
 
@@ -127,7 +147,12 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
     AppendJsonNumber(result_.score(row), options_.numbers, out);
   }
   out->append(",\"tier\":");
-  AppendJsonString(model.TierId(result_.tier(row)), out);
+  const int tier = result_.tier(row);
+  if (tier >= -1 && tier + 1 < static_cast<int>(tier_json_.size())) {
+    out->append(tier_json_[static_cast<size_t>(tier + 1)]);
+  } else {
+    AppendJsonString(model.TierId(tier), out);
+  }
   out->append(",\"coverage\":");
   AppendJsonNumber(result_.coverage(row), options_.numbers, out);
 
@@ -146,15 +171,7 @@ void JsonRowFormatter::Append(size_t row, std::string* out) const {
       const PlaybookInfo& info = model.playbooks()[p];
       if (!first) out->push_back(',');
       first = false;
-      out->append("{\"id\":");
-      AppendJsonString(info.id, out);
-      out->append(",\"name\":");
-      AppendJsonString(info.name, out);
-      out->append(",\"owner\":");
-      AppendJsonString(info.owner, out);
-      out->append(",\"priority\":");
-      out->append(std::to_string(info.priority));
-      out->append(",\"reason\":");
+      out->append(playbook_json_[static_cast<size_t>(p)]);
       AppendJsonString(
           PlaybookReason(batch_, result_, row, p, options_.numbers), out);
       if (!info.success.empty()) {
@@ -500,17 +517,11 @@ std::unique_ptr<ByteSink> StringSink(std::string* out) {
   return std::make_unique<StringByteSink>(out);
 }
 
-ResultWriter::ResultWriter(std::unique_ptr<ByteSink> sink, OutputFormat format,
-                           const WriterOptions& options)
-    : sink_(std::move(sink)), format_(format), options_(options) {}
-
-ResultWriter::~ResultWriter() {
-  if (!closed_) Close().IgnoreError();
-}
-
-void ResultWriter::WriteCsvHeader(const CompiledModel& model) {
-  if (header_written_) return;
-  header_written_ = true;
+ResultRenderer::ResultRenderer(OutputFormat format,
+                               const WriterOptions& options,
+                               const CompiledModel& first_model)
+    : format_(format), options_(options) {
+  if (format_ != OutputFormat::kCsv) return;
   const bool model_columns = !options_.csv_models.empty();
   if (model_columns) {
     for (const auto& m : options_.csv_models) {
@@ -522,33 +533,111 @@ void ResultWriter::WriteCsvHeader(const CompiledModel& model) {
       }
     }
   } else {
-    csv_groups_ = GroupIds(model);
+    csv_groups_ = GroupIds(first_model);
   }
-  buffer_.append(CsvHeaderFor(csv_groups_, model_columns));
+  header_ = CsvHeaderFor(csv_groups_, model_columns);
 }
 
-absl::Status ResultWriter::Write(const Batch& batch,
-                                 const BatchResult& result) {
-  if (closed_) return absl::FailedPreconditionError("writer is closed");
+absl::Status ResultRenderer::Render(const Batch& batch,
+                                    const BatchResult& result,
+                                    std::string* out) const {
+  return RenderBatch(batch, result, out, nullptr);
+}
+
+absl::Status ResultRenderer::Render(
+    const std::vector<ScoredPart>& parts,
+    const std::vector<std::pair<uint32_t, uint32_t>>& order,
+    std::string* out) const {
+  return RenderParts(parts, order, out, nullptr);
+}
+
+absl::Status ResultRenderer::RenderBatch(
+    const Batch& batch, const BatchResult& result, std::string* out,
+    const std::function<absl::Status()>* after_row) const {
   if (format_ == OutputFormat::kCsv) {
-    WriteCsvHeader(result.model());
     CsvRowFormatter formatter(batch, result, csv_groups_,
                               !options_.csv_models.empty(), 0,
                               options_.numbers);
     HEALTHSCORE_RETURN_IF_ERROR(formatter.status());
     for (size_t row = 0; row < result.size(); ++row) {
-      formatter.Append(row, &buffer_);
-      HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
+      formatter.Append(row, out);
+      if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
     }
     return absl::OkStatus();
   }
   JsonRowFormatter formatter(batch, result, options_);
   for (size_t row = 0; row < result.size(); ++row) {
-    formatter.Append(row, &buffer_);
-    buffer_.push_back('\n');
-    HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
+    formatter.Append(row, out);
+    out->push_back('\n');
+    if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
   }
   return absl::OkStatus();
+}
+
+absl::Status ResultRenderer::RenderParts(
+    const std::vector<ScoredPart>& parts,
+    const std::vector<std::pair<uint32_t, uint32_t>>& order, std::string* out,
+    const std::function<absl::Status()>* after_row) const {
+  for (const auto& [part, row] : order) {
+    if (part >= parts.size() || row >= parts[part].result->size()) {
+      return absl::InvalidArgumentError(
+          Cat("no row ", row, " in part ", part, " of ", parts.size()));
+    }
+  }
+  if (parts.empty()) return absl::OkStatus();
+  if (format_ == OutputFormat::kCsv) {
+    std::vector<CsvRowFormatter> formatters;
+    formatters.reserve(parts.size());
+    for (const ScoredPart& p : parts) {
+      formatters.emplace_back(*p.batch, *p.result, csv_groups_,
+                              !options_.csv_models.empty(),
+                              p.repository_version, options_.numbers);
+      HEALTHSCORE_RETURN_IF_ERROR(formatters.back().status());
+    }
+    for (const auto& [part, row] : order) {
+      formatters[part].Append(row, out);
+      if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
+    }
+    return absl::OkStatus();
+  }
+  std::vector<JsonRowFormatter> formatters;
+  formatters.reserve(parts.size());
+  for (const ScoredPart& p : parts) {
+    formatters.emplace_back(*p.batch, *p.result, options_,
+                            p.repository_version);
+  }
+  for (const auto& [part, row] : order) {
+    formatters[part].Append(row, out);
+    out->push_back('\n');
+    if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
+  }
+  return absl::OkStatus();
+}
+
+ResultWriter::ResultWriter(std::unique_ptr<ByteSink> sink, OutputFormat format,
+                           const WriterOptions& options)
+    : sink_(std::move(sink)),
+      format_(format),
+      options_(options),
+      flush_([this] { return FlushIfLarge(); }) {}
+
+ResultWriter::~ResultWriter() {
+  if (!closed_) Close().IgnoreError();
+}
+
+const ResultRenderer& ResultWriter::Renderer(const CompiledModel& first_model) {
+  if (renderer_ == nullptr) {
+    renderer_ =
+        std::make_unique<ResultRenderer>(format_, options_, first_model);
+    buffer_.append(renderer_->header());
+  }
+  return *renderer_;
+}
+
+absl::Status ResultWriter::Write(const Batch& batch,
+                                 const BatchResult& result) {
+  if (closed_) return absl::FailedPreconditionError("writer is closed");
+  return Renderer(result.model()).RenderBatch(batch, result, &buffer_, &flush_);
 }
 
 absl::Status ResultWriter::Write(
@@ -562,34 +651,8 @@ absl::Status ResultWriter::Write(
     }
   }
   if (parts.empty()) return absl::OkStatus();
-  if (format_ == OutputFormat::kCsv) {
-    WriteCsvHeader(parts[0].result->model());
-    std::vector<CsvRowFormatter> formatters;
-    formatters.reserve(parts.size());
-    for (const ScoredPart& p : parts) {
-      formatters.emplace_back(*p.batch, *p.result, csv_groups_,
-                              !options_.csv_models.empty(),
-                              p.repository_version, options_.numbers);
-      HEALTHSCORE_RETURN_IF_ERROR(formatters.back().status());
-    }
-    for (const auto& [part, row] : order) {
-      formatters[part].Append(row, &buffer_);
-      HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
-    }
-    return absl::OkStatus();
-  }
-  std::vector<JsonRowFormatter> formatters;
-  formatters.reserve(parts.size());
-  for (const ScoredPart& p : parts) {
-    formatters.emplace_back(*p.batch, *p.result, options_,
-                            p.repository_version);
-  }
-  for (const auto& [part, row] : order) {
-    formatters[part].Append(row, &buffer_);
-    buffer_.push_back('\n');
-    HEALTHSCORE_RETURN_IF_ERROR(FlushIfLarge());
-  }
-  return absl::OkStatus();
+  return Renderer(parts[0].result->model())
+      .RenderParts(parts, order, &buffer_, &flush_);
 }
 
 absl::Status ResultWriter::Close() {

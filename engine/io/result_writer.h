@@ -60,6 +60,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -118,6 +119,57 @@ std::string CsvHeader(const CompiledModel& model);
 void AppendCsvResult(const Batch& batch, const BatchResult& result, size_t row,
                      std::string* out, NumberFormat numbers = NumberFormat());
 
+// Renders scored rows in one output format into the caller's string: the
+// formatting ResultWriter uses (it writes through a renderer), for callers
+// that keep the text, e.g. to render batches on several threads and write
+// them in order.
+//
+// Thread-safety: after construction a renderer is only read; Render may be
+// called concurrently.
+class ResultRenderer {
+ public:
+  // `first_model` stands for the first batch a writer would get: for CSV
+  // its groups are the group columns unless options.csv_models lists the
+  // models (see WriterOptions::csv_models).
+  ResultRenderer(OutputFormat format, const WriterOptions& options,
+                 const CompiledModel& first_model);
+
+  // What comes before the first row: the CSV header line (with "\n");
+  // empty for JSON Lines.
+  const std::string& header() const { return header_; }
+
+  // Appends every row of a scored batch to `out`, as ResultWriter::Write
+  // writes it (without the header). Errors: as ResultWriter::Write (a CSV
+  // batch whose model has a group the header has no column for); `out`
+  // then holds no part of the batch.
+  absl::Status Render(const Batch& batch, const BatchResult& result,
+                      std::string* out) const;
+  // Appends order.size() rows as the interleaved ResultWriter::Write.
+  absl::Status Render(const std::vector<ScoredPart>& parts,
+                      const std::vector<std::pair<uint32_t, uint32_t>>& order,
+                      std::string* out) const;
+
+ private:
+  friend class ResultWriter;
+  // The Render methods, calling `after_row` (when not null) after each row
+  // and stopping at its first error: the writer flushes there.
+  absl::Status RenderBatch(const Batch& batch, const BatchResult& result,
+                           std::string* out,
+                           const std::function<absl::Status()>* after_row)
+      const;
+  absl::Status RenderParts(
+      const std::vector<ScoredPart>& parts,
+      const std::vector<std::pair<uint32_t, uint32_t>>& order,
+      std::string* out,
+      const std::function<absl::Status()>* after_row) const;
+
+  OutputFormat format_;
+  WriterOptions options_;
+  // CSV: the group ids of the header's group columns.
+  std::vector<std::string> csv_groups_;
+  std::string header_;
+};
+
 // Where a writer's bytes go.
 class ByteSink {
  public:
@@ -168,17 +220,16 @@ class ResultWriter {
 
  private:
   absl::Status FlushIfLarge();
-  // Writes the CSV header for `model` (or options_.csv_models) unless it
-  // was written.
-  void WriteCsvHeader(const CompiledModel& model);
+  // The renderer, made for `first_model` (and its header buffered) on the
+  // first call.
+  const ResultRenderer& Renderer(const CompiledModel& first_model);
 
   std::unique_ptr<ByteSink> sink_;
   OutputFormat format_;
   WriterOptions options_;
   std::string buffer_;
-  bool header_written_ = false;
-  // CSV: the group ids of the header's group columns, once known.
-  std::vector<std::string> csv_groups_;
+  std::unique_ptr<ResultRenderer> renderer_;  // after the first write
+  std::function<absl::Status()> flush_;       // FlushIfLarge
   bool closed_ = false;
 };
 

@@ -361,6 +361,40 @@ TEST_F(InterleavedWriteTest, CsvWithoutTheModelsRejectsAForeignGroup) {
                        HasSubstr("no row 99 in part 0")));
 }
 
+// A renderer's header and rows are exactly what a writer writes, in both
+// formats and for both forms of Write, so batches rendered apart (on other
+// threads) and written in order read as one writer's output.
+TEST_F(InterleavedWriteTest, RendererGivesTheWritersText) {
+  WriterOptions options;
+  options.csv_models = {BasicModel(), BigModel()};
+  for (OutputFormat format : {OutputFormat::kJsonLines, OutputFormat::kCsv}) {
+    std::string written;
+    ResultWriter writer(StringSink(&written), format, options);
+    ASSERT_OK(writer.Write(Parts(), order_));
+    ASSERT_OK(writer.Write(sample_->batch, sample_->result));
+    ASSERT_OK(writer.Close());
+
+    const ResultRenderer renderer(format, options, *BasicModel());
+    std::string rendered = renderer.header();
+    std::string part;
+    ASSERT_OK(renderer.Render(Parts(), order_, &part));
+    rendered += part;
+    part.clear();
+    ASSERT_OK(renderer.Render(sample_->batch, sample_->result, &part));
+    rendered += part;
+    EXPECT_EQ(rendered, written);
+    EXPECT_EQ(renderer.header().empty(), format == OutputFormat::kJsonLines);
+  }
+  // A CSV batch that does not fit the columns adds nothing.
+  const ResultRenderer csv(OutputFormat::kCsv, WriterOptions(), *BasicModel());
+  std::string out = "kept";
+  EXPECT_THAT(csv.Render(big_batch_, big_result_, &out),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("group 'scale' of model 'big' has no "
+                                 "column")));
+  EXPECT_EQ(out, "kept");
+}
+
 TEST(ResultWriterTest, UnwritablePathIsNotFound) {
   EXPECT_THAT(
       OpenResultWriter("/nonexistent/dir/out.jsonl", OutputFormat::kJsonLines),

@@ -75,8 +75,9 @@
 // missing.
 //
 // Thread-safety: a reader is used by one thread at a time. ReadBatch may be
-// called from a different thread than the previous call (the CLI reads the
-// next batch on a helper thread while it scores the current one).
+// called from a different thread than the previous call. To parse one input
+// on several threads, cut it into blocks (engine/io/line_blocks.h) and give
+// each thread its own JsonLinesReader (see ParseBlock).
 
 #ifndef HEALTHSCORE_ENGINE_IO_SNAPSHOT_READER_H_
 #define HEALTHSCORE_ENGINE_IO_SNAPSHOT_READER_H_
@@ -178,15 +179,33 @@ class SnapshotReader {
   std::vector<std::unique_ptr<TableBinder>> binders_;
 };
 
+struct LineBlock;  // engine/io/line_blocks.h
+
 // Reads JSON Lines with simdjson's On-Demand parser.
+//
+// It also parses blocks of lines cut from a stream by LineSplitter
+// (engine/io/line_blocks.h), so that one input can be parsed by several
+// readers on several threads: give each thread a reader made without a
+// source and hand it blocks.
 class JsonLinesReader : public SnapshotReader {
  public:
   explicit JsonLinesReader(std::unique_ptr<ByteSource> source,
                            const ReaderOptions& options = {});
+  // A reader without a source, for ParseBlock (ReadTable finds no rows).
+  explicit JsonLinesReader(const ReaderOptions& options);
   ~JsonLinesReader() override;
 
   absl::StatusOr<size_t> ReadTable(AccountTable* table,
                                    size_t max_rows) override;
+
+  // Clears `table` and fills it with every account of `block`: the rows,
+  // their errors (with the same "line N:" numbers), warnings and ignored
+  // names are exactly those ReadTable gives for the same lines of the whole
+  // input read with the same options (block.overlong stands for a line too
+  // long to keep). Returns the number of rows; lines_read() is then the
+  // block's last line. `block` is only read, and must stay unchanged during
+  // the call.
+  size_t ParseBlock(const LineBlock& block, AccountTable* table);
 
  private:
   class Impl;

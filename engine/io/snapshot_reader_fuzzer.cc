@@ -6,7 +6,9 @@
 // (64-byte lines, 3-line records) that short inputs reach the over-long
 // line and stray-quote recovery paths. Each read must end, with one row per
 // line at most, every row either scored or failed, and the same rows
-// whatever the block size.
+// whatever the block size. JSON Lines is also cut into blocks
+// (engine/io/line_blocks.h) parsed by two readers in turn, as the parallel
+// `healthscore score` does: the rows must be the same again.
 //
 // Seeds: engine/io/testdata (the sample accounts, and fuzz/ with truncated
 // and stray quotes, long lines and records, repeated keys and time parts)
@@ -18,7 +20,9 @@
 #include <vector>
 
 #include "engine/eval/batch.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/scorer.h"
+#include "engine/io/line_blocks.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiler.h"
 
@@ -86,6 +90,35 @@ std::vector<std::string> ReadAll(
   __builtin_trap();  // the reader never reached the end
 }
 
+// As ReadAll for JSON Lines, through blocks of at most `max_lines` lines
+// parsed by two readers taking turns.
+std::vector<std::string> ReadBlocks(
+    const std::string& text, const healthscore::engine::io::ReaderOptions& options,
+    size_t max_lines) {
+  namespace hs = healthscore::engine;
+  namespace io = healthscore::engine::io;
+  static const auto model = hs::CompileString(kModel, "fuzz.yaml").model;
+  io::LineSplitter splitter(io::StringSource(text), options, max_lines);
+  io::JsonLinesReader readers[2] = {io::JsonLinesReader(options),
+                                    io::JsonLinesReader(options)};
+  hs::TableBinder binder(model);
+  hs::AccountTable table;
+  io::LineBlock block;
+  hs::Batch batch(model);
+  std::vector<std::string> rows;
+  for (int i = 0;; ++i) {
+    absl::StatusOr<bool> more = splitter.Next(&block);
+    if (!more.ok()) __builtin_trap();  // a string cannot fail to read
+    if (!*more) return rows;
+    readers[i % 2].ParseBlock(block, &table);
+    binder.Bind(table, &batch);
+    for (size_t r = 0; r < batch.size(); ++r) {
+      rows.push_back(std::string(batch.id(r)) + "|" + batch.row_error(r));
+    }
+    if (rows.size() > text.size() + 1) __builtin_trap();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -106,6 +139,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::vector<std::string> small = ReadAll(text, json, limits);
     limits.block_size = 4096;
     if (ReadAll(text, json, limits) != small) __builtin_trap();
+    if (json) {
+      limits.block_size = 7;
+      if (ReadBlocks(text, limits, 2) != small) __builtin_trap();
+      limits.block_size = 4096;
+      if (ReadBlocks(text, limits, 1000) != small) __builtin_trap();
+    }
   }
   return 0;
 }

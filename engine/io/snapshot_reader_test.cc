@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/eval/batch.h"
 #include "engine/io/yaml_snapshot.h"
@@ -560,6 +561,72 @@ TEST(JsonLinesReaderTest, ClearsTheBatchOnEveryRead) {
   EXPECT_EQ(batch.id(0), "c");
   ASSERT_OK_AND_ASSIGN(n, reader.ReadBatch(&batch, 2));
   EXPECT_EQ(n, 0u);
+}
+
+// The reader remembers the order of the fields to skip most column
+// lookups; records that order their fields differently, leave some out,
+// repeat one or come in tables filled in turn read exactly as each record
+// read alone.
+TEST(JsonLinesReaderTest, AnyFieldOrderReadsAsEachRecordAlone) {
+  const std::vector<std::string> lines = {
+      R"({"id": "a", "metrics": {"dau_mau": 0.1, "csat": 2}, "attributes": {"segment": "smb"}})",
+      R"({"id": "b", "metrics": {"csat": 3, "dau_mau": 0.2}})",
+      R"({"attributes": {"segment": "enterprise"}, "id": "c", "metrics": {"csat": 4}})",
+      R"({"id": "d", "metrics": {"open_tickets": 5, "dau_mau": 0.4, "csat": 1}})",
+      R"({"id": "e", "metrics": {"dau_mau": 0.5, "dau_mau": 0.6}})",
+      R"({"id": "f", "attributes": {"dau_mau": 0.7}, "metrics": {"csat": "x"}})",
+      R"({"id": "g", "dates": {"renewal_date": "2027-01-01"}, "metrics": {"dau_mau": 0.8}})",
+      R"({"id": "h", "metrics": {"csat": 5, "dau_mau": 0.9}, "attributes": {"segment": "smb"}})"};
+  // Each record alone, by a reader of its own.
+  std::vector<std::string> expected;
+  for (const std::string& line : lines) {
+    JsonLinesReader alone(StringSource(line));
+    Batch batch(BasicModel());
+    ASSERT_OK(alone.ReadBatch(&batch, 10).status());
+    ASSERT_EQ(batch.size(), 1u);
+    std::string row(batch.id(0));
+    for (const char* input : {"dau_mau", "csat", "open_tickets"}) {
+      row += absl::StrCat(" ", input, "=",
+                          batch.number_valid(Column(input))[0]
+                              ? absl::StrCat(batch.number(Column(input))[0])
+                              : "-");
+    }
+    row += absl::StrCat(" segment=", batch.string_codes(Column("segment"))[0]);
+    for (const ValueWarning& w : batch.value_warnings()) row += " ! " + w.text;
+    expected.push_back(row);
+  }
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  for (int pass = 0; pass < 2; ++pass) text += text;  // learn, then reuse
+  JsonLinesReader reader(StringSource(text));
+  AccountTable tables[2];
+  TableBinder binder(BasicModel());
+  std::vector<std::string> got;
+  for (int t = 0;; t = 1 - t) {
+    ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadTable(&tables[t], 3));
+    if (n == 0) break;
+    Batch batch(BasicModel());
+    binder.Bind(tables[t], &batch);
+    for (size_t r = 0; r < batch.size(); ++r) {
+      std::string row(batch.id(r));
+      for (const char* input : {"dau_mau", "csat", "open_tickets"}) {
+        row += absl::StrCat(" ", input, "=",
+                            batch.number_valid(Column(input))[r]
+                                ? absl::StrCat(batch.number(Column(input))[r])
+                                : "-");
+      }
+      row +=
+          absl::StrCat(" segment=", batch.string_codes(Column("segment"))[r]);
+      for (const ValueWarning& w : batch.value_warnings()) {
+        if (w.row == r) row += " ! " + w.text;
+      }
+      got.push_back(row);
+    }
+  }
+  ASSERT_EQ(got.size(), 4 * expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], expected[i % expected.size()]) << "record " << i;
+  }
 }
 
 // ---------------------------------------------------------------------------
