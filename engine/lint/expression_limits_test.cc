@@ -23,7 +23,7 @@
 #include "engine/expr/testing/limit_shapes.h"
 #include "engine/model/compiler.h"
 #include "engine/model/yaml_loader.h"
-#include "engine/repository/lint.h"
+#include "engine/lint/lint.h"
 #include "engine/repository/repository_config.h"
 #include "engine/repository/routing.h"
 #include "gmock/gmock.h"
