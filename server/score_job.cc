@@ -23,7 +23,7 @@
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
 #include "engine/repository/score_table.h"
-#include "engine/repository/routing.h"
+#include "engine/routing/routing.h"
 #include "engine/repository/shadow.h"
 #include "server/status.h"
 

@@ -25,7 +25,7 @@
 #include "engine/model/yaml_loader.h"
 #include "engine/lint/lint.h"
 #include "engine/repository/repository_config.h"
-#include "engine/repository/routing.h"
+#include "engine/routing/routing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

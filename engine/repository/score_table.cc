@@ -6,7 +6,7 @@
 
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
-#include "engine/repository/routing.h"
+#include "engine/routing/routing.h"
 #include "engine/repository/shadow.h"
 
 namespace healthscore::engine {

@@ -5,13 +5,14 @@
 // account_table.h), read once by whatever reader the caller has (a file, a
 // gRPC request, later a data frame). ScoreTable does everything that is
 // not reading or writing: it binds every model that scores to the one
-// table, applies the requested model's routes (routing.h) unless the
-// request ignores them, scores each part, and, for a shadow request, also
-// scores every account with the requested model and the candidate on their
-// own for an engine::ShadowComparison. Its output says, per account, which
-// model scored it and where its result is, and per model the accounts, the
-// tiers, the failures and the values used as missing, plus the values
-// ignored because the scoring model does not declare them.
+// table, applies the requested model's routes (engine/routing/routing.h)
+// unless the request ignores them, scores each part, and, for a shadow
+// request, also scores every account with the requested model and the
+// candidate on their own for an engine::ShadowComparison. Its output
+// says, per account, which model scored it and where its result is, and
+// per model the accounts, the tiers, the failures and the values used as
+// missing, plus the values ignored because the scoring model does not
+// declare them.
 //
 // The gRPC server (server/score_job.cc), `healthscore score` and
 // `healthscore diff` call it; they adapt requests and results, and own

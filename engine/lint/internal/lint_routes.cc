@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/expr/parser.h"
-#include "engine/repository/routing.h"
+#include "engine/routing/routing.h"
 
 namespace healthscore::engine::lint_internal {
 namespace {
