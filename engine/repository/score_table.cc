@@ -7,7 +7,6 @@
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
 #include "engine/routing/routing.h"
-#include "engine/repository/shadow.h"
 
 namespace healthscore::engine {
 namespace {
@@ -90,15 +89,6 @@ RoutedPart TableScores::TakePart(
   }
   part.batch = std::make_unique<Batch>(model);
   return part;
-}
-
-absl::Status TableScores::AddTo(ShadowComparison* comparison) const {
-  if (live_batch_ == nullptr || candidate_.batch == nullptr) {
-    return absl::FailedPreconditionError(
-        "the table was scored without a shadow candidate");
-  }
-  return comparison->Add(*live_batch_, *live_result_, *candidate_.batch,
-                         candidate_.result);
 }
 
 absl::Status ScoreTable(const TableRequest& request, const AccountTable& table,

@@ -47,8 +47,6 @@
 
 namespace healthscore::engine {
 
-class ShadowComparison;
-
 struct TableRequest {
   // The requested model, from ModelSet::Find; the set must be held for the
   // duration of the call (it owns the routes).
@@ -81,16 +79,14 @@ class TableScores {
   uint64_t ignored_fields() const { return routed_.ignored_fields; }
 
   // For a shadow request: the requested model and the candidate, each on
-  // every account on its own (no routes). Null otherwise.
+  // every account on its own (no routes), as
+  // engine::ShadowComparison::AddScores compares them. Null otherwise.
   const Batch* live_batch() const { return live_batch_; }
   const BatchResult* live_result() const { return live_result_; }
   const Batch* candidate_batch() const { return candidate_.batch.get(); }
   const BatchResult* candidate_result() const {
     return candidate_.batch ? &candidate_.result : nullptr;
   }
-  // Adds the shadow scores to `comparison` (ShadowComparison::Add).
-  // FailedPrecondition when the call had no shadow candidate.
-  absl::Status AddTo(ShadowComparison* comparison) const;
 
   // The binder this object keeps for `model` (made on first use), e.g. to
   // read its ignored_names() after a stream of calls.
