@@ -14,9 +14,9 @@
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/truth.h"
-#include "engine/model/condition_scope.h"
 #include "engine/lint/internal/lint_routes.h"
 #include "engine/lint/internal/score_reach.h"
+#include "engine/model/condition_scope.h"
 
 namespace healthscore::engine {
 namespace {

@@ -38,10 +38,10 @@
 #ifndef HEALTHSCORE_ENGINE_LINT_LINT_H_
 #define HEALTHSCORE_ENGINE_LINT_LINT_H_
 
+#include "engine/lint/lint_context.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
-#include "engine/lint/lint_context.h"
 
 namespace healthscore::engine {
 

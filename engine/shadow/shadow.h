@@ -32,11 +32,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/common/number_format.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/worker_pool.h"
 #include "engine/model/compiled_model.h"
-#include "engine/eval/account_table.h"
 #include "engine/repository/score_table.h"
 
 namespace healthscore::engine {

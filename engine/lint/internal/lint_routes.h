@@ -7,10 +7,10 @@
 #ifndef HEALTHSCORE_ENGINE_LINT_INTERNAL_LINT_ROUTES_H_
 #define HEALTHSCORE_ENGINE_LINT_INTERNAL_LINT_ROUTES_H_
 
+#include "engine/lint/lint_context.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
-#include "engine/lint/lint_context.h"
 
 namespace healthscore::engine::lint_internal {
 
