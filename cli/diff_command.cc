@@ -30,7 +30,7 @@
 #include "engine/model/compiler.h"
 #include "engine/plugin_host/plugin_host.h"
 #include "engine/repository/score_table.h"
-#include "engine/repository/shadow.h"
+#include "engine/shadow/shadow.h"
 
 namespace healthscore::cli {
 namespace {
@@ -199,7 +199,7 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
     }
     if (*rows == 0) break;
     absl::Status status = engine::ScoreTable(request, table, &pool, &scores);
-    if (status.ok()) status = scores.AddTo(&comparison);
+    if (status.ok()) status = comparison.AddScores(scores);
     if (!status.ok()) return Failure(err, std::string(status.message()));
   }
 

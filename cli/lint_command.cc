@@ -1,5 +1,5 @@
 // `healthscore lint`: compile models, then look for the scoring mistakes a
-// compiler cannot see (engine/repository/lint.h).
+// compiler cannot see (engine/lint/lint.h).
 
 #include <memory>
 #include <ostream>
@@ -13,11 +13,11 @@
 #include "cli/commands.h"
 #include "cli/model_limits.h"
 #include "cli/paths.h"
+#include "engine/lint/lint.h"
+#include "engine/lint/lint_context.h"
 #include "engine/model/compiler.h"
 #include "engine/model/yaml_loader.h"
 #include "engine/plugin_host/plugin_host.h"
-#include "engine/repository/lint.h"
-#include "engine/repository/lint_context.h"
 
 namespace healthscore::cli {
 namespace {

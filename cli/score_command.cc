@@ -56,7 +56,7 @@
 #include "engine/io/result_writer.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiler.h"
-#include "engine/repository/lint.h"
+#include "engine/lint/lint.h"
 #include "engine/repository/model_repository.h"
 #include "engine/repository/model_set.h"
 #include "engine/repository/repository_config.h"

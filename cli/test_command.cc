@@ -12,7 +12,7 @@
 #include "cli/paths.h"
 #include "cli/plugins.h"
 #include "cli/precision.h"
-#include "engine/io/test_runner.h"
+#include "engine/model_tests/test_runner.h"
 
 namespace healthscore::cli {
 namespace {

@@ -30,7 +30,7 @@
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/model/compiled_model.h"
-#include "engine/repository/shadow.h"
+#include "engine/shadow/shadow.h"
 #include "healthscore/v1/account.pb.h"
 #include "healthscore/v1/scoring.pb.h"
 

@@ -19,7 +19,7 @@
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
 #include "engine/model/compiler.h"
-#include "engine/repository/shadow.h"
+#include "engine/shadow/shadow.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/convert.h"

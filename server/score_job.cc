@@ -23,8 +23,8 @@
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
 #include "engine/repository/score_table.h"
-#include "engine/repository/routing.h"
-#include "engine/repository/shadow.h"
+#include "engine/routing/routing.h"
+#include "engine/shadow/shadow.h"
 #include "server/status.h"
 
 namespace healthscore::server {
@@ -527,7 +527,7 @@ absl::Status CompareShadow(Job* job) {
                                       spec.shadow->candidate.model, options);
   for (const ChunkOut& c : job->outs) {
     if (c.shadow == nullptr) continue;  // an empty batch
-    HEALTHSCORE_RETURN_IF_ERROR(c.shadow->AddTo(&comparison));
+    HEALTHSCORE_RETURN_IF_ERROR(comparison.AddScores(*c.shadow));
   }
   v1::ShadowReport* report = spec.response->mutable_shadow();
   WriteShadowReport(comparison.Report(), report);

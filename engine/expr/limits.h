@@ -24,7 +24,7 @@
 // do not recurse): an expression at kMaxDepth needs about 100 KiB of stack
 // in the parser, the deepest pass, and less elsewhere (3.3 times as much at
 // -O0 with AddressSanitizer). engine/expr/program_test.cc and
-// engine/repository/expression_limits_test.cc run an expression of every
+// engine/lint/expression_limits_test.cc run an expression of every
 // shape at the limits through every pass on a 256 KiB stack (1 MiB in
 // unoptimised and sanitizer builds) and require at most half of it used.
 

@@ -386,7 +386,7 @@ TEST_F(ProgramTest, ExternalStepReadsOperandsAndSeries) {
 
 // The largest trees the parser accepts (limits.h), through every pass of
 // this library, each on a thread with a small stack that it may use at most
-// half of (engine/repository/expression_limits_test.cc does the same for the
+// half of (engine/lint/expression_limits_test.cc does the same for the
 // passes over a whole model).
 TEST_F(ProgramTest, ShapesAtTheLimitOnASmallStack) {
   constexpr size_t kStack = stack_testing::kSmallStack;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/common/status_matchers.h"
+#include "engine/common/testing/status_matchers.h"
 #include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/io/snapshot_reader.h"

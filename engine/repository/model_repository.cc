@@ -16,8 +16,8 @@
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
 #include "engine/io/snapshot_reader.h"
-#include "engine/io/test_runner.h"
 #include "engine/model/yaml_loader.h"
+#include "engine/model_tests/test_runner.h"
 #include "engine/repository/internal/scan.h"
 #include "yaml-cpp/yaml.h"
 

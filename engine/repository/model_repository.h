@@ -24,8 +24,8 @@
 //      version that loads. A model none of whose versions loads keeps
 //      serving what it served before. The error is recorded in the model's
 //      status (ListModels), logged, and counted.
-//   4. Compile each served version's routes (routing.h) against the new
-//      set. A version whose routes fail keeps its previous routes if it
+//   4. Compile each served version's routes (engine/routing/routing.h)
+//      against the new set. A version whose routes fail keeps its previous routes if it
 //      served before, and is not served otherwise.
 //   5. Publish the new ModelSet by swapping one pointer. Requests in flight
 //      keep the snapshot they pinned; an old snapshot and every model only

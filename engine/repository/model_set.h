@@ -27,7 +27,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/model/compiled_model.h"
-#include "engine/repository/routing.h"
+#include "engine/repository/repository_config.h"
+#include "engine/routing/routing.h"
 
 namespace healthscore::engine {
 

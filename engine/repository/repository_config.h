@@ -46,6 +46,7 @@
 
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
+#include "engine/routing/route_spec.h"
 
 namespace healthscore::engine {
 
@@ -69,17 +70,6 @@ struct VersionPolicy {
 
   // "latest", "latest 2", "all" or "specific [1, 3]".
   std::string ToString() const;
-};
-
-// One `routes:` entry: accounts for which `when` holds are scored by
-// `model` instead of the model the request named.
-struct RouteSpec {
-  ExprSource when;
-  std::string model;
-  int64_t version = 0;  // 0: the target's default version
-  std::string description;
-  SourceLocation location;  // the entry
-  FieldLocations fields;    // when, model, version
 };
 
 struct ModelConfig {

@@ -1,8 +1,8 @@
 // Routed results: a request's accounts, each scored by the model its
 // segment routes it to (engine::ScoreTable, score_table.h).
 //
-// The requested model's router (routing.h) decides per account, before any
-// scoring, which model scores it. The accounts are then split into one
+// The requested model's router (engine/routing/routing.h) decides per
+// account, before any scoring, which model scores it. The accounts are then split into one
 // Batch per model, in request order within each, every part is scored with
 // its model, and the caller reads the results back in request order, each
 // stamped with the model (name, version, hash) that scored it. Without

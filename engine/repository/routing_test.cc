@@ -1,4 +1,4 @@
-#include "engine/repository/routing.h"
+#include "engine/routing/routing.h"
 
 #include <cmath>
 #include <memory>

@@ -6,8 +6,7 @@
 
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
-#include "engine/repository/routing.h"
-#include "engine/repository/shadow.h"
+#include "engine/routing/routing.h"
 
 namespace healthscore::engine {
 namespace {
@@ -90,15 +89,6 @@ RoutedPart TableScores::TakePart(
   }
   part.batch = std::make_unique<Batch>(model);
   return part;
-}
-
-absl::Status TableScores::AddTo(ShadowComparison* comparison) const {
-  if (live_batch_ == nullptr || candidate_.batch == nullptr) {
-    return absl::FailedPreconditionError(
-        "the table was scored without a shadow candidate");
-  }
-  return comparison->Add(*live_batch_, *live_result_, *candidate_.batch,
-                         candidate_.result);
 }
 
 absl::Status ScoreTable(const TableRequest& request, const AccountTable& table,

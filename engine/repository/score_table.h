@@ -5,13 +5,14 @@
 // account_table.h), read once by whatever reader the caller has (a file, a
 // gRPC request, later a data frame). ScoreTable does everything that is
 // not reading or writing: it binds every model that scores to the one
-// table, applies the requested model's routes (routing.h) unless the
-// request ignores them, scores each part, and, for a shadow request, also
-// scores every account with the requested model and the candidate on their
-// own for an engine::ShadowComparison. Its output says, per account, which
-// model scored it and where its result is, and per model the accounts, the
-// tiers, the failures and the values used as missing, plus the values
-// ignored because the scoring model does not declare them.
+// table, applies the requested model's routes (engine/routing/routing.h)
+// unless the request ignores them, scores each part, and, for a shadow
+// request, also scores every account with the requested model and the
+// candidate on their own for an engine::ShadowComparison. Its output
+// says, per account, which model scored it and where its result is, and
+// per model the accounts, the tiers, the failures and the values used as
+// missing, plus the values ignored because the scoring model does not
+// declare them.
 //
 // The gRPC server (server/score_job.cc), `healthscore score` and
 // `healthscore diff` call it; they adapt requests and results, and own
@@ -46,8 +47,6 @@
 
 namespace healthscore::engine {
 
-class ShadowComparison;
-
 struct TableRequest {
   // The requested model, from ModelSet::Find; the set must be held for the
   // duration of the call (it owns the routes).
@@ -80,16 +79,14 @@ class TableScores {
   uint64_t ignored_fields() const { return routed_.ignored_fields; }
 
   // For a shadow request: the requested model and the candidate, each on
-  // every account on its own (no routes). Null otherwise.
+  // every account on its own (no routes), as
+  // engine::ShadowComparison::AddScores compares them. Null otherwise.
   const Batch* live_batch() const { return live_batch_; }
   const BatchResult* live_result() const { return live_result_; }
   const Batch* candidate_batch() const { return candidate_.batch.get(); }
   const BatchResult* candidate_result() const {
     return candidate_.batch ? &candidate_.result : nullptr;
   }
-  // Adds the shadow scores to `comparison` (ShadowComparison::Add).
-  // FailedPrecondition when the call had no shadow candidate.
-  absl::Status AddTo(ShadowComparison* comparison) const;
 
   // The binder this object keeps for `model` (made on first use), e.g. to
   // read its ignored_names() after a stream of calls.

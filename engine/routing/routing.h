@@ -1,7 +1,8 @@
 // Router: segment routing of one model version, compiled.
 //
 // A model's config.yaml may send some accounts to another model
-// (repository_config.h):
+// (engine/repository/repository_config.h; one entry is a RouteSpec,
+// route_spec.h):
 //
 //   routes:
 //     - when: 'segment == "enterprise"'
@@ -27,8 +28,8 @@
 // Thread-safety: a Router is immutable once created; Decide may be called
 // concurrently from many threads.
 
-#ifndef HEALTHSCORE_ENGINE_REPOSITORY_ROUTING_H_
-#define HEALTHSCORE_ENGINE_REPOSITORY_ROUTING_H_
+#ifndef HEALTHSCORE_ENGINE_ROUTING_ROUTING_H_
+#define HEALTHSCORE_ENGINE_ROUTING_ROUTING_H_
 
 #include <cstdint>
 #include <functional>
@@ -42,7 +43,7 @@
 #include "engine/expr/ast.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
-#include "engine/repository/repository_config.h"
+#include "engine/routing/route_spec.h"
 
 namespace healthscore::engine {
 
@@ -110,4 +111,4 @@ class Router {
 
 }  // namespace healthscore::engine
 
-#endif  // HEALTHSCORE_ENGINE_REPOSITORY_ROUTING_H_
+#endif  // HEALTHSCORE_ENGINE_ROUTING_ROUTING_H_

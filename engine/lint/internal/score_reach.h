@@ -6,8 +6,8 @@
 //
 // Thread-safety: a ReachAnalysis is immutable once built.
 
-#ifndef HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_SCORE_REACH_H_
-#define HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_SCORE_REACH_H_
+#ifndef HEALTHSCORE_ENGINE_LINT_INTERNAL_SCORE_REACH_H_
+#define HEALTHSCORE_ENGINE_LINT_INTERNAL_SCORE_REACH_H_
 
 #include <cstddef>
 #include <limits>
@@ -17,7 +17,7 @@
 #include "engine/model/compiled_model.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine::repository_internal {
+namespace healthscore::engine::lint_internal {
 
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 inline constexpr double kEps = 1e-9;
@@ -80,6 +80,6 @@ class ReachAnalysis {
   Reach reach_;
 };
 
-}  // namespace healthscore::engine::repository_internal
+}  // namespace healthscore::engine::lint_internal
 
-#endif  // HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_SCORE_REACH_H_
+#endif  // HEALTHSCORE_ENGINE_LINT_INTERNAL_SCORE_REACH_H_

@@ -3,7 +3,7 @@
 // yaml-cpp and std::regex report errors by throwing; both are caught here,
 // at the edge, and become file errors or an InvalidArgument status.
 
-#include "engine/io/test_runner.h"
+#include "engine/model_tests/test_runner.h"
 
 #include <algorithm>
 #include <cmath>

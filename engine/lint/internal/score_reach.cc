@@ -1,7 +1,7 @@
 // Which scores a model can give: the reachability analysis behind lint's
 // findings (see score_reach.h).
 
-#include "engine/repository/internal/score_reach.h"
+#include "engine/lint/internal/score_reach.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace healthscore::engine::repository_internal {
+namespace healthscore::engine::lint_internal {
 
 // The scores a normalisation can output.
 Range NormRange(const NormalizeSpec& n) {
@@ -168,4 +168,4 @@ void ReachAnalysis::ComputeReach() {
   }
 }
 
-}  // namespace healthscore::engine::repository_internal
+}  // namespace healthscore::engine::lint_internal

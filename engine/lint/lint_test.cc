@@ -1,4 +1,4 @@
-#include "engine/repository/lint.h"
+#include "engine/lint/lint.h"
 
 #include <memory>
 #include <string>

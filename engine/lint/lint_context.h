@@ -7,8 +7,8 @@
 //
 // Thread-safety: free functions with no shared state.
 
-#ifndef HEALTHSCORE_ENGINE_REPOSITORY_LINT_CONTEXT_H_
-#define HEALTHSCORE_ENGINE_REPOSITORY_LINT_CONTEXT_H_
+#ifndef HEALTHSCORE_ENGINE_LINT_LINT_CONTEXT_H_
+#define HEALTHSCORE_ENGINE_LINT_LINT_CONTEXT_H_
 
 #include <string>
 #include <utility>
@@ -43,4 +43,4 @@ LintContext LintContextForFile(const std::string& model_path,
 
 }  // namespace healthscore::engine
 
-#endif  // HEALTHSCORE_ENGINE_REPOSITORY_LINT_CONTEXT_H_
+#endif  // HEALTHSCORE_ENGINE_LINT_LINT_CONTEXT_H_

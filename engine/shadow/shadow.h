@@ -19,8 +19,8 @@
 // Thread-safety: a ShadowComparison is used by one thread at a time; the
 // report is a plain value.
 
-#ifndef HEALTHSCORE_ENGINE_REPOSITORY_SHADOW_H_
-#define HEALTHSCORE_ENGINE_REPOSITORY_SHADOW_H_
+#ifndef HEALTHSCORE_ENGINE_SHADOW_SHADOW_H_
+#define HEALTHSCORE_ENGINE_SHADOW_SHADOW_H_
 
 #include <cstdint>
 #include <map>
@@ -32,11 +32,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/common/number_format.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/worker_pool.h"
 #include "engine/model/compiled_model.h"
-#include "engine/eval/account_table.h"
+#include "engine/repository/score_table.h"
 
 namespace healthscore::engine {
 
@@ -127,6 +128,12 @@ class ShadowComparison {
                    const Batch& candidate_batch,
                    const BatchResult& candidate);
 
+  // Adds the accounts of a table scored with a shadow candidate
+  // (ScoreTable with TableRequest::shadow set): the live model's and the
+  // candidate's scores of every account, as Add. FailedPrecondition when
+  // `scores` was scored without a shadow candidate; otherwise as Add.
+  absl::Status AddScores(const TableScores& scores);
+
   ShadowReport Report() const;
 
  private:
@@ -170,4 +177,4 @@ std::string ShadowReportJson(const ShadowReport& report,
 
 }  // namespace healthscore::engine
 
-#endif  // HEALTHSCORE_ENGINE_REPOSITORY_SHADOW_H_
+#endif  // HEALTHSCORE_ENGINE_SHADOW_SHADOW_H_

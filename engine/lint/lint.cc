@@ -1,4 +1,4 @@
-#include "engine/repository/lint.h"
+#include "engine/lint/lint.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,20 +14,20 @@
 #include "engine/expr/checker.h"
 #include "engine/expr/parser.h"
 #include "engine/expr/truth.h"
+#include "engine/lint/internal/lint_routes.h"
+#include "engine/lint/internal/score_reach.h"
 #include "engine/model/condition_scope.h"
-#include "engine/repository/internal/lint_routes.h"
-#include "engine/repository/internal/score_reach.h"
 
 namespace healthscore::engine {
 namespace {
 
-using repository_internal::FlatSignal;
-using repository_internal::kEps;
-using repository_internal::kInf;
-using repository_internal::Range;
-using repository_internal::Reach;
-using repository_internal::ReachAnalysis;
-using repository_internal::View;
+using lint_internal::FlatSignal;
+using lint_internal::kEps;
+using lint_internal::kInf;
+using lint_internal::Range;
+using lint_internal::Reach;
+using lint_internal::ReachAnalysis;
+using lint_internal::View;
 
 // Signals below this share of the score round to nothing.
 constexpr double kTinyShare = 0.005;
@@ -258,7 +258,7 @@ DiagnosticList LintModel(const ModelSpec& spec, const CompiledModel& model,
   LintTiers(spec, model, analysis, &out);
   LintPlaybooks(spec, model, analysis, &out);
   LintShares(spec, analysis, &out);
-  repository_internal::LintRoutes(spec, model, context, &out);
+  lint_internal::LintRoutes(spec, model, context, &out);
   out.SortByLocation();
   return out;
 }

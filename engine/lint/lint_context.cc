@@ -1,4 +1,4 @@
-#include "engine/repository/lint_context.h"
+#include "engine/lint/lint_context.h"
 
 #include <cstdint>
 #include <filesystem>

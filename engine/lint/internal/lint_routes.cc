@@ -1,4 +1,4 @@
-#include "engine/repository/internal/lint_routes.h"
+#include "engine/lint/internal/lint_routes.h"
 
 #include <algorithm>
 #include <memory>
@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/expr/parser.h"
-#include "engine/repository/routing.h"
+#include "engine/routing/routing.h"
 
-namespace healthscore::engine::repository_internal {
+namespace healthscore::engine::lint_internal {
 namespace {
 
 // True when `cond` holds for every account whose `attr` is `value`.
@@ -206,4 +206,4 @@ void LintRoutes(const ModelSpec& spec, const CompiledModel& model,
   }
 }
 
-}  // namespace healthscore::engine::repository_internal
+}  // namespace healthscore::engine::lint_internal

@@ -1,4 +1,4 @@
-#include "engine/repository/shadow.h"
+#include "engine/shadow/shadow.h"
 
 #include <algorithm>
 #include <cmath>
@@ -231,7 +231,7 @@ TEST(ShadowTest, StreamsAcrossBatchesAndChecksAlignment) {
     request.shadow = &shadow;
     TableScores scores;
     ASSERT_OK(ScoreTable(request, one, nullptr, &scores));
-    ASSERT_OK(scores.AddTo(&comparison));
+    ASSERT_OK(comparison.AddScores(scores));
   }
   ShadowReport report = comparison.Report();
   EXPECT_EQ(report.compared, 5u);
@@ -250,6 +250,20 @@ TEST(ShadowTest, StreamsAcrossBatchesAndChecksAlignment) {
   EXPECT_THAT(comparison.Add(cb, cr, lb, lr),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("must belong to the live and candidate")));
+}
+
+TEST(ShadowTest, AddScoresNeedsTheShadowScores) {
+  auto live = Model(SmallModel("health", "1"));
+  auto candidate = Model(SmallModel("health", "2", 200));
+  ShadowComparison comparison(live, candidate);
+  TableRequest request;  // no shadow candidate
+  request.model.model = live;
+  TableScores scores;
+  ASSERT_OK(ScoreTable(request, Table(), nullptr, &scores));
+  EXPECT_THAT(comparison.AddScores(scores),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("scored without a shadow candidate")));
+  EXPECT_EQ(comparison.Report().compared, 0u);
 }
 
 TEST(ShadowTest, SmallDeltasKeepTheirResolution) {

@@ -35,13 +35,13 @@
 //
 // Thread-safety: free functions with no shared state.
 
-#ifndef HEALTHSCORE_ENGINE_REPOSITORY_LINT_H_
-#define HEALTHSCORE_ENGINE_REPOSITORY_LINT_H_
+#ifndef HEALTHSCORE_ENGINE_LINT_LINT_H_
+#define HEALTHSCORE_ENGINE_LINT_LINT_H_
 
+#include "engine/lint/lint_context.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
-#include "engine/repository/lint_context.h"
 
 namespace healthscore::engine {
 
@@ -51,4 +51,4 @@ DiagnosticList LintModel(const ModelSpec& spec, const CompiledModel& model,
 
 }  // namespace healthscore::engine
 
-#endif  // HEALTHSCORE_ENGINE_REPOSITORY_LINT_H_
+#endif  // HEALTHSCORE_ENGINE_LINT_LINT_H_

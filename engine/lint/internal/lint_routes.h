@@ -4,20 +4,20 @@
 //
 // Thread-safety: free functions with no shared state.
 
-#ifndef HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_LINT_ROUTES_H_
-#define HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_LINT_ROUTES_H_
+#ifndef HEALTHSCORE_ENGINE_LINT_INTERNAL_LINT_ROUTES_H_
+#define HEALTHSCORE_ENGINE_LINT_INTERNAL_LINT_ROUTES_H_
 
+#include "engine/lint/lint_context.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
-#include "engine/repository/lint_context.h"
 
-namespace healthscore::engine::repository_internal {
+namespace healthscore::engine::lint_internal {
 
 // Appends the route findings for `model` (compiled from `spec`) to `out`.
 void LintRoutes(const ModelSpec& spec, const CompiledModel& model,
                 const LintContext& context, DiagnosticList* out);
 
-}  // namespace healthscore::engine::repository_internal
+}  // namespace healthscore::engine::lint_internal
 
-#endif  // HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_LINT_ROUTES_H_
+#endif  // HEALTHSCORE_ENGINE_LINT_INTERNAL_LINT_ROUTES_H_

@@ -21,11 +21,11 @@
 #include "engine/eval/scorer.h"
 #include "engine/expr/limits.h"
 #include "engine/expr/testing/limit_shapes.h"
+#include "engine/lint/lint.h"
 #include "engine/model/compiler.h"
 #include "engine/model/yaml_loader.h"
-#include "engine/repository/lint.h"
 #include "engine/repository/repository_config.h"
-#include "engine/repository/routing.h"
+#include "engine/routing/routing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

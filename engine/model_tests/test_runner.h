@@ -32,8 +32,8 @@
 //
 // Thread-safety: free functions with no shared state.
 
-#ifndef HEALTHSCORE_ENGINE_IO_TEST_RUNNER_H_
-#define HEALTHSCORE_ENGINE_IO_TEST_RUNNER_H_
+#ifndef HEALTHSCORE_ENGINE_MODEL_TESTS_TEST_RUNNER_H_
+#define HEALTHSCORE_ENGINE_MODEL_TESTS_TEST_RUNNER_H_
 
 #include <string>
 #include <vector>
@@ -105,4 +105,4 @@ std::string FormatTestFileResult(const TestFileResult& result, bool verbose);
 
 }  // namespace healthscore::engine::io
 
-#endif  // HEALTHSCORE_ENGINE_IO_TEST_RUNNER_H_
+#endif  // HEALTHSCORE_ENGINE_MODEL_TESTS_TEST_RUNNER_H_

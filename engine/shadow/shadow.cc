@@ -1,4 +1,4 @@
-#include "engine/repository/shadow.h"
+#include "engine/shadow/shadow.h"
 
 #include <algorithm>
 #include <cmath>
@@ -16,7 +16,6 @@
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
-#include "engine/repository/score_table.h"
 
 namespace healthscore::engine {
 namespace {
@@ -200,6 +199,15 @@ absl::Status ShadowComparison::Add(const Batch& live_batch,
   return absl::OkStatus();
 }
 
+absl::Status ShadowComparison::AddScores(const TableScores& scores) {
+  if (scores.live_batch() == nullptr || scores.candidate_batch() == nullptr) {
+    return absl::FailedPreconditionError(
+        "the table was scored without a shadow candidate");
+  }
+  return Add(*scores.live_batch(), *scores.live_result(),
+             *scores.candidate_batch(), *scores.candidate_result());
+}
+
 void ShadowComparison::AddBin(size_t bin) {
   if (!histogram_.empty()) {
     ++histogram_[bin];
@@ -269,7 +277,7 @@ absl::StatusOr<ShadowReport> CompareModels(
   TableScores scores;
   HEALTHSCORE_RETURN_IF_ERROR(ScoreTable(request, table, pool, &scores));
   ShadowComparison comparison(std::move(live), std::move(candidate), options);
-  HEALTHSCORE_RETURN_IF_ERROR(scores.AddTo(&comparison));
+  HEALTHSCORE_RETURN_IF_ERROR(comparison.AddScores(scores));
   return comparison.Report();
 }
 

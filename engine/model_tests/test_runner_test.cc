@@ -1,4 +1,4 @@
-#include "engine/io/test_runner.h"
+#include "engine/model_tests/test_runner.h"
 
 #include <atomic>
 #include <filesystem>
