@@ -249,8 +249,9 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
 void ColumnarPlan::AddRows(size_t begin, size_t end,
                            TableBuilder* builder) const {
   // Table columns are resolved when a value first needs one, so the
-  // columns a request sends empty cost no table column.
-  std::vector<int> table_columns(fields_.size(), -1);
+  // columns a request sends empty cost no table column; the last three are
+  // as_of, previous_score and previous_tier.
+  std::vector<int> table_columns(fields_.size() + 3, -1);
   for (size_t i = begin; i < end; ++i) AddRow(i, &table_columns, builder);
 }
 
@@ -268,13 +269,19 @@ void ColumnarPlan::AddRow(size_t i, std::vector<int>* table_columns,
     }
     return col;
   };
+  const size_t n_fields = fields_.size();
+  auto snapshot_column = [&](size_t k, std::string_view name) {
+    int& col = (*table_columns)[n_fields + k];
+    if (col < 0) col = b->Column({"", name});
+    return col;
+  };
 
   b->BeginRow(c.ids(r));
   const std::string* as_of = per_row_as_of ? &c.as_of(r)
                              : one_as_of   ? &c.as_of(0)
                                            : nullptr;
   if (as_of != nullptr && !as_of->empty()) {
-    b->PutString(b->Column({"", "as_of"}), *as_of);
+    b->PutString(snapshot_column(0, "as_of"), *as_of);
   }
   for (size_t k = 0; k < fields_.size(); ++k) {
     const Field& f = fields_[k];
@@ -306,12 +313,12 @@ void ColumnarPlan::AddRow(size_t i, std::vector<int>* table_columns,
     }
   }
   if (c.previous_score_size() > 0 && !std::isnan(c.previous_score(r))) {
-    b->PutNumber(b->Column({"", "previous_score"}), c.previous_score(r));
+    b->PutNumber(snapshot_column(1, "previous_score"), c.previous_score(r));
   }
   if (c.has_previous_tier()) {
     const int32_t code = c.previous_tier().codes(r);
     if (code != -1) {
-      const int col = b->Column({"", "previous_tier"});
+      const int col = snapshot_column(2, "previous_tier");
       const std::string* text = CodeText(c.previous_tier(), code, col, b);
       if (text != nullptr) b->PutString(col, *text);
     }

@@ -65,12 +65,6 @@ double AccountTable::CellNumber(const Cell& c) const {
 
 TableBuilder::TableBuilder(AccountTable* table) : table_(table) {}
 
-uint64_t TableBuilder::AddText(std::string_view text) {
-  const uint64_t at = table_->text_.size();
-  table_->text_.append(text.data(), text.size());
-  return at;
-}
-
 void TableBuilder::BeginRow(std::string_view id) {
   AccountTable::Row row;
   row.cells_begin = static_cast<uint32_t>(table_->cells_.size());
@@ -133,21 +127,6 @@ int TableBuilder::LookUpColumn(const FieldName& field) {
   return static_cast<int>(c);
 }
 
-inline void TableBuilder::Add(int column, AccountTable::Kind kind,
-                              uint32_t size, uint64_t payload) {
-  table_->cells_.push_back(
-      {static_cast<uint32_t>(column), size, kind, payload});
-}
-
-void TableBuilder::PutNumber(int column, double value) {
-  Add(column, AccountTable::Kind::kNumber, 0, DoubleBits(value));
-}
-
-void TableBuilder::PutString(int column, std::string_view text) {
-  Add(column, AccountTable::Kind::kString, static_cast<uint32_t>(text.size()),
-      AddText(text));
-}
-
 void TableBuilder::PutText(int column, std::string_view text) {
   Add(column, AccountTable::Kind::kText, static_cast<uint32_t>(text.size()),
       AddText(text));
@@ -171,10 +150,6 @@ void TableBuilder::PutSeries(int column, const double* values, size_t n) {
   const uint64_t at = points.size();
   points.insert(points.end(), values, values + n);
   Add(column, AccountTable::Kind::kSeries, static_cast<uint32_t>(n), at);
-}
-
-void TableBuilder::PutDateDays(int column, double days) {
-  Add(column, AccountTable::Kind::kDateDays, 0, DoubleBits(days));
 }
 
 void TableBuilder::PutUnusable(int column, std::string_view problem) {

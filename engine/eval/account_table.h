@@ -31,6 +31,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -274,6 +275,37 @@ class TableBinder {
   uint64_t ignored_ = 0;
   uint64_t last_ignored_ = 0;
 };
+
+// The Put functions readers call per value, inline: they only append.
+
+inline uint64_t TableBuilder::AddText(std::string_view text) {
+  const uint64_t at = table_->text_.size();
+  table_->text_.append(text.data(), text.size());
+  return at;
+}
+
+inline void TableBuilder::Add(int column, AccountTable::Kind kind,
+                              uint32_t size, uint64_t payload) {
+  table_->cells_.push_back(
+      {static_cast<uint32_t>(column), size, kind, payload});
+}
+
+inline void TableBuilder::PutNumber(int column, double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  Add(column, AccountTable::Kind::kNumber, 0, bits);
+}
+
+inline void TableBuilder::PutString(int column, std::string_view text) {
+  Add(column, AccountTable::Kind::kString, static_cast<uint32_t>(text.size()),
+      AddText(text));
+}
+
+inline void TableBuilder::PutDateDays(int column, double days) {
+  uint64_t bits;
+  std::memcpy(&bits, &days, sizeof bits);
+  Add(column, AccountTable::Kind::kDateDays, 0, bits);
+}
 
 }  // namespace healthscore::engine
 
