@@ -61,6 +61,13 @@ class AccountTable {
   void Clear();
   static constexpr size_t kMaxKeptColumns = 4096;
 
+  // Memory held by the rows (cells, text, series points), for readers
+  // that bound a table by size.
+  size_t bytes() const {
+    return text_.size() + cells_.size() * sizeof(Cell) +
+           points_.size() * sizeof(double) + rows_.size() * sizeof(Row);
+  }
+
   size_t column_count() const { return columns_.size(); }
   // Column `c`'s field name. The views stay valid for the table's life.
   FieldName column(size_t c) const {

@@ -54,7 +54,7 @@ class CsvReader::Impl {
       resolved_for_ = table->uid();
     }
     size_t rows = 0;
-    while (rows < max_rows) {
+    while (rows < max_rows && table->bytes() < options_.max_table_bytes) {
       HEALTHSCORE_ASSIGN_OR_RETURN(bool any, NextRecord());
       if (!any) break;
       AddRecord(&builder);

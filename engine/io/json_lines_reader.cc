@@ -46,7 +46,7 @@ class JsonLinesReader::Impl {
     TableBuilder builder(table);
     builder_ = &builder;
     size_t rows = 0;
-    while (rows < max_rows) {
+    while (rows < max_rows && table->bytes() < options_.max_table_bytes) {
       Line line;
       HEALTHSCORE_ASSIGN_OR_RETURN(bool more, NextLine(&line));
       if (!more) break;

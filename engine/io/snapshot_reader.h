@@ -124,6 +124,11 @@ struct ReaderOptions {
   // recovered from (see the file comment). `healthscore score
   // --max-record-lines`.
   size_t max_record_lines = 1000;
+  // A table (ReadTable) ends early, before max_rows, once it holds this
+  // many bytes (AccountTable::bytes): a table keeps every value of its
+  // records, also those no model reads, so rows alone would not bound it.
+  // At least one row is always read.
+  size_t max_table_bytes = size_t{64} << 20;
   // The JSON Lines key or CSV column that holds the account's id.
   // `healthscore score --id-field`.
   std::string id_field = "id";
@@ -138,7 +143,7 @@ class SnapshotReader {
   virtual ~SnapshotReader() = default;
 
   // Clears `table`, then fills it with up to `max_rows` accounts (max_rows
-  // must be > 0). Returns the number of rows added, 0 at the end of the
+  // must be > 0), fewer once it holds ReaderOptions::max_table_bytes. Returns the number of rows added, 0 at the end of the
   // input. Unreadable accounts are failed rows (AccountTable::row_failed),
   // not an error of this call.
   //

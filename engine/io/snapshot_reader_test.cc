@@ -938,6 +938,42 @@ TEST(CsvReaderTest, StreamsAcrossBlockBoundaries) {
   }
 }
 
+// A table ends early once it holds max_table_bytes, so a few huge records
+// cannot make one table hold them all; every record is still read, in order.
+TEST(SnapshotReaderTest, TablesAreBoundedByBytes) {
+  std::string jsonl, csv = "id,region,dau_mau\n";
+  for (int i = 0; i < 6; ++i) {
+    const std::string big(1000, 'x');
+    jsonl += "{\"id\": \"a" + std::to_string(i) +
+             "\", \"attributes\": {\"region\": \"" + big +
+             "\"}, \"metrics\": {\"dau_mau\": 0.5}}\n";
+    csv += "a" + std::to_string(i) + "," + big + ",0.5\n";
+  }
+  ReaderOptions options;
+  options.max_table_bytes = 2500;  // two records' worth
+  JsonLinesReader json(StringSource(jsonl), options);
+  CsvReader comma(StringSource(csv), options);
+  for (SnapshotReader* reader : {static_cast<SnapshotReader*>(&json),
+                                 static_cast<SnapshotReader*>(&comma)}) {
+    AccountTable table;
+    std::vector<size_t> sizes;
+    std::vector<std::string> ids;
+    for (;;) {
+      ASSERT_OK_AND_ASSIGN(size_t n, reader->ReadTable(&table, 100));
+      if (n == 0) break;
+      sizes.push_back(n);
+      EXPECT_LE(table.bytes(), 2500u + 1500u);  // one record past the limit
+      for (size_t r = 0; r < table.size(); ++r) {
+        ids.emplace_back(table.id(r));
+      }
+    }
+    // Without the bound one table would hold all six.
+    EXPECT_GE(sizes.size(), 2u);
+    for (size_t n : sizes) EXPECT_LE(n, 3u);
+    EXPECT_THAT(ids, ElementsAre("a0", "a1", "a2", "a3", "a4", "a5"));
+  }
+}
+
 // A CSV wider than a table keeps column names (AccountTable::
 // kMaxKeptColumns): each new table forgets the names, and the reader maps
 // its header again, batch after batch.
