@@ -25,6 +25,7 @@ void LineSplitter::Reserve(LineBlock* block, size_t size, size_t keep) const {
       block->capacity <= std::max(size, 4 * block_size_)) {
     return;
   }
+  ++allocations_;
   std::unique_ptr<char[]> data(new char[size + kLineBlockPadding]);
   if (keep > 0) std::memcpy(data.get(), block->data.get(), keep);
   block->data = std::move(data);
@@ -165,8 +166,16 @@ absl::StatusOr<bool> LineSplitter::Next(LineBlock* block) {
       HEALTHSCORE_RETURN_IF_ERROR(SkipOverlong(block, end));
       return true;
     }
-    // Full without a complete line: the line is longer than a block.
-    if (end == block->capacity) Reserve(block, end + block_size_, end);
+    // Full without a complete line: the line is longer than a block. The
+    // block grows geometrically, so a line of L bytes is copied O(L) times
+    // in all, not once per block_size (quadratic; the fuzzer found it with
+    // 7-byte reads).
+    if (end == block->capacity) {
+      Reserve(block,
+              std::max(end + block_size_,
+                       std::min(2 * end, max_line_bytes_ + block_size_)),
+              end);
+    }
     HEALTHSCORE_RETURN_IF_ERROR(Fill(block, &end));
   }
 }

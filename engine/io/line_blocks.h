@@ -80,6 +80,9 @@ class LineSplitter {
 
   // Physical lines handed out so far.
   uint64_t lines_read() const { return next_line_ - 1; }
+  // How many times a block's storage was (re)allocated, for tests: a long
+  // line grows its block geometrically, never by one read at a time.
+  uint64_t allocations() const { return allocations_; }
 
  private:
   // Gives `block` room for `size` bytes (plus padding), keeping its first
@@ -106,6 +109,7 @@ class LineSplitter {
   uint64_t next_line_ = 1;
   bool eof_ = false;
   bool at_start_ = true;
+  mutable uint64_t allocations_ = 0;  // Reserve is const
 };
 
 }  // namespace healthscore::engine::io

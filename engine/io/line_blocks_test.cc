@@ -292,6 +292,31 @@ TEST(LineBlocksTest, OverlongLineIsSkippedInBoundedMemory) {
   EXPECT_LE(largest_read, options.max_line_bytes + options.block_size);
 }
 
+// A line longer than a block (but within --max-line-bytes) grows its
+// block geometrically: read 7 bytes at a time, a 1 MiB line growing by one
+// read per step would reallocate and copy 150,000 times (quadratic; the
+// fuzzer timed out on it).
+TEST(LineBlocksTest, LongLinesGrowTheirBlockGeometrically) {
+  const std::string line =
+      "{\"id\": \"a\", \"note\": \"" + std::string(1 << 20, 'x') + "\"}";
+  ReaderOptions options;
+  options.block_size = 7;
+  options.max_line_bytes = 2 << 20;
+  LineSplitter splitter(StringSource(line + "\n{\"id\": \"b\"}\n"), options,
+                        1000);
+  LineBlock block;
+  std::vector<size_t> lines;
+  for (;;) {
+    auto more = splitter.Next(&block);
+    ASSERT_OK(more.status());
+    if (!*more) break;
+    lines.push_back(block.lines);
+    EXPECT_LE(block.capacity, options.max_line_bytes + options.block_size);
+  }
+  EXPECT_EQ(splitter.lines_read(), 2u);
+  EXPECT_LE(splitter.allocations(), 64u);
+}
+
 TEST(LineBlocksTest, EmptyInputsHaveNoBlocks) {
   for (const char* text : {"", "\xEF\xBB\xBF"}) {
     LineSplitter splitter(StringSource(text), ReaderOptions(), 10);
