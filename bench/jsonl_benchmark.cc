@@ -23,6 +23,7 @@
 #include "engine/eval/scorer.h"
 #include "engine/io/result_writer.h"
 #include "engine/io/snapshot_reader.h"
+#include "engine/io/testing/basic_model.h"
 #include "engine/model/compiler.h"
 
 namespace healthscore::engine::io {
@@ -31,18 +32,7 @@ namespace {
 constexpr int kAccounts = 100000;
 constexpr size_t kBatchRows = 16384;
 
-std::shared_ptr<const CompiledModel> Model() {
-  static auto* model = [] {
-    auto m = LoadModel(HEALTHSCORE_SOURCE_DIR
-                       "/engine/io/testdata/basic/model.yaml");
-    if (!m.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(m.status().message()).c_str());
-      std::abort();
-    }
-    return new std::shared_ptr<const CompiledModel>(*m);
-  }();
-  return *model;
-}
+std::shared_ptr<const CompiledModel> Model() { return testing::BasicModel(); }
 
 // Snapshots shaped like a nightly export: every input present, 12 weeks of
 // usage history, and one undeclared metric per line.

@@ -11,6 +11,7 @@
 #include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/io/snapshot_reader.h"
+#include "engine/io/testing/basic_model.h"
 #include "engine/model/compiler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -22,15 +23,7 @@ using ::healthscore::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::shared_ptr<const CompiledModel> BasicModel() {
-  static auto* model = [] {
-    auto m = LoadModel(HEALTHSCORE_SOURCE_DIR
-                       "/engine/io/testdata/basic/model.yaml");
-    EXPECT_TRUE(m.ok()) << m.status();
-    return new std::shared_ptr<const CompiledModel>(*m);
-  }();
-  return *model;
-}
+std::shared_ptr<const CompiledModel> BasicModel() { return testing::BasicModel(); }
 
 // Everything a reader gives for an input: each row as "id|error" or
 // "id ! warning ...", the ignored names (the reader's and the binder's) and

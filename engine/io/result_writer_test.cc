@@ -8,6 +8,7 @@
 #include "engine/common/testing/status_matchers.h"
 #include "engine/eval/scorer.h"
 #include "engine/io/snapshot_reader.h"
+#include "engine/io/testing/basic_model.h"
 #include "engine/model/compiler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,15 +21,7 @@ using ::healthscore::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::shared_ptr<const CompiledModel> BasicModel() {
-  static auto* model = [] {
-    auto m = LoadModel(HEALTHSCORE_SOURCE_DIR
-                       "/engine/io/testdata/basic/model.yaml");
-    EXPECT_TRUE(m.ok()) << m.status();
-    return new std::shared_ptr<const CompiledModel>(*m);
-  }();
-  return *model;
-}
+std::shared_ptr<const CompiledModel> BasicModel() { return testing::BasicModel(); }
 
 std::string ModelStamp() {
   return R"("model":{"name":"io_basic","version":"1","hash":")" +

@@ -13,6 +13,7 @@
 #include "engine/common/testing/status_matchers.h"
 #include "engine/eval/batch.h"
 #include "engine/io/yaml_snapshot.h"
+#include "engine/io/testing/basic_model.h"
 #include "engine/model/compiler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,15 +27,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
-std::shared_ptr<const CompiledModel> BasicModel() {
-  static auto* model = [] {
-    auto m = LoadModel(HEALTHSCORE_SOURCE_DIR
-                       "/engine/io/testdata/basic/model.yaml");
-    EXPECT_TRUE(m.ok()) << m.status();
-    return new std::shared_ptr<const CompiledModel>(*m);
-  }();
-  return *model;
-}
+std::shared_ptr<const CompiledModel> BasicModel() { return testing::BasicModel(); }
 
 // Reads everything from `reader` into one batch per call of ReadBatch and
 // returns the rows of all batches as "id|error" strings, plus the last batch.
