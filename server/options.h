@@ -107,7 +107,8 @@ struct ServerOptions {
   // since it has no authentication.
   int metrics_port = -1;
   std::string metrics_address = "127.0.0.1";
-  // As port_file, for the metrics port; needs metrics_port >= 0.
+  // As port_file, for the metrics port; needs metrics_port >= 0. Written
+  // before port_file, so waiting for port_file is enough.
   std::string metrics_port_file;
   // Threads answering metrics requests, each serving one connection at a
   // time, and how long a connection may take to send its request before it

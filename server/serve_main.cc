@@ -173,9 +173,11 @@ int ServeMain(int argc, char** argv) {
   // Returns once the load is done, or abandoned by Shutdown.
   std::thread loader([s, events] { events->Push({0, s->LoadModels()}); });
 
+  // The gRPC port file is written last: a supervisor that waits for it
+  // finds every other port file already in place.
   const std::pair<const std::string*, int> port_files[] = {
-      {&options.port_file, (*server)->port()},
-      {&options.metrics_port_file, (*server)->metrics_port()}};
+      {&options.metrics_port_file, (*server)->metrics_port()},
+      {&options.port_file, (*server)->port()}};
   bool serving = false;
   int exit_code = 0;
   while (exit_code == 0) {
