@@ -99,25 +99,6 @@ void AddAccountRow(const v1::AccountSnapshot& a, TableBuilder* b) {
   b->EndRow();
 }
 
-// The text of code `code` of a dictionary-encoded column, or nullptr for a
-// missing value (-1) and for a code that is no code (put as unusable).
-const std::string* CodeText(const v1::StringColumn& column, int32_t code,
-                            int table_column, TableBuilder* b) {
-  if (code == -1) return nullptr;
-  if (code < -1) {
-    b->PutUnusable(table_column,
-                   absl::StrCat("code ", code, " is invalid (-1 means missing)"));
-    return nullptr;
-  }
-  if (code >= column.dictionary_size()) {
-    b->PutUnusable(table_column,
-                   absl::StrCat("code ", code, " is outside the dictionary (",
-                                column.dictionary_size(), " entries)"));
-    return nullptr;
-  }
-  return &column.dictionary(code);
-}
-
 }  // namespace
 
 void AddAccountRows(
@@ -192,6 +173,7 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
     Field f;
     f.kind = kAttribute;
     f.strings = &c;
+    f.dictionary.assign(c.dictionary().begin(), c.dictionary().end());
     absl::Status s = add(std::move(f), c.name());
     if (!s.ok()) return s;
   }
@@ -243,87 +225,101 @@ absl::StatusOr<ColumnarPlan> ColumnarPlan::Create(
     if (!s.ok()) return s;
   }
   std::sort(plan.fields_.begin(), plan.fields_.end(), NameLess<Field>);
+  if (columns.has_previous_tier()) {
+    plan.previous_tier_dictionary_.assign(
+        columns.previous_tier().dictionary().begin(),
+        columns.previous_tier().dictionary().end());
+  }
   return plan;
 }
 
 void ColumnarPlan::AddRows(size_t begin, size_t end,
                            TableBuilder* builder) const {
-  // Table columns are resolved when a value first needs one, so the
-  // columns a request sends empty cost no table column; the last three are
-  // as_of, previous_score and previous_tier.
-  std::vector<int> table_columns(fields_.size() + 3, -1);
-  for (size_t i = begin; i < end; ++i) AddRow(i, &table_columns, builder);
-}
-
-void ColumnarPlan::AddRow(size_t i, std::vector<int>* table_columns,
-                          TableBuilder* b) const {
+  // The request's columns are arrays already: the table borrows them as
+  // runs, in the order the rows' values were always put (as_of, the
+  // fields by name, previous_score, previous_tier). A run only for a
+  // column with a value in [begin, end): the columns a request sends empty
+  // cost no table column.
   const v1::ColumnarAccounts& c = *columns_;
-  const bool one_as_of = c.as_of_size() == 1;
-  const bool per_row_as_of = c.as_of_size() > 1 ||
-                             (c.as_of_size() == 1 && n_ == 1);
-  const int r = static_cast<int>(i);
-  auto column = [&](size_t k) {
-    int& col = (*table_columns)[k];
-    if (col < 0) {
-      col = b->Column({KindName(fields_[k].kind), *fields_[k].name});
+  const size_t first_row = builder->rows();
+  const size_t rows = end - begin;
+  for (size_t i = begin; i < end; ++i) {
+    builder->BeginRow(c.ids(static_cast<int>(i)));
+    builder->EndRow();
+  }
+  auto any_number = [begin, end](const double* values) {
+    for (size_t i = begin; i < end; ++i) {
+      if (!std::isnan(values[i])) return true;
     }
-    return col;
+    return false;
   };
-  const size_t n_fields = fields_.size();
-  auto snapshot_column = [&](size_t k, std::string_view name) {
-    int& col = (*table_columns)[n_fields + k];
-    if (col < 0) col = b->Column({"", name});
-    return col;
+  auto any_code = [begin, end](const int32_t* codes) {
+    for (size_t i = begin; i < end; ++i) {
+      if (codes[i] != -1) return true;
+    }
+    return false;
   };
 
-  b->BeginRow(c.ids(r));
-  const std::string* as_of = per_row_as_of ? &c.as_of(r)
-                             : one_as_of   ? &c.as_of(0)
-                                           : nullptr;
-  if (as_of != nullptr && !as_of->empty()) {
-    b->PutString(snapshot_column(0, "as_of"), *as_of);
+  if (c.as_of_size() > 1 || (c.as_of_size() == 1 && n_ == 1)) {
+    const std::string* const* texts = c.as_of().data() + begin;
+    for (size_t i = 0; i < rows; ++i) {
+      if (texts[i]->empty()) continue;
+      builder->PutStringRun(builder->Column({"", "as_of"}), first_row, texts,
+                            rows);
+      break;
+    }
+  } else if (c.as_of_size() == 1 && !c.as_of(0).empty()) {
+    builder->PutConstantStringRun(builder->Column({"", "as_of"}), first_row,
+                                  c.as_of(0), rows);
   }
-  for (size_t k = 0; k < fields_.size(); ++k) {
-    const Field& f = fields_[k];
+  for (const Field& f : fields_) {
+    const engine::FieldName name{KindName(f.kind), *f.name};
     switch (f.kind) {
       case kMetric: {
-        const double v = f.number->values(r);
-        if (!std::isnan(v)) b->PutNumber(column(k), v);
+        const double* values = f.number->values().data();
+        if (!any_number(values)) break;
+        builder->PutNumberRun(builder->Column(name), first_row,
+                              values + begin, rows);
         break;
       }
       case kAttribute: {
-        const int32_t code = f.strings->codes(r);
-        if (code == -1) break;  // missing
-        const std::string* text = CodeText(*f.strings, code, column(k), b);
-        if (text != nullptr) b->PutString(column(k), *text);
+        const int32_t* codes = f.strings->codes().data();
+        if (!any_code(codes)) break;
+        builder->PutCodeRun(builder->Column(name), first_row, codes + begin,
+                            rows, f.dictionary.data(), f.dictionary.size());
         break;
       }
       case kDate: {
-        const double days = f.dates->days(r);
-        if (!std::isnan(days)) b->PutDateDays(column(k), days);
+        const double* days = f.dates->days().data();
+        if (!any_number(days)) break;
+        builder->PutDateDaysRun(builder->Column(name), first_row,
+                                days + begin, rows);
         break;
       }
       case kSeries: {
-        const int32_t len = f.series->lengths(r);
-        if (len < 0) break;  // missing
-        b->PutSeries(column(k), f.series->values().data() + f.offsets[i],
-                     static_cast<size_t>(len));
+        const int32_t* lengths = f.series->lengths().data();
+        bool any = false;
+        for (size_t i = begin; i < end && !any; ++i) any = lengths[i] >= 0;
+        if (!any) break;
+        builder->PutSeriesRun(builder->Column(name), first_row,
+                              lengths + begin, f.offsets.data() + begin,
+                              f.series->values().data(), rows);
         break;
       }
     }
   }
-  if (c.previous_score_size() > 0 && !std::isnan(c.previous_score(r))) {
-    b->PutNumber(snapshot_column(1, "previous_score"), c.previous_score(r));
+  if (c.previous_score_size() > 0 &&
+      any_number(c.previous_score().data())) {
+    builder->PutNumberRun(builder->Column({"", "previous_score"}), first_row,
+                          c.previous_score().data() + begin, rows);
   }
-  if (c.has_previous_tier()) {
-    const int32_t code = c.previous_tier().codes(r);
-    if (code != -1) {
-      const int col = snapshot_column(2, "previous_tier");
-      const std::string* text = CodeText(c.previous_tier(), code, col, b);
-      if (text != nullptr) b->PutString(col, *text);
-    }
+  if (c.has_previous_tier() &&
+      any_code(c.previous_tier().codes().data())) {
+    builder->PutCodeRun(builder->Column({"", "previous_tier"}), first_row,
+                        c.previous_tier().codes().data() + begin, rows,
+                        previous_tier_dictionary_.data(),
+                        previous_tier_dictionary_.size());
   }
-  b->EndRow();
 }
 
 int TopDrivers(const v1::ScoreOptions& options) {

@@ -65,15 +65,15 @@ class ColumnarPlan {
     const v1::DateColumn* dates = nullptr;
     const v1::SeriesColumn* series = nullptr;
     std::vector<uint64_t> offsets;  // series: n + 1 prefix sums
+    std::vector<std::string_view> dictionary;  // attributes
   };
 
   ColumnarPlan() = default;
-  void AddRow(size_t i, std::vector<int>* table_columns,
-              engine::TableBuilder* builder) const;
 
   const v1::ColumnarAccounts* columns_ = nullptr;
   size_t n_ = 0;
   std::vector<Field> fields_;  // by name, then kind
+  std::vector<std::string_view> previous_tier_dictionary_;
 };
 
 // Writes row `row` of a scored batch as an AccountResult (map form), all

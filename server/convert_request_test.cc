@@ -335,7 +335,9 @@ void ExpectSameBatch(const engine::Batch& want, const engine::Batch& got,
     }
     if (!want.row_ok(r)) continue;
     EXPECT_EQ(got.as_of_valid()[r], want.as_of_valid()[r]);
-    if (want.as_of_valid()[r]) EXPECT_EQ(got.as_of()[r], want.as_of()[r]);
+    if (want.as_of_valid()[r]) {
+      EXPECT_EQ(got.as_of()[r], want.as_of()[r]);
+    }
     EXPECT_EQ(got.previous_score_valid()[r], want.previous_score_valid()[r]);
     if (want.previous_score_valid()[r]) {
       EXPECT_EQ(got.previous_score()[r], want.previous_score()[r]);

@@ -1,10 +1,13 @@
 #include "engine/eval/account_table.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <utility>
-#include <algorithm>
+
+#include "absl/strings/str_cat.h"
 
 
 namespace healthscore::engine {
@@ -15,12 +18,6 @@ constexpr size_t kMaxIgnoredNames = 64;
 uint64_t NextTableUid() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-uint64_t DoubleBits(double d) {
-  uint64_t bits;
-  std::memcpy(&bits, &d, sizeof bits);
-  return bits;
 }
 
 std::string DisplayName(const FieldName& field) {
@@ -53,6 +50,7 @@ void AccountTable::Clear() {
   }
   rows_.clear();
   cells_.clear();
+  runs_.clear();
   text_.clear();
   points_.clear();
 }
@@ -178,6 +176,65 @@ void TableBuilder::EndObject(bool had_values) {
 void TableBuilder::PutRecordWarning(int column, std::string_view problem) {
   Add(column, AccountTable::Kind::kRecordWarning,
       static_cast<uint32_t>(problem.size()), AddText(problem));
+}
+
+AccountTable::Run& TableBuilder::AddRun(int column, AccountTable::RunKind kind,
+                                        size_t first_row, size_t rows) {
+  AccountTable::Run& run = table_->runs_.emplace_back();
+  run.column = static_cast<uint32_t>(column);
+  run.kind = kind;
+  run.first_row = static_cast<uint32_t>(first_row);
+  run.rows = static_cast<uint32_t>(rows);
+  return run;
+}
+
+void TableBuilder::PutNumberRun(int column, size_t first_row,
+                                const double* values, size_t rows) {
+  AddRun(column, AccountTable::RunKind::kNumbers, first_row, rows).numbers =
+      values;
+}
+
+void TableBuilder::PutDateDaysRun(int column, size_t first_row,
+                                  const double* days, size_t rows) {
+  AddRun(column, AccountTable::RunKind::kDateDays, first_row, rows).numbers =
+      days;
+}
+
+void TableBuilder::PutCodeRun(int column, size_t first_row,
+                              const int32_t* codes, size_t rows,
+                              const std::string_view* dictionary,
+                              size_t dictionary_size) {
+  AccountTable::Run& run =
+      AddRun(column, AccountTable::RunKind::kCodes, first_row, rows);
+  run.codes = codes;
+  run.dictionary = dictionary;
+  run.dictionary_size = static_cast<uint32_t>(dictionary_size);
+}
+
+void TableBuilder::PutSeriesRun(int column, size_t first_row,
+                                const int32_t* lengths,
+                                const uint64_t* offsets, const double* points,
+                                size_t rows) {
+  AccountTable::Run& run =
+      AddRun(column, AccountTable::RunKind::kSeries, first_row, rows);
+  run.codes = lengths;
+  run.offsets = offsets;
+  run.numbers = points;
+}
+
+void TableBuilder::PutStringRun(int column, size_t first_row,
+                                const std::string* const* strings,
+                                size_t rows) {
+  AddRun(column, AccountTable::RunKind::kStrings, first_row, rows).strings =
+      strings;
+}
+
+void TableBuilder::PutConstantStringRun(int column, size_t first_row,
+                                        std::string_view text, size_t rows) {
+  const AccountTable::Span constant{AddText(text),
+                                    static_cast<uint32_t>(text.size())};
+  AddRun(column, AccountTable::RunKind::kStrings, first_row, rows).constant =
+      constant;
 }
 
 void TableBuilder::SetAsOf(std::string_view date) {
@@ -309,9 +366,78 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
         break;
     }
   }
+  for (const AccountTable::Run& run : table.runs_) {
+    // Rows before the run wrap around to large values.
+    const size_t i = row - run.first_row;
+    if (i < run.rows) ignored += AddRunValue(table, run, i, builder);
+  }
   if (r.failed) b.FailRow(table.Text(r.error));
   b.EndRow();
   return ignored;
+}
+
+uint32_t TableBinder::AddRunValue(const AccountTable& table,
+                                  const AccountTable::Run& run, size_t i,
+                                  BatchBuilder* builder) {
+  using RunKind = AccountTable::RunKind;
+  int32_t code = 0;
+  std::string_view text;
+  switch (run.kind) {
+    case RunKind::kNumbers:
+    case RunKind::kDateDays:
+      if (std::isnan(run.numbers[i])) return 0;
+      break;
+    case RunKind::kCodes:
+      code = run.codes[i];
+      if (code == -1) return 0;
+      break;
+    case RunKind::kSeries:
+      code = run.codes[i];
+      if (code < 0) return 0;
+      break;
+    case RunKind::kStrings:
+      text = run.strings != nullptr ? std::string_view(*run.strings[i])
+                                    : table.Text(run.constant);
+      if (text.empty()) return 0;
+      break;
+  }
+  const int slot = slots_[run.column];
+  if (slot == -1) {
+    ++column_ignored_[run.column];
+    return 1;
+  }
+  const FieldName field = table.column(run.column);
+  BatchBuilder& b = *builder;
+  switch (run.kind) {
+    case RunKind::kNumbers:
+      b.PutNumber(slot, field, run.numbers[i]);
+      break;
+    case RunKind::kDateDays:
+      b.PutDateDays(slot, field, run.numbers[i]);
+      break;
+    case RunKind::kCodes:
+      if (code < -1) {
+        b.PutUnusable(slot, field,
+                      absl::StrCat("code ", code,
+                                   " is invalid (-1 means missing)"));
+      } else if (static_cast<uint32_t>(code) >= run.dictionary_size) {
+        b.PutUnusable(slot, field,
+                      absl::StrCat("code ", code,
+                                   " is outside the dictionary (",
+                                   run.dictionary_size, " entries)"));
+      } else {
+        b.PutString(slot, field, run.dictionary[code]);
+      }
+      break;
+    case RunKind::kSeries:
+      b.PutSeries(slot, field, run.numbers + run.offsets[i],
+                  static_cast<size_t>(code));
+      break;
+    case RunKind::kStrings:
+      b.PutString(slot, field, text);
+      break;
+  }
+  return 0;
 }
 
 void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,

@@ -124,6 +124,24 @@ class AccountTable {
     bool failed = false;
   };
 
+  // Values of one column for consecutive rows, in arrays the filler owns
+  // (TableBuilder::Put*Run).
+  enum class RunKind : uint8_t { kNumbers, kDateDays, kCodes, kSeries, kStrings };
+  struct Run {
+    uint32_t column = 0;
+    RunKind kind = RunKind::kNumbers;
+    uint32_t first_row = 0;
+    uint32_t rows = 0;
+    const double* numbers = nullptr;    // kNumbers, kDateDays; kSeries: points
+    const int32_t* codes = nullptr;     // kCodes; kSeries: lengths
+    const uint64_t* offsets = nullptr;  // kSeries: each row's first point
+    const std::string_view* dictionary = nullptr;  // kCodes
+    uint32_t dictionary_size = 0;
+    // kStrings: one text per row, or, when null, `constant` for every row.
+    const std::string* const* strings = nullptr;
+    Span constant;
+  };
+
   std::string_view Text(Span s) const {
     return std::string_view(text_.data() + s.offset, s.size);
   }
@@ -142,6 +160,7 @@ class AccountTable {
   absl::flat_hash_map<std::string, uint32_t> column_index_;
   std::vector<Row> rows_;
   std::vector<Cell> cells_;
+  std::vector<Run> runs_;
   std::string text_;
   std::vector<double> points_;
 };
@@ -192,6 +211,33 @@ class TableBuilder {
   // named by `column`; bound as a warning whatever the model.
   void PutRecordWarning(int column, std::string_view problem);
 
+  // Columnar input. The rows are added first (BeginRow, EndRow); then each
+  // Put*Run gives one column's values for rows [first_row, first_row +
+  // rows) as an array the caller owns and keeps unchanged until the table
+  // is cleared or destroyed: nothing is copied. A row's run values are
+  // bound after its own values, in the order the runs were put. Missing
+  // values: NaN numbers and day counts, code -1, a negative series length,
+  // empty text; other negative codes, and codes past the dictionary, are
+  // unusable values.
+  size_t rows() const { return table_->rows_.size(); }
+  void PutNumberRun(int column, size_t first_row, const double* values,
+                    size_t rows);
+  void PutDateDaysRun(int column, size_t first_row, const double* days,
+                      size_t rows);
+  void PutCodeRun(int column, size_t first_row, const int32_t* codes,
+                  size_t rows, const std::string_view* dictionary,
+                  size_t dictionary_size);
+  // Row first_row + i has lengths[i] points from points + offsets[i].
+  void PutSeriesRun(int column, size_t first_row, const int32_t* lengths,
+                    const uint64_t* offsets, const double* points,
+                    size_t rows);
+  // Row first_row + i has the string *strings[i].
+  void PutStringRun(int column, size_t first_row,
+                    const std::string* const* strings, size_t rows);
+  // Every row of the run has `text` (copied into the table).
+  void PutConstantStringRun(int column, size_t first_row,
+                            std::string_view text, size_t rows);
+
   // Shorthands for callers that hold names and typed values (tests, tools):
   // the field under its JSON Lines section, then Put.
   void SetAsOf(std::string_view date);
@@ -208,6 +254,8 @@ class TableBuilder {
   int LookUpColumn(const FieldName& field);
   void Add(int column, AccountTable::Kind kind, uint32_t size,
            uint64_t payload);
+  AccountTable::Run& AddRun(int column, AccountTable::RunKind kind,
+                            size_t first_row, size_t rows);
 
   AccountTable* table_;
   std::string key_;
@@ -267,6 +315,9 @@ class TableBinder {
   // Adds row `row`; returns its count of ignored values.
   uint32_t AddRow(const AccountTable& table, size_t row,
                   BatchBuilder* builder);
+  // Puts value `i` of `run`; returns 1 if the model does not declare it.
+  uint32_t AddRunValue(const AccountTable& table, const AccountTable::Run& run,
+                       size_t i, BatchBuilder* builder);
   int SlotFor(const FieldName& field) const;
 
   std::shared_ptr<const CompiledModel> model_;

@@ -1,5 +1,6 @@
 #include "engine/eval/account_table.h"
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -395,6 +396,165 @@ TEST(TableBinderTest, IgnoredCountsPerRow) {
   binder.AddRows(table, 0, 2, &builder, &per_row);
   EXPECT_THAT(per_row, ElementsAre(2, 0));
   EXPECT_EQ(binder.ignored_fields(), 2u);
+}
+
+// Every row of `got` holds what the same row of `want` holds: ids, errors,
+// each input, as_of, previous score and tier, and the warnings.
+void ExpectSameBatches(const Batch& got, const Batch& want) {
+  const CompiledModel& model = want.model();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t r = 0; r < want.size(); ++r) {
+    SCOPED_TRACE(r);
+    EXPECT_EQ(got.id(r), want.id(r));
+    EXPECT_EQ(got.row_ok(r), want.row_ok(r));
+    EXPECT_EQ(got.row_error(r), want.row_error(r));
+    EXPECT_EQ(RowWarnings(got, r), RowWarnings(want, r));
+    EXPECT_EQ(got.as_of_valid()[r], want.as_of_valid()[r]);
+    EXPECT_EQ(got.as_of()[r] * got.as_of_valid()[r],
+              want.as_of()[r] * want.as_of_valid()[r]);
+    EXPECT_EQ(got.previous_score_valid()[r], want.previous_score_valid()[r]);
+    EXPECT_EQ(got.previous_tier()[r], want.previous_tier()[r]);
+    for (const InputInfo& in : model.inputs()) {
+      SCOPED_TRACE(in.id);
+      const int c = in.column;
+      switch (in.type) {
+        case InputType::kNumber:
+        case InputType::kDate:
+          EXPECT_EQ(got.number_valid(c)[r], want.number_valid(c)[r]);
+          if (want.number_valid(c)[r]) {
+            EXPECT_EQ(got.number(c)[r], want.number(c)[r]);
+          }
+          break;
+        case InputType::kString:
+          EXPECT_EQ(got.string_codes(c)[r], want.string_codes(c)[r]);
+          EXPECT_EQ(got.string_text(c, r), want.string_text(c, r));
+          break;
+        case InputType::kSeries: {
+          EXPECT_EQ(got.series_valid(c)[r], want.series_valid(c)[r]);
+          const uint32_t* go = got.series_offsets(c);
+          const uint32_t* wo = want.series_offsets(c);
+          EXPECT_EQ(std::vector<double>(got.series_values(c) + go[r],
+                                        got.series_values(c) + go[r + 1]),
+                    std::vector<double>(want.series_values(c) + wo[r],
+                                        want.series_values(c) + wo[r + 1]));
+          break;
+        }
+      }
+    }
+  }
+}
+
+// Columnar input: the server's columnar request form puts each column's
+// values for a range of rows as one array (a run). Binding reads runs as it
+// reads values put one by one, missing markers included.
+TEST(TableBinderTest, RunsBindAsValuesPutOneByOne) {
+  auto model = testing::OneOfEachModel();
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  // Three accounts; y has a code past the dictionary and a metric out of
+  // range, z has a negative code other than -1 and nothing else.
+  const std::string ids[] = {"x", "y", "z"};
+  const std::string as_of[] = {"2026-11-01", "", "2026-11-03"};
+  const std::string* as_of_ptrs[] = {&as_of[0], &as_of[1], &as_of[2]};
+  const double dau_mau[] = {0.25, 1.5, kNaN};
+  const double renewal[] = {20000, kNaN, kNaN};
+  const std::string_view segments[] = {"smb", "enterprise"};
+  const int32_t segment_codes[] = {1, 7, -3};
+  const int32_t wau_lengths[] = {2, -1, 0};
+  const uint64_t wau_offsets[] = {0, 2, 2};
+  const double wau_points[] = {10, 2000};
+  const double previous[] = {40, kNaN, 90};
+  const double nps[] = {1, 2, kNaN};  // a column the model does not declare
+
+  AccountTable runs;
+  TableBuilder r(&runs);
+  // Rows before the runs start are not theirs: a first row with a cell.
+  r.BeginRow("w");
+  r.SetMetric("dau_mau", 0.5);
+  r.EndRow();
+  const size_t first = r.rows();
+  for (const std::string& id : ids) {
+    r.BeginRow(id);
+    r.EndRow();
+  }
+  r.PutStringRun(r.Column({"", "as_of"}), first, as_of_ptrs, 3);
+  r.PutNumberRun(r.Column({"metrics", "dau_mau"}), first, dau_mau, 3);
+  r.PutNumberRun(r.Column({"metrics", "nps"}), first, nps, 3);
+  r.PutDateDaysRun(r.Column({"dates", "renewal_date"}), first, renewal, 3);
+  r.PutCodeRun(r.Column({"attributes", "segment"}), first, segment_codes, 3,
+               segments, 2);
+  r.PutSeriesRun(r.Column({"series", "wau"}), first, wau_lengths, wau_offsets,
+                 wau_points, 3);
+  r.PutNumberRun(r.Column({"", "previous_score"}), first, previous, 3);
+
+  AccountTable cells;
+  TableBuilder c(&cells);
+  c.BeginRow("w");
+  c.SetMetric("dau_mau", 0.5);
+  c.EndRow();
+  c.BeginRow("x");
+  c.SetAsOf("2026-11-01");
+  c.SetMetric("dau_mau", 0.25);
+  c.SetMetric("nps", 1);
+  c.PutDateDays(c.Column({"dates", "renewal_date"}), 20000);
+  c.SetAttribute("segment", "enterprise");
+  c.SetSeries("wau", wau_points, 2);
+  c.SetPreviousScore(40);
+  c.EndRow();
+  c.BeginRow("y");
+  c.SetMetric("dau_mau", 1.5);
+  c.SetMetric("nps", 2);
+  c.PutUnusable(c.Column({"attributes", "segment"}),
+                "code 7 is outside the dictionary (2 entries)");
+  c.EndRow();
+  c.BeginRow("z");
+  c.SetAsOf("2026-11-03");
+  c.PutUnusable(c.Column({"attributes", "segment"}),
+                "code -3 is invalid (-1 means missing)");
+  c.SetSeries("wau", wau_points, 0);
+  c.SetPreviousScore(90);
+  c.EndRow();
+
+  TableBinder from_runs(model);
+  Batch got(model);
+  std::vector<uint32_t> ignored;
+  BatchBuilder builder(&got);
+  from_runs.AddRows(runs, 0, runs.size(), &builder, &ignored);
+  EXPECT_THAT(ignored, ElementsAre(0, 1, 1, 0));
+  EXPECT_THAT(from_runs.ignored_names(), ElementsAre(Pair("metrics.nps", 2)));
+  TableBinder from_cells(model);
+  Batch want(model);
+  from_cells.Bind(cells, &want);
+  ExpectSameBatches(got, want);
+  // What the comparison rests on: the runs' values did arrive.
+  EXPECT_EQ(got.string_text(Column(*model, "segment"), 1), "enterprise");
+  EXPECT_THAT(RowWarnings(got, 2),
+              ElementsAre(HasSubstr("code 7 is outside the dictionary"),
+                          HasSubstr("dau_mau = 1.5 is outside")));
+  EXPECT_EQ(got.series_valid(Column(*model, "wau"))[3], 1);
+}
+
+// One text for every row of a run (one as_of for a whole request).
+TEST(TableBinderTest, AConstantStringRunGivesEveryRowItsText) {
+  auto model = testing::OneOfEachModel();
+  AccountTable table;
+  TableBuilder b(&table);
+  for (const char* id : {"a", "b"}) {
+    b.BeginRow(id);
+    b.EndRow();
+  }
+  b.PutConstantStringRun(b.Column({"attributes", "segment"}), 0, "smb", 2);
+  TableBinder binder(model);
+  Batch batch(model);
+  binder.Bind(table, &batch);
+  const int segment = Column(*model, "segment");
+  EXPECT_EQ(batch.string_codes(segment)[0], model->StringCode(segment, "smb"));
+  EXPECT_EQ(batch.string_codes(segment)[1], model->StringCode(segment, "smb"));
+  table.Clear();
+  EXPECT_EQ(table.size(), 0u);
+  b.BeginRow("c");
+  b.EndRow();
+  binder.Bind(table, &batch);
+  EXPECT_EQ(batch.string_codes(segment)[0], kMissingString);  // runs cleared
 }
 
 }  // namespace

@@ -485,13 +485,17 @@ void BatchBuilder::PutString(int slot, const FieldName& field,
       SetStringAt(slot, text);
       return;
     case InputType::kDate: {
-      double days = 0;
-      if (!ParseIsoDate(text, &days)) {
-        Reject(slot, field,
-               absl::StrCat(Quoted(text), " is not a date (YYYY-MM-DD)"));
-        return;
+      if (text.empty() || text != last_date_text_) {
+        double days = 0;
+        if (!ParseIsoDate(text, &days)) {
+          Reject(slot, field,
+                 absl::StrCat(Quoted(text), " is not a date (YYYY-MM-DD)"));
+          return;
+        }
+        last_date_text_.assign(text.data(), text.size());
+        last_date_days_ = days;
       }
-      StoreDate(slot, field, days);
+      StoreDate(slot, field, last_date_days_);
       return;
     }
     case InputType::kSeries:
@@ -690,16 +694,17 @@ void BatchBuilder::SetSeriesAt(int input, const double* values, size_t n) {
   std::vector<double>& all = batch_->series_values_[c];
   std::vector<uint32_t>& offsets = batch_->series_offsets_[c];
   all.resize(offsets[row_]);  // a second set for the row replaces the first
-  bool warned = false;
-  for (size_t i = 0; i < n; ++i) {
-    const double v = values[i];
-    all.push_back(v);
-    if (!warned && std::isfinite(v) &&
-        ((in.range_min && v < *in.range_min) ||
-         (in.range_max && v > *in.range_max))) {
-      batch_->range_warnings_.push_back(
-          {static_cast<uint32_t>(row_), input, v});
-      warned = true;
+  all.insert(all.end(), values, values + n);
+  if (in.range_min || in.range_max) {
+    // One warning per series: the first point outside the range.
+    for (size_t i = 0; i < n; ++i) {
+      const double v = values[i];
+      if (std::isfinite(v) && ((in.range_min && v < *in.range_min) ||
+                               (in.range_max && v > *in.range_max))) {
+        batch_->range_warnings_.push_back(
+            {static_cast<uint32_t>(row_), input, v});
+        break;
+      }
     }
   }
   offsets[row_ + 1] = static_cast<uint32_t>(all.size());

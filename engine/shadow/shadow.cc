@@ -238,12 +238,12 @@ ShadowReport ShadowComparison::Report() const {
     const std::pair<double, double*> wanted[] = {
         {0.05, &d.p5}, {0.25, &d.p25}, {0.5, &d.median},
         {0.75, &d.p75}, {0.95, &d.p95}};
-    std::vector<uint32_t> sorted;
-    if (histogram_.empty()) {
-      sorted = bins_;
-      std::sort(sorted.begin(), sorted.end());
-    }
-    // The ranks ascend, so one pass over the histogram finds them all.
+    // The ranks ascend, so one pass over the histogram finds them all, and
+    // over the bins each selection needs only what is right of the last
+    // one (a full sort was 3% of a shadow request).
+    std::vector<uint32_t> bins;
+    if (histogram_.empty()) bins = bins_;
+    auto selected = bins.begin();
     size_t b = 0;
     uint64_t seen = histogram_.empty() ? 0 : histogram_[0];
     for (const auto& [p, slot] : wanted) {
@@ -251,7 +251,12 @@ ShadowReport ShadowComparison::Report() const {
           1, static_cast<uint64_t>(std::ceil(p * static_cast<double>(d.count))));
       size_t bin;
       if (histogram_.empty()) {
-        bin = sorted[rank - 1];
+        const auto nth = bins.begin() + static_cast<std::ptrdiff_t>(rank - 1);
+        if (nth >= selected) {
+          std::nth_element(selected, nth, bins.end());
+          selected = nth;
+        }
+        bin = *nth;
       } else {
         while (seen < rank) seen += histogram_[++b];
         bin = b;
