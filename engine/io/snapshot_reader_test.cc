@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/io/yaml_snapshot.h"
 #include "engine/io/testing/basic_model.h"
@@ -1033,10 +1034,16 @@ TEST(FileSourceTest, ReadsTheBundledSample) {
             "\"high\"; used as missing");
 }
 
+// Reads a snapshot into a table and binds it as the test runner does.
 std::unique_ptr<Batch> ReadYaml(const std::string& yaml) {
+  AccountTable table;
+  TableBuilder builder(&table);
+  AddYamlSnapshot(YAML::Load(yaml), "t.yaml", &builder);
   auto batch = std::make_unique<Batch>(BasicModel());
-  BatchBuilder builder(batch.get());
-  AddYamlSnapshot(YAML::Load(yaml), "t.yaml", *BasicModel(), &builder);
+  TableBinder binder(BasicModel());
+  binder.set_strict(true);
+  binder.set_unknown_names_fail(true);
+  binder.Bind(table, batch.get());
   return batch;
 }
 
