@@ -1105,5 +1105,46 @@ TEST(YamlSnapshotTest, MistakesFailTheRowWithLocationAndHint) {
             "t.yaml:1:1: account: expected a mapping, got a list");
 }
 
+
+// The reader knows no model: the table holds values as written, with
+// their places, and binding decides. Bound leniently, a value that does
+// not fit is a warning at its place; bound as test cases bind (strict),
+// every such value is listed, and a value given twice (as_of and asOf) is
+// one of them.
+TEST(YamlSnapshotTest, TheTableHoldsLocatedValuesAndBindingDecides) {
+  AccountTable table;
+  TableBuilder builder(&table);
+  AddYamlSnapshot(YAML::Load("id: a\nmetrics: {dau_mau: high, csat: [1]}\n"
+                             "as_of: 2026-11-01\nasOf: 2026-11-02\n"),
+                  "t.yaml", &builder);
+  EXPECT_EQ(table.located_values(), 4u);
+
+  Batch batch(BasicModel());
+  TableBinder binder(BasicModel());
+  binder.Bind(table, &batch);
+  ASSERT_TRUE(batch.row_ok(0)) << batch.row_error(0);
+  std::vector<std::string> warnings;
+  for (const ValueWarning& w : batch.value_warnings()) {
+    warnings.push_back(w.text);
+  }
+  EXPECT_THAT(
+      warnings,
+      ElementsAre(
+          "t.yaml:2:20: metrics.dau_mau: expected a number; used as missing",
+          "t.yaml:2:32: metrics.csat: expected a number, got a list of 1 "
+          "number; used as missing",
+          "t.yaml:4:7: asOf: given twice in one record (a repeated key, "
+          "as_of and asOf, or one input under two sections); send it once; "
+          "used as missing"));
+
+  binder.set_strict(true);
+  binder.Bind(table, &batch);
+  EXPECT_EQ(batch.row_error(0),
+            "t.yaml:2:20: metrics.dau_mau: expected a number; t.yaml:2:32: "
+            "metrics.csat: expected a number, got a list of 1 number; "
+            "t.yaml:4:7: asOf: given twice in one record (a repeated key, "
+            "as_of and asOf, or one input under two sections); send it once");
+}
+
 }  // namespace
 }  // namespace healthscore::engine::io
