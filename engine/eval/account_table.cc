@@ -8,7 +8,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-
+#include "engine/model/diagnostic.h"
+#include "engine/model/model_spec.h"
 
 namespace healthscore::engine {
 namespace {
@@ -53,6 +54,7 @@ void AccountTable::Clear() {
   runs_.clear();
   text_.clear();
   points_.clear();
+  located_.clear();
 }
 
 double AccountTable::CellNumber(const Cell& c) const {
@@ -237,6 +239,24 @@ void TableBuilder::PutConstantStringRun(int column, size_t first_row,
       constant;
 }
 
+void TableBuilder::PutScalar(int column, std::string_view text) {
+  Add(column, AccountTable::Kind::kScalar, static_cast<uint32_t>(text.size()),
+      AddText(text));
+}
+
+void TableBuilder::SetValueLocation(std::string_view name_at,
+                                    std::string_view value_at) {
+  const uint32_t cell = static_cast<uint32_t>(table_->cells_.size());
+  std::vector<AccountTable::Located>& located = table_->located_;
+  if (located.empty() || located.back().cell != cell) {
+    located.push_back({cell, {}, {}});
+  }
+  located.back().name_at = {AddText(name_at),
+                            static_cast<uint32_t>(name_at.size())};
+  located.back().value_at = {AddText(value_at),
+                             static_cast<uint32_t>(value_at.size())};
+}
+
 void TableBuilder::SetAsOf(std::string_view date) {
   PutString(Column({"", "as_of"}), date);
 }
@@ -309,15 +329,41 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
   b.SetRowLocation(table.Text(r.location));
   uint32_t ignored = 0;
   const uint32_t end = table.cells_end(row);
+  // The row's located values (SetValueLocation), when the table has any.
+  const std::vector<AccountTable::Located>& located = table.located_;
+  auto next_located = located.begin();
+  if (!located.empty()) {
+    next_located = std::lower_bound(
+        located.begin(), located.end(), r.cells_begin,
+        [](const AccountTable::Located& l, uint32_t c) { return l.cell < c; });
+  }
+  bool location_set = false;
+  std::string_view name_at;
   for (uint32_t i = r.cells_begin; i < end; ++i) {
     const AccountTable::Cell& cell = table.cells_[i];
     const int slot = slots_[cell.column];
     const FieldName field = table.column(cell.column);
+    if (next_located != located.end() && next_located->cell == i) {
+      b.SetValueLocation(table.Text(next_located->value_at));
+      name_at = table.Text(next_located->name_at);
+      location_set = true;
+      ++next_located;
+    } else if (location_set) {
+      b.SetValueLocation({});
+      name_at = {};
+      location_set = false;
+    }
     if (cell.kind == Kind::kRecordWarning) {
       b.PutUnusable(-1, field, table.CellText(cell));
       continue;
     }
     if (slot == -1) {
+      if (unknown_names_fail_) {
+        FailUnknownName(field,
+                        name_at.empty() ? std::string(table.Text(r.location))
+                                        : std::string(name_at) + ": ",
+                        &b);
+      }
       ++column_ignored_[cell.column];
       ++ignored;
       if (cell.kind == Kind::kObject) i += cell.size;
@@ -362,14 +408,18 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
           i += cell.size;
         }
         break;
+      case Kind::kScalar:
+        b.PutScalar(slot, field, table.CellText(cell));
+        break;
       case Kind::kRecordWarning:
         break;
     }
   }
+  if (location_set) b.SetValueLocation({});
   for (const AccountTable::Run& run : table.runs_) {
     // Rows before the run wrap around to large values.
     const size_t i = row - run.first_row;
-    if (i < run.rows) ignored += AddRunValue(table, run, i, builder);
+    if (i < run.rows) ignored += AddRunValue(table, run, i, r, builder);
   }
   if (r.failed) b.FailRow(table.Text(r.error));
   b.EndRow();
@@ -378,6 +428,7 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
 
 uint32_t TableBinder::AddRunValue(const AccountTable& table,
                                   const AccountTable::Run& run, size_t i,
+                                  const AccountTable::Row& row,
                                   BatchBuilder* builder) {
   using RunKind = AccountTable::RunKind;
   int32_t code = 0;
@@ -402,12 +453,15 @@ uint32_t TableBinder::AddRunValue(const AccountTable& table,
       break;
   }
   const int slot = slots_[run.column];
+  const FieldName field = table.column(run.column);
+  BatchBuilder& b = *builder;
   if (slot == -1) {
+    if (unknown_names_fail_) {
+      FailUnknownName(field, table.Text(row.location), &b);
+    }
     ++column_ignored_[run.column];
     return 1;
   }
-  const FieldName field = table.column(run.column);
-  BatchBuilder& b = *builder;
   switch (run.kind) {
     case RunKind::kNumbers:
       b.PutNumber(slot, field, run.numbers[i]);
@@ -438,6 +492,30 @@ uint32_t TableBinder::AddRunValue(const AccountTable& table,
       break;
   }
   return 0;
+}
+
+void TableBinder::FailUnknownName(const FieldName& field,
+                                  std::string_view prefix,
+                                  BatchBuilder* builder) const {
+  // The section names the type the writer meant; the hint is among the
+  // inputs of that type (of every type for a name outside the sections).
+  static constexpr InputType kTypes[] = {InputType::kNumber, InputType::kString,
+                                         InputType::kDate, InputType::kSeries};
+  const InputType* type = nullptr;
+  for (const InputType& t : kTypes) {
+    if (field.section == InputSectionName(t)) type = &t;
+  }
+  std::vector<std::string> declared;
+  for (const InputInfo& info : model_->inputs()) {
+    if (type == nullptr || info.type == *type) declared.push_back(info.id);
+  }
+  const std::string hint = DidYouMean(field.name, declared);
+  builder->FailRow(absl::StrCat(
+      absl::string_view(prefix.data(), prefix.size()), DisplayName(field),
+      ": the model declares no ", type == nullptr ? "" : InputTypeName(*type),
+      type == nullptr ? "" : " ", "input \"",
+      absl::string_view(field.name.data(), field.name.size()), "\"",
+      hint.empty() ? "" : " (", hint, hint.empty() ? "" : ")"));
 }
 
 void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,

@@ -2,6 +2,12 @@
 //
 // Every reader (JSON Lines, CSV, YAML test snapshots, the server's map and
 // columnar request forms) parses its input once into an AccountTable.
+// A reader whose values have places in a file (YAML test snapshots: the
+// line and column of each key and value) may attach them to the values
+// (TableBuilder::SetValueLocation); binding then puts the place in front
+// of every message about the value. They are kept apart from the cells,
+// only for the values that have one: a table filled without them pays
+// nothing.
 // Any number of models then bind to the same table (TableBinder), each
 // getting a Batch of the inputs it declares: segment routing, shadow
 // comparison, `healthscore diff` and everything else that scores one set
@@ -84,6 +90,8 @@ class AccountTable {
   std::string_view row_error(size_t row) const {
     return Text(rows_[row].error);
   }
+  // How many values carry a location (TableBuilder::SetValueLocation).
+  size_t located_values() const { return located_.size(); }
 
  private:
   friend class TableBuilder;
@@ -101,6 +109,7 @@ class AccountTable {
     kObject,         // an object; `size` cells inside it follow; payload 1
                      // when it had a "values" key
     kRecordWarning,  // payload: text; about the record, not an input
+    kScalar,         // payload: text (BatchBuilder::PutScalar)
   };
   struct Span {
     uint64_t offset = 0;
@@ -163,6 +172,15 @@ class AccountTable {
   std::vector<Run> runs_;
   std::string text_;
   std::vector<double> points_;
+
+  // Where a value is written (TableBuilder::SetValueLocation): the cell,
+  // where its name is and where the value is. Sorted by cell.
+  struct Located {
+    uint32_t cell;
+    Span name_at;
+    Span value_at;
+  };
+  std::vector<Located> located_;
 };
 
 // Fills an AccountTable row by row, as readers filled batches: BeginRow,
@@ -210,6 +228,16 @@ class TableBuilder {
   // A problem with the record itself (a section that is not an object),
   // named by `column`; bound as a warning whatever the model.
   void PutRecordWarning(int column, std::string_view problem);
+  // A scalar of a format whose scalars carry no type (YAML): its text,
+  // read by the declared type of its input (BatchBuilder::PutScalar).
+  void PutScalar(int column, std::string_view text);
+  // Where the value put next is written, e.g. "tests.yaml:7:20": `name_at`
+  // for its name (put in front of "the model declares no input" messages,
+  // see TableBinder::set_unknown_names_fail), `value_at` for the value
+  // (put in front of the messages the value causes when bound). Call it
+  // right before the Put it is for; a second call before that Put
+  // replaces the first. Stored only for the values that have one.
+  void SetValueLocation(std::string_view name_at, std::string_view value_at);
 
   // Columnar input. The rows are added first (BeginRow, EndRow); then each
   // Put*Run gives one column's values for rows [first_row, first_row +
@@ -286,6 +314,13 @@ class TableBinder {
   // In strict mode a value that does not fit its input fails the account
   // (BatchBuilder::set_strict).
   void set_strict(bool strict) { strict_ = strict; }
+  // When set, a value whose name the model does not declare fails its
+  // account with `<field>: the model declares no <type> input "<name>"`
+  // and a "did you mean" (for hand-written accounts, such as test cases,
+  // where such a name is a typo), after the name's location when the value
+  // has one (else the row's location). Either way it is counted as ignored
+  // (ignored_fields()).
+  void set_unknown_names_fail(bool fail) { unknown_names_fail_ = fail; }
 
   // Clears `batch` (a batch of model()) and adds every row of `table`.
   void Bind(const AccountTable& table, Batch* batch);
@@ -317,8 +352,14 @@ class TableBinder {
                   BatchBuilder* builder);
   // Puts value `i` of `run`; returns 1 if the model does not declare it.
   uint32_t AddRunValue(const AccountTable& table, const AccountTable::Run& run,
-                       size_t i, BatchBuilder* builder);
+                       size_t i, const AccountTable::Row& row,
+                       BatchBuilder* builder);
   int SlotFor(const FieldName& field) const;
+  // Fails the row `builder` fills for `field`, which the model does not
+  // declare (set_unknown_names_fail); `prefix` says where ("t.yaml:2:11: ",
+  // or the row's location).
+  void FailUnknownName(const FieldName& field, std::string_view prefix,
+                       BatchBuilder* builder) const;
 
   std::shared_ptr<const CompiledModel> model_;
   bool strict_ = false;
@@ -332,6 +373,7 @@ class TableBinder {
   std::map<std::string, uint64_t> other_ignored_;  // from earlier shapes
   uint64_t ignored_ = 0;
   uint64_t last_ignored_ = 0;
+  bool unknown_names_fail_ = false;
 };
 
 // The Put functions readers call per value, inline: they only append.

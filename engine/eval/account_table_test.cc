@@ -557,5 +557,159 @@ TEST(TableBinderTest, AConstantStringRunGivesEveryRowItsText) {
   EXPECT_EQ(batch.string_codes(segment)[0], kMissingString);  // runs cleared
 }
 
+// A value's location (a YAML test snapshot's file:line:col) comes before
+// every message the value causes, as a warning or in a strict failure,
+// and only for that value: the next values, and rows bound in another
+// order, are not located by it.
+TEST(TableBinderTest, AValueLocationPrefixesItsWarningsAndFailures) {
+  auto model = testing::OneOfEachModel();
+  AccountTable table;
+  TableBuilder b(&table);
+  b.BeginRow("a");
+  b.SetValueLocation("t.yaml:2:3", "t.yaml:2:12");
+  b.PutScalar(b.Column({"metrics", "dau_mau"}), "high");
+  b.PutString(b.Column({"dates", "renewal_date"}), "31/01/2027");
+  b.EndRow();
+  b.BeginRow("b");
+  b.PutScalar(b.Column({"metrics", "dau_mau"}), "low");
+  b.SetValueLocation("t.yaml:9:3", "t.yaml:9:8");
+  b.PutScalar(b.Column({"series", "wau"}), "5");
+  b.EndRow();
+  EXPECT_EQ(table.located_values(), 2u);
+
+  Batch batch(model);
+  TableBinder binder(model);
+  binder.Bind(table, {1, 0}, &batch);
+  ASSERT_TRUE(batch.row_ok(0) && batch.row_ok(1));
+  std::vector<std::string> warnings;
+  for (const ValueWarning& w : batch.value_warnings()) {
+    warnings.push_back(std::to_string(w.row) + " " + w.text);
+  }
+  EXPECT_THAT(
+      warnings,
+      ElementsAre(
+          "0 metrics.dau_mau: expected a number; used as missing",
+          "0 t.yaml:9:8: series.wau: expected a list of numbers; used as "
+          "missing",
+          "1 t.yaml:2:12: metrics.dau_mau: expected a number; used as "
+          "missing",
+          "1 dates.renewal_date: \"31/01/2027\" is not a date (YYYY-MM-DD); "
+          "used as missing"));
+
+  binder.set_strict(true);
+  binder.Bind(table, &batch);
+  EXPECT_EQ(batch.row_error(0),
+            "t.yaml:2:12: metrics.dau_mau: expected a number; "
+            "dates.renewal_date: \"31/01/2027\" is not a date (YYYY-MM-DD)");
+  EXPECT_EQ(batch.row_error(1),
+            "metrics.dau_mau: expected a number; t.yaml:9:8: series.wau: "
+            "expected a list of numbers");
+}
+
+// Tables filled without locations (JSON Lines, CSV, the request forms)
+// hold none; a second location before one Put replaces the first; Clear
+// forgets them.
+TEST(TableBuilderTest, LocationsAreKeptOnlyForValuesThatHaveOne) {
+  AccountTable table = ThreeAccounts();
+  EXPECT_EQ(table.located_values(), 0u);
+  TableBuilder b(&table);
+  b.BeginRow("d");
+  b.SetValueLocation("t.yaml:1:1", "t.yaml:1:2");
+  b.SetValueLocation("t.yaml:5:1", "t.yaml:5:9");
+  b.PutScalar(b.Column({"metrics", "dau_mau"}), "x");
+  b.EndRow();
+  EXPECT_EQ(table.located_values(), 1u);
+  auto model = testing::OneOfEachModel();
+  Batch batch(model);
+  TableBinder binder(model);
+  binder.Bind(table, {3}, &batch);
+  ASSERT_EQ(batch.value_warnings().size(), 1u);
+  EXPECT_EQ(batch.value_warnings()[0].text,
+            "t.yaml:5:9: metrics.dau_mau: expected a number; used as missing");
+  table.Clear();
+  EXPECT_EQ(table.located_values(), 0u);
+}
+
+// A scalar (YAML) is read by the declared type; one that does not fit is
+// reported as what was expected.
+TEST(TableBinderTest, AScalarIsReadByTheDeclaredType) {
+  auto model = testing::OneOfEachModel();
+  AccountTable table;
+  TableBuilder b(&table);
+  b.BeginRow("a");
+  b.PutScalar(b.Column({"metrics", "dau_mau"}), "0.5");
+  b.PutScalar(b.Column({"attributes", "segment"}), "smb");
+  b.PutScalar(b.Column({"dates", "renewal_date"}), "2027-01-31");
+  b.PutScalar(b.Column({"", "previous_score"}), "40");
+  b.EndRow();
+  b.BeginRow("b");
+  b.PutScalar(b.Column({"metrics", "dau_mau"}), "-.inf");  // missing
+  b.PutScalar(b.Column({"dates", "renewal_date"}), "2026-02-30");
+  b.PutScalar(b.Column({"series", "wau"}), "5");
+  b.PutScalar(b.Column({"", "previous_score"}), "x");
+  b.EndRow();
+
+  Batch batch(model);
+  TableBinder binder(model);
+  binder.Bind(table, &batch);
+  EXPECT_DOUBLE_EQ(batch.number(Column(*model, "dau_mau"))[0], 0.5);
+  EXPECT_EQ(batch.string_text(Column(*model, "segment"), 0), "smb");
+  double day;
+  ASSERT_TRUE(ParseIsoDate("2027-01-31", &day));
+  EXPECT_EQ(batch.number(Column(*model, "renewal_date"))[0], day);
+  EXPECT_EQ(batch.previous_score()[0], 40);
+  EXPECT_EQ(batch.number_valid(Column(*model, "dau_mau"))[1], 0);
+  std::vector<std::string> warnings;
+  for (const ValueWarning& w : batch.value_warnings()) {
+    warnings.push_back(std::to_string(w.row) + " " + w.text);
+  }
+  EXPECT_THAT(
+      warnings,
+      ElementsAre(
+          "1 dates.renewal_date: expected a date (YYYY-MM-DD); used as "
+          "missing",
+          "1 series.wau: expected a list of numbers; used as missing",
+          "1 previous_score: expected a number; used as missing"));
+}
+
+// With set_unknown_names_fail a name the model does not declare fails the
+// account, at the name's location (or the row's), with a "did you mean"
+// among the inputs of the section's type; without it, it is ignored.
+TEST(TableBinderTest, UnknownNamesCanFailTheAccount) {
+  auto model = testing::OneOfEachModel();
+  AccountTable table;
+  TableBuilder b(&table);
+  b.BeginRow("a");
+  b.SetValueLocation("t.yaml:3:5", "t.yaml:3:14");
+  b.PutScalar(b.Column({"metrics", "dau_mua"}), "1");
+  b.EndRow();
+  b.BeginRow("b");
+  b.SetRowLocation("line 2: ");
+  b.PutString(b.Column({"attributes", "segmnt"}), "smb");
+  b.EndRow();
+  b.BeginRow("c");
+  b.PutNumber(b.Column({"", "renewal"}), 3);
+  b.PutNumber(b.Column({"metrics", "zzz"}), 3);
+  b.EndRow();
+
+  Batch batch(model);
+  TableBinder binder(model);
+  binder.Bind(table, &batch);
+  EXPECT_EQ(batch.error_count(), 0u);
+  EXPECT_EQ(binder.ignored_fields(), 4u);
+
+  binder.set_unknown_names_fail(true);
+  binder.Bind(table, &batch);
+  EXPECT_EQ(batch.row_error(0),
+            "t.yaml:3:5: metrics.dau_mua: the model declares no number input "
+            "\"dau_mua\" (did you mean 'dau_mau'?)");
+  EXPECT_EQ(batch.row_error(1),
+            "line 2: attributes.segmnt: the model declares no string input "
+            "\"segmnt\" (did you mean 'segment'?)");
+  // Outside the sections any input is a candidate; the first name wins.
+  EXPECT_EQ(batch.row_error(2),
+            "renewal: the model declares no input \"renewal\"");
+}
+
 }  // namespace
 }  // namespace healthscore::engine

@@ -305,6 +305,7 @@ void BatchBuilder::BeginRow(std::string_view id) {
     b.series_valid_[c].push_back(0);
   }
   location_.clear();
+  value_location_.clear();
   problems_.clear();
   problem_count_ = 0;
   row_dropped_ = 0;
@@ -318,6 +319,10 @@ void BatchBuilder::SetId(std::string_view id) {
 
 void BatchBuilder::SetRowLocation(std::string_view location) {
   location_.assign(location.data(), location.size());
+}
+
+void BatchBuilder::SetValueLocation(std::string_view location) {
+  value_location_.assign(location.data(), location.size());
 }
 
 void BatchBuilder::EndRow() {
@@ -359,7 +364,12 @@ void BatchBuilder::EndRow() {
 void BatchBuilder::Reject(int slot, const FieldName& field,
                           std::string_view problem) {
   Clear(slot);
-  std::string text = FieldText(field);
+  std::string text;
+  if (!value_location_.empty()) {
+    text = value_location_;
+    text.append(": ");
+  }
+  text.append(FieldText(field));
   text.append(": ");
   text.append(problem.data(), problem.size());
   if (strict_) {
@@ -601,6 +611,44 @@ void BatchBuilder::PutWrongKind(int slot, const FieldName& field,
   Reject(slot, field,
          absl::StrCat(slot == -1 ? "expected a value" : Expected(SlotType(slot)),
                       ", got ", absl::string_view(what.data(), what.size())));
+}
+
+void BatchBuilder::PutScalar(int slot, const FieldName& field,
+                             std::string_view text) {
+  const InputType type = SlotType(slot);
+  switch (type) {
+    case InputType::kString:
+      PutString(slot, field, text);
+      return;
+    case InputType::kNumber: {
+      double value = 0;
+      if (ParseNumberText(text, &value)) {
+        PutNumber(slot, field, value);
+        return;
+      }
+      // YAML's spellings of the non-finite numbers: missing, as NaN is.
+      std::string_view word = TrimText(text);
+      if (!word.empty() && (word[0] == '-' || word[0] == '+')) {
+        word.remove_prefix(1);
+      }
+      if (!word.empty() && word[0] == '.' &&
+          IsNonFiniteNumberWord(word.substr(1))) {
+        return;
+      }
+      break;
+    }
+    case InputType::kDate: {
+      double days = 0;
+      if (ParseIsoDate(text, &days)) {
+        if (Given(slot, field)) StoreDate(slot, field, days);
+        return;
+      }
+      break;
+    }
+    case InputType::kSeries:
+      break;
+  }
+  if (Given(slot, field)) Reject(slot, field, Expected(type));
 }
 
 void BatchBuilder::StoreDate(int slot, const FieldName& field, double days) {

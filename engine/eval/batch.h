@@ -203,6 +203,11 @@ class BatchBuilder {
   // Text put before the messages of the row's failure, e.g. "line 7: " (the
   // builder copies it). Empty by default.
   void SetRowLocation(std::string_view location);
+  // Where the values put from now on are written, e.g. "tests.yaml:7:20"
+  // (the builder copies it): a value that does not fit is reported as
+  // "<location>: <field>: <problem>", as a warning or, in strict mode, in
+  // the row's failure. Empty (the default, and after BeginRow) for none.
+  void SetValueLocation(std::string_view location);
   // Marks the current row unreadable (not an object, not valid JSON, a
   // record of the wrong shape). The row keeps its id when it has one. The
   // first message wins; an empty id is reported at EndRow only if nothing
@@ -249,6 +254,14 @@ class BatchBuilder {
   // A value of a kind no input type takes (`what`: "an object"): "expected
   // <the slot's type>, got <what>".
   void PutWrongKind(int slot, const FieldName& field, std::string_view what);
+  // A scalar of a format whose scalars carry no type (YAML): read by the
+  // declared type, the way a YAML reader would read it. A number (also
+  // YAML's .inf and .nan, which are missing), any text for a string (empty
+  // text is missing), a date as "YYYY-MM-DD"; a series takes no scalar.
+  // Such a format locates its values (SetValueLocation), so the value is
+  // not repeated: one that does not fit is reported as what was expected
+  // ("expected a number").
+  void PutScalar(int slot, const FieldName& field, std::string_view text);
 
   // Shorthands (see the class comment): resolve `name`, then Put.
   void SetAsOf(std::string_view date);
@@ -299,6 +312,7 @@ class BatchBuilder {
   bool strict_ = false;
   size_t ignored_fields_ = 0;
   std::string location_;
+  std::string value_location_;  // SetValueLocation
   // Strict mode: the current row's first problems, joined into its error at
   // EndRow, and how many there were.
   std::vector<std::string> problems_;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/io/yaml_snapshot.h"
 #include "engine/io/testing/basic_model.h"
@@ -1033,10 +1034,16 @@ TEST(FileSourceTest, ReadsTheBundledSample) {
             "\"high\"; used as missing");
 }
 
+// Reads a snapshot into a table and binds it as the test runner does.
 std::unique_ptr<Batch> ReadYaml(const std::string& yaml) {
+  AccountTable table;
+  TableBuilder builder(&table);
+  AddYamlSnapshot(YAML::Load(yaml), "t.yaml", &builder);
   auto batch = std::make_unique<Batch>(BasicModel());
-  BatchBuilder builder(batch.get());
-  AddYamlSnapshot(YAML::Load(yaml), "t.yaml", *BasicModel(), &builder);
+  TableBinder binder(BasicModel());
+  binder.set_strict(true);
+  binder.set_unknown_names_fail(true);
+  binder.Bind(table, batch.get());
   return batch;
 }
 
@@ -1096,6 +1103,47 @@ TEST(YamlSnapshotTest, MistakesFailTheRowWithLocationAndHint) {
             "(YYYY-MM-DD)");
   EXPECT_EQ(ReadYaml("[1, 2]")->row_error(0),
             "t.yaml:1:1: account: expected a mapping, got a list");
+}
+
+
+// The reader knows no model: the table holds values as written, with
+// their places, and binding decides. Bound leniently, a value that does
+// not fit is a warning at its place; bound as test cases bind (strict),
+// every such value is listed, and a value given twice (as_of and asOf) is
+// one of them.
+TEST(YamlSnapshotTest, TheTableHoldsLocatedValuesAndBindingDecides) {
+  AccountTable table;
+  TableBuilder builder(&table);
+  AddYamlSnapshot(YAML::Load("id: a\nmetrics: {dau_mau: high, csat: [1]}\n"
+                             "as_of: 2026-11-01\nasOf: 2026-11-02\n"),
+                  "t.yaml", &builder);
+  EXPECT_EQ(table.located_values(), 4u);
+
+  Batch batch(BasicModel());
+  TableBinder binder(BasicModel());
+  binder.Bind(table, &batch);
+  ASSERT_TRUE(batch.row_ok(0)) << batch.row_error(0);
+  std::vector<std::string> warnings;
+  for (const ValueWarning& w : batch.value_warnings()) {
+    warnings.push_back(w.text);
+  }
+  EXPECT_THAT(
+      warnings,
+      ElementsAre(
+          "t.yaml:2:20: metrics.dau_mau: expected a number; used as missing",
+          "t.yaml:2:32: metrics.csat: expected a number, got a list of 1 "
+          "number; used as missing",
+          "t.yaml:4:7: asOf: given twice in one record (a repeated key, "
+          "as_of and asOf, or one input under two sections); send it once; "
+          "used as missing"));
+
+  binder.set_strict(true);
+  binder.Bind(table, &batch);
+  EXPECT_EQ(batch.row_error(0),
+            "t.yaml:2:20: metrics.dau_mau: expected a number; t.yaml:2:32: "
+            "metrics.csat: expected a number, got a list of 1 number; "
+            "t.yaml:4:7: asOf: given twice in one record (a repeated key, "
+            "as_of and asOf, or one input under two sections); send it once");
 }
 
 }  // namespace

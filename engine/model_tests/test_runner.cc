@@ -19,6 +19,7 @@
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/common/yaml_reader.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
@@ -557,24 +558,33 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
   }
   const std::shared_ptr<const CompiledModel>& model = compiled.model;
 
-  Batch batch(model);
+  // The accounts are read as every reader reads them, into a table; test
+  // cases are written by hand against this model, so binding is strict
+  // and a name the model does not declare is a typo that fails the case.
+  AccountTable table;
   {
-    BatchBuilder builder(&batch);
+    TableBuilder builder(&table);
     int next_row = 0;
     for (ParsedCase& c : cases) {
       if (!c.has_account) continue;
       HEALTHSCORE_RETURN_IF_ERROR(options.budget.Check());
+      const size_t rows = table.size();
       try {
-        AddYamlSnapshot(c.account, tests_path, *model, &builder);
+        AddYamlSnapshot(c.account, tests_path, &builder);
       } catch (const YAML::Exception& e) {
         // AddYamlSnapshot does not throw; this guards a yaml-cpp surprise.
-        builder.BeginRow("");
+        if (table.size() == rows) builder.BeginRow("");
         builder.FailRow(e.what());
         builder.EndRow();
       }
       c.row = next_row++;
     }
   }
+  Batch batch(model);
+  TableBinder binder(model);
+  binder.set_strict(true);
+  binder.set_unknown_names_fail(true);
+  binder.Bind(table, &batch);
   BatchResult result;
   absl::Status scored = Scorer::Score(batch, &result);
   if (!scored.ok()) {
