@@ -38,7 +38,7 @@ void AppendValue(const Batch& batch, const BatchResult& result, size_t row,
     }
     const double v = batch.number(c)[row];
     if (date) {
-      out->append(FormatIsoDate(v));
+      AppendIsoDate(v, out);
     } else {
       AppendNumberOrMissing(v, format, out);
     }
@@ -76,8 +76,11 @@ void AppendValue(const Batch& batch, const BatchResult& result, size_t row,
       return;
     }
     case ValueRef::Kind::kAsOf:
-      out->append(batch.as_of_valid()[row] ? FormatIsoDate(batch.as_of()[row])
-                                           : "missing");
+      if (batch.as_of_valid()[row]) {
+        AppendIsoDate(batch.as_of()[row], out);
+      } else {
+        out->append("missing");
+      }
       return;
     case ValueRef::Kind::kPreviousScore:
       if (batch.previous_score_valid()[row]) {
