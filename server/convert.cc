@@ -421,7 +421,11 @@ void WriteAccountResult(const engine::RowOutcome& o, v1::AccountResult* out) {
     m->set_owner(info.owner);
     m->set_priority(info.priority);
     m->set_succeeded(p.succeeded);
-    if (!p.reason.empty()) m->set_reason(p.reason);
+    if (o.has_reasons()) {
+      std::string* reason = m->mutable_reason();
+      reason->reserve(info.when.size() + p.reason_values.size());
+      reason->append(info.when).append(p.reason_values);
+    }
   }
   if (o.has_delta()) out->set_score_delta(o.delta());
   out->set_tier_changed(o.tier_changed());

@@ -19,6 +19,7 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
   out->playbooks_.Clear();
   out->warnings_.Clear();
   out->has_explanation_ = false;
+  out->has_reasons_ = options.reasons;
   if (!out->ok_) {
     // The error says it all: no score, tier, playbooks or warnings.
     out->error_ = RowErrorText(batch, row);
@@ -58,10 +59,10 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
       o->playbook = p;
       o->succeeded = result.playbook_succeeded(row, p);
       o->has_success = !playbooks[p].success.empty();
-      o->reason.clear();
+      o->reason_values.clear();
       if (options.reasons) {
-        AppendPlaybookReason(batch, result, row, p, options.numbers,
-                             &o->reason);
+        AppendPlaybookReasonValues(batch, result, row, p, options.numbers,
+                                   &o->reason_values);
       }
     }
   }

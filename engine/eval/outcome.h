@@ -11,7 +11,8 @@
 //     left out, delta is optional (no previous score);
 //   - matched playbooks come in priority order, each with whether it
 //     succeeded, whether it has a success condition at all, and its reason
-//     (PlaybookReason: the condition text, then the values it read);
+//     (PlaybookReason: the condition text, then the values it read, kept
+//     apart);
 //   - tier_changed and tier_held are shown when the snapshot carried a
 //     previous tier (or either is true);
 //   - the warnings are the row's values used as missing, then its values
@@ -90,10 +91,17 @@ struct PlaybookOutcome {
   int playbook = -1;         // index into model().playbooks()
   bool succeeded = false;    // its success condition holds (false if none)
   bool has_success = false;  // it has a success condition
-  // With OutcomeOptions::reasons, PlaybookReason: it starts with the
-  // playbook's `when` text, and the values follow from offset
-  // model().playbooks()[playbook].when.size(). Empty otherwise.
-  std::string reason;
+  // With OutcomeOptions::reasons, the values part of the reason
+  // (AppendPlaybookReasonValues): the reason, PlaybookReason, is the
+  // playbook's `when` text followed by these, which Reason() joins. Apart,
+  // a writer can keep the condition text escaped once per model and append
+  // only the values per row. Empty without reasons.
+  std::string reason_values;
+
+  // The reason (PlaybookReason) for `model`, the outcome's model.
+  std::string Reason(const CompiledModel& model) const {
+    return model.playbooks()[playbook].when + reason_values;
+  }
 };
 
 class RowOutcome {
@@ -119,6 +127,8 @@ class RowOutcome {
   const ReusedList<GroupOutcome>& groups() const { return groups_; }
   // Matched playbooks in priority order.
   const ReusedList<PlaybookOutcome>& playbooks() const { return playbooks_; }
+  // Whether the playbooks carry their reasons (OutcomeOptions::reasons).
+  bool has_reasons() const { return has_reasons_; }
 
   bool has_delta() const { return has_delta_; }
   double delta() const { return delta_; }  // when has_delta()
@@ -154,6 +164,7 @@ class RowOutcome {
   double coverage_ = 0;
   ReusedList<GroupOutcome> groups_;
   ReusedList<PlaybookOutcome> playbooks_;
+  bool has_reasons_ = false;
   bool has_delta_ = false;
   double delta_ = 0;
   bool show_tier_change_ = false;

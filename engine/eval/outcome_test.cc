@@ -208,17 +208,20 @@ TEST_F(OutcomeTest, PlaybooksComeInPriorityOrderWithReasonsAndSuccess) {
   const RowOutcome& o = Fill(0);
   ASSERT_EQ(o.tier_id(), "red");
   EXPECT_THAT(PlaybookIds(o), ElementsAre("rescue", "renewal_risk", "falling"));
+  EXPECT_TRUE(o.has_reasons());
   const PlaybookOutcome& rescue = o.playbooks()[0];
   EXPECT_TRUE(rescue.has_success);
   EXPECT_FALSE(rescue.succeeded);
-  EXPECT_EQ(rescue.reason, PlaybookReason(*batch_, result_, 0, rescue.playbook));
-  EXPECT_EQ(rescue.reason, "tier == \"red\"  [tier=\"red\"]");
+  EXPECT_EQ(rescue.Reason(*model_),
+            PlaybookReason(*batch_, result_, 0, rescue.playbook));
+  EXPECT_EQ(rescue.Reason(*model_), "tier == \"red\"  [tier=\"red\"]");
+  EXPECT_EQ(rescue.reason_values, "  [tier=\"red\"]");
   const PlaybookOutcome& renewal = o.playbooks()[1];
   EXPECT_FALSE(renewal.has_success);
-  EXPECT_THAT(renewal.reason,
+  EXPECT_THAT(renewal.Reason(*model_),
               StartsWith(model_->playbooks()[renewal.playbook].when));
-  EXPECT_THAT(renewal.reason, HasSubstr("[renewing_soon=true, tier=\"red\"]"));
-  EXPECT_EQ(o.playbooks()[2].reason,
+  EXPECT_EQ(renewal.reason_values, "  [renewing_soon=true, tier=\"red\"]");
+  EXPECT_EQ(o.playbooks()[2].Reason(*model_),
             PlaybookReason(*batch_, result_, 0, o.playbooks()[2].playbook));
   ASSERT_TRUE(o.has_delta());
   EXPECT_DOUBLE_EQ(o.delta(), o.score() - 40);
@@ -227,9 +230,12 @@ TEST_F(OutcomeTest, PlaybooksComeInPriorityOrderWithReasonsAndSuccess) {
   OutcomeOptions no_reasons;
   no_reasons.reasons = false;
   const RowOutcome& bare = Fill(0, no_reasons);
+  EXPECT_FALSE(bare.has_reasons());
   EXPECT_THAT(PlaybookIds(bare),
               ElementsAre("rescue", "renewal_risk", "falling"));
-  for (const PlaybookOutcome& p : bare.playbooks()) EXPECT_EQ(p.reason, "");
+  for (const PlaybookOutcome& p : bare.playbooks()) {
+    EXPECT_EQ(p.reason_values, "");
+  }
 }
 
 TEST_F(OutcomeTest, ReasonNumbersFollowTheNumberFormat) {
@@ -241,7 +247,7 @@ TEST_F(OutcomeTest, ReasonNumbersFollowTheNumberFormat) {
   ASSERT_EQ(o.playbooks().size(), 3u);
   // The delta, -36.40...: three significant digits in the reason.
   ASSERT_NE(FormatNumber(o.delta()), "-36.4");
-  EXPECT_EQ(o.playbooks()[2].reason, "score_delta < -10  [score_delta=-36.4]");
+  EXPECT_EQ(o.playbooks()[2].reason_values, "  [score_delta=-36.4]");
 }
 
 TEST_F(OutcomeTest, TierChangeIsShownOnlyWithAPreviousTier) {

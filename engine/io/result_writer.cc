@@ -192,8 +192,7 @@ void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
       out->append(head);
     }
     // The reason's condition text is in the head, escaped once per batch.
-    const size_t when = model.playbooks()[p.playbook].when.size();
-    AppendJsonEscaped(std::string_view(p.reason).substr(when), out);
+    AppendJsonEscaped(p.reason_values, out);
     if (!p.has_success) {
       out->append("\"}");
     } else {
