@@ -308,9 +308,18 @@ void ExplainInto(const Batch& batch, const BatchResult& result, size_t row,
   for (const auto& x : e.signals) {
     if (x.present && x.points_lost > 1e-9) order.push_back(x.signal);
   }
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return e.signals[a].points_lost > e.signals[b].points_lost;
-  });
+  // A stable insertion sort: a model has tens of signals, and unlike
+  // std::stable_sort it needs no buffer, so a reused explanation costs no
+  // allocation.
+  for (size_t i = 1; i < order.size(); ++i) {
+    const int signal = order[i];
+    const double lost = e.signals[signal].points_lost;
+    size_t j = i;
+    for (; j > 0 && e.signals[order[j - 1]].points_lost < lost; --j) {
+      order[j] = order[j - 1];
+    }
+    order[j] = signal;
+  }
   if (top_drivers >= 0 && static_cast<int>(order.size()) > top_drivers) {
     order.resize(top_drivers);
   }
