@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "engine/common/display.h"
 #include "engine/eval/explain.h"
+#include "engine/eval/outcome.h"
 
 namespace healthscore::server {
 namespace {
@@ -329,11 +330,14 @@ int TopDrivers(const v1::ScoreOptions& options) {
                    options.top_drivers(), engine::kMaxTopDrivers));
 }
 
-void WriteExplanation(const engine::Batch& batch,
-                      const engine::BatchResult& result, size_t row,
-                      int top_drivers, v1::Explanation* out) {
-  const CompiledModel& model = result.model();
-  engine::Explanation e = engine::Explain(batch, result, row, top_drivers);
+namespace {
+
+// The explanation of a row outcome; `warnings` are the row's (the
+// outcome's explanation leaves them to the outcome).
+void WriteExplanationOf(const CompiledModel& model,
+                        const engine::Explanation& e,
+                        const engine::ReusedList<std::string>& warnings,
+                        v1::Explanation* out) {
   for (const engine::SignalExplanation& s : e.signals) {
     const engine::SignalInfo& info = model.signals()[s.signal];
     v1::SignalContribution* c = out->add_signals();
@@ -351,59 +355,81 @@ void WriteExplanation(const engine::Batch& batch,
   for (int s : e.missing_signals) {
     out->add_missing_signals(model.signals()[s].id);
   }
-  for (std::string& w : e.warnings) out->add_warnings(std::move(w));
-  out->set_tier_rule(std::move(e.tier_rule));
+  for (const std::string& w : warnings) out->add_warnings(w);
+  out->set_tier_rule(e.tier_rule);
+}
+
+}  // namespace
+
+void WriteExplanation(const engine::Batch& batch,
+                      const engine::BatchResult& result, size_t row,
+                      int top_drivers, v1::Explanation* out) {
+  engine::RowOutcome outcome;
+  engine::OutcomeOptions options;
+  options.reasons = false;
+  options.explain = true;
+  options.top_drivers = top_drivers;
+  engine::FillRowOutcome(batch, result, row, options, &outcome);
+  if (outcome.explanation() == nullptr) return;  // a failed row
+  WriteExplanationOf(result.model(), *outcome.explanation(),
+                     outcome.warnings(), out);
+}
+
+engine::OutcomeOptions OutcomeOptionsFor(const v1::ScoreOptions& options) {
+  engine::OutcomeOptions o;
+  o.reasons = !options.omit_reasons();
+  o.explain = options.explain();
+  o.top_drivers = TopDrivers(options);
+  return o;
 }
 
 void WriteAccountResult(const engine::Batch& batch,
                         const engine::BatchResult& result, size_t row,
                         const v1::ScoreOptions& options,
                         v1::AccountResult* out) {
-  const CompiledModel& model = result.model();
-  out->set_id(std::string(batch.id(row)));
-  if (!result.ok(row)) {
+  engine::RowOutcome outcome;
+  engine::FillRowOutcome(batch, result, row, OutcomeOptionsFor(options),
+                         &outcome);
+  WriteAccountResult(outcome, out);
+}
+
+void WriteAccountResult(const engine::RowOutcome& o, v1::AccountResult* out) {
+  const CompiledModel& model = o.model();
+  out->set_id(std::string(o.id()));
+  if (!o.ok()) {
     out->set_ok(false);
-    out->set_error(batch.row_error(row));
+    out->set_error(std::string(o.error()));
     return;
   }
   out->set_ok(true);
-  if (result.has_score(row)) out->set_score(result.score(row));
-  out->set_tier(std::string(model.TierId(result.tier(row))));
-  out->set_coverage(result.coverage(row));
-  const std::vector<engine::GroupInfo>& groups = model.groups();
+  if (o.has_score()) out->set_score(o.score());
+  out->set_tier(std::string(o.tier_id()));
+  out->set_coverage(o.coverage());
   auto* group_scores = out->mutable_group_scores();
-  for (size_t g = 0; g < groups.size(); ++g) {
-    double v = result.group_score(row, static_cast<int>(g));
-    if (!std::isnan(v)) (*group_scores)[groups[g].id] = v;
+  for (const engine::GroupOutcome& g : o.groups()) {
+    (*group_scores)[model.groups()[g.group].id] = g.score;
   }
-  if (result.matched_count(row) > 0) {
-    // playbooks() is in priority order, so index order is priority order.
-    const std::vector<engine::PlaybookInfo>& playbooks = model.playbooks();
-    for (size_t p = 0; p < playbooks.size(); ++p) {
-      const int pi = static_cast<int>(p);
-      if (!result.playbook_matched(row, pi)) continue;
-      const engine::PlaybookInfo& info = playbooks[p];
-      v1::MatchedPlaybook* m = out->add_playbooks();
-      m->set_id(info.id);
-      m->set_name(info.name);
-      m->set_owner(info.owner);
-      m->set_priority(info.priority);
-      m->set_succeeded(result.playbook_succeeded(row, pi));
-      if (!options.omit_reasons()) {
-        m->set_reason(engine::PlaybookReason(batch, result, row, pi));
-      }
+  for (const engine::PlaybookOutcome& p : o.playbooks()) {
+    const engine::PlaybookInfo& info = model.playbooks()[p.playbook];
+    v1::MatchedPlaybook* m = out->add_playbooks();
+    m->set_id(info.id);
+    m->set_name(info.name);
+    m->set_owner(info.owner);
+    m->set_priority(info.priority);
+    m->set_succeeded(p.succeeded);
+    if (o.has_reasons()) {
+      std::string* reason = m->mutable_reason();
+      reason->reserve(info.when.size() + p.reason_values.size());
+      reason->append(info.when).append(p.reason_values);
     }
   }
-  double delta = result.delta(row);
-  if (!std::isnan(delta)) out->set_score_delta(delta);
-  out->set_tier_changed(result.tier_changed(row));
-  out->set_tier_held(result.tier_held(row));
-  for (std::string& w : engine::RowWarnings(batch, row)) {
-    out->add_warnings(std::move(w));
-  }
-  if (options.explain()) {
-    WriteExplanation(batch, result, row, TopDrivers(options),
-                     out->mutable_explanation());
+  if (o.has_delta()) out->set_score_delta(o.delta());
+  out->set_tier_changed(o.tier_changed());
+  out->set_tier_held(o.tier_held());
+  for (const std::string& w : o.warnings()) out->add_warnings(w);
+  if (o.explanation() != nullptr) {
+    WriteExplanationOf(model, *o.explanation(), o.warnings(),
+                       out->mutable_explanation());
   }
 }
 

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
+#include "engine/eval/outcome.h"
 #include "engine/eval/result.h"
 #include "engine/model/compiled_model.h"
 #include "engine/shadow/shadow.h"
@@ -77,13 +78,20 @@ class ColumnarPlan {
 };
 
 // Writes row `row` of a scored batch as an AccountResult (map form), all
-// but model_index. Its warnings are engine::RowWarnings of the row (the
-// texts the CLI and the explanation write); a failed row has only its
-// error.
+// but model_index: the engine::RowOutcome of the row (engine/eval/outcome.h
+// decides what a row shows, as for the CLI's output) filled as
+// OutcomeOptionsFor(options) says. A failed row has only its error.
 void WriteAccountResult(const engine::Batch& batch,
                         const engine::BatchResult& result, size_t row,
                         const v1::ScoreOptions& options,
                         v1::AccountResult* out);
+// The same from an outcome the caller filled (and may reuse for the next
+// row, which saves its allocations).
+void WriteAccountResult(const engine::RowOutcome& outcome,
+                        v1::AccountResult* out);
+// What a request's options ask of a row outcome: reasons unless
+// omit_reasons, the explanation with explain, TopDrivers.
+engine::OutcomeOptions OutcomeOptionsFor(const v1::ScoreOptions& options);
 
 // Writes the explanation of row `row`.
 void WriteExplanation(const engine::Batch& batch,

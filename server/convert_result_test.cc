@@ -21,6 +21,8 @@
 #include "engine/model/compiler.h"
 #include "engine/shadow/shadow.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/field_comparator.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/convert.h"
 #include "server/testing/bind.h"
@@ -305,6 +307,32 @@ TEST(WriteAccountResultTest, EveryFieldIsTheEnginesValue) {
       ExpectAccountResult(*s.batch, s.result, row, options,
                           Write(s, row, options));
     }
+  }
+}
+
+// One outcome reused across the rows, in both directions (so a row follows
+// both a richer and a poorer one), writes what a fresh one writes.
+TEST(WriteAccountResultTest, AReusedOutcomeWritesWhatAFreshOneWrites) {
+  const Scored s = Score(Compile(kLive), Accounts());
+  v1::ScoreOptions options;
+  options.set_explain(true);
+  engine::RowOutcome outcome;
+  const size_t n = s.batch->size();
+  for (size_t i = 0; i < 2 * n; ++i) {
+    const size_t row = i < n ? i : 2 * n - 1 - i;
+    SCOPED_TRACE(::testing::Message() << "row " << row);
+    engine::FillRowOutcome(*s.batch, s.result, row, OutcomeOptionsFor(options),
+                           &outcome);
+    v1::AccountResult reused;
+    WriteAccountResult(outcome, &reused);
+    // Field by field (a map's serialised order is not fixed), a missing
+    // signal's NaN score equal to NaN.
+    google::protobuf::util::DefaultFieldComparator numbers;
+    numbers.set_treat_nan_as_equal(true);
+    google::protobuf::util::MessageDifferencer differ;
+    differ.set_field_comparator(&numbers);
+    EXPECT_TRUE(differ.Compare(reused, Write(s, row, options)))
+        << reused.DebugString();
   }
 }
 

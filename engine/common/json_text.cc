@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace healthscore::engine {
 namespace {
@@ -37,27 +38,54 @@ size_t Utf8SequenceLength(const unsigned char* s, size_t n) {
   return len;
 }
 
+// True when some byte of `w` (eight bytes, any order) needs more than a
+// copy: a control character, '"', '\\' or a byte of a multi-byte sequence.
+// Exact, not a heuristic: each term is the classic "has a byte less than n"
+// / "has a zero byte" test, which never reports a byte that is absent.
+inline bool WordNeedsEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t control = (w - kOnes * 0x20) & ~w;
+  const uint64_t q = w ^ (kOnes * '"');
+  const uint64_t quote = (q - kOnes) & ~q;
+  const uint64_t b = w ^ (kOnes * '\\');
+  const uint64_t backslash = (b - kOnes) & ~b;
+  return ((control | quote | backslash | w) & kHigh) != 0;
+}
+
+inline bool PlainByte(unsigned char c) {
+  return c >= 0x20 && c != '"' && c != '\\' && c < 0x80;
+}
+
+// Length of the run of plain bytes (copied as they are) at the start of
+// p[0, n): eight at a time while no byte of a word needs escaping.
+size_t PlainRun(const unsigned char* p, size_t n) {
+  size_t i = 0;
+  while (i + 8 <= n) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (WordNeedsEscape(w)) break;
+    i += 8;
+  }
+  while (i < n && PlainByte(p[i])) ++i;
+  return i;
+}
+
 }  // namespace
 
-void AppendJsonString(std::string_view s, std::string* out) {
+void AppendJsonEscaped(std::string_view s, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
-  out->push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size();
+  const size_t n = s.size();
   size_t i = 0;
   while (i < n) {
-    unsigned char c = p[i];
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      // Copy the run of plain ASCII at once.
-      size_t j = i + 1;
-      while (j < n && p[j] >= 0x20 && p[j] != '"' && p[j] != '\\' &&
-             p[j] < 0x80) {
-        ++j;
-      }
-      out->append(s.data() + i, j - i);
-      i = j;
-      continue;
+    const size_t run = PlainRun(p + i, n - i);
+    if (run > 0) {
+      out->append(s.data() + i, run);
+      i += run;
+      if (i == n) break;
     }
+    const unsigned char c = p[i];
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -83,9 +111,8 @@ void AppendJsonString(std::string_view s, std::string* out) {
         break;
     }
     if (c < 0x20) {
-      out->append("\\u00");
-      out->push_back(kHex[c >> 4]);
-      out->push_back(kHex[c & 0xF]);
+      const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out->append(u, 6);
       ++i;
       continue;
     }
@@ -98,6 +125,11 @@ void AppendJsonString(std::string_view s, std::string* out) {
       i += len;
     }
   }
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  AppendJsonEscaped(s, out);
   out->push_back('"');
 }
 

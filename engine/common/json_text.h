@@ -1,7 +1,7 @@
 // How the engine writes JSON text: strings and numbers.
 //
 // Every JSON the engine writes (result lines, shadow reports) goes through
-// these two functions, so a string is escaped and a number written the same
+// these functions, so a string is escaped and a number written the same
 // way in every output.
 //
 // Strings are escaped per RFC 8259: '"', '\\' and the control characters
@@ -23,6 +23,10 @@ namespace healthscore::engine {
 
 // Appends `s` as a quoted, escaped JSON string.
 void AppendJsonString(std::string_view s, std::string* out);
+
+// Appends `s` escaped as AppendJsonString does, without the quotes: for a
+// string written in pieces (a part escaped once and kept, then the rest).
+void AppendJsonEscaped(std::string_view s, std::string* out);
 
 // Appends `value` as a JSON number written as `format` says
 // (number_format.h), or null for NaN and the infinities, which JSON has no

@@ -63,5 +63,63 @@ TEST(JsonTextTest, NumbersAreWrittenAsNumberFormatSaysAndNonFiniteAsNull) {
   EXPECT_EQ(JsonNumber(-std::numeric_limits<double>::infinity()), "null");
 }
 
+// The scan reads eight bytes at a time: a byte that needs escaping is found
+// at every position of a word, in the tail after the last whole word, and
+// next to every kind of neighbour, as a byte-at-a-time reference escapes it.
+TEST(JsonTextTest, WordAtATimeScanFindsEveryByteThatNeedsEscapingAnywhere) {
+  auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20) {
+        static const char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+      } else if (c >= 0x80) {
+        out += "\xEF\xBF\xBD";  // alone, no byte >= 0x80 is valid UTF-8
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+    }
+    return out + "\"";
+  };
+  const unsigned char specials[] = {'"', '\\', '\n', 0x00, 0x01, 0x1F, 0x80,
+                                    0xFF, '\t'};
+  for (size_t len = 1; len <= 24; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (unsigned char special : specials) {
+        // Neighbours just above and below the thresholds the scan tests.
+        std::string s(len, ' ');
+        for (size_t i = 0; i < len; ++i) s[i] = "!#[]~ az"[i % 8];
+        s[pos] = static_cast<char>(special);
+        EXPECT_EQ(Json(s), reference(s))
+            << "length " << len << ", byte " << static_cast<int>(special)
+            << " at " << pos;
+      }
+    }
+  }
+}
+
+TEST(JsonTextTest, EscapedIsTheStringWithoutItsQuotes) {
+  std::string out = "\"";
+  AppendJsonEscaped("when \"x\"", &out);
+  AppendJsonEscaped("  [a=\"b\\\"]", &out);
+  out.push_back('"');
+  EXPECT_EQ(out, Json("when \"x\"  [a=\"b\\\"]"));
+  std::string empty;
+  AppendJsonEscaped("", &empty);
+  EXPECT_EQ(empty, "");
+}
+
 }  // namespace
 }  // namespace healthscore::engine

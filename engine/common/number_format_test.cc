@@ -1,5 +1,6 @@
 #include "engine/common/number_format.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -151,6 +153,40 @@ TEST(NumberFormatTest, AppendNumberAppends) {
   out.push_back(',');
   AppendNumber(79.999996, &out, {3});
   EXPECT_EQ(out, "score=79.999996,80");
+}
+
+// Whole numbers take a faster path; it must write exactly what the general
+// conversion writes, for every count of digits and trailing zeros, both
+// signs, and every precision.
+TEST(NumberFormatTest, WholeNumbersAreWrittenAsTheGeneralConversionWrites) {
+  auto reference = [](double v, int precision) {
+    char buf[64];
+    std::to_chars_result r =
+        precision >= 1 && precision <= kMaxNumberPrecision
+            ? std::to_chars(buf, buf + sizeof(buf), v,
+                            std::chars_format::general, precision)
+            : std::to_chars(buf, buf + sizeof(buf), v);
+    return std::string(buf, r.ptr);
+  };
+  std::vector<double> values;
+  for (double base : {1.0, 7.0, 12.0, 123.0, 4567.0, 98765.0, 123456789.0}) {
+    for (double scale = 1; scale <= 1e16; scale *= 10) {
+      values.push_back(base * scale);
+      values.push_back(base * scale + 1);
+    }
+  }
+  values.push_back(999999999999999.0);
+  values.push_back(1e15);
+  values.push_back(9007199254740993.0);
+  for (double v : values) {
+    for (double sign : {1.0, -1.0}) {
+      for (int precision : {0, 1, 2, 3, 4, 6, 15, 16, 17}) {
+        EXPECT_EQ(FormatNumber(sign * v, {precision}),
+                  reference(sign * v, precision))
+            << sign * v << " precision " << precision;
+      }
+    }
+  }
 }
 
 }  // namespace

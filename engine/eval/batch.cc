@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -110,9 +109,17 @@ bool IsSupportedDateDays(double days) {
 }
 
 std::string FormatIsoDate(double days) {
+  std::string out;
+  AppendIsoDate(days, &out);
+  return out;
+}
+
+void AppendIsoDate(double days, std::string* out) {
   if (!IsSupportedDateDays(days)) {
     // No batch holds such a value; never convert it to an integer.
-    return absl::StrCat(FormatNumber(days), " days since 1970-01-01");
+    AppendNumber(days, out);
+    out->append(" days since 1970-01-01");
+    return;
   }
   // H. Hinnant's civil_from_days.
   int64_t z = static_cast<int64_t>(std::floor(days)) + 719468;
@@ -125,10 +132,20 @@ std::string FormatIsoDate(double days) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u",
-                static_cast<long long>(y), m, d);
-  return buf;
+  // Supported dates have years 0 to 9999: four digits, written by hand
+  // (reasons quote dates per row; printf would cost more than the rest).
+  const unsigned year = static_cast<unsigned>(y);
+  const char text[10] = {static_cast<char>('0' + year / 1000 % 10),
+                         static_cast<char>('0' + year / 100 % 10),
+                         static_cast<char>('0' + year / 10 % 10),
+                         static_cast<char>('0' + year % 10),
+                         '-',
+                         static_cast<char>('0' + m / 10),
+                         static_cast<char>('0' + m % 10),
+                         '-',
+                         static_cast<char>('0' + d / 10),
+                         static_cast<char>('0' + d % 10)};
+  out->append(text, sizeof(text));
 }
 
 Batch::Batch(std::shared_ptr<const CompiledModel> model)

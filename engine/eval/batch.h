@@ -352,6 +352,8 @@ bool ParseIsoDate(std::string_view text, double* days);
 // dropped). A value that IsSupportedDateDays refuses, which no batch
 // holds, is written as the number ("1e+300 days since 1970-01-01").
 std::string FormatIsoDate(double days);
+// As FormatIsoDate, appended to `out`.
+void AppendIsoDate(double days, std::string* out);
 
 }  // namespace healthscore::engine
 

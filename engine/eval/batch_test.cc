@@ -129,6 +129,22 @@ TEST(DateTest, FormatIsoDateTakesAnyDouble) {
   EXPECT_EQ(days, kMaxDateDays);
 }
 
+// The digits are written by hand: every width of year, month and day, and
+// the first and last supported days, read back as they were written.
+TEST(DateTest, FormatIsoDateWritesEveryDigit) {
+  for (const char* text : {"0000-01-01", "0009-02-28", "0099-10-10",
+                           "0999-12-31", "2024-02-29", "2026-11-01",
+                           "9999-12-31"}) {
+    double days = 0;
+    ASSERT_TRUE(ParseIsoDate(text, &days)) << text;
+    EXPECT_EQ(FormatIsoDate(days), text);
+    std::string appended = "as_of=";
+    AppendIsoDate(days + 0.75, &appended);
+    EXPECT_EQ(appended, std::string("as_of=") + text);
+  }
+  EXPECT_EQ(FormatIsoDate(kMinDateDays - 1), "-719529 days since 1970-01-01");
+}
+
 // A time part after the date is checked in full (RFC 3339), then ignored.
 TEST(DateTest, TimePartIsCheckedInFull) {
   double expected = 0;

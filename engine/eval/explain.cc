@@ -13,23 +13,35 @@ namespace {
 
 using internal::ValueRef;
 
-std::string Number(double v, NumberFormat format) {
-  if (std::isnan(v)) return "missing";
-  return FormatNumber(v, format);
+void AppendNumberOrMissing(double v, NumberFormat format, std::string* out) {
+  if (std::isnan(v)) {
+    out->append("missing");
+    return;
+  }
+  AppendNumber(v, out, format);
 }
 
-std::string Quoted(std::string_view s) {
-  return absl::StrCat("\"", std::string(s), "\"");
+void AppendQuoted(std::string_view s, std::string* out) {
+  out->push_back('"');
+  out->append(s.data(), s.size());
+  out->push_back('"');
 }
 
-std::string FormatValue(const Batch& batch, const BatchResult& result,
-                        size_t row, const ValueRef& ref, NumberFormat format) {
+void AppendValue(const Batch& batch, const BatchResult& result, size_t row,
+                 const ValueRef& ref, NumberFormat format, std::string* out) {
   const CompiledModel& m = result.model();
-  auto number_column = [&](int input, bool date) -> std::string {
+  auto number_column = [&](int input, bool date) {
     const int c = m.inputs()[input].column;
-    if (!batch.number_valid(c)[row]) return "missing";
+    if (!batch.number_valid(c)[row]) {
+      out->append("missing");
+      return;
+    }
     const double v = batch.number(c)[row];
-    return date ? FormatIsoDate(v) : Number(v, format);
+    if (date) {
+      AppendIsoDate(v, out);
+    } else {
+      AppendNumberOrMissing(v, format, out);
+    }
   };
   switch (ref.kind) {
     case ValueRef::Kind::kNumberInput:
@@ -38,58 +50,89 @@ std::string FormatValue(const Batch& batch, const BatchResult& result,
       return number_column(ref.index, true);
     case ValueRef::Kind::kStringInput: {
       const int c = m.inputs()[ref.index].column;
-      if (batch.string_codes(c)[row] == kMissingString) return "missing";
-      return Quoted(batch.string_text(c, row));
+      if (batch.string_codes(c)[row] == kMissingString) {
+        out->append("missing");
+      } else {
+        AppendQuoted(batch.string_text(c, row), out);
+      }
+      return;
     }
     case ValueRef::Kind::kSeriesInput: {
       const int c = m.inputs()[ref.index].column;
-      if (!batch.series_valid(c)[row]) return "missing";
+      if (!batch.series_valid(c)[row]) {
+        out->append("missing");
+        return;
+      }
       const uint32_t* off = batch.series_offsets(c);
       const uint32_t len = off[row + 1] - off[row];
-      if (len == 0) return "[]";
-      return absl::StrCat("[", len, " points, last ",
-                          Number(batch.series_values(c)[off[row + 1] - 1],
-                                 format),
-                          "]");
+      if (len == 0) {
+        out->append("[]");
+        return;
+      }
+      absl::StrAppend(out, "[", len, " points, last ");
+      AppendNumberOrMissing(batch.series_values(c)[off[row + 1] - 1], format,
+                            out);
+      out->push_back(']');
+      return;
     }
     case ValueRef::Kind::kAsOf:
-      return batch.as_of_valid()[row] ? FormatIsoDate(batch.as_of()[row])
-                                      : "missing";
+      if (batch.as_of_valid()[row]) {
+        AppendIsoDate(batch.as_of()[row], out);
+      } else {
+        out->append("missing");
+      }
+      return;
     case ValueRef::Kind::kPreviousScore:
-      return batch.previous_score_valid()[row]
-                 ? Number(batch.previous_score()[row], format)
-                 : "missing";
+      if (batch.previous_score_valid()[row]) {
+        AppendNumberOrMissing(batch.previous_score()[row], format, out);
+      } else {
+        out->append("missing");
+      }
+      return;
     case ValueRef::Kind::kPreviousTier: {
       const int32_t t = batch.previous_tier()[row];
-      if (t == kMissingString) return "missing";
-      if (t == kUnknownString) return "unknown";
-      return Quoted(m.TierId(t == static_cast<int32_t>(m.tiers().size())
-                                 ? kInsufficientDataTier
-                                 : t));
+      if (t == kMissingString) {
+        out->append("missing");
+      } else if (t == kUnknownString) {
+        out->append("unknown");
+      } else {
+        AppendQuoted(m.TierId(t == static_cast<int32_t>(m.tiers().size())
+                                  ? kInsufficientDataTier
+                                  : t),
+                     out);
+      }
+      return;
     }
     case ValueRef::Kind::kDerived: {
       const double v = result.derived(row, ref.index);
-      if (m.derived()[ref.index].is_bool) return v != 0 ? "true" : "false";
-      return Number(v, format);
+      if (m.derived()[ref.index].is_bool) {
+        out->append(v != 0 ? "true" : "false");
+      } else {
+        AppendNumberOrMissing(v, format, out);
+      }
+      return;
     }
     case ValueRef::Kind::kScore:
-      return Number(result.score(row), format);
+      return AppendNumberOrMissing(result.score(row), format, out);
     case ValueRef::Kind::kTier:
-      return Quoted(m.TierId(result.tier(row)));
+      return AppendQuoted(m.TierId(result.tier(row)), out);
     case ValueRef::Kind::kCoverage:
-      return Number(result.coverage(row), format);
+      return AppendNumberOrMissing(result.coverage(row), format, out);
     case ValueRef::Kind::kScoreDelta:
-      return Number(result.delta(row), format);
+      return AppendNumberOrMissing(result.delta(row), format, out);
     case ValueRef::Kind::kTierChanged:
-      return result.tier_changed(row) ? "true" : "false";
+      out->append(result.tier_changed(row) ? "true" : "false");
+      return;
     case ValueRef::Kind::kGroup:
-      return Number(result.group_score(row, ref.index), format);
+      return AppendNumberOrMissing(result.group_score(row, ref.index), format,
+                                   out);
     case ValueRef::Kind::kSignalScore:
-      return Number(result.signal_score(row, ref.index), format);
+      return AppendNumberOrMissing(result.signal_score(row, ref.index), format,
+                                   out);
     case ValueRef::Kind::kSignalRaw:
-      return Number(result.signal_raw(row, ref.index), format);
+      return AppendNumberOrMissing(result.signal_raw(row, ref.index), format,
+                                   out);
   }
-  return "";
 }
 
 }  // namespace
@@ -105,18 +148,31 @@ std::vector<int> MatchedPlaybooks(const BatchResult& result, size_t row) {
 
 std::string PlaybookReason(const Batch& batch, const BatchResult& result,
                            size_t row, int playbook, NumberFormat format) {
-  const CompiledModel& m = result.model();
-  std::string out = m.playbooks()[playbook].when;
-  const auto& reads = m.plan().playbook_reads[playbook];
-  if (reads.empty()) return out;
-  out.append("  [");
-  for (size_t i = 0; i < reads.size(); ++i) {
-    if (i > 0) out.append(", ");
-    absl::StrAppend(&out, reads[i].name, "=",
-                    FormatValue(batch, result, row, reads[i], format));
-  }
-  out.append("]");
+  std::string out;
+  AppendPlaybookReason(batch, result, row, playbook, format, &out);
   return out;
+}
+
+void AppendPlaybookReason(const Batch& batch, const BatchResult& result,
+                          size_t row, int playbook, NumberFormat format,
+                          std::string* out) {
+  out->append(result.model().playbooks()[playbook].when);
+  AppendPlaybookReasonValues(batch, result, row, playbook, format, out);
+}
+
+void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
+                                size_t row, int playbook, NumberFormat format,
+                                std::string* out) {
+  const auto& reads = result.model().plan().playbook_reads[playbook];
+  if (reads.empty()) return;
+  out->append("  [");
+  for (size_t i = 0; i < reads.size(); ++i) {
+    if (i > 0) out->append(", ");
+    out->append(reads[i].name);
+    out->push_back('=');
+    AppendValue(batch, result, row, reads[i], format, out);
+  }
+  out->push_back(']');
 }
 
 double SignalWeight(const Batch& batch, size_t row, int signal) {
@@ -132,12 +188,52 @@ double SignalWeight(const Batch& batch, size_t row, int signal) {
 std::string RangeWarningText(const CompiledModel& model,
                              const RangeWarning& warning,
                              NumberFormat format) {
+  std::string out;
+  AppendRangeWarningText(model, warning, format, &out);
+  return out;
+}
+
+void AppendRangeWarningText(const CompiledModel& model,
+                            const RangeWarning& warning, NumberFormat format,
+                            std::string* out) {
   const InputInfo& in = model.inputs()[warning.input];
-  return absl::StrCat(
-      in.id, " = ", FormatNumber(warning.value, format),
-      " is outside the expected range [",
-      in.range_min ? FormatNumber(*in.range_min, format) : "-inf", ", ",
-      in.range_max ? FormatNumber(*in.range_max, format) : "inf", "]");
+  out->append(in.id);
+  out->append(" = ");
+  AppendNumber(warning.value, out, format);
+  out->append(" is outside the expected range [");
+  if (in.range_min) {
+    AppendNumber(*in.range_min, out, format);
+  } else {
+    out->append("-inf");
+  }
+  out->append(", ");
+  if (in.range_max) {
+    AppendNumber(*in.range_max, out, format);
+  } else {
+    out->append("inf");
+  }
+  out->push_back(']');
+}
+
+RowWarningRange RowWarningsOf(const Batch& batch, size_t row) {
+  RowWarningRange r;
+  const auto& dropped = batch.value_warnings();
+  r.values_begin = std::lower_bound(
+      dropped.begin(), dropped.end(), row,
+      [](const ValueWarning& w, size_t x) { return w.row < x; });
+  r.values_end = r.values_begin;
+  while (r.values_end != dropped.end() && r.values_end->row == row) {
+    ++r.values_end;
+  }
+  const auto& ranges = batch.range_warnings();
+  r.ranges_begin = std::lower_bound(
+      ranges.begin(), ranges.end(), row,
+      [](const RangeWarning& w, size_t x) { return w.row < x; });
+  r.ranges_end = r.ranges_begin;
+  while (r.ranges_end != ranges.end() && r.ranges_end->row == row) {
+    ++r.ranges_end;
+  }
+  return r;
 }
 
 std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
@@ -145,18 +241,11 @@ std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
   std::vector<std::string> out;
   // Values used as missing first: they change the score; a range warning
   // does not.
-  const auto& dropped = batch.value_warnings();
-  for (auto it = std::lower_bound(
-           dropped.begin(), dropped.end(), row,
-           [](const ValueWarning& w, size_t r) { return w.row < r; });
-       it != dropped.end() && it->row == row; ++it) {
+  const RowWarningRange r = RowWarningsOf(batch, row);
+  for (auto it = r.values_begin; it != r.values_end; ++it) {
     out.push_back(it->text);
   }
-  const auto& warnings = batch.range_warnings();
-  auto it = std::lower_bound(
-      warnings.begin(), warnings.end(), row,
-      [](const RangeWarning& w, size_t r) { return w.row < r; });
-  for (; it != warnings.end() && it->row == row; ++it) {
+  for (auto it = r.ranges_begin; it != r.ranges_end; ++it) {
     out.push_back(RangeWarningText(batch.model(), *it, format));
   }
   return out;
@@ -164,13 +253,28 @@ std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
 
 Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
                     int top_drivers, NumberFormat format) {
-  const CompiledModel& m = result.model();
   Explanation e;
+  std::vector<double> scratch;
+  ExplainInto(batch, result, row, top_drivers, format, &e, &scratch);
   e.warnings = RowWarnings(batch, row, format);
+  return e;
+}
+
+void ExplainInto(const Batch& batch, const BatchResult& result, size_t row,
+                 int top_drivers, NumberFormat format, Explanation* out,
+                 std::vector<double>* group_weights) {
+  const CompiledModel& m = result.model();
+  Explanation& e = *out;
+  e.signals.clear();
+  e.top_drivers.clear();
+  e.missing_signals.clear();
+  e.warnings.clear();
+  e.tier_rule.clear();
   // Effective weights renormalise over what is present, exactly as the
   // score does: a present group's weight over the present groups' total,
   // times a signal's weight over its group's present total.
-  std::vector<double> group_present_weight(m.groups().size(), 0);
+  std::vector<double>& group_present_weight = *group_weights;
+  group_present_weight.assign(m.groups().size(), 0);
   for (size_t s = 0; s < m.signals().size(); ++s) {
     if (!std::isnan(result.signal_score(row, s))) {
       group_present_weight[m.signals()[s].group] +=
@@ -199,42 +303,62 @@ Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
     }
     e.signals.push_back(x);
   }
-  std::vector<int> order;
+  // The drivers: present signals losing points, most first.
+  std::vector<int>& order = e.top_drivers;
   for (const auto& x : e.signals) {
     if (x.present && x.points_lost > 1e-9) order.push_back(x.signal);
   }
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return e.signals[a].points_lost > e.signals[b].points_lost;
-  });
+  // A stable insertion sort: a model has tens of signals, and unlike
+  // std::stable_sort it needs no buffer, so a reused explanation costs no
+  // allocation.
+  for (size_t i = 1; i < order.size(); ++i) {
+    const int signal = order[i];
+    const double lost = e.signals[signal].points_lost;
+    size_t j = i;
+    for (; j > 0 && e.signals[order[j - 1]].points_lost < lost; --j) {
+      order[j] = order[j - 1];
+    }
+    order[j] = signal;
+  }
   if (top_drivers >= 0 && static_cast<int>(order.size()) > top_drivers) {
     order.resize(top_drivers);
   }
-  e.top_drivers = std::move(order);
 
-  auto num = [format](double v) { return FormatNumber(v, format); };
+  std::string& rule = e.tier_rule;
+  auto num = [format, &rule](double v) { AppendNumber(v, &rule, format); };
   const int tier = result.tier(row);
   if (tier == kInsufficientDataTier) {
-    e.tier_rule = absl::StrCat("insufficient_data: coverage ",
-                               num(result.coverage(row)),
-                               " is below min_coverage ",
-                               num(m.min_coverage()));
+    rule.append("insufficient_data: coverage ");
+    num(result.coverage(row));
+    rule.append(" is below min_coverage ");
+    num(m.min_coverage());
+    return;
+  }
+  const TierInfo& t = m.tiers()[tier];
+  rule.append(t.id);
+  if (tier == 0) {
+    rule.append(": score >= ");
+    num(t.min);
   } else {
-    const TierInfo& t = m.tiers()[tier];
-    e.tier_rule = tier == 0 ? absl::StrCat(t.id, ": score >= ", num(t.min))
-                            : absl::StrCat(t.id, ": ", num(t.min),
-                                           " <= score < ", num(t.max));
-    if (result.tier_held(row)) {
-      absl::StrAppend(
-          &e.tier_rule, "; held by hysteresis ", num(m.hysteresis()),
-          ": the score alone gives ",
-          std::string(m.TierId(result.tier_by_score(row))),
-          ", but an account leaves ", t.id, " only at score < ",
-          num(t.min - m.hysteresis()),
-          tier == 0 ? ""
-                    : absl::StrCat(" or >= ", num(t.max + m.hysteresis())));
+    rule.append(": ");
+    num(t.min);
+    rule.append(" <= score < ");
+    num(t.max);
+  }
+  if (result.tier_held(row)) {
+    rule.append("; held by hysteresis ");
+    num(m.hysteresis());
+    rule.append(": the score alone gives ");
+    rule.append(m.TierId(result.tier_by_score(row)));
+    rule.append(", but an account leaves ");
+    rule.append(t.id);
+    rule.append(" only at score < ");
+    num(t.min - m.hysteresis());
+    if (tier != 0) {
+      rule.append(" or >= ");
+      num(t.max + m.hysteresis());
     }
   }
-  return e;
 }
 
 }  // namespace healthscore::engine

@@ -1,7 +1,10 @@
 // Reasons and explanations, formatted from a scored batch on demand.
 //
-// Nothing here runs on the scoring path: these functions allocate and format
-// strings, and are called only for the rows and playbooks a caller outputs.
+// Nothing here runs on the scoring path: these functions format strings,
+// and are called only for the rows and playbooks a caller outputs. The
+// Append and Into variants write into the caller's strings and vectors, so
+// a caller that reuses them (RowOutcome, outcome.h) allocates nothing per
+// row once they have grown; the others return fresh values.
 // Numbers in the texts are written as `format` says (number_format.h): by
 // default the shortest text that reads back to the same double, so a value
 // quoted in a reason, a warning or a tier rule is the engine's value exactly.
@@ -26,6 +29,16 @@ namespace healthscore::engine {
 std::string PlaybookReason(const Batch& batch, const BatchResult& result,
                            size_t row, int playbook,
                            NumberFormat format = NumberFormat());
+// As PlaybookReason, appended to `out`.
+void AppendPlaybookReason(const Batch& batch, const BatchResult& result,
+                          size_t row, int playbook, NumberFormat format,
+                          std::string* out);
+// Appends the part of the reason after the condition text: "  [name=value,
+// ...]", or nothing when the condition reads no value. Names are
+// identifiers; a string value is written between double quotes as is.
+void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
+                                size_t row, int playbook, NumberFormat format,
+                                std::string* out);
 
 // Indices into model().playbooks() of the playbooks that matched `row`, in
 // priority order.
@@ -61,6 +74,22 @@ double SignalWeight(const Batch& batch, size_t row, int signal);
 std::string RangeWarningText(const CompiledModel& model,
                              const RangeWarning& warning,
                              NumberFormat format = NumberFormat());
+// As RangeWarningText, appended to `out`.
+void AppendRangeWarningText(const CompiledModel& model,
+                            const RangeWarning& warning, NumberFormat format,
+                            std::string* out);
+
+// The warnings of one row in a batch: [values_begin, values_end) of
+// Batch::value_warnings() and [ranges_begin, ranges_end) of
+// Batch::range_warnings(). Valid while the batch is unchanged.
+struct RowWarningRange {
+  std::vector<ValueWarning>::const_iterator values_begin, values_end;
+  std::vector<RangeWarning>::const_iterator ranges_begin, ranges_end;
+  bool empty() const {
+    return values_begin == values_end && ranges_begin == ranges_end;
+  }
+};
+RowWarningRange RowWarningsOf(const Batch& batch, size_t row);
 
 // Warnings about the row's inputs: the values used as missing
 // (Batch::value_warnings()) first, then RangeWarningText of each value
@@ -79,6 +108,14 @@ inline constexpr int kMaxTopDrivers = 1000;
 // (warnings, tier_rule).
 Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
                     int top_drivers, NumberFormat format = NumberFormat());
+
+// As Explain, into `out`, whose vectors and strings are cleared and
+// refilled (keeping their capacity); `group_weights` is scratch. Leaves
+// out->warnings empty: they are RowWarnings(batch, row, format), which a
+// caller that also writes the row's warnings has already.
+void ExplainInto(const Batch& batch, const BatchResult& result, size_t row,
+                 int top_drivers, NumberFormat format, Explanation* out,
+                 std::vector<double>* group_weights);
 
 }  // namespace healthscore::engine
 

@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_join.h"
 #include "engine/common/json_text.h"
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/explain.h"
+#include "engine/eval/outcome.h"
 #include "engine/io/internal/strings.h"
 
 namespace healthscore::engine::io {
@@ -65,13 +65,27 @@ void AppendCsvCell(std::string_view cell, std::string* out) {
   out->push_back('"');
 }
 
-// Per-batch state shared by the rows of one batch: the model stamp and which
-// rows have warnings.
+// What a renderer reuses from row to row while it renders one call's rows:
+// the outcome and a scratch text. One per Render call, so a renderer stays
+// read-only and may render on several threads at once.
+struct RowScratch {
+  RowOutcome outcome;
+  std::string text;
+};
+
+// The JSON Lines rendering of a RowOutcome. Per batch, it escapes once what
+// every row repeats: the model stamp, tier ids, group keys, and each
+// playbook's fixed members up to and including its condition text, the
+// start of its reason.
 class JsonRowFormatter {
  public:
   JsonRowFormatter(const Batch& batch, const BatchResult& result,
                    const WriterOptions& options, int64_t repository_version = 0)
       : batch_(batch), result_(result), options_(options) {
+    outcome_options_.numbers = options.numbers;
+    outcome_options_.reasons = true;
+    outcome_options_.explain = options.explain;
+    outcome_options_.top_drivers = options.top_drivers;
     const CompiledModel& model = result.model();
     model_json_ = ",\"model\":{\"name\":";
     AppendJsonString(model.name(), &model_json_);
@@ -84,13 +98,18 @@ class JsonRowFormatter {
       model_json_.append(std::to_string(repository_version));
     }
     model_json_.append("}}");
-    // What every row repeats is escaped once per batch.
     for (int t = -1; t < static_cast<int>(model.tiers().size()); ++t) {
-      tier_json_.emplace_back();
-      AppendJsonString(model.TierId(t), &tier_json_.back());
+      std::string& tier = tier_json_.emplace_back(",\"tier\":");
+      AppendJsonString(model.TierId(t), &tier);
+      tier.append(",\"coverage\":");
+    }
+    for (const GroupInfo& g : model.groups()) {
+      std::string& key = group_key_json_.emplace_back(",\"");
+      key.append(g.id);  // an identifier: nothing to escape
+      key.append("\":");
     }
     for (const PlaybookInfo& info : model.playbooks()) {
-      std::string& head = playbook_json_.emplace_back("{\"id\":");
+      std::string& head = playbook_json_.emplace_back(",{\"id\":");
       AppendJsonString(info.id, &head);
       head.append(",\"name\":");
       AppendJsonString(info.name, &head);
@@ -98,21 +117,13 @@ class JsonRowFormatter {
       AppendJsonString(info.owner, &head);
       head.append(",\"priority\":");
       head.append(std::to_string(info.priority));
-      head.append(",\"reason\":");
-    }
-    if (!options.explain && (!batch.range_warnings().empty() ||
-                             !batch.value_warnings().empty())) {
-      has_warning_.assign(batch.size(), 0);
-      for (const RangeWarning& w : batch.range_warnings()) {
-        if (w.row < has_warning_.size()) has_warning_[w.row] = 1;
-      }
-      for (const ValueWarning& w : batch.value_warnings()) {
-        if (w.row < has_warning_.size()) has_warning_[w.row] = 1;
-      }
+      head.append(",\"reason\":\"");
+      AppendJsonEscaped(info.when, &head);
     }
   }
 
-  void Append(size_t row, std::string* out) const;
+  // Appends the object of `row` (no line break), filling scratch->outcome.
+  void Append(size_t row, RowScratch* scratch, std::string* out) const;
 
  private:
   void AppendExplanation(const Explanation& e, std::string* out) const;
@@ -120,105 +131,96 @@ class JsonRowFormatter {
   const Batch& batch_;
   const BatchResult& result_;
   const WriterOptions& options_;
-  std::string model_json_;
-  // The JSON string of each tier id, insufficient data (-1) first.
+  OutcomeOptions outcome_options_;
+  std::string model_json_;  // ,"model":{...}} closing the row
+  // ,"tier":"<id>","coverage": by tier + 1 (insufficient_data first).
   std::vector<std::string> tier_json_;
-  // Each playbook's object up to its reason: {"id":...,"reason":
+  std::vector<std::string> group_key_json_;  // ,"<id>": by group
+  // ,{"id":...,"reason":"<escaped when> by playbook; the row's values and
+  // the closing quote follow.
   std::vector<std::string> playbook_json_;
-  std::vector<uint8_t> has_warning_;
 };
 
-void JsonRowFormatter::Append(size_t row, std::string* out) const {
-  const CompiledModel& model = result_.model();
+void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
+                              std::string* out) const {
+  RowOutcome& o = scratch->outcome;
+  FillRowOutcome(batch_, result_, row, outcome_options_, &o);
+  const CompiledModel& model = o.model();
   out->append("{\"id\":");
-  AppendJsonString(batch_.id(row), out);
-  if (!result_.ok(row)) {
+  AppendJsonString(o.id(), out);
+  if (!o.ok()) {
     out->append(",\"status\":\"error\",\"error\":");
-    AppendJsonString(batch_.row_ok(row)
-                         ? std::string_view("not scored")
-                         : std::string_view(batch_.row_error(row)),
-                     out);
+    AppendJsonString(o.error(), out);
     out->append(model_json_);
     return;
   }
-  out->append(",\"status\":\"ok\"");
-  if (result_.has_score(row)) {
-    out->append(",\"score\":");
-    AppendJsonNumber(result_.score(row), options_.numbers, out);
+  if (o.has_score()) {
+    out->append(",\"status\":\"ok\",\"score\":");
+    AppendJsonNumber(o.score(), options_.numbers, out);
+  } else {
+    out->append(",\"status\":\"ok\"");
   }
-  out->append(",\"tier\":");
-  const int tier = result_.tier(row);
+  const int tier = o.tier();
   if (tier >= -1 && tier + 1 < static_cast<int>(tier_json_.size())) {
     out->append(tier_json_[static_cast<size_t>(tier + 1)]);
   } else {
-    AppendJsonString(model.TierId(tier), out);
+    out->append(",\"tier\":");
+    AppendJsonString(o.tier_id(), out);
+    out->append(",\"coverage\":");
   }
-  out->append(",\"coverage\":");
-  AppendJsonNumber(result_.coverage(row), options_.numbers, out);
+  AppendJsonNumber(o.coverage(), options_.numbers, out);
 
   out->append(",\"groups\":{");
-  bool first = true;
-  for (size_t g = 0; g < model.groups().size(); ++g) {
-    double score = result_.group_score(row, static_cast<int>(g));
-    if (std::isnan(score)) continue;
-    Key(model.groups()[g].id, &first, out);
-    AppendJsonNumber(score, options_.numbers, out);
+  for (size_t i = 0; i < o.groups().size(); ++i) {
+    const GroupOutcome& g = o.groups()[i];
+    const std::string& key = group_key_json_[static_cast<size_t>(g.group)];
+    // The key's leading comma separates it from the previous member.
+    if (i == 0) {
+      out->append(key, 1, std::string::npos);
+    } else {
+      out->append(key);
+    }
+    AppendJsonNumber(g.score, options_.numbers, out);
   }
   out->append("},\"playbooks\":[");
-  if (result_.matched_count(row) > 0) {
-    first = true;
-    for (int p : MatchedPlaybooks(result_, row)) {
-      const PlaybookInfo& info = model.playbooks()[p];
-      if (!first) out->push_back(',');
-      first = false;
-      out->append(playbook_json_[static_cast<size_t>(p)]);
-      AppendJsonString(
-          PlaybookReason(batch_, result_, row, p, options_.numbers), out);
-      if (!info.success.empty()) {
-        out->append(result_.playbook_succeeded(row, p) ? ",\"success\":true"
-                                                       : ",\"success\":false");
-      }
-      out->push_back('}');
+  for (size_t i = 0; i < o.playbooks().size(); ++i) {
+    const PlaybookOutcome& p = o.playbooks()[i];
+    const std::string& head = playbook_json_[static_cast<size_t>(p.playbook)];
+    if (i == 0) {
+      out->append(head, 1, std::string::npos);
+    } else {
+      out->append(head);
+    }
+    // The reason's condition text is in the head, escaped once per batch.
+    AppendJsonEscaped(p.reason_values, out);
+    if (!p.has_success) {
+      out->append("\"}");
+    } else {
+      out->append(p.succeeded ? "\",\"success\":true}"
+                              : "\",\"success\":false}");
     }
   }
   out->push_back(']');
 
-  if (!std::isnan(result_.delta(row))) {
+  if (o.has_delta()) {
     out->append(",\"delta\":");
-    AppendJsonNumber(result_.delta(row), options_.numbers, out);
+    AppendJsonNumber(o.delta(), options_.numbers, out);
   }
-  bool had_previous_tier = batch_.previous_tier()[row] != kMissingString;
-  if (had_previous_tier || result_.tier_changed(row) ||
-      result_.tier_held(row)) {
-    out->append(result_.tier_changed(row) ? ",\"tier_changed\":true"
-                                          : ",\"tier_changed\":false");
-    out->append(result_.tier_held(row) ? ",\"tier_held\":true"
-                                       : ",\"tier_held\":false");
+  if (o.show_tier_change()) {
+    out->append(o.tier_changed() ? ",\"tier_changed\":true"
+                                 : ",\"tier_changed\":false");
+    out->append(o.tier_held() ? ",\"tier_held\":true"
+                              : ",\"tier_held\":false");
   }
-
-  if (options_.explain) {
-    Explanation e =
-        Explain(batch_, result_, row, options_.top_drivers, options_.numbers);
-    if (!e.warnings.empty()) {
-      out->append(",\"warnings\":[");
-      for (size_t i = 0; i < e.warnings.size(); ++i) {
-        if (i > 0) out->push_back(',');
-        AppendJsonString(e.warnings[i], out);
-      }
-      out->push_back(']');
+  if (!o.warnings().empty()) {
+    out->append(",\"warnings\":[");
+    for (size_t i = 0; i < o.warnings().size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJsonString(o.warnings()[i], out);
     }
-    AppendExplanation(e, out);
-  } else if (!has_warning_.empty() && has_warning_[row]) {
-    Explanation e = Explain(batch_, result_, row, 0, options_.numbers);
-    if (!e.warnings.empty()) {
-      out->append(",\"warnings\":[");
-      for (size_t i = 0; i < e.warnings.size(); ++i) {
-        if (i > 0) out->push_back(',');
-        AppendJsonString(e.warnings[i], out);
-      }
-      out->push_back(']');
-    }
+    out->push_back(']');
   }
+  if (o.explanation() != nullptr) AppendExplanation(*o.explanation(), out);
   out->append(model_json_);
 }
 
@@ -270,9 +272,8 @@ void JsonRowFormatter::AppendExplanation(const Explanation& e,
   out->push_back('}');
 }
 
-// How the rows of one batch fill the CSV columns: which of its model's
-// groups each group column holds, and the cells naming the model when the
-// output has them.
+// The CSV rendering of a RowOutcome: which of its model's groups each group
+// column holds, and the cells naming the model when the output has them.
 class CsvRowFormatter {
  public:
   // `groups`: the ids of the header's group columns, in order.
@@ -280,6 +281,8 @@ class CsvRowFormatter {
                   const std::vector<std::string>& groups, bool model_columns,
                   int64_t repository_version, NumberFormat numbers)
       : batch_(batch), result_(result), numbers_(numbers) {
+    outcome_options_.numbers = numbers;
+    outcome_options_.reasons = false;  // CSV has no reason column
     const std::vector<GroupInfo>& own = result.model().groups();
     group_of_column_.assign(groups.size(), -1);
     size_t placed = 0;
@@ -316,25 +319,28 @@ class CsvRowFormatter {
   // FailedPrecondition when the model has a group the header lacks.
   const absl::Status& status() const { return status_; }
 
-  void Append(size_t row, std::string* out) const;
+  // Appends the line of `row` (with "\n"), filling scratch->outcome.
+  void Append(size_t row, RowScratch* scratch, std::string* out) const;
 
  private:
   const Batch& batch_;
   const BatchResult& result_;
   const NumberFormat numbers_;
+  OutcomeOptions outcome_options_;
   std::vector<int> group_of_column_;  // the model's group, or -1
   std::string model_cells_;           // empty, or ",name,version"
   absl::Status status_;
 };
 
-void CsvRowFormatter::Append(size_t row, std::string* out) const {
-  const CompiledModel& model = result_.model();
-  AppendCsvCell(batch_.id(row), out);
-  if (!result_.ok(row)) {
+void CsvRowFormatter::Append(size_t row, RowScratch* scratch,
+                             std::string* out) const {
+  RowOutcome& o = scratch->outcome;
+  FillRowOutcome(batch_, result_, row, outcome_options_, &o);
+  const CompiledModel& model = o.model();
+  AppendCsvCell(o.id(), out);
+  if (!o.ok()) {
     out->append(",error,");
-    AppendCsvCell(batch_.row_ok(row) ? std::string_view("not scored")
-                                     : std::string_view(batch_.row_error(row)),
-                  out);
+    AppendCsvCell(o.error(), out);
     // score, tier, coverage, groups..., playbooks, delta, tier_changed
     out->append(group_of_column_.size() + 6, ',');
     out->append(model_cells_);
@@ -342,42 +348,45 @@ void CsvRowFormatter::Append(size_t row, std::string* out) const {
     return;
   }
   out->append(",ok,,");
-  if (result_.has_score(row)) {
-    AppendCsvNumber(result_.score(row), numbers_, out);
-  }
+  if (o.has_score()) AppendCsvNumber(o.score(), numbers_, out);
   out->push_back(',');
-  AppendCsvCell(model.TierId(result_.tier(row)), out);
+  AppendCsvCell(o.tier_id(), out);
   out->push_back(',');
-  AppendCsvNumber(result_.coverage(row), numbers_, out);
+  AppendCsvNumber(o.coverage(), numbers_, out);
   for (int g : group_of_column_) {
     out->push_back(',');
-    if (g < 0) continue;
-    double score = result_.group_score(row, g);
-    if (!std::isnan(score)) AppendCsvNumber(score, numbers_, out);
+    // A model has a handful of groups: a scan beats an index per row.
+    for (const GroupOutcome& present : o.groups()) {
+      if (present.group != g) continue;
+      AppendCsvNumber(present.score, numbers_, out);
+      break;
+    }
   }
   out->push_back(',');
-  if (result_.matched_count(row) > 0) {
-    std::string ids;
-    for (int p : MatchedPlaybooks(result_, row)) {
+  if (!o.playbooks().empty()) {
+    std::string& ids = scratch->text;
+    ids.clear();
+    for (const PlaybookOutcome& p : o.playbooks()) {
       if (!ids.empty()) ids.push_back(';');
-      ids.append(model.playbooks()[p].id);
+      ids.append(model.playbooks()[p.playbook].id);
     }
     AppendCsvCell(ids, out);
   }
   out->push_back(',');
-  if (!std::isnan(result_.delta(row))) {
-    AppendCsvNumber(result_.delta(row), numbers_, out);
-  }
+  if (o.has_delta()) AppendCsvNumber(o.delta(), numbers_, out);
   out->push_back(',');
-  if (batch_.previous_tier()[row] != kMissingString ||
-      result_.tier_changed(row)) {
-    out->append(result_.tier_changed(row) ? "true" : "false");
-  }
+  if (o.show_tier_change()) out->append(o.tier_changed() ? "true" : "false");
   out->append(model_cells_);
   out->push_back(',');
-  const std::vector<std::string> warnings =
-      RowWarnings(batch_, row, numbers_);
-  if (!warnings.empty()) AppendCsvCell(absl::StrJoin(warnings, " | "), out);
+  if (!o.warnings().empty()) {
+    std::string& joined = scratch->text;
+    joined.clear();
+    for (size_t i = 0; i < o.warnings().size(); ++i) {
+      if (i > 0) joined.append(" | ");
+      joined.append(o.warnings()[i]);
+    }
+    AppendCsvCell(joined, out);
+  }
   out->push_back('\n');
 }
 
@@ -479,7 +488,8 @@ OutputFormat OutputFormatFromPath(std::string_view path) {
 
 void AppendJsonResult(const Batch& batch, const BatchResult& result, size_t row,
                       const WriterOptions& options, std::string* out) {
-  JsonRowFormatter(batch, result, options).Append(row, out);
+  RowScratch scratch;
+  JsonRowFormatter(batch, result, options).Append(row, &scratch, out);
 }
 
 std::string CsvHeader(const CompiledModel& model) {
@@ -488,9 +498,10 @@ std::string CsvHeader(const CompiledModel& model) {
 
 void AppendCsvResult(const Batch& batch, const BatchResult& result, size_t row,
                      std::string* out, NumberFormat numbers) {
+  RowScratch scratch;
   CsvRowFormatter(batch, result, GroupIds(result.model()),
                   /*model_columns=*/false, 0, numbers)
-      .Append(row, out);
+      .Append(row, &scratch, out);
 }
 
 absl::StatusOr<std::unique_ptr<ByteSink>> OpenFileSink(
@@ -554,20 +565,21 @@ absl::Status ResultRenderer::Render(
 absl::Status ResultRenderer::RenderBatch(
     const Batch& batch, const BatchResult& result, std::string* out,
     const std::function<absl::Status()>* after_row) const {
+  RowScratch scratch;
   if (format_ == OutputFormat::kCsv) {
     CsvRowFormatter formatter(batch, result, csv_groups_,
                               !options_.csv_models.empty(), 0,
                               options_.numbers);
     HEALTHSCORE_RETURN_IF_ERROR(formatter.status());
     for (size_t row = 0; row < result.size(); ++row) {
-      formatter.Append(row, out);
+      formatter.Append(row, &scratch, out);
       if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
     }
     return absl::OkStatus();
   }
   JsonRowFormatter formatter(batch, result, options_);
   for (size_t row = 0; row < result.size(); ++row) {
-    formatter.Append(row, out);
+    formatter.Append(row, &scratch, out);
     out->push_back('\n');
     if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
   }
@@ -585,6 +597,7 @@ absl::Status ResultRenderer::RenderParts(
     }
   }
   if (parts.empty()) return absl::OkStatus();
+  RowScratch scratch;
   if (format_ == OutputFormat::kCsv) {
     std::vector<CsvRowFormatter> formatters;
     formatters.reserve(parts.size());
@@ -595,7 +608,7 @@ absl::Status ResultRenderer::RenderParts(
       HEALTHSCORE_RETURN_IF_ERROR(formatters.back().status());
     }
     for (const auto& [part, row] : order) {
-      formatters[part].Append(row, out);
+      formatters[part].Append(row, &scratch, out);
       if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
     }
     return absl::OkStatus();
@@ -607,7 +620,7 @@ absl::Status ResultRenderer::RenderParts(
                             p.repository_version);
   }
   for (const auto& [part, row] : order) {
-    formatters[part].Append(row, out);
+    formatters[part].Append(row, &scratch, out);
     out->push_back('\n');
     if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
   }

@@ -53,6 +53,11 @@
 // precision, at most that many significant digits. Always the same text
 // for the same value.
 //
+// What a row shows (which playbooks and reasons, which warnings, whether
+// tier_changed is written, a failed row's text) is decided by
+// engine::FillRowOutcome (engine/eval/outcome.h), which the server's
+// AccountResult reads as well; this file only formats it.
+//
 // Thread-safety: a writer is used by one thread at a time.
 
 #ifndef HEALTHSCORE_ENGINE_IO_RESULT_WRITER_H_

@@ -22,6 +22,7 @@
 #include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
+#include "engine/eval/outcome.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
 #include "engine/io/internal/strings.h"
@@ -145,7 +146,8 @@ class CaseChecker {
     if (c_->row < 0) return;  // the account itself was unusable
     size_t row = static_cast<size_t>(c_->row);
     bool ok = result_.ok(row);
-    std::string error = batch_.row_ok(row) ? "" : batch_.row_error(row);
+    // The failed row's text, as every output writes it (outcome.h).
+    const std::string error(RowErrorText(batch_, row));
 
     if (expects_error) {
       const YAML::Node& want = expect["error"];
@@ -166,8 +168,7 @@ class CaseChecker {
       return;
     }
     if (!ok) {
-      Fail(Cat("the account failed: ",
-               error.empty() ? std::string("not scored") : error));
+      Fail(Cat("the account failed: ", error));
       return;
     }
     if (!expect.IsMap()) return;

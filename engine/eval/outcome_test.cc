@@ -1,0 +1,339 @@
+#include "engine/eval/outcome.h"
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/common/testing/status_matchers.h"
+#include "engine/eval/batch.h"
+#include "engine/eval/explain.h"
+#include "engine/eval/result.h"
+#include "engine/eval/scorer.h"
+#include "engine/model/compiler.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace healthscore::engine {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// The scorer test's model: two groups, tiers green/yellow/red with
+// hysteresis 3, and three playbooks in priority order rescue (with a
+// success condition), renewal_risk, falling (without).
+constexpr char kModel[] = R"yaml(name: outcome_test
+version: "2.1"
+segment_by: segment
+min_coverage: 0.5
+hysteresis: 3
+inputs:
+  - {id: dau_mau, type: number, range: [0, 1]}
+  - {id: adoption, type: number}
+  - {id: csat, type: number}
+  - {id: segment, type: string}
+  - {id: renewal_date, type: date}
+derived:
+  - id: days_to_renewal
+    expr: "days_between(as_of, renewal_date)"
+  - id: renewing_soon
+    expr: "days_to_renewal < 60"
+groups:
+  - id: usage
+    weight: 0.6
+    signals:
+      - id: stickiness
+        source: dau_mau
+        weight: 1
+        normalize: {linear: {bad: 0.1, good: 0.5}}
+        overrides:
+          enterprise: {weight: 3, normalize: {linear: {bad: 0.2, good: 0.6}}}
+      - id: adoption_rate
+        source: adoption
+        weight: 1
+        normalize: identity
+  - id: sentiment
+    weight: 0.4
+    signals:
+      - id: satisfaction
+        source: csat
+        weight: 1
+        normalize: {steps: [{below: 3, score: 0}, {below: 4, score: 50}, {score: 100}]}
+tiers:
+  - {id: green, min: 80}
+  - {id: yellow, min: 50}
+  - {id: red, min: 0}
+playbooks:
+  - id: renewal_risk
+    name: Renewal risk
+    owner: account manager
+    priority: 2
+    when: 'renewing_soon && tier != "green"'
+  - id: rescue
+    name: Rescue
+    owner: csm
+    priority: 1
+    when: 'tier == "red"'
+    success: 'score >= 50'
+  - id: falling
+    name: Falling
+    owner: csm
+    priority: 3
+    when: 'score_delta < -10'
+)yaml";
+
+struct Account {
+  std::string id = "a";
+  double dau_mau = NAN, adoption = NAN, csat = NAN;
+  std::string csat_text;  // set instead of csat: a value used as missing
+  std::string renewal;
+  double previous_score = NAN;
+  std::string previous_tier;
+  std::string fail;  // FailRow message
+};
+
+class OutcomeTest : public ::testing::Test {
+ protected:
+  OutcomeTest() {
+    CompileResult r = CompileString(kModel, "outcome_test.yaml");
+    EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
+    model_ = r.model;
+    batch_ = std::make_unique<Batch>(model_);
+  }
+
+  void Add(const Account& a) {
+    BatchBuilder b(batch_.get());
+    b.BeginRow(a.id);
+    b.SetAsOf("2026-11-01");
+    b.SetMetric("dau_mau", a.dau_mau);
+    b.SetMetric("adoption", a.adoption);
+    if (a.csat_text.empty()) {
+      b.SetMetric("csat", a.csat);
+    } else {
+      b.SetAttribute("csat", a.csat_text);
+    }
+    if (!a.renewal.empty()) b.SetDate("renewal_date", a.renewal);
+    b.SetPreviousScore(a.previous_score);
+    b.SetPreviousTier(a.previous_tier);
+    if (!a.fail.empty()) b.FailRow(a.fail);
+    b.EndRow();
+  }
+
+  const RowOutcome& Fill(size_t row, OutcomeOptions options = {}) {
+    if (result_.size() != batch_->size()) {
+      EXPECT_OK(Scorer::Score(*batch_, &result_));
+    }
+    FillRowOutcome(*batch_, result_, row, options, &outcome_);
+    return outcome_;
+  }
+
+  std::vector<std::string> PlaybookIds(const RowOutcome& o) {
+    std::vector<std::string> ids;
+    for (const PlaybookOutcome& p : o.playbooks()) {
+      ids.push_back(model_->playbooks()[p.playbook].id);
+    }
+    return ids;
+  }
+
+  std::shared_ptr<const CompiledModel> model_;
+  std::unique_ptr<Batch> batch_;
+  BatchResult result_;
+  RowOutcome outcome_;
+};
+
+TEST_F(OutcomeTest, OkRowCarriesScoreTierCoverageAndGroups) {
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5});
+  const RowOutcome& o = Fill(0);
+  EXPECT_TRUE(o.ok());
+  EXPECT_EQ(o.error(), "");
+  EXPECT_EQ(o.id(), "a");
+  ASSERT_TRUE(o.has_score());
+  EXPECT_DOUBLE_EQ(o.score(), 76);
+  EXPECT_EQ(o.tier_id(), "yellow");
+  EXPECT_EQ(o.tier(), 1);
+  EXPECT_DOUBLE_EQ(o.coverage(), 1);
+  ASSERT_EQ(o.groups().size(), 2u);
+  EXPECT_EQ(o.groups()[0].group, 0);
+  EXPECT_DOUBLE_EQ(o.groups()[0].score, 60);
+  EXPECT_EQ(o.groups()[1].group, 1);
+  EXPECT_DOUBLE_EQ(o.groups()[1].score, 100);
+  EXPECT_FALSE(o.has_delta());
+  EXPECT_EQ(o.explanation(), nullptr);
+}
+
+TEST_F(OutcomeTest, GroupWithoutDataIsLeftOut) {
+  // No csat: the sentiment group has no score and is not listed.
+  Add({.dau_mau = 0.5, .adoption = 90});
+  const RowOutcome& o = Fill(0);
+  ASSERT_EQ(o.groups().size(), 1u);
+  EXPECT_EQ(o.groups()[0].group, 0);
+  EXPECT_FALSE(std::isnan(o.groups()[0].score));
+}
+
+TEST_F(OutcomeTest, NoSignalWithDataHasNoScore) {
+  Add({});
+  const RowOutcome& o = Fill(0);
+  EXPECT_TRUE(o.ok());
+  EXPECT_FALSE(o.has_score());
+  EXPECT_EQ(o.tier_id(), "insufficient_data");
+  EXPECT_TRUE(o.groups().empty());
+}
+
+TEST_F(OutcomeTest, FailedRowHasOnlyItsErrorAndUnscoredRowSaysNotScored) {
+  Add({.id = "bad", .dau_mau = 0.3, .previous_tier = "green",
+       .fail = "line 3: not an object"});
+  Add({.id = "good", .dau_mau = 0.3, .adoption = 70, .csat = 4.5});
+  const RowOutcome& o = Fill(0);
+  EXPECT_FALSE(o.ok());
+  EXPECT_EQ(o.id(), "bad");
+  EXPECT_EQ(o.error(), "line 3: not an object");
+  EXPECT_FALSE(o.has_score());
+  EXPECT_TRUE(o.groups().empty());
+  EXPECT_TRUE(o.playbooks().empty());
+  EXPECT_TRUE(o.warnings().empty());
+  EXPECT_FALSE(o.show_tier_change());
+  EXPECT_EQ(o.explanation(), nullptr);
+  // A row the batch accepted but no scorer filled.
+  EXPECT_EQ(RowErrorText(*batch_, 0), "line 3: not an object");
+  EXPECT_EQ(RowErrorText(*batch_, 1), "not scored");
+}
+
+TEST_F(OutcomeTest, PlaybooksComeInPriorityOrderWithReasonsAndSuccess) {
+  // Red (score 0.6*12.5 + 0.4*0 = 7.5), renewing in 30 days, and 30 points
+  // down: all three fire.
+  Add({.dau_mau = 0.15, .adoption = 0, .csat = 2, .renewal = "2026-12-01",
+       .previous_score = 40});
+  const RowOutcome& o = Fill(0);
+  ASSERT_EQ(o.tier_id(), "red");
+  EXPECT_THAT(PlaybookIds(o), ElementsAre("rescue", "renewal_risk", "falling"));
+  EXPECT_TRUE(o.has_reasons());
+  const PlaybookOutcome& rescue = o.playbooks()[0];
+  EXPECT_TRUE(rescue.has_success);
+  EXPECT_FALSE(rescue.succeeded);
+  EXPECT_EQ(rescue.Reason(*model_),
+            PlaybookReason(*batch_, result_, 0, rescue.playbook));
+  EXPECT_EQ(rescue.Reason(*model_), "tier == \"red\"  [tier=\"red\"]");
+  EXPECT_EQ(rescue.reason_values, "  [tier=\"red\"]");
+  const PlaybookOutcome& renewal = o.playbooks()[1];
+  EXPECT_FALSE(renewal.has_success);
+  EXPECT_THAT(renewal.Reason(*model_),
+              StartsWith(model_->playbooks()[renewal.playbook].when));
+  EXPECT_EQ(renewal.reason_values, "  [renewing_soon=true, tier=\"red\"]");
+  EXPECT_EQ(o.playbooks()[2].Reason(*model_),
+            PlaybookReason(*batch_, result_, 0, o.playbooks()[2].playbook));
+  ASSERT_TRUE(o.has_delta());
+  EXPECT_DOUBLE_EQ(o.delta(), o.score() - 40);
+
+  // Without reasons, the same playbooks with empty reasons.
+  OutcomeOptions no_reasons;
+  no_reasons.reasons = false;
+  const RowOutcome& bare = Fill(0, no_reasons);
+  EXPECT_FALSE(bare.has_reasons());
+  EXPECT_THAT(PlaybookIds(bare),
+              ElementsAre("rescue", "renewal_risk", "falling"));
+  for (const PlaybookOutcome& p : bare.playbooks()) {
+    EXPECT_EQ(p.reason_values, "");
+  }
+}
+
+TEST_F(OutcomeTest, ReasonNumbersFollowTheNumberFormat) {
+  Add({.dau_mau = 0.15, .adoption = 0, .csat = 2, .renewal = "2026-12-01",
+       .previous_score = 40.123456});
+  OutcomeOptions short_numbers;
+  short_numbers.numbers.precision = 3;
+  const RowOutcome& o = Fill(0, short_numbers);
+  ASSERT_EQ(o.playbooks().size(), 3u);
+  // The delta, -36.40...: three significant digits in the reason.
+  ASSERT_NE(FormatNumber(o.delta()), "-36.4");
+  EXPECT_EQ(o.playbooks()[2].reason_values, "  [score_delta=-36.4]");
+}
+
+TEST_F(OutcomeTest, TierChangeIsShownOnlyWithAPreviousTier) {
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5});  // no previous tier
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5,
+       .previous_tier = "yellow"});  // unchanged
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5,
+       .previous_tier = "green"});  // changed: 76 is below 80 - 3
+  Add({.dau_mau = 0.3, .adoption = 74, .csat = 4.5,
+       .previous_tier = "green"});  // held: 77.2 is within the margin
+  const RowOutcome& none = Fill(0);
+  EXPECT_FALSE(none.show_tier_change());
+  const RowOutcome& same = Fill(1);
+  EXPECT_TRUE(same.show_tier_change());
+  EXPECT_FALSE(same.tier_changed());
+  EXPECT_FALSE(same.tier_held());
+  const RowOutcome& changed = Fill(2);
+  EXPECT_TRUE(changed.show_tier_change());
+  EXPECT_TRUE(changed.tier_changed());
+  EXPECT_FALSE(changed.tier_held());
+  const RowOutcome& held = Fill(3);
+  EXPECT_TRUE(held.show_tier_change());
+  EXPECT_FALSE(held.tier_changed());
+  EXPECT_TRUE(held.tier_held());
+  EXPECT_EQ(held.tier_id(), "green");
+}
+
+TEST_F(OutcomeTest, WarningsAreValuesUsedAsMissingThenValuesOutOfRange) {
+  // dau_mau 1.7 is outside [0, 1]; csat "high" is not a number.
+  Add({.dau_mau = 1.7, .adoption = 70, .csat_text = "high"});
+  const RowOutcome& o = Fill(0);
+  ASSERT_EQ(o.warnings().size(), 2u);
+  EXPECT_THAT(o.warnings()[0], HasSubstr("csat"));
+  EXPECT_THAT(o.warnings()[0], HasSubstr("used as missing"));
+  EXPECT_EQ(o.warnings()[1],
+            "dau_mau = 1.7 is outside the expected range [0, 1]");
+  EXPECT_EQ(o.warnings()[1],
+            RangeWarningText(*model_, batch_->range_warnings()[0]));
+  // The same texts as RowWarnings, in the same order.
+  std::vector<std::string> texts(o.warnings().begin(), o.warnings().end());
+  EXPECT_EQ(texts, RowWarnings(*batch_, 0));
+}
+
+TEST_F(OutcomeTest, ExplanationIsTheRowsExplainWithoutWarnings) {
+  Add({.dau_mau = 1.7, .adoption = 70, .csat = 4.5,
+       .previous_tier = "green"});
+  OutcomeOptions explain;
+  explain.explain = true;
+  explain.top_drivers = 1;
+  const RowOutcome& o = Fill(0, explain);
+  ASSERT_NE(o.explanation(), nullptr);
+  const Explanation expected = Explain(*batch_, result_, 0, 1);
+  const Explanation& e = *o.explanation();
+  EXPECT_EQ(e.top_drivers, expected.top_drivers);
+  EXPECT_EQ(e.missing_signals, expected.missing_signals);
+  EXPECT_EQ(e.tier_rule, expected.tier_rule);
+  ASSERT_EQ(e.signals.size(), expected.signals.size());
+  for (size_t i = 0; i < e.signals.size(); ++i) {
+    EXPECT_EQ(e.signals[i].signal, expected.signals[i].signal);
+    EXPECT_DOUBLE_EQ(e.signals[i].points_lost, expected.signals[i].points_lost);
+  }
+  EXPECT_TRUE(e.warnings.empty());
+  EXPECT_EQ(o.warnings().size(), expected.warnings.size());
+}
+
+TEST_F(OutcomeTest, ReusedOutcomeForgetsThePreviousRow) {
+  // A row with everything, then a row with nothing: nothing of the first
+  // may remain in the second.
+  Add({.dau_mau = 1.7, .adoption = 0, .csat = 2, .renewal = "2026-12-01",
+       .previous_score = 40, .previous_tier = "green"});
+  Add({.id = "b", .dau_mau = 0.5, .adoption = 90});
+  OutcomeOptions explain;
+  explain.explain = true;
+  const RowOutcome& first = Fill(0, explain);
+  ASSERT_FALSE(first.playbooks().empty());
+  ASSERT_FALSE(first.warnings().empty());
+  ASSERT_TRUE(first.has_delta());
+  const RowOutcome& second = Fill(1);
+  EXPECT_EQ(second.id(), "b");
+  EXPECT_TRUE(second.playbooks().empty());
+  EXPECT_TRUE(second.warnings().empty());
+  EXPECT_FALSE(second.has_delta());
+  EXPECT_FALSE(second.show_tier_change());
+  EXPECT_EQ(second.groups().size(), 1u);
+  EXPECT_EQ(second.explanation(), nullptr);
+}
+
+}  // namespace
+}  // namespace healthscore::engine
