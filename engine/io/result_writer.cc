@@ -26,7 +26,7 @@
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/explain.h"
-#include "engine/io/internal/strings.h"
+#include "engine/common/strings.h"
 
 namespace healthscore::engine::io {
 namespace {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/io/internal/strings.h"
+#include "engine/common/strings.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
