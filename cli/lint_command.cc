@@ -23,7 +23,7 @@
 namespace healthscore::cli {
 namespace {
 
-constexpr char kHelp[] =
+const std::string kHelp =
     R"(usage: healthscore lint [options] PATH...
 
 Checks health model files like `healthscore validate`, then looks for
@@ -42,11 +42,8 @@ options:
   --warnings-as-errors  fail (exit 1) when a model has warnings
   --plugins DIRS        directories of plugin libraries (':'-separated), for
                         models with a `plugins:` section
-  --max-model-bytes N   refuse YAML files (models, tests, configs)
-                        longer than N bytes (default 4194304, 4 MiB)
-  --max-yaml-nodes N    refuse YAML holding more than N nodes once
-                        aliases are expanded (default 1000000)
-  --quiet               print only findings and the summary line
+)" + std::string(kModelLimitsHelp) +
+    R"(  --quiet               print only findings and the summary line
   -h, --help            show this help
 
 exit codes:
