@@ -98,9 +98,7 @@ exit codes:
 )");
 
 int Usage(std::ostream& err, absl::string_view message) {
-  err << "healthscore bench: " << message
-      << "\nrun `healthscore bench --help` for usage\n";
-  return kExitUsage;
+  return UsageError(err, "bench", message);
 }
 
 int Failure(std::ostream& err, absl::string_view message) {

@@ -77,9 +77,7 @@ exit codes:
 )";
 
 int Usage(std::ostream& err, const std::string& message) {
-  err << "healthscore diff: " << message
-      << "\nrun `healthscore diff --help` for usage\n";
-  return kExitUsage;
+  return UsageError(err, "diff", message);
 }
 
 int Failure(std::ostream& err, const std::string& message) {

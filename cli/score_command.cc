@@ -159,9 +159,7 @@ bool LooksLikeId(std::string_view name) {
 }
 
 int Usage(std::ostream& err, const std::string& message) {
-  err << "healthscore score: " << message
-      << "\nrun `healthscore score --help` for usage\n";
-  return kExitUsage;
+  return UsageError(err, "score", message);
 }
 
 int Failure(std::ostream& err, const std::string& message) {
