@@ -1,7 +1,10 @@
 #include "cli/args.h"
 
+#include <utility>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/commands.h"
 #include "engine/model/diagnostic.h"
 
 namespace healthscore::cli {
@@ -85,6 +88,48 @@ absl::StatusOr<int64_t> Args::GetInt(const std::string& name, int64_t fallback,
                      " to ", max, ", got \"", it->second, "\""));
   }
   return value;
+}
+
+int UsageError(std::ostream& err, std::string_view command,
+               absl::string_view message) {
+  err << "healthscore " << command << ": " << message
+      << "\nrun `healthscore " << command << " --help` for usage\n";
+  return kExitUsage;
+}
+
+std::optional<Args> ParseCommandLine(const CommandLineSpec& spec,
+                                     const std::vector<std::string>& argv,
+                                     std::ostream& out, std::ostream& err,
+                                     int* exit_code) {
+  *exit_code = kExitUsage;
+  absl::StatusOr<Args> args = Args::Parse(argv, spec.flags);
+  if (!args.ok()) {
+    UsageError(err, spec.command, args.status().message());
+    return std::nullopt;
+  }
+  if (args->Has("help")) {
+    out << spec.help;
+    *exit_code = kExitOk;
+    return std::nullopt;
+  }
+  if (spec.takes_paths && args->positional().empty()) {
+    UsageError(err, spec.command, "no PATH given");
+    return std::nullopt;
+  }
+  if (!spec.takes_paths && !args->positional().empty()) {
+    UsageError(err, spec.command,
+               absl::StrCat("unexpected argument \"", args->positional()[0],
+                            "\""));
+    return std::nullopt;
+  }
+  for (const std::string& flag : spec.required) {
+    if (!args->Has(flag)) {
+      UsageError(err, spec.command, absl::StrCat("--", flag, " is required"));
+      return std::nullopt;
+    }
+  }
+  *exit_code = kExitOk;
+  return *std::move(args);
 }
 
 }  // namespace healthscore::cli

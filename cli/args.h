@@ -12,10 +12,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace healthscore::cli {
 
@@ -45,6 +49,35 @@ class Args {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positional_;
 };
+
+// What a command accepts on its command line, for ParseCommandLine.
+struct CommandLineSpec {
+  // The command's name: messages start "healthscore NAME: ".
+  std::string command;
+  // Printed to `out` for --help (or -h); `flags` must hold "help".
+  std::string_view help;
+  std::vector<FlagSpec> flags;
+  // True: one or more positional PATHs are required ("no PATH given");
+  // false: no positional argument is accepted ("unexpected argument").
+  bool takes_paths = false;
+  // Flags that must be given, checked in this order ("--NAME is required").
+  std::vector<std::string> required;
+};
+
+// The prologue every command shares: parses `argv` against `spec`, answers
+// --help and checks the positional arguments and required flags (not for
+// --help). Returns the arguments, or nullopt when the command is done:
+// after the help, printed to `out` (*exit_code = kExitOk), or after a usage
+// error, printed to `err` by UsageError (*exit_code = kExitUsage).
+std::optional<Args> ParseCommandLine(const CommandLineSpec& spec,
+                                     const std::vector<std::string>& argv,
+                                     std::ostream& out, std::ostream& err,
+                                     int* exit_code);
+
+// Prints "healthscore COMMAND: MESSAGE" and the pointer to `healthscore
+// COMMAND --help` on `err`; returns kExitUsage (commands.h).
+int UsageError(std::ostream& err, std::string_view command,
+               absl::string_view message);
 
 }  // namespace healthscore::cli
 

@@ -1,7 +1,11 @@
 #include "cli/args.h"
 
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include "cli/commands.h"
 
 #include "engine/common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -66,6 +70,73 @@ TEST(ArgsTest, IntegerRange) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got \"two\"")));
   ASSERT_OK_AND_ASSIGN(args, Args::Parse({}, kFlags));
   EXPECT_EQ(*args.GetInt("threads", 3, 1, 8), 3);
+}
+
+// What ParseCommandLine did: its result, exit code and both streams.
+struct Parsed {
+  std::optional<Args> args;
+  int exit_code = -1;
+  std::string out, err;
+};
+
+Parsed ParseLine(const CommandLineSpec& spec,
+                 const std::vector<std::string>& argv) {
+  Parsed p;
+  std::ostringstream out, err;
+  p.args = ParseCommandLine(spec, argv, out, err, &p.exit_code);
+  p.out = out.str();
+  p.err = err.str();
+  return p;
+}
+
+const CommandLineSpec kScoreLike = {
+    "score", "HELP\n", kFlags, /*takes_paths=*/false, {"model", "threads"}};
+const CommandLineSpec kLintLike = {"lint", "HELP\n", kFlags,
+                                   /*takes_paths=*/true, {}};
+
+TEST(ParseCommandLineTest, ReturnsTheArguments) {
+  Parsed p = ParseLine(kScoreLike, {"--model", "m", "--threads=2"});
+  ASSERT_TRUE(p.args.has_value());
+  EXPECT_EQ(p.exit_code, kExitOk);
+  EXPECT_EQ(p.args->Get("model"), "m");
+  EXPECT_EQ(p.out, "");
+  EXPECT_EQ(p.err, "");
+  p = ParseLine(kLintLike, {"a.yaml", "b.yaml"});
+  ASSERT_TRUE(p.args.has_value());
+  EXPECT_THAT(p.args->positional(), ElementsAre("a.yaml", "b.yaml"));
+}
+
+TEST(ParseCommandLineTest, HelpWinsOverEveryCheck) {
+  // No required flag, a positional where none is allowed: help all the same.
+  Parsed p = ParseLine(kScoreLike, {"stray", "-h"});
+  EXPECT_FALSE(p.args.has_value());
+  EXPECT_EQ(p.exit_code, kExitOk);
+  EXPECT_EQ(p.out, "HELP\n");
+  EXPECT_EQ(p.err, "");
+}
+
+TEST(ParseCommandLineTest, UsageErrorsNameTheCommandAndPointToHelp) {
+  const std::string tail = "\nrun `healthscore score --help` for usage\n";
+  Parsed p = ParseLine(kScoreLike, {"--mode", "m"});
+  EXPECT_FALSE(p.args.has_value());
+  EXPECT_EQ(p.exit_code, kExitUsage);
+  EXPECT_EQ(p.err,
+            "healthscore score: unknown option \"--mode\" (did you mean "
+            "'model'?)" + tail);
+  p = ParseLine(kScoreLike, {"--model", "m", "--threads", "1", "extra"});
+  EXPECT_EQ(p.exit_code, kExitUsage);
+  EXPECT_EQ(p.err, "healthscore score: unexpected argument \"extra\"" + tail);
+  // Required flags are checked in the order the spec lists them.
+  p = ParseLine(kScoreLike, {});
+  EXPECT_EQ(p.err, "healthscore score: --model is required" + tail);
+  p = ParseLine(kScoreLike, {"--model", "m"});
+  EXPECT_EQ(p.err, "healthscore score: --threads is required" + tail);
+  p = ParseLine(kLintLike, {"--explain"});
+  EXPECT_EQ(p.exit_code, kExitUsage);
+  EXPECT_EQ(p.err,
+            "healthscore lint: no PATH given\n"
+            "run `healthscore lint --help` for usage\n");
+  EXPECT_EQ(p.out, "");
 }
 
 }  // namespace

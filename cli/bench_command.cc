@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -25,13 +26,13 @@
 #include "absl/strings/string_view.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_limits.h"
 #include "cli/input_options.h"
-#include "engine/eval/account_table.h"
+#include "cli/model_limits.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
 #include "engine/common/display.h"
 #include "engine/common/json_text.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
@@ -97,9 +98,7 @@ exit codes:
 )");
 
 int Usage(std::ostream& err, absl::string_view message) {
-  err << "healthscore bench: " << message
-      << "\nrun `healthscore bench --help` for usage\n";
-  return kExitUsage;
+  return UsageError(err, "bench", message);
 }
 
 int Failure(std::ostream& err, absl::string_view message) {
@@ -213,25 +212,21 @@ std::string Duration(double ns) {
 
 int RunBench(const std::vector<std::string>& argv, std::ostream& out,
              std::ostream& err) {
-  std::vector<FlagSpec> flags = {
-      {"help", false},       {"plugins", true},      {"model", true},
-      {"input", true},       {"input-format", true}, {"format", true},
-      {"repetitions", true}, {"max-accounts", true}, {"max-input-bytes", true},
-      {"batch-size", true}};
-  flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
-  auto args = Args::Parse(argv, WithModelLimitFlags(std::move(flags)));
-  if (!args.ok()) return Usage(err, args.status().message());
-  if (args->Has("help")) {
-    out << kHelp;
-    return kExitOk;
-  }
-  if (!args->positional().empty()) {
-    return Usage(err, absl::StrCat("unexpected argument \"",
-                                   args->positional()[0], "\""));
-  }
-  if (!args->Has("model")) return Usage(err, "--model is required");
-  if (!args->Has("input")) return Usage(err, "--input is required");
-  const std::string input_path = args->Get("input");
+  int exit_code = kExitOk;
+  const std::optional<Args> args = ParseCommandLine(
+      {"bench", kHelp,
+       WithModelLimitFlags(WithInputFlags({{"help", false},
+                                           {"plugins", true},
+                                           {"model", true},
+                                           {"format", true},
+                                           {"repetitions", true},
+                                           {"max-accounts", true},
+                                           {"max-input-bytes", true},
+                                           {"batch-size", true}})),
+       /*takes_paths=*/false,
+       {"model", "input"}},
+      argv, out, err, &exit_code);
+  if (!args) return exit_code;
 
   auto repetitions = args->GetInt("repetitions", kDefaultRepetitions, 1, 1000);
   auto max_accounts =
@@ -248,32 +243,24 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
     return Usage(err, absl::StrCat("--format must be text or json, not \"",
                                    format, "\""));
   }
-  auto reader_options = InputLimitsFromArgs(*args);
-  if (!reader_options.ok()) {
-    return Usage(err, reader_options.status().message());
-  }
-  auto input_format_or = InputFormatFromArgs(*args, input_path);
-  if (!input_format_or.ok()) {
-    return Usage(err, std::string(input_format_or.status().message()));
-  }
-  const engine::io::InputFormat input_format = *input_format_or;
+  auto input_args = InputFromArgs(*args);
+  if (!input_args.ok()) return Usage(err, input_args.status().message());
+  const std::string& input_path = input_args->path;
+  const engine::io::InputFormat input_format = input_args->format;
+  const engine::io::ReaderOptions* const reader_options = &input_args->options;
 
   // The model, compiled as `score` compiles it.
   auto model_path = ResolveModelPath(args->Get("model"));
   if (!model_path.ok()) return Failure(err, model_path.status().message());
-  auto plugins = OpenPluginHost(*args);
-  if (!plugins.ok()) return Usage(err, plugins.status().message());
-  auto limits = ModelLimits(*args);
-  if (!limits.ok()) return Usage(err, limits.status().message());
-  engine::CompileOptions compile_options;
-  compile_options.plugins = plugins->get();
-  compile_options.yaml = *limits;
+  std::unique_ptr<engine::PluginHost> plugins;
+  auto compile_options = CompileOptionsFromArgs(*args, &plugins);
+  if (!compile_options.ok()) {
+    return Usage(err, compile_options.status().message());
+  }
   engine::CompileResult compiled =
-      engine::CompileFile(*model_path, compile_options);
+      engine::CompileFile(*model_path, *compile_options);
   if (compiled.model == nullptr) {
-    for (const engine::Diagnostic& d : compiled.diagnostics.items()) {
-      if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";
-    }
+    PrintErrors(compiled.diagnostics, err);
     return Failure(
         err, absl::StrCat(*model_path, " has errors; nothing was measured"));
   }

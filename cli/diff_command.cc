@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -17,10 +18,10 @@
 #include "absl/strings/str_split.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_limits.h"
-#include "cli/plugins.h"
 #include "cli/input_options.h"
+#include "cli/model_limits.h"
 #include "cli/paths.h"
+#include "cli/plugins.h"
 #include "cli/precision.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
@@ -76,9 +77,7 @@ exit codes:
 )";
 
 int Usage(std::ostream& err, const std::string& message) {
-  err << "healthscore diff: " << message
-      << "\nrun `healthscore diff --help` for usage\n";
-  return kExitUsage;
+  return UsageError(err, "diff", message);
 }
 
 int Failure(std::ostream& err, const std::string& message) {
@@ -97,9 +96,7 @@ std::shared_ptr<const engine::CompiledModel> LoadModel(
   }
   engine::CompileResult compiled = engine::CompileFile(*resolved, options);
   if (compiled.model == nullptr) {
-    for (const engine::Diagnostic& d : compiled.diagnostics.items()) {
-      if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";
-    }
+    PrintErrors(compiled.diagnostics, err);
     Failure(err, absl::StrCat("--", flag, ": ", *resolved, " has errors"));
   }
   return compiled.model;
@@ -109,28 +106,22 @@ std::shared_ptr<const engine::CompiledModel> LoadModel(
 
 int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
             std::ostream& err) {
-  std::vector<FlagSpec> flags = {{"help", false},        {"live", true},
-                                 {"candidate", true},    {"input", true},
-                                 {"input-format", true}, {"format", true},
-                                 {"examples", true},     {"threads", true},
-                                 {"batch-size", true},   {"plugins", true}};
-  flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
-  auto args = Args::Parse(
-      argv, WithPrecisionFlag(WithModelLimitFlags(std::move(flags))));
-  if (!args.ok()) return Usage(err, std::string(args.status().message()));
-  if (args->Has("help")) {
-    out << kHelp;
-    return kExitOk;
-  }
-  if (!args->positional().empty()) {
-    return Usage(err, absl::StrCat("unexpected argument \"",
-                                   args->positional()[0], "\""));
-  }
-  for (const char* required : {"live", "candidate", "input"}) {
-    if (!args->Has(required)) {
-      return Usage(err, absl::StrCat("--", required, " is required"));
-    }
-  }
+  int exit_code = kExitOk;
+  const std::optional<Args> args = ParseCommandLine(
+      {"diff", kHelp,
+       WithPrecisionFlag(WithModelLimitFlags(WithInputFlags(
+           {{"help", false},
+            {"live", true},
+            {"candidate", true},
+            {"format", true},
+            {"examples", true},
+            {"threads", true},
+            {"batch-size", true},
+            {"plugins", true}}))),
+       /*takes_paths=*/false,
+       {"live", "candidate", "input"}},
+      argv, out, err, &exit_code);
+  if (!args) return exit_code;
   const std::string format = args->Get("format", "text");
   if (format != "text" && format != "json") {
     return Usage(err, absl::StrCat("--format must be text or json, got \"",
@@ -146,33 +137,26 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
   for (const auto* v : {&threads, &batch_size, &examples}) {
     if (!v->ok()) return Usage(err, std::string(v->status().message()));
   }
-  auto reader_options = InputLimitsFromArgs(*args);
-  if (!reader_options.ok()) {
-    return Usage(err, std::string(reader_options.status().message()));
-  }
+  auto input = InputFromArgs(*args);
+  if (!input.ok()) return Usage(err, std::string(input.status().message()));
+  const std::string& input_path = input->path;
+  const engine::io::ReaderOptions* const reader_options = &input->options;
   auto numbers = NumberFormatFromArgs(*args);
   if (!numbers.ok()) return Usage(err, std::string(numbers.status().message()));
-  const std::string input_path = args->Get("input");
-  auto input_format_or = InputFormatFromArgs(*args, input_path);
-  if (!input_format_or.ok()) {
-    return Usage(err, std::string(input_format_or.status().message()));
-  }
-  const engine::io::InputFormat input_format = *input_format_or;
 
-  auto limits = ModelLimits(*args);
-  if (!limits.ok()) return Usage(err, std::string(limits.status().message()));
-  engine::CompileOptions compile_options;
-  compile_options.yaml = *limits;
-  auto plugins = OpenPluginHost(*args);
-  if (!plugins.ok()) return Usage(err, std::string(plugins.status().message()));
-  compile_options.plugins = plugins->get();
+  std::unique_ptr<engine::PluginHost> plugins;
+  auto compile_options_or = CompileOptionsFromArgs(*args, &plugins);
+  if (!compile_options_or.ok()) {
+    return Usage(err, std::string(compile_options_or.status().message()));
+  }
+  const engine::CompileOptions& compile_options = *compile_options_or;
   auto live = LoadModel("live", args->Get("live"), compile_options, err);
   if (live == nullptr) return kExitFailure;
   auto candidate =
       LoadModel("candidate", args->Get("candidate"), compile_options, err);
   if (candidate == nullptr) return kExitFailure;
 
-  auto reader = engine::io::OpenSnapshotReader(input_path, input_format,
+  auto reader = engine::io::OpenSnapshotReader(input_path, input->format,
                                                *reader_options);
   if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
 

@@ -1,7 +1,11 @@
 #include "cli/input_options.h"
 
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "cli/model_limits.h"
+#include "cli/plugins.h"
 
 namespace healthscore::cli {
 
@@ -40,6 +44,46 @@ absl::StatusOr<engine::io::InputFormat> InputFormatFromArgs(
         format.status().message(), "; pass --input-format jsonl|csv"));
   }
   return format;
+}
+
+std::vector<FlagSpec> WithInputFlags(std::vector<FlagSpec> flags) {
+  flags.push_back({"input", true});
+  flags.push_back({"input-format", true});
+  flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
+  return flags;
+}
+
+absl::StatusOr<InputArgs> InputFromArgs(const Args& args) {
+  InputArgs input;
+  input.path = args.Get("input");
+  absl::StatusOr<engine::io::ReaderOptions> options = InputLimitsFromArgs(args);
+  if (!options.ok()) return options.status();
+  input.options = *std::move(options);
+  absl::StatusOr<engine::io::InputFormat> format =
+      InputFormatFromArgs(args, input.path);
+  if (!format.ok()) return format.status();
+  input.format = *format;
+  return input;
+}
+
+absl::StatusOr<engine::CompileOptions> CompileOptionsFromArgs(
+    const Args& args, std::unique_ptr<engine::PluginHost>* plugins) {
+  absl::StatusOr<std::unique_ptr<engine::PluginHost>> host =
+      OpenPluginHost(args);
+  if (!host.ok()) return host.status();
+  absl::StatusOr<engine::YamlLimits> limits = ModelLimits(args);
+  if (!limits.ok()) return limits.status();
+  *plugins = *std::move(host);
+  engine::CompileOptions options;
+  options.plugins = plugins->get();
+  options.yaml = *limits;
+  return options;
+}
+
+void PrintErrors(const engine::DiagnosticList& diagnostics, std::ostream& err) {
+  for (const engine::Diagnostic& d : diagnostics.items()) {
+    if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";
+  }
 }
 
 }  // namespace healthscore::cli

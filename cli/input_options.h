@@ -1,15 +1,22 @@
 // The input options of the commands that read snapshots (`score`, `diff`,
-// `bench`): their flags, help text and engine::io::ReaderOptions.
+// `bench`): their flags, help text and engine::io::ReaderOptions, and the
+// model options of the commands that compile a model file (--plugins and
+// the model limits, model_limits.h).
 
 #ifndef HEALTHSCORE_CLI_INPUT_OPTIONS_H_
 #define HEALTHSCORE_CLI_INPUT_OPTIONS_H_
 
+#include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "cli/args.h"
 #include "engine/io/snapshot_reader.h"
+#include "engine/model/compiler.h"
+#include "engine/model/diagnostic.h"
+#include "engine/plugin_host/plugin_host.h"
 
 namespace healthscore::cli {
 
@@ -42,6 +49,32 @@ absl::StatusOr<engine::io::ReaderOptions> InputLimitsFromArgs(const Args& args);
 // pass --input-format).
 absl::StatusOr<engine::io::InputFormat> InputFormatFromArgs(
     const Args& args, const std::string& path);
+
+// `flags` with --input, --input-format and kInputLimitFlags added.
+std::vector<FlagSpec> WithInputFlags(std::vector<FlagSpec> flags);
+
+// What a snapshot command reads: --input, its format and the reader
+// options of the input limit flags.
+struct InputArgs {
+  std::string path;
+  engine::io::InputFormat format = engine::io::InputFormat::kJsonLines;
+  engine::io::ReaderOptions options;
+};
+
+// The input of WithInputFlags' flags (--input must be given). The errors
+// of InputLimitsFromArgs, then of InputFormatFromArgs.
+absl::StatusOr<InputArgs> InputFromArgs(const Args& args);
+
+// The options to compile model files with: the plugin host of --plugins
+// (OpenPluginHost, plugins.h), opened into `*plugins`, which must outlive
+// the options, and the YAML limits of the model limit flags (ModelLimits).
+// InvalidArgument naming the flag, --plugins' first.
+absl::StatusOr<engine::CompileOptions> CompileOptionsFromArgs(
+    const Args& args, std::unique_ptr<engine::PluginHost>* plugins);
+
+// Writes each error of `diagnostics` to `err`, one a line (warnings are
+// left out: a command that could not compile a model says why).
+void PrintErrors(const engine::DiagnosticList& diagnostics, std::ostream& err);
 
 }  // namespace healthscore::cli
 

@@ -2,6 +2,7 @@
 // compiler cannot see (engine/lint/lint.h).
 
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -22,7 +23,7 @@
 namespace healthscore::cli {
 namespace {
 
-constexpr char kHelp[] =
+const std::string kHelp =
     R"(usage: healthscore lint [options] PATH...
 
 Checks health model files like `healthscore validate`, then looks for
@@ -41,11 +42,8 @@ options:
   --warnings-as-errors  fail (exit 1) when a model has warnings
   --plugins DIRS        directories of plugin libraries (':'-separated), for
                         models with a `plugins:` section
-  --max-model-bytes N   refuse YAML files (models, tests, configs)
-                        longer than N bytes (default 4194304, 4 MiB)
-  --max-yaml-nodes N    refuse YAML holding more than N nodes once
-                        aliases are expanded (default 1000000)
-  --quiet               print only findings and the summary line
+)" + std::string(kModelLimitsHelp) +
+    R"(  --quiet               print only findings and the summary line
   -h, --help            show this help
 
 exit codes:
@@ -63,25 +61,18 @@ std::string Plural(int n, const char* word) {
 
 int RunLint(const std::vector<std::string>& argv, std::ostream& out,
             std::ostream& err) {
-  auto args =
-      Args::Parse(argv, WithModelLimitFlags({{"help", false},
-                                             {"warnings-as-errors", false},
-                                             {"plugins", true},
-                                             {"quiet", false}}));
-  if (!args.ok()) {
-    err << "healthscore lint: " << args.status().message()
-        << "\nrun `healthscore lint --help` for usage\n";
-    return kExitUsage;
-  }
-  if (args->Has("help")) {
-    out << kHelp;
-    return kExitOk;
-  }
-  if (args->positional().empty()) {
-    err << "healthscore lint: no PATH given\n"
-        << "run `healthscore lint --help` for usage\n";
-    return kExitUsage;
-  }
+  int exit_code = kExitOk;
+  const std::optional<Args> args = ParseCommandLine(
+      {"lint", kHelp,
+       WithModelLimitFlags(
+           {{"help", false},
+            {"warnings-as-errors", false},
+            {"plugins", true},
+            {"quiet", false}}),
+       /*takes_paths=*/true,
+       {}},
+      argv, out, err, &exit_code);
+  if (!args) return exit_code;
   const bool quiet = args->Has("quiet");
   const bool strict = args->Has("warnings-as-errors");
 
@@ -109,7 +100,7 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
     compile_options.plugins = plugins.get();
   }
 
-  int exit_code = kExitOk;
+  exit_code = kExitOk;
   auto files = CollectModelFiles(args->positional(), "lint", err, &exit_code);
   if (!files.ok()) {
     err << "healthscore lint: " << files.status().message() << "\n";

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -41,8 +42,8 @@
 #include "absl/strings/string_view.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_limits.h"
 #include "cli/input_options.h"
+#include "cli/model_limits.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
 #include "cli/precision.h"
@@ -158,9 +159,7 @@ bool LooksLikeId(std::string_view name) {
 }
 
 int Usage(std::ostream& err, const std::string& message) {
-  err << "healthscore score: " << message
-      << "\nrun `healthscore score --help` for usage\n";
-  return kExitUsage;
+  return UsageError(err, "score", message);
 }
 
 int Failure(std::ostream& err, const std::string& message) {
@@ -518,28 +517,27 @@ class Pipeline {
 
 int RunScore(const std::vector<std::string>& argv, std::ostream& out,
              std::ostream& err) {
-  std::vector<FlagSpec> flags = {
-      {"help", false},   {"plugins", true},      {"model", true},
-      {"input", true},   {"input-format", true}, {"output", true},
-      {"format", true},  {"explain", false},     {"top-drivers", true},
-      {"threads", true}, {"batch-size", true},   {"no-routes", false},
-      {"quiet", false},  {"read-block-bytes", true}};
-  flags.insert(flags.end(), kInputLimitFlags.begin(), kInputLimitFlags.end());
-  auto args = Args::Parse(
-      argv, WithPrecisionFlag(WithModelLimitFlags(std::move(flags))));
-  if (!args.ok()) return Usage(err, std::string(args.status().message()));
-  if (args->Has("help")) {
-    out << kHelp;
-    return kExitOk;
-  }
-  if (!args->positional().empty()) {
-    return Usage(err, absl::StrCat("unexpected argument \"",
-                                   args->positional()[0], "\""));
-  }
-  if (!args->Has("model")) return Usage(err, "--model is required");
-  if (!args->Has("input")) return Usage(err, "--input is required");
+  int exit_code = kExitOk;
+  const std::optional<Args> args = ParseCommandLine(
+      {"score", kHelp,
+       WithPrecisionFlag(WithModelLimitFlags(WithInputFlags(
+           {{"help", false},
+            {"plugins", true},
+            {"model", true},
+            {"output", true},
+            {"format", true},
+            {"explain", false},
+            {"top-drivers", true},
+            {"threads", true},
+            {"batch-size", true},
+            {"no-routes", false},
+            {"quiet", false},
+            {"read-block-bytes", true}}))),
+       /*takes_paths=*/false,
+       {"model", "input"}},
+      argv, out, err, &exit_code);
+  if (!args) return exit_code;
 
-  const std::string input_path = args->Get("input");
   const std::string output_path = args->Get("output", "-");
   const bool quiet = args->Has("quiet");
   int default_threads =
@@ -556,16 +554,11 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
                         &read_block_bytes}) {
     if (!v->ok()) return Usage(err, std::string(v->status().message()));
   }
-  auto reader_options = InputLimitsFromArgs(*args);
-  if (!reader_options.ok()) {
-    return Usage(err, std::string(reader_options.status().message()));
-  }
-
-  auto input_format_or = InputFormatFromArgs(*args, input_path);
-  if (!input_format_or.ok()) {
-    return Usage(err, std::string(input_format_or.status().message()));
-  }
-  const engine::io::InputFormat input_format = *input_format_or;
+  auto input = InputFromArgs(*args);
+  if (!input.ok()) return Usage(err, std::string(input.status().message()));
+  const std::string& input_path = input->path;
+  const engine::io::InputFormat input_format = input->format;
+  engine::io::ReaderOptions* const reader_options = &input->options;
   engine::io::OutputFormat output_format =
       engine::io::OutputFormatFromPath(output_path);
   if (args->Has("format")) {
@@ -591,19 +584,15 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   if (!model_path.ok()) {
     return Failure(err, std::string(model_path.status().message()));
   }
-  auto plugins = OpenPluginHost(*args);
-  if (!plugins.ok()) return Usage(err, std::string(plugins.status().message()));
-  auto limits = ModelLimits(*args);
-  if (!limits.ok()) return Usage(err, std::string(limits.status().message()));
-  engine::CompileOptions compile_options;
-  compile_options.plugins = plugins->get();
-  compile_options.yaml = *limits;
+  std::unique_ptr<engine::PluginHost> plugins;
+  auto compile_options = CompileOptionsFromArgs(*args, &plugins);
+  if (!compile_options.ok()) {
+    return Usage(err, std::string(compile_options.status().message()));
+  }
   engine::CompileResult compiled =
-      engine::CompileFile(*model_path, compile_options);
+      engine::CompileFile(*model_path, *compile_options);
   if (compiled.model == nullptr) {
-    for (const engine::Diagnostic& d : compiled.diagnostics.items()) {
-      if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";
-    }
+    PrintErrors(compiled.diagnostics, err);
     return Failure(
         err, absl::StrCat(*model_path, " has errors; nothing was scored"));
   }
@@ -619,7 +608,8 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   Routes routes;
   if (!args->Has("no-routes")) {
     absl::Status loaded =
-        LoadRoutes(*model_path, plugins->get(), *limits, &routes);
+        LoadRoutes(*model_path, plugins.get(), compile_options->yaml,
+                   &routes);
     if (!loaded.ok()) {
       return Failure(err, absl::StrCat(loaded.message(),
                                        " (pass --no-routes to score every "

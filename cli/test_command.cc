@@ -1,5 +1,6 @@
 // `healthscore test`: run the test cases of models.
 
+#include <optional>
 #include <ostream>
 #include <regex>
 #include <set>
@@ -46,26 +47,19 @@ exit codes:
 
 int RunTest(const std::vector<std::string>& argv, std::ostream& out,
             std::ostream& err) {
-  auto args = Args::Parse(
-      argv, WithPrecisionFlag(WithModelLimitFlags({{"help", false},
-                                                   {"run", true},
-                                                   {"fail-on-empty", false},
-                                                   {"verbose", false},
-                                                   {"plugins", true}})));
-  if (!args.ok()) {
-    err << "healthscore test: " << args.status().message()
-        << "\nrun `healthscore test --help` for usage\n";
-    return kExitUsage;
-  }
-  if (args->Has("help")) {
-    out << kHelp;
-    return kExitOk;
-  }
-  if (args->positional().empty()) {
-    err << "healthscore test: no PATH given\n"
-        << "run `healthscore test --help` for usage\n";
-    return kExitUsage;
-  }
+  int exit_code = kExitOk;
+  const std::optional<Args> args = ParseCommandLine(
+      {"test", kHelp,
+       WithPrecisionFlag(WithModelLimitFlags(
+           {{"help", false},
+            {"run", true},
+            {"fail-on-empty", false},
+            {"verbose", false},
+            {"plugins", true}})),
+       /*takes_paths=*/true,
+       {}},
+      argv, out, err, &exit_code);
+  if (!args) return exit_code;
   engine::io::TestRunOptions options;
   options.name_filter = args->Get("run");
   if (!options.name_filter.empty()) {

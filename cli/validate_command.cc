@@ -1,5 +1,6 @@
 // `healthscore validate`: compile models and print every diagnostic.
 
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -45,25 +46,18 @@ std::string Plural(int n, const char* word) {
 
 int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
                 std::ostream& err) {
-  auto args =
-      Args::Parse(argv, WithModelLimitFlags({{"help", false},
-                                             {"warnings-as-errors", false},
-                                             {"quiet", false},
-                                             {"plugins", true}}));
-  if (!args.ok()) {
-    err << "healthscore validate: " << args.status().message()
-        << "\nrun `healthscore validate --help` for usage\n";
-    return kExitUsage;
-  }
-  if (args->Has("help")) {
-    out << kHelp;
-    return kExitOk;
-  }
-  if (args->positional().empty()) {
-    err << "healthscore validate: no PATH given\n"
-        << "run `healthscore validate --help` for usage\n";
-    return kExitUsage;
-  }
+  int exit_code = kExitOk;
+  const std::optional<Args> args = ParseCommandLine(
+      {"validate", kHelp,
+       WithModelLimitFlags(
+           {{"help", false},
+            {"warnings-as-errors", false},
+            {"quiet", false},
+            {"plugins", true}}),
+       /*takes_paths=*/true,
+       {}},
+      argv, out, err, &exit_code);
+  if (!args) return exit_code;
   const bool quiet = args->Has("quiet");
   const bool strict = args->Has("warnings-as-errors");
   auto limits = ModelLimits(*args);
@@ -77,7 +71,7 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
     return kExitUsage;
   }
 
-  int exit_code = kExitOk;
+  exit_code = kExitOk;
   auto files = CollectModelFiles(args->positional(), "validate", err, &exit_code);
   if (!files.ok()) {
     err << "healthscore validate: " << files.status().message() << "\n";

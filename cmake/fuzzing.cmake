@@ -30,10 +30,10 @@ endfunction()
 
 set(_e ${PROJECT_SOURCE_DIR}/engine)
 healthscore_fuzz_target(NAME yaml_loader_fuzzer
-  SRC ${_e}/model/yaml_loader_fuzzer.cc DEPS healthscore_spec
+  SRC ${_e}/model/yaml_loader_fuzzer.cc DEPS healthscore_model
   CORPUS ${_e}/model/testdata ${PROJECT_SOURCE_DIR}/rules)
 healthscore_fuzz_target(NAME compiler_fuzzer
-  SRC ${_e}/eval/compiler_fuzzer.cc DEPS healthscore_engine
+  SRC ${_e}/eval/compiler_fuzzer.cc DEPS healthscore_eval
   CORPUS ${_e}/model/testdata ${PROJECT_SOURCE_DIR}/rules)
 healthscore_fuzz_target(NAME expr_fuzzer
   SRC ${_e}/expr/expr_fuzzer.cc DEPS healthscore_expr

@@ -4,12 +4,14 @@
 #include <vector>
 
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/yaml_bombs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::server {
 namespace {
 
+using ::healthscore::testing::AliasBomb;
 using ::healthscore::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -405,14 +407,7 @@ TEST(OptionsTest, HostileConfigFilesAreLocatedErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("s.yaml:1:14: invalid YAML: alias '*t' is "
                                  "inside the node it refers to")));
-  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
-  for (int level = 1; level < 9; ++level) {
-    bomb += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
-    for (int i = 0; i < 9; ++i) {
-      bomb += (i == 0 ? "*a" : ", *a") + std::to_string(level - 1);
-    }
-    bomb += "]\n";
-  }
+  const std::string bomb = AliasBomb();
   EXPECT_THAT(ApplyConfigYaml(bomb, "s.yaml", ".", &o),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("s.yaml:7:10: alias '*a5' expands the YAML "

@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/common/testing/temp_dir.h"
 #include "engine/model/compiler.h"
+#include "engine/model/testing/minimal_model.h"
 #include "engine/model/yaml_loader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -493,31 +494,21 @@ TEST_F(SchemaTest, EveryKeyModelIsAcceptedByBoth) {
 }
 
 // A small valid model to break one key at a time.
-constexpr char kSmall[] = R"(name: small
-version: 1
-inputs:
-  - {id: x, type: number}
-groups:
-  - id: g
-    weight: 1
-    signals:
-      - {id: s, source: x, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
-tiers:
-  - {id: green, min: 50}
-  - {id: red, min: 0, max: 50}
-playbooks:
-  - {id: p, name: P, owner: o, priority: 1, when: tier == "red"}
-)";
+std::string Small() {
+  return engine::model_testing::MinimalModel(
+      "small", "",
+      "  - {id: p, name: P, owner: o, priority: 1, when: tier == \"red\"}\n");
+}
 
 std::string Edit(const std::string& from, const std::string& to) {
-  std::string text = kSmall;
+  std::string text = Small();
   const size_t at = text.find(from);
   EXPECT_NE(at, std::string::npos) << from;
   return text.replace(at, from.size(), to);
 }
 
 TEST_F(SchemaTest, RejectsWhatTheLoaderRejects) {
-  EXPECT_THAT(Validate(kSmall), IsEmpty());
+  EXPECT_THAT(Validate(Small()), IsEmpty());
   struct Case {
     std::string yaml;
     std::string error;

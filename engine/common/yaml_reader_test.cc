@@ -14,31 +14,17 @@
 #include "absl/time/time.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/common/testing/temp_dir.h"
+#include "engine/common/testing/yaml_bombs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::engine {
 namespace {
 
+using ::healthscore::testing::AliasBomb;
 using ::healthscore::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-
-// Nine levels of nine aliases each: about 400 bytes that expand to 9^9
-// (387 million) nodes. With the default limit the count crosses 1,000,000
-// at the first alias of line 7 (see the comment in AliasBombIsRefused).
-std::string AliasBomb(const std::string& indent = "") {
-  std::string text =
-      absl::StrCat(indent, "a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
-  for (int level = 1; level < 9; ++level) {
-    absl::StrAppend(&text, indent, "a", level, ": &a", level, " [");
-    for (int i = 0; i < 9; ++i) {
-      absl::StrAppend(&text, i == 0 ? "" : ", ", "*a", level - 1);
-    }
-    absl::StrAppend(&text, "]\n");
-  }
-  return text;
-}
 
 TEST(ReadYamlTest, ReadsTheFirstDocumentAndCountsExpandedNodes) {
   // map, key a, list, 1, 2, key b, alias (3 nodes): 9.

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/number_format.h"
-#include "engine/model/internal/plan.h"
+#include "engine/model/model_plan.h"
 
 namespace healthscore::engine {
 

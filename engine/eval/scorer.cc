@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "engine/expr/program.h"
-#include "engine/model/internal/plan.h"
+#include "engine/model/model_plan.h"
 
 namespace healthscore::engine {
 

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "engine/io/internal/strings.h"
+#include "engine/common/strings.h"
 
 namespace healthscore::engine::io {
 namespace {

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/common/status_macros.h"
-#include "engine/io/internal/strings.h"
+#include "engine/common/strings.h"
 #include "engine/io/snapshot_reader.h"
 
 namespace healthscore::engine::io {

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/common/display.h"
 #include "engine/common/status_macros.h"
-#include "engine/io/internal/strings.h"
+#include "engine/common/strings.h"
 #include "engine/io/line_blocks.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiled_model.h"

@@ -24,9 +24,9 @@
 #include "engine/common/json_text.h"
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
+#include "engine/common/strings.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/outcome.h"
-#include "engine/io/internal/strings.h"
 
 namespace healthscore::engine::io {
 namespace {
@@ -145,7 +145,6 @@ void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
                               std::string* out) const {
   RowOutcome& o = scratch->outcome;
   FillRowOutcome(batch_, result_, row, outcome_options_, &o);
-  const CompiledModel& model = o.model();
   out->append("{\"id\":");
   AppendJsonString(o.id(), out);
   if (!o.ok()) {

@@ -9,7 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "engine/common/status_macros.h"
-#include "engine/io/internal/strings.h"
+#include "engine/common/strings.h"
 
 namespace healthscore::engine::io {
 namespace {

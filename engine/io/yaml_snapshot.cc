@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/internal/strings.h"
+#include "engine/common/strings.h"
 #include "engine/model/diagnostic.h"
 #include "yaml-cpp/yaml.h"
 

@@ -23,6 +23,7 @@
 #include "engine/expr/testing/limit_shapes.h"
 #include "engine/lint/lint.h"
 #include "engine/model/compiler.h"
+#include "engine/model/testing/minimal_model.h"
 #include "engine/model/yaml_loader.h"
 #include "engine/repository/repository_config.h"
 #include "engine/routing/routing.h"
@@ -236,25 +237,13 @@ TEST(ExpressionLimitsTest, EveryPassHandlesTheLargestExpressionsOnASmallStack) {
 // The diagnostic a model author sees for an expression past a limit, from
 // the YAML text to the located error.
 std::string CompileErrors(const std::string& when) {
-  const std::string text = absl::StrCat(R"(name: m
-version: 1
-inputs:
-  - {id: x, type: number}
-groups:
-  - id: g
-    weight: 1
-    signals:
-      - {id: s, source: x, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
-tiers:
-  - {id: green, min: 50}
-  - {id: red, min: 0}
-playbooks:
-  - id: p
+  const std::string text = model_testing::MinimalModel(
+      "m", "", absl::StrCat(R"(  - id: p
     name: P
     owner: csm
     priority: 1
     when: )",
-                                        when, "\n");
+                            when, "\n"));
   CompileResult r;
   OnSmallStack("compile", [&] { r = CompileString(text, "m.yaml"); });
   EXPECT_EQ(r.model, nullptr);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "engine/repository/internal/scan.h"
+#include "engine/repository/repository_layout.h"
 
 namespace healthscore::engine {
 

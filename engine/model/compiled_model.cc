@@ -1,6 +1,6 @@
 #include "engine/model/compiled_model.h"
 
-#include "engine/model/internal/plan.h"
+#include "engine/model/model_plan.h"
 
 namespace healthscore::engine {
 

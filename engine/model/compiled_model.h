@@ -23,7 +23,7 @@
 namespace healthscore::engine {
 
 namespace internal {
-struct ModelPlan;  // the planned programs; see engine/model/internal/plan.h
+struct ModelPlan;  // the planned programs; see engine/model/model_plan.h
 }
 
 // Storage kind of an input column in a Batch.

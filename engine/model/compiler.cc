@@ -22,8 +22,8 @@
 #include "engine/expr/program.h"
 #include "engine/model/condition_scope.h"
 #include "engine/model/internal/model_compiler.h"
-#include "engine/model/internal/plan.h"
 #include "engine/model/model_hash.h"
+#include "engine/model/model_plan.h"
 #include "engine/model/yaml_loader.h"
 
 namespace healthscore::engine {

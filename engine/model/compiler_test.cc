@@ -9,9 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "engine/common/testing/status_matchers.h"
 #include "engine/common/testing/stack_use.h"
-#include "engine/model/internal/plan.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/model/model_plan.h"
+#include "engine/model/testing/minimal_model.h"
 #include "engine/model/yaml_loader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -248,23 +249,11 @@ TEST(CompilerTest, LongChainsOfDerivedValuesNeedNoDeepStack) {
 TEST(CompilerTest, EveryValueInACycleIsLeftUnchecked) {
   // c is in the cycle a -> c -> b -> a without closing one itself: it is
   // not checked (which would report b as an unknown name) either.
-  const std::string text = R"(name: m
-version: 1
-inputs:
-  - {id: x, type: number}
-derived:
-  - {id: a, expr: "b + c + x"}
-  - {id: b, expr: "a * 2"}
-  - {id: c, expr: "b - 1"}
-groups:
-  - id: g
-    weight: 1
-    signals:
-      - {id: s, source: x, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
-tiers:
-  - {id: green, min: 50}
-  - {id: red, min: 0}
-)";
+  const std::string text = model_testing::MinimalModel(
+      "m",
+      "  - {id: a, expr: \"b + c + x\"}\n"
+      "  - {id: b, expr: \"a * 2\"}\n"
+      "  - {id: c, expr: \"b - 1\"}\n");
   EXPECT_EQ(Errors(CompileString(text, "m.yaml")),
             "m.yaml:6:19: error: derived values depend on each other in a "
             "cycle: a -> b -> a (hint: break the cycle: a derived value "

@@ -319,8 +319,10 @@ TEST(DiagnosticCorpusTest, HandBrokenModels) {
 // The plugin paths of the compiler need a plugin host and real plugins
 // (the build's plugins/lib; engine/CMakeLists.txt builds them first).
 TEST(DiagnosticCorpusTest, PluginModelBrokenWithAHost) {
-  absl::StatusOr<std::unique_ptr<PluginHost>> host = PluginHost::Create(
-      {.directories = {HEALTHSCORE_BINARY_DIR "/plugins/lib"}});
+  PluginHostOptions host_options;
+  host_options.directories = {HEALTHSCORE_BINARY_DIR "/plugins/lib"};
+  absl::StatusOr<std::unique_ptr<PluginHost>> host =
+      PluginHost::Create(host_options);
   ASSERT_TRUE(host.ok()) << host.status();
   CompileOptions options;
   options.plugins = host->get();

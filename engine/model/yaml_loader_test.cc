@@ -15,6 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/yaml_bombs.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 #include "gmock/gmock.h"
@@ -23,6 +24,7 @@
 namespace healthscore::engine {
 namespace {
 
+using ::healthscore::testing::AliasBomb;
 using ::healthscore::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -1456,22 +1458,6 @@ INSTANTIATE_TEST_SUITE_P(
 // Hostile input: every file below is refused with one located error, in
 // time linear in its size, whatever the aliases in it would expand to.
 
-// Nine levels of nine aliases (about 400 bytes; 9^9 nodes expanded), each
-// line prefixed with `indent`. The count crosses the default limit of
-// 1,000,000 nodes at the first alias of the seventh line (engine/common/
-// yaml_reader_test.cc works the numbers out).
-std::string AliasBomb(const std::string& indent) {
-  std::string text =
-      absl::StrCat(indent, "a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
-  for (int level = 1; level < 9; ++level) {
-    absl::StrAppend(&text, indent, "a", level, ": &a", level, " [");
-    for (int i = 0; i < 9; ++i) {
-      absl::StrAppend(&text, i == 0 ? "" : ", ", "*a", level - 1);
-    }
-    absl::StrAppend(&text, "]\n");
-  }
-  return text;
-}
 
 constexpr char kRecursiveAliasHint[] =
     " (hint: an alias may only repeat a node that ends before it; write the "

@@ -6,12 +6,14 @@
 #include <string>
 
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/yaml_bombs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::engine::io {
 namespace {
 
+using ::healthscore::testing::AliasBomb;
 using ::healthscore::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -332,14 +334,7 @@ TEST(TestRunnerTest, HostileTestsFilesAreOneLocatedFileError) {
                 "alias (hint: an alias may only repeat a node that ends "
                 "before it; write the value out instead)");
 
-  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
-  for (int level = 1; level < 9; ++level) {
-    bomb += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
-    for (int i = 0; i < 9; ++i) {
-      bomb += (i == 0 ? "*a" : ", *a") + std::to_string(level - 1);
-    }
-    bomb += "]\n";
-  }
+  const std::string bomb = AliasBomb();
   path = WriteTests("bomb", bomb + "cases: []\n");
   ASSERT_OK_AND_ASSIGN(r, RunTestFile(path));
   ASSERT_EQ(r.file_errors.items().size(), 1u);

@@ -18,7 +18,7 @@
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/yaml_loader.h"
 #include "engine/model_tests/test_runner.h"
-#include "engine/repository/internal/scan.h"
+#include "engine/repository/repository_layout.h"
 #include "yaml-cpp/yaml.h"
 
 namespace healthscore::engine {

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/yaml_bombs.h"
 #include "engine/repository/testing/test_repo.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -21,6 +22,7 @@ namespace {
 using ::healthscore::engine::repository_testing::SmallModel;
 using ::healthscore::engine::repository_testing::SmallTests;
 using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::testing::AliasBomb;
 using ::healthscore::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -739,15 +741,7 @@ TEST(ModelRepositoryTest, OversizeAndAliasBombModelsFailTheirVersionOnly) {
   repo.Write("default/1/model.yaml", SmallModel("default"));
   repo.Write("default/2/model.yaml",
              SmallModel("default") + std::string(5000, '#'));
-  std::string bomb =
-      SmallModel("default") + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
-  for (int level = 1; level < 9; ++level) {
-    bomb += absl::StrCat("a", level, ": &a", level, " [");
-    for (int i = 0; i < 9; ++i) {
-      bomb += absl::StrCat(i == 0 ? "*a" : ", *a", level - 1);
-    }
-    bomb += "]\n";
-  }
+  const std::string bomb = SmallModel("default") + AliasBomb();
   repo.Write("default/3/model.yaml", bomb);
   repo.Write("default/4/model.yaml", SmallModel("default") + "x: &c {k: *c}\n");
   RepositoryOptions options;

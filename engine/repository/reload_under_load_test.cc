@@ -20,10 +20,10 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/model/compiler.h"
-#include "engine/repository/internal/scan.h"
-#include "engine/repository/testing/test_repo.h"
 #include "engine/repository/model_repository.h"
+#include "engine/repository/repository_layout.h"
 #include "engine/repository/score_table.h"
+#include "engine/repository/testing/test_repo.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -3,12 +3,14 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/testing/yaml_bombs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::engine {
 namespace {
 
+using ::healthscore::testing::AliasBomb;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -178,14 +180,7 @@ TEST(RepositoryConfigTest, HostileConfigsAreOneLocatedError) {
                           "only repeat a node that ends before it; write the "
                           "value out instead)"));
 
-  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
-  for (int level = 1; level < 9; ++level) {
-    bomb += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
-    for (int i = 0; i < 9; ++i) {
-      bomb += (i == 0 ? "*a" : ", *a") + std::to_string(level - 1);
-    }
-    bomb += "]\n";
-  }
+  const std::string bomb = AliasBomb();
   DiagnosticList bomb_diags;
   ParseRepositoryConfig(bomb, "config.yaml", &bomb_diags);
   EXPECT_THAT(Lines(bomb_diags),

@@ -29,7 +29,7 @@
 #include "engine/model/compiler.h"
 #include "engine/model/condition_scope.h"
 #include "engine/model/diagnostic.h"
-#include "engine/model/internal/plan.h"
+#include "engine/model/model_plan.h"
 #include "engine/model/model_spec.h"
 #include "engine/plugin_host/plugin_library.h"
 

@@ -1,13 +1,20 @@
-// The planned form of a compiled model (internal to the engine).
+// ModelPlan: the planned form of a compiled model, what the scorer runs.
 //
 // One expr::Program computes everything for a chunk of accounts: derived
 // values, normalised signals, group and overall scores, coverage, tier,
 // delta and playbook conditions. This struct records which slot each batch
 // column feeds and which operand holds each output, so the scorer can bind
 // inputs and copy results without looking anything up by name.
+//
+// Owned by engine/model: the compiler (compiler.cc) builds it and
+// CompiledModel::plan() hands it out, immutable, for the model's lifetime.
+// Its readers are engine/eval (scorer.cc runs the program, explain.cc reads
+// what each playbook's `when` reads) and tests; it is not for programs above
+// the engine, which read CompiledModel's accessors instead. Thread-safety:
+// const after Compile(), so any number of threads may read it.
 
-#ifndef HEALTHSCORE_ENGINE_MODEL_INTERNAL_PLAN_H_
-#define HEALTHSCORE_ENGINE_MODEL_INTERNAL_PLAN_H_
+#ifndef HEALTHSCORE_ENGINE_MODEL_MODEL_PLAN_H_
+#define HEALTHSCORE_ENGINE_MODEL_MODEL_PLAN_H_
 
 #include <memory>
 #include <string>
@@ -69,4 +76,4 @@ struct ModelPlan {
 
 }  // namespace healthscore::engine::internal
 
-#endif  // HEALTHSCORE_ENGINE_MODEL_INTERNAL_PLAN_H_
+#endif  // HEALTHSCORE_ENGINE_MODEL_MODEL_PLAN_H_

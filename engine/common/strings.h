@@ -1,11 +1,14 @@
-// String helpers private to engine/io.
+// String helpers that take std::string_view, for the engine's messages.
 //
 // Debian's Abseil is built with its own absl::string_view (not an alias of
 // std::string_view), so absl::StrCat does not take std::string_view. Cat
-// does, and is used on error paths only.
+// does; readers (engine/io) and the tests.yaml runner (engine/model_tests)
+// build their error messages with it, on error paths only.
+//
+// Thread-safety: pure functions.
 
-#ifndef HEALTHSCORE_ENGINE_IO_INTERNAL_STRINGS_H_
-#define HEALTHSCORE_ENGINE_IO_INTERNAL_STRINGS_H_
+#ifndef HEALTHSCORE_ENGINE_COMMON_STRINGS_H_
+#define HEALTHSCORE_ENGINE_COMMON_STRINGS_H_
 
 #include <string>
 #include <string_view>
@@ -59,4 +62,4 @@ inline std::string_view Trim(std::string_view s) {
 
 }  // namespace healthscore::engine::io_internal
 
-#endif  // HEALTHSCORE_ENGINE_IO_INTERNAL_STRINGS_H_
+#endif  // HEALTHSCORE_ENGINE_COMMON_STRINGS_H_

@@ -1,4 +1,4 @@
-#include "engine/repository/internal/scan.h"
+#include "engine/repository/repository_layout.h"
 
 #include <openssl/evp.h>
 

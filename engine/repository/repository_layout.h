@@ -1,9 +1,15 @@
-// Reading a repository directory: which models and versions it holds, the
-// content of their files, and a fingerprint of all of it.
+// The layout of a model repository on disk, as read by one scan: which
+// models and versions a directory holds, the content of their files, and a
+// fingerprint of all of it. The one reader of the layout: the repository's
+// loads and reload checks (model_repository.h) and lint's view of where a
+// model file sits (engine/lint/lint_context.h) both scan with ScanTree, so
+// they cannot disagree on what the layout holds.
 //
-// Only the files of the layout count (config.yaml, <name>/config.yaml,
-// <name>/<version>/model.yaml and tests.yaml): editor backups, swap files
-// and hidden entries are ignored, so they never trigger a reload.
+// The layout: ROOT/config.yaml (optional), ROOT/<name>/config.yaml
+// (optional) and ROOT/<name>/<version>/model.yaml with an optional
+// tests.yaml beside it (file names in repository_config.h). Only these
+// files count: editor backups, swap files and hidden entries are ignored,
+// so they never trigger a reload.
 //
 // Containment: every directory and file the scan uses must resolve (all
 // symbolic links followed) inside the repository root, as plugin libraries
@@ -12,8 +18,8 @@
 // repository can reach an error message (and through ListModels, any
 // client). A file longer than the size limit is refused without reading it.
 
-#ifndef HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_SCAN_H_
-#define HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_SCAN_H_
+#ifndef HEALTHSCORE_ENGINE_REPOSITORY_REPOSITORY_LAYOUT_H_
+#define HEALTHSCORE_ENGINE_REPOSITORY_REPOSITORY_LAYOUT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -71,7 +77,8 @@ struct TreeScan {
   std::string fingerprint;
 };
 
-// Scans `root`. A directory counts as a model when it holds a numeric
+// Scans `root`. Thread-safety: no shared state; it reads the file system
+// as it is at the time of the call. A directory counts as a model when it holds a numeric
 // version directory or a config.yaml; others (e.g. rules/testdata) are
 // skipped. Files longer than `max_file_bytes` are refused unread (see
 // VersionDir::error). Errors: NotFound when `root` is not a readable
@@ -91,4 +98,4 @@ std::string Sha256Hex(const std::string& data);
 
 }  // namespace healthscore::engine::repository_internal
 
-#endif  // HEALTHSCORE_ENGINE_REPOSITORY_INTERNAL_SCAN_H_
+#endif  // HEALTHSCORE_ENGINE_REPOSITORY_REPOSITORY_LAYOUT_H_
