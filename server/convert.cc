@@ -370,8 +370,13 @@ void WriteExplanation(const engine::Batch& batch,
   options.explain = true;
   options.top_drivers = top_drivers;
   engine::FillRowOutcome(batch, result, row, options, &outcome);
-  if (outcome.explanation() == nullptr) return;  // a failed row
-  WriteExplanationOf(result.model(), *outcome.explanation(),
+  WriteExplanation(outcome, out);
+}
+
+void WriteExplanation(const engine::RowOutcome& outcome,
+                      v1::Explanation* out) {
+  if (outcome.explanation() == nullptr) return;
+  WriteExplanationOf(outcome.model(), *outcome.explanation(),
                      outcome.warnings(), out);
 }
 

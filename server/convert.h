@@ -97,6 +97,10 @@ engine::OutcomeOptions OutcomeOptionsFor(const v1::ScoreOptions& options);
 void WriteExplanation(const engine::Batch& batch,
                       const engine::BatchResult& result, size_t row,
                       int top_drivers, v1::Explanation* out);
+// Writes the explanation of a row outcome filled with explain; nothing for
+// one without (a failed row).
+void WriteExplanation(const engine::RowOutcome& outcome,
+                      v1::Explanation* out);
 
 // ScoreOptions.top_drivers with its default applied (0 means
 // engine::kDefaultTopDrivers), at most engine::kMaxTopDrivers.

@@ -74,6 +74,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct Scratch {
   engine::AccountTable table;
   engine::TableScores scores;
+  engine::RowOutcome outcome;  // each written row's, in turn
 };
 
 Scratch& ThreadScratch() {
@@ -245,7 +246,7 @@ void ChunkWarnings(const engine::RoutedResult& routed, size_t begin,
 void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
                        int32_t insufficient, const v1::ScoreOptions& options,
                        size_t begin, google::protobuf::Arena* arena,
-                       ChunkOut* out) {
+                       engine::RowOutcome* outcome, ChunkOut* out) {
   out->score.resize(m);
   out->coverage.resize(m);
   out->delta.resize(m);
@@ -255,13 +256,13 @@ void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
   out->groups.assign(union_groups * m, kNaN);
   out->playbook_counts.resize(m);
   const bool explain = options.explain();
-  const int top = TopDrivers(options);
+  const engine::OutcomeOptions outcome_options = OutcomeOptionsFor(options);
+  engine::RowOutcome& o = *outcome;
   for (size_t r = 0; r < m; ++r) {
-    const Batch& batch = rows.batch(r);
-    const BatchResult& result = rows.result(r);
-    const size_t row = rows.row(r);
+    engine::FillRowOutcome(rows.batch(r), rows.result(r), rows.row(r),
+                           outcome_options, &o);
     const RouteModel* maps = rows.maps(r);
-    if (!result.ok(row)) {
+    if (!o.ok()) {
       out->score[r] = kNaN;
       out->coverage[r] = kNaN;
       out->delta[r] = kNaN;
@@ -269,49 +270,37 @@ void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
       out->tier_changed[r] = 0;
       out->tier_held[r] = 0;
       out->playbook_counts[r] = 0;
-      out->errors.emplace_back(static_cast<uint32_t>(begin + r),
-                               batch.row_error(row));
+      out->errors.emplace_back(static_cast<uint32_t>(begin + r), o.error());
       if (explain) {
         out->explanations.push_back(NewMessage<v1::Explanation>(arena));
       }
       continue;
     }
-    const CompiledModel& model = result.model();
-    out->score[r] = result.score(row);
-    out->coverage[r] = result.coverage(row);
-    out->delta[r] = result.delta(row);
-    const int tier = result.tier(row);
+    const CompiledModel& model = o.model();
+    out->score[r] = o.has_score() ? o.score() : kNaN;
+    out->coverage[r] = o.coverage();
+    out->delta[r] = o.has_delta() ? o.delta() : kNaN;
+    const int tier = o.tier();
     out->tier[r] = tier == engine::kInsufficientDataTier
                        ? insufficient
                        : MapIndex(maps ? &maps->tier : nullptr, tier);
-    out->tier_changed[r] = result.tier_changed(row);
-    out->tier_held[r] = result.tier_held(row);
-    const size_t groups = model.groups().size();
-    for (size_t g = 0; g < groups; ++g) {
+    out->tier_changed[r] = o.tier_changed();
+    out->tier_held[r] = o.tier_held();
+    for (const engine::GroupOutcome& g : o.groups()) {
       const size_t u = static_cast<size_t>(
-          MapIndex(maps ? &maps->group : nullptr, static_cast<int>(g)));
-      out->groups[u * m + r] = result.group_score(row, static_cast<int>(g));
+          MapIndex(maps ? &maps->group : nullptr, g.group));
+      out->groups[u * m + r] = g.score;
     }
-    uint32_t count = 0;
-    if (result.matched_count(row) > 0) {
-      const size_t playbooks = model.playbooks().size();
-      for (size_t p = 0; p < playbooks; ++p) {
-        const int pi = static_cast<int>(p);
-        if (!result.playbook_matched(row, pi)) continue;
-        ++count;
-        out->playbooks.push_back(static_cast<uint32_t>(
-            MapIndex(maps ? &maps->playbook : nullptr, pi)));
-        out->playbook_succeeded.push_back(result.playbook_succeeded(row, pi));
-        if (!options.omit_reasons()) {
-          out->reasons.push_back(
-              engine::PlaybookReason(batch, result, row, pi));
-        }
-      }
+    for (const engine::PlaybookOutcome& p : o.playbooks()) {
+      out->playbooks.push_back(static_cast<uint32_t>(
+          MapIndex(maps ? &maps->playbook : nullptr, p.playbook)));
+      out->playbook_succeeded.push_back(p.succeeded);
+      if (o.has_reasons()) out->reasons.push_back(p.Reason(model));
     }
-    out->playbook_counts[r] = count;
+    out->playbook_counts[r] = static_cast<uint32_t>(o.playbooks().size());
     if (explain) {
       v1::Explanation* e = NewMessage<v1::Explanation>(arena);
-      WriteExplanation(batch, result, row, top, e);
+      WriteExplanation(o, e);
       out->explanations.push_back(e);
     }
   }
@@ -340,7 +329,8 @@ void FillTable(const ScoreJobSpec& spec, size_t begin, size_t end,
 }
 
 void WriteChunk(const ScoreJobSpec& spec, const engine::RoutedResult& routed,
-                size_t begin, size_t m, ChunkOut* out) {
+                size_t begin, size_t m, engine::RowOutcome* outcome,
+                ChunkOut* out) {
   const ChunkRows rows(routed, spec.routes.get());
   const RoutePlan* plan = spec.routes.get();
   const CompiledModel& model = *spec.model.model;
@@ -368,7 +358,7 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::RoutedResult& routed,
     const size_t groups =
         plan ? plan->group_ids.size() : model.groups().size();
     WriteColumnarRows(rows, m, groups, static_cast<int32_t>(tiers), options,
-                      begin, spec.arena, out);
+                      begin, spec.arena, outcome, out);
     ChunkWarnings(routed, begin, &out->dropped, &out->warnings);
     if (plan != nullptr) {
       out->model_index.resize(m);
@@ -377,10 +367,12 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::RoutedResult& routed,
     return;
   }
   out->results.reserve(m);
+  const engine::OutcomeOptions outcome_options = OutcomeOptionsFor(options);
   for (size_t r = 0; r < m; ++r) {
     v1::AccountResult* a = NewMessage<v1::AccountResult>(spec.arena);
-    WriteAccountResult(rows.batch(r), rows.result(r), rows.row(r), options,
-                       a);
+    engine::FillRowOutcome(rows.batch(r), rows.result(r), rows.row(r),
+                           outcome_options, outcome);
+    WriteAccountResult(*outcome, a);
     a->set_model_index(rows.model(r));
     out->results.push_back(a);
   }
@@ -421,7 +413,7 @@ void ProcessChunk(Job* job, size_t chunk) {
     return;
   }
   out.ignored = scores->ignored_fields();
-  WriteChunk(spec, scores->routed(), begin, m, &out);
+  WriteChunk(spec, scores->routed(), begin, m, &scratch.outcome, &out);
   out.shadow = std::move(kept);
 }
 
