@@ -512,17 +512,21 @@ void BatchBuilder::PutString(int slot, const FieldName& field,
       SetStringAt(slot, text);
       return;
     case InputType::kDate: {
-      if (text.empty() || text != last_date_text_) {
-        double days = 0;
-        if (!ParseIsoDate(text, &days)) {
-          Reject(slot, field,
-                 absl::StrCat(Quoted(text), " is not a date (YYYY-MM-DD)"));
-          return;
-        }
-        last_date_text_.assign(text.data(), text.size());
-        last_date_days_ = days;
+      if (slot == kAsOfSlot && !as_of_text_.empty() && text == as_of_text_) {
+        StoreDate(slot, field, as_of_days_);
+        return;
       }
-      StoreDate(slot, field, last_date_days_);
+      double days = 0;
+      if (!ParseIsoDate(text, &days)) {
+        Reject(slot, field,
+               absl::StrCat(Quoted(text), " is not a date (YYYY-MM-DD)"));
+        return;
+      }
+      if (slot == kAsOfSlot) {
+        as_of_text_.assign(text.data(), text.size());
+        as_of_days_ = days;
+      }
+      StoreDate(slot, field, days);
       return;
     }
     case InputType::kSeries:

@@ -303,10 +303,10 @@ class BatchBuilder {
   int Resolve(std::string_view name);
 
   Batch* batch_;
-  // The last date text parsed and its day count: the accounts of one
-  // input mostly share their as_of, so most dates are parsed once.
-  std::string last_date_text_;
-  double last_date_days_ = 0;
+  // The last as_of text parsed and its day count: the accounts of one
+  // input mostly share their as_of, so it is mostly parsed once.
+  std::string as_of_text_;
+  double as_of_days_ = 0;
   size_t row_ = 0;
   bool in_row_ = false;
   bool strict_ = false;

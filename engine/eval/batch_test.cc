@@ -111,6 +111,35 @@ TEST(BatchBuilderTest, DateDaysOutsideTheSupportedRangeDoNotFit) {
 
 // FormatIsoDate takes any double without converting an out-of-range one
 // to an integer.
+// An as_of equal to the previous row's is not parsed again; one that
+// differs, or does not parse, is read for itself.
+TEST(BatchBuilderTest, EachRowGetsItsOwnAsOf) {
+  auto model = Model();
+  Batch batch(model);
+  BatchBuilder b(&batch);
+  const char* as_of[] = {"2026-11-01", "2026-11-01", "2026-11-02",
+                         "2026-13-01", "2026-11-02T10:00:00Z", "2026-11-01"};
+  for (const char* text : as_of) {
+    b.BeginRow("a");
+    b.SetAsOf(text);
+    b.PutString(model->FindInput("renewal_date"), {"dates", "renewal_date"},
+                "2027-01-31");
+    b.EndRow();
+  }
+  double nov1 = 0, nov2 = 0;
+  ASSERT_TRUE(ParseIsoDate("2026-11-01", &nov1));
+  ASSERT_TRUE(ParseIsoDate("2026-11-02", &nov2));
+  const double want[] = {nov1, nov1, nov2, 0, nov2, nov1};
+  for (size_t r = 0; r < 6; ++r) {
+    SCOPED_TRACE(as_of[r]);
+    EXPECT_EQ(batch.as_of_valid()[r], r == 3 ? 0 : 1);
+    if (r != 3) {
+      EXPECT_EQ(batch.as_of()[r], want[r]);
+    }
+  }
+  EXPECT_EQ(RowWarnings(batch, 3).size(), 1u);
+}
+
 TEST(DateTest, FormatIsoDateTakesAnyDouble) {
   EXPECT_EQ(FormatIsoDate(0), "1970-01-01");
   EXPECT_EQ(FormatIsoDate(-0.5), "1969-12-31");
