@@ -10,6 +10,7 @@
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
+#include "engine/eval/testing/scorer_model.h"
 #include "engine/model/compiler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -21,68 +22,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// The scorer test's model: two groups, tiers green/yellow/red with
-// hysteresis 3, and three playbooks in priority order rescue (with a
-// success condition), renewal_risk, falling (without).
-constexpr char kModel[] = R"yaml(name: outcome_test
-version: "2.1"
-segment_by: segment
-min_coverage: 0.5
-hysteresis: 3
-inputs:
-  - {id: dau_mau, type: number, range: [0, 1]}
-  - {id: adoption, type: number}
-  - {id: csat, type: number}
-  - {id: segment, type: string}
-  - {id: renewal_date, type: date}
-derived:
-  - id: days_to_renewal
-    expr: "days_between(as_of, renewal_date)"
-  - id: renewing_soon
-    expr: "days_to_renewal < 60"
-groups:
-  - id: usage
-    weight: 0.6
-    signals:
-      - id: stickiness
-        source: dau_mau
-        weight: 1
-        normalize: {linear: {bad: 0.1, good: 0.5}}
-        overrides:
-          enterprise: {weight: 3, normalize: {linear: {bad: 0.2, good: 0.6}}}
-      - id: adoption_rate
-        source: adoption
-        weight: 1
-        normalize: identity
-  - id: sentiment
-    weight: 0.4
-    signals:
-      - id: satisfaction
-        source: csat
-        weight: 1
-        normalize: {steps: [{below: 3, score: 0}, {below: 4, score: 50}, {score: 100}]}
-tiers:
-  - {id: green, min: 80}
-  - {id: yellow, min: 50}
-  - {id: red, min: 0}
-playbooks:
-  - id: renewal_risk
-    name: Renewal risk
-    owner: account manager
-    priority: 2
-    when: 'renewing_soon && tier != "green"'
-  - id: rescue
-    name: Rescue
-    owner: csm
-    priority: 1
-    when: 'tier == "red"'
-    success: 'score >= 50'
-  - id: falling
-    name: Falling
-    owner: csm
-    priority: 3
-    when: 'score_delta < -10'
-)yaml";
+// The scorer test's model (engine/eval/testing/scorer_model.h).
+constexpr const char* kModel = testing::kScorerModel;
 
 // The cases name only the fields they set (designated initializers); the
 // others keep the defaults below.
