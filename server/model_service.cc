@@ -404,6 +404,9 @@ grpc::ServerUnaryReactor* ModelService::ValidateModel(
                "; validate it with `healthscore validate`, or raise "
                "--max-model-bytes")),
            reactor);
+    // gRPC read the text in many small buffers and freed them before this
+    // handler ran; without a trim they stay with the process.
+    ReturnMemoryAfterLargeWork(request->yaml().size());
     return reactor;
   }
   const absl::Time deadline = std::min(absl::Now() + o.validation_timeout,
