@@ -67,7 +67,7 @@ MetricsSnapshot Sample() {
   s.repository.last_reload = absl::FromUnixMicros(1795468089123456);
   s.serving.push_back({"default", "2", "abc123", "2026.1"});
   s.models.push_back({"default", 1, 1});
-  engine::PluginStats plugin;
+  engine::plugin_host::PluginStats plugin;
   plugin.path = "/opt/hs/libhs_nps.so";
   plugin.name = "nps";
   plugin.version = "1.0";

@@ -227,7 +227,7 @@ TEST_F(ReloadTest, ReloadUnderLoadFailsNoRequest) {
   };
   record();
   // Every model that served, to check that replaced ones are freed.
-  std::vector<std::weak_ptr<const engine::CompiledModel>> served;
+  std::vector<std::weak_ptr<const engine::model::CompiledModel>> served;
   auto keep_serving_model = [&] {
     std::shared_ptr<const ModelSet> set = ts_->server->models();
     ASSERT_NE(set, nullptr);

@@ -18,7 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 namespace {
 
 using ::healthscore::testing::AliasBomb;
@@ -258,4 +258,4 @@ TEST_F(ReadYamlFileTest, DirectoryAndMissingFileAreNotFound) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

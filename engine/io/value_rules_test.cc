@@ -12,6 +12,12 @@
 #include "gtest/gtest.h"
 
 namespace healthscore::engine::io {
+
+using common::FormatNumber;
+using eval::Batch;
+using eval::RowWarnings;
+using model::InputType;
+
 namespace {
 
 using engine::testing::Mismatch;

@@ -17,7 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 namespace {
 
 using ::testing::AllOf;
@@ -560,7 +560,7 @@ TEST(CompilerHostileInputTest, PassedDeadlineIsDeadlineExceeded) {
   EXPECT_THAT(LoadModel(path, options),
               ::healthscore::testing::StatusIs(
                   absl::StatusCode::kDeadlineExceeded, HasSubstr("deadline")));
-  options.budget = LoadBudget{};
+  options.budget = common::LoadBudget{};
   EXPECT_TRUE(LoadModel(path, options).ok());
 }
 
@@ -578,4 +578,4 @@ TEST(CompilerHostileInputTest, OversizeFileIsOneErrorAndNotRead) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

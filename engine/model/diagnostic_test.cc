@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 namespace {
 
 using ::healthscore::testing::IsOk;
@@ -286,4 +286,4 @@ TEST(DidYouMeanTest, SwappedLettersCountAsOneEdit) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

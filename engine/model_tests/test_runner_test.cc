@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine::io {
+namespace healthscore::engine::model_tests {
 namespace {
 
 using ::healthscore::testing::AliasBomb;
@@ -362,4 +362,4 @@ TEST(TestRunnerTest, CancelledBudgetIsAStatus) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine::io
+}  // namespace healthscore::engine::model_tests

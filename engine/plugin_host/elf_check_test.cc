@@ -21,7 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -302,4 +302,4 @@ TEST(ElfCheckTest, ReportsOrigin) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

@@ -19,7 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -463,4 +463,4 @@ TEST_F(PluginLoadErrorTest, SignalNotProvided) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

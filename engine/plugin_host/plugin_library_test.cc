@@ -19,7 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 namespace {
 
 using ::healthscore::plugin_testing::BuildTreeHost;
@@ -189,4 +189,4 @@ TEST_F(PluginRuntimeTest, ConcurrentChunksMatchSequentialOnes) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

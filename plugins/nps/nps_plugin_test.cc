@@ -23,7 +23,7 @@ class NpsTest : public ::testing::Test {
     host_ = BuildTreeHost();
     ASSERT_NE(host_, nullptr);
   }
-  std::unique_ptr<engine::PluginHost> host_;
+  std::unique_ptr<engine::plugin_host::PluginHost> host_;
 };
 
 TEST_F(NpsTest, DescribesItself) {

@@ -34,7 +34,7 @@ class UsageAnomalyTest : public ::testing::Test {
     host_ = BuildTreeHost();
     ASSERT_NE(host_, nullptr);
   }
-  std::unique_ptr<engine::PluginHost> host_;
+  std::unique_ptr<engine::plugin_host::PluginHost> host_;
 };
 
 TEST_F(UsageAnomalyTest, RobustZScoreOfTheLatestPoint) {

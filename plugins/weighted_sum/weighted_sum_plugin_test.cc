@@ -25,7 +25,7 @@ class WeightedSumTest : public ::testing::Test {
     b_.Add(20).AddMissing().Add(40).AddMissing();
     c_.Add(40).Add(30).Add(0).AddMissing();
   }
-  std::unique_ptr<engine::PluginHost> host_;
+  std::unique_ptr<engine::plugin_host::PluginHost> host_;
   NumberColumn a_, b_, c_;
 };
 

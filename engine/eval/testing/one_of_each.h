@@ -36,8 +36,9 @@ tiers:
 )yaml";
 
 // kOneOfEachModel compiled (a test failure if it does not compile).
-inline std::shared_ptr<const CompiledModel> OneOfEachModel() {
-  CompileResult r = CompileString(kOneOfEachModel, "one_of_each.yaml");
+inline std::shared_ptr<const model::CompiledModel> OneOfEachModel() {
+  model::CompileResult r =
+      model::CompileString(kOneOfEachModel, "one_of_each.yaml");
   EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
   return r.model;
 }
