@@ -19,13 +19,13 @@ namespace healthscore::server {
 namespace {
 
 using engine::model::InputType;
-using engine::testing::InputFor;
-using engine::testing::Mismatch;
-using engine::testing::Observe;
-using engine::testing::Value;
-using engine::testing::ValueCase;
-using engine::testing::ValueCases;
-using engine::testing::ValueCasesModel;
+using engine::eval::testing::InputFor;
+using engine::eval::testing::Mismatch;
+using engine::eval::testing::Observe;
+using engine::eval::testing::Value;
+using engine::eval::testing::ValueCase;
+using engine::eval::testing::ValueCases;
+using engine::eval::testing::ValueCasesModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 

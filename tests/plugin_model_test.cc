@@ -40,8 +40,8 @@ using plugin_host::PluginStats;
 
 namespace {
 
-using ::healthscore::plugin_testing::ExamplePluginDir;
-using ::healthscore::plugin_testing::TestPluginDir;
+using ::healthscore::engine::plugin_host::testing::ExamplePluginDir;
+using ::healthscore::engine::plugin_host::testing::TestPluginDir;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;

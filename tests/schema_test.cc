@@ -495,7 +495,7 @@ TEST_F(SchemaTest, EveryKeyModelIsAcceptedByBoth) {
 
 // A small valid model to break one key at a time.
 std::string Small() {
-  return engine::model_testing::MinimalModel(
+  return engine::model::testing::MinimalModel(
       "small", "",
       "  - {id: p, name: P, owner: o, priority: 1, when: tier == \"red\"}\n");
 }

@@ -32,7 +32,7 @@ void Run(const std::string& text) {
   std::vector<std::string> names;
   ex::CollectIdentifiers(*parsed.root, &names);
 
-  ex::TestingScope scope;
+  ex::testing::TestingScope scope;
   ex::ProgramBuilder builder;
   const int x = builder.AddSlot(ex::ValueKind::kNum);
   const int y = builder.AddSlot(ex::ValueKind::kNum);

@@ -23,6 +23,8 @@
 namespace healthscore::engine::expr {
 namespace {
 
+using testing::TestingScope;
+
 using ::testing::ElementsAre;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -400,8 +402,8 @@ TEST_F(ProgramTest, ShapesAtTheLimitOnASmallStack) {
     EXPECT_LT(use.used, kStack / 2) << name;
     if (use.used > deepest[name].first) deepest[name] = {use.used, shape_name};
   };
-  for (const limits_testing::Shape& shape :
-       limits_testing::ShapesAtTheLimit()) {
+  for (const testing::Shape& shape :
+       testing::ShapesAtTheLimit()) {
     shape_name = shape.name;
     SCOPED_TRACE(shape.name);
     std::unique_ptr<Node> root;

@@ -44,9 +44,9 @@ using model::LoadModelSpecFromString;
 namespace {
 
 using ::healthscore::engine::expr::ExpressionLimits;
-using ::healthscore::engine::expr::limits_testing::Chain;
-using ::healthscore::engine::expr::limits_testing::Shape;
-using ::healthscore::engine::expr::limits_testing::ShapesAtTheLimit;
+using ::healthscore::engine::expr::testing::Chain;
+using ::healthscore::engine::expr::testing::Shape;
+using ::healthscore::engine::expr::testing::ShapesAtTheLimit;
 using ::healthscore::stack_testing::RunOnStack;
 using ::healthscore::stack_testing::StackUse;
 using ::testing::HasSubstr;
@@ -247,7 +247,7 @@ TEST(ExpressionLimitsTest, EveryPassHandlesTheLargestExpressionsOnASmallStack) {
 // The diagnostic a model author sees for an expression past a limit, from
 // the YAML text to the located error.
 std::string CompileErrors(const std::string& when) {
-  const std::string text = model_testing::MinimalModel(
+  const std::string text = model::testing::MinimalModel(
       "m", "", absl::StrCat(R"(  - id: p
     name: P
     owner: csm

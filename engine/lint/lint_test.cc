@@ -21,7 +21,7 @@ using model::LoadModelSpecFromString;
 
 namespace {
 
-using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::engine::repository::testing::TempRepo;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 

@@ -249,7 +249,7 @@ TEST(CompilerTest, LongChainsOfDerivedValuesNeedNoDeepStack) {
 TEST(CompilerTest, EveryValueInACycleIsLeftUnchecked) {
   // c is in the cycle a -> c -> b -> a without closing one itself: it is
   // not checked (which would report b as an unknown name) either.
-  const std::string text = model_testing::MinimalModel(
+  const std::string text = testing::MinimalModel(
       "m",
       "  - {id: a, expr: \"b + c + x\"}\n"
       "  - {id: b, expr: \"a * 2\"}\n"
@@ -432,7 +432,7 @@ TEST(CompilerTest, ReportsEveryErrorAtOnce) {
 
 TEST(CompilerTest, UnreadableFileNamesThePath) {
   auto status = LoadModel("/nonexistent/model.yaml");
-  EXPECT_THAT(status, testing::StatusIs(absl::StatusCode::kInvalidArgument,
+  EXPECT_THAT(status, ::healthscore::testing::StatusIs(absl::StatusCode::kInvalidArgument,
                                         HasSubstr("/nonexistent/model.yaml: "
                                                   "error: cannot read")));
 }

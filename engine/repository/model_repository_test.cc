@@ -19,9 +19,9 @@
 namespace healthscore::engine::repository {
 namespace {
 
-using ::healthscore::engine::repository_testing::SmallModel;
-using ::healthscore::engine::repository_testing::SmallTests;
-using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::engine::repository::testing::SmallModel;
+using ::healthscore::engine::repository::testing::SmallTests;
+using ::healthscore::engine::repository::testing::TempRepo;
 using ::healthscore::testing::AliasBomb;
 using ::healthscore::testing::StatusIs;
 using ::testing::AllOf;

@@ -34,7 +34,7 @@ using model::CompileString;
 
 namespace {
 
-using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::engine::repository::testing::TempRepo;
 
 constexpr int kReloads = 300;
 constexpr int kReaders = 3;

@@ -21,8 +21,8 @@
 namespace healthscore::engine::repository {
 namespace {
 
-using ::healthscore::engine::repository_testing::SmallModel;
-using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::engine::repository::testing::SmallModel;
+using ::healthscore::engine::repository::testing::TempRepo;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

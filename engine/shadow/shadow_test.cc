@@ -26,7 +26,7 @@ using repository::ScoreTable;
 
 namespace {
 
-using ::healthscore::engine::repository_testing::SmallModel;
+using ::healthscore::engine::repository::testing::SmallModel;
 using ::healthscore::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -10,7 +10,7 @@
 #include "engine/model/compiler.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine::testing {
+namespace healthscore::engine::eval::testing {
 
 inline constexpr char kOneOfEachModel[] = R"yaml(name: one_of_each
 version: "1"
@@ -43,6 +43,6 @@ inline std::shared_ptr<const model::CompiledModel> OneOfEachModel() {
   return r.model;
 }
 
-}  // namespace healthscore::engine::testing
+}  // namespace healthscore::engine::eval::testing
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_TESTING_ONE_OF_EACH_H_

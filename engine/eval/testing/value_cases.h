@@ -28,7 +28,7 @@
 #include "engine/eval/explain.h"
 #include "engine/model/compiler.h"
 
-namespace healthscore::engine::testing {
+namespace healthscore::engine::eval::testing {
 
 // The model every case is read for: one input of each type.
 inline constexpr char kValueCasesModel[] = R"yaml(name: value_cases
@@ -373,6 +373,6 @@ inline std::string Mismatch(const Observed& o, const Outcome& want,
   return "";
 }
 
-}  // namespace healthscore::engine::testing
+}  // namespace healthscore::engine::eval::testing
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_TESTING_VALUE_CASES_H_

@@ -25,7 +25,7 @@
 #include "engine/plugin_host/plugin_host.h"
 #include "engine/plugin_host/plugin_library.h"
 
-namespace healthscore::plugin_testing {
+namespace healthscore::engine::plugin_host::testing {
 
 inline std::string ExamplePluginDir() {
   return HEALTHSCORE_BINARY_DIR "/plugins/lib";
@@ -154,6 +154,6 @@ MakeSignal(engine::plugin_host::PluginHost* host, const std::string& library,
   return (*instance)->CreateSignal(signal, n_inputs, params);
 }
 
-}  // namespace healthscore::plugin_testing
+}  // namespace healthscore::engine::plugin_host::testing
 
 #endif  // HEALTHSCORE_ENGINE_PLUGIN_HOST_TESTING_SIGNAL_HARNESS_H_
