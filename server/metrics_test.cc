@@ -18,12 +18,12 @@
 namespace healthscore::server {
 namespace {
 
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::server::testing::HttpGet;
 using ::healthscore::server::testing::HttpRequest;
 using ::healthscore::server::testing::HttpResponse;
 using ::healthscore::server::testing::SlowClients;
 using ::healthscore::server::testing::WaitFor;
-using ::healthscore::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;

@@ -16,9 +16,9 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
-using ::testing::HasSubstr;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::server::testing::WaitFor;
+using ::testing::HasSubstr;
 
 // Hooks whose reload blocks while `hold` is set, and counts what ran.
 struct FakeRepository {

@@ -21,7 +21,7 @@ namespace healthscore::server {
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 

@@ -30,7 +30,7 @@ using ::testing::IsEmpty;
 TEST(PluginRepositoryTest, PluginModelLoadsWarmsUpAndScores) {
   // A repository with the bundled plugin model only.
   const fs::path root =
-      ::healthscore::testing::ScratchDir("plugin_repository");
+      ::healthscore::engine::common::testing::ScratchDir("plugin_repository");
   fs::create_directories(root / "plugin_example");
   fs::copy(fs::path(HEALTHSCORE_SOURCE_DIR) / "rules/plugin_example/1",
            root / "plugin_example/1");

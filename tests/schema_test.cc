@@ -33,7 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using ::healthscore::testing::ReadFile;
+using ::healthscore::engine::common::testing::ReadFile;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

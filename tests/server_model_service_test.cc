@@ -28,7 +28,7 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;

@@ -21,8 +21,8 @@
 namespace healthscore::engine::common {
 namespace {
 
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -221,7 +221,8 @@ TEST(LoadYamlTest, ProblemsAreStatusesNamingTheFile) {
 class ReadYamlFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::healthscore::testing::ScratchDir("yaml_reader_test");
+    dir_ =
+        ::healthscore::engine::common::testing::ScratchDir("yaml_reader_test");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& text) {

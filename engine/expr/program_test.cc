@@ -391,13 +391,14 @@ TEST_F(ProgramTest, ExternalStepReadsOperandsAndSeries) {
 // half of (engine/lint/expression_limits_test.cc does the same for the
 // passes over a whole model).
 TEST_F(ProgramTest, ShapesAtTheLimitOnASmallStack) {
-  constexpr size_t kStack = stack_testing::kSmallStack;
+  constexpr size_t kStack = common::testing::kSmallStack;
   scope_.Add("seg", {Type::kString, Operand::Slot(seg_slot_)});
   // pass -> the most stack it used, and for which shape
   std::map<std::string, std::pair<size_t, std::string>> deepest;
   std::string shape_name;
   auto pass = [&](const std::string& name, const std::function<void()>& fn) {
-    const stack_testing::StackUse use = stack_testing::RunOnStack(kStack, fn);
+    const common::testing::StackUse use =
+        common::testing::RunOnStack(kStack, fn);
     ASSERT_TRUE(use.ran) << name;
     EXPECT_LT(use.used, kStack / 2) << name;
     if (use.used > deepest[name].first) deepest[name] = {use.used, shape_name};

@@ -23,7 +23,7 @@ using eval::TableBinder;
 
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

@@ -22,7 +22,7 @@ using model::CompileString;
 
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 

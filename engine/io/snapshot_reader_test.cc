@@ -32,7 +32,7 @@ using model::kMissingString;
 
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;

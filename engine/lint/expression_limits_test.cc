@@ -43,17 +43,17 @@ using model::LoadModelSpecFromString;
 
 namespace {
 
+using ::healthscore::engine::common::testing::RunOnStack;
+using ::healthscore::engine::common::testing::StackUse;
 using ::healthscore::engine::expr::ExpressionLimits;
 using ::healthscore::engine::expr::testing::Chain;
 using ::healthscore::engine::expr::testing::Shape;
 using ::healthscore::engine::expr::testing::ShapesAtTheLimit;
-using ::healthscore::stack_testing::RunOnStack;
-using ::healthscore::stack_testing::StackUse;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // Every pass must fit in half of it.
-constexpr size_t kStack = stack_testing::kSmallStack;
+constexpr size_t kStack = common::testing::kSmallStack;
 
 // Runs `fn` on a kStack thread and checks that it used at most half.
 void OnSmallStack(const std::string& pass, const std::function<void()>& fn) {

@@ -34,7 +34,7 @@ namespace healthscore::engine::model {
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::testing::ReadFile;
+using ::healthscore::engine::common::testing::ReadFile;
 
 // Adds a failure for every diagnostic of `r` without a real message.
 // Returns how many diagnostics `r` has.

@@ -11,8 +11,8 @@
 namespace healthscore::engine::model {
 namespace {
 
-using ::healthscore::testing::IsOk;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::IsOk;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::Eq;
 using ::testing::Field;

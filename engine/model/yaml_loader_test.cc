@@ -24,8 +24,8 @@
 namespace healthscore::engine::model {
 namespace {
 
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Eq;

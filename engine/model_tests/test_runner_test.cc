@@ -13,8 +13,8 @@
 namespace healthscore::engine::model_tests {
 namespace {
 
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

@@ -25,7 +25,7 @@ namespace healthscore::engine::plugin_host {
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 

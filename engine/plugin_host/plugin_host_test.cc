@@ -23,14 +23,14 @@ namespace healthscore::engine::plugin_host {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ExamplePluginDir;
-using testing::TestPluginDir;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
+using testing::ExamplePluginDir;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
+using testing::TestPluginDir;
 
 std::string ExamplePlugin(const std::string& name) {
   return ExamplePluginDir() + "/libhs_" + name + ".so";
@@ -45,7 +45,7 @@ class TempDir {
   TempDir() {
     const ::testing::TestInfo* info =
         ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::canonical(::healthscore::testing::ScratchDir(
+    path_ = fs::canonical(::healthscore::engine::common::testing::ScratchDir(
         std::string("plugin_host_") + info->name()));
   }
   ~TempDir() { fs::remove_all(path_); }

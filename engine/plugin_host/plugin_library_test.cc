@@ -22,15 +22,15 @@
 namespace healthscore::engine::plugin_host {
 namespace {
 
+using ::healthscore::engine::common::testing::StatusIs;
 using testing::BuildTreeHost;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using testing::MakeSignal;
 using testing::NumberColumn;
 using testing::Output;
 using testing::RunSignal;
 using testing::SeriesColumn;
-using ::healthscore::testing::StatusIs;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 
 class PluginRuntimeTest : public ::testing::Test {
  protected:

@@ -19,11 +19,11 @@
 namespace healthscore::engine::repository {
 namespace {
 
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::engine::repository::testing::SmallModel;
 using ::healthscore::engine::repository::testing::SmallTests;
 using ::healthscore::engine::repository::testing::TempRepo;
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -13,7 +13,7 @@ using model::DiagnosticList;
 
 namespace {
 
-using ::healthscore::testing::AliasBomb;
+using ::healthscore::engine::common::testing::AliasBomb;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 

@@ -248,7 +248,7 @@ TEST(RoutingTest, ConditionErrorsAreLocated) {
           "version 1 of model 'default' is not served: its routes do not "
           "compile"));
   EXPECT_THAT(set->Find("default"),
-              healthscore::testing::StatusIs(
+              ::healthscore::engine::common::testing::StatusIs(
                   absl::StatusCode::kFailedPrecondition,
                   HasSubstr("has no version that loaded")));
 }

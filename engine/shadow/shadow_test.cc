@@ -26,8 +26,8 @@ using repository::ScoreTable;
 
 namespace {
 
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::engine::repository::testing::SmallModel;
-using ::healthscore::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

@@ -11,12 +11,12 @@
 namespace healthscore::plugin_testing {
 namespace {
 
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::engine::plugin_host::testing::BuildTreeHost;
 using ::healthscore::engine::plugin_host::testing::MakeSignal;
 using ::healthscore::engine::plugin_host::testing::Output;
 using ::healthscore::engine::plugin_host::testing::RunSignal;
 using ::healthscore::engine::plugin_host::testing::SeriesColumn;
-using ::healthscore::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::DoubleEq;
 using ::testing::ElementsAre;

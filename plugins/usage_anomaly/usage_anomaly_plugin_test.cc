@@ -13,12 +13,12 @@
 namespace healthscore::plugin_testing {
 namespace {
 
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::engine::plugin_host::testing::BuildTreeHost;
 using ::healthscore::engine::plugin_host::testing::MakeSignal;
 using ::healthscore::engine::plugin_host::testing::Output;
 using ::healthscore::engine::plugin_host::testing::RunSignal;
 using ::healthscore::engine::plugin_host::testing::SeriesColumn;
-using ::healthscore::testing::StatusIs;
 using ::testing::DoubleNear;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
