@@ -22,7 +22,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace hs = healthscore::engine;
   // A short input may stand for a long or deep model (fuzz_amplify.h).
-  const std::string text = healthscore::fuzzing::FuzzModelText(
+  const std::string text = healthscore::engine::common::FuzzModelText(
       std::string_view(reinterpret_cast<const char*>(data), size));
   hs::model::CompileResult r = hs::model::CompileString(text, "fuzz.yaml");
   (void)r.diagnostics.ToString();

@@ -79,7 +79,7 @@ void Load(std::string_view text, const hs::common::YamlLimits& limits) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A short input may stand for a long or deep model (fuzz_amplify.h).
-  const std::string model = healthscore::fuzzing::FuzzModelText(
+  const std::string model = healthscore::engine::common::FuzzModelText(
       std::string_view(reinterpret_cast<const char*>(data), size));
   const std::string_view text(model);
   Load(text, hs::common::YamlLimits{});
