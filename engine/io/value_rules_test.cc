@@ -89,7 +89,7 @@ TEST(ValueRulesTest, JsonLines) {
   for (size_t i = 0; i < ValueCases().size(); ++i) {
     const ValueCase& c = ValueCases()[i];
     text += "{\"id\": \"c" + std::to_string(i) + "\", \"" + c.section +
-            "\": {\"" + engine::eval::testing::InputFor(c.type) +
+            "\": {\"" + eval::testing::InputFor(c.type) +
             "\": " + JsonValue(c.value) + "}}\n";
   }
   for (const bool strict : {false, true}) {
@@ -100,7 +100,7 @@ TEST(ValueRulesTest, JsonLines) {
     ASSERT_EQ(batch.size(), ValueCases().size());
     for (size_t i = 0; i < ValueCases().size(); ++i) {
       const ValueCase& c = ValueCases()[i];
-      EXPECT_EQ(Mismatch(Observe(batch, i, engine::eval::testing::InputFor(c.type)),
+      EXPECT_EQ(Mismatch(Observe(batch, i, eval::testing::InputFor(c.type)),
                          c.typed, c.type, strict),
                 "")
           << c.name << (strict ? " (strict)" : "") << ": line "
@@ -132,7 +132,7 @@ TEST(ValueRulesTest, Csv) {
     ASSERT_EQ(batch.size(), cases.size());
     for (size_t i = 0; i < cases.size(); ++i) {
       const ValueCase& c = *cases[i];
-      EXPECT_EQ(Mismatch(Observe(batch, i, engine::eval::testing::InputFor(c.type)),
+      EXPECT_EQ(Mismatch(Observe(batch, i, eval::testing::InputFor(c.type)),
                          c.csv, c.type, strict),
                 "")
           << c.name << (strict ? " (strict)" : "") << ": cell \""
