@@ -33,7 +33,9 @@ namespace {
 constexpr int kAccounts = 100000;
 constexpr size_t kBatchRows = 16384;
 
-std::shared_ptr<const CompiledModel> Model() { return testing::BasicModel(); }
+std::shared_ptr<const model::CompiledModel> Model() {
+  return testing::BasicModel();
+}
 
 // The accounts of jsonl_benchmark.cc's input (same seed and draws), as CSV:
 // `nps` is the undeclared column, the series is ';'-separated.
@@ -98,8 +100,8 @@ enum class Stage { kParse, kParseScore, kParseScoreWrite };
 void Run(benchmark::State& state, Stage stage) {
   const std::string& text = Input();
   auto model = Model();
-  Batch batch(model);
-  BatchResult result;
+  eval::Batch batch(model);
+  eval::BatchResult result;
   size_t written = 0;
   size_t rows = 0;
   size_t failed = 0;
@@ -122,7 +124,8 @@ void Run(benchmark::State& state, Stage stage) {
         if (!batch.row_ok(r)) failed++;
       }
       if (stage == Stage::kParse) continue;
-      if (!Scorer::Score(batch, &result).ok()) state.SkipWithError("score");
+      if (!eval::Scorer::Score(batch, &result).ok())
+        state.SkipWithError("score");
       if (writer && !writer->Write(batch, result).ok()) {
         state.SkipWithError("write");
       }

@@ -23,19 +23,19 @@
 namespace healthscore::bench {
 namespace {
 
-using engine::Batch;
-using engine::BatchResult;
-using engine::Scorer;
+using engine::eval::Batch;
+using engine::eval::BatchResult;
+using engine::eval::Scorer;
 
-std::shared_ptr<const engine::CompiledModel> DefaultModel() {
+std::shared_ptr<const engine::model::CompiledModel> DefaultModel() {
   static auto* model = [] {
-    auto m = engine::LoadModel(HEALTHSCORE_SOURCE_DIR
-                               "/rules/default/1/model.yaml");
+    auto m = engine::model::LoadModel(HEALTHSCORE_SOURCE_DIR
+                                      "/rules/default/1/model.yaml");
     if (!m.ok()) {
       fprintf(stderr, "%s\n", std::string(m.status().message()).c_str());
       abort();
     }
-    return new std::shared_ptr<const engine::CompiledModel>(*m);
+    return new std::shared_ptr<const engine::model::CompiledModel>(*m);
   }();
   return *model;
 }
@@ -74,7 +74,8 @@ std::string LargeModel(int signals) {
 void BM_Compile1000SignalModel(benchmark::State& state) {
   const std::string text = LargeModel(1000);
   for (auto _ : state) {
-    engine::CompileResult r = engine::CompileString(text, "large.yaml");
+    engine::model::CompileResult r =
+        engine::model::CompileString(text, "large.yaml");
     if (!r.model) state.SkipWithError(r.diagnostics.ToString().c_str());
     benchmark::DoNotOptimize(r.model);
   }
@@ -83,8 +84,8 @@ BENCHMARK(BM_Compile1000SignalModel)->Unit(benchmark::kMillisecond);
 
 void BM_CompileDefaultModel(benchmark::State& state) {
   for (auto _ : state) {
-    auto r = engine::CompileFile(HEALTHSCORE_SOURCE_DIR
-                                 "/rules/default/1/model.yaml");
+    auto r = engine::model::CompileFile(HEALTHSCORE_SOURCE_DIR
+                                        "/rules/default/1/model.yaml");
     benchmark::DoNotOptimize(r.model);
   }
 }
@@ -104,7 +105,7 @@ BENCHMARK(BM_ScoreDefault)->Arg(1)->Arg(64)->Arg(1024)->Arg(16384);
 
 // The same over every core (the pool plus the calling thread).
 void BM_ScoreDefaultAllThreads(benchmark::State& state) {
-  static engine::WorkerPool pool(
+  static engine::eval::WorkerPool pool(
       std::max(1u, std::thread::hardware_concurrency()) - 1);
   Batch batch(DefaultModel());
   AddSyntheticAccounts(&batch, state.range(0));
@@ -126,10 +127,12 @@ void BM_ExplainDefault(benchmark::State& state) {
   if (!Scorer::Score(batch, &result).ok()) state.SkipWithError("score");
   for (auto _ : state) {
     for (size_t r = 0; r < batch.size(); ++r) {
-      engine::Explanation e = engine::Explain(batch, result, r, engine::kDefaultTopDrivers);
+      engine::eval::Explanation e = engine::eval::Explain(
+          batch, result, r, engine::eval::kDefaultTopDrivers);
       benchmark::DoNotOptimize(e);
-      for (int p : engine::MatchedPlaybooks(result, r)) {
-        benchmark::DoNotOptimize(engine::PlaybookReason(batch, result, r, p));
+      for (int p : engine::eval::MatchedPlaybooks(result, r)) {
+        benchmark::DoNotOptimize(
+            engine::eval::PlaybookReason(batch, result, r, p));
       }
     }
   }
@@ -145,11 +148,11 @@ void BM_BuildBatchByName(benchmark::State& state) {
   const auto& inputs = DefaultModel()->inputs();
   for (auto _ : state) {
     batch.Clear();
-    engine::BatchBuilder b(&batch);
+    engine::eval::BatchBuilder b(&batch);
     for (size_t r = 0; r < source.size(); ++r) {
       b.BeginRow(source.id(r));
       for (const auto& in : inputs) {
-        if (in.type == engine::InputType::kNumber &&
+        if (in.type == engine::model::InputType::kNumber &&
             source.number_valid(in.column)[r]) {
           b.SetMetric(in.id, source.number(in.column)[r]);
         }

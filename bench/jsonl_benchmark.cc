@@ -27,12 +27,17 @@
 #include "engine/model/compiler.h"
 
 namespace healthscore::engine::io {
+
+using eval::Batch;
+
 namespace {
 
 constexpr int kAccounts = 100000;
 constexpr size_t kBatchRows = 16384;
 
-std::shared_ptr<const CompiledModel> Model() { return testing::BasicModel(); }
+std::shared_ptr<const model::CompiledModel> Model() {
+  return testing::BasicModel();
+}
 
 // Snapshots shaped like a nightly export: every input present, 12 weeks of
 // usage history, and one undeclared metric per line.
@@ -101,7 +106,7 @@ void Run(benchmark::State& state, Stage stage) {
   const std::string& text = Input();
   auto model = Model();
   Batch batch(model);
-  BatchResult result;
+  eval::BatchResult result;
   size_t written = 0;
   for (auto _ : state) {
     JsonLinesReader reader(std::make_unique<ViewSource>(text));
@@ -114,7 +119,8 @@ void Run(benchmark::State& state, Stage stage) {
       auto n = reader.ReadBatch(&batch, kBatchRows);
       if (!n.ok() || *n == 0) break;
       if (stage == Stage::kParse) continue;
-      if (!Scorer::Score(batch, &result).ok()) state.SkipWithError("score");
+      if (!eval::Scorer::Score(batch, &result).ok())
+        state.SkipWithError("score");
       if (writer && !writer->Write(batch, result).ok()) {
         state.SkipWithError("write");
       }
@@ -150,10 +156,11 @@ void BM_ScoreOnly(benchmark::State& state) {
     if (!n.ok() || *n == 0) break;
     batches.push_back(std::move(batch));
   }
-  BatchResult result;
+  eval::BatchResult result;
   for (auto _ : state) {
     for (const auto& batch : batches) {
-      if (!Scorer::Score(*batch, &result).ok()) state.SkipWithError("score");
+      if (!eval::Scorer::Score(*batch, &result).ok())
+        state.SkipWithError("score");
     }
     benchmark::DoNotOptimize(result.size());
   }

@@ -51,11 +51,11 @@ std::string PluginDir() {
   return (exe.parent_path().parent_path() / "plugins" / "lib").string();
 }
 
-engine::PluginHost& Host() {
-  static engine::PluginHost* host = [] {
-    engine::PluginHostOptions options;
+engine::plugin_host::PluginHost& Host() {
+  static engine::plugin_host::PluginHost* host = [] {
+    engine::plugin_host::PluginHostOptions options;
     options.directories = {PluginDir()};
-    auto h = engine::PluginHost::Create(std::move(options));
+    auto h = engine::plugin_host::PluginHost::Create(std::move(options));
     if (!h.ok()) {
       std::fprintf(stderr, "%s (set HEALTHSCORE_PLUGIN_DIR)\n",
                    std::string(h.status().message()).c_str());
@@ -66,7 +66,7 @@ engine::PluginHost& Host() {
   return *host;
 }
 
-std::shared_ptr<engine::PluginSignal> NpsPlugin() {
+std::shared_ptr<engine::plugin_host::PluginSignal> NpsPlugin() {
   auto lib = Host().Load("nps");
   if (!lib.ok()) {
     std::fprintf(stderr, "%s\n", std::string(lib.status().message()).c_str());
@@ -189,16 +189,16 @@ tiers:
 
 void BM_ScoreNpsModel(benchmark::State& state) {
   const size_t rows = static_cast<size_t>(state.range(0));
-  engine::CompileOptions options;
+  engine::model::CompileOptions options;
   options.plugins = &Host();
-  engine::CompileResult compiled =
-      engine::CompileString(kNpsModel, "nps_bench.yaml", options);
+  engine::model::CompileResult compiled =
+      engine::model::CompileString(kNpsModel, "nps_bench.yaml", options);
   if (compiled.model == nullptr) {
     state.SkipWithError(compiled.diagnostics.ToString().c_str());
     return;
   }
-  engine::Batch batch(compiled.model);
-  engine::BatchBuilder b(&batch);
+  engine::eval::Batch batch(compiled.model);
+  engine::eval::BatchBuilder b(&batch);
   Answers answers(rows);
   for (size_t r = 0; r < rows; ++r) {
     b.BeginRow("a" + std::to_string(r));
@@ -207,9 +207,9 @@ void BM_ScoreNpsModel(benchmark::State& state) {
     b.SetMetric("csat", 3 + (r % 17) / 10.0);
     b.EndRow();
   }
-  engine::BatchResult result;
+  engine::eval::BatchResult result;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(engine::Scorer::Score(batch, &result));
+    benchmark::DoNotOptimize(engine::eval::Scorer::Score(batch, &result));
   }
   state.SetItemsProcessed(state.iterations() * rows);
 }

@@ -47,7 +47,7 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& argv,
     if (spec == nullptr) {
       std::vector<std::string> names;
       for (const FlagSpec& f : flags) names.push_back(f.name);
-      std::string hint = engine::DidYouMean(name, names);
+      std::string hint = engine::model::DidYouMean(name, names);
       return absl::InvalidArgumentError(
           absl::StrCat("unknown option \"--", name, "\"",
                        hint.empty() ? "" : absl::StrCat(" (", hint, ")")));

@@ -147,9 +147,9 @@ std::unique_ptr<engine::io::SnapshotReader> MakeReader(
 // Reads every account of `reader` into `*tables` (reusing their storage),
 // at most `max_rows` per table. Returns the number of accounts, or
 // ResourceExhausted once more than `max_accounts` have been read.
-absl::StatusOr<size_t> ReadAll(engine::io::SnapshotReader* reader,
-                               size_t max_rows, size_t max_accounts,
-                               std::vector<engine::AccountTable>* tables) {
+absl::StatusOr<size_t> ReadAll(
+    engine::io::SnapshotReader* reader, size_t max_rows, size_t max_accounts,
+    std::vector<engine::eval::AccountTable>* tables) {
   size_t accounts = 0;
   for (size_t k = 0;; ++k) {
     if (k == tables->size()) tables->emplace_back();
@@ -252,32 +252,33 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
   // The model, compiled as `score` compiles it.
   auto model_path = ResolveModelPath(args->Get("model"));
   if (!model_path.ok()) return Failure(err, model_path.status().message());
-  std::unique_ptr<engine::PluginHost> plugins;
+  std::unique_ptr<engine::plugin_host::PluginHost> plugins;
   auto compile_options = CompileOptionsFromArgs(*args, &plugins);
   if (!compile_options.ok()) {
     return Usage(err, compile_options.status().message());
   }
-  engine::CompileResult compiled =
-      engine::CompileFile(*model_path, *compile_options);
+  engine::model::CompileResult compiled =
+      engine::model::CompileFile(*model_path, *compile_options);
   if (compiled.model == nullptr) {
     PrintErrors(compiled.diagnostics, err);
     return Failure(
         err, absl::StrCat(*model_path, " has errors; nothing was measured"));
   }
-  const std::shared_ptr<const engine::CompiledModel>& model = compiled.model;
+  const std::shared_ptr<const engine::model::CompiledModel>& model =
+      compiled.model;
 
   // The input: its first read, bounded, keeps the bytes for the timed ones.
   auto file = engine::io::OpenFileSource(input_path);
   if (!file.ok()) return Failure(err, file.status().message());
   std::string input;
   const size_t max_rows = static_cast<size_t>(*batch_size);
-  std::vector<engine::AccountTable> tables;
-  std::vector<engine::Batch> batches;
+  std::vector<engine::eval::AccountTable> tables;
+  std::vector<engine::eval::Batch> batches;
   // Binds every table to the model, one batch each.
   auto bind_all = [&] {
-    engine::TableBinder binder(model);
+    engine::eval::TableBinder binder(model);
     binder.set_strict(reader_options->strict);
-    batches.resize(tables.size(), engine::Batch(model));
+    batches.resize(tables.size(), engine::eval::Batch(model));
     for (size_t k = 0; k < tables.size(); ++k) {
       binder.Bind(tables[k], &batches[k]);
     }
@@ -302,7 +303,7 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
                    absl::StrCat(input_path, ": no accounts to measure with"));
   }
   size_t failed = 0;
-  for (const engine::Batch& b : batches) failed += b.error_count();
+  for (const engine::eval::Batch& b : batches) failed += b.error_count();
 
   std::vector<Stage> stages;
   // parse. The source's copy of the text is made before the clock
@@ -339,11 +340,12 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
   stages.push_back({"bind", *bind_ns});
 
   // score: on the calling thread (no worker pool).
-  std::vector<engine::BatchResult> results(batches.size());
+  std::vector<engine::eval::BatchResult> results(batches.size());
   auto nothing = [] {};
   absl::StatusOr<double> score_ns = TimeMedian(*repetitions, nothing, [&] {
     for (size_t k = 0; k < batches.size(); ++k) {
-      absl::Status s = engine::Scorer::Score(batches[k], &results[k], nullptr);
+      absl::Status s =
+          engine::eval::Scorer::Score(batches[k], &results[k], nullptr);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -375,20 +377,20 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
   const std::string short_hash = model->hash().substr(0, 12);
   if (format == "json") {
     std::string json = "{\"model\":{\"path\":";
-    engine::AppendJsonString(*model_path, &json);
+    engine::common::AppendJsonString(*model_path, &json);
     json.append(",\"name\":");
-    engine::AppendJsonString(model->name(), &json);
+    engine::common::AppendJsonString(model->name(), &json);
     json.append(",\"version\":");
-    engine::AppendJsonString(model->version(), &json);
+    engine::common::AppendJsonString(model->version(), &json);
     json.append(",\"hash\":");
-    engine::AppendJsonString(model->hash(), &json);
+    engine::common::AppendJsonString(model->hash(), &json);
     absl::StrAppend(
         &json, "},\"accounts\":", accounts, ",\"failed_accounts\":", failed,
         ",\"repetitions\":", *repetitions, ",\"threads\":1,\"stages\":[");
     for (size_t i = 0; i < stages.size(); ++i) {
       const Stage& s = stages[i];
       json.append(i > 0 ? ",{\"stage\":" : "{\"stage\":");
-      engine::AppendJsonString(s.name, &json);
+      engine::common::AppendJsonString(s.name, &json);
       absl::StrAppendFormat(&json,
                             ",\"median_ns\":%.0f,\"ns_per_account\":%.1f,"
                             "\"accounts_per_second_per_core\":%.0f}",
@@ -401,10 +403,10 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
   }
   out << "healthscore bench: " << model->name() << " version "
       << model->version() << " (hash " << short_hash << "), "
-      << engine::WithThousandsSeparators(accounts)
+      << engine::common::WithThousandsSeparators(accounts)
       << (accounts == 1 ? " account" : " accounts");
   if (failed > 0)
-    out << " (" << engine::WithThousandsSeparators(failed)
+    out << " (" << engine::common::WithThousandsSeparators(failed)
         << " failed to read)";
   out << ", " << *repetitions
       << (*repetitions == 1 ? " repetition" : " repetitions") << ", 1 thread\n";
@@ -414,7 +416,7 @@ int RunBench(const std::vector<std::string>& argv, std::ostream& out,
     out << absl::StrFormat(
         "%-12s %10s  %12s  %20s\n", s.name, Duration(s.median_ns),
         Duration(s.median_ns / accounts),
-        engine::WithThousandsSeparators(
+        engine::common::WithThousandsSeparators(
             static_cast<uint64_t>(accounts * 1e9 / s.median_ns)));
   }
   return kExitOk;

@@ -83,7 +83,7 @@ int Main(int argc, char** argv, const std::vector<ExternalCommand>& external) {
   std::vector<std::string> names;
   for (const Command& c : kCommands) names.push_back(c.name);
   for (const ExternalCommand& c : external) names.push_back(c.name);
-  std::string hint = engine::DidYouMean(command, names);
+  std::string hint = engine::model::DidYouMean(command, names);
   std::cerr << "healthscore: unknown command \"" << command << "\""
             << (hint.empty() ? "" : absl::StrCat(" (", hint, ")"))
             << "\nrun `healthscore --help` for the list of commands\n";

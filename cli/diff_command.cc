@@ -58,7 +58,7 @@ options:
   --input-format F      jsonl or csv (default: from the file extension)
   --format F            text (default) or json
   --examples N          accounts changing tier to list (default )" +
-    std::to_string(engine::kDefaultShadowExamples) + ")\n" +
+    std::to_string(engine::shadow::kDefaultShadowExamples) + ")\n" +
     std::string(kPrecisionHelp) +
     R"(  --threads N           scoring threads (default: one per core)
   --batch-size N        accounts read and scored at a time (default 65536)
@@ -86,15 +86,16 @@ int Failure(std::ostream& err, const std::string& message) {
 }
 
 // Resolves and compiles one model; prints its errors on failure.
-std::shared_ptr<const engine::CompiledModel> LoadModel(
+std::shared_ptr<const engine::model::CompiledModel> LoadModel(
     const std::string& flag, const std::string& path,
-    const engine::CompileOptions& options, std::ostream& err) {
+    const engine::model::CompileOptions& options, std::ostream& err) {
   auto resolved = ResolveModelPath(path);
   if (!resolved.ok()) {
     Failure(err, absl::StrCat("--", flag, ": ", resolved.status().message()));
     return nullptr;
   }
-  engine::CompileResult compiled = engine::CompileFile(*resolved, options);
+  engine::model::CompileResult compiled =
+      engine::model::CompileFile(*resolved, options);
   if (compiled.model == nullptr) {
     PrintErrors(compiled.diagnostics, err);
     Failure(err, absl::StrCat("--", flag, ": ", *resolved, " has errors"));
@@ -132,8 +133,8 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
   auto threads = args->GetInt("threads", default_threads, 1, 256);
   auto batch_size = args->GetInt("batch-size", 65536, 1, 1000000);
   auto examples = args->GetInt(
-      "examples", static_cast<int64_t>(engine::kDefaultShadowExamples), 0,
-      1000000);
+      "examples", static_cast<int64_t>(engine::shadow::kDefaultShadowExamples),
+      0, 1000000);
   for (const auto* v : {&threads, &batch_size, &examples}) {
     if (!v->ok()) return Usage(err, std::string(v->status().message()));
   }
@@ -144,12 +145,12 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
   auto numbers = NumberFormatFromArgs(*args);
   if (!numbers.ok()) return Usage(err, std::string(numbers.status().message()));
 
-  std::unique_ptr<engine::PluginHost> plugins;
+  std::unique_ptr<engine::plugin_host::PluginHost> plugins;
   auto compile_options_or = CompileOptionsFromArgs(*args, &plugins);
   if (!compile_options_or.ok()) {
     return Usage(err, std::string(compile_options_or.status().message()));
   }
-  const engine::CompileOptions& compile_options = *compile_options_or;
+  const engine::model::CompileOptions& compile_options = *compile_options_or;
   auto live = LoadModel("live", args->Get("live"), compile_options, err);
   if (live == nullptr) return kExitFailure;
   auto candidate =
@@ -160,20 +161,20 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
                                                *reader_options);
   if (!reader.ok()) return Failure(err, std::string(reader.status().message()));
 
-  engine::WorkerPool pool(static_cast<int>(*threads) - 1);
-  engine::ShadowOptions options;
+  engine::eval::WorkerPool pool(static_cast<int>(*threads) - 1);
+  engine::shadow::ShadowOptions options;
   options.max_examples = static_cast<size_t>(*examples);
-  engine::ShadowComparison comparison(live, candidate, options);
-  engine::TableRequest request;
+  engine::shadow::ShadowComparison comparison(live, candidate, options);
+  engine::repository::TableRequest request;
   request.model.name = live->name();
   request.model.model = live;
   request.strict = reader_options->strict;
-  engine::ModelRef shadow;
+  engine::repository::ModelRef shadow;
   shadow.name = candidate->name();
   shadow.model = candidate;
   request.shadow = &shadow;
-  engine::TableScores scores;
-  engine::AccountTable table;
+  engine::repository::TableScores scores;
+  engine::eval::AccountTable table;
   const size_t max_rows = static_cast<size_t>(*batch_size);
   for (;;) {
     absl::StatusOr<size_t> rows = (*reader)->ReadTable(&table, max_rows);
@@ -182,14 +183,16 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
                      absl::StrCat(input_path, ": ", rows.status().message()));
     }
     if (*rows == 0) break;
-    absl::Status status = engine::ScoreTable(request, table, &pool, &scores);
+    absl::Status status =
+        engine::repository::ScoreTable(request, table, &pool, &scores);
     if (status.ok()) status = comparison.AddScores(scores);
     if (!status.ok()) return Failure(err, std::string(status.message()));
   }
 
-  const engine::ShadowReport report = comparison.Report();
-  out << (format == "json" ? engine::ShadowReportJson(report, *numbers)
-                           : engine::FormatShadowReport(report, *numbers));
+  const engine::shadow::ShadowReport report = comparison.Report();
+  out << (format == "json"
+              ? engine::shadow::ShadowReportJson(report, *numbers)
+              : engine::shadow::FormatShadowReport(report, *numbers));
   return kExitOk;
 }
 

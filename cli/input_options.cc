@@ -66,23 +66,26 @@ absl::StatusOr<InputArgs> InputFromArgs(const Args& args) {
   return input;
 }
 
-absl::StatusOr<engine::CompileOptions> CompileOptionsFromArgs(
-    const Args& args, std::unique_ptr<engine::PluginHost>* plugins) {
-  absl::StatusOr<std::unique_ptr<engine::PluginHost>> host =
+absl::StatusOr<engine::model::CompileOptions> CompileOptionsFromArgs(
+    const Args& args,
+    std::unique_ptr<engine::plugin_host::PluginHost>* plugins) {
+  absl::StatusOr<std::unique_ptr<engine::plugin_host::PluginHost>> host =
       OpenPluginHost(args);
   if (!host.ok()) return host.status();
-  absl::StatusOr<engine::YamlLimits> limits = ModelLimits(args);
+  absl::StatusOr<engine::common::YamlLimits> limits = ModelLimits(args);
   if (!limits.ok()) return limits.status();
   *plugins = *std::move(host);
-  engine::CompileOptions options;
+  engine::model::CompileOptions options;
   options.plugins = plugins->get();
   options.yaml = *limits;
   return options;
 }
 
-void PrintErrors(const engine::DiagnosticList& diagnostics, std::ostream& err) {
-  for (const engine::Diagnostic& d : diagnostics.items()) {
-    if (d.severity == engine::Severity::kError) err << d.ToString() << "\n";
+void PrintErrors(const engine::model::DiagnosticList& diagnostics,
+                 std::ostream& err) {
+  for (const engine::model::Diagnostic& d : diagnostics.items()) {
+    if (d.severity == engine::model::Severity::kError)
+      err << d.ToString() << "\n";
   }
 }
 

@@ -69,12 +69,14 @@ absl::StatusOr<InputArgs> InputFromArgs(const Args& args);
 // (OpenPluginHost, plugins.h), opened into `*plugins`, which must outlive
 // the options, and the YAML limits of the model limit flags (ModelLimits).
 // InvalidArgument naming the flag, --plugins' first.
-absl::StatusOr<engine::CompileOptions> CompileOptionsFromArgs(
-    const Args& args, std::unique_ptr<engine::PluginHost>* plugins);
+absl::StatusOr<engine::model::CompileOptions> CompileOptionsFromArgs(
+    const Args& args,
+    std::unique_ptr<engine::plugin_host::PluginHost>* plugins);
 
 // Writes each error of `diagnostics` to `err`, one a line (warnings are
 // left out: a command that could not compile a model says why).
-void PrintErrors(const engine::DiagnosticList& diagnostics, std::ostream& err);
+void PrintErrors(const engine::model::DiagnosticList& diagnostics,
+                 std::ostream& err);
 
 }  // namespace healthscore::cli
 

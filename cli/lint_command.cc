@@ -81,16 +81,16 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
     err << "healthscore lint: " << limits.status().message() << "\n";
     return kExitUsage;
   }
-  engine::CompileOptions compile_options;
+  engine::model::CompileOptions compile_options;
   compile_options.yaml = *limits;
-  engine::ModelLoadOptions load_options;
+  engine::model::ModelLoadOptions load_options;
   load_options.yaml = *limits;
-  std::unique_ptr<engine::PluginHost> plugins;
+  std::unique_ptr<engine::plugin_host::PluginHost> plugins;
   if (args->Has("plugins")) {
-    engine::PluginHostOptions host_options;
+    engine::plugin_host::PluginHostOptions host_options;
     host_options.directories =
         absl::StrSplit(args->Get("plugins"), ':', absl::SkipEmpty());
-    auto host = engine::PluginHost::Create(host_options);
+    auto host = engine::plugin_host::PluginHost::Create(host_options);
     if (!host.ok()) {
       err << "healthscore lint: --plugins: " << host.status().message()
           << "\n";
@@ -113,30 +113,31 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
   // A config.yaml shared by several models is reported once.
   std::set<std::string> reported;
   for (const std::string& file : *files) {
-    engine::DiagnosticList diags;
-    absl::StatusOr<engine::ModelSpec> spec =
-        engine::LoadModelSpecFromFile(file, &diags, load_options);
+    engine::model::DiagnosticList diags;
+    absl::StatusOr<engine::model::ModelSpec> spec =
+        engine::model::LoadModelSpecFromFile(file, &diags, load_options);
     if (!spec.ok()) {
-      diags.Error(engine::SourceLocation{file, 0, 0},
+      diags.Error(engine::model::SourceLocation{file, 0, 0},
                   std::string(spec.status().message()));
     }
-    std::shared_ptr<const engine::CompiledModel> model;
+    std::shared_ptr<const engine::model::CompiledModel> model;
     if (spec.ok()) {
-      engine::CompileResult compiled = engine::Compile(*spec, compile_options);
+      engine::model::CompileResult compiled =
+          engine::model::Compile(*spec, compile_options);
       diags.Append(compiled.diagnostics);
       model = compiled.model;
     }
     if (model != nullptr && !diags.has_errors()) {
-      engine::DiagnosticList config_diags;
-      engine::LintContext context =
-          engine::LintContextForFile(file, &config_diags);
-      for (const engine::Diagnostic& d : config_diags.items()) {
+      engine::model::DiagnosticList config_diags;
+      engine::lint::LintContext context =
+          engine::lint::LintContextForFile(file, &config_diags);
+      for (const engine::model::Diagnostic& d : config_diags.items()) {
         if (reported.insert(d.ToString()).second) diags.Add(d);
       }
-      diags.Append(engine::LintModel(*spec, *model, context));
+      diags.Append(engine::lint::LintModel(*spec, *model, context));
     }
     diags.SortByLocation();
-    for (const engine::Diagnostic& d : diags.items()) {
+    for (const engine::model::Diagnostic& d : diags.items()) {
       out << d.ToString() << "\n";
     }
     const int errors = diags.error_count();

@@ -11,8 +11,8 @@ std::vector<FlagSpec> WithModelLimitFlags(std::vector<FlagSpec> flags) {
   return flags;
 }
 
-absl::StatusOr<engine::YamlLimits> ModelLimits(const Args& args) {
-  engine::YamlLimits limits;
+absl::StatusOr<engine::common::YamlLimits> ModelLimits(const Args& args) {
+  engine::common::YamlLimits limits;
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   absl::StatusOr<int64_t> bytes = args.GetInt(
       "max-model-bytes", static_cast<int64_t>(limits.max_bytes), 1, kMax);

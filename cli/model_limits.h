@@ -27,7 +27,7 @@ std::vector<FlagSpec> WithModelLimitFlags(std::vector<FlagSpec> flags);
 // The limits the options ask for (defaults for those absent).
 // InvalidArgument naming the option for a value that is not a positive
 // integer.
-absl::StatusOr<engine::YamlLimits> ModelLimits(const Args& args);
+absl::StatusOr<engine::common::YamlLimits> ModelLimits(const Args& args);
 
 }  // namespace healthscore::cli
 

@@ -12,7 +12,7 @@
 namespace healthscore::cli {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 
 // A tree with models and tests in nested and hidden directories.
 std::string MakeTree() {
-  const fs::path root = ::healthscore::testing::ScratchDir("paths_test");
+  const fs::path root =
+      ::healthscore::engine::common::testing::ScratchDir("paths_test");
   for (const char* dir : {"b/1", "a", ".git/x", "c"}) {
     fs::create_directories(root / dir);
   }

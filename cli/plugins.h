@@ -20,7 +20,7 @@ inline constexpr char kPluginsHelp[] =
 // The plugin host for `--plugins` (or $HEALTHSCORE_PLUGIN_PATH), or null
 // when neither is set: models that name a plugin then fail to compile with
 // a message saying so. InvalidArgument when a directory does not exist.
-absl::StatusOr<std::unique_ptr<engine::PluginHost>> OpenPluginHost(
+absl::StatusOr<std::unique_ptr<engine::plugin_host::PluginHost>> OpenPluginHost(
     const Args& args);
 
 }  // namespace healthscore::cli

@@ -9,11 +9,12 @@ std::vector<FlagSpec> WithPrecisionFlag(std::vector<FlagSpec> flags) {
   return flags;
 }
 
-absl::StatusOr<engine::NumberFormat> NumberFormatFromArgs(const Args& args) {
+absl::StatusOr<engine::common::NumberFormat> NumberFormatFromArgs(
+    const Args& args) {
   absl::StatusOr<int64_t> precision =
-      args.GetInt("precision", 0, 1, engine::kMaxNumberPrecision);
+      args.GetInt("precision", 0, 1, engine::common::kMaxNumberPrecision);
   if (!precision.ok()) return precision.status();
-  engine::NumberFormat format;
+  engine::common::NumberFormat format;
   format.precision = static_cast<int>(*precision);
   return format;
 }

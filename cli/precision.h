@@ -24,7 +24,8 @@ std::vector<FlagSpec> WithPrecisionFlag(std::vector<FlagSpec> flags);
 // The number format --precision asks for (exact when absent).
 // InvalidArgument naming the option for a value that is not an integer
 // from 1 to engine::kMaxNumberPrecision.
-absl::StatusOr<engine::NumberFormat> NumberFormatFromArgs(const Args& args);
+absl::StatusOr<engine::common::NumberFormat> NumberFormatFromArgs(
+    const Args& args);
 
 }  // namespace healthscore::cli
 

@@ -107,7 +107,7 @@ options:
                         (jsonl only)
   --top-drivers N       signals listed as top drivers with --explain
                         (default )" +
-    std::to_string(engine::kDefaultTopDrivers) + ")\n" +
+    std::to_string(engine::eval::kDefaultTopDrivers) + ")\n" +
     std::string(kPrecisionHelp) +
     R"(  --threads N           worker threads (default: one per core); with JSON
                         Lines input and more than one, they parse too
@@ -116,8 +116,7 @@ options:
   --no-routes           ignore the routes of MODEL's repository
   --quiet               no progress or summary on standard error
 )" + std::string(kInputLimitsHelp) +
-    std::string(kPluginsHelp) +
-    std::string(kModelLimitsHelp) +
+    std::string(kPluginsHelp) + std::string(kModelLimitsHelp) +
     R"(  -h, --help            show this help
 
 Progress (accounts, accounts/s) is shown on standard error about once a
@@ -169,7 +168,7 @@ int Failure(std::ostream& err, const std::string& message) {
 
 // A model a run scores with.
 struct ScoringModel {
-  std::shared_ptr<const engine::CompiledModel> model;
+  std::shared_ptr<const engine::model::CompiledModel> model;
   // Its name and version directory in the repository (version 0 when the
   // run has no routes).
   std::string name;
@@ -178,7 +177,7 @@ struct ScoringModel {
 
 // Index of `model` in `models`, or models.size().
 size_t IndexOf(const std::vector<ScoringModel>& models,
-               const engine::CompiledModel* model) {
+               const engine::model::CompiledModel* model) {
   size_t k = 0;
   while (k < models.size() && models[k].model.get() != model) ++k;
   return k;
@@ -186,10 +185,10 @@ size_t IndexOf(const std::vector<ScoringModel>& models,
 
 // The repository of a routed run.
 struct Routes {
-  std::unique_ptr<engine::ModelRepository> repository;
+  std::unique_ptr<engine::repository::ModelRepository> repository;
   // Held for the whole run: `requested.router` belongs to it.
-  std::shared_ptr<const engine::ModelSet> set;
-  engine::ModelRef requested;
+  std::shared_ptr<const engine::repository::ModelSet> set;
+  engine::repository::ModelRef requested;
 };
 
 // Loads the routes that apply to the model file `model_path` into
@@ -204,11 +203,12 @@ struct Routes {
 // in the config files, the repository's load errors, and ModelSet::Find's
 // when the repository does not serve VERSION with its routes.
 absl::Status LoadRoutes(const std::string& model_path,
-                        engine::PluginHost* plugins,
-                        const engine::YamlLimits& limits, Routes* routes) {
-  engine::DiagnosticList config_diags;
-  const engine::LintContext context =
-      engine::LintContextForFile(model_path, &config_diags);
+                        engine::plugin_host::PluginHost* plugins,
+                        const engine::common::YamlLimits& limits,
+                        Routes* routes) {
+  engine::model::DiagnosticList config_diags;
+  const engine::lint::LintContext context =
+      engine::lint::LintContextForFile(model_path, &config_diags);
   if (context.model_name.empty() || context.routes.empty()) {
     return absl::OkStatus();
   }
@@ -216,29 +216,32 @@ absl::Status LoadRoutes(const std::string& model_path,
   const fs::path version_dir = fs::path(model_path).parent_path();
   const fs::path root = version_dir.parent_path().parent_path();
   const std::string config =
-      (version_dir.parent_path() / engine::kConfigFileName).string();
+      (version_dir.parent_path() / engine::repository::kConfigFileName)
+          .string();
   auto fail = [&config](absl::string_view message) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot apply the routes of ", config, ": ", message));
   };
   if (config_diags.has_errors()) {
     std::vector<std::string> errors;
-    for (const engine::Diagnostic& d : config_diags.items()) {
-      if (d.severity == engine::Severity::kError) {
+    for (const engine::model::Diagnostic& d : config_diags.items()) {
+      if (d.severity == engine::model::Severity::kError) {
         errors.push_back(d.ToString());
       }
     }
     return fail(absl::StrJoin(errors, "; "));
   }
   int64_t version = 0;  // a version directory: LintContextForFile checked
-  engine::ParseVersionNumber(version_dir.filename().string(), &version);
+  engine::repository::ParseVersionNumber(version_dir.filename().string(),
+                                         &version);
 
-  engine::RepositoryOptions options;
+  engine::repository::RepositoryOptions options;
   options.root = root.empty() ? "." : root.string();
   options.compile.plugins = plugins;
   options.compile.yaml = limits;
   options.warm_up = false;
-  auto repository = engine::ModelRepository::Create(std::move(options));
+  auto repository =
+      engine::repository::ModelRepository::Create(std::move(options));
   if (!repository.ok()) return fail(repository.status().message());
   routes->repository = *std::move(repository);
   routes->set = routes->repository->Snapshot();
@@ -246,7 +249,8 @@ absl::Status LoadRoutes(const std::string& model_path,
   if (!requested.ok()) {
     // Find says what does not serve; the model's status says why (e.g. a
     // route to an unknown model, at its place in config.yaml).
-    const engine::ModelStatus* status = routes->set->status(context.model_name);
+    const engine::repository::ModelStatus* status =
+        routes->set->status(context.model_name);
     return fail(status == nullptr || status->errors.empty()
                     ? std::string(requested.status().message())
                     : absl::StrCat(requested.status().message(), "; ",
@@ -264,7 +268,7 @@ class RunTally {
   explicit RunTally(const std::vector<ScoringModel>& models)
       : accounts_(models.size(), 0) {
     for (const ScoringModel& m : models) {
-      for (const engine::TierInfo& t : m.model->tiers()) {
+      for (const engine::model::TierInfo& t : m.model->tiers()) {
         if (std::find(tiers_.begin(), tiers_.end(), t.id) == tiers_.end()) {
           tiers_.push_back(t.id);
         }
@@ -275,7 +279,7 @@ class RunTally {
 
   // Counts the accounts one part of a table scored (engine::ScoreTable
   // counted them: a whole batch also holds accounts routed elsewhere).
-  void Add(size_t k, const engine::RoutedPart& part) {
+  void Add(size_t k, const engine::repository::RoutedPart& part) {
     Add(k, part.model.model->tiers(), part.rows.size(), part.tier_counts);
     dropped_ += part.dropped_values;
   }
@@ -311,14 +315,15 @@ class RunTally {
       absl::StrAppend(&out, " ", tiers_[t], " ", WithCommas(tier_counts_[t]),
                       ",");
     }
-    absl::StrAppend(&out, " ", std::string(engine::kInsufficientDataTierId),
-                    " ", WithCommas(insufficient_));
+    absl::StrAppend(&out, " ",
+                    std::string(engine::model::kInsufficientDataTierId), " ",
+                    WithCommas(insufficient_));
     return out;
   }
 
  private:
   // `counts` as RoutedPart::tier_counts: insufficient_data, then each tier.
-  void Add(size_t k, const std::vector<engine::TierInfo>& tiers,
+  void Add(size_t k, const std::vector<engine::model::TierInfo>& tiers,
            size_t accounts, const std::vector<uint64_t>& counts) {
     if (k < accounts_.size()) accounts_[k] += accounts;
     insufficient_ += counts[0];
@@ -355,7 +360,7 @@ void MergeIgnored(const std::map<std::string, uint64_t>& from,
 struct RunSetup {
   const std::vector<ScoringModel>* models = nullptr;
   // What engine::ScoreTable is asked for every table.
-  const engine::TableRequest* request = nullptr;
+  const engine::repository::TableRequest* request = nullptr;
   bool routed = false;  // the request's routes apply
   const engine::io::ResultRenderer* renderer = nullptr;
   engine::io::ReaderOptions reader_options;
@@ -365,7 +370,7 @@ struct RunSetup {
 // main thread read, and what the worker made of it.
 struct Slot {
   engine::io::LineBlock block;
-  engine::AccountTable table;
+  engine::eval::AccountTable table;
   std::string out;  // the rendered results
   absl::Status status;
   size_t rows = 0;
@@ -446,8 +451,8 @@ class Pipeline {
     explicit Worker(const RunSetup& setup)
         : reader(setup.reader_options), tally(*setup.models) {}
     engine::io::JsonLinesReader reader;  // for blocks
-    engine::AccountTable table;          // a block's accounts
-    engine::TableScores scores;          // reused for every table
+    engine::eval::AccountTable table;    // a block's accounts
+    engine::repository::TableScores scores;  // reused for every table
     RunTally tally;
   };
 
@@ -461,7 +466,7 @@ class Pipeline {
         slot = queue_.front();
         queue_.pop_front();
       }
-      const engine::AccountTable* table = &slot->table;
+      const engine::eval::AccountTable* table = &slot->table;
       if (blocks_) {
         slot->rows = w->reader.ParseBlock(slot->block, &w->table);
         table = &w->table;
@@ -479,23 +484,23 @@ class Pipeline {
 
   // Scores `table` (engine::ScoreTable), renders its results into `out`
   // and counts them.
-  absl::Status Score(const engine::AccountTable& table, Worker* w,
+  absl::Status Score(const engine::eval::AccountTable& table, Worker* w,
                      std::string* out) {
     const std::vector<ScoringModel>& models = *setup_.models;
-    HEALTHSCORE_RETURN_IF_ERROR(
-        engine::ScoreTable(*setup_.request, table, nullptr, &w->scores));
-    const engine::RoutedResult& scored = w->scores.routed();
-    for (const engine::RoutedPart& part : scored.parts) {
+    HEALTHSCORE_RETURN_IF_ERROR(engine::repository::ScoreTable(
+        *setup_.request, table, nullptr, &w->scores));
+    const engine::repository::RoutedResult& scored = w->scores.routed();
+    for (const engine::repository::RoutedPart& part : scored.parts) {
       w->tally.Add(IndexOf(models, part.model.model.get()), part);
     }
     if (scored.parts.empty()) return absl::OkStatus();  // no accounts
     if (!setup_.routed) {
       // One part, every account in order.
-      const engine::RoutedPart& part = scored.parts[0];
+      const engine::repository::RoutedPart& part = scored.parts[0];
       return setup_.renderer->Render(*part.batch, part.result, out);
     }
     std::vector<engine::io::ScoredPart> parts;
-    for (const engine::RoutedPart& part : scored.parts) {
+    for (const engine::repository::RoutedPart& part : scored.parts) {
       parts.push_back({part.batch.get(), &part.result, part.model.version});
     }
     return setup_.renderer->Render(parts, scored.where, out);
@@ -544,8 +549,9 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
       std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   auto threads = args->GetInt("threads", default_threads, 1, 256);
   auto batch_size = args->GetInt("batch-size", 65536, 1, 1000000);
-  auto top_drivers = args->GetInt("top-drivers", engine::kDefaultTopDrivers,
-                                  0, engine::kMaxTopDrivers);
+  auto top_drivers =
+      args->GetInt("top-drivers", engine::eval::kDefaultTopDrivers, 0,
+                   engine::eval::kMaxTopDrivers);
   // Undocumented, for tests: the bytes read at a time (the size of a
   // JSON Lines block).
   auto read_block_bytes =
@@ -584,13 +590,13 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   if (!model_path.ok()) {
     return Failure(err, std::string(model_path.status().message()));
   }
-  std::unique_ptr<engine::PluginHost> plugins;
+  std::unique_ptr<engine::plugin_host::PluginHost> plugins;
   auto compile_options = CompileOptionsFromArgs(*args, &plugins);
   if (!compile_options.ok()) {
     return Usage(err, std::string(compile_options.status().message()));
   }
-  engine::CompileResult compiled =
-      engine::CompileFile(*model_path, *compile_options);
+  engine::model::CompileResult compiled =
+      engine::model::CompileFile(*model_path, *compile_options);
   if (compiled.model == nullptr) {
     PrintErrors(compiled.diagnostics, err);
     return Failure(
@@ -617,7 +623,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
                                        *model_path, " alone)"));
     }
   }
-  const engine::Router* router = routes.requested.router;
+  const engine::routing::Router* router = routes.requested.router;
   std::vector<ScoringModel> models;
   if (router == nullptr) {
     models.push_back({compiled.model, compiled.model->name(), 0});
@@ -625,13 +631,14 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     models.push_back({routes.requested.model, routes.requested.name,
                       routes.requested.version});
     for (size_t r = 0; r < router->size(); ++r) {
-      const engine::RouteTarget& target = router->target(r);
+      const engine::routing::RouteTarget& target = router->target(r);
       if (IndexOf(models, target.model.get()) == models.size()) {
         models.push_back({target.model, target.name, target.version});
       }
     }
   }
-  std::vector<std::shared_ptr<const engine::CompiledModel>> compiled_models;
+  std::vector<std::shared_ptr<const engine::model::CompiledModel>>
+      compiled_models;
   for (const ScoringModel& m : models) compiled_models.push_back(m.model);
   if (router != nullptr) writer_options.csv_models = compiled_models;
 
@@ -669,7 +676,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
   const engine::io::ResultRenderer renderer(output_format, writer_options,
                                             *models[0].model);
 
-  engine::TableRequest request;
+  engine::repository::TableRequest request;
   if (router != nullptr) {
     request.model = routes.requested;
   } else {
@@ -809,7 +816,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
     if (!ignored.empty()) {
       std::vector<std::string> inputs;
       for (const ScoringModel& m : models) {
-        for (const engine::InputInfo& in : m.model->inputs()) {
+        for (const engine::model::InputInfo& in : m.model->inputs()) {
           inputs.push_back(in.id);
         }
       }
@@ -827,12 +834,12 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
         }
         const bool first = shown++ == 0;
         std::string bare = name.substr(name.find('.') + 1);
-        std::string hint = engine::DidYouMean(bare, inputs);
+        std::string hint = engine::model::DidYouMean(bare, inputs);
         if (name.find('.') == std::string::npos && LooksLikeId(name)) {
           hint = absl::StrCat("pass --id-field ", name,
                               " if it holds the account id");
         }
-        err << (first ? " " : "; ") << engine::TruncateForDisplay(name);
+        err << (first ? " " : "; ") << engine::common::TruncateForDisplay(name);
         if (count > 1 || !hint.empty()) {
           err << " (";
           if (count > 1) err << WithCommas(count) << " times";

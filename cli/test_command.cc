@@ -60,7 +60,7 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
        {}},
       argv, out, err, &exit_code);
   if (!args) return exit_code;
-  engine::io::TestRunOptions options;
+  engine::model_tests::TestRunOptions options;
   options.name_filter = args->Get("run");
   if (!options.name_filter.empty()) {
     try {
@@ -113,14 +113,14 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
   int passed = 0;
   int failed = 0;
   for (const std::string& file : files) {
-    auto result = engine::io::RunTestFile(file, options);
+    auto result = engine::model_tests::RunTestFile(file, options);
     if (!result.ok()) {
       out << "--- FAIL: " << file << "\n    " << result.status().message()
           << "\n";
       ++failed;
       continue;
     }
-    out << engine::io::FormatTestFileResult(*result, verbose);
+    out << engine::model_tests::FormatTestFileResult(*result, verbose);
     passed += result->passed();
     failed += result->failed();
   }

@@ -82,11 +82,12 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
   int total_errors = 0;
   int total_warnings = 0;
   for (const std::string& file : *files) {
-    engine::CompileOptions options;
+    engine::model::CompileOptions options;
     options.plugins = plugins->get();
     options.yaml = *limits;
-    engine::CompileResult result = engine::CompileFile(file, options);
-    for (const engine::Diagnostic& d : result.diagnostics.items()) {
+    engine::model::CompileResult result =
+        engine::model::CompileFile(file, options);
+    for (const engine::model::Diagnostic& d : result.diagnostics.items()) {
       out << d.ToString() << "\n";
     }
     int errors = result.diagnostics.error_count();

@@ -15,10 +15,10 @@
 namespace healthscore::server {
 namespace {
 
-using engine::TableBuilder;
-using engine::CompiledModel;
-using engine::InputType;
-using engine::TruncateForDisplay;
+using engine::common::TruncateForDisplay;
+using engine::eval::TableBuilder;
+using engine::model::CompiledModel;
+using engine::model::InputType;
 
 enum Kind { kMetric = 0, kAttribute = 1, kDate = 2, kSeries = 3 };
 
@@ -274,7 +274,7 @@ void ColumnarPlan::AddRows(size_t begin, size_t end,
                                   c.as_of(0), rows);
   }
   for (const Field& f : fields_) {
-    const engine::FieldName name{KindName(f.kind), *f.name};
+    const engine::eval::FieldName name{KindName(f.kind), *f.name};
     switch (f.kind) {
       case kMetric: {
         const double* values = f.number->values().data();
@@ -325,9 +325,9 @@ void ColumnarPlan::AddRows(size_t begin, size_t end,
 
 int TopDrivers(const v1::ScoreOptions& options) {
   return options.top_drivers() == 0
-             ? engine::kDefaultTopDrivers
+             ? engine::eval::kDefaultTopDrivers
              : static_cast<int>(std::min<uint32_t>(
-                   options.top_drivers(), engine::kMaxTopDrivers));
+                   options.top_drivers(), engine::eval::kMaxTopDrivers));
 }
 
 namespace {
@@ -335,11 +335,11 @@ namespace {
 // The explanation of a row outcome; `warnings` are the row's (the
 // outcome's explanation leaves them to the outcome).
 void WriteExplanationOf(const CompiledModel& model,
-                        const engine::Explanation& e,
-                        const engine::ReusedList<std::string>& warnings,
+                        const engine::eval::Explanation& e,
+                        const engine::eval::ReusedList<std::string>& warnings,
                         v1::Explanation* out) {
-  for (const engine::SignalExplanation& s : e.signals) {
-    const engine::SignalInfo& info = model.signals()[s.signal];
+  for (const engine::eval::SignalExplanation& s : e.signals) {
+    const engine::model::SignalInfo& info = model.signals()[s.signal];
     v1::SignalContribution* c = out->add_signals();
     c->set_signal(info.id);
     if (info.group >= 0) c->set_group(model.groups()[info.group].id);
@@ -361,44 +361,46 @@ void WriteExplanationOf(const CompiledModel& model,
 
 }  // namespace
 
-void WriteExplanation(const engine::Batch& batch,
-                      const engine::BatchResult& result, size_t row,
+void WriteExplanation(const engine::eval::Batch& batch,
+                      const engine::eval::BatchResult& result, size_t row,
                       int top_drivers, v1::Explanation* out) {
-  engine::RowOutcome outcome;
-  engine::OutcomeOptions options;
+  engine::eval::RowOutcome outcome;
+  engine::eval::OutcomeOptions options;
   options.reasons = false;
   options.explain = true;
   options.top_drivers = top_drivers;
-  engine::FillRowOutcome(batch, result, row, options, &outcome);
+  engine::eval::FillRowOutcome(batch, result, row, options, &outcome);
   WriteExplanation(outcome, out);
 }
 
-void WriteExplanation(const engine::RowOutcome& outcome,
+void WriteExplanation(const engine::eval::RowOutcome& outcome,
                       v1::Explanation* out) {
   if (outcome.explanation() == nullptr) return;
   WriteExplanationOf(outcome.model(), *outcome.explanation(),
                      outcome.warnings(), out);
 }
 
-engine::OutcomeOptions OutcomeOptionsFor(const v1::ScoreOptions& options) {
-  engine::OutcomeOptions o;
+engine::eval::OutcomeOptions OutcomeOptionsFor(
+    const v1::ScoreOptions& options) {
+  engine::eval::OutcomeOptions o;
   o.reasons = !options.omit_reasons();
   o.explain = options.explain();
   o.top_drivers = TopDrivers(options);
   return o;
 }
 
-void WriteAccountResult(const engine::Batch& batch,
-                        const engine::BatchResult& result, size_t row,
+void WriteAccountResult(const engine::eval::Batch& batch,
+                        const engine::eval::BatchResult& result, size_t row,
                         const v1::ScoreOptions& options,
                         v1::AccountResult* out) {
-  engine::RowOutcome outcome;
-  engine::FillRowOutcome(batch, result, row, OutcomeOptionsFor(options),
-                         &outcome);
+  engine::eval::RowOutcome outcome;
+  engine::eval::FillRowOutcome(batch, result, row, OutcomeOptionsFor(options),
+                               &outcome);
   WriteAccountResult(outcome, out);
 }
 
-void WriteAccountResult(const engine::RowOutcome& o, v1::AccountResult* out) {
+void WriteAccountResult(const engine::eval::RowOutcome& o,
+                        v1::AccountResult* out) {
   const CompiledModel& model = o.model();
   out->set_id(std::string(o.id()));
   if (!o.ok()) {
@@ -411,11 +413,11 @@ void WriteAccountResult(const engine::RowOutcome& o, v1::AccountResult* out) {
   out->set_tier(std::string(o.tier_id()));
   out->set_coverage(o.coverage());
   auto* group_scores = out->mutable_group_scores();
-  for (const engine::GroupOutcome& g : o.groups()) {
+  for (const engine::eval::GroupOutcome& g : o.groups()) {
     (*group_scores)[model.groups()[g.group].id] = g.score;
   }
-  for (const engine::PlaybookOutcome& p : o.playbooks()) {
-    const engine::PlaybookInfo& info = model.playbooks()[p.playbook];
+  for (const engine::eval::PlaybookOutcome& p : o.playbooks()) {
+    const engine::model::PlaybookInfo& info = model.playbooks()[p.playbook];
     v1::MatchedPlaybook* m = out->add_playbooks();
     m->set_id(info.id);
     m->set_name(info.name);
@@ -438,7 +440,7 @@ void WriteAccountResult(const engine::RowOutcome& o, v1::AccountResult* out) {
   }
 }
 
-void WriteShadowReport(const engine::ShadowReport& report,
+void WriteShadowReport(const engine::shadow::ShadowReport& report,
                        v1::ShadowReport* out) {
   out->set_model(report.candidate.name);
   out->set_model_label(report.candidate.version);  // the `version:` label
@@ -452,13 +454,13 @@ void WriteShadowReport(const engine::ShadowReport& report,
   for (const std::string& t : report.candidate_tiers) {
     out->add_candidate_tiers(t);
   }
-  for (const engine::ShadowTierCell& cell : report.tier_table) {
+  for (const engine::shadow::ShadowTierCell& cell : report.tier_table) {
     v1::TierTransition* t = out->add_tier_table();
     t->set_from(cell.from);
     t->set_to(cell.to);
     t->set_count(cell.count);
   }
-  for (const engine::ShadowPlaybook& p : report.playbooks) {
+  for (const engine::shadow::ShadowPlaybook& p : report.playbooks) {
     v1::PlaybookShift* s = out->add_playbooks();
     s->set_id(p.id);
     s->set_live(p.live);
@@ -476,7 +478,7 @@ void WriteShadowReport(const engine::ShadowReport& report,
   d->set_p95(report.delta.p95);
   d->set_max(report.delta.max);
   d->set_mean(report.delta.mean);
-  for (const engine::ShadowAccount& a : report.changed) {
+  for (const engine::shadow::ShadowAccount& a : report.changed) {
     v1::TierChange* c = out->add_changed();
     c->set_id(a.id);
     c->set_live_tier(a.live_tier);

@@ -2,7 +2,7 @@
 // AccountTable and BatchResult. No scoring logic: this file only moves
 // values.
 //
-// Both request forms add every value to an engine::AccountTable as it was
+// Both request forms add every value to an engine::eval::AccountTable as it was
 // sent (a number, a string, a day count, a series, or a dictionary code
 // that is no code), knowing no model: each model that scores the request
 // binds to the table (engine::TableBinder), which applies the input's
@@ -40,7 +40,7 @@ namespace healthscore::server {
 // Adds accounts [begin, end) of a map-form request to `builder`'s table.
 void AddAccountRows(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
-    size_t begin, size_t end, engine::TableBuilder* builder);
+    size_t begin, size_t end, engine::eval::TableBuilder* builder);
 
 // A columnar request, checked.
 class ColumnarPlan {
@@ -55,7 +55,8 @@ class ColumnarPlan {
   size_t size() const { return n_; }
 
   // Adds accounts [begin, end) to `builder`'s table.
-  void AddRows(size_t begin, size_t end, engine::TableBuilder* builder) const;
+  void AddRows(size_t begin, size_t end,
+               engine::eval::TableBuilder* builder) const;
 
  private:
   struct Field {
@@ -78,28 +79,28 @@ class ColumnarPlan {
 };
 
 // Writes row `row` of a scored batch as an AccountResult (map form), all
-// but model_index: the engine::RowOutcome of the row (engine/eval/outcome.h
+// but model_index: the engine::eval::RowOutcome of the row (engine/eval/outcome.h
 // decides what a row shows, as for the CLI's output) filled as
 // OutcomeOptionsFor(options) says. A failed row has only its error.
-void WriteAccountResult(const engine::Batch& batch,
-                        const engine::BatchResult& result, size_t row,
+void WriteAccountResult(const engine::eval::Batch& batch,
+                        const engine::eval::BatchResult& result, size_t row,
                         const v1::ScoreOptions& options,
                         v1::AccountResult* out);
 // The same from an outcome the caller filled (and may reuse for the next
 // row, which saves its allocations).
-void WriteAccountResult(const engine::RowOutcome& outcome,
+void WriteAccountResult(const engine::eval::RowOutcome& outcome,
                         v1::AccountResult* out);
 // What a request's options ask of a row outcome: reasons unless
 // omit_reasons, the explanation with explain, TopDrivers.
-engine::OutcomeOptions OutcomeOptionsFor(const v1::ScoreOptions& options);
+engine::eval::OutcomeOptions OutcomeOptionsFor(const v1::ScoreOptions& options);
 
 // Writes the explanation of row `row`.
-void WriteExplanation(const engine::Batch& batch,
-                      const engine::BatchResult& result, size_t row,
+void WriteExplanation(const engine::eval::Batch& batch,
+                      const engine::eval::BatchResult& result, size_t row,
                       int top_drivers, v1::Explanation* out);
 // Writes the explanation of a row outcome filled with explain; nothing for
 // one without (a failed row).
-void WriteExplanation(const engine::RowOutcome& outcome,
+void WriteExplanation(const engine::eval::RowOutcome& outcome,
                       v1::Explanation* out);
 
 // ScoreOptions.top_drivers with its default applied (0 means
@@ -108,7 +109,7 @@ int TopDrivers(const v1::ScoreOptions& options);
 
 // The shadow comparison's report as the response message (all but
 // `version`, the candidate's repository version, which the caller knows).
-void WriteShadowReport(const engine::ShadowReport& report,
+void WriteShadowReport(const engine::shadow::ShadowReport& report,
                        v1::ShadowReport* out);
 
 }  // namespace healthscore::server

@@ -30,7 +30,7 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -66,11 +66,12 @@ tiers:
   - {id: red, min: 0}
 )yaml";
 
-std::shared_ptr<const engine::CompiledModel> Model() {
+std::shared_ptr<const engine::model::CompiledModel> Model() {
   static const auto* model = [] {
-    engine::CompileResult r = engine::CompileString(kModel, "request.yaml");
+    engine::model::CompileResult r =
+        engine::model::CompileString(kModel, "request.yaml");
     EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
-    return new std::shared_ptr<const engine::CompiledModel>(r.model);
+    return new std::shared_ptr<const engine::model::CompiledModel>(r.model);
   }();
   return *model;
 }
@@ -93,10 +94,10 @@ std::string JsonLines(const std::vector<Account>& accounts) {
   std::string out;
   for (const Account& a : accounts) {
     out.append("{\"id\":");
-    engine::AppendJsonString(a.id, &out);
+    engine::common::AppendJsonString(a.id, &out);
     if (a.as_of) {
       out.append(",\"as_of\":");
-      engine::AppendJsonString(*a.as_of, &out);
+      engine::common::AppendJsonString(*a.as_of, &out);
     }
     auto section = [&out](const char* name, const auto& values,
                           auto write) {
@@ -106,17 +107,17 @@ std::string JsonLines(const std::vector<Account>& accounts) {
       for (const auto& [key, value] : values) {
         if (!first) out.push_back(',');
         first = false;
-        engine::AppendJsonString(key, &out);
+        engine::common::AppendJsonString(key, &out);
         out.push_back(':');
         write(value);
       }
       out.push_back('}');
     };
     auto number = [&out](double v) {
-      engine::AppendJsonNumber(v, engine::NumberFormat(), &out);
+      engine::common::AppendJsonNumber(v, engine::common::NumberFormat(), &out);
     };
     auto text = [&out](const std::string& s) {
-      engine::AppendJsonString(s, &out);
+      engine::common::AppendJsonString(s, &out);
     };
     auto points = [&out, &number](const std::vector<double>& v) {
       out.push_back('[');
@@ -208,7 +209,7 @@ v1::ColumnarAccounts Columns(const std::vector<Account>& accounts) {
     }
     for (const auto& [k, v] : a.dates) {
       double days = 0;
-      EXPECT_TRUE(engine::ParseIsoDate(v, &days)) << v;
+      EXPECT_TRUE(engine::eval::ParseIsoDate(v, &days)) << v;
       column(c.mutable_dates(), k, [](v1::DateColumn* col, int n) {
         col->mutable_days()->Resize(n, kNaN);
       })->set_days(r, days);
@@ -248,8 +249,8 @@ v1::ColumnarAccounts Columns(const std::vector<Account>& accounts) {
 
 // A batch filled by one of the forms, with its ignored-field count.
 struct Filled {
-  std::unique_ptr<engine::Batch> batch =
-      std::make_unique<engine::Batch>(Model());
+  std::unique_ptr<engine::eval::Batch> batch =
+      std::make_unique<engine::eval::Batch>(Model());
   uint64_t ignored = 0;
 };
 
@@ -307,7 +308,7 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 
 // What reading the same record can only say in its own words: an account
 // without an id (the file reader names the id field).
-bool NoId(const engine::Batch& batch, size_t row) {
+bool NoId(const engine::eval::Batch& batch, size_t row) {
   return batch.id(row).empty() && !batch.row_ok(row);
 }
 
@@ -315,12 +316,12 @@ enum class Reference { kJsonLines, kRequestForm };
 
 // Every row of `got` holds exactly what the same row of `want` holds; with
 // a JSON Lines reference, problems in any order (see Problems).
-void ExpectSameBatch(const engine::Batch& want, const engine::Batch& got,
-                     const std::string& form,
+void ExpectSameBatch(const engine::eval::Batch& want,
+                     const engine::eval::Batch& got, const std::string& form,
                      Reference reference = Reference::kJsonLines) {
   SCOPED_TRACE(form);
   ASSERT_EQ(got.size(), want.size());
-  const engine::CompiledModel& m = want.model();
+  const engine::model::CompiledModel& m = want.model();
   const bool file = reference == Reference::kJsonLines;
   for (size_t r = 0; r < want.size(); ++r) {
     SCOPED_TRACE(::testing::Message() << "row " << r);
@@ -343,21 +344,21 @@ void ExpectSameBatch(const engine::Batch& want, const engine::Batch& got,
       EXPECT_EQ(got.previous_score()[r], want.previous_score()[r]);
     }
     EXPECT_EQ(got.previous_tier()[r], want.previous_tier()[r]);
-    for (const engine::InputInfo& in : m.inputs()) {
+    for (const engine::model::InputInfo& in : m.inputs()) {
       SCOPED_TRACE(in.id);
       const int c = in.column;
       switch (in.kind) {
-        case engine::ColumnKind::kNumber:
+        case engine::model::ColumnKind::kNumber:
           EXPECT_EQ(got.number_valid(c)[r], want.number_valid(c)[r]);
           if (want.number_valid(c)[r]) {
             EXPECT_EQ(got.number(c)[r], want.number(c)[r]);
           }
           break;
-        case engine::ColumnKind::kString:
+        case engine::model::ColumnKind::kString:
           EXPECT_EQ(got.string_codes(c)[r], want.string_codes(c)[r]);
           EXPECT_EQ(got.string_text(c, r), want.string_text(c, r));
           break;
-        case engine::ColumnKind::kSeries: {
+        case engine::model::ColumnKind::kSeries: {
           EXPECT_EQ(got.series_valid(c)[r], want.series_valid(c)[r]);
           std::vector<double> a(
               want.series_values(c) + want.series_offsets(c)[r],
@@ -374,10 +375,11 @@ void ExpectSameBatch(const engine::Batch& want, const engine::Batch& got,
       }
     }
     if (file) {
-      EXPECT_EQ(Sorted(engine::RowWarnings(got, r)),
-                Sorted(engine::RowWarnings(want, r)));
+      EXPECT_EQ(Sorted(engine::eval::RowWarnings(got, r)),
+                Sorted(engine::eval::RowWarnings(want, r)));
     } else {
-      EXPECT_EQ(engine::RowWarnings(got, r), engine::RowWarnings(want, r));
+      EXPECT_EQ(engine::eval::RowWarnings(got, r),
+                engine::eval::RowWarnings(want, r));
     }
     EXPECT_EQ(got.dropped_values(r), want.dropped_values(r));
   }
@@ -451,8 +453,8 @@ TEST(MapFormTest, EveryFieldReachesTheBatchAsFromJsonLines) {
   }
   // The comparison is not vacuous: what the reference holds, by hand.
   Filled f = FromMap(Snapshots(accounts), false);
-  const engine::Batch& b = *f.batch;
-  const engine::CompiledModel& m = b.model();
+  const engine::eval::Batch& b = *f.batch;
+  const engine::model::CompiledModel& m = b.model();
   EXPECT_EQ(f.ignored, 2u);  // not_in_model, region
   const int csat = m.inputs()[m.FindInput("csat")].column;
   const int tickets = m.inputs()[m.FindInput("tickets")].column;
@@ -470,21 +472,21 @@ TEST(MapFormTest, EveryFieldReachesTheBatchAsFromJsonLines) {
   EXPECT_EQ(b.previous_tier()[0], 0);  // green
   EXPECT_EQ(b.as_of_valid()[1], 0);
   EXPECT_EQ(b.previous_score_valid()[1], 0);
-  EXPECT_EQ(b.previous_tier()[1], engine::kMissingString);
-  EXPECT_THAT(engine::RowWarnings(b, 2),
+  EXPECT_EQ(b.previous_tier()[1], engine::model::kMissingString);
+  EXPECT_THAT(engine::eval::RowWarnings(b, 2),
               ElementsAre("csat = 7 is outside the expected range [1, 5]"));
   EXPECT_EQ(b.series_valid(users)[2], 1);  // empty, not missing
   EXPECT_EQ(b.previous_tier()[2], 2);  // insufficient_data: tiers().size()
-  EXPECT_EQ(b.previous_tier()[3], engine::kUnknownString);
+  EXPECT_EQ(b.previous_tier()[3], engine::model::kUnknownString);
   EXPECT_EQ(b.number(renewal)[3], 20758 + 92);
   EXPECT_EQ(b.number_valid(csat)[3], 0);
-  EXPECT_THAT(engine::RowWarnings(b, 3),
+  EXPECT_THAT(engine::eval::RowWarnings(b, 3),
               ElementsAre(HasSubstr("metrics.segment: expected a string")));
-  EXPECT_THAT(engine::RowWarnings(b, 4),
+  EXPECT_THAT(engine::eval::RowWarnings(b, 4),
               ElementsAre(HasSubstr("as_of: \"yesterday\" is not a date")));
-  EXPECT_THAT(engine::RowWarnings(b, 5),
+  EXPECT_THAT(engine::eval::RowWarnings(b, 5),
               ElementsAre(HasSubstr("attributes.csat")));
-  EXPECT_EQ(engine::RowWarnings(b, 6).size(), 2u);
+  EXPECT_EQ(engine::eval::RowWarnings(b, 6).size(), 2u);
   EXPECT_FALSE(b.row_ok(7));
   EXPECT_TRUE(b.row_ok(8));
   EXPECT_EQ(b.id(8), "h \"quoted\" \xC3\xA9");
@@ -518,10 +520,10 @@ TEST(MapFormTest, NanMetricIsMissingAndNotIgnored) {
   Filled f = FromMap(snapshots, true);
   EXPECT_EQ(f.ignored, 0u);
   ASSERT_TRUE(f.batch->row_ok(0));
-  const engine::CompiledModel& m = f.batch->model();
+  const engine::model::CompiledModel& m = f.batch->model();
   EXPECT_EQ(f.batch->number_valid(m.inputs()[m.FindInput("csat")].column)[0],
             0);
-  EXPECT_TRUE(engine::RowWarnings(*f.batch, 0).empty());
+  EXPECT_TRUE(engine::eval::RowWarnings(*f.batch, 0).empty());
 }
 
 // NaN points of a series are kept in both request forms (series functions
@@ -534,7 +536,7 @@ TEST(MapFormTest, NanSeriesPointsAreKeptAsInTheColumnarForm) {
   Filled columns = FromColumns(Columns({a}), true);
   ExpectSameBatch(*map.batch, *columns.batch, "columns vs map",
                   Reference::kRequestForm);
-  const engine::Batch& b = *map.batch;
+  const engine::eval::Batch& b = *map.batch;
   ASSERT_TRUE(b.row_ok(0));
   const int c = b.model().inputs()[b.model().FindInput("weekly_users")].column;
   ASSERT_EQ(b.series_offsets(c)[1], 3u);
@@ -551,8 +553,8 @@ TEST(MapFormTest, SelectedRowsAreTheAccountsAlone) {
   for (uint32_t r : rows) picked.push_back(accounts[offset + r]);
   Filled want = FromJsonLines(picked, false);
   // The whole request is read once; the selected rows are bound.
-  engine::AccountTable table;
-  engine::TableBuilder builder(&table);
+  engine::eval::AccountTable table;
+  engine::eval::TableBuilder builder(&table);
   const auto snapshots = Snapshots(accounts);
   AddAccountRows(snapshots, 0, static_cast<size_t>(snapshots.size()),
                  &builder);
@@ -674,8 +676,8 @@ TEST(ColumnarFormTest, SelectedRowsAreTheAccountsAlone) {
   absl::StatusOr<ColumnarPlan> plan = ColumnarPlan::Create(columns);
   ASSERT_OK(plan.status());
   EXPECT_EQ(plan->size(), accounts.size());
-  engine::AccountTable table;
-  engine::TableBuilder builder(&table);
+  engine::eval::AccountTable table;
+  engine::eval::TableBuilder builder(&table);
   plan->AddRows(0, plan->size(), &builder);
   std::vector<uint32_t> selected;
   for (uint32_t r : rows) selected.push_back(static_cast<uint32_t>(offset + r));

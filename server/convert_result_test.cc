@@ -110,8 +110,9 @@ playbooks:
   - {id: grow, name: Grow, owner: AE, priority: 2, when: 'tier == "green"'}
 )yaml";
 
-std::shared_ptr<const engine::CompiledModel> Compile(const char* text) {
-  engine::CompileResult r = engine::CompileString(text, "model.yaml");
+std::shared_ptr<const engine::model::CompiledModel> Compile(const char* text) {
+  engine::model::CompileResult r =
+      engine::model::CompileString(text, "model.yaml");
   EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
   return r.model;
 }
@@ -167,19 +168,19 @@ google::protobuf::RepeatedPtrField<v1::AccountSnapshot> Accounts() {
 }
 
 struct Scored {
-  std::unique_ptr<engine::Batch> batch;
-  engine::BatchResult result;
+  std::unique_ptr<engine::eval::Batch> batch;
+  engine::eval::BatchResult result;
 };
 
-Scored Score(std::shared_ptr<const engine::CompiledModel> model,
-             const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>&
-                 accounts,
-             bool strict = false) {
+Scored Score(
+    std::shared_ptr<const engine::model::CompiledModel> model,
+    const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
+    bool strict = false) {
   Scored s;
-  s.batch = std::make_unique<engine::Batch>(model);
+  s.batch = std::make_unique<engine::eval::Batch>(model);
   testing::BindAccounts(accounts, 0, static_cast<size_t>(accounts.size()),
                         strict, s.batch.get());
-  EXPECT_OK(engine::Scorer::Score(*s.batch, &s.result));
+  EXPECT_OK(engine::eval::Scorer::Score(*s.batch, &s.result));
   return s;
 }
 
@@ -188,17 +189,17 @@ bool Same(double a, double b) {
   return (std::isnan(a) && std::isnan(b)) || a == b;
 }
 
-void ExpectExplanation(const engine::Batch& batch,
-                       const engine::BatchResult& result, size_t row,
+void ExpectExplanation(const engine::eval::Batch& batch,
+                       const engine::eval::BatchResult& result, size_t row,
                        int top_drivers, const v1::Explanation& got) {
-  const engine::CompiledModel& m = result.model();
-  const engine::Explanation want =
-      engine::Explain(batch, result, row, top_drivers);
+  const engine::model::CompiledModel& m = result.model();
+  const engine::eval::Explanation want =
+      engine::eval::Explain(batch, result, row, top_drivers);
   ASSERT_EQ(got.signals_size(), static_cast<int>(want.signals.size()));
   for (size_t i = 0; i < want.signals.size(); ++i) {
-    const engine::SignalExplanation& w = want.signals[i];
+    const engine::eval::SignalExplanation& w = want.signals[i];
     const v1::SignalContribution& g = got.signals(static_cast<int>(i));
-    const engine::SignalInfo& info = m.signals()[w.signal];
+    const engine::model::SignalInfo& info = m.signals()[w.signal];
     SCOPED_TRACE(info.id);
     EXPECT_EQ(g.signal(), info.id);
     EXPECT_EQ(g.group(), m.groups()[info.group].id);
@@ -223,11 +224,11 @@ void ExpectExplanation(const engine::Batch& batch,
 }
 
 // `got` holds what the engine computed for `row`, as `options` asks.
-void ExpectAccountResult(const engine::Batch& batch,
-                         const engine::BatchResult& result, size_t row,
+void ExpectAccountResult(const engine::eval::Batch& batch,
+                         const engine::eval::BatchResult& result, size_t row,
                          const v1::ScoreOptions& options,
                          const v1::AccountResult& got) {
-  const engine::CompiledModel& m = result.model();
+  const engine::model::CompiledModel& m = result.model();
   EXPECT_EQ(got.id(), batch.id(row));
   EXPECT_EQ(got.model_index(), 0u);  // the caller's to set
   EXPECT_EQ(got.ok(), result.ok(row));
@@ -255,20 +256,20 @@ void ExpectAccountResult(const engine::Batch& batch,
   const std::map<std::string, double> got_groups(got.group_scores().begin(),
                                                  got.group_scores().end());
   EXPECT_EQ(got_groups, groups);
-  const std::vector<int> matched = engine::MatchedPlaybooks(result, row);
+  const std::vector<int> matched = engine::eval::MatchedPlaybooks(result, row);
   ASSERT_EQ(got.playbooks_size(), static_cast<int>(matched.size()));
   for (size_t i = 0; i < matched.size(); ++i) {
     const int p = matched[i];
-    const engine::PlaybookInfo& info = m.playbooks()[p];
+    const engine::model::PlaybookInfo& info = m.playbooks()[p];
     const v1::MatchedPlaybook& g = got.playbooks(static_cast<int>(i));
     EXPECT_EQ(g.id(), info.id);
     EXPECT_EQ(g.name(), info.name);
     EXPECT_EQ(g.owner(), info.owner);
     EXPECT_EQ(g.priority(), info.priority);
     EXPECT_EQ(g.succeeded(), result.playbook_succeeded(row, p));
-    EXPECT_EQ(g.reason(), options.omit_reasons()
-                              ? ""
-                              : engine::PlaybookReason(batch, result, row, p));
+    EXPECT_EQ(g.reason(), options.omit_reasons() ? ""
+                                                 : engine::eval::PlaybookReason(
+                                                       batch, result, row, p));
   }
   EXPECT_EQ(got.has_score_delta(), !std::isnan(result.delta(row)));
   if (got.has_score_delta()) {
@@ -276,8 +277,8 @@ void ExpectAccountResult(const engine::Batch& batch,
   }
   EXPECT_EQ(got.tier_changed(), result.tier_changed(row));
   EXPECT_EQ(got.tier_held(), result.tier_held(row));
-  EXPECT_THAT(got.warnings(),
-              ::testing::ElementsAreArray(engine::RowWarnings(batch, row)));
+  EXPECT_THAT(got.warnings(), ::testing::ElementsAreArray(
+                                  engine::eval::RowWarnings(batch, row)));
   EXPECT_EQ(got.has_explanation(), options.explain());
   if (options.explain()) {
     ExpectExplanation(batch, result, row, TopDrivers(options),
@@ -316,13 +317,13 @@ TEST(WriteAccountResultTest, AReusedOutcomeWritesWhatAFreshOneWrites) {
   const Scored s = Score(Compile(kLive), Accounts());
   v1::ScoreOptions options;
   options.set_explain(true);
-  engine::RowOutcome outcome;
+  engine::eval::RowOutcome outcome;
   const size_t n = s.batch->size();
   for (size_t i = 0; i < 2 * n; ++i) {
     const size_t row = i < n ? i : 2 * n - 1 - i;
     SCOPED_TRACE(::testing::Message() << "row " << row);
-    engine::FillRowOutcome(*s.batch, s.result, row, OutcomeOptionsFor(options),
-                           &outcome);
+    engine::eval::FillRowOutcome(*s.batch, s.result, row,
+                                 OutcomeOptionsFor(options), &outcome);
     v1::AccountResult reused;
     WriteAccountResult(outcome, &reused);
     // Field by field (a map's serialised order is not fixed), a missing
@@ -409,13 +410,13 @@ TEST(WriteAccountResultTest, WarningsAreTheExplanationsAndTheEngines) {
   ASSERT_EQ(r.warnings_size(), 2);
   EXPECT_THAT(r.explanation().warnings(),
               ::testing::ElementsAreArray(r.warnings()));
-  EXPECT_THAT(r.warnings(),
-              ::testing::ElementsAreArray(engine::RowWarnings(*s.batch, 3)));
+  EXPECT_THAT(r.warnings(), ::testing::ElementsAreArray(
+                                engine::eval::RowWarnings(*s.batch, 3)));
 }
 
 TEST(WriteExplanationTest, TopDriversAsAsked) {
   const Scored s = Score(Compile(kLive), Accounts());
-  for (int top : {0, 1, 2, engine::kDefaultTopDrivers}) {
+  for (int top : {0, 1, 2, engine::eval::kDefaultTopDrivers}) {
     SCOPED_TRACE(top);
     for (size_t row = 0; row < s.batch->size(); ++row) {
       if (!s.result.ok(row)) continue;
@@ -440,27 +441,27 @@ TEST(WriteExplanationTest, TopDriversAsAsked) {
 
 TEST(TopDriversTest, DefaultAndCap) {
   v1::ScoreOptions options;
-  EXPECT_EQ(TopDrivers(options), engine::kDefaultTopDrivers);
+  EXPECT_EQ(TopDrivers(options), engine::eval::kDefaultTopDrivers);
   options.set_top_drivers(1);
   EXPECT_EQ(TopDrivers(options), 1);
-  options.set_top_drivers(engine::kMaxTopDrivers);
-  EXPECT_EQ(TopDrivers(options), engine::kMaxTopDrivers);
+  options.set_top_drivers(engine::eval::kMaxTopDrivers);
+  EXPECT_EQ(TopDrivers(options), engine::eval::kMaxTopDrivers);
   options.set_top_drivers(4000000000u);
-  EXPECT_EQ(TopDrivers(options), engine::kMaxTopDrivers);
+  EXPECT_EQ(TopDrivers(options), engine::eval::kMaxTopDrivers);
 }
 
 // Both models score the same accounts (each strict, so a value one model
 // declares with another type fails that model only).
-engine::ShadowReport ShadowOf(
+engine::shadow::ShadowReport ShadowOf(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
     size_t max_examples) {
   auto live = Compile(kLive);
   auto candidate = Compile(kCandidate);
   const Scored l = Score(live, accounts, /*strict=*/true);
   const Scored c = Score(candidate, accounts, /*strict=*/true);
-  engine::ShadowOptions options;
+  engine::shadow::ShadowOptions options;
   options.max_examples = max_examples;
-  engine::ShadowComparison comparison(live, candidate, options);
+  engine::shadow::ShadowComparison comparison(live, candidate, options);
   EXPECT_OK(comparison.Add(*l.batch, l.result, *c.batch, c.result));
   return comparison.Report();
 }
@@ -479,7 +480,7 @@ google::protobuf::RepeatedPtrField<v1::AccountSnapshot> ShadowAccounts() {
   return accounts;
 }
 
-void ExpectShadowReport(const engine::ShadowReport& want,
+void ExpectShadowReport(const engine::shadow::ShadowReport& want,
                         const v1::ShadowReport& got) {
   EXPECT_EQ(got.model(), want.candidate.name);
   EXPECT_EQ(got.model_label(), want.candidate.version);
@@ -503,7 +504,7 @@ void ExpectShadowReport(const engine::ShadowReport& want,
   ASSERT_EQ(got.playbooks_size(), static_cast<int>(want.playbooks.size()));
   for (size_t i = 0; i < want.playbooks.size(); ++i) {
     const v1::PlaybookShift& g = got.playbooks(static_cast<int>(i));
-    const engine::ShadowPlaybook& w = want.playbooks[i];
+    const engine::shadow::ShadowPlaybook& w = want.playbooks[i];
     EXPECT_EQ(g.id(), w.id);
     EXPECT_EQ(g.live(), w.live);
     EXPECT_EQ(g.candidate(), w.candidate);
@@ -523,7 +524,7 @@ void ExpectShadowReport(const engine::ShadowReport& want,
   ASSERT_EQ(got.changed_size(), static_cast<int>(want.changed.size()));
   for (size_t i = 0; i < want.changed.size(); ++i) {
     const v1::TierChange& g = got.changed(static_cast<int>(i));
-    const engine::ShadowAccount& w = want.changed[i];
+    const engine::shadow::ShadowAccount& w = want.changed[i];
     SCOPED_TRACE(w.id);
     EXPECT_EQ(g.id(), w.id);
     EXPECT_EQ(g.live_tier(), w.live_tier);
@@ -540,9 +541,10 @@ void ExpectShadowReport(const engine::ShadowReport& want,
 }
 
 TEST(WriteShadowReportTest, EveryFieldIsTheComparisons) {
-  for (size_t max_examples : {size_t{1}, engine::kDefaultShadowExamples}) {
+  for (size_t max_examples :
+       {size_t{1}, engine::shadow::kDefaultShadowExamples}) {
     SCOPED_TRACE(max_examples);
-    const engine::ShadowReport report =
+    const engine::shadow::ShadowReport report =
         ShadowOf(ShadowAccounts(), max_examples);
     v1::ShadowReport got;
     WriteShadowReport(report, &got);
@@ -552,8 +554,8 @@ TEST(WriteShadowReportTest, EveryFieldIsTheComparisons) {
 
 // The accounts reach every case the comparison above covers.
 TEST(WriteShadowReportTest, TheAccountsCoverEveryCase) {
-  const engine::ShadowReport report =
-      ShadowOf(ShadowAccounts(), engine::kDefaultShadowExamples);
+  const engine::shadow::ShadowReport report =
+      ShadowOf(ShadowAccounts(), engine::shadow::kDefaultShadowExamples);
   v1::ShadowReport got;
   WriteShadowReport(report, &got);
   EXPECT_EQ(got.model_label(), "3");

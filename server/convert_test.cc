@@ -38,8 +38,9 @@ tiers:
   - {id: red, min: 0}
 )yaml";
 
-std::shared_ptr<const engine::CompiledModel> Model() {
-  engine::CompileResult r = engine::CompileString(kModel, "convert_test.yaml");
+std::shared_ptr<const engine::model::CompiledModel> Model() {
+  engine::model::CompileResult r =
+      engine::model::CompileString(kModel, "convert_test.yaml");
   EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
   return r.model;
 }
@@ -47,7 +48,7 @@ std::shared_ptr<const engine::CompiledModel> Model() {
 // The batch `columns` fills for Model(), each row's error, or else its
 // warnings joined by " | " ("" for neither).
 struct Filled {
-  std::unique_ptr<engine::Batch> batch;
+  std::unique_ptr<engine::eval::Batch> batch;
   std::vector<std::string> errors;
 };
 
@@ -57,12 +58,12 @@ Filled Fill(const v1::ColumnarAccounts& columns) {
   auto plan = ColumnarPlan::Create(columns);
   EXPECT_TRUE(plan.ok()) << plan.status();
   if (!plan.ok()) return out;
-  out.batch = std::make_unique<engine::Batch>(model);
+  out.batch = std::make_unique<engine::eval::Batch>(model);
   testing::BindColumns(*plan, 0, plan->size(), false, out.batch.get());
   for (size_t r = 0; r < out.batch->size(); ++r) {
     out.errors.push_back(
         out.batch->row_ok(r)
-            ? absl::StrJoin(engine::RowWarnings(*out.batch, r), " | ")
+            ? absl::StrJoin(engine::eval::RowWarnings(*out.batch, r), " | ")
             : out.batch->row_error(r));
   }
   return out;
@@ -81,7 +82,7 @@ TEST(ColumnarPlanTest, DayCountsAreRangeChecked) {
                                     inf,
                                     -inf,
                                     9223372036854775808.0,
-                                    engine::kMaxDateDays + 1};
+                                    engine::eval::kMaxDateDays + 1};
   v1::ColumnarAccounts columns;
   v1::DateColumn* date = columns.add_dates();
   date->set_name("renewal_date");
@@ -164,8 +165,8 @@ TEST(ColumnarPlanTest, CodesThatAreNoCodesAreMissingWithAWarning) {
   const int column =
       f.batch->model().inputs()[f.batch->model().FindInput("segment")].column;
   EXPECT_EQ(f.batch->string_text(column, 0), "smb");
-  EXPECT_EQ(f.batch->string_codes(column)[1], engine::kMissingString);
-  EXPECT_EQ(f.batch->previous_tier()[1], engine::kMissingString);
+  EXPECT_EQ(f.batch->string_codes(column)[1], engine::model::kMissingString);
+  EXPECT_EQ(f.batch->previous_tier()[1], engine::model::kMissingString);
   EXPECT_EQ(f.batch->previous_tier()[0], 0);
 }
 

@@ -18,14 +18,14 @@
 namespace healthscore::server {
 namespace {
 
-using engine::InputType;
-using engine::testing::InputFor;
-using engine::testing::Mismatch;
-using engine::testing::Observe;
-using engine::testing::Value;
-using engine::testing::ValueCase;
-using engine::testing::ValueCases;
-using engine::testing::ValueCasesModel;
+using engine::model::InputType;
+using engine::eval::testing::InputFor;
+using engine::eval::testing::Mismatch;
+using engine::eval::testing::Observe;
+using engine::eval::testing::Value;
+using engine::eval::testing::ValueCase;
+using engine::eval::testing::ValueCases;
+using engine::eval::testing::ValueCasesModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -75,7 +75,7 @@ bool ColumnsCarry(const ValueCase& c) {
   if (!MapCarries(c)) return false;
   if (c.value.kind == Value::kString && c.section == "dates") {
     double days;
-    return engine::ParseIsoDate(c.value.text, &days);
+    return engine::eval::ParseIsoDate(c.value.text, &days);
   }
   return true;
 }
@@ -122,7 +122,7 @@ v1::ColumnarAccounts ToColumns(const ValueCase& c) {
         v1::DateColumn* d = cols.add_dates();
         d->set_name(name);
         double days = 0;
-        engine::ParseIsoDate(c.value.text, &days);
+        engine::eval::ParseIsoDate(c.value.text, &days);
         d->add_days(days);
       }
       break;
@@ -152,7 +152,7 @@ TEST(ConvertValueRulesTest, MapForm) {
   }
   ASSERT_GT(cases.size(), 15u);
   for (const bool strict : {false, true}) {
-    engine::Batch batch(ValueCasesModel());
+    engine::eval::Batch batch(ValueCasesModel());
     const uint64_t ignored =
         testing::BindAccounts(accounts, 0, cases.size(), strict, &batch);
     EXPECT_EQ(ignored, 0u);
@@ -177,7 +177,7 @@ TEST(ConvertValueRulesTest, ColumnarForm) {
     auto plan = ColumnarPlan::Create(cols);
     ASSERT_TRUE(plan.ok()) << c.name << ": " << plan.status();
     for (const bool strict : {false, true}) {
-      engine::Batch batch(ValueCasesModel());
+      engine::eval::Batch batch(ValueCasesModel());
       testing::BindColumns(*plan, 0, 1, strict, &batch);
       ASSERT_EQ(batch.size(), 1u);
       EXPECT_EQ(Mismatch(Observe(batch, 0, InputFor(c.type)), c.typed, c.type,
@@ -197,7 +197,7 @@ TEST(ConvertValueRulesTest, AnInputUnderTwoSectionsIsGivenTwice) {
   (*a.mutable_attributes())["n"] = "2";
   google::protobuf::RepeatedPtrField<v1::AccountSnapshot> accounts;
   *accounts.Add() = a;
-  engine::Batch map_batch(ValueCasesModel());
+  engine::eval::Batch map_batch(ValueCasesModel());
   testing::BindAccounts(accounts, 0, 1, false, &map_batch);
 
   v1::ColumnarAccounts cols;
@@ -211,10 +211,10 @@ TEST(ConvertValueRulesTest, AnInputUnderTwoSectionsIsGivenTwice) {
   s->add_codes(0);
   auto plan = ColumnarPlan::Create(cols);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  engine::Batch col_batch(ValueCasesModel());
+  engine::eval::Batch col_batch(ValueCasesModel());
   testing::BindColumns(*plan, 0, 1, false, &col_batch);
 
-  for (const engine::Batch* b : {&map_batch, &col_batch}) {
+  for (const engine::eval::Batch* b : {&map_batch, &col_batch}) {
     const auto o = Observe(*b, 0, "n");
     EXPECT_TRUE(o.row_ok);
     EXPECT_FALSE(o.valid);

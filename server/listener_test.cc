@@ -16,7 +16,7 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 
 // 0 when a TCP connection to 127.0.0.1:port was established, else errno.

@@ -93,7 +93,7 @@ void LogEvery(LogLevel level, absl::string_view key, absl::string_view message) 
     suppressed = state.suppressed;
     state.suppressed = 0;
   }
-  const std::string text = engine::TruncateForDisplay(
+  const std::string text = engine::common::TruncateForDisplay(
       std::string_view(message.data(), message.size()),
       kMaxRateLimitedLogBytes);
   if (suppressed == 0) {

@@ -208,7 +208,7 @@ void RenderServer(const MetricsSnapshot& s, Writer* w) {
 }
 
 void RenderRepository(const MetricsSnapshot& s, Writer* w) {
-  const engine::RepositoryStats& r = s.repository;
+  const engine::repository::RepositoryStats& r = s.repository;
   w->Single("healthscore_reloads_total", "counter",
             "Loads of the model repository, the first one included.",
             absl::StrCat(r.reloads));
@@ -264,7 +264,7 @@ void RenderRepository(const MetricsSnapshot& s, Writer* w) {
 void RenderPlugins(const MetricsSnapshot& s, Writer* w) {
   w->Family("healthscore_plugin_info", "gauge",
             "Always 1, one per plugin library loaded since start.");
-  for (const engine::PluginStats& p : s.plugins) {
+  for (const engine::plugin_host::PluginStats& p : s.plugins) {
     w->Sample("healthscore_plugin_info",
               {{"plugin", p.name},
                {"path", p.path},
@@ -274,13 +274,13 @@ void RenderPlugins(const MetricsSnapshot& s, Writer* w) {
   }
   w->Family("healthscore_plugin_loaded", "gauge",
             "1 while a model holds the plugin library, else 0.");
-  for (const engine::PluginStats& p : s.plugins) {
+  for (const engine::plugin_host::PluginStats& p : s.plugins) {
     w->Sample("healthscore_plugin_loaded",
               {{"plugin", p.name}, {"path", p.path}}, p.loaded ? "1" : "0");
   }
   w->Family("healthscore_plugin_calls_total", "counter",
             "Batch evaluation calls into the plugin.");
-  for (const engine::PluginStats& p : s.plugins) {
+  for (const engine::plugin_host::PluginStats& p : s.plugins) {
     w->Sample("healthscore_plugin_calls_total",
               {{"plugin", p.name}, {"path", p.path}}, absl::StrCat(p.calls));
   }
@@ -289,7 +289,7 @@ void RenderPlugins(const MetricsSnapshot& s, Writer* w) {
             "error, row_error for a row the plugin marked failed (or left "
             "invalid), nonfinite_row for a row returned OK with NaN or "
             "infinity.");
-  for (const engine::PluginStats& p : s.plugins) {
+  for (const engine::plugin_host::PluginStats& p : s.plugins) {
     const std::pair<absl::string_view, uint64_t> kinds[] = {
         {"failed_call", p.failed_calls},
         {"row_error", p.row_errors},
@@ -302,7 +302,7 @@ void RenderPlugins(const MetricsSnapshot& s, Writer* w) {
   }
   w->Family("healthscore_plugin_failed_rows_total", "counter",
             "Rows of the plugin's failed calls (each row got an error).");
-  for (const engine::PluginStats& p : s.plugins) {
+  for (const engine::plugin_host::PluginStats& p : s.plugins) {
     w->Sample("healthscore_plugin_failed_rows_total",
               {{"plugin", p.name}, {"path", p.path}},
               absl::StrCat(p.failed_rows));
@@ -353,7 +353,8 @@ MetricsSnapshot CollectMetrics(const Runtime& runtime) {
   s.started = runtime.started;
   s.server = runtime.Stats();
   s.request_duration = runtime.latency.Snapshot();
-  if (const engine::ModelRepository* repository = runtime.models.repository()) {
+  if (const engine::repository::ModelRepository* repository =
+          runtime.models.repository()) {
     s.repository = repository->stats();
   }
   if (std::shared_ptr<const ModelSet> set = runtime.models.Current()) {

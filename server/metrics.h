@@ -49,7 +49,7 @@ struct MetricsSnapshot {
   // Score calls and ScoreStream batches, arrival to response.
   HistogramSnapshot request_duration;
   // Zero (and last_* at InfinitePast) without a repository.
-  engine::RepositoryStats repository;
+  engine::repository::RepositoryStats repository;
 
   // One per version serving requests.
   struct ServingVersion {
@@ -71,7 +71,7 @@ struct MetricsSnapshot {
   std::vector<ModelHealth> models;
 
   // Every plugin file loaded since start (empty without a plugin host).
-  std::vector<engine::PluginStats> plugins;
+  std::vector<engine::plugin_host::PluginStats> plugins;
 };
 
 // Reads the runtime's counters, its latency histogram, the repository's

@@ -18,12 +18,12 @@
 namespace healthscore::server {
 namespace {
 
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::server::testing::HttpGet;
 using ::healthscore::server::testing::HttpRequest;
 using ::healthscore::server::testing::HttpResponse;
 using ::healthscore::server::testing::SlowClients;
 using ::healthscore::server::testing::WaitFor;
-using ::healthscore::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
@@ -67,7 +67,7 @@ MetricsSnapshot Sample() {
   s.repository.last_reload = absl::FromUnixMicros(1795468089123456);
   s.serving.push_back({"default", "2", "abc123", "2026.1"});
   s.models.push_back({"default", 1, 1});
-  engine::PluginStats plugin;
+  engine::plugin_host::PluginStats plugin;
   plugin.path = "/opt/hs/libhs_nps.so";
   plugin.name = "nps";
   plugin.version = "1.0";

@@ -108,15 +108,15 @@ class ValidateReactor : public GatedReactor {
   std::shared_ptr<ValidationCall> call_ ABSL_GUARDED_BY(mu_);
 };
 
-v1::InputType ToProto(engine::InputType type) {
+v1::InputType ToProto(engine::model::InputType type) {
   switch (type) {
-    case engine::InputType::kNumber:
+    case engine::model::InputType::kNumber:
       return v1::INPUT_TYPE_NUMBER;
-    case engine::InputType::kString:
+    case engine::model::InputType::kString:
       return v1::INPUT_TYPE_STRING;
-    case engine::InputType::kDate:
+    case engine::model::InputType::kDate:
       return v1::INPUT_TYPE_DATE;
-    case engine::InputType::kSeries:
+    case engine::model::InputType::kSeries:
       return v1::INPUT_TYPE_SERIES;
   }
   return v1::INPUT_TYPE_UNSPECIFIED;
@@ -146,8 +146,8 @@ void Reject(Runtime* runtime, absl::string_view rpc,
 
 }  // namespace
 
-void ToProto(const engine::Diagnostic& d, v1::Diagnostic* out) {
-  out->set_severity(d.severity == engine::Severity::kError
+void ToProto(const engine::model::Diagnostic& d, v1::Diagnostic* out) {
+  out->set_severity(d.severity == engine::model::Severity::kError
                         ? v1::Diagnostic::SEVERITY_ERROR
                         : v1::Diagnostic::SEVERITY_WARNING);
   out->set_file(d.location.file);
@@ -158,7 +158,7 @@ void ToProto(const engine::Diagnostic& d, v1::Diagnostic* out) {
   out->set_text(d.ToString());
 }
 
-void DescribeModel(const engine::CompiledModel& model,
+void DescribeModel(const engine::model::CompiledModel& model,
                    const std::string& version, v1::GetModelResponse* out) {
   out->set_name(model.name());
   out->set_version(version);
@@ -171,7 +171,7 @@ void DescribeModel(const engine::CompiledModel& model,
   }
   out->set_min_coverage(model.min_coverage());
   out->set_hysteresis(model.hysteresis());
-  for (const engine::InputInfo& in : model.inputs()) {
+  for (const engine::model::InputInfo& in : model.inputs()) {
     v1::InputDescription* d = out->add_inputs();
     d->set_id(in.id);
     d->set_type(ToProto(in.type));
@@ -181,14 +181,14 @@ void DescribeModel(const engine::CompiledModel& model,
     if (in.range_max) d->set_range_max(*in.range_max);
     for (const std::string& v : in.values) d->add_values(v);
   }
-  for (const engine::DerivedInfo& dv : model.derived()) {
+  for (const engine::model::DerivedInfo& dv : model.derived()) {
     v1::DerivedDescription* d = out->add_derived();
     d->set_id(dv.id);
     d->set_description(dv.description);
     d->set_expr(dv.expr);
     d->set_is_condition(dv.is_bool);
   }
-  for (const engine::GroupInfo& g : model.groups()) {
+  for (const engine::model::GroupInfo& g : model.groups()) {
     v1::GroupDescription* d = out->add_groups();
     d->set_id(g.id);
     d->set_name(g.name);
@@ -197,7 +197,7 @@ void DescribeModel(const engine::CompiledModel& model,
     d->set_share(g.share);
     for (int s : g.signals) d->add_signals(model.signals()[s].id);
   }
-  for (const engine::SignalInfo& s : model.signals()) {
+  for (const engine::model::SignalInfo& s : model.signals()) {
     v1::SignalDescription* d = out->add_signals();
     d->set_id(s.id);
     d->set_name(s.name);
@@ -208,7 +208,7 @@ void DescribeModel(const engine::CompiledModel& model,
     d->set_share(s.share);
     d->set_normalize(s.normalize);
   }
-  for (const engine::TierInfo& t : model.tiers()) {
+  for (const engine::model::TierInfo& t : model.tiers()) {
     v1::TierDescription* d = out->add_tiers();
     d->set_id(t.id);
     d->set_name(t.name);
@@ -217,7 +217,7 @@ void DescribeModel(const engine::CompiledModel& model,
     d->set_min(t.min);
     d->set_max(t.max);
   }
-  for (const engine::PlaybookInfo& p : model.playbooks()) {
+  for (const engine::model::PlaybookInfo& p : model.playbooks()) {
     v1::PlaybookDescription* d = out->add_playbooks();
     d->set_id(p.id);
     d->set_name(p.name);
@@ -228,7 +228,7 @@ void DescribeModel(const engine::CompiledModel& model,
     d->set_success(p.success);
     for (const std::string& step : p.steps) d->add_steps(step);
   }
-  for (const engine::Diagnostic& w : model.warnings().items()) {
+  for (const engine::model::Diagnostic& w : model.warnings().items()) {
     ToProto(w, out->add_warnings());
   }
 }
@@ -249,9 +249,9 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
     return reactor;
   }
   response->set_default_model(set->default_model());
-  const engine::ModelSet& snapshot = set->snapshot();
+  const engine::repository::ModelSet& snapshot = set->snapshot();
   for (const std::string& e : snapshot.errors()) response->add_errors(e);
-  for (const engine::ModelStatus& status : snapshot.models()) {
+  for (const engine::repository::ModelStatus& status : snapshot.models()) {
     v1::ModelStatus* m = response->add_models();
     m->set_name(status.name);
     m->set_is_default(status.name == snapshot.default_model());
@@ -262,7 +262,7 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
     m->set_version_policy(status.version_policy);
     for (const std::string& r : status.routes) m->add_routes(r);
     for (const std::string& e : status.errors) m->add_errors(e);
-    for (const engine::VersionStatus& v : status.versions) {
+    for (const engine::repository::VersionStatus& v : status.versions) {
       v1::ModelVersionStatus* s = m->add_versions();
       s->set_version(absl::StrCat(v.version));
       s->set_loaded(v.serving);
@@ -282,9 +282,9 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
       s->set_note(v.note);
     }
   }
-  if (const engine::ModelRepository* repository =
+  if (const engine::repository::ModelRepository* repository =
           runtime_->models.repository()) {
-    const engine::RepositoryStats stats = repository->stats();
+    const engine::repository::RepositoryStats stats = repository->stats();
     v1::RepositoryCounters* c = response->mutable_counters();
     c->set_reloads(stats.reloads);
     c->set_reload_failures(stats.reload_failures);
@@ -329,9 +329,9 @@ grpc::ServerUnaryReactor* ModelService::GetModel(
 
 namespace {
 
-void DescribeValidation(const engine::CompileResult& result,
+void DescribeValidation(const engine::model::CompileResult& result,
                         v1::ValidateModelResponse* response) {
-  for (const engine::Diagnostic& d : result.diagnostics.items()) {
+  for (const engine::model::Diagnostic& d : result.diagnostics.items()) {
     ::healthscore::server::ToProto(d, response->add_diagnostics());
   }
   response->set_error_count(result.diagnostics.error_count());
@@ -350,7 +350,7 @@ void RunValidation(Runtime* runtime,
                    const WorkBudget& budget) {
   // Past the deadline the lane answers the call itself; the compiler stops
   // at its next budget check (or the lane abandons it, validation_lane.h).
-  engine::CompileOptions options;
+  engine::model::CompileOptions options;
   options.plugins = runtime->plugins.get();
   options.yaml.max_bytes = runtime->options.max_model_bytes;
   options.yaml.max_nodes = runtime->options.max_yaml_nodes;
@@ -359,8 +359,8 @@ void RunValidation(Runtime* runtime,
   grpc::ServerUnaryReactor* reactor = nullptr;
   grpc::Status answer = grpc::Status::OK;
   {
-    engine::CompileResult result =
-        engine::CompileString(call->yaml, call->file, options);
+    engine::model::CompileResult result =
+        engine::model::CompileString(call->yaml, call->file, options);
     reactor = call->Claim();
     if (reactor != nullptr) {
       // Out of budget: the compile stopped part way, so no diagnostics.
@@ -395,7 +395,7 @@ grpc::ServerUnaryReactor* ModelService::ValidateModel(
   const std::string file =
       request->file_name().empty()
           ? "model.yaml"
-          : engine::TruncateForDisplay(request->file_name());
+          : engine::common::TruncateForDisplay(request->file_name());
   if (request->yaml().size() > o.max_model_bytes) {
     Reject(runtime_, "ValidateModel", context,
            absl::ResourceExhaustedError(absl::StrCat(
@@ -462,7 +462,7 @@ grpc::ServerUnaryReactor* ModelService::Reload(
   }
   // On the reload thread, coalesced with every other request (reloader.h).
   runtime_->reloader.RequestReload(
-      [response, reactor](const engine::ReloadResult& result) {
+      [response, reactor](const engine::repository::ReloadResult& result) {
         if (!result.status.ok()) {
           reactor->Finish(ToGrpcStatus(result.status));
           return;

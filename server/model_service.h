@@ -72,10 +72,10 @@ class ModelService final
 };
 
 // Describes a compiled model: what a client needs to build a request.
-void DescribeModel(const engine::CompiledModel& model,
+void DescribeModel(const engine::model::CompiledModel& model,
                    const std::string& version, v1::GetModelResponse* out);
 
-void ToProto(const engine::Diagnostic& diagnostic, v1::Diagnostic* out);
+void ToProto(const engine::model::Diagnostic& diagnostic, v1::Diagnostic* out);
 
 }  // namespace healthscore::server
 

@@ -11,16 +11,16 @@
 namespace healthscore::server {
 namespace {
 
-void RepositoryLog(engine::RepositoryLogLevel level,
+void RepositoryLog(engine::repository::RepositoryLogLevel level,
                    const std::string& message) {
   switch (level) {
-    case engine::RepositoryLogLevel::kInfo:
+    case engine::repository::RepositoryLogLevel::kInfo:
       LogInfo(message);
       break;
-    case engine::RepositoryLogLevel::kWarning:
+    case engine::repository::RepositoryLogLevel::kWarning:
       LogWarning(message);
       break;
-    case engine::RepositoryLogLevel::kError:
+    case engine::repository::RepositoryLogLevel::kError:
       LogError(message);
       break;
   }
@@ -36,16 +36,16 @@ std::string ModelEntry::last_error() const {
 }
 
 std::shared_ptr<const ModelSet> ModelSet::FromSnapshot(
-    std::shared_ptr<const engine::ModelSet> snapshot) {
+    std::shared_ptr<const engine::repository::ModelSet> snapshot) {
   auto set = std::make_shared<ModelSet>();
   set->dir_ = snapshot->root();
   set->default_model_ = snapshot->default_model();
   set->generation_ = snapshot->generation();
   set->errors_ = snapshot->errors();
-  for (const engine::ModelStatus& status : snapshot->models()) {
+  for (const engine::repository::ModelStatus& status : snapshot->models()) {
     ModelEntry entry;
     entry.name = status.name;
-    for (const engine::VersionStatus& vs : status.versions) {
+    for (const engine::repository::VersionStatus& vs : status.versions) {
       ModelVersion v;
       v.number = vs.version;
       v.version = absl::StrCat(vs.version);
@@ -54,7 +54,7 @@ std::shared_ptr<const ModelSet> ModelSet::FromSnapshot(
       v.load_duration = vs.load_duration;
       v.error = vs.error;
       if (vs.serving) {
-        absl::StatusOr<engine::ModelRef> ref =
+        absl::StatusOr<engine::repository::ModelRef> ref =
             snapshot->Find(status.name, vs.version);
         if (ref.ok()) v.model = ref->model;
       }
@@ -71,9 +71,9 @@ std::shared_ptr<const ModelSet> ModelSet::FromSnapshot(
 
 absl::StatusOr<ModelRef> ModelSet::Find(absl::string_view name,
                                         absl::string_view version) const {
-  absl::StatusOr<engine::ModelRef> ref = snapshot_->FindVersion(
-      std::string_view(name.data(), name.size()),
-      std::string_view(version.data(), version.size()));
+  absl::StatusOr<engine::repository::ModelRef> ref =
+      snapshot_->FindVersion(std::string_view(name.data(), name.size()),
+                             std::string_view(version.data(), version.size()));
   if (!ref.ok()) return ref.status();
   return ModelRef{std::move(ref->model), std::move(ref->name),
                   absl::StrCat(ref->version), ref->version, ref->router};
@@ -98,10 +98,11 @@ int ModelSet::failed_count() const {
 ModelStore::ModelStore() = default;
 ModelStore::~ModelStore() = default;
 
-absl::Status ModelStore::Open(engine::RepositoryOptions options) {
+absl::Status ModelStore::Open(engine::repository::RepositoryOptions options) {
   if (!options.log) options.log = RepositoryLog;
-  absl::StatusOr<std::unique_ptr<engine::ModelRepository>> repository =
-      engine::ModelRepository::Create(std::move(options));
+  absl::StatusOr<std::unique_ptr<engine::repository::ModelRepository>>
+      repository =
+          engine::repository::ModelRepository::Create(std::move(options));
   if (!repository.ok()) return repository.status();
   std::shared_ptr<const ModelSet> old;
   absl::MutexLock lock(&mu_);
@@ -114,7 +115,7 @@ absl::Status ModelStore::Open(engine::RepositoryOptions options) {
 std::shared_ptr<const ModelSet> ModelStore::Current() const {
   absl::MutexLock lock(&mu_);
   if (repository_ != nullptr) {
-    std::shared_ptr<const engine::ModelSet> snapshot =
+    std::shared_ptr<const engine::repository::ModelSet> snapshot =
         repository_->Snapshot();
     // Adapted once per generation; requests between reloads share it.
     if (current_ == nullptr ||
@@ -125,20 +126,20 @@ std::shared_ptr<const ModelSet> ModelStore::Current() const {
   return current_;
 }
 
-engine::ModelRepository* ModelStore::repository() const {
+engine::repository::ModelRepository* ModelStore::repository() const {
   absl::MutexLock lock(&mu_);
   return repository_.get();
 }
 
-engine::ReloadResult ModelStore::Reload() {
-  engine::ModelRepository* repository = this->repository();
+engine::repository::ReloadResult ModelStore::Reload() {
+  engine::repository::ModelRepository* repository = this->repository();
   if (repository == nullptr) {
-    engine::ReloadResult result;
+    engine::repository::ReloadResult result;
     result.status = absl::FailedPreconditionError(
         "the server has no model repository to reload");
     return result;
   }
-  engine::ReloadResult result = repository->Reload();
+  engine::repository::ReloadResult result = repository->Reload();
   if (!result.status.ok()) {
     LogError(absl::StrCat("model reload failed; the previous models keep "
                           "serving: ",

@@ -40,7 +40,7 @@ struct ModelVersion {
   std::string version;  // the directory name, e.g. "2"
   std::string file;
   // Null when the version failed to load; `error` says why.
-  std::shared_ptr<const engine::CompiledModel> model;
+  std::shared_ptr<const engine::model::CompiledModel> model;
   std::string error;
   absl::Time loaded_at;
   absl::Duration load_duration;
@@ -59,13 +59,13 @@ struct ModelEntry {
 
 // A model picked for a request.
 struct ModelRef {
-  std::shared_ptr<const engine::CompiledModel> model;
+  std::shared_ptr<const engine::model::CompiledModel> model;
   std::string name;
   std::string version;  // the numeric directory name, e.g. "2"
   int64_t number = 0;   // the same, as a number
   // The version's segment routes, or null when it has none. Owned by the
   // ModelSet the reference came from: hold that set while using it.
-  const engine::Router* router = nullptr;
+  const engine::routing::Router* router = nullptr;
 };
 
 class ModelSet {
@@ -73,7 +73,7 @@ class ModelSet {
   // The server's view of a repository snapshot (never null). Versions
   // that serve carry their model; versions that failed carry their error.
   static std::shared_ptr<const ModelSet> FromSnapshot(
-      std::shared_ptr<const engine::ModelSet> snapshot);
+      std::shared_ptr<const engine::repository::ModelSet> snapshot);
 
   // The model for a request: `name` empty means the default model,
   // `version` empty its default version, else a version number ("2") or a
@@ -86,7 +86,7 @@ class ModelSet {
 
   // The engine snapshot this set adapts (never null): the full status of
   // every model and version, and the routes.
-  const engine::ModelSet& snapshot() const { return *snapshot_; }
+  const engine::repository::ModelSet& snapshot() const { return *snapshot_; }
 
   const std::string& dir() const { return dir_; }
   // The repository snapshot's generation.
@@ -107,7 +107,7 @@ class ModelSet {
   uint64_t generation_ = 0;
   std::vector<std::string> errors_;
   // Keeps every model of the snapshot alive while this set is held.
-  std::shared_ptr<const engine::ModelSet> snapshot_;
+  std::shared_ptr<const engine::repository::ModelSet> snapshot_;
 };
 
 class ModelStore {
@@ -118,7 +118,7 @@ class ModelStore {
   // Creates the repository over `options.root` (engine
   // ModelRepository::Create, with its errors) and serves from it from now
   // on. Loads happen here, off the request path.
-  absl::Status Open(engine::RepositoryOptions options);
+  absl::Status Open(engine::repository::RepositoryOptions options);
 
   // The current snapshot (the repository's latest, adapted once per
   // generation); null until Open.
@@ -127,14 +127,15 @@ class ModelStore {
   // Reloads the repository (engine ModelRepository::Reload) and logs the
   // outcome. FailedPrecondition in the result's status without a
   // repository. A reload that finds problems keeps what serves.
-  engine::ReloadResult Reload();
+  engine::repository::ReloadResult Reload();
 
   // The repository, or null before Open. Owned by the store.
-  engine::ModelRepository* repository() const;
+  engine::repository::ModelRepository* repository() const;
 
  private:
   mutable absl::Mutex mu_;
-  std::unique_ptr<engine::ModelRepository> repository_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<engine::repository::ModelRepository> repository_
+      ABSL_GUARDED_BY(mu_);
   mutable std::shared_ptr<const ModelSet> current_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -400,7 +400,8 @@ bool IsHostName(absl::string_view host) {
 }
 
 std::string Shown(absl::string_view text) {
-  return engine::TruncateForDisplay(std::string_view(text.data(), text.size()));
+  return engine::common::TruncateForDisplay(
+      std::string_view(text.data(), text.size()));
 }
 
 }  // namespace
@@ -551,8 +552,8 @@ absl::Status ApplyConfigYaml(absl::string_view text, const std::string& file,
                              ServerOptions* options) {
   // Bounded like model files (engine/common/yaml_reader.h): size, alias
   // expansion, recursive aliases and nesting.
-  absl::StatusOr<YAML::Node> loaded =
-      engine::LoadYaml(std::string_view(text.data(), text.size()), file);
+  absl::StatusOr<YAML::Node> loaded = engine::common::LoadYaml(
+      std::string_view(text.data(), text.size()), file);
   if (!loaded.ok()) {
     return absl::InvalidArgumentError(loaded.status().message());
   }
@@ -580,7 +581,7 @@ absl::Status ApplyConfigYaml(absl::string_view text, const std::string& file,
     const Setting* setting =
         FindSetting(absl::StrReplaceAll(key, {{"_", "-"}}));
     if (setting == nullptr || key.find('-') != std::string::npos) {
-      std::string hint = engine::DidYouMean(key, keys);
+      std::string hint = engine::model::DidYouMean(key, keys);
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": unknown setting '", key, "'",
           hint.empty() ? "" : absl::StrCat(" (", hint, ")")));
@@ -622,7 +623,7 @@ absl::StatusOr<ServeArgs> ParseServeArgs(const std::vector<std::string>& args) {
     }
     const Setting* setting = FindSetting(name);
     if (setting == nullptr && name != "config") {
-      std::string hint = engine::DidYouMean(name, FlagNames());
+      std::string hint = engine::model::DidYouMean(name, FlagNames());
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown flag --", name,
           hint.empty() ? "" : absl::StrCat(" (", hint, ")"),
@@ -643,7 +644,8 @@ absl::StatusOr<ServeArgs> ParseServeArgs(const std::vector<std::string>& args) {
   }
   if (out.help) return out;
   if (!out.config_file.empty()) {
-    absl::StatusOr<std::string> text = engine::ReadYamlFile(out.config_file);
+    absl::StatusOr<std::string> text =
+        engine::common::ReadYamlFile(out.config_file);
     if (absl::IsResourceExhausted(text.status())) {
       return absl::InvalidArgumentError(text.status().message());
     }

@@ -11,8 +11,8 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Lt;

@@ -13,8 +13,8 @@ namespace {
 
 enum class Job { kNone, kLoad, kReload, kPoll };
 
-engine::ReloadResult Unavailable(const char* message) {
-  engine::ReloadResult result;
+engine::repository::ReloadResult Unavailable(const char* message) {
+  engine::repository::ReloadResult result;
   result.status = absl::UnavailableError(message);
   return result;
 }
@@ -145,7 +145,7 @@ void Reloader::Run(std::shared_ptr<State> s) {
 
     s->mu.Unlock();
     absl::Status load_status;
-    engine::ReloadResult result;
+    engine::repository::ReloadResult result;
     switch (job) {
       case Job::kLoad:
         load_status = s->hooks.load(*budget);

@@ -48,12 +48,13 @@ class Reloader {
     // The first load.
     std::function<absl::Status(const WorkBudget&)> load;
     // One reload.
-    std::function<engine::ReloadResult(const WorkBudget&)> reload;
+    std::function<engine::repository::ReloadResult(const WorkBudget&)> reload;
     // One step of the watcher; may be empty (no watcher).
     std::function<void(const WorkBudget&)> poll;
   };
   using LoadDone = std::function<void(const absl::Status&)>;
-  using ReloadDone = std::function<void(const engine::ReloadResult&)>;
+  using ReloadDone =
+      std::function<void(const engine::repository::ReloadResult&)>;
 
   Reloader();
   // Stop(absl::Now()) if started and not stopped: abandons a job in

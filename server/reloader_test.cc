@@ -16,9 +16,9 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
-using ::testing::HasSubstr;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::server::testing::WaitFor;
+using ::testing::HasSubstr;
 
 // Hooks whose reload blocks while `hold` is set, and counts what ran.
 struct FakeRepository {
@@ -71,7 +71,7 @@ Reloader::Hooks HooksOf(std::shared_ptr<FakeRepository> repo) {
       generation = ++repo->reloads_started;
     }
     repo->Block(budget);
-    engine::ReloadResult r;
+    engine::repository::ReloadResult r;
     r.published = true;
     r.generation = static_cast<uint64_t>(generation);
     return r;
@@ -83,9 +83,9 @@ Reloader::Hooks HooksOf(std::shared_ptr<FakeRepository> repo) {
 // Collects the results handed to ReloadDone callbacks.
 struct Answers {
   absl::Mutex mu;
-  std::vector<engine::ReloadResult> results ABSL_GUARDED_BY(mu);
+  std::vector<engine::repository::ReloadResult> results ABSL_GUARDED_BY(mu);
   Reloader::ReloadDone Callback() {
-    return [this](const engine::ReloadResult& r) {
+    return [this](const engine::repository::ReloadResult& r) {
       absl::MutexLock lock(&mu);
       results.push_back(r);
     };
@@ -94,7 +94,7 @@ struct Answers {
     absl::MutexLock lock(&mu);
     return results.size();
   }
-  std::vector<engine::ReloadResult> Get() {
+  std::vector<engine::repository::ReloadResult> Get() {
     absl::MutexLock lock(&mu);
     return results;
   }
@@ -120,7 +120,7 @@ TEST(ReloaderTest, RequestsDuringAReloadMakeExactlyOneMoreRun) {
   ASSERT_EQ(first.count(), 1u);
   EXPECT_EQ(first.Get()[0].generation, 1u);
   // Every later request got the one reload that started after it.
-  for (const engine::ReloadResult& r : later.Get()) {
+  for (const engine::repository::ReloadResult& r : later.Get()) {
     EXPECT_OK(r.status);
     EXPECT_EQ(r.generation, 2u);
   }

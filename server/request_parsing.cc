@@ -211,7 +211,7 @@ absl::Status ParseRequestBody(const grpc::ByteBuffer& body,
         absl::StrSplit(library_messages, '\n', absl::SkipEmpty());
     why = lines.empty()
               ? std::string("malformed protobuf wire format")
-              : engine::TruncateForDisplay(
+              : engine::common::TruncateForDisplay(
                     std::string_view(lines[0].data(), lines[0].size()), 512);
   }
   return absl::InvalidArgumentError(

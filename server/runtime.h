@@ -63,7 +63,7 @@ class Executor {
   size_t HeldTasksForTest() const;
 
  private:
-  engine::WorkerPool pool_;
+  engine::eval::WorkerPool pool_;
   mutable absl::Mutex mu_;
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::function<void()>> held_ ABSL_GUARDED_BY(mu_);
@@ -153,7 +153,7 @@ struct Runtime {
   ServerStats Stats() const;
 
   const ServerOptions options;
-  std::unique_ptr<engine::PluginHost> plugins;
+  std::unique_ptr<engine::plugin_host::PluginHost> plugins;
   ModelStore models;
   Admission admission;
   Counters counters;

@@ -32,7 +32,7 @@ namespace healthscore::server {
 // One model a routed request can reach, with its ids' positions in the
 // response's union lists.
 struct RouteModel {
-  std::shared_ptr<const engine::CompiledModel> model;
+  std::shared_ptr<const engine::model::CompiledModel> model;
   std::string name;
   std::string version;
   std::vector<std::string> routes;  // `when` texts of the routes to it
@@ -42,7 +42,7 @@ struct RouteModel {
 };
 
 struct RoutePlan {
-  engine::ModelRef requested;  // with its router
+  engine::repository::ModelRef requested;  // with its router
   // [0] is the requested model, then each distinct target in route order.
   std::vector<RouteModel> models;
   std::vector<uint32_t> model_of_route;  // route index -> models index
@@ -52,8 +52,9 @@ struct RoutePlan {
 
 struct ShadowPlan {
   ModelRef candidate;
-  engine::ModelRef engine_candidate;  // the same, for engine::ScoreTable
-  size_t max_examples = engine::kDefaultShadowExamples;
+  engine::repository::ModelRef
+      engine_candidate;  // the same, for engine::ScoreTable
+  size_t max_examples = engine::shadow::kDefaultShadowExamples;
 };
 
 ScoreJobSpec::ScoreJobSpec() = default;
@@ -63,18 +64,18 @@ ScoreJobSpec& ScoreJobSpec::operator=(ScoreJobSpec&&) = default;
 
 namespace {
 
-using engine::Batch;
-using engine::BatchResult;
-using engine::CompiledModel;
+using engine::eval::Batch;
+using engine::eval::BatchResult;
+using engine::model::CompiledModel;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // A scoring thread's reusable engine buffers: the chunk's accounts as read,
 // and what engine::ScoreTable keeps for the models it scored with.
 struct Scratch {
-  engine::AccountTable table;
-  engine::TableScores scores;
-  engine::RowOutcome outcome;  // each written row's, in turn
+  engine::eval::AccountTable table;
+  engine::repository::TableScores scores;
+  engine::eval::RowOutcome outcome;  // each written row's, in turn
 };
 
 Scratch& ThreadScratch() {
@@ -88,18 +89,19 @@ Scratch& ThreadScratch() {
 // (and faulting in) fresh engine buffers for every chunk.
 class ScoresPool {
  public:
-  std::unique_ptr<engine::TableScores> Take() {
+  std::unique_ptr<engine::repository::TableScores> Take() {
     {
       absl::MutexLock lock(&mu_);
       if (!free_.empty()) {
-        std::unique_ptr<engine::TableScores> scores = std::move(free_.back());
+        std::unique_ptr<engine::repository::TableScores> scores =
+            std::move(free_.back());
         free_.pop_back();
         return scores;
       }
     }
-    return std::make_unique<engine::TableScores>();
+    return std::make_unique<engine::repository::TableScores>();
   }
-  void Give(std::unique_ptr<engine::TableScores> scores) {
+  void Give(std::unique_ptr<engine::repository::TableScores> scores) {
     if (scores == nullptr) return;
     absl::MutexLock lock(&mu_);
     if (free_.size() < kMaxFree) free_.push_back(std::move(scores));
@@ -108,7 +110,7 @@ class ScoresPool {
  private:
   static constexpr size_t kMaxFree = 64;
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<engine::TableScores>> free_;
+  std::vector<std::unique_ptr<engine::repository::TableScores>> free_;
 };
 
 ScoresPool& ShadowScores() {
@@ -137,7 +139,7 @@ struct ChunkOut {
   uint64_t ignored = 0;
   uint64_t dropped = 0;  // values used as missing, over rows that scored
   // A shadow request's scores of the chunk (both models on every account).
-  std::unique_ptr<engine::TableScores> shadow;
+  std::unique_ptr<engine::repository::TableScores> shadow;
 };
 
 struct Job {
@@ -175,7 +177,8 @@ T* NewMessage(google::protobuf::Arena* arena) {
 class ChunkRows {
  public:
   // `plan` is null when no routes apply.
-  ChunkRows(const engine::RoutedResult& routed, const RoutePlan* plan)
+  ChunkRows(const engine::repository::RoutedResult& routed,
+            const RoutePlan* plan)
       : routed_(&routed), plan_(plan) {}
 
   // For row r of the chunk.
@@ -194,7 +197,7 @@ class ChunkRows {
   }
 
  private:
-  const engine::RoutedResult* routed_;
+  const engine::repository::RoutedResult* routed_;
   const RoutePlan* plan_;
 };
 
@@ -206,33 +209,33 @@ int32_t MapIndex(const std::vector<int32_t>* map, int index) {
 // range), by ascending request index, into `*out` unless it is null (the
 // map form writes each account's warnings with the account).
 // Adds the number of values used as missing to `*dropped`.
-void ChunkWarnings(const engine::RoutedResult& routed, size_t begin,
+void ChunkWarnings(const engine::repository::RoutedResult& routed, size_t begin,
                    uint64_t* dropped,
                    std::vector<std::pair<uint32_t, std::string>>* out) {
   auto add = [&](const Batch& from, int64_t index, const auto& warning) {
     using W = std::decay_t<decltype(warning)>;
-    if constexpr (std::is_same_v<W, engine::ValueWarning>) {
+    if constexpr (std::is_same_v<W, engine::eval::ValueWarning>) {
       *dropped += warning.count;
       if (out != nullptr) {
         out->emplace_back(static_cast<uint32_t>(index), warning.text);
       }
     } else if (out != nullptr) {
       out->emplace_back(static_cast<uint32_t>(index),
-                        engine::RangeWarningText(from.model(), warning));
+                        engine::eval::RangeWarningText(from.model(), warning));
     }
   };
   for (uint32_t p = 0; p < routed.parts.size(); ++p) {
-    const engine::RoutedPart& part = routed.parts[p];
+    const engine::repository::RoutedPart& part = routed.parts[p];
     // A whole batch also holds the accounts routed to other models.
     auto index = [&](uint32_t row) -> int64_t {
       if (part.whole && routed.where[row].first != p) return -1;
       return begin + (part.whole ? row : part.rows[row]);
     };
-    for (const engine::ValueWarning& w : part.batch->value_warnings()) {
+    for (const engine::eval::ValueWarning& w : part.batch->value_warnings()) {
       const int64_t i = index(w.row);
       if (i >= 0) add(*part.batch, i, w);
     }
-    for (const engine::RangeWarning& w : part.batch->range_warnings()) {
+    for (const engine::eval::RangeWarning& w : part.batch->range_warnings()) {
       const int64_t i = index(w.row);
       if (i >= 0) add(*part.batch, i, w);
     }
@@ -246,7 +249,7 @@ void ChunkWarnings(const engine::RoutedResult& routed, size_t begin,
 void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
                        int32_t insufficient, const v1::ScoreOptions& options,
                        size_t begin, google::protobuf::Arena* arena,
-                       engine::RowOutcome* outcome, ChunkOut* out) {
+                       engine::eval::RowOutcome* outcome, ChunkOut* out) {
   out->score.resize(m);
   out->coverage.resize(m);
   out->delta.resize(m);
@@ -256,10 +259,10 @@ void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
   out->groups.assign(union_groups * m, kNaN);
   out->playbook_counts.resize(m);
   const bool explain = options.explain();
-  const engine::OutcomeOptions outcome_options = OutcomeOptionsFor(options);
-  engine::RowOutcome& o = *outcome;
+  const engine::eval::OutcomeOptions outcome_options = OutcomeOptionsFor(options);
+  engine::eval::RowOutcome& o = *outcome;
   for (size_t r = 0; r < m; ++r) {
-    engine::FillRowOutcome(rows.batch(r), rows.result(r), rows.row(r),
+    engine::eval::FillRowOutcome(rows.batch(r), rows.result(r), rows.row(r),
                            outcome_options, &o);
     const RouteModel* maps = rows.maps(r);
     if (!o.ok()) {
@@ -281,17 +284,17 @@ void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
     out->coverage[r] = o.coverage();
     out->delta[r] = o.has_delta() ? o.delta() : kNaN;
     const int tier = o.tier();
-    out->tier[r] = tier == engine::kInsufficientDataTier
+    out->tier[r] = tier == engine::model::kInsufficientDataTier
                        ? insufficient
                        : MapIndex(maps ? &maps->tier : nullptr, tier);
     out->tier_changed[r] = o.tier_changed();
     out->tier_held[r] = o.tier_held();
-    for (const engine::GroupOutcome& g : o.groups()) {
+    for (const engine::eval::GroupOutcome& g : o.groups()) {
       const size_t u = static_cast<size_t>(
           MapIndex(maps ? &maps->group : nullptr, g.group));
       out->groups[u * m + r] = g.score;
     }
-    for (const engine::PlaybookOutcome& p : o.playbooks()) {
+    for (const engine::eval::PlaybookOutcome& p : o.playbooks()) {
       out->playbooks.push_back(static_cast<uint32_t>(
           MapIndex(maps ? &maps->playbook : nullptr, p.playbook)));
       out->playbook_succeeded.push_back(p.succeeded);
@@ -317,10 +320,10 @@ void SetError(Job* job, const absl::Status& s) {
 // Reads rows [begin, end) of the request into `table`, once for every
 // model that scores them.
 void FillTable(const ScoreJobSpec& spec, size_t begin, size_t end,
-               engine::AccountTable* table) {
+               engine::eval::AccountTable* table) {
   // Clear bounds the column names a thread's table keeps (AccountTable).
   table->Clear();
-  engine::TableBuilder builder(table);
+  engine::eval::TableBuilder builder(table);
   if (spec.plan.has_value()) {
     spec.plan->AddRows(begin, end, &builder);
   } else {
@@ -328,8 +331,8 @@ void FillTable(const ScoreJobSpec& spec, size_t begin, size_t end,
   }
 }
 
-void WriteChunk(const ScoreJobSpec& spec, const engine::RoutedResult& routed,
-                size_t begin, size_t m, engine::RowOutcome* outcome,
+void WriteChunk(const ScoreJobSpec& spec, const engine::repository::RoutedResult& routed,
+                size_t begin, size_t m, engine::eval::RowOutcome* outcome,
                 ChunkOut* out) {
   const ChunkRows rows(routed, spec.routes.get());
   const RoutePlan* plan = spec.routes.get();
@@ -347,7 +350,7 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::RoutedResult& routed,
     }
     const int tier = result.tier(row);
     const RouteModel* maps = rows.maps(r);
-    const int32_t u = tier == engine::kInsufficientDataTier
+    const int32_t u = tier == engine::model::kInsufficientDataTier
                           ? -1
                           : MapIndex(maps ? &maps->tier : nullptr, tier);
     ++out->tier_counts[static_cast<size_t>(u + 1)];
@@ -367,10 +370,10 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::RoutedResult& routed,
     return;
   }
   out->results.reserve(m);
-  const engine::OutcomeOptions outcome_options = OutcomeOptionsFor(options);
+  const engine::eval::OutcomeOptions outcome_options = OutcomeOptionsFor(options);
   for (size_t r = 0; r < m; ++r) {
     v1::AccountResult* a = NewMessage<v1::AccountResult>(spec.arena);
-    engine::FillRowOutcome(rows.batch(r), rows.result(r), rows.row(r),
+    engine::eval::FillRowOutcome(rows.batch(r), rows.result(r), rows.row(r),
                            outcome_options, outcome);
     WriteAccountResult(*outcome, a);
     a->set_model_index(rows.model(r));
@@ -388,26 +391,26 @@ void ProcessChunk(Job* job, size_t chunk) {
 
   Scratch& scratch = ThreadScratch();
   FillTable(spec, begin, end, &scratch.table);
-  engine::TableRequest request;
+  engine::repository::TableRequest request;
   if (spec.routes != nullptr) {
     request.model = spec.routes->requested;
   } else {
-    request.model = engine::ModelRef{spec.model.name, spec.model.number,
-                                     spec.model.model, nullptr};
+    request.model = engine::repository::ModelRef{
+        spec.model.name, spec.model.number, spec.model.model, nullptr};
     request.ignore_routes = true;
   }
   request.strict = spec.request->options().strict();
   // A shadow chunk's scores are kept until the last task compares them; an
   // ordinary chunk's are the thread's, reused by its next chunk.
-  std::unique_ptr<engine::TableScores> kept;
-  engine::TableScores* scores = &scratch.scores;
+  std::unique_ptr<engine::repository::TableScores> kept;
+  engine::repository::TableScores* scores = &scratch.scores;
   if (spec.shadow != nullptr) {
     request.shadow = &spec.shadow->engine_candidate;
     kept = ShadowScores().Take();
     scores = kept.get();
   }
   absl::Status s =
-      engine::ScoreTable(request, scratch.table, nullptr, scores);
+      engine::repository::ScoreTable(request, scratch.table, nullptr, scores);
   if (!s.ok()) {
     SetError(job, s);
     return;
@@ -435,19 +438,20 @@ void AssembleColumnar(Job* job) {
   if (plan != nullptr) {
     for (const std::string& id : plan->tier_ids) cols->add_tier_ids(id);
   } else {
-    for (const engine::TierInfo& t : model.tiers()) cols->add_tier_ids(t.id);
+    for (const engine::model::TierInfo& t : model.tiers())
+      cols->add_tier_ids(t.id);
   }
-  cols->add_tier_ids(std::string(engine::kInsufficientDataTierId));
+  cols->add_tier_ids(std::string(engine::model::kInsufficientDataTierId));
   if (plan != nullptr) {
     for (const std::string& id : plan->group_ids) cols->add_group_ids(id);
     for (const std::string& id : plan->playbook_ids) {
       cols->add_playbook_ids(id);
     }
   } else {
-    for (const engine::GroupInfo& g : model.groups()) {
+    for (const engine::model::GroupInfo& g : model.groups()) {
       cols->add_group_ids(g.id);
     }
-    for (const engine::PlaybookInfo& p : model.playbooks()) {
+    for (const engine::model::PlaybookInfo& p : model.playbooks()) {
       cols->add_playbook_ids(p.id);
     }
   }
@@ -513,10 +517,10 @@ void AssembleColumnar(Job* job) {
 // Compares the chunks scored by both models, in request order.
 absl::Status CompareShadow(Job* job) {
   const ScoreJobSpec& spec = job->spec;
-  engine::ShadowOptions options;
+  engine::shadow::ShadowOptions options;
   options.max_examples = spec.shadow->max_examples;
-  engine::ShadowComparison comparison(spec.model.model,
-                                      spec.shadow->candidate.model, options);
+  engine::shadow::ShadowComparison comparison(
+      spec.model.model, spec.shadow->candidate.model, options);
   for (const ChunkOut& c : job->outs) {
     if (c.shadow == nullptr) continue;  // an empty batch
     HEALTHSCORE_RETURN_IF_ERROR(comparison.AddScores(*c.shadow));
@@ -590,7 +594,7 @@ void Finish(Job* job) {
       dropped += c.dropped;
     }
     auto* counts = response->mutable_tier_counts();
-    (*counts)[std::string(engine::kInsufficientDataTierId)] = tiers[0];
+    (*counts)[std::string(engine::model::kInsufficientDataTierId)] = tiers[0];
     for (size_t t = 0; t < tier_count; ++t) {
       (*counts)[plan ? plan->tier_ids[t] : model.tiers()[t].id] = tiers[t + 1];
     }
@@ -673,16 +677,16 @@ int32_t UnionIndex(std::vector<std::string>* ids, const std::string& id) {
 absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
     const ModelRef& requested) {
   auto plan = std::make_unique<RoutePlan>();
-  const engine::Router& router = *requested.router;
-  plan->requested = engine::ModelRef{requested.name, requested.number,
-                                     requested.model, requested.router};
+  const engine::routing::Router& router = *requested.router;
+  plan->requested = engine::repository::ModelRef{
+      requested.name, requested.number, requested.model, requested.router};
   RouteModel first;
   first.model = requested.model;
   first.name = requested.name;
   first.version = requested.version;
   plan->models.push_back(std::move(first));
   for (size_t r = 0; r < router.size(); ++r) {
-    const engine::RouteTarget& target = router.target(r);
+    const engine::routing::RouteTarget& target = router.target(r);
     uint32_t index = 0;
     while (index < plan->models.size() &&
            plan->models[index].model != target.model) {
@@ -699,13 +703,13 @@ absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
     plan->model_of_route.push_back(index);
   }
   for (RouteModel& m : plan->models) {
-    for (const engine::TierInfo& t : m.model->tiers()) {
+    for (const engine::model::TierInfo& t : m.model->tiers()) {
       m.tier.push_back(UnionIndex(&plan->tier_ids, t.id));
     }
-    for (const engine::GroupInfo& g : m.model->groups()) {
+    for (const engine::model::GroupInfo& g : m.model->groups()) {
       m.group.push_back(UnionIndex(&plan->group_ids, g.id));
     }
-    for (const engine::PlaybookInfo& p : m.model->playbooks()) {
+    for (const engine::model::PlaybookInfo& p : m.model->playbooks()) {
       m.playbook.push_back(UnionIndex(&plan->playbook_ids, p.id));
     }
   }
@@ -756,11 +760,11 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
           absl::StrCat("shadow candidate: ", candidate.status().message()));
     }
     shadow->candidate = std::move(candidate).value();
-    shadow->engine_candidate =
-        engine::ModelRef{shadow->candidate.name, shadow->candidate.number,
-                         shadow->candidate.model, nullptr};
+    shadow->engine_candidate = engine::repository::ModelRef{
+        shadow->candidate.name, shadow->candidate.number,
+        shadow->candidate.model, nullptr};
     shadow->max_examples = s.max_examples() == 0
-                               ? engine::kDefaultShadowExamples
+                               ? engine::shadow::kDefaultShadowExamples
                                : std::min<uint32_t>(s.max_examples(), 1000);
     spec.shadow = std::move(shadow);
   }

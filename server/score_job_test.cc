@@ -21,7 +21,7 @@ namespace healthscore::server {
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -36,9 +36,10 @@ std::shared_ptr<const ModelSet> Models() {
     fs::copy(testing::SourcePath("server/testdata/routing"), dir,
              fs::copy_options::recursive |
                  fs::copy_options::overwrite_existing);
-    engine::RepositoryOptions options;
+    engine::repository::RepositoryOptions options;
     options.root = dir;
-    auto repository = engine::ModelRepository::Create(std::move(options));
+    auto repository =
+        engine::repository::ModelRepository::Create(std::move(options));
     EXPECT_OK(repository.status());
     auto set = ModelSet::FromSnapshot((*repository)->Snapshot());
     fs::remove_all(dir);

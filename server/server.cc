@@ -37,7 +37,7 @@ constexpr absl::Duration kGrpcStopLimit = absl::Seconds(5);
 absl::Status LoadRepository(Runtime* runtime, const WorkBudget& budget) {
   const ServerOptions& o = runtime->options;
   absl::Time start = absl::Now();
-  engine::RepositoryOptions repo;
+  engine::repository::RepositoryOptions repo;
   repo.root = o.models_dir;
   repo.default_model = o.default_model;
   repo.compile.plugins = runtime->plugins.get();
@@ -105,7 +105,8 @@ Reloader::Hooks ReloadHooks(Runtime* runtime) {
     return runtime->models.Reload();
   };
   hooks.poll = [runtime](const WorkBudget&) {
-    if (engine::ModelRepository* repository = runtime->models.repository()) {
+    if (engine::repository::ModelRepository* repository =
+            runtime->models.repository()) {
       repository->PollOnce();
     }
   };
@@ -133,7 +134,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->runtime_ = std::make_unique<Runtime>(options);
   std::error_code ec;
   if (std::filesystem::is_directory(options.plugins_dir, ec)) {
-    engine::PluginHostOptions plugin_options;
+    engine::plugin_host::PluginHostOptions plugin_options;
     plugin_options.directories.push_back(options.plugins_dir);
     plugin_options.log = [](std::string_view plugin, int level,
                             std::string_view message) {
@@ -144,8 +145,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
           absl::StrCat("plugin ", std::string(plugin), ": ",
                        std::string(message)));
     };
-    absl::StatusOr<std::unique_ptr<engine::PluginHost>> host =
-        engine::PluginHost::Create(std::move(plugin_options));
+    absl::StatusOr<std::unique_ptr<engine::plugin_host::PluginHost>> host =
+        engine::plugin_host::PluginHost::Create(std::move(plugin_options));
     if (!host.ok()) return host.status();
     server->runtime_->plugins = std::move(host).value();
   } else if (options.plugins_dir_explicit) {
@@ -268,14 +269,14 @@ absl::Status Server::LoadModels() {
   return absl::OkStatus();
 }
 
-engine::ReloadResult Server::ReloadModels() {
+engine::repository::ReloadResult Server::ReloadModels() {
   struct Outcome {
     absl::Notification done;
-    engine::ReloadResult result;
+    engine::repository::ReloadResult result;
   };
   auto outcome = std::make_shared<Outcome>();
   runtime_->reloader.RequestReload(
-      [outcome](const engine::ReloadResult& result) {
+      [outcome](const engine::repository::ReloadResult& result) {
         outcome->result = result;
         outcome->done.Notify();
       });

@@ -114,7 +114,7 @@ class Server {
   // keeps the old models serving and health SERVING; the errors are in the
   // result, ListModels and the log. Unavailable in the result's status
   // during shutdown.
-  engine::ReloadResult ReloadModels();
+  engine::repository::ReloadResult ReloadModels();
   // The same without waiting (SIGHUP). True when this request queued a
   // new reload, false when it joined one already queued.
   bool RequestReload();

@@ -13,9 +13,9 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
-using ::testing::HasSubstr;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::healthscore::server::testing::WaitFor;
+using ::testing::HasSubstr;
 
 // A job that runs until `release` is notified (or, with honour_cancel,
 // until its budget is cancelled).

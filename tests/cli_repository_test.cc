@@ -31,8 +31,8 @@ namespace fs = std::filesystem;
 constexpr char kBasic[] = "engine/io/testdata/basic";
 
 using Result = ::healthscore::testing::CliResult;
+using ::healthscore::engine::common::testing::ReadFile;
 using ::healthscore::testing::Lines;
-using ::healthscore::testing::ReadFile;
 using ::healthscore::testing::RunCli;
 using ::healthscore::testing::TempPath;
 

@@ -46,8 +46,8 @@ inline CliResult RunCli(const std::string& args) {
   const int status = std::system(command.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
+  r.out = engine::common::testing::ReadFile(out);
+  r.err = engine::common::testing::ReadFile(err);
   return r;
 }
 

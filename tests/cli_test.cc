@@ -30,14 +30,15 @@ namespace fs = std::filesystem;
 constexpr char kBasic[] = "engine/io/testdata/basic";
 
 using Result = ::healthscore::testing::CliResult;
+using ::healthscore::engine::common::testing::ReadFile;
 using ::healthscore::testing::Lines;
-using ::healthscore::testing::ReadFile;
 using ::healthscore::testing::RunCli;
 using ::healthscore::testing::TempPath;
 
 // A directory with the basic model and `tests` as its tests.yaml.
 std::string TestsDir(const std::string& name, const std::string& tests) {
-  const fs::path dir = ::healthscore::testing::ScratchDir("cli_" + name);
+  const fs::path dir =
+      ::healthscore::engine::common::testing::ScratchDir("cli_" + name);
   fs::copy_file(fs::path(HEALTHSCORE_SOURCE_DIR) / kBasic / "model.yaml",
                 dir / "model.yaml");
   std::ofstream(dir / "tests.yaml") << tests;

@@ -78,7 +78,8 @@ TEST(DocsExamplesTest, MarkedModelsValidateAndTheirTestsPass) {
   // The model authors' guide carries at least its walk-through model and
   // its test cases.
   ASSERT_GE(blocks.size(), 2u);
-  const fs::path root = ::healthscore::testing::ScratchDir("docs");
+  const fs::path root =
+      ::healthscore::engine::common::testing::ScratchDir("docs");
   for (const Block& b : blocks) {
     SCOPED_TRACE(b.doc + ": " + b.path);
     ASSERT_EQ(b.path.find(".."), std::string::npos);

@@ -312,7 +312,7 @@ void Materialise(const fs::path& root, const fs::path& relative) {
 
 // A scratch copy of the repository root for one transcript.
 fs::path ScratchCopy(const Document& d, const Transcript& t, int index) {
-  const fs::path root = ::healthscore::testing::ScratchDir(
+  const fs::path root = ::healthscore::engine::common::testing::ScratchDir(
       absl::StrCat("transcript_", index));
   for (const auto& e : fs::directory_iterator(HEALTHSCORE_SOURCE_DIR)) {
     const std::string name = e.path().filename().string();

@@ -26,10 +26,22 @@
 #include "yaml-cpp/yaml.h"
 
 namespace healthscore::engine {
+
+using eval::Batch;
+using eval::BatchResult;
+using eval::Explain;
+using eval::MatchedPlaybooks;
+using eval::PlaybookReason;
+using eval::Scorer;
+using model::CompileFile;
+using model::CompileResult;
+using model::CompileString;
+using plugin_host::PluginStats;
+
 namespace {
 
-using ::healthscore::plugin_testing::ExamplePluginDir;
-using ::healthscore::plugin_testing::TestPluginDir;
+using ::healthscore::engine::plugin_host::testing::ExamplePluginDir;
+using ::healthscore::engine::plugin_host::testing::TestPluginDir;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -117,9 +129,9 @@ std::string Edit(const std::string& from, const std::string& to) {
   return text.replace(pos, from.size(), to);
 }
 
-std::vector<std::string> Messages(const DiagnosticList& diags) {
+std::vector<std::string> Messages(const model::DiagnosticList& diags) {
   std::vector<std::string> out;
-  for (const Diagnostic& d : diags.items()) out.push_back(d.ToString());
+  for (const model::Diagnostic& d : diags.items()) out.push_back(d.ToString());
   return out;
 }
 
@@ -149,28 +161,30 @@ std::vector<double> Usage(double latest) {
 class PluginModelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    PluginHostOptions options;
+    plugin_host::PluginHostOptions options;
     options.directories = {ExamplePluginDir(), TestPluginDir()};
-    ASSERT_OK_AND_ASSIGN(host_, PluginHost::Create(std::move(options)));
+    ASSERT_OK_AND_ASSIGN(host_,
+                         plugin_host::PluginHost::Create(std::move(options)));
   }
 
   CompileResult CompileText(const std::string& text) {
-    CompileOptions options;
+    model::CompileOptions options;
     options.plugins = host_.get();
     return CompileString(text, "m.yaml", options);
   }
 
-  std::shared_ptr<const CompiledModel> MustCompile(const std::string& text) {
+  std::shared_ptr<const model::CompiledModel> MustCompile(
+      const std::string& text) {
     CompileResult r = CompileText(text);
     EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
     return r.model;
   }
 
   static std::unique_ptr<Batch> MakeBatch(
-      const std::shared_ptr<const CompiledModel>& model,
+      const std::shared_ptr<const model::CompiledModel>& model,
       const std::vector<Account>& accounts) {
     auto batch = std::make_unique<Batch>(model);
-    BatchBuilder b(batch.get());
+    eval::BatchBuilder b(batch.get());
     for (const Account& a : accounts) {
       b.BeginRow(a.id);
       b.SetAsOf("2026-11-01");
@@ -194,7 +208,7 @@ class PluginModelTest : public ::testing::Test {
     return {};
   }
 
-  std::unique_ptr<PluginHost> host_;
+  std::unique_ptr<plugin_host::PluginHost> host_;
 };
 
 TEST_F(PluginModelTest, PluginSignalsScoreLikeAnyOther) {
@@ -251,7 +265,7 @@ TEST_F(PluginModelTest, PluginRowErrorsMissOnlyThatSignal) {
   EXPECT_DOUBLE_EQ(result.score(1), 100);
   EXPECT_DOUBLE_EQ(result.coverage(1), 0.75);
   EXPECT_DOUBLE_EQ(result.coverage(0), 1);
-  Explanation e = Explain(*batch, result, 1, 3);
+  eval::Explanation e = Explain(*batch, result, 1, 3);
   EXPECT_THAT(e.missing_signals, ElementsAre(check));
   const PluginStats stats = StatsOf("faulty");
   EXPECT_EQ(stats.row_errors, 1u);
@@ -302,9 +316,9 @@ TEST_F(PluginModelTest, ParallelScoringMatchesSequential) {
   auto batch = MakeBatch(model, accounts);
   BatchResult sequential;
   ASSERT_OK(Scorer::Score(*batch, &sequential));
-  WorkerPool pool(3);
+  eval::WorkerPool pool(3);
   BatchResult parallel;
-  ScoreOptions options;
+  eval::ScoreOptions options;
   options.rows_per_task = 256;
   ASSERT_OK(Scorer::Score(*batch, &parallel, &pool, options));
   for (size_t i = 0; i < accounts.size(); ++i) {
@@ -405,8 +419,8 @@ TEST_P(PluginCompileErrorTest, IsLocatedAndNamesThePlugin) {
   CompileResult r = CompileText(Edit(c.from, c.to));
   EXPECT_EQ(r.model, nullptr);
   std::vector<std::string> errors;
-  for (const Diagnostic& d : r.diagnostics.items()) {
-    if (d.severity == Severity::kError) errors.push_back(d.ToString());
+  for (const model::Diagnostic& d : r.diagnostics.items()) {
+    if (d.severity == model::Severity::kError) errors.push_back(d.ToString());
   }
   ASSERT_EQ(errors.size(), expected.size()) << r.diagnostics.ToString();
   for (size_t i = 0; i < errors.size(); ++i) {
@@ -540,7 +554,7 @@ TEST_F(PluginModelTest, UnusedPluginIsAWarning) {
 TEST_F(PluginModelTest, BundledPluginExampleMatchesItsTestCases) {
   const std::string dir =
       std::string(HEALTHSCORE_SOURCE_DIR) + "/rules/plugin_example/1";
-  CompileOptions options;
+  model::CompileOptions options;
   options.plugins = host_.get();
   CompileResult compiled = CompileFile(dir + "/model.yaml", options);
   ASSERT_NE(compiled.model, nullptr) << compiled.diagnostics.ToString();
@@ -550,7 +564,7 @@ TEST_F(PluginModelTest, BundledPluginExampleMatchesItsTestCases) {
   const YAML::Node cases = YAML::LoadFile(dir + "/tests.yaml")["cases"];
   ASSERT_TRUE(cases.IsSequence());
   Batch batch(model);
-  BatchBuilder b(&batch);
+  eval::BatchBuilder b(&batch);
   std::vector<std::vector<double>> keep;  // series outlive EndRow
   for (const YAML::Node& c : cases) {
     const YAML::Node a = c["account"];

@@ -33,7 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using ::healthscore::testing::ReadFile;
+using ::healthscore::engine::common::testing::ReadFile;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -488,14 +488,14 @@ playbooks:
 
 TEST_F(SchemaTest, EveryKeyModelIsAcceptedByBoth) {
   EXPECT_THAT(Validate(kEveryKey), IsEmpty());
-  engine::DiagnosticList diags;
-  engine::LoadModelSpecFromString(kEveryKey, "every.yaml", &diags);
+  engine::model::DiagnosticList diags;
+  engine::model::LoadModelSpecFromString(kEveryKey, "every.yaml", &diags);
   EXPECT_FALSE(diags.has_errors()) << diags.ToString();
 }
 
 // A small valid model to break one key at a time.
 std::string Small() {
-  return engine::model_testing::MinimalModel(
+  return engine::model::testing::MinimalModel(
       "small", "",
       "  - {id: p, name: P, owner: o, priority: 1, when: tier == \"red\"}\n");
 }
@@ -545,7 +545,8 @@ TEST_F(SchemaTest, RejectsWhatTheLoaderRejects) {
     SCOPED_TRACE(c.yaml);
     EXPECT_THAT(Validate(c.yaml), Contains(HasSubstr(c.error)));
     // The loader and compiler agree the file is wrong.
-    engine::CompileResult compiled = engine::CompileString(c.yaml, "m.yaml");
+    engine::model::CompileResult compiled =
+        engine::model::CompileString(c.yaml, "m.yaml");
     EXPECT_TRUE(compiled.diagnostics.has_errors());
   }
 }

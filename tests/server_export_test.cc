@@ -96,7 +96,7 @@ TEST(ExportTest, ScoresWithoutEditsAndMatchesTheServerToTheBit) {
         ++bad_cells;
       } else {
         // Shortest round trip, so the export holds the very same double.
-        add_metric(name, engine::FormatNumber(value));
+        add_metric(name, engine::common::FormatNumber(value));
       }
     }
     std::string attributes;
@@ -125,7 +125,7 @@ TEST(ExportTest, ScoresWithoutEditsAndMatchesTheServerToTheBit) {
         absl::StrAppend(&line, first ? "" : ", ", "\"", name, "\": [");
         for (size_t k = 0; k < values.size(); ++k) {
           absl::StrAppend(&line, k ? ", " : "",
-                          engine::FormatNumber(values[k]));
+                          engine::common::FormatNumber(values[k]));
         }
         absl::StrAppend(&line, "]");
         first = false;
@@ -134,7 +134,7 @@ TEST(ExportTest, ScoresWithoutEditsAndMatchesTheServerToTheBit) {
     }
     if (a.previous_score) {
       absl::StrAppend(&line, ", \"previous_score\": ",
-                      engine::FormatNumber(*a.previous_score));
+                      engine::common::FormatNumber(*a.previous_score));
     }
     if (a.previous_tier) {
       absl::StrAppend(&line, ", \"previous_tier\": \"", *a.previous_tier,

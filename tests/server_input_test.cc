@@ -28,7 +28,7 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::ScratchDir;
+using ::healthscore::engine::common::testing::ScratchDir;
 using ::testing::AllOf;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;

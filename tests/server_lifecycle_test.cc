@@ -28,8 +28,8 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::ScratchDir;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::ScratchDir;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
 using HealthResponse = grpc::health::v1::HealthCheckResponse;

@@ -31,8 +31,8 @@ namespace healthscore::server {
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::testing::ScratchDir;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::ScratchDir;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
 

@@ -28,7 +28,7 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
@@ -216,7 +216,8 @@ TEST_F(ModelServiceTest, ValidateModelReturnsTheValidateDiagnostics) {
   EXPECT_THAT(d.message(), HasSubstr("'dau_maux'"));
   EXPECT_EQ(d.hint(), "did you mean 'dau_mau'?");
   // Exactly what `healthscore validate` prints: the engine's diagnostics.
-  engine::CompileResult expected = engine::CompileString(broken, "draft.yaml");
+  engine::model::CompileResult expected =
+      engine::model::CompileString(broken, "draft.yaml");
   ASSERT_EQ(r.diagnostics_size(),
             static_cast<int>(expected.diagnostics.items().size()));
   for (int i = 0; i < r.diagnostics_size(); ++i) {
@@ -319,24 +320,24 @@ TEST(ModelServicePluginTest, PluginModelsLoadFromThePluginDirectory) {
   ASSERT_TRUE(r.results(0).ok()) << r.results(0).error();
 
   // The same account scored by the engine directly, with its own host.
-  engine::PluginHostOptions host_options;
+  engine::plugin_host::PluginHostOptions host_options;
   host_options.directories.push_back(plugins);
-  auto host = engine::PluginHost::Create(std::move(host_options));
+  auto host = engine::plugin_host::PluginHost::Create(std::move(host_options));
   ASSERT_OK(host.status());
-  engine::CompileOptions compile_options;
+  engine::model::CompileOptions compile_options;
   compile_options.plugins = host->get();
-  engine::CompileResult compiled = engine::CompileFile(
+  engine::model::CompileResult compiled = engine::model::CompileFile(
       SourcePath("rules/plugin_example/1/model.yaml"), compile_options);
   ASSERT_NE(compiled.model, nullptr) << compiled.diagnostics.ToString();
-  engine::Batch batch(compiled.model);
-  engine::BatchBuilder b(&batch);
+  engine::eval::Batch batch(compiled.model);
+  engine::eval::BatchBuilder b(&batch);
   b.BeginRow(a.id);
   b.SetAsOf(a.as_of);
   for (const auto& [k, v] : a.metrics) b.SetMetric(k, v);
   for (const auto& [k, v] : a.series) b.SetSeries(k, v.data(), v.size());
   b.EndRow();
-  engine::BatchResult expected;
-  ASSERT_OK(engine::Scorer::Score(batch, &expected));
+  engine::eval::BatchResult expected;
+  ASSERT_OK(engine::eval::Scorer::Score(batch, &expected));
   EXPECT_EQ(r.results(0).score(), expected.score(0));
   EXPECT_EQ(r.results(0).tier(), compiled.model->TierId(expected.tier(0)));
   const int nps = compiled.model->FindSignal("nps");

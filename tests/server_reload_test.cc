@@ -43,7 +43,8 @@ using HealthResponse = grpc::health::v1::HealthCheckResponse;
 
 // A fresh copy of rules/default and rules/adoption_trends.
 std::string CopyRules(const std::string& name) {
-  const std::string dir = ::healthscore::testing::ScratchDir("reload_" + name);
+  const std::string dir =
+      ::healthscore::engine::common::testing::ScratchDir("reload_" + name);
   for (const char* model : {"default", "adoption_trends"}) {
     fs::copy(SourcePath(absl::StrCat("rules/", model)),
              absl::StrCat(dir, "/", model), fs::copy_options::recursive);
@@ -227,7 +228,7 @@ TEST_F(ReloadTest, ReloadUnderLoadFailsNoRequest) {
   };
   record();
   // Every model that served, to check that replaced ones are freed.
-  std::vector<std::weak_ptr<const engine::CompiledModel>> served;
+  std::vector<std::weak_ptr<const engine::model::CompiledModel>> served;
   auto keep_serving_model = [&] {
     std::shared_ptr<const ModelSet> set = ts_->server->models();
     ASSERT_NE(set, nullptr);

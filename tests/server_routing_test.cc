@@ -33,15 +33,16 @@ namespace healthscore::server {
 namespace {
 
 namespace fs = std::filesystem;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
-using ::healthscore::testing::StatusIs;
 using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
 
 // A copy of the test models with server/testdata/routing laid over it:
 // `default` routes enterprise accounts to the `enterprise` model.
 std::string RoutedRepository(const std::string& name) {
-  const std::string dir = ::healthscore::testing::ScratchDir("routing_" + name);
+  const std::string dir =
+      ::healthscore::engine::common::testing::ScratchDir("routing_" + name);
   fs::copy(TestModelsDir(), dir, fs::copy_options::recursive);
   fs::copy(SourcePath("server/testdata/routing"), dir,
            fs::copy_options::recursive |

@@ -25,7 +25,7 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -303,11 +303,11 @@ TEST_F(ScoringTest, ResultsEqualTheEngineScoringDirectly) {
   ASSERT_OK(Call(*ts_, MapRequest(accounts, "default", "1"), &r));
   ASSERT_EQ(r.results_size(), 3000);
 
-  engine::CompileResult compiled = engine::CompileFile(
-      TestModelsDir() + "/default/1/model.yaml");
+  engine::model::CompileResult compiled =
+      engine::model::CompileFile(TestModelsDir() + "/default/1/model.yaml");
   ASSERT_NE(compiled.model, nullptr);
-  engine::Batch batch(compiled.model);
-  engine::BatchBuilder b(&batch);
+  engine::eval::Batch batch(compiled.model);
+  engine::eval::BatchBuilder b(&batch);
   for (const Account& a : accounts) {
     b.BeginRow(a.id);
     b.SetAsOf(a.as_of);
@@ -319,8 +319,8 @@ TEST_F(ScoringTest, ResultsEqualTheEngineScoringDirectly) {
     if (a.previous_tier) b.SetPreviousTier(*a.previous_tier);
     b.EndRow();
   }
-  engine::BatchResult expected;
-  ASSERT_OK(engine::Scorer::Score(batch, &expected));
+  engine::eval::BatchResult expected;
+  ASSERT_OK(engine::eval::Scorer::Score(batch, &expected));
   size_t failed = 0;
   for (size_t i = 0; i < accounts.size(); ++i) {
     const v1::AccountResult& got = r.results(static_cast<int>(i));

@@ -50,7 +50,7 @@ using namespace ::healthscore::server::testing;  // NOLINT
 const v1::ReloadRequest kReloadRequest;
 
 std::string TempDir(const std::string& name) {
-  return ::healthscore::testing::ScratchDir("shutdown_" + name);
+  return ::healthscore::engine::common::testing::ScratchDir("shutdown_" + name);
 }
 
 // Starts the binary on an ephemeral port with `extra` flags and waits until

@@ -19,7 +19,7 @@
 namespace healthscore::server {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
 

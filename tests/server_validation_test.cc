@@ -38,7 +38,7 @@ namespace healthscore::server {
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using namespace ::healthscore::server::testing;  // NOLINT
@@ -46,7 +46,8 @@ using namespace ::healthscore::server::testing;  // NOLINT
 constexpr size_t kDefaultMaxModelBytes = size_t{4} << 20;
 
 std::string TempDir(const std::string& name) {
-  return ::healthscore::testing::ScratchDir("validation_" + name);
+  return ::healthscore::engine::common::testing::ScratchDir("validation_" +
+                                                            name);
 }
 
 // A valid model of thousands of inputs, derived values and signals, as

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 namespace {
 
 // Length of the well-formed UTF-8 sequence at text[i] and its code point,
@@ -114,4 +114,4 @@ std::string WithThousandsSeparators(uint64_t n) {
   return out;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 
 // How much of an echoed string a message shows by default.
 inline constexpr size_t kDisplayMaxBytes = 128;
@@ -52,6 +52,6 @@ std::string JoinForDisplay(const std::vector<std::string>& items,
 // "1,234,567", 999 is "999".
 std::string WithThousandsSeparators(uint64_t n);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_DISPLAY_H_

@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 namespace {
 
 using ::testing::EndsWith;
@@ -86,4 +86,4 @@ TEST(WithThousandsSeparatorsTest, GroupsDigitsByThrees) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-namespace healthscore::fuzzing {
+namespace healthscore::engine::common {
 
 inline std::string Repeat(std::string_view s, int times) {
   std::string out;
@@ -69,6 +69,6 @@ inline std::string FuzzModelText(std::string_view data) {
          playbooks;
 }
 
-}  // namespace healthscore::fuzzing
+}  // namespace healthscore::engine::common
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_FUZZ_AMPLIFY_H_

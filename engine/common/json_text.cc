@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 namespace {
 
 // Length of the valid UTF-8 sequence starting at s[0], or 0 if invalid.
@@ -144,4 +144,4 @@ void AppendJsonNumber(double value, NumberFormat format, std::string* out) {
   AppendNumber(value, out, format);
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

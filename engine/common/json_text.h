@@ -19,7 +19,7 @@
 
 #include "engine/common/number_format.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 
 // Appends `s` as a quoted, escaped JSON string.
 void AppendJsonString(std::string_view s, std::string* out);
@@ -33,6 +33,6 @@ void AppendJsonEscaped(std::string_view s, std::string* out);
 // numbers for.
 void AppendJsonNumber(double value, NumberFormat format, std::string* out);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_JSON_TEXT_H_

@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 namespace {
 
 std::string Json(std::string_view s) {
@@ -122,4 +122,4 @@ TEST(JsonTextTest, EscapedIsTheStringWithoutItsQuotes) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 
 absl::Status LoadBudget::Check() const {
   if (cancelled != nullptr && cancelled->load(std::memory_order_relaxed)) {
@@ -22,4 +22,4 @@ LoadBudget LoadBudget::WithTimeout(absl::Duration timeout) const {
   return out;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 
 struct LoadBudget {
   // The load stops once absl::Now() passes this.
@@ -45,6 +45,6 @@ struct LoadBudget {
   LoadBudget WithTimeout(absl::Duration timeout) const;
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_LOAD_BUDGET_H_

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 
 void AppendNumber(double value, std::string* out, NumberFormat format) {
   if (std::isnan(value)) {
@@ -65,4 +65,4 @@ std::string FormatNumber(double value, NumberFormat format) {
   return out;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

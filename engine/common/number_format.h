@@ -27,7 +27,7 @@
 
 #include <string>
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 
 // The most significant digits a precision may ask for: 17 digits tell any
 // two doubles apart.
@@ -47,6 +47,6 @@ void AppendNumber(double value, std::string* out,
 // `value` as `format` says.
 std::string FormatNumber(double value, NumberFormat format = NumberFormat());
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_NUMBER_FORMAT_H_

@@ -13,7 +13,7 @@
 
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 namespace {
 
 uint64_t Bits(double v) {
@@ -190,4 +190,4 @@ TEST(NumberFormatTest, WholeNumbersAreWrittenAsTheGeneralConversionWrites) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 
 // Whether canonical path `path` lies strictly inside canonical directory
 // `dir` (both absolute, symlinks resolved, as std::filesystem::canonical
@@ -23,6 +23,6 @@ inline bool PathWithin(std::string_view path, std::string_view dir) {
   return path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_PATHS_H_

@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-namespace healthscore::engine::io_internal {
+namespace healthscore::engine::common {
 
 inline absl::string_view ToAbsl(std::string_view s) {
   return absl::string_view(s.data(), s.size());
@@ -60,6 +60,6 @@ inline std::string_view Trim(std::string_view s) {
   return s.substr(b, e - b);
 }
 
-}  // namespace healthscore::engine::io_internal
+}  // namespace healthscore::engine::common
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_STRINGS_H_

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace healthscore::engine::io_internal {
+namespace healthscore::engine::common {
 namespace {
 
 TEST(CatTest, JoinsEveryKindOfPiece) {
@@ -37,4 +37,4 @@ TEST(ToAbslTest, SameBytes) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine::io_internal
+}  // namespace healthscore::engine::common

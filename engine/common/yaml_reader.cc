@@ -22,7 +22,7 @@
 #include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/eventhandler.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 namespace {
 
 // Events between two looks at the budget: absl::Now() stays out of the
@@ -509,4 +509,4 @@ bool ParseYamlNumber(absl::string_view s, double* out) {
   return true;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

@@ -45,7 +45,7 @@
 #include "engine/common/load_budget.h"
 #include "yaml-cpp/yaml.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 
 struct YamlLimits {
   static constexpr size_t kDefaultMaxBytes = size_t{4} << 20;  // 4 MiB
@@ -142,6 +142,6 @@ bool HasCustomYamlTag(const YAML::Node& node);
 // become infinite, and are reported as such by the caller.
 bool ParseYamlNumber(absl::string_view s, double* out);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_YAML_READER_H_

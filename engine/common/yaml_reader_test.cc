@@ -18,11 +18,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::common {
 namespace {
 
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -221,7 +221,8 @@ TEST(LoadYamlTest, ProblemsAreStatusesNamingTheFile) {
 class ReadYamlFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::healthscore::testing::ScratchDir("yaml_reader_test");
+    dir_ =
+        ::healthscore::engine::common::testing::ScratchDir("yaml_reader_test");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& text) {
@@ -258,4 +259,4 @@ TEST_F(ReadYamlFileTest, DirectoryAndMissingFileAreNotFound) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::common

@@ -11,7 +11,11 @@
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
+
+using model::DidYouMean;
+using model::InputType;
+
 namespace {
 
 constexpr size_t kMaxIgnoredNames = 64;
@@ -281,7 +285,7 @@ void TableBuilder::SetPreviousTier(std::string_view tier) {
   PutString(Column({"", "previous_tier"}), tier);
 }
 
-TableBinder::TableBinder(std::shared_ptr<const CompiledModel> model)
+TableBinder::TableBinder(std::shared_ptr<const model::CompiledModel> model)
     : model_(std::move(model)) {}
 
 int TableBinder::SlotFor(const FieldName& field) const {
@@ -503,16 +507,17 @@ void TableBinder::FailUnknownName(const FieldName& field,
                                          InputType::kDate, InputType::kSeries};
   const InputType* type = nullptr;
   for (const InputType& t : kTypes) {
-    if (field.section == InputSectionName(t)) type = &t;
+    if (field.section == model::InputSectionName(t)) type = &t;
   }
   std::vector<std::string> declared;
-  for (const InputInfo& info : model_->inputs()) {
+  for (const model::InputInfo& info : model_->inputs()) {
     if (type == nullptr || info.type == *type) declared.push_back(info.id);
   }
   const std::string hint = DidYouMean(field.name, declared);
   builder->FailRow(absl::StrCat(
       absl::string_view(prefix.data(), prefix.size()), DisplayName(field),
-      ": the model declares no ", type == nullptr ? "" : InputTypeName(*type),
+      ": the model declares no ",
+      type == nullptr ? "" : model::InputTypeName(*type),
       type == nullptr ? "" : " ", "input \"",
       absl::string_view(field.name.data(), field.name.size()), "\"",
       hint.empty() ? "" : " (", hint, hint.empty() ? "" : ")"));
@@ -566,4 +571,4 @@ void TableBinder::ResetIgnored() {
   ignored_ = 0;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

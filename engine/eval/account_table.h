@@ -48,7 +48,7 @@
 #include "engine/eval/batch.h"
 #include "engine/model/compiled_model.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 class AccountTable {
  public:
@@ -308,9 +308,11 @@ class TableBuilder {
 // resolved columns); use one binder per thread and model.
 class TableBinder {
  public:
-  explicit TableBinder(std::shared_ptr<const CompiledModel> model);
+  explicit TableBinder(std::shared_ptr<const model::CompiledModel> model);
 
-  const std::shared_ptr<const CompiledModel>& model() const { return model_; }
+  const std::shared_ptr<const model::CompiledModel>& model() const {
+    return model_;
+  }
   // In strict mode a value that does not fit its input fails the account
   // (BatchBuilder::set_strict).
   void set_strict(bool strict) { strict_ = strict; }
@@ -361,7 +363,7 @@ class TableBinder {
   void FailUnknownName(const FieldName& field, std::string_view prefix,
                        BatchBuilder* builder) const;
 
-  std::shared_ptr<const CompiledModel> model_;
+  std::shared_ptr<const model::CompiledModel> model_;
   bool strict_ = false;
   uint64_t table_uid_ = 0;
   // Per column: the slot (an input index or a BatchBuilder::k*Slot), or
@@ -407,6 +409,6 @@ inline void TableBuilder::PutDateDays(int column, double days) {
   Add(column, AccountTable::Kind::kDateDays, 0, bits);
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_ACCOUNT_TABLE_H_

@@ -16,7 +16,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
+
+using model::CompiledModel;
+using model::CompileString;
+using model::InputType;
+using model::kMissingString;
+
 namespace {
 
 using ::testing::ElementsAre;
@@ -42,7 +48,7 @@ tiers:
 )yaml";
 
 std::shared_ptr<const CompiledModel> Compile(const char* text) {
-  CompileResult r = CompileString(text, "table_test.yaml");
+  model::CompileResult r = CompileString(text, "table_test.yaml");
   EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
   return r.model;
 }
@@ -112,7 +118,7 @@ TEST(TableBinderTest, RowsBoundInAnyOrderHoldWhatTheAccountGave) {
   EXPECT_EQ(to.number(date)[1], renewal);
   EXPECT_EQ(to.number_valid(date)[1], 1);
   EXPECT_EQ(to.string_text(str, 0), "unlisted");
-  EXPECT_EQ(to.string_codes(str)[0], kUnknownString);
+  EXPECT_EQ(to.string_codes(str)[0], model::kUnknownString);
   EXPECT_EQ(to.string_text(str, 1), "smb");
   EXPECT_EQ(to.string_codes(str)[1], model->StringCode(str, "smb"));
   EXPECT_EQ(to.string_codes(str)[2], kMissingString);
@@ -414,7 +420,7 @@ void ExpectSameBatches(const Batch& got, const Batch& want) {
               want.as_of()[r] * want.as_of_valid()[r]);
     EXPECT_EQ(got.previous_score_valid()[r], want.previous_score_valid()[r]);
     EXPECT_EQ(got.previous_tier()[r], want.previous_tier()[r]);
-    for (const InputInfo& in : model.inputs()) {
+    for (const model::InputInfo& in : model.inputs()) {
       SCOPED_TRACE(in.id);
       const int c = in.column;
       switch (in.type) {
@@ -712,4 +718,4 @@ TEST(TableBinderTest, UnknownNamesCanFailTheAccount) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

@@ -11,7 +11,14 @@
 #include "engine/common/display.h"
 #include "engine/common/number_format.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
+
+using common::FormatNumber;
+using common::TruncateForDisplay;
+using model::CompiledModel;
+using model::InputInfo;
+using model::InputType;
+using model::kMissingString;
 
 namespace {
 
@@ -117,7 +124,7 @@ std::string FormatIsoDate(double days) {
 void AppendIsoDate(double days, std::string* out) {
   if (!IsSupportedDateDays(days)) {
     // No batch holds such a value; never convert it to an integer.
-    AppendNumber(days, out);
+    common::AppendNumber(days, out);
     out->append(" days since 1970-01-01");
     return;
   }
@@ -503,10 +510,10 @@ void BatchBuilder::PutString(int slot, const FieldName& field,
       if (slot == kPreviousTierSlot) {
         const CompiledModel& m = batch_->model();
         const int t = m.FindTier(text);
-        batch_->prev_tier_[row_] =
-            t >= 0 ? t
-            : t == kInsufficientDataTier ? static_cast<int32_t>(m.tiers().size())
-                                         : kUnknownString;
+        batch_->prev_tier_[row_] = t >= 0 ? t
+                                   : t == model::kInsufficientDataTier
+                                       ? static_cast<int32_t>(m.tiers().size())
+                                       : model::kUnknownString;
         return;
       }
       SetStringAt(slot, text);
@@ -780,4 +787,4 @@ void BatchBuilder::SetSeriesAt(int input, const double* values, size_t n) {
   batch_->series_valid_[c][row_] = 1;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

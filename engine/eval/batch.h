@@ -40,7 +40,7 @@
 
 #include "engine/model/compiled_model.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 // A range-check warning: row `row`'s value of input `input` lies outside the
 // input's declared range.
@@ -66,10 +66,10 @@ inline constexpr size_t kMaxRowValueWarnings = 20;
 
 class Batch {
  public:
-  explicit Batch(std::shared_ptr<const CompiledModel> model);
+  explicit Batch(std::shared_ptr<const model::CompiledModel> model);
 
-  const CompiledModel& model() const { return *model_; }
-  const std::shared_ptr<const CompiledModel>& model_ptr() const {
+  const model::CompiledModel& model() const { return *model_; }
+  const std::shared_ptr<const model::CompiledModel>& model_ptr() const {
     return model_;
   }
   size_t size() const { return rows_; }
@@ -133,7 +133,7 @@ class Batch {
  private:
   friend class BatchBuilder;
 
-  std::shared_ptr<const CompiledModel> model_;
+  std::shared_ptr<const model::CompiledModel> model_;
   size_t rows_ = 0;
   // Reused across Clear(): the strings keep their capacity.
   std::vector<std::string> ids_;
@@ -285,7 +285,7 @@ class BatchBuilder {
 
  private:
   // The declared type of a slot.
-  InputType SlotType(int slot) const;
+  model::InputType SlotType(int slot) const;
   // Records that the value for `slot` did not fit: the slot becomes missing
   // and the row gets a warning "field: problem; used as missing" (or, in
   // strict mode, a problem that fails it).
@@ -355,6 +355,6 @@ std::string FormatIsoDate(double days);
 // As FormatIsoDate, appended to `out`.
 void AppendIsoDate(double days, std::string* out);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_BATCH_H_

@@ -17,10 +17,10 @@
 #include "engine/model/compiler.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 namespace {
 
-std::shared_ptr<const CompiledModel> Model() {
+std::shared_ptr<const model::CompiledModel> Model() {
   return testing::OneOfEachModel();
 }
 
@@ -257,4 +257,4 @@ TEST(BatchBuilderTest, WarningsOfOneRowAreBoundedButCounted) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

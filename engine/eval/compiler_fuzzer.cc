@@ -22,25 +22,29 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace hs = healthscore::engine;
   // A short input may stand for a long or deep model (fuzz_amplify.h).
-  const std::string text = healthscore::fuzzing::FuzzModelText(
+  const std::string text = healthscore::engine::common::FuzzModelText(
       std::string_view(reinterpret_cast<const char*>(data), size));
-  hs::CompileResult r = hs::CompileString(text, "fuzz.yaml");
+  hs::model::CompileResult r = hs::model::CompileString(text, "fuzz.yaml");
   (void)r.diagnostics.ToString();
   if (r.model == nullptr) return 0;
-  hs::Batch batch(r.model);
-  hs::BatchBuilder b(&batch);
+  hs::eval::Batch batch(r.model);
+  hs::eval::BatchBuilder b(&batch);
   for (int row = 0; row < 3; ++row) {
     b.BeginRow(row == 2 ? "" : "acct");
     b.SetAsOf("2026-11-01");
     for (const auto& in : r.model->inputs()) {
       const double v = row * 37.5 - 10;
       switch (in.type) {
-        case hs::InputType::kNumber: b.SetMetric(in.id, v); break;
-        case hs::InputType::kString:
+        case hs::model::InputType::kNumber:
+          b.SetMetric(in.id, v);
+          break;
+        case hs::model::InputType::kString:
           b.SetAttribute(in.id, in.values.empty() ? "x" : in.values[0]);
           break;
-        case hs::InputType::kDate: b.SetDate(in.id, "2026-01-31"); break;
-        case hs::InputType::kSeries: {
+        case hs::model::InputType::kDate:
+          b.SetDate(in.id, "2026-01-31");
+          break;
+        case hs::model::InputType::kSeries: {
           const double s[] = {v, v * 2, 1e308, -v};
           b.SetSeries(in.id, s, row + 1);
           break;
@@ -51,12 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     b.SetPreviousScore(50);
     b.EndRow();
   }
-  hs::BatchResult result;
-  if (!hs::Scorer::Score(batch, &result).ok()) __builtin_trap();
+  hs::eval::BatchResult result;
+  if (!hs::eval::Scorer::Score(batch, &result).ok()) __builtin_trap();
   for (size_t row = 0; row < batch.size(); ++row) {
-    (void)hs::Explain(batch, result, row, hs::kDefaultTopDrivers);
-    for (int p : hs::MatchedPlaybooks(result, row)) {
-      (void)hs::PlaybookReason(batch, result, row, p);
+    (void)hs::eval::Explain(batch, result, row, hs::eval::kDefaultTopDrivers);
+    for (int p : hs::eval::MatchedPlaybooks(result, row)) {
+      (void)hs::eval::PlaybookReason(batch, result, row, p);
     }
   }
   return 0;

@@ -7,11 +7,16 @@
 #include "engine/common/number_format.h"
 #include "engine/model/model_plan.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
+
+using common::AppendNumber;
+using common::NumberFormat;
+using model::CompiledModel;
+using model::ValueRef;
 
 namespace {
 
-using internal::ValueRef;
+using model::ValueRef;
 
 void AppendNumberOrMissing(double v, NumberFormat format, std::string* out) {
   if (std::isnan(v)) {
@@ -50,7 +55,7 @@ void AppendValue(const Batch& batch, const BatchResult& result, size_t row,
       return number_column(ref.index, true);
     case ValueRef::Kind::kStringInput: {
       const int c = m.inputs()[ref.index].column;
-      if (batch.string_codes(c)[row] == kMissingString) {
+      if (batch.string_codes(c)[row] == model::kMissingString) {
         out->append("missing");
       } else {
         AppendQuoted(batch.string_text(c, row), out);
@@ -91,13 +96,13 @@ void AppendValue(const Batch& batch, const BatchResult& result, size_t row,
       return;
     case ValueRef::Kind::kPreviousTier: {
       const int32_t t = batch.previous_tier()[row];
-      if (t == kMissingString) {
+      if (t == model::kMissingString) {
         out->append("missing");
-      } else if (t == kUnknownString) {
+      } else if (t == model::kUnknownString) {
         out->append("unknown");
       } else {
         AppendQuoted(m.TierId(t == static_cast<int32_t>(m.tiers().size())
-                                  ? kInsufficientDataTier
+                                  ? model::kInsufficientDataTier
                                   : t),
                      out);
       }
@@ -176,7 +181,7 @@ void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
 }
 
 double SignalWeight(const Batch& batch, size_t row, int signal) {
-  const internal::ModelPlan& plan = batch.model().plan();
+  const model::ModelPlan& plan = batch.model().plan();
   size_t segment_row = 0;
   if (plan.signal_weight.size() > 1) {
     segment_row = expr::SegmentIndex(
@@ -196,7 +201,7 @@ std::string RangeWarningText(const CompiledModel& model,
 void AppendRangeWarningText(const CompiledModel& model,
                             const RangeWarning& warning, NumberFormat format,
                             std::string* out) {
-  const InputInfo& in = model.inputs()[warning.input];
+  const model::InputInfo& in = model.inputs()[warning.input];
   out->append(in.id);
   out->append(" = ");
   AppendNumber(warning.value, out, format);
@@ -327,14 +332,14 @@ void ExplainInto(const Batch& batch, const BatchResult& result, size_t row,
   std::string& rule = e.tier_rule;
   auto num = [format, &rule](double v) { AppendNumber(v, &rule, format); };
   const int tier = result.tier(row);
-  if (tier == kInsufficientDataTier) {
+  if (tier == model::kInsufficientDataTier) {
     rule.append("insufficient_data: coverage ");
     num(result.coverage(row));
     rule.append(" is below min_coverage ");
     num(m.min_coverage());
     return;
   }
-  const TierInfo& t = m.tiers()[tier];
+  const model::TierInfo& t = m.tiers()[tier];
   rule.append(t.id);
   if (tier == 0) {
     rule.append(": score >= ");
@@ -361,4 +366,4 @@ void ExplainInto(const Batch& batch, const BatchResult& result, size_t row,
   }
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

@@ -21,24 +21,24 @@
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 // Why playbook `playbook` fired for `row`: its condition text and the values
 // the condition read, e.g. `tier == "red" && score_delta < -10  [tier="red",
 // score_delta=-12.5]`.
-std::string PlaybookReason(const Batch& batch, const BatchResult& result,
-                           size_t row, int playbook,
-                           NumberFormat format = NumberFormat());
+std::string PlaybookReason(
+    const Batch& batch, const BatchResult& result, size_t row, int playbook,
+    common::NumberFormat format = common::NumberFormat());
 // As PlaybookReason, appended to `out`.
 void AppendPlaybookReason(const Batch& batch, const BatchResult& result,
-                          size_t row, int playbook, NumberFormat format,
+                          size_t row, int playbook, common::NumberFormat format,
                           std::string* out);
 // Appends the part of the reason after the condition text: "  [name=value,
 // ...]", or nothing when the condition reads no value. Names are
 // identifiers; a string value is written between double quotes as is.
 void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
-                                size_t row, int playbook, NumberFormat format,
-                                std::string* out);
+                                size_t row, int playbook,
+                                common::NumberFormat format, std::string* out);
 
 // Indices into model().playbooks() of the playbooks that matched `row`, in
 // priority order.
@@ -71,13 +71,13 @@ double SignalWeight(const Batch& batch, size_t row, int signal);
 // The text of one range warning of a batch of `model`, e.g. "dau_mau = 1.7
 // is outside the expected range [0, 1]". The one rendering of a range
 // warning: the CLI, explanations and the server all write this text.
-std::string RangeWarningText(const CompiledModel& model,
-                             const RangeWarning& warning,
-                             NumberFormat format = NumberFormat());
+std::string RangeWarningText(
+    const model::CompiledModel& model, const RangeWarning& warning,
+    common::NumberFormat format = common::NumberFormat());
 // As RangeWarningText, appended to `out`.
-void AppendRangeWarningText(const CompiledModel& model,
-                            const RangeWarning& warning, NumberFormat format,
-                            std::string* out);
+void AppendRangeWarningText(const model::CompiledModel& model,
+                            const RangeWarning& warning,
+                            common::NumberFormat format, std::string* out);
 
 // The warnings of one row in a batch: [values_begin, values_end) of
 // Batch::value_warnings() and [ranges_begin, ranges_end) of
@@ -94,8 +94,9 @@ RowWarningRange RowWarningsOf(const Batch& batch, size_t row);
 // Warnings about the row's inputs: the values used as missing
 // (Batch::value_warnings()) first, then RangeWarningText of each value
 // outside its input's range.
-std::vector<std::string> RowWarnings(const Batch& batch, size_t row,
-                                     NumberFormat format = NumberFormat());
+std::vector<std::string> RowWarnings(
+    const Batch& batch, size_t row,
+    common::NumberFormat format = common::NumberFormat());
 
 // How many top drivers an explanation lists when the caller does not say
 // (`healthscore score --top-drivers`, ScoreOptions.top_drivers = 0), and the
@@ -107,16 +108,17 @@ inline constexpr int kMaxTopDrivers = 1000;
 // The numbers of the result are doubles; `format` applies to the texts
 // (warnings, tier_rule).
 Explanation Explain(const Batch& batch, const BatchResult& result, size_t row,
-                    int top_drivers, NumberFormat format = NumberFormat());
+                    int top_drivers,
+                    common::NumberFormat format = common::NumberFormat());
 
 // As Explain, into `out`, whose vectors and strings are cleared and
 // refilled (keeping their capacity); `group_weights` is scratch. Leaves
 // out->warnings empty: they are RowWarnings(batch, row, format), which a
 // caller that also writes the row's warnings has already.
 void ExplainInto(const Batch& batch, const BatchResult& result, size_t row,
-                 int top_drivers, NumberFormat format, Explanation* out,
+                 int top_drivers, common::NumberFormat format, Explanation* out,
                  std::vector<double>* group_weights);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_EXPLAIN_H_

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 std::string_view RowErrorText(const Batch& batch, size_t row) {
   return batch.row_ok(row) ? std::string_view("not scored")
@@ -11,7 +11,7 @@ std::string_view RowErrorText(const Batch& batch, size_t row) {
 
 void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
                     const OutcomeOptions& options, RowOutcome* out) {
-  const CompiledModel& model = result.model();
+  const model::CompiledModel& model = result.model();
   out->model_ = &model;
   out->id_ = batch.id(row);
   out->ok_ = result.ok(row);
@@ -25,7 +25,7 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
     out->error_ = RowErrorText(batch, row);
     out->has_score_ = false;
     out->score_ = 0;
-    out->tier_ = kInsufficientDataTier;
+    out->tier_ = model::kInsufficientDataTier;
     out->tier_id_ = std::string_view();
     out->coverage_ = 0;
     out->has_delta_ = false;
@@ -51,7 +51,7 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
 
   if (result.matched_count(row) > 0) {
     // playbooks() is in priority order, so index order is priority order.
-    const std::vector<PlaybookInfo>& playbooks = model.playbooks();
+    const std::vector<model::PlaybookInfo>& playbooks = model.playbooks();
     const int count = static_cast<int>(playbooks.size());
     for (int p = 0; p < count; ++p) {
       if (!result.playbook_matched(row, p)) continue;
@@ -75,8 +75,9 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
   // terms only guard a batch filled without one.
   out->tier_changed_ = result.tier_changed(row);
   out->tier_held_ = result.tier_held(row);
-  out->show_tier_change_ = batch.previous_tier()[row] != kMissingString ||
-                           out->tier_changed_ || out->tier_held_;
+  out->show_tier_change_ =
+      batch.previous_tier()[row] != model::kMissingString ||
+      out->tier_changed_ || out->tier_held_;
 
   // Values used as missing first: they change the score; a range warning
   // does not.
@@ -98,4 +99,4 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
   }
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

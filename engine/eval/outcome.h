@@ -41,12 +41,12 @@
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 // What a row outcome holds beyond the always-present fields.
 struct OutcomeOptions {
   // How numbers in the texts (reasons, warnings, tier rule) are written.
-  NumberFormat numbers;
+  common::NumberFormat numbers;
   // Fill PlaybookOutcome::reason. Off for outputs that do not show reasons
   // (CSV, a request with omit_reasons): the reasons are then empty.
   bool reasons = true;
@@ -99,7 +99,7 @@ struct PlaybookOutcome {
   std::string reason_values;
 
   // The reason (PlaybookReason) for `model`, the outcome's model.
-  std::string Reason(const CompiledModel& model) const {
+  std::string Reason(const model::CompiledModel& model) const {
     return model.playbooks()[playbook].when + reason_values;
   }
 };
@@ -110,7 +110,7 @@ class RowOutcome {
   RowOutcome(const RowOutcome&) = delete;
   RowOutcome& operator=(const RowOutcome&) = delete;
 
-  const CompiledModel& model() const { return *model_; }
+  const model::CompiledModel& model() const { return *model_; }
   std::string_view id() const { return id_; }
   bool ok() const { return ok_; }
   // RowErrorText when !ok(), empty otherwise. A failed row has nothing else.
@@ -153,13 +153,13 @@ class RowOutcome {
                              size_t row, const OutcomeOptions& options,
                              RowOutcome* out);
 
-  const CompiledModel* model_ = nullptr;
+  const model::CompiledModel* model_ = nullptr;
   std::string_view id_;
   bool ok_ = false;
   std::string_view error_;
   bool has_score_ = false;
   double score_ = 0;
-  int tier_ = kInsufficientDataTier;
+  int tier_ = model::kInsufficientDataTier;
   std::string_view tier_id_;
   double coverage_ = 0;
   ReusedList<GroupOutcome> groups_;
@@ -181,6 +181,6 @@ class RowOutcome {
 void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
                     const OutcomeOptions& options, RowOutcome* out);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_OUTCOME_H_

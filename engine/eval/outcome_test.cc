@@ -15,7 +15,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
+
+using common::FormatNumber;
+using model::CompileString;
+
 namespace {
 
 using ::testing::ElementsAre;
@@ -41,7 +45,7 @@ struct Account {
 class OutcomeTest : public ::testing::Test {
  protected:
   OutcomeTest() {
-    CompileResult r = CompileString(kModel, "outcome_test.yaml");
+    model::CompileResult r = CompileString(kModel, "outcome_test.yaml");
     EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
     model_ = r.model;
     batch_ = std::make_unique<Batch>(model_);
@@ -81,7 +85,7 @@ class OutcomeTest : public ::testing::Test {
     return ids;
   }
 
-  std::shared_ptr<const CompiledModel> model_;
+  std::shared_ptr<const model::CompiledModel> model_;
   std::unique_ptr<Batch> batch_;
   BatchResult result_;
   RowOutcome outcome_;
@@ -280,4 +284,4 @@ TEST_F(OutcomeTest, ReusedOutcomeForgetsThePreviousRow) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

@@ -2,13 +2,13 @@
 
 #include <utility>
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
-void BatchResult::Resize(std::shared_ptr<const CompiledModel> model,
+void BatchResult::Resize(std::shared_ptr<const model::CompiledModel> model,
                          size_t n) {
   model_ = std::move(model);
   size_ = n;
-  const CompiledModel& m = *model_;
+  const model::CompiledModel& m = *model_;
   // resize() only: the scorer writes every element of every column, and a
   // result reused for a stream of batches stops allocating once it has seen
   // the largest one.
@@ -37,4 +37,4 @@ std::vector<size_t> BatchResult::TierCounts() const {
   return counts;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

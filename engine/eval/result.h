@@ -22,15 +22,15 @@
 
 #include "engine/model/compiled_model.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 class BatchResult {
  public:
   BatchResult() = default;
 
   size_t size() const { return size_; }
-  const CompiledModel& model() const { return *model_; }
-  const std::shared_ptr<const CompiledModel>& model_ptr() const {
+  const model::CompiledModel& model() const { return *model_; }
+  const std::shared_ptr<const model::CompiledModel>& model_ptr() const {
     return model_;
   }
 
@@ -84,7 +84,7 @@ class BatchResult {
 
  private:
   friend class Scorer;
-  void Resize(std::shared_ptr<const CompiledModel> model, size_t n);
+  void Resize(std::shared_ptr<const model::CompiledModel> model, size_t n);
 
   // Numbers with a validity byte each, copied as they come out of the
   // scoring program (two block copies, no per-value select).
@@ -100,7 +100,7 @@ class BatchResult {
     }
   };
 
-  std::shared_ptr<const CompiledModel> model_;
+  std::shared_ptr<const model::CompiledModel> model_;
   size_t size_ = 0;
   std::vector<uint8_t> ok_;
   NumberColumn score_, coverage_, delta_;
@@ -111,6 +111,6 @@ class BatchResult {
   std::vector<int32_t> matched_count_;
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_RESULT_H_

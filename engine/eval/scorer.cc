@@ -5,7 +5,7 @@
 #include "engine/expr/program.h"
 #include "engine/model/model_plan.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 using expr::Operand;
 
@@ -13,8 +13,8 @@ using expr::Operand;
 void Scorer::ScoreRange(const Batch& batch, size_t begin, size_t end,
                         BatchResult* result) {
   BatchResult& r = *result;
-  const CompiledModel& model = batch.model();
-  const internal::ModelPlan& plan = model.plan();
+  const model::CompiledModel& model = batch.model();
+  const model::ModelPlan& plan = model.plan();
   const expr::Program& program = *plan.program;
   const size_t n = batch.size();
 
@@ -75,9 +75,10 @@ void Scorer::ScoreRange(const Batch& batch, size_t begin, size_t end,
       for (size_t i = 0; i < len; ++i) {
         const size_t row = start + i;
         out_ok[row] = batch.row_ok(row) ? 1 : 0;
-        r.tier_[row] = t[i] == insufficient ? kInsufficientDataTier : t[i];
+        r.tier_[row] =
+            t[i] == insufficient ? model::kInsufficientDataTier : t[i];
         r.tier_by_score_[row] =
-            bs[i] == insufficient ? kInsufficientDataTier : bs[i];
+            bs[i] == insufficient ? model::kInsufficientDataTier : bs[i];
       }
       std::copy_n(held, len, r.tier_held_.data() + start);
       std::copy_n(changed, len, r.tier_changed_.data() + start);
@@ -150,4 +151,4 @@ absl::Status Scorer::Score(const Batch& batch, BatchResult* result,
   return absl::OkStatus();
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

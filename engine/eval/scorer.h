@@ -20,7 +20,7 @@
 #include "engine/eval/result.h"
 #include "engine/eval/worker_pool.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 struct ScoreOptions {
   // Rows per parallel task. Batches no larger than this are scored on the
@@ -44,6 +44,6 @@ class Scorer {
                          BatchResult* result);
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_SCORER_H_

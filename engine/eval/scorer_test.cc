@@ -21,7 +21,11 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wpedantic"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
+
+using model::CompileResult;
+using model::CompileString;
+
 namespace {
 
 using ::testing::ElementsAre;
@@ -80,7 +84,7 @@ class ScorerTest : public ::testing::Test {
     return ids;
   }
 
-  std::shared_ptr<const CompiledModel> model_;
+  std::shared_ptr<const model::CompiledModel> model_;
   std::unique_ptr<Batch> batch_;
   BatchResult result_;
 };
@@ -143,13 +147,13 @@ TEST_F(ScorerTest, BelowMinimumCoverageIsInsufficientDataWithoutPlaybooks) {
   Score();
   EXPECT_DOUBLE_EQ(result_.score(0), 0);
   EXPECT_NEAR(result_.coverage(0), 0.4, 1e-12);
-  EXPECT_EQ(result_.tier(0), kInsufficientDataTier);
+  EXPECT_EQ(result_.tier(0), model::kInsufficientDataTier);
   EXPECT_THAT(Playbooks(0), IsEmpty());
   // No data at all: no score either.
   Add({.id = "b"});
   Score();
   EXPECT_FALSE(result_.has_score(1));
-  EXPECT_EQ(result_.tier(1), kInsufficientDataTier);
+  EXPECT_EQ(result_.tier(1), model::kInsufficientDataTier);
 }
 
 TEST_F(ScorerTest, NaNAndInfinityAreMissing) {
@@ -499,4 +503,4 @@ playbooks:
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

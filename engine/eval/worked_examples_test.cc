@@ -36,7 +36,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
+
+using model::CompiledModel;
+using model::CompileString;
+
 namespace {
 
 using ::testing::ElementsAre;
@@ -134,7 +138,7 @@ Account Uniform(const std::string& id, double v) {
 class WorkedExamplesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    CompileResult compiled = CompileString(kWorkedModel, "worked.yaml");
+    model::CompileResult compiled = CompileString(kWorkedModel, "worked.yaml");
     ASSERT_NE(compiled.model, nullptr) << compiled.diagnostics.ToString();
     model_ = new std::shared_ptr<const CompiledModel>(compiled.model);
   }
@@ -450,7 +454,7 @@ TEST_F(WorkedExamplesTest, CoverageJustUnderMinimumIsInsufficientData) {
               std::nullopt,
               std::nullopt}}));
   EXPECT_NEAR(result_.coverage(0), 0.575, kEps);
-  EXPECT_EQ(result_.tier(0), kInsufficientDataTier);
+  EXPECT_EQ(result_.tier(0), model::kInsufficientDataTier);
   EXPECT_EQ(Tier(0), "insufficient_data");
   EXPECT_TRUE(result_.has_score(0));
   EXPECT_NEAR(result_.score(0), 21, kEps);
@@ -611,4 +615,4 @@ TEST_F(WorkedExamplesTest, HysteresisNeedsAPreviousTier) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

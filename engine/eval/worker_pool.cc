@@ -5,7 +5,7 @@
 #include <memory>
 #include <utility>
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 WorkerPool::WorkerPool(int threads) {
   for (int i = 0; i < threads; ++i) {
@@ -83,4 +83,4 @@ void WorkerPool::ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
   state->mu.Await(absl::Condition(&all_done));
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval

@@ -18,7 +18,7 @@
 
 #include "absl/synchronization/mutex.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::eval {
 
 class WorkerPool {
  public:
@@ -47,6 +47,6 @@ class WorkerPool {
   std::vector<std::thread> workers_;
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::eval
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_WORKER_POOL_H_

@@ -11,6 +11,9 @@
 #include "engine/common/display.h"
 
 namespace healthscore::engine::expr {
+
+using common::TruncateForDisplay;
+
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();

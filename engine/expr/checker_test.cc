@@ -10,6 +10,8 @@
 namespace healthscore::engine::expr {
 namespace {
 
+using testing::TestingScope;
+
 using ::testing::HasSubstr;
 
 class CheckerTest : public ::testing::Test {

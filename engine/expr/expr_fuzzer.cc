@@ -32,7 +32,7 @@ void Run(const std::string& text) {
   std::vector<std::string> names;
   ex::CollectIdentifiers(*parsed.root, &names);
 
-  ex::TestingScope scope;
+  ex::testing::TestingScope scope;
   ex::ProgramBuilder builder;
   const int x = builder.AddSlot(ex::ValueKind::kNum);
   const int y = builder.AddSlot(ex::ValueKind::kNum);
@@ -92,6 +92,7 @@ void Run(const std::string& text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   Run(std::string(input));
-  if (size >= 2 && size <= 257) Run(healthscore::fuzzing::Amplify(input));
+  if (size >= 2 && size <= 257)
+    Run(healthscore::engine::common::Amplify(input));
   return 0;
 }

@@ -14,7 +14,7 @@
 
 namespace healthscore::engine::expr {
 
-using expr_internal::kNaN;
+using internal::kNaN;
 
 double Normalization::Apply(double x) const {
   switch (kind) {

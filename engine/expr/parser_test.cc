@@ -11,12 +11,12 @@
 namespace healthscore::engine::expr {
 namespace {
 
-using ::healthscore::engine::expr::limits_testing::Chain;
-using ::healthscore::engine::expr::limits_testing::CountNodes;
-using ::healthscore::engine::expr::limits_testing::Nest;
-using ::healthscore::engine::expr::limits_testing::Repeat;
-using ::healthscore::engine::expr::limits_testing::Shape;
-using ::healthscore::engine::expr::limits_testing::ShapesAtTheLimit;
+using ::healthscore::engine::expr::testing::Chain;
+using ::healthscore::engine::expr::testing::CountNodes;
+using ::healthscore::engine::expr::testing::Nest;
+using ::healthscore::engine::expr::testing::Repeat;
+using ::healthscore::engine::expr::testing::Shape;
+using ::healthscore::engine::expr::testing::ShapesAtTheLimit;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

@@ -14,9 +14,9 @@
 
 namespace healthscore::engine::expr {
 
-using expr_internal::Code;
-using expr_internal::Finite;
-using expr_internal::kNaN;
+using internal::Code;
+using internal::Finite;
+using internal::kNaN;
 
 namespace {
 

@@ -15,9 +15,9 @@
 
 namespace healthscore::engine::expr {
 
-using expr_internal::Code;
-using expr_internal::Finite;
-using expr_internal::kNaN;
+using internal::Code;
+using internal::Finite;
+using internal::kNaN;
 
 struct ProgramBuilder::Impl {
   std::unique_ptr<Program> p{new Program()};

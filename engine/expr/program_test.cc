@@ -23,6 +23,8 @@
 namespace healthscore::engine::expr {
 namespace {
 
+using testing::TestingScope;
+
 using ::testing::ElementsAre;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -389,19 +391,20 @@ TEST_F(ProgramTest, ExternalStepReadsOperandsAndSeries) {
 // half of (engine/lint/expression_limits_test.cc does the same for the
 // passes over a whole model).
 TEST_F(ProgramTest, ShapesAtTheLimitOnASmallStack) {
-  constexpr size_t kStack = stack_testing::kSmallStack;
+  constexpr size_t kStack = common::testing::kSmallStack;
   scope_.Add("seg", {Type::kString, Operand::Slot(seg_slot_)});
   // pass -> the most stack it used, and for which shape
   std::map<std::string, std::pair<size_t, std::string>> deepest;
   std::string shape_name;
   auto pass = [&](const std::string& name, const std::function<void()>& fn) {
-    const stack_testing::StackUse use = stack_testing::RunOnStack(kStack, fn);
+    const common::testing::StackUse use =
+        common::testing::RunOnStack(kStack, fn);
     ASSERT_TRUE(use.ran) << name;
     EXPECT_LT(use.used, kStack / 2) << name;
     if (use.used > deepest[name].first) deepest[name] = {use.used, shape_name};
   };
-  for (const limits_testing::Shape& shape :
-       limits_testing::ShapesAtTheLimit()) {
+  for (const testing::Shape& shape :
+       testing::ShapesAtTheLimit()) {
     shape_name = shape.name;
     SCOPED_TRACE(shape.name);
     std::unique_ptr<Node> root;

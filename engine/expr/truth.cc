@@ -14,6 +14,9 @@
 #include "engine/expr/parser.h"
 
 namespace healthscore::engine::expr {
+
+using common::FormatNumber;
+
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();

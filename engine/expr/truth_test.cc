@@ -13,6 +13,8 @@
 namespace healthscore::engine::expr {
 namespace {
 
+using testing::TestingScope;
+
 // `tier` can be "green" or "red"; "gold" is a tier no score reaches.
 class TierFacts : public TruthFacts {
  public:

@@ -15,9 +15,12 @@
 #include "engine/common/strings.h"
 
 namespace healthscore::engine::io {
+
+using common::Cat;
+
 namespace {
 
-using io_internal::Cat;
+using common::Cat;
 
 class FdSource : public ByteSource {
  public:

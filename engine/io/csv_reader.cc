@@ -15,8 +15,12 @@
 
 namespace healthscore::engine::io {
 
-using io_internal::Cat;
-using io_internal::Trim;
+using common::Cat;
+using common::Trim;
+using eval::TableBuilder;
+
+using common::Cat;
+using common::Trim;
 
 class CsvReader::Impl {
  public:
@@ -27,7 +31,7 @@ class CsvReader::Impl {
     buf_.resize(options_.block_size);
   }
 
-  absl::StatusOr<size_t> ReadTable(AccountTable* table, size_t max_rows) {
+  absl::StatusOr<size_t> ReadTable(eval::AccountTable* table, size_t max_rows) {
     table->Clear();
     TableBuilder builder(table);
     if (!header_read_) {
@@ -424,7 +428,7 @@ CsvReader::CsvReader(std::unique_ptr<ByteSource> source,
 
 CsvReader::~CsvReader() = default;
 
-absl::StatusOr<size_t> CsvReader::ReadTable(AccountTable* table,
+absl::StatusOr<size_t> CsvReader::ReadTable(eval::AccountTable* table,
                                             size_t max_rows) {
   return impl_->ReadTable(table, max_rows);
 }

@@ -19,10 +19,16 @@
 #include "simdjson.h"
 
 namespace healthscore::engine::io {
+
+using common::Cat;
+using common::TruncateForDisplay;
+using eval::AccountTable;
+using eval::TableBuilder;
+
 namespace {
 
-using io_internal::Cat;
-using io_internal::Trim;
+using common::Cat;
+using common::Trim;
 
 bool IsBlank(std::string_view line) {
   for (char c : line) {
@@ -447,7 +453,7 @@ bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
         // An export's numeric id, as written.
         // Kept as written (no trip through a double), once it is known to
         // be a number.
-        const std::string_view raw = Trim(value.raw_json_token());
+        const std::string_view raw = common::Trim(value.raw_json_token());
         double unused;
         if (value.get_double().get(unused)) {
           id_problem_ = Cat("line ", owner_->line_, ": ", key,
@@ -601,7 +607,7 @@ bool JsonLinesReader::Impl::PutPoints(int slot,
     } else if (type == json_type::string) {
       std::string_view text;
       if ((error = v.get_string().get(text))) return FailSyntax(error);
-      if (!IsNonFiniteNumberWord(text)) {
+      if (!eval::IsNonFiniteNumberWord(text)) {
         problem = Cat("point ", index, " is not a number (got the string \"",
                       TruncateForDisplay(text), "\")");
         continue;

@@ -17,13 +17,19 @@
 #include "gtest/gtest.h"
 
 namespace healthscore::engine::io {
+
+using eval::AccountTable;
+using eval::TableBinder;
+
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::shared_ptr<const CompiledModel> BasicModel() { return testing::BasicModel(); }
+std::shared_ptr<const model::CompiledModel> BasicModel() {
+  return testing::BasicModel();
+}
 
 // Everything a reader gives for an input: each row as "id|error" or
 // "id ! warning ...", the ignored names (the reader's and the binder's) and
@@ -35,12 +41,12 @@ struct Outcome {
 };
 
 void AddRows(const AccountTable& table, TableBinder* binder, Outcome* out) {
-  Batch batch(BasicModel());
+  eval::Batch batch(BasicModel());
   binder->Bind(table, &batch);
   for (size_t r = 0; r < batch.size(); ++r) {
     std::string row(batch.id(r));
     if (!batch.row_ok(r)) row += "|" + batch.row_error(r);
-    for (const ValueWarning& w : batch.value_warnings()) {
+    for (const eval::ValueWarning& w : batch.value_warnings()) {
       if (w.row == r) row += " ! " + w.text;
     }
     out->rows.push_back(row);
@@ -271,7 +277,7 @@ TEST(LineBlocksTest, OverlongLineIsSkippedInBoundedMemory) {
     EXPECT_LE(block.capacity, options.max_line_bytes + options.block_size);
     AccountTable table;
     reader.ParseBlock(block, &table);
-    Batch batch(BasicModel());
+    eval::Batch batch(BasicModel());
     TableBinder(BasicModel()).Bind(table, &batch);
     for (size_t r = 0; r < batch.size(); ++r) {
       rows.push_back(std::string(batch.id(r)) + "|" +

@@ -29,16 +29,28 @@
 #include "engine/eval/outcome.h"
 
 namespace healthscore::engine::io {
+
+using common::AppendJsonNumber;
+using common::AppendJsonString;
+using common::Cat;
+using common::NumberFormat;
+using eval::Batch;
+using eval::BatchResult;
+using eval::FillRowOutcome;
+using eval::RowOutcome;
+using model::CompiledModel;
+using model::GroupInfo;
+
 namespace {
 
-using io_internal::Cat;
+using common::Cat;
 
 constexpr size_t kFlushBytes = size_t{1} << 20;
 
 // As AppendJsonNumber, for a CSV cell: a non-finite value is an empty cell,
 // as a missing one.
 void AppendCsvNumber(double value, NumberFormat format, std::string* out) {
-  if (std::isfinite(value)) AppendNumber(value, out, format);
+  if (std::isfinite(value)) common::AppendNumber(value, out, format);
 }
 
 // "key": with the comma that separates it from the previous member.
@@ -108,7 +120,7 @@ class JsonRowFormatter {
       key.append(g.id);  // an identifier: nothing to escape
       key.append("\":");
     }
-    for (const PlaybookInfo& info : model.playbooks()) {
+    for (const model::PlaybookInfo& info : model.playbooks()) {
       std::string& head = playbook_json_.emplace_back(",{\"id\":");
       AppendJsonString(info.id, &head);
       head.append(",\"name\":");
@@ -118,7 +130,7 @@ class JsonRowFormatter {
       head.append(",\"priority\":");
       head.append(std::to_string(info.priority));
       head.append(",\"reason\":\"");
-      AppendJsonEscaped(info.when, &head);
+      common::AppendJsonEscaped(info.when, &head);
     }
   }
 
@@ -126,12 +138,12 @@ class JsonRowFormatter {
   void Append(size_t row, RowScratch* scratch, std::string* out) const;
 
  private:
-  void AppendExplanation(const Explanation& e, std::string* out) const;
+  void AppendExplanation(const eval::Explanation& e, std::string* out) const;
 
   const Batch& batch_;
   const BatchResult& result_;
   const WriterOptions& options_;
-  OutcomeOptions outcome_options_;
+  eval::OutcomeOptions outcome_options_;
   std::string model_json_;  // ,"model":{...}} closing the row
   // ,"tier":"<id>","coverage": by tier + 1 (insufficient_data first).
   std::vector<std::string> tier_json_;
@@ -171,7 +183,7 @@ void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
 
   out->append(",\"groups\":{");
   for (size_t i = 0; i < o.groups().size(); ++i) {
-    const GroupOutcome& g = o.groups()[i];
+    const eval::GroupOutcome& g = o.groups()[i];
     const std::string& key = group_key_json_[static_cast<size_t>(g.group)];
     // The key's leading comma separates it from the previous member.
     if (i == 0) {
@@ -183,7 +195,7 @@ void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
   }
   out->append("},\"playbooks\":[");
   for (size_t i = 0; i < o.playbooks().size(); ++i) {
-    const PlaybookOutcome& p = o.playbooks()[i];
+    const eval::PlaybookOutcome& p = o.playbooks()[i];
     const std::string& head = playbook_json_[static_cast<size_t>(p.playbook)];
     if (i == 0) {
       out->append(head, 1, std::string::npos);
@@ -191,7 +203,7 @@ void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
       out->append(head);
     }
     // The reason's condition text is in the head, escaped once per batch.
-    AppendJsonEscaped(p.reason_values, out);
+    common::AppendJsonEscaped(p.reason_values, out);
     if (!p.has_success) {
       out->append("\"}");
     } else {
@@ -223,12 +235,12 @@ void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
   out->append(model_json_);
 }
 
-void JsonRowFormatter::AppendExplanation(const Explanation& e,
+void JsonRowFormatter::AppendExplanation(const eval::Explanation& e,
                                          std::string* out) const {
   const CompiledModel& model = result_.model();
   out->append(",\"explanation\":{\"signals\":[");
   for (size_t i = 0; i < e.signals.size(); ++i) {
-    const SignalExplanation& s = e.signals[i];
+    const eval::SignalExplanation& s = e.signals[i];
     if (i > 0) out->push_back(',');
     bool first = true;
     out->push_back('{');
@@ -325,7 +337,7 @@ class CsvRowFormatter {
   const Batch& batch_;
   const BatchResult& result_;
   const NumberFormat numbers_;
-  OutcomeOptions outcome_options_;
+  eval::OutcomeOptions outcome_options_;
   std::vector<int> group_of_column_;  // the model's group, or -1
   std::string model_cells_;           // empty, or ",name,version"
   absl::Status status_;
@@ -355,7 +367,7 @@ void CsvRowFormatter::Append(size_t row, RowScratch* scratch,
   for (int g : group_of_column_) {
     out->push_back(',');
     // A model has a handful of groups: a scan beats an index per row.
-    for (const GroupOutcome& present : o.groups()) {
+    for (const eval::GroupOutcome& present : o.groups()) {
       if (present.group != g) continue;
       AppendCsvNumber(present.score, numbers_, out);
       break;
@@ -365,7 +377,7 @@ void CsvRowFormatter::Append(size_t row, RowScratch* scratch,
   if (!o.playbooks().empty()) {
     std::string& ids = scratch->text;
     ids.clear();
-    for (const PlaybookOutcome& p : o.playbooks()) {
+    for (const eval::PlaybookOutcome& p : o.playbooks()) {
       if (!ids.empty()) ids.push_back(';');
       ids.append(model.playbooks()[p.playbook].id);
     }

@@ -92,7 +92,7 @@ struct WriterOptions {
   // Add the per-signal "explanation" object (JSON Lines only).
   bool explain = false;
   // How many signals "top_drivers" lists (the ones losing the most points).
-  int top_drivers = kDefaultTopDrivers;
+  int top_drivers = eval::kDefaultTopDrivers;
   // CSV only: every model whose results the writer may receive, when rows
   // come from more than one (a routing model first, then its route
   // targets). Empty (the default): the columns are those of the first
@@ -100,29 +100,31 @@ struct WriterOptions {
   // the group columns are the union of these models' groups (the first
   // model's in its order, then each further model's new ones in its order)
   // and the `model` and `repository_version` columns are added.
-  std::vector<std::shared_ptr<const CompiledModel>> csv_models;
+  std::vector<std::shared_ptr<const model::CompiledModel>> csv_models;
   // How numbers are written; the default is exact (shortest round-trip).
-  NumberFormat numbers;
+  common::NumberFormat numbers;
 };
 
 // One scored batch among several whose rows are written interleaved: the
 // parts of a request whose accounts were scored by different models.
 struct ScoredPart {
-  const Batch* batch = nullptr;
-  const BatchResult* result = nullptr;
+  const eval::Batch* batch = nullptr;
+  const eval::BatchResult* result = nullptr;
   // The model's numeric version in its repository, written as
   // "repository_version"; 0 when not known (the key is then left out).
   int64_t repository_version = 0;
 };
 
 // Appends the JSON object for `row` (no line break) to `out`.
-void AppendJsonResult(const Batch& batch, const BatchResult& result, size_t row,
-                      const WriterOptions& options, std::string* out);
+void AppendJsonResult(const eval::Batch& batch, const eval::BatchResult& result,
+                      size_t row, const WriterOptions& options,
+                      std::string* out);
 // The CSV header line for `model` (with "\n").
-std::string CsvHeader(const CompiledModel& model);
+std::string CsvHeader(const model::CompiledModel& model);
 // Appends the CSV line for `row` (with "\n") to `out`.
-void AppendCsvResult(const Batch& batch, const BatchResult& result, size_t row,
-                     std::string* out, NumberFormat numbers = NumberFormat());
+void AppendCsvResult(const eval::Batch& batch, const eval::BatchResult& result,
+                     size_t row, std::string* out,
+                     common::NumberFormat numbers = common::NumberFormat());
 
 // Renders scored rows in one output format into the caller's string: the
 // formatting ResultWriter uses (it writes through a renderer), for callers
@@ -137,7 +139,7 @@ class ResultRenderer {
   // its groups are the group columns unless options.csv_models lists the
   // models (see WriterOptions::csv_models).
   ResultRenderer(OutputFormat format, const WriterOptions& options,
-                 const CompiledModel& first_model);
+                 const model::CompiledModel& first_model);
 
   // What comes before the first row: the CSV header line (with "\n");
   // empty for JSON Lines.
@@ -147,7 +149,7 @@ class ResultRenderer {
   // writes it (without the header). Errors: as ResultWriter::Write (a CSV
   // batch whose model has a group the header has no column for); `out`
   // then holds no part of the batch.
-  absl::Status Render(const Batch& batch, const BatchResult& result,
+  absl::Status Render(const eval::Batch& batch, const eval::BatchResult& result,
                       std::string* out) const;
   // Appends order.size() rows as the interleaved ResultWriter::Write.
   absl::Status Render(const std::vector<ScoredPart>& parts,
@@ -158,10 +160,9 @@ class ResultRenderer {
   friend class ResultWriter;
   // The Render methods, calling `after_row` (when not null) after each row
   // and stopping at its first error: the writer flushes there.
-  absl::Status RenderBatch(const Batch& batch, const BatchResult& result,
-                           std::string* out,
-                           const std::function<absl::Status()>* after_row)
-      const;
+  absl::Status RenderBatch(
+      const eval::Batch& batch, const eval::BatchResult& result,
+      std::string* out, const std::function<absl::Status()>* after_row) const;
   absl::Status RenderParts(
       const std::vector<ScoredPart>& parts,
       const std::vector<std::pair<uint32_t, uint32_t>>& order,
@@ -208,7 +209,7 @@ class ResultWriter {
   // the batch's model has a group the header has no column for (a batch of
   // another model than the first, not listed in options.csv_models); the
   // sink's write errors.
-  absl::Status Write(const Batch& batch, const BatchResult& result);
+  absl::Status Write(const eval::Batch& batch, const eval::BatchResult& result);
 
   // Writes order.size() rows: for each {part, row} of `order`, in that
   // order, row `row` of parts[part], stamped with that part's model. The
@@ -227,7 +228,7 @@ class ResultWriter {
   absl::Status FlushIfLarge();
   // The renderer, made for `first_model` (and its header buffered) on the
   // first call.
-  const ResultRenderer& Renderer(const CompiledModel& first_model);
+  const ResultRenderer& Renderer(const model::CompiledModel& first_model);
 
   std::unique_ptr<ByteSink> sink_;
   OutputFormat format_;

@@ -30,6 +30,10 @@
 #include "simdjson.h"
 
 namespace healthscore::engine::io {
+
+using eval::Explain;
+using model::CompileString;
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -223,14 +227,14 @@ std::string Accounts() {
 class RoundTripTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    CompileResult compiled = CompileString(kModel, "roundtrip.yaml");
+    model::CompileResult compiled = CompileString(kModel, "roundtrip.yaml");
     ASSERT_NE(compiled.model, nullptr) << compiled.diagnostics.ToString();
     model_ = compiled.model;
-    batch_ = std::make_unique<Batch>(model_);
+    batch_ = std::make_unique<eval::Batch>(model_);
     JsonLinesReader reader(StringSource(Accounts()));
     ASSERT_OK_AND_ASSIGN(size_t rows, reader.ReadBatch(batch_.get(), 100000));
     ASSERT_EQ(rows, 3007u);
-    ASSERT_OK(Scorer::Score(*batch_, &result_));
+    ASSERT_OK(eval::Scorer::Score(*batch_, &result_));
     for (size_t r = 0; r < rows; ++r) {
       ASSERT_TRUE(result_.ok(r)) << batch_->row_error(r);
     }
@@ -252,9 +256,9 @@ class RoundTripTest : public ::testing::Test {
     return 0;
   }
 
-  std::shared_ptr<const CompiledModel> model_;
-  std::unique_ptr<Batch> batch_;
-  BatchResult result_;
+  std::shared_ptr<const model::CompiledModel> model_;
+  std::unique_ptr<eval::Batch> batch_;
+  eval::BatchResult result_;
 };
 
 TEST_F(RoundTripTest, JsonLinesNumbersAreTheEnginesDoubles) {
@@ -285,9 +289,9 @@ TEST_F(RoundTripTest, JsonLinesNumbersAreTheEnginesDoubles) {
       if (!std::isnan(v)) engine["groups." + model_->groups()[g].id] = v;
     }
     if (!std::isnan(result_.delta(row))) engine["delta"] = result_.delta(row);
-    const Explanation e = Explain(*batch_, result_, row, 10);
+    const eval::Explanation e = Explain(*batch_, result_, row, 10);
     for (size_t i = 0; i < e.signals.size(); ++i) {
-      const SignalExplanation& s = e.signals[i];
+      const eval::SignalExplanation& s = e.signals[i];
       const std::string p = absl::StrCat("explanation.signals[", i, "].");
       if (std::isfinite(s.raw)) engine[p + "raw"] = s.raw;
       engine[p + "weight"] = s.weight;
@@ -314,7 +318,7 @@ TEST_F(RoundTripTest, JsonLinesNumbersAreTheEnginesDoubles) {
     // The tier is the one the printed score reads into.
     simdjson::dom::element parsed = dom.parse(line).value();
     const std::string tier(parsed["tier"].get_string().value());
-    if (tier != kInsufficientDataTierId) {
+    if (tier != model::kInsufficientDataTierId) {
       const double printed = std::strtod(numbers["score"].c_str(), nullptr);
       const char* by_score = printed >= 80   ? "green"
                              : printed >= 50 ? "yellow"
@@ -394,7 +398,7 @@ TEST_F(RoundTripTest, CsvNumbersAreTheEnginesDoubles) {
     } else {
       ExpectReadsBack(cells[9], result_.delta(row), "delta", &counts);
     }
-    if (cells[4] != kInsufficientDataTierId && !cells[3].empty()) {
+    if (cells[4] != model::kInsufficientDataTierId && !cells[3].empty()) {
       const double printed = std::strtod(cells[3].c_str(), nullptr);
       EXPECT_EQ(cells[4], printed >= 80   ? "green"
                           : printed >= 50 ? "yellow"

@@ -15,13 +15,20 @@
 #include "simdjson.h"
 
 namespace healthscore::engine::io {
+
+using eval::Batch;
+using eval::Scorer;
+using model::CompileString;
+
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::shared_ptr<const CompiledModel> BasicModel() { return testing::BasicModel(); }
+std::shared_ptr<const model::CompiledModel> BasicModel() {
+  return testing::BasicModel();
+}
 
 std::string ModelStamp() {
   return R"("model":{"name":"io_basic","version":"1","hash":")" +
@@ -31,7 +38,7 @@ std::string ModelStamp() {
 // A scored batch of the bundled sample accounts.
 struct Scored {
   Batch batch{BasicModel()};
-  BatchResult result;
+  eval::BatchResult result;
 };
 
 std::unique_ptr<Scored> ScoreSample(
@@ -256,8 +263,8 @@ class InterleavedWriteTest : public ::testing::Test {
     EXPECT_OK(Scorer::Score(big_batch_, &big_result_));
   }
 
-  static std::shared_ptr<const CompiledModel> BigModel() {
-    CompileResult r = CompileString(R"yaml(name: big
+  static std::shared_ptr<const model::CompiledModel> BigModel() {
+    model::CompileResult r = CompileString(R"yaml(name: big
 version: "7.1"
 inputs:
   - {id: dau_mau, type: number}
@@ -275,7 +282,7 @@ tiers:
   - {id: high, min: 50}
   - {id: low, min: 0}
 )yaml",
-                                    "big.yaml");
+                                           "big.yaml");
     EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
     return r.model;
   }
@@ -290,7 +297,7 @@ tiers:
 
   std::unique_ptr<Scored> sample_ = ScoreSample();
   Batch big_batch_;
-  BatchResult big_result_;
+  eval::BatchResult big_result_;
 };
 
 TEST_F(InterleavedWriteTest, JsonLinesNameEachRowsModel) {

@@ -12,9 +12,12 @@
 #include "engine/common/strings.h"
 
 namespace healthscore::engine::io {
+
+using common::Cat;
+
 namespace {
 
-using io_internal::Cat;
+using common::Cat;
 
 constexpr size_t kMaxIgnoredNames = 64;
 
@@ -64,15 +67,15 @@ absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshotReader(
 SnapshotReader::SnapshotReader(const ReaderOptions& options)
     : strict_(options.strict) {}
 
-absl::StatusOr<size_t> SnapshotReader::ReadBatch(Batch* batch,
+absl::StatusOr<size_t> SnapshotReader::ReadBatch(eval::Batch* batch,
                                                  size_t max_rows) {
   HEALTHSCORE_ASSIGN_OR_RETURN(size_t rows, ReadTable(&table_, max_rows));
-  TableBinder* binder = nullptr;
+  eval::TableBinder* binder = nullptr;
   for (const auto& b : binders_) {
     if (b->model().get() == &batch->model()) binder = b.get();
   }
   if (binder == nullptr) {
-    binders_.push_back(std::make_unique<TableBinder>(batch->model_ptr()));
+    binders_.push_back(std::make_unique<eval::TableBinder>(batch->model_ptr()));
     binder = binders_.back().get();
     binder->set_strict(strict_);
   }

@@ -150,14 +150,14 @@ class SnapshotReader {
   // Errors: the source's read errors; InvalidArgument for an input that is
   // unreadable as a whole (see the file comment). After an error the reader
   // must not be used again.
-  virtual absl::StatusOr<size_t> ReadTable(AccountTable* table,
+  virtual absl::StatusOr<size_t> ReadTable(eval::AccountTable* table,
                                            size_t max_rows) = 0;
 
   // ReadTable, then binds the table to `batch`'s model (with
   // ReaderOptions::strict): for callers that read with one model. Bad
   // accounts are rows with an error (Batch::row_error). Errors: those of
   // ReadTable.
-  absl::StatusOr<size_t> ReadBatch(Batch* batch, size_t max_rows);
+  absl::StatusOr<size_t> ReadBatch(eval::Batch* batch, size_t max_rows);
 
   // Physical lines consumed so far (including blank lines and the CSV
   // header). After a CSV record is recovered from, this goes back to the
@@ -180,8 +180,8 @@ class SnapshotReader {
   bool strict_;
   std::map<std::string, uint64_t> ignored_names_;
   // ReadBatch's table and its binders, one per model it was used with.
-  AccountTable table_;
-  std::vector<std::unique_ptr<TableBinder>> binders_;
+  eval::AccountTable table_;
+  std::vector<std::unique_ptr<eval::TableBinder>> binders_;
 };
 
 struct LineBlock;  // engine/io/line_blocks.h
@@ -200,7 +200,7 @@ class JsonLinesReader : public SnapshotReader {
   explicit JsonLinesReader(const ReaderOptions& options);
   ~JsonLinesReader() override;
 
-  absl::StatusOr<size_t> ReadTable(AccountTable* table,
+  absl::StatusOr<size_t> ReadTable(eval::AccountTable* table,
                                    size_t max_rows) override;
 
   // Clears `table` and fills it with every account of `block`: the rows,
@@ -210,7 +210,7 @@ class JsonLinesReader : public SnapshotReader {
   // long to keep). Returns the number of rows; lines_read() is then the
   // block's last line. `block` is only read, and must stay unchanged during
   // the call.
-  size_t ParseBlock(const LineBlock& block, AccountTable* table);
+  size_t ParseBlock(const LineBlock& block, eval::AccountTable* table);
 
  private:
   class Impl;
@@ -224,7 +224,7 @@ class CsvReader : public SnapshotReader {
                      const ReaderOptions& options = {});
   ~CsvReader() override;
 
-  absl::StatusOr<size_t> ReadTable(AccountTable* table,
+  absl::StatusOr<size_t> ReadTable(eval::AccountTable* table,
                                    size_t max_rows) override;
 
  private:

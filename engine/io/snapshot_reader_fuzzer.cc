@@ -62,7 +62,7 @@ std::vector<std::string> ReadAll(
     const healthscore::engine::io::ReaderOptions& options) {
   namespace hs = healthscore::engine;
   namespace io = healthscore::engine::io;
-  static const auto model = hs::CompileString(kModel, "fuzz.yaml").model;
+  static const auto model = hs::model::CompileString(kModel, "fuzz.yaml").model;
   std::unique_ptr<io::SnapshotReader> reader;
   if (json) {
     reader =
@@ -70,8 +70,8 @@ std::vector<std::string> ReadAll(
   } else {
     reader = std::make_unique<io::CsvReader>(io::StringSource(text), options);
   }
-  hs::Batch batch(model);
-  hs::BatchResult result;
+  hs::eval::Batch batch(model);
+  hs::eval::BatchResult result;
   std::vector<std::string> rows;
   for (int i = 0; i < 100000; ++i) {
     absl::StatusOr<size_t> n = reader->ReadBatch(&batch, 3);
@@ -85,7 +85,7 @@ std::vector<std::string> ReadAll(
     }
     // A record holds at least one byte, or a line break.
     if (rows.size() > text.size() + 1) __builtin_trap();
-    if (!hs::Scorer::Score(batch, &result).ok()) __builtin_trap();
+    if (!hs::eval::Scorer::Score(batch, &result).ok()) __builtin_trap();
   }
   __builtin_trap();  // the reader never reached the end
 }
@@ -97,14 +97,14 @@ std::vector<std::string> ReadBlocks(
     size_t max_lines) {
   namespace hs = healthscore::engine;
   namespace io = healthscore::engine::io;
-  static const auto model = hs::CompileString(kModel, "fuzz.yaml").model;
+  static const auto model = hs::model::CompileString(kModel, "fuzz.yaml").model;
   io::LineSplitter splitter(io::StringSource(text), options, max_lines);
   io::JsonLinesReader readers[2] = {io::JsonLinesReader(options),
                                     io::JsonLinesReader(options)};
-  hs::TableBinder binder(model);
-  hs::AccountTable table;
+  hs::eval::TableBinder binder(model);
+  hs::eval::AccountTable table;
   io::LineBlock block;
-  hs::Batch batch(model);
+  hs::eval::Batch batch(model);
   std::vector<std::string> rows;
   for (int i = 0;; ++i) {
     absl::StatusOr<bool> more = splitter.Next(&block);

@@ -21,14 +21,25 @@
 #include "yaml-cpp/yaml.h"
 
 namespace healthscore::engine::io {
+
+using eval::AccountTable;
+using eval::Batch;
+using eval::ParseIsoDate;
+using eval::RowWarnings;
+using eval::TableBinder;
+using eval::ValueWarning;
+using model::kMissingString;
+
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
-std::shared_ptr<const CompiledModel> BasicModel() { return testing::BasicModel(); }
+std::shared_ptr<const model::CompiledModel> BasicModel() {
+  return testing::BasicModel();
+}
 
 // Reads everything from `reader` into one batch per call of ReadBatch and
 // returns the rows of all batches as "id|error" strings, plus the last batch.
@@ -61,7 +72,7 @@ ReadAll ReadEverything(SnapshotReader* reader, size_t max_rows) {
 }
 
 int Input(const char* id) {
-  const CompiledModel& m = *BasicModel();
+  const model::CompiledModel& m = *BasicModel();
   int input = m.FindInput(id);
   EXPECT_GE(input, 0) << id;
   return input;
@@ -1037,7 +1048,7 @@ TEST(FileSourceTest, ReadsTheBundledSample) {
 // Reads a snapshot into a table and binds it as the test runner does.
 std::unique_ptr<Batch> ReadYaml(const std::string& yaml) {
   AccountTable table;
-  TableBuilder builder(&table);
+  eval::TableBuilder builder(&table);
   AddYamlSnapshot(YAML::Load(yaml), "t.yaml", &builder);
   auto batch = std::make_unique<Batch>(BasicModel());
   TableBinder binder(BasicModel());
@@ -1113,7 +1124,7 @@ TEST(YamlSnapshotTest, MistakesFailTheRowWithLocationAndHint) {
 // one of them.
 TEST(YamlSnapshotTest, TheTableHoldsLocatedValuesAndBindingDecides) {
   AccountTable table;
-  TableBuilder builder(&table);
+  eval::TableBuilder builder(&table);
   AddYamlSnapshot(YAML::Load("id: a\nmetrics: {dau_mau: high, csat: [1]}\n"
                              "as_of: 2026-11-01\nasOf: 2026-11-02\n"),
                   "t.yaml", &builder);

@@ -12,15 +12,21 @@
 #include "gtest/gtest.h"
 
 namespace healthscore::engine::io {
+
+using common::FormatNumber;
+using eval::Batch;
+using eval::RowWarnings;
+using model::InputType;
+
 namespace {
 
-using engine::testing::Mismatch;
-using engine::testing::Observe;
-using engine::testing::Outcome;
-using engine::testing::Value;
-using engine::testing::ValueCase;
-using engine::testing::ValueCases;
-using engine::testing::ValueCasesModel;
+using engine::eval::testing::Mismatch;
+using engine::eval::testing::Observe;
+using engine::eval::testing::Outcome;
+using engine::eval::testing::Value;
+using engine::eval::testing::ValueCase;
+using engine::eval::testing::ValueCases;
+using engine::eval::testing::ValueCasesModel;
 
 std::string JsonString(const std::string& text) {
   std::string out = "\"";
@@ -83,7 +89,7 @@ TEST(ValueRulesTest, JsonLines) {
   for (size_t i = 0; i < ValueCases().size(); ++i) {
     const ValueCase& c = ValueCases()[i];
     text += "{\"id\": \"c" + std::to_string(i) + "\", \"" + c.section +
-            "\": {\"" + engine::testing::InputFor(c.type) +
+            "\": {\"" + eval::testing::InputFor(c.type) +
             "\": " + JsonValue(c.value) + "}}\n";
   }
   for (const bool strict : {false, true}) {
@@ -94,7 +100,7 @@ TEST(ValueRulesTest, JsonLines) {
     ASSERT_EQ(batch.size(), ValueCases().size());
     for (size_t i = 0; i < ValueCases().size(); ++i) {
       const ValueCase& c = ValueCases()[i];
-      EXPECT_EQ(Mismatch(Observe(batch, i, engine::testing::InputFor(c.type)),
+      EXPECT_EQ(Mismatch(Observe(batch, i, eval::testing::InputFor(c.type)),
                          c.typed, c.type, strict),
                 "")
           << c.name << (strict ? " (strict)" : "") << ": line "
@@ -126,7 +132,7 @@ TEST(ValueRulesTest, Csv) {
     ASSERT_EQ(batch.size(), cases.size());
     for (size_t i = 0; i < cases.size(); ++i) {
       const ValueCase& c = *cases[i];
-      EXPECT_EQ(Mismatch(Observe(batch, i, engine::testing::InputFor(c.type)),
+      EXPECT_EQ(Mismatch(Observe(batch, i, eval::testing::InputFor(c.type)),
                          c.csv, c.type, strict),
                 "")
           << c.name << (strict ? " (strict)" : "") << ": cell \""

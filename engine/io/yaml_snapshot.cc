@@ -15,9 +15,14 @@
 #include "yaml-cpp/yaml.h"
 
 namespace healthscore::engine::io {
+
+using common::Cat;
+using eval::TableBuilder;
+using model::DidYouMean;
+
 namespace {
 
-using io_internal::Cat;
+using common::Cat;
 
 std::string YamlWhere(std::string_view file, const YAML::Node& node) {
   YAML::Mark mark = node.Mark();

@@ -33,7 +33,7 @@ namespace healthscore::engine::io {
 // than numbers. Test cases bind strictly and fail names the model does not
 // declare (TableBinder::set_strict, set_unknown_names_fail). Never throws.
 void AddYamlSnapshot(const YAML::Node& node, std::string_view file,
-                     TableBuilder* builder);
+                     eval::TableBuilder* builder);
 
 }  // namespace healthscore::engine::io
 

@@ -30,20 +30,30 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::lint {
+
+using eval::Explain;
+using eval::PlaybookReason;
+using model::Compile;
+using model::CompiledModel;
+using model::CompileResult;
+using model::CompileString;
+using model::DiagnosticList;
+using model::LoadModelSpecFromString;
+
 namespace {
 
+using ::healthscore::engine::common::testing::RunOnStack;
+using ::healthscore::engine::common::testing::StackUse;
 using ::healthscore::engine::expr::ExpressionLimits;
-using ::healthscore::engine::expr::limits_testing::Chain;
-using ::healthscore::engine::expr::limits_testing::Shape;
-using ::healthscore::engine::expr::limits_testing::ShapesAtTheLimit;
-using ::healthscore::stack_testing::RunOnStack;
-using ::healthscore::stack_testing::StackUse;
+using ::healthscore::engine::expr::testing::Chain;
+using ::healthscore::engine::expr::testing::Shape;
+using ::healthscore::engine::expr::testing::ShapesAtTheLimit;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // Every pass must fit in half of it.
-constexpr size_t kStack = stack_testing::kSmallStack;
+constexpr size_t kStack = common::testing::kSmallStack;
 
 // Runs `fn` on a kStack thread and checks that it used at most half.
 void OnSmallStack(const std::string& pass, const std::function<void()>& fn) {
@@ -113,7 +123,7 @@ int DerivedIndex(const CompiledModel& m, const std::string& id) {
 
 TEST(ExpressionLimitsTest, EveryPassHandlesTheLargestExpressionsOnASmallStack) {
   const std::string text = ModelAtTheLimits();
-  ModelSpec spec;
+  model::ModelSpec spec;
   CompileResult compiled;
   OnSmallStack("load", [&] {
     DiagnosticList diags;
@@ -131,8 +141,8 @@ TEST(ExpressionLimitsTest, EveryPassHandlesTheLargestExpressionsOnASmallStack) {
   });
 
   DiagnosticList config_diags;
-  const ModelConfig config =
-      ParseModelConfig(RoutesAtTheLimits(), "config.yaml", &config_diags);
+  const repository::ModelConfig config = repository::ParseModelConfig(
+      RoutesAtTheLimits(), "config.yaml", &config_diags);
   ASSERT_FALSE(config_diags.has_errors()) << config_diags.ToString();
   ASSERT_FALSE(config.routes.empty());
 
@@ -141,29 +151,29 @@ TEST(ExpressionLimitsTest, EveryPassHandlesTheLargestExpressionsOnASmallStack) {
     context.model_name = "limits";
     context.routes = config.routes;
     context.repository_models = {"limits", "other"};
-    for (const RouteSpec& r : config.routes) {
+    for (const routing::RouteSpec& r : config.routes) {
       context.routes_in.emplace_back("other", r);
     }
     const DiagnosticList findings = LintModel(spec, *model, context);
     EXPECT_FALSE(findings.has_errors()) << findings.ToString();
   });
 
-  std::unique_ptr<const Router> router;
+  std::unique_ptr<const routing::Router> router;
   OnSmallStack("routing", [&] {
     DiagnosticList diags;
-    router = Router::Create(
+    router = routing::Router::Create(
         config.routes, *model,
-        [&](const RouteSpec&) -> absl::StatusOr<RouteTarget> {
-          return RouteTarget{"other", 1, model};
+        [&](const routing::RouteSpec&) -> absl::StatusOr<routing::RouteTarget> {
+          return routing::RouteTarget{"other", 1, model};
         },
         &diags);
     EXPECT_FALSE(diags.has_errors()) << diags.ToString();
   });
   ASSERT_NE(router, nullptr);
 
-  Batch batch(model);
+  eval::Batch batch(model);
   {
-    BatchBuilder b(&batch);
+    eval::BatchBuilder b(&batch);
     b.BeginRow("two");
     b.SetMetric("x", 2);
     b.SetAttribute("seg", "a");
@@ -175,9 +185,9 @@ TEST(ExpressionLimitsTest, EveryPassHandlesTheLargestExpressionsOnASmallStack) {
     b.BeginRow("none");
     b.EndRow();
   }
-  BatchResult result;
+  eval::BatchResult result;
   OnSmallStack("score", [&] {
-    ASSERT_TRUE(Scorer::Score(batch, &result).ok());
+    ASSERT_TRUE(eval::Scorer::Score(batch, &result).ok());
     std::vector<int> routes;
     router->Decide(batch, &routes);
     // The first route, and_chain, takes x > 1.
@@ -185,7 +195,7 @@ TEST(ExpressionLimitsTest, EveryPassHandlesTheLargestExpressionsOnASmallStack) {
   });
   OnSmallStack("explain", [&] {
     for (size_t row = 0; row < batch.size(); ++row) {
-      Explanation e = Explain(batch, result, row, 3);
+      eval::Explanation e = Explain(batch, result, row, 3);
       EXPECT_FALSE(e.tier_rule.empty());
       for (size_t p = 0; p < model->playbooks().size(); ++p) {
         // The condition, then the values it read.
@@ -237,7 +247,7 @@ TEST(ExpressionLimitsTest, EveryPassHandlesTheLargestExpressionsOnASmallStack) {
 // The diagnostic a model author sees for an expression past a limit, from
 // the YAML text to the located error.
 std::string CompileErrors(const std::string& when) {
-  const std::string text = model_testing::MinimalModel(
+  const std::string text = model::testing::MinimalModel(
       "m", "", absl::StrCat(R"(  - id: p
     name: P
     owner: csm
@@ -295,4 +305,4 @@ TEST(ExpressionLimitsTest, ManyErrorsInOneExpressionAreCounted) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::lint

@@ -18,16 +18,24 @@
 #include "engine/lint/internal/score_reach.h"
 #include "engine/model/condition_scope.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::lint {
+
+using common::FormatNumber;
+using model::CompiledModel;
+using model::DiagnosticList;
+using model::DidYouMean;
+using model::ModelName;
+using model::ModelSpec;
+
 namespace {
 
-using lint_internal::FlatSignal;
-using lint_internal::kEps;
-using lint_internal::kInf;
-using lint_internal::Range;
-using lint_internal::Reach;
-using lint_internal::ReachAnalysis;
-using lint_internal::View;
+using internal::FlatSignal;
+using internal::kEps;
+using internal::kInf;
+using internal::Range;
+using internal::Reach;
+using internal::ReachAnalysis;
+using internal::View;
 
 // Signals below this share of the score round to nothing.
 constexpr double kTinyShare = 0.005;
@@ -43,12 +51,12 @@ class LintScope : public expr::Scope {
             const ModelSpec& spec) {
     // The names of the one table (condition_scope.h), with the bounds the
     // analysis found where they are tighter.
-    for (const InputInfo& in : model.inputs()) {
-      if (CanReadInput(ConditionKind::kPlaybook, in.type)) {
-        Add(in.id, InputSymbolType(in.type));
+    for (const model::InputInfo& in : model.inputs()) {
+      if (model::CanReadInput(model::ConditionKind::kPlaybook, in.type)) {
+        Add(in.id, model::InputSymbolType(in.type));
       }
     }
-    for (const DerivedInfo& d : model.derived()) {
+    for (const model::DerivedInfo& d : model.derived()) {
       Add(d.id, d.is_bool ? expr::Type::kBool : expr::Type::kNumber);
     }
     std::map<std::string, Range> bounds;
@@ -62,7 +70,7 @@ class LintScope : public expr::Scope {
     const Reach& reach = analysis.reach();
     if (reach.min <= reach.max) bounds["score"] = Range{reach.min, reach.max};
     bounds["coverage"] = Range{spec.min_coverage, 1};
-    for (const ModelName& n : ModelDefinedNames(model)) {
+    for (const ModelName& n : model::ModelDefinedNames(model)) {
       expr::Symbol& s = Add(n.name, n.type);
       s.lo = n.lo;
       s.hi = n.hi;
@@ -129,7 +137,7 @@ class TierFacts : public expr::TruthFacts {
   }
   std::string WhyNever(std::string_view /*name*/,
                        std::string_view tier) const override {
-    if (tier == kInsufficientDataTierId) {
+    if (tier == model::kInsufficientDataTierId) {
       return "no playbook fires on an insufficient_data account";
     }
     if (model_.FindTier(tier) >= 0) {
@@ -161,9 +169,9 @@ void LintTiers(const ModelSpec& spec, const CompiledModel& model,
   }
   for (size_t t = 0; t < model.tiers().size(); ++t) {
     if (reach.tier[t]) continue;
-    const TierInfo& tier = model.tiers()[t];
-    const TierSpec* ts = nullptr;
-    for (const TierSpec& s : spec.tiers) {
+    const model::TierInfo& tier = model.tiers()[t];
+    const model::TierSpec* ts = nullptr;
+    for (const model::TierSpec& s : spec.tiers) {
       if (s.id == tier.id) ts = &s;
     }
     if (ts == nullptr) continue;
@@ -204,7 +212,7 @@ void LintPlaybooks(const ModelSpec& spec, const CompiledModel& model,
                    const ReachAnalysis& analysis, DiagnosticList* out) {
   LintScope scope(model, analysis, spec);
   TierFacts facts(model, analysis.reach());
-  for (const PlaybookSpec& p : spec.playbooks) {
+  for (const model::PlaybookSpec& p : spec.playbooks) {
     if (p.when.empty()) continue;
     expr::ParseResult parsed = expr::Parse(p.when.text);
     if (!parsed.ok()) continue;  // the compiler reports it
@@ -258,9 +266,9 @@ DiagnosticList LintModel(const ModelSpec& spec, const CompiledModel& model,
   LintTiers(spec, model, analysis, &out);
   LintPlaybooks(spec, model, analysis, &out);
   LintShares(spec, analysis, &out);
-  lint_internal::LintRoutes(spec, model, context, &out);
+  internal::LintRoutes(spec, model, context, &out);
   out.SortByLocation();
   return out;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::lint

@@ -43,12 +43,13 @@
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::lint {
 
 // The findings for `model`, compiled from `spec`, in file order.
-DiagnosticList LintModel(const ModelSpec& spec, const CompiledModel& model,
-                         const LintContext& context);
+model::DiagnosticList LintModel(const model::ModelSpec& spec,
+                                const model::CompiledModel& model,
+                                const LintContext& context);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::lint
 
 #endif  // HEALTHSCORE_ENGINE_LINT_LINT_H_

@@ -17,7 +17,7 @@
 #include "engine/model/diagnostic.h"
 #include "engine/repository/repository_config.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::lint {
 
 // What lint knows about the repository a model belongs to.
 struct LintContext {
@@ -27,20 +27,20 @@ struct LintContext {
   // True when requests without a model name get this model.
   bool is_default_model = false;
   // The routes of this model's config.yaml.
-  std::vector<RouteSpec> routes;
+  std::vector<routing::RouteSpec> routes;
   // Models in the repository (directory names), for route targets.
   std::vector<std::string> repository_models;
   // Routes of other models that send accounts to this one:
   // {routing model name, route}.
-  std::vector<std::pair<std::string, RouteSpec>> routes_in;
+  std::vector<std::pair<std::string, routing::RouteSpec>> routes_in;
 };
 
 // The context of a model file laid out as ROOT/<name>/<version>/model.yaml
 // (an empty context for a file elsewhere). Problems in the config files it
 // reads are appended to `diags`.
 LintContext LintContextForFile(const std::string& model_path,
-                               DiagnosticList* diags);
+                               model::DiagnosticList* diags);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::lint
 
 #endif  // HEALTHSCORE_ENGINE_LINT_LINT_CONTEXT_H_

@@ -11,10 +11,17 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::lint {
+
+using model::Compile;
+using model::Diagnostic;
+using model::DiagnosticList;
+using model::LoadModelSpecFromFile;
+using model::LoadModelSpecFromString;
+
 namespace {
 
-using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::engine::repository::testing::TempRepo;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -29,8 +36,8 @@ std::string Repeat(const std::string& s, int times) {
 std::vector<std::string> Lint(const std::string& text,
                               const LintContext& context = {}) {
   DiagnosticList diags;
-  ModelSpec spec = LoadModelSpecFromString(text, "m.yaml", &diags);
-  CompileResult compiled = Compile(spec);
+  model::ModelSpec spec = LoadModelSpecFromString(text, "m.yaml", &diags);
+  model::CompileResult compiled = Compile(spec);
   EXPECT_NE(compiled.model, nullptr) << compiled.diagnostics.ToString();
   if (compiled.model == nullptr) return {"does not compile"};
   const DiagnosticList findings = LintModel(spec, *compiled.model, context);
@@ -43,7 +50,7 @@ std::vector<std::string> LintFile(const std::string& path) {
   DiagnosticList diags;
   auto spec = LoadModelSpecFromFile(path, &diags);
   EXPECT_TRUE(spec.ok()) << spec.status();
-  CompileResult compiled = Compile(*spec);
+  model::CompileResult compiled = Compile(*spec);
   EXPECT_NE(compiled.model, nullptr) << compiled.diagnostics.ToString();
   if (compiled.model == nullptr) return {"does not compile"};
   DiagnosticList context_diags;
@@ -375,4 +382,4 @@ TEST(LintTest, BundledModelsAreClean) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::lint

@@ -2,7 +2,7 @@
 
 #include "engine/model/model_plan.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 CompiledModel::CompiledModel() = default;
 CompiledModel::~CompiledModel() = default;
@@ -50,4 +50,4 @@ std::string_view CompiledModel::StringValue(int column, int32_t code) const {
   return values[code];
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

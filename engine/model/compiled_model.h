@@ -20,11 +20,13 @@
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
+
+struct ModelPlan;  // the planned programs; see engine/model/model_plan.h
 
 namespace internal {
-struct ModelPlan;  // the planned programs; see engine/model/model_plan.h
-}
+class ModelCompiler;  // engine/model/internal/model_compiler.h
+}  // namespace internal
 
 // Storage kind of an input column in a Batch.
 enum class ColumnKind { kNumber, kString, kSeries };
@@ -147,10 +149,10 @@ class CompiledModel {
   // The text of a code >= 0.
   std::string_view StringValue(int column, int32_t code) const;
 
-  const internal::ModelPlan& plan() const { return *plan_; }
+  const ModelPlan& plan() const { return *plan_; }
 
  private:
-  friend class ModelCompiler;
+  friend class internal::ModelCompiler;
   CompiledModel();
 
   std::string name_, version_, description_, owner_, file_, hash_;
@@ -170,13 +172,13 @@ class CompiledModel {
   // Per string column: literal -> code and code -> literal.
   std::vector<absl::flat_hash_map<std::string, int32_t>> string_codes_;
   std::vector<std::vector<std::string>> string_values_;
-  std::unique_ptr<internal::ModelPlan> plan_;
+  std::unique_ptr<ModelPlan> plan_;
 };
 
 // Codes in string columns.
 inline constexpr int32_t kMissingString = -1;
 inline constexpr int32_t kUnknownString = -2;
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_COMPILED_MODEL_H_

@@ -26,12 +26,16 @@
 #include "engine/model/model_plan.h"
 #include "engine/model/yaml_loader.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
+
+using common::FormatNumber;
+using common::ReadYamlFile;
+using common::TruncateForDisplay;
 
 using expr::Operand;
 using expr::Type;
-using internal::ValueRef;
-using model_internal::PluginCallText;
+using internal::ModelCompiler;
+using internal::PluginCallText;
 
 bool ModelCompiler::LiteralCode(const expr::Symbol& sym,
                                 std::string_view literal, int32_t* code,
@@ -1267,4 +1271,4 @@ absl::StatusOr<std::shared_ptr<const CompiledModel>> LoadModel(
   return r.model;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

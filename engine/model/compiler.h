@@ -38,24 +38,26 @@
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine {
-
+namespace healthscore::engine::plugin_host {
 class PluginHost;  // engine/plugin_host/plugin_host.h
+}  // namespace healthscore::engine::plugin_host
+
+namespace healthscore::engine::model {
 
 struct CompileOptions {
   // Where the libraries of a model's `plugins:` come from. Null: a model
   // with plugins fails to compile (its other problems are still reported).
   // Must outlive the call; compiled models do not refer to it.
-  PluginHost* plugins = nullptr;
+  plugin_host::PluginHost* plugins = nullptr;
   // Bounds on reading the model file: size (default 4 MiB), nodes with
   // aliases expanded (default 1,000,000) and nesting (default 64). See
   // engine/common/yaml_reader.h.
-  YamlLimits yaml;
+  common::YamlLimits yaml;
   // Deadline and cancellation of the load, checked while the YAML is read,
   // in the loader's loops over keys and items, and between compile phases.
   // When it runs out, CompileResult::status says so and no model is built.
   // Default: no deadline, no cancellation.
-  LoadBudget budget;
+  common::LoadBudget budget;
 };
 
 struct CompileResult {
@@ -87,6 +89,6 @@ CompileResult CompileFile(const std::string& path,
 absl::StatusOr<std::shared_ptr<const CompiledModel>> LoadModel(
     const std::string& path, const CompileOptions& options = {});
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_COMPILER_H_

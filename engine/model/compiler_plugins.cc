@@ -19,29 +19,31 @@
 #include "engine/plugin_host/plugin_host.h"
 #include "engine/plugin_host/plugin_library.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 using expr::Operand;
 using expr::Type;
+using internal::ModelCompiler;
 
 namespace {
 
-PluginSettings ToSettings(const std::vector<PluginSetting>& settings) {
-  PluginSettings out;
+plugin_host::PluginSettings ToSettings(
+    const std::vector<PluginSetting>& settings) {
+  plugin_host::PluginSettings out;
   for (const PluginSetting& s : settings) out.emplace_back(s.key, s.value);
   return out;
 }
 
 }  // namespace
 
-namespace model_internal {
+namespace internal {
 
 std::string PluginCallText(const DerivedSpec& d) {
   return absl::StrCat(d.plugin, ".", d.signal, "(",
                       absl::StrJoin(d.inputs, ", "), ")");
 }
 
-}  // namespace model_internal
+}  // namespace internal
 
 void ModelCompiler::CompilePlugins() {
   std::set<std::string> ids;
@@ -65,14 +67,14 @@ void ModelCompiler::CompilePlugins() {
             "give the directory holding the plugin: --plugins DIR");
       continue;
     }
-    absl::StatusOr<std::shared_ptr<PluginLibrary>> lib =
+    absl::StatusOr<std::shared_ptr<plugin_host::PluginLibrary>> lib =
         options_.plugins->Load(p.library);
     if (!lib.ok()) {
       Error(lib_loc, absl::StrCat("plugin '", p.id,
                                   "': ", std::string(lib.status().message())));
       continue;
     }
-    absl::StatusOr<std::shared_ptr<PluginInstance>> instance =
+    absl::StatusOr<std::shared_ptr<plugin_host::PluginInstance>> instance =
         (*lib)->Instantiate(ToSettings(p.config));
     if (!instance.ok()) {
       Error(p.fields.Get("config", lib_loc),
@@ -152,11 +154,12 @@ bool ModelCompiler::PlanPluginSignal(int i) {
   // A plugin that failed to load was reported at its entry.
   if (!ok || plugin.instance == nullptr) return false;
 
-  const PluginLibrary& lib = plugin.instance->library();
-  const PluginSignalDesc* desc = lib.FindSignal(d.signal);
+  const plugin_host::PluginLibrary& lib = plugin.instance->library();
+  const plugin_host::PluginSignalDesc* desc = lib.FindSignal(d.signal);
   if (desc == nullptr) {
     std::vector<std::string> names;
-    for (const PluginSignalDesc& s : lib.signals()) names.push_back(s.name);
+    for (const plugin_host::PluginSignalDesc& s : lib.signals())
+      names.push_back(s.name);
     std::string hint = DidYouMean(d.signal, names);
     if (hint.empty()) {
       hint = absl::StrCat("it provides: ", absl::StrJoin(names, ", "));
@@ -179,9 +182,9 @@ bool ModelCompiler::PlanPluginSignal(int i) {
     return false;
   }
   for (size_t k = 0; k < d.inputs.size(); ++k) {
-    const PluginInputDesc& want = desc->Input(k);
+    const plugin_host::PluginInputDesc& want = desc->Input(k);
     const Type have = types[k];
-    const bool series = want.kind == PluginInputKind::kSeries;
+    const bool series = want.kind == plugin_host::PluginInputKind::kSeries;
     if (series ? have == Type::kSeries : have == Type::kNumber) continue;
     const std::string& id = d.inputs[k];
     std::string hint = "series come from inputs declared with type: series";
@@ -206,12 +209,12 @@ bool ModelCompiler::PlanPluginSignal(int i) {
         inputs_loc,
         absl::StrCat("'", id, "' is a ", expr::TypeName(have), ", but input '",
                      want.name, "' of signal ", desc->Signature(), " takes a ",
-                     PluginInputKindName(want.kind)),
+                     plugin_host::PluginInputKindName(want.kind)),
         hint);
     ok = false;
   }
   if (!ok) return false;
-  absl::StatusOr<std::shared_ptr<PluginSignal>> signal =
+  absl::StatusOr<std::shared_ptr<plugin_host::PluginSignal>> signal =
       plugin.instance->CreateSignal(d.signal, d.inputs.size(),
                                     ToSettings(d.params));
   if (!signal.ok()) {
@@ -229,4 +232,4 @@ bool ModelCompiler::PlanPluginSignal(int i) {
   return true;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

@@ -17,7 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 namespace {
 
 using ::testing::AllOf;
@@ -227,13 +227,13 @@ TEST(CompilerTest, LongChainsOfDerivedValuesNeedNoDeepStack) {
   // The order of derived values used to be found by recursion, one frame
   // per link: 5,000 links overflowed a small stack.
   CompileResult chain, cycle;
-  const stack_testing::StackUse use =
-      stack_testing::RunOnStack(stack_testing::kSmallStack, [&] {
+  const common::testing::StackUse use =
+      common::testing::RunOnStack(common::testing::kSmallStack, [&] {
         chain = CompileString(ChainOfDerived(5000, false), "chain.yaml");
         cycle = CompileString(ChainOfDerived(5000, true), "cycle.yaml");
       });
   ASSERT_TRUE(use.ran);
-  EXPECT_LT(use.used, stack_testing::kSmallStack / 2);
+  EXPECT_LT(use.used, common::testing::kSmallStack / 2);
   EXPECT_NE(chain.model, nullptr) << Errors(chain);
   // A long cycle is named by its ends.
   EXPECT_EQ(Errors(cycle),
@@ -249,7 +249,7 @@ TEST(CompilerTest, LongChainsOfDerivedValuesNeedNoDeepStack) {
 TEST(CompilerTest, EveryValueInACycleIsLeftUnchecked) {
   // c is in the cycle a -> c -> b -> a without closing one itself: it is
   // not checked (which would report b as an unknown name) either.
-  const std::string text = model_testing::MinimalModel(
+  const std::string text = testing::MinimalModel(
       "m",
       "  - {id: a, expr: \"b + c + x\"}\n"
       "  - {id: b, expr: \"a * 2\"}\n"
@@ -432,9 +432,10 @@ TEST(CompilerTest, ReportsEveryErrorAtOnce) {
 
 TEST(CompilerTest, UnreadableFileNamesThePath) {
   auto status = LoadModel("/nonexistent/model.yaml");
-  EXPECT_THAT(status, testing::StatusIs(absl::StatusCode::kInvalidArgument,
-                                        HasSubstr("/nonexistent/model.yaml: "
-                                                  "error: cannot read")));
+  EXPECT_THAT(status, ::healthscore::engine::common::testing::StatusIs(
+                          absl::StatusCode::kInvalidArgument,
+                          HasSubstr("/nonexistent/model.yaml: "
+                                    "error: cannot read")));
 }
 
 TEST(CompilerTest, BundledModelsCompileWithoutErrorsOrWarnings) {
@@ -529,9 +530,9 @@ TEST(CompilerHostileInputTest, CancelledBudgetStopsTheCompile) {
   CompileOptions options;
   options.budget.cancelled = &cancelled;
   CompileResult r = CompileString(kModel, "tiny.yaml", options);
-  EXPECT_THAT(r.status,
-              ::healthscore::testing::StatusIs(absl::StatusCode::kCancelled,
-                                               "the model load was cancelled"));
+  EXPECT_THAT(r.status, ::healthscore::engine::common::testing::StatusIs(
+                            absl::StatusCode::kCancelled,
+                            "the model load was cancelled"));
   EXPECT_EQ(r.model, nullptr);
 
   // A spec read before the flag was raised stops at the first phase.
@@ -540,8 +541,8 @@ TEST(CompilerHostileInputTest, CancelledBudgetStopsTheCompile) {
   ASSERT_FALSE(diags.has_errors());
   CompileResult c = Compile(spec, options);
   EXPECT_THAT(c.status,
-              ::healthscore::testing::StatusIs(absl::StatusCode::kCancelled,
-                                               HasSubstr("cancelled")));
+              ::healthscore::engine::common::testing::StatusIs(
+                  absl::StatusCode::kCancelled, HasSubstr("cancelled")));
   EXPECT_EQ(c.model, nullptr);
 }
 
@@ -550,7 +551,7 @@ TEST(CompilerHostileInputTest, PassedDeadlineIsDeadlineExceeded) {
   options.budget.deadline = absl::Now() - absl::Seconds(1);
   CompileResult r = CompileString(kModel, "tiny.yaml", options);
   EXPECT_THAT(r.status,
-              ::healthscore::testing::StatusIs(
+              ::healthscore::engine::common::testing::StatusIs(
                   absl::StatusCode::kDeadlineExceeded,
                   "the model load ran past its deadline and was abandoned"));
   EXPECT_EQ(r.model, nullptr);
@@ -558,9 +559,9 @@ TEST(CompilerHostileInputTest, PassedDeadlineIsDeadlineExceeded) {
   const std::string path = ::testing::TempDir() + "/deadline_model.yaml";
   std::ofstream(path) << kModel;
   EXPECT_THAT(LoadModel(path, options),
-              ::healthscore::testing::StatusIs(
+              ::healthscore::engine::common::testing::StatusIs(
                   absl::StatusCode::kDeadlineExceeded, HasSubstr("deadline")));
-  options.budget = LoadBudget{};
+  options.budget = common::LoadBudget{};
   EXPECT_TRUE(LoadModel(path, options).ok());
 }
 
@@ -578,4 +579,4 @@ TEST(CompilerHostileInputTest, OversizeFileIsOneErrorAndNotRead) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

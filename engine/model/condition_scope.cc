@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -161,4 +161,4 @@ const std::string& ReservedNamesHint() {
   return *kHint;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

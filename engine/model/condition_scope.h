@@ -33,7 +33,7 @@
 #include "engine/model/compiled_model.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 enum class ConditionKind { kDerived, kPlaybook, kRoute };
 
@@ -91,6 +91,6 @@ std::string WhyUnreadable(ConditionKind kind, const CompiledModel& model,
 bool IsReservedName(std::string_view id);
 const std::string& ReservedNamesHint();
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_CONDITION_SCOPE_H_

@@ -13,7 +13,10 @@
 #include "absl/strings/str_join.h"
 #include "engine/common/display.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
+
+using common::TruncateForDisplay;
+
 namespace {
 
 // Edit distance counting an insertion, deletion, substitution or swap of
@@ -194,4 +197,4 @@ std::string DidYouMean(std::string_view word,
   return absl::StrCat("did you mean '", TruncateForDisplay(match), "'?");
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

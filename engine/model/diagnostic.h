@@ -16,7 +16,7 @@
 
 #include "absl/status/status.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 // A position in a source file. line and column are 1-based; 0 means unknown.
 struct SourceLocation {
@@ -110,6 +110,6 @@ std::string ClosestMatch(std::string_view word,
 std::string DidYouMean(std::string_view word,
                        const std::vector<std::string>& candidates);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_DIAGNOSTIC_H_

@@ -29,11 +29,12 @@
 #include "engine/plugin_host/plugin_host.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
+
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::testing::ReadFile;
+using ::healthscore::engine::common::testing::ReadFile;
 
 // Adds a failure for every diagnostic of `r` without a real message.
 // Returns how many diagnostics `r` has.
@@ -319,10 +320,10 @@ TEST(DiagnosticCorpusTest, HandBrokenModels) {
 // The plugin paths of the compiler need a plugin host and real plugins
 // (the build's plugins/lib; engine/CMakeLists.txt builds them first).
 TEST(DiagnosticCorpusTest, PluginModelBrokenWithAHost) {
-  PluginHostOptions host_options;
+  plugin_host::PluginHostOptions host_options;
   host_options.directories = {HEALTHSCORE_BINARY_DIR "/plugins/lib"};
-  absl::StatusOr<std::unique_ptr<PluginHost>> host =
-      PluginHost::Create(host_options);
+  absl::StatusOr<std::unique_ptr<plugin_host::PluginHost>> host =
+      plugin_host::PluginHost::Create(host_options);
   ASSERT_TRUE(host.ok()) << host.status();
   CompileOptions options;
   options.plugins = host->get();
@@ -408,4 +409,4 @@ TEST(DiagnosticCorpusTest, EveryValueReplaced) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

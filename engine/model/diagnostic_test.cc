@@ -8,11 +8,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 namespace {
 
-using ::healthscore::testing::IsOk;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::IsOk;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::Eq;
 using ::testing::Field;
@@ -286,4 +286,4 @@ TEST(DidYouMeanTest, SwappedLettersCountAsOneEdit) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

@@ -15,12 +15,15 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
+
+using common::DescribeYamlNode;
+using common::HasCustomYamlTag;
 
 LocatedYamlReader::LocatedYamlReader(absl::string_view text,
                                      const std::string& file,
-                                     const LoadBudget& budget, int max_errors,
-                                     DiagnosticList* diags)
+                                     const common::LoadBudget& budget,
+                                     int max_errors, DiagnosticList* diags)
     : text_(text),
       file_(file),
       budget_(budget),
@@ -268,12 +271,13 @@ bool LocatedYamlReader::ReadNumber(const YAML::Node& node,
     return false;
   }
   double value = 0;
-  if (!ParseYamlNumber(node.Scalar(), &value) || HasCustomYamlTag(node)) {
+  if (!common::ParseYamlNumber(node.Scalar(), &value) ||
+      HasCustomYamlTag(node)) {
     Error(loc, absl::StrCat(quoted_what, " must be a number, got ",
                             DescribeYamlNode(node)));
     return false;
   }
-  if (IsQuotedYamlScalar(node)) {
+  if (common::IsQuotedYamlScalar(node)) {
     Error(loc,
           absl::StrCat(quoted_what, " must be a number, got the string ",
                        DescribeYamlNode(node)),
@@ -308,7 +312,7 @@ bool LocatedYamlReader::ReadInt(const Entry& e, int64_t* out) {
                                     DescribeYamlNode(e.value)));
     return false;
   }
-  if (IsQuotedYamlScalar(e.value)) {
+  if (common::IsQuotedYamlScalar(e.value)) {
     Error(e.value_loc,
           absl::StrCat(what, " must be an integer, got the string ",
                        DescribeYamlNode(e.value)),
@@ -427,4 +431,4 @@ bool LocatedYamlReader::ReadStringList(const Entry& e,
   return ok;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

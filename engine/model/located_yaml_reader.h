@@ -31,7 +31,7 @@
 #include "engine/model/model_spec.h"
 #include "yaml-cpp/yaml.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 class LocatedYamlReader {
  public:
@@ -39,7 +39,7 @@ class LocatedYamlReader {
   // must outlive the reader. `budget` is looked at in every loop over keys
   // and items; when it runs out the reader stops with its message.
   LocatedYamlReader(absl::string_view text, const std::string& file,
-                    const LoadBudget& budget, int max_errors,
+                    const common::LoadBudget& budget, int max_errors,
                     DiagnosticList* diags);
 
   // One key of a mapping, as written.
@@ -149,7 +149,7 @@ class LocatedYamlReader {
   bool stopped_ = false;
 
  private:
-  const LoadBudget& budget_;
+  const common::LoadBudget& budget_;
   const int max_errors_;
   DiagnosticList* diags_;
   int errors_ = 0;
@@ -160,7 +160,7 @@ template <typename Fn>
 void LocatedYamlReader::ForEachItem(const Entry& e, Fn fn) {
   if (!e.value.IsSequence()) {
     Error(e.value_loc, absl::StrCat("'", e.key, "' must be a list, got ",
-                                    DescribeYamlNode(e.value)));
+                                    common::DescribeYamlNode(e.value)));
     return;
   }
   for (auto it = e.value.begin(); it != e.value.end() && !Stopped(); ++it) {
@@ -175,13 +175,13 @@ void LocatedYamlReader::ForEachMapping(const Entry& e,
     if (!item.IsMap()) {
       Error(ItemLoc(item),
             absl::StrCat("each ", item_what, " must be a mapping, got ",
-                         DescribeYamlNode(item)));
+                         common::DescribeYamlNode(item)));
       return;
     }
     fn(item);
   });
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_LOCATED_YAML_READER_H_

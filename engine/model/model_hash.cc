@@ -9,9 +9,10 @@
 #include "engine/model/internal/model_compiler.h"
 #include "openssl/evp.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
-using model_internal::PluginCallText;
+using internal::ModelCompiler;
+using internal::PluginCallText;
 
 // A rendering of everything that affects scoring, in a fixed order, so that
 // formatting and comments do not change the hash.
@@ -33,7 +34,7 @@ std::string ModelCompiler::CanonicalText() const {
   for (const LoadedPlugin& p : plugins_) {
     out << "plugin " << p.spec->id << " " << p.spec->library;
     if (p.instance != nullptr) {
-      const PluginLibrary& lib = p.instance->library();
+      const plugin_host::PluginLibrary& lib = p.instance->library();
       out << " " << lib.name() << " " << lib.version() << " " << lib.sha256();
     }
     for (const PluginSetting& c : p.spec->config) {
@@ -97,4 +98,4 @@ std::string ModelHash(std::string_view canonical_text) {
   return hash;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

@@ -14,11 +14,11 @@
 #include <string>
 #include <string_view>
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 // The SHA-256 of `canonical_text` as 64 lowercase hex digits.
 std::string ModelHash(std::string_view canonical_text);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_MODEL_HASH_H_

@@ -22,7 +22,7 @@
 
 #include "engine/expr/program.h"
 
-namespace healthscore::engine::internal {
+namespace healthscore::engine::model {
 
 // A value a playbook condition reads, for printing its reason.
 struct ValueRef {
@@ -74,6 +74,6 @@ struct ModelPlan {
   std::vector<std::vector<ValueRef>> playbook_reads;
 };
 
-}  // namespace healthscore::engine::internal
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_MODEL_PLAN_H_

@@ -1,6 +1,6 @@
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 SourceLocation ExprSource::At(int line, int column) const {
   // Without a known position there is nothing to offset from.
@@ -43,4 +43,4 @@ const char* InputTypeName(InputType t) {
   return "unknown";
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

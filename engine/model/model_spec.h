@@ -18,7 +18,7 @@
 
 #include "engine/model/diagnostic.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 // Where each key's value of a YAML mapping starts, for precise diagnostics.
 class FieldLocations {
@@ -218,6 +218,6 @@ struct ModelSpec {
   bool unreadable = false;
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_MODEL_SPEC_H_

@@ -60,7 +60,12 @@
 #include "engine/model/model_spec.h"
 #include "yaml-cpp/yaml.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
+
+using common::DescribeYamlNode;
+using common::ReadYaml;
+using common::ReadYamlFile;
+
 namespace {
 
 const std::vector<std::string>& ModelKeys() {
@@ -920,11 +925,11 @@ ModelSpec Loader::Load() {
           "a model file is YAML text in UTF-8");
     return spec;
   }
-  const YamlDocument doc =
+  const common::YamlDocument doc =
       ReadYaml(std::string_view(text_.data(), text_.size()), options_.yaml,
                options_.budget);
   if (doc.problem) {
-    const YamlProblem& p = *doc.problem;
+    const common::YamlProblem& p = *doc.problem;
     const SourceLocation loc =
         p.line > 0 ? SourceLocation{file_, p.line, p.column} : start;
     std::string hint = p.hint;
@@ -1015,4 +1020,4 @@ absl::StatusOr<ModelSpec> LoadModelSpecFromFile(
   return LoadModelSpecFromString(*text, path, diags, options);
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

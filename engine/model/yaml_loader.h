@@ -27,18 +27,18 @@
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 
 // How a model file is read.
 struct ModelLoadOptions {
   // Size, node count (aliases expanded) and nesting bounds; a text over one
   // of them is one located error and nothing of it is read.
-  YamlLimits yaml;
+  common::YamlLimits yaml;
   // Checked while the YAML is read and in the loops over its keys and
   // items. When it runs out the loader stops with one error diagnostic
   // (the budget's message) and ModelSpec::unreadable set; the caller tells
   // a timeout from a bad model with budget.Check().
-  LoadBudget budget;
+  common::LoadBudget budget;
 };
 
 // Parses `text` (the contents of `file`, used only in locations). Problems
@@ -61,6 +61,6 @@ absl::StatusOr<ModelSpec> LoadModelSpecFromFile(
 // ("too many errors") is the last diagnostic kept, located where it stopped.
 inline constexpr int kMaxLoaderErrors = DiagnosticList::kMaxKept - 1;
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_YAML_LOADER_H_

@@ -30,8 +30,8 @@ namespace {
 namespace hs = healthscore::engine;
 
 // Tight limits, so that small inputs cross them too.
-hs::YamlLimits TightLimits() {
-  hs::YamlLimits limits;
+hs::common::YamlLimits TightLimits() {
+  hs::common::YamlLimits limits;
   limits.max_bytes = 16384;
   limits.max_nodes = 4096;
   limits.max_depth = 12;
@@ -54,16 +54,16 @@ void Walk(const YAML::Node& node, int depth, uint64_t counted, int max_depth,
   }
 }
 
-void Load(std::string_view text, const hs::YamlLimits& limits) {
-  hs::DiagnosticList diags;
-  hs::ModelLoadOptions options;
+void Load(std::string_view text, const hs::common::YamlLimits& limits) {
+  hs::model::DiagnosticList diags;
+  hs::model::ModelLoadOptions options;
   options.yaml = limits;
-  hs::ModelSpec spec =
-      hs::LoadModelSpecFromString(text, "fuzz.yaml", &diags, options);
+  hs::model::ModelSpec spec =
+      hs::model::LoadModelSpecFromString(text, "fuzz.yaml", &diags, options);
   // Exercise the formatting paths too: every message must be printable.
   (void)diags.ToString();
   (void)diags.ToStatus();
-  for (const hs::Diagnostic& d : diags.items()) {
+  for (const hs::model::Diagnostic& d : diags.items()) {
     if (d.location.file != "fuzz.yaml") __builtin_trap();
   }
   if (spec.unreadable && !diags.has_errors()) __builtin_trap();
@@ -79,13 +79,13 @@ void Load(std::string_view text, const hs::YamlLimits& limits) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A short input may stand for a long or deep model (fuzz_amplify.h).
-  const std::string model = healthscore::fuzzing::FuzzModelText(
+  const std::string model = healthscore::engine::common::FuzzModelText(
       std::string_view(reinterpret_cast<const char*>(data), size));
   const std::string_view text(model);
-  Load(text, hs::YamlLimits{});
-  const hs::YamlLimits tight = TightLimits();
+  Load(text, hs::common::YamlLimits{});
+  const hs::common::YamlLimits tight = TightLimits();
   Load(text, tight);
-  const hs::YamlDocument doc = hs::ReadYaml(text, tight);
+  const hs::common::YamlDocument doc = hs::common::ReadYaml(text, tight);
   if (!doc.problem && doc.documents > 0) {
     uint64_t seen = 0;
     Walk(doc.root, 1, doc.nodes, tight.max_depth, &seen);

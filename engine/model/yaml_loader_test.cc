@@ -21,11 +21,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model {
 namespace {
 
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Eq;
@@ -1592,7 +1592,7 @@ TEST(HostileInputTest, DuplicateSegmentsInOverridesAreFound) {
 
 TEST(HostileInputTest, OversizeTextIsRefusedSayingTheLimitAndTheFlag) {
   std::string text = kMinimal;
-  text.resize(YamlLimits::kDefaultMaxBytes + 1, '#');
+  text.resize(common::YamlLimits::kDefaultMaxBytes + 1, '#');
   Loaded l = Load(text);
   EXPECT_THAT(Messages(l.diags),
               ElementsAre("m.yaml:1:1: error: the YAML is 4194305 bytes (4.0 "
@@ -1686,4 +1686,4 @@ TEST(HostileInputTest, MergeKeysAndOrdinaryAliasesStillWork) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model

@@ -31,10 +31,22 @@
 #include "engine/model/compiler.h"
 #include "yaml-cpp/yaml.h"
 
-namespace healthscore::engine::io {
+namespace healthscore::engine::model_tests {
+
+using common::Cat;
+using common::FormatNumber;
+using common::ReadYaml;
+using common::ReadYamlFile;
+using eval::Batch;
+using eval::BatchResult;
+using eval::MatchedPlaybooks;
+using model::CompileFile;
+using model::DidYouMean;
+using model::SourceLocation;
+
 namespace {
 
-using io_internal::Cat;
+using common::Cat;
 
 constexpr double kScoreTolerance = 0.01;
 
@@ -112,7 +124,7 @@ struct ParsedCase {
 class CaseChecker {
  public:
   CaseChecker(const Batch& batch, const BatchResult& result, ParsedCase* c,
-              NumberFormat numbers)
+              common::NumberFormat numbers)
       : batch_(batch),
         result_(result),
         model_(result.model()),
@@ -147,7 +159,7 @@ class CaseChecker {
     size_t row = static_cast<size_t>(c_->row);
     bool ok = result_.ok(row);
     // The failed row's text, as every output writes it (outcome.h).
-    const std::string error(RowErrorText(batch_, row));
+    const std::string error(eval::RowErrorText(batch_, row));
 
     if (expects_error) {
       const YAML::Node& want = expect["error"];
@@ -218,8 +230,8 @@ class CaseChecker {
     const std::string& tier = want.Scalar();
     if (model_.FindTier(tier) == -2) {
       std::vector<std::string> ids;
-      for (const TierInfo& t : model_.tiers()) ids.push_back(t.id);
-      ids.emplace_back(kInsufficientDataTierId);
+      for (const model::TierInfo& t : model_.tiers()) ids.push_back(t.id);
+      ids.emplace_back(model::kInsufficientDataTierId);
       Fail(WithHint(Cat("tier: the model has no tier \"", tier, "\""),
                     DidYouMean(tier, ids)));
       return;
@@ -293,7 +305,7 @@ class CaseChecker {
       return;
     }
     std::vector<std::string> ids;
-    for (const GroupInfo& g : model_.groups()) ids.push_back(g.id);
+    for (const model::GroupInfo& g : model_.groups()) ids.push_back(g.id);
     for (const auto& kv : want) {
       const std::string id = kv.first.Scalar();
       int group = model_.FindGroup(id);
@@ -327,7 +339,8 @@ class CaseChecker {
       return;
     }
     std::vector<std::string> known;
-    for (const PlaybookInfo& p : model_.playbooks()) known.push_back(p.id);
+    for (const model::PlaybookInfo& p : model_.playbooks())
+      known.push_back(p.id);
     bool bad_id = false;
     for (const std::string& id : *expected) {
       if (std::find(known.begin(), known.end(), id) == known.end()) {
@@ -400,9 +413,9 @@ class CaseChecker {
 
   const Batch& batch_;
   const BatchResult& result_;
-  const CompiledModel& model_;
+  const model::CompiledModel& model_;
   ParsedCase* c_;
-  const NumberFormat numbers_;
+  const common::NumberFormat numbers_;
 };
 
 std::string Dirname(const std::string& path) {
@@ -459,7 +472,7 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
   }
   // Bounded like model files: no alias bomb or recursive alias gets past
   // this into the case and account walks below.
-  YamlDocument doc = ReadYaml(*text, options.yaml, options.budget);
+  common::YamlDocument doc = ReadYaml(*text, options.yaml, options.budget);
   if (doc.problem) {
     if (doc.problem->code == absl::StatusCode::kDeadlineExceeded ||
         doc.problem->code == absl::StatusCode::kCancelled) {
@@ -542,36 +555,36 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
   }
   out.selected = static_cast<int>(cases.size());
 
-  CompileOptions compile_options;
+  model::CompileOptions compile_options;
   compile_options.plugins = options.plugins;
   compile_options.yaml = options.yaml;
   compile_options.budget = options.budget;
-  CompileResult compiled = CompileFile(out.model_path, compile_options);
+  model::CompileResult compiled = CompileFile(out.model_path, compile_options);
   HEALTHSCORE_RETURN_IF_ERROR(compiled.status);
   if (!compiled.model) {
-    for (const Diagnostic& d : compiled.diagnostics.items()) {
-      if (d.severity == Severity::kError) out.file_errors.Add(d);
+    for (const model::Diagnostic& d : compiled.diagnostics.items()) {
+      if (d.severity == model::Severity::kError) out.file_errors.Add(d);
     }
     if (out.file_errors.empty()) {
       out.file_errors.Error(file_loc, Cat("cannot compile ", out.model_path));
     }
     return out;
   }
-  const std::shared_ptr<const CompiledModel>& model = compiled.model;
+  const std::shared_ptr<const model::CompiledModel>& model = compiled.model;
 
   // The accounts are read as every reader reads them, into a table; test
   // cases are written by hand against this model, so binding is strict
   // and a name the model does not declare is a typo that fails the case.
-  AccountTable table;
+  eval::AccountTable table;
   {
-    TableBuilder builder(&table);
+    eval::TableBuilder builder(&table);
     int next_row = 0;
     for (ParsedCase& c : cases) {
       if (!c.has_account) continue;
       HEALTHSCORE_RETURN_IF_ERROR(options.budget.Check());
       const size_t rows = table.size();
       try {
-        AddYamlSnapshot(c.account, tests_path, &builder);
+        io::AddYamlSnapshot(c.account, tests_path, &builder);
       } catch (const YAML::Exception& e) {
         // AddYamlSnapshot does not throw; this guards a yaml-cpp surprise.
         if (table.size() == rows) builder.BeginRow("");
@@ -582,12 +595,12 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
     }
   }
   Batch batch(model);
-  TableBinder binder(model);
+  eval::TableBinder binder(model);
   binder.set_strict(true);
   binder.set_unknown_names_fail(true);
   binder.Bind(table, &batch);
   BatchResult result;
-  absl::Status scored = Scorer::Score(batch, &result);
+  absl::Status scored = eval::Scorer::Score(batch, &result);
   if (!scored.ok()) {
     out.file_errors.Error(file_loc, Cat("scoring failed: ", scored.ToString()));
     return out;
@@ -614,7 +627,7 @@ std::string FormatTestFileResult(const TestFileResult& result, bool verbose) {
                       result.selected == 1 ? " case" : " cases", " not run)");
     }
     out.push_back('\n');
-    for (const Diagnostic& d : result.file_errors.items()) {
+    for (const model::Diagnostic& d : result.file_errors.items()) {
       absl::StrAppend(&out, "    ", d.ToString(), "\n");
     }
     return out;
@@ -630,4 +643,4 @@ std::string FormatTestFileResult(const TestFileResult& result, bool verbose) {
   return out;
 }
 
-}  // namespace healthscore::engine::io
+}  // namespace healthscore::engine::model_tests

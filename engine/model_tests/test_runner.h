@@ -45,7 +45,7 @@
 #include "engine/model/diagnostic.h"
 #include "engine/plugin_host/plugin_host.h"
 
-namespace healthscore::engine::io {
+namespace healthscore::engine::model_tests {
 
 struct TestRunOptions {
   // ECMAScript regular expression; only cases whose name contains a match
@@ -55,19 +55,19 @@ struct TestRunOptions {
   std::string model_path;
   // Where the model's plugins are loaded from; may be null (see
   // CompileOptions). Must outlive the run.
-  PluginHost* plugins = nullptr;
+  plugin_host::PluginHost* plugins = nullptr;
   // Bounds on reading the tests file and the model (as CompileOptions).
-  YamlLimits yaml;
+  common::YamlLimits yaml;
   // Checked while reading, per case and while compiling the model.
-  LoadBudget budget;
+  common::LoadBudget budget;
   // How failure messages write numbers (the score got, the one expected);
   // the default is exact (shortest round-trip).
-  NumberFormat numbers;
+  common::NumberFormat numbers;
 };
 
 struct TestCaseResult {
   std::string name;
-  SourceLocation location;  // the case in the tests file
+  model::SourceLocation location;  // the case in the tests file
   bool passed = false;
   // One line per failed expectation or problem with the case, e.g.
   // "tier: expected green, got yellow (score 72.4)".
@@ -79,7 +79,7 @@ struct TestFileResult {
   std::string model_path;
   // Problems with the file as a whole (see the file comment); when not
   // empty, `cases` holds no results.
-  DiagnosticList file_errors;
+  model::DiagnosticList file_errors;
   // Number of cases in the file that the filter selected (counted even when
   // a file error stopped them from running).
   int selected = 0;
@@ -103,6 +103,6 @@ absl::StatusOr<TestFileResult> RunTestFile(const std::string& tests_path,
 // and with `verbose` a "--- PASS: ..." line per passed case.
 std::string FormatTestFileResult(const TestFileResult& result, bool verbose);
 
-}  // namespace healthscore::engine::io
+}  // namespace healthscore::engine::model_tests
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_TESTS_TEST_RUNNER_H_

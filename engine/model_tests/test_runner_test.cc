@@ -10,11 +10,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine::io {
+namespace healthscore::engine::model_tests {
 namespace {
 
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -362,4 +362,4 @@ TEST(TestRunnerTest, CancelledBudgetIsAStatus) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine::io
+}  // namespace healthscore::engine::model_tests

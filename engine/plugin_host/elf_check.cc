@@ -16,7 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 namespace {
 
 // The layout this process loads: dlopen refuses any other, but only after
@@ -544,4 +544,4 @@ absl::StatusOr<ElfFacts> CheckElfSharedObject(int fd, uint64_t size,
   return Checker(fd, size, path).Run();
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

@@ -32,7 +32,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 
 // What the check learned about a good file.
 struct ElfFacts {
@@ -55,6 +55,6 @@ struct ElfFacts {
 absl::StatusOr<ElfFacts> CheckElfSharedObject(int fd, uint64_t size,
                                               const std::string& path);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host
 
 #endif  // HEALTHSCORE_ENGINE_PLUGIN_HOST_ELF_CHECK_H_

@@ -21,11 +21,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -77,9 +77,9 @@ void Put(std::string* bytes, size_t offset, const T& value) {
 
 // The real plugins: C (nps) and C++ (faulty, weighted_sum) builds.
 std::vector<std::string> RealPlugins() {
-  return {Plugin(plugin_testing::ExamplePluginDir(), "nps"),
-          Plugin(plugin_testing::ExamplePluginDir(), "weighted_sum"),
-          Plugin(plugin_testing::TestPluginDir(), "faulty")};
+  return {Plugin(testing::ExamplePluginDir(), "nps"),
+          Plugin(testing::ExamplePluginDir(), "weighted_sum"),
+          Plugin(testing::TestPluginDir(), "faulty")};
 }
 
 TEST(ElfCheckTest, AcceptsTheBuiltPlugins) {
@@ -117,7 +117,7 @@ TEST(ElfCheckTest, EveryTruncationIsRefusedAsTruncated) {
   }
   // The messages say what is cut and where.
   const std::string nps =
-      ReadBytes(Plugin(plugin_testing::ExamplePluginDir(), "nps"));
+      ReadBytes(Plugin(testing::ExamplePluginDir(), "nps"));
   EXPECT_THAT(Check(""), StatusIs(absl::StatusCode::kFailedPrecondition,
                                   HasSubstr("the file is truncated: it is "
                                             "empty; was it copied while "
@@ -169,7 +169,7 @@ TEST(ElfCheckTest, NotElfAtAll) {
 // dlopen.
 TEST(ElfCheckTest, DamagedHeadersAreRefused) {
   const std::string good =
-      ReadBytes(Plugin(plugin_testing::ExamplePluginDir(), "nps"));
+      ReadBytes(Plugin(testing::ExamplePluginDir(), "nps"));
   const Ehdr ehdr = Get<Ehdr>(good, 0);
   auto patched = [&](auto patch) {
     std::string bytes = good;
@@ -292,7 +292,7 @@ TEST(ElfCheckTest, DamagedHeadersAreRefused) {
 // check reports it.
 TEST(ElfCheckTest, ReportsOrigin) {
   std::string bytes =
-      ReadBytes(Plugin(plugin_testing::ExamplePluginDir(), "nps"));
+      ReadBytes(Plugin(testing::ExamplePluginDir(), "nps"));
   const std::string needed("libc.so.6\0", 10);
   const size_t at = bytes.find(needed);
   ASSERT_NE(at, std::string::npos);
@@ -302,4 +302,4 @@ TEST(ElfCheckTest, ReportsOrigin) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

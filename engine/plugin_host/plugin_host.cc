@@ -13,7 +13,7 @@
 #include "engine/common/paths.h"
 #include "engine/common/status_macros.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 
 namespace fs = std::filesystem;
 
@@ -106,7 +106,7 @@ absl::StatusOr<std::string> PluginHost::Resolve(
             absl::StrCat("plugin library '", name, "': '", path.string(),
                          "' is a symbolic link to a file that does not exist"));
       }
-      if (!PathWithin(real.string(), dir)) {
+      if (!common::PathWithin(real.string(), dir)) {
         return absl::PermissionDeniedError(absl::StrCat(
             "plugin library '", name, "': '", path.string(), "' resolves to '",
             real.string(), "', outside the plugin directory '", dir,
@@ -175,4 +175,4 @@ std::vector<PluginStats> PluginHost::Stats() const {
   return out;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

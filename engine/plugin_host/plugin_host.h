@@ -39,7 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/plugin_host/plugin_library.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 
 struct PluginHostOptions {
   // Directories to load plugins from, searched in order. Each must exist.
@@ -92,6 +92,6 @@ class PluginHost {
   std::map<std::string, File> files_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host
 
 #endif  // HEALTHSCORE_ENGINE_PLUGIN_HOST_PLUGIN_HOST_H_

@@ -19,18 +19,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 namespace {
 
 namespace fs = std::filesystem;
-using ::healthscore::plugin_testing::ExamplePluginDir;
-using ::healthscore::plugin_testing::TestPluginDir;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
+using testing::ExamplePluginDir;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
+using testing::TestPluginDir;
 
 std::string ExamplePlugin(const std::string& name) {
   return ExamplePluginDir() + "/libhs_" + name + ".so";
@@ -45,7 +45,7 @@ class TempDir {
   TempDir() {
     const ::testing::TestInfo* info =
         ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::canonical(::healthscore::testing::ScratchDir(
+    path_ = fs::canonical(::healthscore::engine::common::testing::ScratchDir(
         std::string("plugin_host_") + info->name()));
   }
   ~TempDir() { fs::remove_all(path_); }
@@ -209,9 +209,9 @@ TEST(PluginHostLoadTest, LibraryLivesWhileAnythingUsesIt) {
   // The host may go first: what a model holds stays usable.
   host.reset();
   again.reset();
-  plugin_testing::SeriesColumn answers;
+  testing::SeriesColumn answers;
   answers.Add({10, 0});
-  plugin_testing::Output out = plugin_testing::RunSignal(*signal, {answers});
+  testing::Output out = testing::RunSignal(*signal, {answers});
   EXPECT_THAT(out.valid, ElementsAre(1));
   EXPECT_EQ(out.value[0], 0);
 }
@@ -222,10 +222,10 @@ TEST(PluginHostLoadTest, StatsOutliveUnloading) {
   {
     ASSERT_OK_AND_ASSIGN(
         auto signal,
-        plugin_testing::MakeSignal(host.get(), "faulty", "row_errors", 1));
-    plugin_testing::NumberColumn x;
+        testing::MakeSignal(host.get(), "faulty", "row_errors", 1));
+    testing::NumberColumn x;
     x.Add(1).Add(-1).Add(-2);
-    plugin_testing::RunSignal(*signal, {x});
+    testing::RunSignal(*signal, {x});
   }
   std::vector<PluginStats> stats = host->Stats();
   ASSERT_THAT(stats, SizeIs(1));
@@ -236,11 +236,11 @@ TEST(PluginHostLoadTest, StatsOutliveUnloading) {
   EXPECT_EQ(stats[0].row_errors, 2u);
   EXPECT_EQ(stats[0].errors(), 2u);
   // Loaded again, the file keeps counting where it left off.
-  ASSERT_OK_AND_ASSIGN(auto signal, plugin_testing::MakeSignal(
+  ASSERT_OK_AND_ASSIGN(auto signal, testing::MakeSignal(
                                         host.get(), "faulty", "row_errors", 1));
-  plugin_testing::NumberColumn x;
+  testing::NumberColumn x;
   x.Add(-5);
-  plugin_testing::RunSignal(*signal, {x});
+  testing::RunSignal(*signal, {x});
   stats = host->Stats();
   ASSERT_THAT(stats, SizeIs(1));
   EXPECT_TRUE(stats[0].loaded);
@@ -336,11 +336,11 @@ TEST(PluginHostLoadTest, LoadedPluginSurvivesItsFileBeingRewritten) {
   auto host = HostFor({dir});
   ASSERT_NE(host, nullptr);
   ASSERT_OK_AND_ASSIGN(auto signal,
-                       plugin_testing::MakeSignal(host.get(), "nps", "nps", 1));
-  plugin_testing::SeriesColumn answers;
+                       testing::MakeSignal(host.get(), "nps", "nps", 1));
+  testing::SeriesColumn answers;
   answers.Add({10, 9, 0, 7});
-  const plugin_testing::Output before =
-      plugin_testing::RunSignal(*signal, {answers});
+  const testing::Output before =
+      testing::RunSignal(*signal, {answers});
   ASSERT_THAT(before.valid, ElementsAre(1));
 
   std::ifstream maps("/proc/self/maps");
@@ -353,8 +353,8 @@ TEST(PluginHostLoadTest, LoadedPluginSurvivesItsFileBeingRewritten) {
   fs::resize_file(dir + "/libhs_nps.so", 0);
   std::ofstream(dir + "/libhs_nps.so", std::ios::binary | std::ios::in)
       << std::string(4096, 'x');
-  const plugin_testing::Output after =
-      plugin_testing::RunSignal(*signal, {answers});
+  const testing::Output after =
+      testing::RunSignal(*signal, {answers});
   EXPECT_EQ(after.valid, before.valid);
   EXPECT_EQ(after.value, before.value);
 }
@@ -463,4 +463,4 @@ TEST_F(PluginLoadErrorTest, SignalNotProvided) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

@@ -31,7 +31,7 @@
 #define MFD_EXEC 0x0010U
 #endif
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 
 namespace {
 
@@ -682,4 +682,4 @@ void PluginSignal::EvaluateChunk(const expr::ExternalColumn* inputs,
   }
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

@@ -40,7 +40,7 @@
 #include "engine/expr/program.h"
 #include "healthscore/plugin.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 
 // Flat key/value text for a plugin's `config` or a signal's `params`, in
 // file order (see hs_config in plugin.h).
@@ -258,6 +258,6 @@ class PluginSignal : public expr::ExternalFunction {
   mutable absl::Mutex mu_;
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host
 
 #endif  // HEALTHSCORE_ENGINE_PLUGIN_HOST_PLUGIN_LIBRARY_H_

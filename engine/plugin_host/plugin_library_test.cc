@@ -19,18 +19,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::plugin_host {
 namespace {
 
-using ::healthscore::plugin_testing::BuildTreeHost;
-using ::healthscore::plugin_testing::MakeSignal;
-using ::healthscore::plugin_testing::NumberColumn;
-using ::healthscore::plugin_testing::Output;
-using ::healthscore::plugin_testing::RunSignal;
-using ::healthscore::plugin_testing::SeriesColumn;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
+using testing::BuildTreeHost;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::MakeSignal;
+using testing::NumberColumn;
+using testing::Output;
+using testing::RunSignal;
+using testing::SeriesColumn;
 
 class PluginRuntimeTest : public ::testing::Test {
  protected:
@@ -137,7 +137,7 @@ TEST(PluginLogTest, PluginsLogThroughTheHost) {
   absl::Mutex mu;
   std::vector<Line> lines;
   PluginHostOptions options;
-  options.directories = {plugin_testing::TestPluginDir()};
+  options.directories = {testing::TestPluginDir()};
   options.log = [&](std::string_view plugin, int level,
                     std::string_view message) {
     absl::MutexLock lock(&mu);
@@ -189,4 +189,4 @@ TEST_F(PluginRuntimeTest, ConcurrentChunksMatchSequentialOnes) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::plugin_host

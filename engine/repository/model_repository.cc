@@ -21,10 +21,14 @@
 #include "engine/repository/repository_layout.h"
 #include "yaml-cpp/yaml.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
 
-using repository_internal::ModelDir;
-using repository_internal::VersionDir;
+using common::TruncateForDisplay;
+using model::Compile;
+using model::DiagnosticList;
+using model::DidYouMean;
+using model::LoadModelSpecFromString;
+using routing::Router;
 
 namespace {
 
@@ -37,8 +41,8 @@ std::string Millis(absl::Duration d) {
 // The errors of a diagnostic list, one line each.
 std::vector<std::string> ErrorLines(const DiagnosticList& diags) {
   std::vector<std::string> out;
-  for (const Diagnostic& d : diags.items()) {
-    if (d.severity == Severity::kError) out.push_back(d.ToString());
+  for (const model::Diagnostic& d : diags.items()) {
+    if (d.severity == model::Severity::kError) out.push_back(d.ToString());
   }
   return out;
 }
@@ -67,7 +71,7 @@ int64_t ModelRepository::DefaultVersion(const ModelConfig& config,
 }
 
 struct ModelRepository::Candidate {
-  std::shared_ptr<const CompiledModel> model;  // null when it failed
+  std::shared_ptr<const model::CompiledModel> model;  // null when it failed
   std::string source_hash;  // of the content in `model`
   VersionStatus status;
   std::vector<std::string> errors;
@@ -127,22 +131,22 @@ ModelRepository::Candidate ModelRepository::CompileVersion(
 
   // This version's budget: the repository's flag, and a deadline of its
   // own (version_load_timeout) on top of compile.budget.
-  CompileOptions compile = options_.compile;
+  model::CompileOptions compile = options_.compile;
   if (options_.cancelled != nullptr) {
     compile.budget.cancelled = options_.cancelled;
   }
   compile.budget = compile.budget.WithTimeout(options_.version_load_timeout);
-  ModelLoadOptions load;
+  model::ModelLoadOptions load;
   load.yaml = compile.yaml;
   load.budget = compile.budget;
 
   DiagnosticList diags;
-  ModelSpec spec =
+  model::ModelSpec spec =
       LoadModelSpecFromString(dir.model.text, dir.model.path, &diags, load);
-  std::shared_ptr<const CompiledModel> model;
+  std::shared_ptr<const model::CompiledModel> model;
   absl::Status budget = compile.budget.Check();
   if (!diags.has_errors() && budget.ok()) {
-    CompileResult compiled = Compile(spec, compile);
+    model::CompileResult compiled = Compile(spec, compile);
     diags.Append(compiled.diagnostics);
     model = compiled.model;
     budget = compiled.status;
@@ -163,7 +167,7 @@ ModelRepository::Candidate ModelRepository::CompileVersion(
   }
   for (std::string& line : ErrorLines(diags)) c.errors.push_back(line);
   if (model != nullptr && model->name() != name) {
-    Diagnostic d;
+    model::Diagnostic d;
     d.location = spec.fields.Get("name", spec.location);
     d.message = absl::StrCat("the model is named '", model->name(),
                              "' but its directory is '", name, "'");
@@ -175,13 +179,13 @@ ModelRepository::Candidate ModelRepository::CompileVersion(
   if (model != nullptr && c.errors.empty() && options_.warm_up &&
       dir.tests.has_value()) {
     {
-      io::TestRunOptions test_options;
+      model_tests::TestRunOptions test_options;
       test_options.model_path = dir.model.path;
       test_options.plugins = options_.compile.plugins;
       test_options.yaml = compile.yaml;
       test_options.budget = compile.budget;
-      absl::StatusOr<io::TestFileResult> tests =
-          io::RunTestFile(dir.tests->path, test_options);
+      absl::StatusOr<model_tests::TestFileResult> tests =
+          model_tests::RunTestFile(dir.tests->path, test_options);
       if (!tests.ok()) {
         const bool budget_ran_out = absl::IsDeadlineExceeded(tests.status()) ||
                                     absl::IsCancelled(tests.status());
@@ -193,8 +197,8 @@ ModelRepository::Candidate ModelRepository::CompileVersion(
           c.errors.push_back(line);
         }
       } else if (tests->failed() > 0) {
-        const io::TestCaseResult* first = nullptr;
-        for (const io::TestCaseResult& t : tests->cases) {
+        const model_tests::TestCaseResult* first = nullptr;
+        for (const model_tests::TestCaseResult& t : tests->cases) {
           if (!t.passed) {
             first = &t;
             break;
@@ -217,9 +221,9 @@ ModelRepository::Candidate ModelRepository::CompileVersion(
       // The test runner read the files again: make sure it tested the
       // content that was compiled.
       absl::StatusOr<std::string> model_now =
-          repository_internal::ReadFile(dir.model.path, compile.yaml.max_bytes);
-      absl::StatusOr<std::string> tests_now = repository_internal::ReadFile(
-          dir.tests->path, compile.yaml.max_bytes);
+          ReadFile(dir.model.path, compile.yaml.max_bytes);
+      absl::StatusOr<std::string> tests_now =
+          ReadFile(dir.tests->path, compile.yaml.max_bytes);
       if (!model_now.ok() || !tests_now.ok() || *model_now != dir.model.text ||
           *tests_now != dir.tests->text) {
         c.errors.push_back(absl::StrCat(
@@ -479,15 +483,15 @@ void ModelRepository::BuildRoutes(const ModelSet* prev, ModelSet* set,
     for (auto& [number, served] : entry.served) {
       const int64_t routing_version = number;
       const std::string& routing_name = st.name;
-      Router::Resolver resolve =
-          [&](const RouteSpec& route) -> absl::StatusOr<RouteTarget> {
+      Router::Resolver resolve = [&](const routing::RouteSpec& route)
+          -> absl::StatusOr<routing::RouteTarget> {
         auto it = set->entries_.find(route.model);
         if (it == set->entries_.end()) {
           std::string hint = DidYouMean(route.model, names);
           return absl::NotFoundError(absl::StrCat(
               "route to unknown model '", TruncateForDisplay(route.model), "'",
               hint.empty() ? "" : absl::StrCat(" (", hint, ")"),
-              "; models: ", JoinForDisplay(names)));
+              "; models: ", common::JoinForDisplay(names)));
         }
         const int64_t version =
             route.version != 0 ? route.version : it->second.default_version;
@@ -507,7 +511,7 @@ void ModelRepository::BuildRoutes(const ModelSet* prev, ModelSet* set,
               "this route sends accounts of model '", routing_name,
               "' version ", version, " to itself"));
         }
-        return RouteTarget{route.model, version, target->second.model};
+        return routing::RouteTarget{route.model, version, target->second.model};
       };
       DiagnosticList diags;
       std::unique_ptr<const Router> router =
@@ -577,9 +581,8 @@ ReloadResult ModelRepository::Reload(const ReloadOptions& options) {
   const absl::Time start = absl::Now();
   ReloadResult result;
 
-  absl::StatusOr<repository_internal::TreeScan> scan =
-      repository_internal::ScanTree(options_.root,
-                                    options_.compile.yaml.max_bytes);
+  absl::StatusOr<TreeScan> scan =
+      ScanTree(options_.root, options_.compile.yaml.max_bytes);
   {
     absl::MutexLock lock(&poll_mu_);
     loaded_fingerprint_ = scan.ok() ? scan->fingerprint : kMissingRoot;
@@ -770,9 +773,8 @@ absl::Status ModelRepository::CancelledStatus() const {
 }
 
 ModelRepository::PollOutcome ModelRepository::PollOnce() {
-  absl::StatusOr<repository_internal::TreeScan> scan =
-      repository_internal::ScanTree(options_.root,
-                                    options_.compile.yaml.max_bytes);
+  absl::StatusOr<TreeScan> scan =
+      ScanTree(options_.root, options_.compile.yaml.max_bytes);
   const std::string fingerprint = scan.ok() ? scan->fingerprint : kMissingRoot;
   {
     absl::MutexLock lock(&poll_mu_);
@@ -830,4 +832,4 @@ void ModelRepository::WatchLoop(absl::Duration interval) {
   }
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository

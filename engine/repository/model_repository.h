@@ -65,12 +65,10 @@
 #include "engine/repository/model_set.h"
 #include "engine/repository/repository_config.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
 
-namespace repository_internal {
-struct VersionDir;
+struct VersionDir;  // engine/repository/repository_layout.h
 struct ModelDir;
-}  // namespace repository_internal
 
 enum class RepositoryLogLevel { kInfo, kWarning, kError };
 
@@ -86,7 +84,7 @@ struct RepositoryOptions {
   // compile.yaml.max_bytes (default 4 MiB) is refused unread, and its
   // version fails. compile.budget applies to every version of every load;
   // the two fields below are what a server usually wants instead.
-  CompileOptions compile;
+  model::CompileOptions compile;
   // When set and true, the load in progress (Create or Reload) is
   // abandoned as soon as it notices (between files, in the loader's loops,
   // between compile phases and test cases): nothing is published, the
@@ -108,7 +106,7 @@ struct RepositoryOptions {
   std::function<void(RepositoryLogLevel, const std::string&)> log;
   // Called with every model compiled successfully, before its warm-up,
   // including candidates that are then rejected (for metrics and tests).
-  std::function<void(const std::shared_ptr<const CompiledModel>&)>
+  std::function<void(const std::shared_ptr<const model::CompiledModel>&)>
       on_compiled;
 };
 
@@ -193,15 +191,13 @@ class ModelRepository {
   explicit ModelRepository(RepositoryOptions options);
 
   struct Candidate;
-  Candidate LoadVersion(const std::string& name,
-                        const repository_internal::VersionDir& dir,
+  Candidate LoadVersion(const std::string& name, const VersionDir& dir,
                         const ModelSet* prev, bool recompile,
                         ReloadResult* result);
-  Candidate CompileVersion(const std::string& name,
-                           const repository_internal::VersionDir& dir);
-  void BuildModel(const repository_internal::ModelDir& dir,
-                  const ModelSet* prev, const ReloadOptions& options,
-                  ModelSet* set, ReloadResult* result);
+  Candidate CompileVersion(const std::string& name, const VersionDir& dir);
+  void BuildModel(const ModelDir& dir, const ModelSet* prev,
+                  const ReloadOptions& options, ModelSet* set,
+                  ReloadResult* result);
   void BuildRoutes(const ModelSet* prev, ModelSet* set, ReloadResult* result);
   static int64_t DefaultVersion(const ModelConfig& config,
                                 const ModelSet::Entry& entry);
@@ -230,6 +226,6 @@ class ModelRepository {
   std::thread watcher_ ABSL_GUARDED_BY(watch_mu_);
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository
 
 #endif  // HEALTHSCORE_ENGINE_REPOSITORY_MODEL_REPOSITORY_H_

@@ -16,14 +16,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
 namespace {
 
-using ::healthscore::engine::repository_testing::SmallModel;
-using ::healthscore::engine::repository_testing::SmallTests;
-using ::healthscore::engine::repository_testing::TempRepo;
-using ::healthscore::testing::AliasBomb;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::AliasBomb;
+using ::healthscore::engine::common::testing::StatusIs;
+using ::healthscore::engine::repository::testing::SmallModel;
+using ::healthscore::engine::repository::testing::SmallTests;
+using ::healthscore::engine::repository::testing::TempRepo;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -283,7 +283,7 @@ TEST(ModelRepositoryTest, BrokenEditOfAServingVersionKeepsItsContent) {
   repo.Write("default/1/model.yaml", SmallModel("default", "good"));
   auto r = Open(repo);
   ASSERT_NE(r, nullptr);
-  std::shared_ptr<const CompiledModel> before =
+  std::shared_ptr<const model::CompiledModel> before =
       r->Snapshot()->Find("default")->model;
 
   repo.Write("default/1/model.yaml", "name: default\nversion: 1\ninputs: [");
@@ -814,4 +814,4 @@ TEST(ModelRepositoryTest, VersionOverItsLoadTimeoutFails) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository

@@ -10,7 +10,11 @@
 #include "engine/model/diagnostic.h"
 #include "engine/repository/repository_config.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
+
+using common::JoinForDisplay;
+using common::TruncateForDisplay;
+using model::DidYouMean;
 
 std::string ModelStatus::last_error() const {
   return absl::StrJoin(errors, "; ");
@@ -140,4 +144,4 @@ int ModelSet::failed_count() const {
   return n;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository

@@ -30,16 +30,16 @@
 #include "engine/repository/repository_config.h"
 #include "engine/routing/routing.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
 
 // A model picked for a request.
 struct ModelRef {
   std::string name;
   int64_t version = 0;  // the numeric version directory
-  std::shared_ptr<const CompiledModel> model;
+  std::shared_ptr<const model::CompiledModel> model;
   // The routes of this version, or null when it has none. Owned by the
   // ModelSet the reference came from: valid while that set is held.
-  const Router* router = nullptr;
+  const routing::Router* router = nullptr;
 };
 
 struct VersionStatus {
@@ -143,9 +143,9 @@ class ModelSet {
   ModelSet();
 
   struct ServedVersion {
-    std::shared_ptr<const CompiledModel> model;
+    std::shared_ptr<const model::CompiledModel> model;
     // Shared with the next set when the version and its routes carry over.
-    std::shared_ptr<const Router> router;
+    std::shared_ptr<const routing::Router> router;
     // Of the files the serving content was compiled from.
     std::string source_hash;
   };
@@ -169,6 +169,6 @@ class ModelSet {
   std::vector<std::string> errors_;
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository
 
 #endif  // HEALTHSCORE_ENGINE_REPOSITORY_MODEL_SET_H_

@@ -27,18 +27,22 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
+
+using eval::AccountTable;
+using model::CompileString;
+
 namespace {
 
-using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::engine::repository::testing::TempRepo;
 
 constexpr int kReloads = 300;
 constexpr int kReaders = 3;
 constexpr int kAccounts = 64;
 
 std::string Source(const std::string& rel) {
-  auto text = repository_internal::ReadFile(
-      absl::StrCat(HEALTHSCORE_SOURCE_DIR, "/rules/default/1/", rel));
+  auto text =
+      ReadFile(absl::StrCat(HEALTHSCORE_SOURCE_DIR, "/rules/default/1/", rel));
   EXPECT_TRUE(text.ok()) << text.status();
   return text.ok() ? *text : "";
 }
@@ -54,7 +58,7 @@ std::string Variant(const std::string& model, const std::string& label,
 }
 
 std::string HashOf(const std::string& text) {
-  CompileResult r = CompileString(text, "variant.yaml");
+  model::CompileResult r = CompileString(text, "variant.yaml");
   EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
   return r.model ? r.model->hash() : "";
 }
@@ -62,8 +66,8 @@ std::string HashOf(const std::string& text) {
 AccountTable Accounts(uint32_t n) {
   static const char* const kSegments[] = {"smb", "mid_market", "enterprise"};
   AccountTable table;
-  TableBuilder b(&table);
-  TableBuilder* builder = &b;
+  eval::TableBuilder b(&table);
+  eval::TableBuilder* builder = &b;
   for (uint32_t r = 0; r < n; ++r) {
     builder->BeginRow(absl::StrCat("acct-", r));
     builder->SetAsOf("2026-11-01");
@@ -109,11 +113,11 @@ TEST(ReloadUnderLoadTest, ZeroFailuresOnlyLiveVersionsNoGrowth) {
   ASSERT_NE(hash_a, hash_b);
 
   absl::Mutex compiled_mu;
-  std::vector<std::weak_ptr<const CompiledModel>> compiled;
+  std::vector<std::weak_ptr<const model::CompiledModel>> compiled;
   RepositoryOptions options;
   options.root = repo.root();
   options.on_compiled =
-      [&](const std::shared_ptr<const CompiledModel>& m) {
+      [&](const std::shared_ptr<const model::CompiledModel>& m) {
         absl::MutexLock lock(&compiled_mu);
         compiled.push_back(m);
       };
@@ -219,4 +223,4 @@ TEST(ReloadUnderLoadTest, ZeroFailuresOnlyLiveVersionsNoGrowth) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository

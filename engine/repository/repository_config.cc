@@ -12,11 +12,18 @@
 #include "engine/repository/internal/yaml_util.h"
 #include "yaml-cpp/yaml.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
+
+using common::DescribeYamlNode;
+using common::ReadYaml;
+using model::DiagnosticList;
+using model::DidYouMean;
+using model::SourceLocation;
+
 namespace {
 
-using repository_internal::LocateScalar;
-using repository_internal::NodeLocation;
+using internal::LocateScalar;
+using internal::NodeLocation;
 
 const std::vector<std::string>& ModelConfigKeys() {
   static const auto* keys = new std::vector<std::string>{
@@ -57,9 +64,9 @@ class ConfigParser {
   bool Load(YAML::Node* root) {
     // The same bounds as model files (size, aliases, nesting): a config
     // file is read on every reload.
-    YamlDocument doc = ReadYaml(text_);
+    common::YamlDocument doc = ReadYaml(text_);
     if (doc.problem) {
-      const YamlProblem& p = *doc.problem;
+      const common::YamlProblem& p = *doc.problem;
       std::string hint = p.hint;
       if (hint.empty() && p.code == absl::StatusCode::kInvalidArgument) {
         hint = "quote values that contain ': ', or check the indentation";
@@ -85,7 +92,7 @@ class ConfigParser {
 
   // Reports keys of `map` not in `known`; records the others' locations.
   void CheckKeys(const YAML::Node& map, const std::vector<std::string>& known,
-                 const char* what, FieldLocations* fields) {
+                 const char* what, model::FieldLocations* fields) {
     std::set<std::string> seen;
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
@@ -226,7 +233,7 @@ class ConfigParser {
     }
   }
 
-  void ReadRoute(const YAML::Node& node, RouteSpec* route) {
+  void ReadRoute(const YAML::Node& node, routing::RouteSpec* route) {
     route->location = Loc(node);
     if (!node.IsMap()) {
       diags_->Error(Loc(node),
@@ -312,7 +319,7 @@ class ConfigParser {
                                    DescribeYamlNode(routes)));
       } else {
         for (const YAML::Node& item : routes) {
-          RouteSpec route;
+          routing::RouteSpec route;
           ReadRoute(item, &route);
           out->routes.push_back(std::move(route));
         }
@@ -415,4 +422,4 @@ bool IsModelName(std::string_view name) {
   return true;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository

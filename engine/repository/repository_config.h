@@ -48,7 +48,7 @@
 #include "engine/model/model_spec.h"
 #include "engine/routing/route_spec.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
 
 // The file names of the layout above.
 inline constexpr char kConfigFileName[] = "config.yaml";
@@ -76,30 +76,31 @@ struct ModelConfig {
   std::string file;  // empty for a model without config.yaml
   VersionPolicy version_policy;
   std::map<std::string, int64_t> labels;
-  std::map<std::string, SourceLocation> label_locations;
+  std::map<std::string, model::SourceLocation> label_locations;
   // Empty, a version number or a label.
   std::string default_version;
-  std::vector<RouteSpec> routes;
-  SourceLocation location;
-  FieldLocations fields;  // version_policy, labels, default_version, routes
+  std::vector<routing::RouteSpec> routes;
+  model::SourceLocation location;
+  model::FieldLocations
+      fields;  // version_policy, labels, default_version, routes
 };
 
 struct RepositoryConfig {
   std::string file;  // empty when the repository has no config.yaml
   std::string default_model;  // empty when not set
-  SourceLocation location;
-  FieldLocations fields;
+  model::SourceLocation location;
+  model::FieldLocations fields;
 };
 
 // Parses a model's config.yaml (`text`, named `file` in diagnostics).
 // Problems are appended to `diags`; the result holds what could be read.
 ModelConfig ParseModelConfig(std::string_view text, const std::string& file,
-                             DiagnosticList* diags);
+                             model::DiagnosticList* diags);
 
 // Parses a repository's config.yaml.
 RepositoryConfig ParseRepositoryConfig(std::string_view text,
                                        const std::string& file,
-                                       DiagnosticList* diags);
+                                       model::DiagnosticList* diags);
 
 // A version directory name: a positive decimal integer without sign or
 // leading zeros ("1", "20"). False for anything else ("01", "v2", "0").
@@ -108,6 +109,6 @@ bool ParseVersionNumber(std::string_view text, int64_t* out);
 // True for a valid model name ([a-z0-9_-]+, as `name:` in model files).
 bool IsModelName(std::string_view name);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository
 
 #endif  // HEALTHSCORE_ENGINE_REPOSITORY_REPOSITORY_CONFIG_H_

@@ -7,16 +7,19 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
+
+using model::DiagnosticList;
+
 namespace {
 
-using ::healthscore::testing::AliasBomb;
+using ::healthscore::engine::common::testing::AliasBomb;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 std::vector<std::string> Lines(const DiagnosticList& diags) {
   std::vector<std::string> out;
-  for (const Diagnostic& d : diags.items()) out.push_back(d.ToString());
+  for (const model::Diagnostic& d : diags.items()) out.push_back(d.ToString());
   return out;
 }
 
@@ -192,4 +195,4 @@ TEST(RepositoryConfigTest, HostileConfigsAreOneLocatedError) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository

@@ -15,7 +15,10 @@
 #include "engine/common/yaml_reader.h"
 #include "engine/repository/repository_config.h"
 
-namespace healthscore::engine::repository_internal {
+namespace healthscore::engine::repository {
+
+using common::ReadYamlFile;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -50,7 +53,7 @@ std::vector<std::string> ListDir(const fs::path& dir) {
 bool Inside(const fs::path& p, const std::string& real_root) {
   std::error_code ec;
   const fs::path real = fs::canonical(p, ec);
-  return !ec && PathWithin(real.string(), real_root);
+  return !ec && common::PathWithin(real.string(), real_root);
 }
 
 std::string LeavesMessage(const fs::path& p, const char* what) {
@@ -117,7 +120,7 @@ class Hasher {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      size_t max_bytes) {
-  YamlLimits limits;
+  common::YamlLimits limits;
   limits.max_bytes = max_bytes;
   absl::StatusOr<std::string> text = ReadYamlFile(path, limits);
   if (text.ok() || absl::IsResourceExhausted(text.status())) return text;
@@ -261,4 +264,4 @@ absl::StatusOr<TreeScan> ScanTree(const std::string& root,
   return scan;
 }
 
-}  // namespace healthscore::engine::repository_internal
+}  // namespace healthscore::engine::repository

@@ -32,7 +32,7 @@
 #include "absl/status/statusor.h"
 #include "engine/common/yaml_reader.h"
 
-namespace healthscore::engine::repository_internal {
+namespace healthscore::engine::repository {
 
 struct FileContent {
   std::string path;
@@ -85,7 +85,7 @@ struct TreeScan {
 // directory; DataLoss when a file of the layout cannot be read.
 absl::StatusOr<TreeScan> ScanTree(
     const std::string& root,
-    size_t max_file_bytes = YamlLimits::kDefaultMaxBytes);
+    size_t max_file_bytes = common::YamlLimits::kDefaultMaxBytes);
 
 // Reads a whole file of at most `max_bytes`. NotFound when it cannot be
 // opened; ResourceExhausted when it is longer (it is not read).
@@ -96,6 +96,6 @@ absl::StatusOr<std::string> ReadFile(
 // Hex SHA-256 of `data`.
 std::string Sha256Hex(const std::string& data);
 
-}  // namespace healthscore::engine::repository_internal
+}  // namespace healthscore::engine::repository
 
 #endif  // HEALTHSCORE_ENGINE_REPOSITORY_REPOSITORY_LAYOUT_H_

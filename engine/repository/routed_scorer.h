@@ -25,7 +25,7 @@
 #include "engine/model/compiled_model.h"
 #include "engine/repository/model_set.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
 
 // The accounts one model scored.
 struct RoutedPart {
@@ -42,8 +42,8 @@ struct RoutedPart {
   // i is request index i): it is scored whole, because scoring the few
   // accounts routed away costs less than reading the ones that stay a
   // second time. Its rows not in `rows` are not results.
-  std::unique_ptr<Batch> batch;
-  BatchResult result;
+  std::unique_ptr<eval::Batch> batch;
+  eval::BatchResult result;
   // True for such a whole batch.
   bool whole = false;
   // Over `rows`: accounts per tier as BatchResult::TierCounts ([0]
@@ -73,6 +73,6 @@ struct RoutedResult {
   size_t row(size_t i) const { return where[i].second; }
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository
 
 #endif  // HEALTHSCORE_ENGINE_REPOSITORY_ROUTED_SCORER_H_

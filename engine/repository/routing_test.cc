@@ -18,11 +18,11 @@
 // a test cares about; the rest keep their defaults on purpose.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
 namespace {
 
-using ::healthscore::engine::repository_testing::SmallModel;
-using ::healthscore::engine::repository_testing::TempRepo;
+using ::healthscore::engine::repository::testing::SmallModel;
+using ::healthscore::engine::repository::testing::TempRepo;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -46,9 +46,9 @@ struct Account {
 struct Filler {
   std::vector<Account> accounts;
 
-  AccountTable Table() const {
-    AccountTable table;
-    TableBuilder b(&table);
+  eval::AccountTable Table() const {
+    eval::AccountTable table;
+    eval::TableBuilder b(&table);
     for (const Account& a : accounts) {
       b.BeginRow(a.id);
       if (!a.segment.empty()) {
@@ -248,7 +248,7 @@ TEST(RoutingTest, ConditionErrorsAreLocated) {
           "version 1 of model 'default' is not served: its routes do not "
           "compile"));
   EXPECT_THAT(set->Find("default"),
-              healthscore::testing::StatusIs(
+              ::healthscore::engine::common::testing::StatusIs(
                   absl::StatusCode::kFailedPrecondition,
                   HasSubstr("has no version that loaded")));
 }
@@ -260,7 +260,7 @@ TEST(RoutingTest, BrokenRoutesKeepThePreviousRoutes) {
               "  - {when: 'segment == \"enterprise\"', model: enterprise}\n");
   auto r = Open(repo);
   ASSERT_NE(r, nullptr);
-  const Router* before = r->Snapshot()->Find("default")->router;
+  const routing::Router* before = r->Snapshot()->Find("default")->router;
   ASSERT_NE(before, nullptr);
 
   // The target disappears: the routes no longer compile, the serving
@@ -289,4 +289,4 @@ TEST(RoutingTest, BrokenRoutesKeepThePreviousRoutes) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository

@@ -8,7 +8,12 @@
 #include "engine/eval/scorer.h"
 #include "engine/routing/routing.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
+
+using eval::Scorer;
+using eval::TableBinder;
+using model::CompiledModel;
+
 namespace {
 
 // A thread keeps buffers for this many models; past it the oldest go.
@@ -16,8 +21,8 @@ constexpr size_t kMaxKept = 8;
 
 // The counts of RoutedPart over its rows.
 void CountPart(RoutedPart* part) {
-  const BatchResult& result = part->result;
-  const Batch& batch = *part->batch;
+  const eval::BatchResult& result = part->result;
+  const eval::Batch& batch = *part->batch;
   part->tier_counts.assign(result.model().tiers().size() + 1, 0);
   part->failed = 0;
   part->dropped_values = 0;
@@ -87,18 +92,20 @@ RoutedPart TableScores::TakePart(
       return part;
     }
   }
-  part.batch = std::make_unique<Batch>(model);
+  part.batch = std::make_unique<eval::Batch>(model);
   return part;
 }
 
-absl::Status ScoreTable(const TableRequest& request, const AccountTable& table,
-                        WorkerPool* pool, TableScores* out) {
+absl::Status ScoreTable(const TableRequest& request,
+                        const eval::AccountTable& table, eval::WorkerPool* pool,
+                        TableScores* out) {
   const size_t n = table.size();
   if (n > std::numeric_limits<uint32_t>::max()) {
     return absl::InvalidArgumentError("too many accounts in one request");
   }
   const ModelRef& requested = request.model;
-  const Router* router = request.ignore_routes ? nullptr : requested.router;
+  const routing::Router* router =
+      request.ignore_routes ? nullptr : requested.router;
 
   // Keep the previous call's buffers for reuse.
   for (RoutedPart& part : out->routed_.parts) {
@@ -135,7 +142,7 @@ absl::Status ScoreTable(const TableRequest& request, const AccountTable& table,
   {
     TableBinder* binder = out->Binder(requested.model);
     binder->set_strict(request.strict);
-    BatchBuilder builder(first.batch.get());
+    eval::BatchBuilder builder(first.batch.get());
     binder->AddRows(table, 0, n, &builder,
                     router != nullptr ? &out->ignored_per_row_ : nullptr);
   }
@@ -188,7 +195,7 @@ absl::Status ScoreTable(const TableRequest& request, const AccountTable& table,
     out->spare_.push_back(std::move(first));
   }
   for (auto& [route, rows] : moved) {
-    const RouteTarget& target = router->target(route);
+    const routing::RouteTarget& target = router->target(route);
     RoutedPart part = out->TakePart(target.model);
     part.model.name = target.name;
     part.model.version = target.version;
@@ -239,8 +246,8 @@ absl::Status ScoreTable(const TableRequest& request, const AccountTable& table,
 }
 
 absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested,
-                                         const AccountTable& table,
-                                         bool strict, WorkerPool* pool) {
+                                         const eval::AccountTable& table,
+                                         bool strict, eval::WorkerPool* pool) {
   TableScores scores;
   TableRequest request;
   request.model = requested;
@@ -249,4 +256,4 @@ absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested,
   return std::move(scores.routed_);
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository

@@ -45,7 +45,7 @@
 #include "engine/repository/model_set.h"
 #include "engine/repository/routed_scorer.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::repository {
 
 struct TableRequest {
   // The requested model, from ModelSet::Find; the set must be held for the
@@ -81,45 +81,45 @@ class TableScores {
   // For a shadow request: the requested model and the candidate, each on
   // every account on its own (no routes), as
   // engine::ShadowComparison::AddScores compares them. Null otherwise.
-  const Batch* live_batch() const { return live_batch_; }
-  const BatchResult* live_result() const { return live_result_; }
-  const Batch* candidate_batch() const { return candidate_.batch.get(); }
-  const BatchResult* candidate_result() const {
+  const eval::Batch* live_batch() const { return live_batch_; }
+  const eval::BatchResult* live_result() const { return live_result_; }
+  const eval::Batch* candidate_batch() const { return candidate_.batch.get(); }
+  const eval::BatchResult* candidate_result() const {
     return candidate_.batch ? &candidate_.result : nullptr;
   }
 
   // The binder this object keeps for `model` (made on first use), e.g. to
   // read its ignored_names() after a stream of calls.
-  TableBinder* Binder(const std::shared_ptr<const CompiledModel>& model);
+  eval::TableBinder* Binder(
+      const std::shared_ptr<const model::CompiledModel>& model);
 
  private:
   friend absl::Status ScoreTable(const TableRequest& request,
-                                 const AccountTable& table, WorkerPool* pool,
-                                 TableScores* out);
-  friend absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested,
-                                                  const AccountTable& table,
-                                                  bool strict,
-                                                  WorkerPool* pool);
+                                 const eval::AccountTable& table,
+                                 eval::WorkerPool* pool, TableScores* out);
+  friend absl::StatusOr<RoutedResult> ScoreRouted(
+      const ModelRef& requested, const eval::AccountTable& table, bool strict,
+      eval::WorkerPool* pool);
 
   // A reusable batch of `model` (cleared), from the previous call's parts
   // when one matches.
-  std::unique_ptr<Batch> TakeBatch(
-      const std::shared_ptr<const CompiledModel>& model);
+  std::unique_ptr<eval::Batch> TakeBatch(
+      const std::shared_ptr<const model::CompiledModel>& model);
   // Drops the kept buffers and binders of models not in `models`.
-  void Keep(const std::vector<const CompiledModel*>& models);
+  void Keep(const std::vector<const model::CompiledModel*>& models);
   // A reusable part (with its result) for `model`, batch cleared.
-  RoutedPart TakePart(const std::shared_ptr<const CompiledModel>& model);
+  RoutedPart TakePart(const std::shared_ptr<const model::CompiledModel>& model);
 
   RoutedResult routed_;
   uint64_t failed_ = 0;
   uint64_t dropped_ = 0;
   // Parts of the previous call, kept for their buffers.
   std::vector<RoutedPart> spare_;
-  std::vector<std::unique_ptr<TableBinder>> binders_;
+  std::vector<std::unique_ptr<eval::TableBinder>> binders_;
   // Shadow: the live model's scores are parts_[0] when it scored every
   // account, else own_live_.
-  const Batch* live_batch_ = nullptr;
-  const BatchResult* live_result_ = nullptr;
+  const eval::Batch* live_batch_ = nullptr;
+  const eval::BatchResult* live_result_ = nullptr;
   RoutedPart own_live_;
   RoutedPart candidate_;
   std::vector<uint32_t> scratch_rows_;
@@ -132,17 +132,18 @@ class TableScores {
 // Errors: InvalidArgument when the table holds more than 2^32 - 1 accounts;
 // those of Scorer::Score. Bad accounts are failed rows of their part, not
 // an error of the call.
-absl::Status ScoreTable(const TableRequest& request, const AccountTable& table,
-                        WorkerPool* pool, TableScores* out);
+absl::Status ScoreTable(const TableRequest& request,
+                        const eval::AccountTable& table, eval::WorkerPool* pool,
+                        TableScores* out);
 
 // ScoreTable with the requested model's routes and nothing else, for
 // callers that score one table and keep its RoutedResult. Errors: as
 // ScoreTable.
 absl::StatusOr<RoutedResult> ScoreRouted(const ModelRef& requested,
-                                         const AccountTable& table,
+                                         const eval::AccountTable& table,
                                          bool strict = false,
-                                         WorkerPool* pool = nullptr);
+                                         eval::WorkerPool* pool = nullptr);
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::repository
 
 #endif  // HEALTHSCORE_ENGINE_REPOSITORY_SCORE_TABLE_H_

@@ -13,19 +13,19 @@
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::routing {
 
 // One `routes:` entry: accounts for which `when` holds are scored by
 // `model` instead of the model the request named.
 struct RouteSpec {
-  ExprSource when;
+  model::ExprSource when;
   std::string model;
   int64_t version = 0;  // 0: the target's default version
   std::string description;
-  SourceLocation location;  // the entry
-  FieldLocations fields;    // when, model, version
+  model::SourceLocation location;  // the entry
+  model::FieldLocations fields;    // when, model, version
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::routing
 
 #endif  // HEALTHSCORE_ENGINE_ROUTING_ROUTE_SPEC_H_

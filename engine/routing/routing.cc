@@ -13,7 +13,12 @@
 #include "engine/expr/program.h"
 #include "engine/model/condition_scope.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::routing {
+
+using model::CompiledModel;
+using model::DidYouMean;
+using model::InputInfo;
+
 namespace {
 
 // The routing model's number, date and string inputs, each a slot.
@@ -27,7 +32,7 @@ class RouteScope : public expr::Scope {
       const InputInfo& in = model.inputs()[i];
       if (slot_of_input[i] < 0) continue;  // CanReadInput said no
       expr::Symbol sym;
-      sym.type = InputSymbolType(in.type);
+      sym.type = model::InputSymbolType(in.type);
       // Declared ranges are expectations, not guarantees (values outside
       // them still arrive), so the symbol keeps unbounded values.
       sym.ref = expr::Operand::Slot(slot_of_input[i]);
@@ -89,7 +94,7 @@ Router::~Router() = default;
 
 std::unique_ptr<const Router> Router::Create(
     const std::vector<RouteSpec>& routes, const CompiledModel& model,
-    const Resolver& resolve, DiagnosticList* diags) {
+    const Resolver& resolve, model::DiagnosticList* diags) {
   std::unique_ptr<Router> router(new Router());
   router->model_ = &model;
   router->routes_ = routes;
@@ -100,8 +105,8 @@ std::unique_ptr<const Router> Router::Create(
   std::vector<int> slot_of_input(model.inputs().size(), -1);
   for (size_t i = 0; i < model.inputs().size(); ++i) {
     const InputInfo& in = model.inputs()[i];
-    if (!CanReadInput(ConditionKind::kRoute, in.type)) continue;
-    const bool is_string = in.type == InputType::kString;
+    if (!model::CanReadInput(model::ConditionKind::kRoute, in.type)) continue;
+    const bool is_string = in.type == model::InputType::kString;
     slot_of_input[i] =
         builder.AddSlot(is_string ? expr::ValueKind::kStr
                                   : expr::ValueKind::kNum);
@@ -141,7 +146,8 @@ std::unique_ptr<const Router> Router::Create(
     expr::CollectIdentifiers(*parsed.root, &idents);
     bool bad_name = false;
     for (const std::string& id : idents) {
-      const std::string why = WhyUnreadable(ConditionKind::kRoute, model, id);
+      const std::string why =
+          model::WhyUnreadable(model::ConditionKind::kRoute, model, id);
       if (why.empty()) continue;
       diags->Error(route.when.location,
                    absl::StrCat("in route condition: ", why));
@@ -179,7 +185,8 @@ std::unique_ptr<const Router> Router::Create(
   return router;
 }
 
-void Router::Decide(const Batch& batch, std::vector<int>* route_of_row) const {
+void Router::Decide(const eval::Batch& batch,
+                    std::vector<int>* route_of_row) const {
   const size_t n = batch.size();
   route_of_row->assign(n, -1);
   if (n == 0 || routes_.empty()) return;
@@ -210,14 +217,15 @@ void Router::Decide(const Batch& batch, std::vector<int>* route_of_row) const {
       int32_t* out = str_codes[s].data();
       const int32_t* model_codes = batch.string_codes(slot.column) + begin;
       for (size_t i = 0; i < m; ++i) {
-        if (model_codes[i] == kMissingString || slot.codes.empty()) {
-          out[i] = model_codes[i] == kMissingString ? expr::kMissingCode
-                                                    : kUnknownString;
+        if (model_codes[i] == model::kMissingString || slot.codes.empty()) {
+          out[i] = model_codes[i] == model::kMissingString
+                       ? expr::kMissingCode
+                       : model::kUnknownString;
           continue;
         }
         const std::string_view text = batch.string_text(slot.column, begin + i);
         auto it = slot.codes.find(absl::string_view(text.data(), text.size()));
-        out[i] = it == slot.codes.end() ? kUnknownString : it->second;
+        out[i] = it == slot.codes.end() ? model::kUnknownString : it->second;
       }
       view.str[s] = out;
     }
@@ -244,4 +252,4 @@ std::vector<std::string> Router::Describe() const {
   return out;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::routing

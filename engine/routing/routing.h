@@ -45,17 +45,17 @@
 #include "engine/model/diagnostic.h"
 #include "engine/routing/route_spec.h"
 
-namespace healthscore::engine {
-
-namespace expr {
+namespace healthscore::engine::expr {
 class Program;
-}  // namespace expr
+}  // namespace healthscore::engine::expr
+
+namespace healthscore::engine::routing {
 
 // Where a route sends its accounts: a served version of a model.
 struct RouteTarget {
   std::string name;
   int64_t version = 0;
-  std::shared_ptr<const CompiledModel> model;
+  std::shared_ptr<const model::CompiledModel> model;
 };
 
 class Router {
@@ -71,8 +71,8 @@ class Router {
   // config file; returns null when there is any. `routes` must not be
   // empty.
   static std::unique_ptr<const Router> Create(
-      const std::vector<RouteSpec>& routes, const CompiledModel& model,
-      const Resolver& resolve, DiagnosticList* diags);
+      const std::vector<RouteSpec>& routes, const model::CompiledModel& model,
+      const Resolver& resolve, model::DiagnosticList* diags);
 
   ~Router();
   Router(const Router&) = delete;
@@ -85,7 +85,7 @@ class Router {
   // For every row of `batch`, the index of the first route whose condition
   // holds, or -1 (no route, or a row the batch rejected). REQUIRES: `batch`
   // was built for the model the router was created for.
-  void Decide(const Batch& batch, std::vector<int>* route_of_row) const;
+  void Decide(const eval::Batch& batch, std::vector<int>* route_of_row) const;
 
   // "segment == \"enterprise\" -> enterprise_health v2", one per route.
   std::vector<std::string> Describe() const;
@@ -101,7 +101,7 @@ class Router {
     absl::flat_hash_map<std::string, int32_t> codes;
   };
 
-  const CompiledModel* model_ = nullptr;
+  const model::CompiledModel* model_ = nullptr;
   std::vector<RouteSpec> routes_;
   std::vector<RouteTarget> targets_;
   std::vector<Slot> slots_;
@@ -109,6 +109,6 @@ class Router {
   std::vector<expr::Operand> outputs_;  // one boolean per route
 };
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::routing
 
 #endif  // HEALTHSCORE_ENGINE_ROUTING_ROUTING_H_

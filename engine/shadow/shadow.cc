@@ -17,7 +17,16 @@
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::shadow {
+
+using common::AppendJsonNumber;
+using common::AppendJsonString;
+using common::FormatNumber;
+using common::NumberFormat;
+using common::TruncateForDisplay;
+using model::CompiledModel;
+using repository::ScoreTable;
+
 namespace {
 
 // Score deltas lie in [-100, 100]; 0.001-point bins.
@@ -42,15 +51,15 @@ double BinValue(size_t bin) {
 
 std::vector<std::string> TierLabels(const CompiledModel& m) {
   std::vector<std::string> out;
-  for (const TierInfo& t : m.tiers()) out.push_back(t.id);
-  out.push_back(std::string(kInsufficientDataTierId));
+  for (const model::TierInfo& t : m.tiers()) out.push_back(t.id);
+  out.push_back(std::string(model::kInsufficientDataTierId));
   return out;
 }
 
 // Tier index -> table index (insufficient_data last).
 size_t TierSlot(const CompiledModel& m, int tier) {
-  return tier == kInsufficientDataTier ? m.tiers().size()
-                                       : static_cast<size_t>(tier);
+  return tier == model::kInsufficientDataTier ? m.tiers().size()
+                                              : static_cast<size_t>(tier);
 }
 
 ShadowModelInfo Info(const CompiledModel& m) {
@@ -112,10 +121,10 @@ ShadowComparison::ShadowComparison(
 
 ShadowComparison::~ShadowComparison() = default;
 
-absl::Status ShadowComparison::Add(const Batch& live_batch,
-                                   const BatchResult& live,
-                                   const Batch& candidate_batch,
-                                   const BatchResult& candidate) {
+absl::Status ShadowComparison::Add(const eval::Batch& live_batch,
+                                   const eval::BatchResult& live,
+                                   const eval::Batch& candidate_batch,
+                                   const eval::BatchResult& candidate) {
   if (&live_batch.model() != live_.get() || &live.model() != live_.get() ||
       &candidate_batch.model() != candidate_.get() ||
       &candidate.model() != candidate_.get()) {
@@ -199,7 +208,8 @@ absl::Status ShadowComparison::Add(const Batch& live_batch,
   return absl::OkStatus();
 }
 
-absl::Status ShadowComparison::AddScores(const TableScores& scores) {
+absl::Status ShadowComparison::AddScores(
+    const repository::TableScores& scores) {
   if (scores.live_batch() == nullptr || scores.candidate_batch() == nullptr) {
     return absl::FailedPreconditionError(
         "the table was scored without a shadow candidate");
@@ -269,17 +279,18 @@ ShadowReport ShadowComparison::Report() const {
 
 absl::StatusOr<ShadowReport> CompareModels(
     std::shared_ptr<const CompiledModel> live,
-    std::shared_ptr<const CompiledModel> candidate, const AccountTable& table,
-    bool strict, WorkerPool* pool, const ShadowOptions& options) {
-  TableRequest request;
+    std::shared_ptr<const CompiledModel> candidate,
+    const eval::AccountTable& table, bool strict, eval::WorkerPool* pool,
+    const ShadowOptions& options) {
+  repository::TableRequest request;
   request.model.name = live->name();
   request.model.model = live;
   request.strict = strict;
-  ModelRef shadow;
+  repository::ModelRef shadow;
   shadow.name = candidate->name();
   shadow.model = candidate;
   request.shadow = &shadow;
-  TableScores scores;
+  repository::TableScores scores;
   HEALTHSCORE_RETURN_IF_ERROR(ScoreTable(request, table, pool, &scores));
   ShadowComparison comparison(std::move(live), std::move(candidate), options);
   HEALTHSCORE_RETURN_IF_ERROR(comparison.AddScores(scores));
@@ -455,4 +466,4 @@ std::string ShadowReportJson(const ShadowReport& r, NumberFormat numbers) {
   return out;
 }
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::shadow

@@ -39,7 +39,7 @@
 #include "engine/model/compiled_model.h"
 #include "engine/repository/score_table.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::shadow {
 
 // How many accounts that change tier a report lists when the caller does
 // not say (`healthscore diff --examples`, ShadowRequest.max_examples = 0).
@@ -114,8 +114,8 @@ struct ShadowReport {
 
 class ShadowComparison {
  public:
-  ShadowComparison(std::shared_ptr<const CompiledModel> live,
-                   std::shared_ptr<const CompiledModel> candidate,
+  ShadowComparison(std::shared_ptr<const model::CompiledModel> live,
+                   std::shared_ptr<const model::CompiledModel> candidate,
                    const ShadowOptions& options = {});
   ~ShadowComparison();
 
@@ -124,22 +124,21 @@ class ShadowComparison {
   // the same accounts in the same order. InvalidArgument when the batches
   // or results belong to other models, differ in size, or an account id
   // differs (naming the row).
-  absl::Status Add(const Batch& live_batch, const BatchResult& live,
-                   const Batch& candidate_batch,
-                   const BatchResult& candidate);
+  absl::Status Add(const eval::Batch& live_batch, const eval::BatchResult& live,
+                   const eval::Batch& candidate_batch,
+                   const eval::BatchResult& candidate);
 
   // Adds the accounts of a table scored with a shadow candidate
   // (ScoreTable with TableRequest::shadow set): the live model's and the
   // candidate's scores of every account, as Add. FailedPrecondition when
   // `scores` was scored without a shadow candidate; otherwise as Add.
-  absl::Status AddScores(const TableScores& scores);
+  absl::Status AddScores(const repository::TableScores& scores);
 
   ShadowReport Report() const;
 
  private:
-
-  std::shared_ptr<const CompiledModel> live_;
-  std::shared_ptr<const CompiledModel> candidate_;
+  std::shared_ptr<const model::CompiledModel> live_;
+  std::shared_ptr<const model::CompiledModel> candidate_;
   ShadowOptions options_;
   ShadowReport report_;
   // [live tier index][candidate tier index], insufficient_data last.
@@ -159,22 +158,24 @@ class ShadowComparison {
 // candidate: each binds to the one table; `strict` as
 // TableBinder::set_strict) and compares them. `pool` may be null.
 absl::StatusOr<ShadowReport> CompareModels(
-    std::shared_ptr<const CompiledModel> live,
-    std::shared_ptr<const CompiledModel> candidate, const AccountTable& table,
-    bool strict = false, WorkerPool* pool = nullptr,
-    const ShadowOptions& options = {});
+    std::shared_ptr<const model::CompiledModel> live,
+    std::shared_ptr<const model::CompiledModel> candidate,
+    const eval::AccountTable& table, bool strict = false,
+    eval::WorkerPool* pool = nullptr, const ShadowOptions& options = {});
 
 // Human-readable report (the `healthscore diff` text format). Scores and
 // deltas are written as `numbers` says (engine/common/number_format.h; by
 // default exactly, the shortest text that reads back to the same double).
-std::string FormatShadowReport(const ShadowReport& report,
-                               NumberFormat numbers = NumberFormat());
+std::string FormatShadowReport(
+    const ShadowReport& report,
+    common::NumberFormat numbers = common::NumberFormat());
 // The report as one JSON object (the `healthscore diff --format json`
 // format), with a trailing newline; numbers as for FormatShadowReport,
 // a missing score as null.
-std::string ShadowReportJson(const ShadowReport& report,
-                             NumberFormat numbers = NumberFormat());
+std::string ShadowReportJson(
+    const ShadowReport& report,
+    common::NumberFormat numbers = common::NumberFormat());
 
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::shadow
 
 #endif  // HEALTHSCORE_ENGINE_SHADOW_SHADOW_H_

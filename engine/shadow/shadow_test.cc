@@ -16,16 +16,23 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::shadow {
+
+using eval::AccountTable;
+using eval::TableBinder;
+using eval::TableBuilder;
+using model::CompileString;
+using repository::ScoreTable;
+
 namespace {
 
-using ::healthscore::engine::repository_testing::SmallModel;
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
+using ::healthscore::engine::repository::testing::SmallModel;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::shared_ptr<const CompiledModel> Model(const std::string& text) {
-  CompileResult r = CompileString(text, "model.yaml");
+std::shared_ptr<const model::CompiledModel> Model(const std::string& text) {
+  model::CompileResult r = CompileString(text, "model.yaml");
   EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
   return r.model;
 }
@@ -224,12 +231,12 @@ TEST(ShadowTest, StreamsAcrossBatchesAndChecksAlignment) {
     b.SetMetric("seats", 10);
     b.SetSeries("usage", usage, 3);
     b.EndRow();
-    TableRequest request;
+    repository::TableRequest request;
     request.model.model = live;
-    ModelRef shadow;
+    repository::ModelRef shadow;
     shadow.model = candidate;
     request.shadow = &shadow;
-    TableScores scores;
+    repository::TableScores scores;
     ASSERT_OK(ScoreTable(request, one, nullptr, &scores));
     ASSERT_OK(comparison.AddScores(scores));
   }
@@ -237,12 +244,12 @@ TEST(ShadowTest, StreamsAcrossBatchesAndChecksAlignment) {
   EXPECT_EQ(report.compared, 5u);
   EXPECT_DOUBLE_EQ(report.delta.median, -30);
 
-  Batch lb(live), cb(candidate);
+  eval::Batch lb(live), cb(candidate);
   TableBinder(live).Bind(all, {0, 1}, &lb);
   TableBinder(candidate).Bind(all, {0, 2}, &cb);
-  BatchResult lr, cr;
-  ASSERT_OK(Scorer::Score(lb, &lr));
-  ASSERT_OK(Scorer::Score(cb, &cr));
+  eval::BatchResult lr, cr;
+  ASSERT_OK(eval::Scorer::Score(lb, &lr));
+  ASSERT_OK(eval::Scorer::Score(cb, &cr));
   EXPECT_THAT(comparison.Add(lb, lr, cb, cr),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("account 7 has id \"b80\" for the live model "
@@ -256,9 +263,9 @@ TEST(ShadowTest, AddScoresNeedsTheShadowScores) {
   auto live = Model(SmallModel("health", "1"));
   auto candidate = Model(SmallModel("health", "2", 200));
   ShadowComparison comparison(live, candidate);
-  TableRequest request;  // no shadow candidate
+  repository::TableRequest request;  // no shadow candidate
   request.model.model = live;
-  TableScores scores;
+  repository::TableScores scores;
   ASSERT_OK(ScoreTable(request, Table(), nullptr, &scores));
   EXPECT_THAT(comparison.AddScores(scores),
               StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -323,4 +330,4 @@ TEST(ShadowTest, PercentilesAreTheSameForFewAndManyAccounts) {
 }
 
 }  // namespace
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::shadow

@@ -11,7 +11,12 @@
 namespace healthscore::plugin_testing {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
+using ::healthscore::engine::plugin_host::testing::BuildTreeHost;
+using ::healthscore::engine::plugin_host::testing::MakeSignal;
+using ::healthscore::engine::plugin_host::testing::Output;
+using ::healthscore::engine::plugin_host::testing::RunSignal;
+using ::healthscore::engine::plugin_host::testing::SeriesColumn;
 using ::testing::AllOf;
 using ::testing::DoubleEq;
 using ::testing::ElementsAre;
@@ -23,7 +28,7 @@ class NpsTest : public ::testing::Test {
     host_ = BuildTreeHost();
     ASSERT_NE(host_, nullptr);
   }
-  std::unique_ptr<engine::PluginHost> host_;
+  std::unique_ptr<engine::plugin_host::PluginHost> host_;
 };
 
 TEST_F(NpsTest, DescribesItself) {

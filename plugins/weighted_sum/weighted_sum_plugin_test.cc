@@ -11,7 +11,12 @@
 namespace healthscore::plugin_testing {
 namespace {
 
-using ::healthscore::testing::StatusIs;
+using ::healthscore::engine::common::testing::StatusIs;
+using ::healthscore::engine::plugin_host::testing::BuildTreeHost;
+using ::healthscore::engine::plugin_host::testing::MakeSignal;
+using ::healthscore::engine::plugin_host::testing::NumberColumn;
+using ::healthscore::engine::plugin_host::testing::Output;
+using ::healthscore::engine::plugin_host::testing::RunSignal;
 using ::testing::DoubleEq;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -25,7 +30,7 @@ class WeightedSumTest : public ::testing::Test {
     b_.Add(20).AddMissing().Add(40).AddMissing();
     c_.Add(40).Add(30).Add(0).AddMissing();
   }
-  std::unique_ptr<engine::PluginHost> host_;
+  std::unique_ptr<engine::plugin_host::PluginHost> host_;
   NumberColumn a_, b_, c_;
 };
 

@@ -18,10 +18,10 @@ namespace healthscore::server::testing {
 // Binds `table`'s rows (all of them, or `rows` in that order) to
 // `batch`'s model, clearing the batch; returns how many values the model
 // does not declare.
-inline uint64_t BindTable(const engine::AccountTable& table, bool strict,
-                          engine::Batch* batch,
+inline uint64_t BindTable(const engine::eval::AccountTable& table, bool strict,
+                          engine::eval::Batch* batch,
                           const std::vector<uint32_t>* rows = nullptr) {
-  engine::TableBinder binder(batch->model_ptr());
+  engine::eval::TableBinder binder(batch->model_ptr());
   binder.set_strict(strict);
   if (rows != nullptr) {
     binder.Bind(table, *rows, batch);
@@ -34,18 +34,18 @@ inline uint64_t BindTable(const engine::AccountTable& table, bool strict,
 // Map-form accounts [begin, end) into `batch`.
 inline uint64_t BindAccounts(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
-    size_t begin, size_t end, bool strict, engine::Batch* batch) {
-  engine::AccountTable table;
-  engine::TableBuilder builder(&table);
+    size_t begin, size_t end, bool strict, engine::eval::Batch* batch) {
+  engine::eval::AccountTable table;
+  engine::eval::TableBuilder builder(&table);
   AddAccountRows(accounts, begin, end, &builder);
   return BindTable(table, strict, batch);
 }
 
 // Columnar accounts [begin, end) into `batch`.
 inline uint64_t BindColumns(const ColumnarPlan& plan, size_t begin, size_t end,
-                            bool strict, engine::Batch* batch) {
-  engine::AccountTable table;
-  engine::TableBuilder builder(&table);
+                            bool strict, engine::eval::Batch* batch) {
+  engine::eval::AccountTable table;
+  engine::eval::TableBuilder builder(&table);
   plan.AddRows(begin, end, &builder);
   return BindTable(table, strict, batch);
 }

@@ -49,7 +49,7 @@ inline std::string SourcePath(const std::string& relative) {
 }
 
 // The file's contents; empty when it cannot be read.
-using ::healthscore::testing::ReadFile;
+using ::healthscore::engine::common::testing::ReadFile;
 
 // Writes `text` to a temporary file renamed over `path` (creating the
 // directories), as deploy scripts should publish model files.

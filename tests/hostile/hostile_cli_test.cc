@@ -39,8 +39,8 @@ std::string Slurp(const fs::path& path) {
 }
 
 fs::path Scratch(const std::string& name) {
-  static const std::string* dir =
-      new std::string(::healthscore::testing::ScratchDir("hostile_cli"));
+  static const std::string* dir = new std::string(
+      ::healthscore::engine::common::testing::ScratchDir("hostile_cli"));
   return fs::path(*dir) / name;
 }
 

@@ -60,7 +60,7 @@ std::string PluginDir() {
 }
 
 std::string FreshDir(const std::string& name) {
-  return ::healthscore::testing::ScratchDir("hostile_" + name);
+  return ::healthscore::engine::common::testing::ScratchDir("hostile_" + name);
 }
 
 // A repository with the test models' `default` model (version 1 only).

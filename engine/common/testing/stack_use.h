@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <functional>
 
-namespace healthscore::stack_testing {
+namespace healthscore::engine::common::testing {
 
 // A stack smaller than any the server or the CLI runs expressions on (they
 // use std::thread and gRPC threads: the default 8 MiB, or what the
@@ -112,6 +112,6 @@ inline StackUse RunOnStack(size_t stack_bytes,
   return job.use;
 }
 
-}  // namespace healthscore::stack_testing
+}  // namespace healthscore::engine::common::testing
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_TESTING_STACK_USE_H_

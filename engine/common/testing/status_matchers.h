@@ -19,7 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::testing {
+namespace healthscore::engine::common::testing {
 
 inline const absl::Status& GetStatus(const absl::Status& s) { return s; }
 template <typename T>
@@ -28,14 +28,16 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& s) {
 }
 
 MATCHER(IsOk, "is OK") {
-  const absl::Status& s = ::healthscore::testing::GetStatus(arg);
+  const absl::Status& s =
+      ::healthscore::engine::common::testing::GetStatus(arg);
   if (!s.ok()) *result_listener << "status is " << s;
   return s.ok();
 }
 
 MATCHER_P2(StatusIs, code, message_matcher,
            "has code " + absl::StatusCodeToString(code)) {
-  const absl::Status& s = ::healthscore::testing::GetStatus(arg);
+  const absl::Status& s =
+      ::healthscore::engine::common::testing::GetStatus(arg);
   *result_listener << "status is " << s;
   if (s.code() != code) return false;
   return ::testing::ExplainMatchResult(message_matcher,
@@ -43,19 +45,19 @@ MATCHER_P2(StatusIs, code, message_matcher,
                                        result_listener);
 }
 
-}  // namespace healthscore::testing
+}  // namespace healthscore::engine::common::testing
 
 #define HEALTHSCORE_TESTING_CONCAT_INNER_(a, b) a##b
 #define HEALTHSCORE_TESTING_CONCAT_(a, b) HEALTHSCORE_TESTING_CONCAT_INNER_(a, b)
 
 #define ASSERT_OK(expr) \
-  ASSERT_THAT((expr), ::healthscore::testing::IsOk())
+  ASSERT_THAT((expr), ::healthscore::engine::common::testing::IsOk())
 #define EXPECT_OK(expr) \
-  EXPECT_THAT((expr), ::healthscore::testing::IsOk())
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                   \
-  auto HEALTHSCORE_TESTING_CONCAT_(statusor_, __LINE__) = (rexpr);         \
-  ASSERT_THAT(HEALTHSCORE_TESTING_CONCAT_(statusor_, __LINE__).status(),   \
-              ::healthscore::testing::IsOk());                             \
+  EXPECT_THAT((expr), ::healthscore::engine::common::testing::IsOk())
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                 \
+  auto HEALTHSCORE_TESTING_CONCAT_(statusor_, __LINE__) = (rexpr);       \
+  ASSERT_THAT(HEALTHSCORE_TESTING_CONCAT_(statusor_, __LINE__).status(), \
+              ::healthscore::engine::common::testing::IsOk());           \
   lhs = std::move(HEALTHSCORE_TESTING_CONCAT_(statusor_, __LINE__)).value()
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_TESTING_STATUS_MATCHERS_H_

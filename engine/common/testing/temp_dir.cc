@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::testing {
+namespace healthscore::engine::common::testing {
 
 namespace fs = std::filesystem;
 
@@ -31,4 +31,4 @@ std::string ReadFile(const fs::path& path) {
   return s.str();
 }
 
-}  // namespace healthscore::testing
+}  // namespace healthscore::engine::common::testing

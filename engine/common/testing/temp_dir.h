@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <string>
 
-namespace healthscore::testing {
+namespace healthscore::engine::common::testing {
 
 // A fresh, empty directory of this test process for `name`:
 // ::testing::TempDir() (TEST_TMPDIR, or /tmp/) + "hs_<name>_<pid>". Whatever
@@ -23,6 +23,6 @@ std::string ScratchDir(const std::string& name);
 // The bytes of the file at `path`; empty when it cannot be read.
 std::string ReadFile(const std::filesystem::path& path);
 
-}  // namespace healthscore::testing
+}  // namespace healthscore::engine::common::testing
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_TESTING_TEMP_DIR_H_

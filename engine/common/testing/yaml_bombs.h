@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace healthscore::testing {
+namespace healthscore::engine::common::testing {
 
 // Nine levels of nine aliases each, every line prefixed with `indent`:
 // "a0: &a0 [x, ...]" then "aN: &aN [*aN-1, ...]" for N = 1..8. About 400
@@ -32,6 +32,6 @@ inline std::string AliasBomb(const std::string& indent = "") {
   return text;
 }
 
-}  // namespace healthscore::testing
+}  // namespace healthscore::engine::common::testing
 
 #endif  // HEALTHSCORE_ENGINE_COMMON_TESTING_YAML_BOMBS_H_

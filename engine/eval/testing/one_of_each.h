@@ -10,7 +10,7 @@
 #include "engine/model/compiler.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine::testing {
+namespace healthscore::engine::eval::testing {
 
 inline constexpr char kOneOfEachModel[] = R"yaml(name: one_of_each
 version: "1"
@@ -36,12 +36,13 @@ tiers:
 )yaml";
 
 // kOneOfEachModel compiled (a test failure if it does not compile).
-inline std::shared_ptr<const CompiledModel> OneOfEachModel() {
-  CompileResult r = CompileString(kOneOfEachModel, "one_of_each.yaml");
+inline std::shared_ptr<const model::CompiledModel> OneOfEachModel() {
+  model::CompileResult r =
+      model::CompileString(kOneOfEachModel, "one_of_each.yaml");
   EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
   return r.model;
 }
 
-}  // namespace healthscore::engine::testing
+}  // namespace healthscore::engine::eval::testing
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_TESTING_ONE_OF_EACH_H_

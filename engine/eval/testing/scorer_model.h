@@ -11,7 +11,7 @@
 #ifndef HEALTHSCORE_ENGINE_EVAL_TESTING_SCORER_MODEL_H_
 #define HEALTHSCORE_ENGINE_EVAL_TESTING_SCORER_MODEL_H_
 
-namespace healthscore::engine::testing {
+namespace healthscore::engine::eval::testing {
 
 inline constexpr char kScorerModel[] = R"yaml(name: scorer_test
 version: "2.1"
@@ -73,6 +73,6 @@ playbooks:
     when: 'score_delta < -10'
 )yaml";
 
-}  // namespace healthscore::engine::testing
+}  // namespace healthscore::engine::eval::testing
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_TESTING_SCORER_MODEL_H_

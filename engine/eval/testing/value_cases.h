@@ -28,7 +28,7 @@
 #include "engine/eval/explain.h"
 #include "engine/model/compiler.h"
 
-namespace healthscore::engine::testing {
+namespace healthscore::engine::eval::testing {
 
 // The model every case is read for: one input of each type.
 inline constexpr char kValueCasesModel[] = R"yaml(name: value_cases
@@ -51,22 +51,22 @@ tiers:
   - {id: red, min: 0}
 )yaml";
 
-inline std::shared_ptr<const CompiledModel> ValueCasesModel() {
-  static const std::shared_ptr<const CompiledModel> model =
-      CompileString(kValueCasesModel, "value_cases.yaml").model;
+inline std::shared_ptr<const model::CompiledModel> ValueCasesModel() {
+  static const std::shared_ptr<const model::CompiledModel> model =
+      model::CompileString(kValueCasesModel, "value_cases.yaml").model;
   return model;
 }
 
 // The input of each declared type in ValueCasesModel().
-inline const char* InputFor(InputType type) {
+inline const char* InputFor(model::InputType type) {
   switch (type) {
-    case InputType::kNumber:
+    case model::InputType::kNumber:
       return "n";
-    case InputType::kString:
+    case model::InputType::kString:
       return "s";
-    case InputType::kDate:
+    case model::InputType::kDate:
       return "d";
-    case InputType::kSeries:
+    case model::InputType::kSeries:
       return "ser";
   }
   return "";
@@ -107,7 +107,7 @@ struct Outcome {
 
 struct ValueCase {
   std::string name;
-  InputType type;       // declared type of the input the value is for
+  model::InputType type;  // declared type of the input the value is for
   std::string section;  // metrics, attributes, dates or series
   Value value;
   Outcome typed;        // JSON Lines, gRPC map and columnar forms
@@ -180,14 +180,14 @@ inline Outcome NotExpressible() { return Outcome(); }
 
 inline double Days(const char* date) {
   double days = 0;
-  ParseIsoDate(date, &days);
+  eval::ParseIsoDate(date, &days);
   return days;
 }
 
 // The rules. Add a case here and every reader is tested against it.
 inline const std::vector<ValueCase>& ValueCases() {
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-  using T = InputType;
+  using T = model::InputType;
   static const auto* cases = new std::vector<ValueCase>{
       // Numbers.
       {"number", T::kNumber, "metrics", Num(0.42), StoredNumber(0.42), "0.42",
@@ -284,25 +284,26 @@ struct Observed {
   size_t dropped = 0;
 };
 
-inline Observed Observe(const Batch& batch, size_t row, const char* name) {
-  const CompiledModel& m = batch.model();
-  const InputInfo& in = m.inputs()[m.FindInput(name)];
+inline Observed Observe(const eval::Batch& batch, size_t row,
+                        const char* name) {
+  const model::CompiledModel& m = batch.model();
+  const model::InputInfo& in = m.inputs()[m.FindInput(name)];
   Observed o;
   o.row_ok = batch.row_ok(row);
   if (!o.row_ok) o.error = batch.row_error(row);
-  o.warnings = RowWarnings(batch, row);
+  o.warnings = eval::RowWarnings(batch, row);
   o.dropped = batch.dropped_values(row);
   switch (in.type) {
-    case InputType::kNumber:
-    case InputType::kDate:
+    case model::InputType::kNumber:
+    case model::InputType::kDate:
       o.valid = batch.number_valid(in.column)[row] != 0;
       o.number = batch.number(in.column)[row];
       break;
-    case InputType::kString:
-      o.valid = batch.string_codes(in.column)[row] != kMissingString;
+    case model::InputType::kString:
+      o.valid = batch.string_codes(in.column)[row] != model::kMissingString;
       o.text = std::string(batch.string_text(in.column, row));
       break;
-    case InputType::kSeries: {
+    case model::InputType::kSeries: {
       o.valid = batch.series_valid(in.column)[row] != 0;
       const uint32_t* offsets = batch.series_offsets(in.column);
       const double* values = batch.series_values(in.column);
@@ -327,7 +328,7 @@ inline bool SameDoubles(const std::vector<double>& a,
 // "" when `o` (read leniently, or strictly when `strict`) is what `want`
 // says for an input of `type`; otherwise what differs.
 inline std::string Mismatch(const Observed& o, const Outcome& want,
-                            InputType type, bool strict) {
+                            model::InputType type, bool strict) {
   auto contains = [](const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
   };
@@ -359,19 +360,19 @@ inline std::string Mismatch(const Observed& o, const Outcome& want,
   }
   if (!o.valid) return "the value is missing";
   switch (type) {
-    case InputType::kNumber:
-    case InputType::kDate:
+    case model::InputType::kNumber:
+    case model::InputType::kDate:
       return std::memcmp(&o.number, &want.number, sizeof(double)) == 0
                  ? ""
                  : "stored " + std::to_string(o.number);
-    case InputType::kString:
+    case model::InputType::kString:
       return o.text == want.text ? "" : "stored \"" + o.text + "\"";
-    case InputType::kSeries:
+    case model::InputType::kSeries:
       return SameDoubles(o.points, want.points) ? "" : "stored other points";
   }
   return "";
 }
 
-}  // namespace healthscore::engine::testing
+}  // namespace healthscore::engine::eval::testing
 
 #endif  // HEALTHSCORE_ENGINE_EVAL_TESTING_VALUE_CASES_H_

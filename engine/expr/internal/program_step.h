@@ -12,7 +12,7 @@
 #include "engine/expr/ast.h"
 #include "engine/expr/program.h"
 
-namespace healthscore::engine::expr_internal {
+namespace healthscore::engine::expr::internal {
 
 enum class Code : uint8_t {
   kAdd, kSub, kMul, kDiv, kMin, kMax, kNeg, kAbs, kLog, kClamp, kCoalesce,
@@ -30,12 +30,12 @@ inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 inline bool Finite(double x) { return x - x == 0; }
 
-}  // namespace healthscore::engine::expr_internal
+}  // namespace healthscore::engine::expr::internal
 
 namespace healthscore::engine::expr {
 
 struct Program::Step {
-  expr_internal::Code code = expr_internal::Code::kAdd;
+  internal::Code code = internal::Code::kAdd;
   Operand a, b, c;
   int out = -1, out2 = -1, out3 = -1;
   int aux = -1;

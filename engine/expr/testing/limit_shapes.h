@@ -16,7 +16,7 @@
 #include "engine/expr/ast.h"
 #include "engine/expr/limits.h"
 
-namespace healthscore::engine::expr::limits_testing {
+namespace healthscore::engine::expr::testing {
 
 inline std::string Repeat(const std::string& s, int times) {
   std::string out;
@@ -83,6 +83,6 @@ inline int CountNodes(const Node& n) {
   return count;
 }
 
-}  // namespace healthscore::engine::expr::limits_testing
+}  // namespace healthscore::engine::expr::testing
 
 #endif  // HEALTHSCORE_ENGINE_EXPR_TESTING_LIMIT_SHAPES_H_

@@ -9,7 +9,7 @@
 
 #include "engine/expr/checker.h"
 
-namespace healthscore::engine::expr {
+namespace healthscore::engine::expr::testing {
 
 class TestingScope : public Scope {
  public:
@@ -41,6 +41,6 @@ class TestingScope : public Scope {
   std::map<std::string, int32_t> codes_;
 };
 
-}  // namespace healthscore::engine::expr
+}  // namespace healthscore::engine::expr::testing
 
 #endif  // HEALTHSCORE_ENGINE_EXPR_TESTING_SCOPE_H_

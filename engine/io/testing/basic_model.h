@@ -15,16 +15,16 @@ namespace healthscore::engine::io::testing {
 
 // Compiled once per process. Aborts with the reason when the model does not
 // load (the test data is broken).
-inline std::shared_ptr<const CompiledModel> BasicModel() {
+inline std::shared_ptr<const model::CompiledModel> BasicModel() {
   static auto* model = [] {
-    auto m = LoadModel(HEALTHSCORE_SOURCE_DIR
-                       "/engine/io/testdata/basic/model.yaml");
+    auto m = model::LoadModel(HEALTHSCORE_SOURCE_DIR
+                              "/engine/io/testdata/basic/model.yaml");
     if (!m.ok()) {
       std::fprintf(stderr, "engine/io/testdata/basic: %s\n",
                    std::string(m.status().message()).c_str());
       std::abort();
     }
-    return new std::shared_ptr<const CompiledModel>(*m);
+    return new std::shared_ptr<const model::CompiledModel>(*m);
   }();
   return *model;
 }

@@ -15,7 +15,11 @@
 #include "engine/expr/parser.h"
 #include "engine/routing/routing.h"
 
-namespace healthscore::engine::lint_internal {
+namespace healthscore::engine::lint::internal {
+
+using model::DidYouMean;
+using routing::RouteSpec;
+
 namespace {
 
 // True when `cond` holds for every account whose `attr` is `value`.
@@ -112,12 +116,13 @@ std::string ShortLocation(const RouteSpec& route) {
 
 }  // namespace
 
-void LintRoutes(const ModelSpec& spec, const CompiledModel& model,
-                const LintContext& context, DiagnosticList* out) {
+void LintRoutes(const model::ModelSpec& spec, const model::CompiledModel& model,
+                const LintContext& context, model::DiagnosticList* out) {
   // The routes compile (as when the repository loads).
   if (!context.routes.empty() && !context.model_name.empty()) {
-    Router::Resolver resolve =
-        [&context](const RouteSpec& route) -> absl::StatusOr<RouteTarget> {
+    routing::Router::Resolver resolve =
+        [&context](
+            const RouteSpec& route) -> absl::StatusOr<routing::RouteTarget> {
       const auto& names = context.repository_models;
       if (std::find(names.begin(), names.end(), route.model) == names.end()) {
         std::string hint = DidYouMean(route.model, names);
@@ -126,10 +131,10 @@ void LintRoutes(const ModelSpec& spec, const CompiledModel& model,
             hint.empty() ? "" : absl::StrCat(" (", hint, ")"), "; models: ",
             absl::StrJoin(names, ", ")));
       }
-      return RouteTarget{route.model, route.version, nullptr};
+      return routing::RouteTarget{route.model, route.version, nullptr};
     };
-    DiagnosticList diags;
-    Router::Create(context.routes, model, resolve, &diags);
+    model::DiagnosticList diags;
+    routing::Router::Create(context.routes, model, resolve, &diags);
     out->Append(diags);
   }
 
@@ -166,10 +171,10 @@ void LintRoutes(const ModelSpec& spec, const CompiledModel& model,
     }
   }
 
-  for (const GroupSpec& g : spec.groups) {
-    for (const SignalSpec& s : g.signals) {
-      for (const SignalOverrideSpec& o : s.overrides) {
-        const SourceLocation& loc = o.fields.Get("segment", o.location);
+  for (const model::GroupSpec& g : spec.groups) {
+    for (const model::SignalSpec& s : g.signals) {
+      for (const model::SignalOverrideSpec& o : s.overrides) {
+        const model::SourceLocation& loc = o.fields.Get("segment", o.location);
         bool reported = false;
         for (const auto& [route, tree] : own) {
           if (!AlwaysFor(*tree, attr, o.segment)) continue;
@@ -206,4 +211,4 @@ void LintRoutes(const ModelSpec& spec, const CompiledModel& model,
   }
 }
 
-}  // namespace healthscore::engine::lint_internal
+}  // namespace healthscore::engine::lint::internal

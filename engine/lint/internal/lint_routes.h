@@ -12,12 +12,12 @@
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine::lint_internal {
+namespace healthscore::engine::lint::internal {
 
 // Appends the route findings for `model` (compiled from `spec`) to `out`.
-void LintRoutes(const ModelSpec& spec, const CompiledModel& model,
-                const LintContext& context, DiagnosticList* out);
+void LintRoutes(const model::ModelSpec& spec, const model::CompiledModel& model,
+                const LintContext& context, model::DiagnosticList* out);
 
-}  // namespace healthscore::engine::lint_internal
+}  // namespace healthscore::engine::lint::internal
 
 #endif  // HEALTHSCORE_ENGINE_LINT_INTERNAL_LINT_ROUTES_H_

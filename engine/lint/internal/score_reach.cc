@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
-namespace healthscore::engine::lint_internal {
+namespace healthscore::engine::lint::internal {
+
+using model::NormalizeSpec;
 
 // The scores a normalisation can output.
 Range NormRange(const NormalizeSpec& n) {
@@ -44,11 +46,11 @@ Range NormRange(const NormalizeSpec& n) {
   return r;
 }
 
-ReachAnalysis::ReachAnalysis(const ModelSpec& spec,
-                             const CompiledModel& model)
+ReachAnalysis::ReachAnalysis(const model::ModelSpec& spec,
+                             const model::CompiledModel& model)
     : spec_(spec), model_(model) {
   for (size_t g = 0; g < spec.groups.size(); ++g) {
-    for (const SignalSpec& s : spec.groups[g].signals) {
+    for (const model::SignalSpec& s : spec.groups[g].signals) {
       signals_.push_back({&s, g});
     }
   }
@@ -67,7 +69,7 @@ double ReachAnalysis::Share(const View& view, size_t i) const {
     if (signals_[k].group == signals_[i].group) group_sum += view.weight[k];
   }
   double total_group = 0;
-  for (const GroupSpec& g : spec_.groups) total_group += g.weight;
+  for (const model::GroupSpec& g : spec_.groups) total_group += g.weight;
   if (group_sum <= 0 || total_group <= 0) return 0;
   return view.weight[i] / group_sum *
          spec_.groups[signals_[i].group].weight / total_group;
@@ -168,4 +170,4 @@ void ReachAnalysis::ComputeReach() {
   }
 }
 
-}  // namespace healthscore::engine::lint_internal
+}  // namespace healthscore::engine::lint::internal

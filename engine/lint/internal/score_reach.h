@@ -17,7 +17,7 @@
 #include "engine/model/compiled_model.h"
 #include "engine/model/model_spec.h"
 
-namespace healthscore::engine::lint_internal {
+namespace healthscore::engine::lint::internal {
 
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 inline constexpr double kEps = 1e-9;
@@ -31,7 +31,7 @@ struct Range {
 };
 
 // The scores a normalisation can output.
-Range NormRange(const NormalizeSpec& n);
+Range NormRange(const model::NormalizeSpec& n);
 
 // The model's signals, flattened, with their weights and ranges for one
 // segment ("" for accounts without an override).
@@ -42,7 +42,7 @@ struct View {
 };
 
 struct FlatSignal {
-  const SignalSpec* spec;
+  const model::SignalSpec* spec;
   size_t group;
 };
 
@@ -55,7 +55,8 @@ struct Reach {
 // The reach of one model; `spec` and `model` must outlive it.
 class ReachAnalysis {
  public:
-  ReachAnalysis(const ModelSpec& spec, const CompiledModel& model);
+  ReachAnalysis(const model::ModelSpec& spec,
+                const model::CompiledModel& model);
 
   const std::vector<FlatSignal>& signals() const { return signals_; }
   const std::vector<View>& views() const { return views_; }
@@ -73,13 +74,13 @@ class ReachAnalysis {
   void Include(double lo, double hi);
   void ComputeReach();
 
-  const ModelSpec& spec_;
-  const CompiledModel& model_;
+  const model::ModelSpec& spec_;
+  const model::CompiledModel& model_;
   std::vector<FlatSignal> signals_;
   std::vector<View> views_;
   Reach reach_;
 };
 
-}  // namespace healthscore::engine::lint_internal
+}  // namespace healthscore::engine::lint::internal
 
 #endif  // HEALTHSCORE_ENGINE_LINT_INTERNAL_SCORE_REACH_H_

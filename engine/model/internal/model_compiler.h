@@ -33,14 +33,14 @@
 #include "engine/model/model_spec.h"
 #include "engine/plugin_host/plugin_library.h"
 
-namespace healthscore::engine {
+namespace healthscore::engine::model::internal {
 
 // Builds a CompiledModel from a ModelSpec; friend of CompiledModel.
 class ModelCompiler {
  public:
   using Operand = expr::Operand;
   using Type = expr::Type;
-  using ValueRef = internal::ValueRef;
+  using ValueRef = model::ValueRef;
 
   ModelCompiler(const ModelSpec& spec, const CompileOptions& options,
                 DiagnosticList* diags)
@@ -48,7 +48,7 @@ class ModelCompiler {
         options_(options),
         diags_(diags),
         model_(new CompiledModel()),
-        plan_(new internal::ModelPlan()) {}
+        plan_(new ModelPlan()) {}
 
   std::shared_ptr<const CompiledModel> Run();
   // OK, or why the budget stopped the compile.
@@ -195,7 +195,7 @@ class ModelCompiler {
   // A `plugins:` entry; `instance` is null when it failed to load.
   struct LoadedPlugin {
     const PluginSpec* spec = nullptr;
-    std::shared_ptr<PluginInstance> instance;
+    std::shared_ptr<plugin_host::PluginInstance> instance;
     bool used = false;
   };
 
@@ -203,7 +203,7 @@ class ModelCompiler {
   const CompileOptions& options_;
   DiagnosticList* diags_;
   std::shared_ptr<CompiledModel> model_;
-  std::unique_ptr<internal::ModelPlan> plan_;
+  std::unique_ptr<ModelPlan> plan_;
   expr::ProgramBuilder builder_;
   ScopeImpl scope_{this};
   std::map<std::string, Entry, std::less<>> names_;
@@ -220,13 +220,9 @@ class ModelCompiler {
   std::vector<int> signal_of_spec_;  // flattened signal order
 };
 
-namespace model_internal {
-
 // How a plugin derived value reads in listings: "survey.nps(answers)".
 std::string PluginCallText(const DerivedSpec& d);
 
-}  // namespace model_internal
-
-}  // namespace healthscore::engine
+}  // namespace healthscore::engine::model::internal
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_INTERNAL_MODEL_COMPILER_H_

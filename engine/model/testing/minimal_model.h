@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace healthscore::engine::model_testing {
+namespace healthscore::engine::model::testing {
 
 // The model's YAML text, named `name`, with `derived` (list items, each
 // line ending in a newline) under a `derived:` key before the groups, and
@@ -49,6 +49,6 @@ tiers:
   return text;
 }
 
-}  // namespace healthscore::engine::model_testing
+}  // namespace healthscore::engine::model::testing
 
 #endif  // HEALTHSCORE_ENGINE_MODEL_TESTING_MINIMAL_MODEL_H_

@@ -25,7 +25,7 @@
 #include "engine/plugin_host/plugin_host.h"
 #include "engine/plugin_host/plugin_library.h"
 
-namespace healthscore::plugin_testing {
+namespace healthscore::engine::plugin_host::testing {
 
 inline std::string ExamplePluginDir() {
   return HEALTHSCORE_BINARY_DIR "/plugins/lib";
@@ -112,7 +112,7 @@ struct Output {
 
 // Runs `signal` over every row of `inputs` in chunks of `chunk_rows`, as the
 // scoring program does.
-inline Output RunSignal(const engine::PluginSignal& signal,
+inline Output RunSignal(const engine::plugin_host::PluginSignal& signal,
                         const std::vector<Input>& inputs,
                         size_t chunk_rows = engine::expr::kChunkRows) {
   const size_t rows = inputs.empty() ? 0 : inputs[0].rows();
@@ -130,30 +130,30 @@ inline Output RunSignal(const engine::PluginSignal& signal,
 }
 
 // A host over the example and broken-plugin directories of the build tree.
-inline std::unique_ptr<engine::PluginHost> BuildTreeHost() {
-  engine::PluginHostOptions options;
+inline std::unique_ptr<engine::plugin_host::PluginHost> BuildTreeHost() {
+  engine::plugin_host::PluginHostOptions options;
   options.directories = {ExamplePluginDir(), TestPluginDir()};
-  absl::StatusOr<std::unique_ptr<engine::PluginHost>> host =
-      engine::PluginHost::Create(std::move(options));
+  absl::StatusOr<std::unique_ptr<engine::plugin_host::PluginHost>> host =
+      engine::plugin_host::PluginHost::Create(std::move(options));
   return host.ok() ? *std::move(host) : nullptr;
 }
 
 // Loads `library`, initialises it with `config` and creates `signal` for
 // `n_inputs` inputs with `params`.
-inline absl::StatusOr<std::shared_ptr<engine::PluginSignal>> MakeSignal(
-    engine::PluginHost* host, const std::string& library,
-    const std::string& signal, size_t n_inputs,
-    const engine::PluginSettings& params = {},
-    const engine::PluginSettings& config = {}) {
-  absl::StatusOr<std::shared_ptr<engine::PluginLibrary>> lib =
+inline absl::StatusOr<std::shared_ptr<engine::plugin_host::PluginSignal>>
+MakeSignal(engine::plugin_host::PluginHost* host, const std::string& library,
+           const std::string& signal, size_t n_inputs,
+           const engine::plugin_host::PluginSettings& params = {},
+           const engine::plugin_host::PluginSettings& config = {}) {
+  absl::StatusOr<std::shared_ptr<engine::plugin_host::PluginLibrary>> lib =
       host->Load(library);
   if (!lib.ok()) return lib.status();
-  absl::StatusOr<std::shared_ptr<engine::PluginInstance>> instance =
-      (*lib)->Instantiate(config);
+  absl::StatusOr<std::shared_ptr<engine::plugin_host::PluginInstance>>
+      instance = (*lib)->Instantiate(config);
   if (!instance.ok()) return instance.status();
   return (*instance)->CreateSignal(signal, n_inputs, params);
 }
 
-}  // namespace healthscore::plugin_testing
+}  // namespace healthscore::engine::plugin_host::testing
 
 #endif  // HEALTHSCORE_ENGINE_PLUGIN_HOST_TESTING_SIGNAL_HARNESS_H_

@@ -3,10 +3,10 @@
 #include <string>
 #include <string_view>
 
-namespace healthscore::engine::repository_internal {
+namespace healthscore::engine::repository::internal {
 
 void LocateScalar(std::string_view text, const std::string& file,
-                  const YAML::Node& node, ExprSource* out) {
+                  const YAML::Node& node, model::ExprSource* out) {
   out->location = NodeLocation(file, node);
   out->block_column = 0;
   const YAML::Mark mark = node.Mark();
@@ -42,4 +42,4 @@ void LocateScalar(std::string_view text, const std::string& file,
   }
 }
 
-}  // namespace healthscore::engine::repository_internal
+}  // namespace healthscore::engine::repository::internal

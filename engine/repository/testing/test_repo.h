@@ -15,7 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 
-namespace healthscore::engine::repository_testing {
+namespace healthscore::engine::repository::testing {
 
 namespace fs = std::filesystem;
 
@@ -109,6 +109,6 @@ inline std::string SmallTests(double expected = 70) {
 )");
 }
 
-}  // namespace healthscore::engine::repository_testing
+}  // namespace healthscore::engine::repository::testing
 
 #endif  // HEALTHSCORE_ENGINE_REPOSITORY_TESTING_TEST_REPO_H_
