@@ -156,6 +156,12 @@ void TableBuilder::PutSeries(int column, const double* values, size_t n) {
   Add(column, AccountTable::Kind::kSeries, static_cast<uint32_t>(n), at);
 }
 
+void TableBuilder::EndPoints(int column) {
+  Add(column, AccountTable::Kind::kSeries,
+      static_cast<uint32_t>(table_->points_.size() - points_begin_),
+      points_begin_);
+}
+
 void TableBuilder::PutUnusable(int column, std::string_view problem) {
   Add(column, AccountTable::Kind::kUnusable,
       static_cast<uint32_t>(problem.size()), AddText(problem));

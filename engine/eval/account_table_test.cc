@@ -563,6 +563,74 @@ TEST(TableBinderTest, AConstantStringRunGivesEveryRowItsText) {
   EXPECT_EQ(batch.string_codes(segment)[0], kMissingString);  // runs cleared
 }
 
+// Points added one at a time are the series PutSeries would give, and
+// dropped points leave nothing behind: the next series starts where they
+// did, and the unusable value put instead is what binding sees.
+TEST(TableBuilderTest, PointsAddedOneByOneAreASeries) {
+  auto model = testing::OneOfEachModel();
+  AccountTable table;
+  TableBuilder b(&table);
+  const int wau = b.Column({"series", "wau"});
+  b.BeginRow("a");
+  b.BeginPoints();
+  for (double p : {1.0, 2.0, 3.0}) b.AddPoint(p);
+  b.EndPoints(wau);
+  b.EndRow();
+  const size_t bytes_after_a = table.bytes();
+  b.BeginRow("b");
+  b.BeginPoints();
+  b.AddPoint(9);
+  b.AddPoint(8);
+  b.DropPoints();
+  b.PutUnusable(wau, "point 3 is not a number (got null)");
+  b.EndRow();
+  b.BeginRow("c");
+  b.BeginPoints();
+  b.AddPoint(4);
+  b.EndPoints(wau);
+  b.EndRow();
+
+  AccountTable expected;
+  TableBuilder e(&expected);
+  const double a_points[] = {1, 2, 3};
+  const double c_points[] = {4};
+  e.BeginRow("a");
+  e.PutSeries(e.Column({"series", "wau"}), a_points, 3);
+  e.EndRow();
+  EXPECT_EQ(bytes_after_a, expected.bytes());
+  e.BeginRow("b");
+  e.PutUnusable(e.Column({"series", "wau"}),
+                "point 3 is not a number (got null)");
+  e.EndRow();
+  e.BeginRow("c");
+  e.PutSeries(e.Column({"series", "wau"}), c_points, 1);
+  e.EndRow();
+  EXPECT_EQ(table.bytes(), expected.bytes());
+
+  TableBinder binder(model);
+  Batch got(model);
+  Batch want(model);
+  binder.Bind(table, &got);
+  TableBinder(model).Bind(expected, &want);
+  const int column = Column(*model, "wau");
+  for (size_t r = 0; r < 3; ++r) {
+    SCOPED_TRACE(r);
+    ASSERT_EQ(got.series_valid(column)[r], want.series_valid(column)[r]);
+    const uint32_t* go = got.series_offsets(column);
+    const uint32_t* wo = want.series_offsets(column);
+    ASSERT_EQ(go[r + 1] - go[r], wo[r + 1] - wo[r]);
+    for (uint32_t i = 0; i < go[r + 1] - go[r]; ++i) {
+      EXPECT_EQ(got.series_values(column)[go[r] + i],
+                want.series_values(column)[wo[r] + i]);
+    }
+  }
+  EXPECT_EQ(got.series_valid(column)[1], 0);
+  EXPECT_EQ(got.series_values(column)[got.series_offsets(column)[2]], 4);
+  ASSERT_EQ(got.value_warnings().size(), 1u);
+  EXPECT_EQ(got.value_warnings()[0].text, want.value_warnings()[0].text);
+  EXPECT_THAT(got.value_warnings()[0].text, HasSubstr("point 3"));
+}
+
 // A value's location (a YAML test snapshot's file:line:col) comes before
 // every message the value causes, as a warning or in a strict failure,
 // and only for that value: the next values, and rows bound in another

@@ -258,6 +258,10 @@ class JsonLinesReader::Impl {
                 simdjson::ondemand::json_type type);
   bool PutPoints(int column, simdjson::ondemand::array& array);
   bool PutObject(int column, simdjson::ondemand::value& value);
+  bool DropPointsAndFail(simdjson::error_code error) {
+    builder_->DropPoints();  // the row fails: its points are not kept
+    return FailSyntax(error);
+  }
   bool FailSyntax(simdjson::error_code error) {
     builder_->FailRow(Cat("line ", owner_->line_,
                           ": invalid JSON: ", simdjson::error_message(error)));
@@ -281,7 +285,6 @@ class JsonLinesReader::Impl {
   // buffer) and the problem that keeps it from being one.
   std::string_view id_;
   std::string id_problem_;
-  std::vector<double> points_;
 };
 
 namespace {
@@ -587,7 +590,7 @@ bool JsonLinesReader::Impl::PutObject(int slot,
 bool JsonLinesReader::Impl::PutPoints(int slot,
                                       simdjson::ondemand::array& array) {
   using simdjson::ondemand::json_type;
-  points_.clear();
+  builder_->BeginPoints();
   std::string problem;
   size_t index = 0;
   for (auto element : array) {
@@ -595,7 +598,7 @@ bool JsonLinesReader::Impl::PutPoints(int slot,
     simdjson::ondemand::value v;
     simdjson::error_code error = std::move(element).get(v);
     json_type type;
-    if (error || (error = v.type().get(type))) return FailSyntax(error);
+    if (error || (error = v.type().get(type))) return DropPointsAndFail(error);
     if (!problem.empty()) continue;  // read on: the line must still parse
     double number = 0;
     if (type == json_type::number) {
@@ -606,7 +609,7 @@ bool JsonLinesReader::Impl::PutPoints(int slot,
       }
     } else if (type == json_type::string) {
       std::string_view text;
-      if ((error = v.get_string().get(text))) return FailSyntax(error);
+      if ((error = v.get_string().get(text))) return DropPointsAndFail(error);
       if (!eval::IsNonFiniteNumberWord(text)) {
         problem = Cat("point ", index, " is not a number (got the string \"",
                       TruncateForDisplay(text), "\")");
@@ -618,12 +621,13 @@ bool JsonLinesReader::Impl::PutPoints(int slot,
                     JsonTypeName(type), ")");
       continue;
     }
-    points_.push_back(number);
+    builder_->AddPoint(number);
   }
   if (!problem.empty()) {
+    builder_->DropPoints();
     builder_->PutUnusable(slot, problem);
   } else {
-    builder_->PutSeries(slot, points_.data(), points_.size());
+    builder_->EndPoints(slot);
   }
   return true;
 }
