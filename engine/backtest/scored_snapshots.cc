@@ -25,14 +25,24 @@ void StartColumns(std::shared_ptr<const model::CompiledModel> model,
 
 // Appends what `result` says of `batch` row `row` to `columns`.
 void AddRow(const eval::Batch& batch, const eval::BatchResult& result,
-            size_t row, ModelColumns* columns) {
+            size_t row, bool signal_scores, ModelColumns* columns) {
   const size_t playbooks = columns->playbooks();
+  const size_t signals = columns->model->signals().size();
   if (!batch.row_ok(row) || !result.ok(row)) {
     columns->score.push_back(kNaN);
     columns->tier.push_back(kFailedTier);
     columns->fired.insert(columns->fired.end(), playbooks, 0);
+    if (signal_scores) {
+      columns->signal_score.insert(columns->signal_score.end(), signals, kNaN);
+    }
     ++columns->failed;
     return;
+  }
+  if (signal_scores) {
+    for (size_t s = 0; s < signals; ++s) {
+      columns->signal_score.push_back(
+          result.signal_score(row, static_cast<int>(s)));
+    }
   }
   columns->score.push_back(result.has_score(row) ? result.score(row) : kNaN);
   columns->tier.push_back(result.tier(row));
@@ -162,10 +172,10 @@ absl::StatusOr<ScoredSnapshots> ScoreSnapshots(
           out.error_examples.size() < options.max_error_examples) {
         out.error_examples.push_back(batch->row_error(row));
       }
-      AddRow(*batch, *result, row, &out.live);
+      AddRow(*batch, *result, row, options.keep_signal_scores, &out.live);
       if (candidate != nullptr) {
         AddRow(*scores.candidate_batch(), *scores.candidate_result(), i,
-               &out.candidate);
+               options.keep_signal_scores, &out.candidate);
       }
     }
   }

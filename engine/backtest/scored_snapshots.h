@@ -45,6 +45,10 @@ struct ModelColumns {
   // fired[r * playbooks + p], playbooks = model->playbooks().size().
   std::vector<uint8_t> fired;
   uint64_t failed = 0;  // snapshots with kFailedTier
+  // With ScoreOptions::keep_signal_scores: signal s's 0-100 score of
+  // snapshot r at signal_score[r * signals + s] (signals =
+  // model->signals().size()), NaN when missing or the row failed.
+  std::vector<double> signal_score;
 
   size_t playbooks() const { return model->playbooks().size(); }
   bool Fired(size_t row, size_t playbook) const {
@@ -67,6 +71,9 @@ struct ScoreOptions {
   // At most this many distinct segments are kept; later ones count as
   // the segment "(other)".
   size_t max_segments = 1000;
+  // Keep every signal's score per snapshot (ModelColumns::signal_score),
+  // for fitting weights: 8 bytes per snapshot and signal.
+  bool keep_signal_scores = false;
   // First failed records kept as examples (their error texts).
   size_t max_error_examples = 5;
 };

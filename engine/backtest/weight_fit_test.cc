@@ -1,0 +1,220 @@
+#include "engine/backtest/weight_fit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/backtest/scored_snapshots.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/io/byte_source.h"
+#include "engine/model/compiler.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace healthscore::engine::backtest {
+namespace {
+
+using ::healthscore::engine::common::testing::StatusIs;
+using ::testing::HasSubstr;
+
+// Two groups of two signals, written with weights far from the ones the
+// synthetic outcomes follow.
+constexpr char kModel[] = R"yaml(name: fit
+version: "1"
+inputs:
+  - {id: a, type: number}
+  - {id: b, type: number}
+  - {id: c, type: number}
+  - {id: d, type: number}
+groups:
+  - id: g1
+    weight: 1
+    signals:
+      - {id: sa, source: a, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+      - {id: sb, source: b, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+  - id: g2
+    weight: 1
+    signals:
+      - {id: sc, source: c, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+      - {id: sd, source: d, weight: 3, normalize: {linear: {bad: 0, good: 1}}}
+tiers:
+  - {id: green, min: 50}
+  - {id: red, min: 0}
+)yaml";
+
+std::shared_ptr<const model::CompiledModel> Model() {
+  model::CompileResult r = model::CompileString(kModel, "fit.yaml");
+  EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  return r.model;
+}
+
+// The share of the whole score each signal has when all are present.
+std::vector<double> Shares(const model::CompiledModel& m, const WeightSet& w) {
+  double total = 0;
+  for (double g : w.group) total += g;
+  std::vector<double> shares(w.signal.size());
+  for (size_t g = 0; g < m.groups().size(); ++g) {
+    double sum = 0;
+    for (int s : m.groups()[g].signals) sum += w.signal[static_cast<size_t>(s)];
+    for (int s : m.groups()[g].signals) {
+      shares[static_cast<size_t>(s)] =
+          w.signal[static_cast<size_t>(s)] / sum * w.group[g] / total;
+    }
+  }
+  return shares;
+}
+
+// Mann-Whitney AUC of "low score means churn", ties counted 1/2, by
+// comparing every pair (the test's own, independent of engine/stats).
+double PairAuc(const std::vector<double>& score,
+               const std::vector<uint8_t>& y) {
+  double wins = 0, pairs = 0;
+  for (size_t i = 0; i < score.size(); ++i) {
+    if (!y[i]) continue;
+    for (size_t j = 0; j < score.size(); ++j) {
+      if (y[j]) continue;
+      pairs += 1;
+      wins += score[i] < score[j] ? 1 : score[i] == score[j] ? 0.5 : 0;
+    }
+  }
+  return wins / pairs;
+}
+
+TEST(WeightFitTest, ScoresExactlyAsTheEngineDoes) {
+  auto model = Model();
+  // Missing values in every pattern, so both renormalisations are used.
+  std::string text;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < 300; ++i) {
+    text += "{\"id\":\"a" + std::to_string(i) + "\",\"metrics\":{";
+    bool first = true;
+    for (const char* name : {"a", "b", "c", "d"}) {
+      if (unit(rng) < 0.3) continue;
+      text += std::string(first ? "" : ",") + "\"" + name +
+              "\":" + std::to_string(unit(rng));
+      first = false;
+    }
+    text += "}}\n";
+  }
+  io::JsonLinesReader reader(io::StringSource(text), {});
+  ScoreOptions options;
+  options.keep_signal_scores = true;
+  ASSERT_OK_AND_ASSIGN(ScoredSnapshots s,
+                       ScoreSnapshots(reader, model, nullptr, options));
+  ASSERT_EQ(s.live.signal_score.size(), 300u * 4);
+  std::vector<double> mine(s.size());
+  ScoreWithWeights(*model, ModelWeights(*model),
+                   {s.live.signal_score.data(), s.size(), 4}, mine.data());
+  size_t missing = 0;
+  for (size_t r = 0; r < s.size(); ++r) {
+    SCOPED_TRACE(r);
+    if (std::isnan(s.live.score[r])) {
+      EXPECT_TRUE(std::isnan(mine[r]));
+      ++missing;
+    } else {
+      EXPECT_EQ(mine[r], s.live.score[r]);  // bit for bit
+    }
+  }
+  EXPECT_GT(missing, 0u);
+  EXPECT_LT(missing, 10u);
+}
+
+// Outcomes that follow known weights: the fit finds them from weights far
+// away, and its score separates churn as well as the true weights do.
+TEST(WeightFitTest, RecoversTheWeightsTheOutcomesFollow) {
+  auto model = Model();
+  const WeightSet truth{{3, 1}, {1, 4, 2, 1}};
+  const size_t n = 4000;
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<double> x(n * 4);
+  for (double& v : x) v = 100 * unit(rng);
+  for (size_t r = 0; r < n; r += 9) x[r * 4 + 2] = NAN;  // some missing
+  const SignalScores scores{x.data(), n, 4};
+  std::vector<double> true_score(n);
+  ScoreWithWeights(*model, truth, scores, true_score.data());
+  std::vector<uint8_t> churned(n);
+  for (size_t r = 0; r < n; ++r) {
+    const double p = 1 / (1 + std::exp((true_score[r] - 50) / 6));
+    churned[r] = unit(rng) < p;
+  }
+  std::vector<uint32_t> rows(n);
+  for (uint32_t r = 0; r < n; ++r) rows[r] = r;
+
+  const WeightSet start = ModelWeights(*model);
+  FitOptions options;
+  options.pull = 0.0001;
+  ASSERT_OK_AND_ASSIGN(
+      WeightSet fitted,
+      FitWeights(*model, scores, churned.data(), rows, start, options));
+  const std::vector<double> want = Shares(*model, truth);
+  const std::vector<double> got = Shares(*model, fitted);
+  const std::vector<double> before = Shares(*model, start);
+  double start_distance = 0;
+  for (size_t s = 0; s < 4; ++s) {
+    SCOPED_TRACE(s);
+    EXPECT_NEAR(got[s], want[s], 0.05);
+    start_distance += std::abs(before[s] - want[s]);
+  }
+  // Shares 1/4, 1/4, 1/8, 3/8 against 0.15, 0.6, 1/6, 1/12: far off.
+  EXPECT_GT(start_distance, 0.7);
+  std::vector<double> start_score(n), fitted_score(n);
+  ScoreWithWeights(*model, start, scores, start_score.data());
+  ScoreWithWeights(*model, fitted, scores, fitted_score.data());
+  const double auc_truth = PairAuc(true_score, churned);
+  const double auc_start = PairAuc(start_score, churned);
+  const double auc_fitted = PairAuc(fitted_score, churned);
+  EXPECT_GT(auc_truth - auc_start, 0.03);
+  EXPECT_NEAR(auc_fitted, auc_truth, 0.005);
+}
+
+TEST(WeightFitTest, AStrongPullKeepsTheWrittenWeights) {
+  auto model = Model();
+  const size_t n = 500;
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<double> x(n * 4);
+  for (double& v : x) v = 100 * unit(rng);
+  std::vector<uint8_t> churned(n);
+  for (size_t r = 0; r < n; ++r) churned[r] = x[r * 4] < 30;  // only a
+  std::vector<uint32_t> rows(n);
+  for (uint32_t r = 0; r < n; ++r) rows[r] = r;
+  const WeightSet start = ModelWeights(*model);
+  FitOptions strong;
+  strong.pull = 100;
+  ASSERT_OK_AND_ASSIGN(
+      WeightSet kept, FitWeights(*model, {x.data(), n, 4}, churned.data(), rows,
+                                 start, strong));
+  FitOptions weak;
+  weak.pull = 0.0001;
+  ASSERT_OK_AND_ASSIGN(
+      WeightSet moved,
+      FitWeights(*model, {x.data(), n, 4}, churned.data(), rows, start, weak));
+  const std::vector<double> s0 = Shares(*model, start);
+  const std::vector<double> s_kept = Shares(*model, kept);
+  const std::vector<double> s_moved = Shares(*model, moved);
+  for (size_t s = 0; s < 4; ++s) EXPECT_NEAR(s_kept[s], s0[s], 0.02);
+  // Without the pull, signal a (the only one churn follows) takes over.
+  EXPECT_GT(s_moved[0], 0.6);
+}
+
+TEST(WeightFitTest, NeedsChurnedAndRetainedAccounts) {
+  auto model = Model();
+  std::vector<double> x(8, 50);
+  std::vector<uint8_t> churned(2, 1);
+  EXPECT_THAT(FitWeights(*model, {x.data(), 2, 4}, churned.data(), {0, 1},
+                         ModelWeights(*model), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("2 of 2 churned")));
+  EXPECT_THAT(FitWeights(*model, {x.data(), 2, 3}, churned.data(), {0, 1},
+                         ModelWeights(*model), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("do not match the model")));
+}
+
+}  // namespace
+}  // namespace healthscore::engine::backtest
