@@ -108,6 +108,8 @@ absl::StatusOr<ScoredSnapshots> ScoreSnapshots(
   StartColumns(live, &out.live);
   if (candidate != nullptr) StartColumns(candidate, &out.candidate);
 
+  std::optional<shadow::ShadowComparison> comparison;
+  if (candidate != nullptr) comparison.emplace(live, candidate);
   repository::TableScores scores;
   eval::AccountTable table;
   for (;;) {
@@ -124,6 +126,9 @@ absl::StatusOr<ScoredSnapshots> ScoreSnapshots(
     if (absl::Status s = repository::ScoreTable(request, table, pool, &scores);
         !s.ok()) {
       return s;
+    }
+    if (comparison) {
+      if (absl::Status s = comparison->AddScores(scores); !s.ok()) return s;
     }
     out.dropped_values += scores.dropped_values();
     out.ignored_fields += scores.ignored_fields();
@@ -179,6 +184,7 @@ absl::StatusOr<ScoredSnapshots> ScoreSnapshots(
       }
     }
   }
+  if (comparison) out.shadow = comparison->Report();
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "engine/eval/worker_pool.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/model/compiled_model.h"
+#include "engine/shadow/shadow.h"
 
 namespace healthscore::engine::backtest {
 
@@ -99,6 +101,10 @@ struct ScoredSnapshots {
   ModelColumns live;
   // Set when a candidate was given (`candidate.model` non-null).
   ModelColumns candidate;
+
+  // With a candidate: what `healthscore diff` reports of the two models on
+  // these snapshots (tier migration, playbooks, score deltas).
+  std::optional<shadow::ShadowReport> shadow;
 
   uint64_t dropped_values = 0;  // values used as missing, live model
   uint64_t ignored_fields = 0;  // values for names the live model ignores

@@ -131,6 +131,13 @@ TEST(ScoreSnapshotsTest, KeepsWhatEachModelSaidOfEverySnapshot) {
   EXPECT_TRUE(s.live.Fired(0, 0));
   EXPECT_FALSE(s.live.Fired(3, 0));
   EXPECT_EQ(s.live.tier[4], model::kInsufficientDataTier);
+  // The tier migration `healthscore diff` reports, of the same snapshots.
+  ASSERT_TRUE(s.shadow.has_value());
+  EXPECT_EQ(s.shadow->accounts, 5u);
+  EXPECT_EQ(s.shadow->failed_both, 1u);
+  EXPECT_EQ(s.shadow->tier_changed, 1u);
+  EXPECT_EQ(s.shadow->TierCount("red", "green"), 1u);
+  EXPECT_EQ(s.shadow->TierCount("red", "red"), 1u);
 }
 
 TEST(ScoreSnapshotsTest, SegmentsComeFromTheNamedStringInput) {
@@ -146,6 +153,7 @@ TEST(ScoreSnapshotsTest, SegmentsComeFromTheNamedStringInput) {
   EXPECT_EQ(s.segment[0], 0);
   EXPECT_EQ(s.segment[1], -1);
   EXPECT_EQ(s.candidate.model, nullptr);
+  EXPECT_FALSE(s.shadow.has_value());
   EXPECT_TRUE(s.candidate.score.empty());
 
   options.segment_input = "dau_mau";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/backtest/scored_snapshots.h"
+#include "engine/backtest/testing/synthetic.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/io/byte_source.h"
 #include "engine/model/compiler.h"
@@ -20,52 +21,10 @@ namespace {
 using ::healthscore::engine::common::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// Two groups of two signals, written with weights far from the ones the
-// synthetic outcomes follow.
-constexpr char kModel[] = R"yaml(name: fit
-version: "1"
-inputs:
-  - {id: a, type: number}
-  - {id: b, type: number}
-  - {id: c, type: number}
-  - {id: d, type: number}
-groups:
-  - id: g1
-    weight: 1
-    signals:
-      - {id: sa, source: a, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
-      - {id: sb, source: b, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
-  - id: g2
-    weight: 1
-    signals:
-      - {id: sc, source: c, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
-      - {id: sd, source: d, weight: 3, normalize: {linear: {bad: 0, good: 1}}}
-tiers:
-  - {id: green, min: 50}
-  - {id: red, min: 0}
-)yaml";
-
-std::shared_ptr<const model::CompiledModel> Model() {
-  model::CompileResult r = model::CompileString(kModel, "fit.yaml");
-  EXPECT_NE(r.model, nullptr) << r.diagnostics.ToString();
-  return r.model;
-}
-
-// The share of the whole score each signal has when all are present.
-std::vector<double> Shares(const model::CompiledModel& m, const WeightSet& w) {
-  double total = 0;
-  for (double g : w.group) total += g;
-  std::vector<double> shares(w.signal.size());
-  for (size_t g = 0; g < m.groups().size(); ++g) {
-    double sum = 0;
-    for (int s : m.groups()[g].signals) sum += w.signal[static_cast<size_t>(s)];
-    for (int s : m.groups()[g].signals) {
-      shares[static_cast<size_t>(s)] =
-          w.signal[static_cast<size_t>(s)] / sum * w.group[g] / total;
-    }
-  }
-  return shares;
-}
+using testing::MakeAccounts;
+using testing::Shares;
+using testing::TrueWeights;
+using testing::TwoByTwoModel;
 
 // Mann-Whitney AUC of "low score means churn", ties counted 1/2, by
 // comparing every pair (the test's own, independent of engine/stats).
@@ -84,7 +43,7 @@ double PairAuc(const std::vector<double>& score,
 }
 
 TEST(WeightFitTest, ScoresExactlyAsTheEngineDoes) {
-  auto model = Model();
+  auto model = TwoByTwoModel();
   // Missing values in every pattern, so both renormalisations are used.
   std::string text;
   std::mt19937_64 rng(7);
@@ -126,22 +85,13 @@ TEST(WeightFitTest, ScoresExactlyAsTheEngineDoes) {
 // Outcomes that follow known weights: the fit finds them from weights far
 // away, and its score separates churn as well as the true weights do.
 TEST(WeightFitTest, RecoversTheWeightsTheOutcomesFollow) {
-  auto model = Model();
-  const WeightSet truth{{3, 1}, {1, 4, 2, 1}};
+  auto model = TwoByTwoModel();
+  const WeightSet truth = TrueWeights();
   const size_t n = 4000;
-  std::mt19937_64 rng(11);
-  std::uniform_real_distribution<double> unit(0, 1);
-  std::vector<double> x(n * 4);
-  for (double& v : x) v = 100 * unit(rng);
-  for (size_t r = 0; r < n; r += 9) x[r * 4 + 2] = NAN;  // some missing
-  const SignalScores scores{x.data(), n, 4};
-  std::vector<double> true_score(n);
-  ScoreWithWeights(*model, truth, scores, true_score.data());
-  std::vector<uint8_t> churned(n);
-  for (size_t r = 0; r < n; ++r) {
-    const double p = 1 / (1 + std::exp((true_score[r] - 50) / 6));
-    churned[r] = unit(rng) < p;
-  }
+  const testing::SyntheticAccounts accounts = MakeAccounts(*model, n, 11);
+  const SignalScores scores = accounts.scores();
+  const std::vector<double>& true_score = accounts.true_score;
+  const std::vector<uint8_t>& churned = accounts.churned;
   std::vector<uint32_t> rows(n);
   for (uint32_t r = 0; r < n; ++r) rows[r] = r;
 
@@ -173,7 +123,7 @@ TEST(WeightFitTest, RecoversTheWeightsTheOutcomesFollow) {
 }
 
 TEST(WeightFitTest, AStrongPullKeepsTheWrittenWeights) {
-  auto model = Model();
+  auto model = TwoByTwoModel();
   const size_t n = 500;
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<double> unit(0, 1);
@@ -203,7 +153,7 @@ TEST(WeightFitTest, AStrongPullKeepsTheWrittenWeights) {
 }
 
 TEST(WeightFitTest, NeedsChurnedAndRetainedAccounts) {
-  auto model = Model();
+  auto model = TwoByTwoModel();
   std::vector<double> x(8, 50);
   std::vector<uint8_t> churned(2, 1);
   EXPECT_THAT(FitWeights(*model, {x.data(), 2, 4}, churned.data(), {0, 1},
