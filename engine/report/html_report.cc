@@ -92,7 +92,9 @@ class Renderer {
 
   std::string Render(const Document& doc) {
     out_.reserve(64 * 1024);
-    out_ += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+    out_ +=
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
+        "charset=\"utf-8\">\n";
     out_ += Cat("<meta http-equiv=\"Content-Security-Policy\" content=\"",
                 kContentSecurityPolicy, "\">\n");
     out_ +=
@@ -102,7 +104,8 @@ class Renderer {
     Text(doc.title.empty() ? std::string_view("Report") : doc.title);
     out_ += "</title>\n<style>";
     out_ += kStyle;
-    out_ += "</style>\n</head>\n<body>\n<main class=\"report\">\n<header>\n<h1>";
+    out_ +=
+        "</style>\n</head>\n<body>\n<main class=\"report\">\n<header>\n<h1>";
     Text(doc.title.empty() ? std::string_view("Report") : doc.title);
     out_ += "</h1>\n";
     if (!doc.subtitle.empty()) {
@@ -179,7 +182,8 @@ class Renderer {
       out_ += "<div class=\"figure\"";
       if (!f.color.empty()) {
         const std::string color = internal::ResolveColor(
-            f.color, i, Cat("the figure '", common::TruncateForDisplay(f.label, 64), "'"),
+            f.color, i,
+            Cat("the figure '", common::TruncateForDisplay(f.label, 64), "'"),
             &notes);
         out_ += Cat(" style=\"border-top-color:", color, "\"");
       }
@@ -289,8 +293,7 @@ class Renderer {
     }
     if (table.rows.size() > rows) {
       notes.push_back(Cat("Showing the first ", Count(rows), " of ",
-                          Count(table.rows.size()),
-                          " rows (max_table_rows)."));
+                          Count(table.rows.size()), " rows (max_table_rows)."));
     }
     if (columns > shown_columns) {
       notes.push_back(Cat("Showing the first ", Count(shown_columns), " of ",
@@ -321,9 +324,9 @@ class Renderer {
 
 absl::Status OutOfRange(std::string_view field, size_t value, size_t low,
                         size_t high) {
-  return absl::InvalidArgumentError(
-      Cat("report option ", field, " is ", value, "; it must be between ",
-          Count(low), " and ", Count(high)));
+  return absl::InvalidArgumentError(Cat("report option ", field, " is ", value,
+                                        "; it must be between ", Count(low),
+                                        " and ", Count(high)));
 }
 
 }  // namespace

@@ -33,8 +33,8 @@ size_t CountOf(std::string_view text, std::string_view needle) {
 
 // The <svg> of the chart with data-chart="id" (empty when absent).
 std::string ChartSvg(const std::string& html, std::string_view id) {
-  const size_t at = html.find(std::string("data-chart=\"") + std::string(id) +
-                              "\"");
+  const size_t at =
+      html.find(std::string("data-chart=\"") + std::string(id) + "\"");
   if (at == std::string::npos) return "";
   const size_t start = html.rfind("<svg", at);
   const size_t end = html.find("</svg>", at);
@@ -43,8 +43,8 @@ std::string ChartSvg(const std::string& html, std::string_view id) {
 
 // The figure (svg and notes) of the chart with data-chart="id".
 std::string ChartFigure(const std::string& html, std::string_view id) {
-  const size_t at = html.find(std::string("data-chart=\"") + std::string(id) +
-                              "\"");
+  const size_t at =
+      html.find(std::string("data-chart=\"") + std::string(id) + "\"");
   if (at == std::string::npos) return "";
   const size_t start = html.rfind("<figure", at);
   const size_t end = html.find("</figure>", at);
@@ -141,8 +141,8 @@ TEST(RenderHtmlTest, EscapesEveryText) {
   doc.footer = evil;
   Section s{evil, {}};
   s.blocks.push_back(Paragraph{evil});
-  s.blocks.push_back(KeyFigures{{{evil, Value::Text(evil), Interval{1, 2, evil},
-                                  evil, ""}}});
+  s.blocks.push_back(
+      KeyFigures{{{evil, Value::Text(evil), Interval{1, 2, evil}, evil, ""}}});
   s.blocks.push_back(Table{evil, {evil}, {{Cell(Value::Text(evil))}}, evil});
   LineChart line;
   line.id = evil;
@@ -205,8 +205,8 @@ TEST(RenderHtmlTest, TablesAlignNumbersShowSwatchesAndCapRows) {
   Table t;
   t.caption = "Churn by tier";
   t.header = {"Tier", "Accounts", "Churn rate"};
-  t.rows.push_back({Cell(Value::Text("green"), "#2e7d32"),
-                    Value::Count(1200), Value::Percent(0.055)});
+  t.rows.push_back({Cell(Value::Text("green"), "#2e7d32"), Value::Count(1200),
+                    Value::Percent(0.055)});
   t.rows.push_back({Cell(Value::Text("red"), "javascript:alert(1)"),
                     Value::Count(300)});  // short row: padded
   const std::string html = Render(WithBlock(t));
@@ -256,7 +256,8 @@ LineChart Roc() {
   c.title = "ROC curve";
   c.x = {"False positive rate", 0, 1};
   c.y = {"True positive rate", 0, 1};
-  c.series.push_back(Line("churn-v3", {{0, 0}, {0.1, 0.5}, {0.4, 0.8}, {1, 1}}));
+  c.series.push_back(
+      Line("churn-v3", {{0, 0}, {0.1, 0.5}, {0.4, 0.8}, {1, 1}}));
   Series calibrated = Line("calibrated", {{0, 0}, {0.5, 0.6}, {1, 1}});
   calibrated.markers = true;
   calibrated.dashed = true;
@@ -270,8 +271,10 @@ TEST(LineChartTest, DrawsALinePerSeriesAndADotPerMarker) {
   const std::string svg = ChartSvg(html, "roc");
   ASSERT_FALSE(svg.empty());
   EXPECT_THAT(svg, StartsWith("<svg class=\"chart\" data-chart=\"roc\""));
-  EXPECT_THAT(svg, HasSubstr("role=\"img\" aria-labelledby=\"hs-chart-1-title\""));
-  EXPECT_THAT(svg, HasSubstr("<title id=\"hs-chart-1-title\">ROC curve</title>"));
+  EXPECT_THAT(svg,
+              HasSubstr("role=\"img\" aria-labelledby=\"hs-chart-1-title\""));
+  EXPECT_THAT(svg,
+              HasSubstr("<title id=\"hs-chart-1-title\">ROC curve</title>"));
   EXPECT_EQ(CountOf(svg, "class=\"mark line\""), 2u);
   EXPECT_EQ(CountOf(svg, "class=\"mark point\""), 3u);
   EXPECT_EQ(CountOf(svg, "class=\"mark"), 5u);
@@ -384,8 +387,8 @@ BarChart ChurnByTier() {
   c.categories = {"green", "yellow", "red"};
   c.y.title = "Churn rate";
   c.y.percent = true;
-  c.series.push_back(Bars("churn-v3", {0.055, 0.135, 0.45},
-                          {0.045, 0.12, 0.42}, {0.066, 0.15, 0.48},
+  c.series.push_back(Bars("churn-v3", {0.055, 0.135, 0.45}, {0.045, 0.12, 0.42},
+                          {0.066, 0.15, 0.48},
                           {"#2e7d32", "#f9a825", "#c62828"}));
   return c;
 }
@@ -413,6 +416,12 @@ TEST(BarChartTest, GroupedBarsForTwoModels) {
   EXPECT_EQ(CountOf(figure, "class=\"mark bar\""), 5u);
   EXPECT_EQ(CountOf(figure, "class=\"mark errorbar\""), 3u);
   EXPECT_EQ(CountOf(figure, "legend-item"), 2u);
+  // Bars wear tier colours, so the legend tells the models apart by fill
+  // in a neutral grey.
+  EXPECT_EQ(CountOf(figure,
+                    "class=\"legend-swatch\" x=\"64.0\" y=\"9.0\" "
+                    "width=\"16\" height=\"10\" fill=\"#7b8794\"/>"),
+            1u);
   EXPECT_THAT(figure, HasSubstr("fill=\"teal\" fill-opacity=\"0.55\""));
   EXPECT_THAT(figure, HasSubstr("1 bar(s) of series &#39;churn-v4&#39; have "
                                 "no finite value and are not drawn."));

@@ -46,15 +46,16 @@ size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* code_point) {
 // lay text out and are kept), and the invisible characters that break lines
 // or reorder the text around them.
 bool IsReplaced(uint32_t cp) {
-  return (cp < 0x20 && cp != '\t' && cp != '\n') || (cp >= 0x7F && cp <= 0x9F) ||
-         cp == 0x2028 || cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069);
+  return (cp < 0x20 && cp != '\t' && cp != '\n') ||
+         (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // CSS Color Module Level 4, section 6.1 (named colours), sorted for
 // binary search.
+// clang-format off
 constexpr std::string_view kNamedColors[] = {
     "aliceblue", "antiquewhite", "aqua", "aquamarine", "azure", "beige",
     "bisque", "black", "blanchedalmond", "blue", "blueviolet", "brown",
@@ -85,6 +86,7 @@ constexpr std::string_view kNamedColors[] = {
     "springgreen", "steelblue", "tan", "teal", "thistle", "tomato",
     "transparent", "turquoise", "violet", "wheat", "white", "whitesmoke",
     "yellow", "yellowgreen"};
+// clang-format on
 
 // Okabe & Ito (2008), "Color Universal Design": distinguishable with the
 // common colour-vision deficiencies. Yellow is left out (too light on
@@ -93,9 +95,25 @@ constexpr std::array<std::string_view, kPaletteSize> kPalette = {
     "#0072b2", "#e69f00", "#009e73", "#d55e00",
     "#56b4e9", "#cc79a7", "#000000", "#999999"};
 
-bool IsHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+// The entity that stands for `c` in text and attribute values, or empty.
+std::string_view Entity(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return {};
+  }
 }
+
+bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 }  // namespace
 
@@ -104,13 +122,10 @@ void AppendHtmlEscaped(std::string_view text, std::string* out) {
   size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
-    switch (c) {
-      case '&': out->append("&amp;"); ++i; continue;
-      case '<': out->append("&lt;"); ++i; continue;
-      case '>': out->append("&gt;"); ++i; continue;
-      case '"': out->append("&quot;"); ++i; continue;
-      case '\'': out->append("&#39;"); ++i; continue;
-      default: break;
+    if (const std::string_view entity = Entity(c); !entity.empty()) {
+      out->append(entity.data(), entity.size());
+      ++i;
+      continue;
     }
     uint32_t cp = 0;
     const size_t length = DecodeUtf8(text, i, &cp);

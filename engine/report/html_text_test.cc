@@ -30,9 +30,11 @@ TEST(HtmlEscapeTest, ReplacesControlsInvalidUtf8AndReorderingCharacters) {
   EXPECT_EQ(HtmlEscape("\x1b[31m"), fffd + "[31m");
   EXPECT_EQ(HtmlEscape("a\rb"), "a" + fffd + "b");
   EXPECT_EQ(HtmlEscape("del\x7f"), "del" + fffd);
-  EXPECT_EQ(HtmlEscape("\xc2\x85"), fffd);                  // NEL (C1)
-  EXPECT_EQ(HtmlEscape("a\xff" "b"), "a" + fffd + "b");     // not UTF-8
-  EXPECT_EQ(HtmlEscape("\xc0\xaf"), fffd + fffd);           // overlong '/'
+  EXPECT_EQ(HtmlEscape("\xc2\x85"), fffd);  // NEL (C1)
+  EXPECT_EQ(HtmlEscape("a\xff"
+                       "b"),
+            "a" + fffd + "b");                                // not UTF-8
+  EXPECT_EQ(HtmlEscape("\xc0\xaf"), fffd + fffd);             // overlong '/'
   EXPECT_EQ(HtmlEscape("\xed\xa0\x80"), fffd + fffd + fffd);  // surrogate
   EXPECT_EQ(HtmlEscape("evil\u202Etxt"), "evil" + fffd + "txt");
   EXPECT_EQ(HtmlEscape("\u2066x\u2069"), fffd + "x" + fffd);
@@ -74,12 +76,28 @@ TEST(NormalizeCssColorTest, AcceptsFunctionsAndNames) {
 }
 
 TEST(NormalizeCssColorTest, RefusesAnythingElse) {
-  for (const char* bad :
-       {"", "   ", "#12", "#12345", "#1234567", "#ggg", "notacolor",
-        "currentColor", "inherit", "url(#x)", "var(--c)",
-        "red\" onload=\"x", "red;background:url(http://x)", "<b>",
-        "rgb(1,2,3", "rgb()", "rgb(a,b,c)", "rgb(1,2,3) x", "expression(1)",
-        "hsl(120turn,1%,1%)", "#fff\"", "red red"}) {
+  for (const char* bad : {"",
+                          "   ",
+                          "#12",
+                          "#12345",
+                          "#1234567",
+                          "#ggg",
+                          "notacolor",
+                          "currentColor",
+                          "inherit",
+                          "url(#x)",
+                          "var(--c)",
+                          "red\" onload=\"x",
+                          "red;background:url(http://x)",
+                          "<b>",
+                          "rgb(1,2,3",
+                          "rgb()",
+                          "rgb(a,b,c)",
+                          "rgb(1,2,3) x",
+                          "expression(1)",
+                          "hsl(120turn,1%,1%)",
+                          "#fff\"",
+                          "red red"}) {
     EXPECT_EQ(NormalizeCssColor(bad), std::nullopt) << bad;
   }
   EXPECT_EQ(NormalizeCssColor(std::string(65, 'a')), std::nullopt);
@@ -89,8 +107,7 @@ TEST(NormalizeCssColorTest, RefusesAnythingElse) {
 
 TEST(PaletteColorTest, CyclesThroughValidColours) {
   for (size_t i = 0; i < kPaletteSize; ++i) {
-    EXPECT_EQ(NormalizeCssColor(PaletteColor(i)),
-              std::string(PaletteColor(i)));
+    EXPECT_EQ(NormalizeCssColor(PaletteColor(i)), std::string(PaletteColor(i)));
     for (size_t j = 0; j < i; ++j) EXPECT_NE(PaletteColor(i), PaletteColor(j));
   }
   EXPECT_EQ(PaletteColor(kPaletteSize), PaletteColor(0));

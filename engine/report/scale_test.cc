@@ -21,7 +21,8 @@ TEST(NiceTicksTest, ExpandsToNiceBounds) {
   EXPECT_DOUBLE_EQ(t.min, 0);
   EXPECT_DOUBLE_EQ(t.max, 1);
   ASSERT_THAT(t.values, SizeIs(6));
-  EXPECT_DOUBLE_EQ(t.values[3], 0.6000000000000001);  // 3 * 0.2, not 0.2+0.2+0.2
+  EXPECT_DOUBLE_EQ(t.values[3],
+                   0.6000000000000001);  // 3 * 0.2, not 0.2+0.2+0.2
   EXPECT_EQ(t.values[3], 3 * 0.2);
 }
 

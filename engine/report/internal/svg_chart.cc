@@ -129,9 +129,10 @@ LegendLayout LayOutLegend(const std::vector<LegendItem>& items,
   int rows = items.empty() ? 0 : 1;
   for (const LegendItem& item : items) {
     const std::string label = FitLabel(item.label, 36 * kCharWidth, options);
-    const double width =
-        22 + kCharWidth * static_cast<double>(std::min<size_t>(
-                              Chars(item.label), 36)) + 18;
+    const double width = 22 +
+                         kCharWidth * static_cast<double>(std::min<size_t>(
+                                          Chars(item.label), 36)) +
+                         18;
     if (x + width > kRight && x > kLeft) {
       x = kLeft;
       y += kLegendRow;
@@ -201,12 +202,12 @@ void CloseFigure(std::string_view user_note,
 }
 
 void AppendNoData(double top, std::string* out) {
-  *out += Cat("<rect class=\"plot-area\" x=\"", Coord(kLeft), "\" y=\"",
-              Coord(top), "\" width=\"", Coord(kRight - kLeft),
-              "\" height=\"", Coord(kBottom - top),
-              "\"/><text class=\"no-data\" x=\"", Coord((kLeft + kRight) / 2),
-              "\" y=\"", Coord((top + kBottom) / 2),
-              "\" text-anchor=\"middle\">No data</text>");
+  *out +=
+      Cat("<rect class=\"plot-area\" x=\"", Coord(kLeft), "\" y=\"", Coord(top),
+          "\" width=\"", Coord(kRight - kLeft), "\" height=\"",
+          Coord(kBottom - top), "\"/><text class=\"no-data\" x=\"",
+          Coord((kLeft + kRight) / 2), "\" y=\"", Coord((top + kBottom) / 2),
+          "\" text-anchor=\"middle\">No data</text>");
 }
 
 // Horizontal grid lines and labels of a value axis, and its title.
@@ -224,10 +225,10 @@ void AppendYAxis(const Ticks& ticks, const Scale& y, bool percent,
   }
   if (!title.empty()) {
     const double cy = (top + kBottom) / 2;
-    *out += Cat("<text class=\"axis-title\" x=\"14\" y=\"", Coord(cy),
-                "\" text-anchor=\"middle\" transform=\"rotate(-90 14 ",
-                Coord(cy), ")\">",
-                FitLabel(title, kBottom - top, options), "</text>");
+    *out +=
+        Cat("<text class=\"axis-title\" x=\"14\" y=\"", Coord(cy),
+            "\" text-anchor=\"middle\" transform=\"rotate(-90 14 ", Coord(cy),
+            ")\">", FitLabel(title, kBottom - top, options), "</text>");
   }
   *out += "</g>";
 }
@@ -242,16 +243,15 @@ void AppendXAxis(const Ticks& ticks, const Scale& x, bool percent,
     const double px = x(v);
     *out += Cat("<line class=\"tick-mark\" x1=\"", Coord(px), "\" x2=\"",
                 Coord(px), "\" y1=\"", Coord(kBottom), "\" y2=\"",
-                Coord(kBottom + 5), "\"/><text class=\"tick\" x=\"",
-                Coord(px), "\" y=\"", Coord(kBottom + 18),
-                "\" text-anchor=\"middle\">",
+                Coord(kBottom + 5), "\"/><text class=\"tick\" x=\"", Coord(px),
+                "\" y=\"", Coord(kBottom + 18), "\" text-anchor=\"middle\">",
                 HtmlEscape(FormatTick(v, ticks.step, percent)), "</text>");
   }
   if (!title.empty()) {
-    *out += Cat("<text class=\"axis-title\" x=\"", Coord((kLeft + kRight) / 2),
-                "\" y=\"", Coord(kChartHeight - 10),
-                "\" text-anchor=\"middle\">",
-                FitLabel(title, kRight - kLeft, options), "</text>");
+    *out +=
+        Cat("<text class=\"axis-title\" x=\"", Coord((kLeft + kRight) / 2),
+            "\" y=\"", Coord(kChartHeight - 10), "\" text-anchor=\"middle\">",
+            FitLabel(title, kRight - kLeft, options), "</text>");
   }
   *out += "</g>";
 }
@@ -375,10 +375,9 @@ void AppendLineChart(const LineChart& chart, const RenderOptions& options,
     const Series& s = chart.series[i];
     colors[i] = ResolveColor(s.color, i, Cat("series ", NameForNote(s.name, i)),
                              &notes);
-    legend.push_back({s.dashed ? LegendItem::Kind::kDashed
-                               : LegendItem::Kind::kLine,
-                      colors[i], s.name.empty() ? Cat("Series ", i + 1)
-                                                : s.name});
+    legend.push_back(
+        {s.dashed ? LegendItem::Kind::kDashed : LegendItem::Kind::kLine,
+         colors[i], s.name.empty() ? Cat("Series ", i + 1) : s.name});
   }
   for (const ReferenceLine* r : refs) {
     if (!r->name.empty()) {
@@ -411,8 +410,8 @@ void AppendLineChart(const LineChart& chart, const RenderOptions& options,
   *out += Cat("<g clip-path=\"url(#hs-clip-", index + 1, ")\">");
   for (const ReferenceLine* r : refs) {
     *out += Cat("<line class=\"ref\" x1=\"", Coord(x(r->from.x)), "\" y1=\"",
-                Coord(y(r->from.y)), "\" x2=\"", Coord(x(r->to.x)),
-                "\" y2=\"", Coord(y(r->to.y)), "\"><title>",
+                Coord(y(r->from.y)), "\" x2=\"", Coord(x(r->to.x)), "\" y2=\"",
+                Coord(y(r->to.y)), "\"><title>",
                 HtmlEscapeShort(r->name, options.max_label_bytes),
                 "</title></line>");
   }
@@ -453,18 +452,18 @@ void AppendLineChart(const LineChart& chart, const RenderOptions& options,
           AppendCoord(pixels[k].y, &d);
         }
       }
-      *out += Cat("<path class=\"mark line\" d=\"", d,
-                  "\" fill=\"none\" stroke=\"", colors[i],
-                  "\" stroke-width=\"2\" stroke-linejoin=\"round\"",
-                  s.dashed ? " stroke-dasharray=\"6 4\"" : "", "><title>",
-                  name, "</title></path>");
+      *out +=
+          Cat("<path class=\"mark line\" d=\"", d, "\" fill=\"none\" stroke=\"",
+              colors[i], "\" stroke-width=\"2\" stroke-linejoin=\"round\"",
+              s.dashed ? " stroke-dasharray=\"6 4\"" : "", "><title>", name,
+              "</title></path>");
     }
     // A lone point has no line to show it: it gets a dot.
     if (s.markers || pixels.size() == 1) {
       for (const Point& p : pixels) {
-        *out += Cat("<circle class=\"mark point\" cx=\"", Coord(p.x),
-                    "\" cy=\"", Coord(p.y), "\" r=\"3.5\" fill=\"", colors[i],
-                    "\"/>");
+        *out +=
+            Cat("<circle class=\"mark point\" cx=\"", Coord(p.x), "\" cy=\"",
+                Coord(p.y), "\" r=\"3.5\" fill=\"", colors[i], "\"/>");
       }
     }
     *out += "</g>";
@@ -476,8 +475,8 @@ void AppendLineChart(const LineChart& chart, const RenderOptions& options,
 void AppendBarChart(const BarChart& chart, const RenderOptions& options,
                     int index, std::string* out) {
   std::vector<std::string> notes;
-  const size_t n_cat = std::min(chart.categories.size(),
-                                options.max_bar_categories);
+  const size_t n_cat =
+      std::min(chart.categories.size(), options.max_bar_categories);
   const size_t n_series = std::min(chart.series.size(), options.max_series);
   if (chart.categories.size() > n_cat) {
     notes.push_back(Cat("Only the first ", Count(n_cat), " of ",
@@ -520,6 +519,12 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
                           " have no finite value and are not drawn."));
     }
   }
+  // With colours per category (tiers), a series is told apart by its fill
+  // (solid, then translucent), so its legend swatch is a neutral grey.
+  bool category_colors = false;
+  for (size_t s = 0; s < n_series; ++s) {
+    category_colors = category_colors || !chart.series[s].colors.empty();
+  }
   std::vector<LegendItem> legend;
   std::vector<std::string> series_colors(n_series);
   for (size_t s = 0; s < n_series; ++s) {
@@ -527,10 +532,10 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
     series_colors[s] = ResolveColor(
         bs.color, s, Cat("series ", NameForNote(bs.name, s)), &notes);
     if (n_series > 1) {
-      legend.push_back({s == 0 ? LegendItem::Kind::kBox
-                               : LegendItem::Kind::kTranslucentBox,
-                        series_colors[s],
-                        bs.name.empty() ? Cat("Series ", s + 1) : bs.name});
+      legend.push_back(
+          {s == 0 ? LegendItem::Kind::kBox : LegendItem::Kind::kTranslucentBox,
+           category_colors ? "#7b8794" : series_colors[s],
+           bs.name.empty() ? Cat("Series ", s + 1) : bs.name});
     }
   }
   OpenFigure(chart.id, chart.title, index, out);
@@ -558,11 +563,10 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
                 "</title></text>");
   }
   if (!chart.category_title.empty()) {
-    *out += Cat("<text class=\"axis-title\" x=\"", Coord((kLeft + kRight) / 2),
-                "\" y=\"", Coord(kChartHeight - 10),
-                "\" text-anchor=\"middle\">",
-                FitLabel(chart.category_title, kRight - kLeft, options),
-                "</text>");
+    *out +=
+        Cat("<text class=\"axis-title\" x=\"", Coord((kLeft + kRight) / 2),
+            "\" y=\"", Coord(kChartHeight - 10), "\" text-anchor=\"middle\">",
+            FitLabel(chart.category_title, kRight - kLeft, options), "</text>");
   }
   *out += "</g>";
   *out += layout.svg;
@@ -593,20 +597,20 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
       const double l = value_at(bs.low, c);
       const double hh = value_at(bs.high, c);
       const bool interval = std::isfinite(l) && std::isfinite(hh);
-      std::string tip = Cat(chart.categories[c],
-                            n_series > 1 ? " · " + series_name : "", ": ",
-                            FormatAxisValue(v, chart.y.percent));
+      std::string tip =
+          Cat(chart.categories[c], n_series > 1 ? " · " + series_name : "",
+              ": ", FormatAxisValue(v, chart.y.percent));
       if (interval) {
         tip += Cat(" (", FormatAxisValue(l, chart.y.percent), "–",
                    FormatAxisValue(hh, chart.y.percent), ")");
       }
-      *out += Cat("<rect class=\"mark bar\" x=\"", Coord(bx + 1), "\" y=\"",
-                  Coord(y0), "\" width=\"", Coord(std::max(bar - 2, 1.0)),
-                  "\" height=\"", Coord(h), "\" fill=\"", color, "\"",
-                  s > 0 ? " fill-opacity=\"0.55\" stroke=\"" + color + "\""
-                        : "",
-                  "><title>", HtmlEscapeShort(tip, options.max_text_bytes),
-                  "</title></rect>");
+      *out +=
+          Cat("<rect class=\"mark bar\" x=\"", Coord(bx + 1), "\" y=\"",
+              Coord(y0), "\" width=\"", Coord(std::max(bar - 2, 1.0)),
+              "\" height=\"", Coord(h), "\" fill=\"", color, "\"",
+              s > 0 ? " fill-opacity=\"0.55\" stroke=\"" + color + "\"" : "",
+              "><title>", HtmlEscapeShort(tip, options.max_text_bytes),
+              "</title></rect>");
       double label_y = std::min(vy, zero) - 5;
       if (interval) {
         const double cx = bx + bar / 2;
@@ -621,12 +625,10 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
       }
       if (labels) {
         // Over the bar, clear of the error bar.
-        *out += Cat("<text class=\"value-label\" x=\"",
-                    Coord(bx + bar / 2), "\" y=\"",
-                    Coord(std::max(label_y, top + 10)),
+        *out += Cat("<text class=\"value-label\" x=\"", Coord(bx + bar / 2),
+                    "\" y=\"", Coord(std::max(label_y, top + 10)),
                     "\" text-anchor=\"middle\">",
-                    HtmlEscape(FormatAxisValue(v, chart.y.percent)),
-                    "</text>");
+                    HtmlEscape(FormatAxisValue(v, chart.y.percent)), "</text>");
       }
     }
     *out += "</g>";
@@ -711,8 +713,8 @@ void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
   std::vector<std::string> colors(n_series);
   for (size_t s = 0; s < n_series; ++s) {
     const HistogramSeries& hs = chart.series[s];
-    colors[s] = ResolveColor(hs.color, s, Cat("series ", NameForNote(hs.name, s)),
-                             &notes);
+    colors[s] = ResolveColor(hs.color, s,
+                             Cat("series ", NameForNote(hs.name, s)), &notes);
     legend.push_back({LegendItem::Kind::kTranslucentBox, colors[s],
                       Cat(hs.name.empty() ? Cat("Series ", s + 1) : hs.name,
                           " (n = ", Count(totals[s]), ")")});
@@ -728,9 +730,9 @@ void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
   double y_max = 0;
   for (size_t s = 0; s < n_series; ++s) {
     for (size_t c : counts[s]) {
-      const double v = chart.share ? static_cast<double>(c) /
-                                         static_cast<double>(totals[s])
-                                   : static_cast<double>(c);
+      const double v =
+          chart.share ? static_cast<double>(c) / static_cast<double>(totals[s])
+                      : static_cast<double>(c);
       if (totals[s] > 0) y_max = std::max(y_max, v);
     }
   }
@@ -738,9 +740,8 @@ void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
   const Scale x{x0, x1, kLeft, kRight};
   const Scale y{yt.min, yt.max, kBottom, top};
   const std::string y_title =
-      !chart.y_title.empty()
-          ? chart.y_title
-          : (chart.share ? "Share of accounts" : "Accounts");
+      !chart.y_title.empty() ? chart.y_title
+                             : (chart.share ? "Share of accounts" : "Accounts");
   AppendYAxis(yt, y, chart.share, y_title, top, options, out);
   AppendXAxis(xt, x, chart.x.percent, chart.x.title, options, out);
   *out += layout.svg;
@@ -754,9 +755,9 @@ void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
     for (int b = 0; b < bins; ++b) {
       const size_t c = counts[s][b];
       if (c == 0) continue;
-      const double v = chart.share ? static_cast<double>(c) /
-                                         static_cast<double>(totals[s])
-                                   : static_cast<double>(c);
+      const double v =
+          chart.share ? static_cast<double>(c) / static_cast<double>(totals[s])
+                      : static_cast<double>(c);
       const double bx0 = x(x0 + width * b);
       const double bx1 = x(b + 1 == bins ? x1 : x0 + width * (b + 1));
       const double vy = y(v);
@@ -766,12 +767,12 @@ void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
                            NumberFormat{4}),
               ": ", Count(c),
               chart.share ? Cat(" (", FormatAxisValue(v, true), ")") : "");
-      *out += Cat("<rect class=\"mark bin\" x=\"", Coord(bx0), "\" y=\"",
-                  Coord(vy), "\" width=\"", Coord(std::max(bx1 - bx0, 0.5)),
-                  "\" height=\"", Coord(kBottom - vy), "\" fill=\"", colors[s],
-                  "\" fill-opacity=\"0.45\" stroke=\"", colors[s],
-                  "\"><title>", HtmlEscapeShort(tip, options.max_text_bytes),
-                  "</title></rect>");
+      *out +=
+          Cat("<rect class=\"mark bin\" x=\"", Coord(bx0), "\" y=\"", Coord(vy),
+              "\" width=\"", Coord(std::max(bx1 - bx0, 0.5)), "\" height=\"",
+              Coord(kBottom - vy), "\" fill=\"", colors[s],
+              "\" fill-opacity=\"0.45\" stroke=\"", colors[s], "\"><title>",
+              HtmlEscapeShort(tip, options.max_text_bytes), "</title></rect>");
     }
     *out += "</g>";
   }

@@ -41,7 +41,8 @@ std::string FormatLike(const Value& value, double number);
 // palette's colour `palette_index`, and when `requested` was not empty a
 // note saying that `what` had a colour that is not one.
 std::string ResolveColor(std::string_view requested, size_t palette_index,
-                         std::string_view what, std::vector<std::string>* notes);
+                         std::string_view what,
+                         std::vector<std::string>* notes);
 
 }  // namespace healthscore::engine::report::internal
 
