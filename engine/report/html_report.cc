@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -209,11 +210,7 @@ class Renderer {
       out_ += "</div>\n";
     }
     out_ += "</div>\n";
-    for (const std::string& note : notes) {
-      out_ += "<p class=\"muted\">";
-      Text(note);
-      out_ += "</p>\n";
-    }
+    internal::AppendNotes(notes, "muted", &out_);
   }
 
   // A value as text; a non-finite number is muted.
@@ -266,6 +263,7 @@ class Renderer {
       out_ += "</tr></thead>";
     }
     out_ += "\n<tbody>\n";
+    std::unordered_map<std::string, std::string> swatches;
     for (size_t r = 0; r < rows; ++r) {
       const auto& row = table.rows[r];
       out_ += "<tr>";
@@ -274,10 +272,17 @@ class Renderer {
         if (c < row.size()) {
           const Cell& cell = row[c];
           if (!cell.swatch.empty()) {
-            const std::string color = internal::ResolveColor(
-                cell.swatch, c, Cat("a swatch in row ", r + 1), &notes);
-            out_ += Cat("<span class=\"swatch\" style=\"background:", color,
-                        "\"></span>");
+            // Resolved once per distinct colour: a tier's colour repeats
+            // down a long table, and a bad one is noted once.
+            auto [it, added] = swatches.try_emplace(cell.swatch);
+            if (added) {
+              it->second =
+                  internal::ResolveColor(cell.swatch, swatches.size() - 1,
+                                         "a swatch of this table", &notes);
+            }
+            out_ +=
+                Cat("<span class=\"swatch\" style=\"background:", it->second,
+                    "\"></span>");
           }
           AppendValue(cell.value);
         }
@@ -299,11 +304,7 @@ class Renderer {
       notes.push_back(Cat("Showing the first ", Count(shown_columns), " of ",
                           Count(columns), " columns (max_table_columns)."));
     }
-    for (const std::string& note : notes) {
-      out_ += "<p class=\"table-note omitted\">";
-      Text(note);
-      out_ += "</p>\n";
-    }
+    internal::AppendNotes(notes, "table-note omitted", &out_);
     out_ += "</div>\n";
   }
 

@@ -240,6 +240,28 @@ TEST(RenderHtmlTest, TablesAlignNumbersShowSwatchesAndCapRows) {
   EXPECT_THAT(capped, Not(HasSubstr("wide")));
 }
 
+TEST(RenderHtmlTest, NotesAreSaidOnceAndCapped) {
+  // The same bad colour down a table: one note.
+  Table same;
+  for (int i = 0; i < 500; ++i) {
+    same.rows.push_back({Cell(Value::Text("red"), "bad")});
+  }
+  std::string html = Render(WithBlock(same));
+  EXPECT_EQ(CountOf(html,
+                    "The colour &#39;bad&#39; of a swatch of this table "
+                    "is not a CSS colour"),
+            1u);
+  // 1,000 different bad colours: 10 notes, then how many more.
+  Table many;
+  for (int i = 0; i < 1000; ++i) {
+    many.rows.push_back({Cell(Value::Text("red"), "bad" + std::to_string(i))});
+  }
+  html = Render(WithBlock(many));
+  EXPECT_EQ(CountOf(html, "is not a CSS colour"), 10u);
+  EXPECT_THAT(html, HasSubstr("<p class=\"table-note omitted\">… and 990 "
+                              "more note(s) like these.</p>"));
+}
+
 TEST(RenderHtmlTest, LongTextIsCut) {
   Document doc;
   doc.title = std::string(1000000, 'x');

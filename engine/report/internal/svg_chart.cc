@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include "engine/common/display.h"
@@ -186,18 +187,15 @@ void OpenFigure(std::string_view id, std::string_view title, int index,
 }
 
 void CloseFigure(std::string_view user_note,
-                 const std::vector<std::string>& notes, std::string* out) {
+                 const std::vector<std::string>& notes,
+                 const RenderOptions& options, std::string* out) {
   *out += "</svg>\n";
   if (!user_note.empty()) {
     *out += "<p class=\"chart-note\">";
-    AppendHtmlEscaped(user_note, out);
+    *out += HtmlEscapeShort(user_note, options.max_text_bytes);
     *out += "</p>\n";
   }
-  for (const std::string& note : notes) {
-    *out += "<p class=\"chart-note omitted\">";
-    AppendHtmlEscaped(note, out);
-    *out += "</p>\n";
-  }
+  AppendNotes(notes, "chart-note omitted", out);
   *out += "</figure>\n";
 }
 
@@ -274,6 +272,30 @@ std::string FormatAxisValue(double v, bool percent) {
 }
 
 }  // namespace
+
+void AppendNotes(const std::vector<std::string>& notes,
+                 std::string_view css_class, std::string* out) {
+  std::unordered_set<std::string_view> seen;
+  std::vector<const std::string*> shown;
+  size_t more = 0;
+  for (const std::string& note : notes) {
+    if (!seen.insert(note).second) continue;
+    if (shown.size() < kMaxNotes) {
+      shown.push_back(&note);
+    } else {
+      ++more;
+    }
+  }
+  for (const std::string* note : shown) {
+    *out += Cat("<p class=\"", css_class, "\">");
+    AppendHtmlEscaped(*note, out);
+    *out += "</p>\n";
+  }
+  if (more > 0) {
+    *out += Cat("<p class=\"", css_class, "\">… and ", Count(more),
+                " more note(s) like these.</p>\n");
+  }
+}
 
 std::string FormatLike(const Value& value, double number) {
   switch (value.kind) {
@@ -390,7 +412,7 @@ void AppendLineChart(const LineChart& chart, const RenderOptions& options,
   const double top = layout.plot_top;
   if (!any) {
     AppendNoData(top, out);
-    CloseFigure(chart.note, notes, out);
+    CloseFigure(chart.note, notes, options, out);
     return;
   }
   // Reference lines take part in the extent so that a diagonal is whole.
@@ -469,7 +491,7 @@ void AppendLineChart(const LineChart& chart, const RenderOptions& options,
     *out += "</g>";
   }
   *out += "</g>";
-  CloseFigure(chart.note, notes, out);
+  CloseFigure(chart.note, notes, options, out);
 }
 
 void AppendBarChart(const BarChart& chart, const RenderOptions& options,
@@ -543,7 +565,7 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
   const double top = layout.plot_top;
   if (!any || n_cat == 0) {
     AppendNoData(top, out);
-    CloseFigure(chart.note, notes, out);
+    CloseFigure(chart.note, notes, options, out);
     return;
   }
   const AxisRange yr = MakeRange(chart.y, lo, hi, 5);
@@ -636,7 +658,7 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
   *out += Cat("<line class=\"baseline\" x1=\"", Coord(kLeft), "\" x2=\"",
               Coord(kRight), "\" y1=\"", Coord(zero), "\" y2=\"", Coord(zero),
               "\"/></g>");
-  CloseFigure(chart.note, notes, out);
+  CloseFigure(chart.note, notes, options, out);
 }
 
 void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
@@ -724,7 +746,7 @@ void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
   const double top = layout.plot_top;
   if (binned == 0) {
     AppendNoData(top, out);
-    CloseFigure(chart.note, notes, out);
+    CloseFigure(chart.note, notes, options, out);
     return;
   }
   double y_max = 0;
@@ -776,7 +798,7 @@ void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
     }
     *out += "</g>";
   }
-  CloseFigure(chart.note, notes, out);
+  CloseFigure(chart.note, notes, options, out);
 }
 
 }  // namespace healthscore::engine::report::internal

@@ -44,6 +44,13 @@ std::string ResolveColor(std::string_view requested, size_t palette_index,
                          std::string_view what,
                          std::vector<std::string>* notes);
 
+// The notes on what was left out, each once (in the order first given) and
+// at most kMaxNotes of them, then how many more there were: a `<p>` of
+// class `css_class` each.
+inline constexpr size_t kMaxNotes = 10;
+void AppendNotes(const std::vector<std::string>& notes,
+                 std::string_view css_class, std::string* out);
+
 }  // namespace healthscore::engine::report::internal
 
 #endif  // HEALTHSCORE_ENGINE_REPORT_INTERNAL_SVG_CHART_H_
