@@ -8,8 +8,8 @@
 // elements that have a non-empty bounding box (so were laid out and drawn)
 // and writes the counts as JSON into <pre id="check">, and the test reads
 // them back from the dumped DOM. Then chromium takes a screenshot of the
-// report itself, kept as a test artefact:
-//   <build>/test-artifacts/report.png  (and report.html beside it).
+// report itself and prints it to PDF, kept as test artefacts:
+//   <build>/test-artifacts/report.png, report.pdf (and report.html).
 // Chromium is bounded twice: its own --timeout, and a kill of its whole
 // process group after kBrowserDeadline, so the test cannot hang.
 
@@ -500,6 +500,27 @@ TEST(ReportBrowserTest, EveryChartDrawsItsMarksAndTheScreenshotIsKept) {
   EXPECT_EQ(be32(16), 1200u);
   EXPECT_EQ(be32(20), 3000u);
   EXPECT_GT(image.size(), 50000u) << "the screenshot looks blank: " << png;
+
+  // On paper, with the print styles: a PDF of several pages, kept beside
+  // the screenshot.
+  const fs::path pdf = artifacts / "report.pdf";
+  fs::remove(pdf);
+  std::vector<std::string> print = BrowserArgs(chromium, scratch / "profile");
+  print.push_back("--no-pdf-header-footer");
+  print.push_back("--print-to-pdf=" + pdf.string());
+  print.push_back("file://" + report.string());
+  const RunResult print_run = RunBounded(print, scratch, "print");
+  ASSERT_TRUE(print_run.finished)
+      << "chromium --print-to-pdf did not finish within "
+      << kBrowserDeadline.count() << " s and was killed; stderr:\n"
+      << print_run.err;
+  ASSERT_EQ(print_run.exit_code, 0) << print_run.err;
+  const std::string document = ReadFile(pdf);
+  EXPECT_EQ(document.substr(0, 5), "%PDF-") << "no PDF at " << pdf;
+  std::smatch pages;
+  ASSERT_TRUE(std::regex_search(document, pages, std::regex("/Count (\\d+)")))
+      << "no page count in " << pdf;
+  EXPECT_GE(std::stoi(pages[1]), 2) << pdf;
 }
 
 }  // namespace
