@@ -55,8 +55,10 @@ struct RenderOptions {
   size_t max_bar_categories = 60;
   // Bins per histogram (1..1,000); a histogram asking for more gets this.
   int max_histogram_bins = 200;
-  // Bytes of one label shown on a chart (category, legend) before it is
-  // cut with "…" (8..4,096); the full text stays in the tooltip.
+  // Bytes of one label shown on a chart (legend, axis title) before it is
+  // cut with "…", and characters of a category label, which is cut in the
+  // middle to keep both ends (8..4,096). Labels are also cut to the room
+  // they have; the full text stays in the tooltip.
   size_t max_label_bytes = 48;
   // Bytes of a table cell, a meta line, a heading or a paragraph before it
   // is cut with "…" (16..1,000,000).

@@ -463,6 +463,21 @@ TEST(BarChartTest, NegativeValuesHangBelowZeroAndBadColoursAreReplaced) {
                                 "colour"));
 }
 
+TEST(BarChartTest, ValueLabelsKeepTheIntegerPart) {
+  // Three significant digits, but never an exponent for a whole number:
+  // -999.99 rounds to "-1000" (4 digits), 12345.6 keeps its integer part
+  // and one decimal (6 digits), 0.01234 has three.
+  BarChart c;
+  c.id = "arr";
+  c.categories = {"a", "b", "c"};
+  c.series.push_back(Bars("delta", {-999.99, 12345.6, 0.01234}));
+  const std::string svg = ChartSvg(Render(WithBlock(c)), "arr");
+  EXPECT_THAT(svg, HasSubstr(">-1000</text>"));
+  EXPECT_THAT(svg, HasSubstr(">12345.6</text>"));
+  EXPECT_THAT(svg, HasSubstr(">0.0123</text>"));
+  EXPECT_THAT(svg, Not(HasSubstr("e+")));
+}
+
 TEST(BarChartTest, EmptyAndCappedCharts) {
   BarChart empty;
   empty.id = "empty-bars";
@@ -485,6 +500,30 @@ TEST(BarChartTest, EmptyAndCappedCharts) {
   EXPECT_EQ(CountOf(figure, "value-label"), 0u);  // too many to label
   EXPECT_THAT(figure, HasSubstr("Only the first 60 of 100 categories are "
                                 "drawn (max_bar_categories)."));
+}
+
+TEST(BarChartTest, LongCategoriesAreSlantedAndCutInTheMiddle) {
+  BarChart c;
+  c.id = "segments";
+  BarSeries s = Bars("NRR", {});
+  for (int i = 0; i < 20; ++i) {
+    c.categories.push_back("Segment with a long name " + std::to_string(i));
+    s.values.push_back(1);
+  }
+  c.categories.push_back("<Région>");
+  s.values.push_back(1);
+  c.series.push_back(s);
+  const std::string svg = ChartSvg(Render(WithBlock(c)), "segments");
+  EXPECT_EQ(CountOf(svg, "transform=\"rotate(-40 "), 21u);
+  // 16 characters: the first 7, "…" and the last 8 (" name 12"), so the
+  // numbers survive.
+  EXPECT_THAT(svg, HasSubstr(">Segment… name 12<title>Segment with a long "
+                             "name 12</title></text>"));
+  EXPECT_THAT(svg, HasSubstr(">&lt;Région&gt;<title>"));
+  // Short labels that fit stay level.
+  const std::string level = ChartSvg(Render(WithBlock(ChurnByTier())), "tiers");
+  EXPECT_EQ(CountOf(level, "rotate(-40"), 0u);
+  EXPECT_THAT(level, HasSubstr("text-anchor=\"middle\">yellow<title>"));
 }
 
 TEST(HistogramTest, BinsValuesAndCountsWhatItLeavesOut) {

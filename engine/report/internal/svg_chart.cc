@@ -77,6 +77,34 @@ std::string FitLabel(std::string_view text, double width,
   return HtmlEscapeShort(text, bytes);
 }
 
+// A category label cut in the middle to fit: categories often differ only
+// at their end ("Segment 11", "Segment 12"), so both ends are kept.
+std::string FitCategory(std::string_view text, double width,
+                        const RenderOptions& options) {
+  const size_t fit =
+      std::min(options.max_label_bytes,
+               static_cast<size_t>(std::max(3.0, width / kCharWidth)));
+  // Counted in characters here (at most max_label_bytes of them), so
+  // both ends stay whole characters.
+  const size_t chars = Chars(text);
+  if (chars <= fit) return HtmlEscape(text);
+  const size_t head = (fit - 1) / 2;
+  const size_t tail = fit - 1 - head;
+  // Byte offsets of the character `head` and of the character
+  // `chars - tail`.
+  size_t head_end = text.size();
+  size_t tail_start = text.size();
+  size_t n = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (n == head) head_end = std::min(head_end, i);
+    if (n == chars - tail) tail_start = i;
+    ++n;
+  }
+  return Cat(HtmlEscape(text.substr(0, head_end)), "\xE2\x80\xA6",
+             HtmlEscape(text.substr(tail_start)));
+}
+
 std::string ChartId(std::string_view id, int index) {
   if (!id.empty()) return HtmlEscapeShort(id, 128);
   return Cat("chart-", index + 1);
@@ -208,9 +236,11 @@ void AppendNoData(double top, std::string* out) {
           "\" text-anchor=\"middle\">No data</text>");
 }
 
+// The value axis and the plot span [top, bottom]; bar charts with
+// slanted category labels raise the bottom.
 // Horizontal grid lines and labels of a value axis, and its title.
 void AppendYAxis(const Ticks& ticks, const Scale& y, bool percent,
-                 std::string_view title, double top,
+                 std::string_view title, double top, double bottom,
                  const RenderOptions& options, std::string* out) {
   *out += "<g class=\"axis y-axis\">";
   for (double v : ticks.values) {
@@ -222,11 +252,11 @@ void AppendYAxis(const Ticks& ticks, const Scale& y, bool percent,
                 HtmlEscape(FormatTick(v, ticks.step, percent)), "</text>");
   }
   if (!title.empty()) {
-    const double cy = (top + kBottom) / 2;
+    const double cy = (top + bottom) / 2;
     *out +=
         Cat("<text class=\"axis-title\" x=\"14\" y=\"", Coord(cy),
             "\" text-anchor=\"middle\" transform=\"rotate(-90 14 ", Coord(cy),
-            ")\">", FitLabel(title, kBottom - top, options), "</text>");
+            ")\">", FitLabel(title, bottom - top, options), "</text>");
   }
   *out += "</g>";
 }
@@ -254,10 +284,10 @@ void AppendXAxis(const Ticks& ticks, const Scale& x, bool percent,
   *out += "</g>";
 }
 
-void AppendClipPath(int index, double top, std::string* out) {
+void AppendClipPath(int index, double top, double bottom, std::string* out) {
   *out += Cat("<defs><clipPath id=\"hs-clip-", index + 1, "\"><rect x=\"",
               Coord(kLeft), "\" y=\"", Coord(top), "\" width=\"",
-              Coord(kRight - kLeft), "\" height=\"", Coord(kBottom - top),
+              Coord(kRight - kLeft), "\" height=\"", Coord(bottom - top),
               "\"/></clipPath></defs>");
 }
 
@@ -266,9 +296,18 @@ std::string NameForNote(std::string_view name, size_t i) {
   return Cat("'", TruncateForDisplay(name, 64), "'");
 }
 
+// A value over a bar or in a tooltip: three significant digits, and all of
+// the integer part (989.4 is "989", -999.99 is "-1000", never "-1e+03").
 std::string FormatAxisValue(double v, bool percent) {
-  if (percent) return FormatNumber(v * 100, NumberFormat{3}) + "%";
-  return FormatNumber(v, NumberFormat{3});
+  const double shown = percent ? v * 100 : v;
+  int digits = 3;
+  if (std::isfinite(shown) && std::abs(shown) >= 100) {
+    digits = std::min(
+        15, static_cast<int>(std::floor(std::log10(std::abs(shown)))) + 2);
+  }
+  std::string out = FormatNumber(shown, NumberFormat{digits});
+  if (percent) out.push_back('%');
+  return out;
 }
 
 }  // namespace
@@ -425,10 +464,11 @@ void AppendLineChart(const LineChart& chart, const RenderOptions& options,
   const Scale x{xr.ticks.min, xr.ticks.max, kLeft, kRight};
   const Scale y{yr.ticks.min, yr.ticks.max, kBottom, top};
 
-  AppendYAxis(yr.ticks, y, chart.y.percent, chart.y.title, top, options, out);
+  AppendYAxis(yr.ticks, y, chart.y.percent, chart.y.title, top, kBottom,
+              options, out);
   AppendXAxis(xr.ticks, x, chart.x.percent, chart.x.title, options, out);
   *out += layout.svg;
-  AppendClipPath(index, top, out);
+  AppendClipPath(index, top, kBottom, out);
   *out += Cat("<g clip-path=\"url(#hs-clip-", index + 1, ")\">");
   for (const ReferenceLine* r : refs) {
     *out += Cat("<line class=\"ref\" x1=\"", Coord(x(r->from.x)), "\" y1=\"",
@@ -568,21 +608,51 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
     CloseFigure(chart.note, notes, options, out);
     return;
   }
-  const AxisRange yr = MakeRange(chart.y, lo, hi, 5);
-  const Scale y{yr.ticks.min, yr.ticks.max, kBottom, top};
-  AppendYAxis(yr.ticks, y, chart.y.percent, chart.y.title, top, options, out);
   // The category axis: a band per category, bars side by side inside it.
+  // Labels wider than their band are slanted and cut to kSlantedChars; the
+  // plot's bottom rises to make room for them.
   const double band = (kRight - kLeft) / static_cast<double>(n_cat);
   const double group = band * 0.72;
   const double bar = group / static_cast<double>(std::max<size_t>(n_series, 1));
+  size_t widest = 0;
+  for (size_t c = 0; c < n_cat; ++c) {
+    widest = std::max(widest, Chars(chart.categories[c]));
+  }
+  const bool slanted = static_cast<double>(widest) * kCharWidth > band - 4;
+  constexpr size_t kSlantedChars = 16;
+  // sin(40 degrees) of the longest label, the tick row and the axis title.
+  const double bottom =
+      slanted ? kChartHeight - 28 -
+                    0.64 * kCharWidth *
+                        static_cast<double>(std::min(widest, kSlantedChars)) -
+                    14
+              : kBottom;
+  const AxisRange yr = MakeRange(chart.y, lo, hi, 5);
+  const Scale y{yr.ticks.min, yr.ticks.max, bottom, top};
+  AppendYAxis(yr.ticks, y, chart.y.percent, chart.y.title, top, bottom, options,
+              out);
   *out += "<g class=\"axis x-axis\">";
   for (size_t c = 0; c < n_cat; ++c) {
     const double cx = kLeft + band * (static_cast<double>(c) + 0.5);
-    *out += Cat("<text class=\"tick category\" x=\"", Coord(cx), "\" y=\"",
-                Coord(kBottom + 18), "\" text-anchor=\"middle\">",
-                FitLabel(chart.categories[c], band - 4, options), "<title>",
-                HtmlEscapeShort(chart.categories[c], options.max_text_bytes),
-                "</title></text>");
+    const std::string full =
+        HtmlEscapeShort(chart.categories[c], options.max_text_bytes);
+    if (slanted) {
+      // Rotated 40 degrees about its end, under the middle of its band.
+      const double ly = bottom + 14;
+      *out += Cat(
+          "<text class=\"tick category\" x=\"", Coord(cx + 4), "\" y=\"",
+          Coord(ly),
+          "\" text-anchor=\"end\" "
+          "transform=\"rotate(-40 ",
+          Coord(cx + 4), " ", Coord(ly), ")\">",
+          FitCategory(chart.categories[c], kSlantedChars * kCharWidth, options),
+          "<title>", full, "</title></text>");
+    } else {
+      *out += Cat("<text class=\"tick category\" x=\"", Coord(cx), "\" y=\"",
+                  Coord(bottom + 18), "\" text-anchor=\"middle\">",
+                  FitCategory(chart.categories[c], band - 4, options),
+                  "<title>", full, "</title></text>");
+    }
   }
   if (!chart.category_title.empty()) {
     *out +=
@@ -592,11 +662,11 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
   }
   *out += "</g>";
   *out += layout.svg;
-  AppendClipPath(index, top, out);
+  AppendClipPath(index, top, bottom, out);
   *out += Cat("<g clip-path=\"url(#hs-clip-", index + 1, ")\">");
   const double zero = y(std::clamp(0.0, yr.ticks.min, yr.ticks.max));
-  const bool labels =
-      chart.value_labels && n_cat * std::max<size_t>(n_series, 1) <= 24;
+  // A value over each bar when the bars are wide enough to hold one.
+  const bool labels = chart.value_labels && bar >= 36;
   for (size_t s = 0; s < n_series; ++s) {
     const BarSeries& bs = chart.series[s];
     const std::string series_name =
@@ -633,7 +703,10 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
               s > 0 ? " fill-opacity=\"0.55\" stroke=\"" + color + "\"" : "",
               "><title>", HtmlEscapeShort(tip, options.max_text_bytes),
               "</title></rect>");
-      double label_y = std::min(vy, zero) - 5;
+      // Over a bar that rises, under one that hangs below zero; clear of
+      // the error bar either way.
+      const bool hangs = vy > zero;
+      double label_y = hangs ? vy + 14 : vy - 5;
       if (interval) {
         const double cx = bx + bar / 2;
         const double ylo = y(l);
@@ -643,12 +716,12 @@ void AppendBarChart(const BarChart& chart, const RenderOptions& options,
                     Coord(ylo), "V", Coord(yhi), "M", Coord(cx - cap / 2), ",",
                     Coord(ylo), "h", Coord(cap), "M", Coord(cx - cap / 2), ",",
                     Coord(yhi), "h", Coord(cap), "\"/>");
-        label_y = std::min(label_y, std::min(ylo, yhi) - 5);
+        label_y = hangs ? std::max(label_y, std::max(ylo, yhi) + 14)
+                        : std::min(label_y, std::min(ylo, yhi) - 5);
       }
       if (labels) {
-        // Over the bar, clear of the error bar.
         *out += Cat("<text class=\"value-label\" x=\"", Coord(bx + bar / 2),
-                    "\" y=\"", Coord(std::max(label_y, top + 10)),
+                    "\" y=\"", Coord(std::clamp(label_y, top + 10, bottom - 4)),
                     "\" text-anchor=\"middle\">",
                     HtmlEscape(FormatAxisValue(v, chart.y.percent)), "</text>");
       }
@@ -764,7 +837,7 @@ void AppendHistogram(const HistogramChart& chart, const RenderOptions& options,
   const std::string y_title =
       !chart.y_title.empty() ? chart.y_title
                              : (chart.share ? "Share of accounts" : "Accounts");
-  AppendYAxis(yt, y, chart.share, y_title, top, options, out);
+  AppendYAxis(yt, y, chart.share, y_title, top, kBottom, options, out);
   AppendXAxis(xt, x, chart.x.percent, chart.x.title, options, out);
   *out += layout.svg;
   const double width = (x1 - x0) / bins;
