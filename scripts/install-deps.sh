@@ -13,6 +13,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # The foreign clients CI runs against the server (examples/).
   python3 python3-grpcio python3-protobuf
+  # The HTML report is checked and screenshotted in a real browser
+  # (tests/report_browser_test.cc), with a font for the screenshot.
+  chromium fonts-dejavu-core
 )
 if [ -n "${HEALTHSCORE_EXTRA_PACKAGES:-}" ]; then
   # shellcheck disable=SC2206
