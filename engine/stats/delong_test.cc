@@ -24,6 +24,44 @@ struct Direct {
   double var_a = 0, var_b = 0, cov = 0;
 };
 
+// pROC's aSAH data set (Turck et al. 2010, Intensive Care Medicine
+// 36(1):107-115), 113 patients: outcome (P =
+// poor = the positive class, G = good), WFNS grade, S100B and NDKA. That
+// every pROC value below is reproduced to 1e-12 also checks the
+// transcription.
+constexpr char kAsahOutcome[] =
+    "GGGGPPGPGGPGPPGGPGPPPGPGGGGGGGGGPGGPPGPPGGGGGGGGGPPGGGPGGGPG"
+    "PGGPPPGPPGPPPPGGGPPGPGGGGGGPGGGGGGGGGGGGPPPPPPGGGPGGG";
+constexpr double kAsahWfns[] = {
+    1, 1, 1, 1, 3, 2, 5, 4, 1, 2, 5, 2, 5, 5, 1, 2, 5, 2, 2, 5, 2, 1, 1, 1,
+    1, 2, 1, 2, 1, 1, 3, 4, 2, 1, 4, 5, 4, 1, 4, 2, 5, 5, 1, 1, 2, 4, 1, 1,
+    2, 5, 5, 2, 1, 2, 5, 1, 2, 2, 2, 1, 5, 1, 1, 2, 5, 2, 1, 4, 5, 2, 4, 4,
+    1, 4, 1, 2, 1, 4, 2, 1, 2, 3, 2, 4, 2, 1, 4, 5, 1, 1, 5, 4, 2, 2, 1, 1,
+    1, 3, 1, 2, 5, 2, 2, 5, 5, 5, 2, 4, 4, 5, 1, 1, 1};
+constexpr double kAsahS100b[] = {
+    0.13, 0.14, 0.1, 0.04, 0.13, 0.1, 0.47, 0.16, 0.18, 0.1, 0.12, 0.1,
+    0.44, 0.71, 0.04, 0.08, 0.49, 0.04, 0.07, 0.33, 0.09, 0.09, 0.07, 0.11,
+    0.07, 0.17, 0.07, 0.11, 0.13, 0.19, 0.05, 0.16, 0.41, 0.14, 0.34, 0.35,
+    0.48, 0.09, 0.96, 0.25, 0.5, 0.46, 0.16, 0.07, 0.43, 0.45, 0.11, 0.08,
+    0.09, 0.86, 0.52, 0.08, 0.06, 0.13, 2.07, 0.1, 0.14, 0.15, 0.07, 0.06,
+    0.77, 0.05, 0.09, 0.3, 0.03, 0.09, 0.04, 0.23, 0.7, 0.09, 0.27, 0.71,
+    0.08, 0.26, 0.08, 0.16, 0.09, 0.13, 0.1, 0.08, 0.11, 0.33, 0.11, 0.28,
+    0.07, 0.1, 0.32, 0.22, 0.07, 0.05, 0.24, 0.38, 0.1, 0.15, 0.08, 0.14,
+    0.1, 0.07, 0.04, 0.19, 0.56, 0.14, 0.58, 0.32, 0.82, 0.74, 0.15, 0.47,
+    0.17, 0.44, 0.15, 0.5, 0.48};
+constexpr double kAsahNdka[] = {
+    3.01, 8.54, 8.09, 10.42, 17.4, 12.75, 6.0, 13.2, 15.54, 6.01, 15.96,
+    17.86, 5.18, 8.9, 13.41, 20.75, 11.6, 16.11, 32.37, 54.82, 32.41, 49.94,
+    40.34, 9.47, 6.29, 12.53, 6.54, 6.3, 80.3, 12.8, 9.8, 9.81, 9.85, 18.21,
+    5.03, 14.04, 21.93, 8.02, 7.42, 8.38, 6.59, 9.63, 13.12, 7.96, 14.34,
+    41.43, 7.63, 7.06, 12.59, 13.56, 3.87, 9.44, 7.66, 12.98, 419.19, 27.19,
+    22.27, 9.95, 21.22, 11.73, 10.4, 58.83, 6.39, 11.09, 12.22, 13.67,
+    17.21, 22.63, 12.9, 9.7, 21.57, 8.23, 72.57, 15.54, 10.51, 10.6, 14.57,
+    5.19, 9.63, 4.61, 21.48, 17.3, 12.71, 9.44, 11.07, 19.46, 10.83, 5.37,
+    11.97, 7.75, 9.83, 10.55, 28.49, 8.53, 12.57, 12.9, 46.83, 11.68, 12.67,
+    9.01, 9.57, 34.06, 11.72, 14.26, 47.61, 11.67, 24.58, 10.33, 13.87,
+    15.89, 22.43, 6.79, 13.45};
+
 double Psi(double x, double y) { return x > y ? 1.0 : x == y ? 0.5 : 0.0; }
 
 Direct DirectDelong(const std::vector<double>& a, const std::vector<double>& b,
@@ -231,6 +269,84 @@ TEST(DelongPairedTest, DifferentButEquallyPerfectRankings) {
   EXPECT_EQ(t.difference, 0);
   EXPECT_EQ(t.z_score, 0);
   EXPECT_EQ(t.p_value, 1);
+}
+
+struct Asah {
+  std::vector<uint8_t> poor;
+  std::vector<double> wfns, s100b, ndka;
+};
+
+Asah LoadAsah() {
+  Asah a;
+  for (int i = 0; i < 113; ++i) {
+    a.poor.push_back(kAsahOutcome[i] == 'P');
+    a.wfns.push_back(kAsahWfns[i]);
+    a.s100b.push_back(kAsahS100b[i]);
+    a.ndka.push_back(kAsahNdka[i]);
+  }
+  return a;
+}
+
+TEST(DelongPublishedTest, ProcOnAsah) {
+  // Reference values from pROC's own test suite (Robin et al. (2011), BMC
+  // Bioinformatics 12:77; github.com/xrobin/pROC, tests/testthat):
+  //   test-var.R:  var(r.wfns) = 0.00146991470882363,
+  //                var(r.ndka) = 0.0031908105493913,
+  //                var(r.s100b) = 0.00266868245717244   (method DeLong)
+  //   test-cov.R:  cov(r.wfns, r.ndka) = -0.000532967856762438,
+  //                cov(r.ndka, r.s100b) = -0.000756164938056579,
+  //                cov(r.s100b, r.wfns) = 0.00119615567376754
+  //   test-roc.test.R: roc.test(r.wfns, r.s100b) (paired DeLong):
+  //                Z = 2.20898359144091, p = 0.0271757822291882,
+  //                95% CI of the difference 0.0104061769564846 to
+  //                0.174214419249478
+  // where r.X = roc(aSAH$outcome, aSAH$X): "Poor" is the case class and
+  // higher values point to it, i.e. risk = X, churned = (outcome == Poor).
+  // The AUCs are 0.823678861788618 (wfns) and 0.611957994579946 (ndka).
+  const Asah a = LoadAsah();
+  ASSERT_OK_AND_ASSIGN(AucEstimate wfns, DelongAuc(a.wfns, a.poor));
+  ASSERT_OK_AND_ASSIGN(AucEstimate ndka, DelongAuc(a.ndka, a.poor));
+  ASSERT_OK_AND_ASSIGN(AucEstimate s100b, DelongAuc(a.s100b, a.poor));
+  EXPECT_EQ(wfns.counts.churned, 41);
+  EXPECT_EQ(wfns.counts.retained, 72);
+  EXPECT_NEAR(wfns.auc, 0.823678861788618, 1e-12);
+  EXPECT_NEAR(ndka.auc, 0.611957994579946, 1e-12);
+  EXPECT_NEAR(wfns.variance, 0.00146991470882363, 1e-14);
+  EXPECT_NEAR(ndka.variance, 0.0031908105493913, 1e-14);
+  EXPECT_NEAR(s100b.variance, 0.00266868245717244, 1e-14);
+  // pROC's ci.auc(method = "delong") is auc -+ qnorm(0.975) * sqrt(var),
+  // clipped to [0, 1]: for ndka 0.611958 -+ 1.959964 * 0.0564873
+  // = [0.501245, 0.722671].
+  EXPECT_NEAR(ndka.lower,
+              0.611957994579946 - kZ95 * std::sqrt(0.0031908105493913), 1e-12);
+  EXPECT_NEAR(ndka.upper,
+              0.611957994579946 + kZ95 * std::sqrt(0.0031908105493913), 1e-12);
+  EXPECT_NEAR(ndka.lower, 0.501245, 1e-6);
+  EXPECT_NEAR(ndka.upper, 0.722671, 1e-6);
+
+  ASSERT_OK_AND_ASSIGN(PairedAucTest t,
+                       DelongPairedTest(a.wfns, a.s100b, a.poor));
+  EXPECT_NEAR(t.z_score, 2.20898359144091, 1e-12);
+  EXPECT_NEAR(t.p_value, 0.0271757822291882, 1e-14);
+  EXPECT_NEAR(t.lower, 0.0104061769564846, 1e-12);
+  EXPECT_NEAR(t.upper, 0.174214419249478, 1e-12);
+  // The covariances, through Var(a - b) = Var(a) + Var(b) - 2 Cov(a, b).
+  struct Pair {
+    const std::vector<double>* a;
+    const std::vector<double>* b;
+    double var_a, var_b, cov;
+  };
+  for (const Pair& p :
+       {Pair{&a.wfns, &a.ndka, 0.00146991470882363, 0.0031908105493913,
+             -0.000532967856762438},
+        Pair{&a.ndka, &a.s100b, 0.0031908105493913, 0.00266868245717244,
+             -0.000756164938056579},
+        Pair{&a.s100b, &a.wfns, 0.00266868245717244, 0.00146991470882363,
+             0.00119615567376754}}) {
+    ASSERT_OK_AND_ASSIGN(PairedAucTest u, DelongPairedTest(*p.a, *p.b, a.poor));
+    EXPECT_NEAR(u.variance, p.var_a + p.var_b - 2 * p.cov, 1e-14);
+    EXPECT_NEAR(u.correlation, p.cov / std::sqrt(p.var_a * p.var_b), 1e-10);
+  }
 }
 
 TEST(DelongTest, Errors) {
