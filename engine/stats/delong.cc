@@ -73,15 +73,34 @@ absl::StatusOr<AucEstimate> DelongAuc(absl::Span<const double> risk,
   HEALTHSCORE_RETURN_IF_ERROR(ValidateSample(risk, churned, &e.counts));
   HEALTHSCORE_RETURN_IF_ERROR(
       RequireBothClasses(e.counts, 2, "DeLong's AUC variance"));
-  std::vector<double> pos, neg, v10, v01;
-  const double twice_u =
-      Placements(risk, churned, e.counts, &pos, &neg, &v10, &v01);
+  // One AUC needs no per-account components: V10 and V01 depend on the
+  // risk value alone, so the sums of squares run over the tie groups
+  // (weighted by their counts) and the cost is the sort, as for Auc().
+  const std::vector<internal::RiskGroup> groups =
+      internal::GroupByRisk(risk, churned, e.counts);
   const double p = static_cast<double>(e.counts.churned);
   const double n = static_cast<double>(e.counts.retained);
+  double twice_u = 0;
+  int64_t retained_below = 0;
+  for (const internal::RiskGroup& g : groups) {
+    twice_u += static_cast<double>(g.churned) *
+               static_cast<double>(2 * retained_below + g.retained);
+    retained_below += g.retained;
+  }
   e.auc = twice_u / (2.0 * p * n);
-  const double s10 = Covariance(v10, e.auc, v10, e.auc);
-  const double s01 = Covariance(v01, e.auc, v01, e.auc);
-  e.variance = s10 / p + s01 / n;
+  double ss10 = 0;
+  double ss01 = 0;
+  retained_below = 0;
+  int64_t churned_above = e.counts.churned;
+  for (const internal::RiskGroup& g : groups) {
+    churned_above -= g.churned;
+    const double v10 = (retained_below + 0.5 * g.retained) / n - e.auc;
+    const double v01 = (churned_above + 0.5 * g.churned) / p - e.auc;
+    ss10 += g.churned * v10 * v10;
+    ss01 += g.retained * v01 * v01;
+    retained_below += g.retained;
+  }
+  e.variance = ss10 / (p - 1) / p + ss01 / (n - 1) / n;
   e.std_error = std::sqrt(e.variance);
   e.z = z;
   e.lower = std::max(0.0, e.auc - z * e.std_error);

@@ -17,9 +17,11 @@
 //
 // and AUC = mean_i V10 = mean_j V01. Sun & Xu write V10(x_i) as
 // (R_i - R^X_i) / N with midranks R in the pooled sample and R^X among the
-// churned; here each V10 is read off the sorted retained risks by binary
-// search (and V01 off the sorted churned risks), the same numbers at the
-// same O(n log n) cost. Then
+// churned. Here the same numbers come from one sort per class: for one
+// AUC, V10 and V01 depend only on the risk value, so they are computed
+// once per distinct risk while merging the sorted classes; for the paired
+// test, which needs them per account, each is read off the other class's
+// sorted risks by binary search. Both are O(n log n). Then
 //
 //   S10 = sum_i (V10(x_i) - AUC)^2 / (P - 1),
 //   S01 = sum_j (V01(y_j) - AUC)^2 / (N - 1),
