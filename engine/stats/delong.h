@@ -19,9 +19,9 @@
 // (R_i - R^X_i) / N with midranks R in the pooled sample and R^X among the
 // churned. Here the same numbers come from one sort per class: for one
 // AUC, V10 and V01 depend only on the risk value, so they are computed
-// once per distinct risk while merging the sorted classes; for the paired
-// test, which needs them per account, each is read off the other class's
-// sorted risks by binary search. Both are O(n log n). Then
+// once per distinct risk while merging the sorted classes; the paired
+// test, which needs them per account, looks each account's value up among
+// the distinct risks by binary search. Both are O(n log n). Then
 //
 //   S10 = sum_i (V10(x_i) - AUC)^2 / (P - 1),
 //   S01 = sum_j (V01(y_j) - AUC)^2 / (N - 1),
