@@ -20,8 +20,8 @@ absl::StatusOr<AlarmMetrics> EvaluateAlarm(absl::Span<const uint8_t> alarm,
                                            absl::Span<const uint8_t> churned) {
   if (alarm.size() != churned.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "alarm has ", alarm.size(), " values but churned has ",
-        churned.size(), ": pass one alarm and one label per account"));
+        "alarm has ", alarm.size(), " values but churned has ", churned.size(),
+        ": pass one alarm and one label per account"));
   }
   HEALTHSCORE_RETURN_IF_ERROR(ValidateLabels(alarm, "alarm"));
   HEALTHSCORE_RETURN_IF_ERROR(ValidateLabels(churned));

@@ -83,9 +83,9 @@ absl::StatusOr<IsotonicCalibration> IsotonicCalibration::FromKnots(
   for (size_t i = 0; i < knots.size(); ++i) {
     const Knot& k = knots[i];
     if (!std::isfinite(k.risk) || !(k.probability >= 0 && k.probability <= 1)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "knot ", i, " is (", k.risk, ", ", k.probability,
-          "): risk must be finite and probability in [0, 1]"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("knot ", i, " is (", k.risk, ", ", k.probability,
+                       "): risk must be finite and probability in [0, 1]"));
     }
     if (i > 0 && !(knots[i - 1].risk < k.risk &&
                    knots[i - 1].probability <= k.probability)) {
@@ -105,9 +105,9 @@ double IsotonicCalibration::Apply(double risk) const {
   if (risk <= knots_.front().risk) return knots_.front().probability;
   if (risk >= knots_.back().risk) return knots_.back().probability;
   // First knot with a risk above `risk`; its predecessor is at or below.
-  auto hi = std::upper_bound(
-      knots_.begin(), knots_.end(), risk,
-      [](double r, const Knot& k) { return r < k.risk; });
+  auto hi =
+      std::upper_bound(knots_.begin(), knots_.end(), risk,
+                       [](double r, const Knot& k) { return r < k.risk; });
   auto lo = hi - 1;
   if (lo->risk == risk || lo->probability == hi->probability) {
     return lo->probability;
@@ -119,14 +119,14 @@ double IsotonicCalibration::Apply(double risk) const {
 absl::Status IsotonicCalibration::ApplyAll(absl::Span<const double> risk,
                                            absl::Span<double> out) const {
   if (risk.size() != out.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("risk has ", risk.size(), " values but out has room for ",
-                     out.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "risk has ", risk.size(), " values but out has room for ", out.size()));
   }
   for (size_t i = 0; i < risk.size(); ++i) {
     if (std::isnan(risk[i])) {
       return absl::InvalidArgumentError(
-          absl::StrCat("risk[", i, "] is NaN: leave accounts without a score "
+          absl::StrCat("risk[", i,
+                       "] is NaN: leave accounts without a score "
                        "out before applying the calibration"));
     }
     out[i] = Apply(risk[i]);
@@ -180,8 +180,8 @@ absl::StatusOr<std::vector<CalibrationBand>> CalibrationByBand(
     }
     // The band whose lower edge is the last edge <= v; the top edge itself
     // belongs to the last band.
-    size_t b = std::upper_bound(edges.begin(), edges.end(), v) -
-               edges.begin() - 1;
+    size_t b =
+        std::upper_bound(edges.begin(), edges.end(), v) - edges.begin() - 1;
     if (b == num_bands) b = num_bands - 1;
     ++accounts[b];
     churners[b] += churned[i];
@@ -194,7 +194,8 @@ absl::StatusOr<std::vector<CalibrationBand>> CalibrationByBand(
     HEALTHSCORE_ASSIGN_OR_RETURN(bands[b].observed,
                                  WilsonInterval(churners[b], accounts[b], z));
     bands[b].mean_predicted =
-        accounts[b] == 0 ? kNaN : predicted[b] / static_cast<double>(accounts[b]);
+        accounts[b] == 0 ? kNaN
+                         : predicted[b] / static_cast<double>(accounts[b]);
   }
   return bands;
 }

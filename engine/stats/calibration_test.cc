@@ -64,10 +64,9 @@ TEST(IsotonicCalibrationTest, EqualRisksGetOneProbability) {
                                std::vector<uint8_t>{1, 0, 0, 0}));
   ExpectKnots(map, {{1, 0.25}, {2, 0.25}});
   // No churners at all: the constant map 0, one knot per block.
-  ASSERT_OK_AND_ASSIGN(
-      IsotonicCalibration zero,
-      IsotonicCalibration::Fit(std::vector<double>{3, 1, 2},
-                               std::vector<uint8_t>{0, 0, 0}));
+  ASSERT_OK_AND_ASSIGN(IsotonicCalibration zero,
+                       IsotonicCalibration::Fit(std::vector<double>{3, 1, 2},
+                                                std::vector<uint8_t>{0, 0, 0}));
   ExpectKnots(zero, {{1, 0}, {3, 0}});
 }
 
@@ -122,7 +121,8 @@ TEST(IsotonicCalibrationTest, FromKnotsRoundTripsAndValidates) {
                                std::vector<uint8_t>{0, 1, 0, 1}));
   ASSERT_OK_AND_ASSIGN(IsotonicCalibration copy,
                        IsotonicCalibration::FromKnots(fitted.knots()));
-  for (double r = 0; r <= 5; r += 0.25) EXPECT_EQ(copy.Apply(r), fitted.Apply(r));
+  for (double r = 0; r <= 5; r += 0.25)
+    EXPECT_EQ(copy.Apply(r), fitted.Apply(r));
   EXPECT_THAT(IsotonicCalibration::FromKnots({}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("at least one knot")));
@@ -145,48 +145,48 @@ TEST(IsotonicCalibrationTest, Errors) {
                                        std::vector<uint8_t>{0, 1}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("risk[1] is NaN")));
-  EXPECT_THAT(IsotonicCalibration::Fit({}, {}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("no accounts")));
-  ASSERT_OK_AND_ASSIGN(
-      IsotonicCalibration map,
-      IsotonicCalibration::Fit(std::vector<double>{1, 2},
-                               std::vector<uint8_t>{0, 1}));
+  EXPECT_THAT(
+      IsotonicCalibration::Fit({}, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no accounts")));
+  ASSERT_OK_AND_ASSIGN(IsotonicCalibration map,
+                       IsotonicCalibration::Fit(std::vector<double>{1, 2},
+                                                std::vector<uint8_t>{0, 1}));
   std::vector<double> out(1);
   EXPECT_THAT(map.ApplyAll(std::vector<double>{1, 2}, absl::MakeSpan(out)),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("risk has 2 values but out has room for 1")));
-  EXPECT_THAT(map.ApplyAll(std::vector<double>{std::nan("")},
-                           absl::MakeSpan(out)),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("risk[0] is NaN")));
+  EXPECT_THAT(
+      map.ApplyAll(std::vector<double>{std::nan("")}, absl::MakeSpan(out)),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("risk[0] is NaN")));
 }
 
 TEST(BrierScoreTest, ByHand) {
   // (0.1 - 0)^2 + (0.9 - 1)^2 + (0.5 - 1)^2 + (0 - 0)^2
   //   = 0.01 + 0.01 + 0.25 + 0 = 0.27, over 4 accounts = 0.0675.
-  ASSERT_OK_AND_ASSIGN(
-      double brier, BrierScore(std::vector<double>{0.1, 0.9, 0.5, 0.0},
-                               std::vector<uint8_t>{0, 1, 1, 0}));
+  ASSERT_OK_AND_ASSIGN(double brier,
+                       BrierScore(std::vector<double>{0.1, 0.9, 0.5, 0.0},
+                                  std::vector<uint8_t>{0, 1, 1, 0}));
   EXPECT_NEAR(brier, 0.0675, 1e-15);
-  EXPECT_EQ(BrierScore(std::vector<double>{1, 0}, std::vector<uint8_t>{0, 1})
-                .value(),
-            1.0);
+  EXPECT_EQ(
+      BrierScore(std::vector<double>{1, 0}, std::vector<uint8_t>{0, 1}).value(),
+      1.0);
 }
 
 TEST(BrierScoreTest, Errors) {
-  EXPECT_THAT(BrierScore(std::vector<double>{0.5, 1.5},
-                         std::vector<uint8_t>{0, 1}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("probability[1] is 1.5: probabilities must "
-                                 "be in [0, 1]")));
-  EXPECT_THAT(BrierScore(std::vector<double>{std::nan("")},
-                         std::vector<uint8_t>{0}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("probability[0] is nan")));
-  EXPECT_THAT(BrierScore(std::vector<double>{0.5}, std::vector<uint8_t>{0, 1}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("probability has 1 values but churned has 2")));
+  EXPECT_THAT(
+      BrierScore(std::vector<double>{0.5, 1.5}, std::vector<uint8_t>{0, 1}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("probability[1] is 1.5: probabilities must "
+                         "be in [0, 1]")));
+  EXPECT_THAT(
+      BrierScore(std::vector<double>{std::nan("")}, std::vector<uint8_t>{0}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("probability[0] is nan")));
+  EXPECT_THAT(
+      BrierScore(std::vector<double>{0.5}, std::vector<uint8_t>{0, 1}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("probability has 1 values but churned has 2")));
   EXPECT_THAT(BrierScore({}, {}), StatusIs(absl::StatusCode::kInvalidArgument,
                                            HasSubstr("no accounts")));
 }

@@ -14,9 +14,10 @@ namespace {
 
 absl::Status CheckZ(double z) {
   if (std::isfinite(z) && z > 0) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "z is ", z, ": the interval's normal quantile must be finite and "
-      "positive (1.959963984540054 for 95%)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("z is ", z,
+                   ": the interval's normal quantile must be finite and "
+                   "positive (1.959963984540054 for 95%)"));
 }
 
 // The structural components of one risk, in account order within each
@@ -55,9 +56,8 @@ double Placements(absl::Span<const double> risk,
   size_t i01 = 0;
   for (size_t a = 0; a < risk.size(); ++a) {
     // Every risk is one of `values` (they were built from it).
-    const size_t k =
-        std::lower_bound(values.begin(), values.end(), risk[a]) -
-        values.begin();
+    const size_t k = std::lower_bound(values.begin(), values.end(), risk[a]) -
+                     values.begin();
     if (churned[a]) {
       (*v10)[i10++] = group10[k];
     } else {
@@ -160,8 +160,8 @@ absl::StatusOr<PairedAucTest> DelongPairedTest(
   } else if (t.difference == 0) {
     t.z_score = 0;
   } else {
-    t.z_score = std::copysign(std::numeric_limits<double>::infinity(),
-                              t.difference);
+    t.z_score =
+        std::copysign(std::numeric_limits<double>::infinity(), t.difference);
   }
   t.p_value = std::erfc(std::fabs(t.z_score) / std::sqrt(2.0));
   t.correlation = (var_a > 0 && var_b > 0)

@@ -76,16 +76,16 @@ struct PairedAucTest {
   double difference = 0;  // auc_a - auc_b
   double variance = 0;    // Var(auc_a - auc_b)
   double std_error = 0;
-  double lower = 0;       // max(-1, difference - z * std_error)
-  double upper = 0;       // min(1, difference + z * std_error)
+  double lower = 0;  // max(-1, difference - z * std_error)
+  double upper = 0;  // min(1, difference + z * std_error)
   // difference / std_error. When std_error is 0: 0 if the difference is 0
   // (identical rankings: p_value 1, as pROC), else +-infinity (p_value 0).
   double z_score = 0;
-  double p_value = 1;     // two-sided, erfc(|z_score| / sqrt(2))
+  double p_value = 1;  // two-sided, erfc(|z_score| / sqrt(2))
   // Correlation of the two AUC estimates, DeLong's
   // Cov(a, b) / sqrt(Var(a) Var(b)); NaN when either variance is 0.
   double correlation = 0;
-  double z = 0;           // the z the interval was built with
+  double z = 0;  // the z the interval was built with
   LabelCounts counts;
 };
 

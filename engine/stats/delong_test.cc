@@ -33,34 +33,35 @@ constexpr char kAsahOutcome[] =
     "GGGGPPGPGGPGPPGGPGPPPGPGGGGGGGGGPGGPPGPPGGGGGGGGGPPGGGPGGGPG"
     "PGGPPPGPPGPPPPGGGPPGPGGGGGGPGGGGGGGGGGGGPPPPPPGGGPGGG";
 constexpr double kAsahWfns[] = {
-    1, 1, 1, 1, 3, 2, 5, 4, 1, 2, 5, 2, 5, 5, 1, 2, 5, 2, 2, 5, 2, 1, 1, 1,
-    1, 2, 1, 2, 1, 1, 3, 4, 2, 1, 4, 5, 4, 1, 4, 2, 5, 5, 1, 1, 2, 4, 1, 1,
-    2, 5, 5, 2, 1, 2, 5, 1, 2, 2, 2, 1, 5, 1, 1, 2, 5, 2, 1, 4, 5, 2, 4, 4,
-    1, 4, 1, 2, 1, 4, 2, 1, 2, 3, 2, 4, 2, 1, 4, 5, 1, 1, 5, 4, 2, 2, 1, 1,
-    1, 3, 1, 2, 5, 2, 2, 5, 5, 5, 2, 4, 4, 5, 1, 1, 1};
+    1, 1, 1, 1, 3, 2, 5, 4, 1, 2, 5, 2, 5, 5, 1, 2, 5, 2, 2, 5, 2, 1, 1,
+    1, 1, 2, 1, 2, 1, 1, 3, 4, 2, 1, 4, 5, 4, 1, 4, 2, 5, 5, 1, 1, 2, 4,
+    1, 1, 2, 5, 5, 2, 1, 2, 5, 1, 2, 2, 2, 1, 5, 1, 1, 2, 5, 2, 1, 4, 5,
+    2, 4, 4, 1, 4, 1, 2, 1, 4, 2, 1, 2, 3, 2, 4, 2, 1, 4, 5, 1, 1, 5, 4,
+    2, 2, 1, 1, 1, 3, 1, 2, 5, 2, 2, 5, 5, 5, 2, 4, 4, 5, 1, 1, 1};
 constexpr double kAsahS100b[] = {
-    0.13, 0.14, 0.1, 0.04, 0.13, 0.1, 0.47, 0.16, 0.18, 0.1, 0.12, 0.1,
+    0.13, 0.14, 0.1,  0.04, 0.13, 0.1,  0.47, 0.16, 0.18, 0.1,  0.12, 0.1,
     0.44, 0.71, 0.04, 0.08, 0.49, 0.04, 0.07, 0.33, 0.09, 0.09, 0.07, 0.11,
     0.07, 0.17, 0.07, 0.11, 0.13, 0.19, 0.05, 0.16, 0.41, 0.14, 0.34, 0.35,
-    0.48, 0.09, 0.96, 0.25, 0.5, 0.46, 0.16, 0.07, 0.43, 0.45, 0.11, 0.08,
-    0.09, 0.86, 0.52, 0.08, 0.06, 0.13, 2.07, 0.1, 0.14, 0.15, 0.07, 0.06,
-    0.77, 0.05, 0.09, 0.3, 0.03, 0.09, 0.04, 0.23, 0.7, 0.09, 0.27, 0.71,
-    0.08, 0.26, 0.08, 0.16, 0.09, 0.13, 0.1, 0.08, 0.11, 0.33, 0.11, 0.28,
-    0.07, 0.1, 0.32, 0.22, 0.07, 0.05, 0.24, 0.38, 0.1, 0.15, 0.08, 0.14,
-    0.1, 0.07, 0.04, 0.19, 0.56, 0.14, 0.58, 0.32, 0.82, 0.74, 0.15, 0.47,
-    0.17, 0.44, 0.15, 0.5, 0.48};
+    0.48, 0.09, 0.96, 0.25, 0.5,  0.46, 0.16, 0.07, 0.43, 0.45, 0.11, 0.08,
+    0.09, 0.86, 0.52, 0.08, 0.06, 0.13, 2.07, 0.1,  0.14, 0.15, 0.07, 0.06,
+    0.77, 0.05, 0.09, 0.3,  0.03, 0.09, 0.04, 0.23, 0.7,  0.09, 0.27, 0.71,
+    0.08, 0.26, 0.08, 0.16, 0.09, 0.13, 0.1,  0.08, 0.11, 0.33, 0.11, 0.28,
+    0.07, 0.1,  0.32, 0.22, 0.07, 0.05, 0.24, 0.38, 0.1,  0.15, 0.08, 0.14,
+    0.1,  0.07, 0.04, 0.19, 0.56, 0.14, 0.58, 0.32, 0.82, 0.74, 0.15, 0.47,
+    0.17, 0.44, 0.15, 0.5,  0.48};
 constexpr double kAsahNdka[] = {
-    3.01, 8.54, 8.09, 10.42, 17.4, 12.75, 6.0, 13.2, 15.54, 6.01, 15.96,
-    17.86, 5.18, 8.9, 13.41, 20.75, 11.6, 16.11, 32.37, 54.82, 32.41, 49.94,
-    40.34, 9.47, 6.29, 12.53, 6.54, 6.3, 80.3, 12.8, 9.8, 9.81, 9.85, 18.21,
-    5.03, 14.04, 21.93, 8.02, 7.42, 8.38, 6.59, 9.63, 13.12, 7.96, 14.34,
-    41.43, 7.63, 7.06, 12.59, 13.56, 3.87, 9.44, 7.66, 12.98, 419.19, 27.19,
-    22.27, 9.95, 21.22, 11.73, 10.4, 58.83, 6.39, 11.09, 12.22, 13.67,
-    17.21, 22.63, 12.9, 9.7, 21.57, 8.23, 72.57, 15.54, 10.51, 10.6, 14.57,
-    5.19, 9.63, 4.61, 21.48, 17.3, 12.71, 9.44, 11.07, 19.46, 10.83, 5.37,
-    11.97, 7.75, 9.83, 10.55, 28.49, 8.53, 12.57, 12.9, 46.83, 11.68, 12.67,
-    9.01, 9.57, 34.06, 11.72, 14.26, 47.61, 11.67, 24.58, 10.33, 13.87,
-    15.89, 22.43, 6.79, 13.45};
+    3.01,  8.54,  8.09,  10.42, 17.4,   12.75, 6.0,   13.2,  15.54, 6.01,
+    15.96, 17.86, 5.18,  8.9,   13.41,  20.75, 11.6,  16.11, 32.37, 54.82,
+    32.41, 49.94, 40.34, 9.47,  6.29,   12.53, 6.54,  6.3,   80.3,  12.8,
+    9.8,   9.81,  9.85,  18.21, 5.03,   14.04, 21.93, 8.02,  7.42,  8.38,
+    6.59,  9.63,  13.12, 7.96,  14.34,  41.43, 7.63,  7.06,  12.59, 13.56,
+    3.87,  9.44,  7.66,  12.98, 419.19, 27.19, 22.27, 9.95,  21.22, 11.73,
+    10.4,  58.83, 6.39,  11.09, 12.22,  13.67, 17.21, 22.63, 12.9,  9.7,
+    21.57, 8.23,  72.57, 15.54, 10.51,  10.6,  14.57, 5.19,  9.63,  4.61,
+    21.48, 17.3,  12.71, 9.44,  11.07,  19.46, 10.83, 5.37,  11.97, 7.75,
+    9.83,  10.55, 28.49, 8.53,  12.57,  12.9,  46.83, 11.68, 12.67, 9.01,
+    9.57,  34.06, 11.72, 14.26, 47.61,  11.67, 24.58, 10.33, 13.87, 15.89,
+    22.43, 6.79,  13.45};
 
 double Psi(double x, double y) { return x > y ? 1.0 : x == y ? 0.5 : 0.0; }
 
@@ -149,9 +150,8 @@ TEST(DelongAucTest, AucIsIdenticalToRocAuc) {
 
 // Random risks for two correlated models; `grid` > 0 rounds them to
 // multiples of 1/grid so that ties occur within and across classes.
-void CorrelatedSample(uint64_t seed, int n, double grid,
-                      std::vector<double>* a, std::vector<double>* b,
-                      std::vector<uint8_t>* churned) {
+void CorrelatedSample(uint64_t seed, int n, double grid, std::vector<double>* a,
+                      std::vector<double>* b, std::vector<uint8_t>* churned) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> noise;
   std::bernoulli_distribution coin(0.27);
@@ -191,8 +191,7 @@ TEST(DelongAucTest, FastEqualsDirectOnRandomData) {
       const double var = d.var_a + d.var_b - 2 * d.cov;
       EXPECT_NEAR(t.variance, var, 1e-12) << "n " << n << " grid " << grid;
       if (d.var_a > 0 && d.var_b > 0) {
-        EXPECT_NEAR(t.correlation, d.cov / std::sqrt(d.var_a * d.var_b),
-                    1e-9);
+        EXPECT_NEAR(t.correlation, d.cov / std::sqrt(d.var_a * d.var_b), 1e-9);
       } else {  // tiny samples can separate perfectly
         EXPECT_TRUE(std::isnan(t.correlation));
       }
@@ -261,11 +260,10 @@ TEST(DelongPairedTest, TwoByTwoByHand) {
 TEST(DelongPairedTest, DifferentButEquallyPerfectRankings) {
   // Both risks separate the classes perfectly, in different orders: every
   // component is 1, so difference 0 with zero variance: Z 0, p 1.
-  ASSERT_OK_AND_ASSIGN(
-      PairedAucTest t,
-      DelongPairedTest(std::vector<double>{9, 8, 1, 2},
-                       std::vector<double>{8, 9, 2, 1},
-                       std::vector<uint8_t>{1, 1, 0, 0}));
+  ASSERT_OK_AND_ASSIGN(PairedAucTest t,
+                       DelongPairedTest(std::vector<double>{9, 8, 1, 2},
+                                        std::vector<double>{8, 9, 2, 1},
+                                        std::vector<uint8_t>{1, 1, 0, 0}));
   EXPECT_EQ(t.difference, 0);
   EXPECT_EQ(t.z_score, 0);
   EXPECT_EQ(t.p_value, 1);
@@ -336,13 +334,12 @@ TEST(DelongPublishedTest, ProcOnAsah) {
     const std::vector<double>* b;
     double var_a, var_b, cov;
   };
-  for (const Pair& p :
-       {Pair{&a.wfns, &a.ndka, 0.00146991470882363, 0.0031908105493913,
-             -0.000532967856762438},
-        Pair{&a.ndka, &a.s100b, 0.0031908105493913, 0.00266868245717244,
-             -0.000756164938056579},
-        Pair{&a.s100b, &a.wfns, 0.00266868245717244, 0.00146991470882363,
-             0.00119615567376754}}) {
+  for (const Pair& p : {Pair{&a.wfns, &a.ndka, 0.00146991470882363,
+                             0.0031908105493913, -0.000532967856762438},
+                        Pair{&a.ndka, &a.s100b, 0.0031908105493913,
+                             0.00266868245717244, -0.000756164938056579},
+                        Pair{&a.s100b, &a.wfns, 0.00266868245717244,
+                             0.00146991470882363, 0.00119615567376754}}) {
     ASSERT_OK_AND_ASSIGN(PairedAucTest u, DelongPairedTest(*p.a, *p.b, a.poor));
     EXPECT_NEAR(u.variance, p.var_a + p.var_b - 2 * p.cov, 1e-14);
     EXPECT_NEAR(u.correlation, p.cov / std::sqrt(p.var_a * p.var_b), 1e-10);
@@ -366,11 +363,11 @@ TEST(DelongTest, Errors) {
   EXPECT_THAT(DelongPairedTest(risk, std::vector<double>{1, 2}, churned),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("risk_a has 3 values but risk_b has 2")));
-  EXPECT_THAT(
-      DelongPairedTest(std::vector<double>{1, 2, 3, 4},
-                       std::vector<double>{1, 2, std::nan(""), 4},
-                       std::vector<uint8_t>{1, 1, 0, 0}),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("risk[2] is NaN")));
+  EXPECT_THAT(DelongPairedTest(std::vector<double>{1, 2, 3, 4},
+                               std::vector<double>{1, 2, std::nan(""), 4},
+                               std::vector<uint8_t>{1, 1, 0, 0}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("risk[2] is NaN")));
   EXPECT_THAT(DelongPairedTest(risk, risk, churned),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("DeLong's paired AUC test is undefined")));

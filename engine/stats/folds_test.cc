@@ -71,9 +71,9 @@ TEST(StratifiedFoldsTest, PinnedAssignmentForTheDefaultSeed) {
   ASSERT_EQ(kDefaultFoldSeed, 12u);
   const std::vector<uint8_t> churned = Labels(30, 3);
   ASSERT_OK_AND_ASSIGN(std::vector<int32_t> fold, StratifiedFolds(churned, 3));
-  EXPECT_THAT(fold, ElementsAreArray({0, 0, 0, 0, 1, 1, 2, 2, 2, 0,
-                                      0, 0, 0, 1, 2, 1, 2, 2, 2, 1,
-                                      1, 1, 0, 2, 1, 1, 2, 2, 1, 0}));
+  EXPECT_THAT(fold,
+              ElementsAreArray({0, 0, 0, 0, 1, 1, 2, 2, 2, 0, 0, 0, 0, 1, 2,
+                                1, 2, 2, 2, 1, 1, 1, 0, 2, 1, 1, 2, 2, 1, 0}));
 }
 
 TEST(StratifiedFoldsTest, Errors) {
@@ -86,9 +86,9 @@ TEST(StratifiedFoldsTest, Errors) {
                        HasSubstr("3 stratified folds need at least 3 churned "
                                  "and 3 retained accounts; the sample has 2 "
                                  "churned and 8 retained")));
-  EXPECT_THAT(StratifiedFolds({}, 2),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("no accounts")));
+  EXPECT_THAT(
+      StratifiedFolds({}, 2),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no accounts")));
   EXPECT_THAT(StratifiedFolds(std::vector<uint8_t>{0, 1, 7}, 2),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("churned[2] is 7")));

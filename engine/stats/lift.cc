@@ -17,8 +17,10 @@ absl::StatusOr<std::vector<LiftBin>> LiftByQuantile(
   HEALTHSCORE_RETURN_IF_ERROR(ValidateSample(risk, churned, &counts));
   if (bins < 1 || bins > counts.total()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("bins is ", bins, ": need between 1 and the number of "
-                     "accounts (", counts.total(), ")"));
+        absl::StrCat("bins is ", bins,
+                     ": need between 1 and the number of "
+                     "accounts (",
+                     counts.total(), ")"));
   }
   if (counts.churned == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -61,10 +63,9 @@ absl::StatusOr<std::vector<LiftBin>> LiftByQuantile(
     bin.cumulative_accounts_share = static_cast<double>(cum_accounts) / n;
     bin.cumulative_churned_share =
         static_cast<double>(cum_churned) / counts.churned;
-    bin.cumulative_lift =
-        cum_accounts == 0
-            ? kNaN
-            : bin.cumulative_churned_share / bin.cumulative_accounts_share;
+    bin.cumulative_lift = cum_accounts == 0 ? kNaN
+                                            : bin.cumulative_churned_share /
+                                                  bin.cumulative_accounts_share;
   }
   return out;
 }

@@ -50,25 +50,22 @@ TEST(LiftByQuantileTest, TiesGoWholeToTheBinOfTheirMiddle) {
   // n = 4, 2 bins. Risks 5 5 5 1: the run of 5s takes ranks [0, 3), middle
   // rank 1 -> bin 1 + floor((0 + 3 - 1) * 2 / 8) = 1; the 1 takes [3, 4)
   // -> 1 + floor((3 + 4 - 1) * 2 / 8) = 2.
-  ASSERT_OK_AND_ASSIGN(
-      std::vector<LiftBin> a,
-      LiftByQuantile(std::vector<double>{5, 1, 5, 5},
-                     std::vector<uint8_t>{1, 0, 0, 0}, 2));
+  ASSERT_OK_AND_ASSIGN(std::vector<LiftBin> a,
+                       LiftByQuantile(std::vector<double>{5, 1, 5, 5},
+                                      std::vector<uint8_t>{1, 0, 0, 0}, 2));
   EXPECT_EQ(a[0].accounts, 3);
   EXPECT_EQ(a[1].accounts, 1);
   // Risks 5 1 1 1: the 5 takes [0, 1) -> bin 1; the run of 1s takes
   // [1, 4) -> 1 + floor((1 + 4 - 1) * 2 / 8) = 2.
-  ASSERT_OK_AND_ASSIGN(
-      std::vector<LiftBin> b,
-      LiftByQuantile(std::vector<double>{1, 5, 1, 1},
-                     std::vector<uint8_t>{1, 0, 0, 0}, 2));
+  ASSERT_OK_AND_ASSIGN(std::vector<LiftBin> b,
+                       LiftByQuantile(std::vector<double>{1, 5, 1, 1},
+                                      std::vector<uint8_t>{1, 0, 0, 0}, 2));
   EXPECT_EQ(b[0].accounts, 1);
   EXPECT_EQ(b[1].accounts, 3);
   // All equal: ranks [0, 4) -> 1 + floor(3 * 2 / 8) = 1; bin 2 is empty.
-  ASSERT_OK_AND_ASSIGN(
-      std::vector<LiftBin> c,
-      LiftByQuantile(std::vector<double>{2, 2, 2, 2},
-                     std::vector<uint8_t>{1, 0, 0, 0}, 2));
+  ASSERT_OK_AND_ASSIGN(std::vector<LiftBin> c,
+                       LiftByQuantile(std::vector<double>{2, 2, 2, 2},
+                                      std::vector<uint8_t>{1, 0, 0, 0}, 2));
   EXPECT_EQ(c[0].accounts, 4);
   EXPECT_DOUBLE_EQ(c[0].lift, 1);
   EXPECT_EQ(c[1].accounts, 0);
@@ -124,9 +121,9 @@ TEST(LiftByQuantileTest, Errors) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("bins is 4: need between 1 and the number of "
                                  "accounts (3)")));
-  EXPECT_THAT(LiftByQuantile(risk, std::vector<uint8_t>{0, 1, 0}, 0),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("bins is 0")));
+  EXPECT_THAT(
+      LiftByQuantile(risk, std::vector<uint8_t>{0, 1, 0}, 0),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bins is 0")));
   EXPECT_THAT(LiftByQuantile(std::vector<double>{std::nan("")},
                              std::vector<uint8_t>{1}, 1),
               StatusIs(absl::StatusCode::kInvalidArgument,

@@ -12,14 +12,15 @@ namespace healthscore::engine::stats {
 absl::StatusOr<Proportion> WilsonInterval(int64_t successes, int64_t trials,
                                           double z) {
   if (successes < 0 || trials < 0 || successes > trials) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a proportion of ", successes, " in ", trials,
-        " trials is impossible: need 0 <= successes <= trials"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a proportion of ", successes, " in ", trials,
+                     " trials is impossible: need 0 <= successes <= trials"));
   }
   if (!(std::isfinite(z) && z > 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "z is ", z, ": the interval's normal quantile must be finite and "
-        "positive (1.959963984540054 for 95%)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("z is ", z,
+                     ": the interval's normal quantile must be finite and "
+                     "positive (1.959963984540054 for 95%)"));
   }
   Proportion p;
   p.successes = successes;
@@ -50,8 +51,8 @@ absl::StatusOr<std::vector<Proportion>> ChurnRateByGroup(
     int32_t num_groups, double z) {
   if (group.size() != churned.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "group has ", group.size(), " values but churned has ",
-        churned.size(), ": pass one group and one label per account"));
+        "group has ", group.size(), " values but churned has ", churned.size(),
+        ": pass one group and one label per account"));
   }
   if (num_groups < 1) {
     return absl::InvalidArgumentError(
@@ -63,9 +64,9 @@ absl::StatusOr<std::vector<Proportion>> ChurnRateByGroup(
   for (size_t i = 0; i < group.size(); ++i) {
     const int32_t g = group[i];
     if (g < 0 || g >= num_groups) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "group[", i, "] is ", g, ": group indices must be in [0, ",
-          num_groups, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("group[", i, "] is ", g,
+                       ": group indices must be in [0, ", num_groups, ")"));
     }
     ++accounts[g];
     churners[g] += churned[i];
@@ -87,8 +88,10 @@ absl::StatusOr<RateOrder> CheckRateOrder(absl::Span<const Proportion> rates,
     const int32_t g = order[k];
     if (g < 0 || static_cast<size_t>(g) >= rates.size()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("order[", k, "] is ", g, ": group indices must be in "
-                       "[0, ", rates.size(), ")"));
+          absl::StrCat("order[", k, "] is ", g,
+                       ": group indices must be in "
+                       "[0, ",
+                       rates.size(), ")"));
     }
     if (seen[g]) {
       return absl::InvalidArgumentError(absl::StrCat(

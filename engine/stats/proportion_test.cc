@@ -41,8 +41,9 @@ TEST(WilsonIntervalTest, NewcombeTableOne) {
     int64_t k, n;
     double lower, upper;
   };
-  for (const Row& r : {Row{81, 263, 0.2553, 0.3662}, Row{15, 148, 0.0624, 0.1605},
-                       Row{0, 20, 0.0, 0.1611}, Row{1, 29, 0.0061, 0.1718}}) {
+  for (const Row& r :
+       {Row{81, 263, 0.2553, 0.3662}, Row{15, 148, 0.0624, 0.1605},
+        Row{0, 20, 0.0, 0.1611}, Row{1, 29, 0.0061, 0.1718}}) {
     ASSERT_OK_AND_ASSIGN(Proportion p, WilsonInterval(r.k, r.n));
     EXPECT_NEAR(p.lower, r.lower, 5e-5) << r.k << "/" << r.n;
     EXPECT_NEAR(p.upper, r.upper, 5e-5) << r.k << "/" << r.n;
@@ -69,15 +70,16 @@ TEST(WilsonIntervalTest, EdgesAndOtherLevels) {
 }
 
 TEST(WilsonIntervalTest, Errors) {
-  EXPECT_THAT(WilsonInterval(3, 2),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("a proportion of 3 in 2 trials is impossible")));
+  EXPECT_THAT(
+      WilsonInterval(3, 2),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("a proportion of 3 in 2 trials is impossible")));
   EXPECT_THAT(WilsonInterval(-1, 2),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("need 0 <= successes <= trials")));
-  EXPECT_THAT(WilsonInterval(1, 2, -1),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("z is -1")));
+  EXPECT_THAT(
+      WilsonInterval(1, 2, -1),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("z is -1")));
 }
 
 TEST(ChurnRateByGroupTest, CountsRatesAndIntervals) {
@@ -111,17 +113,17 @@ TEST(ChurnRateByGroupTest, Errors) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("group[1] is 3: group indices must be in "
                                  "[0, 3)")));
-  EXPECT_THAT(ChurnRateByGroup(std::vector<int32_t>{0},
-                               std::vector<uint8_t>{0, 1}, 3),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("group has 1 values but churned has 2")));
-  EXPECT_THAT(ChurnRateByGroup({}, {}, 3),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("no accounts")));
-  EXPECT_THAT(ChurnRateByGroup(std::vector<int32_t>{0},
-                               std::vector<uint8_t>{0}, 0),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("num_groups is 0")));
+  EXPECT_THAT(
+      ChurnRateByGroup(std::vector<int32_t>{0}, std::vector<uint8_t>{0, 1}, 3),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("group has 1 values but churned has 2")));
+  EXPECT_THAT(
+      ChurnRateByGroup({}, {}, 3),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no accounts")));
+  EXPECT_THAT(
+      ChurnRateByGroup(std::vector<int32_t>{0}, std::vector<uint8_t>{0}, 0),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("num_groups is 0")));
 }
 
 Proportion Rate(int64_t k, int64_t n) { return WilsonInterval(k, n).value(); }
@@ -170,8 +172,7 @@ TEST(CheckRateOrderTest, EqualRatesBreakStrictOrder) {
 }
 
 TEST(CheckRateOrderTest, EmptyGroupsAreSkippedAndListed) {
-  const std::vector<Proportion> rates = {Rate(1, 10), Rate(0, 0),
-                                         Rate(5, 10)};
+  const std::vector<Proportion> rates = {Rate(1, 10), Rate(0, 0), Rate(5, 10)};
   ASSERT_OK_AND_ASSIGN(RateOrder order,
                        CheckRateOrder(rates, std::vector<int32_t>{0, 1, 2}));
   EXPECT_TRUE(order.ordered);

@@ -59,8 +59,8 @@ absl::StatusOr<std::vector<RocPoint>> RocCurve(
   return points;
 }
 
-absl::StatusOr<KsResult> KolmogorovSmirnov(
-    absl::Span<const double> risk, absl::Span<const uint8_t> churned) {
+absl::StatusOr<KsResult> KolmogorovSmirnov(absl::Span<const double> risk,
+                                           absl::Span<const uint8_t> churned) {
   LabelCounts counts;
   HEALTHSCORE_ASSIGN_OR_RETURN(
       auto groups,

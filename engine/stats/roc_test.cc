@@ -33,20 +33,22 @@ TEST(AucTest, ThreeByThreeWithTies) {
 }
 
 TEST(AucTest, PerfectAndInvertedAndAllTied) {
-  EXPECT_THAT(Auc(std::vector<double>{1, 2, 3, 4},
-                  std::vector<uint8_t>{0, 0, 1, 1}).value(),
-              1.0);
-  EXPECT_THAT(Auc(std::vector<double>{1, 2, 3, 4},
-                  std::vector<uint8_t>{1, 1, 0, 0}).value(),
-              0.0);
+  EXPECT_THAT(
+      Auc(std::vector<double>{1, 2, 3, 4}, std::vector<uint8_t>{0, 0, 1, 1})
+          .value(),
+      1.0);
+  EXPECT_THAT(
+      Auc(std::vector<double>{1, 2, 3, 4}, std::vector<uint8_t>{1, 1, 0, 0})
+          .value(),
+      0.0);
   // Every pair tied: 1/2 each.
-  EXPECT_THAT(Auc(std::vector<double>{7, 7, 7}, std::vector<uint8_t>{1, 0, 0})
-                  .value(),
-              0.5);
+  EXPECT_THAT(
+      Auc(std::vector<double>{7, 7, 7}, std::vector<uint8_t>{1, 0, 0}).value(),
+      0.5);
   // Infinities take part in comparisons like any value.
-  EXPECT_THAT(Auc(std::vector<double>{-kInf, kInf},
-                  std::vector<uint8_t>{0, 1}).value(),
-              1.0);
+  EXPECT_THAT(
+      Auc(std::vector<double>{-kInf, kInf}, std::vector<uint8_t>{0, 1}).value(),
+      1.0);
 }
 
 TEST(AucTest, HanleyMcNeilPublishedExample) {
@@ -151,10 +153,10 @@ TEST(AucTest, Errors) {
                        HasSubstr("risk has 2 values but churned has 1")));
   EXPECT_THAT(Auc({}, {}), StatusIs(absl::StatusCode::kInvalidArgument,
                                     HasSubstr("no accounts")));
-  EXPECT_THAT(
-      Auc(std::vector<double>{1, std::nan(""), 3},
-          std::vector<uint8_t>{1, 0, 0}),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("risk[1] is NaN")));
+  EXPECT_THAT(Auc(std::vector<double>{1, std::nan(""), 3},
+                  std::vector<uint8_t>{1, 0, 0}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("risk[1] is NaN")));
   EXPECT_THAT(Auc(std::vector<double>{1, 2}, std::vector<uint8_t>{1, 2}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("churned[1] is 2: labels must be 0")));
@@ -227,24 +229,22 @@ TEST(KolmogorovSmirnovTest, ThreeByThreeTakesTheHighestThreshold) {
 
 TEST(KolmogorovSmirnovTest, SeparatedInvertedAndUseless) {
   // Perfect separation at threshold 3: TPR 1, FPR 0.
-  ASSERT_OK_AND_ASSIGN(
-      KsResult perfect,
-      KolmogorovSmirnov(std::vector<double>{1, 2, 3, 4},
-                        std::vector<uint8_t>{0, 0, 1, 1}));
+  ASSERT_OK_AND_ASSIGN(KsResult perfect,
+                       KolmogorovSmirnov(std::vector<double>{1, 2, 3, 4},
+                                         std::vector<uint8_t>{0, 0, 1, 1}));
   EXPECT_EQ(perfect.statistic, 1);
   EXPECT_EQ(perfect.threshold, 3);
   // Inverted: flagging risk >= 3 catches the two retained accounts only.
-  ASSERT_OK_AND_ASSIGN(
-      KsResult inverted,
-      KolmogorovSmirnov(std::vector<double>{1, 2, 3, 4},
-                        std::vector<uint8_t>{1, 1, 0, 0}));
+  ASSERT_OK_AND_ASSIGN(KsResult inverted,
+                       KolmogorovSmirnov(std::vector<double>{1, 2, 3, 4},
+                                         std::vector<uint8_t>{1, 1, 0, 0}));
   EXPECT_EQ(inverted.statistic, 1);
   EXPECT_EQ(inverted.threshold, 3);
   EXPECT_EQ(inverted.signed_difference, -1);
   // All tied: no threshold separates anything.
   ASSERT_OK_AND_ASSIGN(
-      KsResult none, KolmogorovSmirnov(std::vector<double>{5, 5},
-                                       std::vector<uint8_t>{1, 0}));
+      KsResult none,
+      KolmogorovSmirnov(std::vector<double>{5, 5}, std::vector<uint8_t>{1, 0}));
   EXPECT_EQ(none.statistic, 0);
   EXPECT_EQ(none.threshold, kInf);
 }

@@ -14,9 +14,9 @@ absl::Status ValidateLabels(absl::Span<const uint8_t> labels,
   }
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, "[", i, "] is ", static_cast<int>(labels[i]),
-          ": labels must be 0 (no) or 1 (yes)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, "[", i, "] is ", static_cast<int>(labels[i]),
+                       ": labels must be 0 (no) or 1 (yes)"));
     }
   }
   return absl::OkStatus();
@@ -53,9 +53,9 @@ absl::Status RequireBothClasses(const LabelCounts& counts, int64_t min_each,
     return absl::OkStatus();
   }
   return absl::FailedPreconditionError(absl::StrCat(
-      statistic, " is undefined for this sample: it needs at least ",
-      min_each, " churned and ", min_each, " retained accounts, and has ",
-      counts.churned, " churned and ", counts.retained, " retained"));
+      statistic, " is undefined for this sample: it needs at least ", min_each,
+      " churned and ", min_each, " retained accounts, and has ", counts.churned,
+      " churned and ", counts.retained, " retained"));
 }
 
 }  // namespace healthscore::engine::stats
