@@ -24,6 +24,7 @@
 #define HEALTHSCORE_ENGINE_STATS_CALIBRATION_H_
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
