@@ -38,6 +38,15 @@ absl::StatusOr<IsotonicCalibration> IsotonicCalibration::Fit(
     absl::Span<const double> risk, absl::Span<const uint8_t> churned) {
   LabelCounts counts;
   HEALTHSCORE_RETURN_IF_ERROR(ValidateSample(risk, churned, &counts));
+  // An infinite knot would make the interpolation between it and its
+  // neighbour inf / inf.
+  for (size_t i = 0; i < risk.size(); ++i) {
+    if (std::isinf(risk[i])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "risk[", i, "] is ", risk[i],
+          ": the calibration map is fitted on finite risk values only"));
+    }
+  }
   const std::vector<internal::RiskGroup> groups =
       internal::GroupByRisk(risk, churned, counts);
   // PAV over the tie groups, as a stack of blocks. Merging while the last

@@ -44,7 +44,8 @@ class IsotonicCalibration {
   };
 
   // Fits the map on a sample (no class requirement: a sample without
-  // churners gives the constant map 0). Accounts with equal risk are pooled
+  // churners gives the constant map 0). Risks must be finite here
+  // (InvalidArgument naming the first infinite one); Apply() takes any. Accounts with equal risk are pooled
   // first, so they always get the same probability. Each block of pooled
   // accounts contributes a knot at its smallest and at its largest risk
   // (one knot if those are equal), with the block's churn rate.

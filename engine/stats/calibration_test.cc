@@ -145,6 +145,11 @@ TEST(IsotonicCalibrationTest, Errors) {
                                        std::vector<uint8_t>{0, 1}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("risk[1] is NaN")));
+  EXPECT_THAT(IsotonicCalibration::Fit(std::vector<double>{1, -kInf},
+                                       std::vector<uint8_t>{0, 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("risk[1] is -inf: the calibration map is "
+                                 "fitted on finite risk values only")));
   EXPECT_THAT(
       IsotonicCalibration::Fit({}, {}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no accounts")));
