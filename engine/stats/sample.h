@@ -18,7 +18,9 @@
 //     index; the library never drops a value silently. Callers that have
 //     accounts without a score (e.g. tier insufficient_data) leave them out
 //     before calling and report how many they left out. +-infinity is
-//     accepted: it only takes part in comparisons.
+//     accepted: it only takes part in comparisons (except in
+//     IsotonicCalibration::Fit, which interpolates between risks and so
+//     needs finite ones).
 //   - A statistic that is undefined for the sample (AUC without churned or
 //     without retained accounts) is FailedPrecondition, so that a caller can
 //     tell "this segment has no churners" from malformed input.
