@@ -1,0 +1,204 @@
+#include "engine/backtest/tune.h"
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "engine/common/number_format.h"
+#include "engine/model/model_edit.h"
+#include "engine/stats/folds.h"
+#include "engine/stats/roc.h"
+
+namespace healthscore::engine::backtest {
+namespace {
+
+// AUC of "a low score means churn".
+absl::StatusOr<double> LowScoreAuc(const std::vector<double>& score,
+                                   const std::vector<uint8_t>& churned) {
+  std::vector<double> risk(score.size());
+  for (size_t i = 0; i < score.size(); ++i) risk[i] = -score[i];
+  return stats::Auc(risk, churned);
+}
+
+// The score of snapshot `row` under `weights`.
+double ScoreRow(const model::CompiledModel& model, const WeightSet& weights,
+                const SignalScores& scores, uint32_t row) {
+  double out;
+  ScoreWithWeights(model, weights,
+                   {scores.scores + static_cast<size_t>(row) * scores.signals,
+                    1, scores.signals},
+                   &out);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
+                                       const SignalScores& scores,
+                                       const double* written_score,
+                                       const std::vector<int8_t>& label,
+                                       const TuneOptions& options) {
+  if (label.size() != scores.rows || scores.signals != model.signals().size()) {
+    return absl::InvalidArgumentError(
+        "tune: labels, signal scores and the model do not match");
+  }
+  if (options.pulls.empty()) {
+    return absl::InvalidArgumentError("tune: no pull strength to try");
+  }
+  TuneResult out;
+  out.before = ModelWeights(model);
+  std::vector<uint8_t> churned_by_row(scores.rows, 0);
+  for (size_t r = 0; r < scores.rows; ++r) {
+    if (label[r] == kNotLabelled || std::isnan(written_score[r])) continue;
+    out.rows.push_back(static_cast<uint32_t>(r));
+    out.churned.push_back(label[r] != 0);
+    out.written_score.push_back(written_score[r]);
+    churned_by_row[r] = label[r] != 0;
+  }
+  absl::StatusOr<std::vector<int32_t>> folds =
+      stats::StratifiedFolds(out.churned, options.folds, options.seed);
+  if (!folds.ok()) return folds.status();
+  out.fold = *std::move(folds);
+  absl::StatusOr<double> before = LowScoreAuc(out.written_score, out.churned);
+  if (!before.ok()) return before.status();
+  out.auc_before = *before;
+
+  const size_t n = out.rows.size();
+  std::vector<std::vector<uint32_t>> train(static_cast<size_t>(options.folds));
+  for (size_t i = 0; i < n; ++i) {
+    for (int f = 0; f < options.folds; ++f) {
+      if (out.fold[i] != f)
+        train[static_cast<size_t>(f)].push_back(out.rows[i]);
+    }
+  }
+  double best_auc = -1;
+  std::vector<double> held_out(n);
+  for (double pull : options.pulls) {
+    FitOptions fit = options.fit;
+    fit.pull = pull;
+    for (int f = 0; f < options.folds; ++f) {
+      absl::StatusOr<WeightSet> w =
+          FitWeights(model, scores, churned_by_row.data(),
+                     train[static_cast<size_t>(f)], out.before, fit);
+      if (!w.ok()) return w.status();
+      for (size_t i = 0; i < n; ++i) {
+        if (out.fold[i] == f) {
+          held_out[i] = ScoreRow(model, *w, scores, out.rows[i]);
+        }
+      }
+    }
+    absl::StatusOr<double> auc = LowScoreAuc(held_out, out.churned);
+    if (!auc.ok()) return auc.status();
+    out.pulls.push_back({pull, *auc});
+    // On a tie the stronger pull wins: it stays closer to the model.
+    if (*auc > best_auc || (*auc == best_auc && pull > out.pull)) {
+      best_auc = *auc;
+      out.pull = pull;
+      out.held_out_score = held_out;
+    }
+  }
+  out.held_out_auc_after = best_auc;
+  FitOptions fit = options.fit;
+  fit.pull = out.pull;
+  absl::StatusOr<WeightSet> after = FitWeights(
+      model, scores, churned_by_row.data(), out.rows, out.before, fit);
+  if (!after.ok()) return after.status();
+  out.after = *std::move(after);
+  return out;
+}
+
+absl::StatusOr<std::string> WriteTunedModel(
+    std::string_view text, const model::ModelSpec& spec,
+    const WeightSet& weights, std::string_view version,
+    const std::vector<std::string>& header,
+    const model::CompileOptions& compile) {
+  size_t signals = 0;
+  for (const model::GroupSpec& g : spec.groups) {
+    for (const model::SignalSpec& s : g.signals) {
+      for (const model::SignalOverrideSpec& o : s.overrides) {
+        if (o.weight) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              o.location.ToString(), ": signal '", s.id,
+              "' has a weight for segment '", o.segment,
+              "'; tune fits one set of weights for every account, so it "
+              "does not tune models with per-segment weights"));
+        }
+      }
+      ++signals;
+    }
+  }
+  if (spec.groups.size() != weights.group.size() ||
+      signals != weights.signal.size()) {
+    return absl::InvalidArgumentError(
+        "tune: the weights do not match the model file");
+  }
+  // Scaled to the written sums, three significant digits.
+  const common::NumberFormat digits{3};
+  std::vector<model::ScalarEdit> edits;
+  std::vector<double> want_group, want_signal;
+  double written_total = 0, fitted_total = 0;
+  for (size_t g = 0; g < spec.groups.size(); ++g) {
+    written_total += spec.groups[g].weight;
+    fitted_total += weights.group[g];
+  }
+  size_t s_index = 0;
+  for (size_t g = 0; g < spec.groups.size(); ++g) {
+    const model::GroupSpec& group = spec.groups[g];
+    const std::string w = common::FormatNumber(
+        weights.group[g] / fitted_total * written_total, digits);
+    edits.push_back({group.fields.Get("weight", group.location), w});
+    want_group.push_back(std::stod(w));
+    double written = 0, fitted = 0;
+    for (size_t k = 0; k < group.signals.size(); ++k) {
+      written += group.signals[k].weight;
+      fitted += weights.signal[s_index + k];
+    }
+    for (const model::SignalSpec& signal : group.signals) {
+      const std::string sw = common::FormatNumber(
+          weights.signal[s_index] / fitted * written, digits);
+      edits.push_back({signal.fields.Get("weight", signal.location), sw});
+      want_signal.push_back(std::stod(sw));
+      ++s_index;
+    }
+  }
+  std::string quoted_version = "\"";
+  for (char c : version) {
+    if (c == '"' || c == '\\') quoted_version.push_back('\\');
+    quoted_version.push_back(c);
+  }
+  quoted_version.push_back('"');
+  edits.push_back({spec.fields.Get("version", spec.location), quoted_version});
+
+  absl::StatusOr<std::string> edited = model::ReplaceScalars(text, edits);
+  if (!edited.ok()) return edited.status();
+  std::string out;
+  size_t body = 0;
+  if (edited->compare(0, 3, "\xEF\xBB\xBF") == 0) {
+    out = "\xEF\xBB\xBF";
+    body = 3;
+  }
+  for (std::string line : header) {
+    for (char& c : line) {
+      if (c == '\n' || c == '\r') c = ' ';  // one comment line each
+    }
+    absl::StrAppend(&out, "# ", line, "\n");
+  }
+  out.append(*edited, body, std::string::npos);
+
+  model::CompileResult check = model::CompileString(out, spec.file, compile);
+  if (check.model == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tune: the tuned model does not compile:\n",
+                     check.diagnostics.ToString()));
+  }
+  const WeightSet got = ModelWeights(*check.model);
+  if (got.group != want_group || got.signal != want_signal ||
+      check.model->version() != version) {
+    return absl::InvalidArgumentError(
+        "tune: the tuned model file does not hold the fitted weights "
+        "(the model file's layout was not understood)");
+  }
+  return out;
+}
+
+}  // namespace healthscore::engine::backtest

@@ -1,0 +1,134 @@
+#include "engine/backtest/tune.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_replace.h"
+#include "engine/backtest/testing/synthetic.h"
+#include "engine/common/testing/status_matchers.h"
+#include "engine/model/compiler.h"
+#include "engine/model/yaml_loader.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace healthscore::engine::backtest {
+namespace {
+
+using ::healthscore::engine::common::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+TEST(TuneWeightsTest, HeldOutFiguresImproveOnWeightsFarFromTheTruth) {
+  auto model = testing::TwoByTwoModel();
+  const size_t n = 3000;
+  testing::SyntheticAccounts a = testing::MakeAccounts(*model, n, 5);
+  std::vector<double> written(n);
+  ScoreWithWeights(*model, ModelWeights(*model), a.scores(), written.data());
+  std::vector<int8_t> label(n);
+  for (size_t r = 0; r < n; ++r) label[r] = static_cast<int8_t>(a.churned[r]);
+  for (size_t r = 0; r < n; r += 10) label[r] = kNotLabelled;  // left out
+
+  TuneOptions options;
+  ASSERT_OK_AND_ASSIGN(
+      TuneResult t,
+      TuneWeights(*model, a.scores(), written.data(), label, options));
+  EXPECT_EQ(t.rows.size(), n - n / 10);
+  EXPECT_EQ(t.rows[0], 1u);  // row 0 is not labelled
+  ASSERT_EQ(t.held_out_score.size(), t.rows.size());
+  ASSERT_EQ(t.pulls.size(), 3u);
+  bool chosen_listed = false;
+  for (const PullFigure& p : t.pulls) {
+    chosen_listed |= p.pull == t.pull;
+    EXPECT_LE(p.held_out_auc, t.held_out_auc_after);
+  }
+  EXPECT_TRUE(chosen_listed);
+  // Each fold holds about a fifth of the sample and of its churners.
+  std::vector<size_t> per_fold(5), churned_per_fold(5);
+  size_t churned = 0;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    ++per_fold[static_cast<size_t>(t.fold[i])];
+    churned_per_fold[static_cast<size_t>(t.fold[i])] += t.churned[i];
+    churned += t.churned[i];
+  }
+  for (size_t f = 0; f < 5; ++f) {
+    EXPECT_NEAR(per_fold[f], t.rows.size() / 5.0, 2);
+    EXPECT_NEAR(churned_per_fold[f], churned / 5.0, 1);
+  }
+  // The written weights are far from those churn follows; the fitted ones
+  // rank churn better on accounts they were not fitted on.
+  EXPECT_GT(t.held_out_auc_after - t.auc_before, 0.03);
+  const std::vector<double> want =
+      testing::Shares(*model, testing::TrueWeights());
+  const std::vector<double> got = testing::Shares(*model, t.after);
+  for (size_t s = 0; s < 4; ++s) EXPECT_NEAR(got[s], want[s], 0.07) << s;
+}
+
+TEST(TuneWeightsTest, NeedsEnoughOfEachLabelForTheFolds) {
+  auto model = testing::TwoByTwoModel();
+  testing::SyntheticAccounts a = testing::MakeAccounts(*model, 40, 5);
+  std::vector<double> written(40);
+  ScoreWithWeights(*model, ModelWeights(*model), a.scores(), written.data());
+  std::vector<int8_t> label(40, 0);
+  label[3] = label[7] = 1;  // two churned accounts, five folds
+  EXPECT_THAT(
+      TuneWeights(*model, a.scores(), written.data(), label, TuneOptions())
+          .status(),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("fewer")));
+}
+
+TEST(WriteTunedModelTest, KeepsTheFileAndItsSumsWithTheNewWeights) {
+  // A comment in the file, to be kept.
+  const std::string text = absl::StrReplaceAll(
+      testing::kTwoByTwoModel, {{"  - id: g2\n", "  # support\n  - id: g2\n"}});
+  model::DiagnosticList diags;
+  model::ModelSpec spec =
+      model::LoadModelSpecFromString(text, "fit.yaml", &diags);
+  ASSERT_FALSE(diags.has_errors());
+  const WeightSet fitted{{0.3, 0.1}, {1, 4, 2, 1}};
+  ASSERT_OK_AND_ASSIGN(
+      std::string out,
+      WriteTunedModel(text, spec, fitted, "2",
+                      {"Tuned by healthscore tune", "held-out AUC\n0.8"}));
+  EXPECT_THAT(out, StartsWith("# Tuned by healthscore tune\n"
+                              "# held-out AUC 0.8\n"
+                              "name: fit\nversion: \"2\"\n"));
+  EXPECT_THAT(out, HasSubstr("  # support\n  - id: g2\n"));
+  model::CompileResult r = model::CompileString(out, "fit.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  // Group weights keep their written sum (2): 0.3 : 0.1 -> 1.5, 0.5.
+  EXPECT_EQ(r.model->groups()[0].weight, 1.5);
+  EXPECT_EQ(r.model->groups()[1].weight, 0.5);
+  // Each group's signals keep theirs: g1 sums to 2 (1:4 -> 0.4, 1.6), g2
+  // to 4 (2:1 -> 2.67, 1.33 with three significant digits).
+  EXPECT_EQ(r.model->signals()[0].weight, 0.4);
+  EXPECT_EQ(r.model->signals()[1].weight, 1.6);
+  EXPECT_EQ(r.model->signals()[2].weight, 2.67);
+  EXPECT_EQ(r.model->signals()[3].weight, 1.33);
+  EXPECT_EQ(r.model->version(), "2");
+}
+
+TEST(WriteTunedModelTest, RefusesPerSegmentWeights) {
+  const std::string text = absl::StrReplaceAll(
+      testing::kTwoByTwoModel,
+      {{"segment_by", "segment_by"},
+       {"  - {id: d, type: number}\n",
+        "  - {id: d, type: number}\n  - {id: seg, type: string, values: "
+        "[smb, ent]}\n"},
+       {"version: \"1\"\n", "version: \"1\"\nsegment_by: seg\n"},
+       {"      - {id: sd, source: d, weight: 3, normalize: {linear: {bad: 0, "
+        "good: 1}}}\n",
+        "      - id: sd\n        source: d\n        weight: 3\n        "
+        "normalize: {linear: {bad: 0, good: 1}}\n        overrides:\n"
+        "          smb: {weight: 5}\n"}});
+  model::DiagnosticList diags;
+  model::ModelSpec spec =
+      model::LoadModelSpecFromString(text, "fit.yaml", &diags);
+  ASSERT_FALSE(diags.has_errors()) << diags.ToString();
+  EXPECT_THAT(WriteTunedModel(text, spec, {{1, 1}, {1, 1, 1, 1}}, "2", {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("per-segment weights")));
+}
+
+}  // namespace
+}  // namespace healthscore::engine::backtest
