@@ -15,9 +15,9 @@
 // pull * sum((log w - log w_current)^2), which keeps the fitted model
 // close to the one its authors wrote and decides between weights the data
 // cannot tell apart. Weights are parameterised by their logarithms (so
-// they stay positive) and fitted by Adam gradient steps from the current
-// weights: a smooth, deterministic fit whose cost is a few hundred passes
-// over rows x signals.
+// they stay positive) and fitted by L-BFGS from the current weights: a
+// smooth, deterministic fit whose cost is a few dozen passes over rows x
+// signals.
 //
 // Thread-safety: plain functions over caller-owned arrays.
 
@@ -65,8 +65,10 @@ struct FitOptions {
   // Strength of the pull towards the starting weights (see the file
   // comment); 0 fits the data alone.
   double pull = 0.01;
-  int iterations = 300;
-  double learning_rate = 0.05;
+  // The most L-BFGS iterations; the fit stops earlier once an iteration
+  // lowers the objective by less than `tolerance` (relative).
+  int iterations = 200;
+  double tolerance = 1e-10;
 };
 
 // Fits weights to `churned` (0/1 per row) over the rows listed in `rows`
