@@ -85,24 +85,6 @@ int Failure(std::ostream& err, const std::string& message) {
   return kExitFailure;
 }
 
-// Resolves and compiles one model; prints its errors on failure.
-std::shared_ptr<const engine::model::CompiledModel> LoadModel(
-    const std::string& flag, const std::string& path,
-    const engine::model::CompileOptions& options, std::ostream& err) {
-  auto resolved = ResolveModelPath(path);
-  if (!resolved.ok()) {
-    Failure(err, absl::StrCat("--", flag, ": ", resolved.status().message()));
-    return nullptr;
-  }
-  engine::model::CompileResult compiled =
-      engine::model::CompileFile(*resolved, options);
-  if (compiled.model == nullptr) {
-    PrintErrors(compiled.diagnostics, err);
-    Failure(err, absl::StrCat("--", flag, ": ", *resolved, " has errors"));
-  }
-  return compiled.model;
-}
-
 }  // namespace
 
 int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
@@ -151,10 +133,11 @@ int RunDiff(const std::vector<std::string>& argv, std::ostream& out,
     return Usage(err, std::string(compile_options_or.status().message()));
   }
   const engine::model::CompileOptions& compile_options = *compile_options_or;
-  auto live = LoadModel("live", args->Get("live"), compile_options, err);
+  auto live = CompileModelArg("diff", "live", args->Get("live"), compile_options, err);
   if (live == nullptr) return kExitFailure;
   auto candidate =
-      LoadModel("candidate", args->Get("candidate"), compile_options, err);
+      CompileModelArg("diff", "candidate", args->Get("candidate"),
+                      compile_options, err);
   if (candidate == nullptr) return kExitFailure;
 
   auto reader = engine::io::OpenSnapshotReader(input_path, input->format,

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "cli/model_limits.h"
+#include "cli/paths.h"
 #include "cli/plugins.h"
 
 namespace healthscore::cli {
@@ -79,6 +80,27 @@ absl::StatusOr<engine::model::CompileOptions> CompileOptionsFromArgs(
   options.plugins = plugins->get();
   options.yaml = *limits;
   return options;
+}
+
+std::shared_ptr<const engine::model::CompiledModel> CompileModelArg(
+    const std::string& command, const std::string& flag,
+    const std::string& path, const engine::model::CompileOptions& options,
+    std::ostream& err, std::string* resolved) {
+  absl::StatusOr<std::string> file = ResolveModelPath(path);
+  if (!file.ok()) {
+    err << "healthscore " << command << ": --" << flag << ": "
+        << file.status().message() << "\n";
+    return nullptr;
+  }
+  if (resolved != nullptr) *resolved = *file;
+  engine::model::CompileResult compiled =
+      engine::model::CompileFile(*file, options);
+  if (compiled.model == nullptr) {
+    PrintErrors(compiled.diagnostics, err);
+    err << "healthscore " << command << ": --" << flag << ": " << *file
+        << " has errors\n";
+  }
+  return compiled.model;
 }
 
 void PrintErrors(const engine::model::DiagnosticList& diagnostics,

@@ -73,6 +73,16 @@ absl::StatusOr<engine::model::CompileOptions> CompileOptionsFromArgs(
     const Args& args,
     std::unique_ptr<engine::plugin_host::PluginHost>* plugins);
 
+// Resolves the model named by flag --`flag` (ResolveModelPath: a file, a
+// directory holding model.yaml, or numbered versions) and compiles it. On
+// failure writes its errors and "healthscore COMMAND: --FLAG: ... has
+// errors" to `err` and returns null. `resolved`, when not null, gets the
+// path of the model file.
+std::shared_ptr<const engine::model::CompiledModel> CompileModelArg(
+    const std::string& command, const std::string& flag,
+    const std::string& path, const engine::model::CompileOptions& options,
+    std::ostream& err, std::string* resolved = nullptr);
+
 // Writes each error of `diagnostics` to `err`, one a line (warnings are
 // left out: a command that could not compile a model says why).
 void PrintErrors(const engine::model::DiagnosticList& diagnostics,
