@@ -46,8 +46,9 @@ absl::StatusOr<int32_t> ParseHorizon(std::string_view text) {
         Cat("invalid horizon \"", TruncateForDisplay(text),
             "\": write a whole number of days or weeks, e.g. 180d or 26w, "
             "at most ",
-            kMaxHorizonDays, " days (months and years vary in length, so "
-                             "they are not accepted)"));
+            kMaxHorizonDays,
+            " days (months and years vary in length, so "
+            "they are not accepted)"));
   };
   if (t.size() < 2 || t.size() > 8) return invalid();
   const char unit = t.back();
@@ -87,8 +88,7 @@ void SnapshotKeys::AddBatch(const eval::Batch& batch) {
   const double* as_of = batch.as_of();
   const uint8_t* valid = batch.as_of_valid();
   for (size_t r = 0; r < batch.size(); ++r) {
-    Add(batch.id(r),
-        valid[r] ? std::optional<double>(as_of[r]) : std::nullopt);
+    Add(batch.id(r), valid[r] ? std::optional<double>(as_of[r]) : std::nullopt);
   }
 }
 
@@ -148,9 +148,9 @@ absl::StatusOr<JoinResult> JoinOutcomes(const SnapshotKeys& snapshots,
                                         const Outcomes& outcomes,
                                         const JoinOptions& options) {
   if (options.horizon_days < 0 || options.horizon_days > kMaxHorizonDays) {
-    return absl::InvalidArgumentError(
-        Cat("the horizon must be 0 (none) to ", kMaxHorizonDays,
-            " days, not ", options.horizon_days));
+    return absl::InvalidArgumentError(Cat("the horizon must be 0 (none) to ",
+                                          kMaxHorizonDays, " days, not ",
+                                          options.horizon_days));
   }
   if (options.observed_until.has_value() &&
       !eval::IsSupportedDateDays(*options.observed_until)) {
@@ -202,7 +202,7 @@ absl::StatusOr<JoinResult> JoinOutcomes(const SnapshotKeys& snapshots,
       why = Exclusion::kDuplicateSnapshot;
     } else if (record < 0) {
       why = records.IsDuplicateId(id) ? Exclusion::kDuplicateOutcome
-                                       : Exclusion::kNoOutcome;
+                                      : Exclusion::kNoOutcome;
     } else {
       const ChurnStatus status = outcomes.status(record);
       const bool has_as_of = snapshots.has_as_of(i);
@@ -259,13 +259,12 @@ std::vector<std::string> DescribeJoinReport(const JoinReport& report) {
   using common::JoinForDisplay;
   std::vector<std::string> lines;
   auto count = [](uint64_t n) { return WithThousandsSeparators(n); };
-  lines.push_back(Cat(count(report.snapshots), " snapshots: ",
-                      count(report.churned), " churned, ",
-                      count(report.retained), " retained, ",
-                      count(report.excluded), " excluded",
-                      report.horizon_days > 0
-                          ? Cat(" (horizon ", report.horizon_days, " days)")
-                          : std::string(" (no horizon)")));
+  lines.push_back(Cat(
+      count(report.snapshots), " snapshots: ", count(report.churned),
+      " churned, ", count(report.retained), " retained, ",
+      count(report.excluded), " excluded",
+      report.horizon_days > 0 ? Cat(" (horizon ", report.horizon_days, " days)")
+                              : std::string(" (no horizon)")));
   auto sample = [&](std::string head, const IdSample& s) {
     std::string line = std::move(head);
     if (!s.ids.empty()) {
@@ -285,27 +284,36 @@ std::vector<std::string> DescribeJoinReport(const JoinReport& report) {
                ExclusionDescription(why), ")"),
            s);
   }
+  // "1 outcome record has" / "2 outcome records have".
+  auto problem = [&](uint64_t n, const char* one, const char* many) {
+    if (n > 0) lines.push_back(Cat(count(n), " ", n == 1 ? one : many));
+  };
   if (report.outcomes_without_snapshots.count > 0) {
     sample(Cat(count(report.outcomes_without_snapshots.count),
-               " outcome records have no snapshot"),
+               report.outcomes_without_snapshots.count == 1
+                   ? " outcome record has no snapshot"
+                   : " outcome records have no snapshot"),
            report.outcomes_without_snapshots);
   }
-  auto problem = [&](uint64_t n, const char* what) {
-    if (n > 0) lines.push_back(Cat(count(n), " ", what));
-  };
   if (report.duplicate_outcome_ids > 0) {
     lines.push_back(Cat(count(report.duplicate_outcome_ids),
-                        " ids are given by several outcome records (",
+                        report.duplicate_outcome_ids == 1
+                            ? " id is given by several outcome records ("
+                            : " ids are given by several outcome records (",
                         count(report.duplicate_outcome_records),
                         " records, all dropped)"));
   }
   problem(report.bad_outcome_records,
+          "outcome record could not be read and was dropped",
           "outcome records could not be read and were dropped");
   problem(report.bad_outcome_values,
+          "outcome value did not fit its column and was read as missing",
           "outcome values did not fit their column and were read as missing");
   problem(report.unlabelled_outcomes,
+          "outcome record does not say whether the account churned",
           "outcome records do not say whether the account churned");
   problem(report.conflicting_outcomes,
+          "outcome record has churned false and a churn_date",
           "outcome records have churned false and a churn_date");
   return lines;
 }

@@ -184,7 +184,7 @@ absl::StatusOr<JoinResult> JoinOutcomes(const SnapshotKeys& snapshots,
                                         const JoinOptions& options = {});
 
 // The report as lines for people, e.g.
-//   "1,000 snapshots: 180 churned, 790 retained, 30 excluded"
+//   "1,000 snapshots: 180 churned, 790 retained, 30 excluded (no horizon)"
 //   "  12 excluded, no_outcome (no outcome record has the id): a17, b9, ..."
 // Counts that are zero are left out.
 std::vector<std::string> DescribeJoinReport(const JoinReport& report);

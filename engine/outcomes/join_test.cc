@@ -24,8 +24,8 @@ double Day(const char* iso) {
 }
 
 Outcomes ReadCsv(std::string text) {
-  auto o = ReadOutcomes(io::StringSource(std::move(text)),
-                        io::InputFormat::kCsv);
+  auto o =
+      ReadOutcomes(io::StringSource(std::move(text)), io::InputFormat::kCsv);
   EXPECT_TRUE(o.ok()) << o.status();
   return *std::move(o);
 }
@@ -77,7 +77,7 @@ TEST(JoinTest, WithoutAHorizonTheStatusIsTheLabel) {
       "a,true,,smb\n"
       "b,false,,ent\n"
       "c,,2026-03-01,smb\n"
-      "d,,,smb\n"           // unknown
+      "d,,,smb\n"                 // unknown
       "e,false,2026-03-01,smb\n"  // conflict
       "f,true,2026-03-01,smb\n");
   SnapshotKeys keys;
@@ -91,11 +91,11 @@ TEST(JoinTest, WithoutAHorizonTheStatusIsTheLabel) {
   // its values already show the churn. 2026-03-01 is on the churn date.
   keys.Add("f", Day("2026-03-01"));
   ASSERT_OK_AND_ASSIGN(JoinResult result, JoinOutcomes(keys, o));
-  EXPECT_THAT(Labels(result),
-              ElementsAre("churned", "retained", "churned",
-                          "excluded:unknown_outcome",
-                          "excluded:conflicting_outcome",
-                          "excluded:no_outcome", "excluded:after_churn"));
+  EXPECT_THAT(
+      Labels(result),
+      ElementsAre("churned", "retained", "churned", "excluded:unknown_outcome",
+                  "excluded:conflicting_outcome", "excluded:no_outcome",
+                  "excluded:after_churn"));
   // The record is given for every snapshot that has one, also excluded
   // ones, so that attributes can still be read.
   EXPECT_EQ(result.rows[0].outcome, 0);
@@ -111,9 +111,9 @@ TEST(JoinTest, WithoutAHorizonTheStatusIsTheLabel) {
   EXPECT_EQ(report.conflicting_outcomes, 1u);
   EXPECT_EQ(report.outcomes_matched, 6u);
   EXPECT_EQ(report.outcomes_without_snapshots.count, 0u);
-  EXPECT_THAT(report.excluded_by[static_cast<size_t>(Exclusion::kNoOutcome)]
-                  .ids,
-              ElementsAre("zz"));
+  EXPECT_THAT(
+      report.excluded_by[static_cast<size_t>(Exclusion::kNoOutcome)].ids,
+      ElementsAre("zz"));
 }
 
 // The horizon cases one by one: snapshot at a = 2026-01-01, horizon 90
@@ -125,8 +125,8 @@ class HorizonTest : public ::testing::Test {
   std::string Label1(const char* outcome_row,
                      std::optional<double> as_of = Day("2026-01-01"),
                      JoinOptions options = Options()) {
-    Outcomes o = ReadCsv(std::string("id,churned,churn_date\n") +
-                         outcome_row + "\n");
+    Outcomes o =
+        ReadCsv(std::string("id,churned,churn_date\n") + outcome_row + "\n");
     SnapshotKeys keys;
     keys.Add("a", as_of);
     auto result = JoinOutcomes(keys, o, options);
@@ -189,8 +189,7 @@ TEST_F(HorizonTest, AWindowThatIsNotOverYetIsExcludedForRetained) {
   EXPECT_EQ(Label1("a,false,", Day("2026-01-01"), options),
             "excluded:window_not_complete");
   // A churn inside the window is known, window over or not.
-  EXPECT_EQ(Label1("a,true,2026-02-15", Day("2026-01-01"), options),
-            "churned");
+  EXPECT_EQ(Label1("a,true,2026-02-15", Day("2026-01-01"), options), "churned");
   // Known until exactly the window's end: complete.
   options.observed_until = Day("2026-04-01");
   EXPECT_EQ(Label1("a,false,", Day("2026-01-01"), options), "retained");
@@ -240,14 +239,14 @@ TEST(JoinTest, DuplicatesAreExcludedAndCounted) {
   keys.Add("b", Day("2026-01-01"));  // the same snapshot twice
   keys.Add("b", Day("2026-02-01"));  // another date: kept
   keys.Add("c", std::nullopt);
-  keys.Add("c", std::nullopt);       // twice without an as_of
+  keys.Add("c", std::nullopt);  // twice without an as_of
   ASSERT_OK_AND_ASSIGN(JoinResult result, JoinOutcomes(keys, o));
-  EXPECT_THAT(Labels(result),
-              ElementsAre("excluded:duplicate_outcome",
-                          "excluded:duplicate_snapshot",
-                          "excluded:duplicate_snapshot", "retained",
-                          "excluded:duplicate_snapshot",
-                          "excluded:duplicate_snapshot"));
+  EXPECT_THAT(
+      Labels(result),
+      ElementsAre("excluded:duplicate_outcome", "excluded:duplicate_snapshot",
+                  "excluded:duplicate_snapshot", "retained",
+                  "excluded:duplicate_snapshot",
+                  "excluded:duplicate_snapshot"));
   EXPECT_EQ(result.rows[0].outcome, -1);
   EXPECT_EQ(result.rows[1].outcome, 0);  // b is row 0 once a is dropped
   const JoinReport& report = result.report;
@@ -258,8 +257,7 @@ TEST(JoinTest, DuplicatesAreExcludedAndCounted) {
           .count,
       4u);
   EXPECT_THAT(
-      report.excluded_by[static_cast<size_t>(Exclusion::kDuplicateOutcome)]
-          .ids,
+      report.excluded_by[static_cast<size_t>(Exclusion::kDuplicateOutcome)].ids,
       ElementsAre("a"));
 }
 
@@ -311,13 +309,12 @@ TEST(JoinTest, ReportsEveryProblemOfTheOutcomesFile) {
           "whether the account churned): b",
           "  1 excluded, conflicting_outcome (the outcome record has churned "
           "false and a churn_date): c",
-          "1 ids are given by several outcome records (2 records, all "
+          "1 id is given by several outcome records (2 records, all "
           "dropped)",
-          "1 outcome records could not be read and were dropped",
-          "1 outcome values did not fit their column and were read as "
-          "missing",
-          "1 outcome records do not say whether the account churned",
-          "1 outcome records have churned false and a churn_date"));
+          "1 outcome record could not be read and was dropped",
+          "1 outcome value did not fit its column and was read as missing",
+          "1 outcome record does not say whether the account churned",
+          "1 outcome record has churned false and a churn_date"));
 }
 
 TEST(JoinTest, DescribesExamplesBeyondTheKeptOnes) {
@@ -332,7 +329,7 @@ TEST(JoinTest, DescribesExamplesBeyondTheKeptOnes) {
                           "excluded (no horizon)",
                           "  1,500 excluded, no_outcome (no outcome record "
                           "has the id): n0, n1 and 1,498 more",
-                          "1 outcome records have no snapshot: a"));
+                          "1 outcome record has no snapshot: a"));
 }
 
 TEST(JoinTest, RefusesBadOptions) {

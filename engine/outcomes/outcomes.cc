@@ -36,23 +36,23 @@ absl::Status NoLabelColumn(const RecordTable& records,
     names.push_back(name);
     for (const char* label : {"churned", "churn_date", "churn"}) {
       if (hint.empty() && absl::EqualsIgnoreCase(name, label)) {
-        hint = Cat("; rename \"", TruncateForDisplay(name), "\" to ",
-                   label == std::string_view("churn_date") ? "churn_date"
-                                                           : "churned",
-                   " (names are case-sensitive)");
+        hint = Cat(
+            "; rename \"", TruncateForDisplay(name), "\" to ",
+            label == std::string_view("churn_date") ? "churn_date" : "churned",
+            " (names are case-sensitive)");
       }
     }
   }
   for (const auto& [name, count] : records.ignored_columns()) {
     names.push_back(name);
   }
-  return absl::InvalidArgumentError(Cat(
-      "the outcomes file has no \"churned\" (true/false) or \"churn_date\" "
-      "(YYYY-MM-DD) column; at least one is required. Columns besides the "
-      "id (\"",
-      TruncateForDisplay(options.reader.id_field), "\"): ",
-      names.empty() ? std::string("none") : common::JoinForDisplay(names),
-      hint));
+  return absl::InvalidArgumentError(
+      Cat("the outcomes file has no \"churned\" (true/false) or \"churn_date\" "
+          "(YYYY-MM-DD) column; at least one is required. Columns besides the "
+          "id (\"",
+          TruncateForDisplay(options.reader.id_field), "\"): ",
+          names.empty() ? std::string("none") : common::JoinForDisplay(names),
+          hint));
 }
 
 }  // namespace

@@ -99,8 +99,8 @@ class Outcomes {
   const ProblemList& unlabelled() const { return unlabelled_; }
 
  private:
-  friend absl::StatusOr<Outcomes> MakeOutcomes(RecordTable records,
-                                               const RecordReaderOptions& options);
+  friend absl::StatusOr<Outcomes> MakeOutcomes(
+      RecordTable records, const RecordReaderOptions& options);
 
   RecordTable records_;
   std::vector<uint8_t> status_;  // ChurnStatus per record
@@ -116,9 +116,9 @@ absl::StatusOr<Outcomes> ReadOutcomes(std::unique_ptr<io::ByteSource> source,
                                       const RecordReaderOptions& options = {});
 // Opens `path` ("-" for standard input) and reads it; a message names the
 // path.
-absl::StatusOr<Outcomes> ReadOutcomesFile(const std::string& path,
-                                          io::InputFormat format,
-                                          const RecordReaderOptions& options = {});
+absl::StatusOr<Outcomes> ReadOutcomesFile(
+    const std::string& path, io::InputFormat format,
+    const RecordReaderOptions& options = {});
 
 // Labels the records of `records` (read with OutcomesSchema()). For
 // callers that read the records themselves. Errors: as ReadOutcomes.

@@ -70,10 +70,11 @@ TEST(OutcomesTest, ReadsEveryOutcomeColumnFromCsv) {
 TEST(OutcomesTest, ReadsJsonLines) {
   ASSERT_OK_AND_ASSIGN(
       Outcomes o,
-      Read(R"({"id": "a", "churned": true, "churn_date": "2026-03-01", "start_arr": 1200.5, "segment": "smb"}
+      Read(
+          R"({"id": "a", "churned": true, "churn_date": "2026-03-01", "start_arr": 1200.5, "segment": "smb"}
 {"id": 42, "churned": 0, "renewed": true, "plan": "gold", "seats": 12}
 )",
-           kJsonl));
+          kJsonl));
   ASSERT_EQ(o.size(), 2u);
   EXPECT_EQ(o.status(0), ChurnStatus::kChurned);
   EXPECT_EQ(o.churn_date(0), Day("2026-03-01"));
@@ -145,8 +146,7 @@ TEST(OutcomesTest, EveryStatusRule) {
 }
 
 TEST(OutcomesTest, ABadChurnDateInADateOnlyFileIsNotRetained) {
-  ASSERT_OK_AND_ASSIGN(Outcomes o,
-                       Read("id,churn_date\na,31/01/2026\n", kCsv));
+  ASSERT_OK_AND_ASSIGN(Outcomes o, Read("id,churn_date\na,31/01/2026\n", kCsv));
   EXPECT_EQ(o.status(0), ChurnStatus::kUnknown);
 }
 
@@ -200,9 +200,9 @@ TEST(OutcomesTest, DuplicateIdsAreDroppedAndCounted) {
 TEST(OutcomesTest, RecordsMustBeReadWithTheOutcomesSchema) {
   RecordSchema schema;
   schema.columns = {{"churned", ColumnType::kBool}};
-  ASSERT_OK_AND_ASSIGN(RecordTable records,
-                       ReadRecords(io::StringSource("id,churned\na,1\n"), kCsv,
-                                   schema));
+  ASSERT_OK_AND_ASSIGN(
+      RecordTable records,
+      ReadRecords(io::StringSource("id,churned\na,1\n"), kCsv, schema));
   EXPECT_THAT(MakeOutcomes(std::move(records)),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("must be read with OutcomesSchema()")));

@@ -173,7 +173,12 @@ class RecordTableBuilder {
       t_.columns_[it->second].in_file = true;
       return it->second;
     }
-    if (!keep_other_ || t_.columns_.size() >= options_.max_columns) return -1;
+    // A column without a name (pandas writes its index that way) is
+    // ignored, never kept.
+    if (!keep_other_ || name.empty() ||
+        t_.columns_.size() >= options_.max_columns) {
+      return -1;
+    }
     RecordTable::Column& column = t_.columns_.emplace_back();
     column.name = std::string(name);
     column.type = ColumnType::kString;
@@ -279,8 +284,8 @@ class RecordTableBuilder {
 
   // Stores value `v` in row `r` of `column`, or says in *problem why it
   // does not fit. A missing value leaves the cell missing.
-  void Put(RecordTable::Column* column, size_t r, const AccountTable::RowValue& v,
-           std::string* problem) {
+  void Put(RecordTable::Column* column, size_t r,
+           const AccountTable::RowValue& v, std::string* problem) {
     using Kind = AccountTable::Kind;
     const ColumnType type = column->type;
     switch (v.kind) {
@@ -346,8 +351,7 @@ class RecordTableBuilder {
         if (eval::IsNonFiniteNumberWord(trimmed)) return;  // missing
         double number = 0;
         if (typed) {
-          *problem =
-              Cat(Expected(type), ", got the string ", Quoted(text));
+          *problem = Cat(Expected(type), ", got the string ", Quoted(text));
         } else if (!eval::ParseNumberText(trimmed, &number)) {
           *problem = Cat(Quoted(text), " is not a number");
         } else if (!std::isfinite(number)) {
@@ -371,8 +375,8 @@ class RecordTableBuilder {
         if (typed) {
           *problem = Cat(Expected(type), ", got the string ", Quoted(text));
         } else if (!ParseBoolText(trimmed, &flag)) {
-          *problem = Cat(Quoted(text),
-                         " is not a boolean (true/false, yes/no, 1/0)");
+          *problem =
+              Cat(Quoted(text), " is not a boolean (true/false, yes/no, 1/0)");
         } else {
           SetNumber(column, r, flag ? 1 : 0);
         }
@@ -421,8 +425,9 @@ class RecordTableBuilder {
     if (order.empty()) return;
     for (absl::string_view id : order) {
       const std::vector<uint64_t>& at = lines[id];
-      std::string text = Cat("id ", Quoted(std::string_view(id.data(), id.size())),
-                             " is given by ", at.size(), " records (lines ");
+      std::string text =
+          Cat("id ", Quoted(std::string_view(id.data(), id.size())),
+              " is given by ", at.size(), " records (lines ");
       for (size_t i = 0; i < at.size() && i < kMaxDuplicateLines; ++i) {
         text.append(i == 0 ? "" : ", ");
         text.append(std::to_string(at[i]));
@@ -496,15 +501,15 @@ absl::Status CheckSchema(const RecordSchema& schema,
           Cat("record schema: column ", i + 1, " has an empty name"));
     }
     if (name == options.reader.id_field) {
-      return absl::InvalidArgumentError(
-          Cat("record schema: column \"", TruncateForDisplay(name),
-              "\" is the id field"));
+      return absl::InvalidArgumentError(Cat("record schema: column \"",
+                                            TruncateForDisplay(name),
+                                            "\" is the id field"));
     }
     for (size_t j = 0; j < i; ++j) {
       if (schema.columns[j].name == name) {
-        return absl::InvalidArgumentError(
-            Cat("record schema: column \"", TruncateForDisplay(name),
-                "\" is declared twice"));
+        return absl::InvalidArgumentError(Cat("record schema: column \"",
+                                              TruncateForDisplay(name),
+                                              "\" is declared twice"));
       }
     }
   }
@@ -531,7 +536,8 @@ absl::StatusOr<RecordTable> ReadRecords(std::unique_ptr<io::ByteSource> source,
   RecordTableBuilder builder(schema, options, &table);
   AccountTable rows;
   for (;;) {
-    HEALTHSCORE_ASSIGN_OR_RETURN(size_t n, reader->ReadTable(&rows, kRowsPerRead));
+    HEALTHSCORE_ASSIGN_OR_RETURN(size_t n,
+                                 reader->ReadTable(&rows, kRowsPerRead));
     // A CSV header names its columns even when no record follows.
     builder.AddRows(rows);
     if (n == 0) break;

@@ -43,7 +43,8 @@
 // malformed.
 //
 // Columns the schema does not declare are kept as string columns when
-// RecordSchema::keep_other_columns is set, else ignored; either way at most
+// RecordSchema::keep_other_columns is set (except a column without a name,
+// such as the index column pandas writes), else ignored; either way at most
 // RecordReaderOptions::max_columns columns are kept, and every value of a
 // column not kept is counted by name in ignored_columns().
 //
@@ -166,9 +167,13 @@ class RecordTable {
   Cell cell(size_t c, size_t row) const {
     return static_cast<Cell>(columns_[c].cells[row]);
   }
-  bool has(size_t c, size_t row) const { return cell(c, row) == Cell::kPresent; }
+  bool has(size_t c, size_t row) const {
+    return cell(c, row) == Cell::kPresent;
+  }
   // The value of a present cell of a bool column.
-  bool flag(size_t c, size_t row) const { return columns_[c].numbers[row] != 0; }
+  bool flag(size_t c, size_t row) const {
+    return columns_[c].numbers[row] != 0;
+  }
   // The value of a present cell of a number column, or of a date column
   // (days since 1970-01-01).
   double number(size_t c, size_t row) const { return columns_[c].numbers[row]; }
@@ -209,9 +214,9 @@ class RecordTable {
     ColumnType type = ColumnType::kString;
     bool declared = false;
     bool in_file = false;
-    std::vector<uint8_t> cells;    // Cell per row
-    std::vector<double> numbers;   // bool (0/1), number, date columns
-    std::vector<int32_t> codes;    // string columns
+    std::vector<uint8_t> cells;   // Cell per row
+    std::vector<double> numbers;  // bool (0/1), number, date columns
+    std::vector<int32_t> codes;   // string columns
     std::vector<std::string> dictionary;
     absl::flat_hash_map<std::string, int32_t> dictionary_index;
   };
@@ -238,17 +243,15 @@ class RecordTable {
 // unreadable as a whole (see the file comment) and for a schema that
 // names a column twice, names the id field, or has a column with an empty
 // name.
-absl::StatusOr<RecordTable> ReadRecords(std::unique_ptr<io::ByteSource> source,
-                                        io::InputFormat format,
-                                        const RecordSchema& schema,
-                                        const RecordReaderOptions& options = {});
+absl::StatusOr<RecordTable> ReadRecords(
+    std::unique_ptr<io::ByteSource> source, io::InputFormat format,
+    const RecordSchema& schema, const RecordReaderOptions& options = {});
 
 // Opens `path` ("-" for standard input) and reads it (ReadRecords). Errors
 // also those of io::OpenFileSource; a message names the path.
-absl::StatusOr<RecordTable> ReadRecordFile(const std::string& path,
-                                           io::InputFormat format,
-                                           const RecordSchema& schema,
-                                           const RecordReaderOptions& options = {});
+absl::StatusOr<RecordTable> ReadRecordFile(
+    const std::string& path, io::InputFormat format, const RecordSchema& schema,
+    const RecordReaderOptions& options = {});
 
 }  // namespace healthscore::engine::outcomes
 

@@ -56,13 +56,12 @@ double Day(const char* iso) {
 }
 
 TEST(RecordTableTest, ReadsEveryColumnTypeFromCsv) {
-  ASSERT_OK_AND_ASSIGN(
-      RecordTable t,
-      Read("id,flag,amount,day,plan,segment\n"
-           "a,true,1200.5,2026-01-31,gold,smb\n"
-           "b,NO,-3e2,2026-02-01T10:00:00Z, silver ,\n"
-           "c,,,,,ent\n",
-           kCsv, TestSchema(/*keep_other=*/true)));
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read("id,flag,amount,day,plan,segment\n"
+                            "a,true,1200.5,2026-01-31,gold,smb\n"
+                            "b,NO,-3e2,2026-02-01T10:00:00Z, silver ,\n"
+                            "c,,,,,ent\n",
+                            kCsv, TestSchema(/*keep_other=*/true)));
   ASSERT_EQ(t.size(), 3u);
   EXPECT_EQ(t.id(0), "a");
   EXPECT_EQ(t.line(0), 2u);
@@ -108,12 +107,13 @@ TEST(RecordTableTest, ReadsEveryColumnTypeFromCsv) {
 TEST(RecordTableTest, ReadsEveryColumnTypeFromJsonLines) {
   ASSERT_OK_AND_ASSIGN(
       RecordTable t,
-      Read(R"({"id": "a", "flag": true, "amount": 1200.5, "day": "2026-01-31", "plan": "gold", "segment": "smb"}
+      Read(
+          R"({"id": "a", "flag": true, "amount": 1200.5, "day": "2026-01-31", "plan": "gold", "segment": "smb"}
 {"id": "b", "flag": 0, "amount": "NaN", "day": null, "plan": 3, "seats": 12.5}
 
 {"plan": true, "flag": 1.0, "id": 17}
 )",
-           kJsonl, TestSchema(/*keep_other=*/true)));
+          kJsonl, TestSchema(/*keep_other=*/true)));
   ASSERT_EQ(t.size(), 3u);
   EXPECT_EQ(t.line(1), 2u);
   EXPECT_EQ(t.line(2), 4u);  // the blank line counts
@@ -170,12 +170,11 @@ TEST(RecordTableTest, BooleanWordsInCsv) {
 }
 
 TEST(RecordTableTest, ABadCsvValueCostsThatValueOnly) {
-  ASSERT_OK_AND_ASSIGN(RecordTable t,
-                       Read("id,flag,amount,day,plan\n"
-                            "a,true,12;5,2026-02-30,gold\n"
-                            "b,false,1e999,31/01/2026,silver\n"
-                            "c,yes,NaN,2026-03-01,bronze\n",
-                            kCsv));
+  ASSERT_OK_AND_ASSIGN(RecordTable t, Read("id,flag,amount,day,plan\n"
+                                           "a,true,12;5,2026-02-30,gold\n"
+                                           "b,false,1e999,31/01/2026,silver\n"
+                                           "c,yes,NaN,2026-03-01,bronze\n",
+                                           kCsv));
   ASSERT_EQ(t.size(), 3u);
   EXPECT_TRUE(t.flag(kFlag, 0));
   EXPECT_EQ(t.cell(kAmount, 0), Cell::kBad);
@@ -203,11 +202,12 @@ TEST(RecordTableTest, ABadCsvValueCostsThatValueOnly) {
 TEST(RecordTableTest, ABadJsonValueCostsThatValueOnly) {
   ASSERT_OK_AND_ASSIGN(
       RecordTable t,
-      Read(R"({"id": "a", "flag": "yes", "amount": "12", "day": 20260131, "plan": [1, 2]}
+      Read(
+          R"({"id": "a", "flag": "yes", "amount": "12", "day": 20260131, "plan": [1, 2]}
 {"id": "b", "flag": 2, "amount": true, "day": {"y": 2026}, "plan": "x", "plan": "y"}
 {"id": "c", "amount": 1e999, "flag": false}
 )",
-           kJsonl));
+          kJsonl));
   ASSERT_EQ(t.size(), 3u);
   for (size_t c : {kFlag, kAmount, kDay, kPlan}) {
     EXPECT_EQ(t.cell(c, 0), Cell::kBad) << c;
@@ -268,11 +268,10 @@ TEST(RecordTableTest, ABadRecordCostsThatRecordOnly) {
   EXPECT_EQ(csv.id(1), "d");
   EXPECT_EQ(csv.line(1), 6u);
   EXPECT_EQ(csv.bad_records().count, 3u);
-  EXPECT_THAT(
-      csv.bad_records().texts,
-      ElementsAre("line 3: 2 fields, but the header has 3 columns",
-                  "line 4: no id (the \"id\" cell is empty)",
-                  StartsWith("line 5: malformed quoted field 2")));
+  EXPECT_THAT(csv.bad_records().texts,
+              ElementsAre("line 3: 2 fields, but the header has 3 columns",
+                          "line 4: no id (the \"id\" cell is empty)",
+                          StartsWith("line 5: malformed quoted field 2")));
 
   ASSERT_OK_AND_ASSIGN(RecordTable json,
                        Read("{\"id\": \"a\", \"amount\": 1}\n"
@@ -308,9 +307,8 @@ TEST(RecordTableTest, AFileWithoutItsIdColumnIsAnError) {
 TEST(RecordTableTest, IdFieldNamesTheIdColumnAndKeepsNumbersAsWritten) {
   RecordReaderOptions options;
   options.reader.id_field = "customerID";
-  ASSERT_OK_AND_ASSIGN(RecordTable csv,
-                       Read("customerID,flag,id\n007,true,x\n", kCsv,
-                            TestSchema(), options));
+  ASSERT_OK_AND_ASSIGN(RecordTable csv, Read("customerID,flag,id\n007,true,x\n",
+                                             kCsv, TestSchema(), options));
   ASSERT_EQ(csv.size(), 1u);
   EXPECT_EQ(csv.id(0), "007");
   // "id" is just another column now: not declared, so ignored.
@@ -332,11 +330,10 @@ TEST(RecordTableTest, IdFieldNamesTheIdColumnAndKeepsNumbersAsWritten) {
 }
 
 TEST(RecordTableTest, ByteOrderMarkAndCrlfAreReadLikeSnapshots) {
-  ASSERT_OK_AND_ASSIGN(RecordTable csv,
-                       Read("\xEF\xBB\xBFid,flag,plan\r\n"
-                            "a,yes,\"two\r\nlines\"\r\n"
-                            "b,no,x\r\n",
-                            kCsv));
+  ASSERT_OK_AND_ASSIGN(RecordTable csv, Read("\xEF\xBB\xBFid,flag,plan\r\n"
+                                             "a,yes,\"two\r\nlines\"\r\n"
+                                             "b,no,x\r\n",
+                                             kCsv));
   ASSERT_EQ(csv.size(), 2u);
   EXPECT_EQ(csv.id(0), "a");
   EXPECT_TRUE(csv.flag(kFlag, 0));
@@ -395,6 +392,19 @@ TEST(RecordTableTest, UnknownColumnsAreIgnoredAndCounted) {
   EXPECT_FALSE(t.column_in_file(kAmount));
 }
 
+TEST(RecordTableTest, AColumnWithoutANameIsNeverKept) {
+  // pandas' to_csv writes the index as a first column with no name.
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read(",id,flag,segment\n"
+                            "0,a,true,smb\n"
+                            "1,b,false,ent\n",
+                            kCsv, TestSchema(/*keep_other=*/true)));
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.column_count(), 5u);
+  EXPECT_EQ(t.column_name(4), "segment");
+  EXPECT_THAT(t.ignored_columns(), ElementsAre(Pair("", 2)));
+}
+
 TEST(RecordTableTest, KeptColumnsAreBounded) {
   RecordReaderOptions options;
   options.max_columns = 5;  // the four declared ones and one more
@@ -415,8 +425,8 @@ TEST(RecordTableTest, ARecordThatInventsThousandsOfKeysStaysBounded) {
     line += ", \"k" + std::to_string(i) + "\": \"v\"";
   }
   line += "}\n{\"id\": \"b\", \"flag\": true}\n";
-  ASSERT_OK_AND_ASSIGN(RecordTable t, Read(line, kJsonl,
-                                           TestSchema(/*keep_other=*/true)));
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read(line, kJsonl, TestSchema(/*keep_other=*/true)));
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t.column_count(), 256u);
   EXPECT_EQ(t.ignored_columns().size(), 64u);
@@ -431,8 +441,7 @@ TEST(RecordTableTest, ACsvHeaderWithManyColumnsIsRead) {
     header += ",c" + std::to_string(i);
     row += ",";
   }
-  ASSERT_OK_AND_ASSIGN(RecordTable t,
-                       Read(header + "\n" + row + "\n", kCsv));
+  ASSERT_OK_AND_ASSIGN(RecordTable t, Read(header + "\n" + row + "\n", kCsv));
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t.column_count(), 4u);
   EXPECT_THAT(t.ignored_columns(), IsEmpty());  // empty cells give nothing
@@ -443,20 +452,19 @@ TEST(RecordTableTest, AnOverlongLineIsABadRecord) {
   options.reader.max_line_bytes = 64;
   options.reader.block_size = 16;
   const std::string long_plan(200, 'x');
-  ASSERT_OK_AND_ASSIGN(
-      RecordTable json,
-      Read("{\"id\": \"a\", \"plan\": \"" + long_plan + "\"}\n" +
-               "{\"id\": \"b\", \"plan\": \"p\"}\n",
-           kJsonl, TestSchema(), options));
+  ASSERT_OK_AND_ASSIGN(RecordTable json,
+                       Read("{\"id\": \"a\", \"plan\": \"" + long_plan +
+                                "\"}\n" + "{\"id\": \"b\", \"plan\": \"p\"}\n",
+                            kJsonl, TestSchema(), options));
   ASSERT_EQ(json.size(), 1u);
   EXPECT_EQ(json.id(0), "b");
   EXPECT_THAT(json.bad_records().texts,
               ElementsAre(HasSubstr("line 1: the line is 223 bytes long, "
                                     "more than the limit of 64 bytes")));
 
-  ASSERT_OK_AND_ASSIGN(RecordTable csv,
-                       Read("id,plan\na," + long_plan + "\nb,p\n", kCsv,
-                            TestSchema(), options));
+  ASSERT_OK_AND_ASSIGN(
+      RecordTable csv,
+      Read("id,plan\na," + long_plan + "\nb,p\n", kCsv, TestSchema(), options));
   ASSERT_EQ(csv.size(), 1u);
   EXPECT_EQ(csv.id(0), "b");
   EXPECT_THAT(csv.bad_records().texts,
@@ -467,8 +475,7 @@ TEST(RecordTableTest, AnOverlongLineIsABadRecord) {
 TEST(RecordTableTest, ADeeplyNestedValueCostsItsValueOnly) {
   // 100,000 nested lists: simdjson skips them without recursing, and the
   // list is not a string.
-  const std::string deep =
-      std::string(100000, '[') + std::string(100000, ']');
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   ASSERT_OK_AND_ASSIGN(
       RecordTable t,
       Read("{\"id\": \"a\", \"plan\": " + deep + ", \"flag\": true}\n" +
@@ -501,13 +508,13 @@ TEST(RecordTableTest, ManyRecordsInSmallBlocks) {
   options.reader.block_size = 7;
   std::string json;
   for (int i = 0; i < 10000; ++i) {
-    json += "{\"id\": \"a" + std::to_string(i) + "\", \"amount\": " +
-            std::to_string(i) + (i == 9000 ? ", \"late\": \"yes\"" : "") +
-            ", \"junk\": 1}\n";
+    json += "{\"id\": \"a" + std::to_string(i) +
+            "\", \"amount\": " + std::to_string(i) +
+            (i == 9000 ? ", \"late\": \"yes\"" : "") + ", \"junk\": 1}\n";
   }
-  ASSERT_OK_AND_ASSIGN(RecordTable t, Read(json, kJsonl,
-                                           TestSchema(/*keep_other=*/true),
-                                           options));
+  ASSERT_OK_AND_ASSIGN(
+      RecordTable t,
+      Read(json, kJsonl, TestSchema(/*keep_other=*/true), options));
   ASSERT_EQ(t.size(), 10000u);
   EXPECT_EQ(t.line(9999), 10000u);
   EXPECT_EQ(t.number(kAmount, 9999), 9999);
@@ -550,8 +557,7 @@ TEST(RecordTableTest, ReadsFilesAndNamesThemInErrors) {
   const std::string dir = common::testing::ScratchDir("record_table_test");
   const std::string path = dir + "/out.csv";
   WriteFile(path, "id,flag\na,true\n");
-  ASSERT_OK_AND_ASSIGN(RecordTable t,
-                       ReadRecordFile(path, kCsv, TestSchema()));
+  ASSERT_OK_AND_ASSIGN(RecordTable t, ReadRecordFile(path, kCsv, TestSchema()));
   EXPECT_EQ(t.size(), 1u);
   EXPECT_THAT(ReadRecordFile(dir + "/none.csv", kCsv, TestSchema()),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("none.csv")));
