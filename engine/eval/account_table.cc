@@ -67,6 +67,40 @@ double AccountTable::CellNumber(const Cell& c) const {
   return d;
 }
 
+void AccountTable::RowValues(size_t row, std::vector<RowValue>* values) const {
+  values->clear();
+  const uint32_t end = cells_end(row);
+  for (uint32_t i = rows_[row].cells_begin; i < end; ++i) {
+    const Cell& cell = cells_[i];
+    RowValue& v = values->emplace_back();
+    v.column = cell.column;
+    v.kind = cell.kind;
+    switch (cell.kind) {
+      case Kind::kNumber:
+      case Kind::kDateDays:
+        v.number = CellNumber(cell);
+        break;
+      case Kind::kBool:
+        v.flag = cell.payload != 0;
+        break;
+      case Kind::kSeries:
+        v.points = cell.size;
+        break;
+      case Kind::kObject:
+        i += cell.size;  // its entries belong to it
+        break;
+      case Kind::kString:
+      case Kind::kText:
+      case Kind::kUnusable:
+      case Kind::kWrongKind:
+      case Kind::kRecordWarning:
+      case Kind::kScalar:
+        v.text = CellText(cell);
+        break;
+    }
+  }
+}
+
 TableBuilder::TableBuilder(AccountTable* table) : table_(table) {}
 
 void TableBuilder::BeginRow(std::string_view id) {

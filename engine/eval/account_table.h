@@ -92,11 +92,13 @@ class AccountTable {
   }
   // How many values carry a location (TableBuilder::SetValueLocation).
   size_t located_values() const { return located_.size(); }
+  // The text the reader put before the messages of row `row`, e.g.
+  // "line 7: " (TableBuilder::SetRowLocation); empty if none.
+  std::string_view row_location(size_t row) const {
+    return Text(rows_[row].location);
+  }
 
- private:
-  friend class TableBuilder;
-  friend class TableBinder;
-
+  // How a value was written (see TableBuilder's Put functions).
   enum class Kind : uint8_t {
     kNumber,         // payload: the double
     kString,         // payload: text
@@ -111,6 +113,29 @@ class AccountTable {
     kRecordWarning,  // payload: text; about the record, not an input
     kScalar,         // payload: text (BatchBuilder::PutScalar)
   };
+
+  // A value of a row as the reader wrote it, for callers that apply their
+  // own schema instead of binding a model (engine/outcomes reads outcome
+  // files through the snapshot readers). The views stay valid until the
+  // table is cleared or changed.
+  struct RowValue {
+    uint32_t column = 0;
+    Kind kind = Kind::kNumber;
+    double number = 0;      // kNumber, kDateDays
+    bool flag = false;      // kBool
+    std::string_view text;  // kString, kText, kUnusable, kWrongKind,
+                            // kRecordWarning, kScalar
+    uint32_t points = 0;    // kSeries: how many numbers
+  };
+  // Replaces `values` with row `row`'s values in record order. An object
+  // is one value of kind kObject (the entries inside it are not listed);
+  // values put as runs (columnar input) are not listed.
+  void RowValues(size_t row, std::vector<RowValue>* values) const;
+
+ private:
+  friend class TableBuilder;
+  friend class TableBinder;
+
   struct Span {
     uint64_t offset = 0;
     uint32_t size = 0;

@@ -785,5 +785,52 @@ TEST(TableBinderTest, UnknownNamesCanFailTheAccount) {
             "renewal: the model declares no input \"renewal\"");
 }
 
+TEST(AccountTableTest, RowValuesListAValuePerFieldAsWritten) {
+  AccountTable table;
+  TableBuilder b(&table);
+  b.BeginRow("a");
+  b.SetRowLocation("line 3: ");
+  b.PutNumber(b.Column({"", "n"}), 2.5);
+  b.PutString(b.Column({"", "s"}), "x");
+  b.PutText(b.Column({"", "t"}), "7");
+  b.PutBool(b.Column({"", "b"}), true);
+  const double points[] = {1, 2, 3};
+  b.PutSeries(b.Column({"", "l"}), points, 3);
+  const int o = b.Column({"", "o"});
+  b.BeginObject(o);
+  b.PutNumber(o, 9);  // inside the object: not listed
+  b.EndObject(true);
+  b.PutUnusable(b.Column({"", "u"}), "bad");
+  b.EndRow();
+  b.BeginRow("b");
+  b.PutNumber(b.Column({"", "n"}), 4);
+  b.EndRow();
+
+  EXPECT_EQ(table.row_location(0), "line 3: ");
+  EXPECT_EQ(table.row_location(1), "");
+  std::vector<AccountTable::RowValue> values;
+  table.RowValues(0, &values);
+  using Kind = AccountTable::Kind;
+  ASSERT_EQ(values.size(), 7u);
+  EXPECT_EQ(table.column(values[0].column).name, "n");
+  EXPECT_EQ(values[0].kind, Kind::kNumber);
+  EXPECT_EQ(values[0].number, 2.5);
+  EXPECT_EQ(values[1].kind, Kind::kString);
+  EXPECT_EQ(values[1].text, "x");
+  EXPECT_EQ(values[2].kind, Kind::kText);
+  EXPECT_EQ(values[2].text, "7");
+  EXPECT_EQ(values[3].kind, Kind::kBool);
+  EXPECT_TRUE(values[3].flag);
+  EXPECT_EQ(values[4].kind, Kind::kSeries);
+  EXPECT_EQ(values[4].points, 3u);
+  EXPECT_EQ(values[5].kind, Kind::kObject);
+  EXPECT_EQ(table.column(values[5].column).name, "o");
+  EXPECT_EQ(values[6].kind, Kind::kUnusable);
+  EXPECT_EQ(values[6].text, "bad");
+  table.RowValues(1, &values);
+  ASSERT_EQ(values.size(), 1u);
+  EXPECT_EQ(values[0].number, 4);
+}
+
 }  // namespace
 }  // namespace healthscore::engine::eval

@@ -275,13 +275,13 @@ std::string_view TrimText(std::string_view s) {
   return s.substr(b, e - b);
 }
 
+}  // namespace
+
 bool ParseNumberText(std::string_view text, double* out) {
   text = TrimText(text);
   return !text.empty() &&
          absl::SimpleAtod(absl::string_view(text.data(), text.size()), out);
 }
-
-}  // namespace
 
 inline InputType BatchBuilder::SlotType(int slot) const {
   switch (slot) {

@@ -333,6 +333,13 @@ class BatchBuilder {
 // case. Such a string is a missing number wherever a number is expected.
 bool IsNonFiniteNumberWord(std::string_view text);
 
+// Parses a number written as text (a CSV cell, a series point): decimal or
+// scientific notation with surrounding whitespace allowed, as
+// absl::SimpleAtod reads it. False for blank or malformed text. NaN and
+// infinity words parse (to NaN and infinities): callers treat them as
+// missing.
+bool ParseNumberText(std::string_view text, double* out);
+
 // The dates the engine handles, as days since 1970-01-01: years 0000 to
 // 9999, what "YYYY-MM-DD" can write (0000-01-01 and 9999-12-31).
 inline constexpr double kMinDateDays = -719528;

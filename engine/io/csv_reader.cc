@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/common/status_macros.h"
@@ -79,13 +80,19 @@ class CsvReader::Impl {
   absl::Status ResolveHeader(TableBuilder* builder) {
     columns_.assign(header_.size(), kIdColumn);
     id_column_ = -1;
+    // A hash map, not a scan of the names before each one: a hostile header
+    // may hold millions of names (up to max_line_bytes).
+    absl::flat_hash_map<absl::string_view, size_t> seen;
+    seen.reserve(header_.size());
     for (size_t i = 0; i < header_.size(); ++i) {
       const std::string& name = header_[i];
-      for (size_t j = 0; j < i; ++j) {
-        if (header_[j] == name && !name.empty()) {
+      if (!name.empty()) {
+        auto [it, inserted] = seen.try_emplace(name, i);
+        if (!inserted) {
           return absl::InvalidArgumentError(
               Cat("CSV header (line ", header_line_, "): column \"", name,
-                  "\" appears twice (columns ", j + 1, " and ", i + 1, ")"));
+                  "\" appears twice (columns ", it->second + 1, " and ",
+                  i + 1, ")"));
         }
       }
       int& c = columns_[i];

@@ -43,7 +43,10 @@ class JsonLinesReader::Impl {
  public:
   Impl(JsonLinesReader* owner, std::unique_ptr<ByteSource> source,
        const ReaderOptions& options)
-      : owner_(owner), source_(std::move(source)), options_(options) {
+      : owner_(owner),
+        source_(std::move(source)),
+        options_(options),
+        flat_(options.flat_records) {
     options_.block_size = std::max<size_t>(options_.block_size, 1);
   }
 
@@ -271,6 +274,7 @@ class JsonLinesReader::Impl {
   JsonLinesReader* owner_;
   std::unique_ptr<ByteSource> source_;
   ReaderOptions options_;
+  const bool flat_;  // ReaderOptions::flat_records
   std::unique_ptr<char[]> buf_;
   size_t capacity_ = 0;   // usable bytes; SIMDJSON_PADDING more are allocated
   size_t pos_ = 0;        // first unread byte
@@ -472,7 +476,13 @@ bool JsonLinesReader::Impl::ParseFields(simdjson::ondemand::object object) {
       continue;
     }
     const uint32_t bit = TopLevelKeyBit(key);
-    if (bit == 0 || bit == kIdBit) {
+    if (bit == 0 || bit == kIdBit || (bit >= kMetricsBit && flat_)) {
+      if (flat_) {
+        // A flat record's keys are all columns; the test sits off the
+        // path snapshot keys take.
+        if (!PutValue(b.Column({"", key}), value, type)) return false;
+        continue;
+      }
       // Not part of the snapshot (e.g. a request's model name, or "id" when
       // another field is the id).
       owner_->NoteIgnored(key);

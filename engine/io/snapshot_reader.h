@@ -136,6 +136,12 @@ struct ReaderOptions {
   // such problem) instead of being used as missing with a warning.
   // `healthscore score --strict`.
   bool strict = false;
+  // JSON Lines: a record is flat, not a snapshot. Every top-level key other
+  // than the id becomes a column of its own, with no section, holding its
+  // value as written ("metrics" and "as_of" included, and an object is
+  // kept as an object). For files of other records keyed by account, such
+  // as outcome files (engine/outcomes); CSV is flat anyway.
+  bool flat_records = false;
 };
 
 class SnapshotReader {

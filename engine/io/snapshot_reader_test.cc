@@ -554,6 +554,48 @@ TEST(JsonLinesReaderTest, CountsNamesTheModelDoesNotDeclare) {
                           Pair("metrics.dau_mua", 1), Pair("metrics.nps", 2)));
 }
 
+TEST(JsonLinesReaderTest, FlatRecordsMakeEveryKeyAColumn) {
+  ReaderOptions options;
+  options.flat_records = true;
+  options.id_field = "account";
+  JsonLinesReader reader(
+      StringSource(JoinLines({
+          R"({"account": "a", "churned": true, "metrics": {"x": 1},)"
+          R"( "as_of": "2026-01-01", "id": 7})",
+      })),
+      options);
+  AccountTable table;
+  ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadTable(&table, 10));
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(table.id(0), "a");
+  EXPECT_FALSE(table.row_failed(0));
+  std::vector<AccountTable::RowValue> values;
+  table.RowValues(0, &values);
+  std::vector<std::string> seen;
+  for (const AccountTable::RowValue& v : values) {
+    const eval::FieldName field = table.column(v.column);
+    seen.push_back(std::string(field.section) + "/" + std::string(field.name));
+  }
+  // No sections: "metrics" is one value (an object), "id" a plain key.
+  EXPECT_THAT(seen, ElementsAre("/churned", "/metrics", "/as_of", "/id"));
+  EXPECT_EQ(values[1].kind, AccountTable::Kind::kObject);
+  EXPECT_THAT(reader.ignored_names(), ::testing::IsEmpty());
+}
+
+TEST(CsvReaderTest, AHeaderOfManyColumnsIsCheckedInLinearTime) {
+  // 300,000 names, the last one repeating the first: a scan of the names
+  // before each name would take minutes.
+  std::string header = "id";
+  for (int i = 0; i < 300000; ++i) header += ",c" + std::to_string(i);
+  header += ",c0\n";
+  CsvReader reader(StringSource(header));
+  AccountTable table;
+  EXPECT_THAT(reader.ReadTable(&table, 10),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("column \"c0\" appears twice (columns 2 "
+                                 "and 300002)")));
+}
+
 TEST(JsonLinesReaderTest, ClearsTheBatchOnEveryRead) {
   JsonLinesReader reader(StringSource(
       JoinLines({R"({"id": "a"})", R"({"id": "b"})", R"({"id": "c"})"})));
