@@ -26,6 +26,10 @@ constexpr Command kCommands[] = {
      &RunLint},
     {"diff", "compare a candidate model with the live one on real accounts",
      &RunDiff},
+    {"backtest", "check scores against churn: AUC, tiers, lift, report",
+     &RunBacktestCommand},
+    {"tune", "fit a model's weights to churn outcomes, as a new version",
+     &RunTuneCommand},
     {"bench", "measure what a model costs per account: parse, score, write",
      &RunBench},
 };

@@ -1,5 +1,5 @@
-// The `healthscore` command line: validate, test, score, lint, diff and
-// bench.
+// The `healthscore` command line: validate, test, score, lint, diff,
+// backtest, tune and bench.
 //
 // Each command takes its arguments (without the program and command names)
 // and two streams for human-readable output, and returns the process exit
@@ -43,6 +43,15 @@ int RunLint(const std::vector<std::string>& args, std::ostream& out,
 // `healthscore diff --live A --candidate B --input F ...`
 int RunDiff(const std::vector<std::string>& args, std::ostream& out,
             std::ostream& err);
+
+// `healthscore backtest --model M --input F --outcomes O ...`: how well the
+// model's scores predicted churn.
+int RunBacktestCommand(const std::vector<std::string>& args, std::ostream& out,
+                       std::ostream& err);
+// `healthscore tune --model M --input F --outcomes O --output DIR ...`: the
+// model's weights fitted to outcomes, written as a new version.
+int RunTuneCommand(const std::vector<std::string>& args, std::ostream& out,
+                   std::ostream& err);
 
 // `healthscore bench --model M --input F ...`: what a model costs per
 // account in each stage (parse, score, write), on one thread.

@@ -43,7 +43,9 @@ absl::StatusOr<std::vector<TierFigure>> TierRates(
     out.push_back({t.id, t.name, t.color, {}});
   }
   out.push_back({std::string(model::kInsufficientDataTierId),
-                 "Insufficient data", "", {}});
+                 "Insufficient data",
+                 "",
+                 {}});
   if (rows.empty()) {
     for (TierFigure& f : out) f.churn.rate = std::nan("");
     return out;
@@ -104,8 +106,7 @@ absl::StatusOr<ModelFigures> Measure(
       stats::RocCurve(risk, churned);
   if (!roc.ok()) return roc.status();
   f.roc = *std::move(roc);
-  absl::StatusOr<stats::KsResult> ks =
-      stats::KolmogorovSmirnov(risk, churned);
+  absl::StatusOr<stats::KsResult> ks = stats::KolmogorovSmirnov(risk, churned);
   if (!ks.ok()) return ks.status();
   f.ks = *ks;
 
@@ -113,7 +114,8 @@ absl::StatusOr<ModelFigures> Measure(
       stats::IsotonicCalibration::Fit(risk, churned);
   if (!calibration.ok()) return calibration.status();
   std::vector<double> probability(risk.size());
-  if (absl::Status st = calibration->ApplyAll(risk, absl::MakeSpan(probability));
+  if (absl::Status st =
+          calibration->ApplyAll(risk, absl::MakeSpan(probability));
       !st.ok()) {
     return st;
   }

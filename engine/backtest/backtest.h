@@ -44,10 +44,10 @@
 #include "engine/outcomes/join.h"
 #include "engine/report/document.h"
 #include "engine/shadow/shadow.h"
+#include "engine/stats/alarm.h"
 #include "engine/stats/calibration.h"
 #include "engine/stats/delong.h"
 #include "engine/stats/lift.h"
-#include "engine/stats/alarm.h"
 #include "engine/stats/proportion.h"
 #include "engine/stats/roc.h"
 
@@ -131,9 +131,9 @@ struct BacktestReport {
 // same order). FailedPrecondition when a model's sample has no churned or
 // no retained snapshot (nothing to measure: the message says how many of
 // each, and the join's exclusions); InvalidArgument when sizes disagree.
-absl::StatusOr<BacktestReport> RunBacktest(
-    const ScoredSnapshots& snapshots, const outcomes::JoinResult& join,
-    const BacktestOptions& options = {});
+absl::StatusOr<BacktestReport> RunBacktest(const ScoredSnapshots& snapshots,
+                                           const outcomes::JoinResult& join,
+                                           const BacktestOptions& options = {});
 
 // The report for people (`healthscore backtest`'s text format).
 std::string FormatBacktestText(const BacktestReport& report,

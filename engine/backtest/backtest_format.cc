@@ -71,22 +71,22 @@ std::string Interval(const stats::Proportion& p) {
 void AppendModelText(const ModelFigures& f, std::string* out) {
   absl::StrAppend(out, "\n", f.name, " version ", f.version, ": ",
                   Count(f.sample), " labelled snapshots with a score, ",
-                  Count(f.churned), " churned (", Pct(double(f.churned) / f.sample),
-                  ")");
+                  Count(f.churned), " churned (",
+                  Pct(double(f.churned) / f.sample), ")");
   if (f.without_score > 0 || f.failed > 0) {
     absl::StrAppend(out, "; ", Count(f.without_score), " without a score, ",
                     Count(f.failed), " unreadable");
   }
   absl::StrAppend(out, "\n");
-  absl::StrAppend(out, TextTable(
-      {{"ROC AUC", Fixed(f.auc.auc, 3),
-        absl::StrCat("95% CI ", Fixed(f.auc.lower, 3), "-",
-                     Fixed(f.auc.upper, 3), " (DeLong)")},
-       {"KS", Fixed(f.ks.statistic, 3),
-        absl::StrCat("at score ", Fixed(-f.ks.threshold, 2))},
-       {"Brier", Fixed(f.brier, 4),
-        "score calibrated by isotonic regression, in-sample"}},
-      "  "));
+  absl::StrAppend(
+      out, TextTable({{"ROC AUC", Fixed(f.auc.auc, 3),
+                       absl::StrCat("95% CI ", Fixed(f.auc.lower, 3), "-",
+                                    Fixed(f.auc.upper, 3), " (DeLong)")},
+                      {"KS", Fixed(f.ks.statistic, 3),
+                       absl::StrCat("at score ", Fixed(-f.ks.threshold, 2))},
+                      {"Brier", Fixed(f.brier, 4),
+                       "score calibrated by isotonic regression, in-sample"}},
+                     "  "));
 
   std::vector<std::vector<std::string>> tiers = {
       {"churn by tier", "accounts", "churned", "rate", "95% CI"}};
@@ -104,12 +104,12 @@ void AppendModelText(const ModelFigures& f, std::string* out) {
   } else if (f.order.first_break >= 0) {
     const stats::RateOrderPair& p =
         f.order.pairs[static_cast<size_t>(f.order.first_break)];
-    absl::StrAppend(
-        out, "  tiers ordered: NO: ", f.tiers[p.lower_group].id, " churns ",
-        Pct(p.lower_rate), ", ", f.tiers[p.higher_group].id, " ",
-        Pct(p.higher_rate),
-        p.intervals_overlap ? " (the intervals overlap: may be chance)\n"
-                            : " (the intervals do not overlap)\n");
+    absl::StrAppend(out, "  tiers ordered: NO: ", f.tiers[p.lower_group].id,
+                    " churns ", Pct(p.lower_rate), ", ",
+                    f.tiers[p.higher_group].id, " ", Pct(p.higher_rate),
+                    p.intervals_overlap
+                        ? " (the intervals overlap: may be chance)\n"
+                        : " (the intervals do not overlap)\n");
   } else {
     absl::StrAppend(out, "  tiers ordered: too few tiers with accounts\n");
   }
@@ -135,10 +135,10 @@ void AppendModelText(const ModelFigures& f, std::string* out) {
       {"score band", "accounts", "observed", "calibrated"}};
   for (const stats::CalibrationBand& b : f.calibration) {
     if (b.observed.trials == 0) continue;
-    std::string band =
-        std::isinf(b.lower) ? absl::StrCat("below ", b.upper)
-        : std::isinf(b.upper) ? absl::StrCat(b.lower, " and above")
-                              : absl::StrCat(b.lower, "-", b.upper);
+    std::string band = std::isinf(b.lower) ? absl::StrCat("below ", b.upper)
+                       : std::isinf(b.upper)
+                           ? absl::StrCat(b.lower, " and above")
+                           : absl::StrCat(b.lower, "-", b.upper);
     cal.push_back({band, Count(b.observed.trials), Pct(b.observed.rate),
                    Pct(b.mean_predicted)});
   }
@@ -159,17 +159,15 @@ void AppendModelText(const ModelFigures& f, std::string* out) {
     std::vector<std::vector<std::string>> seg = {
         {"segment", "accounts", "churn", "ROC AUC", "95% CI"}};
     for (const SegmentFigure& s : f.segments) {
-      seg.push_back(
-          {s.segment, Count(s.churn.trials), Pct(s.churn.rate),
-           s.auc_valid ? Fixed(s.auc.auc, 3) : "-",
-           s.auc_valid
-               ? absl::StrCat(Fixed(s.auc.lower, 3), "-", Fixed(s.auc.upper, 3))
-               : "-"});
+      seg.push_back({s.segment, Count(s.churn.trials), Pct(s.churn.rate),
+                     s.auc_valid ? Fixed(s.auc.auc, 3) : "-",
+                     s.auc_valid ? absl::StrCat(Fixed(s.auc.lower, 3), "-",
+                                                Fixed(s.auc.upper, 3))
+                                 : "-"});
     }
     absl::StrAppend(out, "\n", TextTable(seg, "  "));
   }
 }
-
 
 // A small writer for the JSON form: members separated by commas.
 class Json {
@@ -239,8 +237,7 @@ class Json {
   bool first_ = true;
 };
 
-void ProportionJson(std::string_view key, const stats::Proportion& p,
-                    Json* j) {
+void ProportionJson(std::string_view key, const stats::Proportion& p, Json* j) {
   j->Key(key);
   j->Open('{');
   j->IntField("accounts", p.trials);
@@ -393,16 +390,18 @@ std::string FormatBacktestText(const BacktestReport& report,
   }
   if (report.paired) {
     const stats::PairedAucTest& p = *report.paired;
-    absl::StrAppend(
-        &out, "\nlive vs candidate on ", Count(static_cast<uint64_t>(p.counts.total())),
-        " snapshots both scored: ROC AUC ", Fixed(p.auc_a, 3), " vs ",
-        Fixed(p.auc_b, 3), ", difference ", Fixed(-p.difference, 3),
-        " (95% CI ", Fixed(-p.upper, 3), " to ", Fixed(-p.lower, 3),
-        "), p = ", absl::StrFormat("%.3g", p.p_value),
-        " (DeLong's paired test)\n");
+    absl::StrAppend(&out, "\nlive vs candidate on ",
+                    Count(static_cast<uint64_t>(p.counts.total())),
+                    " snapshots both scored: ROC AUC ", Fixed(p.auc_a, 3),
+                    " vs ", Fixed(p.auc_b, 3), ", difference ",
+                    Fixed(-p.difference, 3), " (95% CI ", Fixed(-p.upper, 3),
+                    " to ", Fixed(-p.lower, 3),
+                    "), p = ", absl::StrFormat("%.3g", p.p_value),
+                    " (DeLong's paired test)\n");
   }
   if (report.migration) {
-    absl::StrAppend(&out, "\ntier migration (as healthscore diff reports it):\n",
+    absl::StrAppend(&out,
+                    "\ntier migration (as healthscore diff reports it):\n",
                     shadow::FormatShadowReport(*report.migration, numbers));
   }
   return out;
@@ -431,11 +430,13 @@ std::string BacktestJson(const BacktestReport& report,
                static_cast<int64_t>(sample.count));
   }
   j.Close('}');
-  j.IntField("outcomes_without_snapshots",
-             static_cast<int64_t>(report.join.outcomes_without_snapshots.count));
+  j.IntField(
+      "outcomes_without_snapshots",
+      static_cast<int64_t>(report.join.outcomes_without_snapshots.count));
   j.IntField("horizon_days", report.join.horizon_days);
   j.Close('}');
-  if (!report.segment_by.empty()) j.StringField("segment_by", report.segment_by);
+  if (!report.segment_by.empty())
+    j.StringField("segment_by", report.segment_by);
   j.Key("live");
   ModelJson(report.live, &j);
   if (report.candidate) {
@@ -504,11 +505,10 @@ KeyFigures Figures(const ModelFigures& f) {
                        ""});
   k.figures.push_back({"Brier score", Value::Number(f.brier, 3), std::nullopt,
                        "isotonic calibration, in-sample", ""});
-  k.figures.push_back({"Churn", Value::Percent(double(f.churned) / f.sample),
-                       std::nullopt,
-                       absl::StrCat(Count(f.churned), " of ", Count(f.sample),
-                                    " snapshots"),
-                       ""});
+  k.figures.push_back(
+      {"Churn", Value::Percent(double(f.churned) / f.sample), std::nullopt,
+       absl::StrCat(Count(f.churned), " of ", Count(f.sample), " snapshots"),
+       ""});
   return k;
 }
 
@@ -525,7 +525,8 @@ Series GainsSeries(const ModelFigures& f, bool dashed) {
   s.name = ModelLabel(f);
   s.points.push_back({0, 0});
   for (const stats::LiftBin& b : f.lift) {
-    s.points.push_back({b.cumulative_accounts_share, b.cumulative_churned_share});
+    s.points.push_back(
+        {b.cumulative_accounts_share, b.cumulative_churned_share});
   }
   s.markers = true;
   s.dashed = dashed;
@@ -572,11 +573,10 @@ Table TierTable(const ModelFigures& f) {
   t.caption = absl::StrCat("Churn by tier, ", ModelLabel(f));
   t.header = {"Tier", "Accounts", "Churned", "Churn", "95% CI"};
   for (const TierFigure* tier : ShownTiers(f)) {
-    t.rows.push_back({Cell(Value::Text(tier->id), tier->color),
-                      Value::Count(tier->churn.trials),
-                      Value::Count(tier->churn.successes),
-                      Value::Percent(tier->churn.rate),
-                      Value::Text(Interval(tier->churn))});
+    t.rows.push_back(
+        {Cell(Value::Text(tier->id), tier->color),
+         Value::Count(tier->churn.trials), Value::Count(tier->churn.successes),
+         Value::Percent(tier->churn.rate), Value::Text(Interval(tier->churn))});
   }
   std::vector<std::string> ids;
   for (size_t i = 0; i + 1 < f.tiers.size(); ++i) ids.push_back(f.tiers[i].id);
@@ -592,16 +592,16 @@ Table DetailTables(const ModelFigures& f, std::vector<Table>* more) {
   alarms.caption = absl::StrCat("Tiers as churn alarms, ", ModelLabel(f));
   alarms.header = {"Alarm", "Precision", "Recall", "F1", "Flagged"};
   for (const AlarmFigure& a : f.alarms) {
-    alarms.rows.push_back({Value::Text(a.name),
-                           Value::Number(a.metrics.precision, 3),
-                           Value::Number(a.metrics.recall, 3),
-                           Value::Number(a.metrics.f1, 3),
-                           Value::Count(a.metrics.tp + a.metrics.fp)});
+    alarms.rows.push_back(
+        {Value::Text(a.name), Value::Number(a.metrics.precision, 3),
+         Value::Number(a.metrics.recall, 3), Value::Number(a.metrics.f1, 3),
+         Value::Count(a.metrics.tp + a.metrics.fp)});
   }
   Table lift;
   lift.caption = absl::StrCat("Lift by risk decile, ", ModelLabel(f));
-  lift.header = {"Decile (1 = riskiest)", "Accounts", "Churned", "Churn",
-                 "Lift", "Cumulative gains"};
+  lift.header = {
+      "Decile (1 = riskiest)", "Accounts", "Churned", "Churn", "Lift",
+      "Cumulative gains"};
   for (const stats::LiftBin& b : f.lift) {
     lift.rows.push_back({Value::Count(b.bin), Value::Count(b.accounts),
                          Value::Count(b.churned), Value::Percent(b.rate),
@@ -662,9 +662,8 @@ report::Document BacktestDocument(
     std::vector<std::pair<std::string, std::string>> meta) {
   report::Document d;
   d.title = absl::StrCat("Backtest: ", ModelLabel(r.live));
-  d.subtitle = r.candidate
-                   ? absl::StrCat("against ", ModelLabel(*r.candidate))
-                   : "Does the health score predict churn?";
+  d.subtitle = r.candidate ? absl::StrCat("against ", ModelLabel(*r.candidate))
+                           : "Does the health score predict churn?";
   d.meta = std::move(meta);
   d.footer = "healthscore backtest";
   const bool two = r.candidate.has_value();
@@ -743,8 +742,9 @@ report::Document BacktestDocument(
   Section calibration{"Calibration and gains", {}};
   LineChart cal;
   cal.id = "calibration";
-  cal.title = "Calibration: churn probability from the score against observed "
-              "churn, by score band";
+  cal.title =
+      "Calibration: churn probability from the score against observed "
+      "churn, by score band";
   cal.x = Axis{"Calibrated churn probability", 0, 1, true};
   cal.y = Axis{"Observed churn", 0, 1, true};
   cal.series.push_back(CalibrationSeries(r.live, false));
@@ -753,7 +753,8 @@ report::Document BacktestDocument(
   calibration.blocks.push_back(std::move(cal));
   LineChart gains;
   gains.id = "gains";
-  gains.title = "Cumulative gains: share of churn caught by the riskiest accounts";
+  gains.title =
+      "Cumulative gains: share of churn caught by the riskiest accounts";
   gains.x = Axis{"Accounts flagged, riskiest first", 0, 1, true};
   gains.y = Axis{"Churned accounts caught", 0, 1, true};
   gains.series.push_back(GainsSeries(r.live, false));
@@ -788,9 +789,9 @@ report::Document BacktestDocument(
       }
       t.rows.push_back(std::move(cells));
     }
-    t.note = absl::StrCat(Count(r.migration->tier_changed), " of ",
-                          Count(r.migration->compared),
-                          " accounts change tier.");
+    t.note =
+        absl::StrCat(Count(r.migration->tier_changed), " of ",
+                     Count(r.migration->compared), " accounts change tier.");
     migration.blocks.push_back(std::move(t));
     d.sections.push_back(std::move(migration));
   }
