@@ -491,6 +491,27 @@ TEST(RecordTableTest, ADeeplyNestedValueCostsItsValueOnly) {
                                      "not a number")));
 }
 
+TEST(RecordTableTest, DeeplyNestedObjectsCostTheirValueOnly) {
+  // The reader looks into {"values": ...} (the protobuf JSON form of a
+  // series) but not into an object there, so nesting it 100,000 deep
+  // costs no stack.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"values\": ";
+  deep += "1";
+  deep += std::string(100000, '}');
+  ASSERT_OK_AND_ASSIGN(
+      RecordTable t,
+      Read("{\"id\": \"a\", \"plan\": " + deep + "}\n" +
+               "{\"id\": \"b\", \"plan\": \"p\"}\n",
+           kJsonl));
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.cell(kPlan, 0), Cell::kBad);
+  EXPECT_EQ(t.text(kPlan, 1), "p");
+  EXPECT_THAT(t.bad_values().texts,
+              ElementsAre("line 1: plan: expected a string, got an object; "
+                          "used as missing"));
+}
+
 TEST(RecordTableTest, ProblemTextsAreBoundedButEveryProblemIsCounted) {
   RecordReaderOptions options;
   options.max_problem_texts = 2;
