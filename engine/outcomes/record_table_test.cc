@@ -447,6 +447,17 @@ TEST(RecordTableTest, ACsvHeaderWithManyColumnsIsRead) {
   EXPECT_THAT(t.ignored_columns(), IsEmpty());  // empty cells give nothing
 }
 
+TEST(RecordTableTest, AMissingIdColumnAmongManyIsNamedBriefly) {
+  std::string header = "x0";
+  for (int i = 1; i < 100000; ++i) header += ",x" + std::to_string(i);
+  const auto t = Read(header + "\n", kCsv);
+  EXPECT_THAT(t, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("columns: x0, x1, ")));
+  EXPECT_THAT(t, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("… and 99980 more")));
+  EXPECT_LT(t.status().message().size(), 1000u);
+}
+
 TEST(RecordTableTest, AnOverlongLineIsABadRecord) {
   RecordReaderOptions options;
   options.reader.max_line_bytes = 64;
