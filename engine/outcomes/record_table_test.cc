@@ -510,11 +510,10 @@ TEST(RecordTableTest, DeeplyNestedObjectsCostTheirValueOnly) {
   for (int i = 0; i < 100000; ++i) deep += "{\"values\": ";
   deep += "1";
   deep += std::string(100000, '}');
-  ASSERT_OK_AND_ASSIGN(
-      RecordTable t,
-      Read("{\"id\": \"a\", \"plan\": " + deep + "}\n" +
-               "{\"id\": \"b\", \"plan\": \"p\"}\n",
-           kJsonl));
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read("{\"id\": \"a\", \"plan\": " + deep + "}\n" +
+                                "{\"id\": \"b\", \"plan\": \"p\"}\n",
+                            kJsonl));
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t.cell(kPlan, 0), Cell::kBad);
   EXPECT_EQ(t.text(kPlan, 1), "p");
