@@ -9,7 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "engine/common/display.h"
 #include "engine/common/status_macros.h"
 #include "engine/common/strings.h"
 #include "engine/io/snapshot_reader.h"
@@ -108,7 +108,7 @@ class CsvReader::Impl {
           Cat("CSV header (line ", header_line_, ") has no \"",
               options_.id_field, "\" column",
               options_.id_field == "id" ? "" : " (--id-field)",
-              "; columns: ", absl::StrJoin(header_, ", ")));
+              "; columns: ", common::JoinForDisplay(header_)));
     }
     return absl::OkStatus();
   }

@@ -591,6 +591,13 @@ bool JsonLinesReader::Impl::PutObject(int slot,
     od::value& v = f->value();
     json_type type;
     if ((error = v.type().get(type))) return FailSyntax(error);
+    if (type == json_type::object) {
+      // Never a series, and reading into it would recurse once per level
+      // of a hostile {"values": {"values": ...}}, past the end of the
+      // stack; simdjson skips it without recursing.
+      builder_->PutWrongKind(slot, "an object in \"values\"");
+      continue;
+    }
     if (!PutValue(slot, v, type)) return false;
   }
   builder_->EndObject(seen);

@@ -596,6 +596,25 @@ TEST(CsvReaderTest, AHeaderOfManyColumnsIsCheckedInLinearTime) {
                                  "and 300002)")));
 }
 
+TEST(JsonLinesReaderTest, NestedValuesObjectsAreNotReadInto) {
+  // {"values": {"values": ...}} 100,000 deep: one wrong value, not a
+  // recursion per level.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += R"({"values": )";
+  deep += "[1]" + std::string(100000, '}');
+  JsonLinesReader reader(StringSource(
+      JoinLines({R"({"id": "a", "series": {"weekly_active_users": )" + deep +
+                     "}}",
+                 R"({"id": "b", "series": {"weekly_active_users": )"
+                 R"({"values": [1, 2]}}})"})));
+  ReadAll all = ReadEverything(&reader, 10);
+  EXPECT_THAT(all.rows,
+              ElementsAre("a ! series.weekly_active_users: expected a list of "
+                          "numbers, got an object in \"values\"; used as "
+                          "missing",
+                          "b"));
+}
+
 TEST(JsonLinesReaderTest, ClearsTheBatchOnEveryRead) {
   JsonLinesReader reader(StringSource(
       JoinLines({R"({"id": "a"})", R"({"id": "b"})", R"({"id": "c"})"})));

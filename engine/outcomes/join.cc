@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "engine/common/display.h"
+#include "engine/common/json_text.h"
 #include "engine/common/strings.h"
 
 namespace healthscore::engine::outcomes {
@@ -316,6 +317,63 @@ std::vector<std::string> DescribeJoinReport(const JoinReport& report) {
           "outcome record has churned false and a churn_date",
           "outcome records have churned false and a churn_date");
   return lines;
+}
+
+namespace {
+
+void AppendSampleJson(const IdSample& sample, std::string* out) {
+  out->append("{\"count\": ");
+  out->append(std::to_string(sample.count));
+  out->append(", \"examples\": [");
+  for (size_t i = 0; i < sample.ids.size(); ++i) {
+    if (i > 0) out->append(", ");
+    common::AppendJsonString(sample.ids[i], out);
+  }
+  out->append("]}");
+}
+
+}  // namespace
+
+void AppendJoinReportJson(const JoinReport& report, std::string* out) {
+  auto field = [out](const char* name, uint64_t value, bool first = false) {
+    out->append(first ? "\"" : ", \"");
+    out->append(name);
+    out->append("\": ");
+    out->append(std::to_string(value));
+  };
+  out->append("{");
+  field("snapshots", report.snapshots, /*first=*/true);
+  field("churned", report.churned);
+  field("retained", report.retained);
+  field("excluded", report.excluded);
+  out->append(", \"horizon_days\": ");
+  out->append(report.horizon_days > 0 ? std::to_string(report.horizon_days)
+                                      : "null");
+  out->append(", \"observed_until\": ");
+  if (report.observed_until.has_value()) {
+    common::AppendJsonString(eval::FormatIsoDate(*report.observed_until), out);
+  } else {
+    out->append("null");
+  }
+  out->append(", \"excluded_by\": {");
+  for (size_t e = 1; e < kExclusionCount; ++e) {
+    if (e > 1) out->append(", ");
+    common::AppendJsonString(ExclusionName(static_cast<Exclusion>(e)), out);
+    out->append(": ");
+    AppendSampleJson(report.excluded_by[e], out);
+  }
+  out->append("}");
+  field("outcomes_matched", report.outcomes_matched);
+  out->append(", \"outcomes_without_snapshots\": ");
+  AppendSampleJson(report.outcomes_without_snapshots, out);
+  out->append(", \"outcomes_file\": {");
+  field("duplicate_ids", report.duplicate_outcome_ids, /*first=*/true);
+  field("duplicate_records", report.duplicate_outcome_records);
+  field("bad_records", report.bad_outcome_records);
+  field("bad_values", report.bad_outcome_values);
+  field("unlabelled", report.unlabelled_outcomes);
+  field("conflicting", report.conflicting_outcomes);
+  out->append("}}");
 }
 
 }  // namespace healthscore::engine::outcomes

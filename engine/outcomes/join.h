@@ -189,6 +189,22 @@ absl::StatusOr<JoinResult> JoinOutcomes(const SnapshotKeys& snapshots,
 // Counts that are zero are left out.
 std::vector<std::string> DescribeJoinReport(const JoinReport& report);
 
+// Appends the report as one JSON object (docs/outcomes.md shows it), with
+// every exclusion reason under its ExclusionName, zero counts included, so
+// the shape never depends on the data:
+//   {"snapshots": 6, "churned": 0, "retained": 1, "excluded": 5,
+//    "horizon_days": 7, "observed_until": null,
+//    "excluded_by": {"duplicate_snapshot": {"count": 0, "examples": []},
+//                    "no_outcome": {"count": 2, "examples": ["x", "y"]}, ...},
+//    "outcomes_matched": 3,
+//    "outcomes_without_snapshots": {"count": 0, "examples": []},
+//    "outcomes_file": {"duplicate_ids": 1, "duplicate_records": 2,
+//                      "bad_records": 1, "bad_values": 1, "unlabelled": 1,
+//                      "conflicting": 1}}
+// horizon_days is null without a horizon; observed_until is a date
+// ("2026-03-31") or null.
+void AppendJoinReportJson(const JoinReport& report, std::string* out);
+
 }  // namespace healthscore::engine::outcomes
 
 #endif  // HEALTHSCORE_ENGINE_OUTCOMES_JOIN_H_

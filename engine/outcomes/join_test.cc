@@ -317,6 +317,49 @@ TEST(JoinTest, ReportsEveryProblemOfTheOutcomesFile) {
           "1 outcome record has churned false and a churn_date"));
 }
 
+TEST(JoinTest, TheReportAsJson) {
+  Outcomes o = ReadCsv(
+      "id,churned,churn_date\n"
+      "a,true,2026-01-05\n"
+      "b,false,\n"
+      "b,true,\n"
+      "c,false,\n");
+  SnapshotKeys keys;
+  keys.Add("a", Day("2026-01-01"));  // churned 4 days later
+  keys.Add("b", Day("2026-01-01"));
+  keys.Add("x\"y", Day("2026-01-01"));
+  JoinOptions options;
+  options.horizon_days = 30;
+  options.observed_until = Day("2026-12-31");
+  ASSERT_OK_AND_ASSIGN(JoinResult result, JoinOutcomes(keys, o, options));
+  std::string json;
+  AppendJoinReportJson(result.report, &json);
+  EXPECT_EQ(json,
+            R"({"snapshots": 3, "churned": 1, "retained": 0, "excluded": 2, )"
+            R"("horizon_days": 30, "observed_until": "2026-12-31", )"
+            R"("excluded_by": {)"
+            R"("duplicate_snapshot": {"count": 0, "examples": []}, )"
+            R"("no_outcome": {"count": 1, "examples": ["x\"y"]}, )"
+            R"("duplicate_outcome": {"count": 1, "examples": ["b"]}, )"
+            R"("unknown_outcome": {"count": 0, "examples": []}, )"
+            R"("conflicting_outcome": {"count": 0, "examples": []}, )"
+            R"("no_as_of": {"count": 0, "examples": []}, )"
+            R"("after_churn": {"count": 0, "examples": []}, )"
+            R"("no_churn_date": {"count": 0, "examples": []}, )"
+            R"("window_not_complete": {"count": 0, "examples": []}}, )"
+            R"("outcomes_matched": 1, )"
+            R"("outcomes_without_snapshots": {"count": 1, "examples": ["c"]}, )"
+            R"("outcomes_file": {"duplicate_ids": 1, "duplicate_records": 2, )"
+            R"("bad_records": 0, "bad_values": 0, "unlabelled": 0, )"
+            R"("conflicting": 0}})");
+  JoinOptions none;
+  ASSERT_OK_AND_ASSIGN(JoinResult plain, JoinOutcomes(keys, o, none));
+  json.clear();
+  AppendJoinReportJson(plain.report, &json);
+  EXPECT_THAT(json,
+              HasSubstr(R"("horizon_days": null, "observed_until": null)"));
+}
+
 TEST(JoinTest, DescribesExamplesBeyondTheKeptOnes) {
   Outcomes o = ReadCsv("id,churned\na,true\n");
   SnapshotKeys keys;

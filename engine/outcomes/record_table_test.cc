@@ -447,6 +447,17 @@ TEST(RecordTableTest, ACsvHeaderWithManyColumnsIsRead) {
   EXPECT_THAT(t.ignored_columns(), IsEmpty());  // empty cells give nothing
 }
 
+TEST(RecordTableTest, AMissingIdColumnAmongManyIsNamedBriefly) {
+  std::string header = "x0";
+  for (int i = 1; i < 100000; ++i) header += ",x" + std::to_string(i);
+  const auto t = Read(header + "\n", kCsv);
+  EXPECT_THAT(t, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("columns: x0, x1, ")));
+  EXPECT_THAT(t, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("… and 99980 more")));
+  EXPECT_LT(t.status().message().size(), 1000u);
+}
+
 TEST(RecordTableTest, AnOverlongLineIsABadRecord) {
   RecordReaderOptions options;
   options.reader.max_line_bytes = 64;
@@ -489,6 +500,26 @@ TEST(RecordTableTest, ADeeplyNestedValueCostsItsValueOnly) {
               ElementsAre(StartsWith("line 1: plan: expected a string, got a "
                                      "value that cannot be read (point 1 is "
                                      "not a number")));
+}
+
+TEST(RecordTableTest, DeeplyNestedObjectsCostTheirValueOnly) {
+  // The reader looks into {"values": ...} (the protobuf JSON form of a
+  // series) but not into an object there, so nesting it 100,000 deep
+  // costs no stack.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"values\": ";
+  deep += "1";
+  deep += std::string(100000, '}');
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read("{\"id\": \"a\", \"plan\": " + deep + "}\n" +
+                                "{\"id\": \"b\", \"plan\": \"p\"}\n",
+                            kJsonl));
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.cell(kPlan, 0), Cell::kBad);
+  EXPECT_EQ(t.text(kPlan, 1), "p");
+  EXPECT_THAT(t.bad_values().texts,
+              ElementsAre("line 1: plan: expected a string, got an object; "
+                          "used as missing"));
 }
 
 TEST(RecordTableTest, ProblemTextsAreBoundedButEveryProblemIsCounted) {
