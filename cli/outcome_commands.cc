@@ -439,8 +439,12 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
     return *code;
   }
   const std::vector<int8_t> label = Labels(p.join);
-  const bt::SignalScores scores{p.snapshots.live.signal_score.data(),
-                                p.snapshots.size(), p.live->signals().size()};
+  const bt::SignalScores scores{
+      p.snapshots.live.signal_score.data(), p.snapshots.size(),
+      p.live->signals().size(),
+      p.snapshots.live.weight_row.empty()
+          ? nullptr
+          : p.snapshots.live.weight_row.data()};
   absl::StatusOr<bt::TuneResult> tuned = bt::TuneWeights(
       *p.live, scores, p.snapshots.live.score.data(), label, options);
   if (!tuned.ok()) {

@@ -10,6 +10,8 @@
 #include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
+#include "engine/expr/program.h"
+#include "engine/model/model_plan.h"
 #include "engine/repository/model_set.h"
 #include "engine/repository/score_table.h"
 
@@ -34,6 +36,10 @@ void AddRow(const eval::Batch& batch, const eval::BatchResult& result,
     columns->fired.insert(columns->fired.end(), playbooks, 0);
     if (signal_scores) {
       columns->signal_score.insert(columns->signal_score.end(), signals, kNaN);
+      if (columns->model->plan().signal_weight.size() > 1) {
+        columns->weight_row.push_back(
+            expr::SegmentIndex(model::kMissingString));
+      }
     }
     ++columns->failed;
     return;
@@ -42,6 +48,15 @@ void AddRow(const eval::Batch& batch, const eval::BatchResult& result,
     for (size_t s = 0; s < signals; ++s) {
       columns->signal_score.push_back(
           result.signal_score(row, static_cast<int>(s)));
+    }
+    const model::ModelPlan& plan = columns->model->plan();
+    if (plan.signal_weight.size() > 1) {
+      const int32_t code = batch.string_codes(plan.segment_column)[row];
+      const int index = expr::SegmentIndex(code);
+      columns->weight_row.push_back(
+          index >= 0 && static_cast<size_t>(index) < plan.signal_weight.size()
+              ? index
+              : expr::SegmentIndex(model::kMissingString));
     }
   }
   columns->score.push_back(result.has_score(row) ? result.score(row) : kNaN);

@@ -51,6 +51,9 @@ struct ModelColumns {
   // snapshot r at signal_score[r * signals + s] (signals =
   // model->signals().size()), NaN when missing or the row failed.
   std::vector<double> signal_score;
+  // With keep_signal_scores and a model with per-segment signal weights:
+  // each snapshot's weight row (SignalScores::weight_row). Empty otherwise.
+  std::vector<int32_t> weight_row;
 
   size_t playbooks() const { return model->playbooks().size(); }
   bool Fired(size_t row, size_t playbook) const {

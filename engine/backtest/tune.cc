@@ -20,17 +20,6 @@ absl::StatusOr<double> LowScoreAuc(const std::vector<double>& score,
   return stats::Auc(risk, churned);
 }
 
-// The score of snapshot `row` under `weights`.
-double ScoreRow(const model::CompiledModel& model, const WeightSet& weights,
-                const SignalScores& scores, uint32_t row) {
-  double out;
-  ScoreWithWeights(model, weights,
-                   {scores.scores + static_cast<size_t>(row) * scores.signals,
-                    1, scores.signals},
-                   &out);
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
@@ -64,13 +53,18 @@ absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
   out.auc_before = *before;
 
   const size_t n = out.rows.size();
-  std::vector<std::vector<uint32_t>> train(static_cast<size_t>(options.folds));
+  const size_t k = static_cast<size_t>(options.folds);
+  std::vector<std::vector<uint32_t>> train(k), test_rows(k), test_index(k);
+  std::vector<std::vector<double>> test_scores(k);
   for (size_t i = 0; i < n; ++i) {
-    for (int f = 0; f < options.folds; ++f) {
-      if (out.fold[i] != f)
-        train[static_cast<size_t>(f)].push_back(out.rows[i]);
+    const size_t fold = static_cast<size_t>(out.fold[i]);
+    test_rows[fold].push_back(out.rows[i]);
+    test_index[fold].push_back(static_cast<uint32_t>(i));
+    for (size_t f = 0; f < k; ++f) {
+      if (f != fold) train[f].push_back(out.rows[i]);
     }
   }
+  for (size_t f = 0; f < k; ++f) test_scores[f].resize(test_rows[f].size());
   double best_auc = -1;
   std::vector<double> held_out(n);
   for (double pull : options.pulls) {
@@ -81,10 +75,11 @@ absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
           FitWeights(model, scores, churned_by_row.data(),
                      train[static_cast<size_t>(f)], out.before, fit);
       if (!w.ok()) return w.status();
-      for (size_t i = 0; i < n; ++i) {
-        if (out.fold[i] == f) {
-          held_out[i] = ScoreRow(model, *w, scores, out.rows[i]);
-        }
+      const size_t fold = static_cast<size_t>(f);
+      ScoreWithWeights(model, *w, scores, test_rows[fold],
+                       test_scores[fold].data());
+      for (size_t t = 0; t < test_rows[fold].size(); ++t) {
+        held_out[test_index[fold][t]] = test_scores[fold][t];
       }
     }
     absl::StatusOr<double> auc = LowScoreAuc(held_out, out.churned);
@@ -113,20 +108,7 @@ absl::StatusOr<std::string> WriteTunedModel(
     const std::vector<std::string>& header,
     const model::CompileOptions& compile) {
   size_t signals = 0;
-  for (const model::GroupSpec& g : spec.groups) {
-    for (const model::SignalSpec& s : g.signals) {
-      for (const model::SignalOverrideSpec& o : s.overrides) {
-        if (o.weight) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              o.location.ToString(), ": signal '", s.id,
-              "' has a weight for segment '", o.segment,
-              "'; tune fits one set of weights for every account, so it "
-              "does not tune models with per-segment weights"));
-        }
-      }
-      ++signals;
-    }
-  }
+  for (const model::GroupSpec& g : spec.groups) signals += g.signals.size();
   if (spec.groups.size() != weights.group.size() ||
       signals != weights.signal.size()) {
     return absl::InvalidArgumentError(
@@ -158,6 +140,14 @@ absl::StatusOr<std::string> WriteTunedModel(
           weights.signal[s_index] / fitted * written, digits);
       edits.push_back({signal.fields.Get("weight", signal.location), sw});
       want_signal.push_back(std::stod(sw));
+      // A per-segment weight moves with its signal's (SignalWeightRows).
+      for (const model::SignalOverrideSpec& o : signal.overrides) {
+        if (!o.weight) continue;
+        edits.push_back(
+            {o.fields.Get("weight", o.location),
+             common::FormatNumber(
+                 *o.weight * (want_signal.back() / signal.weight), digits)});
+      }
       ++s_index;
     }
   }

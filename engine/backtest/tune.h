@@ -86,10 +86,10 @@ absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
 
 // The text of `spec` (loaded from `text`) with `weights`, version
 // `version`, and `header` (lines without the leading "# ", which is added)
-// at the top; see the file comment. FailedPrecondition for a model with
-// per-segment weight overrides (one set of weights is fitted, so they
-// cannot be kept meaningful); InvalidArgument when the text does not match
-// the spec or the edited text does not compile to the intended weights.
+// at the top; see the file comment. A per-segment signal weight is scaled
+// with its signal's weight (it keeps its ratio, as in the fit). Errors:
+// InvalidArgument when the text does not match the spec or the edited
+// text does not compile to the intended weights.
 // `compile` is used for that check (its plugins, for a model that has
 // some).
 absl::StatusOr<std::string> WriteTunedModel(

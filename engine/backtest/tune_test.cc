@@ -8,6 +8,7 @@
 #include "engine/backtest/testing/synthetic.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/model/compiler.h"
+#include "engine/model/model_plan.h"
 #include "engine/model/yaml_loader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -108,11 +109,13 @@ TEST(WriteTunedModelTest, KeepsTheFileAndItsSumsWithTheNewWeights) {
   EXPECT_EQ(r.model->version(), "2");
 }
 
-TEST(WriteTunedModelTest, RefusesPerSegmentWeights) {
+// A model with per-segment weights: the fit moves a per-segment weight
+// with its signal's, and the engine's own scores (not only the fit's
+// arithmetic) are those the fit computed.
+TEST(WriteTunedModelTest, PerSegmentWeightsMoveWithTheirSignal) {
   const std::string text = absl::StrReplaceAll(
       testing::kTwoByTwoModel,
-      {{"segment_by", "segment_by"},
-       {"  - {id: d, type: number}\n",
+      {{"  - {id: d, type: number}\n",
         "  - {id: d, type: number}\n  - {id: seg, type: string, values: "
         "[smb, ent]}\n"},
        {"version: \"1\"\n", "version: \"1\"\nsegment_by: seg\n"},
@@ -120,14 +123,29 @@ TEST(WriteTunedModelTest, RefusesPerSegmentWeights) {
         "good: 1}}}\n",
         "      - id: sd\n        source: d\n        weight: 3\n        "
         "normalize: {linear: {bad: 0, good: 1}}\n        overrides:\n"
-        "          smb: {weight: 5}\n"}});
+        "          smb: {weight: 6}\n"}});
   model::DiagnosticList diags;
   model::ModelSpec spec =
       model::LoadModelSpecFromString(text, "fit.yaml", &diags);
   ASSERT_FALSE(diags.has_errors()) << diags.ToString();
-  EXPECT_THAT(WriteTunedModel(text, spec, {{1, 1}, {1, 1, 1, 1}}, "2", {}),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("per-segment weights")));
+  model::CompileResult written = model::CompileString(text, "fit.yaml");
+  ASSERT_NE(written.model, nullptr) << written.diagnostics.ToString();
+  // sd's weight 3 -> 1 of g2's sum 4 (c 3): the smb weight 6 -> 2.
+  ASSERT_OK_AND_ASSIGN(
+      std::string out,
+      WriteTunedModel(text, spec, {{1, 1}, {1, 1, 3, 1}}, "2", {}));
+  EXPECT_THAT(out, HasSubstr("smb: {weight: 2}"));
+  model::CompileResult r = model::CompileString(out, "fit.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  EXPECT_EQ(r.model->signals()[2].weight, 3);
+  EXPECT_EQ(r.model->signals()[3].weight, 1);
+
+  // SignalWeightRows gives the written model's weight rows exactly, and
+  // those of the tuned model from its fitted weights.
+  EXPECT_EQ(SignalWeightRows(*written.model, ModelWeights(*written.model)),
+            written.model->plan().signal_weight);
+  EXPECT_EQ(SignalWeightRows(*written.model, {{1, 1}, {1, 1, 3, 1}}),
+            r.model->plan().signal_weight);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "engine/model/model_plan.h"
 
 namespace healthscore::engine::backtest {
 namespace {
@@ -25,11 +26,37 @@ WeightSet ModelWeights(const model::CompiledModel& model) {
   return w;
 }
 
-void ScoreWithWeights(const model::CompiledModel& model,
-                      const WeightSet& weights, const SignalScores& scores,
-                      double* out) {
+std::vector<std::vector<double>> SignalWeightRows(
+    const model::CompiledModel& model, const WeightSet& weights) {
+  std::vector<std::vector<double>> rows = model.plan().signal_weight;
+  const std::vector<model::SignalInfo>& signals = model.signals();
+  for (std::vector<double>& row : rows) {
+    for (size_t s = 0; s < row.size() && s < weights.signal.size(); ++s) {
+      if (weights.signal[s] == signals[s].weight) continue;  // as written
+      row[s] = row[s] == signals[s].weight
+                   ? weights.signal[s]
+                   : row[s] * (weights.signal[s] / signals[s].weight);
+    }
+  }
+  return rows;
+}
+
+namespace {
+
+// ScoreWithWeights over the rows `row_at(i)` for i < n, into out[i].
+template <typename RowAt>
+void ScoreRows(const model::CompiledModel& model, const WeightSet& weights,
+               const SignalScores& scores, size_t n, RowAt row_at,
+               double* out) {
   const std::vector<model::GroupInfo>& groups = model.groups();
-  for (size_t r = 0; r < scores.rows; ++r) {
+  const std::vector<std::vector<double>> weight_rows =
+      SignalWeightRows(model, weights);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t r = row_at(i);
+    const std::vector<double>& signal_weight =
+        weight_rows[scores.weight_row == nullptr
+                        ? 0
+                        : static_cast<size_t>(scores.weight_row[r])];
     // The engine's kMean: weighted sum and weight sum over present
     // members, in member order, then one division.
     double total = 0;
@@ -40,7 +67,7 @@ void ScoreWithWeights(const model::CompiledModel& model,
       for (int s : groups[g].signals) {
         const double x = scores.At(r, static_cast<size_t>(s));
         const bool present = !std::isnan(x);
-        const double w = present ? weights.signal[static_cast<size_t>(s)] : 0.0;
+        const double w = present ? signal_weight[static_cast<size_t>(s)] : 0.0;
         sum += w * (present ? x : 0.0);
         weight_sum += w;
       }
@@ -50,8 +77,25 @@ void ScoreWithWeights(const model::CompiledModel& model,
       total += w * group_score;
       total_weight += w;
     }
-    out[r] = total_weight > 0 ? total / total_weight : kNaN;
+    out[i] = total_weight > 0 ? total / total_weight : kNaN;
   }
+}
+
+}  // namespace
+
+void ScoreWithWeights(const model::CompiledModel& model,
+                      const WeightSet& weights, const SignalScores& scores,
+                      double* out) {
+  ScoreRows(
+      model, weights, scores, scores.rows, [](size_t i) { return i; }, out);
+}
+
+void ScoreWithWeights(const model::CompiledModel& model,
+                      const WeightSet& weights, const SignalScores& scores,
+                      const std::vector<uint32_t>& rows, double* out) {
+  ScoreRows(
+      model, weights, scores, rows.size(),
+      [&rows](size_t i) { return static_cast<size_t>(rows[i]); }, out);
 }
 
 namespace {
@@ -78,7 +122,18 @@ class Objective {
         w_signal_(num_signals_),
         group_score_(num_groups_),
         group_weight_(num_groups_),
-        group_sum_w_(num_groups_) {}
+        group_sum_w_(num_groups_) {
+    // Each weight row's signal weights as multiples of the signal's own:
+    // a per-segment weight moves with it (SignalWeightRows).
+    const std::vector<model::SignalInfo>& signals = model.signals();
+    for (const std::vector<double>& row : model.plan().signal_weight) {
+      std::vector<double>& f = factor_.emplace_back(num_signals_, 1.0);
+      for (size_t s = 0; s < num_signals_ && s < row.size(); ++s) {
+        f[s] = row[s] / signals[s].weight;
+      }
+    }
+    row_weight_.resize(factor_.size(), std::vector<double>(num_signals_));
+  }
 
   size_t size() const { return num_groups_ + num_signals_ + 2; }
 
@@ -88,6 +143,9 @@ class Objective {
     for (size_t g = 0; g < num_groups_; ++g) w_group_[g] = std::exp(param[g]);
     for (size_t s = 0; s < num_signals_; ++s) {
       w_signal_[s] = std::exp(param[num_groups_ + s]);
+      for (size_t k = 0; k < factor_.size(); ++k) {
+        row_weight_[k][s] = w_signal_[s] * factor_[k][s];
+      }
     }
     grad->assign(size(), 0.0);
     std::vector<double>& d = *grad;
@@ -97,14 +155,18 @@ class Objective {
     double loss = 0;
     for (uint32_t r : rows_) {
       const double* x = scores_.scores + static_cast<size_t>(r) * num_signals_;
+      const std::vector<double>& w_signal =
+          row_weight_[scores_.weight_row == nullptr
+                          ? 0
+                          : static_cast<size_t>(scores_.weight_row[r])];
       double total = 0, total_weight = 0;
       for (size_t g = 0; g < num_groups_; ++g) {
         double sum = 0, weight_sum = 0;
         for (int s : groups_[g].signals) {
           const double v = x[s];
           if (std::isnan(v)) continue;
-          sum += w_signal_[static_cast<size_t>(s)] * v;
-          weight_sum += w_signal_[static_cast<size_t>(s)];
+          sum += w_signal[static_cast<size_t>(s)] * v;
+          weight_sum += w_signal[static_cast<size_t>(s)];
         }
         group_sum_w_[g] = weight_sum;
         if (weight_sum > 0) {
@@ -137,7 +199,7 @@ class Objective {
           const double v = x[s];
           if (std::isnan(v)) continue;
           d[num_groups_ + static_cast<size_t>(s)] +=
-              d_group * w_signal_[static_cast<size_t>(s)] *
+              d_group * w_signal[static_cast<size_t>(s)] *
               (v - group_score_[g]);
         }
       }
@@ -161,6 +223,8 @@ class Objective {
   const size_t num_groups_;
   const size_t num_signals_;
   std::vector<double> w_group_, w_signal_;
+  std::vector<std::vector<double>> factor_;      // [weight row][signal]
+  std::vector<std::vector<double>> row_weight_;  // [weight row][signal]
   std::vector<double> group_score_, group_weight_, group_sum_w_;
 };
 

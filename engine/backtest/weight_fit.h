@@ -14,7 +14,9 @@
 // renormalisation intact, minus a pull towards the current weights,
 // pull * sum((log w - log w_current)^2), which keeps the fitted model
 // close to the one its authors wrote and decides between weights the data
-// cannot tell apart. Weights are parameterised by their logarithms (so
+// cannot tell apart. Per-segment signal weights move with their signal's
+// weight (SignalWeightRows), so only the model's own weights are
+// parameters. Weights are parameterised by their logarithms (so
 // they stay positive) and fitted by L-BFGS from the current weights: a
 // smooth, deterministic fit whose cost is a few dozen passes over rows x
 // signals.
@@ -49,10 +51,22 @@ struct SignalScores {
   const double* scores = nullptr;
   size_t rows = 0;
   size_t signals = 0;
+  // For a model with per-segment signal weights (`overrides: {SEGMENT:
+  // {weight: W}}`): row r's weight row, expr::SegmentIndex of its segment
+  // (ModelColumns::weight_row); null when the model has none.
+  const int32_t* weight_row = nullptr;
   double At(size_t row, size_t signal) const {
     return scores[row * signals + signal];
   }
 };
+
+// The signal weights of every weight row (the model plan's
+// signal_weight[SegmentIndex][signal]) when the signals' own weights are
+// `weights.signal`: a per-segment weight keeps its ratio to its signal's
+// weight (it moves with it), and equals the model's exactly when the
+// signal's weight is the written one.
+std::vector<std::vector<double>> SignalWeightRows(
+    const model::CompiledModel& model, const WeightSet& weights);
 
 // out[r] = the score of row r under `weights`, as the engine computes it
 // (the same sums in the same order: equal to the engine's score to the
@@ -60,6 +74,10 @@ struct SignalScores {
 void ScoreWithWeights(const model::CompiledModel& model,
                       const WeightSet& weights, const SignalScores& scores,
                       double* out);
+// The same for the rows listed: out[i] is the score of row rows[i].
+void ScoreWithWeights(const model::CompiledModel& model,
+                      const WeightSet& weights, const SignalScores& scores,
+                      const std::vector<uint32_t>& rows, double* out);
 
 struct FitOptions {
   // Strength of the pull towards the starting weights (see the file

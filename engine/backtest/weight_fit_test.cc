@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_replace.h"
 #include "engine/backtest/scored_snapshots.h"
 #include "engine/backtest/testing/synthetic.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/io/byte_source.h"
 #include "engine/model/compiler.h"
+#include "engine/model/model_plan.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -42,14 +44,24 @@ double PairAuc(const std::vector<double>& score,
   return wins / pairs;
 }
 
-TEST(WeightFitTest, ScoresExactlyAsTheEngineDoes) {
-  auto model = TwoByTwoModel();
-  // Missing values in every pattern, so both renormalisations are used.
+// The engine's scores of `model` on 300 accounts with values missing in
+// every pattern (so both renormalisations are used) and, for a model with
+// per-segment weights, all three segment cases (known, unknown, none);
+// ScoreWithWeights must give them bit for bit.
+void ExpectEngineScores(std::shared_ptr<const model::CompiledModel> model) {
   std::string text;
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> unit(0, 1);
   for (int i = 0; i < 300; ++i) {
-    text += "{\"id\":\"a" + std::to_string(i) + "\",\"metrics\":{";
+    text += "{\"id\":\"a" + std::to_string(i) + "\"";
+    if (i % 4 != 3) {
+      text += std::string(",\"attributes\":{\"seg\":\"") +
+              (i % 4 == 0   ? "smb"
+               : i % 4 == 1 ? "ent"
+                            : "other") +
+              "\"}";
+    }
+    text += ",\"metrics\":{";
     bool first = true;
     for (const char* name : {"a", "b", "c", "d"}) {
       if (unit(rng) < 0.3) continue;
@@ -66,8 +78,11 @@ TEST(WeightFitTest, ScoresExactlyAsTheEngineDoes) {
                        ScoreSnapshots(reader, model, nullptr, options));
   ASSERT_EQ(s.live.signal_score.size(), 300u * 4);
   std::vector<double> mine(s.size());
-  ScoreWithWeights(*model, ModelWeights(*model),
-                   {s.live.signal_score.data(), s.size(), 4}, mine.data());
+  ScoreWithWeights(
+      *model, ModelWeights(*model),
+      {s.live.signal_score.data(), s.size(), 4,
+       s.live.weight_row.empty() ? nullptr : s.live.weight_row.data()},
+      mine.data());
   size_t missing = 0;
   for (size_t r = 0; r < s.size(); ++r) {
     SCOPED_TRACE(r);
@@ -80,6 +95,29 @@ TEST(WeightFitTest, ScoresExactlyAsTheEngineDoes) {
   }
   EXPECT_GT(missing, 0u);
   EXPECT_LT(missing, 10u);
+}
+
+TEST(WeightFitTest, ScoresExactlyAsTheEngineDoes) {
+  auto model = TwoByTwoModel();
+  ExpectEngineScores(model);
+}
+
+TEST(WeightFitTest, ScoresPerSegmentWeightsExactlyAsTheEngineDoes) {
+  const std::string text = absl::StrReplaceAll(
+      testing::kTwoByTwoModel,
+      {{"  - {id: d, type: number}\n",
+        "  - {id: d, type: number}\n  - {id: seg, type: string, values: "
+        "[smb, ent]}\n"},
+       {"version: \"1\"\n", "version: \"1\"\nsegment_by: seg\n"},
+       {"      - {id: sd, source: d, weight: 3, normalize: {linear: {bad: 0, "
+        "good: 1}}}\n",
+        "      - id: sd\n        source: d\n        weight: 3\n        "
+        "normalize: {linear: {bad: 0, good: 1}}\n        overrides:\n"
+        "          smb: {weight: 0.7}\n          ent: {weight: 9}\n"}});
+  model::CompileResult r = model::CompileString(text, "seg.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  ASSERT_GT(r.model->plan().signal_weight.size(), 1u);
+  ExpectEngineScores(r.model);
 }
 
 // Outcomes that follow known weights: the fit finds them from weights far
