@@ -10,6 +10,8 @@
 // them back from the dumped DOM. Then chromium takes a screenshot of the
 // report itself and prints it to PDF, kept as test artefacts:
 //   <build>/test-artifacts/report.png, report.pdf (and report.html).
+// A real backtest (two models on generated accounts) is checked the same
+// way: backtest.html and backtest.png.
 // Chromium is bounded twice: its own --timeout, and a kill of its whole
 // process group after kBrowserDeadline, so the test cannot hang.
 
@@ -25,13 +27,24 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <random>
 #include <regex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "engine/backtest/backtest.h"
+#include "engine/backtest/scored_snapshots.h"
 #include "engine/common/testing/temp_dir.h"
+#include "engine/io/byte_source.h"
+#include "engine/io/snapshot_reader.h"
+#include "engine/model/compiler.h"
+#include "engine/outcomes/join.h"
+#include "engine/outcomes/outcomes.h"
 #include "engine/report/document.h"
 #include "engine/report/html_report.h"
 #include "gmock/gmock.h"
@@ -51,6 +64,32 @@ constexpr std::chrono::seconds kBrowserDeadline(180);
 constexpr char kBrowserTimeoutFlag[] = "--timeout=60000";
 
 constexpr char kHostile[] = "</script><b>bold</b>";
+
+// A model for the backtest report: three tiers in their colours, a
+// playbook, segments.
+constexpr char kBacktestModel[] = R"yaml(name: browser
+version: "1"
+inputs:
+  - {id: usage, type: number, range: [0, 1]}
+  - {id: support, type: number, range: [0, 1]}
+  - {id: segment, type: string}
+groups:
+  - id: usage
+    weight: 3
+    signals:
+      - {id: u, source: usage, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+  - id: support
+    weight: 2
+    signals:
+      - {id: s, source: support, weight: 1,
+         normalize: {linear: {bad: 0, good: 1}}}
+tiers:
+  - {id: green, min: 65, color: "#2e7d32"}
+  - {id: yellow, min: 40, color: "#f9a825"}
+  - {id: red, min: 0, color: "#c62828"}
+playbooks:
+  - {id: rescue, name: Rescue, owner: CSM, priority: 1, when: "usage < 0.2"}
+)yaml";
 
 // The checker appended to the test's copy of the report.
 constexpr char kChecker[] = R"js(<pre id="check"></pre>
@@ -394,34 +433,23 @@ std::string Between(const std::string& text, const std::string& open,
   return text.substr(a + open.size(), b - a - open.size());
 }
 
-TEST(ReportBrowserTest, EveryChartDrawsItsMarksAndTheScreenshotIsKept) {
-  const std::string chromium = ChromiumPath();
-  ASSERT_FALSE(chromium.empty())
-      << "chromium is not installed (looked for /usr/bin/chromium and "
-         "$HEALTHSCORE_CHROMIUM); run scripts/install-deps.sh, which installs "
-         "Debian's chromium package for this test";
+// What the checker found in chromium: marks drawn per chart, which charts
+// said "No data", the checker's JSON and the dumped DOM.
+struct BrowserCheck {
+  std::map<std::string, int> drawn;
+  std::map<std::string, bool> nodata;
+  std::string json;
+  std::string dom;
+};
 
-  std::map<std::string, int> expected;
-  const Document doc = SampleReport(&expected);
-  absl::StatusOr<std::string> html = RenderHtml(doc);
-  ASSERT_TRUE(html.ok()) << html.status();
-  EXPECT_EQ(html->find("<script"), std::string::npos);
-
-  const fs::path artifacts =
-      fs::path(HEALTHSCORE_BINARY_DIR) / "test-artifacts";
-  fs::create_directories(artifacts);
-  const fs::path report = artifacts / "report.html";
-  const fs::path png = artifacts / "report.png";
-  fs::remove(png);
-  {
-    std::ofstream f(report, std::ios::binary);
-    f << *html;
-  }
-
+// Loads a checked copy of `html` in chromium (see the file comment) and
+// reads back what the checker found. Fails the test (and returns early)
+// when the browser does not run or the checker writes nothing.
+void CheckInBrowser(const std::string& chromium, const std::string& html,
+                    const fs::path& scratch, BrowserCheck* out) {
   // The checked copy: the one CSP change allows inline scripts (still no
   // fetches), and the checker goes before </body>.
-  const fs::path scratch = ScratchDir("report_browser");
-  std::string checked = *html;
+  std::string checked = html;
   const std::string no_scripts = "script-src 'none'";
   const size_t csp = checked.find(no_scripts);
   ASSERT_NE(csp, std::string::npos);
@@ -454,28 +482,22 @@ TEST(ReportBrowserTest, EveryChartDrawsItsMarksAndTheScreenshotIsKept) {
   json = std::regex_replace(json, std::regex("&gt;"), ">");
   json = std::regex_replace(json, std::regex("&amp;"), "&");
 
-  std::map<std::string, int> drawn;
-  std::map<std::string, bool> nodata;
   const std::regex entry(
       R"re(\{"chart":"([^"]*)","marks":(\d+),"nodata":(true|false)\})re");
   for (auto it = std::sregex_iterator(json.begin(), json.end(), entry);
        it != std::sregex_iterator(); ++it) {
-    drawn[(*it)[1]] = std::stoi((*it)[2]);
-    nodata[(*it)[1]] = (*it)[3] == "true";
+    out->drawn[(*it)[1]] = std::stoi((*it)[2]);
+    out->nodata[(*it)[1]] = (*it)[3] == "true";
   }
-  EXPECT_EQ(drawn, expected) << json;
-  for (const auto& [chart, marks] : expected) {
-    EXPECT_EQ(nodata[chart], marks == 0) << chart;
-  }
-  // The hostile text is text: no <b> element, one script (the checker),
-  // nothing fetched, and the words are in the page.
-  EXPECT_THAT(json, HasSubstr("\"bold\":0"));
-  EXPECT_THAT(json, HasSubstr("\"scripts\":1"));
-  EXPECT_THAT(json, HasSubstr("\"resources\":0"));
-  EXPECT_THAT(json, HasSubstr("\"hostile\":true"));
-  EXPECT_THAT(dumped.out, HasSubstr("&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;"));
+  out->json = json;
+  out->dom = dumped.out;
+}
 
-  // The screenshot, of the report itself (no script at all).
+// Takes a screenshot of `report` into `png` (1200 x 3000) and checks it is
+// a PNG of that size with content.
+void Screenshot(const std::string& chromium, const fs::path& report,
+                const fs::path& png, const fs::path& scratch) {
+  fs::remove(png);
   std::vector<std::string> shot = BrowserArgs(chromium, scratch / "profile");
   shot.push_back("--screenshot=" + png.string());
   shot.push_back("--window-size=1200,3000");
@@ -500,6 +522,51 @@ TEST(ReportBrowserTest, EveryChartDrawsItsMarksAndTheScreenshotIsKept) {
   EXPECT_EQ(be32(16), 1200u);
   EXPECT_EQ(be32(20), 3000u);
   EXPECT_GT(image.size(), 50000u) << "the screenshot looks blank: " << png;
+}
+
+TEST(ReportBrowserTest, EveryChartDrawsItsMarksAndTheScreenshotIsKept) {
+  const std::string chromium = ChromiumPath();
+  ASSERT_FALSE(chromium.empty())
+      << "chromium is not installed (looked for /usr/bin/chromium and "
+         "$HEALTHSCORE_CHROMIUM); run scripts/install-deps.sh, which installs "
+         "Debian's chromium package for this test";
+
+  std::map<std::string, int> expected;
+  const Document doc = SampleReport(&expected);
+  absl::StatusOr<std::string> html = RenderHtml(doc);
+  ASSERT_TRUE(html.ok()) << html.status();
+  EXPECT_EQ(html->find("<script"), std::string::npos);
+
+  const fs::path artifacts =
+      fs::path(HEALTHSCORE_BINARY_DIR) / "test-artifacts";
+  fs::create_directories(artifacts);
+  const fs::path report = artifacts / "report.html";
+  const fs::path png = artifacts / "report.png";
+  {
+    std::ofstream f(report, std::ios::binary);
+    f << *html;
+  }
+
+  const fs::path scratch = ScratchDir("report_browser");
+  BrowserCheck check;
+  CheckInBrowser(chromium, *html, scratch, &check);
+  if (HasFatalFailure()) return;
+  std::map<std::string, bool> nodata = check.nodata;
+  const std::string& json = check.json;
+  EXPECT_EQ(check.drawn, expected) << json;
+  for (const auto& [chart, marks] : expected) {
+    EXPECT_EQ(nodata[chart], marks == 0) << chart;
+  }
+  // The hostile text is text: no <b> element, one script (the checker),
+  // nothing fetched, and the words are in the page.
+  EXPECT_THAT(json, HasSubstr("\"bold\":0"));
+  EXPECT_THAT(json, HasSubstr("\"scripts\":1"));
+  EXPECT_THAT(json, HasSubstr("\"resources\":0"));
+  EXPECT_THAT(json, HasSubstr("\"hostile\":true"));
+  EXPECT_THAT(check.dom, HasSubstr("&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;"));
+
+  // The screenshot, of the report itself (no script at all).
+  Screenshot(chromium, report, png, scratch);
 
   // On paper, with the print styles: a PDF of several pages, kept beside
   // the screenshot.
@@ -521,6 +588,82 @@ TEST(ReportBrowserTest, EveryChartDrawsItsMarksAndTheScreenshotIsKept) {
   ASSERT_TRUE(std::regex_search(document, pages, std::regex("/Count (\\d+)")))
       << "no page count in " << pdf;
   EXPECT_GE(std::stoi(pages[1]), 2) << pdf;
+}
+
+// A real backtest, live and candidate, as `healthscore backtest --report`
+// renders it: every chart has drawn marks, and the screenshot is kept as
+// <build>/test-artifacts/backtest.png.
+TEST(ReportBrowserTest, ABacktestReportDrawsEveryChart) {
+  const std::string chromium = ChromiumPath();
+  ASSERT_FALSE(chromium.empty()) << "chromium is not installed; run "
+                                    "scripts/install-deps.sh";
+  model::CompileResult live = model::CompileString(kBacktestModel, "bt.yaml");
+  ASSERT_NE(live.model, nullptr) << live.diagnostics.ToString();
+  model::CompileResult candidate = model::CompileString(
+      absl::StrReplaceAll(kBacktestModel, {{"weight: 3", "weight: 1"}}),
+      "bt2.yaml");
+  ASSERT_NE(candidate.model, nullptr) << candidate.diagnostics.ToString();
+  // Churn falls with usage and support; segments smb and ent.
+  std::string snapshots, outcomes = "id,churned\n";
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < 3000; ++i) {
+    const double usage = unit(rng), support = unit(rng);
+    absl::StrAppend(&snapshots, "{\"id\":\"a", i,
+                    "\",\"attributes\":{\"segment\":\"", i % 3 ? "smb" : "ent",
+                    "\"},\"metrics\":{\"usage\":", usage,
+                    ",\"support\":", support, "}}\n");
+    const bool churned = unit(rng) < 0.7 - 0.4 * usage - 0.2 * support;
+    absl::StrAppend(&outcomes, "a", i, ",", churned ? "true" : "false", "\n");
+  }
+  io::JsonLinesReader reader(io::StringSource(snapshots), {});
+  absl::StatusOr<backtest::ScoredSnapshots> scored = backtest::ScoreSnapshots(
+      reader, live.model, candidate.model, backtest::ScoreOptions());
+  ASSERT_TRUE(scored.ok()) << scored.status();
+  absl::StatusOr<outcomes::Outcomes> labels =
+      outcomes::ReadOutcomes(io::StringSource(outcomes), io::InputFormat::kCsv);
+  ASSERT_TRUE(labels.ok()) << labels.status();
+  outcomes::SnapshotKeys keys;
+  for (size_t r = 0; r < scored->size(); ++r) {
+    keys.Add(scored->id(r), std::nullopt);
+  }
+  absl::StatusOr<outcomes::JoinResult> join =
+      outcomes::JoinOutcomes(keys, *labels);
+  ASSERT_TRUE(join.ok()) << join.status();
+  absl::StatusOr<backtest::BacktestReport> result =
+      backtest::RunBacktest(*scored, *join);
+  ASSERT_TRUE(result.ok()) << result.status();
+  absl::StatusOr<std::string> html = RenderHtml(
+      backtest::BacktestDocument(*result, {{"Snapshots", "generated"}}));
+  ASSERT_TRUE(html.ok()) << html.status();
+
+  const fs::path artifacts =
+      fs::path(HEALTHSCORE_BINARY_DIR) / "test-artifacts";
+  fs::create_directories(artifacts);
+  const fs::path report = artifacts / "backtest.html";
+  {
+    std::ofstream f(report, std::ios::binary);
+    f << *html;
+  }
+  const fs::path scratch = ScratchDir("report_browser_backtest");
+  BrowserCheck check;
+  CheckInBrowser(chromium, *html, scratch, &check);
+  if (HasFatalFailure()) return;
+  // Every chart of the backtest document, each with its marks: two ROC
+  // curves, two histograms of 20 bins (some empty), grouped tier bars with
+  // error bars, two calibration and two gains lines with their dots.
+  for (const char* chart :
+       {"roc", "score_distribution", "tier_churn", "calibration", "gains"}) {
+    ASSERT_EQ(check.drawn.count(chart), 1u) << chart << ": " << check.json;
+    EXPECT_FALSE(check.nodata[chart]) << chart;
+  }
+  EXPECT_GE(check.drawn["roc"], 2);
+  EXPECT_GE(check.drawn["tier_churn"], 2 * 3);  // 3 tiers, 2 models
+  EXPECT_GE(check.drawn["gains"], 2 * 11);      // 2 lines of 11 dots
+  EXPECT_GE(check.drawn["score_distribution"], 10);
+  EXPECT_GE(check.drawn["calibration"], 4);
+  EXPECT_THAT(check.json, HasSubstr("\"resources\":0"));
+  Screenshot(chromium, report, artifacts / "backtest.png", scratch);
 }
 
 }  // namespace

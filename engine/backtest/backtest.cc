@@ -266,6 +266,8 @@ absl::StatusOr<BacktestReport> RunBacktest(const ScoredSnapshots& snapshots,
         Measure(snapshots, snapshots.candidate, join.rows, options);
     if (!candidate.ok()) return candidate.status();
     report.candidate = *std::move(candidate);
+    report.live.role = "live";
+    report.candidate->role = "candidate";
     std::vector<double> a, b;
     std::vector<uint8_t> churned;
     for (size_t r = 0; r < snapshots.size(); ++r) {

@@ -89,6 +89,8 @@ struct SegmentFigure {
 };
 
 struct ModelFigures {
+  // "live" or "candidate" when the backtest has a candidate, else empty.
+  std::string role;
   std::string name;
   std::string version;
   std::string hash;

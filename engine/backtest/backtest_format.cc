@@ -69,24 +69,21 @@ std::string Interval(const stats::Proportion& p) {
 }
 
 void AppendModelText(const ModelFigures& f, std::string* out) {
-  absl::StrAppend(out, "\n", f.name, " version ", f.version, ": ",
-                  Count(f.sample), " labelled snapshots with a score, ",
-                  Count(f.churned), " churned (",
-                  Pct(double(f.churned) / f.sample), ")");
+  absl::StrAppend(out, "\n", f.role.empty() ? "" : absl::StrCat(f.role, " "),
+                  f.name, " version ", f.version, ": ", Count(f.sample),
+                  " labelled snapshots with a score, ", Count(f.churned),
+                  " churned (", Pct(double(f.churned) / f.sample), ")");
   if (f.without_score > 0 || f.failed > 0) {
     absl::StrAppend(out, "; ", Count(f.without_score), " without a score, ",
                     Count(f.failed), " unreadable");
   }
   absl::StrAppend(out, "\n");
   absl::StrAppend(
-      out, TextTable({{"ROC AUC", Fixed(f.auc.auc, 3),
-                       absl::StrCat("95% CI ", Fixed(f.auc.lower, 3), "-",
-                                    Fixed(f.auc.upper, 3), " (DeLong)")},
-                      {"KS", Fixed(f.ks.statistic, 3),
-                       absl::StrCat("at score ", Fixed(-f.ks.threshold, 2))},
-                      {"Brier", Fixed(f.brier, 4),
-                       "score calibrated by isotonic regression, in-sample"}},
-                     "  "));
+      out, "  ROC AUC  ", Fixed(f.auc.auc, 3), "  (95% CI ",
+      Fixed(f.auc.lower, 3), "-", Fixed(f.auc.upper, 3), ", DeLong)\n",
+      "  KS       ", Fixed(f.ks.statistic, 3), "  (at score ",
+      Fixed(-f.ks.threshold, 2), ")\n", "  Brier    ", Fixed(f.brier, 3),
+      "  (the score calibrated to churn by isotonic regression, in-sample)\n");
 
   std::vector<std::vector<std::string>> tiers = {
       {"churn by tier", "accounts", "churned", "rate", "95% CI"}};
@@ -385,7 +382,6 @@ std::string FormatBacktestText(const BacktestReport& report,
   }
   AppendModelText(report.live, &out);
   if (report.candidate) {
-    absl::StrAppend(&out, "\ncandidate:");
     AppendModelText(*report.candidate, &out);
   }
   if (report.paired) {
@@ -491,19 +487,22 @@ using report::Table;
 using report::Value;
 
 std::string ModelLabel(const ModelFigures& f) {
-  return absl::StrCat(f.name, " v", f.version);
+  return absl::StrCat(f.name, " v", f.version,
+                      f.role.empty() ? "" : absl::StrCat(" (", f.role, ")"));
 }
 
 KeyFigures Figures(const ModelFigures& f) {
   KeyFigures k;
-  KeyFigure auc{"ROC AUC", Value::Number(f.auc.auc, 3),
+  const std::string of = f.role.empty() ? "" : absl::StrCat(", ", f.role);
+  KeyFigure auc{absl::StrCat("ROC AUC", of), Value::Number(f.auc.auc, 3),
                 report::Interval{f.auc.lower, f.auc.upper, "95% CI"},
                 "DeLong interval", ""};
   k.figures.push_back(auc);
-  k.figures.push_back({"KS", Value::Number(f.ks.statistic, 3), std::nullopt,
-                       absl::StrCat("at score ", Fixed(-f.ks.threshold, 1)),
-                       ""});
-  k.figures.push_back({"Brier score", Value::Number(f.brier, 3), std::nullopt,
+  k.figures.push_back(
+      {absl::StrCat("KS", of), Value::Number(f.ks.statistic, 3), std::nullopt,
+       absl::StrCat("at score ", Fixed(-f.ks.threshold, 1)), ""});
+  k.figures.push_back({absl::StrCat("Brier score", of),
+                       Value::Number(f.brier, 3), std::nullopt,
                        "isotonic calibration, in-sample", ""});
   k.figures.push_back(
       {"Churn", Value::Percent(double(f.churned) / f.sample), std::nullopt,
@@ -694,8 +693,8 @@ report::Document BacktestDocument(
   LineChart roc;
   roc.id = "roc";
   roc.title = "ROC curve";
-  roc.x = Axis{"False positive rate (retained accounts flagged)", 0, 1, true};
-  roc.y = Axis{"True positive rate (churned accounts flagged)", 0, 1, true};
+  roc.x = Axis{"False positive rate", 0, 1, true};
+  roc.y = Axis{"True positive rate", 0, 1, true};
   roc.series.push_back(RocSeries(r.live, false));
   if (two) roc.series.push_back(RocSeries(*r.candidate, true));
   roc.references.push_back({"Chance", {0, 0}, {1, 1}});
