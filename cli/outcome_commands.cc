@@ -143,7 +143,10 @@ std::optional<int> Prepare(const std::string& command, const Args& args,
   oc::JoinOptions join_options;
   if (args.Has("horizon")) {
     absl::StatusOr<int32_t> days = oc::ParseHorizon(args.Get("horizon"));
-    if (!days.ok()) return usage(days.status());
+    if (!days.ok()) {
+      return usage(absl::InvalidArgumentError(
+          absl::StrCat("--horizon: ", days.status().message())));
+    }
     join_options.horizon_days = *days;
   }
   if (args.Has("observed-until")) {
@@ -439,12 +442,11 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
     return *code;
   }
   const std::vector<int8_t> label = Labels(p.join);
-  const bt::SignalScores scores{
-      p.snapshots.live.signal_score.data(), p.snapshots.size(),
-      p.live->signals().size(),
-      p.snapshots.live.weight_row.empty()
-          ? nullptr
-          : p.snapshots.live.weight_row.data()};
+  const bt::SignalScores scores{p.snapshots.live.signal_score.data(),
+                                p.snapshots.size(), p.live->signals().size(),
+                                p.snapshots.live.weight_row.empty()
+                                    ? nullptr
+                                    : p.snapshots.live.weight_row.data()};
   absl::StatusOr<bt::TuneResult> tuned = bt::TuneWeights(
       *p.live, scores, p.snapshots.live.score.data(), label, options);
   if (!tuned.ok()) {
