@@ -16,6 +16,9 @@ PACKAGES=(
   # The HTML report is checked and screenshotted in a real browser
   # (tests/report_browser_test.cc), with a font for the screenshot.
   chromium fonts-dejavu-core
+  # tests/backtest_reference.py checks the backtest and tune against
+  # scikit-learn (a reference in that test only).
+  python3-numpy python3-sklearn
 )
 if [ -n "${HEALTHSCORE_EXTRA_PACKAGES:-}" ]; then
   # shellcheck disable=SC2206
