@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -275,8 +276,10 @@ options:
                         needed): DIR/N/model.yaml, N one more than the
                         highest numbered version in DIR and the model's
 )" + std::string(kOutcomeHelp) +
-    R"(  --fit WHAT            what to fit: weights (default; the only choice
-                        today)
+    R"(  --fit WHAT            what to fit: weights (default), or weights,tiers to
+                        also move the tier cut-offs so that each tier keeps
+                        its share of accounts (refused when churn would not
+                        rise from tier to tier)
   --folds K             cross-validation folds (default 5)
   --seed N              the folds' seed (default 12)
   --pulls A,B,...       pull strengths to choose from (default
@@ -403,14 +406,17 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
         err, "tune",
         absl::StrCat("--format must be text or json, got \"", format, "\""));
   }
+  bool fit_tiers = false;
   for (absl::string_view what :
        absl::StrSplit(args->Get("fit", "weights"), ',')) {
-    if (what != "weights") {
+    if (what == "tiers") {
+      fit_tiers = true;
+    } else if (what != "weights") {
       return UsageError(
           err, "tune",
           absl::StrCat("--fit ", what,
-                       ": only weights are fitted today (thresholds and tier "
-                       "cut-offs are kept as written)"));
+                       ": weights and tiers can be fitted (normalisation "
+                       "thresholds are kept as written)"));
     }
   }
   bt::TuneOptions options;
@@ -422,6 +428,7 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
       return UsageError(err, "tune", std::string(v->status().message()));
   }
   options.folds = static_cast<int>(*folds);
+  options.fit_tiers = fit_tiers;
   options.seed = static_cast<uint64_t>(*seed);
   if (args->Has("pulls")) {
     options.pulls.clear();
@@ -492,6 +499,12 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
     return kExitFailure;
   }
   const int64_t version = NextVersion(dir, p.live->version());
+  std::map<std::string, double> tier_min;
+  if (tuned->tiers) {
+    for (size_t t = 0; t < p.live->tiers().size(); ++t) {
+      tier_min[p.live->tiers()[t].id] = tuned->tiers->min[t];
+    }
+  }
   uint64_t churned = 0;
   for (uint8_t c : tuned->churned) churned += c;
   const std::vector<std::string> header = {
@@ -505,10 +518,13 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
               ? absl::StrCat(", horizon ", p.join.report.horizon_days, " days")
               : "",
           "."),
-      absl::StrCat("Fitted: group and signal weights (everything else as "
-                   "written), ",
-                   options.folds, "-fold cross-validation, seed ", options.seed,
-                   ", pull ", engine::common::FormatNumber(tuned->pull), "."),
+      absl::StrCat("Fitted: group and signal weights",
+                   tuned->tiers ? " and tier cut-offs (each tier keeping "
+                                  "its share of accounts; the rest as "
+                                  "written), "
+                                : " (everything else as written), ", options.folds,
+                   "-fold cross-validation, seed ", options.seed, ", pull ",
+                   engine::common::FormatNumber(tuned->pull), "."),
       absl::StrCat("Held-out ROC AUC: ",
                    engine::common::FormatNumber(tuned->auc_before, {4}),
                    " as written, ",
@@ -516,8 +532,9 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
                    " tuned (DeLong paired test p = ",
                    engine::common::FormatNumber(paired->p_value, {3}), ")."),
   };
-  absl::StatusOr<std::string> model_text = bt::WriteTunedModel(
-      text.str(), spec, tuned->after, absl::StrCat(version), header, p.compile);
+  absl::StatusOr<std::string> model_text =
+      bt::WriteTunedModel(text.str(), spec, tuned->after, absl::StrCat(version),
+                          header, p.compile, tier_min);
   if (!model_text.ok()) {
     err << "healthscore tune: " << model_text.status().message() << "\n";
     return kExitFailure;
@@ -610,6 +627,16 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
   } else {
     out << "wrote " << model_path << "\n";
     for (const std::string& line : header) out << "  " << line << "\n";
+    if (tuned->tiers) {
+      out << "  tier cut-offs (held-out churn):";
+      for (size_t t = 0; t < p.live->tiers().size(); ++t) {
+        out << " " << p.live->tiers()[t].id << " from "
+            << engine::common::FormatNumber(tuned->tiers->min[t]) << " ("
+            << engine::common::FormatNumber(100 * tuned->tiers->churn[t], {3})
+            << "%)";
+      }
+      out << "\n";
+    }
     out << "  pull strengths tried (held-out ROC AUC):";
     for (const bt::PullFigure& f : tuned->pulls) {
       out << " " << engine::common::FormatNumber(f.pull) << " ("

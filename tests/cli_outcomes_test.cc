@@ -117,6 +117,24 @@ TEST(CliOutcomesTest, TuneWritesAVersionThatRanksChurnBetter) {
                                         " --output ", models.string()));
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("wrote " + (models / "3").string()));
+
+  // With the tier cut-offs: each tier keeps its share of accounts, the
+  // file says so, and the model is valid.
+  const fs::path with_tiers = TempPath("tuned_tiers");
+  fs::remove_all(with_tiers);
+  CliResult tiers =
+      RunCli(absl::StrCat("tune --fit weights,tiers --model rules/default",
+                          common, " --output ", with_tiers.string()));
+  ASSERT_EQ(tiers.exit_code, 0) << tiers.err;
+  EXPECT_THAT(tiers.out, HasSubstr("tier cut-offs (held-out churn): green "));
+  const std::string tiered =
+      engine::common::testing::ReadFile(with_tiers / "2" / "model.yaml");
+  EXPECT_THAT(tiered, HasSubstr("and tier cut-offs (each tier keeping its "
+                                "share of accounts"));
+  EXPECT_EQ(tiered.find("min: 80\n"), std::string::npos);  // green moved
+  CliResult tiered_valid =
+      RunCli(absl::StrCat("validate ", (with_tiers / "2").string()));
+  EXPECT_EQ(tiered_valid.exit_code, 0) << tiered_valid.out;
 }
 
 TEST(CliOutcomesTest, AHorizonLabelsByDateAndCountsWhatItLeavesOut) {
@@ -170,11 +188,11 @@ TEST(CliOutcomesTest, AHorizonLabelsByDateAndCountsWhatItLeavesOut) {
   EXPECT_THAT(columns.err, HasSubstr("churned"));
 
   CliResult fit = RunCli(absl::StrCat(
-      "tune --fit tiers --model rules/default --input ",
+      "tune --fit thresholds --model rules/default --input ",
       (dir / "snapshots.jsonl").string(), " --outcomes ",
       (dir / "outcomes.csv").string(), " --output ", (dir / "m").string()));
   EXPECT_EQ(fit.exit_code, 2);
-  EXPECT_THAT(fit.err, HasSubstr("only weights are fitted"));
+  EXPECT_THAT(fit.err, HasSubstr("--fit thresholds: weights and tiers can be fitted"));
 }
 
 }  // namespace

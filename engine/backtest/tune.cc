@@ -1,12 +1,16 @@
 #include "engine/backtest/tune.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/number_format.h"
 #include "engine/model/model_edit.h"
 #include "engine/stats/folds.h"
+#include "engine/stats/proportion.h"
 #include "engine/stats/roc.h"
 
 namespace healthscore::engine::backtest {
@@ -18,6 +22,80 @@ absl::StatusOr<double> LowScoreAuc(const std::vector<double>& score,
   std::vector<double> risk(score.size());
   for (size_t i = 0; i < score.size(); ++i) risk[i] = -score[i];
   return stats::Auc(risk, churned);
+}
+
+// The tier of `score` under cut-offs `min` (top first).
+size_t TierOf(double score, const std::vector<double>& min) {
+  for (size_t t = 0; t < min.size(); ++t) {
+    if (score >= min[t]) return t;
+  }
+  return min.size() - 1;
+}
+
+absl::StatusOr<TierFit> FitTiers(const model::CompiledModel& model,
+                                 const SignalScores& scores,
+                                 const TuneResult& tuned) {
+  const std::vector<model::TierInfo>& tiers = model.tiers();
+  TierFit fit;
+  for (const model::TierInfo& t : tiers) fit.min.push_back(t.min);
+  const size_t n = tuned.rows.size();
+  std::vector<double> fitted(n);
+  ScoreWithWeights(model, tuned.after, scores, tuned.rows, fitted.data());
+  std::vector<double> descending = fitted;
+  std::sort(descending.begin(), descending.end(), std::greater<double>());
+  for (size_t t = 0; t + 1 < tiers.size(); ++t) {
+    // Accounts the written model put in tier t or above.
+    size_t above = 0;
+    for (double s : tuned.written_score) above += s >= tiers[t].min;
+    double cut;
+    if (above == 0) {
+      cut = descending.front() + 0.01;
+    } else if (above >= n) {
+      cut = descending.back();
+    } else {
+      cut = (descending[above - 1] + descending[above]) / 2;
+    }
+    fit.min[t] = std::clamp(std::round(cut * 100) / 100, 0.01, 100.0);
+  }
+  for (size_t t = 0; t + 1 < tiers.size(); ++t) {
+    if (!(fit.min[t] > fit.min[t + 1])) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "tune --fit tiers: tiers ", tiers[t].id, " and ", tiers[t + 1].id,
+          " would meet at the same cut-off (too few accounts between "
+          "them); fit the weights alone"));
+    }
+  }
+  // Churn per tier held out.
+  std::vector<int32_t> group(n);
+  for (size_t i = 0; i < n; ++i) {
+    group[i] = static_cast<int32_t>(TierOf(tuned.held_out_score[i], fit.min));
+  }
+  absl::StatusOr<std::vector<stats::Proportion>> rates =
+      stats::ChurnRateByGroup(group, tuned.churned,
+                              static_cast<int32_t>(tiers.size()));
+  if (!rates.ok()) return rates.status();
+  std::vector<int32_t> order(tiers.size());
+  for (size_t t = 0; t < tiers.size(); ++t) {
+    order[t] = static_cast<int32_t>(t);
+    fit.churn.push_back((*rates)[t].rate);
+  }
+  absl::StatusOr<stats::RateOrder> ordered =
+      stats::CheckRateOrder(*rates, order);
+  if (!ordered.ok()) return ordered.status();
+  fit.ordered = ordered->ordered;
+  if (!fit.ordered) {
+    std::string rates_text;
+    for (size_t t = 0; t < tiers.size(); ++t) {
+      absl::StrAppend(&rates_text, t ? ", " : "", tiers[t].id, " ",
+                      common::FormatNumber(100 * fit.churn[t], {3}), "%");
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "tune --fit tiers: with cut-offs that keep each tier's share of "
+        "accounts, churn does not rise from tier to tier on held-out "
+        "accounts (",
+        rates_text, "); fit the weights alone"));
+  }
+  return fit;
 }
 
 }  // namespace
@@ -99,6 +177,11 @@ absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
       model, scores, churned_by_row.data(), out.rows, out.before, fit);
   if (!after.ok()) return after.status();
   out.after = *std::move(after);
+  if (options.fit_tiers) {
+    absl::StatusOr<TierFit> tiers = FitTiers(model, scores, out);
+    if (!tiers.ok()) return tiers.status();
+    out.tiers = *std::move(tiers);
+  }
   return out;
 }
 
@@ -106,7 +189,8 @@ absl::StatusOr<std::string> WriteTunedModel(
     std::string_view text, const model::ModelSpec& spec,
     const WeightSet& weights, std::string_view version,
     const std::vector<std::string>& header,
-    const model::CompileOptions& compile) {
+    const model::CompileOptions& compile,
+    const std::map<std::string, double>& tier_min) {
   size_t signals = 0;
   for (const model::GroupSpec& g : spec.groups) signals += g.signals.size();
   if (spec.groups.size() != weights.group.size() ||
@@ -158,6 +242,20 @@ absl::StatusOr<std::string> WriteTunedModel(
   }
   quoted_version.push_back('"');
   edits.push_back({spec.fields.Get("version", spec.location), quoted_version});
+  std::map<std::string, double> want_tier;
+  for (const model::TierSpec& tier : spec.tiers) {
+    auto it = tier_min.find(tier.id);
+    if (it == tier_min.end() || it->second == tier.min) continue;
+    const std::string text = common::FormatNumber(it->second);
+    edits.push_back({tier.fields.Get("min", tier.location), text});
+    want_tier[tier.id] = it->second;
+    // A tier's `max` that meets this cut-off moves with it.
+    for (const model::TierSpec& above : spec.tiers) {
+      if (above.max && *above.max == tier.min) {
+        edits.push_back({above.fields.Get("max", above.location), text});
+      }
+    }
+  }
 
   absl::StatusOr<std::string> edited = model::ReplaceScalars(text, edits);
   if (!edited.ok()) return edited.status();
@@ -180,6 +278,14 @@ absl::StatusOr<std::string> WriteTunedModel(
     return absl::InvalidArgumentError(
         absl::StrCat("tune: the tuned model does not compile:\n",
                      check.diagnostics.ToString()));
+  }
+  for (const model::TierInfo& t : check.model->tiers()) {
+    auto it = want_tier.find(t.id);
+    if (it != want_tier.end() && t.min != it->second) {
+      return absl::InvalidArgumentError(
+          "tune: the tuned model file does not hold the fitted tier "
+          "cut-offs (the model file's layout was not understood)");
+    }
   }
   const WeightSet got = ModelWeights(*check.model);
   if (got.group != want_group || got.signal != want_signal ||

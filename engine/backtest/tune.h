@@ -25,6 +25,8 @@
 #define HEALTHSCORE_ENGINE_BACKTEST_TUNE_H_
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +48,23 @@ struct TuneOptions {
   // Pull strengths tried (weight_fit.h); at least one.
   std::vector<double> pulls = {0.001, 0.01, 0.1};
   FitOptions fit;
+  // Also move the tier cut-offs (see FitTierCutoffs).
+  bool fit_tiers = false;
+};
+
+// Tier cut-offs for fitted weights: each tier keeps the share of accounts
+// it had under the written model (the customer-success team's workload
+// per tier stays the same), the cut-off falling halfway between the last
+// account in and the first one out, rounded to two decimals.
+struct TierFit {
+  // model.tiers()[t].min for every tier, top first; the bottom tier's is
+  // the written one.
+  std::vector<double> min;
+  // Churn per tier on the held-out scores with these cut-offs, top first,
+  // and whether it rises strictly from tier to tier (tiers without
+  // accounts left out).
+  std::vector<double> churn;
+  bool ordered = false;
 };
 
 struct PullFigure {
@@ -71,13 +90,17 @@ struct TuneResult {
   // held-out scores of the fitted ones.
   double auc_before = 0;
   double held_out_auc_after = 0;
+  // With TuneOptions::fit_tiers.
+  std::optional<TierFit> tiers;
 };
 
 // Fits the weights of `model` (see the file comment). `scores` holds the
 // signal scores of every snapshot; `written_score[r]` the model's score of
 // snapshot r (NaN when none) and `label[r]` its label. InvalidArgument
 // when sizes disagree; FailedPrecondition when the sample has fewer than
-// `folds` churned or retained snapshots.
+// `folds` churned or retained snapshots. With fit_tiers, FailedPrecondition
+// when the fitted cut-offs would not keep churn rising from tier to tier
+// (the message gives the rates): the weights are then fitted alone.
 absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
                                        const SignalScores& scores,
                                        const double* written_score,
@@ -90,13 +113,15 @@ absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
 // with its signal's weight (it keeps its ratio, as in the fit). Errors:
 // InvalidArgument when the text does not match the spec or the edited
 // text does not compile to the intended weights.
-// `compile` is used for that check (its plugins, for a model that has
-// some).
+// `tier_min` moves tiers' `min` (by tier id; a `max` that meets the moved
+// cut-off moves with it). `compile` is used for that check (its plugins, for a
+// model that has some).
 absl::StatusOr<std::string> WriteTunedModel(
     std::string_view text, const model::ModelSpec& spec,
     const WeightSet& weights, std::string_view version,
     const std::vector<std::string>& header,
-    const model::CompileOptions& compile = {});
+    const model::CompileOptions& compile = {},
+    const std::map<std::string, double>& tier_min = {});
 
 }  // namespace healthscore::engine::backtest
 

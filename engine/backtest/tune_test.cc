@@ -65,6 +65,48 @@ TEST(TuneWeightsTest, HeldOutFiguresImproveOnWeightsFarFromTheTruth) {
   for (size_t s = 0; s < 4; ++s) EXPECT_NEAR(got[s], want[s], 0.07) << s;
 }
 
+// Fitted cut-offs keep each tier's share of accounts, and churn still
+// rises from tier to tier on held-out scores; the file gets the new min.
+TEST(TuneWeightsTest, FittedTierCutoffsKeepEachTiersShare) {
+  auto model = testing::TwoByTwoModel();
+  const size_t n = 3000;
+  testing::SyntheticAccounts a = testing::MakeAccounts(*model, n, 9);
+  std::vector<double> written(n);
+  ScoreWithWeights(*model, ModelWeights(*model), a.scores(), written.data());
+  std::vector<int8_t> label(a.churned.begin(), a.churned.end());
+  TuneOptions options;
+  options.fit_tiers = true;
+  ASSERT_OK_AND_ASSIGN(
+      TuneResult t,
+      TuneWeights(*model, a.scores(), written.data(), label, options));
+  ASSERT_TRUE(t.tiers.has_value());
+  ASSERT_EQ(t.tiers->min.size(), 2u);
+  EXPECT_EQ(t.tiers->min[1], 0);  // the bottom tier keeps its written min
+  std::vector<double> fitted(n);
+  ScoreWithWeights(*model, t.after, a.scores(), fitted.data());
+  size_t green_before = 0, green_after = 0;
+  for (size_t r = 0; r < n; ++r) {
+    green_before += written[r] >= 50;
+    green_after += fitted[r] >= t.tiers->min[0];
+  }
+  EXPECT_EQ(green_after, green_before);
+  EXPECT_NE(t.tiers->min[0], 50);
+  EXPECT_TRUE(t.tiers->ordered);
+  EXPECT_LT(t.tiers->churn[0], t.tiers->churn[1]);
+
+  model::DiagnosticList diags;
+  model::ModelSpec spec = model::LoadModelSpecFromString(
+      testing::kTwoByTwoModel, "fit.yaml", &diags);
+  ASSERT_OK_AND_ASSIGN(
+      std::string out,
+      WriteTunedModel(testing::kTwoByTwoModel, spec, t.after, "2", {}, {},
+                      {{"green", t.tiers->min[0]}, {"red", 0}}));
+  model::CompileResult r = model::CompileString(out, "fit.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  EXPECT_EQ(r.model->tiers()[0].min, t.tiers->min[0]);
+  EXPECT_EQ(r.model->tiers()[1].min, 0);
+}
+
 TEST(TuneWeightsTest, NeedsEnoughOfEachLabelForTheFolds) {
   auto model = testing::TwoByTwoModel();
   testing::SyntheticAccounts a = testing::MakeAccounts(*model, 40, 5);
