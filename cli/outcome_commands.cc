@@ -132,6 +132,10 @@ std::optional<int> Prepare(const std::string& command, const Args& args,
   p->numbers = *numbers;
 
   p->outcomes_path = args.Get("outcomes");
+  if (p->outcomes_path == "-" && input->path == "-") {
+    return usage(absl::InvalidArgumentError(
+        "--input and --outcomes cannot both be standard input (\"-\")"));
+  }
   absl::StatusOr<engine::io::InputFormat> outcomes_format =
       args.Has("outcomes-format")
           ? engine::io::ParseInputFormat(args.Get("outcomes-format"))
@@ -444,6 +448,11 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
     }
   }
 
+  if (args->Has("report") && args->Get("input") == "-") {
+    return UsageError(err, "tune",
+                      "--report reads --input a second time (to score the "
+                      "tuned model): give a file, not standard input");
+  }
   Prepared p;
   if (std::optional<int> code = Prepare("tune", *args, false, true, err, &p)) {
     return *code;
@@ -522,9 +531,9 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
                    tuned->tiers ? " and tier cut-offs (each tier keeping "
                                   "its share of accounts; the rest as "
                                   "written), "
-                                : " (everything else as written), ", options.folds,
-                   "-fold cross-validation, seed ", options.seed, ", pull ",
-                   engine::common::FormatNumber(tuned->pull), "."),
+                                : " (everything else as written), ",
+                   options.folds, "-fold cross-validation, seed ", options.seed,
+                   ", pull ", engine::common::FormatNumber(tuned->pull), "."),
       absl::StrCat("Held-out ROC AUC: ",
                    engine::common::FormatNumber(tuned->auc_before, {4}),
                    " as written, ",

@@ -187,12 +187,24 @@ TEST(CliOutcomesTest, AHorizonLabelsByDateAndCountsWhatItLeavesOut) {
   EXPECT_EQ(columns.exit_code, 1);
   EXPECT_THAT(columns.err, HasSubstr("churned"));
 
+  CliResult stdin_twice = RunCli(
+      "backtest --model rules/default --input - --outcomes - < /dev/null");
+  EXPECT_EQ(stdin_twice.exit_code, 2);
+  EXPECT_THAT(stdin_twice.err, HasSubstr("cannot both be standard input"));
+  CliResult report_from_stdin = RunCli(
+      absl::StrCat("tune --model rules/default --input - --outcomes ",
+                   (dir / "outcomes.csv").string(), " --output ",
+                   (dir / "m").string(), " --report x.html < /dev/null"));
+  EXPECT_EQ(report_from_stdin.exit_code, 2);
+  EXPECT_THAT(report_from_stdin.err, HasSubstr("not standard input"));
+
   CliResult fit = RunCli(absl::StrCat(
       "tune --fit thresholds --model rules/default --input ",
       (dir / "snapshots.jsonl").string(), " --outcomes ",
       (dir / "outcomes.csv").string(), " --output ", (dir / "m").string()));
   EXPECT_EQ(fit.exit_code, 2);
-  EXPECT_THAT(fit.err, HasSubstr("--fit thresholds: weights and tiers can be fitted"));
+  EXPECT_THAT(fit.err,
+              HasSubstr("--fit thresholds: weights and tiers can be fitted"));
 }
 
 }  // namespace
