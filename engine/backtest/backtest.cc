@@ -57,6 +57,25 @@ absl::StatusOr<std::vector<TierFigure>> TierRates(
   return out;
 }
 
+// The Brier score of churn probabilities from isotonic regression of churn
+// on risk, fitted on the same accounts; the probabilities in
+// `*probability` when it is not null.
+absl::StatusOr<double> CalibratedBrier(const std::vector<double>& risk,
+                                       const std::vector<uint8_t>& churned,
+                                       std::vector<double>* probability) {
+  absl::StatusOr<stats::IsotonicCalibration> calibration =
+      stats::IsotonicCalibration::Fit(risk, churned);
+  if (!calibration.ok()) return calibration.status();
+  std::vector<double> p(risk.size());
+  if (absl::Status st = calibration->ApplyAll(risk, absl::MakeSpan(p));
+      !st.ok()) {
+    return st;
+  }
+  absl::StatusOr<double> brier = stats::BrierScore(p, churned);
+  if (probability != nullptr) *probability = std::move(p);
+  return brier;
+}
+
 absl::StatusOr<ModelFigures> Measure(
     const ScoredSnapshots& s, const ModelColumns& m,
     const std::vector<outcomes::JoinedSnapshot>& join,
@@ -110,16 +129,8 @@ absl::StatusOr<ModelFigures> Measure(
   if (!ks.ok()) return ks.status();
   f.ks = *ks;
 
-  absl::StatusOr<stats::IsotonicCalibration> calibration =
-      stats::IsotonicCalibration::Fit(risk, churned);
-  if (!calibration.ok()) return calibration.status();
-  std::vector<double> probability(risk.size());
-  if (absl::Status st =
-          calibration->ApplyAll(risk, absl::MakeSpan(probability));
-      !st.ok()) {
-    return st;
-  }
-  absl::StatusOr<double> brier = stats::BrierScore(probability, churned);
+  std::vector<double> probability;
+  absl::StatusOr<double> brier = CalibratedBrier(risk, churned, &probability);
   if (!brier.ok()) return brier.status();
   f.brier = *brier;
   std::vector<double> edges = {-kInf};
@@ -229,11 +240,26 @@ absl::StatusOr<ModelFigures> Measure(
     seg.churn = *churn;
     size_t pos = 0;
     for (uint8_t c : seg_churned) pos += c;
-    if (pos > 0 && pos < seg_churned.size()) {
+    if (pos >= 2 && pos + 2 <= seg_churned.size()) {
       absl::StatusOr<stats::AucEstimate> a =
           stats::DelongAuc(seg_risk, seg_churned);
-      if (!a.ok()) return a.status();
+      absl::StatusOr<stats::KsResult> ks =
+          stats::KolmogorovSmirnov(seg_risk, seg_churned);
+      absl::StatusOr<double> brier =
+          CalibratedBrier(seg_risk, seg_churned, nullptr);
+      absl::StatusOr<std::vector<stats::LiftBin>> lift = stats::LiftByQuantile(
+          seg_risk, seg_churned,
+          static_cast<int32_t>(std::min<size_t>(
+              static_cast<size_t>(std::max(options.lift_bins, 1)),
+              seg_risk.size())));
+      for (const absl::Status& st :
+           {a.status(), ks.status(), brier.status(), lift.status()}) {
+        if (!st.ok()) return st;
+      }
       seg.auc = *a;
+      seg.ks = *ks;
+      seg.brier = *brier;
+      seg.lift = *std::move(lift);
       seg.auc_valid = true;
     }
     absl::StatusOr<std::vector<TierFigure>> st = TierRates(m, join, seg_read);

@@ -21,7 +21,8 @@
 //     as churn alarms: precision, recall, F1;
 //   - per playbook, churn where it fired and where it did not, and the
 //     churned snapshots no playbook reached;
-//   - per segment, AUC, churn and churn per tier.
+//   - per segment, the same discrimination figures (AUC with its interval,
+//     KS, Brier, lift), churn and churn per tier.
 // With a candidate, both models are measured on their own snapshots, and
 // the AUC difference is tested with DeLong's paired test on the snapshots
 // both scored; the tier migration is `healthscore diff`'s.
@@ -81,10 +82,14 @@ struct AlarmFigure {
 struct SegmentFigure {
   std::string segment;
   stats::Proportion churn;  // over the segment's labelled snapshots
-  // Over those with a score; auc_valid is false when the segment has no
-  // churned or no retained snapshot with a score.
+  // Over those with a score. auc_valid is false, and the figures below
+  // are left empty, when the segment has fewer than two churned or two
+  // retained snapshots with a score (too few for DeLong's interval).
   bool auc_valid = false;
   stats::AucEstimate auc;
+  stats::KsResult ks;
+  double brier = 0;  // isotonic calibration within the segment, in-sample
+  std::vector<stats::LiftBin> lift;
   std::vector<TierFigure> tiers;
 };
 

@@ -154,13 +154,17 @@ void AppendModelText(const ModelFigures& f, std::string* out) {
   }
   if (!f.segments.empty()) {
     std::vector<std::vector<std::string>> seg = {
-        {"segment", "accounts", "churn", "ROC AUC", "95% CI"}};
+        {"segment", "accounts", "churn", "ROC AUC", "95% CI", "KS", "Brier",
+         "decile 1 lift"}};
     for (const SegmentFigure& s : f.segments) {
-      seg.push_back({s.segment, Count(s.churn.trials), Pct(s.churn.rate),
-                     s.auc_valid ? Fixed(s.auc.auc, 3) : "-",
-                     s.auc_valid ? absl::StrCat(Fixed(s.auc.lower, 3), "-",
-                                                Fixed(s.auc.upper, 3))
-                                 : "-"});
+      const bool v = s.auc_valid;
+      seg.push_back(
+          {s.segment, Count(s.churn.trials), Pct(s.churn.rate),
+           v ? Fixed(s.auc.auc, 3) : "-",
+           v ? absl::StrCat(Fixed(s.auc.lower, 3), "-", Fixed(s.auc.upper, 3))
+             : "-",
+           v ? Fixed(s.ks.statistic, 3) : "-", v ? Fixed(s.brier, 3) : "-",
+           v && !s.lift.empty() ? Fixed(s.lift[0].lift, 2) : "-"});
     }
     absl::StrAppend(out, "\n", TextTable(seg, "  "));
   }
@@ -358,6 +362,12 @@ void ModelJson(const ModelFigures& f, Json* j) {
     j->Key("roc_auc");
     if (s.auc_valid) {
       AucJson(s.auc, j);
+      j->Field("ks", s.ks.statistic);
+      j->Field("brier", s.brier);
+      j->Key("lift");
+      j->Open('[');
+      for (const stats::LiftBin& b : s.lift) j->Number(b.lift);
+      j->Close(']');
     } else {
       j->Number(std::nan(""));
     }
@@ -639,16 +649,25 @@ Table DetailTables(const ModelFigures& f, std::vector<Table>* more) {
   if (!f.segments.empty()) {
     Table seg;
     seg.caption = absl::StrCat("Segments, ", ModelLabel(f));
-    seg.header = {"Segment", "Accounts", "Churn", "ROC AUC", "95% CI"};
+    seg.header = {"Segment", "Accounts", "Churn", "ROC AUC",
+                  "95% CI",  "KS",       "Brier", "Decile 1 lift"};
     for (const SegmentFigure& s : f.segments) {
+      const bool v = s.auc_valid;
       seg.rows.push_back(
           {Value::Text(s.segment), Value::Count(s.churn.trials),
            Value::Percent(s.churn.rate),
-           s.auc_valid ? Value::Number(s.auc.auc, 3) : Value::Text("-"),
-           Value::Text(s.auc_valid ? absl::StrCat(Fixed(s.auc.lower, 3), "–",
-                                                  Fixed(s.auc.upper, 3))
-                                   : "-")});
+           v ? Value::Number(s.auc.auc, 3) : Value::Text("-"),
+           Value::Text(v ? absl::StrCat(Fixed(s.auc.lower, 3), "–",
+                                        Fixed(s.auc.upper, 3))
+                         : "-"),
+           v ? Value::Number(s.ks.statistic, 3) : Value::Text("-"),
+           v ? Value::Number(s.brier, 3) : Value::Text("-"),
+           v && !s.lift.empty() ? Value::Number(s.lift[0].lift, 3)
+                                : Value::Text("-")});
     }
+    seg.note =
+        "Figures need at least two churned and two retained accounts with a "
+        "score in the segment.";
     more->push_back(std::move(seg));
   }
   return alarms;

@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/io/byte_source.h"
 #include "engine/model/compiler.h"
@@ -207,6 +210,48 @@ TEST(BacktestTest, ACandidateIsComparedOnTheSameSnapshots) {
   EXPECT_EQ(r.migration->tier_changed, 0u);
   EXPECT_THAT(FormatBacktestText(r), HasSubstr("tier migration"));
   EXPECT_THAT(BacktestJson(r), HasSubstr("\"paired\":{"));
+}
+
+// A segment too small to measure is reported with its counts, not a
+// failure of the backtest; the others carry every figure.
+TEST(BacktestTest, ASegmentTooSmallToMeasureIsReportedWithoutFigures) {
+  auto model = Model();
+  Data d = Make(400);
+  // One churned and one retained account (both scored) in segment "pair":
+  // too few for DeLong's interval, which needs two of each.
+  std::vector<std::string> lines = absl::StrSplit(d.snapshots, '\n');
+  int moved[2] = {-1, -1};
+  for (size_t i = 0; i < d.churned.size(); ++i) {
+    if (d.churned[i] < 0 || std::isnan(d.usage[i])) continue;
+    int& slot = moved[d.churned[i]];
+    if (slot >= 0) continue;
+    slot = static_cast<int>(i);
+    lines[i] = absl::StrReplaceAll(lines[i], {{"\"smb\"", "\"pair\""},
+                                              {"\"ent\"", "\"pair\""}});
+  }
+  ASSERT_GE(moved[0], 0);
+  ASSERT_GE(moved[1], 0);
+  d.snapshots = absl::StrJoin(lines, "\n");
+  Prepared run = Prepare(d, model, nullptr);
+  ASSERT_OK_AND_ASSIGN(BacktestReport r, RunBacktest(run.snapshots, run.join));
+  bool solo = false;
+  for (const SegmentFigure& s : r.live.segments) {
+    SCOPED_TRACE(s.segment);
+    if (s.segment == "pair") {
+      solo = true;
+      EXPECT_EQ(s.churn.trials, 2);
+      EXPECT_EQ(s.churn.successes, 1);
+      EXPECT_FALSE(s.auc_valid);
+      EXPECT_TRUE(s.lift.empty());
+    } else {
+      EXPECT_TRUE(s.auc_valid);
+      EXPECT_GT(s.ks.statistic, 0);
+      EXPECT_GT(s.brier, 0);
+      EXPECT_EQ(s.lift.size(), 10u);
+    }
+  }
+  EXPECT_TRUE(solo);
+  EXPECT_THAT(FormatBacktestText(r), HasSubstr("pair"));
 }
 
 TEST(BacktestTest, NeedsChurnedAndRetainedSnapshots) {
