@@ -421,26 +421,10 @@ std::string BacktestJson(const BacktestReport& report,
                          common::NumberFormat numbers) {
   Json j(numbers);
   j.Open('{');
+  std::string join;
+  outcomes::AppendJoinReportJson(report.join, &join);
   j.Key("join");
-  j.Open('{');
-  j.IntField("snapshots", static_cast<int64_t>(report.join.snapshots));
-  j.IntField("churned", static_cast<int64_t>(report.join.churned));
-  j.IntField("retained", static_cast<int64_t>(report.join.retained));
-  j.IntField("excluded", static_cast<int64_t>(report.join.excluded));
-  j.Key("excluded_by");
-  j.Open('{');
-  for (size_t e = 1; e < outcomes::kExclusionCount; ++e) {
-    const outcomes::IdSample& sample = report.join.excluded_by[e];
-    if (sample.count == 0) continue;
-    j.IntField(outcomes::ExclusionName(static_cast<outcomes::Exclusion>(e)),
-               static_cast<int64_t>(sample.count));
-  }
-  j.Close('}');
-  j.IntField(
-      "outcomes_without_snapshots",
-      static_cast<int64_t>(report.join.outcomes_without_snapshots.count));
-  j.IntField("horizon_days", report.join.horizon_days);
-  j.Close('}');
+  j.Raw(join);
   if (!report.segment_by.empty())
     j.StringField("segment_by", report.segment_by);
   j.Key("live");
