@@ -539,7 +539,7 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
                    " as written, ",
                    engine::common::FormatNumber(tuned->held_out_auc_after, {4}),
                    " tuned (DeLong paired test p = ",
-                   engine::common::FormatNumber(paired->p_value, {3}), ")."),
+                   engine::stats::FormatPValue(paired->p_value), ")."),
   };
   absl::StatusOr<std::string> model_text =
       bt::WriteTunedModel(text.str(), spec, tuned->after, absl::StrCat(version),
@@ -625,13 +625,59 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
                                      &json);
     json += ",\"p_value\":";
     engine::common::AppendJsonNumber(paired->p_value, p.numbers, &json);
-    json += "},\"weights\":{";
+    // The fitted weights as written to the file would be rounded; these
+    // are the fit's own, scaled as in the file (groups and each group's
+    // signals to their written sums).
+    json += "},\"groups\":{";
     const auto& groups = p.live->groups();
+    double written_total = 0, fitted_total = 0;
     for (size_t g = 0; g < groups.size(); ++g) {
-      absl::StrAppend(&json, g ? "," : "", "\"", groups[g].id, "\":");
-      engine::common::AppendJsonNumber(tuned->after.group[g], p.numbers, &json);
+      written_total += groups[g].weight;
+      fitted_total += tuned->after.group[g];
     }
-    json += "}}\n";
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (g > 0) json += ",";
+      engine::common::AppendJsonString(groups[g].id, &json);
+      json += ":";
+      engine::common::AppendJsonNumber(
+          tuned->after.group[g] / fitted_total * written_total, p.numbers,
+          &json);
+    }
+    json += "},\"signals\":{";
+    const auto& signals = p.live->signals();
+    for (size_t g = 0, k = 0; g < groups.size(); ++g) {
+      double written = 0, fitted = 0;
+      for (int s : groups[g].signals) {
+        written += signals[static_cast<size_t>(s)].weight;
+        fitted += tuned->after.signal[static_cast<size_t>(s)];
+      }
+      for (int s : groups[g].signals) {
+        if (k++ > 0) json += ",";
+        engine::common::AppendJsonString(signals[static_cast<size_t>(s)].id,
+                                         &json);
+        json += ":";
+        engine::common::AppendJsonNumber(
+            tuned->after.signal[static_cast<size_t>(s)] / fitted * written,
+            p.numbers, &json);
+      }
+    }
+    json += "}";
+    if (tuned->tiers) {
+      json += ",\"tiers\":[";
+      for (size_t t = 0; t < p.live->tiers().size(); ++t) {
+        json += t ? ",{\"tier\":" : "{\"tier\":";
+        engine::common::AppendJsonString(p.live->tiers()[t].id, &json);
+        json += ",\"min\":";
+        engine::common::AppendJsonNumber(tuned->tiers->min[t], p.numbers,
+                                         &json);
+        json += ",\"held_out_churn\":";
+        engine::common::AppendJsonNumber(tuned->tiers->churn[t], p.numbers,
+                                         &json);
+        json += "}";
+      }
+      json += "]";
+    }
+    json += "}\n";
     out << json;
   } else {
     out << "wrote " << model_path << "\n";

@@ -96,6 +96,10 @@ TEST(CliOutcomesTest, TuneWritesAVersionThatRanksChurnBetter) {
   const double after = JsonNumber(r.out, "\"held_out\":", "tuned_auc");
   EXPECT_GT(after - before, 0.05) << r.out;
   EXPECT_LT(JsonNumber(r.out, "\"held_out\":", "p_value"), 1e-6);
+  // The fitted weights, scaled to the written sums: the usage group of the
+  // default model (0.4 of 1) and its stickiness signal gain the most here.
+  EXPECT_GT(JsonNumber(r.out, "\"groups\":", "usage"), 0.4);
+  EXPECT_GT(JsonNumber(r.out, "\"signals\":", "stickiness"), 0.3);
 
   // A valid model, with only weights and the version changed, and a
   // header saying how it was made.

@@ -402,7 +402,7 @@ std::string FormatBacktestText(const BacktestReport& report,
                     " vs ", Fixed(p.auc_b, 3), ", difference ",
                     Fixed(-p.difference, 3), " (95% CI ", Fixed(-p.upper, 3),
                     " to ", Fixed(-p.lower, 3),
-                    "), p = ", absl::StrFormat("%.3g", p.p_value),
+                    "), p = ", stats::FormatPValue(p.p_value),
                     " (DeLong's paired test)\n");
   }
   if (report.migration) {
@@ -686,7 +686,7 @@ report::Document BacktestDocument(
                      "differs by ",
                      Fixed(-p.difference, 3), " (95% CI ", Fixed(-p.upper, 3),
                      " to ", Fixed(-p.lower, 3),
-                     ", p = ", absl::StrFormat("%.3g", p.p_value),
+                     ", p = ", stats::FormatPValue(p.p_value),
                      ", DeLong's paired test)."),
         false});
   }

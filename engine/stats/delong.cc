@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "engine/common/status_macros.h"
 #include "engine/stats/internal/risk_groups.h"
 
@@ -168,6 +169,11 @@ absl::StatusOr<PairedAucTest> DelongPairedTest(
                       ? cov_ab / std::sqrt(var_a * var_b)
                       : std::numeric_limits<double>::quiet_NaN();
   return t;
+}
+
+std::string FormatPValue(double p_value) {
+  if (p_value < 1e-300) return "< 1e-300";
+  return absl::StrFormat("%.3g", p_value);
 }
 
 }  // namespace healthscore::engine::stats

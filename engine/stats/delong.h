@@ -47,6 +47,7 @@
 #define HEALTHSCORE_ENGINE_STATS_DELONG_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -95,6 +96,10 @@ struct PairedAucTest {
 absl::StatusOr<PairedAucTest> DelongPairedTest(
     absl::Span<const double> risk_a, absl::Span<const double> risk_b,
     absl::Span<const uint8_t> churned, double z = kZ95);
+
+// A p-value for people: three significant digits, and "< 1e-300" for one
+// so small that it underflows (the normal tail of |z| above about 37).
+std::string FormatPValue(double p_value);
 
 }  // namespace healthscore::engine::stats
 
