@@ -31,6 +31,8 @@ std::string FormatDurationText(absl::Duration d) {
 // How long gRPC gets to stop once every connection was closed: its calls
 // are all finished or cancelled by then, so it only has to tear down.
 constexpr absl::Duration kGrpcStopLimit = absl::Seconds(5);
+// How long cancelled validations get to return at shutdown.
+constexpr absl::Duration kValidationStopLimit = absl::Seconds(1);
 
 // The first load, on the reload thread: opens the repository and logs what
 // loaded. Touches only the Runtime, which outlives an abandoned load.
@@ -337,8 +339,14 @@ void Server::Shutdown(absl::Duration wait, absl::Duration grace) {
                             FormatDurationText(grace), " are cancelled"));
   }
   // A validation still running now has answered its call (at its budget),
-  // or its call is cancelled below with the others: nobody waits for it.
-  const int validations = runtime_->validations.Stop(absl::Now());
+  // or its call is cancelled below with the others: nobody waits for its
+  // answer. Its compilation is cancelled and stops at its next budget
+  // check, and one that has just answered is on its way out: they get
+  // kValidationStopLimit to return before they count as abandoned (which
+  // keeps the server's memory for good), so that a server stopped right
+  // after a ValidateModel answered does not abandon work that was done.
+  const int validations =
+      runtime_->validations.Stop(absl::Now() + kValidationStopLimit);
   if (validations > 0) {
     LogWarning(absl::StrCat(validations, " ValidateModel compilations past "
                                          "their time budget are abandoned"));
