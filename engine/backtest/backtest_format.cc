@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/backtest/backtest.h"
+#include "engine/common/display.h"
 #include "engine/common/json_text.h"
 
 namespace healthscore::engine::backtest {
@@ -25,15 +26,7 @@ std::string Pct(double fraction) {
   if (std::isnan(fraction)) return "-";
   return absl::StrFormat("%.1f%%", 100 * fraction);
 }
-std::string Count(uint64_t n) {
-  std::string digits = absl::StrCat(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
+std::string Count(uint64_t n) { return common::WithThousandsSeparators(n); }
 
 // Columns padded to their widest cell; the first column left-aligned, the
 // others right-aligned.
@@ -396,14 +389,13 @@ std::string FormatBacktestText(const BacktestReport& report,
   }
   if (report.paired) {
     const stats::PairedAucTest& p = *report.paired;
-    absl::StrAppend(&out, "\nlive vs candidate on ",
-                    Count(static_cast<uint64_t>(p.counts.total())),
-                    " snapshots both scored: ROC AUC ", Fixed(p.auc_a, 3),
-                    " vs ", Fixed(p.auc_b, 3), ", difference ",
-                    Fixed(-p.difference, 3), " (95% CI ", Fixed(-p.upper, 3),
-                    " to ", Fixed(-p.lower, 3),
-                    "), p = ", stats::FormatPValue(p.p_value),
-                    " (DeLong's paired test)\n");
+    absl::StrAppend(
+        &out, "\nlive vs candidate on ",
+        Count(static_cast<uint64_t>(p.counts.total())),
+        " snapshots both scored: ROC AUC ", Fixed(p.auc_a, 3), " vs ",
+        Fixed(p.auc_b, 3), ", difference ", Fixed(-p.difference, 3),
+        " (95% CI ", Fixed(-p.upper, 3), " to ", Fixed(-p.lower, 3),
+        "), p = ", stats::FormatPValue(p.p_value), " (DeLong's paired test)\n");
   }
   if (report.migration) {
     absl::StrAppend(&out,

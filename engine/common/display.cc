@@ -6,9 +6,15 @@
 namespace healthscore::engine::common {
 namespace {
 
-// Length of the well-formed UTF-8 sequence at text[i] and its code point,
-// or 0 when the byte there does not start one (overlong forms, surrogates
-// and code points past U+10FFFF are not well-formed).
+// Code points shown as \uHHHH: invisible, or able to move or reorder the
+// text around them.
+bool IsHiddenFormat(uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+}  // namespace
+
 size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* code_point) {
   const auto byte = [&](size_t k) {
     return static_cast<unsigned char>(text[i + k]);
@@ -38,15 +44,6 @@ size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* code_point) {
   *code_point = cp;
   return length;
 }
-
-// Code points shown as \uHHHH: invisible, or able to move or reorder the
-// text around them.
-bool IsHiddenFormat(uint32_t cp) {
-  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
-}  // namespace
 
 std::string TruncateForDisplay(std::string_view text, size_t max_bytes) {
   std::string out;

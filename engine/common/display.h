@@ -28,6 +28,12 @@ namespace healthscore::engine::common {
 // How much of an echoed string a message shows by default.
 inline constexpr size_t kDisplayMaxBytes = 128;
 
+// The length of the well-formed UTF-8 sequence at text[i] (1 to 4), with
+// its code point in *code_point, or 0 when the byte there does not start
+// one: overlong forms, surrogates and code points past U+10FFFF are not
+// well-formed. Requires i < text.size().
+size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* code_point);
+
 // `text` made printable and short:
 //  - control characters become \n, \r, \t or \xHH; bytes that are not UTF-8
 //    become \xHH; C1 controls, the line and paragraph separators (U+2028,

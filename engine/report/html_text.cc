@@ -5,42 +5,12 @@
 #include <cstdint>
 #include <iterator>
 
-namespace healthscore::engine::report {
-namespace {
+#include "engine/common/display.h"
 
-// Length of the well-formed UTF-8 sequence at text[i] and its code point,
-// or 0 when the byte there does not start one. The same rules as
-// engine/common/display.cc, which keeps its decoder private: overlong
-// forms, surrogates and code points past U+10FFFF are not well-formed.
-size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* code_point) {
-  const auto byte = [&](size_t k) {
-    return static_cast<unsigned char>(text[i + k]);
-  };
-  const unsigned char b0 = byte(0);
-  size_t length = 0;
-  uint32_t cp = 0;
-  uint32_t min = 0;
-  if (b0 < 0x80) {
-    *code_point = b0;
-    return 1;
-  } else if ((b0 & 0xE0) == 0xC0) {
-    length = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    length = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    length = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  *code_point = cp;
-  return length;
-}
+namespace healthscore::engine::report {
+using common::DecodeUtf8;
+
+namespace {
 
 // Characters a report never shows as they are: controls (tab and line feed
 // lay text out and are kept), and the invisible characters that break lines
