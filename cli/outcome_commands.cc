@@ -280,10 +280,11 @@ options:
                         needed): DIR/N/model.yaml, N one more than the
                         highest numbered version in DIR and the model's
 )" + std::string(kOutcomeHelp) +
-    R"(  --fit WHAT            what to fit: weights (default), or weights,tiers to
-                        also move the tier cut-offs so that each tier keeps
-                        its share of accounts (refused when churn would not
-                        rise from tier to tier)
+    R"(  --fit WHAT            what to fit, separated by commas: weights (always),
+                        thresholds (bad/good of linear normalisations),
+                        tiers (cut-offs that keep each tier's share of
+                        accounts; refused when churn would not rise from
+                        tier to tier). Default: weights
   --folds K             cross-validation folds (default 5)
   --seed N              the folds' seed (default 12)
   --pulls A,B,...       pull strengths to choose from (default
@@ -411,16 +412,18 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
         absl::StrCat("--format must be text or json, got \"", format, "\""));
   }
   bool fit_tiers = false;
+  bool fit_thresholds = false;
   for (absl::string_view what :
        absl::StrSplit(args->Get("fit", "weights"), ',')) {
     if (what == "tiers") {
       fit_tiers = true;
+    } else if (what == "thresholds") {
+      fit_thresholds = true;
     } else if (what != "weights") {
-      return UsageError(
-          err, "tune",
-          absl::StrCat("--fit ", what,
-                       ": weights and tiers can be fitted (normalisation "
-                       "thresholds are kept as written)"));
+      return UsageError(err, "tune",
+                        absl::StrCat("--fit ", what,
+                                     ": give weights, thresholds and tiers, "
+                                     "separated by commas"));
     }
   }
   bt::TuneOptions options;
@@ -433,6 +436,7 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
   }
   options.folds = static_cast<int>(*folds);
   options.fit_tiers = fit_tiers;
+  options.fit.fit_thresholds = fit_thresholds;
   options.seed = static_cast<uint64_t>(*seed);
   if (args->Has("pulls")) {
     options.pulls.clear();
@@ -462,7 +466,8 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
                                 p.snapshots.size(), p.live->signals().size(),
                                 p.snapshots.live.weight_row.empty()
                                     ? nullptr
-                                    : p.snapshots.live.weight_row.data()};
+                                    : p.snapshots.live.weight_row.data(),
+                                p.snapshots.live.signal_raw.data()};
   absl::StatusOr<bt::TuneResult> tuned = bt::TuneWeights(
       *p.live, scores, p.snapshots.live.score.data(), label, options);
   if (!tuned.ok()) {
@@ -528,6 +533,7 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
               : "",
           "."),
       absl::StrCat("Fitted: group and signal weights",
+                   fit_thresholds ? ", linear normalisation thresholds" : "",
                    tuned->tiers ? " and tier cut-offs (each tier keeping "
                                   "its share of accounts; the rest as "
                                   "written), "
@@ -538,7 +544,7 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
                    engine::common::FormatNumber(tuned->auc_before, {4}),
                    " as written, ",
                    engine::common::FormatNumber(tuned->held_out_auc_after, {4}),
-                   " tuned (DeLong paired test p = ",
+                   " tuned (DeLong paired test, ",
                    engine::stats::FormatPValue(paired->p_value), ")."),
   };
   absl::StatusOr<std::string> model_text =

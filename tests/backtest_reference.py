@@ -10,9 +10,10 @@ product does not use it):
     backtest documents);
   - churn per tier and the lift of the riskiest decile agree with counts
     made here from the scores and the outcomes;
-  - the tuned model's held-out ROC AUC is compared with a 5-fold
-    cross-validated logistic regression over the same inputs: it must be
-    far above the written model's and within MAX_GAP of the regression.
+  - the tuned model's held-out ROC AUC (weights and linear thresholds
+    fitted) is compared with a 5-fold cross-validated logistic regression
+    over the same inputs: it must be far above the written model's and
+    within MAX_GAP (0.02, the issue's goal) of the regression.
 
   tests/backtest_reference.py --healthscore build/cli/healthscore --source .
 """
@@ -33,9 +34,9 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-# Weights alone (tune does not yet move normalisation thresholds) come this
-# close to a regression that may weigh and shift every raw input freely.
-MAX_GAP = 0.03
+# The issue's goal: the tuned model (weights and linear thresholds) within
+# 0.02 of a regression that may weigh and shift every raw input freely.
+MAX_GAP = 0.02
 METRICS = ["dau_mau", "active_users", "licensed_seats", "feature_adoption",
            "csat", "escalations_90d", "open_tickets",
            "first_contact_resolution", "onboarding_completion", "nps",
@@ -114,7 +115,8 @@ def main():
         ok &= check(abs(live["lift"][0]["lift"] - lift) < 0.05,
                     f"decile 1 lift {live['lift'][0]['lift']:.3f} ~ {lift:.3f}")
 
-        tuned = json.loads(run([hs, "tune", "--format", "json", "--model",
+        tuned = json.loads(run([hs, "tune", "--format", "json", "--fit",
+                                "weights,thresholds", "--model",
                                 "rules/default", "--input", snaps,
                                 "--outcomes", outs, "--output",
                                 os.path.join(tmp, "models")], src))

@@ -122,6 +122,24 @@ TEST(CliOutcomesTest, TuneWritesAVersionThatRanksChurnBetter) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("wrote " + (models / "3").string()));
 
+  // With the linear normalisations' thresholds too, the held-out ranking
+  // is better still, and the file is valid.
+  const fs::path with_thresholds = TempPath("tuned_thresholds");
+  fs::remove_all(with_thresholds);
+  CliResult thresholds = RunCli(
+      absl::StrCat("tune --format json --fit weights,thresholds "
+                   "--model rules/default",
+                   common, " --output ", with_thresholds.string()));
+  ASSERT_EQ(thresholds.exit_code, 0) << thresholds.err;
+  EXPECT_GT(JsonNumber(thresholds.out, "\"held_out\":", "tuned_auc"), after);
+  EXPECT_EQ(
+      RunCli(absl::StrCat("validate ", (with_thresholds / "2").string()))
+          .exit_code,
+      0);
+  EXPECT_THAT(
+      engine::common::testing::ReadFile(with_thresholds / "2" / "model.yaml"),
+      HasSubstr(", linear normalisation thresholds"));
+
   // With the tier cut-offs: each tier keeps its share of accounts, the
   // file says so, and the model is valid.
   const fs::path with_tiers = TempPath("tuned_tiers");
@@ -203,12 +221,12 @@ TEST(CliOutcomesTest, AHorizonLabelsByDateAndCountsWhatItLeavesOut) {
   EXPECT_THAT(report_from_stdin.err, HasSubstr("not standard input"));
 
   CliResult fit = RunCli(absl::StrCat(
-      "tune --fit thresholds --model rules/default --input ",
+      "tune --fit weights,colours --model rules/default --input ",
       (dir / "snapshots.jsonl").string(), " --outcomes ",
       (dir / "outcomes.csv").string(), " --output ", (dir / "m").string()));
   EXPECT_EQ(fit.exit_code, 2);
   EXPECT_THAT(fit.err,
-              HasSubstr("--fit thresholds: weights and tiers can be fitted"));
+              HasSubstr("--fit colours: give weights, thresholds and tiers"));
 }
 
 }  // namespace

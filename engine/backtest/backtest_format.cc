@@ -394,8 +394,8 @@ std::string FormatBacktestText(const BacktestReport& report,
         Count(static_cast<uint64_t>(p.counts.total())),
         " snapshots both scored: ROC AUC ", Fixed(p.auc_a, 3), " vs ",
         Fixed(p.auc_b, 3), ", difference ", Fixed(-p.difference, 3),
-        " (95% CI ", Fixed(-p.upper, 3), " to ", Fixed(-p.lower, 3),
-        "), p = ", stats::FormatPValue(p.p_value), " (DeLong's paired test)\n");
+        " (95% CI ", Fixed(-p.upper, 3), " to ", Fixed(-p.lower, 3), "), ",
+        stats::FormatPValue(p.p_value), " (DeLong's paired test)\n");
   }
   if (report.migration) {
     absl::StrAppend(&out,
@@ -677,8 +677,8 @@ report::Document BacktestDocument(
                      " snapshots both models scored, the candidate's ROC AUC "
                      "differs by ",
                      Fixed(-p.difference, 3), " (95% CI ", Fixed(-p.upper, 3),
-                     " to ", Fixed(-p.lower, 3),
-                     ", p = ", stats::FormatPValue(p.p_value),
+                     " to ", Fixed(-p.lower, 3), ", ",
+                     stats::FormatPValue(p.p_value),
                      ", DeLong's paired test)."),
         false});
   }

@@ -226,8 +226,8 @@ TEST(BacktestTest, ASegmentTooSmallToMeasureIsReportedWithoutFigures) {
     int& slot = moved[d.churned[i]];
     if (slot >= 0) continue;
     slot = static_cast<int>(i);
-    lines[i] = absl::StrReplaceAll(lines[i], {{"\"smb\"", "\"pair\""},
-                                              {"\"ent\"", "\"pair\""}});
+    lines[i] = absl::StrReplaceAll(
+        lines[i], {{"\"smb\"", "\"pair\""}, {"\"ent\"", "\"pair\""}});
   }
   ASSERT_GE(moved[0], 0);
   ASSERT_GE(moved[1], 0);

@@ -36,6 +36,7 @@ void AddRow(const eval::Batch& batch, const eval::BatchResult& result,
     columns->fired.insert(columns->fired.end(), playbooks, 0);
     if (signal_scores) {
       columns->signal_score.insert(columns->signal_score.end(), signals, kNaN);
+      columns->signal_raw.insert(columns->signal_raw.end(), signals, kNaN);
       if (columns->model->plan().signal_weight.size() > 1) {
         columns->weight_row.push_back(
             expr::SegmentIndex(model::kMissingString));
@@ -48,6 +49,8 @@ void AddRow(const eval::Batch& batch, const eval::BatchResult& result,
     for (size_t s = 0; s < signals; ++s) {
       columns->signal_score.push_back(
           result.signal_score(row, static_cast<int>(s)));
+      columns->signal_raw.push_back(
+          result.signal_raw(row, static_cast<int>(s)));
     }
     const model::ModelPlan& plan = columns->model->plan();
     if (plan.signal_weight.size() > 1) {

@@ -51,6 +51,8 @@ struct ModelColumns {
   // snapshot r at signal_score[r * signals + s] (signals =
   // model->signals().size()), NaN when missing or the row failed.
   std::vector<double> signal_score;
+  // The same for each signal's raw value (before normalisation).
+  std::vector<double> signal_raw;
   // With keep_signal_scores and a model with per-segment signal weights:
   // each snapshot's weight row (SignalScores::weight_row). Empty otherwise.
   std::vector<int32_t> weight_row;
@@ -76,8 +78,9 @@ struct ScoreOptions {
   // At most this many distinct segments are kept; later ones count as
   // the segment "(other)".
   size_t max_segments = 1000;
-  // Keep every signal's score per snapshot (ModelColumns::signal_score),
-  // for fitting weights: 8 bytes per snapshot and signal.
+  // Keep every signal's score and raw value per snapshot
+  // (ModelColumns::signal_score, signal_raw), for fitting weights and
+  // thresholds: 16 bytes per snapshot and signal.
   bool keep_signal_scores = false;
   // First failed records kept as examples (their error texts).
   size_t max_error_examples = 5;

@@ -198,10 +198,13 @@ absl::StatusOr<std::string> WriteTunedModel(
     return absl::InvalidArgumentError(
         "tune: the weights do not match the model file");
   }
-  // Scaled to the written sums, three significant digits.
+  // Scaled to the written sums, three significant digits; thresholds with
+  // four.
   const common::NumberFormat digits{3};
+  const common::NumberFormat threshold_digits{4};
   std::vector<model::ScalarEdit> edits;
   std::vector<double> want_group, want_signal;
+  std::map<size_t, std::pair<double, double>> want_threshold;
   double written_total = 0, fitted_total = 0;
   for (size_t g = 0; g < spec.groups.size(); ++g) {
     written_total += spec.groups[g].weight;
@@ -224,6 +227,18 @@ absl::StatusOr<std::string> WriteTunedModel(
           weights.signal[s_index] / fitted * written, digits);
       edits.push_back({signal.fields.Get("weight", signal.location), sw});
       want_signal.push_back(std::stod(sw));
+      const model::NormalizeSpec& n = signal.normalize;
+      if (s_index < weights.bad.size() && std::isfinite(weights.bad[s_index]) &&
+          n.kind == model::NormalizeSpec::Kind::kLinear &&
+          (weights.bad[s_index] != n.bad || weights.good[s_index] != n.good)) {
+        const std::string bad =
+            common::FormatNumber(weights.bad[s_index], threshold_digits);
+        const std::string good =
+            common::FormatNumber(weights.good[s_index], threshold_digits);
+        edits.push_back({n.fields.Get("bad", n.location), bad});
+        edits.push_back({n.fields.Get("good", n.location), good});
+        want_threshold[s_index] = {std::stod(bad), std::stod(good)};
+      }
       // A per-segment weight moves with its signal's (SignalWeightRows).
       for (const model::SignalOverrideSpec& o : signal.overrides) {
         if (!o.weight) continue;
@@ -288,6 +303,14 @@ absl::StatusOr<std::string> WriteTunedModel(
     }
   }
   const WeightSet got = ModelWeights(*check.model);
+  for (const auto& [signal, threshold] : want_threshold) {
+    if (got.bad[signal] != threshold.first ||
+        got.good[signal] != threshold.second) {
+      return absl::InvalidArgumentError(
+          "tune: the tuned model file does not hold the fitted thresholds "
+          "(the model file's layout was not understood)");
+    }
+  }
   if (got.group != want_group || got.signal != want_signal ||
       check.model->version() != version) {
     return absl::InvalidArgumentError(

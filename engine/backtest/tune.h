@@ -13,7 +13,8 @@
 // fitted on. Folds are stratified by label and seeded
 // (engine/stats/folds.h), so a run is reproducible.
 //
-// WriteTunedModel puts the weights into the model's own text (model_edit.h)
+// WriteTunedModel puts the weights (and fitted thresholds, with four
+// significant digits) into the model's own text (model_edit.h)
 // with three significant digits, scaled so that group weights keep their
 // written sum and each group's signal weights theirs, sets the version,
 // and starts the file with a comment saying how it was fitted. The text is
@@ -47,8 +48,9 @@ struct TuneOptions {
   uint64_t seed = 12;  // stats::kDefaultFoldSeed
   // Pull strengths tried (weight_fit.h); at least one.
   std::vector<double> pulls = {0.001, 0.01, 0.1};
+  // fit.fit_thresholds also fits linear normalisations' thresholds.
   FitOptions fit;
-  // Also move the tier cut-offs (see FitTierCutoffs).
+  // Also move the tier cut-offs (see TierFit).
   bool fit_tiers = false;
 };
 

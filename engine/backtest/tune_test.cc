@@ -154,6 +154,25 @@ TEST(WriteTunedModelTest, KeepsTheFileAndItsSumsWithTheNewWeights) {
 // A model with per-segment weights: the fit moves a per-segment weight
 // with its signal's, and the engine's own scores (not only the fit's
 // arithmetic) are those the fit computed.
+TEST(WriteTunedModelTest, FittedThresholdsAreWrittenWhereTheyStand) {
+  model::DiagnosticList diags;
+  model::ModelSpec spec = model::LoadModelSpecFromString(
+      testing::kTwoByTwoModel, "fit.yaml", &diags);
+  auto model = testing::TwoByTwoModel();
+  WeightSet fitted = ModelWeights(*model);
+  fitted.bad[0] = -0.123456;
+  fitted.good[0] = 2.71828;
+  ASSERT_OK_AND_ASSIGN(std::string out, WriteTunedModel(testing::kTwoByTwoModel,
+                                                        spec, fitted, "2", {}));
+  EXPECT_THAT(out, HasSubstr("{id: sa, source: a, weight: 1, normalize: "
+                             "{linear: {bad: -0.1235, good: 2.718}}}"));
+  model::CompileResult r = model::CompileString(out, "fit.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  EXPECT_EQ(ModelWeights(*r.model).bad[0], -0.1235);
+  EXPECT_EQ(ModelWeights(*r.model).good[0], 2.718);
+  EXPECT_EQ(ModelWeights(*r.model).good[1], 1);  // untouched
+}
+
 TEST(WriteTunedModelTest, PerSegmentWeightsMoveWithTheirSignal) {
   const std::string text = absl::StrReplaceAll(
       testing::kTwoByTwoModel,

@@ -1,9 +1,11 @@
 #include "engine/backtest/weight_fit.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "engine/expr/program.h"
 #include "engine/model/model_plan.h"
 
 namespace healthscore::engine::backtest {
@@ -20,11 +22,37 @@ double Sigmoid(double z) {
 WeightSet ModelWeights(const model::CompiledModel& model) {
   WeightSet w;
   for (const model::GroupInfo& g : model.groups()) w.group.push_back(g.weight);
-  for (const model::SignalInfo& s : model.signals()) {
-    w.signal.push_back(s.weight);
+  const model::ModelPlan& plan = model.plan();
+  for (size_t s = 0; s < model.signals().size(); ++s) {
+    w.signal.push_back(model.signals()[s].weight);
+    const bool linear = s < plan.signal_normalization.size() &&
+                        plan.signal_normalization[s].kind ==
+                            expr::Normalization::Kind::kLinear &&
+                        !plan.signal_normalization_per_segment[s];
+    w.bad.push_back(linear ? plan.signal_normalization[s].bad : kNaN);
+    w.good.push_back(linear ? plan.signal_normalization[s].good : kNaN);
   }
   return w;
 }
+
+namespace {
+
+// Whether signal s is scored from its raw value under `weights`' own
+// thresholds, rather than taken as the engine normalised it.
+bool Renormalised(const model::CompiledModel& model, const WeightSet& weights,
+                  size_t s) {
+  if (s >= weights.bad.size() || std::isnan(weights.bad[s])) return false;
+  const expr::Normalization& n = model.plan().signal_normalization[s];
+  return weights.bad[s] != n.bad || weights.good[s] != n.good;
+}
+
+// The engine's linear normalisation (expr::Normalization::Apply).
+double Linear(double x, double bad, double good) {
+  if (std::isnan(x)) return kNaN;
+  return 100.0 * std::clamp((x - bad) / (good - bad), 0.0, 1.0);
+}
+
+}  // namespace
 
 std::vector<std::vector<double>> SignalWeightRows(
     const model::CompiledModel& model, const WeightSet& weights) {
@@ -51,6 +79,10 @@ void ScoreRows(const model::CompiledModel& model, const WeightSet& weights,
   const std::vector<model::GroupInfo>& groups = model.groups();
   const std::vector<std::vector<double>> weight_rows =
       SignalWeightRows(model, weights);
+  std::vector<uint8_t> renormalised(scores.signals, 0);
+  for (size_t s = 0; s < scores.signals; ++s) {
+    renormalised[s] = scores.raw != nullptr && Renormalised(model, weights, s);
+  }
   for (size_t i = 0; i < n; ++i) {
     const size_t r = row_at(i);
     const std::vector<double>& signal_weight =
@@ -65,9 +97,13 @@ void ScoreRows(const model::CompiledModel& model, const WeightSet& weights,
       double sum = 0;
       double weight_sum = 0;
       for (int s : groups[g].signals) {
-        const double x = scores.At(r, static_cast<size_t>(s));
+        const size_t k = static_cast<size_t>(s);
+        const double x = renormalised[k]
+                             ? Linear(scores.raw[r * scores.signals + k],
+                                      weights.bad[k], weights.good[k])
+                             : scores.At(r, k);
         const bool present = !std::isnan(x);
-        const double w = present ? signal_weight[static_cast<size_t>(s)] : 0.0;
+        const double w = present ? signal_weight[k] : 0.0;
         sum += w * (present ? x : 0.0);
         weight_sum += w;
       }
@@ -107,10 +143,21 @@ namespace {
 // order one).
 class Objective {
  public:
+  // A fitted linear normalisation: signal, written centre, half-width and
+  // direction. Its parameters are u (shift of the centre, in written
+  // half-widths) and v (log of the width against the written one):
+  //   bad  = c0 + h0 u - dir h0 e^v,  good = c0 + h0 u + dir h0 e^v.
+  struct Threshold {
+    size_t signal;
+    double c0, h0, dir;
+  };
+
   Objective(const model::CompiledModel& model, const SignalScores& scores,
             const uint8_t* churned, const std::vector<uint32_t>& rows,
-            std::vector<double> anchor, double pull)
-      : groups_(model.groups()),
+            std::vector<double> anchor, double pull,
+            std::vector<Threshold> thresholds)
+      : thresholds_(std::move(thresholds)),
+        groups_(model.groups()),
         scores_(scores),
         churned_(churned),
         rows_(rows),
@@ -133,9 +180,24 @@ class Objective {
       }
     }
     row_weight_.resize(factor_.size(), std::vector<double>(num_signals_));
+    threshold_of_.assign(num_signals_, -1);
+    for (size_t j = 0; j < thresholds_.size(); ++j) {
+      threshold_of_[thresholds_[j].signal] = static_cast<int>(j);
+    }
+    xs_.resize(num_signals_);
+    ts_.resize(num_signals_);
+    bad_.resize(thresholds_.size());
+    span_.resize(thresholds_.size());
   }
 
-  size_t size() const { return num_groups_ + num_signals_ + 2; }
+  size_t size() const {
+    return num_groups_ + num_signals_ + 2 + 2 * thresholds_.size();
+  }
+  // The index of threshold j's u; its v follows.
+  size_t ThresholdParam(size_t j) const {
+    return num_groups_ + num_signals_ + 2 + 2 * j;
+  }
+  const std::vector<Threshold>& thresholds() const { return thresholds_; }
 
   double Evaluate(const std::vector<double>& param, std::vector<double>* grad) {
     const size_t ia = num_groups_ + num_signals_;
@@ -147,6 +209,13 @@ class Objective {
         row_weight_[k][s] = w_signal_[s] * factor_[k][s];
       }
     }
+    for (size_t j = 0; j < thresholds_.size(); ++j) {
+      const Threshold& t = thresholds_[j];
+      const double u = param[ThresholdParam(j)];
+      const double v = param[ThresholdParam(j) + 1];
+      bad_[j] = t.c0 + t.h0 * u - t.dir * t.h0 * std::exp(v);
+      span_[j] = 2 * t.dir * t.h0 * std::exp(v);  // good - bad
+    }
     grad->assign(size(), 0.0);
     std::vector<double>& d = *grad;
     const double a = param[ia];
@@ -154,7 +223,30 @@ class Objective {
     const double inv_n = 1.0 / static_cast<double>(rows_.size());
     double loss = 0;
     for (uint32_t r : rows_) {
-      const double* x = scores_.scores + static_cast<size_t>(r) * num_signals_;
+      const double* row_scores =
+          scores_.scores + static_cast<size_t>(r) * num_signals_;
+      const double* row_raw =
+          scores_.raw == nullptr
+              ? nullptr
+              : scores_.raw + static_cast<size_t>(r) * num_signals_;
+      // The row's signal scores, fitted normalisations applied; ts_ keeps
+      // where each fitted one falls between its thresholds.
+      double* x = xs_.data();
+      for (size_t s = 0; s < num_signals_; ++s) {
+        const int j = threshold_of_[s];
+        if (j < 0) {
+          x[s] = row_scores[s];
+          continue;
+        }
+        const double raw = row_raw[s];
+        if (std::isnan(raw)) {
+          x[s] = raw;
+          continue;
+        }
+        const double t = (raw - bad_[j]) / span_[j];
+        ts_[s] = t;
+        x[s] = 100.0 * std::clamp(t, 0.0, 1.0);
+      }
       const std::vector<double>& w_signal =
           row_weight_[scores_.weight_row == nullptr
                           ? 0
@@ -201,6 +293,18 @@ class Objective {
           d[num_groups_ + static_cast<size_t>(s)] +=
               d_group * w_signal[static_cast<size_t>(s)] *
               (v - group_score_[g]);
+          const int j = threshold_of_[static_cast<size_t>(s)];
+          const double t = ts_[static_cast<size_t>(s)];
+          if (j >= 0 && t > 0 && t < 1) {
+            // dx/du = 100 dt/du = -100 / (2 dir e^v) = -100 h0 / span;
+            // dx/dv = -100 (t - 1/2).
+            const double d_x = d_group * w_signal[static_cast<size_t>(s)];
+            const Threshold& th = thresholds_[static_cast<size_t>(j)];
+            d[ThresholdParam(static_cast<size_t>(j))] +=
+                d_x * (-100.0 * th.h0 / span_[static_cast<size_t>(j)]);
+            d[ThresholdParam(static_cast<size_t>(j)) + 1] +=
+                d_x * (-100.0 * (t - 0.5));
+          }
         }
       }
     }
@@ -210,10 +314,20 @@ class Objective {
       loss += pull_ * delta * delta;
       d[k] += 2 * pull_ * delta;
     }
+    for (size_t j = 0; j < thresholds_.size(); ++j) {
+      for (size_t k = ThresholdParam(j); k < ThresholdParam(j) + 2; ++k) {
+        loss += pull_ * param[k] * param[k];
+        d[k] += 2 * pull_ * param[k];
+      }
+    }
     return loss;
   }
 
  private:
+  const std::vector<Threshold> thresholds_;
+  std::vector<int> threshold_of_;   // per signal: index into thresholds_
+  std::vector<double> bad_, span_;  // per threshold, this evaluation
+  std::vector<double> xs_, ts_;     // per signal, this row
   const std::vector<model::GroupInfo>& groups_;
   const SignalScores& scores_;
   const uint8_t* churned_;
@@ -266,11 +380,26 @@ absl::StatusOr<WeightSet> FitWeights(const model::CompiledModel& model,
   for (size_t s = 0; s < num_signals; ++s) {
     anchor[num_groups + s] = std::log(start.signal[s]);
   }
-  Objective objective(model, scores, churned, rows, anchor, options.pull);
+  std::vector<Objective::Threshold> thresholds;
+  if (options.fit_thresholds) {
+    if (scores.raw == nullptr) {
+      return absl::InvalidArgumentError(
+          "weight fit: fitting thresholds needs the signals' raw values");
+    }
+    for (size_t s = 0; s < num_signals && s < start.bad.size(); ++s) {
+      const double bad = start.bad[s], good = start.good[s];
+      if (!std::isfinite(bad) || !std::isfinite(good) || bad == good) continue;
+      thresholds.push_back({s, (bad + good) / 2, std::abs(good - bad) / 2,
+                            good > bad ? 1.0 : -1.0});
+    }
+  }
+  Objective objective(model, scores, churned, rows, anchor, options.pull,
+                      thresholds);
   std::vector<double> x = anchor;
   const double base = static_cast<double>(positives) / rows.size();
   x.push_back(std::log(base / (1 - base)));  // a: the base rate
   x.push_back(0);                            // b
+  x.resize(objective.size(), 0.0);  // thresholds start as written (u = v = 0)
 
   // L-BFGS with a backtracking (Armijo) line search: the objective is
   // smooth and has a few dozen parameters, so a few dozen iterations reach
@@ -350,6 +479,15 @@ absl::StatusOr<WeightSet> FitWeights(const model::CompiledModel& model,
   for (size_t g = 0; g < num_groups; ++g) out.group[g] = std::exp(x[g]);
   for (size_t s = 0; s < num_signals; ++s) {
     out.signal[s] = std::exp(x[num_groups + s]);
+  }
+  out.bad = start.bad;
+  out.good = start.good;
+  for (size_t t = 0; t < thresholds.size(); ++t) {
+    const Objective::Threshold& th = thresholds[t];
+    const double u = x[objective.ThresholdParam(t)];
+    const double v = x[objective.ThresholdParam(t) + 1];
+    out.bad[th.signal] = th.c0 + th.h0 * u - th.dir * th.h0 * std::exp(v);
+    out.good[th.signal] = th.c0 + th.h0 * u + th.dir * th.h0 * std::exp(v);
   }
   return out;
 }

@@ -40,9 +40,14 @@ namespace healthscore::engine::backtest {
 struct WeightSet {
   std::vector<double> group;
   std::vector<double> signal;
+  // The `bad` and `good` of each signal's linear normalisation; NaN for a
+  // signal whose normalisation is not linear or differs by segment (its
+  // thresholds are never fitted).
+  std::vector<double> bad;
+  std::vector<double> good;
 };
 
-// The weights as the model file gives them.
+// The weights (and linear thresholds) as the model file gives them.
 WeightSet ModelWeights(const model::CompiledModel& model);
 
 // Signal scores of `rows` accounts, row-major: signal s of row r is
@@ -55,6 +60,9 @@ struct SignalScores {
   // {weight: W}}`): row r's weight row, expr::SegmentIndex of its segment
   // (ModelColumns::weight_row); null when the model has none.
   const int32_t* weight_row = nullptr;
+  // The signals' raw values, laid out as `scores` (NaN when missing);
+  // needed to score thresholds other than the written ones.
+  const double* raw = nullptr;
   double At(size_t row, size_t signal) const {
     return scores[row * signals + signal];
   }
@@ -71,6 +79,8 @@ std::vector<std::vector<double>> SignalWeightRows(
 // out[r] = the score of row r under `weights`, as the engine computes it
 // (the same sums in the same order: equal to the engine's score to the
 // last bit for the model's own weights); NaN when no signal is present.
+// A signal whose thresholds differ from the written ones is normalised
+// again from its raw value (scores.raw must then be set).
 void ScoreWithWeights(const model::CompiledModel& model,
                       const WeightSet& weights, const SignalScores& scores,
                       double* out);
@@ -87,6 +97,11 @@ struct FitOptions {
   // lowers the objective by less than `tolerance` (relative).
   int iterations = 200;
   double tolerance = 1e-10;
+  // Also fit the `bad` and `good` of linear normalisations (signals whose
+  // normalisation is the same in every segment), pulled towards the
+  // written ones in units of their written distance. Needs
+  // SignalScores::raw.
+  bool fit_thresholds = false;
 };
 
 // Fits weights to `churned` (0/1 per row) over the rows listed in `rows`

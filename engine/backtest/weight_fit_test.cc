@@ -160,6 +160,48 @@ TEST(WeightFitTest, RecoversTheWeightsTheOutcomesFollow) {
   EXPECT_NEAR(auc_fitted, auc_truth, 0.005);
 }
 
+// Churn that follows raw values past the written `good` (the written
+// normalisation of signal a saturates at 1, the outcomes keep falling up
+// to 3): fitting the thresholds widens them, and ranks churn better than
+// weights alone can.
+TEST(WeightFitTest, FittedThresholdsFollowWhatTheRawValuesSay) {
+  auto model = TwoByTwoModel();
+  const size_t n = 4000;
+  std::mt19937_64 rng(21);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<double> raw(n * 4), scores(n * 4);
+  std::vector<uint8_t> churned(n);
+  const WeightSet written = ModelWeights(*model);
+  ASSERT_EQ(written.bad[0], 0);
+  ASSERT_EQ(written.good[0], 1);
+  for (size_t r = 0; r < n; ++r) {
+    for (size_t s = 0; s < 4; ++s) {
+      raw[r * 4 + s] = s == 0 ? 3 * unit(rng) : unit(rng);
+      // The engine's linear normalisation with the written thresholds.
+      scores[r * 4 + s] = 100 * std::clamp(raw[r * 4 + s], 0.0, 1.0);
+    }
+    churned[r] = unit(rng) < 1 / (1 + std::exp(2.5 * (raw[r * 4] - 1.5)));
+  }
+  SignalScores signal_scores{scores.data(), n, 4, nullptr, raw.data()};
+  std::vector<uint32_t> rows(n);
+  for (uint32_t r = 0; r < n; ++r) rows[r] = r;
+  FitOptions options;
+  options.pull = 0.0001;
+  ASSERT_OK_AND_ASSIGN(WeightSet weights_only,
+                       FitWeights(*model, signal_scores, churned.data(), rows,
+                                  written, options));
+  options.fit_thresholds = true;
+  ASSERT_OK_AND_ASSIGN(WeightSet fitted,
+                       FitWeights(*model, signal_scores, churned.data(), rows,
+                                  written, options));
+  EXPECT_EQ(weights_only.bad[0], 0);  // not fitted without the option
+  EXPECT_GT(fitted.good[0], 2);       // the range churn follows reaches 3
+  std::vector<double> a(n), b(n);
+  ScoreWithWeights(*model, weights_only, signal_scores, a.data());
+  ScoreWithWeights(*model, fitted, signal_scores, b.data());
+  EXPECT_GT(PairAuc(b, churned) - PairAuc(a, churned), 0.02);
+}
+
 TEST(WeightFitTest, AStrongPullKeepsTheWrittenWeights) {
   auto model = TwoByTwoModel();
   const size_t n = 500;

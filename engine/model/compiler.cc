@@ -813,12 +813,17 @@ void ModelCompiler::CompileSignals() {
       if (!ok) {
         norm_ops.push_back(Operand());
         plan_->signal_raw.push_back(Operand());
+        plan_->signal_normalization.emplace_back();
+        plan_->signal_normalization_per_segment.push_back(1);
         continue;
       }
       expr::NormTable table;
       table.specs.push_back(ToNormalization(s.normalize));
       bool any_norm_override = false;
       for (const auto& [row, o] : rows) any_norm_override |= o->normalize.has_value();
+      plan_->signal_normalization.push_back(table.specs[0]);
+      plan_->signal_normalization_per_segment.push_back(any_norm_override ? 1
+                                                                          : 0);
       if (any_norm_override) {
         table.segment = segment_operand_;
         table.spec_by_segment.assign(segment_rows_, 0);

@@ -65,6 +65,12 @@ struct ModelPlan {
   std::vector<expr::Operand> playbook_matched;
   std::vector<expr::Operand> playbook_success;  // kNone without a condition
 
+  // Each signal's normalisation (the default one, without per-segment
+  // overrides), and whether a segment overrides it: for tools that
+  // re-normalise raw values (tune's threshold fit).
+  std::vector<expr::Normalization> signal_normalization;
+  std::vector<uint8_t> signal_normalization_per_segment;
+
   // signal_weight[SegmentIndex][signal], for the per-row weight column;
   // a single row when the model has no segment overrides.
   std::vector<std::vector<double>> signal_weight;

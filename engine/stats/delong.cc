@@ -172,8 +172,8 @@ absl::StatusOr<PairedAucTest> DelongPairedTest(
 }
 
 std::string FormatPValue(double p_value) {
-  if (p_value < 1e-300) return "< 1e-300";
-  return absl::StrFormat("%.3g", p_value);
+  if (p_value < 1e-300) return "p < 1e-300";
+  return absl::StrFormat("p = %.3g", p_value);
 }
 
 }  // namespace healthscore::engine::stats

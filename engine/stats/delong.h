@@ -97,8 +97,9 @@ absl::StatusOr<PairedAucTest> DelongPairedTest(
     absl::Span<const double> risk_a, absl::Span<const double> risk_b,
     absl::Span<const uint8_t> churned, double z = kZ95);
 
-// A p-value for people: three significant digits, and "< 1e-300" for one
-// so small that it underflows (the normal tail of |z| above about 37).
+// A p-value for people: "p = " and three significant digits, or
+// "p < 1e-300" for one so small that it underflows (the normal tail of |z|
+// above about 37).
 std::string FormatPValue(double p_value);
 
 }  // namespace healthscore::engine::stats

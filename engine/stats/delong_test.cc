@@ -376,12 +376,12 @@ TEST(DelongTest, Errors) {
 }
 
 TEST(FormatPValueTest, ThreeDigitsAndAFloorForUnderflow) {
-  EXPECT_EQ(FormatPValue(1), "1");
-  EXPECT_EQ(FormatPValue(0.027175), "0.0272");
-  EXPECT_EQ(FormatPValue(3.5e-61), "3.5e-61");
+  EXPECT_EQ(FormatPValue(1), "p = 1");
+  EXPECT_EQ(FormatPValue(0.027175), "p = 0.0272");
+  EXPECT_EQ(FormatPValue(3.5e-61), "p = 3.5e-61");
   // erfc underflows to 0 for |z| above about 37: never "p = 0".
-  EXPECT_EQ(FormatPValue(0), "< 1e-300");
-  EXPECT_EQ(FormatPValue(std::erfc(40 / std::sqrt(2.0))), "< 1e-300");
+  EXPECT_EQ(FormatPValue(0), "p < 1e-300");
+  EXPECT_EQ(FormatPValue(std::erfc(40 / std::sqrt(2.0))), "p < 1e-300");
 }
 
 }  // namespace
