@@ -187,7 +187,9 @@ absl::StatusOr<ModelFigures> Measure(
   }
 
   // Playbooks over every snapshot the model read.
-  const std::vector<model::PlaybookInfo>& playbooks = m.model->playbooks();
+  const std::vector<model::PlaybookInfo> no_playbooks;
+  const std::vector<model::PlaybookInfo>& playbooks =
+      m.playbooks_known ? m.model->playbooks() : no_playbooks;
   std::vector<uint8_t> reached(read.size(), 0);
   for (size_t p = 0; p < playbooks.size(); ++p) {
     int64_t fired = 0, fired_churned = 0, other = 0, other_churned = 0;
@@ -212,7 +214,7 @@ absl::StatusOr<ModelFigures> Measure(
     figure.not_fired = *b;
     f.playbooks.push_back(std::move(figure));
   }
-  for (size_t i = 0; i < read.size(); ++i) {
+  for (size_t i = 0; m.playbooks_known && i < read.size(); ++i) {
     f.churned_without_playbook += read_churned[i] && !reached[i];
   }
 

@@ -47,6 +47,9 @@ struct ModelColumns {
   // fired[r * playbooks + p], playbooks = model->playbooks().size().
   std::vector<uint8_t> fired;
   uint64_t failed = 0;  // snapshots with kFailedTier
+  // False for scores that did not come from the engine (tune's held-out
+  // scores): `fired` is then all zeros and means nothing.
+  bool playbooks_known = true;
   // With ScoreOptions::keep_signal_scores: signal s's 0-100 score of
   // snapshot r at signal_score[r * signals + s] (signals =
   // model->signals().size()), NaN when missing or the row failed.

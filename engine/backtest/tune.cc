@@ -185,6 +185,48 @@ absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
   return out;
 }
 
+ScoredSnapshots HeldOutSnapshots(
+    const ScoredSnapshots& written, const TuneResult& tuned,
+    std::shared_ptr<const model::CompiledModel> tuned_model) {
+  ScoredSnapshots out;
+  out.id_text = written.id_text;
+  out.id_ends = written.id_ends;
+  out.as_of = written.as_of;
+  out.segment = written.segment;
+  out.segments = written.segments;
+  out.segment_input = written.segment_input;
+  out.live = written.live;
+  out.live.signal_score.clear();
+  out.live.signal_raw.clear();
+  out.live.weight_row.clear();
+  ModelColumns& c = out.candidate;
+  const size_t n = written.size();
+  c.model = std::move(tuned_model);
+  c.playbooks_known = false;
+  c.score.assign(n, std::numeric_limits<double>::quiet_NaN());
+  c.tier.assign(n, model::kInsufficientDataTier);
+  c.fired.assign(n * c.playbooks(), 0);
+  for (size_t i = 0; i < tuned.rows.size(); ++i) {
+    c.score[tuned.rows[i]] = tuned.held_out_score[i];
+  }
+  const std::vector<model::TierInfo>& tiers = c.model->tiers();
+  for (size_t r = 0; r < n; ++r) {
+    if (written.live.tier[r] == kFailedTier) {
+      c.tier[r] = kFailedTier;
+      ++c.failed;
+      continue;
+    }
+    if (std::isnan(c.score[r])) continue;
+    for (size_t t = 0; t < tiers.size(); ++t) {
+      if (c.score[r] >= tiers[t].min || t + 1 == tiers.size()) {
+        c.tier[r] = static_cast<int32_t>(t);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> WriteTunedModel(
     std::string_view text, const model::ModelSpec& spec,
     const WeightSet& weights, std::string_view version,

@@ -27,12 +27,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/backtest/scored_snapshots.h"
 #include "engine/backtest/weight_fit.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/compiler.h"
@@ -115,6 +117,17 @@ absl::StatusOr<TuneResult> TuneWeights(const model::CompiledModel& model,
 // with its signal's weight (it keeps its ratio, as in the fit). Errors:
 // InvalidArgument when the text does not match the spec or the edited
 // text does not compile to the intended weights.
+// The snapshots `written` holds, with `tuned_model` as the candidate
+// scored by the held-out scores of `tuned` (each snapshot by the weights
+// fitted without its fold), for a backtest of the written against the
+// tuned model on held-out scores. The candidate's tiers follow its scores
+// and `tuned_model`'s cut-offs alone (no coverage rule, no hysteresis), a
+// snapshot outside the sample has no score, and its playbooks are not
+// known (ModelColumns::playbooks_known is false).
+ScoredSnapshots HeldOutSnapshots(
+    const ScoredSnapshots& written, const TuneResult& tuned,
+    std::shared_ptr<const model::CompiledModel> tuned_model);
+
 // `tier_min` moves tiers' `min` (by tier id; a `max` that meets the moved
 // cut-off moves with it). `compile` is used for that check (its plugins, for a
 // model that has some).

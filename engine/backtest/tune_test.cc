@@ -1,11 +1,17 @@
 #include "engine/backtest/tune.h"
 
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "engine/backtest/backtest.h"
+#include "engine/backtest/scored_snapshots.h"
 #include "engine/backtest/testing/synthetic.h"
+#include "engine/io/byte_source.h"
+#include "engine/outcomes/join.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/model/compiler.h"
 #include "engine/model/model_plan.h"
@@ -105,6 +111,57 @@ TEST(TuneWeightsTest, FittedTierCutoffsKeepEachTiersShare) {
   ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
   EXPECT_EQ(r.model->tiers()[0].min, t.tiers->min[0]);
   EXPECT_EQ(r.model->tiers()[1].min, 0);
+}
+
+// The held-out backtest of a tune: the candidate's scores are the
+// held-out ones, so its measured AUC is TuneWeights' held-out AUC.
+TEST(TuneWeightsTest, HeldOutSnapshotsBacktestAsTheHeldOutFigures) {
+  auto model = testing::TwoByTwoModel();
+  std::string text;
+  std::mt19937_64 rng(4);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<int8_t> label;
+  for (int i = 0; i < 1500; ++i) {
+    const double a = unit(rng), b = unit(rng), c = unit(rng), d = unit(rng);
+    absl::StrAppend(&text, "{\"id\":\"x", i, "\",\"metrics\":{\"a\":", a,
+                    ",\"b\":", b, ",\"c\":", c, ",\"d\":", d, "}}\n");
+    label.push_back(unit(rng) < 1 / (1 + std::exp(8 * (b - 0.5))));
+  }
+  text += "not json\n";
+  label.push_back(kNotLabelled);
+  io::JsonLinesReader reader(io::StringSource(text), {});
+  ScoreOptions options;
+  options.keep_signal_scores = true;
+  ASSERT_OK_AND_ASSIGN(ScoredSnapshots s,
+                       ScoreSnapshots(reader, model, nullptr, options));
+  ASSERT_EQ(s.size(), label.size());
+  ASSERT_OK_AND_ASSIGN(
+      TuneResult t,
+      TuneWeights(*model,
+                  {s.live.signal_score.data(), s.size(), 4, nullptr,
+                   s.live.signal_raw.data()},
+                  s.live.score.data(), label, TuneOptions()));
+  ScoredSnapshots held = HeldOutSnapshots(s, t, model);
+  EXPECT_FALSE(held.candidate.playbooks_known);
+  EXPECT_EQ(held.candidate.tier.back(), kFailedTier);
+  EXPECT_EQ(held.candidate.score[t.rows[7]], t.held_out_score[7]);
+  EXPECT_EQ(held.candidate.tier[t.rows[7]],
+            t.held_out_score[7] >= 50 ? 0 : 1);
+
+  outcomes::JoinResult join;
+  for (int8_t l : label) {
+    outcomes::JoinedSnapshot j;
+    j.label = l == kNotLabelled ? outcomes::Label::kExcluded
+              : l                ? outcomes::Label::kChurned
+                                 : outcomes::Label::kRetained;
+    join.rows.push_back(j);
+  }
+  ASSERT_OK_AND_ASSIGN(BacktestReport r, RunBacktest(held, join));
+  ASSERT_TRUE(r.candidate.has_value());
+  EXPECT_NEAR(r.candidate->auc.auc, t.held_out_auc_after, 1e-12);
+  EXPECT_NEAR(r.live.auc.auc, t.auc_before, 1e-12);
+  EXPECT_TRUE(r.candidate->playbooks.empty());
+  EXPECT_FALSE(r.migration.has_value());
 }
 
 TEST(TuneWeightsTest, NeedsEnoughOfEachLabelForTheFolds) {
