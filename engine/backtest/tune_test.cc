@@ -10,12 +10,12 @@
 #include "engine/backtest/backtest.h"
 #include "engine/backtest/scored_snapshots.h"
 #include "engine/backtest/testing/synthetic.h"
-#include "engine/io/byte_source.h"
-#include "engine/outcomes/join.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/io/byte_source.h"
 #include "engine/model/compiler.h"
 #include "engine/model/model_plan.h"
 #include "engine/model/yaml_loader.h"
+#include "engine/outcomes/join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -135,25 +135,23 @@ TEST(TuneWeightsTest, HeldOutSnapshotsBacktestAsTheHeldOutFigures) {
   ASSERT_OK_AND_ASSIGN(ScoredSnapshots s,
                        ScoreSnapshots(reader, model, nullptr, options));
   ASSERT_EQ(s.size(), label.size());
-  ASSERT_OK_AND_ASSIGN(
-      TuneResult t,
-      TuneWeights(*model,
-                  {s.live.signal_score.data(), s.size(), 4, nullptr,
-                   s.live.signal_raw.data()},
-                  s.live.score.data(), label, TuneOptions()));
+  ASSERT_OK_AND_ASSIGN(TuneResult t,
+                       TuneWeights(*model,
+                                   {s.live.signal_score.data(), s.size(), 4,
+                                    nullptr, s.live.signal_raw.data()},
+                                   s.live.score.data(), label, TuneOptions()));
   ScoredSnapshots held = HeldOutSnapshots(s, t, model);
   EXPECT_FALSE(held.candidate.playbooks_known);
   EXPECT_EQ(held.candidate.tier.back(), kFailedTier);
   EXPECT_EQ(held.candidate.score[t.rows[7]], t.held_out_score[7]);
-  EXPECT_EQ(held.candidate.tier[t.rows[7]],
-            t.held_out_score[7] >= 50 ? 0 : 1);
+  EXPECT_EQ(held.candidate.tier[t.rows[7]], t.held_out_score[7] >= 50 ? 0 : 1);
 
   outcomes::JoinResult join;
   for (int8_t l : label) {
     outcomes::JoinedSnapshot j;
     j.label = l == kNotLabelled ? outcomes::Label::kExcluded
-              : l                ? outcomes::Label::kChurned
-                                 : outcomes::Label::kRetained;
+              : l               ? outcomes::Label::kChurned
+                                : outcomes::Label::kRetained;
     join.rows.push_back(j);
   }
   ASSERT_OK_AND_ASSIGN(BacktestReport r, RunBacktest(held, join));
@@ -185,7 +183,7 @@ TEST(WriteTunedModelTest, KeepsTheFileAndItsSumsWithTheNewWeights) {
   model::ModelSpec spec =
       model::LoadModelSpecFromString(text, "fit.yaml", &diags);
   ASSERT_FALSE(diags.has_errors());
-  const WeightSet fitted{{0.3, 0.1}, {1, 4, 2, 1}};
+  const WeightSet fitted{{0.3, 0.1}, {1, 4, 2, 1}, {}, {}};
   ASSERT_OK_AND_ASSIGN(
       std::string out,
       WriteTunedModel(text, spec, fitted, "2",
@@ -251,7 +249,7 @@ TEST(WriteTunedModelTest, PerSegmentWeightsMoveWithTheirSignal) {
   // sd's weight 3 -> 1 of g2's sum 4 (c 3): the smb weight 6 -> 2.
   ASSERT_OK_AND_ASSIGN(
       std::string out,
-      WriteTunedModel(text, spec, {{1, 1}, {1, 1, 3, 1}}, "2", {}));
+      WriteTunedModel(text, spec, {{1, 1}, {1, 1, 3, 1}, {}, {}}, "2", {}));
   EXPECT_THAT(out, HasSubstr("smb: {weight: 2}"));
   model::CompileResult r = model::CompileString(out, "fit.yaml");
   ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
@@ -262,7 +260,7 @@ TEST(WriteTunedModelTest, PerSegmentWeightsMoveWithTheirSignal) {
   // those of the tuned model from its fitted weights.
   EXPECT_EQ(SignalWeightRows(*written.model, ModelWeights(*written.model)),
             written.model->plan().signal_weight);
-  EXPECT_EQ(SignalWeightRows(*written.model, {{1, 1}, {1, 1, 3, 1}}),
+  EXPECT_EQ(SignalWeightRows(*written.model, {{1, 1}, {1, 1, 3, 1}, {}, {}}),
             r.model->plan().signal_weight);
 }
 

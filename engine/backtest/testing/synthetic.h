@@ -47,7 +47,7 @@ inline std::shared_ptr<const model::CompiledModel> TwoByTwoModel() {
 }
 
 // The weights the synthetic outcomes follow: shares 0.15, 0.6, 1/6, 1/12.
-inline WeightSet TrueWeights() { return {{3, 1}, {1, 4, 2, 1}}; }
+inline WeightSet TrueWeights() { return {{3, 1}, {1, 4, 2, 1}, {}, {}}; }
 
 struct SyntheticAccounts {
   std::vector<double> signal_scores;  // rows x 4, row-major
