@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -76,17 +77,22 @@ absl::StatusOr<double> CalibratedBrier(const std::vector<double>& risk,
   return brier;
 }
 
+// The figures of model `m` over the snapshots `only` lists (ascending), or
+// over every snapshot when `only` is null, with per-segment figures then.
 absl::StatusOr<ModelFigures> Measure(
     const ScoredSnapshots& s, const ModelColumns& m,
     const std::vector<outcomes::JoinedSnapshot>& join,
-    const BacktestOptions& options) {
+    const BacktestOptions& options,
+    const std::vector<uint32_t>* only = nullptr) {
   ModelFigures f;
   f.name = m.model->name();
   f.version = m.model->version();
   f.hash = m.model->hash();
   std::vector<uint32_t> read;    // labelled, not failed
   std::vector<uint32_t> scored;  // labelled, with a score
-  for (size_t r = 0; r < s.size(); ++r) {
+  const size_t count = only != nullptr ? only->size() : s.size();
+  for (size_t i = 0; i < count; ++i) {
+    const size_t r = only != nullptr ? (*only)[i] : i;
     if (!Labelled(join[r])) continue;
     if (m.tier[r] == kFailedTier) {
       ++f.failed;
@@ -218,55 +224,48 @@ absl::StatusOr<ModelFigures> Measure(
     f.churned_without_playbook += read_churned[i] && !reached[i];
   }
 
-  // Segments.
+  if (only != nullptr) return f;
+
+  // Segments: every figure above for each segment's snapshots; a segment
+  // too small to measure (FailedPrecondition: fewer than two churned or
+  // two retained snapshots with a score) keeps its counts.
+  std::vector<std::vector<uint32_t>> by_segment(s.segments.size());
+  for (size_t r = 0; r < s.size(); ++r) {
+    if (s.segment[r] >= 0) {
+      by_segment[static_cast<size_t>(s.segment[r])].push_back(
+          static_cast<uint32_t>(r));
+    }
+  }
   for (size_t code = 0; code < s.segments.size(); ++code) {
     SegmentFigure seg;
     seg.segment = s.segments[code];
     std::vector<uint32_t> seg_read;
-    std::vector<double> seg_risk;
-    std::vector<uint8_t> seg_churned;
     int64_t churned_count = 0;
-    for (uint32_t r : read) {
-      if (s.segment[r] != static_cast<int32_t>(code)) continue;
+    for (uint32_t r : by_segment[code]) {
+      if (!Labelled(join[r]) || m.tier[r] == kFailedTier) continue;
       seg_read.push_back(r);
       churned_count += Churned(join[r]);
-      if (!std::isnan(m.score[r])) {
-        seg_risk.push_back(-m.score[r]);
-        seg_churned.push_back(Churned(join[r]));
-      }
     }
     if (seg_read.empty()) continue;
     absl::StatusOr<stats::Proportion> churn = stats::WilsonInterval(
         churned_count, static_cast<int64_t>(seg_read.size()));
     if (!churn.ok()) return churn.status();
     seg.churn = *churn;
-    size_t pos = 0;
-    for (uint8_t c : seg_churned) pos += c;
-    if (pos >= 2 && pos + 2 <= seg_churned.size()) {
-      absl::StatusOr<stats::AucEstimate> a =
-          stats::DelongAuc(seg_risk, seg_churned);
-      absl::StatusOr<stats::KsResult> ks =
-          stats::KolmogorovSmirnov(seg_risk, seg_churned);
-      absl::StatusOr<double> brier =
-          CalibratedBrier(seg_risk, seg_churned, nullptr);
-      absl::StatusOr<std::vector<stats::LiftBin>> lift = stats::LiftByQuantile(
-          seg_risk, seg_churned,
-          static_cast<int32_t>(std::min<size_t>(
-              static_cast<size_t>(std::max(options.lift_bins, 1)),
-              seg_risk.size())));
-      for (const absl::Status& st :
-           {a.status(), ks.status(), brier.status(), lift.status()}) {
-        if (!st.ok()) return st;
-      }
-      seg.auc = *a;
-      seg.ks = *ks;
-      seg.brier = *brier;
-      seg.lift = *std::move(lift);
-      seg.auc_valid = true;
-    }
     absl::StatusOr<std::vector<TierFigure>> st = TierRates(m, join, seg_read);
     if (!st.ok()) return st.status();
     seg.tiers = *std::move(st);
+    absl::StatusOr<ModelFigures> figures =
+        Measure(s, m, join, options, &by_segment[code]);
+    if (figures.ok()) {
+      seg.auc = figures->auc;
+      seg.ks = figures->ks;
+      seg.brier = figures->brier;
+      seg.lift = figures->lift;
+      seg.auc_valid = true;
+      seg.figures = std::make_shared<ModelFigures>(*std::move(figures));
+    } else if (!absl::IsFailedPrecondition(figures.status())) {
+      return figures.status();
+    }
     f.segments.push_back(std::move(seg));
   }
   return f;

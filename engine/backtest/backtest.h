@@ -21,8 +21,9 @@
 //     as churn alarms: precision, recall, F1;
 //   - per playbook, churn where it fired and where it did not, and the
 //     churned snapshots no playbook reached;
-//   - per segment, the same discrimination figures (AUC with its interval,
-//     KS, Brier, lift), churn and churn per tier.
+//   - per segment, all of the above over the segment's snapshots (when it
+//     has two churned and two retained snapshots with a score; its counts
+//     otherwise).
 // With a candidate, both models are measured on their own snapshots, and
 // the AUC difference is tested with DeLong's paired test on the snapshots
 // both scored; the tier migration is `healthscore diff`'s.
@@ -35,6 +36,7 @@
 #define HEALTHSCORE_ENGINE_BACKTEST_BACKTEST_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +81,8 @@ struct AlarmFigure {
   stats::AlarmMetrics metrics;
 };
 
+struct ModelFigures;
+
 struct SegmentFigure {
   std::string segment;
   stats::Proportion churn;  // over the segment's labelled snapshots
@@ -91,6 +95,9 @@ struct SegmentFigure {
   double brier = 0;  // isotonic calibration within the segment, in-sample
   std::vector<stats::LiftBin> lift;
   std::vector<TierFigure> tiers;
+  // Every figure of ModelFigures over the segment's snapshots (alarms,
+  // calibration, playbooks included; no nested segments), when auc_valid.
+  std::shared_ptr<const ModelFigures> figures;
 };
 
 struct ModelFigures {

@@ -361,6 +361,10 @@ void ModelJson(const ModelFigures& f, Json* j) {
       j->Open('[');
       for (const stats::LiftBin& b : s.lift) j->Number(b.lift);
       j->Close(']');
+      if (s.figures != nullptr) {
+        j->Key("figures");  // everything the model's own figures hold
+        ModelJson(*s.figures, j);
+      }
     } else {
       j->Number(std::nan(""));
     }

@@ -243,15 +243,26 @@ TEST(BacktestTest, ASegmentTooSmallToMeasureIsReportedWithoutFigures) {
       EXPECT_EQ(s.churn.successes, 1);
       EXPECT_FALSE(s.auc_valid);
       EXPECT_TRUE(s.lift.empty());
+      EXPECT_EQ(s.figures, nullptr);
     } else {
       EXPECT_TRUE(s.auc_valid);
       EXPECT_GT(s.ks.statistic, 0);
       EXPECT_GT(s.brier, 0);
       EXPECT_EQ(s.lift.size(), 10u);
+      // Every figure, over the segment's snapshots alone.
+      ASSERT_NE(s.figures, nullptr);
+      EXPECT_EQ(s.figures->sample + s.figures->without_score,
+                static_cast<uint64_t>(s.churn.trials));
+      EXPECT_EQ(s.figures->auc.auc, s.auc.auc);
+      EXPECT_EQ(s.figures->alarms.size(), 2u);
+      EXPECT_EQ(s.figures->playbooks.size(), 1u);
+      EXPECT_FALSE(s.figures->calibration.empty());
+      EXPECT_TRUE(s.figures->segments.empty());
     }
   }
   EXPECT_TRUE(solo);
   EXPECT_THAT(FormatBacktestText(r), HasSubstr("pair"));
+  EXPECT_THAT(BacktestJson(r), HasSubstr("\"figures\":{\"model\":"));
 }
 
 TEST(BacktestTest, NeedsChurnedAndRetainedSnapshots) {
