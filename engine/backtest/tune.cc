@@ -195,10 +195,15 @@ ScoredSnapshots HeldOutSnapshots(
   out.segment = written.segment;
   out.segments = written.segments;
   out.segment_input = written.segment_input;
-  out.live = written.live;
-  out.live.signal_score.clear();
-  out.live.signal_raw.clear();
-  out.live.weight_row.clear();
+  // The written model's columns without its per-signal data, which a
+  // backtest does not read (copying it would double tune's memory).
+  const ModelColumns& w = written.live;
+  out.live.model = w.model;
+  out.live.score = w.score;
+  out.live.tier = w.tier;
+  out.live.fired = w.fired;
+  out.live.failed = w.failed;
+  out.live.playbooks_known = w.playbooks_known;
   ModelColumns& c = out.candidate;
   const size_t n = written.size();
   c.model = std::move(tuned_model);
