@@ -6,12 +6,16 @@
 // Items per second are accounts per second. Results and analysis are in
 // bench/README.md.
 
+#include <cmath>
 #include <string>
+#include <string_view>
+#include <vector>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "bench/synthetic.h"
 #include "benchmark/benchmark.h"
+#include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/scorer.h"
@@ -163,6 +167,55 @@ void BM_BuildBatchByName(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_BuildBatchByName)->Arg(1024);
+
+// Binding a columnar table (the columnar form of a request: one run per
+// input, numbers and dictionary-coded strings) to the default model.
+void BM_BindColumnarTable(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Batch source(DefaultModel());
+  AddSyntheticAccounts(&source, n);
+  const auto& inputs = DefaultModel()->inputs();
+  // The columns as a client sends them: NaN for missing numbers, codes
+  // into a small dictionary for strings.
+  std::vector<std::vector<double>> numbers;
+  std::vector<std::vector<int32_t>> codes;
+  const std::vector<std::string_view> dictionary = {"smb", "mid_market",
+                                                    "enterprise"};
+  std::vector<std::string> ids;
+  for (size_t r = 0; r < n; ++r) ids.push_back(absl::StrCat("acct-", r));
+  engine::eval::AccountTable table;
+  engine::eval::TableBuilder builder(&table);
+  for (size_t r = 0; r < n; ++r) {
+    builder.BeginRow(ids[r]);
+    builder.EndRow();
+  }
+  for (const auto& in : inputs) {
+    if (in.type == engine::model::InputType::kNumber) {
+      auto& column = numbers.emplace_back(n);
+      for (size_t r = 0; r < n; ++r) {
+        column[r] = source.number_valid(in.column)[r]
+                        ? source.number(in.column)[r]
+                        : std::nan("");
+      }
+      builder.PutNumberRun(builder.Column({"metrics", in.id}), 0,
+                           column.data(), n);
+    } else if (in.type == engine::model::InputType::kString) {
+      auto& column = codes.emplace_back(n);
+      for (size_t r = 0; r < n; ++r) column[r] = static_cast<int32_t>(r % 3);
+      builder.PutCodeRun(builder.Column({"attributes", in.id}), 0,
+                         column.data(), n, dictionary.data(),
+                         dictionary.size());
+    }
+  }
+  engine::eval::TableBinder binder(DefaultModel());
+  Batch batch(DefaultModel());
+  for (auto _ : state) {
+    binder.Bind(table, &batch);
+    benchmark::DoNotOptimize(batch.size());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_BindColumnarTable)->Arg(1024);
 
 }  // namespace
 }  // namespace healthscore::bench

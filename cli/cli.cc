@@ -30,6 +30,8 @@ constexpr Command kCommands[] = {
      &RunBacktestCommand},
     {"tune", "fit a model's weights to churn outcomes, as a new version",
      &RunTuneCommand},
+    {"portfolio", "NRR, GRR, logo churn and cohorts, by segment and tier",
+     &RunPortfolioCommand},
     {"bench", "measure what a model costs per account: parse, score, write",
      &RunBench},
 };
@@ -48,7 +50,9 @@ void PrintHelp(std::ostream& out,
         << std::string(c.name.size() < 10 ? 10 - c.name.size() : 1, ' ')
         << c.summary << "\n";
   }
-  out << "\nrun `healthscore COMMAND --help` for the options of a command.\n"
+  out << "\nrun `healthscore COMMAND --help` for the options of a command,\n"
+         "`healthscore --version` for the version, git commit, plugin ABI\n"
+         "and the gRPC and protobuf versions.\n"
          "exit codes: 0 success, 1 problems found (invalid model, failed "
          "test,\nunreadable file), 2 usage error.\n";
 }

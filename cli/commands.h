@@ -1,5 +1,5 @@
 // The `healthscore` command line: validate, test, score, lint, diff,
-// backtest, tune and bench.
+// backtest, tune, portfolio and bench.
 //
 // Each command takes its arguments (without the program and command names)
 // and two streams for human-readable output, and returns the process exit
@@ -52,6 +52,11 @@ int RunBacktestCommand(const std::vector<std::string>& args, std::ostream& out,
 // model's weights fitted to outcomes, written as a new version.
 int RunTuneCommand(const std::vector<std::string>& args, std::ostream& out,
                    std::ostream& err);
+
+// `healthscore portfolio --revenue R --period A..B ...`: NRR, GRR, logo
+// retention, time to value and cohort curves, by attribute and tier.
+int RunPortfolioCommand(const std::vector<std::string>& args,
+                        std::ostream& out, std::ostream& err);
 
 // `healthscore bench --model M --input F ...`: what a model costs per
 // account in each stage (parse, score, write), on one thread.

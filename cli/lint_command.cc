@@ -9,11 +9,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/diagnostics_json.h"
 #include "cli/model_limits.h"
 #include "cli/paths.h"
+#include "cli/plugins.h"
 #include "engine/lint/lint.h"
 #include "engine/lint/lint_context.h"
 #include "engine/model/compiler.h"
@@ -40,11 +41,9 @@ of the repository ROOT (ROOT/*/config.yaml).
 
 options:
   --warnings-as-errors  fail (exit 1) when a model has warnings
-  --plugins DIRS        directories of plugin libraries (':'-separated), for
-                        models with a `plugins:` section
-)" + std::string(kModelLimitsHelp) +
+)" + std::string(kPluginsHelp) + std::string(kModelLimitsHelp) +
     R"(  --quiet               print only findings and the summary line
-  -h, --help            show this help
+)" + std::string(kDiagnosticsFormatHelp) + R"(  -h, --help            show this help
 
 exit codes:
   0  no errors (warnings allowed)
@@ -55,6 +54,19 @@ exit codes:
 
 std::string Plural(int n, const char* word) {
   return absl::StrCat(n, " ", word, n == 1 ? "" : "s");
+}
+
+bool Contains(const engine::model::DiagnosticList& list,
+              const engine::model::Diagnostic& d) {
+  for (const engine::model::Diagnostic& x : list.items()) {
+    if (x.severity == d.severity && x.message == d.message &&
+        x.location.file == d.location.file &&
+        x.location.line == d.location.line &&
+        x.location.column == d.location.column) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -68,6 +80,7 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
            {{"help", false},
             {"warnings-as-errors", false},
             {"plugins", true},
+            {"format", true},
             {"quiet", false}}),
        /*takes_paths=*/true,
        {}},
@@ -81,24 +94,22 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
     err << "healthscore lint: " << limits.status().message() << "\n";
     return kExitUsage;
   }
+  auto json = WantsJson(*args);
+  if (!json.ok()) {
+    err << "healthscore lint: " << json.status().message() << "\n";
+    return kExitUsage;
+  }
+  DiagnosticsJson report("lint");
   engine::model::CompileOptions compile_options;
   compile_options.yaml = *limits;
   engine::model::ModelLoadOptions load_options;
   load_options.yaml = *limits;
-  std::unique_ptr<engine::plugin_host::PluginHost> plugins;
-  if (args->Has("plugins")) {
-    engine::plugin_host::PluginHostOptions host_options;
-    host_options.directories =
-        absl::StrSplit(args->Get("plugins"), ':', absl::SkipEmpty());
-    auto host = engine::plugin_host::PluginHost::Create(host_options);
-    if (!host.ok()) {
-      err << "healthscore lint: --plugins: " << host.status().message()
-          << "\n";
-      return kExitUsage;
-    }
-    plugins = *std::move(host);
-    compile_options.plugins = plugins.get();
+  auto plugins = OpenPluginHost(*args);
+  if (!plugins.ok()) {
+    err << "healthscore lint: " << plugins.status().message() << "\n";
+    return kExitUsage;
   }
+  compile_options.plugins = plugins->get();
 
   exit_code = kExitOk;
   auto files = CollectModelFiles(args->positional(), "lint", err, &exit_code);
@@ -114,6 +125,10 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
   std::set<std::string> reported;
   for (const std::string& file : *files) {
     engine::model::DiagnosticList diags;
+    // The JSON report names the stage that found each diagnostic; the text
+    // output needs only the merged, sorted list.
+    engine::model::DiagnosticList config_found;
+    engine::model::DiagnosticList lint_found;
     absl::StatusOr<engine::model::ModelSpec> spec =
         engine::model::LoadModelSpecFromFile(file, &diags, load_options);
     if (!spec.ok()) {
@@ -132,20 +147,39 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
       engine::lint::LintContext context =
           engine::lint::LintContextForFile(file, &config_diags);
       for (const engine::model::Diagnostic& d : config_diags.items()) {
-        if (reported.insert(d.ToString()).second) diags.Add(d);
+        if (reported.insert(d.ToString()).second) {
+          diags.Add(d);
+          config_found.Add(d);
+        }
       }
-      diags.Append(engine::lint::LintModel(*spec, *model, context));
+      lint_found = engine::lint::LintModel(*spec, *model, context);
+      diags.Append(lint_found);
     }
     diags.SortByLocation();
-    for (const engine::model::Diagnostic& d : diags.items()) {
-      out << d.ToString() << "\n";
-    }
     const int errors = diags.error_count();
     const int warnings = diags.warning_count();
     total_errors += errors;
     total_warnings += warnings;
     const bool failed = errors > 0 || (strict && warnings > 0);
     if (failed) ++failed_models;
+    if (*json) {
+      for (const engine::model::Diagnostic& d : diags.items()) {
+        // Findings in the repository's config.yaml (its routes) are
+        // "config" whichever stage found them.
+        const bool in_config = d.location.file != file ||
+                               Contains(config_found, d);
+        report.Add(d, in_config                  ? kCodeConfig
+                      : Contains(lint_found, d) ? kCodeLint
+                                                : kCodeModel);
+      }
+      report.AddFile(file, !failed, errors, warnings,
+                     model != nullptr ? model->name() : "",
+                     model != nullptr ? model->version() : "");
+      continue;
+    }
+    for (const engine::model::Diagnostic& d : diags.items()) {
+      out << d.ToString() << "\n";
+    }
     if (quiet) continue;
     if (model != nullptr && !failed) {
       out << "ok: " << file << " (model " << model->name() << ", version "
@@ -156,6 +190,11 @@ int RunLint(const std::vector<std::string>& argv, std::ostream& out,
       out << "FAILED: " << file << " (" << Plural(errors, "error") << ", "
           << Plural(warnings, "warning") << ")\n";
     }
+  }
+  if (failed_models > 0) exit_code = kExitFailure;
+  if (*json) {
+    out << report.ToJson(exit_code == kExitOk);
+    return exit_code;
   }
   if (!files->empty()) {
     out << Plural(static_cast<int>(files->size()), "model")

@@ -1,5 +1,6 @@
-// `healthscore backtest` and `healthscore tune`: a model's scores checked
-// against what the accounts did afterwards, and its weights fitted to it.
+// `healthscore backtest`, `healthscore tune` and `healthscore portfolio`: a
+// model's scores checked against what the accounts did afterwards, its
+// weights fitted to it, and the portfolio's revenue outcomes by tier.
 //
 // Both read the snapshots once through the engine (backtest::
 // ScoreSnapshots), read the outcomes file and join the two (engine/
@@ -24,6 +25,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -45,6 +47,10 @@
 #include "engine/model/yaml_loader.h"
 #include "engine/outcomes/join.h"
 #include "engine/outcomes/outcomes.h"
+#include "engine/outcomes/record_table.h"
+#include "engine/portfolio/portfolio.h"
+#include "engine/portfolio/portfolio_format.h"
+#include "engine/portfolio/tiers.h"
 #include "engine/report/html_report.h"
 #include "engine/stats/delong.h"
 #include "engine/stats/folds.h"
@@ -85,6 +91,22 @@ std::vector<FlagSpec> WithOutcomeFlags(std::vector<FlagSpec> flags) {
   }
   flags.push_back({"help", false});
   return WithPrecisionFlag(WithModelLimitFlags(WithInputFlags(flags)));
+}
+
+// The format of file flag `flag` (--FLAG-format or the file's extension).
+absl::StatusOr<engine::io::InputFormat> FileFormat(const Args& args,
+                                                   const std::string& flag) {
+  const std::string format_flag = absl::StrCat(flag, "-format");
+  absl::StatusOr<engine::io::InputFormat> format =
+      args.Has(format_flag)
+          ? engine::io::ParseInputFormat(args.Get(format_flag))
+          : engine::io::InputFormatFromPath(args.Get(flag));
+  if (format.ok()) return format;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, ": ", format.status().message(),
+                   args.Has(format_flag)
+                       ? ""
+                       : absl::StrCat(" (pass --", format_flag, ")")));
 }
 
 // Everything both commands read and join.
@@ -137,14 +159,8 @@ std::optional<int> Prepare(const std::string& command, const Args& args,
         "--input and --outcomes cannot both be standard input (\"-\")"));
   }
   absl::StatusOr<engine::io::InputFormat> outcomes_format =
-      args.Has("outcomes-format")
-          ? engine::io::ParseInputFormat(args.Get("outcomes-format"))
-          : engine::io::InputFormatFromPath(p->outcomes_path);
-  if (!outcomes_format.ok()) {
-    return usage(absl::InvalidArgumentError(absl::StrCat(
-        "--outcomes: ", outcomes_format.status().message(),
-        args.Has("outcomes-format") ? "" : " (pass --outcomes-format)")));
-  }
+      FileFormat(args, "outcomes");
+  if (!outcomes_format.ok()) return usage(outcomes_format.status());
   oc::JoinOptions join_options;
   if (args.Has("horizon")) {
     absl::StatusOr<int32_t> days = oc::ParseHorizon(args.Get("horizon"));
@@ -684,6 +700,304 @@ int RunTuneCommand(const std::vector<std::string>& argv, std::ostream& out,
           << engine::common::FormatNumber(f.held_out_auc, {4}) << ")";
     }
     out << "\n";
+  }
+  return kExitOk;
+}
+
+namespace {
+
+namespace pf = engine::portfolio;
+
+const std::string kPortfolioHelp =
+    R"(usage: healthscore portfolio --revenue FILE --period A..B [options]
+
+Portfolio outcomes over a period: net and gross revenue retention (NRR,
+GRR), logo retention and churn, revenue churn and expansion of the accounts
+that were customers at the period start; time to first value; cohort
+retention curves by contract start month. With --by, every figure per
+attribute of the revenue file; with --model and --input (snapshots as of the
+period start) or --scores (an earlier `healthscore score` run), every figure
+per health tier at the period start: does health predict revenue. Amounts
+are summed exactly (cents stay cents). Every record left out is counted by
+reason. Definitions and rules: docs/outcomes.md, "Portfolio metrics".
+
+options:
+  --revenue FILE        one record per account, CSV or JSON Lines (required):
+                        start_arr, end_arr, and optionally expansion,
+                        contraction, contract_start, churn_date, reactivated,
+                        reactivation_date, first_value_date, currency, and
+                        any attribute (segment, plan, region)
+  --revenue-format F    jsonl or csv (default: from the file extension)
+  --period A..B         the period, both days included (required), e.g.
+                        2025-01-01..2025-12-31
+  --by NAMES            attributes to break every figure down by, separated
+                        by commas (e.g. segment,plan)
+  --reactivated RULE    an account that churns and returns within the
+                        period: retained (default) or churned (its return
+                        is new business)
+  --missing-end RULE    a record without end_arr: exclude (default), flat
+                        (unchanged) or churned
+  --zero-start-arr RULE a record with start_arr 0: exclude (default) or
+                        logos (counted in the logo metrics only)
+  --rates FILE          conversion rates, CSV or JSON Lines with columns
+                        currency and rate (report currency per unit); needed
+                        when the file holds several currencies
+  --currency CODE       the report currency (default: the file's only one)
+  --cohort-months N     longest cohort curve, in months (default 24)
+  --max-groups N        most groups per --by column, by start ARR; the rest
+                        are pooled in one group, (other) (default 200)
+  --model MODEL         the model whose tiers to break down by: with --input
+                        it scores the snapshots; with --scores it orders
+                        and colours the tiers
+  --input FILE          account snapshots as of the period start (the latest
+                        snapshot on or before the start gives the tier)
+  --input-format F      jsonl or csv (default: from the file extension)
+  --scores FILE         results of `healthscore score` (id, status, tier,
+                        score), taken as of the period start
+  --scores-format F     jsonl or csv (default: from the file extension)
+  --format F            text (default), json or csv
+  --report FILE         also write the report as one HTML file
+  --threads N           scoring threads (default: one per core)
+  --batch-size N        snapshots read and scored at a time (default 65536)
+  --max-snapshots N     refuse inputs of more snapshots (default 20000000)
+)" + std::string(kPrecisionHelp) +
+    std::string(kInputLimitsHelp) + std::string(kPluginsHelp) +
+    std::string(kModelLimitsHelp) +
+    R"(  -h, --help            show this help
+
+exit codes:
+  0  the figures were computed
+  1  a file cannot be read, a model has errors, or the figures cannot be
+     computed (e.g. several currencies without rates)
+  2  usage error
+)";
+
+// The value of enumerated flag `flag`: the value paired with its name in
+// `map` (the first pair's when the flag is not given).
+template <typename T>
+absl::StatusOr<T> EnumFlag(const Args& args, const std::string& flag,
+                           const std::vector<std::pair<std::string, T>>& map) {
+  if (!args.Has(flag)) return map.front().second;
+  std::string names;
+  for (const auto& [name, value] : map) {
+    if (args.Get(flag) == name) return value;
+    absl::StrAppend(&names, names.empty() ? "" : ", ", name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, " must be one of ", names, ", got \"", args.Get(flag), "\""));
+}
+
+}  // namespace
+
+int RunPortfolioCommand(const std::vector<std::string>& argv,
+                        std::ostream& out, std::ostream& err) {
+  int exit_code = kExitOk;
+  std::vector<FlagSpec> flags;
+  for (const char* name :
+       {"revenue", "revenue-format", "period", "by", "reactivated",
+        "missing-end", "zero-start-arr", "rates", "currency", "cohort-months",
+        "max-groups",
+        "model", "scores", "scores-format", "format", "report", "threads",
+        "batch-size", "max-snapshots", "plugins"}) {
+    flags.push_back({name, true});
+  }
+  flags.push_back({"help", false});
+  flags = WithPrecisionFlag(WithModelLimitFlags(WithInputFlags(flags)));
+  const std::optional<Args> args = ParseCommandLine(
+      {"portfolio", kPortfolioHelp, flags, /*takes_paths=*/false,
+       {"revenue", "period"}},
+      argv, out, err, &exit_code);
+  if (!args) return exit_code;
+  auto usage = [&](const absl::Status& s) {
+    return UsageError(err, "portfolio", s.message());
+  };
+  auto failure = [&](absl::string_view message) {
+    err << "healthscore portfolio: " << message << "\n";
+    return kExitFailure;
+  };
+
+  const std::string format = args->Get("format", "text");
+  if (format != "text" && format != "json" && format != "csv") {
+    return usage(absl::InvalidArgumentError(absl::StrCat(
+        "--format must be text, json or csv, got \"", format, "\"")));
+  }
+  pf::PortfolioOptions options;
+  absl::StatusOr<pf::Period> period = pf::ParsePeriod(args->Get("period"));
+  if (!period.ok()) {
+    return usage(absl::InvalidArgumentError(
+        absl::StrCat("--period: ", period.status().message())));
+  }
+  options.period = *period;
+  if (args->Has("by")) {
+    for (absl::string_view name : absl::StrSplit(args->Get("by"), ',')) {
+      if (name.empty()) {
+        return usage(absl::InvalidArgumentError(
+            "--by: an empty attribute name (separate names with commas)"));
+      }
+      options.by.emplace_back(name);
+    }
+  }
+  auto reactivation = EnumFlag<pf::ReactivationRule>(
+      *args, "reactivated",
+      {{"retained", pf::ReactivationRule::kRetained},
+       {"churned", pf::ReactivationRule::kChurned}});
+  auto missing_end = EnumFlag<pf::MissingEndRule>(
+      *args, "missing-end",
+      {{"exclude", pf::MissingEndRule::kExclude},
+       {"flat", pf::MissingEndRule::kFlat},
+       {"churned", pf::MissingEndRule::kChurned}});
+  auto zero_start = EnumFlag<pf::ZeroStartRule>(
+      *args, "zero-start-arr",
+      {{"exclude", pf::ZeroStartRule::kExclude},
+       {"logos", pf::ZeroStartRule::kLogosOnly}});
+  if (!reactivation.ok()) return usage(reactivation.status());
+  if (!missing_end.ok()) return usage(missing_end.status());
+  if (!zero_start.ok()) return usage(zero_start.status());
+  options.reactivation = *reactivation;
+  options.missing_end = *missing_end;
+  options.zero_start = *zero_start;
+  auto cohort_months = args->GetInt("cohort-months", 24, 0, 1200);
+  auto max_groups = args->GetInt("max-groups", 200, 1, 100000);
+  const int default_threads =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  auto threads = args->GetInt("threads", default_threads, 1, 256);
+  auto batch = args->GetInt("batch-size", 65536, 1, 1000000);
+  auto max_snapshots =
+      args->GetInt("max-snapshots", 20'000'000, 1, 2'000'000'000);
+  for (const auto* v :
+       {&cohort_months, &max_groups, &threads, &batch, &max_snapshots}) {
+    if (!v->ok()) return usage(v->status());
+  }
+  options.cohort_months = static_cast<int>(*cohort_months);
+  options.max_groups = static_cast<size_t>(*max_groups);
+  auto numbers = NumberFormatFromArgs(*args);
+  if (!numbers.ok()) return usage(numbers.status());
+  absl::StatusOr<engine::io::ReaderOptions> reader_options =
+      InputLimitsFromArgs(*args);
+  if (!reader_options.ok()) return usage(reader_options.status());
+
+  const bool with_snapshots = args->Has("input");
+  const bool with_scores = args->Has("scores");
+  if (with_snapshots && with_scores) {
+    return usage(absl::InvalidArgumentError(
+        "--input and --scores both give tiers: pass one of them"));
+  }
+  if (with_snapshots && !args->Has("model")) {
+    return usage(absl::InvalidArgumentError(
+        "--input needs --model (the model that scores the snapshots)"));
+  }
+  if (args->Has("model") && !with_snapshots && !with_scores) {
+    return usage(absl::InvalidArgumentError(
+        "--model needs --input (snapshots to score) or --scores"));
+  }
+  std::vector<std::string> stdin_users;
+  for (const char* flag : {"revenue", "input", "scores", "rates"}) {
+    if (args->Has(flag) && args->Get(flag) == "-") {
+      stdin_users.push_back(absl::StrCat("--", flag));
+    }
+  }
+  if (stdin_users.size() > 1) {
+    return usage(absl::InvalidArgumentError(absl::StrCat(
+        absl::StrJoin(stdin_users, " and "),
+        " cannot all be standard input (\"-\")")));
+  }
+  absl::StatusOr<engine::io::InputFormat> revenue_format =
+      FileFormat(*args, "revenue");
+  if (!revenue_format.ok()) return usage(revenue_format.status());
+
+  // The rates and the model first: they fail fast, before big files.
+  if (args->Has("rates")) {
+    absl::StatusOr<pf::CurrencyRates> rates =
+        pf::ReadRates(args->Get("rates"), args->Get("currency"));
+    if (!rates.ok()) return failure(rates.status().message());
+    options.rates = *std::move(rates);
+  } else {
+    options.rates.report_currency = args->Get("currency");
+  }
+  std::unique_ptr<engine::plugin_host::PluginHost> plugins;
+  std::shared_ptr<const engine::model::CompiledModel> model;
+  if (args->Has("model")) {
+    auto compile = CompileOptionsFromArgs(*args, &plugins);
+    if (!compile.ok()) return usage(compile.status());
+    model = CompileModelArg("portfolio", "model", args->Get("model"), *compile,
+                            err);
+    if (model == nullptr) return kExitFailure;
+  }
+
+  oc::RecordReaderOptions record_options;
+  record_options.reader = *reader_options;
+  const std::string revenue_path = args->Get("revenue");
+  absl::StatusOr<oc::RecordTable> revenue = oc::ReadRecordFile(
+      revenue_path, *revenue_format, pf::RevenueSchema(), record_options);
+  if (!revenue.ok()) return failure(revenue.status().message());
+
+  std::optional<pf::TierColumn> tiers;
+  if (with_snapshots) {
+    absl::StatusOr<engine::io::InputFormat> input_format =
+        InputFormatFromArgs(*args, args->Get("input"));
+    if (!input_format.ok()) return usage(input_format.status());
+    auto reader = engine::io::OpenSnapshotReader(
+        args->Get("input"), *input_format, *reader_options);
+    if (!reader.ok()) return failure(reader.status().message());
+    bt::ScoreOptions score_options;
+    score_options.strict = reader_options->strict;
+    score_options.table_rows = static_cast<size_t>(*batch);
+    score_options.max_snapshots = static_cast<size_t>(*max_snapshots);
+    engine::eval::WorkerPool pool(static_cast<int>(*threads) - 1);
+    absl::StatusOr<bt::ScoredSnapshots> scored =
+        bt::ScoreSnapshots(**reader, model, nullptr, score_options, &pool);
+    if (!scored.ok()) {
+      return failure(absl::StrCat(args->Get("input"), ": ",
+                                  scored.status().message()));
+    }
+    tiers = pf::TiersFromSnapshots(
+        *scored, *revenue, options.period,
+        absl::StrCat("model ", model->name(), " version ", model->version(),
+                     " on ", args->Get("input")));
+  } else if (with_scores) {
+    absl::StatusOr<engine::io::InputFormat> scores_format =
+        FileFormat(*args, "scores");
+    if (!scores_format.ok()) return usage(scores_format.status());
+    // `healthscore score` always writes the id as "id".
+    oc::RecordReaderOptions scores_options = record_options;
+    scores_options.reader.id_field = "id";
+    absl::StatusOr<oc::RecordTable> scores =
+        oc::ReadRecordFile(args->Get("scores"), *scores_format,
+                           pf::ScoresSchema(), scores_options);
+    if (!scores.ok()) return failure(scores.status().message());
+    absl::StatusOr<pf::TierColumn> from_scores = pf::TiersFromScores(
+        *scores, *revenue, model.get(), args->Get("scores"));
+    if (!from_scores.ok()) return failure(from_scores.status().message());
+    tiers = *std::move(from_scores);
+  }
+
+  absl::StatusOr<pf::PortfolioReport> report = pf::RunPortfolio(
+      *revenue, options, tiers.has_value() ? &*tiers : nullptr);
+  if (!report.ok()) {
+    if (absl::IsInvalidArgument(report.status()) &&
+        report.status().message().find("--by") != std::string::npos) {
+      return usage(report.status());
+    }
+    return failure(absl::StrCat(revenue_path, ": ", report.status().message()));
+  }
+  if (format == "json") {
+    out << pf::PortfolioJson(*report, *numbers);
+  } else if (format == "csv") {
+    out << pf::PortfolioCsv(*report, *numbers);
+  } else {
+    out << pf::FormatPortfolioText(*report);
+  }
+  if (args->Has("report")) {
+    std::vector<std::pair<std::string, std::string>> meta = {
+        {"Revenue", revenue_path}, {"Date", Today()}};
+    if (tiers) meta.push_back({"Tiers", tiers->source});
+    absl::StatusOr<std::string> html =
+        engine::report::RenderHtml(pf::PortfolioDocument(*report, meta));
+    absl::Status written =
+        html.ok() ? WriteFile(args->Get("report"), *html) : html.status();
+    if (!written.ok()) {
+      return failure(absl::StrCat("--report: ", written.message()));
+    }
   }
   return kExitOk;
 }

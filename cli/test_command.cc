@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/diagnostics_json.h"
 #include "cli/model_limits.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
@@ -33,7 +35,7 @@ options:
   --verbose         also list the cases that passed
 )" + std::string(kPrecisionHelp) +
     std::string(kPluginsHelp) +
-    std::string(kModelLimitsHelp) +
+    std::string(kModelLimitsHelp) + std::string(kDiagnosticsFormatHelp) +
     R"(  -h, --help        show this help
 
 exit codes:
@@ -42,6 +44,36 @@ exit codes:
      exist, or (with --fail-on-empty) nothing ran
   2  usage error (including a bad --run expression)
 )";
+
+// A tests file's outcome as JSON diagnostics: its file errors, and one
+// diagnostic per failed expectation at the case's location.
+void AddToReport(const std::string& file,
+                 const absl::StatusOr<engine::model_tests::TestFileResult>& result,
+                 DiagnosticsJson* report) {
+  if (!result.ok()) {
+    engine::model::Diagnostic d;
+    d.location.file = file;
+    d.message = std::string(result.status().message());
+    report->Add(d, kCodeTestFile);
+    report->AddFile(file, false, 1, 0);
+    return;
+  }
+  report->AddAll(result->file_errors, kCodeTestFile);
+  int errors = result->file_errors.error_count();
+  for (const engine::model_tests::TestCaseResult& c : result->cases) {
+    if (c.passed) continue;
+    std::vector<std::string> failures = c.failures;
+    if (failures.empty()) failures.push_back("failed");
+    for (const std::string& failure : failures) {
+      engine::model::Diagnostic d;
+      d.location = c.location;
+      d.message = absl::StrCat("case '", c.name, "': ", failure);
+      report->Add(d, kCodeTestFailed);
+      ++errors;
+    }
+  }
+  report->AddFile(file, result->failed() == 0, errors, 0);
+}
 
 }  // namespace
 
@@ -55,6 +87,7 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
             {"run", true},
             {"fail-on-empty", false},
             {"verbose", false},
+            {"format", true},
             {"plugins", true}})),
        /*takes_paths=*/true,
        {}},
@@ -91,6 +124,12 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
     return kExitUsage;
   }
   options.numbers = *numbers;
+  auto json = WantsJson(*args);
+  if (!json.ok()) {
+    err << "healthscore test: " << json.status().message() << "\n";
+    return kExitUsage;
+  }
+  DiagnosticsJson report("test");
 
   bool problems = false;
   std::vector<std::string> files;
@@ -114,6 +153,16 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
   int failed = 0;
   for (const std::string& file : files) {
     auto result = engine::model_tests::RunTestFile(file, options);
+    if (*json) {
+      AddToReport(file, result, &report);
+      if (result.ok()) {
+        passed += result->passed();
+        failed += result->failed();
+      } else {
+        ++failed;
+      }
+      continue;
+    }
     if (!result.ok()) {
       out << "--- FAIL: " << file << "\n    " << result.status().message()
           << "\n";
@@ -124,12 +173,17 @@ int RunTest(const std::vector<std::string>& argv, std::ostream& out,
     passed += result->passed();
     failed += result->failed();
   }
-  out << passed << " passed, " << failed << " failed\n";
-  if (args->Has("fail-on-empty") && passed + failed == 0) {
-    err << "healthscore test: no test case ran\n";
-    return kExitFailure;
+  int code = failed > 0 || problems ? kExitFailure : kExitOk;
+  const bool empty_run = args->Has("fail-on-empty") && passed + failed == 0;
+  if (empty_run) code = kExitFailure;
+  if (*json) {
+    report.SetCases(passed, failed);
+    out << report.ToJson(code == kExitOk);
+  } else {
+    out << passed << " passed, " << failed << " failed\n";
   }
-  return failed > 0 || problems ? kExitFailure : kExitOk;
+  if (empty_run) err << "healthscore test: no test case ran\n";
+  return code;
 }
 
 }  // namespace healthscore::cli

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/diagnostics_json.h"
 #include "cli/model_limits.h"
 #include "cli/paths.h"
 #include "cli/plugins.h"
@@ -30,7 +31,7 @@ options:
 )" + std::string(kPluginsHelp) +
     std::string(kModelLimitsHelp) + R"(
   --quiet               print only diagnostics and the summary line
-  -h, --help            show this help
+)" + std::string(kDiagnosticsFormatHelp) + R"(  -h, --help            show this help
 
 exit codes:
   0  every model is valid (warnings allowed)
@@ -53,6 +54,7 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
            {{"help", false},
             {"warnings-as-errors", false},
             {"quiet", false},
+            {"format", true},
             {"plugins", true}}),
        /*takes_paths=*/true,
        {}},
@@ -65,6 +67,12 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
     err << "healthscore validate: " << limits.status().message() << "\n";
     return kExitUsage;
   }
+  auto json = WantsJson(*args);
+  if (!json.ok()) {
+    err << "healthscore validate: " << json.status().message() << "\n";
+    return kExitUsage;
+  }
+  DiagnosticsJson report("validate");
   auto plugins = OpenPluginHost(*args);
   if (!plugins.ok()) {
     err << "healthscore validate: " << plugins.status().message() << "\n";
@@ -87,15 +95,23 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
     options.yaml = *limits;
     engine::model::CompileResult result =
         engine::model::CompileFile(file, options);
-    for (const engine::model::Diagnostic& d : result.diagnostics.items()) {
-      out << d.ToString() << "\n";
-    }
     int errors = result.diagnostics.error_count();
     int warnings = result.diagnostics.warning_count();
     total_errors += errors;
     total_warnings += warnings;
     bool failed = errors > 0 || (strict && warnings > 0);
     if (failed) ++failed_models;
+    if (*json) {
+      report.AddAll(result.diagnostics, kCodeModel);
+      const bool compiled = result.model != nullptr;
+      report.AddFile(file, !failed, errors, warnings,
+                     compiled ? result.model->name() : "",
+                     compiled ? result.model->version() : "");
+      continue;
+    }
+    for (const engine::model::Diagnostic& d : result.diagnostics.items()) {
+      out << d.ToString() << "\n";
+    }
     if (quiet) continue;
     if (result.model != nullptr && !failed) {
       out << "ok: " << file << " (model " << result.model->name()
@@ -106,6 +122,11 @@ int RunValidate(const std::vector<std::string>& argv, std::ostream& out,
       out << "FAILED: " << file << " (" << Plural(errors, "error") << ", "
           << Plural(warnings, "warning") << ")\n";
     }
+  }
+  if (failed_models > 0) exit_code = kExitFailure;
+  if (*json) {
+    out << report.ToJson(exit_code == kExitOk);
+    return exit_code;
   }
   if (!files->empty()) {
     out << Plural(static_cast<int>(files->size()), "model")

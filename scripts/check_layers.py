@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Checks that every #include follows the layers declared in LAYERS.
 
-Scans each C and C++ file under engine/, plugins/, server/, cli/, bench/ and
-tests/ for #include lines, resolves each to a file of the repository (the
+Scans each C and C++ file under engine/, plugins/, server/, cli/, python/,
+bench/ and tests/ for #include lines, resolves each to a file of the repository (the
 include paths are the repository root and plugins/sdk; headers generated from
 proto/ count as proto/<path>) or to an outside library, and prints one line
 per include the rules do not allow:
@@ -29,7 +29,8 @@ import re
 import sys
 import tempfile
 
-SCANNED_ROOTS = ("engine", "plugins", "server", "cli", "bench", "tests")
+SCANNED_ROOTS = ("engine", "plugins", "server", "cli", "python", "bench",
+                 "tests")
 SOURCE_SUFFIXES = (".h", ".hpp", ".hh", ".inc", ".c", ".cc", ".cpp")
 # Directories searched for "..." includes after the including file's own
 # directory, as the build passes them with -I.

@@ -4,7 +4,7 @@
 
 namespace healthscore::server {
 
-absl::Status Admission::TryAdmit(size_t accounts) {
+absl::Status Admission::TryAdmit(size_t accounts, size_t bytes) {
   absl::MutexLock lock(&mu_);
   if (requests_ >= max_requests_) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -18,15 +18,23 @@ absl::Status Admission::TryAdmit(size_t accounts) {
         accounts, " more would exceed max_pending_accounts=", max_accounts_,
         "; retry with backoff"));
   }
+  if (bytes_ + bytes > max_bytes_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "server at capacity: ", bytes_, " request bytes in progress, ", bytes,
+        " more would exceed max_bytes_in_flight=", max_bytes_,
+        "; retry with backoff, or send smaller batches"));
+  }
   ++requests_;
   accounts_ += accounts;
+  bytes_ += bytes;
   return absl::OkStatus();
 }
 
-void Admission::Release(size_t accounts) {
+void Admission::Release(size_t accounts, size_t bytes) {
   absl::MutexLock lock(&mu_);
   --requests_;
   accounts_ -= accounts;
+  bytes_ -= bytes;
 }
 
 size_t Admission::requests() const {
@@ -37,6 +45,11 @@ size_t Admission::requests() const {
 size_t Admission::accounts() const {
   absl::MutexLock lock(&mu_);
   return accounts_;
+}
+
+size_t Admission::bytes() const {
+  absl::MutexLock lock(&mu_);
+  return bytes_;
 }
 
 }  // namespace healthscore::server

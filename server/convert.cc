@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -11,6 +12,9 @@
 #include "engine/common/display.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/outcome.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/stubs/common.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace healthscore::server {
 namespace {
@@ -35,14 +39,6 @@ const char* KindName(int kind) {
   }
 }
 
-// One value of one account in the map form, before ordering.
-struct MapField {
-  int kind;
-  const std::string* name;
-  double number;
-  const std::string* text;
-  const v1::Series* series;
-};
 
 // Both request forms put an account's values in this order: by name, then
 // section. Protobuf maps iterate in no particular order; a fixed order
@@ -54,53 +50,276 @@ bool NameLess(const T& a, const T& b) {
   return c != 0 ? c < 0 : a.kind < b.kind;
 }
 
-void AddAccountRow(const v1::AccountSnapshot& a, TableBuilder* b) {
-  thread_local std::vector<MapField> fields;
-  fields.clear();
-  for (const auto& [name, value] : a.metrics()) {
-    if (std::isnan(value)) continue;  // missing, as in the columnar form
-    fields.push_back({kMetric, &name, value, nullptr, nullptr});
-  }
-  for (const auto& [name, value] : a.attributes()) {
-    fields.push_back({kAttribute, &name, 0, &value, nullptr});
-  }
-  for (const auto& [name, value] : a.dates()) {
-    fields.push_back({kDate, &name, 0, &value, nullptr});
-  }
-  for (const auto& [name, value] : a.series()) {
-    fields.push_back({kSeries, &name, 0, nullptr, &value});
-  }
-  std::sort(fields.begin(), fields.end(), NameLess<MapField>);
+// One map entry of an account, read from the message or the wire.
+struct MapField {
+  int kind;
+  std::string_view name;
+  double number;
+  std::string_view text;
+  uint32_t first_point;  // kSeries: its points in MapRow::points
+  uint32_t points;
+};
 
-  b->BeginRow(a.id());
-  if (!a.as_of().empty()) b->PutString(b->Column({"", "as_of"}), a.as_of());
-  for (const MapField& f : fields) {
-    const int column = b->Column({KindName(f.kind), *f.name});
+// One account of the map form, read from the message or the wire, before
+// it is put.
+struct MapRow {
+  std::string_view id, as_of, previous_tier;
+  double previous_score = 0;
+  bool has_previous_score = false;
+  bool has_previous_tier = false;
+  std::vector<MapField> fields;
+  std::vector<double> points;
+
+  void Clear() {
+    id = as_of = previous_tier = {};
+    previous_score = 0;
+    has_previous_score = has_previous_tier = false;
+    fields.clear();
+    points.clear();
+  }
+};
+
+// A thread's MapRow, cleared: its buffers are reused account to account.
+MapRow& ThreadMapRow() {
+  thread_local MapRow row;
+  row.Clear();
+  return row;
+}
+
+// Puts `row` in the table, its entries in NameLess order. Of entries with
+// one key the last counts, as in a parsed protobuf map; a NaN metric is
+// missing, as in the columnar form.
+void PutMapRow(MapRow* row, TableBuilder* b) {
+  std::vector<MapField>& fields = row->fields;
+  std::stable_sort(fields.begin(), fields.end(),
+                   [](const MapField& a, const MapField& c) {
+                     const int d = a.name.compare(c.name);
+                     return d != 0 ? d < 0 : a.kind < c.kind;
+                   });
+  b->BeginRow(row->id);
+  if (!row->as_of.empty()) b->PutString(b->Column({"", "as_of"}), row->as_of);
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const MapField& f = fields[i];
+    if (i + 1 < fields.size() && fields[i + 1].kind == f.kind &&
+        fields[i + 1].name == f.name) {
+      continue;
+    }
+    if (f.kind == kMetric && std::isnan(f.number)) continue;
+    const int column = b->Column({KindName(f.kind), f.name});
     switch (f.kind) {
       case kMetric:
         b->PutNumber(column, f.number);
         break;
       case kAttribute:
       case kDate:
-        b->PutString(column, *f.text);
+        b->PutString(column, f.text);
         break;
-      case kSeries: {
-        const auto& values = f.series->values();
-        b->PutSeries(column, values.data(), static_cast<size_t>(values.size()));
+      case kSeries:
+        b->PutSeries(column, row->points.data() + f.first_point, f.points);
         break;
-      }
     }
   }
-  if (a.has_previous_score()) {
-    b->PutNumber(b->Column({"", "previous_score"}), a.previous_score());
+  if (row->has_previous_score) {
+    b->PutNumber(b->Column({"", "previous_score"}), row->previous_score);
   }
-  if (a.has_previous_tier()) {
-    b->PutString(b->Column({"", "previous_tier"}), a.previous_tier());
+  if (row->has_previous_tier) {
+    b->PutString(b->Column({"", "previous_tier"}), row->previous_tier);
   }
   b->EndRow();
 }
 
+void AddAccountRow(const v1::AccountSnapshot& a, TableBuilder* b) {
+  MapRow& row = ThreadMapRow();
+  row.id = a.id();
+  row.as_of = a.as_of();
+  for (const auto& [name, value] : a.metrics()) {
+    row.fields.push_back({kMetric, name, value, {}, 0, 0});
+  }
+  for (const auto& [name, value] : a.attributes()) {
+    row.fields.push_back({kAttribute, name, 0, value, 0, 0});
+  }
+  for (const auto& [name, value] : a.dates()) {
+    row.fields.push_back({kDate, name, 0, value, 0, 0});
+  }
+  for (const auto& [name, value] : a.series()) {
+    const uint32_t first = static_cast<uint32_t>(row.points.size());
+    row.points.insert(row.points.end(), value.values().begin(),
+                      value.values().end());
+    row.fields.push_back({kSeries, name, 0, {}, first,
+                          static_cast<uint32_t>(value.values_size())});
+  }
+  row.has_previous_score = a.has_previous_score();
+  row.previous_score = a.previous_score();
+  row.has_previous_tier = a.has_previous_tier();
+  row.previous_tier = a.previous_tier();
+  PutMapRow(&row, b);
+}
+
+
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
+
+constexpr uint32_t kLengthDelimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+constexpr uint32_t kFixed64 = WireFormatLite::WIRETYPE_FIXED64;
+
+// A length-delimited value at the stream's position, as a view of `bytes`.
+bool ReadView(CodedInputStream* in, std::string_view bytes,
+              std::string_view* out) {
+  uint32_t size = 0;
+  if (!in->ReadVarint32(&size)) return false;
+  const int at = in->CurrentPosition();
+  if (!in->Skip(static_cast<int>(size))) return false;
+  *out = bytes.substr(static_cast<size_t>(at), size);
+  return true;
+}
+
+// A proto3 string: valid UTF-8, or the parser refuses the message.
+bool ReadString(CodedInputStream* in, std::string_view bytes,
+                std::string_view* out) {
+  return ReadView(in, bytes, out) &&
+         google::protobuf::internal::IsStructurallyValidUTF8(
+             out->data(), static_cast<int>(out->size()));
+}
+
+bool ReadDouble(CodedInputStream* in, double* out) {
+  uint64_t bits = 0;
+  if (!in->ReadLittleEndian64(&bits)) return false;
+  std::memcpy(out, &bits, sizeof(bits));
+  return true;
+}
+
+// The tag at the stream's position; false at the end of `size` bytes, and
+// then `*bad` for a tag the parser refuses (0, or field number 0).
+bool NextTag(CodedInputStream* in, size_t size, uint32_t* tag, bool* bad) {
+  const size_t at = static_cast<size_t>(in->CurrentPosition());
+  *tag = in->ReadTag();
+  if (*tag != 0) {
+    if (WireFormatLite::GetTagFieldNumber(*tag) != 0) return true;
+    *bad = true;
+    return false;
+  }
+  *bad = at != size;  // a tag of 0 inside the bytes, not their end
+  return false;
+}
+
+// Calls `field(number, wire_type, tag, &in)` for each field of the message
+// `bytes`, in order; false as soon as `field` returns false or when the
+// bytes do not end where a field ends.
+template <typename Fn>
+bool ForEachField(std::string_view bytes, Fn field) {
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                      static_cast<int>(bytes.size()));
+  uint32_t tag = 0;
+  bool bad = false;
+  while (NextTag(&in, bytes.size(), &tag, &bad)) {
+    if (!field(WireFormatLite::GetTagFieldNumber(tag),
+               WireFormatLite::GetTagWireType(tag), tag, &in)) {
+      return false;
+    }
+  }
+  return !bad;
+}
+
+// A v1::Series message's values appended to `points` (repeated occurrences
+// of `values` add up, packed or not, as the parser reads them).
+bool ReadSeries(std::string_view bytes, std::vector<double>* points) {
+  return ForEachField(bytes, [&](int number, uint32_t type, uint32_t tag,
+                                 CodedInputStream* in) {
+    if (number != 1) return WireFormatLite::SkipField(in, tag);
+    if (type == kFixed64) {
+      double v = 0;
+      if (!ReadDouble(in, &v)) return false;
+      points->push_back(v);
+      return true;
+    }
+    std::string_view packed;
+    if (type != kLengthDelimited || !ReadView(in, bytes, &packed) ||
+        packed.size() % 8 != 0) {
+      return false;
+    }
+    const size_t at = points->size();
+    points->resize(at + packed.size() / 8);
+    std::memcpy(points->data() + at, packed.data(), packed.size());
+    return true;
+  });
+}
+
+// One map entry (key = 1, value = 2) of kind `kind`.
+bool ReadEntry(int kind, std::string_view bytes, std::vector<double>* points,
+               MapField* f) {
+  f->kind = kind;
+  f->name = {};
+  f->number = 0;
+  f->text = {};
+  f->first_point = static_cast<uint32_t>(points->size());
+  const bool read = ForEachField(bytes, [&](int number, uint32_t type,
+                                            uint32_t tag,
+                                            CodedInputStream* in) {
+    const bool delimited = type == kLengthDelimited;
+    if (number == 1) return delimited && ReadString(in, bytes, &f->name);
+    if (number != 2) return WireFormatLite::SkipField(in, tag);
+    switch (kind) {
+      case kMetric:
+        return type == kFixed64 && ReadDouble(in, &f->number);
+      case kSeries: {
+        // A repeated message field merges: the points add up.
+        std::string_view series;
+        return delimited && ReadView(in, bytes, &series) &&
+               ReadSeries(series, points);
+      }
+      default:
+        return delimited && ReadString(in, bytes, &f->text);
+    }
+  });
+  f->points = static_cast<uint32_t>(points->size()) - f->first_point;
+  return read;
+}
+
 }  // namespace
+
+bool AddAccountRowFromWire(std::string_view bytes, TableBuilder* b) {
+  MapRow& row = ThreadMapRow();
+  const bool read = ForEachField(bytes, [&](int number, uint32_t type,
+                                            uint32_t tag,
+                                            CodedInputStream* in) {
+    const bool delimited = type == kLengthDelimited;
+    switch (number) {
+      case v1::AccountSnapshot::kIdFieldNumber:
+        return delimited && ReadString(in, bytes, &row.id);
+      case v1::AccountSnapshot::kAsOfFieldNumber:
+        return delimited && ReadString(in, bytes, &row.as_of);
+      case v1::AccountSnapshot::kMetricsFieldNumber:
+      case v1::AccountSnapshot::kAttributesFieldNumber:
+      case v1::AccountSnapshot::kDatesFieldNumber:
+      case v1::AccountSnapshot::kSeriesFieldNumber: {
+        static_assert(v1::AccountSnapshot::kMetricsFieldNumber - 3 == kMetric &&
+                      v1::AccountSnapshot::kAttributesFieldNumber - 3 ==
+                          kAttribute &&
+                      v1::AccountSnapshot::kDatesFieldNumber - 3 == kDate &&
+                      v1::AccountSnapshot::kSeriesFieldNumber - 3 == kSeries);
+        std::string_view entry;
+        MapField f;
+        if (!delimited || !ReadView(in, bytes, &entry) ||
+            !ReadEntry(number - 3, entry, &row.points, &f)) {
+          return false;
+        }
+        row.fields.push_back(f);
+        return true;
+      }
+      case v1::AccountSnapshot::kPreviousScoreFieldNumber:
+        row.has_previous_score = true;
+        return type == kFixed64 && ReadDouble(in, &row.previous_score);
+      case v1::AccountSnapshot::kPreviousTierFieldNumber:
+        row.has_previous_tier = true;
+        return delimited && ReadString(in, bytes, &row.previous_tier);
+      default:
+        return WireFormatLite::SkipField(in, tag);
+    }
+  });
+  if (!read) return false;
+  PutMapRow(&row, b);
+  return true;
+}
 
 void AddAccountRows(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,

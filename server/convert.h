@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -41,6 +42,16 @@ namespace healthscore::server {
 void AddAccountRows(
     const google::protobuf::RepeatedPtrField<v1::AccountSnapshot>& accounts,
     size_t begin, size_t end, engine::eval::TableBuilder* builder);
+
+// Reads one serialised v1::AccountSnapshot (`bytes`, no tag or length)
+// straight into `builder`'s table: the row AddAccountRows would add for the
+// parsed message, without building the message's maps (issue 17). Returns
+// false, having added nothing, for anything it does not read exactly as
+// the protobuf parser would (malformed bytes, invalid UTF-8, a known field
+// with another wire type): the caller then parses the message instead,
+// which also gives the error.
+bool AddAccountRowFromWire(std::string_view bytes,
+                           engine::eval::TableBuilder* builder);
 
 // A columnar request, checked.
 class ColumnarPlan {

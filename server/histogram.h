@@ -28,9 +28,10 @@
 
 namespace healthscore::server {
 
-// Upper bounds of the buckets, in microseconds, ascending.
-inline constexpr std::array<int64_t, 16> kLatencyBoundsMicros = {
-    100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+// Upper bounds of the buckets, in microseconds, ascending. 200 us tells
+// whether single-account calls meet their goal (bench/README.md).
+inline constexpr std::array<int64_t, 17> kLatencyBoundsMicros = {
+    100,   200,    250,    500,    1000,    2500,    5000,    10000,   25000,
     50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
 // A copy of a histogram's counts at one moment.

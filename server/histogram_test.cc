@@ -25,15 +25,16 @@ TEST(LatencyHistogramTest, BoundsAreInclusive) {
   LatencyHistogram h;
   h.Observe(absl::Microseconds(-5));     // counts as 0
   h.Observe(absl::Microseconds(100));    // le=100us
-  h.Observe(absl::Microseconds(101));    // le=250us
+  h.Observe(absl::Microseconds(101));    // le=200us
+  h.Observe(absl::Microseconds(201));    // le=250us
   h.Observe(absl::Nanoseconds(250999));  // 250us, truncated
   h.Observe(absl::Seconds(10));          // the last bound
   h.Observe(absl::Seconds(11));          // +Inf
   HistogramSnapshot s = h.Snapshot();
-  EXPECT_THAT(s.counts,
-              ElementsAre(2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1));
-  EXPECT_EQ(s.count(), 6u);
-  EXPECT_EQ(s.sum_micros, 0u + 100 + 101 + 250 + 10000000 + 11000000);
+  EXPECT_THAT(s.counts, ElementsAre(2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                    0, 0, 1, 1));
+  EXPECT_EQ(s.count(), 7u);
+  EXPECT_EQ(s.sum_micros, 0u + 100 + 101 + 201 + 250 + 10000000 + 11000000);
 }
 
 TEST(LatencyHistogramTest, ConcurrentObservationsAllCount) {
@@ -49,9 +50,9 @@ TEST(LatencyHistogramTest, ConcurrentObservationsAllCount) {
   EXPECT_EQ(s.count(), 40000u);
   EXPECT_EQ(s.sum_micros, 10000u * (0 + 1000 + 2000 + 3000));
   EXPECT_EQ(s.counts[0], 10000u);  // 0ms
-  EXPECT_EQ(s.counts[3], 10000u);  // 1ms: le=1000us
-  EXPECT_EQ(s.counts[4], 10000u);  // 2ms: le=2500us
-  EXPECT_EQ(s.counts[5], 10000u);  // 3ms: le=5000us
+  EXPECT_EQ(s.counts[4], 10000u);  // 1ms: le=1000us
+  EXPECT_EQ(s.counts[5], 10000u);  // 2ms: le=2500us
+  EXPECT_EQ(s.counts[6], 10000u);  // 3ms: le=5000us
 }
 
 }  // namespace

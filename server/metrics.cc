@@ -30,12 +30,15 @@
 #include <exception>
 #include <initializer_list>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "absl/types/span.h"
 #include "civetweb.h"
 #include "server/log.h"
 
@@ -46,8 +49,9 @@
 namespace healthscore::server {
 namespace {
 
-using Labels =
-    std::initializer_list<std::pair<absl::string_view, absl::string_view>>;
+using Label = std::pair<absl::string_view, absl::string_view>;
+// A braced list of labels, or a vector of them.
+using Labels = absl::Span<const Label>;
 
 std::string Escape(absl::string_view text, bool quote) {
   std::string out;
@@ -126,6 +130,27 @@ class Writer {
   std::string out_;
 };
 
+// One histogram's samples (buckets, sum, count), with `labels` before
+// `le`.
+void HistogramSamples(absl::string_view name, Labels labels,
+                      const HistogramSnapshot& h, Writer* w) {
+  const std::string bucket = absl::StrCat(name, "_bucket");
+  std::vector<Label> with_le(labels.begin(), labels.end());
+  with_le.emplace_back("le", "");
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    cumulative += h.counts[i];
+    const std::string le =
+        i < h.bounds_micros.size()
+            ? Seconds(static_cast<uint64_t>(h.bounds_micros[i]))
+            : "+Inf";
+    with_le.back().second = le;
+    w->Sample(bucket, with_le, absl::StrCat(cumulative));
+  }
+  w->Sample(absl::StrCat(name, "_sum"), labels, Seconds(h.sum_micros));
+  w->Sample(absl::StrCat(name, "_count"), labels, absl::StrCat(cumulative));
+}
+
 void RenderServer(const MetricsSnapshot& s, Writer* w) {
   const ServerStats& st = s.server;
   w->Family("healthscore_build_info", "gauge",
@@ -157,6 +182,21 @@ void RenderServer(const MetricsSnapshot& s, Writer* w) {
             absl::StrCat(st.rejected_capacity));
   w->Sample("healthscore_rejected_total", {{"reason", "invalid"}},
             absl::StrCat(st.rejected_invalid));
+  w->Family("healthscore_auth_failures_total", "counter",
+            "Calls refused for their credential (docs/operations.md, "
+            "Security): scope=admin (Reload, ValidateModel) or scoring, "
+            "code=UNAUTHENTICATED (none presented) or PERMISSION_DENIED "
+            "(not accepted).");
+  for (const auto& [scope, f] :
+       {std::pair<const char*, Authorizer::Failures>{"admin", st.auth_admin},
+        {"scoring", st.auth_scoring}}) {
+    w->Sample("healthscore_auth_failures_total",
+              {{"scope", scope}, {"code", "UNAUTHENTICATED"}},
+              absl::StrCat(f.unauthenticated));
+    w->Sample("healthscore_auth_failures_total",
+              {{"scope", scope}, {"code", "PERMISSION_DENIED"}},
+              absl::StrCat(f.permission_denied));
+  }
   w->Single("healthscore_cancelled_total", "counter",
             "Score and ScoreStream calls cancelled (by the client, a passed "
             "deadline or shutdown).",
@@ -183,6 +223,9 @@ void RenderServer(const MetricsSnapshot& s, Writer* w) {
   w->Single("healthscore_accounts_in_progress", "gauge",
             "Accounts admitted and not finished.",
             absl::StrCat(st.accounts_in_progress));
+  w->Single("healthscore_request_bytes_in_progress", "gauge",
+            "Serialised request bytes admitted and not finished.",
+            absl::StrCat(st.request_bytes_in_progress));
   w->Single("healthscore_open_calls", "gauge",
             "Score, ScoreStream and ValidateModel calls not finished.",
             absl::StrCat(st.open_calls));
@@ -193,18 +236,7 @@ void RenderServer(const MetricsSnapshot& s, Writer* w) {
   w->Family(kDuration, "histogram",
             "Time from a Score call's or ScoreStream batch's arrival to its "
             "response, in seconds.");
-  const std::string bucket = absl::StrCat(kDuration, "_bucket");
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < h.counts.size(); ++i) {
-    cumulative += h.counts[i];
-    const std::string le =
-        i < h.bounds_micros.size()
-            ? Seconds(static_cast<uint64_t>(h.bounds_micros[i]))
-            : "+Inf";
-    w->Sample(bucket, {{"le", le}}, absl::StrCat(cumulative));
-  }
-  w->Sample(absl::StrCat(kDuration, "_sum"), {}, Seconds(h.sum_micros));
-  w->Sample(absl::StrCat(kDuration, "_count"), {}, absl::StrCat(cumulative));
+  HistogramSamples(kDuration, {}, h, w);
 }
 
 void RenderRepository(const MetricsSnapshot& s, Writer* w) {
@@ -309,14 +341,73 @@ void RenderPlugins(const MetricsSnapshot& s, Writer* w) {
   }
 }
 
+void RenderCalls(const MetricsSnapshot& s, Writer* w) {
+  w->Family("healthscore_grpc_requests_total", "counter",
+            "gRPC calls answered, by method (pkg.Service/Method, or "
+            "unknown for a method the server does not have) and status "
+            "code.");
+  for (const RpcMetrics::Entry& e : s.rpcs) {
+    w->Sample("healthscore_grpc_requests_total",
+              {{"method", e.method}, {"code", e.code}},
+              absl::StrCat(e.duration.count()));
+  }
+  constexpr absl::string_view kCallDuration =
+      "healthscore_grpc_request_duration_seconds";
+  w->Family(kCallDuration, "histogram",
+            "Time from a gRPC call's arrival to its status, in seconds, by "
+            "method and status code (a stream: its whole life).");
+  for (const RpcMetrics::Entry& e : s.rpcs) {
+    HistogramSamples(kCallDuration, {{"method", e.method}, {"code", e.code}},
+                     e.duration, w);
+  }
+  w->Family("healthscore_model_accounts_total", "counter",
+            "Accounts each model version answered (scored or failed), "
+            "routed ones counted for the model they were routed to.");
+  for (const auto& [key, n] : s.model_accounts) {
+    w->Sample("healthscore_model_accounts_total",
+              {{"model", key.first}, {"version", key.second}},
+              absl::StrCat(n));
+  }
+}
+
+void RenderProcess(const MetricsSnapshot& s, Writer* w) {
+  const ProcessStats& p = s.process;
+  const struct {
+    const char* name;
+    const char* type;
+    const char* help;
+    double value;
+  } metrics[] = {
+      {"process_cpu_seconds_total", "counter",
+       "Total user and system CPU time spent in seconds.", p.cpu_seconds},
+      {"process_resident_memory_bytes", "gauge",
+       "Resident memory size in bytes.", p.resident_memory_bytes},
+      {"process_virtual_memory_bytes", "gauge",
+       "Virtual memory size in bytes.", p.virtual_memory_bytes},
+      {"process_open_fds", "gauge", "Number of open file descriptors.",
+       p.open_fds},
+      {"process_max_fds", "gauge",
+       "Maximum number of open file descriptors.", p.max_fds},
+      {"process_start_time_seconds", "gauge",
+       "Start time of the process since unix epoch in seconds.",
+       p.start_time_seconds},
+  };
+  for (const auto& m : metrics) {
+    if (m.value < 0) continue;  // not readable here
+    w->Single(m.name, m.type, m.help, Number(m.value));
+  }
+}
+
 bool IsIpv4Literal(const std::string& address) {
   in_addr buffer;
   return ::inet_pton(AF_INET, address.c_str(), &buffer) == 1;
 }
 
-// `allow`, when not null, is the Allow header of a 405.
+// `allow`, when not null, is the Allow header of a 405. With `head`, the
+// headers only (Content-Length still that of `body`).
 void SendText(mg_connection* conn, int status, const char* content_type,
-              const std::string& body, const char* allow = nullptr) {
+              const std::string& body, const char* allow = nullptr,
+              bool head = false) {
   mg_response_header_start(conn, status);
   mg_response_header_add(conn, "Content-Type", content_type, -1);
   const std::string length = absl::StrCat(body.size());
@@ -324,7 +415,7 @@ void SendText(mg_connection* conn, int status, const char* content_type,
   mg_response_header_add(conn, "Cache-Control", "no-store", -1);
   if (allow != nullptr) mg_response_header_add(conn, "Allow", allow, -1);
   mg_response_header_send(conn);
-  mg_write(conn, body.data(), body.size());
+  if (!head) mg_write(conn, body.data(), body.size());
 }
 
 // Opens a TCP connection to host:port and closes it; errors are ignored.
@@ -340,8 +431,19 @@ void Connect(const std::string& host, int port) {
   ::close(fd);
 }
 
+// While mg_start2 runs on this thread, civetweb's messages are kept here
+// instead of logged: a failed start is reported as one error of ours that
+// carries civetweb's reason, not as civetweb's lines before it.
+thread_local std::vector<std::string>* start_messages = nullptr;
+
 int LogCivetweb(const mg_connection*, const char* message) {
-  LogWarning(absl::StrCat("metrics endpoint: ", message));
+  if (start_messages != nullptr) {
+    if (start_messages->size() < 16) start_messages->push_back(message);
+    return 1;
+  }
+  // Rate-limited: every plain-HTTP probe of an HTTPS port is one message.
+  LogEvery(LogLevel::kWarning, "metrics-civetweb",
+           absl::StrCat("metrics endpoint: ", message));
   return 1;  // handled: civetweb prints nothing itself
 }
 
@@ -372,14 +474,52 @@ MetricsSnapshot CollectMetrics(const Runtime& runtime) {
     }
   }
   if (runtime.plugins != nullptr) s.plugins = runtime.plugins->Stats();
+  s.rpcs = runtime.rpcs.Snapshot();
+  s.model_accounts = runtime.model_accounts.Snapshot();
+  s.process = ReadProcessStats();
+  if (runtime.decision_log != nullptr) {
+    s.decision_log = runtime.decision_log->stats();
+  }
   return s;
 }
+
+namespace {
+
+void RenderDecisionLog(const DecisionLogStats& d, Writer* w) {
+  w->Single("healthscore_decision_log_written_total", "counter",
+            "Decision records written to the decision log.",
+            absl::StrCat(d.written));
+  w->Family("healthscore_decision_log_dropped_total", "counter",
+            "Decision records lost: reason=buffer_full when the buffer "
+            "(decision_log_buffer) was full, which never slows scoring; "
+            "reason=write_error when a write failed.");
+  w->Sample("healthscore_decision_log_dropped_total",
+            {{"reason", "buffer_full"}}, absl::StrCat(d.dropped_buffer_full));
+  w->Sample("healthscore_decision_log_dropped_total",
+            {{"reason", "write_error"}}, absl::StrCat(d.dropped_write_error));
+  w->Single("healthscore_decision_log_write_errors_total", "counter",
+            "Failed writes or reopenings of the decision log file.",
+            absl::StrCat(d.write_errors));
+  w->Single("healthscore_decision_log_rotations_total", "counter",
+            "Decision log files rotated at decision_log_max_bytes.",
+            absl::StrCat(d.rotations));
+  w->Single("healthscore_decision_log_buffered_bytes", "gauge",
+            "Decision records formatted and not yet written, in bytes.",
+            absl::StrCat(d.queued_bytes));
+}
+
+}  // namespace
 
 std::string RenderMetrics(const MetricsSnapshot& snapshot) {
   Writer w;
   RenderServer(snapshot, &w);
+  if (snapshot.decision_log.has_value()) {
+    RenderDecisionLog(*snapshot.decision_log, &w);
+  }
   RenderRepository(snapshot, &w);
   RenderPlugins(snapshot, &w);
+  RenderCalls(snapshot, &w);
+  RenderProcess(snapshot, &w);
   return w.Take();
 }
 
@@ -407,16 +547,26 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   static std::once_flag init;
   std::call_once(init, [] { mg_init_library(0); });
 
+  if (options.tls != nullptr) {
+    if (absl::Status s = LoadCivetwebOpenSsl(options.tls_library_dir);
+        !s.ok()) {
+      return s;
+    }
+  }
   std::unique_ptr<MetricsServer> server(
       new MetricsServer(options.address, std::move(render)));
+  server->tls_ = options.tls;
   const std::string listen = absl::StrCat(options.address, ":", options.port);
+  // civetweb marks a TLS port with a trailing "s".
+  const std::string ports =
+      options.tls != nullptr ? absl::StrCat(listen, "s") : listen;
   const std::string threads = absl::StrCat(options.threads);
   const std::string timeout = absl::StrCat(timeout_ms);
   // No document_root: civetweb serves no files, only the handler below.
   // civetweb 1.15 queues accepted connections (connection_queue, 20) for
   // the threads; sizing is in MetricsServerOptions.
   // clang-format off
-  const char* config[] = {"listening_ports", listen.c_str(),
+  const char* config[] = {"listening_ports", ports.c_str(),
                           "num_threads", threads.c_str(),
                           "request_timeout_ms", timeout.c_str(),
                           "enable_keep_alive", "no",
@@ -424,15 +574,25 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   // clang-format on
   mg_callbacks callbacks = {};
   callbacks.log_message = LogCivetweb;
+  if (options.tls != nullptr) callbacks.init_ssl = &MetricsServer::InitTls;
   mg_init_data init_data = {&callbacks, server.get(), config};
   char error_text[256] = "";
   unsigned error_code = 0;
   mg_error_data error = {&error_code, error_text, sizeof(error_text)};
+  std::vector<std::string> messages;
+  start_messages = &messages;
   mg_context* context = mg_start2(&init_data, &error);
+  start_messages = nullptr;
   if (context == nullptr) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on ", listen, ": ", error_text,
-                     " (address in use or not local?)"));
+    // civetweb's first message says why ("cannot bind to ...: 98 (Address
+    // already in use)"); error_text only that it failed.
+    return absl::UnavailableError(absl::StrCat(
+        "cannot serve metrics on ", listen, ": ",
+        messages.empty() ? std::string(error_text) : messages.front(),
+        messages.empty() ? " (address in use or not local?)" : ""));
+  }
+  for (const std::string& m : messages) {
+    LogWarning(absl::StrCat("metrics endpoint: ", m));
   }
   // "/" is a prefix of every path; Handle answers 404 for the others.
   mg_set_request_handler(context, "/", &MetricsServer::Handle, server.get());
@@ -449,6 +609,10 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
 }
 
 MetricsServer::~MetricsServer() { Stop(); }
+
+int MetricsServer::InitTls(void* ssl_ctx, void* self) {
+  return static_cast<MetricsServer*>(self)->tls_->Configure(ssl_ctx);
+}
 
 void MetricsServer::Stop() {
   absl::MutexLock lock(&mu_);
@@ -485,9 +649,10 @@ int MetricsServer::Handle(mg_connection* conn, void* self) {
              "not found: this endpoint serves /metrics only\n");
     return 404;
   }
-  if (method != "GET") {
+  const bool head = method == "HEAD";
+  if (method != "GET" && !head) {
     SendText(conn, 405, "text/plain; charset=utf-8",
-             "method not allowed: use GET\n", "GET");
+             "method not allowed: use GET or HEAD\n", "GET, HEAD");
     return 405;
   }
   // Nothing may throw into civetweb's C code.
@@ -505,7 +670,7 @@ int MetricsServer::Handle(mg_connection* conn, void* self) {
              "internal error rendering the metrics\n");
     return 500;
   }
-  SendText(conn, 200, kMetricsContentType, body);
+  SendText(conn, 200, kMetricsContentType, body, nullptr, head);
   return 200;
 }
 

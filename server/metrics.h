@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,10 @@
 #include "absl/time/time.h"
 #include "engine/plugin_host/plugin_library.h"
 #include "engine/repository/model_repository.h"
+#include "server/decision_log.h"
 #include "server/histogram.h"
+#include "server/metrics_tls.h"
+#include "server/rpc_metrics.h"
 #include "server/runtime.h"
 
 struct mg_connection;
@@ -72,6 +76,16 @@ struct MetricsSnapshot {
 
   // Every plugin file loaded since start (empty without a plugin host).
   std::vector<engine::plugin_host::PluginStats> plugins;
+
+  // Every call answered, by method and code (rpc_metrics.h).
+  std::vector<RpcMetrics::Entry> rpcs;
+  // Accounts answered per (model, version).
+  std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>>
+      model_accounts;
+  ProcessStats process;
+  // Set when the decision log is on (--decision-log): its families are
+  // rendered only then.
+  std::optional<DecisionLogStats> decision_log;
 };
 
 // Reads the runtime's counters, its latency histogram, the repository's
@@ -100,11 +114,18 @@ struct MetricsServerOptions {
   // scrape is one request on its own connection.
   int threads = 16;
   absl::Duration request_timeout = absl::Seconds(3);
+  // HTTPS only, with these files (metrics_tls.h); null: plain HTTP.
+  // `tls_library_dir` is the program's private library directory, which
+  // holds the OpenSSL 3 adapter civetweb needs (LoadCivetwebOpenSsl).
+  std::shared_ptr<MetricsTls> tls;
+  std::string tls_library_dir;
 };
 
 // Serves `GET /metrics` with the text `render` returns, as
-// kMetricsContentType. Any other path is 404; another method on /metrics
-// is 405 (with `Allow: GET`); a render that throws is 500.
+// kMetricsContentType, and `HEAD /metrics` with the same headers (the
+// Content-Length of that text) and no body. Any other path is 404; another
+// method on /metrics is 405 (with `Allow: GET, HEAD`); a render that throws
+// is 500.
 //
 // Thread-safety: `render` is called on the server's own threads, possibly
 // concurrently; it must stay valid until Stop returns. The methods may be
@@ -136,9 +157,11 @@ class MetricsServer {
   MetricsServer(std::string host, Render render)
       : host_(std::move(host)), render_(std::move(render)) {}
   static int Handle(mg_connection* conn, void* self);
+  static int InitTls(void* ssl_ctx, void* self);
 
   const std::string host_;
   const Render render_;
+  std::shared_ptr<MetricsTls> tls_;
   int port_ = 0;
   absl::Mutex mu_;
   mg_context* context_ ABSL_GUARDED_BY(mu_) = nullptr;

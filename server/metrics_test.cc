@@ -52,6 +52,7 @@ MetricsSnapshot Sample() {
   s.server.validations_timed_out = 13;
   s.server.requests_in_progress = 6;
   s.server.accounts_in_progress = 600;
+  s.server.request_bytes_in_progress = 123456;
   s.server.open_calls = 8;
   LatencyHistogram latency;
   latency.Observe(absl::Microseconds(80));
@@ -105,6 +106,7 @@ TEST(RenderMetricsTest, ServerCounters) {
                   "# TYPE healthscore_requests_in_progress gauge",
                   "healthscore_requests_in_progress 6",
                   "healthscore_accounts_in_progress 600",
+                  "healthscore_request_bytes_in_progress 123456",
                   "healthscore_open_calls 8",
                   "healthscore_build_info{version=\"0.1.0\"} 1",
                   "healthscore_start_time_seconds 1795000000",
@@ -117,6 +119,7 @@ TEST(RenderMetricsTest, LatencyHistogramIsCumulative) {
       IsSupersetOf({
           "# TYPE healthscore_request_duration_seconds histogram",
           "healthscore_request_duration_seconds_bucket{le=\"0.0001\"} 2",
+          "healthscore_request_duration_seconds_bucket{le=\"0.0002\"} 2",
           "healthscore_request_duration_seconds_bucket{le=\"0.00025\"} 2",
           "healthscore_request_duration_seconds_bucket{le=\"0.0025\"} 2",
           "healthscore_request_duration_seconds_bucket{le=\"0.005\"} 3",
@@ -196,6 +199,32 @@ TEST(RenderMetricsTest, EmptySnapshot) {
 // The exposition rules Prometheus' parser enforces: every family has one
 // HELP and one TYPE line, in that order, before its samples; a family's
 // samples are contiguous; names carry the prefix, counters end in _total.
+TEST(RenderMetricsTest, DecisionLogOnlyWhenOn) {
+  EXPECT_THAT(RenderMetrics(Sample()), Not(HasSubstr("decision_log")));
+  MetricsSnapshot s = Sample();
+  DecisionLogStats d;
+  d.written = 120;
+  d.dropped_buffer_full = 7;
+  d.dropped_write_error = 2;
+  d.write_errors = 1;
+  d.rotations = 3;
+  d.queued_bytes = 4096;
+  s.decision_log = d;
+  EXPECT_THAT(
+      Lines(RenderMetrics(s)),
+      IsSupersetOf({
+          "# TYPE healthscore_decision_log_written_total counter",
+          "healthscore_decision_log_written_total 120",
+          "# TYPE healthscore_decision_log_dropped_total counter",
+          "healthscore_decision_log_dropped_total{reason=\"buffer_full\"} 7",
+          "healthscore_decision_log_dropped_total{reason=\"write_error\"} 2",
+          "healthscore_decision_log_write_errors_total 1",
+          "healthscore_decision_log_rotations_total 3",
+          "# TYPE healthscore_decision_log_buffered_bytes gauge",
+          "healthscore_decision_log_buffered_bytes 4096",
+      }));
+}
+
 TEST(RenderMetricsTest, WellFormed) {
   std::vector<std::string> lines = Lines(RenderMetrics(Sample()));
   std::set<std::string> families;
@@ -233,7 +262,8 @@ TEST(RenderMetricsTest, WellFormed) {
       EXPECT_EQ(name, family) << line;
     }
   }
-  EXPECT_EQ(families.size(), 33u);  // docs/operations.md lists each
+  // docs/operations.md lists each; process_* (not in Sample()) besides.
+  EXPECT_EQ(families.size(), 38u);
 }
 
 class MetricsServerTest : public ::testing::Test {
@@ -264,7 +294,7 @@ TEST_F(MetricsServerTest, ServesMetricsOnly) {
   ASSERT_OK_AND_ASSIGN(HttpResponse post,
                        HttpRequest(server->port(), "POST", "/metrics"));
   EXPECT_EQ(post.status, 405);
-  EXPECT_EQ(post.headers["allow"], "GET");
+  EXPECT_EQ(post.headers["allow"], "GET, HEAD");
 
   server->Stop();
   server->Stop();  // idempotent

@@ -5,6 +5,7 @@
 #endif
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -141,7 +142,7 @@ void Reject(Runtime* runtime, absl::string_view rpc,
            absl::StrCat(rpc, " from ", context->peer(), " failed: ",
                         absl::StatusCodeToString(status.code()), ": ",
                         status.message()));
-  reactor->Finish(ToGrpcStatus(status));
+  reactor->Finish(ToGrpcStatus(runtime->ForClient(status)));
 }
 
 }  // namespace
@@ -241,6 +242,12 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
     reactor->Finish(ShuttingDownStatus());
     return reactor;
   }
+  if (absl::Status denied = AuthorizeCall(runtime_->auth, AuthScope::kScoring,
+                                          "ListModels", *context);
+      !denied.ok()) {
+    reactor->Finish(ToGrpcStatus(denied));
+    return reactor;
+  }
   std::shared_ptr<const ModelSet> set = runtime_->models.Current();
   if (set == nullptr) {
     Reject(runtime_, "ListModels", context,
@@ -250,7 +257,10 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
   }
   response->set_default_model(set->default_model());
   const engine::repository::ModelSet& snapshot = set->snapshot();
-  for (const std::string& e : snapshot.errors()) response->add_errors(e);
+  const PathDisplay& paths = runtime_->paths;
+  for (const std::string& e : snapshot.errors()) {
+    response->add_errors(paths.Apply(e));
+  }
   for (const engine::repository::ModelStatus& status : snapshot.models()) {
     v1::ModelStatus* m = response->add_models();
     m->set_name(status.name);
@@ -258,10 +268,10 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
     if (status.default_version > 0) {
       m->set_serving_version(absl::StrCat(status.default_version));
     }
-    m->set_last_error(status.last_error());
+    m->set_last_error(paths.Apply(status.last_error()));
     m->set_version_policy(status.version_policy);
-    for (const std::string& r : status.routes) m->add_routes(r);
-    for (const std::string& e : status.errors) m->add_errors(e);
+    for (const std::string& r : status.routes) m->add_routes(paths.Apply(r));
+    for (const std::string& e : status.errors) m->add_errors(paths.Apply(e));
     for (const engine::repository::VersionStatus& v : status.versions) {
       v1::ModelVersionStatus* s = m->add_versions();
       s->set_version(absl::StrCat(v.version));
@@ -273,13 +283,13 @@ grpc::ServerUnaryReactor* ModelService::ListModels(
       }
       s->set_load_micros(static_cast<uint64_t>(
           absl::ToInt64Microseconds(v.load_duration)));
-      s->set_error(v.error);
-      s->set_file(v.file);
+      s->set_error(paths.Apply(v.error));
+      s->set_file(paths.Apply(v.file));
       s->set_stale(v.stale);
       for (const std::string& l : v.labels) s->add_labels(l);
       s->set_tests_passed(v.tests_passed);
       s->set_tests_failed(v.tests_failed);
-      s->set_note(v.note);
+      s->set_note(paths.Apply(v.note));
     }
   }
   if (const engine::repository::ModelRepository* repository =
@@ -310,6 +320,12 @@ grpc::ServerUnaryReactor* ModelService::GetModel(
     reactor->Finish(ShuttingDownStatus());
     return reactor;
   }
+  if (absl::Status denied = AuthorizeCall(runtime_->auth, AuthScope::kScoring,
+                                          "GetModel", *context);
+      !denied.ok()) {
+    reactor->Finish(ToGrpcStatus(denied));
+    return reactor;
+  }
   std::shared_ptr<const ModelSet> set = runtime_->models.Current();
   if (set == nullptr) {
     Reject(runtime_, "GetModel", context,
@@ -330,8 +346,13 @@ grpc::ServerUnaryReactor* ModelService::GetModel(
 namespace {
 
 void DescribeValidation(const engine::model::CompileResult& result,
+                        const PathDisplay& paths,
                         v1::ValidateModelResponse* response) {
-  for (const engine::model::Diagnostic& d : result.diagnostics.items()) {
+  for (engine::model::Diagnostic d : result.diagnostics.items()) {
+    // The file is the client's own name; messages may name the server's
+    // plugin directory.
+    d.message = paths.Apply(d.message);
+    d.hint = paths.Apply(d.hint);
     ::healthscore::server::ToProto(d, response->add_diagnostics());
   }
   response->set_error_count(result.diagnostics.error_count());
@@ -344,14 +365,25 @@ void DescribeValidation(const engine::model::CompileResult& result,
   }
 }
 
-// The job on the ValidationLane.
-void RunValidation(Runtime* runtime,
-                   const std::shared_ptr<ValidationCall>& call,
-                   const WorkBudget& budget) {
+// The job on the ValidationLane. Returns the answer to send once the job
+// no longer counts against the lane's limit (validation_lane.h).
+std::function<void()> RunValidation(Runtime* runtime,
+                                    const std::shared_ptr<ValidationCall>& call,
+                                    const WorkBudget& budget) {
   // Past the deadline the lane answers the call itself; the compiler stops
   // at its next budget check (or the lane abandons it, validation_lane.h).
   engine::model::CompileOptions options;
-  options.plugins = runtime->plugins.get();
+  if (runtime->options.validate_allow_plugins) {
+    options.plugins = runtime->plugins.get();
+  } else {
+    // The client's YAML would choose the libraries and configure them, and
+    // plugins run in this process with full trust.
+    options.plugins_refused_reason =
+        "but ValidateModel loads no plugin for a client's model";
+    options.plugins_refused_hint =
+        "validate it with `healthscore validate --plugins DIR`, or start the "
+        "server with --validate-allow-plugins=true";
+  }
   options.yaml.max_bytes = runtime->options.max_model_bytes;
   options.yaml.max_nodes = runtime->options.max_yaml_nodes;
   options.budget.deadline = budget.deadline;
@@ -365,18 +397,21 @@ void RunValidation(Runtime* runtime,
     if (reactor != nullptr) {
       // Out of budget: the compile stopped part way, so no diagnostics.
       if (result.status.ok()) {
-        DescribeValidation(result, call->response());
+        DescribeValidation(result, runtime->paths, call->response());
       } else {
-        answer = ToGrpcStatus(result.status);
+        answer = ToGrpcStatus(runtime->ForClient(result.status));
       }
     }
   }
-  const size_t size = call->yaml.size();
   std::string().swap(call->yaml);
-  // Before the answer, so that the trim after the call (the call's messages
-  // are freed then, request_parsing.h) finds this freed too.
-  ReturnMemoryAfterLargeWork(size);
-  if (reactor != nullptr) reactor->Finish(answer);
+  // The compile's peak is not bounded by the text's size (an alias bomb or
+  // deep nesting expands a few kilobytes), and the lane's threads would
+  // keep it: every validation gives its memory back. Before the answer, so
+  // that the trim after the call (the call's messages are freed then,
+  // request_parsing.h) finds this freed too.
+  ReturnFreedMemory();
+  if (reactor == nullptr) return nullptr;
+  return [reactor, answer] { reactor->Finish(answer); };
 }
 
 }  // namespace
@@ -388,6 +423,12 @@ grpc::ServerUnaryReactor* ModelService::ValidateModel(
   auto* reactor = new ValidateReactor(runtime_);
   if (!reactor->accepted()) {
     reactor->Finish(ShuttingDownStatus());
+    return reactor;
+  }
+  if (absl::Status denied = AuthorizeCall(runtime_->auth, AuthScope::kAdmin,
+                                          "ValidateModel", *context);
+      !denied.ok()) {
+    reactor->Finish(ToGrpcStatus(denied));
     return reactor;
   }
   const ServerOptions& o = runtime_->options;
@@ -419,7 +460,7 @@ grpc::ServerUnaryReactor* ModelService::ValidateModel(
   ValidationLane::Job job;
   job.budget = call->budget;
   job.run = [runtime, call](const WorkBudget& budget) {
-    RunValidation(runtime, call, budget);
+    return RunValidation(runtime, call, budget);
   };
   job.on_expired = [runtime, call] {
     grpc::ServerUnaryReactor* answering = call->Claim();
@@ -454,6 +495,12 @@ grpc::ServerUnaryReactor* ModelService::Reload(
     reactor->Finish(ShuttingDownStatus());
     return reactor;
   }
+  if (absl::Status denied = AuthorizeCall(runtime_->auth, AuthScope::kAdmin,
+                                          "Reload", *context);
+      !denied.ok()) {
+    reactor->Finish(ToGrpcStatus(denied));
+    return reactor;
+  }
   if (runtime_->models.repository() == nullptr) {
     Reject(runtime_, "Reload", context,
            absl::UnavailableError("the server is still loading its models"),
@@ -461,10 +508,12 @@ grpc::ServerUnaryReactor* ModelService::Reload(
     return reactor;
   }
   // On the reload thread, coalesced with every other request (reloader.h).
+  const Runtime* runtime = runtime_;
   runtime_->reloader.RequestReload(
-      [response, reactor](const engine::repository::ReloadResult& result) {
+      [runtime, response,
+       reactor](const engine::repository::ReloadResult& result) {
         if (!result.status.ok()) {
-          reactor->Finish(ToGrpcStatus(result.status));
+          reactor->Finish(ToGrpcStatus(runtime->ForClient(result.status)));
           return;
         }
         response->set_published(result.published);
@@ -472,7 +521,9 @@ grpc::ServerUnaryReactor* ModelService::Reload(
         response->set_compiled(result.compiled);
         response->set_reused(result.reused);
         response->set_failed(result.failed);
-        for (const std::string& e : result.errors) response->add_errors(e);
+        for (const std::string& e : result.errors) {
+          response->add_errors(runtime->paths.Apply(e));
+        }
         reactor->Finish(grpc::Status::OK);
       });
   return reactor;

@@ -167,16 +167,51 @@ Setting CountSetting(std::string flag, std::string help,
       [](const T& v) { return absl::StrCat(v); });
 }
 
+std::string ShowBytes(const size_t& v) {
+  if (v == 0) return "0";
+  if (v % (1u << 20) == 0) return absl::StrCat(v >> 20, "MiB");
+  if (v % (1u << 10) == 0) return absl::StrCat(v >> 10, "KiB");
+  return absl::StrCat(v);
+}
+
 Setting BytesSetting(std::string flag, std::string help,
                      size_t ServerOptions::*member) {
   return ParsedSetting<size_t>(std::move(flag), "BYTES", std::move(help),
-                               member, ParseBytes, [](const size_t& v) {
-                                 if (v % (1u << 20) == 0)
-                                   return absl::StrCat(v >> 20, "MiB");
-                                 if (v % (1u << 10) == 0)
-                                   return absl::StrCat(v >> 10, "KiB");
-                                 return absl::StrCat(v);
-                               });
+                               member, ParseBytes, ShowBytes);
+}
+
+// --decision-log-sample: a rate in (0, 1].
+absl::StatusOr<double> ParseSampleRate(absl::string_view v) {
+  double rate = 0;
+  if (!absl::SimpleAtod(absl::StripAsciiWhitespace(v), &rate) ||
+      !(rate > 0 && rate <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected a rate above 0 and at most 1 (such as 0.01), got '", v,
+        "'"));
+  }
+  return rate;
+}
+
+// --decision-log: a path, or "-" for standard output (which a config
+// file's directory does not prefix).
+Setting DecisionLogPathSetting() {
+  Setting s;
+  s.flag = "decision-log";
+  s.metavar = "FILE|-";
+  s.help =
+      "Write one JSON line per scored account (request id, time, model, "
+      "inputs, score, tier, playbooks) to FILE, or to standard output for "
+      "-; off by default. Relative to the current directory.";
+  s.apply = [](absl::string_view v, const std::string& base,
+               ServerOptions* o) {
+    if (v.empty()) return absl::InvalidArgumentError("empty value");
+    o->decision_log = v == "-" ? std::string("-") : ResolvePath(v, base);
+    return absl::OkStatus();
+  };
+  s.show = [](const ServerOptions& o) {
+    return o.decision_log.empty() ? std::string("off") : o.decision_log;
+  };
+  return s;
 }
 
 Setting DurationSetting(std::string flag, std::string help,
@@ -210,6 +245,17 @@ Setting PortSetting(std::string flag, std::string help,
       });
 }
 
+// The security switches (--validate-allow-plugins, --metrics-tls).
+absl::StatusOr<bool> ParseTrueFalse(absl::string_view v) {
+  std::string t = absl::AsciiStrToLower(absl::StripAsciiWhitespace(v));
+  if (t == "true" || t == "1" || t == "yes") return true;
+  if (t == "false" || t == "0" || t == "no") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("expected true or false, got '", v, "'"));
+}
+
+std::string ShowTrueFalse(const bool& b) { return b ? "true" : "false"; }
+
 const std::vector<Setting>& Settings() {
   static const auto* settings = new std::vector<Setting>{
       ParsedSetting<std::string>(
@@ -228,16 +274,18 @@ const std::vector<Setting>& Settings() {
                     "Model directory: DIR/<name>/<version>/model.yaml with "
                     "numeric versions; requests without a version get the "
                     "highest version that loaded. Relative to the current "
-                    "directory.",
+                    "directory. An installed healthscore defaults to its "
+                    "bundled models (PREFIX/share/healthscore/models).",
                     &ServerOptions::models_dir, true),
       StringSetting("default-model", "NAME",
                     "The model requests without a model name get.",
                     &ServerOptions::default_model, false),
       StringSetting("plugins", "DIR",
                     "Directory of plugin libraries (libhs_NAME.so) that "
-                    "models' `plugins:` entries load; a build tree has them "
-                    "in BUILD/plugins/lib. A directory given explicitly must "
-                    "exist; the default is used only when it exists. "
+                    "models' `plugins:` entries load. The default is the "
+                    "installation's PREFIX/lib/healthscore/plugins, or the "
+                    "build tree's BUILD/plugins/lib, used only when it "
+                    "exists; a directory given explicitly must exist. "
                     "Relative to the current directory.",
                     &ServerOptions::plugins_dir, true,
                     &ServerOptions::plugins_dir_explicit),
@@ -259,6 +307,12 @@ const std::vector<Setting>& Settings() {
                    "Accounts admitted but not finished, over all requests; "
                    "beyond it new work fails fast with RESOURCE_EXHAUSTED.",
                    &ServerOptions::max_pending_accounts, false),
+      BytesSetting("max-bytes-in-flight",
+                   "Serialised request bytes admitted but not finished, over "
+                   "all requests (e.g. 256MiB); beyond it new work fails "
+                   "fast with RESOURCE_EXHAUSTED. At least "
+                   "--max-message-bytes.",
+                   &ServerOptions::max_bytes_in_flight),
       CountSetting("max-stream-batches-in-flight",
                    "Per ScoreStream: batches read ahead of the responses "
                    "written; the server stops reading at this depth.",
@@ -332,6 +386,120 @@ const std::vector<Setting>& Settings() {
                       "request, or to take the reply, before it is closed "
                       "(100ms-1m).",
                       &ServerOptions::metrics_request_timeout),
+      // Conventions (issue 14).
+      ParsedSetting<bool>(
+          "reflection", "true|false",
+          "Serve gRPC server reflection (grpc.reflection.v1 and v1alpha), "
+          "so tools such as grpcurl and buf curl can list and describe the "
+          "services without the .proto files; false turns it off.",
+          &ServerOptions::reflection,
+          [](absl::string_view v) -> absl::StatusOr<bool> {
+            const absl::string_view t = absl::StripAsciiWhitespace(v);
+            if (t == "true") return true;
+            if (t == "false") return false;
+            return absl::InvalidArgumentError(
+                absl::StrCat("expected true or false, got '", v, "'"));
+          },
+          [](const bool& v) { return std::string(v ? "true" : "false"); }),
+      // Security (docs/operations.md, "Security").
+      StringSetting("tls-cert", "FILE",
+                    "Serve gRPC over TLS with this PEM certificate chain "
+                    "(needs --tls-key). Re-read every --tls-refresh-interval: "
+                    "new connections get a rotated certificate.",
+                    &ServerOptions::tls_cert, true),
+      StringSetting("tls-key", "FILE",
+                    "The PEM private key of --tls-cert.",
+                    &ServerOptions::tls_key, true),
+      StringSetting("tls-client-ca", "FILE",
+                    "mTLS: require a client certificate signed by a CA of "
+                    "this PEM bundle; others are refused in the handshake.",
+                    &ServerOptions::tls_client_ca, true),
+      DurationSetting("tls-refresh-interval",
+                      "How often the TLS files are re-read (at least 1s).",
+                      &ServerOptions::tls_refresh_interval),
+      StringSetting("admin-token-file", "FILE",
+                    "Admin calls (Reload, ValidateModel) need 'authorization: "
+                    "Bearer TOKEN' with a token of FILE (one a line), or a "
+                    "client certificate allowed by --admin-allow-san. Re-read "
+                    "on every reload (SIGHUP, Reload).",
+                    &ServerOptions::admin_token_file, true),
+      StringSetting("admin-allow-san", "NAMES",
+                    "Comma list of client certificate subject alternative "
+                    "names (DNS names, URIs, e-mail addresses, IPs) that may "
+                    "make admin calls; needs --tls-client-ca.",
+                    &ServerOptions::admin_allow_san, false),
+      StringSetting("auth-token-file", "FILE",
+                    "Scoring calls (Score, ScoreStream, ListModels, "
+                    "GetModel) need 'authorization: Bearer TOKEN' with a "
+                    "token of FILE, or an admin credential. Re-read on every "
+                    "reload.",
+                    &ServerOptions::auth_token_file, true),
+      ParsedSetting<bool>(
+          "allow-unauthenticated-admin", "true|false",
+          "Without --admin-token-file or --admin-allow-san, admin calls are "
+          "refused; true lets any client that reaches the port make them "
+          "(development, trusted networks). Ignored when an admin credential "
+          "is configured.",
+          &ServerOptions::allow_unauthenticated_admin, ParseTrueFalse,
+          ShowTrueFalse),
+      ParsedSetting<bool>(
+          "validate-allow-plugins", "true|false",
+          "Let ValidateModel load the plugins a client's model names, with "
+          "the client's configuration; plugins run in the server with full "
+          "trust. Off: such a model is refused.",
+          &ServerOptions::validate_allow_plugins, ParseTrueFalse,
+          ShowTrueFalse),
+      ParsedSetting<bool>(
+          "metrics-tls", "true|false",
+          "Serve metrics over HTTPS only, with --tls-cert and --tls-key "
+          "(rotated as on the gRPC port); with --tls-client-ca, scrapers "
+          "need a client certificate of those CAs.",
+          &ServerOptions::metrics_tls, ParseTrueFalse, ShowTrueFalse),
+      // Scale-out (issue 15; docs/scaling.md).
+      DurationSetting("max-connection-age",
+                      "Send a GOAWAY to client connections older than this "
+                      "(+-10% jitter), so long-lived clients reconnect and "
+                      "spread over replicas started after them (1s-24d; 0 = "
+                      "off).",
+                      &ServerOptions::max_connection_age),
+      DurationSetting("max-connection-age-grace",
+                      "Calls still open on a connection sent a GOAWAY by "
+                      "--max-connection-age get this long to finish before "
+                      "it is closed (at most 24d).",
+                      &ServerOptions::max_connection_age_grace),
+      // Decision log (issue 15; docs/operations.md, "Decision log").
+      DecisionLogPathSetting(),
+      ParsedSetting<double>(
+          "decision-log-sample", "RATE",
+          "Share of accounts the decision log records, above 0 and at most "
+          "1 (0.01 logs 1 in 100), chosen by a hash of the account id: the "
+          "same accounts on every run and replica.",
+          &ServerOptions::decision_log_sample, ParseSampleRate,
+          [](const double& v) { return absl::StrCat(v); }),
+      StringSetting("decision-log-mask", "IDS",
+                    "Comma list of input ids (and as_of, previous_score, "
+                    "previous_tier) whose values the decision log writes as "
+                    "\"[masked]\"; the values are never written.",
+                    &ServerOptions::decision_log_mask, false),
+      BytesSetting("decision-log-buffer",
+                   "Decision records formatted and not yet written (e.g. "
+                   "8MiB); past it records are dropped and counted, scoring "
+                   "never waits for the log.",
+                   &ServerOptions::decision_log_buffer),
+      ParsedSetting<size_t>(
+          "decision-log-max-bytes", "BYTES",
+          "Rotate the decision log before it passes this size (FILE "
+          "becomes FILE.1, FILE.1 FILE.2, ...); 0 never rotates.",
+          &ServerOptions::decision_log_max_bytes,
+          [](absl::string_view v) -> absl::StatusOr<size_t> {
+            if (absl::StripAsciiWhitespace(v) == "0") return size_t{0};
+            return ParseBytes(v);
+          },
+          ShowBytes),
+      CountSetting("decision-log-max-files",
+                   "Rotated decision log files kept (FILE.1 ... FILE.N, "
+                   "1-1000); older ones are removed.",
+                   &ServerOptions::decision_log_max_files, false),
   };
   return *settings;
 }
@@ -500,6 +668,12 @@ absl::Status ServerOptions::Validate() const {
         ") must not exceed --max-pending-accounts (", max_pending_accounts,
         "): such a request could never be admitted"));
   }
+  if (max_bytes_in_flight != 0 && max_message_bytes > max_bytes_in_flight) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-message-bytes (", max_message_bytes,
+        ") must not exceed --max-bytes-in-flight (", max_bytes_in_flight,
+        "): such a request could never be admitted"));
+  }
   if (metrics_port < -1 || metrics_port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--metrics-port must be between 0 and 65535, or -1 (off), got ",
@@ -541,8 +715,68 @@ absl::Status ServerOptions::Validate() const {
   if (max_accounts_per_request == 0 || max_concurrent_requests == 0 ||
       max_pending_accounts == 0 || max_stream_batches_in_flight <= 0 ||
       max_concurrent_streams <= 0 || rows_per_task == 0 ||
-      max_message_bytes == 0) {
+      max_message_bytes == 0 || max_bytes_in_flight == 0) {
     return absl::InvalidArgumentError("limits must be positive");
+  }
+  if (tls_cert.empty() != tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together: give both, or neither for "
+        "plaintext");
+  }
+  if (!tls_client_ca.empty() && tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS with "
+        "client certificates)");
+  }
+  if (tls_refresh_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls-refresh-interval must be at least 1s, got ",
+        absl::FormatDuration(tls_refresh_interval)));
+  }
+  if (metrics_tls && tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "--metrics-tls needs --tls-cert and --tls-key: the metrics endpoint "
+        "serves the gRPC port's certificate");
+  }
+  // gRPC takes both as int milliseconds.
+  constexpr absl::Duration kMaxConnectionAgeLimit = absl::Hours(24 * 24);
+  if (max_connection_age != absl::ZeroDuration() &&
+      (max_connection_age < absl::Seconds(1) ||
+       max_connection_age > kMaxConnectionAgeLimit)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-connection-age must be 0 (off) or between 1s and 24d, got ",
+        absl::FormatDuration(max_connection_age)));
+  }
+  if (max_connection_age_grace > kMaxConnectionAgeLimit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-connection-age-grace must be at most 24d, got ",
+        absl::FormatDuration(max_connection_age_grace)));
+  }
+  if (!(decision_log_sample > 0 && decision_log_sample <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--decision-log-sample must be above 0 and at most 1, got ",
+        decision_log_sample));
+  }
+  if (decision_log_max_files < 1 || decision_log_max_files > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--decision-log-max-files must be between 1 and 1000, got ",
+        decision_log_max_files));
+  }
+  if (decision_log_buffer == 0) {
+    return absl::InvalidArgumentError(
+        "--decision-log-buffer must be positive");
+  }
+  for (absl::string_view name : absl::StrSplit(decision_log_mask, ',')) {
+    if (!decision_log_mask.empty() && absl::StripAsciiWhitespace(name).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--decision-log-mask: empty name in '", decision_log_mask,
+          "' (a comma list of input ids, such as nps,arr)"));
+    }
+  }
+  if (!admin_allow_san.empty() && tls_client_ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--admin-allow-san needs --tls-client-ca: client certificates are "
+        "only verified with mTLS");
   }
   return absl::OkStatus();
 }
@@ -610,6 +844,10 @@ absl::StatusOr<ServeArgs> ParseServeArgs(const std::vector<std::string>& args) {
       out.help = true;
       continue;
     }
+    if (arg == "--version") {
+      out.version = true;
+      continue;
+    }
     if (!absl::ConsumePrefix(&arg, "--")) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unexpected argument '", arg, "' (settings are flags: --name value)"));
@@ -642,7 +880,7 @@ absl::StatusOr<ServeArgs> ParseServeArgs(const std::vector<std::string>& args) {
       flags.emplace_back(setting, value);
     }
   }
-  if (out.help) return out;
+  if (out.help || out.version) return out;
   if (!out.config_file.empty()) {
     absl::StatusOr<std::string> text =
         engine::common::ReadYamlFile(out.config_file);
@@ -667,6 +905,23 @@ absl::StatusOr<ServeArgs> ParseServeArgs(const std::vector<std::string>& args) {
   absl::Status s = out.options.Validate();
   if (!s.ok()) return s;
   return out;
+}
+
+bool IsLoopbackHost(absl::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  return IsIpv4Literal(std::string(host)) && absl::StartsWith(host, "127.");
+}
+
+std::string PlaintextListenWarning(const ServerOptions& options) {
+  if (!options.tls_cert.empty()) return "";
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(options.listen);
+  if (!address.ok() || IsLoopbackHost(address->host)) return "";
+  return absl::StrCat(
+      "listening on ", options.listen,
+      " without TLS: any host that reaches this address can call every "
+      "RPC, including Reload and ValidateModel, and read the traffic; "
+      "serve TLS (--tls-cert and --tls-key), or listen on 127.0.0.1 behind "
+      "a proxy that does");
 }
 
 std::string ServeUsage(absl::string_view program) {
@@ -707,6 +962,10 @@ std::string ServeUsage(absl::string_view program) {
          s.show(defaults));
   }
   line("--help", "Print this help.", "");
+  line("--version",
+       "Print the version, git commit, plugin ABI and the gRPC and protobuf "
+       "versions, and exit.",
+       "");
   absl::StrAppend(
       &out, "\nExample:\n  ", program,
       " --listen 0.0.0.0:50051 --models rules --threads 2\n"

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/common/install_layout.h"
 
 namespace healthscore::server {
 
@@ -34,14 +35,18 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   // Model directory: <models_dir>/<name>/<version>/model.yaml, numeric
   // versions. Requests without a version get the highest version that
-  // loaded.
-  std::string models_dir = "rules";
+  // loaded. Default: an installed program's bundled models
+  // (<prefix>/share/healthscore/models), else `rules` (relative to the
+  // current directory); engine/common/install_layout.h.
+  std::string models_dir = engine::common::DefaultDataDirs().models;
   // The model requests without a model name get.
   std::string default_model = "default";
   // Directory of plugin libraries (libhs_NAME.so) that models' `plugins:`
-  // entries load. A directory given explicitly must exist; the default is
-  // used only when it exists.
-  std::string plugins_dir = "plugins";
+  // entries load. A directory given explicitly must exist; the default (an
+  // installed program's <prefix>/lib/healthscore/plugins, or the build
+  // tree's BUILD/plugins/lib; empty when neither) is used only when it
+  // exists.
+  std::string plugins_dir = engine::common::DefaultDataDirs().plugins;
   bool plugins_dir_explicit = false;
 
   // Scoring threads; 0 means one per core.
@@ -57,6 +62,10 @@ struct ServerOptions {
   // RESOURCE_EXHAUSTED instead of queueing without bound.
   size_t max_concurrent_requests = 1024;
   size_t max_pending_accounts = 1000000;
+  // Admission: serialised request bytes admitted but not finished, over all
+  // requests and stream batches (a call peaks at a few times its request's
+  // bytes). Must be at least max_message_bytes.
+  size_t max_bytes_in_flight = 256u << 20;
   // Per stream: batches read ahead of the response being written. The
   // server stops reading the stream at this depth, so HTTP/2 flow control
   // holds the client back.
@@ -118,6 +127,70 @@ struct ServerOptions {
   int metrics_threads = 16;  // 1 to kMaxMetricsThreads
   absl::Duration metrics_request_timeout = absl::Seconds(3);
 
+  // Conventions (issue 14).
+  // Serve gRPC server reflection (grpc.reflection.v1 and v1alpha); off, a
+  // client needs the .proto files to call the server.
+  bool reflection = true;
+
+  // Security (docs/operations.md, "Security"; server/tls.h, server/auth.h).
+  // TLS on the gRPC port: the server's certificate chain and private key
+  // (PEM files, both or neither). With tls_client_ca, clients must present
+  // a certificate signed by one of its CAs (mTLS). The three files are
+  // re-read every tls_refresh_interval (gRPC's file watcher): a rotated
+  // certificate is served to new connections, open ones keep theirs.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  absl::Duration tls_refresh_interval = absl::Seconds(60);
+  // Admin calls (Reload, ValidateModel) need a bearer token from this file
+  // or an mTLS client certificate with a SAN in admin_allow_san (a comma
+  // list; needs tls_client_ca). Scoring calls need a token from
+  // auth_token_file when it is set. Token files are re-read on every
+  // reload (SIGHUP, the Reload RPC).
+  std::string admin_token_file;
+  std::string admin_allow_san;
+  std::string auth_token_file;
+  // With neither admin_token_file nor admin_allow_san, admin calls are
+  // refused (UNAUTHENTICATED) unless this is set: then anyone who reaches
+  // the port may make them (development, a trusted network). Ignored when
+  // an admin credential is configured.
+  bool allow_unauthenticated_admin = false;
+  // ValidateModel compiles client-supplied YAML; its `plugins:` entries
+  // would load plugin libraries with client-supplied configuration, which
+  // run in-process with full trust. Off: such a model is refused.
+  bool validate_allow_plugins = false;
+  // The metrics endpoint over HTTPS only, with tls_cert and tls_key (and,
+  // with tls_client_ca, client certificates required), re-read every
+  // tls_refresh_interval as on the gRPC port (metrics_tls.h).
+  bool metrics_tls = false;
+
+  // Scale-out (issue 15; docs/scaling.md).
+  // A client connection older than max_connection_age (gRPC adds up to
+  // +-10% jitter) gets a GOAWAY: its client opens a new connection for new
+  // calls, so long-lived clients rebalance onto replicas started after
+  // them. Calls open on the old connection get max_connection_age_grace to
+  // finish before it is closed. Zero turns the age limit off (connections
+  // live as long as their clients keep them).
+  absl::Duration max_connection_age = absl::ZeroDuration();
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+  // Decision log (issue 15; docs/operations.md, "Decision log";
+  // server/decision_log.h). One JSON line per scored account, off unless
+  // decision_log names a file or "-" (standard output).
+  std::string decision_log;
+  // Share of accounts logged, in (0, 1], chosen by a hash of the account
+  // id (the same accounts on every run and replica).
+  double decision_log_sample = 1;
+  // Comma list of input ids (and as_of, previous_score, previous_tier)
+  // whose values are written as "[masked]".
+  std::string decision_log_mask;
+  // Records formatted and not yet written; past it they are dropped and
+  // counted (healthscore_decision_log_dropped_total), never waited for.
+  size_t decision_log_buffer = size_t{8} << 20;
+  // Rotate the file before it passes this size (0: never), keeping this
+  // many rotated files (FILE.1 ... FILE.N).
+  size_t decision_log_max_bytes = size_t{100} << 20;
+  int decision_log_max_files = 5;
+
   // Checks ranges and consistency. InvalidArgument naming the setting.
   absl::Status Validate() const;
 };
@@ -138,10 +211,19 @@ struct ListenAddress {
 // through this first.
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text);
 
+// Conventions (issue 14).
+// True for an address only this host can reach: 127.0.0.0/8, [::1] and
+// "localhost".
+bool IsLoopbackHost(absl::string_view host);
+// The warning to log at start-up when `options` listen beyond loopback in
+// plaintext (naming the flag that turns TLS on); empty otherwise.
+std::string PlaintextListenWarning(const ServerOptions& options);
+
 // What ParseServeArgs found.
 struct ServeArgs {
   ServerOptions options;
   bool help = false;
+  bool version = false;     // --version: print build_info.h's VersionText
   std::string config_file;  // empty without --config
 };
 

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "engine/common/install_layout.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/common/testing/yaml_bombs.h"
 #include "gmock/gmock.h"
@@ -28,15 +30,17 @@ TEST(OptionsTest, Defaults) {
   const ServerOptions& o = args.options;
   EXPECT_FALSE(args.help);
   EXPECT_EQ(o.listen, "127.0.0.1:50051");
+  // This test runs from the build tree (engine/common/install_layout.h).
   EXPECT_EQ(o.models_dir, "rules");
   EXPECT_EQ(o.default_model, "default");
-  EXPECT_EQ(o.plugins_dir, "plugins");
+  EXPECT_EQ(o.plugins_dir, engine::common::DefaultDataDirs().plugins);
   EXPECT_FALSE(o.plugins_dir_explicit);
   EXPECT_EQ(o.threads, 0);
   EXPECT_EQ(o.max_accounts_per_request, 100000u);
   EXPECT_EQ(o.max_message_bytes, 64u << 20);
   EXPECT_EQ(o.max_concurrent_requests, 1024u);
   EXPECT_EQ(o.max_pending_accounts, 1000000u);
+  EXPECT_EQ(o.max_bytes_in_flight, 256u << 20);
   EXPECT_EQ(o.max_stream_batches_in_flight, 4);
   EXPECT_EQ(o.shutdown_wait, absl::ZeroDuration());
   EXPECT_EQ(o.shutdown_grace, absl::Seconds(30));
@@ -256,6 +260,125 @@ TEST(OptionsTest, MetricsFlagErrors) {
                                  "65535, or -1 (off), got 70000")));
 }
 
+TEST(OptionsTest, DecisionLogFlags) {
+  ServerOptions defaults;
+  EXPECT_EQ(defaults.decision_log, "");  // off
+  EXPECT_EQ(defaults.decision_log_sample, 1);
+  EXPECT_EQ(defaults.decision_log_buffer, size_t{8} << 20);
+  EXPECT_EQ(defaults.decision_log_max_bytes, size_t{100} << 20);
+  EXPECT_EQ(defaults.decision_log_max_files, 5);
+  ASSERT_OK_AND_ASSIGN(
+      ServeArgs args,
+      Parse({"--decision-log", "/var/log/hs/decisions.jsonl",
+             "--decision-log-sample=0.01", "--decision-log-mask", "nps,arr",
+             "--decision-log-buffer", "1MiB", "--decision-log-max-bytes",
+             "0", "--decision-log-max-files", "10"}));
+  EXPECT_EQ(args.options.decision_log, "/var/log/hs/decisions.jsonl");
+  EXPECT_EQ(args.options.decision_log_sample, 0.01);
+  EXPECT_EQ(args.options.decision_log_mask, "nps,arr");
+  EXPECT_EQ(args.options.decision_log_buffer, size_t{1} << 20);
+  EXPECT_EQ(args.options.decision_log_max_bytes, 0u);  // never rotates
+  EXPECT_EQ(args.options.decision_log_max_files, 10);
+  // "-" is standard output, also in a config file (not made relative).
+  ServerOptions o;
+  ASSERT_OK(ApplyConfigYaml("decision_log: '-'\n", "etc/s.yaml", "etc", &o));
+  EXPECT_EQ(o.decision_log, "-");
+  ASSERT_OK(ApplyConfigYaml("decision_log: log/d.jsonl\n"
+                            "decision_log_max_bytes: 64MiB\n",
+                            "etc/s.yaml", "etc", &o));
+  EXPECT_EQ(o.decision_log, "etc/log/d.jsonl");
+  EXPECT_EQ(o.decision_log_max_bytes, size_t{64} << 20);
+  EXPECT_THAT(ServeUsage("healthscore serve"),
+              AllOf(HasSubstr("--decision-log FILE|-"),
+                    HasSubstr("--decision-log-sample RATE"),
+                    HasSubstr("--decision-log-mask IDS"),
+                    HasSubstr("--decision-log-max-files N")));
+}
+
+TEST(OptionsTest, DecisionLogFlagErrors) {
+  for (const char* rate : {"0", "1.5", "-0.1", "often"}) {
+    EXPECT_THAT(Parse({"--decision-log-sample", rate}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat(
+                             "--decision-log-sample: expected a rate above 0 "
+                             "and at most 1 (such as 0.01), got '",
+                             rate, "'"))));
+  }
+  EXPECT_THAT(Parse({"--decision-log-mask", "nps,,arr"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--decision-log-mask: empty name in "
+                                 "'nps,,arr'")));
+  EXPECT_THAT(Parse({"--decision-log-max-files", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--decision-log-max-files: expected a "
+                                 "positive integer")));
+  EXPECT_THAT(Parse({"--decision-log-max-files", "1001"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--decision-log-max-files must be between 1 "
+                                 "and 1000, got 1001")));
+  EXPECT_THAT(Parse({"--decision-log-buffer", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--decision-log-buffer: size '0' must be "
+                                 "between 1 byte and 2GiB")));
+  EXPECT_THAT(Parse({"--decision-log", ""}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--decision-log: empty value")));
+}
+
+TEST(OptionsTest, SecurityFlags) {
+  ASSERT_OK_AND_ASSIGN(
+      ServeArgs args,
+      Parse({"--tls-cert", "/etc/hs/cert.pem", "--tls-key=/etc/hs/key.pem",
+             "--tls-client-ca", "/etc/hs/ca.pem", "--tls-refresh-interval",
+             "10s", "--admin-token-file", "/etc/hs/admin",
+             "--admin-allow-san", "ops.example,spiffe://x/ops",
+             "--auth-token-file", "/etc/hs/scoring",
+             "--validate-allow-plugins=true"}));
+  EXPECT_EQ(args.options.tls_cert, "/etc/hs/cert.pem");
+  EXPECT_EQ(args.options.tls_key, "/etc/hs/key.pem");
+  EXPECT_EQ(args.options.tls_client_ca, "/etc/hs/ca.pem");
+  EXPECT_EQ(args.options.tls_refresh_interval, absl::Seconds(10));
+  EXPECT_EQ(args.options.admin_token_file, "/etc/hs/admin");
+  EXPECT_EQ(args.options.admin_allow_san, "ops.example,spiffe://x/ops");
+  EXPECT_EQ(args.options.auth_token_file, "/etc/hs/scoring");
+  EXPECT_TRUE(args.options.validate_allow_plugins);
+  ServerOptions defaults;
+  EXPECT_FALSE(defaults.validate_allow_plugins);
+  EXPECT_EQ(defaults.tls_refresh_interval, absl::Seconds(60));
+  ServerOptions o;
+  ASSERT_OK(ApplyConfigYaml("tls_cert: tls/cert.pem\ntls_key: tls/key.pem\n"
+                            "validate_allow_plugins: false\n",
+                            "etc/server.yaml", "etc", &o));
+  EXPECT_EQ(o.tls_cert, "etc/tls/cert.pem");  // relative to the file
+  EXPECT_OK(o.Validate());
+}
+
+TEST(OptionsTest, SecurityFlagErrors) {
+  EXPECT_THAT(Parse({"--tls-cert", "c.pem"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--tls-cert and --tls-key go together")));
+  EXPECT_THAT(Parse({"--tls-client-ca", "ca.pem"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--tls-client-ca needs --tls-cert")));
+  EXPECT_THAT(Parse({"--tls-cert", "c", "--tls-key", "k",
+                     "--tls-refresh-interval", "500ms"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--tls-refresh-interval must be at least "
+                                 "1s, got 500ms")));
+  EXPECT_THAT(Parse({"--tls-cert", "c", "--tls-key", "k",
+                     "--admin-allow-san", "ops.example"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--admin-allow-san needs --tls-client-ca")));
+  EXPECT_THAT(Parse({"--validate-allow-plugins", "maybe"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--validate-allow-plugins: expected true or "
+                                 "false, got 'maybe'")));
+  EXPECT_THAT(Parse({"--metrics-port", "0", "--metrics-tls=true"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--metrics-tls needs --tls-cert and "
+                                 "--tls-key")));
+}
+
 TEST(OptionsTest, MetricsConfigYaml) {
   ServerOptions o;
   ASSERT_OK(
@@ -286,6 +409,22 @@ TEST(OptionsTest, WatchInterval) {
                        HasSubstr("must not be negative")));
 }
 
+TEST(OptionsTest, MaxBytesInFlight) {
+  ASSERT_OK_AND_ASSIGN(ServeArgs args,
+                       Parse({"--max-bytes-in-flight", "1GiB"}));
+  EXPECT_EQ(args.options.max_bytes_in_flight, 1u << 30);
+  // Exactly the message limit is consistent.
+  ASSERT_OK_AND_ASSIGN(args, Parse({"--max-bytes-in-flight=64MiB"}));
+  EXPECT_EQ(args.options.max_bytes_in_flight, 64u << 20);
+  ServerOptions o;
+  ASSERT_OK(ApplyConfigYaml("max_bytes_in_flight: 512MiB\n", "s.yaml", ".",
+                            &o));
+  EXPECT_EQ(o.max_bytes_in_flight, 512u << 20);
+  std::string usage = ServeUsage("healthscore serve");
+  EXPECT_THAT(usage, HasSubstr("--max-bytes-in-flight BYTES"));
+  EXPECT_THAT(usage, HasSubstr("[default: 256MiB]"));
+}
+
 TEST(OptionsTest, FlagsInBothSpellings) {
   ASSERT_OK_AND_ASSIGN(
       ServeArgs args,
@@ -303,6 +442,18 @@ TEST(OptionsTest, FlagsInBothSpellings) {
   EXPECT_EQ(o.plugins_dir, "/opt/plugins");
   EXPECT_TRUE(o.plugins_dir_explicit);
   EXPECT_EQ(o.max_accounts_per_request, 500u);
+}
+
+TEST(OptionsTest, Version) {
+  ASSERT_OK_AND_ASSIGN(ServeArgs args, Parse({"--version"}));
+  EXPECT_TRUE(args.version);
+  EXPECT_FALSE(args.help);
+  // Like --help, it skips the config file.
+  ASSERT_OK_AND_ASSIGN(args,
+                       Parse({"--config", "/nonexistent.yaml", "--version"}));
+  EXPECT_TRUE(args.version);
+  EXPECT_THAT(ServeUsage("healthscore serve"),
+              HasSubstr("  --version\n      Print the version, git commit"));
 }
 
 TEST(OptionsTest, Help) {
@@ -345,6 +496,12 @@ TEST(OptionsTest, FlagErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("--max-accounts-per-request (10) must not "
                                  "exceed --max-pending-accounts (5)")));
+  EXPECT_THAT(Parse({"--max-message-bytes", "100MiB",
+                     "--max-bytes-in-flight", "64MiB"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-message-bytes (104857600) must not "
+                                 "exceed --max-bytes-in-flight (67108864): "
+                                 "such a request could never be admitted")));
   EXPECT_THAT(Parse({"--config", "/nonexistent/server.yaml"}),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("cannot read config file "
@@ -412,6 +569,89 @@ TEST(OptionsTest, HostileConfigFilesAreLocatedErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("s.yaml:7:10: alias '*a5' expands the YAML "
                                  "to more than 1000000 nodes")));
+}
+
+// Conventions (issue 14).
+TEST(OptionsTest, ReflectionFlag) {
+  EXPECT_TRUE(ServerOptions().reflection);
+  absl::StatusOr<ServeArgs> off =
+      ParseServeArgs({"serve", "--reflection=false"});
+  ASSERT_OK(off.status());
+  EXPECT_FALSE(off->options.reflection);
+  absl::StatusOr<ServeArgs> on = ParseServeArgs({"serve", "--reflection", "true"});
+  ASSERT_OK(on.status());
+  EXPECT_TRUE(on->options.reflection);
+  EXPECT_THAT(ParseServeArgs({"serve", "--reflection=no"}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--reflection: expected true or false, got "
+                                 "'no'")));
+  ServerOptions o;
+  ASSERT_OK(ApplyConfigYaml("reflection: false\n", "s.yaml", ".", &o));
+  EXPECT_FALSE(o.reflection);
+  EXPECT_THAT(ServeUsage("healthscore serve"),
+              HasSubstr("--reflection true|false"));
+}
+
+TEST(OptionsTest, PlaintextListenWarning) {
+  ServerOptions o;
+  for (const char* loopback : {"127.0.0.1:50051", "127.3.2.1:0",
+                               "localhost:50051", "[::1]:50051"}) {
+    o.listen = loopback;
+    EXPECT_EQ(PlaintextListenWarning(o), "") << loopback;
+  }
+  for (const char* open : {"0.0.0.0:50051", "[::]:50051", "10.0.0.5:1",
+                           "api.example.com:443"}) {
+    o.listen = open;
+    o.tls_cert.clear();
+    o.tls_key.clear();
+    EXPECT_THAT(PlaintextListenWarning(o),
+                HasSubstr(absl::StrCat("listening on ", open,
+                                       " without TLS: any host")))
+        << open;
+    EXPECT_THAT(PlaintextListenWarning(o), HasSubstr("--tls-cert"));
+    // Served over TLS: nothing to warn about.
+    o.tls_cert = "server.pem";
+    o.tls_key = "server.key";
+    EXPECT_EQ(PlaintextListenWarning(o), "");
+  }
+}
+
+// Scale-out (issue 15).
+TEST(OptionsTest, MaxConnectionAge) {
+  ASSERT_OK_AND_ASSIGN(ServeArgs defaults, Parse({}));
+  EXPECT_EQ(defaults.options.max_connection_age, absl::ZeroDuration());
+  EXPECT_EQ(defaults.options.max_connection_age_grace, absl::Seconds(30));
+  ASSERT_OK_AND_ASSIGN(ServeArgs args,
+                       Parse({"--max-connection-age", "5m",
+                              "--max-connection-age-grace=10s"}));
+  EXPECT_EQ(args.options.max_connection_age, absl::Minutes(5));
+  EXPECT_EQ(args.options.max_connection_age_grace, absl::Seconds(10));
+  EXPECT_THAT(Parse({"--max-connection-age", "500ms"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-connection-age must be 0 (off) or "
+                                 "between 1s and 24d, got 500ms")));
+  EXPECT_THAT(Parse({"--max-connection-age", "600h"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-connection-age must be 0 (off) or "
+                                 "between 1s and 24d, got 600h")));
+  EXPECT_THAT(Parse({"--max-connection-age-grace", "600h"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-connection-age-grace must be at most "
+                                 "24d, got 600h")));
+  EXPECT_THAT(Parse({"--max-connection-age", "soon"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-connection-age: expected a duration "
+                                 "such as 30s, 500ms or 2m, got 'soon'")));
+  ServerOptions o;
+  ASSERT_OK(ApplyConfigYaml("max_connection_age: 2m\n"
+                            "max_connection_age_grace: 5s\n",
+                            "s.yaml", ".", &o));
+  EXPECT_EQ(o.max_connection_age, absl::Minutes(2));
+  EXPECT_EQ(o.max_connection_age_grace, absl::Seconds(5));
+  EXPECT_THAT(ServeUsage("healthscore serve"),
+              AllOf(HasSubstr("--max-connection-age DURATION"),
+                    HasSubstr("--max-connection-age-grace DURATION"),
+                    HasSubstr("[default: 30s]")));
 }
 
 }  // namespace

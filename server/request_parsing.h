@@ -25,7 +25,10 @@
 // A unary handler keeps its typed signature: it is called only with a
 // request that parsed, on the call's protobuf arena (request and response,
 // freed in one step when the call ends). A streaming handler reads
-// grpc::ByteBuffer messages and parses each with ParseRequestBody.
+// grpc::ByteBuffer messages and parses each with ParseRequestBody. A unary
+// handler whose messages would cost many times their size (Score) is
+// registered with ReadRawUnaryRequestsOf instead: it parses the body
+// itself and answers with serialised bytes.
 //
 // Thread-safety: ParseRequestBody and DescribeWireFormatError are pure;
 // the service methods are called by gRPC concurrently, as any handler.
@@ -33,6 +36,7 @@
 #ifndef HEALTHSCORE_SERVER_REQUEST_PARSING_H_
 #define HEALTHSCORE_SERVER_REQUEST_PARSING_H_
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -45,6 +49,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/message_allocator.h"
 #include "server/runtime.h"
@@ -67,17 +72,46 @@ absl::Status ParseRequestBody(const grpc::ByteBuffer& body,
 std::string DescribeWireFormatError(const google::protobuf::Descriptor& type,
                                     absl::string_view bytes);
 
+// `body` as one string (a copy).
+std::string FlattenBody(const grpc::ByteBuffer& body);
+
+// ParseRequestBody's error for `bytes`, which failed to parse as a `type`:
+// InvalidArgument "request body is not a valid <type>: <why>", <why> from
+// DescribeWireFormatError or else the first of `library_messages` (what
+// libprotobuf said while parsing, one per line).
+absl::Status InvalidBodyError(const google::protobuf::Descriptor& type,
+                              absl::string_view bytes,
+                              absl::string_view library_messages);
+
 // As deep as libprotobuf parses by default.
 inline constexpr int kMaxMessageNesting = 100;
 
-// Hands freed memory back to the system (glibc's malloc_trim) when a call or
-// job just freed `bytes` or more (1 MiB): glibc keeps freed memory in its
-// per-thread arenas and raises its mmap threshold after freeing one large
-// block, so without this one large request leaves the process holding its
-// peak. Cheap below the threshold (a comparison). Thread-safe.
+// Hands the memory a call or job just freed (`bytes`) back to the system
+// (glibc's malloc_trim): glibc keeps freed memory in its per-thread arenas
+// and raises its mmap threshold after freeing one large block, so without
+// this one large request leaves the process holding its peak.
+// 16 MiB or more: trimmed before this returns. In any case counted, and
+// once 1 MiB or more is pending a background thread trims when calls pause
+// for 200 ms, or after 5 s of steady traffic (which also returns what other
+// threads free after the call, and the arena blocks CallArenaOptions
+// keeps): a trim unmaps the pages the next call faults back in, and trimming
+// after every 1 MiB call cost a third of the server's CPU at 1,024-account
+// map-form batches (bench/README.md). Cheap otherwise (an atomic add).
+// Thread-safe.
 void ReturnMemoryAfterLargeWork(size_t bytes);
 
-// Arena options for the messages of one call.
+// Hands freed memory back to the system whatever the size: for work whose
+// input size does not bound what it allocated, e.g. compiling a client's
+// model (aliases and deep nesting expand a few kilobytes into many
+// megabytes), run on threads whose arenas would keep that peak; the
+// background thread trims again after the pause. Costs a walk over
+// malloc's arenas (about a millisecond): for rare calls only.
+// Thread-safe.
+void ReturnFreedMemory();
+
+// Arena options for the messages of one call: blocks of 8 KiB to 1 MiB,
+// kept (up to 64 MiB) for the next call's arena rather than freed, and
+// freed by the next trim (ReturnMemoryAfterLargeWork).
 google::protobuf::ArenaOptions CallArenaOptions();
 
 // Counts a request that did not parse as rejected (reason=invalid) and
@@ -106,8 +140,12 @@ class Messages final : public grpc::MessageHolder<grpc::ByteBuffer, Response> {
     body_.owner = this;
     request_ = google::protobuf::Arena::CreateMessage<Request>(&arena_);
     this->set_request(&body_.bytes);
-    this->set_response(
-        google::protobuf::Arena::CreateMessage<Response>(&arena_));
+    if constexpr (std::is_same_v<Response, grpc::ByteBuffer>) {
+      this->set_response(&raw_response_);
+    } else {
+      this->set_response(
+          google::protobuf::Arena::CreateMessage<Response>(&arena_));
+    }
   }
 
   // The holder whose body `body` is.
@@ -118,10 +156,28 @@ class Messages final : public grpc::MessageHolder<grpc::ByteBuffer, Response> {
   }
 
   Request* parsed() { return request_; }
+  // The raw body, until ClearBody.
+  const grpc::ByteBuffer& body() const { return body_.bytes; }
+  // The arena of the parsed request and the response; lives until the
+  // call ends.
+  google::protobuf::Arena* arena() { return &arena_; }
+  // Frees the parsed request and everything else on arena() (their
+  // destructors run); parsed() is null afterwards.
+  void FreeArena() {
+    request_ = nullptr;
+    arena_.Reset();
+  }
   // Frees the raw bytes once they are parsed.
-  void ClearBody() { body_.bytes.Clear(); }
+  void ClearBody() {
+    body_bytes_ = body_.bytes.Length();
+    body_.bytes.Clear();
+  }
   void Release() override {
-    const size_t used = arena_.SpaceAllocated();
+    // The parsed strings live off the arena, as large as the body they came
+    // from; gRPC's buffers may be freed only now, after the answer.
+    const size_t used = arena_.SpaceAllocated() +
+                        std::max(body_bytes_, body_.bytes.Length()) +
+                        raw_response_.Length();
     delete this;
     ReturnMemoryAfterLargeWork(used);
   }
@@ -135,8 +191,12 @@ class Messages final : public grpc::MessageHolder<grpc::ByteBuffer, Response> {
                 "Of() needs Body to be standard-layout");
 
   Body body_;
+  size_t body_bytes_ = 0;  // the body's size when ClearBody freed it
   google::protobuf::Arena arena_;
   Request* request_;
+  // The response when the handler serialises it itself (Response is
+  // grpc::ByteBuffer).
+  grpc::ByteBuffer raw_response_;
 };
 
 template <class Request, class Response>
@@ -149,6 +209,11 @@ class MessagesAllocator final
 };
 
 }  // namespace request_parsing_internal
+
+// One unary call's messages, for a handler that parses its request itself
+// (ParsedRequestService::ReadRawUnaryRequestsOf).
+template <class Request, class Response>
+using UnaryCall = request_parsing_internal::Messages<Request, Response>;
 
 // `Generated` is a generated `<Service>::CallbackService`.
 template <class Generated>
@@ -200,21 +265,57 @@ class ParsedRequestService : public Generated {
     this->MarkMethodRawCallback(index, callback_handler);
   }
 
-  // Serves bidirectional-streaming `method` (requests of type Request) with
-  // `handler`, whose reactor reads each request as bytes and parses it with
-  // ParseRequestBody.
-  //   ReadRawRequestsOf<v1::ScoreRequest>("ScoreStream", this,
-  //                                       &ScoringService::OpenStream);
-  template <class Request, class Self, class Response>
-  void ReadRawRequestsOf(absl::string_view method, Self* self,
-                         grpc::ServerBidiReactor<grpc::ByteBuffer, Response>* (
-                             Self::*handler)(grpc::CallbackServerContext*)) {
+  // Serves unary `method` (Request to Response) with `handler`, which
+  // parses the request itself from `call->body()` (into `call->parsed()`,
+  // or part of it), frees the body with `call->ClearBody()` once it no
+  // longer needs it, and writes the response serialised: for a call whose
+  // messages would cost many times their size (Score, score_request.h and
+  // score_job.h). `call` and `response` live until the call ends.
+  //   ReadRawUnaryRequestsOf<v1::ScoreRequest, v1::ScoreResponse>(
+  //       "Score", this, &ScoringService::ScoreCall);
+  template <class Request, class Response, class Self>
+  void ReadRawUnaryRequestsOf(
+      absl::string_view method, Self* self,
+      grpc::ServerUnaryReactor* (Self::*handler)(
+          grpc::CallbackServerContext*,
+          UnaryCall<Request, grpc::ByteBuffer>*, grpc::ByteBuffer*)) {
+    namespace internal = request_parsing_internal;
+    using Call = internal::Messages<Request, grpc::ByteBuffer>;
+    const int index = internal::MethodIndex(
+        service_, method, Request::descriptor(), Response::descriptor(),
+        /*client_streaming=*/false, /*server_streaming=*/false);
+    auto allocator = std::make_shared<
+        internal::MessagesAllocator<Request, grpc::ByteBuffer>>();
+    auto* callback_handler = new grpc::internal::CallbackUnaryHandler<
+        grpc::ByteBuffer, grpc::ByteBuffer>(
+        [self, handler](grpc::CallbackServerContext* context,
+                        const grpc::ByteBuffer* body,
+                        grpc::ByteBuffer* response)
+            -> grpc::ServerUnaryReactor* {
+          return (self->*handler)(context, Call::Of(body), response);
+        });
+    callback_handler->SetMessageAllocator(allocator.get());
+    allocators_.push_back(std::move(allocator));
+    this->MarkMethodRawCallback(index, callback_handler);
+  }
+
+  // Serves bidirectional-streaming `method` (requests of type Request,
+  // responses of type Response) with `handler`, whose reactor reads each
+  // request as bytes, parses it itself (ParseRequestBody or otherwise) and
+  // writes each response serialised.
+  //   ReadRawRequestsOf<v1::ScoreRequest, v1::ScoreResponse>(
+  //       "ScoreStream", this, &ScoringService::OpenStream);
+  template <class Request, class Response, class Self>
+  void ReadRawRequestsOf(
+      absl::string_view method, Self* self,
+      grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* (
+          Self::*handler)(grpc::CallbackServerContext*)) {
     const int index = request_parsing_internal::MethodIndex(
         service_, method, Request::descriptor(), Response::descriptor(),
         /*client_streaming=*/true, /*server_streaming=*/true);
     this->MarkMethodRawCallback(
-        index,
-        new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer, Response>(
+        index, new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer,
+                                                       grpc::ByteBuffer>(
             [self, handler](grpc::CallbackServerContext* context) {
               return (self->*handler)(context);
             }));

@@ -95,7 +95,13 @@ grpc::Status ShuttingDownStatus() {
 
 Runtime::Runtime(const ServerOptions& o)
     : options(o),
-      admission(o.max_concurrent_requests, o.max_pending_accounts),
+      paths(o.models_dir, o.plugins_dir),
+      admission(o.max_concurrent_requests, o.max_pending_accounts,
+                o.max_bytes_in_flight),
+      auth(Authorizer::Options{o.admin_token_file,
+                               SplitSanList(o.admin_allow_san),
+                               o.auth_token_file,
+                               o.allow_unauthenticated_admin}),
       started(absl::Now()),
       validations(o.max_concurrent_validations),
       executor(ResolveThreads(o.threads)) {}
@@ -116,8 +122,11 @@ ServerStats Runtime::Stats() const {
   s.refused_shutting_down = calls.refused();
   s.validations_running = validations.running();
   s.validations_timed_out = counters.validations_timed_out.load();
+  s.auth_admin = auth.failures(AuthScope::kAdmin);
+  s.auth_scoring = auth.failures(AuthScope::kScoring);
   s.requests_in_progress = admission.requests();
   s.accounts_in_progress = admission.accounts();
+  s.request_bytes_in_progress = admission.bytes();
   return s;
 }
 

@@ -13,6 +13,7 @@
 //   - plugins: where models' plugin libraries come from (null without a
 //     plugin directory);
 //   - counters: counters for logs, tests and metrics (metrics.h);
+//   - auth: the credentials calls need (auth.h);
 //   - latency: how long Score calls and ScoreStream batches take, from
 //     arrival to response, for metrics;
 //   - started: when the server started.
@@ -26,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -34,9 +36,13 @@
 #include "engine/plugin_host/plugin_host.h"
 #include "grpcpp/support/status.h"
 #include "server/admission.h"
+#include "server/auth.h"
+#include "server/decision_log.h"
 #include "server/histogram.h"
 #include "server/model_set.h"
 #include "server/options.h"
+#include "server/path_display.h"
+#include "server/rpc_metrics.h"
 #include "server/reloader.h"
 #include "server/validation_lane.h"
 
@@ -88,6 +94,8 @@ struct ServerStats {
   uint64_t dropped = 0;
   size_t requests_in_progress = 0;
   size_t accounts_in_progress = 0;
+  // Serialised request bytes admitted and not finished.
+  size_t request_bytes_in_progress = 0;
   // Calls accepted and not yet finished (CallGate).
   int64_t open_calls = 0;
   // Calls refused with UNAVAILABLE because the server was shutting down.
@@ -96,6 +104,9 @@ struct ServerStats {
   // included), and calls answered DEADLINE_EXCEEDED at the budget.
   int validations_running = 0;
   uint64_t validations_timed_out = 0;
+  // Calls refused by the Authorizer (auth.h), per scope.
+  Authorizer::Failures auth_admin;
+  Authorizer::Failures auth_scoring;
 };
 
 struct Counters {
@@ -153,10 +164,19 @@ struct Runtime {
   ServerStats Stats() const;
 
   const ServerOptions options;
+  // How paths are shown to clients (path_display.h).
+  const PathDisplay paths;
+  // `status` as a client may see it: paths relative (path_display.h).
+  absl::Status ForClient(const absl::Status& status) const {
+    if (status.ok()) return status;
+    return absl::Status(status.code(), paths.Apply(status.message()));
+  }
   std::unique_ptr<engine::plugin_host::PluginHost> plugins;
   ModelStore models;
   Admission admission;
   Counters counters;
+  // Who may make which calls (auth.h); the handlers check it first.
+  Authorizer auth;
   CallGate calls;
   // Raised by shutdown: the model repository abandons a load or reload in
   // progress (RepositoryOptions::cancelled) and publishes nothing.
@@ -164,6 +184,13 @@ struct Runtime {
   // Observed once per Score call and per ScoreStream batch that got its
   // response (score_job.cc): the time from arrival to the response.
   LatencyHistogram latency;
+  // The decision log (decision_log.h), or null when it is off. Set by
+  // Server::Start before any call; score jobs submit to it.
+  std::unique_ptr<DecisionLog> decision_log;
+  // Every call by method and status code, and accounts per model version
+  // (rpc_metrics.h).
+  RpcMetrics rpcs;
+  ModelAccounts model_accounts;
   const absl::Time started;
   // After what they use (plugins, models, counters): destroyed before it.
   ValidationLane validations;

@@ -5,26 +5,36 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "engine/common/json_text.h"
 #include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
+#include "engine/io/result_writer.h"
 #include "engine/repository/score_table.h"
 #include "engine/routing/routing.h"
 #include "engine/shadow/shadow.h"
+#include "google/protobuf/arena.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "server/decision_log.h"
+#include "server/request_parsing.h"
 #include "server/status.h"
 
 namespace healthscore::server {
@@ -35,6 +45,7 @@ struct RouteModel {
   std::shared_ptr<const engine::model::CompiledModel> model;
   std::string name;
   std::string version;
+  int64_t number = 0;               // the version, as a number
   std::vector<std::string> routes;  // `when` texts of the routes to it
   std::vector<int32_t> tier;        // model tier index -> union index
   std::vector<int32_t> group;       // model group index -> union index
@@ -76,6 +87,10 @@ struct Scratch {
   engine::eval::AccountTable table;
   engine::repository::TableScores scores;
   engine::eval::RowOutcome outcome;  // each written row's, in turn
+  // Each written row's result or explanation, in turn, before it is
+  // serialised into its chunk's output.
+  v1::AccountResult result;
+  v1::Explanation explanation;
 };
 
 Scratch& ThreadScratch() {
@@ -120,8 +135,9 @@ ScoresPool& ShadowScores() {
 
 // What one chunk produced, merged into the response by the last task.
 struct ChunkOut {
-  // Map form.
-  std::vector<v1::AccountResult*> results;
+  // Map form: the chunk's AccountResults, serialised as ScoreResponse
+  // `results` fields (AppendField).
+  std::string results;
   // Columnar form, one entry per row of the chunk (groups: group-major).
   std::vector<double> score, coverage, delta, groups;
   std::vector<int32_t> tier;
@@ -130,7 +146,9 @@ struct ChunkOut {
   std::vector<uint8_t> playbook_succeeded;
   std::vector<std::string> reasons;
   std::vector<std::pair<uint32_t, std::string>> errors, warnings;
-  std::vector<v1::Explanation*> explanations;
+  // Columnar form with explanations: serialised as ColumnarResults
+  // `explanations` fields.
+  std::string explanations;
   std::vector<uint32_t> model_index;  // routed columnar requests
   // Both.
   std::vector<uint64_t> tier_counts;  // index: (union) tier + 1
@@ -155,6 +173,8 @@ struct Job {
   absl::Time first_start;
   std::mutex mu;
   absl::Status error;  // guarded by mu
+  // With a decision log: the request id as a JSON string (DecisionRequestId).
+  std::string decision_request_id;
 };
 
 bool DeadlinePassed(const Job& job) {
@@ -167,9 +187,23 @@ bool Cancelled(const Job& job) {
          (job.spec.context->IsCancelled() || DeadlinePassed(job));
 }
 
-template <typename T>
-T* NewMessage(google::protobuf::Arena* arena) {
-  return google::protobuf::Arena::CreateMessage<T>(arena);
+// Appends `message` to `*out` as field `number` of its parent, in the wire
+// format: the chunks write their results this way, so that no message
+// holds a whole request's results (issue 17).
+void AppendField(int number, const google::protobuf::MessageLite& message,
+                 std::string* out) {
+  using google::protobuf::internal::WireFormatLite;
+  const size_t size = message.ByteSizeLong();
+  uint8_t prefix[16];
+  uint8_t* end = WireFormatLite::WriteTagToArray(
+      number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, prefix);
+  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(size), end);
+  out->append(reinterpret_cast<const char*>(prefix), end - prefix);
+  const size_t at = out->size();
+  out->resize(at + size);
+  message.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(&(*out)[at]));
 }
 
 // Where the rows of a chunk were scored: by the parts of its
@@ -248,7 +282,7 @@ void ChunkWarnings(const engine::repository::RoutedResult& routed, size_t begin,
 
 void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
                        int32_t insufficient, const v1::ScoreOptions& options,
-                       size_t begin, google::protobuf::Arena* arena,
+                       size_t begin, v1::Explanation* explanation,
                        engine::eval::RowOutcome* outcome, ChunkOut* out) {
   out->score.resize(m);
   out->coverage.resize(m);
@@ -275,7 +309,9 @@ void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
       out->playbook_counts[r] = 0;
       out->errors.emplace_back(static_cast<uint32_t>(begin + r), o.error());
       if (explain) {
-        out->explanations.push_back(NewMessage<v1::Explanation>(arena));
+        explanation->Clear();
+        AppendField(v1::ColumnarResults::kExplanationsFieldNumber,
+                    *explanation, &out->explanations);
       }
       continue;
     }
@@ -302,11 +338,24 @@ void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
     }
     out->playbook_counts[r] = static_cast<uint32_t>(o.playbooks().size());
     if (explain) {
-      v1::Explanation* e = NewMessage<v1::Explanation>(arena);
-      WriteExplanation(o, e);
-      out->explanations.push_back(e);
+      explanation->Clear();
+      WriteExplanation(o, explanation);
+      AppendField(v1::ColumnarResults::kExplanationsFieldNumber, *explanation,
+                  &out->explanations);
     }
   }
+}
+
+// An account of the request that did not parse: the call fails with
+// `s` as it is (INVALID_ARGUMENT, the message ParseRequestBody gives), and
+// is counted and logged as a request that did not parse, once.
+void SetInputError(Job* job, absl::Status s) {
+  {
+    std::lock_guard<std::mutex> lock(job->mu);
+    if (!job->error.ok()) return;
+    job->error = s;
+  }
+  LogUnparsedRequest(job->runtime, job->spec.rpc, job->spec.context, s);
 }
 
 void SetError(Job* job, const absl::Status& s) {
@@ -317,23 +366,39 @@ void SetError(Job* job, const absl::Status& s) {
   }
 }
 
-// Reads rows [begin, end) of the request into `table`, once for every
-// model that scores them.
-void FillTable(const ScoreJobSpec& spec, size_t begin, size_t end,
-               engine::eval::AccountTable* table) {
+// Reads rows [begin, end) of the request into `scratch->table`, once for
+// every model that scores them; deferred accounts are parsed first, on
+// `arena`, which the caller keeps until the chunk is written and then
+// frees whole, so a chunk's parsed accounts never outlive it.
+// Errors: DeferredAccounts::Parse's.
+absl::Status FillTable(const ScoreJobSpec& spec, size_t begin, size_t end,
+                       google::protobuf::Arena* arena, Scratch* scratch) {
   // Clear bounds the column names a thread's table keeps (AccountTable).
-  table->Clear();
-  engine::eval::TableBuilder builder(table);
+  scratch->table.Clear();
+  engine::eval::TableBuilder builder(&scratch->table);
   if (spec.plan.has_value()) {
     spec.plan->AddRows(begin, end, &builder);
+  } else if (spec.deferred != nullptr && spec.deferred->size() > 0) {
+    if (spec.deferred->AddRows(begin, end, &builder)) return absl::OkStatus();
+    // An account the wire reader does not take: the chunk again, through
+    // parsed messages (which also say what is wrong).
+    scratch->table.Clear();
+    engine::eval::TableBuilder again(&scratch->table);
+    v1::ScoreRequest* chunk =
+        google::protobuf::Arena::CreateMessage<v1::ScoreRequest>(arena);
+    HEALTHSCORE_RETURN_IF_ERROR(
+        spec.deferred->Parse(begin, end, chunk->mutable_accounts()));
+    AddAccountRows(chunk->accounts(), 0, end - begin, &again);
   } else {
     AddAccountRows(spec.request->accounts(), begin, end, &builder);
   }
+  return absl::OkStatus();
 }
 
 void WriteChunk(const ScoreJobSpec& spec, const engine::repository::RoutedResult& routed,
-                size_t begin, size_t m, engine::eval::RowOutcome* outcome,
+                size_t begin, size_t m, Scratch* scratch,
                 ChunkOut* out) {
+  engine::eval::RowOutcome* outcome = &scratch->outcome;
   const ChunkRows rows(routed, spec.routes.get());
   const RoutePlan* plan = spec.routes.get();
   const CompiledModel& model = *spec.model.model;
@@ -361,7 +426,7 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::repository::RoutedResult
     const size_t groups =
         plan ? plan->group_ids.size() : model.groups().size();
     WriteColumnarRows(rows, m, groups, static_cast<int32_t>(tiers), options,
-                      begin, spec.arena, outcome, out);
+                      begin, &scratch->explanation, outcome, out);
     ChunkWarnings(routed, begin, &out->dropped, &out->warnings);
     if (plan != nullptr) {
       out->model_index.resize(m);
@@ -369,17 +434,83 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::repository::RoutedResult
     }
     return;
   }
-  out->results.reserve(m);
   const engine::eval::OutcomeOptions outcome_options = OutcomeOptionsFor(options);
+  v1::AccountResult* a = &scratch->result;
   for (size_t r = 0; r < m; ++r) {
-    v1::AccountResult* a = NewMessage<v1::AccountResult>(spec.arena);
     engine::eval::FillRowOutcome(rows.batch(r), rows.result(r), rows.row(r),
                            outcome_options, outcome);
+    a->Clear();
     WriteAccountResult(*outcome, a);
     a->set_model_index(rows.model(r));
-    out->results.push_back(a);
+    AppendField(v1::ScoreResponse::kResultsFieldNumber, *a, &out->results);
   }
   ChunkWarnings(routed, begin, &out->dropped, nullptr);
+}
+
+// The request id a decision record carries, as a JSON string: the
+// request's request_id, else the call's x-request-id metadata, either cut
+// to kMaxRequestIdBytes, else one made up here ("hs-" and 32 hex
+// digits), the same for every account of the request.
+constexpr size_t kMaxRequestIdBytes = 128;
+
+std::string DecisionRequestId(const ScoreJobSpec& spec) {
+  std::string id = spec.request->request_id();
+  if (id.empty() && spec.context != nullptr) {
+    const auto& metadata = spec.context->client_metadata();
+    auto it = metadata.find("x-request-id");
+    if (it != metadata.end()) {
+      id.assign(it->second.data(), it->second.size());
+    }
+  }
+  if (id.empty()) {
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    id = absl::StrFormat("hs-%016x%016x", random(), random());
+  }
+  if (id.size() > kMaxRequestIdBytes) id.resize(kMaxRequestIdBytes);
+  std::string json;
+  engine::common::AppendJsonString(id, &json);
+  return json;
+}
+
+// Formats the decision records of the chunk's sampled accounts, on this
+// scoring thread, and hands them to the log's queue (which never waits for
+// I/O). Records render through engine/io's DecisionRecordRenderer, the
+// JSON Lines result row; one renderer per scored part of the chunk.
+void LogDecisions(const Job& job, const engine::repository::RoutedResult& routed,
+                  size_t m, DecisionLog* log) {
+  const ChunkRows rows(routed, job.spec.routes.get());
+  const std::string lead = absl::StrCat(
+      "\"time\":\"",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
+                       absl::UTCTimeZone()),
+      "\",\"request_id\":", job.decision_request_id);
+  const engine::io::WriterOptions options;
+  std::vector<std::pair<const BatchResult*,
+                        std::unique_ptr<engine::io::DecisionRecordRenderer>>>
+      renderers;
+  std::string text;
+  size_t count = 0;
+  for (size_t r = 0; r < m; ++r) {
+    const Batch& batch = rows.batch(r);
+    const size_t row = rows.row(r);
+    if (!log->Sampled(batch.id(row))) continue;
+    const BatchResult* result = &rows.result(r);
+    engine::io::DecisionRecordRenderer* renderer = nullptr;
+    for (auto& [of, made] : renderers) {
+      if (of == result) renderer = made.get();
+    }
+    if (renderer == nullptr) {
+      const RouteModel* maps = rows.maps(r);
+      renderers.emplace_back(
+          result, std::make_unique<engine::io::DecisionRecordRenderer>(
+                      batch, *result, options, log->options().mask,
+                      maps != nullptr ? maps->number : job.spec.model.number));
+      renderer = renderers.back().second.get();
+    }
+    renderer->Append(row, lead, &text);
+    ++count;
+  }
+  log->Submit(std::move(text), count);
 }
 
 void ProcessChunk(Job* job, size_t chunk) {
@@ -390,7 +521,13 @@ void ProcessChunk(Job* job, size_t chunk) {
   ChunkOut& out = job->outs[chunk];
 
   Scratch& scratch = ThreadScratch();
-  FillTable(spec, begin, end, &scratch.table);
+  // Its blocks come from (and go back to) the calls' block cache.
+  google::protobuf::Arena arena(CallArenaOptions());
+  if (absl::Status filled = FillTable(spec, begin, end, &arena, &scratch);
+      !filled.ok()) {
+    SetInputError(job, std::move(filled));
+    return;
+  }
   engine::repository::TableRequest request;
   if (spec.routes != nullptr) {
     request.model = spec.routes->requested;
@@ -416,25 +553,31 @@ void ProcessChunk(Job* job, size_t chunk) {
     return;
   }
   out.ignored = scores->ignored_fields();
-  WriteChunk(spec, scores->routed(), begin, m, &scratch.outcome, &out);
+  WriteChunk(spec, scores->routed(), begin, m, &scratch, &out);
+  if (job->runtime->decision_log != nullptr) {
+    LogDecisions(*job, scores->routed(), m, job->runtime->decision_log.get());
+  }
   out.shadow = std::move(kept);
 }
 
+// Copies the chunks' parts of a column into `field` and frees each part
+// (the column is not held twice while the response is assembled).
 template <typename T, typename U>
 void CopyColumn(const std::vector<std::vector<U>*>& parts, size_t n,
                 google::protobuf::RepeatedField<T>* field) {
   field->Resize(static_cast<int>(n), T());
   T* data = field->mutable_data();
   size_t at = 0;
-  for (const std::vector<U>* part : parts) {
+  for (std::vector<U>* part : parts) {
     for (const U& v : *part) data[at++] = static_cast<T>(v);
+    std::vector<U>().swap(*part);
   }
 }
 
-void AssembleColumnar(Job* job) {
+void AssembleColumnar(Job* job, v1::ScoreResponse* response) {
   const CompiledModel& model = *job->spec.model.model;
   const RoutePlan* plan = job->spec.routes.get();
-  v1::ColumnarResults* cols = job->spec.response->mutable_columns();
+  v1::ColumnarResults* cols = response->mutable_columns();
   if (plan != nullptr) {
     for (const std::string& id : plan->tier_ids) cols->add_tier_ids(id);
   } else {
@@ -480,14 +623,15 @@ void AssembleColumnar(Job* job) {
   group_scores->Resize(static_cast<int>(groups * n), 0.0);
   double* gdata = group_scores->mutable_data();
   size_t begin = 0;
-  for (const ChunkOut& c : job->outs) {
-    const size_t m = c.score.size();
+  for (ChunkOut& c : job->outs) {
+    const size_t m = std::min(job->chunk_rows, n - begin);
     for (size_t g = 0; g < groups; ++g) {
       if (m > 0) {
         std::memcpy(gdata + g * n + begin, c.groups.data() + g * m,
                     m * sizeof(double));
       }
     }
+    std::vector<double>().swap(c.groups);
     begin += m;
   }
 
@@ -498,6 +642,7 @@ void AssembleColumnar(Job* job) {
              cols->mutable_playbook_succeeded());
   for (ChunkOut& c : job->outs) {
     for (std::string& r : c.reasons) cols->add_playbook_reasons(std::move(r));
+    std::vector<std::string>().swap(c.reasons);
     for (auto& [index, message] : c.errors) {
       v1::AccountError* e = cols->add_errors();
       e->set_index(index);
@@ -508,14 +653,72 @@ void AssembleColumnar(Job* job) {
       w->set_index(index);
       w->set_message(std::move(message));
     }
-    for (v1::Explanation* e : c.explanations) {
-      cols->mutable_explanations()->AddAllocated(e);
-    }
   }
 }
 
+// The parts of one serialised response. gRPC frees its slices after the
+// call's messages (whose release hands freed memory back to the system,
+// ReturnMemoryAfterLargeWork), so the parts do that themselves once gRPC
+// drops the last slice.
+class ResponseParts {
+ public:
+  ~ResponseParts() {
+    size_t bytes = 0;
+    for (const std::string& p : parts_) bytes += p.capacity();
+    parts_.clear();
+    ReturnMemoryAfterLargeWork(bytes);
+  }
+  // Adds `bytes` as a slice of `*slices` that keeps `self` alive.
+  static void Add(const std::shared_ptr<ResponseParts>& self,
+                  std::string bytes, std::vector<grpc::Slice>* slices) {
+    self->parts_.push_back(std::move(bytes));
+    const std::string& part = self->parts_.back();
+    slices->emplace_back(
+        const_cast<char*>(part.data()), part.size(),
+        [](void* ref) {
+          delete static_cast<std::shared_ptr<ResponseParts>*>(ref);
+        },
+        new std::shared_ptr<ResponseParts>(self));
+  }
+
+ private:
+  std::deque<std::string> parts_;  // stable addresses as parts are added
+};
+
+// The response as sent: `head` (every field but the map-form results and
+// the columnar explanations) and then each chunk's serialised results, in
+// request order, without copying them. A columnar chunk's explanations go
+// in a `columns` field of their own: a parser merges the occurrences of a
+// message field, so they append to the columns' explanations in order.
+void SerializeResponse(const v1::ScoreResponse& head,
+                       std::vector<ChunkOut>* outs, grpc::ByteBuffer* out) {
+  using google::protobuf::internal::WireFormatLite;
+  auto parts = std::make_shared<ResponseParts>();
+  std::vector<grpc::Slice> slices;
+  ResponseParts::Add(parts, head.SerializeAsString(), &slices);
+  for (ChunkOut& c : *outs) {
+    if (!c.results.empty()) {
+      ResponseParts::Add(parts, std::move(c.results), &slices);
+    }
+    if (!c.explanations.empty()) {
+      uint8_t prefix[16];
+      uint8_t* end = WireFormatLite::WriteTagToArray(
+          v1::ScoreResponse::kColumnsFieldNumber,
+          WireFormatLite::WIRETYPE_LENGTH_DELIMITED, prefix);
+      end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+          static_cast<uint32_t>(c.explanations.size()), end);
+      ResponseParts::Add(
+          parts,
+          std::string(reinterpret_cast<const char*>(prefix), end - prefix),
+          &slices);
+      ResponseParts::Add(parts, std::move(c.explanations), &slices);
+    }
+  }
+  *out = grpc::ByteBuffer(slices.data(), slices.size());
+}
+
 // Compares the chunks scored by both models, in request order.
-absl::Status CompareShadow(Job* job) {
+absl::Status CompareShadow(Job* job, v1::ScoreResponse* response) {
   const ScoreJobSpec& spec = job->spec;
   engine::shadow::ShadowOptions options;
   options.max_examples = spec.shadow->max_examples;
@@ -525,7 +728,7 @@ absl::Status CompareShadow(Job* job) {
     if (c.shadow == nullptr) continue;  // an empty batch
     HEALTHSCORE_RETURN_IF_ERROR(comparison.AddScores(*c.shadow));
   }
-  v1::ShadowReport* report = spec.response->mutable_shadow();
+  v1::ShadowReport* report = response->mutable_shadow();
   WriteShadowReport(comparison.Report(), report);
   report->set_version(spec.shadow->candidate.version);
   for (ChunkOut& c : job->outs) ShadowScores().Give(std::move(c.shadow));
@@ -536,13 +739,22 @@ void Finish(Job* job) {
   Runtime* runtime = job->runtime;
   grpc::Status status;
   absl::Status error;
+  // Every field but the results, which the chunks serialised.
+  v1::ScoreResponse head;
   {
     std::lock_guard<std::mutex> lock(job->mu);
     error = job->error;
   }
+  head.set_request_id(job->spec.request->request_id());
+  if (job->spec.request_done) {
+    std::function<void()> request_done = std::move(job->spec.request_done);
+    job->spec.request = nullptr;
+    job->spec.deferred = nullptr;
+    request_done();
+  }
   if (!job->dropped.load() && error.ok() && job->spec.shadow != nullptr) {
     // Both models scored the same rows: a failure here is a bug.
-    absl::Status compared = CompareShadow(job);
+    absl::Status compared = CompareShadow(job, &head);
     if (!compared.ok()) {
       error = absl::InternalError(
           absl::StrCat("shadow comparison failed: ", compared.message()));
@@ -557,25 +769,16 @@ void Finish(Job* job) {
                                 "the call was cancelled before scoring "
                                 "finished");
   } else if (!error.ok()) {
-    status = ToGrpcStatus(error);
+    status = ToGrpcStatus(runtime->ForClient(error));
   } else {
     const ScoreJobSpec& spec = job->spec;
     const CompiledModel& model = *spec.model.model;
-    v1::ScoreResponse* response = spec.response;
+    v1::ScoreResponse* response = &head;
     response->set_model(spec.model.name);
     response->set_version(spec.model.version);
     response->set_model_label(model.version());
     response->set_model_hash(model.hash());
-    response->set_request_id(spec.request->request_id());
-    if (spec.plan.has_value()) {
-      AssembleColumnar(job);
-    } else {
-      auto* results = response->mutable_results();
-      results->Reserve(static_cast<int>(job->n));
-      for (ChunkOut& c : job->outs) {
-        for (v1::AccountResult* r : c.results) results->AddAllocated(r);
-      }
-    }
+    if (spec.plan.has_value()) AssembleColumnar(job, response);
     const RoutePlan* plan = spec.routes.get();
     const size_t tier_count =
         plan ? plan->tier_ids.size() : model.tiers().size();
@@ -600,6 +803,8 @@ void Finish(Job* job) {
     }
     if (plan == nullptr) {
       model_accounts[0] = job->n;
+      runtime->model_accounts.Add(spec.model.name, spec.model.version,
+                                  job->n);
       v1::ScoringModel* m = response->add_models();
       m->set_model(spec.model.name);
       m->set_version(spec.model.version);
@@ -616,6 +821,7 @@ void Finish(Job* job) {
         m->set_model_hash(rm.model->hash());
         for (const std::string& r : rm.routes) m->add_routes(r);
         m->set_accounts(model_accounts[i]);
+        runtime->model_accounts.Add(rm.name, rm.version, model_accounts[i]);
       }
     }
     response->set_failed_accounts(failed);
@@ -634,6 +840,7 @@ void Finish(Job* job) {
                                                 std::memory_order_relaxed);
     runtime->counters.values_dropped.fetch_add(dropped,
                                                std::memory_order_relaxed);
+    SerializeResponse(head, &job->outs, spec.response);
   }
   std::function<void(grpc::Status)> done = std::move(job->done);
   delete job;
@@ -684,6 +891,7 @@ absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
   first.model = requested.model;
   first.name = requested.name;
   first.version = requested.version;
+  first.number = requested.number;
   plan->models.push_back(std::move(first));
   for (size_t r = 0; r < router.size(); ++r) {
     const engine::routing::RouteTarget& target = router.target(r);
@@ -697,6 +905,7 @@ absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
       m.model = target.model;
       m.name = target.name;
       m.version = absl::StrCat(target.version);
+      m.number = target.version;
       plan->models.push_back(std::move(m));
     }
     plan->models[index].routes.push_back(router.route(r).when.text);
@@ -721,18 +930,29 @@ absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
 absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
     const v1::ScoreRequest& request, std::shared_ptr<const ModelSet> set,
     size_t max_accounts, size_t* accounts) {
+  return PrepareScoreJob(request, nullptr, std::move(set), max_accounts,
+                         accounts);
+}
+
+absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
+    const v1::ScoreRequest& request, const DeferredAccounts* deferred,
+    std::shared_ptr<const ModelSet> set, size_t max_accounts,
+    size_t* accounts) {
   ScoreJobSpec spec;
+  const size_t map_accounts =
+      static_cast<size_t>(request.accounts_size()) +
+      (deferred != nullptr ? deferred->size() : 0);
   HEALTHSCORE_ASSIGN_OR_RETURN(spec.model,
                                set->Find(request.model(), request.version()));
   size_t n = 0;
   if (request.has_columns()) {
-    if (request.accounts_size() > 0) {
+    if (map_accounts > 0) {
       return absl::InvalidArgumentError(
           "the request carries both accounts and columns; send one form");
     }
     n = static_cast<size_t>(request.columns().ids_size());
   } else {
-    n = static_cast<size_t>(request.accounts_size());
+    n = map_accounts;
   }
   if (n > max_accounts) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -769,6 +989,7 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
     spec.shadow = std::move(shadow);
   }
   spec.request = &request;
+  if (deferred != nullptr && deferred->size() > 0) spec.deferred = deferred;
   spec.set = std::move(set);
   *accounts = n;
   return spec;
@@ -778,11 +999,15 @@ void StartScoreJob(Runtime* runtime, ScoreJobSpec spec,
                    std::function<void(grpc::Status)> done) {
   auto* job = new Job;
   job->runtime = runtime;
-  job->n = spec.plan.has_value() ? spec.plan->size()
-                                 : static_cast<size_t>(
-                                       spec.request->accounts_size());
+  job->n = spec.plan.has_value()       ? spec.plan->size()
+           : spec.deferred != nullptr ? spec.deferred->size()
+                                      : static_cast<size_t>(
+                                            spec.request->accounts_size());
   job->spec = std::move(spec);
   job->done = std::move(done);
+  if (runtime->decision_log != nullptr) {
+    job->decision_request_id = DecisionRequestId(job->spec);
+  }
   job->chunk_rows = std::max<size_t>(1, runtime->options.rows_per_task);
   const size_t chunks =
       std::max<size_t>(1, (job->n + job->chunk_rows - 1) / job->chunk_rows);

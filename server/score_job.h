@@ -2,10 +2,15 @@
 //
 // The batch is cut into chunks of options.rows_per_task rows; each chunk is
 // one task that reads its rows once into an engine::AccountTable
-// (convert.h), scores the table with engine::ScoreTable (the engine's one
-// entry point: routes, strict value rules, a shadow candidate) and writes
-// its part of the response. The last task to finish assembles the response
-// and calls `done`. Chunks of one request run in parallel, so a large batch
+// (convert.h; map-form accounts left serialised by ParseScoreRequest are
+// parsed here, a chunk at a time), scores the table with
+// engine::ScoreTable (the engine's one entry point: routes, strict value
+// rules, a shadow candidate) and writes its part of the response already
+// serialised (map-form results, columnar explanations). The last task to
+// finish assembles the serialised response and calls `done`. So a call
+// holds its request's bytes, one chunk's messages per thread, and its
+// response's bytes, never a whole request or response as messages
+// (issue 17). Chunks of one request run in parallel, so a large batch
 // uses every scoring thread; results do not depend on the chunking because
 // the engine scores every row independently.
 //
@@ -44,13 +49,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "google/protobuf/arena.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "healthscore/v1/scoring.pb.h"
 #include "server/convert.h"
 #include "server/model_set.h"
 #include "server/runtime.h"
+#include "server/score_request.h"
 
 namespace healthscore::server {
 
@@ -67,11 +74,23 @@ struct ScoreJobSpec {
 
   // Must stay valid until `done` is called.
   const v1::ScoreRequest* request = nullptr;
-  v1::ScoreResponse* response = nullptr;
-  // Where response parts are allocated; the response's arena (may be null).
-  google::protobuf::Arena* arena = nullptr;
+  // The map-form accounts of `request` when they were left serialised
+  // (ParseScoreRequest), else null: each chunk parses its own. Must stay
+  // valid until `done` is called.
+  const DeferredAccounts* deferred = nullptr;
+  // The serialised v1::ScoreResponse, written when the job succeeds. The
+  // chunks serialise their results as they score them, so no message ever
+  // holds a whole request's results (issue 17).
+  grpc::ByteBuffer* response = nullptr;
+  // When set, called once on a scoring thread when the job no longer needs
+  // `request` and `deferred` (every chunk scored or dropped), before the
+  // response is assembled: the caller frees them there, so that a large
+  // request and its response are not held at once.
+  std::function<void()> request_done;
   // The call, for cancellation and its deadline.
   grpc::CallbackServerContext* context = nullptr;
+  // The method, for the log line of an account that does not parse.
+  absl::string_view rpc = "Score";
   // The model set `model` was found in: keeps its routes alive.
   std::shared_ptr<const ModelSet> set;
   ModelRef model;
@@ -85,10 +104,17 @@ struct ScoreJobSpec {
 };
 
 // Finds the model in `set` and checks the request as a whole against it,
-// before admission. Sets `*accounts` to the batch size. Errors: those of
+// before admission. `deferred` (may be null) holds the request's map-form
+// accounts when ParseScoreRequest left them serialised. Sets `*accounts` to
+// the batch size. Errors: those of
 // ModelSet::Find for the model and for a shadow candidate; InvalidArgument
 // when the request carries both forms, more accounts than `max_accounts`
 // (the message names the limit), or malformed columns.
+absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
+    const v1::ScoreRequest& request, const DeferredAccounts* deferred,
+    std::shared_ptr<const ModelSet> set, size_t max_accounts,
+    size_t* accounts);
+// The same for a request parsed whole.
 absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
     const v1::ScoreRequest& request, std::shared_ptr<const ModelSet> set,
     size_t max_accounts, size_t* accounts);

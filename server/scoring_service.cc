@@ -24,12 +24,13 @@ using v1::ScoreResponse;
 // Looks up the model and checks the request; no admission yet.
 absl::StatusOr<ScoreJobSpec> Prepare(Runtime* runtime,
                                      const ScoreRequest& request,
+                                     const DeferredAccounts& deferred,
                                      size_t* accounts) {
   std::shared_ptr<const ModelSet> set = runtime->models.Current();
   if (set == nullptr) {
     return absl::UnavailableError("the server is still loading its models");
   }
-  return PrepareScoreJob(request, std::move(set),
+  return PrepareScoreJob(request, &deferred, std::move(set),
                          runtime->options.max_accounts_per_request, accounts);
 }
 
@@ -68,11 +69,14 @@ class ScoreReactor : public grpc::ServerUnaryReactor {
   const bool accepted_;
 };
 
-// A ScoreStream refused by the CallGate: answers UNAVAILABLE at once.
+// A ScoreStream refused by the CallGate (UNAVAILABLE) or the Authorizer:
+// answers at once.
 class RefusedStreamReactor
-    : public grpc::ServerBidiReactor<grpc::ByteBuffer, ScoreResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  RefusedStreamReactor() { Finish(ShuttingDownStatus()); }
+  explicit RefusedStreamReactor(grpc::Status status = ShuttingDownStatus()) {
+    Finish(std::move(status));
+  }
   void OnDone() override { delete this; }
 };
 
@@ -87,7 +91,7 @@ class RefusedStreamReactor
 // that no Start call can follow Finish (after which the reactor may be
 // deleted).
 class ScoreStreamReactor
-    : public grpc::ServerBidiReactor<grpc::ByteBuffer, ScoreResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   ScoreStreamReactor(Runtime* runtime, grpc::CallbackServerContext* context)
       : runtime_(runtime),
@@ -114,8 +118,8 @@ class ScoreStreamReactor
         reads_done_ = true;
       } else if (finished_ || cancelled_ || !stop_.ok() || !failed_.ok()) {
         // After an error or cancellation nothing more is scored.
-      } else if (absl::Status parsed =
-                     ParseRequestBody(slot->body, slot->request);
+      } else if (absl::Status parsed = ParseScoreRequest(
+                     slot->body, slot->request, &slot->deferred);
                  !parsed.ok()) {
         const absl::Status status(
             parsed.code(),
@@ -123,23 +127,31 @@ class ScoreStreamReactor
         LogUnparsedRequest(runtime_, "ScoreStream", context_, status);
         stop_ = ToGrpcStatus(status);
       } else {
+        const size_t bytes = slot->body.Length();
         slot->body.Clear();  // parsed: only the request is needed now
         ++batches_read_;
         size_t accounts = 0;
         absl::StatusOr<ScoreJobSpec> spec =
-            Prepare(runtime_, *slot->request, &accounts);
+            Prepare(runtime_, *slot->request, slot->deferred, &accounts);
         absl::Status admitted =
-            spec.ok() ? runtime_->admission.TryAdmit(accounts) : spec.status();
+            spec.ok() ? runtime_->admission.TryAdmit(accounts, bytes)
+                      : spec.status();
         if (!admitted.ok()) {
           LogRejected(runtime_, "ScoreStream", context_, admitted);
-          stop_ = ToGrpcStatus(admitted);
+          stop_ = ToGrpcStatus(runtime_->ForClient(admitted));
         } else {
           runtime_->counters.stream_batches.fetch_add(
               1, std::memory_order_relaxed);
           slot->accounts = accounts;
-          spec->response = slot->response;
-          spec->arena = &slot->arena;
+          slot->bytes = bytes;
+          spec->response = &slot->response;
+          spec->request_done = [s = slot.get()] {
+            s->request = nullptr;
+            s->deferred.Clear();
+            s->arena.Reset();
+          };
           spec->context = context_;
+          spec->rpc = "ScoreStream";
           spec->arrived = arrived;
           a.job_slot = slot.get();
           a.job_spec.emplace(std::move(spec).value());
@@ -193,13 +205,15 @@ class ScoreStreamReactor
   struct Slot {
     Slot() : arena(CallArenaOptions()) {
       request = google::protobuf::Arena::CreateMessage<ScoreRequest>(&arena);
-      response = google::protobuf::Arena::CreateMessage<ScoreResponse>(&arena);
     }
     google::protobuf::Arena arena;
     grpc::ByteBuffer body;  // the batch as read, parsed into `request`
     ScoreRequest* request;
-    ScoreResponse* response;
+    // The request's map-form accounts, serialised (score_request.h).
+    DeferredAccounts deferred;
+    grpc::ByteBuffer response;  // serialised by the job
     size_t accounts = 0;
+    size_t bytes = 0;  // the batch's serialised size, as admitted
     bool done = false;
     grpc::Status status;
   };
@@ -207,7 +221,7 @@ class ScoreStreamReactor
   // gRPC calls and job starts decided under the lock, issued after it.
   struct Actions {
     grpc::ByteBuffer* read = nullptr;
-    const ScoreResponse* write = nullptr;
+    const grpc::ByteBuffer* write = nullptr;
     Slot* job_slot = nullptr;
     std::optional<ScoreJobSpec> job_spec;
     std::optional<grpc::Status> finish;
@@ -238,7 +252,7 @@ class ScoreStreamReactor
       }
       write_outstanding_ = true;
       ++issuing_;
-      a->write = front->response;
+      a->write = &front->response;
       return;
     }
     if (in_flight_.empty() && !write_outstanding_ && issuing_ == 0 &&
@@ -251,7 +265,7 @@ class ScoreStreamReactor
   }
 
   void OnJobDone(Slot* slot, grpc::Status status) {
-    runtime_->admission.Release(slot->accounts);
+    runtime_->admission.Release(slot->accounts, slot->bytes);
     Actions a;
     {
       absl::MutexLock lock(&mu_);
@@ -328,47 +342,77 @@ class ScoreStreamReactor
 ScoringService::ScoringService(Runtime* runtime)
     : ParsedRequestService(v1::ScoringService::service_full_name(), runtime),
       runtime_(runtime) {
-  ParseRequestsOf("Score", this, &ScoringService::Score);
-  ReadRawRequestsOf<ScoreRequest>("ScoreStream", this,
-                                  &ScoringService::OpenScoreStream);
+  ReadRawUnaryRequestsOf<ScoreRequest, ScoreResponse>(
+      "Score", this, &ScoringService::ScoreCall);
+  ReadRawRequestsOf<ScoreRequest, ScoreResponse>(
+      "ScoreStream", this, &ScoringService::OpenScoreStream);
 }
 
 ScoringService::~ScoringService() = default;
 
-grpc::ServerUnaryReactor* ScoringService::Score(
-    grpc::CallbackServerContext* context, const ScoreRequest* request,
-    ScoreResponse* response) {
+grpc::ServerUnaryReactor* ScoringService::ScoreCall(
+    grpc::CallbackServerContext* context,
+    UnaryCall<ScoreRequest, grpc::ByteBuffer>* call,
+    grpc::ByteBuffer* response) {
   const absl::Time arrived = absl::Now();
   auto* reactor = new ScoreReactor(runtime_);
   if (!reactor->accepted()) {
     reactor->Finish(ShuttingDownStatus());
     return reactor;
   }
+  if (absl::Status denied =
+          AuthorizeCall(runtime_->auth, AuthScope::kScoring, "Score", *context);
+      !denied.ok()) {
+    reactor->Finish(ToGrpcStatus(denied));
+    return reactor;
+  }
+  // The map-form accounts stay serialised until their chunk is scored;
+  // the deferred bytes live on the call's arena with the parsed request,
+  // and the job frees both before it assembles the response.
+  auto* deferred =
+      google::protobuf::Arena::Create<DeferredAccounts>(call->arena());
+  const absl::Status parsed =
+      ParseScoreRequest(call->body(), call->parsed(), deferred);
+  if (!parsed.ok()) {
+    LogUnparsedRequest(runtime_, "Score", context, parsed);
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
+  const size_t bytes = call->body().Length();
+  call->ClearBody();
+  const ScoreRequest* request = call->parsed();
   size_t accounts = 0;
-  absl::StatusOr<ScoreJobSpec> spec = Prepare(runtime_, *request, &accounts);
+  absl::StatusOr<ScoreJobSpec> spec =
+      Prepare(runtime_, *request, *deferred, &accounts);
   absl::Status admitted =
-      spec.ok() ? runtime_->admission.TryAdmit(accounts) : spec.status();
+      spec.ok() ? runtime_->admission.TryAdmit(accounts, bytes)
+                : spec.status();
   if (!admitted.ok()) {
     LogRejected(runtime_, "Score", context, admitted);
-    reactor->Finish(ToGrpcStatus(admitted));
+    reactor->Finish(ToGrpcStatus(runtime_->ForClient(admitted)));
     return reactor;
   }
   runtime_->counters.requests.fetch_add(1, std::memory_order_relaxed);
   spec->response = response;
-  spec->arena = response->GetArena();
+  spec->request_done = [call] { call->FreeArena(); };
   spec->context = context;
   spec->arrived = arrived;
   Runtime* runtime = runtime_;
   StartScoreJob(runtime_, std::move(spec).value(),
-                [runtime, reactor, accounts](grpc::Status status) {
-                  runtime->admission.Release(accounts);
+                [runtime, reactor, accounts, bytes](grpc::Status status) {
+                  runtime->admission.Release(accounts, bytes);
                   reactor->Finish(std::move(status));
                 });
   return reactor;
 }
 
-grpc::ServerBidiReactor<grpc::ByteBuffer, ScoreResponse>*
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScoringService::OpenScoreStream(grpc::CallbackServerContext* context) {
+  if (absl::Status denied = AuthorizeCall(runtime_->auth, AuthScope::kScoring,
+                                          "ScoreStream", *context);
+      !denied.ok()) {
+    return new RefusedStreamReactor(ToGrpcStatus(denied));
+  }
   if (!runtime_->calls.TryEnter()) return new RefusedStreamReactor;
   return new ScoreStreamReactor(runtime_, context);
 }

@@ -5,11 +5,12 @@
 // Executor; no handler blocks. Request-level errors map to status codes in
 // one place (status.h); per-account errors travel in the response.
 //
-// Requests are parsed by the service itself (request_parsing.h): a body
-// that is not a valid ScoreRequest is answered INVALID_ARGUMENT saying what
-// is wrong, and ends a stream the same way. Score requests and responses
-// live on a per-call protobuf arena, so a large response is freed in one
-// step.
+// Requests are parsed by the service itself (request_parsing.h,
+// score_request.h): a body that is not a valid ScoreRequest is answered
+// INVALID_ARGUMENT saying what is wrong, and ends a stream the same way.
+// Map-form accounts stay serialised until their chunk is scored; Score
+// requests and responses live on a per-call protobuf arena, so a large
+// response is freed in one step.
 //
 // Thread-safety: gRPC calls the handlers concurrently; the service itself is
 // stateless beyond the shared Runtime.
@@ -31,12 +32,17 @@ class ScoringService final
   explicit ScoringService(Runtime* runtime);
   ~ScoringService() override;
 
-  grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* context,
-                                  const v1::ScoreRequest* request,
-                                  v1::ScoreResponse* response) override;
+  // Score: parses its own request (ParseScoreRequest, score_request.h), so
+  // that the map-form accounts stay serialised until they are scored,
+  // and that the job writes the response serialised (score_job.h).
+  grpc::ServerUnaryReactor* ScoreCall(
+      grpc::CallbackServerContext* context,
+      UnaryCall<v1::ScoreRequest, grpc::ByteBuffer>* call,
+      grpc::ByteBuffer* response);
 
-  // ScoreStream: each batch arrives as bytes and is parsed by the reactor.
-  grpc::ServerBidiReactor<grpc::ByteBuffer, v1::ScoreResponse>* OpenScoreStream(
+  // ScoreStream: each batch arrives as bytes and is parsed by the reactor;
+  // each response is written serialised.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* OpenScoreStream(
       grpc::CallbackServerContext* context);
 
  private:

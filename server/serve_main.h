@@ -7,7 +7,7 @@
 //
 // Exit codes: 0 after a signal-initiated shutdown (also when SIGTERM or
 // SIGINT arrives while the models are still loading: the load is abandoned)
-// or --help; 1 when the server cannot start (address in use, no model
+// or --help or --version; 1 when the server cannot start (address in use, no model
 // compiled, missing model directory); 2 for invalid flags or config. When
 // shutdown had to abandon work that would not stop (server.h), the process
 // ends with _exit and the same code, without running destructors.

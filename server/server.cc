@@ -1,24 +1,34 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpc/grpc.h"
 #include "grpc/support/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "engine/common/install_layout.h"
+#include "server/decision_log.h"
 #include "server/listener.h"
 #include "server/log.h"
+#include "server/tls.h"
 
 namespace healthscore::server {
 namespace {
@@ -55,22 +65,9 @@ absl::Status LoadRepository(Runtime* runtime, const WorkBudget& budget) {
     LogError(absl::StrCat("model load failed: ", opened.message()));
     return opened;
   }
+  // The repository logged one line per model version loaded or failed
+  // (RepositoryOptions::log).
   std::shared_ptr<const ModelSet> set = runtime->models.Current();
-  for (const auto& [name, entry] : set->models()) {
-    for (const ModelVersion& v : entry.versions) {
-      if (v.model != nullptr) {
-        LogInfo(absl::StrFormat(
-            "loaded model %s version %s (label %s, hash %.12s, %d warnings) "
-            "from %s in %.1f ms",
-            name, v.version, v.model->version(), v.model->hash(),
-            v.model->warnings().warning_count(), v.file,
-            absl::ToDoubleMilliseconds(v.load_duration)));
-      } else if (!v.error.empty()) {
-        LogError(absl::StrFormat("failed to load model %s version %s: %s",
-                                 name, v.version, v.error));
-      }
-    }
-  }
   if (set->loaded_count() == 0) {
     absl::Status s = absl::FailedPreconditionError(absl::StrCat(
         "no model under ", o.models_dir, " compiled (", set->failed_count(),
@@ -104,6 +101,13 @@ Reloader::Hooks ReloadHooks(Runtime* runtime) {
     return LoadRepository(runtime, budget);
   };
   hooks.reload = [runtime](const WorkBudget&) {
+    // Token files rotate with the models (auth.h); a file that cannot be
+    // read keeps the tokens in force, so a botched edit locks nobody out.
+    if (absl::Status tokens = runtime->auth.Reload(); !tokens.ok()) {
+      LogError(absl::StrCat("token files not reloaded, the previous tokens "
+                            "stay in force: ",
+                            tokens.message()));
+    }
     return runtime->models.Reload();
   };
   hooks.poll = [runtime](const WorkBudget&) {
@@ -113,6 +117,71 @@ Reloader::Hooks ReloadHooks(Runtime* runtime) {
     }
   };
   return hooks;
+}
+
+// Leaves one builder exactly one of gRPC's reflection plugins
+// (grpc.reflection.v1alpha), or none when reflection is off.
+class ReflectionOption : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool enabled) : enabled_(enabled) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(
+      std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins)
+      override {
+    const std::string name =
+        grpc::reflection::ProtoServerReflectionPlugin().name();
+    plugins->erase(
+        std::remove_if(plugins->begin(), plugins->end(),
+                       [&name](const auto& p) { return p->name() == name; }),
+        plugins->end());
+    if (enabled_) {
+      plugins->push_back(
+          std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
+  }
+
+ private:
+  const bool enabled_;
+};
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetrics(
+    const ServerOptions& options, const Runtime* runtime) {
+  MetricsServerOptions metrics_options;
+  metrics_options.address = options.metrics_address;
+  metrics_options.port = options.metrics_port;
+  metrics_options.threads = options.metrics_threads;
+  metrics_options.request_timeout = options.metrics_request_timeout;
+  if (options.metrics_tls) {
+    absl::StatusOr<std::unique_ptr<MetricsTls>> tls = MetricsTls::Create(
+        {options.tls_cert, options.tls_key, options.tls_client_ca,
+         options.tls_refresh_interval});
+    if (!tls.ok()) return tls.status();
+    metrics_options.tls = std::move(tls).value();
+    metrics_options.tls_library_dir =
+        engine::common::DefaultDataDirs().libraries;
+  }
+  return MetricsServer::Start(metrics_options, [runtime] {
+    return RenderMetrics(CollectMetrics(*runtime));
+  });
+}
+
+}  // namespace
+
+namespace {
+
+// The decision log's settings among the server's.
+DecisionLogOptions DecisionLogOptionsFrom(const ServerOptions& options) {
+  DecisionLogOptions d;
+  d.path = options.decision_log;
+  d.sample = options.decision_log_sample;
+  for (absl::string_view name :
+       absl::StrSplit(options.decision_log_mask, ',', absl::SkipWhitespace())) {
+    d.mask.emplace_back(absl::StripAsciiWhitespace(name));
+  }
+  d.buffer_bytes = options.decision_log_buffer;
+  d.max_bytes = options.decision_log_max_bytes;
+  d.max_files = options.decision_log_max_files;
+  return d;
 }
 
 }  // namespace
@@ -130,6 +199,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   RouteLibraryLogs();
   // Both are process-wide switches that must precede the builder.
   grpc::EnableDefaultHealthCheckService(true);
+  // Linking libgrpc++_reflection registers its plugin for every builder
+  // already; ReflectionOption below keeps it or takes it out per server.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   std::unique_ptr<Server> server(new Server);
@@ -155,11 +226,72 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "--plugins: ", options.plugins_dir, " is not a directory"));
   }
+  if (absl::Status tls = CheckTlsFiles(options); !tls.ok()) return tls;
+  if (!options.decision_log.empty()) {
+    absl::StatusOr<std::unique_ptr<DecisionLog>> log =
+        DecisionLog::Open(DecisionLogOptionsFrom(options));
+    if (!log.ok()) return log.status();
+    const DecisionLogOptions& d = (*log)->options();
+    LogInfo(absl::StrCat(
+        "decision log to ", d.path == "-" ? "standard output" : d.path,
+        ": sample ", d.sample, ", ",
+        d.mask.empty() ? std::string("no masked fields")
+                       : absl::StrCat("masked ", absl::StrJoin(d.mask, ",")),
+        ", buffer ", d.buffer_bytes, " bytes, ",
+        d.max_bytes == 0
+            ? std::string("no rotation")
+            : absl::StrCat("rotation at ", d.max_bytes, " bytes keeping ",
+                           d.max_files, " files")));
+    server->runtime_->decision_log = std::move(log).value();
+  }
+  if (absl::Status tokens = server->runtime_->auth.Reload(); !tokens.ok()) {
+    return absl::InvalidArgumentError(tokens.message());
+  }
+  if (!options.tls_cert.empty() && options.metrics_port >= 0 &&
+      !options.metrics_tls &&
+      !absl::StartsWith(options.metrics_address, "127.")) {
+    LogWarning(absl::StrCat(
+        "gRPC is served over TLS but metrics in plain HTTP on ",
+        options.metrics_address,
+        "; set --metrics-tls=true, or keep metrics on loopback"));
+  }
+  if (!server->runtime_->auth.AdminConfigured()) {
+    if (server->runtime_->auth.Required(AuthScope::kAdmin)) {
+      LogInfo(
+          "admin calls (Reload, ValidateModel) are refused: no admin "
+          "credential is configured (--admin-token-file, --admin-allow-san); "
+          "models reload on SIGHUP and with --watch-interval");
+    } else {
+      LogWarning(
+          "admin calls (Reload, ValidateModel) need no credential "
+          "(--allow-unauthenticated-admin): any client that reaches the port "
+          "may make them; set --admin-token-file or --admin-allow-san");
+    }
+  }
   server->scoring_ = std::make_unique<ScoringService>(server->runtime_.get());
   server->models_ = std::make_unique<ModelService>(server->runtime_.get());
 
+  grpc::ServerBuilder builder;
+  // Per server, over gRPC's process-wide plugin registration, so that
+  // --reflection=false holds for this server whatever others do.
+  builder.SetOption(std::make_unique<ReflectionOption>(options.reflection));
+  if (options.reflection) {
+    // v1 answers through v1alpha (reflection_v1.h).
+    server->reflection_v1_ = std::make_unique<ReflectionV1Service>();
+    builder.RegisterService(server->reflection_v1_.get());
+  }
+  {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        RpcMetrics::InterceptorFactory(&server->runtime_->rpcs));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
+  const bool tls = !options.tls_cert.empty();
   // The server listens itself (listener.h), so that shutdown can stop
-  // taking connections while gRPC still serves.
+  // taking connections while gRPC still serves. With TLS the socket is only
+  // a probe: a bad or busy address gets our message, not gRPC's log line.
   absl::StatusOr<std::unique_ptr<Listener>> listener =
       Listener::Bind(options.listen);
   if (!listener.ok()) {
@@ -167,37 +299,62 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                         absl::StrCat("cannot listen on ", options.listen, ": ",
                                      listener.status().message()));
   }
-  server->listener_ = std::move(listener).value();
-  server->port_ = server->listener_->port();
-
-  grpc::ServerBuilder builder;
+  if (!tls) {
+    server->listener_ = std::move(listener).value();
+    server->port_ = server->listener_->port();
+  } else {
+    listener->reset();
+    // gRPC 1.51 adds a connection from a socket with insecure credentials
+    // only (grpc_server_add_channel_from_fd), so with TLS gRPC listens
+    // itself; shutdown then closes the connections as it does without TLS
+    // (server.h). Should the address be taken between the probe and here,
+    // gRPC logs why before the error below.
+    builder.AddListeningPort(options.listen, ServerCredentialsFor(options),
+                             &server->port_);
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  }
   builder.RegisterService(server->scoring_.get());
   builder.RegisterService(server->models_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    // gRPC's max_age filter sends the GOAWAY on its own connections and on
+    // those the Listener hands it alike (they get the server's arguments).
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(
+            absl::ToInt64Milliseconds(options.max_connection_age_grace)));
+  }
   server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr) {
+  if (server->server_ == nullptr || (tls && server->port_ == 0)) {
+    if (tls) {
+      // gRPC logged why (the log says, e.g. "Address already in use").
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", options.listen,
+          " with TLS: gRPC could not bind it (see the log above)"));
+    }
     return absl::InternalError("gRPC could not start the server");
   }
-  server->listener_->Start(server->server_.get());
+  if (server->reflection_v1_ != nullptr) {
+    server->reflection_v1_->SetBackend(
+        server->server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+  if (server->listener_ != nullptr) {
+    server->listener_->Start(server->server_.get());
+  }
   // gRPC's health service starts with "" SERVING; nothing is served before
   // the models load.
   server->SetServing(false);
   if (options.metrics_port >= 0) {
-    MetricsServerOptions metrics_options;
-    metrics_options.address = options.metrics_address;
-    metrics_options.port = options.metrics_port;
-    metrics_options.threads = options.metrics_threads;
-    metrics_options.request_timeout = options.metrics_request_timeout;
-    const Runtime* runtime = server->runtime_.get();
     absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
-        MetricsServer::Start(metrics_options, [runtime] {
-          return RenderMetrics(CollectMetrics(*runtime));
-        });
+        StartMetrics(options, server->runtime_.get());
     if (!metrics.ok()) {
-      server->listener_->Stop();
+      if (server->listener_ != nullptr) server->listener_->Stop();
       server->server_->Shutdown();
       server->server_.reset();
       return metrics.status();
@@ -219,6 +376,7 @@ Server::~Server() {
     static_cast<void>(runtime_.release());
     static_cast<void>(scoring_.release());
     static_cast<void>(models_.release());
+    static_cast<void>(reflection_v1_.release());
     static_cast<void>(server_.release());
   }
 }
@@ -356,7 +514,7 @@ void Server::Shutdown(absl::Duration wait, absl::Duration grace) {
   // shutdown begins: see the file comment of server.h. gRPC documents
   // grpc_server_cancel_all_calls for after shutdown; in 1.51 it closes the
   // server's connections at any time.
-  listener_->Stop();
+  if (listener_ != nullptr) listener_->Stop();
   grpc_server_cancel_all_calls(server_->c_server());
   grpc_completion_queue* shutdown_cq =
       grpc_completion_queue_create_for_pluck(nullptr);

@@ -1,8 +1,10 @@
 // Server: the Healthscore gRPC server.
 //
 // Serves healthscore.v1.ScoringService and healthscore.v1.ModelService,
-// grpc.health.v1.Health (gRPC's built-in implementation) and server
-// reflection on one listening address; with options.metrics_port >= 0,
+// grpc.health.v1.Health (gRPC's built-in implementation) and, unless
+// options.reflection is off, server reflection (grpc.reflection.v1alpha
+// from gRPC's plugin, grpc.reflection.v1 through it, reflection_v1.h) on
+// one listening address; with options.metrics_port >= 0,
 // also Prometheus metrics over HTTP on a second one (metrics.h).
 //
 // Lifecycle:
@@ -39,6 +41,17 @@
 // with UNAVAILABLE or, when the connection closes under them or cannot be
 // made, UNAVAILABLE.
 //
+// With TLS (options.tls_cert, tls.h) gRPC listens itself instead: gRPC
+// 1.51 adds a connection from a socket with insecure credentials only. Step
+// 4 then closes every connection just before gRPC's shutdown begins, which
+// also stops gRPC's listener; a client that reconnects in between may see
+// CANCELLED.
+//
+// Every call is authorised (auth.h) after the CallGate and before any work:
+// admin calls with options.admin_token_file / admin_allow_san, scoring
+// calls with options.auth_token_file. The token files are re-read on every
+// reload.
+//
 // Work that does not end when asked (a reload or validation stuck where
 // the engine cannot interrupt it, e.g. in a plugin's init, or a call whose
 // reactor never finishes) is abandoned once its time is up: Shutdown
@@ -68,6 +81,7 @@
 #include "server/model_service.h"
 #include "server/model_set.h"
 #include "server/options.h"
+#include "server/reflection_v1.h"
 #include "server/runtime.h"
 #include "server/scoring_service.h"
 
@@ -80,9 +94,11 @@ inline constexpr char kModelServiceName[] = "healthscore.v1.ModelService";
 class Server {
  public:
   // Validates `options`, builds and starts the server. Errors:
-  // InvalidArgument for invalid options or a listen address that is not
-  // HOST:PORT; Unavailable when the address, or the metrics address,
-  // cannot be bound ("cannot listen on ADDRESS: ..." says why).
+  // InvalidArgument for invalid options, a listen address that is not
+  // HOST:PORT, TLS files that do not load or match (CheckTlsFiles) or a
+  // token file that cannot be read or holds no token; Unavailable when the
+  // address, or the metrics address, cannot be bound ("cannot listen on
+  // ADDRESS: ..." says why).
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerOptions& options);
 
@@ -151,6 +167,7 @@ class Server {
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<ScoringService> scoring_;
   std::unique_ptr<ModelService> models_;
+  std::unique_ptr<ReflectionV1Service> reflection_v1_;  // null when off
   std::unique_ptr<grpc::Server> server_;
   // Hands connections to server_: declared after it, so stopped first.
   std::unique_ptr<Listener> listener_;

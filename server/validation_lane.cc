@@ -79,18 +79,21 @@ absl::Status ValidationLane::TryStart(Job job) {
     ++state_->version;
   }
   std::thread([state = state_, entry, run = std::move(job.run)]() mutable {
-    run(*entry->budget);
+    std::function<void()> then = run(*entry->budget);
     // Whatever the job captured goes before the job counts as returned.
     run = nullptr;
-    absl::MutexLock lock(&state->mu);
-    if (entry->expired) --state->overdue;
-    for (auto it = state->jobs.begin(); it != state->jobs.end(); ++it) {
-      if (*it == entry) {
-        state->jobs.erase(it);
-        break;
+    {
+      absl::MutexLock lock(&state->mu);
+      if (entry->expired) --state->overdue;
+      for (auto it = state->jobs.begin(); it != state->jobs.end(); ++it) {
+        if (*it == entry) {
+          state->jobs.erase(it);
+          break;
+        }
       }
+      ++state->version;
     }
-    ++state->version;
+    if (then) then();
   }).detach();
   return absl::OkStatus();
 }

@@ -39,8 +39,11 @@ class ValidationLane {
   struct Job {
     // Its deadline bounds the job; never null.
     std::shared_ptr<WorkBudget> budget;
-    // Runs on a thread of its own.
-    std::function<void(const WorkBudget&)> run;
+    // Runs on a thread of its own. What it returns (may be empty) runs on
+    // that thread once the job no longer counts against max_running: answer
+    // the client there, so that a client that calls again as soon as it has
+    // its answer never finds its own finished job still counted.
+    std::function<std::function<void()>(const WorkBudget&)> run;
     // Called once if the deadline passes before `run` returns; may be
     // empty. Must not block.
     std::function<void()> on_expired;

@@ -1,6 +1,7 @@
 #include "server/validation_lane.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "absl/synchronization/notification.h"
@@ -33,6 +34,7 @@ struct BlockingJob {
         if (honour_cancel.load() && budget.cancelled.load()) break;
       }
       ++returned;
+      return std::function<void()>();
     };
     job.on_expired = [this] { ++expired; };
     return job;
@@ -56,6 +58,29 @@ TEST(ValidationLaneTest, RunsAtMostMaxRunningJobs) {
   EXPECT_EQ(job.expired.load(), 0);
   EXPECT_OK(lane.TryStart(job.Make()));
   EXPECT_EQ(lane.Stop(absl::InfiniteFuture()), 0);
+}
+
+// What a job returns runs after its place is free: a client answered
+// there that calls again at once is never refused for its own finished job.
+TEST(ValidationLaneTest, AJobsAnswerRunsAfterItsPlaceIsFree) {
+  ValidationLane lane(1);
+  BlockingJob next;
+  absl::Notification answered;
+  absl::Status again = absl::UnknownError("not run");
+  ValidationLane::Job job;
+  job.budget = std::make_shared<WorkBudget>(absl::InfiniteFuture());
+  job.run = [&](const WorkBudget&) -> std::function<void()> {
+    return [&] {
+      again = lane.TryStart(next.Make());
+      answered.Notify();
+    };
+  };
+  ASSERT_OK(lane.TryStart(std::move(job)));
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_OK(again);
+  next.release.Notify();
+  EXPECT_EQ(lane.Stop(absl::InfiniteFuture()), 0);
+  EXPECT_EQ(next.returned.load(), 1);
 }
 
 // At its deadline a job is cancelled and its caller told at once; the job

@@ -36,15 +36,20 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "engine/backtest/backtest.h"
 #include "engine/backtest/scored_snapshots.h"
 #include "engine/common/testing/temp_dir.h"
 #include "engine/io/byte_source.h"
 #include "engine/io/snapshot_reader.h"
+#include "engine/eval/batch.h"
 #include "engine/model/compiler.h"
 #include "engine/outcomes/join.h"
 #include "engine/outcomes/outcomes.h"
+#include "engine/outcomes/record_table.h"
+#include "engine/portfolio/portfolio.h"
+#include "engine/portfolio/portfolio_format.h"
 #include "engine/report/document.h"
 #include "engine/report/html_report.h"
 #include "gmock/gmock.h"
@@ -664,6 +669,95 @@ TEST(ReportBrowserTest, ABacktestReportDrawsEveryChart) {
   EXPECT_GE(check.drawn["calibration"], 4);
   EXPECT_THAT(check.json, HasSubstr("\"resources\":0"));
   Screenshot(chromium, report, artifacts / "backtest.png", scratch);
+}
+
+// A portfolio report (NRR and GRR by tier and segment, cohort curves, time
+// to value) as `healthscore portfolio --report` renders it: every chart
+// draws its marks; the screenshot is kept as
+// <build>/test-artifacts/portfolio.png.
+TEST(ReportBrowserTest, APortfolioReportDrawsEveryChart) {
+  const std::string chromium = ChromiumPath();
+  ASSERT_FALSE(chromium.empty()) << "chromium is not installed; run "
+                                    "scripts/install-deps.sh";
+  // 1,200 accounts over three years of contract starts, in three tiers
+  // whose churn and expansion follow health, in two segments.
+  std::string csv =
+      "id,segment,contract_start,start_arr,end_arr,churn_date,"
+      "first_value_date\n";
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> unit(0, 1);
+  portfolio::TierColumn tiers;
+  tiers.source = "generated";
+  tiers.names = {"green", "yellow", "red"};
+  tiers.colors = {"#2e7d32", "#f9a825", "#c62828"};
+  for (int i = 0; i < 1200; ++i) {
+    const int tier = i % 3;
+    const int start_day = static_cast<int>(unit(rng) * 1000);  // 2022-2024
+    const double arr = std::round(1000 + 9000 * unit(rng)) + 0.25;
+    const bool churned = unit(rng) < 0.05 + 0.15 * tier;
+    const double end = churned ? 0 : arr * (1.15 - 0.1 * tier);
+    std::string churn_date;
+    if (churned) {
+      churn_date = absl::StrCat("2025-", 1 + static_cast<int>(unit(rng) * 11),
+                                "-15");
+      if (churn_date.size() == 9) churn_date.insert(5, "0");
+    }
+    const double contract = 19000 + start_day;  // days since 1970
+    absl::StrAppend(&csv, "a", i, ",", i % 2 ? "smb" : "ent", ",",
+                    eval::FormatIsoDate(contract), ",",
+                    absl::StrFormat("%.2f", arr), ",",
+                    absl::StrFormat("%.2f", end), ",", churn_date, ",",
+                    unit(rng) < 0.9
+                        ? eval::FormatIsoDate(contract +
+                                              std::floor(60 * unit(rng)))
+                        : "",
+                    "\n");
+    tiers.row_tier.push_back(tier);
+  }
+  absl::StatusOr<outcomes::RecordTable> revenue = outcomes::ReadRecords(
+      io::StringSource(csv), io::InputFormat::kCsv, portfolio::RevenueSchema());
+  ASSERT_TRUE(revenue.ok()) << revenue.status();
+  ASSERT_EQ(revenue->size(), 1200u);
+  portfolio::PortfolioOptions options;
+  absl::StatusOr<portfolio::Period> period =
+      portfolio::ParsePeriod("2025-01-01..2025-12-31");
+  ASSERT_TRUE(period.ok()) << period.status();
+  options.period = *period;
+  options.by = {"segment"};
+  absl::StatusOr<portfolio::PortfolioReport> result =
+      portfolio::RunPortfolio(*revenue, options, &tiers);
+  ASSERT_TRUE(result.ok()) << result.status();
+  absl::StatusOr<std::string> html = RenderHtml(
+      portfolio::PortfolioDocument(*result, {{"Revenue", "generated"}}));
+  ASSERT_TRUE(html.ok()) << html.status();
+
+  const fs::path artifacts =
+      fs::path(HEALTHSCORE_BINARY_DIR) / "test-artifacts";
+  fs::create_directories(artifacts);
+  const fs::path report = artifacts / "portfolio.html";
+  {
+    std::ofstream f(report, std::ios::binary);
+    f << *html;
+  }
+  const fs::path scratch = ScratchDir("report_browser_portfolio");
+  BrowserCheck check;
+  CheckInBrowser(chromium, *html, scratch, &check);
+  if (HasFatalFailure()) return;
+  for (const char* chart : {"retention-by-tier", "retention-by-0",
+                            "cohort-logos", "cohort-revenue", "ttv"}) {
+    ASSERT_EQ(check.drawn.count(chart), 1u) << chart << ": " << check.json;
+    EXPECT_FALSE(check.nodata[chart]) << chart;
+  }
+  // NRR and GRR bars for 3 tiers (and the accounts without a tier: none
+  // here, so no bar), for 2 segments; the latest 12 start months as lines;
+  // days to first value in bins.
+  EXPECT_GE(check.drawn["retention-by-tier"], 2 * 3);
+  EXPECT_GE(check.drawn["retention-by-0"], 2 * 2);
+  EXPECT_GE(check.drawn["cohort-logos"], 12);
+  EXPECT_GE(check.drawn["cohort-revenue"], 12);
+  EXPECT_GE(check.drawn["ttv"], 10);
+  EXPECT_THAT(check.json, HasSubstr("\"resources\":0"));
+  Screenshot(chromium, report, artifacts / "portfolio.png", scratch);
 }
 
 }  // namespace

@@ -57,7 +57,8 @@ class ServerInputTest : public ::testing::Test {
     const std::string port_file = dir + "/port";
     ASSERT_TRUE(process_->Spawn(
         dir, {"--listen", "127.0.0.1:0", "--port-file", port_file, "--models",
-              TestModelsDir(), "--threads", "2"}));
+              TestModelsDir(), "--threads", "2",
+              "--allow-unauthenticated-admin=true"}));
     port_ = process_->WaitForPort(port_file);
     ASSERT_GT(port_, 0) << process_->err();
   }
@@ -290,6 +291,29 @@ TEST_F(ServerInputTest, MalformedBodiesAreInvalidArgumentOnEveryMethod) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(response.results_size(), 1);
   // libprotobuf's own complaints (invalid UTF-8) did not reach stderr raw.
+  ExpectLogShortAndOurs();
+}
+
+// Map-form accounts are parsed chunk by chunk while the request is scored
+// (server/score_request.h): a bad account in a later chunk fails the call
+// with the message a whole-body parse gives, naming the account.
+TEST_F(ServerInputTest, BadAccountInALaterChunkIsInvalidArgumentNamingIt) {
+  v1::ScoreRequest request =
+      MapRequest(RandomAccounts(5000, 4, false), "default");
+  request.mutable_accounts(4500)->set_id("\xff\xfe");
+  grpc::Status s = RawCall("/healthscore.v1.ScoringService/Score",
+                           request.SerializePartialAsString());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_THAT(s.error_message(),
+              AllOf(StartsWith("request body is not a valid "
+                               "healthscore.v1.ScoreRequest: "
+                               "accounts[4500].id at byte "),
+                    HasSubstr(": invalid UTF-8 in a string field")));
+  // The server is unharmed.
+  v1::ScoreResponse response;
+  s = scoring_->Score(Context().get(), OneAccount(), &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
   ExpectLogShortAndOurs();
 }
 

@@ -137,6 +137,7 @@ TEST(ServerBinaryTest, HelpDocumentsEveryFlag) {
         "--default-model NAME", "--plugins DIR", "--threads N",
         "--max-accounts-per-request N", "--max-message-bytes BYTES",
         "--max-concurrent-requests N", "--max-pending-accounts N",
+        "--max-bytes-in-flight BYTES",
         "--max-stream-batches-in-flight N", "--max-concurrent-streams N",
         "--rows-per-task N", "--shutdown-wait DURATION",
         "--shutdown-grace DURATION", "--port-file FILE",

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/notification.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/common/testing/status_matchers.h"
@@ -40,15 +42,9 @@ using namespace ::healthscore::server::testing;  // NOLINT
 using Samples = std::map<std::string, double>;
 
 Samples Parse(const std::string& text) {
-  Samples out;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    if (line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    double value = 0;
-    EXPECT_TRUE(absl::SimpleAtod(line.substr(space + 1), &value)) << line;
-    out[std::string(line.substr(0, space))] = value;
-  }
-  return out;
+  absl::StatusOr<Samples> samples = ParseMetricSamples(text);
+  EXPECT_OK(samples.status());
+  return samples.ok() ? *samples : Samples();
 }
 
 class MetricsTest : public ::testing::Test {
@@ -167,6 +163,122 @@ TEST_F(MetricsTest, CountersMoveByWhatTheCallsDid) {
   EXPECT_EQ(after["healthscore_model_failed_versions{model=\"default\"}"], 0);
   EXPECT_GT(after["healthscore_start_time_seconds"], 1.7e9);
   EXPECT_EQ(after["healthscore_build_info{version=\"0.1.0\"}"], 1);
+}
+
+// Conventions (issue 14): every call by method and status code, with its
+// latency histogram; accounts per model version.
+TEST_F(MetricsTest, CallsAreCountedByMethodAndCode) {
+  Samples before = Scrape();
+  Score({Good("a-1"), Good("a-2")});
+  Score({Good("a-3")});
+  Score({Good("a-4")}, "no_such_model");
+  v1::ListModelsResponse models;
+  auto ctx = Context();
+  ASSERT_TRUE(
+      ts_->models->ListModels(ctx.get(), v1::ListModelsRequest(), &models)
+          .ok());
+  grpc::health::v1::HealthCheckResponse health;
+  auto hctx = Context();
+  ASSERT_TRUE(ts_->health
+                  ->Check(hctx.get(), grpc::health::v1::HealthCheckRequest(),
+                          &health)
+                  .ok());
+  // A method no service has: counted, but not by its name.
+  grpc::GenericStub generic(ts_->channel);
+  grpc::ClientContext gctx;
+  gctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  grpc::Slice empty(std::string(""));
+  grpc::ByteBuffer request(&empty, 1), reply;
+  absl::Notification done;
+  grpc::Status unknown_status;
+  generic.UnaryCall(&gctx, "/healthscore.v1.ScoringService/NoSuchMethod",
+                    grpc::StubOptions(), &request, &reply,
+                    [&](grpc::Status s) {
+                      unknown_status = s;
+                      done.Notify();
+                    });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(unknown_status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  Samples after = Scrape();
+
+  auto delta = [&](const std::string& series) {
+    EXPECT_TRUE(after.count(series)) << series;
+    return after[series] - before[series];
+  };
+  const std::string score_ok =
+      "method=\"healthscore.v1.ScoringService/Score\",code=\"OK\"";
+  const std::string score_not_found =
+      "method=\"healthscore.v1.ScoringService/Score\",code=\"NOT_FOUND\"";
+  EXPECT_EQ(delta("healthscore_grpc_requests_total{" + score_ok + "}"), 2);
+  EXPECT_EQ(delta("healthscore_grpc_requests_total{" + score_not_found + "}"),
+            1);
+  EXPECT_EQ(delta("healthscore_grpc_requests_total{method=\"healthscore.v1."
+                  "ModelService/ListModels\",code=\"OK\"}"),
+            1);
+  EXPECT_EQ(delta("healthscore_grpc_requests_total{method=\"grpc.health.v1."
+                  "Health/Check\",code=\"OK\"}"),
+            1);
+  // The latency histogram of the same calls.
+  EXPECT_EQ(delta("healthscore_grpc_request_duration_seconds_count{" +
+                  score_ok + "}"),
+            2);
+  EXPECT_EQ(after["healthscore_grpc_request_duration_seconds_bucket{" +
+                  score_ok + ",le=\"+Inf\"}"],
+            after["healthscore_grpc_request_duration_seconds_count{" +
+                  score_ok + "}"]);
+  EXPECT_TRUE(after.count("healthscore_grpc_request_duration_seconds_sum{" +
+                          score_ok + "}"));
+  // The probe is counted without its made-up name (bounded labels).
+  for (const auto& [series, value] : after) {
+    EXPECT_THAT(series, ::testing::Not(HasSubstr("NoSuchMethod")));
+  }
+  // Accounts per model version: 3 scored by default version 1.
+  EXPECT_EQ(delta("healthscore_model_accounts_total{model=\"default\","
+                  "version=\"1\"}"),
+            3);
+}
+
+// The standard process metrics, from /proc.
+TEST_F(MetricsTest, ProcessMetrics) {
+  Samples s = Scrape();
+  for (const char* name :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_virtual_memory_bytes", "process_open_fds",
+        "process_max_fds", "process_start_time_seconds"}) {
+    EXPECT_TRUE(s.count(name)) << name;
+  }
+  EXPECT_GT(s["process_resident_memory_bytes"], 1 << 20);
+  EXPECT_GE(s["process_virtual_memory_bytes"],
+            s["process_resident_memory_bytes"]);
+  // At least the listening sockets and standard streams.
+  EXPECT_GE(s["process_open_fds"], 4);
+  EXPECT_LE(s["process_open_fds"], s["process_max_fds"]);
+  EXPECT_GT(s["process_cpu_seconds_total"], 0);
+  // The process started before the server it runs, within tick rounding.
+  EXPECT_GT(s["process_start_time_seconds"], 1.7e9);
+  EXPECT_LE(s["process_start_time_seconds"],
+            s["healthscore_start_time_seconds"] + 0.01);
+  HttpResponse r = Get("/metrics");
+  EXPECT_THAT(r.body, HasSubstr("# TYPE process_cpu_seconds_total counter\n"));
+  EXPECT_THAT(r.body, HasSubstr("# TYPE process_open_fds gauge\n"));
+}
+
+TEST_F(MetricsTest, HeadMetricsHasTheHeadersOnly) {
+  ASSERT_OK_AND_ASSIGN(
+      HttpResponse head,
+      HttpRequest(ts_->server->metrics_port(), "HEAD", "/metrics"));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(head.body, "");
+  int64_t length = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(head.headers["content-length"], &length));
+  EXPECT_GT(length, 1000);
+  ASSERT_OK_AND_ASSIGN(
+      HttpResponse post,
+      HttpRequest(ts_->server->metrics_port(), "POST", "/metrics"));
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.headers["allow"], "GET, HEAD");
 }
 
 TEST_F(MetricsTest, BrokenReloadCountsOneFailure) {

@@ -301,6 +301,7 @@ TEST(ModelServicePluginTest, PluginModelsLoadFromThePluginDirectory) {
   options.models_dir = SourcePath("rules");
   options.plugins_dir = plugins;
   options.plugins_dir_explicit = true;
+  options.validate_allow_plugins = true;
   auto ts = StartTestServer(options);
   ASSERT_OK(ts.status());
 

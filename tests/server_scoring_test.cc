@@ -513,6 +513,22 @@ TEST_F(ScoringTest, UnknownModelOrVersionIsNotFound) {
   EXPECT_EQ(ts_->server->stats().rejected_invalid, 4u);
 }
 
+// A map-form account is parsed with its chunk; one that does not parse
+// fails the call and is counted as a request that did not parse.
+TEST_F(ScoringTest, AnAccountThatDoesNotParseIsCountedAsInvalid) {
+  Start();
+  SetLogEnabledForTest(false);
+  v1::ScoreRequest request =
+      MapRequest(RandomAccounts(5000, 7, false), "default");
+  request.mutable_accounts(4500)->set_id("\xff\xfe");
+  v1::ScoreResponse r;
+  EXPECT_THAT(Call(*ts_, request, &r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("accounts[4500].id at byte ")));
+  SetLogEnabledForTest(true);
+  EXPECT_EQ(ts_->server->stats().rejected_invalid, 1u);
+}
+
 TEST_F(ScoringTest, OversizedBatchIsInvalidArgumentNamingTheLimit) {
   ServerOptions options = TestOptions();
   options.max_accounts_per_request = 10;
@@ -609,6 +625,67 @@ TEST_F(ScoringTest, PendingAccountsLimitIsResourceExhausted) {
   ts_->server->ReleaseWorkForTest();
   ASSERT_OK(Call(*ts_, MapRequest(RandomAccounts(1, 2, false)), &r));
   ASSERT_TRUE(WaitFor([&] { return held_done.load(); }));
+}
+
+TEST_F(ScoringTest, BytesInFlightLimitRefusesASecondLargeRequest) {
+  ServerOptions options = TestOptions();
+  options.max_message_bytes = 1 << 20;
+  options.max_bytes_in_flight = 1 << 20;
+  Start(options);
+  // Two map-form requests of about 600 kB: either fits alone, not both.
+  v1::ScoreRequest large = MapRequest(RandomAccounts(3300, 1, false));
+  const size_t bytes = large.ByteSizeLong();
+  ASSERT_GT(bytes, 512u << 10);
+  ASSERT_LT(bytes, 1u << 20);
+  ts_->server->HoldWorkForTest();
+
+  grpc::ClientContext held_ctx;
+  v1::ScoreResponse held_response;
+  std::atomic<bool> held_done{false};
+  grpc::Status held_status;
+  ts_->scoring->async()->Score(&held_ctx, &large, &held_response,
+                               [&](grpc::Status s) {
+                                 held_status = s;
+                                 held_done = true;
+                               });
+  ASSERT_TRUE(WaitFor([&] {
+    return ts_->server->stats().request_bytes_in_progress == bytes;
+  }));
+
+  SetLogEnabledForTest(false);
+  v1::ScoreRequest second = MapRequest(RandomAccounts(3300, 2, false));
+  v1::ScoreResponse r;
+  EXPECT_THAT(
+      Call(*ts_, second, &r),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               HasSubstr(absl::StrCat(
+                   "server at capacity: ", bytes, " request bytes in "
+                   "progress, ", second.ByteSizeLong(),
+                   " more would exceed max_bytes_in_flight=1048576; retry "
+                   "with backoff, or send smaller batches"))));
+  // A stream batch is admitted the same way.
+  {
+    auto ctx = Context();
+    auto stream = ts_->scoring->ScoreStream(ctx.get());
+    ASSERT_TRUE(stream->Write(second));
+    stream->WritesDone();
+    v1::ScoreResponse ignored;
+    EXPECT_FALSE(stream->Read(&ignored));
+    EXPECT_THAT(FromGrpcStatus(stream->Finish()),
+                StatusIs(absl::StatusCode::kResourceExhausted,
+                         HasSubstr("would exceed max_bytes_in_flight=")));
+  }
+  SetLogEnabledForTest(true);
+  EXPECT_EQ(ts_->server->stats().rejected_capacity, 2u);
+
+  ts_->server->ReleaseWorkForTest();
+  ASSERT_TRUE(WaitFor([&] { return held_done.load(); }));
+  EXPECT_TRUE(held_status.ok()) << held_status.error_message();
+  EXPECT_EQ(held_response.results_size(), 3300);
+  EXPECT_EQ(ts_->server->stats().request_bytes_in_progress, 0u);
+  // The bytes are back: the second request now fits.
+  ASSERT_OK(Call(*ts_, second, &r));
+  EXPECT_EQ(r.results_size(), 3300);
 }
 
 TEST_F(ScoringTest, DeadlineExceededDropsTheWork) {

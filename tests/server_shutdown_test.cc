@@ -59,8 +59,10 @@ int StartServing(ServerProcess* p, const std::string& dir,
                  std::vector<std::string> extra) {
   const std::string port_file = dir + "/port";
   std::remove(port_file.c_str());
+  // These tests reload through the admin call, without credentials.
   std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--port-file",
-                                   port_file};
+                                   port_file,
+                                   "--allow-unauthenticated-admin=true"};
   args.insert(args.end(), extra.begin(), extra.end());
   if (!p->Spawn(dir, args)) return 0;
   return p->WaitForPort(port_file);
@@ -274,7 +276,8 @@ TEST(SignalTest, SigtermDuringTheFirstLoadExitsPromptly) {
   ServerProcess p;
   ASSERT_TRUE(p.Spawn(
       dir, {"--listen", "127.0.0.1:0", "--port-file", dir + "/port", "--models",
-            rules, "--plugins", BrokenPluginDir(), "--shutdown-grace", "60s"}));
+            rules, "--plugins", BrokenPluginDir(), "--shutdown-grace", "60s",
+            "--allow-unauthenticated-admin=true"}));
   // The load is in the plugin's init.
   ASSERT_TRUE(WaitFor([&] {
     return p.err().find("config says: stalling stalls") != std::string::npos ||

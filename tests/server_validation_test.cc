@@ -130,7 +130,9 @@ class ValidationBinaryTest : public ::testing::Test {
     std::vector<std::string> args = {
         "--listen",  "127.0.0.1:0",    "--port-file", port_file,
         "--models",  TestModelsDir(),  "--threads",   "2",
-        "--plugins", BrokenPluginDir()};
+        "--plugins", BrokenPluginDir(),
+        // The stalling models are plugins that ValidateModel must load.
+        "--validate-allow-plugins=true", "--allow-unauthenticated-admin=true"};
     args.insert(args.end(), flags.begin(), flags.end());
     ASSERT_TRUE(p_.Spawn(dir_, args));
     const int port = p_.WaitForPort(port_file);

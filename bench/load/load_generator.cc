@@ -6,6 +6,8 @@
 //   healthscore-load --scenario batch --form map --batch 1024 --concurrency 4
 //   healthscore-load --scenario batch --form columnar --batch 1024
 //   healthscore-load --scenario stream --form columnar --batch 1024
+//   healthscore-load --service-config deploy/grpc/service_config.json
+//       --target ipv4:127.0.0.1:50051,127.0.0.1:50052      # replicas
 //
 // Requests are built before the clock starts from random accounts that fit
 // the model's declared inputs (ModelService.GetModel), so the measurement is
@@ -24,10 +26,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +74,10 @@ struct Flags {
   // would do): measures the server with the least client cost.
   bool raw = false;
   bool json = false;
+  // A gRPC service config (JSON file) for the channels: with a target
+  // listing several replicas and round_robin in it, calls spread over them
+  // (docs/scaling.md).
+  std::string service_config;
 };
 
 void Usage() {
@@ -80,7 +88,7 @@ void Usage() {
                "--concurrency N]\n"
                "  [--connections N] [--streams N] [--duration S] [--warmup S]"
                " [--model NAME]\n"
-               "  [--shadow CANDIDATE_MODEL]"
+               "  [--shadow CANDIDATE_MODEL] [--service-config FILE]"
                "  [--reasons] [--ignore-routes] [--raw] [--json]\n");
 }
 
@@ -129,6 +137,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->model = v;
     } else if (name == "--shadow") {
       f->shadow = v;
+    } else if (name == "--service-config") {
+      f->service_config = v;
     } else if (name == "--batch") {
       ok = absl::SimpleAtoi(v, &f->batch);
     } else if (name == "--rate") {
@@ -631,10 +641,23 @@ int main(int argc, char** argv) {
     Usage();
     return 2;
   }
+  std::string service_config;
+  if (!f.service_config.empty()) {
+    std::ifstream in(f.service_config);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::fprintf(stderr, "cannot read --service-config %s\n",
+                   f.service_config.c_str());
+      return 2;
+    }
+    service_config = text.str();
+  }
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   Stubs stubs;
   for (int i = 0; i < f.connections; ++i) {
     grpc::ChannelArguments args;
+    if (!service_config.empty()) args.SetServiceConfigJSON(service_config);
     args.SetMaxReceiveMessageSize(256 << 20);
     args.SetMaxSendMessageSize(256 << 20);
     args.SetInt("grpc.use_local_subchannel_pool", 1);

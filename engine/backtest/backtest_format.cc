@@ -14,9 +14,13 @@
 #include "engine/backtest/backtest.h"
 #include "engine/common/display.h"
 #include "engine/common/json_text.h"
+#include "engine/common/json_writer.h"
+#include "engine/common/text_table.h"
 
 namespace healthscore::engine::backtest {
 namespace {
+
+using common::TextTable;
 
 std::string Fixed(double x, int decimals) {
   if (std::isnan(x)) return "-";
@@ -27,34 +31,6 @@ std::string Pct(double fraction) {
   return absl::StrFormat("%.1f%%", 100 * fraction);
 }
 std::string Count(uint64_t n) { return common::WithThousandsSeparators(n); }
-
-// Columns padded to their widest cell; the first column left-aligned, the
-// others right-aligned.
-std::string TextTable(const std::vector<std::vector<std::string>>& rows,
-                      const std::string& indent) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t c = 0; c < row.size(); ++c) {
-      width[c] = std::max(width[c], row[c].size());
-    }
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line = indent;
-    for (size_t c = 0; c < row.size(); ++c) {
-      const std::string pad(width[c] - row[c].size(), ' ');
-      if (c == 0) {
-        absl::StrAppend(&line, row[c], pad);
-      } else {
-        absl::StrAppend(&line, "  ", pad, row[c]);
-      }
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    absl::StrAppend(&out, line, "\n");
-  }
-  return out;
-}
 
 std::string Interval(const stats::Proportion& p) {
   if (p.trials == 0) return "-";
@@ -163,73 +139,7 @@ void AppendModelText(const ModelFigures& f, std::string* out) {
   }
 }
 
-// A small writer for the JSON form: members separated by commas.
-class Json {
- public:
-  explicit Json(common::NumberFormat numbers) : numbers_(numbers) {}
-  void Open(char c) {
-    Sep();
-    out_.push_back(c);
-    first_ = true;
-  }
-  void Close(char c) {
-    out_.push_back(c);
-    first_ = false;
-  }
-  void Key(std::string_view key) {
-    Sep();
-    common::AppendJsonString(key, &out_);
-    out_.push_back(':');
-    first_ = true;  // the value follows without a comma
-  }
-  void Number(double x) {
-    Sep();
-    if (std::isfinite(x)) {
-      common::AppendJsonNumber(x, numbers_, &out_);
-    } else {
-      out_.append("null");
-    }
-  }
-  void Int(int64_t n) {
-    Sep();
-    absl::StrAppend(&out_, n);
-  }
-  void Bool(bool b) {
-    Sep();
-    out_.append(b ? "true" : "false");
-  }
-  void String(std::string_view text) {
-    Sep();
-    common::AppendJsonString(text, &out_);
-  }
-  // A value already written as JSON.
-  void Raw(std::string_view json) {
-    Sep();
-    out_.append(json);
-  }
-  void Field(std::string_view key, double x) {
-    Key(key);
-    Number(x);
-  }
-  void IntField(std::string_view key, int64_t n) {
-    Key(key);
-    Int(n);
-  }
-  void StringField(std::string_view key, std::string_view text) {
-    Key(key);
-    String(text);
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
-  void Sep() {
-    if (!first_) out_.push_back(',');
-    first_ = false;
-  }
-  common::NumberFormat numbers_;
-  std::string out_;
-  bool first_ = true;
-};
+using Json = common::JsonWriter;
 
 void ProportionJson(std::string_view key, const stats::Proportion& p, Json* j) {
   j->Key(key);

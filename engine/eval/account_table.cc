@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,34 @@ using model::InputType;
 namespace {
 
 constexpr size_t kMaxIgnoredNames = 64;
+
+// Slots (BatchBuilder's numbering) from kPreviousTierSlot up, as indices.
+constexpr int kSlotBase = -BatchBuilder::kPreviousTierSlot;
+
+// The declared type of a slot that is not -1.
+InputType SlotInputType(const model::CompiledModel& model, int slot) {
+  switch (slot) {
+    case BatchBuilder::kAsOfSlot:
+      return InputType::kDate;
+    case BatchBuilder::kPreviousScoreSlot:
+      return InputType::kNumber;
+    case BatchBuilder::kPreviousTierSlot:
+      return InputType::kString;
+    default:
+      return model.inputs()[slot].type;
+  }
+}
+
+// Whether every code of codes[0, n) is -1 (missing) or an entry of a
+// dictionary of `size` entries. Branch-free, so the loop vectorises.
+bool CodesFit(const int32_t* codes, size_t n, uint32_t size) {
+  bool fits = true;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t c = codes[i];
+    fits &= c >= -1 && (c < 0 || static_cast<uint32_t>(c) < size);
+  }
+  return fits;
+}
 
 uint64_t NextTableUid() {
   static std::atomic<uint64_t> next{1};
@@ -85,6 +114,7 @@ void AccountTable::RowValues(size_t row, std::vector<RowValue>* values) const {
         break;
       case Kind::kSeries:
         v.points = cell.size;
+        v.series = points_.data() + cell.payload;
         break;
       case Kind::kObject:
         i += cell.size;  // its entries belong to it
@@ -460,41 +490,166 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
     }
   }
   if (location_set) b.SetValueLocation({});
-  for (const AccountTable::Run& run : table.runs_) {
+  // The runs put value by value (the others come after the rows, column
+  // by column: AddRows).
+  for (const uint32_t k : row_runs_) {
     // Rows before the run wrap around to large values.
-    const size_t i = row - run.first_row;
-    if (i < run.rows) ignored += AddRunValue(table, run, i, r, builder);
+    const size_t i = row - table.runs_[k].first_row;
+    if (i < table.runs_[k].rows) ignored += AddRunValue(table, k, i, r, builder);
   }
   if (r.failed) b.FailRow(table.Text(r.error));
   b.EndRow();
   return ignored;
 }
 
-uint32_t TableBinder::AddRunValue(const AccountTable& table,
-                                  const AccountTable::Run& run, size_t i,
-                                  const AccountTable::Row& row,
-                                  BatchBuilder* builder) {
+bool TableBinder::PlanRuns(const AccountTable& table, size_t begin,
+                           size_t end, bool by_column) {
   using RunKind = AccountTable::RunKind;
-  int32_t code = 0;
-  std::string_view text;
+  const size_t inputs = model_->inputs().size();
+  slot_runs_.assign(inputs + kSlotBase, 0);
+  slot_in_cells_.assign(inputs + kSlotBase, 0);
+  input_rank_.assign(inputs, static_cast<int32_t>(table.runs_.size()));
+  for (size_t k = 0; k < table.runs_.size(); ++k) {
+    const int slot = slots_[table.runs_[k].column];
+    if (slot == -1) continue;
+    ++slot_runs_[slot + kSlotBase];
+    if (slot < 0) continue;
+    input_rank_[slot] = std::min(input_rank_[slot], static_cast<int32_t>(k));
+  }
+  if (by_column && begin < end && !table.cells_.empty() &&
+      !table.runs_.empty()) {
+    // A slot the cells of these rows give is not put column by column.
+    const uint32_t last = table.cells_end(end - 1);
+    for (uint32_t i = table.rows_[begin].cells_begin; i < last; ++i) {
+      const AccountTable::Cell& cell = table.cells_[i];
+      if (cell.kind == AccountTable::Kind::kRecordWarning) continue;
+      const int slot = slots_[cell.column];
+      if (slot != -1) slot_in_cells_[slot + kSlotBase] = 1;
+    }
+    // A row's cells are put before its runs, so their range warnings come
+    // first (rank -1). An input that both give would have its warnings in
+    // either place: then every run goes value by value.
+    for (size_t s = 0; s < inputs; ++s) {
+      if (slot_in_cells_[s + kSlotBase] && slot_runs_[s + kSlotBase] > 0) {
+        by_column = false;
+      }
+    }
+    for (size_t s = 0; by_column && s < inputs; ++s) {
+      if (slot_in_cells_[s + kSlotBase]) input_rank_[s] = -1;
+    }
+  }
+  bool any_column = false;
+  run_plans_.resize(table.runs_.size());
+  for (size_t k = 0; k < table.runs_.size(); ++k) {
+    const AccountTable::Run& run = table.runs_[k];
+    RunPlan& plan = run_plans_[k];
+    plan.how = RunPlan::kGeneral;
+    const int slot = slots_[run.column];
+    if (run.first_row >= end || run.first_row + run.rows <= begin) continue;
+    if (slot == -1) {
+      // Counted column by column, unless each value must fail its row.
+      if (by_column && !unknown_names_fail_) {
+        plan.how = RunPlan::kIgnoredColumn;
+        any_column = true;
+      }
+      continue;
+    }
+    // The run's values for rows [begin, end): [from, to) of the run.
+    const size_t from = std::max<size_t>(begin, run.first_row) - run.first_row;
+    const size_t to =
+        std::min<size_t>(end, run.first_row + run.rows) - run.first_row;
+    const bool alone = by_column && slot_runs_[slot + kSlotBase] == 1 &&
+                       !slot_in_cells_[slot + kSlotBase];
+    const InputType type = SlotInputType(*model_, slot);
+    if (run.kind == RunKind::kNumbers && type == InputType::kNumber) {
+      if (alone) {
+        plan.how = RunPlan::kNumberColumn;
+      } else if (slot >= 0) {
+        plan.how = RunPlan::kNumberInput;
+      }
+    } else if (run.kind == RunKind::kDateDays && type == InputType::kDate) {
+      if (alone && DaysColumnFits(run.numbers + from, to - from)) {
+        plan.how = RunPlan::kDateColumn;
+      }
+    } else if (run.kind == RunKind::kCodes && type == InputType::kDate &&
+               alone && run.dictionary_size <= 2 * (end - begin) + 16) {
+      // Dates as text: each entry parsed once. A code past the dictionary
+      // or an entry that is no date has a warning of its own.
+      plan.days.resize(run.dictionary_size);
+      std::vector<uint8_t> usable(run.dictionary_size);
+      for (uint32_t d = 0; d < run.dictionary_size; ++d) {
+        plan.days[d] = std::numeric_limits<double>::quiet_NaN();
+        usable[d] = run.dictionary[d].empty() ||
+                    ParseIsoDate(run.dictionary[d], &plan.days[d]);
+      }
+      bool fits = true;
+      for (size_t i = from; i < to; ++i) {
+        const int32_t c = run.codes[i];
+        fits &= c == -1 || (c >= 0 &&
+                            static_cast<uint32_t>(c) < run.dictionary_size &&
+                            usable[c]);
+      }
+      if (fits) plan.how = RunPlan::kDateCodeColumn;
+    } else if (run.kind == RunKind::kCodes && type == InputType::kString &&
+               run.dictionary_size <= 2 * (end - begin) + 16) {
+      // A dictionary much larger than the rows bound now is looked up
+      // value by value instead.
+      if (alone && CodesFit(run.codes + from, to - from,
+                            run.dictionary_size)) {
+        plan.how = RunPlan::kCodeColumn;
+      } else if (slot >= 0) {
+        plan.how = RunPlan::kStringInput;
+      } else {
+        continue;
+      }
+      plan.codes.resize(run.dictionary_size);
+      for (uint32_t d = 0; d < run.dictionary_size; ++d) {
+        plan.codes[d] =
+            BatchBuilder::StringCodeFor(*model_, slot, run.dictionary[d]);
+      }
+    }
+    any_column = any_column || plan.how >= RunPlan::kNumberColumn;
+  }
+  row_runs_.clear();
+  for (size_t k = 0; k < table.runs_.size(); ++k) {
+    if (run_plans_[k].how < RunPlan::kNumberColumn) {
+      row_runs_.push_back(static_cast<uint32_t>(k));
+    }
+  }
+  return any_column;
+}
+
+bool TableBinder::RunValueGiven(const AccountTable& /*table*/,
+                                const AccountTable::Run& run, size_t i) {
+  using RunKind = AccountTable::RunKind;
   switch (run.kind) {
     case RunKind::kNumbers:
     case RunKind::kDateDays:
-      if (std::isnan(run.numbers[i])) return 0;
-      break;
+      return !std::isnan(run.numbers[i]);
     case RunKind::kCodes:
-      code = run.codes[i];
-      if (code == -1) return 0;
-      break;
+      return run.codes[i] != -1;
     case RunKind::kSeries:
-      code = run.codes[i];
-      if (code < 0) return 0;
-      break;
+      return run.codes[i] >= 0;
     case RunKind::kStrings:
-      text = run.strings != nullptr ? std::string_view(*run.strings[i])
-                                    : table.Text(run.constant);
-      if (text.empty()) return 0;
-      break;
+      return run.strings != nullptr ? !run.strings[i]->empty()
+                                    : run.constant.size > 0;
+  }
+  return false;
+}
+
+uint32_t TableBinder::AddRunValue(const AccountTable& table, size_t k,
+                                  size_t i, const AccountTable::Row& row,
+                                  BatchBuilder* builder) {
+  using RunKind = AccountTable::RunKind;
+  const AccountTable::Run& run = table.runs_[k];
+  if (!RunValueGiven(table, run, i)) return 0;
+  int32_t code = 0;
+  std::string_view text;
+  if (run.kind == RunKind::kCodes || run.kind == RunKind::kSeries) {
+    code = run.codes[i];
+  } else if (run.kind == RunKind::kStrings) {
+    text = run.strings != nullptr ? std::string_view(*run.strings[i])
+                                  : table.Text(run.constant);
   }
   const int slot = slots_[run.column];
   const FieldName field = table.column(run.column);
@@ -505,6 +660,16 @@ uint32_t TableBinder::AddRunValue(const AccountTable& table,
     }
     ++column_ignored_[run.column];
     return 1;
+  }
+  const RunPlan& plan = run_plans_[k];
+  if (plan.how == RunPlan::kNumberInput) {
+    b.PutNumberInput(slot, field, run.numbers[i]);
+    return 0;
+  }
+  if (plan.how == RunPlan::kStringInput && code >= 0 &&
+      static_cast<uint32_t>(code) < run.dictionary_size) {
+    b.PutStringInput(slot, field, run.dictionary[code], plan.codes[code]);
+    return 0;
   }
   switch (run.kind) {
     case RunKind::kNumbers:
@@ -567,7 +732,11 @@ void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,
                           BatchBuilder* builder,
                           std::vector<uint32_t>* ignored_per_row) {
   Resolve(table);
+  const bool by_column = PlanRuns(table, begin, end, /*by_column=*/true);
   builder->set_strict(strict_);
+  builder->PrepareRows(end - begin);
+  const size_t first_batch_row = builder->rows();
+  const size_t warnings_before = builder->range_warning_count();
   if (ignored_per_row != nullptr) ignored_per_row->assign(end - begin, 0);
   last_ignored_ = 0;
   for (size_t row = begin; row < end; ++row) {
@@ -576,6 +745,58 @@ void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,
     if (ignored_per_row != nullptr) (*ignored_per_row)[row - begin] = ignored;
   }
   ignored_ += last_ignored_;
+  if (!by_column) return;
+  for (size_t k = 0; k < table.runs_.size(); ++k) {
+    const RunPlan::How how = run_plans_[k].how;
+    if (how < RunPlan::kNumberColumn) continue;
+    const AccountTable::Run& run = table.runs_[k];
+    const size_t from = std::max<size_t>(begin, run.first_row);
+    const size_t to = std::min<size_t>(end, run.first_row + run.rows);
+    const size_t at = first_batch_row + (from - begin);
+    const size_t i = from - run.first_row;
+    switch (how) {
+      case RunPlan::kNumberColumn:
+        builder->PutNumberColumn(slots_[run.column], at, run.numbers + i,
+                                 to - from);
+        continue;
+      case RunPlan::kDateColumn:
+        builder->PutDateDaysColumn(slots_[run.column], at, run.numbers + i,
+                                   to - from);
+        continue;
+      case RunPlan::kCodeColumn:
+        builder->PutCodeColumn(slots_[run.column], at, run.codes + i, to - from,
+                               run.dictionary, run_plans_[k].codes.data());
+        continue;
+      case RunPlan::kDateCodeColumn: {
+        const double* entry_days = run_plans_[k].days.data();
+        days_.resize(to - from);
+        for (size_t j = 0; j < to - from; ++j) {
+          const int32_t c = run.codes[i + j];
+          days_[j] = c < 0 ? std::numeric_limits<double>::quiet_NaN()
+                           : entry_days[c];
+        }
+        builder->PutDateDaysColumn(slots_[run.column], at, days_.data(),
+                                   to - from);
+        continue;
+      }
+      default:
+        break;
+    }
+    // kIgnoredColumn: count the values given, per row.
+    uint64_t given = 0;
+    for (size_t row = from; row < to; ++row) {
+      if (!RunValueGiven(table, run, row - run.first_row)) continue;
+      ++given;
+      if (ignored_per_row != nullptr) ++(*ignored_per_row)[row - begin];
+    }
+    column_ignored_[run.column] += given;
+    last_ignored_ += given;
+    ignored_ += given;
+  }
+  // Back in the order row-by-row binding gives: by row, then by run.
+  if (builder->range_warning_count() > warnings_before) {
+    builder->SortRangeWarnings(warnings_before, input_rank_);
+  }
 }
 
 void TableBinder::Bind(const AccountTable& table, Batch* batch) {
@@ -589,7 +810,10 @@ void TableBinder::Bind(const AccountTable& table,
   batch->Clear();
   BatchBuilder builder(batch);
   Resolve(table);
+  // The rows may be anywhere in the table: plan for all of them.
+  PlanRuns(table, 0, table.size(), /*by_column=*/false);
   builder.set_strict(strict_);
+  builder.PrepareRows(rows.size());
   last_ignored_ = 0;
   for (uint32_t row : rows) last_ignored_ += AddRow(table, row, &builder);
   ignored_ += last_ignored_;

@@ -126,6 +126,7 @@ class AccountTable {
     std::string_view text;  // kString, kText, kUnusable, kWrongKind,
                             // kRecordWarning, kScalar
     uint32_t points = 0;    // kSeries: how many numbers
+    const double* series = nullptr;  // kSeries: the numbers
   };
   // Replaces `values` with row `row`'s values in record order. An object
   // is one value of kind kObject (the entries inside it are not listed);
@@ -384,13 +385,22 @@ class TableBinder {
  private:
   // Resolves the columns `table` added since the last call.
   void Resolve(const AccountTable& table);
+  // Decides how each run of `table` is bound for rows [begin, end)
+  // (run_plans_): after Resolve. `by_column`: the rows are bound in one
+  // contiguous call (AddRows), so whole columns may be put at once.
+  // Returns whether some are.
+  bool PlanRuns(const AccountTable& table, size_t begin, size_t end,
+                bool by_column);
   // Adds row `row`; returns its count of ignored values.
   uint32_t AddRow(const AccountTable& table, size_t row,
                   BatchBuilder* builder);
-  // Puts value `i` of `run`; returns 1 if the model does not declare it.
-  uint32_t AddRunValue(const AccountTable& table, const AccountTable::Run& run,
-                       size_t i, const AccountTable::Row& row,
-                       BatchBuilder* builder);
+  // Whether row `i` of `run` has a value (missing: NaN, code -1, a negative
+  // series length, empty text).
+  static bool RunValueGiven(const AccountTable& table,
+                            const AccountTable::Run& run, size_t i);
+  // Puts value `i` of run `k`; returns 1 if the model does not declare it.
+  uint32_t AddRunValue(const AccountTable& table, size_t k, size_t i,
+                       const AccountTable::Row& row, BatchBuilder* builder);
   int SlotFor(const FieldName& field) const;
   // Fails the row `builder` fills for `field`, which the model does not
   // declare (set_unknown_names_fail); `prefix` says where ("t.yaml:2:11: ",
@@ -408,6 +418,58 @@ class TableBinder {
   std::vector<uint64_t> column_ignored_;
   std::vector<std::string> column_names_;  // "section.name"
   std::map<std::string, uint64_t> other_ignored_;  // from earlier shapes
+  // Per run of the table being bound: numbers for a number input, and
+  // dictionary codes for a string input, go straight to the builder's
+  // PutNumberInput and PutStringInput (the slot's type checked, and each
+  // dictionary entry's model code looked up, once per call instead of once
+  // per value).
+  // Column kinds, put column by column after the rows (AddRows), which is
+  // kinder to the cache than value by value; only for a slot that this run
+  // alone gives in the rows bound (no other run, no cell), so no value can
+  // be given twice:
+  // kNumberColumn: numbers for a number input or previous_score
+  // (BatchBuilder::PutNumberColumn);
+  // kDateColumn: day counts for a date input or as_of, when every one is a
+  // supported date (PutDateDaysColumn);
+  // kCodeColumn: dictionary codes for a string input or previous_tier, when
+  // every code is -1 or in the dictionary (PutCodeColumn);
+  // kDateCodeColumn: dictionary codes for a date input or as_of (dates
+  // written as text), each entry parsed once, when every code is -1 or an
+  // entry that is empty or a date (PutDateDaysColumn);
+  // kIgnoredColumn: a column the model does not declare, counted column
+  // by column. Column kinds come last: the row loop skips them. A value
+  // that would have a warning of its own (an unsupported day, an invalid
+  // code) keeps its run value by value, where the warning finds its place.
+  struct RunPlan {
+    enum How : uint8_t {
+      kGeneral,
+      kNumberInput,
+      kStringInput,
+      kNumberColumn,
+      kDateColumn,
+      kCodeColumn,
+      kDateCodeColumn,
+      kIgnoredColumn
+    } how = kGeneral;
+    // kStringInput, kCodeColumn: what each entry stores
+    // (BatchBuilder::StringCodeFor).
+    std::vector<int32_t> codes;
+    // kDateCodeColumn: each entry's day count (NaN for an empty entry).
+    std::vector<double> days;
+  };
+  std::vector<RunPlan> run_plans_;
+  // The runs AddRow puts value by value (the kinds before kNumberColumn),
+  // in run order.
+  std::vector<uint32_t> row_runs_;
+  std::vector<double> days_;  // kDateCodeColumn: one run's days per row
+  // Per input: the index of the run that gives it (-1 when cells give it,
+  // which are put first), for putting range warnings back in the order
+  // values are put (kNumberColumn).
+  std::vector<int32_t> input_rank_;
+  // Per slot + 4 (as BatchBuilder numbers them): how many runs give it,
+  // and whether a cell of the rows bound does.
+  std::vector<uint32_t> slot_runs_;
+  std::vector<uint8_t> slot_in_cells_;
   uint64_t ignored_ = 0;
   uint64_t last_ignored_ = 0;
   bool unknown_names_fail_ = false;

@@ -419,6 +419,9 @@ void ExpectSameBatches(const Batch& got, const Batch& want) {
     EXPECT_EQ(got.as_of()[r] * got.as_of_valid()[r],
               want.as_of()[r] * want.as_of_valid()[r]);
     EXPECT_EQ(got.previous_score_valid()[r], want.previous_score_valid()[r]);
+    if (want.previous_score_valid()[r]) {
+      EXPECT_EQ(got.previous_score()[r], want.previous_score()[r]);
+    }
     EXPECT_EQ(got.previous_tier()[r], want.previous_tier()[r]);
     for (const model::InputInfo& in : model.inputs()) {
       SCOPED_TRACE(in.id);
@@ -537,6 +540,271 @@ TEST(TableBinderTest, RunsBindAsValuesPutOneByOne) {
               ElementsAre(HasSubstr("code 7 is outside the dictionary"),
                           HasSubstr("dau_mau = 1.5 is outside")));
   EXPECT_EQ(got.series_valid(Column(*model, "wau"))[3], 1);
+}
+
+// The model of the column-by-column tests: numbers with ranges, a series,
+// a date and a string.
+constexpr char kColumnsModel[] = R"yaml(name: columns
+version: "1"
+inputs:
+  - {id: a, type: number, range: [0, 1]}
+  - {id: b, type: number, range: [0, 10]}
+  - {id: wau, type: series, range: [0, 1000]}
+  - {id: d, type: date}
+  - {id: seg, type: string, values: [x, y]}
+groups:
+  - id: g
+    weight: 1
+    signals:
+      - {id: sa, source: a, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+      - {id: sb, source: b, weight: 1, normalize: {linear: {bad: 0, good: 10}}}
+tiers:
+  - {id: green, min: 50}
+  - {id: red, min: 0}
+)yaml";
+
+// A table of runs alone (the columnar form): its number columns are put
+// whole (BatchBuilder::PutNumberColumn) after the rows, and what the batch
+// holds is the same as value by value, range warnings in the same order.
+TEST(TableBinderTest, NumberColumnsPutWholeHoldWhatValueByValueHolds) {
+  auto model = Compile(kColumnsModel);
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  // Row 0: every value out of range; row 1: fine, b missing, and the row
+  // is unreadable; row 2: a out of range.
+  const double a[] = {2, 0.5, -1};
+  const double b[] = {20, kNaN, 5};
+  const int32_t wau_lengths[] = {1, 1, -1};
+  const uint64_t wau_offsets[] = {0, 1, 2};
+  const double wau_points[] = {2000, 10};
+  const std::string_view dictionary[] = {"y", "x", "z"};
+  const int32_t seg[] = {0, 2, -1};
+  AccountTable table;
+  TableBuilder t(&table);
+  for (const char* id : {"r0", "r1", "r2"}) {
+    t.BeginRow(id);
+    if (std::string_view(id) == "r1") t.FailRow("request: account 1 is bad");
+    t.EndRow();
+  }
+  t.PutNumberRun(t.Column({"metrics", "a"}), 0, a, 3);
+  t.PutSeriesRun(t.Column({"series", "wau"}), 0, wau_lengths, wau_offsets,
+                 wau_points, 3);
+  t.PutNumberRun(t.Column({"metrics", "b"}), 0, b, 3);
+  t.PutCodeRun(t.Column({"attributes", "seg"}), 0, seg, 3, dictionary, 3);
+  // A column the model does not declare: counted, per row, where given.
+  const double nps[] = {7, kNaN, 9};
+  t.PutNumberRun(t.Column({"metrics", "nps"}), 0, nps, 3);
+
+  TableBinder whole(model);
+  Batch got(model);
+  std::vector<uint32_t> ignored;
+  {
+    BatchBuilder builder(&got);
+    whole.AddRows(table, 0, table.size(), &builder, &ignored);  // by column
+  }
+  EXPECT_THAT(ignored, ElementsAre(1, 0, 1));
+  EXPECT_EQ(whole.ignored_fields(), 2u);
+  EXPECT_THAT(whole.ignored_names(), ElementsAre(Pair("metrics.nps", 2)));
+  TableBinder one_by_one(model);
+  Batch want(model);
+  one_by_one.Bind(table, std::vector<uint32_t>{0, 1, 2}, &want);  // by value
+  ExpectSameBatches(got, want);
+  // What the comparison rests on.
+  EXPECT_THAT(RowWarnings(got, 0),
+              ElementsAre(HasSubstr("a = 2 is outside"),
+                          HasSubstr("wau"), HasSubstr("b = 20 is outside")));
+  EXPECT_THAT(RowWarnings(got, 2), ElementsAre(HasSubstr("a = -1 is outside")));
+  const int ca = Column(*model, "a");
+  EXPECT_EQ(got.number(ca)[1], 0.5);
+  EXPECT_EQ(got.number_valid(Column(*model, "b"))[1], 0);
+  EXPECT_EQ(got.string_codes(Column(*model, "seg"))[0],
+            model->StringCode(Column(*model, "seg"), "y"));
+  EXPECT_EQ(got.string_codes(Column(*model, "seg"))[1], model::kUnknownString);
+  EXPECT_FALSE(got.row_error(1).empty());
+}
+
+// Dates, dictionary codes, as_of, previous_score and previous_tier are put
+// column by column too (BatchBuilder::PutDateDaysColumn, PutCodeColumn), and
+// so are runs in a table that also has cells (the Python package's list
+// columns of series), as long as no cell gives the same input. What the
+// batch holds is what value by value gives: missing values, empty
+// dictionary entries, tiers the model does not have, range warnings after
+// those of the row's cells. A run with a value that has a warning of its
+// own (a day that is no supported date, a code outside the dictionary)
+// goes value by value, where its warning finds its place.
+
+struct ColumnsCase {
+  const char* name;
+  std::vector<double> days;       // d
+  std::vector<int32_t> seg;       // codes into {"y", "x", "z", ""}
+  std::vector<int32_t> tiers;     // codes into {"green",
+                                  // "insufficient_data", "purple", ""}
+  // When set, `d` is given as these codes into {"2026-01-31", "",
+  // "31/01/2026", "2026-02-01T10:00:00Z"} (dates as text) instead of days.
+  std::vector<int32_t> date_codes;
+  bool cell_gives_a = false;      // row 2 also has a cell for `a`
+  bool strict = false;
+};
+
+// Binds the six accounts of `c` by column (AddRows over rows [begin, end))
+// and value by value (the same rows), and expects the same batches.
+void ExpectColumnsBindAsValues(const ColumnsCase& c, size_t begin,
+                               size_t end, Batch* got) {
+  SCOPED_TRACE(c.name);
+  auto model = Compile(kColumnsModel);
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const double as_of[] = {20000, kNaN, 20001, 20002, kInf, 20003};
+  const double previous[] = {40, kNaN, 90, kInf, 10, 0};
+  const double a[] = {2, 5, -1, kNaN, 0.3, 0.7};
+  const std::string_view seg_dictionary[] = {"y", "x", "z", ""};
+  const std::string_view tier_dictionary[] = {"green", "insufficient_data",
+                                              "purple", ""};
+  const double wau_r1[] = {10, 2000};  // out of range
+  const double wau_r3[] = {5, 6, 7};
+  AccountTable table;
+  TableBuilder t(&table);
+  for (int r = 0; r < 6; ++r) {
+    t.BeginRow("r" + std::to_string(r));
+    if (r == 1) {
+      t.SetMetric("b", 20);  // out of range: a warning before the runs'
+      t.SetSeries("wau", wau_r1, 2);
+    }
+    if (r == 2 && c.cell_gives_a) t.SetMetric("a", 0.5);
+    if (r == 3) t.SetSeries("wau", wau_r3, 3);
+    if (r == 4) t.FailRow("request: account 4 is bad");
+    t.EndRow();
+  }
+  t.PutDateDaysRun(t.Column({"", "as_of"}), 0, as_of, 6);
+  t.PutNumberRun(t.Column({"metrics", "a"}), 0, a, 6);
+  const std::string_view date_dictionary[] = {
+      "2026-01-31", "", "31/01/2026", "2026-02-01T10:00:00Z"};
+  if (c.date_codes.empty()) {
+    t.PutDateDaysRun(t.Column({"dates", "d"}), 0, c.days.data(), 6);
+  } else {
+    t.PutCodeRun(t.Column({"dates", "d"}), 0, c.date_codes.data(), 6,
+                 date_dictionary, 4);
+  }
+  t.PutCodeRun(t.Column({"attributes", "seg"}), 0, c.seg.data(), 6,
+               seg_dictionary, 4);
+  t.PutNumberRun(t.Column({"", "previous_score"}), 0, previous, 6);
+  t.PutCodeRun(t.Column({"", "previous_tier"}), 0, c.tiers.data(), 6,
+               tier_dictionary, 4);
+
+  TableBinder by_column(model);
+  by_column.set_strict(c.strict);
+  got->Clear();
+  {
+    BatchBuilder builder(got);
+    by_column.AddRows(table, begin, end, &builder);
+  }
+  TableBinder by_value(model);
+  by_value.set_strict(c.strict);
+  Batch want(model);
+  std::vector<uint32_t> rows;
+  for (size_t r = begin; r < end; ++r) rows.push_back(static_cast<uint32_t>(r));
+  by_value.Bind(table, rows, &want);
+  ExpectSameBatches(*got, want);
+}
+
+TEST(TableBinderTest, DateAndCodeColumnsPutWholeHoldWhatValueByValueHolds) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  const ColumnsCase fits{"every value fits",
+                         {19000, kNaN, 20500, 0, -1, 21000},
+                         {0, 2, 3, -1, 1, 0},
+                         {0, 1, 2, 3, -1, 0},
+                         {}};
+  auto model = Compile(kColumnsModel);
+  Batch got(model);
+  ExpectColumnsBindAsValues(fits, 0, 6, &got);
+  // What the comparison rests on.
+  EXPECT_THAT(RowWarnings(got, 0), ElementsAre(HasSubstr("a = 2 is outside")));
+  EXPECT_THAT(RowWarnings(got, 1),
+              ElementsAre(HasSubstr("b = 20 is outside"),
+                          HasSubstr("wau"), HasSubstr("a = 5 is outside")));
+  const int d = Column(*model, "d");
+  const int seg = Column(*model, "seg");
+  EXPECT_EQ(got.number(d)[2], 20500);
+  EXPECT_EQ(got.number_valid(d)[1], 0);
+  EXPECT_EQ(got.as_of()[3], 20002);
+  EXPECT_EQ(got.as_of_valid()[4], 0);  // infinite: missing
+  EXPECT_EQ(got.previous_score()[2], 90);
+  EXPECT_EQ(got.previous_score_valid()[3], 0);
+  EXPECT_EQ(got.string_codes(seg)[0], model->StringCode(seg, "y"));
+  EXPECT_EQ(got.string_text(seg, 1), "z");
+  EXPECT_EQ(got.string_codes(seg)[1], model::kUnknownString);
+  EXPECT_EQ(got.string_codes(seg)[2], kMissingString);  // ""
+  EXPECT_EQ(got.previous_tier()[0], 0);
+  EXPECT_EQ(got.previous_tier()[1], 2);  // insufficient_data: after the tiers
+  EXPECT_EQ(got.previous_tier()[2], model::kUnknownString);
+  EXPECT_EQ(got.previous_tier()[3], kMissingString);  // ""
+  EXPECT_EQ(got.series_valid(Column(*model, "wau"))[3], 1);
+  EXPECT_FALSE(got.row_ok(4));
+
+  // Rows from the middle of the runs, into a batch that starts at row 0.
+  ExpectColumnsBindAsValues(fits, 2, 5, &got);
+  EXPECT_EQ(got.size(), 3u);
+  EXPECT_EQ(got.number(d)[0], 20500);
+  EXPECT_THAT(RowWarnings(got, 0), ElementsAre(HasSubstr("a = -1 is outside")));
+
+  ColumnsCase strict = fits;
+  strict.name = "strict";
+  strict.strict = true;
+  ExpectColumnsBindAsValues(strict, 0, 6, &got);
+
+  const ColumnsCase unfit{"a day and codes that do not fit",
+                          {19000, 1e9, 20500, 0, -1, 21000},
+                          {0, 7, 3, -3, 1, 0},
+                          {0, 1, 9, 3, -1, 0},
+                          {}};
+  ExpectColumnsBindAsValues(unfit, 0, 6, &got);
+  EXPECT_THAT(RowWarnings(got, 1),
+              ElementsAre(HasSubstr("d: 1e+09 days since 1970-01-01 is "
+                                    "not a supported date"),
+                          HasSubstr("seg: code 7 is outside the dictionary"),
+                          HasSubstr("b = 20 is outside"), HasSubstr("wau"),
+                          HasSubstr("a = 5 is outside")));
+  EXPECT_THAT(RowWarnings(got, 2),
+              ElementsAre(HasSubstr("previous_tier: code 9 is outside"),
+                          HasSubstr("a = -1 is outside")));
+  ColumnsCase unfit_strict = unfit;
+  unfit_strict.name = "strict, values that do not fit";
+  unfit_strict.strict = true;
+  ExpectColumnsBindAsValues(unfit_strict, 0, 6, &got);
+  EXPECT_THAT(got.row_error(1), HasSubstr("not a supported date"));
+
+  // Dates as text: each entry parsed once when every code is usable.
+  ColumnsCase texts = fits;
+  texts.name = "dates as text";
+  texts.date_codes = {0, 1, 3, -1, 0, 3};
+  ExpectColumnsBindAsValues(texts, 0, 6, &got);
+  EXPECT_EQ(FormatIsoDate(got.number(d)[0]), "2026-01-31");
+  EXPECT_EQ(got.number_valid(d)[1], 0);  // the empty entry
+  EXPECT_EQ(FormatIsoDate(got.number(d)[2]), "2026-02-01");
+  EXPECT_EQ(got.number_valid(d)[3], 0);
+  ColumnsCase bad_texts = fits;
+  bad_texts.name = "dates as text, one not a date, one code past them";
+  bad_texts.date_codes = {0, 2, 3, -1, 7, 0};
+  ExpectColumnsBindAsValues(bad_texts, 0, 6, &got);
+  EXPECT_THAT(RowWarnings(got, 1),
+              ::testing::Contains(HasSubstr(
+                  "dates.d: \"31/01/2026\" is not a date (YYYY-MM-DD)")));
+  EXPECT_FALSE(got.row_ok(4));  // failed anyway; the code goes value by value
+  ExpectColumnsBindAsValues(bad_texts, 3, 6, &got);  // rows 3-5: code 7
+  ColumnsCase bad_code = fits;
+  bad_code.name = "dates as text, a code past them in an ok row";
+  bad_code.date_codes = {0, 1, 3, -1, 0, 9};
+  ExpectColumnsBindAsValues(bad_code, 0, 6, &got);
+  EXPECT_THAT(RowWarnings(got, 5),
+              ElementsAre(HasSubstr("dates.d: code 9 is outside the "
+                                    "dictionary (4 entries)")));
+
+  // A cell and a run give `a` in row 2: given twice, whichever way.
+  ColumnsCase both = fits;
+  both.name = "a cell and a run give one input";
+  both.cell_gives_a = true;
+  ExpectColumnsBindAsValues(both, 0, 6, &got);
+  EXPECT_THAT(RowWarnings(got, 2),
+              ElementsAre(HasSubstr("metrics.a: given twice")));
 }
 
 // One text for every row of a run (one as_of for a whole request).

@@ -115,6 +115,18 @@ bool IsSupportedDateDays(double days) {
   return days >= kMinDateDays && days < kMaxDateDays + 1;
 }
 
+bool DaysColumnFits(const double* days, size_t n) {
+  // Branch-free, so the loop vectorises: a value fails when it is finite
+  // and outside the supported days.
+  // (d - d is 0 for a finite d, NaN otherwise.)
+  bool fits = true;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = days[i];
+    fits &= ((d >= kMinDateDays) & (d < kMaxDateDays + 1)) | !(d - d == 0);
+  }
+  return fits;
+}
+
 std::string FormatIsoDate(double days) {
   std::string out;
   AppendIsoDate(days, &out);
@@ -307,26 +319,53 @@ void BatchBuilder::FailRow(std::string_view message) {
   Fail(std::string(message));
 }
 
+void BatchBuilder::PrepareRows(size_t rows) {
+  Batch& b = *batch_;
+  const size_t end = b.rows_ + rows;
+  if (b.as_of_.size() >= end) return;
+  b.errors_.resize(end);
+  b.as_of_.resize(end, 0);
+  b.as_of_valid_.resize(end, 0);
+  b.prev_score_.resize(end, 0);
+  b.prev_score_valid_.resize(end, 0);
+  b.prev_tier_.resize(end, kMissingString);
+  for (auto& c : b.num_) c.resize(end, 0);
+  for (auto& c : b.num_valid_) c.resize(end, 0);
+  for (auto& c : b.str_code_) c.resize(end, kMissingString);
+  for (auto& c : b.str_span_) c.resize(end, {0, 0});
+  // Each row's end offset is set by BeginRow, when the row starts.
+  for (auto& c : b.series_offsets_) c.resize(end + 1, 0);
+  for (auto& c : b.series_valid_) c.resize(end, 0);
+}
+
 void BatchBuilder::BeginRow(std::string_view id) {
   Batch& b = *batch_;
   row_ = b.rows_++;
   in_row_ = true;
   if (b.ids_.size() < b.rows_) b.ids_.emplace_back();
   b.ids_[row_].assign(id.data(), id.size());
-  b.errors_.emplace_back();
-  b.as_of_.push_back(0);
-  b.as_of_valid_.push_back(0);
-  b.prev_score_.push_back(0);
-  b.prev_score_valid_.push_back(0);
-  b.prev_tier_.push_back(kMissingString);
-  for (auto& c : b.num_) c.push_back(0);
-  for (auto& c : b.num_valid_) c.push_back(0);
-  for (auto& c : b.str_code_) c.push_back(kMissingString);
-  for (auto& c : b.str_span_) c.push_back({0, 0});
-  for (size_t c = 0; c < b.series_values_.size(); ++c) {
-    b.series_offsets_[c].push_back(
-        static_cast<uint32_t>(b.series_values_[c].size()));
-    b.series_valid_[c].push_back(0);
+  if (row_ < b.as_of_.size()) {
+    // Prepared (PrepareRows): the row's cells exist, empty.
+    for (size_t c = 0; c < b.series_values_.size(); ++c) {
+      b.series_offsets_[c][row_ + 1] =
+          static_cast<uint32_t>(b.series_values_[c].size());
+    }
+  } else {
+    b.errors_.emplace_back();
+    b.as_of_.push_back(0);
+    b.as_of_valid_.push_back(0);
+    b.prev_score_.push_back(0);
+    b.prev_score_valid_.push_back(0);
+    b.prev_tier_.push_back(kMissingString);
+    for (auto& c : b.num_) c.push_back(0);
+    for (auto& c : b.num_valid_) c.push_back(0);
+    for (auto& c : b.str_code_) c.push_back(kMissingString);
+    for (auto& c : b.str_span_) c.push_back({0, 0});
+    for (size_t c = 0; c < b.series_values_.size(); ++c) {
+      b.series_offsets_[c].push_back(
+          static_cast<uint32_t>(b.series_values_[c].size()));
+      b.series_valid_[c].push_back(0);
+    }
   }
   location_.clear();
   value_location_.clear();
@@ -494,6 +533,134 @@ void BatchBuilder::PutNumber(int slot, const FieldName& field, double value) {
   SetNumberAt(slot, value);
 }
 
+void BatchBuilder::PutNumberInput(int input, const FieldName& field,
+                                  double value) {
+  if (!std::isfinite(value)) return;  // missing
+  uint32_t& stamp = given_[static_cast<size_t>(input + 4)];
+  if (stamp == row_stamp_) {
+    PutNumber(input, field, value);  // given twice: PutNumber rejects it
+    return;
+  }
+  stamp = row_stamp_;
+  SetNumberAt(input, value);
+}
+
+void BatchBuilder::PutStringInput(int input, const FieldName& field,
+                                  std::string_view text, int32_t code) {
+  if (text.empty()) return;  // missing
+  uint32_t& stamp = given_[static_cast<size_t>(input + 4)];
+  if (stamp == row_stamp_) {
+    PutString(input, field, text);  // given twice: PutString rejects it
+    return;
+  }
+  stamp = row_stamp_;
+  StoreString(input, text, code);
+}
+
+void BatchBuilder::PutNumberColumn(int input, size_t first_row,
+                                   const double* values, size_t n) {
+  if (input == kPreviousScoreSlot) {
+    double* column = batch_->prev_score_.data() + first_row;
+    uint8_t* valid = batch_->prev_score_valid_.data() + first_row;
+    for (size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(values[i])) continue;  // missing
+      column[i] = values[i];
+      valid[i] = 1;
+    }
+    return;
+  }
+  const InputInfo& in = batch_->model().inputs()[input];
+  double* column = batch_->num_[in.column].data() + first_row;
+  uint8_t* valid = batch_->num_valid_[in.column].data() + first_row;
+  const bool ranged = in.range_min || in.range_max;
+  const double low = in.range_min.value_or(0);
+  const double high = in.range_max.value_or(0);
+  for (size_t i = 0; i < n; ++i) {
+    const double value = values[i];
+    if (!std::isfinite(value)) continue;  // missing
+    column[i] = value;
+    valid[i] = 1;
+    if (ranged && ((in.range_min && value < low) ||
+                   (in.range_max && value > high))) {
+      batch_->range_warnings_.push_back(
+          {static_cast<uint32_t>(first_row + i), input, value});
+    }
+  }
+}
+
+void BatchBuilder::PutDateDaysColumn(int slot, size_t first_row,
+                                     const double* days, size_t n) {
+  double* column;
+  uint8_t* valid;
+  if (slot == kAsOfSlot) {
+    column = batch_->as_of_.data() + first_row;
+    valid = batch_->as_of_valid_.data() + first_row;
+  } else {
+    const int c = batch_->model().inputs()[slot].column;
+    column = batch_->num_[c].data() + first_row;
+    valid = batch_->num_valid_[c].data() + first_row;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    // Unsupported days are not among them (DaysColumnFits).
+    if (!std::isfinite(days[i])) continue;  // missing
+    column[i] = days[i];
+    valid[i] = 1;
+  }
+}
+
+void BatchBuilder::PutCodeColumn(int slot, size_t first_row,
+                                 const int32_t* codes, size_t n,
+                                 const std::string_view* dictionary,
+                                 const int32_t* entry_codes) {
+  if (slot == kPreviousTierSlot) {
+    int32_t* tiers = batch_->prev_tier_.data() + first_row;
+    for (size_t i = 0; i < n; ++i) {
+      const int32_t code = codes[i];
+      if (code < 0 || dictionary[code].empty()) continue;  // missing
+      tiers[i] = entry_codes[code];
+    }
+    return;
+  }
+  const int c = batch_->model().inputs()[slot].column;
+  std::string& arena = batch_->str_arena_[c];
+  std::pair<uint32_t, uint32_t>* spans =
+      batch_->str_span_[c].data() + first_row;
+  int32_t* stored = batch_->str_code_[c].data() + first_row;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t code = codes[i];
+    if (code < 0) continue;  // missing
+    const std::string_view text = dictionary[code];
+    if (text.empty()) continue;  // missing
+    spans[i] = {static_cast<uint32_t>(arena.size()),
+                static_cast<uint32_t>(text.size())};
+    arena.append(text.data(), text.size());
+    stored[i] = entry_codes[code];
+  }
+}
+
+int32_t BatchBuilder::StringCodeFor(const CompiledModel& m, int slot,
+                                    std::string_view text) {
+  if (slot != kPreviousTierSlot) {
+    return m.StringCode(m.inputs()[slot].column, text);
+  }
+  const int t = m.FindTier(text);
+  return t >= 0 ? t
+         : t == model::kInsufficientDataTier
+             ? static_cast<int32_t>(m.tiers().size())
+             : model::kUnknownString;
+}
+
+void BatchBuilder::SortRangeWarnings(size_t from,
+                                     const std::vector<int32_t>& rank) {
+  auto& warnings = batch_->range_warnings_;
+  std::stable_sort(warnings.begin() + static_cast<std::ptrdiff_t>(from),
+                   warnings.end(),
+                   [&](const RangeWarning& a, const RangeWarning& b) {
+                     if (a.row != b.row) return a.row < b.row;
+                     return rank[a.input] < rank[b.input];
+                   });
+}
+
 void BatchBuilder::PutString(int slot, const FieldName& field,
                              std::string_view text) {
   if (text.empty()) return;  // missing, as an empty CSV cell
@@ -508,12 +675,7 @@ void BatchBuilder::PutString(int slot, const FieldName& field,
       return;
     case InputType::kString:
       if (slot == kPreviousTierSlot) {
-        const CompiledModel& m = batch_->model();
-        const int t = m.FindTier(text);
-        batch_->prev_tier_[row_] = t >= 0 ? t
-                                   : t == model::kInsufficientDataTier
-                                       ? static_cast<int32_t>(m.tiers().size())
-                                       : model::kUnknownString;
+        batch_->prev_tier_[row_] = StringCodeFor(batch_->model(), slot, text);
         return;
       }
       SetStringAt(slot, text);
@@ -750,13 +912,18 @@ void BatchBuilder::SetNumberAt(int input, double value) {
 }
 
 void BatchBuilder::SetStringAt(int input, std::string_view value) {
-  const InputInfo& in = batch_->model().inputs()[input];
-  const int c = in.column;
+  const int c = batch_->model().inputs()[input].column;
+  StoreString(input, value, batch_->model().StringCode(c, value));
+}
+
+void BatchBuilder::StoreString(int input, std::string_view value,
+                               int32_t code) {
+  const int c = batch_->model().inputs()[input].column;
   std::string& arena = batch_->str_arena_[c];
   batch_->str_span_[c][row_] = {static_cast<uint32_t>(arena.size()),
                                 static_cast<uint32_t>(value.size())};
   arena.append(value.data(), value.size());
-  batch_->str_code_[c][row_] = batch_->model().StringCode(c, value);
+  batch_->str_code_[c][row_] = code;
 }
 
 void BatchBuilder::SetDateDaysAt(int input, double days) {

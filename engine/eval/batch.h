@@ -196,6 +196,11 @@ class BatchBuilder {
   void set_strict(bool strict) { strict_ = strict; }
   bool strict() const { return strict_; }
 
+  // Makes room for the next `rows` rows at once, so that BeginRow writes
+  // each row's empty cells instead of appending them column by column (for
+  // binders that know how many rows follow). Exactly `rows` BeginRow/EndRow
+  // pairs must follow before the batch is read.
+  void PrepareRows(size_t rows);
   // Begins a row; `id` may be empty and set later with SetId (a reader may
   // meet the id after the values).
   void BeginRow(std::string_view id);
@@ -272,6 +277,57 @@ class BatchBuilder {
   void SetPreviousScore(double score);
   void SetPreviousTier(std::string_view tier);
 
+  // For binders that resolved a slot once: PutNumber for `input`, a number
+  // input (not one of the k*Slot constants), and PutString for `input`, a
+  // string input, with `code` its model code (CompiledModel::StringCode of
+  // the input's column), known beforehand. The same rules and results as
+  // PutNumber and PutString, without looking the slot's type or the code up
+  // per value.
+  void PutNumberInput(int input, const FieldName& field, double value);
+  void PutStringInput(int input, const FieldName& field, std::string_view text,
+                      int32_t code);
+  // A whole column at once, for binders of columnar input: the numbers
+  // `values[0, n)` for `input` (a number input) in rows [first_row,
+  // first_row + n) of the batch, which must have begun (rows prepared and
+  // begun, possibly ended). The same rules as PutNumberInput; the caller
+  // guarantees that nothing else gives `input` in those rows (so no value
+  // can be given twice), and that the range warnings are put back in row
+  // order (SortRangeWarnings) before the batch is read.
+  void PutNumberColumn(int input, size_t first_row, const double* values,
+                       size_t n);
+  // Whole columns of the other kinds, with the same contract as
+  // PutNumberColumn (rows begun; nothing else gives `slot` in those rows):
+  //
+  // PutNumberColumn also takes kPreviousScoreSlot (no range to check).
+  //
+  // Days since 1970-01-01 for `slot`, a date input or kAsOfSlot, as
+  // PutDateDays puts them one by one: non-finite values are missing. Every
+  // finite value must be a supported date (DaysColumnFits): one that is
+  // not has a warning of its own, which only value by value can place.
+  void PutDateDaysColumn(int slot, size_t first_row, const double* days,
+                         size_t n);
+  // Dictionary codes for `slot`, a string input or kPreviousTierSlot, as
+  // PutString puts dictionary[codes[i]] one by one: code -1 and empty
+  // entries are missing. Every code must be -1 or an index into the
+  // dictionary (a code that is not has a warning of its own).
+  // `entry_codes[d]` is what entry d stores: StringCodeFor(slot,
+  // dictionary[d]), computed once per dictionary by the caller.
+  void PutCodeColumn(int slot, size_t first_row, const int32_t* codes,
+                     size_t n, const std::string_view* dictionary,
+                     const int32_t* entry_codes);
+  // The code a string value stores for `slot` (a string input of `model`
+  // or kPreviousTierSlot): the model's StringCode for an input, the tier's
+  // index (tiers().size() for insufficient_data, kUnknownString for no tier
+  // of the model) for the previous tier.
+  static int32_t StringCodeFor(const model::CompiledModel& model, int slot,
+                               std::string_view text);
+  // Range warnings from the `from`-th on, stably sorted by row and then by
+  // `rank[input]`: the order values are put in row by row.
+  void SortRangeWarnings(size_t from, const std::vector<int32_t>& rank);
+  size_t range_warning_count() const { return batch_->range_warnings_.size(); }
+  // Rows begun so far.
+  size_t rows() const { return batch_->rows_; }
+
   // Store a checked value of the input's own type (no rules applied).
   void SetNumberAt(int input, double value);     // number inputs
   // Date inputs, as days since 1970-01-01. NaN and infinities are missing;
@@ -301,6 +357,8 @@ class BatchBuilder {
   // Stores a checked date (days) in `slot` (a date input or as_of).
   void StoreDate(int slot, const FieldName& field, double days);
   int Resolve(std::string_view name);
+  // SetStringAt with the value's model code known.
+  void StoreString(int input, std::string_view value, int32_t code);
 
   Batch* batch_;
   // The last as_of text parsed and its day count: the accounts of one
@@ -347,6 +405,9 @@ inline constexpr double kMaxDateDays = 2932896;
 // Whether `days` falls on a supported date (kMinDateDays up to the end of
 // kMaxDateDays; fractions of a day allowed). False for NaN and infinities.
 bool IsSupportedDateDays(double days);
+// Whether every finite value of days[0, n) IsSupportedDateDays (what
+// BatchBuilder::PutDateDaysColumn requires).
+bool DaysColumnFits(const double* days, size_t n);
 
 // Parses "YYYY-MM-DD" to days since 1970-01-01, optionally followed by a
 // time part: 'T' (or 't' or a space) then HH:MM[:SS[.fraction]] and an

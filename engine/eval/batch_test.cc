@@ -75,6 +75,19 @@ TEST(BatchBuilderTest, DateDaysOutsideTheSupportedRangeDoNotFit) {
        "supported date (0000-01-01 to 9999-12-31)",
        false, nullptr},
   };
+  // What a column of days must hold to be put whole
+  // (BatchBuilder::PutDateDaysColumn): only the values without a warning.
+  std::vector<double> fitting;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.days);
+    const bool fits = *c.error == '\0';
+    EXPECT_EQ(DaysColumnFits(&c.days, 1), fits);
+    if (fits) fitting.push_back(c.days);
+    std::vector<double> with = fitting;
+    with.push_back(c.days);
+    EXPECT_EQ(DaysColumnFits(with.data(), with.size()), fits);
+  }
+  EXPECT_TRUE(DaysColumnFits(fitting.data(), fitting.size()));
   for (const bool strict : {false, true}) {
     SCOPED_TRACE(strict ? "strict" : "lenient");
     Batch batch(model);

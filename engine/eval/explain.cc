@@ -167,7 +167,8 @@ void AppendPlaybookReason(const Batch& batch, const BatchResult& result,
 
 void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
                                 size_t row, int playbook, NumberFormat format,
-                                std::string* out) {
+                                std::string* out,
+                                const std::vector<std::string>* masked) {
   const auto& reads = result.model().plan().playbook_reads[playbook];
   if (reads.empty()) return;
   out->append("  [");
@@ -175,6 +176,12 @@ void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
     if (i > 0) out->append(", ");
     out->append(reads[i].name);
     out->push_back('=');
+    if (masked != nullptr &&
+        std::find(masked->begin(), masked->end(), reads[i].name) !=
+            masked->end()) {
+      out->append(kMaskedValue);
+      continue;
+    }
     AppendValue(batch, result, row, reads[i], format, out);
   }
   out->push_back(']');

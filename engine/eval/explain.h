@@ -33,12 +33,19 @@ std::string PlaybookReason(
 void AppendPlaybookReason(const Batch& batch, const BatchResult& result,
                           size_t row, int playbook, common::NumberFormat format,
                           std::string* out);
+// What a masked value is written as (OutcomeOptions::masked in outcome.h,
+// and the decision records of engine/io/result_writer.h).
+inline constexpr char kMaskedValue[] = "[masked]";
+
 // Appends the part of the reason after the condition text: "  [name=value,
 // ...]", or nothing when the condition reads no value. Names are
 // identifiers; a string value is written between double quotes as is.
-void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
-                                size_t row, int playbook,
-                                common::NumberFormat format, std::string* out);
+// A name listed in `masked` (when not null) is written name=[masked]
+// (OutcomeOptions::masked).
+void AppendPlaybookReasonValues(
+    const Batch& batch, const BatchResult& result, size_t row, int playbook,
+    common::NumberFormat format, std::string* out,
+    const std::vector<std::string>* masked = nullptr);
 
 // Indices into model().playbooks() of the playbooks that matched `row`, in
 // priority order.

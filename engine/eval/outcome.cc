@@ -1,8 +1,60 @@
 #include "engine/eval/outcome.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace healthscore::engine::eval {
+
+namespace {
+
+bool IsMasked(const std::vector<std::string>* masked, std::string_view name) {
+  return masked != nullptr &&
+         std::find(masked->begin(), masked->end(), name) != masked->end();
+}
+
+// Where `text` (a value warning, a row's error) first names a masked
+// field: "<id>:" at its start or after '.' or ' ' ("metrics.nps: ...",
+// "line 7: nps: ..."). Returns the end of that name (where its value
+// follows), or npos. Everything after it may hold the value.
+size_t MaskedFieldEnd(const std::vector<std::string>& masked,
+                      std::string_view text) {
+  size_t first = std::string_view::npos;
+  for (const std::string& id : masked) {
+    const std::string mention = id + ":";
+    for (size_t at = text.find(mention); at != std::string_view::npos;
+         at = text.find(mention, at + 1)) {
+      if (at == 0 || text[at - 1] == '.' || text[at - 1] == ' ') {
+        first = std::min(first, at + id.size());
+        break;
+      }
+    }
+  }
+  return first;
+}
+
+// `text` with everything after the first masked field it names replaced
+// by ": [masked]" and `tail`; false (and `out` untouched) when it names
+// none.
+bool MaskText(const std::vector<std::string>* masked, std::string_view text,
+              std::string_view tail, std::string* out) {
+  if (masked == nullptr || masked->empty()) return false;
+  const size_t end = MaskedFieldEnd(*masked, text);
+  if (end == std::string_view::npos) return false;
+  out->assign(text.data(), end);
+  out->append(": ");
+  out->append(kMaskedValue);
+  out->append(tail.data(), tail.size());
+  return true;
+}
+
+}  // namespace
 
 std::string_view RowErrorText(const Batch& batch, size_t row) {
   return batch.row_ok(row) ? std::string_view("not scored")
@@ -23,6 +75,12 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
   if (!out->ok_) {
     // The error says it all: no score, tier, playbooks or warnings.
     out->error_ = RowErrorText(batch, row);
+    if (MaskText(options.masked, out->error_,
+                 " (the rest of the error is not shown: it names a masked "
+                 "field)",
+                 &out->masked_error_)) {
+      out->error_ = out->masked_error_;
+    }
     out->has_score_ = false;
     out->score_ = 0;
     out->tier_ = model::kInsufficientDataTier;
@@ -62,13 +120,14 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
       o->reason_values.clear();
       if (options.reasons) {
         AppendPlaybookReasonValues(batch, result, row, p, options.numbers,
-                                   &o->reason_values);
+                                   &o->reason_values, options.masked);
       }
     }
   }
 
   const double delta = result.delta(row);
-  out->has_delta_ = !std::isnan(delta);
+  out->has_delta_ =
+      !std::isnan(delta) && !IsMasked(options.masked, "previous_score");
   out->delta_ = out->has_delta_ ? delta : 0;
 
   // Hysteresis and a change both need a previous tier, so the last two
@@ -76,20 +135,30 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
   out->tier_changed_ = result.tier_changed(row);
   out->tier_held_ = result.tier_held(row);
   out->show_tier_change_ =
-      batch.previous_tier()[row] != model::kMissingString ||
-      out->tier_changed_ || out->tier_held_;
+      (batch.previous_tier()[row] != model::kMissingString ||
+       out->tier_changed_ || out->tier_held_) &&
+      !IsMasked(options.masked, "previous_tier");
 
   // Values used as missing first: they change the score; a range warning
   // does not.
   const RowWarningRange w = RowWarningsOf(batch, row);
   for (auto it = w.values_begin; it != w.values_end; ++it) {
     std::string* text = out->warnings_.Add();
-    text->assign(it->text);
+    if (!MaskText(options.masked, it->text,
+                  " does not fit its input; used as missing", text)) {
+      text->assign(it->text);
+    }
   }
   for (auto it = w.ranges_begin; it != w.ranges_end; ++it) {
     std::string* text = out->warnings_.Add();
     text->clear();
     AppendRangeWarningText(batch.model(), *it, options.numbers, text);
+    const std::string& id = model.inputs()[it->input].id;
+    if (IsMasked(options.masked, id)) {
+      // "<id> = <value> is outside ...": the value goes.
+      const size_t end = text->find(" is outside");
+      text->replace(id.size() + 3, end - id.size() - 3, kMaskedValue);
+    }
   }
 
   if (options.explain) {
@@ -97,6 +166,102 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
                 &out->explanation_, &out->group_weights_);
     out->has_explanation_ = true;
   }
+}
+
+absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
+                                size_t begin, size_t end,
+                                const OutcomeOptions& options,
+                                const OutcomeColumns& out) {
+  const model::CompiledModel& model = result.model();
+  const int playbooks = static_cast<int>(model.playbooks().size());
+  if (out.playbooks != nullptr && playbooks > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model ", model.name(), " has ", playbooks,
+        " playbooks: playbook masks hold at most 64"));
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const int groups = static_cast<int>(model.groups().size());
+  const bool show_delta = !IsMasked(options.masked, "previous_score");
+  const bool show_tier_change = !IsMasked(options.masked, "previous_tier");
+  const int32_t* previous_tier = batch.previous_tier();
+  // The warnings are sorted by row: walked once, not searched per row.
+  const std::vector<ValueWarning>& values = batch.value_warnings();
+  const std::vector<RangeWarning>& ranges = batch.range_warnings();
+  auto value_at = std::lower_bound(
+      values.begin(), values.end(), begin,
+      [](const ValueWarning& w, size_t x) { return w.row < x; });
+  auto range_at = std::lower_bound(
+      ranges.begin(), ranges.end(), begin,
+      [](const RangeWarning& w, size_t x) { return w.row < x; });
+  // Where row `row` goes.
+  auto place = [&out, begin](size_t row) {
+    return out.at != nullptr ? out.at[row - begin] : row - begin;
+  };
+  for (size_t row = begin; row < end; ++row) {
+    const size_t i = place(row);
+    uint32_t warnings = 0;
+    for (; value_at != values.end() && value_at->row == row; ++value_at) {
+      ++warnings;
+    }
+    for (; range_at != ranges.end() && range_at->row == row; ++range_at) {
+      ++warnings;
+    }
+    const bool ok = result.ok(row);
+    if (out.ok != nullptr) out.ok[i] = ok ? 1 : 0;
+    if (!ok) {
+      if (out.score != nullptr) out.score[i] = nan;
+      if (out.coverage != nullptr) out.coverage[i] = nan;
+      if (out.delta != nullptr) out.delta[i] = nan;
+      if (out.tier != nullptr) out.tier[i] = model::kInsufficientDataTier;
+      if (out.tier_changed != nullptr) out.tier_changed[i] = -1;
+      if (out.tier_held != nullptr) out.tier_held[i] = -1;
+      if (out.warnings != nullptr) out.warnings[i] = 0;
+      continue;
+    }
+    if (out.score != nullptr) {
+      out.score[i] = result.has_score(row) ? result.score(row) : nan;
+    }
+    if (out.coverage != nullptr) out.coverage[i] = result.coverage(row);
+    if (out.delta != nullptr) {
+      // delta() is NaN when there is none.
+      out.delta[i] = show_delta ? result.delta(row) : nan;
+    }
+    if (out.tier != nullptr) out.tier[i] = result.tier(row);
+    if (out.tier_changed != nullptr || out.tier_held != nullptr) {
+      const bool changed = result.tier_changed(row);
+      const bool held = result.tier_held(row);
+      const bool shown =
+          show_tier_change &&
+          (previous_tier[row] != model::kMissingString || changed || held);
+      if (out.tier_changed != nullptr) {
+        out.tier_changed[i] = shown ? static_cast<int8_t>(changed) : -1;
+      }
+      if (out.tier_held != nullptr) {
+        out.tier_held[i] = shown ? static_cast<int8_t>(held) : -1;
+      }
+    }
+    if (out.warnings != nullptr) out.warnings[i] = warnings;
+  }
+  // Groups and playbooks column by column: each reads one column of the
+  // result, without a branch per value.
+  if (out.groups != nullptr) {
+    for (int g = 0; g < groups; ++g) {
+      double* column = out.groups + g * out.group_stride;
+      for (size_t row = begin; row < end; ++row) {
+        column[place(row)] = result.ok(row) ? result.group_score(row, g) : nan;
+      }
+    }
+  }
+  if (out.playbooks != nullptr) {
+    for (size_t row = begin; row < end; ++row) out.playbooks[place(row)] = 0;
+    for (int p = 0; p < playbooks; ++p) {
+      for (size_t row = begin; row < end; ++row) {
+        const bool matched = result.ok(row) && result.playbook_matched(row, p);
+        out.playbooks[place(row)] |= uint64_t{matched} << p;
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace healthscore::engine::eval

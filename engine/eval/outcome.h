@@ -32,10 +32,12 @@
 #define HEALTHSCORE_ENGINE_EVAL_OUTCOME_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "engine/common/number_format.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
@@ -54,6 +56,16 @@ struct OutcomeOptions {
   bool explain = false;
   // The most top drivers the explanation lists.
   int top_drivers = kDefaultTopDrivers;
+  // Names whose values the outcome must not show (the server's decision
+  // log mask): input ids, derived ids, as_of, previous_score,
+  // previous_tier. In reasons their values are written kMaskedValue; a
+  // warning or a failed row's error that names one ("metrics.nps: ...")
+  // keeps the text up to the name and shows ": [masked]" instead of the
+  // rest (which may hold the value); delta, which gives previous_score away, is left out when
+  // previous_score is masked, and tier_changed/tier_held when
+  // previous_tier is. Not applied to the explanation (the decision log
+  // writes none). Null: nothing is masked. Must outlive the fill.
+  const std::vector<std::string>* masked = nullptr;
 };
 
 // The text a failed row carries: the batch's error for a row it rejected,
@@ -171,6 +183,7 @@ class RowOutcome {
   bool tier_changed_ = false;
   bool tier_held_ = false;
   ReusedList<std::string> warnings_;
+  std::string masked_error_;  // error_'s text when masking changed it
   bool has_explanation_ = false;
   Explanation explanation_;
   std::vector<double> group_weights_;  // ExplainInto's scratch
@@ -180,6 +193,46 @@ class RowOutcome {
 // Everything `out` held before is replaced.
 void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
                     const OutcomeOptions& options, RowOutcome* out);
+
+// The fields of RowOutcome that are one number each, for outputs that keep
+// columns (the Python package's result arrays): FillOutcomeColumns writes
+// them for a range of rows at once, with RowOutcome's decisions, instead of
+// filling a RowOutcome per row. A writer then fills a RowOutcome only for
+// the rows that have texts to show (a failed row, warnings, explain).
+//
+// Row k of the range goes to index at[k] of every column (k when `at` is
+// null). A null column is not written.
+struct OutcomeColumns {
+  const uint32_t* at = nullptr;
+  uint8_t* ok = nullptr;
+  // NaN where RowOutcome has none (no score, no delta) and for failed rows.
+  double* score = nullptr;
+  double* coverage = nullptr;
+  double* delta = nullptr;
+  // RowOutcome::tier(): kInsufficientDataTier for failed rows.
+  int32_t* tier = nullptr;
+  // 1 or 0, or -1 where !show_tier_change() (and for failed rows).
+  int8_t* tier_changed = nullptr;
+  int8_t* tier_held = nullptr;
+  // Group g at groups[g * group_stride + index]; NaN for a group without
+  // data (the groups RowOutcome leaves out) and for failed rows.
+  double* groups = nullptr;
+  size_t group_stride = 0;
+  // Bit p set when playbook p matched (playbooks() lists them by p);
+  // only for models with at most 64 playbooks. 0 for failed rows.
+  uint64_t* playbooks = nullptr;
+  // warnings().size(): 0 for failed rows.
+  uint32_t* warnings = nullptr;
+};
+
+// Writes rows [begin, end) of a scored batch into `out` (see
+// OutcomeColumns): what FillRowOutcome with `options` gives those rows.
+// Fails (writing nothing) when `out.playbooks` is set and the model has
+// more than 64 playbooks.
+absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
+                                size_t begin, size_t end,
+                                const OutcomeOptions& options,
+                                const OutcomeColumns& out);
 
 }  // namespace healthscore::engine::eval
 

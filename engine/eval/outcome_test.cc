@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
@@ -12,6 +13,7 @@
 #include "engine/eval/scorer.h"
 #include "engine/eval/testing/scorer_model.h"
 #include "engine/model/compiler.h"
+#include "engine/model/testing/minimal_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -237,6 +239,185 @@ TEST_F(OutcomeTest, WarningsAreValuesUsedAsMissingThenValuesOutOfRange) {
   // The same texts as RowWarnings, in the same order.
   std::vector<std::string> texts(o.warnings().begin(), o.warnings().end());
   EXPECT_EQ(texts, RowWarnings(*batch_, 0));
+}
+
+TEST_F(OutcomeTest, MaskedNamesKeepTheirValuesOutOfEveryText) {
+  Add({.dau_mau = 1.7, .adoption = 70, .csat_text = "high"});
+  Add({.id = "bad", .fail = "line 3: metrics.csat: secret; metrics.x: 2"});
+  Add({.id = "other", .fail = "line 4: metrics.xcsat: 5"});
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5, .previous_score = 91,
+       .previous_tier = "green"});
+  const std::vector<std::string> mask = {"dau_mau", "csat", "previous_score",
+                                         "previous_tier", "score_delta"};
+  OutcomeOptions options;
+  options.masked = &mask;
+  const RowOutcome& warned = Fill(0, options);
+  ASSERT_EQ(warned.warnings().size(), 2u);
+  EXPECT_EQ(warned.warnings()[0],
+            "attributes.csat: [masked] does not fit its input; used as "
+            "missing");
+  EXPECT_EQ(warned.warnings()[1],
+            "dau_mau = [masked] is outside the expected range [0, 1]");
+  // An error stops at the first masked name: what follows may be values.
+  EXPECT_EQ(Fill(1, options).error(),
+            "line 3: metrics.csat: [masked] (the rest of the error is not "
+            "shown: it names a masked field)");
+  // A name that only ends like a masked one is not it.
+  EXPECT_EQ(Fill(2, options).error(), "line 4: metrics.xcsat: 5");
+  const RowOutcome& previous = Fill(3, options);
+  EXPECT_FALSE(previous.has_delta());
+  EXPECT_FALSE(previous.show_tier_change());
+  // 76 after 91: `score_delta < -10` matched, its value masked.
+  std::vector<std::string> reasons;
+  for (const PlaybookOutcome& p : previous.playbooks()) {
+    reasons.push_back(p.reason_values);
+  }
+  EXPECT_THAT(reasons, ::testing::Contains("  [score_delta=[masked]]"));
+  // Without a mask, the same rows show everything.
+  EXPECT_TRUE(Fill(3).has_delta());
+  EXPECT_TRUE(Fill(3).show_tier_change());
+  EXPECT_EQ(Fill(1).error(), "line 3: metrics.csat: secret; metrics.x: 2");
+}
+
+// FillOutcomeColumns writes for a range of rows what FillRowOutcome gives
+// each row: every kind of row (failed, unscored, a group without data,
+// tier changed and held, playbooks, warnings of both kinds, delta), masked
+// or not, into the places `at` names.
+TEST_F(OutcomeTest, ColumnsHoldWhatEachRowsOutcomeHolds) {
+  Add({.id = "bad", .dau_mau = 1.7, .previous_tier = "green",
+       .fail = "line 3: not an object"});
+  Add({});
+  Add({.dau_mau = 0.5, .adoption = 90});
+  Add({.dau_mau = 0.3, .adoption = 70, .csat = 4.5, .previous_score = 91,
+       .previous_tier = "green"});
+  Add({.dau_mau = 0.3, .adoption = 74, .csat = 4.5,
+       .previous_tier = "green"});
+  Add({.dau_mau = 1.7, .adoption = 70, .csat_text = "high",
+       .previous_score = 10});
+  Add({.dau_mau = 0.05, .adoption = 10, .csat = 1.5,
+       .previous_tier = "yellow"});
+  Fill(0);  // scores the batch
+  const size_t n = batch_->size();
+  const size_t groups = model_->groups().size();
+  const std::vector<std::string> mask = {"previous_score", "previous_tier"};
+  for (const bool masked : {false, true}) {
+    SCOPED_TRACE(masked ? "masked" : "not masked");
+    OutcomeOptions options;
+    if (masked) options.masked = &mask;
+    // Rows [1, n) into places in reverse, one spare place first.
+    const size_t begin = 1;
+    const size_t places = n - begin + 1;
+    std::vector<uint32_t> at;
+    for (size_t k = 0; k < n - begin; ++k) {
+      at.push_back(static_cast<uint32_t>(places - 1 - k));
+    }
+    std::vector<uint8_t> ok(places);
+    std::vector<double> score(places), coverage(places), delta(places);
+    std::vector<int32_t> tier(places);
+    std::vector<int8_t> changed(places), held(places);
+    std::vector<double> group_scores(groups * places);
+    std::vector<uint64_t> playbooks(places);
+    std::vector<uint32_t> warnings(places);
+    OutcomeColumns out;
+    out.at = at.data();
+    out.ok = ok.data();
+    out.score = score.data();
+    out.coverage = coverage.data();
+    out.delta = delta.data();
+    out.tier = tier.data();
+    out.tier_changed = changed.data();
+    out.tier_held = held.data();
+    out.groups = group_scores.data();
+    out.group_stride = places;
+    out.playbooks = playbooks.data();
+    out.warnings = warnings.data();
+    ASSERT_OK(FillOutcomeColumns(*batch_, result_, begin, n, options, out));
+    // And the failed row 0 alone, at place 0.
+    OutcomeColumns first = out;
+    first.at = nullptr;
+    ASSERT_OK(FillOutcomeColumns(*batch_, result_, 0, 1, options, first));
+    for (size_t row = 0; row < n; ++row) {
+      SCOPED_TRACE(row);
+      const size_t i = row == 0 ? 0 : at[row - begin];
+      const RowOutcome& o = Fill(row, options);
+      EXPECT_EQ(ok[i], o.ok() ? 1 : 0);
+      EXPECT_EQ(warnings[i], o.warnings().size());
+      EXPECT_EQ(tier[i], o.tier());
+      EXPECT_EQ(changed[i], o.show_tier_change() ? o.tier_changed() : -1);
+      EXPECT_EQ(held[i], o.show_tier_change() ? o.tier_held() : -1);
+      uint64_t mask_bits = 0;
+      for (const PlaybookOutcome& p : o.playbooks()) {
+        mask_bits |= uint64_t{1} << p.playbook;
+      }
+      EXPECT_EQ(playbooks[i], mask_bits);
+      std::vector<double> want_groups(groups, NAN);
+      for (const GroupOutcome& g : o.groups()) want_groups[g.group] = g.score;
+      for (size_t g = 0; g < groups; ++g) {
+        EXPECT_EQ(std::isnan(group_scores[g * places + i]),
+                  std::isnan(want_groups[g]));
+        if (!std::isnan(want_groups[g])) {
+          EXPECT_EQ(group_scores[g * places + i], want_groups[g]);
+        }
+      }
+      if (!o.ok()) {
+        EXPECT_TRUE(std::isnan(score[i]));
+        EXPECT_TRUE(std::isnan(coverage[i]));
+        EXPECT_TRUE(std::isnan(delta[i]));
+        continue;
+      }
+      EXPECT_EQ(std::isnan(score[i]), !o.has_score());
+      if (o.has_score()) {
+        EXPECT_EQ(score[i], o.score());
+      }
+      EXPECT_EQ(coverage[i], o.coverage());
+      EXPECT_EQ(std::isnan(delta[i]), !o.has_delta());
+      if (o.has_delta()) {
+        EXPECT_EQ(delta[i], o.delta());
+      }
+    }
+    // What the comparison rests on: the rows differ where it matters.
+    EXPECT_EQ(ok[0], 0);
+    EXPECT_EQ(warnings[at[5 - begin]], 2u);
+    EXPECT_EQ(held[at[4 - begin]], masked ? -1 : 1);
+    EXPECT_EQ(std::isnan(delta[at[3 - begin]]), masked);
+    EXPECT_NE(playbooks[at[6 - begin]], 0u);
+    EXPECT_EQ(tier[at[1 - begin]], model::kInsufficientDataTier);
+  }
+}
+
+// Playbook masks hold 64 playbooks: a model with more is refused, and the
+// other columns can still be read.
+TEST(OutcomeColumnsTest, MasksRefuseAModelWithMoreThan64Playbooks) {
+  std::string playbooks;
+  for (int p = 0; p < 65; ++p) {
+    absl::StrAppend(&playbooks, "  - {id: p", p, ", name: P", p,
+                    ", owner: csm, priority: ", p + 1,
+                    ", when: 'score < 50'}\n");
+  }
+  const std::string text = model::testing::MinimalModel("many", "", playbooks);
+  model::CompileResult r = CompileString(text, "many.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  Batch batch(r.model);
+  BatchBuilder b(&batch);
+  b.BeginRow("x");
+  b.SetMetric("x", 0.1);
+  b.EndRow();
+  BatchResult result;
+  ASSERT_OK(Scorer::Score(batch, &result));
+  uint64_t mask = 7;
+  double score = 0;
+  OutcomeColumns out;
+  out.playbooks = &mask;
+  out.score = &score;
+  EXPECT_THAT(FillOutcomeColumns(batch, result, 0, 1, {}, out),
+              common::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("model many has 65 playbooks: playbook "
+                                 "masks hold at most 64")));
+  EXPECT_EQ(mask, 7u);
+  EXPECT_EQ(score, 0);  // nothing written
+  out.playbooks = nullptr;
+  ASSERT_OK(FillOutcomeColumns(batch, result, 0, 1, {}, out));
+  EXPECT_DOUBLE_EQ(score, 10);
 }
 
 TEST_F(OutcomeTest, ExplanationIsTheRowsExplainWithoutWarnings) {

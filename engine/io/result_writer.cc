@@ -62,20 +62,6 @@ void Key(std::string_view key, bool* first, std::string* out) {
   out->append("\":");
 }
 
-void AppendCsvCell(std::string_view cell, std::string* out) {
-  bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos ||
-               (!cell.empty() && (cell.front() == ' ' || cell.back() == ' '));
-  if (!quote) {
-    out->append(cell.data(), cell.size());
-    return;
-  }
-  out->push_back('"');
-  for (char c : cell) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
 
 // What a renderer reuses from row to row while it renders one call's rows:
 // the outcome and a scratch text. One per Render call, so a renderer stays
@@ -91,9 +77,13 @@ struct RowScratch {
 // start of its reason.
 class JsonRowFormatter {
  public:
+  // `masked`: OutcomeOptions::masked (decision records); must outlive the
+  // formatter.
   JsonRowFormatter(const Batch& batch, const BatchResult& result,
-                   const WriterOptions& options, int64_t repository_version = 0)
+                   const WriterOptions& options, int64_t repository_version = 0,
+                   const std::vector<std::string>* masked = nullptr)
       : batch_(batch), result_(result), options_(options) {
+    outcome_options_.masked = masked;
     outcome_options_.numbers = options.numbers;
     outcome_options_.reasons = true;
     outcome_options_.explain = options.explain;
@@ -109,7 +99,7 @@ class JsonRowFormatter {
       model_json_.append(",\"repository_version\":");
       model_json_.append(std::to_string(repository_version));
     }
-    model_json_.append("}}");
+    model_json_.append("}");
     for (int t = -1; t < static_cast<int>(model.tiers().size()); ++t) {
       std::string& tier = tier_json_.emplace_back(",\"tier\":");
       AppendJsonString(model.TierId(t), &tier);
@@ -135,7 +125,15 @@ class JsonRowFormatter {
   }
 
   // Appends the object of `row` (no line break), filling scratch->outcome.
-  void Append(size_t row, RowScratch* scratch, std::string* out) const;
+  void Append(size_t row, RowScratch* scratch, std::string* out) const {
+    AppendOpen(row, {}, scratch, out);
+    out->push_back('}');
+  }
+  // The object of `row` without its closing brace, `lead` (JSON members)
+  // first, for a caller that adds members after the model stamp. Returns
+  // whether the row scored (an ok outcome).
+  bool AppendOpen(size_t row, std::string_view lead, RowScratch* scratch,
+                  std::string* out) const;
 
  private:
   void AppendExplanation(const eval::Explanation& e, std::string* out) const;
@@ -144,7 +142,7 @@ class JsonRowFormatter {
   const BatchResult& result_;
   const WriterOptions& options_;
   eval::OutcomeOptions outcome_options_;
-  std::string model_json_;  // ,"model":{...}} closing the row
+  std::string model_json_;  // ,"model":{...} before the row's closing brace
   // ,"tier":"<id>","coverage": by tier + 1 (insufficient_data first).
   std::vector<std::string> tier_json_;
   std::vector<std::string> group_key_json_;  // ,"<id>": by group
@@ -153,17 +151,23 @@ class JsonRowFormatter {
   std::vector<std::string> playbook_json_;
 };
 
-void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
-                              std::string* out) const {
+bool JsonRowFormatter::AppendOpen(size_t row, std::string_view lead,
+                                  RowScratch* scratch,
+                                  std::string* out) const {
   RowOutcome& o = scratch->outcome;
   FillRowOutcome(batch_, result_, row, outcome_options_, &o);
-  out->append("{\"id\":");
+  out->push_back('{');
+  if (!lead.empty()) {
+    out->append(lead.data(), lead.size());
+    out->push_back(',');
+  }
+  out->append("\"id\":");
   AppendJsonString(o.id(), out);
   if (!o.ok()) {
     out->append(",\"status\":\"error\",\"error\":");
     AppendJsonString(o.error(), out);
     out->append(model_json_);
-    return;
+    return false;
   }
   if (o.has_score()) {
     out->append(",\"status\":\"ok\",\"score\":");
@@ -233,6 +237,7 @@ void JsonRowFormatter::Append(size_t row, RowScratch* scratch,
   }
   if (o.explanation() != nullptr) AppendExplanation(*o.explanation(), out);
   out->append(model_json_);
+  return true;
 }
 
 void JsonRowFormatter::AppendExplanation(const eval::Explanation& e,
@@ -477,6 +482,21 @@ class StringByteSink : public ByteSink {
 
 }  // namespace
 
+void AppendCsvCell(std::string_view cell, std::string* out) {
+  bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos ||
+               (!cell.empty() && (cell.front() == ' ' || cell.back() == ' '));
+  if (!quote) {
+    out->append(cell.data(), cell.size());
+    return;
+  }
+  out->push_back('"');
+  for (char c : cell) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
 absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
   std::string lower(name);
   absl::AsciiStrToLower(&lower);
@@ -701,6 +721,196 @@ absl::StatusOr<std::unique_ptr<ResultWriter>> OpenResultWriter(
   auto sink = OpenFileSink(path);
   if (!sink.ok()) return sink.status();
   return std::make_unique<ResultWriter>(*std::move(sink), format, options);
+}
+
+// ---------------------------------------------------------------------------
+// Decision records.
+
+// The inputs of a record, planned once per batch: for each section of the
+// snapshot format, its inputs with their keys escaped and whether each is
+// masked.
+struct DecisionRecordRenderer::Impl {
+  struct Input {
+    int input = -1;
+    std::string key;  // "<id>": (an identifier: nothing to escape)
+    bool masked = false;
+  };
+  struct Section {
+    std::string key;  // "metrics":{
+    std::vector<Input> inputs;
+  };
+
+  Impl(const Batch& batch, const BatchResult& result,
+       const WriterOptions& options, const std::vector<std::string>& mask,
+       int64_t repository_version)
+      : batch(batch),
+        numbers(options.numbers),
+        options(options),
+        mask(WithImplied(mask)),
+        formatter(batch, result, this->options, repository_version,
+                  &this->mask) {
+    auto masked = [&mask](std::string_view id) {
+      return std::find(mask.begin(), mask.end(), id) != mask.end();
+    };
+    as_of_masked = masked("as_of");
+    previous_score_masked = masked("previous_score");
+    previous_tier_masked = masked("previous_tier");
+    const model::InputType order[] = {
+        model::InputType::kNumber, model::InputType::kString,
+        model::InputType::kDate, model::InputType::kSeries};
+    const std::vector<model::InputInfo>& inputs = batch.model().inputs();
+    for (model::InputType type : order) {
+      Section section;
+      section.key = Cat("\"", model::InputSectionName(type), "\":{");
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].type != type) continue;
+        section.inputs.push_back(
+            Input{static_cast<int>(i), Cat("\"", inputs[i].id, "\":"),
+                  masked(inputs[i].id)});
+      }
+      if (!section.inputs.empty()) sections.push_back(std::move(section));
+    }
+  }
+
+  // `mask` and the names of conditions that give a masked value away:
+  // score_delta for previous_score, tier_changed for previous_tier.
+  static std::vector<std::string> WithImplied(std::vector<std::string> mask) {
+    auto has = [&mask](std::string_view id) {
+      return std::find(mask.begin(), mask.end(), id) != mask.end();
+    };
+    if (has("previous_score")) mask.emplace_back("score_delta");
+    if (has("previous_tier")) mask.emplace_back("tier_changed");
+    return mask;
+  }
+
+  // Whether `input` has a value in `row`.
+  bool Present(const model::InputInfo& info, size_t row) const {
+    switch (info.type) {
+      case model::InputType::kNumber:
+      case model::InputType::kDate:
+        return batch.number_valid(info.column)[row] != 0;
+      case model::InputType::kString:
+        return batch.string_codes(info.column)[row] != model::kMissingString;
+      case model::InputType::kSeries:
+        return batch.series_valid(info.column)[row] != 0;
+    }
+    return false;
+  }
+
+  void AppendValue(const model::InputInfo& info, size_t row,
+                   std::string* out) const {
+    switch (info.type) {
+      case model::InputType::kNumber:
+        AppendJsonNumber(batch.number(info.column)[row], numbers, out);
+        return;
+      case model::InputType::kDate:
+        out->push_back('"');
+        eval::AppendIsoDate(batch.number(info.column)[row], out);
+        out->push_back('"');
+        return;
+      case model::InputType::kString:
+        AppendJsonString(batch.string_text(info.column, row), out);
+        return;
+      case model::InputType::kSeries: {
+        const uint32_t* offsets = batch.series_offsets(info.column);
+        const double* values = batch.series_values(info.column);
+        out->push_back('[');
+        for (uint32_t i = offsets[row]; i < offsets[row + 1]; ++i) {
+          if (i > offsets[row]) out->push_back(',');
+          AppendJsonNumber(values[i], numbers, out);
+        }
+        out->push_back(']');
+        return;
+      }
+    }
+  }
+
+  void AppendInputs(size_t row, std::string* out) const {
+    const model::CompiledModel& model = batch.model();
+    out->append(",\"inputs\":{");
+    bool first = true;
+    if (batch.as_of_valid()[row] != 0) {
+      Key("as_of", &first, out);
+      if (as_of_masked) {
+        AppendJsonString(eval::kMaskedValue, out);
+      } else {
+        out->push_back('"');
+        eval::AppendIsoDate(batch.as_of()[row], out);
+        out->push_back('"');
+      }
+    }
+    for (const Section& section : sections) {
+      bool opened = false;
+      for (const Input& input : section.inputs) {
+        const model::InputInfo& info =
+            model.inputs()[static_cast<size_t>(input.input)];
+        if (!Present(info, row)) continue;
+        if (!opened) {
+          if (!first) out->push_back(',');
+          first = false;
+          out->append(section.key);
+          opened = true;
+        } else {
+          out->push_back(',');
+        }
+        out->append(input.key);
+        if (input.masked) {
+          AppendJsonString(eval::kMaskedValue, out);
+        } else {
+          AppendValue(info, row, out);
+        }
+      }
+      if (opened) out->push_back('}');
+    }
+    if (batch.previous_score_valid()[row] != 0) {
+      Key("previous_score", &first, out);
+      if (previous_score_masked) {
+        AppendJsonString(eval::kMaskedValue, out);
+      } else {
+        AppendJsonNumber(batch.previous_score()[row], numbers, out);
+      }
+    }
+    const int32_t tier = batch.previous_tier()[row];
+    const int32_t tiers = static_cast<int32_t>(model.tiers().size());
+    if (tier >= 0 && tier <= tiers) {
+      Key("previous_tier", &first, out);
+      if (previous_tier_masked) {
+        AppendJsonString(eval::kMaskedValue, out);
+      } else {
+        AppendJsonString(
+            model.TierId(tier == tiers ? model::kInsufficientDataTier : tier),
+            out);
+      }
+    }
+    out->push_back('}');
+  }
+
+  const Batch& batch;
+  NumberFormat numbers;
+  const WriterOptions options;  // the formatter keeps a reference
+  const std::vector<std::string> mask;  // and a pointer
+  JsonRowFormatter formatter;
+  RowScratch scratch;
+  std::vector<Section> sections;
+  bool as_of_masked = false;
+  bool previous_score_masked = false;
+  bool previous_tier_masked = false;
+};
+
+DecisionRecordRenderer::DecisionRecordRenderer(
+    const Batch& batch, const BatchResult& result, const WriterOptions& options,
+    const std::vector<std::string>& mask, int64_t repository_version)
+    : impl_(std::make_unique<Impl>(batch, result, options, mask,
+                                   repository_version)) {}
+
+DecisionRecordRenderer::~DecisionRecordRenderer() = default;
+
+void DecisionRecordRenderer::Append(size_t row, std::string_view lead,
+                                    std::string* out) {
+  if (impl_->formatter.AppendOpen(row, lead, &impl_->scratch, out)) {
+    impl_->AppendInputs(row, out);
+  }
+  out->append("}\n");
 }
 
 }  // namespace healthscore::engine::io

@@ -126,6 +126,67 @@ void AppendCsvResult(const eval::Batch& batch, const eval::BatchResult& result,
                      size_t row, std::string* out,
                      common::NumberFormat numbers = common::NumberFormat());
 
+// Decision records: what the server's decision log writes per account
+// (server/decision_log.h), rendered here so that a record's result is the
+// very JSON Lines row above, never a second rendering of it. A record is
+// that row's object with `lead` members first and the account's inputs
+// last:
+//
+//   {"time":"2026-12-03T15:20:01.123456Z","request_id":"r-42",
+//    "id":"acme","status":"ok","score":72.5,"tier":"yellow",...,
+//    "model":{"name":"default","version":"3","hash":"9f2c..."},
+//    "inputs":{"as_of":"2026-11-01","metrics":{"nps":"[masked]",...},
+//              "attributes":{...},"dates":{...},"series":{...},
+//              "previous_score":75,"previous_tier":"yellow"}}
+//
+// "inputs" holds the values the model read, after the value rules (a value
+// that did not fit its input was used as missing and is not there; dates
+// as YYYY-MM-DD), under the sections of the JSON Lines snapshot format, so
+// a record's inputs read back as a snapshot. Missing values are left out,
+// as are empty sections; previous_tier is written when it names a tier of
+// the model. A failed account's record has no "inputs" (its row holds no
+// usable values). An input whose id is in the mask (or "as_of",
+// "previous_score", "previous_tier") and has a value is written as the
+// string eval::kMaskedValue ("[masked]"), and the row's texts mask it too
+// (eval::OutcomeOptions::masked: reasons, warnings, a failed row's error,
+// and delta or the tier change that would give a masked previous score or
+// tier away; masking previous_score masks score_delta in reasons, and
+// previous_tier tier_changed): its value never reaches the text. A derived
+// value computed from a masked input is shown unless its id is masked too.
+// Records carry no explanation.
+
+// Renders decision records of one scored batch. Per batch it escapes what
+// every record repeats (as ResultRenderer does) and decides which inputs
+// are masked; per row it only appends.
+//
+// Thread-safety: one thread at a time (it reuses a RowOutcome). `batch`,
+// `result` and `mask` must outlive it.
+class DecisionRecordRenderer {
+ public:
+  // `repository_version`: as ScoredPart's (0 leaves it out).
+  DecisionRecordRenderer(const eval::Batch& batch,
+                         const eval::BatchResult& result,
+                         const WriterOptions& options,
+                         const std::vector<std::string>& mask,
+                         int64_t repository_version = 0);
+  ~DecisionRecordRenderer();
+  DecisionRecordRenderer(const DecisionRecordRenderer&) = delete;
+  DecisionRecordRenderer& operator=(const DecisionRecordRenderer&) = delete;
+
+  // Appends the record of `row` and a line break to `out`. `lead`: JSON
+  // members ("key":value, comma-separated, already escaped) written
+  // before "id"; may be empty.
+  void Append(size_t row, std::string_view lead, std::string* out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Appends `cell` as one RFC 4180 CSV field: quoted (quotes doubled) when it
+// holds a comma, a quote or a line break, or starts or ends with a blank.
+void AppendCsvCell(std::string_view cell, std::string* out);
+
 // Renders scored rows in one output format into the caller's string: the
 // formatting ResultWriter uses (it writes through a renderer), for callers
 // that keep the text, e.g. to render batches on several threads and write

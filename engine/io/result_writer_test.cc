@@ -434,5 +434,115 @@ TEST(FormatTest, FromNamesAndPaths) {
   EXPECT_EQ(OutputFormatFromPath("-"), OutputFormat::kJsonLines);
 }
 
+// --- Decision records --------------------------------------------------
+
+std::string DecisionRecord(const Scored& s, std::string_view id,
+                           const std::vector<std::string>& mask,
+                           std::string_view lead = R"("request_id":"r-1")") {
+  std::string out;
+  DecisionRecordRenderer renderer(s.batch, s.result, WriterOptions(), mask);
+  renderer.Append(RowOf(s.batch, id), lead, &out);
+  return out;
+}
+
+TEST(DecisionRecordTest, IsTheResultRowWithLeadAndInputs) {
+  auto s = ScoreSample();
+  const std::string row = JsonLine(*s, "acme");
+  const std::string record = DecisionRecord(*s, "acme", {});
+  // The row's members, unchanged, between the lead and the inputs.
+  ASSERT_EQ(row.back(), '}');
+  EXPECT_EQ(record,
+            R"({"request_id":"r-1",)" + row.substr(1, row.size() - 2) +
+                R"(,"inputs":{"as_of":"2026-11-01",)"
+                R"("metrics":{"dau_mau":0.5,"csat":4,"open_tickets":1},)"
+                R"("attributes":{"segment":"enterprise"},)"
+                R"("dates":{"renewal_date":"2027-06-01"},)"
+                R"("series":{"weekly_active_users":[100,100,110,120]}}})"
+                "\n");
+}
+
+TEST(DecisionRecordTest, PreviousScoreAndTierAreInputsToo) {
+  auto s = ScoreSample();
+  simdjson::dom::parser parser;
+  const std::string record = DecisionRecord(*s, "wayne", {});
+  simdjson::dom::element doc = ParseJson(parser, record);
+  simdjson::dom::element inputs = doc["inputs"].value();
+  EXPECT_EQ(inputs["previous_score"].get_double().value(), 90);
+  EXPECT_EQ(inputs["previous_tier"].get_string().value(), "green");
+  // dau_mau 1.2 is out of its declared range: read, and kept as read.
+  EXPECT_EQ(inputs["metrics"]["dau_mau"].get_double().value(), 1.2);
+  // No dates or series: the sections are left out.
+  EXPECT_TRUE(inputs["dates"].error());
+  EXPECT_TRUE(inputs["series"].error());
+}
+
+TEST(DecisionRecordTest, MaskedValuesNeverReachTheText) {
+  auto s = ScoreSample();
+  const std::string record =
+      DecisionRecord(*s, "globex",
+                     {"csat", "segment", "weekly_active_users", "renewal_date",
+                      "previous_score", "previous_tier", "as_of", "no_such"});
+  simdjson::dom::parser parser;
+  simdjson::dom::element inputs = ParseJson(parser, record)["inputs"].value();
+  EXPECT_EQ(inputs["as_of"].get_string().value(), eval::kMaskedValue);
+  EXPECT_EQ(inputs["metrics"]["csat"].get_string().value(), eval::kMaskedValue);
+  EXPECT_EQ(inputs["metrics"]["dau_mau"].get_double().value(), 0.1);
+  EXPECT_EQ(inputs["attributes"]["segment"].get_string().value(),
+            eval::kMaskedValue);
+  EXPECT_EQ(inputs["dates"]["renewal_date"].get_string().value(),
+            eval::kMaskedValue);
+  EXPECT_EQ(inputs["series"]["weekly_active_users"].get_string().value(),
+            eval::kMaskedValue);
+  EXPECT_EQ(inputs["previous_score"].get_string().value(), eval::kMaskedValue);
+  EXPECT_EQ(inputs["previous_tier"].get_string().value(), eval::kMaskedValue);
+  // The values themselves appear nowhere in the record's inputs.
+  const std::string text = record.substr(record.find("\"inputs\""));
+  for (const char* value : {"2.5", "smb", "2026-12-01", "80,70", "60",
+                            "yellow", "2026-11-01"}) {
+    EXPECT_THAT(text, Not(HasSubstr(value))) << value;
+  }
+}
+
+// The record without the model stamp (whose hash may hold any digits).
+std::string WithoutStamp(const std::string& record) {
+  const size_t at = record.find(",\"model\":{");
+  const size_t end = record.find('}', at);
+  return record.substr(0, at) + record.substr(end + 1);
+}
+
+TEST(DecisionRecordTest, MaskCoversReasonsWarningsErrorsAndWhatGivesAway) {
+  auto s = ScoreSample();
+  const std::vector<std::string> mask = {"dau_mau", "days_to_renewal",
+                                         "previous_score", "previous_tier"};
+  // globex: a reason reads days_to_renewal (30) and score_delta (-46,
+  // which with the score gives the previous score, 60, away).
+  const std::string globex = WithoutStamp(DecisionRecord(*s, "globex", mask));
+  EXPECT_THAT(globex, HasSubstr(R"([days_to_renewal=[masked], tier=\"red\"])"));
+  EXPECT_THAT(globex,
+              HasSubstr("[tier_changed=[masked], score_delta=[masked]]"));
+  EXPECT_THAT(globex, Not(HasSubstr("\"delta\"")));
+  EXPECT_THAT(globex, Not(HasSubstr("tier_changed\":")));
+  EXPECT_THAT(globex, Not(HasSubstr("tier_held")));
+  for (const char* value : {"0.1", "30", "46", "60", "yellow"}) {
+    EXPECT_THAT(globex, Not(HasSubstr(value))) << value;
+  }
+  // wayne: dau_mau 1.2 is out of range, a warning that names it.
+  const std::string wayne = WithoutStamp(DecisionRecord(*s, "wayne", mask));
+  EXPECT_THAT(wayne, HasSubstr("\"warnings\":[\"dau_mau = [masked] is outside "
+                               "the expected range [0, 1]\"]"));
+  EXPECT_THAT(wayne, Not(HasSubstr("1.2")));
+  // soylent failed (strict) on dau_mau: its error stops at the name.
+  EXPECT_EQ(WithoutStamp(DecisionRecord(*s, "soylent", mask, "")),
+            "{\"id\":\"soylent\",\"status\":\"error\",\"error\":\"line 6: "
+            "metrics.dau_mau: [masked] (the rest of the error is not shown: it "
+            "names a masked field)\"}\n");
+}
+
+TEST(DecisionRecordTest, FailedAccountHasItsErrorAndNoInputs) {
+  auto s = ScoreSample();
+  EXPECT_EQ(DecisionRecord(*s, "soylent", {"csat"}, ""),
+            JsonLine(*s, "soylent") + "\n");
+}
+
 }  // namespace
 }  // namespace healthscore::engine::io

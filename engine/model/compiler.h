@@ -49,6 +49,11 @@ struct CompileOptions {
   // with plugins fails to compile (its other problems are still reported).
   // Must outlive the call; compiled models do not refer to it.
   plugin_host::PluginHost* plugins = nullptr;
+  // With plugins null: why a model's plugins are not loaded, and what to do,
+  // said in their error instead of "no plugin directory is configured" (the
+  // server's ValidateModel, which loads no plugin for a client by default).
+  std::string plugins_refused_reason;
+  std::string plugins_refused_hint;
   // Bounds on reading the model file: size (default 4 MiB), nodes with
   // aliases expanded (default 1,000,000) and nesting (default 64). See
   // engine/common/yaml_reader.h.

@@ -60,6 +60,14 @@ void ModelCompiler::CompilePlugins() {
       continue;  // the loader reported it
     }
     const SourceLocation& lib_loc = p.fields.Get("library", p.location);
+    if (options_.plugins == nullptr &&
+        !options_.plugins_refused_reason.empty()) {
+      Error(lib_loc,
+            absl::StrCat("plugin '", p.id, "' needs library '", p.library,
+                         "', ", options_.plugins_refused_reason),
+            options_.plugins_refused_hint);
+      continue;
+    }
     if (options_.plugins == nullptr) {
       Error(lib_loc,
             absl::StrCat("plugin '", p.id, "' needs library '", p.library,

@@ -46,6 +46,8 @@ const char* Expected(ColumnType type) {
       return "expected a date (YYYY-MM-DD)";
     case ColumnType::kString:
       return "expected a string";
+    case ColumnType::kDecimal:
+      return "expected a decimal number";
   }
   return "expected a value";
 }
@@ -99,6 +101,8 @@ std::string_view ColumnTypeName(ColumnType type) {
       return "date";
     case ColumnType::kString:
       return "string";
+    case ColumnType::kDecimal:
+      return "decimal";
   }
   return "value";
 }
@@ -227,9 +231,12 @@ class RecordTableBuilder {
         column.codes.push_back(-1);
       } else {
         column.numbers.push_back(0);
+        if (column.type == ColumnType::kDecimal) column.decimals.emplace_back();
       }
     }
     problems_.clear();
+    rounded_.clear();
+    location_ = location;
     in.RowValues(row, &values_);
     for (const AccountTable::RowValue& v : values_) {
       const int c = map_[v.column];
@@ -254,7 +261,10 @@ class RecordTableBuilder {
             Cat(TruncateForDisplay(column.name), ": ", problem));
       }
     }
-    if (problems_.empty()) return;
+    if (problems_.empty()) {
+      FlushRounded();
+      return;
+    }
     if (options_.reader.strict) {
       // The record fails: take it back out.
       std::string text(location);
@@ -272,10 +282,12 @@ class RecordTableBuilder {
           column.codes.pop_back();
         } else {
           column.numbers.pop_back();
+          if (column.type == ColumnType::kDecimal) column.decimals.pop_back();
         }
       }
       return;
     }
+    FlushRounded();
     for (const std::string& p : problems_) {
       t_.bad_values_.Add(Cat(location, p, "; used as missing"),
                          options_.max_problem_texts);
@@ -292,7 +304,17 @@ class RecordTableBuilder {
       case Kind::kNumber:
       case Kind::kDateDays:
         if (!std::isfinite(v.number)) return;  // missing
-        if (type == ColumnType::kNumber ||
+        if (type == ColumnType::kDecimal && v.kind == Kind::kNumber) {
+          common::Decimal d;
+          bool rounded = false;
+          if (!common::Decimal::FromDouble(v.number, &d, &rounded)) {
+            *problem = Cat("the number ", common::FormatNumber(v.number),
+                           " is out of range for a decimal amount");
+          } else {
+            SetDecimal(column, r, d, rounded, common::FormatNumber(v.number),
+                       v.number);
+          }
+        } else if (type == ColumnType::kNumber ||
             (type == ColumnType::kDate && v.kind == Kind::kDateDays &&
              eval::IsSupportedDateDays(v.number)) ||
             (type == ColumnType::kBool && (v.number == 0 || v.number == 1))) {
@@ -370,6 +392,27 @@ class RecordTableBuilder {
         }
         return;
       }
+      case ColumnType::kDecimal: {
+        if (eval::IsNonFiniteNumberWord(trimmed)) return;  // missing
+        // A JSON string is accepted too: it carries amounts past the 15
+        // significant digits a JSON number (a double) keeps exactly.
+        common::Decimal d;
+        bool rounded = false;
+        double number = 0;
+        if (common::ParseDecimal(trimmed, &d, &rounded)) {
+          // The text's own double is the decimal's unless digits were
+          // rounded away (SetDecimal then asks the decimal).
+          if (!eval::ParseNumberText(trimmed, &number)) number = NAN;
+          SetDecimal(column, r, d, rounded, trimmed, number);
+        } else if (eval::ParseNumberText(trimmed, &number)) {
+          *problem = Cat(Quoted(text),
+                         " is out of range for a decimal amount (at most "
+                         "about 1.7e26)");
+        } else {
+          *problem = Cat(Quoted(text), " is not a decimal number");
+        }
+        return;
+      }
       case ColumnType::kBool: {
         bool flag = false;
         if (typed) {
@@ -388,6 +431,31 @@ class RecordTableBuilder {
   static void SetNumber(RecordTable::Column* column, size_t r, double value) {
     column->cells[r] = static_cast<uint8_t>(RecordTable::Cell::kPresent);
     column->numbers[r] = value;
+  }
+
+  // Stores a decimal; a rounded one is counted once its record is kept.
+  // `number` is the double of the text as written (NaN if unknown): the
+  // decimal's own double when nothing was rounded, and cheaper to get.
+  void SetDecimal(RecordTable::Column* column, size_t r,
+                  const common::Decimal& d, bool rounded,
+                  std::string_view written, double number) {
+    column->cells[r] = static_cast<uint8_t>(RecordTable::Cell::kPresent);
+    column->decimals[r] = d;
+    column->numbers[r] =
+        rounded || !std::isfinite(number) ? d.ToDouble() : number;
+    if (rounded) {
+      rounded_.push_back(Cat(location_, TruncateForDisplay(column->name), ": ",
+                             Quoted(written),
+                             " has more than 12 decimals; rounded to ",
+                             d.ToString()));
+    }
+  }
+
+  void FlushRounded() {
+    for (std::string& text : rounded_) {
+      t_.rounded_values_.Add(std::move(text), options_.max_problem_texts);
+    }
+    rounded_.clear();
   }
 
   static void SetString(RecordTable::Column* column, size_t r,
@@ -453,6 +521,9 @@ class RecordTableBuilder {
             column.codes[kept] = column.codes[r];
           } else {
             column.numbers[kept] = column.numbers[r];
+            if (column.type == ColumnType::kDecimal) {
+              column.decimals[kept] = column.decimals[r];
+            }
           }
         }
       }
@@ -466,6 +537,7 @@ class RecordTableBuilder {
         column.codes.resize(kept);
       } else {
         column.numbers.resize(kept);
+        if (column.type == ColumnType::kDecimal) column.decimals.resize(kept);
       }
     }
     t_.index_.clear();
@@ -488,6 +560,9 @@ class RecordTableBuilder {
   uint64_t stamp_ = 0;
   std::vector<AccountTable::RowValue> values_;
   std::vector<std::string> problems_;
+  // The current record's rounded decimals and its location ("line 7: ").
+  std::vector<std::string> rounded_;
+  std::string_view location_;
 };
 
 namespace {

@@ -18,6 +18,14 @@
 //   number  CSV: a decimal or scientific number. JSON: a number. Both:
 //           "NaN", "Infinity", "-Infinity" (any case) are missing, as for
 //           snapshot inputs (engine/eval/batch.h).
+//   decimal An exact amount (common::Decimal, 12 decimals): CSV: decimal
+//           text read by common::ParseDecimal ("1234.56", "1.5e3").
+//           JSON: a number, read by Decimal::FromDouble (exact as written
+//           up to 15 significant digits), or a string of decimal text (so
+//           that longer amounts arrive exactly). "NaN", "Infinity",
+//           "-Infinity" are missing. Digits past the 12th decimal are
+//           rounded half to even and counted in rounded_values(); a value
+//           out of Decimal's range (about 1.7e26) is bad.
 //   date    "YYYY-MM-DD", optionally with an RFC 3339 time (checked, then
 //           ignored), read by eval::ParseIsoDate; kept as days since
 //           1970-01-01.
@@ -71,14 +79,15 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/common/decimal.h"
 #include "engine/io/byte_source.h"
 #include "engine/io/snapshot_reader.h"
 
 namespace healthscore::engine::outcomes {
 
-enum class ColumnType : uint8_t { kBool, kNumber, kDate, kString };
+enum class ColumnType : uint8_t { kBool, kNumber, kDate, kString, kDecimal };
 
-// "bool", "number", "date", "string".
+// "bool", "number", "date", "string", "decimal".
 std::string_view ColumnTypeName(ColumnType type);
 
 struct ColumnSpec {
@@ -174,9 +183,15 @@ class RecordTable {
   bool flag(size_t c, size_t row) const {
     return columns_[c].numbers[row] != 0;
   }
-  // The value of a present cell of a number column, or of a date column
-  // (days since 1970-01-01).
+  // The value of a present cell of a number column, of a date column
+  // (days since 1970-01-01), or of a decimal column (the double nearest to
+  // the decimal, for ratios and charts).
   double number(size_t c, size_t row) const { return columns_[c].numbers[row]; }
+  // The exact value of a present cell of a decimal column (zero when
+  // missing).
+  common::Decimal decimal(size_t c, size_t row) const {
+    return columns_[c].decimals[row];
+  }
   // The value of a present cell of a string column (empty when missing).
   std::string_view text(size_t c, size_t row) const;
   // A string column's values as codes into string_dictionary(c) (-1 when
@@ -193,6 +208,11 @@ class RecordTable {
   const ProblemList& bad_records() const { return bad_records_; }
   // Values read as missing because they did not fit their column.
   const ProblemList& bad_values() const { return bad_values_; }
+  // Decimal values with digits past the 12th decimal, rounded (half to
+  // even) and kept; each text names the line, the column and the value as
+  // written. Counted for the records read (a record later dropped as a
+  // duplicate keeps its count).
+  const ProblemList& rounded_values() const { return rounded_values_; }
   // Ids given by several records: count is the number of such ids, each
   // text names the id and the lines of its records.
   const ProblemList& duplicate_ids() const { return duplicate_ids_; }
@@ -215,7 +235,8 @@ class RecordTable {
     bool declared = false;
     bool in_file = false;
     std::vector<uint8_t> cells;   // Cell per row
-    std::vector<double> numbers;  // bool (0/1), number, date columns
+    std::vector<double> numbers;  // bool (0/1), number, date, decimal
+    std::vector<common::Decimal> decimals;  // decimal columns
     std::vector<int32_t> codes;   // string columns
     std::vector<std::string> dictionary;
     absl::flat_hash_map<std::string, int32_t> dictionary_index;
@@ -232,6 +253,7 @@ class RecordTable {
   absl::flat_hash_set<absl::string_view> duplicates_;
   ProblemList bad_records_;
   ProblemList bad_values_;
+  ProblemList rounded_values_;
   ProblemList duplicate_ids_;
   uint64_t duplicate_records_ = 0;
   std::map<std::string, uint64_t> ignored_columns_;

@@ -144,6 +144,133 @@ TEST(RecordTableTest, ReadsEveryColumnTypeFromJsonLines) {
   EXPECT_EQ(t.bad_values().count, 0u);
 }
 
+// price (decimal) beside the test schema's columns.
+RecordSchema DecimalSchema() {
+  RecordSchema schema;
+  schema.columns = {{"price", ColumnType::kDecimal},
+                    {"plan", ColumnType::kString}};
+  return schema;
+}
+constexpr size_t kPrice = 0;
+
+common::Decimal Dec(const char* text) {
+  common::Decimal d;
+  EXPECT_TRUE(common::ParseDecimal(text, &d)) << text;
+  return d;
+}
+
+TEST(RecordTableTest, DecimalColumnsFromCsvAreExact) {
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read("id,price,plan\n"
+                            "a,1234.56,x\n"
+                            "b, -0.10 ,x\n"
+                            "c,1.5e3,x\n"
+                            "d,,x\n"
+                            "e,NaN,x\n"
+                            "f,12345678901234567890.12,x\n",
+                            kCsv, DecimalSchema()));
+  ASSERT_EQ(t.size(), 6u);
+  EXPECT_EQ(t.column_type(kPrice), ColumnType::kDecimal);
+  EXPECT_EQ(ColumnTypeName(ColumnType::kDecimal), "decimal");
+  EXPECT_EQ(t.decimal(kPrice, 0), Dec("1234.56"));
+  EXPECT_DOUBLE_EQ(t.number(kPrice, 0), 1234.56);
+  EXPECT_EQ(t.decimal(kPrice, 1), Dec("-0.1"));
+  EXPECT_EQ(t.decimal(kPrice, 2), Dec("1500"));
+  EXPECT_EQ(t.cell(kPrice, 3), Cell::kMissing);
+  EXPECT_EQ(t.cell(kPrice, 4), Cell::kMissing);  // NaN is missing
+  // 22 significant digits: more than a double holds, kept exactly.
+  EXPECT_EQ(t.decimal(kPrice, 5).ToString(), "12345678901234567890.12");
+  EXPECT_EQ(t.bad_values().count, 0u);
+  EXPECT_EQ(t.rounded_values().count, 0u);
+}
+
+TEST(RecordTableTest, DecimalColumnsFromJsonTakeNumbersAndStrings) {
+  ASSERT_OK_AND_ASSIGN(
+      RecordTable t,
+      Read("{\"id\": \"a\", \"price\": 0.1}\n"
+           "{\"id\": \"b\", \"price\": \"12345678901234567890.12\"}\n"
+           "{\"id\": \"c\", \"price\": 99.99}\n"
+           "{\"id\": \"d\", \"price\": null}\n"
+           "{\"id\": \"e\", \"price\": true}\n"
+           "{\"id\": \"f\", \"price\": \"ten\"}\n"
+           "{\"id\": \"g\", \"price\": 1e30}\n",
+           kJsonl, DecimalSchema()));
+  ASSERT_EQ(t.size(), 7u);
+  // The JSON number 0.1 is the double 0.1000000000000000055...; read as
+  // its shortest text "0.1", it is exactly one tenth.
+  EXPECT_EQ(t.decimal(kPrice, 0), Dec("0.1"));
+  EXPECT_EQ(t.decimal(kPrice, 1).ToString(), "12345678901234567890.12");
+  EXPECT_EQ(t.decimal(kPrice, 2), Dec("99.99"));
+  EXPECT_EQ(t.cell(kPrice, 3), Cell::kMissing);
+  EXPECT_EQ(t.cell(kPrice, 4), Cell::kBad);
+  EXPECT_EQ(t.cell(kPrice, 5), Cell::kBad);
+  EXPECT_EQ(t.cell(kPrice, 6), Cell::kBad);
+  EXPECT_THAT(
+      t.bad_values().texts,
+      ElementsAre("line 5: price: expected a decimal number, got true; used "
+                  "as missing",
+                  "line 6: price: \"ten\" is not a decimal number; used as "
+                  "missing",
+                  "line 7: price: the number 1e+30 is out of range for a "
+                  "decimal amount; used as missing"));
+}
+
+TEST(RecordTableTest, DecimalsPastTwelveDecimalsAreRoundedAndCounted) {
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read("id,price,plan\n"
+                            "a,0.0000000000125,x\n"
+                            "b,0.1000000000000,x\n"
+                            "c,1e27,x\n"
+                            "d,1_000,x\n",
+                            kCsv, DecimalSchema()));
+  ASSERT_EQ(t.size(), 4u);
+  // 13th digit 5, nothing after: half to even, 12 units -> 1.2e-11.
+  EXPECT_EQ(t.decimal(kPrice, 0).units(), absl::int128(12));
+  // Zeros past the 12th decimal round nothing away.
+  EXPECT_EQ(t.decimal(kPrice, 1), Dec("0.1"));
+  EXPECT_THAT(t.rounded_values().texts,
+              ElementsAre("line 2: price: \"0.0000000000125\" has more than "
+                          "12 decimals; rounded to 0.000000000012"));
+  EXPECT_EQ(t.rounded_values().count, 1u);
+  EXPECT_THAT(
+      t.bad_values().texts,
+      ElementsAre("line 4: price: \"1e27\" is out of range for a decimal "
+                  "amount (at most about 1.7e26); used as missing",
+                  "line 5: price: \"1_000\" is not a decimal number; used as "
+                  "missing"));
+}
+
+TEST(RecordTableTest, StrictDropsARecordWithItsRoundedDecimal) {
+  RecordReaderOptions options;
+  options.reader.strict = true;
+  RecordSchema schema = DecimalSchema();
+  schema.columns.push_back({"day", ColumnType::kDate});
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read("id,price,plan,day\n"
+                            "a,0.0000000000001,x,nope\n"
+                            "b,2.50,x,2026-01-01\n",
+                            kCsv, schema, options));
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.id(0), "b");
+  EXPECT_EQ(t.decimal(kPrice, 0), Dec("2.5"));
+  EXPECT_EQ(t.bad_records().count, 1u);
+  EXPECT_EQ(t.rounded_values().count, 0u);  // its record was dropped
+}
+
+TEST(RecordTableTest, DecimalColumnsSurviveDroppedDuplicates) {
+  ASSERT_OK_AND_ASSIGN(RecordTable t,
+                       Read("id,price,plan\n"
+                            "a,1.01,x\n"
+                            "b,2.02,x\n"
+                            "a,3.03,x\n"
+                            "c,4.04,x\n",
+                            kCsv, DecimalSchema()));
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.id(1), "c");
+  EXPECT_EQ(t.decimal(kPrice, 0), Dec("2.02"));
+  EXPECT_EQ(t.decimal(kPrice, 1), Dec("4.04"));
+}
+
 TEST(RecordTableTest, BooleanWordsInCsv) {
   ASSERT_OK_AND_ASSIGN(RecordTable t,
                        Read("id,flag\n"

@@ -49,6 +49,9 @@ struct Value {
                // to `precision` significant digits.
     kCount,    // `number` is a count, shown with thousands separators:
                // 1234567 is "1,234,567".
+    kAmount,   // an exact amount its producer wrote as `text`
+               // ("12,345.60"), a number (`number`, its value) for
+               // alignment and charts.
   };
   Kind kind = Kind::kText;
   std::string text;
@@ -78,6 +81,13 @@ struct Value {
     Value v;
     v.kind = Kind::kCount;
     v.number = static_cast<double>(n);
+    return v;
+  }
+  static Value Amount(std::string_view text, double x) {
+    Value v;
+    v.kind = Kind::kAmount;
+    v.text = std::string(text);
+    v.number = x;
     return v;
   }
   bool is_numeric() const { return kind != Kind::kText; }

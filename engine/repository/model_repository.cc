@@ -283,11 +283,12 @@ ModelRepository::Candidate ModelRepository::LoadVersion(
   if (c.model != nullptr) {
     ++result->compiled;
     Log(RepositoryLogLevel::kInfo,
-        absl::StrCat("model ", name, " version ", dir.version,
-                     " loaded (version label ", c.model->version(), ", hash ",
+        absl::StrCat("loaded model ", name, " version ", dir.version,
+                     " (label ", c.model->version(), ", hash ",
                      c.model->hash().substr(0, 12), ", ",
-                     c.status.tests_passed, " test cases passed) in ",
-                     Millis(c.status.load_duration)));
+                     c.model->warnings().warning_count(), " warnings, ",
+                     c.status.tests_passed, " test cases passed) from ",
+                     dir.model.path, " in ", Millis(c.status.load_duration)));
     return c;
   }
   ++result->failed;
@@ -303,16 +304,16 @@ ModelRepository::Candidate ModelRepository::LoadVersion(
     kept.status.stale = true;
     kept.errors = c.errors;
     Log(RepositoryLogLevel::kError,
-        absl::StrCat("model ", name, " version ", dir.version,
-                     " failed to load; still serving its previous content "
+        absl::StrCat("failed to load model ", name, " version ", dir.version,
+                     "; still serving its previous content "
                      "(hash ",
                      old->model->hash().substr(0, 12), "): ",
                      FirstLine(c.status.error)));
     return kept;
   }
   Log(RepositoryLogLevel::kError,
-      absl::StrCat("model ", name, " version ", dir.version,
-                   " failed to load: ", FirstLine(c.status.error)));
+      absl::StrCat("failed to load model ", name, " version ", dir.version,
+                   ": ", FirstLine(c.status.error)));
   return c;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Healthscore gRPC client example (Node.js, @grpc/grpc-js).
 //
-// Usage: node score_client.js HOST:PORT
+// Usage: node score_client.js [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
+//                             [--token-file FILE] HOST:PORT
 //
 // Loads proto/ at run time with @grpc/proto-loader (no generated code), then
 // calls every RPC of the server and checks the answers. Works with whatever
@@ -13,6 +14,7 @@
 
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -54,15 +56,62 @@ function call(client, method, request) {
   });
 }
 
-async function main() {
-  const target = process.argv[2];
-  if (!target) {
-    console.error('usage: node score_client.js HOST:PORT');
-    process.exit(2);
+const USAGE = 'usage: node score_client.js [--tls-ca FILE [--tls-cert FILE ' +
+    '--tls-key FILE]] [--token-file FILE] HOST:PORT';
+
+function usage(message) {
+  console.error(message ? `${message}\n${USAGE}` : USAGE);
+  process.exit(2);
+}
+
+// Plaintext, or TLS trusting --tls-ca (with --tls-cert/--tls-key: mTLS);
+// --token-file sends `authorization: Bearer TOKEN` with every call, only
+// over TLS so that the token never travels in clear.
+function parseArgs(argv) {
+  const opts = {};
+  let target;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (['--tls-ca', '--tls-cert', '--tls-key', '--token-file'].includes(flag)) {
+      if (i + 1 >= argv.length) usage(`${flag} needs a FILE`);
+      opts[flag] = argv[++i];
+    } else if (flag.startsWith('-') || target !== undefined) {
+      usage(`unexpected argument ${flag}`);
+    } else {
+      target = flag;
+    }
   }
+  if (!target) usage();
+  if (!!opts['--tls-cert'] !== !!opts['--tls-key']) {
+    usage('--tls-cert and --tls-key go together');
+  }
+  if ((opts['--tls-cert'] || opts['--token-file']) && !opts['--tls-ca']) {
+    usage('--tls-cert and --token-file need --tls-ca');
+  }
+  if (!opts['--tls-ca']) {
+    return {target, creds: grpc.credentials.createInsecure()};
+  }
+  const read = (f) => (f ? fs.readFileSync(f) : null);
+  let creds = grpc.credentials.createSsl(read(opts['--tls-ca']),
+      read(opts['--tls-key']), read(opts['--tls-cert']));
+  if (opts['--token-file']) {
+    const token = fs.readFileSync(opts['--token-file'], 'utf8').split('\n')
+        .map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
+    if (!token) usage(`${opts['--token-file']} holds no token`);
+    creds = grpc.credentials.combineChannelCredentials(creds,
+        grpc.credentials.createFromMetadataGenerator((params, callback) => {
+          const md = new grpc.Metadata();
+          md.add('authorization', `Bearer ${token}`);
+          callback(null, md);
+        }));
+  }
+  return {target, creds};
+}
+
+async function main() {
+  const {target, creds} = parseArgs(process.argv.slice(2));
   const proto = load();
   const v1 = proto.healthscore.v1;
-  const creds = grpc.credentials.createInsecure();
   const scoring = new v1.ScoringService(target, creds);
   const models = new v1.ModelService(target, creds);
   const health = new proto.grpc.health.v1.Health(target, creds);

@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
 """Healthscore gRPC client example (Python, grpcio).
 
-Usage: score_client.py HOST:PORT
+Usage: score_client.py [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
+                        [--token-file FILE] HOST:PORT
+
+--tls-ca: speak TLS, trusting the CA certificates in FILE (PEM); with
+--tls-cert and --tls-key, present that client certificate (mTLS).
+--token-file: send `authorization: Bearer TOKEN` (the first token line of FILE,
+as the server reads token files: '#' lines and blank lines skipped)
+with every call; only over TLS, so that the token never travels in clear.
 
 Generates the Python stubs from proto/ with protoc at run time (into a
 temporary directory; nothing is committed), then calls every RPC of the
@@ -60,27 +67,67 @@ def check(condition, message):
         fail(message)
 
 
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def parse_args(argv):
+    import argparse
+    p = argparse.ArgumentParser(prog="score_client.py")
+    p.add_argument("target", metavar="HOST:PORT")
+    p.add_argument("--tls-ca", metavar="FILE")
+    p.add_argument("--tls-cert", metavar="FILE")
+    p.add_argument("--tls-key", metavar="FILE")
+    p.add_argument("--token-file", metavar="FILE")
+    args = p.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        p.error("--tls-cert and --tls-key go together")
+    if args.tls_cert is not None and args.tls_ca is None:
+        p.error("--tls-cert needs --tls-ca")
+    if args.token_file is not None and args.tls_ca is None:
+        p.error("--token-file needs --tls-ca: tokens are only sent over TLS")
+    return args
+
+
+def open_channel(args):
+    """A plaintext channel, or TLS (mTLS, a bearer token) as asked."""
+    import grpc
+    if args.tls_ca is None:
+        return grpc.insecure_channel(args.target)
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=read(args.tls_ca),
+        private_key=read(args.tls_key) if args.tls_key else None,
+        certificate_chain=read(args.tls_cert) if args.tls_cert else None)
+    if args.token_file is not None:
+        lines = [l.strip() for l in read(args.token_file).decode().splitlines()
+                 if l.strip() and not l.strip().startswith("#")]
+        if not lines:
+            sys.exit("%s holds no token" % args.token_file)
+        creds = grpc.composite_channel_credentials(
+            creds, grpc.access_token_call_credentials(lines[0]))
+    return grpc.secure_channel(args.target, creds)
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: score_client.py HOST:PORT")
-    target = sys.argv[1]
+    args = parse_args(sys.argv[1:])
 
     stub_dir = tempfile.mkdtemp(prefix="healthscore-py-")
     try:
         generate_stubs(stub_dir)
         sys.path.insert(0, stub_dir)
-        run(target)
+        run(args)
     finally:
         shutil.rmtree(stub_dir, ignore_errors=True)
 
 
-def run(target):
+def run(args):
     import grpc
     from healthcheck.v1 import health_pb2, health_pb2_grpc
     from healthscore.v1 import account_pb2, model_pb2, model_pb2_grpc
     from healthscore.v1 import scoring_pb2, scoring_pb2_grpc
 
-    channel = grpc.insecure_channel(target)
+    channel = open_channel(args)
     grpc.channel_ready_future(channel).result(timeout=30)
     models = model_pb2_grpc.ModelServiceStub(channel)
     scoring = scoring_pb2_grpc.ScoringServiceStub(channel)

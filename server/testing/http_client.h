@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -121,6 +122,26 @@ inline absl::StatusOr<HttpResponse> HttpGet(
     int port, const std::string& path,
     absl::Duration timeout = absl::Seconds(30)) {
   return HttpRequest(port, "GET", path, timeout);
+}
+
+// A Prometheus text exposition (a /metrics body) as series ("name" or
+// "name{labels}") -> value; comment lines are skipped. InvalidArgument
+// naming the first line whose value is not a number.
+inline absl::StatusOr<std::map<std::string, double>> ParseMetricSamples(
+    const std::string& text) {
+  std::map<std::string, double> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    double value = 0;
+    if (space == absl::string_view::npos ||
+        !absl::SimpleAtod(line.substr(space + 1), &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("not a metric sample: ", line));
+    }
+    out[std::string(line.substr(0, space))] = value;
+  }
+  return out;
 }
 
 // Slow clients, as a slowloris attack makes them: `idle` connections that

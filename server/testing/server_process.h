@@ -18,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/testing/test_server.h"
 
@@ -45,8 +48,11 @@ class ServerProcess {
     }
   }
 
-  // Starts the binary with `args`; stdout and stderr go to files in `dir`.
-  bool Spawn(const std::string& dir, const std::vector<std::string>& args) {
+  // Starts `binary` (the build tree's healthscore-server by default; an
+  // installed one in tests/install_test.cc) with `args`; stdout and stderr
+  // go to files in `dir`.
+  bool Spawn(const std::string& dir, const std::vector<std::string>& args,
+             const std::string& binary = Binary()) {
     out_ = dir + "/stdout.txt";
     err_ = dir + "/stderr.txt";
     posix_spawn_file_actions_t actions;
@@ -55,7 +61,7 @@ class ServerProcess {
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<std::string> all = {Binary()};
+    std::vector<std::string> all = {binary};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& a : all) argv.push_back(a.data());
@@ -128,6 +134,14 @@ class ServerProcess {
   }
   std::string out() const { return ReadFile(out_); }
   std::string err() const { return ReadFile(err_); }
+  // The lines of err() that the server logged as errors ("...Z E ...").
+  std::vector<std::string> ErrorLines() const {
+    std::vector<std::string> lines;
+    for (absl::string_view line : absl::StrSplit(err(), '\n')) {
+      if (absl::StrContains(line, "Z E ")) lines.emplace_back(line);
+    }
+    return lines;
+  }
 
  private:
   pid_t pid_ = -1;

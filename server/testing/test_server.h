@@ -112,6 +112,9 @@ inline ServerOptions TestOptions() {
   o.models_dir = TestModelsDir();
   o.threads = 2;
   o.shutdown_grace = absl::Seconds(20);
+  // Tests of admin calls without credentials; server_auth tests (and
+  // AdminCallsAreRefusedWithoutACredential) set their own.
+  o.allow_unauthenticated_admin = true;
   return o;
 }
 

@@ -196,5 +196,66 @@ TEST(HostileDataTest, ScoreAccountsForEveryCsvRecord) {
   }
 }
 
+// `healthscore portfolio` over a revenue file built to hurt: amounts past
+// every range, nested values, 100,000 distinct segments, a 100,000-deep
+// nesting, a truncated line. Each costs its value or its record, counted;
+// the good accounts are all measured.
+TEST(HostileDataTest, PortfolioCountsEveryBadRecordAndKeepsTheGoodOnes) {
+  const fs::path input = Scratch("hostile_revenue.jsonl");
+  {
+    std::ofstream out(input, std::ios::binary | std::ios::trunc);
+    for (int i = 1; i <= 5; ++i) {
+      out << R"({"id":"good-)" << i
+          << R"(","start_arr":100.10,"end_arr":110.10,"segment":"good"})"
+          << "\n";
+    }
+    out << R"({"id":"huge","start_arr":1e30,"end_arr":1})" << "\n";
+    out << R"({"id":"far","start_arr":"1e400","end_arr":1})" << "\n";
+    out << R"({"id":"text","start_arr":"12,5","end_arr":1})" << "\n";
+    out << R"({"id":"neg","start_arr":-5,"end_arr":1})" << "\n";
+    out << R"({"id":"nested","start_arr":{"a":[1]},"end_arr":1})" << "\n";
+    out << R"({"id":"deep","segment":)" << Repeat("[", 100000)
+        << Repeat("]", 100000) << "}\n";
+    out << R"({"id":"truncated","start_arr":)" << "\n";
+    for (int i = 0; i < 100000; ++i) {
+      out << R"({"id":"s)" << i << R"(","start_arr":1,"end_arr":1,)"
+          << R"("segment":"seg-)" << i << "\"}\n";
+    }
+  }
+  CliRun r = Healthscore(absl::StrCat(
+      "portfolio --format json --by segment --period 2025-01-01..2025-12-31 "
+      "--revenue '",
+      input.string(), "'"));
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
+  // 5 good accounts and the 100,000 small ones, and "deep" (its segment is
+  // bad, its amounts are missing: no start ARR).
+  EXPECT_THAT(r.out, ::testing::HasSubstr(
+                         R"("overall":{"name":"all","accounts":100005,)"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr(R"("start_arr":100500.5,)"));
+  // The segments past the group limit are pooled, not kept one by one.
+  EXPECT_THAT(r.out, ::testing::HasSubstr(R"j("name":"(other)")j"));
+  EXPECT_LT(r.out.size(), 4u << 20);
+  // Every bad value and record is counted.
+  EXPECT_THAT(r.out, ::testing::HasSubstr(R"("negative_amount":{"count":1,)"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(R"("bad_values":[4-9])"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(R"("bad_records":[1-9])"));
+
+  // Sums past the range of exact amounts (about 1.7e26): a clear error,
+  // never a wrong figure.
+  const fs::path overflow = Scratch("overflow_revenue.csv");
+  {
+    std::ofstream out(overflow, std::ios::binary | std::ios::trunc);
+    out << "id,start_arr,end_arr\n";
+    for (int i = 0; i < 3; ++i) {
+      out << "o" << i << ",100000000000000000000000000,1\n";
+    }
+  }
+  CliRun o = Healthscore(absl::StrCat(
+      "portfolio --period 2025-01-01..2025-12-31 --revenue '",
+      overflow.string(), "'"));
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_THAT(o.err, ::testing::HasSubstr("overflow_revenue.csv"));
+}
+
 }  // namespace
 }  // namespace healthscore::hostile

@@ -340,6 +340,7 @@ std::string FormatLike(const Value& value, double number) {
   switch (value.kind) {
     case Value::Kind::kText:
     case Value::Kind::kNumber:
+    case Value::Kind::kAmount:
       return FormatNumber(number, NumberFormat{value.precision});
     case Value::Kind::kPercent:
       if (!std::isfinite(number)) return FormatNumber(number);
@@ -359,7 +360,9 @@ std::string FormatLike(const Value& value, double number) {
 }
 
 std::string FormatValue(const Value& value) {
-  if (value.kind == Value::Kind::kText) return value.text;
+  if (value.kind == Value::Kind::kText || value.kind == Value::Kind::kAmount) {
+    return value.text;
+  }
   return FormatLike(value, value.number);
 }
 

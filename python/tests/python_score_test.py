@@ -1,0 +1,361 @@
+"""Model.score against `healthscore score` on the same rows, field by field:
+the same accounts (with the mistakes real exports carry) as a CSV file for
+the CLI and as the DataFrame pandas reads from it, plain, with --explain
+and with --strict; then the other input forms (datetime64 dates, list
+series, a long table of series, a dict of arrays) against the DataFrame.
+"""
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import unittest
+
+import numpy as np
+import pandas as pd
+
+import accounts
+import healthscore
+from healthscore import _frame
+
+SOURCE = os.environ["HEALTHSCORE_SOURCE_DIR"]
+CLI = os.environ["HEALTHSCORE_CLI"]
+MODEL = os.path.join(SOURCE, "rules", "default", "1")
+LOCATION = re.compile(r"^line \d+: ")
+
+
+def run_cli(csv_path, *flags, model=MODEL):
+    out = subprocess.run(
+        [CLI, "score", "--model", model, "--input", csv_path, "--format",
+         "jsonl", "--quiet", *flags],
+        check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def same_number(a, b):
+    """b from JSON (None when absent), a from the frame (NaN when none)."""
+    if b is None:
+        return a is None or (isinstance(a, float) and math.isnan(a))
+    return a == b
+
+
+class ScoreEqualsCliTest(unittest.TestCase):
+    model_path = MODEL
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="hs_py_score_")
+        cls.csv = os.path.join(cls.dir, "accounts.csv")
+        accounts.write_csv(accounts.generate(3000, seed=7, messy=True),
+                           cls.csv)
+        cls.frame = accounts.read_csv(cls.csv)
+        cls.model = healthscore.load(cls.model_path)
+
+    def run_cli(self, *flags):
+        return run_cli(self.csv, *flags, model=self.model_path)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def assert_row_equal(self, row, cli, explain=False):
+        where = f"account {cli.get('id')!r}"
+        self.assertEqual(row["status"], cli["status"], where)
+        self.assertEqual(row["model_hash"], cli["model"]["hash"], where)
+        self.assertEqual(row["model"], cli["model"]["name"], where)
+        self.assertEqual(row["model_version"], cli["model"]["version"], where)
+        if cli["status"] == "error":
+            # The CLI says where in its file; a DataFrame row has no line.
+            self.assertEqual(row["error"], LOCATION.sub("", cli["error"]),
+                             where)
+            self.assertTrue(math.isnan(row["score"]), where)
+            return
+        self.assertEqual(row["id"], cli["id"])
+        self.assertIsNone(row["error"], where)
+        self.assertTrue(same_number(row["score"], cli.get("score")), where)
+        self.assertEqual(row["tier"], cli["tier"], where)
+        self.assertEqual(row["coverage"], cli["coverage"], where)
+        groups = [c[len("group."):] for c in row if c.startswith("group.")]
+        self.assertTrue(set(cli.get("groups", {})) <= set(groups), where)
+        for group in groups:
+            self.assertTrue(same_number(row["group." + group],
+                                        cli.get("groups", {}).get(group)),
+                            f"{where} group {group}")
+        self.assertEqual(list(row["playbooks"]),
+                         [p["id"] for p in cli.get("playbooks", [])], where)
+        self.assertTrue(same_number(row["delta"], cli.get("delta")), where)
+        for flag in ("tier_changed", "tier_held"):
+            value = row[flag]
+            self.assertEqual(None if value is pd.NA else bool(value),
+                             cli.get(flag), f"{where} {flag}")
+        self.assertEqual(list(row["warnings"]), cli.get("warnings", []),
+                         where)
+        if not explain:
+            return
+        e = cli["explanation"]
+        for s in e["signals"]:
+            prefix = f"signal.{s['id']}."
+            self.assertEqual(bool(row[prefix + "present"]), s["present"],
+                             where)
+            self.assertTrue(same_number(row[prefix + "raw"], s.get("raw")),
+                            f"{where} {prefix}raw")
+            for field in ("score", "weight", "effective_weight", "points",
+                          "points_lost"):
+                self.assertTrue(same_number(row[prefix + field],
+                                            s.get(field)),
+                                f"{where} {prefix}{field}")
+        self.assertEqual(list(row["top_drivers"]), e["top_drivers"], where)
+        self.assertEqual(list(row["missing_signals"]), e["missing"], where)
+        self.assertEqual(row["tier_rule"], e["tier_rule"], where)
+
+    def assert_equal_to_cli(self, results, cli, explain=False):
+        self.assertEqual(len(results), len(cli))
+        for k, row in enumerate(results.to_dict("records")):
+            self.assert_row_equal(row, cli[k], explain)
+
+    def test_equals_cli_field_by_field(self):
+        cli = self.run_cli()
+        results = self.model.score(self.frame)
+        self.assert_equal_to_cli(results, cli)
+        # The generated mistakes are all there, so each path was compared.
+        self.assertGreater((results["status"] == "error").sum(), 0)
+        self.assertGreater(results["warnings"].map(len).sum(), 0)
+        self.assertGreater((results["tier"] == "insufficient_data").sum(), 0)
+        self.assertEqual(results.attrs["failed"],
+                         int((results["status"] == "error").sum()))
+        self.assertEqual(results.attrs["ignored_columns"], ["region"])
+        self.assertListEqual(list(results.index), list(self.frame.index))
+
+    def test_explain_equals_cli(self):
+        cli = self.run_cli("--explain", "--top-drivers", "4")
+        results = self.model.score(self.frame, explain=True, top_drivers=4)
+        self.assert_equal_to_cli(results, cli, explain=True)
+
+    def test_strict_equals_cli(self):
+        cli = self.run_cli("--strict")
+        results = self.model.score(self.frame, strict=True)
+        self.assert_equal_to_cli(results, cli)
+        self.assertGreater((results["status"] == "error").sum(),
+                           (self.model.score(self.frame)["status"]
+                            == "error").sum())
+
+    def test_chunks_give_the_same_results(self):
+        # Chunk boundaries fall everywhere: borrowed columns, row-by-row
+        # values, errors and warnings keep their rows.
+        whole = self.model.score(self.frame, explain=True,
+                                 chunk_rows=len(self.frame))
+        for chunk in (7, 1000):
+            pd.testing.assert_frame_equal(
+                self.model.score(self.frame, explain=True, chunk_rows=chunk),
+                whole)
+        with self.assertRaisesRegex(ValueError, "chunk_rows must be from 1"):
+            self.model.score(self.frame, chunk_rows=0)
+
+    def test_threads_give_the_same_results(self):
+        one = self.model.score(self.frame)
+        two = self.model.score(self.frame, threads=2)
+        pd.testing.assert_frame_equal(one, two)
+
+
+class RoutedScoreEqualsCliTest(ScoreEqualsCliTest):
+    """The same comparisons with a model whose repository routes
+    enterprise accounts to another model (adoption_trends: other groups,
+    tiers, signals and playbooks), as `healthscore score` applies them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.repo = tempfile.mkdtemp(prefix="hs_py_routed_")
+        for name in ("default", "adoption_trends"):
+            shutil.copytree(os.path.join(SOURCE, "rules", name),
+                            os.path.join(cls.repo, name))
+        with open(os.path.join(cls.repo, "default", "config.yaml"),
+                  "w") as f:
+            f.write("routes:\n  - when: 'segment == \"enterprise\"'\n"
+                    "    model: adoption_trends\n")
+        cls.model_path = os.path.join(cls.repo, "default", "1")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.repo)
+
+    def test_accounts_are_routed(self):
+        self.assertTrue(self.model.routed)
+        results = self.model.score(self.frame)
+        self.assertEqual(set(results["model"].astype(str)),
+                         {"default", "adoption_trends"})
+        self.assertIn("group.usage", results.columns)
+        self.assertEqual(
+            list(results.columns),
+            list(self.model.result_meta().columns))
+        alone = healthscore.load(self.model_path, routes=False)
+        self.assertFalse(alone.routed)
+        self.assertEqual(set(alone.score(self.frame)["model"].astype(str)),
+                         {"default"})
+
+    def test_a_broken_route_is_an_error(self):
+        repo = tempfile.mkdtemp(prefix="hs_py_badroute_")
+        self.addCleanup(shutil.rmtree, repo)
+        shutil.copytree(os.path.join(SOURCE, "rules", "default"),
+                        os.path.join(repo, "default"))
+        with open(os.path.join(repo, "default", "config.yaml"), "w") as f:
+            f.write("routes:\n  - when: 'segment == \"smb\"'\n"
+                    "    model: nobody\n")
+        with self.assertRaisesRegex(ValueError,
+                                    "cannot apply the routes of .*"
+                                    "config.yaml: .*routes=False"):
+            healthscore.load(os.path.join(repo, "default", "1"))
+        self.assertFalse(healthscore.load(os.path.join(repo, "default", "1"),
+                                          routes=False).routed)
+
+
+class InputFormsTest(unittest.TestCase):
+    """Each way of giving a value scores as the CSV text form does."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.model = healthscore.load(MODEL)
+        cls.frame = accounts.generate(500, seed=11, series_share=0.5)
+        cls.expected = cls.model.score(cls.frame)
+
+    def test_datetime64_dates(self):
+        frame = self.frame.copy()
+        for name in ("as_of", "contract_start", "first_value_date",
+                     "renewal_date"):
+            frame[name] = pd.to_datetime(frame[name])
+        self.assertEqual(frame["first_value_date"].isna().sum() > 0, True)
+        pd.testing.assert_frame_equal(self.model.score(frame), self.expected)
+
+    def test_list_series(self):
+        frame = self.frame.copy()
+        frame["weekly_active_users"] = [
+            None if v is None else [float(x) for x in v.split(";")]
+            for v in frame["weekly_active_users"]]
+        pd.testing.assert_frame_equal(self.model.score(frame), self.expected)
+        frame["weekly_active_users"] = [
+            None if v is None else np.array(v)
+            for v in frame["weekly_active_users"]]
+        pd.testing.assert_frame_equal(self.model.score(frame), self.expected)
+
+    def test_long_series_table(self):
+        rows = []
+        for account, text in zip(self.frame["id"],
+                                 self.frame["weekly_active_users"]):
+            if text is None:
+                continue
+            for v in text.split(";"):
+                rows.append((account, "weekly_active_users", float(v)))
+        long = pd.DataFrame(rows, columns=["id", "series", "value"])
+        frame = self.frame.drop(columns=["weekly_active_users"])
+        pd.testing.assert_frame_equal(self.model.score(frame, series=long),
+                                      self.expected)
+        bad = pd.concat([long, pd.DataFrame(
+            [("nobody", "weekly_active_users", 1.0)], columns=long.columns)])
+        with self.assertRaisesRegex(ValueError,
+                                    r"1 id\(s\) of series "
+                                    r"'weekly_active_users' are not accounts"):
+            self.model.score(frame, series=bad)
+
+    def test_categorical_strings(self):
+        frame = self.frame.copy()
+        frame["segment"] = frame["segment"].astype("category")
+        frame["previous_tier"] = frame["previous_tier"].astype("category")
+        pd.testing.assert_frame_equal(self.model.score(frame), self.expected)
+
+    def test_dict_of_arrays(self):
+        data = {name: self.frame[name].to_numpy()
+                for name in self.frame.columns}
+        results = self.model.score(data)
+        pd.testing.assert_frame_equal(results,
+                                      self.expected.reset_index(drop=True))
+
+    def test_integer_columns_are_converted(self):
+        frame = self.frame.copy()
+        frame["nps"] = frame["nps"].astype(np.int64)
+        pd.testing.assert_frame_equal(self.model.score(frame), self.expected)
+
+    def test_float64_columns_are_borrowed(self):
+        # Zero copy: what the scorer reads is the DataFrame's own memory.
+        n, ids, columns, ignored = _frame.prepare(
+            self.frame, self.model.inputs, "id")
+        borrowed = {c[1]: c[2] for c in columns if c[0] == "numbers"}
+        for name in ("dau_mau", "csat", "nrr"):
+            self.assertTrue(np.shares_memory(
+                borrowed[name], self.frame[name].to_numpy()), name)
+        self.assertEqual(ignored, ["region"])
+        self.assertEqual(n, len(self.frame))
+
+    def test_ids_of_every_kind(self):
+        # Text ids pass as they are; missing ones are empty (the account
+        # fails for want of an id), others are written with str().
+        kinds = {
+            "text": (["a", "b", "c"], ["a", "b", "c"]),
+            "missing": (["a", None, np.nan], ["a", "", ""]),
+            "numbers": ([1, 2, 3], ["1", "2", "3"]),
+            "mixed": (["a", 2, pd.NA], ["a", "2", "<NA>"]),
+            "string dtype": (pd.array(["a", "b", None], dtype="string"),
+                             ["a", "b", "<NA>"]),
+        }
+        for name, (values, expected) in kinds.items():
+            with self.subTest(name):
+                frame = pd.DataFrame({"id": values, "dau_mau": [0.1] * 3})
+                _, ids, _, _ = _frame.prepare(frame, self.model.inputs, "id")
+                self.assertEqual(ids, expected)
+        results = self.model.score(
+            pd.DataFrame({"id": ["a", None], "dau_mau": [0.1, 0.2]}))
+        self.assertEqual(list(results["status"]), ["ok", "error"])
+        self.assertIn("no id", results["error"][1])
+
+    def test_without_ids(self):
+        frame = self.frame.drop(columns=["id"])
+        results = self.model.score(frame)
+        self.assertNotIn("id", results.columns)
+        pd.testing.assert_frame_equal(results,
+                                      self.expected.drop(columns=["id"]))
+
+    def test_text_in_a_number_column_reads_as_a_csv_cell(self):
+        frame = self.frame.head(3).copy()
+        frame["nps"] = pd.Series(["9", "ten", None], dtype=object)
+        results = self.model.score(frame)
+        self.assertEqual(results["warnings"].iloc[0], ())
+        self.assertEqual(len(results["warnings"].iloc[1]), 1)
+        self.assertIn("nps", results["warnings"].iloc[1][0])
+        self.assertIn("used as missing", results["warnings"].iloc[1][0])
+
+    def test_column_length_mismatch_is_an_error(self):
+        with self.assertRaisesRegex(ValueError,
+                                    "column 'csat' has 2 values, the first "
+                                    "column has 3"):
+            self.model.score({"nps": [1.0, 2.0, 3.0], "csat": [1.0, 2.0]})
+        with self.assertRaisesRegex(TypeError, "pandas DataFrame or a dict"):
+            self.model.score([1, 2, 3])
+
+    def test_bad_options(self):
+        with self.assertRaisesRegex(ValueError, "threads must be from 1"):
+            self.model.score(self.frame, threads=0)
+        with self.assertRaisesRegex(ValueError, "top_drivers must be from 0"):
+            self.model.score(self.frame, top_drivers=-1)
+
+    def test_many_threads_share_one_model(self):
+        results = [None] * 4
+
+        def work(k):
+            results[k] = self.model.score(self.frame)
+
+        threads = [threading.Thread(target=work, args=(k,))
+                   for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results:
+            pd.testing.assert_frame_equal(r, self.expected)
+
+
+if __name__ == "__main__":
+    unittest.main()
