@@ -480,6 +480,16 @@ py::dict Model::Score(size_t rows, py::object ids,
   py::array_t<double> signal_values(
       {static_cast<py::ssize_t>(explain ? kSignalFields * signals : 0),
        static_cast<py::ssize_t>(explain ? rows : 0)});
+  if (explain) {
+    // A row fills the signals of the model that scored it; every other
+    // signal (of a route target's model, or any of a failed row) reads as
+    // absent: NaN, and present 0.
+    double* p = signal_values.mutable_data();
+    for (size_t f = 0; f < kSignalFields * signals; ++f) {
+      std::fill(p + f * rows, p + (f + 1) * rows,
+                f % kSignalFields == kSignalFields - 1 ? 0.0 : std::nan(""));
+    }
+  }
   // Playbooks: a set of matched playbooks per row as a bit mask when the
   // model has at most 64 (each distinct set becomes one shared tuple), else
   // per row.
@@ -588,11 +598,6 @@ py::dict Model::Score(size_t rows, py::object ids,
     if (!outcome.ok()) {
       errors.emplace_back(static_cast<uint32_t>(i),
                           std::string(outcome.error()));
-      if (explain) {
-        for (size_t f = 0; f < kSignalFields * signals; ++f) {
-          signals_p[f * rows + i] = nan;
-        }
-      }
       return;
     }
     if (!masks) {

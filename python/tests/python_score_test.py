@@ -97,6 +97,19 @@ class ScoreEqualsCliTest(unittest.TestCase):
         if not explain:
             return
         e = cli["explanation"]
+        # A signal of another model (a route target's, or the requested
+        # model's on a routed row) reads as absent.
+        listed = {s["id"] for s in e["signals"]}
+        for column in row:
+            if not column.startswith("signal."):
+                continue
+            signal, field = column[len("signal."):].rsplit(".", 1)
+            if signal in listed:
+                continue
+            if field == "present":
+                self.assertFalse(row[column], f"{where} {column}")
+            else:
+                self.assertTrue(math.isnan(row[column]), f"{where} {column}")
         for s in e["signals"]:
             prefix = f"signal.{s['id']}."
             self.assertEqual(bool(row[prefix + "present"]), s["present"],
