@@ -422,7 +422,7 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::repository::RoutedResult
   }
 
   const v1::ScoreOptions& options = spec.request->options();
-  if (spec.plan.has_value()) {
+  if (spec.columnar_results) {
     const size_t groups =
         plan ? plan->group_ids.size() : model.groups().size();
     WriteColumnarRows(rows, m, groups, static_cast<int32_t>(tiers), options,
@@ -778,7 +778,7 @@ void Finish(Job* job) {
     response->set_version(spec.model.version);
     response->set_model_label(model.version());
     response->set_model_hash(model.hash());
-    if (spec.plan.has_value()) AssembleColumnar(job, response);
+    if (spec.columnar_results) AssembleColumnar(job, response);
     const RoutePlan* plan = spec.routes.get();
     const size_t tier_count =
         plan ? plan->tier_ids.size() : model.tiers().size();
@@ -964,6 +964,8 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
                                  ColumnarPlan::Create(request.columns()));
     spec.plan.emplace(std::move(plan));
   }
+  spec.columnar_results =
+      spec.plan.has_value() || request.options().columnar_results();
   if (spec.model.router != nullptr && !request.options().ignore_routes()) {
     HEALTHSCORE_ASSIGN_OR_RETURN(spec.routes,
                                  MakeRoutePlan(spec.model));

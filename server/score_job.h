@@ -96,6 +96,9 @@ struct ScoreJobSpec {
   ModelRef model;
   // For a columnar request, its checked columns.
   std::optional<ColumnarPlan> plan;
+  // The results go by column (ColumnarResults): a columnar request, or a
+  // map-form one with ScoreOptions.columnar_results.
+  bool columnar_results = false;
   // Set when the requested model's routes apply.
   std::unique_ptr<const RoutePlan> routes;
   // Set for a shadow request.

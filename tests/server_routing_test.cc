@@ -231,6 +231,14 @@ TEST_F(RoutingTest, ColumnarResultsUseTheUnionOfTheModelsIds) {
   // Both forms say the same about every account, explanations included.
   ExpectSameLines(CanonicalResults(columnar, Ids(accounts)),
             CanonicalResults(map, Ids(accounts)));
+  // Map-form accounts with columnar_results: the columnar request's
+  // columns, byte for byte.
+  map_request.mutable_options()->set_columnar_results(true);
+  v1::ScoreResponse map_by_columns;
+  ASSERT_OK(Score(map_request, &map_by_columns));
+  EXPECT_EQ(map_by_columns.results_size(), 0);
+  EXPECT_EQ(map_by_columns.columns().SerializeAsString(),
+            c.SerializeAsString());
   uint64_t ignored = 0;
   const std::vector<std::string> expected =
       ExpectedLines(accounts, /*columnar=*/true, &ignored);

@@ -368,6 +368,17 @@ TEST_F(ScoringTest, ColumnarAndMapFormsGiveIdenticalResults) {
     EXPECT_GT(by_map.failed_accounts(), 0u);
     EXPECT_EQ(by_map.ignored_fields(), by_columns.ignored_fields());
     EXPECT_GT(by_map.ignored_fields(), 0u);
+    // Map-form accounts with columnar_results: the columnar request's
+    // columns, byte for byte (errors, warnings and explanations included).
+    map.mutable_options()->set_columnar_results(true);
+    v1::ScoreResponse map_by_columns;
+    ASSERT_OK(Call(*ts_, map, &map_by_columns));
+    EXPECT_EQ(map_by_columns.results_size(), 0);
+    EXPECT_GT(by_columns.columns().errors_size(), 0);
+    EXPECT_GT(by_columns.columns().warnings_size(), 0);
+    EXPECT_EQ(map_by_columns.columns().SerializeAsString(),
+              by_columns.columns().SerializeAsString());
+    EXPECT_EQ(map_by_columns.failed_accounts(), by_columns.failed_accounts());
     using Counts = std::map<std::string, uint64_t>;
     EXPECT_EQ(Counts(by_map.tier_counts().begin(), by_map.tier_counts().end()),
               Counts(by_columns.tier_counts().begin(),

@@ -73,6 +73,8 @@ struct Flags {
   // Send pre-serialized requests and leave responses unparsed (what h2load
   // would do): measures the server with the least client cost.
   bool raw = false;
+  // Map form: ask for the results by column (ScoreOptions.columnar_results).
+  bool columnar_results = false;
   bool json = false;
   // A gRPC service config (JSON file) for the channels: with a target
   // listing several replicas and round_robin in it, calls spread over them
@@ -89,7 +91,8 @@ void Usage() {
                "  [--connections N] [--streams N] [--duration S] [--warmup S]"
                " [--model NAME]\n"
                "  [--shadow CANDIDATE_MODEL] [--service-config FILE]"
-               "  [--reasons] [--ignore-routes] [--raw] [--json]\n");
+               "  [--reasons] [--ignore-routes] [--columnar-results] [--raw]"
+               " [--json]\n");
 }
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -121,6 +124,10 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     }
     if (a == "--raw") {
       f->raw = true;
+      continue;
+    }
+    if (a == "--columnar-results") {
+      f->columnar_results = true;
       continue;
     }
     if (a == "--help" || a == "-h") return false;
@@ -316,6 +323,7 @@ Workload BuildWorkload(const Flags& f, const v1::GetModelResponse& model) {
     req.set_model(f.model);
     req.mutable_options()->set_omit_reasons(!f.reasons);
     req.mutable_options()->set_ignore_routes(f.ignore_routes);
+    req.mutable_options()->set_columnar_results(f.columnar_results);
     if (!f.shadow.empty()) req.mutable_shadow()->set_model(f.shadow);
     if (f.form == "columnar") {
       *req.mutable_columns() = ToColumns(accounts, model);
@@ -388,6 +396,7 @@ class Recorder {
                            ? absl::StrFormat("single c=%d", f.concurrency)
                            : absl::StrFormat("%s %s x%d c=%d", f.scenario,
                                              f.form, f.batch, f.concurrency);
+    if (f.columnar_results) name += " columnar-results";
     if (f.raw) name += " raw";
     if (f.json) {
       return absl::StrFormat(
