@@ -324,6 +324,12 @@ const std::vector<Setting>& Settings() {
                    "Rows per scoring task; larger batches are split across "
                    "the threads.",
                    &ServerOptions::rows_per_task, false),
+      CountSetting("inline-accounts",
+                   "Score calls of at most this many accounts (without "
+                   "shadow) are scored on the thread that received them, "
+                   "without the hand-off to a scoring thread; 0 turns it "
+                   "off.",
+                   &ServerOptions::inline_accounts, true),
       CountSetting("max-concurrent-validations",
                    "ValidateModel calls compiling at once, on threads of "
                    "their own (never the scoring threads); more fail fast "

@@ -28,6 +28,17 @@ void Executor::Submit(std::function<void()> fn) {
   pool_.Schedule(std::move(fn));
 }
 
+void Executor::RunHere(std::function<void()> fn) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (hold_) {
+      held_.push_back(std::move(fn));
+      return;
+    }
+  }
+  fn();
+}
+
 void Executor::HoldForTest() {
   absl::MutexLock lock(&mu_);
   hold_ = true;

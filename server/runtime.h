@@ -61,6 +61,9 @@ class Executor {
 
   // Queues `fn`; never runs it on the calling thread.
   void Submit(std::function<void()> fn);
+  // Runs `fn` on the calling thread, unless tasks are held (HoldForTest),
+  // where it is parked as Submit parks it.
+  void RunHere(std::function<void()> fn);
 
   // While held, Submit parks tasks instead of queueing them; Release queues
   // them all in order.

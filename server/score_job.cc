@@ -1015,6 +1015,12 @@ void StartScoreJob(Runtime* runtime, ScoreJobSpec spec,
       std::max<size_t>(1, (job->n + job->chunk_rows - 1) / job->chunk_rows);
   job->outs.resize(chunks);
   job->remaining.store(chunks);
+  if (chunks == 1 && job->spec.may_run_inline &&
+      job->n <= runtime->options.inline_accounts &&
+      job->spec.shadow == nullptr) {
+    runtime->executor.RunHere([job] { RunChunk(job, 0); });
+    return;
+  }
   for (size_t c = 0; c < chunks; ++c) {
     runtime->executor.Submit([job, c] { RunChunk(job, c); });
   }

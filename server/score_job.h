@@ -91,6 +91,10 @@ struct ScoreJobSpec {
   grpc::CallbackServerContext* context = nullptr;
   // The method, for the log line of an account that does not parse.
   absl::string_view rpc = "Score";
+  // The caller's thread may score the job when it is small
+  // (ServerOptions::inline_accounts): set by unary calls, whose thread has
+  // nothing else to do for the call.
+  bool may_run_inline = false;
   // The model set `model` was found in: keeps its routes alive.
   std::shared_ptr<const ModelSet> set;
   ModelRef model;
@@ -122,8 +126,10 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
     const v1::ScoreRequest& request, std::shared_ptr<const ModelSet> set,
     size_t max_accounts, size_t* accounts);
 
-// Schedules the job on runtime->executor. `done` is called exactly once, on
-// a scoring thread, after the response is complete (OK) or the job failed;
+// Schedules the job on runtime->executor, or, for a small job that
+// may_run_inline, runs it before returning. `done` is called exactly once,
+// on the thread that scored the last chunk, after the response is complete
+// (OK) or the job failed;
 // the job touches neither the request nor the response afterwards. The
 // caller has admitted the request and releases it in `done`.
 void StartScoreJob(Runtime* runtime, ScoreJobSpec spec,

@@ -7,14 +7,17 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/repository/model_repository.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/model_set.h"
+#include "server/runtime.h"
 #include "server/testing/test_server.h"
 
 namespace healthscore::server {
@@ -162,6 +165,60 @@ TEST(PrepareScoreJobTest, Errors) {
                        "columns: metrics column 'csat' has 3 entries; "
                        "expected 2 (one per id)"));
   EXPECT_EQ(n, 7u);  // untouched on error
+}
+
+// Which thread scores a job: a small job of a unary call the caller's
+// (inline_accounts), anything else a scoring thread.
+TEST(StartScoreJobTest, SmallUnaryJobsRunOnTheCallersThread) {
+  struct Case {
+    size_t accounts;
+    size_t inline_accounts;
+    bool may_run_inline;
+    bool shadow;
+    bool on_caller;
+  };
+  const Case cases[] = {
+      {1, 32, true, false, true},    {32, 32, true, false, true},
+      {33, 32, true, false, false},  {1, 0, true, false, false},
+      {1, 32, false, false, false},  {1, 32, true, true, false},
+      {0, 32, true, false, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(absl::StrCat(c.accounts, " accounts, inline_accounts ",
+                              c.inline_accounts, c.may_run_inline ? "" : ", stream",
+                              c.shadow ? ", shadow" : ""));
+    ServerOptions options;
+    options.threads = 1;
+    options.inline_accounts = c.inline_accounts;
+    Runtime runtime(options);
+    v1::ScoreRequest request = MapRequest(c.accounts);
+    if (c.shadow) request.mutable_shadow()->set_version("2");
+    size_t n = 0;
+    ASSERT_OK_AND_ASSIGN(ScoreJobSpec spec, Prepare(request, 100, &n));
+    spec.may_run_inline = c.may_run_inline;
+    grpc::ByteBuffer response;
+    spec.response = &response;
+    absl::Notification done;
+    std::thread::id scored_on;
+    grpc::Status status;
+    StartScoreJob(&runtime, std::move(spec), [&](grpc::Status s) {
+      scored_on = std::this_thread::get_id();
+      status = std::move(s);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(scored_on == std::this_thread::get_id(), c.on_caller);
+    v1::ScoreResponse parsed;
+    std::vector<grpc::Slice> slices;
+    ASSERT_TRUE(response.Dump(&slices).ok());
+    std::string bytes;
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    ASSERT_TRUE(parsed.ParseFromString(bytes));
+    EXPECT_EQ(parsed.results_size(), static_cast<int>(c.accounts));
+  }
 }
 
 }  // namespace

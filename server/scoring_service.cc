@@ -397,6 +397,7 @@ grpc::ServerUnaryReactor* ScoringService::ScoreCall(
   spec->request_done = [call] { call->FreeArena(); };
   spec->context = context;
   spec->arrived = arrived;
+  spec->may_run_inline = true;
   Runtime* runtime = runtime_;
   StartScoreJob(runtime_, std::move(spec).value(),
                 [runtime, reactor, accounts, bytes](grpc::Status status) {
