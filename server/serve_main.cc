@@ -132,14 +132,16 @@ int ServeMain(int argc, char** argv) {
   // a 1,024-account map-form call's buffers were mapped, faulted in and
   // unmapped on every call (188,000 page faults in 5 s against 105,000).
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  // ...and raise the trim threshold again, well above it: at 128 KiB every
-  // free that left 128 KiB at the top of a thread's heap handed the pages
-  // back (madvise, a TLB shootdown on every core) and the next call faulted
-  // them in again, which cost half the server's CPU on 1,024-account
-  // batches (bench/README.md, "Map form"). Memory still returns: calls of
-  // 16 MiB or more trim at once, smaller ones once calls pause
-  // (ReturnMemoryAfterLargeWork).
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+  // ...and raise the trim threshold again, above one batch's working set:
+  // at 128 KiB every free that left 128 KiB at the top of a thread's heap
+  // handed the pages back (madvise, a TLB shootdown on every core) and the
+  // next call faulted them in again, which cost a third of the server's CPU
+  // on 1,024-account batches (bench/README.md, "Map form"); 2 MiB already
+  // gives all of the gain. Not higher: malloc_trim does not hand back the
+  // free top of a thread's arena, only this threshold does, so each arena
+  // keeps up to this much for good; at 16 MiB a 20 MB call left 30 MB
+  // resident after it (tests/server_memory_test).
+  mallopt(M_TRIM_THRESHOLD, 2 << 20);
 #endif
 
   std::error_code ec;
