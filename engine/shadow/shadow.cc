@@ -36,9 +36,30 @@ constexpr size_t kBins = 200 * 1000 + 1;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 size_t Bin(double delta) {
-  double b = std::round((delta + 100) * kBinsPerPoint);
-  b = std::clamp(b, 0.0, static_cast<double>(kBins - 1));
-  return static_cast<size_t>(b);
+  // std::round after the clamp (the same, the bounds being whole), written
+  // out: x is not negative, so truncation is floor and x - floor is exact;
+  // the library call was a tenth of a shadow comparison.
+  const double x = std::clamp((delta + 100) * kBinsPerPoint, 0.0,
+                              static_cast<double>(kBins - 1));
+  const size_t t = static_cast<size_t>(x);
+  return x - static_cast<double>(t) >= 0.5 ? t + 1 : t;
+}
+
+// Sorts bin numbers (< 2^18) with two counting passes of 9 bits: a
+// request's thousand deltas sort in a few microseconds, where selecting
+// the five percentiles with nth_element took a tenth of a shadow request.
+void SortBins(std::vector<uint32_t>* bins) {
+  static_assert(kBins <= (size_t{1} << 18));
+  constexpr int kBits = 9;
+  constexpr uint32_t kMask = (1u << kBits) - 1;
+  std::vector<uint32_t> other(bins->size());
+  for (int shift = 0; shift < 2 * kBits; shift += kBits) {
+    uint32_t count[kMask + 2] = {};
+    for (uint32_t b : *bins) ++count[((b >> shift) & kMask) + 1];
+    for (uint32_t d = 1; d <= kMask + 1; ++d) count[d] += count[d - 1];
+    for (uint32_t b : *bins) other[count[(b >> shift) & kMask]++] = b;
+    bins->swap(other);
+  }
 }
 
 double BinValue(size_t bin) {
@@ -100,6 +121,11 @@ ShadowComparison::ShadowComparison(
   report_.candidate_tiers = TierLabels(*candidate_);
   tiers_.assign(report_.live_tiers.size(),
                 std::vector<uint64_t>(report_.candidate_tiers.size(), 0));
+  for (const std::string& from : report_.live_tiers) {
+    for (const std::string& to : report_.candidate_tiers) {
+      tier_differs_.push_back(from != to ? 1 : 0);
+    }
+  }
   for (size_t i = 0; i < live_->playbooks().size(); ++i) {
     const std::string& id = live_->playbooks()[i].id;
     int in_candidate = -1;
@@ -121,10 +147,10 @@ ShadowComparison::ShadowComparison(
 
 ShadowComparison::~ShadowComparison() = default;
 
-absl::Status ShadowComparison::Add(const eval::Batch& live_batch,
-                                   const eval::BatchResult& live,
-                                   const eval::Batch& candidate_batch,
-                                   const eval::BatchResult& candidate) {
+absl::Status ShadowComparison::CheckShapes(
+    const eval::Batch& live_batch, const eval::BatchResult& live,
+    const eval::Batch& candidate_batch,
+    const eval::BatchResult& candidate) const {
   if (&live_batch.model() != live_.get() || &live.model() != live_.get() ||
       &candidate_batch.model() != candidate_.get() ||
       &candidate.model() != candidate_.get()) {
@@ -139,7 +165,16 @@ absl::Status ShadowComparison::Add(const eval::Batch& live_batch,
         "the live batch has ", n, " accounts but the candidate batch has ",
         candidate_batch.size()));
   }
-  for (size_t row = 0; row < n; ++row) {
+  return absl::OkStatus();
+}
+
+absl::Status ShadowComparison::Add(const eval::Batch& live_batch,
+                                   const eval::BatchResult& live,
+                                   const eval::Batch& candidate_batch,
+                                   const eval::BatchResult& candidate) {
+  HEALTHSCORE_RETURN_IF_ERROR(
+      CheckShapes(live_batch, live, candidate_batch, candidate));
+  for (size_t row = 0; row < live_batch.size(); ++row) {
     if (live_batch.id(row) != candidate_batch.id(row)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "account ", report_.accounts + row + 1, " has id \"",
@@ -148,9 +183,18 @@ absl::Status ShadowComparison::Add(const eval::Batch& live_batch,
           TruncateForDisplay(candidate_batch.id(row)), "\" for the candidate"));
     }
   }
+  Accumulate(live_batch, live, candidate);
+  return absl::OkStatus();
+}
 
+void ShadowComparison::Accumulate(const eval::Batch& live_batch,
+                                  const eval::BatchResult& live,
+                                  const eval::BatchResult& candidate) {
+  const size_t n = live_batch.size();
+  const size_t candidate_tiers = report_.candidate_tiers.size();
+  compared_.assign(n, 0);
+  report_.accounts += n;
   for (size_t row = 0; row < n; ++row) {
-    ++report_.accounts;
     const bool live_ok = live.ok(row);
     const bool cand_ok = candidate.ok(row);
     if (!live_ok || !cand_ok) {
@@ -163,33 +207,22 @@ absl::Status ShadowComparison::Add(const eval::Batch& live_batch,
       }
       continue;
     }
+    compared_[row] = 1;
     ++report_.compared;
-    const int lt = live.tier(row);
-    const int ct = candidate.tier(row);
-    const size_t ls = TierSlot(*live_, lt);
-    const size_t cs = TierSlot(*candidate_, ct);
+    const size_t ls = TierSlot(*live_, live.tier(row));
+    const size_t cs = TierSlot(*candidate_, candidate.tier(row));
     ++tiers_[ls][cs];
-    const std::string& from = report_.live_tiers[ls];
-    const std::string& to = report_.candidate_tiers[cs];
     const double live_score = live.has_score(row) ? live.score(row) : kNaN;
     const double cand_score =
         candidate.has_score(row) ? candidate.score(row) : kNaN;
-    if (from != to) {
+    if (tier_differs_[ls * candidate_tiers + cs]) {
       ++report_.tier_changed;
       if (report_.changed.size() < options_.max_examples) {
-        report_.changed.push_back({std::string(live_batch.id(row)), from, to,
-                                   live_score, cand_score});
+        report_.changed.push_back({std::string(live_batch.id(row)),
+                                   report_.live_tiers[ls],
+                                   report_.candidate_tiers[cs], live_score,
+                                   cand_score});
       }
-    }
-    for (size_t p = 0; p < report_.playbooks.size(); ++p) {
-      const auto [li, ci] = playbook_index_[p];
-      const bool lf = li >= 0 && live.playbook_matched(row, li);
-      const bool cf = ci >= 0 && candidate.playbook_matched(row, ci);
-      ShadowPlaybook& pb = report_.playbooks[p];
-      pb.live += lf ? 1 : 0;
-      pb.candidate += cf ? 1 : 0;
-      pb.newly_firing += (!lf && cf) ? 1 : 0;
-      pb.stopped_firing += (lf && !cf) ? 1 : 0;
     }
     if (!std::isnan(live_score) && !std::isnan(cand_score)) {
       const double delta = cand_score - live_score;
@@ -205,7 +238,27 @@ absl::Status ShadowComparison::Add(const eval::Batch& live_batch,
       AddBin(Bin(delta));
     }
   }
-  return absl::OkStatus();
+  // Playbooks column by column (a result keeps each playbook's matches as
+  // one column), over the rows both models scored.
+  for (size_t p = 0; p < report_.playbooks.size(); ++p) {
+    const auto [li, ci] = playbook_index_[p];
+    uint64_t live_count = 0, candidate_count = 0, newly = 0, stopped = 0;
+    for (size_t row = 0; row < n; ++row) {
+      const unsigned c = compared_[row];
+      const unsigned lf = li >= 0 ? c & live.playbook_matched(row, li) : 0;
+      const unsigned cf =
+          ci >= 0 ? c & candidate.playbook_matched(row, ci) : 0;
+      live_count += lf;
+      candidate_count += cf;
+      newly += ~lf & cf & 1u;
+      stopped += lf & ~cf & 1u;
+    }
+    ShadowPlaybook& pb = report_.playbooks[p];
+    pb.live += live_count;
+    pb.candidate += candidate_count;
+    pb.newly_firing += newly;
+    pb.stopped_firing += stopped;
+  }
 }
 
 absl::Status ShadowComparison::AddScores(
@@ -214,8 +267,14 @@ absl::Status ShadowComparison::AddScores(
     return absl::FailedPreconditionError(
         "the table was scored without a shadow candidate");
   }
-  return Add(*scores.live_batch(), *scores.live_result(),
-             *scores.candidate_batch(), *scores.candidate_result());
+  HEALTHSCORE_RETURN_IF_ERROR(
+      CheckShapes(*scores.live_batch(), *scores.live_result(),
+                  *scores.candidate_batch(), *scores.candidate_result()));
+  // Both batches were bound from the one table, row for row, so their ids
+  // agree by construction.
+  Accumulate(*scores.live_batch(), *scores.live_result(),
+             *scores.candidate_result());
+  return absl::OkStatus();
 }
 
 void ShadowComparison::AddBin(size_t bin) {
@@ -248,12 +307,13 @@ ShadowReport ShadowComparison::Report() const {
     const std::pair<double, double*> wanted[] = {
         {0.05, &d.p5}, {0.25, &d.p25}, {0.5, &d.median},
         {0.75, &d.p75}, {0.95, &d.p95}};
-    // The ranks ascend, so one pass over the histogram finds them all, and
-    // over the bins each selection needs only what is right of the last
-    // one (a full sort was 3% of a shadow request).
+    // The ranks ascend, so one pass over the histogram finds them all; a
+    // few bins are sorted and indexed.
     std::vector<uint32_t> bins;
-    if (histogram_.empty()) bins = bins_;
-    auto selected = bins.begin();
+    if (histogram_.empty()) {
+      bins = bins_;
+      SortBins(&bins);
+    }
     size_t b = 0;
     uint64_t seen = histogram_.empty() ? 0 : histogram_[0];
     for (const auto& [p, slot] : wanted) {
@@ -261,12 +321,7 @@ ShadowReport ShadowComparison::Report() const {
           1, static_cast<uint64_t>(std::ceil(p * static_cast<double>(d.count))));
       size_t bin;
       if (histogram_.empty()) {
-        const auto nth = bins.begin() + static_cast<std::ptrdiff_t>(rank - 1);
-        if (nth >= selected) {
-          std::nth_element(selected, nth, bins.end());
-          selected = nth;
-        }
-        bin = *nth;
+        bin = bins[rank - 1];
       } else {
         while (seen < rank) seen += histogram_[++b];
         bin = b;

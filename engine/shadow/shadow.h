@@ -143,8 +143,22 @@ class ShadowComparison {
   ShadowReport report_;
   // [live tier index][candidate tier index], insufficient_data last.
   std::vector<std::vector<uint64_t>> tiers_;
+  // Whether a live tier and a candidate tier have different ids, by the
+  // indices of tiers_ (row-major), so a row compares no strings.
+  std::vector<uint8_t> tier_differs_;
   // Playbook index in each model per report_.playbooks entry (-1: absent).
   std::vector<std::pair<int, int>> playbook_index_;
+  // The rows of the current batch that both models scored (1) or not (0).
+  std::vector<uint8_t> compared_;
+  // InvalidArgument unless the batches and results belong to the two
+  // models and hold as many rows.
+  absl::Status CheckShapes(const eval::Batch& live_batch,
+                           const eval::BatchResult& live,
+                           const eval::Batch& candidate_batch,
+                           const eval::BatchResult& candidate) const;
+  // Counts the rows; the caller has checked that their ids agree.
+  void Accumulate(const eval::Batch& live_batch, const eval::BatchResult& live,
+                  const eval::BatchResult& candidate);
   // Deltas binned to 1/1000 of a point: the bins of each account while
   // they are few (a request), a dense histogram of counts once they are
   // many (a whole file). Either gives the same percentiles.
