@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_replace.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/repository/testing/test_repo.h"
 #include "engine/repository/model_repository.h"
@@ -189,6 +190,50 @@ TEST(RoutingTest, DefaultVersionOfTheTargetAndNoRoutingCost) {
   ASSERT_OK_AND_ASSIGN(RoutedResult one, ScoreRouted(smb, direct.Table()));
   ASSERT_EQ(one.parts.size(), 1u);
   EXPECT_EQ(one.part(0).model.name, "smb");
+}
+
+// A string input without declared values: a route's literal need not be in
+// the model's dictionary, so the router reads the text of values the model
+// does not know, and translates the values it knows (here "smb", which the
+// model's own playbook mentions) by their code.
+TEST(RoutingTest, FreeTextSegmentsRouteByTheirText) {
+  TempRepo repo("routes_free_text");
+  WriteModels(repo,
+              "routes:\n"
+              "  - {when: 'segment == \"enterprise\"', model: enterprise}\n"
+              "  - {when: 'segment == \"smb\" && seats < 20', model: smb}\n");
+  std::string free_text = absl::StrReplaceAll(
+      SmallModel("default"),
+      {{"{id: segment, type: string, values: [smb, mid_market, enterprise]}",
+        "{id: segment, type: string}"},
+       {"when: tier == \"red\"", "when: segment != \"smb\" && tier == \"red\""}});
+  ASSERT_NE(free_text, SmallModel("default"));
+  repo.Write("default/1/model.yaml", free_text);
+  auto r = Open(repo);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  EXPECT_THAT(set->status("default")->errors, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(ModelRef ref, set->Find("default"));
+  ASSERT_NE(ref.router, nullptr);
+  ASSERT_GE(ref.model->StringCode(ref.model->inputs()[0].column, "smb"), 0);
+  ASSERT_LT(ref.model->StringCode(ref.model->inputs()[0].column, "enterprise"),
+            0);
+
+  Filler filler;
+  filler.accounts = {
+      {"a-ent", "enterprise", 80},       // not in the model's dictionary
+      {"b-smb-small", "smb", 80, 5},     // in it
+      {"c-smb-big", "smb", 80, 500},
+      {"d-other", "startup", 80, 5},
+      {"e-none", "", 80, 5},
+  };
+  ASSERT_OK_AND_ASSIGN(RoutedResult result, ScoreRouted(ref, filler.Table()));
+  const std::vector<std::string> want = {"enterprise", "smb", "default",
+                                         "default", "default"};
+  for (size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(filler.accounts[i].id);
+    EXPECT_EQ(result.part(i).model.name, want[i]);
+  }
 }
 
 TEST(RoutingTest, ConditionErrorsAreLocated) {

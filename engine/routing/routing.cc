@@ -181,7 +181,19 @@ std::unique_ptr<const Router> Router::Create(
   if (diags->error_count() > errors_before) return nullptr;
 
   router->program_ = builder.Build();
-  for (auto& [slot, dict] : codes) router->slots_[slot].codes = std::move(dict);
+  for (auto& [slot, dict] : codes) {
+    Slot& s = router->slots_[slot];
+    s.codes = std::move(dict);
+    for (const auto& [literal, code] : s.codes) {
+      const int32_t model_code = model.StringCode(s.column, literal);
+      if (model_code < 0) continue;
+      if (s.by_model_code.size() <= static_cast<size_t>(model_code)) {
+        s.by_model_code.resize(static_cast<size_t>(model_code) + 1,
+                               model::kUnknownString);
+      }
+      s.by_model_code[static_cast<size_t>(model_code)] = code;
+    }
+  }
   return router;
 }
 
@@ -216,10 +228,19 @@ void Router::Decide(const eval::Batch& batch,
       }
       int32_t* out = str_codes[s].data();
       const int32_t* model_codes = batch.string_codes(slot.column) + begin;
+      const size_t known = slot.by_model_code.size();
       for (size_t i = 0; i < m; ++i) {
-        if (model_codes[i] == model::kMissingString || slot.codes.empty()) {
-          out[i] = model_codes[i] == model::kMissingString
-                       ? expr::kMissingCode
+        const int32_t code = model_codes[i];
+        if (code == model::kMissingString || slot.codes.empty()) {
+          out[i] = code == model::kMissingString ? expr::kMissingCode
+                                                 : model::kUnknownString;
+          continue;
+        }
+        // A value of the model's dictionary: the text behind the code is
+        // that entry, a literal or not.
+        if (code >= 0) {
+          out[i] = static_cast<size_t>(code) < known
+                       ? slot.by_model_code[static_cast<size_t>(code)]
                        : model::kUnknownString;
           continue;
         }

@@ -99,6 +99,10 @@ class Router {
     bool is_string = false;
     // String inputs: the literals the conditions mention -> code.
     absl::flat_hash_map<std::string, int32_t> codes;
+    // The same codes by the model's code of the text (kUnknownString where
+    // the text is no literal), so that a value of the model's dictionary is
+    // translated without hashing its text.
+    std::vector<int32_t> by_model_code;
   };
 
   const model::CompiledModel* model_ = nullptr;
