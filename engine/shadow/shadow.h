@@ -130,8 +130,10 @@ class ShadowComparison {
 
   // Adds the accounts of a table scored with a shadow candidate
   // (ScoreTable with TableRequest::shadow set): the live model's and the
-  // candidate's scores of every account, as Add. FailedPrecondition when
-  // `scores` was scored without a shadow candidate; otherwise as Add.
+  // candidate's scores of every account, as Add but without comparing ids
+  // (ScoreTable binds both batches from the one table, row for row).
+  // FailedPrecondition when `scores` was scored without a shadow candidate;
+  // otherwise as Add.
   absl::Status AddScores(const repository::TableScores& scores);
 
   ShadowReport Report() const;
