@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "bench/synthetic.h"
+#include "engine/eval/testing/synthetic_accounts.h"
 #include "benchmark/benchmark.h"
 #include "engine/eval/account_table.h"
 #include "engine/eval/batch.h"
@@ -30,6 +30,7 @@ namespace {
 using engine::eval::Batch;
 using engine::eval::BatchResult;
 using engine::eval::Scorer;
+using engine::eval::testing::AddSyntheticAccounts;
 
 std::shared_ptr<const engine::model::CompiledModel> DefaultModel() {
   static auto* model = [] {

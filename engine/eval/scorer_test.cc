@@ -1,6 +1,8 @@
 #include "engine/eval/scorer.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -11,6 +13,8 @@
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
 #include "engine/eval/testing/scorer_model.h"
+#include "engine/eval/testing/synthetic_accounts.h"
+#include "engine/expr/program.h"
 #include "engine/eval/worker_pool.h"
 #include "engine/model/compiler.h"
 #include "gmock/gmock.h"
@@ -355,6 +359,82 @@ TEST_F(ScorerTest, ReusedBatchAndResultGiveTheSameAnswers) {
   Score();
   EXPECT_EQ(batch_->id(0), "other");
   EXPECT_DOUBLE_EQ(result_.score(1), first);
+}
+
+// The column loops run as one of two compiled forms (expr::ColumnKernel);
+// both must give every output to the bit, on the bundled models (every
+// normalisation kind, segment overrides, hysteresis, series functions,
+// playbooks) and on accounts with missing values and previous tiers.
+TEST(ColumnKernelTest, KernelsAgreeToTheBit) {
+  auto bits = [](double x) {
+    uint64_t b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+  };
+  struct Restore {
+    ~Restore() { expr::SetColumnKernel(expr::ColumnKernel::kAuto); }
+  } restore;
+  ASSERT_TRUE(expr::SetColumnKernel(expr::ColumnKernel::kBaseline));
+  EXPECT_EQ(expr::ColumnKernelInUse(), expr::ColumnKernel::kBaseline);
+  if (!expr::SetColumnKernel(expr::ColumnKernel::kAvx2)) {
+    // Only the baseline can run here; there is nothing to compare.
+    EXPECT_EQ(expr::ColumnKernelInUse(), expr::ColumnKernel::kBaseline);
+    GTEST_SKIP() << "this CPU has no AVX2";
+  }
+  EXPECT_EQ(expr::ColumnKernelInUse(), expr::ColumnKernel::kAvx2);
+  for (const char* file : {"default", "adoption_trends"}) {
+    SCOPED_TRACE(file);
+    CompileResult r = model::CompileFile(absl::StrCat(
+        HEALTHSCORE_SOURCE_DIR, "/rules/", file, "/1/model.yaml"));
+    ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+    const model::CompiledModel& m = *r.model;
+    Batch batch(r.model);
+    // Not a multiple of the chunk size, so the last chunk is short.
+    testing::AddSyntheticAccounts(&batch, 5000 + 77, /*seed=*/7);
+    BatchResult results[2];
+    ASSERT_TRUE(expr::SetColumnKernel(expr::ColumnKernel::kBaseline));
+    ASSERT_OK(Scorer::Score(batch, &results[0]));
+    ASSERT_TRUE(expr::SetColumnKernel(expr::ColumnKernel::kAvx2));
+    ASSERT_OK(Scorer::Score(batch, &results[1]));
+    const BatchResult& a = results[0];
+    const BatchResult& b = results[1];
+    size_t held = 0, insufficient = 0;
+    for (size_t row = 0; row < batch.size(); ++row) {
+      SCOPED_TRACE(row);
+      ASSERT_EQ(bits(a.score(row)), bits(b.score(row)));
+      ASSERT_EQ(bits(a.coverage(row)), bits(b.coverage(row)));
+      ASSERT_EQ(bits(a.delta(row)), bits(b.delta(row)));
+      ASSERT_EQ(a.tier(row), b.tier(row));
+      ASSERT_EQ(a.tier_by_score(row), b.tier_by_score(row));
+      ASSERT_EQ(a.tier_held(row), b.tier_held(row));
+      ASSERT_EQ(a.tier_changed(row), b.tier_changed(row));
+      held += a.tier_held(row);
+      insufficient += a.tier(row) == model::kInsufficientDataTier;
+      for (size_t g = 0; g < m.groups().size(); ++g) {
+        const int gi = static_cast<int>(g);
+        ASSERT_EQ(bits(a.group_score(row, gi)), bits(b.group_score(row, gi)));
+      }
+      for (size_t k = 0; k < m.signals().size(); ++k) {
+        const int ki = static_cast<int>(k);
+        ASSERT_EQ(bits(a.signal_raw(row, ki)), bits(b.signal_raw(row, ki)));
+        ASSERT_EQ(bits(a.signal_score(row, ki)),
+                  bits(b.signal_score(row, ki)));
+      }
+      for (size_t d = 0; d < m.derived().size(); ++d) {
+        const int di = static_cast<int>(d);
+        ASSERT_EQ(bits(a.derived(row, di)), bits(b.derived(row, di)));
+      }
+      for (size_t p = 0; p < m.playbooks().size(); ++p) {
+        const int pi = static_cast<int>(p);
+        ASSERT_EQ(a.playbook_matched(row, pi), b.playbook_matched(row, pi));
+        ASSERT_EQ(a.playbook_succeeded(row, pi),
+                  b.playbook_succeeded(row, pi));
+      }
+    }
+    // The accounts reach the branches the kernels choose without jumps.
+    EXPECT_GT(held, 0u);
+    EXPECT_GT(insufficient, 0u);
+  }
 }
 
 TEST_F(ScorerTest, EmptyBatchIsFine) {

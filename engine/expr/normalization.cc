@@ -42,9 +42,21 @@ double Normalization::Apply(double x) const {
   return kNaN;
 }
 
-void Normalization::ApplyColumn(const double* __restrict x,
-                                double* __restrict out, size_t n) const {
-  switch (kind) {
+namespace {
+
+// ApplyColumn's loops, written once and inlined into one function per
+// column kernel (internal/program_step.h).
+HEALTHSCORE_ALWAYS_INLINE void ApplyColumnLoops(const Normalization& nz,
+                                                const double* __restrict x,
+                                                double* __restrict out,
+                                                size_t n) {
+  using Kind = Normalization::Kind;
+  const double bad = nz.bad, good = nz.good;
+  const std::vector<double>& below = nz.below;
+  const std::vector<double>& step_scores = nz.step_scores;
+  const std::vector<double>& xs = nz.xs;
+  const std::vector<double>& ys = nz.ys;
+  switch (nz.kind) {
     case Kind::kLinear: {
       const double inv = 1.0 / (good - bad);
       const double b = bad;
@@ -84,7 +96,7 @@ void Normalization::ApplyColumn(const double* __restrict x,
       return;
     }
     case Kind::kLogistic:
-      for (size_t i = 0; i < n; ++i) out[i] = Apply(x[i]);
+      for (size_t i = 0; i < n; ++i) out[i] = nz.Apply(x[i]);
       return;
     case Kind::kIdentity:
       for (size_t i = 0; i < n; ++i) {
@@ -92,6 +104,32 @@ void Normalization::ApplyColumn(const double* __restrict x,
       }
       return;
   }
+}
+
+void ApplyColumnBaseline(const Normalization& nz, const double* __restrict x,
+                         double* __restrict out, size_t n) {
+  ApplyColumnLoops(nz, x, out, n);
+}
+
+#if HEALTHSCORE_HAVE_AVX2_KERNEL
+HEALTHSCORE_TARGET_AVX2
+void ApplyColumnAvx2(const Normalization& nz, const double* __restrict x,
+                     double* __restrict out, size_t n) {
+  ApplyColumnLoops(nz, x, out, n);
+}
+#endif
+
+}  // namespace
+
+void Normalization::ApplyColumn(const double* x, double* out,
+                                size_t n) const {
+#if HEALTHSCORE_HAVE_AVX2_KERNEL
+  if (internal::UseAvx2Kernel()) {
+    ApplyColumnAvx2(*this, x, out, n);
+    return;
+  }
+#endif
+  ApplyColumnBaseline(*this, x, out, n);
 }
 
 std::string Normalization::ToString() const {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -37,6 +39,22 @@ inline double Mean(const double* v, uint32_t begin, uint32_t end) {
   double s = 0;
   for (uint32_t i = begin; i < end; ++i) s += v[i];
   return s / static_cast<double>(end - begin);
+}
+
+// `a` when `c`, else `b`, chosen by masking bits. Both values are already
+// loaded, so the choice costs no branch: the compiler branches on a
+// ternary between doubles, and when the condition follows the data (a
+// segment, a missing value) about every other branch is mispredicted.
+// Bit-exact: the result is one of the two values, untouched.
+inline double Pick(bool c, double a, double b) {
+  uint64_t ua, ub;
+  std::memcpy(&ua, &a, sizeof ua);
+  std::memcpy(&ub, &b, sizeof ub);
+  const uint64_t mask = uint64_t{0} - static_cast<uint64_t>(c);
+  const uint64_t r = (ua & mask) | (ub & ~mask);
+  double out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
 }
 
 std::atomic<uint64_t> next_program_id{1};
@@ -87,8 +105,11 @@ const int32_t* Program::Str(Operand op, const SlotView& slots,
   return &s.str_[op.index * kChunkRows];
 }
 
-void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
-  Prepare(s);
+// Every step, written once: RunBaseline and RunAvx2 inline it, each
+// compiled for its target.
+HEALTHSCORE_ALWAYS_INLINE void Program::RunSteps(const SlotView& slots,
+                                                 size_t n,
+                                                 Scratch* s) const {
   const size_t R = kChunkRows;
   auto num = [&](const Operand& o) { return Num(o, slots, *s); };
   auto val = [&](const Operand& o) { return NumValid(o, slots, *s); };
@@ -177,7 +198,7 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
         double* o = onum(st.out);
         uint8_t* ov = oval(st.out);
         for (size_t i = 0; i < n; ++i) {
-          o[i] = av[i] ? a[i] : b[i];
+          o[i] = Pick(av[i], a[i], b[i]);
           ov[i] = av[i] | bv[i];
         }
         break;
@@ -272,7 +293,7 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
         double* o = onum(st.out);
         uint8_t* ov = oval(st.out);
         for (size_t i = 0; i < n; ++i) {
-          o[i] = c[i] ? a[i] : b[i];
+          o[i] = Pick(c[i], a[i], b[i]);
           ov[i] = c[i] ? av[i] : bv[i];
         }
         break;
@@ -373,10 +394,13 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
             sel[i] = t.spec_by_segment[SegmentIndex(seg[i])];
           }
           double* __restrict tmp = s->tmp_.data();
+          double* __restrict to = o;
           for (size_t k = 1; k < t.specs.size(); ++k) {
             t.specs[k].ApplyColumn(a, tmp, n);
             const int32_t kk = static_cast<int32_t>(k);
-            for (size_t i = 0; i < n; ++i) o[i] = sel[i] == kk ? tmp[i] : o[i];
+            for (size_t i = 0; i < n; ++i) {
+              to[i] = Pick(sel[i] == kk, tmp[i], to[i]);
+            }
           }
         }
         std::copy_n(av, n, ov);
@@ -397,24 +421,27 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
           const double* __restrict x = num(t.members[m]);
           const uint8_t* __restrict xv = val(t.members[m]);
           const double* w = &t.by_member[m * rows];
+          // Every value is loaded, also a missing one's, and the choice
+          // is made by Pick: a member goes missing at random, and a branch
+          // on it would be mispredicted as often.
           if (seg_row == nullptr) {
             const double w0 = w[0];
             for (size_t i = 0; i < n; ++i) {
-              const double wi = xv[i] ? w0 : 0.0;
-              o[i] += wi * (xv[i] ? x[i] : 0.0);
+              const double wi = Pick(xv[i], w0, 0.0);
+              o[i] += wi * Pick(xv[i], x[i], 0.0);
               wsum[i] += wi;
             }
           } else {
             for (size_t i = 0; i < n; ++i) {
-              const double wi = xv[i] ? w[seg_row[i]] : 0.0;
-              o[i] += wi * (xv[i] ? x[i] : 0.0);
+              const double wi = Pick(xv[i], w[seg_row[i]], 0.0);
+              o[i] += wi * Pick(xv[i], x[i], 0.0);
               wsum[i] += wi;
             }
           }
         }
         for (size_t i = 0; i < n; ++i) {
           const bool present = wsum[i] > 0;
-          o[i] = present ? o[i] / wsum[i] : kNaN;
+          o[i] = Pick(present, o[i] / wsum[i], kNaN);
           ov[i] = static_cast<uint8_t>(present);
         }
         break;
@@ -432,10 +459,10 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
           const double* share = &t.by_member[m * rows];
           if (seg_row == nullptr) {
             const double s0 = share[0];
-            for (size_t i = 0; i < n; ++i) o[i] += xv[i] ? s0 : 0.0;
+            for (size_t i = 0; i < n; ++i) o[i] += Pick(xv[i], s0, 0.0);
           } else {
             for (size_t i = 0; i < n; ++i) {
-              o[i] += xv[i] ? share[seg_row[i]] : 0.0;
+              o[i] += Pick(xv[i], share[seg_row[i]], 0.0);
             }
           }
         }
@@ -455,34 +482,36 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
         int32_t* by_score = ostr(st.out2);
         uint8_t* held = obool(st.out3);
         const int32_t count = static_cast<int32_t>(t.mins.size());
+        const double* mins = t.mins.data();
+        const double* maxs = t.maxs.data();
+        const bool hysteresis = t.hysteresis > 0;
+        // Scores and previous tiers follow the data, so every decision
+        // below is made without a branch: the first tier whose minimum the
+        // score reaches is found by walking up from the lowest, and the
+        // previous tier's bounds are read for every row (tier 0's for a row
+        // without one) and used only where they apply.
         for (size_t i = 0; i < n; ++i) {
+          const double x = score[i];
           int32_t ts = count - 1;
-          for (int32_t k = 0; k < count; ++k) {
-            if (score[i] >= t.mins[k]) {
-              ts = k;
-              break;
-            }
+          for (int32_t k = count - 1; k >= 0; --k) {
+            ts = x >= mins[k] ? k : ts;
           }
           // Coverage is compared with a small tolerance so that shares that
           // add up to exactly the minimum are not lost to rounding.
-          const bool sufficient = sv[i] && cov[i] >= t.min_coverage - 1e-9;
-          int32_t chosen = sufficient ? ts : count;
-          uint8_t h = 0;
+          const bool sufficient =
+              (sv[i] != 0) & (cov[i] >= t.min_coverage - 1e-9);
+          const int32_t by = sufficient ? ts : count;
           const int32_t p = prev[i];
-          if (sufficient && t.hysteresis > 0 && p >= 0 && p < count &&
-              p != ts) {
-            // Stay in the previous tier until the score is clearly past its
-            // bounds; this stops accounts near a boundary from flapping.
-            const bool left = score[i] >= t.maxs[p] + t.hysteresis ||
-                              score[i] < t.mins[p] - t.hysteresis;
-            if (!left) {
-              chosen = p;
-              h = 1;
-            }
-          }
-          tier[i] = chosen;
-          by_score[i] = sufficient ? ts : count;
-          held[i] = h;
+          const bool known = (p >= 0) & (p < count);
+          const int32_t pk = known ? p : 0;
+          // Stay in the previous tier until the score is clearly past its
+          // bounds; this stops accounts near a boundary from flapping.
+          const bool left = (x >= maxs[pk] + t.hysteresis) |
+                            (x < mins[pk] - t.hysteresis);
+          const bool hold = sufficient & hysteresis & known & (p != ts) & !left;
+          tier[i] = hold ? p : by;
+          by_score[i] = by;
+          held[i] = static_cast<uint8_t>(hold);
         }
         break;
       }
@@ -523,6 +552,68 @@ void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
     }
   }
 }
+
+namespace {
+
+bool CpuHasAvx2() {
+#if HEALTHSCORE_HAVE_AVX2_KERNEL
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
+// The ColumnKernel set by SetColumnKernel.
+std::atomic<ColumnKernel> chosen_kernel{ColumnKernel::kAuto};
+
+}  // namespace
+
+namespace internal {
+
+bool UseAvx2Kernel() {
+  static const bool cpu_has_avx2 = CpuHasAvx2();
+  switch (chosen_kernel.load(std::memory_order_relaxed)) {
+    case ColumnKernel::kAuto: return cpu_has_avx2;
+    case ColumnKernel::kBaseline: return false;
+    case ColumnKernel::kAvx2: return true;  // only set where it can run
+  }
+  return false;
+}
+
+}  // namespace internal
+
+bool SetColumnKernel(ColumnKernel kernel) {
+  if (kernel == ColumnKernel::kAvx2 && !CpuHasAvx2()) return false;
+  chosen_kernel.store(kernel, std::memory_order_relaxed);
+  return true;
+}
+
+ColumnKernel ColumnKernelInUse() {
+  return internal::UseAvx2Kernel() ? ColumnKernel::kAvx2
+                                   : ColumnKernel::kBaseline;
+}
+
+void Program::Run(const SlotView& slots, size_t n, Scratch* s) const {
+  Prepare(s);
+#if HEALTHSCORE_HAVE_AVX2_KERNEL
+  if (internal::UseAvx2Kernel()) {
+    RunAvx2(slots, n, s);
+    return;
+  }
+#endif
+  RunBaseline(slots, n, s);
+}
+
+void Program::RunBaseline(const SlotView& slots, size_t n, Scratch* s) const {
+  RunSteps(slots, n, s);
+}
+
+#if HEALTHSCORE_HAVE_AVX2_KERNEL
+HEALTHSCORE_TARGET_AVX2
+void Program::RunAvx2(const SlotView& slots, size_t n, Scratch* s) const {
+  RunSteps(slots, n, s);
+}
+#endif
 
 std::string Program::DebugString() const {
   std::string out;

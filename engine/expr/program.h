@@ -138,6 +138,20 @@ class ExternalFunction {
                              size_t n, double* out, uint8_t* valid) const = 0;
 };
 
+// The compiled form of the column loops a Program runs. kAuto, the
+// default, takes AVX2 when the CPU has it, else the x86-64 baseline; both
+// give bit-identical results, so this exists for tests that prove it and
+// for ruling out a CPU-specific fault.
+enum class ColumnKernel : uint8_t { kAuto, kBaseline, kAvx2 };
+
+// Sets the form every Program in the process runs from now on. Returns
+// false (and changes nothing) for kAvx2 where it cannot run: a CPU without
+// AVX2, or a build for another architecture. Thread-safe; takes effect at
+// the next chunk.
+bool SetColumnKernel(ColumnKernel kernel);
+// The form Run uses now: kBaseline or kAvx2, never kAuto.
+ColumnKernel ColumnKernelInUse();
+
 class Program;
 
 // Per-thread working memory for running programs. Reusable across programs
@@ -190,6 +204,10 @@ class Program {
   struct Step;
   Program();
   void Prepare(Scratch* scratch) const;
+  // Run's loops (program.cc), inlined into one function per ColumnKernel.
+  void RunSteps(const SlotView& slots, size_t n, Scratch* scratch) const;
+  void RunBaseline(const SlotView& slots, size_t n, Scratch* scratch) const;
+  void RunAvx2(const SlotView& slots, size_t n, Scratch* scratch) const;
 
   uint64_t id_ = 0;
   std::vector<Step> steps_;

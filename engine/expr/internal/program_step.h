@@ -30,6 +30,24 @@ inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 inline bool Finite(double x) { return x - x == 0; }
 
+// The interpreter's column loops (Program::Run, Normalization::ApplyColumn)
+// are compiled twice on x86-64: for the baseline (SSE2, two doubles per
+// instruction) and for AVX2 (four, and gathers for the per-segment
+// tables); each call takes the form ColumnKernelInUse() names. AVX2 does
+// not bring FMA and no loop sums across rows, so both forms do the same
+// IEEE operations in the same order: results are bit-identical
+// (engine/eval/scorer_test.cc, ColumnKernelTest).
+#if defined(__GNUC__) && defined(__x86_64__)
+#define HEALTHSCORE_HAVE_AVX2_KERNEL 1
+#define HEALTHSCORE_TARGET_AVX2 __attribute__((target("avx2")))
+#else
+#define HEALTHSCORE_HAVE_AVX2_KERNEL 0
+#endif
+#define HEALTHSCORE_ALWAYS_INLINE __attribute__((always_inline)) inline
+
+// Whether the AVX2 form runs now (program.cc).
+bool UseAvx2Kernel();
+
 }  // namespace healthscore::engine::expr::internal
 
 namespace healthscore::engine::expr {

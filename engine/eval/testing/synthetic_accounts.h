@@ -1,8 +1,9 @@
-// Synthetic account snapshots for benchmarks, generated from a model's own
-// input declarations (so any model can be benchmarked) with a fixed seed.
+// Synthetic account snapshots for benchmarks and tests, generated from a
+// model's own input declarations (so any model can be used) with a fixed
+// seed.
 
-#ifndef HEALTHSCORE_BENCH_SYNTHETIC_H_
-#define HEALTHSCORE_BENCH_SYNTHETIC_H_
+#ifndef HEALTHSCORE_ENGINE_EVAL_TESTING_SYNTHETIC_ACCOUNTS_H_
+#define HEALTHSCORE_ENGINE_EVAL_TESTING_SYNTHETIC_ACCOUNTS_H_
 
 #include <random>
 #include <string>
@@ -10,7 +11,7 @@
 
 #include "engine/eval/batch.h"
 
-namespace healthscore::bench {
+namespace healthscore::engine::eval::testing {
 
 // Appends `n` accounts to `batch`: numbers uniform over their declared range
 // (0..100 without one), strings from their declared values, dates within a
@@ -62,6 +63,6 @@ inline void AddSyntheticAccounts(engine::eval::Batch* batch, size_t n,
   }
 }
 
-}  // namespace healthscore::bench
+}  // namespace healthscore::engine::eval::testing
 
-#endif  // HEALTHSCORE_BENCH_SYNTHETIC_H_
+#endif  // HEALTHSCORE_ENGINE_EVAL_TESTING_SYNTHETIC_ACCOUNTS_H_
