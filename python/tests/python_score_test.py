@@ -5,12 +5,14 @@ and with --strict; then the other input forms (datetime64 dates, list
 series, a long table of series, a dict of arrays) against the DataFrame.
 """
 
+import gc
 import json
 import math
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import unittest
@@ -167,6 +169,44 @@ class ScoreEqualsCliTest(unittest.TestCase):
                 whole)
         with self.assertRaisesRegex(ValueError, "chunk_rows must be from 1"):
             self.model.score(self.frame, chunk_rows=0)
+
+    def test_shared_cells_hold_one_reference_per_row(self):
+        # Every row's playbooks, warnings and error cell is one of a few
+        # shared objects (None, the empty tuple, a tuple per set of
+        # playbooks), whose reference counts the scorer raises once by
+        # their number of rows. Dropping the result must give every
+        # reference back: a count off by a row would leak the objects or
+        # free them while in use. (The native scorer alone: pandas itself
+        # keeps references to None between calls.)
+        model = self.model
+        n, ids, columns, _ = _frame.prepare(self.frame, model.inputs, "id")
+
+        def score():
+            return model._native.score(n, ids, "id", columns, False, False,
+                                       3, 1, healthscore._core.
+                                       DEFAULT_CHUNK_ROWS)
+
+        score()
+        gc.collect()
+        nones = sys.getrefcount(None)
+        raw = score()
+        errors = [e for e in raw["error"] if e is not None]
+        self.assertGreater(len(errors), 0)
+        self.assertGreaterEqual(sys.getrefcount(None) - nones,
+                                n - len(errors))
+        # The set of playbooks most rows share, held here past the result.
+        cells = list(raw["playbooks"])
+        shared = max((c for c in cells if len(c) > 0),
+                     key=lambda c: sum(1 for x in cells if x is c))
+        rows = sum(1 for x in cells if x is shared)
+        self.assertGreater(rows, 1)
+        del cells
+        # Its rows, this name and getrefcount's argument.
+        self.assertEqual(sys.getrefcount(shared), rows + 2)
+        del raw
+        gc.collect()
+        self.assertEqual(sys.getrefcount(shared), 2)
+        self.assertEqual(sys.getrefcount(None), nones)
 
     def test_threads_give_the_same_results(self):
         one = self.model.score(self.frame)
