@@ -573,6 +573,9 @@ py::dict Model::Score(size_t rows, py::object ids,
   request.model = requested_;
   request.ignore_routes = !routed();
   request.strict = strict;
+  // Without explanations nothing reads the signals' values (reasons are
+  // not part of the result frame).
+  request.signal_values = explain;
   eval::OutcomeOptions options;
   options.reasons = false;
   options.explain = explain;

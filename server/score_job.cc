@@ -537,6 +537,12 @@ void ProcessChunk(Job* job, size_t chunk) {
     request.ignore_routes = true;
   }
   request.strict = spec.request->options().strict();
+  // Playbook reasons and explanations read the signals' values, and so do
+  // decision records (the result row with its reasons); without any of
+  // them the values are not kept.
+  request.signal_values = !spec.request->options().omit_reasons() ||
+                          spec.request->options().explain() ||
+                          job->runtime->decision_log != nullptr;
   // A shadow chunk's scores are kept until the last task compares them; an
   // ordinary chunk's are the thread's, reused by its next chunk.
   std::unique_ptr<engine::repository::TableScores> kept;

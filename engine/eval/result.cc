@@ -5,9 +5,10 @@
 namespace healthscore::engine::eval {
 
 void BatchResult::Resize(std::shared_ptr<const model::CompiledModel> model,
-                         size_t n) {
+                         size_t n, bool signal_values) {
   model_ = std::move(model);
   size_ = n;
+  signal_values_ = signal_values;
   const model::CompiledModel& m = *model_;
   // resize() only: the scorer writes every element of every column, and a
   // result reused for a stream of batches stops allocating once it has seen
@@ -21,9 +22,11 @@ void BatchResult::Resize(std::shared_ptr<const model::CompiledModel> model,
   tier_changed_.resize(n);
   tier_held_.resize(n);
   group_score_.Resize(m.groups().size() * n);
-  signal_raw_.Resize(m.signals().size() * n);
-  signal_score_.Resize(m.signals().size() * n);
-  derived_.Resize(m.derived().size() * n);
+  if (signal_values) {
+    signal_raw_.Resize(m.signals().size() * n);
+    signal_score_.Resize(m.signals().size() * n);
+    derived_.Resize(m.derived().size() * n);
+  }
   matched_.resize(m.playbooks().size() * n);
   succeeded_.resize(m.playbooks().size() * n);
   matched_count_.resize(n);

@@ -51,16 +51,19 @@ class BatchResult {
   double group_score(size_t row, int group) const {
     return group_score_.At(group * size_ + row);
   }
+  // Whether the signals' and derived values below were kept
+  // (ScoreOptions::signal_values); without them each reads as NaN.
+  bool has_signal_values() const { return signal_values_; }
   // NaN when missing.
   double signal_raw(size_t row, int signal) const {
-    return signal_raw_.At(signal * size_ + row);
+    return signal_values_ ? signal_raw_.At(signal * size_ + row) : kNaN;
   }
   double signal_score(size_t row, int signal) const {
-    return signal_score_.At(signal * size_ + row);
+    return signal_values_ ? signal_score_.At(signal * size_ + row) : kNaN;
   }
   // Derived values: numbers as is, booleans as 0/1; NaN when missing.
   double derived(size_t row, int derived) const {
-    return derived_.At(derived * size_ + row);
+    return signal_values_ ? derived_.At(derived * size_ + row) : kNaN;
   }
 
   bool playbook_matched(size_t row, int playbook) const {
@@ -84,7 +87,9 @@ class BatchResult {
 
  private:
   friend class Scorer;
-  void Resize(std::shared_ptr<const model::CompiledModel> model, size_t n);
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  void Resize(std::shared_ptr<const model::CompiledModel> model, size_t n,
+              bool signal_values);
 
   // Numbers with a validity byte each, copied as they come out of the
   // scoring program (two block copies, no per-value select).
@@ -102,6 +107,7 @@ class BatchResult {
 
   std::shared_ptr<const model::CompiledModel> model_;
   size_t size_ = 0;
+  bool signal_values_ = true;
   std::vector<uint8_t> ok_;
   NumberColumn score_, coverage_, delta_;
   std::vector<int32_t> tier_, tier_by_score_;

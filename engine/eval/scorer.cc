@@ -11,7 +11,7 @@ using expr::Operand;
 
 // Scores rows [begin, end) chunk by chunk on the calling thread.
 void Scorer::ScoreRange(const Batch& batch, size_t begin, size_t end,
-                        BatchResult* result) {
+                        bool signal_values, BatchResult* result) {
   BatchResult& r = *result;
   const model::CompiledModel& model = batch.model();
   const model::ModelPlan& plan = model.plan();
@@ -28,8 +28,8 @@ void Scorer::ScoreRange(const Batch& batch, size_t begin, size_t end,
 
   const int32_t insufficient = static_cast<int32_t>(model.tiers().size());
   const size_t groups_n = model.groups().size();
-  const size_t signals_n = model.signals().size();
-  const size_t derived_n = model.derived().size();
+  const size_t signals_n = signal_values ? model.signals().size() : 0;
+  const size_t derived_n = signal_values ? model.derived().size() : 0;
   const size_t playbooks_n = model.playbooks().size();
 
   for (size_t start = begin; start < end; start += expr::kChunkRows) {
@@ -130,10 +130,10 @@ absl::Status Scorer::Score(const Batch& batch, BatchResult* result,
     return absl::InvalidArgumentError("Score needs a result to fill");
   }
   const size_t n = batch.size();
-  result->Resize(batch.model_ptr(), n);
+  result->Resize(batch.model_ptr(), n, options.signal_values);
   if (n == 0) return absl::OkStatus();
   auto run = [&](size_t begin, size_t end) {
-    ScoreRange(batch, begin, end, result);
+    ScoreRange(batch, begin, end, options.signal_values, result);
   };
   // Task boundaries fall on chunk boundaries, so every row is computed the
   // same way whatever the thread count.

@@ -26,6 +26,11 @@ struct ScoreOptions {
   // Rows per parallel task. Batches no larger than this are scored on the
   // calling thread.
   size_t rows_per_task = 4096;
+  // Keep every signal's raw value and score and every derived value in the
+  // result. Playbook reasons and explanations read them; a caller that
+  // asks for neither may leave them out (BatchResult::has_signal_values),
+  // which saves copying most of what the program computes.
+  bool signal_values = true;
 };
 
 class Scorer {
@@ -41,7 +46,7 @@ class Scorer {
 
  private:
   static void ScoreRange(const Batch& batch, size_t begin, size_t end,
-                         BatchResult* result);
+                         bool signal_values, BatchResult* result);
 };
 
 }  // namespace healthscore::engine::eval

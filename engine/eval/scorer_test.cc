@@ -437,6 +437,61 @@ TEST(ColumnKernelTest, KernelsAgreeToTheBit) {
   }
 }
 
+TEST_F(ScorerTest, WithoutSignalValuesTheSummaryIsTheSame) {
+  for (int i = 0; i < 700; ++i) {
+    Account a;
+    a.id = "acct-" + std::to_string(i);
+    if (i % 3) a.dau_mau = (i % 97) / 100.0;
+    if (i % 7) a.adoption = i % 101;
+    if (i % 5) a.csat = 1 + (i % 5);
+    a.segment = i % 2 ? "enterprise" : "smb";
+    if (i % 4 == 0) a.previous_tier = "yellow";
+    if (i % 6 == 0) a.previous_score = i % 100;
+    Add(a);
+  }
+  BatchResult all, lean;
+  ASSERT_OK(Scorer::Score(*batch_, &all));
+  ASSERT_OK(Scorer::Score(*batch_, &lean, nullptr, {.signal_values = false}));
+  EXPECT_TRUE(all.has_signal_values());
+  EXPECT_FALSE(lean.has_signal_values());
+  const model::CompiledModel& m = *model_;
+  for (size_t r = 0; r < batch_->size(); ++r) {
+    SCOPED_TRACE(r);
+    ASSERT_EQ(all.ok(r), lean.ok(r));
+    ASSERT_EQ(all.has_score(r), lean.has_score(r));
+    if (all.has_score(r)) {
+      ASSERT_EQ(all.score(r), lean.score(r));
+    }
+    ASSERT_EQ(all.coverage(r), lean.coverage(r));
+    ASSERT_EQ(all.tier(r), lean.tier(r));
+    ASSERT_EQ(all.tier_held(r), lean.tier_held(r));
+    ASSERT_EQ(std::isnan(all.delta(r)), std::isnan(lean.delta(r)));
+    for (size_t g = 0; g < m.groups().size(); ++g) {
+      const int gi = static_cast<int>(g);
+      ASSERT_EQ(std::isnan(all.group_score(r, gi)),
+                std::isnan(lean.group_score(r, gi)));
+      if (!std::isnan(all.group_score(r, gi))) {
+        ASSERT_EQ(all.group_score(r, gi), lean.group_score(r, gi));
+      }
+    }
+    for (size_t p = 0; p < m.playbooks().size(); ++p) {
+      const int pi = static_cast<int>(p);
+      ASSERT_EQ(all.playbook_matched(r, pi), lean.playbook_matched(r, pi));
+      ASSERT_EQ(all.playbook_succeeded(r, pi),
+                lean.playbook_succeeded(r, pi));
+    }
+    // Left out, the values read as missing rather than as stale numbers.
+    for (size_t k = 0; k < m.signals().size(); ++k) {
+      EXPECT_TRUE(std::isnan(lean.signal_raw(r, static_cast<int>(k))));
+      EXPECT_TRUE(std::isnan(lean.signal_score(r, static_cast<int>(k))));
+    }
+  }
+  // A result reused with values kept again has them again.
+  ASSERT_OK(Scorer::Score(*batch_, &lean));
+  EXPECT_TRUE(lean.has_signal_values());
+  EXPECT_EQ(lean.signal_score(1, 0), all.signal_score(1, 0));
+}
+
 TEST_F(ScorerTest, EmptyBatchIsFine) {
   EXPECT_OK(Scorer::Score(*batch_, &result_));
   EXPECT_EQ(result_.size(), 0u);

@@ -106,6 +106,8 @@ absl::Status ScoreTable(const TableRequest& request,
   const ModelRef& requested = request.model;
   const routing::Router* router =
       request.ignore_routes ? nullptr : requested.router;
+  eval::ScoreOptions options;
+  options.signal_values = request.signal_values;
 
   // Keep the previous call's buffers for reuse.
   for (RoutedPart& part : out->routed_.parts) {
@@ -210,7 +212,8 @@ absl::Status ScoreTable(const TableRequest& request,
   }
   for (uint32_t p = 0; p < routed.parts.size(); ++p) {
     RoutedPart& part = routed.parts[p];
-    HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(*part.batch, &part.result, pool));
+    HEALTHSCORE_RETURN_IF_ERROR(
+        Scorer::Score(*part.batch, &part.result, pool, options));
     for (uint32_t k = 0; k < part.rows.size(); ++k) {
       routed.where[part.rows[k]] = {p, static_cast<uint32_t>(part.batch_row(k))};
     }
@@ -228,7 +231,7 @@ absl::Status ScoreTable(const TableRequest& request,
       out->live_result_ = &routed.parts[0].result;
     } else {
       HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(
-          *out->own_live_.batch, &out->own_live_.result, pool));
+          *out->own_live_.batch, &out->own_live_.result, pool, options));
       out->live_batch_ = out->own_live_.batch.get();
       out->live_result_ = &out->own_live_.result;
     }
@@ -240,7 +243,7 @@ absl::Status ScoreTable(const TableRequest& request,
     binder->set_strict(request.strict);
     binder->Bind(table, out->candidate_.batch.get());
     HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(
-        *out->candidate_.batch, &out->candidate_.result, pool));
+        *out->candidate_.batch, &out->candidate_.result, pool, options));
   }
   return absl::OkStatus();
 }

@@ -58,6 +58,9 @@ struct TableRequest {
   bool strict = false;
   // A shadow candidate (from ModelSet::Find), or null.
   const ModelRef* shadow = nullptr;
+  // eval::ScoreOptions::signal_values: false when nothing will read playbook
+  // reasons or explanations from the results.
+  bool signal_values = true;
 };
 
 class TableScores {
