@@ -569,10 +569,11 @@ tiers:
 TEST(TableBinderTest, NumberColumnsPutWholeHoldWhatValueByValueHolds) {
   auto model = Compile(kColumnsModel);
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-  // Row 0: every value out of range; row 1: fine, b missing, and the row
-  // is unreadable; row 2: a out of range.
+  // Row 0: every value out of range; row 1: fine, b missing (infinite
+  // reads as missing, out of range or not), and the row is unreadable;
+  // row 2: a out of range.
   const double a[] = {2, 0.5, -1};
-  const double b[] = {20, kNaN, 5};
+  const double b[] = {20, std::numeric_limits<double>::infinity(), 5};
   const int32_t wau_lengths[] = {1, 1, -1};
   const uint64_t wau_offsets[] = {0, 1, 2};
   const double wau_points[] = {2000, 10};

@@ -119,12 +119,12 @@ bool DaysColumnFits(const double* days, size_t n) {
   // Branch-free, so the loop vectorises: a value fails when it is finite
   // and outside the supported days.
   // (d - d is 0 for a finite d, NaN otherwise.)
-  bool fits = true;
+  int misfits = 0;
   for (size_t i = 0; i < n; ++i) {
     const double d = days[i];
-    fits &= ((d >= kMinDateDays) & (d < kMaxDateDays + 1)) | !(d - d == 0);
+    misfits |= ((d < kMinDateDays) | (d >= kMaxDateDays + 1)) & (d - d == 0);
   }
-  return fits;
+  return misfits == 0;
 }
 
 std::string FormatIsoDate(double days) {
@@ -572,19 +572,28 @@ void BatchBuilder::PutNumberColumn(int input, size_t first_row,
   const InputInfo& in = batch_->model().inputs()[input];
   double* column = batch_->num_[in.column].data() + first_row;
   uint8_t* valid = batch_->num_valid_[in.column].data() + first_row;
-  const bool ranged = in.range_min || in.range_max;
-  const double low = in.range_min.value_or(0);
-  const double high = in.range_max.value_or(0);
+  // Without data-dependent branches: a missing (non-finite) value leaves
+  // its cell as it was. (v - v is 0 for a finite v, NaN otherwise.)
   for (size_t i = 0; i < n; ++i) {
     const double value = values[i];
-    if (!std::isfinite(value)) continue;  // missing
-    column[i] = value;
-    valid[i] = 1;
-    if (ranged && ((in.range_min && value < low) ||
-                   (in.range_max && value > high))) {
-      batch_->range_warnings_.push_back(
-          {static_cast<uint32_t>(first_row + i), input, value});
-    }
+    const bool given = value - value == 0;
+    column[i] = given ? value : column[i];
+    valid[i] = given;
+  }
+  if (!in.range_min && !in.range_max) return;
+  // Values outside the range are rare: look for one first.
+  const double low = in.range_min.value_or(-HUGE_VAL);
+  const double high = in.range_max.value_or(HUGE_VAL);
+  bool outside = false;
+  for (size_t i = 0; i < n; ++i) {
+    outside |= (values[i] < low) | (values[i] > high);
+  }
+  if (!outside) return;
+  for (size_t i = 0; i < n; ++i) {
+    const double value = values[i];
+    if (!std::isfinite(value) || (value >= low && value <= high)) continue;
+    batch_->range_warnings_.push_back(
+        {static_cast<uint32_t>(first_row + i), input, value});
   }
 }
 
@@ -600,11 +609,13 @@ void BatchBuilder::PutDateDaysColumn(int slot, size_t first_row,
     column = batch_->num_[c].data() + first_row;
     valid = batch_->num_valid_[c].data() + first_row;
   }
+  // Unsupported days are not among them (DaysColumnFits). Branch-free as
+  // PutNumberColumn.
   for (size_t i = 0; i < n; ++i) {
-    // Unsupported days are not among them (DaysColumnFits).
-    if (!std::isfinite(days[i])) continue;  // missing
-    column[i] = days[i];
-    valid[i] = 1;
+    const double d = days[i];
+    const bool given = d - d == 0;
+    column[i] = given ? d : column[i];
+    valid[i] = given;
   }
 }
 
