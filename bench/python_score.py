@@ -3,7 +3,7 @@
 with Dask on 1 and 2 workers (bench/README.md, "Python package").
 
     PYTHONPATH=build/python /usr/bin/python3 bench/python_score.py \
-        [--accounts 1000000] [--repeats 5] [--dask]
+        [--accounts 1000000] [--repeats 5] [--dask] [--array-pool-limit 0]
 
 Reports the median of --repeats runs of each stage, on one thread:
   convert  DataFrame -> the columns the engine borrows (_frame.prepare)
@@ -11,7 +11,8 @@ Reports the median of --repeats runs of each stage, on one thread:
            result arrays (the GIL released; Model._native.score)
   frame    result arrays -> the result DataFrame
   total    Model.score, all three
-and, for comparison, `numpy`: a vectorised numpy implementation of the
+The stages run in the array pool, as Model.score does (python/array_pool.h;
+--array-pool-limit 0 keeps no freed block). And, for comparison, `numpy`: a vectorised numpy implementation of the
 default model (scores, group scores, coverage, tiers with hysteresis),
 checked against the engine's results first.
 
@@ -216,14 +217,24 @@ def in_process(args):
     _, ids, columns, ignored = prepared
     raw = model._native.score(n, ids, "id", columns, False, False, 3, 1,
                               CHUNK)
+
+    # The stages as Model.score runs them: in the array pool.
+    def pooled(fn):
+        def run():
+            with healthscore._core.array_pool():
+                fn()
+        return run
+
     t_convert = median_time(
-        lambda: _frame.prepare(frame, model.inputs, "id"), args.repeats)
+        pooled(lambda: _frame.prepare(frame, model.inputs, "id")),
+        args.repeats)
     t_engine = median_time(
-        lambda: model._native.score(n, ids, "id", columns, False, False, 3,
-                                    1, CHUNK), args.repeats)
+        pooled(lambda: model._native.score(n, ids, "id", columns, False,
+                                           False, 3, 1, CHUNK)),
+        args.repeats)
     t_frame = median_time(
-        lambda: _frame.result_frame(raw, model, ids, frame.index, False,
-                                    ignored), args.repeats)
+        pooled(lambda: _frame.result_frame(raw, model, ids, frame.index,
+                                           False, ignored)), args.repeats)
     t_total = median_time(lambda: model.score(frame), args.repeats)
     t_numpy = median_time(lambda: numpy_default_model(frame), args.repeats)
     # Without the series and the ids: only borrowed and coded columns.
@@ -231,8 +242,9 @@ def in_process(args):
     t_lean = median_time(lambda: model.score(lean), args.repeats)
     lean_prepared = _frame.prepare(lean, model.inputs, "id")
     t_lean_engine = median_time(
-        lambda: model._native.score(n, None, "id", lean_prepared[2], False,
-                                    False, 3, 1, CHUNK), args.repeats)
+        pooled(lambda: model._native.score(n, None, "id", lean_prepared[2],
+                                           False, False, 3, 1, CHUNK)),
+        args.repeats)
 
     def line(label, seconds):
         print(f"  {label:<34} {seconds * 1000:9.1f} ms  "
@@ -323,7 +335,12 @@ def main():
     parser.add_argument("--dask", action="store_true",
                         help="also score with Dask on 1 and 2 workers")
     parser.add_argument("--no-in-process", action="store_true")
+    parser.add_argument("--array-pool-limit", type=int, default=None,
+                        help="healthscore.set_array_pool_limit first (0: "
+                        "every array in fresh memory)")
     args = parser.parse_args()
+    if args.array_pool_limit is not None:
+        healthscore.set_array_pool_limit(args.array_pool_limit)
     if not args.no_in_process:
         in_process(args)
     if args.dask:

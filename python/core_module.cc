@@ -42,11 +42,6 @@
 #include <utility>
 #include <vector>
 
-#ifdef __linux__
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -64,6 +59,7 @@
 #include "engine/repository/model_repository.h"
 #include "engine/repository/model_set.h"
 #include "engine/repository/score_table.h"
+#include "python/array_pool.h"
 
 namespace healthscore::python {
 namespace {
@@ -328,45 +324,17 @@ struct Column {
   py::list cells;  // cells
 };
 
-// Makes the pages of a new result array present at once. A result array
-// is fresh memory (numpy allocates it by mmap), and its pages would
-// otherwise come from the kernel one fault per 4 KiB as the scorer first
-// writes them: on a virtual machine whose faults are slow that was a
-// tenth of the engine stage (bench/README.md). One MADV_POPULATE_WRITE
-// (Linux 5.14) asks for them together; where the kernel lacks it the call
-// fails and the pages fault in as before. Small arrays are left alone.
-void Prefault(py::array& a) {
-#ifdef __linux__
-  constexpr int kPopulateWrite = 23;  // MADV_POPULATE_WRITE
-  const size_t bytes = static_cast<size_t>(a.nbytes());
-  if (bytes < (size_t{1} << 20)) return;
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(a.mutable_data());
-  const uintptr_t first = (begin + page - 1) & ~(page - 1);
-  const uintptr_t last = (begin + bytes) & ~(page - 1);
-  if (last > first) {
-    madvise(reinterpret_cast<void*>(first), last - first, kPopulateWrite);
-  }
-#else
-  (void)a;
-#endif
-}
-
 template <typename T>
 py::array_t<T> NewArray(size_t n) {
-  py::array_t<T> a(static_cast<py::ssize_t>(n));
-  Prefault(a);
-  return a;
+  return py::array_t<T>(static_cast<py::ssize_t>(n));
 }
 
 // An object array of `n` null pointers, each to be set before it is
 // returned to Python.
 py::array ObjectArray(size_t n) {
-  py::array a(py::dtype("O"),
-              std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)},
-              std::vector<py::ssize_t>{});
-  Prefault(a);
-  return a;
+  return py::array(py::dtype("O"),
+                   std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)},
+                   std::vector<py::ssize_t>{});
 }
 
 // Puts one Python value of a "cells" column into the row being built.
@@ -496,7 +464,10 @@ py::dict Model::Score(size_t rows, py::object ids,
   const size_t groups = layout_[0].size();
   const size_t signals = layout_[1].size();
   const size_t playbooks = layout_[3].size();
-  // Result columns, filled without the GIL.
+  // Result columns, filled without the GIL, in the array pool (reused
+  // memory when the caller scored before; Model.score also makes its other
+  // arrays there).
+  const PoolScope pool_scope;
   py::array_t<double> score = NewArray<double>(rows);
   py::array_t<double> coverage = NewArray<double>(rows);
   py::array_t<double> delta = NewArray<double>(rows);
@@ -507,7 +478,6 @@ py::dict Model::Score(size_t rows, py::object ids,
   py::array_t<int16_t> model_index = NewArray<int16_t>(rows);
   py::array_t<double> group_scores(
       {static_cast<py::ssize_t>(groups), static_cast<py::ssize_t>(rows)});
-  Prefault(group_scores);
   // Explanations: per signal raw, score, weight, effective weight, points,
   // points lost, present.
   constexpr int kSignalFields = 7;
@@ -1125,6 +1095,41 @@ PYBIND11_MODULE(_core, m) {
   m.def("repository_models", &healthscore::python::RepositoryModels,
         py::arg("root"), py::arg("plugins"), py::arg("max_model_bytes"),
         py::arg("max_yaml_nodes"), py::arg("run_tests"));
+  // The array pool (python/array_pool.h): `with array_pool():` makes the
+  // arrays NumPy allocates in the block come from it.
+  if (!healthscore::python::InitArrayPool()) throw py::error_already_set();
+  using healthscore::python::PoolScope;
+  struct ArrayPoolContext {
+    std::unique_ptr<PoolScope> scope;
+  };
+  py::class_<ArrayPoolContext>(m, "array_pool")
+      .def(py::init<>())
+      .def("__enter__",
+           [](ArrayPoolContext& c) {
+             if (c.scope != nullptr) {
+               throw py::value_error("array_pool() is already entered");
+             }
+             c.scope = std::make_unique<PoolScope>();
+           })
+      .def("__exit__", [](ArrayPoolContext& c, py::args) {
+        c.scope.reset();
+        return false;
+      });
+  m.def("set_array_pool_limit", [](size_t bytes) {
+    healthscore::python::SetArrayPoolLimit(bytes);
+  }, py::arg("bytes"));
+  m.def("array_pool_stats", [] {
+    const healthscore::python::ArrayPoolStats s =
+        healthscore::python::GetArrayPoolStats();
+    py::dict d;
+    d["idle_bytes"] = s.idle_bytes;
+    d["limit_bytes"] = s.limit_bytes;
+    d["reused_blocks"] = s.reused;
+    d["fresh_blocks"] = s.fresh;
+    return d;
+  });
+  m.attr("DEFAULT_ARRAY_POOL_LIMIT") =
+      healthscore::python::kDefaultArrayPoolLimit;
   m.attr("DEFAULT_TOP_DRIVERS") = healthscore::engine::eval::kDefaultTopDrivers;
   m.attr("MAX_TOP_DRIVERS") = healthscore::engine::eval::kMaxTopDrivers;
   m.attr("DEFAULT_CHUNK_ROWS") = healthscore::python::kDefaultChunkRows;

@@ -20,12 +20,38 @@ import threading
 from . import _core, _frame
 
 __all__ = [
-    "Diagnostic", "Model", "ModelError", "Report", "Repository", "lint",
-    "load", "load_repository", "test", "validate",
+    "Diagnostic", "Model", "ModelError", "Report", "Repository",
+    "array_pool_stats", "lint", "load", "load_repository",
+    "set_array_pool_limit", "test", "validate",
 ]
 
 DEFAULT_MAX_MODEL_BYTES = 4 << 20
 DEFAULT_MAX_YAML_NODES = 1000000
+DEFAULT_ARRAY_POOL_LIMIT = _core.DEFAULT_ARRAY_POOL_LIMIT
+
+
+def set_array_pool_limit(nbytes):
+    """Sets how many bytes of freed result arrays the process keeps for the
+    next `Model.score` (default DEFAULT_ARRAY_POOL_LIMIT, 512 MiB; 0 keeps
+    none and gives back what is kept).
+
+    The NumPy arrays `Model.score` makes (its DataFrame's columns included)
+    come from a pool: when they are freed, blocks of 1 MiB or more are kept,
+    up to this limit, and the next call writes its results into them
+    instead of into freshly mapped memory, whose first write costs more
+    than the scoring (docs/python.md, Performance).
+    """
+    nbytes = int(nbytes)
+    if nbytes < 0:
+        raise ValueError("the limit must be 0 or more bytes")
+    _core.set_array_pool_limit(nbytes)
+
+
+def array_pool_stats():
+    """The array pool's state: idle_bytes (kept, in no array), limit_bytes,
+    reused_blocks and fresh_blocks (blocks of 1 MiB or more handed out
+    again, and taken new) since the process started."""
+    return dict(_core.array_pool_stats())
 
 
 class Diagnostic:
@@ -280,13 +306,18 @@ class Model:
         a row has values in its own model's). NaN marks a score, group or delta without data.
         """
         import pandas as pd
-        n, ids, columns, ignored = _frame.prepare(
-            accounts, self._native.layout["inputs"], id_column, series)
-        raw = self._native.score(n, ids, str(id_column), columns, bool(strict),
-                                 bool(explain), int(top_drivers),
-                                 int(threads), int(chunk_rows))
-        index = accounts.index if isinstance(accounts, pd.DataFrame) else None
-        return _frame.result_frame(raw, self, ids, index, explain, ignored)
+        # The arrays made here come from the array pool (set_array_pool_limit).
+        with _core.array_pool():
+            n, ids, columns, ignored = _frame.prepare(
+                accounts, self._native.layout["inputs"], id_column, series)
+            raw = self._native.score(n, ids, str(id_column), columns,
+                                     bool(strict), bool(explain),
+                                     int(top_drivers), int(threads),
+                                     int(chunk_rows))
+            index = (accounts.index if isinstance(accounts, pd.DataFrame)
+                     else None)
+            return _frame.result_frame(raw, self, ids, index, explain,
+                                       ignored)
 
     def result_meta(self, *, with_id=True, explain=False):
         """An empty DataFrame with the columns and dtypes `score` returns

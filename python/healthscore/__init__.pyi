@@ -88,6 +88,15 @@ class Model:
     def result_meta(self, *, with_id: bool = ...,
                     explain: bool = ...) -> pd.DataFrame: ...
 
+DEFAULT_ARRAY_POOL_LIMIT: int
+
+
+def set_array_pool_limit(nbytes: int) -> None: ...
+
+
+def array_pool_stats() -> Dict[str, int]: ...
+
+
 def load(path: _Path, *, plugins: Optional[Sequence[_Path]] = ...,
          routes: bool = ..., max_model_bytes: int = ..., max_yaml_nodes: int = ...,
          reload: bool = ...) -> Model: ...

@@ -410,5 +410,85 @@ class InputFormsTest(unittest.TestCase):
             pd.testing.assert_frame_equal(r, self.expected)
 
 
+def handler_of(array):
+    """The name of the NumPy memory handler that allocated `array`'s data
+    (a view's comes from the array that owns it)."""
+    from numpy.core.multiarray import get_handler_name
+    while array.base is not None and isinstance(array.base, np.ndarray):
+        array = array.base
+    return get_handler_name(array)
+
+
+class ArrayPoolTest(unittest.TestCase):
+    """Model.score makes its arrays in the array pool
+    (python/array_pool.h), which keeps freed blocks of 1 MiB or more for
+    the next call: results must not depend on what a reused block held."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.model = healthscore.load(MODEL)
+        # 200,000 rows: each float64 column is 1.6 MB, a pooled block.
+        cls.frame = accounts.generate(200000, seed=11)
+        cls.other = accounts.generate(200000, seed=12, messy=True)
+
+    def tearDown(self):
+        healthscore.set_array_pool_limit(healthscore.DEFAULT_ARRAY_POOL_LIMIT)
+
+    def test_results_come_from_the_pool_and_the_handler_is_restored(self):
+        results = self.model.score(self.frame)
+        self.assertEqual(handler_of(results["score"].to_numpy()),
+                         "healthscore_array_pool")
+        self.assertEqual(handler_of(results["coverage"].to_numpy()),
+                         "healthscore_array_pool")
+        from numpy.core.multiarray import get_handler_name
+        self.assertEqual(get_handler_name(), "default_allocator")
+        self.assertEqual(handler_of(np.ones(1 << 20)), "default_allocator")
+        # Also when scoring fails.
+        with self.assertRaisesRegex(ValueError, "chunk_rows must be from 1"):
+            self.model.score(self.frame, chunk_rows=0)
+        self.assertEqual(get_handler_name(), "default_allocator")
+
+    def test_reused_blocks_hold_only_the_new_results(self):
+        healthscore.set_array_pool_limit(0)
+        self.assertEqual(healthscore.array_pool_stats()["idle_bytes"], 0)
+        want = self.model.score(self.frame, explain=True)
+        before = healthscore.array_pool_stats()
+        # Nothing kept, so nothing reused.
+        self.model.score(self.frame)
+        after = healthscore.array_pool_stats()
+        self.assertEqual(after["reused_blocks"], before["reused_blocks"])
+        self.assertGreater(after["fresh_blocks"], before["fresh_blocks"])
+        self.assertEqual(after["idle_bytes"], 0)
+
+        healthscore.set_array_pool_limit(healthscore.DEFAULT_ARRAY_POOL_LIMIT)
+        # Other accounts' results (errors, warnings, other playbooks) fill
+        # the blocks the next call gets.
+        dirty = self.model.score(self.other, explain=True)
+        self.assertGreater(int((dirty["status"] == "error").sum()), 0)
+        del dirty
+        gc.collect()
+        kept = healthscore.array_pool_stats()
+        self.assertGreater(kept["idle_bytes"], 0)
+        self.assertLessEqual(kept["idle_bytes"], kept["limit_bytes"])
+        got = self.model.score(self.frame, explain=True)
+        self.assertGreater(healthscore.array_pool_stats()["reused_blocks"],
+                           kept["reused_blocks"])
+        pd.testing.assert_frame_equal(got, want)
+
+    def test_the_limit_bounds_what_is_kept(self):
+        healthscore.set_array_pool_limit(4 << 20)
+        results = self.model.score(self.frame)
+        del results
+        gc.collect()
+        stats = healthscore.array_pool_stats()
+        self.assertEqual(stats["limit_bytes"], 4 << 20)
+        self.assertGreater(stats["idle_bytes"], 0)
+        self.assertLessEqual(stats["idle_bytes"], 4 << 20)
+        healthscore.set_array_pool_limit(0)
+        self.assertEqual(healthscore.array_pool_stats()["idle_bytes"], 0)
+        with self.assertRaisesRegex(ValueError, "0 or more"):
+            healthscore.set_array_pool_limit(-1)
+
+
 if __name__ == "__main__":
     unittest.main()
