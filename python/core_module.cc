@@ -12,8 +12,8 @@
 // they report exactly what the CLI reports.
 //
 // What the Python side prepares (healthscore/_frame.py) and this file
-// reads: a row count, the ids (a list of str, or None: the row numbers
-// then serve, as the engine needs an id), and one entry per
+// reads: a row count, the ids (a 1-D object array of str, or None: the
+// row numbers then serve, as the engine needs an id), and one entry per
 // column the model declares:
 //   ("numbers", name, float64 array)  borrowed: never copied
 //   ("days",    name, float64 array)  days since 1970-01-01, NaN missing
@@ -522,11 +522,19 @@ py::dict Model::Score(size_t rows, py::object ids,
   std::vector<int> cell_columns;
   std::vector<const Column*> cell_sources;
   std::vector<int> run_columns(cols.size(), -1);
-  py::list id_list;
+  // The ids: a 1-D object array of str (read in place).
+  py::array id_array;
+  const char* id_base = nullptr;
+  py::ssize_t id_stride = 0;
   const bool have_ids = !ids.is_none();
   if (have_ids) {
-    id_list = ids.cast<py::list>();
-    if (id_list.size() != rows) {
+    id_array = ids.cast<py::array>();
+    if (id_array.dtype().kind() != 'O' || id_array.ndim() != 1) {
+      throw py::value_error("ids: a 1-D object array of str is needed");
+    }
+    id_base = static_cast<const char*>(id_array.data());
+    id_stride = id_array.strides(0);
+    if (static_cast<size_t>(id_array.shape(0)) != rows) {
       throw py::value_error("ids: one id per account is needed");
     }
   }
@@ -656,7 +664,8 @@ py::dict Model::Score(size_t rows, py::object ids,
     }
     for (size_t r = begin; r < end; ++r) {
       if (have_ids) {
-        PyObject* id = PyList_GET_ITEM(id_list.ptr(), r);
+        PyObject* id = *reinterpret_cast<PyObject* const*>(
+            id_base + static_cast<py::ssize_t>(r) * id_stride);
         Py_ssize_t size = 0;
         const char* text = PyUnicode_AsUTF8AndSize(id, &size);
         if (text == nullptr) throw py::error_already_set();
@@ -923,6 +932,64 @@ py::dict Model::Score(size_t rows, py::object ids,
   return out;
 }
 
+// pandas.factorize for the common case of a text column: `values`, a 1-D
+// object array, gives (int32 codes in order of first appearance, -1 for
+// None and float NaN; the list of distinct str). Returns None when a value
+// is anything else (pd.NA, a number, str that is not valid UTF-8), for the
+// caller to use pandas.factorize, which decides those cases.
+py::object FactorizeText(py::array values) {
+  if (values.dtype().kind() != 'O' || values.ndim() != 1) {
+    throw py::value_error("factorize_text takes a 1-D object array");
+  }
+  const size_t n = static_cast<size_t>(values.shape(0));
+  const py::ssize_t stride = values.strides(0);
+  const char* base = static_cast<const char*>(values.data());
+  py::array_t<int32_t> codes(static_cast<py::ssize_t>(n));
+  int32_t* out = codes.mutable_data();
+  absl::flat_hash_map<std::string_view, int32_t> index;
+  py::list uniques;
+  // The codes of recently seen objects, by their address: a column's
+  // values are often a few objects repeated, and an address is cheaper to
+  // compare than a text to hash.
+  struct Seen {
+    PyObject* object = nullptr;
+    int32_t code = -1;
+  };
+  std::array<Seen, 64> seen;
+  for (size_t i = 0; i < n; ++i) {
+    PyObject* v = *reinterpret_cast<PyObject* const*>(
+        base + static_cast<py::ssize_t>(i) * stride);
+    Seen& slot = seen[(reinterpret_cast<uintptr_t>(v) >> 4) % seen.size()];
+    if (slot.object == v) {
+      out[i] = slot.code;
+      continue;
+    }
+    int32_t code;
+    if (PyUnicode_Check(v)) {
+      Py_ssize_t size = 0;
+      const char* text = PyUnicode_AsUTF8AndSize(v, &size);
+      if (text == nullptr) {
+        PyErr_Clear();
+        return py::none();
+      }
+      // The view stays valid: the str is in `uniques` or `values`.
+      auto [it, added] = index.try_emplace(
+          std::string_view(text, static_cast<size_t>(size)),
+          static_cast<int32_t>(index.size()));
+      if (added) uniques.append(py::reinterpret_borrow<py::object>(v));
+      code = it->second;
+    } else if (v == Py_None ||
+               (PyFloat_CheckExact(v) && std::isnan(PyFloat_AS_DOUBLE(v)))) {
+      code = -1;
+    } else {
+      return py::none();
+    }
+    out[i] = code;
+    slot = {v, code};
+  }
+  return py::make_tuple(codes, uniques);
+}
+
 // The models a repository serves, as the server loads it: for each model
 // directory under `root`, a dict with its name, whether it is the default
 // model, the version requests without a version get (0 when none serves),
@@ -1090,6 +1157,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("id_column"), py::arg("columns"), py::arg("strict"), py::arg("explain"),
            py::arg("top_drivers"), py::arg("threads"),
            py::arg("chunk_rows"));
+  m.def("factorize_text", &healthscore::python::FactorizeText,
+        py::arg("values"));
   m.def("run_command", &healthscore::python::RunCommand, py::arg("command"),
         py::arg("args"));
   m.def("repository_models", &healthscore::python::RepositoryModels,

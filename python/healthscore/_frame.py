@@ -9,7 +9,8 @@ What goes where (docs/python.md, "Input columns"):
 - a date input (or ``as_of``): datetime64 columns as day counts, text as
   ISO dates (``YYYY-MM-DD``) read by the engine;
 - a string input (or ``previous_tier``): categoricals by their codes, text
-  through ``pandas.factorize`` (one dictionary per call);
+  dictionary-coded once per call (``_core.factorize_text``, or
+  ``pandas.factorize`` for columns that mix in other values);
 - a series input: one list, tuple or array of numbers per row (or text
   ``"1;2;3"`` as in CSV); or, with ``series=``, a long table.
 
@@ -19,6 +20,8 @@ Columns the model does not declare are left out and listed in
 
 import numpy as np
 import pandas as pd
+
+from . import _core
 
 # Top-level fields every snapshot may carry, and their types.
 SPECIAL = {"as_of": "date", "previous_score": "number",
@@ -52,7 +55,13 @@ def _codes(values):
         return (np.ascontiguousarray(values.cat.codes.to_numpy(),
                                      dtype=np.int32),
                 list(categories))
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    objects = values.to_numpy(dtype=object)
+    # Text and missing values only (the common case): coded natively, in
+    # the order pandas.factorize gives.
+    coded = _core.factorize_text(objects)
+    if coded is not None:
+        return coded
+    codes, uniques = pd.factorize(objects)
     uniques = list(uniques)
     if not all(isinstance(u, str) for u in uniques):
         return None
@@ -145,14 +154,16 @@ def prepare(data, inputs, id_column, series=None):
     ids = None
     if id_column in columns:
         id_values = columns[id_column]
-        ids = id_values.tolist()
-        # Text ids as they are (pandas checks every value in C); others
-        # one by one: missing ones empty, anything else as its str.
-        if not (id_values.dtype == object and pd.api.types.infer_dtype(
+        # Text ids as they are, in place (pandas checks every value in C);
+        # others one by one: missing ones empty, anything else as its str.
+        if (id_values.dtype == object and pd.api.types.infer_dtype(
                 id_values, skipna=False) == "string"):
-            ids = [v if isinstance(v, str) else ("" if v is None or (
-                isinstance(v, float) and np.isnan(v)) else str(v))
-                for v in ids]
+            ids = np.ascontiguousarray(id_values.to_numpy(dtype=object))
+        else:
+            ids = np.array(
+                [v if isinstance(v, str) else ("" if v is None or (
+                    isinstance(v, float) and np.isnan(v)) else str(v))
+                 for v in id_values.tolist()], dtype=object)
     if series is not None:
         if ids is None:
             raise ValueError(f"series: a long table needs the id column "
@@ -182,7 +193,8 @@ def result_frame(raw, model, ids, index, explain, ignored):
     """The native scorer's columns as the result DataFrame."""
     data = {}
     if ids is not None:
-        data["id"] = ids
+        # The ids may be the caller's own column (read in place).
+        data["id"] = ids.copy()
     data["status"] = pd.Categorical.from_codes(raw["status"],
                                                categories=["ok", "error"])
     data["score"] = raw["score"]

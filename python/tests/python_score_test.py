@@ -358,11 +358,17 @@ class InputFormsTest(unittest.TestCase):
             with self.subTest(name):
                 frame = pd.DataFrame({"id": values, "dau_mau": [0.1] * 3})
                 _, ids, _, _ = _frame.prepare(frame, self.model.inputs, "id")
-                self.assertEqual(ids, expected)
+                self.assertEqual(ids.dtype, object)
+                self.assertEqual(list(ids), expected)
         results = self.model.score(
             pd.DataFrame({"id": ["a", None], "dau_mau": [0.1, 0.2]}))
         self.assertEqual(list(results["status"]), ["ok", "error"])
         self.assertIn("no id", results["error"][1])
+        # Text ids are read in place; the result's id column is its own.
+        frame = pd.DataFrame({"id": ["a", "b"], "dau_mau": [0.1, 0.2]})
+        results = self.model.score(frame)
+        results.loc[0, "id"] = "changed"
+        self.assertEqual(list(frame["id"]), ["a", "b"])
 
     def test_without_ids(self):
         frame = self.frame.drop(columns=["id"])
@@ -488,6 +494,47 @@ class ArrayPoolTest(unittest.TestCase):
         self.assertEqual(healthscore.array_pool_stats()["idle_bytes"], 0)
         with self.assertRaisesRegex(ValueError, "0 or more"):
             healthscore.set_array_pool_limit(-1)
+
+
+class FactorizeTextTest(unittest.TestCase):
+    """Text columns are dictionary-coded natively (_core.factorize_text),
+    as pandas.factorize codes them; anything it does not decide alone is
+    left to pandas."""
+
+    def test_codes_as_pandas_gives_them(self):
+        shared = "yellow"
+        values = np.array(
+            ["green", shared, shared, None, "red", float("nan"), "green",
+             "".join(["yel", "low"]), "Zürich", "", "red", "Zürich"],
+            dtype=object)
+        rng = np.random.default_rng(5)
+        values = values[rng.integers(0, len(values), 5000)]
+        codes, uniques = healthscore._core.factorize_text(values)
+        want_codes, want_uniques = pd.factorize(values)
+        np.testing.assert_array_equal(codes, want_codes)
+        self.assertEqual(codes.dtype, np.int32)
+        self.assertEqual(uniques, list(want_uniques))
+        # A strided view reads the same values.
+        codes, uniques = healthscore._core.factorize_text(values[::3])
+        want_codes, want_uniques = pd.factorize(values[::3])
+        np.testing.assert_array_equal(codes, want_codes)
+        self.assertEqual(uniques, list(want_uniques))
+
+    def test_other_values_are_left_to_pandas(self):
+        for odd in (pd.NA, 3, 2.5, b"x", "\ud800"):
+            with self.subTest(repr(odd)):
+                values = np.array(["a", None, odd, "b"], dtype=object)
+                self.assertIsNone(healthscore._core.factorize_text(values))
+        model = healthscore.load(MODEL)
+        # Through Model.score: a segment column with pd.NA scores as the
+        # same column with None.
+        frame = accounts.generate(50, seed=3)
+        with_na = frame.copy()
+        with_na.loc[::4, "segment"] = pd.NA
+        with_none = frame.copy()
+        with_none.loc[::4, "segment"] = None
+        pd.testing.assert_frame_equal(model.score(with_na),
+                                      model.score(with_none))
 
 
 if __name__ == "__main__":
