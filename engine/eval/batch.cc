@@ -1,6 +1,7 @@
 #include "engine/eval/batch.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <utility>
 
@@ -183,6 +184,8 @@ Batch::Batch(std::shared_ptr<const CompiledModel> model)
 
 void Batch::Clear() {
   rows_ = 0;
+  id_text_.clear();
+  id_ends_.clear();
   error_count_ = 0;
   errors_.clear();
   as_of_.clear();
@@ -203,7 +206,6 @@ void Batch::Clear() {
   dropped_ = 0;
 }
 
-std::string_view Batch::id(size_t row) const { return ids_[row]; }
 
 size_t Batch::dropped_values(size_t row) const {
   const auto [first, last] = std::equal_range(
@@ -342,8 +344,8 @@ void BatchBuilder::BeginRow(std::string_view id) {
   Batch& b = *batch_;
   row_ = b.rows_++;
   in_row_ = true;
-  if (b.ids_.size() < b.rows_) b.ids_.emplace_back();
-  b.ids_[row_].assign(id.data(), id.size());
+  b.id_text_.append(id.data(), id.size());
+  b.id_ends_.push_back(b.id_text_.size());
   if (row_ < b.as_of_.size()) {
     // Prepared (PrepareRows): the row's cells exist, empty.
     for (size_t c = 0; c < b.series_values_.size(); ++c) {
@@ -377,7 +379,11 @@ void BatchBuilder::BeginRow(std::string_view id) {
 }
 
 void BatchBuilder::SetId(std::string_view id) {
-  batch_->ids_[row_].assign(id.data(), id.size());
+  // The row is the last one begun: its id is the end of the text.
+  Batch& b = *batch_;
+  b.id_text_.resize(row_ == 0 ? 0 : b.id_ends_[row_ - 1]);
+  b.id_text_.append(id.data(), id.size());
+  b.id_ends_[row_] = b.id_text_.size();
 }
 
 void BatchBuilder::SetRowLocation(std::string_view location) {
@@ -405,7 +411,7 @@ void BatchBuilder::EndRow() {
   }
   // Checked last, so that a reader's more specific message (say, a line
   // that is not JSON at all) is the one the account reports.
-  if (b.ids_[row_].empty()) Fail("account has no id");
+  if (b.id(row_).empty()) Fail("account has no id");
   // A failed row is counted as failed; the values it lost are not counted
   // again.
   if (!b.errors_[row_].empty()) {
@@ -637,14 +643,24 @@ void BatchBuilder::PutCodeColumn(int slot, size_t first_row,
   std::pair<uint32_t, uint32_t>* spans =
       batch_->str_span_[c].data() + first_row;
   int32_t* stored = batch_->str_code_[c].data() + first_row;
+  // Rows with the same entry share one copy of its text: where the last
+  // rows of each of a few entries put theirs (by code modulo the size).
+  struct Copy {
+    int32_t code = -1;
+    uint32_t offset = 0;
+  };
+  std::array<Copy, 16> copies;
   for (size_t i = 0; i < n; ++i) {
     const int32_t code = codes[i];
     if (code < 0) continue;  // missing
     const std::string_view text = dictionary[code];
     if (text.empty()) continue;  // missing
-    spans[i] = {static_cast<uint32_t>(arena.size()),
-                static_cast<uint32_t>(text.size())};
-    arena.append(text.data(), text.size());
+    Copy& copy = copies[static_cast<uint32_t>(code) % copies.size()];
+    if (copy.code != code) {
+      copy = {code, static_cast<uint32_t>(arena.size())};
+      arena.append(text.data(), text.size());
+    }
+    spans[i] = {copy.offset, static_cast<uint32_t>(text.size())};
     stored[i] = entry_codes[code];
   }
 }

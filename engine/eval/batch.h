@@ -77,7 +77,11 @@ class Batch {
   // Removes every row; keeps allocated capacity.
   void Clear();
 
-  std::string_view id(size_t row) const;
+  // Valid until the batch next changes.
+  std::string_view id(size_t row) const {
+    const size_t begin = row == 0 ? 0 : id_ends_[row - 1];
+    return std::string_view(id_text_).substr(begin, id_ends_[row] - begin);
+  }
   bool row_ok(size_t row) const { return errors_[row].empty(); }
   const std::string& row_error(size_t row) const { return errors_[row]; }
   size_t error_count() const { return error_count_; }
@@ -135,8 +139,11 @@ class Batch {
 
   std::shared_ptr<const model::CompiledModel> model_;
   size_t rows_ = 0;
+  // The ids, one after another: row r's ends at id_ends_[r], where row
+  // r - 1's ended. One text for all rows, not a string per row.
+  std::string id_text_;
+  std::vector<size_t> id_ends_;
   // Reused across Clear(): the strings keep their capacity.
-  std::vector<std::string> ids_;
   std::vector<std::string> errors_;
   size_t error_count_ = 0;
   std::vector<double> as_of_;
