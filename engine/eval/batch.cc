@@ -206,7 +206,6 @@ void Batch::Clear() {
   dropped_ = 0;
 }
 
-
 size_t Batch::dropped_values(size_t row) const {
   const auto [first, last] = std::equal_range(
       value_warnings_.begin(), value_warnings_.end(),
@@ -578,28 +577,19 @@ void BatchBuilder::PutNumberColumn(int input, size_t first_row,
   const InputInfo& in = batch_->model().inputs()[input];
   double* column = batch_->num_[in.column].data() + first_row;
   uint8_t* valid = batch_->num_valid_[in.column].data() + first_row;
-  // Without data-dependent branches: a missing (non-finite) value leaves
-  // its cell as it was. (v - v is 0 for a finite v, NaN otherwise.)
+  const bool ranged = in.range_min || in.range_max;
+  const double low = in.range_min.value_or(0);
+  const double high = in.range_max.value_or(0);
   for (size_t i = 0; i < n; ++i) {
     const double value = values[i];
-    const bool given = value - value == 0;
-    column[i] = given ? value : column[i];
-    valid[i] = given;
-  }
-  if (!in.range_min && !in.range_max) return;
-  // Values outside the range are rare: look for one first.
-  const double low = in.range_min.value_or(-HUGE_VAL);
-  const double high = in.range_max.value_or(HUGE_VAL);
-  bool outside = false;
-  for (size_t i = 0; i < n; ++i) {
-    outside |= (values[i] < low) | (values[i] > high);
-  }
-  if (!outside) return;
-  for (size_t i = 0; i < n; ++i) {
-    const double value = values[i];
-    if (!std::isfinite(value) || (value >= low && value <= high)) continue;
-    batch_->range_warnings_.push_back(
-        {static_cast<uint32_t>(first_row + i), input, value});
+    if (!std::isfinite(value)) continue;  // missing
+    column[i] = value;
+    valid[i] = 1;
+    if (ranged && ((in.range_min && value < low) ||
+                   (in.range_max && value > high))) {
+      batch_->range_warnings_.push_back(
+          {static_cast<uint32_t>(first_row + i), input, value});
+    }
   }
 }
 
@@ -615,13 +605,11 @@ void BatchBuilder::PutDateDaysColumn(int slot, size_t first_row,
     column = batch_->num_[c].data() + first_row;
     valid = batch_->num_valid_[c].data() + first_row;
   }
-  // Unsupported days are not among them (DaysColumnFits). Branch-free as
-  // PutNumberColumn.
   for (size_t i = 0; i < n; ++i) {
-    const double d = days[i];
-    const bool given = d - d == 0;
-    column[i] = given ? d : column[i];
-    valid[i] = given;
+    // Unsupported days are not among them (DaysColumnFits).
+    if (!std::isfinite(days[i])) continue;  // missing
+    column[i] = days[i];
+    valid[i] = 1;
   }
 }
 
@@ -643,8 +631,9 @@ void BatchBuilder::PutCodeColumn(int slot, size_t first_row,
   std::pair<uint32_t, uint32_t>* spans =
       batch_->str_span_[c].data() + first_row;
   int32_t* stored = batch_->str_code_[c].data() + first_row;
-  // Rows with the same entry share one copy of its text: where the last
-  // rows of each of a few entries put theirs (by code modulo the size).
+  // Rows with the same entry share one copy of its text: a small table,
+  // indexed by code modulo its size, remembers where recent entries' texts
+  // went (a column of a few distinct values copies each once).
   struct Copy {
     int32_t code = -1;
     uint32_t offset = 0;
