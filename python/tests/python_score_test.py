@@ -187,13 +187,20 @@ class ScoreEqualsCliTest(unittest.TestCase):
                                        DEFAULT_CHUNK_ROWS)
 
         score()
+        # None's count is read right around the call and right around
+        # dropping its result, with no collection in between: Python code
+        # run between two readings (the list comprehensions below) now and
+        # then moves it by one, at 0f615a6 too, whatever the scorer did.
+        gc.disable()
+        self.addCleanup(gc.enable)
         gc.collect()
         nones = sys.getrefcount(None)
         raw = score()
+        held = sys.getrefcount(None) - nones
         errors = [e for e in raw["error"] if e is not None]
         self.assertGreater(len(errors), 0)
-        self.assertGreaterEqual(sys.getrefcount(None) - nones,
-                                n - len(errors))
+        # One reference per row without an error (the error column).
+        self.assertGreaterEqual(held, n - len(errors))
         # The set of playbooks most rows share, held here past the result.
         cells = list(raw["playbooks"])
         shared = max((c for c in cells if len(c) > 0),
@@ -203,10 +210,12 @@ class ScoreEqualsCliTest(unittest.TestCase):
         del cells
         # Its rows, this name and getrefcount's argument.
         self.assertEqual(sys.getrefcount(shared), rows + 2)
+        before = sys.getrefcount(None)
         del raw
+        # Dropping the result gives back what it held, no more, no less.
+        self.assertEqual(before - sys.getrefcount(None), held)
         gc.collect()
         self.assertEqual(sys.getrefcount(shared), 2)
-        self.assertEqual(sys.getrefcount(None), nones)
 
     def test_threads_give_the_same_results(self):
         one = self.model.score(self.frame)
