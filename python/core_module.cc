@@ -935,8 +935,9 @@ py::dict Model::Score(size_t rows, py::object ids,
 // pandas.factorize for the common case of a text column: `values`, a 1-D
 // object array, gives (int32 codes in order of first appearance, -1 for
 // None and float NaN; the list of distinct str). Returns None when a value
-// is anything else (pd.NA, a number, str that is not valid UTF-8), for the
-// caller to use pandas.factorize, which decides those cases.
+// is anything else (pd.NA, a number, str that is not valid UTF-8) or past
+// 2^31 distinct texts, for the caller to use pandas.factorize, which decides
+// those cases.
 py::object FactorizeText(py::array values) {
   if (values.dtype().kind() != 'O' || values.ndim() != 1) {
     throw py::value_error("factorize_text takes a 1-D object array");
@@ -976,7 +977,11 @@ py::object FactorizeText(py::array values) {
       auto [it, added] = index.try_emplace(
           std::string_view(text, static_cast<size_t>(size)),
           static_cast<int32_t>(index.size()));
-      if (added) uniques.append(py::reinterpret_borrow<py::object>(v));
+      if (added) {
+        // Codes are int32: past that many distinct texts, pandas decides.
+        if (index.size() > static_cast<size_t>(INT32_MAX)) return py::none();
+        uniques.append(py::reinterpret_borrow<py::object>(v));
+      }
       code = it->second;
     } else if (v == Py_None ||
                (PyFloat_CheckExact(v) && std::isnan(PyFloat_AS_DOUBLE(v)))) {
