@@ -399,10 +399,16 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
   using Kind = AccountTable::Kind;
   BatchBuilder& b = *builder;
   const AccountTable::Row& r = table.rows_[row];
-  b.BeginRow(table.Text(r.id));
-  b.SetRowLocation(table.Text(r.location));
-  uint32_t ignored = 0;
   const uint32_t end = table.cells_end(row);
+  if (r.cells_begin == end && row_runs_.empty() && r.location.size == 0 &&
+      !r.failed) {
+    // Only an id: the values, if any, are put by column (AddRows).
+    b.AddBareRow(table.Text(r.id));
+    return 0;
+  }
+  b.BeginRow(table.Text(r.id));
+  if (r.location.size != 0) b.SetRowLocation(table.Text(r.location));
+  uint32_t ignored = 0;
   // The row's located values (SetValueLocation), when the table has any.
   const std::vector<AccountTable::Located>& located = table.located_;
   auto next_located = located.begin();

@@ -116,6 +116,17 @@ bool IsSupportedDateDays(double days) {
   return days >= kMinDateDays && days < kMaxDateDays + 1;
 }
 
+// Column puts are loops over whole columns of numbers; on x86-64 with GCC
+// they are compiled for the baseline and for AVX2, the CPU's form picked
+// when the library loads (GCC's target_clones). The baseline cannot
+// vectorise a loop that writes bytes and doubles together; AVX2 can.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define HEALTHSCORE_COLUMN_LOOP [[gnu::target_clones("avx2", "default")]]
+#else
+#define HEALTHSCORE_COLUMN_LOOP
+#endif
+
+HEALTHSCORE_COLUMN_LOOP
 bool DaysColumnFits(const double* days, size_t n) {
   // Branch-free, so the loop vectorises: a value fails when it is finite
   // and outside the supported days.
@@ -377,6 +388,26 @@ void BatchBuilder::BeginRow(std::string_view id) {
   row_warnings_begin_ = b.value_warnings_.size();
 }
 
+void BatchBuilder::AddBareRow(std::string_view id) {
+  Batch& b = *batch_;
+  if (b.rows_ >= b.as_of_.size()) {
+    BeginRow(id);
+    EndRow();
+    return;
+  }
+  // BeginRow and EndRow less what only matters to a row given values: the
+  // next BeginRow resets the per-row state, and a row with no values has
+  // no problems, warnings or dropped values.
+  row_ = b.rows_++;
+  b.id_text_.append(id.data(), id.size());
+  b.id_ends_.push_back(b.id_text_.size());
+  for (size_t c = 0; c < b.series_values_.size(); ++c) {
+    b.series_offsets_[c][row_ + 1] =
+        static_cast<uint32_t>(b.series_values_[c].size());
+  }
+  if (id.empty()) Fail("account has no id");
+}
+
 void BatchBuilder::SetId(std::string_view id) {
   // The row is the last one begun: its id is the end of the text.
   Batch& b = *batch_;
@@ -562,31 +593,50 @@ void BatchBuilder::PutStringInput(int input, const FieldName& field,
   StoreString(input, text, code);
 }
 
+namespace {
+
+// Copies values[0, n) into column and valid as a prepared row holds them:
+// a finite value and 1, or (missing) 0 and 0. Returns whether a finite
+// value lies below `low` or above `high`. Branch-free, so that it
+// vectorises (d - d is 0 for a finite d, NaN otherwise).
+HEALTHSCORE_COLUMN_LOOP
+bool PutFiniteNumbers(const double* __restrict values, size_t n, double low,
+                      double high, double* __restrict column,
+                      uint8_t* __restrict valid) {
+  for (size_t i = 0; i < n; ++i) {
+    const double v = values[i];
+    const bool finite = v - v == 0;
+    column[i] = finite ? v : 0.0;
+    valid[i] = finite;
+  }
+  int outside = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double v = values[i];
+    outside |= (v - v == 0) & ((v < low) | (v > high));
+  }
+  return outside != 0;
+}
+
+}  // namespace
+
 void BatchBuilder::PutNumberColumn(int input, size_t first_row,
                                    const double* values, size_t n) {
   if (input == kPreviousScoreSlot) {
-    double* column = batch_->prev_score_.data() + first_row;
-    uint8_t* valid = batch_->prev_score_valid_.data() + first_row;
-    for (size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(values[i])) continue;  // missing
-      column[i] = values[i];
-      valid[i] = 1;
-    }
+    PutFiniteNumbers(values, n, -HUGE_VAL, HUGE_VAL,
+                     batch_->prev_score_.data() + first_row,
+                     batch_->prev_score_valid_.data() + first_row);
     return;
   }
   const InputInfo& in = batch_->model().inputs()[input];
   double* column = batch_->num_[in.column].data() + first_row;
   uint8_t* valid = batch_->num_valid_[in.column].data() + first_row;
-  const bool ranged = in.range_min || in.range_max;
-  const double low = in.range_min.value_or(0);
-  const double high = in.range_max.value_or(0);
+  const double low = in.range_min.value_or(-HUGE_VAL);
+  const double high = in.range_max.value_or(HUGE_VAL);
+  if (!PutFiniteNumbers(values, n, low, high, column, valid)) return;
+  // Rare: a second pass lists the values outside the range, in row order.
   for (size_t i = 0; i < n; ++i) {
     const double value = values[i];
-    if (!std::isfinite(value)) continue;  // missing
-    column[i] = value;
-    valid[i] = 1;
-    if (ranged && ((in.range_min && value < low) ||
-                   (in.range_max && value > high))) {
+    if (std::isfinite(value) && (value < low || value > high)) {
       batch_->range_warnings_.push_back(
           {static_cast<uint32_t>(first_row + i), input, value});
     }
@@ -605,12 +655,8 @@ void BatchBuilder::PutDateDaysColumn(int slot, size_t first_row,
     column = batch_->num_[c].data() + first_row;
     valid = batch_->num_valid_[c].data() + first_row;
   }
-  for (size_t i = 0; i < n; ++i) {
-    // Unsupported days are not among them (DaysColumnFits).
-    if (!std::isfinite(days[i])) continue;  // missing
-    column[i] = days[i];
-    valid[i] = 1;
-  }
+  // Unsupported days are not among them (DaysColumnFits).
+  PutFiniteNumbers(days, n, -HUGE_VAL, HUGE_VAL, column, valid);
 }
 
 void BatchBuilder::PutCodeColumn(int slot, size_t first_row,

@@ -226,6 +226,10 @@ class BatchBuilder {
   // else failed the row.
   void FailRow(std::string_view message);
   void EndRow();
+  // BeginRow(id) then EndRow() with nothing between: a row whose values
+  // come later by column (the Put*Column functions), as columnar binders
+  // add most rows. Cheaper than the pair when the rows were prepared.
+  void AddBareRow(std::string_view id);
 
   // The slot for a name in the model's inputs, or -1 when the model does
   // not declare it. Resolve once, then Put by slot for every row.

@@ -230,6 +230,58 @@ TEST(DateTest, TimePartIsCheckedInFull) {
 // A hostile record (a million repeated keys on one line) cannot make a
 // row's warnings or a strict row's error grow without bound; every loss is
 // still counted.
+// A bare row (AddBareRow) is a BeginRow/EndRow pair with nothing between,
+// whether the rows were prepared or not: the same id, the same "no id"
+// failure, and no series points, also right after a row that had some.
+TEST(BatchBuilderTest, BareRowsAreRowsWithoutValues) {
+  auto model = Model();
+  const int wau = model->FindInput("wau");
+  const int series = model->inputs()[wau].column;
+  const double points[] = {3, 4, 5};
+  // The rows: a bare row, one with a series, bare ones (one without id).
+  auto fill = [&](BatchBuilder& b, bool bare) {
+    auto empty_row = [&](std::string_view id) {
+      if (bare) {
+        b.AddBareRow(id);
+      } else {
+        b.BeginRow(id);
+        b.EndRow();
+      }
+    };
+    empty_row("first");
+    b.BeginRow("with-points");
+    b.PutSeries(wau, {"series", "wau"}, points, 3);
+    b.EndRow();
+    empty_row("");
+    empty_row("last");
+  };
+  for (const bool prepared : {false, true}) {
+    SCOPED_TRACE(prepared ? "prepared" : "not prepared");
+    Batch pairs(model), bare(model);
+    BatchBuilder pb(&pairs), bb(&bare);
+    if (prepared) {
+      pb.PrepareRows(4);
+      bb.PrepareRows(4);
+    }
+    fill(pb, false);
+    fill(bb, true);
+    ASSERT_EQ(bare.size(), 4u);
+    EXPECT_EQ(bare.error_count(), 1u);
+    EXPECT_EQ(bare.row_error(2), "account has no id");
+    for (size_t r = 0; r < 4; ++r) {
+      SCOPED_TRACE(r);
+      EXPECT_EQ(bare.id(r), pairs.id(r));
+      EXPECT_EQ(bare.row_error(r), pairs.row_error(r));
+      EXPECT_EQ(bare.series_offsets(series)[r + 1],
+                pairs.series_offsets(series)[r + 1]);
+      EXPECT_EQ(bare.series_valid(series)[r], pairs.series_valid(series)[r]);
+    }
+    // The bare rows after the series have none of its points.
+    EXPECT_EQ(bare.series_offsets(series)[2], 3u);
+    EXPECT_EQ(bare.series_offsets(series)[4], 3u);
+  }
+}
+
 TEST(BatchBuilderTest, WarningsOfOneRowAreBoundedButCounted) {
   auto model = Model();
   const int number = model->FindInput("dau_mau");
