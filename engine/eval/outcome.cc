@@ -172,9 +172,12 @@ absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
                                 size_t begin, size_t end,
                                 const OutcomeOptions& options,
                                 const OutcomeColumns& out) {
+  // A local copy: the int8_t and uint8_t stores below may alias anything,
+  // so through `out` every pointer would be loaded again after each store.
+  const OutcomeColumns dest = out;
   const model::CompiledModel& model = result.model();
   const int playbooks = static_cast<int>(model.playbooks().size());
-  if (out.playbooks != nullptr && playbooks > 64) {
+  if (dest.playbooks != nullptr && playbooks > 64) {
     return absl::InvalidArgumentError(absl::StrCat(
         "model ", model.name(), " has ", playbooks,
         " playbooks: playbook masks hold at most 64"));
@@ -194,9 +197,12 @@ absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
       ranges.begin(), ranges.end(), begin,
       [](const RangeWarning& w, size_t x) { return w.row < x; });
   // Where row `row` goes.
-  auto place = [&out, begin](size_t row) {
-    return out.at != nullptr ? out.at[row - begin] : row - begin;
+  auto place = [&dest, begin](size_t row) {
+    return dest.at != nullptr ? dest.at[row - begin] : row - begin;
   };
+  // Two passes: numbers first, then bytes. A byte store may alias any
+  // object, the result's vectors included, so mixing them would load every
+  // column's address again after each byte written.
   for (size_t row = begin; row < end; ++row) {
     const size_t i = place(row);
     uint32_t warnings = 0;
@@ -206,59 +212,69 @@ absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
     for (; range_at != ranges.end() && range_at->row == row; ++range_at) {
       ++warnings;
     }
-    const bool ok = result.ok(row);
-    if (out.ok != nullptr) out.ok[i] = ok ? 1 : 0;
-    if (!ok) {
-      if (out.score != nullptr) out.score[i] = nan;
-      if (out.coverage != nullptr) out.coverage[i] = nan;
-      if (out.delta != nullptr) out.delta[i] = nan;
-      if (out.tier != nullptr) out.tier[i] = model::kInsufficientDataTier;
-      if (out.tier_changed != nullptr) out.tier_changed[i] = -1;
-      if (out.tier_held != nullptr) out.tier_held[i] = -1;
-      if (out.warnings != nullptr) out.warnings[i] = 0;
+    if (!result.ok(row)) {
+      if (dest.score != nullptr) dest.score[i] = nan;
+      if (dest.coverage != nullptr) dest.coverage[i] = nan;
+      if (dest.delta != nullptr) dest.delta[i] = nan;
+      if (dest.tier != nullptr) dest.tier[i] = model::kInsufficientDataTier;
+      if (dest.warnings != nullptr) dest.warnings[i] = 0;
       continue;
     }
-    if (out.score != nullptr) {
-      out.score[i] = result.has_score(row) ? result.score(row) : nan;
+    if (dest.score != nullptr) {
+      dest.score[i] = result.has_score(row) ? result.score(row) : nan;
     }
-    if (out.coverage != nullptr) out.coverage[i] = result.coverage(row);
-    if (out.delta != nullptr) {
+    if (dest.coverage != nullptr) dest.coverage[i] = result.coverage(row);
+    if (dest.delta != nullptr) {
       // delta() is NaN when there is none.
-      out.delta[i] = show_delta ? result.delta(row) : nan;
+      dest.delta[i] = show_delta ? result.delta(row) : nan;
     }
-    if (out.tier != nullptr) out.tier[i] = result.tier(row);
-    if (out.tier_changed != nullptr || out.tier_held != nullptr) {
-      const bool changed = result.tier_changed(row);
-      const bool held = result.tier_held(row);
-      const bool shown =
-          show_tier_change &&
-          (previous_tier[row] != model::kMissingString || changed || held);
-      if (out.tier_changed != nullptr) {
-        out.tier_changed[i] = shown ? static_cast<int8_t>(changed) : -1;
-      }
-      if (out.tier_held != nullptr) {
-        out.tier_held[i] = shown ? static_cast<int8_t>(held) : -1;
-      }
-    }
-    if (out.warnings != nullptr) out.warnings[i] = warnings;
+    if (dest.tier != nullptr) dest.tier[i] = result.tier(row);
+    if (dest.warnings != nullptr) dest.warnings[i] = warnings;
   }
-  // Groups and playbooks column by column: each reads one column of the
-  // result, without a branch per value.
-  if (out.groups != nullptr) {
+  if (dest.ok != nullptr) {
+    for (size_t row = begin; row < end; ++row) {
+      dest.ok[place(row)] = result.ok(row) ? 1 : 0;
+    }
+  }
+  if (dest.tier_changed != nullptr || dest.tier_held != nullptr) {
+    for (size_t row = begin; row < end; ++row) {
+      int8_t changed = -1;
+      int8_t held = -1;
+      if (result.ok(row)) {
+        const bool c = result.tier_changed(row);
+        const bool h = result.tier_held(row);
+        if (show_tier_change &&
+            (previous_tier[row] != model::kMissingString || c || h)) {
+          changed = static_cast<int8_t>(c);
+          held = static_cast<int8_t>(h);
+        }
+      }
+      const size_t i = place(row);
+      if (dest.tier_changed != nullptr) dest.tier_changed[i] = changed;
+      if (dest.tier_held != nullptr) dest.tier_held[i] = held;
+    }
+  }
+  // Groups column by column: each reads one column of the result, without
+  // a branch per value.
+  if (dest.groups != nullptr) {
     for (int g = 0; g < groups; ++g) {
-      double* column = out.groups + g * out.group_stride;
+      double* column = dest.groups + g * dest.group_stride;
       for (size_t row = begin; row < end; ++row) {
         column[place(row)] = result.ok(row) ? result.group_score(row, g) : nan;
       }
     }
   }
-  if (out.playbooks != nullptr) {
-    for (size_t row = begin; row < end; ++row) out.playbooks[place(row)] = 0;
-    for (int p = 0; p < playbooks; ++p) {
-      for (size_t row = begin; row < end; ++row) {
-        const bool matched = result.ok(row) && result.playbook_matched(row, p);
-        out.playbooks[place(row)] |= uint64_t{matched} << p;
+  if (dest.playbooks != nullptr) {
+    // Each row's mask is gathered in a register and stored once (a mask
+    // updated in memory per playbook cost a load and a store each).
+    for (size_t row = begin; row < end; ++row) {
+      uint64_t mask = 0;
+      if (result.ok(row)) {
+        for (int p = 0; p < playbooks; ++p) {
+          mask |= uint64_t{result.playbook_matched(row, p)} << p;
+        }
       }
+      dest.playbooks[place(row)] = mask;
     }
   }
   return absl::OkStatus();
