@@ -35,6 +35,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -582,12 +583,20 @@ py::dict Model::Score(size_t rows, py::object ids,
   std::vector<uint64_t> chunk_masks;
   // mask -> 1 + its index in mask_orders (0 is the empty set's place).
   absl::flat_hash_map<uint64_t, uint32_t> mask_index;
+  // Masks noted lately, by a hash of the mask: most rows repeat a few
+  // sets, and this look is cheaper than the map's (0: none; note_mask is
+  // not called for the empty set).
+  std::array<uint64_t, 64> recent_masks{};
   // Remembers the order of a set of matched playbooks (layout bits) the
   // first time a row has it: as `filled`'s playbooks() list them (the
   // outcome of a row of models_[k]), or, without one, ascending (the
   // requested model's order).
   auto note_mask = [&](uint64_t mask, const eval::RowOutcome* filled,
                        int k) {
+    uint64_t& recent =
+        recent_masks[(mask * 0x9E3779B97F4A7C15u) >> 58];
+    if (recent == mask) return;
+    recent = mask;
     if (!mask_index
              .try_emplace(mask, static_cast<uint32_t>(mask_orders.size() + 1))
              .second) {
@@ -995,6 +1004,64 @@ py::object FactorizeText(py::array values) {
   return py::make_tuple(codes, uniques);
 }
 
+namespace {
+
+// Day counts of `ticks`, `kTicksPerDay` to a day, floored (as numpy's cast
+// to datetime64[D] rounds toward the past). A constant divisor: the
+// compiler divides by multiplying, where a division by a variable costs
+// tens of cycles a value.
+template <int64_t kTicksPerDay>
+void DayCounts(const int64_t* ticks, size_t n, double* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t t = ticks[i];
+    int64_t days = t / kTicksPerDay;
+    days -= (t % kTicksPerDay) < 0;
+    out[i] = t == INT64_MIN ? std::numeric_limits<double>::quiet_NaN()
+                            : static_cast<double>(days);
+  }
+}
+
+}  // namespace
+
+// The day counts (float64, days since 1970-01-01, NaN for NaT) of `ticks`,
+// datetime64 values viewed as int64, `ticks_per_day` to a day: one of
+// 86400 * 10^9 (ns), * 10^6 (us), * 10^3 (ms), 86400 (s) or 1 (D). What
+// `values.astype("datetime64[D]").astype(float)` with NaN for NaT gives, in
+// one pass instead of four. ValueError for another unit.
+py::array_t<double> DayCountsOf(py::array_t<int64_t, py::array::c_style> ticks,
+                                int64_t ticks_per_day) {
+  if (ticks.ndim() != 1) {
+    throw py::value_error("day_counts takes a 1-D array");
+  }
+  const size_t n = static_cast<size_t>(ticks.shape(0));
+  py::array_t<double> days(static_cast<py::ssize_t>(n));
+  const int64_t* in = ticks.data();
+  double* out = days.mutable_data();
+  constexpr int64_t kSecond = 86400;
+  switch (ticks_per_day) {
+    case kSecond * 1000000000:
+      DayCounts<kSecond * 1000000000>(in, n, out);
+      break;
+    case kSecond * 1000000:
+      DayCounts<kSecond * 1000000>(in, n, out);
+      break;
+    case kSecond * 1000:
+      DayCounts<kSecond * 1000>(in, n, out);
+      break;
+    case kSecond:
+      DayCounts<kSecond>(in, n, out);
+      break;
+    case 1:
+      DayCounts<1>(in, n, out);
+      break;
+    default:
+      throw py::value_error(absl::StrCat(
+          "day_counts: ", ticks_per_day, " ticks a day is not a unit it "
+          "reads (ns, us, ms, s or D)"));
+  }
+  return days;
+}
+
 // The models a repository serves, as the server loads it: for each model
 // directory under `root`, a dict with its name, whether it is the default
 // model, the version requests without a version get (0 when none serves),
@@ -1164,6 +1231,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("chunk_rows"));
   m.def("factorize_text", &healthscore::python::FactorizeText,
         py::arg("values"));
+  m.def("day_counts", &healthscore::python::DayCountsOf, py::arg("ticks"),
+        py::arg("ticks_per_day"));
   m.def("run_command", &healthscore::python::RunCommand, py::arg("command"),
         py::arg("args"));
   m.def("repository_models", &healthscore::python::RepositoryModels,

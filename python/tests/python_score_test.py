@@ -546,5 +546,51 @@ class FactorizeTextTest(unittest.TestCase):
                                       model.score(with_none))
 
 
+
+class DayCountsTest(unittest.TestCase):
+    """datetime64 columns become day counts natively (_core.day_counts), as
+    numpy's cast to datetime64[D] gives them: floored toward the past, NaT
+    as NaN, in every unit the native pass reads (pandas 1.5 columns are ns;
+    numpy arrays in a dict may be any unit)."""
+
+    def test_days_as_numpy_casts_them(self):
+        rng = np.random.default_rng(9)
+        ns = rng.integers(-10**18, 10**18, 20000)
+        # Around midnight on both sides of 1970, and the extremes.
+        day = 86400 * 10**9
+        ns[:8] = [0, -1, 1, -day, -day - 1, day - 1, 2**63 - 1, -2**63 + day]
+        ns[8] = np.iinfo(np.int64).min  # NaT
+        values = ns.view("datetime64[ns]")
+        for unit in ("ns", "us", "ms", "s", "D"):
+            with self.subTest(unit):
+                typed = (values if unit == "ns" else
+                         (ns // {"us": 10**3, "ms": 10**6, "s": 10**9,
+                                 "D": day}[unit]).view(f"datetime64[{unit}]"))
+                typed = typed.copy()
+                typed[8] = np.datetime64("NaT")
+                got = _frame._day_counts(typed)
+                days = typed.astype("datetime64[D]")
+                want = days.astype(np.int64).astype(np.float64)
+                want[np.isnat(days)] = np.nan
+                np.testing.assert_array_equal(got, want)
+                self.assertTrue(np.isnan(got[8]))
+                self.assertEqual(got.dtype, np.float64)
+        # What the comparison rests on: a tick before 1970 is the day
+        # before it.
+        self.assertEqual(_frame._day_counts(pd.Series(values[:2])).tolist(),
+                         [0.0, -1.0])
+        # Within a day of the smallest tick numpy's cast wraps around (it
+        # gives 106750); the native pass floors it.
+        self.assertEqual(healthscore._core.day_counts(
+            np.array([-2**63 + 1], dtype=np.int64), day).tolist(),
+            [-106752.0])
+        # A unit the native pass does not read goes through numpy.
+        hours = np.array([0, -1, 25], dtype="datetime64[h]")
+        np.testing.assert_array_equal(_frame._day_counts(hours),
+                                      [0.0, -1.0, 1.0])
+        with self.assertRaises(ValueError):
+            healthscore._core.day_counts(np.zeros(3, dtype=np.int64), 3600)
+
+
 if __name__ == "__main__":
     unittest.main()
