@@ -39,8 +39,11 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace ::healthscore::server::testing;  // NOLINT
 
+// The complete lines of `text`. The file is read while the server writes
+// it: what follows the last newline may be a line half written.
 std::vector<std::string> Lines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+  return absl::StrSplit(text.substr(0, text.rfind('\n') + 1), '\n',
+                        absl::SkipEmpty());
 }
 
 // Samples by series ("name" or "name{labels}") -> value.
