@@ -220,7 +220,13 @@ void ExpectHelpfulAndBounded(const std::string& name,
 TEST(HostileServerTest, ValidatingHostileModelsNeverStopsScoring) {
   const std::string dir = FreshDir("validate");
   Server server;
-  ASSERT_TRUE(server.Start(dir, GoodRepository(dir))) << server.log();
+  // Room for the largest hostile models in the sanitizer build on a slow
+  // machine (over the default 10s once in CI); what is checked here is
+  // that scoring never stops and every answer is helpful. The timeout
+  // itself is tested in tests/server_validation_test.cc.
+  ASSERT_TRUE(server.Start(dir, GoodRepository(dir),
+                           {"--validation-timeout", "60s"}))
+      << server.log();
   const std::vector<HostileModel> cases = HostileModels();
 
   ScoringLoop loop(absl::StrCat("127.0.0.1:",
