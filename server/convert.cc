@@ -463,9 +463,11 @@ void ColumnarPlan::AddRows(size_t begin, size_t end,
   const v1::ColumnarAccounts& c = *columns_;
   const size_t first_row = builder->rows();
   const size_t rows = end - begin;
-  for (size_t i = begin; i < end; ++i) {
-    builder->BeginRow(c.ids(static_cast<int>(i)));
-    builder->EndRow();
+  {
+    std::vector<std::string_view> ids(
+        c.ids().begin() + static_cast<std::ptrdiff_t>(begin),
+        c.ids().begin() + static_cast<std::ptrdiff_t>(end));
+    builder->AddBareRows(ids.data(), ids.size());
   }
   auto any_number = [begin, end](const double* values) {
     for (size_t i = begin; i < end; ++i) {

@@ -83,6 +83,8 @@ void AccountTable::Clear() {
     uid_ = NextTableUid();
   }
   rows_.clear();
+  id_text_.clear();
+  id_ends_.clear();
   cells_.clear();
   runs_.clear();
   text_.clear();
@@ -134,16 +136,47 @@ void AccountTable::RowValues(size_t row, std::vector<RowValue>* values) const {
 TableBuilder::TableBuilder(AccountTable* table) : table_(table) {}
 
 void TableBuilder::BeginRow(std::string_view id) {
+  AccountTable& t = *table_;
   AccountTable::Row row;
-  row.cells_begin = static_cast<uint32_t>(table_->cells_.size());
-  row.id = {AddText(id), static_cast<uint32_t>(id.size())};
-  table_->rows_.push_back(row);
+  row.cells_begin = static_cast<uint32_t>(t.cells_.size());
+  t.rows_.push_back(row);
+  t.id_text_.append(id.data(), id.size());
+  t.id_ends_.push_back(t.id_text_.size());
   open_objects_.clear();
   shape_pos_ = 0;
 }
 
 void TableBuilder::SetId(std::string_view id) {
-  table_->rows_.back().id = {AddText(id), static_cast<uint32_t>(id.size())};
+  // The row is the last one begun: its id is the end of the text.
+  AccountTable& t = *table_;
+  const size_t row = t.rows_.size() - 1;
+  t.id_text_.resize(row == 0 ? 0 : t.id_ends_[row - 1]);
+  t.id_text_.append(id.data(), id.size());
+  t.id_ends_[row] = t.id_text_.size();
+}
+
+void TableBuilder::AddBareRows(const std::string_view* ids, size_t n) {
+  AccountTable& t = *table_;
+  const size_t first = t.rows_.size();
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) bytes += ids[i].size();
+  AccountTable::Row row;
+  row.cells_begin = static_cast<uint32_t>(t.cells_.size());
+  t.rows_.resize(first + n, row);
+  const size_t text_begin = t.id_text_.size();
+  t.id_text_.resize(text_begin + bytes);
+  t.id_ends_.resize(first + n);
+  char* text = t.id_text_.data() + text_begin;
+  uint64_t* ends = t.id_ends_.data() + first;
+  uint64_t at = text_begin;
+  for (size_t i = 0; i < n; ++i) {
+    if (!ids[i].empty()) std::memcpy(text, ids[i].data(), ids[i].size());
+    text += ids[i].size();
+    at += ids[i].size();
+    ends[i] = at;
+  }
+  open_objects_.clear();
+  shape_pos_ = 0;
 }
 
 void TableBuilder::SetRowLocation(std::string_view location) {
@@ -400,13 +433,12 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
   BatchBuilder& b = *builder;
   const AccountTable::Row& r = table.rows_[row];
   const uint32_t end = table.cells_end(row);
-  if (r.cells_begin == end && row_runs_.empty() && r.location.size == 0 &&
-      !r.failed) {
+  if (row_runs_.empty() && table.row_bare(row)) {
     // Only an id: the values, if any, are put by column (AddRows).
-    b.AddBareRow(table.Text(r.id));
+    b.AddBareRow(table.id(row));
     return 0;
   }
-  b.BeginRow(table.Text(r.id));
+  b.BeginRow(table.id(row));
   if (r.location.size != 0) b.SetRowLocation(table.Text(r.location));
   uint32_t ignored = 0;
   // The row's located values (SetValueLocation), when the table has any.
@@ -740,15 +772,42 @@ void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,
   Resolve(table);
   const bool by_column = PlanRuns(table, begin, end, /*by_column=*/true);
   builder->set_strict(strict_);
-  builder->PrepareRows(end - begin);
+  // Number and date columns one run gives for every row are written whole
+  // below, so preparing the rows need not empty them first.
+  put_whole_.clear();
+  for (size_t k = 0; by_column && k < table.runs_.size(); ++k) {
+    const RunPlan::How how = run_plans_[k].how;
+    const AccountTable::Run& run = table.runs_[k];
+    if ((how == RunPlan::kNumberColumn || how == RunPlan::kDateColumn ||
+         how == RunPlan::kDateCodeColumn) &&
+        run.first_row <= begin && run.first_row + run.rows >= end) {
+      put_whole_.push_back(slots_[run.column]);
+    }
+  }
+  builder->PrepareRows(end - begin, put_whole_);
   const size_t first_batch_row = builder->rows();
   const size_t warnings_before = builder->range_warning_count();
   if (ignored_per_row != nullptr) ignored_per_row->assign(end - begin, 0);
   last_ignored_ = 0;
-  for (size_t row = begin; row < end; ++row) {
+  for (size_t row = begin; row < end;) {
+    // Rows with only an id (columnar input; their values, if any, are put
+    // by column below) are added as one run: their ids are one slice of
+    // the table's id text.
+    size_t bare_end = row;
+    if (row_runs_.empty()) {
+      while (bare_end < end && table.row_bare(bare_end)) ++bare_end;
+    }
+    if (bare_end > row) {
+      builder->AddBareRows(table.id_text_.data(), table.id_ends_.data() + row,
+                           row == 0 ? 0 : table.id_ends_[row - 1],
+                           bare_end - row);
+      row = bare_end;
+      continue;
+    }
     const uint32_t ignored = AddRow(table, row, builder);
     last_ignored_ += ignored;
     if (ignored_per_row != nullptr) (*ignored_per_row)[row - begin] = ignored;
+    ++row;
   }
   ignored_ += last_ignored_;
   if (!by_column) return;

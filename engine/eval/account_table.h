@@ -70,8 +70,9 @@ class AccountTable {
   // Memory held by the rows (cells, text, series points), for readers
   // that bound a table by size.
   size_t bytes() const {
-    return text_.size() + cells_.size() * sizeof(Cell) +
-           points_.size() * sizeof(double) + rows_.size() * sizeof(Row);
+    return text_.size() + id_text_.size() + cells_.size() * sizeof(Cell) +
+           points_.size() * sizeof(double) +
+           rows_.size() * (sizeof(Row) + sizeof(uint64_t));
   }
 
   size_t column_count() const { return columns_.size(); }
@@ -84,7 +85,10 @@ class AccountTable {
   // columns.
   uint64_t uid() const { return uid_; }
 
-  std::string_view id(size_t row) const { return Text(rows_[row].id); }
+  std::string_view id(size_t row) const {
+    const uint64_t begin = row == 0 ? 0 : id_ends_[row - 1];
+    return std::string_view(id_text_.data() + begin, id_ends_[row] - begin);
+  }
   // Whether the reader could not read row `row` (see TableBuilder::FailRow).
   bool row_failed(size_t row) const { return rows_[row].failed; }
   std::string_view row_error(size_t row) const {
@@ -153,7 +157,6 @@ class AccountTable {
   };
   struct Row {
     uint32_t cells_begin = 0;
-    Span id;
     Span location;
     Span error;
     bool failed = false;
@@ -188,12 +191,23 @@ class AccountTable {
     return row + 1 < rows_.size() ? rows_[row + 1].cells_begin
                                   : static_cast<uint32_t>(cells_.size());
   }
+  // Whether row `row` holds only its id: no cells, location or failure.
+  bool row_bare(size_t row) const {
+    const Row& r = rows_[row];
+    return r.cells_begin == cells_end(row) && r.location.size == 0 &&
+           !r.failed;
+  }
 
   uint64_t uid_;
   std::vector<Column> columns_;
   // section + '\0' + name -> column.
   absl::flat_hash_map<std::string, uint32_t> column_index_;
   std::vector<Row> rows_;
+  // The rows' ids, one after another; row r's ends at id_ends_[r]. Apart
+  // from text_ so that the ids of consecutive rows are one slice (binding
+  // copies a run of bare rows' ids at once).
+  std::string id_text_;
+  std::vector<uint64_t> id_ends_;
   std::vector<Cell> cells_;
   std::vector<Run> runs_;
   std::string text_;
@@ -220,6 +234,9 @@ class TableBuilder {
 
   void BeginRow(std::string_view id);
   void SetId(std::string_view id);
+  // BeginRow(ids[i]) then EndRow() for each of the n ids: rows whose values
+  // come later as runs (columnar input), added in one step.
+  void AddBareRows(const std::string_view* ids, size_t n);
   // Text put before the messages of the row's failure (see
   // BatchBuilder::SetRowLocation).
   void SetRowLocation(std::string_view location);
@@ -462,6 +479,7 @@ class TableBinder {
   // in run order.
   std::vector<uint32_t> row_runs_;
   std::vector<double> days_;  // kDateCodeColumn: one run's days per row
+  std::vector<int> put_whole_;  // AddRows: slots whose columns it writes whole
   // Per input: the index of the run that gives it (-1 when cells give it,
   // which are put first), for putting range warnings back in the order
   // values are put (kNumberColumn).

@@ -4,8 +4,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
@@ -540,6 +543,86 @@ TEST(TableBinderTest, RunsBindAsValuesPutOneByOne) {
               ElementsAre(HasSubstr("code 7 is outside the dictionary"),
                           HasSubstr("dau_mau = 1.5 is outside")));
   EXPECT_EQ(got.series_valid(Column(*model, "wau"))[3], 1);
+}
+
+// Rows with only an id added in one step (AddBareRows, as columnar readers
+// add them) are the rows BeginRow/EndRow pairs add, and bind the same,
+// whether the binder meets them in runs or one by one, from any first row,
+// into a reused batch.
+TEST(TableBinderTest, BareRowsAddedInOneStepBindAsRowsAddedOneByOne) {
+  auto model = testing::OneOfEachModel();
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  // Rows 0-2 bare ("" has no id), 3 with a cell, 4 failed, 5-7 bare, 8 with
+  // its id set after its value.
+  const std::vector<std::string> ids = {"a", "",  "c", "d", "e",
+                                        "f", "g", "h", "i"};
+  const double dau_mau[] = {0.5, 0.25, kNaN, 0.75, 0.1, 2.0, 0.3, kNaN, 0.9};
+  const double renewal[] = {20000, kNaN, 20001, 20002, 20003,
+                            20004, 20005, 20006, kNaN};
+  auto fill = [&](AccountTable* table, bool in_one_step) {
+    TableBuilder b(table);
+    auto bare = [&](size_t from, size_t to) {
+      if (in_one_step) {
+        std::vector<std::string_view> views(ids.begin() + from,
+                                            ids.begin() + to);
+        b.AddBareRows(views.data(), views.size());
+      } else {
+        for (size_t i = from; i < to; ++i) {
+          b.BeginRow(ids[i]);
+          b.EndRow();
+        }
+      }
+    };
+    bare(0, 3);
+    b.BeginRow(ids[3]);
+    b.SetPreviousScore(70);
+    b.EndRow();
+    b.BeginRow(ids[4]);
+    b.FailRow("line 5: not an object");
+    b.EndRow();
+    bare(5, 8);
+    b.BeginRow("");
+    b.SetPreviousTier("green");
+    b.SetId(ids[8]);
+    b.EndRow();
+    b.AddBareRows(nullptr, 0);  // nothing
+    b.PutNumberRun(b.Column({"metrics", "dau_mau"}), 0, dau_mau, 9);
+    b.PutDateDaysRun(b.Column({"dates", "renewal_date"}), 0, renewal, 9);
+  };
+  AccountTable steps, pairs;
+  fill(&steps, true);
+  fill(&pairs, false);
+  ASSERT_EQ(steps.size(), 9u);
+  EXPECT_EQ(steps.bytes(), pairs.bytes());
+  for (size_t r = 0; r < 9; ++r) {
+    EXPECT_EQ(steps.id(r), ids[r]) << r;
+    EXPECT_EQ(steps.row_failed(r), r == 4) << r;
+  }
+  TableBinder binder(model);
+  Batch got(model), want(model);
+  for (const auto& [begin, end] : std::vector<std::pair<size_t, size_t>>{
+           {0, 9}, {1, 6}, {5, 8}, {3, 4}, {0, 9}}) {
+    SCOPED_TRACE(absl::StrCat(begin, "-", end));
+    // The first range fills both batches; the others reuse their memory.
+    got.Clear();
+    {
+      BatchBuilder b(&got);
+      binder.AddRows(steps, begin, end, &b);
+    }
+    // What row-by-row binding of the same rows gives.
+    std::vector<uint32_t> rows;
+    for (size_t r = begin; r < end; ++r) {
+      rows.push_back(static_cast<uint32_t>(r));
+    }
+    binder.Bind(pairs, rows, &want);
+    ExpectSameBatches(got, want);
+    for (size_t r = begin; r < end; ++r) {
+      EXPECT_EQ(got.id(r - begin), ids[r]);
+      EXPECT_EQ(got.row_ok(r - begin), r != 1 && r != 4);
+    }
+  }
+  EXPECT_EQ(got.row_error(1), "account has no id");
+  EXPECT_EQ(got.number(Column(*model, "dau_mau"))[3], 0.75);
 }
 
 // The model of the column-by-column tests: numbers with ranges, a series,

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/common/display.h"
 #include "engine/common/number_format.h"
+#include "engine/eval/column_loop.h"
 
 namespace healthscore::engine::eval {
 
@@ -116,16 +117,7 @@ bool IsSupportedDateDays(double days) {
   return days >= kMinDateDays && days < kMaxDateDays + 1;
 }
 
-// Column puts are loops over whole columns of numbers; on x86-64 with GCC
-// they are compiled for the baseline and for AVX2, the CPU's form picked
-// when the library loads (GCC's target_clones). The baseline cannot
-// vectorise a loop that writes bytes and doubles together; AVX2 can.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define HEALTHSCORE_COLUMN_LOOP [[gnu::target_clones("avx2", "default")]]
-#else
-#define HEALTHSCORE_COLUMN_LOOP
-#endif
-
+// Column puts are loops over whole columns of numbers (column_loop.h).
 HEALTHSCORE_COLUMN_LOOP
 bool DaysColumnFits(const double* days, size_t n) {
   // Branch-free, so the loop vectorises: a value fails when it is finite
@@ -331,18 +323,37 @@ void BatchBuilder::FailRow(std::string_view message) {
   Fail(std::string(message));
 }
 
-void BatchBuilder::PrepareRows(size_t rows) {
+void BatchBuilder::PrepareRows(size_t rows, const std::vector<int>& put_whole) {
   Batch& b = *batch_;
   const size_t end = b.rows_ + rows;
   if (b.as_of_.size() >= end) return;
+  // Number columns are grown without a value (DefaultInitAllocator) and
+  // emptied here unless the caller writes them whole.
+  fill_column_.assign(b.num_.size() + 2, 1);  // ..., as_of, previous score
+  for (const int slot : put_whole) {
+    if (slot == kAsOfSlot) {
+      fill_column_[b.num_.size()] = 0;
+    } else if (slot == kPreviousScoreSlot) {
+      fill_column_[b.num_.size() + 1] = 0;
+    } else {
+      fill_column_[b.model().inputs()[slot].column] = 0;
+    }
+  }
+  auto grow = [end](auto& values, auto& valid, bool fill) {
+    const size_t old = values.size();
+    values.resize(end);
+    valid.resize(end);
+    if (!fill) return;
+    std::fill(values.begin() + old, values.end(), 0.0);
+    std::fill(valid.begin() + old, valid.end(), 0);
+  };
   b.errors_.resize(end);
-  b.as_of_.resize(end, 0);
-  b.as_of_valid_.resize(end, 0);
-  b.prev_score_.resize(end, 0);
-  b.prev_score_valid_.resize(end, 0);
+  grow(b.as_of_, b.as_of_valid_, fill_column_[b.num_.size()]);
+  grow(b.prev_score_, b.prev_score_valid_, fill_column_[b.num_.size() + 1]);
   b.prev_tier_.resize(end, kMissingString);
-  for (auto& c : b.num_) c.resize(end, 0);
-  for (auto& c : b.num_valid_) c.resize(end, 0);
+  for (size_t c = 0; c < b.num_.size(); ++c) {
+    grow(b.num_[c], b.num_valid_[c], fill_column_[c]);
+  }
   for (auto& c : b.str_code_) c.resize(end, kMissingString);
   for (auto& c : b.str_span_) c.resize(end, {0, 0});
   // Each row's end offset is set by BeginRow, when the row starts.
@@ -406,6 +417,42 @@ void BatchBuilder::AddBareRow(std::string_view id) {
         static_cast<uint32_t>(b.series_values_[c].size());
   }
   if (id.empty()) Fail("account has no id");
+}
+
+void BatchBuilder::AddBareRows(const char* text, const uint64_t* ends,
+                               uint64_t begin, size_t n) {
+  Batch& b = *batch_;
+  if (n == 0) return;
+  if (b.rows_ + n > b.as_of_.size()) {
+    uint64_t from = begin;
+    for (size_t i = 0; i < n; ++i) {
+      AddBareRow(std::string_view(text + from, ends[i] - from));
+      from = ends[i];
+    }
+    return;
+  }
+  // What AddBareRow does row by row, column by column.
+  const size_t first = b.rows_;
+  const size_t text_at = b.id_text_.size();
+  b.id_text_.append(text + begin, ends[n - 1] - begin);
+  const size_t old = b.id_ends_.size();
+  b.id_ends_.resize(old + n);
+  size_t* out = b.id_ends_.data() + old;
+  for (size_t i = 0; i < n; ++i) out[i] = text_at + (ends[i] - begin);
+  b.rows_ += n;
+  for (size_t c = 0; c < b.series_values_.size(); ++c) {
+    std::fill_n(b.series_offsets_[c].data() + first + 1, n,
+                static_cast<uint32_t>(b.series_values_[c].size()));
+  }
+  uint64_t from = begin;
+  for (size_t i = 0; i < n; ++i) {
+    if (ends[i] == from) {
+      row_ = first + i;
+      Fail("account has no id");
+    }
+    from = ends[i];
+  }
+  row_ = b.rows_ - 1;
 }
 
 void BatchBuilder::SetId(std::string_view id) {

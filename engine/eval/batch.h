@@ -36,6 +36,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/model/compiled_model.h"
@@ -63,6 +64,27 @@ struct ValueWarning {
   uint64_t count = 1;
 };
 inline constexpr size_t kMaxRowValueWarnings = 20;
+
+// A std::allocator whose resize without a value leaves new elements
+// default-initialised, so uninitialised for doubles and bytes: the columns a
+// builder writes whole (BatchBuilder::PrepareRows) are not zeroed first.
+// Resize with a value, push_back and the rest behave as usual.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
 
 class Batch {
  public:
@@ -146,13 +168,16 @@ class Batch {
   // Reused across Clear(): the strings keep their capacity.
   std::vector<std::string> errors_;
   size_t error_count_ = 0;
-  std::vector<double> as_of_;
-  std::vector<uint8_t> as_of_valid_;
-  std::vector<double> prev_score_;
-  std::vector<uint8_t> prev_score_valid_;
+  // Number and date columns: values and validity bytes.
+  using Numbers = std::vector<double, DefaultInitAllocator<double>>;
+  using Valid = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
+  Numbers as_of_;
+  Valid as_of_valid_;
+  Numbers prev_score_;
+  Valid prev_score_valid_;
   std::vector<int32_t> prev_tier_;
-  std::vector<std::vector<double>> num_;
-  std::vector<std::vector<uint8_t>> num_valid_;
+  std::vector<Numbers> num_;
+  std::vector<Valid> num_valid_;
   std::vector<std::vector<int32_t>> str_code_;
   // Raw string text: one arena per column with (offset, length) per row.
   std::vector<std::string> str_arena_;
@@ -207,7 +232,13 @@ class BatchBuilder {
   // each row's empty cells instead of appending them column by column (for
   // binders that know how many rows follow). Exactly `rows` BeginRow/EndRow
   // pairs must follow before the batch is read.
-  void PrepareRows(size_t rows);
+  //
+  // `put_whole` lists number and date slots (an input index, kAsOfSlot or
+  // kPreviousScoreSlot) whose cells in all of these rows the caller will
+  // write with PutNumberColumn or PutDateDaysColumn before the batch is
+  // read: their cells are left unwritten here instead of emptied (a
+  // binder's whole-column puts would overwrite them at once).
+  void PrepareRows(size_t rows, const std::vector<int>& put_whole = {});
   // Begins a row; `id` may be empty and set later with SetId (a reader may
   // meet the id after the values).
   void BeginRow(std::string_view id);
@@ -230,6 +261,12 @@ class BatchBuilder {
   // come later by column (the Put*Column functions), as columnar binders
   // add most rows. Cheaper than the pair when the rows were prepared.
   void AddBareRow(std::string_view id);
+  // AddBareRow for n rows whose ids lie one after another in `text`: id i
+  // is text[ends[i - 1], ends[i]), with ends[-1] taken as `begin` (an
+  // account table's id text and end offsets). One copy of the ids when
+  // the rows were prepared.
+  void AddBareRows(const char* text, const uint64_t* ends, uint64_t begin,
+                   size_t n);
 
   // The slot for a name in the model's inputs, or -1 when the model does
   // not declare it. Resolve once, then Put by slot for every row.
@@ -394,6 +431,7 @@ class BatchBuilder {
   std::vector<double> points_;  // PutText of a series
   // Per slot + 4: the row_stamp_ of the row that gave it a value.
   std::vector<uint32_t> given_;
+  std::vector<uint8_t> fill_column_;  // PrepareRows: per number column
   uint32_t row_stamp_ = 0;
 };
 

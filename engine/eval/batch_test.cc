@@ -4,10 +4,12 @@
 
 #include "engine/eval/explain.h"
 
+#include <cmath>
 #include <iterator>
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/common/testing/status_matchers.h"
@@ -239,46 +241,134 @@ TEST(BatchBuilderTest, BareRowsAreRowsWithoutValues) {
   const int series = model->inputs()[wau].column;
   const double points[] = {3, 4, 5};
   // The rows: a bare row, one with a series, bare ones (one without id).
-  auto fill = [&](BatchBuilder& b, bool bare) {
+  // Bare rows are added as BeginRow/EndRow pairs, one AddBareRow each, or
+  // AddBareRows for each run of them (ids in one text with end offsets,
+  // after some text that is not theirs).
+  enum class How { kPairs, kOneByOne, kRuns };
+  const std::string text = "xxfirstlast";
+  const uint64_t ends[] = {7, 7, 11};  // "first", "", "last"
+  auto fill = [&](BatchBuilder& b, How how) {
     auto empty_row = [&](std::string_view id) {
-      if (bare) {
+      if (how == How::kOneByOne) {
         b.AddBareRow(id);
       } else {
         b.BeginRow(id);
         b.EndRow();
       }
     };
-    empty_row("first");
+    if (how == How::kRuns) {
+      b.AddBareRows(text.data(), ends, 2, 1);
+    } else {
+      empty_row("first");
+    }
     b.BeginRow("with-points");
     b.PutSeries(wau, {"series", "wau"}, points, 3);
     b.EndRow();
-    empty_row("");
-    empty_row("last");
+    if (how == How::kRuns) {
+      b.AddBareRows(text.data(), ends + 1, 7, 2);
+    } else {
+      empty_row("");
+      empty_row("last");
+    }
   };
   for (const bool prepared : {false, true}) {
-    SCOPED_TRACE(prepared ? "prepared" : "not prepared");
-    Batch pairs(model), bare(model);
-    BatchBuilder pb(&pairs), bb(&bare);
-    if (prepared) {
-      pb.PrepareRows(4);
-      bb.PrepareRows(4);
+    for (const How how : {How::kOneByOne, How::kRuns}) {
+      SCOPED_TRACE(absl::StrCat(prepared ? "prepared" : "not prepared",
+                                how == How::kRuns ? ", runs" : ", one by one"));
+      Batch pairs(model), bare(model);
+      BatchBuilder pb(&pairs), bb(&bare);
+      if (prepared) {
+        pb.PrepareRows(4);
+        bb.PrepareRows(4);
+      }
+      fill(pb, How::kPairs);
+      fill(bb, how);
+      ASSERT_EQ(bare.size(), 4u);
+      EXPECT_EQ(bare.error_count(), 1u);
+      EXPECT_EQ(bare.row_error(2), "account has no id");
+      for (size_t r = 0; r < 4; ++r) {
+        SCOPED_TRACE(r);
+        EXPECT_EQ(bare.id(r), pairs.id(r));
+        EXPECT_EQ(bare.row_error(r), pairs.row_error(r));
+        EXPECT_EQ(bare.series_offsets(series)[r + 1],
+                  pairs.series_offsets(series)[r + 1]);
+        EXPECT_EQ(bare.series_valid(series)[r],
+                  pairs.series_valid(series)[r]);
+      }
+      EXPECT_EQ(bare.id(0), "first");
+      EXPECT_EQ(bare.id(3), "last");
+      // The bare rows after the series have none of its points.
+      EXPECT_EQ(bare.series_offsets(series)[2], 3u);
+      EXPECT_EQ(bare.series_offsets(series)[4], 3u);
     }
-    fill(pb, false);
-    fill(bb, true);
-    ASSERT_EQ(bare.size(), 4u);
-    EXPECT_EQ(bare.error_count(), 1u);
-    EXPECT_EQ(bare.row_error(2), "account has no id");
-    for (size_t r = 0; r < 4; ++r) {
-      SCOPED_TRACE(r);
-      EXPECT_EQ(bare.id(r), pairs.id(r));
-      EXPECT_EQ(bare.row_error(r), pairs.row_error(r));
-      EXPECT_EQ(bare.series_offsets(series)[r + 1],
-                pairs.series_offsets(series)[r + 1]);
-      EXPECT_EQ(bare.series_valid(series)[r], pairs.series_valid(series)[r]);
+  }
+}
+
+// PrepareRows leaves the cells of the columns the caller writes whole as
+// they were (a reused batch holds the last chunk's values there) and
+// empties every other column's, however dirty the reused memory.
+TEST(BatchBuilderTest, PreparedRowsEmptyEveryColumnNotPutWhole) {
+  auto model = Model();
+  const int number = model->FindInput("dau_mau");
+  const int date = model->FindInput("renewal_date");
+  const int number_column = model->inputs()[number].column;
+  const int date_column = model->inputs()[date].column;
+  constexpr size_t kRows = 300;
+  Batch batch(model);
+  // A first chunk gives every number and date column a value in every row.
+  {
+    BatchBuilder b(&batch);
+    b.PrepareRows(kRows);
+    for (size_t r = 0; r < kRows; ++r) b.AddBareRow(absl::StrCat("a", r));
+    std::vector<double> ones(kRows, 0.5), days(kRows, 20000);
+    b.PutNumberColumn(number, 0, ones.data(), kRows);
+    b.PutNumberColumn(BatchBuilder::kPreviousScoreSlot, 0, ones.data(), kRows);
+    b.PutDateDaysColumn(date, 0, days.data(), kRows);
+    b.PutDateDaysColumn(BatchBuilder::kAsOfSlot, 0, days.data(), kRows);
+  }
+  for (int whole : {number, date, BatchBuilder::kAsOfSlot,
+                    BatchBuilder::kPreviousScoreSlot}) {
+    SCOPED_TRACE(whole);
+    batch.Clear();
+    BatchBuilder b(&batch);
+    b.PrepareRows(kRows, {whole});
+    for (size_t r = 0; r < kRows; ++r) b.AddBareRow(absl::StrCat("b", r));
+    std::vector<double> values(kRows);
+    for (size_t r = 0; r < kRows; ++r) {
+      values[r] = r % 3 == 0 ? std::nan("") : 0.25;
     }
-    // The bare rows after the series have none of its points.
-    EXPECT_EQ(bare.series_offsets(series)[2], 3u);
-    EXPECT_EQ(bare.series_offsets(series)[4], 3u);
+    if (whole == number || whole == BatchBuilder::kPreviousScoreSlot) {
+      b.PutNumberColumn(whole, 0, values.data(), kRows);
+    } else {
+      b.PutDateDaysColumn(whole, 0, values.data(), kRows);
+    }
+    auto column = [&](int slot) -> std::pair<const double*, const uint8_t*> {
+      if (slot == number) {
+        return {batch.number(number_column), batch.number_valid(number_column)};
+      }
+      if (slot == date) {
+        return {batch.number(date_column), batch.number_valid(date_column)};
+      }
+      if (slot == BatchBuilder::kAsOfSlot) {
+        return {batch.as_of(), batch.as_of_valid()};
+      }
+      return {batch.previous_score(), batch.previous_score_valid()};
+    };
+    for (int slot : {number, date, BatchBuilder::kAsOfSlot,
+                     BatchBuilder::kPreviousScoreSlot}) {
+      const auto [v, valid] = column(slot);
+      for (size_t r = 0; r < kRows; ++r) {
+        if (slot == whole) {
+          // Written: the value, or missing (0 and 0) for NaN.
+          ASSERT_EQ(valid[r], r % 3 == 0 ? 0 : 1) << slot << " row " << r;
+          ASSERT_EQ(v[r], r % 3 == 0 ? 0.0 : 0.25) << slot << " row " << r;
+        } else {
+          // Not given: empty, not the first chunk's 0.5 or 20000.
+          ASSERT_EQ(valid[r], 0) << slot << " row " << r;
+          ASSERT_EQ(v[r], 0.0) << slot << " row " << r;
+        }
+      }
+    }
   }
 }
 
