@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/eval/column_loop.h"
 
 namespace healthscore::engine::eval {
 
@@ -168,6 +169,92 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
   }
 }
 
+namespace {
+
+// FillOutcomeColumns when rows go to places [0, n) in order (out.at null):
+// one loop per column, each without a branch, so that they vectorise. The
+// warnings are counted by the caller.
+HEALTHSCORE_COLUMN_LOOP
+void FillContiguousColumns(const BatchResult::Columns& r, size_t result_rows,
+                           const int32_t* previous_tier, size_t begin,
+                           size_t n, int groups, int playbooks,
+                           bool show_delta, bool show_tier_change,
+                           const OutcomeColumns& dest) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const uint8_t* __restrict ok = r.ok + begin;
+  // A number where the row is ok and the number valid, else NaN.
+  // Numbers from `from` on where the row is ok and the number valid, else
+  // NaN.
+  auto numbers = [&](const BatchResult::Numbers& column, size_t from,
+                     double* __restrict out) {
+    const double* __restrict values = column.value + from;
+    const uint8_t* __restrict valid = column.valid + from;
+    for (size_t k = 0; k < n; ++k) {
+      out[k] = (ok[k] & valid[k]) != 0 ? values[k] : nan;
+    }
+  };
+  if (dest.score != nullptr) numbers(r.score, begin, dest.score);
+  if (dest.coverage != nullptr) numbers(r.coverage, begin, dest.coverage);
+  if (dest.delta != nullptr) {
+    if (show_delta) {
+      numbers(r.delta, begin, dest.delta);
+    } else {
+      std::fill_n(dest.delta, n, nan);
+    }
+  }
+  if (dest.groups != nullptr) {
+    for (int g = 0; g < groups; ++g) {
+      numbers(r.group_score, static_cast<size_t>(g) * result_rows + begin,
+              dest.groups + static_cast<size_t>(g) * dest.group_stride);
+    }
+  }
+  if (dest.tier != nullptr) {
+    const int32_t* __restrict tier = r.tier + begin;
+    int32_t* __restrict out = dest.tier;
+    for (size_t k = 0; k < n; ++k) {
+      out[k] = ok[k] != 0 ? tier[k] : model::kInsufficientDataTier;
+    }
+  }
+  if (dest.ok != nullptr) {
+    uint8_t* __restrict out = dest.ok;
+    for (size_t k = 0; k < n; ++k) out[k] = ok[k] != 0 ? 1 : 0;
+  }
+  if (dest.tier_changed != nullptr || dest.tier_held != nullptr) {
+    const int32_t* __restrict previous = previous_tier + begin;
+    const uint8_t* __restrict changed = r.tier_changed + begin;
+    const uint8_t* __restrict held = r.tier_held + begin;
+    int8_t* __restrict out_changed = dest.tier_changed;
+    int8_t* __restrict out_held = dest.tier_held;
+    for (size_t k = 0; k < n; ++k) {
+      const bool c = changed[k] != 0;
+      const bool h = held[k] != 0;
+      const bool show = (ok[k] != 0) & show_tier_change &
+                        ((previous[k] != model::kMissingString) | c | h);
+      if (out_changed != nullptr) {
+        out_changed[k] = show ? static_cast<int8_t>(c) : int8_t{-1};
+      }
+      if (out_held != nullptr) {
+        out_held[k] = show ? static_cast<int8_t>(h) : int8_t{-1};
+      }
+    }
+  }
+  if (dest.playbooks != nullptr) {
+    // Playbook by playbook: each reads one column of the result.
+    uint64_t* __restrict out = dest.playbooks;
+    std::fill_n(out, n, 0);
+    for (int p = 0; p < playbooks; ++p) {
+      const uint8_t* __restrict matched =
+          r.matched + static_cast<size_t>(p) * result_rows + begin;
+      for (size_t k = 0; k < n; ++k) {
+        out[k] |= static_cast<uint64_t>((matched[k] != 0) & (ok[k] != 0))
+                  << p;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
                                 size_t begin, size_t end,
                                 const OutcomeOptions& options,
@@ -196,13 +283,30 @@ absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
   auto range_at = std::lower_bound(
       ranges.begin(), ranges.end(), begin,
       [](const RangeWarning& w, size_t x) { return w.row < x; });
+  if (dest.at == nullptr) {
+    FillContiguousColumns(result.columns(), result.size(),
+                          batch.previous_tier(), begin, end - begin, groups,
+                          playbooks, show_delta, show_tier_change, dest);
+    if (dest.warnings != nullptr) {
+      // An ok row's warnings, counted from the few there are.
+      std::fill_n(dest.warnings, end - begin, 0);
+      for (; value_at != values.end() && value_at->row < end; ++value_at) {
+        if (result.ok(value_at->row)) ++dest.warnings[value_at->row - begin];
+      }
+      for (; range_at != ranges.end() && range_at->row < end; ++range_at) {
+        if (result.ok(range_at->row)) ++dest.warnings[range_at->row - begin];
+      }
+    }
+    return absl::OkStatus();
+  }
   // Where row `row` goes.
   auto place = [&dest, begin](size_t row) {
     return dest.at != nullptr ? dest.at[row - begin] : row - begin;
   };
-  // Two passes: numbers first, then bytes. A byte store may alias any
-  // object, the result's vectors included, so mixing them would load every
-  // column's address again after each byte written.
+  // Rows to places out of order (dest.at): row by row. Two passes: numbers
+  // first, then bytes. A byte store may alias any object, the result's
+  // vectors included, so mixing them would load every column's address
+  // again after each byte written.
   for (size_t row = begin; row < end; ++row) {
     const size_t i = place(row);
     uint32_t warnings = 0;

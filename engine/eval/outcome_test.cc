@@ -301,87 +301,107 @@ TEST_F(OutcomeTest, ColumnsHoldWhatEachRowsOutcomeHolds) {
   const size_t groups = model_->groups().size();
   const std::vector<std::string> mask = {"previous_score", "previous_tier"};
   for (const bool masked : {false, true}) {
-    SCOPED_TRACE(masked ? "masked" : "not masked");
-    OutcomeOptions options;
-    if (masked) options.masked = &mask;
-    // Rows [1, n) into places in reverse, one spare place first.
-    const size_t begin = 1;
-    const size_t places = n - begin + 1;
-    std::vector<uint32_t> at;
-    for (size_t k = 0; k < n - begin; ++k) {
-      at.push_back(static_cast<uint32_t>(places - 1 - k));
-    }
-    std::vector<uint8_t> ok(places);
-    std::vector<double> score(places), coverage(places), delta(places);
-    std::vector<int32_t> tier(places);
-    std::vector<int8_t> changed(places), held(places);
-    std::vector<double> group_scores(groups * places);
-    std::vector<uint64_t> playbooks(places);
-    std::vector<uint32_t> warnings(places);
-    OutcomeColumns out;
-    out.at = at.data();
-    out.ok = ok.data();
-    out.score = score.data();
-    out.coverage = coverage.data();
-    out.delta = delta.data();
-    out.tier = tier.data();
-    out.tier_changed = changed.data();
-    out.tier_held = held.data();
-    out.groups = group_scores.data();
-    out.group_stride = places;
-    out.playbooks = playbooks.data();
-    out.warnings = warnings.data();
-    ASSERT_OK(FillOutcomeColumns(*batch_, result_, begin, n, options, out));
-    // And the failed row 0 alone, at place 0.
-    OutcomeColumns first = out;
-    first.at = nullptr;
-    ASSERT_OK(FillOutcomeColumns(*batch_, result_, 0, 1, options, first));
-    for (size_t row = 0; row < n; ++row) {
-      SCOPED_TRACE(row);
-      const size_t i = row == 0 ? 0 : at[row - begin];
-      const RowOutcome& o = Fill(row, options);
-      EXPECT_EQ(ok[i], o.ok() ? 1 : 0);
-      EXPECT_EQ(warnings[i], o.warnings().size());
-      EXPECT_EQ(tier[i], o.tier());
-      EXPECT_EQ(changed[i], o.show_tier_change() ? o.tier_changed() : -1);
-      EXPECT_EQ(held[i], o.show_tier_change() ? o.tier_held() : -1);
-      uint64_t mask_bits = 0;
-      for (const PlaybookOutcome& p : o.playbooks()) {
-        mask_bits |= uint64_t{1} << p.playbook;
+    for (const bool in_order : {false, true}) {
+      SCOPED_TRACE(masked ? "masked" : "not masked");
+      SCOPED_TRACE(in_order ? "in order" : "to places");
+      OutcomeOptions options;
+      if (masked) options.masked = &mask;
+      // To places: rows [1, n) into places in reverse, one spare place first,
+      // then the failed row 0 alone, at place 0. In order (column by column):
+      // every row at its own place.
+      const size_t begin = 1;
+      const size_t places = in_order ? n : n - begin + 1;
+      std::vector<uint32_t> at;
+      for (size_t k = 0; k < n - begin; ++k) {
+        at.push_back(static_cast<uint32_t>(places - 1 - k));
       }
-      EXPECT_EQ(playbooks[i], mask_bits);
-      std::vector<double> want_groups(groups, NAN);
-      for (const GroupOutcome& g : o.groups()) want_groups[g.group] = g.score;
-      for (size_t g = 0; g < groups; ++g) {
-        EXPECT_EQ(std::isnan(group_scores[g * places + i]),
-                  std::isnan(want_groups[g]));
-        if (!std::isnan(want_groups[g])) {
-          EXPECT_EQ(group_scores[g * places + i], want_groups[g]);
+      auto place = [&](size_t row) -> size_t {
+        if (in_order) return row;
+        return row == 0 ? 0 : at[row - begin];
+      };
+      std::vector<uint8_t> ok(places);
+      std::vector<double> score(places), coverage(places), delta(places);
+      std::vector<int32_t> tier(places);
+      std::vector<int8_t> changed(places), held(places);
+      std::vector<double> group_scores(groups * places);
+      std::vector<uint64_t> playbooks(places);
+      std::vector<uint32_t> warnings(places);
+      OutcomeColumns out;
+      out.at = in_order ? nullptr : at.data();
+      out.ok = ok.data();
+      out.score = score.data();
+      out.coverage = coverage.data();
+      out.delta = delta.data();
+      out.tier = tier.data();
+      out.tier_changed = changed.data();
+      out.tier_held = held.data();
+      out.groups = group_scores.data();
+      out.group_stride = places;
+      out.playbooks = playbooks.data();
+      out.warnings = warnings.data();
+      if (in_order) {
+        // Dirty places first: every one must be written.
+        std::fill(score.begin(), score.end(), -1);
+        std::fill(group_scores.begin(), group_scores.end(), -1);
+        std::fill(playbooks.begin(), playbooks.end(), ~uint64_t{0});
+        std::fill(warnings.begin(), warnings.end(), 99);
+        std::fill(changed.begin(), changed.end(), 7);
+        ASSERT_OK(FillOutcomeColumns(*batch_, result_, 0, n, options, out));
+      } else {
+        ASSERT_OK(FillOutcomeColumns(*batch_, result_, begin, n, options, out));
+        OutcomeColumns first = out;
+        first.at = nullptr;
+        ASSERT_OK(FillOutcomeColumns(*batch_, result_, 0, 1, options, first));
+      }
+      for (size_t row = 0; row < n; ++row) {
+        SCOPED_TRACE(row);
+        const size_t i = place(row);
+        const RowOutcome& o = Fill(row, options);
+        EXPECT_EQ(ok[i], o.ok() ? 1 : 0);
+        EXPECT_EQ(warnings[i], o.warnings().size());
+        EXPECT_EQ(tier[i], o.tier());
+        EXPECT_EQ(changed[i], o.show_tier_change() ? o.tier_changed() : -1);
+        EXPECT_EQ(held[i], o.show_tier_change() ? o.tier_held() : -1);
+        uint64_t mask_bits = 0;
+        for (const PlaybookOutcome& p : o.playbooks()) {
+          mask_bits |= uint64_t{1} << p.playbook;
+        }
+        EXPECT_EQ(playbooks[i], mask_bits);
+        std::vector<double> want_groups(groups, NAN);
+        for (const GroupOutcome& g : o.groups()) want_groups[g.group] = g.score;
+        for (size_t g = 0; g < groups; ++g) {
+          EXPECT_EQ(std::isnan(group_scores[g * places + i]),
+                    std::isnan(want_groups[g]));
+          if (!std::isnan(want_groups[g])) {
+            EXPECT_EQ(group_scores[g * places + i], want_groups[g]);
+          }
+        }
+        if (!o.ok()) {
+          EXPECT_TRUE(std::isnan(score[i]));
+          EXPECT_TRUE(std::isnan(coverage[i]));
+          EXPECT_TRUE(std::isnan(delta[i]));
+          continue;
+        }
+        EXPECT_EQ(std::isnan(score[i]), !o.has_score());
+        if (o.has_score()) {
+          EXPECT_EQ(score[i], o.score());
+        }
+        EXPECT_EQ(coverage[i], o.coverage());
+        EXPECT_EQ(std::isnan(delta[i]), !o.has_delta());
+        if (o.has_delta()) {
+          EXPECT_EQ(delta[i], o.delta());
         }
       }
-      if (!o.ok()) {
-        EXPECT_TRUE(std::isnan(score[i]));
-        EXPECT_TRUE(std::isnan(coverage[i]));
-        EXPECT_TRUE(std::isnan(delta[i]));
-        continue;
-      }
-      EXPECT_EQ(std::isnan(score[i]), !o.has_score());
-      if (o.has_score()) {
-        EXPECT_EQ(score[i], o.score());
-      }
-      EXPECT_EQ(coverage[i], o.coverage());
-      EXPECT_EQ(std::isnan(delta[i]), !o.has_delta());
-      if (o.has_delta()) {
-        EXPECT_EQ(delta[i], o.delta());
-      }
+      // What the comparison rests on: the rows differ where it matters.
+      EXPECT_EQ(ok[0], 0);
+      EXPECT_EQ(warnings[place(5)], 2u);
+      EXPECT_EQ(held[place(4)], masked ? -1 : 1);
+      EXPECT_EQ(std::isnan(delta[place(3)]), masked);
+      EXPECT_NE(playbooks[place(6)], 0u);
+      EXPECT_EQ(playbooks[place(0)], 0u);
+      EXPECT_EQ(warnings[place(0)], 0u);
+      EXPECT_EQ(tier[place(1)], model::kInsufficientDataTier);
     }
-    // What the comparison rests on: the rows differ where it matters.
-    EXPECT_EQ(ok[0], 0);
-    EXPECT_EQ(warnings[at[5 - begin]], 2u);
-    EXPECT_EQ(held[at[4 - begin]], masked ? -1 : 1);
-    EXPECT_EQ(std::isnan(delta[at[3 - begin]]), masked);
-    EXPECT_NE(playbooks[at[6 - begin]], 0u);
-    EXPECT_EQ(tier[at[1 - begin]], model::kInsufficientDataTier);
   }
 }
 

@@ -85,6 +85,34 @@ class BatchResult {
   // Counts per tier (index tier+1, so insufficient_data is [0]) over ok rows.
   std::vector<size_t> TierCounts() const;
 
+  // The columns behind the accessors above, for readers of many rows at
+  // once (FillOutcomeColumns): row r of a per-row column is at [r], of
+  // column k of a many-column one (groups, playbooks) at [k * size() + r].
+  // A number's value is meaningful only where its validity byte is 1. The
+  // pointers stay valid until the result is scored again.
+  struct Numbers {
+    const double* value;
+    const uint8_t* valid;
+  };
+  struct Columns {
+    const uint8_t* ok;
+    Numbers score, coverage, delta, group_score;
+    const int32_t* tier;
+    const uint8_t* tier_changed;
+    const uint8_t* tier_held;
+    const uint8_t* matched;
+  };
+  Columns columns() const {
+    auto numbers = [](const NumberColumn& c) {
+      return Numbers{c.value.data(), c.valid.data()};
+    };
+    return {ok_.data(),          numbers(score_),
+            numbers(coverage_),  numbers(delta_),
+            numbers(group_score_), tier_.data(),
+            tier_changed_.data(), tier_held_.data(),
+            matched_.data()};
+  }
+
  private:
   friend class Scorer;
   static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
