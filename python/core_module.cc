@@ -35,6 +35,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -543,6 +544,10 @@ py::dict Model::Score(size_t rows, py::object ids,
   const std::string no_id =
       absl::StrCat("no id (the \"", id_column, "\" cell is empty)");
   std::vector<double> points;
+  // A chunk's run of bare rows: their ids, and the texts of row numbers
+  // standing in for ids (a deque: the views stay valid as it grows).
+  std::vector<std::string_view> bare_ids;
+  std::deque<std::string> number_ids;
   eval::AccountTable table;
   engine::repository::TableScores scores;
   eval::RowOutcome outcome;
@@ -580,7 +585,6 @@ py::dict Model::Score(size_t rows, py::object ids,
   std::vector<uint8_t> chunk_ok;
   std::vector<int32_t> chunk_tier;
   std::vector<uint32_t> chunk_warnings;
-  std::vector<uint64_t> chunk_masks;
   // mask -> 1 + its index in mask_orders (0 is the empty set's place).
   absl::flat_hash_map<uint64_t, uint32_t> mask_index;
   // Masks noted lately, by a hash of the mask: most rows repeat a few
@@ -671,25 +675,44 @@ py::dict Model::Score(size_t rows, py::object ids,
         cell_sources.push_back(&cols[k]);
       }
     }
+    // Rows with an id and no cell value (None) are added in runs, in one
+    // step each (TableBuilder::AddBareRows); the others one by one.
+    bare_ids.clear();
+    number_ids.clear();
     for (size_t r = begin; r < end; ++r) {
+      std::string_view id;
       if (have_ids) {
-        PyObject* id = *reinterpret_cast<PyObject* const*>(
+        PyObject* object = *reinterpret_cast<PyObject* const*>(
             id_base + static_cast<py::ssize_t>(r) * id_stride);
         Py_ssize_t size = 0;
-        const char* text = PyUnicode_AsUTF8AndSize(id, &size);
+        const char* text = PyUnicode_AsUTF8AndSize(object, &size);
         if (text == nullptr) throw py::error_already_set();
-        b.BeginRow(std::string_view(text, static_cast<size_t>(size)));
-        if (size == 0) b.FailRow(no_id);
+        id = std::string_view(text, static_cast<size_t>(size));
       } else {
-        // Accounts without ids: the engine needs one, the row number does.
-        b.BeginRow(absl::StrCat(r));
+        // Accounts without ids: the engine needs one, the row number does
+        // (kept until the run is added).
+        number_ids.push_back(absl::StrCat(r));
+        id = number_ids.back();
       }
+      bool bare = !id.empty();
+      for (size_t k = 0; bare && k < cell_columns.size(); ++k) {
+        bare = PyList_GET_ITEM(cell_sources[k]->cells.ptr(), r) == Py_None;
+      }
+      if (bare) {
+        bare_ids.push_back(id);
+        continue;
+      }
+      b.AddBareRows(bare_ids.data(), bare_ids.size());
+      bare_ids.clear();
+      b.BeginRow(id);
+      if (id.empty()) b.FailRow(no_id);
       for (size_t k = 0; k < cell_columns.size(); ++k) {
         PutCell(b, cell_columns[k],
                 PyList_GET_ITEM(cell_sources[k]->cells.ptr(), r), &points);
       }
       b.EndRow();
     }
+    b.AddBareRows(bare_ids.data(), bare_ids.size());
 
     py::gil_scoped_release release;
     for (size_t k = 0; k < cols.size(); ++k) {
@@ -731,7 +754,6 @@ py::dict Model::Score(size_t rows, py::object ids,
         chunk_ok.resize(n);
         chunk_tier.resize(n);
         chunk_warnings.resize(n);
-        chunk_masks.resize(n);
         eval::OutcomeColumns columns;
         columns.ok = chunk_ok.data();
         columns.score = score_p + begin;
@@ -742,7 +764,7 @@ py::dict Model::Score(size_t rows, py::object ids,
         columns.tier_held = held_p + begin;
         columns.groups = groups_p + begin;
         columns.group_stride = rows;
-        columns.playbooks = masks ? chunk_masks.data() : nullptr;
+        columns.playbooks = masks ? masks_p + begin : nullptr;
         columns.warnings = chunk_warnings.data();
         scored = eval::FillOutcomeColumns(*part.batch, part.result, 0, n,
                                           options, columns);
@@ -752,26 +774,38 @@ py::dict Model::Score(size_t rows, py::object ids,
           std::fill(groups_p + g * rows + begin, groups_p + g * rows + end,
                     nan);
         }
-        const int insufficient = static_cast<int>(layout_[2].size() - 1);
-        for (size_t i = begin; i < end; ++i) {
-          const size_t k = i - begin;
-          model_p[i] = 0;
-          const bool ok = chunk_ok[k] != 0;
-          status_p[i] = ok ? 0 : 1;
-          tier_p[i] = static_cast<int8_t>(
-              !ok ? -1
-                  : chunk_tier[k] == model::kInsufficientDataTier
-                      ? insufficient
-                      : chunk_tier[k]);
-          if (masks) {
-            // The requested model's playbooks are the layout's first.
-            const uint64_t mask = chunk_masks[k];
-            masks_p[i] = mask;
-            if (mask != 0) note_mask(mask, nullptr, 0);
+        // Column by column, as FillOutcomeColumns wrote them.
+        const int8_t insufficient = static_cast<int8_t>(layout_[2].size() - 1);
+        std::fill(model_p + begin, model_p + end, int16_t{0});
+        for (size_t k = 0; k < n; ++k) {
+          status_p[begin + k] = chunk_ok[k] != 0 ? 0 : 1;
+        }
+        for (size_t k = 0; k < n; ++k) {
+          const int32_t t = chunk_tier[k];
+          tier_p[begin + k] =
+              chunk_ok[k] == 0 ? int8_t{-1}
+              : t == model::kInsufficientDataTier ? insufficient
+                                                  : static_cast<int8_t>(t);
+        }
+        if (masks) {
+          // The requested model's playbooks are the layout's first. A row
+          // with its predecessor's set has nothing new to note.
+          uint64_t last = 0;
+          for (size_t i = begin; i < end; ++i) {
+            const uint64_t mask = masks_p[i];
+            if (mask != last && mask != 0) note_mask(mask, nullptr, 0);
+            last = mask;
           }
-          if (ok && chunk_warnings[k] == 0 && !explain && masks) continue;
+        }
+        // Texts: a failure or warnings, or every row for explanations or
+        // playbooks past a mask.
+        const bool every_row = explain || !masks;
+        for (size_t k = 0; k < n; ++k) {
+          if (!every_row && chunk_ok[k] != 0 && chunk_warnings[k] == 0) {
+            continue;
+          }
           eval::FillRowOutcome(*part.batch, part.result, k, options, &outcome);
-          read_texts(i, 0);
+          read_texts(begin + k, 0);
         }
         continue;
       }
