@@ -57,6 +57,14 @@ inline double Pick(bool c, double a, double b) {
   return out;
 }
 
+// Whether a per-segment table's `rows` entries for one member are equal.
+inline bool SameForEveryRow(const double* values, size_t rows) {
+  for (size_t r = 1; r < rows; ++r) {
+    if (values[r] != values[0]) return false;
+  }
+  return true;
+}
+
 std::atomic<uint64_t> next_program_id{1};
 
 }  // namespace
@@ -424,7 +432,9 @@ HEALTHSCORE_ALWAYS_INLINE void Program::RunSteps(const SlotView& slots,
           // Every value is loaded, also a missing one's, and the choice
           // is made by Pick: a member goes missing at random, and a branch
           // on it would be mispredicted as often.
-          if (seg_row == nullptr) {
+          // A member whose weight no segment changes takes the loop
+          // without the per-row look-up, which vectorises.
+          if (seg_row == nullptr || SameForEveryRow(w, rows)) {
             const double w0 = w[0];
             for (size_t i = 0; i < n; ++i) {
               const double wi = Pick(xv[i], w0, 0.0);
@@ -457,7 +467,7 @@ HEALTHSCORE_ALWAYS_INLINE void Program::RunSteps(const SlotView& slots,
         for (size_t m = 0; m < t.members.size(); ++m) {
           const uint8_t* __restrict xv = val(t.members[m]);
           const double* share = &t.by_member[m * rows];
-          if (seg_row == nullptr) {
+          if (seg_row == nullptr || SameForEveryRow(share, rows)) {
             const double s0 = share[0];
             for (size_t i = 0; i < n; ++i) o[i] += Pick(xv[i], s0, 0.0);
           } else {
