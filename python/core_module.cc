@@ -587,25 +587,30 @@ py::dict Model::Score(size_t rows, py::object ids,
   std::vector<uint32_t> chunk_warnings;
   // mask -> 1 + its index in mask_orders (0 is the empty set's place).
   absl::flat_hash_map<uint64_t, uint32_t> mask_index;
-  // Masks noted lately, by a hash of the mask: most rows repeat a few
-  // sets, and this look is cheaper than the map's (0: none; note_mask is
-  // not called for the empty set).
-  std::array<uint64_t, 64> recent_masks{};
+  // Masks looked up lately with their mask_index entries, by a hash of
+  // the mask: most rows repeat a few sets, and this look is cheaper than
+  // the map's (an empty entry has index 0; the empty set is never looked
+  // up).
+  struct RecentMask {
+    uint64_t mask = 0;
+    uint32_t index = 0;
+  };
+  std::array<RecentMask, 64> recent_masks{};
+  auto recent_mask = [&recent_masks](uint64_t mask) -> RecentMask& {
+    return recent_masks[(mask * 0x9E3779B97F4A7C15u) >> 58];
+  };
   // Remembers the order of a set of matched playbooks (layout bits) the
   // first time a row has it: as `filled`'s playbooks() list them (the
   // outcome of a row of models_[k]), or, without one, ascending (the
   // requested model's order).
   auto note_mask = [&](uint64_t mask, const eval::RowOutcome* filled,
                        int k) {
-    uint64_t& recent =
-        recent_masks[(mask * 0x9E3779B97F4A7C15u) >> 58];
-    if (recent == mask) return;
-    recent = mask;
-    if (!mask_index
-             .try_emplace(mask, static_cast<uint32_t>(mask_orders.size() + 1))
-             .second) {
-      return;
-    }
+    RecentMask& recent = recent_mask(mask);
+    if (recent.index != 0 && recent.mask == mask) return;
+    const auto [it, added] = mask_index.try_emplace(
+        mask, static_cast<uint32_t>(mask_orders.size() + 1));
+    recent = {mask, it->second};
+    if (!added) return;
     std::vector<int> order;
     if (filled != nullptr) {
       for (const eval::PlaybookOutcome& p : filled->playbooks()) {
@@ -892,7 +897,15 @@ py::dict Model::Score(size_t rows, py::object ids,
         if (mask_tuples[last].first != mask) {
           uses[last] += run;
           run = 0;
-          last = mask == 0 ? 0 : mask_index.at(mask);
+          if (mask == 0) {
+            last = 0;
+          } else {
+            RecentMask& recent = recent_mask(mask);
+            if (recent.index == 0 || recent.mask != mask) {
+              recent = {mask, mask_index.at(mask)};
+            }
+            last = recent.index;
+          }
           value = mask_tuples[last].second.ptr();
         }
         pb[i] = value;
