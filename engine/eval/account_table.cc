@@ -875,6 +875,7 @@ void TableBinder::Bind(const AccountTable& table,
   batch->Clear();
   BatchBuilder builder(batch);
   Resolve(table);
+  if (BindGathered(table, rows, &builder)) return;
   // The rows may be anywhere in the table: plan for all of them.
   PlanRuns(table, 0, table.size(), /*by_column=*/false);
   builder.set_strict(strict_);
@@ -882,6 +883,80 @@ void TableBinder::Bind(const AccountTable& table,
   last_ignored_ = 0;
   for (uint32_t row : rows) last_ignored_ += AddRow(table, row, &builder);
   ignored_ += last_ignored_;
+}
+
+bool TableBinder::BindGathered(const AccountTable& table,
+                               const std::vector<uint32_t>& rows,
+                               BatchBuilder* builder) {
+  // Planned for every row of the table, as if bound whole: what may be put
+  // column by column for all rows may be for any of them.
+  if (!PlanRuns(table, 0, table.size(), /*by_column=*/true)) return false;
+  put_whole_.clear();
+  for (size_t k = 0; k < table.runs_.size(); ++k) {
+    const RunPlan::How how = run_plans_[k].how;
+    if (how < RunPlan::kNumberColumn) continue;
+    const AccountTable::Run& run = table.runs_[k];
+    // A run that does not give every row would leave cells to fill.
+    if (run.first_row != 0 || run.rows != table.size()) return false;
+    if (how != RunPlan::kCodeColumn && how != RunPlan::kIgnoredColumn) {
+      put_whole_.push_back(slots_[run.column]);
+    }
+  }
+  const size_t n = rows.size();
+  builder->set_strict(strict_);
+  builder->PrepareRows(n, put_whole_);
+  const size_t warnings_before = builder->range_warning_count();
+  last_ignored_ = 0;
+  for (const uint32_t row : rows) last_ignored_ += AddRow(table, row, builder);
+  for (size_t k = 0; k < table.runs_.size(); ++k) {
+    const RunPlan& plan = run_plans_[k];
+    if (plan.how < RunPlan::kNumberColumn) continue;
+    const AccountTable::Run& run = table.runs_[k];
+    const int slot = slots_[run.column];
+    switch (plan.how) {
+      case RunPlan::kNumberColumn:
+      case RunPlan::kDateColumn:
+        days_.resize(n);
+        for (size_t j = 0; j < n; ++j) days_[j] = run.numbers[rows[j]];
+        if (plan.how == RunPlan::kNumberColumn) {
+          builder->PutNumberColumn(slot, 0, days_.data(), n);
+        } else {
+          builder->PutDateDaysColumn(slot, 0, days_.data(), n);
+        }
+        continue;
+      case RunPlan::kCodeColumn:
+        codes_.resize(n);
+        for (size_t j = 0; j < n; ++j) codes_[j] = run.codes[rows[j]];
+        builder->PutCodeColumn(slot, 0, codes_.data(), n, run.dictionary,
+                               plan.codes.data());
+        continue;
+      case RunPlan::kDateCodeColumn:
+        days_.resize(n);
+        for (size_t j = 0; j < n; ++j) {
+          const int32_t c = run.codes[rows[j]];
+          days_[j] =
+              c < 0 ? std::numeric_limits<double>::quiet_NaN() : plan.days[c];
+        }
+        builder->PutDateDaysColumn(slot, 0, days_.data(), n);
+        continue;
+      default: {
+        // kIgnoredColumn: count the values given.
+        uint64_t given = 0;
+        for (const uint32_t row : rows) {
+          given += RunValueGiven(table, run, row) ? 1 : 0;
+        }
+        column_ignored_[run.column] += given;
+        last_ignored_ += given;
+        continue;
+      }
+    }
+  }
+  ignored_ += last_ignored_;
+  // Back in the order row-by-row binding gives: by row, then by run.
+  if (builder->range_warning_count() > warnings_before) {
+    builder->SortRangeWarnings(warnings_before, input_rank_);
+  }
+  return true;
 }
 
 std::map<std::string, uint64_t> TableBinder::ignored_names() const {

@@ -408,6 +408,12 @@ class TableBinder {
   // Returns whether some are.
   bool PlanRuns(const AccountTable& table, size_t begin, size_t end,
                 bool by_column);
+  // Bind(table, rows, batch) column by column: the rows first, then each
+  // run's values of `rows` gathered into one array and put whole. Returns
+  // false, having added nothing, unless every run bound so gives every row
+  // of the table (the columnar forms' tables).
+  bool BindGathered(const AccountTable& table,
+                    const std::vector<uint32_t>& rows, BatchBuilder* builder);
   // Adds row `row`; returns its count of ignored values.
   uint32_t AddRow(const AccountTable& table, size_t row,
                   BatchBuilder* builder);
@@ -478,7 +484,10 @@ class TableBinder {
   // The runs AddRow puts value by value (the kinds before kNumberColumn),
   // in run order.
   std::vector<uint32_t> row_runs_;
-  std::vector<double> days_;  // kDateCodeColumn: one run's days per row
+  // One run's values for the rows bound (days of kDateCodeColumn, values
+  // gathered by BindGathered).
+  std::vector<double> days_;
+  std::vector<int32_t> codes_;
   std::vector<int> put_whole_;  // AddRows: slots whose columns it writes whole
   // Per input: the index of the run that gives it (-1 when cells give it,
   // which are put first), for putting range warnings back in the order

@@ -1,5 +1,6 @@
 #include "engine/eval/account_table.h"
 
+#include <cmath>
 #include <limits>
 #include <map>
 #include <memory>
@@ -609,7 +610,9 @@ TEST(TableBinderTest, BareRowsAddedInOneStepBindAsRowsAddedOneByOne) {
       BatchBuilder b(&got);
       binder.AddRows(steps, begin, end, &b);
     }
-    // What row-by-row binding of the same rows gives.
+    // What binding the same rows of the other table as a list gives
+    // (TableBinder::Bind with rows: the rows one by one, the runs'
+    // values gathered).
     std::vector<uint32_t> rows;
     for (size_t r = begin; r < end; ++r) {
       rows.push_back(static_cast<uint32_t>(r));
@@ -623,6 +626,76 @@ TEST(TableBinderTest, BareRowsAddedInOneStepBindAsRowsAddedOneByOne) {
   }
   EXPECT_EQ(got.row_error(1), "account has no id");
   EXPECT_EQ(got.number(Column(*model, "dau_mau"))[3], 0.75);
+}
+
+// Some rows of a table of runs (a routed request's rows for one model) are
+// bound column by column, each run's values of those rows gathered: the
+// batch holds what binding the same accounts given value by value holds,
+// warnings and ignored values included, in the order the rows are asked.
+TEST(TableBinderTest, SomeRowsOfRunsBindAsTheSameAccountsGivenValueByValue) {
+  auto model = testing::OneOfEachModel();
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  constexpr size_t kRows = 40;
+  std::vector<std::string> ids;
+  std::vector<double> dau_mau(kRows), renewal(kRows), as_of(kRows),
+      previous(kRows), nps(kRows);
+  std::vector<int32_t> segment(kRows);
+  const std::string_view segments[] = {"smb", "enterprise"};
+  for (size_t r = 0; r < kRows; ++r) {
+    ids.push_back(absl::StrCat("acct-", r));
+    // Every kind of value: in range, out of range (a warning), missing.
+    dau_mau[r] = r % 7 == 0 ? kNaN : r % 5 == 0 ? 1.5 : r / 100.0;
+    renewal[r] = r % 6 == 0 ? kNaN : 20000 + static_cast<double>(r);
+    as_of[r] = r % 9 == 0 ? kNaN : 20400;
+    previous[r] = r % 4 == 0 ? kNaN : static_cast<double>(r);
+    nps[r] = r % 3 == 0 ? kNaN : 7;  // no input of the model
+    segment[r] = static_cast<int32_t>(r % 3) - 1;  // -1 missing, 0, 1
+  }
+  AccountTable runs;
+  TableBuilder b(&runs);
+  std::vector<std::string_view> views(ids.begin(), ids.end());
+  b.AddBareRows(views.data(), views.size());
+  b.PutDateDaysRun(b.Column({"", "as_of"}), 0, as_of.data(), kRows);
+  b.PutNumberRun(b.Column({"metrics", "dau_mau"}), 0, dau_mau.data(), kRows);
+  b.PutNumberRun(b.Column({"metrics", "nps"}), 0, nps.data(), kRows);
+  b.PutDateDaysRun(b.Column({"dates", "renewal_date"}), 0, renewal.data(),
+                   kRows);
+  b.PutCodeRun(b.Column({"attributes", "segment"}), 0, segment.data(), kRows,
+               segments, 2);
+  b.PutNumberRun(b.Column({"", "previous_score"}), 0, previous.data(), kRows);
+
+  const std::vector<uint32_t> rows = {5, 0, 39, 12, 13, 35, 20, 7, 1};
+  // The same accounts, in that order, given value by value.
+  AccountTable cells;
+  TableBuilder c(&cells);
+  for (const uint32_t r : rows) {
+    c.BeginRow(ids[r]);
+    if (!std::isnan(as_of[r])) {
+      c.PutDateDays(c.Column({"", "as_of"}), as_of[r]);
+    }
+    if (!std::isnan(dau_mau[r])) c.SetMetric("dau_mau", dau_mau[r]);
+    if (!std::isnan(nps[r])) c.SetMetric("nps", nps[r]);
+    if (!std::isnan(renewal[r])) {
+      c.PutDateDays(c.Column({"dates", "renewal_date"}), renewal[r]);
+    }
+    if (segment[r] >= 0) c.SetAttribute("segment", segments[segment[r]]);
+    if (!std::isnan(previous[r])) c.SetPreviousScore(previous[r]);
+    c.EndRow();
+  }
+  TableBinder from_runs(model), from_cells(model);
+  Batch got(model), want(model);
+  // Twice: the second time into the first's memory.
+  for (int round = 0; round < 2; ++round) {
+    from_runs.Bind(runs, rows, &got);
+    from_cells.Bind(cells, &want);
+    ExpectSameBatches(got, want);
+    EXPECT_EQ(from_runs.last_ignored(), from_cells.last_ignored());
+  }
+  // What the comparison rests on: values, warnings and ignored values.
+  EXPECT_EQ(got.id(2), "acct-39");
+  EXPECT_THAT(RowWarnings(got, 0), ElementsAre(HasSubstr("dau_mau = 1.5")));
+  EXPECT_EQ(got.number(Column(*model, "dau_mau"))[3], 0.12);
+  EXPECT_EQ(from_runs.last_ignored(), 6u);  // nps of 5, 13, 35, 20, 7, 1
 }
 
 // The model of the column-by-column tests: numbers with ranges, a series,
