@@ -748,11 +748,12 @@ py::dict Model::Score(size_t rows, py::object ids,
       // RowOutcome is filled only for the rows with texts (a failure,
       // warnings, explain, or playbooks past a mask). A routed chunk is
       // read row by row.
-      bool by_column = routed.parts.size() == 1 && part_model[0] == 0;
-      for (size_t i = begin; by_column && i < end; ++i) {
-        by_column = routed.where[i - begin].first == 0 &&
-                    routed.where[i - begin].second == i - begin;
-      }
+      // One part of the requested model, whole (row i of its batch is
+      // request index i) and holding all n rows: its rows, ascending and
+      // within [0, n), can only be 0 to n - 1.
+      const bool by_column = routed.parts.size() == 1 &&
+                             part_model[0] == 0 && routed.parts[0].whole &&
+                             routed.parts[0].rows.size() == n;
       if (by_column) {
         const engine::repository::RoutedPart& part = routed.parts[0];
         const size_t model_groups = models_[0]->groups().size();
