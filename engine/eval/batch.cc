@@ -650,16 +650,13 @@ HEALTHSCORE_COLUMN_LOOP
 bool PutFiniteNumbers(const double* __restrict values, size_t n, double low,
                       double high, double* __restrict column,
                       uint8_t* __restrict valid) {
+  int outside = 0;
   for (size_t i = 0; i < n; ++i) {
     const double v = values[i];
     const bool finite = v - v == 0;
     column[i] = finite ? v : 0.0;
     valid[i] = finite;
-  }
-  int outside = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const double v = values[i];
-    outside |= (v - v == 0) & ((v < low) | (v > high));
+    outside |= finite & ((v < low) | (v > high));
   }
   return outside != 0;
 }
