@@ -83,6 +83,7 @@ void AccountTable::Clear() {
     uid_ = NextTableUid();
   }
   rows_.clear();
+  details_.clear();
   id_text_.clear();
   id_ends_.clear();
   cells_.clear();
@@ -179,16 +180,33 @@ void TableBuilder::AddBareRows(const std::string_view* ids, size_t n) {
   shape_pos_ = 0;
 }
 
+AccountTable::RowDetail& TableBuilder::Detail() {
+  AccountTable& t = *table_;
+  AccountTable::Row& row = t.rows_.back();
+  if (row.detail == AccountTable::kNoDetail) {
+    row.detail = static_cast<uint32_t>(t.details_.size());
+    t.details_.emplace_back();
+  }
+  return t.details_[row.detail];
+}
+
 void TableBuilder::SetRowLocation(std::string_view location) {
-  table_->rows_.back().location = {AddText(location),
-                                   static_cast<uint32_t>(location.size())};
+  if (location.empty() &&
+      table_->rows_.back().detail == AccountTable::kNoDetail) {
+    return;
+  }
+  const AccountTable::Span at = {AddText(location),
+                                 static_cast<uint32_t>(location.size())};
+  Detail().location = at;
 }
 
 void TableBuilder::FailRow(std::string_view message) {
-  AccountTable::Row& row = table_->rows_.back();
-  if (row.failed) return;
-  row.failed = true;
-  row.error = {AddText(message), static_cast<uint32_t>(message.size())};
+  if (table_->RowFailure(table_->rows_.back()) != nullptr) return;
+  const AccountTable::Span at = {AddText(message),
+                                 static_cast<uint32_t>(message.size())};
+  AccountTable::RowDetail& detail = Detail();
+  detail.failed = true;
+  detail.error = at;
 }
 
 void TableBuilder::EndRow() {
@@ -439,7 +457,8 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
     return 0;
   }
   b.BeginRow(table.id(row));
-  if (r.location.size != 0) b.SetRowLocation(table.Text(r.location));
+  const std::string_view location = table.RowLocation(r);
+  if (!location.empty()) b.SetRowLocation(location);
   uint32_t ignored = 0;
   // The row's located values (SetValueLocation), when the table has any.
   const std::vector<AccountTable::Located>& located = table.located_;
@@ -472,7 +491,7 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
     if (slot == -1) {
       if (unknown_names_fail_) {
         FailUnknownName(field,
-                        name_at.empty() ? std::string(table.Text(r.location))
+                        name_at.empty() ? std::string(location)
                                         : std::string(name_at) + ": ",
                         &b);
       }
@@ -535,7 +554,9 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
     const size_t i = row - table.runs_[k].first_row;
     if (i < table.runs_[k].rows) ignored += AddRunValue(table, k, i, r, builder);
   }
-  if (r.failed) b.FailRow(table.Text(r.error));
+  if (const AccountTable::RowDetail* failure = table.RowFailure(r)) {
+    b.FailRow(table.Text(failure->error));
+  }
   b.EndRow();
   return ignored;
 }
@@ -694,7 +715,7 @@ uint32_t TableBinder::AddRunValue(const AccountTable& table, size_t k,
   BatchBuilder& b = *builder;
   if (slot == -1) {
     if (unknown_names_fail_) {
-      FailUnknownName(field, table.Text(row.location), &b);
+      FailUnknownName(field, table.RowLocation(row), &b);
     }
     ++column_ignored_[run.column];
     return 1;

@@ -90,16 +90,19 @@ class AccountTable {
     return std::string_view(id_text_.data() + begin, id_ends_[row] - begin);
   }
   // Whether the reader could not read row `row` (see TableBuilder::FailRow).
-  bool row_failed(size_t row) const { return rows_[row].failed; }
+  bool row_failed(size_t row) const {
+    return RowFailure(rows_[row]) != nullptr;
+  }
   std::string_view row_error(size_t row) const {
-    return Text(rows_[row].error);
+    const RowDetail* failure = RowFailure(rows_[row]);
+    return failure == nullptr ? std::string_view() : Text(failure->error);
   }
   // How many values carry a location (TableBuilder::SetValueLocation).
   size_t located_values() const { return located_.size(); }
   // The text the reader put before the messages of row `row`, e.g.
   // "line 7: " (TableBuilder::SetRowLocation); empty if none.
   std::string_view row_location(size_t row) const {
-    return Text(rows_[row].location);
+    return RowLocation(rows_[row]);
   }
 
   // How a value was written (see TableBuilder's Put functions).
@@ -155,8 +158,15 @@ class AccountTable {
     std::string section;
     std::string name;
   };
+  // A row is 8 bytes: most rows have no location and no failure, and a
+  // table of a million accounts is written row by row; those few rows keep
+  // theirs in details_.
+  static constexpr uint32_t kNoDetail = ~uint32_t{0};
   struct Row {
     uint32_t cells_begin = 0;
+    uint32_t detail = kNoDetail;  // index into details_
+  };
+  struct RowDetail {
     Span location;
     Span error;
     bool failed = false;
@@ -191,11 +201,22 @@ class AccountTable {
     return row + 1 < rows_.size() ? rows_[row + 1].cells_begin
                                   : static_cast<uint32_t>(cells_.size());
   }
+  // Row r's location (empty when none) and failure (null when none).
+  std::string_view RowLocation(const Row& r) const {
+    return r.detail == kNoDetail ? std::string_view()
+                                 : Text(details_[r.detail].location);
+  }
+  const RowDetail* RowFailure(const Row& r) const {
+    return r.detail != kNoDetail && details_[r.detail].failed
+               ? &details_[r.detail]
+               : nullptr;
+  }
   // Whether row `row` holds only its id: no cells, location or failure.
   bool row_bare(size_t row) const {
     const Row& r = rows_[row];
-    return r.cells_begin == cells_end(row) && r.location.size == 0 &&
-           !r.failed;
+    return r.cells_begin == cells_end(row) &&
+           (r.detail == kNoDetail || (details_[r.detail].location.size == 0 &&
+                                      !details_[r.detail].failed));
   }
 
   uint64_t uid_;
@@ -203,6 +224,7 @@ class AccountTable {
   // section + '\0' + name -> column.
   absl::flat_hash_map<std::string, uint32_t> column_index_;
   std::vector<Row> rows_;
+  std::vector<RowDetail> details_;
   // The rows' ids, one after another; row r's ends at id_ends_[r]. Apart
   // from text_ so that the ids of consecutive rows are one slice (binding
   // copies a run of bare rows' ids at once).
@@ -330,6 +352,8 @@ class TableBuilder {
 
  private:
   uint64_t AddText(std::string_view text);
+  // The location and failure of the row begun last, made on first use.
+  AccountTable::RowDetail& Detail();
   // Column without the previous row's guess: the hash lookup.
   int LookUpColumn(const FieldName& field);
   void Add(int column, AccountTable::Kind kind, uint32_t size,

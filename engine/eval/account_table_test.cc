@@ -1210,6 +1210,52 @@ TEST(TableBinderTest, UnknownNamesCanFailTheAccount) {
             "renewal: the model declares no input \"renewal\"");
 }
 
+TEST(AccountTableTest, EachRowKeepsItsOwnLocationAndFirstFailure) {
+  // Rows with a location, a failure, both or neither, in every order, and
+  // bare rows between them: each row reads back its own, and a cleared
+  // table forgets them.
+  AccountTable table;
+  for (int round = 0; round < 2; ++round) {
+    table.Clear();
+    TableBuilder b(&table);
+    b.BeginRow("plain");
+    b.EndRow();
+    b.BeginRow("located");
+    b.SetRowLocation("line 2: ");
+    b.EndRow();
+    b.BeginRow("failed");
+    b.FailRow("line 3: not an object");
+    b.FailRow("line 3: a later problem");  // the first failure wins
+    b.EndRow();
+    const std::string_view bare[] = {"bare1", "bare2"};
+    b.AddBareRows(bare, 2);
+    b.BeginRow("both");
+    b.SetRowLocation("line 6: ");
+    b.FailRow("line 6: truncated");
+    b.SetRowLocation("line 6, again: ");  // a later location replaces it
+    b.EndRow();
+    b.BeginRow("emptied");
+    b.SetRowLocation("line 7: ");
+    b.SetRowLocation("");
+    b.EndRow();
+    b.BeginRow("after");
+    b.SetRowLocation("");
+    b.EndRow();
+
+    ASSERT_EQ(table.size(), 8u);
+    const std::string_view locations[] = {
+        "", "line 2: ", "", "", "", "line 6, again: ", "", ""};
+    const std::string_view errors[] = {
+        "", "", "line 3: not an object", "", "", "line 6: truncated", "", ""};
+    for (size_t r = 0; r < table.size(); ++r) {
+      SCOPED_TRACE(table.id(r));
+      EXPECT_EQ(table.row_location(r), locations[r]);
+      EXPECT_EQ(table.row_failed(r), !errors[r].empty());
+      EXPECT_EQ(table.row_error(r), errors[r]);
+    }
+  }
+}
+
 TEST(AccountTableTest, RowValuesListAValuePerFieldAsWritten) {
   AccountTable table;
   TableBuilder b(&table);
