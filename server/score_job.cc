@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -91,6 +92,12 @@ struct Scratch {
   // serialised into its chunk's output.
   v1::AccountResult result;
   v1::Explanation explanation;
+  // WriteColumnarRows's columns of one chunk.
+  std::vector<uint8_t> ok;
+  std::vector<int8_t> changed, held;
+  std::vector<uint64_t> masks;
+  std::vector<uint8_t> wide;
+  std::vector<double> groups;
 };
 
 Scratch& ThreadScratch() {
@@ -220,10 +227,11 @@ class ChunkRows {
   const BatchResult& result(size_t r) const { return routed_->part(r).result; }
   size_t row(size_t r) const { return routed_->row(r); }
   // Index into RoutePlan::models (0 without routes).
-  uint32_t model(size_t r) const {
-    if (plan_ == nullptr) return 0;
-    const int route = routed_->part(r).route;
-    return route < 0 ? 0 : plan_->model_of_route[static_cast<size_t>(route)];
+  uint32_t model(size_t r) const { return ModelOf(plan_, routed_->part(r)); }
+  static uint32_t ModelOf(const RoutePlan* plan,
+                          const engine::repository::RoutedPart& part) {
+    if (plan == nullptr || part.route < 0) return 0;
+    return plan->model_of_route[static_cast<size_t>(part.route)];
   }
   // The id maps of row r's model, or null (identity) without routes.
   const RouteModel* maps(size_t r) const {
@@ -280,10 +288,15 @@ void ChunkWarnings(const engine::repository::RoutedResult& routed, size_t begin,
   });
 }
 
-void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
+// Writes the chunk's rows into the columnar output: each part's numbers
+// column by column (engine::eval::FillOutcomeColumns, then its ids mapped
+// to the union's), and a RowOutcome only for the rows with texts to show
+// (a failure, reasons for matched playbooks, an explanation) or with more
+// playbooks than a mask holds.
+void WriteColumnarRows(const engine::repository::RoutedResult& routed,
+                       const RoutePlan* plan, size_t m, size_t union_groups,
                        int32_t insufficient, const v1::ScoreOptions& options,
-                       size_t begin, v1::Explanation* explanation,
-                       engine::eval::RowOutcome* outcome, ChunkOut* out) {
+                       size_t begin, Scratch* scratch, ChunkOut* out) {
   out->score.resize(m);
   out->coverage.resize(m);
   out->delta.resize(m);
@@ -293,16 +306,110 @@ void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
   out->groups.assign(union_groups * m, kNaN);
   out->playbook_counts.resize(m);
   const bool explain = options.explain();
-  const engine::eval::OutcomeOptions outcome_options = OutcomeOptionsFor(options);
-  engine::eval::RowOutcome& o = *outcome;
+  const engine::eval::OutcomeOptions outcome_options =
+      OutcomeOptionsFor(options);
+  std::vector<uint8_t>& ok = scratch->ok;
+  std::vector<int8_t>& changed = scratch->changed;
+  std::vector<int8_t>& held = scratch->held;
+  std::vector<uint64_t>& masks = scratch->masks;
+  std::vector<uint8_t>& wide = scratch->wide;  // per part: > 64 playbooks
+  ok.resize(m);
+  changed.resize(m);
+  held.resize(m);
+  masks.resize(m);
+  wide.assign(routed.parts.size(), 0);
+  for (size_t p = 0; p < routed.parts.size(); ++p) {
+    const engine::repository::RoutedPart& part = routed.parts[p];
+    const RouteModel* maps =
+        plan != nullptr ? &plan->models[ChunkRows::ModelOf(plan, part)]
+                        : nullptr;
+    const CompiledModel& model = part.result.model();
+    const size_t groups = model.groups().size();
+    wide[p] = model.playbooks().size() > 64;
+    // A whole batch is every row of the chunk, in order; a later part's
+    // rows overwrite those of its rows routed away.
+    const bool in_order = part.whole;
+    engine::eval::OutcomeColumns c;
+    c.at = in_order ? nullptr : part.rows.data();
+    c.ok = ok.data();
+    c.score = out->score.data();
+    c.coverage = out->coverage.data();
+    c.delta = out->delta.data();
+    c.tier = out->tier.data();
+    c.tier_changed = changed.data();
+    c.tier_held = held.data();
+    c.playbooks = wide[p] ? nullptr : masks.data();
+    // Groups straight into the union's columns when their indices are the
+    // model's own; else into scratch, then each to its union column.
+    const bool own_groups = maps == nullptr;
+    if (own_groups) {
+      c.groups = out->groups.data();
+    } else {
+      scratch->groups.resize(groups * m);
+      c.groups = scratch->groups.data();
+    }
+    c.group_stride = m;
+    const size_t batch_rows = in_order ? m : part.rows.size();
+    // Fails only for a playbook mask of a wide model, which takes none.
+    engine::eval::FillOutcomeColumns(*part.batch, part.result, 0, batch_rows,
+                                     outcome_options, c)
+        .IgnoreError();
+    const std::vector<uint32_t>& rows = part.rows;
+    if (wide[p]) {
+      for (const uint32_t i : rows) masks[i] = 0;
+    }
+    if (maps == nullptr) {
+      for (size_t i = 0; i < m; ++i) {
+        const int32_t t = out->tier[i];
+        out->tier[i] = t == engine::model::kInsufficientDataTier ? insufficient
+                                                                 : t;
+      }
+      continue;
+    }
+    for (const uint32_t i : rows) {
+      const int32_t t = out->tier[i];
+      out->tier[i] = t == engine::model::kInsufficientDataTier
+                         ? insufficient
+                         : maps->tier[static_cast<size_t>(t)];
+    }
+    for (size_t g = 0; g < groups; ++g) {
+      const double* from = scratch->groups.data() + g * m;
+      double* to = out->groups.data() +
+                   static_cast<size_t>(maps->group[g]) * m;
+      for (const uint32_t i : rows) to[i] = from[i];
+    }
+  }
+
+  engine::eval::RowOutcome& o = scratch->outcome;
+  v1::Explanation* explanation = &scratch->explanation;
   for (size_t r = 0; r < m; ++r) {
-    engine::eval::FillRowOutcome(rows.batch(r), rows.result(r), rows.row(r),
-                           outcome_options, &o);
-    const RouteModel* maps = rows.maps(r);
+    const auto [p, batch_row] = routed.where[r];
+    const engine::repository::RoutedPart& part = routed.parts[p];
+    const RouteModel* maps =
+        plan != nullptr ? &plan->models[ChunkRows::ModelOf(plan, part)]
+                        : nullptr;
+    const bool failed = ok[r] == 0;
+    const uint64_t mask = masks[r];
+    const bool texts = failed || explain || wide[p] != 0 ||
+                       (outcome_options.reasons && mask != 0);
+    if (!texts) {
+      out->tier_changed[r] = changed[r] == 1;
+      out->tier_held[r] = held[r] == 1;
+      uint32_t count = 0;
+      for (uint64_t bits = mask; bits != 0; bits &= bits - 1) {
+        const int pb = absl::countr_zero(bits);
+        out->playbooks.push_back(static_cast<uint32_t>(
+            MapIndex(maps ? &maps->playbook : nullptr, pb)));
+        out->playbook_succeeded.push_back(
+            part.result.playbook_succeeded(batch_row, pb));
+        ++count;
+      }
+      out->playbook_counts[r] = count;
+      continue;
+    }
+    engine::eval::FillRowOutcome(*part.batch, part.result, batch_row,
+                                 outcome_options, &o);
     if (!o.ok()) {
-      out->score[r] = kNaN;
-      out->coverage[r] = kNaN;
-      out->delta[r] = kNaN;
       out->tier[r] = -1;
       out->tier_changed[r] = 0;
       out->tier_held[r] = 0;
@@ -316,25 +423,13 @@ void WriteColumnarRows(const ChunkRows& rows, size_t m, size_t union_groups,
       continue;
     }
     const CompiledModel& model = o.model();
-    out->score[r] = o.has_score() ? o.score() : kNaN;
-    out->coverage[r] = o.coverage();
-    out->delta[r] = o.has_delta() ? o.delta() : kNaN;
-    const int tier = o.tier();
-    out->tier[r] = tier == engine::model::kInsufficientDataTier
-                       ? insufficient
-                       : MapIndex(maps ? &maps->tier : nullptr, tier);
     out->tier_changed[r] = o.tier_changed();
     out->tier_held[r] = o.tier_held();
-    for (const engine::eval::GroupOutcome& g : o.groups()) {
-      const size_t u = static_cast<size_t>(
-          MapIndex(maps ? &maps->group : nullptr, g.group));
-      out->groups[u * m + r] = g.score;
-    }
-    for (const engine::eval::PlaybookOutcome& p : o.playbooks()) {
+    for (const engine::eval::PlaybookOutcome& pb : o.playbooks()) {
       out->playbooks.push_back(static_cast<uint32_t>(
-          MapIndex(maps ? &maps->playbook : nullptr, p.playbook)));
-      out->playbook_succeeded.push_back(p.succeeded);
-      if (o.has_reasons()) out->reasons.push_back(p.Reason(model));
+          MapIndex(maps ? &maps->playbook : nullptr, pb.playbook)));
+      out->playbook_succeeded.push_back(pb.succeeded);
+      if (o.has_reasons()) out->reasons.push_back(pb.Reason(model));
     }
     out->playbook_counts[r] = static_cast<uint32_t>(o.playbooks().size());
     if (explain) {
@@ -405,28 +500,26 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::repository::RoutedResult
   const size_t tiers = plan ? plan->tier_ids.size() : model.tiers().size();
   out->tier_counts.assign(tiers + 1, 0);
   if (plan != nullptr) out->model_accounts.assign(plan->models.size(), 0);
-  for (size_t r = 0; r < m; ++r) {
-    const BatchResult& result = rows.result(r);
-    const size_t row = rows.row(r);
-    if (plan != nullptr) ++out->model_accounts[rows.model(r)];
-    if (!result.ok(row)) {
-      ++out->failed;
-      continue;
+  // The parts' own counts (RoutedPart::tier_counts), in the union's tiers.
+  for (const engine::repository::RoutedPart& part : routed.parts) {
+    const uint32_t k = ChunkRows::ModelOf(plan, part);
+    const RouteModel* maps = plan != nullptr ? &plan->models[k] : nullptr;
+    if (plan != nullptr) out->model_accounts[k] += part.rows.size();
+    out->failed += part.failed;
+    out->tier_counts[0] += part.tier_counts[0];
+    for (size_t t = 1; t < part.tier_counts.size(); ++t) {
+      const int32_t u =
+          MapIndex(maps ? &maps->tier : nullptr, static_cast<int>(t - 1));
+      out->tier_counts[static_cast<size_t>(u + 1)] += part.tier_counts[t];
     }
-    const int tier = result.tier(row);
-    const RouteModel* maps = rows.maps(r);
-    const int32_t u = tier == engine::model::kInsufficientDataTier
-                          ? -1
-                          : MapIndex(maps ? &maps->tier : nullptr, tier);
-    ++out->tier_counts[static_cast<size_t>(u + 1)];
   }
 
   const v1::ScoreOptions& options = spec.request->options();
   if (spec.columnar_results) {
     const size_t groups =
         plan ? plan->group_ids.size() : model.groups().size();
-    WriteColumnarRows(rows, m, groups, static_cast<int32_t>(tiers), options,
-                      begin, &scratch->explanation, outcome, out);
+    WriteColumnarRows(routed, plan, m, groups, static_cast<int32_t>(tiers),
+                      options, begin, scratch, out);
     ChunkWarnings(routed, begin, &out->dropped, &out->warnings);
     if (plan != nullptr) {
       out->model_index.resize(m);

@@ -246,6 +246,19 @@ TEST_F(RoutingTest, ColumnarResultsUseTheUnionOfTheModelsIds) {
   ASSERT_OK(Score(ColumnarRequest(accounts, "default"), &plain));
   EXPECT_EQ(CanonicalResults(plain, Ids(accounts)), expected);
   EXPECT_EQ(plain.ignored_fields(), ignored);
+
+  // Without reasons each model's playbooks come from its playbook masks,
+  // mapped to the union's ids.
+  v1::ScoreRequest bare_columnar = ColumnarRequest(accounts, "default");
+  v1::ScoreRequest bare_map = MapRequest(accounts, "default");
+  bare_columnar.mutable_options()->set_omit_reasons(true);
+  bare_map.mutable_options()->set_omit_reasons(true);
+  v1::ScoreResponse bare_by_columns, bare_by_map;
+  ASSERT_OK(Score(bare_columnar, &bare_by_columns));
+  ASSERT_OK(Score(bare_map, &bare_by_map));
+  EXPECT_GT(bare_by_columns.columns().playbooks_size(), 0);
+  EXPECT_EQ(CanonicalResults(bare_by_columns, Ids(accounts)),
+            CanonicalResults(bare_by_map, Ids(accounts)));
 }
 
 TEST_F(RoutingTest, IgnoreRoutesScoresEveryAccountWithTheModelNamed) {

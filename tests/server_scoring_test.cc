@@ -3,7 +3,10 @@
 // request-level status code, limits, deadlines and cancellation.
 
 #include <atomic>
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/result.h"
 #include "engine/eval/scorer.h"
@@ -349,12 +353,19 @@ TEST_F(ScoringTest, ColumnarAndMapFormsGiveIdenticalResults) {
   options.rows_per_task = 256;
   Start(options);
   std::vector<Account> accounts = RandomAccounts(2000, 11);
-  for (bool explain : {false, true}) {
-    SCOPED_TRACE(explain ? "explain" : "no explain");
+  // Without reasons, a row's playbooks are read from its playbook mask
+  // alone; with reasons or explain, from its RowOutcome.
+  for (const auto& [explain, omit_reasons] :
+       {std::pair{false, false}, std::pair{true, false},
+        std::pair{false, true}}) {
+    SCOPED_TRACE(absl::StrCat(explain ? "explain" : "no explain",
+                              omit_reasons ? ", no reasons" : ""));
     v1::ScoreRequest map = MapRequest(accounts, "default", "1");
     v1::ScoreRequest columnar = ColumnarRequest(accounts, "default", "1");
-    map.mutable_options()->set_explain(explain);
-    columnar.mutable_options()->set_explain(explain);
+    for (v1::ScoreRequest* r : {&map, &columnar}) {
+      r->mutable_options()->set_explain(explain);
+      r->mutable_options()->set_omit_reasons(omit_reasons);
+    }
     v1::ScoreResponse by_map, by_columns;
     ASSERT_OK(Call(*ts_, map, &by_map));
     ASSERT_OK(Call(*ts_, columnar, &by_columns));
@@ -383,6 +394,66 @@ TEST_F(ScoringTest, ColumnarAndMapFormsGiveIdenticalResults) {
     EXPECT_EQ(Counts(by_map.tier_counts().begin(), by_map.tier_counts().end()),
               Counts(by_columns.tier_counts().begin(),
                      by_columns.tier_counts().end()));
+  }
+}
+
+TEST_F(ScoringTest, ColumnarPlaybooksFromMasksAndFromRowOutcomes) {
+  // A row's playbooks are read from its playbook mask when nothing else
+  // needs its RowOutcome (no reasons, no explain), and from the RowOutcome
+  // otherwise or when the model has more playbooks than a mask holds. Two
+  // models with playbooks that match and succeed in many combinations:
+  // "narrow" (33 playbooks) and "wide" (73); both columnar forms must say
+  // what the map form says, with and without reasons.
+  const std::string dir = engine::common::testing::ScratchDir("band_models");
+  const std::string base = engine::common::testing::ReadFile(
+      TestModelsDir() + "/default/1/model.yaml");
+  const size_t name = base.find("name: default\n");
+  ASSERT_NE(name, std::string::npos);
+  for (const auto& [model_name, bands] :
+       {std::pair<std::string, int>{"narrow", 30},
+        std::pair<std::string, int>{"wide", 70}}) {
+    std::string model = base;
+    model.replace(name, 13, "name: " + model_name);
+    for (int k = 0; k < bands; ++k) {
+      absl::StrAppend(&model, "  - id: band_", k, "\n    name: Band ", k,
+                      "\n    owner: CSM\n    priority: 4\n    when: score >= ",
+                      k, " && csat < 4\n    success: score >= ", k + 20,
+                      "\n");
+    }
+    std::filesystem::create_directories(dir + "/" + model_name + "/1");
+    std::ofstream out(dir + "/" + model_name + "/1/model.yaml");
+    out << model;
+  }
+  ServerOptions options = TestOptions();
+  options.models_dir = dir;
+  options.default_model = "narrow";
+  options.rows_per_task = 256;
+  Start(options);
+  const std::vector<Account> accounts = RandomAccounts(600, 17);
+  for (const auto& [model_name, playbooks] :
+       {std::pair<std::string, int>{"narrow", 33},
+        std::pair<std::string, int>{"wide", 73}}) {
+    for (const bool omit_reasons : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(model_name,
+                                omit_reasons ? ", no reasons" : ", reasons"));
+      v1::ScoreRequest map = MapRequest(accounts, model_name, "1");
+      v1::ScoreRequest columnar = ColumnarRequest(accounts, model_name, "1");
+      for (v1::ScoreRequest* r : {&map, &columnar}) {
+        r->mutable_options()->set_omit_reasons(omit_reasons);
+      }
+      v1::ScoreResponse by_map, by_columns;
+      ASSERT_OK(Call(*ts_, map, &by_map));
+      ASSERT_OK(Call(*ts_, columnar, &by_columns));
+      const v1::ColumnarResults& c = by_columns.columns();
+      ASSERT_EQ(c.playbook_ids_size(), playbooks);
+      // Rows match up to every band, and some bands succeed.
+      uint32_t most = 0;
+      for (const uint32_t n : c.playbook_counts()) most = std::max(most, n);
+      EXPECT_GT(most, static_cast<uint32_t>(playbooks - 4));
+      EXPECT_THAT(c.playbook_succeeded(), ::testing::Contains(true));
+      EXPECT_EQ(CanonicalResults(by_map, Ids(accounts)),
+                CanonicalResults(by_columns, Ids(accounts)));
+    }
   }
 }
 
