@@ -261,6 +261,43 @@ TEST_F(RoutingTest, ColumnarResultsUseTheUnionOfTheModelsIds) {
             CanonicalResults(bare_by_map, Ids(accounts)));
 }
 
+TEST_F(RoutingTest, ColumnarResultsWhenEveryAccountOrNoneIsRouted) {
+  // A chunk whose accounts all go to the route's model (the requested
+  // model's part is empty), and one whose accounts all stay.
+  Start("all_or_none");
+  const std::vector<Account> accounts = Accounts(900, 21);
+  const std::vector<bool> routed = Routed(accounts);
+  std::vector<Account> moved, stayed;
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    (routed[i] ? moved : stayed).push_back(accounts[i]);
+  }
+  ASSERT_GT(moved.size(), 100u);
+  ASSERT_GT(stayed.size(), 100u);
+  for (const std::vector<Account>* part : {&moved, &stayed}) {
+    for (const bool omit_reasons : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(part == &moved ? "all routed" : "none routed",
+                                omit_reasons ? ", no reasons" : ""));
+      v1::ScoreRequest columnar = ColumnarRequest(*part, "default");
+      v1::ScoreRequest map = MapRequest(*part, "default");
+      columnar.mutable_options()->set_omit_reasons(omit_reasons);
+      map.mutable_options()->set_omit_reasons(omit_reasons);
+      v1::ScoreResponse by_columns, by_map;
+      ASSERT_OK(Score(columnar, &by_columns));
+      ASSERT_OK(Score(map, &by_map));
+      EXPECT_EQ(CanonicalResults(by_columns, Ids(*part)),
+                CanonicalResults(by_map, Ids(*part)));
+      const uint32_t index = part == &moved ? 1u : 0u;
+      EXPECT_EQ(by_columns.columns().model_index_size(),
+                static_cast<int>(part->size()));
+      EXPECT_THAT(by_columns.columns().model_index(),
+                  ::testing::Each(index));
+      uint64_t counted = 0;
+      for (const auto& [tier, n] : by_columns.tier_counts()) counted += n;
+      EXPECT_EQ(counted + by_columns.failed_accounts(), part->size());
+    }
+  }
+}
+
 TEST_F(RoutingTest, IgnoreRoutesScoresEveryAccountWithTheModelNamed) {
   Start("ignore");
   const std::vector<Account> accounts = Accounts(300, 13);
