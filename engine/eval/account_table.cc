@@ -649,6 +649,34 @@ bool TableBinder::PlanRuns(const AccountTable& table, size_t begin,
                             usable[c]);
       }
       if (fits) plan.how = RunPlan::kDateCodeColumn;
+    } else if (run.kind == RunKind::kSeries && type == InputType::kSeries) {
+      if (alone && slot >= 0 && run.first_row + run.rows >= end) {
+        plan.how = RunPlan::kSeriesColumn;
+      }
+    } else if (run.kind == RunKind::kStrings && type == InputType::kDate &&
+               alone) {
+      // Dates as text, a row's text parsed unless it is the row before's
+      // (the columnar form sends as_of once per account, mostly the same).
+      // A text that is no date has a warning of its own.
+      plan.days.resize(to - from);
+      std::string_view last;
+      double last_days = std::numeric_limits<double>::quiet_NaN();
+      bool fits = true;
+      for (size_t i = from; i < to && fits; ++i) {
+        const std::string_view text = run.strings != nullptr
+                                          ? std::string_view(*run.strings[i])
+                                          : table.Text(run.constant);
+        if (text.empty()) {
+          plan.days[i - from] = std::numeric_limits<double>::quiet_NaN();
+          continue;
+        }
+        if (text != last || i == from) {
+          fits = ParseIsoDate(text, &last_days);
+          last = text;
+        }
+        plan.days[i - from] = last_days;
+      }
+      if (fits) plan.how = RunPlan::kStringDateColumn;
     } else if (run.kind == RunKind::kCodes && type == InputType::kString &&
                run.dictionary_size <= 2 * (end - begin) + 16) {
       // A dictionary much larger than the rows bound now is looked up
@@ -800,7 +828,8 @@ void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,
     const RunPlan::How how = run_plans_[k].how;
     const AccountTable::Run& run = table.runs_[k];
     if ((how == RunPlan::kNumberColumn || how == RunPlan::kDateColumn ||
-         how == RunPlan::kDateCodeColumn) &&
+         how == RunPlan::kDateCodeColumn ||
+         how == RunPlan::kStringDateColumn) &&
         run.first_row <= begin && run.first_row + run.rows >= end) {
       put_whole_.push_back(slots_[run.column]);
     }
@@ -865,6 +894,14 @@ void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,
                                    to - from);
         continue;
       }
+      case RunPlan::kSeriesColumn:
+        builder->PutSeriesColumn(slots_[run.column], at, run.codes + i,
+                                 run.offsets + i, run.numbers, to - from);
+        continue;
+      case RunPlan::kStringDateColumn:
+        builder->PutDateDaysColumn(slots_[run.column], at,
+                                   run_plans_[k].days.data(), to - from);
+        continue;
       default:
         break;
     }
@@ -919,7 +956,8 @@ bool TableBinder::BindGathered(const AccountTable& table,
     const AccountTable::Run& run = table.runs_[k];
     // A run that does not give every row would leave cells to fill.
     if (run.first_row != 0 || run.rows != table.size()) return false;
-    if (how != RunPlan::kCodeColumn && how != RunPlan::kIgnoredColumn) {
+    if (how != RunPlan::kCodeColumn && how != RunPlan::kSeriesColumn &&
+        how != RunPlan::kIgnoredColumn) {
       put_whole_.push_back(slots_[run.column]);
     }
   }
@@ -958,6 +996,21 @@ bool TableBinder::BindGathered(const AccountTable& table,
           days_[j] =
               c < 0 ? std::numeric_limits<double>::quiet_NaN() : plan.days[c];
         }
+        builder->PutDateDaysColumn(slot, 0, days_.data(), n);
+        continue;
+      case RunPlan::kSeriesColumn:
+        codes_.resize(n);
+        offsets_.resize(n);
+        for (size_t j = 0; j < n; ++j) {
+          codes_[j] = run.codes[rows[j]];
+          offsets_[j] = run.offsets[rows[j]];
+        }
+        builder->PutSeriesColumn(slot, 0, codes_.data(), offsets_.data(),
+                                 run.numbers, n);
+        continue;
+      case RunPlan::kStringDateColumn:
+        days_.resize(n);
+        for (size_t j = 0; j < n; ++j) days_[j] = plan.days[rows[j]];
         builder->PutDateDaysColumn(slot, 0, days_.data(), n);
         continue;
       default: {

@@ -483,6 +483,11 @@ class TableBinder {
   // kDateCodeColumn: dictionary codes for a date input or as_of (dates
   // written as text), each entry parsed once, when every code is -1 or an
   // entry that is empty or a date (PutDateDaysColumn);
+  // kSeriesColumn: series for a series input, when the run gives the rows
+  // through the last bound (PutSeriesColumn appends in row order);
+  // kStringDateColumn: texts for a date input or as_of, one per row (the
+  // gRPC columnar form's as_of), a text equal to the row before's parsed
+  // once, when every text is empty or a date (PutDateDaysColumn);
   // kIgnoredColumn: a column the model does not declare, counted column
   // by column. Column kinds come last: the row loop skips them. A value
   // that would have a warning of its own (an unsupported day, an invalid
@@ -496,12 +501,16 @@ class TableBinder {
       kDateColumn,
       kCodeColumn,
       kDateCodeColumn,
+      kSeriesColumn,
+      kStringDateColumn,
       kIgnoredColumn
     } how = kGeneral;
     // kStringInput, kCodeColumn: what each entry stores
     // (BatchBuilder::StringCodeFor).
     std::vector<int32_t> codes;
     // kDateCodeColumn: each entry's day count (NaN for an empty entry).
+    // kStringDateColumn: each row's (of the rows planned), NaN for an empty
+    // text.
     std::vector<double> days;
   };
   std::vector<RunPlan> run_plans_;
@@ -512,6 +521,7 @@ class TableBinder {
   // gathered by BindGathered).
   std::vector<double> days_;
   std::vector<int32_t> codes_;
+  std::vector<uint64_t> offsets_;  // series offsets gathered by BindGathered
   std::vector<int> put_whole_;  // AddRows: slots whose columns it writes whole
   // Per input: the index of the run that gives it (-1 when cells give it,
   // which are put first), for putting range warnings back in the order

@@ -965,6 +965,114 @@ TEST(TableBinderTest, DateAndCodeColumnsPutWholeHoldWhatValueByValueHolds) {
 }
 
 // One text for every row of a run (one as_of for a whole request).
+// Series runs and dates written as text, one per row (the gRPC columnar
+// form's series and as_of), are put column by column too
+// (BatchBuilder::PutSeriesColumn, PutDateDaysColumn); what the batch holds
+// is what the same accounts given value by value hold, whole or some rows,
+// including a text that is no date (that run then goes value by value).
+TEST(TableBinderTest, SeriesAndDateTextColumnsHoldWhatValueByValueHolds) {
+  auto model = Compile(kColumnsModel);
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  constexpr size_t kRows = 12;
+  struct Variant {
+    const char* name;
+    bool bad_date;     // row 10's d is "31/01/2026"
+    bool constant_as_of;
+  };
+  for (const Variant& v : {Variant{"dates fit", false, false},
+                           Variant{"a text that is no date", true, false},
+                           Variant{"one as_of for every row", false, true}}) {
+    SCOPED_TRACE(v.name);
+    std::vector<std::string> ids, d(kRows), as_of(kRows);
+    std::vector<int32_t> lengths(kRows);
+    std::vector<uint64_t> offsets(kRows);
+    std::vector<std::vector<double>> series(kRows);
+    std::vector<double> points;
+    for (size_t r = 0; r < kRows; ++r) {
+      ids.push_back(r == 7 ? "" : absl::StrCat("acct-", r));
+      // Missing, empty, two and three points; row 2 starts out of range,
+      // row 6 has an infinite point (no warning) then one out of range.
+      lengths[r] = r % 4 == 0 ? -1 : static_cast<int32_t>(r % 4) - 1 + (r % 4 > 1);
+      for (int32_t k = 0; k < lengths[r]; ++k) {
+        series[r].push_back(static_cast<double>(r * 10 + k));
+      }
+      if (r == 2) series[r][0] = 2000;
+      if (r == 6) series[r] = {kInf, 5000, 7};
+      if (lengths[r] >= 0) lengths[r] = static_cast<int32_t>(series[r].size());
+      offsets[r] = points.size();
+      points.insert(points.end(), series[r].begin(), series[r].end());
+      d[r] = r % 5 == 0 ? "" : r < 6 ? "2026-03-01" : absl::StrCat("2026-04-0", r % 9 + 1);
+      if (v.bad_date && r == 10) d[r] = "31/01/2026";
+      as_of[r] = r == 3 ? "" : r == 9 ? "2026-11-02" : "2026-11-01";
+      if (v.constant_as_of) as_of[r] = "2026-11-05";
+    }
+    std::vector<const std::string*> d_ptrs, as_of_ptrs;
+    for (size_t r = 0; r < kRows; ++r) {
+      d_ptrs.push_back(&d[r]);
+      as_of_ptrs.push_back(&as_of[r]);
+    }
+    AccountTable runs;
+    TableBuilder b(&runs);
+    std::vector<std::string_view> views(ids.begin(), ids.end());
+    b.AddBareRows(views.data(), 4);
+    b.BeginRow(ids[4]);
+    b.FailRow("request: account 4 is bad");
+    b.EndRow();
+    b.AddBareRows(views.data() + 5, kRows - 5);
+    b.PutSeriesRun(b.Column({"series", "wau"}), 0, lengths.data(),
+                   offsets.data(), points.data(), kRows);
+    b.PutStringRun(b.Column({"dates", "d"}), 0, d_ptrs.data(), kRows);
+    if (v.constant_as_of) {
+      b.PutConstantStringRun(b.Column({"", "as_of"}), 0, as_of[0], kRows);
+    } else {
+      b.PutStringRun(b.Column({"", "as_of"}), 0, as_of_ptrs.data(), kRows);
+    }
+    // The same accounts, rows `rows` in that order, value by value.
+    auto cells_of = [&](const std::vector<uint32_t>& rows, AccountTable* t) {
+      t->Clear();
+      TableBuilder c(t);
+      for (const uint32_t r : rows) {
+        c.BeginRow(ids[r]);
+        if (r == 4) c.FailRow("request: account 4 is bad");
+        if (lengths[r] >= 0) c.SetSeries("wau", series[r].data(), series[r].size());
+        if (!d[r].empty()) c.SetDate("d", d[r]);
+        if (!as_of[r].empty()) c.SetAsOf(as_of[r]);
+        c.EndRow();
+      }
+    };
+    std::vector<uint32_t> all(kRows);
+    for (uint32_t r = 0; r < kRows; ++r) all[r] = r;
+    const std::vector<uint32_t> some = {11, 2, 6, 0, 7, 4, 9, 10};
+    TableBinder from_runs(model), from_cells(model);
+    Batch got(model), want(model);
+    AccountTable cells;
+    for (int round = 0; round < 2; ++round) {  // the second into reused memory
+      from_runs.Bind(runs, &got);
+      cells_of(all, &cells);
+      from_cells.Bind(cells, &want);
+      ExpectSameBatches(got, want);
+      from_runs.Bind(runs, some, &got);
+      cells_of(some, &cells);
+      from_cells.Bind(cells, &want);
+      ExpectSameBatches(got, want);
+    }
+    // What the comparisons rest on.
+    from_runs.Bind(runs, &got);
+    EXPECT_THAT(RowWarnings(got, 2), ElementsAre(HasSubstr("wau = 2000")));
+    EXPECT_THAT(RowWarnings(got, 6), ElementsAre(HasSubstr("wau = 5000")));
+    const int wau = Column(*model, "wau");
+    EXPECT_EQ(got.series_valid(wau)[0], 0);
+    EXPECT_EQ(got.series_valid(wau)[1], 1);
+    EXPECT_EQ(got.series_offsets(wau)[2], got.series_offsets(wau)[1]);
+    EXPECT_EQ(got.series_offsets(wau)[7] - got.series_offsets(wau)[6], 3u);
+    EXPECT_EQ(got.number_valid(Column(*model, "d"))[5], 0);
+    EXPECT_EQ(got.number_valid(Column(*model, "d"))[6], 1);
+    EXPECT_EQ(got.as_of_valid()[3], v.constant_as_of ? 1 : 0);
+    EXPECT_EQ(got.row_error(7), "account has no id");
+    if (v.bad_date) EXPECT_THAT(RowWarnings(got, 10), ElementsAre(HasSubstr("d")));
+  }
+}
+
 TEST(TableBinderTest, AConstantStringRunGivesEveryRowItsText) {
   auto model = testing::OneOfEachModel();
   AccountTable table;

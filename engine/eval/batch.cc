@@ -703,6 +703,45 @@ void BatchBuilder::PutDateDaysColumn(int slot, size_t first_row,
   PutFiniteNumbers(days, n, -HUGE_VAL, HUGE_VAL, column, valid);
 }
 
+void BatchBuilder::PutSeriesColumn(int input, size_t first_row,
+                                   const int32_t* lengths,
+                                   const uint64_t* offsets,
+                                   const double* points, size_t n) {
+  const InputInfo& in = batch_->model().inputs()[input];
+  const int c = in.column;
+  std::vector<double>& all = batch_->series_values_[c];
+  uint32_t* ends = batch_->series_offsets_[c].data();
+  uint8_t* valid = batch_->series_valid_[c].data() + first_row;
+  all.resize(ends[first_row]);
+  size_t total = all.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (lengths[i] > 0) total += static_cast<size_t>(lengths[i]);
+  }
+  all.reserve(total);
+  const bool ranged = in.range_min.has_value() || in.range_max.has_value();
+  const double low = in.range_min.value_or(-HUGE_VAL);
+  const double high = in.range_max.value_or(HUGE_VAL);
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t length = lengths[i];
+    valid[i] = length >= 0;
+    if (length > 0) {
+      const double* values = points + offsets[i];
+      all.insert(all.end(), values, values + length);
+      // One warning per series: its first point outside the range, as
+      // SetSeriesAt gives.
+      for (int32_t k = 0; ranged && k < length; ++k) {
+        const double v = values[k];
+        if (std::isfinite(v) && (v < low || v > high)) {
+          batch_->range_warnings_.push_back(
+              {static_cast<uint32_t>(first_row + i), input, v});
+          break;
+        }
+      }
+    }
+    ends[first_row + i + 1] = static_cast<uint32_t>(all.size());
+  }
+}
+
 void BatchBuilder::PutCodeColumn(int slot, size_t first_row,
                                  const int32_t* codes, size_t n,
                                  const std::string_view* dictionary,

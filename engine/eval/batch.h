@@ -363,6 +363,14 @@ class BatchBuilder {
   void PutCodeColumn(int slot, size_t first_row, const int32_t* codes,
                      size_t n, const std::string_view* dictionary,
                      const int32_t* entry_codes);
+  // Series for `input`, a series input, as PutSeries puts them one by one:
+  // row first_row + i has lengths[i] points from points + offsets[i], and a
+  // negative length is missing. The rows must be the batch's last (first_row
+  // + n == rows()), with no points of `input` yet, so the points are
+  // appended in row order.
+  void PutSeriesColumn(int input, size_t first_row, const int32_t* lengths,
+                       const uint64_t* offsets, const double* points,
+                       size_t n);
   // The code a string value stores for `slot` (a string input of `model`
   // or kPreviousTierSlot): the model's StringCode for an input, the tier's
   // index (tiers().size() for insufficient_data, kUnknownString for no tier
