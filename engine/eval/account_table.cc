@@ -724,6 +724,37 @@ bool TableBinder::RunValueGiven(const AccountTable& /*table*/,
   return false;
 }
 
+uint64_t TableBinder::CountGiven(const AccountTable& /*table*/,
+                                 const AccountTable::Run& run,
+                                 const uint32_t* rows, size_t first,
+                                 size_t n) {
+  using RunKind = AccountTable::RunKind;
+  auto count = [rows, first, n](auto given) {
+    uint64_t total = 0;
+    if (rows == nullptr) {
+      for (size_t j = 0; j < n; ++j) total += given(first + j) ? 1 : 0;
+    } else {
+      for (size_t j = 0; j < n; ++j) total += given(rows[j]) ? 1 : 0;
+    }
+    return total;
+  };
+  switch (run.kind) {
+    case RunKind::kNumbers:
+    case RunKind::kDateDays:
+      return count([&run](size_t i) { return !std::isnan(run.numbers[i]); });
+    case RunKind::kCodes:
+      return count([&run](size_t i) { return run.codes[i] != -1; });
+    case RunKind::kSeries:
+      return count([&run](size_t i) { return run.codes[i] >= 0; });
+    case RunKind::kStrings:
+      if (run.strings == nullptr) {
+        return run.constant.size > 0 ? n : 0;
+      }
+      return count([&run](size_t i) { return !run.strings[i]->empty(); });
+  }
+  return 0;
+}
+
 uint32_t TableBinder::AddRunValue(const AccountTable& table, size_t k,
                                   size_t i, const AccountTable::Row& row,
                                   BatchBuilder* builder) {
@@ -905,12 +936,16 @@ void TableBinder::AddRows(const AccountTable& table, size_t begin, size_t end,
       default:
         break;
     }
-    // kIgnoredColumn: count the values given, per row.
+    // kIgnoredColumn: count the values given (per row when asked).
     uint64_t given = 0;
-    for (size_t row = from; row < to; ++row) {
-      if (!RunValueGiven(table, run, row - run.first_row)) continue;
-      ++given;
-      if (ignored_per_row != nullptr) ++(*ignored_per_row)[row - begin];
+    if (ignored_per_row == nullptr) {
+      given = CountGiven(table, run, nullptr, i, to - from);
+    } else {
+      for (size_t row = from; row < to; ++row) {
+        if (!RunValueGiven(table, run, row - run.first_row)) continue;
+        ++given;
+        ++(*ignored_per_row)[row - begin];
+      }
     }
     column_ignored_[run.column] += given;
     last_ignored_ += given;
@@ -1015,10 +1050,7 @@ bool TableBinder::BindGathered(const AccountTable& table,
         continue;
       default: {
         // kIgnoredColumn: count the values given.
-        uint64_t given = 0;
-        for (const uint32_t row : rows) {
-          given += RunValueGiven(table, run, row) ? 1 : 0;
-        }
+        const uint64_t given = CountGiven(table, run, rows.data(), 0, n);
         column_ignored_[run.column] += given;
         last_ignored_ += given;
         continue;

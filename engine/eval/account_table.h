@@ -445,6 +445,11 @@ class TableBinder {
   // series length, empty text).
   static bool RunValueGiven(const AccountTable& table,
                             const AccountTable::Run& run, size_t i);
+  // How many of the run's values i = rows[j] (or first + j when `rows` is
+  // null), j < n, are given: RunValueGiven counted with one loop per kind.
+  static uint64_t CountGiven(const AccountTable& table,
+                             const AccountTable::Run& run,
+                             const uint32_t* rows, size_t first, size_t n);
   // Puts value `i` of run `k`; returns 1 if the model does not declare it.
   uint32_t AddRunValue(const AccountTable& table, size_t k, size_t i,
                        const AccountTable::Row& row, BatchBuilder* builder);

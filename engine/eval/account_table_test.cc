@@ -1069,7 +1069,9 @@ TEST(TableBinderTest, SeriesAndDateTextColumnsHoldWhatValueByValueHolds) {
     EXPECT_EQ(got.number_valid(Column(*model, "d"))[6], 1);
     EXPECT_EQ(got.as_of_valid()[3], v.constant_as_of ? 1 : 0);
     EXPECT_EQ(got.row_error(7), "account has no id");
-    if (v.bad_date) EXPECT_THAT(RowWarnings(got, 10), ElementsAre(HasSubstr("d")));
+    if (v.bad_date) {
+      EXPECT_THAT(RowWarnings(got, 10), ElementsAre(HasSubstr("d")));
+    }
   }
 }
 
