@@ -7,6 +7,9 @@
 // bench/README.md.
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +26,8 @@
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include "engine/model/compiler.h"
+#include "engine/repository/score_table.h"
+#include "engine/shadow/shadow.h"
 
 namespace healthscore::bench {
 namespace {
@@ -247,6 +252,53 @@ void BM_BindColumnarTableRows(benchmark::State& state) {
                           static_cast<int64_t>(rows.size()));
 }
 BENCHMARK(BM_BindColumnarTableRows)->Arg(2048);
+
+// A shadow request's comparison (ShadowComparison::AddScores) of the
+// default model against a candidate whose green tier starts at 70, both
+// having scored the same columnar table of `n` accounts (ScoreTable with a
+// shadow candidate, outside the timing); items are the accounts compared.
+void BM_ShadowCompare(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  engine::eval::AccountTable table;
+  std::vector<std::vector<double>> numbers;
+  std::vector<std::vector<int32_t>> codes;
+  FillColumnarTable(n, &table, &numbers, &codes);
+  std::ifstream in(HEALTHSCORE_SOURCE_DIR "/rules/default/1/model.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{"    max: 80\n", "    max: 70\n"},
+        std::pair<std::string, std::string>{"    min: 80\n", "    min: 70\n"}}) {
+    const size_t at = text.find(from);
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+  }
+  engine::model::CompileResult candidate =
+      engine::model::CompileString(text, "candidate.yaml");
+  if (!candidate.model) {
+    state.SkipWithError(candidate.diagnostics.ToString().c_str());
+    return;
+  }
+  engine::repository::TableRequest request;
+  request.model = {"default", 1, DefaultModel(), nullptr};
+  request.ignore_routes = true;
+  const engine::repository::ModelRef shadow = {"candidate", 1,
+                                               candidate.model, nullptr};
+  request.shadow = &shadow;
+  request.signal_values = false;
+  engine::repository::TableScores scores;
+  if (!engine::repository::ScoreTable(request, table, nullptr, &scores).ok()) {
+    state.SkipWithError("scoring failed");
+    return;
+  }
+  for (auto _ : state) {
+    engine::shadow::ShadowComparison comparison(DefaultModel(),
+                                                candidate.model);
+    if (!comparison.AddScores(scores).ok()) state.SkipWithError("compare");
+    benchmark::DoNotOptimize(comparison.Report().compared);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ShadowCompare)->Arg(1024)->Arg(16384);
 
 }  // namespace
 }  // namespace healthscore::bench

@@ -119,8 +119,8 @@ ShadowComparison::ShadowComparison(
   report_.candidate = Info(*candidate_);
   report_.live_tiers = TierLabels(*live_);
   report_.candidate_tiers = TierLabels(*candidate_);
-  tiers_.assign(report_.live_tiers.size(),
-                std::vector<uint64_t>(report_.candidate_tiers.size(), 0));
+  tiers_.assign(report_.live_tiers.size() * report_.candidate_tiers.size(),
+                0);
   for (const std::string& from : report_.live_tiers) {
     for (const std::string& to : report_.candidate_tiers) {
       tier_differs_.push_back(from != to ? 1 : 0);
@@ -190,68 +190,100 @@ absl::Status ShadowComparison::Add(const eval::Batch& live_batch,
 void ShadowComparison::Accumulate(const eval::Batch& live_batch,
                                   const eval::BatchResult& live,
                                   const eval::BatchResult& candidate) {
+  // Column by column where the loops allow it: which rows both models
+  // scored and the failures, then the rows both scored (tiers and deltas),
+  // then each playbook; examples of tier changes only until there are
+  // enough.
   const size_t n = live_batch.size();
   const size_t candidate_tiers = report_.candidate_tiers.size();
-  compared_.assign(n, 0);
-  report_.accounts += n;
+  const eval::BatchResult::Columns lc = live.columns();
+  const eval::BatchResult::Columns cc = candidate.columns();
+  compared_.resize(n);
+  uint8_t* const both = compared_.data();
+  uint32_t live_ok = 0, candidate_ok = 0, both_ok = 0;
   for (size_t row = 0; row < n; ++row) {
-    const bool live_ok = live.ok(row);
-    const bool cand_ok = candidate.ok(row);
-    if (!live_ok || !cand_ok) {
-      if (!live_ok && !cand_ok) {
-        ++report_.failed_both;
-      } else if (!live_ok) {
-        ++report_.failed_live_only;
-      } else {
-        ++report_.failed_candidate_only;
-      }
-      continue;
-    }
-    compared_[row] = 1;
-    ++report_.compared;
-    const size_t ls = TierSlot(*live_, live.tier(row));
-    const size_t cs = TierSlot(*candidate_, candidate.tier(row));
-    ++tiers_[ls][cs];
-    const double live_score = live.has_score(row) ? live.score(row) : kNaN;
-    const double cand_score =
-        candidate.has_score(row) ? candidate.score(row) : kNaN;
-    if (tier_differs_[ls * candidate_tiers + cs]) {
-      ++report_.tier_changed;
-      if (report_.changed.size() < options_.max_examples) {
-        report_.changed.push_back({std::string(live_batch.id(row)),
-                                   report_.live_tiers[ls],
-                                   report_.candidate_tiers[cs], live_score,
-                                   cand_score});
-      }
-    }
-    if (!std::isnan(live_score) && !std::isnan(cand_score)) {
-      const double delta = cand_score - live_score;
-      ShadowDelta& d = report_.delta;
-      if (d.count == 0) {
-        d.min = d.max = delta;
-      } else {
-        d.min = std::min(d.min, delta);
-        d.max = std::max(d.max, delta);
-      }
-      ++d.count;
-      sum_ += delta;
-      AddBin(Bin(delta));
-    }
+    const uint8_t l = lc.ok[row] != 0;
+    const uint8_t c = cc.ok[row] != 0;
+    both[row] = l & c;
+    live_ok += l;
+    candidate_ok += c;
+    both_ok += l & c;
   }
+  report_.accounts += n;
+  report_.failed_both += n - live_ok - candidate_ok + both_ok;
+  report_.failed_live_only += candidate_ok - both_ok;
+  report_.failed_candidate_only += live_ok - both_ok;
+  report_.compared += both_ok;
+
+  ShadowDelta& d = report_.delta;
+  double low = HUGE_VAL, high = -HUGE_VAL, sum = sum_;
+  uint64_t deltas = 0, changed = 0;
+  for (size_t row = 0; row < n; ++row) {
+    if (!both[row]) continue;
+    const size_t cell = TierSlot(*live_, lc.tier[row]) * candidate_tiers +
+                        TierSlot(*candidate_, cc.tier[row]);
+    ++tiers_[cell];
+    changed += tier_differs_[cell];
+    if (!lc.score.valid[row] || !cc.score.valid[row]) continue;
+    const double live_score = lc.score.value[row];
+    const double cand_score = cc.score.value[row];
+    if (std::isnan(live_score) || std::isnan(cand_score)) continue;
+    const double delta = cand_score - live_score;
+    low = std::min(low, delta);
+    high = std::max(high, delta);
+    sum += delta;  // in row order, as the mean has always been summed
+    ++deltas;
+    AddBin(Bin(delta));
+  }
+  report_.tier_changed += changed;
+  sum_ = sum;
+  if (deltas > 0) {
+    d.min = d.count == 0 ? low : std::min(d.min, low);
+    d.max = d.count == 0 ? high : std::max(d.max, high);
+    d.count += deltas;
+  }
+  for (size_t row = 0;
+       changed > 0 && report_.changed.size() < options_.max_examples &&
+       row < n;
+       ++row) {
+    if (!both[row]) continue;
+    const size_t ls = TierSlot(*live_, lc.tier[row]);
+    const size_t cs = TierSlot(*candidate_, cc.tier[row]);
+    if (!tier_differs_[ls * candidate_tiers + cs]) continue;
+    report_.changed.push_back(
+        {std::string(live_batch.id(row)), report_.live_tiers[ls],
+         report_.candidate_tiers[cs], live.has_score(row) ? live.score(row) : kNaN,
+         candidate.has_score(row) ? candidate.score(row) : kNaN});
+  }
+
   // Playbooks column by column (a result keeps each playbook's matches as
   // one column), over the rows both models scored.
   for (size_t p = 0; p < report_.playbooks.size(); ++p) {
     const auto [li, ci] = playbook_index_[p];
-    uint64_t live_count = 0, candidate_count = 0, newly = 0, stopped = 0;
-    for (size_t row = 0; row < n; ++row) {
-      const unsigned c = compared_[row];
-      const unsigned lf = li >= 0 ? c & live.playbook_matched(row, li) : 0;
-      const unsigned cf =
-          ci >= 0 ? c & candidate.playbook_matched(row, ci) : 0;
-      live_count += lf;
-      candidate_count += cf;
-      newly += ~lf & cf & 1u;
-      stopped += lf & ~cf & 1u;
+    const uint8_t* lm = li >= 0 ? lc.matched + static_cast<size_t>(li) * n
+                                : nullptr;
+    const uint8_t* cm = ci >= 0 ? cc.matched + static_cast<size_t>(ci) * n
+                                : nullptr;
+    uint32_t live_count = 0, candidate_count = 0, newly = 0, stopped = 0;
+    if (lm != nullptr && cm != nullptr) {
+      for (size_t row = 0; row < n; ++row) {
+        const uint8_t lf = both[row] & (lm[row] != 0);
+        const uint8_t cf = both[row] & (cm[row] != 0);
+        live_count += lf;
+        candidate_count += cf;
+        newly += cf & (lf ^ 1);
+        stopped += lf & (cf ^ 1);
+      }
+    } else if (lm != nullptr) {
+      for (size_t row = 0; row < n; ++row) {
+        live_count += both[row] & (lm[row] != 0);
+      }
+      stopped = live_count;
+    } else if (cm != nullptr) {
+      for (size_t row = 0; row < n; ++row) {
+        candidate_count += both[row] & (cm[row] != 0);
+      }
+      newly = candidate_count;
     }
     ShadowPlaybook& pb = report_.playbooks[p];
     pb.live += live_count;
@@ -296,7 +328,8 @@ ShadowReport ShadowComparison::Report() const {
   for (size_t l = 0; l < out.live_tiers.size(); ++l) {
     for (size_t c = 0; c < out.candidate_tiers.size(); ++c) {
       out.tier_table.push_back(
-          {out.live_tiers[l], out.candidate_tiers[c], tiers_[l][c]});
+          {out.live_tiers[l], out.candidate_tiers[c],
+           tiers_[l * out.candidate_tiers.size() + c]});
     }
   }
   ShadowDelta& d = out.delta;

@@ -143,8 +143,9 @@ class ShadowComparison {
   std::shared_ptr<const model::CompiledModel> candidate_;
   ShadowOptions options_;
   ShadowReport report_;
-  // [live tier index][candidate tier index], insufficient_data last.
-  std::vector<std::vector<uint64_t>> tiers_;
+  // [live tier index * candidate tiers + candidate tier index],
+  // insufficient_data last in each.
+  std::vector<uint64_t> tiers_;
   // Whether a live tier and a candidate tier have different ids, by the
   // indices of tiers_ (row-major), so a row compares no strings.
   std::vector<uint8_t> tier_differs_;
