@@ -215,6 +215,11 @@ void ShadowComparison::Accumulate(const eval::Batch& live_batch,
   report_.failed_candidate_only += live_ok - both_ok;
   report_.compared += both_ok;
 
+  // Room for this batch's bins at once (a request's few go into bins_,
+  // grown once instead of doubling its way up).
+  if (histogram_.empty() && bins_.size() + both_ok <= kBins / 4) {
+    bins_.reserve(bins_.size() + both_ok);
+  }
   ShadowDelta& d = report_.delta;
   double low = HUGE_VAL, high = -HUGE_VAL, sum = sum_;
   uint64_t deltas = 0, changed = 0;
