@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/repository/testing/test_repo.h"
@@ -157,6 +158,64 @@ TEST(RoutingTest, SplitsByRouteAndKeepsRequestOrder) {
     } else {
       ASSERT_TRUE(part.result.ok(row));
       EXPECT_DOUBLE_EQ(part.result.score(row), want[i].score);
+    }
+  }
+}
+
+TEST(RoutingTest, OneTableScoresServesRoutersOfDifferentShapes) {
+  // A thread's TableScores keeps the routers' buffers from call to call
+  // (Router::Scratch): routers with a string and a number slot, and with a
+  // number slot alone, alternating, decide as each does on its own.
+  TempRepo repo("routes_shapes");
+  WriteModels(repo,
+              "routes:\n"
+              "  - when: segment in [\"smb\"] && seats < 20\n"
+              "    model: smb\n"
+              "  - when: 'segment == \"enterprise\"'\n"
+              "    model: enterprise\n");
+  repo.Write("by_x/1/model.yaml", SmallModel("by_x"));
+  repo.Write("by_x/config.yaml",
+             "routes:\n"
+             "  - when: x > 50\n"
+             "    model: enterprise\n");
+  auto r = Open(repo);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  ASSERT_OK_AND_ASSIGN(ModelRef by_segment, set->Find("default"));
+  ASSERT_OK_AND_ASSIGN(ModelRef by_x, set->Find("by_x"));
+  ASSERT_NE(by_segment.router, nullptr);
+  ASSERT_NE(by_x.router, nullptr);
+  Filler filler;
+  for (int i = 0; i < 700; ++i) {  // more than one chunk of the program
+    const char* segments[] = {"smb", "enterprise", "mid_market", ""};
+    filler.accounts.emplace_back(absl::StrCat("a", i), segments[i % 4],
+                                 static_cast<double>(i % 100),
+                                 i % 3 == 0 ? std::optional<double>(i % 40)
+                                            : std::nullopt);
+  }
+  const eval::AccountTable table = filler.Table();
+  // Which model scores each account, as a fresh call decides it.
+  auto models_of = [&table](const RoutedResult& result) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < table.size(); ++i) {
+      out.push_back(result.part(i).model.name);
+    }
+    return out;
+  };
+  ASSERT_OK_AND_ASSIGN(RoutedResult alone_segment,
+                       ScoreRouted(by_segment, table));
+  ASSERT_OK_AND_ASSIGN(RoutedResult alone_x, ScoreRouted(by_x, table));
+  const std::vector<std::string> want_segment = models_of(alone_segment);
+  const std::vector<std::string> want_x = models_of(alone_x);
+  ASSERT_NE(want_segment, want_x);
+  TableScores scores;
+  for (int round = 0; round < 3; ++round) {
+    for (const ModelRef* ref : {&by_segment, &by_x}) {
+      TableRequest request;
+      request.model = *ref;
+      ASSERT_OK(ScoreTable(request, table, nullptr, &scores));
+      EXPECT_EQ(models_of(scores.routed()),
+                ref == &by_segment ? want_segment : want_x);
     }
   }
 }

@@ -149,8 +149,13 @@ absl::Status ScoreTable(const TableRequest& request,
                     router != nullptr ? &out->ignored_per_row_ : nullptr);
   }
 
-  std::vector<int> route_of_row;
-  if (router != nullptr) router->Decide(*first.batch, &route_of_row);
+  std::vector<int>& route_of_row = out->route_of_row_;
+  if (router != nullptr) {
+    if (out->decide_ == nullptr) {
+      out->decide_ = std::make_unique<routing::Router::Scratch>();
+    }
+    router->Decide(*first.batch, &route_of_row, out->decide_.get());
+  }
 
   // Group the rows by the model that scores them: routes to the same model
   // version share a part.

@@ -44,6 +44,7 @@
 #include "engine/eval/worker_pool.h"
 #include "engine/repository/model_set.h"
 #include "engine/repository/routed_scorer.h"
+#include "engine/routing/routing.h"
 
 namespace healthscore::engine::repository {
 
@@ -127,6 +128,8 @@ class TableScores {
   RoutedPart candidate_;
   std::vector<uint32_t> scratch_rows_;
   std::vector<uint32_t> ignored_per_row_;
+  std::vector<int> route_of_row_;
+  std::unique_ptr<routing::Router::Scratch> decide_;  // made on first use
 };
 
 // Scores `table` as `request` asks, into `*out` (see the file comment).

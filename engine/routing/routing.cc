@@ -197,13 +197,13 @@ std::unique_ptr<const Router> Router::Create(
   return router;
 }
 
-void Router::Decide(const eval::Batch& batch,
-                    std::vector<int>* route_of_row) const {
+void Router::Decide(const eval::Batch& batch, std::vector<int>* route_of_row,
+                    Scratch* reused) const {
   const size_t n = batch.size();
   route_of_row->assign(n, -1);
   if (n == 0 || routes_.empty()) return;
 
-  expr::SlotView view;
+  expr::SlotView& view = reused->view;
   view.num.assign(slots_.size(), nullptr);
   view.num_valid.assign(slots_.size(), nullptr);
   view.str.assign(slots_.size(), nullptr);
@@ -211,11 +211,12 @@ void Router::Decide(const eval::Batch& batch,
   // String slots hold this router's codes, translated from the text sent:
   // the batch's codes are those of the model's dictionary, which need not
   // know the literals of the routes.
-  std::vector<std::vector<int32_t>> str_codes(slots_.size());
+  std::vector<std::vector<int32_t>>& str_codes = reused->str_codes;
+  if (str_codes.size() < slots_.size()) str_codes.resize(slots_.size());
   for (size_t s = 0; s < slots_.size(); ++s) {
     if (slots_[s].is_string) str_codes[s].resize(expr::kChunkRows);
   }
-  expr::Scratch scratch;
+  expr::Scratch& scratch = reused->program;
 
   for (size_t begin = 0; begin < n; begin += expr::kChunkRows) {
     const size_t m = std::min<size_t>(expr::kChunkRows, n - begin);

@@ -41,13 +41,10 @@
 #include "absl/status/statusor.h"
 #include "engine/eval/batch.h"
 #include "engine/expr/ast.h"
+#include "engine/expr/program.h"
 #include "engine/model/compiled_model.h"
 #include "engine/model/diagnostic.h"
 #include "engine/routing/route_spec.h"
-
-namespace healthscore::engine::expr {
-class Program;
-}  // namespace healthscore::engine::expr
 
 namespace healthscore::engine::routing {
 
@@ -82,10 +79,24 @@ class Router {
   const RouteSpec& route(size_t i) const { return routes_[i]; }
   const RouteTarget& target(size_t i) const { return targets_[i]; }
 
+  // Buffers Decide reuses from call to call: a caller that decides the
+  // routes of a stream of batches keeps one per thread (any router may use
+  // it).
+  struct Scratch {
+    expr::SlotView view;
+    std::vector<std::vector<int32_t>> str_codes;
+    expr::Scratch program;
+  };
+
   // For every row of `batch`, the index of the first route whose condition
   // holds, or -1 (no route, or a row the batch rejected). REQUIRES: `batch`
   // was built for the model the router was created for.
-  void Decide(const eval::Batch& batch, std::vector<int>* route_of_row) const;
+  void Decide(const eval::Batch& batch, std::vector<int>* route_of_row,
+              Scratch* scratch) const;
+  void Decide(const eval::Batch& batch, std::vector<int>* route_of_row) const {
+    Scratch scratch;
+    Decide(batch, route_of_row, &scratch);
+  }
 
   // "segment == \"enterprise\" -> enterprise_health v2", one per route.
   std::vector<std::string> Describe() const;
