@@ -761,10 +761,39 @@ TEST(TableBinderTest, NumberColumnsPutWholeHoldWhatValueByValueHolds) {
   EXPECT_THAT(ignored, ElementsAre(1, 0, 1));
   EXPECT_EQ(whole.ignored_fields(), 2u);
   EXPECT_THAT(whole.ignored_names(), ElementsAre(Pair("metrics.nps", 2)));
-  TableBinder one_by_one(model);
+  // The same accounts given value by value, in the runs' order.
+  AccountTable cells;
+  TableBuilder c(&cells);
+  const double wau_r0[] = {2000}, wau_r1[] = {10};
+  c.BeginRow("r0");
+  c.SetMetric("a", 2);
+  c.SetSeries("wau", wau_r0, 1);
+  c.SetMetric("b", 20);
+  c.SetAttribute("seg", "y");
+  c.SetMetric("nps", 7);
+  c.EndRow();
+  c.BeginRow("r1");
+  c.FailRow("request: account 1 is bad");
+  c.SetMetric("a", 0.5);
+  c.SetSeries("wau", wau_r1, 1);
+  c.SetMetric("b", std::numeric_limits<double>::infinity());
+  c.SetAttribute("seg", "z");
+  c.EndRow();
+  c.BeginRow("r2");
+  c.SetMetric("a", -1);
+  c.SetMetric("b", 5);
+  c.SetMetric("nps", 9);
+  c.EndRow();
+  TableBinder by_value(model);
   Batch want(model);
-  one_by_one.Bind(table, std::vector<uint32_t>{0, 1, 2}, &want);  // by value
+  by_value.Bind(cells, &want);
   ExpectSameBatches(got, want);
+  EXPECT_EQ(by_value.ignored_fields(), whole.ignored_fields());
+  // And some rows of the runs (gathered by column) as the same rows.
+  TableBinder some(model);
+  Batch gathered(model);
+  some.Bind(table, std::vector<uint32_t>{0, 1, 2}, &gathered);
+  ExpectSameBatches(gathered, want);
   // What the comparison rests on.
   EXPECT_THAT(RowWarnings(got, 0),
               ElementsAre(HasSubstr("a = 2 is outside"),
