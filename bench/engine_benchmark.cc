@@ -214,14 +214,22 @@ void FillColumnarTable(size_t n, engine::eval::AccountTable* table,
   }
 }
 
+// A columnar table of `n` accounts with the arrays its runs borrow.
+struct ColumnarTable {
+  explicit ColumnarTable(size_t n) {
+    FillColumnarTable(n, &table, &numbers, &codes);
+  }
+  engine::eval::AccountTable table;
+  std::vector<std::vector<double>> numbers;
+  std::vector<std::vector<int32_t>> codes;
+};
+
 // Binding a columnar table (the columnar form of a request: one run per
 // input, numbers and dictionary-coded strings) to the default model.
 void BM_BindColumnarTable(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  engine::eval::AccountTable table;
-  std::vector<std::vector<double>> numbers;
-  std::vector<std::vector<int32_t>> codes;
-  FillColumnarTable(n, &table, &numbers, &codes);
+  const ColumnarTable columnar(n);
+  const engine::eval::AccountTable& table = columnar.table;
   engine::eval::TableBinder binder(DefaultModel());
   Batch batch(DefaultModel());
   for (auto _ : state) {
@@ -236,10 +244,8 @@ BENCHMARK(BM_BindColumnarTable)->Arg(1024);
 // a route sends to another model); items are the rows bound.
 void BM_BindColumnarTableRows(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  engine::eval::AccountTable table;
-  std::vector<std::vector<double>> numbers;
-  std::vector<std::vector<int32_t>> codes;
-  FillColumnarTable(n, &table, &numbers, &codes);
+  const ColumnarTable columnar(n);
+  const engine::eval::AccountTable& table = columnar.table;
   std::vector<uint32_t> rows;
   for (size_t r = 0; r < n; r += 2) rows.push_back(static_cast<uint32_t>(r));
   engine::eval::TableBinder binder(DefaultModel());
@@ -259,10 +265,8 @@ BENCHMARK(BM_BindColumnarTableRows)->Arg(2048);
 // shadow candidate, outside the timing); items are the accounts compared.
 void BM_ShadowCompare(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  engine::eval::AccountTable table;
-  std::vector<std::vector<double>> numbers;
-  std::vector<std::vector<int32_t>> codes;
-  FillColumnarTable(n, &table, &numbers, &codes);
+  const ColumnarTable columnar(n);
+  const engine::eval::AccountTable& table = columnar.table;
   std::ifstream in(HEALTHSCORE_SOURCE_DIR "/rules/default/1/model.yaml");
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
