@@ -269,11 +269,9 @@ absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
         "model ", model.name(), " has ", playbooks,
         " playbooks: playbook masks hold at most 64"));
   }
-  const double nan = std::numeric_limits<double>::quiet_NaN();
   const int groups = static_cast<int>(model.groups().size());
   const bool show_delta = !IsMasked(options.masked, "previous_score");
   const bool show_tier_change = !IsMasked(options.masked, "previous_tier");
-  const int32_t* previous_tier = batch.previous_tier();
   // The warnings are sorted by row: walked once, not searched per row.
   const std::vector<ValueWarning>& values = batch.value_warnings();
   const std::vector<RangeWarning>& ranges = batch.range_warnings();
@@ -283,102 +281,88 @@ absl::Status FillOutcomeColumns(const Batch& batch, const BatchResult& result,
   auto range_at = std::lower_bound(
       ranges.begin(), ranges.end(), begin,
       [](const RangeWarning& w, size_t x) { return w.row < x; });
+  // Rows [from, from + n)'s warnings into out[0, n): an ok row's, counted
+  // from the few there are; called for consecutive ranges.
+  auto count_warnings = [&](size_t from, size_t n, uint32_t* out) {
+    std::fill_n(out, n, 0);
+    const size_t to = from + n;
+    for (; value_at != values.end() && value_at->row < to; ++value_at) {
+      if (result.ok(value_at->row)) ++out[value_at->row - from];
+    }
+    for (; range_at != ranges.end() && range_at->row < to; ++range_at) {
+      if (result.ok(range_at->row)) ++out[range_at->row - from];
+    }
+  };
   if (dest.at == nullptr) {
     FillContiguousColumns(result.columns(), result.size(),
                           batch.previous_tier(), begin, end - begin, groups,
                           playbooks, show_delta, show_tier_change, dest);
     if (dest.warnings != nullptr) {
-      // An ok row's warnings, counted from the few there are.
-      std::fill_n(dest.warnings, end - begin, 0);
-      for (; value_at != values.end() && value_at->row < end; ++value_at) {
-        if (result.ok(value_at->row)) ++dest.warnings[value_at->row - begin];
-      }
-      for (; range_at != ranges.end() && range_at->row < end; ++range_at) {
-        if (result.ok(range_at->row)) ++dest.warnings[range_at->row - begin];
-      }
+      count_warnings(begin, end - begin, dest.warnings);
     }
     return absl::OkStatus();
   }
-  // Where row `row` goes.
-  auto place = [&dest, begin](size_t row) {
-    return dest.at != nullptr ? dest.at[row - begin] : row - begin;
-  };
-  // Rows to places out of order (dest.at): row by row. Two passes: numbers
-  // first, then bytes. A byte store may alias any object, the result's
-  // vectors included, so mixing them would load every column's address
-  // again after each byte written.
-  for (size_t row = begin; row < end; ++row) {
-    const size_t i = place(row);
-    uint32_t warnings = 0;
-    for (; value_at != values.end() && value_at->row == row; ++value_at) {
-      ++warnings;
-    }
-    for (; range_at != ranges.end() && range_at->row == row; ++range_at) {
-      ++warnings;
-    }
-    if (!result.ok(row)) {
-      if (dest.score != nullptr) dest.score[i] = nan;
-      if (dest.coverage != nullptr) dest.coverage[i] = nan;
-      if (dest.delta != nullptr) dest.delta[i] = nan;
-      if (dest.tier != nullptr) dest.tier[i] = model::kInsufficientDataTier;
-      if (dest.warnings != nullptr) dest.warnings[i] = 0;
-      continue;
-    }
-    if (dest.score != nullptr) {
-      dest.score[i] = result.has_score(row) ? result.score(row) : nan;
-    }
-    if (dest.coverage != nullptr) dest.coverage[i] = result.coverage(row);
-    if (dest.delta != nullptr) {
-      // delta() is NaN when there is none.
-      dest.delta[i] = show_delta ? result.delta(row) : nan;
-    }
-    if (dest.tier != nullptr) dest.tier[i] = result.tier(row);
-    if (dest.warnings != nullptr) dest.warnings[i] = warnings;
+  // Rows to places out of order (dest.at): a block of rows at a time,
+  // filled in order into buffers on the stack as above, then each column
+  // scattered to its places. Row by row, every value cost a call and a
+  // branch (bench/README.md, issue 11).
+  constexpr size_t kBlock = 256;
+  constexpr size_t kGroupCells = 2048;
+  const size_t block =
+      groups == 0 ? kBlock
+                  : std::max<size_t>(1, std::min(kBlock, kGroupCells /
+                                                     static_cast<size_t>(groups)));
+  double score[kBlock], coverage[kBlock], delta[kBlock];
+  double stack_groups[kGroupCells];
+  std::vector<double> heap_groups;  // a model of more groups than that
+  double* group_cells = stack_groups;
+  if (static_cast<size_t>(groups) > kGroupCells) {
+    heap_groups.resize(static_cast<size_t>(groups));
+    group_cells = heap_groups.data();
   }
-  if (dest.ok != nullptr) {
-    for (size_t row = begin; row < end; ++row) {
-      dest.ok[place(row)] = result.ok(row) ? 1 : 0;
-    }
-  }
-  if (dest.tier_changed != nullptr || dest.tier_held != nullptr) {
-    for (size_t row = begin; row < end; ++row) {
-      int8_t changed = -1;
-      int8_t held = -1;
-      if (result.ok(row)) {
-        const bool c = result.tier_changed(row);
-        const bool h = result.tier_held(row);
-        if (show_tier_change &&
-            (previous_tier[row] != model::kMissingString || c || h)) {
-          changed = static_cast<int8_t>(c);
-          held = static_cast<int8_t>(h);
-        }
-      }
-      const size_t i = place(row);
-      if (dest.tier_changed != nullptr) dest.tier_changed[i] = changed;
-      if (dest.tier_held != nullptr) dest.tier_held[i] = held;
-    }
-  }
-  // Groups column by column: each reads one column of the result, without
-  // a branch per value.
-  if (dest.groups != nullptr) {
-    for (int g = 0; g < groups; ++g) {
-      double* column = dest.groups + g * dest.group_stride;
-      for (size_t row = begin; row < end; ++row) {
-        column[place(row)] = result.ok(row) ? result.group_score(row, g) : nan;
+  int32_t tier[kBlock];
+  uint8_t ok[kBlock];
+  int8_t changed[kBlock], held[kBlock];
+  uint64_t masks[kBlock];
+  uint32_t warnings[kBlock];
+  OutcomeColumns local;
+  local.ok = dest.ok != nullptr ? ok : nullptr;
+  local.score = dest.score != nullptr ? score : nullptr;
+  local.coverage = dest.coverage != nullptr ? coverage : nullptr;
+  local.delta = dest.delta != nullptr ? delta : nullptr;
+  local.tier = dest.tier != nullptr ? tier : nullptr;
+  local.tier_changed = dest.tier_changed != nullptr ? changed : nullptr;
+  local.tier_held = dest.tier_held != nullptr ? held : nullptr;
+  local.groups = dest.groups != nullptr ? group_cells : nullptr;
+  local.group_stride = block;
+  local.playbooks = dest.playbooks != nullptr ? masks : nullptr;
+  for (size_t from = begin; from < end; from += block) {
+    const size_t n = std::min(block, end - from);
+    const uint32_t* __restrict at = dest.at + (from - begin);
+    FillContiguousColumns(result.columns(), result.size(),
+                          batch.previous_tier(), from, n, groups, playbooks,
+                          show_delta, show_tier_change, local);
+    auto scatter = [at, n](const auto* __restrict values, auto* to) {
+      if (to == nullptr) return;
+      for (size_t k = 0; k < n; ++k) to[at[k]] = values[k];
+    };
+    scatter(score, dest.score);
+    scatter(coverage, dest.coverage);
+    scatter(delta, dest.delta);
+    scatter(tier, dest.tier);
+    scatter(ok, dest.ok);
+    scatter(changed, dest.tier_changed);
+    scatter(held, dest.tier_held);
+    scatter(masks, dest.playbooks);
+    if (dest.groups != nullptr) {
+      for (int g = 0; g < groups; ++g) {
+        scatter(group_cells + static_cast<size_t>(g) * block,
+                dest.groups + static_cast<size_t>(g) * dest.group_stride);
       }
     }
-  }
-  if (dest.playbooks != nullptr) {
-    // Each row's mask is gathered in a register and stored once (a mask
-    // updated in memory per playbook cost a load and a store each).
-    for (size_t row = begin; row < end; ++row) {
-      uint64_t mask = 0;
-      if (result.ok(row)) {
-        for (int p = 0; p < playbooks; ++p) {
-          mask |= uint64_t{result.playbook_matched(row, p)} << p;
-        }
-      }
-      dest.playbooks[place(row)] = mask;
+    if (dest.warnings != nullptr) {
+      count_warnings(from, n, warnings);
+      scatter(warnings, dest.warnings);
     }
   }
   return absl::OkStatus();

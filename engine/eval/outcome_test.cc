@@ -296,6 +296,19 @@ TEST_F(OutcomeTest, ColumnsHoldWhatEachRowsOutcomeHolds) {
        .previous_score = 10});
   Add({.dau_mau = 0.05, .adoption = 10, .csat = 1.5,
        .previous_tier = "yellow"});
+  // More rows than one block of the out-of-order path (256), of every
+  // kind above.
+  for (int i = 0; i < 600; ++i) {
+    const double v = (i % 13) / 13.0;
+    Add({.id = absl::StrCat("r", i),
+         .dau_mau = i % 5 == 0 ? 1.7 : v,
+         .adoption = i % 7 == 0 ? NAN : 100 * v,
+         .csat = i % 3 == 0 ? NAN : 5 * v,
+         .csat_text = i % 11 == 0 ? "high" : "",
+         .previous_score = i % 4 == 0 ? NAN : 50,
+         .previous_tier = i % 6 == 0 ? "" : "green",
+         .fail = i % 17 == 0 ? "unreadable" : ""});
+  }
   Fill(0);  // scores the batch
   const size_t n = batch_->size();
   const size_t groups = model_->groups().size();
@@ -403,6 +416,53 @@ TEST_F(OutcomeTest, ColumnsHoldWhatEachRowsOutcomeHolds) {
       EXPECT_EQ(tier[place(1)], model::kInsufficientDataTier);
     }
   }
+}
+
+// A model of more groups than the out-of-order path's buffers hold for
+// one row: its groups still go to their places.
+TEST(OutcomeColumnsTest, ManyGroupsGoToTheirPlaces) {
+  constexpr int kGroups = 2100;
+  std::string text = "name: wide\nversion: 1\ninputs:\n  - {id: x, type: number}\n"
+                     "groups:\n";
+  for (int g = 0; g < kGroups; ++g) {
+    absl::StrAppend(&text, "  - id: g", g, "\n    weight: 1\n    signals:\n",
+                    "      - {id: s", g, ", source: x, weight: 1, normalize: ",
+                    "{linear: {bad: 0, good: ", g + 1, "}}}\n");
+  }
+  text.append("tiers:\n  - {id: green, min: 50}\n  - {id: red, min: 0}\n");
+  model::CompileResult r = CompileString(text, "wide.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  Batch batch(r.model);
+  BatchBuilder b(&batch);
+  for (int i = 0; i < 3; ++i) {
+    b.BeginRow(absl::StrCat("a", i));
+    if (i != 1) b.SetMetric("x", 10.0 * (i + 1));
+    b.EndRow();
+  }
+  BatchResult result;
+  ASSERT_OK(Scorer::Score(batch, &result));
+  const std::vector<uint32_t> at = {2, 0, 1};
+  std::vector<double> groups(kGroups * 3, -1);
+  OutcomeColumns out;
+  out.at = at.data();
+  out.groups = groups.data();
+  out.group_stride = 3;
+  ASSERT_OK(FillOutcomeColumns(batch, result, 0, 3, {}, out));
+  RowOutcome o;
+  for (size_t row = 0; row < 3; ++row) {
+    SCOPED_TRACE(row);
+    FillRowOutcome(batch, result, row, {}, &o);
+    std::vector<double> want(kGroups, NAN);
+    for (const GroupOutcome& g : o.groups()) want[g.group] = g.score;
+    for (size_t g = 0; g < kGroups; ++g) {
+      const double got = groups[g * 3 + at[row]];
+      ASSERT_EQ(std::isnan(got), std::isnan(want[g])) << g;
+      if (!std::isnan(got)) ASSERT_EQ(got, want[g]) << g;
+    }
+  }
+  // Group g of row 0 (x = 10) is min(100, 10 / (g + 1) * 100).
+  EXPECT_DOUBLE_EQ(groups[99 * 3 + at[0]], 10);
+  EXPECT_TRUE(std::isnan(groups[5 * 3 + at[1]]));  // row 1 has no x
 }
 
 // Playbook masks hold 64 playbooks: a model with more is refused, and the
