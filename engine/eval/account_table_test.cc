@@ -691,6 +691,20 @@ TEST(TableBinderTest, SomeRowsOfRunsBindAsTheSameAccountsGivenValueByValue) {
     ExpectSameBatches(got, want);
     EXPECT_EQ(from_runs.last_ignored(), from_cells.last_ignored());
   }
+  {
+    // The same accounts kept of the whole table's batch (Batch::KeepRows)
+    // are these accounts too, in the table's order.
+    Batch whole(model);
+    from_runs.Bind(runs, &whole);
+    std::vector<uint32_t> sorted = rows;
+    std::sort(sorted.begin(), sorted.end());
+    whole.KeepRows(sorted.data(), sorted.size());
+    Batch alone(model);
+    from_runs.Bind(runs, sorted, &alone);
+    ExpectSameBatches(whole, alone);
+    EXPECT_EQ(whole.dropped_values(), alone.dropped_values());
+    EXPECT_EQ(whole.range_warnings().size(), alone.range_warnings().size());
+  }
   // What the comparison rests on: values, warnings and ignored values.
   EXPECT_EQ(got.id(2), "acct-39");
   EXPECT_THAT(RowWarnings(got, 0), ElementsAre(HasSubstr("dau_mau = 1.5")));
@@ -1084,6 +1098,24 @@ TEST(TableBinderTest, SeriesAndDateTextColumnsHoldWhatValueByValueHolds) {
       cells_of(some, &cells);
       from_cells.Bind(cells, &want);
       ExpectSameBatches(got, want);
+      // Some rows kept of a whole batch (Batch::KeepRows, as a routed
+      // request keeps the accounts that stayed) are those accounts bound
+      // alone; then all but the first of those, and none.
+      from_runs.Bind(runs, &got);
+      std::vector<uint32_t> accounts = all;  // the accounts `got` holds
+      for (const std::vector<uint32_t>& kept :
+           {std::vector<uint32_t>{0, 2, 4, 6, 7, 9, 10}, {1, 2, 3, 4, 5, 6},
+            {}}) {
+        got.KeepRows(kept.data(), kept.size());
+        std::vector<uint32_t> rows;
+        for (const uint32_t k : kept) rows.push_back(accounts[k]);
+        accounts = rows;
+        cells_of(rows, &cells);
+        from_cells.Bind(cells, &want);
+        ExpectSameBatches(got, want);
+        EXPECT_EQ(got.dropped_values(), want.dropped_values());
+        EXPECT_EQ(got.error_count(), want.error_count());
+      }
     }
     // What the comparisons rest on.
     from_runs.Bind(runs, &got);

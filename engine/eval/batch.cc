@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -207,6 +208,88 @@ void Batch::Clear() {
   range_warnings_.clear();
   value_warnings_.clear();
   dropped_ = 0;
+}
+
+void Batch::KeepRows(const uint32_t* rows, size_t n) {
+  // Rows ascending, so rows[k] >= k: every column is gathered in place,
+  // front to back, each cell read before anything overwrites it.
+  auto gather = [rows, n](auto& column) {
+    auto* cells = column.data();
+    for (size_t k = 0; k < n; ++k) cells[k] = cells[rows[k]];
+    column.resize(n);
+  };
+  size_t at = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t r = rows[k];
+    const size_t begin = r == 0 ? 0 : id_ends_[r - 1];
+    const size_t end = id_ends_[r];
+    // At k == r every earlier row was kept too, so id_ends_[r - 1] is
+    // unchanged; otherwise r - 1 >= k is not written yet.
+    std::memmove(id_text_.data() + at, id_text_.data() + begin, end - begin);
+    at += end - begin;
+    id_ends_[k] = at;
+  }
+  id_text_.resize(at);
+  id_ends_.resize(n);
+  if (error_count_ != 0) {  // most batches have no failed row
+    size_t errors = 0;
+    for (size_t k = 0; k < n; ++k) {
+      std::string& error = errors_[rows[k]];
+      if (error.empty()) {
+        errors_[k].clear();
+      } else {
+        errors_[k].swap(error);
+        ++errors;
+      }
+    }
+    error_count_ = errors;
+  }
+  errors_.resize(n);
+  gather(as_of_);
+  gather(as_of_valid_);
+  gather(prev_score_);
+  gather(prev_score_valid_);
+  gather(prev_tier_);
+  for (auto& c : num_) gather(c);
+  for (auto& c : num_valid_) gather(c);
+  for (auto& c : str_code_) gather(c);
+  for (auto& c : str_span_) gather(c);  // the arenas keep every text
+  for (size_t c = 0; c < series_values_.size(); ++c) {
+    double* values = series_values_[c].data();
+    uint32_t* offsets = series_offsets_[c].data();
+    uint32_t out = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const uint32_t begin = offsets[rows[k]];
+      const uint32_t end = offsets[rows[k] + 1];
+      if (end > begin) {  // an empty column's data() may be null
+        std::memmove(values + out, values + begin,
+                     (end - begin) * sizeof(double));
+      }
+      offsets[k] = out;
+      out += end - begin;
+    }
+    offsets[n] = out;
+    series_offsets_[c].resize(n + 1);
+    series_values_[c].resize(out);
+    gather(series_valid_[c]);
+  }
+  // Warnings are few: each finds its row's new index by binary search.
+  auto renumber = [rows, n](auto& warnings) {
+    size_t kept = 0;
+    for (size_t i = 0; i < warnings.size(); ++i) {
+      const uint32_t row = warnings[i].row;
+      const uint32_t* it = std::lower_bound(rows, rows + n, row);
+      if (it == rows + n || *it != row) continue;
+      if (kept != i) warnings[kept] = std::move(warnings[i]);
+      warnings[kept++].row = static_cast<uint32_t>(it - rows);
+    }
+    warnings.resize(kept);
+  };
+  renumber(range_warnings_);
+  renumber(value_warnings_);
+  dropped_ = 0;
+  for (const ValueWarning& w : value_warnings_) dropped_ += w.count;
+  rows_ = n;
 }
 
 size_t Batch::dropped_values(size_t row) const {

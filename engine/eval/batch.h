@@ -99,6 +99,15 @@ class Batch {
   // Removes every row; keeps allocated capacity.
   void Clear();
 
+  // Keeps rows rows[0], ..., rows[n - 1] and drops the others: row k of the
+  // batch is then what row rows[k] was, with its id, error, values and
+  // warnings, and the error and dropped-value counts are those of the rows
+  // kept. Costs one pass over each column of the rows kept, less than
+  // binding them again (a routed request keeps, in the requested model's
+  // batch, only the accounts no route took). REQUIRES: rows ascending, each
+  // below size(). Keeps allocated capacity.
+  void KeepRows(const uint32_t* rows, size_t n);
+
   // Valid until the batch next changes.
   std::string_view id(size_t row) const {
     const size_t begin = row == 0 ? 0 : id_ends_[row - 1];
