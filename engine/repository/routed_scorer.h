@@ -38,10 +38,13 @@ struct RoutedPart {
   std::vector<uint32_t> rows;
   // The part's batch. For a routed-to model it holds exactly `rows` (row k
   // is request index rows[k]). The requested model's batch is the one
-  // built to decide the routes and holds every account of the request (row
-  // i is request index i): it is scored whole, because scoring the few
-  // accounts routed away costs less than reading the ones that stay a
-  // second time. Its rows not in `rows` are not results.
+  // built to decide the routes. When routes took a good share of the
+  // accounts (and there is no shadow candidate, whose comparison needs the
+  // requested model on every account) it then keeps only `rows`, as a
+  // routed-to batch does; otherwise it holds every account of the request
+  // (row i is request index i) and is scored whole, because scoring the
+  // few accounts routed away costs less than gathering the ones that stay.
+  // A whole batch's rows not in `rows` are not results.
   std::unique_ptr<eval::Batch> batch;
   eval::BatchResult result;
   // True for such a whole batch.
@@ -58,8 +61,7 @@ struct RoutedPart {
 };
 
 struct RoutedResult {
-  // parts[0] is the requested model (a whole batch) when any account
-  // stayed with it.
+  // parts[0] is the requested model when any account stayed with it.
   std::vector<RoutedPart> parts;
   // Per request index: {part, row in that part's batch}.
   std::vector<std::pair<uint32_t, uint32_t>> where;

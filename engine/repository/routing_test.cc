@@ -7,9 +7,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/eval/outcome.h"
 #include "engine/repository/testing/test_repo.h"
 #include "engine/repository/model_repository.h"
 #include "engine/repository/score_table.h"
@@ -119,14 +121,16 @@ TEST(RoutingTest, SplitsByRouteAndKeepsRequestOrder) {
   ASSERT_OK_AND_ASSIGN(RoutedResult result,
                        ScoreRouted(ref, filler.Table()));
   ASSERT_EQ(result.size(), filler.accounts.size());
-  // One bind to decide (the requested model scores that batch whole), one
-  // per target.
+  // One bind to decide, one per target.
   ASSERT_EQ(result.parts.size(), 3u);
   EXPECT_EQ(result.parts[0].model.name, "default");
   EXPECT_EQ(result.parts[0].route, -1);
-  EXPECT_TRUE(result.parts[0].whole);
-  EXPECT_EQ(result.parts[0].batch->size(), filler.accounts.size());
+  // Routes took 3 of 9 accounts: the requested model's batch keeps only
+  // the 6 that stayed.
+  EXPECT_FALSE(result.parts[0].whole);
+  EXPECT_EQ(result.parts[0].batch->size(), 6u);
   EXPECT_THAT(result.parts[0].rows, ElementsAre(2, 3, 4, 6, 7, 8));
+  EXPECT_EQ(result.parts[0].batch_row(5), 5u);
   EXPECT_FALSE(result.parts[1].whole);
   EXPECT_THAT(result.parts[1].rows, ElementsAre(0, 5));
   EXPECT_EQ(result.parts[1].batch_row(1), 1u);
@@ -158,6 +162,124 @@ TEST(RoutingTest, SplitsByRouteAndKeepsRequestOrder) {
     } else {
       ASSERT_TRUE(part.result.ok(row));
       EXPECT_DOUBLE_EQ(part.result.score(row), want[i].score);
+    }
+  }
+}
+
+// Each account's outcome as the results show it: id, error, score, tier,
+// playbooks with their reasons, warnings.
+std::string OutcomeText(const RoutedPart& part, size_t row) {
+  eval::RowOutcome o;
+  eval::FillRowOutcome(*part.batch, part.result, row, eval::OutcomeOptions(),
+                       &o);
+  std::string text = absl::StrCat(std::string(o.id()), " ",
+                                  o.ok() ? "ok " : "failed ",
+                                  std::string(o.error()), " ");
+  if (o.has_score()) {
+    absl::StrAppend(&text, o.score(), " ", std::string(o.tier_id()));
+  }
+  for (const eval::PlaybookOutcome& p : o.playbooks()) {
+    absl::StrAppend(&text, " playbook ", p.Reason(o.model()));
+  }
+  for (const std::string& w : o.warnings()) absl::StrAppend(&text, " | ", w);
+  return text;
+}
+
+// The requested model's batch keeps only the accounts that stayed when
+// routes took a good share of them (Batch::KeepRows), and holds them all
+// when routes took few or a shadow candidate compares it on every account.
+// Either way every account that stayed has the outcome the requested model
+// gives it with no routes: error, score, tier and warnings, and the part's
+// counts are those of these accounts.
+TEST(RoutingTest, TheRequestedModelKeepsTheAccountsThatStay) {
+  TempRepo repo("routes_keep");
+  WriteModels(repo,
+              "routes:\n"
+              "  - {when: 'segment == \"enterprise\"', model: enterprise}\n");
+  auto r = Open(repo);
+  ASSERT_NE(r, nullptr);
+  auto set = r->Snapshot();
+  ASSERT_OK_AND_ASSIGN(ModelRef ref, set->Find("default"));
+  ASSERT_OK_AND_ASSIGN(ModelRef candidate, set->Find("smb"));
+  // `enterprise_every`: one account in that many is an enterprise account.
+  auto accounts = [](size_t n, size_t enterprise_every) {
+    eval::AccountTable table;
+    eval::TableBuilder b(&table);
+    for (size_t i = 0; i < n; ++i) {
+      b.BeginRow(i == 17 ? "" : absl::StrCat("acct-", i));
+      if (i % 7 != 3) {
+        b.PutString(b.Column({"attributes", "segment"}),
+                    i % enterprise_every == 0 ? "enterprise" : "smb");
+      }
+      if (i % 11 == 5) b.FailRow("the record is unreadable");
+      b.PutNumber(b.Column({"metrics", "x"}), static_cast<double>(i % 90));
+      // A number sent as text that is none: a value used as missing.
+      if (i % 4 == 1) b.PutText(b.Column({"metrics", "seats"}), "many");
+      if (i % 4 == 3) b.PutNumber(b.Column({"metrics", "seats"}), 10);
+      const double usage[] = {1, 2, static_cast<double>(i)};
+      if (i % 3 == 2) b.SetSeries("usage", usage, 3);
+      b.EndRow();
+    }
+    return table;
+  };
+  struct Case {
+    const char* name;
+    size_t accounts;
+    size_t enterprise_every;
+    bool shadow;
+    bool whole;
+  };
+  for (const Case& c : {Case{"routes take about half", 300, 2, false, false},
+                        Case{"routes take one in 8", 400, 8, false, true},
+                        Case{"a shadow candidate", 300, 2, true, true}}) {
+    SCOPED_TRACE(c.name);
+    const eval::AccountTable table = accounts(c.accounts, c.enterprise_every);
+    TableRequest request;
+    request.model = ref;
+    request.shadow = c.shadow ? &candidate : nullptr;
+    TableScores routed, plain;
+    ASSERT_OK(ScoreTable(request, table, nullptr, &routed));
+    request.ignore_routes = true;
+    request.shadow = nullptr;
+    ASSERT_OK(ScoreTable(request, table, nullptr, &plain));
+    const RoutedPart& own = routed.routed().parts[0];
+    const RoutedPart& all = plain.routed().parts[0];
+    ASSERT_EQ(own.model.name, "default");
+    ASSERT_EQ(routed.routed().parts.size(), 2u);
+    EXPECT_EQ(own.whole, c.whole);
+    EXPECT_EQ(own.batch->size(), c.whole ? c.accounts : own.rows.size());
+    uint64_t failed = 0, dropped = 0, fired = 0;
+    std::vector<uint64_t> tiers(all.tier_counts.size(), 0);
+    for (size_t k = 0; k < own.rows.size(); ++k) {
+      const uint32_t i = own.rows[k];
+      SCOPED_TRACE(i);
+      ASSERT_EQ(&routed.routed().part(i), &own);
+      ASSERT_EQ(routed.routed().row(i), own.batch_row(k));
+      const std::string text = OutcomeText(all, i);
+      EXPECT_EQ(OutcomeText(own, own.batch_row(k)), text);
+      fired += absl::StrContains(text, "playbook") ? 1 : 0;
+      EXPECT_EQ(own.batch->dropped_values(own.batch_row(k)),
+                all.batch->dropped_values(i));
+      if (!all.result.ok(i)) {
+        ++failed;
+      } else {
+        ++tiers[static_cast<size_t>(all.result.tier(i) + 1)];
+        dropped += all.batch->dropped_values(i);
+      }
+    }
+    EXPECT_EQ(own.failed, failed);
+    EXPECT_EQ(own.dropped_values, dropped);
+    EXPECT_EQ(own.tier_counts, tiers);
+    // What the comparison rests on: failures, values used as missing and
+    // playbooks (which read seats and the series) among the accounts that
+    // stayed.
+    EXPECT_GT(failed, 2u);
+    EXPECT_GT(dropped, 20u);
+    EXPECT_GT(fired, 10u);
+    EXPECT_GT(own.rows.size(), c.accounts / 2);
+    if (c.shadow) {
+      ASSERT_NE(routed.live_batch(), nullptr);
+      EXPECT_EQ(routed.live_batch()->size(), c.accounts);
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "engine/common/status_macros.h"
 #include "engine/eval/scorer.h"
 #include "engine/routing/routing.h"
@@ -19,21 +20,39 @@ namespace {
 // A thread keeps buffers for this many models; past it the oldest go.
 constexpr size_t kMaxKept = 8;
 
+// The requested model's batch keeps only the accounts no route took
+// (Batch::KeepRows) once routes took at least 1 in kKeepStayedFrom of
+// them; below that, scoring the few taken costs less than gathering the
+// rest. For the default model gathering a kept row costs about a third of
+// scoring one, so the two break even near a quarter (bench/README.md,
+// BM_ScoreTableRouted); a costlier model gains from keeping sooner.
+constexpr size_t kKeepStayedFrom = 4;
+
 // The counts of RoutedPart over its rows.
 void CountPart(RoutedPart* part) {
   const eval::BatchResult& result = part->result;
   const eval::Batch& batch = *part->batch;
   part->tier_counts.assign(result.model().tiers().size() + 1, 0);
-  part->failed = 0;
   part->dropped_values = 0;
-  for (size_t k = 0; k < part->rows.size(); ++k) {
-    const size_t row = part->batch_row(k);
-    if (!result.ok(row)) {
-      ++part->failed;
-      continue;
-    }
-    ++part->tier_counts[static_cast<size_t>(result.tier(row) + 1)];
+  // Through the result's columns and local pointers: through the part, a
+  // count's store could alias them, and each row reloaded them.
+  const eval::BatchResult::Columns c = result.columns();
+  uint64_t* counts = part->tier_counts.data();
+  uint64_t ok = 0;
+  auto count = [&](size_t row) {
+    const uint64_t row_ok = c.ok[row] != 0 ? 1 : 0;
+    ok += row_ok;
+    // A failed row adds 0 (to [0], whatever its tier cell holds): no
+    // branch.
+    counts[static_cast<size_t>(int64_t{c.tier[row]} + 1) * row_ok] += row_ok;
+  };
+  const size_t rows = part->rows.size();
+  if (part->whole) {
+    for (const uint32_t row : part->rows) count(row);
+  } else {
+    for (size_t row = 0; row < rows; ++row) count(row);
   }
+  part->failed = rows - ok;
   if (batch.dropped_values() == 0) return;
   if (part->whole && part->rows.size() != batch.size()) {
     for (size_t k = 0; k < part->rows.size(); ++k) {
@@ -157,33 +176,69 @@ absl::Status ScoreTable(const TableRequest& request,
     router->Decide(*first.batch, &route_of_row, out->decide_.get());
   }
 
-  // Group the rows by the model that scores them: routes to the same model
-  // version share a part.
-  std::vector<uint32_t>& stay = out->scratch_rows_;
-  stay.clear();
-  std::vector<std::pair<int, std::vector<uint32_t>>> moved;  // route, rows
+  // Group the rows by the model that scores them: part 0 is the requested
+  // model's, part j > 0 the j-th model version the routes name, in route
+  // order (routes to one model version share a part). Branch-free, in two
+  // passes (count, then place): a branch on each row's route mispredicted
+  // on requests that mix segments.
+  std::vector<uint32_t>& stay = first.rows;  // the accounts no route took
+  absl::InlinedVector<RoutedPart, 4> moved;
   if (router == nullptr) {
     stay.resize(n);
     for (uint32_t i = 0; i < n; ++i) stay[i] = i;
     routed.ignored_fields = out->Binder(requested.model)->last_ignored();
   } else {
-    // An account's ignored values count against the model that scores it.
-    std::vector<const CompiledModel*> target_of_part;
-    for (uint32_t i = 0; i < n; ++i) {
-      const int r = route_of_row[i];
-      if (r < 0) {
-        stay.push_back(i);
-        routed.ignored_fields += out->ignored_per_row_[i];
-        continue;
-      }
+    // part_of_route[r + 1]: the part of route r's accounts; [0] = 0 for
+    // the accounts no route took. first_route[j]: part j's first route.
+    std::vector<uint32_t>& part_of_route = out->part_of_route_;
+    std::vector<int>& first_route = out->first_route_;
+    part_of_route.assign(router->size() + 1, 0);
+    first_route.assign(1, -1);
+    for (size_t r = 0; r < router->size(); ++r) {
       const CompiledModel* target = router->target(r).model.get();
-      size_t p = 0;
-      while (p < target_of_part.size() && target_of_part[p] != target) ++p;
-      if (p == target_of_part.size()) {
-        target_of_part.push_back(target);
-        moved.emplace_back(r, std::vector<uint32_t>());
+      size_t j = 1;
+      while (j < first_route.size() &&
+             router->target(static_cast<size_t>(first_route[j])).model.get() !=
+                 target) {
+        ++j;
       }
-      moved[p].second.push_back(i);
+      if (j == first_route.size()) first_route.push_back(static_cast<int>(r));
+      part_of_route[r + 1] = static_cast<uint32_t>(j);
+    }
+    std::vector<uint32_t>& part_of_row = out->part_of_row_;
+    std::vector<uint32_t>& counts = out->part_counts_;
+    part_of_row.resize(n);
+    counts.assign(first_route.size(), 0);
+    // An account's ignored values count against the model that scores it:
+    // here those that stay, the routed ones when their model binds them.
+    const uint32_t* ignored = out->ignored_per_row_.data();
+    uint64_t stay_ignored = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t j =
+          part_of_route[static_cast<size_t>(route_of_row[i] + 1)];
+      part_of_row[i] = j;
+      ++counts[j];
+      stay_ignored += uint64_t{ignored[i]} * (j == 0);
+    }
+    routed.ignored_fields = stay_ignored;
+    absl::InlinedVector<uint32_t*, 8> next(first_route.size(), nullptr);
+    stay.resize(counts[0]);
+    next[0] = stay.data();
+    for (size_t j = 1; j < first_route.size(); ++j) {
+      if (counts[j] == 0) continue;
+      const routing::RouteTarget& target =
+          router->target(static_cast<size_t>(first_route[j]));
+      RoutedPart& part = moved.emplace_back(out->TakePart(target.model));
+      part.model.name = target.name;
+      part.model.version = target.version;
+      part.model.model = target.model;
+      part.route = first_route[j];
+      part.rows.resize(counts[j]);
+      next[j] = part.rows.data();
+    }
+    uint32_t** const to = next.data();
+    for (size_t i = 0; i < n; ++i) {
+      *to[part_of_row[i]]++ = static_cast<uint32_t>(i);
     }
   }
 
@@ -191,8 +246,13 @@ absl::Status ScoreTable(const TableRequest& request,
   if (!stay.empty()) {
     first.model = requested;
     first.route = -1;
-    first.whole = true;
-    first.rows.assign(stay.begin(), stay.end());
+    // Without a shadow only the accounts that stayed need the requested
+    // model's scores: when routes took enough of them for scoring the rest
+    // to cost more than keeping these (bench/README.md, issue 11), the
+    // batch keeps only these.
+    const size_t moved_rows = n - stay.size();
+    first.whole = shadow || moved_rows * kKeepStayedFrom < n;
+    if (!first.whole) first.batch->KeepRows(stay.data(), stay.size());
     routed.parts.push_back(std::move(first));
   } else if (shadow) {
     out->own_live_ = std::move(first);
@@ -201,18 +261,11 @@ absl::Status ScoreTable(const TableRequest& request,
   } else {
     out->spare_.push_back(std::move(first));
   }
-  for (auto& [route, rows] : moved) {
-    const routing::RouteTarget& target = router->target(route);
-    RoutedPart part = out->TakePart(target.model);
-    part.model.name = target.name;
-    part.model.version = target.version;
-    part.model.model = target.model;
-    part.route = route;
-    TableBinder* binder = out->Binder(target.model);
+  for (RoutedPart& part : moved) {
+    TableBinder* binder = out->Binder(part.model.model);
     binder->set_strict(request.strict);
-    binder->Bind(table, rows, part.batch.get());
+    binder->Bind(table, part.rows, part.batch.get());
     routed.ignored_fields += binder->last_ignored();
-    part.rows = std::move(rows);
     routed.parts.push_back(std::move(part));
   }
   for (uint32_t p = 0; p < routed.parts.size(); ++p) {

@@ -126,9 +126,13 @@ class TableScores {
   const eval::BatchResult* live_result_ = nullptr;
   RoutedPart own_live_;
   RoutedPart candidate_;
-  std::vector<uint32_t> scratch_rows_;
   std::vector<uint32_t> ignored_per_row_;
   std::vector<int> route_of_row_;
+  // Grouping the rows by part (ScoreTable).
+  std::vector<uint32_t> part_of_route_;
+  std::vector<int> first_route_;
+  std::vector<uint32_t> part_of_row_;
+  std::vector<uint32_t> part_counts_;
   std::unique_ptr<routing::Router::Scratch> decide_;  // made on first use
 };
 

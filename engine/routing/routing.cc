@@ -229,22 +229,26 @@ void Router::Decide(const eval::Batch& batch, std::vector<int>* route_of_row,
       }
       int32_t* out = str_codes[s].data();
       const int32_t* model_codes = batch.string_codes(slot.column) + begin;
-      const size_t known = slot.by_model_code.size();
+      const int32_t* by_model_code = slot.by_model_code.data();
+      const uint32_t known = static_cast<uint32_t>(slot.by_model_code.size());
       for (size_t i = 0; i < m; ++i) {
         const int32_t code = model_codes[i];
-        if (code == model::kMissingString || slot.codes.empty()) {
-          out[i] = code == model::kMissingString ? expr::kMissingCode
-                                                 : model::kUnknownString;
+        // A value of the model's dictionary up to its last literal (the
+        // common case, first): the text behind the code is that entry, a
+        // literal or not. A negative code is past `known` as unsigned.
+        if (static_cast<uint32_t>(code) < known) {
+          out[i] = by_model_code[code];
           continue;
         }
-        // A value of the model's dictionary: the text behind the code is
-        // that entry, a literal or not.
-        if (code >= 0) {
-          out[i] = static_cast<size_t>(code) < known
-                       ? slot.by_model_code[static_cast<size_t>(code)]
-                       : model::kUnknownString;
+        if (code == model::kMissingString) {
+          out[i] = expr::kMissingCode;
           continue;
         }
+        if (code >= 0 || slot.codes.empty()) {
+          out[i] = model::kUnknownString;  // no literal
+          continue;
+        }
+        // A text the model's dictionary does not hold.
         const std::string_view text = batch.string_text(slot.column, begin + i);
         auto it = slot.codes.find(absl::string_view(text.data(), text.size()));
         out[i] = it == slot.codes.end() ? model::kUnknownString : it->second;
@@ -252,16 +256,20 @@ void Router::Decide(const eval::Batch& batch, std::vector<int>* route_of_row,
       view.str[s] = out;
     }
     program_->Run(view, m, &scratch);
+    int* route = route_of_row->data() + begin;
     for (size_t r = 0; r < outputs_.size(); ++r) {
       const uint8_t* hit = program_->Bool(outputs_[r], scratch);
+      // Without a branch: the row's first route that holds wins.
+      const int this_route = static_cast<int>(r);
       for (size_t i = 0; i < m; ++i) {
-        int& route = (*route_of_row)[begin + i];
-        if (route < 0 && hit[i] != 0) route = static_cast<int>(r);
+        route[i] = (route[i] < 0) & (hit[i] != 0) ? this_route : route[i];
       }
     }
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (!batch.row_ok(i)) (*route_of_row)[i] = -1;
+  if (batch.error_count() != 0) {
+    for (size_t i = 0; i < n; ++i) {
+      if (!batch.row_ok(i)) (*route_of_row)[i] = -1;
+    }
   }
 }
 
