@@ -97,6 +97,7 @@ struct Scratch {
   std::vector<int8_t> changed, held;
   std::vector<uint64_t> masks;
   std::vector<uint8_t> wide;
+  std::vector<const RouteModel*> part_maps;  // per part: id maps, or null
   std::vector<double> groups;
 };
 
@@ -318,11 +319,14 @@ void WriteColumnarRows(const engine::repository::RoutedResult& routed,
   held.resize(m);
   masks.resize(m);
   wide.assign(routed.parts.size(), 0);
+  std::vector<const RouteModel*>& part_maps = scratch->part_maps;
+  part_maps.resize(routed.parts.size());
   for (size_t p = 0; p < routed.parts.size(); ++p) {
     const engine::repository::RoutedPart& part = routed.parts[p];
     const RouteModel* maps =
         plan != nullptr ? &plan->models[ChunkRows::ModelOf(plan, part)]
                         : nullptr;
+    part_maps[p] = maps;
     const CompiledModel& model = part.result.model();
     const size_t groups = model.groups().size();
     wide[p] = model.playbooks().size() > 64;
@@ -385,9 +389,7 @@ void WriteColumnarRows(const engine::repository::RoutedResult& routed,
   for (size_t r = 0; r < m; ++r) {
     const auto [p, batch_row] = routed.where[r];
     const engine::repository::RoutedPart& part = routed.parts[p];
-    const RouteModel* maps =
-        plan != nullptr ? &plan->models[ChunkRows::ModelOf(plan, part)]
-                        : nullptr;
+    const RouteModel* maps = part_maps[p];
     const bool failed = ok[r] == 0;
     const uint64_t mask = masks[r];
     const bool texts = failed || explain || wide[p] != 0 ||
@@ -522,8 +524,13 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::repository::RoutedResult
                       options, begin, scratch, out);
     ChunkWarnings(routed, begin, &out->dropped, &out->warnings);
     if (plan != nullptr) {
+      // Part by part: row by row, finding each row's model cost a chain of
+      // loads and a branch on its route.
       out->model_index.resize(m);
-      for (size_t r = 0; r < m; ++r) out->model_index[r] = rows.model(r);
+      for (const engine::repository::RoutedPart& part : routed.parts) {
+        const uint32_t k = ChunkRows::ModelOf(plan, part);
+        for (const uint32_t i : part.rows) out->model_index[i] = k;
+      }
     }
     return;
   }
