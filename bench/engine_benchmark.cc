@@ -27,6 +27,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include "engine/model/compiler.h"
 #include "engine/repository/score_table.h"
+#include "engine/routing/routing.h"
 #include "engine/shadow/shadow.h"
 
 namespace healthscore::bench {
@@ -303,6 +304,65 @@ void BM_ShadowCompare(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_ShadowCompare)->Arg(1024)->Arg(16384);
+
+// ScoreTable (the engine's entry point for a request) on a columnar table
+// of `n` accounts of the default model, whose segments are smb,
+// mid_market and enterprise in turn: with range(1) = 1, the default
+// model's route `segment == "enterprise"` sends a third of them to a
+// second model (the default model compiled again); with 0 the request
+// ignores routes. The two give the cost routing adds per account: the
+// route decision, grouping the rows, binding the routed ones again, and
+// keeping the rest in the requested model's batch (issue 11).
+void BM_ScoreTableRouted(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const bool routed = state.range(1) != 0;
+  const ColumnarTable columnar(n);
+  auto target = engine::model::LoadModel(HEALTHSCORE_SOURCE_DIR
+                                         "/rules/default/1/model.yaml");
+  if (!target.ok()) {
+    state.SkipWithError("the target model does not load");
+    return;
+  }
+  engine::routing::RouteSpec route;
+  route.when.text = "segment == \"enterprise\"";
+  route.model = "enterprise";
+  engine::model::DiagnosticList diags;
+  const std::unique_ptr<const engine::routing::Router> router =
+      engine::routing::Router::Create(
+          {route}, *DefaultModel(),
+          [&target](const engine::routing::RouteSpec&)
+              -> absl::StatusOr<engine::routing::RouteTarget> {
+            return engine::routing::RouteTarget{"enterprise", 1, *target};
+          },
+          &diags);
+  if (router == nullptr) {
+    state.SkipWithError(diags.ToString().c_str());
+    return;
+  }
+  engine::repository::TableRequest request;
+  request.model = {"default", 1, DefaultModel(), router.get()};
+  request.ignore_routes = !routed;
+  request.signal_values = false;
+  engine::repository::TableScores scores;
+  for (auto _ : state) {
+    if (!engine::repository::ScoreTable(request, columnar.table, nullptr,
+                                        &scores)
+             .ok()) {
+      state.SkipWithError("scoring failed");
+      return;
+    }
+    benchmark::DoNotOptimize(scores.routed().parts.size());
+  }
+  if (routed && scores.routed().parts.size() != 2) {
+    state.SkipWithError("the route took no account");
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ScoreTableRouted)
+    ->Args({1024, 0})
+    ->Args({1024, 1})
+    ->Args({16384, 0})
+    ->Args({16384, 1});
 
 }  // namespace
 }  // namespace healthscore::bench
