@@ -215,31 +215,56 @@ void ShadowComparison::Accumulate(const eval::Batch& live_batch,
   report_.failed_candidate_only += live_ok - both_ok;
   report_.compared += both_ok;
 
-  // Room for this batch's bins at once (a request's few go into bins_,
-  // grown once instead of doubling its way up).
-  if (histogram_.empty() && bins_.size() + both_ok <= kBins / 4) {
-    bins_.reserve(bins_.size() + both_ok);
+  // The tier table, through local pointers (through the members, each
+  // count's store reloaded them); the rows whose tier changed are listed
+  // on the way, without a branch, for the examples below.
+  uint64_t* const tier_cells = tiers_.data();
+  const uint8_t* const differs = tier_differs_.data();
+  const size_t live_none = live_->tiers().size();  // insufficient_data
+  const size_t candidate_none = candidate_->tiers().size();
+  changed_rows_.resize(n);
+  uint32_t* const changed_row = changed_rows_.data();
+  uint64_t changed = 0;
+  for (size_t row = 0; row < n; ++row) {
+    if (!both[row]) continue;
+    const int32_t lt = lc.tier[row];
+    const int32_t ct = cc.tier[row];
+    const size_t cell =
+        (lt == model::kInsufficientDataTier ? live_none
+                                            : static_cast<size_t>(lt)) *
+            candidate_tiers +
+        (ct == model::kInsufficientDataTier ? candidate_none
+                                            : static_cast<size_t>(ct));
+    ++tier_cells[cell];
+    changed_row[changed] = static_cast<uint32_t>(row);
+    changed += differs[cell];
+  }
+
+  // The score deltas of the rows both scored with a score each, gathered
+  // without a branch (a score column holds a number in every row, valid
+  // or not), then summed in row order, as the mean has always been summed,
+  // and binned in one loop.
+  deltas_.resize(n);
+  double* const delta = deltas_.data();
+  size_t deltas = 0;
+  for (size_t row = 0; row < n; ++row) {
+    const double live_score = lc.score.value[row];
+    const double cand_score = cc.score.value[row];
+    const uint32_t use = both[row] & (lc.score.valid[row] != 0) &
+                         (cc.score.valid[row] != 0) &
+                         static_cast<uint8_t>(!std::isnan(live_score)) &
+                         static_cast<uint8_t>(!std::isnan(cand_score));
+    delta[deltas] = cand_score - live_score;
+    deltas += use;
   }
   ShadowDelta& d = report_.delta;
   double low = HUGE_VAL, high = -HUGE_VAL, sum = sum_;
-  uint64_t deltas = 0, changed = 0;
-  for (size_t row = 0; row < n; ++row) {
-    if (!both[row]) continue;
-    const size_t cell = TierSlot(*live_, lc.tier[row]) * candidate_tiers +
-                        TierSlot(*candidate_, cc.tier[row]);
-    ++tiers_[cell];
-    changed += tier_differs_[cell];
-    if (!lc.score.valid[row] || !cc.score.valid[row]) continue;
-    const double live_score = lc.score.value[row];
-    const double cand_score = cc.score.value[row];
-    if (std::isnan(live_score) || std::isnan(cand_score)) continue;
-    const double delta = cand_score - live_score;
-    low = std::min(low, delta);
-    high = std::max(high, delta);
-    sum += delta;  // in row order, as the mean has always been summed
-    ++deltas;
-    AddBin(Bin(delta));
+  for (size_t k = 0; k < deltas; ++k) {
+    low = std::min(low, delta[k]);
+    high = std::max(high, delta[k]);
+    sum += delta[k];
   }
+  AddBins(delta, deltas);
   report_.tier_changed += changed;
   sum_ = sum;
   if (deltas > 0) {
@@ -247,14 +272,11 @@ void ShadowComparison::Accumulate(const eval::Batch& live_batch,
     d.max = d.count == 0 ? high : std::max(d.max, high);
     d.count += deltas;
   }
-  for (size_t row = 0;
-       changed > 0 && report_.changed.size() < options_.max_examples &&
-       row < n;
-       ++row) {
-    if (!both[row]) continue;
+  for (size_t k = 0;
+       k < changed && report_.changed.size() < options_.max_examples; ++k) {
+    const size_t row = changed_row[k];
     const size_t ls = TierSlot(*live_, lc.tier[row]);
     const size_t cs = TierSlot(*candidate_, cc.tier[row]);
-    if (!tier_differs_[ls * candidate_tiers + cs]) continue;
     report_.changed.push_back(
         {std::string(live_batch.id(row)), report_.live_tiers[ls],
          report_.candidate_tiers[cs], live.has_score(row) ? live.score(row) : kNaN,
@@ -314,18 +336,20 @@ absl::Status ShadowComparison::AddScores(
   return absl::OkStatus();
 }
 
-void ShadowComparison::AddBin(size_t bin) {
-  if (!histogram_.empty()) {
-    ++histogram_[bin];
-    return;
-  }
-  bins_.push_back(static_cast<uint32_t>(bin));
-  // Past a quarter of the bins, the dense histogram is smaller.
-  if (bins_.size() > kBins / 4) {
+void ShadowComparison::AddBins(const double* deltas, size_t n) {
+  if (histogram_.empty()) {
+    const size_t at = bins_.size();
+    bins_.resize(at + n);
+    uint32_t* const out = bins_.data() + at;
+    for (size_t k = 0; k < n; ++k) out[k] = static_cast<uint32_t>(Bin(deltas[k]));
+    // Past a quarter of the bins, the dense histogram is smaller.
+    if (bins_.size() <= kBins / 4) return;
     histogram_.assign(kBins, 0);
     for (uint32_t b : bins_) ++histogram_[b];
     std::vector<uint32_t>().swap(bins_);
+    return;
   }
+  for (size_t k = 0; k < n; ++k) ++histogram_[Bin(deltas[k])];
 }
 
 ShadowReport ShadowComparison::Report() const {

@@ -162,10 +162,14 @@ class ShadowComparison {
   // Counts the rows; the caller has checked that their ids agree.
   void Accumulate(const eval::Batch& live_batch, const eval::BatchResult& live,
                   const eval::BatchResult& candidate);
+  // The current batch's score deltas and rows whose tier changed
+  // (Accumulate).
+  std::vector<double> deltas_;
+  std::vector<uint32_t> changed_rows_;
   // Deltas binned to 1/1000 of a point: the bins of each account while
   // they are few (a request), a dense histogram of counts once they are
   // many (a whole file). Either gives the same percentiles.
-  void AddBin(size_t bin);
+  void AddBins(const double* deltas, size_t n);
   std::vector<uint32_t> bins_;
   std::vector<uint64_t> histogram_;
   double sum_ = 0;

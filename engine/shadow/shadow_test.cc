@@ -300,21 +300,43 @@ TEST(ShadowTest, PercentilesAreTheSameForFewAndManyAccounts) {
   auto candidate = Model(SmallModel("health", "2", 200));
   for (const int n : {7, 1000, 60000}) {
     SCOPED_TRACE(n);
-    AccountTable table;
-    TableBuilder b(&table);
+    // The accounts in two tables, so that the comparison also adds to the
+    // dense histogram once it has one (the first table of 60,000 has
+    // 55,000).
+    AccountTable tables[2];
     std::vector<double> binned;
-    for (int i = 0; i < n; ++i) {
-      // Live scores x, the candidate x / 2: the delta is -x / 2. The
-      // quarter keeps every delta off a bin's edge.
-      const double x = 100.0 * (i + 0.25) / n;
-      b.BeginRow("a" + std::to_string(i));
-      b.SetMetric("x", x);
-      b.EndRow();
-      binned.push_back(std::round((-x / 2 + 100) * 1000) / 1000 - 100);
+    const int first = n * 11 / 12;
+    for (int part = 0; part < 2; ++part) {
+      TableBuilder b(&tables[part]);
+      for (int i = part == 0 ? 0 : first; i < (part == 0 ? first : n); ++i) {
+        // Live scores x, the candidate x / 2: the delta is -x / 2. The
+        // quarter keeps every delta off a bin's edge.
+        const double x = 100.0 * (i + 0.25) / n;
+        b.BeginRow("a" + std::to_string(i));
+        b.SetMetric("x", x);
+        b.EndRow();
+        binned.push_back(std::round((-x / 2 + 100) * 1000) / 1000 - 100);
+        // Now and then an account neither model has a score for: compared,
+        // but it has no delta.
+        if (i % 5 == 0) {
+          b.BeginRow("none" + std::to_string(i));
+          b.EndRow();
+        }
+      }
     }
     std::sort(binned.begin(), binned.end());
-    ASSERT_OK_AND_ASSIGN(ShadowReport r,
-                         CompareModels(live, candidate, table));
+    ShadowComparison comparison(live, candidate);
+    for (const AccountTable& table : tables) {
+      repository::TableRequest request;
+      request.model = {"health", 1, live, nullptr};
+      const repository::ModelRef shadow = {"health", 2, candidate, nullptr};
+      request.shadow = &shadow;
+      repository::TableScores scores;
+      ASSERT_OK(repository::ScoreTable(request, table, nullptr, &scores));
+      ASSERT_OK(comparison.AddScores(scores));
+    }
+    const ShadowReport r = comparison.Report();
+    EXPECT_EQ(r.compared, static_cast<uint64_t>(n + (n + 4) / 5));
     ASSERT_EQ(r.delta.count, static_cast<uint64_t>(n));
     auto nearest_rank = [&](double p) {
       const size_t rank = std::max<size_t>(
