@@ -105,7 +105,11 @@ def _column(name, kind, values):
             if codes is not None:
                 return ("codes", name, codes[0], codes[1])
         return ("cells", name, values.tolist())
-    # series
+    # series: the values as they are when they are objects (lists,
+    # arrays, None), read in place
+    if values.dtype == object:
+        return ("cells", name,
+                np.ascontiguousarray(values.to_numpy(dtype=object)))
     return ("cells", name, values.tolist())
 
 
@@ -167,9 +171,10 @@ def prepare(data, inputs, id_column, series=None):
         id_values = columns[id_column]
         # Text ids as they are, in place (pandas checks every value in C);
         # others one by one: missing ones empty, anything else as its str.
-        if (id_values.dtype == object and pd.api.types.infer_dtype(
-                id_values, skipna=False) == "string"):
-            ids = np.ascontiguousarray(id_values.to_numpy(dtype=object))
+        objects = (id_values.to_numpy(dtype=object)
+                   if id_values.dtype == object else None)
+        if objects is not None and _core.all_text(objects):
+            ids = np.ascontiguousarray(objects)
         else:
             ids = np.array(
                 [v if isinstance(v, str) else ("" if v is None or (
@@ -200,12 +205,21 @@ def prepare(data, inputs, id_column, series=None):
     return n, ids, out, ignored
 
 
+def _objects(values, index):
+    """An object column as it is: pandas would otherwise scan it for dates
+    (infer_datetimelike_array reads every value of a column that is mostly
+    None, 9 ms per million)."""
+    return pd.Series(values, index=index, dtype=object, copy=False)
+
+
 def result_frame(raw, model, ids, index, explain, ignored):
     """The native scorer's columns as the result DataFrame."""
     data = {}
+    if index is None:
+        index = pd.RangeIndex(len(raw["score"]))
     if ids is not None:
         # The ids may be the caller's own column (read in place).
-        data["id"] = ids.copy()
+        data["id"] = _objects(ids.copy(), index)
     data["status"] = pd.Categorical.from_codes(raw["status"],
                                                categories=["ok", "error"])
     data["score"] = raw["score"]
@@ -215,13 +229,13 @@ def result_frame(raw, model, ids, index, explain, ignored):
     data["coverage"] = raw["coverage"]
     for k, group in enumerate(raw["group_ids"]):
         data["group." + group] = raw["groups"][k]
-    data["playbooks"] = raw["playbooks"]
+    data["playbooks"] = _objects(raw["playbooks"], index)
     data["delta"] = raw["delta"]
     for name in ("tier_changed", "tier_held"):
         values = raw[name]
         data[name] = pd.arrays.BooleanArray(values == 1, values < 0)
-    data["warnings"] = raw["warnings"]
-    data["error"] = raw["error"]
+    data["warnings"] = _objects(raw["warnings"], index)
+    data["error"] = _objects(raw["error"], index)
     if explain:
         signals = raw["signals"]
         for s, signal in enumerate(raw["signal_ids"]):
@@ -230,9 +244,8 @@ def result_frame(raw, model, ids, index, explain, ignored):
                 if field == "present":
                     values = values == 1
                 data[f"signal.{signal}.{field}"] = values
-        data["top_drivers"] = raw["top_drivers"]
-        data["missing_signals"] = raw["missing_signals"]
-        data["tier_rule"] = raw["tier_rule"]
+        for name in ("top_drivers", "missing_signals", "tier_rule"):
+            data[name] = _objects(raw[name], index)
     # The model that scored each account: the loaded one, or the one its
     # route sent it to.
     models = model._native.layout["models"]

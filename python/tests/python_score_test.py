@@ -505,6 +505,67 @@ class ArrayPoolTest(unittest.TestCase):
             healthscore.set_array_pool_limit(-1)
 
 
+class AllTextTest(unittest.TestCase):
+    """Text ids are read in place when every value is a str
+    (_core.all_text, what pandas' infer_dtype calls "string")."""
+
+    def test_says_what_infer_dtype_says(self):
+        class Text(str):
+            pass
+
+        cases = [["a", "b", "Zürich"], ["a", None], ["a", float("nan")],
+                 ["a", 3], [np.str_("a"), "b"], [Text("a"), "b"],
+                 ["a", b"b"], [pd.NA, "a"], ["\ud800", "a"], [None]]
+        for values in cases:
+            with self.subTest(repr(values)):
+                array = np.array(values + values, dtype=object)
+                want = pd.api.types.infer_dtype(array, skipna=False)
+                self.assertEqual(healthscore._core.all_text(array),
+                                 want == "string")
+                # A strided view of the same values.
+                strided = np.repeat(array, 2)[::2]
+                self.assertEqual(healthscore._core.all_text(strided),
+                                 want == "string")
+        with self.assertRaises(ValueError):
+            healthscore._core.all_text(np.zeros(3))
+
+
+class CellColumnsTest(unittest.TestCase):
+    """A column of Python values ("cells": series as lists, text to be read
+    by the declared type) is read from a list or, in place, from an object
+    array: the two give the same results."""
+
+    def test_list_and_object_array_score_the_same(self):
+        model = healthscore.load(MODEL)
+        frame = accounts.generate(3000, seed=11)
+        frame["weekly_active_users"] = [
+            None if v is None else [float(x) for x in v.split(";")]
+            for v in frame["weekly_active_users"]]
+        n, ids, columns, _ = _frame.prepare(frame, model.inputs, "id")
+        cells = [k for k, c in enumerate(columns) if c[0] == "cells"]
+        self.assertTrue(cells)
+        self.assertTrue(
+            any(isinstance(columns[k][2], np.ndarray) for k in cells))
+        as_lists = [(c[0], c[1], list(c[2])) if c[0] == "cells" else c
+                    for c in columns]
+        chunk = healthscore._core.DEFAULT_CHUNK_ROWS
+        got = model._native.score(n, ids, "id", columns, False, False, 3, 1,
+                                  chunk)
+        want = model._native.score(n, ids, "id", as_lists, False, False, 3,
+                                   1, chunk)
+        for key in ("score", "coverage", "tier", "status", "groups"):
+            np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+        self.assertEqual(list(got["warnings"]), list(want["warnings"]))
+        self.assertEqual(list(got["playbooks"]), list(want["playbooks"]))
+        # What the comparison rests on: the series were read.
+        self.assertGreater(np.isfinite(got["score"]).sum(), 2000)
+        with self.assertRaisesRegex(ValueError, "contiguous 1-D object"):
+            strided = [(c[0], c[1], np.repeat(c[2], 2)[::2])
+                       if c[0] == "cells" else c for c in columns]
+            model._native.score(n, ids, "id", strided, False, False, 3, 1,
+                                chunk)
+
+
 class FactorizeTextTest(unittest.TestCase):
     """Text columns are dictionary-coded natively (_core.factorize_text),
     as pandas.factorize codes them; anything it does not decide alone is
