@@ -233,7 +233,7 @@ def in_process(args):
                                            False, 3, 1, CHUNK)),
         args.repeats)
     t_frame = median_time(
-        pooled(lambda: _frame.result_frame(raw, model, ids, frame.index,
+        pooled(lambda: _frame.result_frame(raw, model, frame.index,
                                            False, ignored)), args.repeats)
     t_total = median_time(lambda: model.score(frame), args.repeats)
     t_numpy = median_time(lambda: numpy_default_model(frame), args.repeats)

@@ -12,8 +12,10 @@
 // they report exactly what the CLI reports.
 //
 // What the Python side prepares (healthscore/_frame.py) and this file
-// reads: a row count, the ids (a 1-D object array of str, or None: the
-// row numbers then serve, as the engine needs an id), and one entry per
+// reads: a row count, the ids (a 1-D object array, each id read as text:
+// a str as it is, None and NaN as "", anything else as str() gives it; or
+// None: the row numbers then serve, as the engine needs an id; the texts
+// come back as the result's "ids"), and one entry per
 // column the model declares:
 //   ("numbers", name, float64 array)  borrowed: never copied
 //   ("days",    name, float64 array)  days since 1970-01-01, NaN missing
@@ -548,21 +550,31 @@ py::dict Model::Score(size_t rows, py::object ids,
   std::vector<int> cell_columns;
   std::vector<const Column*> cell_sources;
   std::vector<int> run_columns(cols.size(), -1);
-  // The ids: a 1-D object array of str (read in place).
+  // The ids: a 1-D object array (read in place), each id as text: a str
+  // as it is, None and float NaN as "", anything else as str() gives it.
+  // The texts are also the result's id column (out_ids): made in the pass
+  // that reads them, where each object is in the cache anyway (a separate
+  // check that all are str and a copy for the result each cost a cache
+  // miss per id).
   py::array id_array;
   const char* id_base = nullptr;
   py::ssize_t id_stride = 0;
   const bool have_ids = !ids.is_none();
+  py::array out_ids;
+  PyObject** out_id = nullptr;
+  py::str empty_id("");
   if (have_ids) {
     id_array = ids.cast<py::array>();
     if (id_array.dtype().kind() != 'O' || id_array.ndim() != 1) {
-      throw py::value_error("ids: a 1-D object array of str is needed");
+      throw py::value_error("ids: a 1-D object array is needed");
     }
     id_base = static_cast<const char*>(id_array.data());
     id_stride = id_array.strides(0);
     if (static_cast<size_t>(id_array.shape(0)) != rows) {
       throw py::value_error("ids: one id per account is needed");
     }
+    out_ids = ObjectArray(rows);
+    out_id = static_cast<PyObject**>(out_ids.mutable_data());
   }
   // The CSV reader's words for the same problem.
   const std::string no_id =
@@ -717,8 +729,22 @@ py::dict Model::Score(size_t rows, py::object ids,
       if (have_ids) {
         PyObject* object = *reinterpret_cast<PyObject* const*>(
             id_base + static_cast<py::ssize_t>(r) * id_stride);
+        PyObject* text;
+        if (PyUnicode_Check(object)) {
+          text = object;
+          Py_INCREF(text);
+        } else if (object == Py_None ||
+                   (PyFloat_Check(object) &&
+                    std::isnan(PyFloat_AS_DOUBLE(object)))) {
+          text = empty_id.ptr();
+          Py_INCREF(text);
+        } else {
+          text = PyObject_Str(object);
+          if (text == nullptr) throw py::error_already_set();
+        }
+        out_id[r] = text;  // owned by out_ids from here
         Py_ssize_t size = 0;
-        id_data = PyUnicode_AsUTF8AndSize(object, &size);
+        id_data = PyUnicode_AsUTF8AndSize(text, &size);
         if (id_data == nullptr) throw py::error_already_set();
         id_size = static_cast<size_t>(size);
       } else {
@@ -970,6 +996,7 @@ py::dict Model::Score(size_t rows, py::object ids,
   }
 
   py::dict out;
+  if (have_ids) out["ids"] = out_ids;
   out["score"] = score;
   out["coverage"] = coverage;
   out["delta"] = delta;
@@ -1025,24 +1052,6 @@ py::dict Model::Score(size_t rows, py::object ids,
 // is anything else (pd.NA, a number, str that is not valid UTF-8) or past
 // 2^31 distinct texts, for the caller to use pandas.factorize, which decides
 // those cases.
-// Whether every value of `values`, a 1-D object array, is a str (what
-// pandas.api.types.infer_dtype(values, skipna=False) == "string" says, in a
-// sixth of its time).
-bool AllText(py::array values) {
-  if (values.dtype().kind() != 'O' || values.ndim() != 1) {
-    throw py::value_error("all_text takes a 1-D object array");
-  }
-  const size_t n = static_cast<size_t>(values.shape(0));
-  const py::ssize_t stride = values.strides(0);
-  const char* base = static_cast<const char*>(values.data());
-  for (size_t i = 0; i < n; ++i) {
-    PyObject* v = *reinterpret_cast<PyObject* const*>(
-        base + static_cast<py::ssize_t>(i) * stride);
-    if (!PyUnicode_Check(v)) return false;
-  }
-  return true;
-}
-
 py::object FactorizeText(py::array values) {
   if (values.dtype().kind() != 'O' || values.ndim() != 1) {
     throw py::value_error("factorize_text takes a 1-D object array");
@@ -1327,7 +1336,6 @@ PYBIND11_MODULE(_core, m) {
            py::arg("chunk_rows"));
   m.def("factorize_text", &healthscore::python::FactorizeText,
         py::arg("values"));
-  m.def("all_text", &healthscore::python::AllText, py::arg("values"));
   m.def("day_counts", &healthscore::python::DayCountsOf, py::arg("ticks"),
         py::arg("ticks_per_day"));
   m.def("run_command", &healthscore::python::RunCommand, py::arg("command"),

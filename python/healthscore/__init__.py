@@ -316,8 +316,7 @@ class Model:
                                      int(chunk_rows))
             index = (accounts.index if isinstance(accounts, pd.DataFrame)
                      else None)
-            return _frame.result_frame(raw, self, ids, index, explain,
-                                       ignored)
+            return _frame.result_frame(raw, self, index, explain, ignored)
 
     def result_meta(self, *, with_id=True, explain=False):
         """An empty DataFrame with the columns and dtypes `score` returns

@@ -168,22 +168,20 @@ def prepare(data, inputs, id_column, series=None):
                         f"arrays, not {type(data).__name__}")
     ids = None
     if id_column in columns:
-        id_values = columns[id_column]
-        # Text ids as they are, in place (pandas checks every value in C);
-        # others one by one: missing ones empty, anything else as its str.
-        objects = (id_values.to_numpy(dtype=object)
-                   if id_values.dtype == object else None)
-        if objects is not None and _core.all_text(objects):
-            ids = np.ascontiguousarray(objects)
-        else:
-            ids = np.array(
-                [v if isinstance(v, str) else ("" if v is None or (
-                    isinstance(v, float) and np.isnan(v)) else str(v))
-                 for v in id_values.tolist()], dtype=object)
+        # As they are, read in place: the native scorer reads each as text
+        # (a str as it is, None and NaN as "", anything else as its str)
+        # and returns the texts as the result's id column.
+        ids = columns[id_column].to_numpy(dtype=object)
     if series is not None:
         if ids is None:
             raise ValueError(f"series: a long table needs the id column "
                              f"{id_column!r} in the accounts")
+        # The long table is matched to the accounts by their ids as text,
+        # read here by the native scorer's rule.
+        ids = np.array(
+            [v if isinstance(v, str) else ("" if v is None or (
+                isinstance(v, float) and np.isnan(v)) else str(v))
+             for v in ids.tolist()], dtype=object)
         for name, col in _series_from_long(series, ids, id_column,
                                            n).items():
             if name in columns:
@@ -212,14 +210,14 @@ def _objects(values, index):
     return pd.Series(values, index=index, dtype=object, copy=False)
 
 
-def result_frame(raw, model, ids, index, explain, ignored):
+def result_frame(raw, model, index, explain, ignored):
     """The native scorer's columns as the result DataFrame."""
     data = {}
     if index is None:
         index = pd.RangeIndex(len(raw["score"]))
-    if ids is not None:
-        # The ids may be the caller's own column (read in place).
-        data["id"] = _objects(ids.copy(), index)
+    if "ids" in raw:
+        # The ids as text, an array of the result's own.
+        data["id"] = _objects(raw["ids"], index)
     data["status"] = pd.Categorical.from_codes(raw["status"],
                                                categories=["ok", "error"])
     data["score"] = raw["score"]
@@ -291,5 +289,6 @@ def result_meta(model, with_id, explain):
             (len(layout["signals"]) * len(_SIGNAL_FIELDS), 0))
         for k in ("top_drivers", "missing_signals", "tier_rule"):
             raw[k] = np.empty(0, dtype=object)
-    ids = np.empty(0, dtype=object) if with_id else None
-    return result_frame(raw, model, ids, None, explain, [])
+    if with_id:
+        raw["ids"] = np.empty(0, dtype=object)
+    return result_frame(raw, model, None, explain, [])

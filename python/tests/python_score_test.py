@@ -363,12 +363,24 @@ class InputFormsTest(unittest.TestCase):
             "string dtype": (pd.array(["a", "b", None], dtype="string"),
                              ["a", "b", "<NA>"]),
         }
+        class Text(str):
+            pass
+
+        kinds["text of other types"] = ([np.str_("a"), Text("b"), "c"],
+                                        ["a", "b", "c"])
+        kinds["floats"] = ([1.5, np.nan, 2.0], ["1.5", "", "2.0"])
         for name, (values, expected) in kinds.items():
             with self.subTest(name):
                 frame = pd.DataFrame({"id": values, "dau_mau": [0.1] * 3})
-                _, ids, _, _ = _frame.prepare(frame, self.model.inputs, "id")
-                self.assertEqual(ids.dtype, object)
-                self.assertEqual(list(ids), expected)
+                results = self.model.score(frame)
+                self.assertEqual(results["id"].dtype, object)
+                self.assertEqual(list(results["id"]), expected)
+                self.assertTrue(all(type(v) is str or isinstance(v, str)
+                                    for v in results["id"]))
+                # Scored under those ids: an empty one fails the account.
+                self.assertEqual(list(results["status"]),
+                                 ["error" if e == "" else "ok"
+                                  for e in expected])
         results = self.model.score(
             pd.DataFrame({"id": ["a", None], "dau_mau": [0.1, 0.2]}))
         self.assertEqual(list(results["status"]), ["ok", "error"])
@@ -503,31 +515,6 @@ class ArrayPoolTest(unittest.TestCase):
         self.assertEqual(healthscore.array_pool_stats()["idle_bytes"], 0)
         with self.assertRaisesRegex(ValueError, "0 or more"):
             healthscore.set_array_pool_limit(-1)
-
-
-class AllTextTest(unittest.TestCase):
-    """Text ids are read in place when every value is a str
-    (_core.all_text, what pandas' infer_dtype calls "string")."""
-
-    def test_says_what_infer_dtype_says(self):
-        class Text(str):
-            pass
-
-        cases = [["a", "b", "Zürich"], ["a", None], ["a", float("nan")],
-                 ["a", 3], [np.str_("a"), "b"], [Text("a"), "b"],
-                 ["a", b"b"], [pd.NA, "a"], ["\ud800", "a"], [None]]
-        for values in cases:
-            with self.subTest(repr(values)):
-                array = np.array(values + values, dtype=object)
-                want = pd.api.types.infer_dtype(array, skipna=False)
-                self.assertEqual(healthscore._core.all_text(array),
-                                 want == "string")
-                # A strided view of the same values.
-                strided = np.repeat(array, 2)[::2]
-                self.assertEqual(healthscore._core.all_text(strided),
-                                 want == "string")
-        with self.assertRaises(ValueError):
-            healthscore._core.all_text(np.zeros(3))
 
 
 class CellColumnsTest(unittest.TestCase):
