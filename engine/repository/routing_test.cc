@@ -196,11 +196,15 @@ TEST(RoutingTest, TheRequestedModelKeepsTheAccountsThatStay) {
   WriteModels(repo,
               "routes:\n"
               "  - {when: 'segment == \"enterprise\"', model: enterprise}\n");
-  auto r = Open(repo);
-  ASSERT_NE(r, nullptr);
-  auto set = r->Snapshot();
-  ASSERT_OK_AND_ASSIGN(ModelRef ref, set->Find("default"));
-  ASSERT_OK_AND_ASSIGN(ModelRef candidate, set->Find("smb"));
+  std::unique_ptr<ModelRepository> served = Open(repo);
+  ASSERT_NE(served, nullptr);
+  const auto set = served->Snapshot();  // holds the routes
+  // The requested model (with its route) and a shadow candidate.
+  ModelRef ref, candidate;
+  for (auto [name, out] : {std::pair{"default", &ref}, {"smb", &candidate}}) {
+    ASSERT_OK_AND_ASSIGN(*out, set->Find(name));
+  }
+  ASSERT_NE(ref.router, nullptr);
   // `enterprise_every`: one account in that many is an enterprise account.
   auto accounts = [](size_t n, size_t enterprise_every) {
     eval::AccountTable table;
