@@ -20,6 +20,9 @@
 //   ("numbers", name, float64 array)  borrowed: never copied
 //   ("days",    name, float64 array)  days since 1970-01-01, NaN missing
 //   ("codes",   name, int32 array, [str, ...])  dictionary codes, -1 missing
+//   ("ticks",   name, int64 array, ticks a day)  datetime64 ticks (NaT is
+//                                     INT64_MIN), made day counts a chunk
+//                                     at a time
 //   ("cells",   name, list or 1-D object array)
 //                                     one Python value per row (str as
 //                                     untyped text like a CSV cell, list or
@@ -79,6 +82,11 @@ constexpr int kMaxThreads = 256;
 // chunk_rows): the default keeps a chunk's columns in the cache and the
 // per-chunk costs (a ScoreTable call) negligible.
 constexpr size_t kDefaultChunkRows = 16384;
+
+// Day counts of datetime64 ticks, `ticks_per_day` to a day (defined with
+// DayCountsOf below).
+bool DayCountsBy(int64_t ticks_per_day, const int64_t* in, size_t n,
+                 double* out);
 constexpr size_t kMaxChunkRows = size_t{1} << 24;
 
 // Raised (as healthscore.ModelError, which the package defines) when a
@@ -323,6 +331,8 @@ struct Column {
   std::string kind;
   std::string name;
   py::array_t<double> numbers;  // numbers, days
+  py::array_t<int64_t> ticks;   // ticks
+  int64_t ticks_per_day = 0;
   py::array_t<int32_t> codes;   // codes
   std::vector<std::string> dictionary;
   std::vector<std::string_view> dictionary_views;
@@ -451,6 +461,20 @@ py::dict Model::Score(size_t rows, py::object ids,
                                            rows, " contiguous int32 codes"));
       }
       c.dictionary = t[3].cast<std::vector<std::string>>();
+    } else if (c.kind == "ticks") {
+      c.ticks = t[2].cast<py::array_t<int64_t>>();
+      c.ticks_per_day = t[3].cast<int64_t>();
+      if (c.ticks.ndim() != 1 ||
+          static_cast<size_t>(c.ticks.shape(0)) != rows ||
+          !(c.ticks.flags() & py::array::c_style)) {
+        throw py::value_error(absl::StrCat("column ", c.name, ": expected ",
+                                           rows, " contiguous int64 ticks"));
+      }
+      if (!DayCountsBy(c.ticks_per_day, nullptr, 0, nullptr)) {
+        throw py::value_error(absl::StrCat(
+            "column ", c.name, ": ", c.ticks_per_day,
+            " ticks a day is not a unit it reads (ns, us, ms, s or D)"));
+      }
     } else if (c.kind == "cells") {
       // A list, or an object array read in place (a pandas object column
       // as it is: its tolist() cost 9 ms per million rows).
@@ -550,6 +574,9 @@ py::dict Model::Score(size_t rows, py::object ids,
   std::vector<int> cell_columns;
   std::vector<const Column*> cell_sources;
   std::vector<int> run_columns(cols.size(), -1);
+  // Per "ticks" column, the chunk's day counts (the table borrows them
+  // until the chunk is scored).
+  std::vector<std::vector<double>> chunk_days(cols.size());
   // The ids: a 1-D object array (read in place), each id as text: a str
   // as it is, None and float NaN as "", anything else as str() gives it.
   // The texts are also the result's id column (out_ids): made in the pass
@@ -782,6 +809,11 @@ py::dict Model::Score(size_t rows, py::object ids,
         b.PutNumberRun(run_columns[k], 0, c.numbers.data() + begin, n);
       } else if (c.kind == "days") {
         b.PutDateDaysRun(run_columns[k], 0, c.numbers.data() + begin, n);
+      } else if (c.kind == "ticks") {
+        std::vector<double>& days = chunk_days[k];
+        days.resize(n);
+        DayCountsBy(c.ticks_per_day, c.ticks.data() + begin, n, days.data());
+        b.PutDateDaysRun(run_columns[k], 0, days.data(), n);
       } else if (c.kind == "codes") {
         b.PutCodeRun(run_columns[k], 0, c.codes.data() + begin, n,
                      c.dictionary_views.data(), c.dictionary_views.size());
@@ -1109,8 +1141,6 @@ py::object FactorizeText(py::array values) {
   return py::make_tuple(codes, uniques);
 }
 
-namespace {
-
 // Day counts of `ticks`, `kTicksPerDay` to a day, floored (as numpy's cast
 // to datetime64[D] rounds toward the past). A constant divisor: the
 // compiler divides by multiplying, where a division by a variable costs
@@ -1126,7 +1156,31 @@ void DayCounts(const int64_t* ticks, size_t n, double* out) {
   }
 }
 
-}  // namespace
+// DayCounts for a unit known at run time; false (writing nothing) for a
+// unit it does not read.
+bool DayCountsBy(int64_t ticks_per_day, const int64_t* in, size_t n,
+                 double* out) {
+  constexpr int64_t kSecond = 86400;
+  switch (ticks_per_day) {
+    case kSecond * 1000000000:
+      DayCounts<kSecond * 1000000000>(in, n, out);
+      return true;
+    case kSecond * 1000000:
+      DayCounts<kSecond * 1000000>(in, n, out);
+      return true;
+    case kSecond * 1000:
+      DayCounts<kSecond * 1000>(in, n, out);
+      return true;
+    case kSecond:
+      DayCounts<kSecond>(in, n, out);
+      return true;
+    case 1:
+      DayCounts<1>(in, n, out);
+      return true;
+    default:
+      return false;
+  }
+}
 
 // The day counts (float64, days since 1970-01-01, NaN for NaT) of `ticks`,
 // datetime64 values viewed as int64, `ticks_per_day` to a day: one of
@@ -1140,29 +1194,10 @@ py::array_t<double> DayCountsOf(py::array_t<int64_t, py::array::c_style> ticks,
   }
   const size_t n = static_cast<size_t>(ticks.shape(0));
   py::array_t<double> days(static_cast<py::ssize_t>(n));
-  const int64_t* in = ticks.data();
-  double* out = days.mutable_data();
-  constexpr int64_t kSecond = 86400;
-  switch (ticks_per_day) {
-    case kSecond * 1000000000:
-      DayCounts<kSecond * 1000000000>(in, n, out);
-      break;
-    case kSecond * 1000000:
-      DayCounts<kSecond * 1000000>(in, n, out);
-      break;
-    case kSecond * 1000:
-      DayCounts<kSecond * 1000>(in, n, out);
-      break;
-    case kSecond:
-      DayCounts<kSecond>(in, n, out);
-      break;
-    case 1:
-      DayCounts<1>(in, n, out);
-      break;
-    default:
-      throw py::value_error(absl::StrCat(
-          "day_counts: ", ticks_per_day, " ticks a day is not a unit it "
-          "reads (ns, us, ms, s or D)"));
+  if (!DayCountsBy(ticks_per_day, ticks.data(), n, days.mutable_data())) {
+    throw py::value_error(absl::StrCat(
+        "day_counts: ", ticks_per_day, " ticks a day is not a unit it "
+        "reads (ns, us, ms, s or D)"));
   }
   return days;
 }

@@ -40,14 +40,24 @@ def _is_text(values):
     return values.dtype == object or pd.api.types.is_string_dtype(values)
 
 
-def _day_counts(values):
-    """datetime64 values as float64 days since 1970-01-01, NaN for NaT."""
+def _ticks(values):
+    """(datetime64 array, ticks a day): the values without their time zone
+    (a time-zone-aware date is the date on its wall clock), and how many of
+    their ticks make a day when the native code reads their unit (else
+    None)."""
     if getattr(values.dtype, "tz", None) is not None:
-        values = values.tz_localize(None)
+        values = (values.dt.tz_localize(None) if isinstance(values, pd.Series)
+                  else values.tz_localize(None))
     values = np.asarray(values)
     unit, count = np.datetime_data(values.dtype)
     ticks = _TICKS_PER_DAY.get(unit)
-    if ticks is not None and count == 1:
+    return values, (ticks if count == 1 else None)
+
+
+def _day_counts(values):
+    """datetime64 values as float64 days since 1970-01-01, NaN for NaT."""
+    values, ticks = _ticks(values)
+    if ticks is not None:
         # One native pass (the numpy casts below take four).
         return _core.day_counts(values.view(np.int64), ticks)
     days = values.astype("datetime64[D]")
@@ -93,6 +103,12 @@ def _column(name, kind, values):
         return ("cells", name, values.tolist())
     if kind == "date":
         if pd.api.types.is_datetime64_any_dtype(values):
+            typed, ticks = _ticks(values)
+            if ticks is not None:
+                # Read in place, a chunk at a time, into day counts the
+                # chunk's binding reads while they are in the cache.
+                return ("ticks", name,
+                        np.ascontiguousarray(typed.view(np.int64)), ticks)
             return ("days", name, _day_counts(values))
         if _is_text(values) or isinstance(values.dtype, pd.CategoricalDtype):
             codes = _codes(values)

@@ -639,6 +639,43 @@ class DayCountsTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             healthscore._core.day_counts(np.zeros(3, dtype=np.int64), 3600)
 
+    def test_date_columns_score_as_their_text(self):
+        # A date column as datetime64 in every unit (read in place as ticks,
+        # a chunk at a time), time-zone-aware (its wall-clock date) or in
+        # hours (through numpy) scores as the same dates written as text,
+        # across chunk boundaries.
+        model = healthscore.load(MODEL)
+        n = 2500
+        rng = np.random.default_rng(4)
+        days = rng.integers(19800, 20390, n)
+        text = pd.Series(np.datetime_as_string(
+            days.astype("datetime64[D]")), dtype=object)
+        text[::7] = None
+        base = pd.DataFrame({
+            "id": [f"a{i}" for i in range(n)],
+            "dau_mau": rng.random(n),
+            "contract_start": text,
+            "as_of": "2026-11-01",
+        })
+        want = model.score(base, chunk_rows=1000)
+        stamps = pd.to_datetime(text)
+        variants = {unit: stamps.to_numpy().astype(f"datetime64[{unit}]")
+                    for unit in ("ns", "us", "ms", "s", "D", "h")}
+        # 23:30 on the wall clock in New York, the next day in UTC.
+        variants["time zone"] = (stamps + pd.Timedelta(hours=23, minutes=30)
+                                 ).dt.tz_localize("America/New_York")
+        for name, column in variants.items():
+            with self.subTest(name):
+                frame = base.copy()
+                frame["contract_start"] = column
+                got = model.score(frame, chunk_rows=1000)
+                pd.testing.assert_frame_equal(got, want)
+        # What the comparison rests on: the dates matter to the scores.
+        later = base.copy()
+        later["contract_start"] = (stamps + pd.Timedelta(days=400)).dt.strftime(
+            "%Y-%m-%d")
+        self.assertFalse(model.score(later)["score"].equals(want["score"]))
+
 
 if __name__ == "__main__":
     unittest.main()
