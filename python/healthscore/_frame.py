@@ -266,8 +266,11 @@ def result_frame(raw, model, index, explain, ignored):
     for name, k in (("model", 0), ("model_version", 1), ("model_hash", 2)):
         labels = [m[k] for m in models]
         categories = list(dict.fromkeys(labels))
-        codes = np.array([categories.index(v) for v in labels],
-                         dtype=np.int16)[raw["model_index"]]
+        codes = raw["model_index"]
+        if len(categories) != len(labels):
+            # Models sharing a label (two versions "1"): their codes merge.
+            codes = np.array([categories.index(v) for v in labels],
+                             dtype=np.int16)[codes]
         data[name] = pd.Categorical.from_codes(codes, categories=categories)
     frame = pd.DataFrame(data, index=index, copy=False)
     frame.attrs["model"] = model.name
