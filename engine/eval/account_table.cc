@@ -157,6 +157,9 @@ void TableBuilder::SetId(std::string_view id) {
 }
 
 void TableBuilder::AddBareRows(const std::string_view* ids, size_t n) {
+  // Callers that alternate bare rows and rows with values often have none
+  // to add (the Python package calls this before every row with a value).
+  if (n == 0) return;
   AccountTable& t = *table_;
   const size_t first = t.rows_.size();
   size_t bytes = 0;
