@@ -83,6 +83,24 @@ constexpr int kMaxThreads = 256;
 // per-chunk costs (a ScoreTable call) negligible.
 constexpr size_t kDefaultChunkRows = 16384;
 
+// An account's id as text, a new reference: a str as it is, None and
+// float NaN as `empty`, anything else as str() writes it; null with the
+// Python error set when str() fails. The one rule for ids (Model.score
+// and TextIds).
+PyObject* IdText(PyObject* object, PyObject* empty) {
+  PyObject* text;
+  if (PyUnicode_Check(object)) {
+    text = object;
+  } else if (object == Py_None || (PyFloat_Check(object) &&
+                                   std::isnan(PyFloat_AS_DOUBLE(object)))) {
+    text = empty;
+  } else {
+    return PyObject_Str(object);
+  }
+  Py_INCREF(text);
+  return text;
+}
+
 // Day counts of datetime64 ticks, `ticks_per_day` to a day (defined with
 // DayCountsOf below).
 bool DayCountsBy(int64_t ticks_per_day, const int64_t* in, size_t n,
@@ -756,19 +774,8 @@ py::dict Model::Score(size_t rows, py::object ids,
       if (have_ids) {
         PyObject* object = *reinterpret_cast<PyObject* const*>(
             id_base + static_cast<py::ssize_t>(r) * id_stride);
-        PyObject* text;
-        if (PyUnicode_Check(object)) {
-          text = object;
-          Py_INCREF(text);
-        } else if (object == Py_None ||
-                   (PyFloat_Check(object) &&
-                    std::isnan(PyFloat_AS_DOUBLE(object)))) {
-          text = empty_id.ptr();
-          Py_INCREF(text);
-        } else {
-          text = PyObject_Str(object);
-          if (text == nullptr) throw py::error_already_set();
-        }
+        PyObject* text = IdText(object, empty_id.ptr());
+        if (text == nullptr) throw py::error_already_set();
         out_id[r] = text;  // owned by out_ids from here
         Py_ssize_t size = 0;
         id_data = PyUnicode_AsUTF8AndSize(text, &size);
@@ -1084,6 +1091,28 @@ py::dict Model::Score(size_t rows, py::object ids,
 // is anything else (pd.NA, a number, str that is not valid UTF-8) or past
 // 2^31 distinct texts, for the caller to use pandas.factorize, which decides
 // those cases.
+// The ids of `values`, a 1-D object array, as text by IdText's rule: what
+// Model.score reads them as, for the caller that needs them first (a long
+// table of series is matched to the accounts by id).
+py::array TextIds(py::array values) {
+  if (values.dtype().kind() != 'O' || values.ndim() != 1) {
+    throw py::value_error("text_ids takes a 1-D object array");
+  }
+  const size_t n = static_cast<size_t>(values.shape(0));
+  const py::ssize_t stride = values.strides(0);
+  const char* base = static_cast<const char*>(values.data());
+  py::array out = ObjectArray(n);
+  PyObject** texts = static_cast<PyObject**>(out.mutable_data());
+  py::str empty("");
+  for (size_t i = 0; i < n; ++i) {
+    PyObject* v = *reinterpret_cast<PyObject* const*>(
+        base + static_cast<py::ssize_t>(i) * stride);
+    texts[i] = IdText(v, empty.ptr());
+    if (texts[i] == nullptr) throw py::error_already_set();
+  }
+  return out;
+}
+
 py::object FactorizeText(py::array values) {
   if (values.dtype().kind() != 'O' || values.ndim() != 1) {
     throw py::value_error("factorize_text takes a 1-D object array");
@@ -1371,6 +1400,7 @@ PYBIND11_MODULE(_core, m) {
            py::arg("chunk_rows"));
   m.def("factorize_text", &healthscore::python::FactorizeText,
         py::arg("values"));
+  m.def("text_ids", &healthscore::python::TextIds, py::arg("values"));
   m.def("day_counts", &healthscore::python::DayCountsOf, py::arg("ticks"),
         py::arg("ticks_per_day"));
   m.def("run_command", &healthscore::python::RunCommand, py::arg("command"),

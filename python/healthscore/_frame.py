@@ -193,11 +193,8 @@ def prepare(data, inputs, id_column, series=None):
             raise ValueError(f"series: a long table needs the id column "
                              f"{id_column!r} in the accounts")
         # The long table is matched to the accounts by their ids as text,
-        # read here by the native scorer's rule.
-        ids = np.array(
-            [v if isinstance(v, str) else ("" if v is None or (
-                isinstance(v, float) and np.isnan(v)) else str(v))
-             for v in ids.tolist()], dtype=object)
+        # as the native scorer reads them.
+        ids = _core.text_ids(ids)
         for name, col in _series_from_long(series, ids, id_column,
                                            n).items():
             if name in columns:

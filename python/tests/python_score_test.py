@@ -375,6 +375,10 @@ class InputFormsTest(unittest.TestCase):
                 results = self.model.score(frame)
                 self.assertEqual(results["id"].dtype, object)
                 self.assertEqual(list(results["id"]), expected)
+                # The same rule for a caller that needs the texts first (a
+                # long table of series is matched by id).
+                self.assertEqual(list(healthscore._core.text_ids(
+                    frame["id"].to_numpy(dtype=object))), expected)
                 self.assertTrue(all(type(v) is str or isinstance(v, str)
                                     for v in results["id"]))
                 # Scored under those ids: an empty one fails the account.
