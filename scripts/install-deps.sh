@@ -13,6 +13,8 @@ PACKAGES=(
   # The server's Prometheus endpoint (server/metrics.h).
   libcivetweb-dev
   libyaml-cpp-dev libsimdjson-dev libssl-dev
+  # fmt, header-only: the shortest digits of a double (number_format.cc).
+  libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # The foreign clients CI runs against the server (examples/).
   python3 python3-grpcio python3-protobuf

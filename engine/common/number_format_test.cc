@@ -93,6 +93,59 @@ TEST(NumberFormatTest, EveryFiniteDoubleReadsBackBitForBit) {
   }
 }
 
+// The text std::to_chars writes for `v` (the shortest form).
+std::string ToChars(double v) {
+  char buf[64];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+TEST(NumberFormatTest, ShortestTextIsStdToCharsText) {
+  // AppendNumber writes its own digits (fmt's Dragonbox) and lays them out
+  // itself; std::to_chars is the reference for every kind of value: every
+  // exponent (random bits), scores and ratios, short decimals around
+  // every power of ten (where the fixed and the exponent form trade
+  // places, and ties go to the fixed form), whole numbers up to 2^64 and
+  // beyond (written exactly in the fixed form), and the extremes.
+  std::mt19937_64 rng(20261205);
+  std::vector<double> values = {
+      std::numeric_limits<double>::denorm_min(),
+      std::numeric_limits<double>::min(),
+      std::numeric_limits<double>::max(),
+      std::numeric_limits<double>::lowest(),
+      std::numeric_limits<double>::epsilon(),
+      1e15, 1e16, 1e21, 1e22, 1e23, 123456789012345678.0,
+      18446744073709551616.0, 18446744073709549568.0,
+      9999999999999999999999.0, 0.001, 0.0001, 0.00012, 0.0012345,
+      1e-5, 1.5e-300, 1e100, 1e-100, 12.5, 100000, 120000};
+  for (int i = 0; i < 300000; ++i) {
+    const uint64_t bits = rng();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    values.push_back(v);
+  }
+  std::uniform_real_distribution<double> score(0, 100);
+  for (int i = 0; i < 100000; ++i) values.push_back(score(rng));
+  for (int e = -325; e <= 310; ++e) {
+    for (int m : {1, 2, 5, 12, 125, 999, 1001, 123456}) {
+      values.push_back(m * std::pow(10.0, e));
+      values.push_back(-m * std::pow(10.0, e));
+    }
+  }
+  for (int shift = 0; shift < 64; ++shift) {
+    for (int i = 0; i < 200; ++i) {
+      values.push_back(static_cast<double>(rng() >> shift));
+    }
+  }
+  int compared = 0;
+  for (double v : values) {
+    if (!std::isfinite(v) || v == 0) continue;
+    ASSERT_EQ(FormatNumber(v), ToChars(v)) << Bits(v);
+    ++compared;
+  }
+  EXPECT_GT(compared, 400000);
+}
+
 // Significant digits of a number's text.
 int SignificantDigits(const std::string& text) {
   std::string digits;
