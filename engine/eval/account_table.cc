@@ -236,6 +236,19 @@ int TableBuilder::Column(const FieldName& field) {
   return c;
 }
 
+const std::string* TableBuilder::GuessName(std::string_view section) const {
+  if (shape_pos_ >= shape_.size()) return nullptr;
+  const AccountTable::Column& column = table_->columns_[shape_[shape_pos_]];
+  if (!column.plain_name || column.section.size() != section.size()) {
+    return nullptr;
+  }
+  // Section names are a few bytes: a loop, not a call to memcmp.
+  for (size_t i = 0; i < section.size(); ++i) {
+    if (column.section[i] != section[i]) return nullptr;
+  }
+  return &column.name;
+}
+
 int TableBuilder::LookUpColumn(const FieldName& field) {
   key_.assign(field.section.data(), field.section.size());
   key_.push_back('\0');
@@ -244,7 +257,8 @@ int TableBuilder::LookUpColumn(const FieldName& field) {
   if (it != table_->column_index_.end()) return static_cast<int>(it->second);
   const uint32_t c = static_cast<uint32_t>(table_->columns_.size());
   table_->columns_.push_back(
-      {std::string(field.section), std::string(field.name)});
+      {std::string(field.section), std::string(field.name),
+       field.name.find_first_of("\"\\") == std::string_view::npos});
   table_->column_index_.emplace(key_, c);
   return static_cast<int>(c);
 }

@@ -157,6 +157,9 @@ class AccountTable {
   struct Column {
     std::string section;
     std::string name;
+    // The name has no '"' and no '\\': raw JSON key bytes equal to it are
+    // that very name (TableBuilder::GuessName).
+    bool plain_name = false;
   };
   // A row is 8 bytes: most rows have no location and no failure, and a
   // table of a million accounts is written row by row; those few rows keep
@@ -268,6 +271,15 @@ class TableBuilder {
 
   // The column for `field`, added when new.
   int Column(const FieldName& field);
+  // For a reader that can compare a key where it lies more cheaply than it
+  // can decode it (JSON Lines): the name of the column the row's next
+  // field most likely is (the one that followed the previous field in
+  // earlier records) when that column is in `section` and its name is
+  // plain (no '"' or '\\'), else null. When the key is that name, the
+  // reader calls TakeGuess() instead of Column(); either gives the same
+  // column.
+  const std::string* GuessName(std::string_view section) const;
+  int TakeGuess() { return static_cast<int>(shape_[shape_pos_++]); }
 
   void PutNumber(int column, double value);
   void PutString(int column, std::string_view text);

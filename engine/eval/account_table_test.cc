@@ -388,6 +388,39 @@ TEST(TableBuilderTest, ColumnsAreRightWhateverTheFieldOrder) {
   EXPECT_EQ(table.column_count(), first_seen.size());
 }
 
+// GuessName offers the column that followed the previous one in earlier
+// rows, only in the section asked for and only when its name is plain (raw
+// key bytes equal to it are that name); TakeGuess gives what Column would.
+TEST(TableBuilderTest, GuessesThePlainNameThatCameNext) {
+  AccountTable table;
+  TableBuilder b(&table);
+  b.BeginRow("r1");
+  const int a = b.Column({"metrics", "a"});
+  const int quoted = b.Column({"metrics", "b\"q"});
+  const int slash = b.Column({"metrics", "c\\d"});
+  const int e = b.Column({"metrics", "e"});
+  b.EndRow();
+
+  b.BeginRow("r2");
+  EXPECT_EQ(b.GuessName("metricz"), nullptr);  // as long, another section
+  EXPECT_EQ(b.GuessName("dates"), nullptr);
+  const std::string* guess = b.GuessName("metrics");
+  ASSERT_NE(guess, nullptr);
+  EXPECT_EQ(*guess, "a");
+  EXPECT_EQ(b.TakeGuess(), a);
+  EXPECT_EQ(b.GuessName("metrics"), nullptr);  // a quote in the name
+  EXPECT_EQ(b.Column({"metrics", "b\"q"}), quoted);
+  EXPECT_EQ(b.GuessName("metrics"), nullptr);  // a backslash in the name
+  EXPECT_EQ(b.Column({"metrics", "c\\d"}), slash);
+  guess = b.GuessName("metrics");
+  ASSERT_NE(guess, nullptr);
+  EXPECT_EQ(*guess, "e");
+  EXPECT_EQ(b.TakeGuess(), e);
+  EXPECT_EQ(b.GuessName("metrics"), nullptr);  // no field came after
+  b.EndRow();
+  EXPECT_EQ(table.column_count(), 4u);
+}
+
 TEST(TableBinderTest, IgnoredCountsPerRow) {
   auto model = testing::OneOfEachModel();
   AccountTable table;

@@ -514,16 +514,26 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value& value,
   od::object object;
   simdjson::error_code error = value.get_object().get(object);
   if (error) return FailSyntax(error);
+  TableBuilder& b = *builder_;
   for (auto field_result : object) {
-    od::field* field;
-    std::string_view name;
-    if ((error = NextField(field_result, &field, &name))) {
-      return FailSyntax(error);
+    if ((error = field_result.error())) return FailSyntax(error);
+    od::field& field = field_result.value_unsafe();  // see NextField
+    // Records of one export name their fields in one order: the key is
+    // compared where it lies with the name the builder expects, and
+    // decoded (parse_string) and looked up only when it is another.
+    int column;
+    const std::string* guess = b.GuessName(section);
+    if (guess != nullptr && field.key().unsafe_is_equal(*guess)) {
+      column = b.TakeGuess();
+    } else {
+      std::string_view name;
+      if ((error = field.unescaped_key().get(name))) return FailSyntax(error);
+      column = b.Column({section, name});
     }
-    od::value& v = field->value();
+    od::value& v = field.value();
     json_type type;
     if ((error = v.type().get(type))) return FailSyntax(error);
-    if (!PutValue(builder_->Column({section, name}), v, type)) return false;
+    if (!PutValue(column, v, type)) return false;
   }
   return true;
 }

@@ -695,6 +695,45 @@ TEST(JsonLinesReaderTest, AnyFieldOrderReadsAsEachRecordAlone) {
   }
 }
 
+// Keys are compared as written with the name the previous records had at
+// that place (TableBuilder::GuessName) and decoded only when they differ:
+// an escaped spelling of a name is that name, a raw key that merely looks
+// like a name with escapes in it is not, a longer key is another, and the
+// same name in another section is another column.
+TEST(JsonLinesReaderTest, KeysAreTheirDecodedNames) {
+  JsonLinesReader reader(StringSource(JoinLines({
+      R"({"id": "a", "metrics": {"dau_mau": 1, "a\\b": 2, "q\"x": 3}})",
+      R"({"id": "b", "metrics": {"dau_mau": 4, "a\\b": 5, "q\"x": 6}})",
+      R"({"id": "c", "metrics": {"dau\u005fmau": 7, "a\b": 8, "q\"x": 9}})",
+      R"({"id": "e", "attributes": {"dau_mau": 12}, "metrics": {"dau_mau": 13}})",
+      R"({"id": "d", "metrics": {"dau_mauX": 10, "a\\b": 11}})",
+      R"({"id": "f", "attributes": {"dau_mau": 14}, "metrics": {"dau_mauX": 15}})",
+  })));
+  AccountTable table;
+  ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadTable(&table, 10));
+  ASSERT_EQ(n, 6u);
+  std::vector<std::string> rows;
+  std::vector<AccountTable::RowValue> values;
+  for (size_t r = 0; r < n; ++r) {
+    EXPECT_FALSE(table.row_failed(r)) << r;
+    table.RowValues(r, &values);
+    std::string row(table.id(r));
+    for (const AccountTable::RowValue& v : values) {
+      const eval::FieldName field = table.column(v.column);
+      row += " " + std::string(field.section) + "/" + std::string(field.name);
+      row += absl::StrCat("#", v.column, "=", v.number);
+    }
+    rows.push_back(row);
+  }
+  EXPECT_THAT(rows, ElementsAre(
+                        "a metrics/dau_mau#0=1 metrics/a\\b#1=2 metrics/q\"x#2=3",
+                        "b metrics/dau_mau#0=4 metrics/a\\b#1=5 metrics/q\"x#2=6",
+                        "c metrics/dau_mau#0=7 metrics/a\b#3=8 metrics/q\"x#2=9",
+                        "e attributes/dau_mau#4=12 metrics/dau_mau#0=13",
+                        "d metrics/dau_mauX#5=10 metrics/a\\b#1=11",
+                        "f attributes/dau_mau#4=14 metrics/dau_mauX#5=15"));
+}
+
 // ---------------------------------------------------------------------------
 // CSV
 
