@@ -71,9 +71,10 @@ size_t PlainRun(const unsigned char* p, size_t n) {
   return i;
 }
 
-}  // namespace
-
-void AppendJsonEscaped(std::string_view s, std::string* out) {
+// One writer for both kinds of output (std::string, TextBuffer): they
+// append the same way.
+template <typename Out>
+void EscapeInto(std::string_view s, Out* out) {
   static const char kHex[] = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
@@ -127,21 +128,44 @@ void AppendJsonEscaped(std::string_view s, std::string* out) {
   }
 }
 
-void AppendJsonString(std::string_view s, std::string* out) {
+template <typename Out>
+void QuoteInto(std::string_view s, Out* out) {
   out->push_back('"');
-  AppendJsonEscaped(s, out);
+  EscapeInto(s, out);
   out->push_back('"');
 }
 
 // The writers leave missing values out, and what they write is finite by
 // construction; should a non-finite value come, null keeps the output valid
 // JSON.
-void AppendJsonNumber(double value, NumberFormat format, std::string* out) {
+template <typename Out>
+void NumberInto(double value, NumberFormat format, Out* out) {
   if (!std::isfinite(value)) {
-    out->append("null");
+    out->append("null", 4);
     return;
   }
   AppendNumber(value, out, format);
+}
+
+}  // namespace
+
+void AppendJsonEscaped(std::string_view s, std::string* out) {
+  EscapeInto(s, out);
+}
+void AppendJsonEscaped(std::string_view s, TextBuffer* out) {
+  EscapeInto(s, out);
+}
+void AppendJsonString(std::string_view s, std::string* out) {
+  QuoteInto(s, out);
+}
+void AppendJsonString(std::string_view s, TextBuffer* out) {
+  QuoteInto(s, out);
+}
+void AppendJsonNumber(double value, NumberFormat format, std::string* out) {
+  NumberInto(value, format, out);
+}
+void AppendJsonNumber(double value, NumberFormat format, TextBuffer* out) {
+  NumberInto(value, format, out);
 }
 
 }  // namespace healthscore::engine::common

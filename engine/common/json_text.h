@@ -18,20 +18,26 @@
 #include <string_view>
 
 #include "engine/common/number_format.h"
+#include "engine/common/text_buffer.h"
 
 namespace healthscore::engine::common {
 
+// Each function appends to a std::string or to a TextBuffer alike.
+
 // Appends `s` as a quoted, escaped JSON string.
 void AppendJsonString(std::string_view s, std::string* out);
+void AppendJsonString(std::string_view s, TextBuffer* out);
 
 // Appends `s` escaped as AppendJsonString does, without the quotes: for a
 // string written in pieces (a part escaped once and kept, then the rest).
 void AppendJsonEscaped(std::string_view s, std::string* out);
+void AppendJsonEscaped(std::string_view s, TextBuffer* out);
 
 // Appends `value` as a JSON number written as `format` says
 // (number_format.h), or null for NaN and the infinities, which JSON has no
 // numbers for.
 void AppendJsonNumber(double value, NumberFormat format, std::string* out);
+void AppendJsonNumber(double value, NumberFormat format, TextBuffer* out);
 
 }  // namespace healthscore::engine::common
 

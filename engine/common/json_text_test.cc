@@ -121,5 +121,37 @@ TEST(JsonTextTest, EscapedIsTheStringWithoutItsQuotes) {
   EXPECT_EQ(empty, "");
 }
 
+// The TextBuffer overloads write what the std::string ones write, across
+// many appends (the buffer grows several times on the way).
+TEST(JsonTextTest, TextBufferGetsTheSameTextAsAString) {
+  const std::string_view strings[] = {
+      "", "plain", "when \"x\"", "tab\there", std::string_view("nul\0", 4),
+      "caf\xC3\xA9", "bad \xFF byte", "\xE2\x82", "a long enough string "
+      "to be scanned eight bytes at a time \\ with an escape late"};
+  const double numbers[] = {0, -0.0, 1, 79.999996, 0.1 + 0.2, 1e-7, 1e21,
+                            std::numeric_limits<double>::quiet_NaN(),
+                            std::numeric_limits<double>::infinity(), -12.5};
+  std::string expected;
+  TextBuffer buffer;
+  for (int round = 0; round < 200; ++round) {
+    for (std::string_view s : strings) {
+      AppendJsonString(s, &expected);
+      AppendJsonString(s, &buffer);
+      AppendJsonEscaped(s, &expected);
+      AppendJsonEscaped(s, &buffer);
+    }
+    for (double v : numbers) {
+      AppendJsonNumber(v, NumberFormat(), &expected);
+      AppendJsonNumber(v, NumberFormat(), &buffer);
+      AppendJsonNumber(v, NumberFormat{3}, &expected);
+      AppendJsonNumber(v, NumberFormat{3}, &buffer);
+      AppendNumber(v, &expected);
+      AppendNumber(v, &buffer);
+    }
+  }
+  EXPECT_GT(expected.size(), 20000u);
+  EXPECT_EQ(buffer.view(), expected);
+}
+
 }  // namespace
 }  // namespace healthscore::engine::common

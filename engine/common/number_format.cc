@@ -19,7 +19,7 @@ namespace {
 // The shortest text is at most 24 characters (-2.2250738585072014e-308);
 // WriteShortest copies in fixed blocks of 24 and may write past the text's
 // end, never past this.
-constexpr size_t kShortestScratch = 80;
+constexpr size_t kNumberRoom = 80;
 
 constexpr char kDigitPairs[] =
     "0001020304050607080910111213141516171819202122232425262728293031323334"
@@ -61,7 +61,7 @@ char* DigitsEndingAt(uint64_t n, char* end) {
 // (the shortest digits that read back; the fixed form unless the exponent
 // form is shorter; a whole number in the fixed form is written exactly, as
 // every text of that length is as short) into `out`, which has
-// kShortestScratch bytes. Returns the end of the text. Variable-length
+// kNumberRoom bytes. Returns the end of the text. Variable-length
 // copies would be library calls; the copies here are of fixed size.
 char* WriteShortest(double value, char* out) {
   const auto decimal = fmt::detail::dragonbox::to_decimal(value);
@@ -133,20 +133,21 @@ char* WriteShortest(double value, char* out) {
   return out + 2;
 }
 
-}  // namespace
-
-void AppendNumber(double value, std::string* out, NumberFormat format) {
+// Writes `value` as `format` says at `out`, which has kNumberRoom bytes;
+// returns the end of the text.
+char* WriteNumber(double value, char* out, NumberFormat format) {
   if (std::isnan(value)) {
-    out->append("nan");
-    return;
+    std::memcpy(out, "nan", 3);
+    return out + 3;
   }
   if (std::isinf(value)) {
-    out->append(value < 0 ? "-inf" : "inf");
-    return;
+    if (value < 0) *out++ = '-';
+    std::memcpy(out, "inf", 3);
+    return out + 3;
   }
   if (value == 0) {  // -0 is written 0
-    out->push_back('0');
-    return;
+    *out = '0';
+    return out + 1;
   }
   // Whole numbers (counts, ages, days, coverage 1) are common in results,
   // and an integer conversion costs a fraction of a shortest-form double
@@ -167,25 +168,26 @@ void AppendNumber(double value, std::string* out, NumberFormat format) {
     } else {
       plain = magnitude % 10000 != 0;
     }
-    if (plain) {
-      char digits[24];
-      const std::to_chars_result r =
-          std::to_chars(digits, digits + sizeof(digits), n);
-      out->append(digits, r.ptr - digits);
-      return;
-    }
+    if (plain) return std::to_chars(out, out + kNumberRoom, n).ptr;
   }
   if (format.precision >= 1 && format.precision <= kMaxNumberPrecision) {
     // %.17g is at most 24 characters (-2.2250738585072014e-308).
-    char buf[32];
-    const std::to_chars_result r =
-        std::to_chars(buf, buf + sizeof(buf), value,
-                      std::chars_format::general, format.precision);
-    out->append(buf, r.ptr - buf);
-    return;
+    return std::to_chars(out, out + kNumberRoom, value,
+                         std::chars_format::general, format.precision)
+        .ptr;
   }
-  char buf[kShortestScratch];
-  out->append(buf, WriteShortest(value, buf) - buf);
+  return WriteShortest(value, out);
+}
+
+}  // namespace
+
+void AppendNumber(double value, std::string* out, NumberFormat format) {
+  char buf[kNumberRoom];
+  out->append(buf, WriteNumber(value, buf, format) - buf);
+}
+
+void AppendNumber(double value, TextBuffer* out, NumberFormat format) {
+  out->Advance(WriteNumber(value, out->Room(kNumberRoom), format));
 }
 
 std::string FormatNumber(double value, NumberFormat format) {

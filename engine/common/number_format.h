@@ -27,6 +27,8 @@
 
 #include <string>
 
+#include "engine/common/text_buffer.h"
+
 namespace healthscore::engine::common {
 
 // The most significant digits a precision may ask for: 17 digits tell any
@@ -42,6 +44,8 @@ struct NumberFormat {
 
 // Appends `value` as `format` says.
 void AppendNumber(double value, std::string* out,
+                  NumberFormat format = NumberFormat());
+void AppendNumber(double value, TextBuffer* out,
                   NumberFormat format = NumberFormat());
 
 // `value` as `format` says.

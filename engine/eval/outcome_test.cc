@@ -457,7 +457,9 @@ TEST(OutcomeColumnsTest, ManyGroupsGoToTheirPlaces) {
     for (size_t g = 0; g < kGroups; ++g) {
       const double got = groups[g * 3 + at[row]];
       ASSERT_EQ(std::isnan(got), std::isnan(want[g])) << g;
-      if (!std::isnan(got)) ASSERT_EQ(got, want[g]) << g;
+      if (!std::isnan(got)) {
+        ASSERT_EQ(got, want[g]) << g;
+      }
     }
   }
   // Group g of row 0 (x = 10) is min(100, 10 / (g + 1) * 100).

@@ -54,7 +54,8 @@ void AppendCsvNumber(double value, NumberFormat format, std::string* out) {
 }
 
 // "key": with the comma that separates it from the previous member.
-void Key(std::string_view key, bool* first, std::string* out) {
+template <typename Out>
+void Key(std::string_view key, bool* first, Out* out) {
   if (!*first) out->push_back(',');
   *first = false;
   out->push_back('"');
@@ -64,11 +65,14 @@ void Key(std::string_view key, bool* first, std::string* out) {
 
 
 // What a renderer reuses from row to row while it renders one call's rows:
-// the outcome and a scratch text. One per Render call, so a renderer stays
+// the outcome and scratch texts. One per Render call, so a renderer stays
 // read-only and may render on several threads at once.
 struct RowScratch {
   RowOutcome outcome;
   std::string text;
+  // A JSON row is written here in its forty-odd pieces, then appended to
+  // the output at once (text_buffer.h says why).
+  common::TextBuffer row;
 };
 
 // The JSON Lines rendering of a RowOutcome. Per batch, it escapes once what
@@ -136,7 +140,10 @@ class JsonRowFormatter {
                   std::string* out) const;
 
  private:
-  void AppendExplanation(const eval::Explanation& e, std::string* out) const;
+  bool WriteOpen(std::string_view lead, const RowOutcome& o,
+                 common::TextBuffer* out) const;
+  void AppendExplanation(const eval::Explanation& e,
+                         common::TextBuffer* out) const;
 
   const Batch& batch_;
   const BatchResult& result_;
@@ -156,6 +163,15 @@ bool JsonRowFormatter::AppendOpen(size_t row, std::string_view lead,
                                   std::string* out) const {
   RowOutcome& o = scratch->outcome;
   FillRowOutcome(batch_, result_, row, outcome_options_, &o);
+  common::TextBuffer& text = scratch->row;
+  text.clear();
+  const bool ok = WriteOpen(lead, o, &text);
+  out->append(text.view().data(), text.size());
+  return ok;
+}
+
+bool JsonRowFormatter::WriteOpen(std::string_view lead, const RowOutcome& o,
+                                 common::TextBuffer* out) const {
   out->push_back('{');
   if (!lead.empty()) {
     out->append(lead.data(), lead.size());
@@ -190,22 +206,14 @@ bool JsonRowFormatter::AppendOpen(size_t row, std::string_view lead,
     const eval::GroupOutcome& g = o.groups()[i];
     const std::string& key = group_key_json_[static_cast<size_t>(g.group)];
     // The key's leading comma separates it from the previous member.
-    if (i == 0) {
-      out->append(key, 1, std::string::npos);
-    } else {
-      out->append(key);
-    }
+    out->append(std::string_view(key).substr(i == 0 ? 1 : 0));
     AppendJsonNumber(g.score, options_.numbers, out);
   }
   out->append("},\"playbooks\":[");
   for (size_t i = 0; i < o.playbooks().size(); ++i) {
     const eval::PlaybookOutcome& p = o.playbooks()[i];
     const std::string& head = playbook_json_[static_cast<size_t>(p.playbook)];
-    if (i == 0) {
-      out->append(head, 1, std::string::npos);
-    } else {
-      out->append(head);
-    }
+    out->append(std::string_view(head).substr(i == 0 ? 1 : 0));
     // The reason's condition text is in the head, escaped once per batch.
     common::AppendJsonEscaped(p.reason_values, out);
     if (!p.has_success) {
@@ -241,7 +249,7 @@ bool JsonRowFormatter::AppendOpen(size_t row, std::string_view lead,
 }
 
 void JsonRowFormatter::AppendExplanation(const eval::Explanation& e,
-                                         std::string* out) const {
+                                         common::TextBuffer* out) const {
   const CompiledModel& model = result_.model();
   out->append(",\"explanation\":{\"signals\":[");
   for (size_t i = 0; i < e.signals.size(); ++i) {

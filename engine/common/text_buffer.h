@@ -1,0 +1,74 @@
+// A growable text buffer for writers that append many short pieces.
+//
+// Each std::string::append is a call into libstdc++ (a capacity check, a
+// length update and a call to memcpy): some 40 instructions for a piece of
+// a few bytes, an eighth of `healthscore score`'s work when a JSON Lines
+// result row was written in about 40 pieces (bench/README.md, issue 11).
+// A TextBuffer appends inline. A writer builds a row in one and appends the
+// row to its std::string at once.
+//
+// append and push_back are named as std::string's, so that code written
+// for one reads the same with the other; json_text.h and number_format.h
+// write to both.
+//
+// Thread-safety: none; one buffer per thread.
+
+#ifndef HEALTHSCORE_ENGINE_COMMON_TEXT_BUFFER_H_
+#define HEALTHSCORE_ENGINE_COMMON_TEXT_BUFFER_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+namespace healthscore::engine::common {
+
+class TextBuffer {
+ public:
+  TextBuffer() = default;
+  TextBuffer(const TextBuffer&) = delete;
+  TextBuffer& operator=(const TextBuffer&) = delete;
+
+  // At least n writable bytes at the end of the text, for a writer that
+  // writes there and then calls Advance with the end of what it wrote.
+  char* Room(size_t n) {
+    if (capacity_ - size_ < n) Grow(n);
+    return data_.get() + size_;
+  }
+  // The text now ends at `end`, within the last Room.
+  void Advance(const char* end) {
+    size_ = static_cast<size_t>(end - data_.get());
+  }
+
+  void append(const char* s, size_t n) {
+    std::memcpy(Room(n), s, n);
+    size_ += n;
+  }
+  void append(std::string_view s) { append(s.data(), s.size()); }
+  void push_back(char c) {
+    *Room(1) = c;
+    ++size_;
+  }
+
+  void clear() { size_ = 0; }  // keeps the memory
+  std::string_view view() const { return {data_.get(), size_}; }
+  size_t size() const { return size_; }
+
+ private:
+  void Grow(size_t n) {
+    const size_t capacity = std::max({2 * capacity_, size_ + n, size_t{1024}});
+    std::unique_ptr<char[]> data(new char[capacity]);  // not zeroed
+    if (size_ > 0) std::memcpy(data.get(), data_.get(), size_);
+    data_ = std::move(data);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+}  // namespace healthscore::engine::common
+
+#endif  // HEALTHSCORE_ENGINE_COMMON_TEXT_BUFFER_H_

@@ -1,0 +1,47 @@
+#include "engine/common/text_buffer.h"
+
+#include <cstring>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace healthscore::engine::common {
+namespace {
+
+TEST(TextBufferTest, AppendsPiecesAndKeepsThemAsItGrows) {
+  TextBuffer buffer;
+  std::string expected;
+  EXPECT_EQ(buffer.view(), "");
+  for (int i = 0; i < 5000; ++i) {
+    const std::string piece = std::to_string(i * 7919);
+    buffer.append(piece);
+    buffer.push_back(',');
+    expected += piece + ",";
+  }
+  EXPECT_EQ(buffer.size(), expected.size());
+  EXPECT_EQ(buffer.view(), expected);
+}
+
+TEST(TextBufferTest, RoomIsWrittenThenKeptUpToAdvance) {
+  TextBuffer buffer;
+  buffer.append("ab");
+  char* room = buffer.Room(100000);  // far more than it holds: it grows
+  std::memset(room, 'x', 100000);    // all of it is writable
+  std::memcpy(room, "cd", 2);
+  buffer.Advance(room + 2);  // only "cd" is kept
+  EXPECT_EQ(buffer.view(), "abcd");
+  buffer.push_back('e');
+  EXPECT_EQ(buffer.view(), "abcde");
+}
+
+TEST(TextBufferTest, ClearEmptiesForTheNextRow) {
+  TextBuffer buffer;
+  buffer.append(std::string(3000, 'a'));
+  buffer.clear();
+  EXPECT_EQ(buffer.size(), 0u);
+  buffer.append("row");
+  EXPECT_EQ(buffer.view(), "row");
+}
+
+}  // namespace
+}  // namespace healthscore::engine::common
