@@ -419,6 +419,25 @@ TEST(TableBuilderTest, GuessesThePlainNameThatCameNext) {
   EXPECT_EQ(b.GuessName("metrics"), nullptr);  // no field came after
   b.EndRow();
   EXPECT_EQ(table.column_count(), 4u);
+
+  // Sections of every length are told apart by every byte.
+  AccountTable other;
+  TableBuilder c(&other);
+  c.BeginRow("r1");
+  const int x = c.Column({"a_long_section_name", "x"});
+  const int y = c.Column({"ab", "y"});
+  c.EndRow();
+  c.BeginRow("r2");
+  EXPECT_EQ(c.GuessName("a_long_section_namf"), nullptr);
+  EXPECT_EQ(c.GuessName("b_long_section_name"), nullptr);
+  EXPECT_EQ(c.GuessName("a_lonG_section_name"), nullptr);
+  ASSERT_NE(c.GuessName("a_long_section_name"), nullptr);
+  EXPECT_EQ(c.TakeGuess(), x);
+  EXPECT_EQ(c.GuessName("ac"), nullptr);
+  EXPECT_EQ(c.GuessName("bb"), nullptr);
+  ASSERT_NE(c.GuessName("ab"), nullptr);
+  EXPECT_EQ(c.TakeGuess(), y);
+  c.EndRow();
 }
 
 TEST(TableBinderTest, IgnoredCountsPerRow) {
