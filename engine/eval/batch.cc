@@ -138,7 +138,11 @@ std::string FormatIsoDate(double days) {
   return out;
 }
 
-void AppendIsoDate(double days, std::string* out) {
+namespace {
+
+// AppendIsoDate for either kind of output.
+template <typename Out>
+void IsoDateInto(double days, Out* out) {
   if (!IsSupportedDateDays(days)) {
     // No batch holds such a value; never convert it to an integer.
     common::AppendNumber(days, out);
@@ -170,6 +174,13 @@ void AppendIsoDate(double days, std::string* out) {
                          static_cast<char>('0' + d / 10),
                          static_cast<char>('0' + d % 10)};
   out->append(text, sizeof(text));
+}
+
+}  // namespace
+
+void AppendIsoDate(double days, std::string* out) { IsoDateInto(days, out); }
+void AppendIsoDate(double days, common::TextBuffer* out) {
+  IsoDateInto(days, out);
 }
 
 Batch::Batch(std::shared_ptr<const CompiledModel> model)

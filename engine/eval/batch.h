@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/common/text_buffer.h"
 #include "engine/model/compiled_model.h"
 
 namespace healthscore::engine::eval {
@@ -488,6 +489,7 @@ bool ParseIsoDate(std::string_view text, double* days);
 std::string FormatIsoDate(double days);
 // As FormatIsoDate, appended to `out`.
 void AppendIsoDate(double days, std::string* out);
+void AppendIsoDate(double days, common::TextBuffer* out);
 
 }  // namespace healthscore::engine::eval
 

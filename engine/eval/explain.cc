@@ -18,7 +18,10 @@ namespace {
 
 using model::ValueRef;
 
-void AppendNumberOrMissing(double v, NumberFormat format, std::string* out) {
+// The reason's writers append to a std::string or a TextBuffer alike.
+
+template <typename Out>
+void AppendNumberOrMissing(double v, NumberFormat format, Out* out) {
   if (std::isnan(v)) {
     out->append("missing");
     return;
@@ -26,14 +29,16 @@ void AppendNumberOrMissing(double v, NumberFormat format, std::string* out) {
   AppendNumber(v, out, format);
 }
 
-void AppendQuoted(std::string_view s, std::string* out) {
+template <typename Out>
+void AppendQuoted(std::string_view s, Out* out) {
   out->push_back('"');
   out->append(s.data(), s.size());
   out->push_back('"');
 }
 
+template <typename Out>
 void AppendValue(const Batch& batch, const BatchResult& result, size_t row,
-                 const ValueRef& ref, NumberFormat format, std::string* out) {
+                 const ValueRef& ref, NumberFormat format, Out* out) {
   const CompiledModel& m = result.model();
   auto number_column = [&](int input, bool date) {
     const int c = m.inputs()[input].column;
@@ -74,7 +79,9 @@ void AppendValue(const Batch& batch, const BatchResult& result, size_t row,
         out->append("[]");
         return;
       }
-      absl::StrAppend(out, "[", len, " points, last ");
+      out->push_back('[');
+      AppendNumber(static_cast<double>(len), out);
+      out->append(" points, last ");
       AppendNumberOrMissing(batch.series_values(c)[off[row + 1] - 1], format,
                             out);
       out->push_back(']');
@@ -140,35 +147,10 @@ void AppendValue(const Batch& batch, const BatchResult& result, size_t row,
   }
 }
 
-}  // namespace
-
-std::vector<int> MatchedPlaybooks(const BatchResult& result, size_t row) {
-  std::vector<int> out;
-  const int count = static_cast<int>(result.model().playbooks().size());
-  for (int p = 0; p < count; ++p) {
-    if (result.playbook_matched(row, p)) out.push_back(p);
-  }
-  return out;
-}
-
-std::string PlaybookReason(const Batch& batch, const BatchResult& result,
-                           size_t row, int playbook, NumberFormat format) {
-  std::string out;
-  AppendPlaybookReason(batch, result, row, playbook, format, &out);
-  return out;
-}
-
-void AppendPlaybookReason(const Batch& batch, const BatchResult& result,
-                          size_t row, int playbook, NumberFormat format,
-                          std::string* out) {
-  out->append(result.model().playbooks()[playbook].when);
-  AppendPlaybookReasonValues(batch, result, row, playbook, format, out);
-}
-
-void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
-                                size_t row, int playbook, NumberFormat format,
-                                std::string* out,
-                                const std::vector<std::string>* masked) {
+template <typename Out>
+void AppendReasonValues(const Batch& batch, const BatchResult& result,
+                        size_t row, int playbook, NumberFormat format,
+                        Out* out, const std::vector<std::string>* masked) {
   const auto& reads = result.model().plan().playbook_reads[playbook];
   if (reads.empty()) return;
   out->append("  [");
@@ -185,6 +167,45 @@ void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
     AppendValue(batch, result, row, reads[i], format, out);
   }
   out->push_back(']');
+}
+
+}  // namespace
+
+std::vector<int> MatchedPlaybooks(const BatchResult& result, size_t row) {
+  std::vector<int> out;
+  const int count = static_cast<int>(result.model().playbooks().size());
+  for (int p = 0; p < count; ++p) {
+    if (result.playbook_matched(row, p)) out.push_back(p);
+  }
+  return out;
+}
+
+void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
+                                size_t row, int playbook, NumberFormat format,
+                                std::string* out,
+                                const std::vector<std::string>* masked) {
+  AppendReasonValues(batch, result, row, playbook, format, out, masked);
+}
+
+void AppendPlaybookReasonValues(const Batch& batch, const BatchResult& result,
+                                size_t row, int playbook, NumberFormat format,
+                                common::TextBuffer* out,
+                                const std::vector<std::string>* masked) {
+  AppendReasonValues(batch, result, row, playbook, format, out, masked);
+}
+
+std::string PlaybookReason(const Batch& batch, const BatchResult& result,
+                           size_t row, int playbook, NumberFormat format) {
+  std::string out;
+  AppendPlaybookReason(batch, result, row, playbook, format, &out);
+  return out;
+}
+
+void AppendPlaybookReason(const Batch& batch, const BatchResult& result,
+                          size_t row, int playbook, NumberFormat format,
+                          std::string* out) {
+  out->append(result.model().playbooks()[playbook].when);
+  AppendPlaybookReasonValues(batch, result, row, playbook, format, out);
 }
 
 double SignalWeight(const Batch& batch, size_t row, int signal) {

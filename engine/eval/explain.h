@@ -46,6 +46,11 @@ void AppendPlaybookReasonValues(
     const Batch& batch, const BatchResult& result, size_t row, int playbook,
     common::NumberFormat format, std::string* out,
     const std::vector<std::string>* masked = nullptr);
+// The same, into a TextBuffer (for writers of many rows: text_buffer.h).
+void AppendPlaybookReasonValues(
+    const Batch& batch, const BatchResult& result, size_t row, int playbook,
+    common::NumberFormat format, common::TextBuffer* out,
+    const std::vector<std::string>* masked = nullptr);
 
 // Indices into model().playbooks() of the playbooks that matched `row`, in
 // priority order.

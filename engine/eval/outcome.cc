@@ -120,8 +120,11 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
       o->has_success = !playbooks[p].success.empty();
       o->reason_values.clear();
       if (options.reasons) {
+        common::TextBuffer& text = out->reason_scratch_;
+        text.clear();
         AppendPlaybookReasonValues(batch, result, row, p, options.numbers,
-                                   &o->reason_values, options.masked);
+                                   &text, options.masked);
+        o->reason_values.assign(text.view().data(), text.size());
       }
     }
   }

@@ -39,6 +39,7 @@
 
 #include "absl/status/status.h"
 #include "engine/common/number_format.h"
+#include "engine/common/text_buffer.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
@@ -187,6 +188,9 @@ class RowOutcome {
   bool has_explanation_ = false;
   Explanation explanation_;
   std::vector<double> group_weights_;  // ExplainInto's scratch
+  // Reason values are written here in pieces, then copied into their
+  // PlaybookOutcome at once (text_buffer.h says why).
+  common::TextBuffer reason_scratch_;
 };
 
 // Fills `out` with row `row` of a scored batch (`result` scores `batch`).

@@ -188,6 +188,80 @@ TEST_F(OutcomeTest, PlaybooksComeInPriorityOrderWithReasonsAndSuccess) {
   }
 }
 
+// Every kind of value a condition reads is quoted in the reason as the
+// std::string and the TextBuffer writers (one template) write it: series
+// (points and the last one, none, missing), dates, as_of, numbers, the
+// previous tier and masked names.
+TEST(OutcomeReasonTest, EveryKindOfValueIsQuotedInTheReason) {
+  model::CompileResult r = CompileString(R"(name: reasons
+version: 1
+inputs:
+  - {id: x, type: number}
+  - {id: weekly, type: series}
+  - {id: renewal_date, type: date}
+groups:
+  - id: g
+    weight: 1
+    signals:
+      - {id: s, source: x, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
+tiers:
+  - {id: green, min: 50}
+  - {id: red, min: 0}
+playbooks:
+  - id: watch
+    name: Watch
+    owner: CSM
+    priority: 1
+    when: count(weekly) >= 0 || days_between(as_of, renewal_date) > 0 || x > 0 || previous_tier == "red"
+)", "reasons.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  Batch batch(r.model);
+  BatchBuilder b(&batch);
+  const double points[] = {1, 2, 137.5};
+  b.BeginRow("a");
+  b.SetAsOf("2026-11-01");
+  b.SetMetric("x", 0.25);
+  b.SetSeries("weekly", points, 3);
+  b.SetDate("renewal_date", "2027-01-31");
+  b.SetPreviousTier("red");
+  b.EndRow();
+  b.BeginRow("b");
+  b.SetAsOf("2026-11-01");
+  b.SetMetric("x", 2);
+  b.SetSeries("weekly", points, 0);
+  b.EndRow();
+  b.BeginRow("c");
+  b.SetMetric("x", 3);
+  b.EndRow();
+  BatchResult result;
+  ASSERT_OK(Scorer::Score(batch, &result));
+  RowOutcome o;
+  std::vector<std::string> reasons;
+  for (size_t row = 0; row < batch.size(); ++row) {
+    FillRowOutcome(batch, result, row, {}, &o);
+    ASSERT_EQ(o.playbooks().size(), 1u) << row;
+    reasons.push_back(o.playbooks()[0].reason_values);
+    std::string text;
+    AppendPlaybookReasonValues(batch, result, row, 0, {}, &text);
+    EXPECT_EQ(text, reasons.back());
+  }
+  EXPECT_THAT(reasons,
+              ElementsAre("  [weekly=[3 points, last 137.5], as_of=2026-11-01, "
+                          "renewal_date=2027-01-31, x=0.25, previous_tier=\"red\"]",
+                          "  [weekly=[], as_of=2026-11-01, "
+                          "renewal_date=missing, x=2, previous_tier=missing]",
+                          "  [weekly=missing, as_of=missing, "
+                          "renewal_date=missing, x=3, previous_tier=missing]"));
+  const std::vector<std::string> masked = {"x", "weekly"};
+  OutcomeOptions masking;
+  masking.masked = &masked;
+  FillRowOutcome(batch, result, 0, masking, &o);
+  ASSERT_EQ(o.playbooks().size(), 1u);
+  EXPECT_EQ(o.playbooks()[0].reason_values,
+            "  [weekly=[masked], as_of=2026-11-01, renewal_date=2027-01-31, "
+            "x=[masked], previous_tier=\"red\"]");
+}
+
 TEST_F(OutcomeTest, ReasonNumbersFollowTheNumberFormat) {
   Add({.dau_mau = 0.15, .adoption = 0, .csat = 2, .renewal = "2026-12-01",
        .previous_score = 40.123456});
