@@ -193,27 +193,20 @@ TEST_F(OutcomeTest, PlaybooksComeInPriorityOrderWithReasonsAndSuccess) {
 // (points and the last one, none, missing), dates, as_of, numbers, the
 // previous tier and masked names.
 TEST(OutcomeReasonTest, EveryKindOfValueIsQuotedInTheReason) {
-  model::CompileResult r = CompileString(R"(name: reasons
-version: 1
-inputs:
-  - {id: x, type: number}
-  - {id: weekly, type: series}
-  - {id: renewal_date, type: date}
-groups:
-  - id: g
-    weight: 1
-    signals:
-      - {id: s, source: x, weight: 1, normalize: {linear: {bad: 0, good: 1}}}
-tiers:
-  - {id: green, min: 50}
-  - {id: red, min: 0}
-playbooks:
-  - id: watch
-    name: Watch
-    owner: CSM
-    priority: 1
-    when: count(weekly) >= 0 || days_between(as_of, renewal_date) > 0 || x > 0 || previous_tier == "red"
-)", "reasons.yaml");
+  // The minimal model with a series and a date input besides x.
+  std::string yaml = model::testing::MinimalModel(
+      "reasons", "",
+      "  - id: watch\n"
+      "    name: Watch\n"
+      "    owner: CSM\n"
+      "    priority: 1\n"
+      "    when: count(weekly) >= 0 || days_between(as_of, renewal_date) > 0"
+      " || x > 0 || previous_tier == \"red\"\n");
+  const std::string x = "  - {id: x, type: number}\n";
+  yaml.replace(yaml.find(x), x.size(),
+               x + "  - {id: weekly, type: series}\n"
+                   "  - {id: renewal_date, type: date}\n");
+  model::CompileResult r = CompileString(yaml, "reasons.yaml");
   ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
   Batch batch(r.model);
   BatchBuilder b(&batch);
