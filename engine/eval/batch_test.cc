@@ -155,6 +155,40 @@ TEST(BatchBuilderTest, EachRowGetsItsOwnAsOf) {
   EXPECT_EQ(RowWarnings(batch, 3).size(), 1u);
 }
 
+// ParseIsoDate reads back every date FormatIsoDate writes (years 0 to
+// 9999, leap days included) and refuses a date with any of its eight digits
+// replaced by a byte that is not one (just below '0', just above '9', and
+// others), or a day the month does not have.
+TEST(DateTest, ParseIsoDateReadsEveryDayAndOnlyDigits) {
+  for (double days = -719528; days < 2932897; days += 1) {
+    // Every day of 1900-2100; one day in 97 elsewhere (a prime step, so
+    // every month and day of the month comes up).
+    const bool dense = days >= -25567 && days < 47482;
+    if (!dense && static_cast<int64_t>(days) % 97 != 0) continue;
+    const std::string text = FormatIsoDate(days);
+    double back = -1;
+    ASSERT_TRUE(ParseIsoDate(text, &back)) << text;
+    ASSERT_EQ(back, days) << text;
+  }
+  const size_t digit_at[] = {0, 1, 2, 3, 5, 6, 8, 9};
+  for (size_t at : digit_at) {
+    for (char c : {'/', ':', 'a', ' ', '-', '\0', '\x7f', '\xff'}) {
+      std::string text = "2024-02-29";
+      text[at] = c;
+      double days = 0;
+      EXPECT_FALSE(ParseIsoDate(text, &days)) << at << " " << int{c};
+    }
+  }
+  double days = 0;
+  EXPECT_TRUE(ParseIsoDate("2024-02-29", &days));
+  EXPECT_FALSE(ParseIsoDate("2023-02-29", &days));
+  EXPECT_FALSE(ParseIsoDate("2024-04-31", &days));
+  EXPECT_FALSE(ParseIsoDate("2024-13-01", &days));
+  EXPECT_FALSE(ParseIsoDate("2024-00-10", &days));
+  EXPECT_FALSE(ParseIsoDate("2024-01-00", &days));
+  EXPECT_FALSE(ParseIsoDate("2024-1-01", &days));
+}
+
 TEST(DateTest, FormatIsoDateTakesAnyDouble) {
   EXPECT_EQ(FormatIsoDate(0), "1970-01-01");
   EXPECT_EQ(FormatIsoDate(-0.5), "1969-12-31");
