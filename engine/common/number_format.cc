@@ -6,10 +6,11 @@
 #include <cstring>
 
 // fmt's Dragonbox (Debian 12's libfmt-dev, used header-only through
-// fmt::fmt-header-only, so nothing is linked at run time) finds the shortest digits of a double in about 20 ns
-// where libstdc++'s to_chars takes about 47 (bench/README.md, issue 11).
-// fmt keeps it in its detail namespace; number_format_test holds every
-// text written here to std::to_chars's, so a change of fmt's would fail it.
+// fmt::fmt-header-only, so nothing is linked at run time) finds the shortest
+// digits of a double in about 20 ns where libstdc++'s to_chars takes about 47
+// (bench/README.md, issue 11). fmt keeps it in its detail namespace;
+// number_format_test holds every text written here to std::to_chars's, so a
+// change of fmt's would fail it.
 #include "fmt/format.h"
 
 namespace healthscore::engine::common {
@@ -103,7 +104,8 @@ char* WriteShortest(double value, char* out) {
         *--first = static_cast<char>('0' + static_cast<int>(whole % 10));
         whole /= 10;
       }
-      const size_t length = static_cast<size_t>(scratch + sizeof(scratch) - first);
+      const size_t length =
+          static_cast<size_t>(scratch + sizeof(scratch) - first);
       std::memcpy(out, first, length);
       return out + length;
     }
