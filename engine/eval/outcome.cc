@@ -70,6 +70,8 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
   out->ok_ = result.ok(row);
   out->groups_.Clear();
   out->playbooks_.Clear();
+  out->reason_text_.clear();
+  out->reason_ends_.clear();
   out->warnings_.Clear();
   out->has_explanation_ = false;
   out->has_reasons_ = options.reasons;
@@ -118,14 +120,19 @@ void FillRowOutcome(const Batch& batch, const BatchResult& result, size_t row,
       o->playbook = p;
       o->succeeded = result.playbook_succeeded(row, p);
       o->has_success = !playbooks[p].success.empty();
-      o->reason_values.clear();
       if (options.reasons) {
-        common::TextBuffer& text = out->reason_scratch_;
-        text.clear();
         AppendPlaybookReasonValues(batch, result, row, p, options.numbers,
-                                   &text, options.masked);
-        o->reason_values.assign(text.view().data(), text.size());
+                                   &out->reason_text_, options.masked);
       }
+      out->reason_ends_.push_back(out->reason_text_.size());
+    }
+    // The text may have moved while it grew: the views are taken last.
+    const std::string_view text = out->reason_text_.view();
+    size_t begin = 0;
+    for (size_t i = 0; i < out->playbooks_.size(); ++i) {
+      const size_t end = out->reason_ends_[i];
+      out->playbooks_[i].reason_values = text.substr(begin, end - begin);
+      begin = end;
     }
   }
 

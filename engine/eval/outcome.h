@@ -81,6 +81,7 @@ class ReusedList {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   const T& operator[](size_t i) const { return items_[i]; }
+  T& operator[](size_t i) { return items_[i]; }
   const T* begin() const { return items_.data(); }
   const T* end() const { return items_.data() + size_; }
 
@@ -108,12 +109,15 @@ struct PlaybookOutcome {
   // (AppendPlaybookReasonValues): the reason, PlaybookReason, is the
   // playbook's `when` text followed by these, which Reason() joins. Apart,
   // a writer can keep the condition text escaped once per model and append
-  // only the values per row. Empty without reasons.
-  std::string reason_values;
+  // only the values per row. Empty without reasons. A view of the
+  // RowOutcome's own text: valid until it is filled again.
+  std::string_view reason_values;
 
   // The reason (PlaybookReason) for `model`, the outcome's model.
   std::string Reason(const model::CompiledModel& model) const {
-    return model.playbooks()[playbook].when + reason_values;
+    std::string reason = model.playbooks()[playbook].when;
+    reason.append(reason_values.data(), reason_values.size());
+    return reason;
   }
 };
 
@@ -188,9 +192,11 @@ class RowOutcome {
   bool has_explanation_ = false;
   Explanation explanation_;
   std::vector<double> group_weights_;  // ExplainInto's scratch
-  // Reason values are written here in pieces, then copied into their
-  // PlaybookOutcome at once (text_buffer.h says why).
-  common::TextBuffer reason_scratch_;
+  // The reason values of every playbook of the row, one after the other
+  // (each PlaybookOutcome views its part), written in pieces without a
+  // library call per piece (text_buffer.h), and where each part ends.
+  common::TextBuffer reason_text_;
+  std::vector<size_t> reason_ends_;
 };
 
 // Fills `out` with row `row` of a scored batch (`result` scores `batch`).

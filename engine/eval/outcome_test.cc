@@ -233,7 +233,7 @@ TEST(OutcomeReasonTest, EveryKindOfValueIsQuotedInTheReason) {
   for (size_t row = 0; row < batch.size(); ++row) {
     FillRowOutcome(batch, result, row, {}, &o);
     ASSERT_EQ(o.playbooks().size(), 1u) << row;
-    reasons.push_back(o.playbooks()[0].reason_values);
+    reasons.emplace_back(o.playbooks()[0].reason_values);
     std::string text;
     AppendPlaybookReasonValues(batch, result, row, 0, {}, &text);
     EXPECT_EQ(text, reasons.back());
@@ -253,6 +253,52 @@ TEST(OutcomeReasonTest, EveryKindOfValueIsQuotedInTheReason) {
   EXPECT_EQ(o.playbooks()[0].reason_values,
             "  [weekly=[masked], as_of=2026-11-01, renewal_date=2027-01-31, "
             "x=[masked], previous_tier=\"red\"]");
+}
+
+// Every playbook's reason values view one text of the row's, which grows
+// as later playbooks add theirs: each view still holds its own part (the
+// ASan build would catch a view of the text before it moved), and a second
+// fill replaces them all.
+TEST(OutcomeReasonTest, ReasonsStayWholeWhenTheTextGrowsMidRow) {
+  std::string yaml = model::testing::MinimalModel(
+      "grow", "",
+      "  - {id: first, name: First, owner: CSM, priority: 1, when: x > 0}\n"
+      "  - {id: second, name: Second, owner: CSM, priority: 2,"
+      " when: note != \"z\"}\n"
+      "  - {id: third, name: Third, owner: CSM, priority: 3, when: x < 5}\n");
+  const std::string x = "  - {id: x, type: number}\n";
+  yaml.replace(yaml.find(x), x.size(), x + "  - {id: note, type: string}\n");
+  model::CompileResult r = CompileString(yaml, "grow.yaml");
+  ASSERT_NE(r.model, nullptr) << r.diagnostics.ToString();
+  Batch batch(r.model);
+  BatchBuilder b(&batch);
+  const std::string long_note(5000, 'n');
+  b.BeginRow("long");
+  b.SetMetric("x", 1);
+  b.SetAttribute("note", long_note);
+  b.EndRow();
+  b.BeginRow("short");
+  b.SetMetric("x", 2);
+  b.SetAttribute("note", "a");
+  b.EndRow();
+  BatchResult result;
+  ASSERT_OK(Scorer::Score(batch, &result));
+  RowOutcome o;
+  for (size_t row : {0, 1, 0}) {
+    SCOPED_TRACE(row);
+    FillRowOutcome(batch, result, row, {}, &o);
+    ASSERT_EQ(o.playbooks().size(), 3u);
+    for (const PlaybookOutcome& p : o.playbooks()) {
+      std::string expected;
+      AppendPlaybookReasonValues(batch, result, row, p.playbook, {},
+                                 &expected);
+      EXPECT_EQ(p.reason_values, expected) << p.playbook;
+      EXPECT_EQ(p.Reason(*r.model),
+                PlaybookReason(batch, result, row, p.playbook));
+    }
+    EXPECT_EQ(o.playbooks()[1].reason_values.size(),
+              (row == 0 ? long_note.size() : 1) + 11);  // "  [note=\"...\"]"
+  }
 }
 
 TEST_F(OutcomeTest, ReasonNumbersFollowTheNumberFormat) {
@@ -337,7 +383,7 @@ TEST_F(OutcomeTest, MaskedNamesKeepTheirValuesOutOfEveryText) {
   // 76 after 91: `score_delta < -10` matched, its value masked.
   std::vector<std::string> reasons;
   for (const PlaybookOutcome& p : previous.playbooks()) {
-    reasons.push_back(p.reason_values);
+    reasons.emplace_back(p.reason_values);
   }
   EXPECT_THAT(reasons, ::testing::Contains("  [score_delta=[masked]]"));
   // Without a mask, the same rows show everything.
