@@ -248,6 +248,12 @@ TEST(HostileServerTest, ValidatingHostileModelsNeverStopsScoring) {
       // A busy answer is an answer; ask again until the server has room.
       for (int attempt = 0; attempt < 200; ++attempt) {
         auto ctx = Context(absl::Seconds(90));
+        // A connection attempt that fails once (seen in CI: four channels
+        // opened at once, "failed to connect to all addresses") would fail
+        // every call of the channel's back-off at once; waiting for the
+        // channel instead still fails a server that does not answer, at
+        // the deadline.
+        ctx->set_wait_for_ready(true);
         s = stub->ValidateModel(ctx.get(), request, &response);
         if (s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED ||
             absl::StrContains(s.error_message(), "bytes")) {
