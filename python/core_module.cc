@@ -1085,41 +1085,53 @@ py::dict Model::Score(size_t rows, py::object ids,
   return out;
 }
 
+// The cells of a 1-D object array, read in place (any stride).
+struct ObjectCells {
+  // Throws ValueError naming `function` unless `values` is a 1-D object
+  // array.
+  ObjectCells(const py::array& values, const char* function) {
+    if (values.dtype().kind() != 'O' || values.ndim() != 1) {
+      throw py::value_error(std::string(function) +
+                            " takes a 1-D object array");
+    }
+    n = static_cast<size_t>(values.shape(0));
+    stride = values.strides(0);
+    base = static_cast<const char*>(values.data());
+  }
+  PyObject* operator[](size_t i) const {
+    return *reinterpret_cast<PyObject* const*>(
+        base + static_cast<py::ssize_t>(i) * stride);
+  }
+
+  size_t n = 0;
+  py::ssize_t stride = 0;
+  const char* base = nullptr;
+};
+
+// The ids of `values`, a 1-D object array, as text by IdText's rule: what
+// Model.score reads them as, for the caller that needs them first (a long
+// table of series is matched to the accounts by id).
+py::array TextIds(py::array values) {
+  const ObjectCells cells(values, "text_ids");
+  py::array out = ObjectArray(cells.n);
+  PyObject** texts = static_cast<PyObject**>(out.mutable_data());
+  py::str empty("");
+  for (size_t i = 0; i < cells.n; ++i) {
+    texts[i] = IdText(cells[i], empty.ptr());
+    if (texts[i] == nullptr) throw py::error_already_set();
+  }
+  return out;
+}
+
 // pandas.factorize for the common case of a text column: `values`, a 1-D
 // object array, gives (int32 codes in order of first appearance, -1 for
 // None and float NaN; the list of distinct str). Returns None when a value
 // is anything else (pd.NA, a number, str that is not valid UTF-8) or past
 // 2^31 distinct texts, for the caller to use pandas.factorize, which decides
 // those cases.
-// The ids of `values`, a 1-D object array, as text by IdText's rule: what
-// Model.score reads them as, for the caller that needs them first (a long
-// table of series is matched to the accounts by id).
-py::array TextIds(py::array values) {
-  if (values.dtype().kind() != 'O' || values.ndim() != 1) {
-    throw py::value_error("text_ids takes a 1-D object array");
-  }
-  const size_t n = static_cast<size_t>(values.shape(0));
-  const py::ssize_t stride = values.strides(0);
-  const char* base = static_cast<const char*>(values.data());
-  py::array out = ObjectArray(n);
-  PyObject** texts = static_cast<PyObject**>(out.mutable_data());
-  py::str empty("");
-  for (size_t i = 0; i < n; ++i) {
-    PyObject* v = *reinterpret_cast<PyObject* const*>(
-        base + static_cast<py::ssize_t>(i) * stride);
-    texts[i] = IdText(v, empty.ptr());
-    if (texts[i] == nullptr) throw py::error_already_set();
-  }
-  return out;
-}
-
 py::object FactorizeText(py::array values) {
-  if (values.dtype().kind() != 'O' || values.ndim() != 1) {
-    throw py::value_error("factorize_text takes a 1-D object array");
-  }
-  const size_t n = static_cast<size_t>(values.shape(0));
-  const py::ssize_t stride = values.strides(0);
-  const char* base = static_cast<const char*>(values.data());
+  const ObjectCells cells(values, "factorize_text");
+  const size_t n = cells.n;
   py::array_t<int32_t> codes(static_cast<py::ssize_t>(n));
   int32_t* out = codes.mutable_data();
   absl::flat_hash_map<std::string_view, int32_t> index;
@@ -1133,8 +1145,7 @@ py::object FactorizeText(py::array values) {
   };
   std::array<Seen, 64> seen;
   for (size_t i = 0; i < n; ++i) {
-    PyObject* v = *reinterpret_cast<PyObject* const*>(
-        base + static_cast<py::ssize_t>(i) * stride);
+    PyObject* v = cells[i];
     Seen& slot = seen[(reinterpret_cast<uintptr_t>(v) >> 4) % seen.size()];
     if (slot.object == v) {
       out[i] = slot.code;
