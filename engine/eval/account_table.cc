@@ -85,6 +85,7 @@ void AccountTable::Clear() {
   }
   rows_.clear();
   details_.clear();
+  lines_.clear();
   id_text_.clear();
   id_ends_.clear();
   cells_.clear();
@@ -92,6 +93,12 @@ void AccountTable::Clear() {
   text_.clear();
   points_.clear();
   located_.clear();
+}
+
+std::string AccountTable::row_location(size_t row) const {
+  const std::string_view text = RowLocation(rows_[row]);
+  if (!text.empty() || RowLine(row) == 0) return std::string(text);
+  return absl::StrCat("line ", RowLine(row), ": ");
 }
 
 double AccountTable::CellNumber(const Cell& c) const {
@@ -202,6 +209,12 @@ void TableBuilder::SetRowLocation(std::string_view location) {
   const AccountTable::Span at = {AddText(location),
                                  static_cast<uint32_t>(location.size())};
   Detail().location = at;
+}
+
+void TableBuilder::SetRowLine(uint64_t line) {
+  std::vector<uint64_t>& lines = table_->lines_;
+  lines.resize(table_->rows_.size(), 0);
+  lines.back() = line;
 }
 
 void TableBuilder::FailRow(std::string_view message) {
@@ -507,7 +520,11 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
   }
   b.BeginRow(table.id(row));
   const std::string_view location = table.RowLocation(r);
-  if (!location.empty()) b.SetRowLocation(location);
+  if (!location.empty()) {
+    b.SetRowLocation(location);
+  } else if (const uint64_t line = table.RowLine(row)) {
+    b.SetRowLine(line);
+  }
   uint32_t ignored = 0;
   // The row's located values (SetValueLocation), when the table has any.
   const std::vector<AccountTable::Located>& located = table.located_;
@@ -540,7 +557,7 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
     if (slot == -1) {
       if (unknown_names_fail_) {
         FailUnknownName(field,
-                        name_at.empty() ? std::string(location)
+                        name_at.empty() ? table.row_location(row)
                                         : std::string(name_at) + ": ",
                         &b);
       }
@@ -601,7 +618,7 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
   for (const uint32_t k : row_runs_) {
     // Rows before the run wrap around to large values.
     const size_t i = row - table.runs_[k].first_row;
-    if (i < table.runs_[k].rows) ignored += AddRunValue(table, k, i, r, builder);
+    if (i < table.runs_[k].rows) ignored += AddRunValue(table, k, i, builder);
   }
   if (const AccountTable::RowDetail* failure = table.RowFailure(r)) {
     b.FailRow(table.Text(failure->error));
@@ -805,8 +822,7 @@ uint64_t TableBinder::CountGiven(const AccountTable& /*table*/,
 }
 
 uint32_t TableBinder::AddRunValue(const AccountTable& table, size_t k,
-                                  size_t i, const AccountTable::Row& row,
-                                  BatchBuilder* builder) {
+                                  size_t i, BatchBuilder* builder) {
   using RunKind = AccountTable::RunKind;
   const AccountTable::Run& run = table.runs_[k];
   if (!RunValueGiven(table, run, i)) return 0;
@@ -823,7 +839,7 @@ uint32_t TableBinder::AddRunValue(const AccountTable& table, size_t k,
   BatchBuilder& b = *builder;
   if (slot == -1) {
     if (unknown_names_fail_) {
-      FailUnknownName(field, table.RowLocation(row), &b);
+      FailUnknownName(field, table.row_location(run.first_row + i), &b);
     }
     ++column_ignored_[run.column];
     return 1;

@@ -71,7 +71,7 @@ class AccountTable {
   // that bound a table by size.
   size_t bytes() const {
     return text_.size() + id_text_.size() + cells_.size() * sizeof(Cell) +
-           points_.size() * sizeof(double) +
+           points_.size() * sizeof(double) + lines_.size() * sizeof(uint64_t) +
            rows_.size() * (sizeof(Row) + sizeof(uint64_t));
   }
 
@@ -100,10 +100,8 @@ class AccountTable {
   // How many values carry a location (TableBuilder::SetValueLocation).
   size_t located_values() const { return located_.size(); }
   // The text the reader put before the messages of row `row`, e.g.
-  // "line 7: " (TableBuilder::SetRowLocation); empty if none.
-  std::string_view row_location(size_t row) const {
-    return RowLocation(rows_[row]);
-  }
+  // "line 7: " (TableBuilder::SetRowLocation or SetRowLine); empty if none.
+  std::string row_location(size_t row) const;
 
   // How a value was written (see TableBuilder's Put functions).
   enum class Kind : uint8_t {
@@ -214,10 +212,14 @@ class AccountTable {
                ? &details_[r.detail]
                : nullptr;
   }
+  // Row `row`'s line (TableBuilder::SetRowLine), 0 when none.
+  uint64_t RowLine(size_t row) const {
+    return row < lines_.size() ? lines_[row] : 0;
+  }
   // Whether row `row` holds only its id: no cells, location or failure.
   bool row_bare(size_t row) const {
     const Row& r = rows_[row];
-    return r.cells_begin == cells_end(row) &&
+    return r.cells_begin == cells_end(row) && RowLine(row) == 0 &&
            (r.detail == kNoDetail || (details_[r.detail].location.size == 0 &&
                                       !details_[r.detail].failed));
   }
@@ -228,6 +230,9 @@ class AccountTable {
   absl::flat_hash_map<std::string, uint32_t> column_index_;
   std::vector<Row> rows_;
   std::vector<RowDetail> details_;
+  // Row r's line (TableBuilder::SetRowLine), 0 for none; as long as rows_
+  // up to the last row given one, empty when none is.
+  std::vector<uint64_t> lines_;
   // The rows' ids, one after another; row r's ends at id_ends_[r]. Apart
   // from text_ so that the ids of consecutive rows are one slice (binding
   // copies a run of bare rows' ids at once).
@@ -265,6 +270,12 @@ class TableBuilder {
   // Text put before the messages of the row's failure (see
   // BatchBuilder::SetRowLocation).
   void SetRowLocation(std::string_view location);
+  // SetRowLocation("line <line>: ") for a reader that numbers its rows by
+  // line (line > 0), kept as the number (BatchBuilder::SetRowLine): most
+  // rows never have a message, and a text per row cost JSON Lines and CSV
+  // reading a formatted number, a copy and a row detail per account. A
+  // location text set for the row takes precedence.
+  void SetRowLine(uint64_t line);
   // The row is unreadable; the first message wins (BatchBuilder::FailRow).
   void FailRow(std::string_view message);
   void EndRow();
@@ -464,7 +475,7 @@ class TableBinder {
                              const uint32_t* rows, size_t first, size_t n);
   // Puts value `i` of run `k`; returns 1 if the model does not declare it.
   uint32_t AddRunValue(const AccountTable& table, size_t k, size_t i,
-                       const AccountTable::Row& row, BatchBuilder* builder);
+                       BatchBuilder* builder);
   int SlotFor(const FieldName& field) const;
   // Fails the row `builder` fills for `field`, which the model does not
   // declare (set_unknown_names_fail); `prefix` says where ("t.yaml:2:11: ",

@@ -1479,6 +1479,67 @@ TEST(AccountTableTest, EachRowKeepsItsOwnLocationAndFirstFailure) {
   }
 }
 
+TEST(AccountTableTest, RowLinesAreLocationsMadeWhenAsked) {
+  // SetRowLine(n) is the location "line n: ", for the table's readers and
+  // for binding's messages; rows before, between and after numbered rows
+  // (bare ones too) have none; a location text wins; Clear forgets lines.
+  auto model = testing::OneOfEachModel();
+  AccountTable table;
+  for (int round = 0; round < 2; ++round) {
+    table.Clear();
+    TableBuilder b(&table);
+    b.BeginRow("before");
+    b.EndRow();
+    b.BeginRow("numbered");
+    b.SetRowLine(12);
+    b.PutString(b.Column({"metrics", "dau_mau"}), "lots");
+    b.EndRow();
+    const std::string_view bare[] = {"bare1", "bare2"};
+    b.AddBareRows(bare, 2);
+    b.BeginRow("texted");
+    b.SetRowLine(7);
+    b.SetRowLocation("record 7: ");
+    b.EndRow();
+    b.BeginRow("unknown");
+    b.SetRowLine(40);
+    b.PutNumber(b.Column({"metrics", "zzz"}), 3);
+    b.EndRow();
+    b.BeginRow("after");
+    b.EndRow();
+    if (round == 1) {
+      // Refilled without lines: none is left from the first round.
+      table.Clear();
+      TableBuilder again(&table);
+      again.BeginRow("plain");
+      again.EndRow();
+      ASSERT_EQ(table.size(), 1u);
+      EXPECT_EQ(table.row_location(0), "");
+      break;
+    }
+    ASSERT_EQ(table.size(), 7u);
+    const std::string_view locations[] = {
+        "", "line 12: ", "", "", "record 7: ", "line 40: ", ""};
+    for (size_t r = 0; r < table.size(); ++r) {
+      SCOPED_TRACE(table.id(r));
+      EXPECT_EQ(table.row_location(r), locations[r]);
+    }
+
+    Batch batch(model);
+    TableBinder binder(model);
+    binder.set_strict(true);
+    binder.set_unknown_names_fail(true);
+    binder.Bind(table, &batch);
+    ASSERT_EQ(batch.size(), 7u);
+    EXPECT_EQ(batch.row_error(1),
+              "line 12: metrics.dau_mau: expected a number, got the string "
+              "\"lots\"");
+    EXPECT_EQ(batch.row_error(5),
+              "line 40: metrics.zzz: the model declares no number input "
+              "\"zzz\"");
+    for (size_t r : {0, 2, 3, 4, 6}) EXPECT_EQ(batch.row_error(r), "") << r;
+  }
+}
+
 TEST(AccountTableTest, RowValuesListAValuePerFieldAsWritten) {
   AccountTable table;
   TableBuilder b(&table);

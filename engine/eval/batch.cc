@@ -490,6 +490,7 @@ void BatchBuilder::BeginRow(std::string_view id) {
     }
   }
   location_.clear();
+  line_ = 0;
   value_location_.clear();
   problems_.clear();
   problem_count_ = 0;
@@ -566,6 +567,8 @@ void BatchBuilder::SetRowLocation(std::string_view location) {
   location_.assign(location.data(), location.size());
 }
 
+void BatchBuilder::SetRowLine(uint64_t line) { line_ = line; }
+
 void BatchBuilder::SetValueLocation(std::string_view location) {
   value_location_.assign(location.data(), location.size());
 }
@@ -574,6 +577,9 @@ void BatchBuilder::EndRow() {
   Batch& b = *batch_;
   if (!problems_.empty()) {
     std::string message = location_;
+    if (message.empty() && line_ > 0) {
+      absl::StrAppend(&message, "line ", line_, ": ");
+    }
     const size_t listed = std::min(problems_.size(), kMaxListedProblems);
     for (size_t i = 0; i < listed; ++i) {
       if (i > 0) message.append("; ");

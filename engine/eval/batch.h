@@ -256,6 +256,11 @@ class BatchBuilder {
   // Text put before the messages of the row's failure, e.g. "line 7: " (the
   // builder copies it). Empty by default.
   void SetRowLocation(std::string_view location);
+  // SetRowLocation("line <line>: ") for a reader that numbers its rows by
+  // line (line > 0), kept as the number: the text is made only for a
+  // failure message, which most rows never have. A location text set
+  // for the row takes precedence.
+  void SetRowLine(uint64_t line);
   // Where the values put from now on are written, e.g. "tests.yaml:7:20"
   // (the builder copies it): a value that does not fit is reported as
   // "<location>: <field>: <problem>", as a warning or, in strict mode, in
@@ -436,6 +441,7 @@ class BatchBuilder {
   bool strict_ = false;
   size_t ignored_fields_ = 0;
   std::string location_;
+  uint64_t line_ = 0;           // SetRowLine
   std::string value_location_;  // SetValueLocation
   // Strict mode: the current row's first problems, joined into its error at
   // EndRow, and how many there were.

@@ -280,6 +280,36 @@ TEST_F(ScorerTest, StrictModeFailsTheAccountListingEveryProblem) {
   EXPECT_TRUE(result_.ok(1));
 }
 
+TEST_F(ScorerTest, ARowLineIsTheFailuresLocationUntilTheNextRow) {
+  // SetRowLine(n) reads as SetRowLocation("line n: "); a location text
+  // wins over it, and BeginRow forgets both.
+  BatchBuilder b(batch_.get());
+  b.set_strict(true);
+  b.BeginRow("numbered");
+  b.SetRowLine(12);
+  b.SetAttribute("csat", "high");
+  b.EndRow();
+  b.BeginRow("unnumbered");
+  b.SetAttribute("csat", "high");
+  b.EndRow();
+  b.BeginRow("texted");
+  b.SetRowLine(3);
+  b.SetRowLocation("record 3: ");
+  b.SetAttribute("csat", "high");
+  b.EndRow();
+  b.BeginRow("clean");
+  b.SetRowLine(14);
+  b.SetMetric("dau_mau", 0.3);
+  b.EndRow();
+  Score();
+  const std::string problem =
+      "attributes.csat: expected a number, got the string \"high\"";
+  EXPECT_EQ(batch_->row_error(0), "line 12: " + problem);
+  EXPECT_EQ(batch_->row_error(1), problem);
+  EXPECT_EQ(batch_->row_error(2), "record 3: " + problem);
+  EXPECT_TRUE(result_.ok(3));
+}
+
 TEST_F(ScorerTest, UndeclaredFieldsAreIgnoredAndCounted) {
   BatchBuilder b(batch_.get());
   b.BeginRow("a");

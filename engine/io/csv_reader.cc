@@ -118,9 +118,7 @@ class CsvReader::Impl {
     b.BeginRow(fields_.size() > static_cast<size_t>(id_column_)
                    ? Trim(Field(id_column_))
                    : std::string_view());
-    location_scratch_.clear();
-    absl::StrAppend(&location_scratch_, "line ", record_line_, ": ");
-    b.SetRowLocation(location_scratch_);
+    b.SetRowLine(record_line_);
     if (!record_error_.empty()) {
       b.FailRow(Cat("line ", record_line_, ": ", record_error_));
     } else if (fields_.size() != columns_.size()) {
@@ -461,7 +459,6 @@ class CsvReader::Impl {
   std::vector<std::pair<size_t, size_t>> fields_;  // (offset, length)
   uint64_t record_line_ = 0;
   std::string record_error_;
-  std::string location_scratch_;
 };
 
 CsvReader::CsvReader(std::unique_ptr<ByteSource> source,

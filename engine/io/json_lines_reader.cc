@@ -284,7 +284,6 @@ class JsonLinesReader::Impl {
   bool at_start_ = true;
   simdjson::ondemand::parser parser_;
   TableBuilder* builder_ = nullptr;  // during ReadTable
-  std::string location_scratch_;
   // The current line's id (a view into the line or the parser's string
   // buffer) and the problem that keeps it from being one.
   std::string_view id_;
@@ -359,9 +358,7 @@ void JsonLinesReader::Impl::ParseLine(std::string_view line, size_t padded) {
   namespace od = simdjson::ondemand;
   TableBuilder& b = *builder_;
   b.BeginRow({});
-  location_scratch_.clear();
-  absl::StrAppend(&location_scratch_, "line ", owner_->line_, ": ");
-  b.SetRowLocation(location_scratch_);
+  b.SetRowLine(owner_->line_);
   id_ = {};
   id_problem_.clear();
 

@@ -217,7 +217,7 @@ class RecordTableBuilder {
                           options_.max_problem_texts);
       return;
     }
-    const std::string_view location = in.row_location(row);
+    const std::string location = in.row_location(row);
     const size_t r = t_.lines_.size();
     const uint64_t stamp = ++stamp_;
     const size_t ids_size = t_.ids_->size();
@@ -562,7 +562,7 @@ class RecordTableBuilder {
   std::vector<std::string> problems_;
   // The current record's rounded decimals and its location ("line 7: ").
   std::vector<std::string> rounded_;
-  std::string_view location_;
+  std::string location_;
 };
 
 namespace {
