@@ -1,5 +1,7 @@
 #include "engine/model/compiled_model.h"
 
+#include <cstring>
+
 #include "engine/model/model_plan.h"
 
 namespace healthscore::engine::model {
@@ -13,6 +15,17 @@ int Find(const absl::flat_hash_map<std::string, int>& index,
   auto it = index.find(absl::string_view(id.data(), id.size()));
   return it == index.end() ? -1 : it->second;
 }
+
+// Binding looks up a tier (previous_tier) or a string input's value (a
+// segment, a plan) per account. Among a few names, comparing lengths and
+// then bytes is cheaper than hashing the text (a fifth of binding a string
+// value in a profile): up to this many are scanned.
+constexpr size_t kScannedNames = 8;
+
+bool SameText(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace
 
 int CompiledModel::FindInput(std::string_view id) const {
@@ -27,6 +40,12 @@ int CompiledModel::FindGroup(std::string_view id) const {
 
 int CompiledModel::FindTier(std::string_view id) const {
   if (id == kInsufficientDataTierId) return kInsufficientDataTier;
+  if (tiers_.size() <= kScannedNames) {
+    for (size_t t = 0; t < tiers_.size(); ++t) {
+      if (SameText(tiers_[t].id, id)) return static_cast<int>(t);
+    }
+    return -2;
+  }
   int t = Find(tier_index_, id);
   return t < 0 ? -2 : t;
 }
@@ -39,6 +58,14 @@ std::string_view CompiledModel::TierId(int tier) const {
 }
 
 int32_t CompiledModel::StringCode(int column, std::string_view value) const {
+  // A value's code is its place in string_values_.
+  const std::vector<std::string>& values = string_values_[column];
+  if (values.size() <= kScannedNames) {
+    for (size_t code = 0; code < values.size(); ++code) {
+      if (SameText(values[code], value)) return static_cast<int32_t>(code);
+    }
+    return kUnknownString;
+  }
   const auto& codes = string_codes_[column];
   auto it = codes.find(absl::string_view(value.data(), value.size()));
   return it == codes.end() ? kUnknownString : it->second;

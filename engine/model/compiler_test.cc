@@ -276,6 +276,59 @@ TEST(CompilerTest, DerivedValueComparesAStringInputWithoutDeclaredValues) {
             0);
 }
 
+TEST(CompilerTest, StringCodesAndTiersAreFoundInDictionariesOfAnySize) {
+  // A few names are scanned, more are hashed (compiled_model.cc): either
+  // way a name finds its own place, and no near miss finds one.
+  for (int n : {1, 2, 7, 8, 9, 20}) {
+    SCOPED_TRACE(n);
+    std::vector<std::string> values, tiers;
+    std::string values_yaml, tiers_yaml;
+    for (int i = 0; i < n; ++i) {
+      // Two digits each, so that no name is a prefix of another.
+      const std::string digits = absl::StrCat(i < 10 ? "0" : "", i);
+      values.push_back(absl::StrCat("v", std::string(i % 3, 'x'), digits));
+      tiers.push_back(absl::StrCat("t", std::string(i % 4, 'y'), digits));
+      absl::StrAppend(&values_yaml, i == 0 ? "" : ", ", values.back());
+      absl::StrAppend(&tiers_yaml, "  - {id: ", tiers.back(), ", min: ",
+                      i + 1 == n ? 0 : 100 - 4 * (i + 1), "}\n");
+    }
+    std::string text = Replace(kModel, "values: [smb, enterprise]",
+                               absl::StrCat("values: [", values_yaml, "]"));
+    text = Replace(text, "          enterprise: {weight",
+                   absl::StrCat("          ", values[0], ": {weight"));
+    text = Replace(text, "segment == \"enterprise\"",
+                   absl::StrCat("segment == \"", values[0], "\""));
+    text = Replace(text,
+                   "  - {id: green, min: 80}\n  - {id: yellow, min: 50}\n"
+                   "  - {id: red, min: 0}\n",
+                   tiers_yaml);
+    text = Replace(text, "tier == \"red\"",
+                   absl::StrCat("tier == \"", tiers.back(), "\""));
+    CompileResult r = CompileString(text, "m.yaml");
+    ASSERT_NE(r.model, nullptr) << Errors(r);
+    const CompiledModel& m = *r.model;
+    const int column = m.inputs()[m.FindInput("segment")].column;
+    for (int i = 0; i < n; ++i) {
+      const std::string& v = values[i];
+      EXPECT_EQ(m.StringCode(column, v), i) << v;
+      EXPECT_EQ(m.StringValue(column, i), v);
+      for (const std::string& miss :
+           {v.substr(0, v.size() - 1), v + "x", "w" + v.substr(1),
+            v.substr(0, v.size() - 1) + "#"}) {
+        EXPECT_EQ(m.StringCode(column, miss), kUnknownString) << miss;
+      }
+      const std::string& t = tiers[i];
+      EXPECT_EQ(m.FindTier(t), i) << t;
+      EXPECT_EQ(m.TierId(i), t);
+      EXPECT_EQ(m.FindTier(t + "y"), -2) << t;
+      EXPECT_EQ(m.FindTier(t.substr(0, t.size() - 1)), -2) << t;
+    }
+    EXPECT_EQ(m.StringCode(column, ""), kUnknownString);
+    EXPECT_EQ(m.FindTier(""), -2);
+    EXPECT_EQ(m.FindTier("insufficient_data"), kInsufficientDataTier);
+  }
+}
+
 TEST(CompilerTest, NonPositiveWeightsAreErrors) {
   CompileResult r =
       CompileString(Replace(Replace(kModel, "weight: 0.6", "weight: 0"),
