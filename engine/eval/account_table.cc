@@ -101,12 +101,6 @@ std::string AccountTable::row_location(size_t row) const {
   return absl::StrCat("line ", RowLine(row), ": ");
 }
 
-double AccountTable::CellNumber(const Cell& c) const {
-  double d;
-  std::memcpy(&d, &c.payload, sizeof d);
-  return d;
-}
-
 void AccountTable::RowValues(size_t row, std::vector<RowValue>* values) const {
   values->clear();
   const uint32_t end = cells_end(row);
@@ -497,11 +491,15 @@ void TableBinder::Resolve(const AccountTable& table) {
     }
     table_uid_ = table.uid();
     slots_.clear();
+    number_inputs_.clear();
     column_ignored_.clear();
     column_names_.clear();
   }
   for (size_t c = slots_.size(); c < table.column_count(); ++c) {
-    slots_.push_back(SlotFor(table.column(c)));
+    const int slot = SlotFor(table.column(c));
+    slots_.push_back(slot);
+    number_inputs_.push_back(
+        slot >= 0 && model_->inputs()[slot].type == InputType::kNumber);
     column_ignored_.push_back(0);
     column_names_.push_back(DisplayName(table.column(c)));
   }
@@ -568,7 +566,12 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
     }
     switch (cell.kind) {
       case Kind::kNumber:
-        b.PutNumber(slot, field, table.CellNumber(cell));
+        if (number_inputs_[cell.column]) {
+          // What PutNumber does for a number input, less the type checks.
+          b.PutNumberInput(slot, field, table.CellNumber(cell));
+        } else {
+          b.PutNumber(slot, field, table.CellNumber(cell));
+        }
         break;
       case Kind::kString:
         b.PutString(slot, field, table.CellText(cell));

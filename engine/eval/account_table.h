@@ -197,7 +197,11 @@ class AccountTable {
   std::string_view CellText(const Cell& c) const {
     return std::string_view(text_.data() + c.payload, c.size);
   }
-  double CellNumber(const Cell& c) const;
+  double CellNumber(const Cell& c) const {
+    double d;
+    std::memcpy(&d, &c.payload, sizeof d);
+    return d;
+  }
   uint32_t cells_end(size_t row) const {
     return row + 1 < rows_.size() ? rows_[row + 1].cells_begin
                                   : static_cast<uint32_t>(cells_.size());
@@ -489,6 +493,8 @@ class TableBinder {
   // Per column: the slot (an input index or a BatchBuilder::k*Slot), or
   // -1 when the model does not declare it.
   std::vector<int> slots_;
+  // Per column: whether its slot is a number input (PutNumberInput).
+  std::vector<uint8_t> number_inputs_;
   // Per column: values bound to no input. Kept across tables of one shape.
   std::vector<uint64_t> column_ignored_;
   std::vector<std::string> column_names_;  // "section.name"
