@@ -10,6 +10,8 @@
 #ifndef HEALTHSCORE_ENGINE_COMMON_STRINGS_H_
 #define HEALTHSCORE_ENGINE_COMMON_STRINGS_H_
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -44,6 +46,38 @@ std::string Cat(const Args&... args) {
   std::string out;
   (AppendPiece(&out, args), ...);
   return out;
+}
+
+// Whether the n bytes at a and b are equal, for the few bytes of a name
+// (a section, a JSON key, a string input's value): word loads, the last
+// one overlapping, and no call to memcmp, which costs more than the
+// comparison for names this short. Reads exactly the n bytes at each.
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    uint64_t x;
+    uint64_t y;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return false;
+    }
+    std::memcpy(&x, a + n - 8, 8);
+    std::memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    uint32_t x[2];
+    uint32_t y[2];
+    std::memcpy(&x[0], a, 4);
+    std::memcpy(&x[1], a + n - 4, 4);
+    std::memcpy(&y[0], b, 4);
+    std::memcpy(&y[1], b + n - 4, 4);
+    return x[0] == y[0] && x[1] == y[1];
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
 }
 
 // `s` without leading and trailing ASCII whitespace.

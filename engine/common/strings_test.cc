@@ -29,6 +29,27 @@ TEST(TrimTest, DropsAsciiWhitespaceAtBothEnds) {
   EXPECT_EQ(Trim("x"), "x");
 }
 
+TEST(SameBytesTest, EveryLengthAndEveryDifferingByte) {
+  // Lengths around the word sizes the comparison loads, and a difference
+  // at each position (including the bytes the overlapping loads share).
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a;
+    for (size_t i = 0; i < n; ++i) a.push_back(static_cast<char>('a' + i % 26));
+    std::string b = a;
+    EXPECT_TRUE(SameBytes(a.data(), b.data(), n)) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string c = a;
+      c[i] = static_cast<char>(c[i] ^ 0x20);
+      EXPECT_FALSE(SameBytes(a.data(), c.data(), n)) << n << " at " << i;
+      EXPECT_FALSE(SameBytes(c.data(), a.data(), n)) << n << " at " << i;
+    }
+  }
+  // Only the n bytes count.
+  EXPECT_TRUE(SameBytes("segment-x", "segment-y", 8));
+  EXPECT_TRUE(SameBytes("abc", "abd", 2));
+  EXPECT_FALSE(SameBytes("abc", "abd", 3));
+}
+
 TEST(ToAbslTest, SameBytes) {
   const std::string_view s("a\0b", 3);
   const absl::string_view a = ToAbsl(s);

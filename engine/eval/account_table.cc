@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/common/strings.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
@@ -244,45 +245,12 @@ int TableBuilder::Column(const FieldName& field) {
   return c;
 }
 
-namespace {
-
-// Whether the n bytes at a and b are equal, for the few bytes of a section
-// name: word loads (the last one overlapping), no call to memcmp.
-bool SameBytes(const char* a, const char* b, size_t n) {
-  if (n >= 8) {
-    uint64_t x;
-    uint64_t y;
-    for (size_t i = 0; i + 8 < n; i += 8) {
-      std::memcpy(&x, a + i, 8);
-      std::memcpy(&y, b + i, 8);
-      if (x != y) return false;
-    }
-    std::memcpy(&x, a + n - 8, 8);
-    std::memcpy(&y, b + n - 8, 8);
-    return x == y;
-  }
-  if (n >= 4) {
-    uint32_t x[2];
-    uint32_t y[2];
-    std::memcpy(&x[0], a, 4);
-    std::memcpy(&x[1], a + n - 4, 4);
-    std::memcpy(&y[0], b, 4);
-    std::memcpy(&y[1], b + n - 4, 4);
-    return x[0] == y[0] && x[1] == y[1];
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 const std::string* TableBuilder::GuessName(std::string_view section) const {
   if (shape_pos_ >= shape_.size()) return nullptr;
   const AccountTable::Column& column = table_->columns_[shape_[shape_pos_]];
   if (!column.plain_name || column.section.size() != section.size() ||
-      !SameBytes(column.section.data(), section.data(), section.size())) {
+      !common::SameBytes(column.section.data(), section.data(),
+                         section.size())) {
     return nullptr;
   }
   return &column.name;

@@ -332,6 +332,24 @@ simdjson::error_code NextField(
   return (*field)->unescaped_key().get(*key);
 }
 
+// Whether a key as it lies in the line (after its opening quote) is `name`,
+// which has no quote and no backslash (TableBuilder::GuessName). This is
+// simdjson's unsafe_is_equal with the bytes compared inline instead of by a
+// call to memcmp, which cost more than the comparison of a name this short
+// (bench/README.md, issue 11). Like unsafe_is_equal it reads name.size() + 1
+// bytes from the key: past its closing quote when `name` is longer, which
+// the line's padding (SIMDJSON_PADDING bytes) covers for names no longer
+// than that.
+bool RawKeyIs(simdjson::ondemand::raw_json_string key,
+              const std::string& name) {
+  if (name.size() > simdjson::SIMDJSON_PADDING) {
+    return key.unsafe_is_equal(name);
+  }
+  const char* raw = key.raw();
+  return raw[name.size()] == '"' &&
+         common::SameBytes(raw, name.data(), name.size());
+}
+
 const char* JsonTypeName(simdjson::ondemand::json_type type) {
   using simdjson::ondemand::json_type;
   switch (type) {
@@ -520,7 +538,7 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value& value,
     // decoded (parse_string) and looked up only when it is another.
     int column;
     const std::string* guess = b.GuessName(section);
-    if (guess != nullptr && field.key().unsafe_is_equal(*guess)) {
+    if (guess != nullptr && RawKeyIs(field.key(), *guess)) {
       column = b.TakeGuess();
     } else {
       std::string_view name;

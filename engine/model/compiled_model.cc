@@ -1,7 +1,6 @@
 #include "engine/model/compiled_model.h"
 
-#include <cstring>
-
+#include "engine/common/strings.h"
 #include "engine/model/model_plan.h"
 
 namespace healthscore::engine::model {
@@ -23,7 +22,7 @@ int Find(const absl::flat_hash_map<std::string, int>& index,
 constexpr size_t kScannedNames = 8;
 
 bool SameText(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() && common::SameBytes(a.data(), b.data(), a.size());
 }
 
 }  // namespace
