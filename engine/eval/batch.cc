@@ -324,7 +324,15 @@ std::string_view Batch::string_text(int column, size_t row) const {
 }
 
 BatchBuilder::BatchBuilder(Batch* batch)
-    : batch_(batch), given_(batch->model().inputs().size() + 4, 0) {}
+    : batch_(batch), given_(batch->model().inputs().size() + 4, 0) {
+  const std::vector<model::InputInfo>& inputs = batch->model().inputs();
+  number_slots_.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    number_slots_[i] = {inputs[i].column,
+                        inputs[i].range_min.value_or(-HUGE_VAL),
+                        inputs[i].range_max.value_or(HUGE_VAL)};
+  }
+}
 
 namespace {
 
@@ -1150,12 +1158,11 @@ void BatchBuilder::SetSeries(std::string_view name, const double* values,
 // Checked values of the input's own type.
 
 void BatchBuilder::SetNumberAt(int input, double value) {
-  const InputInfo& in = batch_->model().inputs()[input];
   if (!std::isfinite(value)) return;  // missing
+  const NumberSlot& in = number_slots_[static_cast<size_t>(input)];
   batch_->num_[in.column][row_] = value;
   batch_->num_valid_[in.column][row_] = 1;
-  if ((in.range_min && value < *in.range_min) ||
-      (in.range_max && value > *in.range_max)) {
+  if (value < in.low || value > in.high) {
     batch_->range_warnings_.push_back(
         {static_cast<uint32_t>(row_), input, value});
   }

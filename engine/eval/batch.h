@@ -457,6 +457,15 @@ class BatchBuilder {
   std::vector<uint32_t> given_;
   std::vector<uint8_t> fill_column_;  // PrepareRows: per number column
   uint32_t row_stamp_ = 0;
+  // Per input, what SetNumberAt reads of its InputInfo, side by side: the
+  // column, and the range with an absent bound as an infinity (a finite
+  // value is never outside it). A number binds a dozen times per account.
+  struct NumberSlot {
+    int column;
+    double low;
+    double high;
+  };
+  std::vector<NumberSlot> number_slots_;
 };
 
 // Whether `text` is a word for a non-finite number: "NaN", "Infinity",
