@@ -95,7 +95,7 @@ TEST(JsonTextTest, WordAtATimeScanFindsEveryByteThatNeedsEscapingAnywhere) {
   };
   const unsigned char specials[] = {'"', '\\', '\n', 0x00, 0x01, 0x1F, 0x80,
                                     0xFF, '\t'};
-  for (size_t len = 1; len <= 24; ++len) {
+  for (size_t len = 1; len <= 40; ++len) {  // past two 16-byte loads
     for (size_t pos = 0; pos < len; ++pos) {
       for (unsigned char special : specials) {
         // Neighbours just above and below the thresholds the scan tests.
@@ -105,6 +105,15 @@ TEST(JsonTextTest, WordAtATimeScanFindsEveryByteThatNeedsEscapingAnywhere) {
         EXPECT_EQ(Json(s), reference(s))
             << "length " << len << ", byte " << static_cast<int>(special)
             << " at " << pos;
+        // A second one anywhere after it: the scan resumes past the first
+        // escape and must find the next, in a word or in the last bytes.
+        for (size_t next = pos + 1; next < len; ++next) {
+          std::string t = s;
+          t[next] = '"';
+          EXPECT_EQ(Json(t), reference(t))
+              << "length " << len << ", byte " << static_cast<int>(special)
+              << " at " << pos << ", '\"' at " << next;
+        }
       }
     }
   }
