@@ -81,6 +81,7 @@ AccountTable::AccountTable() : uid_(NextTableUid()) {}
 void AccountTable::Clear() {
   if (columns_.size() > kMaxKeptColumns) {
     columns_.clear();
+    sections_.clear();
     column_index_.clear();
     uid_ = NextTableUid();
   }
@@ -245,15 +246,15 @@ int TableBuilder::Column(const FieldName& field) {
   return c;
 }
 
-const std::string* TableBuilder::GuessName(std::string_view section) const {
-  if (shape_pos_ >= shape_.size()) return nullptr;
-  const AccountTable::Column& column = table_->columns_[shape_[shape_pos_]];
-  if (!column.plain_name || column.section.size() != section.size() ||
-      !common::SameBytes(column.section.data(), section.data(),
-                         section.size())) {
-    return nullptr;
+uint32_t TableBuilder::SectionId(std::string_view section) const {
+  const std::vector<std::string>& sections = table_->sections_;
+  for (size_t i = 0; i < sections.size(); ++i) {
+    if (sections[i].size() == section.size() &&
+        common::SameBytes(sections[i].data(), section.data(), section.size())) {
+      return static_cast<uint32_t>(i);
+    }
   }
-  return &column.name;
+  return AccountTable::kUnknownSection;
 }
 
 int TableBuilder::LookUpColumn(const FieldName& field) {
@@ -263,9 +264,16 @@ int TableBuilder::LookUpColumn(const FieldName& field) {
   auto it = table_->column_index_.find(key_);
   if (it != table_->column_index_.end()) return static_cast<int>(it->second);
   const uint32_t c = static_cast<uint32_t>(table_->columns_.size());
+  uint32_t section = SectionId(field.section);
+  std::vector<std::string>& sections = table_->sections_;
+  if (section == AccountTable::kUnknownSection &&
+      sections.size() < AccountTable::kMaxSections) {
+    section = static_cast<uint32_t>(sections.size());
+    sections.emplace_back(field.section);
+  }
   table_->columns_.push_back(
       {std::string(field.section), std::string(field.name),
-       field.name.find_first_of("\"\\") == std::string_view::npos});
+       field.name.find_first_of("\"\\") == std::string_view::npos, section});
   table_->column_index_.emplace(key_, c);
   return static_cast<int>(c);
 }

@@ -66,6 +66,12 @@ class AccountTable {
   // bounded by what one fill holds.
   void Clear();
   static constexpr size_t kMaxKeptColumns = 4096;
+  // Sections get small numbers so that a reader asks for its guess by
+  // number (TableBuilder::GuessName) instead of comparing the section's
+  // name at every key. Readers use a handful; a table that sees more
+  // numbers the first kMaxSections and reads the rest without guesses.
+  static constexpr size_t kMaxSections = 16;
+  static constexpr uint32_t kUnknownSection = ~uint32_t{0};
 
   // Memory held by the rows (cells, text, series points), for readers
   // that bound a table by size.
@@ -158,6 +164,8 @@ class AccountTable {
     // The name has no '"' and no '\\': raw JSON key bytes equal to it are
     // that very name (TableBuilder::GuessName).
     bool plain_name = false;
+    // The section's place in sections_, kUnknownSection past kMaxSections.
+    uint32_t section_id = kUnknownSection;
   };
   // A row is 8 bytes: most rows have no location and no failure, and a
   // table of a million accounts is written row by row; those few rows keep
@@ -230,6 +238,9 @@ class AccountTable {
 
   uint64_t uid_;
   std::vector<Column> columns_;
+  // The distinct sections of columns_, in order of first use (at most
+  // kMaxSections); cleared with columns_.
+  std::vector<std::string> sections_;
   // section + '\0' + name -> column.
   absl::flat_hash_map<std::string, uint32_t> column_index_;
   std::vector<Row> rows_;
@@ -289,11 +300,22 @@ class TableBuilder {
   // For a reader that can compare a key where it lies more cheaply than it
   // can decode it (JSON Lines): the name of the column the row's next
   // field most likely is (the one that followed the previous field in
-  // earlier records) when that column is in `section` and its name is
-  // plain (no '"' or '\\'), else null. When the key is that name, the
-  // reader calls TakeGuess() instead of Column(); either gives the same
-  // column.
-  const std::string* GuessName(std::string_view section) const;
+  // earlier records) when that column is in section `section` (a number
+  // from SectionId) and its name is plain (no '"' or '\\'), else null.
+  // When the key is that name, the reader calls TakeGuess() instead of
+  // Column(); either gives the same column.
+  const std::string* GuessName(uint32_t section) const {
+    if (shape_pos_ >= shape_.size() ||
+        section == AccountTable::kUnknownSection) {
+      return nullptr;
+    }
+    const AccountTable::Column& c = table_->columns_[shape_[shape_pos_]];
+    return c.plain_name && c.section_id == section ? &c.name : nullptr;
+  }
+  // The number of `section` for GuessName: once per section of a record,
+  // not per key. AccountTable::kUnknownSection (never guessed) for a
+  // section no column has yet, or one past AccountTable::kMaxSections.
+  uint32_t SectionId(std::string_view section) const;
   int TakeGuess() { return static_cast<int>(shape_[shape_pos_++]); }
 
   void PutNumber(int column, double value);

@@ -402,21 +402,21 @@ TEST(TableBuilderTest, GuessesThePlainNameThatCameNext) {
   b.EndRow();
 
   b.BeginRow("r2");
-  EXPECT_EQ(b.GuessName("metricz"), nullptr);  // as long, another section
-  EXPECT_EQ(b.GuessName("dates"), nullptr);
-  const std::string* guess = b.GuessName("metrics");
+  EXPECT_EQ(b.GuessName(b.SectionId("metricz")), nullptr);  // as long, another section
+  EXPECT_EQ(b.GuessName(b.SectionId("dates")), nullptr);
+  const std::string* guess = b.GuessName(b.SectionId("metrics"));
   ASSERT_NE(guess, nullptr);
   EXPECT_EQ(*guess, "a");
   EXPECT_EQ(b.TakeGuess(), a);
-  EXPECT_EQ(b.GuessName("metrics"), nullptr);  // a quote in the name
+  EXPECT_EQ(b.GuessName(b.SectionId("metrics")), nullptr);  // a quote in the name
   EXPECT_EQ(b.Column({"metrics", "b\"q"}), quoted);
-  EXPECT_EQ(b.GuessName("metrics"), nullptr);  // a backslash in the name
+  EXPECT_EQ(b.GuessName(b.SectionId("metrics")), nullptr);  // a backslash in the name
   EXPECT_EQ(b.Column({"metrics", "c\\d"}), slash);
-  guess = b.GuessName("metrics");
+  guess = b.GuessName(b.SectionId("metrics"));
   ASSERT_NE(guess, nullptr);
   EXPECT_EQ(*guess, "e");
   EXPECT_EQ(b.TakeGuess(), e);
-  EXPECT_EQ(b.GuessName("metrics"), nullptr);  // no field came after
+  EXPECT_EQ(b.GuessName(b.SectionId("metrics")), nullptr);  // no field came after
   b.EndRow();
   EXPECT_EQ(table.column_count(), 4u);
 
@@ -428,16 +428,57 @@ TEST(TableBuilderTest, GuessesThePlainNameThatCameNext) {
   const int y = c.Column({"ab", "y"});
   c.EndRow();
   c.BeginRow("r2");
-  EXPECT_EQ(c.GuessName("a_long_section_namf"), nullptr);
-  EXPECT_EQ(c.GuessName("b_long_section_name"), nullptr);
-  EXPECT_EQ(c.GuessName("a_lonG_section_name"), nullptr);
-  ASSERT_NE(c.GuessName("a_long_section_name"), nullptr);
+  EXPECT_EQ(c.GuessName(c.SectionId("a_long_section_namf")), nullptr);
+  EXPECT_EQ(c.GuessName(c.SectionId("b_long_section_name")), nullptr);
+  EXPECT_EQ(c.GuessName(c.SectionId("a_lonG_section_name")), nullptr);
+  EXPECT_EQ(c.GuessName(c.SectionId("ab")), nullptr);  // known, not next
+  ASSERT_NE(c.GuessName(c.SectionId("a_long_section_name")), nullptr);
   EXPECT_EQ(c.TakeGuess(), x);
-  EXPECT_EQ(c.GuessName("ac"), nullptr);
-  EXPECT_EQ(c.GuessName("bb"), nullptr);
-  ASSERT_NE(c.GuessName("ab"), nullptr);
+  EXPECT_EQ(c.GuessName(c.SectionId("ac")), nullptr);
+  EXPECT_EQ(c.GuessName(c.SectionId("bb")), nullptr);
+  ASSERT_NE(c.GuessName(c.SectionId("ab")), nullptr);
   EXPECT_EQ(c.TakeGuess(), y);
   c.EndRow();
+}
+
+// Sections are numbered up to AccountTable::kMaxSections; a table with more
+// reads the others without guesses, and every column is still the right
+// one.
+TEST(TableBuilderTest, SectionsPastTheNumberedOnesAreNeverGuessed) {
+  AccountTable table;
+  const size_t sections = AccountTable::kMaxSections + 4;
+  std::vector<int> columns;
+  TableBuilder b(&table);
+  for (int pass = 0; pass < 2; ++pass) {
+    b.BeginRow("r");
+    for (size_t s = 0; s < sections; ++s) {
+      const std::string section = absl::StrCat("section", s);
+      const uint32_t id = b.SectionId(section);
+      if (pass == 0) {
+        EXPECT_EQ(id, AccountTable::kUnknownSection) << s;  // no column yet
+        EXPECT_EQ(b.GuessName(id), nullptr);
+        columns.push_back(b.Column({section, "x"}));
+        continue;
+      }
+      if (s < AccountTable::kMaxSections) {
+        EXPECT_EQ(id, s);
+        EXPECT_EQ(b.GuessName(b.SectionId("section0x")), nullptr);
+        EXPECT_EQ(b.GuessName(static_cast<uint32_t>(s + 1)), nullptr);
+        const std::string* guess = b.GuessName(id);
+        ASSERT_NE(guess, nullptr) << s;
+        EXPECT_EQ(*guess, "x");
+        EXPECT_EQ(b.TakeGuess(), columns[s]);
+      } else {
+        EXPECT_EQ(id, AccountTable::kUnknownSection) << s;
+        EXPECT_EQ(b.GuessName(id), nullptr) << s;
+        EXPECT_EQ(b.Column({section, "x"}), columns[s]);
+      }
+    }
+    b.EndRow();
+  }
+  EXPECT_EQ(table.column_count(), sections);
+  table.Clear();  // keeps the columns, and so their numbers
+  EXPECT_EQ(b.SectionId("section3"), 3u);
 }
 
 TEST(TableBinderTest, IgnoredCountsPerRow) {

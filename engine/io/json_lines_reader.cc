@@ -530,6 +530,7 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value& value,
   simdjson::error_code error = value.get_object().get(object);
   if (error) return FailSyntax(error);
   TableBuilder& b = *builder_;
+  const uint32_t section_id = b.SectionId(section);
   for (auto field_result : object) {
     if ((error = field_result.error())) return FailSyntax(error);
     od::field& field = field_result.value_unsafe();  // see NextField
@@ -537,7 +538,7 @@ bool JsonLinesReader::Impl::ParseSection(simdjson::ondemand::value& value,
     // compared where it lies with the name the builder expects, and
     // decoded (parse_string) and looked up only when it is another.
     int column;
-    const std::string* guess = b.GuessName(section);
+    const std::string* guess = b.GuessName(section_id);
     if (guess != nullptr && RawKeyIs(field.key(), *guess)) {
       column = b.TakeGuess();
     } else {
