@@ -50,6 +50,7 @@
 #include "cli/routes.h"
 #include "engine/common/display.h"
 #include "engine/common/status_macros.h"
+#include "engine/common/text_buffer.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
@@ -295,7 +296,7 @@ struct RunSetup {
 struct Slot {
   engine::io::LineBlock block;
   engine::eval::AccountTable table;
-  std::string out;  // the rendered results
+  engine::common::TextBuffer out;  // the rendered results
   absl::Status status;
   size_t rows = 0;
   bool done = false;  // guarded by Pipeline::mu_
@@ -409,7 +410,7 @@ class Pipeline {
   // Scores `table` (engine::ScoreTable), renders its results into `out`
   // and counts them.
   absl::Status Score(const engine::eval::AccountTable& table, Worker* w,
-                     std::string* out) {
+                     engine::common::TextBuffer* out) {
     const std::vector<ScoringModel>& models = *setup_.models;
     HEALTHSCORE_RETURN_IF_ERROR(engine::repository::ScoreTable(
         *setup_.request, table, nullptr, &w->scores));
@@ -660,7 +661,7 @@ int RunScore(const std::vector<std::string>& argv, std::ostream& out,
       header_written = true;
       written = (*sink)->Write(renderer.header());
     }
-    if (written.ok()) written = (*sink)->Write(slot->out);
+    if (written.ok()) written = (*sink)->Write(slot->out.view());
     if (!written.ok()) {
       pipeline.Stop();
       (*sink)->Close().IgnoreError();

@@ -70,6 +70,7 @@ void Key(std::string_view key, bool* first, Out* out) {
 struct RowScratch {
   RowOutcome outcome;
   std::string text;
+  std::string line;  // a CSV line rendered for a TextBuffer
   // A JSON row is written here in its forty-odd pieces, then appended to
   // the output at once (text_buffer.h says why).
   common::TextBuffer row;
@@ -129,7 +130,9 @@ class JsonRowFormatter {
   }
 
   // Appends the object of `row` (no line break), filling scratch->outcome.
-  void Append(size_t row, RowScratch* scratch, std::string* out) const {
+  // Out is std::string or common::TextBuffer.
+  template <typename Out>
+  void Append(size_t row, RowScratch* scratch, Out* out) const {
     AppendOpen(row, {}, scratch, out);
     out->push_back('}');
   }
@@ -138,6 +141,12 @@ class JsonRowFormatter {
   // whether the row scored (an ok outcome).
   bool AppendOpen(size_t row, std::string_view lead, RowScratch* scratch,
                   std::string* out) const;
+  // The same, written in place.
+  bool AppendOpen(size_t row, std::string_view lead, RowScratch* scratch,
+                  common::TextBuffer* out) const {
+    FillRowOutcome(batch_, result_, row, outcome_options_, &scratch->outcome);
+    return WriteOpen(lead, scratch->outcome, out);
+  }
 
  private:
   bool WriteOpen(std::string_view lead, const RowOutcome& o,
@@ -601,8 +610,39 @@ absl::Status ResultRenderer::Render(
   return RenderParts(parts, order, out, nullptr);
 }
 
+absl::Status ResultRenderer::Render(const Batch& batch,
+                                    const BatchResult& result,
+                                    common::TextBuffer* out) const {
+  return RenderBatch(batch, result, out, nullptr);
+}
+
+absl::Status ResultRenderer::Render(
+    const std::vector<ScoredPart>& parts,
+    const std::vector<std::pair<uint32_t, uint32_t>>& order,
+    common::TextBuffer* out) const {
+  return RenderParts(parts, order, out, nullptr);
+}
+
+namespace {
+
+// A CSV line onto either kind of output: a TextBuffer gets it through the
+// scratch line (CSV rows are written as a std::string).
+void AppendCsvRow(const CsvRowFormatter& formatter, size_t row,
+                  RowScratch* scratch, std::string* out) {
+  formatter.Append(row, scratch, out);
+}
+void AppendCsvRow(const CsvRowFormatter& formatter, size_t row,
+                  RowScratch* scratch, common::TextBuffer* out) {
+  scratch->line.clear();
+  formatter.Append(row, scratch, &scratch->line);
+  out->append(scratch->line);
+}
+
+}  // namespace
+
+template <typename Out>
 absl::Status ResultRenderer::RenderBatch(
-    const Batch& batch, const BatchResult& result, std::string* out,
+    const Batch& batch, const BatchResult& result, Out* out,
     const std::function<absl::Status()>* after_row) const {
   RowScratch scratch;
   if (format_ == OutputFormat::kCsv) {
@@ -611,7 +651,7 @@ absl::Status ResultRenderer::RenderBatch(
                               options_.numbers);
     HEALTHSCORE_RETURN_IF_ERROR(formatter.status());
     for (size_t row = 0; row < result.size(); ++row) {
-      formatter.Append(row, &scratch, out);
+      AppendCsvRow(formatter, row, &scratch, out);
       if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
     }
     return absl::OkStatus();
@@ -625,9 +665,10 @@ absl::Status ResultRenderer::RenderBatch(
   return absl::OkStatus();
 }
 
+template <typename Out>
 absl::Status ResultRenderer::RenderParts(
     const std::vector<ScoredPart>& parts,
-    const std::vector<std::pair<uint32_t, uint32_t>>& order, std::string* out,
+    const std::vector<std::pair<uint32_t, uint32_t>>& order, Out* out,
     const std::function<absl::Status()>* after_row) const {
   for (const auto& [part, row] : order) {
     if (part >= parts.size() || row >= parts[part].result->size()) {
@@ -647,7 +688,7 @@ absl::Status ResultRenderer::RenderParts(
       HEALTHSCORE_RETURN_IF_ERROR(formatters.back().status());
     }
     for (const auto& [part, row] : order) {
-      formatters[part].Append(row, &scratch, out);
+      AppendCsvRow(formatters[part], row, &scratch, out);
       if (after_row != nullptr) HEALTHSCORE_RETURN_IF_ERROR((*after_row)());
     }
     return absl::OkStatus();

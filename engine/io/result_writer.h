@@ -75,6 +75,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/common/number_format.h"
+#include "engine/common/text_buffer.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
 #include "engine/eval/result.h"
@@ -216,18 +217,29 @@ class ResultRenderer {
   absl::Status Render(const std::vector<ScoredPart>& parts,
                       const std::vector<std::pair<uint32_t, uint32_t>>& order,
                       std::string* out) const;
+  // The same texts appended to a TextBuffer, where a JSON Lines row is
+  // written in place: into a std::string each row is written apart and
+  // then copied, about 2% of `healthscore score` (bench/README.md, issue
+  // 11). For callers that render many rows and write them out whole.
+  absl::Status Render(const eval::Batch& batch, const eval::BatchResult& result,
+                      common::TextBuffer* out) const;
+  absl::Status Render(const std::vector<ScoredPart>& parts,
+                      const std::vector<std::pair<uint32_t, uint32_t>>& order,
+                      common::TextBuffer* out) const;
 
  private:
   friend class ResultWriter;
   // The Render methods, calling `after_row` (when not null) after each row
-  // and stopping at its first error: the writer flushes there.
+  // and stopping at its first error: the writer flushes there. Out is
+  // std::string or common::TextBuffer.
+  template <typename Out>
   absl::Status RenderBatch(
-      const eval::Batch& batch, const eval::BatchResult& result,
-      std::string* out, const std::function<absl::Status()>* after_row) const;
+      const eval::Batch& batch, const eval::BatchResult& result, Out* out,
+      const std::function<absl::Status()>* after_row) const;
+  template <typename Out>
   absl::Status RenderParts(
       const std::vector<ScoredPart>& parts,
-      const std::vector<std::pair<uint32_t, uint32_t>>& order,
-      std::string* out,
+      const std::vector<std::pair<uint32_t, uint32_t>>& order, Out* out,
       const std::function<absl::Status()>* after_row) const;
 
   OutputFormat format_;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_split.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/text_buffer.h"
 #include "engine/eval/scorer.h"
 #include "engine/io/snapshot_reader.h"
 #include "engine/io/testing/basic_model.h"
@@ -384,6 +385,13 @@ TEST_F(InterleavedWriteTest, RendererGivesTheWritersText) {
     rendered += part;
     EXPECT_EQ(rendered, written);
     EXPECT_EQ(renderer.header().empty(), format == OutputFormat::kJsonLines);
+
+    // Into a TextBuffer (JSON rows written in place): the same text.
+    common::TextBuffer buffer;
+    buffer.append(renderer.header());
+    ASSERT_OK(renderer.Render(Parts(), order_, &buffer));
+    ASSERT_OK(renderer.Render(sample_->batch, sample_->result, &buffer));
+    EXPECT_EQ(buffer.view(), written);
   }
   // A CSV batch that does not fit the columns adds nothing.
   const ResultRenderer csv(OutputFormat::kCsv, WriterOptions(), *BasicModel());
@@ -393,6 +401,12 @@ TEST_F(InterleavedWriteTest, RendererGivesTheWritersText) {
                        HasSubstr("group 'scale' of model 'big' has no "
                                  "column")));
   EXPECT_EQ(out, "kept");
+  common::TextBuffer buffer;
+  buffer.append("kept");
+  EXPECT_THAT(csv.Render(big_batch_, big_result_, &buffer),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("has no column")));
+  EXPECT_EQ(buffer.view(), "kept");
 }
 
 TEST(ResultWriterTest, UnwritablePathIsNotFound) {
