@@ -21,6 +21,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace healthscore::engine::common {
 
@@ -29,6 +30,17 @@ class TextBuffer {
   TextBuffer() = default;
   TextBuffer(const TextBuffer&) = delete;
   TextBuffer& operator=(const TextBuffer&) = delete;
+  // A moved-from buffer is empty, with no memory.
+  TextBuffer(TextBuffer&& other) noexcept
+      : data_(std::move(other.data_)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
+  TextBuffer& operator=(TextBuffer&& other) noexcept {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    return *this;
+  }
 
   // At least n writable bytes at the end of the text, for a writer that
   // writes there and then calls Advance with the end of what it wrote.
@@ -53,6 +65,7 @@ class TextBuffer {
 
   void clear() { size_ = 0; }  // keeps the memory
   std::string_view view() const { return {data_.get(), size_}; }
+  const char* data() const { return data_.get(); }
   size_t size() const { return size_; }
 
  private:

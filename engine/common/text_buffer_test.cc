@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -41,6 +43,26 @@ TEST(TextBufferTest, ClearEmptiesForTheNextRow) {
   EXPECT_EQ(buffer.size(), 0u);
   buffer.append("row");
   EXPECT_EQ(buffer.view(), "row");
+}
+
+// A table that holds one is moved: the text goes along, and the buffer
+// moved from is empty and usable.
+TEST(TextBufferTest, MovingTakesTheTextAndLeavesAnEmptyBuffer) {
+  TextBuffer a;
+  a.append("account text");
+  TextBuffer b(std::move(a));
+  EXPECT_EQ(b.view(), "account text");
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): specified
+  a.append("again");
+  EXPECT_EQ(a.view(), "again");
+  TextBuffer c;
+  c.append("old");
+  c = std::move(b);
+  EXPECT_EQ(c.view(), "account text");
+  EXPECT_EQ(b.size(), 0u);  // NOLINT(bugprone-use-after-move): specified
+  b.push_back('x');
+  EXPECT_EQ(b.view(), "x");
+  EXPECT_EQ(std::string_view(c.data(), c.size()), "account text");
 }
 
 }  // namespace

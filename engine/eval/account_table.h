@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/common/text_buffer.h"
 #include "engine/eval/batch.h"
 #include "engine/model/compiled_model.h"
 
@@ -255,7 +256,9 @@ class AccountTable {
   std::vector<uint64_t> id_ends_;
   std::vector<Cell> cells_;
   std::vector<Run> runs_;
-  std::string text_;
+  // The values' text. A TextBuffer appends inline: a string value per
+  // field through std::string::append was a library call each.
+  common::TextBuffer text_;
   std::vector<double> points_;
 
   // Where a value is written (TableBuilder::SetValueLocation): the cell,
