@@ -467,15 +467,16 @@ void TableBinder::Resolve(const AccountTable& table) {
     }
     table_uid_ = table.uid();
     slots_.clear();
-    number_inputs_.clear();
+    input_types_.clear();
     column_ignored_.clear();
     column_names_.clear();
   }
   for (size_t c = slots_.size(); c < table.column_count(); ++c) {
     const int slot = SlotFor(table.column(c));
     slots_.push_back(slot);
-    number_inputs_.push_back(
-        slot >= 0 && model_->inputs()[slot].type == InputType::kNumber);
+    input_types_.push_back(
+        slot >= 0 ? static_cast<int8_t>(model_->inputs()[slot].type)
+                  : kNotAnInput);
     column_ignored_.push_back(0);
     column_names_.push_back(DisplayName(table.column(c)));
   }
@@ -542,16 +543,32 @@ uint32_t TableBinder::AddRow(const AccountTable& table, size_t row,
     }
     switch (cell.kind) {
       case Kind::kNumber:
-        if (number_inputs_[cell.column]) {
+        if (input_types_[cell.column] ==
+            static_cast<int8_t>(InputType::kNumber)) {
           // What PutNumber does for a number input, less the type checks.
           b.PutNumberInput(slot, field, table.CellNumber(cell));
         } else {
           b.PutNumber(slot, field, table.CellNumber(cell));
         }
         break;
-      case Kind::kString:
-        b.PutString(slot, field, table.CellText(cell));
+      case Kind::kString: {
+        const std::string_view text = table.CellText(cell);
+        // What PutString does for a date or string input, less the type
+        // checks (dates and a segment: four strings per account).
+        switch (input_types_[cell.column]) {
+          case static_cast<int8_t>(InputType::kDate):
+            b.PutDateInput(slot, field, text);
+            break;
+          case static_cast<int8_t>(InputType::kString):
+            b.PutStringInput(
+                slot, field, text,
+                model_->StringCode(model_->inputs()[slot].column, text));
+            break;
+          default:
+            b.PutString(slot, field, text);
+        }
         break;
+      }
       case Kind::kText:
         b.PutText(slot, field, table.CellText(cell));
         break;

@@ -518,8 +518,11 @@ class TableBinder {
   // Per column: the slot (an input index or a BatchBuilder::k*Slot), or
   // -1 when the model does not declare it.
   std::vector<int> slots_;
-  // Per column: whether its slot is a number input (PutNumberInput).
-  std::vector<uint8_t> number_inputs_;
+  // Per column: the type of its slot when that is an input, which picks
+  // BatchBuilder's Put*Input for its cells (the slot's type looked up once
+  // per table shape, not per value); kNotAnInput otherwise.
+  static constexpr int8_t kNotAnInput = -1;
+  std::vector<int8_t> input_types_;
   // Per column: values bound to no input. Kept across tables of one shape.
   std::vector<uint64_t> column_ignored_;
   std::vector<std::string> column_names_;  // "section.name"

@@ -753,6 +753,20 @@ void BatchBuilder::PutStringInput(int input, const FieldName& field,
   StoreString(input, text, code);
 }
 
+void BatchBuilder::PutDateInput(int input, const FieldName& field,
+                                std::string_view text) {
+  if (text.empty()) return;  // missing
+  uint32_t& stamp = given_[static_cast<size_t>(input + 4)];
+  double days = 0;
+  if (stamp == row_stamp_ || !ParseIsoDate(text, &days)) {
+    // Given twice, or no date: PutString rejects it, with its message.
+    PutString(input, field, text);
+    return;
+  }
+  stamp = row_stamp_;
+  StoreDate(input, field, days);
+}
+
 namespace {
 
 // Copies values[0, n) into column and valid as a prepared row holds them:
@@ -1113,9 +1127,9 @@ void BatchBuilder::StoreDate(int slot, const FieldName& field, double days) {
     batch_->as_of_valid_[row_] = 1;
     return;
   }
-  const InputInfo& in = batch_->model().inputs()[slot];
-  batch_->num_[in.column][row_] = days;
-  batch_->num_valid_[in.column][row_] = 1;
+  const int column = number_slots_[static_cast<size_t>(slot)].column;
+  batch_->num_[column][row_] = days;
+  batch_->num_valid_[column][row_] = 1;
 }
 
 // ---------------------------------------------------------------------------

@@ -349,6 +349,8 @@ class BatchBuilder {
   void PutNumberInput(int input, const FieldName& field, double value);
   void PutStringInput(int input, const FieldName& field, std::string_view text,
                       int32_t code);
+  // PutString for `input`, a date input: the same rules and results.
+  void PutDateInput(int input, const FieldName& field, std::string_view text);
   // A whole column at once, for binders of columnar input: the numbers
   // `values[0, n)` for `input` (a number input) in rows [first_row,
   // first_row + n) of the batch, which must have begun (rows prepared and

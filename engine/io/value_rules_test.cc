@@ -167,6 +167,55 @@ TEST(ValueRulesTest, EveryProblemOfARecordIsReported) {
   EXPECT_EQ(batch.dropped_values(), 5u);
 }
 
+// Each type of input given twice is ambiguous and used as missing, with
+// the warning on the second, through the binder's path for that type
+// (numbers, dates and strings each have their own), and a value that does
+// not fit is still reported as on the general path.
+TEST(ValueRulesTest, AValueGivenTwiceIsMissingForEveryType) {
+  const std::string text =
+      R"({"id": "a", "dates": {"d": "2026-01-02"}, "attributes": )"
+      R"({"d": "2026-03-04", "s": "x", "n": 2}, "metrics": {"s": "y", "n": 3}})"
+      "\n"
+      R"({"id": "b", "dates": {"d": "soon"}, "attributes": {"d": "2026-03-04"}})"
+      "\n"
+      R"({"id": "c", "dates": {"d": "2026-01-02"}, "attributes": {"s": "x"}, )"
+      R"("metrics": {"n": 3}})"
+      "\n";
+  JsonLinesReader reader(StringSource(text));
+  Batch batch(ValueCasesModel());
+  ASSERT_TRUE(reader.ReadBatch(&batch, 10).ok());
+  ASSERT_EQ(batch.size(), 3u);
+  const model::CompiledModel& m = batch.model();
+  const int n = m.inputs()[static_cast<size_t>(m.FindInput("n"))].column;
+  const int s = m.inputs()[static_cast<size_t>(m.FindInput("s"))].column;
+  const int d = m.inputs()[static_cast<size_t>(m.FindInput("d"))].column;
+  EXPECT_EQ(batch.number_valid(d)[0], 0);
+  EXPECT_EQ(batch.string_codes(s)[0], model::kMissingString);
+  EXPECT_EQ(batch.number_valid(n)[0], 0);
+  // Given once, each is kept.
+  double day;
+  ASSERT_TRUE(eval::ParseIsoDate("2026-01-02", &day));
+  EXPECT_EQ(batch.number_valid(d)[2], 1);
+  EXPECT_EQ(batch.number(d)[2], day);
+  EXPECT_EQ(batch.string_text(s, 2), "x");
+  EXPECT_EQ(batch.number(n)[2], 3);
+  EXPECT_THAT(RowWarnings(batch, 2), ::testing::IsEmpty());
+  const std::string twice =
+      ": given twice in one record (a repeated key, as_of and asOf, or one "
+      "input under two sections); send it once; used as missing";
+  EXPECT_THAT(RowWarnings(batch, 0),
+              ::testing::ElementsAre("attributes.d" + twice,
+                                     "metrics.s" + twice,
+                                     "metrics.n" + twice));
+  // A date that is none is reported, and a second one is still twice.
+  EXPECT_EQ(batch.number_valid(d)[1], 0);
+  EXPECT_THAT(RowWarnings(batch, 1),
+              ::testing::ElementsAre(
+                  "dates.d: \"soon\" is not a date (YYYY-MM-DD); used as "
+                  "missing",
+                  "attributes.d" + twice));
+}
+
 // The id: --id-field for JSON Lines keys and CSV columns.
 TEST(ValueRulesTest, IdFieldNamesTheCsvColumn) {
   ReaderOptions options;
