@@ -54,6 +54,9 @@ class TextBuffer {
   }
 
   void append(const char* s, size_t n) {
+    // Nothing to copy, and an empty buffer or view may hold no pointer,
+    // which memcpy must not be given even for no bytes.
+    if (n == 0) return;
     std::memcpy(Room(n), s, n);
     size_ += n;
   }

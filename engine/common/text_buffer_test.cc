@@ -45,6 +45,19 @@ TEST(TextBufferTest, ClearEmptiesForTheNextRow) {
   EXPECT_EQ(buffer.view(), "row");
 }
 
+// Empty pieces (an empty view holds no pointer) add nothing, to a buffer
+// that has no memory yet as to one that has; the sanitizer build checks
+// that no null pointer reaches memcpy.
+TEST(TextBufferTest, EmptyPiecesAddNothing) {
+  TextBuffer buffer;
+  buffer.append(std::string_view());
+  buffer.append(nullptr, 0);
+  EXPECT_EQ(buffer.size(), 0u);
+  buffer.append("a");
+  buffer.append(std::string_view());
+  EXPECT_EQ(buffer.view(), "a");
+}
+
 // A table that holds one is moved: the text goes along, and the buffer
 // moved from is empty and usable.
 TEST(TextBufferTest, MovingTakesTheTextAndLeavesAnEmptyBuffer) {
