@@ -798,11 +798,11 @@ void BatchBuilder::PutNumberColumn(int input, size_t first_row,
                      batch_->prev_score_valid_.data() + first_row);
     return;
   }
-  const InputInfo& in = batch_->model().inputs()[input];
+  const NumberSlot& in = number_slots_[static_cast<size_t>(input)];
   double* column = batch_->num_[in.column].data() + first_row;
   uint8_t* valid = batch_->num_valid_[in.column].data() + first_row;
-  const double low = in.range_min.value_or(-HUGE_VAL);
-  const double high = in.range_max.value_or(HUGE_VAL);
+  const double low = in.low;
+  const double high = in.high;
   if (!PutFiniteNumbers(values, n, low, high, column, valid)) return;
   // Rare: a second pass lists the values outside the range, in row order.
   for (size_t i = 0; i < n; ++i) {
@@ -834,7 +834,7 @@ void BatchBuilder::PutSeriesColumn(int input, size_t first_row,
                                    const int32_t* lengths,
                                    const uint64_t* offsets,
                                    const double* points, size_t n) {
-  const InputInfo& in = batch_->model().inputs()[input];
+  const NumberSlot& in = number_slots_[static_cast<size_t>(input)];
   const int c = in.column;
   std::vector<double>& all = batch_->series_values_[c];
   uint32_t* ends = batch_->series_offsets_[c].data();
@@ -845,9 +845,9 @@ void BatchBuilder::PutSeriesColumn(int input, size_t first_row,
     if (lengths[i] > 0) total += static_cast<size_t>(lengths[i]);
   }
   all.reserve(total);
-  const bool ranged = in.range_min.has_value() || in.range_max.has_value();
-  const double low = in.range_min.value_or(-HUGE_VAL);
-  const double high = in.range_max.value_or(HUGE_VAL);
+  const double low = in.low;
+  const double high = in.high;
+  const bool ranged = low > -HUGE_VAL || high < HUGE_VAL;
   for (size_t i = 0; i < n; ++i) {
     const int32_t length = lengths[i];
     valid[i] = length >= 0;
@@ -1203,18 +1203,17 @@ void BatchBuilder::SetDateDaysAt(int input, double days) {
 }
 
 void BatchBuilder::SetSeriesAt(int input, const double* values, size_t n) {
-  const InputInfo& in = batch_->model().inputs()[input];
+  const NumberSlot& in = number_slots_[static_cast<size_t>(input)];
   const int c = in.column;
   std::vector<double>& all = batch_->series_values_[c];
   std::vector<uint32_t>& offsets = batch_->series_offsets_[c];
   all.resize(offsets[row_]);  // a second set for the row replaces the first
   all.insert(all.end(), values, values + n);
-  if (in.range_min || in.range_max) {
+  if (in.low > -HUGE_VAL || in.high < HUGE_VAL) {
     // One warning per series: the first point outside the range.
     for (size_t i = 0; i < n; ++i) {
       const double v = values[i];
-      if (std::isfinite(v) && ((in.range_min && v < *in.range_min) ||
-                               (in.range_max && v > *in.range_max))) {
+      if (std::isfinite(v) && (v < in.low || v > in.high)) {
         batch_->range_warnings_.push_back(
             {static_cast<uint32_t>(row_), input, v});
         break;

@@ -459,8 +459,8 @@ class BatchBuilder {
   std::vector<uint32_t> given_;
   std::vector<uint8_t> fill_column_;  // PrepareRows: per number column
   uint32_t row_stamp_ = 0;
-  // Per input, what SetNumberAt reads of its InputInfo, side by side: the
-  // column, and the range with an absent bound as an infinity (a finite
+  // Per input, what the Set/Put paths read of its InputInfo, side by side:
+  // the column, and the range with an absent bound as an infinity (a finite
   // value is never outside it). A number binds a dozen times per account.
   struct NumberSlot {
     int column;
