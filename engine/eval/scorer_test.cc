@@ -580,6 +580,46 @@ TEST(DateTest, ParsesAndFormatsIsoDates) {
   EXPECT_EQ(FormatIsoDate(d), "1960-06-15");
 }
 
+TEST(DateTest, EveryDayReadsBackAndEveryNonDigitIsRejected) {
+  // Every day of four centuries (leap years of every kind) reads back from
+  // its own text.
+  int checked = 0;
+  double d = 0;
+  ASSERT_TRUE(ParseIsoDate("1900-01-01", &d));
+  const double first = d;
+  for (double day = first; day < first + 146097; ++day) {
+    const std::string text = FormatIsoDate(day);
+    double got = -1;
+    ASSERT_TRUE(ParseIsoDate(text, &got)) << text;
+    ASSERT_EQ(got, day) << text;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 146097);
+  EXPECT_EQ(FormatIsoDate(first + 146096), "2299-12-31");
+  // Any byte in place of any digit of a valid date: accepted exactly when
+  // it is a digit that leaves the date valid (the month 01-12, the day
+  // within its month).
+  const std::string base = "2024-12-28";
+  for (size_t pos : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string text = base;
+      text[pos] = static_cast<char>(byte);
+      bool expected = byte >= '0' && byte <= '9';
+      if (expected) {
+        const int month = std::stoi(text.substr(5, 2));
+        const int day = std::stoi(text.substr(8, 2));
+        expected = month >= 1 && month <= 12 && day >= 1 && day <= 31 &&
+                   !(month == 2 && day > 29) &&
+                   !((month == 4 || month == 6 || month == 9 ||
+                      month == 11) &&
+                     day > 30);
+      }
+      EXPECT_EQ(ParseIsoDate(text, &d), expected)
+          << "byte " << byte << " at " << pos;
+    }
+  }
+}
+
 // Issue 10: a string input without a `values` list compared with literals,
 // in derived values and in playbook conditions, with every operator and
 // either operand order, compiles without a diagnostic and scores as written.
