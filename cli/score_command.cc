@@ -71,13 +71,21 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The size of the JSON Lines blocks the workers parse: small enough that
-// the workers stay busy to the end of the input and 2 x threads blocks in
-// flight cost little memory, large enough that the per-block costs
+// the workers stay busy to the end of the input and the blocks in flight
+// (Pipeline) cost little memory, large enough that the per-block costs
 // (binding, waking a worker) do not show.
 constexpr int64_t kBlockBytes = int64_t{1} << 20;
 // The most accounts of a table read in order (CSV, or one thread), for the
 // same reasons: about as many as a block of JSON Lines holds.
 constexpr size_t kTableRows = 4096;
+// Slots in flight beyond two per worker. The main thread both reads blocks
+// and writes results, and a write can stall in the kernel for several
+// blocks' time (a new file's page cache pages, which a virtual machine's
+// host may have to supply afresh); with only two slots per worker the
+// workers then ran out of queued blocks and a core idled. Four more let
+// them parse ahead through such a stall: 1,000,000 accounts to a file in a
+// median 1.01 s against 1.10 s (bench/README.md, issue 11).
+constexpr int kSpareSlots = 4;
 
 const std::string kHelp =
     R"(usage: healthscore score --model MODEL --input FILE [options]
@@ -306,8 +314,8 @@ struct Slot {
 // (when the input is cut into blocks), binds, scores and renders it; the
 // main thread reads the input into free slots and writes finished slots
 // strictly in input order, so the output is the same whatever the number
-// of workers and whichever finishes first. At most 2 x workers slots are
-// in flight, which bounds memory.
+// of workers and whichever finishes first. At most 2 x workers +
+// kSpareSlots slots are in flight, which bounds memory.
 class Pipeline {
  public:
   Pipeline(const RunSetup& setup, int workers, bool blocks)
@@ -315,7 +323,7 @@ class Pipeline {
     for (int i = 0; i < workers; ++i) {
       worker_state_.push_back(std::make_unique<Worker>(setup));
     }
-    for (int i = 0; i < 2 * workers; ++i) {
+    for (int i = 0; i < 2 * workers + kSpareSlots; ++i) {
       slots_.push_back(std::make_unique<Slot>());
     }
     for (auto& w : worker_state_) {
