@@ -5,11 +5,16 @@
 # machine the run after another pays for the output pages that run freed;
 # bench/README.md, "One pass, ninth round"). The output is removed and
 # synced before each run. Prints every run's wall time and the medians of
-# wall, user and system time per build.
+# wall, user and system time per build. Needs GNU time (/usr/bin/time,
+# Debian's `time` package).
 #
 #   bench/score_rotation.sh ROUNDS MODEL INPUT BUILD_BINARY...
 #   OUTPUT=/dev/null bench/score_rotation.sh ...   (no file written)
 set -euo pipefail
+if [ ! -x /usr/bin/time ]; then
+  echo "$0: needs GNU time: apt-get install time" >&2
+  exit 2
+fi
 if [ $# -lt 4 ]; then
   echo "usage: $0 ROUNDS MODEL INPUT BUILD_BINARY..." >&2
   exit 2
