@@ -22,9 +22,10 @@ fi
 rounds=$1 model=$2 input=$3
 shift 3
 builds=("$@")
-out=${OUTPUT:-$(mktemp -u /tmp/score-rotation-XXXXXX.jsonl)}
-times=$(mktemp)
-trap 'rm -f "$times"; [ "$out" = /dev/null ] || rm -f "$out"' EXIT
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+out=${OUTPUT:-$scratch/out.jsonl}
+times=$scratch/times
 n=${#builds[@]}
 for ((r = 0; r < rounds; ++r)); do
   for ((i = 0; i < n; ++i)); do
