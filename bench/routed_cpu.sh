@@ -48,6 +48,7 @@ for ((r = 1; r <= ROUNDS; ++r)); do
     t1=$(ticks)
     wait "$load"
     rate=$(grep -o '[0-9]* accounts/s' "$TMP/load" | awk '{print $1}')
+    [ -n "$rate" ] && [ "$rate" -gt 0 ] || { cat "$TMP/load" >&2; exit 1; }
     awk -v m="$mode" -v t=$((t1 - t0)) -v hz="$hz" -v a="$rate" 'BEGIN {
       printf "%-8s %9d accounts/s  server CPU %4.0f ns per account\n",
              m, a, t / hz * 1e9 / (a * 5.4) }'

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Times `healthscore score` file to file for several builds, in rotation:
-# every build runs ROUNDS times, each round in a different order, so that
-# each build's turn follows each other build's equally often (on a virtual
-# machine the run after another pays for the output pages that run freed;
-# bench/README.md, "One pass, ninth round"). The output is removed and
+# Times `healthscore score` file to file for several builds: every build
+# runs ROUNDS times, each round in a new random order, so that no build
+# always runs after the same other one (on a virtual machine the run after
+# another pays for the output pages that run freed; bench/README.md, "One
+# pass, ninth round"). The output is removed and
 # synced before each run. Prints every run's wall time and the medians of
 # wall, user and system time per build. Needs GNU time (/usr/bin/time,
 # Debian's `time` package).
@@ -28,8 +28,7 @@ out=${OUTPUT:-$scratch/out.jsonl}
 times=$scratch/times
 n=${#builds[@]}
 for ((r = 0; r < rounds; ++r)); do
-  for ((i = 0; i < n; ++i)); do
-    k=$(( (i + r) % n ))
+  for k in $(shuf -e $(seq 0 $((n - 1)))); do
     [ "$out" = /dev/null ] || rm -f "$out"
     sync
     /usr/bin/time -f "$k %e %U %S" -a -o "$times" "${builds[$k]}" score \
