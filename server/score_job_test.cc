@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/repository/model_repository.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -32,9 +33,8 @@ using ::testing::StartsWith;
 // `default` routes enterprise accounts to the `enterprise` model.
 std::shared_ptr<const ModelSet> Models() {
   static const auto* models = [] {
-    const std::string dir = absl::StrCat(::testing::TempDir(),
-                                         "hs_score_job_", ::getpid());
-    fs::remove_all(dir);
+    const std::string dir =
+        engine::common::testing::ScratchDir("score_job");
     fs::copy(testing::TestModelsDir(), dir, fs::copy_options::recursive);
     fs::copy(testing::SourcePath("server/testdata/routing"), dir,
              fs::copy_options::recursive |

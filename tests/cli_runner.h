@@ -27,10 +27,11 @@ struct CliResult {
   std::string err;
 };
 
-// A path for scratch files of this test process.
+// A path for a scratch file of this test process (removed with the
+// process's scratch when every test passed; engine/common/testing/
+// temp_dir.h).
 inline std::filesystem::path TempPath(const std::string& name) {
-  return std::filesystem::path(::testing::TempDir()) /
-         ("healthscore_" + std::to_string(getpid()) + "_" + name);
+  return engine::common::testing::ScratchFile(name);
 }
 
 // Runs `healthscore ARGS` from the repository root through the shell (so

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "engine/common/testing/stack_use.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/model/model_plan.h"
 #include "engine/model/testing/minimal_model.h"
 #include "engine/model/yaml_loader.h"
@@ -609,7 +610,7 @@ TEST(CompilerHostileInputTest, PassedDeadlineIsDeadlineExceeded) {
                   "the model load ran past its deadline and was abandoned"));
   EXPECT_EQ(r.model, nullptr);
 
-  const std::string path = ::testing::TempDir() + "/deadline_model.yaml";
+  const std::string path = common::testing::ScratchFile("deadline_model.yaml");
   std::ofstream(path) << kModel;
   EXPECT_THAT(LoadModel(path, options),
               ::healthscore::engine::common::testing::StatusIs(
@@ -619,7 +620,7 @@ TEST(CompilerHostileInputTest, PassedDeadlineIsDeadlineExceeded) {
 }
 
 TEST(CompilerHostileInputTest, OversizeFileIsOneErrorAndNotRead) {
-  const std::string path = ::testing::TempDir() + "/oversize_model.yaml";
+  const std::string path = common::testing::ScratchFile("oversize_model.yaml");
   std::ofstream(path) << kModel;
   CompileOptions options;
   options.yaml.max_bytes = 64;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/common/testing/yaml_bombs.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
@@ -1610,8 +1611,7 @@ TEST(HostileInputTest, OversizeTextIsRefusedSayingTheLimitAndTheFlag) {
 }
 
 TEST(HostileInputTest, OversizeFileIsNotRead) {
-  const std::string path =
-      absl::StrCat(::testing::TempDir(), "/big_model.yaml");
+  const std::string path = common::testing::ScratchFile("big_model.yaml");
   std::ofstream(path, std::ios::binary) << kMinimal;
   ModelLoadOptions options;
   options.yaml.max_bytes = 100;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/common/testing/yaml_bombs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -28,9 +29,8 @@ constexpr char kBasicDir[] = HEALTHSCORE_SOURCE_DIR "/engine/io/testdata/basic";
 // A directory holding the basic model and the given tests.yaml.
 std::string WriteTests(const std::string& name, const std::string& tests,
                        const std::string& model_text = "") {
-  fs::path dir = fs::path(::testing::TempDir()) / ("test_runner_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir =
+      common::testing::ScratchDir("test_runner_" + name);
   if (model_text.empty()) {
     fs::copy_file(fs::path(kBasicDir) / "model.yaml", dir / "model.yaml");
   } else {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/common/testing/status_matchers.h"
+#include "engine/common/testing/temp_dir.h"
 #include "engine/plugin_host/testing/signal_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -48,8 +49,7 @@ std::string Plugin(const std::string& dir, const std::string& name) {
 // `bytes` written to a scratch file and checked there.
 absl::StatusOr<ElfFacts> Check(const std::string& bytes,
                                std::string* path_out = nullptr) {
-  const fs::path path = fs::path(::testing::TempDir()) /
-                        ("elf_check_" + std::to_string(getpid()) + ".so");
+  const fs::path path = common::testing::ScratchFile("elf_check.so");
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -4,8 +4,6 @@
 #ifndef HEALTHSCORE_ENGINE_REPOSITORY_TESTING_TEST_REPO_H_
 #define HEALTHSCORE_ENGINE_REPOSITORY_TESTING_TEST_REPO_H_
 
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "engine/common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::engine::repository::testing {
@@ -23,10 +22,8 @@ class TempRepo {
  public:
   explicit TempRepo(const std::string& tag) {
     static std::atomic<int> counter{0};
-    root_ = fs::path(::testing::TempDir()) /
-            absl::StrCat("repo_", tag, "_", getpid(), "_", counter++);
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    root_ = common::testing::ScratchDir(
+        absl::StrCat("repo_", tag, "_", counter++));
   }
   ~TempRepo() {
     std::error_code ec;
