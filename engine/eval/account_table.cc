@@ -724,10 +724,15 @@ bool TableBinder::PlanRuns(const AccountTable& table, size_t begin,
       std::string_view last;
       double last_days = std::numeric_limits<double>::quiet_NaN();
       bool fits = true;
-      for (size_t i = from; i < to && fits; ++i) {
-        const std::string_view text = run.strings != nullptr
-                                          ? std::string_view(*run.strings[i])
-                                          : table.Text(run.constant);
+      if (run.strings == nullptr) {
+        // One text for every row (a request's single as_of): parsed once,
+        // not compared again at every row by every model that binds.
+        const std::string_view text = table.Text(run.constant);
+        fits = text.empty() || ParseIsoDate(text, &last_days);
+        std::fill(plan.days.begin(), plan.days.end(), last_days);
+      }
+      for (size_t i = from; run.strings != nullptr && i < to && fits; ++i) {
+        const std::string_view text = *run.strings[i];
         if (text.empty()) {
           plan.days[i - from] = std::numeric_limits<double>::quiet_NaN();
           continue;

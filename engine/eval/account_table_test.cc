@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/eval/batch.h"
 #include "engine/eval/explain.h"
@@ -1114,10 +1115,14 @@ TEST(TableBinderTest, SeriesAndDateTextColumnsHoldWhatValueByValueHolds) {
     const char* name;
     bool bad_date;     // row 10's d is "31/01/2026"
     bool constant_as_of;
+    const char* as_of = "2026-11-05";  // the constant as_of
   };
-  for (const Variant& v : {Variant{"dates fit", false, false},
-                           Variant{"a text that is no date", true, false},
-                           Variant{"one as_of for every row", false, true}}) {
+  for (const Variant& v :
+       {Variant{"dates fit", false, false},
+        Variant{"a text that is no date", true, false},
+        Variant{"one as_of for every row", false, true},
+        Variant{"one as_of that is no date", false, true, "2026-13-05"},
+        Variant{"one empty as_of", false, true, ""}}) {
     SCOPED_TRACE(v.name);
     std::vector<std::string> ids, d(kRows), as_of(kRows);
     std::vector<int32_t> lengths(kRows);
@@ -1140,7 +1145,7 @@ TEST(TableBinderTest, SeriesAndDateTextColumnsHoldWhatValueByValueHolds) {
       d[r] = r % 5 == 0 ? "" : r < 6 ? "2026-03-01" : absl::StrCat("2026-04-0", r % 9 + 1);
       if (v.bad_date && r == 10) d[r] = "31/01/2026";
       as_of[r] = r == 3 ? "" : r == 9 ? "2026-11-02" : "2026-11-01";
-      if (v.constant_as_of) as_of[r] = "2026-11-05";
+      if (v.constant_as_of) as_of[r] = v.as_of;
     }
     std::vector<const std::string*> d_ptrs, as_of_ptrs;
     for (size_t r = 0; r < kRows; ++r) {
@@ -1212,8 +1217,15 @@ TEST(TableBinderTest, SeriesAndDateTextColumnsHoldWhatValueByValueHolds) {
     }
     // What the comparisons rest on.
     from_runs.Bind(runs, &got);
-    EXPECT_THAT(RowWarnings(got, 2), ElementsAre(HasSubstr("wau = 2000")));
-    EXPECT_THAT(RowWarnings(got, 6), ElementsAre(HasSubstr("wau = 5000")));
+    if (std::string_view(v.as_of) == "2026-13-05") {  // its warning first
+      EXPECT_THAT(RowWarnings(got, 2),
+                  ElementsAre(HasSubstr("as_of"), HasSubstr("wau = 2000")));
+      EXPECT_THAT(RowWarnings(got, 6),
+                  ElementsAre(HasSubstr("as_of"), HasSubstr("wau = 5000")));
+    } else {
+      EXPECT_THAT(RowWarnings(got, 2), ElementsAre(HasSubstr("wau = 2000")));
+      EXPECT_THAT(RowWarnings(got, 6), ElementsAre(HasSubstr("wau = 5000")));
+    }
     const int wau = Column(*model, "wau");
     EXPECT_EQ(got.series_valid(wau)[0], 0);
     EXPECT_EQ(got.series_valid(wau)[1], 1);
@@ -1221,7 +1233,30 @@ TEST(TableBinderTest, SeriesAndDateTextColumnsHoldWhatValueByValueHolds) {
     EXPECT_EQ(got.series_offsets(wau)[7] - got.series_offsets(wau)[6], 3u);
     EXPECT_EQ(got.number_valid(Column(*model, "d"))[5], 0);
     EXPECT_EQ(got.number_valid(Column(*model, "d"))[6], 1);
-    EXPECT_EQ(got.as_of_valid()[3], v.constant_as_of ? 1 : 0);
+    EXPECT_EQ(got.as_of_valid()[3],
+              v.constant_as_of && std::string_view(v.as_of) == "2026-11-05");
+    if (v.constant_as_of) {
+      const bool date = std::string_view(v.as_of) == "2026-11-05";
+      for (size_t r = 0; r < kRows; ++r) {
+        if (r == 4 || r == 7) continue;  // failed rows
+        EXPECT_EQ(got.as_of_valid()[r], date) << r;
+        if (date) {
+          EXPECT_EQ(got.as_of()[r], absl::CivilDay(2026, 11, 5) -
+                                        absl::CivilDay(1970, 1, 1))
+              << r;
+        }
+        // A text that is no date is each row's warning; an empty one is
+        // missing, with none.
+        if (std::string_view(v.as_of) == "2026-13-05") {
+          EXPECT_THAT(RowWarnings(got, r),
+                      ::testing::Contains(HasSubstr("as_of"))) << r;
+        } else {
+          EXPECT_THAT(RowWarnings(got, r),
+                      ::testing::Not(::testing::Contains(HasSubstr("as_of"))))
+              << r;
+        }
+      }
+    }
     EXPECT_EQ(got.row_error(7), "account has no id");
     if (v.bad_date) {
       EXPECT_THAT(RowWarnings(got, 10), ElementsAre(HasSubstr("d")));
