@@ -56,7 +56,12 @@ std::shared_ptr<const ModelSet> ModelSet::FromSnapshot(
       if (vs.serving) {
         absl::StatusOr<engine::repository::ModelRef> ref =
             snapshot->Find(status.name, vs.version);
-        if (ref.ok()) v.model = ref->model;
+        if (ref.ok()) {
+          v.model = ref->model;
+          if (ref->router != nullptr) {
+            set->route_plans_.emplace(ref->router, MakeRoutePlan(*ref));
+          }
+        }
       }
       if (v.model != nullptr && vs.version == status.default_version) {
         entry.serving = static_cast<int>(entry.versions.size());
@@ -75,8 +80,13 @@ absl::StatusOr<ModelRef> ModelSet::Find(absl::string_view name,
       snapshot_->FindVersion(std::string_view(name.data(), name.size()),
                              std::string_view(version.data(), version.size()));
   if (!ref.ok()) return ref.status();
+  const RoutePlan* plan = nullptr;
+  if (ref->router != nullptr) {
+    auto it = route_plans_.find(ref->router);
+    if (it != route_plans_.end()) plan = it->second.get();
+  }
   return ModelRef{std::move(ref->model), std::move(ref->name),
-                  absl::StrCat(ref->version), ref->version, ref->router};
+                  absl::StrCat(ref->version), ref->version, ref->router, plan};
 }
 
 int ModelSet::loaded_count() const {

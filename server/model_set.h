@@ -32,6 +32,7 @@
 #include "engine/repository/model_repository.h"
 #include "engine/repository/model_set.h"
 #include "engine/plugin_host/plugin_host.h"
+#include "server/route_plan.h"
 
 namespace healthscore::server {
 
@@ -63,9 +64,11 @@ struct ModelRef {
   std::string name;
   std::string version;  // the numeric directory name, e.g. "2"
   int64_t number = 0;   // the same, as a number
-  // The version's segment routes, or null when it has none. Owned by the
-  // ModelSet the reference came from: hold that set while using it.
+  // The version's segment routes, or null when it has none, and what a
+  // routed response needs of the models they reach (null with them). Owned
+  // by the ModelSet the reference came from: hold that set while using it.
   const engine::routing::Router* router = nullptr;
+  const RoutePlan* route_plan = nullptr;
 };
 
 class ModelSet {
@@ -106,6 +109,10 @@ class ModelSet {
   std::map<std::string, ModelEntry> models_;
   uint64_t generation_ = 0;
   std::vector<std::string> errors_;
+  // A plan per router of the snapshot, made when the set is (routes are
+  // fixed per model version), not per request.
+  std::map<const engine::routing::Router*, std::unique_ptr<const RoutePlan>>
+      route_plans_;
   // Keeps every model of the snapshot alive while this set is held.
   std::shared_ptr<const engine::repository::ModelSet> snapshot_;
 };

@@ -36,31 +36,10 @@
 #include "google/protobuf/wire_format_lite.h"
 #include "server/decision_log.h"
 #include "server/request_parsing.h"
+#include "server/route_plan.h"
 #include "server/status.h"
 
 namespace healthscore::server {
-
-// One model a routed request can reach, with its ids' positions in the
-// response's union lists.
-struct RouteModel {
-  std::shared_ptr<const engine::model::CompiledModel> model;
-  std::string name;
-  std::string version;
-  int64_t number = 0;               // the version, as a number
-  std::vector<std::string> routes;  // `when` texts of the routes to it
-  std::vector<int32_t> tier;        // model tier index -> union index
-  std::vector<int32_t> group;       // model group index -> union index
-  std::vector<int32_t> playbook;    // model playbook index -> union index
-};
-
-struct RoutePlan {
-  engine::repository::ModelRef requested;  // with its router
-  // [0] is the requested model, then each distinct target in route order.
-  std::vector<RouteModel> models;
-  std::vector<uint32_t> model_of_route;  // route index -> models index
-  // Union ids in response order (tiers without insufficient_data).
-  std::vector<std::string> tier_ids, group_ids, playbook_ids;
-};
 
 struct ShadowPlan {
   ModelRef candidate;
@@ -496,8 +475,8 @@ void WriteChunk(const ScoreJobSpec& spec, const engine::repository::RoutedResult
                 size_t begin, size_t m, Scratch* scratch,
                 ChunkOut* out) {
   engine::eval::RowOutcome* outcome = &scratch->outcome;
-  const ChunkRows rows(routed, spec.routes.get());
-  const RoutePlan* plan = spec.routes.get();
+  const ChunkRows rows(routed, spec.routes);
+  const RoutePlan* plan = spec.routes;
   const CompiledModel& model = *spec.model.model;
   const size_t tiers = plan ? plan->tier_ids.size() : model.tiers().size();
   out->tier_counts.assign(tiers + 1, 0);
@@ -578,7 +557,7 @@ std::string DecisionRequestId(const ScoreJobSpec& spec) {
 // JSON Lines result row; one renderer per scored part of the chunk.
 void LogDecisions(const Job& job, const engine::repository::RoutedResult& routed,
                   size_t m, DecisionLog* log) {
-  const ChunkRows rows(routed, job.spec.routes.get());
+  const ChunkRows rows(routed, job.spec.routes);
   const std::string lead = absl::StrCat(
       "\"time\":\"",
       absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
@@ -682,7 +661,7 @@ void CopyColumn(const std::vector<std::vector<U>*>& parts, size_t n,
 
 void AssembleColumnar(Job* job, v1::ScoreResponse* response) {
   const CompiledModel& model = *job->spec.model.model;
-  const RoutePlan* plan = job->spec.routes.get();
+  const RoutePlan* plan = job->spec.routes;
   v1::ColumnarResults* cols = response->mutable_columns();
   if (plan != nullptr) {
     for (const std::string& id : plan->tier_ids) cols->add_tier_ids(id);
@@ -885,7 +864,7 @@ void Finish(Job* job) {
     response->set_model_label(model.version());
     response->set_model_hash(model.hash());
     if (spec.columnar_results) AssembleColumnar(job, response);
-    const RoutePlan* plan = spec.routes.get();
+    const RoutePlan* plan = spec.routes;
     const size_t tier_count =
         plan ? plan->tier_ids.size() : model.tiers().size();
     std::vector<uint64_t> tiers(tier_count + 1, 0);
@@ -976,63 +955,6 @@ void RunChunk(Job* job, size_t chunk) {
 
 }  // namespace
 
-namespace {
-
-// Position of `id` in `ids`, appending it when absent.
-int32_t UnionIndex(std::vector<std::string>* ids, const std::string& id) {
-  for (size_t i = 0; i < ids->size(); ++i) {
-    if ((*ids)[i] == id) return static_cast<int32_t>(i);
-  }
-  ids->push_back(id);
-  return static_cast<int32_t>(ids->size() - 1);
-}
-
-absl::StatusOr<std::unique_ptr<const RoutePlan>> MakeRoutePlan(
-    const ModelRef& requested) {
-  auto plan = std::make_unique<RoutePlan>();
-  const engine::routing::Router& router = *requested.router;
-  plan->requested = engine::repository::ModelRef{
-      requested.name, requested.number, requested.model, requested.router};
-  RouteModel first;
-  first.model = requested.model;
-  first.name = requested.name;
-  first.version = requested.version;
-  first.number = requested.number;
-  plan->models.push_back(std::move(first));
-  for (size_t r = 0; r < router.size(); ++r) {
-    const engine::routing::RouteTarget& target = router.target(r);
-    uint32_t index = 0;
-    while (index < plan->models.size() &&
-           plan->models[index].model != target.model) {
-      ++index;
-    }
-    if (index == plan->models.size()) {
-      RouteModel m;
-      m.model = target.model;
-      m.name = target.name;
-      m.version = absl::StrCat(target.version);
-      m.number = target.version;
-      plan->models.push_back(std::move(m));
-    }
-    plan->models[index].routes.push_back(router.route(r).when.text);
-    plan->model_of_route.push_back(index);
-  }
-  for (RouteModel& m : plan->models) {
-    for (const engine::model::TierInfo& t : m.model->tiers()) {
-      m.tier.push_back(UnionIndex(&plan->tier_ids, t.id));
-    }
-    for (const engine::model::GroupInfo& g : m.model->groups()) {
-      m.group.push_back(UnionIndex(&plan->group_ids, g.id));
-    }
-    for (const engine::model::PlaybookInfo& p : m.model->playbooks()) {
-      m.playbook.push_back(UnionIndex(&plan->playbook_ids, p.id));
-    }
-  }
-  return std::unique_ptr<const RoutePlan>(std::move(plan));
-}
-
-}  // namespace
-
 absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
     const v1::ScoreRequest& request, std::shared_ptr<const ModelSet> set,
     size_t max_accounts, size_t* accounts) {
@@ -1072,10 +994,7 @@ absl::StatusOr<ScoreJobSpec> PrepareScoreJob(
   }
   spec.columnar_results =
       spec.plan.has_value() || request.options().columnar_results();
-  if (spec.model.router != nullptr && !request.options().ignore_routes()) {
-    HEALTHSCORE_ASSIGN_OR_RETURN(spec.routes,
-                                 MakeRoutePlan(spec.model));
-  }
+  if (!request.options().ignore_routes()) spec.routes = spec.model.route_plan;
   if (request.has_shadow()) {
     const v1::ShadowRequest& s = request.shadow();
     auto shadow = std::make_unique<ShadowPlan>();

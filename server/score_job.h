@@ -61,8 +61,6 @@
 
 namespace healthscore::server {
 
-// The models a routed request can reach (PrepareScoreJob). Immutable.
-struct RoutePlan;
 // The candidate of a shadow request (PrepareScoreJob). Immutable.
 struct ShadowPlan;
 
@@ -103,8 +101,9 @@ struct ScoreJobSpec {
   // The results go by column (ColumnarResults): a columnar request, or a
   // map-form one with ScoreOptions.columnar_results.
   bool columnar_results = false;
-  // Set when the requested model's routes apply.
-  std::unique_ptr<const RoutePlan> routes;
+  // Set when the requested model's routes apply; owned by `set`
+  // (ModelRef::route_plan).
+  const RoutePlan* routes = nullptr;
   // Set for a shadow request.
   std::unique_ptr<const ShadowPlan> shadow;
   absl::Time arrived;

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/model_set.h"
+#include "server/route_plan.h"
 #include "server/runtime.h"
 #include "server/testing/test_server.h"
 
@@ -109,7 +110,15 @@ TEST(PrepareScoreJobTest, RoutesApplyUnlessIgnored) {
   size_t n = 0;
   ASSERT_OK_AND_ASSIGN(ScoreJobSpec routed, Prepare(request, 1, &n));
   ASSERT_NE(routed.model.router, nullptr);
-  EXPECT_NE(routed.routes, nullptr);
+  ASSERT_NE(routed.routes, nullptr);
+  // The plan is the model set's, made with it: every request of the set
+  // shares it, and it lists the requested model, then its routes' targets.
+  ASSERT_OK_AND_ASSIGN(ScoreJobSpec again, Prepare(request, 1, &n));
+  EXPECT_EQ(again.routes, routed.routes);
+  ASSERT_EQ(routed.routes->models.size(), 2u);
+  EXPECT_EQ(routed.routes->models[0].model, routed.model.model);
+  EXPECT_EQ(routed.routes->models[1].name, "enterprise");
+  EXPECT_EQ(routed.routes->requested.router, routed.model.router);
   request.mutable_options()->set_ignore_routes(true);
   ASSERT_OK_AND_ASSIGN(ScoreJobSpec unrouted, Prepare(request, 1, &n));
   EXPECT_EQ(unrouted.routes, nullptr);
