@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,8 +45,13 @@ class RouteScope : public expr::Scope {
 
   const expr::Symbol* Lookup(std::string_view name) const override {
     auto it = symbols_.find(std::string(name));
-    return it == symbols_.end() ? nullptr : &it->second;
+    if (it == symbols_.end()) return nullptr;
+    read_.insert(it->second.ref.index);
+    return &it->second;
   }
+
+  // The slots the conditions checked so far read.
+  const std::set<int>& read() const { return read_; }
 
   std::string Suggest(std::string_view name) const override {
     return DidYouMean(name, names_);
@@ -85,6 +91,7 @@ class RouteScope : public expr::Scope {
   std::map<std::string, expr::Symbol> symbols_;
   std::map<int, int> input_of_slot_;
   std::vector<std::string> names_;
+  mutable std::set<int> read_;
 };
 
 }  // namespace
@@ -194,7 +201,66 @@ std::unique_ptr<const Router> Router::Create(
       s.by_model_code[static_cast<size_t>(model_code)] = code;
     }
   }
+  router->MakeTable(scope.read());
   return router;
+}
+
+void Router::MakeTable(const std::set<int>& read) {
+  if (read.size() != 1 || !slots_[*read.begin()].is_string) return;
+  const int slot = *read.begin();
+  const Slot& s = slots_[static_cast<size_t>(slot)];
+  // Router codes 0..literals-1, then missing, then any other value.
+  const size_t literals = s.codes.size();
+  const size_t m = literals + 2;
+  if (m > static_cast<size_t>(expr::kChunkRows)) return;
+  std::vector<int32_t> codes(m);
+  for (size_t i = 0; i < literals; ++i) codes[i] = static_cast<int32_t>(i);
+  codes[literals] = expr::kMissingCode;
+  codes[literals + 1] = model::kUnknownString;
+  // The other slots are read by no condition; they still need columns.
+  const std::vector<double> numbers(m, 0);
+  const std::vector<uint8_t> valid(m, 0);
+  const std::vector<int32_t> missing(m, expr::kMissingCode);
+  expr::SlotView view;
+  view.num.assign(slots_.size(), numbers.data());
+  view.num_valid.assign(slots_.size(), valid.data());
+  view.str.assign(slots_.size(), missing.data());
+  view.series.assign(slots_.size(), {});
+  view.str[static_cast<size_t>(slot)] = codes.data();
+  expr::Scratch scratch;
+  program_->Run(view, m, &scratch);
+  std::vector<int> route(m, -1);
+  for (size_t r = 0; r < outputs_.size(); ++r) {
+    const uint8_t* hit = program_->Bool(outputs_[r], scratch);
+    for (size_t i = 0; i < m; ++i) {
+      if (route[i] < 0 && hit[i] != 0) route[i] = static_cast<int>(r);
+    }
+  }
+  route_missing_ = route[literals];
+  route_unknown_ = route[literals + 1];
+  route.resize(literals);
+  route_of_code_ = std::move(route);
+  route_of_model_code_.resize(s.by_model_code.size());
+  for (size_t c = 0; c < s.by_model_code.size(); ++c) {
+    route_of_model_code_[c] = TableRoute(s.by_model_code[c]);
+  }
+  table_slot_ = slot;
+}
+
+int Router::TableRoute(int32_t code) const {
+  if (code == expr::kMissingCode) return route_missing_;
+  if (code < 0) return route_unknown_;
+  return route_of_code_[static_cast<size_t>(code)];
+}
+
+int32_t Router::RouterCode(const Slot& slot, const eval::Batch& batch,
+                           size_t row, int32_t code) {
+  if (code == model::kMissingString) return expr::kMissingCode;
+  if (code >= 0 || slot.codes.empty()) return model::kUnknownString;
+  // A text the model's dictionary does not hold.
+  const std::string_view text = batch.string_text(slot.column, row);
+  auto it = slot.codes.find(absl::string_view(text.data(), text.size()));
+  return it == slot.codes.end() ? model::kUnknownString : it->second;
 }
 
 void Router::Decide(const eval::Batch& batch, std::vector<int>* route_of_row,
@@ -202,7 +268,35 @@ void Router::Decide(const eval::Batch& batch, std::vector<int>* route_of_row,
   const size_t n = batch.size();
   route_of_row->assign(n, -1);
   if (n == 0 || routes_.empty()) return;
+  if (table_slot_ >= 0) {
+    DecideByTable(batch, route_of_row->data());
+  } else {
+    DecideByProgram(batch, route_of_row->data(), reused);
+  }
+  if (batch.error_count() != 0) {
+    for (size_t i = 0; i < n; ++i) {
+      if (!batch.row_ok(i)) (*route_of_row)[i] = -1;
+    }
+  }
+}
 
+void Router::DecideByTable(const eval::Batch& batch, int* route) const {
+  const Slot& slot = slots_[static_cast<size_t>(table_slot_)];
+  const int32_t* model_codes = batch.string_codes(slot.column);
+  const int* of_model_code = route_of_model_code_.data();
+  const uint32_t known = static_cast<uint32_t>(route_of_model_code_.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const int32_t code = model_codes[i];
+    // As DecideByProgram translates a value, the common case first.
+    route[i] = static_cast<uint32_t>(code) < known
+                   ? of_model_code[code]
+                   : TableRoute(RouterCode(slot, batch, i, code));
+  }
+}
+
+void Router::DecideByProgram(const eval::Batch& batch, int* route_of_row,
+                             Scratch* reused) const {
+  const size_t n = batch.size();
   expr::SlotView& view = reused->view;
   view.num.assign(slots_.size(), nullptr);
   view.num_valid.assign(slots_.size(), nullptr);
@@ -236,27 +330,14 @@ void Router::Decide(const eval::Batch& batch, std::vector<int>* route_of_row,
         // A value of the model's dictionary up to its last literal (the
         // common case, first): the text behind the code is that entry, a
         // literal or not. A negative code is past `known` as unsigned.
-        if (static_cast<uint32_t>(code) < known) {
-          out[i] = by_model_code[code];
-          continue;
-        }
-        if (code == model::kMissingString) {
-          out[i] = expr::kMissingCode;
-          continue;
-        }
-        if (code >= 0 || slot.codes.empty()) {
-          out[i] = model::kUnknownString;  // no literal
-          continue;
-        }
-        // A text the model's dictionary does not hold.
-        const std::string_view text = batch.string_text(slot.column, begin + i);
-        auto it = slot.codes.find(absl::string_view(text.data(), text.size()));
-        out[i] = it == slot.codes.end() ? model::kUnknownString : it->second;
+        out[i] = static_cast<uint32_t>(code) < known
+                     ? by_model_code[code]
+                     : RouterCode(slot, batch, begin + i, code);
       }
       view.str[s] = out;
     }
     program_->Run(view, m, &scratch);
-    int* route = route_of_row->data() + begin;
+    int* route = route_of_row + begin;
     for (size_t r = 0; r < outputs_.size(); ++r) {
       const uint8_t* hit = program_->Bool(outputs_[r], scratch);
       // Without a branch: the row's first route that holds wins.
@@ -264,11 +345,6 @@ void Router::Decide(const eval::Batch& batch, std::vector<int>* route_of_row,
       for (size_t i = 0; i < m; ++i) {
         route[i] = (route[i] < 0) & (hit[i] != 0) ? this_route : route[i];
       }
-    }
-  }
-  if (batch.error_count() != 0) {
-    for (size_t i = 0; i < n; ++i) {
-      if (!batch.row_ok(i)) (*route_of_row)[i] = -1;
     }
   }
 }

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -116,12 +117,37 @@ class Router {
     std::vector<int32_t> by_model_code;
   };
 
+  // Fills the table below when `read`, the slots the conditions read, is
+  // one string slot.
+  void MakeTable(const std::set<int>& read);
+  // The route of a row whose table slot holds `code` (a router code,
+  // expr::kMissingCode or model::kUnknownString).
+  int TableRoute(int32_t code) const;
+  // Decide's two ways: from the table, or by running the program.
+  void DecideByTable(const eval::Batch& batch, int* route_of_row) const;
+  void DecideByProgram(const eval::Batch& batch, int* route_of_row,
+                       Scratch* scratch) const;
+  // The router code of row `row`'s value of `slot`, whose model code
+  // `code` is past the slot's by_model_code: missing, no literal, or a
+  // text the model's dictionary does not hold.
+  static int32_t RouterCode(const Slot& slot, const eval::Batch& batch,
+                            size_t row, int32_t code);
+
   const model::CompiledModel* model_ = nullptr;
   std::vector<RouteSpec> routes_;
   std::vector<RouteTarget> targets_;
   std::vector<Slot> slots_;
   std::unique_ptr<expr::Program> program_;
   std::vector<expr::Operand> outputs_;  // one boolean per route
+  // When the conditions read one string input and nothing else, a row's
+  // route depends on that value alone: Create runs the program once over
+  // every value it can tell apart, and Decide looks rows up instead.
+  // table_slot_: that input's slot, or -1 without a table.
+  int table_slot_ = -1;
+  std::vector<int> route_of_code_;      // by router code
+  int route_missing_ = -1;              // a missing value
+  int route_unknown_ = -1;              // a value no condition names
+  std::vector<int> route_of_model_code_;  // by the model's code
 };
 
 }  // namespace healthscore::engine::routing
