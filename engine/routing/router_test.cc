@@ -6,32 +6,25 @@
 
 #include "engine/eval/batch.h"
 #include "engine/model/compiler.h"
+#include "engine/model/testing/minimal_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::engine::routing {
 namespace {
 
-// `segment` declares its values, `region` is free text; `plan` is always
-// "a" in the accounts below.
-constexpr char kModel[] = R"(name: routed
-version: 1
-inputs:
-  - {id: segment, type: string, values: [smb, enterprise, startup]}
-  - {id: region, type: string}
-  - {id: plan, type: string, values: [a, b]}
-  - {id: seats, type: number}
-groups:
-  - id: g
-    weight: 1
-    signals:
-      - {id: s, source: seats, weight: 1, normalize: {linear: {bad: 0, good: 10}}}
-tiers:
-  - {id: ok, min: 0}
-)";
-
+// The minimal model with three string inputs: `segment` declares its
+// values, `region` is free text; `plan` is always "a" in the accounts
+// below.
 std::shared_ptr<const model::CompiledModel> Model() {
-  model::CompileResult r = model::CompileString(kModel, "routed.yaml");
+  std::string text = model::testing::MinimalModel("routed");
+  const std::string inputs = "inputs:\n";
+  text.insert(text.find(inputs) + inputs.size(),
+              "  - {id: segment, type: string, values: [smb, enterprise, "
+              "startup]}\n"
+              "  - {id: region, type: string}\n"
+              "  - {id: plan, type: string, values: [a, b]}\n");
+  model::CompileResult r = model::CompileString(text, "routed.yaml");
   EXPECT_TRUE(r.model != nullptr) << r.diagnostics.ToString();
   return r.model;
 }
