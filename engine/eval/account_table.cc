@@ -1067,7 +1067,23 @@ bool TableBinder::BindGathered(const AccountTable& table,
   builder->PrepareRows(n, put_whole_);
   const size_t warnings_before = builder->range_warning_count();
   last_ignored_ = 0;
-  for (const uint32_t row : rows) last_ignored_ += AddRow(table, row, builder);
+  for (size_t j = 0; j < n;) {
+    // Rows with only an id (columnar input) are added as one run, as
+    // AddRows adds them.
+    size_t bare_end = j;
+    if (row_runs_.empty()) {
+      while (bare_end < n && table.row_bare(rows[bare_end])) ++bare_end;
+    }
+    if (bare_end > j) {
+      builder->AddGatheredBareRows(table.id_text_.data(),
+                                   table.id_ends_.data(), rows.data() + j,
+                                   bare_end - j);
+      j = bare_end;
+      continue;
+    }
+    last_ignored_ += AddRow(table, rows[j], builder);
+    ++j;
+  }
   for (size_t k = 0; k < table.runs_.size(); ++k) {
     const RunPlan& plan = run_plans_[k];
     if (plan.how < RunPlan::kNumberColumn) continue;
@@ -1129,6 +1145,32 @@ bool TableBinder::BindGathered(const AccountTable& table,
     builder->SortRangeWarnings(warnings_before, input_rank_);
   }
   return true;
+}
+
+bool TableBinder::FindStringColumn(const AccountTable& table, int input,
+                                   StringColumn* column) {
+  if (input < 0 || table.size() == 0) return false;
+  Resolve(table);
+  // Planned as Bind plans every row: the run's plan is then the one its
+  // values are bound by.
+  if (!PlanRuns(table, 0, table.size(), /*by_column=*/true)) return false;
+  for (size_t k = 0; k < table.runs_.size(); ++k) {
+    const AccountTable::Run& run = table.runs_[k];
+    if (slots_[run.column] != input) continue;
+    const RunPlan& plan = run_plans_[k];
+    // kCodeColumn implies the run gives the input alone; it must also give
+    // every row.
+    if (plan.how != RunPlan::kCodeColumn || run.first_row != 0 ||
+        run.rows != table.size()) {
+      return false;
+    }
+    column->codes = run.codes;
+    column->dictionary = run.dictionary;
+    column->stored = plan.codes.data();
+    column->entries = run.dictionary_size;
+    return true;
+  }
+  return false;
 }
 
 std::map<std::string, uint64_t> TableBinder::ignored_names() const {

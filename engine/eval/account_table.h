@@ -465,6 +465,26 @@ class TableBinder {
                BatchBuilder* builder,
                std::vector<uint32_t>* ignored_per_row = nullptr);
 
+  // The values of the string input `input` (an index into the model's
+  // inputs) in every row of `table`, when one run of dictionary codes gives
+  // them and binding puts that run column by column, so that none of its
+  // values has a warning or fails a row: codes[r] is row r's entry of
+  // `dictionary` (-1 for none), and stored[e] the code a Batch of the model
+  // stores for entry e (Batch::string_codes; an entry with empty text is
+  // missing). Lets a caller act on those values before binding (a router
+  // decides routes from them). The pointers are valid until the binder
+  // binds or is asked again, or the table changes.
+  struct StringColumn {
+    const int32_t* codes = nullptr;
+    const std::string_view* dictionary = nullptr;
+    const int32_t* stored = nullptr;
+    size_t entries = 0;
+  };
+  // Returns false when the input's values come otherwise (cells, several
+  // runs, text runs, values that would warn, no run at all).
+  bool FindStringColumn(const AccountTable& table, int input,
+                        StringColumn* column);
+
   // Values the model does not declare, over every row bound so far, and
   // over the rows of the last Bind or AddRows call.
   uint64_t ignored_fields() const { return ignored_; }

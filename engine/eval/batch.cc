@@ -578,6 +578,53 @@ void BatchBuilder::AddBareRows(const char* text, const uint64_t* ends,
   row_ = b.rows_ - 1;
 }
 
+void BatchBuilder::AddGatheredBareRows(const char* text,
+                                       const uint64_t* ends,
+                                       const uint32_t* rows, size_t n) {
+  Batch& b = *batch_;
+  if (n == 0) return;
+  auto id = [text, ends, rows](size_t i) {
+    const uint32_t r = rows[i];
+    const uint64_t from = r == 0 ? 0 : ends[r - 1];
+    return std::string_view(text + from, ends[r] - from);
+  };
+  if (b.rows_ + n > b.as_of_.size()) {
+    for (size_t i = 0; i < n; ++i) AddBareRow(id(i));
+    return;
+  }
+  // AddBareRows with each id copied from its own place: the text is sized
+  // once, not grown id by id.
+  const size_t first = b.rows_;
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) bytes += id(i).size();
+  size_t at = b.id_text_.size();
+  b.id_text_.resize(at + bytes);
+  char* out_text = b.id_text_.data();
+  const size_t old = b.id_ends_.size();
+  b.id_ends_.resize(old + n);
+  size_t* out_ends = b.id_ends_.data() + old;
+  size_t empty = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view one = id(i);
+    std::memcpy(out_text + at, one.data(), one.size());
+    at += one.size();
+    out_ends[i] = at;
+    empty += one.empty() ? 1 : 0;
+  }
+  b.rows_ += n;
+  for (size_t c = 0; c < b.series_values_.size(); ++c) {
+    std::fill_n(b.series_offsets_[c].data() + first + 1, n,
+                static_cast<uint32_t>(b.series_values_[c].size()));
+  }
+  for (size_t i = 0; empty != 0 && i < n; ++i) {
+    if (!id(i).empty()) continue;
+    row_ = first + i;
+    Fail("account has no id");
+    --empty;
+  }
+  row_ = b.rows_ - 1;
+}
+
 void BatchBuilder::SetId(std::string_view id) {
   // The row is the last one begun: its id is the end of the text.
   Batch& b = *batch_;

@@ -282,6 +282,11 @@ class BatchBuilder {
   // the rows were prepared.
   void AddBareRows(const char* text, const uint64_t* ends, uint64_t begin,
                    size_t n);
+  // AddBareRow for the rows rows[0, n) of an account table, in that order:
+  // row r's id is text[ends[r - 1], ends[r]), with ends[-1] taken as 0
+  // (chosen rows of a table, as TableBinder binds a route's accounts).
+  void AddGatheredBareRows(const char* text, const uint64_t* ends,
+                           const uint32_t* rows, size_t n);
 
   // The slot for a name in the model's inputs, or -1 when the model does
   // not declare it. Resolve once, then Put by slot for every row.

@@ -1,9 +1,12 @@
 #include "engine/routing/routing.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -284,6 +287,230 @@ TEST(RoutingTest, TheRequestedModelKeepsTheAccountsThatStay) {
     if (c.shadow) {
       ASSERT_NE(routed.live_batch(), nullptr);
       EXPECT_EQ(routed.live_batch()->size(), c.accounts);
+    }
+  }
+}
+
+// The same accounts as the columnar form sends them: bare rows (a row the
+// reader could not read, and one without an id, among them), then one run
+// per field, which the table borrows from this object.
+struct ColumnarAccounts {
+  // `seats_as_text`: seats come as texts, "many" (no number) in every
+  // eighth row, which fails the row in strict mode, and none elsewhere.
+  // `padding`: entries no row uses added to the segment dictionary.
+  // `segment_rows`: the segment column gives the first that many rows (all
+  // when 0); the rest have none.
+  ColumnarAccounts(size_t n, size_t enterprise_every,
+                   bool seats_as_text = false, size_t padding = 0,
+                   size_t segment_rows = 0) {
+    if (segment_rows == 0) segment_rows = n;
+    dictionary.assign(std::begin(kSegments), std::end(kSegments));
+    for (size_t i = 0; i < padding; ++i) {
+      padding_texts.push_back(absl::StrCat("unused-", i));
+    }
+    for (const std::string& text : padding_texts) dictionary.push_back(text);
+    eval::TableBuilder b(&table);
+    segment.resize(n);
+    x.resize(n);
+    seats.resize(n);
+    extra.resize(n);
+    lengths.resize(n);
+    offsets.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      b.BeginRow(i == 17 ? "" : absl::StrCat("acct-", i));
+      if (i % 11 == 5) b.FailRow("the record is unreadable");
+      b.EndRow();
+      // Entries of `dictionary`: enterprise, smb, mid_market, a value the
+      // model does not declare, an empty text; -1 for none sent.
+      segment[i] = i % enterprise_every == 0 ? 0
+                   : i % 7 == 3              ? -1
+                   : i % 13 == 6             ? 4
+                   : i % 17 == 2             ? 3
+                   : i % 29 == 1             ? 2
+                                             : 1;
+      x[i] = static_cast<double>(i % 90);
+      seats[i] = i % 4 == 3 ? 10 : NAN;
+      seats_text.push_back(i % 8 == 1 ? "many" : "");
+      extra[i] = i % 5 == 0 ? 1 : NAN;  // a field the model does not declare
+      offsets[i] = points.size();
+      lengths[i] = i % 3 == 2 ? 3 : -1;
+      if (i % 3 == 2) {
+        points.insert(points.end(), {1, 2, static_cast<double>(i)});
+      }
+    }
+    // Past the column's rows the array holds what no row sends: read there,
+    // it would route them to enterprise.
+    std::fill(segment.begin() + static_cast<std::ptrdiff_t>(segment_rows),
+              segment.end(), 0);
+    this->segment_rows = segment_rows;
+    b.PutCodeRun(b.Column({"attributes", "segment"}), 0, segment.data(),
+                 segment_rows, dictionary.data(), dictionary.size());
+    b.PutNumberRun(b.Column({"metrics", "x"}), 0, x.data(), n);
+    if (seats_as_text) {
+      for (const std::string& text : seats_text) seats_texts.push_back(&text);
+      b.PutStringRun(b.Column({"metrics", "seats"}), 0, seats_texts.data(),
+                     n);
+    } else {
+      b.PutNumberRun(b.Column({"metrics", "seats"}), 0, seats.data(), n);
+    }
+    this->seats_as_text = seats_as_text;
+    b.PutNumberRun(b.Column({"metrics", "extra"}), 0, extra.data(), n);
+    b.PutSeriesRun(b.Column({"series", "usage"}), 0, lengths.data(),
+                   offsets.data(), points.data(), n);
+  }
+  // The same accounts value by value, as the map form sends them.
+  eval::AccountTable ByRow() const {
+    eval::AccountTable rows;
+    eval::TableBuilder b(&rows);
+    for (size_t i = 0; i < table.size(); ++i) {
+      b.BeginRow(table.id(i));
+      if (table.row_failed(i)) b.FailRow(table.row_error(i));
+      const int32_t s = i < segment_rows ? segment[i] : -1;
+      if (s >= 0 && !dictionary[s].empty()) {
+        b.PutString(b.Column({"attributes", "segment"}), dictionary[s]);
+      }
+      b.PutNumber(b.Column({"metrics", "x"}), x[i]);
+      if (seats_as_text && !seats_text[i].empty()) {
+        b.PutString(b.Column({"metrics", "seats"}), seats_text[i]);
+      } else if (!seats_as_text && !std::isnan(seats[i])) {
+        b.PutNumber(b.Column({"metrics", "seats"}), seats[i]);
+      }
+      if (!std::isnan(extra[i])) {
+        b.PutNumber(b.Column({"metrics", "extra"}), extra[i]);
+      }
+      if (lengths[i] >= 0) {
+        b.SetSeries("usage", points.data() + offsets[i],
+                    static_cast<size_t>(lengths[i]));
+      }
+      b.EndRow();
+    }
+    return rows;
+  }
+  static constexpr std::string_view kSegments[] = {
+      "enterprise", "smb", "mid_market", "startup", ""};
+  eval::AccountTable table;
+  std::vector<std::string> padding_texts;
+  std::vector<std::string_view> dictionary;
+  std::vector<int32_t> segment;
+  size_t segment_rows = 0;
+  std::vector<double> x, seats, extra, points;
+  std::vector<int32_t> lengths;
+  std::vector<uint64_t> offsets;
+  std::vector<std::string> seats_text;
+  std::vector<const std::string*> seats_texts;
+  bool seats_as_text = false;
+};
+
+// Routes on one string input that one column of the table gives are
+// decided from the column, and the requested model binds only the accounts
+// that stay (ScoreTable's DecideFromTable): every account has the model,
+// outcome and counts it has when the same accounts come value by value
+// (routes decided from the bound requested model), whatever share the
+// routes take; strict requests and shadow requests decide the old way.
+TEST(RoutingTest, RoutesDecidedFromAColumnMatchThoseFromBoundAccounts) {
+  TempRepo repo("routes_column");
+  WriteModels(repo,
+              "routes:\n"
+              "  - {when: 'segment == \"enterprise\"', model: enterprise, "
+              "version: 2}\n"
+              "  - {when: 'segment in [\"mid_market\"]', model: smb}\n"
+              "  - {when: '!has(segment)', model: enterprise, version: 1}\n");
+  // A model whose segment is free text: routes compare texts its
+  // dictionary does not hold.
+  repo.Write("free/1/model.yaml",
+             absl::StrReplaceAll(SmallModel("free"),
+                                 {{", values: [smb, mid_market, enterprise]",
+                                   ""}}));
+  repo.Write("free/config.yaml",
+             "routes:\n"
+             "  - {when: 'segment == \"enterprise\"', model: enterprise}\n"
+             "  - {when: 'segment == \"startup\"', model: smb}\n");
+  std::unique_ptr<ModelRepository> served = Open(repo);
+  ASSERT_NE(served, nullptr);
+  const auto set = served->Snapshot();
+  ModelRef candidate;
+  ASSERT_OK_AND_ASSIGN(candidate, set->Find("smb"));
+  struct Case {
+    const char* name;
+    const char* model;
+    size_t parts;  // every route takes some accounts
+    size_t enterprise_every;
+    bool strict;
+    bool shadow;
+    // A segment dictionary much larger than the accounts, which binding
+    // looks up value by value (no column to decide from).
+    bool large_dictionary = false;
+    // A segment column that gives only some of the rows.
+    bool partial_column = false;
+  };
+  for (const Case& c :
+       {Case{"enterprise one in 2", "default", 4, 2, false, false},
+        Case{"enterprise one in 40", "default", 4, 40, false, false},
+        Case{"strict", "default", 4, 2, true, false},
+        Case{"strict, one in 40", "default", 4, 40, true, false},
+        Case{"a shadow candidate", "default", 4, 2, false, true},
+        Case{"a large dictionary", "default", 4, 40, false, false, true},
+        Case{"a column of some rows", "default", 4, 40, false, false, false,
+             true},
+        Case{"free text, one in 2", "free", 3, 2, false, false},
+        Case{"free text, one in 40", "free", 3, 40, false, false}}) {
+    SCOPED_TRACE(c.name);
+    ASSERT_OK_AND_ASSIGN(const ModelRef ref, set->Find(c.model));
+    ASSERT_NE(ref.router, nullptr);
+    ASSERT_GE(ref.router->table_input(), 0);
+    const ColumnarAccounts columnar(360, c.enterprise_every, c.strict,
+                                    c.large_dictionary ? 1000 : 0,
+                                    c.partial_column ? 300 : 0);
+    const eval::AccountTable by_row = columnar.ByRow();
+    TableRequest request;
+    request.model = ref;
+    request.strict = c.strict;
+    request.shadow = c.shadow ? &candidate : nullptr;
+    TableScores from_column, from_rows;
+    ASSERT_OK(ScoreTable(request, columnar.table, nullptr, &from_column));
+    ASSERT_OK(ScoreTable(request, by_row, nullptr, &from_rows));
+    const RoutedResult& got = from_column.routed();
+    const RoutedResult& want = from_rows.routed();
+    ASSERT_EQ(got.size(), want.size());
+    ASSERT_EQ(got.parts.size(), want.parts.size());
+    std::vector<size_t> accounts_of(got.parts.size(), 0);
+    for (size_t i = 0; i < got.size(); ++i) {
+      SCOPED_TRACE(i);
+      ASSERT_EQ(got.part(i).model.name, want.part(i).model.name);
+      EXPECT_EQ(OutcomeText(got.part(i), got.row(i)),
+                OutcomeText(want.part(i), want.row(i)));
+      ++accounts_of[static_cast<size_t>(&got.part(i) - got.parts.data())];
+    }
+    for (size_t p = 0; p < got.parts.size(); ++p) {
+      SCOPED_TRACE(got.parts[p].model.name);
+      EXPECT_EQ(got.parts[p].rows, want.parts[p].rows);
+      EXPECT_EQ(got.parts[p].tier_counts, want.parts[p].tier_counts);
+      EXPECT_EQ(got.parts[p].failed, want.parts[p].failed);
+      EXPECT_EQ(got.parts[p].dropped_values, want.parts[p].dropped_values);
+      EXPECT_GT(accounts_of[p], 0u);
+    }
+    EXPECT_EQ(from_column.failed(), from_rows.failed());
+    EXPECT_EQ(from_column.dropped_values(), from_rows.dropped_values());
+    EXPECT_EQ(from_column.ignored_fields(), from_rows.ignored_fields());
+    // What the comparison rests on: failed accounts (unreadable, no id),
+    // values the model ignores, and every route taking accounts.
+    EXPECT_GT(from_column.failed(), c.strict ? 60u : 10u);
+    EXPECT_GT(from_column.ignored_fields(), 30u);
+    EXPECT_EQ(got.parts.size(), c.parts);
+    // Which way the routes were decided: from the column the requested
+    // model's batch holds only the accounts that stayed, even when routes
+    // took too few of them for a bound batch to be worth keeping.
+    const RoutedPart& own = got.parts[0];
+    ASSERT_EQ(own.model.name, c.model);
+    if (!c.strict && !c.shadow && !c.large_dictionary && !c.partial_column) {
+      EXPECT_FALSE(own.whole);
+      EXPECT_EQ(own.batch->size(), own.rows.size());
+    } else if (!c.partial_column) {
+      // The bound batch: kept whole for a shadow, or when routes took few.
+      EXPECT_EQ(own.whole, c.shadow || c.enterprise_every == 40);
+    }
+    if (c.enterprise_every == 40 && !c.partial_column) {
+      EXPECT_TRUE(want.parts[0].whole);  // the bound batch kept every row
     }
   }
 }

@@ -20,12 +20,13 @@ namespace {
 // A thread keeps buffers for this many models; past it the oldest go.
 constexpr size_t kMaxKept = 8;
 
-// The requested model's batch keeps only the accounts no route took
-// (Batch::KeepRows) once routes took at least 1 in kKeepStayedFrom of
-// them; below that, scoring the few taken costs less than gathering the
-// rest. For the default model gathering a kept row costs about a third of
-// scoring one, so the two break even near a quarter (bench/README.md,
-// BM_ScoreTableRouted); a costlier model gains from keeping sooner.
+// When the requested model bound every account to decide the routes, its
+// batch keeps only the accounts no route took (Batch::KeepRows) once
+// routes took at least 1 in kKeepStayedFrom of them; below that, scoring
+// the few taken costs less than gathering the rest. For the default model
+// gathering a kept row costs about a third of scoring one, so the two
+// break even near a quarter (bench/README.md, BM_ScoreTableRouted); a
+// costlier model gains from keeping sooner.
 constexpr size_t kKeepStayedFrom = 4;
 
 // The counts of RoutedPart over its rows.
@@ -61,6 +62,44 @@ void CountPart(RoutedPart* part) {
   } else {
     part->dropped_values = batch.dropped_values();
   }
+}
+
+// Decides each row's route (Router::Decide) from the column of `table`
+// that gives the routes' one string input, when there is one (Router::
+// table_input, TableBinder::FindStringColumn): without binding the
+// requested model, whose `binder` plans the table. A row the requested
+// model's batch would reject stays with it, as Decide leaves it: in a
+// non-strict bind those are the rows the reader could not read and those
+// without an id. Returns false, deciding nothing, when the values are not
+// in such a column.
+bool DecideFromTable(const routing::Router& router, TableBinder* binder,
+                     const eval::AccountTable& table,
+                     std::vector<int>* route_of_entry,
+                     std::vector<int>* route_of_row) {
+  TableBinder::StringColumn column;
+  if (router.table_input() < 0 ||
+      !binder->FindStringColumn(table, router.table_input(), &column)) {
+    return false;
+  }
+  const int missing = router.RouteOfValue(model::kMissingString, {});
+  route_of_entry->resize(column.entries);
+  for (size_t e = 0; e < column.entries; ++e) {
+    const std::string_view text = column.dictionary[e];
+    (*route_of_entry)[e] =
+        text.empty() ? missing : router.RouteOfValue(column.stored[e], text);
+  }
+  const size_t n = table.size();
+  route_of_row->resize(n);
+  const int* of_entry = route_of_entry->data();
+  int* route = route_of_row->data();
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t code = column.codes[i];
+    route[i] = code < 0 ? missing : of_entry[code];
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (table.id(i).empty() || table.row_failed(i)) route[i] = -1;
+  }
+  return true;
 }
 
 }  // namespace
@@ -157,23 +196,32 @@ absl::Status ScoreTable(const TableRequest& request,
   out->live_batch_ = nullptr;
   out->live_result_ = nullptr;
 
-  // The requested model binds every account: to decide the routes, and as
-  // the batch it scores whole.
   RoutedPart first = out->TakePart(requested.model);
-  {
-    TableBinder* binder = out->Binder(requested.model);
-    binder->set_strict(request.strict);
-    eval::BatchBuilder builder(first.batch.get());
-    binder->AddRows(table, 0, n, &builder,
-                    router != nullptr ? &out->ignored_per_row_ : nullptr);
-  }
-
+  TableBinder* const first_binder = out->Binder(requested.model);
+  first_binder->set_strict(request.strict);
+  const bool shadow = request.shadow != nullptr;
   std::vector<int>& route_of_row = out->route_of_row_;
-  if (router != nullptr) {
-    if (out->decide_ == nullptr) {
-      out->decide_ = std::make_unique<routing::Router::Scratch>();
+  // Routes that read one string input, which one column of the table gives
+  // (the columnar form's `segment`), are decided from that column, and the
+  // requested model binds only the accounts that stay with it. Otherwise it
+  // binds every account, to decide the routes, and keeps those that stay
+  // (below). Not in strict mode, where any bad value fails its account
+  // before routing, nor with a shadow candidate, which compares the
+  // requested model on every account.
+  const bool decided_from_table =
+      router != nullptr && !request.strict && !shadow &&
+      DecideFromTable(*router, first_binder, table, &out->route_of_entry_,
+                      &route_of_row);
+  if (!decided_from_table) {
+    eval::BatchBuilder builder(first.batch.get());
+    first_binder->AddRows(table, 0, n, &builder,
+                          router != nullptr ? &out->ignored_per_row_ : nullptr);
+    if (router != nullptr) {
+      if (out->decide_ == nullptr) {
+        out->decide_ = std::make_unique<routing::Router::Scratch>();
+      }
+      router->Decide(*first.batch, &route_of_row, out->decide_.get());
     }
-    router->Decide(*first.batch, &route_of_row, out->decide_.get());
   }
 
   // Group the rows by the model that scores them: part 0 is the requested
@@ -210,15 +258,20 @@ absl::Status ScoreTable(const TableRequest& request,
     part_of_row.resize(n);
     counts.assign(first_route.size(), 0);
     // An account's ignored values count against the model that scores it:
-    // here those that stay, the routed ones when their model binds them.
-    const uint32_t* ignored = out->ignored_per_row_.data();
-    uint64_t stay_ignored = 0;
+    // here those that stay when their model bound every account, else when
+    // each model binds its own.
     for (size_t i = 0; i < n; ++i) {
       const uint32_t j =
           part_of_route[static_cast<size_t>(route_of_row[i] + 1)];
       part_of_row[i] = j;
       ++counts[j];
-      stay_ignored += uint64_t{ignored[i]} * (j == 0);
+    }
+    uint64_t stay_ignored = 0;
+    if (!decided_from_table) {
+      const uint32_t* ignored = out->ignored_per_row_.data();
+      for (size_t i = 0; i < n; ++i) {
+        stay_ignored += uint64_t{ignored[i]} * (part_of_row[i] == 0);
+      }
     }
     routed.ignored_fields = stay_ignored;
     absl::InlinedVector<uint32_t*, 8> next(first_route.size(), nullptr);
@@ -242,8 +295,20 @@ absl::Status ScoreTable(const TableRequest& request,
     }
   }
 
-  const bool shadow = request.shadow != nullptr;
-  if (!stay.empty()) {
+  if (!stay.empty() && decided_from_table) {
+    // Bound now, with these accounts alone.
+    first.model = requested;
+    first.route = -1;
+    first.whole = false;
+    if (stay.size() == n) {
+      eval::BatchBuilder builder(first.batch.get());
+      first_binder->AddRows(table, 0, n, &builder);
+    } else {
+      first_binder->Bind(table, stay, first.batch.get());
+    }
+    routed.ignored_fields += first_binder->last_ignored();
+    routed.parts.push_back(std::move(first));
+  } else if (!stay.empty()) {
     first.model = requested;
     first.route = -1;
     // Without a shadow only the accounts that stayed need the requested

@@ -128,6 +128,7 @@ class TableScores {
   RoutedPart candidate_;
   std::vector<uint32_t> ignored_per_row_;
   std::vector<int> route_of_row_;
+  std::vector<int> route_of_entry_;  // DecideFromTable
   // Grouping the rows by part (ScoreTable).
   std::vector<uint32_t> part_of_route_;
   std::vector<int> first_route_;

@@ -257,10 +257,30 @@ int32_t Router::RouterCode(const Slot& slot, const eval::Batch& batch,
                            size_t row, int32_t code) {
   if (code == model::kMissingString) return expr::kMissingCode;
   if (code >= 0 || slot.codes.empty()) return model::kUnknownString;
+  return LiteralCode(slot, batch.string_text(slot.column, row));
+}
+
+int32_t Router::LiteralCode(const Slot& slot, std::string_view text) {
   // A text the model's dictionary does not hold.
-  const std::string_view text = batch.string_text(slot.column, row);
   auto it = slot.codes.find(absl::string_view(text.data(), text.size()));
   return it == slot.codes.end() ? model::kUnknownString : it->second;
+}
+
+int Router::table_input() const {
+  return table_slot_ < 0 ? -1 : slots_[static_cast<size_t>(table_slot_)].input;
+}
+
+int Router::RouteOfValue(int32_t code, std::string_view text) const {
+  if (static_cast<uint32_t>(code) < route_of_model_code_.size()) {
+    return route_of_model_code_[static_cast<size_t>(code)];
+  }
+  // RouterCode, with the text at hand.
+  const Slot& slot = slots_[static_cast<size_t>(table_slot_)];
+  if (code == model::kMissingString) return TableRoute(expr::kMissingCode);
+  if (code >= 0 || slot.codes.empty()) {
+    return TableRoute(model::kUnknownString);
+  }
+  return TableRoute(LiteralCode(slot, text));
 }
 
 void Router::Decide(const eval::Batch& batch, std::vector<int>* route_of_row,

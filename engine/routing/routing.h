@@ -36,6 +36,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -99,6 +100,18 @@ class Router {
     Decide(batch, route_of_row, &scratch);
   }
 
+  // When every condition reads one string input and nothing else, a row's
+  // route depends on that value alone: table_input() is that input (an
+  // index into the model's inputs), else -1. RouteOfValue then gives the
+  // route (or -1) of a row whose batch stores `code` for it
+  // (Batch::string_codes; model::kMissingString for none) with text `text`
+  // (read only when the model's dictionary does not hold it), as Decide
+  // would, so that a caller holding the values in another form (a column
+  // of an account table) decides without binding a batch. REQUIRES:
+  // table_input() >= 0.
+  int table_input() const;
+  int RouteOfValue(int32_t code, std::string_view text) const;
+
   // "segment == \"enterprise\" -> enterprise_health v2", one per route.
   std::vector<std::string> Describe() const;
 
@@ -132,6 +145,9 @@ class Router {
   // text the model's dictionary does not hold.
   static int32_t RouterCode(const Slot& slot, const eval::Batch& batch,
                             size_t row, int32_t code);
+  // The router code of `text`, a value the model's dictionary does not
+  // hold: a literal's, or model::kUnknownString.
+  static int32_t LiteralCode(const Slot& slot, std::string_view text);
 
   const model::CompiledModel* model_ = nullptr;
   std::vector<RouteSpec> routes_;
