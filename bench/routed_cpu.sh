@@ -13,23 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 ROUNDS=${2:-3}
-TMP=$(mktemp -d)
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-cp -r server/testdata/rules "$TMP/models"
-cp -r server/testdata/routing/. "$TMP/models/"
-"$BUILD/server/healthscore-server" --listen 127.0.0.1:0 \
-  --port-file "$TMP/port" --models "$TMP/models" --threads 2 \
-  2>"$TMP/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
-[ -s "$TMP/port" ] || { cat "$TMP/server.log" >&2; exit 1; }
+# shellcheck source=bench/routed_setup.sh
+. bench/routed_setup.sh
+start_server
 target="127.0.0.1:$(cat "$TMP/port")"
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
