@@ -8,11 +8,16 @@
 # 5.4 s after a 2.3 s start, and divided by the accounts the load generator
 # reports per second over that window.
 #
-#   bench/routed_cpu.sh [BUILD_DIR] [ROUNDS]
+#   bench/routed_cpu.sh [BUILD_DIR] [ROUNDS] [MODES]
+#
+# MODES: the loads of each round, in order (default "unrouted routed");
+# "shadow" adds requests with routes ignored and `enterprise` the shadow
+# candidate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 ROUNDS=${2:-3}
+MODES=${3:-unrouted routed}
 # shellcheck source=bench/routed_setup.sh
 . bench/routed_setup.sh
 start_server
@@ -21,9 +26,10 @@ hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 
 for ((r = 1; r <= ROUNDS; ++r)); do
-  for mode in unrouted routed; do
+  for mode in $MODES; do
     extra=()
     [ "$mode" = unrouted ] && extra=(--ignore-routes)
+    [ "$mode" = shadow ] && extra=(--ignore-routes --shadow enterprise)
     "$BUILD/bench/load/healthscore-load" --target "$target" --duration 8 \
       --warmup 2 --model default --scenario batch --batch 1024 \
       --concurrency 4 --form columnar "${extra[@]}" >"$TMP/load" 2>&1 &

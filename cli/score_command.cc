@@ -371,8 +371,10 @@ class Pipeline {
     for (const auto& w : worker_state_) {
       tally->Merge(w->tally);
       MergeIgnored(w->reader.ignored_names(), reader_names);
-      // The first model binds every account (with routes, to decide them),
-      // so its ignored names are the input's.
+      // The first model binds every account (with routes, to decide them:
+      // the tables of JSON Lines and CSV hold cells, never the one column
+      // ScoreTable decides routes from), so its ignored names are the
+      // input's.
       MergeIgnored(
           w->scores.Binder((*setup_.models)[0].model)->ignored_names(),
           binder_names);
