@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/strings.h"
+#include "engine/eval/column_loop.h"
 #include "engine/model/diagnostic.h"
 #include "engine/model/model_spec.h"
 
@@ -49,6 +50,31 @@ bool CodesFit(const int32_t* codes, size_t n, uint32_t size) {
     fits &= c >= -1 && (c < 0 || static_cast<uint32_t>(c) < size);
   }
   return fits;
+}
+
+// How many values of a whole column are given (RunValueGiven): numbers
+// that are not NaN, codes other than -1, series lengths of 0 or more.
+// Loops over columns (column_loop.h): for the values a model does not
+// declare, which a shadow candidate or a routed model meets in every row.
+HEALTHSCORE_COLUMN_LOOP
+uint64_t CountNumbers(const double* numbers, size_t n) {
+  uint64_t given = 0;
+  for (size_t i = 0; i < n; ++i) given += !std::isnan(numbers[i]);
+  return given;
+}
+
+HEALTHSCORE_COLUMN_LOOP
+uint64_t CountCodes(const int32_t* codes, size_t n) {
+  uint64_t given = 0;
+  for (size_t i = 0; i < n; ++i) given += codes[i] != -1;
+  return given;
+}
+
+HEALTHSCORE_COLUMN_LOOP
+uint64_t CountSeries(const int32_t* lengths, size_t n) {
+  uint64_t given = 0;
+  for (size_t i = 0; i < n; ++i) given += lengths[i] >= 0;
+  return given;
 }
 
 uint64_t NextTableUid() {
@@ -796,6 +822,7 @@ uint64_t TableBinder::CountGiven(const AccountTable& /*table*/,
                                  const uint32_t* rows, size_t first,
                                  size_t n) {
   using RunKind = AccountTable::RunKind;
+  // Of the given rows, one by one; of a range, a column loop.
   auto count = [rows, first, n](auto given) {
     uint64_t total = 0;
     if (rows == nullptr) {
@@ -808,10 +835,13 @@ uint64_t TableBinder::CountGiven(const AccountTable& /*table*/,
   switch (run.kind) {
     case RunKind::kNumbers:
     case RunKind::kDateDays:
+      if (rows == nullptr) return CountNumbers(run.numbers + first, n);
       return count([&run](size_t i) { return !std::isnan(run.numbers[i]); });
     case RunKind::kCodes:
+      if (rows == nullptr) return CountCodes(run.codes + first, n);
       return count([&run](size_t i) { return run.codes[i] != -1; });
     case RunKind::kSeries:
+      if (rows == nullptr) return CountSeries(run.codes + first, n);
       return count([&run](size_t i) { return run.codes[i] >= 0; });
     case RunKind::kStrings:
       if (run.strings == nullptr) {

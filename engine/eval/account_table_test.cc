@@ -1,5 +1,6 @@
 #include "engine/eval/account_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -914,6 +915,84 @@ TEST(TableBinderTest, NumberColumnsPutWholeHoldWhatValueByValueHolds) {
             model->StringCode(Column(*model, "seg"), "y"));
   EXPECT_EQ(got.string_codes(Column(*model, "seg"))[1], model::kUnknownString);
   EXPECT_FALSE(got.row_error(1).empty());
+}
+
+// Columns the model does not declare, of every kind, are counted where a
+// row gives a value: a number or day that is not NaN, a code other than -1
+// (an invalid code is given), a series of any length (a negative length is
+// none). Whole ranges count a column at a time, some rows one by one; both
+// agree with counting the values here, over row counts that leave every
+// vector width a remainder.
+TEST(TableBinderTest, IgnoredColumnsOfEveryKindAreCountedWhereGiven) {
+  auto model = Compile(kColumnsModel);
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  constexpr size_t kRows = 37;
+  std::vector<std::string> ids;
+  std::vector<double> nps(kRows), signup(kRows), points(kRows, 1);
+  std::vector<int32_t> region(kRows), lengths(kRows);
+  std::vector<uint64_t> offsets(kRows);
+  for (size_t r = 0; r < kRows; ++r) {
+    ids.push_back(absl::StrCat("acct-", r));
+    nps[r] = r % 3 == 0 ? kNaN : static_cast<double>(r);
+    signup[r] = r % 4 == 1 ? kNaN : 19000 + static_cast<double>(r);
+    region[r] = r % 5 == 0 ? -1 : r % 7 == 0 ? -3 : static_cast<int32_t>(r % 2);
+    lengths[r] = r % 6 == 0 ? -1 : r % 6 == 1 ? 0 : r % 6 == 2 ? -2 : 1;
+    offsets[r] = r;
+  }
+  AccountTable table;
+  TableBuilder b(&table);
+  std::vector<std::string_view> views(ids.begin(), ids.end());
+  b.AddBareRows(views.data(), views.size());
+  const std::string_view regions[] = {"emea", "apac"};
+  b.PutNumberRun(b.Column({"metrics", "nps"}), 0, nps.data(), kRows);
+  b.PutDateDaysRun(b.Column({"dates", "signup"}), 0, signup.data(), kRows);
+  b.PutCodeRun(b.Column({"attributes", "region"}), 0, region.data(), kRows,
+               regions, 2);
+  b.PutSeriesRun(b.Column({"series", "logins"}), 0, lengths.data(),
+                 offsets.data(), points.data(), kRows);
+  // What each row gives, counted here.
+  auto given = [&](size_t r) {
+    return std::map<std::string, uint64_t>{
+        {"metrics.nps", std::isnan(nps[r]) ? 0 : 1},
+        {"dates.signup", std::isnan(signup[r]) ? 0 : 1},
+        {"attributes.region", region[r] == -1 ? 0 : 1},
+        {"series.logins", lengths[r] < 0 ? 0 : 1}};
+  };
+  auto expect_counts = [&](const TableBinder& binder,
+                           const std::vector<uint32_t>& rows) {
+    std::map<std::string, uint64_t> want;
+    uint64_t total = 0;
+    for (const uint32_t r : rows) {
+      for (const auto& [name, count] : given(r)) {
+        if (count == 0) continue;  // a name is listed once it has a value
+        want[name] += count;
+        total += count;
+      }
+    }
+    EXPECT_EQ(binder.last_ignored(), total);
+    EXPECT_EQ(binder.ignored_fields(), total);
+    EXPECT_EQ(binder.ignored_names(), want);
+  };
+  for (const auto& [begin, end] :
+       {std::pair<size_t, size_t>{0, kRows}, {3, 34}, {5, 6}, {36, 37}}) {
+    SCOPED_TRACE(absl::StrCat(begin, "-", end));
+    std::vector<uint32_t> rows;
+    for (size_t r = begin; r < end; ++r) {
+      rows.push_back(static_cast<uint32_t>(r));
+    }
+    TableBinder by_column(model);
+    Batch batch(model);
+    {
+      BatchBuilder builder(&batch);
+      by_column.AddRows(table, begin, end, &builder);
+    }
+    expect_counts(by_column, rows);
+    // The same rows in another order, gathered.
+    std::reverse(rows.begin(), rows.end());
+    TableBinder gathered(model);
+    gathered.Bind(table, rows, &batch);
+    expect_counts(gathered, rows);
+  }
 }
 
 // Dates, dictionary codes, as_of, previous_score and previous_tier are put

@@ -172,9 +172,10 @@ class Batch {
   std::shared_ptr<const model::CompiledModel> model_;
   size_t rows_ = 0;
   // The ids, one after another: row r's ends at id_ends_[r], where row
-  // r - 1's ended. One text for all rows, not a string per row.
+  // r - 1's ended. One text for all rows, not a string per row. The ends
+  // are written as rows are added, so growing them zeroes nothing.
   std::string id_text_;
-  std::vector<size_t> id_ends_;
+  std::vector<size_t, DefaultInitAllocator<size_t>> id_ends_;
   // Reused across Clear(): the strings keep their capacity.
   std::vector<std::string> errors_;
   size_t error_count_ = 0;
