@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <iterator>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -15,6 +17,7 @@
 #include "engine/common/json_text.h"
 #include "engine/common/number_format.h"
 #include "engine/common/status_macros.h"
+#include "engine/eval/column_loop.h"
 #include "engine/eval/scorer.h"
 
 namespace healthscore::engine::shadow {
@@ -32,33 +35,78 @@ namespace {
 // Score deltas lie in [-100, 100]; 0.001-point bins.
 constexpr double kBinsPerPoint = 1000;
 constexpr size_t kBins = 200 * 1000 + 1;
+// Past this many deltas the dense histogram is smaller than their bins.
+constexpr size_t kMaxFewBins = kBins / 4;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-size_t Bin(double delta) {
+uint32_t Bin(double delta) {
   // std::round after the clamp (the same, the bounds being whole), written
   // out: x is not negative, so truncation is floor and x - floor is exact;
-  // the library call was a tenth of a shadow comparison.
+  // the library call was a tenth of a shadow comparison. 32-bit
+  // truncation, which x fits: the 64-bit unsigned one takes a branch.
   const double x = std::clamp((delta + 100) * kBinsPerPoint, 0.0,
                               static_cast<double>(kBins - 1));
-  const size_t t = static_cast<size_t>(x);
-  return x - static_cast<double>(t) >= 0.5 ? t + 1 : t;
+  const int32_t t = static_cast<int32_t>(x);
+  return static_cast<uint32_t>(t) +
+         (x - static_cast<double>(t) >= 0.5 ? 1u : 0u);
 }
 
-// Sorts bin numbers (< 2^18) with two counting passes of 9 bits: a
-// request's thousand deltas sort in a few microseconds, where selecting
-// the five percentiles with nth_element took a tenth of a shadow request.
-void SortBins(std::vector<uint32_t>* bins) {
-  static_assert(kBins <= (size_t{1} << 18));
-  constexpr int kBits = 9;
-  constexpr uint32_t kMask = (1u << kBits) - 1;
-  std::vector<uint32_t> other(bins->size());
-  for (int shift = 0; shift < 2 * kBits; shift += kBits) {
-    uint32_t count[kMask + 2] = {};
-    for (uint32_t b : *bins) ++count[((b >> shift) & kMask) + 1];
-    for (uint32_t d = 1; d <= kMask + 1; ++d) count[d] += count[d - 1];
-    for (uint32_t b : *bins) other[count[(b >> shift) & kMask]++] = b;
-    bins->swap(other);
+// Bins each of deltas[0, n) into out[0, n). A loop over a whole column
+// (engine/eval/column_loop.h), which AVX2 bins four deltas at a time.
+HEALTHSCORE_COLUMN_LOOP
+void BinDeltas(const double* __restrict deltas, size_t n,
+               uint32_t* __restrict out) {
+  for (size_t k = 0; k < n; ++k) out[k] = Bin(deltas[k]);
+}
+
+// The bins at the 1-based ranks `ranks[0..k)` (ascending, none above
+// bins.size()) of `bins` (each < 2^18, at most kMaxFewBins) in sorted
+// order, into `out`, without sorting: counting the high 10 bits of every
+// bin finds each rank's bucket and its rank within it, and counting the
+// low 8 bits of those buckets' bins finds its bin. Two counting passes
+// that move nothing; sorting the bins (two passes that also move each)
+// cost twice as much, and nth_element per percentile more again.
+constexpr size_t kMaxRanks = 5;
+template <typename Bins>
+void BinsAtRanks(const Bins& bins, const uint64_t* ranks, size_t k,
+                 uint32_t* out) {
+  constexpr int kLowBits = 8;
+  constexpr uint32_t kLow = 1u << kLowBits;
+  constexpr uint32_t kHigh = (1u << 18) >> kLowBits;
+  static_assert(kBins <= kHigh * kLow);
+  static_assert(kMaxFewBins <= UINT16_MAX);
+  uint16_t high[kHigh] = {};
+  for (uint32_t b : bins) ++high[b >> kLowBits];
+  // Each rank's bucket is one of `slots` counted below; the last row of
+  // `low` is a sink for the bins of every other bucket.
+  uint8_t slot_of_bucket[kHigh];
+  std::memset(slot_of_bucket, kMaxRanks, sizeof(slot_of_bucket));
+  uint32_t bucket_of_slot[kMaxRanks];
+  size_t slot_of_rank[kMaxRanks];
+  uint64_t rank_within[kMaxRanks];
+  size_t slots = 0;
+  uint64_t below = 0;  // bins in the buckets before `h`
+  uint32_t h = 0;
+  for (size_t r = 0; r < k; ++r) {
+    while (below + high[h] < ranks[r]) below += high[h++];
+    if (slots == 0 || bucket_of_slot[slots - 1] != h) {
+      bucket_of_slot[slots] = h;
+      slot_of_bucket[h] = static_cast<uint8_t>(slots);
+      ++slots;
+    }
+    slot_of_rank[r] = slots - 1;
+    rank_within[r] = ranks[r] - below;
+  }
+  uint16_t low[kMaxRanks + 1][kLow];
+  std::memset(low, 0, slots * sizeof(low[0]));
+  for (uint32_t b : bins) ++low[slot_of_bucket[b >> kLowBits]][b & (kLow - 1)];
+  for (size_t r = 0; r < k; ++r) {
+    const uint16_t* counts = low[slot_of_rank[r]];
+    uint64_t seen = counts[0];
+    uint32_t l = 0;
+    while (seen < rank_within[r]) seen += counts[++l];
+    out[r] = bucket_of_slot[slot_of_rank[r]] << kLowBits | l;
   }
 }
 
@@ -125,6 +173,14 @@ ShadowComparison::ShadowComparison(
     for (const std::string& to : report_.candidate_tiers) {
       tier_differs_.push_back(from != to ? 1 : 0);
     }
+  }
+  static_assert(model::kInsufficientDataTier == -1);
+  const size_t columns = report_.candidate_tiers.size();
+  for (int t = -1; t < static_cast<int>(live_->tiers().size()); ++t) {
+    live_cell_.push_back(static_cast<uint32_t>(TierSlot(*live_, t) * columns));
+  }
+  for (int t = -1; t < static_cast<int>(candidate_->tiers().size()); ++t) {
+    candidate_cell_.push_back(static_cast<uint32_t>(TierSlot(*candidate_, t)));
   }
   for (size_t i = 0; i < live_->playbooks().size(); ++i) {
     const std::string& id = live_->playbooks()[i].id;
@@ -195,7 +251,6 @@ void ShadowComparison::Accumulate(const eval::Batch& live_batch,
   // then each playbook; examples of tier changes only until there are
   // enough.
   const size_t n = live_batch.size();
-  const size_t candidate_tiers = report_.candidate_tiers.size();
   const eval::BatchResult::Columns lc = live.columns();
   const eval::BatchResult::Columns cc = candidate.columns();
   compared_.resize(n);
@@ -215,54 +270,46 @@ void ShadowComparison::Accumulate(const eval::Batch& live_batch,
   report_.failed_candidate_only += live_ok - both_ok;
   report_.compared += both_ok;
 
-  // The tier table, through local pointers (through the members, each
-  // count's store reloaded them); the rows whose tier changed are listed
-  // on the way, without a branch, for the examples below.
+  // The tier table and the score deltas in one pass over the rows both
+  // scored, through local pointers (through the members, each count's
+  // store reloaded them). The rows whose tier changed are listed on the
+  // way, for the examples below, and the deltas of rows with a score from
+  // each model gathered, neither with a branch of its own (a score column
+  // holds a number in every row, valid or not).
   uint64_t* const tier_cells = tiers_.data();
   const uint8_t* const differs = tier_differs_.data();
-  const size_t live_none = live_->tiers().size();  // insufficient_data
-  const size_t candidate_none = candidate_->tiers().size();
+  const uint32_t* const live_cell = live_cell_.data() + 1;
+  const uint32_t* const candidate_cell = candidate_cell_.data() + 1;
   changed_rows_.resize(n);
   uint32_t* const changed_row = changed_rows_.data();
   uint64_t changed = 0;
-  for (size_t row = 0; row < n; ++row) {
-    if (!both[row]) continue;
-    const int32_t lt = lc.tier[row];
-    const int32_t ct = cc.tier[row];
-    const size_t cell =
-        (lt == model::kInsufficientDataTier ? live_none
-                                            : static_cast<size_t>(lt)) *
-            candidate_tiers +
-        (ct == model::kInsufficientDataTier ? candidate_none
-                                            : static_cast<size_t>(ct));
-    ++tier_cells[cell];
-    changed_row[changed] = static_cast<uint32_t>(row);
-    changed += differs[cell];
-  }
-
-  // The score deltas of the rows both scored with a score each, gathered
-  // without a branch (a score column holds a number in every row, valid
-  // or not), then summed in row order, as the mean has always been summed,
-  // and binned in one loop.
   deltas_.resize(n);
   double* const delta = deltas_.data();
   size_t deltas = 0;
   for (size_t row = 0; row < n; ++row) {
+    if (!both[row]) continue;
+    const uint32_t cell =
+        live_cell[lc.tier[row]] + candidate_cell[cc.tier[row]];
+    ++tier_cells[cell];
+    changed_row[changed] = static_cast<uint32_t>(row);
+    changed += differs[cell];
     const double live_score = lc.score.value[row];
     const double cand_score = cc.score.value[row];
-    const uint32_t use = both[row] & (lc.score.valid[row] != 0) &
+    const uint32_t use = (lc.score.valid[row] != 0) &
                          (cc.score.valid[row] != 0) &
                          static_cast<uint8_t>(!std::isnan(live_score)) &
                          static_cast<uint8_t>(!std::isnan(cand_score));
     delta[deltas] = cand_score - live_score;
     deltas += use;
   }
+  // Summed in row order, as the mean has always been summed.
   ShadowDelta& d = report_.delta;
   double low = HUGE_VAL, high = -HUGE_VAL, sum = sum_;
   for (size_t k = 0; k < deltas; ++k) {
-    low = std::min(low, delta[k]);
-    high = std::max(high, delta[k]);
-    sum += delta[k];
+    const double v = delta[k];
+    low = v < low ? v : low;
+    high = v > high ? v : high;
+    sum += v;
   }
   AddBins(delta, deltas);
   report_.tier_changed += changed;
@@ -340,13 +387,11 @@ void ShadowComparison::AddBins(const double* deltas, size_t n) {
   if (histogram_.empty()) {
     const size_t at = bins_.size();
     bins_.resize(at + n);
-    uint32_t* const out = bins_.data() + at;
-    for (size_t k = 0; k < n; ++k) out[k] = static_cast<uint32_t>(Bin(deltas[k]));
-    // Past a quarter of the bins, the dense histogram is smaller.
-    if (bins_.size() <= kBins / 4) return;
+    BinDeltas(deltas, n, bins_.data() + at);
+    if (bins_.size() <= kMaxFewBins) return;
     histogram_.assign(kBins, 0);
     for (uint32_t b : bins_) ++histogram_[b];
-    std::vector<uint32_t>().swap(bins_);
+    Buffer<uint32_t>().swap(bins_);
     return;
   }
   for (size_t k = 0; k < n; ++k) ++histogram_[Bin(deltas[k])];
@@ -354,6 +399,7 @@ void ShadowComparison::AddBins(const double* deltas, size_t n) {
 
 ShadowReport ShadowComparison::Report() const {
   ShadowReport out = report_;
+  out.tier_table.reserve(tiers_.size());
   for (size_t l = 0; l < out.live_tiers.size(); ++l) {
     for (size_t c = 0; c < out.candidate_tiers.size(); ++c) {
       out.tier_table.push_back(
@@ -369,26 +415,28 @@ ShadowReport ShadowComparison::Report() const {
     const std::pair<double, double*> wanted[] = {
         {0.05, &d.p5}, {0.25, &d.p25}, {0.5, &d.median},
         {0.75, &d.p75}, {0.95, &d.p95}};
-    // The ranks ascend, so one pass over the histogram finds them all; a
-    // few bins are sorted and indexed.
-    std::vector<uint32_t> bins;
-    if (histogram_.empty()) {
-      bins = bins_;
-      SortBins(&bins);
+    // The ranks ascend, so one pass over the histogram finds them all, as
+    // one pass over the few bins (BinsAtRanks) does.
+    static_assert(std::size(wanted) == kMaxRanks);
+    uint64_t ranks[kMaxRanks];
+    for (size_t r = 0; r < kMaxRanks; ++r) {
+      ranks[r] = std::max<uint64_t>(
+          1, static_cast<uint64_t>(
+                 std::ceil(wanted[r].first * static_cast<double>(d.count))));
     }
-    size_t b = 0;
-    uint64_t seen = histogram_.empty() ? 0 : histogram_[0];
-    for (const auto& [p, slot] : wanted) {
-      const uint64_t rank = std::max<uint64_t>(
-          1, static_cast<uint64_t>(std::ceil(p * static_cast<double>(d.count))));
-      size_t bin;
-      if (histogram_.empty()) {
-        bin = bins[rank - 1];
-      } else {
-        while (seen < rank) seen += histogram_[++b];
-        bin = b;
+    uint32_t at_rank[kMaxRanks];
+    if (histogram_.empty()) {
+      BinsAtRanks(bins_, ranks, kMaxRanks, at_rank);
+    } else {
+      size_t b = 0;
+      uint64_t seen = histogram_[0];
+      for (size_t r = 0; r < kMaxRanks; ++r) {
+        while (seen < ranks[r]) seen += histogram_[++b];
+        at_rank[r] = static_cast<uint32_t>(b);
       }
-      *slot = std::clamp(BinValue(bin), d.min, d.max);
+    }
+    for (size_t r = 0; r < kMaxRanks; ++r) {
+      *wanted[r].second = std::clamp(BinValue(at_rank[r]), d.min, d.max);
     }
   }
   return out;

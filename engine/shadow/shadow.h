@@ -149,10 +149,18 @@ class ShadowComparison {
   // Whether a live tier and a candidate tier have different ids, by the
   // indices of tiers_ (row-major), so a row compares no strings.
   std::vector<uint8_t> tier_differs_;
+  // A row's cell in tiers_ is live_cell_[live tier + 1] +
+  // candidate_cell_[candidate tier + 1] (insufficient_data, -1, first).
+  std::vector<uint32_t> live_cell_;
+  std::vector<uint32_t> candidate_cell_;
   // Playbook index in each model per report_.playbooks entry (-1: absent).
   std::vector<std::pair<int, int>> playbook_index_;
+  // Buffers the comparison writes before it reads them, so not zeroed
+  // when they grow.
+  template <typename T>
+  using Buffer = std::vector<T, eval::DefaultInitAllocator<T>>;
   // The rows of the current batch that both models scored (1) or not (0).
-  std::vector<uint8_t> compared_;
+  Buffer<uint8_t> compared_;
   // InvalidArgument unless the batches and results belong to the two
   // models and hold as many rows.
   absl::Status CheckShapes(const eval::Batch& live_batch,
@@ -164,13 +172,13 @@ class ShadowComparison {
                   const eval::BatchResult& candidate);
   // The current batch's score deltas and rows whose tier changed
   // (Accumulate).
-  std::vector<double> deltas_;
-  std::vector<uint32_t> changed_rows_;
+  Buffer<double> deltas_;
+  Buffer<uint32_t> changed_rows_;
   // Deltas binned to 1/1000 of a point: the bins of each account while
   // they are few (a request), a dense histogram of counts once they are
   // many (a whole file). Either gives the same percentiles.
   void AddBins(const double* deltas, size_t n);
-  std::vector<uint32_t> bins_;
+  Buffer<uint32_t> bins_;
   std::vector<uint64_t> histogram_;
   double sum_ = 0;
 };

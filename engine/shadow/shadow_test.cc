@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/eval/scorer.h"
@@ -294,60 +295,77 @@ TEST(ShadowTest, SmallDeltasKeepTheirResolution) {
 
 // Percentiles of the delta are nearest ranks over deltas binned to 1/1000
 // of a point, whether the comparison keeps the bins of few accounts or the
-// dense histogram of many (past 50,000).
+// dense histogram of many (past 50,000), and however the deltas spread:
+// evenly; most of them in a tenth of a point, so that several percentiles
+// fall among the same 256 bins (BinsAtRanks counts those separately); all
+// of them the same.
 TEST(ShadowTest, PercentilesAreTheSameForFewAndManyAccounts) {
   auto live = Model(SmallModel("health", "1"));
   auto candidate = Model(SmallModel("health", "2", 200));
-  for (const int n : {7, 1000, 60000}) {
-    SCOPED_TRACE(n);
-    // The accounts in two tables, so that the comparison also adds to the
-    // dense histogram once it has one (the first table of 60,000 has
-    // 55,000).
-    AccountTable tables[2];
-    std::vector<double> binned;
-    const int first = n * 11 / 12;
-    for (int part = 0; part < 2; ++part) {
-      TableBuilder b(&tables[part]);
-      for (int i = part == 0 ? 0 : first; i < (part == 0 ? first : n); ++i) {
-        // Live scores x, the candidate x / 2: the delta is -x / 2. The
-        // quarter keeps every delta off a bin's edge.
-        const double x = 100.0 * (i + 0.25) / n;
-        b.BeginRow("a" + std::to_string(i));
-        b.SetMetric("x", x);
-        b.EndRow();
-        binned.push_back(std::round((-x / 2 + 100) * 1000) / 1000 - 100);
-        // Now and then an account neither model has a score for: compared,
-        // but it has no delta.
-        if (i % 5 == 0) {
-          b.BeginRow("none" + std::to_string(i));
+  struct Spread {
+    const char* name;
+    double (*x)(int i, int n);  // account i's live score of n
+  };
+  const Spread spreads[] = {
+      // The quarter keeps every delta off a bin's edge.
+      {"even", [](int i, int n) { return 100.0 * (i + 0.25) / n; }},
+      {"clustered",
+       [](int i, int n) {
+         return i % 10 == 0 ? 100.0 * (i + 0.25) / n
+                            : 40 + 0.002 * (i % 97) + 0.00025;
+       }},
+      {"one value", [](int, int) { return 30.25; }}};
+  for (const Spread& spread : spreads) {
+    for (const int n : {7, 1000, 60000}) {
+      SCOPED_TRACE(absl::StrCat(spread.name, " ", n));
+      // The accounts in two tables, so that the comparison also adds to the
+      // dense histogram once it has one (the first table of 60,000 has
+      // 55,000).
+      AccountTable tables[2];
+      std::vector<double> binned;
+      const int first = n * 11 / 12;
+      for (int part = 0; part < 2; ++part) {
+        TableBuilder b(&tables[part]);
+        for (int i = part == 0 ? 0 : first; i < (part == 0 ? first : n); ++i) {
+          // Live scores x, the candidate x / 2: the delta is -x / 2.
+          const double x = spread.x(i, n);
+          b.BeginRow("a" + std::to_string(i));
+          b.SetMetric("x", x);
           b.EndRow();
+          binned.push_back(std::round((-x / 2 + 100) * 1000) / 1000 - 100);
+          // Now and then an account neither model has a score for: compared,
+          // but it has no delta.
+          if (i % 5 == 0) {
+            b.BeginRow("none" + std::to_string(i));
+            b.EndRow();
+          }
         }
       }
+      std::sort(binned.begin(), binned.end());
+      ShadowComparison comparison(live, candidate);
+      for (const AccountTable& table : tables) {
+        repository::TableRequest request;
+        request.model = {"health", 1, live, nullptr};
+        const repository::ModelRef shadow = {"health", 2, candidate, nullptr};
+        request.shadow = &shadow;
+        repository::TableScores scores;
+        ASSERT_OK(repository::ScoreTable(request, table, nullptr, &scores));
+        ASSERT_OK(comparison.AddScores(scores));
+      }
+      const ShadowReport r = comparison.Report();
+      EXPECT_EQ(r.compared, static_cast<uint64_t>(n + (n + 4) / 5));
+      ASSERT_EQ(r.delta.count, static_cast<uint64_t>(n));
+      auto nearest_rank = [&](double p) {
+        const size_t rank = std::max<size_t>(
+            1, static_cast<size_t>(std::ceil(p * n)));
+        return std::clamp(binned[rank - 1], r.delta.min, r.delta.max);
+      };
+      EXPECT_NEAR(r.delta.p5, nearest_rank(0.05), 1e-9);
+      EXPECT_NEAR(r.delta.p25, nearest_rank(0.25), 1e-9);
+      EXPECT_NEAR(r.delta.median, nearest_rank(0.5), 1e-9);
+      EXPECT_NEAR(r.delta.p75, nearest_rank(0.75), 1e-9);
+      EXPECT_NEAR(r.delta.p95, nearest_rank(0.95), 1e-9);
     }
-    std::sort(binned.begin(), binned.end());
-    ShadowComparison comparison(live, candidate);
-    for (const AccountTable& table : tables) {
-      repository::TableRequest request;
-      request.model = {"health", 1, live, nullptr};
-      const repository::ModelRef shadow = {"health", 2, candidate, nullptr};
-      request.shadow = &shadow;
-      repository::TableScores scores;
-      ASSERT_OK(repository::ScoreTable(request, table, nullptr, &scores));
-      ASSERT_OK(comparison.AddScores(scores));
-    }
-    const ShadowReport r = comparison.Report();
-    EXPECT_EQ(r.compared, static_cast<uint64_t>(n + (n + 4) / 5));
-    ASSERT_EQ(r.delta.count, static_cast<uint64_t>(n));
-    auto nearest_rank = [&](double p) {
-      const size_t rank = std::max<size_t>(
-          1, static_cast<size_t>(std::ceil(p * n)));
-      return std::clamp(binned[rank - 1], r.delta.min, r.delta.max);
-    };
-    EXPECT_NEAR(r.delta.p5, nearest_rank(0.05), 1e-9);
-    EXPECT_NEAR(r.delta.p25, nearest_rank(0.25), 1e-9);
-    EXPECT_NEAR(r.delta.median, nearest_rank(0.5), 1e-9);
-    EXPECT_NEAR(r.delta.p75, nearest_rank(0.75), 1e-9);
-    EXPECT_NEAR(r.delta.p95, nearest_rank(0.95), 1e-9);
   }
 }
 
