@@ -287,6 +287,33 @@ TEST(RoutingTest, TheRequestedModelKeepsTheAccountsThatStay) {
     if (c.shadow) {
       ASSERT_NE(routed.live_batch(), nullptr);
       EXPECT_EQ(routed.live_batch()->size(), c.accounts);
+      // The candidate scores every account as it would alone, but keeps no
+      // signal values: the comparison reads outcomes, never reasons. The
+      // live model keeps them for the response's reasons.
+      EXPECT_TRUE(routed.live_result()->has_signal_values());
+      const eval::BatchResult* cand = routed.candidate_result();
+      ASSERT_NE(cand, nullptr);
+      EXPECT_FALSE(cand->has_signal_values());
+      TableRequest alone;
+      alone.model = candidate;
+      alone.ignore_routes = true;
+      TableScores by_itself;
+      ASSERT_OK(ScoreTable(alone, table, nullptr, &by_itself));
+      const eval::BatchResult& want = by_itself.routed().parts[0].result;
+      ASSERT_TRUE(want.has_signal_values());
+      ASSERT_EQ(cand->size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i) {
+        SCOPED_TRACE(i);
+        ASSERT_EQ(cand->ok(i), want.ok(i));
+        if (!want.ok(i)) continue;
+        EXPECT_EQ(cand->tier(i), want.tier(i));
+        ASSERT_EQ(cand->has_score(i), want.has_score(i));
+        if (want.has_score(i)) EXPECT_EQ(cand->score(i), want.score(i));
+        for (int p = 0;
+             p < static_cast<int>(candidate.model->playbooks().size()); ++p) {
+          EXPECT_EQ(cand->playbook_matched(i, p), want.playbook_matched(i, p));
+        }
+      }
     }
   }
 }

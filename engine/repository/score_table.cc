@@ -365,8 +365,12 @@ absl::Status ScoreTable(const TableRequest& request,
     TableBinder* binder = out->Binder(candidate.model);
     binder->set_strict(request.strict);
     binder->Bind(table, out->candidate_.batch.get());
-    HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(
-        *out->candidate_.batch, &out->candidate_.result, pool, options));
+    // The comparison reads outcomes, never the reasons signal values give.
+    eval::ScoreOptions candidate_options = options;
+    candidate_options.signal_values = false;
+    HEALTHSCORE_RETURN_IF_ERROR(Scorer::Score(*out->candidate_.batch,
+                                              &out->candidate_.result, pool,
+                                              candidate_options));
   }
   return absl::OkStatus();
 }

@@ -84,7 +84,9 @@ class TableScores {
 
   // For a shadow request: the requested model and the candidate, each on
   // every account on its own (no routes), as
-  // engine::ShadowComparison::AddScores compares them. Null otherwise.
+  // engine::ShadowComparison::AddScores compares them. Null otherwise. The
+  // candidate's result holds no signal values (has_signal_values() is
+  // false): a comparison reads outcomes, not reasons.
   const eval::Batch* live_batch() const { return live_batch_; }
   const eval::BatchResult* live_result() const { return live_result_; }
   const eval::Batch* candidate_batch() const { return candidate_.batch.get(); }
