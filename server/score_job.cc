@@ -88,10 +88,15 @@ Scratch& ThreadScratch() {
 // Shadow chunks keep their scores until the last task compares them, so
 // they cannot use a thread's; they take one from here and give it back
 // after the comparison, which keeps steady shadow traffic from allocating
-// (and faulting in) fresh engine buffers for every chunk.
+// (and faulting in) fresh engine buffers for every chunk. Each thread
+// keeps the last one it gave back for its own next chunk: a request of one
+// chunk is scored and compared on one thread, so its next takes buffers
+// still in that core's cache, where a shared list handed them to the other
+// core every other request.
 class ScoresPool {
  public:
   std::unique_ptr<engine::repository::TableScores> Take() {
+    if (Mine() != nullptr) return std::move(Mine());
     {
       absl::MutexLock lock(&mu_);
       if (!free_.empty()) {
@@ -105,12 +110,20 @@ class ScoresPool {
   }
   void Give(std::unique_ptr<engine::repository::TableScores> scores) {
     if (scores == nullptr) return;
+    if (Mine() == nullptr) {
+      Mine() = std::move(scores);
+      return;
+    }
     absl::MutexLock lock(&mu_);
     if (free_.size() < kMaxFree) free_.push_back(std::move(scores));
   }
 
  private:
   static constexpr size_t kMaxFree = 64;
+  static std::unique_ptr<engine::repository::TableScores>& Mine() {
+    thread_local std::unique_ptr<engine::repository::TableScores> mine;
+    return mine;
+  }
   absl::Mutex mu_;
   std::vector<std::unique_ptr<engine::repository::TableScores>> free_;
 };
@@ -824,8 +837,12 @@ void Finish(Job* job) {
   Runtime* runtime = job->runtime;
   grpc::Status status;
   absl::Status error;
-  // Every field but the results, which the chunks serialised.
-  v1::ScoreResponse head;
+  // Every field but the results, which the chunks serialised; on an arena,
+  // as the shadow report's hundred-odd strings and messages are cheaper
+  // there than from the heap one by one.
+  google::protobuf::Arena arena(CallArenaOptions());
+  v1::ScoreResponse& head =
+      *google::protobuf::Arena::CreateMessage<v1::ScoreResponse>(&arena);
   {
     std::lock_guard<std::mutex> lock(job->mu);
     error = job->error;

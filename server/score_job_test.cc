@@ -4,6 +4,7 @@
 
 #include "server/score_job.h"
 
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/model_set.h"
+#include "server/request_parsing.h"
 #include "server/route_plan.h"
 #include "server/runtime.h"
 #include "server/testing/test_server.h"
@@ -219,14 +221,73 @@ TEST(StartScoreJobTest, SmallUnaryJobsRunOnTheCallersThread) {
     EXPECT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(scored_on == std::this_thread::get_id(), c.on_caller);
     v1::ScoreResponse parsed;
-    std::vector<grpc::Slice> slices;
-    ASSERT_TRUE(response.Dump(&slices).ok());
-    std::string bytes;
-    for (const grpc::Slice& slice : slices) {
-      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-    ASSERT_TRUE(parsed.ParseFromString(bytes));
+    ASSERT_TRUE(parsed.ParseFromString(FlattenBody(response)));
     EXPECT_EQ(parsed.results_size(), static_cast<int>(c.accounts));
+  }
+}
+
+// A shadow job's chunks keep their scores until the last task compares
+// them, in engine buffers taken from a pool and given back after (each
+// thread keeps the last it gave for its own next chunk). However a job is
+// cut, and whichever threads score it on whichever reused buffers, one job
+// after another, its report is the same.
+TEST(StartScoreJobTest, ShadowReportsAreTheSameHoweverTheJobIsCut) {
+  constexpr size_t kAccounts = 500;
+  v1::ScoreRequest request;
+  request.set_model("default");
+  request.set_version("1");
+  request.mutable_shadow()->set_model("enterprise");
+  request.mutable_shadow()->set_max_examples(7);
+  v1::ColumnarAccounts* columns = request.mutable_columns();
+  v1::NumberColumn* csat = columns->add_metrics();
+  csat->set_name("csat");
+  v1::NumberColumn* tickets = columns->add_metrics();
+  tickets->set_name("tickets");
+  v1::NumberColumn* dau_mau = columns->add_metrics();
+  dau_mau->set_name("dau_mau");
+  for (size_t i = 0; i < kAccounts; ++i) {
+    columns->add_ids(i % 97 == 13 ? "" : absl::StrCat("a", i));  // "": fails
+    csat->add_values(i % 9 == 4 ? std::nan("") : 1 + static_cast<double>(i % 5));
+    tickets->add_values(static_cast<double>(i % 23));
+    dau_mau->add_values(static_cast<double>(i % 10) / 10);
+  }
+  auto run = [&](Runtime* runtime) {
+    size_t n = 0;
+    absl::StatusOr<ScoreJobSpec> spec = Prepare(request, kAccounts, &n);
+    EXPECT_OK(spec.status());
+    grpc::ByteBuffer response;
+    spec->response = &response;
+    absl::Notification done;
+    grpc::Status status;
+    StartScoreJob(runtime, *std::move(spec), [&](grpc::Status s) {
+      status = std::move(s);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    v1::ScoreResponse parsed;
+    EXPECT_TRUE(parsed.ParseFromString(FlattenBody(response)));
+    return parsed.shadow();
+  };
+  ServerOptions one_chunk;
+  one_chunk.threads = 1;
+  ServerOptions many_chunks;
+  many_chunks.threads = 2;
+  many_chunks.rows_per_task = 37;
+  Runtime whole(one_chunk), cut(many_chunks);
+  const v1::ShadowReport want = run(&whole);
+  // What the comparison rests on: failures, tier changes, deltas, examples.
+  EXPECT_EQ(want.compared() + want.failed_both() + want.failed_live_only() +
+                want.failed_candidate_only(),
+            kAccounts);
+  EXPECT_GT(want.failed_both(), 0u);
+  EXPECT_GT(want.tier_changed(), 50u);
+  EXPECT_GT(want.score_delta().count(), 300u);
+  EXPECT_EQ(want.changed_size(), 7);
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    EXPECT_EQ(run(&cut).DebugString(), want.DebugString());
+    EXPECT_EQ(run(&whole).DebugString(), want.DebugString());
   }
 }
 
