@@ -220,6 +220,7 @@ TEST(StartScoreJobTest, SmallUnaryJobsRunOnTheCallersThread) {
     done.WaitForNotification();
     EXPECT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(scored_on == std::this_thread::get_id(), c.on_caller);
+    ASSERT_TRUE(response.Valid());  // the job wrote a response
     v1::ScoreResponse parsed;
     ASSERT_TRUE(parsed.ParseFromString(FlattenBody(response)));
     EXPECT_EQ(parsed.results_size(), static_cast<int>(c.accounts));
@@ -269,6 +270,7 @@ TEST(StartScoreJobTest, ShadowReportsAreTheSameHoweverTheJobIsCut) {
     });
     done.WaitForNotification();
     EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(response.Valid());
     v1::ScoreResponse parsed;
     EXPECT_TRUE(parsed.ParseFromString(FlattenBody(response)));
     return parsed.shadow();
