@@ -57,7 +57,18 @@ class TextBuffer {
     // Nothing to copy, and an empty buffer or view may hold no pointer,
     // which memcpy must not be given even for no bytes.
     if (n == 0) return;
-    std::memcpy(Room(n), s, n);
+    // A piece of a row is mostly a few bytes to a few dozen: copied here
+    // in fixed-size moves, not by a call to memcpy, whose call and size
+    // dispatch cost more than such a copy (bench/README.md, issue 11).
+    char* const d = Room(n);
+    if (n <= 16) {
+      CopyShort(d, s, n);
+    } else if (n <= 32) {
+      std::memcpy(d, s, 16);
+      std::memcpy(d + n - 16, s + n - 16, 16);
+    } else {
+      std::memcpy(d, s, n);
+    }
     size_ += n;
   }
   void append(std::string_view s) { append(s.data(), s.size()); }
@@ -72,6 +83,21 @@ class TextBuffer {
   size_t size() const { return size_; }
 
  private:
+  // Copies 1 to 16 bytes in fixed-size moves that may overlap.
+  static void CopyShort(char* d, const char* s, size_t n) {
+    if (n >= 8) {
+      std::memcpy(d, s, 8);
+      std::memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+      std::memcpy(d, s, 4);
+      std::memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+      d[0] = s[0];
+      d[n / 2] = s[n / 2];
+      d[n - 1] = s[n - 1];
+    }
+  }
+
   void Grow(size_t n) {
     const size_t capacity = std::max({2 * capacity_, size_ + n, size_t{1024}});
     std::unique_ptr<char[]> data(new char[capacity]);  // not zeroed
