@@ -308,7 +308,9 @@ TEST(RoutingTest, TheRequestedModelKeepsTheAccountsThatStay) {
         if (!want.ok(i)) continue;
         EXPECT_EQ(cand->tier(i), want.tier(i));
         ASSERT_EQ(cand->has_score(i), want.has_score(i));
-        if (want.has_score(i)) EXPECT_EQ(cand->score(i), want.score(i));
+        if (want.has_score(i)) {
+          EXPECT_EQ(cand->score(i), want.score(i));
+        }
         for (int p = 0;
              p < static_cast<int>(candidate.model->playbooks().size()); ++p) {
           EXPECT_EQ(cand->playbook_matched(i, p), want.playbook_matched(i, p));
