@@ -27,7 +27,7 @@ TEST(TextBufferTest, AppendsPiecesAndKeepsThemAsItGrows) {
 
 // Pieces of every length up to past the short-copy sizes, each in a heap
 // block of exactly its length (the sanitizer build fails a read past it),
-// appended after text of every offset: every byte arrives, in order.
+// appended after 0, 1 or 2 bytes of text: every byte arrives, in order.
 TEST(TextBufferTest, PiecesOfEveryLengthArriveWhole) {
   for (size_t lead = 0; lead < 3; ++lead) {
     TextBuffer buffer;
