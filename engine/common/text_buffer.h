@@ -23,6 +23,8 @@
 #include <string_view>
 #include <utility>
 
+#include "engine/common/large_memory.h"
+
 namespace healthscore::engine::common {
 
 class TextBuffer {
@@ -99,14 +101,18 @@ class TextBuffer {
   }
 
   void Grow(size_t n) {
-    const size_t capacity = std::max({2 * capacity_, size_ + n, size_t{1024}});
-    std::unique_ptr<char[]> data(new char[capacity]);  // not zeroed
+    // A buffer that grows large (a block's rendered results) is reused
+    // block after block: its memory comes in huge pages (large_memory.h),
+    // all of which it uses.
+    const size_t capacity =
+        LargeSize(std::max({2 * capacity_, size_ + n, size_t{1024}}));
+    LargeBuffer data = MakeLargeBuffer(capacity);  // not zeroed
     if (size_ > 0) std::memcpy(data.get(), data_.get(), size_);
     data_ = std::move(data);
     capacity_ = capacity;
   }
 
-  std::unique_ptr<char[]> data_;
+  LargeBuffer data_;
   size_t size_ = 0;
   size_t capacity_ = 0;
 };

@@ -25,6 +25,23 @@ TEST(TextBufferTest, AppendsPiecesAndKeepsThemAsItGrows) {
   EXPECT_EQ(buffer.view(), expected);
 }
 
+// Past a megabyte the memory comes in huge pages (large_memory.h): the text
+// survives each move to a larger mapping.
+TEST(TextBufferTest, GrowsPastMegabytesAndKeepsItsText) {
+  TextBuffer buffer;
+  std::string expected;
+  std::string piece(4093, ' ');
+  for (int i = 0; expected.size() < (size_t{5} << 20); ++i) {
+    for (size_t k = 0; k < piece.size(); ++k) {
+      piece[k] = static_cast<char>('a' + (i + k) % 26);
+    }
+    buffer.append(piece);
+    expected += piece;
+  }
+  ASSERT_EQ(buffer.size(), expected.size());
+  EXPECT_TRUE(buffer.view() == expected);
+}
+
 // Pieces of every length up to past the short-copy sizes, each in a heap
 // block of exactly its length (the sanitizer build fails a read past it),
 // appended after 0, 1 or 2 bytes of text: every byte arrives, in order.

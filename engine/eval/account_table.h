@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/common/large_memory.h"
 #include "engine/common/text_buffer.h"
 #include "engine/eval/batch.h"
 #include "engine/model/compiled_model.h"
@@ -254,7 +255,9 @@ class AccountTable {
   // copies a run of bare rows' ids at once).
   std::string id_text_;
   std::vector<uint64_t> id_ends_;
-  std::vector<Cell> cells_;
+  // A block's cells run to a megabyte or more, and the table is reused:
+  // huge pages (common/large_memory.h).
+  std::vector<Cell, common::LargeAllocator<Cell>> cells_;
   std::vector<Run> runs_;
   // The values' text. A TextBuffer appends inline: a string value per
   // field through std::string::append was a library call each.

@@ -26,7 +26,7 @@ void LineSplitter::Reserve(LineBlock* block, size_t size, size_t keep) const {
     return;
   }
   ++allocations_;
-  std::unique_ptr<char[]> data(new char[size + kLineBlockPadding]);
+  common::LargeBuffer data = common::MakeLargeBuffer(size + kLineBlockPadding);
   if (keep > 0) std::memcpy(data.get(), block->data.get(), keep);
   block->data = std::move(data);
   block->capacity = size;

@@ -14,7 +14,8 @@
 //
 // Memory: a block holds about ReaderOptions::block_size bytes (more for a
 // single line up to max_line_bytes long); the splitter itself holds only the
-// bytes read after the last block's text (about one block at most).
+// bytes read after the last block's text (about one block at most). A block
+// of 1 MiB or more occupies whole 2 MiB huge pages (common/large_memory.h).
 
 #ifndef HEALTHSCORE_ENGINE_IO_LINE_BLOCKS_H_
 #define HEALTHSCORE_ENGINE_IO_LINE_BLOCKS_H_
@@ -26,6 +27,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "engine/common/large_memory.h"
 #include "engine/io/byte_source.h"
 #include "engine/io/snapshot_reader.h"
 
@@ -56,7 +58,9 @@ struct LineBlock {
     return capacity + kLineBlockPadding - offset;
   }
 
-  std::unique_ptr<char[]> data;  // capacity + kLineBlockPadding bytes
+  // capacity + kLineBlockPadding bytes; a block of the usual size is
+  // mapped in huge pages (common/large_memory.h), since it is reused.
+  common::LargeBuffer data;
   size_t size = 0;
   size_t capacity = 0;
 };
