@@ -9,9 +9,9 @@
 // as plain memory. Smaller requests go to operator new.
 //
 // Why: the first touch of each 4 KiB page of a new buffer is a page fault,
-// which on a virtual machine with software-managed page tables costs about
-// 11 microseconds (bench/README.md, issue 11); `healthscore score` touches
-// some 40 MB of buffers, which cost a tenth of a second of CPU in faults.
+// which on the virtual machine the benchmarks run on costs about 11
+// microseconds (bench/README.md, issue 11); `healthscore score` touched
+// some 40 MB of buffers, a tenth of a second of CPU in faults.
 //
 // Errors: an allocation that cannot be satisfied throws std::bad_alloc, as
 // operator new does. Thread-safety: all functions may be called from any
@@ -41,7 +41,8 @@ constexpr size_t LargeSize(size_t bytes) {
 }
 
 // At least `bytes` bytes (LargeSize(bytes) may all be used), not zeroed,
-// aligned for any object type. Never null; throws std::bad_alloc.
+// aligned as operator new aligns (a large request to 2 MiB). Never null;
+// throws std::bad_alloc.
 void* AllocateLarge(size_t bytes);
 
 // Frees what AllocateLarge returned; `bytes` is the size asked for or its
