@@ -7,11 +7,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "engine/common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace healthscore::engine::common {
@@ -41,9 +40,8 @@ long MinorFaultsOfThisThread() {
 // (the bracketed word of /sys/kernel/mm/transparent_hugepage/enabled), or
 // "" when the kernel has none.
 std::string HugePageMode() {
-  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
+  const std::string text =
+      testing::ReadFile("/sys/kernel/mm/transparent_hugepage/enabled");
   const size_t open = text.find('[');
   const size_t close = text.find(']', open);
   if (open == std::string::npos || close == std::string::npos) return "";
