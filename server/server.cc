@@ -17,14 +17,15 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "engine/common/install_layout.h"
 #include "grpc/grpc.h"
 #include "grpc/support/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
-#include "engine/common/install_layout.h"
+#include "server/connection_drain.h"
 #include "server/decision_log.h"
 #include "server/listener.h"
 #include "server/log.h"
@@ -43,6 +44,11 @@ std::string FormatDurationText(absl::Duration d) {
 constexpr absl::Duration kGrpcStopLimit = absl::Seconds(5);
 // How long cancelled validations get to return at shutdown.
 constexpr absl::Duration kValidationStopLimit = absl::Seconds(1);
+// How far apart two looks that find a connection's send queue empty must
+// be before it is closed (connection_drain.h): longer than gRPC's poller
+// takes to refill the queue on a busy machine, short enough not to matter
+// to a stop.
+constexpr absl::Duration kDrainSettle = absl::Milliseconds(20);
 
 // The first load, on the reload thread: opens the repository and logs what
 // loaded. Touches only the Runtime, which outlives an abandoned load.
@@ -515,6 +521,17 @@ void Server::Shutdown(absl::Duration wait, absl::Duration grace) {
   // grpc_server_cancel_all_calls for after shutdown; in 1.51 it closes the
   // server's connections at any time.
   if (listener_ != nullptr) listener_->Stop();
+  // Every call is done or out of time, but what the calls sent may still
+  // be on its way to clients that read slowly: closing their connections
+  // now would reset them and lose it (connection_drain.h).
+  const DrainResult drain = AwaitConnectionsSent(port_, kDrainSettle, deadline);
+  if (drain.still_sending > 0) {
+    LogWarning(absl::StrCat(
+        drain.still_sending, " of ", drain.connections,
+        " connections still held responses their clients had not read at "
+        "the end of the grace period of ",
+        FormatDurationText(grace), "; closed"));
+  }
   grpc_server_cancel_all_calls(server_->c_server());
   grpc_completion_queue* shutdown_cq =
       grpc_completion_queue_create_for_pluck(nullptr);

@@ -28,10 +28,13 @@
 //   3. the calls accepted before that get until options.shutdown_grace
 //      ends to finish, and a reload in progress as long;
 //   4. a validation still compiling past its budget is abandoned; the
-//      listener stops (new connections are refused), every open
-//      connection is closed, which cancels what is left (clients see
-//      UNAVAILABLE), and gRPC stops (within 5 s, or it is abandoned too);
-//      then the scoring threads.
+//      listener stops (new connections are refused); each connection gets
+//      the rest of the grace period to deliver what its calls sent
+//      (connection_drain.h: a call is done before its last bytes have
+//      reached a client that reads slowly, and closing the connection
+//      then would lose them); every open connection is closed, which
+//      cancels what is left (clients see UNAVAILABLE), and gRPC stops
+//      (within 5 s, or it is abandoned too); then the scoring threads.
 // Step 4 stops connections before gRPC's own shutdown begins because gRPC
 // 1.51 answers calls that reach it after its shutdown began with CANCELLED
 // (grpc/grpc#41785): a client could not tell that from its own

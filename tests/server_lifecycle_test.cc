@@ -3,12 +3,17 @@
 // config file, errors at start, SIGTERM/SIGINT with work in flight, exit
 // codes and log lines.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -16,9 +21,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/common/testing/status_matchers.h"
 #include "engine/common/testing/temp_dir.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel_posix.h"
 #include "gtest/gtest.h"
 #include "server/log.h"
 #include "server/status.h"
@@ -244,6 +252,115 @@ TEST(ServerBinaryTest, SigtermFinishesWorkInFlightAndExitsZero) {
   EXPECT_THAT(log, HasSubstr("shutdown complete"));
   EXPECT_THAT(log, HasSubstr("5000 accounts scored"));
   EXPECT_EQ(ReadFile(port_file), "");  // removed on exit
+}
+
+// A channel over a connection to 127.0.0.1:`port` whose receive buffer
+// is a few KiB, so that what the server sends waits in its own kernel
+// while the client reads; null when the socket cannot be made.
+std::shared_ptr<grpc::Channel> SmallWindowChannel(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return nullptr;
+  const int rcvbuf = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return nullptr;
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  return grpc::CreateCustomInsecureChannelFromFd(
+      absl::StrCat("127.0.0.1:", port), fd, args);
+}
+
+// A client that reads its responses slowly still gets every one of them
+// when the server stops. The server's call is done once its last response
+// is handed to the kernel, but those bytes may still wait there for the
+// client to make room. A connection closed then is reset by the next frame
+// the client sends (here a second call; a flow-control update does the
+// same), and the bytes still queued are lost: the client saw UNAVAILABLE
+// ("Connection reset by peer") after its first response. The server waits
+// for its connections to send what they hold first.
+TEST(ServerBinaryTest, SigtermDeliversEveryResponseToASlowReader) {
+  const std::string dir = ScratchDir("sigterm-slow-reader");
+  const std::string port_file = dir + "/port";
+  std::remove(port_file.c_str());
+  ServerProcess p;
+  ASSERT_TRUE(p.Spawn(dir, {"--listen", "127.0.0.1:0", "--port-file", port_file,
+                            "--models", TestModelsDir(), "--threads", "2"}));
+  const int port = p.WaitForPort(port_file);
+  ASSERT_GT(port, 0) << p.err();
+  auto channel = SmallWindowChannel(port);
+  ASSERT_NE(channel, nullptr) << strerror(errno);
+  auto scoring = v1::ScoringService::NewStub(channel);
+  auto health = grpc::health::v1::Health::NewStub(channel);
+
+  // Six responses of about 17 KB: more than the client's window, less than
+  // the server's send buffer, so the call is done while most of it waits
+  // in the server's kernel.
+  constexpr int kBatches = 6;
+  constexpr int kAccounts = 100;
+  auto ctx = Context();
+  auto stream = scoring->ScoreStream(ctx.get());
+  const v1::ScoreRequest batch =
+      ColumnarRequest(RandomAccounts(kAccounts, 11, false));
+  for (int i = 0; i < kBatches; ++i) ASSERT_TRUE(stream->Write(batch));
+  stream->WritesDone();
+  v1::ScoreResponse response;
+  ASSERT_TRUE(stream->Read(&response));  // the server is at work
+  p.Signal(SIGTERM);
+  // Time for the server to finish the call and reach its connections;
+  // then a frame from the client, whatever the server answers the call.
+  absl::SleepFor(absl::Milliseconds(300));
+  HealthResponse h;
+  auto hctx = Context();
+  health->Check(hctx.get(), grpc::health::v1::HealthCheckRequest(), &h)
+      .IgnoreError();
+  int read = 1;
+  while (stream->Read(&response)) {
+    EXPECT_EQ(response.columns().score_size(), kAccounts);
+    ++read;
+  }
+  EXPECT_OK(FromGrpcStatus(stream->Finish()));
+  EXPECT_EQ(read, kBatches);
+  EXPECT_EQ(p.Wait(), 0);
+  EXPECT_THAT(p.err(), HasSubstr(absl::StrCat(kBatches * kAccounts,
+                                              " accounts scored")));
+}
+
+// A client that stops reading holds the stop only to the end of the grace
+// period: then its connection is closed, and the log says so.
+TEST(ServerBinaryTest, AClientThatStopsReadingHoldsTheStopOnlyForTheGrace) {
+  const std::string dir = ScratchDir("sigterm-stalled-reader");
+  const std::string port_file = dir + "/port";
+  std::remove(port_file.c_str());
+  ServerProcess p;
+  ASSERT_TRUE(
+      p.Spawn(dir, {"--listen", "127.0.0.1:0", "--port-file", port_file,
+                    "--models", TestModelsDir(), "--shutdown-grace", "1s"}));
+  const int port = p.WaitForPort(port_file);
+  ASSERT_GT(port, 0) << p.err();
+  auto channel = SmallWindowChannel(port);
+  ASSERT_NE(channel, nullptr) << strerror(errno);
+  auto scoring = v1::ScoringService::NewStub(channel);
+  auto ctx = Context();
+  auto stream = scoring->ScoreStream(ctx.get());
+  const v1::ScoreRequest batch =
+      ColumnarRequest(RandomAccounts(100, 12, false));
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(stream->Write(batch));
+  stream->WritesDone();
+  v1::ScoreResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  p.Signal(SIGTERM);  // and never read again
+  EXPECT_EQ(p.Wait(), 0);
+  EXPECT_THAT(p.err(),
+              HasSubstr("1 of 1 connections still held responses their "
+                        "clients had not read at the end of the grace period "
+                        "of 1s; closed"));
+  EXPECT_THAT(p.err(), HasSubstr("600 accounts scored"));
 }
 
 TEST(ServerBinaryTest, SigintExitsZero) {
