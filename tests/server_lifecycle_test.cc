@@ -298,9 +298,9 @@ TEST(ServerBinaryTest, SigtermDeliversEveryResponseToASlowReader) {
   auto scoring = v1::ScoringService::NewStub(channel);
   auto health = grpc::health::v1::Health::NewStub(channel);
 
-  // Six responses of about 17 KB: more than the client's window, less than
-  // the server's send buffer, so the call is done while most of it waits
-  // in the server's kernel.
+  // Six responses of about 17 KB: more than the client's receive buffer
+  // holds, few enough for the server's kernel to take them all, so the call
+  // is done while most of them wait there.
   constexpr int kBatches = 6;
   constexpr int kAccounts = 100;
   auto ctx = Context();
