@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -125,7 +126,9 @@ DrainResult AwaitConnectionsSent(int port, absl::Duration settle,
       }
       return result;
     }
-    absl::SleepFor(kPoll);
+    // At least as long as the look took: with many connections a look
+    // costs two system calls each, and waiting must not become a busy loop.
+    absl::SleepFor(std::max(kPoll, absl::Now() - now));
   }
 }
 

@@ -31,7 +31,7 @@ class Connection {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     EXPECT_EQ(::bind(listen_, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
               0);
-    EXPECT_EQ(::listen(listen_, 4), 0);
+    EXPECT_EQ(::listen(listen_, 16), 0);
     socklen_t len = sizeof addr;
     ::getsockname(listen_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
@@ -49,6 +49,8 @@ class Connection {
     ::close(listen_);
   }
   int port() const { return port_; }
+  // Accepts one more connection to the port.
+  int Accept() { return ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC); }
 
   // Writes from `from` without blocking until the kernel takes no more;
   // returns the bytes written.
@@ -143,6 +145,22 @@ TEST(ConnectionDrainTest, ADeadlinePastLooksOnce) {
   EXPECT_EQ(result.still_sending, 1);
 }
 
+// One empty look is not enough: gRPC refills a queue the client has just
+// emptied with what it kept back. Here the queue is empty at the first
+// look and refilled (and never read) well within `settle`.
+TEST(ConnectionDrainTest, AQueueRefilledAfterAnEmptyLookIsStillSending) {
+  Connection c;
+  std::thread refill([&c] {
+    absl::SleepFor(absl::Milliseconds(50));
+    Connection::Fill(c.server);
+  });
+  DrainResult result = AwaitConnectionsSent(
+      c.port(), absl::Milliseconds(300), absl::Now() + absl::Milliseconds(600));
+  refill.join();
+  EXPECT_EQ(result.connections, 1);
+  EXPECT_EQ(result.still_sending, 1);
+}
+
 // A connection closed while the wait goes on counts as sent.
 TEST(ConnectionDrainTest, AClosedConnectionCountsAsSent) {
   Connection c;
@@ -157,6 +175,34 @@ TEST(ConnectionDrainTest, AClosedConnectionCountsAsSent) {
   closer.join();
   EXPECT_EQ(result.connections, 1);
   EXPECT_EQ(result.still_sending, 0);
+}
+
+// Hundreds of connections on the port, all idle: each is looked at in the
+// same pass, and the wait ends once they have all settled.
+TEST(ConnectionDrainTest, ManyIdleConnectionsAreAllCounted) {
+  Connection first;
+  const int port = first.port();
+  constexpr int kMore = 300;
+  std::vector<int> clients;
+  std::vector<int> accepted;
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < kMore; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+              0);
+    clients.push_back(fd);
+    accepted.push_back(first.Accept());
+    ASSERT_GE(accepted.back(), 0);
+  }
+  DrainResult result = AwaitConnectionsSent(port, absl::Milliseconds(5),
+                                            absl::Now() + absl::Seconds(60));
+  EXPECT_EQ(result.connections, kMore + 1);
+  EXPECT_EQ(result.still_sending, 0);
+  for (int fd : clients) ::close(fd);
+  for (int fd : accepted) ::close(fd);
 }
 
 }  // namespace
