@@ -254,6 +254,19 @@ TEST(ServerBinaryTest, SigtermFinishesWorkInFlightAndExitsZero) {
   EXPECT_EQ(ReadFile(port_file), "");  // removed on exit
 }
 
+// Starts the server binary in `dir` on a free port of 127.0.0.1 with the
+// test models and `extra` flags; its port, or 0 when it did not start.
+int SpawnOnAFreePort(ServerProcess* p, const std::string& dir,
+                     const std::vector<std::string>& extra) {
+  const std::string port_file = dir + "/port";
+  std::remove(port_file.c_str());
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--port-file",
+                                   port_file, "--models", TestModelsDir()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  if (!p->Spawn(dir, args)) return 0;
+  return p->WaitForPort(port_file);
+}
+
 // A channel over a connection to 127.0.0.1:`port` whose receive buffer
 // is a few KiB and whose flow-control window stays at gRPC's initial
 // 64 KiB, so that what the server sends waits in its own kernel while the
@@ -290,13 +303,9 @@ std::shared_ptr<grpc::Channel> SmallWindowChannel(int port) {
 // ("Connection reset by peer") after its first response. The server waits
 // for its connections to send what they hold first.
 TEST(ServerBinaryTest, SigtermDeliversEveryResponseToASlowReader) {
-  const std::string dir = ScratchDir("sigterm-slow-reader");
-  const std::string port_file = dir + "/port";
-  std::remove(port_file.c_str());
   ServerProcess p;
-  ASSERT_TRUE(p.Spawn(dir, {"--listen", "127.0.0.1:0", "--port-file", port_file,
-                            "--models", TestModelsDir(), "--threads", "2"}));
-  const int port = p.WaitForPort(port_file);
+  const int port = SpawnOnAFreePort(&p, ScratchDir("sigterm-slow-reader"),
+                                    {"--threads", "2"});
   ASSERT_GT(port, 0) << p.err();
   auto channel = SmallWindowChannel(port);
   ASSERT_NE(channel, nullptr) << strerror(errno);
@@ -341,14 +350,9 @@ TEST(ServerBinaryTest, SigtermDeliversEveryResponseToASlowReader) {
 // of responses, far more than the client's window and socket take: the
 // rest waits in the server, whose send queue never empties.
 TEST(ServerBinaryTest, AClientThatStopsReadingHoldsTheStopOnlyForTheGrace) {
-  const std::string dir = ScratchDir("sigterm-stalled-reader");
-  const std::string port_file = dir + "/port";
-  std::remove(port_file.c_str());
   ServerProcess p;
-  ASSERT_TRUE(
-      p.Spawn(dir, {"--listen", "127.0.0.1:0", "--port-file", port_file,
-                    "--models", TestModelsDir(), "--shutdown-grace", "1s"}));
-  const int port = p.WaitForPort(port_file);
+  const int port = SpawnOnAFreePort(&p, ScratchDir("sigterm-stalled-reader"),
+                                    {"--shutdown-grace", "1s"});
   ASSERT_GT(port, 0) << p.err();
   auto channel = SmallWindowChannel(port);
   ASSERT_NE(channel, nullptr) << strerror(errno);
